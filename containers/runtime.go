@@ -1,0 +1,137 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Runtime runs grading jobs, one attempt at a time each, for one agent.
+//
+// # Call order
+//
+// The agent calls Environments once at start and again each time Changes
+// fires; Cleanup at start (before any Run) and periodically; Run once per
+// attempt it accepts; Close once when it stops, after every Run returned.
+//
+// # Concurrency
+//
+// Run is called concurrently, at most as many times at once as the agent has
+// slots. Environments and Cleanup may be called while attempts run. Every
+// method must be safe for concurrent use.
+//
+// # Run
+//
+// Run blocks until the attempt is over and every resource it made (a
+// container, files, a network) is gone, or handed to Cleanup. It enforces
+// job.Limits itself, because only the runtime can measure CPU time or memory
+// exactly, and reports a limit reached as a result (StatusTimeout,
+// StatusOverflow), not as an error.
+//
+//   - It returns a result and a nil error whenever the job ran to an outcome:
+//     success, failed, error (the grader gave no usable feedback), timeout,
+//     overflow, or crash when the environment itself failed in a way the
+//     runtime can put in words fit for a student to read.
+//   - It returns an error when it could not run the job at all. The agent
+//     reports that as StatusCrash with a generic text, and logs the error;
+//     wrap the cause in a *Failure to give the student a better text.
+//   - When ctx is cancelled, Run stops the job at once (SIGKILL, not a grace
+//     period: a grader has nothing to save), cleans up, and returns an error
+//     that wraps context.Cause(ctx). The agent maps the cause to a status:
+//     ErrKilled -> killed, ErrShutdown -> crash. Cancellation may come at any
+//     point, including while the container is still being created; a job
+//     must never start running after Run has seen the cancellation.
+//
+// # Idempotency
+//
+// Cleanup removes only what this agent made (runtimes label their resources
+// with the agent id) and succeeds when there is nothing to remove. Close may
+// be called more than once.
+type Runtime interface {
+	// Name is the runtime's kind: "docker", "fake", "noop".
+	Name() string
+
+	// Environments lists what this runtime can run now, by environment type
+	// ("docker", "docker-ssh") and name ("default").
+	Environments(ctx context.Context) (map[string]map[string]messages.EnvironmentInfo, error)
+
+	// Changes fires (without blocking the runtime: it is a buffered or
+	// coalescing channel) when the environments may have changed. A nil
+	// channel means they never change.
+	Changes() <-chan struct{}
+
+	// Run runs one attempt of a job. ev may be nil.
+	Run(ctx context.Context, job *Job, ev Events) (messages.JobResult, error)
+
+	// Cleanup removes the leftovers of attempts of this agent for which keep
+	// returns false (attempts a previous agent process left behind), and
+	// returns the attempts it removed.
+	Cleanup(ctx context.Context, keep func(messages.JobAttempt) bool) ([]messages.JobAttempt, error)
+
+	// Close releases the runtime's own resources (connections, watchers).
+	Close() error
+}
+
+// Job is one attempt as the runtime sees it. The agent has already applied
+// its defaults and caps to Limits.
+type Job struct {
+	AgentID string
+	Attempt int
+	Desc    *messages.JobDescription
+	// Limits are the effective limits of this attempt: every field set.
+	Limits messages.Limits
+	// Task is the task folder, or nil for a taskless job.
+	Task TaskBundle
+}
+
+// ID is the job's id.
+func (j *Job) ID() string { return j.Desc.JobID }
+
+// Ref names the attempt.
+func (j *Job) Ref() messages.JobAttempt {
+	return messages.JobAttempt{JobID: j.Desc.JobID, Attempt: j.Attempt}
+}
+
+// TaskBundle is a task folder packed as a gzipped tar archive, verified
+// against its content hash before the runtime sees it.
+type TaskBundle interface {
+	// Digest is "sha256:<hex>" of the archive.
+	Digest() string
+	// Open returns the archive (.tar.gz) from its start; the caller closes it.
+	Open() (io.ReadCloser, error)
+}
+
+// Events are what a running attempt tells the agent before its result.
+type Events interface {
+	// SSHDebug passes on the credentials of the attempt's SSH server, once.
+	SSHDebug(host string, port int, user, password string)
+}
+
+// Cancel causes: the agent cancels an attempt's context with one of these,
+// and Run's error wraps it.
+var (
+	// ErrKilled: a client or an admin killed the job.
+	ErrKilled = errors.New("job killed")
+	// ErrShutdown: the agent is stopping and will not wait for the job.
+	ErrShutdown = errors.New("agent shutting down")
+)
+
+// Failure is an error of the runtime with a text fit for the job's result:
+// it helps the operator and leaks nothing of the host.
+type Failure struct {
+	// Public is the result text ("The environment 'x' has no image").
+	Public string
+	// Err is the cause, for logs only.
+	Err error
+}
+
+func (f *Failure) Error() string {
+	if f.Err == nil {
+		return f.Public
+	}
+	return f.Public + ": " + f.Err.Error()
+}
+
+func (f *Failure) Unwrap() error { return f.Err }

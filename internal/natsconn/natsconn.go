@@ -1,0 +1,83 @@
+// Package natsconn opens the NATS connections of ingo's components and sends
+// ingo messages over them. Every component reconnects forever: a NATS outage
+// pauses ingo, it never ends it.
+package natsconn
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Options for Connect.
+type Options struct {
+	URL  string
+	Name string // shown in NATS monitoring, e.g. "ingo-agent host1"
+	Log  *slog.Logger
+	// OnReconnect runs after every reconnect; components say hello again.
+	OnReconnect func()
+	// ReconnectWait is the pause between attempts (default 250ms).
+	ReconnectWait time.Duration
+}
+
+// Connect dials NATS with ingo's connection policy: retry the first
+// connection, reconnect forever, and buffer what is published meanwhile.
+func Connect(o Options) (*nats.Conn, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.ReconnectWait == 0 {
+		o.ReconnectWait = 250 * time.Millisecond
+	}
+	opts := []nats.Option{
+		nats.Name(o.Name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(o.ReconnectWait),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.RetryOnFailedConnect(true),
+		// What is published during an outage waits here (64 MiB) and is
+		// sent on reconnect; past that Publish fails loudly.
+		nats.ReconnectBufSize(64 << 20),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("disconnected from NATS", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+			if o.OnReconnect != nil {
+				o.OnReconnect()
+			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("NATS error", "subject", subject, "err", err)
+		}),
+	}
+	nc, err := nats.Connect(o.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", o.URL, err)
+	}
+	return nc, nil
+}
+
+// Send encodes m and publishes it on subject with the given reply subject.
+func Send(nc *nats.Conn, subject, reply string, m messages.Message) error {
+	data, err := messages.Encode(m)
+	if err != nil {
+		return err
+	}
+	if max := nc.MaxPayload(); max > 0 && int64(len(data)) > max {
+		return fmt.Errorf("%s of %d bytes is over the NATS server's max_payload of %d bytes", m.MessageName(), len(data), max)
+	}
+	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: data}); err != nil {
+		return fmt.Errorf("publish %s on %s: %w", m.MessageName(), subject, err)
+	}
+	return nil
+}

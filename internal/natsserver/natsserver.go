@@ -1,0 +1,90 @@
+// Package natsserver runs an embedded nats-server with JetStream, for
+// `ingo backend --embedded-nats`, `ingo up` and tests.
+package natsserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// Addr is host:port to listen on; port 0 or -1 picks a free port.
+	Addr string
+	// DataDir holds JetStream's files; empty means a memory-only server
+	// without JetStream persistence (JetStream still runs, in a temp dir).
+	DataDir string
+	// MaxPayload bounds one message; default 8 MiB, enough for a job with
+	// its input files or a result with its archive (both bounded below it).
+	MaxPayload int32
+	// Logger receives the server's notices and errors; nil silences it.
+	Logger *slog.Logger
+	// ReadyTimeout bounds the wait for the server to accept clients.
+	ReadyTimeout time.Duration
+}
+
+// DefaultMaxPayload is the max_payload of an embedded server.
+const DefaultMaxPayload = 8 << 20
+
+// Start runs a server and waits until it accepts connections.
+func Start(o Options) (*server.Server, error) {
+	host, portText, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: address %q: %w", o.Addr, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: port %q: %w", portText, err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	if o.MaxPayload == 0 {
+		o.MaxPayload = DefaultMaxPayload
+	}
+	if o.ReadyTimeout == 0 {
+		o.ReadyTimeout = 10 * time.Second
+	}
+	opts := &server.Options{
+		ServerName: "ingo-embedded",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   o.DataDir,
+		MaxPayload: o.MaxPayload,
+		// The pending buffer must hold several maximal messages, or a
+		// burst of large results disconnects a slow consumer.
+		MaxPending: int64(o.MaxPayload) * 8,
+		NoSigs:     true,
+		NoLog:      o.Logger == nil,
+	}
+	s, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	if o.Logger != nil {
+		s.SetLoggerV2(&logAdapter{o.Logger}, false, false, false)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(o.ReadyTimeout) {
+		s.Shutdown()
+		return nil, errors.New("embedded nats: not ready for connections in time (is the port in use?)")
+	}
+	return s, nil
+}
+
+// logAdapter sends nats-server's log lines to slog.
+type logAdapter struct{ l *slog.Logger }
+
+func (a *logAdapter) Noticef(format string, v ...any) { a.l.Info(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *logAdapter) Tracef(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }

@@ -1,0 +1,96 @@
+package messages
+
+// ProtocolVersion is carried by ClientHello and AgentHello. The backend
+// refuses a peer of another version with an Error of CodeProtocolVersion,
+// instead of misreading its messages.
+const ProtocolVersion = 1
+
+// ClientHello registers a client. Sent by a client to SubjectBackendClient
+// when it starts, after every NATS reconnect, and whenever the backend
+// answers Unknown. The backend answers BackendUpdateEnvironments, or Error.
+// Addition to INGInious: ProtocolVersion.
+type ClientHello struct {
+	Name            string `cbor:"name"`
+	ProtocolVersion int    `cbor:"protocol_version"`
+}
+
+// ClientNewJob submits a job. The backend answers BackendJobQueued once the
+// job is accepted, or Error (CodeDuplicateJob, CodeBadRequest, ...); later
+// BackendJobStarted, BackendJobSSHDebug and exactly one BackendJobDone follow.
+// A job for an environment no agent offers ends at once with a crash result,
+// unless WaitForEnvironment is set.
+// Additions to INGInious: TaskBundle (in JobDescription), WaitForEnvironment.
+type ClientNewJob struct {
+	JobDescription
+	// Priority: lower runs first; FIFO within a priority.
+	Priority int `cbor:"priority"`
+	// Launcher is free text for logs and queue snapshots ("Frontend - alice").
+	Launcher           string `cbor:"launcher,omitempty"`
+	WaitForEnvironment bool   `cbor:"wait_for_environment,omitempty"`
+}
+
+// ClientKillJob kills a waiting or running job. A waiting job ends at once
+// with a killed result; a running one when its agent has stopped it. An
+// unknown or finished job is answered with Error (CodeUnknownJob).
+type ClientKillJob struct {
+	JobID string `cbor:"job_id"`
+}
+
+// ClientGetQueue asks for a queue snapshot; the answer is BackendGetQueue.
+type ClientGetQueue struct{}
+
+// Ping is a heartbeat from a client or an agent. The backend answers Pong to
+// a registered peer and Unknown to any other, which then says hello again.
+type Ping struct{}
+
+// BackendUpdateEnvironments lists the advertised environments by type:
+// {"docker": ["default", "python3"]}. Sent to every client whenever the set
+// changes (an agent arrives, changes or is lost) and in answer to ClientHello.
+type BackendUpdateEnvironments struct {
+	AvailableEnvironments map[string][]string `cbor:"available_environments"`
+}
+
+// BackendJobQueued confirms that a job was accepted into the queue.
+// Addition to INGInious (which gives no confirmation).
+type BackendJobQueued struct {
+	JobID string `cbor:"job_id"`
+}
+
+// BackendJobStarted tells the submitting client that an agent took the job.
+// It may come more than once when an attempt is lost and the job re-queued.
+type BackendJobStarted struct {
+	JobID string `cbor:"job_id"`
+	// Agent is the friendly name of the agent. Addition to INGInious.
+	Agent   string `cbor:"agent,omitempty"`
+	Attempt int    `cbor:"attempt,omitempty"`
+}
+
+// BackendJobDone is the one final result of a job, sent to the client that
+// submitted it.
+type BackendJobDone struct {
+	JobID string `cbor:"job_id"`
+	JobResult
+}
+
+// BackendJobSSHDebug gives the submitting client the credentials of a job's
+// SSH server (at most once per attempt).
+type BackendJobSSHDebug struct {
+	JobID    string `cbor:"job_id"`
+	Host     string `cbor:"host"`
+	Port     int    `cbor:"port"`
+	User     string `cbor:"user"`
+	Password string `cbor:"password"`
+}
+
+// BackendGetQueue is a queue snapshot, both lists in dispatch order.
+type BackendGetQueue struct {
+	JobsRunning []QueueRunningJob `cbor:"jobs_running"`
+	JobsWaiting []QueueWaitingJob `cbor:"jobs_waiting"`
+}
+
+// Pong answers Ping from a registered peer.
+type Pong struct{}
+
+// Unknown tells a peer that the backend does not know it (it restarted, or
+// the peer was dropped for silence): the peer must say hello again.
+type Unknown struct{}

@@ -1,0 +1,114 @@
+package messages
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Bounds of the decoder. A message over them is refused with ErrMalformed;
+// NATS' max_payload bounds the total size before we see it.
+const (
+	// MaxMessageSize is the largest encoded message accepted (64 MiB).
+	MaxMessageSize = 64 << 20
+	// maxNesting bounds how deep input data and feedback may nest.
+	maxNesting = 32
+	// maxItems bounds the elements of one array and the pairs of one map.
+	maxItems = 1 << 17
+)
+
+// ErrMalformed is wrapped by every decoding error, so callers can tell
+// "the peer sent garbage" from their own failures.
+var ErrMalformed = errors.New("malformed message")
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	tags := tagSet()
+	var err error
+	encMode, err = cbor.EncOptions{
+		// Deterministic bytes: golden files compare byte for byte and the
+		// same message always has the same encoding.
+		Sort: cbor.SortCoreDeterministic,
+		// Grades are floats; the shortest exact form keeps them small.
+		ShortestFloat: cbor.ShortestFloat16,
+		// NaN and infinities have no meaning as a grade or a limit.
+		NaNConvert: cbor.NaNConvertReject,
+		InfConvert: cbor.InfConvertReject,
+		// Indefinite lengths make bounds harder to check on the far side.
+		IndefLength: cbor.IndefLengthForbidden,
+		// nil maps and slices become empty: no nil-vs-empty distinction
+		// leaks into peers written in other languages.
+		NilContainers: cbor.NilContainerAsNull,
+		TagsMd:        cbor.TagsAllowed,
+	}.EncModeWithTags(tags)
+	if err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		// A duplicate key is either a bug or an attempt to smuggle a value
+		// past one reader and not another.
+		DupMapKey: cbor.DupMapKeyEnforcedAPF,
+		// A field we do not know is a peer of another version or a typo:
+		// refuse it rather than drop data silently.
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		UTF8:              cbor.UTF8RejectInvalid,
+		FieldNameMatching: cbor.FieldNameMatchingCaseSensitive,
+		MaxNestedLevels:   maxNesting,
+		MaxArrayElements:  maxItems,
+		MaxMapPairs:       maxItems,
+		IndefLength:       cbor.IndefLengthForbidden,
+		// An integer that does not fit the Go field is an error, not a wrap.
+		IntDec: cbor.IntDecConvertSignedOrFail,
+		// Free-form values (input data, custom feedback) decode to maps with
+		// string keys, as JSON would, so they print and re-encode simply.
+		DefaultMapType: reflect.TypeOf(map[string]any(nil)),
+		NaN:            cbor.NaNDecodeForbidden,
+		Inf:            cbor.InfDecodeForbidden,
+		TagsMd:         cbor.TagsAllowed,
+	}.DecModeWithTags(tags)
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Encode returns the wire form of m.
+func Encode(m Message) ([]byte, error) {
+	if m == nil || reflect.ValueOf(m).IsNil() {
+		return nil, errors.New("messages: encode nil message")
+	}
+	b, err := encMode.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("messages: encode %s: %w", m.MessageName(), err)
+	}
+	return b, nil
+}
+
+// Decode reads one message. Any failure wraps ErrMalformed and says why;
+// Decode never panics, whatever data holds.
+func Decode(data []byte) (Message, error) {
+	if len(data) > MaxMessageSize {
+		return nil, fmt.Errorf("%w: %d bytes is over the limit of %d", ErrMalformed, len(data), MaxMessageSize)
+	}
+	var m Message
+	err := decMode.Unmarshal(data, &m)
+	if err == nil {
+		return m, nil
+	}
+	// Say which of the usual mistakes it is: not a tagged item at all, or
+	// a tag that is not one of ours.
+	var tag cbor.RawTag
+	if terr := decMode.Unmarshal(data, &tag); terr != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, terr)
+	}
+	i := int(tag.Number) - tagBase
+	if tag.Number < tagBase || i >= len(registry) {
+		return nil, fmt.Errorf("%w: unknown message type (CBOR tag %d)", ErrMalformed, tag.Number)
+	}
+	return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, registry[i].MessageName(), err)
+}

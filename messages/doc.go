@@ -1,0 +1,40 @@
+// Package messages is ingo's wire protocol: every message that travels over
+// NATS, the CBOR codec that encodes them, the subjects they travel on, the
+// result statuses and the protocol version.
+//
+// # Encoding
+//
+// One NATS message carries one ingo message, encoded as CBOR with a tag
+// (RFC 8949 §3.4) whose number names the message type. The tag numbers are
+// registered in one table (registry.go); a decoder needs no side channel to
+// know what it holds. Decoding is strict and bounded (see codec.go): unknown
+// fields, duplicate map keys, invalid UTF-8, over-deep nesting and over-size
+// items are errors, never panics.
+//
+// # Who talks to whom
+//
+// Messages keep the names and meanings of INGInious (inginious/common/messages.py);
+// the additions fix its gaps and are marked as such on each type.
+//
+//	client  -> backend  on SubjectBackendClient, reply subject = ClientSubject(id)
+//	backend -> client   on ClientSubject(id)
+//	agent   -> backend  on SubjectBackendAgent, reply subject = AgentSubject(id)
+//	backend -> agent    on AgentSubject(id)
+//
+// The reply subject of a message sent to the backend is both the sender's
+// identity and its return address: the backend answers a client on
+// ClientSubject(id) and an agent on AgentSubject(id). A message whose reply
+// subject is not of that form is refused with an Error where a reply subject
+// exists at all, and is otherwise logged and counted.
+//
+// # Delivery rules
+//
+//   - Every job has exactly one final result: BackendJobDone to the client that
+//     submitted it. The frontendclient library deduplicates by job id.
+//   - Agents number every job message with the attempt the backend gave in
+//     BackendNewJob. A message about an attempt that is no longer current is
+//     refused (Error with CodeStaleAttempt) and the backend kills that attempt.
+//   - AgentJobDone is answered by Ack or Error; an agent keeps a result and
+//     sends it again until one of them arrives.
+//   - AgentJobSSHDebug is sent at most once per attempt.
+package messages

@@ -1,0 +1,171 @@
+package messages
+
+// DebugMode asks for more than a grade. INGInious encodes it as a bool or
+// the string "ssh"; ingo names the three cases.
+type DebugMode string
+
+const (
+	// DebugOff: a normal grading job.
+	DebugOff DebugMode = ""
+	// DebugOn: stdout and stderr of the grader are returned with the result.
+	DebugOn DebugMode = "debug"
+	// DebugSSH: the container serves SSH instead of running the grader, and
+	// the client receives credentials in BackendJobSSHDebug.
+	DebugSSH DebugMode = "ssh"
+)
+
+// Valid reports whether d is one of the three modes.
+func (d DebugMode) Valid() bool { return d == DebugOff || d == DebugOn || d == DebugSSH }
+
+// Limits bound one job. Zero means "the agent's default"; an agent caps every
+// value at its own maximum.
+type Limits struct {
+	// Time is the CPU-time limit in seconds, summed over all cores.
+	Time float64 `cbor:"time,omitempty" json:"time,omitempty"`
+	// HardTime is the wall-clock limit in seconds (default 3 × Time).
+	HardTime float64 `cbor:"hard_time,omitempty" json:"hard_time,omitempty"`
+	// Memory is in MiB, without swap.
+	Memory int64 `cbor:"memory,omitempty" json:"memory,omitempty"`
+	// Processes bounds the number of processes and threads.
+	Processes int64 `cbor:"processes,omitempty" json:"processes,omitempty"`
+	// Output bounds, in bytes, each of stdout, stderr, feedback text and archive.
+	Output int64 `cbor:"output,omitempty" json:"output,omitempty"`
+	// Disk bounds the writable area of the container, in MiB.
+	Disk int64 `cbor:"disk,omitempty" json:"disk,omitempty"`
+}
+
+// EnvironmentParameters are INGInious' environment_parameters, typed.
+type EnvironmentParameters struct {
+	Limits Limits `cbor:"limits" json:"limits"`
+	// NetworkGrading gives the grading container a network.
+	NetworkGrading bool `cbor:"network_grading,omitempty" json:"network_grading,omitempty"`
+	// RunCmd overrides the detection of the run file.
+	RunCmd string `cbor:"run_cmd,omitempty" json:"run_cmd,omitempty"`
+}
+
+// JobDescription is what a client says about a job; the backend forwards it
+// to the agent unchanged.
+type JobDescription struct {
+	JobID    string `cbor:"job_id"`
+	CourseID string `cbor:"course_id,omitempty"`
+	TaskID   string `cbor:"task_id,omitempty"`
+	// TaskBundle is the content hash ("sha256:<hex>") of the task folder in
+	// the task bundle object store; empty for a taskless job.
+	TaskBundle            string                `cbor:"task_bundle,omitempty"`
+	TaskProblems          map[string]any        `cbor:"task_problems,omitempty"`
+	InputData             map[string]any        `cbor:"inputdata,omitempty"`
+	EnvironmentType       string                `cbor:"environment_type"`
+	Environment           string                `cbor:"environment"`
+	EnvironmentParameters EnvironmentParameters `cbor:"environment_parameters"`
+	Debug                 DebugMode             `cbor:"debug,omitempty"`
+}
+
+// Info is the short text INGInious shows for a job in queue snapshots:
+// "course/task", or the environment of a taskless job.
+func (j *JobDescription) Info() string {
+	if j.CourseID == "" && j.TaskID == "" {
+		return j.EnvironmentType + "/" + j.Environment
+	}
+	return j.CourseID + "/" + j.TaskID
+}
+
+// Result is INGInious' (status, text) pair.
+type Result struct {
+	Status Status `cbor:"status" json:"status"`
+	Text   string `cbor:"text" json:"text"`
+}
+
+// JobResult is the whole outcome of a job, as the grader produced it.
+type JobResult struct {
+	Result   Result            `cbor:"result"`
+	Grade    float64           `cbor:"grade"`
+	Problems map[string]Result `cbor:"problems,omitempty"`
+	Tests    map[string]any    `cbor:"tests,omitempty"`
+	Custom   map[string]any    `cbor:"custom,omitempty"`
+	State    string            `cbor:"state,omitempty"`
+	// Archive is a gzipped tar, or nil.
+	Archive []byte `cbor:"archive,omitempty"`
+	// Stdout and Stderr are filled in debug mode only.
+	Stdout string `cbor:"stdout,omitempty"`
+	Stderr string `cbor:"stderr,omitempty"`
+}
+
+// NewJobResult returns a result with only a status and a text, the grade
+// INGInious gives to that status, and the state to keep.
+func NewJobResult(status Status, text, state string) JobResult {
+	return JobResult{Result: Result{Status: status, Text: text}, Grade: status.DefaultGrade(), State: state}
+}
+
+// JobAttempt names one attempt at running a job.
+type JobAttempt struct {
+	JobID   string `cbor:"job_id"`
+	Attempt int    `cbor:"attempt"`
+}
+
+// EnvironmentInfo describes one environment an agent offers.
+type EnvironmentInfo struct {
+	// ID identifies the version (for Docker, the image id).
+	ID string `cbor:"id"`
+	// Created is when that version was made (Unix seconds); the newest wins.
+	Created int64  `cbor:"created"`
+	Title   string `cbor:"title,omitempty"`
+	// Ports the environment needs published (INGInious' grading.ports).
+	Ports []int `cbor:"ports,omitempty"`
+	// Advertised environments are shown to clients; the others are still
+	// scheduled (INGInious' org.inginious.grading.advertise).
+	Advertised bool `cbor:"advertised"`
+}
+
+// QueueRunningJob is one running job in a queue snapshot.
+type QueueRunningJob struct {
+	JobID  string `cbor:"job_id" json:"job_id"`
+	IsMine bool   `cbor:"is_mine" json:"is_mine"`
+	// Agent is the friendly name of the agent; AgentID its id.
+	Agent    string `cbor:"agent" json:"agent"`
+	AgentID  string `cbor:"agent_id" json:"agent_id"`
+	Info     string `cbor:"info" json:"info"`
+	Launcher string `cbor:"launcher" json:"launcher"`
+	// StartedAt is when the job was sent to the agent (Unix milliseconds).
+	StartedAt int64 `cbor:"started_at" json:"started_at"`
+	// MaxTime is the CPU-time limit in seconds, or -1 when none was given.
+	MaxTime         float64 `cbor:"max_time" json:"max_time"`
+	Attempt         int     `cbor:"attempt" json:"attempt"`
+	EnvironmentType string  `cbor:"environment_type" json:"environment_type"`
+	Environment     string  `cbor:"environment" json:"environment"`
+	// Killing is set once a kill was sent and the agent has not answered yet.
+	Killing bool `cbor:"killing,omitempty" json:"killing,omitempty"`
+}
+
+// WaitReason says why a waiting job is not running yet.
+type WaitReason string
+
+const (
+	// WaitNoAgent: no agent offers the job's environment.
+	WaitNoAgent WaitReason = "no_agent"
+	// WaitSlotsBusy: the job is next for its environment, but every slot of
+	// the agents offering it is busy.
+	WaitSlotsBusy WaitReason = "slots_busy"
+	// WaitQueued: jobs of the same or a better priority arrived before it.
+	WaitQueued WaitReason = "queued"
+	// WaitLowerPriority: jobs of a better (lower) priority are ahead of it.
+	WaitLowerPriority WaitReason = "lower_priority"
+)
+
+// QueueWaitingJob is one waiting job in a queue snapshot.
+type QueueWaitingJob struct {
+	JobID    string  `cbor:"job_id" json:"job_id"`
+	IsMine   bool    `cbor:"is_mine" json:"is_mine"`
+	Info     string  `cbor:"info" json:"info"`
+	Launcher string  `cbor:"launcher" json:"launcher"`
+	MaxTime  float64 `cbor:"max_time" json:"max_time"`
+	Priority int     `cbor:"priority" json:"priority"`
+	// QueuedAt is when the backend accepted the job (Unix milliseconds).
+	QueuedAt        int64  `cbor:"queued_at" json:"queued_at"`
+	EnvironmentType string `cbor:"environment_type" json:"environment_type"`
+	Environment     string `cbor:"environment" json:"environment"`
+	// Position is 1 for the next job of its environment to run.
+	Position int        `cbor:"position" json:"position"`
+	Reason   WaitReason `cbor:"reason" json:"reason"`
+	// Attempt is above 1 for a job re-queued after its agent was lost.
+	Attempt int `cbor:"attempt" json:"attempt"`
+}

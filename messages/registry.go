@@ -1,0 +1,87 @@
+package messages
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Message is any ingo wire message.
+type Message interface {
+	// MessageName is the type's name, as INGInious spells it.
+	MessageName() string
+}
+
+// tagBase is the first CBOR tag number of ingo messages. The range
+// 39900-39999 is unassigned in the IANA CBOR tag registry.
+const tagBase = 39900
+
+// registry is the one table of message types. The position of a type is its
+// tag number minus tagBase: append new types at the end and never reorder,
+// or old peers will misread new ones.
+var registry = []Message{
+	&ClientHello{},               // 39900
+	&ClientNewJob{},              // 39901
+	&ClientKillJob{},             // 39902
+	&ClientGetQueue{},            // 39903
+	&Ping{},                      // 39904
+	&BackendUpdateEnvironments{}, // 39905
+	&BackendJobQueued{},          // 39906
+	&BackendJobStarted{},         // 39907
+	&BackendJobDone{},            // 39908
+	&BackendJobSSHDebug{},        // 39909
+	&BackendGetQueue{},           // 39910
+	&Pong{},                      // 39911
+	&Unknown{},                   // 39912
+	&AgentHello{},                // 39913
+	&AgentJobStarted{},           // 39914
+	&AgentJobDone{},              // 39915
+	&AgentJobSSHDebug{},          // 39916
+	&BackendNewJob{},             // 39917
+	&BackendKillJob{},            // 39918
+	&Ack{},                       // 39919
+	&Error{},                     // 39920
+}
+
+// All returns a new zero value of every message type, in tag order.
+func All() []Message {
+	out := make([]Message, len(registry))
+	for i, m := range registry {
+		out[i] = reflect.New(reflect.TypeOf(m).Elem()).Interface().(Message)
+	}
+	return out
+}
+
+func tagSet() cbor.TagSet {
+	tags := cbor.NewTagSet()
+	opts := cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagRequired}
+	for i, m := range registry {
+		if err := tags.Add(opts, reflect.TypeOf(m).Elem(), uint64(tagBase+i)); err != nil {
+			panic(fmt.Sprintf("messages: registering %s: %v", m.MessageName(), err))
+		}
+	}
+	return tags
+}
+
+func (*ClientHello) MessageName() string               { return "ClientHello" }
+func (*ClientNewJob) MessageName() string              { return "ClientNewJob" }
+func (*ClientKillJob) MessageName() string             { return "ClientKillJob" }
+func (*ClientGetQueue) MessageName() string            { return "ClientGetQueue" }
+func (*Ping) MessageName() string                      { return "Ping" }
+func (*BackendUpdateEnvironments) MessageName() string { return "BackendUpdateEnvironments" }
+func (*BackendJobQueued) MessageName() string          { return "BackendJobQueued" }
+func (*BackendJobStarted) MessageName() string         { return "BackendJobStarted" }
+func (*BackendJobDone) MessageName() string            { return "BackendJobDone" }
+func (*BackendJobSSHDebug) MessageName() string        { return "BackendJobSSHDebug" }
+func (*BackendGetQueue) MessageName() string           { return "BackendGetQueue" }
+func (*Pong) MessageName() string                      { return "Pong" }
+func (*Unknown) MessageName() string                   { return "Unknown" }
+func (*AgentHello) MessageName() string                { return "AgentHello" }
+func (*AgentJobStarted) MessageName() string           { return "AgentJobStarted" }
+func (*AgentJobDone) MessageName() string              { return "AgentJobDone" }
+func (*AgentJobSSHDebug) MessageName() string          { return "AgentJobSSHDebug" }
+func (*BackendNewJob) MessageName() string             { return "BackendNewJob" }
+func (*BackendKillJob) MessageName() string            { return "BackendKillJob" }
+func (*Ack) MessageName() string                       { return "Ack" }
+func (*Error) MessageName() string                     { return "Error" }
