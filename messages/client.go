@@ -83,9 +83,11 @@ type BackendJobSSHDebug struct {
 }
 
 // BackendGetQueue is a queue snapshot, both lists in dispatch order.
+// Addition to INGInious: Agents, the registered agents with their load.
 type BackendGetQueue struct {
 	JobsRunning []QueueRunningJob `cbor:"jobs_running"`
 	JobsWaiting []QueueWaitingJob `cbor:"jobs_waiting"`
+	Agents      []QueueAgent      `cbor:"agents"`
 }
 
 // Pong answers Ping from a registered peer.

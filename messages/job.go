@@ -169,3 +169,15 @@ type QueueWaitingJob struct {
 	// Attempt is above 1 for a job re-queued after its agent was lost.
 	Attempt int `cbor:"attempt" json:"attempt"`
 }
+
+// QueueAgent is one registered agent in a queue snapshot.
+type QueueAgent struct {
+	AgentID string `cbor:"agent_id" json:"agent_id"`
+	Name    string `cbor:"name" json:"name"`
+	Slots   int    `cbor:"slots" json:"slots"`
+	Running int    `cbor:"running" json:"running"`
+	// Environments lists "type/name" of every environment it offers.
+	Environments []string `cbor:"environments" json:"environments"`
+	// LastSeen is when the backend last heard from it (Unix milliseconds).
+	LastSeen int64 `cbor:"last_seen" json:"last_seen"`
+}
