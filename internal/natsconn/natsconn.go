@@ -81,3 +81,17 @@ func Send(nc *nats.Conn, subject, reply string, m messages.Message) error {
 	}
 	return nil
 }
+
+// IsStatus reports whether m is a status message from the NATS server
+// rather than an ingo message: NATS answers a publish with a reply subject
+// that nobody receives (the backend is down) with an empty "503" status on
+// that reply subject, which is our own subject. It is a signal, not garbage.
+func IsStatus(m *nats.Msg) bool {
+	return len(m.Data) == 0 && m.Header.Get("Status") != ""
+}
+
+// IsNoResponders reports whether m says that nobody listens on the subject
+// a message was sent to.
+func IsNoResponders(m *nats.Msg) bool {
+	return IsStatus(m) && m.Header.Get("Status") == "503"
+}

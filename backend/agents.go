@@ -1,0 +1,213 @@
+package backend
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func (b *Backend) handleAgent(ev event) {
+	a := b.agents[ev.sender]
+	if a != nil {
+		a.lastSeen = b.now()
+	}
+	switch m := ev.msg.(type) {
+	case *messages.AgentHello:
+		b.agentHello(ev.sender, m)
+	case *messages.Ping:
+		if a == nil {
+			b.toAgent(ev.sender, &messages.Unknown{})
+			return
+		}
+		b.toAgent(a.id, &messages.Pong{})
+	case *messages.AgentJobStarted:
+		j := b.current(ev.sender, m.JobID, m.Attempt)
+		if j == nil {
+			return
+		}
+		if j.phase == phaseAssigned {
+			if b.commit(&JobStarted{JobID: j.id(), Attempt: j.attempt}) != nil {
+				return
+			}
+		}
+		b.toClient(j.clientID, &messages.BackendJobStarted{JobID: j.id(), Agent: b.agentName(ev.sender), Attempt: j.attempt})
+	case *messages.AgentJobSSHDebug:
+		if j := b.current(ev.sender, m.JobID, m.Attempt); j != nil {
+			b.toClient(j.clientID, &messages.BackendJobSSHDebug{JobID: j.id(), Host: m.Host, Port: m.Port, User: m.User, Password: m.Password})
+		}
+	case *messages.AgentJobDone:
+		j := b.current(ev.sender, m.JobID, m.Attempt)
+		if j == nil {
+			return
+		}
+		r := m.JobResult
+		if !r.Result.Status.Valid() {
+			r = messages.NewJobResult(messages.StatusCrash, fmt.Sprintf("The agent sent an invalid status %q.", r.Result.Status), j.previousState())
+		}
+		if math.IsNaN(r.Grade) || math.IsInf(r.Grade, 0) {
+			r.Grade = r.Result.Status.DefaultGrade()
+		}
+		b.finish(j, r)
+		if b.jobs[j.id()] == nil { // committed: the agent may forget it
+			b.toAgent(ev.sender, &messages.Ack{JobID: m.JobID, Attempt: m.Attempt})
+		}
+	}
+}
+
+// current returns the job an agent message is about, if that attempt is
+// the current one on that agent. Otherwise it refuses the message, and
+// kills the attempt on the agent unless the job is simply finished.
+func (b *Backend) current(agentID, jobID string, attempt int) *job {
+	j := b.jobs[jobID]
+	if j != nil && j.agentID == agentID && j.attempt == attempt && j.phase != phaseWaiting {
+		return j
+	}
+	b.stats.staleAttempts.Add(1)
+	why := "the job has finished"
+	switch {
+	case j == nil && b.done[jobID] == nil:
+		why = "no such job"
+	case j != nil:
+		why = fmt.Sprintf("the job is now at attempt %d", j.attempt)
+	}
+	b.log.Warn("refused a message about an attempt that is not current", "agent", agentID, "job", jobID, "attempt", attempt, "why", why)
+	b.toAgent(agentID, &messages.Error{Code: messages.CodeStaleAttempt, JobID: jobID, Attempt: attempt,
+		Text: fmt.Sprintf("attempt %d is not current: %s", attempt, why)})
+	b.toAgent(agentID, &messages.BackendKillJob{JobID: jobID, Attempt: attempt})
+	return nil
+}
+
+func (b *Backend) agentName(id string) string {
+	if a := b.agents[id]; a != nil {
+		return a.name
+	}
+	return id
+}
+
+func (b *Backend) agentHello(id string, m *messages.AgentHello) {
+	if m.ProtocolVersion != messages.ProtocolVersion {
+		b.toAgent(id, messages.Errorf(messages.CodeProtocolVersion, "",
+			"agent speaks protocol %d, this backend speaks %d: upgrade the older side", m.ProtocolVersion, messages.ProtocolVersion))
+		return
+	}
+	if m.AvailableJobSlots < 0 || m.Session == "" {
+		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "a hello needs a session and a slot count of 0 or more"))
+		return
+	}
+	old := b.agents[id]
+	if old != nil && old.session != m.Session {
+		// The agent process restarted: whatever the old one ran is gone.
+		b.loseAgent(old, "the agent restarted")
+		old = nil
+	}
+	a := old
+	if a == nil {
+		a = &agent{id: id, session: m.Session, running: make(map[string]*job)}
+		b.agents[id] = a
+		// Jobs assigned to this agent in a previous registration (it was
+		// dropped for silence and is back in the same session) are re-linked
+		// only if it still reports them; the others were re-queued already.
+	}
+	b.freeSlots -= a.free()
+	a.name = m.FriendlyName
+	if a.name == "" {
+		a.name = id
+	}
+	a.slots = m.AvailableJobSlots
+	a.envs = m.AvailableEnvironments
+	a.topics = a.topics[:0]
+	for typ, names := range m.AvailableEnvironments {
+		for name := range names {
+			a.topics = append(a.topics, topic{typ, name})
+		}
+	}
+	a.lastSeen = b.now()
+	b.freeSlots += a.free()
+	b.reconcile(a, m)
+	b.toAgent(id, &messages.Ack{})
+	b.updateEnvironments()
+	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
+}
+
+// reconcile compares what an agent says it runs with what we assigned.
+func (b *Backend) reconcile(a *agent, m *messages.AgentHello) {
+	reported := make(map[string]int, len(m.RunningJobs))
+	for _, r := range m.RunningJobs {
+		reported[r.JobID] = r.Attempt
+	}
+	for id, j := range a.running {
+		if att, ok := reported[id]; ok && att == j.attempt {
+			continue
+		}
+		// Sent before the last one the agent saw, yet unknown to it: lost.
+		// Sent after: still in flight; the start timeout covers a loss.
+		if j.agentSeq <= m.LastJobSeq {
+			b.loseAttempt(j, "the agent no longer knew the job")
+		}
+	}
+	for id, att := range reported {
+		j := b.jobs[id]
+		switch {
+		case j != nil && j.agentID == a.id && j.attempt == att:
+		case j != nil && j.phase == phaseWaiting && j.attempt == att && b.done[id] == nil && a.free() > 0:
+			// Assigned to this agent before it was dropped for silence, and
+			// still running there: take it back rather than run it twice.
+			b.dispatchSeq++
+			if b.commit(&JobAssigned{JobID: id, AgentID: a.id, Attempt: att, AgentSeq: j.agentSeq,
+				DispatchSeq: b.dispatchSeq, At: b.now()}) == nil {
+				_ = b.commit(&JobStarted{JobID: id, Attempt: att})
+			}
+		default:
+			b.toAgent(a.id, &messages.BackendKillJob{JobID: id, Attempt: att})
+		}
+	}
+}
+
+// tick runs the timers: agent liveness, start timeouts, old results.
+func (b *Backend) tick() {
+	now := b.now()
+	silence := b.cfg.HeartbeatInterval * timeDuration(b.cfg.HeartbeatMisses)
+	for _, a := range b.agents {
+		if now.Sub(a.lastSeen) > silence {
+			b.loseAgent(a, fmt.Sprintf("no heartbeat for %v", now.Sub(a.lastSeen).Round(1e8)))
+			continue
+		}
+		for _, j := range a.running {
+			if j.phase == phaseAssigned && now.Sub(j.assignedAt) > b.cfg.StartTimeout {
+				b.toAgent(a.id, &messages.BackendKillJob{JobID: j.id(), Attempt: j.attempt})
+				b.loseAttempt(j, "the agent did not confirm the job in time")
+			}
+		}
+	}
+	b.forgetDone()
+}
+
+// loseAgent drops an agent and takes its jobs back.
+func (b *Backend) loseAgent(a *agent, why string) {
+	b.stats.agentsLost.Add(1)
+	b.log.Warn("agent lost", "agent", a.id, "name", a.name, "why", why, "jobs", len(a.running))
+	for _, j := range a.running {
+		b.loseAttempt(j, fmt.Sprintf("the agent %s was lost (%s)", a.name, why))
+	}
+	b.freeSlots -= a.free()
+	delete(b.agents, a.id)
+	b.updateEnvironments()
+}
+
+// loseAttempt re-queues a job whose attempt is gone, or ends it.
+func (b *Backend) loseAttempt(j *job, why string) {
+	switch {
+	case j.killing:
+		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed.", j.previousState()))
+	case j.attempt >= b.cfg.MaxAttempts:
+		b.finish(j, messages.NewJobResult(messages.StatusCrash,
+			fmt.Sprintf("The job could not be graded: %s during attempt %d of %d. Please submit again.", why, j.attempt, b.cfg.MaxAttempts),
+			j.previousState()))
+	default:
+		if b.commit(&JobRequeued{JobID: j.id(), Attempt: j.attempt, Reason: why}) == nil {
+			b.stats.requeued.Add(1)
+			b.log.Info("job re-queued", "job", j.id(), "attempt", j.attempt, "why", why)
+		}
+	}
+}

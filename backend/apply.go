@@ -1,0 +1,139 @@
+package backend
+
+import (
+	"fmt"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// commit records t in the journal, then applies it. Only the event loop
+// calls it. On a journal error nothing changes and the caller refuses
+// whatever asked for the transition.
+func (b *Backend) commit(t Transition) error {
+	if err := b.cfg.Journal.Record(t); err != nil {
+		b.stats.journalErrors.Add(1)
+		b.log.Error("journal refused a transition", "job", t.jobID(), "transition", fmt.Sprintf("%T", t), "err", err)
+		return err
+	}
+	b.apply(t)
+	return nil
+}
+
+// apply changes the state for t. It has no side effects beyond the state,
+// so that replaying a journal rebuilds the same state without resending.
+func (b *Backend) apply(t Transition) {
+	switch t := t.(type) {
+	case *JobQueued:
+		j := &job{msg: t.Job, clientID: t.ClientID, seq: t.Seq, queuedAt: t.At, phase: phaseWaiting, index: -1}
+		b.jobs[t.Job.JobID] = j
+		b.queues.push(j)
+		if t.Seq > b.seq {
+			b.seq = t.Seq
+		}
+	case *JobAssigned:
+		j := b.jobs[t.JobID]
+		if j == nil {
+			return
+		}
+		b.queues.remove(j)
+		j.phase, j.attempt, j.agentID = phaseAssigned, t.Attempt, t.AgentID
+		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, t.At, false
+		if a := b.agents[t.AgentID]; a != nil {
+			a.running[t.JobID] = j
+			b.freeSlots--
+		}
+		if t.DispatchSeq > b.dispatchSeq {
+			b.dispatchSeq = t.DispatchSeq
+		}
+	case *JobStarted:
+		if j := b.jobs[t.JobID]; j != nil && j.attempt == t.Attempt {
+			j.phase = phaseRunning
+		}
+	case *JobRequeued:
+		j := b.jobs[t.JobID]
+		if j == nil {
+			return
+		}
+		b.release(j)
+		j.phase, j.killing = phaseWaiting, false
+		b.queues.push(j)
+	case *JobKillRequested:
+		if j := b.jobs[t.JobID]; j != nil {
+			j.killing = true
+		}
+	case *JobFinished:
+		id := t.Result.JobID
+		j := b.jobs[id]
+		if j == nil {
+			return
+		}
+		if j.phase == phaseWaiting {
+			b.queues.remove(j)
+		} else {
+			b.release(j)
+		}
+		delete(b.jobs, id)
+		b.remember(j.clientID, t.Result, t)
+	}
+}
+
+// release frees the slot an assigned job held on its agent.
+func (b *Backend) release(j *job) {
+	if a := b.agents[j.agentID]; a != nil {
+		if _, ok := a.running[j.id()]; ok {
+			delete(a.running, j.id())
+			b.freeSlots++
+		}
+	}
+	j.agentID = ""
+}
+
+// remember keeps a finished job's id (and its result while within
+// DoneMemory) for DoneRetention.
+func (b *Backend) remember(clientID string, r *messages.BackendJobDone, t *JobFinished) {
+	d := &doneJob{clientID: clientID, result: r, at: t.At, size: resultSize(r)}
+	b.done[r.JobID] = d
+	b.doneOrder = append(b.doneOrder, r.JobID)
+	b.doneBytes += d.size
+	// Over budget: forget the oldest results, keeping their ids. doneTrim
+	// marks where results may still be held, so this stays O(1) amortised.
+	for ; b.doneBytes > b.cfg.DoneMemory && b.doneTrim < len(b.doneOrder); b.doneTrim++ {
+		if old := b.done[b.doneOrder[b.doneTrim]]; old != nil && old.result != nil {
+			old.result = nil
+			b.doneBytes -= old.size
+		}
+	}
+}
+
+// forgetDone drops finished jobs older than DoneRetention.
+func (b *Backend) forgetDone() {
+	cut := b.now().Add(-b.cfg.DoneRetention)
+	n := 0
+	for ; n < len(b.doneOrder); n++ {
+		d := b.done[b.doneOrder[n]]
+		if d == nil {
+			continue
+		}
+		if d.at.After(cut) {
+			break
+		}
+		if d.result != nil {
+			b.doneBytes -= d.size
+		}
+		delete(b.done, b.doneOrder[n])
+	}
+	if n > 0 {
+		b.doneOrder = append(b.doneOrder[:0:0], b.doneOrder[n:]...)
+		b.doneTrim = max(0, b.doneTrim-n)
+	}
+}
+
+// finish commits a job's final result and sends it to its client.
+func (b *Backend) finish(j *job, r messages.JobResult) {
+	done := &messages.BackendJobDone{JobID: j.id(), JobResult: r}
+	if err := b.commit(&JobFinished{Result: done, At: b.now()}); err != nil {
+		return // the journal is down: the job stays where it was, and is retried
+	}
+	b.stats.finished.Add(1)
+	b.toClient(j.clientID, done)
+}

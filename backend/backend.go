@@ -1,0 +1,259 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Backend is the scheduler. Create it with New and serve with Run.
+type Backend struct {
+	cfg  Config
+	nc   *nats.Conn
+	log  *slog.Logger
+	subj messages.Subjects
+
+	events chan event
+	stats  counters
+
+	// Everything below is owned by the event loop (see the package doc).
+	jobs        map[string]*job
+	done        map[string]*doneJob
+	doneOrder   []string
+	doneBytes   int64
+	doneTrim    int
+	queues      *queues
+	agents      map[string]*agent
+	clients     map[string]*client
+	advertised  map[string][]string
+	seq         uint64
+	dispatchSeq uint64
+	picks       uint64
+	freeSlots   int
+	startedAt   time.Time
+	now         func() time.Time
+}
+
+// event is one decoded message for the loop.
+type event struct {
+	sender string // client or agent id, from the reply subject
+	reply  string
+	msg    messages.Message
+	agent  bool // arrived on the agent subject
+}
+
+// New makes a backend on an open connection, which the caller keeps
+// owning (and closes after Run returned).
+func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("backend config: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Backend{
+		cfg:        cfg,
+		nc:         nc,
+		log:        log,
+		subj:       messages.NewSubjects(cfg.Prefix),
+		events:     make(chan event, 8192),
+		jobs:       make(map[string]*job),
+		done:       make(map[string]*doneJob),
+		queues:     newQueues(),
+		agents:     make(map[string]*agent),
+		clients:    make(map[string]*client),
+		advertised: map[string][]string{},
+		now:        time.Now,
+	}, nil
+}
+
+// Run serves until ctx is done. It stops taking messages, handles those
+// already received, and returns. State lives in memory and in the Journal.
+func (b *Backend) Run(ctx context.Context) error {
+	b.startedAt = b.now()
+	clientSub, err := b.nc.Subscribe(b.subj.BackendClient(), func(m *nats.Msg) { b.receive(m, false) })
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", b.subj.BackendClient(), err)
+	}
+	agentSub, err := b.nc.Subscribe(b.subj.BackendAgent(), func(m *nats.Msg) { b.receive(m, true) })
+	if err != nil {
+		_ = clientSub.Unsubscribe()
+		return fmt.Errorf("subscribe %s: %w", b.subj.BackendAgent(), err)
+	}
+	for _, s := range []*nats.Subscription{clientSub, agentSub} {
+		// A burst at the deadline must queue here rather than be dropped
+		// as a slow consumer: 1M messages or 1 GiB.
+		_ = s.SetPendingLimits(1<<20, 1<<30)
+	}
+	if err := b.nc.Flush(); err != nil {
+		b.log.Warn("flush after subscribing", "err", err)
+	}
+	b.log.Info("backend serving", "prefix", b.cfg.Prefix)
+
+	tick := time.NewTicker(b.tickInterval())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return b.shutdown(clientSub, agentSub)
+		case ev := <-b.events:
+			b.handle(ev)
+			// Take what else is waiting before dispatching once for all.
+			for i := 0; i < 1024 && len(b.events) > 0; i++ {
+				b.handle(<-b.events)
+			}
+			b.dispatch()
+		case <-tick.C:
+			b.tick()
+			b.dispatch()
+		}
+	}
+}
+
+func (b *Backend) tickInterval() time.Duration {
+	if b.cfg.HeartbeatInterval < time.Second {
+		return b.cfg.HeartbeatInterval
+	}
+	return time.Second
+}
+
+func (b *Backend) shutdown(subs ...*nats.Subscription) error {
+	var errs []error
+	for _, s := range subs {
+		if err := s.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			errs = append(errs, err)
+		}
+	}
+	// Drain lets handlers finish; what they posted is still handled, so a
+	// job accepted on the wire is not silently dropped from the journal.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		if !subs[0].IsValid() && !subs[1].IsValid() && len(b.events) == 0 {
+			break
+		}
+		select {
+		case ev := <-b.events:
+			b.handle(ev)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if err := b.nc.Flush(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		errs = append(errs, err)
+	}
+	b.log.Info("backend stopped", "waiting", b.queues.waiting, "jobs", len(b.jobs))
+	return errors.Join(errs...)
+}
+
+// receive runs on NATS' goroutines: decode, check the sender, post.
+func (b *Backend) receive(m *nats.Msg, fromAgent bool) {
+	msg, err := messages.Decode(m.Data)
+	if err != nil {
+		b.stats.malformed.Add(1)
+		b.log.Warn("malformed message", "subject", m.Subject, "reply", m.Reply, "bytes", len(m.Data), "err", err)
+		b.replyError(m.Reply, messages.Errorf(messages.CodeMalformed, "", "%v", err))
+		return
+	}
+	if _, ok := msg.(*messages.Ping); ok && !fromAgent {
+		// A ping from a raw inbox (nats req) is a health check: answer it.
+		if _, isClient := b.subj.ClientID(m.Reply); !isClient && m.Reply != "" {
+			b.reply(m.Reply, &messages.Pong{})
+			return
+		}
+	}
+	var sender string
+	var ok bool
+	if fromAgent {
+		sender, ok = b.subj.AgentID(m.Reply)
+	} else {
+		sender, ok = b.subj.ClientID(m.Reply)
+	}
+	if !ok {
+		b.stats.badSender.Add(1)
+		want := b.subj.Client("<id>")
+		if fromAgent {
+			want = b.subj.Agent("<id>")
+		}
+		b.log.Warn("message without a valid sender", "type", msg.MessageName(), "reply", m.Reply)
+		b.replyError(m.Reply, messages.Errorf(messages.CodeBadSender, "", "reply subject %q must be %s", m.Reply, want))
+		return
+	}
+	if !expected(msg, fromAgent) {
+		b.stats.unexpected.Add(1)
+		b.log.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
+		b.replyError(m.Reply, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
+		return
+	}
+	b.events <- event{sender: sender, reply: m.Reply, msg: msg, agent: fromAgent}
+}
+
+// expected says which messages each backend subject takes.
+func expected(m messages.Message, fromAgent bool) bool {
+	switch m.(type) {
+	case *messages.Ping:
+		return true
+	case *messages.ClientHello, *messages.ClientNewJob, *messages.ClientKillJob, *messages.ClientGetQueue:
+		return !fromAgent
+	case *messages.AgentHello, *messages.AgentJobStarted, *messages.AgentJobDone, *messages.AgentJobSSHDebug:
+		return fromAgent
+	}
+	return false
+}
+
+func (b *Backend) handle(ev event) {
+	if ev.agent {
+		b.handleAgent(ev)
+	} else {
+		b.handleClient(ev)
+	}
+}
+
+// reply sends m to a reply subject; failures are logged, not fatal: the
+// peer will ask again or time out.
+func (b *Backend) reply(subject string, m messages.Message) {
+	if subject == "" {
+		return
+	}
+	if err := natsconn.Send(b.nc, subject, "", m); err != nil {
+		b.stats.sendErrors.Add(1)
+		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
+	}
+}
+
+func (b *Backend) replyError(subject string, e *messages.Error) {
+	if subject != "" {
+		b.reply(subject, e)
+	}
+}
+
+func (b *Backend) toClient(id string, m messages.Message) { b.reply(b.subj.Client(id), m) }
+
+func (b *Backend) toAgent(id string, m messages.Message) { b.reply(b.subj.Agent(id), m) }
+
+// counters are read by Stats from any goroutine.
+type counters struct {
+	malformed, badSender, unexpected, staleAttempts, sendErrors, journalErrors atomic.Int64
+	submitted, finished, requeued, agentsLost                                  atomic.Int64
+}
+
+// Stats are the backend's counters since it started.
+type Stats struct {
+	Malformed, BadSender, Unexpected, StaleAttempts, SendErrors, JournalErrors int64
+	Submitted, Finished, Requeued, AgentsLost                                  int64
+}
+
+// Stats returns the counters; safe from any goroutine.
+func (b *Backend) Stats() Stats {
+	c := &b.stats
+	return Stats{
+		Malformed: c.malformed.Load(), BadSender: c.badSender.Load(), Unexpected: c.unexpected.Load(),
+		StaleAttempts: c.staleAttempts.Load(), SendErrors: c.sendErrors.Load(), JournalErrors: c.journalErrors.Load(),
+		Submitted: c.submitted.Load(), Finished: c.finished.Load(), Requeued: c.requeued.Load(), AgentsLost: c.agentsLost.Load(),
+	}
+}

@@ -1,0 +1,138 @@
+package backend
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func (b *Backend) handleClient(ev event) {
+	c := b.clients[ev.sender]
+	switch m := ev.msg.(type) {
+	case *messages.ClientHello:
+		if m.ProtocolVersion != messages.ProtocolVersion {
+			b.replyError(ev.reply, messages.Errorf(messages.CodeProtocolVersion, "",
+				"client speaks protocol %d, this backend speaks %d: upgrade the older side", m.ProtocolVersion, messages.ProtocolVersion))
+			return
+		}
+		if c == nil {
+			c = &client{id: ev.sender}
+			b.clients[ev.sender] = c
+		}
+		c.name = m.Name
+		c.lastSeen = b.now()
+		b.toClient(c.id, &messages.BackendUpdateEnvironments{AvailableEnvironments: b.advertised})
+		return
+	case *messages.Ping:
+		if c == nil {
+			// We restarted, or never heard of it: it must say hello so it
+			// learns the environments and resubmits what it waits for.
+			b.toClient(ev.sender, &messages.Unknown{})
+			return
+		}
+		c.lastSeen = b.now()
+		b.toClient(c.id, &messages.Pong{})
+		return
+	}
+	// Other requests are served without a hello: the reply subject is the
+	// identity, and refusing them would only add a round trip after a
+	// backend restart.
+	if c == nil {
+		c = &client{id: ev.sender, name: ev.sender}
+		b.clients[ev.sender] = c
+	}
+	c.lastSeen = b.now()
+	switch m := ev.msg.(type) {
+	case *messages.ClientNewJob:
+		b.newJob(c, m)
+	case *messages.ClientKillJob:
+		b.killJob(c, m)
+	case *messages.ClientGetQueue:
+		b.toClient(c.id, b.snapshot(c.id))
+	}
+}
+
+func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
+	if err := validateJob(m); err != nil {
+		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID, "%v", err))
+		return
+	}
+	if b.jobs[m.JobID] != nil {
+		b.toClient(c.id, messages.Errorf(messages.CodeDuplicateJob, m.JobID, "a job with id %s is already queued or running", m.JobID))
+		return
+	}
+	if d := b.done[m.JobID]; d != nil {
+		b.toClient(c.id, messages.Errorf(messages.CodeDuplicateJob, m.JobID, "a job with id %s has already finished", m.JobID))
+		// The same client resubmitting after a reconnect missed the
+		// result: send it again (the client library drops duplicates).
+		if d.clientID == c.id && d.result != nil {
+			b.toClient(c.id, d.result)
+		}
+		return
+	}
+	b.seq++
+	t := &JobQueued{Job: m, ClientID: c.id, Seq: b.seq, At: b.now()}
+	if err := b.commit(t); err != nil {
+		b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, m.JobID, "the backend cannot store the job now: %v", err))
+		return
+	}
+	b.stats.submitted.Add(1)
+	b.toClient(c.id, &messages.BackendJobQueued{JobID: m.JobID})
+	top := topic{m.EnvironmentType, m.Environment}
+	if !m.WaitForEnvironment && !b.offered(top) && b.now().Sub(b.startedAt) >= b.cfg.EnvironmentGrace {
+		b.finish(b.jobs[m.JobID], messages.NewJobResult(messages.StatusCrash,
+			fmt.Sprintf("No agent offers the environment %s. Check the task's environment, or ask an administrator which environments exist.", top),
+			b.jobs[m.JobID].previousState()))
+	}
+}
+
+// validateJob refuses what no agent could run, before it enters the queue.
+func validateJob(m *messages.ClientNewJob) error {
+	if err := messages.ValidateID(m.JobID); err != nil {
+		return fmt.Errorf("job id: %w", err)
+	}
+	if m.EnvironmentType == "" || m.Environment == "" {
+		return fmt.Errorf("environment_type and environment are required")
+	}
+	if !m.Debug.Valid() {
+		return fmt.Errorf("debug must be \"\", \"debug\" or \"ssh\", not %q", m.Debug)
+	}
+	l := m.EnvironmentParameters.Limits
+	for name, v := range map[string]float64{"time": l.Time, "hard_time": l.HardTime} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("limit %s must be a positive number of seconds, not %v", name, v)
+		}
+	}
+	for name, v := range map[string]int64{"memory": l.Memory, "processes": l.Processes, "output": l.Output, "disk": l.Disk} {
+		if v < 0 {
+			return fmt.Errorf("limit %s cannot be negative (%d)", name, v)
+		}
+	}
+	return nil
+}
+
+func (b *Backend) killJob(c *client, m *messages.ClientKillJob) {
+	j := b.jobs[m.JobID]
+	if j == nil {
+		text := "no such job"
+		if b.done[m.JobID] != nil {
+			text = "the job has already finished"
+		}
+		b.toClient(c.id, messages.Errorf(messages.CodeUnknownJob, m.JobID, "%s", text))
+		return
+	}
+	if j.phase == phaseWaiting {
+		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed before it started.", j.previousState()))
+		return
+	}
+	// On an agent: it stops the attempt and answers with a killed result.
+	// A second kill is sent again, in case the first was lost.
+	if !j.killing {
+		if err := b.commit(&JobKillRequested{JobID: j.id()}); err != nil {
+			b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, j.id(), "cannot record the kill now: %v", err))
+			return
+		}
+	}
+	b.toAgent(j.agentID, &messages.BackendKillJob{JobID: j.id(), Attempt: j.attempt, State: j.previousState()})
+}

@@ -1,0 +1,79 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Config holds the backend's settings. DefaultConfig documents the defaults.
+type Config struct {
+	// Prefix of every subject (default "ingo").
+	Prefix string
+	// HeartbeatInterval is how often the backend checks agent liveness;
+	// agents ping at their own interval (1 s by default).
+	HeartbeatInterval time.Duration
+	// HeartbeatMisses: an agent silent for HeartbeatInterval × HeartbeatMisses
+	// is lost. The defaults drop an agent within 6 s of silence.
+	HeartbeatMisses int
+	// MaxAttempts bounds how often a job is tried when agents are lost
+	// under it; after the last, the job ends as crash.
+	MaxAttempts int
+	// StartTimeout: an assigned job whose agent has not confirmed it by
+	// then is taken back and re-queued (the BackendNewJob was lost).
+	StartTimeout time.Duration
+	// EnvironmentGrace: for this long after the backend starts, a job for an
+	// environment no agent offers waits (agents are still saying hello)
+	// instead of failing at once.
+	EnvironmentGrace time.Duration
+	// DoneRetention is how long a finished job's id stays taken (and its
+	// result kept, within DoneMemory, to answer a client that resubmits it
+	// after a reconnect).
+	DoneRetention time.Duration
+	// DoneMemory bounds the bytes of results kept for DoneRetention.
+	DoneMemory int64
+	// Journal records transitions; nil keeps state in memory only.
+	Journal Journal
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Prefix:            messages.DefaultPrefix,
+		HeartbeatInterval: time.Second,
+		HeartbeatMisses:   5,
+		MaxAttempts:       2,
+		StartTimeout:      30 * time.Second,
+		EnvironmentGrace:  10 * time.Second,
+		DoneRetention:     15 * time.Minute,
+		DoneMemory:        256 << 20,
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.Prefix == "" {
+		c.Prefix = messages.DefaultPrefix
+	}
+	if c.HeartbeatInterval <= 0 {
+		errs = append(errs, fmt.Errorf("heartbeat interval must be positive, not %v", c.HeartbeatInterval))
+	}
+	if c.HeartbeatMisses < 1 {
+		errs = append(errs, fmt.Errorf("heartbeat misses must be at least 1, not %d", c.HeartbeatMisses))
+	}
+	if c.MaxAttempts < 1 {
+		errs = append(errs, fmt.Errorf("max attempts must be at least 1, not %d", c.MaxAttempts))
+	}
+	if c.StartTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("start timeout must be positive, not %v", c.StartTimeout))
+	}
+	if c.EnvironmentGrace < 0 || c.DoneRetention < 0 || c.DoneMemory < 0 {
+		errs = append(errs, errors.New("environment grace, done retention and done memory cannot be negative"))
+	}
+	if c.Journal == nil {
+		c.Journal = memoryJournal{}
+	}
+	return errors.Join(errs...)
+}

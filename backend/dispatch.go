@@ -1,0 +1,69 @@
+package backend
+
+import (
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func timeDuration(n int) time.Duration { return time.Duration(n) }
+
+// dispatch fills free slots: repeatedly the least busy agent with a free
+// slot takes the best waiting job among the environments it offers.
+func (b *Backend) dispatch() {
+	if b.queues.waiting == 0 || b.freeSlots <= 0 {
+		return
+	}
+	// Agents with free slots but no job for them this round.
+	idle := map[string]bool{}
+	for b.queues.waiting > 0 {
+		a := b.leastBusy(idle)
+		if a == nil {
+			return
+		}
+		q := b.queues.best(a.topics)
+		if q == nil {
+			idle[a.id] = true
+			continue
+		}
+		if !b.assign(a, q.head()) {
+			return
+		}
+	}
+}
+
+// leastBusy picks the agent with a free slot and the lowest share of busy
+// slots; ties go to the one picked longest ago, so equal agents alternate.
+func (b *Backend) leastBusy(skip map[string]bool) *agent {
+	var best *agent
+	for _, a := range b.agents {
+		if a.free() <= 0 || skip[a.id] {
+			continue
+		}
+		if best == nil {
+			best = a
+			continue
+		}
+		// Compare running/slots without division.
+		l, r := len(a.running)*best.slots, len(best.running)*a.slots
+		if l < r || (l == r && a.lastPick < best.lastPick) {
+			best = a
+		}
+	}
+	return best
+}
+
+// assign sends j's next attempt to a; false if the journal refused it.
+func (b *Backend) assign(a *agent, j *job) bool {
+	b.picks++
+	a.lastPick = b.picks
+	a.nextSeq++
+	t := &JobAssigned{JobID: j.id(), AgentID: a.id, Attempt: j.attempt + 1, AgentSeq: a.nextSeq,
+		DispatchSeq: b.dispatchSeq + 1, At: b.now()}
+	if err := b.commit(t); err != nil {
+		// Leave it waiting; the next event or tick tries again.
+		return false
+	}
+	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: j.msg.JobDescription, Attempt: j.attempt, Seq: j.agentSeq})
+	return true
+}

@@ -1,0 +1,35 @@
+// Package backend is ingo's scheduler: it owns the job queue and every
+// job's lifecycle, and is the only authority on which agent runs what.
+//
+// # One owner
+//
+// All scheduler state (jobs, queues, agents, clients, environments) belongs
+// to one goroutine, the event loop in Backend.Run. NATS subscription
+// handlers only decode messages and post them to the loop; timers post
+// ticks. Nothing else reads or writes the state, so it has no locks.
+//
+// # Transitions
+//
+// Every change to a job goes through Backend.commit with an explicit
+// Transition (queued, assigned, started, requeued, kill requested,
+// finished). commit records the transition in the Journal before it is
+// applied and before anyone hears of it, so that a durable journal can
+// rebuild the same state after a restart.
+//
+// # Scheduling
+//
+// Waiting jobs sit in one priority queue per (environment type,
+// environment): lower priority first, FIFO within a priority, O(log n) per
+// operation, and a killed job leaves its queue at once. Free slots are
+// filled least-busy agent first (running/slots), so a burst spreads over
+// the agents instead of filling the first one to register (INGInious).
+//
+// # Failures
+//
+// Agents ping; one silent for HeartbeatInterval × HeartbeatMisses is lost:
+// its running jobs are re-queued (up to MaxAttempts) or finished as crash.
+// Every agent message names its attempt; a message about an attempt that is
+// no longer current is refused, and that attempt is killed. An undecodable
+// or unexpected message is answered with an Error where it has a reply
+// subject, logged and counted; it never stops the backend.
+package backend

@@ -1,0 +1,166 @@
+package backend
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func TestPriorityThenFIFO(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	// No agent yet: jobs wait (the client asks to wait for the environment).
+	order := []struct {
+		id   string
+		prio int
+	}{{"low1", 5}, {"high1", 0}, {"mid1", 2}, {"high2", 0}, {"low2", 5}, {"mid2", 2}}
+	for _, o := range order {
+		j := newJob(o.id, "default", o.prio)
+		j.WaitForEnvironment = true
+		c.submit(j)
+	}
+	a := r.agent("a1", 1, "docker/default")
+	want := []string{"high1", "high2", "mid1", "mid2", "low1", "low2"}
+	for i, id := range want {
+		j := a.take()
+		if j.JobID != id {
+			t.Fatalf("dispatch %d: got %s, want %s", i, j.JobID, id)
+		}
+		if j.Attempt != 1 || j.Seq != uint64(i+1) {
+			t.Fatalf("job %s: attempt %d seq %d", id, j.Attempt, j.Seq)
+		}
+		a.finish(j, messages.StatusSuccess)
+		done := next[*messages.BackendJobDone](c)
+		if done.JobID != id || done.Result.Status != messages.StatusSuccess || done.Grade != 100 {
+			t.Fatalf("done: %+v", done)
+		}
+	}
+}
+
+func TestRoutingByEnvironment(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	py := r.agent("py", 2, "docker/python")
+	cc := r.agent("cc", 2, "docker/cpp", "docker-ssh/cpp")
+	c.submit(newJob("j-py", "python", 0))
+	c.submit(newJob("j-cc", "cpp", 0))
+	ssh := newJob("j-ssh", "cpp", 0)
+	ssh.EnvironmentType = "docker-ssh"
+	c.submit(ssh)
+	if j := py.take(); j.JobID != "j-py" {
+		t.Fatalf("python agent got %s", j.JobID)
+	}
+	got := map[string]bool{cc.take().JobID: true, cc.take().JobID: true}
+	if !got["j-cc"] || !got["j-ssh"] {
+		t.Fatalf("cpp agent got %v", got)
+	}
+	py.quiet(100 * time.Millisecond)
+}
+
+func TestLoadSpreadsOverAgents(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	agents := []*fakeAgent{r.agent("a", 4, "docker/default"), r.agent("b", 4, "docker/default"), r.agent("c", 2, "docker/default")}
+	// 5 jobs on 10 slots: least busy first gives a 2, b 2, c 1 (c has
+	// fewer slots, so one job makes it as busy as two on a or b).
+	for i := range 5 {
+		c.submit(newJob(fmt.Sprintf("j%d", i), "default", 0))
+	}
+	counts := map[string]int{}
+	for _, a := range agents {
+		counts[a.id] = len(collect[*messages.BackendNewJob](a.peer, 200*time.Millisecond))
+	}
+	if counts["a"] != 2 || counts["b"] != 2 || counts["c"] != 1 {
+		t.Fatalf("spread %v, want a:2 b:2 c:1", counts)
+	}
+}
+
+func TestUnknownEnvironment(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	r.agent("a", 1, "docker/default")
+	c.submit(newJob("nope", "missing", 0))
+	d := next[*messages.BackendJobDone](c)
+	if d.Result.Status != messages.StatusCrash || d.State != "s0" {
+		t.Fatalf("got %+v", d)
+	}
+	t.Log(d.Result.Text)
+
+	// Asking to wait keeps it queued, with the reason in the snapshot.
+	j := newJob("patient", "later", 0)
+	j.WaitForEnvironment = true
+	c.submit(j)
+	c.send(&messages.ClientGetQueue{})
+	q := next[*messages.BackendGetQueue](c)
+	if len(q.JobsWaiting) != 1 || q.JobsWaiting[0].Reason != messages.WaitNoAgent {
+		t.Fatalf("snapshot %+v", q.JobsWaiting)
+	}
+	late := r.agent("late", 1, "docker/later")
+	if got := late.take(); got.JobID != "patient" {
+		t.Fatalf("got %s", got.JobID)
+	}
+}
+
+func TestEnvironmentGraceAfterStart(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.EnvironmentGrace = time.Hour })
+	c := r.client("c1")
+	c.submit(newJob("early", "default", 0))
+	a := r.agent("a", 1, "docker/default")
+	if j := a.take(); j.JobID != "early" {
+		t.Fatalf("got %s", j.JobID)
+	}
+}
+
+func TestDuplicateJobID(t *testing.T) {
+	r := newRig(t, nil)
+	c, other := r.client("c1"), r.client("c2")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("dup", "default", 0))
+	for _, p := range []*peer{c, other} {
+		p.send(newJob("dup", "default", 0))
+		if e := next[*messages.Error](p); e.Code != messages.CodeDuplicateJob || e.JobID != "dup" {
+			t.Fatalf("got %+v", e)
+		}
+	}
+	j := a.take()
+	a.finish(j, messages.StatusFailed)
+	if d := next[*messages.BackendJobDone](c); d.Result.Status != messages.StatusFailed {
+		t.Fatalf("got %+v", d)
+	}
+	// Finished: still refused; the submitting client gets its result again,
+	// another client gets only the refusal.
+	c.send(newJob("dup", "default", 0))
+	next[*messages.Error](c)
+	if d := next[*messages.BackendJobDone](c); d.JobID != "dup" {
+		t.Fatalf("resent %+v", d)
+	}
+	other.send(newJob("dup", "default", 0))
+	next[*messages.Error](other)
+	other.quiet(100 * time.Millisecond)
+	a.quiet(100 * time.Millisecond)
+}
+
+func TestBadJobsRefused(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	cases := map[string]func(*messages.ClientNewJob){
+		"empty id":       func(j *messages.ClientNewJob) { j.JobID = "" },
+		"id with dot":    func(j *messages.ClientNewJob) { j.JobID = "a.b" },
+		"no environment": func(j *messages.ClientNewJob) { j.Environment = "" },
+		"bad debug":      func(j *messages.ClientNewJob) { j.Debug = "verbose" },
+		"negative time":  func(j *messages.ClientNewJob) { j.EnvironmentParameters.Limits.Time = -1 },
+		"negative mem":   func(j *messages.ClientNewJob) { j.EnvironmentParameters.Limits.Memory = -5 },
+	}
+	for name, spoil := range cases {
+		t.Run(name, func(t *testing.T) {
+			j := newJob("bad-"+fmt.Sprint(len(name)), "default", 0)
+			spoil(j)
+			c.send(j)
+			if e := next[*messages.Error](c); e.Code != messages.CodeBadRequest {
+				t.Fatalf("got %+v", e)
+			}
+		})
+	}
+}

@@ -1,0 +1,102 @@
+package backend
+
+import (
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+type jobPhase int
+
+const (
+	phaseWaiting  jobPhase = iota // in a topic queue
+	phaseAssigned                 // sent to an agent, not confirmed yet
+	phaseRunning                  // the agent confirmed it
+)
+
+// job is one live job (waiting or on an agent). Finished jobs leave the
+// table; their ids stay in done for DoneRetention.
+type job struct {
+	msg      *messages.ClientNewJob
+	clientID string
+	seq      uint64 // arrival order, for FIFO within a priority
+	queuedAt time.Time
+	phase    jobPhase
+	index    int // in its topic queue, -1 when not waiting
+
+	// Set while assigned or running.
+	attempt     int
+	agentID     string
+	dispatchSeq uint64 // global dispatch order, for queue snapshots
+	agentSeq    uint64 // BackendNewJob.Seq on that agent
+	assignedAt  time.Time
+	killing     bool
+}
+
+func (j *job) id() string { return j.msg.JobID }
+
+func (j *job) topic() topic { return topic{j.msg.EnvironmentType, j.msg.Environment} }
+
+// before orders waiting jobs: lower priority first, then earlier arrival.
+func (j *job) before(o *job) bool {
+	if j.msg.Priority != o.msg.Priority {
+		return j.msg.Priority < o.msg.Priority
+	}
+	return j.seq < o.seq
+}
+
+// previousState is the state the job started from, kept in results that
+// the grader did not produce (killed, crash), as INGInious does (#743).
+func (j *job) previousState() string {
+	if s, ok := j.msg.InputData["@state"].(string); ok {
+		return s
+	}
+	return ""
+}
+
+// maxTime is the CPU limit shown in queue snapshots, -1 when unset.
+func (j *job) maxTime() float64 {
+	if t := j.msg.EnvironmentParameters.Limits.Time; t > 0 {
+		return t
+	}
+	return -1
+}
+
+// agent is one registered agent.
+type agent struct {
+	id       string
+	name     string
+	session  string
+	slots    int
+	running  map[string]*job // by job id
+	topics   []topic
+	envs     map[string]map[string]messages.EnvironmentInfo
+	lastSeen time.Time
+	// nextSeq numbers the BackendNewJob sent to this agent's session.
+	nextSeq uint64
+	// lastPick breaks ties between equally busy agents, round robin.
+	lastPick uint64
+}
+
+func (a *agent) free() int { return a.slots - len(a.running) }
+
+// client is one client that said hello (or sent anything).
+type client struct {
+	id       string
+	name     string
+	lastSeen time.Time
+}
+
+// doneJob remembers a finished job, to refuse its id and to answer a
+// client that resubmits it after missing the result.
+type doneJob struct {
+	clientID string
+	result   *messages.BackendJobDone // nil once dropped to stay within DoneMemory
+	at       time.Time
+	size     int64
+}
+
+// resultSize approximates the memory a kept result holds.
+func resultSize(r *messages.BackendJobDone) int64 {
+	return int64(len(r.Archive) + len(r.Stdout) + len(r.Stderr) + len(r.Result.Text) + len(r.State) + 512)
+}

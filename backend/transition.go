@@ -1,0 +1,72 @@
+package backend
+
+import (
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Transition is one change in a job's life. The set is closed: these are
+// the only ways a job changes, and each one is recorded in the Journal
+// before it takes effect.
+type Transition interface{ jobID() string }
+
+// JobQueued: a client's job was accepted.
+type JobQueued struct {
+	Job      *messages.ClientNewJob
+	ClientID string
+	Seq      uint64
+	At       time.Time
+}
+
+// JobAssigned: an attempt was sent to an agent.
+type JobAssigned struct {
+	JobID       string
+	AgentID     string
+	Attempt     int
+	AgentSeq    uint64
+	DispatchSeq uint64
+	At          time.Time
+}
+
+// JobStarted: the agent confirmed the attempt.
+type JobStarted struct {
+	JobID   string
+	Attempt int
+}
+
+// JobRequeued: an attempt was lost (agent lost, never confirmed); the job
+// waits again at its original place in the queue.
+type JobRequeued struct {
+	JobID   string
+	Attempt int
+	Reason  string
+}
+
+// JobKillRequested: someone asked to kill a running job; the agent was told.
+type JobKillRequested struct{ JobID string }
+
+// JobFinished: the job has its final result.
+type JobFinished struct {
+	Result *messages.BackendJobDone
+	At     time.Time
+}
+
+func (t *JobQueued) jobID() string        { return t.Job.JobID }
+func (t *JobAssigned) jobID() string      { return t.JobID }
+func (t *JobStarted) jobID() string       { return t.JobID }
+func (t *JobRequeued) jobID() string      { return t.JobID }
+func (t *JobKillRequested) jobID() string { return t.JobID }
+func (t *JobFinished) jobID() string      { return t.Result.JobID }
+
+// Journal records transitions before they take effect. Record is called
+// from the event loop only; an error refuses the transition (the message
+// that caused it gets an Error, and its sender tries again).
+type Journal interface {
+	Record(Transition) error
+}
+
+// memoryJournal keeps nothing: state lives only in the event loop.
+type memoryJournal struct{}
+
+func (memoryJournal) Record(Transition) error { return nil }
