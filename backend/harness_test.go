@@ -34,8 +34,8 @@ func newRig(t *testing.T, tweak func(*Config)) *rig {
 	}
 	cfg := DefaultConfig()
 	cfg.EnvironmentGrace = 0
-	cfg.HeartbeatInterval = 50 * time.Millisecond
-	cfg.HeartbeatMisses = 4
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	cfg.HeartbeatMisses = 5
 	if tweak != nil {
 		tweak(&cfg)
 	}

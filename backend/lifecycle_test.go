@@ -1,0 +1,297 @@
+package backend
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func TestKillWaiting(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("busy", "default", 0))
+	c.submit(newJob("victim", "default", 0))
+	a.take()
+	c.send(&messages.ClientKillJob{JobID: "victim"})
+	d := next[*messages.BackendJobDone](c)
+	if d.JobID != "victim" || d.Result.Status != messages.StatusKilled || d.State != "s0" {
+		t.Fatalf("got %+v", d)
+	}
+	// It left the queue at once: the snapshot no longer lists it.
+	c.send(&messages.ClientGetQueue{})
+	if q := next[*messages.BackendGetQueue](c); len(q.JobsWaiting) != 0 || len(q.JobsRunning) != 1 {
+		t.Fatalf("snapshot %+v", q)
+	}
+	// A second kill: the job is finished.
+	c.send(&messages.ClientKillJob{JobID: "victim"})
+	if e := next[*messages.Error](c); e.Code != messages.CodeUnknownJob {
+		t.Fatalf("got %+v", e)
+	}
+}
+
+func TestKillRunningAndDuringStart(t *testing.T) {
+	for _, confirmed := range []bool{true, false} {
+		name := map[bool]string{true: "running", false: "before the agent confirmed"}[confirmed]
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, nil)
+			c := r.client("c1")
+			a := r.agent("a", 1, "docker/default")
+			c.submit(newJob("k", "default", 0))
+			var j *messages.BackendNewJob
+			if confirmed {
+				j = a.take()
+			} else {
+				j = next[*messages.BackendNewJob](a.peer)
+			}
+			c.send(&messages.ClientKillJob{JobID: "k"})
+			kill := next[*messages.BackendKillJob](a.peer)
+			if kill.JobID != "k" || kill.Attempt != j.Attempt || kill.State != "s0" {
+				t.Fatalf("kill %+v", kill)
+			}
+			// The slot stays taken until the agent reports.
+			c.submit(newJob("next", "default", 0))
+			a.quiet(100 * time.Millisecond)
+			a.send(&messages.AgentJobDone{JobID: "k", Attempt: j.Attempt, JobResult: messages.NewJobResult(messages.StatusKilled, "killed", "s0")})
+			if d := next[*messages.BackendJobDone](c); d.JobID != "k" || d.Result.Status != messages.StatusKilled {
+				t.Fatalf("got %+v", d)
+			}
+			if n := next[*messages.BackendNewJob](a.peer); n.JobID != "next" {
+				t.Fatalf("got %s", n.JobID)
+			}
+		})
+	}
+}
+
+func TestAgentLostJobRequeuedAndLateResultRefused(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("j", "default", 0))
+	first := a.take()
+	b := r.agent("b", 1, "docker/default")
+	a.silence()
+	second := b.take()
+	if second.JobID != "j" || second.Attempt != 2 {
+		t.Fatalf("second attempt %+v", second)
+	}
+	// The lost agent comes back with its late result: refused, and told
+	// to kill that attempt.
+	a.finish(first, messages.StatusSuccess)
+	if e := next[*messages.Error](a.peer); e.Code != messages.CodeStaleAttempt || e.Attempt != 1 {
+		t.Fatalf("got %+v", e)
+	}
+	if k := next[*messages.BackendKillJob](a.peer); k.JobID != "j" || k.Attempt != 1 {
+		t.Fatalf("got %+v", k)
+	}
+	b.finish(second, messages.StatusFailed)
+	d := next[*messages.BackendJobDone](c)
+	if d.Result.Status != messages.StatusFailed || d.Result.Text != "by b" {
+		t.Fatalf("got %+v", d)
+	}
+	c.quiet(150 * time.Millisecond)
+	if s := r.b.Stats(); s.Requeued != 1 || s.AgentsLost != 1 || s.StaleAttempts < 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestMaxAttemptsThenCrash(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.MaxAttempts = 1 })
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("j", "default", 0))
+	a.take()
+	a.silence()
+	d := next[*messages.BackendJobDone](c)
+	if d.Result.Status != messages.StatusCrash || d.State != "s0" {
+		t.Fatalf("got %+v", d)
+	}
+	t.Log(d.Result.Text)
+}
+
+func TestEnvironmentsFollowAgents(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	c.send(&messages.ClientHello{Name: "web", ProtocolVersion: messages.ProtocolVersion})
+	envs := func() map[string][]string {
+		t.Helper()
+		for {
+			select {
+			case m := <-c.inbox:
+				if u, ok := m.(*messages.BackendUpdateEnvironments); ok {
+					return u.AvailableEnvironments
+				}
+			case <-time.After(wait):
+				t.Fatal("no environment update")
+			}
+		}
+	}
+	if e := envs(); len(e) != 0 {
+		t.Fatalf("initial %v", e)
+	}
+	a := r.agent("a", 1, "docker/default", "docker/python")
+	if e := envs(); len(e["docker"]) != 2 {
+		t.Fatalf("after hello %v", e)
+	}
+	a.silence()
+	if e := envs(); len(e) != 0 {
+		t.Fatalf("after loss %v", e)
+	}
+}
+
+func TestStartTimeoutRequeues(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.StartTimeout = 100 * time.Millisecond; c.MaxAttempts = 3 })
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("j", "default", 0))
+	lost := next[*messages.BackendNewJob](a.peer) // never confirmed
+	if k := next[*messages.BackendKillJob](a.peer); k.Attempt != lost.Attempt {
+		t.Fatalf("kill %+v", k)
+	}
+	again := a.take()
+	if again.Attempt != 2 {
+		t.Fatalf("attempt %d", again.Attempt)
+	}
+}
+
+func TestReHelloReconciles(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.MaxAttempts = 3 })
+	c := r.client("c1")
+	a := r.agent("a", 3, "docker/default")
+	for _, id := range []string{"kept", "forgotten", "inflight"} {
+		c.submit(newJob(id, "default", 0))
+	}
+	kept, forgotten := a.take(), a.take()
+	inflight := next[*messages.BackendNewJob](a.peer)
+	// Same session: it reports "kept" and a job we never gave it; it saw
+	// sequence numbers up to "forgotten" only.
+	a.hello(3, []string{"docker/default"}, []messages.JobAttempt{{JobID: "kept", Attempt: 1}, {JobID: "ghost", Attempt: 1}}, forgotten.Seq)
+	if k := next[*messages.BackendKillJob](a.peer); k.JobID != "ghost" {
+		t.Fatalf("kill %+v", k)
+	}
+	// "forgotten" is re-queued and comes back as attempt 2; "inflight" was
+	// sent after what the agent saw, so it stays assigned.
+	if j := next[*messages.BackendNewJob](a.peer); j.JobID != "forgotten" || j.Attempt != 2 {
+		t.Fatalf("got %+v", j)
+	}
+	a.finish(kept, messages.StatusSuccess)
+	a.send(&messages.AgentJobStarted{JobID: inflight.JobID, Attempt: 1})
+	a.finish(inflight, messages.StatusSuccess)
+	got := map[string]bool{}
+	for range 2 {
+		got[next[*messages.BackendJobDone](c).JobID] = true
+	}
+	if !got["kept"] || !got["inflight"] {
+		t.Fatalf("done %v", got)
+	}
+
+	// A new session means a restarted agent: everything it ran is lost.
+	a.session = "a-s2"
+	a.hello(3, []string{"docker/default"}, nil, 0)
+	if j := next[*messages.BackendNewJob](a.peer); j.JobID != "forgotten" || j.Attempt != 3 {
+		t.Fatalf("after restart %+v", j)
+	}
+}
+
+func TestMalformedAndUnexpectedMessages(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	raw, err := nats.Connect(r.nats.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	garbage := [][]byte{nil, {0xff}, []byte("{\"json\": true}"), {0xd9, 0x9b, 0xdc, 0xa1, 0x61, 0x78, 0x01}, {0xc1, 0x00}}
+	for _, g := range garbage {
+		for _, p := range []*peer{c, a.peer} {
+			if err := raw.PublishMsg(&nats.Msg{Subject: p.target, Reply: p.subject, Data: g}); err != nil {
+				t.Fatal(err)
+			}
+			if e := next[*messages.Error](p); e.Code != messages.CodeMalformed {
+				t.Fatalf("garbage %x: %+v", g, e)
+			}
+		}
+	}
+	// A valid message on the wrong subject, and one with a bogus sender.
+	a.send(&messages.ClientGetQueue{})
+	if e := next[*messages.Error](a.peer); e.Code != messages.CodeUnexpected {
+		t.Fatalf("got %+v", e)
+	}
+	inbox := nats.NewInbox()
+	sub, _ := raw.SubscribeSync(inbox)
+	data, _ := messages.Encode(newJob("x", "default", 0))
+	_ = raw.PublishMsg(&nats.Msg{Subject: r.subj.BackendClient(), Reply: inbox, Data: data})
+	m, err := sub.NextMsg(wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := messages.Decode(m.Data); e.(*messages.Error).Code != messages.CodeBadSender {
+		t.Fatalf("got %+v", e)
+	}
+	// Wrong protocol version.
+	c.send(&messages.ClientHello{Name: "old", ProtocolVersion: 99})
+	if e := next[*messages.Error](c); e.Code != messages.CodeProtocolVersion {
+		t.Fatalf("got %+v", e)
+	}
+	// Still serving.
+	c.submit(newJob("after", "default", 0))
+	a.finish(a.take(), messages.StatusSuccess)
+	if d := next[*messages.BackendJobDone](c); d.JobID != "after" {
+		t.Fatalf("got %+v", d)
+	}
+	if s := r.b.Stats(); s.Malformed != int64(2*len(garbage)) || s.Unexpected != 1 || s.BadSender != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestQueueSnapshot(t *testing.T) {
+	r := newRig(t, nil)
+	c, other := r.client("c1"), r.client("c2")
+	a := r.agent("a", 1, "docker/default")
+	r.agent("p", 1, "docker/python")
+	c.submit(newJob("run1", "default", 0))
+	a.take()
+	other.submit(newJob("w-low", "default", 3))
+	c.submit(newJob("w-high", "default", 1))
+	c.submit(newJob("w-high2", "default", 1))
+	orphan := newJob("w-orphan", "java", 0)
+	orphan.WaitForEnvironment = true
+	orphan.EnvironmentParameters.Limits.Time = 7
+	c.submit(orphan)
+	c.send(&messages.ClientGetQueue{})
+	q := next[*messages.BackendGetQueue](c)
+	if len(q.JobsRunning) != 1 || q.JobsRunning[0].JobID != "run1" || !q.JobsRunning[0].IsMine ||
+		q.JobsRunning[0].Agent != "agent a" || q.JobsRunning[0].MaxTime != -1 || q.JobsRunning[0].Info != "c/t" {
+		t.Fatalf("running %+v", q.JobsRunning)
+	}
+	want := []struct {
+		id     string
+		pos    int
+		reason messages.WaitReason
+		mine   bool
+	}{
+		{"w-orphan", 1, messages.WaitNoAgent, true},
+		{"w-high", 1, messages.WaitSlotsBusy, true},
+		{"w-high2", 2, messages.WaitQueued, true},
+		{"w-low", 3, messages.WaitLowerPriority, false},
+	}
+	if len(q.JobsWaiting) != len(want) {
+		t.Fatalf("waiting %+v", q.JobsWaiting)
+	}
+	for i, w := range want {
+		g := q.JobsWaiting[i]
+		if g.JobID != w.id || g.Position != w.pos || g.Reason != w.reason || g.IsMine != w.mine {
+			t.Errorf("waiting[%d] = %+v, want %+v", i, g, w)
+		}
+	}
+	if q.JobsWaiting[0].MaxTime != 7 {
+		t.Errorf("max time %v", q.JobsWaiting[0].MaxTime)
+	}
+	if len(q.Agents) != 2 || q.Agents[0].Running != 1 || q.Agents[1].Environments[0] != "docker/python" {
+		t.Fatalf("agents %+v", q.Agents)
+	}
+}
