@@ -42,8 +42,8 @@ func init() {
 		InfConvert: cbor.InfConvertReject,
 		// Indefinite lengths make bounds harder to check on the far side.
 		IndefLength: cbor.IndefLengthForbidden,
-		// nil maps and slices become empty: no nil-vs-empty distinction
-		// leaks into peers written in other languages.
+		// nil maps and slices encode as CBOR null, which decodes back to
+		// nil: peers in other languages see "absent", never a surprise.
 		NilContainers: cbor.NilContainerAsNull,
 		TagsMd:        cbor.TagsAllowed,
 	}.EncModeWithTags(tags)
@@ -97,7 +97,13 @@ func Decode(data []byte) (Message, error) {
 	}
 	var m Message
 	err := decMode.Unmarshal(data, &m)
+	if err == nil && m == nil {
+		return nil, fmt.Errorf("%w: CBOR null or undefined is not a message", ErrMalformed)
+	}
 	if err == nil {
+		if err := checkFreeForm(m); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, m.MessageName(), err)
+		}
 		return m, nil
 	}
 	// Say which of the usual mistakes it is: not a tagged item at all, or
@@ -106,9 +112,56 @@ func Decode(data []byte) (Message, error) {
 	if terr := decMode.Unmarshal(data, &tag); terr != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, terr)
 	}
-	i := int(tag.Number) - tagBase
-	if tag.Number < tagBase || i >= len(registry) {
+	if tag.Number < tagBase || tag.Number-tagBase >= uint64(len(registry)) {
 		return nil, fmt.Errorf("%w: unknown message type (CBOR tag %d)", ErrMalformed, tag.Number)
 	}
+	i := int(tag.Number - tagBase)
 	return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, registry[i].MessageName(), err)
+}
+
+// checkFreeForm refuses, in the fields that hold free-form values, anything
+// that is not JSON-like: CBOR tags (dates, bignums, nested messages, unknown
+// tags) and simple values decode to Go types that do not survive a relay
+// (a date comes back as an integer) or have no JSON form.
+func checkFreeForm(m Message) error {
+	var maps []map[string]any
+	switch m := m.(type) {
+	case *ClientNewJob:
+		maps = []map[string]any{m.TaskProblems, m.InputData}
+	case *BackendNewJob:
+		maps = []map[string]any{m.TaskProblems, m.InputData}
+	case *BackendJobDone:
+		maps = []map[string]any{m.Tests, m.Custom}
+	case *AgentJobDone:
+		maps = []map[string]any{m.Tests, m.Custom}
+	}
+	for _, v := range maps {
+		if err := checkValue(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkValue recurses at most maxNesting deep: the decoder bounds nesting.
+func checkValue(v any) error {
+	switch v := v.(type) {
+	case nil, bool, int64, float64, string, []byte:
+		return nil
+	case []any:
+		for _, e := range v {
+			if err := checkValue(e); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for _, e := range v {
+			if err := checkValue(e); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("a free-form value of Go type %T (a CBOR tag or simple value) is not allowed", v)
+	}
+	return nil
 }

@@ -1,0 +1,202 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// entry is one file or directory found by Pack, before it is read.
+type entry struct {
+	name string // slash-separated, relative to the folder
+	dir  bool
+	exec bool
+	size int64
+}
+
+// Pack packs the task folder dir. dir itself may be reached through a
+// symbolic link; nothing inside it may be one. The error wraps
+// ErrUnsupportedFile for a link or a special file, and ErrTooLarge when the
+// folder is over limits or the archive over MaxArchiveSize.
+func Pack(dir string, limits PackLimits) (*Bundle, error) {
+	limits = limits.withDefaults()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	defer root.Close()
+
+	entries, err := scan(root, limits)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	data, err := write(root, entries)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	if len(data) > MaxArchiveSize {
+		return nil, fmt.Errorf("pack %s: %w: the archive is %d bytes, over the limit of %d", dir, ErrTooLarge, len(data), MaxArchiveSize)
+	}
+	return &Bundle{digest: digestOf(data), data: data}, nil
+}
+
+// scan lists the folder and checks everything that can be checked before
+// reading a byte: kinds of file, names and limits.
+func scan(root *os.Root, limits PackLimits) ([]entry, error) {
+	var (
+		out   []entry
+		total int64
+	)
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		f, err := root.Open(dir)
+		if err != nil {
+			return err
+		}
+		children, err := f.ReadDir(-1)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		for _, c := range children {
+			name := c.Name()
+			if dir != "." {
+				name = dir + "/" + name
+			}
+			if !utf8.ValidString(name) {
+				return fmt.Errorf("%w: %q: file names must be valid UTF-8", ErrUnsupportedFile, name)
+			}
+			info, err := c.Info() // lstat: links are seen as links
+			if err != nil {
+				return err
+			}
+			e := entry{name: name}
+			switch mode := info.Mode(); {
+			case mode.IsDir():
+				e.dir = true
+			case mode.IsRegular():
+				e.exec = mode&0o111 != 0
+				e.size = info.Size()
+				total += e.size
+			case mode&fs.ModeSymlink != 0:
+				return fmt.Errorf("%w: %s is a symbolic link; a task folder holds regular files and directories only (copy the file in instead)", ErrUnsupportedFile, name)
+			default:
+				return fmt.Errorf("%w: %s is a %s, not a regular file or a directory", ErrUnsupportedFile, name, kind(mode))
+			}
+			out = append(out, e)
+			// Checked as we go, so that a huge tree is refused early.
+			if len(out) > limits.MaxFiles {
+				return tooManyFiles("the task folder", limits.MaxFiles)
+			}
+			if total > limits.MaxBytes {
+				return tooManyBytes("the task folder", limits.MaxBytes)
+			}
+			if e.dir {
+				if err := walk(name); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk("."); err != nil {
+		return nil, err
+	}
+	// A parent's name is a prefix of its children's, so it sorts first, as
+	// extraction needs.
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	return out, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeIrregular != 0:
+		return "irregular file"
+	}
+	return "special file (" + m.Type().String() + ")"
+}
+
+// epoch is the time of every entry: the Unix epoch, not Go's zero time,
+// which a ustar header cannot hold.
+var epoch = time.Unix(0, 0)
+
+func write(root *os.Root, entries []entry) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf) // no name, no time: the header is constant
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, ModTime: epoch, Mode: 0o644, Typeflag: tar.TypeReg, Size: e.size}
+		if e.exec {
+			hdr.Mode = 0o755
+		}
+		if e.dir {
+			hdr.Name += "/"
+			hdr.Mode = 0o755
+			hdr.Typeflag = tar.TypeDir
+			hdr.Size = 0
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, fmt.Errorf("%s: %w", e.name, err)
+		}
+		if !e.dir {
+			if err := copyFile(tw, root, e); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.name, err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// errChanged: a file changed between scan and copy. Packing again is the fix.
+var errChanged = errors.New("the file changed while it was being packed")
+
+// copyFile copies exactly the size scan saw, and checks that the file is
+// still a regular file of that size: a file swapped for a link, grown or
+// shrunk mid-pack would make a bundle that is not the folder.
+func copyFile(w io.Writer, root *os.Root, e entry) error {
+	f, err := root.Open(e.name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() || info.Size() != e.size {
+		return errChanged
+	}
+	if _, err := io.CopyN(w, f, e.size); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errChanged
+		}
+		return err
+	}
+	if n, _ := f.Read(make([]byte, 1)); n != 0 {
+		return errChanged
+	}
+	return nil
+}

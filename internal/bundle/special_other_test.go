@@ -1,0 +1,5 @@
+//go:build !unix
+
+package bundle
+
+var specialFileCases []refusal

@@ -1,0 +1,111 @@
+package bundle
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Store keeps bundles in a JetStream object store, one object per digest
+// (named by objectName). The bucket's name comes from
+// messages.Subjects.TaskBundleStore(). Safe for concurrent use.
+type Store struct {
+	obs    jetstream.ObjectStore
+	bucket string
+}
+
+// NewStore opens the object store bucket, creating it when missing (file
+// storage, one replica: create it beforehand for more replicas).
+func NewStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
+	obs, err := js.ObjectStore(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      bucket,
+			Description: "ingo task bundles, named by content hash",
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // created meanwhile by another process
+			obs, err = js.ObjectStore(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("task bundle store %q: %w", bucket, err)
+	}
+	return &Store{obs: obs, bucket: bucket}, nil
+}
+
+// Put uploads b unless the store holds it already, and says whether it
+// uploaded. An object of the right name but other bytes (a damaged or
+// tampered upload) is replaced. Two clients putting the same new bundle at
+// once may both upload; the bytes are the same, so either wins.
+func (s *Store) Put(ctx context.Context, b *Bundle) (uploaded bool, err error) {
+	name := objectName(b.digest)
+	info, err := s.obs.GetInfo(ctx, name)
+	switch {
+	case err == nil:
+		// NATS keeps the SHA-256 of every object: it tells, without
+		// downloading, whether the stored bytes are ours.
+		if info.Size == uint64(b.Size()) && info.Digest == natsDigest(b.digest) {
+			return false, nil
+		}
+	case !errors.Is(err, jetstream.ErrObjectNotFound):
+		return false, fmt.Errorf("look up bundle %s in %q: %w", b.digest, s.bucket, err)
+	}
+	meta := jetstream.ObjectMeta{Name: name, Description: "ingo task bundle " + b.digest}
+	if _, err := s.obs.Put(ctx, meta, bytes.NewReader(b.data)); err != nil {
+		return false, fmt.Errorf("upload bundle %s to %q: %w", b.digest, s.bucket, err)
+	}
+	return true, nil
+}
+
+// Get downloads and verifies the bundle of digest. The error wraps
+// ErrNotFound when the store does not have it, ErrDigestMismatch when the
+// stored bytes are not that bundle, ErrInvalidDigest, or ErrTooLarge.
+func (s *Store) Get(ctx context.Context, digest string) (*Bundle, error) {
+	if err := ValidateDigest(digest); err != nil {
+		return nil, err
+	}
+	res, err := s.obs.Get(ctx, objectName(digest))
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("%w: %s in %q", ErrNotFound, digest, s.bucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch bundle %s from %q: %w", digest, s.bucket, err)
+	}
+	defer res.Close()
+	info, err := res.Info()
+	if err != nil {
+		return nil, fmt.Errorf("fetch bundle %s from %q: %w", digest, s.bucket, err)
+	}
+	// Refuse before reading: the size is the uploader's claim, and a bundle
+	// is held in memory.
+	if info.Size > MaxArchiveSize {
+		return nil, fmt.Errorf("%w: bundle %s is %d bytes, over the limit of %d", ErrTooLarge, digest, info.Size, MaxArchiveSize)
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(info.Size))
+	// The limit holds even if the chunks do not add up to the claimed size.
+	_, err = io.Copy(&buf, io.LimitReader(res, MaxArchiveSize+1))
+	if errors.Is(err, jetstream.ErrDigestMismatch) { // chunks do not match NATS' own hash
+		return nil, fmt.Errorf("%w: bundle %s in %q is damaged", ErrDigestMismatch, digest, s.bucket)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fetch bundle %s from %q: %w", digest, s.bucket, err)
+	}
+	b, err := FromBytes(digest, buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("bundle from %q: %w", s.bucket, err)
+	}
+	return b, nil
+}
+
+// natsDigest spells a valid digest the way NATS records an object's hash.
+func natsDigest(digest string) string {
+	sum, _ := hex.DecodeString(digest[len(digestPrefix):])
+	return "SHA-256=" + base64.URLEncoding.EncodeToString(sum)
+}
