@@ -109,7 +109,6 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		// dropped for silence and is back in the same session) are re-linked
 		// only if it still reports them; the others were re-queued already.
 	}
-	b.freeSlots -= a.free()
 	a.name = m.FriendlyName
 	if a.name == "" {
 		a.name = id
@@ -123,7 +122,6 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		}
 	}
 	a.lastSeen = b.now()
-	b.freeSlots += a.free()
 	b.reconcile(a, m)
 	b.toAgent(id, &messages.Ack{})
 	b.updateEnvironments()
@@ -190,7 +188,6 @@ func (b *Backend) loseAgent(a *agent, why string) {
 	for _, j := range a.running {
 		b.loseAttempt(j, fmt.Sprintf("the agent %s was lost (%s)", a.name, why))
 	}
-	b.freeSlots -= a.free()
 	delete(b.agents, a.id)
 	b.updateEnvironments()
 }

@@ -40,7 +40,6 @@ func (b *Backend) apply(t Transition) {
 		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, t.At, false
 		if a := b.agents[t.AgentID]; a != nil {
 			a.running[t.JobID] = j
-			b.freeSlots--
 		}
 		if t.DispatchSeq > b.dispatchSeq {
 			b.dispatchSeq = t.DispatchSeq
@@ -82,7 +81,6 @@ func (b *Backend) release(j *job) {
 	if a := b.agents[j.agentID]; a != nil {
 		if _, ok := a.running[j.id()]; ok {
 			delete(a.running, j.id())
-			b.freeSlots++
 		}
 	}
 	j.agentID = ""

@@ -37,7 +37,6 @@ type Backend struct {
 	seq         uint64
 	dispatchSeq uint64
 	picks       uint64
-	freeSlots   int
 	startedAt   time.Time
 	now         func() time.Time
 }

@@ -11,7 +11,7 @@ func timeDuration(n int) time.Duration { return time.Duration(n) }
 // dispatch fills free slots: repeatedly the least busy agent with a free
 // slot takes the best waiting job among the environments it offers.
 func (b *Backend) dispatch() {
-	if b.queues.waiting == 0 || b.freeSlots <= 0 {
+	if b.queues.waiting == 0 {
 		return
 	}
 	// Agents with free slots but no job for them this round.

@@ -1,0 +1,270 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Bundles gives the task folders jobs refer to by content hash. It is
+// implemented by internal/bundle.Cache.
+type Bundles interface {
+	Get(ctx context.Context, digest string) (containers.TaskBundle, error)
+}
+
+// Agent serves one runtime to the backend. Make it with New and serve with
+// Run; it is used once.
+type Agent struct {
+	nc      *nats.Conn
+	rt      containers.Runtime
+	bundles Bundles
+	cfg     Config
+	log     *slog.Logger
+	subj    messages.Subjects
+	inbox   string // the agent's subject: where the backend talks to it
+	session string
+
+	stats   counters
+	started atomic.Bool
+
+	// helloReq and changed wake the Run loop; both coalesce (capacity 1).
+	helloReq chan struct{}
+	changed  chan struct{}
+
+	// jobsCtx is the parent of every attempt's context. It does not end
+	// with Run's context, so that attempts can outlive it by ShutdownGrace;
+	// cancelJobs(containers.ErrShutdown) ends them all.
+	jobsCtx    context.Context
+	cancelJobs context.CancelCauseFunc
+
+	// jobs counts attempt goroutines; handlers counts NATS callbacks in
+	// flight. Add is only called under mu while stopping (jobs) or closed
+	// (handlers) is false, so Wait after setting them is final.
+	jobs     sync.WaitGroup
+	handlers sync.WaitGroup
+
+	// mu guards everything below. It is a leaf lock: nothing is published
+	// and no runtime method is called while holding it.
+	mu       sync.Mutex
+	attempts map[messages.JobAttempt]*attempt // running, at most cfg.Slots
+	results  map[messages.JobAttempt]*pending // sent, not yet answered
+	finished recent                           // attempts with a result produced
+	lastSeq  uint64                           // highest BackendNewJob.Seq seen
+	envs     map[string]map[string]messages.EnvironmentInfo
+	stopping bool // Run's context is done: no new attempts
+	closed   bool // Run is returning: inbound messages are dropped
+}
+
+// New makes an agent that talks over nc and runs jobs on rt. bundles may be
+// nil: jobs with a TaskBundle then end in a crash that says so. log may be
+// nil.
+func New(nc *nats.Conn, rt containers.Runtime, bundles Bundles, cfg Config, log *slog.Logger) (*Agent, error) {
+	if nc == nil || rt == nil {
+		return nil, fmt.Errorf("%w: a NATS connection and a runtime are required", ErrInvalidConfig)
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	subj := messages.NewSubjects(cfg.Prefix)
+	return &Agent{
+		nc: nc, rt: rt, bundles: bundles, cfg: cfg,
+		log:      log.With("agent", cfg.ID, "runtime", rt.Name()),
+		subj:     subj,
+		inbox:    subj.Agent(cfg.ID),
+		session:  rand.Text(),
+		helloReq: make(chan struct{}, 1),
+		changed:  make(chan struct{}, 1),
+		attempts: make(map[messages.JobAttempt]*attempt),
+		results:  make(map[messages.JobAttempt]*pending),
+		finished: newRecent(maxRemembered),
+	}, nil
+}
+
+// Running lists the attempts running now, sorted.
+func (a *Agent) Running() []messages.JobAttempt {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return sortedKeys(a.attempts)
+}
+
+// Run serves until ctx is done, then shuts down: it stops taking jobs
+// (saying hello with no slots), lets running attempts finish for up to
+// ShutdownGrace, cancels the others with containers.ErrShutdown, sends every
+// result and waits up to FlushTimeout for the backend to acknowledge them,
+// then closes the runtime. It returns nil after such a shutdown, and an error
+// when it could not start.
+func (a *Agent) Run(ctx context.Context) (err error) {
+	if !a.started.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	defer func() {
+		if cerr := a.rt.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("agent: close runtime: %w", cerr))
+		}
+	}()
+
+	// A new process runs nothing yet: whatever a previous one left behind
+	// goes. (Re-attaching to survivors is a later feature.)
+	a.cleanup(ctx, func(messages.JobAttempt) bool { return false })
+	envs, err := a.rt.Environments(ctx)
+	if err != nil {
+		return fmt.Errorf("agent: list environments: %w", err)
+	}
+	a.setEnvironments(envs)
+
+	a.jobsCtx, a.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))
+	defer a.cancelJobs(containers.ErrShutdown)
+
+	sub, err := a.nc.Subscribe(a.inbox, a.handle)
+	if err != nil {
+		return fmt.Errorf("agent: subscribe to %s: %w", a.inbox, err)
+	}
+	// A status listener, not a ReconnectHandler: the connection's handlers
+	// belong to whoever made it.
+	status := a.nc.StatusChanged(nats.CONNECTED)
+	defer a.nc.RemoveStatusListener(status)
+
+	var bg sync.WaitGroup
+	bg.Go(func() { a.watchEnvironments(ctx) })
+	bg.Go(func() { a.cleanLoop(ctx) })
+
+	l := &loop{
+		heartbeat: time.NewTicker(a.cfg.HeartbeatInterval),
+		// Half the retry period: a result waits between 1 and 1.5 periods.
+		retry:  time.NewTicker(max(a.cfg.ResultRetry/2, time.Millisecond)),
+		status: status,
+	}
+	defer l.heartbeat.Stop()
+	defer l.retry.Stop()
+
+	a.log.Info("agent starting", "name", a.cfg.Name, "slots", a.cfg.Slots, "session", a.session)
+	a.hello()
+	a.serve(l, ctx.Done(), nil)
+	a.shutdown(l)
+
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		a.log.Warn("unsubscribe", "err", err)
+	}
+	a.handlers.Wait()
+	bg.Wait()
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// shutdown runs once Run's context is done; see Run.
+func (a *Agent) shutdown(l *loop) {
+	a.mu.Lock()
+	a.stopping = true
+	n := len(a.attempts)
+	a.mu.Unlock()
+	a.log.Info("agent stopping", "running", n, "grace", a.cfg.ShutdownGrace)
+	a.hello() // with no free slot: the backend stops sending jobs
+
+	allDone := make(chan struct{})
+	go func() { a.jobs.Wait(); close(allDone) }()
+	if a.cfg.ShutdownGrace > 0 {
+		grace, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+		a.serve(l, grace.Done(), a.noneRunning)
+		cancel()
+	}
+	a.cancelJobs(containers.ErrShutdown)
+	a.serve(l, nil, a.noneRunning)
+	<-allDone
+
+	// A fresh context: Run's is done, and results must still go out.
+	flush, cancel := context.WithTimeout(context.Background(), a.cfg.FlushTimeout)
+	defer cancel()
+	a.serve(l, flush.Done(), func() bool { return a.noPending() || a.nc.IsClosed() })
+	if n := a.pendingCount(); n > 0 {
+		a.log.Warn("stopping with unacknowledged results: the backend will re-queue those jobs", "results", n)
+	}
+	if err := a.nc.FlushWithContext(flush); err != nil {
+		a.log.Warn("flush NATS", "err", err)
+	}
+}
+
+// loop holds the timers of Run's loop; only Run's goroutine uses it.
+type loop struct {
+	heartbeat *time.Ticker
+	retry     *time.Ticker
+	status    <-chan nats.Status
+}
+
+// serve handles timers and wake-ups until done fires or until reports true
+// (checked after every wake-up).
+func (a *Agent) serve(l *loop, done <-chan struct{}, until func() bool) {
+	for {
+		if until != nil && until() {
+			return
+		}
+		select {
+		case <-done:
+			return
+		case <-l.heartbeat.C:
+			a.ping()
+		case <-l.retry.C:
+			a.resend(time.Now().Add(-a.cfg.ResultRetry))
+		case <-l.status:
+			// Reconnected: the backend may have restarted or dropped us.
+			a.hello()
+		case <-a.helloReq:
+			a.hello()
+		case <-a.changed:
+		}
+	}
+}
+
+// wake pokes ch without blocking; wake-ups coalesce.
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (a *Agent) noneRunning() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.attempts) == 0
+}
+
+func (a *Agent) noPending() bool { return a.pendingCount() == 0 }
+
+func (a *Agent) pendingCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.results)
+}
+
+func sortedKeys[V any](m map[messages.JobAttempt]V) []messages.JobAttempt {
+	out := make([]messages.JobAttempt, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, compareAttempts)
+	return out
+}
+
+func compareAttempts(x, y messages.JobAttempt) int {
+	return cmp.Or(strings.Compare(x.JobID, y.JobID), cmp.Compare(x.Attempt, y.Attempt))
+}

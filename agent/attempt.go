@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// errAttemptOver releases an attempt's context once its result exists.
+var errAttemptOver = errors.New("attempt over")
+
+// attempt is one running attempt. Its context is cancelled with
+// containers.ErrKilled by a kill, with containers.ErrShutdown when the agent
+// stops, and with errAttemptOver when it is over; the first cause wins.
+type attempt struct {
+	key       messages.JobAttempt
+	job       *messages.BackendNewJob
+	prevState string
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+	sshSent   atomic.Bool
+}
+
+func newAttempt(parent context.Context, k messages.JobAttempt, job *messages.BackendNewJob, prevState string) *attempt {
+	ctx, cancel := context.WithCancelCause(parent)
+	return &attempt{key: k, job: job, prevState: prevState, ctx: ctx, cancel: cancel}
+}
+
+// runAttempt is the goroutine of one attempt, owned by the agent (a.jobs):
+// it ends when the runtime returns, which a cancelled context makes prompt.
+func (a *Agent) runAttempt(at *attempt) {
+	defer a.jobs.Done()
+	defer at.cancel(errAttemptOver)
+	res, err := a.execute(at)
+	cause := context.Cause(at.ctx)
+	out, logErr := outcome(res, err, cause, at.prevState)
+	if logErr != nil {
+		a.log.Error("attempt failed", "job", at.key.JobID, "attempt", at.key.Attempt, "err", logErr)
+	}
+	a.deliver(at.key, out, at.prevState)
+}
+
+// execute prepares the attempt (environment, task files, limits) and runs
+// it. Its errors go through outcome; *containers.Failure carries the text
+// the student reads.
+func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
+	ctx := at.ctx
+	if ctx.Err() != nil { // killed before it began: it must never start
+		return messages.JobResult{}, fmt.Errorf("before start: %w", context.Cause(ctx))
+	}
+	desc := &at.job.JobDescription
+	if !a.offers(desc.EnvironmentType, desc.Environment) {
+		return messages.JobResult{}, &containers.Failure{Public: fmt.Sprintf(
+			"The environment %s/%s is not available on this agent.", desc.EnvironmentType, desc.Environment)}
+	}
+	var task containers.TaskBundle
+	if desc.TaskBundle != "" {
+		if a.bundles == nil {
+			return messages.JobResult{}, &containers.Failure{Public: textNoBundles}
+		}
+		var err error
+		if task, err = a.bundles.Get(ctx, desc.TaskBundle); err != nil {
+			if ctx.Err() != nil {
+				return messages.JobResult{}, fmt.Errorf("fetch task bundle: %w", context.Cause(ctx))
+			}
+			return messages.JobResult{}, &containers.Failure{
+				Public: "The task files could not be fetched by the agent. Please submit again later.",
+				Err:    fmt.Errorf("fetch task bundle %s: %w", desc.TaskBundle, err),
+			}
+		}
+	}
+	job := &containers.Job{
+		AgentID: a.cfg.ID,
+		Attempt: at.key.Attempt,
+		Desc:    desc,
+		Limits:  effectiveLimits(desc.EnvironmentParameters.Limits, a.cfg.DefaultLimits, a.cfg.MaxLimits),
+		Task:    task,
+	}
+	return a.rt.Run(ctx, job, events{a: a, at: at})
+}
+
+// events relays what a running attempt tells the agent.
+type events struct {
+	a  *Agent
+	at *attempt
+}
+
+// SSHDebug sends the credentials once per attempt, and never after the
+// attempt is over.
+func (e events) SSHDebug(host string, port int, user, password string) {
+	if e.at.ctx.Err() != nil || !e.at.sshSent.CompareAndSwap(false, true) {
+		return
+	}
+	e.a.send(e.a.subj.BackendAgent(), &messages.AgentJobSSHDebug{
+		JobID: e.at.key.JobID, Attempt: e.at.key.Attempt,
+		Host: host, Port: port, User: user, Password: password,
+	})
+}

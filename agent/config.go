@@ -1,0 +1,160 @@
+package agent
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Config configures an Agent. Every zero value means "the default" named on
+// the field.
+type Config struct {
+	// ID names the agent on the wire (a subject token, see
+	// messages.ValidateID). Required.
+	ID string
+	// Name is the friendly name shown to clients and admins (default: ID).
+	Name string
+	// Prefix is the subject prefix (default messages.DefaultPrefix).
+	Prefix string
+	// Slots is how many attempts run at once (default runtime.NumCPU()).
+	Slots int
+	// HeartbeatInterval is the period of Ping to the backend (default 1s).
+	// The backend answers Unknown when it lost the agent; the agent then
+	// says hello again.
+	HeartbeatInterval time.Duration
+	// ResultRetry is how long an AgentJobDone may stay unanswered before it
+	// is sent again (default 2s).
+	ResultRetry time.Duration
+	// DefaultLimits apply where a job gives 0. Defaults: Time 30 s, HardTime
+	// 3 × Time, Memory 256 MiB, Processes 512, Output 2 MiB, Disk 256 MiB.
+	// A job that sets Time but not HardTime gets 3 × its Time instead.
+	DefaultLimits messages.Limits
+	// MaxLimits cap every job. Defaults: Time 600 s, HardTime 1800 s, Memory
+	// 4096 MiB, Processes 4096, Output 16 MiB, Disk 4096 MiB.
+	MaxLimits messages.Limits
+	// CleanupInterval is the period of Runtime.Cleanup (default 1 min).
+	CleanupInterval time.Duration
+	// ShutdownGrace is how long Run lets running attempts finish once its
+	// context is done, before it cancels them with containers.ErrShutdown
+	// (their result is then a crash). The default, 0, cancels them at once:
+	// a grading job is short and a student would rather get a fast crash to
+	// resubmit than wait for an agent that is going away. Operators doing
+	// rolling restarts set it to about the longest HardTime they allow.
+	ShutdownGrace time.Duration
+	// FlushTimeout bounds how long Run waits, at the very end, for the
+	// backend to acknowledge the results it holds (default 5s).
+	FlushTimeout time.Duration
+}
+
+// Default values of Config.
+const (
+	DefaultHeartbeatInterval = time.Second
+	DefaultResultRetry       = 2 * time.Second
+	DefaultCleanupInterval   = time.Minute
+	DefaultFlushTimeout      = 5 * time.Second
+)
+
+// DefaultJobLimits are the defaults of Config.DefaultLimits.
+var DefaultJobLimits = messages.Limits{
+	Time: 30, HardTime: 90, Memory: 256, Processes: 512, Output: 2 << 20, Disk: 256,
+}
+
+// DefaultMaxLimits are the defaults of Config.MaxLimits.
+var DefaultMaxLimits = messages.Limits{
+	Time: 600, HardTime: 1800, Memory: 4096, Processes: 4096, Output: 16 << 20, Disk: 4096,
+}
+
+// withDefaults checks c and fills in the defaults.
+func (c Config) withDefaults() (Config, error) {
+	if err := messages.ValidateID(c.ID); err != nil {
+		return c, fmt.Errorf("%w: agent id: %w", ErrInvalidConfig, err)
+	}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
+	if c.Prefix == "" {
+		c.Prefix = messages.DefaultPrefix
+	}
+	if c.Slots < 0 {
+		return c, fmt.Errorf("%w: %d slots", ErrInvalidConfig, c.Slots)
+	}
+	if c.Slots == 0 {
+		c.Slots = runtime.NumCPU()
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"heartbeat interval", &c.HeartbeatInterval, DefaultHeartbeatInterval},
+		{"result retry", &c.ResultRetry, DefaultResultRetry},
+		{"cleanup interval", &c.CleanupInterval, DefaultCleanupInterval},
+		{"flush timeout", &c.FlushTimeout, DefaultFlushTimeout},
+		{"shutdown grace", &c.ShutdownGrace, 0},
+	} {
+		if *d.v < 0 {
+			return c, fmt.Errorf("%w: negative %s %v", ErrInvalidConfig, d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	def := DefaultJobLimits
+	if c.DefaultLimits.Time > 0 {
+		// The default wall time follows a configured CPU time unless it
+		// is configured too.
+		def.HardTime = 3 * c.DefaultLimits.Time
+	}
+	c.DefaultLimits = fillLimits(c.DefaultLimits, def)
+	c.MaxLimits = fillLimits(c.MaxLimits, DefaultMaxLimits)
+	return c, nil
+}
+
+// fillLimits replaces every zero or negative field of l by the one of def.
+func fillLimits(l, def messages.Limits) messages.Limits {
+	l.Time = orF(l.Time, def.Time)
+	l.HardTime = orF(l.HardTime, def.HardTime)
+	l.Memory = orI(l.Memory, def.Memory)
+	l.Processes = orI(l.Processes, def.Processes)
+	l.Output = orI(l.Output, def.Output)
+	l.Disk = orI(l.Disk, def.Disk)
+	return l
+}
+
+// effectiveLimits are the limits one attempt runs with: the job's value
+// where it gives one, the agent's default otherwise, never above the
+// agent's maximum. A job that sets Time but not HardTime gets 3 × Time, as
+// in INGInious. def and ceil are filled (withDefaults).
+func effectiveLimits(job, def, ceil messages.Limits) messages.Limits {
+	var l messages.Limits
+	l.Time = min(orF(job.Time, def.Time), ceil.Time)
+	hard := job.HardTime
+	if hard <= 0 {
+		hard = def.HardTime
+		if job.Time > 0 {
+			hard = 3 * l.Time
+		}
+	}
+	l.HardTime = min(hard, ceil.HardTime)
+	l.Memory = min(orI(job.Memory, def.Memory), ceil.Memory)
+	l.Processes = min(orI(job.Processes, def.Processes), ceil.Processes)
+	l.Output = min(orI(job.Output, def.Output), ceil.Output)
+	l.Disk = min(orI(job.Disk, def.Disk), ceil.Disk)
+	return l
+}
+
+func orF(v, def float64) float64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+func orI(v, def int64) int64 {
+	if v > 0 {
+		return v
+	}
+	return def
+}

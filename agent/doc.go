@@ -1,0 +1,52 @@
+// Package agent is the core of an ingo agent: it registers with the
+// backend over NATS, takes the attempts the backend assigns, runs each on a
+// containers.Runtime and sends its result back, exactly once per attempt.
+// It knows nothing of Docker; containers/docker, containers/fake and
+// containers/noop plug in below it.
+//
+// # Protocol (see messages/agent.go)
+//
+// The agent listens on Subjects.Agent(ID) and sends to
+// Subjects.BackendAgent() with its own subject as reply subject. It says
+// AgentHello on start, after every NATS reconnect, when the backend answers
+// a Ping with Unknown, when the runtime's environments change, and, with no
+// free slot, when it starts shutting down. A hello lists the attempts the
+// agent runs or holds an unanswered result for, and the Seq of the last
+// job it received, so that the backend can reconcile.
+//
+// On BackendNewJob the agent answers AgentJobStarted at once and runs the
+// attempt in its own goroutine. Its result is encoded once, sent, and kept
+// until the backend answers Ack or Error (stale attempt, unknown job); it is
+// sent again every ResultRetry and after every hello. Results are resent,
+// never recomputed. Jobs it cannot run (every slot busy, shutting down,
+// environment missing, task files unavailable) still get exactly one
+// AgentJobDone, a crash that says why. A result the backend could not
+// decode (NaN, invalid UTF-8) or NATS could not carry (over max_payload) is
+// replaced by a crash or an error that says so: it would otherwise be resent
+// forever.
+//
+// A kill cancels the attempt's context with containers.ErrKilled; the
+// runtime guarantees a job never starts after that, so a kill during
+// container creation is safe. The agent remembers the last attempts it
+// finished (a bounded set) so that a late kill or a repeated job for one of
+// them is ignored, which also stops the backend and the agent from bouncing
+// "stale attempt" and "killed" at each other.
+//
+// # State and goroutines
+//
+// Agent.mu guards the attempt table, the unanswered results and the
+// environments; it is a leaf lock, never held while publishing or calling
+// the runtime. The goroutines are: Run's loop (hellos, heartbeats, result
+// resends, shutdown phases), the NATS callback (one goroutine, in order),
+// one per running attempt (a.jobs), and two helpers ending with Run's
+// context (environment watcher, periodic Cleanup). Run waits for all of
+// them before it closes the runtime and returns.
+//
+// # Shutdown
+//
+// When Run's context is done the agent stops taking jobs, lets attempts run
+// for ShutdownGrace, cancels the rest with containers.ErrShutdown (a crash
+// result), waits up to FlushTimeout for the backend to acknowledge every
+// result, flushes the connection and closes the runtime. The connection
+// itself belongs to the caller.
+package agent

@@ -1,0 +1,143 @@
+package agent
+
+import (
+	"context"
+	"reflect"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// hello registers the agent with the backend, or registers it again, then
+// sends every unanswered result: a backend that just learnt about the
+// agent is the one most likely to have missed them.
+func (a *Agent) hello() {
+	a.mu.Lock()
+	running := sortedKeys(a.attempts)
+	for _, k := range sortedKeys(a.results) {
+		if a.attempts[k] == nil {
+			running = append(running, k)
+		}
+	}
+	m := &messages.AgentHello{
+		ProtocolVersion:   messages.ProtocolVersion,
+		FriendlyName:      a.cfg.Name,
+		AvailableJobSlots: a.cfg.Slots,
+		// Never mutated once stored (setEnvironments swaps the whole
+		// map), so it may be encoded after the lock is released.
+		AvailableEnvironments: a.envs,
+		Session:               a.session,
+		RunningJobs:           running,
+		LastJobSeq:            a.lastSeq,
+	}
+	if a.stopping {
+		m.AvailableJobSlots = 0
+	}
+	a.mu.Unlock()
+
+	a.stats.hellos.Add(1)
+	a.send(a.subj.BackendAgent(), m)
+	a.resend(time.Time{})
+}
+
+// requestHello asks Run's loop to say hello (from any goroutine).
+func (a *Agent) requestHello() { wake(a.helloReq) }
+
+// ping is the heartbeat; the answer is Pong, or Unknown.
+func (a *Agent) ping() {
+	a.stats.pings.Add(1)
+	a.send(a.subj.BackendAgent(), &messages.Ping{})
+}
+
+// send publishes m with the agent's subject as reply subject. A failure is
+// logged and counted: hellos and results are retried by their own timers,
+// and the rest is answered to by the backend's timeouts.
+func (a *Agent) send(subject string, m messages.Message) bool {
+	if err := natsconn.Send(a.nc, subject, a.inbox, m); err != nil {
+		a.stats.sendErrors.Add(1)
+		a.log.Warn("send failed", "message", m.MessageName(), "err", err)
+		return false
+	}
+	return true
+}
+
+// setEnvironments stores envs and reports whether they differ from the
+// previous set.
+func (a *Agent) setEnvironments(envs map[string]map[string]messages.EnvironmentInfo) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if reflect.DeepEqual(a.envs, envs) {
+		return false
+	}
+	a.envs = envs
+	return true
+}
+
+// offers reports whether the runtime offered environment typ/name when it
+// was last asked.
+func (a *Agent) offers(typ, name string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.envs[typ][name]
+	return ok
+}
+
+// watchEnvironments asks the runtime for its environments each time they
+// may have changed, and says hello when they did. It ends with ctx. A
+// failed listing keeps the previous set until the next change.
+func (a *Agent) watchEnvironments(ctx context.Context) {
+	changes := a.rt.Changes()
+	if changes == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+		}
+		envs, err := a.rt.Environments(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Error("list environments failed; keeping the previous ones", "err", err)
+			}
+			continue
+		}
+		if a.setEnvironments(envs) {
+			a.log.Info("environments changed", "types", len(envs))
+			a.requestHello()
+		}
+	}
+}
+
+// cleanLoop calls Runtime.Cleanup every CleanupInterval, keeping the
+// attempts that run now. It ends with ctx.
+func (a *Agent) cleanLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.CleanupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.cleanup(ctx, a.isRunning)
+		}
+	}
+}
+
+func (a *Agent) cleanup(ctx context.Context, keep func(messages.JobAttempt) bool) {
+	removed, err := a.rt.Cleanup(ctx, keep)
+	if err != nil && ctx.Err() == nil {
+		a.log.Error("runtime cleanup failed", "err", err)
+	}
+	if len(removed) > 0 {
+		a.log.Warn("removed leftovers of attempts this agent does not run", "attempts", removed)
+	}
+}
+
+func (a *Agent) isRunning(k messages.JobAttempt) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.attempts[k] != nil
+}

@@ -1,0 +1,136 @@
+package agent
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/containers/fake"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func TestAgent_Hello_Contents(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{
+		cfg:  Config{ID: "agent-7", Name: "Host 7", Slots: 3},
+		fake: fake.Options{Environments: map[string][]string{"docker": {"default", "python"}, "docker-ssh": {"default"}}},
+	})
+	h := e.hello
+	if h.ProtocolVersion != messages.ProtocolVersion || h.FriendlyName != "Host 7" || h.AvailableJobSlots != 3 {
+		t.Errorf("hello %+v", h)
+	}
+	if h.Session == "" || len(h.RunningJobs) != 0 || h.LastJobSeq != 0 {
+		t.Errorf("hello of a new agent: session %q running %v seq %d", h.Session, h.RunningJobs, h.LastJobSeq)
+	}
+	if len(h.AvailableEnvironments["docker"]) != 2 || len(h.AvailableEnvironments["docker-ssh"]) != 1 {
+		t.Errorf("environments %v", h.AvailableEnvironments)
+	}
+
+	// A later hello reports what runs and the last job seen.
+	j := newJob("j1", map[string]any{"hang": true})
+	j.Seq = 41
+	e.submit(t, j)
+	e.backend.toAgent(e.cfg.ID, &messages.Unknown{})
+	h2, reply := expect[*messages.AgentHello](t, e.backend, nil)
+	want := []messages.JobAttempt{{JobID: "j1", Attempt: 1}}
+	if h2.Session != h.Session || !slices.Equal(h2.RunningJobs, want) || h2.LastJobSeq != 41 {
+		t.Errorf("second hello: session %q (first %q) running %v seq %d", h2.Session, h.Session, h2.RunningJobs, h2.LastJobSeq)
+	}
+	if reply != e.backend.subj.Agent("agent-7") {
+		t.Errorf("hello reply subject %q", reply)
+	}
+}
+
+func TestAgent_Hello_SessionPerAgent(t *testing.T) {
+	t.Parallel()
+	a, b := start(t, options{}), start(t, options{})
+	if a.hello.Session == b.hello.Session {
+		t.Errorf("two agents share session %q", a.hello.Session)
+	}
+}
+
+func TestAgent_Heartbeat_UnknownMeansHello(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{cfg: Config{HeartbeatInterval: 5 * time.Millisecond}})
+	_, reply := expect[*messages.Ping](t, e.backend, nil)
+	if reply != e.backend.subj.Agent(e.cfg.ID) {
+		t.Errorf("Ping reply subject %q", reply)
+	}
+	testutil.Eventually(t, wait, func() bool { return e.agent.Stats().Pongs > 0 }, "no Pong counted")
+	e.backend.unknown.Store(true)
+	h, _ := expect[*messages.AgentHello](t, e.backend, nil)
+	if h.Session != e.hello.Session {
+		t.Errorf("re-hello with another session")
+	}
+	if s := e.agent.Stats(); s.Unknowns == 0 || s.Hellos < 2 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestAgent_Hello_AfterNATSRestart(t *testing.T) {
+	t.Parallel()
+	// The agent's connection waits an hour between attempts, so that the
+	// test decides when it reconnects: after the backend's subscription is
+	// back, or the hello would go nowhere.
+	e := start(t, options{natsOpt: natsconn.Options{ReconnectWait: time.Hour}})
+	e.nats.Stop()
+	testutil.Eventually(t, wait, func() bool { return !e.nc.IsConnected() }, "agent never noticed the outage")
+	e.nats.Start()
+	testutil.Eventually(t, wait, func() bool { return e.backend.nc.IsConnected() && e.backend.nc.Flush() == nil }, "backend did not reconnect")
+	testutil.Eventually(t, wait, func() bool {
+		if e.nc.IsConnected() {
+			return true
+		}
+		_ = e.nc.ForceReconnect()
+		return false
+	}, "agent did not reconnect")
+
+	h, _ := expect[*messages.AgentHello](t, e.backend, nil)
+	if h.Session != e.hello.Session {
+		t.Errorf("hello after reconnect has a new session: the agent did not restart")
+	}
+	// Its own subscription is back too.
+	e.backend.autoAck.Store(true)
+	e.submit(t, newJob("after", nil))
+	if m := e.done(t, "after"); m.Result.Status != messages.StatusSuccess {
+		t.Errorf("job after reconnect: %s", status(m))
+	}
+}
+
+func TestAgent_Hello_EnvironmentsChange(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	e.rt.SetEnvironments(map[string][]string{"docker": {"default", "java"}})
+	h, _ := expect[*messages.AgentHello](t, e.backend, nil)
+	if _, ok := h.AvailableEnvironments["docker"]["java"]; !ok {
+		t.Fatalf("hello after change: %v", h.AvailableEnvironments)
+	}
+	// A job for an environment that went away is a clear crash.
+	e.rt.SetEnvironments(map[string][]string{"docker": {"java"}})
+	expect(t, e.backend, func(h *messages.AgentHello) bool { return len(h.AvailableEnvironments["docker"]) == 1 })
+	e.submit(t, newJob("gone", nil))
+	m := e.done(t, "gone")
+	if m.Result.Status != messages.StatusCrash || m.Result.Text != "The environment docker/default is not available on this agent." {
+		t.Errorf("job for a missing environment: %s", status(m))
+	}
+}
+
+func TestAgent_Cleanup(t *testing.T) {
+	t.Parallel()
+	left := []messages.JobAttempt{{JobID: "old", Attempt: 1}, {JobID: "older", Attempt: 3}}
+	e := start(t, options{cfg: Config{CleanupInterval: time.Millisecond}, fake: fake.Options{Leftovers: left}})
+	if s := e.rt.Stats(); s.Cleanups < 1 || s.Removed != 2 {
+		t.Errorf("start-up cleanup did not remove the leftovers: %+v", s)
+	}
+	e.submit(t, newJob("busy", map[string]any{"hang": true}))
+	before := e.rt.Stats().Cleanups
+	testutil.Eventually(t, wait, func() bool { return e.rt.Stats().Cleanups >= before+3 }, "no periodic cleanup")
+	if s := e.rt.Stats(); s.Removed != 2 {
+		t.Errorf("periodic cleanup removed a running attempt: %+v", s)
+	}
+	if got := e.agent.Running(); len(got) != 1 || got[0].JobID != "busy" {
+		t.Errorf("Running() = %v", got)
+	}
+}

@@ -1,0 +1,43 @@
+// Package fake is an in-memory containers.Runtime for scheduler and
+// protocol tests. It is a real implementation of the contract (limits,
+// cancellation, cleanup, environments that change), whose jobs do what
+// their input data says instead of running a grader.
+//
+// # Behaviour
+//
+// Job.Desc.InputData["@fake"] is a map; every key is optional:
+//
+//	"result"      status string (default "success")
+//	"grade"       number (default 100 for success, 0 otherwise)
+//	"text"        feedback text (default "fake: <status>")
+//	"problems"    map pid -> {"status": string, "text": string}
+//	"state"       new state string
+//	"custom"      map copied into the result's custom values
+//	"sleep"       duration string ("200ms"): wait that long, honouring ctx;
+//	              a sleep longer than Limits.HardTime ends in timeout
+//	"hang"        true: block until ctx is cancelled
+//	"block_start" true: block "while the container is created", until the
+//	              test calls Release(jobID) or ctx is cancelled; a job
+//	              cancelled there never starts (Stats.Started stays put)
+//	"crash"       string: Run returns a plain error with that text
+//	"failure"     string: Run returns *containers.Failure with that Public text
+//	"oom"         true: the result is overflow
+//	"timeout"     true: the result is timeout
+//	"ssh"         true: report SSH credentials through Events first
+//
+// A malformed "@fake" value makes Run return a *containers.Failure that says
+// which key is wrong.
+//
+// # Echo
+//
+// Every result carries Custom["echo"], what the runtime received, so that
+// tests can check that data travelled: "agent_id", "job_id", "attempt",
+// "environment" ("type/name"), "limits" (map with the Limits' CBOR names),
+// "task_bundle" (digest or ""), "task_bundle_bytes" (archive size, -1 if
+// none) and "input" (InputData without "@fake").
+//
+// # Cancellation
+//
+// When ctx is cancelled Run returns at once an error that wraps
+// context.Cause(ctx), as the contract asks.
+package fake

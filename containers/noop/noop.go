@@ -1,0 +1,85 @@
+package noop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// DefaultEnvironment is offered when New is given none.
+const DefaultEnvironment = "docker/default"
+
+// ErrBadEnvironment is wrapped by New for a name that is not "type/name".
+var ErrBadEnvironment = errors.New("noop: environment must be TYPE/NAME")
+
+// result is returned by every Run: a value with no maps, copied out.
+var result = messages.JobResult{
+	Result: messages.Result{Status: messages.StatusSuccess, Text: "noop"},
+	Grade:  100,
+}
+
+// Runtime is the noop runtime.
+type Runtime struct {
+	envs map[string]map[string]messages.EnvironmentInfo
+}
+
+var _ containers.Runtime = (*Runtime)(nil)
+
+// New offers the given environments, each "type/name" (e.g.
+// "docker/default"); none means DefaultEnvironment.
+func New(environments ...string) (*Runtime, error) {
+	if len(environments) == 0 {
+		environments = []string{DefaultEnvironment}
+	}
+	envs := make(map[string]map[string]messages.EnvironmentInfo)
+	for _, e := range environments {
+		typ, name, ok := strings.Cut(e, "/")
+		if !ok || messages.ValidateID(typ) != nil || name == "" || strings.ContainsAny(name, "/ \t\n") {
+			return nil, fmt.Errorf("%w: %q", ErrBadEnvironment, e)
+		}
+		if envs[typ] == nil {
+			envs[typ] = make(map[string]messages.EnvironmentInfo)
+		}
+		envs[typ][name] = messages.EnvironmentInfo{ID: "noop:" + e, Title: name, Advertised: true}
+	}
+	return &Runtime{envs: envs}, nil
+}
+
+// Name is "noop".
+func (r *Runtime) Name() string { return "noop" }
+
+// Environments returns a copy of the environments given to New.
+func (r *Runtime) Environments(context.Context) (map[string]map[string]messages.EnvironmentInfo, error) {
+	out := make(map[string]map[string]messages.EnvironmentInfo, len(r.envs))
+	for typ, names := range r.envs {
+		m := make(map[string]messages.EnvironmentInfo, len(names))
+		for n, info := range names {
+			m[n] = info
+		}
+		out[typ] = m
+	}
+	return out, nil
+}
+
+// Changes is nil: the environments never change.
+func (r *Runtime) Changes() <-chan struct{} { return nil }
+
+// Run returns success at once, or the cancellation when ctx is done.
+func (r *Runtime) Run(ctx context.Context, _ *containers.Job, _ containers.Events) (messages.JobResult, error) {
+	if ctx.Err() != nil {
+		return messages.JobResult{}, fmt.Errorf("noop: %w", context.Cause(ctx))
+	}
+	return result, nil
+}
+
+// Cleanup has nothing to remove.
+func (r *Runtime) Cleanup(context.Context, func(messages.JobAttempt) bool) ([]messages.JobAttempt, error) {
+	return nil, nil
+}
+
+// Close has nothing to release.
+func (r *Runtime) Close() error { return nil }
