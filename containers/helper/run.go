@@ -1,0 +1,128 @@
+package helper
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// defaultPath is the run file's PATH when the image gives none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+func init() {
+	register(&command{
+		name: "run", usage: "",
+		desc:     "run the grader and write /.ingo/result.json (the image's entrypoint)",
+		internal: true,
+		run:      func(e *cmdEnv, _ *parsed) error { return runMain(e) },
+	})
+}
+
+// runMain is `ingo-helper run`. It fails (non-zero exit) only when it
+// cannot write result.json; every other problem is a result.
+func runMain(e *cmdEnv) error {
+	// Catch the stop signals first: as PID 1 they would be ignored, in a
+	// test they would kill the helper before it forwards them.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(signals)
+
+	res := runJob(e, signals)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the output limit counts bytes as jsonLen does
+	if err := enc.Encode(res); err != nil {
+		return fmt.Errorf("encoding the result: %w", err)
+	}
+	if err := writeFileAtomic(e.paths.Result, buf.Bytes(), true); err != nil {
+		return fmt.Errorf("writing the result: %w", err)
+	}
+	return nil
+}
+
+// runJob does everything but writing the result.
+func runJob(e *cmdEnv, signals <-chan os.Signal) Result {
+	p := e.paths
+	_ = os.Remove(p.Result) // a stale result must not pass for this run's
+	in, err := loadInput(p.Input)
+	if err != nil {
+		e.warnf(Name+" run", "%v", err)
+		return failed(StatusCrash, "The grading container could not read its job input: "+err.Error(), DefaultOutputLimit)
+	}
+	limit := in.Limits.OutputLimit()
+	// Start from no feedback, whatever an earlier run left.
+	if err := os.Remove(p.Feedback); err != nil && !errors.Is(err, os.ErrNotExist) {
+		e.warnf(Name+" run", "removing an old feedback: %v", err)
+	}
+	if err := os.MkdirAll(p.Student, 0o755); err != nil {
+		e.warnf(Name+" run", "creating %s: %v", p.Student, err)
+	}
+	if err := materialiseUploads(p, in); err != nil {
+		e.warnf(Name+" run", "%v", err)
+	}
+	if in.Debug == "ssh" {
+		return failed(StatusCrash, "SSH debug is not available yet in this ingo version.", limit)
+	}
+	cmd, err := findRunCommand(p, in.RunCmd)
+	switch {
+	case errors.Is(err, errNoRunFile):
+		return failed(StatusCrash, "No run file: the task folder has none of "+strings.Join(runFileNames, ", ")+
+			" and the task sets no run_cmd.", limit)
+	case err != nil:
+		return failed(StatusCrash, "The run file cannot be started: "+err.Error(), limit)
+	}
+
+	o := runGrader(e, cmd, runEnv(e, limit), limit, signals)
+	if o.failure != nil {
+		return buildResult(nil, nil, o, limit)
+	}
+	tgz, over, skipped, err := packArchive(p.Archive, limit)
+	for _, s := range skipped {
+		e.warnf(Name+" run", "archive: left out: %v", s)
+	}
+	if err != nil {
+		e.warnf(Name+" run", "%v", err)
+	}
+	o.archive, o.archiveOver = tgz, over
+	fb, fbErr := newFeedbackStore(p, 0).Load()
+	return buildResult(fb, fbErr, o, limit)
+}
+
+func failed(status, text string, limit int64) Result {
+	return buildResult(nil, nil, &outcome{exitCode: -1, failure: &verdict{status, text}}, limit)
+}
+
+// runEnv is the run file's environment: a clean one, so nothing of the
+// runtime leaks in. PATH comes from the image (its tools stay found), HOME
+// is /task as in INGInious; INGO_PASS_ENV lets an image pass more (e.g.
+// JAVA_HOME).
+func runEnv(e *cmdEnv, limit int64) []string {
+	path := e.getenv("PATH")
+	if path == "" {
+		path = defaultPath
+	}
+	env := []string{
+		"PATH=" + path,
+		"HOME=" + e.paths.Task,
+		"LANG=C.UTF-8",
+		OutputLimitEnv + "=" + strconv.FormatInt(limit, 10),
+	}
+	fixed := map[string]bool{"PATH": true, "HOME": true, "LANG": true, OutputLimitEnv: true}
+	if root := e.getenv(RootEnv); root != "" {
+		env = append(env, RootEnv+"="+root)
+		fixed[RootEnv] = true
+	}
+	for _, name := range strings.Fields(e.getenv(PassEnv)) {
+		if v := e.getenv(name); v != "" && !fixed[name] {
+			env = append(env, name+"="+v)
+			fixed[name] = true
+		}
+	}
+	return env
+}

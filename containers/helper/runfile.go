@@ -1,0 +1,171 @@
+package helper
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// runCommand is how to start the grader: argv, and fallback when argv[0]
+// turns out not to be executable by the kernel (ENOEXEC: a script without
+// "#!"), as a shell would do.
+type runCommand struct {
+	argv     []string
+	fallback []string
+}
+
+// errNoRunFile is returned when the task folder has no run file.
+var errNoRunFile = errors.New("no run file")
+
+// runFileNames are looked for in /task in this order.
+var runFileNames = []string{"run", "run.sh", "run.py", "run.py3"}
+
+// findRunCommand finds the grader as INGInious does: run_cmd when given
+// (split on spaces, as INGInious), else the first of /task/run, run.sh,
+// run.py, run.py3 that exists.
+func findRunCommand(p Paths, runCmd string) (*runCommand, error) {
+	if runCmd != "" {
+		argv := strings.Fields(runCmd)
+		if len(argv) == 0 {
+			return nil, fmt.Errorf("run_cmd %q is empty", runCmd)
+		}
+		path, err := resolveProgram(p, argv[0])
+		if err != nil {
+			return nil, fmt.Errorf("run_cmd %q: %w", runCmd, err)
+		}
+		argv[0] = path
+		return &runCommand{argv: argv}, nil
+	}
+	for _, name := range runFileNames {
+		path := filepath.Join(p.Task, name)
+		info, err := os.Stat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("looking for the run file: %w", err)
+		}
+		if info.IsDir() {
+			continue
+		}
+		return commandFor(path, name)
+	}
+	return nil, errNoRunFile
+}
+
+// resolveProgram finds argv[0] of run_cmd: a path (relative to /task) or a
+// name looked up in PATH.
+func resolveProgram(p Paths, name string) (string, error) {
+	if strings.Contains(name, "/") {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(p.Task, name)
+		}
+		return name, nil
+	}
+	return exec.LookPath(name)
+}
+
+// commandFor decides how to start one run file:
+//   - executable (for the helper's user): itself, falling back to its
+//     default interpreter on ENOEXEC;
+//   - not executable, starting with "#!": through that interpreter (and its
+//     one optional argument), as the kernel would;
+//   - not executable, an ELF binary: made executable, then itself;
+//   - otherwise: through the default interpreter of its name: bash (or
+//     /bin/sh without bash) for run.sh and run, python3 for run.py/run.py3.
+func commandFor(path, name string) (*runCommand, error) {
+	withDefault := func() ([]string, error) {
+		def, err := defaultInterpreter(name)
+		if err != nil {
+			return nil, err
+		}
+		return append(def, path), nil
+	}
+	if syscall.Access(path, 1 /* X_OK */) == nil {
+		fallback, _ := withDefault() // without one, ENOEXEC is the error
+		return &runCommand{argv: []string{path}, fallback: fallback}, nil
+	}
+	head, err := readHead(path, 256)
+	if err != nil {
+		return nil, fmt.Errorf("reading the run file: %w", err)
+	}
+	if interp := shebang(head); interp != nil {
+		return &runCommand{argv: append(interp, path)}, nil
+	}
+	if bytes.HasPrefix(head, []byte("\x7fELF")) {
+		info, err := os.Stat(path)
+		if err == nil {
+			err = os.Chmod(path, info.Mode()|0o111)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("making the run file executable: %w", err)
+		}
+		return &runCommand{argv: []string{path}}, nil
+	}
+	argv, err := withDefault()
+	if err != nil {
+		return nil, err
+	}
+	return &runCommand{argv: argv}, nil
+}
+
+// defaultInterpreter is the interpreter of a run file without "#!".
+// INGInious runs run.sh with bash, so bash-only run files keep working.
+func defaultInterpreter(name string) ([]string, error) {
+	switch name {
+	case "run.py", "run.py3":
+		py, err := exec.LookPath("python3")
+		if err != nil {
+			return nil, fmt.Errorf("%s needs python3, which this environment lacks: %w", name, err)
+		}
+		return []string{py}, nil
+	default:
+		if bash, err := exec.LookPath("bash"); err == nil {
+			return []string{bash}, nil
+		}
+		return []string{"/bin/sh"}, nil
+	}
+}
+
+// shebang parses a "#!" line as Linux does: the interpreter, then the rest
+// of the line as one argument if any. Nil when there is none.
+func shebang(head []byte) []string {
+	if !bytes.HasPrefix(head, []byte("#!")) {
+		return nil
+	}
+	line, _, _ := bytes.Cut(head[2:], []byte("\n"))
+	line = bytes.TrimSpace(line)
+	interp, arg := line, []byte(nil)
+	if i := bytes.IndexAny(line, " \t"); i >= 0 {
+		interp, arg = line[:i], line[i+1:]
+	}
+	if len(interp) == 0 {
+		return nil
+	}
+	out := []string{string(interp)}
+	if a := bytes.TrimSpace(arg); len(a) > 0 {
+		out = append(out, string(a))
+	}
+	return out
+}
+
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, n)
+	m, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf[:m], nil
+}
