@@ -28,11 +28,13 @@ type Config struct {
 	// is sent again (default 2s).
 	ResultRetry time.Duration
 	// DefaultLimits apply where a job gives 0. Defaults: Time 30 s, HardTime
-	// 3 × Time, Memory 256 MiB, Processes 512, Output 2 MiB, Disk 256 MiB.
+	// 3 × Time, Memory 256 MiB, Processes 512, Output 1 MiB, Disk 256 MiB.
 	// A job that sets Time but not HardTime gets 3 × its Time instead.
 	DefaultLimits messages.Limits
 	// MaxLimits cap every job. Defaults: Time 600 s, HardTime 1800 s, Memory
-	// 4096 MiB, Processes 4096, Output 16 MiB, Disk 4096 MiB.
+	// 4096 MiB, Processes 4096, Output 1.5 MiB, Disk 4096 MiB. Output bounds each
+	// of stdout, stderr, feedback and archive: four of them must fit one NATS
+	// message (8 MiB on the embedded server).
 	MaxLimits messages.Limits
 	// CleanupInterval is the period of Runtime.Cleanup (default 1 min).
 	CleanupInterval time.Duration
@@ -58,12 +60,12 @@ const (
 
 // DefaultJobLimits are the defaults of Config.DefaultLimits.
 var DefaultJobLimits = messages.Limits{
-	Time: 30, HardTime: 90, Memory: 256, Processes: 512, Output: 2 << 20, Disk: 256,
+	Time: 30, HardTime: 90, Memory: 256, Processes: 512, Output: 1 << 20, Disk: 256,
 }
 
 // DefaultMaxLimits are the defaults of Config.MaxLimits.
 var DefaultMaxLimits = messages.Limits{
-	Time: 600, HardTime: 1800, Memory: 4096, Processes: 4096, Output: 16 << 20, Disk: 4096,
+	Time: 600, HardTime: 1800, Memory: 4096, Processes: 4096, Output: 3 << 19, Disk: 4096,
 }
 
 // withDefaults checks c and fills in the defaults.

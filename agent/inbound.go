@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -23,6 +24,13 @@ func (a *Agent) handle(msg *nats.Msg) {
 	a.mu.Unlock()
 	defer a.handlers.Done()
 
+	if natsconn.IsStatus(msg) {
+		// NATS bounced something we sent with our subject as reply: nobody
+		// listens on the backend subject. Heartbeats and result resends
+		// carry on; this is news, not garbage.
+		a.stats.noResponders.Add(1)
+		return
+	}
 	m, err := messages.Decode(msg.Data)
 	if err != nil {
 		a.stats.malformed.Add(1)

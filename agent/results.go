@@ -45,9 +45,9 @@ func (a *Agent) encodeResult(k messages.JobAttempt, res messages.JobResult, prev
 	m := &messages.AgentJobDone{JobID: k.JobID, Attempt: k.Attempt, JobResult: res}
 	data, err := messages.Encode(m)
 	if err == nil {
-		// Decode with the backend's own strict rules: what passes here
-		// is what the backend will accept.
-		_, err = messages.Decode(data)
+		// The backend's strict rules, checked without a second decode:
+		// what passes here is what the backend will accept.
+		err = m.JobResult.CheckEncoded(data)
 	}
 	limit := a.nc.MaxPayload()
 	switch {

@@ -41,6 +41,9 @@ type Stats struct {
 	Unexpected uint64
 	// BackendErrors counts every Error received.
 	BackendErrors uint64
+	// NoResponders counts NATS' bounces of our messages while nobody
+	// listened on the backend subject (the backend is down).
+	NoResponders uint64
 	// SendErrors counts publications that failed (they are retried where
 	// it matters: results and hellos).
 	SendErrors uint64
@@ -55,7 +58,7 @@ type counters struct {
 	jobsReceived, jobsDuplicate, jobsOverCommit, jobsRefused              atomic.Uint64
 	kills, killsUnknown, killsIgnored                                     atomic.Uint64
 	results, resultsResent, resultsAcked, resultsRefused, resultsReplaced atomic.Uint64
-	malformed, unexpected, backendErrors, sendErrors                      atomic.Uint64
+	malformed, unexpected, backendErrors, sendErrors, noResponders        atomic.Uint64
 }
 
 // Stats returns a snapshot of the agent's counters.
@@ -71,6 +74,7 @@ func (a *Agent) Stats() Stats {
 		ResultsRefused: c.resultsRefused.Load(), ResultsReplaced: c.resultsReplaced.Load(),
 		Malformed: c.malformed.Load(), Unexpected: c.unexpected.Load(),
 		BackendErrors: c.backendErrors.Load(), SendErrors: c.sendErrors.Load(),
+		NoResponders: c.noResponders.Load(),
 	}
 	a.mu.Lock()
 	s.Running = len(a.attempts)

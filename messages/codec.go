@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -146,7 +147,12 @@ func checkFreeForm(m Message) error {
 // checkValue recurses at most maxNesting deep: the decoder bounds nesting.
 func checkValue(v any) error {
 	switch v := v.(type) {
-	case nil, bool, int64, float64, string, []byte:
+	case nil, bool, int64, float64, []byte:
+		return nil
+	case string:
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("a free-form string is not valid UTF-8")
+		}
 		return nil
 	case []any:
 		for _, e := range v {
@@ -155,7 +161,10 @@ func checkValue(v any) error {
 			}
 		}
 	case map[string]any:
-		for _, e := range v {
+		for k, e := range v {
+			if !utf8.ValidString(k) {
+				return fmt.Errorf("a free-form map key is not valid UTF-8")
+			}
 			if err := checkValue(e); err != nil {
 				return err
 			}

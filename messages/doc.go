@@ -37,4 +37,11 @@
 //   - AgentJobDone is answered by Ack or Error; an agent keeps a result and
 //     sends it again until one of them arrives.
 //   - AgentJobSSHDebug is sent at most once per attempt.
+//   - The backend handles one peer's messages in the order they were sent
+//     and answers them in that order (BackendJobQueued for a job never
+//     overtakes the Pong of a later Ping). The client library relies on it.
+//   - NATS answers a message with a reply subject that nobody receives (the
+//     backend is down) with an empty 503 status message on that reply
+//     subject; peers treat it as "backend absent", not as a malformed
+//     message (natsconn.IsStatus).
 package messages

@@ -44,6 +44,9 @@ func Connect(o Options) (*nats.Conn, error) {
 		// sent on reconnect; past that Publish fails loudly.
 		nats.ReconnectBufSize(64 << 20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil {
+				return // our own Close: nothing went wrong
+			}
 			log.Warn("disconnected from NATS", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {

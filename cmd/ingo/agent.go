@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/agent"
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/noop"
+	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// errDockerNotYet is what `ingo agent` says until the Docker runtime exists.
+var errDockerNotYet = errors.New("the docker runtime arrives with issue 3; use --runtime noop")
+
+func newAgentCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Run jobs for the backend on this host",
+		Long: `Run an agent: it registers with the backend, offers its environments and job
+slots, and runs the jobs the backend gives it.
+
+--runtime noop finishes every job at once with success and offers the
+environments named by --environments: it is for trying ingo out and for load
+tests. The docker runtime arrives with issue 3.
+
+The first SIGINT or SIGTERM stops taking jobs, lets running ones finish for
+agent.shutdown-grace and sends their results; a second exits at once.`,
+		Example: `  ingo agent --runtime noop
+  ingo agent --runtime noop --environments docker/default,docker/python3 --concurrency 8`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runAgent(cmd.Context()) },
+	}
+	fs := cmd.Flags()
+	config.AddFlag(fs, "agent.runtime", "runtime", "", "")
+	config.AddFlag(fs, "agent.environments", "environments", "", "")
+	config.AddFlag(fs, "agent.slots", "concurrency", "", "job slots: jobs run at once")
+	config.AddFlag(fs, "agent.name", "name", "", "")
+	config.AddFlag(fs, "agent.cache-dir", "cache-dir", "", "")
+	return cmd
+}
+
+func (a *app) runAgent(ctx context.Context) error {
+	cfg := a.cfg
+	rt, err := newRuntime(cfg.Agent)
+	if err != nil {
+		return err
+	}
+	ac, err := agentConfig(cfg)
+	if err != nil {
+		return err
+	}
+	log := a.log.With("component", "agent")
+
+	nc, err := a.dial(cfg.NATS.URL, "ingo-agent "+ac.Name)
+	if err != nil {
+		return err
+	}
+	defer closeConn(nc)
+	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
+		return stopped(ctx, err)
+	}
+
+	cache, err := a.bundleCache(ctx, nc)
+	if err != nil {
+		return stopped(ctx, err)
+	}
+	ag, err := agent.New(nc, rt, cache, ac, log)
+	if err != nil {
+		return fmt.Errorf("%w (check the agent.* settings)", err)
+	}
+	log.Info("agent connected", "nats", cfg.NATS.URL, "id", ac.ID, "runtime", rt.Name(), "slots", ac.Slots)
+	if err := stopped(ctx, ag.Run(ctx)); err != nil {
+		return err
+	}
+	// Run has sent every result; make sure they left.
+	_ = nc.FlushTimeout(2 * time.Second)
+	return nil
+}
+
+// newRuntime makes the container runtime named by agent.runtime.
+func newRuntime(cfg config.Agent) (containers.Runtime, error) {
+	switch cfg.Runtime {
+	case config.RuntimeNoop:
+		rt, err := noop.New(cfg.Environments...)
+		if err != nil {
+			return nil, fmt.Errorf("%w (check --environments / INGO_AGENT_ENVIRONMENTS)", err)
+		}
+		return rt, nil
+	case config.RuntimeDocker:
+		return nil, errDockerNotYet
+	}
+	// config.Load refuses other names; this is a guard for callers that
+	// build a config.Agent by hand.
+	return nil, fmt.Errorf("unknown runtime %q: use --runtime noop", cfg.Runtime)
+}
+
+// bundleCache opens the task bundle store in JetStream and the agent's
+// bounded cache of it.
+func (a *app) bundleCache(ctx context.Context, nc *nats.Conn) (*bundle.Cache, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("JetStream: %w", err)
+	}
+	bucket := messages.NewSubjects(a.cfg.Prefix).TaskBundleStore()
+	store, err := bundle.NewStore(ctx, js, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("open the task bundle store %q: %w (does the NATS server at %s run JetStream? `ingo backend --embedded-nats` does)",
+			bucket, err, a.cfg.NATS.URL)
+	}
+	cache, err := bundle.NewCache(store, a.cfg.Agent.CacheDir, int64(a.cfg.Agent.CacheSize))
+	if err != nil {
+		return nil, fmt.Errorf("task bundle cache in %s: %w (choose another directory with --cache-dir)", a.cfg.Agent.CacheDir, err)
+	}
+	return cache, nil
+}
+
+// agentConfig maps the settings onto the agent's configuration, choosing
+// an id and a name from the host name where none is set.
+func agentConfig(cfg *config.Config) (agent.Config, error) {
+	c := cfg.Agent
+	host := hostName()
+	id := c.ID
+	if id == "" {
+		// A random suffix: two agents on one host (or one restarted while
+		// the backend still remembers the old one) never share an id.
+		id = host + "-" + strings.ToLower(rand.Text()[:6])
+	}
+	name := c.Name
+	if name == "" {
+		name = host
+	}
+	if err := messages.ValidateID(id); err != nil {
+		return agent.Config{}, fmt.Errorf("agent id: %w (set agent.id / INGO_AGENT_ID)", err)
+	}
+	return agent.Config{
+		ID:                id,
+		Name:              name,
+		Prefix:            cfg.Prefix,
+		Slots:             c.Slots,
+		HeartbeatInterval: c.HeartbeatInterval,
+		ResultRetry:       c.ResultRetry,
+		CleanupInterval:   c.CleanupInterval,
+		ShutdownGrace:     c.ShutdownGrace,
+		DefaultLimits:     c.DefaultLimits.Messages(),
+		MaxLimits:         c.MaxLimits.Messages(),
+	}, nil
+}
+
+// hostName is the host name reduced to what a subject token allows.
+func hostName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "agent"
+	}
+	h, _, _ = strings.Cut(h, ".")
+	var b strings.Builder
+	for _, r := range h {
+		ok := r == '-' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if ok {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "agent"
+	}
+	// Leave room for the random suffix within messages.MaxIDLength.
+	return b.String()[:min(b.Len(), 64)]
+}

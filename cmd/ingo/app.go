@@ -1,0 +1,46 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/logging"
+)
+
+// app is what every subcommand shares: where to print, and the settings and
+// logger made from the command line once cobra has parsed it.
+type app struct {
+	stdout, stderr io.Writer
+	configFile     string
+
+	cfg *config.Config
+	log *slog.Logger
+}
+
+// annotationNoConfig marks commands that must work whatever the settings
+// say (version): a broken INGO_CONFIG should not hide the version.
+const annotationNoConfig = "ingo-no-config"
+
+// setup loads the settings with the flags of the command being run, and
+// makes the logger. It is the root's PersistentPreRunE.
+func (a *app) setup(cmd *cobra.Command, _ []string) error {
+	if cmd.Annotations[annotationNoConfig] != "" {
+		return nil
+	}
+	cfg, err := config.Load(config.Source{File: a.configFile, Flags: cmd.Flags()})
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(a.stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return err
+	}
+	a.cfg, a.log = cfg, log
+	if cfg.File != "" {
+		log.Debug("settings read", "file", cfg.File)
+	}
+	return nil
+}

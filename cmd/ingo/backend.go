@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/logging"
+	"github.com/ingo-grader/ingo/internal/natsserver"
+)
+
+func newBackendCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backend",
+		Short: "Run the scheduler, optionally with its own NATS server",
+		Long: `Run the backend: the job queue and every job's lifecycle.
+
+With --embedded-nats the backend also serves NATS (with JetStream, data under
+--data-dir) at the host:port of --nats-url, which is all a one-machine setup
+needs. Without it, it connects to the NATS server at --nats-url.
+
+The first SIGINT or SIGTERM stops it gracefully; a second exits at once.`,
+		Example: `  ingo backend --embedded-nats
+  ingo backend --embedded-nats --nats-url nats://127.0.0.1:14222 --data-dir /var/lib/ingo`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBackend(cmd.Context()) },
+	}
+	fs := cmd.Flags()
+	config.AddFlag(fs, "backend.embedded-nats", "embedded-nats", "", "")
+	config.AddFlag(fs, "backend.data-dir", "data-dir", "", "")
+	return cmd
+}
+
+func (a *app) runBackend(ctx context.Context) error {
+	cfg := a.cfg
+	natsURL := cfg.NATS.URL
+	if cfg.Backend.EmbeddedNATS {
+		srv, err := a.startEmbeddedNATS()
+		if err != nil {
+			return err
+		}
+		defer func() {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		}()
+		natsURL = srv.ClientURL()
+	}
+
+	nc, err := a.dial(natsURL, "ingo-backend")
+	if err != nil {
+		return err
+	}
+	defer closeConn(nc)
+	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
+		return stopped(ctx, err)
+	}
+
+	b, err := backend.New(nc, backendConfig(cfg), a.log.With("component", "backend"))
+	if err != nil {
+		return fmt.Errorf("%w (check the backend.* settings)", err)
+	}
+	a.log.Info("connected to NATS", "url", natsURL)
+	err = b.Run(ctx)
+	// Results and acknowledgements published last must leave before the
+	// connection (and the embedded server) goes.
+	if ferr := nc.FlushTimeout(2 * time.Second); ferr != nil && !errors.Is(ferr, context.Canceled) {
+		a.log.Debug("flush on stop", "err", ferr)
+	}
+	if err = stopped(ctx, err); err != nil {
+		return fmt.Errorf("backend: %w", err)
+	}
+	return nil
+}
+
+// startEmbeddedNATS serves NATS with JetStream at the host:port of
+// nats.url, with its files under backend.data-dir.
+func (a *app) startEmbeddedNATS() (*server.Server, error) {
+	cfg := a.cfg
+	addr, err := listenAddr(cfg.NATS.URL)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Backend.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded NATS: create the data directory: %w (choose another with --data-dir)", err)
+	}
+	srv, err := natsserver.Start(natsserver.Options{
+		Addr:    addr,
+		DataDir: cfg.Backend.DataDir,
+		Logger:  a.natsLogger(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: is another NATS server or ingo backend using %s? Stop it, or choose another address with --nats-url", err, addr)
+	}
+	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", cfg.Backend.DataDir)
+	return srv, nil
+}
+
+// natsLogger is the embedded server's logger: its notices only at debug
+// level, so that they do not bury the backend's own.
+func (a *app) natsLogger() *slog.Logger {
+	log := a.log.With("component", "nats")
+	if level, err := logging.ParseLevel(a.cfg.Log.Level); err == nil && level <= slog.LevelDebug {
+		return log
+	}
+	return logging.AtLeast(log, slog.LevelWarn)
+}
+
+// listenAddr turns nats.url into the host:port an embedded server listens
+// on; it must name one plain nats:// address.
+func listenAddr(natsURL string) (string, error) {
+	if strings.Contains(natsURL, ",") {
+		return "", fmt.Errorf("--embedded-nats serves one address, but nats.url lists several (%s): give one nats://HOST:PORT", natsURL)
+	}
+	u, err := url.Parse(natsURL)
+	if err != nil || u.Scheme != "nats" || u.Hostname() == "" {
+		return "", fmt.Errorf("--embedded-nats needs a nats://HOST:PORT URL to listen on, not %q", natsURL)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "4222"
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
+
+// backendConfig maps the settings onto the backend's own configuration.
+func backendConfig(cfg *config.Config) backend.Config {
+	bc := backend.DefaultConfig()
+	b := cfg.Backend
+	bc.Prefix = cfg.Prefix
+	bc.HeartbeatInterval = b.HeartbeatInterval
+	bc.HeartbeatMisses = b.HeartbeatMisses
+	bc.MaxAttempts = b.MaxAttempts
+	bc.StartTimeout = b.StartTimeout
+	bc.EnvironmentGrace = b.EnvironmentGrace
+	bc.DoneRetention = b.DoneRetention
+	bc.DoneMemory = int64(b.DoneMemory)
+	return bc
+}
+
+// stopped turns the error of a component stopped by a signal into nil:
+// being asked to stop is not a failure.
+func stopped(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.Cause(ctx))) {
+		return nil
+	}
+	return err
+}

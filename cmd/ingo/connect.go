@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+)
+
+// hintStartBackend ends every "cannot reach" error: the usual cause is
+// that nothing was started yet.
+const hintStartBackend = "is `ingo backend --embedded-nats` running? (or point --nats-url / INGO_NATS_URL at your NATS server)"
+
+// dial opens a NATS connection to url with ingo's reconnect policy. It
+// returns at once, connected or not: natsconn keeps trying in the
+// background.
+func (a *app) dial(url, name string) (*nats.Conn, error) {
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: a.log})
+	if err != nil {
+		return nil, fmt.Errorf("cannot connect to NATS at %s: %w; %s", url, err, hintStartBackend)
+	}
+	return nc, nil
+}
+
+// waitConnected blocks until nc is connected, ctx is done, or timeout
+// passes (0: no timeout). Long-running components wait forever and say so
+// every warnEvery; one-shot commands give up after client.connect-timeout.
+func (a *app) waitConnected(ctx context.Context, nc *nats.Conn, timeout, warnEvery time.Duration) error {
+	start := time.Now()
+	lastWarn := start
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !nc.IsConnected() {
+		if nc.IsClosed() {
+			return fmt.Errorf("NATS connection to %s closed", a.cfg.NATS.URL)
+		}
+		if timeout > 0 && time.Since(start) >= timeout {
+			return fmt.Errorf("cannot reach NATS at %s within %v: %s", a.cfg.NATS.URL, timeout, hintStartBackend)
+		}
+		if warnEvery > 0 && time.Since(lastWarn) >= warnEvery {
+			lastWarn = time.Now()
+			a.log.Warn("still waiting for NATS; "+hintStartBackend, "url", a.cfg.NATS.URL, "waited", time.Since(start).Round(time.Second))
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// openClient connects a frontend client and waits, at most
+// client.connect-timeout, until the backend has answered it. close ends
+// the client and the connection.
+func (a *app) openClient(ctx context.Context) (c *frontendclient.Client, closeAll func(), err error) {
+	timeout := a.cfg.Client.ConnectTimeout
+	nc, err := a.dial(a.cfg.NATS.URL, a.cfg.Client.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.waitConnected(ctx, nc, timeout, 0); err != nil {
+		closeConn(nc)
+		return nil, nil, err
+	}
+	c, err = frontendclient.New(ctx, nc, frontendclient.Options{
+		Name:           a.cfg.Client.Name,
+		ClientID:       a.cfg.Client.ID,
+		Prefix:         a.cfg.Prefix,
+		PingInterval:   a.cfg.Client.PingInterval,
+		RequestTimeout: a.cfg.Client.RequestTimeout,
+		Log:            a.log,
+	})
+	if err != nil {
+		closeConn(nc)
+		return nil, nil, fmt.Errorf("start the client: %w", err)
+	}
+	closeAll = func() {
+		if err := c.Close(); err != nil {
+			a.log.Debug("close client", "err", err)
+		}
+		// Flush what the client published last before the connection
+		// goes; the process may exit right after.
+		_ = nc.FlushTimeout(time.Second)
+		closeConn(nc)
+	}
+	readyCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := c.WaitReady(readyCtx); err != nil {
+		closeAll()
+		if ctx.Err() != nil {
+			return nil, nil, context.Cause(ctx)
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, frontendclient.ErrNoAnswer) {
+			return nil, nil, fmt.Errorf("NATS at %s answers, but no backend did within %v (subject prefix %q): is `ingo backend` running with the same --nats-url and prefix?",
+				a.cfg.NATS.URL, timeout, a.cfg.Prefix)
+		}
+		return nil, nil, fmt.Errorf("backend at %s: %w", a.cfg.NATS.URL, err)
+	}
+	return c, closeAll, nil
+}
+
+// closeConn closes nc on purpose: without its disconnect handler, which
+// would otherwise log the deliberate close as a lost connection.
+func closeConn(nc *nats.Conn) {
+	nc.SetDisconnectErrHandler(nil)
+	nc.Close()
+}

@@ -1,0 +1,20 @@
+// Command ingo is the single binary of ingo: the backend, an agent, and the
+// client commands that submit jobs and look at the queue.
+//
+//	ingo backend [--embedded-nats] [--data-dir DIR]
+//	ingo agent [--runtime noop|docker] [--environments docker/default,...] [--concurrency N]
+//	ingo submit TASKDIR [-i PID=VALUE]... [-f PID=FILE]... [--env ENV] [--env-type TYPE]
+//	            [--priority N] [--ssh] [--wait] [--json]
+//	ingo kill JOBID
+//	ingo queue [--json] [--watch]
+//	ingo envs [--json]
+//	ingo agents [--json]
+//	ingo version
+//
+// Every command reads its settings through internal/config (flags, INGO_*
+// variables, --config FILE, defaults) and logs to stderr; stdout carries
+// only what the command is asked for, so that --json output can be piped.
+//
+// One file per subcommand; main.go owns the process (signals, exit codes)
+// and app.go what the subcommands share (settings, logger, connections).
+package main

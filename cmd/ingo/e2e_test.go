@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
+)
+
+// TestCommands_EndToEnd runs `ingo backend --embedded-nats`, `ingo agent
+// --runtime noop` and the client commands in this process, the way the
+// README tells people to run them in three shells.
+func TestCommands_EndToEnd(t *testing.T) {
+	isolate(t)
+	t.Setenv("INGO_LOG_LEVEL", "warn")
+	url := "nats://" + freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+
+	type exit struct {
+		name string
+		code int
+		log  *syncBuffer
+	}
+	exits := make(chan exit, 2)
+	start := func(name string, args ...string) {
+		var out, log syncBuffer
+		go func() { exits <- exit{name, run(ctx, args, &out, &log), &log} }()
+	}
+	start("backend", "backend", "--embedded-nats", "--nats-url", url, "--data-dir", t.TempDir())
+	start("agent", "agent", "--runtime", "noop", "--nats-url", url, "--concurrency", "2",
+		"--name", "e2e", "--cache-dir", t.TempDir())
+	t.Cleanup(func() {
+		// The first signal (here: the cancelled context) stops both
+		// gracefully, and they exit 0.
+		cancel()
+		for range 2 {
+			select {
+			case e := <-exits:
+				if e.code != exitOK {
+					t.Errorf("%s exited %d after a graceful stop:\n%s", e.name, e.code, e.log)
+				}
+			case <-time.After(20 * time.Second):
+				t.Errorf("backend or agent did not stop within 20s")
+				return
+			}
+		}
+	})
+
+	client := func(args ...string) (int, string, string) {
+		return runCmd(ctx, append(args, "--nats-url", url)...)
+	}
+	// The agent says hello shortly after the backend is up.
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		_, out, _ := client("envs", "--json")
+		return strings.Contains(out, `"default"`)
+	}, "docker/default never offered")
+
+	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name=Ada", "--wait", "--json")
+	if code != exitOK {
+		t.Fatalf("submit: exit %d\nstderr: %s", code, errOut)
+	}
+	var res resultJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("submit --json printed %q: %v", out, err)
+	}
+	if res.Status != "success" || res.JobID == "" {
+		t.Errorf("result %+v, want success", res)
+	}
+	for _, w := range []string{"queued", "started", "done"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("progress on stderr lacks %q: %q", w, errOut)
+		}
+	}
+
+	code, out, errOut = client("agents", "--json")
+	if code != exitOK || !strings.Contains(out, `"name": "e2e"`) {
+		t.Errorf("agents --json: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = client("queue")
+	if code != exitOK || !strings.Contains(out, "running: 0") {
+		t.Errorf("queue: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, _, errOut = client("kill", "no-such-job")
+	if code != exitFailure || !strings.Contains(errOut, "no-such-job") {
+		t.Errorf("kill of an unknown job: exit %d, stderr %q", code, errOut)
+	}
+	code, out, _ = client("submit", filepath.Join("..", "..", "examples", "hello"))
+	if code != exitOK || len(strings.TrimSpace(out)) != 36 {
+		t.Errorf("submit without --wait: exit %d, want a job id on stdout, got %q", code, out)
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// maxInputFile bounds one -f file: a job travels in one NATS message.
+const maxInputFile = 4 << 20
+
+// inputData builds INGInious' inputdata from -i PID=VALUE and -f PID=FILE.
+// A problem given several times with -i gets a list (multiple-choice
+// answers); a file becomes {"filename": base name, "value": bytes}, as the
+// INGInious webapp sends uploads. The @-keys INGInious' frontend adds are
+// filled in unless given with -i.
+func inputData(values, files []string, now time.Time) (map[string]any, error) {
+	data := map[string]any{}
+	for _, kv := range values {
+		pid, value, err := splitInput(kv, "-i", "PID=VALUE")
+		if err != nil {
+			return nil, err
+		}
+		switch prev := data[pid].(type) {
+		case nil:
+			data[pid] = value
+		case string:
+			data[pid] = []any{prev, value}
+		case []any:
+			data[pid] = append(prev, value)
+		}
+	}
+	for _, kv := range files {
+		pid, path, err := splitInput(kv, "-f", "PID=FILE")
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := data[pid]; dup {
+			return nil, fmt.Errorf("-f %s: problem %q already has an answer", kv, pid)
+		}
+		info, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("-f %s: %w", kv, err)
+		}
+		if info.Size() > maxInputFile {
+			return nil, fmt.Errorf("-f %s: %d bytes is more than the %d a job can carry", kv, info.Size(), maxInputFile)
+		}
+		content, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("-f %s: %w", kv, err)
+		}
+		data[pid] = map[string]any{"filename": filepath.Base(path), "value": content}
+	}
+	for k, v := range metaInputs(now) {
+		if _, given := data[k]; !given {
+			data[k] = v
+		}
+	}
+	return data, nil
+}
+
+func splitInput(kv, flag, form string) (pid, value string, err error) {
+	pid, value, ok := strings.Cut(kv, "=")
+	if !ok || strings.TrimSpace(pid) == "" {
+		return "", "", fmt.Errorf("%s %q: write %s", flag, kv, form)
+	}
+	return strings.TrimSpace(pid), value, nil
+}
+
+// metaInputs are the @-keys INGInious' frontend puts in every submission;
+// graders read them with getinput (e.g. @lang to choose the feedback
+// language).
+func metaInputs(now time.Time) map[string]any {
+	name := "ingo-cli"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return map[string]any{
+		"@username": name,
+		"@email":    "",
+		"@lang":     "en",
+		"@time":     now.Format("2006-01-02 15:04:05.000000"),
+		"@attempts": "1",
+		"@state":    "",
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// syncBuffer is a bytes.Buffer safe for the goroutines of a running
+// command (loggers, event printers) and the test reading it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// isolate blanks every INGO_* setting of the test process (empty values
+// are ignored), so the machine's environment cannot change a command.
+func isolate(t *testing.T) {
+	t.Helper()
+	t.Setenv(config.EnvConfig, "")
+	for _, k := range config.Keys() {
+		t.Setenv(k.Env(), "")
+	}
+}
+
+// runCmd runs one command line in-process.
+func runCmd(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errOut syncBuffer
+	code = run(ctx, args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestRun_Version(t *testing.T) {
+	isolate(t)
+	// A broken settings file must not hide the version.
+	t.Setenv(config.EnvConfig, "/nonexistent/ingo.yaml")
+	code, out, errOut := runCmd(t.Context(), "version")
+	if code != exitOK {
+		t.Fatalf("version: exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"version", "commit", "go1.", "protocol", fmt.Sprint(messages.ProtocolVersion)} {
+		if !strings.Contains(out, want) {
+			t.Errorf("version output lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, _ = runCmd(t.Context(), "version", "--json")
+	var v versionInfo
+	if err := json.Unmarshal([]byte(out), &v); code != exitOK || err != nil {
+		t.Fatalf("version --json: exit %d, %v: %q", code, err, out)
+	}
+	if v.ProtocolVersion != messages.ProtocolVersion || v.GoVersion == "" || v.Version == "" {
+		t.Errorf("version --json = %+v", v)
+	}
+}
+
+func TestRun_HelpOfEveryCommand(t *testing.T) {
+	isolate(t)
+	root := newRootCmd(&app{})
+	commands := [][]string{{"--help"}}
+	for _, c := range root.Commands() {
+		if c.Name() != "help" {
+			commands = append(commands, []string{c.Name(), "--help"})
+		}
+	}
+	if len(commands) < 9 {
+		t.Fatalf("only %d commands: %v", len(commands), commands)
+	}
+	for _, args := range commands {
+		code, out, errOut := runCmd(t.Context(), args...)
+		if code != exitOK {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		for _, want := range []string{"Usage:", "--nats-url", "--config", "--log-level"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: help lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+}
+
+func TestRun_BadCommandLines(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"submit"}, exitUsage, []string{"missing TASKDIR", "ingo submit --help"}},
+		{[]string{"kill"}, exitUsage, []string{"missing JOBID"}},
+		{[]string{"kill", "a", "b"}, exitUsage, []string{"too many arguments"}},
+		{[]string{"queue", "--bogus"}, exitUsage, []string{"unknown flag: --bogus", "ingo queue --help"}},
+		{[]string{"envs", "extra"}, exitUsage, []string{`unexpected argument "extra"`}},
+		{[]string{"agent", "--concurrency", "many"}, exitUsage, []string{"--concurrency", "many"}},
+		{[]string{"agent", "--concurrency", "0"}, exitFailure, []string{"agent.slots", "INGO_AGENT_SLOTS", "at least 1"}},
+		{[]string{"agent", "--runtime", "podman"}, exitFailure, []string{"agent.runtime", "docker or noop"}},
+		{[]string{"agent", "--runtime", "docker"}, exitFailure, []string{"issue 3", "--runtime noop"}},
+		{[]string{"agent", "--runtime", "noop", "--environments", "default"}, exitFailure, []string{"type/name"}},
+		{[]string{"backend", "--log-level", "loud"}, exitFailure, []string{"log.level", "debug, info, warn, error"}},
+		{[]string{"backend", "--nats-url", "localhost"}, exitFailure, []string{"nats.url", "nats://127.0.0.1:4222"}},
+		{[]string{"queue", "--config", "/nonexistent/ingo.yaml"}, exitFailure, []string{"/nonexistent/ingo.yaml", "--config"}},
+		{[]string{"submit", "/nonexistent/task"}, exitFailure, []string{"task folder", "/nonexistent/task"}},
+		{[]string{"submit", ".", "-i", "novalue"}, exitFailure, []string{"PID=VALUE"}},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			isolate(t)
+			code, out, errOut := runCmd(t.Context(), tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, errOut)
+			}
+			if out != "" {
+				t.Errorf("stdout should stay empty on error, got %q", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr %q lacks %q", errOut, w)
+				}
+			}
+		})
+	}
+}
+
+// TestRun_NoNATS: a client command without a NATS server says what to
+// start, within client.connect-timeout.
+func TestRun_NoNATS(t *testing.T) {
+	isolate(t)
+	t.Setenv("INGO_CLIENT_CONNECT_TIMEOUT", "300ms")
+	url := "nats://" + freeAddr(t)
+	start := time.Now()
+	code, _, errOut := runCmd(t.Context(), "queue", "--nats-url", url)
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	for _, w := range []string{"cannot reach NATS at " + url, "ingo backend --embedded-nats"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr %q lacks %q", errOut, w)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("gave up after %v; the connect timeout was 300ms", d)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestRun_NoBackend: NATS answers but no backend does; the command says so.
+func TestRun_NoBackend(t *testing.T) {
+	isolate(t)
+	t.Setenv("INGO_CLIENT_CONNECT_TIMEOUT", "300ms")
+	n := testutil.StartNATS(t)
+	code, _, errOut := runCmd(t.Context(), "envs", "--nats-url", n.URL)
+	if code != exitFailure || !strings.Contains(errOut, "no backend") || !strings.Contains(errOut, "ingo backend") {
+		t.Errorf("exit %d, stderr %q; want an error saying no backend answered", code, errOut)
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func newQueueCmd(a *app) *cobra.Command {
+	var asJSON, watch bool
+	var every time.Duration
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "Show running and waiting jobs",
+		Long: `Show the backend's queue: running jobs with their agent, then waiting jobs in
+the order they will run, each with the reason it waits.
+
+--watch shows it again every --interval until interrupted; with --json each
+snapshot is one line of JSON.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runQueue(cmd.Context(), asJSON, watch, every)
+		},
+	}
+	fs := cmd.Flags()
+	jsonFlag(fs, &asJSON)
+	fs.BoolVar(&watch, "watch", false, "show the queue again every --interval until interrupted")
+	fs.DurationVar(&every, "interval", 2*time.Second, "refresh period of --watch")
+	return cmd
+}
+
+func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Duration) error {
+	if every <= 0 {
+		return fmt.Errorf("--interval must be positive, not %v", every)
+	}
+	c, closeClient, err := a.openClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
+	for {
+		q, err := c.Queue(ctx)
+		if err != nil {
+			if watch && ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("queue: %w", err)
+		}
+		switch {
+		case asJSON && watch:
+			// One snapshot per line, for tools that read a stream.
+			err = json.NewEncoder(a.stdout).Encode(queueJSON(q))
+		case asJSON:
+			err = printJSON(a.stdout, queueJSON(q))
+		default:
+			if watch {
+				fmt.Fprintf(a.stdout, "\n%s\n", time.Now().Format(time.TimeOnly))
+			}
+			err = printQueue(a.stdout, q, time.Now())
+		}
+		if err != nil || !watch {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(every):
+		}
+	}
+}
+
+// queueJSON gives empty lists rather than null.
+func queueJSON(q *messages.BackendGetQueue) any {
+	return struct {
+		Running []messages.QueueRunningJob `json:"jobs_running"`
+		Waiting []messages.QueueWaitingJob `json:"jobs_waiting"`
+		Agents  []messages.QueueAgent      `json:"agents"`
+	}{nonNil(q.JobsRunning), nonNil(q.JobsWaiting), nonNil(q.Agents)}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
+	fmt.Fprintf(w, "running: %d\n", len(q.JobsRunning))
+	if len(q.JobsRunning) > 0 {
+		t := newTable(w)
+		t.row("JOB", "TASK", "ENVIRONMENT", "AGENT", "LAUNCHER", "STARTED", "MAX TIME", "ATTEMPT")
+		for _, j := range q.JobsRunning {
+			agent := j.Agent
+			if j.Killing {
+				agent += " (killing)"
+			}
+			t.row(j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment, agent, j.Launcher,
+				ago(now, j.StartedAt), seconds(j.MaxTime), strconv.Itoa(j.Attempt))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "\nwaiting: %d\n", len(q.JobsWaiting))
+	if len(q.JobsWaiting) == 0 {
+		return nil
+	}
+	t := newTable(w)
+	t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "WAITS FOR")
+	for _, j := range q.JobsWaiting {
+		t.row(strconv.Itoa(j.Position), j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment,
+			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), waitReason(j.Reason))
+	}
+	return t.flush()
+}
+
+func waitReason(r messages.WaitReason) string {
+	switch r {
+	case messages.WaitNoAgent:
+		return "an agent offering its environment"
+	case messages.WaitSlotsBusy:
+		return "a free slot"
+	case messages.WaitQueued:
+		return "jobs queued before it"
+	case messages.WaitLowerPriority:
+		return "jobs of a better priority"
+	}
+	return string(r)
+}

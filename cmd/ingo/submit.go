@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+type submitOptions struct {
+	inputs, files []string
+	env, envType  string
+	priority      int
+	ssh, wait     bool
+	json          bool
+}
+
+func newSubmitCmd(a *app) *cobra.Command {
+	var o submitOptions
+	cmd := &cobra.Command{
+		Use:   "submit TASKDIR",
+		Short: "Submit a job for a task folder",
+		Long: `Submit a grading job for the task in TASKDIR.
+
+The task folder is packed and stored in NATS by its content hash (only if it
+is not there yet); agents fetch it from there. TASKDIR/task.yaml is read as
+INGInious does: environment_type, environment_id and environment_parameters
+(limits: time, hard_time, memory; network_grading; run_cmd), or the older
+top-level environment and limits. --env and --env-type override it.
+
+Answers: -i PID=VALUE gives problem PID a text answer (repeat it for several
+values of one problem); -f PID=FILE sends a file, as an INGInious upload.
+
+Without --wait, submit prints the job id once the backend has queued the job.
+With --wait it shows progress on stderr (queued, started, done) and prints the
+result on stdout; --json prints it as JSON. submit exits 0 once a result
+arrived, whatever its status, and non-zero only when no result could be had.`,
+		Example: `  ingo submit examples/hello --wait
+  ingo submit examples/hello -i name=Ada --wait --json
+  ingo submit courses/algo/sort -f code=sort.py --priority 1 --wait`,
+		Args: exactArgs(1, "TASKDIR"),
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runSubmit(cmd.Context(), args[0], o) },
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "answer to a problem, `PID=VALUE` (repeatable)")
+	fs.StringArrayVarP(&o.files, "file", "f", nil, "file answer to a problem, `PID=FILE` (repeatable)")
+	fs.StringVar(&o.env, "env", "", "environment, overriding task.yaml's environment_id (default \"default\")")
+	fs.StringVar(&o.envType, "env-type", "", "environment type, overriding task.yaml's environment_type (default \"docker\")")
+	fs.IntVar(&o.priority, "priority", 0, "priority: lower runs first")
+	fs.BoolVar(&o.ssh, "ssh", false, "debug over SSH: print the ssh command and password on stderr when ready (needs an SSH-enabled environment type such as docker-ssh; implies --wait)")
+	fs.BoolVar(&o.wait, "wait", false, "wait for the result, showing progress on stderr")
+	jsonFlag(fs, &o.json)
+	return cmd
+}
+
+func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error {
+	req, err := buildJob(dir, o, time.Now())
+	if err != nil {
+		return err
+	}
+	c, closeClient, err := a.openClient(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
+
+	job, err := c.NewJob(ctx, req)
+	if err != nil {
+		return err
+	}
+	if !o.wait && !o.ssh {
+		if o.json {
+			return printJSON(a.stdout, map[string]string{"job_id": job.ID()})
+		}
+		_, err := fmt.Fprintln(a.stdout, job.ID())
+		return err
+	}
+	res, err := a.follow(ctx, job, req)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return printJSON(a.stdout, newResultJSON(res))
+	}
+	return printResult(a.stdout, res)
+}
+
+// buildJob makes the job request from the task folder and the flags.
+func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobRequest, error) {
+	spec, err := readTaskDir(dir)
+	if err != nil {
+		return frontendclient.JobRequest{}, err
+	}
+	if o.env != "" {
+		spec.Environment = o.env
+	}
+	if o.envType != "" {
+		spec.EnvironmentType = o.envType
+	}
+	data, err := inputData(o.inputs, o.files, now)
+	if err != nil {
+		return frontendclient.JobRequest{}, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return frontendclient.JobRequest{}, fmt.Errorf("task folder: %w", err)
+	}
+	debug := messages.DebugOff
+	if o.ssh {
+		debug = messages.DebugSSH
+	}
+	return frontendclient.JobRequest{
+		ClientNewJob: messages.ClientNewJob{
+			JobDescription: messages.JobDescription{
+				JobID: uuid.NewString(),
+				// INGInious keeps tasks in <course>/<task> folders; the
+				// names show in queue snapshots as "course/task".
+				CourseID:              filepath.Base(filepath.Dir(abs)),
+				TaskID:                filepath.Base(abs),
+				TaskProblems:          spec.Problems,
+				InputData:             data,
+				EnvironmentType:       spec.EnvironmentType,
+				Environment:           spec.Environment,
+				EnvironmentParameters: spec.Parameters,
+				Debug:                 debug,
+			},
+			Priority: o.priority,
+			Launcher: "CLI - " + data["@username"].(string),
+		},
+		TaskDir: dir,
+	}, nil
+}
+
+// follow prints the job's progress on stderr until its result arrives.
+func (a *app) follow(ctx context.Context, job *frontendclient.Job, req frontendclient.JobRequest) (*messages.BackendJobDone, error) {
+	env := req.EnvironmentType + "/" + req.Environment
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("stopped waiting; job %s goes on (stop it with `ingo kill %s`)", job.ID(), job.ID())
+		case ev, ok := <-job.Events():
+			if !ok {
+				// Closed without EventDone: the job ended without a result.
+				return nil, fmt.Errorf("job %s ended without a result: %w", job.ID(), job.Err())
+			}
+			switch ev.Kind {
+			case frontendclient.EventQueued:
+				fmt.Fprintf(a.stderr, "queued   job %s for %s\n", job.ID(), env)
+			case frontendclient.EventStarted:
+				fmt.Fprintf(a.stderr, "started  on agent %s (attempt %d)\n", ev.Started.Agent, max(ev.Started.Attempt, 1))
+			case frontendclient.EventSSH:
+				s := ev.SSH
+				fmt.Fprintf(a.stderr, "ssh -p %d %s@%s\npassword: %s\n", s.Port, s.User, s.Host, s.Password)
+			case frontendclient.EventDone:
+				fmt.Fprintf(a.stderr, "done     %s\n", ev.Done.Result.Status)
+				return ev.Done, nil
+			}
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package frontendclient
+
+import (
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// heartbeatState numbers pings so that an answer proves what reached the
+// backend before it (see "Heartbeat" in the package doc). Guarded by mu.
+type heartbeatState struct {
+	sent     uint64     // pings sent so far; ping n is the n-th
+	inflight []sentPing // unanswered pings, oldest first
+}
+
+type sentPing struct {
+	seq uint64
+	at  time.Time
+}
+
+// heartbeat pings the backend and reacts to NATS reconnects. It is owned
+// by the Client: started by New, ended by shutdown.
+func (c *Client) heartbeat() {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.opts.PingInterval)
+	defer tick.Stop()
+	status := c.status
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-tick.C:
+			c.mu.Lock()
+			if !c.closed {
+				c.expirePings(now)
+				// A ping buffered during an outage would be answered long
+				// after it means anything; the reconnect says hello anyway.
+				if c.nc.IsConnected() {
+					c.ping()
+				}
+			}
+			c.mu.Unlock()
+		case st, ok := <-status:
+			if !ok {
+				status = nil
+				continue
+			}
+			switch st {
+			case nats.CONNECTED:
+				c.reconnected()
+			case nats.CLOSED:
+				_ = c.shutdown(nats.ErrConnectionClosed)
+				return
+			}
+		}
+	}
+}
+
+// ping sends one Ping. Called with mu held.
+func (c *Client) ping() {
+	c.hb.sent++
+	if err := c.send(&messages.Ping{}); err != nil {
+		c.log.Debug("ping not sent", "err", err)
+		return
+	}
+	c.hb.inflight = append(c.hb.inflight, sentPing{seq: c.hb.sent, at: time.Now()})
+}
+
+// expirePings forgets pings unanswered for RequestTimeout: they were lost,
+// and keeping them would make every later answer look older than it is.
+// Called with mu held.
+func (c *Client) expirePings(now time.Time) {
+	i := 0
+	for i < len(c.hb.inflight) && now.Sub(c.hb.inflight[i].at) >= c.opts.RequestTimeout {
+		i++
+	}
+	if i > 0 {
+		c.hb.inflight = slices.Delete(c.hb.inflight, 0, i)
+	}
+}
+
+// lossMark changes whenever messages between us and the backend may have
+// been lost: NATS reconnected, bounced a message (no backend subscribed),
+// or the backend forgot us. The order argument of the package doc holds
+// only while it stays the same. Called with mu held.
+func (c *Client) lossMark() uint64 {
+	return c.losses + c.nc.Stats().Reconnects
+}
+
+// onPingAnswer handles Pong, or Unknown when the backend does not know us.
+// Called with mu held.
+func (c *Client) onPingAnswer(unknown bool) {
+	c.stats.lastPong.Store(time.Now().UnixNano())
+	if unknown {
+		c.losses++
+	}
+	// A backend that refused our hello for good (protocol version) would
+	// refuse it again: do not say it on every ping.
+	rehello := unknown && c.readyErr == nil
+	if len(c.hb.inflight) == 0 {
+		// Unsolicited, or the answer to a ping we took as lost: it proves
+		// nothing about order. Unknown after the backend answered our
+		// latest hello still means it lost us since.
+		if rehello && c.helloHeard {
+			c.backendForgotUs(c.hb.sent + 1)
+		}
+		return
+	}
+	s := c.hb.inflight[0].seq
+	c.hb.inflight = slices.Delete(c.hb.inflight, 0, 1)
+	if rehello && c.helloSeq < s {
+		c.backendForgotUs(s)
+	}
+	if !c.helloHeard && c.helloSeq < s && c.readyErr == nil {
+		c.log.Debug("hello lost, saying it again")
+		c.sayHello()
+	}
+	c.resendLost(s)
+	c.releaseKills(s)
+	c.requeryQueue(s)
+}
+
+// backendForgotUs handles a backend that lost track of us (it restarted):
+// what we sent before ping s may be gone with it. Say hello again and
+// resubmit. Called with mu held.
+func (c *Client) backendForgotUs(s uint64) {
+	c.log.Info("backend does not know this client (restarted?): saying hello and resubmitting", "jobs", len(c.jobs))
+	for _, j := range c.jobs {
+		if j.sentAfterPing < s {
+			j.answered = false
+			c.unanswered[j.id] = j
+		}
+	}
+	c.sayHello()
+}
+
+// reconnected runs after NATS came back: whatever the backend sent us
+// meanwhile is lost, whatever we sent may be. Say hello and resubmit every
+// job without a result; the backend answers a finished one with its result.
+func (c *Client) reconnected() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.log.Info("NATS reconnected: saying hello and resubmitting", "jobs", len(c.jobs))
+	// Pings sent before are lost, or answered late by a backend that
+	// buffered its pongs: either way they would misnumber the next answers.
+	// (A stale answer now may cost a needless resend, never a lost one.)
+	c.hb.inflight = nil
+	c.sayHello()
+	for _, j := range c.jobs {
+		j.answered = false
+		c.unanswered[j.id] = j
+	}
+	c.resendLost(c.hb.sent + 1)
+}
+
+// resendLost sends again, in submission order, every unanswered job sent
+// before ping s. Called with mu held.
+func (c *Client) resendLost(s uint64) {
+	if len(c.unanswered) == 0 {
+		return
+	}
+	var lost []*Job
+	for _, j := range c.unanswered {
+		if j.sentAfterPing < s {
+			lost = append(lost, j)
+		}
+	}
+	slices.SortFunc(lost, func(a, b *Job) int { return compareUint(a.seq, b.seq) })
+	for _, j := range lost {
+		c.resend(j)
+	}
+}
+
+func compareUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

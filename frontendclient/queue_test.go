@@ -1,0 +1,58 @@
+package frontendclient
+
+import (
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func TestQueue(t *testing.T) {
+	snapshot := &messages.BackendGetQueue{
+		JobsRunning: []messages.QueueRunningJob{{JobID: "r1", IsMine: true, Agent: "a1", AgentID: "agent-1", Info: "c/t", MaxTime: 30, Attempt: 1, EnvironmentType: "docker", Environment: "default"}},
+		JobsWaiting: []messages.QueueWaitingJob{{JobID: "w1", Info: "c/t", MaxTime: -1, Position: 1, Reason: messages.WaitSlotsBusy, Attempt: 1, EnvironmentType: "docker", Environment: "default"}},
+		Agents:      []messages.QueueAgent{{AgentID: "agent-1", Name: "a1", Slots: 4, Running: 1, Environments: []string{"docker/default"}}},
+	}
+	tests := []struct {
+		name  string
+		calls int
+	}{
+		{"one call", 1},
+		{"concurrent calls", 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, Options{})
+			e.fb.set(func(fb *fakeBackend) { fb.queue = snapshot })
+			ctx, cancel := contextWithGuard(t)
+			defer cancel()
+			var wg sync.WaitGroup
+			got := make([]*messages.BackendGetQueue, tt.calls)
+			errs := make([]error, tt.calls)
+			for i := range tt.calls {
+				wg.Go(func() { got[i], errs[i] = e.c.Queue(ctx) })
+			}
+			wg.Wait()
+			for i := range tt.calls {
+				if errs[i] != nil {
+					t.Fatalf("call %d: %v", i, errs[i])
+				}
+				if !reflect.DeepEqual(got[i], snapshot) {
+					t.Errorf("call %d: %+v, want %+v", i, got[i], snapshot)
+				}
+			}
+		})
+	}
+}
+
+func TestQueueNoAnswer(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.fb.set(func(fb *fakeBackend) { fb.mute = true })
+	c, _ := newClient(t, e.nats.URL, Options{RequestTimeout: 50 * time.Millisecond})
+	if _, err := c.Queue(t.Context()); !errors.Is(err, ErrNoAnswer) {
+		t.Errorf("Queue = %v, want ErrNoAnswer", err)
+	}
+}

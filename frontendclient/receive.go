@@ -1,0 +1,150 @@
+package frontendclient
+
+import (
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// noResponders is the status NATS sets on the empty message it returns to
+// the reply subject of a message nobody was subscribed to.
+const noResponders = "503"
+
+// handle runs on the subscription's delivery goroutine, one message at a
+// time. Nothing in a message can make it panic or block for long.
+func (c *Client) handle(nm *nats.Msg) {
+	if len(nm.Data) == 0 && nm.Header.Get("Status") == noResponders {
+		// NATS bounced one of our messages: no backend is subscribed (it
+		// is down or restarting). The heartbeat finds out when it is back.
+		c.stats.noResponders.Add(1)
+		c.log.Debug("no backend is listening")
+		c.mu.Lock()
+		c.losses++
+		c.mu.Unlock()
+		return
+	}
+	msg, err := messages.Decode(nm.Data)
+	if err != nil {
+		c.stats.malformed.Add(1)
+		c.log.Warn("undecodable message dropped", "bytes", len(nm.Data), "err", err)
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	// Under mu and before closed is set: ordered before Close's Wait.
+	c.wg.Add(1)
+	defer c.wg.Done()
+	var after func()
+	switch m := msg.(type) {
+	case *messages.BackendUpdateEnvironments:
+		after = c.onEnvironments(m)
+	case *messages.BackendJobQueued:
+		if j := c.job(m.JobID, m); j != nil {
+			c.accept(j, true)
+		}
+	case *messages.BackendJobStarted:
+		if j := c.job(m.JobID, m); j != nil {
+			c.accept(j, false)
+			c.emit(j, Event{Kind: EventStarted, Started: m})
+		}
+	case *messages.BackendJobSSHDebug:
+		if j := c.job(m.JobID, m); j != nil {
+			c.accept(j, false)
+			c.emit(j, Event{Kind: EventSSH, SSH: m})
+		}
+	case *messages.BackendJobDone:
+		c.onDone(m)
+	case *messages.BackendGetQueue:
+		for _, w := range c.queueWait {
+			w.answer <- m // each waiter has room for exactly this one
+		}
+		c.queueWait = nil
+	case *messages.Pong:
+		c.onPingAnswer(false)
+	case *messages.Unknown:
+		c.onPingAnswer(true)
+	case *messages.Error:
+		c.onError(m)
+	default:
+		c.stats.unexpected.Add(1)
+		c.log.Warn("message not meant for a client dropped", "type", msg.MessageName())
+	}
+	c.mu.Unlock()
+	if after != nil {
+		after()
+	}
+}
+
+// job finds one of our jobs, or logs that a message is about another.
+// Called with mu held.
+func (c *Client) job(id string, m messages.Message) *Job {
+	j := c.jobs[id]
+	if j == nil {
+		// Late news of a finished job, or of one whose NewJob gave up.
+		c.log.Debug("message about a job this client does not follow", "type", m.MessageName(), "job", id)
+	}
+	return j
+}
+
+// onDone delivers a result once. Called with mu held.
+func (c *Client) onDone(m *messages.BackendJobDone) {
+	if j := c.jobs[m.JobID]; j != nil {
+		c.deliverDone(j, m)
+		return
+	}
+	if c.finished.has(m.JobID) {
+		c.stats.duplicateResults.Add(1)
+		c.log.Debug("duplicate result dropped", "job", m.JobID)
+		return
+	}
+	c.stats.unknownResults.Add(1)
+	c.log.Warn("result for a job this client does not follow dropped", "job", m.JobID, "status", m.Result.Status)
+}
+
+// onEnvironments records the advertised environments and returns the
+// callback to run once mu is released. Called with mu held.
+func (c *Client) onEnvironments(m *messages.BackendUpdateEnvironments) func() {
+	c.envs = copyEnvs(m.AvailableEnvironments)
+	// The backend sends environments only to clients it knows: our hello,
+	// or an earlier one, got through.
+	c.helloHeard = true
+	if !c.isReady {
+		c.isReady = true
+		close(c.ready)
+	}
+	fn := c.onEnvs
+	if fn == nil {
+		return nil
+	}
+	envs := copyEnvs(c.envs)
+	return func() { fn(envs) }
+}
+
+// onError routes a refusal. Called with mu held.
+func (c *Client) onError(e *messages.Error) {
+	if e.JobID == "" {
+		if e.Code == messages.CodeProtocolVersion && c.readyErr == nil {
+			c.readyErr = e
+			close(c.readyFailed)
+		}
+		c.log.Error("backend refused a message", "err", e)
+		return
+	}
+	// A submission is never answered with CodeUnknownJob: that is a kill's.
+	if j := c.jobs[e.JobID]; j != nil && !j.answered && e.Code != messages.CodeUnknownJob {
+		c.refused(j, e)
+		return
+	}
+	if c.refuseKill(e) {
+		return
+	}
+	if e.Code == messages.CodeDuplicateJob && c.jobs[e.JobID] != nil {
+		// A resubmission that crossed the answer to the previous one.
+		c.log.Debug("duplicate answer to a resubmission", "job", e.JobID)
+		return
+	}
+	c.log.Warn("backend refused a message about a job", "err", e)
+}

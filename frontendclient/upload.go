@@ -1,0 +1,61 @@
+package frontendclient
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/bundle"
+)
+
+// uploader opens the task bundle store on first use and keeps it.
+type uploader struct {
+	c     *Client
+	mu    sync.Mutex // held while opening: the first callers wait for one open
+	store *bundle.Store
+}
+
+// UploadTask packs the task folder dir into a bundle and puts it in the
+// task bundle store unless it is there already (bundles are addressed by
+// content, so the same folder is uploaded once). It returns the bundle's
+// digest, for ClientNewJob.TaskBundle. NewJob does this itself for
+// JobRequest.TaskDir.
+func (c *Client) UploadTask(ctx context.Context, dir string) (digest string, err error) {
+	b, err := bundle.Pack(dir, bundle.PackLimits{})
+	if err != nil {
+		return "", fmt.Errorf("pack task %s: %w", dir, err)
+	}
+	store, err := c.uploads.open(ctx)
+	if err != nil {
+		return "", fmt.Errorf("upload task %s: %w", dir, err)
+	}
+	uploaded, err := store.Put(ctx, b)
+	if err != nil {
+		return "", fmt.Errorf("upload task %s: %w", dir, err)
+	}
+	if uploaded {
+		c.stats.bundlesUploaded.Add(1)
+		c.log.Info("task bundle uploaded", "dir", dir, "digest", b.Digest())
+	}
+	return b.Digest(), nil
+}
+
+func (u *uploader) open(ctx context.Context) (*bundle.Store, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.store != nil {
+		return u.store, nil
+	}
+	js, err := jetstream.New(u.c.nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s, err := bundle.NewStore(ctx, js, u.c.subj.TaskBundleStore())
+	if err != nil {
+		return nil, fmt.Errorf("open task bundle store %s: %w", u.c.subj.TaskBundleStore(), err)
+	}
+	u.store = s
+	return s, nil
+}

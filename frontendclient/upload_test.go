@@ -1,0 +1,139 @@
+package frontendclient
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func taskDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestUploadTask(t *testing.T) {
+	e := newEnv(t, Options{})
+	ready(t, e.c)
+	taskA := taskDir(t, map[string]string{"run": "#!/bin/sh\nfeedback-result success\n", "task.yaml": "name: A\n"})
+	sameAsA := taskDir(t, map[string]string{"run": "#!/bin/sh\nfeedback-result success\n", "task.yaml": "name: A\n"})
+	taskB := taskDir(t, map[string]string{"run": "#!/bin/sh\nfeedback-result failed\n", "lib/x.py": "x = 1\n"})
+	tests := []struct {
+		name     string
+		dir      string
+		uploaded int64 // BundlesUploaded after this step
+		sameAs   int   // index of an earlier step with the same digest, or -1
+	}{
+		{"first upload", taskA, 1, -1},
+		{"same folder again", taskA, 1, 0},
+		{"same content elsewhere", sameAsA, 1, 0},
+		{"another task", taskB, 2, -1},
+		{"another task again", taskB, 2, 3},
+	}
+	digests := make([]string, len(tests))
+	for i, tt := range tests {
+		ctx, cancel := contextWithGuard(t)
+		d, err := e.c.UploadTask(ctx, tt.dir)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		digests[i] = d
+		if err := bundle.ValidateDigest(d); err != nil {
+			t.Errorf("%s: digest %q: %v", tt.name, d, err)
+		}
+		if got := e.c.Stats().BundlesUploaded; got != tt.uploaded {
+			t.Errorf("%s: BundlesUploaded = %d, want %d", tt.name, got, tt.uploaded)
+		}
+		if tt.sameAs >= 0 && d != digests[tt.sameAs] {
+			t.Errorf("%s: digest %s, want %s", tt.name, d, digests[tt.sameAs])
+		}
+	}
+	if digests[0] == digests[3] {
+		t.Error("two different tasks have one digest")
+	}
+	// An agent can fetch what was uploaded, verified.
+	js, err := jetstream.New(e.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := bundle.NewStore(t.Context(), js, messages.NewSubjects("").TaskBundleStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{digests[0], digests[3]} {
+		if _, err := store.Get(t.Context(), d); err != nil {
+			t.Errorf("Get(%s): %v", d, err)
+		}
+	}
+}
+
+func TestNewJobWithTaskDir(t *testing.T) {
+	e := newEnv(t, Options{})
+	ready(t, e.c)
+	dir := taskDir(t, map[string]string{"run": "#!/bin/sh\n"})
+	var first string
+	for i := range 2 {
+		req := jobRequest("")
+		req.TaskDir = dir
+		j := submit(t, e.c, req)
+		_, m := expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+		if bundle.ValidateDigest(m.TaskBundle) != nil {
+			t.Fatalf("job %d carries task bundle %q", i, m.TaskBundle)
+		}
+		if i == 0 {
+			first = m.TaskBundle
+		} else if m.TaskBundle != first {
+			t.Errorf("same folder, bundles %s and %s", first, m.TaskBundle)
+		}
+	}
+	if got := e.c.Stats().BundlesUploaded; got != 1 {
+		t.Errorf("BundlesUploaded = %d, want 1", got)
+	}
+}
+
+func TestUploadTaskRefused(t *testing.T) {
+	e := newEnv(t, Options{})
+	tests := []struct {
+		name string
+		dir  string
+		is   error
+	}{
+		{"missing folder", filepath.Join(t.TempDir(), "nope"), os.ErrNotExist},
+		{"symbolic link inside", func() string {
+			dir := taskDir(t, map[string]string{"run": "x"})
+			if err := os.Symlink("/etc/passwd", filepath.Join(dir, "escape")); err != nil {
+				t.Skip(err)
+			}
+			return dir
+		}(), bundle.ErrUnsupportedFile},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.c.UploadTask(t.Context(), tt.dir)
+			if !errors.Is(err, tt.is) {
+				t.Errorf("UploadTask = %v, want %v", err, tt.is)
+			}
+			req := jobRequest("")
+			req.TaskDir = tt.dir
+			if _, err := e.c.NewJob(t.Context(), req); !errors.Is(err, tt.is) {
+				t.Errorf("NewJob = %v, want %v", err, tt.is)
+			}
+		})
+	}
+}

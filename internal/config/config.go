@@ -1,0 +1,101 @@
+package config
+
+import (
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Config is every setting of every component. A command reads the sections
+// it needs; one file may configure several components (the keys of the
+// others are known, so they are not errors).
+type Config struct {
+	NATS NATS `mapstructure:"nats"`
+	// Prefix is the first token of every NATS subject, so that several
+	// installations can share one NATS account.
+	Prefix  string  `mapstructure:"prefix"`
+	Log     Log     `mapstructure:"log"`
+	Backend Backend `mapstructure:"backend"`
+	Agent   Agent   `mapstructure:"agent"`
+	Client  Client  `mapstructure:"client"`
+
+	// File is the configuration file that was read, or "" (not a key).
+	File string `mapstructure:"-"`
+}
+
+// NATS says where the NATS server is.
+type NATS struct {
+	URL string `mapstructure:"url"`
+}
+
+// Log configures the logger of every command.
+type Log struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// Backend configures `ingo backend`.
+type Backend struct {
+	EmbeddedNATS      bool          `mapstructure:"embedded-nats"`
+	DataDir           string        `mapstructure:"data-dir"`
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat-interval"`
+	HeartbeatMisses   int           `mapstructure:"heartbeat-misses"`
+	MaxAttempts       int           `mapstructure:"max-attempts"`
+	StartTimeout      time.Duration `mapstructure:"start-timeout"`
+	EnvironmentGrace  time.Duration `mapstructure:"environment-grace"`
+	DoneRetention     time.Duration `mapstructure:"done-retention"`
+	DoneMemory        ByteSize      `mapstructure:"done-memory"`
+}
+
+// Agent configures `ingo agent`.
+type Agent struct {
+	ID      string `mapstructure:"id"`
+	Name    string `mapstructure:"name"`
+	Runtime string `mapstructure:"runtime"`
+	// Environments are "type/name" pairs offered by the noop runtime.
+	Environments      []string      `mapstructure:"environments"`
+	Slots             int           `mapstructure:"slots"`
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat-interval"`
+	ResultRetry       time.Duration `mapstructure:"result-retry"`
+	CleanupInterval   time.Duration `mapstructure:"cleanup-interval"`
+	ShutdownGrace     time.Duration `mapstructure:"shutdown-grace"`
+	CacheDir          string        `mapstructure:"cache-dir"`
+	CacheSize         ByteSize      `mapstructure:"cache-size"`
+	DefaultLimits     Limits        `mapstructure:"default-limits"`
+	MaxLimits         Limits        `mapstructure:"max-limits"`
+}
+
+// Limits mirror messages.Limits with the units people write in files:
+// seconds, MiB for memory and disk, a byte size for output.
+type Limits struct {
+	Time      float64  `mapstructure:"time"`
+	HardTime  float64  `mapstructure:"hard-time"`
+	Memory    int64    `mapstructure:"memory"`
+	Processes int64    `mapstructure:"processes"`
+	Output    ByteSize `mapstructure:"output"`
+	Disk      int64    `mapstructure:"disk"`
+}
+
+// Messages converts l to the wire type.
+func (l Limits) Messages() messages.Limits {
+	return messages.Limits{
+		Time:      l.Time,
+		HardTime:  l.HardTime,
+		Memory:    l.Memory,
+		Processes: l.Processes,
+		Output:    int64(l.Output),
+		Disk:      l.Disk,
+	}
+}
+
+// Client configures the commands that talk to a backend (submit, kill,
+// queue, envs, agents).
+type Client struct {
+	Name string `mapstructure:"name"`
+	ID   string `mapstructure:"id"`
+	// ConnectTimeout bounds how long a command waits for NATS and for the
+	// backend's first answer before it gives up with an error.
+	ConnectTimeout time.Duration `mapstructure:"connect-timeout"`
+	PingInterval   time.Duration `mapstructure:"ping-interval"`
+	RequestTimeout time.Duration `mapstructure:"request-timeout"`
+}

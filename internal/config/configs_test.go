@@ -1,0 +1,51 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestConfigs_ExamplesLoad loads every example file in configs/.
+func TestConfigs_ExamplesLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "configs", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("configs/ holds %d files, want at least backend.yaml, agent.yaml, client.yaml", len(files))
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			isolate(t)
+			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+				t.Fatalf("configs/ should hold YAML files only, not %s", path)
+			}
+			c, err := Load(Source{File: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.File != path {
+				t.Errorf("File = %q, want %q", c.File, path)
+			}
+		})
+	}
+}
+
+// TestDocs_ListEveryKey keeps docs/configuration.md in step with keys.go.
+func TestDocs_ListEveryKey(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !strings.Contains(string(doc), "`"+k.Name+"`") {
+			t.Errorf("docs/configuration.md does not document `%s`", k.Name)
+		}
+		if !strings.Contains(string(doc), k.Env()) {
+			t.Errorf("docs/configuration.md does not mention %s", k.Env())
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Key is one setting: its name in files, its default, and what it means.
+type Key struct {
+	// Name is the dotted key ("agent.slots").
+	Name string
+	// Default has the Go type of the setting: string, bool, int, int64,
+	// float64, time.Duration, ByteSize or []string.
+	Default any
+	Help    string
+}
+
+// Env is the environment variable of the key.
+func (k Key) Env() string { return EnvName(k.Name) }
+
+// EnvName turns a key into its environment variable: agent.default-limits.time
+// is INGO_AGENT_DEFAULT_LIMITS_TIME.
+func EnvName(key string) string {
+	return "INGO_" + strings.ToUpper(strings.NewReplacer(".", "_", "-", "_").Replace(key))
+}
+
+// EnvConfig names the configuration file when --config is not given.
+const EnvConfig = "INGO_CONFIG"
+
+// keys is the one place where settings and their defaults are listed.
+// docs/configuration.md documents the same list; a test keeps them in step.
+var keys = []Key{
+	{"nats.url", "nats://127.0.0.1:4222", "NATS server URL (several, comma-separated, for a cluster)"},
+	{"prefix", "ingo", "first token of every NATS subject; installations sharing a NATS account need different prefixes"},
+	{"log.level", "info", "log level: debug, info, warn or error"},
+	{"log.format", "text", "log format: text or json"},
+
+	{"backend.embedded-nats", false, "run a NATS server with JetStream inside the backend, listening at the host:port of nats.url"},
+	{"backend.data-dir", "ingo-data", "directory of the embedded NATS server's JetStream data"},
+	{"backend.heartbeat-interval", time.Second, "how often the backend checks that agents are alive"},
+	{"backend.heartbeat-misses", 5, "an agent silent for heartbeat-interval × heartbeat-misses is lost"},
+	{"backend.max-attempts", 2, "how often a job is tried when the agents running it are lost; then it ends as crash"},
+	{"backend.start-timeout", 30 * time.Second, "a job its agent has not confirmed within this time is taken back and queued again"},
+	{"backend.environment-grace", 10 * time.Second, "after start, jobs for environments no agent offers wait this long for agents to say hello"},
+	{"backend.done-retention", 15 * time.Minute, "how long a finished job's id stays taken and its result kept for a reconnecting client"},
+	{"backend.done-memory", ByteSize(256 << 20), "memory bound of the results kept for done-retention"},
+
+	{"agent.id", "", "agent id, a NATS subject token; empty: the host name and a random suffix (set it to keep one identity across restarts)"},
+	{"agent.name", "", "friendly name shown in queue snapshots; empty: the host name"},
+	{"agent.runtime", "docker", "container runtime: docker or noop (noop finishes every job at once with success, for load tests)"},
+	{"agent.environments", []string{"docker/default"}, "environments the noop runtime offers, as type/name"},
+	{"agent.slots", runtime.NumCPU(), "jobs the agent runs at once (default: the number of cores)"},
+	{"agent.heartbeat-interval", time.Second, "how often the agent pings the backend"},
+	{"agent.result-retry", 2 * time.Second, "how often the agent sends a result again until the backend acknowledges it"},
+	{"agent.cleanup-interval", time.Minute, "how often the agent removes leftovers of jobs it no longer runs"},
+	{"agent.shutdown-grace", time.Duration(0), "on the first SIGINT/SIGTERM, how long running jobs may finish before they end as crash; 0: at once"},
+	{"agent.cache-dir", defaultCacheDir(), "directory of the agent's task bundle cache"},
+	{"agent.cache-size", ByteSize(1 << 30), "bound of the task bundle cache"},
+	{"agent.default-limits.time", 30.0, "CPU time of a job that sets none, in seconds"},
+	{"agent.default-limits.hard-time", 0.0, "wall time of a job that sets none, in seconds; 0: three times its CPU time"},
+	{"agent.default-limits.memory", int64(256), "memory of a job that sets none, in MiB (no swap)"},
+	{"agent.default-limits.processes", int64(512), "processes and threads of a job that sets none"},
+	{"agent.default-limits.output", ByteSize(1 << 20), "bound of each of stdout, stderr, feedback and archive of a job that sets none"},
+	{"agent.default-limits.disk", int64(256), "writable disk of a job that sets none, in MiB"},
+	{"agent.max-limits.time", 600.0, "largest CPU time a job may ask for, in seconds"},
+	{"agent.max-limits.hard-time", 1800.0, "largest wall time a job may ask for, in seconds"},
+	{"agent.max-limits.memory", int64(4096), "largest memory a job may ask for, in MiB"},
+	{"agent.max-limits.processes", int64(4096), "largest number of processes a job may ask for"},
+	{"agent.max-limits.output", ByteSize(3 << 19), "largest output bound a job may ask for (4 x this must fit the NATS max_payload, 8 MiB embedded)"},
+	{"agent.max-limits.disk", int64(4096), "largest writable disk a job may ask for, in MiB"},
+
+	{"client.name", "ingo-cli", "client name shown in the backend's logs"},
+	{"client.id", "", "client id, a NATS subject token; empty: a random id per process"},
+	{"client.connect-timeout", 5 * time.Second, "how long a command waits for NATS and the backend before it gives up"},
+	{"client.ping-interval", time.Second, "how often the client pings the backend"},
+	{"client.request-timeout", 10 * time.Second, "how long the client waits for the backend to answer a request"},
+}
+
+// Keys returns every setting, sorted by name.
+func Keys() []Key {
+	out := append([]Key(nil), keys...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup returns the key called name.
+func Lookup(name string) (Key, bool) {
+	for _, k := range keys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// defaultCacheDir is the user's cache directory, or the temporary directory
+// for a user without a home (a service account in a container).
+func defaultCacheDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "ingo", "bundles")
+}

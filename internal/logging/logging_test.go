@@ -1,0 +1,62 @@
+package logging
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+func TestNew_FormatsAndLevels(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log, err := New(&buf, "warn", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("hidden")
+	log.Warn("shown", "k", 1)
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("want one JSON line, got %q: %v", buf.String(), err)
+	}
+	if line["msg"] != "shown" {
+		t.Errorf("msg = %v, want shown", line["msg"])
+	}
+
+	buf.Reset()
+	log, err = New(&buf, "debug", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Debug("visible")
+	if !strings.Contains(buf.String(), "msg=visible") {
+		t.Errorf("text output %q lacks the debug line", buf.String())
+	}
+}
+
+func TestNew_RejectsUnknownValues(t *testing.T) {
+	t.Parallel()
+	if _, err := New(nil, "loud", "text"); err == nil || !strings.Contains(err.Error(), "debug, info, warn, error") {
+		t.Errorf("bad level: err = %v, want the list of levels", err)
+	}
+	if _, err := New(nil, "info", "xml"); err == nil || !strings.Contains(err.Error(), "text, json") {
+		t.Errorf("bad format: err = %v, want the list of formats", err)
+	}
+}
+
+func TestAtLeast(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log, err := New(&buf, "debug", "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := AtLeast(log, slog.LevelWarn).With("component", "nats")
+	quiet.Info("banner")
+	quiet.Warn("trouble")
+	if out := buf.String(); strings.Contains(out, "banner") || !strings.Contains(out, "trouble") || !strings.Contains(out, "component=nats") {
+		t.Errorf("AtLeast(warn) output %q: want the warning only, with its attributes", out)
+	}
+}

@@ -1,0 +1,36 @@
+package messages
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// CheckEncoded tells whether data, produced by Encode from r, will pass a
+// peer's Decode, without decoding it: the structure (nesting, item counts)
+// is checked on the bytes, and what the encoder does not check (invalid
+// UTF-8, free-form values of types the decoder refuses) on r. Agents use it
+// on every result, where a full decode would cost as much as the send.
+func (r *JobResult) CheckEncoded(data []byte) error {
+	if len(data) > MaxMessageSize {
+		return fmt.Errorf("%d bytes is over the limit of %d", len(data), MaxMessageSize)
+	}
+	if err := decMode.Wellformed(data); err != nil {
+		return err
+	}
+	for name, s := range map[string]string{"text": r.Result.Text, "state": r.State, "stdout": r.Stdout, "stderr": r.Stderr} {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("%s is not valid UTF-8", name)
+		}
+	}
+	for id, p := range r.Problems {
+		if !utf8.ValidString(id) || !utf8.ValidString(p.Text) || !utf8.ValidString(string(p.Status)) {
+			return fmt.Errorf("problem %q is not valid UTF-8", id)
+		}
+	}
+	for _, m := range []map[string]any{r.Tests, r.Custom} {
+		if err := checkValue(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
