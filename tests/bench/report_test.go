@@ -134,7 +134,7 @@ func sampleJob(id string) frontendclient.JobRequest {
 	return frontendclient.JobRequest{ClientNewJob: messages.ClientNewJob{
 		JobDescription: messages.JobDescription{JobID: id, CourseID: "course", TaskID: "task",
 			EnvironmentType: "docker", Environment: "default",
-			InputData: map[string]any{"q1": "print('hello')", "@lang": "en", "@username": "student"},
+			InputData:             map[string]any{"q1": "print('hello')", "@lang": "en", "@username": "student"},
 			EnvironmentParameters: messages.EnvironmentParameters{Limits: messages.Limits{Time: 10, Memory: 256}}},
 		Launcher: "bench"}}
 }
