@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/agent"
+	"github.com/ingo-grader/ingo/containers/fake"
+	"github.com/ingo-grader/ingo/internal/bundle"
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -278,5 +285,57 @@ func TestReconnectAfterNATSRestart(t *testing.T) {
 	}
 	if s := cl.Stats(); s.DuplicateResults != 0 {
 		t.Fatalf("duplicates %+v", s)
+	}
+}
+
+// TestTaskBundleTravels submits a job with a task folder: the client packs
+// and uploads it once, the agent fetches it by hash into its cache, and the
+// runtime receives exactly those bytes.
+func TestTaskBundleTravels(t *testing.T) {
+	c := newCluster(t)
+	cl := c.client("web")
+	nc := c.connect("agent-bundles", c.nats.URL)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := bundle.NewCache(store, t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})
+	a, err := agent.New(nc, rt, cache, agent.Config{ID: "bundled", Slots: 2, HeartbeatInterval: 50 * time.Millisecond}, testutil.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.run("agent bundled", a.Run)
+	waitEnvironments(t, cl, "docker/default")
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\nfeedback-result success\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "task.yaml"), []byte("environment_id: default\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want, err := bundle.Pack(dir, bundle.PackLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"b1", "b2"} {
+		req := job(id, "docker/default", 0, nil)
+		req.TaskDir = dir
+		r := result(t, submit(t, cl, req))
+		echo := r.Custom["echo"].(map[string]any)
+		if echo["task_bundle"] != want.Digest() || fmt.Sprint(echo["task_bundle_bytes"]) != fmt.Sprint(want.Size()) {
+			t.Fatalf("%s: runtime got bundle %v (%v bytes), want %s (%d bytes)", id, echo["task_bundle"], echo["task_bundle_bytes"], want.Digest(), want.Size())
+		}
+	}
+	if s := cl.Stats(); s.BundlesUploaded != 1 {
+		t.Fatalf("uploaded %d times, want once", s.BundlesUploaded)
 	}
 }
