@@ -178,6 +178,7 @@ func (b *Backend) tick() {
 			}
 		}
 	}
+	b.checkEnvironments()
 	b.forgetDone()
 }
 

@@ -30,6 +30,7 @@ type Backend struct {
 	doneOrder   []string
 	doneBytes   int64
 	doneTrim    int
+	envChecks   []string // jobs to check when the environment grace ends
 	queues      *queues
 	agents      map[string]*agent
 	clients     map[string]*client

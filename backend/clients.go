@@ -79,12 +79,37 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 	}
 	b.stats.submitted.Add(1)
 	b.toClient(c.id, &messages.BackendJobQueued{JobID: m.JobID})
-	top := topic{m.EnvironmentType, m.Environment}
-	if !m.WaitForEnvironment && !b.offered(top) && b.now().Sub(b.startedAt) >= b.cfg.EnvironmentGrace {
-		b.finish(b.jobs[m.JobID], messages.NewJobResult(messages.StatusCrash,
-			fmt.Sprintf("No agent offers the environment %s. Check the task's environment, or ask an administrator which environments exist.", top),
-			b.jobs[m.JobID].previousState()))
+	if m.WaitForEnvironment || b.offered(topic{m.EnvironmentType, m.Environment}) {
+		return
 	}
+	if b.graceOver() {
+		b.failUnoffered(b.jobs[m.JobID])
+		return
+	}
+	// Agents may still be saying hello: decide when the grace period ends.
+	b.envChecks = append(b.envChecks, m.JobID)
+}
+
+func (b *Backend) graceOver() bool { return b.now().Sub(b.startedAt) >= b.cfg.EnvironmentGrace }
+
+// checkEnvironments fails the jobs accepted during the grace period whose
+// environment still has no agent once it is over.
+func (b *Backend) checkEnvironments() {
+	if len(b.envChecks) == 0 || !b.graceOver() {
+		return
+	}
+	for _, id := range b.envChecks {
+		if j := b.jobs[id]; j != nil && j.phase == phaseWaiting && !b.offered(j.topic()) {
+			b.failUnoffered(j)
+		}
+	}
+	b.envChecks = nil
+}
+
+func (b *Backend) failUnoffered(j *job) {
+	b.finish(j, messages.NewJobResult(messages.StatusCrash,
+		fmt.Sprintf("No agent offers the environment %s. Check the task's environment, or ask an administrator which environments exist.", j.topic()),
+		j.previousState()))
 }
 
 // validateJob refuses what no agent could run, before it enters the queue.

@@ -164,3 +164,21 @@ func TestBadJobsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A job for an environment nobody offers, submitted while agents may still
+// be saying hello, waits out the grace period, then fails; one whose
+// environment appears in time runs.
+func TestEnvironmentGraceEnds(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.EnvironmentGrace = 400 * time.Millisecond })
+	c := r.client("c1")
+	c.submit(newJob("never", "missing", 0))
+	c.submit(newJob("soon", "default", 0))
+	a := r.agent("a", 1, "docker/default")
+	if j := a.take(); j.JobID != "soon" {
+		t.Fatalf("got %s", j.JobID)
+	}
+	d := next[*messages.BackendJobDone](c)
+	if d.JobID != "never" || d.Result.Status != messages.StatusCrash {
+		t.Fatalf("got %+v", d)
+	}
+}
