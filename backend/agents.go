@@ -180,6 +180,29 @@ func (b *Backend) tick() {
 	}
 	b.checkEnvironments()
 	b.forgetDone()
+	b.forgetClients()
+}
+
+// forgetClients drops clients silent for ClientTimeout that wait for no
+// job: their results would go nowhere and they would still get every
+// environment update.
+func (b *Backend) forgetClients() {
+	cut := b.now().Add(-b.cfg.ClientTimeout)
+	var busy map[string]bool
+	for id, c := range b.clients {
+		if c.lastSeen.After(cut) {
+			continue
+		}
+		if busy == nil {
+			busy = make(map[string]bool)
+			for _, j := range b.jobs {
+				busy[j.clientID] = true
+			}
+		}
+		if !busy[id] {
+			delete(b.clients, id)
+		}
+	}
 }
 
 // loseAgent drops an agent and takes its jobs back.

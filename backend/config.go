@@ -34,6 +34,10 @@ type Config struct {
 	DoneRetention time.Duration
 	// DoneMemory bounds the bytes of results kept for DoneRetention.
 	DoneMemory int64
+	// ClientTimeout: a client silent this long (clients ping every second)
+	// and without live jobs is forgotten, so that frontends restarting with
+	// new ids do not pile up. It says hello again if it comes back.
+	ClientTimeout time.Duration
 	// Journal records transitions; nil keeps state in memory only.
 	Journal Journal
 }
@@ -49,6 +53,7 @@ func DefaultConfig() Config {
 		EnvironmentGrace:  10 * time.Second,
 		DoneRetention:     15 * time.Minute,
 		DoneMemory:        256 << 20,
+		ClientTimeout:     10 * time.Minute,
 	}
 }
 
@@ -71,6 +76,9 @@ func (c *Config) validate() error {
 	}
 	if c.EnvironmentGrace < 0 || c.DoneRetention < 0 || c.DoneMemory < 0 {
 		errs = append(errs, errors.New("environment grace, done retention and done memory cannot be negative"))
+	}
+	if c.ClientTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("client timeout must be positive, not %v", c.ClientTimeout))
 	}
 	if c.Journal == nil {
 		c.Journal = memoryJournal{}

@@ -295,3 +295,24 @@ func TestQueueSnapshot(t *testing.T) {
 		t.Fatalf("agents %+v", q.Agents)
 	}
 }
+
+func TestSilentClientForgotten(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.ClientTimeout = 200 * time.Millisecond })
+	gone, waiting := r.client("gone"), r.client("waiting")
+	gone.send(&messages.ClientHello{Name: "gone", ProtocolVersion: messages.ProtocolVersion})
+	w := newJob("pending", "default", 0)
+	w.WaitForEnvironment = true
+	waiting.submit(w)
+	time.Sleep(500 * time.Millisecond) // both silent past the timeout
+	// The client without jobs was forgotten: a ping gets Unknown. The one
+	// with a waiting job is kept, and still gets its result.
+	gone.send(&messages.Ping{})
+	next[*messages.Unknown](gone)
+	waiting.send(&messages.Ping{})
+	next[*messages.Pong](waiting)
+	a := r.agent("a", 1, "docker/default")
+	a.finish(a.take(), messages.StatusSuccess)
+	if d := next[*messages.BackendJobDone](waiting); d.JobID != "pending" {
+		t.Fatalf("got %+v", d)
+	}
+}
