@@ -179,6 +179,7 @@ func (b *Backend) tick() {
 		}
 	}
 	b.checkEnvironments()
+	b.failOrphans()
 	b.forgetDone()
 	b.forgetClients()
 }

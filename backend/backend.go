@@ -30,7 +30,8 @@ type Backend struct {
 	doneOrder   []string
 	doneBytes   int64
 	doneTrim    int
-	envChecks   []string // jobs to check when the environment grace ends
+	envChecks   []string            // jobs to check when the environment grace ends
+	orphaned    map[topic]time.Time // queues with jobs and no agent, since when
 	queues      *queues
 	agents      map[string]*agent
 	clients     map[string]*client
@@ -71,6 +72,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		agents:     make(map[string]*agent),
 		clients:    make(map[string]*client),
 		advertised: map[string][]string{},
+		orphaned:   map[topic]time.Time{},
 		now:        time.Now,
 	}, nil
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// and without live jobs is forgotten, so that frontends restarting with
 	// new ids do not pile up. It says hello again if it comes back.
 	ClientTimeout time.Duration
+	// OrphanTimeout: waiting jobs whose environment has had no agent for
+	// this long (every agent offering it was lost) end as crash, unless
+	// their client asked to wait for the environment.
+	OrphanTimeout time.Duration
 	// Journal records transitions; nil keeps state in memory only.
 	Journal Journal
 }
@@ -54,6 +58,7 @@ func DefaultConfig() Config {
 		DoneRetention:     15 * time.Minute,
 		DoneMemory:        256 << 20,
 		ClientTimeout:     10 * time.Minute,
+		OrphanTimeout:     5 * time.Minute,
 	}
 }
 
@@ -76,6 +81,9 @@ func (c *Config) validate() error {
 	}
 	if c.EnvironmentGrace < 0 || c.DoneRetention < 0 || c.DoneMemory < 0 {
 		errs = append(errs, errors.New("environment grace, done retention and done memory cannot be negative"))
+	}
+	if c.OrphanTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("orphan timeout must be positive, not %v", c.OrphanTimeout))
 	}
 	if c.ClientTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("client timeout must be positive, not %v", c.ClientTimeout))

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -46,5 +47,38 @@ func (b *Backend) updateEnvironments() {
 	msg := &messages.BackendUpdateEnvironments{AvailableEnvironments: adv}
 	for id := range b.clients {
 		b.toClient(id, msg)
+	}
+}
+
+// failOrphans ends the waiting jobs of queues that have had no agent for
+// OrphanTimeout: they were accepted while their environment existed, and
+// would otherwise wait forever. Jobs whose client asked to wait stay.
+func (b *Backend) failOrphans() {
+	now := b.now()
+	for t, q := range b.queues.byTopic {
+		if q.Len() == 0 || b.offered(t) {
+			delete(b.orphaned, t)
+			continue
+		}
+		since, ok := b.orphaned[t]
+		if !ok {
+			b.orphaned[t] = now
+			continue
+		}
+		if now.Sub(since) < b.cfg.OrphanTimeout {
+			continue
+		}
+		var victims []*job
+		for _, j := range q.jobs {
+			if !j.msg.WaitForEnvironment {
+				victims = append(victims, j)
+			}
+		}
+		for _, j := range victims {
+			b.finish(j, messages.NewJobResult(messages.StatusCrash,
+				fmt.Sprintf("No agent has offered the environment %s for %v. Please submit again later.", t, b.cfg.OrphanTimeout),
+				j.previousState()))
+		}
+		delete(b.orphaned, t)
 	}
 }

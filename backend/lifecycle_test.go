@@ -316,3 +316,32 @@ func TestSilentClientForgotten(t *testing.T) {
 		t.Fatalf("got %+v", d)
 	}
 }
+
+// When every agent offering an environment is lost, its waiting jobs end
+// after OrphanTimeout instead of waiting forever; a job whose client asked
+// to wait for the environment stays.
+func TestOrphanedQueueFails(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.OrphanTimeout = 300 * time.Millisecond })
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("running", "default", 0))
+	c.submit(newJob("waiting", "default", 0))
+	patient := newJob("patient", "default", 0)
+	patient.WaitForEnvironment = true
+	c.submit(patient)
+	a.take()
+	a.silence()
+	got := map[string]messages.Status{}
+	for range 2 {
+		d := next[*messages.BackendJobDone](c)
+		got[d.JobID] = d.Result.Status
+	}
+	// "running" was re-queued when its agent was lost, then orphaned too.
+	if got["running"] != messages.StatusCrash || got["waiting"] != messages.StatusCrash {
+		t.Fatalf("results %v", got)
+	}
+	c.send(&messages.ClientGetQueue{})
+	if q := next[*messages.BackendGetQueue](c); len(q.JobsWaiting) != 1 || q.JobsWaiting[0].JobID != "patient" {
+		t.Fatalf("waiting %+v", q.JobsWaiting)
+	}
+}
