@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/semaphore"
 	"log/slog"
 	"slices"
 	"strings"
@@ -36,6 +37,8 @@ type Agent struct {
 	subj    messages.Subjects
 	inbox   string // the agent's subject: where the backend talks to it
 	session string
+	// memory admits attempts by their memory limit; nil when unbounded.
+	memory *semaphore.Weighted
 
 	stats   counters
 	started atomic.Bool
@@ -83,8 +86,13 @@ func New(nc *nats.Conn, rt containers.Runtime, bundles Bundles, cfg Config, log 
 		log = slog.New(slog.DiscardHandler)
 	}
 	subj := messages.NewSubjects(cfg.Prefix)
+	var memory *semaphore.Weighted
+	if cfg.Memory > 0 {
+		memory = semaphore.NewWeighted(cfg.Memory)
+	}
 	return &Agent{
-		nc: nc, rt: rt, bundles: bundles, cfg: cfg,
+		memory: memory,
+		nc:     nc, rt: rt, bundles: bundles, cfg: cfg,
 		log:      log.With("agent", cfg.ID, "runtime", rt.Name()),
 		subj:     subj,
 		inbox:    subj.Agent(cfg.ID),

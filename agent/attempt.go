@@ -80,6 +80,11 @@ func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
 		Limits:  effectiveLimits(desc.EnvironmentParameters.Limits, a.cfg.DefaultLimits, a.cfg.MaxLimits),
 		Task:    task,
 	}
+	release, err := a.admit(ctx, job.Limits.Memory)
+	if err != nil {
+		return messages.JobResult{}, err
+	}
+	defer release()
 	return a.rt.Run(ctx, job, events{a: a, at: at})
 }
 

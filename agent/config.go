@@ -20,6 +20,12 @@ type Config struct {
 	Prefix string
 	// Slots is how many attempts run at once (default runtime.NumCPU()).
 	Slots int
+	// Memory is how many MiB the memory limits of running attempts may add
+	// up to. An attempt waits (it is started, not refused) until its limit
+	// fits; one over the whole amount ends as crash. 0 means the machine's
+	// memory (MemTotal in /proc/meminfo), or no bound where that is unknown;
+	// a negative value means no bound.
+	Memory int64
 	// HeartbeatInterval is the period of Ping to the backend (default 1s).
 	// The backend answers Unknown when it lost the agent; the agent then
 	// says hello again.
@@ -84,6 +90,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Slots == 0 {
 		c.Slots = runtime.NumCPU()
+	}
+	if c.Memory == 0 {
+		c.Memory = machineMemory()
 	}
 	for _, d := range []struct {
 		name string

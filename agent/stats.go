@@ -50,6 +50,9 @@ type Stats struct {
 
 	Running        int // attempts running now
 	PendingResults int // results sent and not yet answered
+	// MemoryInUse is the sum, in MiB, of the memory limits of the attempts
+	// admitted now (see Config.Memory).
+	MemoryInUse int64
 }
 
 // counters are the atomic twins of Stats' counters.
@@ -59,6 +62,7 @@ type counters struct {
 	kills, killsUnknown, killsIgnored                                     atomic.Uint64
 	results, resultsResent, resultsAcked, resultsRefused, resultsReplaced atomic.Uint64
 	malformed, unexpected, backendErrors, sendErrors, noResponders        atomic.Uint64
+	memoryInUse                                                           atomic.Int64
 }
 
 // Stats returns a snapshot of the agent's counters.
@@ -74,7 +78,7 @@ func (a *Agent) Stats() Stats {
 		ResultsRefused: c.resultsRefused.Load(), ResultsReplaced: c.resultsReplaced.Load(),
 		Malformed: c.malformed.Load(), Unexpected: c.unexpected.Load(),
 		BackendErrors: c.backendErrors.Load(), SendErrors: c.sendErrors.Load(),
-		NoResponders: c.noResponders.Load(),
+		NoResponders: c.noResponders.Load(), MemoryInUse: c.memoryInUse.Load(),
 	}
 	a.mu.Lock()
 	s.Running = len(a.attempts)
