@@ -19,7 +19,7 @@ func TestConfig_withDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		ID: "a1", Name: "a1", Prefix: messages.DefaultPrefix, Slots: runtime.NumCPU(),
+		ID: "a1", Name: "a1", Prefix: messages.DefaultPrefix, Slots: runtime.NumCPU(), Memory: machineMemory(),
 		HeartbeatInterval: time.Second, ResultRetry: 2 * time.Second, CleanupInterval: time.Minute,
 		FlushTimeout: 5 * time.Second, DefaultLimits: DefaultJobLimits, MaxLimits: DefaultMaxLimits,
 	}

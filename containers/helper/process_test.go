@@ -210,12 +210,14 @@ func TestStopSignalsReachTheRunFile(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			c := newContainer(t, job(nil, 1<<20))
-			// The trap runs once sleep, killed by the same signal (it is in
-			// the run file's process group), lets bash go on.
+			// bash runs a trap at once only while it waits in the "wait"
+			// builtin; with "sleep" in the foreground, a signal arriving
+			// before sleep was forked would be held until sleep ended.
 			c.task("run", `#!/bin/bash
 trap 'feedback-result timeout; feedback-msg -m "stopped by signal"; exit 7' TERM INT
+sleep 1000 &
 echo started > ready
-sleep 1000
+wait $!
 feedback-result success
 `, 0o755)
 			cmd, stderr := startHelper(t, c)
