@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -15,14 +15,12 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/messages"
 )
-
-// errDockerNotYet is what `ingo agent` says until the Docker runtime exists.
-var errDockerNotYet = errors.New("the docker runtime arrives with issue 3; use --runtime noop")
 
 func newAgentCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -31,13 +29,17 @@ func newAgentCmd(a *app) *cobra.Command {
 		Long: `Run an agent: it registers with the backend, offers its environments and job
 slots, and runs the jobs the backend gives it.
 
---runtime noop finishes every job at once with success and offers the
-environments named by --environments: it is for trying ingo out and for load
-tests. The docker runtime arrives with issue 3.
+--runtime docker (the default) runs each job in a locked-down container of a
+grading image: images labelled org.inginious.grading.name on the local Docker
+daemon (agent.docker.host, else DOCKER_HOST) are the environments; build
+ingo's with 'make images'. --runtime noop finishes every job at once with
+success and offers the environments named by --environments: it is for
+trying ingo out and for load tests.
 
 The first SIGINT or SIGTERM stops taking jobs, lets running ones finish for
 agent.shutdown-grace and sends their results; a second exits at once.`,
-		Example: `  ingo agent --runtime noop
+		Example: `  ingo agent
+  ingo agent --runtime noop
   ingo agent --runtime noop --environments docker/default,docker/python3 --concurrency 8`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runAgent(cmd.Context()) },
@@ -53,15 +55,16 @@ agent.shutdown-grace and sends their results; a second exits at once.`,
 
 func (a *app) runAgent(ctx context.Context) error {
 	cfg := a.cfg
-	rt, err := newRuntime(cfg.Agent)
-	if err != nil {
-		return err
-	}
 	ac, err := agentConfig(cfg)
 	if err != nil {
 		return err
 	}
 	log := a.log.With("component", "agent")
+	rt, err := newRuntime(ctx, cfg.Agent, ac.ID, log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rt.Close() }()
 
 	nc, err := a.dial(cfg.NATS.URL, "ingo-agent "+ac.Name)
 	if err != nil {
@@ -90,7 +93,7 @@ func (a *app) runAgent(ctx context.Context) error {
 }
 
 // newRuntime makes the container runtime named by agent.runtime.
-func newRuntime(cfg config.Agent) (containers.Runtime, error) {
+func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog.Logger) (containers.Runtime, error) {
 	switch cfg.Runtime {
 	case config.RuntimeNoop:
 		rt, err := noop.New(cfg.Environments...)
@@ -99,7 +102,18 @@ func newRuntime(cfg config.Agent) (containers.Runtime, error) {
 		}
 		return rt, nil
 	case config.RuntimeDocker:
-		return nil, errDockerNotYet
+		rt, err := docker.New(ctx, docker.Options{
+			AgentID:    agentID,
+			Host:       cfg.Docker.Host,
+			APITimeout: cfg.Docker.APITimeout,
+			CPUs:       cfg.Docker.CPUs,
+			Network:    cfg.Docker.Network,
+			Logger:     log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w (or use --runtime noop)", err)
+		}
+		return rt, nil
 	}
 	// config.Load refuses other names; this is a guard for callers that
 	// build a config.Agent by hand.
@@ -149,6 +163,7 @@ func agentConfig(cfg *config.Config) (agent.Config, error) {
 		Name:              name,
 		Prefix:            cfg.Prefix,
 		Slots:             c.Slots,
+		Memory:            c.Memory,
 		HeartbeatInterval: c.HeartbeatInterval,
 		ResultRetry:       c.ResultRetry,
 		CleanupInterval:   c.CleanupInterval,

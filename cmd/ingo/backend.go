@@ -145,6 +145,8 @@ func backendConfig(cfg *config.Config) backend.Config {
 	bc.EnvironmentGrace = b.EnvironmentGrace
 	bc.DoneRetention = b.DoneRetention
 	bc.DoneMemory = int64(b.DoneMemory)
+	bc.ClientTimeout = b.ClientTimeout
+	bc.OrphanTimeout = b.OrphanTimeout
 	return bc
 }
 

@@ -101,6 +101,25 @@ func TestRun_HelpOfEveryCommand(t *testing.T) {
 	}
 }
 
+// TestRun_AgentDockerUnreachable: the docker runtime says at once that it
+// cannot reach the daemon, and how to choose another.
+func TestRun_AgentDockerUnreachable(t *testing.T) {
+	isolate(t)
+	t.Setenv("INGO_AGENT_DOCKER_HOST", "unix:///nonexistent/docker.sock")
+	code, out, errOut := runCmd(t.Context(), "agent", "--runtime", "docker")
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr %q", code, exitFailure, errOut)
+	}
+	for _, w := range []string{"Docker daemon", "--runtime noop"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr %q does not mention %q", errOut, w)
+		}
+	}
+	if out != "" {
+		t.Errorf("stdout should stay empty on error, got %q", out)
+	}
+}
+
 func TestRun_BadCommandLines(t *testing.T) {
 	cases := []struct {
 		args []string
@@ -115,7 +134,6 @@ func TestRun_BadCommandLines(t *testing.T) {
 		{[]string{"agent", "--concurrency", "many"}, exitUsage, []string{"--concurrency", "many"}},
 		{[]string{"agent", "--concurrency", "0"}, exitFailure, []string{"agent.slots", "INGO_AGENT_SLOTS", "at least 1"}},
 		{[]string{"agent", "--runtime", "podman"}, exitFailure, []string{"agent.runtime", "docker or noop"}},
-		{[]string{"agent", "--runtime", "docker"}, exitFailure, []string{"issue 3", "--runtime noop"}},
 		{[]string{"agent", "--runtime", "noop", "--environments", "default"}, exitFailure, []string{"type/name"}},
 		{[]string{"backend", "--log-level", "loud"}, exitFailure, []string{"log.level", "debug, info, warn, error"}},
 		{[]string{"backend", "--nats-url", "localhost"}, exitFailure, []string{"nats.url", "nats://127.0.0.1:4222"}},

@@ -45,6 +45,8 @@ type Backend struct {
 	EnvironmentGrace  time.Duration `mapstructure:"environment-grace"`
 	DoneRetention     time.Duration `mapstructure:"done-retention"`
 	DoneMemory        ByteSize      `mapstructure:"done-memory"`
+	ClientTimeout     time.Duration `mapstructure:"client-timeout"`
+	OrphanTimeout     time.Duration `mapstructure:"orphan-timeout"`
 }
 
 // Agent configures `ingo agent`.
@@ -55,6 +57,7 @@ type Agent struct {
 	// Environments are "type/name" pairs offered by the noop runtime.
 	Environments      []string      `mapstructure:"environments"`
 	Slots             int           `mapstructure:"slots"`
+	Memory            int64         `mapstructure:"memory"`
 	HeartbeatInterval time.Duration `mapstructure:"heartbeat-interval"`
 	ResultRetry       time.Duration `mapstructure:"result-retry"`
 	CleanupInterval   time.Duration `mapstructure:"cleanup-interval"`
@@ -63,6 +66,19 @@ type Agent struct {
 	CacheSize         ByteSize      `mapstructure:"cache-size"`
 	DefaultLimits     Limits        `mapstructure:"default-limits"`
 	MaxLimits         Limits        `mapstructure:"max-limits"`
+	Docker            Docker        `mapstructure:"docker"`
+}
+
+// Docker configures the docker runtime of the agent.
+type Docker struct {
+	// Host is the daemon address; empty: DOCKER_HOST or the local socket.
+	Host string `mapstructure:"host"`
+	// Network is the network of jobs with network_grading.
+	Network string `mapstructure:"network"`
+	// CPUs is how many CPUs one job may use at once.
+	CPUs float64 `mapstructure:"cpus"`
+	// APITimeout bounds each Docker API call.
+	APITimeout time.Duration `mapstructure:"api-timeout"`
 }
 
 // Limits mirror messages.Limits with the units people write in files:

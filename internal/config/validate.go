@@ -58,6 +58,8 @@ func (c *Config) normalize() error {
 	atLeast1("backend.heartbeat-misses", b.HeartbeatMisses)
 	atLeast1("backend.max-attempts", b.MaxAttempts)
 	positive("backend.start-timeout", b.StartTimeout)
+	positive("backend.client-timeout", b.ClientTimeout)
+	positive("backend.orphan-timeout", b.OrphanTimeout)
 	if b.EnvironmentGrace < 0 {
 		bad("backend.environment-grace", "cannot be negative")
 	}
@@ -99,6 +101,13 @@ func (c *Config) normalize() error {
 	if a.CacheSize <= 0 {
 		bad("agent.cache-size", "must be positive, such as 1GiB")
 	}
+	if a.Docker.Network == "" {
+		bad("agent.docker.network", "must name a Docker network, such as bridge")
+	}
+	if a.Docker.CPUs <= 0 {
+		bad("agent.docker.cpus", "must be positive, such as 1 or 0.5, not %v", a.Docker.CPUs)
+	}
+	positive("agent.docker.api-timeout", a.Docker.APITimeout)
 	errs = append(errs, checkLimits("agent.default-limits", a.DefaultLimits)...)
 	errs = append(errs, checkLimits("agent.max-limits", a.MaxLimits)...)
 	errs = append(errs, checkDefaultsUnderMax(a.DefaultLimits, a.MaxLimits)...)

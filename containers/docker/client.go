@@ -1,0 +1,221 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// containerAPI lists the container calls the runtime makes.
+type containerAPI interface {
+	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
+	ContainerStart(ctx context.Context, containerID string, options container.StartOptions) error
+	ContainerKill(ctx context.Context, containerID, signal string) error
+	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
+	ContainerInspect(ctx context.Context, containerID string) (container.InspectResponse, error)
+	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
+	ContainerWait(ctx context.Context, containerID string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
+	ContainerStats(ctx context.Context, containerID string, stream bool) (container.StatsResponseReader, error)
+	CopyToContainer(ctx context.Context, containerID, dstPath string, content io.Reader, options container.CopyToContainerOptions) error
+	CopyFromContainer(ctx context.Context, containerID, srcPath string) (io.ReadCloser, container.PathStat, error)
+}
+
+// imageAPI lists the image calls the runtime makes.
+type imageAPI interface {
+	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
+}
+
+// eventsAPI is the event stream.
+type eventsAPI interface {
+	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
+}
+
+// dockerAPI is everything the runtime needs of the SDK client.
+type dockerAPI interface {
+	containerAPI
+	imageAPI
+	eventsAPI
+	Ping(ctx context.Context) (types.Ping, error)
+	Close() error
+}
+
+// Options configure the runtime.
+type Options struct {
+	// AgentID labels every container (io.ingo.agent); Cleanup removes only
+	// containers with this label value. Required.
+	AgentID string
+	// Host is the daemon address ("unix:///var/run/docker.sock"); empty:
+	// DOCKER_HOST or the default socket.
+	Host string
+	// APITimeout bounds each API call (create, start, inspect, copy, remove,
+	// list). Waits and streams are bounded by the job's own limits instead.
+	// Default 30 s.
+	APITimeout time.Duration
+	// CPUs is the number of CPUs one job may use (NanoCPUs). Default 1.
+	CPUs float64
+	// NoFile bounds open files per process in a container. Default 1024.
+	NoFile int64
+	// Network is the network a job with network_grading joins. Default
+	// "bridge".
+	Network string
+	// CPUPoll is how often CPU time is measured. Default 100 ms.
+	CPUPoll time.Duration
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+
+	// cgroupRoot is where cgroup filesystems are mounted (tests change it
+	// to force the stats stream).
+	cgroupRoot string
+}
+
+func (o *Options) defaults() {
+	if o.APITimeout <= 0 {
+		o.APITimeout = 30 * time.Second
+	}
+	if o.CPUs <= 0 {
+		o.CPUs = 1
+	}
+	if o.NoFile <= 0 {
+		o.NoFile = 1024
+	}
+	if o.Network == "" {
+		o.Network = "bridge"
+	}
+	if o.CPUPoll <= 0 {
+		o.CPUPoll = 100 * time.Millisecond
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.cgroupRoot == "" {
+		o.cgroupRoot = defaultCgroupRoot
+	}
+}
+
+// Runtime is the Docker runtime. It implements containers.Runtime.
+type Runtime struct {
+	api  dockerAPI
+	opts Options
+	log  *slog.Logger
+
+	changes chan struct{}
+	// imageGen counts image events; envCache is the last listing and the
+	// generation it was made at (Run reuses it while no event came).
+	envMu    sync.Mutex
+	imageGen uint64
+	envCache map[string]map[string]messages.EnvironmentInfo
+	envGen   uint64
+
+	stop context.CancelFunc
+	done chan struct{}
+
+	closeOnce sync.Once
+}
+
+var _ containers.Runtime = (*Runtime)(nil)
+
+// New connects to the Docker daemon (negotiating the API version), checks
+// that it answers, and starts watching image events.
+func New(ctx context.Context, opts Options) (*Runtime, error) {
+	opts.defaults()
+	if opts.AgentID == "" {
+		return nil, errors.New("docker runtime: an agent id is required")
+	}
+	copts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if opts.Host != "" {
+		copts = append(copts, client.WithHost(opts.Host))
+	}
+	cli, err := client.NewClientWithOpts(copts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, opts.APITimeout)
+	defer cancel()
+	if _, err := cli.Ping(pctx); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("cannot reach the Docker daemon at %s: %w (is it running? may this user use it? DOCKER_HOST chooses another)", cli.DaemonHost(), err)
+	}
+	// Ping negotiated the version; make sure even if it did not.
+	cli.NegotiateAPIVersion(pctx)
+	return newRuntime(cli, opts), nil
+}
+
+func newRuntime(api dockerAPI, opts Options) *Runtime {
+	opts.defaults()
+	wctx, stop := context.WithCancel(context.Background())
+	r := &Runtime{
+		api:     api,
+		opts:    opts,
+		log:     opts.Logger.With("runtime", "docker"),
+		changes: make(chan struct{}, 1),
+		stop:    stop,
+		done:    make(chan struct{}),
+	}
+	go r.watchImages(wctx)
+	return r
+}
+
+// Name is "docker".
+func (r *Runtime) Name() string { return "docker" }
+
+// Changes fires when grading images may have been added or removed.
+func (r *Runtime) Changes() <-chan struct{} { return r.changes }
+
+// Close stops the image watcher and closes the client. Idempotent.
+func (r *Runtime) Close() error {
+	var err error
+	r.closeOnce.Do(func() {
+		r.stop()
+		<-r.done
+		err = r.api.Close()
+	})
+	return err
+}
+
+// apiCtx bounds one API call.
+func (r *Runtime) apiCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.opts.APITimeout)
+}
+
+// Labels of ingo's containers.
+const (
+	LabelAgent   = "io.ingo.agent"
+	LabelJob     = "io.ingo.job"
+	LabelAttempt = "io.ingo.attempt"
+)
+
+// INGInious' image labels.
+const (
+	labelName      = "org.inginious.grading.name"
+	labelAdvertise = "org.inginious.grading.advertise"
+	labelPorts     = "org.inginious.grading.ports"
+	labelTitle     = "org.inginious.grading.title"
+)
+
+// EnvType is the environment type of every image.
+const EnvType = "docker"
+
+// failure wraps err with a public text.
+func failure(public string, err error) error {
+	return &containers.Failure{Public: public, Err: err}
+}
+
+// crash is a crash result with a text.
+func crash(text string) messages.JobResult {
+	return messages.NewJobResult(messages.StatusCrash, text, "")
+}

@@ -1,0 +1,140 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/image"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// fakeAPI is a hand-written fake of the SDK calls; methods a test does not
+// set panic through the nil embedded interface.
+type fakeAPI struct {
+	dockerAPI
+	mu     sync.Mutex
+	calls  int
+	events func(n int, ctx context.Context) (<-chan events.Message, <-chan error)
+	images []image.Summary
+	result []byte
+}
+
+func (f *fakeAPI) Events(ctx context.Context, _ events.ListOptions) (<-chan events.Message, <-chan error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	return f.events(n, ctx)
+}
+
+func (f *fakeAPI) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
+	return f.images, nil
+}
+
+func (f *fakeAPI) CopyFromContainer(context.Context, string, string) (io.ReadCloser, container.PathStat, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "result.json", Mode: 0o644, Size: int64(len(f.result)), Typeflag: tar.TypeReg})
+	_, _ = tw.Write(f.result)
+	_ = tw.Close()
+	return io.NopCloser(&buf), container.PathStat{}, nil
+}
+
+func (f *fakeAPI) Close() error { return nil }
+
+func quiet() Options {
+	return Options{AgentID: "fake", Logger: slog.New(slog.DiscardHandler)}
+}
+
+// TestWatchImages_Reconnects: a broken event stream is opened again, and
+// Changes fires for the events of the new stream (and for the gap).
+func TestWatchImages_Reconnects(t *testing.T) {
+	t.Parallel()
+	f := &fakeAPI{events: func(n int, ctx context.Context) (<-chan events.Message, <-chan error) {
+		msgs, errs := make(chan events.Message, 1), make(chan error, 1)
+		if n == 1 {
+			errs <- errors.New("connection reset")
+		} else {
+			msgs <- events.Message{Type: events.ImageEventType, Action: events.ActionTag}
+		}
+		return msgs, errs
+	}}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	select {
+	case <-r.Changes():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Changes did not fire after the stream broke and came back")
+	}
+	f.mu.Lock()
+	calls := f.calls
+	f.mu.Unlock()
+	if calls < 2 {
+		t.Errorf("Events called %d times, want a reconnect", calls)
+	}
+}
+
+func TestEnvironmentsOf_NewestPerNameAndAdvertise(t *testing.T) {
+	t.Parallel()
+	got := environmentsOf([]image.Summary{
+		{ID: "sha256:old", Created: 10, Labels: map[string]string{labelName: "py"}},
+		{ID: "sha256:new", Created: 20, Labels: map[string]string{labelName: "py", labelPorts: "22, 80", labelTitle: "Python"}},
+		{ID: "sha256:hid", Created: 5, Labels: map[string]string{labelName: "hidden", labelAdvertise: "false"}},
+		{ID: "sha256:nol", Created: 5, Labels: map[string]string{labelName: " "}},
+	})
+	want := map[string]messages.EnvironmentInfo{
+		"py":     {ID: "sha256:new", Created: 20, Title: "Python", Ports: []int{22, 80}, Advertised: true},
+		"hidden": {ID: "sha256:hid", Created: 5, Advertised: false},
+	}
+	if len(got) != 1 || len(got["docker"]) != len(want) {
+		t.Fatalf("environments = %+v", got)
+	}
+	for k, w := range want {
+		g := got["docker"][k]
+		if g.ID != w.ID || g.Created != w.Created || g.Title != w.Title || g.Advertised != w.Advertised || len(g.Ports) != len(w.Ports) {
+			t.Errorf("%s = %+v, want %+v", k, g, w)
+		}
+	}
+}
+
+func TestReadResult_TooLarge(t *testing.T) {
+	t.Parallel()
+	f := &fakeAPI{events: blockEvents, result: []byte(strings.Repeat("x", 1000))}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	if _, err := r.readResult(t.Context(), "c", 999); !errors.Is(err, errResultTooLarge) {
+		t.Errorf("readResult over the bound: %v, want errResultTooLarge", err)
+	}
+	if data, err := r.readResult(t.Context(), "c", 1000); err != nil || len(data) != 1000 {
+		t.Errorf("readResult at the bound: %d bytes, %v", len(data), err)
+	}
+}
+
+func TestRun_UnknownEnvironmentIsFailure(t *testing.T) {
+	t.Parallel()
+	f := &fakeAPI{events: blockEvents}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	job := &containers.Job{AgentID: "fake", Attempt: 1, Desc: &messages.JobDescription{JobID: "j", EnvironmentType: "docker", Environment: "nope"}}
+	_, err := r.Run(t.Context(), job, nil)
+	var fail *containers.Failure
+	if !errors.As(err, &fail) || !strings.Contains(fail.Public, "'nope'") || strings.Contains(fail.Public, "/") {
+		t.Errorf("Run = %v, want a Failure naming the environment and no path", err)
+	}
+}
+
+func blockEvents(_ int, ctx context.Context) (<-chan events.Message, <-chan error) {
+	return make(chan events.Message), make(chan error)
+}

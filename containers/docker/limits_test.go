@@ -1,0 +1,73 @@
+package docker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func TestRun_MemoryHogOverflow(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := "#!/usr/bin/env python3\nx = []\nwhile True:\n    x.append(bytearray(8 << 20))\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Limits.Memory = 64
+	res, d := runJob(t, r, job)
+	if res.Result.Status != messages.StatusOverflow {
+		t.Errorf("status = %s %q, want overflow", res.Result.Status, res.Result.Text)
+	}
+	if d > 10*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestRun_ForkBombContained(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	// The bomb keeps going until the pids limit stops it; the run file
+	// waits for a sleep started first (wait needs no fork): only a limit
+	// ends the job.
+	run := "#!/bin/bash\nsleep 1000 &\nbomb() { bomb | bomb & }\nbomb\nwait\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Limits.Processes, job.Limits.Time, job.Limits.HardTime = 64, 3, 5
+	res, d := runJob(t, r, job)
+	if res.Result.Status != messages.StatusTimeout {
+		t.Errorf("status = %s %q, want timeout", res.Result.Status, res.Result.Text)
+	}
+	if d > 10*time.Second {
+		t.Errorf("took %v, want the job to end at its limits", d)
+	}
+}
+
+func TestRun_HugeStdoutBounded(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := "#!/bin/bash\nhead -c 20000000 /dev/zero | tr '\\0' a\nfeedback-result success\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Desc.Debug = messages.DebugOn
+	job.Limits.Output = 256 << 10
+	res, _ := runJob(t, r, job)
+	if res.Result.Status != messages.StatusSuccess {
+		t.Errorf("status = %s %q, want success", res.Result.Status, res.Result.Text)
+	}
+	if len(res.Stdout) > 256<<10 {
+		t.Errorf("stdout is %d bytes, over the output limit", len(res.Stdout))
+	}
+	if !strings.Contains(res.Stdout, "[ingo: stdout cut here") {
+		t.Errorf("stdout has no truncation note; its end: %q", res.Stdout[max(0, len(res.Stdout)-200):])
+	}
+}
+
+func TestRun_DiskBoundsEachFile(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := "#!/bin/bash\nif head -c 64M /dev/zero > big 2>/dev/null; then feedback-result failed; else feedback-result success; fi\nfeedback-msg -m \"$(stat -c %s big)\"\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Limits.Disk = 16
+	res, _ := runJob(t, r, job)
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "16777216" {
+		t.Errorf("result = %+v, want the write stopped at 16 MiB", res.Result)
+	}
+}

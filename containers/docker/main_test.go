@@ -1,0 +1,176 @@
+package docker
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// requireEnv turns a missing daemon from a skip into a failure (CI sets it).
+const requireEnv = "INGO_REQUIRE_DOCKER"
+
+var (
+	dockerOnce sync.Once
+	dockerErr  error
+)
+
+// daemon pings the daemon once per test binary.
+func daemon() error {
+	dockerOnce.Do(func() {
+		cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+		if err != nil {
+			dockerErr = err
+			return
+		}
+		defer cli.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, dockerErr = cli.Ping(ctx)
+	})
+	return dockerErr
+}
+
+// requireDocker skips the test when no Docker daemon answers, unless
+// INGO_REQUIRE_DOCKER=1, when it fails.
+func requireDocker(t testing.TB) {
+	t.Helper()
+	if err := daemon(); err != nil {
+		if os.Getenv(requireEnv) == "1" {
+			t.Fatalf("no Docker daemon answers (%v) and %s=1", err, requireEnv)
+		}
+		t.Skipf("no Docker daemon answers (%v); set %s=1 to make this a failure", err, requireEnv)
+	}
+}
+
+// TestMain builds the grading images when ingo/env-default is missing.
+func TestMain(m *testing.M) {
+	if daemon() == nil {
+		if err := exec.Command("docker", "image", "inspect", "ingo/env-default").Run(); err != nil {
+			_, file, _, _ := runtime.Caller(0)
+			script := filepath.Join(filepath.Dir(file), "..", "images", "build.sh")
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			cmd := exec.CommandContext(ctx, script)
+			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+			fmt.Fprintln(os.Stderr, "containers/docker tests: ingo/env-default is missing; running", script)
+			if err := cmd.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "containers/docker tests: building the images failed:", err)
+			}
+			cancel()
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// newTestRuntime connects a runtime with a fresh agent id.
+func newTestRuntime(t testing.TB, opts Options) *Runtime {
+	t.Helper()
+	requireDocker(t)
+	if opts.AgentID == "" {
+		opts.AgentID = "test-" + strings.ToLower(rand.Text()[:8])
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	r, err := New(t.Context(), opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// task packs files (name -> content; names starting with "run" are
+// executable) as a task bundle.
+func task(t testing.TB, files map[string]string) containers.TaskBundle {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(filepath.Base(name), "run") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := bundle.Pack(dir, bundle.PackLimits{})
+	if err != nil {
+		t.Fatalf("Pack: %v", err)
+	}
+	return b
+}
+
+var jobSeq struct {
+	sync.Mutex
+	n int
+}
+
+// newJob makes a job for env "default" with small limits.
+func newJob(r *Runtime, b containers.TaskBundle, input map[string]any) *containers.Job {
+	jobSeq.Lock()
+	jobSeq.n++
+	n := jobSeq.n
+	jobSeq.Unlock()
+	return &containers.Job{
+		AgentID: r.opts.AgentID,
+		Attempt: 1,
+		Desc: &messages.JobDescription{
+			JobID:           fmt.Sprintf("job-%d-%s", n, strings.ToLower(rand.Text()[:6])),
+			InputData:       input,
+			EnvironmentType: "docker",
+			Environment:     "default",
+		},
+		Limits: messages.Limits{Time: 10, HardTime: 30, Memory: 128, Processes: 128, Output: 1 << 20, Disk: 64},
+		Task:   b,
+	}
+}
+
+// run runs job and fails the test on an error.
+func runJob(t testing.TB, r *Runtime, job *containers.Job) (messages.JobResult, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	res, err := r.Run(t.Context(), job, nil)
+	d := time.Since(start)
+	if err != nil {
+		t.Fatalf("Run: %v (after %v)", err, d)
+	}
+	t.Logf("result after %v: %s %q grade %v", d.Round(time.Millisecond), res.Result.Status, res.Result.Text, res.Grade)
+	return res, d
+}
+
+// rawClient is an SDK client for tests to make their own containers.
+func rawClient(t testing.TB) *client.Client {
+	t.Helper()
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.Close() })
+	return cli
+}

@@ -1,0 +1,120 @@
+package docker
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/docker/docker/errdefs"
+
+	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Texts of results the runtime makes itself.
+const (
+	textNoResult = "The grading container stopped without a result."
+	textTimeout  = "Your submission went over the time limit."
+	textHardTime = "Your submission went over the wall-clock time limit."
+	textOverflow = "Your submission used more memory than allowed."
+)
+
+// errNoResult: the container has no result.json.
+var errNoResult = errors.New("no result.json in the container")
+
+// errResultTooLarge: result.json is over helper.MaxResultBytes.
+var errResultTooLarge = errors.New("result.json too large")
+
+// readResult copies /.ingo/result.json out of the stopped container, at
+// most max bytes.
+func (r *Runtime) readResult(ctx context.Context, id string, max int64) ([]byte, error) {
+	actx, cancel := r.apiCtx(ctx)
+	defer cancel()
+	rc, _, err := r.api.CopyFromContainer(actx, id, helper.ResultFile)
+	if err != nil {
+		if errdefs.IsNotFound(err) {
+			return nil, errNoResult
+		}
+		return nil, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil {
+		return nil, fmt.Errorf("read result.json: %w", err)
+	}
+	if hdr.Typeflag != tar.TypeReg {
+		return nil, errNoResult
+	}
+	if hdr.Size > max {
+		return nil, fmt.Errorf("%w: %d bytes, over %d", errResultTooLarge, hdr.Size, max)
+	}
+	data, err := io.ReadAll(io.LimitReader(tr, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read result.json: %w", err)
+	}
+	if int64(len(data)) > max {
+		return nil, errResultTooLarge
+	}
+	return data, nil
+}
+
+// jobResult maps the helper's result.json onto the wire result.
+func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error) {
+	var hr helper.Result
+	if err := json.Unmarshal(data, &hr); err != nil {
+		return messages.JobResult{}, fmt.Errorf("decode result.json: %w", err)
+	}
+	st := messages.Status(hr.Result)
+	text := hr.Text
+	if !st.Valid() {
+		text = fmt.Sprintf("The grader gave an unknown result %q. %s", hr.Result, text)
+		st = messages.StatusCrash
+	}
+	res := messages.JobResult{
+		Result: messages.Result{Status: st, Text: text},
+		Grade:  hr.Grade,
+		State:  hr.State,
+	}
+	if len(hr.Problems) > 0 {
+		res.Problems = make(map[string]messages.Result, len(hr.Problems))
+		for k, p := range hr.Problems {
+			res.Problems[k] = messages.Result{Status: messages.Status(p.Status), Text: p.Text}
+		}
+	}
+	var err error
+	if res.Tests, err = anyMap(hr.Tests); err != nil {
+		return messages.JobResult{}, fmt.Errorf("result.json tests: %w", err)
+	}
+	if res.Custom, err = anyMap(hr.Custom); err != nil {
+		return messages.JobResult{}, fmt.Errorf("result.json custom: %w", err)
+	}
+	if hr.Archive != "" {
+		if res.Archive, err = base64.StdEncoding.DecodeString(hr.Archive); err != nil {
+			return messages.JobResult{}, fmt.Errorf("result.json archive: %w", err)
+		}
+	}
+	if debug != messages.DebugOff {
+		res.Stdout, res.Stderr = hr.Stdout, hr.Stderr
+	}
+	return res, nil
+}
+
+func anyMap(m map[string]json.RawMessage) (map[string]any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(m))
+	for k, raw := range m {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

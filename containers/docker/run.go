@@ -1,0 +1,288 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// cleanupTimeout bounds the removal of a container after its job, on a
+// fresh context (the job's may be cancelled).
+const cleanupTimeout = 20 * time.Second
+
+// verdict is what the runtime decided about an attempt while it ran.
+type verdict int
+
+const (
+	verdictNone verdict = iota
+	verdictCPU
+	verdictHard
+)
+
+// Run runs one attempt in a new container; see containers.Runtime.
+func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Events) (messages.JobResult, error) {
+	if ctx.Err() != nil {
+		return messages.JobResult{}, fmt.Errorf("before create: %w", context.Cause(ctx))
+	}
+	if t := job.Desc.EnvironmentType; t != EnvType && t != "" {
+		return messages.JobResult{}, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
+	}
+	imageID, err := r.image(ctx, job.Desc.Environment)
+	if err != nil {
+		return messages.JobResult{}, err
+	}
+	files, err := containerTar(job)
+	if err != nil {
+		return messages.JobResult{}, err
+	}
+
+	// Create and start on contexts the job's cancellation does not cut
+	// short (a create cut mid-way may still make a container we would not
+	// know of); the cancellation is checked after each step instead.
+	id, err := r.create(job, imageID)
+	if err != nil {
+		return messages.JobResult{}, err
+	}
+	defer r.remove(id)
+	if ctx.Err() != nil {
+		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
+	}
+	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
+	err = r.api.CopyToContainer(actx, id, "/", files, container.CopyToContainerOptions{})
+	cancel()
+	if err != nil {
+		return messages.JobResult{}, failure("The task files could not be put into the grading container", err)
+	}
+
+	// Wait from before the start, so the exit cannot be missed.
+	wctx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWait()
+	waitCh, waitErr := r.api.ContainerWait(wctx, id, container.WaitConditionNextExit)
+
+	if ctx.Err() != nil {
+		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
+	}
+	actx, cancel = r.apiCtx(context.WithoutCancel(ctx))
+	err = r.api.ContainerStart(actx, id, container.StartOptions{})
+	cancel()
+	if err != nil {
+		return messages.JobResult{}, failure("The grading container could not start", err)
+	}
+	started := time.Now()
+
+	// Watch the CPU time.
+	over := make(chan struct{})
+	var overOnce sync.Once
+	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCPU()
+	if job.Limits.Time > 0 {
+		pid := 0
+		actx, cancel = r.apiCtx(cpuCtx)
+		if ins, err := r.api.ContainerInspect(actx, id); err == nil && ins.State != nil {
+			pid = ins.State.Pid
+		}
+		cancel()
+		limit := time.Duration(job.Limits.Time * float64(time.Second))
+		go r.watchCPU(cpuCtx, id, pid, limit, func() { overOnce.Do(func() { close(over) }) })
+	}
+	var hard <-chan time.Time
+	if job.Limits.HardTime > 0 {
+		t := time.NewTimer(time.Duration(job.Limits.HardTime * float64(time.Second)))
+		defer t.Stop()
+		hard = t.C
+	}
+
+	v := verdictNone
+	exit := int64(-1)
+wait:
+	for {
+		select {
+		case w := <-waitCh:
+			exit = w.StatusCode
+			break wait
+		case err := <-waitErr:
+			// The wait broke (daemon restart?): fall back to inspecting.
+			r.log.Warn("container wait failed", "container", id, "err", err)
+			exit = r.waitInspect(ctx, id)
+			break wait
+		case <-ctx.Done():
+			r.kill(id)
+			return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
+		case <-over:
+			v = verdictCPU
+			r.kill(id)
+			over = nil
+		case <-hard:
+			if v == verdictNone {
+				v = verdictHard
+			}
+			r.kill(id)
+			hard = nil
+		}
+	}
+	stopCPU()
+	r.log.Debug("container stopped", "container", id, "exit", exit, "wall", time.Since(started))
+
+	// Overflow wins over timeout: a process killed by the OOM killer may
+	// also have used its time.
+	if r.oomKilled(ctx, id) {
+		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
+	}
+	switch v {
+	case verdictCPU:
+		return messages.NewJobResult(messages.StatusTimeout, textTimeout, ""), nil
+	case verdictHard:
+		return messages.NewJobResult(messages.StatusTimeout, textHardTime, ""), nil
+	}
+	max := helper.MaxResultBytes(job.Limits.Output)
+	data, err := r.readResult(context.WithoutCancel(ctx), id, max)
+	switch {
+	case errors.Is(err, errNoResult):
+		return crash(textNoResult), nil
+	case errors.Is(err, errResultTooLarge):
+		return messages.NewJobResult(messages.StatusError,
+			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", max, job.Limits.Output), ""), nil
+	case err != nil:
+		return messages.JobResult{}, failure("The result could not be read from the grading container", err)
+	}
+	res, err := jobResult(data, job.Desc.Debug)
+	if err != nil {
+		return crash("The grading container gave a result that cannot be read."), nil
+	}
+	return res, nil
+}
+
+// image finds the image of an environment.
+func (r *Runtime) image(ctx context.Context, env string) (string, error) {
+	envs, err := r.cachedEnvironments(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("list environments: %w", context.Cause(ctx))
+		}
+		return "", failure("The grading images could not be listed", err)
+	}
+	info, ok := envs[EnvType][env]
+	if !ok {
+		return "", failure(fmt.Sprintf("The environment '%s' is not available on this agent", env), nil)
+	}
+	return info.ID, nil
+}
+
+// create makes the container of an attempt.
+func (r *Runtime) create(job *containers.Job, imageID string) (string, error) {
+	l := job.Limits
+	cfg := &container.Config{
+		Image:      imageID,
+		User:       fmt.Sprintf("%d:%d", workerID, workerID),
+		WorkingDir: helper.TaskDir,
+		// The runtime's agent id, which Cleanup looks for (the agent passes
+		// the same one in job.AgentID).
+		Labels: map[string]string{
+			LabelAgent:   r.opts.AgentID,
+			LabelJob:     job.ID(),
+			LabelAttempt: strconv.Itoa(job.Attempt),
+		},
+	}
+	hc := &container.HostConfig{
+		NetworkMode: "none",
+		CapDrop:     []string{"ALL"},
+		SecurityOpt: []string{"no-new-privileges"},
+		LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+		Resources: container.Resources{
+			NanoCPUs: int64(r.opts.CPUs * 1e9),
+			Ulimits:  []*container.Ulimit{{Name: "nofile", Soft: r.opts.NoFile, Hard: r.opts.NoFile}},
+		},
+	}
+	if job.Desc.EnvironmentParameters.NetworkGrading {
+		hc.NetworkMode = container.NetworkMode(r.opts.Network)
+	}
+	if l.Memory > 0 {
+		hc.Memory = l.Memory << 20
+		hc.MemorySwap = hc.Memory
+	}
+	if l.Disk > 0 {
+		// No size quota on the writable layer with every storage driver
+		// (fuse-overlayfs has none): bound at least each file (RLIMIT_FSIZE;
+		// a process writing past it gets SIGXFSZ / EFBIG).
+		// Never below what the helper's result.json may need.
+		fsize := max(l.Disk<<20, helper.MaxResultBytes(l.Output)+1<<20)
+		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: "fsize", Soft: fsize, Hard: fsize})
+	}
+	if l.Processes > 0 {
+		p := l.Processes
+		hc.PidsLimit = &p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
+	defer cancel()
+	resp, err := r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
+	if err != nil {
+		// Maybe the image went while the event stream was down.
+		r.invalidate()
+		return "", failure("The grading container could not be created", err)
+	}
+	return resp.ID, nil
+}
+
+// kill sends SIGKILL; a container already stopped or gone is fine.
+func (r *Runtime) kill(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := r.api.ContainerKill(ctx, id, "KILL"); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+		r.log.Debug("kill container", "container", id, "err", err)
+	}
+}
+
+// remove removes a container and its anonymous volumes, whatever its state.
+func (r *Runtime) remove(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	err := r.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("remove container; Cleanup will retry", "container", id, "err", err)
+	}
+}
+
+// oomKilled reports whether the kernel's OOM killer acted in the container.
+func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
+	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	ins, err := r.api.ContainerInspect(actx, id)
+	if err != nil || ins.State == nil {
+		return false
+	}
+	return ins.State.OOMKilled
+}
+
+// waitInspect polls the container until it stops (after a broken wait) and
+// returns its exit code, or kills it when ctx ends.
+func (r *Runtime) waitInspect(ctx context.Context, id string) int64 {
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
+		ins, err := r.api.ContainerInspect(actx, id)
+		cancel()
+		if err != nil || ins.State == nil || !ins.State.Running {
+			if err == nil && ins.State != nil {
+				return int64(ins.State.ExitCode)
+			}
+			return -1
+		}
+		select {
+		case <-ctx.Done():
+			r.kill(id)
+			return -1
+		case <-t.C:
+		}
+	}
+}

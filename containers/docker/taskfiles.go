@@ -1,0 +1,184 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/helper"
+)
+
+// workerID is the uid and gid of the run file (the image's user "worker").
+const workerID = 4242
+
+// maxTaskBytes bounds the unpacked task folder when the job gives no disk
+// limit.
+const maxTaskBytes = 1 << 30
+
+// inputJSON is /.ingo/input.json for a job.
+func inputJSON(job *containers.Job) ([]byte, error) {
+	in := helper.Input{
+		Input:  map[string]json.RawMessage{},
+		Debug:  string(job.Desc.Debug),
+		RunCmd: job.Desc.EnvironmentParameters.RunCmd,
+		Limits: helper.Limits{
+			Time:      job.Limits.Time,
+			HardTime:  job.Limits.HardTime,
+			Memory:    job.Limits.Memory,
+			Processes: job.Limits.Processes,
+			Output:    job.Limits.Output,
+			Disk:      job.Limits.Disk,
+		},
+	}
+	for k, v := range job.Desc.InputData {
+		b, err := json.Marshal(jsonable(v))
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", k, err)
+		}
+		in.Input[k] = b
+	}
+	return json.Marshal(in)
+}
+
+// jsonable turns what a CBOR decoder may produce (maps with interface
+// keys) into values encoding/json accepts; []byte stays (base64, as the
+// helper expects for an upload's "value").
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = jsonable(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = jsonable(e)
+		}
+		return s
+	}
+	return v
+}
+
+// containerTar is the tar copied to "/" of a new container: task/ (the task
+// folder), task/student/, .ingo/input.json and archive/, every entry owned
+// by 4242:4242.
+func containerTar(job *containers.Job) (*bytes.Buffer, error) {
+	input, err := inputJSON(job)
+	if err != nil {
+		return nil, failure("The job's input cannot be given to the grader", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	now := time.Now()
+	dir := func(name string) error {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, Uid: workerID, Gid: workerID, ModTime: now, Format: tar.FormatPAX})
+	}
+	for _, d := range []string{"task", ".ingo", "archive"} {
+		if err := dir(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: ".ingo/input.json", Mode: 0o644, Size: int64(len(input)), Uid: workerID, Gid: workerID, ModTime: now, Format: tar.FormatPAX}); err != nil {
+		return nil, err
+	}
+	if _, err := tw.Write(input); err != nil {
+		return nil, err
+	}
+	student := false
+	if job.Task != nil {
+		limit := int64(maxTaskBytes)
+		if job.Limits.Disk > 0 {
+			limit = job.Limits.Disk << 20
+		}
+		if student, err = copyTask(tw, job.Task, limit); err != nil {
+			return nil, failure("The task files cannot be read", err)
+		}
+	}
+	if !student {
+		if err := dir("task/student"); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return &buf, nil
+}
+
+var errTaskTooLarge = errors.New("the task folder is larger than the disk limit")
+
+// copyTask re-packs the bundle's directories and regular files under task/.
+// It reports whether the bundle has a student directory.
+func copyTask(tw *tar.Writer, b containers.TaskBundle, limit int64) (student bool, err error) {
+	rc, err := b.Open()
+	if err != nil {
+		return false, err
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		return false, err
+	}
+	tr := tar.NewReader(zr)
+	var total int64
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return student, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		name := path.Clean("/" + strings.TrimPrefix(hdr.Name, "./"))
+		if name == "/" {
+			continue
+		}
+		name = "task" + name
+		if name == "task/student" {
+			student = true
+		}
+		h := &tar.Header{Name: name, Uid: workerID, Gid: workerID, ModTime: hdr.ModTime, Format: tar.FormatPAX}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			h.Typeflag, h.Name, h.Mode = tar.TypeDir, name+"/", 0o755
+			if err := tw.WriteHeader(h); err != nil {
+				return false, err
+			}
+		case tar.TypeReg:
+			total += hdr.Size
+			if total > limit {
+				return false, errTaskTooLarge
+			}
+			mode := int64(0o644)
+			if hdr.Mode&0o111 != 0 {
+				mode = 0o755
+			}
+			h.Typeflag, h.Mode, h.Size = tar.TypeReg, mode, hdr.Size
+			if err := tw.WriteHeader(h); err != nil {
+				return false, err
+			}
+			if _, err := io.CopyN(tw, tr, hdr.Size); err != nil {
+				return false, err
+			}
+		default:
+			// Bundles hold directories and regular files only.
+			continue
+		}
+	}
+}
