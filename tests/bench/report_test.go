@@ -18,7 +18,6 @@ import (
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/frontendclient"
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -86,14 +85,7 @@ func startSystem(t *testing.T, url string, p params) *system {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	conn := func(name string) *nats.Conn {
-		nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
+	conn := func(name string) *nats.Conn { return connect(t, url, name) }
 	cfg := backend.DefaultConfig()
 	cfg.EnvironmentGrace = 0
 	b, err := backend.New(conn("backend"), cfg, nil)
