@@ -129,8 +129,9 @@ func TestRun_KillWhileRunning(t *testing.T) {
 	if !errors.Is(err, containers.ErrKilled) {
 		t.Errorf("Run error = %v, want one wrapping ErrKilled", err)
 	}
-	if d > 3*time.Second {
-		t.Errorf("Run returned %v after start, want soon after the kill at 1 s", d)
+	// Not a timing: without the kill, Run would last the 1000 s sleep.
+	if d > 60*time.Second {
+		t.Errorf("Run returned %v after start: the kill did not stop the sleep", d)
 	}
 	// Idempotent: cancelling again changes nothing.
 	cancel(containers.ErrKilled)
@@ -300,8 +301,8 @@ func TestRun_KillAtAnyMoment(t *testing.T) {
 		if !errors.Is(err, containers.ErrKilled) {
 			t.Errorf("kill after %v: Run error = %v, want one wrapping ErrKilled", delay, err)
 		}
-		if d := time.Since(start); d > delay+2*time.Second {
-			t.Errorf("kill after %v: Run took %v", delay, d)
+		if d := time.Since(start); d > 60*time.Second { // the sleep lasts 1000 s
+			t.Errorf("kill after %v: Run took %v: the kill did not stop it", delay, d)
 		}
 		if n := jobContainers(t, job); n != 0 {
 			t.Errorf("kill after %v: %d containers left", delay, n)

@@ -135,28 +135,30 @@ func TestRun_Statuses(t *testing.T) {
 
 func TestRun_CPUTimeout(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name, root string
-		within     time.Duration
-	}{
-		{"cgroup", "", time.Second},
+	for _, tc := range []struct{ name, root string }{
+		{"cgroup", ""},
 		// No readable cgroup (an agent in a container): the stats stream,
 		// about one sample a second.
-		{"stats-stream", "/nonexistent", 2 * time.Second},
+		{"stats-stream", "/nonexistent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := newTestRuntime(t, Options{cgroupRoot: tc.root})
 			job := newJob(r, task(t, map[string]string{"run": "#!/bin/bash\nwhile :; do :; done\n"}), nil)
 			job.Limits.Time, job.Limits.HardTime = 2, 20
+			// The CPU text, not the wall-clock one: the 2 s CPU limit
+			// fired, long before the 20 s hard limit. No upper bound on
+			// the wall time: under load a busy loop takes longer to use
+			// 2 s of CPU, and that is right.
 			res, d := runJob(t, r, job)
 			if res.Result.Status != messages.StatusTimeout || res.Result.Text != textTimeout {
 				t.Errorf("result = %+v, want the CPU timeout", res.Result)
 			}
-			// One CPU per job: 2 s of CPU take at least 2 s.
-			if d < 2*time.Second || d > 2*time.Second+tc.within+500*time.Millisecond {
-				t.Errorf("took %v, want within %v of the 2 s CPU limit (+0.5 s to start and remove)", d, tc.within)
+			// One CPU per job: 2 s of CPU cannot be used in less than 2 s.
+			if d < 2*time.Second {
+				t.Errorf("2 s of CPU used in %v: the job had more than one CPU", d)
 			}
+			t.Logf("CPU limit reached after %v of wall time", d)
 		})
 	}
 }
@@ -167,10 +169,10 @@ func TestRun_HardTimeout(t *testing.T) {
 	job := newJob(r, task(t, map[string]string{"run": "#!/bin/sh\nsleep 1000\n"}), nil)
 	job.Limits.Time, job.Limits.HardTime = 10, 2
 	res, d := runJob(t, r, job)
-	if res.Result.Status != messages.StatusTimeout {
-		t.Errorf("status = %s, want timeout", res.Result.Status)
+	if res.Result.Status != messages.StatusTimeout || res.Result.Text != textHardTime {
+		t.Errorf("result = %+v, want the wall-clock timeout", res.Result)
 	}
-	if d < 2*time.Second || d > 4*time.Second {
-		t.Errorf("took %v, want about 2 s", d)
+	if d < 2*time.Second {
+		t.Errorf("ended after %v, before its 2 s hard limit", d)
 	}
 }
