@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
@@ -147,9 +146,12 @@ func agentConfig(cfg *config.Config) (agent.Config, error) {
 	host := hostName()
 	id := c.ID
 	if id == "" {
-		// A random suffix: two agents on one host (or one restarted while
-		// the backend still remembers the old one) never share an id.
-		id = host + "-" + strings.ToLower(rand.Text()[:6])
+		// The host name, stable across restarts: a restarted agent finds
+		// and removes the containers its previous process left, and the
+		// backend sees a new session under the same id and re-queues that
+		// process's jobs at once instead of waiting for heartbeats to stop.
+		// Several agents on one host need an id each.
+		id = host
 	}
 	name := c.Name
 	if name == "" {
@@ -192,6 +194,5 @@ func hostName() string {
 	if b.Len() == 0 {
 		return "agent"
 	}
-	// Leave room for the random suffix within messages.MaxIDLength.
-	return b.String()[:min(b.Len(), 64)]
+	return b.String()[:min(b.Len(), messages.MaxIDLength)]
 }

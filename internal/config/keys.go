@@ -51,7 +51,7 @@ var keys = []Key{
 	{"backend.client-timeout", 10 * time.Minute, "a client silent this long and waiting for no job is forgotten"},
 	{"backend.orphan-timeout", 5 * time.Minute, "waiting jobs of an environment no agent has offered for this long end as crash"},
 
-	{"agent.id", "", "agent id, a NATS subject token; empty: the host name and a random suffix (set it to keep one identity across restarts)"},
+	{"agent.id", "", "agent id, a NATS subject token; empty: the host name (give each agent its own id when several run on one host)"},
 	{"agent.name", "", "friendly name shown in queue snapshots; empty: the host name"},
 	{"agent.runtime", "docker", "container runtime: docker or noop (noop finishes every job at once with success, for load tests)"},
 	{"agent.environments", []string{"docker/default"}, "environments the noop runtime offers, as type/name"},
