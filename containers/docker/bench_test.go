@@ -7,7 +7,8 @@ import (
 )
 
 // BenchmarkRun_Trivial times one trivial attempt end to end in the runtime
-// (list, create, copy in, start, wait, copy out, remove). Compare with
+// (list, create, attach, start, files on stdin, wait, result on stdout,
+// remove). Compare with
 // `docker run --rm --network none ingo/env-minimal`:
 //
 //	go test ./containers/docker -run '^$' -bench Run_Trivial -benchtime 20x

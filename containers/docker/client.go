@@ -31,8 +31,8 @@ type containerAPI interface {
 	ContainerList(ctx context.Context, options container.ListOptions) ([]container.Summary, error)
 	ContainerWait(ctx context.Context, containerID string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
 	ContainerStats(ctx context.Context, containerID string, stream bool) (container.StatsResponseReader, error)
-	CopyToContainer(ctx context.Context, containerID, dstPath string, content io.Reader, options container.CopyToContainerOptions) error
 	CopyFromContainer(ctx context.Context, containerID, srcPath string) (io.ReadCloser, container.PathStat, error)
+	ContainerAttach(ctx context.Context, containerID string, options container.AttachOptions) (types.HijackedResponse, error)
 }
 
 // imageAPI lists the image calls the runtime makes.
@@ -63,7 +63,8 @@ type Options struct {
 	// DOCKER_HOST or the default socket.
 	Host string
 	// APITimeout bounds each API call (create, start, inspect, copy, remove,
-	// list). Waits and streams are bounded by the job's own limits instead.
+	// list, attach). Waits and streams (the attach stream once open) are
+	// bounded by the job's own limits instead.
 	// Default 30 s.
 	APITimeout time.Duration
 	// CPUs is the number of CPUs one job may use (NanoCPUs). Default 1.

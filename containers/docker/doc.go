@@ -8,8 +8,8 @@
 //
 // The SDK is used through narrow consumer-side interfaces (containerAPI,
 // imageAPI, eventsAPI in client.go) that list only the calls made, so tests
-// can substitute hand-written fakes. Each API call (create, copy, start,
-// inspect, kill, remove, list) runs under Options.APITimeout; waiting for a
+// can substitute hand-written fakes. Each API call (create, attach, start,
+// inspect, kill, remove, list, copy) runs under Options.APITimeout; waiting for a
 // container and the event and stats streams have no timeout of their own:
 // the job's limits and contexts bound them.
 //
@@ -31,24 +31,34 @@
 // the labels io.ingo.agent, io.ingo.job and io.ingo.attempt; user
 // 4242:4242; all capabilities dropped; no-new-privileges; Docker's default
 // seccomp profile; network "none" unless the job sets network_grading (then
-// Options.Network, "bridge" by default); Memory = MemorySwap =
-// Limits.Memory MiB (no swap); PidsLimit = Limits.Processes; NanoCPUs =
-// Options.CPUs (1 by default, so one job cannot take every core); ulimits
-// nofile = Options.NoFile and fsize = Limits.Disk MiB (see Disk below);
-// json-file log capped at 1 MiB (the helper writes only diagnostics there).
+// Options.Network, "bridge" by default); a read-only rootfs with tmpfs
+// mounts (see Disk below); Memory = MemorySwap = Limits.Memory MiB plus the
+// tmpfs sizes (no swap; see Memory below); PidsLimit = Limits.Processes;
+// NanoCPUs = Options.CPUs (1 by default, so one job cannot take every
+// core); ulimits nofile = Options.NoFile and fsize = Limits.Disk MiB;
+// json-file log capped at 1 MiB; stdin open (OpenStdin, StdinOnce) and
+// stdin, stdout, stderr attached.
 //
-// Before the start, one tar goes in through the copy API (no bind mounts:
-// the agent also works in a container with the Docker socket mounted and no
-// paths shared with the daemon): task/ (the task bundle re-packed, every
-// entry 4242:4242, directories 0755, files 0644 or 0755), task/student/,
-// .ingo/input.json (helper.Input: input data, limits, debug, run_cmd) and an
-// empty archive/. The image's entrypoint (ingo-helper run, see
-// containers/helper) finds and runs the run file and writes
-// /.ingo/result.json; after the container stops the runtime copies it out,
-// bounded by helper.MaxResultBytes(Limits.Output) (over it: an error
-// result saying so), and maps it to messages.JobResult (stdout and stderr
-// only in debug mode). No result.json: crash "The grading container stopped
-// without a result."
+// The files go in on stdin (no bind mounts: the agent also works in a
+// container with the Docker socket mounted and no paths shared with the
+// daemon; no copy API: it cannot write into the tmpfs mounts, which exist
+// only while the container runs). The runtime attaches (ContainerAttach)
+// before the start, starts, then writes one tar to stdin and closes it:
+// .ingo/input.json first (helper.Input: input data, limits, debug,
+// run_cmd), then task/ (the task bundle re-packed, every entry 4242:4242,
+// directories 0755, files 0644 or 0755, at most Limits.Disk MiB), task/student/
+// and archive/. The image's entrypoint (ingo-helper run, see
+// containers/helper, "Stdin mode") extracts it, finds and runs the run
+// file, and writes its result to its stdout framed: a line
+// "INGO-RESULT <length>" then exactly that many bytes of result.json. The
+// runtime demultiplexes the attach stream (stdcopy), takes the last
+// complete frame of stdout, bounded by helper.MaxResultBytes(Limits.Output)
+// (over it: an error result saying so), keeps the first 64 KiB of stderr
+// for its debug log, and maps the result to messages.JobResult (stdout and
+// stderr only in debug mode). No frame: it falls back to copying
+// /.ingo/result.json out of the stopped container (which an older helper
+// might have left; on the tmpfs it is gone), and without that either the
+// result is the crash "The grading container stopped without a result."
 //
 // # Limits
 //
@@ -67,17 +77,27 @@
 //     the helper): result overflow, which wins over a timeout. An exit 137
 //     without OOMKilled is not guessed at: the container's cgroup (and its
 //     memory.failcnt / memory.events) is gone once it stopped.
-//   - Disk: the writable area is the container's rootfs layer (choice (a) of
-//     issue 3): Docker's storage drivers give a size quota only on some
-//     backing filesystems, and fuse-overlayfs (this project's CI) has none.
-//     The runtime bounds what it can: each file at Limits.Disk MiB (RLIMIT_FSIZE,
-//     never below what result.json may need), the task folder at Limits.Disk
-//     when unpacked, output through the helper. A run file can still fill
-//     the daemon's disk with many files under the limit; hosts that need a
-//     hard bound should use a storage driver with quotas (overlay2 on xfs
-//     with pquota). A read-only rootfs with tmpfs mounts would bound it but
-//     needs the helper to receive its files on stdin (docker cp cannot write
-//     into a tmpfs): left for later.
+//     The memory cgroup's limit is Limits.Memory MiB plus the sum of the
+//     tmpfs sizes: tmpfs pages are charged to the cgroup of the process
+//     that writes them, so without it a run file filling /task would be
+//     OOM-killed (an overflow) before its write failed with ENOSPC, and a
+//     task's disk would eat its memory. The price: a run file that writes
+//     no files may use that much more memory, and a host must plan
+//     Limits.Memory + Limits.Disk + about Limits.Disk/4 + 4*MaxResultBytes
+//     (+ 2x the input) of RAM per slot. /dev/shm (Docker's 64 MiB tmpfs) is
+//     not counted; it is charged to the same cgroup.
+//   - Disk (choice (b) of issue 3): the rootfs is read-only; the only
+//     writable places are tmpfs mounts with a size, so their total is
+//     bounded whatever the storage driver (fuse-overlayfs has no quota):
+//     /task Limits.Disk MiB (1 GiB without one; the task files count),
+//     uid/gid 4242, mode 0755, exec; /tmp a quarter of that, at least
+//     16 MiB (or Limits.Disk when smaller), at most 256 MiB, mode 1777,
+//     exec; /.ingo twice input.json plus three MaxResultBytes(Limits.Output)
+//     plus 1 MiB, and /archive MaxResultBytes(Limits.Output) but at least
+//     16 MiB, both uid/gid 4242, mode 0755, noexec; all nosuid, nodev. A
+//     write past a mount's size fails with ENOSPC; the job goes on to its
+//     result. RLIMIT_FSIZE (Limits.Disk MiB, never below what result.json
+//     may need) also bounds each file, /dev/shm included.
 //
 // # Kill, cleanup, errors
 //

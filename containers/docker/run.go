@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
+	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/helper"
@@ -19,6 +20,10 @@ import (
 // cleanupTimeout bounds the removal of a container after its job, on a
 // fresh context (the job's may be cancelled).
 const cleanupTimeout = 20 * time.Second
+
+// streamDrainTimeout bounds the wait for the end of the attach stream once
+// the container stopped.
+const streamDrainTimeout = 5 * time.Second
 
 // verdict is what the runtime decided about an attempt while it ran.
 type verdict int
@@ -41,7 +46,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	if err != nil {
 		return messages.JobResult{}, err
 	}
-	files, err := containerTar(job)
+	files, inputLen, err := containerTar(job)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
@@ -49,7 +54,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// Create and start on contexts the job's cancellation does not cut
 	// short (a create cut mid-way may still make a container we would not
 	// know of); the cancellation is checked after each step instead.
-	id, err := r.create(job, imageID)
+	id, err := r.create(job, imageID, inputLen)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
@@ -57,12 +62,24 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
 	}
+
+	// Attach before the start: the files go in on stdin (the tmpfs mounts
+	// exist only once it runs, and the copy API cannot write into them), the
+	// result comes back framed on stdout.
 	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
-	err = r.api.CopyToContainer(actx, id, "/", files, container.CopyToContainerOptions{})
+	att, err := r.api.ContainerAttach(actx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	cancel()
 	if err != nil {
-		return messages.JobResult{}, failure("The task files could not be put into the grading container", err)
+		return messages.JobResult{}, failure("The grading container could not be attached to", err)
 	}
+	defer att.Close()
+	frames := newFrameReader(helper.MaxResultBytes(job.Limits.Output))
+	stderr := &boundedBuffer{max: maxStderrBytes}
+	streamDone := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(frames, stderr, att.Reader)
+		streamDone <- err
+	}()
 
 	// Wait from before the start, so the exit cannot be missed.
 	wctx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
@@ -78,6 +95,16 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	if err != nil {
 		return messages.JobResult{}, failure("The grading container could not start", err)
 	}
+	go func() {
+		// The helper reads the tar to its end; a container that stopped
+		// early makes this fail, which the result tells better.
+		if _, err := att.Conn.Write(files.Bytes()); err != nil {
+			r.log.Debug("writing the task files to the container", "container", id, "err", err)
+		}
+		if err := att.CloseWrite(); err != nil {
+			r.log.Debug("closing the container's stdin", "container", id, "err", err)
+		}
+	}()
 	started := time.Now()
 
 	// Watch the CPU time.
@@ -144,8 +171,35 @@ wait:
 	case verdictHard:
 		return messages.NewJobResult(messages.StatusTimeout, textHardTime, ""), nil
 	}
+	// The attach stream ends with the container; give it a moment to
+	// drain, then give up on it.
+	select {
+	case err := <-streamDone:
+		if err != nil {
+			r.log.Debug("container attach stream", "container", id, "err", err)
+		}
+	case <-time.After(streamDrainTimeout):
+		att.Close()
+		<-streamDone
+	case <-ctx.Done():
+		return messages.JobResult{}, fmt.Errorf("while reading the result: %w", context.Cause(ctx))
+	}
+	if stderr.buf.Len() > 0 {
+		r.log.Debug("container stderr", "container", id, "stderr", stderr.buf.String())
+	}
 	max := helper.MaxResultBytes(job.Limits.Output)
-	data, err := r.readResult(context.WithoutCancel(ctx), id, max)
+	var data []byte
+	err = nil
+	switch {
+	case frames.tooBig:
+		err = errResultTooLarge
+	case frames.gotSome:
+		data = frames.result
+	default:
+		// Nothing framed: an older helper may have left result.json (it
+		// cannot be read from a tmpfs once the container stopped).
+		data, err = r.readResult(context.WithoutCancel(ctx), id, max)
+	}
 	switch {
 	case errors.Is(err, errNoResult):
 		return crash(textNoResult), nil
@@ -153,7 +207,10 @@ wait:
 		return messages.NewJobResult(messages.StatusError,
 			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", max, job.Limits.Output), ""), nil
 	case err != nil:
-		return messages.JobResult{}, failure("The result could not be read from the grading container", err)
+		// The copy API fails on a stopped container's tmpfs paths in
+		// ways that are not "not found": still no result.
+		r.log.Debug("reading result.json", "container", id, "err", err)
+		return crash(textNoResult), nil
 	}
 	res, err := jobResult(data, job.Desc.Debug)
 	if err != nil {
@@ -179,12 +236,18 @@ func (r *Runtime) image(ctx context.Context, env string) (string, error) {
 }
 
 // create makes the container of an attempt.
-func (r *Runtime) create(job *containers.Job, imageID string) (string, error) {
+func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64) (string, error) {
 	l := job.Limits
 	cfg := &container.Config{
 		Image:      imageID,
 		User:       fmt.Sprintf("%d:%d", workerID, workerID),
 		WorkingDir: helper.TaskDir,
+		// The files come on stdin (one tar), the result goes out on stdout.
+		OpenStdin:    true,
+		StdinOnce:    true,
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
 		// The runtime's agent id, which Cleanup looks for (the agent passes
 		// the same one in job.AgentID).
 		Labels: map[string]string{
@@ -193,11 +256,15 @@ func (r *Runtime) create(job *containers.Job, imageID string) (string, error) {
 			LabelAttempt: strconv.Itoa(job.Attempt),
 		},
 	}
+	mnts, tmpfsTotal := tmpfs(mounts(l, inputLen))
 	hc := &container.HostConfig{
 		NetworkMode: "none",
-		CapDrop:     []string{"ALL"},
-		SecurityOpt: []string{"no-new-privileges"},
-		LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+		// Writable: the tmpfs mounts only, each with its size.
+		ReadonlyRootfs: true,
+		Tmpfs:          mnts,
+		CapDrop:        []string{"ALL"},
+		SecurityOpt:    []string{"no-new-privileges"},
+		LogConfig:      container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
 		Resources: container.Resources{
 			NanoCPUs: int64(r.opts.CPUs * 1e9),
 			Ulimits:  []*container.Ulimit{{Name: "nofile", Soft: r.opts.NoFile, Hard: r.opts.NoFile}},
@@ -207,14 +274,17 @@ func (r *Runtime) create(job *containers.Job, imageID string) (string, error) {
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)
 	}
 	if l.Memory > 0 {
-		hc.Memory = l.Memory << 20
+		// tmpfs pages are charged to the memory cgroup of the writer: the
+		// tmpfs sizes are added, so that a full disk is ENOSPC and not an
+		// overflow, and the processes keep Limits.Memory.
+		hc.Memory = l.Memory<<20 + tmpfsTotal
 		hc.MemorySwap = hc.Memory
 	}
 	if l.Disk > 0 {
-		// No size quota on the writable layer with every storage driver
-		// (fuse-overlayfs has none): bound at least each file (RLIMIT_FSIZE;
-		// a process writing past it gets SIGXFSZ / EFBIG).
-		// Never below what the helper's result.json may need.
+		// Each file at most the disk bound too (RLIMIT_FSIZE; a process
+		// writing past it gets SIGXFSZ / EFBIG), for files written outside
+		// the tmpfs mounts (/dev/shm). Never below what the helper's
+		// result.json may need.
 		fsize := max(l.Disk<<20, helper.MaxResultBytes(l.Output)+1<<20)
 		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: "fsize", Soft: fsize, Hard: fsize})
 	}

@@ -77,11 +77,17 @@ func jsonable(v any) any {
 
 // containerTar is the tar copied to "/" of a new container: task/ (the task
 // folder), task/student/, .ingo/input.json and archive/, every entry owned
-// by 4242:4242.
-func containerTar(job *containers.Job) (*bytes.Buffer, error) {
+// by 4242:4242; input.json comes before the task files (the helper learns
+// the disk bound from it). It also returns the size of input.json.
+func containerTar(job *containers.Job) (*bytes.Buffer, int64, error) {
+	buf, input, err := buildTar(job)
+	return buf, int64(len(input)), err
+}
+
+func buildTar(job *containers.Job) (*bytes.Buffer, []byte, error) {
 	input, err := inputJSON(job)
 	if err != nil {
-		return nil, failure("The job's input cannot be given to the grader", err)
+		return nil, nil, failure("The job's input cannot be given to the grader", err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -91,14 +97,14 @@ func containerTar(job *containers.Job) (*bytes.Buffer, error) {
 	}
 	for _, d := range []string{"task", ".ingo", "archive"} {
 		if err := dir(d); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: ".ingo/input.json", Mode: 0o644, Size: int64(len(input)), Uid: workerID, Gid: workerID, ModTime: now, Format: tar.FormatPAX}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := tw.Write(input); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	student := false
 	if job.Task != nil {
@@ -107,18 +113,18 @@ func containerTar(job *containers.Job) (*bytes.Buffer, error) {
 			limit = job.Limits.Disk << 20
 		}
 		if student, err = copyTask(tw, job.Task, limit); err != nil {
-			return nil, failure("The task files cannot be read", err)
+			return nil, nil, failure("The task files cannot be read", err)
 		}
 	}
 	if !student {
 		if err := dir("task/student"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := tw.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &buf, nil
+	return &buf, input, nil
 }
 
 var errTaskTooLarge = errors.New("the task folder is larger than the disk limit")

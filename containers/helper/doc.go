@@ -30,15 +30,25 @@
 //
 // The runtime creates the container with: user 4242:4242, working directory
 // /task, all capabilities dropped, no-new-privileges; no --init needed (the
-// helper reaps orphans as PID 1; with --init it works too). Before starting
-// it, the runtime puts into the container (e.g. one tar through the copy
-// API, every entry owned by 4242:4242, directories 0755):
+// helper reaps orphans as PID 1; with --init it works too). The container
+// has these files, every entry owned by 4242:4242, directories 0755:
 //
 //	/task/              the task folder (its files with their modes), writable
 //	/task/student/      empty if the task has none (the helper creates it if missing)
 //	/.ingo/             writable by 4242; the helper keeps its files here
 //	/.ingo/input.json   the job input, see Input, readable by 4242
 //	/archive/           empty, writable by 4242 (the helper cannot create it in /)
+//
+// They arrive in one of two ways:
+//
+//   - File mode: the runtime puts them into the container before starting
+//     it (e.g. one tar through the copy API), and reads /.ingo/result.json
+//     after it stopped.
+//   - Stdin mode (containers/docker): /task, /tmp, /.ingo and /archive are
+//     empty tmpfs mounts of a read-only rootfs, and the runtime writes one
+//     tar to the helper's stdin (see "Stdin mode" below). The helper uses
+//     it when /.ingo/input.json does not exist at its start and its stdin is
+//     not a terminal or other character device (/dev/null: no stdin).
 //
 // input.json:
 //
@@ -84,15 +94,43 @@
 //     result back.
 //  6. Packs /archive (directories, files, symbolic links) as a tgz, reads
 //     the feedback, and writes /.ingo/result.json atomically (temporary file,
-//     fsync, rename), then exits 0. It exits non-zero, with a message on its
-//     stderr, only when it could not write result.json: the runtime treats a
-//     missing result.json as a crash (or its own timeout/overflow verdict).
+//     fsync, rename) (in stdin mode, first the framed result on stdout),
+//     then exits 0. It exits non-zero, with a message on its stderr, only
+//     when it could not write the result (in stdin mode: to stdout): the
+//     runtime treats a missing result as a crash (or its own
+//     timeout/overflow verdict).
 //
 // The helper has no time limit of its own: the runtime enforces time and
 // memory, and decides timeout/overflow itself (result.json is then absent
-// or to be ignored). The helper writes to its own stdout nothing and to its
-// own stderr (the container log) only a few diagnostic lines prefixed
-// "ingo-helper run:"; the run file's output never goes there.
+// or to be ignored). The helper writes to its own stdout nothing but, in
+// stdin mode, the framed result, and to its own stderr (the container log)
+// only a few diagnostic lines prefixed "ingo-helper run:"; the run file's
+// output never goes there.
+//
+// # Stdin mode
+//
+// The tar on stdin holds, in this order: .ingo/ and .ingo/input.json
+// (first, so that its limits.disk is known), task/ with the task folder,
+// task/student/, archive/. The helper reads it to its end-of-archive
+// marker (it does not need stdin closed) and extracts it under / with
+// os.Root, refusing the whole tar at the first entry that is not a
+// directory or regular file (links, devices, fifos), has an absolute name
+// or a ".." element, lies outside task/, archive/ and the one file
+// .ingo/input.json (a second input.json too), or is too large: input.json
+// over MaxStdinInputBytes, the files of task/ and archive/ over
+// limits.disk MiB in total (DefaultStdinTaskBytes without one). Files get
+// mode 0755 when any x bit is set in the tar, else 0644; owners come from
+// the helper's own uid (4242), not from the tar. A refused tar is a result
+// "crash" with the text "The grading container could not receive its
+// files: <why>" (the run file does not run); an empty stdin (no entry) is
+// file mode.
+//
+// At the end, in stdin mode, the helper writes the result to its stdout as
+// "\nINGO-RESULT <length>\n" followed by exactly length bytes (result.json's
+// content), and then writes /.ingo/result.json as in file mode; failing to
+// write the file is then only a warning on stderr (the run file may have
+// filled /.ingo). The runtime takes the last complete frame; anything else
+// on stdout is ignored.
 //
 // # result.json
 //
@@ -168,5 +206,6 @@
 // # Tests
 //
 // INGO_HELPER_ROOT, when set, prefixes every path above (/task, /.ingo,
-// /archive); it is for tests only and passed on to the run file.
+// /archive), and stdin mode extracts under it; it is for tests only and
+// passed on to the run file.
 package helper

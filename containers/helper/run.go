@@ -33,15 +33,45 @@ func runMain(e *cmdEnv) error {
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(signals)
 
-	res := runJob(e, signals)
+	stream := false
+	var res Result
+	if stdinStream(e) {
+		switch err := extractStdin(e.paths, e.stdin); {
+		case errors.Is(err, errNoStream):
+		case err != nil:
+			stream = true
+			e.warnf(Name+" run", "stdin: %v", err)
+			res = failed(StatusCrash, "The grading container could not receive its files: "+err.Error(), DefaultOutputLimit)
+		default:
+			stream = true
+		}
+	}
+	if res.Result == "" {
+		res = runJob(e, signals)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // the output limit counts bytes as jsonLen does
 	if err := enc.Encode(res); err != nil {
 		return fmt.Errorf("encoding the result: %w", err)
 	}
+	if !stream {
+		if err := writeFileAtomic(e.paths.Result, buf.Bytes(), true); err != nil {
+			return fmt.Errorf("writing the result: %w", err)
+		}
+		return nil
+	}
+	// Stdin mode: the framed stdout is what the runtime reads; result.json
+	// is written too, but a full /.ingo is then only a warning.
+	ferr := writeFrame(e.stdout, buf.Bytes())
 	if err := writeFileAtomic(e.paths.Result, buf.Bytes(), true); err != nil {
-		return fmt.Errorf("writing the result: %w", err)
+		if ferr != nil {
+			return fmt.Errorf("writing the result: %w", err)
+		}
+		e.warnf(Name+" run", "writing the result: %v", err)
+	}
+	if ferr != nil {
+		return fmt.Errorf("writing the result to stdout: %w", ferr)
 	}
 	return nil
 }

@@ -1,0 +1,172 @@
+package helper
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Bounds of the stdin tar (see "Stdin mode" in the package documentation).
+const (
+	// MaxStdinInputBytes bounds .ingo/input.json in the stdin tar.
+	MaxStdinInputBytes = 256 << 20
+	// DefaultStdinTaskBytes bounds the files under task/ and archive/ of
+	// the stdin tar when input.json gives no limits.disk.
+	DefaultStdinTaskBytes = 1 << 30
+	// ResultFrame starts the line that precedes the result on stdout in
+	// stdin mode: "INGO-RESULT <length>\n" then exactly length bytes.
+	ResultFrame = "INGO-RESULT"
+)
+
+var errNoStream = errors.New("no tar on stdin")
+
+// stdinStream reports whether the helper should read its files from stdin:
+// input.json is absent and stdin is neither a terminal nor a character
+// device (/dev/null when the container was started without stdin).
+func stdinStream(e *cmdEnv) bool {
+	if e.stdin == nil {
+		return false
+	}
+	if _, err := os.Lstat(e.paths.Input); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	if f, ok := e.stdin.(*os.File); ok {
+		st, err := f.Stat()
+		if err != nil || st.Mode()&os.ModeCharDevice != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// extractStdin unpacks the tar the runtime writes to the helper's stdin
+// under the container's root (p.Root, "/" in a container). It accepts only
+// directories and regular files under task/, archive/ and the single file
+// .ingo/input.json; it refuses absolute names, "..", links and devices,
+// files over their bound, and anything else. It returns errNoStream when
+// the stream holds no entry at all.
+func extractStdin(p Paths, r io.Reader) error {
+	rootDir := p.Root
+	if rootDir == "" {
+		rootDir = "/"
+	}
+	root, err := os.OpenRoot(rootDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	tr := tar.NewReader(r)
+	budget := int64(DefaultStdinTaskBytes)
+	entries := 0
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			if entries == 0 {
+				return errNoStream
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the tar: %w", err)
+		}
+		entries++
+		name, err := stdinName(hdr)
+		if err != nil {
+			return err
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			if err := root.MkdirAll(name, 0o755); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			continue
+		case tar.TypeReg:
+		default:
+			return fmt.Errorf("%s: entry type %q refused (directories and regular files only)", hdr.Name, hdr.Typeflag)
+		}
+		if hdr.Size < 0 {
+			return fmt.Errorf("%s: bad size", hdr.Name)
+		}
+		isInput := name == strings.TrimPrefix(InputFile, "/")
+		if isInput {
+			if hdr.Size > MaxStdinInputBytes {
+				return fmt.Errorf("%s: %d bytes, over the bound of %d", name, hdr.Size, MaxStdinInputBytes)
+			}
+		} else {
+			if hdr.Size > budget {
+				return fmt.Errorf("%s: the files are over the disk bound", name)
+			}
+			budget -= hdr.Size
+		}
+		if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		mode := os.FileMode(0o644)
+		if hdr.Mode&0o111 != 0 {
+			mode = 0o755
+		}
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		n, err := io.Copy(f, io.LimitReader(tr, hdr.Size))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && n != hdr.Size {
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if err := root.Chmod(name, mode); err != nil { // whatever the umask
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if isInput {
+			// The task's bound is limits.disk, known from here on (the
+			// runtime sends input.json first).
+			if in, err := loadInput(p.Input); err == nil && in.Limits.Disk > 0 {
+				budget = min(budget, in.Limits.Disk<<20)
+			}
+		}
+	}
+}
+
+// stdinName checks an entry's name and returns it relative to the root.
+func stdinName(hdr *tar.Header) (string, error) {
+	n := hdr.Name
+	if n == "" || strings.HasPrefix(n, "/") || strings.Contains(n, "\\") || strings.ContainsRune(n, 0) {
+		return "", fmt.Errorf("entry %q refused: not a relative name", n)
+	}
+	for _, part := range strings.Split(strings.TrimSuffix(n, "/"), "/") {
+		if part == ".." {
+			return "", fmt.Errorf("entry %q refused: \"..\"", n)
+		}
+	}
+	clean := path.Clean(n)
+	top, _, _ := strings.Cut(clean, "/")
+	switch {
+	case top == "task" || top == "archive":
+		return clean, nil
+	case clean == ".ingo" && hdr.Typeflag == tar.TypeDir:
+		return clean, nil
+	case clean == strings.TrimPrefix(InputFile, "/") && hdr.Typeflag == tar.TypeReg:
+		return clean, nil
+	}
+	return "", fmt.Errorf("entry %q refused: outside task/, archive/ and .ingo/input.json", n)
+}
+
+// writeFrame writes the result to w framed for the runtime.
+func writeFrame(w io.Writer, data []byte) error {
+	if _, err := io.WriteString(w, "\n"+ResultFrame+" "+strconv.Itoa(len(data))+"\n"); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
+}
