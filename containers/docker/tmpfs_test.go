@@ -88,3 +88,22 @@ func TestRun_NoResultIsCrash(t *testing.T) {
 		t.Errorf("result = %+v, want crash %q", res.Result, textNoResult)
 	}
 }
+
+// The result travels as a frame on the helper's stdout. A grader running
+// as the same uid must not be able to write there (through /proc/1/fd/1)
+// and garble the frame that follows.
+func TestRun_GraderCannotWriteTheResultStream(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := `#!/bin/sh
+if printf '\nINGO-RESULT 999999\n' > /proc/1/fd/1 2>/dev/null; then
+  feedback-result failed; feedback-msg -m "wrote into the result stream"
+else
+  feedback-result success; feedback-msg -m "refused"
+fi
+`
+	res, _ := runJob(t, r, newJob(r, task(t, map[string]string{"run": run}), nil))
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "refused" {
+		t.Errorf("result = %+v: the grader reached the helper's stdout", res.Result)
+	}
+}

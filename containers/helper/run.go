@@ -32,6 +32,11 @@ func runMain(e *cmdEnv) error {
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(signals)
+	// The grader runs as our uid: without this it could open our stdout
+	// through /proc/1/fd/1, where the result frame goes, and garble it.
+	if err := notDumpable(); err != nil {
+		e.warnf("run", "cannot protect the result stream: %v", err)
+	}
 
 	stream := false
 	var res Result
