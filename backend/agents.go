@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -96,6 +97,7 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		return
 	}
 	old := b.agents[id]
+	restored := map[string]bool{}
 	if old != nil && old.session != m.Session {
 		// The agent process restarted: whatever the old one ran is gone.
 		b.loseAgent(old, "the agent restarted")
@@ -103,11 +105,22 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	}
 	a := old
 	if a == nil {
-		a = &agent{id: id, session: m.Session, running: make(map[string]*job)}
+		// The agent's numbering of BackendNewJob continues where its
+		// session is, so that reconcile compares like with like.
+		a = &agent{id: id, session: m.Session, running: make(map[string]*job), nextSeq: m.LastJobSeq}
 		b.agents[id] = a
 		// Jobs assigned to this agent in a previous registration (it was
 		// dropped for silence and is back in the same session) are re-linked
 		// only if it still reports them; the others were re-queued already.
+		// Jobs replayed from the journal as on this agent are linked here,
+		// and kept only if it reports them (restored, in reconcile).
+		for jid := range b.unclaimed {
+			if j := b.jobs[jid]; j != nil && j.agentID == id && j.phase != phaseWaiting {
+				a.running[jid] = j
+				restored[jid] = true
+				delete(b.unclaimed, jid)
+			}
+		}
 	}
 	a.name = m.FriendlyName
 	if a.name == "" {
@@ -122,25 +135,31 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		}
 	}
 	a.lastSeen = b.now()
-	b.reconcile(a, m)
+	b.reconcile(a, m, restored)
 	b.toAgent(id, &messages.Ack{})
 	b.updateEnvironments()
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
 }
 
 // reconcile compares what an agent says it runs with what we assigned.
-func (b *Backend) reconcile(a *agent, m *messages.AgentHello) {
+// restored jobs were replayed from the journal: sent by a previous backend,
+// so one the agent does not report is lost whatever its seq says.
+func (b *Backend) reconcile(a *agent, m *messages.AgentHello, restored map[string]bool) {
 	reported := make(map[string]int, len(m.RunningJobs))
 	for _, r := range m.RunningJobs {
 		reported[r.JobID] = r.Attempt
 	}
 	for id, j := range a.running {
 		if att, ok := reported[id]; ok && att == j.attempt {
+			if j.phase == phaseAssigned {
+				// It runs there: the start timeout no longer applies.
+				_ = b.commit(&JobStarted{JobID: id, Attempt: att})
+			}
 			continue
 		}
 		// Sent before the last one the agent saw, yet unknown to it: lost.
 		// Sent after: still in flight; the start timeout covers a loss.
-		if j.agentSeq <= m.LastJobSeq {
+		if restored[id] || j.agentSeq <= m.LastJobSeq {
 			b.loseAttempt(j, "the agent no longer knew the job")
 		}
 	}
@@ -178,10 +197,29 @@ func (b *Backend) tick() {
 			}
 		}
 	}
+	b.reclaim(now)
 	b.checkEnvironments()
 	b.failOrphans()
 	b.forgetDone()
 	b.forgetClients()
+}
+
+// reclaim takes back, StartTimeout after the start, the jobs replayed as on
+// an agent that has not said hello since: that agent is gone (or restarted
+// and forgot them), so they are re-queued under the attempt rules.
+func (b *Backend) reclaim(now time.Time) {
+	if len(b.unclaimed) == 0 || now.Sub(b.startedAt) <= b.cfg.StartTimeout {
+		return
+	}
+	for id := range b.unclaimed {
+		if j := b.jobs[id]; j != nil && j.phase != phaseWaiting && b.agents[j.agentID] == nil {
+			b.loseAttempt(j, "its agent did not come back after the backend restarted")
+			if b.jobs[id] != nil && b.jobs[id].phase != phaseWaiting {
+				continue // the journal refused: try again at the next tick
+			}
+		}
+		delete(b.unclaimed, id)
+	}
 }
 
 // forgetClients drops clients silent for ClientTimeout that wait for no

@@ -40,7 +40,10 @@ type Backend struct {
 	dispatchSeq uint64
 	picks       uint64
 	startedAt   time.Time
-	now         func() time.Time
+	// unclaimed holds jobs replayed as assigned or running: their agent
+	// must say hello again (with them) within StartTimeout of the start.
+	unclaimed map[string]bool
+	now       func() time.Time
 }
 
 // event is one decoded message for the loop.
@@ -73,6 +76,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		clients:    make(map[string]*client),
 		advertised: map[string][]string{},
 		orphaned:   map[topic]time.Time{},
+		unclaimed:  map[string]bool{},
 		now:        time.Now,
 	}, nil
 }
@@ -81,6 +85,9 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 // already received, and returns. State lives in memory and in the Journal.
 func (b *Backend) Run(ctx context.Context) error {
 	b.startedAt = b.now()
+	if err := b.replay(); err != nil {
+		return err
+	}
 	clientSub, err := b.nc.Subscribe(b.subj.BackendClient(), func(m *nats.Msg) { b.receive(m, false) })
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", b.subj.BackendClient(), err)
@@ -118,6 +125,32 @@ func (b *Backend) Run(ctx context.Context) error {
 			b.dispatch()
 		}
 	}
+}
+
+// replay rebuilds the state from a durable journal, before serving.
+// Waiting jobs are back in their queues in their order; the seq and
+// dispatch counters continue above the replayed ones (apply keeps them).
+// Jobs that were on an agent stay assigned to it: the agent table is
+// empty, so they wait for their agent's hello (see agentHello), and are
+// re-queued if it does not claim them within StartTimeout (see tick).
+func (b *Backend) replay() error {
+	r, ok := b.cfg.Journal.(Replayer)
+	if !ok {
+		return nil
+	}
+	n := 0
+	if err := r.Replay(func(t Transition) { n++; b.apply(t) }); err != nil {
+		return fmt.Errorf("replay the journal: %w", err)
+	}
+	running := 0
+	for id, j := range b.jobs {
+		if j.phase != phaseWaiting {
+			b.unclaimed[id] = true
+			running++
+		}
+	}
+	b.log.Info("journal replayed", "transitions", n, "waiting", b.queues.waiting, "on_agents", running)
+	return nil
 }
 
 func (b *Backend) tickInterval() time.Duration {

@@ -42,7 +42,10 @@ type Config struct {
 	// this long (every agent offering it was lost) end as crash, unless
 	// their client asked to wait for the environment.
 	OrphanTimeout time.Duration
-	// Journal records transitions; nil keeps state in memory only.
+	// Journal records transitions; nil keeps state in memory only. If it
+	// also implements Replayer, Run rebuilds the state from it first, and
+	// StartTimeout is also how long jobs replayed as running wait for
+	// their agent to claim them.
 	Journal Journal
 }
 

@@ -16,6 +16,17 @@
 // applied and before anyone hears of it, so that a durable journal can
 // rebuild the same state after a restart.
 //
+// # Recovery
+//
+// A Journal that is also a Replayer (backend/journal, on JetStream) is
+// replayed through apply when Run starts, before it subscribes: waiting
+// jobs are back in their queues in their order, and the seq and dispatch
+// counters continue above the replayed ones. Jobs that were on an agent
+// stay assigned to it; the agent table starts empty, so an agent saying
+// hello links them again and keeps those it reports (reconcile), the
+// others are re-queued. Jobs no agent claims within StartTimeout of the
+// start are re-queued under the attempt rules (MaxAttempts).
+//
 // # Scheduling
 //
 // Waiting jobs sit in one priority queue per (environment type,

@@ -66,6 +66,16 @@ type Journal interface {
 	Record(Transition) error
 }
 
+// Replayer is implemented by a durable Journal: Replay calls apply with
+// every stored transition, in the order they were recorded. Run replays
+// before it subscribes, so the backend serves with the state it had.
+type Replayer interface {
+	Replay(apply func(Transition)) error
+}
+
+// TransitionJobID returns the id of the job t is about.
+func TransitionJobID(t Transition) string { return t.jobID() }
+
 // memoryJournal keeps nothing: state lives only in the event loop.
 type memoryJournal struct{}
 

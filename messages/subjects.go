@@ -28,6 +28,12 @@ const (
 	// TaskBundleStoreSuffix names the object store holding task bundles,
 	// addressed by content hash: "<prefix>-tasks".
 	TaskBundleStoreSuffix = "tasks"
+	// JournalStreamSuffix names the stream of the backend's job journal:
+	// "<PREFIX>_JOBS", the prefix upper-cased.
+	JournalStreamSuffix = "JOBS"
+	// SuffixJournal is followed by ".<jobID>": the journal subject of one
+	// job, in the journal stream. Only the backend writes it.
+	SuffixJournal = "journal"
 )
 
 // Subjects builds the subjects of one installation.
@@ -55,6 +61,17 @@ func (s Subjects) Agent(id string) string { return s.Prefix + "." + SuffixAgent 
 
 // TaskBundleStore is the name of the JetStream object store for task bundles.
 func (s Subjects) TaskBundleStore() string { return s.Prefix + "-" + TaskBundleStoreSuffix }
+
+// JournalStream is the name of the JetStream stream of the job journal.
+func (s Subjects) JournalStream() string {
+	return strings.ToUpper(s.Prefix) + "_" + JournalStreamSuffix
+}
+
+// Journal is the journal subject of one job.
+func (s Subjects) Journal(jobID string) string { return s.Prefix + "." + SuffixJournal + "." + jobID }
+
+// JournalAll matches every job's journal subject.
+func (s Subjects) JournalAll() string { return s.Prefix + "." + SuffixJournal + ".>" }
 
 // ClientID extracts the client id from a reply subject, or returns false if
 // the subject is not a client subject of this installation.

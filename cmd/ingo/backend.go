@@ -15,9 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsserver"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 func newBackendCmd(a *app) *cobra.Command {
@@ -66,7 +68,18 @@ func (a *app) runBackend(ctx context.Context) error {
 		return stopped(ctx, err)
 	}
 
-	b, err := backend.New(nc, backendConfig(cfg), a.log.With("component", "backend"))
+	bc := backendConfig(cfg)
+	if cfg.Backend.Durable {
+		jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		j, err := journal.Open(jctx, nc, journal.Options{Prefix: cfg.Prefix, Log: a.log.With("component", "journal")})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%w (backend.durable needs JetStream on the NATS server)", err)
+		}
+		bc.Journal = j
+		a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
+	}
+	b, err := backend.New(nc, bc, a.log.With("component", "backend"))
 	if err != nil {
 		return fmt.Errorf("%w (check the backend.* settings)", err)
 	}

@@ -47,6 +47,7 @@ type Backend struct {
 	DoneMemory        ByteSize      `mapstructure:"done-memory"`
 	ClientTimeout     time.Duration `mapstructure:"client-timeout"`
 	OrphanTimeout     time.Duration `mapstructure:"orphan-timeout"`
+	Durable           bool          `mapstructure:"durable"`
 }
 
 // Agent configures `ingo agent`.

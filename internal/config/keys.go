@@ -50,6 +50,7 @@ var keys = []Key{
 	{"backend.done-memory", ByteSize(256 << 20), "memory bound of the results kept for done-retention"},
 	{"backend.client-timeout", 10 * time.Minute, "a client silent this long and waiting for no job is forgotten"},
 	{"backend.orphan-timeout", 5 * time.Minute, "waiting jobs of an environment no agent has offered for this long end as crash"},
+	{"backend.durable", false, "keep every job transition in a JetStream stream and rebuild the queue from it on start (off by default for now)"},
 
 	{"agent.id", "", "agent id, a NATS subject token; empty: the host name (give each agent its own id when several run on one host)"},
 	{"agent.name", "", "friendly name shown in queue snapshots; empty: the host name"},

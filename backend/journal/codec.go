@@ -1,0 +1,174 @@
+package journal
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Version of the wire form. A record of another version is refused: a
+// backend never guesses at a journal written by a newer one.
+const Version = 1
+
+// Kinds of transition on the wire. Values are stable: never renumber.
+const (
+	kindQueued      = 1
+	kindAssigned    = 2
+	kindStarted     = 3
+	kindRequeued    = 4
+	kindKillRequest = 5
+	kindFinished    = 6
+)
+
+// record is the compact wire form of one transition: small integer keys,
+// absent fields omitted. Job and Result hold the messages package's own
+// encoding of the ClientNewJob and BackendJobDone, so their validation
+// stays in one place.
+type record struct {
+	V           int    `cbor:"0,keyasint"`
+	Kind        int    `cbor:"1,keyasint"`
+	JobID       string `cbor:"2,keyasint,omitempty"`
+	At          int64  `cbor:"3,keyasint,omitempty"` // Unix nanoseconds
+	ClientID    string `cbor:"4,keyasint,omitempty"`
+	Seq         uint64 `cbor:"5,keyasint,omitempty"`
+	AgentID     string `cbor:"6,keyasint,omitempty"`
+	Attempt     int    `cbor:"7,keyasint,omitempty"`
+	AgentSeq    uint64 `cbor:"8,keyasint,omitempty"`
+	DispatchSeq uint64 `cbor:"9,keyasint,omitempty"`
+	Reason      string `cbor:"10,keyasint,omitempty"`
+	Job         []byte `cbor:"11,keyasint,omitempty"`
+	Result      []byte `cbor:"12,keyasint,omitempty"`
+}
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("malformed journal record")
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	encMode, err = cbor.EncOptions{Sort: cbor.SortCoreDeterministic, IndefLength: cbor.IndefLengthForbidden}.EncMode()
+	if err != nil {
+		panic(err)
+	}
+	decMode, err = cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+		UTF8:              cbor.UTF8RejectInvalid,
+		IndefLength:       cbor.IndefLengthForbidden,
+		IntDec:            cbor.IntDecConvertSignedOrFail,
+		MaxNestedLevels:   4,
+		MaxArrayElements:  16,
+		MaxMapPairs:       16,
+	}.DecMode()
+	if err != nil {
+		panic(err)
+	}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Encode returns the wire form of t.
+func Encode(t backend.Transition) ([]byte, error) {
+	r := record{V: Version}
+	var err error
+	switch t := t.(type) {
+	case *backend.JobQueued:
+		if t.Job == nil {
+			return nil, errors.New("journal: JobQueued without a job")
+		}
+		r.Kind, r.JobID, r.ClientID, r.Seq, r.At = kindQueued, t.Job.JobID, t.ClientID, t.Seq, unixNano(t.At)
+		r.Job, err = messages.Encode(t.Job)
+	case *backend.JobAssigned:
+		r.Kind, r.JobID, r.AgentID, r.Attempt, r.AgentSeq, r.DispatchSeq, r.At =
+			kindAssigned, t.JobID, t.AgentID, t.Attempt, t.AgentSeq, t.DispatchSeq, unixNano(t.At)
+	case *backend.JobStarted:
+		r.Kind, r.JobID, r.Attempt = kindStarted, t.JobID, t.Attempt
+	case *backend.JobRequeued:
+		r.Kind, r.JobID, r.Attempt, r.Reason = kindRequeued, t.JobID, t.Attempt, t.Reason
+	case *backend.JobKillRequested:
+		r.Kind, r.JobID = kindKillRequest, t.JobID
+	case *backend.JobFinished:
+		if t.Result == nil {
+			return nil, errors.New("journal: JobFinished without a result")
+		}
+		r.Kind, r.JobID, r.At = kindFinished, t.Result.JobID, unixNano(t.At)
+		r.Result, err = messages.Encode(t.Result)
+	default:
+		return nil, fmt.Errorf("journal: cannot encode %T", t)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return encMode.Marshal(r)
+}
+
+// Decode parses one record strictly: unknown fields, duplicate keys,
+// another version, an unknown kind or missing fields are errors.
+func Decode(data []byte) (backend.Transition, error) {
+	var r record
+	if err := decMode.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if r.V != Version {
+		return nil, fmt.Errorf("%w: version %d, this backend reads %d", ErrMalformed, r.V, Version)
+	}
+	if r.JobID == "" {
+		return nil, fmt.Errorf("%w: no job id", ErrMalformed)
+	}
+	switch r.Kind {
+	case kindQueued:
+		m, err := messages.Decode(r.Job)
+		if err != nil {
+			return nil, fmt.Errorf("%w: job: %v", ErrMalformed, err)
+		}
+		j, ok := m.(*messages.ClientNewJob)
+		if !ok || j.JobID != r.JobID {
+			return nil, fmt.Errorf("%w: JobQueued holds %T for another job", ErrMalformed, m)
+		}
+		return &backend.JobQueued{Job: j, ClientID: r.ClientID, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
+	case kindAssigned:
+		if r.AgentID == "" || r.Attempt < 1 {
+			return nil, fmt.Errorf("%w: JobAssigned needs an agent and an attempt", ErrMalformed)
+		}
+		return &backend.JobAssigned{JobID: r.JobID, AgentID: r.AgentID, Attempt: r.Attempt, AgentSeq: r.AgentSeq,
+			DispatchSeq: r.DispatchSeq, At: fromUnixNano(r.At)}, nil
+	case kindStarted:
+		return &backend.JobStarted{JobID: r.JobID, Attempt: r.Attempt}, nil
+	case kindRequeued:
+		return &backend.JobRequeued{JobID: r.JobID, Attempt: r.Attempt, Reason: r.Reason}, nil
+	case kindKillRequest:
+		return &backend.JobKillRequested{JobID: r.JobID}, nil
+	case kindFinished:
+		m, err := messages.Decode(r.Result)
+		if err != nil {
+			return nil, fmt.Errorf("%w: result: %v", ErrMalformed, err)
+		}
+		d, ok := m.(*messages.BackendJobDone)
+		if !ok || d.JobID != r.JobID {
+			return nil, fmt.Errorf("%w: JobFinished holds %T for another job", ErrMalformed, m)
+		}
+		return &backend.JobFinished{Result: d, At: fromUnixNano(r.At)}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, r.Kind)
+}

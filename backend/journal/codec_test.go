@@ -1,0 +1,149 @@
+package journal
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func sampleJob(id string, prio int) *messages.ClientNewJob {
+	return &messages.ClientNewJob{JobDescription: messages.JobDescription{JobID: id, CourseID: "c", TaskID: "t",
+		EnvironmentType: "docker", Environment: "python", InputData: map[string]any{"@state": "s0", "q": "print(1)"}},
+		Priority: prio, Launcher: "test"}
+}
+
+func TestRoundTripEveryKind(t *testing.T) {
+	at := time.Unix(1700000000, 123456789)
+	done := &messages.BackendJobDone{JobID: "j1", JobResult: messages.JobResult{
+		Result: messages.Result{Status: messages.StatusSuccess, Text: "ok"}, Grade: 100, Stdout: "out"}}
+	cases := []struct {
+		name string
+		t    backend.Transition
+	}{
+		{"queued", &backend.JobQueued{Job: sampleJob("j1", 3), ClientID: "c1", Seq: 42, At: at}},
+		{"queued zero time", &backend.JobQueued{Job: sampleJob("j1", 0), ClientID: "c1", Seq: 1}},
+		{"assigned", &backend.JobAssigned{JobID: "j1", AgentID: "a1", Attempt: 2, AgentSeq: 7, DispatchSeq: 9, At: at}},
+		{"started", &backend.JobStarted{JobID: "j1", Attempt: 1}},
+		{"requeued", &backend.JobRequeued{JobID: "j1", Attempt: 1, Reason: "agent lost"}},
+		{"kill requested", &backend.JobKillRequested{JobID: "j1"}},
+		{"finished", &backend.JobFinished{Result: done, At: at}},
+	}
+	seen := map[reflect.Type]bool{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := Encode(c.t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reflect.TypeOf(got) != reflect.TypeOf(c.t) {
+				t.Fatalf("decoded %T, want %T", got, c.t)
+			}
+			if backend.TransitionJobID(got) != backend.TransitionJobID(c.t) {
+				t.Errorf("job id %q, want %q", backend.TransitionJobID(got), backend.TransitionJobID(c.t))
+			}
+			// Deterministic encoding: equal transitions have equal bytes.
+			b2, err := Encode(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, b2) {
+				t.Errorf("re-encoding differs:\n%x\n%x", b, b2)
+			}
+			switch w := c.t.(type) {
+			case *backend.JobAssigned, *backend.JobStarted, *backend.JobRequeued, *backend.JobKillRequested:
+				if !reflect.DeepEqual(normalize(got), normalize(w)) {
+					t.Errorf("got %+v, want %+v", got, w)
+				}
+			case *backend.JobQueued:
+				g := got.(*backend.JobQueued)
+				if g.Seq != w.Seq || g.ClientID != w.ClientID || !g.At.Equal(w.At) || g.Job.Priority != w.Job.Priority || g.Job.InputData["q"] != "print(1)" {
+					t.Errorf("got %+v, want %+v", g, w)
+				}
+			case *backend.JobFinished:
+				g := got.(*backend.JobFinished)
+				if !g.At.Equal(w.At) || g.Result.Grade != 100 || g.Result.Result.Text != "ok" || g.Result.Stdout != "out" {
+					t.Errorf("got %+v, want %+v", g.Result, w.Result)
+				}
+			}
+		})
+		seen[reflect.TypeOf(c.t)] = true
+	}
+	if len(seen) != 6 {
+		t.Errorf("covered %d transition kinds, want 6", len(seen))
+	}
+}
+
+// normalize drops the monotonic clock reading so DeepEqual compares instants.
+func normalize(t backend.Transition) backend.Transition {
+	if a, ok := t.(*backend.JobAssigned); ok {
+		c := *a
+		c.At = c.At.Round(0)
+		return &c
+	}
+	return t
+}
+
+func TestDecodeIsStrict(t *testing.T) {
+	enc := func(v any) []byte {
+		b, err := cbor.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	job, _ := messages.Encode(sampleJob("j1", 0))
+	other, _ := messages.Encode(sampleJob("j2", 0))
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"garbage", []byte("not cbor at all")},
+		{"truncated", enc(map[int]any{0: 1, 1: kindStarted, 2: "j1"})[:5]},
+		{"array", enc([]int{1, 2, 3})},
+		{"unknown field", enc(map[int]any{0: 1, 1: kindStarted, 2: "j1", 99: "x"})},
+		{"other version", enc(map[int]any{0: 2, 1: kindStarted, 2: "j1"})},
+		{"no version", enc(map[int]any{1: kindStarted, 2: "j1"})},
+		{"unknown kind", enc(map[int]any{0: 1, 1: 77, 2: "j1"})},
+		{"no job id", enc(map[int]any{0: 1, 1: kindStarted})},
+		{"wrong field type", enc(map[int]any{0: 1, 1: "started", 2: "j1"})},
+		{"negative into unsigned", enc(map[int]any{0: 1, 1: kindQueued, 2: "j1", 5: -1, 11: job})},
+		{"queued without job", enc(map[int]any{0: 1, 1: kindQueued, 2: "j1"})},
+		{"queued job of another id", enc(map[int]any{0: 1, 1: kindQueued, 2: "j1", 11: other})},
+		{"queued holding garbage", enc(map[int]any{0: 1, 1: kindQueued, 2: "j1", 11: []byte{0xff}})},
+		{"finished holding a job", enc(map[int]any{0: 1, 1: kindFinished, 2: "j1", 12: job})},
+		{"assigned without agent", enc(map[int]any{0: 1, 1: kindAssigned, 2: "j1", 7: 1})},
+		{"invalid utf8", enc(map[int]any{0: 1, 1: kindStarted, 2: string([]byte{0xff, 0xfe})})},
+		{"duplicate key", []byte{0xa3, 0x00, 0x01, 0x01, 0x03, 0x01, 0x03}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Decode(c.data)
+			if err == nil {
+				t.Fatalf("decoded %+v, want an error", got)
+			}
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("error %v does not wrap ErrMalformed", err)
+			}
+		})
+	}
+}
+
+func TestEncodeRefusesIncomplete(t *testing.T) {
+	for _, tr := range []backend.Transition{&backend.JobQueued{}, &backend.JobFinished{}} {
+		if _, err := Encode(tr); err == nil {
+			t.Errorf("encoded %T without its payload", tr)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Options tune the journal; the zero value takes the defaults.
+type Options struct {
+	// Prefix of the installation ("" means messages.DefaultPrefix).
+	Prefix string
+	// Timeout of one store operation (publish with ack, purge); 5 s.
+	Timeout time.Duration
+	// MaxBytes is a safety net on the stream's size; 1 GiB. When reached,
+	// the oldest records are dropped: a backend that never finishes jobs
+	// has a bigger problem than its journal.
+	MaxBytes int64
+	// MaxAge is a safety net on a record's age; 7 days.
+	MaxAge time.Duration
+	// Replicas of the stream (1; 3 on a NATS cluster).
+	Replicas int
+	// Log receives what the journal cannot return as an error; nil
+	// discards it.
+	Log *slog.Logger
+}
+
+// Journal records backend transitions in a JetStream stream. Record and
+// Replay are called from the backend's event loop only.
+type Journal struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	subj   messages.Subjects
+	opts   Options
+}
+
+var (
+	_ backend.Journal  = (*Journal)(nil)
+	_ backend.Replayer = (*Journal)(nil)
+)
+
+// Open creates the journal's stream if it does not exist yet (or updates
+// its limits) and returns the journal.
+func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 1 << 30
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	subj := messages.NewSubjects(o.Prefix)
+	cfg := jetstream.StreamConfig{
+		Name:        subj.JournalStream(),
+		Description: "ingo backend job journal: one subject per live job",
+		Subjects:    []string{subj.JournalAll()},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Discard:     jetstream.DiscardOld,
+		MaxBytes:    o.MaxBytes,
+		MaxAge:      o.MaxAge,
+		Replicas:    o.Replicas,
+	}
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
+	}
+	return &Journal{js: js, stream: s, subj: subj, opts: o}, nil
+}
+
+// Record stores t and returns once JetStream acknowledged it. After a
+// JobFinished the job's subject is purged.
+func (j *Journal) Record(t backend.Transition) error {
+	data, err := Encode(t)
+	if err != nil {
+		return err
+	}
+	id := backend.TransitionJobID(t)
+	subject := j.subj.Journal(id)
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	defer cancel()
+	if _, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream())); err != nil {
+		return fmt.Errorf("journal: store %s: %w", subject, err)
+	}
+	if _, ok := t.(*backend.JobFinished); ok {
+		// The finish is stored: a failed purge only leaves records that a
+		// replay reads as a finished job, so it is logged, not refused.
+		if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
+			j.opts.Log.Warn("journal: purge of a finished job failed; its records stay until MaxAge", "job", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// Replay calls apply with every stored transition, in the order stored.
+func (j *Journal) Replay(apply func(backend.Transition)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("journal: stream info: %w", err)
+	}
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	last := info.State.LastSeq
+	c, err := j.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{j.subj.JournalAll()},
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("journal: consumer: %w", err)
+	}
+	for {
+		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return fmt.Errorf("journal: fetch: %w", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("journal: metadata: %w", err)
+			}
+			t, err := Decode(m.Data())
+			if err != nil {
+				return fmt.Errorf("journal: record %d on %s: %w", meta.Sequence.Stream, m.Subject(), err)
+			}
+			apply(t)
+			if meta.Sequence.Stream >= last || meta.NumPending == 0 {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("journal: fetch: %w", err)
+		}
+		if n == 0 {
+			// Records below last were purged meanwhile: nothing more.
+			return nil
+		}
+	}
+}
+
+// Purge removes every record of one job.
+func (j *Journal) Purge(jobID string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	defer cancel()
+	return j.stream.Purge(ctx, jetstream.WithPurgeSubject(j.subj.Journal(jobID)))
+}
+
+// Records returns how many records the stream holds (for tests and stats).
+func (j *Journal) Records(ctx context.Context) (uint64, error) {
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
