@@ -38,6 +38,13 @@ func (b *Backend) handleAgent(ev event) {
 			b.toClient(j.clientID, &messages.BackendJobSSHDebug{JobID: j.id(), Host: m.Host, Port: m.Port, User: m.User, Password: m.Password})
 		}
 	case *messages.AgentJobDone:
+		if d := b.done[m.JobID]; d != nil && d.agentID == ev.sender && d.attempt == m.Attempt {
+			// The result of the attempt that finished the job, sent again
+			// because our Ack was slow or lost: ack it again.
+			b.stats.duplicateResults.Add(1)
+			b.toAgent(ev.sender, &messages.Ack{JobID: m.JobID, Attempt: m.Attempt})
+			return
+		}
 		j := b.current(ev.sender, m.JobID, m.Attempt)
 		if j == nil {
 			return

@@ -66,13 +66,18 @@ func (b *Backend) apply(t Transition) {
 		if j == nil {
 			return
 		}
+		agentID, attempt := j.agentID, j.attempt
 		if j.phase == phaseWaiting {
 			b.queues.remove(j)
+			agentID = ""
 		} else {
 			b.release(j)
 		}
 		delete(b.jobs, id)
 		b.remember(j.clientID, t.Result, t)
+		if d := b.done[id]; d != nil {
+			d.agentID, d.attempt = agentID, attempt
+		}
 	}
 }
 

@@ -274,13 +274,16 @@ func (b *Backend) toAgent(id string, m messages.Message) { b.reply(b.subj.Agent(
 // counters are read by Stats from any goroutine.
 type counters struct {
 	malformed, badSender, unexpected, staleAttempts, sendErrors, journalErrors atomic.Int64
-	submitted, finished, requeued, agentsLost                                  atomic.Int64
+	submitted, finished, requeued, agentsLost, duplicateResults                atomic.Int64
 }
 
 // Stats are the backend's counters since it started.
 type Stats struct {
 	Malformed, BadSender, Unexpected, StaleAttempts, SendErrors, JournalErrors int64
 	Submitted, Finished, Requeued, AgentsLost                                  int64
+	// DuplicateResults counts results sent again for the attempt that had
+	// already finished the job (acked again, not refused).
+	DuplicateResults int64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -290,5 +293,6 @@ func (b *Backend) Stats() Stats {
 		Malformed: c.malformed.Load(), BadSender: c.badSender.Load(), Unexpected: c.unexpected.Load(),
 		StaleAttempts: c.staleAttempts.Load(), SendErrors: c.sendErrors.Load(), JournalErrors: c.journalErrors.Load(),
 		Submitted: c.submitted.Load(), Finished: c.finished.Load(), Requeued: c.requeued.Load(), AgentsLost: c.agentsLost.Load(),
+		DuplicateResults: c.duplicateResults.Load(),
 	}
 }

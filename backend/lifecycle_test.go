@@ -345,3 +345,35 @@ func TestOrphanedQueueFails(t *testing.T) {
 		t.Fatalf("waiting %+v", q.JobsWaiting)
 	}
 }
+
+// An agent resends a result whose Ack was slow: the backend acks it again,
+// quietly. It is not a stale attempt, nothing is killed, and the client
+// still gets one result.
+func TestResentResultAckedAgain(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("j", "default", 0))
+	j := a.take()
+	a.finish(j, messages.StatusSuccess)
+	next[*messages.BackendJobDone](c)
+	a.finish(j, messages.StatusSuccess) // the resend
+	acks := 0
+	for _, m := range collect[messages.Message](a.peer, 300*time.Millisecond) {
+		switch m := m.(type) {
+		case *messages.Ack:
+			if m.JobID == "j" {
+				acks++
+			}
+		case *messages.Error, *messages.BackendKillJob:
+			t.Fatalf("resend answered with %T %+v", m, m)
+		}
+	}
+	if acks != 2 {
+		t.Fatalf("%d acks for the result and its resend, want 2", acks)
+	}
+	c.quiet(100 * time.Millisecond)
+	if s := r.b.Stats(); s.StaleAttempts != 0 || s.DuplicateResults != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}

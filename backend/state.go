@@ -91,9 +91,13 @@ type client struct {
 // client that resubmits it after missing the result.
 type doneJob struct {
 	clientID string
-	result   *messages.BackendJobDone // nil once dropped to stay within DoneMemory
-	at       time.Time
-	size     int64
+	// agentID and attempt name the attempt that finished it, so that a
+	// resend of that very result is acked again rather than refused.
+	agentID string
+	attempt int
+	result  *messages.BackendJobDone // nil once dropped to stay within DoneMemory
+	at      time.Time
+	size    int64
 }
 
 // resultSize approximates the memory a kept result holds.
