@@ -46,7 +46,7 @@ func newCluster(t *testing.T) *cluster {
 	cfg := backend.DefaultConfig()
 	cfg.EnvironmentGrace = 0
 	cfg.HeartbeatInterval = 100 * time.Millisecond
-	cfg.HeartbeatMisses = 8
+	cfg.HeartbeatMisses = 20 // 2 s of silence: wide enough for a loaded CI machine
 	b, err := backend.New(nc, cfg, testutil.Logger(t).With("component", "backend"))
 	if err != nil {
 		t.Fatal(err)
