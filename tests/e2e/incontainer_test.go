@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestDockerAgentInsideAContainer runs the agent as operators deploy it
+// with Docker: the static binary in a FROM scratch image, with the Docker
+// socket mounted. No host path is shared with the grading containers, so
+// it grades exactly as on the host.
+func TestDockerAgentInsideAContainer(t *testing.T) {
+	testutil.RequireImage(t, gradingImage)
+	c := newCluster(t)
+	cl := c.client("web")
+
+	dir := t.TempDir()
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "ingo"), filepath.Join(root, "cmd", "ingo"))
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("static build: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY ingo /ingo\nENTRYPOINT [\"/ingo\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	suffix := strings.ToLower(rand.Text()[:8])
+	image, name, id := "ingo-test/agent-"+suffix, "ingo-test-agent-"+suffix, "boxed-"+suffix
+	if out, err := exec.Command("docker", "build", "-q", "-t", image, dir).CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
+	// The test's NATS listens on loopback: the agent shares the host's
+	// network namespace to reach it (its grading containers do not).
+	run := exec.Command("docker", "run", "-d", "--name", name, "--network", "host",
+		"-v", "/var/run/docker.sock:/var/run/docker.sock",
+		"-e", "INGO_NATS_URL="+c.nats.URL, "-e", "INGO_AGENT_ID="+id, "-e", "INGO_AGENT_CACHE_DIR=/tmp/cache",
+		"-e", "INGO_AGENT_HEARTBEAT_INTERVAL=100ms", image, "agent")
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := exec.Command("docker", "logs", name).CombinedOutput()
+			t.Logf("agent log:\n%s", out)
+		}
+		_ = exec.Command("docker", "rm", "-f", name).Run()
+		for _, cid := range containers(t, "io.ingo.agent="+id) {
+			_ = exec.Command("docker", "rm", "-f", cid).Run()
+		}
+	})
+	waitEnvironments(t, cl, "docker/default")
+
+	req := job("boxed", "docker/default", 0, nil)
+	req.InputData = map[string]any{"name": "Box"}
+	req.TaskDir = filepath.Join(root, "examples", "hello")
+	r := result(t, submit(t, cl, req))
+	if r.Result.Status != messages.StatusSuccess || r.Result.Text != "Hello, Box!" {
+		t.Fatalf("result %+v", r.JobResult)
+	}
+	if left := containers(t, "io.ingo.agent="+id); len(left) != 0 {
+		t.Fatalf("grading containers left: %v", left)
+	}
+}
