@@ -59,7 +59,7 @@ func newRig(t *testing.T, tweak func(*Config)) *rig {
 	testutil.Eventually(t, wait, func() bool {
 		c.send(&messages.Ping{})
 		select {
-		case <-c.inbox:
+		case <-c.Inbox:
 			return true
 		case <-time.After(50 * time.Millisecond):
 			return false
@@ -69,41 +69,11 @@ func newRig(t *testing.T, tweak func(*Config)) *rig {
 }
 
 // peer is a raw NATS participant: a client or an agent.
-type peer struct {
-	t       *testing.T
-	nc      *nats.Conn
-	id      string
-	subject string // its own
-	target  string // the backend subject it writes to
-	inbox   chan messages.Message
-}
+type peer struct{ *testutil.Peer }
 
 func (r *rig) peer(id, subject, target string) *peer {
 	r.t.Helper()
-	nc, err := nats.Connect(r.nats.URL)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.t.Cleanup(nc.Close)
-	p := &peer{t: r.t, nc: nc, id: id, subject: subject, target: target, inbox: make(chan messages.Message, 10000)}
-	_, err = nc.Subscribe(subject, func(m *nats.Msg) {
-		if natsconn.IsStatus(m) {
-			return
-		}
-		msg, err := messages.Decode(m.Data)
-		if err != nil {
-			r.t.Errorf("%s got undecodable message: %v", id, err)
-			return
-		}
-		p.inbox <- msg
-	})
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		r.t.Fatal(err)
-	}
-	return p
+	return &peer{testutil.NewPeer(r.t, r.nats.URL, id, subject, target)}
 }
 
 func (r *rig) client(id string) *peer {
@@ -111,52 +81,21 @@ func (r *rig) client(id string) *peer {
 }
 
 func (p *peer) send(m messages.Message) {
-	p.t.Helper()
-	if err := natsconn.Send(p.nc, p.target, p.subject, m); err != nil {
-		p.t.Fatal(err)
-	}
+	p.T.Helper()
+	p.Send(m)
 }
 
-// next returns the next message of type T, skipping others it is told to
-// skip (Pong, environment updates), and fails on anything else.
+// next returns the next message of type T, skipping heartbeat noise, and
+// fails on anything else.
 func next[T messages.Message](p *peer) T {
-	p.t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case m := <-p.inbox:
-			if v, ok := m.(T); ok {
-				return v
-			}
-			switch m.(type) {
-			case *messages.Pong, *messages.BackendUpdateEnvironments, *messages.Ack, *messages.BackendJobStarted:
-				continue
-			}
-			var zero T
-			p.t.Fatalf("%s: want %T, got %T %+v", p.id, zero, m, m)
-		case <-deadline:
-			var zero T
-			p.t.Fatalf("%s: no %T within %v", p.id, zero, wait)
-		}
-	}
+	p.T.Helper()
+	return testutil.Next[T](p.Peer)
 }
 
 // quiet checks that nothing but heartbeat noise arrives for a moment.
 func (p *peer) quiet(d time.Duration) {
-	p.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case m := <-p.inbox:
-			switch m.(type) {
-			case *messages.Pong, *messages.BackendUpdateEnvironments, *messages.Ack, *messages.BackendJobStarted:
-				continue
-			}
-			p.t.Fatalf("%s: unexpected %T %+v", p.id, m, m)
-		case <-deadline:
-			return
-		}
-	}
+	p.T.Helper()
+	p.Quiet(d)
 }
 
 // fakeAgent registers and keeps pinging until stopped.
@@ -180,7 +119,7 @@ func (r *rig) agent(id string, slots int, envs ...string) *fakeAgent {
 			case <-a.stop:
 				return
 			case <-tick.C:
-				_ = natsconn.Send(a.nc, a.target, a.subject, &messages.Ping{})
+				_ = natsconn.Send(a.NC, a.Target, a.Subject, &messages.Ping{})
 			}
 		}
 	}()
@@ -189,7 +128,7 @@ func (r *rig) agent(id string, slots int, envs ...string) *fakeAgent {
 }
 
 func (a *fakeAgent) hello(slots int, envs []string, running []messages.JobAttempt, lastSeq uint64) {
-	a.t.Helper()
+	a.T.Helper()
 	m := map[string]map[string]messages.EnvironmentInfo{}
 	for _, e := range envs {
 		typ, name, _ := strings.Cut(e, "/")
@@ -198,7 +137,7 @@ func (a *fakeAgent) hello(slots int, envs []string, running []messages.JobAttemp
 		}
 		m[typ][name] = messages.EnvironmentInfo{ID: "img-" + name, Advertised: true}
 	}
-	a.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: "agent " + a.id,
+	a.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: "agent " + a.ID,
 		AvailableJobSlots: slots, AvailableEnvironments: m, Session: a.session, RunningJobs: running, LastJobSeq: lastSeq})
 }
 
@@ -207,16 +146,16 @@ func (a *fakeAgent) silence() { a.once.Do(func() { close(a.stop) }) }
 
 // take receives the next job and confirms it.
 func (a *fakeAgent) take() *messages.BackendNewJob {
-	a.t.Helper()
+	a.T.Helper()
 	j := next[*messages.BackendNewJob](a.peer)
 	a.send(&messages.AgentJobStarted{JobID: j.JobID, Attempt: j.Attempt})
 	return j
 }
 
 func (a *fakeAgent) finish(j *messages.BackendNewJob, status messages.Status) {
-	a.t.Helper()
+	a.T.Helper()
 	a.send(&messages.AgentJobDone{JobID: j.JobID, Attempt: j.Attempt,
-		JobResult: messages.JobResult{Result: messages.Result{Status: status, Text: "by " + a.id}, Grade: status.DefaultGrade()}})
+		JobResult: messages.JobResult{Result: messages.Result{Status: status, Text: "by " + a.ID}, Grade: status.DefaultGrade()}})
 }
 
 func newJob(id, env string, prio int) *messages.ClientNewJob {
@@ -226,25 +165,12 @@ func newJob(id, env string, prio int) *messages.ClientNewJob {
 
 // submit sends a job and waits for it to be queued.
 func (p *peer) submit(j *messages.ClientNewJob) {
-	p.t.Helper()
+	p.T.Helper()
 	p.send(j)
 	if q := next[*messages.BackendJobQueued](p); q.JobID != j.JobID {
-		p.t.Fatalf("queued %s, want %s", q.JobID, j.JobID)
+		p.T.Fatalf("queued %s, want %s", q.JobID, j.JobID)
 	}
 }
 
 // collect gathers the messages of type T that arrive within d.
-func collect[T messages.Message](p *peer, d time.Duration) []T {
-	var out []T
-	deadline := time.After(d)
-	for {
-		select {
-		case m := <-p.inbox:
-			if v, ok := m.(T); ok {
-				out = append(out, v)
-			}
-		case <-deadline:
-			return out
-		}
-	}
-}
+func collect[T messages.Message](p *peer, d time.Duration) []T { return testutil.Collect[T](p.Peer, d) }

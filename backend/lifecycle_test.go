@@ -120,7 +120,7 @@ func TestEnvironmentsFollowAgents(t *testing.T) {
 		t.Helper()
 		for {
 			select {
-			case m := <-c.inbox:
+			case m := <-c.Inbox:
 				if u, ok := m.(*messages.BackendUpdateEnvironments); ok {
 					return u.AvailableEnvironments
 				}
@@ -208,7 +208,7 @@ func TestMalformedAndUnexpectedMessages(t *testing.T) {
 	garbage := [][]byte{nil, {0xff}, []byte("{\"json\": true}"), {0xd9, 0x9b, 0xdc, 0xa1, 0x61, 0x78, 0x01}, {0xc1, 0x00}}
 	for _, g := range garbage {
 		for _, p := range []*peer{c, a.peer} {
-			if err := raw.PublishMsg(&nats.Msg{Subject: p.target, Reply: p.subject, Data: g}); err != nil {
+			if err := raw.PublishMsg(&nats.Msg{Subject: p.Target, Reply: p.Subject, Data: g}); err != nil {
 				t.Fatal(err)
 			}
 			if e := next[*messages.Error](p); e.Code != messages.CodeMalformed {

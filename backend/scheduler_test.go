@@ -70,7 +70,7 @@ func TestLoadSpreadsOverAgents(t *testing.T) {
 	}
 	counts := map[string]int{}
 	for _, a := range agents {
-		counts[a.id] = len(collect[*messages.BackendNewJob](a.peer, 200*time.Millisecond))
+		counts[a.ID] = len(collect[*messages.BackendNewJob](a.peer, 200*time.Millisecond))
 	}
 	if counts["a"] != 2 || counts["b"] != 2 || counts["c"] != 1 {
 		t.Fatalf("spread %v, want a:2 b:2 c:1", counts)

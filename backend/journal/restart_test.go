@@ -88,43 +88,27 @@ func (s *server) records(t *testing.T) uint64 {
 	return n
 }
 
-// peer is a raw NATS client or agent.
+// peer is a raw NATS client or agent that can keep pinging.
 type peer struct {
-	t       *testing.T
-	nc      *nats.Conn
-	id      string
-	subject string
-	target  string
-	inbox   chan messages.Message
-	stop    chan struct{}
-	once    sync.Once
+	*testutil.Peer
+	stop chan struct{}
+	once sync.Once
 }
 
 func newPeer(t *testing.T, n *testutil.NATS, id, subject, target string) *peer {
 	t.Helper()
-	nc, err := nats.Connect(n.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	p := &peer{t: t, nc: nc, id: id, subject: subject, target: target, inbox: make(chan messages.Message, 10000), stop: make(chan struct{})}
-	if _, err := nc.Subscribe(subject, func(m *nats.Msg) {
-		if natsconn.IsStatus(m) {
-			return
-		}
-		if msg, err := messages.Decode(m.Data); err == nil {
-			p.inbox <- msg
-		} else {
-			t.Errorf("%s: undecodable message: %v", id, err)
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	p := &peer{Peer: testutil.NewPeer(t, n.URL, id, subject, target), stop: make(chan struct{})}
+	p.Noise = restartNoise
 	t.Cleanup(p.silence)
 	return p
+}
+
+// restartNoise adds Unknown to the heartbeat noise: pings that reach a
+// backend which has just restarted are answered Unknown until the peer
+// says hello again.
+func restartNoise(m messages.Message) bool {
+	_, unknown := m.(*messages.Unknown)
+	return unknown || testutil.HeartbeatNoise(m)
 }
 
 func client(t *testing.T, n *testutil.NATS, id string) *peer {
@@ -136,10 +120,8 @@ func agentPeer(t *testing.T, n *testutil.NATS, id string) *peer {
 }
 
 func (p *peer) send(m messages.Message) {
-	p.t.Helper()
-	if err := natsconn.Send(p.nc, p.target, p.subject, m); err != nil {
-		p.t.Fatal(err)
-	}
+	p.T.Helper()
+	p.Send(m)
 }
 
 // ping keeps an agent alive until silenced.
@@ -152,7 +134,7 @@ func (p *peer) ping() {
 			case <-p.stop:
 				return
 			case <-tick.C:
-				_ = natsconn.Send(p.nc, p.target, p.subject, &messages.Ping{})
+				_ = natsconn.Send(p.NC, p.Target, p.Subject, &messages.Ping{})
 			}
 		}
 	}()
@@ -161,74 +143,45 @@ func (p *peer) ping() {
 func (p *peer) silence() { p.once.Do(func() { close(p.stop) }) }
 
 func (p *peer) hello(slots int, running []messages.JobAttempt, lastSeq uint64) {
-	p.t.Helper()
-	p.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: p.id, AvailableJobSlots: slots,
+	p.T.Helper()
+	p.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: p.ID, AvailableJobSlots: slots,
 		AvailableEnvironments: map[string]map[string]messages.EnvironmentInfo{"docker": {"python": {ID: "img", Advertised: true}}},
-		Session:               p.id + "-s1", RunningJobs: running, LastJobSeq: lastSeq})
+		Session:               p.ID + "-s1", RunningJobs: running, LastJobSeq: lastSeq})
 	next[*messages.Ack](p)
 }
 
 // next returns the next message of type T, skipping noise; any other
 // message fails the test.
 func next[T messages.Message](p *peer) T {
-	p.t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case m := <-p.inbox:
-			if v, ok := m.(T); ok {
-				return v
-			}
-			switch m.(type) {
-			case *messages.Pong, *messages.Unknown, *messages.BackendUpdateEnvironments, *messages.Ack, *messages.BackendJobStarted:
-				continue
-			}
-			var zero T
-			p.t.Fatalf("%s: want %T, got %T %+v", p.id, zero, m, m)
-		case <-deadline:
-			var zero T
-			p.t.Fatalf("%s: no %T within %v", p.id, zero, wait)
-		}
-	}
+	p.T.Helper()
+	return testutil.Next[T](p.Peer)
 }
 
 // quiet fails on anything but noise arriving within d.
 func (p *peer) quiet(d time.Duration) {
-	p.t.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case m := <-p.inbox:
-			switch m.(type) {
-			case *messages.Pong, *messages.Unknown, *messages.BackendUpdateEnvironments, *messages.Ack, *messages.BackendJobStarted:
-				continue
-			}
-			p.t.Fatalf("%s: unexpected %T %+v", p.id, m, m)
-		case <-deadline:
-			return
-		}
-	}
+	p.T.Helper()
+	p.Quiet(d)
 }
 
 func (p *peer) submit(id string, prio int) {
-	p.t.Helper()
+	p.T.Helper()
 	p.send(sampleJob(id, prio))
 	if q := next[*messages.BackendJobQueued](p); q.JobID != id {
-		p.t.Fatalf("queued %s, want %s", q.JobID, id)
+		p.T.Fatalf("queued %s, want %s", q.JobID, id)
 	}
 }
 
 func (p *peer) take() *messages.BackendNewJob {
-	p.t.Helper()
+	p.T.Helper()
 	j := next[*messages.BackendNewJob](p)
 	p.send(&messages.AgentJobStarted{JobID: j.JobID, Attempt: j.Attempt})
 	return j
 }
 
 func (p *peer) finish(j *messages.BackendNewJob) {
-	p.t.Helper()
+	p.T.Helper()
 	p.send(&messages.AgentJobDone{JobID: j.JobID, Attempt: j.Attempt,
-		JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusSuccess, Text: "by " + p.id}, Grade: 100}})
+		JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusSuccess, Text: "by " + p.ID}, Grade: 100}})
 }
 
 // Waiting jobs survive a restart and run in their priority/FIFO order,
