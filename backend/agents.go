@@ -208,6 +208,7 @@ func (b *Backend) tick() {
 	b.checkEnvironments()
 	b.failOrphans()
 	b.forgetDone()
+	b.tickResults()
 	b.forgetClients()
 }
 

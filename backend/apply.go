@@ -75,6 +75,7 @@ func (b *Backend) apply(t Transition) {
 		}
 		delete(b.jobs, id)
 		b.remember(j.clientID, t.Result, t)
+		b.track(j.clientID, id, t.At)
 		if d := b.done[id]; d != nil {
 			d.agentID, d.attempt = agentID, attempt
 		}
@@ -120,6 +121,17 @@ func (b *Backend) forgetDone() {
 		if d.at.After(cut) {
 			break
 		}
+		if b.unacked[d.clientID][b.doneOrder[n]] != nil {
+			// Still owed to its client: the id stays taken until the ack or
+			// ResultRetention (dropUnacked deletes it then). The result is
+			// read back from the journal if it must be sent again.
+			d.orphan = true
+			if _, durable := b.cfg.Journal.(ResultStore); durable && d.result != nil {
+				d.result = nil
+				b.doneBytes -= d.size
+			}
+			continue
+		}
 		if d.result != nil {
 			b.doneBytes -= d.size
 		}
@@ -138,5 +150,5 @@ func (b *Backend) finish(j *job, r messages.JobResult) {
 		return // the journal is down: the job stays where it was, and is retried
 	}
 	b.stats.finished.Add(1)
-	b.toClient(j.clientID, done)
+	b.deliver(j.clientID, done)
 }

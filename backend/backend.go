@@ -30,6 +30,9 @@ type Backend struct {
 	doneOrder   []string
 	doneBytes   int64
 	doneTrim    int
+	// unacked holds, per client id, the results sent and not acknowledged.
+	unacked      map[string]map[string]*unacked
+	unackedCount int
 	envChecks   []string            // jobs to check when the environment grace ends
 	orphaned    map[topic]time.Time // queues with jobs and no agent, since when
 	queues      *queues
@@ -71,6 +74,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		events:     make(chan event, 8192),
 		jobs:       make(map[string]*job),
 		done:       make(map[string]*doneJob),
+		unacked:    make(map[string]map[string]*unacked),
 		queues:     newQueues(),
 		agents:     make(map[string]*agent),
 		clients:    make(map[string]*client),
@@ -233,7 +237,7 @@ func expected(m messages.Message, fromAgent bool) bool {
 	switch m.(type) {
 	case *messages.Ping:
 		return true
-	case *messages.ClientHello, *messages.ClientNewJob, *messages.ClientKillJob, *messages.ClientGetQueue:
+	case *messages.ClientHello, *messages.ClientNewJob, *messages.ClientKillJob, *messages.ClientGetQueue, *messages.Ack:
 		return !fromAgent
 	case *messages.AgentHello, *messages.AgentJobStarted, *messages.AgentJobDone, *messages.AgentJobSSHDebug:
 		return fromAgent
@@ -275,6 +279,7 @@ func (b *Backend) toAgent(id string, m messages.Message) { b.reply(b.subj.Agent(
 type counters struct {
 	malformed, badSender, unexpected, staleAttempts, sendErrors, journalErrors atomic.Int64
 	submitted, finished, requeued, agentsLost, duplicateResults                atomic.Int64
+	resultsAcked, resultsResent, resultsExpired                                atomic.Int64
 }
 
 // Stats are the backend's counters since it started.
@@ -284,6 +289,11 @@ type Stats struct {
 	// DuplicateResults counts results sent again for the attempt that had
 	// already finished the job (acked again, not refused).
 	DuplicateResults int64
+	// ResultsAcked, ResultsResent and ResultsExpired follow the delivery of
+	// results: acknowledged by their client, sent again (after a lost
+	// message, a client restart or a backend restart), and dropped after
+	// ResultRetention without an ack.
+	ResultsAcked, ResultsResent, ResultsExpired int64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -294,5 +304,6 @@ func (b *Backend) Stats() Stats {
 		StaleAttempts: c.staleAttempts.Load(), SendErrors: c.sendErrors.Load(), JournalErrors: c.journalErrors.Load(),
 		Submitted: c.submitted.Load(), Finished: c.finished.Load(), Requeued: c.requeued.Load(), AgentsLost: c.agentsLost.Load(),
 		DuplicateResults: c.duplicateResults.Load(),
+		ResultsAcked:     c.resultsAcked.Load(), ResultsResent: c.resultsResent.Load(), ResultsExpired: c.resultsExpired.Load(),
 	}
 }

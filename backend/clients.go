@@ -23,6 +23,9 @@ func (b *Backend) handleClient(ev event) {
 		c.name = m.Name
 		c.lastSeen = b.now()
 		b.toClient(c.id, &messages.BackendUpdateEnvironments{AvailableEnvironments: b.advertised})
+		// A restarted frontend (same client id) collects what finished
+		// while it was away; a reconnected one what it may have missed.
+		b.resendResults(c.id)
 		return
 	case *messages.Ping:
 		if c == nil {
@@ -50,6 +53,8 @@ func (b *Backend) handleClient(ev event) {
 		b.killJob(c, m)
 	case *messages.ClientGetQueue:
 		b.toClient(c.id, b.snapshot(c.id))
+	case *messages.Ack:
+		b.ackResult(c, m.JobID)
 	}
 }
 
@@ -66,8 +71,10 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 		b.toClient(c.id, messages.Errorf(messages.CodeDuplicateJob, m.JobID, "a job with id %s has already finished", m.JobID))
 		// The same client resubmitting after a reconnect missed the
 		// result: send it again (the client library drops duplicates).
-		if d.clientID == c.id && d.result != nil {
-			b.toClient(c.id, d.result)
+		if d.clientID == c.id {
+			if r := b.result(m.JobID); r != nil {
+				b.toClient(c.id, r)
+			}
 		}
 		return
 	}

@@ -42,6 +42,15 @@ type Config struct {
 	// this long (every agent offering it was lost) end as crash, unless
 	// their client asked to wait for the environment.
 	OrphanTimeout time.Duration
+	// ResultRetention is how long a result its client has not
+	// acknowledged is kept (in the durable journal) and sent again; then
+	// it is dropped. A frontend down over a long weekend still gets its
+	// results with the default of 72 h.
+	ResultRetention time.Duration
+	// ResultResend: an unacknowledged result is sent again this often to
+	// its client while the client is alive, and at once when it says
+	// hello.
+	ResultResend time.Duration
 	// Journal records transitions; nil keeps state in memory only. If it
 	// also implements Replayer, Run rebuilds the state from it first, and
 	// StartTimeout is also how long jobs replayed as running wait for
@@ -62,6 +71,8 @@ func DefaultConfig() Config {
 		DoneMemory:        256 << 20,
 		ClientTimeout:     10 * time.Minute,
 		OrphanTimeout:     5 * time.Minute,
+		ResultRetention:   72 * time.Hour,
+		ResultResend:      10 * time.Second,
 	}
 }
 
@@ -90,6 +101,9 @@ func (c *Config) validate() error {
 	}
 	if c.ClientTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("client timeout must be positive, not %v", c.ClientTimeout))
+	}
+	if c.ResultRetention <= 0 || c.ResultResend <= 0 {
+		errs = append(errs, fmt.Errorf("result retention and result resend must be positive, not %v and %v", c.ResultRetention, c.ResultResend))
 	}
 	if c.Journal == nil {
 		c.Journal = memoryJournal{}

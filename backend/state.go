@@ -98,6 +98,9 @@ type doneJob struct {
 	result  *messages.BackendJobDone // nil once dropped to stay within DoneMemory
 	at      time.Time
 	size    int64
+	// orphan: past DoneRetention, kept only while its result waits for
+	// the client's ack.
+	orphan bool
 }
 
 // resultSize approximates the memory a kept result holds.

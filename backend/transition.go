@@ -73,6 +73,21 @@ type Replayer interface {
 	Replay(apply func(Transition)) error
 }
 
+// ResultStore is implemented by a durable Journal that keeps finished
+// jobs' records until their client acknowledged the result: a result
+// survives a backend restart until it is delivered. Without one, results
+// live in memory only (within DoneMemory).
+type ResultStore interface {
+	// Forget drops a finished job's records: its client acknowledged the
+	// result, or ResultRetention passed. It may work in the background; a
+	// record that outlives it only makes a later replay send the result
+	// again, which clients drop as a duplicate.
+	Forget(jobID string) error
+	// LoadResult reads back the result of a finished job that was dropped
+	// from memory.
+	LoadResult(jobID string) (*messages.BackendJobDone, error)
+}
+
 // TransitionJobID returns the id of the job t is about.
 func TransitionJobID(t Transition) string { return t.jobID() }
 

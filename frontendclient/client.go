@@ -60,6 +60,7 @@ type Client struct {
 	losses     uint64 // see lossMark
 	helloSeq   uint64 // hb.sent when the latest hello was sent
 	helloHeard bool   // the backend answered since then
+	results    resultState
 }
 
 // New subscribes to the client's subject and says hello. It does not wait
@@ -94,6 +95,7 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 		forgotten:   newIDSet(rememberedIDs),
 		killWait:    make(map[string][]*killWaiter),
 	}
+	c.results = newResultState(c.handler())
 	c.uploads.c = c
 	// SUB and the hello travel on one connection, in order: the server
 	// knows the subscription before the backend can answer the hello.
@@ -114,6 +116,10 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 
 	c.wg.Add(1)
 	go c.heartbeat()
+	if c.handler() {
+		c.wg.Add(1)
+		go c.handResults()
+	}
 	return c, nil
 }
 

@@ -95,10 +95,11 @@
 //     the kill — unless a loss happened in between, and then the kill is
 //     sent again with a new ping.
 //
-// # Later: durable results
+// # Durable results
 //
-// The backend will keep results for clients that are away and want them
-// acknowledged (issue 4). Results all reach the application through
-// Client.deliverDone, the one place where such an acknowledgement belongs;
-// a stable Options.ClientID is what lets a restarted frontend claim them.
+// The backend keeps each result (in JetStream, across its restarts) and
+// sends it again until the client acknowledges it; results.go says when the
+// client does, and how duplicates are dropped by job id. A stable
+// Options.ClientID is what lets a restarted frontend collect the results
+// that finished while it was away, through Options.OnResult.
 package frontendclient

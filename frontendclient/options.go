@@ -24,8 +24,9 @@ type Options struct {
 	Name string
 	// ClientID is this client's subject token (letters, digits, '-', '_').
 	// Default: a random UUID. A stable id lets a restarted frontend be the
-	// same client to the backend (and collect its results: issue 4). Two
-	// live Clients must never share one.
+	// same client to the backend and collect the results that finished
+	// while it was away (see OnResult). Two live Clients must never share
+	// one.
 	ClientID string
 	// Prefix of every subject (default messages.DefaultPrefix).
 	Prefix string
@@ -35,6 +36,21 @@ type Options struct {
 	// KillJob and Queue (default 10s), and is how long an unanswered ping
 	// is kept before it is taken as lost.
 	RequestTimeout time.Duration
+	// OnResult, if set, receives every result before it is acknowledged
+	// to the backend: those of this Client's jobs (whose Job gets them as
+	// well) and those of jobs that an earlier process with the same
+	// ClientID submitted. It runs on one goroutine of the Client, one
+	// result at a time, and must not block forever. The result is
+	// acknowledged when it returns nil; after an error the backend sends it
+	// again later. Store results here to lose none when the frontend
+	// crashes: without OnResult a result is acknowledged as soon as the
+	// Client has it.
+	OnResult func(*messages.BackendJobDone) error
+	// Delivered, if set, says whether the application already has the
+	// result of a job (from its own store, after a restart): such a
+	// result is acknowledged without reaching OnResult again. It runs on
+	// OnResult's goroutine.
+	Delivered func(jobID string) bool
 	// Log receives the client's warnings; nil discards them.
 	Log *slog.Logger
 }

@@ -89,21 +89,6 @@ func (c *Client) job(id string, m messages.Message) *Job {
 	return j
 }
 
-// onDone delivers a result once. Called with mu held.
-func (c *Client) onDone(m *messages.BackendJobDone) {
-	if j := c.jobs[m.JobID]; j != nil {
-		c.deliverDone(j, m)
-		return
-	}
-	if c.finished.has(m.JobID) {
-		c.stats.duplicateResults.Add(1)
-		c.log.Debug("duplicate result dropped", "job", m.JobID)
-		return
-	}
-	c.stats.unknownResults.Add(1)
-	c.log.Warn("result for a job this client does not follow dropped", "job", m.JobID, "status", m.Result.Status)
-}
-
 // onEnvironments records the advertised environments and returns the
 // callback to run once mu is released. Called with mu held.
 func (c *Client) onEnvironments(m *messages.BackendUpdateEnvironments) func() {

@@ -29,6 +29,11 @@ type Stats struct {
 	// BundlesUploaded counts task bundles this client put in the store
 	// (those already there are not uploaded again).
 	BundlesUploaded int64
+	// OrphanResults counts arrivals of results of jobs an earlier process
+	// with this ClientID submitted (not yet stored); HandlerErrors the times
+	// OnResult returned an error (the result comes again later).
+	OrphanResults int64
+	HandlerErrors int64
 	// LastPong is when the backend last answered a ping (zero: never).
 	LastPong time.Time
 }
@@ -36,7 +41,7 @@ type Stats struct {
 type counters struct {
 	malformed, unexpected, duplicateResults, unknownResults atomic.Int64
 	droppedEvents, hellos, resubmissions, bundlesUploaded   atomic.Int64
-	noResponders                                            atomic.Int64
+	noResponders, orphanResults, handlerErrors              atomic.Int64
 	lastPong                                                atomic.Int64 // Unix ns
 }
 
@@ -48,7 +53,8 @@ func (c *Client) Stats() Stats {
 		DuplicateResults: s.duplicateResults.Load(), UnknownResults: s.unknownResults.Load(),
 		DroppedEvents: s.droppedEvents.Load(), Hellos: s.hellos.Load(),
 		Resubmissions: s.resubmissions.Load(), BundlesUploaded: s.bundlesUploaded.Load(),
-		NoResponders: s.noResponders.Load(),
+		NoResponders:  s.noResponders.Load(),
+		OrphanResults: s.orphanResults.Load(), HandlerErrors: s.handlerErrors.Load(),
 	}
 	if ns := s.lastPong.Load(); ns != 0 {
 		st.LastPong = time.Unix(0, ns)

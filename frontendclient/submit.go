@@ -192,8 +192,8 @@ func (c *Client) refused(j *Job, e *messages.Error) {
 	j.finish(nil, e)
 }
 
-// deliverDone hands j its one result. Called with mu held. Acknowledging
-// durable results (issue 4) belongs here.
+// deliverDone hands j its one result. Called with mu held; onDone then
+// acknowledges it (see results.go).
 func (c *Client) deliverDone(j *Job, res *messages.BackendJobDone) {
 	c.accept(j, false)
 	delete(c.jobs, j.id)

@@ -18,14 +18,18 @@
 //
 // # Retention
 //
-// When a job finishes, its JobFinished is recorded and then the job's whole
-// subject is purged: a finished job leaves the journal (delivering results
-// durably to offline clients is a later step of issue 4). The stream also
-// has safety nets against unbounded growth, which normal operation never
+// A finished job's records, its JobFinished last, stay until its client
+// acknowledged the result (or backend.Config.ResultRetention passed): the
+// backend then calls Forget, which purges the job's subject in the
+// background (a worker owned by the Journal, ended by Close). So a result
+// survives a backend restart until it is delivered, and LoadResult reads
+// it back when the backend dropped it from memory. The stream also has
+// safety nets against unbounded growth, which normal operation never
 // reaches: MaxBytes (Options.MaxBytes, 1 GiB by default) and MaxAge
-// (Options.MaxAge, 7 days by default, far beyond any job's life). There is
-// no per-subject message limit: a job has several transitions, and
-// dropping an early one (its JobQueued) would lose the job on replay.
+// (Options.MaxAge, 7 days by default; the backend command sets it above
+// the result retention). There is no per-subject message limit: a job has
+// several transitions, and dropping an early one (its JobQueued) would
+// lose the job on replay.
 //
 // # Recovery
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,12 +41,23 @@ type Journal struct {
 	stream jetstream.Stream
 	subj   messages.Subjects
 	opts   Options
+
+	// forget feeds the purge worker, which owns purging delivered jobs off
+	// the event loop; Close ends it.
+	forget     chan string
+	workerDone chan struct{}
+	closeOnce  sync.Once
 }
 
 var (
-	_ backend.Journal  = (*Journal)(nil)
-	_ backend.Replayer = (*Journal)(nil)
+	_ backend.Journal     = (*Journal)(nil)
+	_ backend.Replayer    = (*Journal)(nil)
+	_ backend.ResultStore = (*Journal)(nil)
 )
+
+// forgetQueue is how many purges may wait for the worker before Forget
+// purges in the caller.
+const forgetQueue = 4096
 
 // Open creates the journal's stream if it does not exist yet (or updates
 // its limits) and returns the journal.
@@ -85,11 +97,31 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
 	}
-	return &Journal{js: js, stream: s, subj: subj, opts: o}, nil
+	j := &Journal{js: js, stream: s, subj: subj, opts: o,
+		forget: make(chan string, forgetQueue), workerDone: make(chan struct{})}
+	go j.purgeWorker()
+	return j, nil
 }
 
-// Record stores t and returns once JetStream acknowledged it. After a
-// JobFinished the job's subject is purged.
+// Close stops the purge worker once it has purged what was queued. The
+// connection stays the caller's.
+func (j *Journal) Close() {
+	j.closeOnce.Do(func() { close(j.forget) })
+	<-j.workerDone
+}
+
+func (j *Journal) purgeWorker() {
+	defer close(j.workerDone)
+	for id := range j.forget {
+		if err := j.Purge(id); err != nil {
+			j.opts.Log.Warn("journal: purge of a delivered job failed; a replay will send its result again", "job", id, "err", err)
+		}
+	}
+}
+
+// Record stores t and returns once JetStream acknowledged it. A finished
+// job's records stay until Forget: its result is delivered from them after
+// a restart.
 func (j *Journal) Record(t backend.Transition) error {
 	data, err := Encode(t)
 	if err != nil {
@@ -102,14 +134,39 @@ func (j *Journal) Record(t backend.Transition) error {
 	if _, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream())); err != nil {
 		return fmt.Errorf("journal: store %s: %w", subject, err)
 	}
-	if _, ok := t.(*backend.JobFinished); ok {
-		// The finish is stored: a failed purge only leaves records that a
-		// replay reads as a finished job, so it is logged, not refused.
-		if err := j.stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
-			j.opts.Log.Warn("journal: purge of a finished job failed; its records stay until MaxAge", "job", id, "err", err)
-		}
-	}
 	return nil
+}
+
+// Forget purges a delivered job's records in the background (in the
+// caller when the worker is behind). A purge that fails leaves records
+// that a replay reads as a finished job whose result is sent again; the
+// client drops it as a duplicate.
+func (j *Journal) Forget(jobID string) error {
+	select {
+	case j.forget <- jobID:
+		return nil
+	default:
+		return j.Purge(jobID)
+	}
+}
+
+// LoadResult reads a finished job's result back from its last record.
+func (j *Journal) LoadResult(jobID string) (*messages.BackendJobDone, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	defer cancel()
+	m, err := j.stream.GetLastMsgForSubject(ctx, j.subj.Journal(jobID))
+	if err != nil {
+		return nil, fmt.Errorf("journal: read %s: %w", jobID, err)
+	}
+	t, err := Decode(m.Data)
+	if err != nil {
+		return nil, fmt.Errorf("journal: record %d of %s: %w", m.Sequence, jobID, err)
+	}
+	f, ok := t.(*backend.JobFinished)
+	if !ok {
+		return nil, fmt.Errorf("journal: the last record of %s is a %T, not its result", jobID, t)
+	}
+	return f.Result, nil
 }
 
 // Replay calls apply with every stored transition, in the order stored.

@@ -171,6 +171,15 @@ func (p *peer) submit(id string, prio int) {
 	}
 }
 
+// result takes the next result and acknowledges it, as the client
+// library does once the application has it.
+func (p *peer) result() *messages.BackendJobDone {
+	p.T.Helper()
+	d := next[*messages.BackendJobDone](p)
+	p.send(&messages.Ack{JobID: d.JobID})
+	return d
+}
+
 func (p *peer) take() *messages.BackendNewJob {
 	p.T.Helper()
 	j := next[*messages.BackendNewJob](p)
@@ -223,7 +232,7 @@ func TestWaitingJobsSurviveRestart(t *testing.T) {
 	}
 	results := map[string]int{}
 	for range prios {
-		results[next[*messages.BackendJobDone](c).JobID]++
+		results[c.result().JobID]++
 	}
 	c.quiet(300 * time.Millisecond)
 	for _, id := range want {
@@ -270,7 +279,7 @@ func TestRunningJobSurvivesRestart(t *testing.T) {
 	a.finish(j3)
 	got := map[string]int{}
 	for range 3 {
-		d := next[*messages.BackendJobDone](c)
+		d := c.result()
 		got[d.JobID]++
 		if d.Result.Status != messages.StatusSuccess {
 			t.Errorf("%s ended %s: %s", d.JobID, d.Result.Status, d.Result.Text)
