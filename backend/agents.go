@@ -191,6 +191,9 @@ func (b *Backend) reconcile(a *agent, m *messages.AgentHello, restored map[strin
 // tick runs the timers: agent liveness, start timeouts, old results.
 func (b *Backend) tick() {
 	now := b.now()
+	if !b.connected(now) {
+		return
+	}
 	silence := b.cfg.HeartbeatInterval * timeDuration(b.cfg.HeartbeatMisses)
 	for _, a := range b.agents {
 		if now.Sub(a.lastSeen) > silence {
@@ -210,6 +213,37 @@ func (b *Backend) tick() {
 	b.forgetDone()
 	b.tickResults()
 	b.forgetClients()
+}
+
+// connected says whether the backend can judge its peers. While its own
+// NATS connection is down, every peer looks silent: nobody is declared
+// lost then, and after a reconnect each gets a fresh heartbeat budget and
+// start timeout, so a NATS restart re-queues nothing.
+func (b *Backend) connected(now time.Time) bool {
+	if !b.nc.IsConnected() {
+		if b.offlineSince.IsZero() {
+			b.offlineSince = now
+			b.log.Warn("NATS connection lost; agents and clients are not timed out until it is back")
+		}
+		return false
+	}
+	if b.offlineSince.IsZero() {
+		return true
+	}
+	b.log.Info("NATS connection back", "after", now.Sub(b.offlineSince).Round(time.Millisecond))
+	b.offlineSince = time.Time{}
+	for _, a := range b.agents {
+		a.lastSeen = now
+		for _, j := range a.running {
+			if j.phase == phaseAssigned {
+				j.assignedAt = now
+			}
+		}
+	}
+	for _, c := range b.clients {
+		c.lastSeen = now
+	}
+	return true
 }
 
 // reclaim takes back, StartTimeout after the start, the jobs replayed as on

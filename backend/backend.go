@@ -25,28 +25,30 @@ type Backend struct {
 	stats  counters
 
 	// Everything below is owned by the event loop (see the package doc).
-	jobs        map[string]*job
-	done        map[string]*doneJob
-	doneOrder   []string
-	doneBytes   int64
-	doneTrim    int
+	jobs      map[string]*job
+	done      map[string]*doneJob
+	doneOrder []string
+	doneBytes int64
+	doneTrim  int
 	// unacked holds, per client id, the results sent and not acknowledged.
 	unacked      map[string]map[string]*unacked
 	unackedCount int
-	envChecks   []string            // jobs to check when the environment grace ends
-	orphaned    map[topic]time.Time // queues with jobs and no agent, since when
-	queues      *queues
-	agents      map[string]*agent
-	clients     map[string]*client
-	advertised  map[string][]string
-	seq         uint64
-	dispatchSeq uint64
-	picks       uint64
-	startedAt   time.Time
+	envChecks    []string            // jobs to check when the environment grace ends
+	orphaned     map[topic]time.Time // queues with jobs and no agent, since when
+	queues       *queues
+	agents       map[string]*agent
+	clients      map[string]*client
+	advertised   map[string][]string
+	seq          uint64
+	dispatchSeq  uint64
+	picks        uint64
+	startedAt    time.Time
 	// unclaimed holds jobs replayed as assigned or running: their agent
 	// must say hello again (with them) within StartTimeout of the start.
 	unclaimed map[string]bool
-	now       func() time.Time
+	// offlineSince is when the NATS connection was found down (zero: up).
+	offlineSince time.Time
+	now          func() time.Time
 }
 
 // event is one decoded message for the loop.

@@ -263,17 +263,19 @@ func TestMalformedMessages(t *testing.T) {
 
 // TestReconnectAfterNATSRestart restarts the NATS server under a running
 // system: client and agents come back on their own, the job submitted
-// before the outage gets exactly one result, and new jobs run.
+// before the outage gets exactly one result, and new jobs run. The outage
+// is longer than the agents' heartbeat budget: the backend must not take
+// its own disconnection for the agents' death and run the job again.
 func TestReconnectAfterNATSRestart(t *testing.T) {
 	c := newCluster(t)
 	cl := c.client("web")
 	a := c.agent("a1", 2, false, "docker/default")
 	waitEnvironments(t, cl, "docker/default")
-	before := submit(t, cl, job("before", "docker/default", 0, map[string]any{"sleep": "800ms"}))
+	before := submit(t, cl, job("before", "docker/default", 0, map[string]any{"sleep": "4s"}))
 	testutil.Eventually(t, wait, func() bool { return len(a.agent.Running()) == 1 }, "job running")
 
 	c.nats.Stop()
-	time.Sleep(300 * time.Millisecond) // an outage, not a blip
+	time.Sleep(2500 * time.Millisecond) // beyond the 2 s heartbeat budget
 	c.nats.Start()
 
 	if r := result(t, before); r.Result.Status != messages.StatusSuccess {
@@ -285,6 +287,9 @@ func TestReconnectAfterNATSRestart(t *testing.T) {
 	}
 	if s := cl.Stats(); s.DuplicateResults != 0 {
 		t.Fatalf("duplicates %+v", s)
+	}
+	if s := c.backend.Stats(); s.AgentsLost != 0 || s.Requeued != 0 {
+		t.Errorf("the outage cost an agent or an attempt: %+v", s)
 	}
 }
 
