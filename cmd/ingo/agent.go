@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -15,6 +18,7 @@ import (
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/docker"
+	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/config"
@@ -33,13 +37,19 @@ grading image: images labelled org.inginious.grading.name on the local Docker
 daemon (agent.docker.host, else DOCKER_HOST) are the environments; build
 ingo's with 'make images'. --runtime noop finishes every job at once with
 success and offers the environments named by --environments: it is for
-trying ingo out and for load tests.
+trying ingo out and for load tests. --runtime fake is for tests: it offers
+the environments of --environments too, and each job does what its "@fake"
+input says (sleep, hang, a given result, a crash; see containers/fake);
+with agent.fake-run-log (INGO_AGENT_FAKE_RUN_LOG) set, it appends to that
+file a "start" line when an attempt starts and an "end" line when it stops,
+one append each, so that several agents can share the file.
 
 The first SIGINT or SIGTERM stops taking jobs, lets running ones finish for
 agent.shutdown-grace and sends their results; a second exits at once.`,
 		Example: `  ingo agent
   ingo agent --runtime noop
-  ingo agent --runtime noop --environments docker/default,docker/python3 --concurrency 8`,
+  ingo agent --runtime noop --environments docker/default,docker/python3 --concurrency 8
+  INGO_AGENT_FAKE_RUN_LOG=/tmp/runs.log ingo agent --runtime fake --id agent1`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runAgent(cmd.Context()) },
 	}
@@ -100,6 +110,8 @@ func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog
 			return nil, fmt.Errorf("%w (check --environments / INGO_AGENT_ENVIRONMENTS)", err)
 		}
 		return rt, nil
+	case config.RuntimeFake:
+		return newFakeRuntime(cfg)
 	case config.RuntimeDocker:
 		rt, err := docker.New(ctx, docker.Options{
 			AgentID:    agentID,
@@ -117,6 +129,47 @@ func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog
 	// config.Load refuses other names; this is a guard for callers that
 	// build a config.Agent by hand.
 	return nil, fmt.Errorf("unknown runtime %q: use --runtime noop", cfg.Runtime)
+}
+
+// newFakeRuntime makes the fake runtime, for tests: it offers the
+// environments of agent.environments and writes its run log to
+// agent.fake-run-log.
+func newFakeRuntime(cfg config.Agent) (containers.Runtime, error) {
+	envs := cfg.Environments
+	if len(envs) == 0 {
+		envs = []string{noop.DefaultEnvironment}
+	}
+	byType := make(map[string][]string)
+	for _, e := range envs {
+		typ, name, ok := strings.Cut(e, "/")
+		if !ok || messages.ValidateID(typ) != nil || name == "" || strings.ContainsAny(name, "/ \t\n") {
+			return nil, fmt.Errorf("fake: environment %q is not type/name (check --environments / INGO_AGENT_ENVIRONMENTS)", e)
+		}
+		if !slices.Contains(byType[typ], name) {
+			byType[typ] = append(byType[typ], name)
+		}
+	}
+	if cfg.FakeRunLog == "" {
+		return fake.New(fake.Options{Environments: byType}), nil
+	}
+	f, err := fake.OpenRunLog(cfg.FakeRunLog)
+	if err != nil {
+		return nil, fmt.Errorf("%w (check agent.fake-run-log / INGO_AGENT_FAKE_RUN_LOG)", err)
+	}
+	return &closingRuntime{Runtime: fake.New(fake.Options{Environments: byType, RunLog: f}), file: f}, nil
+}
+
+// closingRuntime closes the fake runtime's run log after the runtime.
+type closingRuntime struct {
+	containers.Runtime
+	file *os.File
+	once sync.Once
+}
+
+func (c *closingRuntime) Close() error {
+	err := c.Runtime.Close()
+	c.once.Do(func() { err = errors.Join(err, c.file.Close()) })
+	return err
 }
 
 // bundleCache opens the task bundle store in JetStream and the agent's

@@ -133,7 +133,7 @@ func TestRun_BadCommandLines(t *testing.T) {
 		{[]string{"envs", "extra"}, exitUsage, []string{`unexpected argument "extra"`}},
 		{[]string{"agent", "--concurrency", "many"}, exitUsage, []string{"--concurrency", "many"}},
 		{[]string{"agent", "--concurrency", "0"}, exitFailure, []string{"agent.slots", "INGO_AGENT_SLOTS", "at least 1"}},
-		{[]string{"agent", "--runtime", "podman"}, exitFailure, []string{"agent.runtime", "docker or noop"}},
+		{[]string{"agent", "--runtime", "podman"}, exitFailure, []string{"agent.runtime", "docker, noop or fake"}},
 		{[]string{"agent", "--runtime", "noop", "--environments", "default"}, exitFailure, []string{"type/name"}},
 		{[]string{"backend", "--log-level", "loud"}, exitFailure, []string{"log.level", "debug, info, warn, error"}},
 		{[]string{"backend", "--nats-url", "localhost"}, exitFailure, []string{"nats.url", "nats://127.0.0.1:4222"}},

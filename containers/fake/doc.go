@@ -40,4 +40,24 @@
 //
 // When ctx is cancelled Run returns at once an error that wraps
 // context.Cause(ctx), as the contract asks.
+//
+// # Run log
+//
+// With Options.RunLog set, the runtime appends one line per attempt event,
+// each written with a single Write call:
+//
+//	start <unix-nanos> <agent-id> <job-id> <attempt>
+//	end <unix-nanos> <agent-id> <job-id> <attempt> <status>
+//
+// "start" is written when the attempt starts running (when Stats.Started
+// counts it: not for a malformed "@fake", "crash", "failure", or a job
+// cancelled at block_start), "end" when that attempt stops, whatever the
+// reason. The status is the result's, or the one the agent reports for a
+// cancellation: "killed" for containers.ErrKilled, "crash" for anything
+// else (containers.ErrShutdown, removal by Cleanup). A "start" without its
+// "end" means the process died while the job ran.
+//
+// `ingo agent --runtime fake` (agent.fake-run-log) opens the file with
+// OpenRunLog, in append mode, so that the agents of a multi-process test
+// can share one file: appends of one line each never interleave.
 package fake

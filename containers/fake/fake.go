@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,10 @@ type Options struct {
 	// Leftovers are attempts a previous agent process "left behind":
 	// Cleanup removes those its keep function does not keep.
 	Leftovers []messages.JobAttempt
+	// RunLog, when set, gets one line per attempt event, each in a single
+	// Write call (see the package doc, "Run log"). Give it a file opened
+	// with O_APPEND (OpenRunLog) and several processes can share it.
+	RunLog io.Writer
 }
 
 // Stats count what the runtime did.
@@ -30,6 +35,7 @@ type Stats struct {
 	Cleanups  int // Cleanup calls
 	Removed   int // attempts removed by Cleanup (leftovers or running)
 	Closes    int // Close calls
+	LogErrors int // run log lines that could not be written
 }
 
 // errRemoved cancels a running attempt that Cleanup removed.
@@ -47,6 +53,9 @@ type Runtime struct {
 	running   map[messages.JobAttempt]context.CancelCauseFunc
 	leftovers map[messages.JobAttempt]bool
 	stats     Stats
+
+	logMu  sync.Mutex // one line at a time, for writers that need it
+	runLog io.Writer
 }
 
 var _ containers.Runtime = (*Runtime)(nil)
@@ -60,6 +69,7 @@ func New(o Options) *Runtime {
 		blocked:   make(map[string]int),
 		running:   make(map[messages.JobAttempt]context.CancelCauseFunc),
 		leftovers: make(map[messages.JobAttempt]bool),
+		runLog:    o.RunLog,
 	}
 	if r.envs == nil {
 		r.envs = map[string][]string{"docker": {"default"}}

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -272,5 +277,132 @@ func TestRuntime_Run_SSH(t *testing.T) {
 	}
 	if ev.host != "127.0.0.1" {
 		t.Errorf("SSHDebug not called")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the runtime's concurrent Runs.
+type syncBuffer struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.writes++
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) lines() ([]string, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Split(strings.TrimSuffix(b.buf.String(), "\n"), "\n"), b.writes
+}
+
+func TestRuntime_RunLog(t *testing.T) {
+	t.Parallel()
+	log := &syncBuffer{}
+	r := New(Options{RunLog: log})
+	run := func(ctx context.Context, id string, attempt int, fake map[string]any) error {
+		job := newJob(id, fake)
+		job.Attempt = attempt
+		_, err := r.Run(ctx, job, nil)
+		return err
+	}
+	before := time.Now().UnixNano()
+	_ = run(t.Context(), "ok", 1, nil)
+	_ = run(t.Context(), "bad", 2, map[string]any{"result": "failed"})
+	_ = run(t.Context(), "crash", 1, map[string]any{"crash": "boom"}) // never starts: no lines
+	for _, cause := range []error{containers.ErrKilled, containers.ErrShutdown} {
+		ctx, cancel := context.WithCancelCause(t.Context())
+		done := make(chan error, 1)
+		id := "hang-" + strings.ReplaceAll(cause.Error(), " ", "-")
+		started := r.Stats().Started
+		go func() { done <- run(ctx, id, 3, map[string]any{"hang": true}) }()
+		testutil.Eventually(t, 10*time.Second, func() bool { return r.Stats().Started == started+1 }, "not running")
+		cancel(cause)
+		<-done
+	}
+	after := time.Now().UnixNano()
+
+	lines, writes := log.lines()
+	want := []string{
+		"start agent1 ok 1", "end agent1 ok 1 success",
+		"start agent1 bad 2", "end agent1 bad 2 failed",
+		"start agent1 hang-job-killed 3", "end agent1 hang-job-killed 3 killed",
+		"start agent1 hang-agent-shutting-down 3", "end agent1 hang-agent-shutting-down 3 crash",
+	}
+	if len(lines) != len(want) || writes != len(want) {
+		t.Fatalf("%d lines in %d writes, want %d in as many:\n%s", len(lines), writes, len(want), strings.Join(lines, "\n"))
+	}
+	var last int64
+	for i, line := range lines {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			t.Fatalf("line %q", line)
+		}
+		ns, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil || ns < before || ns > after || ns < last {
+			t.Errorf("line %q: time %d not in [%d, %d] after %d", line, ns, before, after, last)
+		}
+		last = ns
+		if got := strings.Join(slices.Delete(f, 1, 2), " "); got != want[i] {
+			t.Errorf("line %d = %q, want %q with a time", i, line, want[i])
+		}
+	}
+	if s := r.Stats(); s.LogErrors != 0 {
+		t.Errorf("log errors: %+v", s)
+	}
+}
+
+func TestOpenRunLog_SharedFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "runs.log")
+	// Two runtimes, as two agent processes would, each with its own file
+	// handle in append mode.
+	const jobs = 200
+	var wg sync.WaitGroup
+	for _, agentID := range []string{"agentA", "agentB"} {
+		f, err := OpenRunLog(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := New(Options{RunLog: f})
+		wg.Go(func() {
+			defer f.Close()
+			var inner sync.WaitGroup
+			for i := range jobs {
+				inner.Go(func() {
+					job := newJob(fmt.Sprintf("j%03d", i), nil)
+					job.AgentID = agentID
+					if _, err := r.Run(t.Context(), job, nil); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			inner.Wait()
+		})
+	}
+	wg.Wait()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 2*2*jobs {
+		t.Fatalf("%d lines, want %d", len(lines), 4*jobs)
+	}
+	seen := map[string]bool{}
+	for _, line := range lines {
+		f := strings.Fields(line)
+		ok := (f[0] == "start" && len(f) == 5) || (f[0] == "end" && len(f) == 6 && f[5] == "success")
+		if !ok {
+			t.Fatalf("malformed line %q", line)
+		}
+		seen[f[0]+" "+f[2]+" "+f[3]] = true
+	}
+	if len(seen) != 4*jobs {
+		t.Errorf("%d distinct events, want %d", len(seen), 4*jobs)
 	}
 }

@@ -45,7 +45,14 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	r.mu.Lock()
 	r.stats.Started++
 	r.mu.Unlock()
+	r.logStart(job)
+	res, err := r.play(ctx, job, ev, b)
+	r.logEnd(job, endStatus(res, err))
+	return res, err
+}
 
+// play is the part of Run after the job started.
+func (r *Runtime) play(ctx context.Context, job *containers.Job, ev containers.Events, b behaviour) (messages.JobResult, error) {
 	if b.ssh && ev != nil {
 		ev.SSHDebug("127.0.0.1", 2222, "worker", "fake-password")
 	}

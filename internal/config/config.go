@@ -48,6 +48,10 @@ type Backend struct {
 	ClientTimeout     time.Duration `mapstructure:"client-timeout"`
 	OrphanTimeout     time.Duration `mapstructure:"orphan-timeout"`
 	Durable           bool          `mapstructure:"durable"`
+	ResultRetention   time.Duration `mapstructure:"result-retention"`
+	ResultResend      time.Duration `mapstructure:"result-resend"`
+	Replicas          int           `mapstructure:"replicas"`
+	TakeoverTimeout   time.Duration `mapstructure:"takeover-timeout"`
 }
 
 // Agent configures `ingo agent`.
@@ -55,8 +59,11 @@ type Agent struct {
 	ID      string `mapstructure:"id"`
 	Name    string `mapstructure:"name"`
 	Runtime string `mapstructure:"runtime"`
-	// Environments are "type/name" pairs offered by the noop runtime.
-	Environments      []string      `mapstructure:"environments"`
+	// Environments are "type/name" pairs offered by the noop and fake
+	// runtimes.
+	Environments []string `mapstructure:"environments"`
+	// FakeRunLog is the fake runtime's run log file; empty: none.
+	FakeRunLog        string        `mapstructure:"fake-run-log"`
 	Slots             int           `mapstructure:"slots"`
 	Memory            int64         `mapstructure:"memory"`
 	HeartbeatInterval time.Duration `mapstructure:"heartbeat-interval"`

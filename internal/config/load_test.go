@@ -140,7 +140,7 @@ func TestLoad_FileErrors(t *testing.T) {
 		{"duplicate key", "prefix: a\nprefix: b\n", []string{"already defined"}},
 		{"duration without unit", "backend:\n  start-timeout: 10\n", []string{"start-timeout", `"10s"`}},
 		{"word for a number", "agent:\n  slots: many\n", []string{"agent.slots"}},
-		{"invalid value", "agent:\n  runtime: podman\n", []string{"agent.runtime", "INGO_AGENT_RUNTIME", "docker or noop"}},
+		{"invalid value", "agent:\n  runtime: podman\n", []string{"agent.runtime", "INGO_AGENT_RUNTIME", "docker, noop or fake"}},
 		{"bad size", "agent:\n  cache-size: lots\n", []string{"cache-size", "MiB"}},
 	}
 	for _, tc := range cases {

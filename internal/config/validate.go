@@ -15,6 +15,9 @@ import (
 const (
 	RuntimeDocker = "docker"
 	RuntimeNoop   = "noop"
+	// RuntimeFake is containers/fake, for tests: jobs do what their
+	// "@fake" input says.
+	RuntimeFake = "fake"
 )
 
 // normalize tidies lists and checks every value, naming the key and its
@@ -60,6 +63,14 @@ func (c *Config) normalize() error {
 	positive("backend.start-timeout", b.StartTimeout)
 	positive("backend.client-timeout", b.ClientTimeout)
 	positive("backend.orphan-timeout", b.OrphanTimeout)
+	positive("backend.result-retention", b.ResultRetention)
+	positive("backend.result-resend", b.ResultResend)
+	if b.TakeoverTimeout < time.Second {
+		bad("backend.takeover-timeout", "must be at least 1s, not %v", b.TakeoverTimeout)
+	}
+	if b.Replicas != 1 && b.Replicas != 3 && b.Replicas != 5 {
+		bad("backend.replicas", "must be 1, 3 or 5 (JetStream replicates on an odd number of servers), not %d", b.Replicas)
+	}
 	if b.EnvironmentGrace < 0 {
 		bad("backend.environment-grace", "cannot be negative")
 	}
@@ -79,8 +90,8 @@ func (c *Config) normalize() error {
 			bad("agent.id", "%v", err)
 		}
 	}
-	if a.Runtime != RuntimeDocker && a.Runtime != RuntimeNoop {
-		bad("agent.runtime", "%q is not a runtime: use %s or %s", a.Runtime, RuntimeDocker, RuntimeNoop)
+	if a.Runtime != RuntimeDocker && a.Runtime != RuntimeNoop && a.Runtime != RuntimeFake {
+		bad("agent.runtime", "%q is not a runtime: use %s, %s or %s", a.Runtime, RuntimeDocker, RuntimeNoop, RuntimeFake)
 	}
 	a.Environments = tidy(a.Environments)
 	for _, e := range a.Environments {

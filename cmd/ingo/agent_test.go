@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestNewRuntime_Fake: --runtime fake offers agent.environments, plays the
+// "@fake" input and appends its run log to agent.fake-run-log.
+func TestNewRuntime_Fake(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "runs.log")
+	if err := os.WriteFile(path, []byte("earlier line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults().Agent
+	cfg.Runtime = config.RuntimeFake
+	cfg.Environments = []string{"docker/default", "docker-ssh/python3"}
+	cfg.FakeRunLog = path
+	rt, err := newRuntime(t.Context(), cfg, "agent7", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Name() != "fake" {
+		t.Errorf("runtime %q, want fake", rt.Name())
+	}
+	envs, err := rt.Environments(t.Context())
+	if err != nil || len(envs["docker"]) != 1 || len(envs["docker-ssh"]) != 1 {
+		t.Fatalf("environments %v, %v", envs, err)
+	}
+	job := &containers.Job{AgentID: "agent7", Attempt: 2, Limits: messages.Limits{HardTime: 10},
+		Desc: &messages.JobDescription{JobID: "j1", EnvironmentType: "docker-ssh", Environment: "python3",
+			InputData: map[string]any{"@fake": map[string]any{"result": "failed"}}}}
+	res, err := rt.Run(t.Context(), job, nil)
+	if err != nil || res.Result.Status != messages.StatusFailed {
+		t.Fatalf("Run = %+v, %v", res.Result, err)
+	}
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Close(); err != nil { // Close may be called twice
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 3 || lines[0] != "earlier line" ||
+		!strings.HasPrefix(lines[1], "start ") || !strings.HasSuffix(lines[1], " agent7 j1 2") ||
+		!strings.HasPrefix(lines[2], "end ") || !strings.HasSuffix(lines[2], " agent7 j1 2 failed") {
+		t.Errorf("run log appended wrongly:\n%s", data)
+	}
+
+	cfg.FakeRunLog = filepath.Join(t.TempDir(), "missing", "runs.log")
+	if _, err := newRuntime(t.Context(), cfg, "agent7", nil); err == nil || !strings.Contains(err.Error(), "agent.fake-run-log") {
+		t.Errorf("unwritable run log: err = %v", err)
+	}
+}
