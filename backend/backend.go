@@ -14,6 +14,13 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
+// ErrDeposed, as the cause of Run's context, says that this backend is no
+// longer the active one (its leadership lease was lost): Run stops at once,
+// without handling what it has received, because another backend may
+// already act on the same jobs. What it drops is sent again by its
+// senders (results until acked, submissions until queued).
+var ErrDeposed = errors.New("backend: no longer the active backend")
+
 // Backend is the scheduler. Create it with New and serve with Run.
 type Backend struct {
 	cfg  Config
@@ -21,8 +28,9 @@ type Backend struct {
 	log  *slog.Logger
 	subj messages.Subjects
 
-	events chan event
-	stats  counters
+	events    chan event
+	abandoned chan struct{} // closed when a deposed Run stops reading events
+	stats     counters
 
 	// Everything below is owned by the event loop (see the package doc).
 	jobs      map[string]*job
@@ -74,6 +82,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		log:        log,
 		subj:       messages.NewSubjects(cfg.Prefix),
 		events:     make(chan event, 8192),
+		abandoned:  make(chan struct{}),
 		jobs:       make(map[string]*job),
 		done:       make(map[string]*doneJob),
 		unacked:    make(map[string]map[string]*unacked),
@@ -118,6 +127,9 @@ func (b *Backend) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), ErrDeposed) {
+				return b.abandon(ctx, clientSub, agentSub)
+			}
 			return b.shutdown(clientSub, agentSub)
 		case ev := <-b.events:
 			b.handle(ev)
@@ -192,6 +204,16 @@ func (b *Backend) shutdown(subs ...*nats.Subscription) error {
 	return errors.Join(errs...)
 }
 
+// abandon is the stop of a deposed backend: unsubscribe, drop the rest.
+func (b *Backend) abandon(ctx context.Context, subs ...*nats.Subscription) error {
+	close(b.abandoned)
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+	b.log.Warn("backend deposed: stopped without handling its pending messages", "pending", len(b.events), "cause", context.Cause(ctx))
+	return context.Cause(ctx)
+}
+
 // receive runs on NATS' goroutines: decode, check the sender, post.
 func (b *Backend) receive(m *nats.Msg, fromAgent bool) {
 	msg, err := messages.Decode(m.Data)
@@ -231,7 +253,11 @@ func (b *Backend) receive(m *nats.Msg, fromAgent bool) {
 		b.replyError(m.Reply, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
 		return
 	}
-	b.events <- event{sender: sender, reply: m.Reply, msg: msg, agent: fromAgent}
+	select {
+	case b.events <- event{sender: sender, reply: m.Reply, msg: msg, agent: fromAgent}:
+	case <-b.abandoned:
+		// Deposed: nobody reads events any more.
+	}
 }
 
 // expected says which messages each backend subject takes.

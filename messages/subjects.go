@@ -31,6 +31,10 @@ const (
 	// JournalStreamSuffix names the stream of the backend's job journal:
 	// "<PREFIX>_JOBS", the prefix upper-cased.
 	JournalStreamSuffix = "JOBS"
+	// LeaderBucketSuffix names the key-value bucket holding the lease of
+	// the active backend (package backend/leader): "<PREFIX>_LEADER", the
+	// prefix upper-cased.
+	LeaderBucketSuffix = "LEADER"
 	// SuffixJournal is followed by ".<jobID>": the journal subject of one
 	// job, in the journal stream. Only the backend writes it.
 	SuffixJournal = "journal"
@@ -65,6 +69,12 @@ func (s Subjects) TaskBundleStore() string { return s.Prefix + "-" + TaskBundleS
 // JournalStream is the name of the JetStream stream of the job journal.
 func (s Subjects) JournalStream() string {
 	return strings.ToUpper(s.Prefix) + "_" + JournalStreamSuffix
+}
+
+// LeaderBucket is the name of the JetStream key-value bucket that elects
+// the active backend.
+func (s Subjects) LeaderBucket() string {
+	return strings.ToUpper(s.Prefix) + "_" + LeaderBucketSuffix
 }
 
 // Journal is the journal subject of one job.

@@ -9,12 +9,12 @@ import (
 
 func TestSubjectNames(t *testing.T) {
 	for _, c := range []struct {
-		prefix                                            string
-		backendClient, backendAgent, client, agent, store string
+		prefix                                                    string
+		backendClient, backendAgent, client, agent, store, leader string
 	}{
-		{"", "ingo.backend.client", "ingo.backend.agent", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks"},
-		{"ingo", "ingo.backend.client", "ingo.backend.agent", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks"},
-		{"staging", "staging.backend.client", "staging.backend.agent", "staging.client.c1", "staging.agent.a1", "staging-tasks"},
+		{"", "ingo.backend.client", "ingo.backend.agent", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
+		{"ingo", "ingo.backend.client", "ingo.backend.agent", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
+		{"staging", "staging.backend.client", "staging.backend.agent", "staging.client.c1", "staging.agent.a1", "staging-tasks", "STAGING_LEADER"},
 	} {
 		s := messages.NewSubjects(c.prefix)
 		for _, got := range []struct{ got, want string }{
@@ -23,6 +23,7 @@ func TestSubjectNames(t *testing.T) {
 			{s.Client("c1"), c.client},
 			{s.Agent("a1"), c.agent},
 			{s.TaskBundleStore(), c.store},
+			{s.LeaderBucket(), c.leader},
 		} {
 			if got.got != got.want {
 				t.Errorf("prefix %q: got %q, want %q", c.prefix, got.got, got.want)

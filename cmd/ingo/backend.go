@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/backend/journal"
+	"github.com/ingo-grader/ingo/backend/leader"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsserver"
@@ -32,7 +34,14 @@ With --embedded-nats the backend also serves NATS (with JetStream, data under
 --data-dir) at the host:port of --nats-url, which is all a one-machine setup
 needs. Without it, it connects to the NATS server at --nats-url.
 
-The first SIGINT or SIGTERM stops it gracefully; a second exits at once.`,
+With backend.durable (the default) every job transition, and every result
+until its client acknowledges it, is stored in JetStream first, and the queue
+is rebuilt from it on start. Several backends may point at the same NATS: one
+is active, the others stand by and one of them takes over within
+backend.takeover-timeout when the active one dies.
+
+The first SIGINT or SIGTERM stops it gracefully (a standby takes over at
+once); a second exits at once.`,
 		Example: `  ingo backend --embedded-nats
   ingo backend --embedded-nats --nats-url nats://127.0.0.1:14222 --data-dir /var/lib/ingo`,
 		Args: noArgs,
@@ -68,27 +77,86 @@ func (a *app) runBackend(ctx context.Context) error {
 		return stopped(ctx, err)
 	}
 
+	a.log.Info("connected to NATS", "url", natsURL)
 	bc := backendConfig(cfg)
-	if cfg.Backend.Durable {
-		jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		j, err := journal.Open(jctx, nc, journal.Options{Prefix: cfg.Prefix, Log: a.log.With("component", "journal")})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("%w (backend.durable needs JetStream on the NATS server)", err)
-		}
-		bc.Journal = j
-		a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
+	if !cfg.Backend.Durable {
+		a.log.Warn("backend.durable is off: the queue lives in memory only, and no standby can take over")
+		return a.serveBackend(ctx, nc, bc, nil)
 	}
+	jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	j, err := journal.Open(jctx, nc, journal.Options{
+		Prefix:   cfg.Prefix,
+		Replicas: cfg.Backend.Replicas,
+		// Undelivered results must outlive their retention in the stream.
+		MaxAge: max(7*24*time.Hour, 2*cfg.Backend.ResultRetention),
+		Log:    a.log.With("component", "journal"),
+	})
+	if err != nil {
+		return fmt.Errorf("%w (backend.durable needs JetStream on the NATS server; set backend.durable false to run without)", err)
+	}
+	defer j.Close()
+	bc.Journal = j
+	a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
+	el, err := leader.New(jctx, nc, leader.Options{
+		Prefix: cfg.Prefix,
+		// The standby's poll and the server's expiry timer take the rest.
+		TTL:      cfg.Backend.TakeoverTimeout * 7 / 10,
+		Replicas: cfg.Backend.Replicas,
+		Log:      a.log.With("component", "leader"),
+	})
+	if err != nil {
+		return fmt.Errorf("%w (the leader bucket needs JetStream on the NATS server)", err)
+	}
+	// One active backend per installation: the others stand by, and one of
+	// them takes over (replaying the journal) when the active one dies.
+	for {
+		lease, err := el.Campaign(ctx)
+		if err != nil {
+			return stopped(ctx, err)
+		}
+		err = a.serveBackend(ctx, nc, bc, lease)
+		if !errors.Is(err, backend.ErrDeposed) || ctx.Err() != nil {
+			return err
+		}
+		a.log.Warn("no longer the active backend; standing by again", "why", err)
+	}
+}
+
+// serveBackend runs one backend until ctx ends or, with a lease, until the
+// lease is lost (then it returns an error wrapping backend.ErrDeposed).
+func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config, lease *leader.Lease) error {
 	b, err := backend.New(nc, bc, a.log.With("component", "backend"))
 	if err != nil {
 		return fmt.Errorf("%w (check the backend.* settings)", err)
 	}
-	a.log.Info("connected to NATS", "url", natsURL)
-	err = b.Run(ctx)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if lease != nil {
+		go func() { // ends with Run: runCtx is cancelled on return
+			select {
+			case <-lease.Done():
+				cancel(fmt.Errorf("%w: %w", backend.ErrDeposed, lease.Err()))
+			case <-runCtx.Done():
+			}
+		}()
+	}
+	err = b.Run(runCtx)
 	// Results and acknowledgements published last must leave before the
 	// connection (and the embedded server) goes.
 	if ferr := nc.FlushTimeout(2 * time.Second); ferr != nil && !errors.Is(ferr, context.Canceled) {
 		a.log.Debug("flush on stop", "err", ferr)
+	}
+	if lease != nil && !errors.Is(err, backend.ErrDeposed) {
+		// Stopping on purpose: hand over at once rather than after the TTL.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		if rerr := lease.Release(rctx); rerr != nil {
+			a.log.Warn("could not release the leadership lease; a standby takes over when it expires", "err", rerr)
+		}
+		rcancel()
+	}
+	if errors.Is(err, backend.ErrDeposed) {
+		return err
 	}
 	if err = stopped(ctx, err); err != nil {
 		return fmt.Errorf("backend: %w", err)
@@ -160,6 +228,8 @@ func backendConfig(cfg *config.Config) backend.Config {
 	bc.DoneMemory = int64(b.DoneMemory)
 	bc.ClientTimeout = b.ClientTimeout
 	bc.OrphanTimeout = b.OrphanTimeout
+	bc.ResultRetention = b.ResultRetention
+	bc.ResultResend = b.ResultResend
 	return bc
 }
 
