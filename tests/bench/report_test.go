@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -13,9 +14,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -27,13 +30,14 @@ type params struct {
 	jobs, agents, slots, inFlight int
 	pacedRate                     int // jobs/s for the latency run
 	pacedFor                      time.Duration
+	jsOps                         int // jobs of journal work, one at a time
 }
 
 func loadParams() params {
 	if os.Getenv("INGO_BENCH") == "" {
-		return params{jobs: 500, agents: 4, slots: 4, inFlight: 64, pacedRate: 200, pacedFor: 500 * time.Millisecond}
+		return params{jobs: 500, agents: 4, slots: 4, inFlight: 64, pacedRate: 200, pacedFor: 500 * time.Millisecond, jsOps: 100}
 	}
-	p := params{jobs: 20000, agents: 16, slots: 4, inFlight: 1024, pacedRate: 200, pacedFor: 10 * time.Second}
+	p := params{jobs: 20000, agents: 16, slots: 4, inFlight: 1024, pacedRate: 200, pacedFor: 10 * time.Second, jsOps: 5000}
 	if n, err := strconv.Atoi(os.Getenv("INGO_BENCH_JOBS")); err == nil && n > 0 {
 		p.jobs = n
 	}
@@ -42,56 +46,177 @@ func loadParams() params {
 
 func TestPipelineReport(t *testing.T) {
 	p := loadParams()
-	n := testutil.StartNATS(t)
-	sys := startSystem(t, n.URL, p)
-
 	req := sampleJob("sample")
 	wireReq, _ := messages.Encode(&req.ClientNewJob)
 	wireRes, _ := messages.Encode(&messages.BackendJobDone{JobID: req.JobID, JobResult: messages.JobResult{
 		Result: messages.Result{Status: messages.StatusSuccess, Text: "noop"}, Grade: 100}})
 
+	// References and the in-memory backend on one server; the durable
+	// backend on a server of its own, so that neither sees the other's
+	// subjects or leftovers.
+	n := testutil.StartNATS(t)
 	cpu0 := cpuTime()
 	rawRate := rawThroughput(t, n.URL, wireReq, wireRes, p.jobs, p.inFlight)
-	cpu1 := cpuTime()
-	pipeRate := pipelineThroughput(t, sys.client, p.jobs, p.inFlight)
-	cpu2 := cpuTime()
-	rawCPU, pipeCPU := (cpu1-cpu0)/time.Duration(p.jobs), (cpu2-cpu1)/time.Duration(p.jobs)
+	rawCPU := (cpuTime() - cpu0) / time.Duration(p.jobs)
 	rawLat := rawPaced(t, n.URL, wireReq, wireRes, p.pacedRate, p.pacedFor)
-	pipeLat := pipelinePaced(t, sys.client, p.pacedRate, p.pacedFor)
+	off := measurePipeline(t, n.URL, p, false)
 
+	nd := testutil.StartNATS(t)
+	pubRate, pubCPU, _ := rawJetStream(t, nd.URL, "one", wireReq, p.jsOps*4, 1, 1, false)
+	manyRate, _, _ := rawJetStream(t, nd.URL, "many", wireReq, p.jobs, p.inFlight, 1, false)
+	jobRate, jobCPU, purgeWall := rawJetStream(t, nd.URL, "job", wireReq, p.jsOps, 1, 4, true)
+	on := measurePipeline(t, nd.URL, p, true)
+
+	us := func(d time.Duration) time.Duration { return d.Round(100 * time.Nanosecond) }
 	report := fmt.Sprintf(`ingo pipeline report (%d jobs, %d agents x %d slots, %d in flight)
   raw NATS request/reply, same payloads : %9.0f round trips/s   CPU %v per round trip
-  ingo client->backend->agent->client   : %9.0f jobs/s          CPU %v per job (%.2f of raw NATS)
+  ingo, durable off (memory only)       : %9.0f jobs/s          CPU %v per job (%.2f of raw NATS)
+  raw JetStream (file stream, a subject per job, sync publish = wait for the ack):
+    publish, 1 at a time                : %9.0f publishes/s     CPU %v, %v wall each
+    publish, %5d at once              : %9.0f publishes/s
+    a job's journal work, 1 at a time   : %9.0f jobs/s          CPU %v per job, purge %v wall
+      (4 publishes: queued, assigned, started, finished; then purge the subject)
+  ingo, durable on (journal)            : %9.0f jobs/s          CPU %v per job (%.2f of durable off)
   paced at %d/s for %v, submit to result:
-    raw NATS  p50 %-9v p99 %v
-    ingo      p50 %-9v p99 %v
-`, p.jobs, p.agents, p.slots, p.inFlight, rawRate, rawCPU.Round(100*time.Nanosecond),
-		pipeRate, pipeCPU.Round(100*time.Nanosecond), pipeRate/rawRate,
-		p.pacedRate, p.pacedFor, rawLat.p50, rawLat.p99, pipeLat.p50, pipeLat.p99)
+    raw NATS     p50 %-9v p99 %v
+    durable off  p50 %-9v p99 %v
+    durable on   p50 %-9v p99 %v
+`, p.jobs, p.agents, p.slots, p.inFlight,
+		rawRate, us(rawCPU),
+		off.rate, us(off.cpu), off.rate/rawRate,
+		pubRate, us(pubCPU), us(time.Duration(float64(time.Second)/pubRate)),
+		p.inFlight, manyRate,
+		jobRate, us(jobCPU), us(purgeWall),
+		on.rate, us(on.cpu), on.rate/off.rate,
+		p.pacedRate, p.pacedFor, rawLat.p50, rawLat.p99, off.lat.p50, off.lat.p99, on.lat.p50, on.lat.p99)
 	t.Log("\n" + report)
 	fmt.Fprint(os.Stderr, report)
-	if s := sys.backend.Stats(); s.Malformed+s.Unexpected+s.StaleAttempts != 0 {
-		t.Fatalf("backend saw errors: %+v", s)
+}
+
+// pipelineRun is what measurePipeline found.
+type pipelineRun struct {
+	rate float64       // jobs/s, closed loop
+	cpu  time.Duration // CPU of the whole process per job
+	lat  latencies     // paced
+}
+
+// measurePipeline starts a system on url, with the durable journal or
+// without, measures its throughput and paced latency, checks that every
+// job succeeded once and nothing went wrong, and stops it.
+func measurePipeline(t *testing.T, url string, p params, durable bool) pipelineRun {
+	t.Helper()
+	sys := startSystem(t, url, p, durable)
+	defer sys.stop()
+	cpu0 := cpuTime()
+	var r pipelineRun
+	r.rate = pipelineThroughput(t, sys.client, p.jobs, p.inFlight)
+	r.cpu = (cpuTime() - cpu0) / time.Duration(p.jobs)
+	r.lat = pipelinePaced(t, sys.client, p.pacedRate, p.pacedFor)
+	if s := sys.backend.Stats(); s.Malformed+s.Unexpected+s.StaleAttempts+s.JournalErrors != 0 {
+		t.Fatalf("backend (durable %v) saw errors: %+v", durable, s)
 	}
+	if sys.journal != nil {
+		// Every result was acknowledged: the journal forgets every job.
+		testutil.Eventually(t, time.Minute, func() bool {
+			n, err := sys.journal.Records(context.Background())
+			return err == nil && n == 0
+		}, "the journal still holds records of delivered jobs")
+	}
+	return r
+}
+
+// rawJetStream measures JetStream the way the journal uses it, on a file
+// stream with one subject per job: each of n ops, from inFlight workers,
+// publishes perJob messages of payload to a new job's subject, each waiting
+// for its ack, then purges the subject when purge is set. It returns ops/s,
+// the process's CPU per op and the mean wall time of a purge.
+func rawJetStream(t *testing.T, url, name string, payload []byte, n, inFlight, perJob int, purge bool) (float64, time.Duration, time.Duration) {
+	t.Helper()
+	nc := connect(t, url, "bench-js-"+name)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	name = "BENCH_" + strings.ToUpper(name)
+	prefix := "bench." + strings.ToLower(name) + "."
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{prefix + ">"},
+		Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = js.DeleteStream(ctx, name) }()
+	var seq, purgeNanos atomic.Int64
+	cpu0 := cpuTime()
+	rate := closedLoop(n, inFlight, func() {
+		subj := prefix + strconv.FormatInt(seq.Add(1), 10)
+		for range perJob {
+			if _, err := js.Publish(ctx, subj, payload, jetstream.WithExpectStream(name)); err != nil {
+				t.Errorf("JetStream publish: %v", err)
+			}
+		}
+		if purge {
+			start := time.Now()
+			if err := s.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+				t.Errorf("JetStream purge: %v", err)
+			}
+			purgeNanos.Add(int64(time.Since(start)))
+		}
+	})
+	return rate, (cpuTime() - cpu0) / time.Duration(n), time.Duration(purgeNanos.Load() / int64(n))
 }
 
 type system struct {
 	backend *backend.Backend
 	client  *frontendclient.Client
+	journal *journal.Journal // nil: durable off
+	stop    func()
 }
 
-func startSystem(t *testing.T, url string, p params) *system {
+func startSystem(t *testing.T, url string, p params, durable bool) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	conn := func(name string) *nats.Conn { return connect(t, url, name) }
+	var conns []*nats.Conn
+	sys := &system{}
+	var once sync.Once
+	sys.stop = func() {
+		once.Do(func() {
+			if sys.client != nil {
+				sys.client.Close()
+			}
+			cancel()
+			wg.Wait()
+			if sys.journal != nil {
+				sys.journal.Close()
+			}
+			for _, nc := range conns {
+				nc.Close()
+			}
+		})
+	}
+	t.Cleanup(sys.stop)
+	conn := func(name string) *nats.Conn {
+		nc := connect(t, url, name)
+		conns = append(conns, nc)
+		return nc
+	}
 	cfg := backend.DefaultConfig()
 	cfg.EnvironmentGrace = 0
-	b, err := backend.New(conn("backend"), cfg, nil)
+	bnc := conn("backend")
+	if durable {
+		j, err := journal.Open(ctx, bnc, journal.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys.journal = j
+		cfg.Journal = j
+	}
+	b, err := backend.New(bnc, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sys.backend = b
 	wg.Go(func() { _ = b.Run(ctx) })
 	for i := range p.agents {
 		rt, err := noop.New()
@@ -109,7 +234,7 @@ func startSystem(t *testing.T, url string, p params) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cl.Close() })
+	sys.client = cl
 	if err := cl.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +242,7 @@ func startSystem(t *testing.T, url string, p params) *system {
 		q, err := cl.Queue(ctx)
 		return err == nil && len(q.Agents) == p.agents
 	}, "agents registered")
-	return &system{backend: b, client: cl}
+	return sys
 }
 
 var jobCounter atomic.Int64
