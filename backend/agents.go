@@ -10,8 +10,8 @@ import (
 
 func (b *Backend) handleAgent(ev event) {
 	a := b.agents[ev.sender]
-	if a != nil {
-		a.lastSeen = b.now()
+	if a != nil && ev.at.After(a.lastSeen) {
+		a.lastSeen = ev.at
 	}
 	switch m := ev.msg.(type) {
 	case *messages.AgentHello:
@@ -290,8 +290,13 @@ func (b *Backend) forgetClients() {
 func (b *Backend) loseAgent(a *agent, why string) {
 	b.stats.agentsLost.Add(1)
 	b.log.Warn("agent lost", "agent", a.id, "name", a.name, "why", why, "jobs", len(a.running))
-	for _, j := range a.running {
+	for id, j := range a.running {
 		b.loseAttempt(j, fmt.Sprintf("the agent %s was lost (%s)", a.name, why))
+		if j := b.jobs[id]; j != nil && j.phase != phaseWaiting && j.agentID == a.id {
+			// The journal refused the requeue: reclaim tries again at every
+			// tick, unless the agent comes back with the job first.
+			b.unclaimed[id] = true
+		}
 	}
 	delete(b.agents, a.id)
 	b.updateEnvironments()

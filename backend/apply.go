@@ -24,6 +24,9 @@ func (b *Backend) commit(t Transition) error {
 func (b *Backend) apply(t Transition) {
 	switch t := t.(type) {
 	case *JobQueued:
+		if b.jobs[t.Job.JobID] != nil || b.done[t.Job.JobID] != nil {
+			return // recorded twice (a retry after an unanswered store)
+		}
 		j := &job{msg: t.Job, clientID: t.ClientID, seq: t.Seq, queuedAt: t.At, phase: phaseWaiting, index: -1}
 		b.jobs[t.Job.JobID] = j
 		b.queues.push(j)
@@ -35,7 +38,11 @@ func (b *Backend) apply(t Transition) {
 		if j == nil {
 			return
 		}
-		b.queues.remove(j)
+		if j.phase == phaseWaiting {
+			b.queues.remove(j)
+		} else {
+			b.release(j) // a re-take after a loss whose requeue was not stored
+		}
 		j.phase, j.attempt, j.agentID = phaseAssigned, t.Attempt, t.AgentID
 		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, t.At, false
 		if a := b.agents[t.AgentID]; a != nil {
@@ -50,7 +57,7 @@ func (b *Backend) apply(t Transition) {
 		}
 	case *JobRequeued:
 		j := b.jobs[t.JobID]
-		if j == nil {
+		if j == nil || j.phase == phaseWaiting {
 			return
 		}
 		b.release(j)

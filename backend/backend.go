@@ -61,7 +61,8 @@ type Backend struct {
 
 // event is one decoded message for the loop.
 type event struct {
-	sender string // client or agent id, from the reply subject
+	at     time.Time // when it arrived: liveness counts from arrival, not from handling
+	sender string    // client or agent id, from the reply subject
 	reply  string
 	msg    messages.Message
 	agent  bool // arrived on the agent subject
@@ -139,6 +140,11 @@ func (b *Backend) Run(ctx context.Context) error {
 			}
 			b.dispatch()
 		case <-tick.C:
+			// What arrived while the loop was busy (a slow journal write)
+			// is handled first: a ping waiting here is not silence.
+			for len(b.events) > 0 {
+				b.handle(<-b.events)
+			}
 			b.tick()
 			b.dispatch()
 		}
@@ -254,7 +260,7 @@ func (b *Backend) receive(m *nats.Msg, fromAgent bool) {
 		return
 	}
 	select {
-	case b.events <- event{sender: sender, reply: m.Reply, msg: msg, agent: fromAgent}:
+	case b.events <- event{at: b.now(), sender: sender, reply: m.Reply, msg: msg, agent: fromAgent}:
 	case <-b.abandoned:
 		// Deposed: nobody reads events any more.
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
 
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/messages"
@@ -41,6 +44,10 @@ type Journal struct {
 	stream jetstream.Stream
 	subj   messages.Subjects
 	opts   Options
+
+	// session and msgSeq make each record's message id (see Record).
+	session string
+	msgSeq  atomic.Uint64
 
 	// forget feeds the purge worker, which owns purging delivered jobs off
 	// the event loop; Close ends it.
@@ -97,7 +104,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
 	}
-	j := &Journal{js: js, stream: s, subj: subj, opts: o,
+	j := &Journal{js: js, stream: s, subj: subj, opts: o, session: nuid.Next(),
 		forget: make(chan string, forgetQueue), workerDone: make(chan struct{})}
 	go j.purgeWorker()
 	return j, nil
@@ -127,14 +134,26 @@ func (j *Journal) Record(t backend.Transition) error {
 	if err != nil {
 		return err
 	}
-	id := backend.TransitionJobID(t)
-	subject := j.subj.Journal(id)
-	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
-	defer cancel()
-	if _, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream())); err != nil {
-		return fmt.Errorf("journal: store %s: %w", subject, err)
+	subject := j.subj.Journal(backend.TransitionJobID(t))
+	// A store whose answer is lost (a stream leader change, a NATS restart)
+	// may have happened: it is sent again with the same message id, which
+	// JetStream's duplicate window turns into an ack of the first store,
+	// so the backend's state and the journal do not part.
+	msgID := j.session + "." + strconv.FormatUint(j.msgSeq.Add(1), 36)
+	deadline := time.Now().Add(j.opts.Timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), min(j.opts.Timeout/3, time.Until(deadline)))
+		_, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(msgID))
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if time.Until(deadline) < 100*time.Millisecond {
+			return fmt.Errorf("journal: store %s: %w", subject, err)
+		}
+		j.opts.Log.Debug("journal: store not acknowledged; sending it again", "subject", subject, "err", err)
+		time.Sleep(100 * time.Millisecond)
 	}
-	return nil
 }
 
 // Forget purges a delivered job's records in the background (in the
