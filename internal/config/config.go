@@ -18,9 +18,26 @@ type Config struct {
 	Backend Backend `mapstructure:"backend"`
 	Agent   Agent   `mapstructure:"agent"`
 	Client  Client  `mapstructure:"client"`
+	// HTTPAddr is where ingo api and ingo up serve HTTP.
+	HTTPAddr string `mapstructure:"http-addr"`
+	API      API    `mapstructure:"api"`
+	Up       Up     `mapstructure:"up"`
 
 	// File is the configuration file that was read, or "" (not a key).
 	File string `mapstructure:"-"`
+}
+
+// API configures the HTTP API (ingo api, ingo up).
+type API struct {
+	ClientID   string   `mapstructure:"client-id"`
+	AdminToken string   `mapstructure:"admin-token"`
+	MaxBody    ByteSize `mapstructure:"max-body"`
+	JobMemory  ByteSize `mapstructure:"job-memory"`
+}
+
+// Up configures ingo up (it also reads the backend, agent and api keys).
+type Up struct {
+	DataDir string `mapstructure:"data-dir"`
 }
 
 // NATS says where the NATS server is.
@@ -52,13 +69,15 @@ type Backend struct {
 	ResultResend      time.Duration `mapstructure:"result-resend"`
 	Replicas          int           `mapstructure:"replicas"`
 	TakeoverTimeout   time.Duration `mapstructure:"takeover-timeout"`
+	MetricsAddr       string        `mapstructure:"metrics-addr"`
 }
 
 // Agent configures `ingo agent`.
 type Agent struct {
-	ID      string `mapstructure:"id"`
-	Name    string `mapstructure:"name"`
-	Runtime string `mapstructure:"runtime"`
+	MetricsAddr string `mapstructure:"metrics-addr"`
+	ID          string `mapstructure:"id"`
+	Name        string `mapstructure:"name"`
+	Runtime     string `mapstructure:"runtime"`
 	// Environments are "type/name" pairs offered by the noop and fake
 	// runtimes.
 	Environments []string `mapstructure:"environments"`

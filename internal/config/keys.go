@@ -86,6 +86,15 @@ var keys = []Key{
 	{"agent.max-limits.output", ByteSize(3 << 19), "largest output bound a job may ask for (4 x this must fit the NATS max_payload, 8 MiB embedded)"},
 	{"agent.max-limits.disk", int64(4096), "largest writable disk a job may ask for, in MiB"},
 
+	{"http-addr", "127.0.0.1:8080", "host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"},
+	{"api.client-id", "", "client id of the HTTP API towards the backend; stable, so that results of jobs submitted before an API restart still arrive; empty: ingo-api-<host name>"},
+	{"api.admin-token", "", "when set, killing a job over HTTP (DELETE, and the dashboard's kill button) needs the header Authorization: Bearer <token>; empty: anyone who reaches the API may kill"},
+	{"api.max-body", ByteSize(64 << 20), "largest HTTP request body (a submission with its task archive and files)"},
+	{"api.job-memory", ByteSize(256 << 20), "memory bound of the jobs and results the API keeps for GET /api/v1/jobs/{id}; the oldest finished ones go first"},
+	{"backend.metrics-addr", "", "host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"},
+	{"agent.metrics-addr", "", "host:port where ingo agent serves Prometheus /metrics, /healthz and /readyz; empty: none"},
+	{"up.data-dir", defaultDataDir(), "directory of ingo up's embedded NATS data (jobs, results, task bundles)"},
+
 	{"client.name", "ingo-cli", "client name shown in the backend's logs"},
 	{"client.id", "", "client id, a NATS subject token; empty: a random id per process"},
 	{"client.connect-timeout", 5 * time.Second, "how long a command waits for NATS and the backend before it gives up"},
@@ -112,6 +121,18 @@ func Lookup(name string) (Key, bool) {
 
 // defaultCacheDir is the user's cache directory, or the temporary directory
 // for a user without a home (a service account in a container).
+// defaultDataDir is where ingo up keeps its state: $XDG_DATA_HOME/ingo, or
+// ~/.local/share/ingo.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "ingo")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "ingo")
+	}
+	return "ingo-data"
+}
+
 func defaultCacheDir() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {

@@ -56,6 +56,18 @@ func (c *Config) normalize() error {
 		}
 	}
 
+	if c.API.MaxBody < 1<<20 {
+		bad("api.max-body", "must be at least 1MiB, not %v", c.API.MaxBody)
+	}
+	if c.API.JobMemory < 1<<20 {
+		bad("api.job-memory", "must be at least 1MiB, not %v", c.API.JobMemory)
+	}
+	if c.API.ClientID != "" {
+		if err := messages.ValidateID(c.API.ClientID); err != nil {
+			bad("api.client-id", "%v", err)
+		}
+	}
+
 	b := &c.Backend
 	positive("backend.heartbeat-interval", b.HeartbeatInterval)
 	atLeast1("backend.heartbeat-misses", b.HeartbeatMisses)
