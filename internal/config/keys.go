@@ -119,8 +119,6 @@ func Lookup(name string) (Key, bool) {
 	return Key{}, false
 }
 
-// defaultCacheDir is the user's cache directory, or the temporary directory
-// for a user without a home (a service account in a container).
 // defaultDataDir is where ingo up keeps its state: $XDG_DATA_HOME/ingo, or
 // ~/.local/share/ingo.
 func defaultDataDir() string {
@@ -133,6 +131,8 @@ func defaultDataDir() string {
 	return "ingo-data"
 }
 
+// defaultCacheDir is the user's cache directory, or the temporary directory
+// for a user without a home (a service account in a container).
 func defaultCacheDir() string {
 	dir, err := os.UserCacheDir()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -20,6 +21,9 @@ type Source struct {
 	// Flags holds the parsed command line; the flags made by AddFlag (and
 	// only those) override their keys when they were given.
 	Flags *pflag.FlagSet
+	// Set holds KEY=VALUE pairs from --set: any key, with a flag's
+	// precedence. A dedicated flag given for the same key wins.
+	Set []string
 }
 
 // Load reads the settings, highest first, from the flags, the INGO_*
@@ -61,6 +65,10 @@ func Load(src Source) (*Config, error) {
 		}
 	}
 
+	if err := applySet(v, src); err != nil {
+		return nil, err
+	}
+
 	var (
 		c  Config
 		md mapstructure.Metadata
@@ -98,6 +106,32 @@ func Defaults() *Config {
 		panic(fmt.Sprintf("config: the defaults do not decode: %v", err))
 	}
 	return &c
+}
+
+// applySet gives v the --set pairs, checking that each names a key.
+func applySet(v *viper.Viper, src Source) error {
+	changed := map[string]bool{}
+	if src.Flags != nil {
+		src.Flags.Visit(func(f *pflag.Flag) {
+			if key := flagKey(f); key != "" {
+				changed[key] = true
+			}
+		})
+	}
+	for _, kv := range src.Set {
+		name, value, ok := strings.Cut(kv, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return fmt.Errorf("--set %q: want KEY=VALUE, e.g. --set backend.max-attempts=3", kv)
+		}
+		if _, known := Lookup(name); !known {
+			return fmt.Errorf("--set %s: unknown setting %q (docs/configuration.md lists them)", kv, name)
+		}
+		if !changed[name] {
+			v.Set(name, value)
+		}
+	}
+	return nil
 }
 
 func where(file string) string {
