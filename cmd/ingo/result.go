@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,55 +9,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ingo-grader/ingo/internal/jobjson"
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// resultJSON is a result as DESIGN.md §6 shows it, keys in that order; the
-// CLI and the HTTP API print the same form.
-type resultJSON struct {
-	JobID    string                     `json:"job_id"`
-	Status   messages.Status            `json:"status"`
-	Text     string                     `json:"text"`
-	Grade    float64                    `json:"grade"`
-	Problems map[string]messages.Result `json:"problems"`
-	Tests    map[string]any             `json:"tests"`
-	Custom   map[string]any             `json:"custom"`
-	State    string                     `json:"state"`
-	// Archive is the base64 of the tgz, or null when there is none.
-	Archive *string `json:"archive"`
-	Stdout  string  `json:"stdout"`
-	Stderr  string  `json:"stderr"`
-}
+// The result JSON of DESIGN.md §6 lives in internal/jobjson, shared with
+// the HTTP API so that both print the same form.
+type resultJSON = jobjson.Result
 
-func newResultJSON(r *messages.BackendJobDone) resultJSON {
-	out := resultJSON{
-		JobID:    r.JobID,
-		Status:   r.Result.Status,
-		Text:     r.Result.Text,
-		Grade:    r.Grade,
-		Problems: r.Problems,
-		Tests:    r.Tests,
-		Custom:   r.Custom,
-		State:    r.State,
-		Stdout:   r.Stdout,
-		Stderr:   r.Stderr,
-	}
-	// Empty objects rather than null: consumers index into them.
-	if out.Problems == nil {
-		out.Problems = map[string]messages.Result{}
-	}
-	if out.Tests == nil {
-		out.Tests = map[string]any{}
-	}
-	if out.Custom == nil {
-		out.Custom = map[string]any{}
-	}
-	if len(r.Archive) > 0 {
-		s := base64.StdEncoding.EncodeToString(r.Archive)
-		out.Archive = &s
-	}
-	return out
-}
+func newResultJSON(r *messages.BackendJobDone) resultJSON { return jobjson.NewResult(r) }
 
 // printJSON writes v as indented JSON followed by a newline.
 func printJSON(w io.Writer, v any) error {

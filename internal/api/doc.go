@@ -1,0 +1,35 @@
+// Package api is ingo's HTTP API (DESIGN.md §7, docs/api.md): REST and
+// server-sent events for frontends in any language, on top of one
+// frontendclient.Client.
+//
+// # Routes
+//
+// The routes are listed once, in routes (server.go); the handler, the
+// request counters of Stats and the OpenAPI test (which checks that every
+// route is documented in openapi.json) all read that table. Unknown paths
+// and wrong methods get JSON errors too (404, 405), so that a frontend never
+// has to parse an HTML or plain-text error page.
+//
+// # Jobs the API knows
+//
+// The API remembers the jobs it submitted (status, the events so far, the
+// result) in a store bounded by Options.JobMemory; the oldest finished jobs
+// are forgotten first. Results reach the store through
+// frontendclient.Options.OnResult, so that results of jobs submitted before
+// a restart of the API (same ClientID) are kept as well: a frontend that
+// polls GET /api/v1/jobs/{id} gets them. A job the API did not submit is
+// looked up in the backend's queue snapshot.
+//
+// # One owner
+//
+// The store (jobs.go) is guarded by one mutex, store.mu; each job's event
+// log is appended under it and readers are woken by closing a channel, so a
+// slow SSE client never holds anything up.
+//
+// # Task archives
+//
+// A task folder arrives as a .tar.gz, .tar or .zip. It is unpacked by
+// bundle.Extract (plain tar and zip are converted into a tar.gz stream
+// first), which refuses absolute paths, "..", links of any kind, special
+// files, duplicates and archives over bundle's size and file-count bounds.
+package api

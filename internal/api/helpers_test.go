@@ -1,0 +1,313 @@
+package api
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/agent"
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/containers/fake"
+	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+const wait = 10 * time.Second
+
+const testToken = "s3cret"
+
+// env is a whole ingo in the test process: embedded NATS, a backend, an
+// agent with the fake runtime (and a bundle cache), and the API served by
+// httptest.
+type env struct {
+	t   *testing.T
+	srv *Server
+	url string
+	doc *openAPIDoc
+	// connect opens another connection to the test's NATS.
+	connect func(name string) *nats.Conn
+}
+
+func newEnv(t *testing.T, o Options) *env {
+	t.Helper()
+	n := testutil.StartNATS(t)
+	connect := func(name string) *nats.Conn {
+		nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Log: testutil.Logger(t), ReconnectWait: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	cfg := backend.DefaultConfig()
+	cfg.EnvironmentGrace = 0
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	cfg.HeartbeatMisses = 20
+	b, err := backend.New(connect("backend"), cfg, testutil.Logger(t).With("component", "backend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "backend", b.Run)
+
+	anc := connect("agent")
+	js, err := jetstream.New(anc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := bundle.NewCache(store, t.TempDir(), 16<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})
+	a, err := agent.New(anc, rt, cache, agent.Config{ID: "a1", Name: "agent one", Slots: 2,
+		HeartbeatInterval: 50 * time.Millisecond}, testutil.Logger(t).With("component", "agent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "agent", a.Run)
+
+	if o.PingInterval == 0 {
+		o.PingInterval = 100 * time.Millisecond
+	}
+	if o.Log == nil {
+		o.Log = testutil.Logger(t).With("component", "api")
+	}
+	srv, err := New(context.Background(), connect("api"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		srv.Close()
+	})
+	e := &env{t: t, srv: srv, url: hs.URL, doc: loadOpenAPI(t), connect: connect}
+	testutil.Eventually(t, wait, func() bool {
+		envs := srv.Client().Environments()
+		return len(envs["docker"]) > 0
+	}, "the agent's environment never reached the API")
+	return e
+}
+
+func run(t *testing.T, name string, fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(wait):
+			t.Errorf("%s did not stop", name)
+		}
+	})
+}
+
+// call sends a request and checks the answer against openapi.json: the
+// status is documented for the route (or is the JSON 404/405 of the
+// router) and the JSON body matches the documented schema.
+func (e *env) call(method, path, contentType string, body io.Reader, header ...string) (int, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.doc.checkResponse(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), data); err != nil {
+		e.t.Errorf("%s %s: answer does not match openapi.json: %v\nbody: %s", method, path, err, data)
+	}
+	return resp.StatusCode, data
+}
+
+func (e *env) postJSON(path string, v any) (int, []byte) {
+	e.t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.call("POST", path, "application/json", bytes.NewReader(b))
+}
+
+// decode unmarshals a JSON answer into a generic map.
+func decode(t *testing.T, data []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, data)
+	}
+	return m
+}
+
+// event is one server-sent event.
+type event struct {
+	name string
+	data string
+}
+
+// events reads a job's event stream until it ends (or wait passes), and
+// checks every event's data against its schema.
+func (e *env) events(path string) []event {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		b, _ := io.ReadAll(resp.Body)
+		e.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	var out []event
+	var cur event
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if cur.name != "" {
+				e.checkEvent(cur)
+				out = append(out, cur)
+			}
+			cur = event{}
+		case strings.HasPrefix(line, "event: "):
+			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data += strings.TrimPrefix(line, "data: ")
+		}
+	}
+	if ctx.Err() != nil {
+		e.t.Fatalf("GET %s: the stream did not end within %v; got %v", path, wait, out)
+	}
+	return out
+}
+
+// firstEvent reads a stream's first event and hangs up.
+func (e *env) firstEvent(path string) event {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cur event
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "" && cur.name != "":
+			e.checkEvent(cur)
+			return cur
+		case strings.HasPrefix(line, "event: "):
+			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			cur.data += strings.TrimPrefix(line, "data: ")
+		}
+	}
+	e.t.Fatalf("GET %s: no event", path)
+	return cur
+}
+
+// checkEvent validates event data: done is a Result, queue a Queue.
+func (e *env) checkEvent(ev event) {
+	e.t.Helper()
+	schema := map[string]string{"done": "Result", "queue": "Queue"}[ev.name]
+	if schema == "" {
+		return
+	}
+	var v any
+	if err := json.Unmarshal([]byte(ev.data), &v); err != nil {
+		e.t.Fatalf("event %s: %v", ev.name, err)
+	}
+	if err := e.doc.validate(e.doc.component(schema), v, ev.name); err != nil {
+		e.t.Errorf("event %s does not match %s: %v", ev.name, schema, err)
+	}
+}
+
+// tarGz packs files (name -> content) into a .tar.gz; a name ending in
+// "->target" becomes a symbolic link.
+func tarGz(t *testing.T, files map[string]string, mutate func(*tar.Header)) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gw)
+	for name, content := range files {
+		hdr := &tar.Header{Name: name, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg}
+		if n, target, ok := strings.Cut(name, "->"); ok {
+			hdr = &tar.Header{Name: n, Linkname: target, Typeflag: tar.TypeSymlink, Mode: 0o777}
+			content = ""
+		}
+		if mutate != nil {
+			mutate(hdr)
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func gzipOf(t *testing.T, s string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	gw := gzip.NewWriter(&buf)
+	if _, err := gw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+func unknownJob(id string) *httpError {
+	return errf(http.StatusNotFound, "unknown_job",
+		fmt.Sprintf("no job %q: it was never submitted, or it finished long enough ago to be forgotten", id))
+}
+
+// getJob answers a job's status and, once done, its result. A job the API
+// did not submit is looked up in the backend's queue.
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if v, ok := s.store.view(id); ok {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	v, _, err := s.fromQueue(r, id)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// fromQueue finds a job in the backend's snapshot; mine says that this
+// client (in an earlier process) submitted it.
+func (s *Server) fromQueue(r *http.Request, id string) (v jobView, mine bool, err error) {
+	if messages.ValidateID(id) != nil {
+		return v, false, unknownJob(id)
+	}
+	q, err := s.client.Queue(r.Context())
+	if err != nil {
+		return v, false, err
+	}
+	for _, j := range q.JobsRunning {
+		if j.JobID == id {
+			started := time.UnixMilli(j.StartedAt).UTC()
+			return jobView{JobID: id, Status: statusRunning, SubmittedAt: started, StartedAt: &started,
+				Agent: j.Agent, Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, nil
+		}
+	}
+	for _, j := range q.JobsWaiting {
+		if j.JobID == id {
+			return jobView{JobID: id, Status: statusQueued, SubmittedAt: time.UnixMilli(j.QueuedAt).UTC(),
+				Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, nil
+		}
+	}
+	return v, false, unknownJob(id)
+}
+
+// deleteJob kills a job: 202 when the backend took the kill (the killed
+// result follows as the job's one result), 404 for an unknown job, 409 for
+// a finished one.
+func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ingo"`)
+		fail(w, errf(http.StatusUnauthorized, "unauthorized", "killing a job needs the header Authorization: Bearer <admin token>"))
+		return
+	}
+	id := r.PathValue("id")
+	if messages.ValidateID(id) != nil {
+		fail(w, unknownJob(id))
+		return
+	}
+	finished := func() error {
+		return errf(http.StatusConflict, "already_finished", "job "+id+" has finished already; its result is at GET /api/v1/jobs/"+id)
+	}
+	if _, done := s.store.has(id); done {
+		fail(w, finished())
+		return
+	}
+	err := s.client.KillJob(r.Context(), id)
+	var me *messages.Error
+	if errors.As(err, &me) && me.Code == messages.CodeUnknownJob {
+		// The backend says "unknown or finished": the store tells which,
+		// for the jobs the API knows.
+		if known, _ := s.store.has(id); known {
+			err = finished()
+		} else {
+			err = unknownJob(id)
+		}
+	}
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": id})
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	if s.opts.AdminToken == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.opts.AdminToken)) == 1
+}
+
+// jobEvents streams a job's events: those so far at once (a late
+// subscriber gets done at once), then each as it comes, until done.
+func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	rec := s.store.record(id)
+	if rec == nil {
+		v, mine, err := s.fromQueue(r, id)
+		if err == nil && !mine {
+			err = errf(http.StatusNotFound, "unknown_job",
+				"job "+id+" was not submitted through this API, so its events do not come here; poll GET /api/v1/jobs/"+id)
+		}
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		rec = s.adopt(v)
+	}
+	sse, ok := startSSE(w)
+	if !ok {
+		fail(w, errf(http.StatusInternalServerError, "no_streaming", "this server cannot stream responses"))
+		return
+	}
+	s.stats.sseClients.Add(1)
+	defer s.stats.sseClients.Add(-1)
+	from := 0
+	if n, err := strconv.Atoi(r.Header.Get("Last-Event-ID")); err == nil && n >= 0 {
+		from = n + 1 // resume after the last event the client saw
+	}
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		evs, done, wake := s.store.read(rec, from)
+		for i, e := range evs {
+			sse.event(strconv.Itoa(from+i), e.name, e.data)
+		}
+		from += len(evs)
+		if sse.flush() != nil || done {
+			return
+		}
+		select {
+		case <-wake:
+		case <-tick.C:
+			sse.comment("keep-alive")
+		case <-r.Context().Done():
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// adopt takes into the store a job of ours that an earlier API process
+// submitted: its result comes through OnResult, its progress from the
+// snapshot (the backend sends later events to the submitter only).
+func (s *Server) adopt(v jobView) *record {
+	st := s.store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if r := st.jobs[v.JobID]; r != nil {
+		return r
+	}
+	r := st.addLocked(v.JobID, v.SubmittedAt)
+	st.appendLocked(r, "queued", map[string]string{"job_id": v.JobID})
+	if v.Status == statusRunning {
+		r.status, r.startedAt, r.agent, r.attempt = statusRunning, *v.StartedAt, v.Agent, max(v.Attempt, 1)
+		st.appendLocked(r, "started", startedEvent{JobID: v.JobID, Agent: v.Agent, Attempt: r.attempt})
+	}
+	return r
+}

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// queueJSON is GET /api/v1/queue: the backend's snapshot, lists in
+// dispatch order, never null.
+type queueJSON struct {
+	Running []runningJSON              `json:"running"`
+	Waiting []messages.QueueWaitingJob `json:"waiting"`
+	Agents  []messages.QueueAgent      `json:"agents"`
+}
+
+// runningJSON adds the seconds since the job started, so that a page need
+// not trust its own clock against the backend's.
+type runningJSON struct {
+	messages.QueueRunningJob
+	Elapsed float64 `json:"elapsed"`
+}
+
+func newQueueJSON(q *messages.BackendGetQueue, now time.Time) queueJSON {
+	out := queueJSON{
+		Running: make([]runningJSON, 0, len(q.JobsRunning)),
+		Waiting: append(make([]messages.QueueWaitingJob, 0, len(q.JobsWaiting)), q.JobsWaiting...),
+		Agents:  agentsJSON(q.Agents),
+	}
+	for _, j := range q.JobsRunning {
+		e := math.Max(0, float64(now.UnixMilli()-j.StartedAt)/1000)
+		out.Running = append(out.Running, runningJSON{QueueRunningJob: j, Elapsed: math.Round(e*10) / 10})
+	}
+	return out
+}
+
+func agentsJSON(in []messages.QueueAgent) []messages.QueueAgent {
+	out := make([]messages.QueueAgent, 0, len(in))
+	for _, a := range in {
+		if a.Environments == nil {
+			a.Environments = []string{}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
+	q, err := s.client.Queue(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newQueueJSON(q, time.Now()))
+}
+
+// queueEvents sends the snapshot at once, then again whenever it changes
+// (the backend is asked every second). Times that move by themselves
+// (elapsed, an agent's last_seen) do not count as a change.
+func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
+	sse, ok := startSSE(w)
+	if !ok {
+		fail(w, errf(http.StatusInternalServerError, "no_streaming", "this server cannot stream responses"))
+		return
+	}
+	s.stats.sseClients.Add(1)
+	defer s.stats.sseClients.Add(-1)
+	poll := time.NewTicker(queuePoll)
+	defer poll.Stop()
+	var lastKey []byte
+	lastWrite := time.Now()
+	for {
+		if q, err := s.client.Queue(r.Context()); err == nil {
+			out := newQueueJSON(q, time.Now())
+			data, _ := json.Marshal(out)
+			if key := changeKey(out); !bytes.Equal(key, lastKey) {
+				lastKey = key
+				sse.event("", "queue", data)
+				lastWrite = time.Now()
+			}
+		} else {
+			s.log.Debug("queue stream: no snapshot", "err", err)
+		}
+		if time.Since(lastWrite) >= keepAlive {
+			sse.comment("keep-alive")
+			lastWrite = time.Now()
+		}
+		if sse.flush() != nil {
+			return
+		}
+		select {
+		case <-poll.C:
+		case <-r.Context().Done():
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// changeKey is the snapshot without the times that move on their own.
+func changeKey(q queueJSON) []byte {
+	c := queueJSON{Running: append([]runningJSON(nil), q.Running...), Waiting: q.Waiting,
+		Agents: append([]messages.QueueAgent(nil), q.Agents...)}
+	for i := range c.Running {
+		c.Running[i].Elapsed = 0
+	}
+	for i := range c.Agents {
+		c.Agents[i].LastSeen = 0
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+func (s *Server) getEnvironments(w http.ResponseWriter, r *http.Request) {
+	envs := s.client.Environments()
+	for k, v := range envs {
+		if v == nil {
+			envs[k] = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"environments": envs})
+}
+
+func (s *Server) getAgents(w http.ResponseWriter, r *http.Request) {
+	q, err := s.client.Queue(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": agentsJSON(q.Agents)})
+}

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+)
+
+// sseWriter writes server-sent events (text/event-stream).
+type sseWriter struct {
+	w   http.ResponseWriter
+	f   http.Flusher
+	err error
+}
+
+func startSSE(w http.ResponseWriter) (*sseWriter, bool) {
+	f, ok := w.(http.Flusher)
+	if !ok {
+		return nil, false
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	// nginx buffers responses unless told not to: events would arrive late.
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	f.Flush()
+	return &sseWriter{w: w, f: f}, true
+}
+
+// event writes one event; data is one line of JSON (encoding/json never
+// writes a newline inside a value), split defensively all the same.
+func (s *sseWriter) event(id, name string, data []byte) {
+	if s.err != nil {
+		return
+	}
+	var b bytes.Buffer
+	if id != "" {
+		fmt.Fprintf(&b, "id: %s\n", id)
+	}
+	fmt.Fprintf(&b, "event: %s\n", name)
+	for line := range bytes.SplitSeq(bytes.TrimRight(data, "\n"), []byte("\n")) {
+		fmt.Fprintf(&b, "data: %s\n", line)
+	}
+	b.WriteByte('\n')
+	_, s.err = s.w.Write(b.Bytes())
+}
+
+// comment writes a comment line (a keep-alive) and flushes.
+func (s *sseWriter) comment(text string) {
+	if s.err == nil {
+		_, s.err = fmt.Fprintf(s.w, ": %s\n\n", text)
+	}
+	s.flush()
+}
+
+func (s *sseWriter) flush() error {
+	if s.err == nil {
+		s.f.Flush()
+	}
+	return s.err
+}
