@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/messages"
@@ -23,11 +24,13 @@ type attempt struct {
 	ctx       context.Context
 	cancel    context.CancelCauseFunc
 	sshSent   atomic.Bool
+	begun     time.Time // when the agent took it
+	started   atomic.Bool
 }
 
 func newAttempt(parent context.Context, k messages.JobAttempt, job *messages.BackendNewJob, prevState string) *attempt {
 	ctx, cancel := context.WithCancelCause(parent)
-	return &attempt{key: k, job: job, prevState: prevState, ctx: ctx, cancel: cancel}
+	return &attempt{key: k, job: job, prevState: prevState, ctx: ctx, cancel: cancel, begun: time.Now()}
 }
 
 // runAttempt is the goroutine of one attempt, owned by the agent (a.jobs):
@@ -104,4 +107,15 @@ func (e events) SSHDebug(host string, port int, user, password string) {
 		JobID: e.at.key.JobID, Attempt: e.at.key.Attempt,
 		Host: host, Port: port, User: user, Password: password,
 	})
+}
+
+// Started reports, once, how long the container took to start (see
+// containers.StartEvents).
+func (e events) Started() {
+	o := e.a.cfg.Observer
+	if o == nil || !e.at.started.CompareAndSwap(false, true) {
+		return
+	}
+	d := &e.at.job.JobDescription
+	o.ContainerStarted(d.EnvironmentType, d.Environment, time.Since(e.at.begun))
 }

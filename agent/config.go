@@ -54,6 +54,24 @@ type Config struct {
 	// FlushTimeout bounds how long Run waits, at the very end, for the
 	// backend to acknowledge the results it holds (default 5s).
 	FlushTimeout time.Duration
+	// Observer hears of container starts and results (for metrics); nil
+	// means none. It is called from the attempts' goroutines and from NATS
+	// callbacks, concurrently: it must be safe for that and never block.
+	Observer Observer
+}
+
+// Observer hears of an agent's job events as they happen; internal/metrics
+// implements it.
+type Observer interface {
+	// ContainerStarted: the runtime reported that the attempt's container
+	// runs, latency after the agent took the attempt (task files, image,
+	// memory admission and container creation included). Runtimes that do
+	// not report it (containers.StartEvents) never call it.
+	ContainerStarted(envType, env string, latency time.Duration)
+	// JobFinished: an attempt has its one result, with this status (as
+	// sent: a result replaced because it could not be sent counts with
+	// the replacement's status). Refused jobs count too.
+	JobFinished(status messages.Status)
 }
 
 // Default values of Config.

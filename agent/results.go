@@ -24,7 +24,7 @@ const maxRemembered = 8192
 // way a result is produced. prevState is the job's state before the
 // attempt, kept by the results that replace an unsendable one.
 func (a *Agent) deliver(k messages.JobAttempt, res messages.JobResult, prevState string) {
-	data := a.encodeResult(k, res, prevState)
+	data, status := a.encodeResult(k, res, prevState)
 	a.mu.Lock()
 	delete(a.attempts, k)
 	a.finished.add(k)
@@ -32,6 +32,9 @@ func (a *Agent) deliver(k messages.JobAttempt, res messages.JobResult, prevState
 	a.results[k] = p
 	a.mu.Unlock()
 	a.stats.results.Add(1)
+	if a.cfg.Observer != nil {
+		a.cfg.Observer.JobFinished(status)
+	}
 	a.publishResult(k, p)
 	wake(a.changed)
 }
@@ -40,8 +43,8 @@ func (a *Agent) deliver(k messages.JobAttempt, res messages.JobResult, prevState
 // could not read (a value CBOR cannot carry, invalid UTF-8) or that NATS
 // would not carry (over max_payload) is replaced by one that says so,
 // because a result that is never acknowledged would be resent forever and
-// its job never finished.
-func (a *Agent) encodeResult(k messages.JobAttempt, res messages.JobResult, prevState string) []byte {
+// its job never finished. It also returns the status sent.
+func (a *Agent) encodeResult(k messages.JobAttempt, res messages.JobResult, prevState string) ([]byte, messages.Status) {
 	m := &messages.AgentJobDone{JobID: k.JobID, Attempt: k.Attempt, JobResult: res}
 	data, err := messages.Encode(m)
 	if err == nil {
@@ -59,13 +62,13 @@ func (a *Agent) encodeResult(k messages.JobAttempt, res messages.JobResult, prev
 		m.JobResult = messages.NewJobResult(messages.StatusError, fmt.Sprintf(
 			"The feedback is too large to be sent back (%d bytes; the limit is %d bytes).", len(data), limit), prevState)
 	default:
-		return data
+		return data, m.JobResult.Result.Status
 	}
 	a.stats.resultsReplaced.Add(1)
 	// Only fixed texts and the previous state are left, and the state came
 	// from the backend's own message: this encoding cannot fail.
 	data, _ = messages.Encode(m)
-	return data
+	return data, m.JobResult.Result.Status
 }
 
 func (a *Agent) publishResult(k messages.JobAttempt, p *pending) {

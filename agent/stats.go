@@ -48,6 +48,7 @@ type Stats struct {
 	// it matters: results and hellos).
 	SendErrors uint64
 
+	Slots          int // job slots (Config.Slots)
 	Running        int // attempts running now
 	PendingResults int // results sent and not yet answered
 	// MemoryInUse is the sum, in MiB, of the memory limits of the attempts
@@ -81,6 +82,7 @@ func (a *Agent) Stats() Stats {
 		NoResponders: c.noResponders.Load(), MemoryInUse: c.memoryInUse.Load(),
 	}
 	a.mu.Lock()
+	s.Slots = a.cfg.Slots
 	s.Running = len(a.attempts)
 	s.PendingResults = len(a.results)
 	a.mu.Unlock()

@@ -153,9 +153,12 @@ func (b *Backend) forgetDone() {
 // finish commits a job's final result and sends it to its client.
 func (b *Backend) finish(j *job, r messages.JobResult) {
 	done := &messages.BackendJobDone{JobID: j.id(), JobResult: r}
-	if err := b.commit(&JobFinished{Result: done, At: b.now()}); err != nil {
+	ran := j.phase != phaseWaiting
+	t := &JobFinished{Result: done, At: b.now()}
+	if err := b.commit(t); err != nil {
 		return // the journal is down: the job stays where it was, and is retried
 	}
 	b.stats.finished.Add(1)
+	b.observeFinish(j, r.Result.Status, ran, t.At)
 	b.deliver(j.clientID, done)
 }

@@ -31,6 +31,7 @@ type Backend struct {
 	events    chan event
 	abandoned chan struct{} // closed when a deposed Run stops reading events
 	stats     counters
+	gauges    gauges // published by the loop, read by Gauges
 
 	// Everything below is owned by the event loop (see the package doc).
 	jobs      map[string]*job
@@ -104,6 +105,8 @@ func (b *Backend) Run(ctx context.Context) error {
 	if err := b.replay(); err != nil {
 		return err
 	}
+	b.publishGauges()
+	defer b.publishGauges()
 	clientSub, err := b.nc.Subscribe(b.subj.BackendClient(), func(m *nats.Msg) { b.receive(m, false) })
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", b.subj.BackendClient(), err)
@@ -147,6 +150,7 @@ func (b *Backend) Run(ctx context.Context) error {
 			}
 			b.tick()
 			b.dispatch()
+			b.publishGauges()
 		}
 	}
 }

@@ -56,6 +56,9 @@ type Config struct {
 	// StartTimeout is also how long jobs replayed as running wait for
 	// their agent to claim them.
 	Journal Journal
+	// Observer hears of dispatched and finished jobs (for metrics); nil
+	// means none. It is called from the event loop and must not block.
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults.

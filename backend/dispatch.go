@@ -64,6 +64,7 @@ func (b *Backend) assign(a *agent, j *job) bool {
 		// Leave it waiting; the next event or tick tries again.
 		return false
 	}
+	b.observeDispatch(j, t.At)
 	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: j.msg.JobDescription, Attempt: j.attempt, Seq: j.agentSeq})
 	return true
 }

@@ -43,4 +43,14 @@
 // no longer current is refused, and that attempt is killed. An undecodable
 // or unexpected message is answered with an Error where it has a reply
 // subject, logged and counted; it never stops the backend.
+//
+// # Metrics
+//
+// Stats are atomic counters, readable from any goroutine. Sizes (queue
+// lengths, agents, slots) are loop-owned state: the loop publishes a copy
+// of them at every tick, which Gauges returns under a lock of its own, so
+// that no other goroutine ever touches the state. Config.Observer, called
+// from the loop (it must not block), hears of each dispatch and each
+// finished job with their wait and run times. internal/metrics turns all
+// three into Prometheus metrics.
 package backend

@@ -109,6 +109,24 @@ type Events interface {
 	SSHDebug(host string, port int, user, password string)
 }
 
+// StartEvents is implemented by Events that want to hear when the job
+// itself began: its container is running (everything before, such as
+// fetching the image and creating the container, is over). Runtimes tell
+// it with ReportStarted, once per Run, and not when Run fails before.
+type StartEvents interface {
+	Events
+	// Started: the attempt's container is running.
+	Started()
+}
+
+// ReportStarted calls ev.Started when ev implements StartEvents; ev may be
+// nil.
+func ReportStarted(ev Events) {
+	if s, ok := ev.(StartEvents); ok {
+		s.Started()
+	}
+}
+
 // Cancel causes: the agent cancels an attempt's context with one of these,
 // and Run's error wraps it.
 var (

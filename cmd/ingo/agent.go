@@ -59,10 +59,14 @@ agent.shutdown-grace and sends their results; a second exits at once.`,
 	config.AddFlag(fs, "agent.slots", "concurrency", "", "job slots: jobs run at once")
 	config.AddFlag(fs, "agent.name", "name", "", "")
 	config.AddFlag(fs, "agent.cache-dir", "cache-dir", "", "")
+	config.AddFlag(fs, "agent.metrics-addr", "metrics-addr", "", "")
 	return cmd
 }
 
-func (a *app) runAgent(ctx context.Context) error {
+func (a *app) runAgent(ctx context.Context) error { return a.runAgentOn(ctx, a.cfg.NATS.URL) }
+
+// runAgentOn runs the agent on the NATS at natsURL until ctx ends.
+func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 	cfg := a.cfg
 	ac, err := agentConfig(cfg)
 	if err != nil {
@@ -75,11 +79,17 @@ func (a *app) runAgent(ctx context.Context) error {
 	}
 	defer func() { _ = rt.Close() }()
 
-	nc, err := a.dial(cfg.NATS.URL, "ingo-agent "+ac.Name)
+	nc, err := a.dial(natsURL, "ingo-agent "+ac.Name)
 	if err != nil {
 		return err
 	}
 	defer closeConn(nc)
+	am, stopMetrics, err := a.agentMetrics(ctx, nc) // agent.metrics-addr
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	ac.Observer = am.Observer()
 	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
 		return stopped(ctx, err)
 	}
@@ -92,7 +102,8 @@ func (a *app) runAgent(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w (check the agent.* settings)", err)
 	}
-	log.Info("agent connected", "nats", cfg.NATS.URL, "id", ac.ID, "runtime", rt.Name(), "slots", ac.Slots)
+	am.Follow(ag)
+	log.Info("agent connected", "nats", natsURL, "id", ac.ID, "runtime", rt.Name(), "slots", ac.Slots)
 	if err := stopped(ctx, ag.Run(ctx)); err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ingo-grader/ingo/backend/leader"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
+	"github.com/ingo-grader/ingo/internal/metrics"
 	"github.com/ingo-grader/ingo/internal/natsserver"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -50,6 +51,7 @@ once); a second exits at once.`,
 	fs := cmd.Flags()
 	config.AddFlag(fs, "backend.embedded-nats", "embedded-nats", "", "")
 	config.AddFlag(fs, "backend.data-dir", "data-dir", "", "")
+	config.AddFlag(fs, "backend.metrics-addr", "metrics-addr", "", "")
 	return cmd
 }
 
@@ -57,7 +59,7 @@ func (a *app) runBackend(ctx context.Context) error {
 	cfg := a.cfg
 	natsURL := cfg.NATS.URL
 	if cfg.Backend.EmbeddedNATS {
-		srv, err := a.startEmbeddedNATS()
+		srv, err := a.startEmbeddedNATS(cfg.Backend.DataDir)
 		if err != nil {
 			return err
 		}
@@ -67,12 +69,23 @@ func (a *app) runBackend(ctx context.Context) error {
 		}()
 		natsURL = srv.ClientURL()
 	}
+	return a.runBackendOn(ctx, natsURL)
+}
 
+// runBackendOn runs the backend (active or standby) on the NATS at natsURL
+// until ctx ends.
+func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
+	cfg := a.cfg
 	nc, err := a.dial(natsURL, "ingo-backend")
 	if err != nil {
 		return err
 	}
 	defer closeConn(nc)
+	bm, stopMetrics, err := a.backendMetrics(ctx, nc) // backend.metrics-addr
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
 		return stopped(ctx, err)
 	}
@@ -81,7 +94,7 @@ func (a *app) runBackend(ctx context.Context) error {
 	bc := backendConfig(cfg)
 	if !cfg.Backend.Durable {
 		a.log.Warn("backend.durable is off: the queue lives in memory only, and no standby can take over")
-		return a.serveBackend(ctx, nc, bc, nil)
+		return a.serveBackend(ctx, nc, bc, nil, bm)
 	}
 	jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -115,7 +128,7 @@ func (a *app) runBackend(ctx context.Context) error {
 		if err != nil {
 			return stopped(ctx, err)
 		}
-		err = a.serveBackend(ctx, nc, bc, lease)
+		err = a.serveBackend(ctx, nc, bc, lease, bm)
 		if !errors.Is(err, backend.ErrDeposed) || ctx.Err() != nil {
 			return err
 		}
@@ -125,11 +138,15 @@ func (a *app) runBackend(ctx context.Context) error {
 
 // serveBackend runs one backend until ctx ends or, with a lease, until the
 // lease is lost (then it returns an error wrapping backend.ErrDeposed).
-func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config, lease *leader.Lease) error {
+// bm (nil: none) follows the backend while it runs.
+func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config, lease *leader.Lease, bm *metrics.Backend) error {
+	bc.Observer = bm.Observer()
 	b, err := backend.New(nc, bc, a.log.With("component", "backend"))
 	if err != nil {
 		return fmt.Errorf("%w (check the backend.* settings)", err)
 	}
+	bm.Follow(b)
+	defer bm.Follow(nil)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if lease != nil {
@@ -166,24 +183,24 @@ func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config
 
 // startEmbeddedNATS serves NATS with JetStream at the host:port of
 // nats.url, with its files under backend.data-dir.
-func (a *app) startEmbeddedNATS() (*server.Server, error) {
+func (a *app) startEmbeddedNATS(dataDir string) (*server.Server, error) {
 	cfg := a.cfg
 	addr, err := listenAddr(cfg.NATS.URL)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Backend.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("embedded NATS: create the data directory: %w (choose another with --data-dir)", err)
 	}
 	srv, err := natsserver.Start(natsserver.Options{
 		Addr:    addr,
-		DataDir: cfg.Backend.DataDir,
+		DataDir: dataDir,
 		Logger:  a.natsLogger(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: is another NATS server or ingo backend using %s? Stop it, or choose another address with --nats-url", err, addr)
 	}
-	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", cfg.Backend.DataDir)
+	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", dataDir)
 	return srv, nil
 }
 

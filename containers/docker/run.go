@@ -95,6 +95,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	if err != nil {
 		return messages.JobResult{}, failure("The grading container could not start", err)
 	}
+	containers.ReportStarted(ev)
 	go func() {
 		// The helper reads the tar to its end; a container that stopped
 		// early makes this fail, which the result tells better.

@@ -53,6 +53,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 
 // play is the part of Run after the job started.
 func (r *Runtime) play(ctx context.Context, job *containers.Job, ev containers.Events, b behaviour) (messages.JobResult, error) {
+	containers.ReportStarted(ev)
 	if b.ssh && ev != nil {
 		ev.SSHDebug("127.0.0.1", 2222, "worker", "fake-password")
 	}

@@ -69,10 +69,11 @@ func (r *Runtime) Environments(context.Context) (map[string]map[string]messages.
 func (r *Runtime) Changes() <-chan struct{} { return nil }
 
 // Run returns success at once, or the cancellation when ctx is done.
-func (r *Runtime) Run(ctx context.Context, _ *containers.Job, _ containers.Events) (messages.JobResult, error) {
+func (r *Runtime) Run(ctx context.Context, _ *containers.Job, ev containers.Events) (messages.JobResult, error) {
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("noop: %w", context.Cause(ctx))
 	}
+	containers.ReportStarted(ev)
 	return result, nil
 }
 
