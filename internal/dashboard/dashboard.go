@@ -1,0 +1,92 @@
+// Package dashboard is the admin web page of ingo's HTTP API: the live
+// queue (running and waiting jobs, and why each waits), the agents and
+// their environments, recently finished jobs, and one job's detail with its
+// result, with a Kill button on jobs that have not finished.
+//
+// Handler serves three static files (index.html, app.js, style.css),
+// embedded in the binary: no build step, nothing fetched from elsewhere (no
+// CDN, no web font), so it works offline. The page talks to the HTTP API of
+// the same origin under /api/v1:
+//
+//	GET    /api/v1/queue/events       server-sent events "queue" (snapshots)
+//	GET    /api/v1/jobs/{id}          status and result
+//	GET    /api/v1/jobs/{id}/events   server-sent events of one job
+//	DELETE /api/v1/jobs/{id}          kill
+//	GET    /api/v1/environments       environments on offer
+//
+// It reads snapshots and results defensively (a missing field shows as
+// "—"). Everything that comes from jobs — feedback, problem texts,
+// stdout, stderr, launcher names — is untrusted and student-influenced:
+// the script only ever puts it in the page as text (textContent, text
+// nodes), never as HTML, and the Content-Security-Policy set by Handler
+// allows scripts, styles and connections from the same origin only.
+//
+// When the API answers a kill with 401 (it has an admin token), the page
+// asks for the token and keeps it in sessionStorage for the tab's life.
+package dashboard
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"strings"
+)
+
+//go:embed static
+var static embed.FS
+
+// files is the static folder, rooted.
+var files = func() fs.FS {
+	f, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
+// csp keeps the page to its own origin; img-src allows the data: favicon.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+	"img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+var contentTypes = map[string]string{
+	"index.html": "text/html; charset=utf-8",
+	"app.js":     "text/javascript; charset=utf-8",
+	"style.css":  "text/css; charset=utf-8",
+}
+
+// Handler serves the dashboard: "/" (index.html), "/app.js" and
+// "/style.css". Mount it at "/" next to the API; any other path is 404.
+func Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, "/")
+		if name == "" || name == "index.html" {
+			name = "index.html"
+		}
+		ct, ok := contentTypes[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		body, err := fs.ReadFile(files, name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", ct)
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(body)
+		}
+	})
+}

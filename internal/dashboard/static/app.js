@@ -1,0 +1,679 @@
+// ingo dashboard. Plain script, no build step, no dependencies.
+//
+// Everything a job carries (feedback, problem texts, stdout, stderr,
+// launcher, ids) is untrusted: it only ever enters the page as text, through
+// el() (text nodes) and textContent, never as markup.
+"use strict";
+(() => {
+  const API = "/api/v1";
+  const TOKEN_KEY = "ingo-admin-token";
+  const RECENT_MAX = 15;
+  const META_MAX = 500;
+
+  const state = {
+    running: [],
+    waiting: [],
+    agents: [],
+    receivedAt: 0,
+    haveSnapshot: false,
+    known: new Map(), // job id -> {task, launcher} of jobs in the last snapshot
+    meta: new Map(), // job id -> {task, launcher, env}: all jobs seen, the last META_MAX
+    recent: [], // {id, task, launcher, leftAt, job, error}
+    agentKey: "",
+    selected: null, // job id shown in the detail view
+    selectedJob: null, // its last GET /jobs/{id}
+    selectedSSH: null,
+    jobSource: null,
+    archiveURL: null,
+  };
+
+  // ---- small helpers ----
+
+  const $ = (sel) => document.querySelector(sel);
+
+  // el builds an element; strings among children become text nodes.
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k === "class") e.className = v;
+      else if (k === "text") e.textContent = String(v);
+      else if (k === "dataset") Object.assign(e.dataset, v);
+      else e.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c == null) continue;
+      e.append(c instanceof Node ? c : String(c));
+    }
+    return e;
+  }
+
+  // pick returns the first of keys that o has (not null).
+  function pick(o, ...keys) {
+    if (!o || typeof o !== "object") return undefined;
+    for (const k of keys) if (o[k] != null) return o[k];
+    return undefined;
+  }
+  const arr = (v) => (Array.isArray(v) ? v : []);
+  const str = (v) => (v == null || v === "" ? "—" : String(v));
+
+  function duration(s) {
+    if (typeof s !== "number" || !isFinite(s)) return "—";
+    s = Math.max(0, Math.floor(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
+    if (m) return `${m}m ${String(sec).padStart(2, "0")}s`;
+    return `${sec}s`;
+  }
+
+  // toMillis reads a time as Unix ms, Unix s or an ISO string.
+  function toMillis(v) {
+    if (typeof v === "number" && v > 0) return v > 1e11 ? v : v * 1000;
+    if (typeof v === "string" && v) {
+      const t = Date.parse(v);
+      return isNaN(t) ? null : t;
+    }
+    return null;
+  }
+  const clock = (ms) => (ms ? new Date(ms).toLocaleTimeString() : "—");
+
+  const jobID = (j) => String(pick(j, "job_id", "id", "jobid") ?? "");
+  function taskOf(j) {
+    const c = pick(j, "course_id"), t = pick(j, "task_id");
+    if (c || t) return [c, t].filter(Boolean).join("/");
+    return pick(j, "info", "task") || "";
+  }
+  function envOf(j) {
+    const e = pick(j, "environment"), t = pick(j, "environment_type");
+    if (typeof e === "string" && e.includes("/")) return e;
+    return [t, e].filter(Boolean).join("/");
+  }
+
+  const WHY = {
+    no_agent: "No agent offers its environment",
+    slots_busy: "Next in line; every slot is busy",
+    queued: "Behind jobs that came earlier",
+    lower_priority: "Behind jobs of a higher priority",
+  };
+  const why = (j) => {
+    const r = pick(j, "why", "reason");
+    return WHY[r] || str(r);
+  };
+
+  // ---- notices and connection indicator ----
+
+  let noticeTimer = null;
+  function notice(text, kind) {
+    const n = $("#notice");
+    n.textContent = text;
+    n.dataset.kind = kind || "info";
+    n.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { n.hidden = true; }, 8000);
+  }
+
+  const CONN = {
+    connecting: "Connecting…",
+    live: "Live",
+    reconnecting: "Reconnecting…",
+    offline: "Offline — retrying",
+  };
+  function setConn(s) {
+    const c = $("#conn");
+    if (c.dataset.state === s) return;
+    c.dataset.state = s;
+    $("#conn-text").textContent = CONN[s] || s;
+  }
+
+  // ---- HTTP API ----
+
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+  function showTokenButton() { $("#forget-token").hidden = !token(); }
+
+  function askToken() {
+    const d = $("#token-dialog");
+    const input = $("#token-input");
+    input.value = "";
+    return new Promise((resolve) => {
+      d.addEventListener("close", () => {
+        const v = input.value.trim();
+        if (d.returnValue === "ok" && v) {
+          sessionStorage.setItem(TOKEN_KEY, v);
+          showTokenButton();
+          resolve(true);
+        } else resolve(false);
+      }, { once: true });
+      d.showModal();
+      input.focus();
+    });
+  }
+
+  // api calls the HTTP API; on 401 it asks for the admin token and tries
+  // again. It returns {ok, status, body}.
+  async function api(method, path) {
+    for (;;) {
+      const headers = { Accept: "application/json" };
+      if (token()) headers.Authorization = "Bearer " + token();
+      let res;
+      try {
+        res = await fetch(API + path, { method, headers, cache: "no-store" });
+      } catch (e) {
+        return { ok: false, status: 0, body: null, error: "network error" };
+      }
+      let body = null;
+      const text = await res.text();
+      if (text) {
+        try { body = JSON.parse(text); } catch (e) { body = text; }
+      }
+      if (res.status === 401 && method !== "GET") {
+        if (token()) sessionStorage.removeItem(TOKEN_KEY);
+        if (await askToken()) continue;
+      }
+      const err = res.ok ? null : (pick(body, "error", "message") || (typeof body === "string" && body) || res.statusText);
+      return { ok: res.ok, status: res.status, body, error: err };
+    }
+  }
+  const enc = encodeURIComponent;
+
+  // ---- queue ----
+
+  let queueSource = null, retryDelay = 1000, retryTimer = null;
+
+  function connectQueue() {
+    clearTimeout(retryTimer);
+    if (queueSource) queueSource.close();
+    const es = new EventSource(API + "/queue/events");
+    queueSource = es;
+    es.addEventListener("open", () => { setConn("live"); retryDelay = 1000; });
+    const onData = (ev) => {
+      let snap;
+      try { snap = JSON.parse(ev.data); } catch (e) { return; }
+      setConn("live");
+      onSnapshot(snap);
+    };
+    es.addEventListener("queue", onData);
+    es.addEventListener("message", onData);
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gave up (an HTTP error): retry ourselves, backing off.
+        setConn("offline");
+        es.close();
+        retryTimer = setTimeout(connectQueue, retryDelay);
+        retryDelay = Math.min(retryDelay * 2, 15000);
+      } else {
+        setConn("reconnecting");
+      }
+    });
+  }
+
+  function onSnapshot(raw) {
+    const running = arr(pick(raw, "running", "jobs_running"));
+    const waiting = arr(pick(raw, "waiting", "jobs_waiting"));
+    const agents = arr(pick(raw, "agents"));
+    const now = new Map();
+    for (const j of [...running, ...waiting]) {
+      const info = { task: taskOf(j), launcher: pick(j, "launcher"), env: envOf(j) };
+      now.set(jobID(j), info);
+      state.meta.delete(jobID(j));
+      state.meta.set(jobID(j), info);
+    }
+    while (state.meta.size > META_MAX) state.meta.delete(state.meta.keys().next().value);
+    if (state.haveSnapshot) {
+      for (const [id, info] of state.known) if (!now.has(id)) finished(id, info);
+    }
+    const wasSelected = state.selected && phaseOf(state.selected);
+    state.known = now;
+    state.running = running;
+    state.waiting = waiting;
+    state.agents = agents;
+    state.receivedAt = Date.now();
+    state.haveSnapshot = true;
+    renderQueue();
+    renderAgents();
+    const key = agents.map((a) => `${pick(a, "agent_id", "id")}:${arr(a.environments).join(",")}`).sort().join(";");
+    if (key !== state.agentKey) {
+      state.agentKey = key;
+      loadEnvironments();
+    }
+    if (state.selected && phaseOf(state.selected) !== wasSelected) loadJob();
+  }
+
+  function phaseOf(id) {
+    if (state.running.some((j) => jobID(j) === id)) return "running";
+    if (state.waiting.some((j) => jobID(j) === id)) return "waiting";
+    return "";
+  }
+
+  function elapsedOf(j) {
+    const e = pick(j, "elapsed");
+    if (typeof e === "number") return e + (Date.now() - state.receivedAt) / 1000;
+    const st = toMillis(pick(j, "started_at"));
+    return st ? (Date.now() - st) / 1000 : null;
+  }
+  function waitedOf(j) {
+    const e = pick(j, "waited", "waiting_for");
+    if (typeof e === "number") return e + (Date.now() - state.receivedAt) / 1000;
+    const q = toMillis(pick(j, "queued_at"));
+    return q ? (Date.now() - q) / 1000 : null;
+  }
+  function limitOf(j) {
+    const m = pick(j, "max_time");
+    return typeof m === "number" && m > 0 ? duration(m) + " CPU" : "none";
+  }
+
+  function jobButton(id) {
+    return el("button", { type: "button", class: "link", title: id, dataset: { action: "show", job: id }, "aria-label": `Show job ${id}` }, id);
+  }
+  function killButton(id, killing) {
+    return el("button", {
+      type: "button", class: "danger", dataset: { action: "kill", job: id },
+      "aria-label": `Kill job ${id}`, disabled: !!killing,
+    }, killing ? "Killing…" : "Kill");
+  }
+
+  // rerender replaces a tbody's rows and keeps the keyboard focus on the
+  // same button when it is still there.
+  function rerender(tbody, rows) {
+    const a = document.activeElement;
+    const focus = a && tbody.contains(a) && a.dataset ? { action: a.dataset.action, job: a.dataset.job } : null;
+    tbody.replaceChildren(...rows);
+    if (focus && focus.action) {
+      for (const b of tbody.querySelectorAll("button")) {
+        if (b.dataset.action === focus.action && b.dataset.job === focus.job) { b.focus(); break; }
+      }
+    }
+  }
+  const emptyRow = (cols, text) => el("tr", { class: "empty" }, el("td", { colspan: cols }, text));
+
+  function renderQueue() {
+    $("#running-count").textContent = state.running.length;
+    $("#waiting-count").textContent = state.waiting.length;
+    rerender($("#running tbody"), state.running.length ? state.running.map((j) => {
+      const id = jobID(j);
+      const killing = !!pick(j, "killing");
+      const agent = pick(j, "agent", "agent_name") || pick(j, "agent_id");
+      return el("tr", { dataset: { job: id }, class: id === state.selected ? "selected" : null },
+        el("td", null, jobButton(id)),
+        el("td", null, str(taskOf(j))),
+        el("td", null, str(pick(j, "launcher"))),
+        el("td", null, str(agent), killing ? el("span", { class: "badge killed" }, "killing") : null),
+        el("td", { class: "num" }, str(pick(j, "attempt"))),
+        el("td", { class: "num", dataset: { tick: "elapsed", job: id } }, duration(elapsedOf(j))),
+        el("td", { class: "num" }, limitOf(j)),
+        el("td", { class: "actions" }, killButton(id, killing)));
+    }) : [emptyRow(8, "No job is running.")]);
+    rerender($("#waiting tbody"), state.waiting.length ? state.waiting.map((j) => {
+      const id = jobID(j);
+      const reason = pick(j, "why", "reason");
+      return el("tr", { dataset: { job: id }, class: id === state.selected ? "selected" : null },
+        el("td", { class: "num" }, str(pick(j, "position"))),
+        el("td", null, jobButton(id)),
+        el("td", null, str(taskOf(j))),
+        el("td", null, el("code", null, str(envOf(j)))),
+        el("td", null, str(pick(j, "launcher"))),
+        el("td", { class: "num", dataset: { tick: "waited", job: id } }, duration(waitedOf(j))),
+        el("td", null, el("span", { class: "why", dataset: { why: reason || "" } }, why(j))),
+        el("td", { class: "actions" }, killButton(id, false)));
+    }) : [emptyRow(8, "No job is waiting.")]);
+  }
+
+  function tick() {
+    const byID = new Map();
+    for (const j of state.running) byID.set("elapsed:" + jobID(j), elapsedOf(j));
+    for (const j of state.waiting) byID.set("waited:" + jobID(j), waitedOf(j));
+    for (const td of document.querySelectorAll("td[data-tick]")) {
+      const v = byID.get(td.dataset.tick + ":" + td.dataset.job);
+      if (v !== undefined) td.textContent = duration(v);
+    }
+    const sel = document.querySelector("#detail [data-tick]");
+    if (sel) {
+      const j = [...state.running, ...state.waiting].find((x) => jobID(x) === state.selected);
+      if (j) sel.textContent = duration(sel.dataset.tick === "elapsed" ? elapsedOf(j) : waitedOf(j));
+    }
+  }
+
+  // ---- agents and environments ----
+
+  function renderAgents() {
+    $("#agents-count").textContent = state.agents.length;
+    rerender($("#agents tbody"), state.agents.length ? state.agents.map((a) => {
+      const slots = pick(a, "slots");
+      let running = pick(a, "running");
+      const free = pick(a, "free");
+      if (typeof running !== "number" && typeof slots === "number" && typeof free === "number") running = slots - free;
+      const name = pick(a, "name") || pick(a, "agent_id", "id");
+      const id = pick(a, "agent_id", "id");
+      const pct = typeof slots === "number" && slots > 0 && typeof running === "number" ? Math.min(100, Math.round(100 * running / slots)) : 0;
+      const seen = toMillis(pick(a, "last_seen"));
+      return el("tr", null,
+        el("td", null, el("strong", null, str(name)), id && id !== name ? el("span", { class: "muted" }, " " + id) : null),
+        el("td", null,
+          el("span", { class: "num" }, `${str(running)} of ${str(slots)}`),
+          el("span", { class: "meter", role: "presentation" }, el("span", { class: "meter-fill", style: null, dataset: { pct: String(pct) } }))),
+        el("td", null, el("ul", { class: "chips" }, arr(a.environments).map((e) => el("li", null, typeof e === "string" ? e : envOf(e))))),
+        el("td", null, seen ? clock(seen) : "—"));
+    }) : [emptyRow(4, "No agent is connected.")]);
+    // Width from data-pct, set through the CSSOM (allowed by the CSP, unlike style attributes).
+    for (const f of document.querySelectorAll("#agents .meter-fill")) f.style.width = f.dataset.pct + "%";
+  }
+
+  async function loadEnvironments() {
+    const r = await api("GET", "/environments");
+    const ul = $("#environments");
+    if (!r.ok) {
+      ul.replaceChildren(el("li", { class: "empty" }, `could not load (${r.error || r.status})`));
+      return;
+    }
+    const b = r.body;
+    let names = [];
+    const list = Array.isArray(b) ? b : arr(pick(b, "environments"));
+    if (list.length) {
+      names = list.map((e) => (typeof e === "string" ? e : envOf(e) || pick(e, "name", "id")));
+    } else {
+      const m = pick(b, "available_environments", "environments") || (b && typeof b === "object" && !Array.isArray(b) ? b : {});
+      for (const [typ, ns] of Object.entries(m)) for (const n of arr(ns)) names.push(`${typ}/${typeof n === "string" ? n : pick(n, "name")}`);
+    }
+    names = [...new Set(names.filter(Boolean))].sort();
+    ul.replaceChildren(...(names.length ? names.map((n) => el("li", null, n)) : [el("li", { class: "empty" }, "none")]));
+  }
+
+  // ---- recently finished ----
+
+  function finished(id, info) {
+    if (!id) return;
+    state.recent = state.recent.filter((r) => r.id !== id);
+    const r = { id, task: info.task, launcher: info.launcher, leftAt: Date.now(), job: null, error: null };
+    state.recent.unshift(r);
+    state.recent.length = Math.min(state.recent.length, RECENT_MAX);
+    renderRecent();
+    fetchFinished(r, 0);
+  }
+
+  async function fetchFinished(r, tries) {
+    const res = await api("GET", "/jobs/" + enc(r.id));
+    if (res.ok && res.body && typeof res.body === "object") {
+      r.job = res.body;
+      if (res.body.status !== "done" && tries < 10) {
+        setTimeout(() => fetchFinished(r, tries + 1), 300 * (tries + 1));
+        return;
+      }
+    } else {
+      r.error = res.status === 404 ? "unknown" : (res.error || "error");
+      if (res.status !== 404 && tries < 5) {
+        setTimeout(() => fetchFinished(r, tries + 1), 1000 * (tries + 1));
+      }
+    }
+    renderRecent();
+    if (r.id === state.selected) loadJob();
+  }
+
+  function resultOf(job) {
+    const r = job && job.result;
+    if (!r || typeof r !== "object") return null;
+    const inner = r.result && typeof r.result === "object" ? r.result : r;
+    return {
+      status: pick(inner, "status"),
+      text: pick(inner, "text"),
+      grade: pick(r, "grade"),
+      problems: pick(r, "problems"),
+      tests: pick(r, "tests"),
+      custom: pick(r, "custom"),
+      state: pick(r, "state"),
+      archive: pick(r, "archive"),
+      stdout: pick(r, "stdout"),
+      stderr: pick(r, "stderr"),
+    };
+  }
+
+  function statusBadge(status) {
+    const s = status || "unknown";
+    return el("span", { class: "badge " + String(s).replace(/[^a-z_-]/gi, ""), dataset: { field: "result-status" } }, s);
+  }
+  const grade = (g) => (typeof g === "number" ? (Math.round(g * 100) / 100).toString() : str(g));
+
+  function renderRecent() {
+    rerender($("#recent tbody"), state.recent.length ? state.recent.map((r) => {
+      const res = resultOf(r.job);
+      const st = res ? res.status : (r.error ? r.error : (r.job ? pick(r.job, "status") : "fetching…"));
+      return el("tr", { dataset: { job: r.id, status: res ? String(res.status) : "" }, class: r.id === state.selected ? "selected" : null },
+        el("td", null, jobButton(r.id)),
+        el("td", null, str(r.task)),
+        el("td", null, str(r.launcher)),
+        el("td", null, res ? statusBadge(res.status) : el("span", { class: "muted" }, str(st))),
+        el("td", { class: "num" }, res ? grade(res.grade) : "—"),
+        el("td", null, clock(r.leftAt)));
+    }) : [emptyRow(6, "No job has finished since this page was opened.")]);
+  }
+
+  // ---- job detail ----
+
+  function showJob(id) {
+    id = String(id || "").trim();
+    if (!id) return;
+    if (state.jobSource) { state.jobSource.close(); state.jobSource = null; }
+    state.selected = id;
+    state.selectedJob = null;
+    state.selectedSSH = null;
+    const want = "#job=" + enc(id);
+    if (location.hash !== want) history.replaceState(null, "", want);
+    const d = $("#detail");
+    d.hidden = false;
+    d.dataset.job = id;
+    $("#detail-title").textContent = "Job " + id;
+    $("#detail-body").replaceChildren(el("p", { class: "muted" }, "Loading…"));
+    d.focus({ preventScroll: true });
+    d.scrollIntoView({ block: "start" });
+    highlight();
+    follow(id);
+    loadJob();
+  }
+
+  function closeJob() {
+    if (state.jobSource) { state.jobSource.close(); state.jobSource = null; }
+    state.selected = null;
+    $("#detail").hidden = true;
+    delete $("#detail").dataset.job;
+    history.replaceState(null, "", location.pathname + location.search);
+    highlight();
+  }
+
+  function highlight() {
+    for (const tr of document.querySelectorAll("tbody tr[data-job]")) {
+      tr.classList.toggle("selected", tr.dataset.job === state.selected);
+    }
+  }
+
+  // follow listens to the job's own events while it is not done.
+  function follow(id) {
+    const es = new EventSource(API + "/jobs/" + enc(id) + "/events");
+    state.jobSource = es;
+    const onEvent = (name) => (ev) => {
+      if (state.selected !== id) { es.close(); return; }
+      if (name === "ssh") {
+        try { state.selectedSSH = JSON.parse(ev.data); } catch (e) { /* ignore */ }
+      }
+      if (name === "done") { es.close(); state.jobSource = null; }
+      loadJob();
+    };
+    for (const n of ["queued", "started", "ssh", "done"]) es.addEventListener(n, onEvent(n));
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED && state.jobSource === es) state.jobSource = null;
+    });
+  }
+
+  let loadSeq = 0;
+  async function loadJob() {
+    const id = state.selected;
+    if (!id) return;
+    const seq = ++loadSeq;
+    const r = await api("GET", "/jobs/" + enc(id));
+    if (seq !== loadSeq || id !== state.selected) return;
+    if (!r.ok) {
+      $("#detail-body").replaceChildren(el("p", { class: "error" },
+        r.status === 404 ? "No such job: the backend does not know it, or has forgotten it." : `Could not load the job: ${r.error || r.status}`));
+      return;
+    }
+    state.selectedJob = r.body;
+    if (r.body && r.body.status === "done" && state.jobSource) { state.jobSource.close(); state.jobSource = null; }
+    renderDetail();
+  }
+
+  function field(label, value, name) {
+    return [el("dt", null, label), el("dd", { dataset: name ? { field: name } : null }, value)];
+  }
+
+  function pre(text, cls) {
+    return el("pre", { class: cls || null, tabindex: "0" }, text == null ? "" : String(text));
+  }
+
+  function renderDetail() {
+    const job = state.selectedJob || {};
+    const id = state.selected;
+    const res = resultOf(job);
+    const status = pick(job, "status") || "unknown";
+    const phase = phaseOf(id);
+    const q = [...state.running, ...state.waiting].find((x) => jobID(x) === id);
+    const parts = [];
+
+    const meta = state.meta.get(id) || {};
+    const dl = el("dl", { class: "facts" },
+      field("Status", el("span", { class: "badge phase-" + String(status).replace(/[^a-z_-]/gi, "") }, status), "status"));
+    const task = taskOf(job) || meta.task, launcher = pick(job, "launcher") || meta.launcher;
+    if (task) dl.append(...field("Task", task));
+    if (meta.env) dl.append(...field("Environment", meta.env));
+    if (launcher) dl.append(...field("Launcher", launcher));
+    const submitted = toMillis(pick(job, "submitted_at")), started = toMillis(pick(job, "started_at"));
+    if (submitted) dl.append(...field("Submitted", clock(submitted)));
+    if (started) dl.append(...field("Started", clock(started)));
+    if (phase !== "running" && pick(job, "agent")) {
+      dl.append(...field("Agent", String(pick(job, "agent"))), ...field("Attempt", str(pick(job, "attempt"))));
+    }
+    if (phase === "running" && q) {
+      dl.append(...field("Agent", str(pick(q, "agent") || pick(q, "agent_id"))),
+        ...field("Attempt", str(pick(q, "attempt"))),
+        ...field("Elapsed", el("span", { dataset: { tick: "elapsed" } }, duration(elapsedOf(q)))));
+    } else if (phase === "waiting" && q) {
+      dl.append(...field("Position", str(pick(q, "position"))),
+        ...field("Why it waits", why(q)),
+        ...field("Waiting for", el("span", { dataset: { tick: "waited" } }, duration(waitedOf(q)))));
+    }
+    if (res) {
+      dl.append(...field("Result", statusBadge(res.status)),
+        ...field("Grade", grade(res.grade), "grade"));
+      if (res.state) dl.append(...field("State", String(res.state)));
+    }
+    parts.push(dl);
+
+    if (status !== "done" && (phase || status === "queued" || status === "running")) {
+      parts.push(el("p", { class: "detail-actions" }, killButton(id, q && pick(q, "killing"))));
+    }
+
+    const ssh = state.selectedSSH;
+    if (ssh && status !== "done") {
+      parts.push(el("p", { class: "ssh" }, "SSH: ",
+        el("code", null, `ssh -p ${str(pick(ssh, "port"))} ${str(pick(ssh, "user"))}@${str(pick(ssh, "host"))}`),
+        " password ", el("code", null, str(pick(ssh, "password")))));
+    }
+
+    if (res) {
+      parts.push(el("h3", null, "Feedback"), pre(res.text || "", "feedback"));
+      const probs = res.problems;
+      const rows = [];
+      if (Array.isArray(probs)) {
+        for (const p of probs) rows.push([pick(p, "id", "pid", "problem"), p]);
+      } else if (probs && typeof probs === "object") {
+        for (const [k, v] of Object.entries(probs)) rows.push([k, v]);
+      }
+      if (rows.length) {
+        rows.sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+        parts.push(el("h3", null, "Problems"), el("table", { class: "problems" },
+          el("thead", null, el("tr", null, el("th", { scope: "col" }, "Problem"), el("th", { scope: "col" }, "Result"), el("th", { scope: "col" }, "Feedback"))),
+          el("tbody", null, rows.map(([pid, p]) => {
+            const r = p && typeof p === "object" ? p : { status: p };
+            const inner = r.result && typeof r.result === "object" ? r.result : r;
+            return el("tr", null, el("th", { scope: "row" }, str(pid)),
+              el("td", null, statusBadgePlain(pick(inner, "status"))),
+              el("td", null, el("div", { class: "pre-text" }, String(pick(inner, "text") ?? ""))));
+          }))));
+      }
+      for (const [name, v] of [["Tests", res.tests], ["Custom values", res.custom]]) {
+        if (v && typeof v === "object" && Object.keys(v).length) {
+          parts.push(el("details", null, el("summary", null, name), pre(JSON.stringify(v, null, 2))));
+        }
+      }
+      if (res.stdout) parts.push(el("details", { open: true }, el("summary", null, "stdout"), pre(res.stdout, "out")));
+      if (res.stderr) parts.push(el("details", { open: true }, el("summary", null, "stderr"), pre(res.stderr, "out")));
+      if (res.archive) parts.push(archiveLink(id, res.archive));
+    } else if (status === "done") {
+      parts.push(el("p", { class: "muted" }, "Finished, but no result was kept."));
+    }
+    $("#detail-body").replaceChildren(...parts);
+  }
+
+  function statusBadgePlain(s) {
+    return el("span", { class: "badge " + String(s || "").replace(/[^a-z_-]/gi, "") }, str(s));
+  }
+
+  // archiveLink offers the result's archive (base64 in JSON) as a download.
+  function archiveLink(id, archive) {
+    if (state.archiveURL) { URL.revokeObjectURL(state.archiveURL); state.archiveURL = null; }
+    if (typeof archive !== "string") return el("p", null, "An archive was returned.");
+    try {
+      const bin = atob(archive);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      state.archiveURL = URL.createObjectURL(new Blob([bytes], { type: "application/gzip" }));
+      return el("p", null, el("a", { href: state.archiveURL, download: id + ".tgz" }, `Download archive (${bytes.length} bytes)`));
+    } catch (e) {
+      return el("p", null, "An archive was returned.");
+    }
+  }
+
+  // ---- kill ----
+
+  async function kill(id, btn) {
+    if (btn) { btn.disabled = true; btn.textContent = "Killing…"; }
+    const r = await api("DELETE", "/jobs/" + enc(id));
+    if (r.ok) {
+      notice(`Kill sent for job ${id}.`, "info");
+    } else {
+      notice(`Could not kill job ${id}: ${r.error || r.status}`, "error");
+      if (btn && btn.isConnected) { btn.disabled = false; btn.textContent = "Kill"; }
+    }
+  }
+
+  // ---- wiring ----
+
+  document.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b) return;
+    const id = b.dataset.job;
+    switch (b.dataset.action) {
+      case "show": showJob(id); break;
+      case "kill": kill(id, b); break;
+      case "close-detail": closeJob(); break;
+    }
+  });
+  $("#lookup").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    showJob($("#lookup-id").value);
+  });
+  $("#forget-token").addEventListener("click", () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showTokenButton();
+    notice("Admin token forgotten.", "info");
+  });
+  window.addEventListener("hashchange", () => {
+    const m = /^#job=(.+)$/.exec(location.hash);
+    if (m && decodeURIComponent(m[1]) !== state.selected) showJob(decodeURIComponent(m[1]));
+  });
+
+  showTokenButton();
+  renderQueue();
+  renderAgents();
+  renderRecent();
+  connectQueue();
+  setInterval(tick, 1000);
+  const m = /^#job=(.+)$/.exec(location.hash);
+  if (m) showJob(decodeURIComponent(m[1]));
+})();

@@ -1,0 +1,474 @@
+package browser
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/agent"
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/fake"
+	"github.com/ingo-grader/ingo/internal/api"
+	"github.com/ingo-grader/ingo/internal/dashboard"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// step bounds each wait in the page; the whole test stays under a minute.
+const step = 10 * time.Second
+
+// adminToken is the API's: DELETE needs it.
+const adminToken = "s3cret-admin"
+
+// feedback is what the first job's grader says: markup that must show as
+// text, never become elements.
+const feedback = `<b id="injected">not bold</b> & <img src=x onerror="document.title='pwned'">`
+
+func TestDashboard(t *testing.T) {
+	chromium := findChromium(t)
+	shots := shotsDir(t)
+	start := time.Now()
+
+	url := startIngo(t)
+
+	// The browser. Its life is bound to the context of its first Run,
+	// which has no timeout; each later step gets its own.
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // /dev/shm is small in containers
+		chromedp.Flag("hide-scrollbars", true),
+	)
+	t.Cleanup(cancelAlloc)
+	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelBrowser)
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		done := make(chan error, 1)
+		go func() { done <- chromedp.Do(browser) }() // starts Chromium
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("start %s: %v", chromium, err)
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s did not start within 20s", chromium)
+		}
+	}
+	problems := watchPage(t, browser)
+
+	p := &page{t: t, ctx: browser, shots: shots}
+
+	// 1. The page connects and shows the agent.
+	p.do("load the page", chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#conn[data-state="live"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#agents tbody tr:not(.empty)`)))
+	p.contains("#agents", "agent browser-1")
+	p.contains("#environments", "docker/default")
+	p.shot("01-idle")
+
+	// 2. A job that sleeps 2 s: running, then finished with its result.
+	submit(t, url, "sleepy", map[string]any{"sleep": "2s", "text": feedback, "grade": 75,
+		"problems": map[string]any{"q1": map[string]string{"status": "failed", "text": "q1: <i>wrong</i>"}}})
+	p.do("see sleepy running", chromedp.WaitVisible(chromedp.CSS(`#running tr[data-job="sleepy"]`)))
+	p.contains(`#running tr[data-job="sleepy"]`, "agent browser-1")
+	p.shot("02-running")
+	p.do("see sleepy finish", chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="sleepy"][data-status="success"]`)))
+	p.do("open sleepy", chromedp.Click(chromedp.CSS(`#recent tr[data-job="sleepy"] button[data-action="show"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail[data-job="sleepy"] dd [data-field="result-status"]`)))
+	p.equal(`#detail [data-field="status"]`, "done")
+	p.equal(`#detail dd [data-field="result-status"]`, "success")
+	p.equal(`#detail [data-field="grade"]`, "75")
+	p.equal(`#detail pre.feedback`, feedback)
+	p.contains(`#detail table.problems`, "q1: <i>wrong</i>")
+	if n := p.eval(`document.querySelectorAll("#injected, #detail img, #detail i").length + (document.title === "pwned" ? 100 : 0)`); n != 0 {
+		t.Errorf("feedback was rendered as HTML (%d elements or handlers)", n)
+	}
+	p.shot("03-result")
+
+	// 3. Two jobs that hang on an agent with one slot: one runs, one
+	// waits. Kill the waiting one, then the running one, with the page's
+	// buttons.
+	submit(t, url, "stuck", map[string]any{"hang": true})
+	p.do("see stuck running", chromedp.WaitVisible(chromedp.CSS(`#running tr[data-job="stuck"]`)))
+	submit(t, url, "patient", map[string]any{"hang": true})
+	p.do("see patient waiting", chromedp.WaitVisible(chromedp.CSS(`#waiting tr[data-job="patient"]`)))
+	p.contains(`#waiting tr[data-job="patient"]`, "Next in line; every slot is busy")
+	p.do("open stuck", chromedp.Click(chromedp.CSS(`#running tr[data-job="stuck"] button[data-action="show"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail[data-job="stuck"] .detail-actions button[data-action="kill"]`)))
+	p.equal(`#detail [data-field="status"]`, "running")
+	p.shot("04-queue")
+
+	// The API has an admin token: the first kill is answered 401, the
+	// page asks for the token, keeps it, and the second kill uses it.
+	p.do("kill patient", chromedp.Click(chromedp.CSS(`#waiting tr[data-job="patient"] button[data-action="kill"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#token-dialog[open] #token-input`)))
+	p.shot("05-token")
+	p.do("give the token", chromedp.SendKeys(chromedp.CSS(`#token-input`), adminToken),
+		chromedp.Click(chromedp.CSS(`#token-dialog button[value="ok"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="patient"][data-status="killed"]`)))
+	p.do("kill stuck", chromedp.Click(chromedp.CSS(`#running tr[data-job="stuck"] button[data-action="kill"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="stuck"][data-status="killed"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail[data-job="stuck"] dd [data-field="result-status"]`)))
+	p.equal(`#detail [data-field="status"]`, "done")
+	p.equal(`#detail dd [data-field="result-status"]`, "killed")
+	p.contains(`#running`, "No job is running.")
+	p.contains(`#waiting`, "No job is waiting.")
+	p.shot("06-killed")
+
+	// 4. Looking a job up by id.
+	p.do("look up sleepy", chromedp.SendKeys(chromedp.CSS(`#lookup-id`), "sleepy"),
+		chromedp.Click(chromedp.CSS(`#lookup button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail[data-job="sleepy"] dd [data-field="result-status"]`)))
+	p.equal(`#detail dd [data-field="result-status"]`, "success")
+
+	for _, msg := range problems() {
+		t.Errorf("page: %s", msg)
+	}
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("the test took %v, more than a minute", d)
+	}
+}
+
+// startIngo runs NATS, a backend, an agent with one slot and the fake
+// runtime, and the HTTP API with the dashboard; it returns the base URL.
+func startIngo(t *testing.T) string {
+	t.Helper()
+	n := testutil.StartNATS(t)
+	connect := func(name string) *nats.Conn {
+		nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Log: testutil.Logger(t).With("conn", name),
+			ReconnectWait: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+
+	cfg := backend.DefaultConfig()
+	cfg.EnvironmentGrace = 0
+	b, err := backend.New(connect("backend"), cfg, testutil.Logger(t).With("component", "backend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "backend", b.Run)
+
+	rt := &jsonFake{Runtime: fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})}
+	a, err := agent.New(connect("agent"), rt, nil, agent.Config{ID: "browser-1", Name: "agent browser-1", Slots: 1,
+		HeartbeatInterval: 100 * time.Millisecond}, testutil.Logger(t).With("component", "agent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, "agent", a.Run)
+
+	srv, err := api.New(context.Background(), connect("api"), api.Options{ClientID: "browser-test", AdminToken: adminToken,
+		PingInterval: 100 * time.Millisecond, Log: testutil.Logger(t).With("component", "api")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", dashboard.Handler())
+	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
+		mux.Handle(p, srv.Handler())
+	}
+	hs := httptest.NewServer(mux)
+	// Cleanups run last first: the API's event streams end (Close), then
+	// the HTTP server, which waits for them.
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { _ = srv.Close() })
+
+	testutil.Eventually(t, step, func() bool {
+		res, err := http.Get(hs.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, "the API is not ready")
+	return hs.URL
+}
+
+// run starts a component, stopped (and checked) when the test ends.
+func run(t *testing.T, name string, fn func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(step):
+			t.Errorf("%s did not stop within %v", name, step)
+		}
+	})
+}
+
+// jsonFake is the fake runtime, but it also takes "@fake" as a JSON string:
+// the HTTP API accepts only strings, lists and files as inputs.
+type jsonFake struct{ *fake.Runtime }
+
+func (r *jsonFake) Run(ctx context.Context, job *containers.Job, ev containers.Events) (messages.JobResult, error) {
+	if s, ok := job.Desc.InputData["@fake"].(string); ok {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			return messages.JobResult{}, &containers.Failure{Public: "@fake is not JSON: " + err.Error()}
+		}
+		desc := *job.Desc
+		desc.InputData = maps.Clone(desc.InputData)
+		desc.InputData["@fake"] = m
+		j := *job
+		j.Desc = &desc
+		job = &j
+	}
+	return r.Runtime.Run(ctx, job, ev)
+}
+
+// submit posts a job to the HTTP API, as a frontend would.
+func submit(t *testing.T, base, id string, behaviour map[string]any) {
+	t.Helper()
+	b, err := json.Marshal(behaviour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"job_id": id, "course_id": "course", "task_id": "task-" + id,
+		"environment_type": "docker", "environment": "default",
+		"launcher": "browser test", "inputs": map[string]any{"@fake": string(b), "q1": "an answer"},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), step)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/jobs", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("submit %s: %v", id, err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit %s: %s: %s", id, res.Status, out)
+	}
+}
+
+// page drives the tab; every call is bounded by step.
+type page struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string
+	n     int
+}
+
+func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		p.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); return e ? e.textContent : "<missing>"; })()`, sel)))
+	if err != nil {
+		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (p *page) eval(expr string) int {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+	if err != nil {
+		p.t.Fatalf("%s: %v", expr, err)
+	}
+	return n
+}
+
+func (p *page) equal(sel, want string) {
+	p.t.Helper()
+	if got := strings.TrimSpace(p.text(sel)); got != want {
+		p.t.Errorf("%s shows %q, want %q", sel, got, want)
+	}
+}
+
+func (p *page) contains(sel, want string) {
+	p.t.Helper()
+	if got := p.text(sel); !strings.Contains(got, want) {
+		p.t.Errorf("%s shows %q, want it to contain %q", sel, got, want)
+	}
+}
+
+// shot saves a full-page PNG and checks it is a real picture.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		p.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	p.n++
+	path := filepath.Join(p.shots, name+".png")
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	checkPNG(p.t, path)
+	p.t.Logf("screenshot %s", path)
+}
+
+func checkPNG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Errorf("%s: not a PNG: %v", path, err)
+		return
+	}
+	b := img.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 {
+		t.Errorf("%s: empty image %v", path, b)
+		return
+	}
+	if singleColour(img) {
+		t.Errorf("%s: the image is a single colour", path)
+	}
+}
+
+func singleColour(img image.Image) bool {
+	b := img.Bounds()
+	r0, g0, b0, a0 := img.At(b.Min.X, b.Min.Y).RGBA()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if r, g, bl, a := img.At(x, y).RGBA(); r != r0 || g != g0 || bl != b0 || a != a0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// watchPage collects uncaught exceptions and console or browser errors
+// (CSP violations among them) of the tab. Failed requests are left out:
+// the event streams of the page end with the test.
+func watchPage(t *testing.T, ctx context.Context) func() []string {
+	var mu sync.Mutex
+	var out []string
+	add := func(s string) {
+		mu.Lock()
+		out = append(out, s)
+		mu.Unlock()
+	}
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	entries := chromedp.Events(ctx, cdplog.EntryAdded)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			if d := ev.ExceptionDetails; d != nil {
+				desc := d.Text
+				if d.Exception != nil && d.Exception.Description != "" {
+					desc += " " + d.Exception.Description
+				}
+				add(fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, desc))
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range entries {
+			if err != nil {
+				return
+			}
+			e := ev.Entry
+			if e == nil || e.Level != cdplog.EntryLevelError || e.Source == cdplog.EntrySourceNetwork {
+				continue
+			}
+			add(fmt.Sprintf("%s %s: %s (%s)", e.Source, e.Level, e.Text, e.URL))
+		}
+	}()
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), out...)
+	}
+}
+
+// findChromium finds the browser, or skips (fails when
+// INGO_REQUIRE_DOCKER is set, as in CI).
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("INGO_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("INGO_REQUIRE_DOCKER") != "" {
+		t.Fatal("no Chromium found (chromium, chromium-browser, google-chrome or $INGO_CHROMIUM) and INGO_REQUIRE_DOCKER is set: install Debian's chromium package")
+	}
+	t.Skip("no Chromium found (install Debian's chromium package, or set INGO_CHROMIUM); INGO_REQUIRE_DOCKER=1 makes this a failure")
+	return ""
+}
+
+// shotsDir is $INGO_BROWSER_SHOTS (created) or a temporary folder.
+func shotsDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("INGO_BROWSER_SHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
