@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/internal/config"
@@ -15,6 +16,10 @@ import (
 type app struct {
 	stdout, stderr io.Writer
 	configFile     string
+	sets           []string // --set KEY=VALUE
+	// upRegistry, set by ingo up, gathers the metrics of every part on
+	// the API's /metrics.
+	upRegistry *prometheus.Registry
 
 	cfg *config.Config
 	log *slog.Logger
@@ -30,7 +35,7 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	if cmd.Annotations[annotationNoConfig] != "" {
 		return nil
 	}
-	cfg, err := config.Load(config.Source{File: a.configFile, Flags: cmd.Flags()})
+	cfg, err := config.Load(config.Source{File: a.configFile, Flags: cmd.Flags(), Set: a.sets})
 	if err != nil {
 		return err
 	}

@@ -59,8 +59,13 @@ func (a *app) waitConnected(ctx context.Context, nc *nats.Conn, timeout, warnEve
 // client.connect-timeout, until the backend has answered it. close ends
 // the client and the connection.
 func (a *app) openClient(ctx context.Context) (c *frontendclient.Client, closeAll func(), err error) {
+	return a.openClientOn(ctx, a.cfg.NATS.URL)
+}
+
+// openClientOn is openClient for the NATS at natsURL.
+func (a *app) openClientOn(ctx context.Context, natsURL string) (c *frontendclient.Client, closeAll func(), err error) {
 	timeout := a.cfg.Client.ConnectTimeout
-	nc, err := a.dial(a.cfg.NATS.URL, a.cfg.Client.Name)
+	nc, err := a.dial(natsURL, a.cfg.Client.Name)
 	if err != nil {
 		return nil, nil, err
 	}

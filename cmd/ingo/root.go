@@ -17,9 +17,9 @@ func newRootCmd(a *app) *cobra.Command {
 submit jobs, a backend queues them, agents run them and send results back,
 all over NATS.
 
-Settings come from flags, INGO_* environment variables, a YAML file
-(--config or INGO_CONFIG) and defaults, in that order; docs/configuration.md
-lists every key.`,
+Settings come from flags (a dedicated one, or --set KEY=VALUE for any key),
+INGO_* environment variables, a YAML file (--config or INGO_CONFIG) and
+defaults, in that order; docs/configuration.md lists every key.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		PersistentPreRunE: a.setup,
@@ -37,9 +37,12 @@ lists every key.`,
 	pf.StringVar(&a.configFile, "config", "", "YAML settings file ("+config.EnvConfig+")")
 	config.AddFlag(pf, "nats.url", "nats-url", "", "")
 	config.AddFlag(pf, "log.level", "log-level", "", "")
+	pf.StringArrayVar(&a.sets, "set", nil, "any setting as KEY=VALUE, e.g. --set backend.max-attempts=3 (repeatable; docs/configuration.md lists the keys)")
 
 	root.AddCommand(
+		newUpCmd(a),
 		newBackendCmd(a),
+		newAPICmd(a),
 		newAgentCmd(a),
 		newSubmitCmd(a),
 		newKillCmd(a),

@@ -38,7 +38,8 @@ Answers: -i PID=VALUE gives problem PID a text answer (repeat it for several
 values of one problem); -f PID=FILE sends a file, as an INGInious upload.
 
 Without --wait, submit prints the job id once the backend has queued the job.
-With --wait it shows progress on stderr (queued, started, done) and prints the
+With --wait it shows progress on stderr when that is a terminal (position in
+the queue and why it waits, agent, elapsed time; nothing otherwise) and prints the
 result on stdout; --json prints it as JSON. submit exits 0 once a result
 arrived, whatever its status, and non-zero only when no result could be had.`,
 		Example: `  ingo submit examples/hello --wait
@@ -81,7 +82,7 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 		_, err := fmt.Fprintln(a.stdout, job.ID())
 		return err
 	}
-	res, err := a.follow(ctx, job, req)
+	res, err := a.follow(ctx, c, job, req)
 	if err != nil {
 		return err
 	}
@@ -135,32 +136,4 @@ func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobReq
 		},
 		TaskDir: dir,
 	}, nil
-}
-
-// follow prints the job's progress on stderr until its result arrives.
-func (a *app) follow(ctx context.Context, job *frontendclient.Job, req frontendclient.JobRequest) (*messages.BackendJobDone, error) {
-	env := req.EnvironmentType + "/" + req.Environment
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("stopped waiting; job %s goes on (stop it with `ingo kill %s`)", job.ID(), job.ID())
-		case ev, ok := <-job.Events():
-			if !ok {
-				// Closed without EventDone: the job ended without a result.
-				return nil, fmt.Errorf("job %s ended without a result: %w", job.ID(), job.Err())
-			}
-			switch ev.Kind {
-			case frontendclient.EventQueued:
-				fmt.Fprintf(a.stderr, "queued   job %s for %s\n", job.ID(), env)
-			case frontendclient.EventStarted:
-				fmt.Fprintf(a.stderr, "started  on agent %s (attempt %d)\n", ev.Started.Agent, max(ev.Started.Attempt, 1))
-			case frontendclient.EventSSH:
-				s := ev.SSH
-				fmt.Fprintf(a.stderr, "ssh -p %d %s@%s\npassword: %s\n", s.Port, s.User, s.Host, s.Password)
-			case frontendclient.EventDone:
-				fmt.Fprintf(a.stderr, "done     %s\n", ev.Done.Result.Status)
-				return ev.Done, nil
-			}
-		}
-	}
 }

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/internal/api"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/dashboard"
+)
+
+func newAPICmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API and the dashboard",
+		Long: `Serve the HTTP API of docs/api.md (submit, follow, kill jobs; the queue,
+environments and agents), the admin dashboard at /, Prometheus metrics at
+/metrics, and /healthz and /readyz, at --http-addr. It is a client of the
+backend at --nats-url, like any frontend.
+
+The first SIGINT or SIGTERM stops it gracefully; a second exits at once.`,
+		Example: `  ingo api
+  ingo api --http-addr 0.0.0.0:8080 --nats-url nats://nats1:4222,nats://nats2:4222`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ln, err := listenHTTP(a.cfg.HTTPAddr)
+			if err != nil {
+				return err
+			}
+			return a.runAPIOn(cmd.Context(), a.cfg.NATS.URL, ln, func(url string) {
+				a.log.Info("HTTP API and dashboard ready", "url", url)
+			})
+		},
+	}
+	config.AddFlag(cmd.Flags(), "http-addr", "http-addr", "", "")
+	return cmd
+}
+
+// listenHTTP binds the HTTP address early, so that a port in use is a
+// clear error before anything else starts.
+func listenHTTP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot serve HTTP at %s: %w; is another ingo running? Choose another address with --http-addr (INGO_HTTP_ADDR)", addr, err)
+	}
+	return ln, nil
+}
+
+// runAPIOn serves the HTTP API on ln for the backend at natsURL until ctx
+// ends. ready is called with the base URL once the API serves.
+func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, ready func(url string)) error {
+	defer ln.Close()
+	cfg := a.cfg
+	log := a.log.With("component", "api")
+	nc, err := a.dial(natsURL, "ingo-api")
+	if err != nil {
+		return err
+	}
+	defer closeConn(nc)
+	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
+		return stopped(ctx, err)
+	}
+	clientID := cfg.API.ClientID
+	if clientID == "" {
+		clientID = "ingo-api-" + idToken(hostName())
+	}
+	srv, err := api.New(ctx, nc, api.Options{
+		Prefix:     cfg.Prefix,
+		ClientID:   clientID,
+		AdminToken: cfg.API.AdminToken,
+		MaxBody:    int64(cfg.API.MaxBody),
+		JobMemory:  int64(cfg.API.JobMemory),
+		Log:        log,
+	})
+	if err != nil {
+		return fmt.Errorf("HTTP API: %w", err)
+	}
+	defer srv.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", srv.Handler())
+	mux.Handle("/healthz", srv.Handler())
+	mux.Handle("/readyz", srv.Handler())
+	mux.Handle("/metrics", a.metricsHandler(srv, nc))
+	mux.Handle("/", dashboard.Handler())
+	return serveHTTP(ctx, log, ln, mux, ready)
+}
+
+// serveHTTP serves h on ln until ctx ends, then lets requests in flight
+// finish for a few seconds (server-sent event streams are cut).
+func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, ready func(url string)) error {
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }() // ends when Shutdown below closes ln
+	if ready != nil {
+		ready("http://" + ln.Addr().String() + "/")
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	<-errc
+	return nil
+}
+
+// idToken turns a host name into a subject token (letters, digits, - and _).
+func idToken(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return '-'
+	}, s)
+	if s == "" {
+		s = fmt.Sprint(os.Getpid())
+	}
+	return s
+}
