@@ -9,10 +9,10 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BENCH   ?= .
 PKG     ?= ./...
 
-.PHONY: help build test bench lint images
+.PHONY: help build test bench lint images compose-images
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 build: ## build bin/ingo
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ingo ./cmd/ingo
@@ -28,3 +28,6 @@ lint: ## go vet
 
 images: ## build the grading images (Debian base via debootstrap, then ingo/env-*)
 	containers/images/build.sh
+
+compose-images: ## build ingo/ingo:dev and ingo/nats:dev for docker-compose.yml (FROM scratch, no registry)
+	containers/images/build-services.sh

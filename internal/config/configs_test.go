@@ -40,6 +40,35 @@ func TestConfigs_ExamplesLoad(t *testing.T) {
 	}
 }
 
+// TestConfigs_ComposeLoad loads the settings of docker-compose.yml's ingo
+// services, configs/compose/*.yaml (nats.conf beside them is nats-server's,
+// run by tests/compose), which all reach NATS by the service's name.
+func TestConfigs_ComposeLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "configs", "compose", "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, path := range files {
+		names = append(names, filepath.Base(path))
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			isolate(t)
+			c, err := Load(Source{File: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.NATS.URL != "nats://nats:4222" {
+				t.Errorf("nats.url = %q, want the compose service nats://nats:4222", c.NATS.URL)
+			}
+		})
+	}
+	for _, want := range []string{"agent.yaml", "api.yaml", "backend.yaml"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("configs/compose/ has no %s (docker-compose.yml mounts it)", want)
+		}
+	}
+}
+
 // TestDocs_ListEveryKey keeps docs/configuration.md in step with keys.go.
 func TestDocs_ListEveryKey(t *testing.T) {
 	t.Parallel()
