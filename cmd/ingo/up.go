@@ -89,6 +89,8 @@ ingo is up.
   HTTP API    %sapi/v1/   (docs/api.md)
   NATS        %s   (data in %s)
   submit      ingo submit examples/hello -i name=Ada --wait
+              or the dashboard's form, or over HTTP:
+              tar -C examples/hello -czf hello.tgz .
               curl -F 'job={"inputs":{"name":"Ada"}}' -F task=@hello.tgz %sapi/v1/jobs
 Ctrl-C stops everything.
 
