@@ -1,7 +1,9 @@
 // Package dashboard is the admin web page of ingo's HTTP API: the live
 // queue (running and waiting jobs, and why each waits), the agents and
 // their environments, recently finished jobs, and one job's detail with its
-// result, with a Kill button on jobs that have not finished.
+// result, with a Kill button on jobs that have not finished, and a form
+// that submits a job: a task folder's archive, one problem=value answer
+// per line, optional environment and priority.
 //
 // Handler serves three static files (index.html, app.js, style.css),
 // embedded in the binary: no build step, nothing fetched from elsewhere (no
@@ -9,6 +11,7 @@
 // the same origin under /api/v1:
 //
 //	GET    /api/v1/queue/events       server-sent events "queue" (snapshots)
+//	POST   /api/v1/jobs               submit (multipart: job JSON, task archive)
 //	GET    /api/v1/jobs/{id}          status and result
 //	GET    /api/v1/jobs/{id}/events   server-sent events of one job
 //	DELETE /api/v1/jobs/{id}          kill

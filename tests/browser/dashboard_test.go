@@ -1,7 +1,9 @@
 package browser
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,12 +26,14 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/internal/api"
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/dashboard"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -50,7 +55,7 @@ func TestDashboard(t *testing.T) {
 	shots := shotsDir(t)
 	start := time.Now()
 
-	url := startIngo(t)
+	url, posts := startIngo(t)
 
 	// The browser. Its life is bound to the context of its first Run,
 	// which has no timeout; each later step gets its own.
@@ -155,6 +160,62 @@ func TestDashboard(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#detail[data-job="sleepy"] dd [data-field="result-status"]`)))
 	p.equal(`#detail dd [data-field="result-status"]`, "success")
 
+	// 5. Submitting a task folder with the page's form. A line without
+	// "=" is refused in the page: nothing reaches the API.
+	dir := t.TempDir()
+	archive := taskArchive(t, dir)
+	before := posts.Load()
+	p.do("submit a bad line", chromedp.ScrollIntoView(chromedp.CSS(`#submit-card`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`#submit-task`), []string{archive}),
+		chromedp.SetValue(chromedp.CSS(`#submit-answers`), "name=Browser\nno equals sign"),
+		chromedp.Click(chromedp.CSS(`#submit-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#submit-error`)))
+	p.contains(`#submit-error`, `Line 2 ("no equals sign") has no "="`)
+	if p.str(`String(document.querySelector("#submit-answers").getAttribute("aria-invalid"))`) != "true" {
+		t.Error("the answers are not marked invalid")
+	}
+	p.shot("07-submit-bad-line")
+
+	// The API's error message shows inline: a file that is no archive.
+	broken := filepath.Join(dir, "broken.tgz")
+	if err := os.WriteFile(broken, []byte("not an archive\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.do("submit a broken archive", chromedp.SetUploadFiles(chromedp.CSS(`#submit-task`), []string{broken}),
+		chromedp.SetValue(chromedp.CSS(`#submit-answers`), "name=Browser"),
+		chromedp.Click(chromedp.CSS(`#submit-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#submit-error`)),
+		chromedp.WaitVisible(chromedp.CSS(`#submit-button:enabled`)))
+	p.contains(`#submit-error`, "the task is not a .tar.gz, .tgz, .tar or .zip archive")
+	if n := posts.Load() - before; n != 1 {
+		t.Errorf("%d job submissions reached the API, want 1 (the broken archive only)", n)
+	}
+
+	// A good one: the detail view opens on the new job and follows it to
+	// its result. "@fake" is a JSON string, decoded by jsonFake.
+	p.do("submit hello", chromedp.SetUploadFiles(chromedp.CSS(`#submit-task`), []string{archive}),
+		chromedp.SetValue(chromedp.CSS(`#submit-answers`), "name=Browser\n\n@fake={\"sleep\": \"300ms\", \"text\": \"Hello, Browser!\", \"grade\": 90}\n"),
+		chromedp.SetValue(chromedp.CSS(`#submit-env-type`), "docker"),
+		chromedp.SetValue(chromedp.CSS(`#submit-env`), "default"),
+		chromedp.SetValue(chromedp.CSS(`#submit-priority`), "2"),
+		chromedp.Click(chromedp.CSS(`#submit-button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail:not([data-job="sleepy"])`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail:not([data-job="sleepy"]) dd [data-field="result-status"]`)))
+	id := p.str(`document.querySelector("#detail").dataset.job`)
+	p.equal(`#detail [data-field="status"]`, "done")
+	p.equal(`#detail dd [data-field="result-status"]`, "success")
+	p.equal(`#detail [data-field="grade"]`, "90")
+	p.equal(`#detail pre.feedback`, "Hello, Browser!")
+	if n := p.eval(`document.querySelector("#submit-error").hidden ? 0 : 1`); n != 0 {
+		t.Error("the form still shows an error after a good submission")
+	}
+	// The snapshot after the result moves it to the finished jobs.
+	p.do("see hello finish", chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#recent tr[data-job=%q][data-status="success"]`, id))))
+	p.contains(fmt.Sprintf(`#recent tr[data-job=%q]`, id), "hello")
+	p.contains(fmt.Sprintf(`#recent tr[data-job=%q]`, id), "dashboard")
+	p.shot("08-submitted")
+	checkSubmitted(t, url, id)
+
 	for _, msg := range problems() {
 		t.Errorf("page: %s", msg)
 	}
@@ -164,8 +225,9 @@ func TestDashboard(t *testing.T) {
 }
 
 // startIngo runs NATS, a backend, an agent with one slot and the fake
-// runtime, and the HTTP API with the dashboard; it returns the base URL.
-func startIngo(t *testing.T) string {
+// runtime, and the HTTP API with the dashboard; it returns the base URL
+// and a count of the POST /api/v1/jobs it received.
+func startIngo(t *testing.T) (string, *atomic.Int64) {
 	t.Helper()
 	n := testutil.StartNATS(t)
 	connect := func(name string) *nats.Conn {
@@ -186,8 +248,23 @@ func startIngo(t *testing.T) string {
 	}
 	run(t, "backend", b.Run)
 
+	// The agent fetches task folders (the form's uploads) from the
+	// bundle store in NATS.
+	anc := connect("agent")
+	js, err := jetstream.New(anc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := bundle.NewCache(store, t.TempDir(), 16<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rt := &jsonFake{Runtime: fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})}
-	a, err := agent.New(connect("agent"), rt, nil, agent.Config{ID: "browser-1", Name: "agent browser-1", Slots: 1,
+	a, err := agent.New(anc, rt, cache, agent.Config{ID: "browser-1", Name: "agent browser-1", Slots: 1,
 		HeartbeatInterval: 100 * time.Millisecond}, testutil.Logger(t).With("component", "agent"))
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +281,13 @@ func startIngo(t *testing.T) string {
 	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
 		mux.Handle(p, srv.Handler())
 	}
-	hs := httptest.NewServer(mux)
+	posts := new(atomic.Int64)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/jobs" {
+			posts.Add(1)
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	// Cleanups run last first: the API's event streams end (Close), then
 	// the HTTP server, which waits for them.
 	t.Cleanup(hs.Close)
@@ -218,7 +301,81 @@ func startIngo(t *testing.T) string {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	}, "the API is not ready")
-	return hs.URL
+	return hs.URL, posts
+}
+
+// taskArchive writes hello.tgz in dir, a task folder like examples/hello:
+// a task.yaml naming docker/default and a run file (the fake runtime
+// ignores it).
+func taskArchive(t *testing.T, dir string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	gz := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(gz)
+	for _, f := range []struct {
+		name, body string
+		mode       int64
+	}{
+		{"task.yaml", "name: Hello\nenvironment_type: docker\nenvironment_id: default\n" +
+			"problems:\n    name:\n        type: code_single_line\n        name: Your name\n", 0o644},
+		{"run", "#!/bin/sh\nfeedback-result success\nfeedback-msg -m \"Hello, $(getinput name)!\"\n", 0o755},
+	} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg,
+			ModTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(f.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gz.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hello.tgz")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// checkSubmitted reads the job the form submitted from the API: the
+// runtime got the answers, the task folder and the form's fields.
+func checkSubmitted(t *testing.T, base, id string) {
+	t.Helper()
+	if id == "" {
+		t.Fatal("the detail view names no job")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), step)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/jobs/"+id, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var job struct {
+		Status string `json:"status"`
+		Result struct {
+			Custom struct {
+				Echo struct {
+					Environment     string         `json:"environment"`
+					TaskBundleBytes int64          `json:"task_bundle_bytes"`
+					Input           map[string]any `json:"input"`
+				} `json:"echo"`
+			} `json:"custom"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&job); err != nil {
+		t.Fatalf("GET job %s: %v", id, err)
+	}
+	echo := job.Result.Custom.Echo
+	if job.Status != "done" || echo.Input["name"] != "Browser" || echo.Environment != "docker/default" || echo.TaskBundleBytes <= 0 {
+		t.Errorf("job %s: status %q, environment %q, task bundle %d bytes, input %v; want done, docker/default, a bundle, name=Browser",
+			id, job.Status, echo.Environment, echo.TaskBundleBytes, echo.Input)
+	}
 }
 
 // run starts a component, stopped (and checked) when the test ends.
@@ -312,6 +469,17 @@ func (p *page) text(sel string) string {
 		`(() => { const e = document.querySelector(%q); return e ? e.textContent : "<missing>"; })()`, sel)))
 	if err != nil {
 		p.t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func (p *page) str(expr string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, step)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		p.t.Fatalf("%s: %v", expr, err)
 	}
 	return s
 }

@@ -6,7 +6,10 @@
 // at "/" on an httptest server — loads the page, submits jobs through the
 // HTTP API and checks what the page shows: a job running, then its result
 // (feedback shown as text, not HTML), a waiting job and a running one
-// killed with the page's Kill buttons. It saves a full-page PNG at each
+// killed with the page's Kill buttons, and a task folder (a tar.gz the
+// test builds) submitted with the page's form: a bad answer line refused
+// in the page, the API's error shown for a file that is no archive, then
+// the job followed to its result. It saves a full-page PNG at each
 // step, in $INGO_BROWSER_SHOTS when set (else a temporary folder), and
 // checks each is a real image.
 //

@@ -81,7 +81,8 @@
   function taskOf(j) {
     const c = pick(j, "course_id"), t = pick(j, "task_id");
     if (c || t) return [c, t].filter(Boolean).join("/");
-    return pick(j, "info", "task") || "";
+    // "course/task" with an empty course or task loses its lone "/".
+    return String(pick(j, "info", "task") || "").replace(/^\/+|\/+$/g, "");
   }
   function envOf(j) {
     const e = pick(j, "environment"), t = pick(j, "environment_type");
@@ -149,31 +150,41 @@
   }
 
   // api calls the HTTP API; on 401 it asks for the admin token and tries
-  // again. It returns {ok, status, body}.
-  async function api(method, path) {
+  // again. body (a FormData) is sent as it is. It returns {ok, status,
+  // body, error}; error is the API's message ({"error": {"code",
+  // "message"}}) when it gives one.
+  async function api(method, path, body) {
     for (;;) {
       const headers = { Accept: "application/json" };
       if (token()) headers.Authorization = "Bearer " + token();
       let res;
       try {
-        res = await fetch(API + path, { method, headers, cache: "no-store" });
+        res = await fetch(API + path, { method, headers, body, cache: "no-store" });
       } catch (e) {
         return { ok: false, status: 0, body: null, error: "network error" };
       }
-      let body = null;
+      let out = null;
       const text = await res.text();
       if (text) {
-        try { body = JSON.parse(text); } catch (e) { body = text; }
+        try { out = JSON.parse(text); } catch (e) { out = text; }
       }
       if (res.status === 401 && method !== "GET") {
         if (token()) sessionStorage.removeItem(TOKEN_KEY);
         if (await askToken()) continue;
       }
-      const err = res.ok ? null : (pick(body, "error", "message") || (typeof body === "string" && body) || res.statusText);
-      return { ok: res.ok, status: res.status, body, error: err };
+      return { ok: res.ok, status: res.status, body: out, error: res.ok ? null : errorText(out, res) };
     }
   }
   const enc = encodeURIComponent;
+
+  // errorText is the message of an error answer, as a string.
+  function errorText(body, res) {
+    let e = pick(body, "error", "message");
+    if (e && typeof e === "object") e = pick(e, "message", "code");
+    if (e != null && typeof e !== "object") return String(e);
+    if (typeof body === "string" && body.trim()) return body.trim();
+    return `${res.status} ${res.statusText}`.trim();
+  }
 
   // ---- queue ----
 
@@ -642,6 +653,97 @@
     }
   }
 
+  // ---- submit a job ----
+
+  // parseAnswers reads one problem=value per line (blank lines skipped)
+  // into the job's inputs. The value is everything after the first "=",
+  // as it is; a problem given on several lines gets a list of strings.
+  // It returns {inputs} or {error, line}.
+  function parseAnswers(text) {
+    const inputs = new Map();
+    const lines = String(text).split("\n");
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i].replace(/\r$/, "");
+      if (!line.trim()) continue;
+      const eq = line.indexOf("=");
+      const quoted = JSON.stringify(line.length > 40 ? line.slice(0, 40) + "…" : line);
+      if (eq < 0) return { line: i + 1, error: `Line ${i + 1} (${quoted}) has no "=": write one problem=value per line.` };
+      const key = line.slice(0, eq).trim();
+      if (!key) return { line: i + 1, error: `Line ${i + 1} (${quoted}) has no problem id before "=".` };
+      const value = line.slice(eq + 1);
+      if (!inputs.has(key)) inputs.set(key, value);
+      else if (key.startsWith("@")) return { line: i + 1, error: `Line ${i + 1}: ${key} is given twice.` };
+      else if (Array.isArray(inputs.get(key))) inputs.get(key).push(value);
+      else inputs.set(key, [inputs.get(key), value]);
+    }
+    return { inputs: Object.fromEntries(inputs) };
+  }
+
+  function submitError(text, input) {
+    const e = $("#submit-error");
+    for (const f of document.querySelectorAll("#submit-form [aria-invalid]")) f.removeAttribute("aria-invalid");
+    if (!text) {
+      e.hidden = true;
+      e.textContent = "";
+      return;
+    }
+    e.textContent = text;
+    e.hidden = false;
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  }
+
+  let submitting = false;
+  async function submitJob(ev) {
+    ev.preventDefault();
+    if (submitting) return;
+    submitError(null);
+    const fileInput = $("#submit-task");
+    const file = fileInput.files && fileInput.files[0];
+    if (!file) return submitError("Choose the task folder's archive (.tar.gz, .tgz, .tar or .zip).", fileInput);
+    const answers = $("#submit-answers");
+    const parsed = parseAnswers(answers.value);
+    if (parsed.error) return submitError(parsed.error, answers);
+
+    const job = { inputs: parsed.inputs, launcher: "dashboard" };
+    const task = file.name.replace(/\.(tar\.gz|tgz|tar|zip)$/i, "");
+    if (task && task !== file.name) job.task_id = task;
+    const envType = $("#submit-env-type").value.trim(), env = $("#submit-env").value.trim();
+    if (envType) job.environment_type = envType;
+    if (env) job.environment = env;
+    const prio = $("#submit-priority");
+    if (prio.validity.badInput || (prio.value.trim() !== "" && !Number.isSafeInteger(Number(prio.value)))) {
+      return submitError("Priority must be a whole number (lower runs first).", prio);
+    }
+    if (prio.value.trim() !== "") job.priority = Number(prio.value);
+
+    const body = new FormData();
+    body.append("job", JSON.stringify(job));
+    body.append("task", file, file.name);
+    const btn = $("#submit-button");
+    submitting = true;
+    btn.disabled = true;
+    btn.textContent = "Submitting…";
+    let r;
+    try {
+      r = await api("POST", "/jobs", body);
+    } finally {
+      submitting = false;
+      btn.disabled = false;
+      btn.textContent = "Submit";
+    }
+    const id = r.ok ? pick(r.body, "job_id") : null;
+    if (!id) {
+      submitError(r.ok ? "The API accepted the job but did not say its id." :
+        `The job was not submitted: ${r.error || r.status}`);
+      return;
+    }
+    notice(`Job ${id} submitted.`, "info");
+    showJob(String(id));
+  }
+
   // ---- wiring ----
 
   document.addEventListener("click", (ev) => {
@@ -657,6 +759,10 @@
   $("#lookup").addEventListener("submit", (ev) => {
     ev.preventDefault();
     showJob($("#lookup-id").value);
+  });
+  $("#submit-form").addEventListener("submit", submitJob);
+  $("#submit-answers").addEventListener("input", () => {
+    if ($("#submit-answers").getAttribute("aria-invalid")) submitError(null);
   });
   $("#forget-token").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
