@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,13 +67,9 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
 		return stopped(ctx, err)
 	}
-	clientID := cfg.API.ClientID
-	if clientID == "" {
-		clientID = "ingo-api-" + idToken(hostName())
-	}
 	srv, err := api.New(ctx, nc, api.Options{
 		Prefix:     cfg.Prefix,
-		ClientID:   clientID,
+		ClientID:   cfg.API.ClientID, // "": ingo-api-<host name>
 		AdminToken: cfg.API.AdminToken,
 		MaxBody:    int64(cfg.API.MaxBody),
 		JobMemory:  int64(cfg.API.JobMemory),
@@ -121,19 +115,4 @@ func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Ha
 	}
 	<-errc
 	return nil
-}
-
-// idToken turns a host name into a subject token (letters, digits, - and _).
-func idToken(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			return r
-		}
-		return '-'
-	}, s)
-	if s == "" {
-		s = fmt.Sprint(os.Getpid())
-	}
-	return s
 }

@@ -61,7 +61,7 @@ func newEnv(t *testing.T, o Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, "backend", b.Run)
+	testutil.Run(t, "backend", b.Run)
 
 	anc := connect("agent")
 	js, err := jetstream.New(anc)
@@ -82,7 +82,7 @@ func newEnv(t *testing.T, o Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, "agent", a.Run)
+	testutil.Run(t, "agent", a.Run)
 
 	if o.PingInterval == 0 {
 		o.PingInterval = 100 * time.Millisecond
@@ -106,23 +106,6 @@ func newEnv(t *testing.T, o Options) *env {
 		return len(envs["docker"]) > 0
 	}, "the agent's environment never reached the API")
 	return e
-}
-
-func run(t *testing.T, name string, fn func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		case <-time.After(wait):
-			t.Errorf("%s did not stop", name)
-		}
-	})
 }
 
 // call sends a request and checks the answer against openapi.json: the

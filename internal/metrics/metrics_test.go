@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -18,40 +17,11 @@ import (
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/metrics"
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	itest "github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
 const wait = 10 * time.Second
-
-func connect(t *testing.T, url, name string) *nats.Conn {
-	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
-
-// run starts fn and stops it (it must return nil) when the test ends.
-func run(t *testing.T, name string, fn func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		case <-time.After(wait):
-			t.Errorf("%s did not stop", name)
-		}
-	})
-}
 
 // system is a backend and an agent (fake runtime, 2 slots) on embedded
 // NATS, each with its metrics on its own registry, and a client.
@@ -75,7 +45,7 @@ func start(t *testing.T) *system {
 		t.Fatal(err)
 	}
 
-	bnc := connect(t, srv.URL, "backend")
+	bnc := itest.Connect(t, srv.URL, "backend")
 	cfg := backend.DefaultConfig()
 	cfg.EnvironmentGrace = 0
 	cfg.HeartbeatInterval = 50 * time.Millisecond // also the gauges' period
@@ -88,9 +58,9 @@ func start(t *testing.T) *system {
 	if err := metrics.RegisterNATS(s.backendReg, "backend", bnc); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "backend", s.b.Run)
+	itest.Run(t, "backend", s.b.Run)
 
-	anc := connect(t, srv.URL, "agent")
+	anc := itest.Connect(t, srv.URL, "agent")
 	rt := fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})
 	a, err := agent.New(anc, rt, nil, agent.Config{ID: "a1", Slots: 2, HeartbeatInterval: 50 * time.Millisecond,
 		ResultRetry: 200 * time.Millisecond, Observer: s.am.Observer()}, itest.Logger(t).With("component", "agent"))
@@ -101,9 +71,9 @@ func start(t *testing.T) *system {
 	if err := metrics.RegisterNATS(s.agentReg, "agent", anc); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "agent", a.Run)
+	itest.Run(t, "agent", a.Run)
 
-	cnc := connect(t, srv.URL, "client")
+	cnc := itest.Connect(t, srv.URL, "client")
 	s.client, err = frontendclient.New(context.Background(), cnc, frontendclient.Options{Name: "c", ClientID: "c",
 		PingInterval: 100 * time.Millisecond})
 	if err != nil {

@@ -246,7 +246,7 @@ func startIngo(t *testing.T) (string, *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, "backend", b.Run)
+	testutil.Run(t, "backend", b.Run)
 
 	// The agent fetches task folders (the form's uploads) from the
 	// bundle store in NATS.
@@ -269,7 +269,7 @@ func startIngo(t *testing.T) (string, *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, "agent", a.Run)
+	testutil.Run(t, "agent", a.Run)
 
 	srv, err := api.New(context.Background(), connect("api"), api.Options{ClientID: "browser-test", AdminToken: adminToken,
 		PingInterval: 100 * time.Millisecond, Log: testutil.Logger(t).With("component", "api")})
@@ -376,24 +376,6 @@ func checkSubmitted(t *testing.T, base, id string) {
 		t.Errorf("job %s: status %q, environment %q, task bundle %d bytes, input %v; want done, docker/default, a bundle, name=Browser",
 			id, job.Status, echo.Environment, echo.TaskBundleBytes, echo.Input)
 	}
-}
-
-// run starts a component, stopped (and checked) when the test ends.
-func run(t *testing.T, name string, fn func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		case <-time.After(step):
-			t.Errorf("%s did not stop within %v", name, step)
-		}
-	})
 }
 
 // jsonFake is the fake runtime, but it also takes "@fake" as a JSON string:

@@ -49,25 +49,6 @@ func connect(t *testing.T, c *testutil.NATSCluster, name string) *nats.Conn {
 	return nc
 }
 
-// run starts a component, stopped (and required to end cleanly) when the
-// test ends.
-func run(t *testing.T, name string, fn func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		case <-time.After(wait):
-			t.Errorf("%s did not stop within %v", name, wait)
-		}
-	})
-}
-
 func start(t *testing.T) *system {
 	t.Helper()
 	s := &system{t: t, nats: testutil.StartNATSCluster(t, 3),
@@ -100,7 +81,7 @@ func start(t *testing.T) *system {
 	}
 	s.backend = b
 	t.Cleanup(j.Close) // after Run ended (cleanups run last first)
-	run(t, "backend", b.Run)
+	testutil.Run(t, "backend", b.Run)
 
 	// Agent with the fake runtime.
 	anc := connect(t, s.nats, "agent")
@@ -110,7 +91,7 @@ func start(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run(t, "agent", a.Run)
+	testutil.Run(t, "agent", a.Run)
 	return s
 }
 

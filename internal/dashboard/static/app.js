@@ -19,6 +19,7 @@
     known: new Map(), // job id -> {task, launcher} of jobs in the last snapshot
     meta: new Map(), // job id -> {task, launcher, env}: all jobs seen, the last META_MAX
     recent: [], // {id, task, launcher, leftAt, job, error}
+    mine: new Map(), // job id -> {task, launcher} of jobs this page submitted
     agentKey: "",
     selected: null, // job id shown in the detail view
     selectedJob: null, // its last GET /jobs/{id}
@@ -499,6 +500,11 @@
     const es = new EventSource(API + "/jobs/" + enc(id) + "/events");
     state.jobSource = es;
     const onEvent = (name) => (ev) => {
+      // A short job may come and go between two queue snapshots: one
+      // submitted here still lands in the finished jobs.
+      if (name === "done" && state.mine.has(id) && !state.recent.some((r) => r.id === id)) {
+        finished(id, state.mine.get(id));
+      }
       if (state.selected !== id) { es.close(); return; }
       if (name === "ssh") {
         try { state.selectedSSH = JSON.parse(ev.data); } catch (e) { /* ignore */ }
@@ -741,6 +747,7 @@
       return;
     }
     notice(`Job ${id} submitted.`, "info");
+    state.mine.set(String(id), { task: task || "", launcher: "dashboard" });
     showJob(String(id));
   }
 

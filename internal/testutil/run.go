@@ -1,0 +1,47 @@
+package testutil
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
+)
+
+// RunWait bounds how long Run waits for a component to stop.
+const RunWait = 10 * time.Second
+
+// Run starts fn (a component's Run) on its own goroutine and, when the
+// test ends, cancels its context and waits for it: it must return nil
+// within RunWait.
+func Run(t testing.TB, name string, fn func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		case <-time.After(RunWait):
+			t.Errorf("%s did not stop within %v", name, RunWait)
+		}
+	})
+}
+
+// Connect opens a NATS connection with ingo's reconnect policy (a short
+// wait, for tests that restart servers), closed when the test ends.
+func Connect(t testing.TB, url, name string) *nats.Conn {
+	t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
