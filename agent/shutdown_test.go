@@ -43,6 +43,9 @@ func TestAgent_Shutdown_GraceLetsJobsFinish(t *testing.T) {
 	e.backend.autoAck.Store(true)
 	e.submit(t, newJob("hung", map[string]any{"hang": true}))
 	e.submit(t, newJob("short", map[string]any{"block_start": true}))
+	// AgentJobStarted leaves before the attempt reaches the runtime: wait
+	// until both are in it, so that the shutdown finds them running.
+	testutil.Eventually(t, 5*time.Second, func() bool { return e.rt.Stats().Calls == 2 }, "jobs not in the runtime")
 	e.cancel()
 	expect(t, e.backend, func(h *messages.AgentHello) bool { return h.AvailableJobSlots == 0 })
 
