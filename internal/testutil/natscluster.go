@@ -171,14 +171,51 @@ func (c *NATSCluster) RestartNode(i int) {
 	c.WaitNodeReady(i)
 }
 
-// WaitReady waits until every running node serves JetStream.
+// WaitReady waits until every running node serves JetStream and, when all
+// are running, until a stream replicated on all of them can be placed: the
+// meta leader learns its peers a moment after it answers requests ("no
+// suitable peers for placement" otherwise).
 func (c *NATSCluster) WaitReady() {
 	c.t.Helper()
+	all := true
 	for i, n := range c.nodes {
-		if !n.process.Exited() {
-			c.WaitNodeReady(i)
+		if n.process.Exited() {
+			all = false
+			continue
+		}
+		c.WaitNodeReady(i)
+	}
+	if !all || len(c.nodes) < 2 {
+		return
+	}
+	var last error
+	for deadline := time.Now().Add(ClusterWait); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if last = c.placeProbe(); last == nil {
+			return
 		}
 	}
+	c.t.Fatalf("NATS cluster: no stream can be placed on all %d nodes after %v: %v", len(c.nodes), ClusterWait, last)
+}
+
+// placeProbe creates and deletes a stream with one replica per node.
+func (c *NATSCluster) placeProbe() error {
+	nc, err := nats.Connect(c.URLs(), nats.Timeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const name = "TESTUTIL_PLACEMENT_PROBE"
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{"testutil.placement.probe"},
+		Storage: jetstream.MemoryStorage, Replicas: len(c.nodes)}); err != nil {
+		return err
+	}
+	return js.DeleteStream(ctx, name)
 }
 
 // WaitNodeReady waits until node i accepts clients and answers a
