@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
@@ -64,15 +63,7 @@ func newEnv(t *testing.T, o Options) *env {
 	testutil.Run(t, "backend", b.Run)
 
 	anc := connect("agent")
-	js, err := jetstream.New(anc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := bundle.NewCache(store, t.TempDir(), 16<<20)
+	cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

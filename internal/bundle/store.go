@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -108,4 +109,18 @@ func (s *Store) Get(ctx context.Context, digest string) (*Bundle, error) {
 func natsDigest(digest string) string {
 	sum, _ := hex.DecodeString(digest[len(digestPrefix):])
 	return "SHA-256=" + base64.URLEncoding.EncodeToString(sum)
+}
+
+// OpenCache opens the bundle store bucket over nc and a cache of it in dir,
+// bounded by size: what an agent needs to fetch task folders.
+func OpenCache(ctx context.Context, nc *nats.Conn, bucket, dir string, size int64) (*Cache, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: JetStream: %w", err)
+	}
+	store, err := NewStore(ctx, js, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return NewCache(store, dir, size)
 }

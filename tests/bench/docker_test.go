@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
@@ -54,15 +53,7 @@ func TestDockerReport(t *testing.T) {
 	go func() { _ = b.Run(ctx); done <- struct{}{} }()
 
 	anc := connect(t, n.URL, "agent")
-	js, err := jetstream.New(anc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := bundle.NewStore(ctx, js, messages.NewSubjects("").TaskBundleStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := bundle.NewCache(store, t.TempDir(), 64<<20)
+	cache, err := bundle.OpenCache(ctx, anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 64<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

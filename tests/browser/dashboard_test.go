@@ -26,7 +26,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
@@ -251,15 +250,7 @@ func startIngo(t *testing.T) (string, *atomic.Int64) {
 	// The agent fetches task folders (the form's uploads) from the
 	// bundle store in NATS.
 	anc := connect("agent")
-	js, err := jetstream.New(anc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := bundle.NewCache(store, t.TempDir(), 16<<20)
+	cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

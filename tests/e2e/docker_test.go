@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/frontendclient"
@@ -27,15 +25,7 @@ func (c *cluster) dockerAgent(id string, slots int) *agent.Agent {
 	c.t.Helper()
 	testutil.RequireImage(c.t, gradingImage)
 	nc := c.connect("agent-"+id, c.nats.URL)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	cache, err := bundle.NewCache(store, c.t.TempDir(), 64<<20)
+	cache, err := bundle.OpenCache(context.Background(), nc, messages.NewSubjects("").TaskBundleStore(), c.t.TempDir(), 64<<20)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/containers/fake"
@@ -300,15 +299,7 @@ func TestTaskBundleTravels(t *testing.T) {
 	c := newCluster(t)
 	cl := c.client("web")
 	nc := c.connect("agent-bundles", c.nats.URL)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := bundle.NewStore(context.Background(), js, messages.NewSubjects("").TaskBundleStore())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := bundle.NewCache(store, t.TempDir(), 1<<20)
+	cache, err := bundle.OpenCache(context.Background(), nc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
