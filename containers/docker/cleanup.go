@@ -14,7 +14,8 @@ import (
 )
 
 // Cleanup removes the containers labelled with this agent's id whose
-// attempt keep rejects. Containers of other agents, or without ingo's
+// attempt keep rejects (grading and student containers), then such
+// volumes. Containers of other agents, or without ingo's
 // labels, are never touched.
 func (r *Runtime) Cleanup(ctx context.Context, keep func(messages.JobAttempt) bool) ([]messages.JobAttempt, error) {
 	actx, cancel := r.apiCtx(ctx)
@@ -27,6 +28,7 @@ func (r *Runtime) Cleanup(ctx context.Context, keep func(messages.JobAttempt) bo
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	var removed []messages.JobAttempt
+	seen := map[messages.JobAttempt]bool{}
 	var errs []error
 	for _, c := range list {
 		if c.Labels[LabelAgent] != r.opts.AgentID {
@@ -47,7 +49,15 @@ func (r *Runtime) Cleanup(ctx context.Context, keep func(messages.JobAttempt) bo
 			errs = append(errs, fmt.Errorf("remove container %.12s: %w", c.ID, err))
 			continue
 		}
-		removed = append(removed, ref)
+		if !seen[ref] { // a job's student containers carry its labels too
+			seen[ref] = true
+			removed = append(removed, ref)
+		}
+	}
+	if len(errs) == 0 {
+		if err := r.cleanupVolumes(ctx, keep); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return removed, errors.Join(errs...)
 }

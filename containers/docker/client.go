@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -35,6 +36,14 @@ type containerAPI interface {
 	ContainerAttach(ctx context.Context, containerID string, options container.AttachOptions) (types.HijackedResponse, error)
 }
 
+// volumeAPI lists the volume calls the runtime makes (the /task/student
+// volume a job shares with its student containers).
+type volumeAPI interface {
+	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
+	VolumeRemove(ctx context.Context, volumeID string, force bool) error
+	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
+}
+
 // imageAPI lists the image calls the runtime makes.
 type imageAPI interface {
 	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
@@ -48,6 +57,7 @@ type eventsAPI interface {
 // dockerAPI is everything the runtime needs of the SDK client.
 type dockerAPI interface {
 	containerAPI
+	volumeAPI
 	imageAPI
 	eventsAPI
 	Ping(ctx context.Context) (types.Ping, error)
@@ -76,6 +86,8 @@ type Options struct {
 	Network string
 	// CPUPoll is how often CPU time is measured. Default 100 ms.
 	CPUPoll time.Duration
+	// SSH configures SSH debug and ssh_student; off without ports.
+	SSH SSHOptions
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 
@@ -103,6 +115,7 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.SSH.defaults()
 	if o.cgroupRoot == "" {
 		o.cgroupRoot = defaultCgroupRoot
 	}
@@ -115,6 +128,7 @@ type Runtime struct {
 	log  *slog.Logger
 
 	changes chan struct{}
+	ports   *portPool
 	// imageGen counts image events; envCache is the last listing and the
 	// generation it was made at (Run reuses it while no event came).
 	envMu    sync.Mutex
@@ -164,6 +178,7 @@ func newRuntime(api dockerAPI, opts Options) *Runtime {
 		opts:    opts,
 		log:     opts.Logger.With("runtime", "docker"),
 		changes: make(chan struct{}, 1),
+		ports:   newPortPool(opts.SSH),
 		stop:    stop,
 		done:    make(chan struct{}),
 	}
@@ -198,6 +213,9 @@ const (
 	LabelAgent   = "io.ingo.agent"
 	LabelJob     = "io.ingo.job"
 	LabelAttempt = "io.ingo.attempt"
+	// LabelRole is "student" on student containers (absent on grading
+	// containers) and "student-dir" on the /task/student volume.
+	LabelRole = "io.ingo.role"
 )
 
 // INGInious' image labels.
@@ -208,8 +226,12 @@ const (
 	labelTitle     = "org.inginious.grading.title"
 )
 
-// EnvType is the environment type of every image.
-const EnvType = "docker"
+// Environment types: every image is of type "docker", and also of type
+// "docker-ssh" when SSH is on (jobs of that type may call ssh_student).
+const (
+	EnvType    = "docker"
+	EnvTypeSSH = "docker-ssh"
+)
 
 // failure wraps err with a public text.
 func failure(public string, err error) error {

@@ -17,7 +17,8 @@ import (
 
 // Environments lists the grading images: every image with the label
 // org.inginious.grading.name, the newest (Created) per name, as type
-// "docker". org.inginious.grading.agent_version is not required.
+// "docker", and also as "docker-ssh" when SSH is on.
+// org.inginious.grading.agent_version is not required.
 func (r *Runtime) Environments(ctx context.Context) (map[string]map[string]messages.EnvironmentInfo, error) {
 	r.envMu.Lock()
 	gen := r.imageGen
@@ -29,6 +30,14 @@ func (r *Runtime) Environments(ctx context.Context) (map[string]map[string]messa
 		return nil, fmt.Errorf("list grading images: %w", err)
 	}
 	envs := environmentsOf(imgs)
+	if r.opts.SSH.Enabled() {
+		// The same images serve tasks whose students get SSH access.
+		ssh := make(map[string]messages.EnvironmentInfo, len(envs[EnvType]))
+		for name, info := range envs[EnvType] {
+			ssh[name] = info
+		}
+		envs[EnvTypeSSH] = ssh
+	}
 	r.envMu.Lock()
 	r.envCache, r.envGen = envs, gen
 	r.envMu.Unlock()

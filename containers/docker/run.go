@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/containers/helper"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -34,27 +36,55 @@ const (
 	verdictHard
 )
 
+// sshMargin is added to the SSH bounds for the container's own limits, so
+// that the helper ends a session with its clear text first.
+const sshMargin = time.Minute
+
 // Run runs one attempt in a new container; see containers.Runtime.
 func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Events) (messages.JobResult, error) {
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("before create: %w", context.Cause(ctx))
 	}
-	if t := job.Desc.EnvironmentType; t != EnvType && t != "" {
+	sshJob := job.Desc.Debug == messages.DebugSSH || job.Desc.EnvironmentType == EnvTypeSSH
+	switch t := job.Desc.EnvironmentType; {
+	case t == EnvTypeSSH && !r.opts.SSH.Enabled():
 		return messages.JobResult{}, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
+	case t != EnvType && t != EnvTypeSSH && t != "":
+		return messages.JobResult{}, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
+	case job.Desc.Debug == messages.DebugSSH && !r.opts.SSH.Enabled():
+		return messages.JobResult{}, failure("SSH debug is not enabled on this agent", nil)
+	}
+	var sshLimits *channel.SSHLimits
+	if sshJob {
+		// As INGInious: an SSH session has its own bounds, not the
+		// task's time limits.
+		j := *job
+		t := (r.opts.SSH.MaxSession + sshMargin).Seconds()
+		j.Limits.Time, j.Limits.HardTime = t, t
+		job = &j
+		sshLimits = r.opts.SSH.limits()
 	}
 	imageID, err := r.image(ctx, job.Desc.Environment)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
-	files, inputLen, err := containerTar(job)
+	files, inputLen, err := containerTar(job, sshLimits)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
 
+	// The /task/student folder is a volume the job's student containers
+	// share (a tmpfs too, sized as /task).
+	volume, err := r.createVolume(job)
+	if err != nil {
+		return messages.JobResult{}, err
+	}
+	defer r.removeVolume(volume)
+
 	// Create and start on contexts the job's cancellation does not cut
 	// short (a create cut mid-way may still make a container we would not
 	// know of); the cancellation is checked after each step instead.
-	id, err := r.create(job, imageID, inputLen)
+	id, err := r.create(job, imageID, inputLen, volume)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
@@ -64,7 +94,8 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	}
 
 	// Attach before the start: the files go in on stdin (the tmpfs mounts
-	// exist only once it runs, and the copy API cannot write into them), the
+	// exist only once it runs, and the copy API cannot write into them),
+	// then stdin and stdout carry the channel (containers/channel), or the
 	// result comes back framed on stdout.
 	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
 	att, err := r.api.ContainerAttach(actx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
@@ -78,8 +109,11 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	streamDone := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(frames, stderr, att.Reader)
+		frames.closeMux(err)
 		streamDone <- err
 	}()
+	ch := newJobChannel(r, job, ev, id, imageID, volume)
+	defer ch.close()
 
 	// Wait from before the start, so the exit cannot be missed.
 	wctx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
@@ -96,14 +130,28 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		return messages.JobResult{}, failure("The grading container could not start", err)
 	}
 	containers.ReportStarted(ev)
+	tarSent := make(chan struct{})
 	go func() {
+		defer close(tarSent)
 		// The helper reads the tar to its end; a container that stopped
-		// early makes this fail, which the result tells better.
+		// early makes this fail, which the result tells better. stdin
+		// stays open: it carries the channel next.
 		if _, err := att.Conn.Write(files.Bytes()); err != nil {
 			r.log.Debug("writing the task files to the container", "container", id, "err", err)
 		}
-		if err := att.CloseWrite(); err != nil {
-			r.log.Debug("closing the container's stdin", "container", id, "err", err)
+	}()
+	go func() {
+		// The marker comes once the helper read the whole tar; nothing is
+		// written to stdin before it.
+		select {
+		case <-frames.muxStarted:
+		case <-ch.ctx.Done():
+			return
+		}
+		<-tarSent
+		r.log.Debug("container channel open", "container", id)
+		if err := ch.start(frames.muxIn, att.Conn); err != nil {
+			r.log.Warn("container channel", "container", id, "err", err)
 		}
 	}()
 	started := time.Now()
@@ -191,7 +239,12 @@ wait:
 	max := helper.MaxResultBytes(job.Limits.Output)
 	var data []byte
 	err = nil
+	chData, chGot := ch.takenResult()
 	switch {
+	case chGot && ch.resultOver.Load():
+		err = errResultTooLarge
+	case chGot:
+		data = chData
 	case frames.tooBig:
 		err = errResultTooLarge
 	case frames.gotSome:
@@ -237,13 +290,14 @@ func (r *Runtime) image(ctx context.Context, env string) (string, error) {
 }
 
 // create makes the container of an attempt.
-func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64) (string, error) {
+func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64, volume string) (string, error) {
 	l := job.Limits
 	cfg := &container.Config{
 		Image:      imageID,
 		User:       fmt.Sprintf("%d:%d", workerID, workerID),
 		WorkingDir: helper.TaskDir,
-		// The files come on stdin (one tar), the result goes out on stdout.
+		// The files come on stdin (one tar), then stdin and stdout carry
+		// the channel (or the result goes out on stdout).
 		OpenStdin:    true,
 		StdinOnce:    true,
 		AttachStdin:  true,
@@ -258,6 +312,37 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64) (s
 		},
 	}
 	mnts, tmpfsTotal := tmpfs(mounts(l, inputLen))
+	hc := r.hostConfig(l, mnts)
+	if job.Desc.EnvironmentParameters.NetworkGrading {
+		hc.NetworkMode = container.NetworkMode(r.opts.Network)
+	}
+	if volume != "" {
+		hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: helper.StudentDir}}
+	}
+	if l.Memory > 0 {
+		// tmpfs pages are charged to the memory cgroup of the writer: the
+		// tmpfs sizes are added, so that a full disk is ENOSPC and not an
+		// overflow, and the processes keep Limits.Memory.
+		hc.Memory = l.Memory<<20 + tmpfsTotal + studentDirBytes(l)
+		hc.MemorySwap = hc.Memory
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
+	defer cancel()
+	resp, err := r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
+	if err != nil {
+		// Maybe the image went while the event stream was down.
+		r.invalidate()
+		return "", failure("The grading container could not be created", err)
+	}
+	return resp.ID, nil
+}
+
+// hostConfig is what grading and student containers share: network
+// "none", a read-only rootfs with the tmpfs mounts mnts, no capabilities,
+// no new privileges, no log (stdout is the channel; the runtime keeps
+// stderr), CPUs, open files, file size and process bounds. Memory is the
+// caller's.
+func (r *Runtime) hostConfig(l messages.Limits, mnts map[string]string) *container.HostConfig {
 	hc := &container.HostConfig{
 		NetworkMode: "none",
 		// Writable: the tmpfs mounts only, each with its size.
@@ -265,21 +350,11 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64) (s
 		Tmpfs:          mnts,
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
-		LogConfig:      container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "1m", "max-file": "1"}},
+		LogConfig:      container.LogConfig{Type: "none"},
 		Resources: container.Resources{
 			NanoCPUs: int64(r.opts.CPUs * 1e9),
 			Ulimits:  []*container.Ulimit{{Name: "nofile", Soft: r.opts.NoFile, Hard: r.opts.NoFile}},
 		},
-	}
-	if job.Desc.EnvironmentParameters.NetworkGrading {
-		hc.NetworkMode = container.NetworkMode(r.opts.Network)
-	}
-	if l.Memory > 0 {
-		// tmpfs pages are charged to the memory cgroup of the writer: the
-		// tmpfs sizes are added, so that a full disk is ENOSPC and not an
-		// overflow, and the processes keep Limits.Memory.
-		hc.Memory = l.Memory<<20 + tmpfsTotal
-		hc.MemorySwap = hc.Memory
 	}
 	if l.Disk > 0 {
 		// Each file at most the disk bound too (RLIMIT_FSIZE; a process
@@ -293,15 +368,7 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64) (s
 		p := l.Processes
 		hc.PidsLimit = &p
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
-	defer cancel()
-	resp, err := r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
-	if err != nil {
-		// Maybe the image went while the event stream was down.
-		r.invalidate()
-		return "", failure("The grading container could not be created", err)
-	}
-	return resp.ID, nil
+	return hc
 }
 
 // kill sends SIGKILL; a container already stopped or gone is fine.

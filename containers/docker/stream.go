@@ -3,8 +3,10 @@ package docker
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 
+	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/containers/helper"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -21,8 +23,8 @@ const (
 	ingoSlackBytes  = 1 << 20
 )
 
-// mount is one tmpfs of a container.
-type mount struct {
+// tmpfsMount is one tmpfs of a container.
+type tmpfsMount struct {
 	path  string
 	size  int64
 	mode  string
@@ -42,14 +44,14 @@ type mount struct {
 //     file) plus 1 MiB;
 //   - /archive: MaxResultBytes(output), at least 16 MiB (the archive kept
 //     is at most output bytes compressed).
-func mounts(l messages.Limits, inputLen int64) []mount {
+func mounts(l messages.Limits, inputLen int64) []tmpfsMount {
 	disk := int64(maxTaskBytes)
 	if l.Disk > 0 {
 		disk = l.Disk << 20
 	}
 	tmp := min(max(disk/4, min(disk, minTmpBytes)), maxTmpBytes)
 	res := helper.MaxResultBytes(l.Output)
-	return []mount{
+	return []tmpfsMount{
 		{path: helper.TaskDir, size: disk, mode: "0755", owned: true, exec: true},
 		{path: "/tmp", size: tmp, mode: "1777", exec: true},
 		{path: helper.IngoDir, size: 2*inputLen + 3*res + ingoSlackBytes, mode: "0755", owned: true},
@@ -58,7 +60,7 @@ func mounts(l messages.Limits, inputLen int64) []mount {
 }
 
 // tmpfs is HostConfig.Tmpfs for mounts, and the sum of their sizes.
-func tmpfs(ms []mount) (map[string]string, int64) {
+func tmpfs(ms []tmpfsMount) (map[string]string, int64) {
 	out := make(map[string]string, len(ms))
 	var total int64
 	for _, m := range ms {
@@ -93,15 +95,32 @@ type frameReader struct {
 	result  []byte
 	tooBig  bool // the last complete frame was over max
 	gotSome bool // a complete frame was seen
+
+	// After the channel's marker line, everything goes to muxOut, read
+	// from muxIn by the agent's side of the session; muxStarted is closed
+	// then.
+	mux        bool
+	muxIn      *io.PipeReader
+	muxOut     *io.PipeWriter
+	muxStarted chan struct{}
 }
 
 const maxLine = 64
 
-func newFrameReader(max int64) *frameReader { return &frameReader{max: max, want: -1} }
+func newFrameReader(max int64) *frameReader {
+	r, w := io.Pipe()
+	return &frameReader{max: max, want: -1, muxIn: r, muxOut: w, muxStarted: make(chan struct{})}
+}
 
 func (f *frameReader) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
+		if f.mux {
+			// Errors are the session's end; stdout is still drained so
+			// that stderr goes on.
+			_, _ = f.muxOut.Write(p)
+			return n, nil
+		}
 		if f.want >= 0 {
 			k := int64(len(p))
 			if k > f.want {
@@ -148,8 +167,19 @@ func (f *frameReader) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// startFrame starts reading a body when line is a frame line.
+// closeMux ends the session's input (the attach stream ended with err).
+func (f *frameReader) closeMux(err error) {
+	_ = f.muxOut.CloseWithError(err)
+}
+
+// startFrame starts reading a body when line is a frame line, or the
+// channel when it is the marker.
 func (f *frameReader) startFrame(line []byte) {
+	if string(line) == channel.Marker {
+		f.mux = true
+		close(f.muxStarted)
+		return
+	}
 	rest, ok := bytes.CutPrefix(line, []byte(helper.ResultFrame+" "))
 	if !ok {
 		return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/containers/helper"
 )
 
@@ -24,11 +25,12 @@ const workerID = 4242
 const maxTaskBytes = 1 << 30
 
 // inputJSON is /.ingo/input.json for a job.
-func inputJSON(job *containers.Job) ([]byte, error) {
+func inputJSON(job *containers.Job, ssh *channel.SSHLimits) ([]byte, error) {
 	in := helper.Input{
 		Input:  map[string]json.RawMessage{},
 		Debug:  string(job.Desc.Debug),
 		RunCmd: job.Desc.EnvironmentParameters.RunCmd,
+		SSH:    ssh,
 		Limits: helper.Limits{
 			Time:      job.Limits.Time,
 			HardTime:  job.Limits.HardTime,
@@ -79,13 +81,13 @@ func jsonable(v any) any {
 // folder), task/student/, .ingo/input.json and archive/, every entry owned
 // by 4242:4242; input.json comes before the task files (the helper learns
 // the disk bound from it). It also returns the size of input.json.
-func containerTar(job *containers.Job) (*bytes.Buffer, int64, error) {
-	buf, input, err := buildTar(job)
+func containerTar(job *containers.Job, ssh *channel.SSHLimits) (*bytes.Buffer, int64, error) {
+	buf, input, err := buildTar(job, ssh)
 	return buf, int64(len(input)), err
 }
 
-func buildTar(job *containers.Job) (*bytes.Buffer, []byte, error) {
-	input, err := inputJSON(job)
+func buildTar(job *containers.Job, ssh *channel.SSHLimits) (*bytes.Buffer, []byte, error) {
+	input, err := inputJSON(job, ssh)
 	if err != nil {
 		return nil, nil, failure("The job's input cannot be given to the grader", err)
 	}

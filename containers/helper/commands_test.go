@@ -2,6 +2,7 @@ package helper
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,12 +273,73 @@ func TestFeedbackPrint(t *testing.T) {
 	}
 }
 
-func TestRunStudentIsNotAvailableYet(t *testing.T) {
+func TestStudentCommandsWithoutAnAgent(t *testing.T) {
 	c := newContainer(t, job(nil, 1<<20))
-	for _, name := range []string{"run_student", "ssh_student"} {
-		code, _, stderr := c.command("", name, "--time", "5", "ls", "-l")
-		if code != 254 || !strings.Contains(stderr, name+" is not available yet in this ingo version") {
-			t.Errorf("%s: exit %d, stderr %q", name, code, stderr)
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"run_student", "--time", "5", "ls", "-l"}, 254, "cannot reach the agent"},
+		{[]string{"ssh_student", "--setup-script", "true"}, 254, "cannot reach the agent"},
+		{[]string{"ssh_student", "ls"}, 2, "unrecognized arguments: ls"},
+		{[]string{"run_student", "--time"}, 2, "expected one argument"},
+		{[]string{"run_student", "--memory", "lots", "ls"}, 2, "invalid value"},
+		{[]string{"run_student", "--bogus", "ls"}, 2, "unrecognized arguments: --bogus"},
+		{[]string{"run_student"}, 2, "required: cmd"},
+		{[]string{"run_student", "--run-as-root", "ls"}, 254, "root is not supported"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := c.command("", tt.args[0], tt.args[1:]...)
+		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d with %q", tt.args, code, stderr, tt.code, tt.stderr)
+		}
+	}
+}
+
+func TestParseStudentArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"run_student", []string{"--time", "5", "--hard-time=9", "--memory", "64", "--share-network", "python3", "-c", "print(1)"},
+			`{"argv":["python3","-c","print(1)"],"time":5,"hard_time":9,"memory":64,"share_network":true}`},
+		// INGInious' one-string form is split the shell's way.
+		{"run_student", []string{"--container", "cpp", `sh -c 'echo "a b"' x\ y`},
+			`{"argv":["sh","-c","echo \"a b\"","x y"],"environment":"cpp"}`},
+		{"run_student", []string{"--", "--weird"}, `{"argv":["--weird"]}`},
+		{"ssh_student", []string{"--setup-script", "make", "--teardown-script=rm -f x", "--time", "0.5"},
+			`{"time":0.5,"ssh":true,"setup_script":"make","teardown_script":"rm -f x"}`},
+	}
+	for _, tt := range tests {
+		r, help, err := parseStudentArgs(tt.name, tt.args)
+		if err != nil || help {
+			t.Fatalf("%v: %v (help %v)", tt.args, err, help)
+		}
+		got, _ := json.Marshal(r)
+		if string(got) != tt.want {
+			t.Errorf("%v:\n got %s\nwant %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestShellSplit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		bad  bool
+	}{
+		{"a b  c", []string{"a", "b", "c"}, false},
+		{`'a b' "c\"d" e\ f`, []string{"a b", `c"d`, "e f"}, false},
+		{`''`, []string{""}, false},
+		{`"unterminated`, nil, true},
+		{`'unterminated`, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := shellSplit(tt.in)
+		if (err != nil) != tt.bad || (!tt.bad && strings.Join(got, "|") != strings.Join(tt.want, "|")) {
+			t.Errorf("shellSplit(%q) = %q, %v", tt.in, got, err)
 		}
 	}
 }

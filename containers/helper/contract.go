@@ -2,6 +2,8 @@ package helper
 
 import (
 	"encoding/json"
+
+	"github.com/ingo-grader/ingo/containers/channel"
 	"os"
 	"path/filepath"
 )
@@ -53,6 +55,8 @@ type Input struct {
 	Debug string `json:"debug,omitempty"`
 	// RunCmd, when set, replaces the run file discovery.
 	RunCmd string `json:"run_cmd,omitempty"`
+	// SSH bounds the SSH server of debug "ssh" (defaults when absent).
+	SSH *channel.SSHLimits `json:"ssh,omitempty"`
 }
 
 // Limits mirrors messages.Limits (same JSON names), copied here so that the

@@ -21,6 +21,8 @@ type outcome struct {
 	archive []byte
 	// archiveOver: the archive passed the output limit and was dropped.
 	archiveOver bool
+	// sshNote, after an SSH debug session, goes before the feedback's text.
+	sshNote string
 }
 
 type verdict struct{ status, text string }
@@ -60,6 +62,14 @@ func buildResult(fb *feedback, fbErr error, o *outcome, limit int64) Result {
 			res.Result, res.Text = StatusError, "The grader's feedback is badly formatted: "+err.Error()
 		} else {
 			res = filled
+		}
+	}
+	if o.sshNote != "" && o.failure == nil {
+		switch res.Text {
+		case "", textNoFeedback, textNoResult:
+			res.Text = o.sshNote + " Nothing set any feedback during it."
+		default:
+			res.Text = o.sshNote + "\n\n" + res.Text
 		}
 	}
 	L := int(limit)

@@ -25,16 +25,6 @@ func init() {
 			return installLinks(a.pos[0], self)
 		},
 	})
-	for _, name := range []string{"run_student", "ssh_student"} {
-		register(&command{
-			name: name, usage: "[OPTIONS...] [CMD...]",
-			desc: "not available yet (coming with the next ingo version)",
-			raw:  true,
-			run: func(e *cmdEnv, _ *parsed) error {
-				return exitWith(exitNotYet, fmt.Errorf("%s is not available yet in this ingo version", name))
-			},
-		})
-	}
 }
 
 // installLinks makes DIR/<command> -> target for every command. An existing

@@ -23,9 +23,6 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2 // argparse's status for a bad command line
-	// exitNotYet is what run_student and ssh_student return until issue 7;
-	// INGInious' run_student uses 254 for "the proxy could not run it".
-	exitNotYet = 254
 )
 
 // cmdEnv is what a command may touch; tests give their own.
@@ -133,7 +130,9 @@ func execCommand(env *cmdEnv, c *command, argv []string) int {
 		fmt.Fprintf(env.stderr, "usage: %s %s\n%s: error: %s\n", c.name, c.usage, c.name, ue.msg)
 		return exitUsage
 	case errors.As(err, &ee):
-		fmt.Fprintf(env.stderr, "%s: %v\n", c.name, err)
+		if !errors.Is(err, errQuiet) {
+			fmt.Fprintf(env.stderr, "%s: %v\n", c.name, err)
+		}
 		return ee.code
 	default:
 		fmt.Fprintf(env.stderr, "%s: %v\n", c.name, err)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/ingo-grader/ingo/containers/channel"
 )
 
 // defaultPath is the run file's PATH when the image gives none.
@@ -40,6 +42,7 @@ func runMain(e *cmdEnv) error {
 
 	stream := false
 	var res Result
+	var m *mux
 	if stdinStream(e) {
 		switch err := extractStdin(e.paths, e.stdin); {
 		case errors.Is(err, errNoStream):
@@ -49,10 +52,18 @@ func runMain(e *cmdEnv) error {
 			res = failed(StatusCrash, "The grading container could not receive its files: "+err.Error(), DefaultOutputLimit)
 		default:
 			stream = true
+			// The rest of stdin and stdout become the channel to the agent
+			// (run_student, SSH).
+			if m, err = startMux(e, e.paths.Root+channel.SocketPath); err != nil {
+				e.warnf(Name+" run", "%v", err)
+			}
 		}
 	}
+	if m != nil {
+		defer m.close()
+	}
 	if res.Result == "" {
-		res = runJob(e, signals)
+		res = runJob(e, signals, m)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -68,7 +79,19 @@ func runMain(e *cmdEnv) error {
 	}
 	// Stdin mode: the framed stdout is what the runtime reads; result.json
 	// is written too, but a full /.ingo is then only a warning.
-	ferr := writeFrame(e.stdout, buf.Bytes())
+	var ferr error
+	if m != nil {
+		if ferr = m.sendResult(buf.Bytes()); ferr != nil {
+			// An agent that does not speak the channel reads the plain
+			// frame that follows.
+			e.warnf(Name+" run", "result over the channel: %v", ferr)
+			m.close()
+			m = nil
+		}
+	}
+	if m == nil {
+		ferr = writeFrame(e.stdout, buf.Bytes())
+	}
 	if err := writeFileAtomic(e.paths.Result, buf.Bytes(), true); err != nil {
 		if ferr != nil {
 			return fmt.Errorf("writing the result: %w", err)
@@ -82,7 +105,7 @@ func runMain(e *cmdEnv) error {
 }
 
 // runJob does everything but writing the result.
-func runJob(e *cmdEnv, signals <-chan os.Signal) Result {
+func runJob(e *cmdEnv, signals <-chan os.Signal, m *mux) Result {
 	p := e.paths
 	_ = os.Remove(p.Result) // a stale result must not pass for this run's
 	in, err := loadInput(p.Input)
@@ -101,19 +124,20 @@ func runJob(e *cmdEnv, signals <-chan os.Signal) Result {
 	if err := materialiseUploads(p, in); err != nil {
 		e.warnf(Name+" run", "%v", err)
 	}
+	var o *outcome
 	if in.Debug == "ssh" {
-		return failed(StatusCrash, "SSH debug is not available yet in this ingo version.", limit)
+		o = sshDebugOutcome(e, m, in, limit, signals)
+	} else {
+		cmd, err := findRunCommand(p, in.RunCmd)
+		switch {
+		case errors.Is(err, errNoRunFile):
+			return failed(StatusCrash, "No run file: the task folder has none of "+strings.Join(runFileNames, ", ")+
+				" and the task sets no run_cmd.", limit)
+		case err != nil:
+			return failed(StatusCrash, "The run file cannot be started: "+err.Error(), limit)
+		}
+		o = runGrader(e, cmd, runEnv(e, limit), limit, signals)
 	}
-	cmd, err := findRunCommand(p, in.RunCmd)
-	switch {
-	case errors.Is(err, errNoRunFile):
-		return failed(StatusCrash, "No run file: the task folder has none of "+strings.Join(runFileNames, ", ")+
-			" and the task sets no run_cmd.", limit)
-	case err != nil:
-		return failed(StatusCrash, "The run file cannot be started: "+err.Error(), limit)
-	}
-
-	o := runGrader(e, cmd, runEnv(e, limit), limit, signals)
 	if o.failure != nil {
 		return buildResult(nil, nil, o, limit)
 	}

@@ -202,7 +202,7 @@ func TestHelperFailuresAreCrashResults(t *testing.T) {
 			in["debug"] = "ssh"
 			c.writeRaw(InputFile, mustJSON(in), 0o644)
 			c.task("run", "#!/bin/sh\nfeedback-result success\n", 0o755)
-		}, "SSH debug is not available yet"},
+		}, "cannot relay SSH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,58 @@
+// Package channel is the protocol between a grading container and its agent
+// while the job runs: run_student and ssh_student ask the agent for student
+// containers through it, and the agent relays SSH connections into the
+// container through it. It needs no network in the container and no path
+// shared between the agent and the Docker daemon: it rides on the
+// container's attach stream, the same stdin and stdout that already carry
+// the task files in and the result out.
+//
+// # Opening
+//
+// The helper (`ingo-helper run`, PID 1) reads the task tar from its stdin
+// to the tar's end-of-archive marker, then writes the line Marker
+// ("\nINGO-MUX 1\n") on its stdout. From there, stdout (after the marker)
+// and stdin (after the tar) carry one yamux session (Config): the helper is
+// the client, the agent the server. The agent starts its side only once it
+// has read the marker, so it never writes to stdin before the helper has
+// finished reading the tar. An agent that does not know the marker ignores
+// it; a helper whose session ends at once (an agent that closed stdin after
+// the tar) falls back to the plain result frame on stdout.
+//
+// # Streams
+//
+// Every stream starts with one header line written by the side that opened
+// it: a JSON Header and "\n", at most MaxHeader bytes. What follows depends
+// on Kind:
+//
+//   - KindResult (helper -> agent): the framed result ("INGO-RESULT n\n" and
+//     n bytes, as on stdout without the channel). The agent closes the
+//     stream once it has the whole frame; the helper waits for that close
+//     (bounded) before it exits, so the result is never lost in a buffer.
+//   - KindStudent (helper -> agent): a run_student or ssh_student call,
+//     Header.Student holding the request. Then JSON lines both ways:
+//     Control from the helper (signals, kill), Event from the agent
+//     (EventStarted, EventExit). The agent sends exactly one EventExit, then
+//     closes; a stream closed by the helper before that kills the student
+//     container.
+//   - KindStdin, KindStdout, KindStderr (helper -> agent, Header.ID naming
+//     the KindStudent stream's ID): the student process's stdin (bytes from
+//     the helper; the helper's close is end-of-file) and its stdout and
+//     stderr (bytes from the agent, closed at the end of each). The agent
+//     sends EventExit only after closing stdout and stderr, so a caller that
+//     reads both to their end before taking the exit code loses nothing.
+//   - KindSSHDebug (container -> agent): the container serves SSH; the
+//     header holds the user and password. The agent listens on a port of
+//     its range, answers one Event (EventListening with the port, or
+//     EventExit with a reason when it cannot), sends the credentials to the
+//     client, and relays every TCP connection as a KindSSH stream. The
+//     stream stays open while the SSH server runs; its close ends the
+//     listening.
+//   - KindSSH (agent -> container): one relayed TCP connection, raw SSH
+//     bytes after the header.
+//
+// Inside a grading container, processes reach the helper's session through
+// the unix socket SocketPath: each connection is proxied byte for byte to
+// one new stream (header included). The helper lets only KindStudent,
+// KindStdin, KindStdout and KindStderr through, so nothing a run file or a
+// student program does can pass for the helper's result.
+package channel

@@ -1,0 +1,226 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/channel"
+	"github.com/ingo-grader/ingo/containers/helper"
+)
+
+// ioWait bounds the wait for a run_student call's stdin, stdout and stderr
+// streams once its request came.
+const ioWait = 10 * time.Second
+
+// jobChannel is the agent's side of a grading container's channel
+// (containers/channel): it takes the result, runs student containers and
+// relays SSH while the job runs.
+type jobChannel struct {
+	r       *Runtime
+	job     *containers.Job
+	ev      containers.Events
+	grading string // the grading container's id
+	image   string // its image id
+	volume  string // the /task/student volume
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	sess   *yamux.Session
+	in     io.Closer // the session's input, closed to end its reader
+	ready  chan struct{} // closed once sess is set
+
+	result     chan []byte // the framed result's body, once
+	resultOver atomic.Bool // the result was over its bound
+
+	mu      sync.Mutex
+	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream
+	arrived chan struct{}                       // closed (and replaced) when pending grows
+
+	sshSent atomic.Bool // one set of credentials per job
+	wg      sync.WaitGroup
+}
+
+func newJobChannel(r *Runtime, job *containers.Job, ev containers.Events, grading, image, volume string) *jobChannel {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &jobChannel{
+		r: r, job: job, ev: ev, grading: grading, image: image, volume: volume,
+		ctx: ctx, cancel: cancel,
+		ready:   make(chan struct{}),
+		result:  make(chan []byte, 1),
+		pending: map[string]map[string]*yamux.Stream{},
+		arrived: make(chan struct{}),
+	}
+}
+
+// muxConn is the container's stdout (after the marker) and stdin as one
+// connection.
+type muxConn struct {
+	io.Reader
+	io.Writer
+}
+
+func (muxConn) Close() error { return nil }
+
+// start runs the agent's side of the session on the container's stdout
+// (from the marker on, in) and stdin (out).
+func (c *jobChannel) start(in io.Reader, out io.Writer) error {
+	sess, err := yamux.Server(muxConn{in, out}, channel.Config())
+	if err != nil {
+		return err
+	}
+	c.sess = sess
+	if cl, ok := in.(io.Closer); ok {
+		c.in = cl
+	}
+	close(c.ready)
+	c.wg.Add(1)
+	go c.accept()
+	return nil
+}
+
+// accept dispatches the streams the container opens.
+func (c *jobChannel) accept() {
+	defer c.wg.Done()
+	for {
+		st, err := c.sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.handle(st)
+		}()
+	}
+}
+
+func (c *jobChannel) handle(st *yamux.Stream) {
+	h, _, err := channel.ReadHeader(st)
+	if err != nil {
+		c.r.log.Debug("channel stream refused", "container", c.grading, "err", err)
+		st.Close()
+		return
+	}
+	c.r.log.Debug("channel stream", "container", c.grading, "kind", h.Kind, "id", h.ID)
+	switch h.Kind {
+	case channel.KindResult:
+		c.takeResult(st)
+	case channel.KindStudent:
+		c.runStudent(st, h)
+	case channel.KindStdin, channel.KindStdout, channel.KindStderr:
+		c.mu.Lock()
+		if c.pending[h.ID] == nil {
+			c.pending[h.ID] = map[string]*yamux.Stream{}
+		}
+		if old := c.pending[h.ID][h.Kind]; old != nil {
+			old.Close()
+		}
+		c.pending[h.ID][h.Kind] = st
+		close(c.arrived)
+		c.arrived = make(chan struct{})
+		c.mu.Unlock()
+	case channel.KindSSHDebug:
+		if c.job.Desc.Debug != "ssh" || !c.sshSent.CompareAndSwap(false, true) {
+			_ = channel.WriteLine(st, channel.Event{Event: channel.EventExit, Code: channel.CodeLaunch, Reason: "this job may not serve SSH"})
+			st.Close()
+			return
+		}
+		c.r.sshRelay(c.ctx, st, h, c.sess, sshReady(c.ev, c.r.opts.SSH.Host, h))
+	default:
+		st.Close()
+	}
+}
+
+// takeResult reads the framed result, then closes the stream to tell the
+// helper it has it.
+func (c *jobChannel) takeResult(st *yamux.Stream) {
+	defer st.Close()
+	f := newFrameReader(maxResult(c.job))
+	// Read until one whole frame came (the helper waits for the close).
+	buf := make([]byte, 32<<10)
+	for !f.gotSome {
+		n, err := st.Read(buf)
+		_, _ = f.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	c.r.log.Debug("channel result", "container", c.grading, "complete", f.gotSome, "bytes", len(f.result))
+	switch {
+	case f.gotSome && !f.tooBig:
+		c.result <- f.result
+	case f.gotSome || f.over:
+		c.resultOver.Store(true)
+		c.result <- nil
+	}
+}
+
+// streams waits for the three io streams of a call.
+func (c *jobChannel) streams(id string) (in, out, errs *yamux.Stream, err error) {
+	deadline := time.NewTimer(ioWait)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		m := c.pending[id]
+		if m != nil && m[channel.KindStdin] != nil && m[channel.KindStdout] != nil && m[channel.KindStderr] != nil {
+			delete(c.pending, id)
+			c.mu.Unlock()
+			return m[channel.KindStdin], m[channel.KindStdout], m[channel.KindStderr], nil
+		}
+		arrived := c.arrived
+		c.mu.Unlock()
+		select {
+		case <-arrived:
+		case <-deadline.C:
+			return nil, nil, nil, errors.New("the call's stdin, stdout and stderr did not come")
+		case <-c.ctx.Done():
+			return nil, nil, nil, c.ctx.Err()
+		}
+	}
+}
+
+// close ends the session and everything it started (student containers
+// are killed and removed by their own goroutines once ctx ends).
+func (c *jobChannel) close() {
+	c.cancel()
+	select {
+	case <-c.ready:
+		if c.in != nil {
+			c.in.Close() // else Close waits for the attach stream's end
+		}
+		c.sess.Close()
+	default:
+	}
+	c.wg.Wait()
+	c.mu.Lock()
+	for _, m := range c.pending {
+		for _, st := range m {
+			st.Close()
+		}
+	}
+	c.mu.Unlock()
+}
+
+// netConn is what the relays need of a stream.
+var _ net.Conn = (*yamux.Stream)(nil)
+
+// takenResult is the result the helper sent over the channel, if any.
+func (c *jobChannel) takenResult() ([]byte, bool) {
+	select {
+	case d := <-c.result:
+		return d, true
+	default:
+		return nil, false
+	}
+}
+
+// maxResult bounds a job's result.json.
+func maxResult(job *containers.Job) int64 { return helper.MaxResultBytes(job.Limits.Output) }

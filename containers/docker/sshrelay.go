@@ -1,0 +1,210 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/channel"
+)
+
+// SSHOptions configure SSH debug and ssh_student. The agent listens on a
+// port of [PortMin, PortMax] per SSH server and relays each connection
+// into the container over its channel: the container keeps network "none".
+type SSHOptions struct {
+	// Listen is the address the agent binds ("0.0.0.0" by default).
+	Listen string
+	// Host is what clients are told to connect to. Default: Listen when it
+	// is a specific address, else this machine's host name. Never guessed
+	// by asking outside services.
+	Host string
+	// PortMin and PortMax bound the ports; SSH is off while PortMax is 0.
+	PortMin, PortMax int
+	// LoginTimeout: an SSH server nobody logged in to by then ends (2 min).
+	LoginTimeout time.Duration
+	// MaxSession: an SSH server ends then whatever happens (30 min).
+	MaxSession time.Duration
+	// MaxConns bounds the connections relayed at once per server (8).
+	MaxConns int
+}
+
+func (o *SSHOptions) defaults() {
+	if o.Listen == "" {
+		o.Listen = "0.0.0.0"
+	}
+	if o.Host == "" {
+		if ip := net.ParseIP(o.Listen); ip != nil && !ip.IsUnspecified() {
+			o.Host = o.Listen
+		} else if h, err := os.Hostname(); err == nil {
+			o.Host = h
+		}
+	}
+	if o.PortMin <= 0 {
+		o.PortMin = o.PortMax
+	}
+	if o.LoginTimeout <= 0 {
+		o.LoginTimeout = channel.DefaultLoginTimeout
+	}
+	if o.MaxSession <= 0 {
+		o.MaxSession = channel.DefaultMaxSession
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 8
+	}
+}
+
+// Enabled tells whether SSH is on.
+func (o SSHOptions) Enabled() bool { return o.PortMax > 0 && o.PortMin <= o.PortMax }
+
+// limits are the SSH bounds the helpers get.
+func (o SSHOptions) limits() *channel.SSHLimits {
+	return &channel.SSHLimits{LoginTimeout: o.LoginTimeout.Seconds(), MaxSession: o.MaxSession.Seconds()}
+}
+
+// portPool hands out listening ports of the range, one server each.
+type portPool struct {
+	opts SSHOptions
+	mu   sync.Mutex
+	used map[int]bool
+}
+
+func newPortPool(o SSHOptions) *portPool { return &portPool{opts: o, used: map[int]bool{}} }
+
+// listen binds a free port of the range, starting at a random one so that
+// ports are not reused at once (a client's stale known_hosts entry).
+func (p *portPool) listen() (net.Listener, int, error) {
+	if !p.opts.Enabled() {
+		return nil, 0, fmt.Errorf("SSH is not enabled on this agent (no port range)")
+	}
+	n := p.opts.PortMax - p.opts.PortMin + 1
+	start := rand.IntN(n)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 0; i < n; i++ {
+		port := p.opts.PortMin + (start+i)%n
+		if p.used[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(p.opts.Listen, strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		p.used[port] = true
+		return ln, port, nil
+	}
+	return nil, 0, fmt.Errorf("no SSH port is free right now (%d-%d); retry later", p.opts.PortMin, p.opts.PortMax)
+}
+
+func (p *portPool) release(port int) {
+	p.mu.Lock()
+	delete(p.used, port)
+	p.mu.Unlock()
+}
+
+// sshRelay serves one container's SSH server: st is the container's
+// KindSSHDebug stream (header already read), sess its session. It answers
+// with the port, hands the credentials to onReady, relays connections until
+// the container closes st or ctx ends, and returns then.
+func (r *Runtime) sshRelay(ctx context.Context, st net.Conn, h channel.Header, sess *yamux.Session, onReady func(port int) error) {
+	defer st.Close()
+	ln, port, err := r.ports.listen()
+	if err == nil {
+		if err = onReady(port); err != nil {
+			ln.Close()
+			r.ports.release(port)
+		}
+	}
+	if err != nil {
+		_ = channel.WriteLine(st, channel.Event{Event: channel.EventExit, Code: channel.CodeLaunch, Reason: err.Error()})
+		return
+	}
+	defer r.ports.release(port)
+	if err := channel.WriteLine(st, channel.Event{Event: channel.EventListening, Port: port}); err != nil {
+		ln.Close()
+		return
+	}
+	r.log.Info("ssh server listening", "port", port, "user", h.User)
+
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		// The container closes its stream when its SSH server ends.
+		defer wg.Done()
+		_, _ = io.Copy(io.Discard, st)
+		cancel()
+	}()
+	context.AfterFunc(rctx, func() { ln.Close() })
+	slots := make(chan struct{}, r.opts.SSH.MaxConns)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			break
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			c.Close() // too many at once
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			r.relayConn(rctx, c, sess)
+		}()
+	}
+	cancel()
+	st.Close()
+	wg.Wait()
+}
+
+// relayConn copies one TCP connection to a new KindSSH stream and back.
+func (r *Runtime) relayConn(ctx context.Context, c net.Conn, sess *yamux.Session) {
+	defer c.Close()
+	s, err := sess.OpenStream()
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	if err := channel.WriteHeader(s, channel.Header{Kind: channel.KindSSH}); err != nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close(); s.Close() })
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(s, c)
+		_ = s.Close()
+		close(done)
+	}()
+	_, _ = io.Copy(c, s)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// sshEvents are where credentials go: only the job's client gets them.
+func sshReady(ev containers.Events, host string, h channel.Header) func(int) error {
+	return func(port int) error {
+		if ev == nil {
+			return fmt.Errorf("nobody to send the SSH credentials to")
+		}
+		ev.SSHDebug(host, port, h.User, h.Password)
+		return nil
+	}
+}

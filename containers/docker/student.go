@@ -1,0 +1,361 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/pkg/stdcopy"
+	"github.com/hashicorp/yamux"
+
+	"github.com/ingo-grader/ingo/containers/channel"
+	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// studentTaskBytes sizes a student container's /task: it only holds the
+// mount point of /task/student.
+const studentTaskBytes = 1 << 20
+
+// helperPath is where images have the helper (containers/helper).
+const helperPath = "/usr/local/bin/ingo-helper"
+
+// capLimit is a student's limit: the grading container's when v is 0 (or
+// not positive), never above it.
+func capLimit[T int64 | float64](v, parent T) T {
+	if v <= 0 || (parent > 0 && v > parent) {
+		return parent
+	}
+	return v
+}
+
+// runStudent serves one run_student or ssh_student call: ctl is its
+// KindStudent stream. It always ends with one EventExit.
+func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
+	defer ctl.Close()
+	exit := func(code int, reason string) {
+		_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventExit, Code: code, Reason: reason})
+	}
+	in, out, errs, err := c.streams(h.ID)
+	if err != nil {
+		exit(channel.CodeLaunch, err.Error())
+		return
+	}
+	defer in.Close()
+	defer out.Close()
+	defer errs.Close()
+	req := h.Student
+	if req == nil {
+		exit(channel.CodeLaunch, "no request")
+		return
+	}
+	if req.SSH {
+		switch {
+		case c.job.Desc.EnvironmentType != EnvTypeSSH:
+			exit(channel.CodeLaunch, "ssh_student needs a task of environment type "+EnvTypeSSH)
+			return
+		case !c.r.opts.SSH.Enabled():
+			exit(channel.CodeLaunch, "SSH is not enabled on this agent")
+			return
+		case !c.sshSent.CompareAndSwap(false, true):
+			exit(channel.CodeLaunch, "a job may give one SSH access only")
+			return
+		}
+	}
+	image := c.image
+	if req.Environment != "" {
+		if image, err = c.r.image(c.ctx, req.Environment); err != nil {
+			exit(channel.CodeLaunch, fmt.Sprintf("the environment '%s' is not available on this agent", req.Environment))
+			return
+		}
+	}
+	id, lim, err := c.createStudent(image, req)
+	if err != nil {
+		c.r.log.Warn("student container", "job", c.job.ID(), "err", err)
+		exit(channel.CodeLaunch, "the student container could not be created")
+		return
+	}
+	defer c.r.remove(id)
+	code, reason := c.superviseStudent(id, lim, req, ctl, in, out, errs)
+	// The outputs are closed before the code: a caller reading both to
+	// their end loses nothing.
+	out.Close()
+	errs.Close()
+	exit(code, reason)
+}
+
+// studentLimits are the effective limits of a student container.
+type studentLimits struct {
+	time, hard float64
+	memory     int64
+}
+
+// createStudent makes the student container of a call.
+func (c *jobChannel) createStudent(image string, req *channel.StudentRequest) (string, studentLimits, error) {
+	pl := c.job.Limits
+	lim := studentLimits{
+		time:   capLimit(req.Time, pl.Time),
+		hard:   capLimit(req.HardTime, pl.HardTime),
+		memory: capLimit(req.Memory, pl.Memory),
+	}
+	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir}
+	if req.SSH {
+		spec.SSH = c.r.opts.SSH.limits()
+		spec.SetupScript, spec.TeardownScript = req.SetupScript, req.TeardownScript
+		// The student's session has the SSH bounds (the grading
+		// container's hard time still ends everything).
+		lim.time, lim.hard = 0, 0
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return "", lim, err
+	}
+	cfg := &container.Config{
+		Image:        image,
+		User:         fmt.Sprintf("%d:%d", workerID, workerID),
+		WorkingDir:   helper.StudentDir,
+		Entrypoint:   []string{helperPath, "student"},
+		Cmd:          []string{string(specJSON)},
+		OpenStdin:    true,
+		StdinOnce:    true,
+		AttachStdin:  true,
+		AttachStdout: true,
+		AttachStderr: true,
+		Labels: map[string]string{
+			LabelAgent:   c.r.opts.AgentID,
+			LabelJob:     c.job.ID(),
+			LabelAttempt: strconv.Itoa(c.job.Attempt),
+			LabelRole:    "student",
+		},
+	}
+	ms := studentMounts(pl)
+	mnts, tmpfsTotal := tmpfs(ms)
+	hc := c.r.hostConfig(pl, mnts)
+	hc.NetworkMode = "none"
+	if req.ShareNetwork {
+		hc.NetworkMode = container.NetworkMode("container:" + c.grading)
+	}
+	hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: c.volume, Target: helper.StudentDir}}
+	if lim.memory > 0 {
+		hc.Memory = lim.memory<<20 + tmpfsTotal + studentDirBytes(pl)
+		hc.MemorySwap = hc.Memory
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
+	defer cancel()
+	resp, err := c.r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
+	if err != nil {
+		return "", lim, err
+	}
+	return resp.ID, lim, nil
+}
+
+// studentMounts are a student container's tmpfs mounts: /task (the mount
+// point of /task/student) and /tmp as the grading container's.
+func studentMounts(l messages.Limits) []tmpfsMount {
+	all := mounts(l, 0)
+	return []tmpfsMount{
+		{path: helper.TaskDir, size: studentTaskBytes, mode: "0755", owned: true, exec: true},
+		all[1], // /tmp
+	}
+}
+
+// superviseStudent attaches, starts and watches a student container until
+// it stops, relaying its stdio and the caller's signals, and returns its
+// code.
+func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel.StudentRequest, ctl, in, out, errs *yamux.Stream) (int, string) {
+	r := c.r
+	actx, cancel := r.apiCtx(c.ctx)
+	att, err := r.api.ContainerAttach(actx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	cancel()
+	if err != nil {
+		return channel.CodeLaunch, "the student container could not be attached to"
+	}
+	defer att.Close()
+
+	// stdout: the caller's, or (ssh_student) the student helper's channel.
+	var stdoutDst io.Writer = out
+	var frames *frameReader
+	if req.SSH {
+		frames = newFrameReader(0)
+		stdoutDst = frames
+	}
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(stdoutDst, errs, att.Reader)
+		if frames != nil {
+			frames.closeMux(err)
+		}
+		copied <- err
+	}()
+
+	wctx, stopWait := context.WithCancel(context.WithoutCancel(c.ctx))
+	defer stopWait()
+	waitCh, waitErr := r.api.ContainerWait(wctx, id, container.WaitConditionNextExit)
+	actx, cancel = r.apiCtx(context.WithoutCancel(c.ctx))
+	err = r.api.ContainerStart(actx, id, container.StartOptions{})
+	cancel()
+	if err != nil {
+		return channel.CodeLaunch, "the student container could not start"
+	}
+	_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventStarted, Container: id})
+
+	var relays sync.WaitGroup
+	defer relays.Wait()
+	rctx, stopRelays := context.WithCancel(c.ctx)
+	defer stopRelays()
+	if req.SSH {
+		relays.Add(1)
+		go func() {
+			defer relays.Done()
+			select {
+			case <-frames.muxStarted:
+			case <-rctx.Done():
+				return
+			}
+			c.serveStudentSSH(rctx, frames.muxIn, att.Conn)
+		}()
+		// The student's stdin is its channel; the caller's goes nowhere.
+		go func() { _, _ = io.Copy(io.Discard, in) }()
+	} else {
+		// Not waited for: a caller's stdin may never end (a pipe the run
+		// file keeps open until run_student returns). The read is cut
+		// when the student stopped.
+		defer func() { _ = in.SetReadDeadline(time.Now()) }()
+		go func() {
+			_, _ = io.Copy(att.Conn, in)
+			_ = att.CloseWrite()
+		}()
+	}
+
+	// The caller's signals, and its going away.
+	killed := make(chan struct{})
+	go func() {
+		lines := channel.NewLines[channel.Control](ctl)
+		for {
+			m, err := lines.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) || c.ctx.Err() == nil {
+					close(killed)
+				}
+				return
+			}
+			if m.Signal != "" && validSignal(m.Signal) {
+				kctx, cancel := r.apiCtx(context.WithoutCancel(c.ctx))
+				_ = r.api.ContainerKill(kctx, id, "SIG"+m.Signal)
+				cancel()
+			}
+		}
+	}()
+
+	over := make(chan struct{})
+	var overOnce sync.Once
+	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(c.ctx))
+	defer stopCPU()
+	if lim.time > 0 {
+		pid := 0
+		actx, cancel := r.apiCtx(cpuCtx)
+		if ins, err := r.api.ContainerInspect(actx, id); err == nil && ins.State != nil {
+			pid = ins.State.Pid
+		}
+		cancel()
+		go r.watchCPU(cpuCtx, id, pid, time.Duration(lim.time*float64(time.Second)), func() { overOnce.Do(func() { close(over) }) })
+	}
+	var hard <-chan time.Time
+	if lim.hard > 0 {
+		t := time.NewTimer(time.Duration(lim.hard * float64(time.Second)))
+		defer t.Stop()
+		hard = t.C
+	}
+	timedOut := false
+	exit := int64(-1)
+wait:
+	for {
+		select {
+		case w := <-waitCh:
+			exit = w.StatusCode
+			break wait
+		case <-waitErr:
+			exit = r.waitInspect(c.ctx, id)
+			break wait
+		case <-c.ctx.Done():
+			r.kill(id)
+			return channel.CodeLaunch, "the job ended"
+		case <-killed:
+			r.kill(id)
+			killed = nil
+		case <-over:
+			timedOut = true
+			r.kill(id)
+			over = nil
+		case <-hard:
+			timedOut = true
+			r.kill(id)
+			hard = nil
+		}
+	}
+	stopCPU()
+	select {
+	case <-copied:
+	case <-time.After(streamDrainTimeout):
+		att.Close()
+		<-copied
+	}
+	switch {
+	case r.oomKilled(c.ctx, id):
+		return channel.CodeOverflow, ""
+	case timedOut:
+		return channel.CodeTimeout, ""
+	}
+	return int(exit), ""
+}
+
+// serveStudentSSH relays a student container's SSH server (ssh_student)
+// over its channel until ctx ends or the channel does.
+func (c *jobChannel) serveStudentSSH(ctx context.Context, in io.Reader, out io.Writer) {
+	sess, err := yamux.Server(muxConn{in, out}, channel.Config())
+	if err != nil {
+		return
+	}
+	stop := context.AfterFunc(ctx, func() {
+		if cl, ok := in.(io.Closer); ok {
+			cl.Close() // else Close waits for the attach stream's end
+		}
+		sess.Close()
+	})
+	defer stop()
+	defer sess.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			return
+		}
+		h, _, err := channel.ReadHeader(st)
+		if err != nil || h.Kind != channel.KindSSHDebug {
+			st.Close()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.r.sshRelay(ctx, st, h, sess, sshReady(c.ev, c.r.opts.SSH.Host, h))
+		}()
+	}
+}
+
+// validSignal accepts the names run_student forwards.
+func validSignal(s string) bool {
+	switch s {
+	case "HUP", "INT", "QUIT", "TERM", "USR1", "USR2", "ALRM", "CONT", "TSTP", "WINCH", "KILL", "PIPE":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,205 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// studentRun is a run file that reports through feedback-msg what its
+// run_student calls did; the tests compare that text.
+func studentRun(body string) string {
+	return "#!/bin/bash\nset -u\nout() { feedback-msg -a -m \"$*\"$'\\n'; }\n" + body + "\nfeedback-result success\n"
+}
+
+func TestRunStudent(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	// The memory cgroup of a student container holds its limit plus its
+	// tmpfs mounts (/task 1 MiB, /tmp 16 MiB) and the shared /task/student
+	// (the disk limit, 64 MiB), as the grading container's does.
+	cappedMemory := (128 + 1 + 16 + 64) << 20
+	tests := []struct {
+		name string
+		body string
+		want []string // lines of the feedback text, in order
+	}{
+		{"stdin-stdout-stderr", `
+printf 'line1\nline2\n' | run_student python3 -c 'import sys; d=sys.stdin.read(); sys.stdout.write(d.upper()); sys.stderr.write("err:%d" % len(d)); sys.exit(3)' >/tmp/o 2>/tmp/e
+out "code=$? out=$(tr '\n' '|' </tmp/o) err=$(cat /tmp/e)"`,
+			[]string{"code=3 out=LINE1|LINE2| err=err:12"}},
+		{"one-string-command-and-codes", `
+run_student "sh -c 'exit 42'"; out "exit=$?"
+run_student no-such-command 2>/tmp/e; out "missing=$? $(cat /tmp/e)"
+run_student sh -c 'kill -9 $$'; out "killed=$?"`,
+			[]string{"exit=42", "missing=127 run_student: no-such-command: command not found", "killed=137"}},
+		{"large-stream", `
+head -c 30000000 /dev/urandom >/tmp/big
+a=$(sha256sum </tmp/big | cut -c1-64)
+b=$(run_student cat </tmp/big | sha256sum | cut -c1-64)
+c=$(run_student sh -c 'cat >&2' </tmp/big 2>&1 >/dev/null | sha256sum | cut -c1-64)
+[ "$a" = "$b" ] && [ "$a" = "$c" ] && out "same" || out "differ $a $b $c"`,
+			[]string{"same"}},
+		{"interactive", `
+coproc S { run_student python3 -u -c '
+import sys
+for line in sys.stdin:
+    print("echo:" + line.strip(), flush=True)
+    if line.strip() == "bye":
+        break
+'; }
+echo hello >&"${S[1]}"; read -r a <&"${S[0]}"
+echo bye >&"${S[1]}"; read -r b <&"${S[0]}"
+wait "$S_PID"; out "$a $b code=$?"`,
+			[]string{"echo:hello echo:bye code=0"}},
+		{"memory-hog", `
+run_student --memory 32 python3 -c 'a = [b"x" * (10 << 20) for _ in range(200)]'; out "code=$?"`,
+			[]string{"code=252"}},
+		{"busy-loop-then-feedback", `
+run_student --time 1 python3 -c 'while True: pass'; out "code=$?"
+out "grader goes on"`,
+			[]string{"code=253", "grader goes on"}},
+		{"hard-time", `
+run_student --hard-time 1 sleep 20; out "code=$?"`,
+			[]string{"code=253"}},
+		{"limits-capped-to-the-parent", `
+run_student --memory 100000 sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max' >/tmp/m
+out "memory=$(cat /tmp/m)"`,
+			[]string{fmt.Sprintf("memory=%d", cappedMemory)}},
+		{"isolation", `
+echo secret >/task/secret.txt
+echo shared >/task/student/shared.txt
+run_student sh -c 'cat /task/secret.txt /.ingo/input.json /.ingo/feedback.json /archive 2>/dev/null; cat /task/student/shared.txt; echo mine >/task/student/mine.txt; id -u' >/tmp/i
+out "$(cat /tmp/i)"
+out "back=$(cat /task/student/mine.txt)"`,
+			[]string{"shared\n4242", "back=mine"}},
+		{"network-namespace", `
+mine=$(readlink /proc/self/ns/net)
+own=$(run_student readlink /proc/self/ns/net)
+shared=$(run_student --share-network readlink /proc/self/ns/net)
+[ "$own" != "$mine" ] && out "own differs"
+[ "$shared" = "$mine" ] && out "shared same"
+run_student cat /sys/class/net/*/operstate 2>/dev/null | grep -c up | xargs -I{} sh -c 'echo "$0"' "interfaces up: {}" >/tmp/n; out "$(cat /tmp/n)"`,
+			[]string{"own differs", "shared same", "interfaces up: 0"}},
+		{"signals", `
+run_student python3 -u -c '
+import signal, sys, time
+def h(*a):
+    print("got TERM", flush=True)
+    sys.exit(7)
+signal.signal(signal.SIGTERM, h)
+print("ready", flush=True)
+time.sleep(30)
+' >/tmp/s &
+pid=$!
+for i in $(seq 100); do grep -q ready /tmp/s && break; sleep 0.1; done
+kill -TERM $pid; wait $pid; out "code=$? $(tr '\n' ' ' </tmp/s)"`,
+			[]string{"code=7 ready got TERM "}},
+		{"concurrent-calls", `
+for i in 1 2 3; do (run_student sh -c "echo call$i" >/tmp/c$i) & done
+wait; out "$(cat /tmp/c1 /tmp/c2 /tmp/c3 | tr '\n' ' ')"`,
+			[]string{"call1 call2 call3 "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			job := newJob(r, task(t, map[string]string{"run": studentRun(tt.body)}), nil)
+			res, _ := runJob(t, r, job)
+			want := strings.Join(tt.want, "\n") + "\n"
+			if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
+				t.Errorf("got %s %q\nwant success %q", res.Result.Status, res.Result.Text, want)
+			}
+			assertJobGone(t, job)
+		})
+	}
+}
+
+// assertJobGone checks that a finished job left no container and no
+// volume behind (student containers die with their job).
+func assertJobGone(t *testing.T, job *containers.Job) {
+	t.Helper()
+	cli := rawClient(t)
+	f := filters.NewArgs(filters.Arg("label", LabelJob+"="+job.ID()))
+	cs, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) > 0 || len(vs.Volumes) > 0 {
+		t.Errorf("job %s left %d containers and %d volumes", job.ID(), len(cs), len(vs.Volumes))
+	}
+}
+
+func TestRunStudent_DiesWithItsJob(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	cases := []struct {
+		name string
+		run  string
+		kill bool
+	}{
+		// The run file ends while a student command still runs.
+		{"run-file-ends", "#!/bin/bash\nrun_student sleep 600 &\nsleep 2\nfeedback-result success\n", false},
+		// The job is killed while a student command runs.
+		{"job-killed", "#!/bin/bash\nrun_student sleep 600\n", true},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			job := newJob(r, task(t, map[string]string{"run": tt.run}), nil)
+			ctx, cancel := context.WithCancelCause(t.Context())
+			defer cancel(nil)
+			if tt.kill {
+				go func() {
+					// Kill once the student container exists.
+					for ctx.Err() == nil {
+						if studentContainers(t, job) > 0 {
+							cancel(containers.ErrKilled)
+							return
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}()
+			}
+			res, err := r.Run(ctx, job, nil)
+			t.Logf("result %s %q err %v", res.Result.Status, res.Result.Text, err)
+			if tt.kill != (err != nil) {
+				t.Errorf("err = %v", err)
+			}
+			assertJobGone(t, job)
+		})
+	}
+}
+
+func studentContainers(t *testing.T, job *containers.Job) int {
+	f := filters.NewArgs(filters.Arg("label", LabelJob+"="+job.ID()), filters.Arg("label", LabelRole+"=student"))
+	cs, err := rawClient(t).ContainerList(context.Background(), container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	return len(cs)
+}
+
+func TestCapLimit(t *testing.T) {
+	tests := []struct{ v, parent, want float64 }{
+		{0, 10, 10}, {-1, 10, 10}, {5, 10, 5}, {50, 10, 10}, {5, 0, 5},
+	}
+	for _, tt := range tests {
+		if got := capLimit(tt.v, tt.parent); got != tt.want {
+			t.Errorf("capLimit(%v, %v) = %v, want %v", tt.v, tt.parent, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package helper
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ingo-grader/ingo/containers/channel"
+	"github.com/ingo-grader/ingo/containers/helper/sshserver"
+)
+
+// sshEnd is how an SSH server's life ended.
+type sshEnd int
+
+const (
+	sshLeft    sshEnd = iota // somebody logged in, and everybody left
+	sshNobody                // nobody logged in in time
+	sshMax                   // the session reached its maximum
+	sshStopped               // the helper was told to stop
+	sshFailed                // it could not start
+)
+
+// sshServe is one SSH server of a container: grading (SSH debug) or
+// student (ssh_student).
+type sshServe struct {
+	lim    *channel.SSHLimits
+	env    []string
+	dir    string
+	record string // transcripts' directory
+	limit  int64  // transcripts' bound
+}
+
+// newPassword is a random password of 16 letters and digits.
+func newPassword() string {
+	const alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+// run announces the credentials to the agent on m, serves the connections
+// the agent relays, and returns when the server's life is over, with a
+// reason for sshFailed.
+func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, string) {
+	password := newPassword()
+	srv, err := sshserver.New(sshserver.Options{
+		User: channel.SSHUser, Password: password,
+		Dir: s.dir, Env: s.env,
+		Record: s.record, RecordLimit: s.limit,
+	})
+	if err != nil {
+		return sshFailed, err.Error()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	defer cancel()
+	m.setSSH(func(c net.Conn) {
+		conns.Add(1)
+		defer conns.Done()
+		if err := srv.Serve(ctx, c); err != nil && !errors.Is(err, context.Canceled) {
+			e.warnf(Name, "ssh connection: %v", err)
+		}
+	})
+	defer m.setSSH(nil)
+
+	st, err := m.open(channel.Header{Kind: channel.KindSSHDebug, User: channel.SSHUser, Password: password})
+	if err != nil {
+		return sshFailed, "the agent cannot be reached: " + err.Error()
+	}
+	defer st.Close()
+	ev, err := channel.NewLines[channel.Event](st).Next()
+	switch {
+	case err != nil:
+		return sshFailed, "the agent did not answer: " + err.Error()
+	case ev.Event != channel.EventListening:
+		return sshFailed, ev.Reason
+	}
+
+	login := time.NewTimer(s.lim.Login())
+	defer login.Stop()
+	max := time.NewTimer(s.lim.Max())
+	defer max.Stop()
+	select {
+	case <-srv.Logins():
+	case <-login.C:
+		return sshNobody, ""
+	case <-max.C:
+		return sshMax, ""
+	case <-signals:
+		return sshStopped, ""
+	}
+	for {
+		select {
+		case <-srv.Idle():
+			if srv.Active() == 0 {
+				return sshLeft, ""
+			}
+		case <-max.C:
+			return sshMax, ""
+		case <-signals:
+			return sshStopped, ""
+		}
+	}
+}
+
+// sshDebugOutcome runs the grading container's SSH server instead of the
+// run file (debug "ssh"); what the user set as feedback while logged in
+// makes the result.
+func sshDebugOutcome(e *cmdEnv, m *mux, in *Input, limit int64, signals <-chan os.Signal) *outcome {
+	if m == nil {
+		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, "[SSH Debug] This agent cannot relay SSH to the container."}}
+	}
+	s := &sshServe{
+		lim: in.SSH, env: runEnv(e, limit), dir: e.paths.Task,
+		record: e.paths.Archive + "/ssh_logs", limit: limit / 2,
+	}
+	end, reason := s.run(e, m, signals)
+	if os.Getpid() == 1 {
+		killLeftovers(1) // the shells and what they started
+		reapAll()
+	}
+	switch end {
+	case sshNobody:
+		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, "[SSH Debug] Nobody connected to the SSH server."}}
+	case sshFailed:
+		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, "[SSH Debug] The SSH server could not start: " + reason}}
+	case sshStopped:
+		return &outcome{exitCode: -1, failure: &verdict{StatusKilled, "[SSH Debug] The SSH session was stopped."}}
+	}
+	o := &outcome{exitCode: 0}
+	if end == sshMax {
+		o.sshNote = fmt.Sprintf("[SSH Debug] The SSH session reached its maximum of %s.", s.lim.Max())
+	} else {
+		o.sshNote = "[SSH Debug] The SSH session ended."
+	}
+	return o
+}

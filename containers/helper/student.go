@@ -1,0 +1,173 @@
+package helper
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/ingo-grader/ingo/containers/channel"
+)
+
+func init() {
+	register(&command{
+		name: "student", usage: "SPEC",
+		desc:     "run a student command, or serve SSH (the entrypoint of student containers)",
+		internal: true, raw: true,
+		run: studentMain,
+	})
+}
+
+// exitNotFound is a shell's status for a command that does not exist.
+const exitNotFound = 127
+
+// studentMain is PID 1 of a student container: it runs the command of
+// spec with the container's stdin, stdout and stderr (which the agent
+// relays to the run_student caller), passes on the signals the agent sends
+// to the container, and exits with the command's status. With spec.SSH it
+// serves SSH over the channel instead (ssh_student).
+func studentMain(e *cmdEnv, a *parsed) error {
+	if len(a.rest) != 1 {
+		return usagef("one argument expected: the student spec as JSON")
+	}
+	var spec channel.StudentSpec
+	if err := json.Unmarshal([]byte(a.rest[0]), &spec); err != nil {
+		return exitWith(channel.CodeLaunch, fmt.Errorf("bad spec: %w", err))
+	}
+	signals := make(chan os.Signal, 8)
+	signal.Notify(signals, forwarded...)
+	defer signal.Stop(signals)
+	env := runEnv(e, DefaultOutputLimit)
+	dir := spec.WorkDir
+	if st, err := os.Stat(e.paths.Root + dir); dir == "" || err != nil || !st.IsDir() {
+		dir = StudentDir
+	}
+	dir = e.paths.Root + dir
+	if spec.SSH != nil {
+		return studentSSH(e, &spec, env, dir, signals)
+	}
+	code := runStudentCommand(e, spec.Argv, env, dir, signals)
+	if code != 0 {
+		return exitWith(code, errQuiet)
+	}
+	return nil
+}
+
+// runStudentCommand runs argv with the helper's own stdio and returns its
+// status (128+N when killed by signal N).
+func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signals <-chan os.Signal) int {
+	if len(argv) == 0 {
+		fmt.Fprintln(e.stderr, "run_student: no command")
+		return channel.CodeLaunch
+	}
+	prog := argv[0]
+	if !strings.Contains(prog, "/") {
+		p, err := lookPath(prog, env)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "run_student: %s: command not found\n", prog)
+			return exitNotFound
+		}
+		prog = p
+	} else if !filepath.IsAbs(prog) {
+		prog = filepath.Join(dir, prog)
+	}
+	attr := &syscall.ProcAttr{
+		Dir:   dir,
+		Env:   env,
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	g := &grader{}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case sig := <-signals:
+				g.forward(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	g.mu.Lock()
+	pid, err := syscall.ForkExec(prog, argv, attr)
+	g.pid = pid
+	g.mu.Unlock()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "run_student: %s: %v\n", argv[0], err)
+		if errors.Is(err, syscall.ENOENT) {
+			return exitNotFound
+		}
+		return 126 // a shell's "cannot execute"
+	}
+	code := waitFor(pid)
+	g.mu.Lock()
+	g.exited = true
+	g.mu.Unlock()
+	killLeftovers(pid)
+	reapAll()
+	return code
+}
+
+// lookPath finds prog in the PATH of env.
+func lookPath(prog string, env []string) (string, error) {
+	path := defaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		f := filepath.Join(d, prog)
+		if st, err := os.Stat(f); err == nil && !st.IsDir() && st.Mode()&0o111 != 0 {
+			return f, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+// studentSSH is ssh_student's container: setup script, SSH server over the
+// channel, teardown script. Scripts' output goes to stderr, which the agent
+// relays to the caller's stderr.
+func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, signals <-chan os.Signal) error {
+	script := func(s string) {
+		if strings.TrimSpace(s) == "" {
+			return
+		}
+		shell := "/bin/sh"
+		if _, err := os.Stat("/bin/bash"); err == nil {
+			shell = "/bin/bash"
+		}
+		cmd := exec.Command(shell, "-c", s)
+		cmd.Dir, cmd.Env = dir, env
+		cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(e.stderr, "ssh_student: script %q: %v\n", s, err)
+		}
+	}
+	script(spec.SetupScript)
+	m, err := startMux(e, "")
+	if err != nil {
+		return exitWith(channel.CodeLaunch, err)
+	}
+	defer m.close()
+	s := &sshServe{lim: spec.SSH, env: env, dir: dir, record: e.paths.Student + "/.ssh_logs", limit: DefaultOutputLimit}
+	end, reason := s.run(e, m, signals)
+	script(spec.TeardownScript)
+	switch end {
+	case sshNobody, sshMax:
+		return exitWith(channel.CodeTimeout, errQuiet)
+	case sshFailed:
+		return exitWith(channel.CodeLaunch, errors.New(reason))
+	case sshStopped:
+		return exitWith(128+int(syscall.SIGTERM), errQuiet)
+	}
+	return nil
+}
