@@ -1,0 +1,282 @@
+package docker
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// sshEvents records the credentials a run sends.
+type sshEvents struct {
+	mu    sync.Mutex
+	creds chan sshCreds
+}
+
+type sshCreds struct {
+	host           string
+	port           int
+	user, password string
+}
+
+func newSSHEvents() *sshEvents { return &sshEvents{creds: make(chan sshCreds, 4)} }
+
+func (e *sshEvents) SSHDebug(host string, port int, user, password string) {
+	e.creds <- sshCreds{host, port, user, password}
+}
+
+// sshRuntime is a runtime with SSH on a few loopback ports.
+func sshRuntime(t *testing.T, login time.Duration) *Runtime {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return newTestRuntime(t, Options{SSH: SSHOptions{
+		Listen: "127.0.0.1", PortMin: base, PortMax: base + 3,
+		LoginTimeout: login, MaxSession: time.Minute,
+	}})
+}
+
+// runAsync runs a job in the background.
+func runAsync(t *testing.T, r *Runtime, job *containers.Job, ev containers.Events) <-chan messages.JobResult {
+	done := make(chan messages.JobResult, 1)
+	go func() {
+		res, err := r.Run(t.Context(), job, ev)
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		done <- res
+	}()
+	return done
+}
+
+func waitCreds(t *testing.T, ev *sshEvents) sshCreds {
+	t.Helper()
+	select {
+	case c := <-ev.creds:
+		return c
+	case <-time.After(60 * time.Second):
+		t.Fatal("no SSH credentials")
+	}
+	return sshCreds{}
+}
+
+func sshDial(c sshCreds, password string) (*ssh.Client, error) {
+	return ssh.Dial("tcp", net.JoinHostPort(c.host, strconv.Itoa(c.port)), &ssh.ClientConfig{
+		User:            c.user,
+		Auth:            []ssh.AuthMethod{ssh.Password(password)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), // a fresh key per job
+		Timeout:         10 * time.Second,
+	})
+}
+
+func sshRunCmd(t *testing.T, cl *ssh.Client, cmd string) string {
+	t.Helper()
+	s, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.CombinedOutput(cmd)
+	if err != nil {
+		t.Fatalf("%s: %v (%s)", cmd, err, out)
+	}
+	return string(out)
+}
+
+const sshTaskRun = "#!/bin/bash\nfeedback-result success\nfeedback-msg -m 'graded by run'\n"
+
+func TestSSHDebug_GoClient(t *testing.T) {
+	t.Parallel()
+	r := sshRuntime(t, time.Minute)
+	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
+	job.Desc.Debug = messages.DebugSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	c := waitCreds(t, ev)
+	if c.user != "worker" || len(c.password) < 12 || c.host != "127.0.0.1" {
+		t.Fatalf("credentials %+v", c)
+	}
+	if _, err := sshDial(c, "wrong-password"); err == nil {
+		t.Fatal("a wrong password was accepted")
+	}
+	cl, err := sshDial(c, c.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := sshRunCmd(t, cl, "id"); !strings.Contains(out, "uid=4242") {
+		t.Errorf("id: %q", out)
+	}
+	if out := sshRunCmd(t, cl, "cat /task/run"); out != sshTaskRun {
+		t.Errorf("cat /task/run: %q", out)
+	}
+	// The teacher runs the grader by hand: its feedback is the result.
+	sshRunCmd(t, cl, "cd /task && ./run")
+	// The container has no network of its own: the SSH server is reached
+	// through the agent only.
+	if out := sshRunCmd(t, cl, "cat /sys/class/net/*/operstate 2>/dev/null | grep -c up || true"); strings.TrimSpace(out) != "0" {
+		t.Errorf("interfaces up in the container: %q", out)
+	}
+	cl.Close()
+	select {
+	case res := <-done:
+		if res.Result.Status != messages.StatusSuccess || !strings.Contains(res.Result.Text, "[SSH Debug] The SSH session ended.") ||
+			!strings.Contains(res.Result.Text, "graded by run") {
+			t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
+		}
+		if !archiveHas(t, res, "ssh_logs/session-") {
+			t.Error("no session transcript in the archive")
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the job did not end after the logout")
+	}
+	assertJobGone(t, job)
+}
+
+func TestSSHDebug_OpenSSH(t *testing.T) {
+	t.Parallel()
+	sshBin, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Skip("no OpenSSH client (Debian's openssh-client) on this machine")
+	}
+	r := sshRuntime(t, time.Minute)
+	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
+	job.Desc.Debug = messages.DebugSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	c := waitCreds(t, ev)
+	// The password through SSH_ASKPASS, as a person would type it.
+	dir := t.TempDir()
+	askpass := filepath.Join(dir, "askpass")
+	if err := os.WriteFile(askpass, []byte("#!/bin/sh\necho '"+c.password+"'\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sshBin, "-p", strconv.Itoa(c.port),
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+		"-o", "PreferredAuthentications=password", "-o", "NumberOfPasswordPrompts=1",
+		c.user+"@"+c.host, "id; cat /task/run")
+	cmd.Env = append(os.Environ(), "SSH_ASKPASS="+askpass, "SSH_ASKPASS_REQUIRE=force", "DISPLAY=none")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ssh: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "uid=4242") || !strings.Contains(out.String(), sshTaskRun) {
+		t.Errorf("ssh output %q", out.String())
+	}
+	select {
+	case res := <-done:
+		if res.Result.Status != messages.StatusError || !strings.HasPrefix(res.Result.Text, "[SSH Debug] The SSH session ended.") {
+			t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the job did not end after the logout")
+	}
+}
+
+func TestSSHDebug_NobodyConnects(t *testing.T) {
+	t.Parallel()
+	r := sshRuntime(t, 2*time.Second)
+	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
+	job.Desc.Debug = messages.DebugSSH
+	ev := newSSHEvents()
+	res := <-runAsync(t, r, job, ev)
+	waitCreds(t, ev)
+	if res.Result.Status != messages.StatusCrash || res.Result.Text != "[SSH Debug] Nobody connected to the SSH server." {
+		t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
+	}
+}
+
+func TestSSHDebug_NotEnabled(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
+	job.Desc.Debug = messages.DebugSSH
+	_, err := r.Run(context.Background(), job, newSSHEvents())
+	if err == nil || !strings.Contains(err.Error(), "SSH debug is not enabled") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSSHStudent(t *testing.T) {
+	t.Parallel()
+	r := sshRuntime(t, time.Minute)
+	run := `#!/bin/bash
+echo "for the student" >/task/student/notes.txt
+ssh_student --setup-script 'echo setup-ran >/task/student/setup.txt' --teardown-script 'echo bye >/task/student/teardown.txt'
+code=$?
+feedback-msg -m "code=$code $(cat /task/student/setup.txt /task/student/teardown.txt /task/student/left.txt | tr '\n' ' ')logs=$(ls /task/student/.ssh_logs | wc -l)"
+feedback-result success
+`
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Desc.EnvironmentType = EnvTypeSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	c := waitCreds(t, ev)
+	cl, err := sshDial(c, c.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := sshRunCmd(t, cl, "cat /task/student/notes.txt; ls /task; echo left >/task/student/left.txt"); out != "for the student\nstudent\n" {
+		t.Errorf("student session: %q", out)
+	}
+	cl.Close()
+	res := <-done
+	want := "code=0 setup-ran bye left logs=1"
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
+		t.Errorf("result %s %q, want %q", res.Result.Status, res.Result.Text, want)
+	}
+	assertJobGone(t, job)
+}
+
+func TestSSHStudent_NeedsSSHEnvironment(t *testing.T) {
+	t.Parallel()
+	r := sshRuntime(t, time.Minute)
+	run := "#!/bin/bash\nssh_student 2>/tmp/e; feedback-msg -m \"code=$? $(cat /tmp/e)\"; feedback-result success\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	res, _ := runJob(t, r, job)
+	want := fmt.Sprintf("code=254 ssh_student: ssh_student needs a task of environment type %s", EnvTypeSSH)
+	if res.Result.Text != want {
+		t.Errorf("got %q, want %q", res.Result.Text, want)
+	}
+}
+
+// archiveHas tells whether the result's archive holds a file whose name
+// starts with prefix.
+func archiveHas(t *testing.T, res messages.JobResult, prefix string) bool {
+	t.Helper()
+	if len(res.Archive) == 0 {
+		return false
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(res.Archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return false
+		}
+		if strings.HasPrefix(strings.TrimPrefix(h.Name, "./"), prefix) {
+			return true
+		}
+	}
+}
