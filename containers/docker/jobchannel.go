@@ -34,7 +34,7 @@ type jobChannel struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	sess   *yamux.Session
-	in     io.Closer // the session's input, closed to end its reader
+	in     io.Closer     // the session's input, closed to end its reader
 	ready  chan struct{} // closed once sess is set
 
 	result     chan []byte // the framed result's body, once
