@@ -130,7 +130,12 @@ func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog
 			APITimeout: cfg.Docker.APITimeout,
 			CPUs:       cfg.Docker.CPUs,
 			Network:    cfg.Docker.Network,
-			Logger:     log,
+			SSH: docker.SSHOptions{
+				Listen: cfg.SSH.Listen, Host: cfg.SSH.Host,
+				PortMin: cfg.SSH.PortMin, PortMax: cfg.SSH.PortMax,
+				LoginTimeout: cfg.SSH.LoginTimeout, MaxSession: cfg.SSH.MaxSession,
+			},
+			Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("%w (or use --runtime noop)", err)

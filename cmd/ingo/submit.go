@@ -54,7 +54,7 @@ arrived, whatever its status, and non-zero only when no result could be had.`,
 	fs.StringVar(&o.env, "env", "", "environment, overriding task.yaml's environment_id (default \"default\")")
 	fs.StringVar(&o.envType, "env-type", "", "environment type, overriding task.yaml's environment_type (default \"docker\")")
 	fs.IntVar(&o.priority, "priority", 0, "priority: lower runs first")
-	fs.BoolVar(&o.ssh, "ssh", false, "debug over SSH: print the ssh command and password on stderr when ready (needs an SSH-enabled environment type such as docker-ssh; implies --wait)")
+	fs.BoolVar(&o.ssh, "ssh", false, "debug over SSH: the job's container serves SSH instead of running the grader; print the ssh command and password on stderr when ready (implies --wait)")
 	fs.BoolVar(&o.wait, "wait", false, "wait for the result, showing progress on stderr")
 	jsonFlag(fs, &o.json)
 	return cmd

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/errdefs"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -317,7 +316,7 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64, vo
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)
 	}
 	if volume != "" {
-		hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: helper.StudentDir}}
+		hc.Mounts = studentDirMount(volume)
 	}
 	if l.Memory > 0 {
 		// tmpfs pages are charged to the memory cgroup of the writer: the

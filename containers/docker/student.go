@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/hashicorp/yamux"
 
@@ -142,7 +141,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest) (s
 	if req.ShareNetwork {
 		hc.NetworkMode = container.NetworkMode("container:" + c.grading)
 	}
-	hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: c.volume, Target: helper.StudentDir}}
+	hc.Mounts = studentDirMount(c.volume)
 	if lim.memory > 0 {
 		hc.Memory = lim.memory<<20 + tmpfsTotal + studentDirBytes(pl)
 		hc.MemorySwap = hc.Memory

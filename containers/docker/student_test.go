@@ -75,6 +75,13 @@ run_student --hard-time 1 sleep 20; out "code=$?"`,
 run_student --memory 100000 sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max' >/tmp/m
 out "memory=$(cat /tmp/m)"`,
 			[]string{fmt.Sprintf("memory=%d", cappedMemory)}},
+		// An empty /task/student stays the worker's when a student
+		// container mounts it (Docker's copy of the image's folder into an
+		// empty volume would make it root's).
+		{"empty-student-dir-writable", `
+run_student sh -c 'mkdir /task/student/x && stat -c %U:%a /task/student' >/tmp/w 2>&1
+out "$(cat /tmp/w) $(stat -c %U /task/student)"`,
+			[]string{"worker:755 worker"}},
 		{"isolation", `
 echo secret >/task/secret.txt
 echo shared >/task/student/shared.txt

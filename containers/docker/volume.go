@@ -6,10 +6,12 @@ import (
 	"strconv"
 
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/helper"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -83,4 +85,15 @@ func (r *Runtime) cleanupVolumes(ctx context.Context, keep func(messages.JobAtte
 		}
 	}
 	return nil
+}
+
+// studentDirMount mounts the volume at /task/student. NoCopy: Docker would
+// otherwise copy the image's folder into an empty volume and give the
+// volume's root that folder's owner (root), the first time a container
+// mounts it, under the feet of the one already running.
+func studentDirMount(name string) []mount.Mount {
+	return []mount.Mount{{
+		Type: mount.TypeVolume, Source: name, Target: helper.StudentDir,
+		VolumeOptions: &mount.VolumeOptions{NoCopy: true},
+	}}
 }

@@ -33,6 +33,9 @@ type sshServe struct {
 	dir    string
 	record string // transcripts' directory
 	limit  int64  // transcripts' bound
+	// quiet drops the per-connection warnings (a student container's
+	// stderr is the ssh_student caller's).
+	quiet bool
 }
 
 // newPassword is a random password of 16 letters and digits.
@@ -66,7 +69,7 @@ func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, str
 	m.setSSH(func(c net.Conn) {
 		conns.Add(1)
 		defer conns.Done()
-		if err := srv.Serve(ctx, c); err != nil && !errors.Is(err, context.Canceled) {
+		if err := srv.Serve(ctx, c); err != nil && !errors.Is(err, context.Canceled) && !s.quiet {
 			e.warnf(Name, "ssh connection: %v", err)
 		}
 	})

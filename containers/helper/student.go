@@ -158,7 +158,7 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 		return exitWith(channel.CodeLaunch, err)
 	}
 	defer m.close()
-	s := &sshServe{lim: spec.SSH, env: env, dir: dir, record: e.paths.Student + "/.ssh_logs", limit: DefaultOutputLimit}
+	s := &sshServe{lim: spec.SSH, env: env, dir: dir, record: e.paths.Student + "/.ssh_logs", limit: DefaultOutputLimit, quiet: true}
 	end, reason := s.run(e, m, signals)
 	script(spec.TeardownScript)
 	switch end {

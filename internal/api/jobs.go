@@ -139,6 +139,12 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		evs, done, wake := s.store.read(rec, from)
 		for i, e := range evs {
+			if e.name == "ssh" && !s.authorized(r) {
+				// SSH credentials open a shell in the job's container:
+				// with an admin token set, only its bearer gets them.
+				sse.comment("ssh credentials withheld: they need the header Authorization: Bearer <admin token>")
+				continue
+			}
 			sse.event(strconv.Itoa(from+i), e.name, e.data)
 		}
 		from += len(evs)

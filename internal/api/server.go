@@ -36,7 +36,8 @@ type Options struct {
 	// process. "" = "ingo-api-" + host name.
 	ClientID string
 	// AdminToken, when set, is required as "Authorization: Bearer <token>"
-	// by DELETE /api/v1/jobs/{id}.
+	// by DELETE /api/v1/jobs/{id}, by submissions with debug "ssh", and to
+	// receive "ssh" events (the credentials).
 	AdminToken string
 	// MaxBody bounds a request body (default 64 MiB); more gets 413.
 	MaxBody int64

@@ -58,6 +58,11 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	if m.Debug == messages.DebugSSH && !s.authorized(r) {
+		// As INGInious: SSH into a job's container is for staff.
+		fail(w, errf(http.StatusUnauthorized, "unauthorized", "a job with debug \"ssh\" needs the header Authorization: Bearer <admin token>"))
+		return
+	}
 	if known, _ := s.store.has(m.JobID); known {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
 		return

@@ -94,6 +94,17 @@ type Agent struct {
 	DefaultLimits     Limits        `mapstructure:"default-limits"`
 	MaxLimits         Limits        `mapstructure:"max-limits"`
 	Docker            Docker        `mapstructure:"docker"`
+	SSH               SSH           `mapstructure:"ssh"`
+}
+
+// SSH configures SSH debug and ssh_student on the docker runtime.
+type SSH struct {
+	Listen       string        `mapstructure:"listen"`
+	Host         string        `mapstructure:"host"`
+	PortMin      int           `mapstructure:"port-min"`
+	PortMax      int           `mapstructure:"port-max"`
+	LoginTimeout time.Duration `mapstructure:"login-timeout"`
+	MaxSession   time.Duration `mapstructure:"max-session"`
 }
 
 // Docker configures the docker runtime of the agent.

@@ -131,6 +131,14 @@ func (c *Config) normalize() error {
 		bad("agent.docker.cpus", "must be positive, such as 1 or 0.5, not %v", a.Docker.CPUs)
 	}
 	positive("agent.docker.api-timeout", a.Docker.APITimeout)
+	if s := a.SSH; !(s.PortMin == 0 && s.PortMax == 0) && (s.PortMin < 1 || s.PortMax > 65535 || s.PortMin > s.PortMax) {
+		bad("agent.ssh.port-min", "and agent.ssh.port-max must be a range of ports such as 64120 and 64130 (both 0: SSH off), not %d-%d", s.PortMin, s.PortMax)
+	}
+	if a.SSH.Listen == "" {
+		bad("agent.ssh.listen", "must be an address such as 0.0.0.0")
+	}
+	positive("agent.ssh.login-timeout", a.SSH.LoginTimeout)
+	positive("agent.ssh.max-session", a.SSH.MaxSession)
 	errs = append(errs, checkLimits("agent.default-limits", a.DefaultLimits)...)
 	errs = append(errs, checkLimits("agent.max-limits", a.MaxLimits)...)
 	errs = append(errs, checkDefaultsUnderMax(a.DefaultLimits, a.MaxLimits)...)

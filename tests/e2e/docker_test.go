@@ -22,6 +22,11 @@ const gradingImage = "ingo/env-default"
 
 // dockerAgent starts an in-process agent with the real Docker runtime.
 func (c *cluster) dockerAgent(id string, slots int) *agent.Agent {
+	return c.dockerAgentWith(id, slots, docker.Options{AgentID: id})
+}
+
+// dockerAgentWith is dockerAgent with runtime options.
+func (c *cluster) dockerAgentWith(id string, slots int, opts docker.Options) *agent.Agent {
 	c.t.Helper()
 	testutil.RequireImage(c.t, gradingImage)
 	nc := c.connect("agent-"+id, c.nats.URL)
@@ -29,7 +34,7 @@ func (c *cluster) dockerAgent(id string, slots int) *agent.Agent {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	rt, err := docker.New(context.Background(), docker.Options{AgentID: id})
+	rt, err := docker.New(context.Background(), opts)
 	if err != nil {
 		c.t.Fatal(err)
 	}
