@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/rand"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,10 +42,13 @@ func TestDockerAgentInsideAContainer(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", image).Run() })
 	// The test's NATS listens on loopback: the agent shares the host's
 	// network namespace to reach it (its grading containers do not).
+	lo, hi := freePorts(t, 4)
 	run := exec.Command("docker", "run", "-d", "--name", name, "--network", "host",
 		"-v", "/var/run/docker.sock:/var/run/docker.sock",
 		"-e", "INGO_NATS_URL="+c.nats.URL, "-e", "INGO_AGENT_ID="+id, "-e", "INGO_AGENT_CACHE_DIR=/tmp/cache",
-		"-e", "INGO_AGENT_HEARTBEAT_INTERVAL=100ms", image, "agent")
+		"-e", "INGO_AGENT_HEARTBEAT_INTERVAL=100ms",
+		"-e", "INGO_AGENT_SSH_LISTEN=127.0.0.1", "-e", fmt.Sprintf("INGO_AGENT_SSH_PORT_MIN=%d", lo), "-e", fmt.Sprintf("INGO_AGENT_SSH_PORT_MAX=%d", hi),
+		image, "agent")
 	if out, err := run.CombinedOutput(); err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)
 	}
@@ -69,5 +73,11 @@ func TestDockerAgentInsideAContainer(t *testing.T) {
 	}
 	if left := containers(t, "io.ingo.agent="+id); len(left) != 0 {
 		t.Fatalf("grading containers left: %v", left)
+	}
+	// Student containers and SSH need no path shared with the daemon
+	// either: the channel rides on the attach stream.
+	exerciseStudentAndSSH(t, c, cl, id)
+	if left := containers(t, "io.ingo.agent="+id); len(left) != 0 {
+		t.Fatalf("containers left: %v", left)
 	}
 }

@@ -38,14 +38,13 @@ func TestDockerStudentAndSSH(t *testing.T) {
 	lo, hi := freePorts(t, 4)
 	c.dockerAgentWith("ssh-agent", 2, docker.Options{AgentID: "ssh-agent", SSH: docker.SSHOptions{
 		Listen: "127.0.0.1", PortMin: lo, PortMax: hi, LoginTimeout: time.Minute, MaxSession: time.Minute}})
-	exerciseStudentAndSSH(t, c, "ssh-agent")
+	exerciseStudentAndSSH(t, c, c.client("web"), "ssh-agent")
 }
 
 // exerciseStudentAndSSH submits the three kinds of jobs to an agent with
 // SSH on loopback.
-func exerciseStudentAndSSH(t *testing.T, c *cluster, agentID string) {
-	cl := c.client("web")
-	c.client("other")
+func exerciseStudentAndSSH(t *testing.T, c *cluster, cl *frontendclient.Client, agentID string) {
+	c.client("other-" + agentID)
 	waitEnvironments(t, cl, "docker/default", "docker-ssh/default")
 	// Every message to any client, to see where credentials go.
 	subj := messages.NewSubjects("")
@@ -90,8 +89,8 @@ func exerciseStudentAndSSH(t *testing.T, c *cluster, agentID string) {
 		j := submit(t, cl, req)
 		creds := sshCreds(t, j)
 		sshSession(t, creds, "id", "uid=4242")
-		if to := passwordsWentTo(creds.Password); len(to) != 1 || to[0] != subj.Client("web") {
-			t.Errorf("the credentials went to %v, want only %s", to, subj.Client("web"))
+		if to := passwordsWentTo(creds.Password); len(to) != 1 || to[0] != subj.Client(cl.ID()) {
+			t.Errorf("the credentials went to %v, want only %s", to, subj.Client(cl.ID()))
 		}
 		r := result(t, j)
 		if r.Result.Status != messages.StatusError || !strings.HasPrefix(r.Result.Text, "[SSH Debug] The SSH session ended.") {
