@@ -148,8 +148,12 @@ func (r *Runtime) sshRelay(ctx context.Context, st net.Conn, h channel.Header, s
 	for {
 		c, err := ln.Accept()
 		if err != nil {
+			if rctx.Err() == nil {
+				r.log.Warn("ssh: accept", "port", port, "err", err)
+			}
 			break
 		}
+		r.log.Debug("ssh connection accepted", "port", port, "from", c.RemoteAddr())
 		select {
 		case slots <- struct{}{}:
 		default:
@@ -173,8 +177,10 @@ func (r *Runtime) relayConn(ctx context.Context, c net.Conn, sess *yamux.Session
 	defer c.Close()
 	s, err := sess.OpenStream()
 	if err != nil {
+		r.log.Warn("ssh connection not relayed: the container's channel is closed", "from", c.RemoteAddr(), "err", err)
 		return
 	}
+	r.log.Debug("ssh connection relayed", "from", c.RemoteAddr())
 	defer s.Close()
 	if err := channel.WriteHeader(s, channel.Header{Kind: channel.KindSSH}); err != nil {
 		return

@@ -19,9 +19,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -107,10 +110,14 @@ func TestComposeStack(t *testing.T) {
 	suffix := strings.ToLower(rand.Text()[:8])
 	httpPort, natsPort := freePort(t), freePort(t)
 	agentID := "compose-test-" + suffix
+	sshPort := freePort(t) // the range is this port and the next one
+	sshMax := fmt.Sprint(mustAtoi(t, sshPort) + 1)
 	s := &stack{t: t, compose: compose, root: root, project: "ingotest" + suffix, env: []string{
 		"INGO_HTTP_PORT=" + httpPort,
 		"INGO_NATS_PORT=" + natsPort,
 		"INGO_AGENT_ID=" + agentID,
+		"INGO_SSH_PORT_MIN=" + sshPort,
+		"INGO_SSH_PORT_MAX=" + sshMax,
 	}}
 	t.Cleanup(func() {
 		dctx, dcancel := context.WithTimeout(context.Background(), teardownBound)
@@ -171,6 +178,91 @@ func TestComposeStack(t *testing.T) {
 		t.Fatalf("ingo submit --json printed %s (%v); want success with Hello, Host!\n%s", out, err, stderr.Bytes())
 	}
 	t.Logf("graded through NATS with ingo submit in %s", time.Since(t0).Round(time.Millisecond))
+
+	// 5. run_student from the agent in its container: the student
+	// container is a sibling on the host's daemon, reached through the
+	// grading container's attach stream.
+	t0 = time.Now()
+	studentTask := t.TempDir()
+	if err := os.WriteFile(filepath.Join(studentTask, "run"), []byte("#!/bin/bash\n"+
+		"out=$(echo compose | run_student sh -c 'tr a-z A-Z')\nfeedback-msg -m \"$out $?\"\nfeedback-result success\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id = submitHTTP(ctx, t, base, studentTask, `{}`)
+	res = waitDone(ctx, t, base, id)
+	if res.Status != "success" || res.Text != "COMPOSE 0" {
+		t.Fatalf("run_student: job %s: %q %q; want success \"COMPOSE 0\"", id, res.Status, res.Text)
+	}
+	t.Logf("run_student in %s", time.Since(t0).Round(time.Millisecond))
+
+	// 6. SSH debug through the published port range, with the ready-to-
+	// paste line of ingo submit --ssh.
+	t0 = time.Now()
+	sshSubmit(ctx, t, ingo, natsPort, filepath.Join(root, "examples", "hello"))
+	t.Logf("SSH debug session in %s", time.Since(t0).Round(time.Millisecond))
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// sshSubmit runs ingo submit --ssh, reads the ssh line and password it
+// prints, logs in, runs id, logs out, and checks the job's end.
+func sshSubmit(ctx context.Context, t *testing.T, ingo, natsPort, task string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, ingo, "submit", task, "--ssh", "--json", "--nats-url", "nats://127.0.0.1:"+natsPort)
+	cmd.WaitDelay = 5 * time.Second
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var host, port, user, password string
+	sc := bufio.NewScanner(stderr)
+	for password == "" && sc.Scan() {
+		line := sc.Text()
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "ssh" && f[1] == "-p" {
+			port = f[2]
+			user, host, _ = strings.Cut(f[3], "@")
+		} else if p, ok := strings.CutPrefix(line, "password: "); ok {
+			password = p
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	if port == "" || password == "" {
+		t.Fatalf("ingo submit --ssh printed no ssh line and password")
+	}
+	cl, err := ssh.Dial("tcp", net.JoinHostPort(host, port), &ssh.ClientConfig{
+		User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
+		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("ssh %s@%s:%s: %v", user, host, port, err)
+	}
+	sess, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.CombinedOutput("id -u; ls /task")
+	cl.Close()
+	if err != nil || !strings.HasPrefix(string(out), "4242\n") || !strings.Contains(string(out), "run") {
+		t.Fatalf("ssh session: %q, %v", out, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("ingo submit --ssh: %v\n%s", err, stdout.Bytes())
+	}
+	var r result
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || !strings.HasPrefix(r.Text, "[SSH Debug] The SSH session ended.") {
+		t.Fatalf("ingo submit --ssh printed %s (%v)", stdout.Bytes(), err)
+	}
 }
 
 // checkNATSInfo reads the INFO line the NATS server at addr greets with.
