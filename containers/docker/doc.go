@@ -36,8 +36,9 @@
 // tmpfs sizes (no swap; see Memory below); PidsLimit = Limits.Processes;
 // NanoCPUs = Options.CPUs (1 by default, so one job cannot take every
 // core); ulimits nofile = Options.NoFile and fsize = Limits.Disk MiB;
-// json-file log capped at 1 MiB; stdin open (OpenStdin, StdinOnce) and
-// stdin, stdout, stderr attached.
+// no log driver (stdout is the channel; the runtime keeps the helper's
+// stderr for its debug log); stdin open (OpenStdin, StdinOnce) and stdin,
+// stdout, stderr attached.
 //
 // The files go in on stdin (no bind mounts: the agent also works in a
 // container with the Docker socket mounted and no paths shared with the
@@ -45,9 +46,9 @@
 // only while the container runs). The runtime attaches (ContainerAttach)
 // before the start, starts, then writes one tar to stdin and closes it:
 // .ingo/input.json first (helper.Input: input data, limits, debug,
-// run_cmd), then task/ (the task bundle re-packed, every entry 4242:4242,
-// directories 0755, files 0644 or 0755, at most Limits.Disk MiB), task/student/
-// and archive/. The image's entrypoint (ingo-helper run, see
+// run_cmd, ssh bounds), then task/ (the task bundle re-packed, every entry
+// 4242:4242, directories 0755, files 0644 or 0755, at most Limits.Disk MiB),
+// task/student/ and archive/. The image's entrypoint (ingo-helper run, see
 // containers/helper, "Stdin mode") extracts it, finds and runs the run
 // file, and writes its result to its stdout framed: a line
 // "INGO-RESULT <length>" then exactly that many bytes of result.json. The
@@ -59,6 +60,42 @@
 // /.ingo/result.json out of the stopped container (which an older helper
 // might have left; on the tmpfs it is gone), and without that either the
 // result is the crash "The grading container stopped without a result."
+//
+// # Channel, student containers, SSH
+//
+// stdin stays open after the tar: once the helper writes the marker line
+// "INGO-MUX 1" (it has read the whole tar), the rest of stdout and stdin
+// carry a yamux session (containers/channel; jobchannel.go is the agent's
+// side). The result comes on one of its streams; without the marker (an
+// older helper), the framed stdout above is read as before.
+//
+//   - /task/student is a volume of the local driver with tmpfs options
+//     (sized as /task, uid 4242, NoCopy so Docker never copies the image's
+//     folder into it and makes it root's), labelled like the containers, made
+//     per attempt and removed after it (Cleanup removes leftovers). The
+//     daemon mounts it once for every container using it: no host path is
+//     shared with the agent. Its size is added to the memory limits, as the
+//     tmpfs mounts are.
+//   - run_student (student.go): a sibling container of the same image (or
+//     the one named), labelled io.ingo.role=student, user 4242, the same
+//     lock-down, network none or container:<grading> with --share-network,
+//     /task/student mounted, its own 1 MiB /task and /tmp, entrypoint
+//     `ingo-helper student SPEC`. Limits: 0 inherits the grading container's,
+//     larger values are lowered to it; its CPU time is watched on its own
+//     cgroup, its wall time by a timer. Attached like the grading
+//     container; its stdout and stderr go to the call's streams, the call's
+//     stdin to its stdin; the call's signals become ContainerKill with that
+//     signal. The code: OOMKilled 252, over a limit 253, else the exit
+//     status. At most 8 per job at once (more calls wait). Removed when the
+//     call ends, and killed when the job ends.
+//   - SSH (sshrelay.go), when Options.SSH has ports: for debug "ssh" jobs
+//     (the helper serves SSH instead of the run file) and ssh_student (the
+//     student helper serves it), the agent listens on a free port of the
+//     range, tells the client host, port, user and password (Events.SSHDebug,
+//     once per job), and relays each TCP connection as a stream of the
+//     container's session: the container keeps network none. An SSH job's
+//     time limits become MaxSession plus a minute. Images are offered as
+//     type "docker-ssh" too; only such jobs may call ssh_student.
 //
 // # Limits
 //

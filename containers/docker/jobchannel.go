@@ -20,6 +20,10 @@ import (
 // streams once its request came.
 const ioWait = 10 * time.Second
 
+// maxStudents bounds a job's student containers at once; more calls wait
+// for one to end (a run file cannot fill the host with containers).
+const maxStudents = 8
+
 // jobChannel is the agent's side of a grading container's channel
 // (containers/channel): it takes the result, runs student containers and
 // relays SSH while the job runs.
@@ -44,8 +48,9 @@ type jobChannel struct {
 	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream
 	arrived chan struct{}                       // closed (and replaced) when pending grows
 
-	sshSent atomic.Bool // one set of credentials per job
-	wg      sync.WaitGroup
+	sshSent  atomic.Bool   // one set of credentials per job
+	students chan struct{} // slots of student containers
+	wg       sync.WaitGroup
 }
 
 func newJobChannel(r *Runtime, job *containers.Job, ev containers.Events, grading, image, volume string) *jobChannel {
@@ -53,10 +58,11 @@ func newJobChannel(r *Runtime, job *containers.Job, ev containers.Events, gradin
 	return &jobChannel{
 		r: r, job: job, ev: ev, grading: grading, image: image, volume: volume,
 		ctx: ctx, cancel: cancel,
-		ready:   make(chan struct{}),
-		result:  make(chan []byte, 1),
-		pending: map[string]map[string]*yamux.Stream{},
-		arrived: make(chan struct{}),
+		ready:    make(chan struct{}),
+		result:   make(chan []byte, 1),
+		pending:  map[string]map[string]*yamux.Stream{},
+		arrived:  make(chan struct{}),
+		students: make(chan struct{}, maxStudents),
 	}
 }
 

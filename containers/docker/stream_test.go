@@ -1,9 +1,11 @@
 package docker
 
 import (
+	"io"
 	"strings"
 	"testing"
 
+	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -63,5 +65,36 @@ func TestMounts(t *testing.T) {
 	}
 	if small := mounts(messages.Limits{Disk: 4}, 0); small[1].size != 4<<20 {
 		t.Errorf("/tmp with a 4 MiB disk = %d, want 4 MiB", small[1].size)
+	}
+}
+
+// TestFrameReaderMarker: after the channel's marker line, every byte goes
+// to the session's input, however the writes are cut, and frames are no
+// longer looked for.
+func TestFrameReaderMarker(t *testing.T) {
+	stream := "noise\n" + "\n" + channel.Marker + "\n" + "\x00\x01yamux\nINGO-RESULT 3\nabc"
+	for _, cut := range []int{1, 3, 7, len(stream)} {
+		f := newFrameReader(1 << 20)
+		got := make(chan []byte, 1)
+		go func() {
+			b, _ := io.ReadAll(f.muxIn)
+			got <- b
+		}()
+		for p := stream; len(p) > 0; {
+			n := min(cut, len(p))
+			if _, err := f.Write([]byte(p[:n])); err != nil {
+				t.Fatal(err)
+			}
+			p = p[n:]
+		}
+		f.closeMux(nil)
+		select {
+		case <-f.muxStarted:
+		default:
+			t.Fatalf("cut %d: the marker was not seen", cut)
+		}
+		if b := <-got; string(b) != "\x00\x01yamux\nINGO-RESULT 3\nabc" || f.gotSome {
+			t.Errorf("cut %d: session got %q, frame seen %v", cut, b, f.gotSome)
+		}
 	}
 }

@@ -68,6 +68,13 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 			return
 		}
 	}
+	select {
+	case c.students <- struct{}{}:
+		defer func() { <-c.students }()
+	case <-c.ctx.Done():
+		exit(channel.CodeLaunch, "the job ended")
+		return
+	}
 	image := c.image
 	if req.Environment != "" {
 		if image, err = c.r.image(c.ctx, req.Environment); err != nil {

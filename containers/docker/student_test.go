@@ -111,10 +111,12 @@ pid=$!
 for i in $(seq 100); do grep -q ready /tmp/s && break; sleep 0.1; done
 kill -TERM $pid; wait $pid; out "code=$? $(tr '\n' ' ' </tmp/s)"`,
 			[]string{"code=7 ready got TERM "}},
+		// More calls at once than a job's student slots (8): the others
+		// wait their turn.
 		{"concurrent-calls", `
-for i in 1 2 3; do (run_student sh -c "echo call$i" >/tmp/c$i) & done
-wait; out "$(cat /tmp/c1 /tmp/c2 /tmp/c3 | tr '\n' ' ')"`,
-			[]string{"call1 call2 call3 "}},
+for i in $(seq 12); do (run_student sh -c "sleep 0.3; echo call$i" >/tmp/c$i) & done
+wait; out "$(for i in $(seq 12); do cat /tmp/c$i; done | tr '\n' ' ')"`,
+			[]string{"call1 call2 call3 call4 call5 call6 call7 call8 call9 call10 call11 call12 "}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,9 @@
 // the image's entrypoint (`ingo-helper run`) and, as a multi-call binary, the
 // commands INGInious gives task authors (getinput, feedback-result,
 // feedback-msg, parsetemplate, archive...), with INGInious' names, flags and
-// behaviour so that existing run files work unchanged. It is stdlib-only and
-// builds as one static binary:
+// behaviour so that existing run files work unchanged. It depends on the
+// standard library, yamux (the channel to the agent) and x/crypto/ssh with
+// creack/pty (SSH), and builds as one static binary:
 //
 //	CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' ./containers/helper/cmd/ingo-helper
 //
@@ -161,7 +162,7 @@
 //     -1 when it did not run.
 //   - The helper's own failures are results with status "crash" and a short
 //     text: input.json unreadable or malformed, no run file, a run file that
-//     cannot start, debug "ssh" (not available yet).
+//     cannot start, debug "ssh" without a channel to the agent.
 //   - A feedback file that is corrupt or badly formatted (hand-edited):
 //     "error" with a text saying why.
 //
@@ -197,11 +198,34 @@
 // on /.ingo/feedback.json.lock and replaces it by rename, so run files may
 // call commands concurrently from background processes.
 //
-// # Not yet (issue 7)
+// # Channel, student containers, SSH
 //
-// run_student and ssh_student exist and exit 254 with "... is not
-// available yet in this ingo version" on stderr; debug "ssh" gives a crash
-// result saying so.
+// In stdin mode, once the tar is read, the helper writes the line
+// "INGO-MUX 1" on stdout and its stdin and stdout become a yamux session
+// with the agent (containers/channel documents it); the framed result then
+// travels on a stream of that session. Processes of the container reach the
+// session through the unix socket /.ingo/channel.sock, which the helper
+// proxies to new streams (only the kinds of run_student and ssh_student).
+//
+//   - run_student and ssh_student (student_cmd.go) ask the agent for a
+//     student container and relay stdin, stdout, stderr and signals; the
+//     return code is the command's, or 252 (memory), 253 (time), 254 (could
+//     not launch; also when there is no channel: file mode, or an agent that
+//     does not speak it).
+//   - `ingo-helper student SPEC` is the student container's entrypoint: it
+//     runs the command with the container's stdio (which the agent relays),
+//     forwards the signals the agent sends, and exits with the command's
+//     status (127 not found, 126 cannot execute, 128+N signal N); with SSH
+//     in SPEC it runs the setup script, serves SSH over its own channel, then
+//     the teardown script.
+//   - debug "ssh": instead of the run file, the helper serves SSH (package
+//     sshserver; user worker, a random password per job) on the streams the
+//     agent relays, after telling the agent the credentials. input.json's
+//     "ssh" gives the login wait and the maximum (2 min, 30 min by default).
+//     Nobody logged in: crash "[SSH Debug] Nobody connected to the SSH
+//     server."; everybody left: the feedback set meanwhile, its text after
+//     "[SSH Debug] The SSH session ended."; the maximum reached: the same,
+//     saying so. Transcripts go to /archive/ssh_logs/.
 //
 // # Tests
 //

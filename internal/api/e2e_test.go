@@ -298,3 +298,37 @@ func TestNotReadyWithoutBackend(t *testing.T) {
 		t.Errorf("healthz: %d", status)
 	}
 }
+
+// TestSSHNeedsTheAdminToken: SSH credentials open a shell in a job's
+// container, so with an admin token set only its bearer may ask for an SSH
+// job and receive the credentials.
+func TestSSHNeedsTheAdminToken(t *testing.T) {
+	e := newEnv(t, Options{AdminToken: testToken})
+	e.waitReady()
+	job := func(id string) []byte {
+		b, _ := json.Marshal(map[string]any{"job_id": id, "debug": "ssh",
+			"inputs": map[string]any{"@fake": map[string]any{"ssh": true, "sleep": "200ms"}}})
+		return b
+	}
+	if status, data := e.call("POST", "/api/v1/jobs", "application/json", bytes.NewReader(job("ssh-anon"))); status != 401 {
+		t.Fatalf("ssh job without the token: %d %s", status, data)
+	}
+	auth := []string{"Authorization", "Bearer " + testToken}
+	if status, data := e.call("POST", "/api/v1/jobs", "application/json", bytes.NewReader(job("ssh-1")), auth...); status != 202 {
+		t.Fatalf("ssh job with the token: %d %s", status, data)
+	}
+	var anon []string
+	for _, ev := range e.events("/api/v1/jobs/ssh-1/events") {
+		anon = append(anon, ev.name)
+	}
+	if strings.Contains(strings.Join(anon, ","), "ssh") || anon[len(anon)-1] != "done" {
+		t.Errorf("events without the token: %v (want no ssh, and done)", anon)
+	}
+	var withToken []string
+	for _, ev := range e.eventsWith("/api/v1/jobs/ssh-1/events", auth...) {
+		withToken = append(withToken, ev.name)
+	}
+	if !strings.Contains(strings.Join(withToken, ","), "ssh") {
+		t.Errorf("events with the token: %v (want ssh)", withToken)
+	}
+}

@@ -158,9 +158,18 @@ type event struct {
 // checks every event's data against its schema.
 func (e *env) events(path string) []event {
 	e.t.Helper()
+	return e.eventsWith(path)
+}
+
+// eventsWith is events with request headers (name, value pairs).
+func (e *env) eventsWith(path string, header ...string) []event {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
