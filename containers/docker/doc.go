@@ -44,7 +44,7 @@
 // container with the Docker socket mounted and no paths shared with the
 // daemon; no copy API: it cannot write into the tmpfs mounts, which exist
 // only while the container runs). The runtime attaches (ContainerAttach)
-// before the start, starts, then writes one tar to stdin and closes it:
+// before the start, starts, then writes one tar to stdin (and keeps it open, see Channel below):
 // .ingo/input.json first (helper.Input: input data, limits, debug,
 // run_cmd, ssh bounds), then task/ (the task bundle re-packed, every entry
 // 4242:4242, directories 0755, files 0644 or 0755, at most Limits.Disk MiB),
