@@ -280,3 +280,41 @@ func archiveHas(t *testing.T, res messages.JobResult, prefix string) bool {
 		}
 	}
 }
+
+func TestSSHDebug_MaxSession(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	r := newTestRuntime(t, Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 1,
+		LoginTimeout: time.Minute, MaxSession: 3 * time.Second}})
+	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
+	job.Desc.Debug = messages.DebugSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	c := waitCreds(t, ev)
+	cl, err := sshDial(c, c.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	s, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A session that would outlive the maximum.
+	go func() { _ = s.Run("sleep 600") }()
+	select {
+	case res := <-done:
+		want := "[SSH Debug] The SSH session reached its maximum of 3s."
+		if res.Result.Status != messages.StatusError || !strings.HasPrefix(res.Result.Text, want) {
+			t.Errorf("result %s %q, want error %q", res.Result.Status, res.Result.Text, want)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the session outlived its maximum")
+	}
+	assertJobGone(t, job)
+}
