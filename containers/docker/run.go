@@ -155,27 +155,9 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	}()
 	started := time.Now()
 
-	// Watch the CPU time.
-	over := make(chan struct{})
-	var overOnce sync.Once
-	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopCPU()
-	if job.Limits.Time > 0 {
-		pid := 0
-		actx, cancel = r.apiCtx(cpuCtx)
-		if ins, err := r.api.ContainerInspect(actx, id); err == nil && ins.State != nil {
-			pid = ins.State.Pid
-		}
-		cancel()
-		limit := time.Duration(job.Limits.Time * float64(time.Second))
-		go r.watchCPU(cpuCtx, id, pid, limit, func() { overOnce.Do(func() { close(over) }) })
-	}
-	var hard <-chan time.Time
-	if job.Limits.HardTime > 0 {
-		t := time.NewTimer(time.Duration(job.Limits.HardTime * float64(time.Second)))
-		defer t.Stop()
-		hard = t.C
-	}
+	lw := r.watchLimits(ctx, id, job.Limits.Time, job.Limits.HardTime)
+	defer lw.stop()
+	over, hard := lw.over, lw.hard
 
 	v := verdictNone
 	exit := int64(-1)
@@ -205,7 +187,7 @@ wait:
 			hard = nil
 		}
 	}
-	stopCPU()
+	lw.stop()
 	r.log.Debug("container stopped", "container", id, "exit", exit, "wall", time.Since(started))
 
 	// Overflow wins over timeout: a process killed by the OOM killer may
@@ -422,4 +404,42 @@ func (r *Runtime) waitInspect(ctx context.Context, id string) int64 {
 		case <-t.C:
 		}
 	}
+}
+
+// limitWatch watches a running container's CPU time and wall time.
+type limitWatch struct {
+	over <-chan struct{}  // closed once the CPU time is used (nil: no limit)
+	hard <-chan time.Time // fires at the wall time (nil: no limit)
+	stop func()
+}
+
+// watchLimits starts watching the container id: cpu and wall are seconds,
+// 0 for none. stop ends the watch; it may be called more than once.
+func (r *Runtime) watchLimits(ctx context.Context, id string, cpu, wall float64) limitWatch {
+	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(ctx))
+	lw := limitWatch{}
+	var timer *time.Timer
+	if cpu > 0 {
+		over := make(chan struct{})
+		var once sync.Once
+		pid := 0
+		actx, cancel := r.apiCtx(cpuCtx)
+		if ins, err := r.api.ContainerInspect(actx, id); err == nil && ins.State != nil {
+			pid = ins.State.Pid
+		}
+		cancel()
+		go r.watchCPU(cpuCtx, id, pid, time.Duration(cpu*float64(time.Second)), func() { once.Do(func() { close(over) }) })
+		lw.over = over
+	}
+	if wall > 0 {
+		timer = time.NewTimer(time.Duration(wall * float64(time.Second)))
+		lw.hard = timer.C
+	}
+	lw.stop = func() {
+		stopCPU()
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	return lw
 }

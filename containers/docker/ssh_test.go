@@ -40,8 +40,13 @@ func (e *sshEvents) SSHDebug(host string, port int, user, password string) {
 	e.creds <- sshCreds{host, port, user, password}
 }
 
-// sshRuntime is a runtime with SSH on a few loopback ports.
+// sshRuntime is a runtime with SSH on a few loopback ports, and a
+// maximum session of a minute.
 func sshRuntime(t *testing.T, login time.Duration) *Runtime {
+	return sshRuntimeMax(t, login, time.Minute)
+}
+
+func sshRuntimeMax(t *testing.T, login, maxSession time.Duration) *Runtime {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +55,7 @@ func sshRuntime(t *testing.T, login time.Duration) *Runtime {
 	ln.Close()
 	return newTestRuntime(t, Options{SSH: SSHOptions{
 		Listen: "127.0.0.1", PortMin: base, PortMax: base + 3,
-		LoginTimeout: login, MaxSession: time.Minute,
+		LoginTimeout: login, MaxSession: maxSession,
 	}})
 }
 
@@ -283,14 +288,7 @@ func archiveHas(t *testing.T, res messages.JobResult, prefix string) bool {
 
 func TestSSHDebug_MaxSession(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := newTestRuntime(t, Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 1,
-		LoginTimeout: time.Minute, MaxSession: 3 * time.Second}})
+	r := sshRuntimeMax(t, time.Minute, 3*time.Second)
 	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
 	job.Desc.Debug = messages.DebugSSH
 	ev := newSSHEvents()

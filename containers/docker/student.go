@@ -260,25 +260,9 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		}
 	}()
 
-	over := make(chan struct{})
-	var overOnce sync.Once
-	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(c.ctx))
-	defer stopCPU()
-	if lim.time > 0 {
-		pid := 0
-		actx, cancel := r.apiCtx(cpuCtx)
-		if ins, err := r.api.ContainerInspect(actx, id); err == nil && ins.State != nil {
-			pid = ins.State.Pid
-		}
-		cancel()
-		go r.watchCPU(cpuCtx, id, pid, time.Duration(lim.time*float64(time.Second)), func() { overOnce.Do(func() { close(over) }) })
-	}
-	var hard <-chan time.Time
-	if lim.hard > 0 {
-		t := time.NewTimer(time.Duration(lim.hard * float64(time.Second)))
-		defer t.Stop()
-		hard = t.C
-	}
+	lw := r.watchLimits(c.ctx, id, lim.time, lim.hard)
+	defer lw.stop()
+	over, hard := lw.over, lw.hard
 	timedOut := false
 	exit := int64(-1)
 wait:
@@ -306,7 +290,7 @@ wait:
 			hard = nil
 		}
 	}
-	stopCPU()
+	lw.stop()
 	select {
 	case <-copied:
 	case <-time.After(streamDrainTimeout):
