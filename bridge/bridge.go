@@ -1,0 +1,280 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+
+	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// aliveFor is how recently a webapp must have sent something to count as
+// connected (INGInious' client pings every second).
+const aliveFor = 5 * time.Second
+
+// Options configure a Bridge.
+type Options struct {
+	// Listen is the ZeroMQ endpoint, "tcp://HOST:PORT".
+	Listen string
+	// TasksDir holds the webapp's courses: TasksDir/<course>/<task>.
+	TasksDir string
+	// Log; nil discards.
+	Log *slog.Logger
+}
+
+// Bridge serves INGInious' client protocol on a ZeroMQ ROUTER socket and
+// runs the jobs on ingo through a frontendclient.
+type Bridge struct {
+	opts Options
+	cl   *frontendclient.Client
+	log  *slog.Logger
+	sck  zmq4.Socket
+
+	mu      sync.Mutex
+	clients map[string]*webapp // by routing id
+	jobs    map[string]*jobState
+
+	sendMu sync.Mutex  // one send at a time; guards sck and addr
+	addr   string      // the listener's address
+	wg     sync.WaitGroup
+}
+
+// jobState is a job of this process: who sent it, and whether its result
+// went out (its events must not follow its result).
+type jobState struct {
+	mu    sync.Mutex
+	owner string // routing id of the webapp that sent it
+	done  bool
+}
+
+// webapp is one registered client socket.
+type webapp struct {
+	name     string
+	lastSeen time.Time
+}
+
+// New makes a bridge over cl. cl's Options.OnResult must call
+// Bridge.OnResult: use NewClientOptions.
+func New(cl *frontendclient.Client, opts Options) *Bridge {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Bridge{opts: opts, cl: cl, log: log, clients: map[string]*webapp{}, jobs: map[string]*jobState{}}
+}
+
+// Run listens and serves until ctx ends.
+func (b *Bridge) Run(ctx context.Context) error {
+	ep, err := listenEndpoint(b.opts.Listen)
+	if err != nil {
+		return err
+	}
+	sck := zmq4.NewRouter(ctx, zmq4.WithTimeout(10*time.Second))
+	if err := sck.Listen(ep); err != nil {
+		return fmt.Errorf("listen %s: %w", b.opts.Listen, err)
+	}
+	defer sck.Close()
+	b.sendMu.Lock()
+	b.sck = sck
+	b.addr = sck.Addr().String()
+	b.sendMu.Unlock()
+	b.log.Info("INGInious bridge listening", "endpoint", b.opts.Listen, "tasks", b.opts.TasksDir)
+	b.cl.OnEnvironments(func(envs map[string][]string) { b.broadcastEnvironments(envs) })
+	defer b.wg.Wait()
+	for {
+		msg, err := sck.Recv()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			b.log.Debug("zmq receive", "err", err)
+			continue
+		}
+		if len(msg.Frames) < 2 {
+			b.log.Warn("INGInious frame without a message", "frames", len(msg.Frames))
+			continue
+		}
+		// ROUTER: [identity, message]; an empty delimiter frame (REQ-style
+		// peers) is skipped.
+		id, body := string(msg.Frames[0]), msg.Frames[len(msg.Frames)-1]
+		b.handle(ctx, id, body)
+	}
+}
+
+// send writes one message to a webapp.
+func (b *Bridge) send(id string, m any) error {
+	data, err := encode(m)
+	if err != nil {
+		return err
+	}
+	b.sendMu.Lock()
+	defer b.sendMu.Unlock()
+	if b.sck == nil {
+		return errNoWebapp
+	}
+	return b.sck.Send(zmq4.NewMsgFrom([]byte(id), data))
+}
+
+func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
+	typ, v, err := decode(body)
+	b.mu.Lock()
+	w := b.clients[id]
+	if w != nil {
+		w.lastSeen = time.Now()
+	}
+	b.mu.Unlock()
+	if err != nil {
+		b.log.Warn("malformed INGInious message", "peer", id, "type", typ, "err", err)
+		if typ == tClientNewJob {
+			// A job the webapp waits for: tell it, if its id can be read.
+			if jid := jobIDOf(body); jid != "" {
+				_ = b.send(id, crashDone(jid, "The job could not be read by the backend: "+err.Error()))
+				return
+			}
+		}
+		_ = b.send(id, empty{Type: tUnknown})
+		return
+	}
+	if w == nil && typ != tClientHello {
+		// INGInious' backend answers any message of an unknown client so:
+		// the client says hello again.
+		_ = b.send(id, empty{Type: tUnknown})
+		return
+	}
+	switch m := v.(type) {
+	case *clientHello:
+		b.mu.Lock()
+		b.clients[id] = &webapp{name: m.Name, lastSeen: time.Now()}
+		b.mu.Unlock()
+		b.log.Info("INGInious client connected", "peer", id, "name", m.Name)
+		_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: b.cl.Environments(), Type: tUpdateEnvs})
+	case *clientNewJob:
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			b.newJob(ctx, id, m)
+		}()
+	case *clientKillJob:
+		b.wg.Add(1)
+		go func() {
+			defer b.wg.Done()
+			kctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := b.cl.KillJob(kctx, m.JobID); err != nil {
+				b.log.Info("kill", "job", m.JobID, "err", err)
+			}
+		}()
+	default:
+		switch typ {
+		case tPing:
+			_ = b.send(id, empty{Type: tPong})
+		case tClientGetQueue:
+			b.wg.Add(1)
+			go func() {
+				defer b.wg.Done()
+				b.queue(ctx, id)
+			}()
+		default:
+			b.log.Warn("unknown INGInious message type", "peer", id, "type", typ)
+			_ = b.send(id, empty{Type: tUnknown})
+		}
+	}
+}
+
+// broadcastEnvironments tells every webapp the environments, as
+// INGInious' backend does after each agent hello.
+func (b *Bridge) broadcastEnvironments(envs map[string][]string) {
+	b.mu.Lock()
+	ids := make([]string, 0, len(b.clients))
+	for id := range b.clients {
+		ids = append(ids, id)
+	}
+	b.mu.Unlock()
+	for _, id := range ids {
+		_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: envs, Type: tUpdateEnvs})
+	}
+}
+
+// alive lists the webapps that sent something lately, none while no
+// connection is open.
+func (b *Bridge) alive() []string {
+	if !b.connected() {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var ids []string
+	for id, w := range b.clients {
+		if time.Since(w.lastSeen) < aliveFor {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// connected tells whether any webapp connection is open.
+func (b *Bridge) connected() bool {
+	b.sendMu.Lock()
+	addr := b.addr
+	b.sendMu.Unlock()
+	return addr != "" && openConns(addr) > 0
+}
+
+// errNoWebapp: a result waits for a webapp (the backend sends it again).
+var errNoWebapp = errors.New("no INGInious webapp is connected")
+
+// OnResult hands a result to the webapp that submitted the job, or to
+// every live webapp when that one is gone or unknown (a job of an earlier
+// bridge process); it fails while none is alive, so that ingo keeps the
+// result and sends it again.
+func (b *Bridge) OnResult(r *messages.BackendJobDone) error {
+	b.mu.Lock()
+	js := b.jobs[r.JobID]
+	b.mu.Unlock()
+	if js == nil {
+		js = &jobState{}
+	}
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	b.mu.Lock()
+	w := b.clients[js.owner]
+	b.mu.Unlock()
+	targets := []string{js.owner}
+	if w == nil || time.Since(w.lastSeen) >= aliveFor || !b.connected() {
+		targets = b.alive()
+	}
+	if len(targets) == 0 {
+		return errNoWebapp
+	}
+	done := jobDone(r)
+	var errs []error
+	for _, id := range targets {
+		errs = append(errs, b.send(id, done))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	js.done = true
+	b.mu.Lock()
+	delete(b.jobs, r.JobID)
+	b.mu.Unlock()
+	return nil
+}
+
+// NewClientOptions completes frontendclient options for a bridge: b's
+// OnResult (b is set once the client exists, see SetClient).
+func NewClientOptions(opts frontendclient.Options, b **Bridge) frontendclient.Options {
+	opts.OnResult = func(r *messages.BackendJobDone) error {
+		if *b == nil {
+			return errNoWebapp
+		}
+		return (*b).OnResult(r)
+	}
+	return opts
+}

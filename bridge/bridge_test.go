@@ -1,0 +1,294 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+	"github.com/nats-io/nats.go"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ingo-grader/ingo/agent"
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/containers/fake"
+	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+const wait = 30 * time.Second
+
+// rig is a backend, an agent with the fake runtime, and a bridge over a
+// task folder with course "algo", task "sort".
+type rig struct {
+	endpoint string
+	tasks    string
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	n := testutil.StartNATS(t)
+	connect := func(name string) *nats.Conn {
+		nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Log: testutil.Logger(t), ReconnectWait: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	cfg := backend.DefaultConfig()
+	cfg.EnvironmentGrace = 0
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	b, err := backend.New(connect("backend"), cfg, testutil.Logger(t).With("component", "backend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Run(t, "backend", b.Run)
+	anc := connect("agent")
+	cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := fake.New(fake.Options{Environments: map[string][]string{"docker": {"default", "cpp"}}})
+	a, err := agent.New(anc, rt, cache, agent.Config{ID: "a1", Name: "agent one", Slots: 1, HeartbeatInterval: 50 * time.Millisecond},
+		testutil.Logger(t).With("component", "agent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Run(t, "agent", a.Run)
+
+	tasks := t.TempDir()
+	for _, d := range []string{"algo/sort", "algo/$common"} {
+		if err := os.MkdirAll(filepath.Join(tasks, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tasks, "algo/sort/run"), []byte("#!/bin/sh\nfeedback-result success\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "tcp://" + ln.Addr().String()
+	ln.Close()
+
+	var br *Bridge
+	cl, err := frontendclient.New(context.Background(), connect("bridge"),
+		NewClientOptions(frontendclient.Options{Name: "bridge", ClientID: "inginious-bridge-test", Log: testutil.Logger(t)}, &br))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	br = New(cl, Options{Listen: endpoint, TasksDir: tasks, Log: testutil.Logger(t).With("component", "bridge")})
+	testutil.Run(t, "bridge", br.Run)
+	return &rig{endpoint: endpoint, tasks: tasks}
+}
+
+// webappClient is INGInious' client side: a DEALER socket sending
+// msgpack maps with "@type".
+type webappClient struct {
+	t   *testing.T
+	sck zmq4.Socket
+}
+
+func (r *rig) dial(t *testing.T) *webappClient {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	sck := zmq4.NewDealer(ctx, zmq4.WithDialerRetry(50*time.Millisecond), zmq4.WithTimeout(5*time.Second))
+	t.Cleanup(func() { sck.Close(); cancel() })
+	if err := sck.Dial(r.endpoint); err != nil {
+		t.Fatal(err)
+	}
+	return &webappClient{t: t, sck: sck}
+}
+
+func (c *webappClient) sendRaw(b []byte) {
+	c.t.Helper()
+	if err := c.sck.Send(zmq4.NewMsg(b)); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *webappClient) send(typ string, fields map[string]any) {
+	c.t.Helper()
+	m := map[string]any{"@type": typ}
+	for k, v := range fields {
+		m[k] = v
+	}
+	b, err := msgpack.Marshal(m)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.sendRaw(b)
+}
+
+// recv reads the next message, skipping the types in skip.
+func (c *webappClient) recv(skip ...string) map[string]any {
+	c.t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		msg, err := c.sck.Recv()
+		if err != nil {
+			continue // the socket's timeout: try again
+		}
+		var m map[string]any
+		if err := msgpack.Unmarshal(msg.Frames[len(msg.Frames)-1], &m); err != nil {
+			c.t.Fatalf("not msgpack: %v", err)
+		}
+		skipped := false
+		for _, s := range skip {
+			if m["@type"] == s {
+				skipped = true
+			}
+		}
+		if !skipped {
+			return m
+		}
+	}
+	c.t.Fatal("no message")
+	return nil
+}
+
+func newJobFields(id string, course any, fakeBehaviour map[string]any) map[string]any {
+	return map[string]any{
+		"job_id": id, "priority": 0, "course_id": course, "task_id": "sort",
+		"task_problems": map[string]any{}, "inputdata": map[string]any{"q1": "x", "@state": "", "@fake": fakeBehaviour},
+		"environment_type": "docker", "environment": "default",
+		"environment_parameters": map[string]any{"limits": map[string]any{"time": 10, "memory": 128}},
+		"debug": false, "launcher": "Frontend - alice",
+	}
+}
+
+func TestBridgeProtocol(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+
+	// Before hello: Unknown, as INGInious' backend answers.
+	c.send("Ping", nil)
+	if m := c.recv(); m["@type"] != "Unknown" {
+		t.Fatalf("ping before hello: %v", m)
+	}
+	c.send("ClientHello", map[string]any{"name": "me"})
+	envs := c.recv()
+	if envs["@type"] != "BackendUpdateEnvironments" || fmt.Sprint(envs["available_environments"]) != "map[docker:[cpp default]]" {
+		t.Fatalf("hello: %v", envs)
+	}
+	c.send("Ping", nil)
+	if m := c.recv(); m["@type"] != "Pong" {
+		t.Fatalf("ping: %v", m)
+	}
+
+	// A job on a task folder, with INGInious' result fields.
+	c.send("ClientNewJob", newJobFields("11111111-1111-1111-1111-111111111111", "algo", map[string]any{
+		"result": "failed", "text": "almost", "grade": 42.5, "state": "s2",
+		"problems": map[string]any{"q1": map[string]any{"status": "success", "text": "ok"}},
+		"custom":   map[string]any{"score": 3}}))
+	if m := c.recv("BackendUpdateEnvironments"); m["@type"] != "BackendJobStarted" || m["job_id"] != "11111111-1111-1111-1111-111111111111" {
+		t.Fatalf("started: %v", m)
+	}
+	done := c.recv("BackendUpdateEnvironments")
+	if done["@type"] != "BackendJobDone" || fmt.Sprint(done["result"]) != "[failed almost]" || done["grade"] != 42.5 ||
+		done["state"] != "s2" || fmt.Sprint(done["problems"]) != "map[q1:[success ok]]" || fmt.Sprint(done["custom"].(map[string]any)["score"]) != "3" || done["archive"] != nil || done["stdout"] != nil {
+		t.Fatalf("done: %#v", done)
+	}
+
+	// The older taskset_id works too; a missing task is a crash result.
+	fields := newJobFields("22222222-2222-2222-2222-222222222222", nil, map[string]any{})
+	fields["taskset_id"] = "algo"
+	delete(fields, "course_id")
+	c.send("ClientNewJob", fields)
+	if m := c.recv("BackendUpdateEnvironments", "BackendJobStarted"); m["@type"] != "BackendJobDone" || m["result"].([]any)[0] != "success" {
+		t.Fatalf("taskset_id job: %v", m)
+	}
+	fields = newJobFields("33333333-3333-3333-3333-333333333333", "algo", map[string]any{})
+	fields["task_id"] = "nope"
+	c.send("ClientNewJob", fields)
+	if m := c.recv("BackendUpdateEnvironments"); m["@type"] != "BackendJobDone" || m["result"].([]any)[0] != "crash" {
+		t.Fatalf("missing task: %v", m)
+	}
+
+	// A hanging job: in the queue snapshot, then killed.
+	c.send("ClientNewJob", newJobFields("44444444-4444-4444-4444-444444444444", "algo", map[string]any{"hang": true}))
+	c.recv("BackendUpdateEnvironments") // started
+	c.send("ClientGetQueue", nil)
+	q := c.recv("BackendUpdateEnvironments")
+	running, _ := q["jobs_running"].([]any)
+	if q["@type"] != "BackendGetQueue" || len(running) != 1 {
+		t.Fatalf("queue: %v", q)
+	}
+	row := running[0].([]any)
+	if row[0] != "44444444-4444-4444-4444-444444444444" || row[1] != true || row[2] != "agent one" || row[3] != "algo/sort" ||
+		row[4] != "Frontend - alice" || fmt.Sprint(row[6]) != "10" {
+		t.Errorf("running row %v", row)
+	}
+	c.send("ClientKillJob", map[string]any{"job_id": "44444444-4444-4444-4444-444444444444"})
+	if m := c.recv("BackendUpdateEnvironments"); m["@type"] != "BackendJobDone" || m["result"].([]any)[0] != "killed" {
+		t.Fatalf("kill: %v", m)
+	}
+
+	// Garbage is answered, and the bridge goes on.
+	for _, bad := range [][]byte{{0xc1}, []byte("hello"), mustPack(t, map[string]any{"no": "type"}),
+		mustPack(t, map[string]any{"@type": "ClientNewJob", "job_id": "55555555-5555-5555-5555-555555555555", "priority": "high"}),
+		mustPack(t, map[string]any{"@type": "BackendNewJob"}), nested(100000)} {
+		c.sendRaw(bad)
+		m := c.recv("BackendUpdateEnvironments")
+		if m["@type"] != "Unknown" && !(m["@type"] == "BackendJobDone" && m["job_id"] == "55555555-5555-5555-5555-555555555555") {
+			t.Errorf("answer to %q: %v", bad[:min(len(bad), 20)], m)
+		}
+	}
+	c.send("Ping", nil)
+	if m := c.recv("BackendUpdateEnvironments"); m["@type"] != "Pong" {
+		t.Fatalf("ping after garbage: %v", m)
+	}
+}
+
+func mustPack(t *testing.T, v any) []byte {
+	b, err := msgpack.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// nested is n nested one-element arrays.
+func nested(n int) []byte {
+	b := make([]byte, n+1)
+	for i := range n {
+		b[i] = 0x91
+	}
+	b[n] = 0xc0
+	return b
+}
+
+// TestBridgeResultWaitsForTheWebapp: a result that finds no webapp is
+// kept by ingo and reaches the webapp once it is back (a new socket).
+func TestBridgeResultWaitsForTheWebapp(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	c.recv()
+	c.send("ClientNewJob", newJobFields("66666666-6666-6666-6666-666666666666", "algo", map[string]any{"sleep": "1s", "text": "late"}))
+	c.recv("BackendUpdateEnvironments") // started
+	c.sck.Close()                       // the webapp goes away
+	time.Sleep(aliveFor + time.Second)
+	c2 := r.dial(t)
+	c2.send("ClientHello", map[string]any{"name": "me"})
+	go func() {
+		for range 60 { // INGInious' client pings every second
+			time.Sleep(time.Second)
+			_ = c2.sck.Send(zmq4.NewMsg(mustPack(t, map[string]any{"@type": "Ping"})))
+		}
+	}()
+	m := c2.recv("BackendUpdateEnvironments", "Pong")
+	if m["@type"] != "BackendJobDone" || m["job_id"] != "66666666-6666-6666-6666-666666666666" || fmt.Sprint(m["result"]) != "[success late]" {
+		t.Fatalf("after reconnecting: %v", m)
+	}
+}

@@ -1,0 +1,282 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// newJob submits an INGInious job to ingo and follows it, sending
+// BackendJobStarted and BackendJobSSHDebug to the webapp; the result
+// comes through OnResult.
+func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
+	fail := func(text string) {
+		b.log.Info("INGInious job refused", "job", m.JobID, "why", text)
+		_ = b.send(id, crashDone(m.JobID, text))
+	}
+	req, err := b.request(m)
+	if err != nil {
+		fail(err.Error())
+		return
+	}
+	js := &jobState{owner: id}
+	b.mu.Lock()
+	b.jobs[m.JobID] = js
+	b.mu.Unlock()
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	j, err := b.cl.NewJob(sctx, req)
+	cancel()
+	if err != nil {
+		b.mu.Lock()
+		delete(b.jobs, m.JobID)
+		b.mu.Unlock()
+		var me *messages.Error
+		if errors.As(err, &me) {
+			fail(me.Text)
+		} else {
+			fail("The backend could not queue the job: " + err.Error())
+		}
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-j.Events():
+			if !ok {
+				return
+			}
+			var out any
+			switch ev.Kind {
+			case frontendclient.EventStarted:
+				out = backendJobStarted{JobID: m.JobID, Type: tJobStarted}
+			case frontendclient.EventSSH:
+				s := ev.SSH
+				out = backendJobSSHDebug{JobID: m.JobID, Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, Type: tJobSSHDebug}
+			case frontendclient.EventDone:
+				return // OnResult delivers it
+			}
+			if out != nil {
+				js.mu.Lock()
+				if !js.done {
+					_ = b.send(js.owner, out)
+				}
+				js.mu.Unlock()
+			}
+		}
+	}
+}
+
+// owner is the webapp a job's events go to.
+func (b *Bridge) owner(jobID, fallback string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if js, ok := b.jobs[jobID]; ok {
+		return js.owner
+	}
+	return fallback
+}
+
+// request turns ClientNewJob into an ingo job request.
+func (b *Bridge) request(m *clientNewJob) (frontendclient.JobRequest, error) {
+	if err := messages.ValidateID(m.JobID); err != nil {
+		return frontendclient.JobRequest{}, fmt.Errorf("bad job id: %w", err)
+	}
+	course := m.CourseID
+	if course == nil {
+		course = m.TasksetID
+	}
+	d := messages.JobDescription{
+		JobID:           m.JobID,
+		TaskProblems:    m.TaskProblems,
+		InputData:       m.InputData,
+		EnvironmentType: m.EnvironmentType,
+		Environment:     m.Environment,
+	}
+	switch v := m.Debug.(type) {
+	case bool:
+		if v {
+			d.Debug = messages.DebugOn
+		}
+	case string:
+		if v == "ssh" {
+			d.Debug = messages.DebugSSH
+		}
+	}
+	params, err := environmentParameters(m.EnvironmentParameters)
+	if err != nil {
+		return frontendclient.JobRequest{}, err
+	}
+	d.EnvironmentParameters = params
+	req := frontendclient.JobRequest{ClientNewJob: messages.ClientNewJob{
+		JobDescription: d, Priority: m.Priority, Launcher: m.Launcher}}
+	if course != nil || m.TaskID != nil {
+		if course == nil || m.TaskID == nil {
+			return req, errors.New("a job names a course and a task, or neither")
+		}
+		dir, err := b.taskDir(*course, *m.TaskID)
+		if err != nil {
+			return req, err
+		}
+		req.CourseID, req.TaskID, req.TaskDir = *course, *m.TaskID, dir
+	}
+	return req, nil
+}
+
+// taskDir finds TasksDir/<course>/<task>, refusing names that would leave
+// TasksDir.
+func (b *Bridge) taskDir(course, task string) (string, error) {
+	for _, n := range []string{course, task} {
+		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\\x00") {
+			return "", fmt.Errorf("bad course or task name %q", n)
+		}
+	}
+	if b.opts.TasksDir == "" {
+		return "", errors.New("this backend has no task folder (inginious-bridge --tasks-dir)")
+	}
+	dir := filepath.Join(b.opts.TasksDir, course, task)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		// INGInious' agent text.
+		return "", fmt.Errorf("Task unavailable on agent. Please retry later, the agents should synchronize soon. If the error persists, please contact your course administrator. (%s/%s)", course, task)
+	}
+	return dir, nil
+}
+
+// environmentParameters reads INGInious' environment_parameters: limits
+// (time, hard_time, memory, output, disk), network_grading, run_cmd.
+func environmentParameters(p map[string]any) (messages.EnvironmentParameters, error) {
+	var out messages.EnvironmentParameters
+	num := func(v any) (float64, bool) {
+		switch x := v.(type) {
+		case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint:
+			var f float64
+			_, err := fmt.Sscan(fmt.Sprint(x), &f)
+			return f, err == nil
+		case float32:
+			return float64(x), true
+		case float64:
+			return x, true
+		case string:
+			var f float64
+			_, err := fmt.Sscan(x, &f)
+			return f, err == nil
+		}
+		return 0, false
+	}
+	if lim, ok := p["limits"].(map[string]any); ok {
+		for k, v := range lim {
+			f, ok := num(v)
+			if !ok || f < 0 {
+				return out, fmt.Errorf("limit %q is not a number: %v", k, v)
+			}
+			switch k {
+			case "time":
+				out.Limits.Time = f
+			case "hard_time":
+				out.Limits.HardTime = f
+			case "memory":
+				out.Limits.Memory = int64(f)
+			case "output":
+				out.Limits.Output = int64(f)
+			case "disk":
+				out.Limits.Disk = int64(f)
+			}
+		}
+	}
+	if v, ok := p["network_grading"].(bool); ok {
+		out.NetworkGrading = v
+	}
+	if v, ok := p["run_cmd"].(string); ok {
+		out.RunCmd = v
+	}
+	return out, nil
+}
+
+// jobDone is INGInious' BackendJobDone for an ingo result.
+func jobDone(r *messages.BackendJobDone) backendJobDone {
+	d := backendJobDone{
+		JobID:    r.JobID,
+		Result:   [2]string{string(r.Result.Status), r.Result.Text},
+		Grade:    r.Grade,
+		Problems: map[string][2]string{},
+		Tests:    map[string]any{},
+		Custom:   map[string]any{},
+		State:    r.State,
+		Archive:  r.Archive,
+		Type:     tJobDone,
+	}
+	for id, p := range r.Problems {
+		d.Problems[id] = [2]string{string(p.Status), p.Text}
+	}
+	for k, v := range r.Tests {
+		d.Tests[k] = v
+	}
+	for k, v := range r.Custom {
+		d.Custom[k] = v
+	}
+	if r.Stdout != "" || r.Stderr != "" {
+		out, errs := r.Stdout, r.Stderr
+		d.Stdout, d.Stderr = &out, &errs
+	}
+	return d
+}
+
+// crashDone is a crash result for a job ingo never ran.
+func crashDone(jobID, text string) backendJobDone {
+	return backendJobDone{JobID: jobID, Result: [2]string{string(messages.StatusCrash), text},
+		Problems: map[string][2]string{}, Tests: map[string]any{}, Custom: map[string]any{}, Type: tJobDone}
+}
+
+// jobIDOf reads job_id from a frame that failed to decode as a whole.
+func jobIDOf(frame []byte) string {
+	if checkDepth(frame, maxNesting) != nil {
+		return ""
+	}
+	var m map[string]any
+	if msgpack.Unmarshal(frame, &m) != nil {
+		return ""
+	}
+	id, _ := m["job_id"].(string)
+	if messages.ValidateID(id) != nil {
+		return ""
+	}
+	return id
+}
+
+// queue answers ClientGetQueue with INGInious' tuples.
+func (b *Bridge) queue(ctx context.Context, id string) {
+	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	q, err := b.cl.Queue(qctx)
+	if err != nil {
+		b.log.Info("queue snapshot", "err", err)
+		q = &messages.BackendGetQueue{}
+	}
+	maxTime := func(t float64) int {
+		if t <= 0 {
+			return -1
+		}
+		return int(t)
+	}
+	mine := func(jobID string, isMine bool) bool {
+		return isMine && b.owner(jobID, id) == id
+	}
+	out := backendGetQueue{JobsRunning: [][]any{}, JobsWaiting: [][]any{}, Type: tGetQueue}
+	for _, r := range q.JobsRunning {
+		out.JobsRunning = append(out.JobsRunning, []any{r.JobID, mine(r.JobID, r.IsMine), r.Agent, r.Info, r.Launcher,
+			r.StartedAt / 1000, maxTime(r.MaxTime)})
+	}
+	for _, w := range q.JobsWaiting {
+		out.JobsWaiting = append(out.JobsWaiting, []any{w.JobID, mine(w.JobID, w.IsMine), w.Info, w.Launcher, maxTime(w.MaxTime)})
+	}
+	_ = b.send(id, out)
+}

@@ -1,0 +1,156 @@
+package bridge
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// typeKey names a message's type in its map, as INGInious' messages.dump.
+const typeKey = "@type"
+
+// Messages from the webapp. Fields are INGInious' (inginious/common/
+// messages.py); msgpack tags name them.
+type clientHello struct {
+	Name string `msgpack:"name"`
+}
+
+type clientNewJob struct {
+	JobID    string `msgpack:"job_id"`
+	Priority int    `msgpack:"priority"`
+	// CourseID is INGInious' newer name, TasksetID the older one.
+	CourseID              *string        `msgpack:"course_id"`
+	TasksetID             *string        `msgpack:"taskset_id"`
+	TaskID                *string        `msgpack:"task_id"`
+	TaskProblems          map[string]any `msgpack:"task_problems"`
+	InputData             map[string]any `msgpack:"inputdata"`
+	EnvironmentType       string         `msgpack:"environment_type"`
+	Environment           string         `msgpack:"environment"`
+	EnvironmentParameters map[string]any `msgpack:"environment_parameters"`
+	Debug                 any            `msgpack:"debug"`
+	Launcher              string         `msgpack:"launcher"`
+}
+
+type clientKillJob struct {
+	JobID string `msgpack:"job_id"`
+}
+
+// Messages to the webapp, fields in INGInious' order (dataclass order,
+// then "@type", as asdict and dump produce them).
+type backendUpdateEnvironments struct {
+	AvailableEnvironments map[string][]string `msgpack:"available_environments"`
+	Type                  string              `msgpack:"@type"`
+}
+
+type backendJobStarted struct {
+	JobID string `msgpack:"job_id"`
+	Type  string `msgpack:"@type"`
+}
+
+type backendJobDone struct {
+	JobID    string               `msgpack:"job_id"`
+	Result   [2]string            `msgpack:"result"`
+	Grade    float64              `msgpack:"grade"`
+	Problems map[string][2]string `msgpack:"problems"`
+	Tests    map[string]any       `msgpack:"tests"`
+	Custom   map[string]any       `msgpack:"custom"`
+	State    string               `msgpack:"state"`
+	Archive  []byte               `msgpack:"archive"`
+	Stdout   *string              `msgpack:"stdout"`
+	Stderr   *string              `msgpack:"stderr"`
+	Type     string               `msgpack:"@type"`
+}
+
+type backendJobSSHDebug struct {
+	JobID    string `msgpack:"job_id"`
+	Host     string `msgpack:"host"`
+	Port     int    `msgpack:"port"`
+	User     string `msgpack:"user"`
+	Password string `msgpack:"password"`
+	Type     string `msgpack:"@type"`
+}
+
+type backendGetQueue struct {
+	// (job_id, is_current_client_job, agent_name, info, launcher,
+	// started_at, max_time)
+	JobsRunning [][]any `msgpack:"jobs_running"`
+	// (job_id, is_current_client_job, info, launcher, max_time)
+	JobsWaiting [][]any `msgpack:"jobs_waiting"`
+	Type        string  `msgpack:"@type"`
+}
+
+type empty struct {
+	Type string `msgpack:"@type"`
+}
+
+// Message type names.
+const (
+	tClientHello     = "ClientHello"
+	tClientNewJob    = "ClientNewJob"
+	tClientKillJob   = "ClientKillJob"
+	tClientGetQueue  = "ClientGetQueue"
+	tPing            = "Ping"
+	tUpdateEnvs      = "BackendUpdateEnvironments"
+	tJobStarted      = "BackendJobStarted"
+	tJobDone         = "BackendJobDone"
+	tJobSSHDebug     = "BackendJobSSHDebug"
+	tGetQueue        = "BackendGetQueue"
+	tPong            = "Pong"
+	tUnknown         = "Unknown"
+	maxFrameBytes    = 64 << 20
+	maxNesting       = 64
+	errTextBadFormat = "not an INGInious message"
+)
+
+// errBadMessage is a frame that is not an INGInious message.
+var errBadMessage = errors.New(errTextBadFormat)
+
+// decode reads a frame: its type, and the message decoded into the
+// matching struct (nil for messages without fields).
+func decode(frame []byte) (string, any, error) {
+	if len(frame) > maxFrameBytes {
+		return "", nil, fmt.Errorf("%w: %d bytes", errBadMessage, len(frame))
+	}
+	if err := checkDepth(frame, maxNesting); err != nil {
+		return "", nil, fmt.Errorf("%w: %w", errBadMessage, err)
+	}
+	var head map[string]any
+	if err := msgpack.Unmarshal(frame, &head); err != nil {
+		return "", nil, fmt.Errorf("%w: %w", errBadMessage, err)
+	}
+	typ, ok := head[typeKey].(string)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: no %q", errBadMessage, typeKey)
+	}
+	var v any
+	switch typ {
+	case tClientHello:
+		v = &clientHello{}
+	case tClientNewJob:
+		v = &clientNewJob{}
+	case tClientKillJob:
+		v = &clientKillJob{}
+	case tClientGetQueue, tPing:
+		return typ, nil, nil
+	default:
+		return typ, nil, nil
+	}
+	if err := msgpack.Unmarshal(frame, v); err != nil {
+		return typ, nil, fmt.Errorf("%w: %s: %w", errBadMessage, typ, err)
+	}
+	return typ, v, nil
+}
+
+// encode writes a message as INGInious' dump does: a map, str for
+// strings, bin for bytes, the smallest int encoding.
+func encode(m any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := msgpack.NewEncoder(&b)
+	enc.UseCompactInts(true)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
