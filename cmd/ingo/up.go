@@ -40,6 +40,8 @@ exits at once.`,
 	config.AddFlag(fs, "up.data-dir", "data-dir", "", "")
 	config.AddFlag(fs, "agent.runtime", "runtime", "", "")
 	config.AddFlag(fs, "agent.slots", "concurrency", "", "")
+	config.AddFlag(fs, "inginious.listen", "inginious", "", "serve INGInious' client protocol at this ZeroMQ endpoint (tcp://HOST:PORT) too, with the tasks of --inginious-tasks")
+	config.AddFlag(fs, "inginious.tasks-dir", "inginious-tasks", "", "")
 	return cmd
 }
 
@@ -67,6 +69,9 @@ func (a *app) runUp(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.runBackendOn(gctx, url) })
 	g.Go(func() error { return a.runAgentOn(gctx, url) })
+	if cfg.INGInious.Listen != "" {
+		g.Go(func() error { return a.runBridgeOn(gctx, url) })
+	}
 	var once sync.Once
 	g.Go(func() error {
 		return a.runAPIOn(gctx, url, ln, func(base string) {

@@ -19,9 +19,10 @@ type Config struct {
 	Agent   Agent   `mapstructure:"agent"`
 	Client  Client  `mapstructure:"client"`
 	// HTTPAddr is where ingo api and ingo up serve HTTP.
-	HTTPAddr string `mapstructure:"http-addr"`
-	API      API    `mapstructure:"api"`
-	Up       Up     `mapstructure:"up"`
+	HTTPAddr  string    `mapstructure:"http-addr"`
+	API       API       `mapstructure:"api"`
+	INGInious INGInious `mapstructure:"inginious"`
+	Up        Up        `mapstructure:"up"`
 
 	// File is the configuration file that was read, or "" (not a key).
 	File string `mapstructure:"-"`
@@ -33,6 +34,14 @@ type API struct {
 	AdminToken string   `mapstructure:"admin-token"`
 	MaxBody    ByteSize `mapstructure:"max-body"`
 	JobMemory  ByteSize `mapstructure:"job-memory"`
+}
+
+// INGInious configures the INGInious bridge (ingo inginious-bridge, and
+// ingo up when Listen is set).
+type INGInious struct {
+	Listen   string `mapstructure:"listen"`
+	TasksDir string `mapstructure:"tasks-dir"`
+	ClientID string `mapstructure:"client-id"`
 }
 
 // Up configures ingo up (it also reads the backend, agent and api keys).

@@ -99,6 +99,9 @@ var keys = []Key{
 	{"api.job-memory", ByteSize(256 << 20), "memory bound of the jobs and results the API keeps for GET /api/v1/jobs/{id}; the oldest finished ones go first"},
 	{"backend.metrics-addr", "", "host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"},
 	{"agent.metrics-addr", "", "host:port where ingo agent serves Prometheus /metrics, /healthz and /readyz; empty: none"},
+	{"inginious.listen", "", "ZeroMQ endpoint (tcp://HOST:PORT) where ingo inginious-bridge, and ingo up when set, serve INGInious' client protocol to an INGInious webapp; empty with ingo up: no bridge"},
+	{"inginious.tasks-dir", "", "the INGInious webapp's task folder (<course>/<task>, and each course's $common), which the bridge reads jobs' tasks from"},
+	{"inginious.client-id", "", "client id of the bridge towards the backend; stable, so that results of jobs submitted before a bridge restart still reach the webapp; empty: ingo-inginious-<host name>"},
 	{"up.data-dir", defaultDataDir(), "directory of ingo up's embedded NATS data (jobs, results, task bundles)"},
 
 	{"client.name", "ingo-cli", "client name shown in the backend's logs"},
