@@ -40,8 +40,8 @@ type Bridge struct {
 	clients map[string]*webapp // by routing id
 	jobs    map[string]*jobState
 
-	sendMu sync.Mutex  // one send at a time; guards sck and addr
-	addr   string      // the listener's address
+	sendMu sync.Mutex // one send at a time; guards sck and addr
+	addr   string     // the listener's address
 	wg     sync.WaitGroup
 }
 

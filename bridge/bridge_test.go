@@ -163,7 +163,7 @@ func newJobFields(id string, course any, fakeBehaviour map[string]any) map[strin
 		"task_problems": map[string]any{}, "inputdata": map[string]any{"q1": "x", "@state": "", "@fake": fakeBehaviour},
 		"environment_type": "docker", "environment": "default",
 		"environment_parameters": map[string]any{"limits": map[string]any{"time": 10, "memory": 128}},
-		"debug": false, "launcher": "Frontend - alice",
+		"debug":                  false, "launcher": "Frontend - alice",
 	}
 }
 
