@@ -15,6 +15,7 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/bundle"
@@ -30,9 +31,14 @@ const wait = 30 * time.Second
 type rig struct {
 	endpoint string
 	tasks    string
+	connect  func(name string) *nats.Conn
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil) }
+
+// newRigWith has agents agents of slots slots each, with the runtime
+// newRuntime makes (nil: fake).
+func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Runtime) *rig {
 	t.Helper()
 	n := testutil.StartNATS(t)
 	connect := func(name string) *nats.Conn {
@@ -51,18 +57,27 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	testutil.Run(t, "backend", b.Run)
-	anc := connect("agent")
-	cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
-	if err != nil {
-		t.Fatal(err)
+	for i := range agents {
+		anc := connect(fmt.Sprintf("agent-%d", i))
+		cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rt containers.Runtime = fake.New(fake.Options{Environments: map[string][]string{"docker": {"default", "cpp"}}})
+		if newRuntime != nil {
+			rt = newRuntime()
+		}
+		name := "agent one"
+		if i > 0 {
+			name = fmt.Sprintf("agent %d", i+1)
+		}
+		a, err := agent.New(anc, rt, cache, agent.Config{ID: fmt.Sprintf("a%d", i+1), Name: name, Slots: slots, HeartbeatInterval: 50 * time.Millisecond},
+			testutil.Logger(t).With("component", "agent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		testutil.Run(t, fmt.Sprintf("agent %d", i), a.Run)
 	}
-	rt := fake.New(fake.Options{Environments: map[string][]string{"docker": {"default", "cpp"}}})
-	a, err := agent.New(anc, rt, cache, agent.Config{ID: "a1", Name: "agent one", Slots: 1, HeartbeatInterval: 50 * time.Millisecond},
-		testutil.Logger(t).With("component", "agent"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Run(t, "agent", a.Run)
 
 	tasks := t.TempDir()
 	for _, d := range []string{"algo/sort", "algo/$common"} {
@@ -89,7 +104,7 @@ func newRig(t *testing.T) *rig {
 	t.Cleanup(func() { cl.Close() })
 	br = New(cl, Options{Listen: endpoint, TasksDir: tasks, Log: testutil.Logger(t).With("component", "bridge")})
 	testutil.Run(t, "bridge", br.Run)
-	return &rig{endpoint: endpoint, tasks: tasks}
+	return &rig{endpoint: endpoint, tasks: tasks, connect: connect}
 }
 
 // webappClient is INGInious' client side: a DEALER socket sending
