@@ -128,6 +128,12 @@ func (b *Bridge) request(m *clientNewJob) (frontendclient.JobRequest, error) {
 			return req, err
 		}
 		req.CourseID, req.TaskID, req.TaskDir = *course, *m.TaskID, dir
+		// The course's $common folder, which INGInious shows at
+		// /course/common.
+		common := filepath.Join(b.opts.TasksDir, *course, "$common")
+		if st, err := os.Stat(common); err == nil && st.IsDir() {
+			req.CommonDir = common
+		}
 	}
 	return req, nil
 }

@@ -17,6 +17,10 @@ type JobRequest struct {
 	// TaskDir, if set, is a task folder: it is packed and uploaded as a
 	// bundle (unless the store has it already) and the job names it.
 	TaskDir string
+	// CommonDir, with TaskDir, is the course's common folder (INGInious'
+	// $common): packed into the same bundle, the grader sees it read-only
+	// at /course/common.
+	CommonDir string
 }
 
 // NewJob submits a job and waits until the backend has queued it (at most
@@ -40,7 +44,7 @@ func (c *Client) NewJob(ctx context.Context, req JobRequest) (*Job, error) {
 		if m.TaskBundle != "" {
 			return nil, fmt.Errorf("%w: job %s: set TaskDir or TaskBundle, not both", ErrInvalid, m.JobID)
 		}
-		digest, err := c.UploadTask(ctx, req.TaskDir)
+		digest, err := c.uploadCourseTask(ctx, req.TaskDir, req.CommonDir)
 		if err != nil {
 			return nil, fmt.Errorf("new job %s: %w", m.JobID, err)
 		}

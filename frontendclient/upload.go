@@ -23,7 +23,13 @@ type uploader struct {
 // digest, for ClientNewJob.TaskBundle. NewJob does this itself for
 // JobRequest.TaskDir.
 func (c *Client) UploadTask(ctx context.Context, dir string) (digest string, err error) {
-	b, err := bundle.Pack(dir, bundle.PackLimits{})
+	return c.uploadCourseTask(ctx, dir, "")
+}
+
+// uploadCourseTask is UploadTask with a course's common folder (see
+// JobRequest.CommonDir).
+func (c *Client) uploadCourseTask(ctx context.Context, dir, common string) (digest string, err error) {
+	b, err := bundle.PackCourse(dir, common, bundle.PackLimits{})
 	if err != nil {
 		return "", fmt.Errorf("pack task %s: %w", dir, err)
 	}

@@ -67,7 +67,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	if err != nil {
 		return messages.JobResult{}, err
 	}
-	files, inputLen, err := containerTar(job, sshLimits)
+	files, inputLen, commonLen, err := containerTar(job, sshLimits)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
@@ -83,7 +83,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// Create and start on contexts the job's cancellation does not cut
 	// short (a create cut mid-way may still make a container we would not
 	// know of); the cancellation is checked after each step instead.
-	id, err := r.create(job, imageID, inputLen, volume)
+	id, err := r.create(job, imageID, inputLen, commonLen, volume)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
@@ -271,7 +271,7 @@ func (r *Runtime) image(ctx context.Context, env string) (string, error) {
 }
 
 // create makes the container of an attempt.
-func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64, volume string) (string, error) {
+func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLen int64, volume string) (string, error) {
 	l := job.Limits
 	cfg := &container.Config{
 		Image:      imageID,
@@ -292,7 +292,12 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen int64, vo
 			LabelAttempt: strconv.Itoa(job.Attempt),
 		},
 	}
-	mnts, tmpfsTotal := tmpfs(mounts(l, inputLen))
+	ms := mounts(l, inputLen)
+	if commonLen > 0 {
+		// The course's common files, made read-only by the helper.
+		ms = append(ms, tmpfsMount{path: helper.CourseDir, size: commonLen, mode: "0755", owned: true, exec: true})
+	}
+	mnts, tmpfsTotal := tmpfs(ms)
 	hc := r.hostConfig(l, mnts)
 	if job.Desc.EnvironmentParameters.NetworkGrading {
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)

@@ -13,6 +13,10 @@ const (
 	TaskDir    = "/task"
 	StudentDir = "/task/student"
 	IngoDir    = "/.ingo"
+	// CourseDir holds common/, the course's common files (INGInious'
+	// $common), read-only, when the task has some.
+	CourseDir  = "/course"
+	CommonDir  = "/course/common"
 	ArchiveDir = "/archive"
 
 	InputFile    = "/.ingo/input.json"

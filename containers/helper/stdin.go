@@ -70,7 +70,7 @@ func extractStdin(p Paths, r io.Reader) error {
 			if entries == 0 {
 				return errNoStream
 			}
-			return nil
+			return readOnlyTree(root, "course/common")
 		}
 		if err != nil {
 			return fmt.Errorf("reading the tar: %w", err)
@@ -154,12 +154,14 @@ func stdinName(hdr *tar.Header) (string, error) {
 	switch {
 	case top == "task" || top == "archive":
 		return clean, nil
+	case clean == "course" || clean == "course/common" || strings.HasPrefix(clean, "course/common/"):
+		return clean, nil
 	case clean == ".ingo" && hdr.Typeflag == tar.TypeDir:
 		return clean, nil
 	case clean == strings.TrimPrefix(InputFile, "/") && hdr.Typeflag == tar.TypeReg:
 		return clean, nil
 	}
-	return "", fmt.Errorf("entry %q refused: outside task/, archive/ and .ingo/input.json", n)
+	return "", fmt.Errorf("entry %q refused: outside task/, course/common/, archive/ and .ingo/input.json", n)
 }
 
 // writeFrame writes the result to w framed for the runtime.
@@ -169,4 +171,29 @@ func writeFrame(w io.Writer, data []byte) error {
 	}
 	_, err := w.Write(data)
 	return err
+}
+
+// readOnlyTree takes the write bits off dir and everything in it (when it
+// exists): the course's common files are shared by every task of the
+// course, and INGInious mounts them read-only.
+func readOnlyTree(root *os.Root, dir string) error {
+	if _, err := root.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	// chmod needs ownership, not a writable parent: the walk may take the
+	// write bit off a directory before its entries.
+	return fs.WalkDir(root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := info.Mode().Perm() &^ 0o222
+		if d.IsDir() {
+			mode = 0o555
+		}
+		return root.Chmod(p, mode)
+	})
 }

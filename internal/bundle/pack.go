@@ -17,17 +17,31 @@ import (
 
 // entry is one file or directory found by Pack, before it is read.
 type entry struct {
-	name string // slash-separated, relative to the folder
+	name string // slash-separated, in the bundle
+	path string // slash-separated, in root
+	root *os.Root
 	dir  bool
 	exec bool
 	size int64
 }
+
+// CommonDir is the top-level folder of a bundle that holds the course's
+// common files (INGInious' $common), which runtimes show at /course/common
+// rather than in /task.
+const CommonDir = "$common"
 
 // Pack packs the task folder dir. dir itself may be reached through a
 // symbolic link; nothing inside it may be one. The error wraps
 // ErrUnsupportedFile for a link or a special file, and ErrTooLarge when the
 // folder is over limits or the archive over MaxArchiveSize.
 func Pack(dir string, limits PackLimits) (*Bundle, error) {
+	return PackCourse(dir, "", limits)
+}
+
+// PackCourse is Pack with, when common is not "", the course's common
+// folder under CommonDir (a task folder with its own CommonDir is
+// refused then). The limits bound both folders together.
+func PackCourse(dir, common string, limits PackLimits) (*Bundle, error) {
 	limits = limits.withDefaults()
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -35,11 +49,40 @@ func Pack(dir string, limits PackLimits) (*Bundle, error) {
 	}
 	defer root.Close()
 
-	entries, err := scan(root, limits)
+	entries, err := scan(root, "", limits)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: %w", dir, err)
 	}
-	data, err := write(root, entries)
+	if common != "" {
+		for _, e := range entries {
+			if e.name == CommonDir {
+				return nil, fmt.Errorf("pack %s: %w: the task folder has its own %s", dir, ErrUnsupportedFile, CommonDir)
+			}
+		}
+		croot, err := os.OpenRoot(common)
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", common, err)
+		}
+		defer croot.Close()
+		more, err := scan(croot, CommonDir+"/", limits)
+		if err != nil {
+			return nil, fmt.Errorf("pack %s: %w", common, err)
+		}
+		entries = append(entries, entry{name: CommonDir, dir: true})
+		entries = append(entries, more...)
+		if len(entries) > limits.MaxFiles {
+			return nil, fmt.Errorf("pack %s: %w", dir, tooManyFiles("the task and common folders", limits.MaxFiles))
+		}
+		var total int64
+		for _, e := range entries {
+			total += e.size
+		}
+		if total > limits.MaxBytes {
+			return nil, fmt.Errorf("pack %s: %w", dir, tooManyBytes("the task and common folders", limits.MaxBytes))
+		}
+		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	}
+	data, err := write(entries)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: %w", dir, err)
 	}
@@ -51,7 +94,7 @@ func Pack(dir string, limits PackLimits) (*Bundle, error) {
 
 // scan lists the folder and checks everything that can be checked before
 // reading a byte: kinds of file, names and limits.
-func scan(root *os.Root, limits PackLimits) ([]entry, error) {
+func scan(root *os.Root, prefix string, limits PackLimits) ([]entry, error) {
 	var (
 		out   []entry
 		total int64
@@ -79,7 +122,7 @@ func scan(root *os.Root, limits PackLimits) ([]entry, error) {
 			if err != nil {
 				return err
 			}
-			e := entry{name: name}
+			e := entry{name: prefix + name, path: name, root: root}
 			switch mode := info.Mode(); {
 			case mode.IsDir():
 				e.dir = true
@@ -137,7 +180,7 @@ func kind(m fs.FileMode) string {
 // which a ustar header cannot hold.
 var epoch = time.Unix(0, 0)
 
-func write(root *os.Root, entries []entry) ([]byte, error) {
+func write(entries []entry) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf) // no name, no time: the header is constant
 	tw := tar.NewWriter(zw)
@@ -156,7 +199,7 @@ func write(root *os.Root, entries []entry) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", e.name, err)
 		}
 		if !e.dir {
-			if err := copyFile(tw, root, e); err != nil {
+			if err := copyFile(tw, e); err != nil {
 				return nil, fmt.Errorf("%s: %w", e.name, err)
 			}
 		}
@@ -176,8 +219,8 @@ var errChanged = errors.New("the file changed while it was being packed")
 // copyFile copies exactly the size scan saw, and checks that the file is
 // still a regular file of that size: a file swapped for a link, grown or
 // shrunk mid-pack would make a bundle that is not the folder.
-func copyFile(w io.Writer, root *os.Root, e entry) error {
-	f, err := root.Open(e.name)
+func copyFile(w io.Writer, e entry) error {
+	f, err := e.root.Open(e.path)
 	if err != nil {
 		return err
 	}

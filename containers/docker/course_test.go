@@ -1,0 +1,52 @@
+package docker
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestCourseCommon: a bundle's $common folder (a course's common files,
+// as the INGInious bridge packs them) is at /course/common, read-only,
+// and not in /task.
+func TestCourseCommon(t *testing.T) {
+	t.Parallel()
+	if commonDir != bundle.CommonDir {
+		t.Fatalf("commonDir %q, bundle.CommonDir %q", commonDir, bundle.CommonDir)
+	}
+	r := newTestRuntime(t, Options{})
+	dir, common := t.TempDir(), t.TempDir()
+	write := func(p, content string, mode os.FileMode) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(dir, "run"), `#!/bin/bash
+. /course/common/lib.sh
+msg="$(greet) $(cat /course/common/data/words.txt)"
+echo x >/course/common/new.txt 2>/dev/null && msg="$msg writable"
+echo x >>/course/common/lib.sh 2>/dev/null && msg="$msg lib-writable"
+[ -e /task/\$common ] && msg="$msg in-task"
+/course/common/tool.sh >/dev/null && msg="$msg exec-ok"
+feedback-result success
+feedback-msg -m "$msg"
+`, 0o755)
+	write(filepath.Join(common, "lib.sh"), "greet() { echo hello; }\n", 0o644)
+	write(filepath.Join(common, "tool.sh"), "#!/bin/sh\ntrue\n", 0o755)
+	write(filepath.Join(common, "data", "words.txt"), "from common", 0o644)
+	b, err := bundle.PackCourse(dir, common, bundle.PackLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := newJob(r, b, nil)
+	res, _ := runJob(t, r, job)
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "hello from common exec-ok" {
+		t.Errorf("got %s %q", res.Result.Status, res.Result.Text)
+	}
+}
