@@ -130,6 +130,7 @@ func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog
 			APITimeout: cfg.Docker.APITimeout,
 			CPUs:       cfg.Docker.CPUs,
 			Network:    cfg.Docker.Network,
+			Aliases:    environmentAliases(cfg.Docker.EnvironmentAliases, log),
 			SSH: docker.SSHOptions{
 				Listen: cfg.SSH.Listen, Host: cfg.SSH.Host,
 				PortMin: cfg.SSH.PortMin, PortMax: cfg.SSH.PortMax,
@@ -264,4 +265,19 @@ func hostName() string {
 		return "agent"
 	}
 	return b.String()[:min(b.Len(), messages.MaxIDLength)]
+}
+
+// environmentAliases reads agent.docker.environment-aliases ("name=env").
+func environmentAliases(pairs []string, log *slog.Logger) map[string]string {
+	out := map[string]string{}
+	for _, p := range pairs {
+		name, env, ok := strings.Cut(p, "=")
+		name, env = strings.TrimSpace(name), strings.TrimSpace(env)
+		if !ok || name == "" || env == "" {
+			log.Warn("agent.docker.environment-aliases: not name=environment; ignored", "entry", p)
+			continue
+		}
+		out[name] = env
+	}
+	return out
 }

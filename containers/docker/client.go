@@ -88,6 +88,11 @@ type Options struct {
 	CPUPoll time.Duration
 	// SSH configures SSH debug and ssh_student; off without ports.
 	SSH SSHOptions
+	// Aliases offer an image's environment under more names: INGInious
+	// environment names (cpp, python3, java...) -> the name of an image
+	// (org.inginious.grading.name). An alias whose image is missing, or
+	// that is an image's own name, is not offered.
+	Aliases map[string]string
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 

@@ -30,6 +30,12 @@ func (r *Runtime) Environments(ctx context.Context) (map[string]map[string]messa
 		return nil, fmt.Errorf("list grading images: %w", err)
 	}
 	envs := environmentsOf(imgs)
+	for alias, target := range r.opts.Aliases {
+		info, ok := envs[EnvType][target]
+		if _, taken := envs[EnvType][alias]; ok && !taken {
+			envs[EnvType][alias] = info
+		}
+	}
 	if r.opts.SSH.Enabled() {
 		// The same images serve tasks whose students get SSH access.
 		ssh := make(map[string]messages.EnvironmentInfo, len(envs[EnvType]))

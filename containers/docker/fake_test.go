@@ -138,3 +138,32 @@ func TestRun_UnknownEnvironmentIsFailure(t *testing.T) {
 func blockEvents(_ int, ctx context.Context) (<-chan events.Message, <-chan error) {
 	return make(chan events.Message), make(chan error)
 }
+
+// TestEnvironments_Aliases: INGInious names are offered as an image's
+// environment (also under docker-ssh), never over an image of that name,
+// and not when their image is missing.
+func TestEnvironments_Aliases(t *testing.T) {
+	t.Parallel()
+	f := &fakeAPI{events: blockEvents, images: []image.Summary{
+		{ID: "sha256:def", Created: 10, Labels: map[string]string{labelName: "default"}},
+		{ID: "sha256:own", Created: 10, Labels: map[string]string{labelName: "python3"}},
+	}}
+	opts := quiet()
+	opts.Aliases = map[string]string{"cpp": "default", "python3": "default", "java": "toolchain"}
+	opts.SSH = SSHOptions{PortMin: 64120, PortMax: 64121}
+	r := newRuntime(f, opts)
+	defer r.Close()
+	envs, err := r.Environments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{EnvType, EnvTypeSSH} {
+		got := envs[typ]
+		if got["cpp"].ID != "sha256:def" || got["python3"].ID != "sha256:own" || len(got) != 3 {
+			t.Errorf("%s: %+v", typ, got)
+		}
+		if _, ok := got["java"]; ok {
+			t.Errorf("%s: alias of a missing image offered", typ)
+		}
+	}
+}

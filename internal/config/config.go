@@ -126,6 +126,8 @@ type Docker struct {
 	CPUs float64 `mapstructure:"cpus"`
 	// APITimeout bounds each Docker API call.
 	APITimeout time.Duration `mapstructure:"api-timeout"`
+	// EnvironmentAliases are "name=environment" pairs.
+	EnvironmentAliases []string `mapstructure:"environment-aliases"`
 }
 
 // Limits mirror messages.Limits with the units people write in files:

@@ -72,6 +72,7 @@ var keys = []Key{
 	{"agent.docker.host", "", "Docker daemon address of the docker runtime; empty: DOCKER_HOST, else the local socket"},
 	{"agent.docker.network", "bridge", "Docker network of jobs whose task allows network (network_grading); the others get none"},
 	{"agent.docker.cpus", 1.0, "CPUs one job may use at once (Docker NanoCPUs), so one job cannot take every core"},
+	{"agent.docker.environment-aliases", []string{"cpp=default", "python3=default", "java=toolchain", "pyjavacpp=toolchain", "java8scala=toolchain"}, "INGInious environment names offered as another image's, as name=environment (the name of org.inginious.grading.name); an alias whose image is missing is not offered"},
 	{"agent.docker.api-timeout", 30 * time.Second, "bound of each Docker API call (create, copy, start, inspect, remove); waits are bounded by the job's limits"},
 	{"agent.ssh.listen", "0.0.0.0", "address where the agent listens for SSH debug and ssh_student connections, which it relays into the job's container (the container keeps no network)"},
 	{"agent.ssh.host", "", "host name or address clients are told to connect to for SSH; empty: agent.ssh.listen when it is a specific address, else this machine's host name"},
