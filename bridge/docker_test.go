@@ -18,8 +18,8 @@ import (
 // run_student and the course's $common; a shell run file with the
 // commands and $common.
 var courseFiles = map[string]string{
-	"pycourse/$common/checker.py": "def check(word, out):\n    return out.strip() == word[::-1]\n",
-	"pycourse/reverse/task.yaml":  "name: Reverse\nenvironment_type: docker\nenvironment_id: python3\n",
+	"pycourse/$common/checker.py":  "def check(word, out):\n    return out.strip() == word[::-1]\n",
+	"pycourse/reverse/task.yaml":   "name: Reverse\nenvironment_type: docker\nenvironment_id: python3\n",
 	"pycourse/reverse/prog.py.tpl": "# the student's code\n@@code@@\n",
 	"pycourse/reverse/run.py": `import sys
 sys.path.insert(0, "/course/common")
@@ -89,7 +89,7 @@ func TestBridgeDockerCourses(t *testing.T) {
 			"job_id": id, "priority": 0, "course_id": course, "task_id": task, "task_problems": map[string]any{},
 			"inputdata": input, "environment_type": "docker", "environment": env,
 			"environment_parameters": map[string]any{"limits": map[string]any{"time": 20, "hard_time": 60, "memory": 256}},
-			"debug": false, "launcher": "Frontend - test"})
+			"debug":                  false, "launcher": "Frontend - test"})
 	}
 	done := func(id string) map[string]any {
 		t.Helper()
