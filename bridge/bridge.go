@@ -51,6 +51,9 @@ type jobState struct {
 	mu    sync.Mutex
 	owner string // routing id of the webapp that sent it
 	done  bool
+	// drained is closed once the job's events before its result went out:
+	// the client queues the result among them before it calls OnResult.
+	drained chan struct{}
 }
 
 // webapp is one registered client socket.
@@ -239,6 +242,11 @@ func (b *Bridge) OnResult(r *messages.BackendJobDone) error {
 	b.mu.Unlock()
 	if js == nil {
 		js = &jobState{}
+	} else {
+		select {
+		case <-js.drained:
+		case <-time.After(5 * time.Second):
+		}
 	}
 	js.mu.Lock()
 	defer js.mu.Unlock()

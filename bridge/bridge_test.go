@@ -29,9 +29,10 @@ const wait = 30 * time.Second
 // rig is a backend, an agent with the fake runtime, and a bridge over a
 // task folder with course "algo", task "sort".
 type rig struct {
-	endpoint string
-	tasks    string
-	connect  func(name string) *nats.Conn
+	endpoint   string
+	tasks      string
+	connect    func(name string) *nats.Conn
+	stopBridge func()
 }
 
 func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil) }
@@ -88,23 +89,44 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 	if err := os.WriteFile(filepath.Join(tasks, "algo/sort/run"), []byte("#!/bin/sh\nfeedback-result success\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	r := &rig{tasks: tasks, connect: connect}
+	r.startBridge(t)
+	return r
+}
+
+// startBridge starts a bridge process (its own client, the rig's client
+// id) on a new endpoint.
+func (r *rig) startBridge(t *testing.T) *rig {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := "tcp://" + ln.Addr().String()
+	r.endpoint = "tcp://" + ln.Addr().String()
 	ln.Close()
-
 	var br *Bridge
-	cl, err := frontendclient.New(context.Background(), connect("bridge"),
+	cl, err := frontendclient.New(context.Background(), r.connect("bridge"),
 		NewClientOptions(frontendclient.Options{Name: "bridge", ClientID: "inginious-bridge-test", Log: testutil.Logger(t)}, &br))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cl.Close() })
-	br = New(cl, Options{Listen: endpoint, TasksDir: tasks, Log: testutil.Logger(t).With("component", "bridge")})
-	testutil.Run(t, "bridge", br.Run)
-	return &rig{endpoint: endpoint, tasks: tasks, connect: connect}
+	br = New(cl, Options{Listen: r.endpoint, TasksDir: r.tasks, Log: testutil.Logger(t).With("component", "bridge")})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- br.Run(ctx) }()
+	r.stopBridge = func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("bridge: %v", err)
+		}
+		cl.Close()
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			r.stopBridge()
+		}
+	})
+	return r
 }
 
 // webappClient is INGInious' client side: a DEALER socket sending
@@ -305,5 +327,44 @@ func TestBridgeResultWaitsForTheWebapp(t *testing.T) {
 	m := c2.recv("BackendUpdateEnvironments", "Pong")
 	if m["@type"] != "BackendJobDone" || m["job_id"] != "66666666-6666-6666-6666-666666666666" || fmt.Sprint(m["result"]) != "[success late]" {
 		t.Fatalf("after reconnecting: %v", m)
+	}
+}
+
+// TestBridgeSSHAndRestart: SSH credentials reach the webapp in INGInious'
+// shape; a bridge that restarts (same client id) loses none of the jobs
+// the webapp sent through the old one.
+func TestBridgeSSHAndRestart(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	c.recv()
+	fields := newJobFields("77777777-7777-7777-7777-777777777777", "algo", map[string]any{"ssh": true})
+	fields["debug"] = "ssh"
+	c.send("ClientNewJob", fields)
+	m := c.recv("BackendUpdateEnvironments", "BackendJobStarted")
+	if m["@type"] != "BackendJobSSHDebug" || m["job_id"] != "77777777-7777-7777-7777-777777777777" || m["user"] == "" ||
+		m["password"] == "" || m["host"] == "" || m["port"] == nil {
+		t.Fatalf("ssh: %v", m)
+	}
+	if m := c.recv("BackendUpdateEnvironments"); m["@type"] != "BackendJobDone" {
+		t.Fatalf("ssh job done: %v", m)
+	}
+
+	// A job that runs while its bridge goes, and a new bridge comes.
+	c.send("ClientNewJob", newJobFields("88888888-8888-8888-8888-888888888888", "algo", map[string]any{"sleep": "2s", "text": "survived"}))
+	c.recv("BackendUpdateEnvironments") // started
+	r.stopBridge()
+	r2 := r.startBridge(t)
+	c2 := r2.dial(t)
+	c2.send("ClientHello", map[string]any{"name": "me"})
+	go func() {
+		for range 60 {
+			time.Sleep(time.Second)
+			_ = c2.sck.Send(zmq4.NewMsg(mustPack(t, map[string]any{"@type": "Ping"})))
+		}
+	}()
+	m = c2.recv("BackendUpdateEnvironments", "Pong")
+	if m["@type"] != "BackendJobDone" || m["job_id"] != "88888888-8888-8888-8888-888888888888" || fmt.Sprint(m["result"]) != "[success survived]" {
+		t.Fatalf("after the bridge restarted: %v", m)
 	}
 }

@@ -63,7 +63,13 @@ func TestBridgeDockerCourses(t *testing.T) {
 		}
 		return rt
 	})
-	for name, content := range courseFiles {
+	files := map[string]string{
+		"pycourse/reverse/lang/fr/LC_MESSAGES/messages.mo": string(testutil.GettextMO(map[string]string{"Well done": "Bravo", "Try again": "Essaie encore"})),
+	}
+	for k, v := range courseFiles {
+		files[k] = v
+	}
+	for name, content := range files {
 		p := filepath.Join(r.tasks, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -119,10 +125,11 @@ func TestBridgeDockerCourses(t *testing.T) {
 		}
 	}
 
+	// A wrong answer, from a student who reads French.
 	job("bbbbbbbb-0000-0000-0000-000000000002", "pycourse", "reverse", "python3", map[string]any{
-		"word": "abc", "code": "print(input())", "@lang": "en", "@state": ""})
+		"word": "abc", "code": "print(input())", "@lang": "fr", "@state": ""})
 	m = done("bbbbbbbb-0000-0000-0000-000000000002")
-	if fmt.Sprint(m["result"]) != "[failed Try again]" || fmt.Sprint(m["grade"]) != "0" || fmt.Sprint(m["tests"]) != "map[reversed:false]" {
+	if fmt.Sprint(m["result"]) != "[failed Essaie encore]" || fmt.Sprint(m["grade"]) != "0" || fmt.Sprint(m["tests"]) != "map[reversed:false]" {
 		t.Errorf("wrong answer: %v", m)
 	}
 

@@ -28,7 +28,7 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 		fail(err.Error())
 		return
 	}
-	js := &jobState{owner: id}
+	js := &jobState{owner: id, drained: make(chan struct{})}
 	b.mu.Lock()
 	b.jobs[m.JobID] = js
 	b.mu.Unlock()
@@ -47,6 +47,7 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 		}
 		return
 	}
+	defer close(js.drained)
 	for {
 		select {
 		case <-ctx.Done():

@@ -1,13 +1,11 @@
 package docker
 
 import (
-	"bytes"
-	"encoding/binary"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -79,7 +77,7 @@ set_global_result("failed")
 		{
 			name: "lang-translated",
 			files: map[string]string{
-				"lang/fr/LC_MESSAGES/messages.mo": string(moFile(map[string]string{"Hello": "Bonjour", "Well done": "Bravo"})),
+				"lang/fr/LC_MESSAGES/messages.mo": string(testutil.GettextMO(map[string]string{"Hello": "Bonjour", "Well done": "Bravo"})),
 				"run.py": `from inginious import lang, input, feedback
 lang.init()
 feedback.set_global_feedback(_("Hello") + "|" + lang._("Well done") + "|" + _("Untranslated") + "|" + input.get_lang())
@@ -95,7 +93,7 @@ feedback.set_global_result("success")
 		{
 			name: "lang-fallback",
 			files: map[string]string{
-				"lang/fr/LC_MESSAGES/messages.mo": string(moFile(map[string]string{"Hello": "Bonjour"})),
+				"lang/fr/LC_MESSAGES/messages.mo": string(testutil.GettextMO(map[string]string{"Hello": "Bonjour"})),
 				"run.py": `from inginious import lang, input, feedback
 feedback.set_global_feedback(lang._("Hello") + "|" + _("Hello") + "|" + input.get_lang())
 feedback.set_global_result("success")
@@ -203,37 +201,4 @@ func nilIfEmpty[M ~map[string]V, V any](m M) M {
 		return nil
 	}
 	return m
-}
-
-// moFile is a GNU gettext catalog (.mo) with these translations, as msgfmt
-// writes it: little-endian, originals sorted, no hash table.
-func moFile(translations map[string]string) []byte {
-	keys := make([]string, 0, len(translations))
-	for k := range translations {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	n := uint32(len(keys))
-	const header = 28
-	origTable, transTable := uint32(header), uint32(header)+8*n
-	strings0 := transTable + 8*n
-	var table, data bytes.Buffer
-	offset := strings0
-	add := func(s string) {
-		_ = binary.Write(&table, binary.LittleEndian, [2]uint32{uint32(len(s)), offset})
-		data.WriteString(s)
-		data.WriteByte(0)
-		offset += uint32(len(s)) + 1
-	}
-	for _, k := range keys {
-		add(k)
-	}
-	for _, k := range keys {
-		add(translations[k])
-	}
-	var b bytes.Buffer
-	_ = binary.Write(&b, binary.LittleEndian, [7]uint32{0x950412de, 0, n, origTable, transTable, 0, 0})
-	b.Write(table.Bytes())
-	b.Write(data.Bytes())
-	return b.Bytes()
 }
