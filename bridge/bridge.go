@@ -18,6 +18,9 @@ import (
 // connected (INGInious' client pings every second).
 const aliveFor = 5 * time.Second
 
+// forgetAfter is how long a silent webapp stays registered.
+const forgetAfter = 10 * time.Minute
+
 // Options configure a Bridge.
 type Options struct {
 	// Listen is the ZeroMQ endpoint, "tcp://HOST:PORT".
@@ -153,6 +156,13 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 	switch m := v.(type) {
 	case *clientHello:
 		b.mu.Lock()
+		for other, w := range b.clients {
+			// Webapps long gone are forgotten (each connection may carry
+			// an identity of its own).
+			if time.Since(w.lastSeen) > forgetAfter {
+				delete(b.clients, other)
+			}
+		}
 		b.clients[id] = &webapp{name: m.Name, lastSeen: time.Now()}
 		b.mu.Unlock()
 		b.log.Info("INGInious client connected", "peer", id, "name", m.Name)
