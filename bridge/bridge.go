@@ -262,9 +262,10 @@ func (b *Bridge) OnResult(r *messages.BackendJobDone) error {
 	defer js.mu.Unlock()
 	b.mu.Lock()
 	w := b.clients[js.owner]
+	ownerAlive := w != nil && time.Since(w.lastSeen) < aliveFor
 	b.mu.Unlock()
 	targets := []string{js.owner}
-	if w == nil || time.Since(w.lastSeen) >= aliveFor || !b.connected() {
+	if !ownerAlive || !b.connected() {
 		targets = b.alive()
 	}
 	if len(targets) == 0 {
