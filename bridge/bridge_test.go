@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
@@ -29,10 +31,11 @@ const wait = 30 * time.Second
 // rig is a backend, an agent with the fake runtime, and a bridge over a
 // task folder with course "algo", task "sort".
 type rig struct {
-	endpoint   string
-	tasks      string
-	connect    func(name string) *nats.Conn
-	stopBridge func()
+	endpoint    string
+	tasks       string
+	connect     func(name string) *nats.Conn
+	stopBridge  func()
+	stopBackend func()
 }
 
 func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil) }
@@ -50,14 +53,8 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 		t.Cleanup(nc.Close)
 		return nc
 	}
-	cfg := backend.DefaultConfig()
-	cfg.EnvironmentGrace = 0
-	cfg.HeartbeatInterval = 100 * time.Millisecond
-	b, err := backend.New(connect("backend"), cfg, testutil.Logger(t).With("component", "backend"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Run(t, "backend", b.Run)
+	r := &rig{connect: connect}
+	r.startBackend(t, false)
 	for i := range agents {
 		anc := connect(fmt.Sprintf("agent-%d", i))
 		cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
@@ -89,9 +86,48 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 	if err := os.WriteFile(filepath.Join(tasks, "algo/sort/run"), []byte("#!/bin/sh\nfeedback-result success\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{tasks: tasks, connect: connect}
+	r.tasks = tasks
 	r.startBridge(t)
 	return r
+}
+
+// startBackend starts a backend, in memory or on a JetStream journal (which
+// a backend started later on the same NATS replays); stopBackend stops it.
+func (r *rig) startBackend(t *testing.T, durable bool) {
+	t.Helper()
+	nc := r.connect("backend")
+	cfg := backend.DefaultConfig()
+	cfg.EnvironmentGrace = 0
+	cfg.HeartbeatInterval = 100 * time.Millisecond
+	if durable {
+		// As in production: jobs wait a while for agents to come back
+		// after a backend restart.
+		cfg.EnvironmentGrace = 30 * time.Second
+		j, err := journal.Open(context.Background(), nc, journal.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Journal = j
+	}
+	b, err := backend.New(nc, cfg, testutil.Logger(t).With("component", "backend"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	r.stopBackend = func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("backend: %v", err)
+		}
+		nc.Close()
+	}
+	t.Cleanup(func() {
+		if ctx.Err() == nil {
+			r.stopBackend()
+		}
+	})
 }
 
 // startBridge starts a bridge process (its own client, the rig's client
@@ -366,5 +402,44 @@ func TestBridgeSSHAndRestart(t *testing.T) {
 	m = c2.recv("BackendUpdateEnvironments", "Pong")
 	if m["@type"] != "BackendJobDone" || m["job_id"] != "88888888-8888-8888-8888-888888888888" || fmt.Sprint(m["result"]) != "[success survived]" {
 		t.Fatalf("after the bridge restarted: %v", m)
+	}
+}
+
+// TestBridgeBackendRestart: the ingo backend restarts (on its journal)
+// while the webapp's jobs run and wait: the webapp, still connected to
+// the bridge, gets every result.
+func TestBridgeBackendRestart(t *testing.T) {
+	r := newRig(t)
+	r.stopBackend() // the rig's in-memory backend, for a durable one
+	r.startBackend(t, true)
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	c.recv()
+	go func() {
+		for range 60 {
+			time.Sleep(time.Second)
+			_ = c.sck.Send(zmq4.NewMsg(mustPack(t, map[string]any{"@type": "Ping"})))
+		}
+	}()
+	ids := []string{"99999999-0000-0000-0000-000000000001", "99999999-0000-0000-0000-000000000002"}
+	for _, id := range ids { // one runs on the single slot, one waits
+		c.send("ClientNewJob", newJobFields(id, "algo", map[string]any{"sleep": "2s", "text": "kept " + id[len(id)-1:]}))
+	}
+	if m := c.recv("BackendUpdateEnvironments", "Pong"); m["@type"] != "BackendJobStarted" {
+		t.Fatalf("first: %v", m)
+	}
+	r.stopBackend()
+	r.startBackend(t, true)
+	got := map[string]string{}
+	for len(got) < len(ids) {
+		m := c.recv("BackendUpdateEnvironments", "Pong", "BackendJobStarted")
+		if m["@type"] == "BackendJobDone" {
+			got[m["job_id"].(string)] = fmt.Sprint(m["result"])
+		}
+	}
+	for _, id := range ids {
+		if got[id] != "[success kept "+id[len(id)-1:]+"]" {
+			t.Errorf("job %s: %q", id, got[id])
+		}
 	}
 }
