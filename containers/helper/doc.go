@@ -71,7 +71,8 @@
 //     /.ingo/files/<problem id>/<file name>.
 //  2. Finds the grader: run_cmd if set (split on spaces, as INGInious; the
 //     first word looked up in PATH, or relative to /task), else the first of
-//     /task/run, /task/run.sh, /task/run.py, /task/run.py3 that exists. An
+//     /task/run, /task/run.sh, /task/run.py, /task/run.py3 that exists,
+//     else the same in /course/common (the course's common run file). An
 //     executable run file is executed (falling back to its default
 //     interpreter on ENOEXEC); a non-executable one with a "#!" line runs
 //     through that interpreter; a non-executable ELF file is made executable;

@@ -228,3 +228,17 @@ func TestUnwritableResultFailsTheHelper(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want a failure naming the result", code, stderr)
 	}
 }
+
+// TestCourseCommonRunFile: as INGInious, a task without a run file uses
+// its course's common one; the task's own wins when both exist.
+func TestCourseCommonRunFile(t *testing.T) {
+	c := newContainer(t, job(nil, 1<<20))
+	c.writeRaw(CommonDir+"/run", "#!/bin/sh\nfeedback-result success\nfeedback-msg -m \"common in $(pwd)\"\n", 0o755)
+	if r := c.result(); r.Result != "success" || r.Text != "common in "+c.paths.Task {
+		t.Errorf("common run file: %q %q", r.Result, r.Text)
+	}
+	c.task("run", "#!/bin/sh\nfeedback-result failed\n", 0o755)
+	if r := c.result(); r.Result != "failed" {
+		t.Errorf("the task's own run file: %q %q", r.Result, r.Text)
+	}
+}

@@ -29,7 +29,7 @@ var runFileNames = []string{"run", "run.sh", "run.py", "run.py3"}
 
 // findRunCommand finds the grader as INGInious does: run_cmd when given
 // (split on spaces, as INGInious), else the first of /task/run, run.sh,
-// run.py, run.py3 that exists.
+// run.py, run.py3 that exists, else the same in /course/common.
 func findRunCommand(p Paths, runCmd string) (*runCommand, error) {
 	if runCmd != "" {
 		argv := strings.Fields(runCmd)
@@ -43,19 +43,23 @@ func findRunCommand(p Paths, runCmd string) (*runCommand, error) {
 		argv[0] = path
 		return &runCommand{argv: argv}, nil
 	}
-	for _, name := range runFileNames {
-		path := filepath.Join(p.Task, name)
-		info, err := os.Stat(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+	// Then, as INGInious, the course's common run file serves the tasks
+	// that have none.
+	for _, dir := range []string{p.Task, p.Root + CommonDir} {
+		for _, name := range runFileNames {
+			path := filepath.Join(dir, name)
+			info, err := os.Stat(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("looking for the run file: %w", err)
+			}
+			if info.IsDir() {
+				continue
+			}
+			return commandFor(path, name)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("looking for the run file: %w", err)
-		}
-		if info.IsDir() {
-			continue
-		}
-		return commandFor(path, name)
 	}
 	return nil, errNoRunFile
 }
