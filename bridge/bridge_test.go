@@ -21,7 +21,6 @@ import (
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/bundle"
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -45,14 +44,7 @@ func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil) }
 func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Runtime) *rig {
 	t.Helper()
 	n := testutil.StartNATS(t)
-	connect := func(name string) *nats.Conn {
-		nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Log: testutil.Logger(t), ReconnectWait: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
+	connect := func(name string) *nats.Conn { return testutil.Connect(t, n.URL, name) }
 	r := &rig{connect: connect}
 	r.startBackend(t, false)
 	for i := range agents {
