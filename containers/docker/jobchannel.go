@@ -24,6 +24,18 @@ const ioWait = 10 * time.Second
 // for one to end (a run file cannot fill the host with containers).
 const maxStudents = 8
 
+// Bounds of what a container may open on its channel, so that a hostile
+// one (student code in a grading container can reach the socket) costs
+// the agent bounded memory: streams being handled at once, run_student
+// calls whose streams have not all come, and refused streams in all (each
+// may hold a window of data until its peer closes it); past the last, the
+// channel is closed, which only breaks that job.
+const (
+	maxActiveStreams = 64
+	maxPendingCalls  = 2 * maxStudents
+	maxRefused       = 256
+)
+
 // jobChannel is the agent's side of a grading container's channel
 // (containers/channel): it takes the result, runs student containers and
 // relays SSH while the job runs.
@@ -49,6 +61,8 @@ type jobChannel struct {
 	arrived chan struct{}                       // closed (and replaced) when pending grows
 
 	sshSent  atomic.Bool   // one set of credentials per job
+	active   atomic.Int64  // streams being handled
+	refused  atomic.Int64  // streams refused over the bounds
 	students chan struct{} // slots of student containers
 	wg       sync.WaitGroup
 }
@@ -100,9 +114,15 @@ func (c *jobChannel) accept() {
 		if err != nil {
 			return
 		}
+		if c.active.Load() >= maxActiveStreams {
+			c.refuse(st, "too many streams at once")
+			continue
+		}
+		c.active.Add(1)
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
+			defer c.active.Add(-1)
 			c.handle(st)
 		}()
 	}
@@ -123,6 +143,11 @@ func (c *jobChannel) handle(st *yamux.Stream) {
 		c.runStudent(st, h)
 	case channel.KindStdin, channel.KindStdout, channel.KindStderr:
 		c.mu.Lock()
+		if c.pending[h.ID] == nil && len(c.pending) >= maxPendingCalls {
+			c.mu.Unlock()
+			c.refuse(st, "too many run_student calls waiting for their streams")
+			return
+		}
 		if c.pending[h.ID] == nil {
 			c.pending[h.ID] = map[string]*yamux.Stream{}
 		}
@@ -142,6 +167,24 @@ func (c *jobChannel) handle(st *yamux.Stream) {
 		c.r.sshRelay(c.ctx, st, h, c.sess, sshReady(c.ev, c.r.opts.SSH.Host, h))
 	default:
 		st.Close()
+	}
+}
+
+// refuse closes a stream over the bounds, and the whole channel once too
+// many were.
+func (c *jobChannel) refuse(st *yamux.Stream, why string) {
+	st.Close()
+	if n := c.refused.Add(1); n == 1 || n == maxRefused {
+		c.r.log.Warn("container channel: stream refused", "container", c.grading, "why", why, "refused", n)
+	}
+	if c.refused.Load() >= maxRefused {
+		// GoAway first: the helper's next open fails at once instead of
+		// waiting for an answer that will not come.
+		_ = c.sess.GoAway()
+		if c.in != nil {
+			c.in.Close() // else Close waits for the attach stream's end
+		}
+		c.sess.Close()
 	}
 }
 

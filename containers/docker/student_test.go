@@ -212,3 +212,36 @@ func TestCapLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelFlood: a run file (or the student code it runs) that floods
+// the channel with streams gets them refused, then loses its channel; the
+// agent stays well and the next job is graded.
+func TestChannelFlood(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	flood := `#!/usr/bin/python3
+import json, socket, subprocess, time
+socks = []
+for i in range(400):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect("/.ingo/channel.sock")
+        s.sendall((json.dumps({"kind": "stdin", "id": "flood%d" % i}) + "\n").encode() + b"x" * 65536)
+        socks.append(s)
+    except OSError:
+        break
+time.sleep(1)
+subprocess.run(["feedback-result", "success"])
+`
+	res, d := runJob(t, r, newJob(r, task(t, map[string]string{"run": flood}), nil))
+	t.Logf("flooding job: %s %q after %v", res.Result.Status, res.Result.Text, d)
+	// Its calls fail fast once the channel is gone: the job ends by itself,
+	// not at its wall-time limit.
+	if res.Result.Status == messages.StatusTimeout {
+		t.Errorf("the flooding job hung until its time limit")
+	}
+	res, _ = runJob(t, r, newJob(r, task(t, map[string]string{"run": studentRun(`out "$(echo ok | run_student cat)"`)}), nil))
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "ok\n" {
+		t.Errorf("next job: %s %q", res.Result.Status, res.Result.Text)
+	}
+}
