@@ -10,7 +10,6 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
@@ -96,36 +95,20 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// exist only once it runs, and the copy API cannot write into them),
 	// then stdin and stdout carry the channel (containers/channel), or the
 	// result comes back framed on stdout.
-	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
-	att, err := r.api.ContainerAttach(actx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
-	cancel()
+	frames := newFrameReader(helper.MaxResultBytes(job.Limits.Output))
+	stderr := &boundedBuffer{max: maxStderrBytes}
+	att, err := r.attach(ctx, id, frames, stderr, frames.closeMux)
 	if err != nil {
 		return messages.JobResult{}, failure("The grading container could not be attached to", err)
 	}
-	defer att.Close()
-	frames := newFrameReader(helper.MaxResultBytes(job.Limits.Output))
-	stderr := &boundedBuffer{max: maxStderrBytes}
-	streamDone := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(frames, stderr, att.Reader)
-		frames.closeMux(err)
-		streamDone <- err
-	}()
+	defer att.close()
 	ch := newJobChannel(r, job, ev, id, imageID, volume)
 	defer ch.close()
-
-	// Wait from before the start, so the exit cannot be missed.
-	wctx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWait()
-	waitCh, waitErr := r.api.ContainerWait(wctx, id, container.WaitConditionNextExit)
 
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
 	}
-	actx, cancel = r.apiCtx(context.WithoutCancel(ctx))
-	err = r.api.ContainerStart(actx, id, container.StartOptions{})
-	cancel()
-	if err != nil {
+	if err := r.start(ctx, id); err != nil {
 		return messages.JobResult{}, failure("The grading container could not start", err)
 	}
 	containers.ReportStarted(ev)
@@ -135,7 +118,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		// The helper reads the tar to its end; a container that stopped
 		// early makes this fail, which the result tells better. stdin
 		// stays open: it carries the channel next.
-		if _, err := att.Conn.Write(files.Bytes()); err != nil {
+		if _, err := att.conn.Conn.Write(files.Bytes()); err != nil {
 			r.log.Debug("writing the task files to the container", "container", id, "err", err)
 		}
 	}()
@@ -149,7 +132,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		}
 		<-tarSent
 		r.log.Debug("container channel open", "container", id)
-		if err := ch.start(frames.muxIn, att.Conn); err != nil {
+		if err := ch.start(frames.muxIn, att.conn.Conn); err != nil {
 			r.log.Warn("container channel", "container", id, "err", err)
 		}
 	}()
@@ -164,10 +147,10 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 wait:
 	for {
 		select {
-		case w := <-waitCh:
+		case w := <-att.exited:
 			exit = w.StatusCode
 			break wait
-		case err := <-waitErr:
+		case err := <-att.waitErr:
 			// The wait broke (daemon restart?): fall back to inspecting.
 			r.log.Warn("container wait failed", "container", id, "err", err)
 			exit = r.waitInspect(ctx, id)
@@ -203,16 +186,10 @@ wait:
 	}
 	// The attach stream ends with the container; give it a moment to
 	// drain, then give up on it.
-	select {
-	case err := <-streamDone:
-		if err != nil {
-			r.log.Debug("container attach stream", "container", id, "err", err)
-		}
-	case <-time.After(streamDrainTimeout):
-		att.Close()
-		<-streamDone
-	case <-ctx.Done():
+	if err := att.drain(ctx); ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("while reading the result: %w", context.Cause(ctx))
+	} else if err != nil {
+		r.log.Debug("container attach stream", "container", id, "err", err)
 	}
 	if stderr.buf.Len() > 0 {
 		r.log.Debug("container stderr", "container", id, "stderr", stderr.buf.String())

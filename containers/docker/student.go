@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/hashicorp/yamux"
 
 	"github.com/ingo-grader/ingo/containers/channel"
@@ -177,37 +176,20 @@ func studentMounts(l messages.Limits) []tmpfsMount {
 // code.
 func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel.StudentRequest, ctl, in, out, errs *yamux.Stream) (int, string) {
 	r := c.r
-	actx, cancel := r.apiCtx(c.ctx)
-	att, err := r.api.ContainerAttach(actx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
-	cancel()
-	if err != nil {
-		return channel.CodeLaunch, "the student container could not be attached to"
-	}
-	defer att.Close()
-
 	// stdout: the caller's, or (ssh_student) the student helper's channel.
 	var stdoutDst io.Writer = out
 	var frames *frameReader
+	var onEnd func(error)
 	if req.SSH {
 		frames = newFrameReader(0)
-		stdoutDst = frames
+		stdoutDst, onEnd = frames, frames.closeMux
 	}
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(stdoutDst, errs, att.Reader)
-		if frames != nil {
-			frames.closeMux(err)
-		}
-		copied <- err
-	}()
-
-	wctx, stopWait := context.WithCancel(context.WithoutCancel(c.ctx))
-	defer stopWait()
-	waitCh, waitErr := r.api.ContainerWait(wctx, id, container.WaitConditionNextExit)
-	actx, cancel = r.apiCtx(context.WithoutCancel(c.ctx))
-	err = r.api.ContainerStart(actx, id, container.StartOptions{})
-	cancel()
+	att, err := r.attach(c.ctx, id, stdoutDst, errs, onEnd)
 	if err != nil {
+		return channel.CodeLaunch, "the student container could not be attached to"
+	}
+	defer att.close()
+	if err := r.start(c.ctx, id); err != nil {
 		return channel.CodeLaunch, "the student container could not start"
 	}
 	_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventStarted, Container: id})
@@ -225,7 +207,7 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 			case <-rctx.Done():
 				return
 			}
-			c.serveStudentSSH(rctx, frames.muxIn, att.Conn)
+			c.serveStudentSSH(rctx, frames.muxIn, att.conn.Conn)
 		}()
 		// The student's stdin is its channel; the caller's goes nowhere.
 		go func() { _, _ = io.Copy(io.Discard, in) }()
@@ -235,8 +217,8 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		// when the student stopped.
 		defer func() { _ = in.SetReadDeadline(time.Now()) }()
 		go func() {
-			_, _ = io.Copy(att.Conn, in)
-			_ = att.CloseWrite()
+			_, _ = io.Copy(att.conn.Conn, in)
+			_ = att.conn.CloseWrite()
 		}()
 	}
 
@@ -268,10 +250,11 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 wait:
 	for {
 		select {
-		case w := <-waitCh:
+		case w := <-att.exited:
 			exit = w.StatusCode
 			break wait
-		case <-waitErr:
+		case err := <-att.waitErr:
+			r.log.Warn("student container wait failed", "container", id, "err", err)
 			exit = r.waitInspect(c.ctx, id)
 			break wait
 		case <-c.ctx.Done():
@@ -291,12 +274,7 @@ wait:
 		}
 	}
 	lw.stop()
-	select {
-	case <-copied:
-	case <-time.After(streamDrainTimeout):
-		att.Close()
-		<-copied
-	}
+	_ = att.drain(context.Background())
 	switch {
 	case r.oomKilled(c.ctx, id):
 		return channel.CodeOverflow, ""
