@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,24 +35,9 @@ func listenMetrics(addr string) (net.Listener, error) {
 }
 
 func serveListener(ctx context.Context, log *slog.Logger, l net.Listener, mux http.Handler) error {
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	log.Info("serving /metrics, /healthz and /readyz", "addr", l.Addr().String())
-	select {
-	case err := <-done:
-		return fmt.Errorf("metrics: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-	}
-	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	return nil
+	return serveHTTP(ctx, log, l, mux, func(string) {
+		log.Info("serving /metrics, /healthz and /readyz", "addr", l.Addr().String())
+	})
 }
 
 // metricsMux serves /metrics from reg, /healthz (200 while the process
