@@ -123,13 +123,11 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		rec = s.adopt(v)
 	}
-	sse, ok := startSSE(w)
+	sse, closeSSE, ok := s.openSSE(w)
 	if !ok {
-		fail(w, errf(http.StatusInternalServerError, "no_streaming", "this server cannot stream responses"))
 		return
 	}
-	s.stats.sseClients.Add(1)
-	defer s.stats.sseClients.Add(-1)
+	defer closeSSE()
 	from := 0
 	if n, err := strconv.Atoi(r.Header.Get("Last-Event-ID")); err == nil && n >= 0 {
 		from = n + 1 // resume after the last event the client saw

@@ -62,13 +62,11 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 // (the backend is asked every second). Times that move by themselves
 // (elapsed, an agent's last_seen) do not count as a change.
 func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
-	sse, ok := startSSE(w)
+	sse, closeSSE, ok := s.openSSE(w)
 	if !ok {
-		fail(w, errf(http.StatusInternalServerError, "no_streaming", "this server cannot stream responses"))
 		return
 	}
-	s.stats.sseClients.Add(1)
-	defer s.stats.sseClients.Add(-1)
+	defer closeSSE()
 	poll := time.NewTicker(queuePoll)
 	defer poll.Stop()
 	var lastKey []byte

@@ -13,6 +13,19 @@ type sseWriter struct {
 	err error
 }
 
+// openSSE starts an event stream on w and counts it among the API's SSE
+// clients until done is called; it answers 500 itself (ok false) when w
+// cannot stream.
+func (s *Server) openSSE(w http.ResponseWriter) (sse *sseWriter, done func(), ok bool) {
+	sse, ok = startSSE(w)
+	if !ok {
+		fail(w, errf(http.StatusInternalServerError, "no_streaming", "this server cannot stream responses"))
+		return nil, nil, false
+	}
+	s.stats.sseClients.Add(1)
+	return sse, func() { s.stats.sseClients.Add(-1) }, true
+}
+
 func startSSE(w http.ResponseWriter) (*sseWriter, bool) {
 	f, ok := w.(http.Flusher)
 	if !ok {
