@@ -38,10 +38,10 @@ func TestBridgeReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		return rt
-	})
+	}, false)
 
 	// ingo's own client.
-	cl, err := frontendclient.New(context.Background(), r.connect("direct"), frontendclient.Options{Name: "direct"})
+	cl, err := frontendclient.New(context.Background(), r.sys.Connect("direct"), frontendclient.Options{Name: "direct"})
 	if err != nil {
 		t.Fatal(err)
 	}

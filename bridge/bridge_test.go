@@ -2,7 +2,6 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,63 +10,59 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
-	"github.com/nats-io/nats.go"
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
-	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
-	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
-	"github.com/ingo-grader/ingo/messages"
 )
 
 const wait = 30 * time.Second
 
-// rig is a backend, an agent with the fake runtime, and a bridge over a
-// task folder with course "algo", task "sort".
+// rig is a backend, agents (the fake runtime by default), and a bridge over
+// a task folder with course "algo", task "sort".
 type rig struct {
-	endpoint    string
-	tasks       string
-	connect     func(name string) *nats.Conn
-	stopBridge  func()
-	stopBackend func()
+	sys        *testrig.System
+	endpoint   string
+	tasks      string
+	stopBridge func()
 }
 
-func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil) }
+func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil, false) }
 
 // newRigWith has agents agents of slots slots each, with the runtime
-// newRuntime makes (nil: fake).
-func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Runtime) *rig {
+// newRuntime makes (nil: fake), and a backend in memory or, durable, on a
+// journal that a restarted backend replays.
+func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Runtime, durable bool) *rig {
 	t.Helper()
-	n := testutil.StartNATS(t)
-	connect := func(name string) *nats.Conn { return testutil.Connect(t, n.URL, name) }
-	r := &rig{connect: connect}
-	r.startBackend(t, false)
-	for i := range agents {
-		anc := connect(fmt.Sprintf("agent-%d", i))
-		cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rt containers.Runtime = fake.New(fake.Options{Environments: map[string][]string{"docker": {"default", "cpp"}}})
-		if newRuntime != nil {
-			rt = newRuntime()
-		}
-		name := "agent one"
-		if i > 0 {
-			name = fmt.Sprintf("agent %d", i+1)
-		}
-		a, err := agent.New(anc, rt, cache, agent.Config{ID: fmt.Sprintf("a%d", i+1), Name: name, Slots: slots, HeartbeatInterval: 50 * time.Millisecond},
-			testutil.Logger(t).With("component", "agent"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		testutil.Run(t, fmt.Sprintf("agent %d", i), a.Run)
+	opts := testrig.Options{
+		Durable: durable,
+		Backend: func(c *backend.Config) {
+			c.HeartbeatInterval = 100 * time.Millisecond
+			if durable {
+				// As in production: jobs wait a while for agents to
+				// come back after a backend restart.
+				c.EnvironmentGrace = 30 * time.Second
+			}
+		},
 	}
+	for i := range agents {
+		a := testrig.Agent{Config: agent.Config{ID: fmt.Sprintf("a%d", i+1), Name: fmt.Sprintf("agent %d", i+1), Slots: slots,
+			HeartbeatInterval: 50 * time.Millisecond}}
+		if i == 0 {
+			a.Config.Name = "agent one"
+		}
+		a.Runtime = fake.New(fake.Options{Environments: map[string][]string{"docker": {"default", "cpp"}}})
+		if newRuntime != nil {
+			a.Runtime = newRuntime()
+		}
+		opts.Agents = append(opts.Agents, a)
+	}
+	r := &rig{sys: testrig.Start(t, opts)}
 
 	tasks := t.TempDir()
 	for _, d := range []string{"algo/sort", "algo/$common"} {
@@ -83,45 +78,6 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 	return r
 }
 
-// startBackend starts a backend, in memory or on a JetStream journal (which
-// a backend started later on the same NATS replays); stopBackend stops it.
-func (r *rig) startBackend(t *testing.T, durable bool) {
-	t.Helper()
-	nc := r.connect("backend")
-	cfg := backend.DefaultConfig()
-	cfg.EnvironmentGrace = 0
-	cfg.HeartbeatInterval = 100 * time.Millisecond
-	if durable {
-		// As in production: jobs wait a while for agents to come back
-		// after a backend restart.
-		cfg.EnvironmentGrace = 30 * time.Second
-		j, err := journal.Open(context.Background(), nc, journal.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Journal = j
-	}
-	b, err := backend.New(nc, cfg, testutil.Logger(t).With("component", "backend"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
-	r.stopBackend = func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("backend: %v", err)
-		}
-		nc.Close()
-	}
-	t.Cleanup(func() {
-		if ctx.Err() == nil {
-			r.stopBackend()
-		}
-	})
-}
-
 // startBridge starts a bridge process (its own client, the rig's client
 // id) on a new endpoint.
 func (r *rig) startBridge(t *testing.T) *rig {
@@ -133,7 +89,7 @@ func (r *rig) startBridge(t *testing.T) *rig {
 	r.endpoint = "tcp://" + ln.Addr().String()
 	ln.Close()
 	var br *Bridge
-	cl, err := frontendclient.New(context.Background(), r.connect("bridge"),
+	cl, err := frontendclient.New(context.Background(), r.sys.Connect("bridge"),
 		NewClientOptions(frontendclient.Options{Name: "bridge", ClientID: "inginious-bridge-test", Log: testutil.Logger(t)}, &br))
 	if err != nil {
 		t.Fatal(err)
@@ -401,9 +357,7 @@ func TestBridgeSSHAndRestart(t *testing.T) {
 // while the webapp's jobs run and wait: the webapp, still connected to
 // the bridge, gets every result.
 func TestBridgeBackendRestart(t *testing.T) {
-	r := newRig(t)
-	r.stopBackend() // the rig's in-memory backend, for a durable one
-	r.startBackend(t, true)
+	r := newRigWith(t, 1, 1, nil, true)
 	c := r.dial(t)
 	c.send("ClientHello", map[string]any{"name": "me"})
 	c.recv()
@@ -420,8 +374,8 @@ func TestBridgeBackendRestart(t *testing.T) {
 	if m := c.recv("BackendUpdateEnvironments", "Pong"); m["@type"] != "BackendJobStarted" {
 		t.Fatalf("first: %v", m)
 	}
-	r.stopBackend()
-	r.startBackend(t, true)
+	r.sys.StopBackend()
+	r.sys.StartBackend(true)
 	got := map[string]string{}
 	for len(got) < len(ids) {
 		m := c.recv("BackendUpdateEnvironments", "Pong", "BackendJobStarted")

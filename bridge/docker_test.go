@@ -62,7 +62,7 @@ func TestBridgeDockerCourses(t *testing.T) {
 			t.Fatal(err)
 		}
 		return rt
-	})
+	}, false)
 	files := map[string]string{
 		"pycourse/reverse/lang/fr/LC_MESSAGES/messages.mo": string(testutil.GettextMO(map[string]string{"Well done": "Bravo", "Try again": "Essaie encore"})),
 	}

@@ -18,11 +18,8 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
-	"github.com/ingo-grader/ingo/containers/fake"
-	"github.com/ingo-grader/ingo/internal/bundle"
-	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
-	"github.com/ingo-grader/ingo/messages"
 )
 
 const wait = 10 * time.Second
@@ -43,37 +40,14 @@ type env struct {
 
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
-	n := testutil.StartNATS(t)
-	connect := func(name string) *nats.Conn {
-		nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Log: testutil.Logger(t), ReconnectWait: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
-	cfg := backend.DefaultConfig()
-	cfg.EnvironmentGrace = 0
-	cfg.HeartbeatInterval = 100 * time.Millisecond
-	cfg.HeartbeatMisses = 20
-	b, err := backend.New(connect("backend"), cfg, testutil.Logger(t).With("component", "backend"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Run(t, "backend", b.Run)
-
-	anc := connect("agent")
-	cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})
-	a, err := agent.New(anc, rt, cache, agent.Config{ID: "a1", Name: "agent one", Slots: 2,
-		HeartbeatInterval: 50 * time.Millisecond}, testutil.Logger(t).With("component", "agent"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Run(t, "agent", a.Run)
+	sys := testrig.Start(t, testrig.Options{
+		Backend: func(c *backend.Config) {
+			c.HeartbeatInterval = 100 * time.Millisecond
+			c.HeartbeatMisses = 20
+		},
+		Agents: []testrig.Agent{{Config: agent.Config{ID: "a1", Name: "agent one", Slots: 2, HeartbeatInterval: 50 * time.Millisecond}}},
+	})
+	connect := sys.Connect
 
 	if o.PingInterval == 0 {
 		o.PingInterval = 100 * time.Millisecond

@@ -25,16 +25,13 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/agent"
-	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/internal/api"
-	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/dashboard"
-	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -228,39 +225,13 @@ func TestDashboard(t *testing.T) {
 // and a count of the POST /api/v1/jobs it received.
 func startIngo(t *testing.T) (string, *atomic.Int64) {
 	t.Helper()
-	n := testutil.StartNATS(t)
-	connect := func(name string) *nats.Conn {
-		nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Log: testutil.Logger(t).With("conn", name),
-			ReconnectWait: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		return nc
-	}
-
-	cfg := backend.DefaultConfig()
-	cfg.EnvironmentGrace = 0
-	b, err := backend.New(connect("backend"), cfg, testutil.Logger(t).With("component", "backend"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Run(t, "backend", b.Run)
-
 	// The agent fetches task folders (the form's uploads) from the
 	// bundle store in NATS.
-	anc := connect("agent")
-	cache, err := bundle.OpenCache(context.Background(), anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &jsonFake{Runtime: fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})}
-	a, err := agent.New(anc, rt, cache, agent.Config{ID: "browser-1", Name: "agent browser-1", Slots: 1,
-		HeartbeatInterval: 100 * time.Millisecond}, testutil.Logger(t).With("component", "agent"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Run(t, "agent", a.Run)
+	sys := testrig.Start(t, testrig.Options{Agents: []testrig.Agent{{
+		Config:  agent.Config{ID: "browser-1", Name: "agent browser-1", Slots: 1, HeartbeatInterval: 100 * time.Millisecond},
+		Runtime: &jsonFake{Runtime: fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})},
+	}}})
+	connect := sys.Connect
 
 	srv, err := api.New(context.Background(), connect("api"), api.Options{ClientID: "browser-test", AdminToken: adminToken,
 		PingInterval: 100 * time.Millisecond, Log: testutil.Logger(t).With("component", "api")})
