@@ -12,19 +12,18 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
 // sshEvents records the credentials a run sends.
 type sshEvents struct {
-	mu    sync.Mutex
 	creds chan sshCreds
 }
 
@@ -47,12 +46,7 @@ func sshRuntime(t *testing.T, login time.Duration) *Runtime {
 }
 
 func sshRuntimeMax(t *testing.T, login, maxSession time.Duration) *Runtime {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	base := testutil.FreePort(t)
 	return newTestRuntime(t, Options{SSH: SSHOptions{
 		Listen: "127.0.0.1", PortMin: base, PortMax: base + 3,
 		LoginTimeout: login, MaxSession: maxSession,
@@ -83,6 +77,30 @@ func waitCreds(t *testing.T, ev *sshEvents) sshCreds {
 	return sshCreds{}
 }
 
+// startSSHJob starts a debug "ssh" job of sshTaskRun on r and waits for
+// its credentials.
+func startSSHJob(t *testing.T, r *Runtime) (*containers.Job, <-chan messages.JobResult, sshCreds) {
+	t.Helper()
+	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
+	job.Desc.Debug = messages.DebugSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	return job, done, waitCreds(t, ev)
+}
+
+// jobEnds waits for the result of a job that should end by itself (why:
+// what it waits for, to say when it does not come).
+func jobEnds(t *testing.T, done <-chan messages.JobResult, why string) messages.JobResult {
+	t.Helper()
+	select {
+	case res := <-done:
+		return res
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the job did not end %s", why)
+	}
+	return messages.JobResult{}
+}
+
 func sshDial(c sshCreds, password string) (*ssh.Client, error) {
 	return ssh.Dial("tcp", net.JoinHostPort(c.host, strconv.Itoa(c.port)), &ssh.ClientConfig{
 		User:            c.user,
@@ -111,11 +129,7 @@ const sshTaskRun = "#!/bin/bash\nfeedback-result success\nfeedback-msg -m 'grade
 func TestSSHDebug_GoClient(t *testing.T) {
 	t.Parallel()
 	r := sshRuntime(t, time.Minute)
-	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
-	job.Desc.Debug = messages.DebugSSH
-	ev := newSSHEvents()
-	done := runAsync(t, r, job, ev)
-	c := waitCreds(t, ev)
+	job, done, c := startSSHJob(t, r)
 	if c.user != "worker" || len(c.password) < 12 || c.host != "127.0.0.1" {
 		t.Fatalf("credentials %+v", c)
 	}
@@ -140,17 +154,13 @@ func TestSSHDebug_GoClient(t *testing.T) {
 		t.Errorf("interfaces up in the container: %q", out)
 	}
 	cl.Close()
-	select {
-	case res := <-done:
-		if res.Result.Status != messages.StatusSuccess || !strings.Contains(res.Result.Text, "[SSH Debug] The SSH session ended.") ||
-			!strings.Contains(res.Result.Text, "graded by run") {
-			t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
-		}
-		if !archiveHas(t, res, "ssh_logs/session-") {
-			t.Error("no session transcript in the archive")
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the job did not end after the logout")
+	res := jobEnds(t, done, "after the logout")
+	if res.Result.Status != messages.StatusSuccess || !strings.Contains(res.Result.Text, "[SSH Debug] The SSH session ended.") ||
+		!strings.Contains(res.Result.Text, "graded by run") {
+		t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
+	}
+	if !archiveHas(t, res, "ssh_logs/session-") {
+		t.Error("no session transcript in the archive")
 	}
 	assertJobGone(t, job)
 }
@@ -162,11 +172,7 @@ func TestSSHDebug_OpenSSH(t *testing.T) {
 		t.Skip("no OpenSSH client (Debian's openssh-client) on this machine")
 	}
 	r := sshRuntime(t, time.Minute)
-	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
-	job.Desc.Debug = messages.DebugSSH
-	ev := newSSHEvents()
-	done := runAsync(t, r, job, ev)
-	c := waitCreds(t, ev)
+	_, done, c := startSSHJob(t, r)
 	// The password through SSH_ASKPASS, as a person would type it.
 	dir := t.TempDir()
 	askpass := filepath.Join(dir, "askpass")
@@ -186,25 +192,17 @@ func TestSSHDebug_OpenSSH(t *testing.T) {
 	if !strings.Contains(out.String(), "uid=4242") || !strings.Contains(out.String(), sshTaskRun) {
 		t.Errorf("ssh output %q", out.String())
 	}
-	select {
-	case res := <-done:
-		if res.Result.Status != messages.StatusError || !strings.HasPrefix(res.Result.Text, "[SSH Debug] The SSH session ended.") {
-			t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the job did not end after the logout")
+	if res := jobEnds(t, done, "after the logout"); res.Result.Status != messages.StatusError ||
+		!strings.HasPrefix(res.Result.Text, "[SSH Debug] The SSH session ended.") {
+		t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
 	}
 }
 
 func TestSSHDebug_NobodyConnects(t *testing.T) {
 	t.Parallel()
 	r := sshRuntime(t, 2*time.Second)
-	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
-	job.Desc.Debug = messages.DebugSSH
-	ev := newSSHEvents()
-	res := <-runAsync(t, r, job, ev)
-	waitCreds(t, ev)
-	if res.Result.Status != messages.StatusCrash || res.Result.Text != "[SSH Debug] Nobody connected to the SSH server." {
+	_, done, _ := startSSHJob(t, r)
+	if res := jobEnds(t, done, "at the login wait"); res.Result.Status != messages.StatusCrash || res.Result.Text != "[SSH Debug] Nobody connected to the SSH server." {
 		t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
 	}
 }
@@ -289,11 +287,7 @@ func archiveHas(t *testing.T, res messages.JobResult, prefix string) bool {
 func TestSSHDebug_MaxSession(t *testing.T) {
 	t.Parallel()
 	r := sshRuntimeMax(t, time.Minute, 3*time.Second)
-	job := newJob(r, task(t, map[string]string{"run": sshTaskRun}), nil)
-	job.Desc.Debug = messages.DebugSSH
-	ev := newSSHEvents()
-	done := runAsync(t, r, job, ev)
-	c := waitCreds(t, ev)
+	job, done, c := startSSHJob(t, r)
 	cl, err := sshDial(c, c.password)
 	if err != nil {
 		t.Fatal(err)
@@ -305,14 +299,9 @@ func TestSSHDebug_MaxSession(t *testing.T) {
 	}
 	// A session that would outlive the maximum.
 	go func() { _ = s.Run("sleep 600") }()
-	select {
-	case res := <-done:
-		want := "[SSH Debug] The SSH session reached its maximum of 3s."
-		if res.Result.Status != messages.StatusError || !strings.HasPrefix(res.Result.Text, want) {
-			t.Errorf("result %s %q, want error %q", res.Result.Status, res.Result.Text, want)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the session outlived its maximum")
+	want := "[SSH Debug] The SSH session reached its maximum of 3s."
+	if res := jobEnds(t, done, "at its maximum session"); res.Result.Status != messages.StatusError || !strings.HasPrefix(res.Result.Text, want) {
+		t.Errorf("result %s %q, want error %q", res.Result.Status, res.Result.Text, want)
 	}
 	assertJobGone(t, job)
 }
