@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -82,12 +81,7 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 // id) on a new endpoint.
 func (r *rig) startBridge(t *testing.T) *rig {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.endpoint = "tcp://" + ln.Addr().String()
-	ln.Close()
+	r.endpoint = fmt.Sprintf("tcp://127.0.0.1:%d", testutil.FreePort(t))
 	var br *Bridge
 	cl, err := frontendclient.New(context.Background(), r.sys.Connect("bridge"),
 		NewClientOptions(frontendclient.Options{Name: "bridge", ClientID: "inginious-bridge-test", Log: testutil.Logger(t)}, &br))

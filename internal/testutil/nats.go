@@ -63,12 +63,15 @@ func (n *NATS) Stop() {
 	}
 }
 
-func freePort(t testing.TB) string {
+// FreePort is a loopback TCP port nobody listened on a moment ago.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
 	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	return l.Addr().(*net.TCPAddr).Port
 }
+
+func freePort(t testing.TB) string { return fmt.Sprint(FreePort(t)) }

@@ -60,12 +60,7 @@ func composeCommand(t *testing.T) []string {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+	return fmt.Sprint(testutil.FreePort(t))
 }
 
 // stack is one docker-compose project of docker-compose.yml.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -21,12 +22,7 @@ import (
 // process may take one meanwhile; the agent then tries the next).
 func freePorts(t *testing.T, n int) (int, int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	base := testutil.FreePort(t)
 	return base, base + n - 1
 }
 
