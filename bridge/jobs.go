@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -162,26 +164,9 @@ func (b *Bridge) taskDir(course, task string) (string, error) {
 // (time, hard_time, memory, output, disk), network_grading, run_cmd.
 func environmentParameters(p map[string]any) (messages.EnvironmentParameters, error) {
 	var out messages.EnvironmentParameters
-	num := func(v any) (float64, bool) {
-		switch x := v.(type) {
-		case int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint:
-			var f float64
-			_, err := fmt.Sscan(fmt.Sprint(x), &f)
-			return f, err == nil
-		case float32:
-			return float64(x), true
-		case float64:
-			return x, true
-		case string:
-			var f float64
-			_, err := fmt.Sscan(x, &f)
-			return f, err == nil
-		}
-		return 0, false
-	}
 	if lim, ok := p["limits"].(map[string]any); ok {
 		for k, v := range lim {
-			f, ok := num(v)
+			f, ok := number(v)
 			if !ok || f < 0 {
 				return out, fmt.Errorf("limit %q is not a number: %v", k, v)
 			}
@@ -206,6 +191,24 @@ func environmentParameters(p map[string]any) (messages.EnvironmentParameters, er
 		out.RunCmd = v
 	}
 	return out, nil
+}
+
+// number reads a limit as msgpack decodes it (any int or float type), or
+// as a string of digits.
+func number(v any) (float64, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int()), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(rv.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	case reflect.String:
+		f, err := strconv.ParseFloat(strings.TrimSpace(rv.String()), 64)
+		return f, err == nil
+	}
+	return 0, false
 }
 
 // jobDone is INGInious' BackendJobDone for an ingo result.

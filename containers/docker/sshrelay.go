@@ -204,7 +204,8 @@ func (r *Runtime) relayConn(ctx context.Context, c net.Conn, sess *yamux.Session
 	}
 }
 
-// sshEvents are where credentials go: only the job's client gets them.
+// sshReady hands an SSH server's credentials to the attempt's events,
+// which send them to the job's client only.
 func sshReady(ev containers.Events, host string, h channel.Header) func(int) error {
 	return func(port int) error {
 		if ev == nil {
