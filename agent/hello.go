@@ -37,7 +37,7 @@ func (a *Agent) hello() {
 	a.mu.Unlock()
 
 	a.stats.hellos.Add(1)
-	a.send(a.subj.BackendAgent(), m)
+	a.send(a.subj.BackendAgent(a.cfg.ID), m)
 	a.resend(time.Time{})
 }
 
@@ -47,7 +47,7 @@ func (a *Agent) requestHello() { wake(a.helloReq) }
 // ping is the heartbeat; the answer is Pong, or Unknown.
 func (a *Agent) ping() {
 	a.stats.pings.Add(1)
-	a.send(a.subj.BackendAgent(), &messages.Ping{})
+	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.Ping{})
 }
 
 // send publishes m with the agent's subject as reply subject. A failure is

@@ -54,7 +54,7 @@ func startBackend(t testing.TB, n *testutil.NATS) *backend {
 		<-closed
 	})
 	b := &backend{t: t, nc: nc, subj: messages.NewSubjects(""), in: make(chan received, 1024)}
-	_, err = nc.Subscribe(b.subj.BackendAgent(), func(m *nats.Msg) {
+	_, err = nc.Subscribe(b.subj.BackendAgent("*"), func(m *nats.Msg) {
 		msg, err := messages.Decode(m.Data)
 		if err != nil {
 			t.Errorf("backend got undecodable bytes from the agent: %v", err)

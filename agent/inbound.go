@@ -123,7 +123,7 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 		a.stats.jobsOverCommit.Add(1)
 		a.log.Error("the backend sent a job while every slot is busy; refusing it", "job", k.JobID, "attempt", k.Attempt, "slots", a.cfg.Slots)
 	}
-	a.send(a.subj.BackendAgent(), &messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
+	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
 	if at == nil {
 		a.deliver(k, messages.NewJobResult(messages.StatusCrash, refusal, prev), prev)
 		return

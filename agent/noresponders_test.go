@@ -15,7 +15,7 @@ import (
 // agent must neither count it as malformed nor answer it.
 func TestBackendAbsentBouncesAreNotMalformed(t *testing.T) {
 	n := testutil.StartNATS(t)
-	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL})
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

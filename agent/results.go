@@ -75,7 +75,7 @@ func (a *Agent) publishResult(k messages.JobAttempt, p *pending) {
 	a.mu.Lock()
 	p.lastSent = time.Now()
 	a.mu.Unlock()
-	err := a.nc.PublishMsg(&nats.Msg{Subject: a.subj.BackendAgent(), Reply: a.inbox, Data: p.data})
+	err := a.nc.PublishMsg(&nats.Msg{Subject: a.subj.BackendAgent(a.cfg.ID), Reply: a.inbox, Data: p.data})
 	if err != nil {
 		a.stats.sendErrors.Add(1)
 		a.log.Warn("send result failed; will retry", "job", k.JobID, "attempt", k.Attempt, "err", err)

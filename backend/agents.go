@@ -71,6 +71,15 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 	if j != nil && j.agentID == agentID && j.attempt == attempt && j.phase != phaseWaiting {
 		return j
 	}
+	if j != nil && j.agentID != agentID {
+		// Not its attempt: a confused or forging agent. Nothing of the
+		// job changes, and the owner is not told to kill anything.
+		b.stats.refused.Add(1)
+		b.log.Warn("refused: a message about an attempt given to another agent", "agent", agentID, "job", jobID, "attempt", attempt)
+		b.toAgent(agentID, &messages.Error{Code: messages.CodeStaleAttempt, JobID: jobID, Attempt: attempt,
+			Text: fmt.Sprintf("attempt %d of job %s is not yours", attempt, jobID)})
+		return nil
+	}
 	b.stats.staleAttempts.Add(1)
 	why := "the job has finished"
 	switch {

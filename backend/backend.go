@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -63,10 +64,10 @@ type Backend struct {
 // event is one decoded message for the loop.
 type event struct {
 	at     time.Time // when it arrived: liveness counts from arrival, not from handling
-	sender string    // client or agent id, from the reply subject
-	reply  string
+	sender string    // client or agent id, from the subject NATS let it publish on
 	msg    messages.Message
-	agent  bool // arrived on the agent subject
+	agent  bool // arrived on an agent's subject
+	admin  bool // arrived on an admin's subject: may see and kill every job
 }
 
 // New makes a backend on an open connection, which the caller keeps
@@ -107,16 +108,18 @@ func (b *Backend) Run(ctx context.Context) error {
 	}
 	b.publishGauges()
 	defer b.publishGauges()
-	clientSub, err := b.nc.Subscribe(b.subj.BackendClient(), func(m *nats.Msg) { b.receive(m, false) })
-	if err != nil {
-		return fmt.Errorf("subscribe %s: %w", b.subj.BackendClient(), err)
+	var subs []*nats.Subscription
+	for _, subject := range []string{b.subj.BackendClient("*"), b.subj.BackendAdmin("*"), b.subj.BackendAgent("*")} {
+		s, err := b.nc.Subscribe(subject, b.receive)
+		if err != nil {
+			for _, s := range subs {
+				_ = s.Unsubscribe()
+			}
+			return fmt.Errorf("subscribe %s: %w", subject, err)
+		}
+		subs = append(subs, s)
 	}
-	agentSub, err := b.nc.Subscribe(b.subj.BackendAgent(), func(m *nats.Msg) { b.receive(m, true) })
-	if err != nil {
-		_ = clientSub.Unsubscribe()
-		return fmt.Errorf("subscribe %s: %w", b.subj.BackendAgent(), err)
-	}
-	for _, s := range []*nats.Subscription{clientSub, agentSub} {
+	for _, s := range subs {
 		// A burst at the deadline must queue here rather than be dropped
 		// as a slow consumer: 1M messages or 1 GiB.
 		_ = s.SetPendingLimits(1<<20, 1<<30)
@@ -132,9 +135,9 @@ func (b *Backend) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), ErrDeposed) {
-				return b.abandon(ctx, clientSub, agentSub)
+				return b.abandon(ctx, subs...)
 			}
-			return b.shutdown(clientSub, agentSub)
+			return b.shutdown(subs...)
 		case ev := <-b.events:
 			b.handle(ev)
 			// Take what else is waiting before dispatching once for all.
@@ -198,7 +201,7 @@ func (b *Backend) shutdown(subs ...*nats.Subscription) error {
 	// Drain lets handlers finish; what they posted is still handled, so a
 	// job accepted on the wire is not silently dropped from the journal.
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
-		if !subs[0].IsValid() && !subs[1].IsValid() && len(b.events) == 0 {
+		if !anyValid(subs) && len(b.events) == 0 {
 			break
 		}
 		select {
@@ -214,6 +217,15 @@ func (b *Backend) shutdown(subs ...*nats.Subscription) error {
 	return errors.Join(errs...)
 }
 
+func anyValid(subs []*nats.Subscription) bool {
+	for _, s := range subs {
+		if s.IsValid() {
+			return true
+		}
+	}
+	return false
+}
+
 // abandon is the stop of a deposed backend: unsubscribe, drop the rest.
 func (b *Backend) abandon(ctx context.Context, subs ...*nats.Subscription) error {
 	close(b.abandoned)
@@ -224,47 +236,45 @@ func (b *Backend) abandon(ctx context.Context, subs ...*nats.Subscription) error
 	return context.Cause(ctx)
 }
 
-// receive runs on NATS' goroutines: decode, check the sender, post.
-func (b *Backend) receive(m *nats.Msg, fromAgent bool) {
+// receive runs on NATS' goroutines: decode, check the sender, post. The
+// sender is the last token of the subject, which NATS lets only that
+// identity publish on (package natsauth); the reply subject is the
+// sender's choice and is never trusted.
+func (b *Backend) receive(m *nats.Msg) {
+	sender, kind, ok := b.subj.Sender(m.Subject)
+	if !ok {
+		// Our subscriptions match only sender subjects; an invalid id
+		// token (too long, odd characters) lands here.
+		b.stats.badSender.Add(1)
+		b.log.Warn("message on a subject without a valid sender id", "subject", m.Subject, "bytes", len(m.Data))
+		return
+	}
+	fromAgent := kind == messages.SenderAgent
+	back := b.subj.Client(sender)
+	if fromAgent {
+		back = b.subj.Agent(sender)
+	}
 	msg, err := messages.Decode(m.Data)
 	if err != nil {
 		b.stats.malformed.Add(1)
-		b.log.Warn("malformed message", "subject", m.Subject, "reply", m.Reply, "bytes", len(m.Data), "err", err)
-		b.replyError(m.Reply, messages.Errorf(messages.CodeMalformed, "", "%v", err))
+		b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(m.Data), "err", err)
+		b.replyError(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
 		return
 	}
-	if _, ok := msg.(*messages.Ping); ok && !fromAgent {
-		// A ping from a raw inbox (nats req) is a health check: answer it.
-		if _, isClient := b.subj.ClientID(m.Reply); !isClient && m.Reply != "" {
-			b.reply(m.Reply, &messages.Pong{})
-			return
-		}
-	}
-	var sender string
-	var ok bool
-	if fromAgent {
-		sender, ok = b.subj.AgentID(m.Reply)
-	} else {
-		sender, ok = b.subj.ClientID(m.Reply)
-	}
-	if !ok {
-		b.stats.badSender.Add(1)
-		want := b.subj.Client("<id>")
-		if fromAgent {
-			want = b.subj.Agent("<id>")
-		}
-		b.log.Warn("message without a valid sender", "type", msg.MessageName(), "reply", m.Reply)
-		b.replyError(m.Reply, messages.Errorf(messages.CodeBadSender, "", "reply subject %q must be %s", m.Reply, want))
+	if _, ok := msg.(*messages.Ping); ok && !fromAgent && m.Reply != back && strings.HasPrefix(m.Reply, "_INBOX.") {
+		// A ping from a raw inbox (nats req) is a health check: answer it
+		// there, once (the server allows one response).
+		b.reply(m.Reply, &messages.Pong{})
 		return
 	}
 	if !expected(msg, fromAgent) {
 		b.stats.unexpected.Add(1)
 		b.log.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
-		b.replyError(m.Reply, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
+		b.replyError(back, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
 		return
 	}
 	select {
-	case b.events <- event{at: b.now(), sender: sender, reply: m.Reply, msg: msg, agent: fromAgent}:
+	case b.events <- event{at: b.now(), sender: sender, msg: msg, agent: fromAgent, admin: kind == messages.SenderAdmin}:
 	case <-b.abandoned:
 		// Deposed: nobody reads events any more.
 	}
@@ -316,14 +326,19 @@ func (b *Backend) toAgent(id string, m messages.Message) { b.reply(b.subj.Agent(
 // counters are read by Stats from any goroutine.
 type counters struct {
 	malformed, badSender, unexpected, staleAttempts, sendErrors, journalErrors atomic.Int64
-	submitted, finished, requeued, agentsLost, duplicateResults                atomic.Int64
-	resultsAcked, resultsResent, resultsExpired                                atomic.Int64
+	// refused counts requests for what the sender may not touch: another
+	// frontend's job, an attempt given to another agent.
+	refused                                                     atomic.Int64
+	submitted, finished, requeued, agentsLost, duplicateResults atomic.Int64
+	resultsAcked, resultsResent, resultsExpired                 atomic.Int64
 }
 
 // Stats are the backend's counters since it started.
 type Stats struct {
 	Malformed, BadSender, Unexpected, StaleAttempts, SendErrors, JournalErrors int64
-	Submitted, Finished, Requeued, AgentsLost                                  int64
+	// Refused counts requests about what the sender may not touch.
+	Refused                                   int64
+	Submitted, Finished, Requeued, AgentsLost int64
 	// DuplicateResults counts results sent again for the attempt that had
 	// already finished the job (acked again, not refused).
 	DuplicateResults int64
@@ -338,7 +353,7 @@ type Stats struct {
 func (b *Backend) Stats() Stats {
 	c := &b.stats
 	return Stats{
-		Malformed: c.malformed.Load(), BadSender: c.badSender.Load(), Unexpected: c.unexpected.Load(),
+		Malformed: c.malformed.Load(), BadSender: c.badSender.Load(), Refused: c.refused.Load(), Unexpected: c.unexpected.Load(),
 		StaleAttempts: c.staleAttempts.Load(), SendErrors: c.sendErrors.Load(), JournalErrors: c.journalErrors.Load(),
 		Submitted: c.submitted.Load(), Finished: c.finished.Load(), Requeued: c.requeued.Load(), AgentsLost: c.agentsLost.Load(),
 		DuplicateResults: c.duplicateResults.Load(),

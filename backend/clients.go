@@ -12,7 +12,7 @@ func (b *Backend) handleClient(ev event) {
 	switch m := ev.msg.(type) {
 	case *messages.ClientHello:
 		if m.ProtocolVersion != messages.ProtocolVersion {
-			b.replyError(ev.reply, messages.Errorf(messages.CodeProtocolVersion, "",
+			b.toClient(ev.sender, messages.Errorf(messages.CodeProtocolVersion, "",
 				"client speaks protocol %d, this backend speaks %d: upgrade the older side", m.ProtocolVersion, messages.ProtocolVersion))
 			return
 		}
@@ -50,9 +50,9 @@ func (b *Backend) handleClient(ev event) {
 	case *messages.ClientNewJob:
 		b.newJob(c, m)
 	case *messages.ClientKillJob:
-		b.killJob(c, m)
+		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
-		b.toClient(c.id, b.snapshot(c.id))
+		b.toClient(c.id, b.snapshot(c.id, ev.admin))
 	case *messages.Ack:
 		b.ackResult(c, m.JobID)
 	}
@@ -144,11 +144,19 @@ func validateJob(m *messages.ClientNewJob) error {
 	return nil
 }
 
-func (b *Backend) killJob(c *client, m *messages.ClientKillJob) {
+// killJob kills a job for its owner or an admin. Another frontend's job
+// is answered as if it did not exist: a frontend learns nothing of other
+// frontends' jobs.
+func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 	j := b.jobs[m.JobID]
+	if j != nil && !admin && j.clientID != c.id {
+		b.stats.refused.Add(1)
+		b.log.Warn("refused: a kill of another frontend's job", "client", c.id, "job", m.JobID)
+		j = nil
+	}
 	if j == nil {
 		text := "no such job"
-		if b.done[m.JobID] != nil {
+		if d := b.done[m.JobID]; d != nil && (admin || d.clientID == c.id) {
 			text = "the job has already finished"
 		}
 		b.toClient(c.id, messages.Errorf(messages.CodeUnknownJob, m.JobID, "%s", text))

@@ -28,7 +28,7 @@ type rig struct {
 func newRig(t *testing.T, tweak func(*Config)) *rig {
 	t.Helper()
 	n := testutil.StartNATS(t)
-	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend"})
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func (r *rig) peer(id, subject, target string) *peer {
 }
 
 func (r *rig) client(id string) *peer {
-	return r.peer(id, r.subj.Client(id), r.subj.BackendClient())
+	return r.peer(id, r.subj.Client(id), r.subj.BackendClient(id))
 }
 
 func (p *peer) send(m messages.Message) {
@@ -108,7 +108,7 @@ type fakeAgent struct {
 
 func (r *rig) agent(id string, slots int, envs ...string) *fakeAgent {
 	r.t.Helper()
-	a := &fakeAgent{peer: r.peer(id, r.subj.Agent(id), r.subj.BackendAgent()), session: id + "-s1", stop: make(chan struct{})}
+	a := &fakeAgent{peer: r.peer(id, r.subj.Agent(id), r.subj.BackendAgent(id)), session: id + "-s1", stop: make(chan struct{})}
 	a.hello(slots, envs, nil, 0)
 	next[*messages.Ack](a.peer)
 	go func() {

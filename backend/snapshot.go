@@ -11,8 +11,9 @@ import (
 // snapshot is the queue as an admin sees it: running jobs in dispatch
 // order, waiting jobs in the order they would be dispatched if every agent
 // offered every environment, each with its position in its own queue and
-// why it waits.
-func (b *Backend) snapshot(forClient string) *messages.BackendGetQueue {
+// why it waits. A frontend (not admin) sees its own jobs only; their
+// positions still count everybody's.
+func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQueue {
 	out := &messages.BackendGetQueue{JobsRunning: []messages.QueueRunningJob{}, JobsWaiting: []messages.QueueWaitingJob{}, Agents: []messages.QueueAgent{}}
 	var running, waiting []*job
 	for _, j := range b.jobs {
@@ -24,6 +25,9 @@ func (b *Backend) snapshot(forClient string) *messages.BackendGetQueue {
 	}
 	sort.Slice(running, func(x, y int) bool { return running[x].dispatchSeq < running[y].dispatchSeq })
 	for _, j := range running {
+		if !admin && j.clientID != forClient {
+			continue
+		}
 		out.JobsRunning = append(out.JobsRunning, messages.QueueRunningJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
 			Info: j.msg.Info(), Launcher: j.msg.Launcher, StartedAt: j.assignedAt.UnixMilli(), MaxTime: j.maxTime(),
@@ -49,6 +53,9 @@ func (b *Backend) snapshot(forClient string) *messages.BackendGetQueue {
 			reason = messages.WaitSlotsBusy
 		case best[t] < j.msg.Priority:
 			reason = messages.WaitLowerPriority
+		}
+		if !admin && j.clientID != forClient {
+			continue
 		}
 		out.JobsWaiting = append(out.JobsWaiting, messages.QueueWaitingJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.msg.Info(), Launcher: j.msg.Launcher,

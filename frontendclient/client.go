@@ -26,6 +26,7 @@ type Client struct {
 	nc    *nats.Conn
 	subj  messages.Subjects
 	self  string // our subject: where the backend answers, and who we are
+	to    string // the backend subject we send on (our identity to the backend)
 	log   *slog.Logger
 	stats counters
 
@@ -84,6 +85,7 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 		nc:          nc,
 		subj:        subj,
 		self:        subj.Client(opts.ClientID),
+		to:          subj.BackendClient(opts.ClientID),
 		log:         opts.Log.With("client", opts.ClientID),
 		stop:        make(chan struct{}),
 		ready:       make(chan struct{}),
@@ -94,6 +96,9 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 		finished:    newIDSet(rememberedIDs),
 		forgotten:   newIDSet(rememberedIDs),
 		killWait:    make(map[string][]*killWaiter),
+	}
+	if opts.Admin {
+		c.to = subj.BackendAdmin(opts.ClientID)
 	}
 	c.results = newResultState(c.handler())
 	c.uploads.c = c
@@ -221,13 +226,13 @@ func (c *Client) closedErrLocked() error {
 
 // send publishes m to the backend. Called with mu held.
 func (c *Client) send(m messages.Message) error {
-	return natsconn.Send(c.nc, c.subj.BackendClient(), c.self, m)
+	return natsconn.Send(c.nc, c.to, c.self, m)
 }
 
 // sendWire publishes an already encoded message. Called with mu held.
 func (c *Client) sendWire(data []byte) error {
-	if err := c.nc.PublishMsg(&nats.Msg{Subject: c.subj.BackendClient(), Reply: c.self, Data: data}); err != nil {
-		return fmt.Errorf("publish on %s: %w", c.subj.BackendClient(), err)
+	if err := c.nc.PublishMsg(&nats.Msg{Subject: c.to, Reply: c.self, Data: data}); err != nil {
+		return fmt.Errorf("publish on %s: %w", c.to, err)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ type received struct {
 
 func startFakeBackend(t *testing.T, url string) *fakeBackend {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: "fake backend", ReconnectWait: 20 * time.Millisecond})
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: "fake backend", ReconnectWait: 20 * time.Millisecond, Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func startFakeBackend(t *testing.T, url string) *fakeBackend {
 func (fb *fakeBackend) listen(t *testing.T) {
 	t.Helper()
 	var err error
-	if fb.sub, err = fb.nc.Subscribe(fb.subj.BackendClient(), fb.receive); err != nil {
+	if fb.sub, err = fb.nc.Subscribe(fb.subj.BackendClient("*"), fb.receive); err != nil {
 		t.Fatal(err)
 	}
 	if err := fb.nc.Flush(); err != nil {
@@ -106,9 +106,9 @@ func (fb *fakeBackend) receive(m *nats.Msg) {
 		fb.errs = append(fb.errs, fmt.Errorf("client sent garbage: %w", err))
 		return
 	}
-	client, ok := fb.subj.ClientID(m.Reply)
-	if !ok {
-		fb.errs = append(fb.errs, fmt.Errorf("%s with reply subject %q", msg.MessageName(), m.Reply))
+	client, kind, ok := fb.subj.Sender(m.Subject)
+	if !ok || kind != messages.SenderFrontend || m.Reply != fb.subj.Client(client) {
+		fb.errs = append(fb.errs, fmt.Errorf("%s on %q with reply subject %q", msg.MessageName(), m.Subject, m.Reply))
 		return
 	}
 	if fb.mute {
@@ -277,7 +277,7 @@ func newEnv(t *testing.T, opts Options) *env {
 // commands (reconnect forever), fast heartbeats and a test logger.
 func newClient(t *testing.T, url string, opts Options) (*Client, *nats.Conn) {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: "test client", ReconnectWait: 20 * time.Millisecond})
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: "test client", ReconnectWait: 20 * time.Millisecond, Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

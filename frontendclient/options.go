@@ -30,6 +30,12 @@ type Options struct {
 	ClientID string
 	// Prefix of every subject (default messages.DefaultPrefix).
 	Prefix string
+	// Admin sends on the admins' subject, where the backend shows every
+	// job and lets this client kill any; the connection's credentials
+	// must be an admin's. Otherwise the client is the frontend whose
+	// credentials' name is ClientID: NATS lets it send only on its own
+	// subject.
+	Admin bool
 	// PingInterval is the heartbeat period (default 1s).
 	PingInterval time.Duration
 	// RequestTimeout bounds the wait for the backend's answer to NewJob,

@@ -12,9 +12,15 @@ const DefaultPrefix = "ingo"
 // Subject suffixes, appended to the prefix. They are the public contract of
 // DESIGN.md §3: other programs subscribe and publish on them.
 const (
-	// SuffixBackendClient receives every message from clients to the backend.
+	// SuffixBackendClient is followed by ".<clientID>": a frontend to the
+	// backend. NATS lets only the frontend of that name publish there, so
+	// the token is the sender's identity.
 	SuffixBackendClient = "backend.client"
-	// SuffixBackendAgent receives every message from agents to the backend.
+	// SuffixBackendAdmin is followed by ".<clientID>": an admin to the
+	// backend, which lets it see and kill every job.
+	SuffixBackendAdmin = "backend.admin"
+	// SuffixBackendAgent is followed by ".<agentID>": an agent to the
+	// backend; only the agent of that name may publish there.
 	SuffixBackendAgent = "backend.agent"
 	// SuffixClient is followed by ".<clientID>": backend to one client.
 	SuffixClient = "client"
@@ -51,11 +57,48 @@ func NewSubjects(prefix string) Subjects {
 	return Subjects{Prefix: prefix}
 }
 
-// BackendClient is where clients send to the backend.
-func (s Subjects) BackendClient() string { return s.Prefix + "." + SuffixBackendClient }
+// BackendClient is where the frontend with client id id sends to the
+// backend ("*" matches every frontend).
+func (s Subjects) BackendClient(id string) string {
+	return s.Prefix + "." + SuffixBackendClient + "." + id
+}
 
-// BackendAgent is where agents send to the backend.
-func (s Subjects) BackendAgent() string { return s.Prefix + "." + SuffixBackendAgent }
+// BackendAdmin is where an admin client with client id id sends to the
+// backend ("*" matches every admin client).
+func (s Subjects) BackendAdmin(id string) string {
+	return s.Prefix + "." + SuffixBackendAdmin + "." + id
+}
+
+// BackendAgent is where the agent id sends to the backend ("*" matches
+// every agent).
+func (s Subjects) BackendAgent(id string) string {
+	return s.Prefix + "." + SuffixBackendAgent + "." + id
+}
+
+// Sender tells who sent a message the backend received on subject: the
+// id in the subject's last token, and whether it came from an agent, an
+// admin client or a frontend. ok is false for any other subject.
+func (s Subjects) Sender(subject string) (id string, kind SenderKind, ok bool) {
+	for _, k := range []struct {
+		suffix string
+		kind   SenderKind
+	}{{SuffixBackendAgent, SenderAgent}, {SuffixBackendClient, SenderFrontend}, {SuffixBackendAdmin, SenderAdmin}} {
+		if id, ok := s.idAfter(subject, s.Prefix+"."+k.suffix+"."); ok {
+			return id, k.kind, true
+		}
+	}
+	return "", 0, false
+}
+
+// SenderKind is the role a backend subject speaks for.
+type SenderKind int
+
+// The senders a backend hears.
+const (
+	SenderFrontend SenderKind = iota + 1
+	SenderAdmin
+	SenderAgent
+)
 
 // Client is where the backend sends to one client.
 func (s Subjects) Client(id string) string { return s.Prefix + "." + SuffixClient + "." + id }
@@ -82,17 +125,6 @@ func (s Subjects) Journal(jobID string) string { return s.Prefix + "." + SuffixJ
 
 // JournalAll matches every job's journal subject.
 func (s Subjects) JournalAll() string { return s.Prefix + "." + SuffixJournal + ".>" }
-
-// ClientID extracts the client id from a reply subject, or returns false if
-// the subject is not a client subject of this installation.
-func (s Subjects) ClientID(subject string) (string, bool) {
-	return s.idAfter(subject, s.Prefix+"."+SuffixClient+".")
-}
-
-// AgentID extracts the agent id from a reply subject, or returns false.
-func (s Subjects) AgentID(subject string) (string, bool) {
-	return s.idAfter(subject, s.Prefix+"."+SuffixAgent+".")
-}
 
 func (s Subjects) idAfter(subject, head string) (string, bool) {
 	id, ok := strings.CutPrefix(subject, head)

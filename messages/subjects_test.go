@@ -12,14 +12,14 @@ func TestSubjectNames(t *testing.T) {
 		prefix                                                    string
 		backendClient, backendAgent, client, agent, store, leader string
 	}{
-		{"", "ingo.backend.client", "ingo.backend.agent", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
-		{"ingo", "ingo.backend.client", "ingo.backend.agent", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
-		{"staging", "staging.backend.client", "staging.backend.agent", "staging.client.c1", "staging.agent.a1", "staging-tasks", "STAGING_LEADER"},
+		{"", "ingo.backend.client.c1", "ingo.backend.agent.a1", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
+		{"ingo", "ingo.backend.client.c1", "ingo.backend.agent.a1", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
+		{"staging", "staging.backend.client.c1", "staging.backend.agent.a1", "staging.client.c1", "staging.agent.a1", "staging-tasks", "STAGING_LEADER"},
 	} {
 		s := messages.NewSubjects(c.prefix)
 		for _, got := range []struct{ got, want string }{
-			{s.BackendClient(), c.backendClient},
-			{s.BackendAgent(), c.backendAgent},
+			{s.BackendClient("c1"), c.backendClient},
+			{s.BackendAgent("a1"), c.backendAgent},
 			{s.Client("c1"), c.client},
 			{s.Agent("a1"), c.agent},
 			{s.TaskBundleStore(), c.store},
@@ -32,59 +32,54 @@ func TestSubjectNames(t *testing.T) {
 	}
 }
 
-func TestSubjectIDs(t *testing.T) {
+func TestSubjectSender(t *testing.T) {
 	s := messages.NewSubjects("")
 	other := messages.NewSubjects("staging")
+	long := strings.Repeat("a", messages.MaxIDLength)
 	cases := []struct {
-		subject           string
-		clientID, agentID string // "" when the subject is not of that kind
+		subject string
+		id      string // "" when no sender can be read
+		kind    messages.SenderKind
 	}{
-		{"ingo.client.c1", "c1", ""},
-		{"ingo.agent.a1", "", "a1"},
-		{"ingo.client.0b9a4f8e-3c1d_X", "0b9a4f8e-3c1d_X", ""},
-		{"ingo.agent." + strings.Repeat("a", messages.MaxIDLength), "", strings.Repeat("a", messages.MaxIDLength)},
-		{"ingo.agent." + strings.Repeat("a", messages.MaxIDLength+1), "", ""},
-		{"ingo.client.", "", ""},
-		{"ingo.client", "", ""},
-		{"ingo.client.c1.extra", "", ""}, // a second token would let one client read another's subject tree
-		{"ingo.client.*", "", ""},
-		{"ingo.client.>", "", ""},
-		{"ingo.clientc1", "", ""},
-		{"ingo.agent.a 1", "", ""},
-		{"staging.client.c1", "", ""}, // another installation's client
-		{"_INBOX.abc", "", ""},
-		{"ingo.backend.client", "", ""},
-		{"", "", ""},
+		{"ingo.backend.client.c1", "c1", messages.SenderFrontend},
+		{"ingo.backend.admin.ops-1", "ops-1", messages.SenderAdmin},
+		{"ingo.backend.agent.a1", "a1", messages.SenderAgent},
+		{"ingo.backend.client.0b9a4f8e-3c1d_X", "0b9a4f8e-3c1d_X", messages.SenderFrontend},
+		{"ingo.backend.agent." + long, long, messages.SenderAgent},
+		{"ingo.backend.agent." + long + "a", "", 0},
+		{"ingo.backend.client.", "", 0},
+		{"ingo.backend.client", "", 0},
+		{"ingo.backend.client.c1.extra", "", 0}, // one token, or one client could speak for a tree
+		{"ingo.backend.client.*", "", 0},
+		{"ingo.backend.client.>", "", 0},
+		{"ingo.backend.agent.a 1", "", 0},
+		{"ingo.client.c1", "", 0}, // the backend's own subject to a client
+		{"ingo.agent.a1", "", 0},
+		{"staging.backend.client.c1", "", 0}, // another installation's
+		{"_INBOX.abc", "", 0},
+		{"", "", 0},
 	}
 	for _, c := range cases {
-		id, ok := s.ClientID(c.subject)
-		if ok != (c.clientID != "") || id != c.clientID {
-			t.Errorf("ClientID(%q) = %q, %v; want %q", c.subject, id, ok, c.clientID)
-		}
-		id, ok = s.AgentID(c.subject)
-		if ok != (c.agentID != "") || id != c.agentID {
-			t.Errorf("AgentID(%q) = %q, %v; want %q", c.subject, id, ok, c.agentID)
+		id, kind, ok := s.Sender(c.subject)
+		if ok != (c.id != "") || id != c.id || kind != c.kind {
+			t.Errorf("Sender(%q) = %q, %v, %v; want %q, %v", c.subject, id, kind, ok, c.id, c.kind)
 		}
 	}
-	if id, ok := other.ClientID("staging.client.c1"); !ok || id != "c1" {
-		t.Errorf("staging ClientID = %q, %v", id, ok)
-	}
-	if _, ok := other.ClientID("ingo.client.c1"); ok {
-		t.Error("staging accepted a client of the default installation")
+	if id, kind, ok := other.Sender("staging.backend.agent.a1"); !ok || id != "a1" || kind != messages.SenderAgent {
+		t.Errorf("staging Sender = %q, %v, %v", id, kind, ok)
 	}
 }
 
 func TestSubjectRoundTrip(t *testing.T) {
 	s := messages.NewSubjects("p")
 	for _, id := range []string{"c", "agent-01", "0b9a4f8e-3c1d-4e2a-9f6b-7d5c8e1a2b3c"} {
-		if got, ok := s.ClientID(s.Client(id)); !ok || got != id {
-			t.Errorf("ClientID(Client(%q)) = %q, %v", id, got, ok)
-		}
-		if got, ok := s.AgentID(s.Agent(id)); !ok || got != id {
-			t.Errorf("AgentID(Agent(%q)) = %q, %v", id, got, ok)
-		}
-		if _, ok := s.AgentID(s.Client(id)); ok {
-			t.Errorf("AgentID accepted client subject %q", s.Client(id))
+		for _, c := range []struct {
+			subject string
+			kind    messages.SenderKind
+		}{{s.BackendClient(id), messages.SenderFrontend}, {s.BackendAdmin(id), messages.SenderAdmin}, {s.BackendAgent(id), messages.SenderAgent}} {
+			if got, kind, ok := s.Sender(c.subject); !ok || got != id || kind != c.kind {
+				t.Errorf("Sender(%q) = %q, %v, %v", c.subject, got, kind, ok)
+			}
 		}
 	}
 }

@@ -30,7 +30,7 @@ type server struct {
 
 func startBackend(t *testing.T, n *testutil.NATS, tweak func(*backend.Config)) *server {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend"})
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func startBackend(t *testing.T, n *testutil.NATS, tweak func(*backend.Config)) *
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := nc.Request(subj.BackendClient(), data, 100*time.Millisecond)
+		m, err := nc.Request(subj.BackendClient("probe"), data, 100*time.Millisecond)
 		return err == nil && !natsconn.IsStatus(m)
 	}, "backend does not answer")
 	return s
@@ -112,11 +112,11 @@ func restartNoise(m messages.Message) bool {
 }
 
 func client(t *testing.T, n *testutil.NATS, id string) *peer {
-	return newPeer(t, n, id, subj.Client(id), subj.BackendClient())
+	return newPeer(t, n, id, subj.Client(id), subj.BackendClient(id))
 }
 
 func agentPeer(t *testing.T, n *testutil.NATS, id string) *peer {
-	return newPeer(t, n, id, subj.Agent(id), subj.BackendAgent())
+	return newPeer(t, n, id, subj.Agent(id), subj.BackendAgent(id))
 }
 
 func (p *peer) send(m messages.Message) {

@@ -24,7 +24,7 @@ const takeoverBound = ttl + 3*time.Second
 
 func connect(t *testing.T, url, name string) *nats.Conn {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: testutil.Logger(t), ReconnectWait: 50 * time.Millisecond})
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: testutil.Logger(t), ReconnectWait: 50 * time.Millisecond, Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

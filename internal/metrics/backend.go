@@ -153,7 +153,7 @@ func (m *Backend) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.CounterValue, float64(v.get(s)))
 	}
 	for reason, n := range map[string]int64{"malformed": s.Malformed, "bad_sender": s.BadSender,
-		"unexpected": s.Unexpected, "stale_attempt": s.StaleAttempts} {
+		"unexpected": s.Unexpected, "stale_attempt": s.StaleAttempts, "refused": s.Refused} {
 		ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), reason)
 	}
 	g := b.Gauges()

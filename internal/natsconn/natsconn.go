@@ -6,10 +6,13 @@ package natsconn
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -22,6 +25,34 @@ type Options struct {
 	OnReconnect func()
 	// ReconnectWait is the pause between attempts (default 250ms).
 	ReconnectWait time.Duration
+	// Creds is who connects. The servers ingo starts admit nobody
+	// without credentials; nil connects anonymously, which only an
+	// external server without authentication accepts.
+	Creds *natsauth.Credentials
+}
+
+// Redact hides the password (or token) of a NATS URL, or of a
+// comma-separated list of them, for logs and errors.
+func Redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, raw := range parts {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			if strings.Contains(raw, "@") {
+				parts[i] = "<unparsable URL with credentials>"
+			}
+			continue
+		}
+		if u.User != nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			} else {
+				u.User = url.User("xxxxx") // a bare token
+			}
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // Connect dials NATS with ingo's connection policy: retry the first
@@ -63,9 +94,12 @@ func Connect(o Options) (*nats.Conn, error) {
 			log.Error("NATS error", "subject", subject, "err", err)
 		}),
 	}
+	if o.Creds != nil {
+		opts = append(opts, o.Creds.NATSOptions()...)
+	}
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", o.URL, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", Redact(o.URL), err)
 	}
 	return nc, nil
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
 // Options configure the embedded server.
@@ -27,6 +29,9 @@ type Options struct {
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept clients.
 	ReadyTimeout time.Duration
+	// Keys, required, are the identities the server admits: nobody else
+	// connects (DESIGN.md §8).
+	Keys *natsauth.Keys
 }
 
 // DefaultMaxPayload is the max_payload of an embedded server.
@@ -63,6 +68,12 @@ func Start(o Options) (*server.Server, error) {
 		MaxPending: int64(o.MaxPayload) * 8,
 		NoSigs:     true,
 		NoLog:      o.Logger == nil,
+	}
+	if o.Keys == nil {
+		return nil, errors.New("embedded nats: no keys: the server admits no anonymous client")
+	}
+	if err := o.Keys.Configure(opts); err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	s, err := server.NewServer(opts)
 	if err != nil {

@@ -81,7 +81,7 @@ func Start(t testing.TB, opts Options) *System {
 func (s *System) Connect(name string) *nats.Conn {
 	s.t.Helper()
 	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: name, Log: testutil.Logger(s.t).With("conn", name),
-		ReconnectWait: 50 * time.Millisecond})
+		ReconnectWait: 50 * time.Millisecond, Creds: testutil.Superuser(s.t)})
 	if err != nil {
 		s.t.Fatal(err)
 	}

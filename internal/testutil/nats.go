@@ -37,7 +37,7 @@ func StartNATS(t testing.TB) *NATS {
 // Start (re)starts the server on its port.
 func (n *NATS) Start() {
 	n.t.Helper()
-	o := natsserver.Options{Addr: n.addr, DataDir: n.dataDir}
+	o := natsserver.Options{Addr: n.addr, DataDir: n.dataDir, Keys: Keys(n.t)}
 	if os.Getenv("NATS_LOGGING") != "" {
 		o.Logger = Logger(n.t)
 	}

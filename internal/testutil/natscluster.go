@@ -86,6 +86,13 @@ func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 			// without routes.
 			text = text[:strings.Index(text, "cluster {")]
 		}
+		// Trust the test binary's keys, as docs/security.md tells an
+		// operator to do with `ingo creds --nats-config`.
+		auth, err := Keys(t).ServerConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text += auth
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +206,7 @@ func (c *NATSCluster) WaitReady() {
 
 // placeProbe creates and deletes a stream with one replica per node.
 func (c *NATSCluster) placeProbe() error {
-	nc, err := nats.Connect(c.URLs(), nats.Timeout(time.Second))
+	nc, err := nats.Connect(c.URLs(), append(Superuser(c.t).NATSOptions(), nats.Timeout(time.Second))...)
 	if err != nil {
 		return err
 	}
@@ -238,7 +245,7 @@ func (c *NATSCluster) WaitNodeReady(i int) {
 
 // jetStreamReady asks node i alone for the account's JetStream info.
 func (c *NATSCluster) jetStreamReady(i int) error {
-	nc, err := nats.Connect(c.URL(i), nats.NoReconnect(), nats.Timeout(time.Second))
+	nc, err := nats.Connect(c.URL(i), append(Superuser(c.t).NATSOptions(), nats.NoReconnect(), nats.Timeout(time.Second))...)
 	if err != nil {
 		return err
 	}
@@ -310,7 +317,7 @@ func (c *NATSCluster) streamInfo(stream string) (*jetstream.StreamInfo, error) {
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("no node runs")
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","), nats.NoReconnect(), nats.Timeout(time.Second))
+	nc, err := nats.Connect(strings.Join(urls, ","), append(Superuser(c.t).NATSOptions(), nats.NoReconnect(), nats.Timeout(time.Second))...)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ type Peer struct {
 // test ends. Its Noise is HeartbeatNoise.
 func NewPeer(t testing.TB, url, id, subject, target string) *Peer {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, Superuser(t).NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
@@ -35,10 +36,17 @@ func Run(t testing.TB, name string, fn func(context.Context) error) {
 }
 
 // Connect opens a NATS connection with ingo's reconnect policy (a short
-// wait, for tests that restart servers), closed when the test ends.
+// wait, for tests that restart servers), closed when the test ends, as the
+// Superuser.
 func Connect(t testing.TB, url, name string) *nats.Conn {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond})
+	return ConnectAs(t, url, name, Superuser(t))
+}
+
+// ConnectAs is Connect with the credentials creds.
+func ConnectAs(t testing.TB, url, name string, creds *natsauth.Credentials) *nats.Conn {
+	t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond, Creds: creds})
 	if err != nil {
 		t.Fatal(err)
 	}

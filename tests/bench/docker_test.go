@@ -130,7 +130,7 @@ func median(d []time.Duration) time.Duration {
 // connect opens a connection closed when the test ends.
 func connect(t *testing.T, url, name string) *nats.Conn {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name})
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

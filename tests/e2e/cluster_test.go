@@ -58,7 +58,7 @@ func newCluster(t *testing.T) *cluster {
 
 func (c *cluster) connect(name, url string) *nats.Conn {
 	c.t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: testutil.Logger(c.t).With("conn", name), ReconnectWait: 50 * time.Millisecond})
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: testutil.Logger(c.t).With("conn", name), ReconnectWait: 50 * time.Millisecond, Creds: testutil.Superuser(c.t)})
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -231,16 +231,12 @@ func TestMalformedMessages(t *testing.T) {
 	cl := c.client("web")
 	c.agent("a1", 1, false, "docker/default")
 	waitEnvironments(t, cl, "docker/default")
-	raw, err := nats.Connect(c.nats.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := testutil.Connect(t, c.nats.URL, "raw")
 	subj := messages.NewSubjects("")
 	valid, _ := messages.Encode(&messages.AgentJobDone{JobID: "ghost", Attempt: 1})
 	garbage := [][]byte{nil, []byte("hello"), {0xd9, 0x9b, 0xdc}, valid[:len(valid)-3], make([]byte, 1<<20)}
 	for _, g := range garbage {
-		for _, to := range []string{subj.BackendClient(), subj.BackendAgent()} {
+		for _, to := range []string{subj.BackendClient("web"), subj.BackendAgent("a1")} {
 			for _, reply := range []string{"", subj.Client("web"), subj.Agent("a1"), "elsewhere"} {
 				if err := raw.PublishMsg(&nats.Msg{Subject: to, Reply: reply, Data: g}); err != nil {
 					t.Fatal(err)
@@ -249,7 +245,7 @@ func TestMalformedMessages(t *testing.T) {
 		}
 	}
 	// A valid agent message about a job nobody knows, from a real agent id.
-	_ = raw.PublishMsg(&nats.Msg{Subject: subj.BackendAgent(), Reply: subj.Agent("a1"), Data: valid})
+	_ = raw.PublishMsg(&nats.Msg{Subject: subj.BackendAgent("a1"), Reply: subj.Agent("a1"), Data: valid})
 	if err := raw.Flush(); err != nil {
 		t.Fatal(err)
 	}

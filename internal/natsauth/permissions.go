@@ -1,0 +1,98 @@
+package natsauth
+
+import (
+	"fmt"
+
+	"github.com/nats-io/jwt/v2"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Role is what a NATS user may do in an installation.
+type Role string
+
+// The roles of DESIGN.md §8.
+const (
+	RoleBackend  Role = "backend"
+	RoleAgent    Role = "agent"
+	RoleFrontend Role = "frontend"
+	RoleAdmin    Role = "admin"
+)
+
+// Roles lists every role, for flags and errors.
+var Roles = []Role{RoleBackend, RoleAgent, RoleFrontend, RoleAdmin}
+
+// ParseRole checks a role's name.
+func ParseRole(s string) (Role, error) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("unknown role %q: use backend, agent, frontend or admin", s)
+}
+
+// InboxPrefix is where a user's replies arrive; only that user may
+// subscribe under it.
+func InboxPrefix(role Role, name string) string { return "_INBOX." + string(role) + "." + name }
+
+// permissions are what the server lets a user of role and name do in the
+// installation with subject prefix prefix.
+func permissions(role Role, name, prefix string) jwt.Permissions {
+	s := messages.NewSubjects(prefix)
+	bucket := s.TaskBundleStore()
+	stream := "OBJ_" + bucket
+	var p jwt.Permissions
+	p.Sub.Allow.Add(InboxPrefix(role, name) + ".>")
+	switch role {
+	case RoleBackend:
+		p.Pub.Allow.Add(
+			s.Prefix+".>",
+			"$JS.API.>", // journal, leader lease, bundle store: the backend owns them
+			"$JS.ACK.>",
+			"$JS.FC.>",
+			"$KV."+s.LeaderBucket()+".>",
+			"$O."+bucket+".>",
+		)
+		p.Sub.Allow.Add(s.Prefix + ".>")
+		// A health check (`nats req`) gets its Pong on whatever inbox it
+		// chose, once.
+		p.Resp = &jwt.ResponsePermission{MaxMsgs: 1}
+	case RoleAgent:
+		p.Pub.Allow.Add(s.BackendAgent(name))
+		p.Sub.Allow.Add(s.Agent(name))
+		// Reading a bundle: bind the store, look up its metadata, and
+		// stream its chunks through an ordered consumer (created, asked
+		// about, deleted; its flow control answered).
+		p.Pub.Allow.Add(
+			"$JS.API.STREAM.INFO."+stream,
+			"$JS.API.STREAM.MSG.GET."+stream,
+			"$JS.API.DIRECT.GET."+stream+".>",
+			"$JS.API.CONSUMER.CREATE."+stream,
+			"$JS.API.CONSUMER.CREATE."+stream+".>",
+			"$JS.API.CONSUMER.INFO."+stream+".>",
+			"$JS.API.CONSUMER.DELETE."+stream+".>",
+			"$JS.FC."+stream+".>",
+		)
+	case RoleFrontend, RoleAdmin:
+		if role == RoleAdmin {
+			p.Pub.Allow.Add(s.BackendAdmin("*"))
+			p.Sub.Allow.Add(s.Client("*"))
+		} else {
+			p.Pub.Allow.Add(s.BackendClient(name))
+			p.Sub.Allow.Add(s.Client(name))
+		}
+		// Uploading a bundle: bind the store, look up an object's
+		// metadata by name (a direct get of the meta subject only: a
+		// get by sequence number could fetch another course's chunks),
+		// publish chunks and metadata. No consumer: a frontend cannot
+		// read a bundle back, and no purge: it cannot erase one.
+		p.Pub.Allow.Add(
+			"$JS.API.STREAM.INFO."+stream,
+			"$JS.API.DIRECT.GET."+stream+".$O."+bucket+".M.>",
+			"$O."+bucket+".C.>",
+			"$O."+bucket+".M.>",
+		)
+	}
+	return p
+}

@@ -1,0 +1,96 @@
+package natsauth
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// AccountName and SystemAccountName name the accounts in their JWTs.
+const (
+	AccountName       = "INGO"
+	SystemAccountName = "SYS"
+)
+
+// jwts are the operator's and the two accounts' JWTs, made afresh from
+// the keys (they hold nothing else but the revocations).
+type jwts struct{ operator, system, account string }
+
+func (k *Keys) jwts() (jwts, error) {
+	var out jwts
+	op := jwt.NewOperatorClaims(pub(k.operator))
+	op.Name = "ingo"
+	op.SystemAccount = pub(k.system)
+	var err error
+	if out.operator, err = op.Encode(k.operator); err != nil {
+		return out, fmt.Errorf("natsauth: operator JWT: %w", err)
+	}
+	sys := jwt.NewAccountClaims(pub(k.system))
+	sys.Name = SystemAccountName
+	if out.system, err = sys.Encode(k.operator); err != nil {
+		return out, fmt.Errorf("natsauth: system account JWT: %w", err)
+	}
+	acc := jwt.NewAccountClaims(pub(k.account))
+	acc.Name = AccountName
+	acc.SigningKeys.Add(pub(k.signing))
+	// JetStream is on for the account, bounded only by the servers'
+	// own limits (max_file_store, max_memory_store).
+	acc.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1,
+		MaxAckPending: -1, MemoryMaxStreamBytes: -1, DiskMaxStreamBytes: -1}
+	for p, at := range k.revoked {
+		if acc.Revocations == nil {
+			acc.Revocations = jwt.RevocationList{}
+		}
+		acc.Revocations[p] = at
+	}
+	if out.account, err = acc.Encode(k.operator); err != nil {
+		return out, fmt.Errorf("natsauth: account JWT: %w", err)
+	}
+	return out, nil
+}
+
+// Configure makes o an operator-mode server that admits only users of
+// these keys: no anonymous client, and each user held to its JWT's
+// permissions.
+func (k *Keys) Configure(o *server.Options) error {
+	j, err := k.jwts()
+	if err != nil {
+		return err
+	}
+	op, err := jwt.DecodeOperatorClaims(j.operator)
+	if err != nil {
+		return fmt.Errorf("natsauth: %w", err)
+	}
+	res := &server.MemAccResolver{}
+	if err := res.Store(pub(k.system), j.system); err != nil {
+		return fmt.Errorf("natsauth: %w", err)
+	}
+	if err := res.Store(pub(k.account), j.account); err != nil {
+		return fmt.Errorf("natsauth: %w", err)
+	}
+	o.TrustedOperators = []*jwt.OperatorClaims{op}
+	o.AccountResolver = res
+	o.SystemAccount = pub(k.system)
+	return nil
+}
+
+// ServerConfig is the block of nats-server configuration that makes an
+// external server (or each node of a cluster) trust these keys, as the
+// embedded server does: paste it into every node's file (configs/nats/).
+// It holds public JWTs only, no seed.
+func (k *Keys) ServerConfig() (string, error) {
+	j, err := k.jwts()
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# ingo's NATS identities (ingo creds --nats-config): public keys and JWTs only.\n")
+	fmt.Fprintf(&b, "operator: %s\n", j.operator)
+	fmt.Fprintf(&b, "system_account: %s\n", pub(k.system))
+	fmt.Fprintf(&b, "resolver: MEMORY\n")
+	fmt.Fprintf(&b, "resolver_preload: {\n  # %s\n  %s: %s\n  # %s\n  %s: %s\n}\n",
+		SystemAccountName, pub(k.system), j.system, AccountName, pub(k.account), j.account)
+	return b.String(), nil
+}

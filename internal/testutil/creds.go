@@ -1,0 +1,67 @@
+package testutil
+
+import (
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
+)
+
+// keys are the identities of every NATS server a test binary starts: one
+// set, so that credentials minted anywhere in a test work on any of them.
+var keys = sync.OnceValues(natsauth.NewKeys)
+
+// Keys are the test binary's NATS keys.
+func Keys(t testing.TB) *natsauth.Keys {
+	t.Helper()
+	k, err := keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// Creds mints credentials of role and name for the default prefix.
+func Creds(t testing.TB, role natsauth.Role, name string) *natsauth.Credentials {
+	t.Helper()
+	return CredsFor(t, role, name, "")
+}
+
+// CredsFor mints credentials of role and name for subject prefix prefix.
+func CredsFor(t testing.TB, role natsauth.Role, name, prefix string) *natsauth.Credentials {
+	t.Helper()
+	c, err := Keys(t).Mint(role, name, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// CredsFile writes credentials of role and name to a file of the test's
+// temp dir, for processes that take --creds.
+func CredsFile(t testing.TB, role natsauth.Role, name string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), string(role)+"-"+name+".creds")
+	if err := Creds(t, role, name).WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// WriteKeys saves the test binary's keys in dir, so that a process given
+// that data dir (ingo up, ingo backend --embedded-nats) trusts the same
+// identities as the test.
+func WriteKeys(t testing.TB, dir string) {
+	t.Helper()
+	if err := Keys(t).Save(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Superuser is who the helpers connect as when a test names no role: the
+// backend's role, which may use every subject of the default prefix.
+func Superuser(t testing.TB) *natsauth.Credentials {
+	t.Helper()
+	return Creds(t, natsauth.RoleBackend, "test")
+}
