@@ -32,8 +32,9 @@
 // 4242:4242; all capabilities dropped; no-new-privileges; Docker's default
 // seccomp profile; network "none" unless the job sets network_grading (then
 // Options.Network, "bridge" by default); a read-only rootfs with tmpfs
-// mounts (see Disk below); Memory = MemorySwap = Limits.Memory MiB plus the
-// tmpfs sizes (no swap; see Memory below); PidsLimit = Limits.Processes;
+// mounts (see Disk below); Memory = MemorySwap = Limits.Memory MiB plus
+// 8 MiB for the helper (no swap; the tmpfs mounts count inside; see Memory
+// below); PidsLimit = Limits.Processes;
 // NanoCPUs = Options.CPUs (1 by default, so one job cannot take every
 // core); ulimits nofile = Options.NoFile and fsize = Limits.Disk MiB;
 // no log driver (stdout is the channel; the runtime keeps the helper's
@@ -70,18 +71,23 @@
 // older helper), the framed stdout above is read as before.
 //
 //   - /task/student is a volume of the local driver with tmpfs options
-//     (sized as /task, uid 4242, NoCopy so Docker never copies the image's
-//     folder into it and makes it root's), labelled like the containers, made
-//     per attempt and removed after it (Cleanup removes leftovers). The
-//     daemon mounts it once for every container using it: no host path is
-//     shared with the agent. Its size is added to the memory limits, as the
-//     tmpfs mounts are.
+//     (sized as /task but at most Limits.Memory, uid 4242, NoCopy so Docker
+//     never copies the image's folder into it and makes it root's), labelled
+//     like the containers, made per attempt and removed after it (Cleanup
+//     removes leftovers). The daemon mounts it once for every container
+//     using it: no host path is shared with the agent. What a container
+//     writes there counts against that container's memory (see Memory).
 //   - run_student (student.go): a sibling container of the same image (or
 //     the one named), labelled io.ingo.role=student, user 4242, the same
 //     lock-down, network none or container:<grading> with --share-network,
 //     /task/student mounted, its own 1 MiB /task and /tmp, entrypoint
 //     `ingo-helper student SPEC`. Limits: 0 inherits the grading container's,
-//     larger values are lowered to it; its CPU time is watched on its own
+//     larger values are lowered to it; its memory cgroup allows exactly its
+//     memory limit (no helper share: the student helper only starts the
+//     command and waits), and the student containers of a job running at
+//     once share Limits.Memory (memory.go): a call whose limit does not fit
+//     in what the running ones leave waits, first come first served, before
+//     its container is made; its CPU time is watched on its own
 //     cgroup, its wall time by a timer. Attached like the grading
 //     container; its stdout and stderr go to the call's streams, the call's
 //     stdin to its stdin; the call's signals become ContainerKill with that
@@ -93,7 +99,9 @@
 //     student helper serves it), the agent listens on a free port of the
 //     range, tells the client host, port, user and password (Events.SSHDebug,
 //     once per job), and relays each TCP connection as a stream of the
-//     container's session: the container keeps network none. An SSH job's
+//     container's session: the container keeps network none. Connections
+//     not logged in yet are bounded per source and per server, and
+//     logged-in ones apart (sshgate.go has the design). An SSH job's
 //     time limits become MaxSession plus a minute. Images are offered as
 //     type "docker-ssh" too; only such jobs may call ssh_student.
 //
@@ -114,15 +122,28 @@
 //     the helper): result overflow, which wins over a timeout. An exit 137
 //     without OOMKilled is not guessed at: the container's cgroup (and its
 //     memory.failcnt / memory.events) is gone once it stopped.
-//     The memory cgroup's limit is Limits.Memory MiB plus the sum of the
-//     tmpfs sizes: tmpfs pages are charged to the cgroup of the process
-//     that writes them, so without it a run file filling /task would be
-//     OOM-killed (an overflow) before its write failed with ENOSPC, and a
-//     task's disk would eat its memory. The price: a run file that writes
-//     no files may use that much more memory, and a host must plan
-//     Limits.Memory + Limits.Disk + about Limits.Disk/4 + 4*MaxResultBytes
-//     (+ 2x the input) of RAM per slot. /dev/shm (Docker's 64 MiB tmpfs) is
-//     not counted; it is charged to the same cgroup.
+//     What the limit covers (issue 13): tmpfs pages are charged to the
+//     memory cgroup of the process that writes them and there is no swap,
+//     so a container's limit bounds its processes and its files together:
+//     the task files, the input, what the grader writes to /task, /tmp,
+//     /archive, /task/student and /dev/shm (Docker's 64 MiB) all count
+//     inside Limits.Memory. The tmpfs mounts are not added to the limit (a
+//     job would otherwise hold its memory plus its disk, and a grader that
+//     writes no files could use that much more memory): a job holds what
+//     it asked for. The price: a grader that fills its memory with files
+//     ends as overflow (the OOM killer acts, on cgroup v1 and v2 alike),
+//     not with ENOSPC; a disk limit larger than the memory limit is only
+//     reachable as far as memory allows. No mechanism puts tmpfs outside a
+//     cgroup (mount options have none; a parent cgroup the agent sets
+//     needs the host's cgroup tree), hence this choice.
+//     The grading container gets a fixed 8 MiB on top (helperMemory) for the
+//     helper itself, so that a job of 32 MiB still runs; it does not grow
+//     with the tmpfs sizes. Student containers get their limit exactly and
+//     share Limits.Memory (see run_student above). /task/student is at
+//     most Limits.Memory: what ended student containers left there is
+//     charged to no running container. JobMemory (memory.go) sums it all,
+//     (M + 8) + M + min(disk, M) MiB for M = Limits.Memory, and the agent's
+//     admission counts that against agent.memory.
 //   - Disk (choice (b) of issue 3): the rootfs is read-only; the only
 //     writable places are tmpfs mounts with a size, so their total is
 //     bounded whatever the storage driver (fuse-overlayfs has no quota):
@@ -132,8 +153,8 @@
 //     exec; /.ingo twice input.json plus three MaxResultBytes(Limits.Output)
 //     plus 1 MiB, and /archive MaxResultBytes(Limits.Output) but at least
 //     16 MiB, both uid/gid 4242, mode 0755, noexec; all nosuid, nodev. A
-//     write past a mount's size fails with ENOSPC; the job goes on to its
-//     result. RLIMIT_FSIZE (Limits.Disk MiB, never below what result.json
+//     write past a mount's size fails with ENOSPC and the job goes on to its
+//     result (memory running out first is an overflow, see Memory). RLIMIT_FSIZE (Limits.Disk MiB, never below what result.json
 //     may need) also bounds each file, /dev/shm included.
 //
 // # Kill, cleanup, errors

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
@@ -64,7 +65,10 @@ type jobChannel struct {
 	active   atomic.Int64  // streams being handled
 	refused  atomic.Int64  // streams refused over the bounds
 	students chan struct{} // slots of student containers
-	wg       sync.WaitGroup
+	// studentMemory is the job's memory limit, shared by its student
+	// containers running at once (memory.go); nil: no limit.
+	studentMemory *semaphore.Weighted
+	wg            sync.WaitGroup
 }
 
 func newJobChannel(r *Runtime, job *containers.Job, ev containers.Events, grading, image, volume string) *jobChannel {
@@ -72,11 +76,12 @@ func newJobChannel(r *Runtime, job *containers.Job, ev containers.Events, gradin
 	return &jobChannel{
 		r: r, job: job, ev: ev, grading: grading, image: image, volume: volume,
 		ctx: ctx, cancel: cancel,
-		ready:    make(chan struct{}),
-		result:   make(chan []byte, 1),
-		pending:  map[string]map[string]*yamux.Stream{},
-		arrived:  make(chan struct{}),
-		students: make(chan struct{}, maxStudents),
+		ready:         make(chan struct{}),
+		result:        make(chan []byte, 1),
+		pending:       map[string]map[string]*yamux.Stream{},
+		arrived:       make(chan struct{}),
+		students:      make(chan struct{}, maxStudents),
+		studentMemory: studentBudget(job.Limits),
 	}
 }
 

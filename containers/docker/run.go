@@ -274,7 +274,7 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLe
 		// The course's common files, made read-only by the helper.
 		ms = append(ms, tmpfsMount{path: helper.CourseDir, size: commonLen, mode: "0755", owned: true, exec: true})
 	}
-	mnts, tmpfsTotal := tmpfs(ms)
+	mnts, _ := tmpfs(ms)
 	hc := r.hostConfig(l, mnts)
 	if job.Desc.EnvironmentParameters.NetworkGrading {
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)
@@ -282,12 +282,11 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLe
 	if volume != "" {
 		hc.Mounts = studentDirMount(volume)
 	}
-	if l.Memory > 0 {
-		// tmpfs pages are charged to the memory cgroup of the writer: the
-		// tmpfs sizes are added, so that a full disk is ENOSPC and not an
-		// overflow, and the processes keep Limits.Memory.
-		hc.Memory = l.Memory<<20 + tmpfsTotal + studentDirBytes(l)
-		hc.MemorySwap = hc.Memory
+	if m := gradingMemory(l); m > 0 {
+		// The tmpfs mounts count inside (their pages are charged to the
+		// writer's cgroup): a job holds its memory limit, not that plus
+		// its disk; a grader filling its disk may be an overflow.
+		hc.Memory, hc.MemorySwap = m, m
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
 	defer cancel()

@@ -81,7 +81,15 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 			return
 		}
 	}
-	id, lim, err := c.createStudent(image, req)
+	lim := c.studentLimits(req)
+	// Its memory comes from the job's: held until the container is gone.
+	release, err := c.takeStudentMemory(lim.memory)
+	if err != nil {
+		exit(channel.CodeLaunch, "the job ended")
+		return
+	}
+	defer release()
+	id, err := c.createStudent(image, req, lim)
 	if err != nil {
 		c.r.log.Warn("student container", "job", c.job.ID(), "err", err)
 		exit(channel.CodeLaunch, "the student container could not be created")
@@ -102,25 +110,34 @@ type studentLimits struct {
 	memory     int64
 }
 
-// createStudent makes the student container of a call.
-func (c *jobChannel) createStudent(image string, req *channel.StudentRequest) (string, studentLimits, error) {
+// studentLimits are a call's limits: its own, capped at the grading
+// container's.
+func (c *jobChannel) studentLimits(req *channel.StudentRequest) studentLimits {
 	pl := c.job.Limits
 	lim := studentLimits{
 		time:   capLimit(req.Time, pl.Time),
 		hard:   capLimit(req.HardTime, pl.HardTime),
 		memory: capLimit(req.Memory, pl.Memory),
 	}
-	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir}
 	if req.SSH {
-		spec.SSH = c.r.opts.SSH.limits()
-		spec.SetupScript, spec.TeardownScript = req.SetupScript, req.TeardownScript
 		// The student's session has the SSH bounds (the grading
 		// container's hard time still ends everything).
 		lim.time, lim.hard = 0, 0
 	}
+	return lim
+}
+
+// createStudent makes the student container of a call.
+func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits) (string, error) {
+	pl := c.job.Limits
+	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir}
+	if req.SSH {
+		spec.SSH = c.r.opts.SSH.limits()
+		spec.SetupScript, spec.TeardownScript = req.SetupScript, req.TeardownScript
+	}
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
-		return "", lim, err
+		return "", fmt.Errorf("student spec: %w", err)
 	}
 	cfg := &container.Config{
 		Image:        image,
@@ -141,7 +158,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest) (s
 		},
 	}
 	ms := studentMounts(pl)
-	mnts, tmpfsTotal := tmpfs(ms)
+	mnts, _ := tmpfs(ms)
 	hc := c.r.hostConfig(pl, mnts)
 	hc.NetworkMode = "none"
 	if req.ShareNetwork {
@@ -149,16 +166,17 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest) (s
 	}
 	hc.Mounts = studentDirMount(c.volume)
 	if lim.memory > 0 {
-		hc.Memory = lim.memory<<20 + tmpfsTotal + studentDirBytes(pl)
-		hc.MemorySwap = hc.Memory
+		// Its tmpfs mounts and its writes to /task/student inside, as in
+		// the grading container; no helper share (see studentBudget).
+		hc.Memory, hc.MemorySwap = lim.memory<<20, lim.memory<<20
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
 	defer cancel()
 	resp, err := c.r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
 	if err != nil {
-		return "", lim, err
+		return "", fmt.Errorf("create: %w", err)
 	}
-	return resp.ID, lim, nil
+	return resp.ID, nil
 }
 
 // studentMounts are a student container's tmpfs mounts: /task (the mount

@@ -24,10 +24,9 @@ func studentRun(body string) string {
 func TestRunStudent(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{})
-	// The memory cgroup of a student container holds its limit plus its
-	// tmpfs mounts (/task 1 MiB, /tmp 16 MiB) and the shared /task/student
-	// (the disk limit, 64 MiB), as the grading container's does.
-	cappedMemory := (128 + 1 + 16 + 64) << 20
+	// The memory cgroup of a student container holds its limit, its
+	// tmpfs mounts included.
+	cappedMemory := 128 << 20
 	tests := []struct {
 		name string
 		body string
@@ -112,9 +111,9 @@ for i in $(seq 100); do grep -q ready /tmp/s && break; sleep 0.1; done
 kill -TERM $pid; wait $pid; out "code=$? $(tr '\n' ' ' </tmp/s)"`,
 			[]string{"code=7 ready got TERM "}},
 		// More calls at once than a job's student slots (8): the others
-		// wait their turn.
+		// wait their turn. 8 x 16 MiB fit in the job's 128 MiB.
 		{"concurrent-calls", `
-for i in $(seq 12); do (run_student sh -c "sleep 0.3; echo call$i" >/tmp/c$i) & done
+for i in $(seq 12); do (run_student --memory 16 sh -c "sleep 0.3; echo call$i" >/tmp/c$i) & done
 wait; out "$(for i in $(seq 12); do cat /tmp/c$i; done | tr '\n' ' ')"`,
 			[]string{"call1 call2 call3 call4 call5 call6 call7 call8 call9 call10 call11 call12 "}},
 	}

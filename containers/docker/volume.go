@@ -15,12 +15,20 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// studentDirBytes sizes the /task/student volume: as /task.
+// studentDirBytes sizes the /task/student volume: as /task, but at most
+// Limits.Memory. What a student container writes there stays after it
+// ends, charged to no running container's memory cgroup, so the size is
+// part of what a job holds (JobMemory); and no container of the job can
+// fill more than its memory limit anyway.
 func studentDirBytes(l messages.Limits) int64 {
+	size := int64(maxTaskBytes)
 	if l.Disk > 0 {
-		return l.Disk << 20
+		size = l.Disk << 20
 	}
-	return maxTaskBytes
+	if l.Memory > 0 {
+		size = min(size, l.Memory<<20)
+	}
+	return size
 }
 
 // createVolume makes the job's /task/student: a tmpfs volume of the local

@@ -1,0 +1,123 @@
+package docker
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// JobMemory: the grading container with its files and the helper's share,
+// the student containers, /task/student (at most the memory limit).
+func TestJobMemory(t *testing.T) {
+	for _, tt := range []struct {
+		memory, disk, want int64
+	}{
+		{100, 4096, 108 + 100 + 100},
+		{100, 64, 108 + 100 + 64},
+		{256, 0, 264 + 256 + 256}, // no disk limit: /task/student 1 GiB, capped
+		{0, 4096, 0},              // no memory limit: nothing to count
+	} {
+		if got := JobMemory(messages.Limits{Memory: tt.memory, Disk: tt.disk}); got != tt.want {
+			t.Errorf("JobMemory(memory %d, disk %d) = %d, want %d", tt.memory, tt.disk, got, tt.want)
+		}
+	}
+}
+
+// A grader gets its memory limit and no more: the tmpfs mounts are not
+// added to it, however large the disk limit.
+func TestRun_MemoryIsTheJobsLimit(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := "#!/bin/bash\nif python3 -c 'x = b\"x\" * (160 << 20)'; then feedback-result success; else feedback-result failed; fi\n"
+	for _, disk := range []int64{64, 4096} {
+		t.Run(fmt.Sprintf("disk-%d", disk), func(t *testing.T) {
+			t.Parallel()
+			job := newJob(r, task(t, map[string]string{"run": run}), nil)
+			job.Limits.Memory, job.Limits.Disk = 100, disk
+			res, _ := runJob(t, r, job)
+			if res.Result.Status != messages.StatusOverflow {
+				t.Errorf("160 MiB with memory 100: %s %q, want overflow", res.Result.Status, res.Result.Text)
+			}
+		})
+	}
+}
+
+// Files written to the tmpfs mounts are memory: a large disk limit does not
+// let a grader hold more than its memory limit in /task.
+func TestRun_DiskCountsAgainstMemory(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := "#!/bin/bash\nif head -c 3G /dev/zero > /task/big; then feedback-result success; else feedback-result failed; fi\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Limits.Memory, job.Limits.Disk = 100, 4096
+	res, _ := runJob(t, r, job)
+	if res.Result.Status == messages.StatusSuccess {
+		t.Errorf("3 GiB written to /task with memory 100: %s %q, want no success", res.Result.Status, res.Result.Text)
+	}
+}
+
+// A small job still works: the helper and the task files fit beside a
+// grader that allocates and writes a little. Its cgroup allows the limit
+// plus the helper's fixed share, and /task/student holds at most the
+// memory limit.
+func TestRun_SmallJobFitsItsMemory(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	run := `#!/bin/bash
+python3 -c 'x = b"x" * (8 << 20); open("/task/out", "wb").write(x[:4 << 20])' || exit 1
+limit=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
+dir=$(df -k --output=size /task/student | tail -1 | tr -d ' ')
+feedback-result success
+feedback-msg -m "limit=$limit student-dir=${dir}k out=$(stat -c %s /task/out)"
+`
+	for _, mem := range []int64{32, 64} {
+		t.Run(fmt.Sprintf("memory-%d", mem), func(t *testing.T) {
+			t.Parallel()
+			job := newJob(r, task(t, map[string]string{"run": run, "data.txt": strings.Repeat("task data\n", 100_000)}), nil)
+			job.Limits.Memory, job.Limits.Disk = mem, 256
+			res, _ := runJob(t, r, job)
+			want := fmt.Sprintf("limit=%d student-dir=%dk out=%d", mem<<20+helperMemory, mem<<10, 4<<20)
+			if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
+				t.Errorf("got %s %q\nwant success %q", res.Result.Status, res.Result.Text, want)
+			}
+		})
+	}
+}
+
+// The student containers running at once share the job's memory limit:
+// two that each ask for most of it run one after the other; two that fit
+// together run at once. Each call waits (boundedly) for the other's mark in
+// /task/student. A student container's cgroup allows its memory limit
+// exactly.
+func TestRunStudent_ShareTheJobsMemory(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	body := func(mib, polls int) string {
+		return fmt.Sprintf(`
+meet='touch /task/student/$1; for i in $(seq %[2]d); do [ -e /task/student/$2 ] && break; sleep 0.1; done
+if [ -e /task/student/$2 ]; then echo together; else rm /task/student/$1; echo alone; fi'
+run_student --memory %[1]d bash -c "$meet" _ a b >/tmp/a & run_student --memory %[1]d bash -c "$meet" _ b a >/tmp/b & wait
+out "$(cat /tmp/a) $(cat /tmp/b)"
+run_student sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max' >/tmp/m
+out "memory=$(cat /tmp/m)"`, mib, polls)
+	}
+	// Together: each waits long for the other (both must start); alone:
+	// the wait is short, the budget alone decides.
+	for _, tt := range []struct {
+		mib, polls int
+		want       string
+	}{{100, 20, "alone alone"}, {64, 300, "together together"}} {
+		t.Run(fmt.Sprintf("memory-%d", tt.mib), func(t *testing.T) {
+			t.Parallel()
+			job := newJob(r, task(t, map[string]string{"run": studentRun(body(tt.mib, tt.polls))}), nil)
+			job.Limits.Time, job.Limits.HardTime = 20, 60
+			res, _ := runJob(t, r, job)
+			want := fmt.Sprintf("%s\nmemory=%d\n", tt.want, job.Limits.Memory<<20)
+			if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
+				t.Errorf("got %s %q\nwant success %q", res.Result.Status, res.Result.Text, want)
+			}
+		})
+	}
+}
