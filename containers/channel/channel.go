@@ -42,14 +42,17 @@ const (
 // Header starts every stream.
 type Header struct {
 	Kind string `json:"kind"`
-	// ID names a KindStudent call; its stdin/stdout/stderr streams carry
-	// the same ID.
+	// ID names a KindStudent call (its stdin/stdout/stderr streams carry
+	// the same ID), or a relayed KindSSH connection (Control.LoggedIn).
 	ID string `json:"id,omitempty"`
 	// Student is the request of a KindStudent stream.
 	Student *StudentRequest `json:"student,omitempty"`
 	// User and Password are a KindSSHDebug stream's credentials.
 	User     string `json:"user,omitempty"`
 	Password string `json:"password,omitempty"`
+	// Remote is a KindSSH connection's source as the agent groups
+	// clients (an IPv4 address, an IPv6 /64), for per-source bounds.
+	Remote string `json:"remote,omitempty"`
 }
 
 // StudentRequest is a run_student (or ssh_student) call: INGInious' flags.
@@ -73,11 +76,15 @@ type StudentRequest struct {
 	TeardownScript string `json:"teardown_script,omitempty"`
 }
 
-// Control is a line from the helper on a KindStudent stream.
+// Control is a line from the helper on a KindStudent or KindSSHDebug stream.
 type Control struct {
 	// Signal is a signal name without "SIG" ("INT", "TERM"...) for the
 	// student process.
 	Signal string `json:"signal,omitempty"`
+	// LoggedIn, on a KindSSHDebug stream, is the ID of a relayed KindSSH
+	// connection that has just authenticated: the agent counts it as a
+	// session, no longer as pending.
+	LoggedIn string `json:"logged_in,omitempty"`
 }
 
 // Event is a line from the agent on a KindStudent or KindSSHDebug stream.
@@ -213,12 +220,18 @@ type SSHLimits struct {
 	LoginTimeout float64 `json:"login_timeout,omitempty"`
 	// MaxSession: the server ends then whatever happens (default 1800).
 	MaxSession float64 `json:"max_session,omitempty"`
+	// HandshakeTimeout: a connection not authenticated by then is closed
+	// (default 20).
+	HandshakeTimeout float64 `json:"handshake_timeout,omitempty"`
 }
 
 // Defaults of SSHLimits.
 const (
 	DefaultLoginTimeout = 2 * time.Minute
 	DefaultMaxSession   = 30 * time.Minute
+	// DefaultHandshakeTimeout leaves room for a person typing a password
+	// and for the server's delays after failures (at most 5 s each).
+	DefaultHandshakeTimeout = 20 * time.Second
 )
 
 // Login is LoginTimeout as a duration, or its default.
@@ -235,6 +248,14 @@ func (l *SSHLimits) Max() time.Duration {
 		return DefaultMaxSession
 	}
 	return time.Duration(l.MaxSession * float64(time.Second))
+}
+
+// Handshake is HandshakeTimeout as a duration, or its default.
+func (l *SSHLimits) Handshake() time.Duration {
+	if l == nil || l.HandshakeTimeout <= 0 {
+		return DefaultHandshakeTimeout
+	}
+	return time.Duration(l.HandshakeTimeout * float64(time.Second))
 }
 
 // SSHUser is the user of every SSH server (INGInious').

@@ -46,9 +46,12 @@
 //     EventExit with a reason when it cannot), sends the credentials to the
 //     client, and relays every TCP connection as a KindSSH stream. The
 //     stream stays open while the SSH server runs; its close ends the
-//     listening.
+//     listening. The helper writes a Control line with LoggedIn on it
+//     each time a relayed connection authenticates (the agent bounds
+//     pending and logged-in connections apart).
 //   - KindSSH (agent -> container): one relayed TCP connection, raw SSH
-//     bytes after the header.
+//     bytes after the header; the header's ID names the connection and
+//     Remote its source.
 //
 // Inside a grading container, processes reach the helper's session through
 // the unix socket SocketPath: each connection is proxied byte for byte to

@@ -29,7 +29,7 @@ type mux struct {
 	sock string
 
 	mu  sync.Mutex
-	ssh func(net.Conn) // serves a relayed SSH connection; nil: refused
+	ssh func(net.Conn, channel.Header) // serves a relayed SSH connection; nil: refused
 
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -73,8 +73,9 @@ func startMux(e *cmdEnv, sock string) (*mux, error) {
 	return m, nil
 }
 
-// setSSH makes relayed SSH connections go to serve.
-func (m *mux) setSSH(serve func(net.Conn)) {
+// setSSH makes relayed SSH connections go to serve, with their header
+// (the connection's ID and source).
+func (m *mux) setSSH(serve func(net.Conn, channel.Header)) {
 	m.mu.Lock()
 	m.ssh = serve
 	m.mu.Unlock()
@@ -109,7 +110,7 @@ func (m *mux) acceptRemote() {
 				st.Close()
 				return
 			}
-			serve(st)
+			serve(st, h)
 		}()
 	}
 }

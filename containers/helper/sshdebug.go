@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -54,10 +55,13 @@ func newPassword() string {
 // reason for sshFailed.
 func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, string) {
 	password := newPassword()
+	var ctl sshControl
 	srv, err := sshserver.New(sshserver.Options{
 		User: channel.SSHUser, Password: password,
 		Dir: s.dir, Env: s.env,
 		Record: s.record, RecordLimit: s.limit,
+		HandshakeTimeout: s.lim.Handshake(),
+		OnLogin:          ctl.loggedIn,
 	})
 	if err != nil {
 		return sshFailed, err.Error()
@@ -66,10 +70,10 @@ func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, str
 	var conns sync.WaitGroup
 	defer conns.Wait()
 	defer cancel()
-	m.setSSH(func(c net.Conn) {
+	m.setSSH(func(c net.Conn, h channel.Header) {
 		conns.Add(1)
 		defer conns.Done()
-		if err := srv.Serve(ctx, c); err != nil && !errors.Is(err, context.Canceled) && !s.quiet {
+		if err := srv.Serve(ctx, &relayedConn{Conn: c, id: h.ID, source: sourceAddr(h.Remote)}); err != nil && !errors.Is(err, context.Canceled) && !s.quiet {
 			e.warnf(Name, "ssh connection: %v", err)
 		}
 	})
@@ -80,6 +84,7 @@ func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, str
 		return sshFailed, "the agent cannot be reached: " + err.Error()
 	}
 	defer st.Close()
+	ctl.set(st)
 	ev, err := channel.NewLines[channel.Event](st).Next()
 	switch {
 	case err != nil:
@@ -112,6 +117,51 @@ func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, str
 		case <-signals:
 			return sshStopped, ""
 		}
+	}
+}
+
+// relayedConn is a connection the agent relays, as the SSH server sees
+// it: its RemoteAddr is the client's source as the agent saw it (the
+// stream's own address says nothing), which the server throttles by.
+type relayedConn struct {
+	net.Conn
+	id     string // for Control.LoggedIn
+	source sourceAddr
+}
+
+func (c *relayedConn) RemoteAddr() net.Addr { return c.source }
+
+// sourceAddr is a client's source as the agent names it (Header.Remote);
+// "" from an agent that names none, which the server does not throttle
+// by source.
+type sourceAddr string
+
+func (a sourceAddr) Network() string { return "tcp" }
+func (a sourceAddr) String() string  { return string(a) }
+
+// sshControl tells the agent, on the KindSSHDebug stream, which relayed
+// connections have logged in: the agent bounds pending connections per
+// source, and logged-in ones apart.
+type sshControl struct {
+	mu sync.Mutex
+	w  io.Writer // nil until the stream is open
+}
+
+func (c *sshControl) set(w io.Writer) {
+	c.mu.Lock()
+	c.w = w
+	c.mu.Unlock()
+}
+
+func (c *sshControl) loggedIn(conn net.Conn) {
+	rc, ok := conn.(*relayedConn)
+	if !ok || rc.id == "" {
+		return // an agent that names no connection counts none
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.w != nil {
+		_ = channel.WriteLine(c.w, channel.Control{LoggedIn: rc.id})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -27,14 +28,35 @@ type Options struct {
 	Record      string       // directory of the session transcripts ("" = none)
 	RecordLimit int64        // bytes of transcript across all sessions (<=0: 1 MiB)
 	Logger      *slog.Logger // may be nil
+	// HandshakeTimeout closes a connection not authenticated by then
+	// (<=0: DefaultHandshakeTimeout), so that idle or slow clients cannot
+	// hold connections.
+	HandshakeTimeout time.Duration
+	// OnLogin, if set, is called with the conn given to Serve when it has
+	// authenticated (the agent's relay counts it as a session then).
+	OnLogin func(conn net.Conn)
 }
+
+// DefaultHandshakeTimeout is Options.HandshakeTimeout's default.
+const DefaultHandshakeTimeout = 20 * time.Second
+
+// maxAuthTries bounds the password attempts of one connection.
+const maxAuthTries = 3
+
+// errHandshakeTimeout is a connection closed for not authenticating in time.
+var errHandshakeTimeout = errors.New("not authenticated in time")
 
 // Server is an SSH server fed with connections by the caller.
 type Server struct {
 	opts   Options
-	config *ssh.ServerConfig
 	log    *slog.Logger
 	rec    *recorder // nil when not recording
+	signer ssh.Signer
+	thr    *throttle
+
+	// Hashes of the user and password: comparing hashes makes the time
+	// independent of the lengths too.
+	wantUser, wantPass [sha256.Size]byte
 
 	sessions atomic.Int64 // session channels accepted so far, names transcripts
 
@@ -62,6 +84,9 @@ func New(opts Options) (*Server, error) {
 	if opts.RecordLimit <= 0 {
 		opts.RecordLimit = defaultRecordLimit
 	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = DefaultHandshakeTimeout
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -75,10 +100,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("sshserver: host key: %w", err)
 	}
 	s := &Server{
-		opts:   opts,
-		log:    log,
-		logins: make(chan struct{}),
-		idle:   make(chan struct{}, 1),
+		opts:     opts,
+		log:      log,
+		signer:   signer,
+		thr:      newThrottle(),
+		wantUser: sha256.Sum256([]byte(opts.User)),
+		wantPass: sha256.Sum256([]byte(opts.Password)),
+		logins:   make(chan struct{}),
+		idle:     make(chan struct{}, 1),
 	}
 	if opts.Record != "" {
 		if err := os.MkdirAll(opts.Record, 0o755); err != nil {
@@ -86,22 +115,34 @@ func New(opts Options) (*Server, error) {
 		}
 		s.rec = &recorder{dir: opts.Record, limit: opts.RecordLimit}
 	}
-	// Hashing first makes the comparison independent of the lengths too.
-	wantUser := sha256.Sum256([]byte(opts.User))
-	wantPass := sha256.Sum256([]byte(opts.Password))
-	s.config = &ssh.ServerConfig{
-		MaxAuthTries: 3,
+	return s, nil
+}
+
+// connConfig is the configuration of one connection: its failures are
+// counted in the closure, and its throttled waits end with ctx.
+func (s *Server) connConfig(ctx context.Context) *ssh.ServerConfig {
+	fails := 0 // the handshake calls back from one goroutine
+	c := &ssh.ServerConfig{
+		MaxAuthTries: maxAuthTries,
 		PasswordCallback: func(c ssh.ConnMetadata, pass []byte) (*ssh.Permissions, error) {
+			source := sourceOf(c.RemoteAddr())
+			if err := s.thr.before(ctx, source, fails); err != nil {
+				return nil, fmt.Errorf("sshserver: password attempt: %w", err)
+			}
 			u := sha256.Sum256([]byte(c.User()))
 			p := sha256.Sum256(pass)
-			if subtle.ConstantTimeCompare(u[:], wantUser[:])&subtle.ConstantTimeCompare(p[:], wantPass[:]) != 1 {
+			if subtle.ConstantTimeCompare(u[:], s.wantUser[:])&subtle.ConstantTimeCompare(p[:], s.wantPass[:]) != 1 {
+				fails++
+				s.thr.failed(source)
+				s.log.Debug("ssh password refused", "remote", source, "failures", fails)
 				return nil, errors.New("wrong user or password")
 			}
+			s.thr.succeeded(source)
 			return nil, nil
 		},
 	}
-	s.config.AddHostKey(signer)
-	return s, nil
+	c.AddHostKey(s.signer)
+	return c
 }
 
 // Logins returns a channel closed at the first successful authentication.
@@ -156,13 +197,26 @@ func (s *Server) Serve(ctx context.Context, conn net.Conn) (err error) {
 		conn.Close() // unblocks the handshake and the connection's reads
 	})
 
-	sconn, chans, reqs, err := ssh.NewServerConn(conn, s.config)
+	// The deadline cancels ctx, which closes conn (above) and ends a
+	// throttled password attempt.
+	deadline := time.AfterFunc(s.opts.HandshakeTimeout, cancel)
+	sconn, chans, reqs, err := ssh.NewServerConn(conn, s.connConfig(ctx))
+	if !deadline.Stop() {
+		if err == nil {
+			sconn.Close()
+			sconn.Wait()
+		}
+		err = errHandshakeTimeout
+	}
 	if err != nil {
 		s.log.Debug("ssh handshake failed", "remote", conn.RemoteAddr(), "err", err)
 		if perr := parent.Err(); perr != nil {
 			return perr
 		}
 		return fmt.Errorf("sshserver: handshake: %w", err)
+	}
+	if s.opts.OnLogin != nil {
+		s.opts.OnLogin(conn)
 	}
 	s.loggedIn()
 	defer s.loggedOut()
