@@ -83,7 +83,7 @@ func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
 		Limits:  effectiveLimits(desc.EnvironmentParameters.Limits, a.cfg.DefaultLimits, a.cfg.MaxLimits),
 		Task:    task,
 	}
-	release, err := a.admit(ctx, job.Limits.Memory)
+	release, err := a.admit(ctx, job.Limits)
 	if err != nil {
 		return messages.JobResult{}, err
 	}

@@ -1,9 +1,11 @@
 package agent
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -51,4 +53,40 @@ func TestAgent_MemoryAdmission(t *testing.T) {
 		t.Fatalf("runtime %+v: at most one 200 MiB job fits in 300 MiB", s)
 	}
 	testutil.Eventually(t, wait, func() bool { return e.agent.Stats().MemoryInUse == 0 }, "memory released")
+}
+
+// accountingRuntime is the fake runtime reporting what a job holds as the
+// Docker runtime does for its limits: more than Limits.Memory.
+type accountingRuntime struct {
+	*fake.Runtime
+	jobMemory func(messages.Limits) int64
+}
+
+func (r accountingRuntime) JobMemory(l messages.Limits) int64 { return r.jobMemory(l) }
+
+// Admission counts what the runtime says a job holds, not its memory
+// limit: with 1000 MiB and jobs of 100 MiB that hold 3 × 100 + 8 MiB, three
+// run at once (not ten), and the fourth waits for one to end.
+func TestAgent_MemoryAdmissionCountsJobMemory(t *testing.T) {
+	rt := accountingRuntime{fake.New(fake.Options{}), func(l messages.Limits) int64 { return 3*l.Memory + 8 }}
+	e := start(t, options{cfg: Config{Slots: 8, Memory: 1000}, runtime: rt})
+	for i := range 4 {
+		e.submit(t, withMemory(newJob(fmt.Sprintf("j%d", i), map[string]any{"hang": true}), 100))
+	}
+	testutil.Eventually(t, wait, func() bool { return rt.Stats().Active == 3 }, "three run")
+	if s := e.agent.Stats(); s.MemoryInUse != 3*308 || rt.Stats().Calls != 3 {
+		t.Fatalf("agent %+v runtime %+v: want 3 jobs of 308 MiB admitted", s, rt.Stats())
+	}
+	e.backend.toAgent(e.cfg.ID, &messages.BackendKillJob{JobID: "j0", Attempt: 1})
+	e.done(t, "j0")
+	testutil.Eventually(t, wait, func() bool { return rt.Stats().Calls == 4 }, "the fourth runs once one ended")
+	if s := rt.Stats(); s.MaxActive != 3 {
+		t.Fatalf("runtime %+v: at most three 308 MiB jobs fit in 1000 MiB", s)
+	}
+
+	// One that could never fit says what it needs.
+	e.submit(t, withMemory(newJob("huge", nil), 400))
+	if d := e.done(t, "huge"); d.Result.Status != messages.StatusCrash || !strings.Contains(d.Result.Text, "1208 MiB") {
+		t.Fatalf("huge: %s", status(d))
+	}
 }
