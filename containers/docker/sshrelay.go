@@ -33,8 +33,14 @@ type SSHOptions struct {
 	LoginTimeout time.Duration
 	// MaxSession: an SSH server ends then whatever happens (30 min).
 	MaxSession time.Duration
-	// MaxConns bounds the connections relayed at once per server (8).
+	// HandshakeTimeout: the container's SSH server closes a connection
+	// not logged in by then (20 s).
+	HandshakeTimeout time.Duration
+	// MaxConns bounds the logged-in connections per server (8).
 	MaxConns int
+	// MaxPending bounds the connections not logged in yet per server (8),
+	// and MaxPendingPerSource those of one source (3; see sshGate).
+	MaxPending, MaxPendingPerSource int
 }
 
 func (o *SSHOptions) defaults() {
@@ -57,8 +63,17 @@ func (o *SSHOptions) defaults() {
 	if o.MaxSession <= 0 {
 		o.MaxSession = channel.DefaultMaxSession
 	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = channel.DefaultHandshakeTimeout
+	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = 8
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 8
+	}
+	if o.MaxPendingPerSource <= 0 {
+		o.MaxPendingPerSource = 3
 	}
 }
 
@@ -67,7 +82,10 @@ func (o SSHOptions) Enabled() bool { return o.PortMax > 0 && o.PortMin <= o.Port
 
 // limits are the SSH bounds the helpers get.
 func (o SSHOptions) limits() *channel.SSHLimits {
-	return &channel.SSHLimits{LoginTimeout: o.LoginTimeout.Seconds(), MaxSession: o.MaxSession.Seconds()}
+	return &channel.SSHLimits{
+		LoginTimeout: o.LoginTimeout.Seconds(), MaxSession: o.MaxSession.Seconds(),
+		HandshakeTimeout: o.HandshakeTimeout.Seconds(),
+	}
 }
 
 // portPool hands out listening ports of the range, one server each.
@@ -135,16 +153,25 @@ func (r *Runtime) sshRelay(ctx context.Context, st net.Conn, h channel.Header, s
 	r.log.Info("ssh server listening", "port", port, "user", h.User)
 
 	rctx, cancel := context.WithCancel(ctx)
+	gate := newSSHGate(r.opts.SSH)
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		// The container closes its stream when its SSH server ends.
-		defer wg.Done()
-		_, _ = io.Copy(io.Discard, st)
-		cancel()
-	}()
+	wg.Go(func() {
+		// The container reports logins on its stream, and closes it when
+		// its SSH server ends (a bad line ends the relay: only a broken
+		// or hostile container sends one).
+		defer cancel()
+		lines := channel.NewLines[channel.Control](st)
+		for {
+			ctl, err := lines.Next()
+			if err != nil {
+				return
+			}
+			if ctl.LoggedIn != "" {
+				gate.loggedIn(ctl.LoggedIn)
+			}
+		}
+	})
 	context.AfterFunc(rctx, func() { ln.Close() })
-	slots := make(chan struct{}, r.opts.SSH.MaxConns)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -153,27 +180,27 @@ func (r *Runtime) sshRelay(ctx context.Context, st net.Conn, h channel.Header, s
 			}
 			break
 		}
-		r.log.Debug("ssh connection accepted", "port", port, "from", c.RemoteAddr())
-		select {
-		case slots <- struct{}{}:
-		default:
-			c.Close() // too many at once
+		source := sshSource(c.RemoteAddr())
+		id, refused := gate.admit(c, source)
+		if id == "" {
+			r.log.Debug("ssh connection refused", "port", port, "from", c.RemoteAddr(), "why", refused)
+			c.Close()
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			r.relayConn(rctx, c, sess)
-		}()
+		r.log.Debug("ssh connection accepted", "port", port, "from", c.RemoteAddr(), "id", id)
+		wg.Go(func() {
+			defer gate.release(id)
+			r.relayConn(rctx, c, sess, channel.Header{Kind: channel.KindSSH, ID: id, Remote: source})
+		})
 	}
 	cancel()
 	st.Close()
 	wg.Wait()
 }
 
-// relayConn copies one TCP connection to a new KindSSH stream and back.
-func (r *Runtime) relayConn(ctx context.Context, c net.Conn, sess *yamux.Session) {
+// relayConn copies one TCP connection to a new KindSSH stream (header h)
+// and back.
+func (r *Runtime) relayConn(ctx context.Context, c net.Conn, sess *yamux.Session, h channel.Header) {
 	defer c.Close()
 	s, err := sess.OpenStream()
 	if err != nil {
@@ -182,7 +209,7 @@ func (r *Runtime) relayConn(ctx context.Context, c net.Conn, sess *yamux.Session
 	}
 	r.log.Debug("ssh connection relayed", "from", c.RemoteAddr())
 	defer s.Close()
-	if err := channel.WriteHeader(s, channel.Header{Kind: channel.KindSSH}); err != nil {
+	if err := channel.WriteHeader(s, h); err != nil {
 		return
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close(); s.Close() })
