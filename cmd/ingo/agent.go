@@ -135,6 +135,8 @@ func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog
 				Listen: cfg.SSH.Listen, Host: cfg.SSH.Host,
 				PortMin: cfg.SSH.PortMin, PortMax: cfg.SSH.PortMax,
 				LoginTimeout: cfg.SSH.LoginTimeout, MaxSession: cfg.SSH.MaxSession,
+				HandshakeTimeout: cfg.SSH.HandshakeTimeout,
+				MaxPending:       cfg.SSH.MaxPending, MaxPendingPerSource: cfg.SSH.MaxPendingPerSource,
 			},
 			Logger: log,
 		})

@@ -114,6 +114,10 @@ type SSH struct {
 	PortMax      int           `mapstructure:"port-max"`
 	LoginTimeout time.Duration `mapstructure:"login-timeout"`
 	MaxSession   time.Duration `mapstructure:"max-session"`
+	// Bounds against unauthenticated clients (containers/docker sshGate).
+	HandshakeTimeout    time.Duration `mapstructure:"handshake-timeout"`
+	MaxPending          int           `mapstructure:"max-pending"`
+	MaxPendingPerSource int           `mapstructure:"max-pending-per-source"`
 }
 
 // Docker configures the docker runtime of the agent.

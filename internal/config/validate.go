@@ -139,6 +139,9 @@ func (c *Config) normalize() error {
 	}
 	positive("agent.ssh.login-timeout", a.SSH.LoginTimeout)
 	positive("agent.ssh.max-session", a.SSH.MaxSession)
+	positive("agent.ssh.handshake-timeout", a.SSH.HandshakeTimeout)
+	atLeast1("agent.ssh.max-pending", a.SSH.MaxPending)
+	atLeast1("agent.ssh.max-pending-per-source", a.SSH.MaxPendingPerSource)
 	errs = append(errs, checkLimits("agent.default-limits", a.DefaultLimits)...)
 	errs = append(errs, checkLimits("agent.max-limits", a.MaxLimits)...)
 	errs = append(errs, checkDefaultsUnderMax(a.DefaultLimits, a.MaxLimits)...)
