@@ -40,8 +40,8 @@ type received struct {
 func startBackend(t testing.TB, n *testutil.NATS) *backend {
 	t.Helper()
 	closed := make(chan struct{})
-	nc, err := nats.Connect(n.URL, nats.MaxReconnects(-1), nats.ReconnectWait(5*time.Millisecond),
-		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	nc, err := nats.Connect(n.URL, append(testutil.Superuser(t).NATSOptions(), nats.MaxReconnects(-1), nats.ReconnectWait(5*time.Millisecond),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func start(t *testing.T, o options) *env {
 	}
 	// natsconn's log stays off: NATS calls it asynchronously, possibly
 	// after the test is over.
-	o.natsOpt.URL, o.natsOpt.Name = n.URL, "agent-under-test"
+	o.natsOpt.URL, o.natsOpt.Name, o.natsOpt.Creds = n.URL, "agent-under-test", testutil.Superuser(t)
 	nc, err := natsconn.Connect(o.natsOpt)
 	if err != nil {
 		t.Fatal(err)

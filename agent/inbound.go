@@ -60,14 +60,11 @@ func (a *Agent) handle(msg *nats.Msg) {
 	}
 }
 
-// answerError tells a sender that gave a reply subject why its message was
-// dropped. Messages from the backend carry none, so this only answers
-// strangers, once each: an Error is never answered.
+// answerError records why a message was dropped. Only the backend may
+// publish on an agent's subject (natsauth), and the agent may publish
+// nowhere but its own backend subject: a reply subject is never answered.
 func (a *Agent) answerError(msg *nats.Msg, code messages.ErrorCode, text string) {
-	if msg.Reply == "" {
-		return
-	}
-	a.send(msg.Reply, &messages.Error{Code: code, Text: text})
+	a.log.Warn("dropped a message", "subject", msg.Subject, "code", code, "why", text)
 }
 
 func validAttempt(jobID string, attempt int) error {

@@ -71,7 +71,7 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 	if j != nil && j.agentID == agentID && j.attempt == attempt && j.phase != phaseWaiting {
 		return j
 	}
-	if j != nil && j.agentID != agentID {
+	if j != nil && j.agentID != agentID && j.attempt == attempt && j.phase != phaseWaiting {
 		// Not its attempt: a confused or forging agent. Nothing of the
 		// job changes, and the owner is not told to kill anything.
 		b.stats.refused.Add(1)

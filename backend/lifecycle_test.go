@@ -242,7 +242,8 @@ func TestMalformedAndUnexpectedMessages(t *testing.T) {
 
 func TestQueueSnapshot(t *testing.T) {
 	r := newRig(t, nil)
-	c, other := r.client("c1"), r.client("c2")
+	// An admin's snapshot: everybody's jobs (a frontend's is in trust_test).
+	c, other := r.admin("c1"), r.client("c2")
 	a := r.agent("a", 1, "docker/default")
 	r.agent("p", 1, "docker/python")
 	c.submit(newJob("run1", "default", 0))

@@ -22,6 +22,8 @@ import (
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -72,6 +74,20 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 	if err != nil {
 		return err
 	}
+	// The agent id is the name in its credentials: NATS lets it speak for
+	// that agent only. Beside an embedded server they are made for it.
+	wanted := cfg.Agent.ID
+	if a.keys != nil {
+		wanted = ac.ID
+	}
+	creds, err := a.credsFor(natsauth.RoleAgent, wanted)
+	if err != nil {
+		return err
+	}
+	ac.ID = creds.Name
+	if cfg.Agent.Name == "" && a.keys == nil {
+		ac.Name = creds.Name
+	}
 	log := a.log.With("component", "agent")
 	rt, err := newRuntime(ctx, cfg.Agent, ac.ID, log)
 	if err != nil {
@@ -79,7 +95,7 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 	}
 	defer func() { _ = rt.Close() }()
 
-	nc, err := a.dial(natsURL, "ingo-agent "+ac.Name)
+	nc, err := a.dial(natsURL, "ingo-agent "+ac.Name, creds)
 	if err != nil {
 		return err
 	}
@@ -103,7 +119,7 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 		return fmt.Errorf("%w (check the agent.* settings)", err)
 	}
 	am.Follow(ag)
-	log.Info("agent connected", "nats", natsURL, "id", ac.ID, "runtime", rt.Name(), "slots", ac.Slots)
+	log.Info("agent connected", "nats", natsconn.Redact(natsURL), "id", ac.ID, "runtime", rt.Name(), "slots", ac.Slots)
 	if err := stopped(ctx, ag.Run(ctx)); err != nil {
 		return err
 	}
@@ -199,10 +215,25 @@ func (a *app) bundleCache(ctx context.Context, nc *nats.Conn) (*bundle.Cache, er
 		return nil, fmt.Errorf("JetStream: %w", err)
 	}
 	bucket := messages.NewSubjects(a.cfg.Prefix).TaskBundleStore()
-	store, err := bundle.NewStore(ctx, js, bucket)
-	if err != nil {
-		return nil, fmt.Errorf("open the task bundle store %q: %w (does the NATS server at %s run JetStream? `ingo backend --embedded-nats` does)",
-			bucket, err, a.cfg.NATS.URL)
+	// The backend creates the store (an agent may only read it): until
+	// it has, wait for it.
+	var store *bundle.Store
+	for start, warned := time.Now(), time.Now(); ; {
+		if store, err = bundle.NewStore(ctx, js, bucket); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("open the task bundle store %q: %w (does the NATS server at %s run JetStream, and has a backend started? `ingo backend --embedded-nats` does both)",
+				bucket, err, natsconn.Redact(a.cfg.NATS.URL))
+		}
+		if time.Since(warned) >= 10*time.Second {
+			warned = time.Now()
+			a.log.Warn("waiting for the task bundle store, which the backend creates", "bucket", bucket, "waited", time.Since(start).Round(time.Second), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	cache, err := bundle.NewCache(store, a.cfg.Agent.CacheDir, int64(a.cfg.Agent.CacheSize))
 	if err != nil {

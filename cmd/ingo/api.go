@@ -14,6 +14,7 @@ import (
 	"github.com/ingo-grader/ingo/internal/api"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/dashboard"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
 func newAPICmd(a *app) *cobra.Command {
@@ -59,7 +60,13 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	defer ln.Close()
 	cfg := a.cfg
 	log := a.log.With("component", "api")
-	nc, err := a.dial(natsURL, "ingo-api")
+	// The API serves many tokens, admins' among them, and confines each
+	// frontend token itself: on NATS it is an admin.
+	creds, err := a.credsFor(natsauth.RoleAdmin, "api")
+	if err != nil {
+		return err
+	}
+	nc, err := a.dial(natsURL, "ingo-api", creds)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
 // app is what every subcommand shares: where to print, and the settings and
@@ -20,6 +21,9 @@ type app struct {
 	// upRegistry, set by ingo up, gathers the metrics of every part on
 	// the API's /metrics.
 	upRegistry *prometheus.Registry
+	// keys, set beside an embedded NATS server, sign the credentials of
+	// the components this process runs (see credsFor).
+	keys *natsauth.Keys
 
 	cfg *config.Config
 	log *slog.Logger

@@ -13,14 +13,18 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/backend/leader"
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/metrics"
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/natsserver"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -76,7 +80,11 @@ func (a *app) runBackend(ctx context.Context) error {
 // until ctx ends.
 func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 	cfg := a.cfg
-	nc, err := a.dial(natsURL, "ingo-backend")
+	creds, err := a.credsFor(natsauth.RoleBackend, "")
+	if err != nil {
+		return err
+	}
+	nc, err := a.dial(natsURL, "ingo-backend", creds)
 	if err != nil {
 		return err
 	}
@@ -90,7 +98,12 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 		return stopped(ctx, err)
 	}
 
-	a.log.Info("connected to NATS", "url", natsURL)
+	a.log.Info("connected to NATS", "url", natsconn.Redact(natsURL), "as", creds.Name)
+	// The task bundle store is the backend's to create: agents may only
+	// read it, frontends only add to it.
+	if err := a.ensureBundleStore(ctx, nc); err != nil {
+		return stopped(ctx, err)
+	}
 	bc := backendConfig(cfg)
 	if !cfg.Backend.Durable {
 		a.log.Warn("backend.durable is off: the queue lives in memory only, and no standby can take over")
@@ -189,17 +202,23 @@ func (a *app) startEmbeddedNATS(dataDir string) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded NATS: create the data directory: %w (choose another with --data-dir)", err)
+	}
+	keys, err := a.loadEmbeddedKeys(dataDir)
+	if err != nil {
+		return nil, err
 	}
 	srv, err := natsserver.Start(natsserver.Options{
 		Addr:    addr,
 		DataDir: dataDir,
 		Logger:  a.natsLogger(),
+		Keys:    keys,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: is another NATS server or ingo backend using %s? Stop it, or choose another address with --nats-url", err, addr)
 	}
+	a.keys = keys
 	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", dataDir)
 	return srv, nil
 }
@@ -257,4 +276,20 @@ func stopped(ctx context.Context, err error) error {
 		return nil
 	}
 	return err
+}
+
+// ensureBundleStore creates the task bundle store if it is missing, with
+// the journal's replicas.
+func (a *app) ensureBundleStore(ctx context.Context, nc *nats.Conn) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	bucket := messages.NewSubjects(a.cfg.Prefix).TaskBundleStore()
+	if _, err := bundle.EnsureStore(sctx, js, bucket, a.cfg.Backend.Replicas); err != nil {
+		return fmt.Errorf("create the task bundle store %q: %w (does the NATS server run JetStream?)", bucket, err)
+	}
+	return nil
 }

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
@@ -16,15 +20,25 @@ import (
 // that nothing was started yet.
 const hintStartBackend = "is `ingo backend --embedded-nats` running? (or point --nats-url / INGO_NATS_URL at your NATS server)"
 
-// dial opens a NATS connection to url with ingo's reconnect policy. It
-// returns at once, connected or not: natsconn keeps trying in the
-// background.
-func (a *app) dial(url, name string) (*nats.Conn, error) {
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: a.log})
+// dial opens a NATS connection to url as creds, with ingo's reconnect
+// policy. It returns at once, connected or not: natsconn keeps trying in
+// the background.
+func (a *app) dial(url, name string, creds *natsauth.Credentials) (*nats.Conn, error) {
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: a.log, Creds: creds})
 	if err != nil {
-		return nil, fmt.Errorf("cannot connect to NATS at %s: %w; %s", url, err, hintStartBackend)
+		return nil, fmt.Errorf("cannot connect to NATS at %s: %w; %s", natsconn.Redact(url), err, hintStartBackend)
 	}
 	return nc, nil
+}
+
+// errRefused is what waitConnected says when the server turned the
+// credentials down: waiting longer would not help.
+var errRefused = errors.New("the NATS server refused the credentials")
+
+// refusal says whether err is the server refusing who we are.
+func refusal(err error) bool {
+	return err != nil && (errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "authorization violation"))
 }
 
 // waitConnected blocks until nc is connected, ctx is done, or timeout
@@ -36,15 +50,19 @@ func (a *app) waitConnected(ctx context.Context, nc *nats.Conn, timeout, warnEve
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for !nc.IsConnected() {
+		if err := nc.LastError(); refusal(err) {
+			return fmt.Errorf("%w (%v): pass --creds FILE (INGO_NATS_CREDS) made by 'ingo creds' with this installation's keys; the CLI uses %s by default",
+				errRefused, err, filepath.Join(config.DefaultDataDir(), natsauth.AdminCredsFile))
+		}
 		if nc.IsClosed() {
-			return fmt.Errorf("NATS connection to %s closed", a.cfg.NATS.URL)
+			return fmt.Errorf("NATS connection to %s closed", natsconn.Redact(a.cfg.NATS.URL))
 		}
 		if timeout > 0 && time.Since(start) >= timeout {
-			return fmt.Errorf("cannot reach NATS at %s within %v: %s", a.cfg.NATS.URL, timeout, hintStartBackend)
+			return fmt.Errorf("cannot reach NATS at %s within %v: %s", natsconn.Redact(a.cfg.NATS.URL), timeout, hintStartBackend)
 		}
 		if warnEvery > 0 && time.Since(lastWarn) >= warnEvery {
 			lastWarn = time.Now()
-			a.log.Warn("still waiting for NATS; "+hintStartBackend, "url", a.cfg.NATS.URL, "waited", time.Since(start).Round(time.Second))
+			a.log.Warn("still waiting for NATS; "+hintStartBackend, "url", natsconn.Redact(a.cfg.NATS.URL), "waited", time.Since(start).Round(time.Second))
 		}
 		select {
 		case <-ctx.Done():
@@ -59,13 +77,29 @@ func (a *app) waitConnected(ctx context.Context, nc *nats.Conn, timeout, warnEve
 // client.connect-timeout, until the backend has answered it. close ends
 // the client and the connection.
 func (a *app) openClient(ctx context.Context) (c *frontendclient.Client, closeAll func(), err error) {
-	return a.openClientOn(ctx, a.cfg.NATS.URL)
+	creds, err := a.clientCreds()
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.openClientOn(ctx, a.cfg.NATS.URL, creds)
 }
 
-// openClientOn is openClient for the NATS at natsURL.
-func (a *app) openClientOn(ctx context.Context, natsURL string) (c *frontendclient.Client, closeAll func(), err error) {
+// openClientOn is openClient for the NATS at natsURL, as creds: an admin
+// client with the configured (or a random) id, or the frontend the
+// credentials name.
+func (a *app) openClientOn(ctx context.Context, natsURL string, creds *natsauth.Credentials) (c *frontendclient.Client, closeAll func(), err error) {
 	timeout := a.cfg.Client.ConnectTimeout
-	nc, err := a.dial(natsURL, a.cfg.Client.Name)
+	id, admin := a.cfg.Client.ID, true
+	if creds != nil && creds.Role != natsauth.RoleAdmin {
+		if creds.Role != natsauth.RoleFrontend {
+			return nil, nil, fmt.Errorf("the NATS credentials are of role %s: the CLI needs an admin's or a frontend's", creds.Role)
+		}
+		if id != "" && id != creds.Name {
+			return nil, nil, fmt.Errorf("client.id %q: a frontend's client id is the name in its credentials, %q", id, creds.Name)
+		}
+		id, admin = creds.Name, false
+	}
+	nc, err := a.dial(natsURL, a.cfg.Client.Name, creds)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +109,8 @@ func (a *app) openClientOn(ctx context.Context, natsURL string) (c *frontendclie
 	}
 	c, err = frontendclient.New(ctx, nc, frontendclient.Options{
 		Name:           a.cfg.Client.Name,
-		ClientID:       a.cfg.Client.ID,
+		ClientID:       id,
+		Admin:          admin,
 		Prefix:         a.cfg.Prefix,
 		PingInterval:   a.cfg.Client.PingInterval,
 		RequestTimeout: a.cfg.Client.RequestTimeout,

@@ -30,7 +30,9 @@ func TestCommands_EndToEnd(t *testing.T) {
 		var out, log syncBuffer
 		go func() { exits <- exit{name, run(ctx, args, &out, &log), &log} }()
 	}
-	start("backend", "backend", "--embedded-nats", "--nats-url", url, "--data-dir", t.TempDir())
+	// The default data directory (isolated): the agent and the client
+	// commands find the keys and admin.creds there, as on a real machine.
+	start("backend", "backend", "--embedded-nats", "--nats-url", url)
 	start("agent", "agent", "--runtime", "noop", "--nats-url", url, "--concurrency", "2",
 		"--name", "e2e", "--cache-dir", t.TempDir())
 	t.Cleanup(func() {

@@ -12,6 +12,7 @@ import (
 	"github.com/ingo-grader/ingo/bridge"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
 func newINGIniousBridgeCmd(a *app) *cobra.Command {
@@ -50,18 +51,24 @@ func (a *app) runBridgeOn(ctx context.Context, natsURL string) error {
 		}
 	}
 	log := a.log.With("component", "inginious-bridge")
-	nc, err := a.dial(natsURL, "ingo-inginious-bridge")
+	id := cfg.ClientID
+	if id == "" && a.keys != nil {
+		host, _ := os.Hostname()
+		id = "ingo-inginious-" + sanitizeID(host)
+	}
+	// A frontend: its client id is the name in its credentials.
+	creds, err := a.credsFor(natsauth.RoleFrontend, id)
+	if err != nil {
+		return err
+	}
+	id = creds.Name
+	nc, err := a.dial(natsURL, "ingo-inginious-bridge", creds)
 	if err != nil {
 		return err
 	}
 	defer closeConn(nc)
 	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
 		return stopped(ctx, err)
-	}
-	id := cfg.ClientID
-	if id == "" {
-		host, _ := os.Hostname()
-		id = "ingo-inginious-" + sanitizeID(host)
 	}
 	var br *bridge.Bridge
 	cl, err := frontendclient.New(ctx, nc, bridge.NewClientOptions(frontendclient.Options{

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -39,6 +40,11 @@ func (b *syncBuffer) String() string {
 func isolate(t *testing.T) {
 	t.Helper()
 	t.Setenv(config.EnvConfig, "")
+	// The default data directory, where the CLI finds its credentials,
+	// holding the keys of the test's NATS servers.
+	data := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	testutil.WriteKeys(t, filepath.Join(data, "ingo"))
 	for _, k := range config.Keys() {
 		t.Setenv(k.Env(), "")
 	}

@@ -36,7 +36,7 @@ func TestMetrics_BackendAndAgent(t *testing.T) {
 		var out, log syncBuffer
 		go func() { exits <- run(ctx, args, &out, &log) }()
 	}
-	start("backend", "--embedded-nats", "--nats-url", url, "--data-dir", t.TempDir(),
+	start("backend", "--embedded-nats", "--nats-url", url,
 		"--metrics-addr", strings.TrimPrefix(active, "http://"))
 	t.Cleanup(func() {
 		cancel()

@@ -36,6 +36,7 @@ defaults, in that order; docs/configuration.md lists every key.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "YAML settings file ("+config.EnvConfig+")")
 	config.AddFlag(pf, "nats.url", "nats-url", "", "")
+	config.AddFlag(pf, "nats.creds", "creds", "", "")
 	config.AddFlag(pf, "log.level", "log-level", "", "")
 	pf.StringArrayVar(&a.sets, "set", nil, "any setting as KEY=VALUE, e.g. --set backend.max-attempts=3 (repeatable; docs/configuration.md lists the keys)")
 
@@ -51,6 +52,7 @@ defaults, in that order; docs/configuration.md lists every key.`,
 		newEnvsCmd(a),
 		newAgentsCmd(a),
 		newVersionCmd(a),
+		newCredsCmd(a),
 	)
 	return root
 }

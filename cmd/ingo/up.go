@@ -12,6 +12,7 @@ import (
 
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/metrics"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
 func newUpCmd(a *app) *cobra.Command {
@@ -105,7 +106,11 @@ Ctrl-C stops everything.
 		return
 	case <-time.After(5 * time.Second):
 	}
-	c, closeAll, err := a.openClientOn(ctx, natsURL)
+	creds, err := a.credsFor(natsauth.RoleAdmin, "up")
+	if err != nil {
+		return
+	}
+	c, closeAll, err := a.openClientOn(ctx, natsURL, creds)
 	if err != nil {
 		return
 	}

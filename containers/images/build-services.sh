@@ -64,8 +64,13 @@ build "$out/nats/nats-server" github.com/nats-io/nats-server/v2
 cp "$here/services/ingo.Dockerfile" "$out/ingo/Dockerfile"
 # The ingo image's only directory, /tmp (mode 1777), as a tar for ADD.
 # Fixed owner and time, so an unchanged tar keeps the build cache.
-rm -rf "$out/ingo/rootfs" && mkdir -p "$out/ingo/rootfs/tmp" && chmod 1777 "$out/ingo/rootfs/tmp"
+# Also /var/lib/ingo, the data directory of the services (XDG_DATA_HOME
+# /var/lib), owned by the unprivileged user 65534 that docker-compose.yml
+# runs them as: a named volume mounted there starts with that owner.
+rm -rf "$out/ingo/rootfs" && mkdir -p "$out/ingo/rootfs/tmp" "$out/ingo/rootfs/var/lib/ingo" &&
+	chmod 1777 "$out/ingo/rootfs/tmp" && chmod 0700 "$out/ingo/rootfs/var/lib/ingo"
 tar -C "$out/ingo/rootfs" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$out/ingo/rootfs.tar" tmp
+tar -C "$out/ingo/rootfs" --owner=65534 --group=65534 --numeric-owner --mtime=@0 -rf "$out/ingo/rootfs.tar" var
 rm -rf "$out/ingo/rootfs"
 cp "$here/services/nats.Dockerfile" "$out/nats/Dockerfile"
 

@@ -22,13 +22,26 @@ type Store struct {
 }
 
 // NewStore opens the object store bucket, creating it when missing (file
-// storage, one replica: create it beforehand for more replicas).
+// storage, one replica) if the connection may: only the backend may
+// (package natsauth), and it does so on start with EnsureStore.
 func NewStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
+	return openStore(ctx, js, bucket, 1)
+}
+
+// EnsureStore is NewStore with replicas for a bucket it creates: the
+// backend's call, so that the store exists before agents and frontends
+// bind to it.
+func EnsureStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*Store, error) {
+	return openStore(ctx, js, bucket, max(replicas, 1))
+}
+
+func openStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*Store, error) {
 	obs, err := js.ObjectStore(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
 			Bucket:      bucket,
 			Description: "ingo task bundles, named by content hash",
+			Replicas:    replicas,
 		})
 		if errors.Is(err, jetstream.ErrBucketExists) { // created meanwhile by another process
 			obs, err = js.ObjectStore(ctx, bucket)

@@ -51,7 +51,8 @@ type Up struct {
 
 // NATS says where the NATS server is.
 type NATS struct {
-	URL string `mapstructure:"url"`
+	URL   string `mapstructure:"url"`
+	Creds string `mapstructure:"creds"`
 }
 
 // Log configures the logger of every command.

@@ -35,12 +35,13 @@ const EnvConfig = "INGO_CONFIG"
 // docs/configuration.md documents the same list; a test keeps them in step.
 var keys = []Key{
 	{"nats.url", "nats://127.0.0.1:4222", "NATS server URL (several, comma-separated, for a cluster)"},
+	{"nats.creds", "", "NATS credentials file (`ingo creds`); empty: the admin.creds of the default data directory when it exists"},
 	{"prefix", "ingo", "first token of every NATS subject; installations sharing a NATS account need different prefixes"},
 	{"log.level", "info", "log level: debug, info, warn or error"},
 	{"log.format", "text", "log format: text or json"},
 
 	{"backend.embedded-nats", false, "run a NATS server with JetStream inside the backend, listening at the host:port of nats.url"},
-	{"backend.data-dir", "ingo-data", "directory of the embedded NATS server's JetStream data"},
+	{"backend.data-dir", defaultDataDir(), "directory of the embedded NATS server's JetStream data and of the installation's keys (nats-keys.json, admin.creds)"},
 	{"backend.heartbeat-interval", time.Second, "how often the backend checks that agents are alive"},
 	{"backend.heartbeat-misses", 5, "an agent silent for heartbeat-interval × heartbeat-misses is lost"},
 	{"backend.max-attempts", 2, "how often a job is tried when the agents running it are lost; then it ends as crash"},
@@ -132,8 +133,10 @@ func Lookup(name string) (Key, bool) {
 	return Key{}, false
 }
 
-// defaultDataDir is where ingo up keeps its state: $XDG_DATA_HOME/ingo, or
-// ~/.local/share/ingo.
+// DefaultDataDir is where ingo up keeps its state: $XDG_DATA_HOME/ingo, or
+// ~/.local/share/ingo. The CLI finds its credentials there.
+func DefaultDataDir() string { return defaultDataDir() }
+
 func defaultDataDir() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "ingo")

@@ -84,6 +84,30 @@ func (s *stack) run(ctx context.Context, args ...string) (string, error) {
 	return string(out), err
 }
 
+// adminCreds asks the stack's keys service for admin credentials, as
+// docker-compose.yml tells an operator to, and writes them to a file for
+// `ingo --creds`.
+func (s *stack) adminCreds(ctx context.Context) string {
+	s.t.Helper()
+	full := append(append([]string{}, s.compose[1:]...), "-f", filepath.Join(s.root, "docker-compose.yml"), "-p", s.project,
+		"run", "--rm", "-T", "keys", "creds", "--role", "admin", "--name", "compose-test", "--data-dir", "/var/lib/ingo")
+	cmd := exec.CommandContext(ctx, s.compose[0], full...)
+	cmd.Dir = s.root
+	cmd.Env = append(os.Environ(), s.env...)
+	cmd.WaitDelay = 5 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		s.t.Fatalf("docker-compose run keys creds: %v\n%s", err, stderr.Bytes())
+	}
+	path := filepath.Join(s.t.TempDir(), "admin.creds")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		s.t.Fatal(err)
+	}
+	return path
+}
+
 func TestComposeStack(t *testing.T) {
 	testutil.RequireImage(t, "ingo/env-default:latest")
 	compose := composeCommand(t)
@@ -159,8 +183,9 @@ func TestComposeStack(t *testing.T) {
 	// 4. The same through the published NATS port, with the ingo command.
 	t0 = time.Now()
 	ingo := testutil.IngoBinary(t)
+	creds := s.adminCreds(ctx)
 	cmd := exec.CommandContext(ctx, ingo, "submit", filepath.Join(root, "examples", "hello"), "-i", "name=Host",
-		"--nats-url", "nats://127.0.0.1:"+natsPort, "--wait", "--json")
+		"--nats-url", "nats://127.0.0.1:"+natsPort, "--creds", creds, "--wait", "--json")
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -193,7 +218,7 @@ func TestComposeStack(t *testing.T) {
 	// 6. SSH debug through the published port range, with the ready-to-
 	// paste line of ingo submit --ssh.
 	t0 = time.Now()
-	sshSubmit(ctx, t, ingo, natsPort, filepath.Join(root, "examples", "hello"))
+	sshSubmit(ctx, t, ingo, natsPort, creds, filepath.Join(root, "examples", "hello"))
 	t.Logf("SSH debug session in %s", time.Since(t0).Round(time.Millisecond))
 }
 
@@ -207,9 +232,9 @@ func mustAtoi(t *testing.T, s string) int {
 
 // sshSubmit runs ingo submit --ssh, reads the ssh line and password it
 // prints, logs in, runs id, logs out, and checks the job's end.
-func sshSubmit(ctx context.Context, t *testing.T, ingo, natsPort, task string) {
+func sshSubmit(ctx context.Context, t *testing.T, ingo, natsPort, creds, task string) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, ingo, "submit", task, "--ssh", "--json", "--nats-url", "nats://127.0.0.1:"+natsPort)
+	cmd := exec.CommandContext(ctx, ingo, "submit", task, "--ssh", "--json", "--nats-url", "nats://127.0.0.1:"+natsPort, "--creds", creds)
 	cmd.WaitDelay = 5 * time.Second
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -274,14 +299,18 @@ func checkNATSInfo(t *testing.T, addr string) {
 		t.Fatalf("NATS at %s greeted with %q (%v), want INFO {...}", addr, line, err)
 	}
 	var info struct {
-		MaxPayload int64 `json:"max_payload"`
-		JetStream  bool  `json:"jetstream"`
+		MaxPayload   int64 `json:"max_payload"`
+		JetStream    bool  `json:"jetstream"`
+		AuthRequired bool  `json:"auth_required"`
 	}
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "INFO ")), &info); err != nil {
 		t.Fatalf("NATS INFO %q: %v", line, err)
 	}
 	if info.MaxPayload != 8<<20 || !info.JetStream {
 		t.Fatalf("NATS INFO: max_payload %d, jetstream %v; want %d and true (configs/compose/nats.conf)", info.MaxPayload, info.JetStream, 8<<20)
+	}
+	if !info.AuthRequired {
+		t.Fatal("NATS INFO: auth_required is false: the compose stack's NATS admits anonymous clients")
 	}
 }
 

@@ -11,8 +11,9 @@
 FROM scratch
 # /tmp, mode 1777 as everywhere (the API unpacks task archives there): an
 # empty image has none, and COPY can neither set that mode without BuildKit
-# nor make an empty directory. ADD unpacks the script's rootfs.tar (just
-# tmp/) with its modes.
+# nor make an empty directory. ADD unpacks the script's rootfs.tar (tmp/,
+# and var/lib/ingo/ of user 65534 for the installation's keys) with its
+# modes and owners.
 ADD rootfs.tar /
 COPY ingo /ingo
 ENTRYPOINT ["/ingo"]

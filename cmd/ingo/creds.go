@@ -1,0 +1,200 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/natsauth"
+)
+
+func newCredsCmd(a *app) *cobra.Command {
+	var role, name, dataDir string
+	var natsConfig, initKeys bool
+	cmd := &cobra.Command{
+		Use:   "creds --role agent|frontend|admin|backend --name NAME [--data-dir DIR]",
+		Short: "Print NATS credentials for an agent, a frontend, an admin or a backend",
+		Long: `Sign a new NATS identity with the installation's keys (nats-keys.json in
+--data-dir, made by the first start of 'ingo up' or 'ingo backend
+--embedded-nats') and print it as a NATS credentials file. Give it to the
+process that needs it with --creds FILE (INGO_NATS_CREDS).
+
+  agent NAME     an agent on another host; its agent id is NAME
+  frontend NAME  a course web app (or 'ingo inginious-bridge'): it sees and
+                 kills only its own jobs; its client id is NAME
+  admin NAME     the CLI and the HTTP API: every job
+  backend NAME   an 'ingo backend' without --embedded-nats
+
+With --nats-config it prints instead the block that makes an external NATS
+server or cluster trust these keys (docs/security.md). The credentials are
+a secret: whoever has them is that identity until they are revoked.`,
+		Example: `  ingo creds --role agent --name grader-07 > grader-07.creds
+  ingo creds --role frontend --name course-algo --data-dir /var/lib/ingo
+  ingo creds --nats-config >> /etc/nats/node1.conf`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if initKeys {
+				return a.initKeys(dataDir)
+			}
+			keys, err := natsauth.Load(dataDir)
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("no keys in %s: start 'ingo up' or 'ingo backend --embedded-nats' with --data-dir %s once, or point --data-dir at the folder holding %s",
+					dataDir, dataDir, natsauth.KeysFile)
+			}
+			if err != nil {
+				return err
+			}
+			if natsConfig {
+				text, err := keys.ServerConfig()
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprint(a.stdout, text)
+				return err
+			}
+			if role == "" || name == "" {
+				return &usageError{err: errors.New("--role and --name are required (or --nats-config)"), command: cmd.CommandPath()}
+			}
+			r, err := natsauth.ParseRole(role)
+			if err != nil {
+				return &usageError{err: err, command: cmd.CommandPath()}
+			}
+			c, err := keys.Mint(r, name, a.cfg.Prefix)
+			if err != nil {
+				return err
+			}
+			b, err := c.File()
+			if err != nil {
+				return err
+			}
+			_, err = a.stdout.Write(b)
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&role, "role", "", "agent, frontend, admin or backend")
+	fs.StringVar(&name, "name", "", "the identity's name: letters, digits, '-' and '_'")
+	fs.StringVar(&dataDir, "data-dir", config.DefaultDataDir(), "the data directory holding the installation's keys")
+	fs.BoolVar(&natsConfig, "nats-config", false, "print the configuration block for an external NATS server instead")
+	fs.BoolVar(&initKeys, "init", false, "make the keys in --data-dir if missing, and write admin.creds and "+natsAuthConf+" (the --nats-config block) there")
+	return cmd
+}
+
+// natsAuthConf is the file --init writes for a NATS server to include.
+const natsAuthConf = "nats-auth.conf"
+
+// initKeys prepares a data directory for an external NATS server on the
+// same host (docker-compose.yml): the keys, admin.creds, and the server's
+// block, which holds public keys only and so may be read by anybody.
+func (a *app) initKeys(dataDir string) error {
+	keys, err := a.loadEmbeddedKeys(dataDir)
+	if err != nil {
+		return err
+	}
+	text, err := keys.ServerConfig()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dataDir, natsAuthConf)
+	if err := os.WriteFile(path+".tmp", []byte(text), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "keys, admin credentials and %s are in %s\n", natsAuthConf, dataDir)
+	return nil
+}
+
+// loadEmbeddedKeys reads the installation's keys from dataDir, making them
+// on the first start, and writes admin.creds beside them when missing, so
+// that the CLI on this machine finds it.
+func (a *app) loadEmbeddedKeys(dataDir string) (*natsauth.Keys, error) {
+	keys, created, err := natsauth.LoadOrCreate(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	if created {
+		a.log.Info("made the installation's NATS keys", "file", filepath.Join(dataDir, natsauth.KeysFile))
+	}
+	admin := filepath.Join(dataDir, natsauth.AdminCredsFile)
+	if _, err := os.Stat(admin); errors.Is(err, fs.ErrNotExist) {
+		c, err := keys.Mint(natsauth.RoleAdmin, "admin", a.cfg.Prefix)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.WriteFile(admin); err != nil {
+			return nil, err
+		}
+		a.log.Info("wrote admin credentials for the CLI", "file", admin)
+	}
+	return keys, nil
+}
+
+// clientCreds are the credentials of the CLI's own connections: nats.creds
+// (--creds, INGO_NATS_CREDS); or else the admin.creds of the default data
+// directory (ingo up made it); or else an admin signed with the keys there;
+// or else none.
+func (a *app) clientCreds() (*natsauth.Credentials, error) {
+	path := a.cfg.NATS.Creds
+	if path == "" {
+		def := filepath.Join(config.DefaultDataDir(), natsauth.AdminCredsFile)
+		if _, err := os.Stat(def); err != nil {
+			if k, err := natsauth.Load(config.DefaultDataDir()); err == nil {
+				return k.Mint(natsauth.RoleAdmin, "cli", a.cfg.Prefix)
+			}
+			return nil, nil
+		}
+		path = def
+	}
+	c, err := natsauth.ReadCreds(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w (--creds / INGO_NATS_CREDS)", err)
+	}
+	return c, nil
+}
+
+// credsFor are the credentials a component of role runs with. Beside an
+// embedded server (ingo up, backend --embedded-nats), or without --creds on
+// the machine whose default data directory holds the keys, they are signed
+// on the spot; otherwise they are --creds, which must be of that role.
+// name is the identity wanted ("" takes the file's).
+func (a *app) credsFor(role natsauth.Role, name string) (*natsauth.Credentials, error) {
+	if a.keys == nil && a.cfg.NATS.Creds == "" {
+		// Whoever can read the keys may be anybody: the same user on the
+		// same machine as `ingo backend --embedded-nats` needs no file.
+		if k, err := natsauth.Load(config.DefaultDataDir()); err == nil {
+			a.keys = k
+		}
+	}
+	if a.keys != nil {
+		if name == "" {
+			name = string(role)
+		}
+		return a.keys.Mint(role, name, a.cfg.Prefix)
+	}
+	c, err := a.clientCreds()
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, fmt.Errorf("no NATS credentials: pass --creds FILE (INGO_NATS_CREDS), made by 'ingo creds --role %s --name NAME' where the installation's keys are", role)
+	}
+	if c.Role != role {
+		return nil, fmt.Errorf("the NATS credentials are of role %s (name %s), this needs role %s: make some with 'ingo creds --role %s --name NAME'",
+			c.Role, c.Name, role, role)
+	}
+	if name != "" && c.Name != name {
+		return nil, fmt.Errorf("the NATS credentials are for %s %q, but the settings name it %q: drop the setting, or use credentials of that name", role, c.Name, name)
+	}
+	if !strings.EqualFold(c.Prefix, a.cfg.Prefix) {
+		return nil, fmt.Errorf("the NATS credentials are for subject prefix %q, the settings say %q", c.Prefix, a.cfg.Prefix)
+	}
+	return c, nil
+}
