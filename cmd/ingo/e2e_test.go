@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
@@ -32,7 +33,7 @@ func TestCommands_EndToEnd(t *testing.T) {
 	}
 	// The default data directory (isolated): the agent and the client
 	// commands find the keys and admin.creds there, as on a real machine.
-	start("backend", "backend", "--embedded-nats", "--nats-url", url)
+	start("backend", "backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir())
 	start("agent", "agent", "--runtime", "noop", "--nats-url", url, "--concurrency", "2",
 		"--name", "e2e", "--cache-dir", t.TempDir())
 	t.Cleanup(func() {

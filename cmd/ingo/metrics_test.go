@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
@@ -36,7 +37,7 @@ func TestMetrics_BackendAndAgent(t *testing.T) {
 		var out, log syncBuffer
 		go func() { exits <- run(ctx, args, &out, &log) }()
 	}
-	start("backend", "--embedded-nats", "--nats-url", url,
+	start("backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir(),
 		"--metrics-addr", strings.TrimPrefix(active, "http://"))
 	t.Cleanup(func() {
 		cancel()
