@@ -8,7 +8,10 @@ package messages
 // jobs: the backend reconciles RunningJobs with what it assigned. Jobs the
 // agent does not report are re-queued when the agent cannot have missed
 // them (another Session, or Seq at most LastJobSeq); jobs it reports that the
-// backend does not expect are killed.
+// backend does not expect are killed. A hello with another Session while
+// the registered one is live (two processes with the same credentials) is
+// refused with BackendAgentConflict; the Ack of an accepted hello names its
+// Session, since every process of that agent id receives it.
 // Additions to INGInious: ProtocolVersion, Session, RunningJobs, LastJobSeq.
 type AgentHello struct {
 	ProtocolVersion   int    `cbor:"protocol_version"`
@@ -17,7 +20,8 @@ type AgentHello struct {
 	// AvailableEnvironments: type -> name -> info.
 	AvailableEnvironments map[string]map[string]EnvironmentInfo `cbor:"available_environments"`
 	// Session is random per agent process: a new one means the agent
-	// restarted and lost whatever the previous process was running.
+	// restarted and lost whatever the previous process was running. The
+	// agent labels its containers with it too.
 	Session string `cbor:"session"`
 	// RunningJobs lists the attempts this process runs or holds a result for.
 	RunningJobs []JobAttempt `cbor:"running_jobs,omitempty"`
@@ -59,6 +63,10 @@ type BackendNewJob struct {
 	Attempt int `cbor:"attempt"`
 	// Seq numbers the jobs sent to one agent; see AgentHello.LastJobSeq.
 	Seq uint64 `cbor:"seq"`
+	// Session is the agent process the attempt is for (AgentHello.Session).
+	// Every process subscribed to the agent's subject receives the job; the
+	// others drop it. Empty from a backend that does not say.
+	Session string `cbor:"session,omitempty"`
 }
 
 // BackendKillJob asks an agent to kill an attempt. State is the job's
@@ -68,11 +76,50 @@ type BackendKillJob struct {
 	JobID   string `cbor:"job_id"`
 	Attempt int    `cbor:"attempt"`
 	State   string `cbor:"state,omitempty"`
+	// Session is the agent process that runs the attempt, as on
+	// BackendNewJob; empty when the backend cannot tell (a message about an
+	// attempt that is not current), and then every process acts on it.
+	Session string `cbor:"session,omitempty"`
 }
 
-// Ack accepts a message that needs an answer (AgentHello, AgentJobDone).
-// Addition to INGInious.
+// Ack accepts a message that needs an answer (AgentHello, AgentJobDone,
+// AgentJobRefused). Addition to INGInious.
 type Ack struct {
 	JobID   string `cbor:"job_id,omitempty"`
 	Attempt int    `cbor:"attempt,omitempty"`
+	// Session is set on the Ack of an AgentHello: the agent process whose
+	// hello was accepted.
+	Session string `cbor:"session,omitempty"`
+}
+
+// AgentJobRefused tells the backend that the agent did not run an attempt
+// and never will: it could not take it (every slot busy, shutting down,
+// the environment went away, the task files could not be fetched, more
+// memory than the agent has). Nothing of the job ran, so the backend puts
+// it back in its queue, within its attempts, instead of ending it as a
+// crash. Answered and sent again as AgentJobDone. Addition to INGInious.
+type AgentJobRefused struct {
+	JobID   string `cbor:"job_id"`
+	Attempt int    `cbor:"attempt"`
+	// Reason says why, in words fit for the job's result should its
+	// attempts run out ("every job slot was busy").
+	Reason string `cbor:"reason"`
+}
+
+// BackendAgentConflict refuses an AgentHello because another process with
+// the same agent id (the same credentials) is registered and was heard
+// within Timeout. Every process of that id receives it; Session names the
+// refused one. That one may say hello again: once the registered process
+// has been silent for Timeout, the backend drops it (re-queueing its jobs)
+// and accepts the next hello. Addition to INGInious.
+type BackendAgentConflict struct {
+	Session string `cbor:"session"`
+	// Name is the registered process's friendly name; Since is when its
+	// session registered and LastSeen when it was last heard (Unix ms).
+	Name     string `cbor:"name"`
+	Since    int64  `cbor:"since"`
+	LastSeen int64  `cbor:"last_seen"`
+	// Timeout is how long (ms) the registered process must stay silent
+	// before the backend drops it.
+	Timeout int64 `cbor:"timeout"`
 }

@@ -41,7 +41,11 @@ type ClientGetQueue struct{}
 
 // Ping is a heartbeat from a client or an agent. The backend answers Pong to
 // a registered peer and Unknown to any other, which then says hello again.
-type Ping struct{}
+type Ping struct {
+	// Session is an agent's AgentHello.Session: only the registered process
+	// of an agent id keeps it alive (addition to INGInious).
+	Session string `cbor:"session,omitempty"`
+}
 
 // BackendUpdateEnvironments lists the advertised environments by type:
 // {"docker": ["default", "python3"]}. Sent to every client whenever the set
@@ -91,8 +95,16 @@ type BackendGetQueue struct {
 }
 
 // Pong answers Ping from a registered peer.
-type Pong struct{}
+type Pong struct {
+	// Session echoes the Ping's session to an agent: this process is the
+	// registered one (addition to INGInious).
+	Session string `cbor:"session,omitempty"`
+}
 
 // Unknown tells a peer that the backend does not know it (it restarted, or
 // the peer was dropped for silence): the peer must say hello again.
-type Unknown struct{}
+type Unknown struct {
+	// Session echoes the Ping's session to an agent, so that only the
+	// process that is unknown says hello again (addition to INGInious).
+	Session string `cbor:"session,omitempty"`
+}

@@ -34,8 +34,12 @@
 //   - Agents number every job message with the attempt the backend gave in
 //     BackendNewJob. A message about an attempt that is no longer current is
 //     refused (Error with CodeStaleAttempt) and the backend kills that attempt.
-//   - AgentJobDone is answered by Ack or Error; an agent keeps a result and
-//     sends it again until one of them arrives.
+//   - AgentJobDone (and AgentJobRefused, for an attempt the agent could not
+//     take) is answered by Ack or Error; an agent keeps a result and sends
+//     it again until one of them arrives.
+//   - Every process subscribed to an agent's subject receives what is sent
+//     there. Messages about one process's registration or attempts name its
+//     Session (AgentHello.Session), and the others drop them.
 //   - AgentJobSSHDebug is sent at most once per attempt.
 //   - The backend handles one peer's messages in the order they were sent
 //     and answers them in that order (BackendJobQueued for a job never

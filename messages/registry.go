@@ -42,6 +42,8 @@ var registry = []Message{
 	&BackendKillJob{},            // 39918
 	&Ack{},                       // 39919
 	&Error{},                     // 39920
+	&AgentJobRefused{},           // 39921
+	&BackendAgentConflict{},      // 39922
 }
 
 // All returns a new zero value of every message type, in tag order.
@@ -85,3 +87,5 @@ func (*BackendNewJob) MessageName() string             { return "BackendNewJob" 
 func (*BackendKillJob) MessageName() string            { return "BackendKillJob" }
 func (*Ack) MessageName() string                       { return "Ack" }
 func (*Error) MessageName() string                     { return "Error" }
+func (*AgentJobRefused) MessageName() string           { return "AgentJobRefused" }
+func (*BackendAgentConflict) MessageName() string      { return "BackendAgentConflict" }

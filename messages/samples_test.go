@@ -145,5 +145,8 @@ func samples() []messages.Message {
 		&messages.BackendKillJob{JobID: sampleDescription.JobID, Attempt: 1, State: "attempt=1"},
 		&messages.Ack{JobID: sampleDescription.JobID, Attempt: 1},
 		&messages.Error{Code: messages.CodeStaleAttempt, Text: "attempt 1 is not current (current: 2)", JobID: sampleDescription.JobID, Attempt: 1},
+		&messages.AgentJobRefused{JobID: sampleDescription.JobID, Attempt: 2, Reason: "the task files could not be fetched"},
+		&messages.BackendAgentConflict{Session: "c2a7e5f0d94b1e3a8f6b7c9d0e1f2a3b", Name: "grader-01",
+			Since: 1767312000123, LastSeen: 1767312060456, Timeout: 6000},
 	}
 }
