@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
@@ -97,7 +98,9 @@ func startSystem(t *testing.T, o options) *system {
 		"INGO_AGENT_RESULT_RETRY=500ms",
 	}, o.env...)
 	for i := range o.backends {
-		s.backends = append(s.backends, testutil.StartProcess(t, fmt.Sprintf("backend-%d", i+1), ingo, env, "backend"))
+		name := fmt.Sprintf("backend-%d", i+1)
+		creds := "INGO_NATS_CREDS=" + testutil.CredsFile(t, natsauth.RoleBackend, name)
+		s.backends = append(s.backends, testutil.StartProcess(t, name, ingo, append(slices.Clip(env), creds), "backend"))
 		if i == 0 {
 			// The first one is the active backend: the tests know whom to kill.
 			s.waitOutput(s.backends[0], "backend serving", 1)
@@ -105,13 +108,15 @@ func startSystem(t *testing.T, o options) *system {
 	}
 	for i := range o.agents {
 		id := fmt.Sprintf("agent-%d", i+1)
-		s.agents = append(s.agents, testutil.StartProcess(t, id, ingo, append(slices.Clip(env), "INGO_AGENT_ID="+id), "agent", "--runtime", "fake",
+		creds := "INGO_NATS_CREDS=" + testutil.CredsFile(t, natsauth.RoleAgent, id)
+		s.agents = append(s.agents, testutil.StartProcess(t, id, ingo, append(slices.Clip(env), "INGO_AGENT_ID="+id, creds), "agent", "--runtime", "fake",
 			"--concurrency", strconv.Itoa(o.slots), "--environments", "docker/default"))
 	}
 	for i := range o.clients {
 		c := &client{id: fmt.Sprintf("chaos-%d", i+1), jobs: o.jobs}
 		c.out = filepath.Join(s.dir, c.id+".log")
 		c.proc = testutil.StartProcess(t, c.id, cc, nil, "--nats-url", s.nats.URLs(), "--client-id", c.id,
+			"--creds", testutil.CredsFile(t, natsauth.RoleFrontend, c.id),
 			"--jobs", strconv.Itoa(o.jobs), "--rate", fmt.Sprint(o.rate), "--sleep", o.sleep, "--out", c.out)
 		s.clients = append(s.clients, c)
 	}

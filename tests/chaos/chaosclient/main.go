@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -133,6 +134,7 @@ func run() error {
 	out := flag.String("out", "results.log", "result store")
 	env := flag.String("env", "docker/default", "environment type/name")
 	sleep := flag.String("sleep", "300ms", "how long each (fake) job runs")
+	credsFile := flag.String("creds", "", "NATS credentials of the frontend named --client-id")
 	flag.Parse()
 	envType, envName, ok := strings.Cut(*env, "/")
 	if !ok {
@@ -146,7 +148,13 @@ func run() error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	nc, err := natsconn.Connect(natsconn.Options{URL: *natsURL, Name: *id})
+	var creds *natsauth.Credentials
+	if *credsFile != "" {
+		if creds, err = natsauth.ReadCreds(*credsFile); err != nil {
+			return err
+		}
+	}
+	nc, err := natsconn.Connect(natsconn.Options{URL: *natsURL, Name: *id, Creds: creds})
 	if err != nil {
 		return err
 	}
