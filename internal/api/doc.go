@@ -10,6 +10,17 @@
 // and wrong methods get JSON errors too (404, 405), so that a frontend never
 // has to parse an HTML or plain-text error page.
 //
+// # Who may do what
+//
+// Every /api/v1 route needs a bearer token (auth.go): Options.AdminToken,
+// or a token of package apitoken signed with Options.TokenKey. An admin
+// sees and kills every job; a frontend NAME only the jobs submitted with a
+// token of its name (the store records each job's owner), gets the 404 of
+// an unknown job for the others, and may not ask for more than
+// Options.Frontend (policy.go). Writes from a browser page of another
+// origin are refused before the token is looked at. Request bodies are
+// read against their limits and within Options.UploadMemory (upload.go).
+//
 // # Jobs the API knows
 //
 // The API remembers the jobs it submitted (status, the events so far, the

@@ -18,28 +18,80 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/api/apitoken"
 	"github.com/ingo-grader/ingo/internal/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 const wait = 10 * time.Second
 
+// testToken is the explicit admin token (api.admin-token) of every env.
 const testToken = "s3cret"
+
+// testPolicy is what `ingo api` gives frontends by default: the agents'
+// default limits, no network.
+var testPolicy = FrontendPolicy{Max: messages.Limits{Time: 30, Memory: 256, Processes: 512, Output: 1 << 20, Disk: 256}}
 
 // env is a whole ingo in the test process: embedded NATS, a backend, an
 // agent with the fake runtime (and a bundle cache), and the API served by
-// httptest.
+// httptest. Requests carry the admin token unless they say otherwise.
 type env struct {
 	t   *testing.T
 	srv *Server
 	url string
 	doc *openAPIDoc
+	key []byte // signs the tokens of token()
 	// connect opens another connection to the test's NATS.
 	connect func(name string) *nats.Conn
 }
 
+// token makes a token of role and name for the env's API.
+func (e *env) token(role apitoken.Role, name string) string {
+	e.t.Helper()
+	tok, err := apitoken.Issue(e.key, role, name, time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// bearer is the header pair of a token ("" sends no Authorization).
+func bearer(tok string) []string {
+	if tok == "" {
+		return []string{"Authorization", ""}
+	}
+	return []string{"Authorization", "Bearer " + tok}
+}
+
+// setHeaders sets name, value pairs on req, the admin token first unless
+// they give Authorization; an empty value removes the header.
+func setHeaders(req *http.Request, header []string) {
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+			continue
+		}
+		req.Header.Set(header[i], header[i+1])
+	}
+}
+
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
+	key, err := apitoken.LoadOrCreateKey(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.AdminToken == "" {
+		o.AdminToken = testToken
+	}
+	if o.TokenKey == nil {
+		o.TokenKey = key
+	}
+	if o.Frontend == (FrontendPolicy{}) {
+		o.Frontend = testPolicy
+	}
 	sys := testrig.Start(t, testrig.Options{
 		Backend: func(c *backend.Config) {
 			c.HeartbeatInterval = 100 * time.Millisecond
@@ -65,7 +117,7 @@ func newEnv(t *testing.T, o Options) *env {
 		hs.Close()
 		srv.Close()
 	})
-	e := &env{t: t, srv: srv, url: hs.URL, doc: loadOpenAPI(t), connect: connect}
+	e := &env{t: t, srv: srv, url: hs.URL, doc: loadOpenAPI(t), key: o.TokenKey, connect: connect}
 	testutil.Eventually(t, wait, func() bool {
 		envs := srv.Client().Environments()
 		return len(envs["docker"]) > 0
@@ -85,9 +137,7 @@ func (e *env) call(method, path, contentType string, body io.Reader, header ...s
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
+	setHeaders(req, header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
@@ -103,13 +153,13 @@ func (e *env) call(method, path, contentType string, body io.Reader, header ...s
 	return resp.StatusCode, data
 }
 
-func (e *env) postJSON(path string, v any) (int, []byte) {
+func (e *env) postJSON(path string, v any, header ...string) (int, []byte) {
 	e.t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return e.call("POST", path, "application/json", bytes.NewReader(b))
+	return e.call("POST", path, "application/json", bytes.NewReader(b), header...)
 }
 
 // decode unmarshals a JSON answer into a generic map.
@@ -141,9 +191,7 @@ func (e *env) eventsWith(path string, header ...string) []event {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
+	setHeaders(req, header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -181,9 +229,16 @@ func (e *env) eventsWith(path string, header ...string) []event {
 // firstEvent reads a stream's first event and hangs up.
 func (e *env) firstEvent(path string) event {
 	e.t.Helper()
+	return e.firstEventWith(path)
+}
+
+// firstEventWith is firstEvent with request headers (name, value pairs).
+func (e *env) firstEventWith(path string, header ...string) event {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
+	setHeaders(req, header)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -226,7 +281,7 @@ func (e *env) checkEvent(ev event) {
 
 // tarGz packs files (name -> content) into a .tar.gz; a name ending in
 // "->target" becomes a symbolic link.
-func tarGz(t *testing.T, files map[string]string, mutate func(*tar.Header)) []byte {
+func tarGz(t testing.TB, files map[string]string, mutate func(*tar.Header)) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gw := gzip.NewWriter(&buf)

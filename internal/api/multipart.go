@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,15 +13,16 @@ import (
 	"github.com/google/uuid"
 )
 
-// maxJobPart bounds the "job" part: JSON answers belong in it, files in
-// file parts.
-const maxJobPart = 8 << 20
+// maxFileParts bounds the file parts of one submission (each is one
+// answer, to one problem).
+const maxFileParts = 1000
 
 func newJobID() string { return uuid.NewString() }
 
-// parseMultipart reads the parts of POST /api/v1/jobs: "job" (the JSON),
-// "task" (the task folder as an archive), "file:<pid>" (file answers).
-// Parts are streamed: only the archive touches the disk.
+// parseMultipart reads the parts of POST /api/v1/jobs, one at a time, as
+// they come: "job" (the JSON), "task" (the task folder as an archive),
+// "file:<pid>" (file answers). The job and file parts are counted against
+// the size of one job's message as they are read (see upload.go).
 func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func(), err error) {
 	dir, cleanup, err := tempDir()
 	if err != nil {
@@ -34,6 +34,7 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 	}
 	sub.files = map[string]map[string]any{}
 	sawJob := false
+	fileBytes := s.jobLimit() // left for the file parts together
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -49,7 +50,9 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 				return sub, cleanup, errf(http.StatusBadRequest, "bad_multipart", "the body holds two job parts")
 			}
 			sawJob = true
-			if err := decodeJSON(io.LimitReader(part, maxJobPart), &sub.req); err != nil {
+			lim := s.jsonLimit()
+			body := limitReader(part, lim, tooLarge(`the "job" part`, lim, "send files as file parts or in the task folder"))
+			if err := decodeJSON(body, &sub.req); err != nil {
 				return sub, cleanup, err
 			}
 		case name == "task":
@@ -64,15 +67,18 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 			if _, dup := sub.files[pid]; dup {
 				return sub, cleanup, errf(http.StatusBadRequest, "bad_input", fmt.Sprintf("two files for problem %q", pid))
 			}
-			var buf bytes.Buffer
-			if _, err := io.Copy(&buf, part); err != nil {
-				return sub, cleanup, multipartError(err)
+			if len(sub.files) == maxFileParts {
+				return sub, cleanup, errf(http.StatusBadRequest, "bad_multipart", fmt.Sprintf("more than %d file parts", maxFileParts))
+			}
+			data, err := readFilePart(part, dir, &fileBytes, s.jobLimit())
+			if err != nil {
+				return sub, cleanup, err
 			}
 			fn := part.FileName()
 			if fn == "" {
 				fn = pid
 			}
-			sub.files[pid] = map[string]any{"filename": fn, "value": buf.Bytes()}
+			sub.files[pid] = map[string]any{"filename": fn, "value": data}
 		default:
 			return sub, cleanup, errf(http.StatusBadRequest, "bad_multipart",
 				fmt.Sprintf("unknown part %q; the parts are job, task and file:<problem id>", name))
@@ -84,10 +90,36 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 	return sub, cleanup, nil
 }
 
-// multipartError keeps a body over MaxBody a 413.
+// readFilePart spools a file part to dir, counting it against *left (of
+// limit), then reads it back into a slice of its exact size: a part over
+// the limit is refused having cost no memory, and one under it costs its
+// size, not a growing buffer's.
+func readFilePart(part io.Reader, dir string, left *int64, limit int64) ([]byte, error) {
+	f, err := os.CreateTemp(dir, "file-")
+	if err != nil {
+		return nil, fmt.Errorf("spool a file part: %w", err)
+	}
+	defer f.Close()
+	over := tooLarge("the file parts together", limit,
+		"they travel in one NATS message with the job (max_payload): put large files in the task folder, or ask the operator to raise max_payload")
+	n, err := io.Copy(f, limitReader(part, *left, over))
+	if err != nil {
+		return nil, multipartError(err)
+	}
+	*left -= n
+	data := make([]byte, n)
+	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read a spooled file part: %w", err)
+	}
+	return data, nil
+}
+
+// multipartError keeps a body over MaxBody a 413, and an error that
+// knows its answer as it is.
 func multipartError(err error) error {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	var he *httpError
+	if errors.As(err, &tooBig) || errors.As(err, &he) {
 		return err
 	}
 	return errf(http.StatusBadRequest, "bad_multipart", "the multipart body cannot be read: "+err.Error())
@@ -118,6 +150,12 @@ func extractedTask(r io.Reader, tmp, dest string) (string, error) {
 // postTask stores a task folder (a "task" part, or the archive as the
 // whole body) and answers its digest, for task_bundle in later jobs.
 func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
+	release, err := s.reserveUpload(r)
+	defer release()
+	if err != nil {
+		fail(w, err)
+		return
+	}
 	dir, cleanup, err := tempDir()
 	defer cleanup()
 	if err != nil {

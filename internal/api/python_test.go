@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os/exec"
 	"testing"
+
+	"github.com/ingo-grader/ingo/internal/api/apitoken"
 )
 
 // TestPythonClient drives a whole job from another language: a Python 3
-// script using only the standard library submits, follows the event
+// script using only the standard library and a frontend token submits, follows the event
 // stream to done and reads the result.
 func TestPythonClient(t *testing.T) {
 	py, err := exec.LookPath("python3")
@@ -19,7 +21,7 @@ func TestPythonClient(t *testing.T) {
 	e.waitReady()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*wait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, py, "testdata/client.py", e.url)
+	cmd := exec.CommandContext(ctx, py, "testdata/client.py", e.url, e.token(apitoken.RoleFrontend, "python"))
 	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte

@@ -11,11 +11,14 @@ import (
 )
 
 // queueJSON is GET /api/v1/queue: the backend's snapshot, lists in
-// dispatch order, never null.
+// dispatch order, never null. A frontend's lists hold its own jobs only;
+// the counts are of every job.
 type queueJSON struct {
-	Running []runningJSON              `json:"running"`
-	Waiting []messages.QueueWaitingJob `json:"waiting"`
-	Agents  []messages.QueueAgent      `json:"agents"`
+	Running      []runningJSON              `json:"running"`
+	Waiting      []messages.QueueWaitingJob `json:"waiting"`
+	Agents       []messages.QueueAgent      `json:"agents"`
+	RunningCount int                        `json:"running_count"`
+	WaitingCount int                        `json:"waiting_count"`
 }
 
 // runningJSON adds the seconds since the job started, so that a page need
@@ -25,15 +28,37 @@ type runningJSON struct {
 	Elapsed float64 `json:"elapsed"`
 }
 
-func newQueueJSON(q *messages.BackendGetQueue, now time.Time) queueJSON {
+// queueFor is the snapshot as p may see it.
+func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, now time.Time) queueJSON {
 	out := queueJSON{
-		Running: make([]runningJSON, 0, len(q.JobsRunning)),
-		Waiting: append(make([]messages.QueueWaitingJob, 0, len(q.JobsWaiting)), q.JobsWaiting...),
-		Agents:  agentsJSON(q.Agents),
+		Running:      make([]runningJSON, 0, len(q.JobsRunning)),
+		Waiting:      make([]messages.QueueWaitingJob, 0, len(q.JobsWaiting)),
+		Agents:       agentsJSON(q.Agents),
+		RunningCount: len(q.JobsRunning),
+		WaitingCount: len(q.JobsWaiting),
+	}
+	visible := func(string) bool { return true }
+	if !p.admin() {
+		ids := make([]string, 0, len(q.JobsRunning)+len(q.JobsWaiting))
+		for _, j := range q.JobsRunning {
+			ids = append(ids, j.JobID)
+		}
+		for _, j := range q.JobsWaiting {
+			ids = append(ids, j.JobID)
+		}
+		owners := s.store.owners(ids)
+		visible = func(id string) bool { o, ok := owners[id]; return ok && p.canSee(o) }
 	}
 	for _, j := range q.JobsRunning {
-		e := math.Max(0, float64(now.UnixMilli()-j.StartedAt)/1000)
-		out.Running = append(out.Running, runningJSON{QueueRunningJob: j, Elapsed: math.Round(e*10) / 10})
+		if visible(j.JobID) {
+			e := math.Max(0, float64(now.UnixMilli()-j.StartedAt)/1000)
+			out.Running = append(out.Running, runningJSON{QueueRunningJob: j, Elapsed: math.Round(e*10) / 10})
+		}
+	}
+	for _, j := range q.JobsWaiting {
+		if visible(j.JobID) {
+			out.Waiting = append(out.Waiting, j)
+		}
 	}
 	return out
 }
@@ -55,7 +80,7 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newQueueJSON(q, time.Now()))
+	writeJSON(w, http.StatusOK, s.queueFor(who(r), q, time.Now()))
 }
 
 // queueEvents sends the snapshot at once, then again whenever it changes
@@ -73,7 +98,7 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
 	lastWrite := time.Now()
 	for {
 		if q, err := s.client.Queue(r.Context()); err == nil {
-			out := newQueueJSON(q, time.Now())
+			out := s.queueFor(who(r), q, time.Now())
 			data, _ := json.Marshal(out)
 			if key := changeKey(out); !bytes.Equal(key, lastKey) {
 				lastKey = key
@@ -102,8 +127,9 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
 
 // changeKey is the snapshot without the times that move on their own.
 func changeKey(q queueJSON) []byte {
-	c := queueJSON{Running: append([]runningJSON(nil), q.Running...), Waiting: q.Waiting,
-		Agents: append([]messages.QueueAgent(nil), q.Agents...)}
+	c := q
+	c.Running = append([]runningJSON(nil), q.Running...)
+	c.Agents = append([]messages.QueueAgent(nil), q.Agents...)
 	for i := range c.Running {
 		c.Running[i].Elapsed = 0
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/messages"
@@ -19,8 +20,9 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxBody   = 64 << 20
-	DefaultJobMemory = 256 << 20
+	DefaultMaxBody      = 64 << 20
+	DefaultJobMemory    = 256 << 20
+	DefaultUploadMemory = 64 << 20
 	// keepAlive is the period of SSE comments: proxies close idle streams.
 	keepAlive = 15 * time.Second
 	// queuePoll is how often a queue event stream asks the backend.
@@ -35,12 +37,23 @@ type Options struct {
 	// results that finish while the API is down then reach the next
 	// process. "" = "ingo-api-" + host name.
 	ClientID string
-	// AdminToken, when set, is required as "Authorization: Bearer <token>"
-	// by DELETE /api/v1/jobs/{id}, by submissions with debug "ssh", and to
-	// receive "ssh" events (the credentials).
+	// AdminToken, when set, is an admin token, compared as it is (in
+	// constant time). Every /api/v1 route needs a token: without
+	// AdminToken and TokenKey, none is accepted.
 	AdminToken string
+	// TokenKey checks the self-verifying tokens of package apitoken
+	// (`ingo token`); nil: only AdminToken is accepted.
+	TokenKey []byte
+	// Frontend bounds what a frontend token may ask for (admins may ask
+	// anything). The zero value lets frontends set no limit and no network.
+	Frontend FrontendPolicy
 	// MaxBody bounds a request body (default 64 MiB); more gets 413.
 	MaxBody int64
+	// UploadMemory bounds the request bodies of submissions and task
+	// uploads read at once, by their Content-Length (MaxBody when not
+	// given); the others wait their turn unread (default 64 MiB). See
+	// upload.go for what a body may cost in memory.
+	UploadMemory int64
 	// JobMemory bounds the jobs and results kept (default 256 MiB); the
 	// oldest finished jobs are forgotten first.
 	JobMemory int64
@@ -63,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.JobMemory <= 0 {
 		o.JobMemory = DefaultJobMemory
+	}
+	if o.UploadMemory <= 0 {
+		o.UploadMemory = DefaultUploadMemory
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = frontendclient.DefaultPingInterval
@@ -104,7 +120,9 @@ func idToken(s string) string {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
+	nc      *nats.Conn
 	client  *frontendclient.Client
+	uploads *semaphore.Weighted
 	store   *store
 	stats   *counters
 	handler http.Handler
@@ -121,11 +139,15 @@ type Server struct {
 // when it answers.
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
-	s := &Server{opts: o, log: o.Log, store: newStore(o.JobMemory), stats: newCounters()}
+	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), stats: newCounters(),
+		uploads: semaphore.NewWeighted(o.UploadMemory)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{
-		Name:         "ingo-api",
-		ClientID:     o.ClientID,
+		Name:     "ingo-api",
+		ClientID: o.ClientID,
+		// The API confines frontend tokens itself; on NATS it is an
+		// admin, so that an admin token sees and kills every job.
+		Admin:        true,
 		Prefix:       o.Prefix,
 		PingInterval: o.PingInterval,
 		// Every result is stored before the backend forgets it, also those
@@ -161,27 +183,29 @@ func (s *Server) Close() error {
 }
 
 // route is one entry of the API: method, ServeMux pattern (also the
-// OpenAPI path) and handler.
+// OpenAPI path) and handler; open routes need no token.
 type route struct {
 	method, pattern string
 	h               http.HandlerFunc
+	open            bool
 }
 
-// routes lists every route; the OpenAPI test reads it too.
+// routes lists every route; the OpenAPI test reads it too. Every /api/v1
+// route needs a token (DESIGN.md §7); the probes stay open.
 func (s *Server) routes() []route {
 	return []route{
-		{"POST", "/api/v1/jobs", s.postJob},
-		{"GET", "/api/v1/jobs/{id}", s.getJob},
-		{"DELETE", "/api/v1/jobs/{id}", s.deleteJob},
-		{"GET", "/api/v1/jobs/{id}/events", s.jobEvents},
-		{"POST", "/api/v1/tasks", s.postTask},
-		{"GET", "/api/v1/queue", s.getQueue},
-		{"GET", "/api/v1/queue/events", s.queueEvents},
-		{"GET", "/api/v1/environments", s.getEnvironments},
-		{"GET", "/api/v1/agents", s.getAgents},
-		{"GET", "/api/v1/openapi.json", s.getOpenAPI},
-		{"GET", "/healthz", s.healthz},
-		{"GET", "/readyz", s.readyz},
+		{"POST", "/api/v1/jobs", s.postJob, false},
+		{"GET", "/api/v1/jobs/{id}", s.getJob, false},
+		{"DELETE", "/api/v1/jobs/{id}", s.deleteJob, false},
+		{"GET", "/api/v1/jobs/{id}/events", s.jobEvents, false},
+		{"POST", "/api/v1/tasks", s.postTask, false},
+		{"GET", "/api/v1/queue", s.getQueue, false},
+		{"GET", "/api/v1/queue/events", s.queueEvents, false},
+		{"GET", "/api/v1/environments", s.getEnvironments, false},
+		{"GET", "/api/v1/agents", s.getAgents, false},
+		{"GET", "/api/v1/openapi.json", s.getOpenAPI, false},
+		{"GET", "/healthz", s.healthz, true},
+		{"GET", "/readyz", s.readyz, true},
 	}
 }
 
@@ -213,17 +237,17 @@ func (s *Server) routeHandler() http.Handler {
 			}
 			if !ok {
 				w.Header().Set("Allow", allowed)
-				s.serve(w, r, r.Method+" "+p, func(w http.ResponseWriter, r *http.Request) {
+				s.serve(w, r, r.Method+" "+p, true, func(w http.ResponseWriter, r *http.Request) {
 					writeError(w, http.StatusMethodNotAllowed, "method_not_allowed",
 						fmt.Sprintf("%s does not take %s; use %s", p, r.Method, allowed))
 				})
 				return
 			}
-			s.serve(w, r, rt.method+" "+p, rt.h)
+			s.serve(w, r, rt.method+" "+p, rt.open, rt.h)
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.serve(w, r, "unknown", func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, "unknown", true, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found",
 				fmt.Sprintf("no route %s %s; the routes are listed at /api/v1/openapi.json and in docs/api.md", r.Method, r.URL.Path))
 		})
@@ -232,8 +256,9 @@ func (s *Server) routeHandler() http.Handler {
 }
 
 // serve runs h with the body bounded, panics turned into 500, and the
-// answer counted under name.
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, h http.HandlerFunc) {
+// answer counted under name; writes from another origin get 403 and,
+// unless open, a request without a valid token 401.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, open bool, h http.HandlerFunc) {
 	rec := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
@@ -247,41 +272,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, h ht
 		}
 		s.stats.request(name, rec.status())
 	}()
+	if err := checkOrigin(r); err != nil {
+		fail(rec, err)
+		return
+	}
+	if !open {
+		var err error
+		if r, err = s.authenticate(r); err != nil {
+			rec.Header().Set("WWW-Authenticate", `Bearer realm="ingo"`)
+			fail(rec, err)
+			return
+		}
+	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBody)
 	h(rec, r)
-}
-
-// statusWriter remembers the status code; Flush passes through for SSE.
-type statusWriter struct {
-	http.ResponseWriter
-	code int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
 }

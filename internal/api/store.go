@@ -33,7 +33,10 @@ type sseEvent struct {
 
 // record is one job the API knows. Guarded by store.mu.
 type record struct {
-	id          string
+	id string
+	// owner is principal.owner of the token that submitted the job, ""
+	// for jobs the API did not submit in this process.
+	owner       string
 	submittedAt time.Time
 	startedAt   time.Time
 	agent       string
@@ -68,12 +71,17 @@ func newStore(limit int64) *store {
 	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit}
 }
 
-// add registers a job the API submitted (or adopts one found in the
-// backend's queue), unless it is known already.
-func (st *store) add(id string, submittedAt time.Time) *record {
+// add registers a job the API submitted for owner, unless it is known
+// already.
+func (st *store) add(id, owner string, submittedAt time.Time) *record {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.addLocked(id, submittedAt)
+	if r := st.jobs[id]; r != nil {
+		return r // its owner stays: nobody takes over another's job
+	}
+	r := st.addLocked(id, submittedAt)
+	r.owner = owner
+	return r
 }
 
 func (st *store) addLocked(id string, submittedAt time.Time) *record {
@@ -195,14 +203,15 @@ type jobView struct {
 	Result      json.RawMessage `json:"result"`
 }
 
-func (st *store) view(id string) (jobView, bool) {
+// view returns the job and its owner.
+func (st *store) view(id string) (v jobView, owner string, ok bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	r := st.jobs[id]
 	if r == nil {
-		return jobView{}, false
+		return jobView{}, "", false
 	}
-	v := jobView{JobID: id, Status: r.status, SubmittedAt: r.submittedAt, Agent: r.agent, Attempt: r.attempt, Result: r.result}
+	v = jobView{JobID: id, Status: r.status, SubmittedAt: r.submittedAt, Agent: r.agent, Attempt: r.attempt, Result: r.result}
 	if !r.startedAt.IsZero() {
 		t := r.startedAt
 		v.StartedAt = &t
@@ -210,7 +219,20 @@ func (st *store) view(id string) (jobView, bool) {
 	if v.Result == nil {
 		v.Result = json.RawMessage("null")
 	}
-	return v, true
+	return v, r.owner, true
+}
+
+// owners returns the owner of each of ids the store knows.
+func (st *store) owners(ids []string) map[string]string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if r := st.jobs[id]; r != nil {
+			out[id] = r.owner
+		}
+	}
+	return out
 }
 
 // has reports whether id is known, and whether it is done.
@@ -221,11 +243,15 @@ func (st *store) has(id string) (known, done bool) {
 	return r != nil, r != nil && r.status == statusDone
 }
 
-// record returns the job's record for a stream, or nil.
-func (st *store) record(id string) *record {
+// record returns the job's record for a stream, or nil, and its owner.
+func (st *store) record(id string) (*record, string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.jobs[id]
+	r := st.jobs[id]
+	if r == nil {
+		return nil, ""
+	}
+	return r, r.owner
 }
 
 // read returns the events from index from on, whether the last one is

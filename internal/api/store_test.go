@@ -18,9 +18,9 @@ func TestStoreBound(t *testing.T) {
 	t.Parallel()
 	st := newStore(8 << 10)
 	now := time.Now()
-	st.add("running", now)
+	st.add("running", "", now)
 	for _, id := range []string{"a", "b", "c"} {
-		st.add(id, now)
+		st.add(id, "", now)
 		st.done(&messages.BackendJobDone{JobID: id, JobResult: messages.JobResult{
 			Result: messages.Result{Status: messages.StatusSuccess, Text: strings.Repeat("x", 3<<10)}}}, now)
 	}
@@ -39,7 +39,7 @@ func TestStoreBound(t *testing.T) {
 	}
 	// A second result for a job is ignored.
 	st.done(&messages.BackendJobDone{JobID: "huge"}, now)
-	if v, _ := st.view("huge"); !strings.Contains(string(v.Result), `"archive":"AAAA`) {
+	if v, _, _ := st.view("huge"); !strings.Contains(string(v.Result), `"archive":"AAAA`) {
 		t.Error("a duplicate result replaced the first")
 	}
 }

@@ -1,12 +1,8 @@
 package api
 
 import (
-	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"os"
@@ -46,22 +42,47 @@ type submission struct {
 	taskDir string
 }
 
+// postJob checks everything it can before anything leaves the process:
+// the body against its limits as it is read, what the token may ask, and
+// the message against the wire format's bounds; then it uploads the task
+// and submits.
 func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
+	release, err := s.reserveUpload(r)
+	defer release()
+	if err != nil {
+		fail(w, err)
+		return
+	}
 	sub, cleanup, err := s.parseSubmission(r)
 	defer cleanup()
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	m, err := s.buildJob(r.Context(), sub, time.Now())
+	m, err := s.buildJob(sub, time.Now())
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	if m.Debug == messages.DebugSSH && !s.authorized(r) {
-		// As INGInious: SSH into a job's container is for staff.
-		fail(w, errf(http.StatusUnauthorized, "unauthorized", "a job with debug \"ssh\" needs the header Authorization: Bearer <admin token>"))
+	p := who(r)
+	if !p.admin() {
+		if err := s.opts.Frontend.check(&m.JobDescription); err != nil {
+			fail(w, err)
+			return
+		}
+	}
+	if sub.taskDir != "" {
+		m.TaskBundle = placeholderDigest // as long as the real one
+	}
+	if err := s.checkWire(&m); err != nil {
+		fail(w, err)
 		return
+	}
+	if sub.taskDir != "" {
+		if m.TaskBundle, err = s.client.UploadTask(r.Context(), sub.taskDir); err != nil {
+			fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
+			return
+		}
 	}
 	if known, _ := s.store.has(m.JobID); known {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
@@ -69,7 +90,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	}
 	// Registered before the backend hears of it, so a GET right after the
 	// 202 finds it; forgotten again if the backend refuses it.
-	s.store.add(m.JobID, time.Now())
+	s.store.add(m.JobID, p.owner(), time.Now())
 	s.store.setFollowed(m.JobID) // before any result can reach OnResult
 	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
@@ -109,7 +130,9 @@ func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json", "":
-		err = decodeJSON(r.Body, &sub.req)
+		body := limitReader(r.Body, s.jsonLimit(), tooLarge("the JSON body", s.jsonLimit(),
+			"that is one job's message with base64 files; send large files as multipart file parts or in the task folder"))
+		err = decodeJSON(body, &sub.req)
 		return sub, cleanup, err
 	case "multipart/form-data":
 		return s.parseMultipart(r)
@@ -118,64 +141,14 @@ func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(
 		"send application/json or multipart/form-data, not "+ct)
 }
 
-// decodeJSON reads exactly one JSON value, refusing unknown fields, and
-// turns decoding errors into messages that name the field.
-func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
-		}
-		return nil
-	}
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return err
-	case errors.As(err, &typeErr):
-		what := "the body"
-		if typeErr.Field != "" {
-			what = fmt.Sprintf("field %q", typeErr.Field)
-		}
-		return errf(http.StatusBadRequest, "invalid_json",
-			fmt.Sprintf("%s must be %s, not %s", what, jsonKind(typeErr.Type.Kind().String()), withArticle(typeErr.Value)))
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return errf(http.StatusBadRequest, "invalid_json", "the body is not valid JSON: "+err.Error())
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return errf(http.StatusBadRequest, "unknown_field", strings.TrimPrefix(err.Error(), "json: ")+"; see docs/api.md for the fields")
-	}
-	return errf(http.StatusBadRequest, "invalid_json", err.Error())
-}
-
-// jsonKind names the JSON a Go kind takes, with its article.
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	case "map", "struct":
-		return "an object"
-	case "slice", "array":
-		return "a list"
-	}
-	return "a number"
-}
-
-func withArticle(jsonValue string) string {
-	if jsonValue != "" && strings.ContainsRune("aeiou", rune(jsonValue[0])) {
-		return "an " + jsonValue
-	}
-	return "a " + jsonValue
-}
+// placeholderDigest stands for the task bundle's digest while the job is
+// checked, before the task is uploaded.
+var placeholderDigest = "sha256:" + strings.Repeat("0", 64)
 
 // buildJob turns a submission into the message for the backend: task.yaml
-// first (as `ingo submit` reads it), then what the request says.
-func (s *Server) buildJob(ctx context.Context, sub submission, now time.Time) (messages.ClientNewJob, error) {
+// first (as `ingo submit` reads it), then what the request says. The task
+// folder is uploaded later, once the job passed every check.
+func (s *Server) buildJob(sub submission, now time.Time) (messages.ClientNewJob, error) {
 	q := sub.req
 	bad := func(code, msg string) (messages.ClientNewJob, error) {
 		return messages.ClientNewJob{}, errf(http.StatusBadRequest, code, msg)
@@ -204,9 +177,6 @@ func (s *Server) buildJob(ctx context.Context, sub submission, now time.Time) (m
 		var err error
 		if spec, err = taskfile.ReadDir(sub.taskDir); err != nil {
 			return bad("bad_task", "the task archive's task.yaml: "+err.Error())
-		}
-		if q.TaskBundle, err = s.client.UploadTask(ctx, sub.taskDir); err != nil {
-			return messages.ClientNewJob{}, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error())
 		}
 	}
 	inputs, err := inputData(q.Inputs, sub.files)
@@ -261,63 +231,6 @@ func mergeLimits(dst *messages.Limits, src messages.Limits) {
 	seti(&dst.Processes, src.Processes)
 	seti(&dst.Output, src.Output)
 	seti(&dst.Disk, src.Disk)
-}
-
-// inputData builds INGInious' inputdata: a string, a list of strings
-// (several values of one problem), or a file {"filename", "value": bytes},
-// as `ingo submit` and the INGInious webapp send them; keys starting with
-// '@' take any JSON value.
-func inputData(in map[string]json.RawMessage, files map[string]map[string]any) (map[string]any, error) {
-	out := make(map[string]any, len(in)+len(files)+6)
-	for pid, raw := range in {
-		v, err := inputValue(raw)
-		if err != nil && strings.HasPrefix(pid, "@") {
-			// @-keys are metadata for graders (and "@fake" for the fake
-			// runtime): any JSON value goes through as it is.
-			err = json.Unmarshal(raw, &v)
-		}
-		if err != nil {
-			return nil, errf(http.StatusBadRequest, "bad_input", fmt.Sprintf("inputs.%s: %v", pid, err))
-		}
-		out[pid] = v
-	}
-	for pid, f := range files {
-		if _, dup := out[pid]; dup {
-			return nil, errf(http.StatusBadRequest, "bad_input", fmt.Sprintf("problem %q has an answer in inputs and a file part", pid))
-		}
-		out[pid] = f
-	}
-	return out, nil
-}
-
-func inputValue(raw json.RawMessage) (any, error) {
-	const form = `must be a string, a list of strings or {"filename": ..., "content": base64}`
-	var str string
-	if json.Unmarshal(raw, &str) == nil {
-		return str, nil
-	}
-	var list []string
-	if json.Unmarshal(raw, &list) == nil && list != nil {
-		out := make([]any, len(list))
-		for i, v := range list {
-			out[i] = v
-		}
-		return out, nil
-	}
-	var file struct {
-		Filename *string `json:"filename"`
-		Content  *string `json:"content"`
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&file) != nil || file.Filename == nil || file.Content == nil {
-		return nil, errors.New(form)
-	}
-	content, err := base64.StdEncoding.DecodeString(*file.Content)
-	if err != nil {
-		return nil, fmt.Errorf("content is not base64: %w", err)
-	}
-	return map[string]any{"filename": *file.Filename, "value": content}, nil
 }
 
 func firstNonEmpty(vs ...string) string {

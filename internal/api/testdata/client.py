@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Drive one ingo job through the HTTP API with the standard library only.
 
-Usage: client.py BASE_URL
+Usage: client.py BASE_URL TOKEN
 
-Submits a job, follows its server-sent events until "done", then reads the
+TOKEN is an API token (`ingo token --role frontend --name NAME`); it goes
+in the Authorization header of every request. Submits a job, follows its server-sent events until "done", then reads the
 job with GET and prints one JSON object on stdout:
 {"job_id", "events": [names], "status", "result"}. The Go test
 TestPythonClient runs it; it is also an example for frontend developers.
@@ -15,9 +16,13 @@ import urllib.error
 import urllib.request
 
 
+TOKEN = ""
+
+
 def request(method, url, body=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Authorization": "Bearer " + TOKEN})
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
@@ -30,7 +35,8 @@ def request(method, url, body=None):
 
 def events(url):
     """Yield (name, data) for each server-sent event until the stream ends."""
-    req = urllib.request.Request(url, headers={"Accept": "text/event-stream"})
+    req = urllib.request.Request(url, headers={"Accept": "text/event-stream",
+                                              "Authorization": "Bearer " + TOKEN})
     with urllib.request.urlopen(req, timeout=30) as resp:
         name, data = None, []
         for raw in resp:
@@ -48,7 +54,8 @@ def events(url):
 
 
 def main():
-    base = sys.argv[1].rstrip("/")
+    global TOKEN
+    base, TOKEN = sys.argv[1].rstrip("/"), sys.argv[2]
     job = {
         "course_id": "python",
         "task_id": "hello",

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// FrontendPolicy is what a frontend token may ask of a job; an admin token
+// may ask anything, within the agents' own maxima (agent.max-limits), which
+// they apply to every job.
+type FrontendPolicy struct {
+	// Max holds the largest limits a frontend job may ask for, its
+	// task.yaml included. A zero field lets it ask for none above zero:
+	// the agent's default applies. Max.HardTime 0 means three times
+	// Max.Time, as an agent does for a job without a wall time.
+	Max messages.Limits
+	// Network lets frontend jobs ask for network_grading.
+	Network bool
+}
+
+// check refuses a frontend job that asks for more than p, naming the
+// first limit over and its maximum.
+func (p FrontendPolicy) check(d *messages.JobDescription) error {
+	ep := d.EnvironmentParameters
+	if ep.NetworkGrading && !p.Network {
+		return forbidden("network_grading is not allowed with a frontend token (api.frontend-network is off); ask the operator, or submit with an admin token")
+	}
+	if d.Debug == messages.DebugSSH {
+		// As INGInious: SSH into a job's container is for staff.
+		return forbidden(`debug "ssh" opens a shell in the job's container: it needs an admin token`)
+	}
+	l, m := ep.Limits, p.Max
+	maxHard := m.HardTime
+	if maxHard == 0 {
+		maxHard = 3 * m.Time
+	}
+	num := func(v float64, unit string) string {
+		if unit == "" {
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		}
+		return strconv.FormatFloat(v, 'f', -1, 64) + " " + unit
+	}
+	for _, c := range []struct {
+		name, key, unit string
+		asked, max      float64
+	}{
+		{"time", "time", "s", l.Time, m.Time},
+		{"hard_time", "hard-time", "s", l.HardTime, maxHard},
+		{"memory", "memory", "MiB", float64(l.Memory), float64(m.Memory)},
+		{"processes", "processes", "", float64(l.Processes), float64(m.Processes)},
+		{"output", "output", "bytes", float64(l.Output), float64(m.Output)},
+		{"disk", "disk", "MiB", float64(l.Disk), float64(m.Disk)},
+	} {
+		if c.asked > c.max {
+			return forbidden(fmt.Sprintf("limits.%s is %s (the request or task.yaml); a frontend token may ask for at most %s (api.frontend-max-limits.%s); ask the operator, or submit with an admin token",
+				c.name, num(c.asked, c.unit), num(c.max, c.unit), c.key))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// What a request body may cost in memory (DESIGN.md §8: sizes are checked
+// before allocation).
+//
+//   - A submission's inputs travel in one NATS message, so the JSON body,
+//     the "job" part and the file parts are read against the size of one
+//     message (jobLimit), counting as they go: the answer at the limit is
+//     413 naming it, before the rest is read. File parts are spooled to
+//     disk first and read back whole once their size is known.
+//   - Task archives go to disk (bounded by MaxBody and bundle's limits);
+//     packing the folder into a bundle holds the archive in memory.
+//   - A body is read only once it has reserved memoryPerByte times its
+//     Content-Length (MaxBody when not given) of Options.UploadMemory:
+//     what turning it into a job may take (the body or its decoded
+//     inputs, the encoded message, its check, the client's copy). Others
+//     wait, unread, in arrival order. So the requests being read hold
+//     about UploadMemory at most, however many arrive at once; a request
+//     that alone reserves more than UploadMemory runs alone.
+//     TestConcurrentUploadsMemory measures it.
+
+// memoryPerByte is what a request may cost per byte of body, at most.
+const memoryPerByte = 4
+
+// reserveUpload waits for r's share of UploadMemory; release gives it back.
+func (s *Server) reserveUpload(r *http.Request) (release func(), err error) {
+	n := r.ContentLength
+	if n < 0 || n > s.opts.MaxBody {
+		n = s.opts.MaxBody
+	}
+	n = min(memoryPerByte*n, s.opts.UploadMemory)
+	if err := s.uploads.Acquire(r.Context(), n); err != nil {
+		return func() {}, fmt.Errorf("wait for upload memory: %w", err)
+	}
+	return func() { s.uploads.Release(n) }, nil
+}
+
+// jobLimit is the largest encoded job: one NATS message (max_payload of
+// the server we are connected to), at most messages.MaxMessageSize.
+func (s *Server) jobLimit() int64 {
+	limit := int64(messages.MaxMessageSize)
+	if s.nc == nil { // the parser's fuzz test
+		return limit
+	}
+	if mp := s.nc.MaxPayload(); mp > 0 && mp < limit {
+		limit = mp
+	}
+	return limit
+}
+
+// jsonLimit bounds a JSON body or "job" part: the job's limit, with room
+// for base64 (4/3) and the JSON around it.
+func (s *Server) jsonLimit() int64 {
+	l := s.jobLimit()
+	return l + l/3 + 64<<10
+}
+
+// tooLarge is the 413 of a part of the body over its limit.
+func tooLarge(what string, limit int64, hint string) *httpError {
+	return errf(http.StatusRequestEntityTooLarge, "too_large",
+		fmt.Sprintf("%s is over its limit of %s; %s", what, formatBytes(limit), hint))
+}
+
+// limitedReader reads at most limit bytes of r and then fails with err,
+// so that a decoder stops at the limit with an answer that names it.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func limitReader(r io.Reader, limit int64, err error) *limitedReader {
+	return &limitedReader{r: r, left: limit, err: err}
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more says whether the input really goes on.
+		var b [1]byte
+		if n, _ := l.r.Read(b[:]); n > 0 {
+			return 0, l.err
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// checkWire encodes m and decodes it as the backend will, so that a job
+// over the size of one message or over the decoder's bounds (items,
+// nesting, UTF-8) is refused here with what is wrong, rather than dropped
+// by the backend and answered with a timeout.
+func (s *Server) checkWire(m *messages.ClientNewJob) error {
+	wire, err := messages.Encode(m)
+	if err != nil {
+		return errf(http.StatusBadRequest, "invalid_job", "the job cannot be encoded: "+err.Error())
+	}
+	if limit := s.jobLimit(); int64(len(wire)) > limit {
+		return tooLarge(fmt.Sprintf("the job (%s encoded)", formatBytes(int64(len(wire)))), limit,
+			"that is one NATS message (max_payload): put large files in the task folder, or ask the operator to raise max_payload")
+	}
+	if _, err := messages.Decode(wire); err != nil {
+		return errf(http.StatusBadRequest, "invalid_job", "the job is over the wire format's bounds ("+err.Error()+"); see docs/api.md")
+	}
+	return nil
+}
