@@ -29,6 +29,18 @@ type Options struct {
 	TasksDir string
 	// Log; nil discards.
 	Log *slog.Logger
+
+	// MaxMessageBytes is the largest INGInious message a webapp may send
+	// (0: 64 MiB). A ZeroMQ frame that announces more closes its
+	// connection before anything is allocated for it.
+	MaxMessageBytes int64
+	// MaxConns bounds the connections open at once (0: 64), and
+	// MaxConnsPerAddr those from one IP address (0: 16). A connection
+	// over the bounds is closed at once.
+	MaxConns, MaxConnsPerAddr int
+	// HandshakeTimeout bounds a new connection's ZeroMQ handshake (0: 10
+	// s).
+	HandshakeTimeout time.Duration
 }
 
 // Bridge serves INGInious' client protocol on a ZeroMQ ROUTER socket and
@@ -43,8 +55,9 @@ type Bridge struct {
 	clients map[string]*webapp // by routing id
 	jobs    map[string]*jobState
 
-	sendMu sync.Mutex // one send at a time; guards sck and addr
-	addr   string     // the listener's address
+	guard *guard
+
+	sendMu sync.Mutex // one send at a time; guards sck
 	wg     sync.WaitGroup
 }
 
@@ -72,7 +85,8 @@ func New(cl *frontendclient.Client, opts Options) *Bridge {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Bridge{opts: opts, cl: cl, log: log, clients: map[string]*webapp{}, jobs: map[string]*jobState{}}
+	return &Bridge{opts: opts, cl: cl, log: log, clients: map[string]*webapp{}, jobs: map[string]*jobState{},
+		guard: newGuard(opts, log)}
 }
 
 // Run listens and serves until ctx ends.
@@ -81,14 +95,14 @@ func (b *Bridge) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sck := zmq4.NewRouter(ctx, zmq4.WithTimeout(10*time.Second))
+	// The guard reaches the transport through the socket's context.
+	sck := zmq4.NewRouter(context.WithValue(ctx, guardKey{}, b.guard), zmq4.WithTimeout(10*time.Second))
 	if err := sck.Listen(ep); err != nil {
 		return fmt.Errorf("listen %s: %w", b.opts.Listen, err)
 	}
 	defer sck.Close()
 	b.sendMu.Lock()
 	b.sck = sck
-	b.addr = sck.Addr().String()
 	b.sendMu.Unlock()
 	b.log.Info("INGInious bridge listening", "endpoint", b.opts.Listen, "tasks", b.opts.TasksDir)
 	b.cl.OnEnvironments(func(envs map[string][]string) { b.broadcastEnvironments(envs) })
@@ -128,7 +142,7 @@ func (b *Bridge) send(id string, m any) error {
 }
 
 func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
-	typ, v, err := decode(body)
+	typ, v, err := decode(body, b.opts.maxMessageBytes())
 	b.mu.Lock()
 	w := b.clients[id]
 	if w != nil {
@@ -233,10 +247,7 @@ func (b *Bridge) alive() []string {
 
 // connected tells whether any webapp connection is open.
 func (b *Bridge) connected() bool {
-	b.sendMu.Lock()
-	addr := b.addr
-	b.sendMu.Unlock()
-	return addr != "" && openConns(addr) > 0
+	return b.guard.served.Load() > 0
 }
 
 // errNoWebapp: a result waits for a webapp (the backend sends it again).

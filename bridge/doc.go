@@ -23,4 +23,43 @@
 //
 // A malformed frame, an unknown message type or bad field types are
 // logged and answered (Unknown, or a crash result for a job), never fatal.
+//
+// # Hostile peers
+//
+// zmq4 v0.17.0 trusts its peers: it allocates whatever size a frame
+// header announces (2^62 bytes panic, 64 GiB is a fatal out of memory: 73
+// bytes kill the process, which in `ingo up` is NATS, backend and agent
+// too), indexes past the end of a malformed READY property, panics on a
+// socket type it does not know, never closes a connection whose handshake
+// fails, and does each handshake in its accept loop, so that one peer that
+// says nothing keeps every other one out. The bridge therefore listens
+// through its own transport (transport.go), whose connections read the
+// ZMTP 3 stream before zmq4 does (zmtp.go) and close at the first byte
+// zmq4 must not see:
+//
+//   - a frame announcing more than its bound: MaxMessageBytes (64 MiB,
+//     the largest INGInious message the bridge decodes) plus 64 KiB of
+//     envelope for a message's frames together, 64 KiB for a command;
+//     more than 16 frames in a message;
+//   - a greeting other than ZMTP 3 NULL; a first frame other than a READY
+//     whose properties lie within it, with a socket type that talks to a
+//     ROUTER (REQ, DEALER, ROUTER) and an identity of at most 255 bytes.
+//
+// The transport does each handshake itself, on its own goroutine, within
+// HandshakeTimeout (10 s): it sends zmq4's greeting, reads and checks the
+// peer's greeting and READY, and only then hands the connection to zmq4,
+// which reads them again and finds its greeting already sent. It admits
+// MaxConns connections at once (64) and MaxConnsPerAddr from one IP
+// address (16); more are closed at once. A peer that reads nothing for 30
+// s while the bridge writes to it is closed too: zmq4 writes to a peer
+// under the lock of all its sends. So zmq4 holds at most MaxConns + 11
+// messages (one per connection, ten in its queue, one being handled) of
+// MaxMessageBytes plus envelope, and 64 KiB per connection in handshake.
+// Each closed connection is logged and counted by reason (Stats).
+//
+// Wrapping suffices: every allocation and panic above is reached from
+// bytes the transport reads first, so zmq4 is used as released, not
+// forked. Should a zmq4 release send another greeting, the transport
+// closes every connection (it checks the greeting zmq4 writes against
+// its own) rather than run out of step.
 package bridge

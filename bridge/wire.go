@@ -99,7 +99,6 @@ const (
 	tGetQueue        = "BackendGetQueue"
 	tPong            = "Pong"
 	tUnknown         = "Unknown"
-	maxFrameBytes    = 64 << 20
 	maxNesting       = 64
 	errTextBadFormat = "not an INGInious message"
 )
@@ -107,10 +106,10 @@ const (
 // errBadMessage is a frame that is not an INGInious message.
 var errBadMessage = errors.New(errTextBadFormat)
 
-// decode reads a frame: its type, and the message decoded into the
-// matching struct (nil for messages without fields).
-func decode(frame []byte) (string, any, error) {
-	if len(frame) > maxFrameBytes {
+// decode reads a frame of at most limit bytes: its type, and the message
+// decoded into the matching struct (nil for messages without fields).
+func decode(frame []byte, limit int64) (string, any, error) {
+	if int64(len(frame)) > limit {
 		return "", nil, fmt.Errorf("%w: %d bytes", errBadMessage, len(frame))
 	}
 	if err := checkDepth(frame, maxNesting); err != nil {
