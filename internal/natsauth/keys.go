@@ -170,3 +170,15 @@ func pub(kp nkeys.KeyPair) string {
 	}
 	return p
 }
+
+// Seeds are the keys' secrets by name, for tests that check that none
+// reaches a log.
+func (k *Keys) Seeds() map[string]string {
+	out := map[string]string{}
+	for what, kp := range map[string]nkeys.KeyPair{"operator": k.operator, "system account": k.system, "account": k.account, "signing key": k.signing} {
+		if seed, err := kp.Seed(); err == nil {
+			out[what] = string(seed)
+		}
+	}
+	return out
+}

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -19,6 +20,9 @@ func Keys(t testing.TB) *natsauth.Keys {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for what, seed := range k.Seeds() {
+		RegisterSecret(seed, "the "+what+" seed")
+	}
 	return k
 }
 
@@ -35,6 +39,8 @@ func CredsFor(t testing.TB, role natsauth.Role, name, prefix string) *natsauth.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	RegisterSecret(c.JWT, fmt.Sprintf("the JWT of %s %s", role, name))
+	RegisterSecret(string(c.Seed), fmt.Sprintf("the seed of %s %s", role, name))
 	return c
 }
 

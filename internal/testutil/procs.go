@@ -129,7 +129,7 @@ func StartProcess(t testing.TB, name, bin string, env []string, args ...string) 
 func (p *Process) start() error {
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.Stdout, cmd.Stderr = teeCapture(p.out), teeCapture(p.out)
 	if err := cmd.Start(); err != nil {
 		return err
 	}

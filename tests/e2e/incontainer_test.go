@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -43,8 +44,10 @@ func TestDockerAgentInsideAContainer(t *testing.T) {
 	// The test's NATS listens on loopback: the agent shares the host's
 	// network namespace to reach it (its grading containers do not).
 	lo, hi := freePorts(t, 4)
+	creds := testutil.CredsFile(t, natsauth.RoleAgent, id)
 	run := exec.Command("docker", "run", "-d", "--name", name, "--network", "host",
 		"-v", "/var/run/docker.sock:/var/run/docker.sock",
+		"-v", creds+":/agent.creds:ro", "-e", "INGO_NATS_CREDS=/agent.creds",
 		"-e", "INGO_NATS_URL="+c.nats.URL, "-e", "INGO_AGENT_ID="+id, "-e", "INGO_AGENT_CACHE_DIR=/tmp/cache",
 		"-e", "INGO_AGENT_HEARTBEAT_INTERVAL=100ms",
 		"-e", "INGO_AGENT_SSH_LISTEN=127.0.0.1", "-e", fmt.Sprintf("INGO_AGENT_SSH_PORT_MIN=%d", lo), "-e", fmt.Sprintf("INGO_AGENT_SSH_PORT_MAX=%d", hi),

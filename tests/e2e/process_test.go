@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -34,6 +35,7 @@ func TestDockerAgentKilledAndRestarted(t *testing.T) {
 	testutil.RequireImage(t, gradingImage)
 	id := "restarty-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:8]
 	env := []string{"INGO_NATS_URL=" + c.nats.URL, "INGO_AGENT_ID=" + id, "INGO_AGENT_HEARTBEAT_INTERVAL=100ms",
+		"INGO_NATS_CREDS=" + testutil.CredsFile(t, natsauth.RoleAgent, id),
 		"INGO_AGENT_CACHE_DIR=" + t.TempDir(), "INGO_AGENT_SLOTS=2", "INGO_LOG_LEVEL=debug"}
 	t.Cleanup(func() {
 		for _, cid := range containers(t, "io.ingo.agent="+id) {

@@ -119,6 +119,7 @@ func sshCreds(t *testing.T, j *frontendclient.Job) *messages.BackendJobSSHDebug 
 				t.Fatalf("the job ended without SSH credentials: %s %q", r.Result.Status, r.Result.Text)
 			}
 			if ev.Kind == frontendclient.EventSSH {
+				testutil.RegisterSecret(ev.SSH.Password, "an SSH debug password")
 				return ev.SSH
 			}
 		case <-timeout:
