@@ -29,6 +29,9 @@ type rig struct {
 	endpoint   string
 	tasks      string
 	stopBridge func()
+	bridge     *Bridge
+	// bridgeOpts, if set, changes the options of the next startBridge.
+	bridgeOpts func(*Options)
 }
 
 func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil, false) }
@@ -88,7 +91,12 @@ func (r *rig) startBridge(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	br = New(cl, Options{Listen: r.endpoint, TasksDir: r.tasks, Log: testutil.Logger(t).With("component", "bridge")})
+	opts := Options{Listen: r.endpoint, TasksDir: r.tasks, Log: testutil.Logger(t).With("component", "bridge")}
+	if r.bridgeOpts != nil {
+		r.bridgeOpts(&opts)
+	}
+	br = New(cl, opts)
+	r.bridge = br
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- br.Run(ctx) }()

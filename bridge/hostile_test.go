@@ -1,0 +1,164 @@
+package bridge
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"maps"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawDial connects over plain TCP from the local IP from (any if empty),
+// once the bridge listens.
+func rawDial(t *testing.T, r *rig, from string) net.Conn {
+	t.Helper()
+	var d net.Dialer
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		c, err := d.Dial("tcp", strings.TrimPrefix(r.endpoint, "tcp://"))
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+			// Only keeps a broken bridge from hanging the test.
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// readToEnd reads what the bridge sends until it closes the connection.
+func readToEnd(t *testing.T, c net.Conn) []byte {
+	t.Helper()
+	b, err := io.ReadAll(c)
+	if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the bridge kept the connection open")
+	}
+	return b
+}
+
+// handshaken is a connection that has done its ZMTP handshake with the
+// bridge's zmq4: it has the bridge's greeting and READY.
+func handshaken(t *testing.T, r *rig, from string) net.Conn {
+	t.Helper()
+	c := rawDial(t, r, from)
+	if _, err := c.Write(cat(nullGreeting(), zmtpReady())); err != nil {
+		t.Fatal(err)
+	}
+	head := make([]byte, greetingLen+2)
+	if _, err := io.ReadFull(c, head); err != nil {
+		t.Fatal(err)
+	}
+	size := uint64(head[greetingLen+1])
+	if head[greetingLen]&flagLong != 0 {
+		long := make([]byte, 8)
+		copy(long, head[greetingLen+1:])
+		if _, err := io.ReadFull(c, long[1:]); err != nil {
+			t.Fatal(err)
+		}
+		size = binary.BigEndian.Uint64(long)
+	}
+	if _, err := io.ReadFull(c, make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestBridgeHostilePeers: a peer that announces sizes zmq4 would
+// allocate, or sends bytes zmq4 would panic on, loses its connection; one
+// that says nothing keeps no one out; the bridge serves a webapp as
+// before.
+func TestBridgeHostilePeers(t *testing.T) {
+	const maxMessage = 1 << 16
+	r := newRig(t)
+	r.stopBridge()
+	r.bridgeOpts = func(o *Options) {
+		o.MaxMessageBytes = maxMessage
+		o.HandshakeTimeout = time.Hour // the silent peers stay
+	}
+	r.startBridge(t)
+	for _, data := range [][]byte{nil, nullGreeting()[:20], nullGreeting()} {
+		c := rawDial(t, r, "")
+		if _, err := c.Write(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	want := map[string]uint64{}
+	for _, tc := range hostileStreams(maxMessage + envelopeBytes) {
+		t.Run(tc.name, func(t *testing.T) {
+			c := rawDial(t, r, "")
+			if _, err := c.Write(tc.data); err != nil {
+				t.Fatal(err)
+			}
+			if tc.reason == "handshake-incomplete" {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			readToEnd(t, c)
+			want[tc.reason]++
+		})
+	}
+	if got := r.bridge.Stats().Closed; !maps.Equal(got, want) {
+		t.Errorf("closed connections by reason: %v, want %v", got, want)
+	}
+
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "after"})
+	if m := c.recv(); m["@type"] != "BackendUpdateEnvironments" {
+		t.Fatalf("hello after hostile peers: %v", m)
+	}
+	c.sendRaw(make([]byte, maxMessage+1)) // within the framing's room, over the message limit
+	if m := c.recv(); m["@type"] != "Unknown" {
+		t.Fatalf("answer to a message over the limit: %v", m)
+	}
+	c.send("Ping", nil)
+	if m := c.recv(); m["@type"] != "Pong" {
+		t.Fatalf("ping: %v", m)
+	}
+	if n := r.bridge.Stats().Conns; n != 1 {
+		t.Errorf("%d connections open, want the webapp's", n)
+	}
+}
+
+// TestBridgeConnLimits: connections over the bounds, per address and in
+// all, are closed at once; a webapp gets in again when one is gone.
+func TestBridgeConnLimits(t *testing.T) {
+	r := newRig(t)
+	r.stopBridge()
+	r.bridgeOpts = func(o *Options) { o.MaxConns, o.MaxConnsPerAddr = 3, 2 }
+	r.startBridge(t)
+
+	first := handshaken(t, r, "127.0.0.1")
+	handshaken(t, r, "127.0.0.1")
+	if b := readToEnd(t, rawDial(t, r, "127.0.0.1")); len(b) != 0 {
+		t.Fatalf("a third connection from one address got %q", b)
+	}
+	handshaken(t, r, "127.0.0.2")
+	if b := readToEnd(t, rawDial(t, r, "127.0.0.3")); len(b) != 0 {
+		t.Fatalf("a fourth connection got %q", b)
+	}
+	st := r.bridge.Stats()
+	if want := map[string]uint64{"too-many-conns": 1, "too-many-conns-from-addr": 1}; st.Conns != 3 || !maps.Equal(st.Closed, want) {
+		t.Fatalf("stats %+v, want 3 connections and closed %v", st, want)
+	}
+
+	first.Close()
+	for deadline := time.Now().Add(wait); r.bridge.Stats().Conns != 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("a closed connection is still counted")
+		}
+	}
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	if m := c.recv(); m["@type"] != "BackendUpdateEnvironments" {
+		t.Fatalf("hello: %v", m)
+	}
+}
