@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/internal/api"
+	"github.com/ingo-grader/ingo/internal/api/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/dashboard"
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -25,6 +26,10 @@ func newAPICmd(a *app) *cobra.Command {
 environments and agents), the admin dashboard at /, Prometheus metrics at
 /metrics, and /healthz and /readyz, at --http-addr. It is a client of the
 backend at --nats-url, like any frontend.
+
+Every /api/v1 route needs Authorization: Bearer TOKEN: api.admin-token, or
+a token of 'ingo token' for the same --data-dir (whose api-token.key checks
+it; made here when missing). See docs/api.md#authentication.
 
 The first SIGINT or SIGTERM stops it gracefully; a second exits at once.`,
 		Example: `  ingo api
@@ -41,6 +46,7 @@ The first SIGINT or SIGTERM stops it gracefully; a second exits at once.`,
 		},
 	}
 	config.AddFlag(cmd.Flags(), "http-addr", "http-addr", "", "")
+	config.AddFlag(cmd.Flags(), "up.data-dir", "data-dir", "", "directory whose "+apitoken.KeyFile+" checks the tokens of ingo token (ingo up's data directory by default)")
 	return cmd
 }
 
@@ -74,13 +80,20 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	if err := a.waitConnected(ctx, nc, 0, 10*time.Second); err != nil {
 		return stopped(ctx, err)
 	}
+	key, err := apiTokenKey(cfg.Up.DataDir, cfg.API.AdminToken != "", log)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(ctx, nc, api.Options{
-		Prefix:     cfg.Prefix,
-		ClientID:   cfg.API.ClientID, // "": ingo-api-<host name>
-		AdminToken: cfg.API.AdminToken,
-		MaxBody:    int64(cfg.API.MaxBody),
-		JobMemory:  int64(cfg.API.JobMemory),
-		Log:        log,
+		Prefix:       cfg.Prefix,
+		ClientID:     cfg.API.ClientID, // "": ingo-api-<host name>
+		AdminToken:   cfg.API.AdminToken,
+		TokenKey:     key,
+		Frontend:     frontendPolicy(cfg),
+		MaxBody:      int64(cfg.API.MaxBody),
+		UploadMemory: int64(cfg.API.UploadMemory),
+		JobMemory:    int64(cfg.API.JobMemory),
+		Log:          log,
 	})
 	if err != nil {
 		return fmt.Errorf("HTTP API: %w", err)

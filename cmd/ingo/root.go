@@ -53,6 +53,7 @@ defaults, in that order; docs/configuration.md lists every key.`,
 		newAgentsCmd(a),
 		newVersionCmd(a),
 		newCredsCmd(a),
+		newTokenCmd(a),
 	)
 	return root
 }

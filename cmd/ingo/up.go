@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ingo-grader/ingo/internal/api/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/metrics"
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -54,6 +56,10 @@ func (a *app) runUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := a.writeAPIToken(cfg.Up.DataDir); err != nil {
+		ln.Close()
+		return fmt.Errorf("HTTP API token: %w", err)
+	}
 	srv, err := a.startEmbeddedNATS(cfg.Up.DataDir)
 	if err != nil {
 		ln.Close()
@@ -89,18 +95,21 @@ func (a *app) runUp(ctx context.Context) error {
 // upBanner says where everything is, then checks that some environment is
 // offered: without grading images the Docker agent offers none.
 func (a *app) upBanner(ctx context.Context, base, natsURL string) {
+	tokenFile := filepath.Join(a.cfg.Up.DataDir, apitoken.TokenFile)
 	fmt.Fprintf(a.stderr, `
 ingo is up.
   dashboard   %s
   HTTP API    %sapi/v1/   (docs/api.md)
   NATS        %s   (data in %s)
+  API token   %s   (admin; ingo token makes more)
   submit      ingo submit examples/hello -i name=Ada --wait
               or the dashboard's form, or over HTTP:
               tar -C examples/hello -czf hello.tgz .
-              curl -F 'job={"inputs":{"name":"Ada"}}' -F task=@hello.tgz %sapi/v1/jobs
+              curl -H "Authorization: Bearer $(cat %s)" \
+                -F 'job={"inputs":{"name":"Ada"}}' -F task=@hello.tgz %sapi/v1/jobs
 Ctrl-C stops everything.
 
-`, base, base, natsURL, a.cfg.Up.DataDir, base)
+`, base, base, natsURL, a.cfg.Up.DataDir, tokenFile, tokenFile, base)
 	select {
 	case <-ctx.Done():
 		return

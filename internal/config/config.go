@@ -30,10 +30,15 @@ type Config struct {
 
 // API configures the HTTP API (ingo api, ingo up).
 type API struct {
-	ClientID   string   `mapstructure:"client-id"`
-	AdminToken string   `mapstructure:"admin-token"`
-	MaxBody    ByteSize `mapstructure:"max-body"`
-	JobMemory  ByteSize `mapstructure:"job-memory"`
+	ClientID     string   `mapstructure:"client-id"`
+	AdminToken   string   `mapstructure:"admin-token"`
+	MaxBody      ByteSize `mapstructure:"max-body"`
+	UploadMemory ByteSize `mapstructure:"upload-memory"`
+	JobMemory    ByteSize `mapstructure:"job-memory"`
+	// FrontendNetwork and FrontendMaxLimits bound what a frontend token
+	// may ask for; a zero limit means the agents' default.
+	FrontendNetwork   bool   `mapstructure:"frontend-network"`
+	FrontendMaxLimits Limits `mapstructure:"frontend-max-limits"`
 }
 
 // INGInious configures the INGInious bridge (ingo inginious-bridge, and

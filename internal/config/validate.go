@@ -62,6 +62,10 @@ func (c *Config) normalize() error {
 	if c.API.JobMemory < 1<<20 {
 		bad("api.job-memory", "must be at least 1MiB, not %v", c.API.JobMemory)
 	}
+	if c.API.UploadMemory < 1<<20 {
+		bad("api.upload-memory", "must be at least 1MiB, not %v", c.API.UploadMemory)
+	}
+	errs = append(errs, checkLimits("api.frontend-max-limits", c.API.FrontendMaxLimits)...)
 	if c.API.ClientID != "" {
 		if err := messages.ValidateID(c.API.ClientID); err != nil {
 			bad("api.client-id", "%v", err)

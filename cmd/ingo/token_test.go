@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/api"
+	"github.com/ingo-grader/ingo/internal/api/apitoken"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/testutil"
+)
+
+// TestToken_RoundTrip: a token `ingo token` prints is accepted by the API
+// of `ingo up` on the same data directory, whichever came first; a
+// tampered one, one of another data directory and none are refused. ingo
+// up writes its admin token 0600 and logs the path, never a token.
+func TestToken_RoundTrip(t *testing.T) {
+	isolate(t)
+	dir := config.DefaultDataDir()
+	ctx, cancel := context.WithCancel(t.Context())
+
+	token := func(args ...string) string {
+		t.Helper()
+		code, out, errOut := runCmd(ctx, append([]string{"token"}, args...)...)
+		if code != exitOK {
+			t.Fatalf("token %v: exit %d: %s", args, code, errOut)
+		}
+		return strings.TrimSpace(out)
+	}
+	front := token("--role", "frontend", "--name", "course-algo", "--data-dir", dir)
+	foreign := token("--role", "admin", "--name", "me", "--data-dir", t.TempDir())
+	for _, args := range [][]string{{"--role", "root", "--name", "x"}, {"--role", "frontend"}, {"--role", "admin", "--name", "a b"}} {
+		if code, _, _ := runCmd(ctx, append([]string{"token"}, args...)...); code != exitUsage {
+			t.Errorf("token %v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+
+	httpAddr := freeAddr(t)
+	var out, log syncBuffer
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, []string{"up", "--runtime", "noop", "--data-dir", dir, "--http-addr", httpAddr,
+			"--nats-url", "nats://" + freeAddr(t), "--set", "agent.cache-dir=" + t.TempDir()}, &out, &log)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-exited:
+			if code != exitOK {
+				t.Errorf("up exited %d:\n%s", code, log.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("up did not stop within 20s")
+		}
+	})
+	base := "http://" + httpAddr
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, "ingo up never got ready")
+
+	path := filepath.Join(dir, apitoken.TokenFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := strings.TrimSpace(string(data))
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
+	}
+	status := func(tok string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/queue", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"ingo token's frontend token", front, 200},
+		{"ingo up's admin token", admin, 200},
+		{"the frontend token made admin", escalate(t, front), 401},
+		{"a token of another data directory", foreign, 401},
+		{"no token", "", 401},
+	} {
+		if got := status(tc.token); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if l := log.String(); !strings.Contains(l, path) || strings.Contains(l, admin) {
+		t.Errorf("the log should name %s and hold no token:\n%s", path, l)
+	}
+	if !strings.Contains(log.String(), "Authorization: Bearer $(cat "+path+")") {
+		t.Errorf("the banner does not show how to send the token:\n%s", log.String())
+	}
+}
+
+// escalate changes a token's role to admin, keeping its signature.
+func escalate(t *testing.T, tok string) string {
+	t.Helper()
+	signed, sig, _ := strings.Cut(tok, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(signed, "ingo_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload = []byte(strings.Replace(string(payload), `"frontend"`, `"admin"`, 1))
+	return "ingo_" + base64.RawURLEncoding.EncodeToString(payload) + "." + sig
+}
+
+// TestAPIDefaults: the API's settings default to the package's defaults,
+// and frontends get the agents' default limits and no network.
+func TestAPIDefaults(t *testing.T) {
+	t.Parallel()
+	d := config.Defaults()
+	if int64(d.API.MaxBody) != api.DefaultMaxBody || int64(d.API.UploadMemory) != api.DefaultUploadMemory || int64(d.API.JobMemory) != api.DefaultJobMemory {
+		t.Errorf("api settings %+v, package defaults %d, %d, %d", d.API, api.DefaultMaxBody, api.DefaultUploadMemory, api.DefaultJobMemory)
+	}
+	p := frontendPolicy(d)
+	if p.Network || p.Max != d.Agent.DefaultLimits.Messages() {
+		t.Errorf("frontend policy %+v, want the agents' default limits %+v and no network", p, d.Agent.DefaultLimits.Messages())
+	}
+	d.API.FrontendMaxLimits.Time = 120
+	if p := frontendPolicy(d); p.Max.Time != 120 || p.Max.Memory != d.Agent.DefaultLimits.Memory {
+		t.Errorf("with frontend-max-limits.time 120: %+v", p.Max)
+	}
+}
