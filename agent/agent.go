@@ -43,9 +43,11 @@ type Agent struct {
 	stats   counters
 	started atomic.Bool
 
-	// helloReq and changed wake the Run loop; both coalesce (capacity 1).
+	// helloReq and changed wake the Run loop, cleanNow the cleanup loop;
+	// they coalesce (capacity 1).
 	helloReq chan struct{}
 	changed  chan struct{}
+	cleanNow chan struct{}
 
 	// jobsCtx is the parent of every attempt's context. It does not end
 	// with Run's context, so that attempts can outlive it by ShutdownGrace;
@@ -67,8 +69,11 @@ type Agent struct {
 	finished recent                           // attempts with a result produced
 	lastSeq  uint64                           // highest BackendNewJob.Seq seen
 	envs     map[string]map[string]messages.EnvironmentInfo
-	stopping bool // Run's context is done: no new attempts
-	closed   bool // Run is returning: inbound messages are dropped
+	// confirmed is when the backend last named this session the
+	// registered process of the agent id (see registered).
+	confirmed time.Time
+	stopping  bool // Run's context is done: no new attempts
+	closed    bool // Run is returning: inbound messages are dropped
 }
 
 // New makes an agent that talks over nc and runs jobs on rt. bundles may be
@@ -99,6 +104,7 @@ func New(nc *nats.Conn, rt containers.Runtime, bundles Bundles, cfg Config, log 
 		session:  rand.Text(),
 		helloReq: make(chan struct{}, 1),
 		changed:  make(chan struct{}, 1),
+		cleanNow: make(chan struct{}, 1),
 		attempts: make(map[messages.JobAttempt]*attempt),
 		results:  make(map[messages.JobAttempt]*pending),
 		finished: newRecent(maxRemembered),
@@ -128,9 +134,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	// A new process runs nothing yet: whatever a previous one left behind
-	// goes. (Re-attaching to survivors is a later feature.)
-	a.cleanup(ctx, func(messages.JobAttempt) bool { return false })
+	// What a previous process left behind goes once the backend accepted
+	// this one (ack): until then, that process may be alive.
 	envs, err := a.rt.Environments(ctx)
 	if err != nil {
 		return fmt.Errorf("agent: list environments: %w", err)

@@ -77,11 +77,13 @@ func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
 		}
 	}
 	job := &containers.Job{
-		AgentID: a.cfg.ID,
-		Attempt: at.key.Attempt,
-		Desc:    desc,
-		Limits:  effectiveLimits(desc.EnvironmentParameters.Limits, a.cfg.DefaultLimits, a.cfg.MaxLimits),
-		Task:    task,
+		AgentID:      a.cfg.ID,
+		Installation: a.cfg.Installation,
+		Session:      a.session,
+		Attempt:      at.key.Attempt,
+		Desc:         desc,
+		Limits:       effectiveLimits(desc.EnvironmentParameters.Limits, a.cfg.DefaultLimits, a.cfg.MaxLimits),
+		Task:         task,
 	}
 	release, err := a.admit(ctx, job.Limits)
 	if err != nil {

@@ -18,6 +18,12 @@ type Config struct {
 	Name string
 	// Prefix is the subject prefix (default messages.DefaultPrefix).
 	Prefix string
+	// Installation names the installation the agent serves (cmd/ingo uses
+	// the NATS account of its credentials and the prefix). The runtime
+	// labels the agent's containers with it, and Cleanup never touches
+	// another installation's: two installations may name an agent alike
+	// on one host. Empty is an installation of its own.
+	Installation string
 	// Slots is how many attempts run at once (default runtime.NumCPU()).
 	Slots int
 	// Memory is how many MiB the memory limits of running attempts may add

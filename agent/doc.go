@@ -14,6 +14,23 @@
 // agent runs or holds an unanswered result for, and the Seq of the last
 // job it received, so that the backend can reconcile.
 //
+// # Sessions
+//
+// Each process has a random session, sent in its hellos and pings. Two
+// processes may hold one agent id (a restarted agent beside its dead
+// predecessor, or one set of credentials given to two agents); both
+// receive what the backend sends to the id, so the backend names the
+// session its jobs, kills and registration answers are for, and the agent
+// drops those for another (Stats.OtherSession).
+//
+// Runtime.Cleanup runs every CleanupInterval and when the backend accepts
+// the hello. It removes the leftovers of this process's attempts that no
+// longer run, and those of other sessions of the same agent id and
+// installation (dead processes) only while the backend recently named this
+// session the registered one: it accepts a session only when no other
+// process of the id is live. Nothing of another installation's agents, nor
+// of a live process, is touched.
+//
 // On BackendNewJob the agent answers AgentJobStarted at once and runs the
 // attempt in its own goroutine. Its result is encoded once, sent, and kept
 // until the backend answers Ack or Error (stale attempt, unknown job); it is

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -47,7 +48,7 @@ func (a *Agent) requestHello() { wake(a.helloReq) }
 // ping is the heartbeat; the answer is Pong, or Unknown.
 func (a *Agent) ping() {
 	a.stats.pings.Add(1)
-	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.Ping{})
+	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.Ping{Session: a.session})
 }
 
 // send publishes m with the agent's subject as reply subject. A failure is
@@ -111,8 +112,8 @@ func (a *Agent) watchEnvironments(ctx context.Context) {
 	}
 }
 
-// cleanLoop calls Runtime.Cleanup every CleanupInterval, keeping the
-// attempts that run now. It ends with ctx.
+// cleanLoop calls Runtime.Cleanup every CleanupInterval, and when the
+// backend has just accepted this process. It ends with ctx.
 func (a *Agent) cleanLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.CleanupInterval)
 	defer t.Stop()
@@ -121,18 +122,26 @@ func (a *Agent) cleanLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			a.cleanup(ctx, a.isRunning)
+		case <-a.cleanNow:
 		}
+		a.cleanup(ctx)
 	}
 }
 
-func (a *Agent) cleanup(ctx context.Context, keep func(messages.JobAttempt) bool) {
-	removed, err := a.rt.Cleanup(ctx, keep)
+// cleanup removes what this process's attempts no longer need, and what
+// dead processes of this agent id (in this installation) left, while the
+// backend holds this one as the registered process: it would not, were
+// another one alive. Containers of live agents are never touched.
+func (a *Agent) cleanup(ctx context.Context) {
+	others := a.registered()
+	removed, err := a.rt.Cleanup(ctx, containers.CleanupRequest{
+		Installation: a.cfg.Installation, Session: a.session, Keep: a.isRunning, Others: others,
+	})
 	if err != nil && ctx.Err() == nil {
 		a.log.Error("runtime cleanup failed", "err", err)
 	}
 	if len(removed) > 0 {
-		a.log.Warn("removed leftovers of attempts this agent does not run", "attempts", removed)
+		a.log.Warn("removed leftovers: of attempts this process does not run, or of dead processes of this agent", "attempts", removed, "other_processes", others)
 	}
 }
 

@@ -116,21 +116,3 @@ func TestAgent_Hello_EnvironmentsChange(t *testing.T) {
 		t.Errorf("job for a missing environment: %s", status(m))
 	}
 }
-
-func TestAgent_Cleanup(t *testing.T) {
-	t.Parallel()
-	left := []messages.JobAttempt{{JobID: "old", Attempt: 1}, {JobID: "older", Attempt: 3}}
-	e := start(t, options{cfg: Config{CleanupInterval: time.Millisecond}, fake: fake.Options{Leftovers: left}})
-	if s := e.rt.Stats(); s.Cleanups < 1 || s.Removed != 2 {
-		t.Errorf("start-up cleanup did not remove the leftovers: %+v", s)
-	}
-	e.submit(t, newJob("busy", map[string]any{"hang": true}))
-	before := e.rt.Stats().Cleanups
-	testutil.Eventually(t, wait, func() bool { return e.rt.Stats().Cleanups >= before+3 }, "no periodic cleanup")
-	if s := e.rt.Stats(); s.Removed != 2 {
-		t.Errorf("periodic cleanup removed a running attempt: %+v", s)
-	}
-	if got := e.agent.Running(); len(got) != 1 || got[0].JobID != "busy" {
-		t.Errorf("Running() = %v", got)
-	}
-}

@@ -63,9 +63,9 @@ func startBackend(t testing.TB, n *testutil.NATS) *backend {
 		switch msg := msg.(type) {
 		case *messages.Ping:
 			if b.unknown.Load() {
-				b.sendTo(m.Reply, &messages.Unknown{})
+				b.sendTo(m.Reply, &messages.Unknown{Session: msg.Session})
 			} else {
-				b.sendTo(m.Reply, &messages.Pong{})
+				b.sendTo(m.Reply, &messages.Pong{Session: msg.Session})
 			}
 		case *messages.AgentJobDone:
 			if b.autoAck.Load() {
@@ -147,6 +147,8 @@ type options struct {
 	bundles Bundles
 	natsOpt natsconn.Options
 	runtime containers.Runtime
+	// unaccepted: the backend does not acknowledge the first hello.
+	unaccepted bool
 }
 
 // start runs an agent against a fresh NATS server and a backend that
@@ -207,7 +209,9 @@ func start(t *testing.T, o options) *env {
 		}
 	})
 	e.hello, _ = expect[*messages.AgentHello](t, e.backend, nil)
-	e.backend.toAgent(e.cfg.ID, &messages.Ack{})
+	if !o.unaccepted {
+		e.backend.toAgent(e.cfg.ID, &messages.Ack{Session: e.hello.Session})
+	}
 	return e
 }
 

@@ -38,6 +38,9 @@ func (a *Agent) handle(msg *nats.Msg) {
 		a.answerError(msg, messages.CodeMalformed, err.Error())
 		return
 	}
+	if a.forOthers(m) {
+		return
+	}
 	switch m := m.(type) {
 	case *messages.BackendNewJob:
 		a.newJob(m)
@@ -49,8 +52,12 @@ func (a *Agent) handle(msg *nats.Msg) {
 		a.backendError(m)
 	case *messages.Pong:
 		a.stats.pongs.Add(1)
+		if m.Session != "" && a.heardAsRegistered() {
+			wake(a.cleanNow)
+		}
 	case *messages.Unknown:
 		a.stats.unknowns.Add(1)
+		a.unregistered()
 		a.log.Info("the backend does not know this agent; saying hello again")
 		a.requestHello()
 	default:
@@ -159,8 +166,14 @@ func (a *Agent) killJob(m *messages.BackendKillJob) {
 }
 
 // ack handles the backend's acceptance of a hello (no job) or a result.
+// The first Ack naming this session lets what dead processes of this agent
+// id left behind go.
 func (a *Agent) ack(m *messages.Ack) {
 	if m.JobID == "" {
+		if m.Session != "" && a.heardAsRegistered() {
+			a.log.Info("registered with the backend", "session", a.session)
+			wake(a.cleanNow)
+		}
 		a.log.Debug("hello acknowledged")
 		return
 	}

@@ -12,6 +12,9 @@ type Stats struct {
 	Unknowns uint64
 	// HelloRefused counts Error answers to a hello (e.g. protocol version).
 	HelloRefused uint64
+	// OtherSession counts messages for another process with this agent id,
+	// dropped.
+	OtherSession uint64
 
 	JobsReceived  uint64 // well-formed BackendNewJob
 	JobsDuplicate uint64 // BackendNewJob for an attempt already known
@@ -58,7 +61,7 @@ type Stats struct {
 
 // counters are the atomic twins of Stats' counters.
 type counters struct {
-	hellos, pings, pongs, unknowns, helloRefused                          atomic.Uint64
+	hellos, pings, pongs, unknowns, helloRefused, otherSession            atomic.Uint64
 	jobsReceived, jobsDuplicate, jobsOverCommit, jobsRefused              atomic.Uint64
 	kills, killsUnknown, killsIgnored                                     atomic.Uint64
 	results, resultsResent, resultsAcked, resultsRefused, resultsReplaced atomic.Uint64
@@ -71,7 +74,7 @@ func (a *Agent) Stats() Stats {
 	c := &a.stats
 	s := Stats{
 		Hellos: c.hellos.Load(), Pings: c.pings.Load(), Pongs: c.pongs.Load(),
-		Unknowns: c.unknowns.Load(), HelloRefused: c.helloRefused.Load(),
+		Unknowns: c.unknowns.Load(), HelloRefused: c.helloRefused.Load(), OtherSession: c.otherSession.Load(),
 		JobsReceived: c.jobsReceived.Load(), JobsDuplicate: c.jobsDuplicate.Load(),
 		JobsOverCommit: c.jobsOverCommit.Load(), JobsRefused: c.jobsRefused.Load(),
 		Kills: c.kills.Load(), KillsUnknown: c.killsUnknown.Load(), KillsIgnored: c.killsIgnored.Load(),

@@ -13,8 +13,9 @@ import (
 // # Call order
 //
 // The agent calls Environments once at start and again each time Changes
-// fires; Cleanup at start (before any Run) and periodically; Run once per
-// attempt it accepts; Close once when it stops, after every Run returned.
+// fires; Cleanup once the backend accepted it and periodically; Run once
+// per attempt it accepts; Close once when it stops, after every Run
+// returned.
 //
 // # Concurrency
 //
@@ -46,9 +47,9 @@ import (
 //
 // # Idempotency
 //
-// Cleanup removes only what this agent made (runtimes label their resources
-// with the agent id) and succeeds when there is nothing to remove. Close may
-// be called more than once.
+// Cleanup removes only what this agent made and no live process of it
+// needs (see CleanupRequest), and succeeds when there is nothing to remove.
+// Close may be called more than once.
 type Runtime interface {
 	// Name is the runtime's kind: "docker", "fake", "noop".
 	Name() string
@@ -65,10 +66,10 @@ type Runtime interface {
 	// Run runs one attempt of a job. ev may be nil.
 	Run(ctx context.Context, job *Job, ev Events) (messages.JobResult, error)
 
-	// Cleanup removes the leftovers of attempts of this agent for which keep
-	// returns false (attempts a previous agent process left behind), and
+	// Cleanup removes the leftovers req allows (CleanupRequest.Removes),
+	// among the resources labelled with this runtime's agent id, and
 	// returns the attempts it removed.
-	Cleanup(ctx context.Context, keep func(messages.JobAttempt) bool) ([]messages.JobAttempt, error)
+	Cleanup(ctx context.Context, req CleanupRequest) ([]messages.JobAttempt, error)
 
 	// Close releases the runtime's own resources (connections, watchers).
 	Close() error
@@ -84,6 +85,14 @@ type Job struct {
 	Limits messages.Limits
 	// Task is the task folder, or nil for a taskless job.
 	Task TaskBundle
+
+	// Installation and Session say whose the attempt is beyond AgentID:
+	// the installation the agent serves and the agent process
+	// (AgentHello.Session). Runtimes label what they make with both, so
+	// that Cleanup tells a dead process's leftovers from a live one's, and
+	// one installation's agents from another's on a shared host.
+	Installation string
+	Session      string
 }
 
 // ID is the job's id.
@@ -92,6 +101,40 @@ func (j *Job) ID() string { return j.Desc.JobID }
 // Ref names the attempt.
 func (j *Job) Ref() messages.JobAttempt {
 	return messages.JobAttempt{JobID: j.Desc.JobID, Attempt: j.Attempt}
+}
+
+// CleanupRequest says which leftovers Cleanup may remove. Two agents may
+// share an id and a host: two installations each with an agent named after
+// the host, or a restarted agent and its dead previous process. Only the
+// second may clean up after the first.
+type CleanupRequest struct {
+	// Installation is the agent's (Job.Installation): resources of
+	// another installation are never touched.
+	Installation string
+	// Session is the agent process's own (Job.Session): its resources go
+	// when Keep rejects their attempt.
+	Session string
+	// Keep reports the attempts this process runs now; nil keeps none.
+	Keep func(messages.JobAttempt) bool
+	// Others lets the resources of other sessions go: those of dead
+	// processes of this agent. The agent sets it only while the backend
+	// holds its session as the registered one, which it refuses to be
+	// while another process of the id is live.
+	Others bool
+}
+
+// Removes says whether a resource of the runtime's agent id, labelled with
+// installation and session, made for attempt k, is to go. Resources
+// without a session (made by an older ingo) never go: nobody can tell
+// whether a live agent still uses them.
+func (c *CleanupRequest) Removes(installation, session string, k messages.JobAttempt) bool {
+	switch {
+	case installation != c.Installation || session == "":
+		return false
+	case session == c.Session:
+		return c.Keep == nil || !c.Keep(k)
+	}
+	return c.Others
 }
 
 // TaskBundle is a task folder packed as a gzipped tar archive, verified

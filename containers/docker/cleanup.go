@@ -8,21 +8,65 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// Cleanup removes the containers labelled with this agent's id whose
-// attempt keep rejects (grading and student containers), then such
-// volumes. Containers of other agents, or without ingo's
-// labels, are never touched.
-func (r *Runtime) Cleanup(ctx context.Context, keep func(messages.JobAttempt) bool) ([]messages.JobAttempt, error) {
+// labels are what every container and volume of a job carries: whose it is
+// (the runtime's agent id, the job's installation and agent session) and
+// which attempt, so that Cleanup can tell a dead process's leftovers from
+// what a live agent (of this installation or another on the same host, of
+// the same id) still uses. role is "" on the grading container.
+func (r *Runtime) labels(job *containers.Job, role string) map[string]string {
+	l := map[string]string{
+		LabelAgent:        r.opts.AgentID,
+		LabelInstallation: job.Installation,
+		LabelSession:      job.Session,
+		LabelJob:          job.ID(),
+		LabelAttempt:      strconv.Itoa(job.Attempt),
+	}
+	if role != "" {
+		l[LabelRole] = role
+	}
+	return l
+}
+
+// owned finds the resources labelled with this runtime's agent id, of
+// every installation and ingo version: removable checks the other labels
+// (and this one again), and says once that it leaves the old ones alone.
+func (r *Runtime) owned() filters.Args {
+	return filters.NewArgs(filters.Arg("label", LabelAgent+"="+r.opts.AgentID))
+}
+
+// removable says whether the resource with labels l goes under req, and
+// which attempt it was made for.
+func (r *Runtime) removable(l map[string]string, req *containers.CleanupRequest) (messages.JobAttempt, bool) {
+	n, err := strconv.Atoi(l[LabelAttempt])
+	if err != nil {
+		n = 0
+	}
+	ref := messages.JobAttempt{JobID: l[LabelJob], Attempt: n}
+	if l[LabelAgent] != r.opts.AgentID {
+		return ref, false // the daemon filtered already; be sure
+	}
+	if l[LabelSession] == "" && r.oldLogged.CompareAndSwap(false, true) {
+		r.log.Warn("leaving alone containers and volumes of this agent id made by an older ingo (no session label): remove them by hand once no such agent runs",
+			"label", LabelAgent+"="+r.opts.AgentID)
+	}
+	return ref, req.Removes(l[LabelInstallation], l[LabelSession], ref)
+}
+
+// Cleanup removes the containers (grading and student) labelled with this
+// agent's id that req lets go (containers.CleanupRequest.Removes), then
+// such volumes. Containers of another agent id or installation, without
+// ingo's labels, or made by an ingo without session labels, are never
+// touched.
+func (r *Runtime) Cleanup(ctx context.Context, req containers.CleanupRequest) ([]messages.JobAttempt, error) {
 	actx, cancel := r.apiCtx(ctx)
-	list, err := r.api.ContainerList(actx, container.ListOptions{
-		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelAgent+"="+r.opts.AgentID)),
-	})
+	list, err := r.api.ContainerList(actx, container.ListOptions{All: true, Filters: r.owned()})
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
@@ -31,15 +75,8 @@ func (r *Runtime) Cleanup(ctx context.Context, keep func(messages.JobAttempt) bo
 	seen := map[messages.JobAttempt]bool{}
 	var errs []error
 	for _, c := range list {
-		if c.Labels[LabelAgent] != r.opts.AgentID {
-			continue // the daemon filtered already; be sure
-		}
-		n, err := strconv.Atoi(c.Labels[LabelAttempt])
-		if err != nil {
-			n = 0
-		}
-		ref := messages.JobAttempt{JobID: c.Labels[LabelJob], Attempt: n}
-		if keep != nil && keep(ref) {
+		ref, ok := r.removable(c.Labels, &req)
+		if !ok {
 			continue
 		}
 		actx, cancel := r.apiCtx(ctx)
@@ -55,9 +92,35 @@ func (r *Runtime) Cleanup(ctx context.Context, keep func(messages.JobAttempt) bo
 		}
 	}
 	if len(errs) == 0 {
-		if err := r.cleanupVolumes(ctx, keep); err != nil {
+		if err := r.cleanupVolumes(ctx, &req); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return removed, errors.Join(errs...)
+}
+
+// cleanupVolumes removes the volumes req lets go, once their containers
+// are gone.
+func (r *Runtime) cleanupVolumes(ctx context.Context, req *containers.CleanupRequest) error {
+	actx, cancel := r.apiCtx(ctx)
+	list, err := r.api.VolumeList(actx, volume.ListOptions{Filters: r.owned()})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("list volumes: %w", err)
+	}
+	for _, v := range list.Volumes {
+		if v == nil {
+			continue
+		}
+		if _, ok := r.removable(v.Labels, req); !ok {
+			continue
+		}
+		actx, cancel := r.apiCtx(ctx)
+		err := r.api.VolumeRemove(actx, v.Name, true)
+		cancel()
+		if err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove volume %s: %w", v.Name, err)
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types"
@@ -145,6 +146,8 @@ type Runtime struct {
 	done chan struct{}
 
 	closeOnce sync.Once
+	// oldLogged: Cleanup said once that it leaves unlabelled leftovers.
+	oldLogged atomic.Bool
 }
 
 var _ containers.Runtime = (*Runtime)(nil)
@@ -213,11 +216,15 @@ func (r *Runtime) apiCtx(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(ctx, r.opts.APITimeout)
 }
 
-// Labels of ingo's containers.
+// Labels of ingo's containers and volumes (see labels).
 const (
 	LabelAgent   = "io.ingo.agent"
 	LabelJob     = "io.ingo.job"
 	LabelAttempt = "io.ingo.attempt"
+	// LabelInstallation and LabelSession are the job's Installation and
+	// Session (containers.Job); resources of ingo before them have none.
+	LabelInstallation = "io.ingo.installation"
+	LabelSession      = "io.ingo.session"
 	// LabelRole is "student" on student containers (absent on grading
 	// containers) and "student-dir" on the /task/student volume.
 	LabelRole = "io.ingo.role"

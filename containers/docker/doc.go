@@ -28,7 +28,8 @@
 // # Run
 //
 // One container per attempt, created from the environment's image id with
-// the labels io.ingo.agent, io.ingo.job and io.ingo.attempt; user
+// the labels io.ingo.agent, io.ingo.installation, io.ingo.session,
+// io.ingo.job and io.ingo.attempt (see Cleanup); user
 // 4242:4242; all capabilities dropped; no-new-privileges; Docker's default
 // seccomp profile; network "none" unless the job sets network_grading (then
 // Options.Network, "bridge" by default); a read-only rootfs with tmpfs
@@ -166,11 +167,15 @@
 // the cancellation sends SIGKILL, and Run returns an error wrapping
 // context.Cause. Whatever happens, the container is removed (force,
 // volumes) at the end on a fresh context; what a failed removal leaves,
-// Cleanup removes: it lists the containers labelled io.ingo.agent=<this
-// agent's id> and removes those whose attempt keep rejects, never touching
-// other containers. (An agent whose id changes at each start, the default
-// without agent.id, cannot recognise the containers of its previous
-// process: set agent.id for crash recovery across restarts.)
+// Cleanup removes: it lists the containers and volumes labelled
+// io.ingo.agent=<this agent's id> and removes those the request lets go
+// (containers.CleanupRequest): of the agent's installation
+// (io.ingo.installation), and of its own session (io.ingo.session) with an
+// attempt it does not run, or of another session once the backend accepted
+// this one, which it does only while no other process of the id is live.
+// Another installation's agent of the same id on the same host (two `ingo
+// up` on one machine name their agents after the host), and resources of an
+// ingo without session labels, are never touched.
 //
 // Errors that stop a job before it ran are *containers.Failure with a
 // public text that names no host path.

@@ -181,43 +181,6 @@ func TestRun_KillWhileCreating(t *testing.T) {
 	}
 }
 
-func TestCleanup_OnlyThisAgentsRejected(t *testing.T) {
-	t.Parallel()
-	r := newTestRuntime(t, Options{})
-	cli := rawClient(t)
-	ctx := t.Context()
-	mk := func(agent, job string) string {
-		resp, err := cli.ContainerCreate(ctx, &container.Config{Image: "ingo/env-minimal", Labels: map[string]string{
-			LabelAgent: agent, LabelJob: job, LabelAttempt: "2"}}, &container.HostConfig{NetworkMode: "none"}, nil, nil, "")
-		if err != nil {
-			t.Fatalf("create: %v", err)
-		}
-		t.Cleanup(func() { _ = cli.ContainerRemove(context.Background(), resp.ID, container.RemoveOptions{Force: true}) })
-		return resp.ID
-	}
-	other := r.opts.AgentID + "-other"
-	keepID := mk(r.opts.AgentID, "keep-me")
-	goneID := mk(r.opts.AgentID, "remove-me")
-	otherID := mk(other, "remove-me")
-	removed, err := r.Cleanup(ctx, func(a messages.JobAttempt) bool { return a.JobID == "keep-me" })
-	if err != nil {
-		t.Fatalf("Cleanup: %v", err)
-	}
-	if len(removed) != 1 || removed[0] != (messages.JobAttempt{JobID: "remove-me", Attempt: 2}) {
-		t.Errorf("removed = %v, want [remove-me/2]", removed)
-	}
-	for id, want := range map[string]bool{keepID: true, goneID: false, otherID: true} {
-		_, err := cli.ContainerInspect(ctx, id)
-		if exists := err == nil; exists != want {
-			t.Errorf("container %.12s exists = %v, want %v", id, exists, want)
-		}
-	}
-	// Nothing more to remove: succeeds, removes nothing.
-	if again, err := r.Cleanup(ctx, func(a messages.JobAttempt) bool { return a.JobID == "keep-me" }); err != nil || len(again) != 0 {
-		t.Errorf("second Cleanup = %v, %v", again, err)
-	}
-}
-
 func TestEnvironments_AndChanges(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -261,13 +260,7 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLe
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
-		// The runtime's agent id, which Cleanup looks for (the agent passes
-		// the same one in job.AgentID).
-		Labels: map[string]string{
-			LabelAgent:   r.opts.AgentID,
-			LabelJob:     job.ID(),
-			LabelAttempt: strconv.Itoa(job.Attempt),
-		},
+		Labels:       r.labels(job, ""),
 	}
 	ms := mounts(l, inputLen)
 	if commonLen > 0 {

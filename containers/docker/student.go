@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 	"time"
 
@@ -150,12 +149,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels: map[string]string{
-			LabelAgent:   c.r.opts.AgentID,
-			LabelJob:     c.job.ID(),
-			LabelAttempt: strconv.Itoa(c.job.Attempt),
-			LabelRole:    "student",
-		},
+		Labels:       c.r.labels(c.job, "student"),
 	}
 	ms := studentMounts(pl)
 	mnts, _ := tmpfs(ms)

@@ -3,9 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
-	"strconv"
 
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
@@ -46,12 +44,7 @@ func (r *Runtime) createVolume(job *containers.Job) (string, error) {
 			"o": fmt.Sprintf("size=%dk,uid=%d,gid=%d,mode=0755,nosuid,nodev",
 				(studentDirBytes(job.Limits)+1023)>>10, workerID, workerID),
 		},
-		Labels: map[string]string{
-			LabelAgent:   r.opts.AgentID,
-			LabelJob:     job.ID(),
-			LabelAttempt: strconv.Itoa(job.Attempt),
-			LabelRole:    "student-dir",
-		},
+		Labels: r.labels(job, "student-dir"),
 	})
 	if err != nil {
 		return "", failure("The grading container's student folder could not be created", err)
@@ -66,33 +59,6 @@ func (r *Runtime) removeVolume(name string) {
 	if err := r.api.VolumeRemove(ctx, name, true); err != nil && !errdefs.IsNotFound(err) {
 		r.log.Warn("remove volume; Cleanup will retry", "volume", name, "err", err)
 	}
-}
-
-// cleanupVolumes removes this agent's volumes whose attempt keep rejects
-// (once their containers are gone).
-func (r *Runtime) cleanupVolumes(ctx context.Context, keep func(messages.JobAttempt) bool) error {
-	actx, cancel := r.apiCtx(ctx)
-	list, err := r.api.VolumeList(actx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", LabelAgent+"="+r.opts.AgentID))})
-	cancel()
-	if err != nil {
-		return fmt.Errorf("list volumes: %w", err)
-	}
-	for _, v := range list.Volumes {
-		if v == nil || v.Labels[LabelAgent] != r.opts.AgentID {
-			continue
-		}
-		n, _ := strconv.Atoi(v.Labels[LabelAttempt])
-		if keep != nil && keep(messages.JobAttempt{JobID: v.Labels[LabelJob], Attempt: n}) {
-			continue
-		}
-		actx, cancel := r.apiCtx(ctx)
-		err := r.api.VolumeRemove(actx, v.Name, true)
-		cancel()
-		if err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("remove volume %s: %w", v.Name, err)
-		}
-	}
-	return nil
 }
 
 // studentDirMount mounts the volume at /task/student. NoCopy: Docker would

@@ -17,8 +17,9 @@ import (
 type Options struct {
 	// Environments offered, by type: {"docker": {"default"}} when nil.
 	Environments map[string][]string
-	// Leftovers are attempts a previous agent process "left behind":
-	// Cleanup removes those its keep function does not keep.
+	// Leftovers are attempts a dead previous process of the agent "left
+	// behind", in the agent's installation: Cleanup removes them when its
+	// request lets other sessions' resources go.
 	Leftovers []messages.JobAttempt
 	// RunLog, when set, gets one line per attempt event, each in a single
 	// Write call (see the package doc, "Run log"). Give it a file opened
@@ -168,21 +169,25 @@ func (r *Runtime) waitGate(ctx context.Context, jobID string) error {
 	}
 }
 
-// Cleanup removes the leftovers and running attempts that keep does not
-// keep; a removed running attempt ends with a Failure.
-func (r *Runtime) Cleanup(_ context.Context, keep func(messages.JobAttempt) bool) ([]messages.JobAttempt, error) {
+// previousSession is the session of the leftovers: not any agent's own.
+const previousSession = "fake-previous-process"
+
+// Cleanup removes what req lets go: the leftovers (a previous process's)
+// and the running attempts (this process's) its Keep rejects; a removed
+// running attempt ends with a Failure.
+func (r *Runtime) Cleanup(_ context.Context, req containers.CleanupRequest) ([]messages.JobAttempt, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.stats.Cleanups++
 	var removed []messages.JobAttempt
 	for k := range r.leftovers {
-		if !keep(k) {
+		if req.Removes(req.Installation, previousSession, k) {
 			delete(r.leftovers, k)
 			removed = append(removed, k)
 		}
 	}
 	for k, cancel := range r.running {
-		if !keep(k) {
+		if req.Removes(req.Installation, req.Session, k) {
 			cancel(errRemoved)
 			removed = append(removed, k)
 		}

@@ -225,18 +225,24 @@ func TestRuntime_Cleanup(t *testing.T) {
 		go func() { _, err := r.Run(ctx, newJob(id, map[string]any{"hang": true}), nil); done <- err }()
 	}
 	testutil.Eventually(t, 10*time.Second, func() bool { return r.Stats().Started == 2 }, "jobs did not start")
-	removed, err := r.Cleanup(ctx, func(k messages.JobAttempt) bool { return k.JobID == "keep" || k.JobID == "old2" })
+	// The previous process's leftovers stay until the request lets other
+	// sessions' go; this process's attempts go when Keep rejects them.
+	req := containers.CleanupRequest{Session: "s1", Keep: func(k messages.JobAttempt) bool { return k.JobID == "keep" }}
+	removed, err := r.Cleanup(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []messages.JobAttempt{{JobID: "drop", Attempt: 1}, {JobID: "old1", Attempt: 1}}
-	if !slices.Equal(removed, want) {
+	if want := []messages.JobAttempt{{JobID: "drop", Attempt: 1}}; !slices.Equal(removed, want) {
 		t.Errorf("removed %v, want %v", removed, want)
 	}
 	if err := <-done; !isFailure(err) {
 		t.Errorf("removed job: err = %v, want a Failure", err)
 	}
-	if s := r.Stats(); s.Cleanups != 1 || s.Removed != 2 || s.Active != 1 {
+	req.Others = true
+	if removed, err = r.Cleanup(ctx, req); err != nil || !slices.Equal(removed, old) {
+		t.Errorf("removed %v, %v; want %v", removed, err, old)
+	}
+	if s := r.Stats(); s.Cleanups != 2 || s.Removed != 3 || s.Active != 1 {
 		t.Errorf("stats %+v", s)
 	}
 	cancel(containers.ErrShutdown)

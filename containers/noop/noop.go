@@ -78,7 +78,7 @@ func (r *Runtime) Run(ctx context.Context, _ *containers.Job, ev containers.Even
 }
 
 // Cleanup has nothing to remove.
-func (r *Runtime) Cleanup(context.Context, func(messages.JobAttempt) bool) ([]messages.JobAttempt, error) {
+func (r *Runtime) Cleanup(context.Context, containers.CleanupRequest) ([]messages.JobAttempt, error) {
 	return nil, nil
 }
 

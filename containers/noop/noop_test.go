@@ -81,7 +81,7 @@ func TestRuntime_Run(t *testing.T) {
 	if r.Name() != "noop" || r.Changes() != nil || r.Close() != nil {
 		t.Errorf("Name/Changes/Close not as documented")
 	}
-	if removed, err := r.Cleanup(t.Context(), func(messages.JobAttempt) bool { return false }); err != nil || removed != nil {
+	if removed, err := r.Cleanup(t.Context(), containers.CleanupRequest{Others: true}); err != nil || removed != nil {
 		t.Errorf("Cleanup = %v, %v", removed, err)
 	}
 }

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Two processes may share an agent id: a restarted agent and its previous
+// process, or two agents given the same credentials by mistake. Both
+// receive everything sent on the id's subject, so the backend names the
+// session a message is for, and the agent acts only on its own (or on
+// messages that name none: those of an older backend, or about an attempt
+// the backend cannot place).
+
+// sessionOf is the session m is for, "" when it names none.
+func sessionOf(m messages.Message) string {
+	switch m := m.(type) {
+	case *messages.BackendNewJob:
+		return m.Session
+	case *messages.BackendKillJob:
+		return m.Session
+	case *messages.Ack:
+		return m.Session
+	case *messages.Pong:
+		return m.Session
+	case *messages.Unknown:
+		return m.Session
+	case *messages.BackendAgentConflict:
+		return m.Session
+	}
+	return ""
+}
+
+// forOthers reports, and logs, a message for another process of this
+// agent id, which this one must not act on.
+func (a *Agent) forOthers(m messages.Message) bool {
+	s := sessionOf(m)
+	if s == "" || s == a.session {
+		return false
+	}
+	a.stats.otherSession.Add(1)
+	switch m := m.(type) {
+	case *messages.BackendAgentConflict:
+		// This process is the registered one; the operator of the other
+		// learns it from that process's error.
+		a.log.Warn("another process with this agent id said hello and was refused: give each agent its own credentials", "its_session", s)
+	case *messages.BackendNewJob, *messages.BackendKillJob:
+		a.log.Info("dropped a message for another process with this agent id", "message", m.MessageName(), "its_session", s)
+	default:
+		a.log.Debug("dropped a message for another process with this agent id", "message", m.MessageName(), "its_session", s)
+	}
+	return true
+}
+
+// heardAsRegistered records an answer of the backend naming this session
+// as the registered process of the id (the Ack of a hello, a Pong). It
+// reports whether it was not registered before: a dead process's leftovers
+// may go now.
+func (a *Agent) heardAsRegistered() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	was := a.registeredLocked()
+	a.confirmed = time.Now()
+	return !was
+}
+
+// unregistered: the backend does not hold this session now (it answered
+// Unknown, or holds another process).
+func (a *Agent) unregistered() {
+	a.mu.Lock()
+	a.confirmed = time.Time{}
+	a.mu.Unlock()
+}
+
+// registered says whether the backend recently named this session the
+// registered process of the id. Only then may Cleanup remove other
+// sessions' resources: the backend accepts a session only when no other
+// process of the id was heard within its heartbeat timeout, and takes the
+// id from this one only after that long without hearing it. Two heartbeat
+// periods is well within the backend's timeout (five by default), so a
+// process cut off from NATS stops counting itself registered before
+// another can take its place.
+func (a *Agent) registered() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.registeredLocked()
+}
+
+func (a *Agent) registeredLocked() bool {
+	return !a.confirmed.IsZero() && time.Since(a.confirmed) <= 2*a.cfg.HeartbeatInterval
+}
