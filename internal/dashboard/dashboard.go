@@ -24,8 +24,12 @@
 // nodes), never as HTML, and the Content-Security-Policy set by Handler
 // allows scripts, styles and connections from the same origin only.
 //
-// When the API answers a kill with 401 (it has an admin token), the page
-// asks for the token and keeps it in sessionStorage for the tab's life.
+// Every /api/v1 route wants a bearer token. The page asks for one in a
+// small form before it connects (and again when the API answers 401), and
+// keeps it in sessionStorage for the tab's life, never in a URL. It sends
+// it as the Authorization header, event streams included: those are read
+// with fetch and a ReadableStream, since EventSource cannot set headers
+// (no ticket in the query string, which would end up in logs).
 package dashboard
 
 import (

@@ -39,7 +39,7 @@ import (
 // step bounds each wait in the page; the whole test stays under a minute.
 const step = 10 * time.Second
 
-// adminToken is the API's: DELETE needs it.
+// adminToken is the API's: every /api/v1 request needs it.
 const adminToken = "s3cret-admin"
 
 // feedback is what the first job's grader says: markup that must show as
@@ -93,10 +93,18 @@ func TestDashboard(t *testing.T) {
 
 	p := &page{t: t, ctx: browser, shots: shots}
 
-	// 1. The page connects and shows the agent.
+	// 1. The page asks for a token first, keeps it in the tab (never in
+	// the URL), then connects and shows the agent.
 	p.do("load the page", chromedp.Navigate(url+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`#token-dialog[open] #token-input`)))
+	p.shot("00-token")
+	p.do("give the token", chromedp.SendKeys(chromedp.CSS(`#token-input`), adminToken),
+		chromedp.Click(chromedp.CSS(`#token-dialog button[value="ok"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#conn[data-state="live"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#agents tbody tr:not(.empty)`)))
+	if p.str(`sessionStorage.getItem("ingo-api-token")`) != adminToken || strings.Contains(p.str(`location.href`), adminToken) {
+		t.Error("the token is not in sessionStorage, or it is in the URL")
+	}
 	p.contains("#agents", "agent browser-1")
 	p.contains("#environments", "docker/default")
 	p.shot("01-idle")
@@ -133,13 +141,7 @@ func TestDashboard(t *testing.T) {
 	p.equal(`#detail [data-field="status"]`, "running")
 	p.shot("04-queue")
 
-	// The API has an admin token: the first kill is answered 401, the
-	// page asks for the token, keeps it, and the second kill uses it.
 	p.do("kill patient", chromedp.Click(chromedp.CSS(`#waiting tr[data-job="patient"] button[data-action="kill"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#token-dialog[open] #token-input`)))
-	p.shot("05-token")
-	p.do("give the token", chromedp.SendKeys(chromedp.CSS(`#token-input`), adminToken),
-		chromedp.Click(chromedp.CSS(`#token-dialog button[value="ok"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="patient"][data-status="killed"]`)))
 	p.do("kill stuck", chromedp.Click(chromedp.CSS(`#running tr[data-job="stuck"] button[data-action="kill"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="stuck"][data-status="killed"]`)),
@@ -313,6 +315,7 @@ func checkSubmitted(t *testing.T, base, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), step)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/jobs/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -376,6 +379,7 @@ func submit(t *testing.T, base, id string, behaviour map[string]any) {
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/jobs", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("submit %s: %v", id, err)

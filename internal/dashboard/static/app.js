@@ -6,7 +6,7 @@
 "use strict";
 (() => {
   const API = "/api/v1";
-  const TOKEN_KEY = "ingo-admin-token";
+  const TOKEN_KEY = "ingo-api-token";
   const RECENT_MAX = 15;
   const META_MAX = 500;
 
@@ -129,15 +129,27 @@
 
   // ---- HTTP API ----
 
-  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
-  function showTokenButton() { $("#forget-token").hidden = !token(); }
+  // The API wants Authorization: Bearer TOKEN on every request. The token
+  // is asked for once and kept in sessionStorage: this tab only, gone with
+  // it, never in a URL (so never in a history, a log or a Referer).
 
-  function askToken() {
+  function token() { return sessionStorage.getItem(TOKEN_KEY) || ""; }
+  function showTokenButton() {
+    $("#forget-token").hidden = !token();
+    $("#set-token").hidden = !!token();
+  }
+
+  let asking = null; // one dialog for every request that needs a token
+  function askToken(why) {
+    if (asking) return asking;
     const d = $("#token-dialog");
     const input = $("#token-input");
     input.value = "";
-    return new Promise((resolve) => {
+    $("#token-why").textContent = why || "";
+    $("#token-why").hidden = !why;
+    asking = new Promise((resolve) => {
       d.addEventListener("close", () => {
+        asking = null;
         const v = input.value.trim();
         if (d.returnValue === "ok" && v) {
           sessionStorage.setItem(TOKEN_KEY, v);
@@ -145,22 +157,37 @@
           resolve(true);
         } else resolve(false);
       }, { once: true });
+      d.returnValue = "";
       d.showModal();
       input.focus();
     });
+    return asking;
   }
 
-  // api calls the HTTP API; on 401 it asks for the admin token and tries
-  // again. body (a FormData) is sent as it is. It returns {ok, status,
-  // body, error}; error is the API's message ({"error": {"code",
-  // "message"}}) when it gives one.
+  // refused forgets a token the API refused and asks for another; it
+  // resolves true when the user gave one.
+  function refused() {
+    const had = !!token();
+    sessionStorage.removeItem(TOKEN_KEY);
+    showTokenButton();
+    return askToken(had ? "The API refused the token: it may belong to another installation, or its key was replaced." : "");
+  }
+
+  function authHeaders(extra) {
+    const h = Object.assign({}, extra);
+    if (token()) h.Authorization = "Bearer " + token();
+    return h;
+  }
+
+  // api calls the HTTP API; on 401 it asks for a token and tries again.
+  // body (a FormData) is sent as it is. It returns {ok, status, body,
+  // error}; error is the API's message ({"error": {"code", "message"}})
+  // when it gives one.
   async function api(method, path, body) {
     for (;;) {
-      const headers = { Accept: "application/json" };
-      if (token()) headers.Authorization = "Bearer " + token();
       let res;
       try {
-        res = await fetch(API + path, { method, headers, body, cache: "no-store" });
+        res = await fetch(API + path, { method, headers: authHeaders({ Accept: "application/json" }), body, cache: "no-store" });
       } catch (e) {
         return { ok: false, status: 0, body: null, error: "network error" };
       }
@@ -169,12 +196,55 @@
       if (text) {
         try { out = JSON.parse(text); } catch (e) { out = text; }
       }
-      if (res.status === 401 && method !== "GET") {
-        if (token()) sessionStorage.removeItem(TOKEN_KEY);
-        if (await askToken()) continue;
-      }
+      if (res.status === 401 && await refused()) continue;
       return { ok: res.ok, status: res.status, body: out, error: res.ok ? null : errorText(out, res) };
     }
+  }
+
+  // stream reads server-sent events with fetch: EventSource cannot send
+  // the Authorization header, and the token must not go in the URL.
+  // onEvent(name, data) gets each event, onOpen() the answer's arrival,
+  // onEnd(status) the end, once: the HTTP status of a refusal, 0 when the
+  // network or the server ended it, -1 when close() did. Returns {close}.
+  function stream(path, onEvent, onOpen, onEnd) {
+    const ctrl = new AbortController();
+    let ended = false;
+    const end = (status) => { if (!ended) { ended = true; onEnd(status); } };
+    (async () => {
+      let res;
+      try {
+        res = await fetch(API + path, { headers: authHeaders({ Accept: "text/event-stream" }), signal: ctrl.signal, cache: "no-store" });
+      } catch (e) {
+        return end(ctrl.signal.aborted ? -1 : 0);
+      }
+      if (!res.ok || !res.body) return end(res.status);
+      onOpen();
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "", name = "", data = [];
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += value;
+          let i;
+          while ((i = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, i).replace(/\r$/, "");
+            buf = buf.slice(i + 1);
+            if (line === "") {
+              if (data.length) onEvent(name || "message", data.join("\n"));
+              name = "";
+              data = [];
+            } else if (line.startsWith("event:")) name = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+            // Comments (keep-alives) and ids are not needed here.
+          }
+        }
+      } catch (e) {
+        return end(ctrl.signal.aborted ? -1 : 0);
+      }
+      end(0);
+    })();
+    return { close: () => { ctrl.abort(); end(-1); } };
   }
   const enc = encodeURIComponent;
 
@@ -194,28 +264,26 @@
   function connectQueue() {
     clearTimeout(retryTimer);
     if (queueSource) queueSource.close();
-    const es = new EventSource(API + "/queue/events");
-    queueSource = es;
-    es.addEventListener("open", () => { setConn("live"); retryDelay = 1000; });
-    const onData = (ev) => {
+    const onData = (name, data) => {
+      if (name !== "queue" && name !== "message") return;
       let snap;
-      try { snap = JSON.parse(ev.data); } catch (e) { return; }
+      try { snap = JSON.parse(data); } catch (e) { return; }
       setConn("live");
       onSnapshot(snap);
     };
-    es.addEventListener("queue", onData);
-    es.addEventListener("message", onData);
-    es.addEventListener("error", () => {
-      if (es.readyState === EventSource.CLOSED) {
-        // The browser gave up (an HTTP error): retry ourselves, backing off.
+    const src = stream("/queue/events", onData, () => { setConn("live"); retryDelay = 1000; }, async (status) => {
+      if (queueSource !== src || status === -1) return; // replaced, or closed on purpose
+      if (status === 401) {
         setConn("offline");
-        es.close();
-        retryTimer = setTimeout(connectQueue, retryDelay);
-        retryDelay = Math.min(retryDelay * 2, 15000);
-      } else {
-        setConn("reconnecting");
+        if (await refused()) connectQueue();
+        return;
       }
+      // The network or the server went away: retry, backing off.
+      setConn(status ? "offline" : "reconnecting");
+      retryTimer = setTimeout(connectQueue, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 15000);
     });
+    queueSource = src;
   }
 
   function onSnapshot(raw) {
@@ -497,25 +565,25 @@
 
   // follow listens to the job's own events while it is not done.
   function follow(id) {
-    const es = new EventSource(API + "/jobs/" + enc(id) + "/events");
-    state.jobSource = es;
-    const onEvent = (name) => (ev) => {
+    let src = null;
+    const onEvent = (name, data) => {
+      if (!["queued", "started", "ssh", "done"].includes(name)) return;
       // A short job may come and go between two queue snapshots: one
       // submitted here still lands in the finished jobs.
       if (name === "done" && state.mine.has(id) && !state.recent.some((r) => r.id === id)) {
         finished(id, state.mine.get(id));
       }
-      if (state.selected !== id) { es.close(); return; }
+      if (state.selected !== id) { src.close(); return; }
       if (name === "ssh") {
-        try { state.selectedSSH = JSON.parse(ev.data); } catch (e) { /* ignore */ }
+        try { state.selectedSSH = JSON.parse(data); } catch (e) { /* ignore */ }
       }
-      if (name === "done") { es.close(); state.jobSource = null; }
+      if (name === "done") src.close();
       loadJob();
     };
-    for (const n of ["queued", "started", "ssh", "done"]) es.addEventListener(n, onEvent(n));
-    es.addEventListener("error", () => {
-      if (es.readyState === EventSource.CLOSED && state.jobSource === es) state.jobSource = null;
+    src = stream("/jobs/" + enc(id) + "/events", onEvent, () => {}, () => {
+      if (state.jobSource === src) state.jobSource = null;
     });
+    state.jobSource = src;
   }
 
   let loadSeq = 0;
@@ -774,19 +842,34 @@
   $("#forget-token").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     showTokenButton();
-    notice("Admin token forgotten.", "info");
+    const q = queueSource;
+    queueSource = null;
+    if (q) q.close();
+    setConn("offline");
+    notice("API token forgotten.", "info");
+  });
+  $("#set-token").addEventListener("click", async () => {
+    if (await askToken("")) start();
   });
   window.addEventListener("hashchange", () => {
     const m = /^#job=(.+)$/.exec(location.hash);
     if (m && decodeURIComponent(m[1]) !== state.selected) showJob(decodeURIComponent(m[1]));
   });
 
+  // start connects once there is a token: the page asks for one first.
+  function start() {
+    connectQueue();
+    const m = /^#job=(.+)$/.exec(location.hash);
+    if (m && decodeURIComponent(m[1]) !== state.selected) showJob(decodeURIComponent(m[1]));
+  }
+
   showTokenButton();
   renderQueue();
   renderAgents();
   renderRecent();
-  connectQueue();
   setInterval(tick, 1000);
-  const m = /^#job=(.+)$/.exec(location.hash);
-  if (m) showJob(decodeURIComponent(m[1]));
+  (async () => {
+    if (token() || await askToken("")) start();
+    else setConn("offline");
+  })();
 })();
