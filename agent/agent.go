@@ -70,10 +70,14 @@ type Agent struct {
 	lastSeq  uint64                           // highest BackendNewJob.Seq seen
 	envs     map[string]map[string]messages.EnvironmentInfo
 	// confirmed is when the backend last named this session the
-	// registered process of the agent id (see registered).
-	confirmed time.Time
-	stopping  bool // Run's context is done: no new attempts
-	closed    bool // Run is returning: inbound messages are dropped
+	// registered process of the agent id (see registered); refusedSince
+	// when it began refusing it for another live process (zero: it does
+	// not). giveUp ends Run's serving when the refusals last.
+	confirmed    time.Time
+	refusedSince time.Time
+	giveUp       context.CancelCauseFunc
+	stopping     bool // Run's context is done: no new attempts
+	closed       bool // Run is returning: inbound messages are dropped
 }
 
 // New makes an agent that talks over nc and runs jobs on rt. bundles may be
@@ -123,7 +127,9 @@ func (a *Agent) Running() []messages.JobAttempt {
 // ShutdownGrace, cancels the others with containers.ErrShutdown, sends every
 // result and waits up to FlushTimeout for the backend to acknowledge them,
 // then closes the runtime. It returns nil after such a shutdown, and an error
-// when it could not start.
+// when it could not start. When the backend keeps refusing it because
+// another process with the same agent id is live, Run stops the same way
+// but at once, and returns a *ConflictError (ErrConflict).
 func (a *Agent) Run(ctx context.Context) (err error) {
 	if !a.started.CompareAndSwap(false, true) {
 		return ErrAlreadyRunning
@@ -144,6 +150,11 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	a.jobsCtx, a.cancelJobs = context.WithCancelCause(context.WithoutCancel(ctx))
 	defer a.cancelJobs(containers.ErrShutdown)
+	serving, giveUp := context.WithCancelCause(ctx)
+	defer giveUp(nil)
+	a.mu.Lock()
+	a.giveUp = giveUp
+	a.mu.Unlock()
 
 	sub, err := a.nc.Subscribe(a.inbox, a.handle)
 	if err != nil {
@@ -155,8 +166,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	defer a.nc.RemoveStatusListener(status)
 
 	var bg sync.WaitGroup
-	bg.Go(func() { a.watchEnvironments(ctx) })
-	bg.Go(func() { a.cleanLoop(ctx) })
+	bg.Go(func() { a.watchEnvironments(serving) })
+	bg.Go(func() { a.cleanLoop(serving) })
 
 	l := &loop{
 		heartbeat: time.NewTicker(a.cfg.HeartbeatInterval),
@@ -169,8 +180,10 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 
 	a.log.Info("agent starting", "name", a.cfg.Name, "slots", a.cfg.Slots, "session", a.session)
 	a.hello()
-	a.serve(l, ctx.Done(), nil)
-	a.shutdown(l)
+	a.serve(l, serving.Done(), nil)
+	var conflict *ConflictError
+	refused := errors.As(context.Cause(serving), &conflict)
+	a.shutdown(l, !refused)
 
 	a.mu.Lock()
 	a.closed = true
@@ -181,21 +194,29 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.handlers.Wait()
 	bg.Wait()
 	a.log.Info("agent stopped")
+	if refused {
+		return conflict
+	}
 	return nil
 }
 
-// shutdown runs once Run's context is done; see Run.
-func (a *Agent) shutdown(l *loop) {
+// shutdown runs once Run's context is done; see Run. An agent the backend
+// holds says so (hello with no free slot) and gives its attempts
+// ShutdownGrace; one it refused goes at once, since the backend has given
+// its jobs to others or will.
+func (a *Agent) shutdown(l *loop, registered bool) {
 	a.mu.Lock()
 	a.stopping = true
 	n := len(a.attempts)
 	a.mu.Unlock()
 	a.log.Info("agent stopping", "running", n, "grace", a.cfg.ShutdownGrace)
-	a.hello() // with no free slot: the backend stops sending jobs
+	if registered {
+		a.hello() // with no free slot: the backend stops sending jobs
+	}
 
 	allDone := make(chan struct{})
 	go func() { a.jobs.Wait(); close(allDone) }()
-	if a.cfg.ShutdownGrace > 0 {
+	if registered && a.cfg.ShutdownGrace > 0 {
 		grace, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 		a.serve(l, grace.Done(), a.noneRunning)
 		cancel()
@@ -234,7 +255,11 @@ func (a *Agent) serve(l *loop, done <-chan struct{}, until func() bool) {
 		case <-done:
 			return
 		case <-l.heartbeat.C:
-			a.ping()
+			if a.isRefused() {
+				a.hello() // until the backend drops the live process, or Run gives up
+			} else {
+				a.ping()
+			}
 		case <-l.retry.C:
 			a.resend(time.Now().Add(-a.cfg.ResultRetry))
 		case <-l.status:

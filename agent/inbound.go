@@ -48,6 +48,8 @@ func (a *Agent) handle(msg *nats.Msg) {
 		a.killJob(m)
 	case *messages.Ack:
 		a.ack(m)
+	case *messages.BackendAgentConflict:
+		a.refused(m)
 	case *messages.Error:
 		a.backendError(m)
 	case *messages.Pong:

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -62,6 +64,10 @@ func (a *Agent) heardAsRegistered() bool {
 	defer a.mu.Unlock()
 	was := a.registeredLocked()
 	a.confirmed = time.Now()
+	if !a.refusedSince.IsZero() {
+		a.log.Info("the other process with this agent id is gone: registered in its place")
+		a.refusedSince = time.Time{}
+	}
 	return !was
 }
 
@@ -89,4 +95,61 @@ func (a *Agent) registered() bool {
 
 func (a *Agent) registeredLocked() bool {
 	return !a.confirmed.IsZero() && time.Since(a.confirmed) <= 2*a.cfg.HeartbeatInterval
+}
+
+// ErrConflict is wrapped by Run's error when the backend kept refusing the
+// agent because another process with the same id is live.
+var ErrConflict = errors.New("agent: another agent with this id is live")
+
+// ConflictError says which agent holds the id: Run's error when the
+// backend refused this process for longer than it takes to drop a dead
+// one.
+type ConflictError struct {
+	ID, Name        string
+	Since, LastSeen time.Time
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("another agent with id %s is live: name %q, since %s, last heard %s; give each agent its own credentials (ingo creds --role agent --name NAME)",
+		e.ID, e.Name, e.Since.Format(time.RFC3339), e.LastSeen.Format(time.RFC3339Nano))
+}
+
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// refused handles the backend's refusal of this process: another one with
+// the same id is registered and live. The process says hello again at each
+// heartbeat (isRefused): were the other dead, the backend drops it once it
+// has been silent for m.Timeout, and the next hello is accepted. Refused
+// for longer than that (and two heartbeats), the other is alive: Run stops
+// with a ConflictError.
+func (a *Agent) refused(m *messages.BackendAgentConflict) {
+	a.stats.conflicts.Add(1)
+	e := &ConflictError{ID: a.cfg.ID, Name: m.Name, Since: time.UnixMilli(m.Since), LastSeen: time.UnixMilli(m.LastSeen)}
+	patience := time.Duration(max(m.Timeout, 0))*time.Millisecond + 2*a.cfg.HeartbeatInterval
+	a.mu.Lock()
+	a.confirmed = time.Time{}
+	first := a.refusedSince.IsZero()
+	if first {
+		a.refusedSince = time.Now()
+	}
+	over := time.Since(a.refusedSince) > patience
+	giveUp := a.giveUp
+	a.mu.Unlock()
+	switch {
+	case over:
+		a.log.Error("the backend refused this agent: "+e.Error(), "session", a.session)
+		if giveUp != nil {
+			giveUp(e)
+		}
+	case first:
+		a.log.Warn("the backend refused this agent: another process with its id is live; saying hello again until it goes silent",
+			"other_name", e.Name, "other_since", e.Since, "other_last_heard", e.LastSeen, "waiting_up_to", patience)
+	}
+}
+
+// isRefused says whether the backend refuses this process now.
+func (a *Agent) isRefused() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return !a.refusedSince.IsZero()
 }

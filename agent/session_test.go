@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -58,6 +61,7 @@ func TestAgent_ActsOnlyForItsSession(t *testing.T) {
 	// kill for this process of an attempt it never saw is answered.
 	e.backend.toAgent(id, &messages.BackendKillJob{JobID: "own", Attempt: 1, Session: other})
 	e.backend.toAgent(id, &messages.Unknown{Session: other})
+	e.backend.toAgent(id, &messages.BackendAgentConflict{Session: other, Name: "this one", Timeout: 1})
 	e.backend.toAgent(id, &messages.BackendKillJob{JobID: "marker", Attempt: 1, Session: mine})
 	until(t, e.backend, about("marker"), func(m messages.Message) bool { return about("own")(m) || about("hello")(m) })
 
@@ -65,7 +69,76 @@ func TestAgent_ActsOnlyForItsSession(t *testing.T) {
 	if d := e.done(t, "own"); d.Result.Status != messages.StatusKilled {
 		t.Errorf("own job after its kill: %s", status(d))
 	}
-	if s := e.agent.Stats(); s.OtherSession != 3 || s.Unknowns != 0 || e.rt.Stats().Calls != 1 {
-		t.Errorf("agent %+v, runtime %+v: want 3 messages dropped, none acted on", s, e.rt.Stats())
+	if s := e.agent.Stats(); s.OtherSession != 4 || s.Unknowns != 0 || s.Conflicts != 0 || e.rt.Stats().Calls != 1 {
+		t.Errorf("agent %+v, runtime %+v: want 4 messages dropped, none acted on", s, e.rt.Stats())
+	}
+}
+
+// TestAgent_RefusedWhileAnotherIsLive: refused because another process
+// with its id is live, the agent says hello again at each heartbeat. The
+// backend accepts it once the other has been silent long enough (it was
+// dead), or, the other being alive past that, Run stops and says who holds
+// the id.
+func TestAgent_RefusedWhileAnotherIsLive(t *testing.T) {
+	t.Parallel()
+	since := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		// timeout is the backend's; refusals, how many hellos it refuses
+		// (0: all).
+		timeout  time.Duration
+		refusals int
+	}{
+		{"the other was dead: taken over", time.Minute, 3},
+		{"the other is alive: Run stops", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := start(t, options{unaccepted: true, cfg: Config{HeartbeatInterval: 10 * time.Millisecond}})
+			refuse := func() {
+				e.backend.toAgent(e.cfg.ID, &messages.BackendAgentConflict{Session: e.hello.Session, Name: "grader-07",
+					Since: since.UnixMilli(), LastSeen: since.Add(time.Hour).UnixMilli(), Timeout: tc.timeout.Milliseconds()})
+			}
+			// Each hello is refused, until Run gives up or the last refusal.
+			refuse()
+			for n := 1; tc.refusals == 0 || n < tc.refusals; {
+				select {
+				case <-e.ran:
+				case r := <-e.backend.in:
+					if _, ok := r.msg.(*messages.AgentHello); ok {
+						refuse()
+						n++
+					}
+					continue
+				case <-time.After(wait):
+					t.Fatal("no hello and Run still runs")
+				}
+				break
+			}
+			if tc.refusals == 0 {
+				err := e.wait()
+				var c *ConflictError
+				if !errors.Is(err, ErrConflict) || !errors.As(err, &c) || c.Name != "grader-07" || !c.Since.Equal(since) ||
+					!strings.Contains(err.Error(), "another agent with id agent1 is live: name \"grader-07\", since 2026-03-01T08:00:00Z") ||
+					!strings.Contains(err.Error(), "ingo creds --role agent --name") {
+					t.Fatalf("Run = %v, want the conflict naming the other agent", err)
+				}
+				e.runErrSeen = true
+				return
+			}
+			expect[*messages.AgentHello](t, e.backend, nil)
+			e.backend.toAgent(e.cfg.ID, &messages.Ack{Session: e.hello.Session})
+			if p, _ := expect[*messages.Ping](t, e.backend, nil); p.Session != e.hello.Session {
+				t.Errorf("ping with session %q", p.Session)
+			}
+			e.backend.autoAck.Store(true)
+			e.submit(t, newJob("after", nil))
+			if d := e.done(t, "after"); d.Result.Status != messages.StatusSuccess {
+				t.Errorf("job once registered: %s", status(d))
+			}
+			if s := e.agent.Stats(); s.Conflicts != uint64(tc.refusals) {
+				t.Errorf("conflicts %d, want %d", s.Conflicts, tc.refusals)
+			}
+		})
 	}
 }

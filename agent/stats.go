@@ -13,8 +13,9 @@ type Stats struct {
 	// HelloRefused counts Error answers to a hello (e.g. protocol version).
 	HelloRefused uint64
 	// OtherSession counts messages for another process with this agent id,
-	// dropped.
+	// dropped; Conflicts, refusals of this one because another is live.
 	OtherSession uint64
+	Conflicts    uint64
 
 	JobsReceived  uint64 // well-formed BackendNewJob
 	JobsDuplicate uint64 // BackendNewJob for an attempt already known
@@ -61,7 +62,7 @@ type Stats struct {
 
 // counters are the atomic twins of Stats' counters.
 type counters struct {
-	hellos, pings, pongs, unknowns, helloRefused, otherSession            atomic.Uint64
+	hellos, pings, pongs, unknowns, helloRefused, otherSession, conflicts atomic.Uint64
 	jobsReceived, jobsDuplicate, jobsOverCommit, jobsRefused              atomic.Uint64
 	kills, killsUnknown, killsIgnored                                     atomic.Uint64
 	results, resultsResent, resultsAcked, resultsRefused, resultsReplaced atomic.Uint64
@@ -74,7 +75,7 @@ func (a *Agent) Stats() Stats {
 	c := &a.stats
 	s := Stats{
 		Hellos: c.hellos.Load(), Pings: c.pings.Load(), Pongs: c.pongs.Load(),
-		Unknowns: c.unknowns.Load(), HelloRefused: c.helloRefused.Load(), OtherSession: c.otherSession.Load(),
+		Unknowns: c.unknowns.Load(), HelloRefused: c.helloRefused.Load(), OtherSession: c.otherSession.Load(), Conflicts: c.conflicts.Load(),
 		JobsReceived: c.jobsReceived.Load(), JobsDuplicate: c.jobsDuplicate.Load(),
 		JobsOverCommit: c.jobsOverCommit.Load(), JobsRefused: c.jobsRefused.Load(),
 		Kills: c.kills.Load(), KillsUnknown: c.killsUnknown.Load(), KillsIgnored: c.killsIgnored.Load(),

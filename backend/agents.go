@@ -10,23 +10,17 @@ import (
 
 func (b *Backend) handleAgent(ev event) {
 	a := b.agents[ev.sender]
-	if a != nil && ev.at.After(a.lastSeen) {
-		a.lastSeen = ev.at
-	}
 	switch m := ev.msg.(type) {
 	case *messages.AgentHello:
 		b.agentHello(ev.sender, m)
 	case *messages.Ping:
-		if a == nil {
-			b.toAgent(ev.sender, &messages.Unknown{})
-			return
-		}
-		b.toAgent(a.id, &messages.Pong{})
+		b.agentPing(a, ev, m)
 	case *messages.AgentJobStarted:
 		j := b.current(ev.sender, m.JobID, m.Attempt)
 		if j == nil {
 			return
 		}
+		b.heard(a, ev.at)
 		if j.phase == phaseAssigned {
 			if b.commit(&JobStarted{JobID: j.id(), Attempt: j.attempt}) != nil {
 				return
@@ -35,6 +29,7 @@ func (b *Backend) handleAgent(ev event) {
 		b.toClient(j.clientID, &messages.BackendJobStarted{JobID: j.id(), Agent: b.agentName(ev.sender), Attempt: j.attempt})
 	case *messages.AgentJobSSHDebug:
 		if j := b.current(ev.sender, m.JobID, m.Attempt); j != nil {
+			b.heard(a, ev.at)
 			b.toClient(j.clientID, &messages.BackendJobSSHDebug{JobID: j.id(), Host: m.Host, Port: m.Port, User: m.User, Password: m.Password})
 		}
 	case *messages.AgentJobDone:
@@ -49,6 +44,7 @@ func (b *Backend) handleAgent(ev event) {
 		if j == nil {
 			return
 		}
+		b.heard(a, ev.at)
 		r := m.JobResult
 		if !r.Result.Status.Valid() {
 			r = messages.NewJobResult(messages.StatusCrash, fmt.Sprintf("The agent sent an invalid status %q.", r.Result.Status), j.previousState())
@@ -115,6 +111,11 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	old := b.agents[id]
 	restored := map[string]bool{}
 	if old != nil && old.session != m.Session {
+		if b.live(old) {
+			// Two processes with one id: the one that has the jobs stays.
+			b.refuseConflict(old, m)
+			return
+		}
 		// The agent process restarted: whatever the old one ran is gone.
 		b.loseAgent(old, "the agent restarted")
 		old = nil
@@ -123,7 +124,7 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	if a == nil {
 		// The agent's numbering of BackendNewJob continues where its
 		// session is, so that reconcile compares like with like.
-		a = &agent{id: id, session: m.Session, running: make(map[string]*job), nextSeq: m.LastJobSeq}
+		a = &agent{id: id, session: m.Session, since: b.now(), running: make(map[string]*job), nextSeq: m.LastJobSeq}
 		b.agents[id] = a
 		// Jobs assigned to this agent in a previous registration (it was
 		// dropped for silence and is back in the same session) are re-linked
@@ -152,7 +153,7 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	}
 	a.lastSeen = b.now()
 	b.reconcile(a, m, restored)
-	b.toAgent(id, &messages.Ack{})
+	b.toAgent(id, &messages.Ack{Session: m.Session})
 	b.updateEnvironments()
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
 }
@@ -192,7 +193,7 @@ func (b *Backend) reconcile(a *agent, m *messages.AgentHello, restored map[strin
 				_ = b.commit(&JobStarted{JobID: id, Attempt: att})
 			}
 		default:
-			b.toAgent(a.id, &messages.BackendKillJob{JobID: id, Attempt: att})
+			b.toAgent(a.id, &messages.BackendKillJob{JobID: id, Attempt: att, Session: a.session})
 		}
 	}
 }
@@ -211,7 +212,7 @@ func (b *Backend) tick() {
 		}
 		for _, j := range a.running {
 			if j.phase == phaseAssigned && now.Sub(j.assignedAt) > b.cfg.StartTimeout {
-				b.toAgent(a.id, &messages.BackendKillJob{JobID: j.id(), Attempt: j.attempt})
+				b.killAttempt(j)
 				b.loseAttempt(j, "the agent did not confirm the job in time")
 			}
 		}

@@ -174,5 +174,5 @@ func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 			return
 		}
 	}
-	b.toAgent(j.agentID, &messages.BackendKillJob{JobID: j.id(), Attempt: j.attempt, State: j.previousState()})
+	b.killAttempt(j)
 }

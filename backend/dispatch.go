@@ -65,6 +65,6 @@ func (b *Backend) assign(a *agent, j *job) bool {
 		return false
 	}
 	b.observeDispatch(j, t.At)
-	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: j.msg.JobDescription, Attempt: j.attempt, Seq: j.agentSeq})
+	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: j.msg.JobDescription, Attempt: j.attempt, Seq: j.agentSeq, Session: a.session})
 	return true
 }

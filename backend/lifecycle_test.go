@@ -190,7 +190,11 @@ func TestReHelloReconciles(t *testing.T) {
 		t.Fatalf("done %v", got)
 	}
 
-	// A new session means a restarted agent: everything it ran is lost.
+	// A new session means a restarted agent: once the old process has been
+	// silent for the heartbeat timeout (a live one is not replaced, see
+	// sessions_test.go), everything it ran is lost.
+	a.silence()
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().AgentsLost == 1 }, "the silent process was never dropped")
 	a.session = "a-s2"
 	a.hello(3, []string{"docker/default"}, nil, 0)
 	if j := next[*messages.BackendNewJob](a.peer); j.JobID != "forgotten" || j.Attempt != 3 {

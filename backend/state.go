@@ -64,9 +64,11 @@ func (j *job) maxTime() float64 {
 
 // agent is one registered agent.
 type agent struct {
-	id       string
-	name     string
-	session  string
+	id      string
+	name    string
+	session string
+	// since is when this session registered.
+	since    time.Time
 	slots    int
 	running  map[string]*job // by job id
 	topics   []topic
