@@ -132,6 +132,7 @@ func TestComposeStack(t *testing.T) {
 	sshPort := freePort(t) // the range is this port and the next one
 	sshMax := fmt.Sprint(mustAtoi(t, sshPort) + 1)
 	s := &stack{t: t, compose: compose, root: root, project: "ingotest" + suffix, env: []string{
+		"INGO_API_ADMIN_TOKEN=" + apiToken,
 		"INGO_HTTP_PORT=" + httpPort,
 		"INGO_NATS_PORT=" + natsPort,
 		"INGO_AGENT_ID=" + agentID,
@@ -387,6 +388,10 @@ func taskArchive(t *testing.T, dir string) []byte {
 	return buf.Bytes()
 }
 
+// apiToken is the stack's HTTP API admin token (INGO_API_ADMIN_TOKEN,
+// which docker-compose.yml passes through).
+var apiToken = "compose-test-" + rand.Text()
+
 // submitHTTP posts a job (multipart: part job, the JSON request; part
 // task, the task folder as a .tar.gz) and returns its id.
 func submitHTTP(ctx context.Context, t *testing.T, base, taskDir, job string) string {
@@ -414,6 +419,7 @@ func submitHTTP(ctx context.Context, t *testing.T, base, taskDir, job string) st
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/jobs", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+apiToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("POST /api/v1/jobs: %v", err)
@@ -442,6 +448,7 @@ func waitDone(ctx context.Context, t *testing.T, base, id string) result {
 	var last string
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/jobs/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+apiToken)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
