@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -78,6 +77,13 @@ func TestToken_RoundTrip(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
 	}
+	// tampered changes one character of the payload (internal/api's
+	// tests change the role itself).
+	tampered := func(tok string) string {
+		b := []byte(tok)
+		b[len("ingo_")+5] ^= 'A' ^ 'B'
+		return string(b)
+	}
 	status := func(tok string) int {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/queue", nil)
@@ -97,7 +103,7 @@ func TestToken_RoundTrip(t *testing.T) {
 	}{
 		{"ingo token's frontend token", front, 200},
 		{"ingo up's admin token", admin, 200},
-		{"the frontend token made admin", escalate(t, front), 401},
+		{"the frontend token altered", tampered(front), 401},
 		{"a token of another data directory", foreign, 401},
 		{"no token", "", 401},
 	} {
@@ -111,18 +117,6 @@ func TestToken_RoundTrip(t *testing.T) {
 	if !strings.Contains(log.String(), "Authorization: Bearer $(cat "+path+")") {
 		t.Errorf("the banner does not show how to send the token:\n%s", log.String())
 	}
-}
-
-// escalate changes a token's role to admin, keeping its signature.
-func escalate(t *testing.T, tok string) string {
-	t.Helper()
-	signed, sig, _ := strings.Cut(tok, ".")
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(signed, "ingo_"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload = []byte(strings.Replace(string(payload), `"frontend"`, `"admin"`, 1))
-	return "ingo_" + base64.RawURLEncoding.EncodeToString(payload) + "." + sig
 }
 
 // TestAPIDefaults: the API's settings default to the package's defaults,

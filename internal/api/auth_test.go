@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/api/apitoken"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
@@ -99,18 +97,7 @@ func TestFrontendsSeeOnlyTheirJobs(t *testing.T) {
 	}
 	hang("alpha-1", alpha)
 	hang("admin-1", admin)
-	cli, err := frontendclient.New(context.Background(), e.connect("cli"), frontendclient.Options{ClientID: "cli"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	if _, err := cli.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: messages.ClientNewJob{JobDescription: messages.JobDescription{
-		JobID: "cli-1", EnvironmentType: "docker", Environment: "default",
-		InputData: map[string]any{"@fake": map[string]any{"hang": true}}}}}); err != nil {
-		t.Fatal(err)
-	}
+	e.hangElsewhere("cli", "cli-1")
 	testutil.Eventually(t, wait, func() bool {
 		status, data := e.call("GET", "/api/v1/jobs/cli-1", "", nil, admin...)
 		return status == 200 && decode(t, data)["status"] != ""

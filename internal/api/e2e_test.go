@@ -12,11 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/api/apitoken"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
-	"github.com/ingo-grader/ingo/messages"
 )
 
 // jsonPath digs into decoded JSON: get(m, "result", "custom", "echo").
@@ -187,18 +185,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("someone else's job", func(t *testing.T) {
-		cl, err := frontendclient.New(context.Background(), e.connect("other"), frontendclient.Options{ClientID: "other"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if _, err := cl.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: messages.ClientNewJob{JobDescription: messages.JobDescription{
-			JobID: "other-1", EnvironmentType: "docker", Environment: "default",
-			InputData: map[string]any{"@fake": map[string]any{"hang": true}}}}}); err != nil {
-			t.Fatal(err)
-		}
+		e.hangElsewhere("other", "other-1")
 		testutil.Eventually(t, wait, func() bool {
 			_, data := e.call("GET", "/api/v1/jobs/other-1", "", nil)
 			return decode(t, data)["status"] == "running"

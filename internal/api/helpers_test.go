@@ -18,6 +18,7 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/api/apitoken"
 	"github.com/ingo-grader/ingo/internal/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -44,6 +45,25 @@ type env struct {
 	key []byte // signs the tokens of token()
 	// connect opens another connection to the test's NATS.
 	connect func(name string) *nats.Conn
+}
+
+// hangElsewhere submits a job that hangs from another frontendclient
+// (clientID), as the CLI or another frontend library would: not through
+// the API. The client closes with the test.
+func (e *env) hangElsewhere(clientID, jobID string) {
+	e.t.Helper()
+	cl, err := frontendclient.New(context.Background(), e.connect(clientID), frontendclient.Options{ClientID: clientID})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cl.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := cl.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: messages.ClientNewJob{JobDescription: messages.JobDescription{
+		JobID: jobID, EnvironmentType: "docker", Environment: "default",
+		InputData: map[string]any{"@fake": map[string]any{"hang": true}}}}}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // token makes a token of role and name for the env's API.
