@@ -38,7 +38,9 @@ func (s *Server) reserveUpload(r *http.Request) (release func(), err error) {
 	}
 	n = min(memoryPerByte*n, s.opts.UploadMemory)
 	if err := s.uploads.Acquire(r.Context(), n); err != nil {
-		return func() {}, fmt.Errorf("wait for upload memory: %w", err)
+		// The client gave up (or the server stops) while others' bodies
+		// were being read: not an internal error.
+		return func() {}, errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error())
 	}
 	return func() { s.uploads.Release(n) }, nil
 }
