@@ -25,39 +25,8 @@ func (e *env) events(path string) []event {
 // eventsWith is events with request headers (name, value pairs).
 func (e *env) eventsWith(path string, header ...string) []event {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
-	setHeaders(req, header)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		b, _ := io.ReadAll(resp.Body)
-		e.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
-	}
-	var out []event
-	var cur event
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if cur.name != "" {
-				e.checkEvent(cur)
-				out = append(out, cur)
-			}
-			cur = event{}
-		case strings.HasPrefix(line, "event: "):
-			cur.name = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "data: "):
-			cur.data += strings.TrimPrefix(line, "data: ")
-		}
-	}
-	if ctx.Err() != nil {
+	out, timedOut := e.readEvents(path, header, 0)
+	if timedOut {
 		e.t.Fatalf("GET %s: the stream did not end within %v; got %v", path, wait, out)
 	}
 	return out
@@ -72,6 +41,17 @@ func (e *env) firstEvent(path string) event {
 // firstEventWith is firstEvent with request headers (name, value pairs).
 func (e *env) firstEventWith(path string, header ...string) event {
 	e.t.Helper()
+	out, _ := e.readEvents(path, header, 1)
+	if len(out) == 0 {
+		e.t.Fatalf("GET %s: no event", path)
+	}
+	return out[0]
+}
+
+// readEvents reads the stream at path until it ends, wait passes, or it
+// has max events (0: no bound), checking each against its schema.
+func (e *env) readEvents(path string, header []string, max int) (out []event, timedOut bool) {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+path, nil)
@@ -81,23 +61,32 @@ func (e *env) firstEventWith(path string, header ...string) event {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		b, _ := io.ReadAll(resp.Body)
+		e.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
 	var cur event
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 16<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
-		case line == "" && cur.name != "":
-			e.checkEvent(cur)
-			return cur
+		case line == "":
+			if cur.name != "" {
+				e.checkEvent(cur)
+				out = append(out, cur)
+				if len(out) == max {
+					return out, false
+				}
+			}
+			cur = event{}
 		case strings.HasPrefix(line, "event: "):
 			cur.name = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
 			cur.data += strings.TrimPrefix(line, "data: ")
 		}
 	}
-	e.t.Fatalf("GET %s: no event", path)
-	return cur
+	return out, ctx.Err() != nil
 }
 
 // checkEvent validates event data: done is a Result, queue a Queue.
