@@ -40,6 +40,14 @@ func (a *Agent) runAttempt(at *attempt) {
 	defer at.cancel(errAttemptOver)
 	res, err := a.execute(at)
 	cause := context.Cause(at.ctx)
+	var f *containers.Failure
+	if errors.As(err, &f) && f.Requeue && cause == nil {
+		if f.Err != nil {
+			a.log.Warn("attempt not taken", "job", at.key.JobID, "attempt", at.key.Attempt, "err", f.Err)
+		}
+		a.refuse(at.key, f.Public)
+		return
+	}
 	out, logErr := outcome(res, err, cause, at.prevState)
 	if logErr != nil {
 		a.log.Error("attempt failed", "job", at.key.JobID, "attempt", at.key.Attempt, "err", logErr)
@@ -56,24 +64,23 @@ func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
 		return messages.JobResult{}, fmt.Errorf("before start: %w", context.Cause(ctx))
 	}
 	desc := &at.job.JobDescription
+	// What this agent lacks, another may have: those attempts go back.
 	if !a.offers(desc.EnvironmentType, desc.Environment) {
-		return messages.JobResult{}, &containers.Failure{Public: fmt.Sprintf(
+		return messages.JobResult{}, &containers.Failure{Requeue: true, Public: fmt.Sprintf(
 			"The environment %s/%s is not available on this agent.", desc.EnvironmentType, desc.Environment)}
 	}
 	var task containers.TaskBundle
 	if desc.TaskBundle != "" {
 		if a.bundles == nil {
-			return messages.JobResult{}, &containers.Failure{Public: textNoBundles}
+			return messages.JobResult{}, &containers.Failure{Public: textNoBundles, Requeue: true}
 		}
 		var err error
 		if task, err = a.bundles.Get(ctx, desc.TaskBundle); err != nil {
 			if ctx.Err() != nil {
 				return messages.JobResult{}, fmt.Errorf("fetch task bundle: %w", context.Cause(ctx))
 			}
-			return messages.JobResult{}, &containers.Failure{
-				Public: "The task files could not be fetched by the agent. Please submit again later.",
-				Err:    fmt.Errorf("fetch task bundle %s: %w", desc.TaskBundle, err),
-			}
+			return messages.JobResult{}, &containers.Failure{Public: textNoTaskFiles, Requeue: true,
+				Err: fmt.Errorf("fetch task bundle %s: %w", desc.TaskBundle, err)}
 		}
 	}
 	job := &containers.Job{

@@ -28,7 +28,8 @@ type Config struct {
 	Slots int
 	// Memory is how many MiB the memory limits of running attempts may add
 	// up to. An attempt waits (it is started, not refused) until its limit
-	// fits; one over the whole amount ends as crash. 0 means the machine's
+	// fits; one over the whole amount is handed back to the backend (another
+	// agent may have more; see AgentJobRefused). 0 means the machine's
 	// memory (MemTotal in /proc/meminfo), or no bound where that is unknown;
 	// a negative value means no bound.
 	Memory int64

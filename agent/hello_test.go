@@ -107,12 +107,11 @@ func TestAgent_Hello_EnvironmentsChange(t *testing.T) {
 	if _, ok := h.AvailableEnvironments["docker"]["java"]; !ok {
 		t.Fatalf("hello after change: %v", h.AvailableEnvironments)
 	}
-	// A job for an environment that went away is a clear crash.
+	// A job for an environment that went away goes back to the backend.
 	e.rt.SetEnvironments(map[string][]string{"docker": {"java"}})
 	expect(t, e.backend, func(h *messages.AgentHello) bool { return len(h.AvailableEnvironments["docker"]) == 1 })
 	e.submit(t, newJob("gone", nil))
-	m := e.done(t, "gone")
-	if m.Result.Status != messages.StatusCrash || m.Result.Text != "The environment docker/default is not available on this agent." {
-		t.Errorf("job for a missing environment: %s", status(m))
+	if r := e.refused(t, "gone"); r.Reason != "The environment docker/default is not available on this agent." {
+		t.Errorf("job for a missing environment: %q", r.Reason)
 	}
 }

@@ -71,6 +71,10 @@ func startBackend(t testing.TB, n *testutil.NATS) *backend {
 			if b.autoAck.Load() {
 				b.sendTo(m.Reply, &messages.Ack{JobID: msg.JobID, Attempt: msg.Attempt})
 			}
+		case *messages.AgentJobRefused:
+			if b.autoAck.Load() {
+				b.sendTo(m.Reply, &messages.Ack{JobID: msg.JobID, Attempt: msg.Attempt})
+			}
 		}
 		select {
 		case b.in <- received{msg, m.Reply}:
@@ -252,6 +256,13 @@ func (e *env) done(t *testing.T, jobID string) *messages.AgentJobDone {
 	if reply != e.backend.subj.Agent(e.cfg.ID) {
 		t.Errorf("AgentJobDone reply subject %q, want the agent's subject", reply)
 	}
+	return m
+}
+
+// refused waits for the refusal of a job's attempt.
+func (e *env) refused(t *testing.T, jobID string) *messages.AgentJobRefused {
+	t.Helper()
+	m, _ := expect(t, e.backend, func(m *messages.AgentJobRefused) bool { return m.JobID == jobID })
 	return m
 }
 

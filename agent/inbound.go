@@ -87,7 +87,8 @@ func validAttempt(jobID string, attempt int) error {
 }
 
 // newJob takes one attempt. Whatever happens, a well-formed job gets
-// AgentJobStarted at once and exactly one AgentJobDone later.
+// exactly one AgentJobDone later, after AgentJobStarted at once, or one
+// AgentJobRefused at once when the agent cannot take it.
 func (a *Agent) newJob(m *messages.BackendNewJob) {
 	if err := validAttempt(m.JobID, m.Attempt); err != nil {
 		a.stats.malformed.Add(1)
@@ -129,11 +130,11 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 		a.stats.jobsOverCommit.Add(1)
 		a.log.Error("the backend sent a job while every slot is busy; refusing it", "job", k.JobID, "attempt", k.Attempt, "slots", a.cfg.Slots)
 	}
-	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
 	if at == nil {
-		a.deliver(k, messages.NewJobResult(messages.StatusCrash, refusal, prev), prev)
+		a.refuse(k, refusal)
 		return
 	}
+	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
 	go a.runAttempt(at)
 }
 

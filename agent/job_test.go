@@ -37,10 +37,6 @@ func TestAgent_Job_Results(t *testing.T) {
 			status: messages.StatusCrash, text: "The image is broken."},
 		{name: "other errors get a generic text and keep the state", fake: map[string]any{"crash": "/var/lib/secret exploded"},
 			edit: func(j *messages.BackendNewJob) { j.InputData["@state"] = "before" }, status: messages.StatusCrash, text: textInternal, state: "before"},
-		{name: "unknown environment", edit: func(j *messages.BackendNewJob) { j.Environment = "cobol" },
-			status: messages.StatusCrash, text: "The environment docker/cobol is not available on this agent."},
-		{name: "task files without a bundle store", edit: func(j *messages.BackendNewJob) { j.TaskBundle = "sha256:00" },
-			status: messages.StatusCrash, text: textNoBundles},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,12 +108,6 @@ func TestAgent_Job_DataTravels(t *testing.T) {
 		t.Errorf("input %v", input)
 	}
 
-	j = newJob("nobundle", nil)
-	j.TaskBundle = "sha256:dead"
-	e.submit(t, j)
-	if m := e.done(t, "nobundle"); m.Result.Status != messages.StatusCrash || m.Result.Text != "The task files could not be fetched by the agent. Please submit again later." {
-		t.Errorf("missing bundle: %s", status(m))
-	}
 }
 
 type bundles map[string][]byte
@@ -221,12 +211,9 @@ func TestAgent_Job_OverCommitRefused(t *testing.T) {
 	e.submit(t, newJob("a", map[string]any{"hang": true}))
 	e.submit(t, newJob("b", map[string]any{"hang": true}))
 	testutil.Eventually(t, wait, func() bool { return e.rt.Stats().Active == 2 }, "jobs not running")
-	j := newJob("c", nil)
-	j.InputData["@state"] = "kept"
-	e.submit(t, j)
-	m := e.done(t, "c")
-	if m.Result.Status != messages.StatusCrash || m.Result.Text != textNoSlot || m.State != "kept" {
-		t.Errorf("over-committed job: %s", status(m))
+	e.backend.toAgent(e.cfg.ID, newJob("c", nil))
+	if r := e.refused(t, "c"); r.Reason != textNoSlot {
+		t.Errorf("over-committed job: %q", r.Reason)
 	}
 	if s := e.rt.Stats(); s.MaxActive != 2 || s.Calls != 2 {
 		t.Errorf("runtime saw %d calls, %d at once; want 2, 2", s.Calls, s.MaxActive)

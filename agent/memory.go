@@ -46,7 +46,7 @@ func (a *Agent) admit(ctx context.Context, l messages.Limits) (release func(), e
 			text = fmt.Sprintf("The job needs %d MiB of memory (for its memory limit of %d MiB, with its files and student containers); this agent has %d MiB for jobs.",
 				mib, l.Memory, a.cfg.Memory)
 		}
-		return nil, &containers.Failure{Public: text}
+		return nil, &containers.Failure{Public: text, Requeue: true} // another agent may have more
 	}
 	if err := a.memory.Acquire(ctx, mib); err != nil {
 		return nil, fmt.Errorf("waiting for %d MiB of memory: %w", mib, context.Cause(ctx))

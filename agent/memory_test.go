@@ -17,8 +17,8 @@ func withMemory(j *messages.BackendNewJob, mib int64) *messages.BackendNewJob {
 
 // Memory limits of running attempts never add up to more than the agent
 // was given: a job that does not fit waits for one to finish; a job larger
-// than the whole amount crashes with a clear text; a waiting job can be
-// killed.
+// than the whole amount is handed back with a clear reason (another agent
+// may have more); a waiting job can be killed.
 func TestAgent_MemoryAdmission(t *testing.T) {
 	e := start(t, options{cfg: Config{Slots: 4, Memory: 300}})
 	first := withMemory(newJob("first", map[string]any{"hang": true}), 200)
@@ -34,8 +34,8 @@ func TestAgent_MemoryAdmission(t *testing.T) {
 
 	huge := withMemory(newJob("huge", nil), 400)
 	e.submit(t, huge)
-	if d := e.done(t, "huge"); d.Result.Status != messages.StatusCrash || !strings.Contains(d.Result.Text, "300 MiB") {
-		t.Fatalf("huge: %s", status(d))
+	if r := e.refused(t, "huge"); !strings.Contains(r.Reason, "300 MiB") {
+		t.Fatalf("huge: %q", r.Reason)
 	}
 
 	// Killing the third while it waits for memory: killed, never run.
@@ -86,7 +86,7 @@ func TestAgent_MemoryAdmissionCountsJobMemory(t *testing.T) {
 
 	// One that could never fit says what it needs.
 	e.submit(t, withMemory(newJob("huge", nil), 400))
-	if d := e.done(t, "huge"); d.Result.Status != messages.StatusCrash || !strings.Contains(d.Result.Text, "1208 MiB") {
-		t.Fatalf("huge: %s", status(d))
+	if r := e.refused(t, "huge"); !strings.Contains(r.Reason, "1208 MiB") {
+		t.Fatalf("huge: %q", r.Reason)
 	}
 }

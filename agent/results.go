@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -25,16 +26,42 @@ const maxRemembered = 8192
 // attempt, kept by the results that replace an unsendable one.
 func (a *Agent) deliver(k messages.JobAttempt, res messages.JobResult, prevState string) {
 	data, status := a.encodeResult(k, res, prevState)
+	a.stats.results.Add(1)
+	if a.cfg.Observer != nil {
+		a.cfg.Observer.JobFinished(status)
+	}
+	a.keep(k, data)
+}
+
+// maxReason bounds the reason of a refusal, which may come from a runtime.
+const maxReason = 1000
+
+// refuse hands attempt k back to the backend (AgentJobRefused): the agent
+// did not run it and will not, for a reason that is its own, not the
+// job's. The backend re-queues the job instead of ending it as a crash. It
+// is the attempt's one outcome in place of a result, kept and sent again
+// as results are.
+func (a *Agent) refuse(k messages.JobAttempt, reason string) {
+	reason = strings.ToValidUTF8(reason, "?")
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "")
+	}
+	// A job id, an attempt number and a short valid text: this encoding
+	// cannot fail.
+	data, _ := messages.Encode(&messages.AgentJobRefused{JobID: k.JobID, Attempt: k.Attempt, Reason: reason})
+	a.stats.refusals.Add(1)
+	a.log.Info("attempt handed back to the backend", "job", k.JobID, "attempt", k.Attempt, "reason", reason)
+	a.keep(k, data)
+}
+
+// keep records the one outcome of attempt k, encoded, and sends it.
+func (a *Agent) keep(k messages.JobAttempt, data []byte) {
 	a.mu.Lock()
 	delete(a.attempts, k)
 	a.finished.add(k)
 	p := &pending{data: data}
 	a.results[k] = p
 	a.mu.Unlock()
-	a.stats.results.Add(1)
-	if a.cfg.Observer != nil {
-		a.cfg.Observer.JobFinished(status)
-	}
 	a.publishResult(k, p)
 	wake(a.changed)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -56,6 +57,7 @@ func TestAgent_ActsOnlyForItsSession(t *testing.T) {
 	own.Session = mine
 	e.backend.toAgent(id, own)
 	until(t, e.backend, about("own"), about("theirs"))
+	testutil.Eventually(t, wait, func() bool { return e.rt.Stats().Calls == 1 }, "own job not in the runtime")
 
 	// A kill for the other process leaves this one's attempt running; a
 	// kill for this process of an attempt it never saw is answered.

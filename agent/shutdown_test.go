@@ -54,9 +54,9 @@ func TestAgent_Shutdown_GraceLetsJobsFinish(t *testing.T) {
 	if m := e.done(t, "short"); m.Result.Status != messages.StatusSuccess {
 		t.Errorf("job finishing during the grace period: %s", status(m))
 	}
-	e.submit(t, newJob("late", nil))
-	if m := e.done(t, "late"); m.Result.Status != messages.StatusCrash || m.Result.Text != textShutdownNew {
-		t.Errorf("job sent during shutdown: %s", status(m))
+	e.backend.toAgent(e.cfg.ID, newJob("late", nil))
+	if r := e.refused(t, "late"); r.Reason != textShutdownNew {
+		t.Errorf("job sent during shutdown: %q", r.Reason)
 	}
 	// The last running job ends: Run returns.
 	e.backend.toAgent(e.cfg.ID, &messages.BackendKillJob{JobID: "hung", Attempt: 1})

@@ -24,7 +24,11 @@ type Stats struct {
 	JobsOverCommit uint64
 	// JobsRefused counts jobs refused because the agent was shutting down.
 	JobsRefused uint64
-	Kills       uint64 // BackendKillJob for a running attempt
+	// Refusals counts attempts handed back to the backend (AgentJobRefused)
+	// for any reason: busy slots, shutting down, a missing environment or
+	// task files, memory. They are not results.
+	Refusals uint64
+	Kills    uint64 // BackendKillJob for a running attempt
 	// KillsUnknown counts kills of attempts the agent never saw, answered
 	// with a killed result.
 	KillsUnknown uint64
@@ -63,7 +67,7 @@ type Stats struct {
 // counters are the atomic twins of Stats' counters.
 type counters struct {
 	hellos, pings, pongs, unknowns, helloRefused, otherSession, conflicts atomic.Uint64
-	jobsReceived, jobsDuplicate, jobsOverCommit, jobsRefused              atomic.Uint64
+	jobsReceived, jobsDuplicate, jobsOverCommit, jobsRefused, refusals    atomic.Uint64
 	kills, killsUnknown, killsIgnored                                     atomic.Uint64
 	results, resultsResent, resultsAcked, resultsRefused, resultsReplaced atomic.Uint64
 	malformed, unexpected, backendErrors, sendErrors, noResponders        atomic.Uint64
@@ -77,7 +81,7 @@ func (a *Agent) Stats() Stats {
 		Hellos: c.hellos.Load(), Pings: c.pings.Load(), Pongs: c.pongs.Load(),
 		Unknowns: c.unknowns.Load(), HelloRefused: c.helloRefused.Load(), OtherSession: c.otherSession.Load(), Conflicts: c.conflicts.Load(),
 		JobsReceived: c.jobsReceived.Load(), JobsDuplicate: c.jobsDuplicate.Load(),
-		JobsOverCommit: c.jobsOverCommit.Load(), JobsRefused: c.jobsRefused.Load(),
+		JobsOverCommit: c.jobsOverCommit.Load(), JobsRefused: c.jobsRefused.Load(), Refusals: c.refusals.Load(),
 		Kills: c.kills.Load(), KillsUnknown: c.killsUnknown.Load(), KillsIgnored: c.killsIgnored.Load(),
 		Results: c.results.Load(), ResultsResent: c.resultsResent.Load(), ResultsAcked: c.resultsAcked.Load(),
 		ResultsRefused: c.resultsRefused.Load(), ResultsReplaced: c.resultsReplaced.Load(),

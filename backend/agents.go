@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -54,6 +55,18 @@ func (b *Backend) handleAgent(ev event) {
 		}
 		b.finish(j, r)
 		if b.jobs[j.id()] == nil { // committed: the agent may forget it
+			b.toAgent(ev.sender, &messages.Ack{JobID: m.JobID, Attempt: m.Attempt})
+		}
+	case *messages.AgentJobRefused:
+		j := b.current(ev.sender, m.JobID, m.Attempt)
+		if j == nil {
+			return
+		}
+		b.heard(a, ev.at)
+		b.handBack(j, m.Reason)
+		if cur := b.jobs[m.JobID]; cur == nil || cur.phase == phaseWaiting {
+			// Re-queued or ended (not when the journal refused): the
+			// agent may forget it.
 			b.toAgent(ev.sender, &messages.Ack{JobID: m.JobID, Attempt: m.Attempt})
 		}
 	}
@@ -314,13 +327,36 @@ func (b *Backend) loseAgent(a *agent, why string) {
 
 // loseAttempt re-queues a job whose attempt is gone, or ends it.
 func (b *Backend) loseAttempt(j *job, why string) {
+	b.requeue(j, why, fmt.Sprintf("The job could not be graded: %s during attempt %d of %d. Please submit again.", why, j.attempt, b.cfg.MaxAttempts))
+}
+
+// handBack re-queues a job whose agent did not run its attempt (it could
+// not take it: busy, stopping, without its environment, task files or
+// memory), so that a platform hiccup is not the student's crash; or ends
+// it with the agent's reason when that was its last attempt.
+func (b *Backend) handBack(j *job, reason string) {
+	if len(reason) > maxReason {
+		reason = strings.ToValidUTF8(reason[:maxReason], "") + "…"
+	}
+	if !strings.HasSuffix(reason, ".") {
+		reason += "."
+	}
+	name := b.agentName(j.agentID)
+	b.requeue(j, fmt.Sprintf("the agent %s could not take it: %s", name, reason),
+		fmt.Sprintf("The job could not be graded (attempt %d of %d, agent %s): %s Please submit again.", j.attempt, b.cfg.MaxAttempts, name, reason))
+}
+
+// maxReason bounds the text an agent gives for a refusal in a result.
+const maxReason = 1000
+
+// requeue puts a job whose attempt ended without a result back in its
+// queue, or, after its last attempt, ends it as crash with the text final.
+func (b *Backend) requeue(j *job, why, final string) {
 	switch {
 	case j.killing:
 		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed.", j.previousState()))
 	case j.attempt >= b.cfg.MaxAttempts:
-		b.finish(j, messages.NewJobResult(messages.StatusCrash,
-			fmt.Sprintf("The job could not be graded: %s during attempt %d of %d. Please submit again.", why, j.attempt, b.cfg.MaxAttempts),
-			j.previousState()))
+		b.finish(j, messages.NewJobResult(messages.StatusCrash, final, j.previousState()))
 	default:
 		if b.commit(&JobRequeued{JobID: j.id(), Attempt: j.attempt, Reason: why}) == nil {
 			b.stats.requeued.Add(1)

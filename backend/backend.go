@@ -287,7 +287,7 @@ func expected(m messages.Message, fromAgent bool) bool {
 		return true
 	case *messages.ClientHello, *messages.ClientNewJob, *messages.ClientKillJob, *messages.ClientGetQueue, *messages.Ack:
 		return !fromAgent
-	case *messages.AgentHello, *messages.AgentJobStarted, *messages.AgentJobDone, *messages.AgentJobSSHDebug:
+	case *messages.AgentHello, *messages.AgentJobStarted, *messages.AgentJobDone, *messages.AgentJobRefused, *messages.AgentJobSSHDebug:
 		return fromAgent
 	}
 	return false

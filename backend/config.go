@@ -19,7 +19,8 @@ type Config struct {
 	// is lost. The defaults drop an agent within 6 s of silence.
 	HeartbeatMisses int
 	// MaxAttempts bounds how often a job is tried when agents are lost
-	// under it; after the last, the job ends as crash.
+	// under it or hand it back (AgentJobRefused); after the last, the job
+	// ends as crash, with what happened.
 	MaxAttempts int
 	// StartTimeout: an assigned job whose agent has not confirmed it by
 	// then is taken back and re-queued (the BackendNewJob was lost).

@@ -186,6 +186,12 @@ type Failure struct {
 	Public string
 	// Err is the cause, for logs only.
 	Err error
+	// Requeue: nothing of the job ran, and the cause is this agent or this
+	// moment, not the job (the environment went away, the task files could
+	// not be fetched). The agent hands the attempt back and the backend
+	// gives the job to an agent again, within its attempts; Public is the
+	// result text only if none is left.
+	Requeue bool
 }
 
 func (f *Failure) Error() string {
