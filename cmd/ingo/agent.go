@@ -85,6 +85,9 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 		return err
 	}
 	ac.ID = creds.Name
+	if ac.Installation, err = installation(creds); err != nil {
+		return err
+	}
 	if cfg.Agent.Name == "" && a.keys == nil {
 		ac.Name = creds.Name
 	}
@@ -249,11 +252,12 @@ func agentConfig(cfg *config.Config) (agent.Config, error) {
 	host := hostName()
 	id := c.ID
 	if id == "" {
-		// The host name, stable across restarts: a restarted agent finds
-		// and removes the containers its previous process left, and the
-		// backend sees a new session under the same id and re-queues that
-		// process's jobs at once instead of waiting for heartbeats to stop.
-		// Several agents on one host need an id each.
+		// The host name, stable across restarts: a restarted agent takes
+		// the place of its previous process once the backend has dropped
+		// it for silence (which re-queues its jobs), and then removes the
+		// containers it left. Several agents of one installation on one
+		// host need an id each; another installation's are told apart by
+		// the installation label.
 		id = host
 	}
 	name := c.Name
