@@ -15,29 +15,10 @@ import (
 // messages that name none: those of an older backend, or about an attempt
 // the backend cannot place).
 
-// sessionOf is the session m is for, "" when it names none.
-func sessionOf(m messages.Message) string {
-	switch m := m.(type) {
-	case *messages.BackendNewJob:
-		return m.Session
-	case *messages.BackendKillJob:
-		return m.Session
-	case *messages.Ack:
-		return m.Session
-	case *messages.Pong:
-		return m.Session
-	case *messages.Unknown:
-		return m.Session
-	case *messages.BackendAgentConflict:
-		return m.Session
-	}
-	return ""
-}
-
 // forOthers reports, and logs, a message for another process of this
 // agent id, which this one must not act on.
 func (a *Agent) forOthers(m messages.Message) bool {
-	s := sessionOf(m)
+	s := messages.SessionOf(m)
 	if s == "" || s == a.session {
 		return false
 	}

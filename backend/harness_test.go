@@ -111,6 +111,14 @@ func (r *rig) agent(id string, slots int, envs ...string) *fakeAgent {
 	a := &fakeAgent{peer: r.peer(id, r.subj.Agent(id), r.subj.BackendAgent(id)), session: id + "-s1", stop: make(chan struct{})}
 	a.hello(slots, envs, nil, 0)
 	next[*messages.Ack](a.peer)
+	a.beat()
+	r.t.Cleanup(a.silence)
+	return a
+}
+
+// beat pings with the agent's session every 20 ms until silenced.
+func (a *fakeAgent) beat() {
+	session := a.session
 	go func() {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -119,12 +127,10 @@ func (r *rig) agent(id string, slots int, envs ...string) *fakeAgent {
 			case <-a.stop:
 				return
 			case <-tick.C:
-				_ = natsconn.Send(a.NC, a.Target, a.Subject, &messages.Ping{})
+				_ = natsconn.Send(a.NC, a.Target, a.Subject, &messages.Ping{Session: session})
 			}
 		}
 	}()
-	r.t.Cleanup(a.silence)
-	return a
 }
 
 func (a *fakeAgent) hello(slots int, envs []string, running []messages.JobAttempt, lastSeq uint64) {

@@ -4,29 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
-
-// sessionNamed is the session a backend message to an agent names.
-func sessionNamed(m messages.Message) string {
-	switch m := m.(type) {
-	case *messages.BackendNewJob:
-		return m.Session
-	case *messages.BackendKillJob:
-		return m.Session
-	case *messages.Ack:
-		return m.Session
-	case *messages.Pong:
-		return m.Session
-	case *messages.Unknown:
-		return m.Session
-	case *messages.BackendAgentConflict:
-		return m.Session
-	}
-	return ""
-}
 
 // process is one process of agent id with its own session: a peer on the
 // id's subject that pings with its session and says hello. Every process
@@ -36,21 +16,10 @@ func (r *rig) process(id, session string) *fakeAgent {
 	r.t.Helper()
 	a := &fakeAgent{peer: r.peer(id, r.subj.Agent(id), r.subj.BackendAgent(id)), session: session, stop: make(chan struct{})}
 	a.Noise = func(m messages.Message) bool {
-		s := sessionNamed(m)
+		s := messages.SessionOf(m)
 		return testutil.HeartbeatNoise(m) || (s != "" && s != session)
 	}
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-a.stop:
-				return
-			case <-tick.C:
-				_ = natsconn.Send(a.NC, a.Target, a.Subject, &messages.Ping{Session: session})
-			}
-		}
-	}()
+	a.beat()
 	r.t.Cleanup(a.silence)
 	return a
 }

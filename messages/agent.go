@@ -123,3 +123,24 @@ type BackendAgentConflict struct {
 	// before the backend drops it.
 	Timeout int64 `cbor:"timeout"`
 }
+
+// SessionOf is the agent session (AgentHello.Session) a message from the
+// backend to an agent names, "" when it names none: then every process of
+// the agent id acts on it.
+func SessionOf(m Message) string {
+	switch m := m.(type) {
+	case *BackendNewJob:
+		return m.Session
+	case *BackendKillJob:
+		return m.Session
+	case *Ack:
+		return m.Session
+	case *Pong:
+		return m.Session
+	case *Unknown:
+		return m.Session
+	case *BackendAgentConflict:
+		return m.Session
+	}
+	return ""
+}
