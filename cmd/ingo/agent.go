@@ -222,7 +222,7 @@ func (a *app) bundleCache(ctx context.Context, nc *nats.Conn) (*bundle.Cache, er
 	// it has, wait for it.
 	var store *bundle.Store
 	for start, warned := time.Now(), time.Now(); ; {
-		if store, err = bundle.NewStore(ctx, js, bucket); err == nil {
+		if store, err = bundle.BindStore(ctx, js, bucket); err == nil {
 			break
 		}
 		if ctx.Err() != nil {

@@ -285,11 +285,23 @@ func (a *app) ensureBundleStore(ctx context.Context, nc *nats.Conn) error {
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	bucket := messages.NewSubjects(a.cfg.Prefix).TaskBundleStore()
-	if _, err := bundle.EnsureStore(sctx, js, bucket, a.cfg.Backend.Replicas); err != nil {
-		return fmt.Errorf("create the task bundle store %q: %w (does the NATS server run JetStream?)", bucket, err)
+	// JetStream may not answer for a moment after the server started
+	// (it enables the account's JetStream as the account loads).
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = bundle.EnsureStore(sctx, js, bucket, a.cfg.Backend.Replicas)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("create the task bundle store %q: %w (does the NATS server run JetStream?)", bucket, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return nil
 }

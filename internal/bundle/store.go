@@ -35,6 +35,17 @@ func EnsureStore(ctx context.Context, js jetstream.JetStream, bucket string, rep
 	return openStore(ctx, js, bucket, max(replicas, 1))
 }
 
+// BindStore opens the object store bucket without ever creating it: an
+// agent's call, which may only read the store (the error wraps
+// jetstream.ErrBucketNotFound until the backend made it).
+func BindStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
+	obs, err := js.ObjectStore(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("task bundle store %q: %w", bucket, err)
+	}
+	return &Store{obs: obs, bucket: bucket}, nil
+}
+
 func openStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*Store, error) {
 	obs, err := js.ObjectStore(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {

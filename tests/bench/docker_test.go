@@ -18,6 +18,7 @@ import (
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -130,7 +131,13 @@ func median(d []time.Duration) time.Duration {
 // connect opens a connection closed when the test ends.
 func connect(t *testing.T, url, name string) *nats.Conn {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: testutil.Superuser(t)})
+	return connectAs(t, url, name, as(t, url, natsauth.RoleBackend, "bench"))
+}
+
+// connectAs connects as creds (nil on an open server).
+func connectAs(t *testing.T, url, name string, creds *natsauth.Credentials) *nats.Conn {
+	t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: creds})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -60,6 +61,11 @@ func TestPipelineReport(t *testing.T) {
 	rawCPU := (cpuTime() - cpu0) / time.Duration(p.jobs)
 	rawLat := rawPaced(t, n.URL, wireReq, wireRes, p.pacedRate, p.pacedFor)
 	off := measurePipeline(t, n.URL, p, false)
+	// The same without authentication, on a server that admits anybody:
+	// the cost of identities and permissions, in the same run.
+	open := startOpenNATS(t)
+	openRaw := rawThroughput(t, open, wireReq, wireRes, p.jobs, p.inFlight)
+	openOff := measurePipeline(t, open, p, false)
 
 	nd := testutil.StartNATS(t)
 	pubRate, pubCPU, _ := rawJetStream(t, nd.URL, "one", wireReq, p.jsOps*4, 1, 1, false)
@@ -71,6 +77,9 @@ func TestPipelineReport(t *testing.T) {
 	report := fmt.Sprintf(`ingo pipeline report (%d jobs, %d agents x %d slots, %d in flight)
   raw NATS request/reply, same payloads : %9.0f round trips/s   CPU %v per round trip
   ingo, durable off (memory only)       : %9.0f jobs/s          CPU %v per job (%.2f of raw NATS)
+  without authentication (anybody may connect: the reference for the cost of identities):
+    raw NATS request/reply              : %9.0f round trips/s   (auth on: %.2f of it)
+    ingo, durable off                   : %9.0f jobs/s          (auth on: %.2f of it)
   raw JetStream (file stream, a subject per job, sync publish = wait for the ack):
     publish, 1 at a time                : %9.0f publishes/s     CPU %v, %v wall each
     publish, %5d at once              : %9.0f publishes/s
@@ -84,6 +93,7 @@ func TestPipelineReport(t *testing.T) {
 `, p.jobs, p.agents, p.slots, p.inFlight,
 		rawRate, us(rawCPU),
 		off.rate, us(off.cpu), off.rate/rawRate,
+		openRaw, rawRate/openRaw, openOff.rate, off.rate/openOff.rate,
 		pubRate, us(pubCPU), us(time.Duration(float64(time.Second)/pubRate)),
 		p.inFlight, manyRate,
 		jobRate, us(jobCPU), us(purgeWall),
@@ -139,7 +149,7 @@ func rawJetStream(t *testing.T, url, name string, payload []byte, n, inFlight, p
 	}
 	ctx := t.Context()
 	name = "BENCH_" + strings.ToUpper(name)
-	prefix := "bench." + strings.ToLower(name) + "."
+	prefix := "ingo.bench." + strings.ToLower(name) + "." // under the prefix: the connection may use it
 	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{prefix + ">"},
 		Storage: jetstream.FileStorage})
 	if err != nil {
@@ -196,14 +206,14 @@ func startSystem(t *testing.T, url string, p params, durable bool) *system {
 		})
 	}
 	t.Cleanup(sys.stop)
-	conn := func(name string) *nats.Conn {
-		nc := connect(t, url, name)
+	conn := func(name string, role natsauth.Role, id string) *nats.Conn {
+		nc := connectAs(t, url, name, as(t, url, role, id))
 		conns = append(conns, nc)
 		return nc
 	}
 	cfg := backend.DefaultConfig()
 	cfg.EnvironmentGrace = 0
-	bnc := conn("backend")
+	bnc := conn("backend", natsauth.RoleBackend, "backend")
 	if durable {
 		j, err := journal.Open(ctx, bnc, journal.Options{})
 		if err != nil {
@@ -224,13 +234,14 @@ func startSystem(t *testing.T, url string, p params, durable bool) *system {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("agent%02d", i)
-		a, err := agent.New(conn(id), rt, nil, agent.Config{ID: id, Slots: p.slots}, nil)
+		a, err := agent.New(conn(id, natsauth.RoleAgent, id), rt, nil, agent.Config{ID: id, Slots: p.slots}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wg.Go(func() { _ = a.Run(ctx) })
 	}
-	cl, err := frontendclient.New(ctx, conn("client"), frontendclient.Options{Name: "bench", RequestTimeout: time.Minute})
+	cl, err := frontendclient.New(ctx, conn("client", natsauth.RoleFrontend, "bench"),
+		frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +292,7 @@ func pipelineThroughput(t *testing.T, cl *frontendclient.Client, jobs, inFlight 
 func rawThroughput(t *testing.T, url string, req, res []byte, jobs, inFlight int) float64 {
 	nc := rawResponder(t, url, res)
 	return closedLoop(jobs, inFlight, func() {
-		if _, err := nc.Request("bench.raw", req, time.Minute); err != nil {
+		if _, err := nc.Request(rawSubject, req, time.Minute); err != nil {
 			t.Errorf("raw request: %v", err)
 		}
 	})
@@ -291,16 +302,12 @@ func rawThroughput(t *testing.T, url string, req, res []byte, jobs, inFlight int
 // returns a connection for requests.
 func rawResponder(t *testing.T, url string, res []byte) *nats.Conn {
 	t.Helper()
-	srv, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	if _, err := srv.Subscribe("bench.raw", func(m *nats.Msg) { _ = m.Respond(res) }); err != nil {
+	srv := connect(t, url, "raw-responder")
+	if _, err := srv.Subscribe(rawSubject, func(m *nats.Msg) { _ = m.Respond(res) }); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.Flush()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, natsOptions(as(t, url, natsauth.RoleBackend, "raw"))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +363,7 @@ func rawPaced(t *testing.T, url string, req, res []byte, rate int, d time.Durati
 	nc := rawResponder(t, url, res)
 	return paced(rate, d, func() time.Duration {
 		start := time.Now()
-		if _, err := nc.Request("bench.raw", req, time.Minute); err != nil {
+		if _, err := nc.Request(rawSubject, req, time.Minute); err != nil {
 			t.Errorf("raw: %v", err)
 		}
 		return time.Since(start)
