@@ -82,7 +82,7 @@ a secret: whoever has them is that identity until they are revoked.`,
 	fs.StringVar(&name, "name", "", "the identity's name: letters, digits, '-' and '_'")
 	fs.StringVar(&dataDir, "data-dir", config.DefaultDataDir(), "the data directory holding the installation's keys")
 	fs.BoolVar(&natsConfig, "nats-config", false, "print the configuration block for an external NATS server instead")
-	fs.BoolVar(&initKeys, "init", false, "make the keys in --data-dir if missing, and write admin.creds and "+natsAuthConf+" (the --nats-config block) there")
+	fs.BoolVar(&initKeys, "init", false, "make the keys in --data-dir if missing, and write admin.creds, "+natsAuthConf+" (the --nats-config block) and the HTTP API's token key and admin token there")
 	return cmd
 }
 
@@ -99,6 +99,11 @@ func (a *app) initKeys(dataDir string) error {
 	}
 	text, err := keys.ServerConfig()
 	if err != nil {
+		return err
+	}
+	// The HTTP API's token key and an admin token beside the NATS keys,
+	// so that an API given this directory read-only checks tokens.
+	if err := a.writeAPIToken(dataDir); err != nil {
 		return err
 	}
 	path := filepath.Join(dataDir, natsAuthConf)
