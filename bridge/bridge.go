@@ -31,11 +31,11 @@ type Options struct {
 	Log *slog.Logger
 
 	// MaxMessageBytes is the largest INGInious message a webapp may send
-	// (0: 64 MiB). A ZeroMQ frame that announces more closes its
+	// (0: 16 MiB). A ZeroMQ frame that announces more closes its
 	// connection before anything is allocated for it.
 	MaxMessageBytes int64
-	// MaxConns bounds the connections open at once (0: 64), and
-	// MaxConnsPerAddr those from one IP address (0: 16). A connection
+	// MaxConns bounds the connections open at once (0: 16), and
+	// MaxConnsPerAddr those from one IP address (0: 4). A connection
 	// over the bounds is closed at once.
 	MaxConns, MaxConnsPerAddr int
 	// HandshakeTimeout bounds a new connection's ZeroMQ handshake (0: 10

@@ -37,8 +37,9 @@
 // ZMTP 3 stream before zmq4 does (zmtp.go) and close at the first byte
 // zmq4 must not see:
 //
-//   - a frame announcing more than its bound: MaxMessageBytes (64 MiB,
-//     the largest INGInious message the bridge decodes) plus 64 KiB of
+//   - a frame announcing more than its bound: MaxMessageBytes (16 MiB,
+//     the largest INGInious message the bridge decodes: a job reaches
+//     ingo as one NATS message of at most 8 MiB) plus 64 KiB of
 //     envelope for a message's frames together, 64 KiB for a command;
 //     more than 16 frames in a message;
 //   - a greeting other than ZMTP 3 NULL; a first frame other than a READY
@@ -49,12 +50,13 @@
 // HandshakeTimeout (10 s): it sends zmq4's greeting, reads and checks the
 // peer's greeting and READY, and only then hands the connection to zmq4,
 // which reads them again and finds its greeting already sent. It admits
-// MaxConns connections at once (64) and MaxConnsPerAddr from one IP
-// address (16); more are closed at once. A peer that reads nothing for 30
+// MaxConns connections at once (16: a webapp holds one) and
+// MaxConnsPerAddr from one IP address (4); more are closed at once. A peer that reads nothing for 30
 // s while the bridge writes to it is closed too: zmq4 writes to a peer
 // under the lock of all its sends. So zmq4 holds at most MaxConns + 11
 // messages (one per connection, ten in its queue, one being handled) of
-// MaxMessageBytes plus envelope, and 64 KiB per connection in handshake.
+// MaxMessageBytes plus envelope, and 64 KiB per connection in handshake:
+// (16 + 11) x 16 MiB, about 430 MiB, with the defaults.
 // Each closed connection is logged and counted by reason (Stats).
 //
 // Wrapping suffices: every allocation and panic above is reached from

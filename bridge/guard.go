@@ -12,9 +12,13 @@ import (
 
 // Defaults of Options; doc.go says why.
 const (
-	defaultMaxMessageBytes  = 64 << 20
-	defaultMaxConns         = 64
-	defaultMaxConnsPerAddr  = 16
+	// A job travels to ingo as one NATS message of at most 8 MiB (the
+	// embedded max_payload): a larger INGInious message could never be
+	// submitted, so reading it would only cost memory.
+	defaultMaxMessageBytes = 16 << 20
+	// One webapp holds one connection: a few spare for restarts.
+	defaultMaxConns         = 16
+	defaultMaxConnsPerAddr  = 4
 	defaultHandshakeTimeout = 10 * time.Second
 )
 
