@@ -82,8 +82,12 @@ func (r *Runtime) Cleanup(ctx context.Context, req containers.CleanupRequest) ([
 		actx, cancel := r.apiCtx(ctx)
 		err = r.api.ContainerRemove(actx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		cancel()
-		if err != nil && !errdefs.IsNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove container %.12s: %w", c.ID, err))
+		if err != nil {
+			// Gone meanwhile (its Run removed it after the listing) is
+			// not a leftover this call removed.
+			if !errdefs.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("remove container %.12s: %w", c.ID, err))
+			}
 			continue
 		}
 		if !seen[ref] { // a job's student containers carry its labels too
