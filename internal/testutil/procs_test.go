@@ -156,15 +156,31 @@ func TestNATSConfigsValid(t *testing.T) {
 	if err != nil || len(files) != 3 {
 		t.Fatalf("configs/nats: %v %v, want node1.conf to node3.conf", files, err)
 	}
+	// The nats-auth.conf each file includes, as `ingo creds --init` writes it.
+	auth, err := Keys(t).ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, f := range files {
-		if out, err := exec.Command(bin, "-c", f, "-t").CombinedOutput(); err != nil {
-			t.Errorf("%s: %v: %s", f, err, out)
-		}
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		dir := t.TempDir()
+		conf := filepath.Join(dir, filepath.Base(f))
+		if err := os.WriteFile(conf, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "nats-auth.conf"), []byte(auth), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(bin, "-c", conf, "-t").CombinedOutput(); err != nil {
+			t.Errorf("%s: %v: %s", f, err, out)
+		}
 		text := string(data)
+		if !strings.Contains(text, `include "nats-auth.conf"`) {
+			t.Errorf("%s does not include nats-auth.conf: it would admit anybody", f)
+		}
 		for _, want := range []string{fmt.Sprintf("server_name: nats%d\n", i+1), "listen: 0.0.0.0:4222\n",
 			"max_payload: 8MB\n", "max_pending: 64MB\n", "jetstream {", "store_dir:", "cluster {", "name: ingo\n",
 			"listen: 0.0.0.0:6222\n", "routes: ["} {
