@@ -2,8 +2,10 @@ package messages
 
 // ProtocolVersion is carried by ClientHello and AgentHello. The backend
 // refuses a peer of another version with an Error of CodeProtocolVersion,
-// instead of misreading its messages.
-const ProtocolVersion = 1
+// instead of misreading its messages. Version 2: a sender is named by the
+// subject it publishes on (Subjects.Sender), and an agent process by its
+// session on the messages to and from it.
+const ProtocolVersion = 2
 
 // ClientHello registers a client. Sent by a client to SubjectBackendClient
 // when it starts, after every NATS reconnect, and whenever the backend
