@@ -50,6 +50,11 @@ type jobChannel struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
+	// life orders start and close, which run on different goroutines:
+	// a session started after close would never be closed, and its
+	// accept loop would join wg while close waits on it.
+	life   sync.Mutex
+	closed bool
 	sess   *yamux.Session
 	in     io.Closer     // the session's input, closed to end its reader
 	ready  chan struct{} // closed once sess is set
@@ -97,6 +102,11 @@ func (muxConn) Close() error { return nil }
 // start runs the agent's side of the session on the container's stdout
 // (from the marker on, in) and stdin (out).
 func (c *jobChannel) start(in io.Reader, out io.Writer) error {
+	c.life.Lock()
+	defer c.life.Unlock()
+	if c.closed {
+		return errors.New("the job ended before its channel opened")
+	}
 	sess, err := yamux.Server(muxConn{in, out}, channel.Config())
 	if err != nil {
 		return err
@@ -105,9 +115,9 @@ func (c *jobChannel) start(in io.Reader, out io.Writer) error {
 	if cl, ok := in.(io.Closer); ok {
 		c.in = cl
 	}
-	close(c.ready)
 	c.wg.Add(1)
 	go c.accept()
+	close(c.ready)
 	return nil
 }
 
@@ -245,14 +255,15 @@ func (c *jobChannel) streams(id string) (in, out, errs *yamux.Stream, err error)
 // are killed and removed by their own goroutines once ctx ends).
 func (c *jobChannel) close() {
 	c.cancel()
-	select {
-	case <-c.ready:
+	c.life.Lock()
+	c.closed = true
+	if c.sess != nil {
 		if c.in != nil {
 			c.in.Close() // else Close waits for the attach stream's end
 		}
 		c.sess.Close()
-	default:
 	}
+	c.life.Unlock()
 	c.wg.Wait()
 	c.mu.Lock()
 	for _, m := range c.pending {
