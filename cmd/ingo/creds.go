@@ -16,7 +16,8 @@ import (
 
 func newCredsCmd(a *app) *cobra.Command {
 	var role, name, dataDir string
-	var natsConfig, initKeys bool
+	var natsConfig, initKeys, revokeAll bool
+	var revoke string
 	cmd := &cobra.Command{
 		Use:   "creds --role agent|frontend|admin|backend --name NAME [--data-dir DIR]",
 		Short: "Print NATS credentials for an agent, a frontend, an admin or a backend",
@@ -50,6 +51,9 @@ a secret: whoever has them is that identity until they are revoked.`,
 			if err != nil {
 				return err
 			}
+			if revoke != "" || revokeAll {
+				return a.revokeCreds(keys, dataDir, revoke, revokeAll)
+			}
 			if natsConfig {
 				text, err := keys.ServerConfig()
 				if err != nil {
@@ -82,8 +86,56 @@ a secret: whoever has them is that identity until they are revoked.`,
 	fs.StringVar(&name, "name", "", "the identity's name: letters, digits, '-' and '_'")
 	fs.StringVar(&dataDir, "data-dir", config.DefaultDataDir(), "the data directory holding the installation's keys")
 	fs.BoolVar(&natsConfig, "nats-config", false, "print the configuration block for an external NATS server instead")
+	fs.StringVar(&revoke, "revoke", "", "refuse the credentials of this .creds file from now on (see docs/security.md)")
+	fs.BoolVar(&revokeAll, "revoke-all", false, "refuse every credential issued until now (then make new ones)")
 	fs.BoolVar(&initKeys, "init", false, "make the keys in --data-dir if missing, and write admin.creds, "+natsAuthConf+" (the --nats-config block) and the HTTP API's token key and admin token there")
 	return cmd
+}
+
+// revokeCreds adds the user of the credentials file path (or every user,
+// with all) to the account's revocations, and rewrites the server block.
+// The servers refuse them once they load the new account JWT: a restart of
+// the embedded one, a reload of an external one with the new block.
+func (a *app) revokeCreds(keys *natsauth.Keys, dataDir, path string, all bool) error {
+	what := "every credential issued until now"
+	if all {
+		keys.RevokeAll()
+	} else {
+		c, err := natsauth.ReadCreds(path)
+		if err != nil {
+			return err
+		}
+		pub, err := c.PublicKey()
+		if err != nil {
+			return err
+		}
+		keys.Revoke(pub)
+		what = fmt.Sprintf("%s %s (user %s)", c.Role, c.Name, pub)
+	}
+	if err := keys.Save(dataDir); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, natsAuthConf)); err == nil {
+		if err := writeServerConfig(keys, dataDir); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.stderr, "revoked %s. It is refused once the NATS servers load the new account JWT: restart ingo up or ingo backend --embedded-nats; for an external cluster, install the output of 'ingo creds --nats-config' (or %s) and reload the nodes\n",
+		what, filepath.Join(dataDir, natsAuthConf))
+	return nil
+}
+
+// writeServerConfig writes the server block to dataDir/natsAuthConf.
+func writeServerConfig(keys *natsauth.Keys, dataDir string) error {
+	text, err := keys.ServerConfig()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dataDir, natsAuthConf)
+	if err := os.WriteFile(path+".tmp", []byte(text), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(path+".tmp", path)
 }
 
 // natsAuthConf is the file --init writes for a NATS server to include.
@@ -97,20 +149,12 @@ func (a *app) initKeys(dataDir string) error {
 	if err != nil {
 		return err
 	}
-	text, err := keys.ServerConfig()
-	if err != nil {
-		return err
-	}
 	// The HTTP API's token key and an admin token beside the NATS keys,
 	// so that an API given this directory read-only checks tokens.
 	if err := a.writeAPIToken(dataDir); err != nil {
 		return err
 	}
-	path := filepath.Join(dataDir, natsAuthConf)
-	if err := os.WriteFile(path+".tmp", []byte(text), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
+	if err := writeServerConfig(keys, dataDir); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "keys, admin credentials and %s are in %s\n", natsAuthConf, dataDir)

@@ -148,3 +148,12 @@ func ParseCreds(data []byte) (*Credentials, error) {
 	}
 	return c, nil
 }
+
+// PublicKey is the user's public key: what a revocation names.
+func (c *Credentials) PublicKey() (string, error) {
+	uc, err := jwt.DecodeUserClaims(c.JWT)
+	if err != nil {
+		return "", fmt.Errorf("natsauth: %w", err)
+	}
+	return uc.Subject, nil
+}

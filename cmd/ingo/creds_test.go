@@ -1,0 +1,85 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsserver"
+)
+
+// TestCreds_Commands: ingo creds --init makes the keys and the server
+// block; --role/--name prints credentials a server of those keys admits;
+// --nats-config holds no seed; --revoke makes the server refuse them.
+func TestCreds_Commands(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	if code, _, errOut := runCmd(t.Context(), "creds", "--init", "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --init: exit %d: %s", code, errOut)
+	}
+	for _, f := range []string{natsauth.KeysFile, natsauth.AdminCredsFile, natsAuthConf} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("creds --init did not write %s: %v", f, err)
+		}
+	}
+	code, out, errOut := runCmd(t.Context(), "creds", "--role", "agent", "--name", "grader-07", "--data-dir", dir)
+	if code != exitOK {
+		t.Fatalf("creds: exit %d: %s", code, errOut)
+	}
+	c, err := natsauth.ParseCreds([]byte(out))
+	if err != nil || c.Role != natsauth.RoleAgent || c.Name != "grader-07" {
+		t.Fatalf("printed credentials %+v, %v", c, err)
+	}
+	_, block, _ := runCmd(t.Context(), "creds", "--nats-config", "--data-dir", dir)
+	if !strings.Contains(block, "operator: ") || !strings.Contains(block, "resolver_preload") {
+		t.Errorf("--nats-config printed %q", block)
+	}
+	keys, err := natsauth.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, seed := range keys.Seeds() {
+		if strings.Contains(block, seed) || strings.Contains(out, seed) {
+			t.Errorf("the %s seed was printed", what)
+		}
+	}
+	admitted := func() bool {
+		keys, err := natsauth.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Shutdown()
+		nc, err := nats.Connect(srv.ClientURL(), append(c.NATSOptions(), nats.Timeout(2*time.Second))...)
+		if err != nil {
+			return false
+		}
+		nc.Close()
+		return true
+	}
+	if !admitted() {
+		t.Fatal("the printed credentials were refused")
+	}
+	file := filepath.Join(t.TempDir(), "grader-07.creds")
+	if err := os.WriteFile(file, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a revocation covers what was issued up to its second
+	if code, _, errOut := runCmd(t.Context(), "creds", "--revoke", file, "--data-dir", dir); code != exitOK || !strings.Contains(errOut, "grader-07") {
+		t.Fatalf("creds --revoke: exit %d: %s", code, errOut)
+	}
+	if admitted() {
+		t.Error("revoked credentials were admitted")
+	}
+	if code, _, errOut := runCmd(t.Context(), "creds", "--role", "root", "--name", "x", "--data-dir", dir); code == exitOK || !strings.Contains(errOut, "unknown role") {
+		t.Errorf("an unknown role: exit %d: %s", code, errOut)
+	}
+}
