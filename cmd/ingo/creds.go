@@ -173,6 +173,12 @@ func (a *app) loadEmbeddedKeys(dataDir string) (*natsauth.Keys, error) {
 		a.log.Info("made the installation's NATS keys", "file", filepath.Join(dataDir, natsauth.KeysFile))
 	}
 	admin := filepath.Join(dataDir, natsauth.AdminCredsFile)
+	if c, err := natsauth.ReadCreds(admin); err == nil && keys.Revoked(c) {
+		// After a revocation, the CLI on this machine needs new ones.
+		if err := os.Remove(admin); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := os.Stat(admin); errors.Is(err, fs.ErrNotExist) {
 		c, err := keys.Mint(natsauth.RoleAdmin, "admin", a.cfg.Prefix)
 		if err != nil {

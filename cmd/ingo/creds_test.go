@@ -79,6 +79,22 @@ func TestCreds_Commands(t *testing.T) {
 	if admitted() {
 		t.Error("revoked credentials were admitted")
 	}
+	// After --revoke-all, admin.creds is made anew by the next start.
+	time.Sleep(1100 * time.Millisecond)
+	if code, _, errOut := runCmd(t.Context(), "creds", "--revoke-all", "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --revoke-all: exit %d: %s", code, errOut)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if code, _, errOut := runCmd(t.Context(), "creds", "--init", "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --init: exit %d: %s", code, errOut)
+	}
+	admin, err := natsauth.ReadCreds(filepath.Join(dir, natsauth.AdminCredsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := natsauth.Load(dir); keys.Revoked(admin) {
+		t.Error("admin.creds still revoked after the next start")
+	}
 	if code, _, errOut := runCmd(t.Context(), "creds", "--role", "root", "--name", "x", "--data-dir", dir); code == exitOK || !strings.Contains(errOut, "unknown role") {
 		t.Errorf("an unknown role: exit %d: %s", code, errOut)
 	}

@@ -182,3 +182,17 @@ func (k *Keys) Seeds() map[string]string {
 	}
 	return out
 }
+
+// Revoked says whether the servers of these keys refuse c.
+func (k *Keys) Revoked(c *Credentials) bool {
+	uc, err := jwt.DecodeUserClaims(c.JWT)
+	if err != nil {
+		return true
+	}
+	for _, who := range []string{uc.Subject, jwt.All} {
+		if at, ok := k.revoked[who]; ok && uc.IssuedAt <= at {
+			return true
+		}
+	}
+	return false
+}
