@@ -16,7 +16,7 @@ import (
 func newJetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
 	n := testutil.StartNATS(t)
-	nc, err := nats.Connect(n.URL)
+	nc, err := nats.Connect(n.URL, testutil.Superuser(t).NATSOptions()...)
 	must(t, err)
 	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)

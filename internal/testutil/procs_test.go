@@ -99,7 +99,7 @@ func TestNATSClusterNodeDies(t *testing.T) {
 		t.Skip("runs three nats-server processes")
 	}
 	c := StartNATSCluster(t, 3)
-	nc, err := nats.Connect(c.URLs(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	nc, err := nats.Connect(c.URLs(), append(Superuser(t).NATSOptions(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestNATSClusterNodeDies(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ClusterWait)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Replicas: 3}); err != nil {
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"ingo.t.>"}, Replicas: 3}); err != nil {
 		t.Fatal(err)
 	}
 	c.WaitStreamCurrent("T")
@@ -119,7 +119,7 @@ func TestNATSClusterNodeDies(t *testing.T) {
 		Eventually(t, ClusterWait, func() bool {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			_, err := js.Publish(ctx, fmt.Sprintf("t.%d", n), []byte("x"))
+			_, err := js.Publish(ctx, fmt.Sprintf("ingo.t.%d", n), []byte("x"))
 			return err == nil
 		}, "publish %d", n)
 	}
