@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
@@ -53,6 +55,15 @@ func newCluster(t *testing.T) *cluster {
 	}
 	c.backend = b
 	c.run("backend", b.Run)
+	// As `ingo backend` does on start: the task bundle store is the
+	// backend's to create (agents may only read it).
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bundle.EnsureStore(t.Context(), js, messages.NewSubjects("").TaskBundleStore(), 1); err != nil {
+		t.Fatal(err)
+	}
 	return c
 }
 
