@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/ingo-grader/ingo/internal/natsauth"
-	"github.com/ingo-grader/ingo/internal/natsserver"
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // TestCreds_Commands: ingo creds --init makes the keys and the server
@@ -53,17 +51,7 @@ func TestCreds_Commands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", Keys: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Shutdown()
-		nc, err := nats.Connect(srv.ClientURL(), append(c.NATSOptions(), nats.Timeout(2*time.Second))...)
-		if err != nil {
-			return false
-		}
-		nc.Close()
-		return true
+		return testutil.Admitted(t, keys, c)
 	}
 	if !admitted() {
 		t.Fatal("the printed credentials were refused")

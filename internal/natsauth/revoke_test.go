@@ -4,10 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/ingo-grader/ingo/internal/natsauth"
-	"github.com/ingo-grader/ingo/internal/natsserver"
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // TestRevoke: a revoked user is refused by a server that loads the keys
@@ -25,19 +23,7 @@ func TestRevoke(t *testing.T) {
 		}
 		return c
 	}
-	admitted := func(c *natsauth.Credentials) bool {
-		srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", Keys: keys})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Shutdown()
-		nc, err := nats.Connect(srv.ClientURL(), append(c.NATSOptions(), nats.Timeout(2*time.Second))...)
-		if err != nil {
-			return false
-		}
-		nc.Close()
-		return true
-	}
+	admitted := func(c *natsauth.Credentials) bool { return testutil.Admitted(t, keys, c) }
 	leaked, kept := mint("leaked"), mint("kept")
 	if !admitted(leaked) || !admitted(kept) {
 		t.Fatal("fresh credentials refused")

@@ -5,8 +5,12 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsserver"
 )
 
 // keys are the identities of every NATS server a test binary starts: one
@@ -70,4 +74,21 @@ func WriteKeys(t testing.TB, dir string) {
 func Superuser(t testing.TB) *natsauth.Credentials {
 	t.Helper()
 	return Creds(t, natsauth.RoleBackend, "test")
+}
+
+// Admitted says whether a fresh server trusting keys (as it loads them
+// now, revocations included) lets creds connect.
+func Admitted(t testing.TB, keys *natsauth.Keys, creds *natsauth.Credentials) bool {
+	t.Helper()
+	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", Keys: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := nats.Connect(srv.ClientURL(), append(creds.NATSOptions(), nats.Timeout(2*time.Second))...)
+	if err != nil {
+		return false
+	}
+	nc.Close()
+	return true
 }
