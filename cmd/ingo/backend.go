@@ -237,11 +237,11 @@ func (a *app) natsLogger() *slog.Logger {
 // on; it must name one plain nats:// address.
 func listenAddr(natsURL string) (string, error) {
 	if strings.Contains(natsURL, ",") {
-		return "", fmt.Errorf("--embedded-nats serves one address, but nats.url lists several (%s): give one nats://HOST:PORT", natsURL)
+		return "", fmt.Errorf("--embedded-nats serves one address, but nats.url lists several (%s): give one nats://HOST:PORT", natsconn.Redact(natsURL))
 	}
 	u, err := url.Parse(natsURL)
 	if err != nil || u.Scheme != "nats" || u.Hostname() == "" {
-		return "", fmt.Errorf("--embedded-nats needs a nats://HOST:PORT URL to listen on, not %q", natsURL)
+		return "", fmt.Errorf("--embedded-nats needs a nats://HOST:PORT URL to listen on, not %q", natsconn.Redact(natsURL))
 	}
 	port := u.Port()
 	if port == "" {

@@ -138,9 +138,9 @@ func (a *app) openClientOn(ctx context.Context, natsURL string, creds *natsauth.
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, frontendclient.ErrNoAnswer) {
 			return nil, nil, fmt.Errorf("NATS at %s answers, but no backend did within %v (subject prefix %q): is `ingo backend` running with the same --nats-url and prefix?",
-				a.cfg.NATS.URL, timeout, a.cfg.Prefix)
+				natsconn.Redact(a.cfg.NATS.URL), timeout, a.cfg.Prefix)
 		}
-		return nil, nil, fmt.Errorf("backend at %s: %w", a.cfg.NATS.URL, err)
+		return nil, nil, fmt.Errorf("backend at %s: %w", natsconn.Redact(a.cfg.NATS.URL), err)
 	}
 	return c, closeAll, nil
 }
