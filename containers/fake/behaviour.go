@@ -23,6 +23,9 @@ type behaviour struct {
 	oom        bool
 	timeout    bool
 	ssh        bool
+	// stdout and stderr stand for the grader's output, which a runtime
+	// returns in debug mode only.
+	stdout, stderr string
 }
 
 // parseBehaviour reads input["@fake"]. Values come either from CBOR
@@ -81,6 +84,10 @@ func parseBehaviour(input map[string]any) (behaviour, error) {
 			b.timeout, err = asBool(v)
 		case "ssh":
 			b.ssh, err = asBool(v)
+		case "stdout":
+			b.stdout, err = asString(v)
+		case "stderr":
+			b.stderr, err = asString(v)
 		default:
 			err = fmt.Errorf("unknown key")
 		}

@@ -24,6 +24,9 @@
 //	"oom"         true: the result is overflow
 //	"timeout"     true: the result is timeout
 //	"ssh"         true: report SSH credentials through Events first
+//	"stdout"      string: the grader's stdout, in the result when the job
+//	              asks for debug (Desc.Debug not DebugOff), as with Docker
+//	"stderr"      string: the same for stderr
 //
 // A malformed "@fake" value makes Run return a *containers.Failure that says
 // which key is wrong.

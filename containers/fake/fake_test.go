@@ -412,3 +412,25 @@ func TestOpenRunLog_SharedFile(t *testing.T) {
 		t.Errorf("%d distinct events, want %d", len(seen), 4*jobs)
 	}
 }
+
+// TestRuntime_Run_DebugOutput: the grader's output is in the result only
+// when the job asks for debug, as the docker runtime does.
+func TestRuntime_Run_DebugOutput(t *testing.T) {
+	t.Parallel()
+	r := New(Options{})
+	for _, debug := range []messages.DebugMode{messages.DebugOff, messages.DebugOn, messages.DebugSSH} {
+		job := newJob("j-"+string(debug), map[string]any{"stdout": "out\n", "stderr": "err\n"})
+		job.Desc.Debug = debug
+		res, err := r.Run(t.Context(), job, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := [2]string{"out\n", "err\n"}
+		if debug == messages.DebugOff {
+			want = [2]string{}
+		}
+		if got := [2]string{res.Stdout, res.Stderr}; got != want {
+			t.Errorf("debug %q: stdout, stderr = %q, want %q", debug, got, want)
+		}
+	}
+}

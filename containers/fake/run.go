@@ -121,6 +121,11 @@ func (r *Runtime) result(job *containers.Job, b behaviour) messages.JobResult {
 		res.Grade = *b.grade
 	}
 	res.Problems = b.problems
+	// As the docker runtime: the grader's output only when the client
+	// asked for debug, so that tests see what a debug flag changes.
+	if job.Desc.Debug != messages.DebugOff {
+		res.Stdout, res.Stderr = b.stdout, b.stderr
+	}
 	res.Custom = make(map[string]any, len(b.custom)+1)
 	for key, v := range b.custom {
 		res.Custom[key] = v
