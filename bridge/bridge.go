@@ -67,6 +67,9 @@ type jobState struct {
 	mu    sync.Mutex
 	owner string // routing id of the webapp that sent it
 	done  bool
+	// debug: the webapp asked for debug, so stdout and stderr go back as
+	// strings even when empty (INGInious sends None only without debug).
+	debug bool
 	// drained is closed once the job's events before its result went out:
 	// the client queues the result among them before it calls OnResult.
 	drained chan struct{}
@@ -282,7 +285,7 @@ func (b *Bridge) OnResult(r *messages.BackendJobDone) error {
 	if len(targets) == 0 {
 		return errNoWebapp
 	}
-	done := jobDone(r)
+	done := jobDone(r, js.debug)
 	var errs []error
 	for _, id := range targets {
 		errs = append(errs, b.send(id, done))

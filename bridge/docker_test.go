@@ -45,6 +45,8 @@ feedback.set_state("seen")
 	"shellcourse/hello/run": `#!/bin/bash
 . /course/common/lib.sh
 name=$(getinput name)
+echo "greeting $name"
+echo "lib loaded" >&2
 feedback-result success
 feedback-msg -m "$(greet "$name")"
 feedback-grade 90
@@ -90,12 +92,13 @@ func TestBridgeDockerCourses(t *testing.T) {
 			break
 		}
 	}
+	debug := false // what the webapp asks for the next jobs
 	job := func(id, course, task, env string, input map[string]any) {
 		c.send("ClientNewJob", map[string]any{
 			"job_id": id, "priority": 0, "course_id": course, "task_id": task, "task_problems": map[string]any{},
 			"inputdata": input, "environment_type": "docker", "environment": env,
 			"environment_parameters": map[string]any{"limits": map[string]any{"time": 20, "hard_time": 60, "memory": 256}},
-			"debug":                  false, "launcher": "Frontend - test"})
+			"debug":                  debug, "launcher": "Frontend - test"})
 	}
 	done := func(id string) map[string]any {
 		t.Helper()
@@ -135,7 +138,15 @@ func TestBridgeDockerCourses(t *testing.T) {
 
 	job("bbbbbbbb-0000-0000-0000-000000000003", "shellcourse", "hello", "default", map[string]any{"name": "Ada", "@state": ""})
 	m = done("bbbbbbbb-0000-0000-0000-000000000003")
-	if fmt.Sprint(m["result"]) != "[success Hello, Ada!]" || fmt.Sprint(m["grade"]) != "90" {
+	if fmt.Sprint(m["result"]) != "[success Hello, Ada!]" || fmt.Sprint(m["grade"]) != "90" || m["stdout"] != nil || m["stderr"] != nil {
 		t.Errorf("shell task: %v", m)
+	}
+
+	// With debug, the run file's own stdout and stderr come back.
+	debug = true
+	job("bbbbbbbb-0000-0000-0000-000000000004", "shellcourse", "hello", "default", map[string]any{"name": "Ada", "@state": ""})
+	m = done("bbbbbbbb-0000-0000-0000-000000000004")
+	if fmt.Sprint(m["result"]) != "[success Hello, Ada!]" || m["stdout"] != "greeting Ada\n" || m["stderr"] != "lib loaded\n" {
+		t.Errorf("shell task in debug mode: stdout %#v, stderr %#v (%v)", m["stdout"], m["stderr"], m)
 	}
 }

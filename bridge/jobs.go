@@ -30,7 +30,7 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 		fail(err.Error())
 		return
 	}
-	js := &jobState{owner: id, drained: make(chan struct{})}
+	js := &jobState{owner: id, drained: make(chan struct{}), debug: req.Debug != messages.DebugOff}
 	b.mu.Lock()
 	b.jobs[m.JobID] = js
 	b.mu.Unlock()
@@ -211,8 +211,10 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
-// jobDone is INGInious' BackendJobDone for an ingo result.
-func jobDone(r *messages.BackendJobDone) backendJobDone {
+// jobDone is INGInious' BackendJobDone for an ingo result. debug says the
+// webapp asked for debug: stdout and stderr are then strings, as INGInious'
+// agent sends them, and None otherwise.
+func jobDone(r *messages.BackendJobDone, debug bool) backendJobDone {
 	d := backendJobDone{
 		JobID:    r.JobID,
 		Result:   [2]string{string(r.Result.Status), r.Result.Text},
@@ -233,7 +235,10 @@ func jobDone(r *messages.BackendJobDone) backendJobDone {
 	for k, v := range r.Custom {
 		d.Custom[k] = v
 	}
-	if r.Stdout != "" || r.Stderr != "" {
+	// ingo's result drops empty output on the wire, and a result of a job
+	// sent through an earlier bridge process comes without its jobState:
+	// output that is there proves debug mode too.
+	if debug || r.Stdout != "" || r.Stderr != "" {
 		out, errs := r.Stdout, r.Stderr
 		d.Stdout, d.Stderr = &out, &errs
 	}
