@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -55,11 +56,11 @@ problems:
 			},
 		},
 		{
-			name: "environment_parameters win over the older keys",
+			name: "the older environment wins over environment_id, as INGInious converts it",
 			yaml: "environment: old\nenvironment_id: new\nlimits: {time: 10, memory: 100}\nenvironment_parameters:\n  limits: {time: 30}\n",
 			want: taskSpec{
-				EnvironmentType: "docker", Environment: "new",
-				Parameters: messages.EnvironmentParameters{Limits: messages.Limits{Time: 30, Memory: 100}},
+				EnvironmentType: "docker", Environment: "old",
+				Parameters: messages.EnvironmentParameters{Limits: messages.Limits{Time: 10, Memory: 100}},
 			},
 		},
 	}
@@ -81,8 +82,8 @@ func TestParseTaskYAML_Errors(t *testing.T) {
 	t.Parallel()
 	for yaml, want := range map[string]string{
 		"environment_parameters:\n  limits: {time: fast}\n": `limits.time: "fast" is not a number`,
-		"limits: {memory: -5}\n":                            "limits.memory",
-		"limits: {time: [1]}\n":                             "limits.time",
+		"environment: x\nlimits: {memory: -5}\n":            "limits.memory",
+		"environment: x\nlimits: {time: [1]}\n":             "limits.time",
 		"environment_id: [a, b]\n":                          "not a valid task.yaml",
 		"\tbad: yaml":                                       "not a valid task.yaml",
 	} {
@@ -122,5 +123,32 @@ func TestReadTaskDir_Example(t *testing.T) {
 	if spec.EnvironmentType != "docker" || spec.Environment != "default" {
 		t.Errorf("examples/hello runs in %s/%s, want docker/default (what `ingo agent --runtime noop` offers)",
 			spec.EnvironmentType, spec.Environment)
+	}
+}
+
+// TestBuildJob_CourseForms: a task folder in the forms public INGInious
+// courses use (strings for numbers, hard_time ”, network_grading and
+// ssh_allowed 'on', as in OpenWeek/INGInious-bash-2022) becomes the job
+// INGInious would run: hard_time left to the agent (3 × time), network on,
+// the SSH environment type.
+func TestBuildJob_CourseForms(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "course", "ctf")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	yaml := "environment_id: cpp\nenvironment_type: docker\nenvironment_parameters:\n  limits: {time: '30', hard_time: '', memory: '100'}\n" +
+		"  network_grading: 'on'\n  ssh_allowed: 'on'\n  run_cmd: ''\nnetwork_grading: false\nproblems: {}\n"
+	if err := os.WriteFile(filepath.Join(dir, "task.yaml"), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	req, err := buildJob(dir, submitOptions{}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := req.JobDescription
+	want := messages.EnvironmentParameters{Limits: messages.Limits{Time: 30, Memory: 100}, NetworkGrading: true}
+	if d.EnvironmentType != "docker-ssh" || d.Environment != "cpp" || !reflect.DeepEqual(d.EnvironmentParameters, want) {
+		t.Errorf("job %s/%s %+v, want docker-ssh/cpp %+v", d.EnvironmentType, d.Environment, d.EnvironmentParameters, want)
 	}
 }

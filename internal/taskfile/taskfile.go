@@ -3,10 +3,8 @@ package taskfile
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -32,34 +30,20 @@ type Spec struct {
 
 // taskYAML is the part of INGInious' task.yaml that concerns the run.
 // Everything else in the file (name, author, context, ...) is the
-// frontend's business and is ignored.
+// frontend's business and is ignored. Values are read as `any`, since
+// course teams write them in many forms (see values.go).
 type taskYAML struct {
 	EnvironmentID         string         `yaml:"environment_id"`
 	EnvironmentType       string         `yaml:"environment_type"`
-	EnvironmentParameters *envParamsYAML `yaml:"environment_parameters"`
+	EnvironmentParameters any            `yaml:"environment_parameters"`
 	Problems              map[string]any `yaml:"problems"`
 
-	// Older INGInious tasks name the environment and limits at the top.
-	Environment    string      `yaml:"environment"`
-	Limits         *limitsYAML `yaml:"limits"`
-	NetworkGrading *bool       `yaml:"network_grading"`
-	RunCmd         *string     `yaml:"run_cmd"`
-}
-
-type envParamsYAML struct {
-	Limits         *limitsYAML `yaml:"limits"`
-	NetworkGrading *bool       `yaml:"network_grading"`
-	RunCmd         *string     `yaml:"run_cmd"`
-}
-
-// limitsYAML holds the limits as written: INGInious' task editor saves
-// them as strings ('30') as often as numbers. Output is not read: INGInious
-// never enforced it and its unit is unclear; the agent's default applies.
-type limitsYAML struct {
-	Time     any `yaml:"time"`
-	HardTime any `yaml:"hard_time"`
-	Memory   any `yaml:"memory"`
-	Disk     any `yaml:"disk"`
+	// The older format: environment, limits, network_grading, run_cmd at
+	// the top.
+	Environment    *string `yaml:"environment"`
+	Limits         any     `yaml:"limits"`
+	NetworkGrading any     `yaml:"network_grading"`
+	RunCmd         any     `yaml:"run_cmd"`
 }
 
 // ReadDir reads dir/task.yaml. A folder without one is fine (a bare
@@ -87,98 +71,53 @@ func ReadDir(dir string) (Spec, error) {
 	return spec, nil
 }
 
-// Parse reads task.yaml: environment_type, environment_id and
-// environment_parameters (limits: time, hard_time, memory; network_grading;
-// run_cmd), or the older top-level environment and limits.
+// Parse reads task.yaml in either format (see the package doc).
 func Parse(data []byte) (Spec, error) {
 	var t taskYAML
 	if err := yaml.Unmarshal(data, &t); err != nil {
 		return Spec{}, fmt.Errorf("not a valid task.yaml: %w", err)
 	}
-	spec := Spec{
-		EnvironmentType: firstNonEmpty(t.EnvironmentType, DefaultEnvironmentType),
-		Environment:     firstNonEmpty(t.EnvironmentID, t.Environment, DefaultEnvironment),
-		Problems:        t.Problems,
-	}
-	// The older top-level keys first, so that environment_parameters wins
-	// when a file has both (INGInious converts the first into the second).
-	older := envParamsYAML{Limits: t.Limits, NetworkGrading: t.NetworkGrading, RunCmd: t.RunCmd}
-	for _, src := range []*envParamsYAML{&older, t.EnvironmentParameters} {
-		if err := src.apply(&spec.Parameters); err != nil {
+	spec := Spec{Problems: t.Problems}
+	var err error
+	if t.Environment != nil {
+		// INGInious converts the older format whenever `environment` is
+		// there, dropping environment_* keys.
+		spec.Environment = firstNonEmpty(*t.Environment, DefaultEnvironment)
+		spec.EnvironmentType = DefaultEnvironmentType
+		if spec.Environment == "mcq" {
+			spec.EnvironmentType = "mcq"
+		}
+		if spec.Parameters, err = parameters("", t.Limits, t.NetworkGrading, t.RunCmd); err != nil {
 			return Spec{}, err
 		}
+		return spec, nil
+	}
+	spec.Environment = firstNonEmpty(t.EnvironmentID, DefaultEnvironment)
+	spec.EnvironmentType = firstNonEmpty(t.EnvironmentType, DefaultEnvironmentType)
+	if t.EnvironmentParameters == nil {
+		// No environment_parameters: the top-level keys, which INGInious
+		// would ignore for its defaults, are what the author meant.
+		if spec.Parameters, err = parameters("", t.Limits, t.NetworkGrading, t.RunCmd); err != nil {
+			return Spec{}, err
+		}
+		return spec, nil
+	}
+	p, err := mapOf("environment_parameters", t.EnvironmentParameters)
+	if err != nil {
+		return Spec{}, err
+	}
+	const prefix = "environment_parameters."
+	if spec.Parameters, err = parameters(prefix, p["limits"], p["network_grading"], p["run_cmd"]); err != nil {
+		return Spec{}, err
+	}
+	ssh, err := boolean(prefix+"ssh_allowed", p["ssh_allowed"])
+	if err != nil {
+		return Spec{}, err
+	}
+	if ssh && !strings.HasSuffix(spec.EnvironmentType, "-ssh") {
+		spec.EnvironmentType += "-ssh"
 	}
 	return spec, nil
-}
-
-// apply sets what the file gives; absent keys leave p as it is.
-func (e *envParamsYAML) apply(p *messages.EnvironmentParameters) error {
-	if e == nil {
-		return nil
-	}
-	if e.Limits != nil {
-		if err := e.Limits.apply(&p.Limits); err != nil {
-			return err
-		}
-	}
-	if e.NetworkGrading != nil {
-		p.NetworkGrading = *e.NetworkGrading
-	}
-	if e.RunCmd != nil {
-		p.RunCmd = strings.TrimSpace(*e.RunCmd)
-	}
-	return nil
-}
-
-// apply sets the limits the file gives; absent ones stay as they are.
-func (l *limitsYAML) apply(dst *messages.Limits) error {
-	for _, f := range []struct {
-		name  string
-		value any
-		set   func(float64)
-	}{
-		{"time", l.Time, func(v float64) { dst.Time = v }},
-		{"hard_time", l.HardTime, func(v float64) { dst.HardTime = v }},
-		{"memory", l.Memory, func(v float64) { dst.Memory = int64(math.Ceil(v)) }},
-		{"disk", l.Disk, func(v float64) { dst.Disk = int64(math.Ceil(v)) }},
-	} {
-		if f.value == nil {
-			continue
-		}
-		v, err := number(f.value)
-		if err != nil {
-			return fmt.Errorf("limits.%s: %w", f.name, err)
-		}
-		f.set(v)
-	}
-	return nil
-}
-
-// number reads a YAML number, or a string holding one ('30'); an empty
-// string means "not set", as INGInious' editor writes it.
-func number(v any) (float64, error) {
-	var f float64
-	switch n := v.(type) {
-	case int:
-		f = float64(n)
-	case float64:
-		f = n
-	case string:
-		s := strings.TrimSpace(n)
-		if s == "" {
-			return 0, nil
-		}
-		var err error
-		if f, err = strconv.ParseFloat(s, 64); err != nil {
-			return 0, fmt.Errorf("%q is not a number", n)
-		}
-	default:
-		return 0, fmt.Errorf("%v is not a number", v)
-	}
-	if f < 0 || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("%v is not a positive number", v)
-	}
-	return f, nil
 }
 
 func firstNonEmpty(values ...string) string {

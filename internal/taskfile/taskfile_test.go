@@ -3,27 +3,9 @@ package taskfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
-
-// The CLI's tests (cmd/ingo/taskfile_test.go) cover the cases; this one
-// checks the package on its own: strings as numbers, newer keys win.
-func TestParse(t *testing.T) {
-	t.Parallel()
-	spec, err := Parse([]byte("environment: old\nlimits: {time: '10'}\nenvironment_id: new\n" +
-		"environment_parameters: {limits: {memory: '128', hard_time: 40}, network_grading: true}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := spec.Parameters
-	if spec.EnvironmentType != DefaultEnvironmentType || spec.Environment != "new" || p.Limits.Time != 10 ||
-		p.Limits.Memory != 128 || p.Limits.HardTime != 40 || !p.NetworkGrading {
-		t.Errorf("spec %+v", spec)
-	}
-	if _, err := Parse([]byte("limits: {time: ten}")); err == nil {
-		t.Error("a non-number limit passes")
-	}
-}
 
 func TestReadDirWithoutTaskYAML(t *testing.T) {
 	t.Parallel()
@@ -34,5 +16,18 @@ func TestReadDirWithoutTaskYAML(t *testing.T) {
 	spec, err := ReadDir(dir)
 	if err != nil || spec.Environment != DefaultEnvironment {
 		t.Errorf("ReadDir = %+v, %v", spec, err)
+	}
+}
+
+func TestReadDirNamesTheFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "task.yaml")
+	if err := os.WriteFile(path, []byte("environment_parameters: {limits: {hard_time: soon}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadDir(dir); err == nil || !strings.Contains(err.Error(), path) ||
+		!strings.Contains(err.Error(), "environment_parameters.limits.hard_time") {
+		t.Errorf("err = %v, want the file and the key", err)
 	}
 }
