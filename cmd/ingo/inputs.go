@@ -7,21 +7,28 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// maxInputFile bounds one -f file: a job travels in one NATS message.
+// maxInputFile bounds one -f or -i @ file: a job travels in one NATS
+// message.
 const maxInputFile = 4 << 20
 
-// inputData builds INGInious' inputdata from -i PID=VALUE and -f PID=FILE.
-// A problem given several times with -i gets a list (multiple-choice
-// answers); a file becomes {"filename": base name, "value": bytes}, as the
-// INGInious webapp sends uploads. The @-keys INGInious' frontend adds are
-// filled in unless given with -i.
+// inputData builds INGInious' inputdata from -i PID=VALUE, -i PID=@FILE and
+// -f PID=FILE. A problem given several times with -i gets a list
+// (multiple-choice answers); -i PID=@FILE is the file's text as the answer
+// (a code or textarea problem; @@ starts a value with a literal @); a -f
+// file becomes {"filename": base name, "value": bytes}, as the INGInious
+// webapp sends uploads. The @-keys INGInious' frontend adds are filled in
+// unless given with -i.
 func inputData(values, files []string, now time.Time) (map[string]any, error) {
 	data := map[string]any{}
 	for _, kv := range values {
 		pid, value, err := splitInput(kv, "-i", "PID=VALUE")
 		if err != nil {
+			return nil, err
+		}
+		if value, err = textValue(kv, value); err != nil {
 			return nil, err
 		}
 		switch prev := data[pid].(type) {
@@ -41,14 +48,7 @@ func inputData(values, files []string, now time.Time) (map[string]any, error) {
 		if _, dup := data[pid]; dup {
 			return nil, fmt.Errorf("-f %s: problem %q already has an answer", kv, pid)
 		}
-		info, err := os.Stat(path)
-		if err != nil {
-			return nil, fmt.Errorf("-f %s: %w", kv, err)
-		}
-		if info.Size() > maxInputFile {
-			return nil, fmt.Errorf("-f %s: %d bytes is more than the %d a job can carry", kv, info.Size(), maxInputFile)
-		}
-		content, err := os.ReadFile(path)
+		content, err := readInputFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("-f %s: %w", kv, err)
 		}
@@ -60,6 +60,46 @@ func inputData(values, files []string, now time.Time) (map[string]any, error) {
 		}
 	}
 	return data, nil
+}
+
+// textValue is the answer an -i value stands for: the text of FILE for
+// @FILE, the value less one @ for @@..., else the value itself.
+func textValue(kv, value string) (string, error) {
+	path, isFile := strings.CutPrefix(value, "@")
+	switch {
+	case !isFile:
+		return value, nil
+	case strings.HasPrefix(path, "@"):
+		return path, nil
+	case path == "":
+		return "", fmt.Errorf("-i %s: write @FILE, or @@ for a value that starts with @", kv)
+	}
+	content, err := readInputFile(path)
+	if err != nil {
+		return "", fmt.Errorf("-i %s: %w", kv, err)
+	}
+	// A text answer travels as a string; other bytes are an upload.
+	if !utf8.Valid(content) {
+		return "", fmt.Errorf("-i %s: %s is not UTF-8 text (send it as a file with -f PID=FILE)", kv, path)
+	}
+	return string(content), nil
+}
+
+// readInputFile reads a file given on the command line, refusing one
+// larger than a job can carry before reading it.
+func readInputFile(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if info.Size() > maxInputFile {
+		return nil, fmt.Errorf("%s: %d bytes is more than the %d a job can carry", path, info.Size(), maxInputFile)
+	}
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	return content, nil
 }
 
 func splitInput(kv, flag, form string) (pid, value string, err error) {

@@ -46,6 +46,10 @@ func TestInputData(t *testing.T) {
 
 func TestInputData_Errors(t *testing.T) {
 	t.Parallel()
+	binary := filepath.Join(t.TempDir(), "a.out")
+	if err := os.WriteFile(binary, []byte{0x7f, 'E', 'L', 'F', 0xff, 0xfe}, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		values, files []string
 		want          string
@@ -55,11 +59,40 @@ func TestInputData_Errors(t *testing.T) {
 		{nil, []string{"code"}, "PID=FILE"},
 		{nil, []string{"code=/nonexistent/file"}, "/nonexistent/file"},
 		{[]string{"code=x"}, []string{"code=" + os.Args[0]}, "already has an answer"},
+		{[]string{"code=@/nonexistent/file"}, nil, "/nonexistent/file"},
+		{[]string{"code=@"}, nil, "@FILE"},
+		// A binary file is an upload, not a text answer.
+		{[]string{"code=@" + binary}, nil, "-f PID=FILE"},
 	}
 	for _, tc := range cases {
 		_, err := inputData(tc.values, tc.files, time.Now())
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("inputData(%v, %v) = %v, want an error with %q", tc.values, tc.files, err, tc.want)
+		}
+	}
+}
+
+// TestInputData_FileAnswer: -i PID=@FILE is the file's text, repeatable
+// like any -i value; @@ keeps a literal @.
+func TestInputData_FileAnswer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code := filepath.Join(dir, "sort.py")
+	if err := os.WriteFile(code, []byte("def sort(l):\n    return sorted(l)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := inputData([]string{"code=@" + code, "lines=@" + code, "lines=two", "mail=@@ada"}, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"code":  "def sort(l):\n    return sorted(l)\n",
+		"lines": []any{"def sort(l):\n    return sorted(l)\n", "two"},
+		"mail":  "@ada",
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(got[k], v) {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
 		}
 	}
 }
