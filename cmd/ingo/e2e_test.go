@@ -16,46 +16,7 @@ import (
 // --runtime noop` and the client commands in this process, the way the
 // README tells people to run them in three shells.
 func TestCommands_EndToEnd(t *testing.T) {
-	isolate(t)
-	t.Setenv("INGO_LOG_LEVEL", "warn")
-	url := "nats://" + freeAddr(t)
-	ctx, cancel := context.WithCancel(t.Context())
-
-	type exit struct {
-		name string
-		code int
-		log  *syncBuffer
-	}
-	exits := make(chan exit, 2)
-	start := func(name string, args ...string) {
-		var out, log syncBuffer
-		go func() { exits <- exit{name, run(ctx, args, &out, &log), &log} }()
-	}
-	// The default data directory (isolated): the agent and the client
-	// commands find the keys and admin.creds there, as on a real machine.
-	start("backend", "backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir())
-	start("agent", "agent", "--runtime", "noop", "--nats-url", url, "--concurrency", "2",
-		"--name", "e2e", "--cache-dir", t.TempDir())
-	t.Cleanup(func() {
-		// The first signal (here: the cancelled context) stops both
-		// gracefully, and they exit 0.
-		cancel()
-		for range 2 {
-			select {
-			case e := <-exits:
-				if e.code != exitOK {
-					t.Errorf("%s exited %d after a graceful stop:\n%s", e.name, e.code, e.log)
-				}
-			case <-time.After(20 * time.Second):
-				t.Errorf("backend or agent did not stop within 20s")
-				return
-			}
-		}
-	})
-
-	client := func(args ...string) (int, string, string) {
-		return runCmd(ctx, append(args, "--nats-url", url)...)
-	}
+	client := startSystem(t, "--runtime", "noop", "--concurrency", "2")
 	// The agent says hello shortly after the backend is up.
 	testutil.Eventually(t, 20*time.Second, func() bool {
 		_, out, _ := client("envs", "--json")
@@ -95,5 +56,50 @@ func TestCommands_EndToEnd(t *testing.T) {
 	code, out, _ = client("submit", filepath.Join("..", "..", "examples", "hello"))
 	if code != exitOK || len(strings.TrimSpace(out)) != 36 {
 		t.Errorf("submit without --wait: exit %d, want a job id on stdout, got %q", code, out)
+	}
+}
+
+// startSystem runs `ingo backend --embedded-nats` and `ingo agent` with
+// agentArgs in this process, stopped gracefully when the test ends, and
+// returns a runner of client commands against them.
+func startSystem(t *testing.T, agentArgs ...string) func(args ...string) (int, string, string) {
+	t.Helper()
+	isolate(t)
+	t.Setenv("INGO_LOG_LEVEL", "warn")
+	url := "nats://" + freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+
+	type exit struct {
+		name string
+		code int
+		log  *syncBuffer
+	}
+	exits := make(chan exit, 2)
+	start := func(name string, args ...string) {
+		var out, log syncBuffer
+		go func() { exits <- exit{name, run(ctx, args, &out, &log), &log} }()
+	}
+	// The default data directory (isolated): the agent and the client
+	// commands find the keys and admin.creds there, as on a real machine.
+	start("backend", "backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir())
+	start("agent", append([]string{"agent", "--nats-url", url, "--name", "e2e", "--cache-dir", t.TempDir()}, agentArgs...)...)
+	t.Cleanup(func() {
+		// The first signal (here: the cancelled context) stops both
+		// gracefully, and they exit 0.
+		cancel()
+		for range 2 {
+			select {
+			case e := <-exits:
+				if e.code != exitOK {
+					t.Errorf("%s exited %d after a graceful stop:\n%s", e.name, e.code, e.log)
+				}
+			case <-time.After(20 * time.Second):
+				t.Errorf("backend or agent did not stop within 20s")
+				return
+			}
+		}
+	})
+	return func(args ...string) (int, string, string) {
+		return runCmd(ctx, append(args, "--nats-url", url)...)
 	}
 }

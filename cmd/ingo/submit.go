@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -10,15 +11,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/messages"
 )
 
 type submitOptions struct {
 	inputs, files []string
 	env, envType  string
+	courseDir     string
 	priority      int
-	ssh, wait     bool
-	json          bool
+	debug, ssh    bool
+	wait, json    bool
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
@@ -35,7 +38,17 @@ INGInious does: environment_type, environment_id and environment_parameters
 top-level environment and limits. --env and --env-type override it.
 
 Answers: -i PID=VALUE gives problem PID a text answer (repeat it for several
-values of one problem); -f PID=FILE sends a file, as an INGInious upload.
+values of one problem); -i PID=@FILE gives it the text of FILE (@@ starts a
+value with a literal @); -f PID=FILE sends a file, as an INGInious upload.
+
+--course-dir DIR names the course folder (INGInious' tasks/COURSE): the job's
+course is its name, and its $common folder, when there is one, is packed with
+the task and seen read-only at /course/common, as the INGInious bridge does.
+Without it the course is the name of TASKDIR's parent and there is no
+/course/common.
+
+--debug asks for the grader's stdout and stderr: they come with the result,
+printed after the feedback (in --json as "stdout" and "stderr").
 
 Without --wait, submit prints the job id once the backend has queued the job.
 With --wait it shows progress on stderr when that is a terminal (position in
@@ -44,7 +57,8 @@ result on stdout; --json prints it as JSON. submit exits 0 once a result
 arrived, whatever its status, and non-zero only when no result could be had.`,
 		Example: `  ingo submit examples/hello --wait
   ingo submit examples/hello -i name=Ada --wait --json
-  ingo submit courses/algo/sort -f code=sort.py --priority 1 --wait`,
+  ingo submit courses/algo/sort -f code=sort.py --priority 1 --wait
+  ingo submit tasks/algo/sort --course-dir tasks/algo -i code=@sort.py --debug --wait`,
 		Args: exactArgs(1, "TASKDIR"),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runSubmit(cmd.Context(), args[0], o) },
 	}
@@ -53,7 +67,9 @@ arrived, whatever its status, and non-zero only when no result could be had.`,
 	fs.StringArrayVarP(&o.files, "file", "f", nil, "file answer to a problem, `PID=FILE` (repeatable)")
 	fs.StringVar(&o.env, "env", "", "environment, overriding task.yaml's environment_id (default \"default\")")
 	fs.StringVar(&o.envType, "env-type", "", "environment type, overriding task.yaml's environment_type (default \"docker\")")
+	fs.StringVar(&o.courseDir, "course-dir", "", "course folder: the course's name, and its $common files at /course/common")
 	fs.IntVar(&o.priority, "priority", 0, "priority: lower runs first")
+	fs.BoolVar(&o.debug, "debug", false, "return the grader's stdout and stderr with the result")
 	fs.BoolVar(&o.ssh, "ssh", false, "debug over SSH: the job's container serves SSH instead of running the grader; print the ssh command and password on stderr when ready (implies --wait)")
 	fs.BoolVar(&o.wait, "wait", false, "wait for the result, showing progress on stderr")
 	jsonFlag(fs, &o.json)
@@ -112,17 +128,32 @@ func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobReq
 	if err != nil {
 		return frontendclient.JobRequest{}, fmt.Errorf("task folder: %w", err)
 	}
+	// INGInious keeps tasks in <course>/<task> folders; the names show in
+	// queue snapshots as "course/task".
+	course := filepath.Base(filepath.Dir(abs))
+	common, err := courseCommon(o.courseDir)
+	if err != nil {
+		return frontendclient.JobRequest{}, err
+	}
+	if o.courseDir != "" {
+		cabs, err := filepath.Abs(o.courseDir)
+		if err != nil {
+			return frontendclient.JobRequest{}, fmt.Errorf("--course-dir: %w", err)
+		}
+		course = filepath.Base(cabs)
+	}
 	debug := messages.DebugOff
-	if o.ssh {
+	switch {
+	case o.ssh: // INGInious' SSH debug returns the output too
 		debug = messages.DebugSSH
+	case o.debug:
+		debug = messages.DebugOn
 	}
 	return frontendclient.JobRequest{
 		ClientNewJob: messages.ClientNewJob{
 			JobDescription: messages.JobDescription{
-				JobID: uuid.NewString(),
-				// INGInious keeps tasks in <course>/<task> folders; the
-				// names show in queue snapshots as "course/task".
-				CourseID:              filepath.Base(filepath.Dir(abs)),
+				JobID:                 uuid.NewString(),
+				CourseID:              course,
 				TaskID:                filepath.Base(abs),
 				TaskProblems:          spec.Problems,
 				InputData:             data,
@@ -134,6 +165,28 @@ func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobReq
 			Priority: o.priority,
 			Launcher: "CLI - " + data["@username"].(string),
 		},
-		TaskDir: dir,
+		TaskDir:   dir,
+		CommonDir: common,
 	}, nil
+}
+
+// courseCommon is the $common folder of the course folder dir, or "" when
+// dir is "" or has none (a course without common files, as the bridge
+// takes it).
+func courseCommon(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("--course-dir: %w", err)
+	}
+	if !st.IsDir() {
+		return "", fmt.Errorf("--course-dir %s: not a folder", dir)
+	}
+	common := filepath.Join(dir, bundle.CommonDir)
+	if st, err := os.Stat(common); err != nil || !st.IsDir() {
+		return "", nil
+	}
+	return common, nil
 }
