@@ -11,11 +11,7 @@ import (
 
 func TestInputData(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	code := filepath.Join(dir, "sort.py")
-	if err := os.WriteFile(code, []byte("print(1)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	code := writeFile(t, filepath.Join(t.TempDir(), "sort.py"), "print(1)\n")
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	got, err := inputData(
 		[]string{"q1=a=b", "mcq=1", "mcq=3", "@lang=fr"},
@@ -46,10 +42,7 @@ func TestInputData(t *testing.T) {
 
 func TestInputData_Errors(t *testing.T) {
 	t.Parallel()
-	binary := filepath.Join(t.TempDir(), "a.out")
-	if err := os.WriteFile(binary, []byte{0x7f, 'E', 'L', 'F', 0xff, 0xfe}, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	binary := writeFile(t, filepath.Join(t.TempDir(), "a.out"), "\x7fELF\xff\xfe")
 	cases := []struct {
 		values, files []string
 		want          string
@@ -76,11 +69,7 @@ func TestInputData_Errors(t *testing.T) {
 // like any -i value; @@ keeps a literal @.
 func TestInputData_FileAnswer(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	code := filepath.Join(dir, "sort.py")
-	if err := os.WriteFile(code, []byte("def sort(l):\n    return sorted(l)\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	code := writeFile(t, filepath.Join(t.TempDir(), "sort.py"), "def sort(l):\n    return sorted(l)\n")
 	got, err := inputData([]string{"code=@" + code, "lines=@" + code, "lines=two", "mail=@@ada"}, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -95,4 +84,16 @@ func TestInputData_FileAnswer(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", k, got[k], v)
 		}
 	}
+}
+
+// writeFile writes content at path, making its folders, and returns path.
+func writeFile(t *testing.T, path, content string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,13 +28,7 @@ func writeCourse(t *testing.T, withCommon bool) (course, task string) {
 		files["$common/lib.sh"] = "greet() { echo \"Hello, $1!\"; }\n"
 	}
 	for name, content := range files {
-		p := filepath.Join(course, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(course, name), content)
 	}
 	return course, filepath.Join(course, "greet")
 }
@@ -84,10 +77,7 @@ func TestSubmit_DebugDocker(t *testing.T) {
 		return strings.Contains(out, `"default"`)
 	}, "docker/default never offered")
 	course, task := writeCourse(t, true)
-	answer := filepath.Join(t.TempDir(), "name.txt")
-	if err := os.WriteFile(answer, []byte("Ada"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	answer := writeFile(t, filepath.Join(t.TempDir(), "name.txt"), "Ada")
 	submit := func(extra ...string) resultJSON {
 		t.Helper()
 		args := append([]string{"submit", task, "--course-dir", course, "-i", "name=@" + answer, "--wait", "--json"}, extra...)
