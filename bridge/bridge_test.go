@@ -391,19 +391,3 @@ func TestBridgeBackendRestart(t *testing.T) {
 		}
 	}
 }
-
-func TestNumber(t *testing.T) {
-	tests := []struct {
-		in   any
-		want float64
-		ok   bool
-	}{
-		{int8(5), 5, true}, {uint16(300), 300, true}, {int64(-2), -2, true}, {float32(1.5), 1.5, true},
-		{2.25, 2.25, true}, {" 10 ", 10, true}, {"ten", 0, false}, {nil, 0, false}, {true, 0, false},
-	}
-	for _, tt := range tests {
-		if got, ok := number(tt.in); got != tt.want || ok != tt.ok {
-			t.Errorf("number(%#v) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}

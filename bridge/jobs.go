@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/taskfile"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -115,7 +114,7 @@ func (b *Bridge) request(m *clientNewJob) (frontendclient.JobRequest, error) {
 			d.Debug = messages.DebugSSH
 		}
 	}
-	params, err := environmentParameters(m.EnvironmentParameters)
+	params, err := taskfile.Parameters(m.EnvironmentParameters)
 	if err != nil {
 		return frontendclient.JobRequest{}, err
 	}
@@ -158,57 +157,6 @@ func (b *Bridge) taskDir(course, task string) (string, error) {
 		return "", fmt.Errorf("Task unavailable on agent. Please retry later, the agents should synchronize soon. If the error persists, please contact your course administrator. (%s/%s)", course, task)
 	}
 	return dir, nil
-}
-
-// environmentParameters reads INGInious' environment_parameters: limits
-// (time, hard_time, memory, output, disk), network_grading, run_cmd.
-func environmentParameters(p map[string]any) (messages.EnvironmentParameters, error) {
-	var out messages.EnvironmentParameters
-	if lim, ok := p["limits"].(map[string]any); ok {
-		for k, v := range lim {
-			f, ok := number(v)
-			if !ok || f < 0 {
-				return out, fmt.Errorf("limit %q is not a number: %v", k, v)
-			}
-			switch k {
-			case "time":
-				out.Limits.Time = f
-			case "hard_time":
-				out.Limits.HardTime = f
-			case "memory":
-				out.Limits.Memory = int64(f)
-			case "output":
-				out.Limits.Output = int64(f)
-			case "disk":
-				out.Limits.Disk = int64(f)
-			}
-		}
-	}
-	if v, ok := p["network_grading"].(bool); ok {
-		out.NetworkGrading = v
-	}
-	if v, ok := p["run_cmd"].(string); ok {
-		out.RunCmd = v
-	}
-	return out, nil
-}
-
-// number reads a limit as msgpack decodes it (any int or float type), or
-// as a string of digits.
-func number(v any) (float64, bool) {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return float64(rv.Int()), true
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return float64(rv.Uint()), true
-	case reflect.Float32, reflect.Float64:
-		return rv.Float(), true
-	case reflect.String:
-		f, err := strconv.ParseFloat(strings.TrimSpace(rv.String()), 64)
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // jobDone is INGInious' BackendJobDone for an ingo result. debug says the
