@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,13 +20,13 @@ const defaultCgroupRoot = "/sys/fs/cgroup"
 // cpuReader reads a container's CPU time used so far.
 type cpuReader func() (time.Duration, error)
 
-// cgroupCPU finds a readable CPU accounting file of the container: cgroup
-// v1 cpuacct.usage (ns) or cgroup v2 cpu.stat usage_usec, under the usual
-// cgroupfs and systemd paths or the path /proc/<pid>/cgroup gives for the
-// container's init process. It returns nil when none is readable (e.g. the
-// agent runs in a container without the host's cgroup tree).
-func cgroupCPU(cgroupRoot, id string, pid int) cpuReader {
-	var v1, v2 []string
+// cgroupDirs lists the directories the container's cgroup may be in, most
+// likely first: for cgroup v1 under each of the controller mounts ctls
+// (e.g. "memory", or "cpuacct" and "cpu,cpuacct"), for cgroup v2 in the
+// unified tree; the usual cgroupfs and systemd paths, and the paths
+// /proc/<pid>/cgroup gives for the container's init process (pid 0: none).
+// Callers keep the first whose file they can read.
+func cgroupDirs(cgroupRoot, id string, pid int, ctls ...string) (v1, v2 []string) {
 	if pid > 0 {
 		if data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)); err == nil {
 			sc := bufio.NewScanner(bytes.NewReader(data))
@@ -36,19 +37,35 @@ func cgroupCPU(cgroupRoot, id string, pid int) cpuReader {
 				if len(parts) != 3 || !strings.Contains(parts[2], id) {
 					continue
 				}
-				switch {
-				case parts[0] == "0" && parts[1] == "":
+				if parts[0] == "0" && parts[1] == "" {
 					v2 = append(v2, filepath.Join(cgroupRoot, parts[2]))
-				case hasController(parts[1], "cpuacct"):
-					v1 = append(v1, filepath.Join(cgroupRoot, parts[1], parts[2]), filepath.Join(cgroupRoot, "cpuacct", parts[2]), filepath.Join(cgroupRoot, "cpu,cpuacct", parts[2]))
+					continue
+				}
+				for _, ctl := range ctls {
+					if hasController(parts[1], ctl) {
+						v1 = append(v1, filepath.Join(cgroupRoot, parts[1], parts[2]))
+						for _, c := range ctls {
+							v1 = append(v1, filepath.Join(cgroupRoot, c, parts[2]))
+						}
+						break
+					}
 				}
 			}
 		}
 	}
-	for _, ctl := range []string{"cpuacct", "cpu,cpuacct"} {
+	for _, ctl := range ctls {
 		v1 = append(v1, filepath.Join(cgroupRoot, ctl, "docker", id), filepath.Join(cgroupRoot, ctl, "system.slice", "docker-"+id+".scope"))
 	}
 	v2 = append(v2, filepath.Join(cgroupRoot, "system.slice", "docker-"+id+".scope"), filepath.Join(cgroupRoot, "docker", id))
+	return v1, v2
+}
+
+// cgroupCPU finds a readable CPU accounting file of the container: cgroup
+// v1 cpuacct.usage (ns) or cgroup v2 cpu.stat usage_usec (see cgroupDirs).
+// It returns nil when none is readable (e.g. the agent runs in a container
+// without the host's cgroup tree).
+func cgroupCPU(cgroupRoot, id string, pid int) cpuReader {
+	v1, v2 := cgroupDirs(cgroupRoot, id, pid, "cpuacct", "cpu,cpuacct")
 	for _, dir := range v1 {
 		f := filepath.Join(dir, "cpuacct.usage")
 		if _, err := readV1(f); err == nil {
@@ -142,4 +159,36 @@ func (r *Runtime) watchCPU(ctx context.Context, id string, pid int, limit time.D
 			return
 		}
 	}
+}
+
+// limitWatch watches a running container's CPU time and wall time.
+type limitWatch struct {
+	over <-chan struct{}  // closed once the CPU time is used (nil: no limit)
+	hard <-chan time.Time // fires at the wall time (nil: no limit)
+	stop func()
+}
+
+// watchLimits starts watching the container id: cpu and wall are seconds,
+// 0 for none. stop ends the watch; it may be called more than once.
+func (r *Runtime) watchLimits(ctx context.Context, id string, cpu, wall float64) limitWatch {
+	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(ctx))
+	lw := limitWatch{}
+	var timer *time.Timer
+	if cpu > 0 {
+		over := make(chan struct{})
+		var once sync.Once
+		go r.watchCPU(cpuCtx, id, r.initPid(cpuCtx, id), time.Duration(cpu*float64(time.Second)), func() { once.Do(func() { close(over) }) })
+		lw.over = over
+	}
+	if wall > 0 {
+		timer = time.NewTimer(time.Duration(wall * float64(time.Second)))
+		lw.hard = timer.C
+	}
+	lw.stop = func() {
+		stopCPU()
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	return lw
 }

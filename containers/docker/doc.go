@@ -118,11 +118,34 @@
 //     stats stream is used instead (about one sample a second). Over
 //     Limits.Time: SIGKILL, result timeout.
 //   - Wall time: Limits.HardTime from the start: SIGKILL, result timeout.
-//   - Memory: State.OOMKilled after the exit (set by the daemon on cgroup v1
-//     and v2 when the OOM killer acted in the container, even on a child of
-//     the helper): result overflow, which wins over a timeout. An exit 137
-//     without OOMKilled is not guessed at: the container's cgroup (and its
-//     memory.failcnt / memory.events) is gone once it stopped.
+//   - Memory (oom.go, issue 14): as INGInious, an OOM kill of any process
+//     of the grading container makes the job overflow, even when the run
+//     file survives it and says success; the text is INGInious' (its
+//     agent sends "overflow" with an empty text), and overflow wins over a
+//     timeout. Three signs, any one suffices, on cgroup v1 and v2 alike:
+//     (1) the daemon's "oom" events of the container (events API, filtered
+//     on its id, asked from its creation on so none is missed while the
+//     subscription is made); after the exit the runtime waits (at most 2 s)
+//     for the container's "die" event, which the daemon sends after any
+//     "oom" of it, so an OOM kill just before the exit is not lost; (2)
+//     the oom_kill count of its memory cgroup, polled every CPUPoll while
+//     it runs: cgroup v1 memory.oom_control under the memory controller
+//     (kernel 4.13 and later), cgroup v2 memory.events, found as the CPU
+//     accounting is (docker/<id>, system.slice/docker-<id>.scope, or
+//     /proc/<pid>/cgroup); it needs the host's cgroup tree, and an OOM
+//     kill in the last interval before the exit is left to (1) and (3),
+//     since the cgroup is gone once the container stopped; (3)
+//     State.OOMKilled after the exit, whose meaning depends on the daemon
+//     and its containerd (Docker 20.10 sets it for any process of the
+//     container). Once (1) or (2) is seen the container is killed at once
+//     (the result is overflow whatever the run file does next; INGInious
+//     kills it on the event too). Scope: the events name the grading
+//     container's id and the counter is its own cgroup's; a student
+//     container has another id and a sibling cgroup (the v2 count, which
+//     includes child cgroups, has none to include), so an OOM kill there
+//     is the student container's own: run_student returns 252 (from that
+//     container's State.OOMKilled) and the job keeps its result. An exit
+//     137 with no sign is not guessed at.
 //     What the limit covers (issue 13): tmpfs pages are charged to the
 //     memory cgroup of the process that writes them and there is no swap,
 //     so a container's limit bounds its processes and its files together:

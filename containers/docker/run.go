@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -81,11 +80,15 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// Create and start on contexts the job's cancellation does not cut
 	// short (a create cut mid-way may still make a container we would not
 	// know of); the cancellation is checked after each step instead.
+	created := time.Now()
 	id, err := r.create(job, imageID, inputLen, commonLen, volume)
 	if err != nil {
 		return messages.JobResult{}, err
 	}
 	defer r.remove(id)
+	// From now on: an OOM kill of any of its processes is an overflow.
+	oom := r.watchOOM(ctx, id, created)
+	defer oom.stop()
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
 	}
@@ -111,6 +114,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		return messages.JobResult{}, failure("The grading container could not start", err)
 	}
 	containers.ReportStarted(ev)
+	go r.pollCgroup(oom, id, r.initPid(ctx, id))
 	tarSent := make(chan struct{})
 	go func() {
 		defer close(tarSent)
@@ -143,6 +147,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 
 	v := verdictNone
 	exit := int64(-1)
+	oomHit := oom.hit
 wait:
 	for {
 		select {
@@ -167,6 +172,11 @@ wait:
 			}
 			r.kill(id)
 			hard = nil
+		case <-oomHit:
+			// The result is overflow whatever the run file does next
+			// (as INGInious, which kills the container on the event).
+			r.kill(id)
+			oomHit = nil
 		}
 	}
 	lw.stop()
@@ -174,7 +184,7 @@ wait:
 
 	// Overflow wins over timeout: a process killed by the OOM killer may
 	// also have used its time.
-	if r.oomKilled(ctx, id) {
+	if oom.killed() || r.oomKilled(ctx, id) {
 		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
 	}
 	switch v {
@@ -345,17 +355,6 @@ func (r *Runtime) remove(id string) {
 	}
 }
 
-// oomKilled reports whether the kernel's OOM killer acted in the container.
-func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
-	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
-	defer cancel()
-	ins, err := r.api.ContainerInspect(actx, id)
-	if err != nil || ins.State == nil {
-		return false
-	}
-	return ins.State.OOMKilled
-}
-
 // waitInspect polls the container until it stops (after a broken wait) and
 // returns its exit code, or kills it when ctx ends.
 func (r *Runtime) waitInspect(ctx context.Context, id string) int64 {
@@ -378,42 +377,4 @@ func (r *Runtime) waitInspect(ctx context.Context, id string) int64 {
 		case <-t.C:
 		}
 	}
-}
-
-// limitWatch watches a running container's CPU time and wall time.
-type limitWatch struct {
-	over <-chan struct{}  // closed once the CPU time is used (nil: no limit)
-	hard <-chan time.Time // fires at the wall time (nil: no limit)
-	stop func()
-}
-
-// watchLimits starts watching the container id: cpu and wall are seconds,
-// 0 for none. stop ends the watch; it may be called more than once.
-func (r *Runtime) watchLimits(ctx context.Context, id string, cpu, wall float64) limitWatch {
-	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(ctx))
-	lw := limitWatch{}
-	var timer *time.Timer
-	if cpu > 0 {
-		over := make(chan struct{})
-		var once sync.Once
-		pid := 0
-		actx, cancel := r.apiCtx(cpuCtx)
-		if ins, err := r.api.ContainerInspect(actx, id); err == nil && ins.State != nil {
-			pid = ins.State.Pid
-		}
-		cancel()
-		go r.watchCPU(cpuCtx, id, pid, time.Duration(cpu*float64(time.Second)), func() { once.Do(func() { close(over) }) })
-		lw.over = over
-	}
-	if wall > 0 {
-		timer = time.NewTimer(time.Duration(wall * float64(time.Second)))
-		lw.hard = timer.C
-	}
-	lw.stop = func() {
-		stopCPU()
-		if timer != nil {
-			timer.Stop()
-		}
-	}
-	return lw
 }

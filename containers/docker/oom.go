@@ -1,0 +1,208 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+)
+
+// oomSettleTimeout bounds the wait, once a grading container stopped, for
+// the daemon's "die" event of it: the events before it (an "oom") are
+// then all delivered.
+const oomSettleTimeout = 2 * time.Second
+
+// oomWatch follows one grading container for an OOM kill of any of its
+// processes (INGInious' rule: that makes the job overflow, even when the
+// run file survives it), by two means besides State.OOMKilled, whose
+// meaning depends on the daemon and its containerd: the daemon's "oom"
+// events of the container, and its memory cgroup's oom_kill counter.
+// Both name this container only: a student container has its own id and
+// its own cgroup (a sibling, not a child), so its OOM kills stay its own.
+type oomWatch struct {
+	hit     chan struct{} // closed at the first OOM kill seen
+	hitOnce sync.Once
+	died    chan struct{} // closed when the "die" event came (or the stream failed)
+	dieOnce sync.Once
+	ctx     context.Context // ends with stop
+	stop    context.CancelFunc
+}
+
+// watchOOM starts watching the container id, created at created (events
+// are asked from then on, so none is missed while the subscription is
+// being made). stop ends the watch; it may be called more than once.
+func (r *Runtime) watchOOM(ctx context.Context, id string, created time.Time) *oomWatch {
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w := &oomWatch{hit: make(chan struct{}), died: make(chan struct{}), ctx: wctx, stop: stop}
+	f := filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("container", id),
+		filters.Arg("event", string(events.ActionOOM)),
+		filters.Arg("event", string(events.ActionDie)),
+	)
+	// One second earlier: Since has a resolution of a second.
+	since := strconv.FormatInt(created.Add(-time.Second).Unix(), 10)
+	msgs, errs := r.api.Events(wctx, events.ListOptions{Filters: f, Since: since})
+	go func() {
+		defer w.setDied()
+		for {
+			select {
+			case m := <-msgs:
+				switch m.Action {
+				case events.ActionOOM:
+					r.log.Debug("OOM event of the grading container", "container", id)
+					w.setHit()
+				case events.ActionDie:
+					return
+				}
+			case err := <-errs:
+				if wctx.Err() == nil {
+					r.log.Warn("container events: only the OOM counters tell an overflow", "container", id, "err", err)
+				}
+				return
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
+	return w
+}
+
+// pollCgroup reads the container's oom_kill counter every r.opts.CPUPoll
+// until it is above 0 (then w is hit), the cgroup is gone (the container
+// stopped) or w stops. pid is the container's init process (0: unknown).
+// Between the last read and the exit an OOM kill may go unread: the
+// events cover that.
+func (r *Runtime) pollCgroup(w *oomWatch, id string, pid int) {
+	read := cgroupOOMKills(r.opts.cgroupRoot, id, pid)
+	if read == nil {
+		r.log.Debug("no memory cgroup counters readable; the OOM events and State.OOMKilled tell an overflow", "container", id)
+		return
+	}
+	t := time.NewTicker(r.opts.CPUPoll)
+	defer t.Stop()
+	for {
+		n, err := read()
+		if err != nil {
+			return
+		}
+		if n > 0 {
+			r.log.Debug("OOM kills in the grading container's cgroup", "container", id, "oom_kill", n)
+			w.setHit()
+			return
+		}
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (w *oomWatch) setHit()  { w.hitOnce.Do(func() { close(w.hit) }) }
+func (w *oomWatch) setDied() { w.dieOnce.Do(func() { close(w.died) }) }
+
+// killed reports, once the container stopped, whether an OOM kill was
+// seen: it waits (at most oomSettleTimeout) for the container's "die"
+// event, since an "oom" may still be on its way when the wait returns.
+func (w *oomWatch) killed() bool {
+	select {
+	case <-w.hit:
+		return true
+	default:
+	}
+	t := time.NewTimer(oomSettleTimeout)
+	defer t.Stop()
+	select {
+	case <-w.died:
+	case <-t.C:
+	}
+	select {
+	case <-w.hit:
+		return true
+	default:
+		return false
+	}
+}
+
+// cgroupOOMKills finds the container's count of OOM kills: cgroup v1
+// memory.oom_control "oom_kill" (kernel 4.13 and later) in the memory
+// controller, cgroup v2 memory.events "oom_kill". The v2 count includes
+// child cgroups; a container has none of its own (Docker puts every
+// container, student ones too, beside the others). nil when none is
+// readable (an agent without the host's cgroup tree).
+func cgroupOOMKills(cgroupRoot, id string, pid int) func() (int64, error) {
+	v1, v2 := cgroupDirs(cgroupRoot, id, pid, "memory")
+	var files []string
+	for _, d := range v1 {
+		files = append(files, filepath.Join(d, "memory.oom_control"))
+	}
+	for _, d := range v2 {
+		files = append(files, filepath.Join(d, "memory.events"))
+	}
+	for _, f := range files {
+		if _, err := readOOMKills(f); err == nil {
+			return func() (int64, error) { return readOOMKills(f) }
+		}
+	}
+	return nil
+}
+
+// readOOMKills reads the "oom_kill N" line of a cgroup v1 memory.oom_control
+// or a cgroup v2 memory.events file.
+func readOOMKills(f string) (int64, error) {
+	data, err := os.ReadFile(f)
+	if err != nil {
+		return 0, err
+	}
+	n, err := parseOOMKills(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", f, err)
+	}
+	return n, nil
+}
+
+// parseOOMKills finds the value of the "oom_kill" key in the "key value"
+// lines of memory.oom_control (v1) or memory.events (v2).
+func parseOOMKills(data string) (int64, error) {
+	for _, line := range strings.Split(data, "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("oom_kill %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("no oom_kill line (a kernel before 4.13?)")
+}
+
+// oomKilled reports whether the daemon marked the container OOMKilled.
+func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
+	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	ins, err := r.api.ContainerInspect(actx, id)
+	if err != nil || ins.State == nil {
+		return false
+	}
+	return ins.State.OOMKilled
+}
+
+// initPid is the container's init process as the daemon sees it (0 when
+// the inspect fails: the cgroup paths are then guessed from the id alone).
+func (r *Runtime) initPid(ctx context.Context, id string) int {
+	actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	ins, err := r.api.ContainerInspect(actx, id)
+	if err != nil || ins.State == nil {
+		return 0
+	}
+	return ins.State.Pid
+}

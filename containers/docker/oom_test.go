@@ -1,0 +1,148 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// oomBlind hides some of the OOM signs of the grading containers from the
+// runtime, so that each other sign is shown to suffice: State.OOMKilled
+// (whose meaning depends on the daemon and its containerd; this one sets
+// it for any process of the container), and optionally the container
+// events. Student containers keep their State.OOMKilled (run_student's
+// 252 is made from it).
+type oomBlind struct {
+	dockerAPI
+	noEvents bool
+}
+
+func (b *oomBlind) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
+	ins, err := b.dockerAPI.ContainerInspect(ctx, id)
+	if err == nil && ins.State != nil && (ins.Config == nil || ins.Config.Labels[LabelRole] != "student") {
+		ins.State.OOMKilled = false
+	}
+	return ins, err
+}
+
+func (b *oomBlind) Events(ctx context.Context, o events.ListOptions) (<-chan events.Message, <-chan error) {
+	if b.noEvents && o.Filters.Contains("container") {
+		errs := make(chan error, 1)
+		errs <- errors.New("oomBlind: no container events")
+		return make(chan events.Message), errs
+	}
+	return b.dockerAPI.Events(ctx, o)
+}
+
+// INGInious' rule (issue 14): an OOM kill of any process of the grading
+// container makes the job overflow, even when the run file survives it and
+// says success; the text is INGInious' (its agent sends "overflow" with an
+// empty text). An OOM kill inside a student container is that container's
+// own (run_student returns 252) and the job keeps the run file's result.
+// Each sign of an OOM kill is tried alone: the daemon's State.OOMKilled,
+// its "oom" event, the cgroup's oom_kill counter.
+func TestRun_OOMOfAnyGradingProcessIsOverflow(t *testing.T) {
+	t.Parallel()
+	base := newTestRuntime(t, Options{})
+	noCgroup := base.opts
+	noCgroup.cgroupRoot = t.TempDir()
+	// The counter is polled (every CPUPoll) while the container runs: an
+	// OOM kill just before the exit is the events' to see, so there the
+	// run file goes on a while after it.
+	runtimes := []struct {
+		name  string
+		api   dockerAPI
+		opts  Options
+		after string
+	}{
+		{"all-signs", base.api, base.opts, ""},
+		{"events-only", &oomBlind{dockerAPI: base.api}, noCgroup, ""},
+		{"cgroup-only", &oomBlind{dockerAPI: base.api, noEvents: true}, base.opts, "\nsleep 0.5"},
+	}
+	jobs := []struct {
+		name, body string
+		want       messages.Status
+		text       string
+	}{
+		// tail keeps the one 700 MB line: the OOM killer takes it, the
+		// shell goes on and says success.
+		{"grading-child", "head -c 700000000 /dev/zero | tail >/dev/null\nout \"pipe=$?\"", messages.StatusOverflow, ""},
+		{"student", "run_student sh -c 'head -c 700000000 /dev/zero | tail >/dev/null'\nout \"code=$?\"", messages.StatusSuccess, "code=252\n"},
+		{"normal", "head -c 1000000 /dev/zero | tail >/dev/null\nout \"pipe=$?\"", messages.StatusSuccess, "pipe=0\n"},
+	}
+	for _, rt := range runtimes {
+		r := base
+		if rt.api != base.api {
+			r = newRuntime(rt.api, rt.opts)
+			t.Cleanup(func() { r.stop(); <-r.done })
+		}
+		for _, tt := range jobs {
+			t.Run(rt.name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				job := newJob(r, task(t, map[string]string{"run": studentRun(tt.body + rt.after)}), nil)
+				job.Limits.Memory = 64
+				res, _ := runJob(t, r, job)
+				if res.Result.Status != tt.want || res.Result.Text != tt.text {
+					t.Errorf("got %s %q, want %s %q", res.Result.Status, res.Result.Text, tt.want, tt.text)
+				}
+			})
+		}
+	}
+}
+
+// The oom_kill counter of cgroup v1 (memory.oom_control) and v2
+// (memory.events), read from sample files; the cgroup read is the grading
+// container's own, never a sibling's (a student container's).
+func TestCgroupOOMKills(t *testing.T) {
+	const (
+		id      = "0123456789abcdef"
+		student = "fedcba9876543210"
+	)
+	v1 := "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"
+	v2 := "low 0\nhigh 0\nmax 41\noom 3\noom_kill 3\noom_group_kill 0\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string // path under the cgroup root -> content
+		want  int64
+	}{
+		{"v1-cgroupfs", map[string]string{"memory/docker/" + id + "/memory.oom_control": v1, "memory/docker/" + student + "/memory.oom_control": "oom_kill 9\n"}, 2},
+		{"v1-systemd", map[string]string{"memory/system.slice/docker-" + id + ".scope/memory.oom_control": v1}, 2},
+		{"v2-systemd", map[string]string{"system.slice/docker-" + id + ".scope/memory.events": v2, "system.slice/docker-" + student + ".scope/memory.events": "oom_kill 9\n"}, 3},
+		{"v2-cgroupfs", map[string]string{"docker/" + id + "/memory.events": v2}, 3},
+		{"v2-none-yet", map[string]string{"docker/" + id + "/memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for p, c := range tt.files {
+				f := filepath.Join(root, p)
+				if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(f, []byte(c), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read := cgroupOOMKills(root, id, 0)
+			if read == nil {
+				t.Fatal("no counter found")
+			}
+			if n, err := read(); err != nil || n != tt.want {
+				t.Errorf("oom_kill = %d, %v; want %d", n, err, tt.want)
+			}
+		})
+	}
+	if read := cgroupOOMKills(t.TempDir(), id, 0); read != nil {
+		t.Error("a counter found in an empty cgroup tree")
+	}
+	// A kernel before 4.13 has no oom_kill line in memory.oom_control.
+	if _, err := parseOOMKills("oom_kill_disable 0\nunder_oom 0\n"); err == nil {
+		t.Error("parseOOMKills without an oom_kill line: no error")
+	}
+}
