@@ -12,6 +12,3 @@ type taskSpec = taskfile.Spec
 
 // readTaskDir reads dir/task.yaml (see taskfile.ReadDir).
 func readTaskDir(dir string) (taskSpec, error) { return taskfile.ReadDir(dir) }
-
-// parseTaskYAML reads task.yaml's bytes (see taskfile.Parse).
-func parseTaskYAML(data []byte) (taskSpec, error) { return taskfile.Parse(data) }
