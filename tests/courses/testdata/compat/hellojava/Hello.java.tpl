@@ -1,0 +1,9 @@
+public class Hello {
+    static String greet(String name) {
+@        @greet@@
+    }
+
+    public static void main(String[] args) {
+        System.out.println(greet(args[0]));
+    }
+}
