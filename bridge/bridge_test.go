@@ -16,7 +16,7 @@ import (
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
-	"github.com/ingo-grader/ingo/internal/testrig"
+	"github.com/ingo-grader/ingo/tests/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 

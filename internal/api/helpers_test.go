@@ -19,7 +19,7 @@ import (
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/api/apitoken"
-	"github.com/ingo-grader/ingo/internal/testrig"
+	"github.com/ingo-grader/ingo/tests/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )

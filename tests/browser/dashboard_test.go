@@ -31,7 +31,7 @@ import (
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/internal/api"
 	"github.com/ingo-grader/ingo/internal/dashboard"
-	"github.com/ingo-grader/ingo/internal/testrig"
+	"github.com/ingo-grader/ingo/tests/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
