@@ -47,7 +47,7 @@
 // daemon; no copy API: it cannot write into the tmpfs mounts, which exist
 // only while the container runs). The runtime attaches (ContainerAttach)
 // before the start, starts, then writes one tar to stdin (and keeps it open, see Channel below):
-// .ingo/input.json first (helper.Input: input data, limits, debug,
+// .ingo/input.json first (contract.Input: input data, limits, debug,
 // run_cmd, ssh bounds), then task/ (the task bundle re-packed, every entry
 // 4242:4242, directories 0755, files 0644 or 0755, at most Limits.Disk MiB),
 // task/student/ and archive/. The image's entrypoint (ingo-helper run, see
@@ -55,7 +55,7 @@
 // file, and writes its result to its stdout framed: a line
 // "INGO-RESULT <length>" then exactly that many bytes of result.json. The
 // runtime demultiplexes the attach stream (stdcopy), takes the last
-// complete frame of stdout, bounded by helper.MaxResultBytes(Limits.Output)
+// complete frame of stdout, bounded by contract.MaxResultBytes(Limits.Output)
 // (over it: an error result saying so), keeps the first 64 KiB of stderr
 // for its debug log, and maps the result to messages.JobResult (stdout and
 // stderr only in debug mode). No frame: it falls back to copying

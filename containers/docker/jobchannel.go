@@ -14,7 +14,7 @@ import (
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 )
 
 // ioWait bounds the wait for a run_student call's stdin, stdout and stderr
@@ -288,4 +288,4 @@ func (c *jobChannel) takenResult() ([]byte, bool) {
 }
 
 // maxResult bounds a job's result.json.
-func maxResult(job *containers.Job) int64 { return helper.MaxResultBytes(job.Limits.Output) }
+func maxResult(job *containers.Job) int64 { return contract.MaxResultBytes(job.Limits.Output) }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/docker/docker/errdefs"
 
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -28,7 +28,7 @@ const (
 // errNoResult: the container has no result.json.
 var errNoResult = errors.New("no result.json in the container")
 
-// errResultTooLarge: result.json is over helper.MaxResultBytes.
+// errResultTooLarge: result.json is over contract.MaxResultBytes.
 var errResultTooLarge = errors.New("result.json too large")
 
 // readResult copies /.ingo/result.json out of the stopped container, at
@@ -36,7 +36,7 @@ var errResultTooLarge = errors.New("result.json too large")
 func (r *Runtime) readResult(ctx context.Context, id string, max int64) ([]byte, error) {
 	actx, cancel := r.apiCtx(ctx)
 	defer cancel()
-	rc, _, err := r.api.CopyFromContainer(actx, id, helper.ResultFile)
+	rc, _, err := r.api.CopyFromContainer(actx, id, contract.ResultFile)
 	if err != nil {
 		if errdefs.IsNotFound(err) {
 			return nil, errNoResult
@@ -67,7 +67,7 @@ func (r *Runtime) readResult(ctx context.Context, id string, max int64) ([]byte,
 
 // jobResult maps the helper's result.json onto the wire result.
 func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error) {
-	var hr helper.Result
+	var hr contract.Result
 	if err := json.Unmarshal(data, &hr); err != nil {
 		return messages.JobResult{}, fmt.Errorf("decode result.json: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -97,7 +97,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// exist only once it runs, and the copy API cannot write into them),
 	// then stdin and stdout carry the channel (containers/channel), or the
 	// result comes back framed on stdout.
-	frames := newFrameReader(helper.MaxResultBytes(job.Limits.Output))
+	frames := newFrameReader(maxResult(job))
 	stderr := &boundedBuffer{max: maxStderrBytes}
 	att, err := r.attach(ctx, id, frames, stderr, frames.closeMux)
 	if err != nil {
@@ -203,7 +203,7 @@ wait:
 	if stderr.buf.Len() > 0 {
 		r.log.Debug("container stderr", "container", id, "stderr", stderr.buf.String())
 	}
-	max := helper.MaxResultBytes(job.Limits.Output)
+	max := maxResult(job)
 	var data []byte
 	err = nil
 	chData, chGot := ch.takenResult()
@@ -262,7 +262,7 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLe
 	cfg := &container.Config{
 		Image:      imageID,
 		User:       fmt.Sprintf("%d:%d", workerID, workerID),
-		WorkingDir: helper.TaskDir,
+		WorkingDir: contract.TaskDir,
 		// The files come on stdin (one tar), then stdin and stdout carry
 		// the channel (or the result goes out on stdout).
 		OpenStdin:    true,
@@ -275,7 +275,7 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLe
 	ms := mounts(l, inputLen)
 	if commonLen > 0 {
 		// The course's common files, made read-only by the helper.
-		ms = append(ms, tmpfsMount{path: helper.CourseDir, size: commonLen, mode: "0755", owned: true, exec: true})
+		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: commonLen, mode: "0755", owned: true, exec: true})
 	}
 	mnts, _ := tmpfs(ms)
 	hc := r.hostConfig(l, mnts)
@@ -326,7 +326,7 @@ func (r *Runtime) hostConfig(l messages.Limits, mnts map[string]string) *contain
 		// writing past it gets SIGXFSZ / EFBIG), for files written outside
 		// the tmpfs mounts (/dev/shm). Never below what the helper's
 		// result.json may need.
-		fsize := max(l.Disk<<20, helper.MaxResultBytes(l.Output)+1<<20)
+		fsize := max(l.Disk<<20, contract.MaxResultBytes(l.Output)+1<<20)
 		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: "fsize", Soft: fsize, Hard: fsize})
 	}
 	if l.Processes > 0 {

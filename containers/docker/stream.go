@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ingo-grader/ingo/containers/channel"
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -50,12 +50,12 @@ func mounts(l messages.Limits, inputLen int64) []tmpfsMount {
 		disk = l.Disk << 20
 	}
 	tmp := min(max(disk/4, min(disk, minTmpBytes)), maxTmpBytes)
-	res := helper.MaxResultBytes(l.Output)
+	res := contract.MaxResultBytes(l.Output)
 	return []tmpfsMount{
-		{path: helper.TaskDir, size: disk, mode: "0755", owned: true, exec: true},
+		{path: contract.TaskDir, size: disk, mode: "0755", owned: true, exec: true},
 		{path: "/tmp", size: tmp, mode: "1777", exec: true},
-		{path: helper.IngoDir, size: 2*inputLen + 3*res + ingoSlackBytes, mode: "0755", owned: true},
-		{path: helper.ArchiveDir, size: max(res, minArchiveBytes), mode: "0755", owned: true},
+		{path: contract.IngoDir, size: 2*inputLen + 3*res + ingoSlackBytes, mode: "0755", owned: true},
+		{path: contract.ArchiveDir, size: max(res, minArchiveBytes), mode: "0755", owned: true},
 	}
 }
 
@@ -180,7 +180,7 @@ func (f *frameReader) startFrame(line []byte) {
 		close(f.muxStarted)
 		return
 	}
-	rest, ok := bytes.CutPrefix(line, []byte(helper.ResultFrame+" "))
+	rest, ok := bytes.CutPrefix(line, []byte(contract.ResultFrame+" "))
 	if !ok {
 		return
 	}

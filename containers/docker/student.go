@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/ingo-grader/ingo/containers/channel"
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -141,7 +141,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 	cfg := &container.Config{
 		Image:        image,
 		User:         fmt.Sprintf("%d:%d", workerID, workerID),
-		WorkingDir:   helper.StudentDir,
+		WorkingDir:   contract.StudentDir,
 		Entrypoint:   []string{helperPath, "student"},
 		Cmd:          []string{string(specJSON)},
 		OpenStdin:    true,
@@ -178,7 +178,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 func studentMounts(l messages.Limits) []tmpfsMount {
 	all := mounts(l, 0)
 	return []tmpfsMount{
-		{path: helper.TaskDir, size: studentTaskBytes, mode: "0755", owned: true, exec: true},
+		{path: contract.TaskDir, size: studentTaskBytes, mode: "0755", owned: true, exec: true},
 		all[1], // /tmp
 	}
 }

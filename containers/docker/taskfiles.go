@@ -14,7 +14,7 @@ import (
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 )
 
 // workerID is the uid and gid of the run file (the image's user "worker").
@@ -36,12 +36,12 @@ const (
 
 // inputJSON is /.ingo/input.json for a job.
 func inputJSON(job *containers.Job, ssh *channel.SSHLimits) ([]byte, error) {
-	in := helper.Input{
+	in := contract.Input{
 		Input:  map[string]json.RawMessage{},
 		Debug:  string(job.Desc.Debug),
 		RunCmd: job.Desc.EnvironmentParameters.RunCmd,
 		SSH:    ssh,
-		Limits: helper.Limits{
+		Limits: contract.Limits{
 			Time:      job.Limits.Time,
 			HardTime:  job.Limits.HardTime,
 			Memory:    job.Limits.Memory,

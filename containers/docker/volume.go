@@ -9,7 +9,7 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"github.com/ingo-grader/ingo/containers"
-	"github.com/ingo-grader/ingo/containers/helper"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -67,7 +67,7 @@ func (r *Runtime) removeVolume(name string) {
 // mounts it, under the feet of the one already running.
 func studentDirMount(name string) []mount.Mount {
 	return []mount.Mount{{
-		Type: mount.TypeVolume, Source: name, Target: helper.StudentDir,
+		Type: mount.TypeVolume, Source: name, Target: contract.StudentDir,
 		VolumeOptions: &mount.VolumeOptions{NoCopy: true},
 	}}
 }

@@ -17,7 +17,7 @@ func init() {
 			if err != nil {
 				return exitWith(exitUsage, err)
 			}
-			out, err := in.getInput(a.pos[0])
+			out, err := getInput(in, a.pos[0])
 			if errors.Is(err, errNoInput) {
 				return exitWith(exitFailure, err)
 			}

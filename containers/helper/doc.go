@@ -11,7 +11,8 @@
 // This comment is the contract between the helper and the container runtime
 // (containers/docker); docs/task-authors.md is the task authors' side. The
 // exported types (Input, Limits, Result, ProblemResult), path constants and
-// MaxResultBytes are the contract in Go, for the runtime to import.
+// MaxResultBytes are the contract in Go, in the leaf package
+// containers/helper/contract for the runtime to import.
 //
 // # Image
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"strings"
 	"testing"
 )
@@ -102,8 +103,8 @@ func TestBuildResultLimits(t *testing.T) {
 				t.Errorf("truncated = %s, want %s", got, tt.truncated)
 			}
 			tt.check(t, r)
-			if n := len(encodeResult(t, r)); int64(n) > MaxResultBytes(L) {
-				t.Errorf("result.json would be %d bytes, over %d", n, MaxResultBytes(L))
+			if n := len(encodeResult(t, r)); int64(n) > contract.MaxResultBytes(L) {
+				t.Errorf("result.json would be %d bytes, over %d", n, contract.MaxResultBytes(L))
 			}
 		})
 	}
@@ -133,8 +134,8 @@ func FuzzResultSize(f *testing.F) {
 			o.archiveOver = true
 		}
 		r := buildResult(fb, nil, o, limit)
-		if n := len(encodeResult(t, r)); int64(n) > MaxResultBytes(limit) {
-			t.Fatalf("result.json would be %d bytes, over %d for limit %d", n, MaxResultBytes(limit), limit)
+		if n := len(encodeResult(t, r)); int64(n) > contract.MaxResultBytes(limit) {
+			t.Fatalf("result.json would be %d bytes, over %d for limit %d", n, contract.MaxResultBytes(limit), limit)
 		}
 		if jsonLen(r.Stdout) > int(limit) || jsonLen(r.Stderr) > int(limit) {
 			t.Fatalf("stdout/stderr over the limit")

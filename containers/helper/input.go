@@ -61,7 +61,7 @@ var errNoInput = errors.New("no such input")
 // string answer as it is, a list or an object as JSON (Python's layout), a
 // number as written, an uploaded file's content; "pid:filename" gives an
 // uploaded file's name ("pid:value" or any other suffix: its content).
-func (in *Input) getInput(spec string) ([]byte, error) {
+func getInput(in *Input, spec string) ([]byte, error) {
 	parts := strings.Split(spec, ":")
 	raw, ok := in.Input[parts[0]]
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,8 +46,8 @@ func TestHugeOutputIsBounded(t *testing.T) {
 				t.Errorf("no truncation note at the end of %q", cutText[max(0, len(cutText)-200):])
 			}
 			data, _ := os.ReadFile(c.paths.Result)
-			if int64(len(data)) > MaxResultBytes(limit) {
-				t.Errorf("result.json is %d bytes, over MaxResultBytes %d", len(data), MaxResultBytes(limit))
+			if int64(len(data)) > contract.MaxResultBytes(limit) {
+				t.Errorf("result.json is %d bytes, over MaxResultBytes %d", len(data), contract.MaxResultBytes(limit))
 			}
 		})
 	}

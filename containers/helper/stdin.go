@@ -19,9 +19,6 @@ const (
 	// DefaultStdinTaskBytes bounds the files under task/ and archive/ of
 	// the stdin tar when input.json gives no limits.disk.
 	DefaultStdinTaskBytes = 1 << 30
-	// ResultFrame starts the line that precedes the result on stdout in
-	// stdin mode: "INGO-RESULT <length>\n" then exactly length bytes.
-	ResultFrame = "INGO-RESULT"
 )
 
 var errNoStream = errors.New("no tar on stdin")

@@ -126,7 +126,7 @@ func init() {
 			}
 			lang := ""
 			if in, err := loadInput(e.paths.Input); err == nil {
-				if out, err := in.getInput("@lang"); err == nil {
+				if out, err := getInput(in, "@lang"); err == nil {
 					lang = string(out)
 				}
 			}

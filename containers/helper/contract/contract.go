@@ -1,0 +1,136 @@
+// Package contract is the contract between ingo-helper (containers/helper,
+// whose package comment documents it) and the container runtime
+// (containers/docker) in Go: the fixed paths, input.json, result.json, the
+// result frame of stdin mode and the bound on a result's size. It is a leaf
+// that both import, so that the runtime does not link the helper (its SSH
+// server, creack/pty) into the ingo binary.
+package contract
+
+import (
+	"encoding/json"
+
+	"github.com/ingo-grader/ingo/containers/channel"
+)
+
+// Fixed paths inside a grading container (see the package documentation).
+const (
+	TaskDir    = "/task"
+	StudentDir = "/task/student"
+	IngoDir    = "/.ingo"
+	// CourseDir holds common/, the course's common files (INGInious'
+	// $common), read-only, when the task has some.
+	CourseDir  = "/course"
+	CommonDir  = "/course/common"
+	ArchiveDir = "/archive"
+
+	InputFile    = "/.ingo/input.json"
+	ResultFile   = "/.ingo/result.json"
+	FeedbackFile = "/.ingo/feedback.json"
+	// FilesDir holds the uploaded files, one directory per problem id.
+	FilesDir = "/.ingo/files"
+
+	// PassEnv names, space-separated, variables of the image's environment
+	// that reach the run file besides the fixed ones (e.g. "JAVA_HOME").
+	PassEnv = "INGO_PASS_ENV"
+
+	// DefaultOutputLimit is used when input.json gives no limits.output.
+	DefaultOutputLimit = 1 << 20
+
+	// ResultFrame starts the line that precedes the result on stdout in
+	// stdin mode: "INGO-RESULT <length>\n" then exactly length bytes.
+	ResultFrame = "INGO-RESULT"
+)
+
+// Statuses a result may carry (INGInious' set).
+const (
+	StatusSuccess  = "success"
+	StatusFailed   = "failed"
+	StatusError    = "error"
+	StatusCrash    = "crash"
+	StatusTimeout  = "timeout"
+	StatusOverflow = "overflow"
+	StatusKilled   = "killed"
+)
+
+// Input is /.ingo/input.json, written by the runtime before the container
+// starts. Unknown fields are ignored so the runtime may add some.
+type Input struct {
+	// Input is INGInious' inputdata: problem id -> string, list of strings,
+	// or an uploaded file {"filename": "...", "value": "<base64>"}; plus
+	// "@username", "@lang", "@state" and the other "@" keys.
+	Input map[string]json.RawMessage `json:"input"`
+	// Limits are the job's effective limits; the helper uses Output.
+	Limits Limits `json:"limits"`
+	// Debug is "", "debug" or "ssh".
+	Debug string `json:"debug,omitempty"`
+	// RunCmd, when set, replaces the run file discovery.
+	RunCmd string `json:"run_cmd,omitempty"`
+	// SSH bounds the SSH server of debug "ssh" (defaults when absent).
+	SSH *channel.SSHLimits `json:"ssh,omitempty"`
+}
+
+// Limits mirrors messages.Limits (same JSON names), copied here so that the
+// helper binary stays free of the wire codec.
+type Limits struct {
+	Time      float64 `json:"time,omitempty"`
+	HardTime  float64 `json:"hard_time,omitempty"`
+	Memory    int64   `json:"memory,omitempty"`
+	Processes int64   `json:"processes,omitempty"`
+	// Output is in bytes; see the package documentation for what it bounds.
+	Output int64 `json:"output,omitempty"`
+	Disk   int64 `json:"disk,omitempty"`
+}
+
+// OutputLimit is Limits.Output, or DefaultOutputLimit when unset.
+func (l Limits) OutputLimit() int64 {
+	if l.Output > 0 {
+		return l.Output
+	}
+	return DefaultOutputLimit
+}
+
+// Result is /.ingo/result.json, written once by `ingo-helper run`.
+type Result struct {
+	Result   string                     `json:"result"`
+	Text     string                     `json:"text"`
+	Grade    float64                    `json:"grade"`
+	Problems map[string]ProblemResult   `json:"problems"`
+	Tests    map[string]json.RawMessage `json:"tests"`
+	Custom   map[string]json.RawMessage `json:"custom"`
+	State    string                     `json:"state"`
+	// Archive is a base64 (standard, padded) gzipped tar, or empty when
+	// there is none; the key is then absent.
+	Archive   string   `json:"archive,omitempty"`
+	Stdout    string   `json:"stdout"`
+	Stderr    string   `json:"stderr"`
+	Truncated []string `json:"truncated"`
+	ExitCode  int      `json:"exit_code"`
+}
+
+// ProblemResult is one problem's feedback. Status is "" when the run file
+// gave the problem a text only.
+type ProblemResult struct {
+	Status string `json:"status"`
+	Text   string `json:"text"`
+}
+
+// Names used in Result.Truncated.
+const (
+	CutStdout   = "stdout"
+	CutStderr   = "stderr"
+	CutText     = "text"
+	CutProblems = "problems"
+	CutFeedback = "feedback"
+	CutArchive  = "archive"
+)
+
+// MaxResultBytes bounds the size of result.json for an output limit (bytes):
+// a runtime may refuse to read more. Four pieces of at most limit bytes each
+// (stdout, stderr, all feedback texts, the rest of the feedback), an archive
+// of at most limit bytes (base64: 4/3), and fixed overhead; doubled margin.
+func MaxResultBytes(outputLimit int64) int64 {
+	if outputLimit <= 0 {
+		outputLimit = DefaultOutputLimit
+	}
+	return 8*outputLimit + 64<<10
+}
