@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ingo-grader/ingo/internal/api"
+	api "github.com/ingo-grader/ingo/gateway/http"
 	"github.com/ingo-grader/ingo/internal/metrics"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ingo-grader/ingo/internal/api"
-	"github.com/ingo-grader/ingo/internal/api/apitoken"
+	api "github.com/ingo-grader/ingo/gateway/http"
+	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/messages"
 )

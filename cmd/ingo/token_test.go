@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingo-grader/ingo/internal/api"
-	"github.com/ingo-grader/ingo/internal/api/apitoken"
+	api "github.com/ingo-grader/ingo/gateway/http"
+	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -77,7 +77,7 @@ func TestToken_RoundTrip(t *testing.T) {
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("%s has mode %v, want 0600", path, fi.Mode().Perm())
 	}
-	// tampered changes one character of the payload (internal/api's
+	// tampered changes one character of the payload (gateway/http's
 	// tests change the role itself).
 	tampered := func(tok string) string {
 		b := []byte(tok)

@@ -29,11 +29,11 @@ import (
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
-	"github.com/ingo-grader/ingo/internal/api"
-	"github.com/ingo-grader/ingo/internal/dashboard"
-	"github.com/ingo-grader/ingo/tests/testrig"
+	api "github.com/ingo-grader/ingo/gateway/http"
+	"github.com/ingo-grader/ingo/gateway/http/dashboard"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
+	"github.com/ingo-grader/ingo/tests/testrig"
 )
 
 // step bounds each wait in the page; the whole test stays under a minute.

@@ -1,4 +1,4 @@
-// Package browser tests the admin dashboard (internal/dashboard) in a real
+// Package browser tests the admin dashboard (gateway/http/dashboard) in a real
 // headless Chromium, driven over the DevTools protocol with chromedp.
 //
 // The test runs a whole ingo in the process — an embedded NATS, a backend,

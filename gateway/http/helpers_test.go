@@ -18,10 +18,10 @@ import (
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/frontendclient"
-	"github.com/ingo-grader/ingo/internal/api/apitoken"
-	"github.com/ingo-grader/ingo/tests/testrig"
+	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
+	"github.com/ingo-grader/ingo/tests/testrig"
 )
 
 const wait = 10 * time.Second

@@ -6,7 +6,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/ingo-grader/ingo/internal/api/apitoken"
+	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 )
 
 // TestPythonClient drives a whole job from another language: a Python 3

@@ -1,6 +1,11 @@
 // Package api is ingo's HTTP API (DESIGN.md §7, docs/api.md): REST and
 // server-sent events for frontends in any language, on top of one
-// frontendclient.Client.
+// frontendclient.Client. It is the HTTP gateway (DESIGN.md §2): it lives in
+// gateway/http, with the admin page in gateway/http/dashboard and the
+// bearer tokens in gateway/http/apitoken, and keeps the name api so that it
+// does not shadow net/http; importers name it explicitly:
+//
+//	api "github.com/ingo-grader/ingo/gateway/http"
 //
 // # Routes
 //

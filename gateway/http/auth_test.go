@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ingo-grader/ingo/internal/api/apitoken"
+	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )

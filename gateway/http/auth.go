@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/ingo-grader/ingo/internal/api/apitoken"
+	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 )
 
 // principal is who sent a request, from its bearer token: an admin, or

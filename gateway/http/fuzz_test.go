@@ -14,7 +14,7 @@ import (
 // and the wire check) arbitrary bodies: it must never panic, must answer
 // every refusal with an error that knows its HTTP answer, and must never
 // keep more file bytes than one job's message may carry. Run it longer
-// with: go test -run '^$' -fuzz FuzzMultipart -fuzztime 60s ./internal/api/
+// with: go test -run '^$' -fuzz FuzzMultipart -fuzztime 60s ./gateway/http/
 func FuzzMultipart(f *testing.F) {
 	const boundary = "fuzz-boundary"
 	seed := func(parts ...[3]string) {
