@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ingo-grader/ingo/bridge"
 	"github.com/ingo-grader/ingo/frontendclient"
+	bridge "github.com/ingo-grader/ingo/gateway/inginious"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 )

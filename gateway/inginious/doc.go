@@ -64,4 +64,9 @@
 // forked. Should a zmq4 release send another greeting, the transport
 // closes every connection (it checks the greeting zmq4 writes against
 // its own) rather than run out of step.
+//
+// The package lives in gateway/inginious, the INGInious gateway of
+// DESIGN.md §2, and keeps the name bridge; importers name it explicitly:
+//
+//	bridge "github.com/ingo-grader/ingo/gateway/inginious"
 package bridge

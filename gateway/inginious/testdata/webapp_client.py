@@ -2,7 +2,7 @@
 """INGInious' client side of the backend protocol, as inginious/client and
 inginious/common/messages.py speak it: a DEALER socket, one frame per
 message, msgpack maps with "@type" (use_bin_type=True; loaded with
-use_list=False, strict_map_key=False). Run by bridge/python_test.go with
+use_list=False, strict_map_key=False). Run by gateway/inginious/python_test.go with
 the bridge's endpoint; prints "ok" when every step matched."""
 import sys
 import msgpack

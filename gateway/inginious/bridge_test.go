@@ -16,8 +16,8 @@ import (
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
-	"github.com/ingo-grader/ingo/tests/testrig"
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/tests/testrig"
 )
 
 const wait = 30 * time.Second
