@@ -139,7 +139,12 @@ func (c *CleanupRequest) Removes(installation, session string, k messages.JobAtt
 
 // TaskBundle is a task folder packed as a gzipped tar archive, verified
 // against its content hash before the runtime sees it.
-type TaskBundle interface {
+//
+// It is an alias of an interface literal, which internal/bundle spells out
+// as well (bundle.TaskBundle): the two are then one type, so that
+// bundle.Cache serves agent.Bundles without internal/bundle (and through it
+// frontendclient) importing containers.
+type TaskBundle = interface {
 	// Digest is "sha256:<hex>" of the archive.
 	Digest() string
 	// Open returns the archive (.tar.gz) from its start; the caller closes it.

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/ingo-grader/ingo/containers"
 )
 
 // Sentinel errors, wrapped by the errors of this package.
@@ -39,13 +37,22 @@ const digestPrefix = "sha256:"
 const MaxArchiveSize = 2 * DefaultMaxBytes
 
 // Bundle is a task folder packed as a deterministic gzipped tar; it
-// implements containers.TaskBundle. Its bytes are immutable.
+// implements TaskBundle (containers.TaskBundle). Its bytes are immutable.
 type Bundle struct {
 	digest string
 	data   []byte
 }
 
-var _ containers.TaskBundle = (*Bundle)(nil)
+// TaskBundle is containers.TaskBundle, spelled out here (see there) so that
+// this package, which frontendclient imports, does not import containers.
+type TaskBundle = interface {
+	// Digest is "sha256:<hex>" of the archive.
+	Digest() string
+	// Open returns the archive (.tar.gz) from its start; the caller closes it.
+	Open() (io.ReadCloser, error)
+}
+
+var _ TaskBundle = (*Bundle)(nil)
 
 // FromBytes returns the bundle of data, checking that data hashes to digest.
 // The error wraps ErrInvalidDigest, ErrTooLarge or ErrDigestMismatch.
@@ -66,7 +73,7 @@ func FromBytes(digest string, data []byte) (*Bundle, error) {
 func (b *Bundle) Digest() string { return b.digest }
 
 // Open returns the .tar.gz bytes from their start. Closing is not needed
-// (they are in memory) but callers of containers.TaskBundle do it anyway.
+// (they are in memory) but callers of a TaskBundle do it anyway.
 func (b *Bundle) Open() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(b.data)), nil
 }

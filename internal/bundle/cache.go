@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ingo-grader/ingo/containers"
 )
 
 // DefaultCacheBytes is the budget of a Cache made with maxBytes 0.
@@ -151,7 +149,7 @@ func (c *Cache) load() error {
 
 // Get returns the bundle of digest: from disk when it is there and intact,
 // else from the store (once for all concurrent callers), kept on disk.
-func (c *Cache) Get(ctx context.Context, digest string) (containers.TaskBundle, error) {
+func (c *Cache) Get(ctx context.Context, digest string) (TaskBundle, error) {
 	b, err := c.get(ctx, digest)
 	if err != nil {
 		return nil, err
