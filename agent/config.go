@@ -67,7 +67,7 @@ type Config struct {
 	Observer Observer
 }
 
-// Observer hears of an agent's job events as they happen; internal/metrics
+// Observer hears of an agent's job events as they happen; cmd/ingo/metrics
 // implements it.
 type Observer interface {
 	// ContainerStarted: the runtime reported that the attempt's container

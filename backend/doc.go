@@ -51,6 +51,6 @@
 // of them at every tick, which Gauges returns under a lock of its own, so
 // that no other goroutine ever touches the state. Config.Observer, called
 // from the loop (it must not block), hears of each dispatch and each
-// finished job with their wait and run times. internal/metrics turns all
+// finished job with their wait and run times. cmd/ingo/metrics turns all
 // three into Prometheus metrics.
 package backend

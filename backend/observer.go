@@ -11,7 +11,7 @@ import (
 )
 
 // Observer hears of job events as they happen, for metrics
-// (internal/metrics implements it). Its methods are called from the event
+// (cmd/ingo/metrics implements it). Its methods are called from the event
 // loop: they must return at once, never block and never call back into the
 // Backend. Config.Observer nil means none. Events rebuilt by replaying the
 // journal are not reported.

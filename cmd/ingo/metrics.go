@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	api "github.com/ingo-grader/ingo/gateway/http"
-	"github.com/ingo-grader/ingo/internal/metrics"
 )
 
 // serveMetrics serves mux at addr until ctx ends, then shuts down

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
-	"github.com/ingo-grader/ingo/internal/metrics"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 

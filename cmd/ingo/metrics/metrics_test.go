@@ -14,9 +14,9 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/frontendclient"
-	"github.com/ingo-grader/ingo/internal/metrics"
 	itest "github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )

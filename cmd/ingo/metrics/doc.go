@@ -19,4 +19,8 @@
 // Collectors read their sources at scrape time; none of them touches a
 // component's state except through its own thread-safe accessors, and the
 // observers never block. docs/metrics.md lists every metric.
+//
+// It lives beside cmd/ingo, its only user, rather than in internal/: it
+// reads the backend and the agent, and internal/ is plumbing that imports
+// no component (DESIGN.md §2).
 package metrics
