@@ -93,8 +93,3 @@ func (qs *queues) best(topics []topic) *topicQueue {
 	}
 	return best
 }
-
-func (qs *queues) pop(q *topicQueue) *job {
-	qs.waiting--
-	return heap.Pop(q).(*job)
-}

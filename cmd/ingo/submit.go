@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/ingo-grader/ingo/internal/taskfile"
 	"os"
 	"path/filepath"
 	"time"
@@ -110,7 +111,7 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 
 // buildJob makes the job request from the task folder and the flags.
 func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobRequest, error) {
-	spec, err := readTaskDir(dir)
+	spec, err := taskfile.ReadDir(dir)
 	if err != nil {
 		return frontendclient.JobRequest{}, err
 	}

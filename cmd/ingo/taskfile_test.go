@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/ingo-grader/ingo/internal/taskfile"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,17 +19,17 @@ func TestReadTaskDir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	// A folder without task.yaml is a task with the defaults.
-	spec, err := readTaskDir(dir)
+	spec, err := taskfile.ReadDir(dir)
 	if err != nil || spec.Environment != "default" || spec.EnvironmentType != "docker" {
 		t.Errorf("folder without task.yaml: %+v, %v", spec, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "task.yaml"), []byte("environment_id: [\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := readTaskDir(dir); err == nil || !strings.Contains(err.Error(), "task.yaml") {
+	if _, err := taskfile.ReadDir(dir); err == nil || !strings.Contains(err.Error(), "task.yaml") {
 		t.Errorf("broken task.yaml: err = %v, want it to name the file", err)
 	}
-	if _, err := readTaskDir(filepath.Join(dir, "task.yaml")); err == nil || !strings.Contains(err.Error(), "not a directory") {
+	if _, err := taskfile.ReadDir(filepath.Join(dir, "task.yaml")); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Errorf("a file as task folder: err = %v", err)
 	}
 }
@@ -36,7 +37,7 @@ func TestReadTaskDir(t *testing.T) {
 // TestReadTaskDir_Example keeps examples/hello a valid task.
 func TestReadTaskDir_Example(t *testing.T) {
 	t.Parallel()
-	spec, err := readTaskDir(filepath.Join("..", "..", "examples", "hello"))
+	spec, err := taskfile.ReadDir(filepath.Join("..", "..", "examples", "hello"))
 	if err != nil {
 		t.Fatal(err)
 	}

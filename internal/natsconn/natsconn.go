@@ -126,9 +126,3 @@ func Send(nc *nats.Conn, subject, reply string, m messages.Message) error {
 func IsStatus(m *nats.Msg) bool {
 	return len(m.Data) == 0 && m.Header.Get("Status") != ""
 }
-
-// IsNoResponders reports whether m says that nobody listens on the subject
-// a message was sent to.
-func IsNoResponders(m *nats.Msg) bool {
-	return IsStatus(m) && m.Header.Get("Status") == "503"
-}
