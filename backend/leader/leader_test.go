@@ -270,6 +270,11 @@ func TestNeverTwoHolders(t *testing.T) {
 		return acquired
 	}
 
+	// The bucket exists before the candidates race: three creating it at
+	// once on a loaded machine made JetStream fail one ("error creating
+	// store for stream"), which is not what this test is about.
+	elector(t, connect(t, n.URL, "setup"), "setup")
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
