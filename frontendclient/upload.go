@@ -43,7 +43,7 @@ func (c *Client) uploadCourseTask(ctx context.Context, dir, common string) (dige
 	}
 	if uploaded {
 		c.stats.bundlesUploaded.Add(1)
-		c.log.Info("task bundle uploaded", "dir", dir, "digest", b.Digest())
+		c.log.Debug("task bundle uploaded", "dir", dir, "digest", b.Digest())
 	}
 	return b.Digest(), nil
 }
