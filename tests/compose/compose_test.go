@@ -63,6 +63,21 @@ func freePort(t *testing.T) string {
 	return fmt.Sprint(testutil.FreePort(t))
 }
 
+// freePortPair is two consecutive loopback ports nobody listens on: the
+// next one of a free port may be taken (it was, once, by a parallel test).
+func freePortPair(t *testing.T) (string, string) {
+	t.Helper()
+	for range 100 {
+		p := testutil.FreePort(t)
+		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
+			l.Close()
+			return fmt.Sprint(p), fmt.Sprint(p + 1)
+		}
+	}
+	t.Fatal("no two consecutive free ports")
+	return "", ""
+}
+
 // stack is one docker-compose project of docker-compose.yml.
 type stack struct {
 	t       *testing.T
@@ -129,8 +144,7 @@ func TestComposeStack(t *testing.T) {
 	suffix := strings.ToLower(rand.Text()[:8])
 	httpPort, natsPort := freePort(t), freePort(t)
 	agentID := "compose-test-" + suffix
-	sshPort := freePort(t) // the range is this port and the next one
-	sshMax := fmt.Sprint(mustAtoi(t, sshPort) + 1)
+	sshPort, sshMax := freePortPair(t) // the range is this port and the next one
 	s := &stack{t: t, compose: compose, root: root, project: "ingotest" + suffix, env: []string{
 		"INGO_API_ADMIN_TOKEN=" + apiToken,
 		"INGO_HTTP_PORT=" + httpPort,
