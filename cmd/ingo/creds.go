@@ -201,7 +201,7 @@ func (a *app) clientCreds() (*natsauth.Credentials, error) {
 	if path == "" {
 		def := filepath.Join(config.DefaultDataDir(), natsauth.AdminCredsFile)
 		if _, err := os.Stat(def); err != nil {
-			if k, err := natsauth.Load(config.DefaultDataDir()); err == nil {
+			if k := a.localKeys(); k != nil {
 				return k.Mint(natsauth.RoleAdmin, "cli", a.cfg.Prefix)
 			}
 			return nil, nil
@@ -221,12 +221,10 @@ func (a *app) clientCreds() (*natsauth.Credentials, error) {
 // on the spot; otherwise they are --creds, which must be of that role.
 // name is the identity wanted ("" takes the file's).
 func (a *app) credsFor(role natsauth.Role, name string) (*natsauth.Credentials, error) {
-	if a.keys == nil && a.cfg.NATS.Creds == "" {
+	if a.cfg.NATS.Creds == "" {
 		// Whoever can read the keys may be anybody: the same user on the
 		// same machine as `ingo backend --embedded-nats` needs no file.
-		if k, err := natsauth.Load(config.DefaultDataDir()); err == nil {
-			a.keys = k
-		}
+		a.localKeys()
 	}
 	if a.keys != nil {
 		if name == "" {
@@ -252,4 +250,16 @@ func (a *app) credsFor(role natsauth.Role, name string) (*natsauth.Credentials, 
 		return nil, fmt.Errorf("the NATS credentials are for subject prefix %q, the settings say %q", c.Prefix, a.cfg.Prefix)
 	}
 	return c, nil
+}
+
+// localKeys are the installation's keys beside an embedded server, or
+// else those of the default data directory when this user can read them
+// (read once); nil when there are none.
+func (a *app) localKeys() *natsauth.Keys {
+	if a.keys == nil {
+		if k, err := natsauth.Load(config.DefaultDataDir()); err == nil {
+			a.keys = k
+		}
+	}
+	return a.keys
 }
