@@ -5,66 +5,68 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/settings"
 	"github.com/ingo-grader/ingo/messages"
 )
 
 // Config configures an Agent. Every zero value means "the default" named on
-// the field.
+// the field (DefaultConfig gives them all); the tags declare the settings
+// (internal/settings), from which cmd/ingo reads files, variables, flags.
 type Config struct {
 	// ID names the agent on the wire (a subject token, see
 	// messages.ValidateID). Required.
-	ID string
+	ID string `key:"id" check:"id" help:"agent id, a NATS subject token; empty: the host name (give each agent its own id when several run on one host)"`
 	// Name is the friendly name shown to clients and admins (default: ID).
-	Name string
+	Name string `key:"name" help:"friendly name shown in queue snapshots; empty: the host name"`
 	// Prefix is the subject prefix (default messages.DefaultPrefix).
-	Prefix string
+	Prefix string `key:"-"`
 	// Installation names the installation the agent serves (cmd/ingo uses
 	// the NATS account of its credentials and the prefix). The runtime
 	// labels the agent's containers with it, and Cleanup never touches
 	// another installation's: two installations may name an agent alike
 	// on one host. Empty is an installation of its own.
-	Installation string
+	Installation string `key:"-"`
 	// Slots is how many attempts run at once (default runtime.NumCPU()).
-	Slots int
+	Slots int `key:"slots" check:"min=1" help:"jobs the agent runs at once"`
 	// Memory is how many MiB the memory limits of running attempts may add
 	// up to. An attempt waits (it is started, not refused) until its limit
 	// fits; one over the whole amount is handed back to the backend (another
 	// agent may have more; see AgentJobRefused). 0 means the machine's
 	// memory (MemTotal in /proc/meminfo), or no bound where that is unknown;
 	// a negative value means no bound.
-	Memory int64
+	Memory int64 `key:"memory" help:"MiB the memory limits of running jobs may add up to (0: the machine's memory; negative: no bound)"`
 	// HeartbeatInterval is the period of Ping to the backend (default 1s).
 	// The backend answers Unknown when it lost the agent; the agent then
 	// says hello again.
-	HeartbeatInterval time.Duration
+	HeartbeatInterval time.Duration `key:"heartbeat-interval" check:"positive" help:"how often the agent pings the backend"`
 	// ResultRetry is how long an AgentJobDone may stay unanswered before it
 	// is sent again (default 2s).
-	ResultRetry time.Duration
+	ResultRetry time.Duration `key:"result-retry" check:"positive" help:"how often the agent sends a result again until the backend acknowledges it"`
 	// DefaultLimits apply where a job gives 0. Defaults: Time 30 s, HardTime
 	// 3 × Time, Memory 256 MiB, Processes 512, Output 1 MiB, Disk 256 MiB.
 	// A job that sets Time but not HardTime gets 3 × its Time instead.
-	DefaultLimits messages.Limits
+	DefaultLimits messages.Limits `key:"default-limits" help:"limits of a job that sets none"`
 	// MaxLimits cap every job. Defaults: Time 600 s, HardTime 1800 s, Memory
 	// 4096 MiB, Processes 4096, Output 1.5 MiB, Disk 4096 MiB. Output bounds each
 	// of stdout, stderr, feedback and archive: four of them must fit one NATS
 	// message (8 MiB on the embedded server).
-	MaxLimits messages.Limits
+	MaxLimits messages.Limits `key:"max-limits" help:"the largest limits a job may ask for (4 x output must fit the NATS max_payload, 8 MiB embedded)"`
 	// CleanupInterval is the period of Runtime.Cleanup (default 1 min).
-	CleanupInterval time.Duration
+	CleanupInterval time.Duration `key:"cleanup-interval" check:"positive" help:"how often the agent removes leftovers of jobs it no longer runs"`
 	// ShutdownGrace is how long Run lets running attempts finish once its
 	// context is done, before it cancels them with containers.ErrShutdown
 	// (their result is then a crash). The default, 0, cancels them at once:
 	// a grading job is short and a student would rather get a fast crash to
 	// resubmit than wait for an agent that is going away. Operators doing
 	// rolling restarts set it to about the longest HardTime they allow.
-	ShutdownGrace time.Duration
+	ShutdownGrace time.Duration `key:"shutdown-grace" check:"nonneg" help:"on the first SIGINT/SIGTERM, how long running jobs may finish before they end as crash; 0: at once"`
 	// FlushTimeout bounds how long Run waits, at the very end, for the
 	// backend to acknowledge the results it holds (default 5s).
-	FlushTimeout time.Duration
+	FlushTimeout time.Duration `key:"-"`
 	// Observer hears of container starts and results (for metrics); nil
 	// means none. It is called from the attempts' goroutines and from NATS
 	// callbacks, concurrently: it must be safe for that and never block.
-	Observer Observer
+	Observer Observer `key:"-"`
 }
 
 // Observer hears of an agent's job events as they happen; cmd/ingo/metrics
@@ -99,7 +101,25 @@ var DefaultMaxLimits = messages.Limits{
 	Time: 600, HardTime: 1800, Memory: 4096, Processes: 4096, Output: 3 << 19, Disk: 4096,
 }
 
-// withDefaults checks c and fills in the defaults.
+// DefaultConfig returns the settings of an agent nobody configured (ID is
+// still to be given). Its DefaultLimits.HardTime is 0: three times the
+// CPU time, whatever that is set to.
+func DefaultConfig() Config {
+	def := DefaultJobLimits
+	def.HardTime = 0
+	return Config{
+		Slots:             runtime.NumCPU(),
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		ResultRetry:       DefaultResultRetry,
+		CleanupInterval:   DefaultCleanupInterval,
+		FlushTimeout:      DefaultFlushTimeout,
+		DefaultLimits:     def,
+		MaxLimits:         DefaultMaxLimits,
+	}
+}
+
+// withDefaults fills in the defaults of zero fields and checks c against
+// its tags.
 func (c Config) withDefaults() (Config, error) {
 	if err := messages.ValidateID(c.ID); err != nil {
 		return c, fmt.Errorf("%w: agent id: %w", ErrInvalidConfig, err)
@@ -110,9 +130,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Prefix == "" {
 		c.Prefix = messages.DefaultPrefix
 	}
-	if c.Slots < 0 {
-		return c, fmt.Errorf("%w: %d slots", ErrInvalidConfig, c.Slots)
-	}
 	if c.Slots == 0 {
 		c.Slots = runtime.NumCPU()
 	}
@@ -120,22 +137,20 @@ func (c Config) withDefaults() (Config, error) {
 		c.Memory = machineMemory()
 	}
 	for _, d := range []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
+		v   *time.Duration
+		def time.Duration
 	}{
-		{"heartbeat interval", &c.HeartbeatInterval, DefaultHeartbeatInterval},
-		{"result retry", &c.ResultRetry, DefaultResultRetry},
-		{"cleanup interval", &c.CleanupInterval, DefaultCleanupInterval},
-		{"flush timeout", &c.FlushTimeout, DefaultFlushTimeout},
-		{"shutdown grace", &c.ShutdownGrace, 0},
+		{&c.HeartbeatInterval, DefaultHeartbeatInterval},
+		{&c.ResultRetry, DefaultResultRetry},
+		{&c.CleanupInterval, DefaultCleanupInterval},
+		{&c.FlushTimeout, DefaultFlushTimeout},
 	} {
-		if *d.v < 0 {
-			return c, fmt.Errorf("%w: negative %s %v", ErrInvalidConfig, d.name, *d.v)
-		}
 		if *d.v == 0 {
 			*d.v = d.def
 		}
+	}
+	if c.FlushTimeout < 0 {
+		return c, fmt.Errorf("%w: negative flush timeout %v", ErrInvalidConfig, c.FlushTimeout)
 	}
 	def := DefaultJobLimits
 	if c.DefaultLimits.Time > 0 {
@@ -145,6 +160,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	c.DefaultLimits = fillLimits(c.DefaultLimits, def)
 	c.MaxLimits = fillLimits(c.MaxLimits, DefaultMaxLimits)
+	if err := settings.Check(&c); err != nil {
+		return c, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	return c, nil
 }
 

@@ -21,27 +21,27 @@ const (
 type Options struct {
 	// Name is sent in ClientHello and shown in the backend's logs
 	// (default DefaultName).
-	Name string
+	Name string `key:"name" help:"client name shown in the backend's logs"`
 	// ClientID is this client's subject token (letters, digits, '-', '_').
 	// Default: a random UUID. A stable id lets a restarted frontend be the
 	// same client to the backend and collect the results that finished
 	// while it was away (see OnResult). Two live Clients must never share
 	// one.
-	ClientID string
+	ClientID string `key:"id" check:"id" help:"client id, a NATS subject token; empty: a random id per process"`
 	// Prefix of every subject (default messages.DefaultPrefix).
-	Prefix string
+	Prefix string `key:"-"`
 	// Admin sends on the admins' subject, where the backend shows every
 	// job and lets this client kill any; the connection's credentials
 	// must be an admin's. Otherwise the client is the frontend whose
 	// credentials' name is ClientID: NATS lets it send only on its own
 	// subject.
-	Admin bool
+	Admin bool `key:"-"`
 	// PingInterval is the heartbeat period (default 1s).
-	PingInterval time.Duration
+	PingInterval time.Duration `key:"ping-interval" check:"positive" help:"how often the client pings the backend"`
 	// RequestTimeout bounds the wait for the backend's answer to NewJob,
 	// KillJob and Queue (default 10s), and is how long an unanswered ping
 	// is kept before it is taken as lost.
-	RequestTimeout time.Duration
+	RequestTimeout time.Duration `key:"request-timeout" check:"positive" help:"how long the client waits for the backend to answer a request"`
 	// OnResult, if set, receives every result before it is acknowledged
 	// to the backend: those of this Client's jobs (whose Job gets them as
 	// well) and those of jobs that an earlier process with the same
@@ -51,14 +51,14 @@ type Options struct {
 	// again later. Store results here to lose none when the frontend
 	// crashes: without OnResult a result is acknowledged as soon as the
 	// Client has it.
-	OnResult func(*messages.BackendJobDone) error
+	OnResult func(*messages.BackendJobDone) error `key:"-"`
 	// Delivered, if set, says whether the application already has the
 	// result of a job (from its own store, after a restart): such a
 	// result is acknowledged without reaching OnResult again. It runs on
 	// OnResult's goroutine.
-	Delivered func(jobID string) bool
+	Delivered func(jobID string) bool `key:"-"`
 	// Log receives the client's warnings; nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `key:"-"`
 }
 
 // withDefaults fills the zero fields and checks the others.

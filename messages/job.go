@@ -18,20 +18,21 @@ const (
 func (d DebugMode) Valid() bool { return d == DebugOff || d == DebugOn || d == DebugSSH }
 
 // Limits bound one job. Zero means "the agent's default"; an agent caps every
-// value at its own maximum.
+// value at its own maximum. The key, unit, check and help tags describe the
+// fields as settings (agent.default-limits.* and others; internal/settings).
 type Limits struct {
 	// Time is the CPU-time limit in seconds, summed over all cores.
-	Time float64 `cbor:"time,omitempty" json:"time,omitempty"`
+	Time float64 `cbor:"time,omitempty" json:"time,omitempty" key:"time" check:"nonneg" help:"CPU time, in seconds"`
 	// HardTime is the wall-clock limit in seconds (default 3 × Time).
-	HardTime float64 `cbor:"hard_time,omitempty" json:"hard_time,omitempty"`
+	HardTime float64 `cbor:"hard_time,omitempty" json:"hard_time,omitempty" key:"hard-time" check:"nonneg" help:"wall time, in seconds (0: three times the CPU time)"`
 	// Memory is in MiB, without swap.
-	Memory int64 `cbor:"memory,omitempty" json:"memory,omitempty"`
+	Memory int64 `cbor:"memory,omitempty" json:"memory,omitempty" key:"memory" check:"nonneg" help:"memory, in MiB (no swap)"`
 	// Processes bounds the number of processes and threads.
-	Processes int64 `cbor:"processes,omitempty" json:"processes,omitempty"`
+	Processes int64 `cbor:"processes,omitempty" json:"processes,omitempty" key:"processes" check:"nonneg" help:"processes and threads"`
 	// Output bounds, in bytes, each of stdout, stderr, feedback text and archive.
-	Output int64 `cbor:"output,omitempty" json:"output,omitempty"`
+	Output int64 `cbor:"output,omitempty" json:"output,omitempty" key:"output" unit:"bytes" check:"nonneg" help:"bound of each of stdout, stderr, feedback and archive"`
 	// Disk bounds the writable area of the container, in MiB.
-	Disk int64 `cbor:"disk,omitempty" json:"disk,omitempty"`
+	Disk int64 `cbor:"disk,omitempty" json:"disk,omitempty" key:"disk" check:"nonneg" help:"writable disk, in MiB"`
 }
 
 // EnvironmentParameters are INGInious' environment_parameters, typed.

@@ -21,7 +21,6 @@ import (
 	"github.com/ingo-grader/ingo/containers/fake"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/internal/bundle"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
@@ -56,12 +55,12 @@ agent.shutdown-grace and sends their results; a second exits at once.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runAgent(cmd.Context()) },
 	}
 	fs := cmd.Flags()
-	config.AddFlag(fs, "agent.runtime", "runtime", "", "")
-	config.AddFlag(fs, "agent.environments", "environments", "", "")
-	config.AddFlag(fs, "agent.slots", "concurrency", "", "job slots: jobs run at once")
-	config.AddFlag(fs, "agent.name", "name", "", "")
-	config.AddFlag(fs, "agent.cache-dir", "cache-dir", "", "")
-	config.AddFlag(fs, "agent.metrics-addr", "metrics-addr", "", "")
+	schema.AddFlag(fs, "agent.runtime", "runtime", "", "")
+	schema.AddFlag(fs, "agent.environments", "environments", "", "")
+	schema.AddFlag(fs, "agent.slots", "concurrency", "", "job slots: jobs run at once")
+	schema.AddFlag(fs, "agent.name", "name", "", "")
+	schema.AddFlag(fs, "agent.cache-dir", "cache-dir", "", "")
+	schema.AddFlag(fs, "agent.metrics-addr", "metrics-addr", "", "")
 	return cmd
 }
 
@@ -132,47 +131,34 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 }
 
 // newRuntime makes the container runtime named by agent.runtime.
-func newRuntime(ctx context.Context, cfg config.Agent, agentID string, log *slog.Logger) (containers.Runtime, error) {
+func newRuntime(ctx context.Context, cfg agentSettings, agentID string, log *slog.Logger) (containers.Runtime, error) {
 	switch cfg.Runtime {
-	case config.RuntimeNoop:
+	case runtimeNoop:
 		rt, err := noop.New(cfg.Environments...)
 		if err != nil {
 			return nil, fmt.Errorf("%w (check --environments / INGO_AGENT_ENVIRONMENTS)", err)
 		}
 		return rt, nil
-	case config.RuntimeFake:
+	case runtimeFake:
 		return newFakeRuntime(cfg)
-	case config.RuntimeDocker:
-		rt, err := docker.New(ctx, docker.Options{
-			AgentID:    agentID,
-			Host:       cfg.Docker.Host,
-			APITimeout: cfg.Docker.APITimeout,
-			CPUs:       cfg.Docker.CPUs,
-			Network:    cfg.Docker.Network,
-			Aliases:    environmentAliases(cfg.Docker.EnvironmentAliases, log),
-			SSH: docker.SSHOptions{
-				Listen: cfg.SSH.Listen, Host: cfg.SSH.Host,
-				PortMin: cfg.SSH.PortMin, PortMax: cfg.SSH.PortMax,
-				LoginTimeout: cfg.SSH.LoginTimeout, MaxSession: cfg.SSH.MaxSession,
-				HandshakeTimeout: cfg.SSH.HandshakeTimeout,
-				MaxPending:       cfg.SSH.MaxPending, MaxPendingPerSource: cfg.SSH.MaxPendingPerSource,
-			},
-			Logger: log,
-		})
+	case runtimeDocker:
+		opts := cfg.Docker
+		opts.AgentID, opts.SSH, opts.Logger = agentID, cfg.SSH, log
+		rt, err := docker.New(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or use --runtime noop)", err)
 		}
 		return rt, nil
 	}
-	// config.Load refuses other names; this is a guard for callers that
-	// build a config.Agent by hand.
+	// Loading refuses other names (the runtime key's check); this guards
+	// callers that build agentSettings by hand.
 	return nil, fmt.Errorf("unknown runtime %q: use --runtime noop", cfg.Runtime)
 }
 
 // newFakeRuntime makes the fake runtime, for tests: it offers the
 // environments of agent.environments and writes its run log to
 // agent.fake-run-log.
-func newFakeRuntime(cfg config.Agent) (containers.Runtime, error) {
+func newFakeRuntime(cfg agentSettings) (containers.Runtime, error) {
 	envs := cfg.Environments
 	if len(envs) == 0 {
 		envs = []string{noop.DefaultEnvironment}
@@ -245,9 +231,9 @@ func (a *app) bundleCache(ctx context.Context, nc *nats.Conn) (*bundle.Cache, er
 	return cache, nil
 }
 
-// agentConfig maps the settings onto the agent's configuration, choosing
-// an id and a name from the host name where none is set.
-func agentConfig(cfg *config.Config) (agent.Config, error) {
+// agentConfig is the agent's configuration with the subject prefix, and an
+// id and a name from the host name where none is set.
+func agentConfig(cfg *Config) (agent.Config, error) {
 	c := cfg.Agent
 	host := hostName()
 	id := c.ID
@@ -267,19 +253,9 @@ func agentConfig(cfg *config.Config) (agent.Config, error) {
 	if err := messages.ValidateID(id); err != nil {
 		return agent.Config{}, fmt.Errorf("agent id: %w (set agent.id / INGO_AGENT_ID)", err)
 	}
-	return agent.Config{
-		ID:                id,
-		Name:              name,
-		Prefix:            cfg.Prefix,
-		Slots:             c.Slots,
-		Memory:            c.Memory,
-		HeartbeatInterval: c.HeartbeatInterval,
-		ResultRetry:       c.ResultRetry,
-		CleanupInterval:   c.CleanupInterval,
-		ShutdownGrace:     c.ShutdownGrace,
-		DefaultLimits:     c.DefaultLimits.Messages(),
-		MaxLimits:         c.MaxLimits.Messages(),
-	}, nil
+	ac := c.Config
+	ac.ID, ac.Name, ac.Prefix = id, name, cfg.Prefix
+	return ac, nil
 }
 
 // hostName is the host name reduced to what a subject token allows.
@@ -302,19 +278,4 @@ func hostName() string {
 		return "agent"
 	}
 	return b.String()[:min(b.Len(), messages.MaxIDLength)]
-}
-
-// environmentAliases reads agent.docker.environment-aliases ("name=env").
-func environmentAliases(pairs []string, log *slog.Logger) map[string]string {
-	out := map[string]string{}
-	for _, p := range pairs {
-		name, env, ok := strings.Cut(p, "=")
-		name, env = strings.TrimSpace(name), strings.TrimSpace(env)
-		if !ok || name == "" || env == "" {
-			log.Warn("agent.docker.environment-aliases: not name=environment; ignored", "entry", p)
-			continue
-		}
-		out[name] = env
-	}
-	return out
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/ingo-grader/ingo/containers"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -19,8 +18,8 @@ func TestNewRuntime_Fake(t *testing.T) {
 	if err := os.WriteFile(path, []byte("earlier line\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := config.Defaults().Agent
-	cfg.Runtime = config.RuntimeFake
+	cfg := schema.Defaults().Agent
+	cfg.Runtime = runtimeFake
 	cfg.Environments = []string{"docker/default", "docker-ssh/python3"}
 	cfg.FakeRunLog = path
 	rt, err := newRuntime(t.Context(), cfg, "agent7", nil)

@@ -14,7 +14,6 @@ import (
 	api "github.com/ingo-grader/ingo/gateway/http"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/gateway/http/dashboard"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
@@ -45,8 +44,8 @@ The first SIGINT or SIGTERM stops it gracefully; a second exits at once.`,
 			})
 		},
 	}
-	config.AddFlag(cmd.Flags(), "http-addr", "http-addr", "", "")
-	config.AddFlag(cmd.Flags(), "up.data-dir", "data-dir", "", "directory whose "+apitoken.KeyFile+" checks the tokens of ingo token (ingo up's data directory by default)")
+	schema.AddFlag(cmd.Flags(), "http-addr", "http-addr", "", "")
+	schema.AddFlag(cmd.Flags(), "up.data-dir", "data-dir", "", "directory whose "+apitoken.KeyFile+" checks the tokens of ingo token (ingo up's data directory by default)")
 	return cmd
 }
 
@@ -84,17 +83,9 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(ctx, nc, api.Options{
-		Prefix:       cfg.Prefix,
-		ClientID:     cfg.API.ClientID, // "": ingo-api-<host name>
-		AdminToken:   cfg.API.AdminToken,
-		TokenKey:     key,
-		Frontend:     frontendPolicy(cfg),
-		MaxBody:      int64(cfg.API.MaxBody),
-		UploadMemory: int64(cfg.API.UploadMemory),
-		JobMemory:    int64(cfg.API.JobMemory),
-		Log:          log,
-	})
+	opts := cfg.API // ClientID "": ingo-api-<host name>
+	opts.Prefix, opts.TokenKey, opts.Frontend, opts.Log = cfg.Prefix, key, frontendPolicy(cfg), log
+	srv, err := api.New(ctx, nc, opts)
 	if err != nil {
 		return fmt.Errorf("HTTP API: %w", err)
 	}

@@ -25,7 +25,7 @@ type app struct {
 	// the components this process runs (see credsFor).
 	keys *natsauth.Keys
 
-	cfg *config.Config
+	cfg *Config
 	log *slog.Logger
 }
 
@@ -39,7 +39,7 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	if cmd.Annotations[annotationNoConfig] != "" {
 		return nil
 	}
-	cfg, err := config.Load(config.Source{File: a.configFile, Flags: cmd.Flags(), Set: a.sets})
+	cfg, file, err := schema.Load(config.Source{File: a.configFile, Flags: cmd.Flags(), Set: a.sets})
 	if err != nil {
 		return err
 	}
@@ -48,8 +48,8 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	a.cfg, a.log = cfg, log
-	if cfg.File != "" {
-		log.Debug("settings read", "file", cfg.File)
+	if file != "" {
+		log.Debug("settings read", "file", file)
 	}
 	return nil
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/ingo-grader/ingo/backend/leader"
 	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	"github.com/ingo-grader/ingo/internal/bundle"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
@@ -53,9 +52,9 @@ once); a second exits at once.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBackend(cmd.Context()) },
 	}
 	fs := cmd.Flags()
-	config.AddFlag(fs, "backend.embedded-nats", "embedded-nats", "", "")
-	config.AddFlag(fs, "backend.data-dir", "data-dir", "", "")
-	config.AddFlag(fs, "backend.metrics-addr", "metrics-addr", "", "")
+	schema.AddFlag(fs, "backend.embedded-nats", "embedded-nats", "", "")
+	schema.AddFlag(fs, "backend.data-dir", "data-dir", "", "")
+	schema.AddFlag(fs, "backend.metrics-addr", "metrics-addr", "", "")
 	return cmd
 }
 
@@ -251,21 +250,9 @@ func listenAddr(natsURL string) (string, error) {
 }
 
 // backendConfig maps the settings onto the backend's own configuration.
-func backendConfig(cfg *config.Config) backend.Config {
-	bc := backend.DefaultConfig()
-	b := cfg.Backend
+func backendConfig(cfg *Config) backend.Config {
+	bc := cfg.Backend.Config
 	bc.Prefix = cfg.Prefix
-	bc.HeartbeatInterval = b.HeartbeatInterval
-	bc.HeartbeatMisses = b.HeartbeatMisses
-	bc.MaxAttempts = b.MaxAttempts
-	bc.StartTimeout = b.StartTimeout
-	bc.EnvironmentGrace = b.EnvironmentGrace
-	bc.DoneRetention = b.DoneRetention
-	bc.DoneMemory = int64(b.DoneMemory)
-	bc.ClientTimeout = b.ClientTimeout
-	bc.OrphanTimeout = b.OrphanTimeout
-	bc.ResultRetention = b.ResultRetention
-	bc.ResultResend = b.ResultResend
 	return bc
 }
 

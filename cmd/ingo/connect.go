@@ -89,7 +89,7 @@ func (a *app) openClient(ctx context.Context) (c *frontendclient.Client, closeAl
 // credentials name.
 func (a *app) openClientOn(ctx context.Context, natsURL string, creds *natsauth.Credentials) (c *frontendclient.Client, closeAll func(), err error) {
 	timeout := a.cfg.Client.ConnectTimeout
-	id, admin := a.cfg.Client.ID, true
+	id, admin := a.cfg.Client.ClientID, true
 	if creds != nil && creds.Role != natsauth.RoleAdmin {
 		if creds.Role != natsauth.RoleFrontend {
 			return nil, nil, fmt.Errorf("the NATS credentials are of role %s: the CLI needs an admin's or a frontend's", creds.Role)

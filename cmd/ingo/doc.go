@@ -11,7 +11,8 @@
 //	ingo agents [--json]
 //	ingo version
 //
-// Every command reads its settings through internal/config (flags, INGO_*
+// Every command reads its settings (settings.go: the components' own
+// configurations, gathered) through internal/config (flags, INGO_*
 // variables, --config FILE, defaults) and logs to stderr; stdout carries
 // only what the command is asked for, so that --json output can be piped.
 //

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	bridge "github.com/ingo-grader/ingo/gateway/inginious"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
@@ -36,8 +35,8 @@ queue, and a result is acknowledged only once a live webapp has it.`,
 			return a.runBridgeOn(cmd.Context(), a.cfg.NATS.URL)
 		},
 	}
-	config.AddFlag(cmd.Flags(), "inginious.listen", "listen", "", "")
-	config.AddFlag(cmd.Flags(), "inginious.tasks-dir", "tasks-dir", "", "")
+	schema.AddFlag(cmd.Flags(), "inginious.listen", "listen", "", "")
+	schema.AddFlag(cmd.Flags(), "inginious.tasks-dir", "tasks-dir", "", "")
 	return cmd
 }
 

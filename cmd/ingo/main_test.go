@@ -45,7 +45,7 @@ func isolate(t *testing.T) {
 	data := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", data)
 	testutil.WriteKeys(t, filepath.Join(data, "ingo"))
-	for _, k := range config.Keys() {
+	for _, k := range schema.Keys() {
 		t.Setenv(k.Env(), "")
 	}
 }

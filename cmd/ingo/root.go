@@ -35,9 +35,9 @@ defaults, in that order; docs/configuration.md lists every key.`,
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configFile, "config", "", "YAML settings file ("+config.EnvConfig+")")
-	config.AddFlag(pf, "nats.url", "nats-url", "", "")
-	config.AddFlag(pf, "nats.creds", "creds", "", "")
-	config.AddFlag(pf, "log.level", "log-level", "", "")
+	schema.AddFlag(pf, "nats.url", "nats-url", "", "")
+	schema.AddFlag(pf, "nats.creds", "creds", "", "")
+	schema.AddFlag(pf, "log.level", "log-level", "", "")
 	pf.StringArrayVar(&a.sets, "set", nil, "any setting as KEY=VALUE, e.g. --set backend.max-attempts=3 (repeatable; docs/configuration.md lists the keys)")
 
 	root.AddCommand(

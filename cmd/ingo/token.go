@@ -11,7 +11,6 @@ import (
 
 	api "github.com/ingo-grader/ingo/gateway/http"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -61,7 +60,7 @@ token made from it (restart ingo up or ingo api then). Tokens never expire.`,
 	fs := cmd.Flags()
 	fs.StringVar(&role, "role", "", "frontend or admin")
 	fs.StringVar(&name, "name", "", "who holds it: letters, digits, '-' and '_'")
-	config.AddFlag(fs, "up.data-dir", "data-dir", "", "the data directory of ingo up or ingo api, whose "+apitoken.KeyFile+" signs the token")
+	schema.AddFlag(fs, "up.data-dir", "data-dir", "", "the data directory of ingo up or ingo api, whose "+apitoken.KeyFile+" signs the token")
 	return cmd
 }
 
@@ -84,10 +83,10 @@ func apiTokenKey(dataDir string, haveAdminToken bool, log *slog.Logger) ([]byte,
 
 // frontendPolicy is what frontend tokens may ask: api.frontend-max-limits,
 // each 0 standing for the agents' default of that limit.
-func frontendPolicy(cfg *config.Config) api.FrontendPolicy {
-	m, d := cfg.API.FrontendMaxLimits.Messages(), cfg.Agent.DefaultLimits.Messages()
+func frontendPolicy(cfg *Config) api.FrontendPolicy {
+	m, d := cfg.API.Frontend.Max, cfg.Agent.DefaultLimits
 	return api.FrontendPolicy{
-		Network: cfg.API.FrontendNetwork,
+		Network: cfg.API.Frontend.Network,
 		Max: messages.Limits{
 			Time: orDefault(m.Time, d.Time), HardTime: orDefault(m.HardTime, d.HardTime),
 			Memory: orDefault(m.Memory, d.Memory), Processes: orDefault(m.Processes, d.Processes),

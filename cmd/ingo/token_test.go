@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	api "github.com/ingo-grader/ingo/gateway/http"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -119,19 +118,16 @@ func TestToken_RoundTrip(t *testing.T) {
 	}
 }
 
-// TestAPIDefaults: the API's settings default to the package's defaults,
-// and frontends get the agents' default limits and no network.
-func TestAPIDefaults(t *testing.T) {
+// TestFrontendPolicy: frontends get the agents' default limits and no
+// network, and api.frontend-max-limits raises what it sets.
+func TestFrontendPolicy(t *testing.T) {
 	t.Parallel()
-	d := config.Defaults()
-	if int64(d.API.MaxBody) != api.DefaultMaxBody || int64(d.API.UploadMemory) != api.DefaultUploadMemory || int64(d.API.JobMemory) != api.DefaultJobMemory {
-		t.Errorf("api settings %+v, package defaults %d, %d, %d", d.API, api.DefaultMaxBody, api.DefaultUploadMemory, api.DefaultJobMemory)
-	}
+	d := schema.Defaults()
 	p := frontendPolicy(d)
-	if p.Network || p.Max != d.Agent.DefaultLimits.Messages() {
-		t.Errorf("frontend policy %+v, want the agents' default limits %+v and no network", p, d.Agent.DefaultLimits.Messages())
+	if p.Network || p.Max != d.Agent.DefaultLimits {
+		t.Errorf("frontend policy %+v, want the agents' default limits %+v and no network", p, d.Agent.DefaultLimits)
 	}
-	d.API.FrontendMaxLimits.Time = 120
+	d.API.Frontend.Max.Time = 120
 	if p := frontendPolicy(d); p.Max.Time != 120 || p.Max.Memory != d.Agent.DefaultLimits.Memory {
 		t.Errorf("with frontend-max-limits.time 120: %+v", p.Max)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
-	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
@@ -39,12 +38,12 @@ exits at once.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runUp(cmd.Context()) },
 	}
 	fs := cmd.Flags()
-	config.AddFlag(fs, "http-addr", "http-addr", "", "")
-	config.AddFlag(fs, "up.data-dir", "data-dir", "", "")
-	config.AddFlag(fs, "agent.runtime", "runtime", "", "")
-	config.AddFlag(fs, "agent.slots", "concurrency", "", "")
-	config.AddFlag(fs, "inginious.listen", "inginious", "", "serve INGInious' client protocol at this ZeroMQ endpoint (tcp://HOST:PORT) too, with the tasks of --inginious-tasks")
-	config.AddFlag(fs, "inginious.tasks-dir", "inginious-tasks", "", "")
+	schema.AddFlag(fs, "http-addr", "http-addr", "", "")
+	schema.AddFlag(fs, "up.data-dir", "data-dir", "", "")
+	schema.AddFlag(fs, "agent.runtime", "runtime", "", "")
+	schema.AddFlag(fs, "agent.slots", "concurrency", "", "")
+	schema.AddFlag(fs, "inginious.listen", "inginious", "", "serve INGInious' client protocol at this ZeroMQ endpoint (tcp://HOST:PORT) too, with the tasks of --inginious-tasks")
+	schema.AddFlag(fs, "inginious.tasks-dir", "inginious-tasks", "", "")
 	return cmd
 }
 
@@ -126,7 +125,7 @@ Ctrl-C stops everything.
 	defer closeAll()
 	if len(c.Environments()) == 0 {
 		hint := "build the grading images with 'make images' (about 80 s, needs root); the agent notices them while it runs"
-		if a.cfg.Agent.Runtime != config.RuntimeDocker {
+		if a.cfg.Agent.Runtime != runtimeDocker {
 			hint = "check agent.environments"
 		}
 		a.log.Warn("no agent offers any environment yet: jobs will wait; " + hint)

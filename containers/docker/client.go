@@ -69,33 +69,33 @@ type dockerAPI interface {
 type Options struct {
 	// AgentID labels every container (io.ingo.agent); Cleanup removes only
 	// containers with this label value. Required.
-	AgentID string
+	AgentID string `key:"-"`
 	// Host is the daemon address ("unix:///var/run/docker.sock"); empty:
 	// DOCKER_HOST or the default socket.
-	Host string
+	Host string `key:"host" help:"Docker daemon address; empty: DOCKER_HOST, else the local socket"`
 	// APITimeout bounds each API call (create, start, inspect, copy, remove,
 	// list, attach). Waits and streams (the attach stream once open) are
 	// bounded by the job's own limits instead.
 	// Default 30 s.
-	APITimeout time.Duration
+	APITimeout time.Duration `key:"api-timeout" check:"positive" help:"bound of each Docker API call (create, copy, start, inspect, remove); waits are bounded by the job's limits"`
 	// CPUs is the number of CPUs one job may use (NanoCPUs). Default 1.
-	CPUs float64
+	CPUs float64 `key:"cpus" check:"positive" help:"CPUs one job may use at once (Docker NanoCPUs), so one job cannot take every core"`
 	// NoFile bounds open files per process in a container. Default 1024.
-	NoFile int64
+	NoFile int64 `key:"-"`
 	// Network is the network a job with network_grading joins. Default
 	// "bridge".
-	Network string
+	Network string `key:"network" check:"nonempty" help:"Docker network of jobs whose task allows network (network_grading); the others get none"`
 	// CPUPoll is how often CPU time is measured. Default 100 ms.
-	CPUPoll time.Duration
+	CPUPoll time.Duration `key:"-"`
 	// SSH configures SSH debug and ssh_student; off without ports.
-	SSH SSHOptions
+	SSH SSHOptions `key:"-"`
 	// Aliases offer an image's environment under more names: INGInious
 	// environment names (cpp, python3, java...) -> the name of an image
 	// (org.inginious.grading.name). An alias whose image is missing, or
 	// that is an image's own name, is not offered.
-	Aliases map[string]string
+	Aliases map[string]string `key:"environment-aliases" help:"INGInious environment names offered as another image's, as name=environment (the name of org.inginious.grading.name); an alias whose image is missing is not offered"`
 	// Logger; default slog.Default().
-	Logger *slog.Logger
+	Logger *slog.Logger `key:"-"`
 
 	// cgroupRoot is where cgroup filesystems are mounted (tests change it
 	// to force the stats stream).
@@ -104,16 +104,16 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.APITimeout <= 0 {
-		o.APITimeout = 30 * time.Second
+		o.APITimeout = DefaultAPITimeout
 	}
 	if o.CPUs <= 0 {
-		o.CPUs = 1
+		o.CPUs = DefaultCPUs
 	}
 	if o.NoFile <= 0 {
 		o.NoFile = 1024
 	}
 	if o.Network == "" {
-		o.Network = "bridge"
+		o.Network = DefaultNetwork
 	}
 	if o.CPUPoll <= 0 {
 		o.CPUPoll = 100 * time.Millisecond

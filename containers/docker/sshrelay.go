@@ -22,30 +22,32 @@ import (
 // into the container over its channel: the container keeps network "none".
 type SSHOptions struct {
 	// Listen is the address the agent binds ("0.0.0.0" by default).
-	Listen string
+	Listen string `key:"listen" check:"nonempty" help:"address where the agent listens for SSH debug and ssh_student connections, which it relays into the job's container (the container keeps no network)"`
 	// Host is what clients are told to connect to. Default: Listen when it
 	// is a specific address, else this machine's host name. Never guessed
 	// by asking outside services.
-	Host string
+	Host string `key:"host" help:"host name or address clients are told to connect to for SSH; empty: agent.ssh.listen when it is a specific address, else this machine's host name"`
 	// PortMin and PortMax bound the ports; SSH is off while PortMax is 0.
-	PortMin, PortMax int
+	PortMin int `key:"port-min" help:"first port of the SSH range (one port per SSH session at once); 0 with port-max 0: SSH debug and ssh_student off"`
+	PortMax int `key:"port-max" help:"last port of the SSH range"`
 	// LoginTimeout: an SSH server nobody logged in to by then ends (2 min).
-	LoginTimeout time.Duration
+	LoginTimeout time.Duration `key:"login-timeout" check:"positive" help:"an SSH session nobody logged in to by then ends the job (crash, \"Nobody connected to the SSH server\")"`
 	// MaxSession: an SSH server ends then whatever happens (30 min).
-	MaxSession time.Duration
+	MaxSession time.Duration `key:"max-session" check:"positive" help:"an SSH session ends then, whatever happens"`
 	// HandshakeTimeout: the container's SSH server closes a connection
 	// not logged in by then (20 s).
-	HandshakeTimeout time.Duration
+	HandshakeTimeout time.Duration `key:"handshake-timeout" check:"positive" help:"an SSH connection not logged in by then is closed"`
 	// MaxConns bounds the logged-in connections per server (8).
-	MaxConns int
+	MaxConns int `key:"-"`
 	// MaxPending bounds the connections not logged in yet per server (8),
 	// and MaxPendingPerSource those of one source (3; see sshGate).
-	MaxPending, MaxPendingPerSource int
+	MaxPending          int `key:"max-pending" check:"min=1" help:"SSH connections not logged in yet that one SSH session admits at once"`
+	MaxPendingPerSource int `key:"max-pending-per-source" check:"min=1" help:"of these, how many one client address (IPv6: one /64) may hold, so that one address cannot keep others out"`
 }
 
 func (o *SSHOptions) defaults() {
 	if o.Listen == "" {
-		o.Listen = "0.0.0.0"
+		o.Listen = DefaultSSHListen
 	}
 	if o.Host == "" {
 		if ip := net.ParseIP(o.Listen); ip != nil && !ip.IsUnspecified() {
@@ -70,10 +72,10 @@ func (o *SSHOptions) defaults() {
 		o.MaxConns = 8
 	}
 	if o.MaxPending <= 0 {
-		o.MaxPending = 8
+		o.MaxPending = DefaultSSHMaxPending
 	}
 	if o.MaxPendingPerSource <= 0 {
-		o.MaxPendingPerSource = 3
+		o.MaxPendingPerSource = DefaultSSHMaxPendingPerSource
 	}
 }
 

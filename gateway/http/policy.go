@@ -15,9 +15,9 @@ type FrontendPolicy struct {
 	// task.yaml included. A zero field lets it ask for none above zero:
 	// the agent's default applies. Max.HardTime 0 means three times
 	// Max.Time, as an agent does for a job without a wall time.
-	Max messages.Limits
+	Max messages.Limits `key:"frontend-max-limits" help:"the largest limits a frontend token may ask for (0: the agent's default limit; hard-time 0: the agent's, or three times the largest CPU time)"`
 	// Network lets frontend jobs ask for network_grading.
-	Network bool
+	Network bool `key:"frontend-network" help:"let jobs submitted with a frontend token ask for network_grading"`
 }
 
 // check refuses a frontend job that asks for more than p, naming the

@@ -32,36 +32,42 @@ const (
 // Options configure a Server. The zero value is usable.
 type Options struct {
 	// Prefix is the NATS subject prefix ("" = messages.DefaultPrefix).
-	Prefix string
+	Prefix string `key:"-"`
 	// ClientID is the frontendclient id. Keep it stable across restarts:
 	// results that finish while the API is down then reach the next
 	// process. "" = "ingo-api-" + host name.
-	ClientID string
+	ClientID string `key:"client-id" check:"id" help:"client id of the HTTP API towards the backend; stable, so that results of jobs submitted before an API restart still arrive; empty: ingo-api-<host name>"`
 	// AdminToken, when set, is an admin token, compared as it is (in
 	// constant time). Every /api/v1 route needs a token: without
 	// AdminToken and TokenKey, none is accepted.
-	AdminToken string
+	AdminToken string `key:"admin-token" help:"an admin token of the HTTP API besides those of ingo token (every /api/v1 route needs a token); keep it secret"`
 	// TokenKey checks the self-verifying tokens of package apitoken
 	// (`ingo token`); nil: only AdminToken is accepted.
-	TokenKey []byte
+	TokenKey []byte `key:"-"`
 	// Frontend bounds what a frontend token may ask for (admins may ask
 	// anything). The zero value lets frontends set no limit and no network.
-	Frontend FrontendPolicy
+	Frontend FrontendPolicy `key:",inline"`
 	// MaxBody bounds a request body (default 64 MiB); more gets 413.
-	MaxBody int64
+	MaxBody int64 `key:"max-body" unit:"bytes" check:"min=1048576" help:"largest HTTP request body (a submission with its task archive and files)"`
 	// UploadMemory bounds the request bodies of submissions and task
 	// uploads read at once, by their Content-Length (MaxBody when not
 	// given); the others wait their turn unread (default 64 MiB). See
 	// upload.go for what a body may cost in memory.
-	UploadMemory int64
+	UploadMemory int64 `key:"upload-memory" unit:"bytes" check:"min=1048576" help:"memory the HTTP API may spend on request bodies at once: each reserves four times its size before it is read, the others wait"`
 	// JobMemory bounds the jobs and results kept (default 256 MiB); the
 	// oldest finished jobs are forgotten first.
-	JobMemory int64
+	JobMemory int64 `key:"job-memory" unit:"bytes" check:"min=1048576" help:"memory bound of the jobs and results the API keeps for GET /api/v1/jobs/{id}; the oldest finished ones go first"`
 	// PingInterval is the frontendclient heartbeat (0 = its default);
 	// /readyz wants a pong within readyPings of them.
-	PingInterval time.Duration
+	PingInterval time.Duration `key:"-"`
 	// Log receives warnings; nil discards them.
-	Log *slog.Logger
+	Log *slog.Logger `key:"-"`
+}
+
+// DefaultOptions returns the bounds zero fields stand for; the rest is for
+// the caller to give.
+func DefaultOptions() Options {
+	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, JobMemory: DefaultJobMemory}
 }
 
 // readyPings: /readyz fails after this many ping intervals without a pong.

@@ -24,23 +24,24 @@ const forgetAfter = 10 * time.Minute
 // Options configure a Bridge.
 type Options struct {
 	// Listen is the ZeroMQ endpoint, "tcp://HOST:PORT".
-	Listen string
+	Listen string `key:"listen" help:"ZeroMQ endpoint (tcp://HOST:PORT) where ingo inginious-bridge, and ingo up when set, serve INGInious' client protocol to an INGInious webapp; empty with ingo up: no bridge"`
 	// TasksDir holds the webapp's courses: TasksDir/<course>/<task>.
-	TasksDir string
+	TasksDir string `key:"tasks-dir" help:"the INGInious webapp's task folder (<course>/<task>, and each course's $common), which the bridge reads jobs' tasks from"`
 	// Log; nil discards.
-	Log *slog.Logger
+	Log *slog.Logger `key:"-"`
 
 	// MaxMessageBytes is the largest INGInious message a webapp may send
 	// (0: 16 MiB). A ZeroMQ frame that announces more closes its
 	// connection before anything is allocated for it.
-	MaxMessageBytes int64
+	MaxMessageBytes int64 `key:"-"`
 	// MaxConns bounds the connections open at once (0: 16), and
 	// MaxConnsPerAddr those from one IP address (0: 4). A connection
 	// over the bounds is closed at once.
-	MaxConns, MaxConnsPerAddr int
+	MaxConns        int `key:"-"`
+	MaxConnsPerAddr int `key:"-"`
 	// HandshakeTimeout bounds a new connection's ZeroMQ handshake (0: 10
 	// s).
-	HandshakeTimeout time.Duration
+	HandshakeTimeout time.Duration `key:"-"`
 }
 
 // Bridge serves INGInious' client protocol on a ZeroMQ ROUTER socket and

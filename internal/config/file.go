@@ -11,7 +11,7 @@ import (
 
 // readFile parses a YAML configuration file and refuses any key that is not
 // a setting, naming it, so that a typo never falls back to a default.
-func readFile(path string) (map[string]any, error) {
+func (s *Schema[T]) readFile(path string) (map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w (check --config and %s)", err, EnvConfig)
@@ -22,7 +22,7 @@ func readFile(path string) (map[string]any, error) {
 		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
 	var problems []string
-	checkKeys(settings, "", &problems)
+	s.checkKeys(settings, "", &problems)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return nil, fmt.Errorf("config file %s: %s (every key is listed in docs/configuration.md)",
@@ -33,19 +33,19 @@ func readFile(path string) (map[string]any, error) {
 
 // checkKeys walks a parsed file and describes every key that is not a
 // setting, or a section written as a value and the other way around.
-func checkKeys(m map[string]any, prefix string, problems *[]string) {
+func (s *Schema[T]) checkKeys(m map[string]any, prefix string, problems *[]string) {
 	for name, value := range m {
 		full := prefix + name
-		_, isKey := Lookup(full)
+		_, isKey := s.Lookup(full)
 		switch {
 		case isKey:
 			if _, isMap := value.(map[string]any); isMap {
 				*problems = append(*problems, fmt.Sprintf("key %q takes a value, not a mapping", full))
 			}
-		case isSection(full):
+		case s.isSection(full):
 			switch sub := value.(type) {
 			case map[string]any:
-				checkKeys(sub, full+".", problems)
+				s.checkKeys(sub, full+".", problems)
 			case nil:
 				// An empty section ("agent:") sets nothing.
 			default:
@@ -53,29 +53,19 @@ func checkKeys(m map[string]any, prefix string, problems *[]string) {
 			}
 		default:
 			msg := fmt.Sprintf("unknown key %q", full)
-			if s := suggest(full); s != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			if sug := s.suggest(full); sug != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", sug)
 			}
 			*problems = append(*problems, msg)
 		}
 	}
 }
 
-// isSection reports whether name is a proper prefix of some key.
-func isSection(name string) bool {
-	for _, k := range keys {
-		if strings.HasPrefix(k.Name, name+".") {
-			return true
-		}
-	}
-	return false
-}
-
 // suggest returns the key closest to name, if it is close enough to be
 // a typo of it.
-func suggest(name string) string {
+func (s *Schema[T]) suggest(name string) string {
 	best, bestDist := "", 4
-	for _, k := range keys {
+	for _, k := range s.keys {
 		if d := distance(name, k.Name); d < bestDist {
 			best, bestDist = k.Name, d
 		}

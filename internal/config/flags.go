@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ingo-grader/ingo/internal/settings"
 )
 
 // flagAnnotation marks a flag as the command-line form of a key; Load binds
@@ -15,11 +17,8 @@ const flagAnnotation = "ingo-config-key"
 // shorthand) for key, typed and defaulted like the key, with the key's help
 // text and environment variable as usage unless usage is given. The flag
 // overrides the key only when it is given on the command line.
-func AddFlag(fs *pflag.FlagSet, key, name, shorthand, usage string) {
-	k, ok := Lookup(key)
-	if !ok {
-		panic(fmt.Sprintf("config.AddFlag: no key %q", key))
-	}
+func (s *Schema[T]) AddFlag(fs *pflag.FlagSet, key, name, shorthand, usage string) {
+	k := s.mustLookup(key)
 	if usage == "" {
 		usage = k.Help
 	}
@@ -39,7 +38,7 @@ func AddFlag(fs *pflag.FlagSet, key, name, shorthand, usage string) {
 		fs.DurationP(name, shorthand, d, usage)
 	case []string:
 		fs.StringSliceP(name, shorthand, d, usage)
-	case ByteSize:
+	case settings.ByteSize:
 		fs.VarP(&d, name, shorthand, usage)
 	default:
 		panic(fmt.Sprintf("config.AddFlag: key %q has a default of type %T", key, d))

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/ingo-grader/ingo/internal/settings"
 )
 
 // Source says where Load finds settings besides the environment and the
@@ -27,15 +27,16 @@ type Source struct {
 }
 
 // Load reads the settings, highest first, from the flags, the INGO_*
-// environment variables, the file and the defaults, and checks them.
-func Load(src Source) (*Config, error) {
+// environment variables, the file and the defaults, and checks them: each
+// field's check tag, then T's Validate when it has one. It also returns the
+// file it read ("" for none).
+func (s *Schema[T]) Load(src Source) (*T, string, error) {
 	v := viper.New()
-	for _, k := range keys {
-		v.SetDefault(k.Name, k.Default)
+	for _, k := range s.keys {
 		// An explicit binding per key: AutomaticEnv alone would miss
 		// keys that appear nowhere else (spf13/viper#761).
 		if err := v.BindEnv(k.Name, k.Env()); err != nil {
-			return nil, fmt.Errorf("config: bind %s: %w", k.Env(), err)
+			return nil, "", fmt.Errorf("config: bind %s: %w", k.Env(), err)
 		}
 	}
 
@@ -44,12 +45,12 @@ func Load(src Source) (*Config, error) {
 		file = os.Getenv(EnvConfig)
 	}
 	if file != "" {
-		settings, err := readFile(file)
+		m, err := s.readFile(file)
 		if err != nil {
-			return nil, err
+			return nil, file, err
 		}
-		if err := v.MergeConfigMap(settings); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", file, err)
+		if err := v.MergeConfigMap(m); err != nil {
+			return nil, file, fmt.Errorf("config file %s: %w", file, err)
 		}
 	}
 
@@ -61,55 +62,52 @@ func Load(src Source) (*Config, error) {
 			}
 		})
 		if err := errors.Join(errs...); err != nil {
-			return nil, fmt.Errorf("config: bind flags: %w", err)
+			return nil, file, fmt.Errorf("config: bind flags: %w", err)
 		}
 	}
-
-	if err := applySet(v, src); err != nil {
-		return nil, err
+	if err := s.applySet(v, src); err != nil {
+		return nil, file, err
 	}
 
-	var (
-		c  Config
-		md mapstructure.Metadata
-	)
-	err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
-		dc.DecodeHook = decodeHook()
-		// A key with no field is a bug in this package; unknown keys from
-		// files were refused by readFile already.
-		dc.ErrorUnused = true
-		dc.Metadata = &md
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where(file), err)
+	// The defaults are the components' own; viper only says what was
+	// given, and where from, over them.
+	c := s.defaults()
+	fs := fields(&c)
+	var errs []error
+	for _, k := range s.keys {
+		if !v.IsSet(k.Name) {
+			continue
+		}
+		if err := fs[k.Name].Set(v.Get(k.Name)); err != nil {
+			errs = append(errs, fmt.Errorf("%s (%s): %w", k.Name, k.Env(), err))
+		}
 	}
-	// A field with no key is a bug too (File, tagged "-", is not a key).
-	if unset := slices.DeleteFunc(md.Unset, func(f string) bool { return f == "-" }); len(unset) > 0 {
-		return nil, fmt.Errorf("config: fields without a key: %v", unset)
+	if err := errors.Join(errs...); err != nil {
+		return nil, file, fmt.Errorf("%s: %w", where(file), err)
 	}
-	c.File = file
-	if err := c.normalize(); err != nil {
-		return nil, fmt.Errorf("%s: %w", where(file), err)
+	if err := s.check(&c); err != nil {
+		return nil, file, fmt.Errorf("%s: %w", where(file), err)
 	}
-	return &c, nil
+	return &c, file, nil
 }
 
-// Defaults returns the settings when nothing is configured: what Load gives
-// with no file, no flags and no INGO_* variables.
-func Defaults() *Config {
-	v := viper.New()
-	for _, k := range keys {
-		v.SetDefault(k.Name, k.Default)
+// check runs the tag checks, naming each key with its variable, then T's
+// Validate.
+func (s *Schema[T]) check(c *T) error {
+	var errs []error
+	for _, p := range settings.Problems(settings.Check(c)) {
+		errs = append(errs, fmt.Errorf("%s (%s): %s", p.Key, EnvName(p.Key), p.Msg))
 	}
-	var c Config
-	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.DecodeHook = decodeHook() }); err != nil {
-		panic(fmt.Sprintf("config: the defaults do not decode: %v", err))
+	if val, ok := any(c).(Validator); ok {
+		if err := val.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return &c
+	return errors.Join(errs...)
 }
 
 // applySet gives v the --set pairs, checking that each names a key.
-func applySet(v *viper.Viper, src Source) error {
+func (s *Schema[T]) applySet(v *viper.Viper, src Source) error {
 	changed := map[string]bool{}
 	if src.Flags != nil {
 		src.Flags.Visit(func(f *pflag.Flag) {
@@ -124,7 +122,7 @@ func applySet(v *viper.Viper, src Source) error {
 		if !ok || name == "" {
 			return fmt.Errorf("--set %q: want KEY=VALUE, e.g. --set backend.max-attempts=3", kv)
 		}
-		if _, known := Lookup(name); !known {
+		if _, known := s.Lookup(name); !known {
 			return fmt.Errorf("--set %s: unknown setting %q (docs/configuration.md lists them)", kv, name)
 		}
 		if !changed[name] {

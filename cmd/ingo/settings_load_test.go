@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"os"
@@ -8,21 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/spf13/pflag"
 )
 
-// isolate blanks every INGO_* variable of the test process, so that the
-// machine's environment cannot change what a test loads (viper ignores
-// empty variables).
-func isolate(t *testing.T) {
-	t.Helper()
-	t.Setenv(EnvConfig, "")
-	for _, k := range keys {
-		t.Setenv(k.Env(), "")
-	}
-}
-
-func writeFile(t *testing.T, text string) string {
+// writeSettings writes a settings file and returns its path.
+func writeSettings(t *testing.T, text string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ingo.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
@@ -33,14 +24,14 @@ func writeFile(t *testing.T, text string) string {
 
 func TestLoad_DefaultsOnly(t *testing.T) {
 	isolate(t)
-	got, err := Load(Source{})
+	got, _, err := schema.Load(config.Source{})
 	if err != nil {
 		t.Fatalf("Load with nothing configured: %v", err)
 	}
-	if want := Defaults(); !reflect.DeepEqual(got, want) {
-		t.Errorf("Load() = %+v\nwant Defaults() = %+v", got, want)
+	if want := schema.Defaults(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Load() = %+v\nwant schema.Defaults() = %+v", got, want)
 	}
-	if got.NATS.URL != "nats://127.0.0.1:4222" || got.Agent.Slots < 1 || got.Agent.Runtime != RuntimeDocker {
+	if got.NATS.URL != "nats://127.0.0.1:4222" || got.Agent.Slots < 1 || got.Agent.Runtime != runtimeDocker {
 		t.Errorf("unexpected defaults: nats.url=%q agent.slots=%d agent.runtime=%q",
 			got.NATS.URL, got.Agent.Slots, got.Agent.Runtime)
 	}
@@ -65,7 +56,7 @@ func TestLoad_Precedence(t *testing.T) {
 		{
 			key: "agent.slots", flag: "concurrency",
 			file: "agent:\n  slots: 3\n", env: "5", flagValue: "7",
-			def: Defaults().Agent.Slots, fromFile: 3, fromEnv: 5, fromFlag: 7,
+			def: schema.Defaults().Agent.Slots, fromFile: 3, fromEnv: 5, fromFlag: 7,
 			get: func(c *Config) any { return c.Agent.Slots },
 		},
 		{
@@ -88,11 +79,11 @@ func TestLoad_Precedence(t *testing.T) {
 			load := func(file string, args ...string) any {
 				t.Helper()
 				fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-				AddFlag(fs, tc.key, tc.flag, "", "")
+				schema.AddFlag(fs, tc.key, tc.flag, "", "")
 				if err := fs.Parse(args); err != nil {
 					t.Fatal(err)
 				}
-				c, err := Load(Source{File: file, Flags: fs})
+				c, _, err := schema.Load(config.Source{File: file, Flags: fs})
 				if err != nil {
 					t.Fatalf("Load: %v", err)
 				}
@@ -104,10 +95,10 @@ func TestLoad_Precedence(t *testing.T) {
 					t.Errorf("%s: %s = %#v, want %#v", stage, tc.key, got, want)
 				}
 			}
-			file := writeFile(t, tc.file)
+			file := writeSettings(t, tc.file)
 			check("default", load(""), tc.def)
 			check("file over default", load(file), tc.fromFile)
-			t.Setenv(EnvName(tc.key), tc.env)
+			t.Setenv(config.EnvName(tc.key), tc.env)
 			check("env over file", load(file), tc.fromEnv)
 			check("flag over env", load(file, "--"+tc.flag+"="+tc.flagValue), tc.fromFlag)
 		})
@@ -116,13 +107,13 @@ func TestLoad_Precedence(t *testing.T) {
 
 func TestLoad_ConfigFromEnvironment(t *testing.T) {
 	isolate(t)
-	t.Setenv(EnvConfig, writeFile(t, "prefix: fromfile\n"))
-	c, err := Load(Source{})
+	t.Setenv(config.EnvConfig, writeSettings(t, "prefix: fromfile\n"))
+	c, file, err := schema.Load(config.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Prefix != "fromfile" || c.File == "" {
-		t.Errorf("prefix = %q, file = %q; want the file named by %s read", c.Prefix, c.File, EnvConfig)
+	if c.Prefix != "fromfile" || file == "" {
+		t.Errorf("prefix = %q, file = %q; want the file named by %s read", c.Prefix, file, config.EnvConfig)
 	}
 }
 
@@ -146,8 +137,8 @@ func TestLoad_FileErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			isolate(t)
-			path := writeFile(t, tc.file)
-			_, err := Load(Source{File: path})
+			path := writeSettings(t, tc.file)
+			_, _, err := schema.Load(config.Source{File: path})
 			if err == nil {
 				t.Fatalf("Load accepted %q", tc.file)
 			}
@@ -162,7 +153,7 @@ func TestLoad_FileErrors(t *testing.T) {
 
 func TestLoad_MissingFile(t *testing.T) {
 	isolate(t)
-	_, err := Load(Source{File: filepath.Join(t.TempDir(), "nope.yaml")})
+	_, _, err := schema.Load(config.Source{File: filepath.Join(t.TempDir(), "nope.yaml")})
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") || !strings.Contains(err.Error(), "--config") {
 		t.Errorf("err = %v, want the missing file and a hint at --config", err)
 	}
@@ -171,7 +162,7 @@ func TestLoad_MissingFile(t *testing.T) {
 func TestLoad_BadEnvironmentValueNamesTheVariable(t *testing.T) {
 	isolate(t)
 	t.Setenv("INGO_AGENT_SLOTS", "0")
-	_, err := Load(Source{})
+	_, _, err := schema.Load(config.Source{})
 	if err == nil || !strings.Contains(err.Error(), "INGO_AGENT_SLOTS") || !strings.Contains(err.Error(), "at least 1") {
 		t.Errorf("err = %v, want it to name INGO_AGENT_SLOTS and the bound", err)
 	}
@@ -184,7 +175,7 @@ func TestLoad_EnvOnlyKeys(t *testing.T) {
 	t.Setenv("INGO_AGENT_MAX_LIMITS_HARD_TIME", "120")
 	t.Setenv("INGO_AGENT_DEFAULT_LIMITS_OUTPUT", "512KiB")
 	t.Setenv("INGO_BACKEND_EMBEDDED_NATS", "true")
-	c, err := Load(Source{})
+	c, _, err := schema.Load(config.Source{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,8 +188,8 @@ func TestLoad_EnvOnlyKeys(t *testing.T) {
 func TestAddFlag_DefaultsAndUsage(t *testing.T) {
 	t.Parallel()
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	AddFlag(fs, "agent.cache-size", "cache-size", "", "")
-	AddFlag(fs, "agent.slots", "concurrency", "", "job slots")
+	schema.AddFlag(fs, "agent.cache-size", "cache-size", "", "")
+	schema.AddFlag(fs, "agent.slots", "concurrency", "", "job slots")
 	f := fs.Lookup("cache-size")
 	if f.DefValue != "1GiB" || !strings.Contains(f.Usage, "INGO_AGENT_CACHE_SIZE") {
 		t.Errorf("cache-size: default %q usage %q", f.DefValue, f.Usage)
@@ -215,8 +206,8 @@ func TestEnvName(t *testing.T) {
 		"nats.url":                       "INGO_NATS_URL",
 		"agent.default-limits.hard-time": "INGO_AGENT_DEFAULT_LIMITS_HARD_TIME",
 	} {
-		if got := EnvName(key); got != want {
-			t.Errorf("EnvName(%q) = %q, want %q", key, got, want)
+		if got := config.EnvName(key); got != want {
+			t.Errorf("config.EnvName(%q) = %q, want %q", key, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package config
+package main
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/settings"
 	"github.com/spf13/pflag"
 )
 
@@ -20,6 +22,8 @@ var stageValues = map[string][3]string{
 	"agent.runtime": {"noop", "fake", "noop"},
 	// Odd replica counts only.
 	"backend.replicas": {"3", "5", "3"},
+	// Lists of name=environment.
+	"agent.docker.environment-aliases": {"a=default", "b=default,c=toolchain", "d=minimal"},
 }
 
 // TestLoad_EveryKeyPrecedence gives every setting in turn by file, by
@@ -27,7 +31,7 @@ var stageValues = map[string][3]string{
 // before (defaults < file < environment < flags). It walks the key table,
 // so a new setting is covered without touching the test.
 func TestLoad_EveryKeyPrecedence(t *testing.T) {
-	for _, k := range Keys() {
+	for _, k := range schema.Keys() {
 		t.Run(k.Name, func(t *testing.T) {
 			isolate(t)
 			vals, ok := stageValues[k.Name]
@@ -36,14 +40,14 @@ func TestLoad_EveryKeyPrecedence(t *testing.T) {
 			}
 			load := func(file string, sets ...string) any {
 				t.Helper()
-				c, err := Load(Source{File: file, Flags: pflag.NewFlagSet("t", pflag.ContinueOnError), Set: sets})
+				c, _, err := schema.Load(config.Source{File: file, Flags: pflag.NewFlagSet("t", pflag.ContinueOnError), Set: sets})
 				if err != nil {
 					t.Fatalf("Load: %v", err)
 				}
 				return field(t, c, k.Name)
 			}
 			def := load("")
-			file := writeFile(t, yamlFor(k.Name, vals[0]))
+			file := writeSettings(t, yamlFor(k.Name, vals[0]))
 			fromFile := load(file)
 			t.Setenv(k.Env(), vals[1])
 			fromEnv := load(file)
@@ -64,7 +68,7 @@ func TestLoad_EveryKeyPrecedence(t *testing.T) {
 }
 
 // generated makes stage values from the key's default and type.
-func generated(t *testing.T, k Key) [3]string {
+func generated(t *testing.T, k config.Key) [3]string {
 	t.Helper()
 	var out [3]string
 	for i := range out {
@@ -87,7 +91,7 @@ func generated(t *testing.T, k Key) [3]string {
 			out[i] = fmt.Sprint(d + float64(n))
 		case time.Duration:
 			out[i] = (d + time.Duration(n)*time.Second).String()
-		case ByteSize:
+		case settings.ByteSize:
 			out[i] = fmt.Sprint(int64(d) + int64(n)*1024)
 		case []string:
 			out[i] = fmt.Sprintf("docker/v%d,docker/w%d", n, n)
@@ -122,29 +126,19 @@ func yamlScalar(v string) string {
 func mustLoadWith(t *testing.T, key, value string) *Config {
 	t.Helper()
 	isolate(t)
-	c, err := Load(Source{Set: []string{key + "=" + value}})
+	c, _, err := schema.Load(config.Source{Set: []string{key + "=" + value}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-// field reads the Config field of a dotted key through the mapstructure
-// tags.
+// field reads the Config field of a dotted key.
 func field(t *testing.T, c *Config, key string) any {
 	t.Helper()
-	v := reflect.ValueOf(c).Elem()
-	for _, part := range strings.Split(key, ".") {
-		found := false
-		for i := 0; i < v.NumField(); i++ {
-			if v.Type().Field(i).Tag.Get("mapstructure") == part {
-				v, found = v.Field(i), true
-				break
-			}
-		}
-		if !found {
-			t.Fatalf("no field for %s (at %s)", key, part)
-		}
+	f, ok := settings.Lookup(settings.MustFields(c), key)
+	if !ok {
+		t.Fatalf("no field for %s", key)
 	}
-	return v.Interface()
+	return f.Value.Interface()
 }

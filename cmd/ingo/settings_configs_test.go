@@ -1,11 +1,16 @@
-package config
+package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/settings"
 )
 
 // TestConfigs_ExamplesLoad loads every ingo config file in configs/ (its
@@ -29,12 +34,12 @@ func TestConfigs_ExamplesLoad(t *testing.T) {
 			if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
 				t.Fatalf("configs/ should hold YAML files only, not %s", path)
 			}
-			c, err := Load(Source{File: path})
+			_, file, err := schema.Load(config.Source{File: path})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.File != path {
-				t.Errorf("File = %q, want %q", c.File, path)
+			if file != path {
+				t.Errorf("file = %q, want %q", file, path)
 			}
 		})
 	}
@@ -53,7 +58,7 @@ func TestConfigs_ComposeLoad(t *testing.T) {
 		names = append(names, filepath.Base(path))
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			isolate(t)
-			c, err := Load(Source{File: path})
+			c, _, err := schema.Load(config.Source{File: path})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,19 +74,58 @@ func TestConfigs_ComposeLoad(t *testing.T) {
 	}
 }
 
-// TestDocs_ListEveryKey keeps docs/configuration.md in step with keys.go.
+// TestDocs_ListEveryKey keeps docs/configuration.md in step with the
+// declarations: every key has a row, with its variable and the default the
+// code has (defaults that depend on the machine excepted).
 func TestDocs_ListEveryKey(t *testing.T) {
 	t.Parallel()
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range keys {
-		if !strings.Contains(string(doc), "`"+k.Name+"`") {
-			t.Errorf("docs/configuration.md does not document `%s`", k.Name)
+	rows := map[string][]string{}
+	for line := range strings.Lines(string(doc)) {
+		cells := strings.Split(strings.TrimSpace(line), " | ")
+		if len(cells) >= 4 && strings.HasPrefix(cells[0], "| `") {
+			rows[strings.Trim(cells[0], "| `")] = cells
 		}
-		if !strings.Contains(string(doc), k.Env()) {
-			t.Errorf("docs/configuration.md does not mention %s", k.Env())
+	}
+	machine := map[string]bool{"agent.slots": true, "agent.cache-dir": true, "backend.data-dir": true, "up.data-dir": true}
+	for _, k := range schema.Keys() {
+		row, ok := rows[k.Name]
+		if !ok {
+			t.Errorf("docs/configuration.md has no row for `%s`", k.Name)
+			continue
 		}
+		if row[1] != "`"+k.Env()+"`" {
+			t.Errorf("%s: variable %s, want `%s`", k.Name, row[1], k.Env())
+		}
+		if !machine[k.Name] && !sameDefault(k.Default, row[2]) {
+			t.Errorf("%s: documented default %s, the code's is %v", k.Name, row[2], k.Default)
+		}
+	}
+}
+
+// sameDefault compares a key's default with how the docs write it:
+// "empty", `value`, or `a`, `b` for a list.
+func sameDefault(def any, cell string) bool {
+	var vals []string
+	for _, part := range strings.Split(cell, ", ") {
+		vals = append(vals, strings.Trim(part, "`[]"))
+	}
+	text := strings.Join(vals, ",")
+	switch d := def.(type) {
+	case string:
+		return (d == "" && cell == "empty") || text == d
+	case []string:
+		return text == strings.Join(d, ",")
+	case time.Duration:
+		v, err := time.ParseDuration(text)
+		return err == nil && v == d
+	case settings.ByteSize:
+		v, err := settings.ParseByteSize(text)
+		return err == nil && v == d
+	default:
+		return text == fmt.Sprint(d)
 	}
 }

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"time"
+
+	"github.com/ingo-grader/ingo/agent"
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/containers/docker"
+	"github.com/ingo-grader/ingo/containers/noop"
+	"github.com/ingo-grader/ingo/frontendclient"
+	api "github.com/ingo-grader/ingo/gateway/http"
+	bridge "github.com/ingo-grader/ingo/gateway/inginious"
+	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Config is every setting of every command: the components' own
+// configurations, which declare their keys, help, bounds and defaults
+// (internal/settings), and beside them the few settings only this program
+// has (where NATS is, which runtime, where data goes). A command reads the
+// sections it needs; one file may configure several components.
+type Config struct {
+	NATS   natsSettings `key:"nats"`
+	Prefix string       `key:"prefix" check:"nonempty,id" help:"first token of every NATS subject; installations sharing a NATS account need different prefixes"`
+	Log    logSettings  `key:"log"`
+
+	Backend backendSettings `key:"backend"`
+	Agent   agentSettings   `key:"agent"`
+	Client  clientSettings  `key:"client"`
+
+	HTTPAddr  string            `key:"http-addr" help:"host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"`
+	API       api.Options       `key:"api"`
+	INGInious inginiousSettings `key:"inginious"`
+	Up        upSettings        `key:"up"`
+}
+
+type natsSettings struct {
+	URL   string `key:"url" help:"NATS server URL (several, comma-separated, for a cluster)"`
+	Creds string `key:"creds" help:"NATS credentials file (ingo creds); empty: the admin.creds of the default data directory when it exists"`
+}
+
+type logSettings struct {
+	Level  string `key:"level" help:"log level: debug, info, warn or error"`
+	Format string `key:"format" help:"log format: text or json"`
+}
+
+// backendSettings are the backend's own, and how ingo backend runs it.
+type backendSettings struct {
+	backend.Config `key:",inline"`
+
+	EmbeddedNATS    bool          `key:"embedded-nats" help:"run a NATS server with JetStream inside the backend, listening at the host:port of nats.url"`
+	DataDir         string        `key:"data-dir" help:"directory of the embedded NATS server's JetStream data and of the installation's keys (nats-keys.json, admin.creds)"`
+	Durable         bool          `key:"durable" help:"keep every job transition and undelivered result in a JetStream stream, rebuild the queue from it on start, and elect one active backend (the others wait as standby)"`
+	Replicas        int           `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`
+	TakeoverTimeout time.Duration `key:"takeover-timeout" check:"min=1s" help:"a standby backend takes over at most this long after the active one stopped renewing its lease (at least 1s)"`
+	MetricsAddr     string        `key:"metrics-addr" help:"host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"`
+}
+
+// agentSettings are the agent's own, its docker runtime's, and how ingo
+// agent runs them.
+type agentSettings struct {
+	agent.Config `key:",inline"`
+
+	Runtime      string   `key:"runtime" check:"oneof=docker|noop|fake" help:"container runtime: docker, noop or fake (noop finishes every job at once with success, for load tests; fake is for ingo's own tests)"`
+	Environments []string `key:"environments" help:"environments the noop and fake runtimes offer, as type/name"`
+	FakeRunLog   string   `key:"fake-run-log" help:"file the fake runtime appends a line to when an attempt starts and when it ends (for tests); empty: none"`
+	CacheDir     string   `key:"cache-dir" check:"nonempty" help:"directory of the agent's task bundle cache"`
+	CacheSize    int64    `key:"cache-size" unit:"bytes" check:"positive" help:"bound of the task bundle cache"`
+	MetricsAddr  string   `key:"metrics-addr" help:"host:port where ingo agent serves Prometheus /metrics, /healthz and /readyz; empty: none"`
+
+	Docker docker.Options    `key:"docker"`
+	SSH    docker.SSHOptions `key:"ssh"`
+}
+
+// clientSettings are those of the commands that talk to a backend.
+type clientSettings struct {
+	frontendclient.Options `key:",inline"`
+
+	ConnectTimeout time.Duration `key:"connect-timeout" check:"positive" help:"how long a command waits for NATS and the backend before it gives up"`
+}
+
+type inginiousSettings struct {
+	bridge.Options `key:",inline"`
+
+	ClientID string `key:"client-id" check:"id" help:"client id of the bridge towards the backend; stable, so that results of jobs submitted before a bridge restart still reach the webapp; empty: ingo-inginious-<host name>"`
+}
+
+type upSettings struct {
+	DataDir string `key:"data-dir" help:"directory of ingo up's embedded NATS data (jobs, results, task bundles) and of the HTTP API's token key (api-token.key) and admin token (api-token)"`
+}
+
+// Runtimes an agent can use.
+const (
+	runtimeDocker = "docker"
+	runtimeNoop   = "noop"
+	// runtimeFake is containers/fake, for tests: jobs do what their
+	// "@fake" input says.
+	runtimeFake = "fake"
+)
+
+// defaultConfig is the components' defaults, and this program's.
+func defaultConfig() Config {
+	client := frontendclient.Options{
+		Name:           "ingo-cli",
+		PingInterval:   frontendclient.DefaultPingInterval,
+		RequestTimeout: frontendclient.DefaultRequestTimeout,
+	}
+	return Config{
+		NATS:   natsSettings{URL: "nats://127.0.0.1:4222"},
+		Prefix: messages.DefaultPrefix,
+		Log:    logSettings{Level: "info", Format: "text"},
+		Backend: backendSettings{
+			Config:          backend.DefaultConfig(),
+			DataDir:         config.DefaultDataDir(),
+			Durable:         true,
+			Replicas:        1,
+			TakeoverTimeout: 5 * time.Second,
+		},
+		Agent: agentSettings{
+			Config:       agent.DefaultConfig(),
+			Runtime:      runtimeDocker,
+			Environments: []string{noop.DefaultEnvironment},
+			CacheDir:     config.DefaultCacheDir("bundles"),
+			CacheSize:    1 << 30,
+			Docker:       docker.DefaultOptions(),
+			SSH:          docker.DefaultSSHOptions(),
+		},
+		Client:   clientSettings{Options: client, ConnectTimeout: 5 * time.Second},
+		HTTPAddr: "127.0.0.1:8080",
+		API:      api.DefaultOptions(),
+		Up:       upSettings{DataDir: config.DefaultDataDir()},
+	}
+}
+
+// schema reads Config's declaration once; every command loads through it.
+var schema = config.NewSchema(defaultConfig)

@@ -1,0 +1,74 @@
+package docker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ingo-grader/ingo/containers/channel"
+)
+
+// Defaults of Options and SSHOptions, for their zero fields and for
+// DefaultOptions.
+const (
+	DefaultAPITimeout = 30 * time.Second
+	DefaultCPUs       = 1.0
+	DefaultNetwork    = "bridge"
+	DefaultSSHListen  = "0.0.0.0"
+	// DefaultSSHPortMin and DefaultSSHPortMax are the SSH range of an agent
+	// nobody configured; a zero SSHOptions has SSH off.
+	DefaultSSHPortMin             = 64120
+	DefaultSSHPortMax             = 64130
+	DefaultSSHMaxPending          = 8
+	DefaultSSHMaxPendingPerSource = 3
+)
+
+// DefaultAliases offer INGInious' usual environment names on our images.
+var DefaultAliases = map[string]string{
+	"cpp": "default", "python3": "default",
+	"java": "toolchain", "pyjavacpp": "toolchain", "java8scala": "toolchain",
+}
+
+// DefaultOptions returns the options of an agent nobody configured: SSH on
+// its default range, INGInious' environment names as aliases, and the
+// values zero fields stand for. AgentID is still to be given.
+func DefaultOptions() Options {
+	aliases := make(map[string]string, len(DefaultAliases))
+	for k, v := range DefaultAliases {
+		aliases[k] = v
+	}
+	return Options{
+		APITimeout: DefaultAPITimeout,
+		CPUs:       DefaultCPUs,
+		Network:    DefaultNetwork,
+		Aliases:    aliases,
+		SSH:        DefaultSSHOptions(),
+	}
+}
+
+// DefaultSSHOptions returns SSH on its default range with the bounds zero
+// fields stand for; Host is found at start.
+func DefaultSSHOptions() SSHOptions {
+	return SSHOptions{
+		Listen:              DefaultSSHListen,
+		PortMin:             DefaultSSHPortMin,
+		PortMax:             DefaultSSHPortMax,
+		LoginTimeout:        channel.DefaultLoginTimeout,
+		MaxSession:          channel.DefaultMaxSession,
+		HandshakeTimeout:    channel.DefaultHandshakeTimeout,
+		MaxPending:          DefaultSSHMaxPending,
+		MaxPendingPerSource: DefaultSSHMaxPendingPerSource,
+	}
+}
+
+// Validate refuses an SSH range that is not one: both 0 (SSH off), or
+// 1 <= port-min <= port-max <= 65535.
+func (o SSHOptions) Validate() error {
+	if o.PortMin == 0 && o.PortMax == 0 {
+		return nil
+	}
+	if o.PortMin < 1 || o.PortMax > 65535 || o.PortMin > o.PortMax {
+		return fmt.Errorf("port-min and port-max must be a range of ports such as %d and %d (both 0: SSH off), not %d-%d",
+			DefaultSSHPortMin, DefaultSSHPortMax, o.PortMin, o.PortMax)
+	}
+	return nil
+}
