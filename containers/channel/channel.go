@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -109,6 +111,58 @@ const (
 
 // ErrHeader is a stream whose header cannot be read.
 var ErrHeader = errors.New("channel: bad stream header")
+
+// ResultFrame starts a KindResult stream after its header: the line
+// "INGO-RESULT <length>" then exactly length bytes of result.json. The
+// length tells the agent it has the whole result before the helper exits.
+const ResultFrame = "INGO-RESULT"
+
+// maxFrameLine bounds the frame line: the word, a space, an int64, "\n".
+const maxFrameLine = len(ResultFrame) + 21
+
+// ErrResultTooLarge is a result stream announcing more than its reader's
+// bound.
+var ErrResultTooLarge = errors.New("channel: result over its bound")
+
+// WriteResult writes data framed on a KindResult stream.
+func WriteResult(w io.Writer, data []byte) error {
+	if _, err := fmt.Fprintf(w, "%s %d\n", ResultFrame, len(data)); err != nil {
+		return err
+	}
+	_, err := w.Write(data)
+	return err
+}
+
+// ReadResult reads the framed result of a KindResult stream (its header
+// read), at most max bytes: ErrResultTooLarge when the frame announces
+// more (the body is not read), another error when the frame is malformed
+// or cut short.
+func ReadResult(r io.Reader, max int64) ([]byte, error) {
+	var line []byte
+	var b [1]byte
+	for len(line) < maxFrameLine {
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, fmt.Errorf("channel: result frame: %w", err)
+		}
+		if b[0] == '\n' {
+			break
+		}
+		line = append(line, b[0])
+	}
+	digits, ok := strings.CutPrefix(string(line), ResultFrame+" ")
+	size, err := strconv.ParseInt(digits, 10, 64)
+	if !ok || err != nil || size < 0 {
+		return nil, fmt.Errorf("channel: bad result frame %q", line)
+	}
+	if size > max {
+		return nil, fmt.Errorf("%w: %d bytes, over %d", ErrResultTooLarge, size, max)
+	}
+	data := make([]byte, size)
+	if _, err := io.ReadFull(r, data); err != nil {
+		return nil, fmt.Errorf("channel: result cut short: %w", err)
+	}
+	return data, nil
+}
 
 // Config is the yamux configuration of both sides. Keepalives are off: the
 // attach stream cannot break without the container or the agent going,

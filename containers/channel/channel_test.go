@@ -107,3 +107,51 @@ func FuzzReadHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestReadResult: the agent takes a result only when the frame is whole,
+// and never more than its bound.
+func TestReadResult(t *testing.T) {
+	var written bytes.Buffer
+	if err := WriteResult(&written, []byte(`{"result":"success"}`)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, in string
+		max      int64
+		want     string
+		tooLarge bool // ErrResultTooLarge
+		bad      bool // another error
+	}{
+		{"as written", written.String(), 100, `{"result":"success"}`, false, false},
+		{"at the bound", "INGO-RESULT 5\nhello", 5, "hello", false, false},
+		{"empty", "INGO-RESULT 0\n", 5, "", false, false},
+		{"body with newlines", "INGO-RESULT 8\na\nINGO-\n", 10, "a\nINGO-\n", false, false},
+		{"over the bound", "INGO-RESULT 11\nhello world", 10, "", true, false},
+		{"over the bound, body never sent", "INGO-RESULT 999999999\n", 10, "", true, false},
+		{"cut short", "INGO-RESULT 9\nhello", 10, "", false, true},
+		{"no frame line", "hello\n", 10, "", false, true},
+		{"line before the frame", "\nINGO-RESULT 1\na", 10, "", false, true},
+		{"negative", "INGO-RESULT -1\n", 10, "", false, true},
+		{"not a number", "INGO-RESULT x\n", 10, "", false, true},
+		{"trailing junk", "INGO-RESULT 1 2\nab", 10, "", false, true},
+		{"endless line", "INGO-RESULT 1" + strings.Repeat("0", 100), 10, "", false, true},
+		{"nothing", "", 10, "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadResult(strings.NewReader(tt.in), tt.max)
+			switch {
+			case tt.tooLarge:
+				if !errors.Is(err, ErrResultTooLarge) {
+					t.Errorf("err = %v, want ErrResultTooLarge", err)
+				}
+			case tt.bad:
+				if err == nil || errors.Is(err, ErrResultTooLarge) {
+					t.Errorf("got %q, %v; want an error", got, err)
+				}
+			case err != nil || string(got) != tt.want:
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}

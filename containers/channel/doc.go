@@ -3,8 +3,8 @@
 // containers through it, and the agent relays SSH connections into the
 // container through it. It needs no network in the container and no path
 // shared between the agent and the Docker daemon: it rides on the
-// container's attach stream, the same stdin and stdout that already carry
-// the task files in and the result out.
+// container's attach stream, the same stdin and stdout that carry the task
+// files in; the result comes out through it too.
 //
 // # Opening
 //
@@ -14,9 +14,11 @@
 // and stdin (after the tar) carry one yamux session (Config): the helper is
 // the client, the agent the server. The agent starts its side only once it
 // has read the marker, so it never writes to stdin before the helper has
-// finished reading the tar. An agent that does not know the marker ignores
-// it; a helper whose session ends at once (an agent that closed stdin after
-// the tar) falls back to the plain result frame on stdout.
+// finished reading the tar. The helper and the agent ship from one commit:
+// the session is the only way the result comes back, and a helper whose
+// session fails exits non-zero (the runtime then reports a container that
+// stopped without a result). A helper that refused the tar still reads it
+// to its end first, so that the session starts and carries that crash.
 //
 // # Streams
 //
@@ -24,10 +26,14 @@
 // it: a JSON Header and "\n", at most MaxHeader bytes. What follows depends
 // on Kind:
 //
-//   - KindResult (helper -> agent): the framed result ("INGO-RESULT n\n" and
-//     n bytes, as on stdout without the channel). The agent closes the
-//     stream once it has the whole frame; the helper waits for that close
-//     (bounded) before it exits, so the result is never lost in a buffer.
+//   - KindResult (helper -> agent): the result, framed (ResultFrame:
+//     "INGO-RESULT n\n" and n bytes of result.json; WriteResult,
+//     ReadResult), so that the agent knows it has all of it. The agent reads
+//     at most its bound (contract.MaxResultBytes of the job's output
+//     limit), closes the stream once it has the whole frame or saw it over
+//     the bound, and takes the first result stream only; the helper waits
+//     for that close (bounded) before it exits, so the result is never
+//     lost in a buffer.
 //   - KindStudent (helper -> agent): a run_student or ssh_student call,
 //     Header.Student holding the request. Then JSON lines both ways:
 //     Control from the helper (signals, kill), Event from the agent

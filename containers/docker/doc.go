@@ -9,7 +9,7 @@
 // The SDK is used through narrow consumer-side interfaces (containerAPI,
 // imageAPI, eventsAPI in client.go) that list only the calls made, so tests
 // can substitute hand-written fakes. Each API call (create, attach, start,
-// inspect, kill, remove, list, copy) runs under Options.APITimeout; waiting for a
+// inspect, kill, remove, list) runs under Options.APITimeout; waiting for a
 // container and the event and stats streams have no timeout of their own:
 // the job's limits and contexts bound them.
 //
@@ -46,30 +46,35 @@
 // container with the Docker socket mounted and no paths shared with the
 // daemon; no copy API: it cannot write into the tmpfs mounts, which exist
 // only while the container runs). The runtime attaches (ContainerAttach)
-// before the start, starts, then writes one tar to stdin (and keeps it open, see Channel below):
-// .ingo/input.json first (contract.Input: input data, limits, debug,
-// run_cmd, ssh bounds), then task/ (the task bundle re-packed, every entry
-// 4242:4242, directories 0755, files 0644 or 0755, at most Limits.Disk MiB),
-// task/student/ and archive/. The image's entrypoint (ingo-helper run, see
-// containers/helper, "Stdin mode") extracts it, finds and runs the run
-// file, and writes its result to its stdout framed: a line
-// "INGO-RESULT <length>" then exactly that many bytes of result.json. The
-// runtime demultiplexes the attach stream (stdcopy), takes the last
-// complete frame of stdout, bounded by contract.MaxResultBytes(Limits.Output)
-// (over it: an error result saying so), keeps the first 64 KiB of stderr
-// for its debug log, and maps the result to messages.JobResult (stdout and
-// stderr only in debug mode). No frame: it falls back to copying
-// /.ingo/result.json out of the stopped container (which an older helper
-// might have left; on the tmpfs it is gone), and without that either the
-// result is the crash "The grading container stopped without a result."
+// before the start, starts, then writes one tar to stdin (and keeps it
+// open, see Channel below): .ingo/input.json first (contract.Input: input
+// data, limits, debug, run_cmd, ssh bounds), then task/ (the task bundle
+// re-packed, every entry 4242:4242, directories 0755, files 0644 or 0755,
+// at most Limits.Disk MiB), task/student/ and archive/. The image's
+// entrypoint (ingo-helper run, see containers/helper, "Stdin mode")
+// extracts it, finds and runs the run file, and sends its result over the
+// channel. The runtime demultiplexes the attach stream (stdcopy), keeps
+// the first 64 KiB of stderr for its debug log, and maps the result to
+// messages.JobResult (stdout and stderr only in debug mode).
+//
+// Run is a few steps (run.go): plan (the SSH bounds, the image, the tar,
+// contract.MaxResultBytes(Limits.Output), decided once into an attempt),
+// launch (volume, create, OOM watch, attach, start, files, channel), wait
+// (waitStopped in wait.go, the one wait/kill/limit loop, shared with the
+// student containers) and collect (overflow, then the runtime's timeout,
+// then the result from the channel).
 //
 // # Channel, student containers, SSH
 //
 // stdin stays open after the tar: once the helper writes the marker line
 // "INGO-MUX 1" (it has read the whole tar), the rest of stdout and stdin
 // carry a yamux session (containers/channel; jobchannel.go is the agent's
-// side). The result comes on one of its streams; without the marker (an
-// older helper), the framed stdout above is read as before.
+// side); whatever stdout had before the marker is ignored. The result
+// comes on the session's result stream, and only there (the helper and
+// the agent ship from one commit): at most
+// contract.MaxResultBytes(Limits.Output) bytes (over it: an error result
+// saying so); none, or one cut short, is the crash "The grading container
+// stopped without a result."
 //
 //   - /task/student is a volume of the local driver with tmpfs options
 //     (sized as /task but at most Limits.Memory, uid 4242, NoCopy so Docker
@@ -178,8 +183,8 @@
 //     plus 1 MiB, and /archive MaxResultBytes(Limits.Output) but at least
 //     16 MiB, both uid/gid 4242, mode 0755, noexec; all nosuid, nodev. A
 //     write past a mount's size fails with ENOSPC and the job goes on to its
-//     result (memory running out first is an overflow, see Memory). RLIMIT_FSIZE (Limits.Disk MiB, never below what result.json
-//     may need) also bounds each file, /dev/shm included.
+//     result (memory running out first is an overflow, see Memory). RLIMIT_FSIZE (Limits.Disk MiB, never below what the
+//     helper's feedback and result may need) also bounds each file, /dev/shm included.
 //
 // # Kill, cleanup, errors
 //

@@ -1,18 +1,14 @@
 package docker
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/image"
 
@@ -28,7 +24,6 @@ type fakeAPI struct {
 	calls  int
 	events func(n int, ctx context.Context) (<-chan events.Message, <-chan error)
 	images []image.Summary
-	result []byte
 }
 
 func (f *fakeAPI) Events(ctx context.Context, _ events.ListOptions) (<-chan events.Message, <-chan error) {
@@ -41,15 +36,6 @@ func (f *fakeAPI) Events(ctx context.Context, _ events.ListOptions) (<-chan even
 
 func (f *fakeAPI) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
 	return f.images, nil
-}
-
-func (f *fakeAPI) CopyFromContainer(context.Context, string, string) (io.ReadCloser, container.PathStat, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	_ = tw.WriteHeader(&tar.Header{Name: "result.json", Mode: 0o644, Size: int64(len(f.result)), Typeflag: tar.TypeReg})
-	_, _ = tw.Write(f.result)
-	_ = tw.Close()
-	return io.NopCloser(&buf), container.PathStat{}, nil
 }
 
 func (f *fakeAPI) Close() error { return nil }
@@ -106,19 +92,6 @@ func TestEnvironmentsOf_NewestPerNameAndAdvertise(t *testing.T) {
 		if g.ID != w.ID || g.Created != w.Created || g.Title != w.Title || g.Advertised != w.Advertised || len(g.Ports) != len(w.Ports) {
 			t.Errorf("%s = %+v, want %+v", k, g, w)
 		}
-	}
-}
-
-func TestReadResult_TooLarge(t *testing.T) {
-	t.Parallel()
-	f := &fakeAPI{events: blockEvents, result: []byte(strings.Repeat("x", 1000))}
-	r := newRuntime(f, quiet())
-	defer r.Close()
-	if _, err := r.readResult(t.Context(), "c", 999); !errors.Is(err, errResultTooLarge) {
-		t.Errorf("readResult over the bound: %v, want errResultTooLarge", err)
-	}
-	if data, err := r.readResult(t.Context(), "c", 1000); err != nil || len(data) != 1000 {
-		t.Errorf("readResult at the bound: %d bytes, %v", len(data), err)
 	}
 }
 

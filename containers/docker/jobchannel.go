@@ -14,7 +14,6 @@ import (
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
-	"github.com/ingo-grader/ingo/containers/helper/contract"
 )
 
 // ioWait bounds the wait for a run_student call's stdin, stdout and stderr
@@ -59,8 +58,8 @@ type jobChannel struct {
 	in     io.Closer     // the session's input, closed to end its reader
 	ready  chan struct{} // closed once sess is set
 
-	result     chan []byte // the framed result's body, once
-	resultOver atomic.Bool // the result was over its bound
+	maxResult int64              // the bound of the result (attempt.maxResult)
+	result    chan channelResult // the result stream's outcome, once
 
 	mu      sync.Mutex
 	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream
@@ -76,17 +75,25 @@ type jobChannel struct {
 	wg            sync.WaitGroup
 }
 
-func newJobChannel(r *Runtime, job *containers.Job, ev containers.Events, grading, image, volume string) *jobChannel {
+// channelResult is what came on the result stream.
+type channelResult struct {
+	data []byte
+	err  error
+}
+
+// newJobChannel is the channel of attempt a's grading container.
+func newJobChannel(r *Runtime, a *attempt, grading, volume string) *jobChannel {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &jobChannel{
-		r: r, job: job, ev: ev, grading: grading, image: image, volume: volume,
+		r: r, job: a.job, ev: a.ev, grading: grading, image: a.image, volume: volume,
 		ctx: ctx, cancel: cancel,
 		ready:         make(chan struct{}),
-		result:        make(chan []byte, 1),
+		maxResult:     a.maxResult,
+		result:        make(chan channelResult, 1),
 		pending:       map[string]map[string]*yamux.Stream{},
 		arrived:       make(chan struct{}),
 		students:      make(chan struct{}, maxStudents),
-		studentMemory: studentBudget(job.Limits),
+		studentMemory: studentBudget(a.job.Limits),
 	}
 }
 
@@ -203,27 +210,15 @@ func (c *jobChannel) refuse(st *yamux.Stream, why string) {
 	}
 }
 
-// takeResult reads the framed result, then closes the stream to tell the
-// helper it has it.
+// takeResult reads the result (at most maxResult bytes), then closes the
+// stream to tell the helper it has it. The first result stream counts.
 func (c *jobChannel) takeResult(st *yamux.Stream) {
 	defer st.Close()
-	f := newFrameReader(maxResult(c.job))
-	// Read until one whole frame came (the helper waits for the close).
-	buf := make([]byte, 32<<10)
-	for !f.gotSome {
-		n, err := st.Read(buf)
-		_, _ = f.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	c.r.log.Debug("channel result", "container", c.grading, "complete", f.gotSome, "bytes", len(f.result))
-	switch {
-	case f.gotSome && !f.tooBig:
-		c.result <- f.result
-	case f.gotSome || f.over:
-		c.resultOver.Store(true)
-		c.result <- nil
+	data, err := channel.ReadResult(st, c.maxResult)
+	c.r.log.Debug("channel result", "container", c.grading, "bytes", len(data), "err", err)
+	select {
+	case c.result <- channelResult{data, err}:
+	default:
 	}
 }
 
@@ -277,15 +272,14 @@ func (c *jobChannel) close() {
 // netConn is what the relays need of a stream.
 var _ net.Conn = (*yamux.Stream)(nil)
 
-// takenResult is the result the helper sent over the channel, if any.
-func (c *jobChannel) takenResult() ([]byte, bool) {
+// takenResult is the result the helper sent over the channel:
+// errNoResult when none came, channel.ErrResultTooLarge when it was over
+// maxResult.
+func (c *jobChannel) takenResult() ([]byte, error) {
 	select {
-	case d := <-c.result:
-		return d, true
+	case res := <-c.result:
+		return res.data, res.err
 	default:
-		return nil, false
+		return nil, errNoResult
 	}
 }
-
-// maxResult bounds a job's result.json.
-func maxResult(job *containers.Job) int64 { return contract.MaxResultBytes(job.Limits.Output) }

@@ -1,15 +1,10 @@
 package docker
 
 import (
-	"archive/tar"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/docker/docker/errdefs"
 
 	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
@@ -25,45 +20,8 @@ const (
 	textOverflow = ""
 )
 
-// errNoResult: the container has no result.json.
-var errNoResult = errors.New("no result.json in the container")
-
-// errResultTooLarge: result.json is over contract.MaxResultBytes.
-var errResultTooLarge = errors.New("result.json too large")
-
-// readResult copies /.ingo/result.json out of the stopped container, at
-// most max bytes.
-func (r *Runtime) readResult(ctx context.Context, id string, max int64) ([]byte, error) {
-	actx, cancel := r.apiCtx(ctx)
-	defer cancel()
-	rc, _, err := r.api.CopyFromContainer(actx, id, contract.ResultFile)
-	if err != nil {
-		if errdefs.IsNotFound(err) {
-			return nil, errNoResult
-		}
-		return nil, err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	hdr, err := tr.Next()
-	if err != nil {
-		return nil, fmt.Errorf("read result.json: %w", err)
-	}
-	if hdr.Typeflag != tar.TypeReg {
-		return nil, errNoResult
-	}
-	if hdr.Size > max {
-		return nil, fmt.Errorf("%w: %d bytes, over %d", errResultTooLarge, hdr.Size, max)
-	}
-	data, err := io.ReadAll(io.LimitReader(tr, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read result.json: %w", err)
-	}
-	if int64(len(data)) > max {
-		return nil, errResultTooLarge
-	}
-	return data, nil
-}
+// errNoResult: no result came over the channel.
+var errNoResult = errors.New("no result over the channel")
 
 // jobResult maps the helper's result.json onto the wire result.
 func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error) {

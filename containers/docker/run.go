@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,168 +24,188 @@ const cleanupTimeout = 20 * time.Second
 // the container stopped.
 const streamDrainTimeout = 5 * time.Second
 
-// verdict is what the runtime decided about an attempt while it ran.
-type verdict int
-
-const (
-	verdictNone verdict = iota
-	verdictCPU
-	verdictHard
-)
-
 // sshMargin is added to the SSH bounds for the container's own limits, so
 // that the helper ends a session with its clear text first.
 const sshMargin = time.Minute
 
-// Run runs one attempt in a new container; see containers.Runtime.
+// attempt is an attempt planned: everything its containers are made of,
+// decided once and read by every step after.
+type attempt struct {
+	job       *containers.Job // the SSH bounds applied to its limits
+	ev        containers.Events
+	image     string             // the image id
+	files     *bytes.Buffer      // the tar written to the helper's stdin
+	inputLen  int64              // input.json's size
+	commonLen int64              // the course's common files' size
+	maxResult int64              // contract.MaxResultBytes(Limits.Output)
+	ssh       *channel.SSHLimits // nil: not an SSH job
+}
+
+// running is an attempt's container while it runs.
+type running struct {
+	id      string
+	volume  string // the /task/student volume
+	oom     *oomWatch
+	att     *attached
+	stdout  *muxReader
+	stderr  *boundedBuffer
+	ch      *jobChannel
+	started time.Time
+	undo    []func() // run in reverse order by close
+}
+
+func (c *running) onClose(f func()) { c.undo = append(c.undo, f) }
+
+// close stops and removes everything the attempt made.
+func (c *running) close() {
+	for i := len(c.undo) - 1; i >= 0; i-- {
+		c.undo[i]()
+	}
+}
+
+// Run runs one attempt in a new container; see containers.Runtime. It
+// plans the attempt, launches its container, waits for it to stop (or
+// kills it), then collects the result.
 func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Events) (messages.JobResult, error) {
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("before create: %w", context.Cause(ctx))
 	}
+	a, err := r.plan(ctx, job, ev)
+	if err != nil {
+		return messages.JobResult{}, err
+	}
+	c := &running{}
+	defer c.close()
+	if err := r.launch(ctx, a, c); err != nil {
+		return messages.JobResult{}, err
+	}
+	// An OOM kill seen kills the container: the result is overflow
+	// whatever the run file does next (as INGInious, which kills it on the
+	// event).
+	l := a.job.Limits
+	st := r.waitStopped(ctx, c.id, c.att, l.Time, l.HardTime, c.oom.hit)
+	if st.ended {
+		return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
+	}
+	r.log.Debug("container stopped", "container", c.id, "exit", st.exit, "wall", time.Since(c.started))
+	return r.collect(ctx, a, c, st.verdict)
+}
+
+// plan checks what the job asks of this agent and decides its attempt:
+// the SSH bounds, the image, the files, the result's bound.
+func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.Events) (*attempt, error) {
 	sshJob := job.Desc.Debug == messages.DebugSSH || job.Desc.EnvironmentType == EnvTypeSSH
 	switch t := job.Desc.EnvironmentType; {
 	case t == EnvTypeSSH && !r.opts.SSH.Enabled():
-		return messages.JobResult{}, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
+		return nil, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
 	case t != EnvType && t != EnvTypeSSH && t != "":
-		return messages.JobResult{}, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
+		return nil, failure(fmt.Sprintf("The environment type '%s' is not available on this agent", t), nil)
 	case job.Desc.Debug == messages.DebugSSH && !r.opts.SSH.Enabled():
-		return messages.JobResult{}, failure("SSH debug is not enabled on this agent", nil)
+		return nil, failure("SSH debug is not enabled on this agent", nil)
 	}
-	var sshLimits *channel.SSHLimits
+	a := &attempt{job: job, ev: ev, maxResult: contract.MaxResultBytes(job.Limits.Output)}
 	if sshJob {
 		// As INGInious: an SSH session has its own bounds, not the
 		// task's time limits.
 		j := *job
 		t := (r.opts.SSH.MaxSession + sshMargin).Seconds()
 		j.Limits.Time, j.Limits.HardTime = t, t
-		job = &j
-		sshLimits = r.opts.SSH.limits()
+		a.job = &j
+		a.ssh = r.opts.SSH.limits()
 	}
-	imageID, err := r.image(ctx, job.Desc.Environment)
-	if err != nil {
-		return messages.JobResult{}, err
+	var err error
+	if a.image, err = r.image(ctx, job.Desc.Environment); err != nil {
+		return nil, err
 	}
-	files, inputLen, commonLen, err := containerTar(job, sshLimits)
-	if err != nil {
-		return messages.JobResult{}, err
+	if a.files, a.inputLen, a.commonLen, err = containerTar(a.job, a.ssh); err != nil {
+		return nil, err
 	}
+	return a, nil
+}
 
+// launch makes the attempt's volume and container into c, watches it for
+// OOM kills from its creation on, attaches, starts it and sends its files.
+// Create and start run on contexts the job's cancellation does not cut
+// short (a create cut mid-way may still make a container we would not
+// know of); the cancellation is checked after each step instead.
+func (r *Runtime) launch(ctx context.Context, a *attempt, c *running) error {
 	// The /task/student folder is a volume the job's student containers
 	// share (a tmpfs too, sized as /task).
-	volume, err := r.createVolume(job)
+	volume, err := r.createVolume(a.job)
 	if err != nil {
-		return messages.JobResult{}, err
+		return err
 	}
-	defer r.removeVolume(volume)
-
-	// Create and start on contexts the job's cancellation does not cut
-	// short (a create cut mid-way may still make a container we would not
-	// know of); the cancellation is checked after each step instead.
+	c.volume = volume
+	c.onClose(func() { r.removeVolume(volume) })
 	created := time.Now()
-	id, err := r.create(job, imageID, inputLen, commonLen, volume)
-	if err != nil {
-		return messages.JobResult{}, err
+	if c.id, err = r.create(a, volume); err != nil {
+		return err
 	}
-	defer r.remove(id)
+	c.onClose(func() { r.remove(c.id) })
 	// From now on: an OOM kill of any of its processes is an overflow.
-	oom := r.watchOOM(ctx, id, created)
-	defer oom.stop()
+	c.oom = r.watchOOM(ctx, c.id, created)
+	c.onClose(c.oom.stop)
 	if ctx.Err() != nil {
-		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
+		return fmt.Errorf("while creating the container: %w", context.Cause(ctx))
 	}
 
 	// Attach before the start: the files go in on stdin (the tmpfs mounts
 	// exist only once it runs, and the copy API cannot write into them),
-	// then stdin and stdout carry the channel (containers/channel), or the
-	// result comes back framed on stdout.
-	frames := newFrameReader(maxResult(job))
-	stderr := &boundedBuffer{max: maxStderrBytes}
-	att, err := r.attach(ctx, id, frames, stderr, frames.closeMux)
-	if err != nil {
-		return messages.JobResult{}, failure("The grading container could not be attached to", err)
+	// then stdin and stdout carry the channel (containers/channel).
+	c.stdout = newMuxReader()
+	c.stderr = &boundedBuffer{max: maxStderrBytes}
+	if c.att, err = r.attach(ctx, c.id, c.stdout, c.stderr, c.stdout.closeMux); err != nil {
+		return failure("The grading container could not be attached to", err)
 	}
-	defer att.close()
-	ch := newJobChannel(r, job, ev, id, imageID, volume)
-	defer ch.close()
-
+	c.onClose(c.att.close)
+	c.ch = newJobChannel(r, a, c.id, volume)
+	c.onClose(c.ch.close)
 	if ctx.Err() != nil {
-		return messages.JobResult{}, fmt.Errorf("while creating the container: %w", context.Cause(ctx))
+		return fmt.Errorf("while creating the container: %w", context.Cause(ctx))
 	}
-	if err := r.start(ctx, id); err != nil {
-		return messages.JobResult{}, failure("The grading container could not start", err)
+	if err := r.start(ctx, c.id); err != nil {
+		return failure("The grading container could not start", err)
 	}
-	containers.ReportStarted(ev)
-	go r.pollCgroup(oom, id, r.initPid(ctx, id))
+	containers.ReportStarted(a.ev)
+	go r.pollCgroup(c.oom, c.id, r.initPid(ctx, c.id))
+	r.sendFiles(a, c)
+	c.started = time.Now()
+	return nil
+}
+
+// sendFiles writes the attempt's tar to the container's stdin, and opens
+// the channel once the helper's marker came (it has read the whole tar):
+// nothing else is written to stdin before it.
+func (r *Runtime) sendFiles(a *attempt, c *running) {
 	tarSent := make(chan struct{})
 	go func() {
 		defer close(tarSent)
-		// The helper reads the tar to its end; a container that stopped
-		// early makes this fail, which the result tells better. stdin
-		// stays open: it carries the channel next.
-		if _, err := att.conn.Conn.Write(files.Bytes()); err != nil {
-			r.log.Debug("writing the task files to the container", "container", id, "err", err)
+		// A container that stopped early makes this fail, which the
+		// result tells better. stdin stays open: it carries the channel.
+		if _, err := c.att.conn.Conn.Write(a.files.Bytes()); err != nil {
+			r.log.Debug("writing the task files to the container", "container", c.id, "err", err)
 		}
 	}()
 	go func() {
-		// The marker comes once the helper read the whole tar; nothing is
-		// written to stdin before it.
 		select {
-		case <-frames.muxStarted:
-		case <-ch.ctx.Done():
+		case <-c.stdout.muxStarted:
+		case <-c.ch.ctx.Done():
 			return
 		}
 		<-tarSent
-		r.log.Debug("container channel open", "container", id)
-		if err := ch.start(frames.muxIn, att.conn.Conn); err != nil {
-			r.log.Warn("container channel", "container", id, "err", err)
+		r.log.Debug("container channel open", "container", c.id)
+		if err := c.ch.start(c.stdout.muxIn, c.att.conn.Conn); err != nil {
+			r.log.Warn("container channel", "container", c.id, "err", err)
 		}
 	}()
-	started := time.Now()
+}
 
-	lw := r.watchLimits(ctx, id, job.Limits.Time, job.Limits.HardTime)
-	defer lw.stop()
-	over, hard := lw.over, lw.hard
-
-	v := verdictNone
-	exit := int64(-1)
-	oomHit := oom.hit
-wait:
-	for {
-		select {
-		case w := <-att.exited:
-			exit = w.StatusCode
-			break wait
-		case err := <-att.waitErr:
-			// The wait broke (daemon restart?): fall back to inspecting.
-			r.log.Warn("container wait failed", "container", id, "err", err)
-			exit = r.waitInspect(ctx, id)
-			break wait
-		case <-ctx.Done():
-			r.kill(id)
-			return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
-		case <-over:
-			v = verdictCPU
-			r.kill(id)
-			over = nil
-		case <-hard:
-			if v == verdictNone {
-				v = verdictHard
-			}
-			r.kill(id)
-			hard = nil
-		case <-oomHit:
-			// The result is overflow whatever the run file does next
-			// (as INGInious, which kills the container on the event).
-			r.kill(id)
-			oomHit = nil
-		}
-	}
-	lw.stop()
-	r.log.Debug("container stopped", "container", id, "exit", exit, "wall", time.Since(started))
-
+// collect decides the result of a stopped attempt: overflow, then the
+// runtime's timeout (v), then the result the helper sent over the channel.
+func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict) (messages.JobResult, error) {
 	// Overflow wins over timeout: a process killed by the OOM killer may
 	// also have used its time.
-	if oom.killed() || r.oomKilled(ctx, id) {
+	if c.oom.killed() || r.oomKilled(ctx, c.id) {
 		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
 	}
 	switch v {
@@ -195,45 +216,24 @@ wait:
 	}
 	// The attach stream ends with the container; give it a moment to
 	// drain, then give up on it.
-	if err := att.drain(ctx); ctx.Err() != nil {
+	if err := c.att.drain(ctx); ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("while reading the result: %w", context.Cause(ctx))
 	} else if err != nil {
-		r.log.Debug("container attach stream", "container", id, "err", err)
+		r.log.Debug("container attach stream", "container", c.id, "err", err)
 	}
-	if stderr.buf.Len() > 0 {
-		r.log.Debug("container stderr", "container", id, "stderr", stderr.buf.String())
+	if c.stderr.buf.Len() > 0 {
+		r.log.Debug("container stderr", "container", c.id, "stderr", c.stderr.buf.String())
 	}
-	max := maxResult(job)
-	var data []byte
-	err = nil
-	chData, chGot := ch.takenResult()
+	data, err := c.ch.takenResult()
 	switch {
-	case chGot && ch.resultOver.Load():
-		err = errResultTooLarge
-	case chGot:
-		data = chData
-	case frames.tooBig:
-		err = errResultTooLarge
-	case frames.gotSome:
-		data = frames.result
-	default:
-		// Nothing framed: an older helper may have left result.json (it
-		// cannot be read from a tmpfs once the container stopped).
-		data, err = r.readResult(context.WithoutCancel(ctx), id, max)
-	}
-	switch {
-	case errors.Is(err, errNoResult):
-		return crash(textNoResult), nil
-	case errors.Is(err, errResultTooLarge):
+	case errors.Is(err, channel.ErrResultTooLarge):
 		return messages.NewJobResult(messages.StatusError,
-			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", max, job.Limits.Output), ""), nil
+			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", a.maxResult, a.job.Limits.Output), ""), nil
 	case err != nil:
-		// The copy API fails on a stopped container's tmpfs paths in
-		// ways that are not "not found": still no result.
-		r.log.Debug("reading result.json", "container", id, "err", err)
+		r.log.Debug("no result over the channel", "container", c.id, "err", err)
 		return crash(textNoResult), nil
 	}
-	res, err := jobResult(data, job.Desc.Debug)
+	res, err := jobResult(data, a.job.Desc.Debug)
 	if err != nil {
 		return crash("The grading container gave a result that cannot be read."), nil
 	}
@@ -257,29 +257,29 @@ func (r *Runtime) image(ctx context.Context, env string) (string, error) {
 }
 
 // create makes the container of an attempt.
-func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLen int64, volume string) (string, error) {
-	l := job.Limits
+func (r *Runtime) create(a *attempt, volume string) (string, error) {
+	l := a.job.Limits
 	cfg := &container.Config{
-		Image:      imageID,
+		Image:      a.image,
 		User:       fmt.Sprintf("%d:%d", workerID, workerID),
 		WorkingDir: contract.TaskDir,
 		// The files come on stdin (one tar), then stdin and stdout carry
-		// the channel (or the result goes out on stdout).
+		// the channel.
 		OpenStdin:    true,
 		StdinOnce:    true,
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:       r.labels(job, ""),
+		Labels:       r.labels(a.job, ""),
 	}
-	ms := mounts(l, inputLen)
-	if commonLen > 0 {
+	ms := mounts(l, a.inputLen, a.maxResult)
+	if a.commonLen > 0 {
 		// The course's common files, made read-only by the helper.
-		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: commonLen, mode: "0755", owned: true, exec: true})
+		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: a.commonLen, mode: "0755", owned: true, exec: true})
 	}
 	mnts, _ := tmpfs(ms)
-	hc := r.hostConfig(l, mnts)
-	if job.Desc.EnvironmentParameters.NetworkGrading {
+	hc := r.hostConfig(l, a.maxResult, mnts)
+	if a.job.Desc.EnvironmentParameters.NetworkGrading {
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)
 	}
 	if volume != "" {
@@ -306,8 +306,8 @@ func (r *Runtime) create(job *containers.Job, imageID string, inputLen, commonLe
 // "none", a read-only rootfs with the tmpfs mounts mnts, no capabilities,
 // no new privileges, no log (stdout is the channel; the runtime keeps
 // stderr), CPUs, open files, file size and process bounds. Memory is the
-// caller's.
-func (r *Runtime) hostConfig(l messages.Limits, mnts map[string]string) *container.HostConfig {
+// caller's. maxResult is the grading job's attempt.maxResult.
+func (r *Runtime) hostConfig(l messages.Limits, maxResult int64, mnts map[string]string) *container.HostConfig {
 	hc := &container.HostConfig{
 		NetworkMode: "none",
 		// Writable: the tmpfs mounts only, each with its size.
@@ -325,8 +325,8 @@ func (r *Runtime) hostConfig(l messages.Limits, mnts map[string]string) *contain
 		// Each file at most the disk bound too (RLIMIT_FSIZE; a process
 		// writing past it gets SIGXFSZ / EFBIG), for files written outside
 		// the tmpfs mounts (/dev/shm). Never below what the helper's
-		// result.json may need.
-		fsize := max(l.Disk<<20, contract.MaxResultBytes(l.Output)+1<<20)
+		// feedback and result may need.
+		fsize := max(l.Disk<<20, maxResult+1<<20)
 		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: "fsize", Soft: fsize, Hard: fsize})
 	}
 	if l.Processes > 0 {
@@ -336,15 +336,6 @@ func (r *Runtime) hostConfig(l messages.Limits, mnts map[string]string) *contain
 	return hc
 }
 
-// kill sends SIGKILL; a container already stopped or gone is fine.
-func (r *Runtime) kill(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	if err := r.api.ContainerKill(ctx, id, "KILL"); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
-		r.log.Debug("kill container", "container", id, "err", err)
-	}
-}
-
 // remove removes a container and its anonymous volumes, whatever its state.
 func (r *Runtime) remove(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
@@ -352,29 +343,5 @@ func (r *Runtime) remove(id string) {
 	err := r.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !errdefs.IsNotFound(err) {
 		r.log.Warn("remove container; Cleanup will retry", "container", id, "err", err)
-	}
-}
-
-// waitInspect polls the container until it stops (after a broken wait) and
-// returns its exit code, or kills it when ctx ends.
-func (r *Runtime) waitInspect(ctx context.Context, id string) int64 {
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
-		ins, err := r.api.ContainerInspect(actx, id)
-		cancel()
-		if err != nil || ins.State == nil || !ins.State.Running {
-			if err == nil && ins.State != nil {
-				return int64(ins.State.ExitCode)
-			}
-			return -1
-		}
-		select {
-		case <-ctx.Done():
-			r.kill(id)
-			return -1
-		case <-t.C:
-		}
 	}
 }

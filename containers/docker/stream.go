@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/containers/helper/contract"
@@ -33,30 +32,39 @@ type tmpfsMount struct {
 }
 
 // mounts are the tmpfs mounts of a job's container, the only writable
-// places of its read-only rootfs:
+// places of its read-only rootfs (maxResult is the attempt's):
 //
 //   - /task: Limits.Disk MiB (maxTaskBytes without one), the task folder
 //     and what the run file writes there;
-//   - /tmp: a quarter of that, at least 16 MiB (or the disk bound when
-//     smaller) and at most 256 MiB;
+//   - /tmp: see tmpMount;
 //   - /.ingo: input.json twice (the file and the uploads written out of it)
-//     plus three results (feedback.json, result.json and its temporary
-//     file) plus 1 MiB;
-//   - /archive: MaxResultBytes(output), at least 16 MiB (the archive kept
-//     is at most output bytes compressed).
-func mounts(l messages.Limits, inputLen int64) []tmpfsMount {
-	disk := int64(maxTaskBytes)
-	if l.Disk > 0 {
-		disk = l.Disk << 20
-	}
-	tmp := min(max(disk/4, min(disk, minTmpBytes)), maxTmpBytes)
-	res := contract.MaxResultBytes(l.Output)
+//     plus three results (feedback.json, its temporary file while a
+//     command replaces it, one to spare; the result itself goes over the
+//     channel) plus 1 MiB;
+//   - /archive: maxResult, at least 16 MiB (the archive kept is at most
+//     output bytes compressed).
+func mounts(l messages.Limits, inputLen, maxResult int64) []tmpfsMount {
+	disk := diskBytes(l)
 	return []tmpfsMount{
 		{path: contract.TaskDir, size: disk, mode: "0755", owned: true, exec: true},
-		{path: "/tmp", size: tmp, mode: "1777", exec: true},
-		{path: contract.IngoDir, size: 2*inputLen + 3*res + ingoSlackBytes, mode: "0755", owned: true},
-		{path: contract.ArchiveDir, size: max(res, minArchiveBytes), mode: "0755", owned: true},
+		tmpMount(disk),
+		{path: contract.IngoDir, size: 2*inputLen + 3*maxResult + ingoSlackBytes, mode: "0755", owned: true},
+		{path: contract.ArchiveDir, size: max(maxResult, minArchiveBytes), mode: "0755", owned: true},
 	}
+}
+
+// diskBytes is a job's /task size: Limits.Disk MiB, maxTaskBytes without.
+func diskBytes(l messages.Limits) int64 {
+	if l.Disk > 0 {
+		return l.Disk << 20
+	}
+	return maxTaskBytes
+}
+
+// tmpMount is the /tmp of a job's containers: a quarter of its disk (disk
+// bytes), at least 16 MiB (or disk when smaller), at most 256 MiB.
+func tmpMount(disk int64) tmpfsMount {
+	return tmpfsMount{path: "/tmp", size: min(max(disk/4, min(disk, minTmpBytes)), maxTmpBytes), mode: "1777", exec: true}
 }
 
 // tmpfs is HostConfig.Tmpfs for mounts, and the sum of their sizes.
@@ -80,119 +88,65 @@ func tmpfs(ms []tmpfsMount) (map[string]string, int64) {
 	return out, total
 }
 
-// frameReader finds the helper's framed result ("\nINGO-RESULT <n>\n" then
-// n bytes) in its stdout, whatever else was printed there, keeping at most
-// max bytes of result. The last complete frame wins. It is an io.Writer fed
-// by stdcopy.
-type frameReader struct {
-	max int64
+// muxReader is a container's stdout as the attach stream gives it: it
+// looks for the channel's marker line (channel.Marker) and from there on
+// passes every byte to muxIn, the input of the agent's side of the
+// session; what comes before the marker is dropped. It is an io.Writer
+// fed by stdcopy.
+type muxReader struct {
+	line []byte // the current line, while at most maxLine long
+	skip bool   // the current line is too long to be the marker
+	mux  bool   // the marker was seen
 
-	line    []byte // the current line, while at most maxLine long
-	skip    bool   // the current line is too long to be a frame line
-	want    int64  // bytes of body still to come; -1: reading lines
-	body    bytes.Buffer
-	over    bool // the body in progress is over max
-	result  []byte
-	tooBig  bool // the last complete frame was over max
-	gotSome bool // a complete frame was seen
-
-	// After the channel's marker line, everything goes to muxOut, read
-	// from muxIn by the agent's side of the session; muxStarted is closed
-	// then.
-	mux        bool
 	muxIn      *io.PipeReader
 	muxOut     *io.PipeWriter
-	muxStarted chan struct{}
+	muxStarted chan struct{} // closed once the marker was seen
 }
 
 const maxLine = 64
 
-func newFrameReader(max int64) *frameReader {
+func newMuxReader() *muxReader {
 	r, w := io.Pipe()
-	return &frameReader{max: max, want: -1, muxIn: r, muxOut: w, muxStarted: make(chan struct{})}
+	return &muxReader{muxIn: r, muxOut: w, muxStarted: make(chan struct{})}
 }
 
-func (f *frameReader) Write(p []byte) (int, error) {
+func (m *muxReader) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
-		if f.mux {
+		if m.mux {
 			// Errors are the session's end; stdout is still drained so
 			// that stderr goes on.
-			_, _ = f.muxOut.Write(p)
+			_, _ = m.muxOut.Write(p)
 			return n, nil
-		}
-		if f.want >= 0 {
-			k := int64(len(p))
-			if k > f.want {
-				k = f.want
-			}
-			if !f.over {
-				f.body.Write(p[:k])
-			}
-			f.want -= k
-			p = p[k:]
-			if f.want == 0 {
-				f.gotSome = true
-				f.tooBig = f.over
-				f.result = nil
-				if !f.over {
-					f.result = bytes.Clone(f.body.Bytes())
-				}
-				f.body.Reset()
-				f.want = -1
-			}
-			continue
 		}
 		i := bytes.IndexByte(p, '\n')
 		chunk := p
 		if i >= 0 {
 			chunk = p[:i]
 		}
-		if !f.skip {
-			if len(f.line)+len(chunk) > maxLine {
-				f.skip, f.line = true, f.line[:0]
+		if !m.skip {
+			if len(m.line)+len(chunk) > maxLine {
+				m.skip, m.line = true, m.line[:0]
 			} else {
-				f.line = append(f.line, chunk...)
+				m.line = append(m.line, chunk...)
 			}
 		}
 		if i < 0 {
 			return n, nil
 		}
 		p = p[i+1:]
-		if !f.skip {
-			f.startFrame(f.line)
+		if !m.skip && string(m.line) == channel.Marker {
+			m.mux = true
+			close(m.muxStarted)
 		}
-		f.line, f.skip = f.line[:0], false
+		m.line, m.skip = m.line[:0], false
 	}
 	return n, nil
 }
 
 // closeMux ends the session's input (the attach stream ended with err).
-func (f *frameReader) closeMux(err error) {
-	_ = f.muxOut.CloseWithError(err)
-}
-
-// startFrame starts reading a body when line is a frame line, or the
-// channel when it is the marker.
-func (f *frameReader) startFrame(line []byte) {
-	if string(line) == channel.Marker {
-		f.mux = true
-		close(f.muxStarted)
-		return
-	}
-	rest, ok := bytes.CutPrefix(line, []byte(contract.ResultFrame+" "))
-	if !ok {
-		return
-	}
-	size, err := strconv.ParseInt(string(rest), 10, 64)
-	if err != nil || size < 0 {
-		return
-	}
-	f.over = size > f.max
-	f.want = size
-	if size == 0 {
-		f.gotSome, f.tooBig, f.result, f.want = true, false, []byte{}, -1
-	}
+func (m *muxReader) closeMux(err error) {
+	_ = m.muxOut.CloseWithError(err)
 }
 
 // boundedBuffer keeps the first max bytes written to it.

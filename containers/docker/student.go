@@ -153,7 +153,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 	}
 	ms := studentMounts(pl)
 	mnts, _ := tmpfs(ms)
-	hc := c.r.hostConfig(pl, mnts)
+	hc := c.r.hostConfig(pl, c.maxResult, mnts)
 	hc.NetworkMode = "none"
 	if req.ShareNetwork {
 		hc.NetworkMode = container.NetworkMode("container:" + c.grading)
@@ -176,10 +176,9 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 // studentMounts are a student container's tmpfs mounts: /task (the mount
 // point of /task/student) and /tmp as the grading container's.
 func studentMounts(l messages.Limits) []tmpfsMount {
-	all := mounts(l, 0)
 	return []tmpfsMount{
 		{path: contract.TaskDir, size: studentTaskBytes, mode: "0755", owned: true, exec: true},
-		all[1], // /tmp
+		tmpMount(diskBytes(l)),
 	}
 }
 
@@ -190,11 +189,11 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 	r := c.r
 	// stdout: the caller's, or (ssh_student) the student helper's channel.
 	var stdoutDst io.Writer = out
-	var frames *frameReader
+	var mux *muxReader
 	var onEnd func(error)
 	if req.SSH {
-		frames = newFrameReader(0)
-		stdoutDst, onEnd = frames, frames.closeMux
+		mux = newMuxReader()
+		stdoutDst, onEnd = mux, mux.closeMux
 	}
 	att, err := r.attach(c.ctx, id, stdoutDst, errs, onEnd)
 	if err != nil {
@@ -215,11 +214,11 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		go func() {
 			defer relays.Done()
 			select {
-			case <-frames.muxStarted:
+			case <-mux.muxStarted:
 			case <-rctx.Done():
 				return
 			}
-			c.serveStudentSSH(rctx, frames.muxIn, att.conn.Conn)
+			c.serveStudentSSH(rctx, mux.muxIn, att.conn.Conn)
 		}()
 		// The student's stdin is its channel; the caller's goes nowhere.
 		go func() { _, _ = io.Copy(io.Discard, in) }()
@@ -254,46 +253,18 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		}
 	}()
 
-	lw := r.watchLimits(c.ctx, id, lim.time, lim.hard)
-	defer lw.stop()
-	over, hard := lw.over, lw.hard
-	timedOut := false
-	exit := int64(-1)
-wait:
-	for {
-		select {
-		case w := <-att.exited:
-			exit = w.StatusCode
-			break wait
-		case err := <-att.waitErr:
-			r.log.Warn("student container wait failed", "container", id, "err", err)
-			exit = r.waitInspect(c.ctx, id)
-			break wait
-		case <-c.ctx.Done():
-			r.kill(id)
-			return channel.CodeLaunch, "the job ended"
-		case <-killed:
-			r.kill(id)
-			killed = nil
-		case <-over:
-			timedOut = true
-			r.kill(id)
-			over = nil
-		case <-hard:
-			timedOut = true
-			r.kill(id)
-			hard = nil
-		}
+	st := r.waitStopped(c.ctx, id, att, lim.time, lim.hard, killed)
+	if st.ended {
+		return channel.CodeLaunch, "the job ended"
 	}
-	lw.stop()
 	_ = att.drain(context.Background())
 	switch {
 	case r.oomKilled(c.ctx, id):
 		return channel.CodeOverflow, ""
-	case timedOut:
+	case st.verdict != verdictNone:
 		return channel.CodeTimeout, ""
 	}
-	return int(exit), ""
+	return int(st.exit), ""
 }
 
 // serveStudentSSH relays a student container's SSH server (ssh_student)

@@ -2,6 +2,8 @@ package docker
 
 import (
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -67,31 +69,51 @@ feedback-msg -m "${out# }"
 	}
 }
 
-// TestRun_NoResultIsCrash: a container whose entrypoint frames no result
-// (and leaves no result.json the fallback could read) ends as a crash.
+// TestRun_NoResultIsCrash: the result comes only over the channel. A
+// container that gives none there ends as a crash, whatever it leaves
+// elsewhere: a result framed on stdout, before the channel's marker or
+// in place of the session after it (the transports of an older helper),
+// or result.json (which the runtime never copies out).
 func TestRun_NoResultIsCrash(t *testing.T) {
 	t.Parallel()
 	requireDocker(t)
-	name := "ingo-test-noresult-" + strings.ToLower(rand.Text()[:6])
-	tag := "ingo/test-" + name
-	build := exec.CommandContext(t.Context(), "docker", "build", "-q", "-t", tag, "-")
-	build.Stdin = strings.NewReader("FROM ingo/env-minimal\nENTRYPOINT [\"/usr/local/bin/ingo-helper\", \"feedback-result\", \"success\"]\nLABEL org.inginious.grading.name=" + name + " org.inginious.grading.advertise=false\n")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("docker build: %v\n%s", err, out)
+	const success = `{"result":"success","text":"elsewhere","grade":100}`
+	frame := fmt.Sprintf(`printf '\nINGO-RESULT %d\n%s'`, len(success), success)
+	tests := []struct {
+		name       string
+		entrypoint []string
+	}{
+		{"nothing", []string{"/usr/local/bin/ingo-helper", "feedback-result", "success"}},
+		{"framed on stdout", []string{"/bin/sh", "-c", frame + "; sleep 1"}},
+		{"framed after the marker", []string{"/bin/sh", "-c", `printf '\nINGO-MUX 1\n'; ` + frame + "; sleep 1"}},
+		{"result.json", []string{"/bin/sh", "-c", `printf '%s' '` + success + `' > /.ingo/result.json; sleep 1`}},
 	}
-	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
-	r := newTestRuntime(t, Options{})
-	job := newJob(r, task(t, map[string]string{"run": "#!/bin/sh\nfeedback-result success\n"}), nil)
-	job.Desc.Environment = name
-	res, _ := runJob(t, r, job)
-	if res.Result.Status != messages.StatusCrash || res.Result.Text != textNoResult {
-		t.Errorf("result = %+v, want crash %q", res.Result, textNoResult)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			name := "ingo-test-noresult-" + strings.ToLower(rand.Text()[:6])
+			tag := "ingo/test-" + name
+			build := exec.CommandContext(t.Context(), "docker", "build", "-q", "-t", tag, "-")
+			entrypoint, _ := json.Marshal(tt.entrypoint)
+			build.Stdin = strings.NewReader("FROM ingo/env-minimal\nENTRYPOINT " + string(entrypoint) + "\nLABEL org.inginious.grading.name=" + name + " org.inginious.grading.advertise=false\n")
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("docker build: %v\n%s", err, out)
+			}
+			t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+			r := newTestRuntime(t, Options{})
+			job := newJob(r, task(t, map[string]string{"run": "#!/bin/sh\nfeedback-result success\n"}), nil)
+			job.Desc.Environment = name
+			res, _ := runJob(t, r, job)
+			if res.Result.Status != messages.StatusCrash || res.Result.Text != textNoResult {
+				t.Errorf("result = %+v, want crash %q", res.Result, textNoResult)
+			}
+		})
 	}
 }
 
-// The result travels as a frame on the helper's stdout. A grader running
-// as the same uid must not be able to write there (through /proc/1/fd/1)
-// and garble the frame that follows.
+// The result travels over the channel, on the helper's stdout. A grader
+// running as the same uid must not be able to write there (through
+// /proc/1/fd/1) and garble the session.
 func TestRun_GraderCannotWriteTheResultStream(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{})

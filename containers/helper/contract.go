@@ -25,7 +25,6 @@ const (
 	PassEnv      = contract.PassEnv
 
 	DefaultOutputLimit = contract.DefaultOutputLimit
-	ResultFrame        = contract.ResultFrame
 
 	// RootEnv, when set, prefixes every path above. For tests only.
 	RootEnv = "INGO_HELPER_ROOT"

@@ -43,14 +43,15 @@
 //
 // They arrive in one of two ways:
 //
-//   - File mode: the runtime puts them into the container before starting
-//     it (e.g. one tar through the copy API), and reads /.ingo/result.json
-//     after it stopped.
+//   - File mode: the files are in place before the helper starts (tests
+//     and local runs), and the result is /.ingo/result.json once it
+//     stopped.
 //   - Stdin mode (containers/docker): /task, /tmp, /.ingo and /archive are
-//     empty tmpfs mounts of a read-only rootfs, and the runtime writes one
-//     tar to the helper's stdin (see "Stdin mode" below). The helper uses
-//     it when /.ingo/input.json does not exist at its start and its stdin is
-//     not a terminal or other character device (/dev/null: no stdin).
+//     empty tmpfs mounts of a read-only rootfs, the runtime writes one tar
+//     to the helper's stdin, and the result goes back over the channel
+//     (see "Stdin mode" below). The helper uses it when /.ingo/input.json
+//     does not exist at its start and its stdin is not a terminal or other
+//     character device (/dev/null: no stdin).
 //
 // input.json:
 //
@@ -89,26 +90,27 @@
 //  4. SIGTERM and SIGINT received by the helper are forwarded to the run
 //     file's process group; the helper then goes on and writes the result
 //     from whatever feedback exists. (A signal before the run file started:
-//     result "killed".) The runtime's kill is SIGKILL: no result.json.
+//     result "killed".) The runtime's kill is SIGKILL: no result.
 //  5. When the run file exits, the helper kills what it left running: as
 //     PID 1, every other process of the container (kill(-1, SIGKILL)); else
 //     the run file's process group, and it stops waiting for the output of
 //     escaped processes after 2 s. So background processes never hold the
 //     result back.
 //  6. Packs /archive (directories, files, symbolic links) as a tgz, reads
-//     the feedback, and writes /.ingo/result.json atomically (temporary file,
-//     fsync, rename) (in stdin mode, first the framed result on stdout),
-//     then exits 0. It exits non-zero, with a message on its stderr, only
-//     when it could not write the result (in stdin mode: to stdout): the
-//     runtime treats a missing result as a crash (or its own
+//     the feedback, and hands the result over: in file mode it writes
+//     /.ingo/result.json atomically (temporary file, fsync, rename), in
+//     stdin mode it sends it over the channel (and writes no result.json,
+//     which nobody would read), then exits 0. It exits non-zero, with a
+//     message on its stderr, only when it could not hand the result over:
+//     the runtime treats a missing result as a crash (or its own
 //     timeout/overflow verdict).
 //
 // The helper has no time limit of its own: the runtime enforces time and
-// memory, and decides timeout/overflow itself (result.json is then absent
-// or to be ignored). The helper writes to its own stdout nothing but, in
-// stdin mode, the framed result, and to its own stderr (the container log)
-// only a few diagnostic lines prefixed "ingo-helper run:"; the run file's
-// output never goes there.
+// memory, and decides timeout/overflow itself (the result is then absent
+// or ignored). The helper writes to its own stdout nothing but, in stdin
+// mode, the channel (its marker, then the session), and to its own stderr
+// (the container log) only a few diagnostic lines prefixed "ingo-helper
+// run:"; the run file's output never goes there.
 //
 // # Stdin mode
 //
@@ -125,15 +127,19 @@
 // mode 0755 when any x bit is set in the tar, else 0644; owners come from
 // the helper's own uid (4242), not from the tar. A refused tar is a result
 // "crash" with the text "The grading container could not receive its
-// files: <why>" (the run file does not run); an empty stdin (no entry) is
-// file mode.
+// files: <why>" (the run file does not run): the helper reads the rest of
+// the tar to its end-of-archive marker, discarding it (at most 1<<20
+// entries), then opens the channel and sends that result over it; when
+// the rest cannot be read (a broken or cut tar), it exits non-zero with a
+// message on stderr and the runtime reports a container stopped without
+// a result. An empty stdin (no entry) is file mode.
 //
-// At the end, in stdin mode, the helper writes the result to its stdout as
-// "\nINGO-RESULT <length>\n" followed by exactly length bytes (result.json's
-// content), and then writes /.ingo/result.json as in file mode; failing to
-// write the file is then only a warning on stderr (the run file may have
-// filled /.ingo). The runtime takes the last complete frame; anything else
-// on stdout is ignored.
+// Once the tar is read, the channel starts (see "Channel" below) and the
+// result goes over it, and only there: on its result stream, as
+// "INGO-RESULT <length>\n" followed by exactly length bytes (result.json's
+// content). The helper waits (at most 10 s) for the agent to close that
+// stream, so that the result is never lost in a buffer; when the channel
+// fails, the helper exits non-zero with a message on stderr.
 //
 // # result.json
 //
@@ -204,16 +210,15 @@
 //
 // In stdin mode, once the tar is read, the helper writes the line
 // "INGO-MUX 1" on stdout and its stdin and stdout become a yamux session
-// with the agent (containers/channel documents it); the framed result then
-// travels on a stream of that session. Processes of the container reach the
+// with the agent (containers/channel documents it); the result travels on
+// a stream of that session. Processes of the container reach the
 // session through the unix socket /.ingo/channel.sock, which the helper
 // proxies to new streams (only the kinds of run_student and ssh_student).
 //
 //   - run_student and ssh_student (student_cmd.go) ask the agent for a
 //     student container and relay stdin, stdout, stderr and signals; the
 //     return code is the command's, or 252 (memory), 253 (time), 254 (could
-//     not launch; also when there is no channel: file mode, or an agent that
-//     does not speak it).
+//     not launch; also when there is no channel: file mode).
 //   - `ingo-helper student SPEC` is the student container's entrypoint: it
 //     runs the command with the container's stdio (which the agent relays),
 //     forwards the signals the agent sends, and exits with the command's

@@ -1,7 +1,6 @@
 package helper
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/ingo-grader/ingo/containers/helper/contract"
@@ -10,13 +9,11 @@ import (
 )
 
 func encodeResult(t testing.TB, r Result) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
+	b, err := resultJSON(r)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
+	return b
 }
 
 func TestBuildResultLimits(t *testing.T) {

@@ -41,8 +41,7 @@ type stdio struct {
 	io.Writer
 }
 
-// Close does nothing: stdout may still carry the plain result frame when
-// the session failed.
+// Close does nothing: the process exits once the result is sent.
 func (stdio) Close() error { return nil }
 
 // startMux writes the marker and starts the session; sock is the unix
@@ -168,8 +167,9 @@ func (m *mux) proxy(c *net.UnixConn) {
 	<-up
 }
 
-// sendResult hands the framed result to the agent and waits until the agent
-// closed the stream (it read the whole frame).
+// sendResult hands the result to the agent on a KindResult stream, framed
+// (channel.WriteResult), and waits until the agent closed the stream (it read the
+// whole frame).
 func (m *mux) sendResult(data []byte) error {
 	if m.sess.IsClosed() {
 		return errors.New("the channel is closed")
@@ -179,7 +179,7 @@ func (m *mux) sendResult(data []byte) error {
 		return err
 	}
 	defer st.Close()
-	if err := writeFrame(st, data); err != nil {
+	if err := channel.WriteResult(st, data); err != nil {
 		return err
 	}
 	_ = st.SetReadDeadline(time.Now().Add(resultAckTimeout))

@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -20,14 +21,15 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 func init() {
 	register(&command{
 		name: "run", usage: "",
-		desc:     "run the grader and write /.ingo/result.json (the image's entrypoint)",
+		desc:     "run the grader and hand its result to the runtime (the image's entrypoint)",
 		internal: true,
 		run:      func(e *cmdEnv, _ *parsed) error { return runMain(e) },
 	})
 }
 
 // runMain is `ingo-helper run`. It fails (non-zero exit) only when it
-// cannot write result.json; every other problem is a result.
+// cannot hand the result over (file mode: write result.json; stdin mode:
+// send it over the channel); every other problem is a result.
 func runMain(e *cmdEnv) error {
 	// Catch the stop signals first: as PID 1 they would be ignored, in a
 	// test they would kill the helper before it forwards them.
@@ -35,73 +37,70 @@ func runMain(e *cmdEnv) error {
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(signals)
 	// The grader runs as our uid: without this it could open our stdout
-	// through /proc/1/fd/1, where the result frame goes, and garble it.
+	// through /proc/1/fd/1, where the channel to the agent runs, and
+	// garble it.
 	if err := notDumpable(); err != nil {
-		e.warnf("run", "cannot protect the result stream: %v", err)
+		e.warnf("run", "cannot protect the channel: %v", err)
 	}
-
-	stream := false
+	if !stdinStream(e) {
+		return writeResult(e, runJob(e, signals, nil))
+	}
 	var res Result
-	var m *mux
-	if stdinStream(e) {
-		switch err := extractStdin(e.paths, e.stdin); {
-		case errors.Is(err, errNoStream):
-		case err != nil:
-			stream = true
-			e.warnf(Name+" run", "stdin: %v", err)
-			res = failed(StatusCrash, "The grading container could not receive its files: "+err.Error(), DefaultOutputLimit)
-		default:
-			stream = true
-			// The rest of stdin and stdout become the channel to the agent
-			// (run_student, SSH).
-			if m, err = startMux(e, e.paths.Root+channel.SocketPath); err != nil {
-				e.warnf(Name+" run", "%v", err)
-			}
+	tr := tar.NewReader(e.stdin)
+	switch err := extractStdin(e.paths, tr); {
+	case errors.Is(err, errNoStream):
+		// An empty stdin: file mode.
+		return writeResult(e, runJob(e, signals, nil))
+	case err != nil:
+		e.warnf(Name+" run", "stdin: %v", err)
+		// The channel follows the tar on stdin (the agent waits for the
+		// marker): read the rest of the tar, then send the crash over it.
+		if derr := drainTar(tr); derr != nil {
+			return fmt.Errorf("reading the rest of the refused tar: %w", derr)
 		}
+		res = failed(StatusCrash, "The grading container could not receive its files: "+err.Error(), DefaultOutputLimit)
 	}
-	if m != nil {
-		defer m.close()
+	// The rest of stdin and stdout become the channel to the agent: the
+	// result, run_student, SSH.
+	m, err := startMux(e, e.paths.Root+channel.SocketPath)
+	if err != nil {
+		return err
 	}
+	defer m.close()
 	if res.Result == "" {
 		res = runJob(e, signals, m)
 	}
+	data, err := resultJSON(res)
+	if err != nil {
+		return err
+	}
+	if err := m.sendResult(data); err != nil {
+		return fmt.Errorf("sending the result over the channel: %w", err)
+	}
+	return nil
+}
+
+// writeResult writes result.json (file mode).
+func writeResult(e *cmdEnv, res Result) error {
+	data, err := resultJSON(res)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(e.paths.Result, data, true); err != nil {
+		return fmt.Errorf("writing the result: %w", err)
+	}
+	return nil
+}
+
+// resultJSON is result.json's content.
+func resultJSON(res Result) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // the output limit counts bytes as jsonLen does
 	if err := enc.Encode(res); err != nil {
-		return fmt.Errorf("encoding the result: %w", err)
+		return nil, fmt.Errorf("encoding the result: %w", err)
 	}
-	if !stream {
-		if err := writeFileAtomic(e.paths.Result, buf.Bytes(), true); err != nil {
-			return fmt.Errorf("writing the result: %w", err)
-		}
-		return nil
-	}
-	// Stdin mode: the framed stdout is what the runtime reads; result.json
-	// is written too, but a full /.ingo is then only a warning.
-	var ferr error
-	if m != nil {
-		if ferr = m.sendResult(buf.Bytes()); ferr != nil {
-			// An agent that does not speak the channel reads the plain
-			// frame that follows.
-			e.warnf(Name+" run", "result over the channel: %v", ferr)
-			m.close()
-			m = nil
-		}
-	}
-	if m == nil {
-		ferr = writeFrame(e.stdout, buf.Bytes())
-	}
-	if err := writeFileAtomic(e.paths.Result, buf.Bytes(), true); err != nil {
-		if ferr != nil {
-			return fmt.Errorf("writing the result: %w", err)
-		}
-		e.warnf(Name+" run", "writing the result: %v", err)
-	}
-	if ferr != nil {
-		return fmt.Errorf("writing the result to stdout: %w", ferr)
-	}
-	return nil
+	return buf.Bytes(), nil
 }
 
 // runJob does everything but writing the result.

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -43,12 +42,13 @@ func stdinStream(e *cmdEnv) bool {
 }
 
 // extractStdin unpacks the tar the runtime writes to the helper's stdin
-// under the container's root (p.Root, "/" in a container). It accepts only
-// directories and regular files under task/, archive/ and the single file
-// .ingo/input.json; it refuses absolute names, "..", links and devices,
-// files over their bound, and anything else. It returns errNoStream when
-// the stream holds no entry at all.
-func extractStdin(p Paths, r io.Reader) error {
+// (read through tr) under the container's root (p.Root, "/" in a
+// container). It accepts only directories and regular files under task/,
+// archive/ and the single file .ingo/input.json; it refuses absolute names,
+// "..", links and devices, files over their bound, and anything else. It
+// returns errNoStream when the stream holds no entry at all. A refused tar
+// is left where the refusal stopped: drainTar reads the rest.
+func extractStdin(p Paths, tr *tar.Reader) error {
 	rootDir := p.Root
 	if rootDir == "" {
 		rootDir = "/"
@@ -58,7 +58,6 @@ func extractStdin(p Paths, r io.Reader) error {
 		return err
 	}
 	defer root.Close()
-	tr := tar.NewReader(r)
 	budget := int64(DefaultStdinTaskBytes)
 	entries := 0
 	for {
@@ -161,13 +160,25 @@ func stdinName(hdr *tar.Header) (string, error) {
 	return "", fmt.Errorf("entry %q refused: outside task/, course/common/, archive/ and .ingo/input.json", n)
 }
 
-// writeFrame writes the result to w framed for the runtime.
-func writeFrame(w io.Writer, data []byte) error {
-	if _, err := io.WriteString(w, "\n"+ResultFrame+" "+strconv.Itoa(len(data))+"\n"); err != nil {
-		return err
+// maxDrainEntries bounds the entries drainTar reads: the runtime's tar
+// has the task's files, far fewer; a stream of endless entries ends the
+// helper instead of keeping it reading.
+const maxDrainEntries = 1 << 20
+
+// drainTar reads a refused tar to its end-of-archive marker, discarding
+// the contents, so that the channel, which follows the tar on stdin, can
+// start and carry the crash result. It fails when the tar is broken, cut
+// short, or has more than maxDrainEntries entries.
+func drainTar(tr *tar.Reader) error {
+	for range maxDrainEntries {
+		// Next skips what is left of the current entry's contents.
+		if _, err := tr.Next(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
 	}
-	_, err := w.Write(data)
-	return err
+	return fmt.Errorf("more than %d entries", maxDrainEntries)
 }
 
 // readOnlyTree takes the write bits off dir and everything in it (when it

@@ -2,14 +2,22 @@ package helper
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ingo-grader/ingo/containers/channel"
 )
 
 // tarEntry is one entry of a test stdin tar.
@@ -71,12 +79,26 @@ func baseEntries(t *testing.T, disk int64) []tarEntry {
 	}
 }
 
-// runStdin runs `ingo-helper run` in an empty root with stdin and returns
-// its exit status, stdout and stderr.
-func runStdin(t *testing.T, stdin []byte) (c *container, code int, stdout, stderr string) {
+// stdinRun is what runStdin saw of one `ingo-helper run` in stdin mode.
+type stdinRun struct {
+	c      *container
+	code   int     // exit status
+	marker bool    // the channel's marker came on stdout
+	result *Result // taken over the channel; nil: none came
+	before string  // stdout before the marker (or all of it)
+	after  string  // stdout after the marker, without an agent
+	stderr string
+}
+
+// runStdin runs `ingo-helper run` in an empty root, writes stdin to its
+// stdin and plays the agent (containers/docker): it waits for the marker,
+// then serves the channel on stdout and stdin, takes the result from its
+// KindResult stream and closes that stream. With closeStdin, stdin is
+// closed after stdin was written and nobody plays the agent.
+func runStdin(t *testing.T, stdin []byte, closeStdin bool) stdinRun {
 	t.Helper()
 	root := t.TempDir()
-	c = &container{t: t, root: root, paths: NewPaths(root)}
+	c := &container{t: t, root: root, paths: NewPaths(root)}
 	// The mount points exist in a container (empty tmpfs).
 	for _, d := range []string{c.paths.Task, c.paths.Ingo, c.paths.Archive} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -85,58 +107,144 @@ func runStdin(t *testing.T, stdin []byte) (c *container, code int, stdout, stder
 	}
 	cmd := exec.Command(helperBin, "run")
 	cmd.Env = c.env()
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return c, code, out.String(), errb.String()
-}
-
-// framed finds the framed result on the helper's stdout.
-func framed(t *testing.T, stdout string) Result {
-	t.Helper()
-	i := strings.LastIndex(stdout, "\n"+ResultFrame+" ")
-	if i < 0 {
-		t.Fatalf("no framed result on stdout: %q", stdout)
-	}
-	rest := stdout[i+len(ResultFrame)+2:]
-	nl := strings.IndexByte(rest, '\n')
-	n, err := strconv.Atoi(rest[:nl])
-	if err != nil || len(rest[nl+1:]) != n {
-		t.Fatalf("bad frame %q (length %v, %d bytes follow)", rest[:nl], err, len(rest[nl+1:]))
-	}
-	var r Result
-	if err := json.Unmarshal([]byte(rest[nl+1:]), &r); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func TestStdinMode(t *testing.T) {
-	c, code, stdout, stderr := runStdin(t, stdinTar(t, baseEntries(t, 16)))
-	if code != 0 {
-		t.Fatalf("exit %d, stderr %s", code, stderr)
-	}
-	r := framed(t, stdout)
-	if r.Result != StatusSuccess || r.Text != "hello\n" && r.Text != "hello" || r.Stdout != "out\n" {
-		t.Errorf("framed result %+v", r)
-	}
-	data, err := os.ReadFile(c.paths.Result)
+	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fr Result
-	if err := json.Unmarshal(data, &fr); err != nil || fr.Result != r.Result || fr.Text != r.Text {
-		t.Errorf("result.json %s differs from the framed result %+v", data, r)
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	st, err := os.Stat(filepath.Join(c.paths.Task, "run"))
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		_, _ = in.Write(stdin)
+		if closeStdin {
+			in.Close()
+		}
+	}()
+	run := stdinRun{c: c}
+	out := bufio.NewReader(outPipe)
+	var seen []byte
+	for !run.marker {
+		b, err := out.ReadByte()
+		if err != nil {
+			break
+		}
+		seen = append(seen, b)
+		run.marker = bytes.HasSuffix(seen, []byte("\n"+channel.Marker+"\n"))
+	}
+	run.before = strings.TrimSuffix(string(seen), "\n"+channel.Marker+"\n")
+	if run.marker && !closeStdin {
+		<-written // as the agent: nothing on stdin before the tar is out
+		run.result = takeResult(t, out, in)
+	}
+	if !run.marker || closeStdin {
+		rest, _ := io.ReadAll(out) // else the session read it all
+		run.after = string(rest)
+	}
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok {
+		run.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	run.stderr = errb.String()
+	return run
+}
+
+// takeResult is the agent's side of the channel: it takes the result
+// stream, reads the result and closes the stream.
+func takeResult(t *testing.T, out io.Reader, in io.Writer) *Result {
+	t.Helper()
+	sess, err := yamux.Server(stdio{out, in}, channel.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		// The session reads stdout to its end (the helper's exit).
+		select {
+		case <-sess.CloseChan():
+		case <-time.After(30 * time.Second):
+			t.Error("the helper did not end after its result")
+		}
+	}()
+	accepted := make(chan *yamux.Stream, 1)
+	go func() {
+		st, err := sess.AcceptStream()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- st
+	}()
+	var st *yamux.Stream
+	select {
+	case st = <-accepted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no stream on the channel")
+	}
+	if st == nil {
+		return nil
+	}
+	h, _, err := channel.ReadHeader(st)
+	if err != nil || h.Kind != channel.KindResult {
+		t.Fatalf("first stream %+v, %v; want the result", h, err)
+	}
+	data, err := channel.ReadResult(st, 1<<30)
+	st.Close() // the helper waits for it
+	if err != nil {
+		t.Fatalf("reading the result: %v", err)
+	}
+	var r Result
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// TestStdinMode: the files come in on stdin, the result goes out over
+// the channel only: nothing else on stdout, no result.json (nobody would
+// read it: the runtime cannot copy it out of a stopped container's tmpfs).
+func TestStdinMode(t *testing.T) {
+	run := runStdin(t, stdinTar(t, baseEntries(t, 16)), false)
+	if run.code != 0 || run.result == nil {
+		t.Fatalf("exit %d, result %v, stderr %s", run.code, run.result, run.stderr)
+	}
+	if r := run.result; r.Result != StatusSuccess || r.Text != "hello\n" && r.Text != "hello" || r.Stdout != "out\n" {
+		t.Errorf("result over the channel %+v", r)
+	}
+	if run.before != "" {
+		t.Errorf("stdout before the marker %q, want nothing", run.before)
+	}
+	if _, err := os.Stat(run.c.paths.Result); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("result.json written in stdin mode: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(run.c.paths.Task, "run"))
 	if err != nil || st.Mode().Perm() != 0o755 {
 		t.Errorf("task/run: %v %v", st, err)
+	}
+}
+
+// TestStdinMode_NoAgent: stdin closed after the tar (no agent behind it):
+// the helper fails, with a message on stderr, and leaves its result
+// nowhere else (the runtime then says the container stopped without one).
+func TestStdinMode_NoAgent(t *testing.T) {
+	run := runStdin(t, stdinTar(t, baseEntries(t, 16)), true)
+	if run.code == 0 || !strings.Contains(run.stderr, "over the channel") {
+		t.Errorf("exit %d, stderr %q; want a failure about the channel", run.code, run.stderr)
+	}
+	if !run.marker || run.before != "" || run.after != "" {
+		t.Errorf("stdout %q, then the marker (%v), then %q; want the marker alone", run.before, run.marker, run.after)
+	}
+	if _, err := os.Stat(run.c.paths.Result); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("result.json written in stdin mode: %v", err)
 	}
 }
 
@@ -161,17 +269,19 @@ func TestStdinMode_HostileTarsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entries := append(baseEntries(t, 1), tt.entry)
-			c, code, stdout, stderr := runStdin(t, stdinTar(t, entries))
-			if code != 0 {
-				t.Fatalf("exit %d, stderr %s", code, stderr)
+			// Entries follow the refused one: the helper reads them all
+			// to reach the channel.
+			entries := append(baseEntries(t, 1), tt.entry, tarEntry{name: "task/after", typ: tar.TypeReg, body: "after"})
+			run := runStdin(t, stdinTar(t, entries), false)
+			c := run.c
+			if run.code != 0 || run.result == nil {
+				t.Fatalf("exit %d, result %v, stderr %s", run.code, run.result, run.stderr)
 			}
-			r := framed(t, stdout)
-			if r.Result != StatusCrash || !strings.Contains(r.Text, "could not receive its files") {
+			if r := run.result; r.Result != StatusCrash || !strings.HasPrefix(r.Text, "The grading container could not receive its files: ") {
 				t.Errorf("result %q %q, want a crash about the files", r.Result, r.Text)
 			}
-			if !strings.Contains(stderr, "stdin:") {
-				t.Errorf("stderr %q names no stdin error", stderr)
+			if !strings.Contains(run.stderr, "stdin:") {
+				t.Errorf("stderr %q names no stdin error", run.stderr)
 			}
 			for _, p := range []string{"evil", "../evil", "etc/evil", "task/link", "task/dev", "task/fifo", "task/big"} {
 				if _, err := os.Lstat(filepath.Join(c.root, p)); err == nil {
@@ -182,27 +292,57 @@ func TestStdinMode_HostileTarsRefused(t *testing.T) {
 	}
 }
 
+// TestStdinMode_OverSizeInputRefused: a header claiming more than the
+// bound is refused before its contents are read; the contents are then
+// skipped to reach the channel.
 func TestStdinMode_OverSizeInputRefused(t *testing.T) {
-	// A header claiming more than the bound is refused before any read.
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	_ = tw.WriteHeader(&tar.Header{Name: ".ingo/input.json", Typeflag: tar.TypeReg, Size: MaxStdinInputBytes + 1, Mode: 0o644})
-	_, code, stdout, _ := runStdin(t, buf.Bytes()) // truncated tar: the header alone
-	if code != 0 {
-		t.Fatalf("exit %d", code)
+	_, _ = tw.Write(make([]byte, MaxStdinInputBytes+1))
+	_ = tw.Close()
+	run := runStdin(t, buf.Bytes(), false)
+	if run.code != 0 || run.result == nil {
+		t.Fatalf("exit %d, result %v, stderr %s", run.code, run.result, run.stderr)
 	}
-	if r := framed(t, stdout); r.Result != StatusCrash || !strings.Contains(r.Text, "over the bound") {
+	if r := run.result; r.Result != StatusCrash || !strings.Contains(r.Text, "over the bound") {
 		t.Errorf("result %q %q", r.Result, r.Text)
+	}
+}
+
+// TestStdinMode_RefusedTarCannotBeRead: a refused tar whose rest cannot be
+// read (broken, cut short) ends the helper with a message and no channel:
+// the runtime says the container stopped without a result.
+func TestStdinMode_RefusedTarCannotBeRead(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: "etc/evil", Typeflag: tar.TypeReg, Size: 1 << 20, Mode: 0o644})
+	cut := stdinTar(t, append(baseEntries(t, 1), tarEntry{name: "task/x", typ: tar.TypeReg, body: "x"}))
+	cut = cut[:len(cut)-1024] // no end-of-archive marker
+	tests := []struct {
+		name  string
+		stdin []byte
+	}{
+		{"header alone", buf.Bytes()},
+		{"no end marker", append(cut[:len(cut):len(cut)], bytes.Repeat([]byte{'x'}, 1024)...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := runStdin(t, tt.stdin, true)
+			if run.code == 0 || run.marker || !strings.Contains(run.stderr, "refused tar") {
+				t.Errorf("exit %d, marker %v, stderr %q; want a failure about the tar", run.code, run.marker, run.stderr)
+			}
+		})
 	}
 }
 
 func TestStdinMode_EmptyStdinIsFileMode(t *testing.T) {
 	// No tar and no input.json: the file mode's crash, nothing on stdout.
-	c, code, stdout, _ := runStdin(t, nil)
-	if code != 0 || stdout != "" {
-		t.Fatalf("exit %d, stdout %q", code, stdout)
+	run := runStdin(t, nil, true)
+	if run.code != 0 || run.before != "" || run.marker {
+		t.Fatalf("exit %d, stdout %q", run.code, run.before)
 	}
-	data, err := os.ReadFile(c.paths.Result)
+	data, err := os.ReadFile(run.c.paths.Result)
 	if err != nil || !strings.Contains(string(data), "could not read its job input") {
 		t.Errorf("result.json %s, %v", data, err)
 	}

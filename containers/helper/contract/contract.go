@@ -1,9 +1,9 @@
 // Package contract is the contract between ingo-helper (containers/helper,
 // whose package comment documents it) and the container runtime
-// (containers/docker) in Go: the fixed paths, input.json, result.json, the
-// result frame of stdin mode and the bound on a result's size. It is a leaf
-// that both import, so that the runtime does not link the helper (its SSH
-// server, creack/pty) into the ingo binary.
+// (containers/docker) in Go: the fixed paths, input.json, result.json and
+// the bound on a result's size (containers/channel carries the result in
+// stdin mode). It is a leaf that both import, so that the runtime does not
+// link the helper (its SSH server, creack/pty) into the ingo binary.
 package contract
 
 import (
@@ -35,10 +35,6 @@ const (
 
 	// DefaultOutputLimit is used when input.json gives no limits.output.
 	DefaultOutputLimit = 1 << 20
-
-	// ResultFrame starts the line that precedes the result on stdout in
-	// stdin mode: "INGO-RESULT <length>\n" then exactly length bytes.
-	ResultFrame = "INGO-RESULT"
 )
 
 // Statuses a result may carry (INGInious' set).

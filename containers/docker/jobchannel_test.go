@@ -1,0 +1,87 @@
+package docker
+
+import (
+	"errors"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/channel"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestJobChannel_Result: the result comes only on the channel's result
+// stream, whole and within the attempt's bound; anything else is no
+// result (the runtime's crash) or over the bound (its error).
+func TestJobChannel_Result(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		streams []string // raw result streams the helper opens, in order
+		max     int64
+		want    string
+		wantErr error // nil: any error but these two when want is ""
+	}{
+		{"whole", []string{"INGO-RESULT 5\nhello"}, 10, "hello", nil},
+		{"at the bound", []string{"INGO-RESULT 10\n0123456789"}, 10, "0123456789", nil},
+		{"over the bound", []string{"INGO-RESULT 11\nhello world"}, 10, "", channel.ErrResultTooLarge},
+		{"cut short", []string{"INGO-RESULT 9\nhello"}, 10, "", nil},
+		{"not framed", []string{"hello"}, 10, "", nil},
+		{"none", nil, 10, "", errNoResult},
+		{"the first counts", []string{"INGO-RESULT 5\nfirst", "INGO-RESULT 6\nsecond"}, 10, "first", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRuntime(&fakeAPI{events: blockEvents}, quiet())
+			defer r.Close()
+			a := &attempt{job: &containers.Job{Desc: &messages.JobDescription{}}, maxResult: tt.max}
+			ch := newJobChannel(r, a, "grading", "")
+			agentIn, helperOut := io.Pipe()
+			helperIn, agentOut := io.Pipe()
+			if err := ch.start(agentIn, agentOut); err != nil {
+				t.Fatal(err)
+			}
+			sess, err := yamux.Client(muxConn{helperIn, helperOut}, channel.Config())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				helperIn.Close() // else Close waits for the session's reader
+				sess.Close()
+			}()
+			for _, raw := range tt.streams {
+				st, err := sess.OpenStream()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := channel.WriteHeader(st, channel.Header{Kind: channel.KindResult}); err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.WriteString(st, raw)
+				_ = st.Close() // half-close: the agent still answers by closing its side
+				// As the helper: wait for the agent to close the stream.
+				_ = st.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.Copy(io.Discard, st); err != nil {
+					t.Fatalf("the agent did not close the result stream: %v", err)
+				}
+			}
+			ch.close()
+			data, err := ch.takenResult()
+			switch {
+			case tt.want != "":
+				if err != nil || string(data) != tt.want {
+					t.Errorf("result %q, %v; want %q", data, err, tt.want)
+				}
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Errorf("result %q, %v; want %v", data, err, tt.wantErr)
+				}
+			case err == nil || errors.Is(err, channel.ErrResultTooLarge) || errors.Is(err, errNoResult):
+				t.Errorf("result %q, %v; want a broken result", data, err)
+			}
+		})
+	}
+}
