@@ -33,12 +33,11 @@ const sshMargin = time.Minute
 type attempt struct {
 	job       *containers.Job // the SSH bounds applied to its limits
 	ev        containers.Events
-	image     string             // the image id
-	files     *bytes.Buffer      // the tar written to the helper's stdin
-	inputLen  int64              // input.json's size
-	commonLen int64              // the course's common files' size
-	maxResult int64              // contract.MaxResultBytes(Limits.Output)
-	ssh       *channel.SSHLimits // nil: not an SSH job
+	image     string        // the image id
+	files     *bytes.Buffer // the tar written to the helper's stdin
+	inputLen  int64         // input.json's size
+	commonLen int64         // the course's common files' size
+	maxResult int64         // contract.MaxResultBytes(Limits.Output)
 }
 
 // running is an attempt's container while it runs.
@@ -104,6 +103,7 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 		return nil, failure("SSH debug is not enabled on this agent", nil)
 	}
 	a := &attempt{job: job, ev: ev, maxResult: contract.MaxResultBytes(job.Limits.Output)}
+	var ssh *channel.SSHLimits
 	if sshJob {
 		// As INGInious: an SSH session has its own bounds, not the
 		// task's time limits.
@@ -111,13 +111,13 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 		t := (r.opts.SSH.MaxSession + sshMargin).Seconds()
 		j.Limits.Time, j.Limits.HardTime = t, t
 		a.job = &j
-		a.ssh = r.opts.SSH.limits()
+		ssh = r.opts.SSH.limits()
 	}
 	var err error
 	if a.image, err = r.image(ctx, job.Desc.Environment); err != nil {
 		return nil, err
 	}
-	if a.files, a.inputLen, a.commonLen, err = containerTar(a.job, a.ssh); err != nil {
+	if a.files, a.inputLen, a.commonLen, err = containerTar(a.job, ssh); err != nil {
 		return nil, err
 	}
 	return a, nil

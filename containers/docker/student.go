@@ -233,26 +233,7 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		}()
 	}
 
-	// The caller's signals, and its going away.
-	killed := make(chan struct{})
-	go func() {
-		lines := channel.NewLines[channel.Control](ctl)
-		for {
-			m, err := lines.Next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) || c.ctx.Err() == nil {
-					close(killed)
-				}
-				return
-			}
-			if m.Signal != "" && validSignal(m.Signal) {
-				kctx, cancel := r.apiCtx(context.WithoutCancel(c.ctx))
-				_ = r.api.ContainerKill(kctx, id, "SIG"+m.Signal)
-				cancel()
-			}
-		}
-	}()
-
+	killed := c.relaySignals(ctl, id)
 	st := r.waitStopped(c.ctx, id, att, lim.time, lim.hard, killed)
 	if st.ended {
 		return channel.CodeLaunch, "the job ended"
@@ -265,6 +246,32 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		return channel.CodeTimeout, ""
 	}
 	return int(st.exit), ""
+}
+
+// relaySignals sends the caller's signals (Control lines on ctl) to
+// student container id; the channel it returns closes when the caller
+// went away (its stream ended before the job did): the container is then
+// killed.
+func (c *jobChannel) relaySignals(ctl *yamux.Stream, id string) <-chan struct{} {
+	gone := make(chan struct{})
+	go func() {
+		lines := channel.NewLines[channel.Control](ctl)
+		for {
+			m, err := lines.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) || c.ctx.Err() == nil {
+					close(gone)
+				}
+				return
+			}
+			if m.Signal != "" && validSignal(m.Signal) {
+				kctx, cancel := c.r.apiCtx(context.WithoutCancel(c.ctx))
+				_ = c.r.api.ContainerKill(kctx, id, "SIG"+m.Signal)
+				cancel()
+			}
+		}
+	}()
+	return gone
 }
 
 // serveStudentSSH relays a student container's SSH server (ssh_student)
