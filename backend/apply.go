@@ -8,8 +8,28 @@ import (
 
 // commit records t in the journal, then applies it. Only the event loop
 // calls it. On a journal error nothing changes and the caller refuses
-// whatever asked for the transition.
+// whatever asked for the transition. With an AsyncJournal, t is applied as
+// soon as it is appended; what the loop sends from then on waits in the
+// outbox until t is stored.
 func (b *Backend) commit(t Transition) error {
+	if _, derived := t.(*JobStarted); derived {
+		// Not journaled: after a restart every job that was on an agent
+		// waits for that agent's hello, which says whether it runs and
+		// commits JobStarted again (reconcile). One store less per job.
+		b.apply(t)
+		return nil
+	}
+	if b.async != nil {
+		n, err := b.async.Append(t)
+		if err != nil {
+			b.stats.journalErrors.Add(1)
+			b.log.Error("journal refused a transition", "job", t.jobID(), "transition", fmt.Sprintf("%T", t), "err", err)
+			return err
+		}
+		b.out.appended = n
+		b.apply(t)
+		return nil
+	}
 	if err := b.cfg.Journal.Record(t); err != nil {
 		b.stats.journalErrors.Add(1)
 		b.log.Error("journal refused a transition", "job", t.jobID(), "transition", fmt.Sprintf("%T", t), "err", err)

@@ -22,6 +22,12 @@ import (
 // senders (results until acked, submissions until queued).
 var ErrDeposed = errors.New("backend: no longer the active backend")
 
+// ErrJournalFailed is returned by Run when an AsyncJournal could not store
+// a transition the backend had applied: its state is ahead of the journal,
+// so it stops without sending what it held back, and a new Backend
+// replaying the journal takes over (cmd/ingo campaigns again).
+var ErrJournalFailed = errors.New("backend: the journal failed to store a transition")
+
 // Backend is the scheduler. Create it with New and serve with Run.
 type Backend struct {
 	cfg  Config
@@ -31,6 +37,8 @@ type Backend struct {
 
 	events    chan event
 	abandoned chan struct{} // closed when a deposed Run stops reading events
+	async     AsyncJournal  // cfg.Journal when it stores in the background
+	out       outbox        // what the loop sends, held until stored (async)
 	stats     counters
 	gauges    gauges // published by the loop, read by Gauges
 
@@ -79,7 +87,9 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	async, _ := cfg.Journal.(AsyncJournal)
 	return &Backend{
+		async:      async,
 		cfg:        cfg,
 		nc:         nc,
 		log:        log,
@@ -131,8 +141,17 @@ func (b *Backend) Run(ctx context.Context) error {
 
 	tick := time.NewTicker(b.tickInterval())
 	defer tick.Stop()
+	var progress <-chan struct{}
+	if b.async != nil {
+		progress = b.async.Progress()
+	}
 	for {
 		select {
+		case <-progress:
+			if err := b.async.Err(); err != nil {
+				return b.journalFailed(err, subs...)
+			}
+			b.flushOutbox(b.async.Stored())
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), ErrDeposed) {
 				return b.abandon(ctx, subs...)
@@ -210,6 +229,7 @@ func (b *Backend) shutdown(subs ...*nats.Subscription) error {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	b.settleOutbox(5 * time.Second)
 	if err := b.nc.Flush(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		errs = append(errs, err)
 	}
@@ -258,19 +278,19 @@ func (b *Backend) receive(m *nats.Msg) {
 	if err != nil {
 		b.stats.malformed.Add(1)
 		b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(m.Data), "err", err)
-		b.replyError(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
+		b.sendNow(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
 		return
 	}
 	if _, ok := msg.(*messages.Ping); ok && !fromAgent && m.Reply != back && strings.HasPrefix(m.Reply, "_INBOX.") {
 		// A ping from a raw inbox (nats req) is a health check: answer it
 		// there, once (the server allows one response).
-		b.reply(m.Reply, &messages.Pong{})
+		b.sendNow(m.Reply, &messages.Pong{})
 		return
 	}
 	if !expected(msg, fromAgent) {
 		b.stats.unexpected.Add(1)
 		b.log.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
-		b.replyError(back, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
+		b.sendNow(back, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
 		return
 	}
 	select {
@@ -301,12 +321,24 @@ func (b *Backend) handle(ev event) {
 	}
 }
 
-// reply sends m to a reply subject; failures are logged, not fatal: the
-// peer will ask again or time out.
+// reply sends m to a reply subject, from the event loop: after the
+// transitions recorded so far are stored (outbox.go). Failures are logged,
+// not fatal: the peer will ask again or time out.
 func (b *Backend) reply(subject string, m messages.Message) {
 	if subject == "" {
 		return
 	}
+	if b.out.holding() {
+		b.hold(subject, m)
+		return
+	}
+	b.sendNow(subject, m)
+}
+
+// sendNow sends m at once; safe from any goroutine. Only what tells of no
+// transition may bypass the outbox: answers to malformed messages and
+// health checks.
+func (b *Backend) sendNow(subject string, m messages.Message) {
 	if err := natsconn.Send(b.nc, subject, "", m); err != nil {
 		b.stats.sendErrors.Add(1)
 		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)

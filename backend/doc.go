@@ -12,9 +12,23 @@
 //
 // Every change to a job goes through Backend.commit with an explicit
 // Transition (queued, assigned, started, requeued, kill requested,
-// finished). commit records the transition in the Journal before it is
-// applied and before anyone hears of it, so that a durable journal can
-// rebuild the same state after a restart.
+// finished). commit records the transition in the Journal before anyone
+// hears of it, so that a durable journal can rebuild the same state after
+// a restart. JobStarted alone is not recorded: after a restart, the hello
+// of the agent running the job says so again.
+//
+// # Group commit
+//
+// A Journal that is an AsyncJournal (backend/journal) stores in the
+// background, many transitions at once: commit applies a transition as
+// soon as it is appended, and every message the loop sends from then on
+// waits in the outbox (outbox.go) until the transitions appended before it
+// are stored, then leaves in order. So a client hears "queued", an agent
+// gets a job and a client a result only once they are durable, as when
+// each transition waited for its own store, while the loop never waits
+// for JetStream. A store that fails for good leaves the state ahead of the
+// journal: Run stops with ErrJournalFailed without sending what it held,
+// and cmd/ingo rebuilds a backend from the journal.
 //
 // # Recovery
 //

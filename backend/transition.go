@@ -66,6 +66,31 @@ type Journal interface {
 	Record(Transition) error
 }
 
+// AsyncJournal is a Journal that stores in the background, so that many
+// transitions are in flight at once (group commit) instead of the event
+// loop waiting for each. The backend applies a transition as soon as it is
+// appended, and holds every message it sends until the transitions
+// appended before it are stored (see outbox.go): nobody hears of a
+// transition before it is durable, as with Record.
+type AsyncJournal interface {
+	Journal
+	// Append hands t over and returns its position: 1 for the first
+	// transition appended, then 2, 3... It fails when t cannot be taken
+	// (encoding, too many in flight, the journal failed); t is then
+	// refused as by Record.
+	Append(t Transition) (uint64, error)
+	// Stored is the position up to which every transition is stored.
+	Stored() uint64
+	// Progress receives a signal (coalesced) when Stored grew or Err
+	// became non-nil.
+	Progress() <-chan struct{}
+	// Err is set once a transition could not be stored: what was
+	// appended after it may or may not be, so the backend's state no
+	// longer matches the journal's, and the backend must stop
+	// (ErrJournalFailed) and be rebuilt from the journal.
+	Err() error
+}
+
 // Replayer is implemented by a durable Journal: Replay calls apply with
 // every stored transition, in the order they were recorded. Run replays
 // before it subscribes, so the backend serves with the state it had.

@@ -11,17 +11,25 @@
 //
 // # Durability
 //
-// Record publishes synchronously and waits for JetStream's ack: a
-// transition is stored before the backend applies it or tells anyone. An
-// error (NATS down, timeout) refuses the transition, and the backend tries
-// again later.
+// Append (backend.AsyncJournal, what the backend uses) publishes without
+// waiting, up to 8,192 records in flight, and a worker follows the acks in
+// order; Stored says up to where every record is stored, and the backend
+// sends nothing about a transition before it is (group commit). A record
+// whose ack does not come is sent again with its message id, which
+// JetStream's duplicate window turns into an ack of the first store, for
+// up to 110 s (a stream leader election, a NATS node's death); then the
+// journal has failed, and the backend stops to be rebuilt from it. Record,
+// the synchronous form, publishes and waits for the ack (5 s).
 //
 // # Retention
 //
 // A finished job's records, its JobFinished last, stay until its client
 // acknowledged the result (or backend.Config.ResultRetention passed): the
-// backend then calls Forget, which purges the job's subject in the
-// background (a worker owned by the Journal, ended by Close). So a result
+// backend then calls Forget, which publishes, asynchronously, an empty
+// tombstone with "Nats-Rollup: sub" on the job's subject (JetStream drops
+// the records before it) and a message TTL of one second (the tombstone
+// then goes too; Replay skips one it meets). One publish instead of a purge
+// request, which cost more than a job's stores together. So a result
 // survives a backend restart until it is delivered, and LoadResult reads
 // it back when the backend dropped it from memory. The stream also has
 // safety nets against unbounded growth, which normal operation never

@@ -141,10 +141,23 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 			return stopped(ctx, err)
 		}
 		err = a.serveBackend(ctx, nc, bc, lease, bm)
-		if !errors.Is(err, backend.ErrDeposed) || ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
+			return err
+		case errors.Is(err, backend.ErrDeposed):
+			a.log.Warn("no longer the active backend; standing by again", "why", err)
+		case errors.Is(err, backend.ErrJournalFailed):
+			// The lease was released: this process, or a standby, takes
+			// over from the journal.
+			a.log.Warn("the journal failed; campaigning again to rebuild the backend from it", "why", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		default:
 			return err
 		}
-		a.log.Warn("no longer the active backend; standing by again", "why", err)
 	}
 }
 
@@ -184,7 +197,7 @@ func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config
 		}
 		rcancel()
 	}
-	if errors.Is(err, backend.ErrDeposed) {
+	if errors.Is(err, backend.ErrDeposed) || errors.Is(err, backend.ErrJournalFailed) {
 		return err
 	}
 	if err = stopped(ctx, err); err != nil {

@@ -106,17 +106,27 @@ func Connect(o Options) (*nats.Conn, error) {
 
 // Send encodes m and publishes it on subject with the given reply subject.
 func Send(nc *nats.Conn, subject, reply string, m messages.Message) error {
-	data, err := messages.Encode(m)
+	data, err := Encode(nc, m)
 	if err != nil {
 		return err
-	}
-	if max := nc.MaxPayload(); max > 0 && int64(len(data)) > max {
-		return fmt.Errorf("%s of %d bytes is over the NATS server's max_payload of %d bytes", m.MessageName(), len(data), max)
 	}
 	if err := nc.PublishMsg(&nats.Msg{Subject: subject, Reply: reply, Data: data}); err != nil {
 		return fmt.Errorf("publish %s on %s: %w", m.MessageName(), subject, err)
 	}
 	return nil
+}
+
+// Encode encodes m for nc, refusing what the server would refuse: a
+// message over its max_payload.
+func Encode(nc *nats.Conn, m messages.Message) ([]byte, error) {
+	data, err := messages.Encode(m)
+	if err != nil {
+		return nil, err
+	}
+	if max := nc.MaxPayload(); max > 0 && int64(len(data)) > max {
+		return nil, fmt.Errorf("%s of %d bytes is over the NATS server's max_payload of %d bytes", m.MessageName(), len(data), max)
+	}
+	return data, nil
 }
 
 // IsStatus reports whether m is a status message from the NATS server
