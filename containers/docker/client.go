@@ -71,11 +71,11 @@ type Options struct {
 	// Host is the daemon address ("unix:///var/run/docker.sock"); empty:
 	// DOCKER_HOST or the default socket.
 	Host string `key:"host" help:"Docker daemon address; empty: DOCKER_HOST, else the local socket"`
-	// APITimeout bounds each API call (create, start, inspect, copy, remove,
+	// APITimeout bounds each API call (create, start, inspect, remove,
 	// list, attach). Waits and streams (the attach stream once open) are
 	// bounded by the job's own limits instead.
 	// Default 30 s.
-	APITimeout time.Duration `key:"api-timeout" check:"positive" help:"bound of each Docker API call (create, copy, start, inspect, remove); waits are bounded by the job's limits"`
+	APITimeout time.Duration `key:"api-timeout" check:"positive" help:"bound of each Docker API call (create, start, inspect, remove); waits are bounded by the job's limits"`
 	// CPUs is the number of CPUs one job may use (NanoCPUs). Default 1.
 	CPUs float64 `key:"cpus" check:"positive" help:"CPUs one job may use at once (Docker NanoCPUs), so one job cannot take every core"`
 	// NoFile bounds open files per process in a container. Default 1024.
