@@ -53,6 +53,11 @@ type Config struct {
 	// its client while the client is alive, and at once when it says
 	// hello.
 	ResultResend time.Duration `key:"result-resend" check:"positive" help:"how often an unacknowledged result is sent again to its client while the client is alive"`
+	// SnapshotJobs bounds each list of a queue snapshot (running,
+	// waiting): the first jobs in dispatch order, with the counts of all
+	// of them (messages.QueueSummary). 100,000 waiting jobs made a 20 MB
+	// snapshot, over NATS' message size.
+	SnapshotJobs int `key:"queue-snapshot-jobs" check:"min=1" help:"most jobs of each list (running, waiting) a queue snapshot holds, the first in dispatch order; its summary counts them all"`
 	// Journal records transitions; nil keeps state in memory only. If it
 	// also implements Replayer, Run rebuilds the state from it first, and
 	// StartTimeout is also how long jobs replayed as running wait for
@@ -62,6 +67,10 @@ type Config struct {
 	// means none. It is called from the event loop and must not block.
 	Observer Observer `key:"-"`
 }
+
+// DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
+// when it is 0.
+const DefaultSnapshotJobs = 1000
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
@@ -78,6 +87,7 @@ func DefaultConfig() Config {
 		OrphanTimeout:     5 * time.Minute,
 		ResultRetention:   72 * time.Hour,
 		ResultResend:      10 * time.Second,
+		SnapshotJobs:      DefaultSnapshotJobs,
 	}
 }
 
@@ -89,6 +99,9 @@ func (c *Config) validate() error {
 	}
 	if c.Journal == nil {
 		c.Journal = memoryJournal{}
+	}
+	if c.SnapshotJobs == 0 {
+		c.SnapshotJobs = DefaultSnapshotJobs
 	}
 	return settings.Check(c)
 }

@@ -89,11 +89,15 @@ type BackendJobSSHDebug struct {
 }
 
 // BackendGetQueue is a queue snapshot, both lists in dispatch order.
-// Addition to INGInious: Agents, the registered agents with their load.
+// Additions to INGInious: Agents, the registered agents with their load;
+// Summary, the counts of every job, since each list stops at the backend's
+// bound (backend.queue-snapshot-jobs) so that a snapshot of a deadline's
+// queue still fits one message.
 type BackendGetQueue struct {
 	JobsRunning []QueueRunningJob `cbor:"jobs_running"`
 	JobsWaiting []QueueWaitingJob `cbor:"jobs_waiting"`
 	Agents      []QueueAgent      `cbor:"agents"`
+	Summary     *QueueSummary     `cbor:"summary,omitempty"`
 }
 
 // Pong answers Ping from a registered peer.

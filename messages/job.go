@@ -171,6 +171,27 @@ type QueueWaitingJob struct {
 	Attempt int `cbor:"attempt" json:"attempt"`
 }
 
+// QueueSummary counts the jobs of a queue snapshot, all of them, where the
+// lists hold at most the backend's bound each (the first ones in dispatch
+// order). A frontend's summary counts its own jobs.
+type QueueSummary struct {
+	Running int `cbor:"running" json:"running"`
+	Waiting int `cbor:"waiting" json:"waiting"`
+	// Truncated: a list stops before its last job.
+	Truncated bool `cbor:"truncated" json:"truncated"`
+	// Counts are per environment and course, sorted by them.
+	Counts []QueueCount `cbor:"counts" json:"counts"`
+}
+
+// QueueCount is how many jobs of one environment and course run and wait.
+type QueueCount struct {
+	EnvironmentType string `cbor:"environment_type" json:"environment_type"`
+	Environment     string `cbor:"environment" json:"environment"`
+	CourseID        string `cbor:"course_id" json:"course_id"`
+	Running         int    `cbor:"running" json:"running"`
+	Waiting         int    `cbor:"waiting" json:"waiting"`
+}
+
 // QueueAgent is one registered agent in a queue snapshot.
 type QueueAgent struct {
 	AgentID string `cbor:"agent_id" json:"agent_id"`

@@ -20,7 +20,10 @@ func newQueueCmd(a *app) *cobra.Command {
 		Use:   "queue",
 		Short: "Show running and waiting jobs",
 		Long: `Show the backend's queue: running jobs with their agent, then waiting jobs in
-the order they will run, each with the reason it waits.
+the order they will run, each with the reason it waits. With jobs of several
+environments or courses, their counts come first. The lists stop at the
+backend's bound (backend.queue-snapshot-jobs, the first 1,000 of each); the
+counts are of every job.
 
 --watch shows it again every --interval until interrupted; with --json each
 snapshot is one line of JSON.`,
@@ -78,11 +81,17 @@ func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Durat
 
 // queueJSON gives empty lists rather than null.
 func queueJSON(q *messages.BackendGetQueue) any {
+	sum := messages.QueueSummary{Running: len(q.JobsRunning), Waiting: len(q.JobsWaiting)}
+	if q.Summary != nil {
+		sum = *q.Summary
+	}
+	sum.Counts = nonNil(sum.Counts)
 	return struct {
 		Running []messages.QueueRunningJob `json:"jobs_running"`
 		Waiting []messages.QueueWaitingJob `json:"jobs_waiting"`
 		Agents  []messages.QueueAgent      `json:"agents"`
-	}{nonNil(q.JobsRunning), nonNil(q.JobsWaiting), nonNil(q.Agents)}
+		Summary messages.QueueSummary      `json:"summary"`
+	}{nonNil(q.JobsRunning), nonNil(q.JobsWaiting), nonNil(q.Agents), sum}
 }
 
 func nonNil[T any](s []T) []T {
@@ -93,7 +102,22 @@ func nonNil[T any](s []T) []T {
 }
 
 func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
-	fmt.Fprintf(w, "running: %d\n", len(q.JobsRunning))
+	running, waiting := len(q.JobsRunning), len(q.JobsWaiting)
+	if s := q.Summary; s != nil {
+		running, waiting = s.Running, s.Waiting
+		if len(s.Counts) > 1 {
+			t := newTable(w)
+			t.row("ENVIRONMENT", "COURSE", "RUNNING", "WAITING")
+			for _, c := range s.Counts {
+				t.row(c.EnvironmentType+"/"+c.Environment, c.CourseID, strconv.Itoa(c.Running), strconv.Itoa(c.Waiting))
+			}
+			if err := t.flush(); err != nil {
+				return err
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintf(w, "running: %d%s\n", running, shown(len(q.JobsRunning), running))
 	if len(q.JobsRunning) > 0 {
 		t := newTable(w)
 		t.row("JOB", "TASK", "ENVIRONMENT", "AGENT", "LAUNCHER", "STARTED", "MAX TIME", "ATTEMPT")
@@ -109,7 +133,7 @@ func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "\nwaiting: %d\n", len(q.JobsWaiting))
+	fmt.Fprintf(w, "\nwaiting: %d%s\n", waiting, shown(len(q.JobsWaiting), waiting))
 	if len(q.JobsWaiting) == 0 {
 		return nil
 	}
@@ -120,6 +144,14 @@ func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
 			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), waitReason(j.Reason))
 	}
 	return t.flush()
+}
+
+// shown says how many of n jobs the list holds when it stops short.
+func shown(listed, n int) string {
+	if listed < n {
+		return fmt.Sprintf(" (the first %d)", listed)
+	}
+	return ""
 }
 
 func waitReason(r messages.WaitReason) string {

@@ -19,6 +19,9 @@ type queueJSON struct {
 	Agents       []messages.QueueAgent      `json:"agents"`
 	RunningCount int                        `json:"running_count"`
 	WaitingCount int                        `json:"waiting_count"`
+	// Summary counts every job by environment and course; the lists stop
+	// at the backend's bound (Summary.Truncated).
+	Summary messages.QueueSummary `json:"summary"`
 }
 
 // runningJSON adds the seconds since the job started, so that a page need
@@ -36,9 +39,19 @@ func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, now time.Tim
 		Agents:       agentsJSON(q.Agents),
 		RunningCount: len(q.JobsRunning),
 		WaitingCount: len(q.JobsWaiting),
+		Summary:      messages.QueueSummary{Counts: []messages.QueueCount{}},
+	}
+	if q.Summary != nil {
+		out.Summary = *q.Summary
+		out.RunningCount, out.WaitingCount = q.Summary.Running, q.Summary.Waiting
+		if out.Summary.Counts == nil {
+			out.Summary.Counts = []messages.QueueCount{}
+		}
 	}
 	visible := func(string) bool { return true }
 	if !p.admin() {
+		// Which courses have jobs is not a frontend's business.
+		out.Summary.Counts = []messages.QueueCount{}
 		ids := make([]string, 0, len(q.JobsRunning)+len(q.JobsWaiting))
 		for _, j := range q.JobsRunning {
 			ids = append(ids, j.JobID)
