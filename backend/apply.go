@@ -50,6 +50,7 @@ func (b *Backend) apply(t Transition) {
 		j := &job{msg: t.Job, clientID: t.ClientID, seq: t.Seq, queuedAt: t.At, phase: phaseWaiting, index: -1}
 		b.jobs[t.Job.JobID] = j
 		b.queues.push(j)
+		b.share.wake(j, b.queues)
 		if t.Seq > b.seq {
 			b.seq = t.Seq
 		}
@@ -64,6 +65,7 @@ func (b *Backend) apply(t Transition) {
 			b.release(j) // a re-take after a loss whose requeue was not stored
 		}
 		j.phase, j.attempt, j.agentID = phaseAssigned, t.Attempt, t.AgentID
+		b.share.add(j, 1)
 		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, t.At, false
 		if a := b.agents[t.AgentID]; a != nil {
 			a.running[t.JobID] = j
@@ -83,6 +85,7 @@ func (b *Backend) apply(t Transition) {
 		b.release(j)
 		j.phase, j.killing = phaseWaiting, false
 		b.queues.push(j)
+		b.share.wake(j, b.queues)
 	case *JobKillRequested:
 		if j := b.jobs[t.JobID]; j != nil {
 			j.killing = true
@@ -109,8 +112,10 @@ func (b *Backend) apply(t Transition) {
 	}
 }
 
-// release frees the slot an assigned job held on its agent.
+// release frees the slot an assigned job held on its agent, and its
+// course's and user's share.
 func (b *Backend) release(j *job) {
+	b.share.add(j, -1)
 	if a := b.agents[j.agentID]; a != nil {
 		if _, ok := a.running[j.id()]; ok {
 			delete(a.running, j.id())

@@ -54,6 +54,7 @@ type Backend struct {
 	envChecks    []string            // jobs to check when the environment grace ends
 	orphaned     map[topic]time.Time // queues with jobs and no agent, since when
 	queues       *queues
+	share        fairShare
 	agents       map[string]*agent
 	clients      map[string]*client
 	advertised   map[string][]string
@@ -88,25 +89,28 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	async, _ := cfg.Journal.(AsyncJournal)
-	return &Backend{
-		async:      async,
-		cfg:        cfg,
-		nc:         nc,
-		log:        log,
-		subj:       messages.NewSubjects(cfg.Prefix),
-		events:     make(chan event, 8192),
-		abandoned:  make(chan struct{}),
-		jobs:       make(map[string]*job),
-		done:       make(map[string]*doneJob),
-		unacked:    make(map[string]map[string]*unacked),
-		queues:     newQueues(),
+	b := &Backend{
+		async:     async,
+		cfg:       cfg,
+		nc:        nc,
+		log:       log,
+		subj:      messages.NewSubjects(cfg.Prefix),
+		events:    make(chan event, 8192),
+		abandoned: make(chan struct{}),
+		jobs:      make(map[string]*job),
+		done:      make(map[string]*doneJob),
+		unacked:   make(map[string]map[string]*unacked),
+		queues:    newQueues(),
+
 		agents:     make(map[string]*agent),
 		clients:    make(map[string]*client),
 		advertised: map[string][]string{},
 		orphaned:   map[topic]time.Time{},
 		unclaimed:  map[string]bool{},
 		now:        time.Now,
-	}, nil
+	}
+	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
+	return b, nil
 }
 
 // Run serves until ctx is done. It stops taking messages, handles those

@@ -78,6 +78,10 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 		}
 		return
 	}
+	if err := b.overCap(m); err != nil {
+		b.toClient(c.id, err)
+		return
+	}
 	b.seq++
 	t := &JobQueued{Job: m, ClientID: c.id, Seq: b.seq, At: b.now()}
 	if err := b.commit(t); err != nil {
@@ -95,6 +99,21 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 	}
 	// Agents may still be saying hello: decide when the grace period ends.
 	b.envChecks = append(b.envChecks, m.JobID)
+}
+
+// overCap refuses a job whose course, or whose user within its course,
+// has as many jobs waiting as the caps allow.
+func (b *Backend) overCap(m *messages.ClientNewJob) *messages.Error {
+	k := (&job{msg: m}).leafKey().shareKey
+	if max := b.cfg.MaxWaitingPerCourse; max > 0 && b.queues.waitingBy[courseKey(k.course)] >= max {
+		return messages.Errorf(messages.CodeQueueFull, m.JobID,
+			"course %q has %d jobs waiting, the most backend.max-waiting-per-course allows; submit again once some have run", k.course, max)
+	}
+	if max := b.cfg.MaxWaitingPerUser; max > 0 && b.queues.waitingBy[k] >= max {
+		return messages.Errorf(messages.CodeQueueFull, m.JobID,
+			"user %q of course %q has %d jobs waiting, the most backend.max-waiting-per-user allows; submit again once some have run", k.user, k.course, max)
+	}
+	return nil
 }
 
 func (b *Backend) graceOver() bool { return b.now().Sub(b.startedAt) >= b.cfg.EnvironmentGrace }

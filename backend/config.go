@@ -1,6 +1,10 @@
 package backend
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/ingo-grader/ingo/internal/settings"
@@ -58,6 +62,15 @@ type Config struct {
 	// of them (messages.QueueSummary). 100,000 waiting jobs made a 20 MB
 	// snapshot, over NATS' message size.
 	SnapshotJobs int `key:"queue-snapshot-jobs" check:"min=1" help:"most jobs of each list (running, waiting) a queue snapshot holds, the first in dispatch order; its summary counts them all"`
+	// CourseWeights share each environment's slots between courses, within
+	// a priority, by weight: "course=weight", 1 for a course not named.
+	// Within a course, its users share its slots equally (queue.go).
+	CourseWeights map[string]string `key:"course-weights" help:"weights of courses in the share of slots, as course=weight (a positive number; 1 for a course not named); within a course, its users share equally"`
+	// MaxWaitingPerCourse and MaxWaitingPerUser cap the waiting jobs of
+	// one course, and of one user of a course; a job over a cap is refused
+	// (CodeQueueFull) naming it. 0: no cap.
+	MaxWaitingPerCourse int `key:"max-waiting-per-course" check:"nonneg" help:"most jobs one course may have waiting; more are refused, naming the cap (0: no cap)"`
+	MaxWaitingPerUser   int `key:"max-waiting-per-user" check:"nonneg" help:"most jobs one user of a course may have waiting; more are refused, naming the cap (0: no cap)"`
 	// Journal records transitions; nil keeps state in memory only. If it
 	// also implements Replayer, Run rebuilds the state from it first, and
 	// StartTimeout is also how long jobs replayed as running wait for
@@ -66,6 +79,8 @@ type Config struct {
 	// Observer hears of dispatched and finished jobs (for metrics); nil
 	// means none. It is called from the event loop and must not block.
 	Observer Observer `key:"-"`
+
+	weights map[string]float64 // CourseWeights, read by validate
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -91,6 +106,10 @@ func DefaultConfig() Config {
 	}
 }
 
+// Check reports what New would refuse in c: each problem a
+// *settings.Problem naming its key.
+func (c Config) Check() error { return c.validate() }
+
 // validate checks c against its tags and fills what has a default
 // without being a setting.
 func (c *Config) validate() error {
@@ -103,5 +122,15 @@ func (c *Config) validate() error {
 	if c.SnapshotJobs == 0 {
 		c.SnapshotJobs = DefaultSnapshotJobs
 	}
-	return settings.Check(c)
+	c.weights = make(map[string]float64, len(c.CourseWeights))
+	var errs []error
+	for course, w := range c.CourseWeights {
+		f, err := strconv.ParseFloat(w, 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) {
+			errs = append(errs, &settings.Problem{Key: "course-weights", Msg: fmt.Sprintf("the weight of %s is %q: write a positive number, such as 2 or 0.5", course, w)})
+			continue
+		}
+		c.weights[course] = f
+	}
+	return errors.Join(append(errs, settings.Check(c))...)
 }

@@ -9,7 +9,8 @@ import (
 func timeDuration(n int) time.Duration { return time.Duration(n) }
 
 // dispatch fills free slots: repeatedly the least busy agent with a free
-// slot takes the best waiting job among the environments it offers.
+// slot takes the best waiting job among the environments it offers, as
+// the fair share orders them (queue.go).
 func (b *Backend) dispatch() {
 	if b.queues.waiting == 0 {
 		return
@@ -21,12 +22,12 @@ func (b *Backend) dispatch() {
 		if a == nil {
 			return
 		}
-		q := b.queues.best(a.topics)
-		if q == nil {
+		l := b.queues.best(a.topics, &b.share)
+		if l == nil {
 			idle[a.id] = true
 			continue
 		}
-		if !b.assign(a, q.head()) {
+		if !b.assign(a, l.jobs[0]) {
 			return
 		}
 	}

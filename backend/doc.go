@@ -43,11 +43,41 @@
 //
 // # Scheduling
 //
-// Waiting jobs sit in one priority queue per (environment type,
-// environment): lower priority first, FIFO within a priority, O(log n) per
-// operation, and a killed job leaves its queue at once. Free slots are
-// filled least-busy agent first (running/slots), so a burst spreads over
-// the agents instead of filling the first one to register (INGInious).
+// Waiting jobs sit, per (environment type, environment), in leaves: one
+// heap by arrival per (priority, course, user), the user being the job's
+// "@username" input. A free slot takes, among the environments its agent
+// offers (queue.go):
+//
+//  1. the best priority (lower first), as in INGInious;
+//  2. within it, the course with the smallest virtual time: the slot-time
+//     its jobs have held, divided by its weight (backend.course-weights,
+//     1 by default), growing while they run; ties go to the course holding
+//     fewer slots for its weight;
+//  3. within the course, its user with the smallest virtual time (users
+//     weigh alike), then fewer slots;
+//  4. the earliest arrival.
+//
+// A course or user that starts waiting with nothing waiting or running
+// starts at the smallest virtual time of those that are active: it takes
+// the next slot that frees, and banks no credit for having been idle. So
+// slot-time follows the weights while courses compete (2:1 within 1% in
+// TestFairShare_SlotTimeFollowsWeights, whatever their jobs' lengths), and
+// a flood of one course or one user delays another's job by at most the
+// time until a slot frees, about one run time.
+//
+// Cost: a choice scans the leaves of the agent's environments, O(leaves)
+// (priorities × courses × users with waiting jobs); a push or a kill is
+// O(log n) in its leaf; a start or end of a job updates two virtual times,
+// O(1); a course or user starting to wait scans the active ones of its
+// level. Caps on waiting jobs per course and per user
+// (backend.max-waiting-per-course, -per-user) refuse a job over them with
+// CodeQueueFull, naming the cap.
+//
+// Free slots are filled least-busy agent first (running/slots), so a burst
+// spreads over the agents instead of filling the first one to register
+// (INGInious). A queue snapshot (snapshot.go) lists the first jobs in the
+// order this choice would take them if every agent offered every
+// environment and no job ended, with counts of all.
 //
 // # Failures
 //

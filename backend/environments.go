@@ -69,11 +69,11 @@ func (b *Backend) failOrphans() {
 			continue
 		}
 		var victims []*job
-		for _, j := range q.jobs {
+		q.each(func(j *job) {
 			if !j.msg.WaitForEnvironment {
 				victims = append(victims, j)
 			}
-		}
+		})
 		for _, j := range victims {
 			b.finish(j, messages.NewJobResult(messages.StatusCrash,
 				fmt.Sprintf("No agent has offered the environment %s for %v. Please submit again later.", t, b.cfg.OrphanTimeout),

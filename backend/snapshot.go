@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -68,55 +69,58 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 		})
 	}
 
+	// The dispatch order, simulated: an admin's first limit jobs; a
+	// frontend's jobs among the first simulateMax (later ones are listed
+	// after them with position 0: too deep to place).
+	steps := limit
+	if !admin {
+		steps = min(b.queues.waiting, max(limit, simulateMax))
+	}
 	var waiting []ranked
-	if admin {
-		for _, q := range b.queues.byTopic {
-			for i, j := range q.first(limit) {
-				waiting = append(waiting, ranked{j, i + 1})
-			}
-		}
-	} else {
-		slices.SortFunc(mine, func(x, y *job) int {
-			if x.before(y) {
-				return -1
-			}
-			return 1
-		})
-		if len(mine) > limit {
-			mine, sum.Truncated = mine[:limit], true
-		}
-		byTopic := map[topic][]*job{}
-		for _, j := range mine {
-			byTopic[j.topic()] = append(byTopic[j.topic()], j)
-		}
-		for t, js := range byTopic {
-			for i, pos := range b.queues.get(t).ranks(js) {
-				waiting = append(waiting, ranked{js[i], pos})
-			}
+	placed := map[*job]bool{}
+	for _, w := range b.dispatchOrder(steps) {
+		if admin || w.job.clientID == forClient {
+			waiting = append(waiting, w)
+			placed[w.job] = true
 		}
 	}
-	slices.SortFunc(waiting, func(x, y ranked) int {
-		if x.job.before(y.job) {
-			return -1
+	if !admin {
+		var deep []*job
+		for _, j := range mine {
+			if !placed[j] {
+				deep = append(deep, j)
+			}
 		}
-		return 1
-	})
-	if len(waiting) > limit || len(waiting) < sum.Waiting && admin {
+		slices.SortFunc(deep, func(x, y *job) int { return cmp.Compare(x.seq, y.seq) })
+		for _, j := range deep {
+			waiting = append(waiting, ranked{j, 0})
+		}
+	}
+	if len(waiting) > limit || (admin && len(waiting) < sum.Waiting) {
 		sum.Truncated = true
 	}
 	if len(waiting) > limit {
 		waiting = waiting[:limit]
 	}
+	bestPrio := map[topic]int{}
+	for t, q := range b.queues.byTopic {
+		first := true
+		for k := range q.leaves {
+			if first || k.priority < bestPrio[t] {
+				bestPrio[t], first = k.priority, false
+			}
+		}
+	}
 	for _, w := range waiting {
 		j := w.job
 		t := j.topic()
 		reason := messages.WaitQueued
-		switch head := b.queues.get(t).head(); {
+		switch {
 		case !b.offered(t):
 			reason = messages.WaitNoAgent
 		case w.pos == 1:
 			reason = messages.WaitSlotsBusy
-		case head.msg.Priority < j.msg.Priority:
+		case bestPrio[t] < j.msg.Priority:
 			reason = messages.WaitLowerPriority
 		}
 		out.JobsWaiting = append(out.JobsWaiting, messages.QueueWaitingJob{
@@ -129,64 +133,84 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 	return out
 }
 
-// ranked is a waiting job with its position in its own queue.
+// ranked is a waiting job with its position in its own queue (0: not
+// placed).
 type ranked struct {
 	job *job
 	pos int
 }
 
-// first returns the first n jobs of the queue in order, without changing
-// it: a frontier heap of heap indices, O(n log n).
-func (q *topicQueue) first(n int) []*job {
-	out := make([]*job, 0, min(n, len(q.jobs)))
-	f := &frontier{q: q}
-	if len(q.jobs) > 0 {
-		heap.Push(f, 0)
+// simulateMax bounds the dispatch simulated for a frontend's snapshot.
+const simulateMax = 20_000
+
+// dispatchOrder is the first n waiting jobs in the order they would be
+// dispatched if every agent offered every environment and no job
+// finished meanwhile: the fair share's choice, repeated on a copy of its
+// counts, each pick holding a slot. O(n × leaves).
+func (b *Backend) dispatchOrder(n int) []ranked {
+	f := b.share.clone()
+	now := b.now()
+	f.now = func() time.Time { return now } // no time passes in it
+	// A view of each leaf whose head advances through a frontier over
+	// the leaf's heap, so the queues stay as they are.
+	type view struct {
+		l     *leaf // key and current head (jobs[0])
+		front *frontier
 	}
-	for len(out) < n && f.Len() > 0 {
-		i := heap.Pop(f).(int)
-		out = append(out, q.jobs[i])
-		for _, c := range []int{2*i + 1, 2*i + 2} {
-			if c < len(q.jobs) {
-				heap.Push(f, c)
-			}
+	var views []*view
+	for _, q := range b.queues.byTopic {
+		for _, l := range q.leaves {
+			v := &view{l: &leaf{key: l.key}, front: &frontier{l: l}}
+			heap.Push(v.front, 0)
+			v.l.jobs = []*job{l.jobs[heap.Pop(v.front).(int)]}
+			v.front.children(0)
+			views = append(views, v)
 		}
 	}
-	return out
-}
-
-// ranks gives the positions in the queue (1: next) of js, jobs of this
-// queue in order: one pass over the queue, each job placed among js by a
-// binary search, O(n log k).
-func (q *topicQueue) ranks(js []*job) []int {
-	before := make([]int, len(js)+1) // before[i]: jobs that precede js[i] and not js[i-1]
-	for _, o := range q.jobs {
-		// The first of js that o precedes (o itself precedes none).
-		i, _ := slices.BinarySearchFunc(js, o, func(x, o *job) int {
-			if o.before(x) {
-				return 1
+	pos := map[topic]int{}
+	var out []ranked
+	for len(out) < n && len(views) > 0 {
+		bi := 0
+		for i, v := range views {
+			if i > 0 && f.better(v.l, views[bi].l, now) {
+				bi = i
 			}
-			return -1
-		})
-		before[i]++
-	}
-	out := make([]int, len(js))
-	n := 0
-	for i := range js {
-		n += before[i]
-		out[i] = n + 1
+		}
+		v := views[bi]
+		j := v.l.jobs[0]
+		pos[j.topic()]++
+		out = append(out, ranked{j, pos[j.topic()]})
+		f.add(j, 1)
+		if v.front.Len() == 0 {
+			views[bi] = views[len(views)-1]
+			views = views[:len(views)-1]
+			continue
+		}
+		i := heap.Pop(v.front).(int)
+		v.front.children(i)
+		v.l.jobs[0] = v.front.l.jobs[i]
 	}
 	return out
 }
 
-// frontier orders heap indices of a topicQueue by their jobs.
+// frontier orders heap indices of a leaf by their jobs: popping it walks
+// the leaf in order without changing it.
 type frontier struct {
-	q   *topicQueue
+	l   *leaf
 	idx []int
 }
 
+// children adds the heap children of index i.
+func (f *frontier) children(i int) {
+	for _, c := range []int{2*i + 1, 2*i + 2} {
+		if c < len(f.l.jobs) {
+			heap.Push(f, c)
+		}
+	}
+}
+
 func (f *frontier) Len() int           { return len(f.idx) }
-func (f *frontier) Less(a, b int) bool { return f.q.jobs[f.idx[a]].before(f.q.jobs[f.idx[b]]) }
+func (f *frontier) Less(a, b int) bool { return f.l.jobs[f.idx[a]].before(f.l.jobs[f.idx[b]]) }
 func (f *frontier) Swap(a, b int)      { f.idx[a], f.idx[b] = f.idx[b], f.idx[a] }
 func (f *frontier) Push(x any)         { f.idx = append(f.idx, x.(int)) }
 func (f *frontier) Pop() any {

@@ -12,52 +12,81 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// TestSnapshot_BoundedAgainstAFullSort fills queues of several
-// environments with jobs of mixed priorities and clients, and checks the
-// bounded snapshot against a brute force: every job sorted in dispatch
-// order, positions counted per environment. The lists hold the first
+// TestSnapshot_BoundedAgainstABruteForce fills queues of several
+// environments with jobs of mixed priorities, courses, users and clients,
+// and checks the bounded snapshot against a brute force: the fair share's
+// rule (priority, then the course with the smaller share of slots for its
+// weight, then the user of its course with fewer slots, then arrival)
+// applied to every job at each step. The lists hold the first
 // SnapshotJobs of that order, and the summary counts every job.
-func TestSnapshot_BoundedAgainstAFullSort(t *testing.T) {
+func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		jobs, limit int
 		viewer      string // "" for an admin
 	}{
 		{0, 5, ""}, {7, 50, ""}, {300, 5, ""}, {300, 40, ""},
-		{300, 5, "c1"}, {300, 1000, "c2"}, {2000, 17, "c0"},
+		{300, 5, "c1"}, {300, 1000, "c2"}, {1500, 17, "c0"},
 	} {
 		t.Run(fmt.Sprintf("%d jobs, limit %d, viewer %q", tc.jobs, tc.limit, tc.viewer), func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.SnapshotJobs = tc.limit
+			cfg.CourseWeights = map[string]string{"course0": "2"}
 			b, err := New(nil, cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			rng := rand.New(rand.NewPCG(1, uint64(tc.jobs)))
 			for i := range tc.jobs {
-				j := newJob(fmt.Sprintf("j%04d", i), fmt.Sprintf("env%d", rng.IntN(3)), rng.IntN(4))
-				j.CourseID = fmt.Sprintf("course%d", rng.IntN(2))
+				j := newJob(fmt.Sprintf("j%04d", i), fmt.Sprintf("env%d", rng.IntN(3)), rng.IntN(3))
+				j.CourseID = fmt.Sprintf("course%d", rng.IntN(3))
+				j.InputData["@username"] = fmt.Sprintf("u%d", rng.IntN(4))
 				b.apply(&JobQueued{Job: j, ClientID: fmt.Sprintf("c%d", rng.IntN(3)), Seq: uint64(i + 1), At: time.Now()})
 			}
 			admin := tc.viewer == ""
 			got := b.snapshot(tc.viewer, admin)
 
-			// Brute force.
-			var all []*job
-			for _, j := range b.jobs {
-				all = append(all, j)
-			}
-			slices.SortFunc(all, func(x, y *job) int {
-				if x.before(y) {
-					return -1
+			// Brute force: the rule on every remaining job, at each step.
+			weight := func(c string) float64 {
+				if c == "course0" {
+					return 2
 				}
 				return 1
-			})
+			}
+			running := map[string]int{}
+			var rest []*job
+			for _, j := range b.jobs {
+				rest = append(rest, j)
+			}
+			better := func(x, y *job) bool {
+				if x.msg.Priority != y.msg.Priority {
+					return x.msg.Priority < y.msg.Priority
+				}
+				cx, cy := x.msg.CourseID, y.msg.CourseID
+				if sx, sy := float64(running[cx])/weight(cx), float64(running[cy])/weight(cy); sx != sy {
+					return sx < sy
+				}
+				ux, uy := cx+"/"+x.msg.InputData["@username"].(string), cy+"/"+y.msg.InputData["@username"].(string)
+				if ux != uy && running[ux] != running[uy] {
+					return running[ux] < running[uy]
+				}
+				return x.seq < y.seq
+			}
 			pos := map[string]int{}
 			perTopic := map[topic]int{}
 			var want []string
 			waiting := 0
-			for _, j := range all {
+			for len(rest) > 0 {
+				bi := 0
+				for i := range rest {
+					if better(rest[i], rest[bi]) {
+						bi = i
+					}
+				}
+				j := rest[bi]
+				rest = append(rest[:bi], rest[bi+1:]...)
+				running[j.msg.CourseID]++
+				running[j.msg.CourseID+"/"+j.msg.InputData["@username"].(string)]++
 				perTopic[j.topic()]++
 				pos[j.id()] = perTopic[j.topic()]
 				if admin || j.clientID == tc.viewer {

@@ -37,6 +37,13 @@ func (j *job) id() string { return j.msg.JobID }
 
 func (j *job) topic() topic { return topic{j.msg.EnvironmentType, j.msg.Environment} }
 
+// leafKey is the job's priority, course and user (INGInious' "@username"
+// input), which the fair share weighs.
+func (j *job) leafKey() leafKey {
+	user, _ := j.msg.InputData["@username"].(string)
+	return leafKey{priority: j.msg.Priority, shareKey: shareKey{course: j.msg.CourseID, user: user}}
+}
+
 // before orders waiting jobs: lower priority first, then earlier arrival.
 func (j *job) before(o *job) bool {
 	if j.msg.Priority != o.msg.Priority {

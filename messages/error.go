@@ -27,6 +27,9 @@ const (
 	// CodeUnavailable: the backend cannot take the request now (it is
 	// shutting down, or not the active backend); try again later.
 	CodeUnavailable ErrorCode = "unavailable"
+	// CodeQueueFull: a cap on waiting jobs (backend.max-waiting-per-course
+	// or -per-user) is reached; Text names it. Try again once jobs ran.
+	CodeQueueFull ErrorCode = "queue_full"
 )
 
 // Error answers a message that was refused. Addition to INGInious, whose

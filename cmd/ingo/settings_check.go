@@ -8,6 +8,7 @@ import (
 
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/logging"
+	"github.com/ingo-grader/ingo/internal/settings"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -31,6 +32,12 @@ func (c *Config) Validate() error {
 	}
 	if r := c.Backend.Replicas; r != 1 && r != 3 && r != 5 {
 		bad("backend.replicas", "must be 1, 3 or 5 (JetStream replicates on an odd number of servers), not %d", r)
+	}
+	// What only the backend knows to check (the tags were checked).
+	for _, p := range settings.Problems(c.Backend.Config.Check()) {
+		if p.Key == "course-weights" {
+			bad("backend."+p.Key, "%s", p.Msg)
+		}
 	}
 	if c.Backend.EmbeddedNATS && c.Backend.DataDir == "" {
 		bad("backend.data-dir", "an embedded NATS server needs a data directory")

@@ -118,7 +118,7 @@ func sameDefault(def any, cell string) bool {
 	case string:
 		return (d == "" && cell == "empty") || text == d
 	case []string:
-		return text == strings.Join(d, ",")
+		return text == strings.Join(d, ",") || (len(d) == 0 && cell == "empty")
 	case time.Duration:
 		v, err := time.ParseDuration(text)
 		return err == nil && v == d

@@ -21,7 +21,8 @@ var stageValues = map[string][3]string{
 	"log.format":    {"json", "text", "json"},
 	"agent.runtime": {"noop", "fake", "noop"},
 	// Odd replica counts only.
-	"backend.replicas": {"3", "5", "3"},
+	"backend.replicas":       {"3", "5", "3"},
+	"backend.course-weights": {"algo=2", "algo=3,java=1", "java=0.5"},
 	// Lists of name=environment.
 	"agent.docker.environment-aliases": {"a=default", "b=default,c=toolchain", "d=minimal"},
 }

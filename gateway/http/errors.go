@@ -88,6 +88,8 @@ func backendError(c messages.ErrorCode) (int, string) {
 		return http.StatusServiceUnavailable, string(c)
 	case messages.CodeBadRequest:
 		return http.StatusBadRequest, string(c)
+	case messages.CodeQueueFull:
+		return http.StatusTooManyRequests, string(c)
 	}
 	return http.StatusBadGateway, string(c)
 }

@@ -1,0 +1,224 @@
+package backend
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// sim runs the backend's choice of jobs (queues.best with the fair share)
+// on slots in virtual time: a job holds a slot for its run time, then
+// finishes; nothing but the scheduler's state is involved.
+type sim struct {
+	t       *testing.T
+	b       *Backend
+	slots   int
+	now     time.Duration
+	running []simRun
+	runTime map[string]time.Duration // by job id
+	started map[string]time.Duration
+	slotT   map[string]time.Duration // slot-time per course, until stopAt
+	stopAt  time.Duration
+	n       int
+}
+
+type simRun struct {
+	j   *job
+	end time.Duration
+}
+
+func newSim(t *testing.T, slots int, weights map[string]string) *sim {
+	cfg := DefaultConfig()
+	cfg.CourseWeights = weights
+	b, err := New(nil, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sim{t: t, b: b, slots: slots, runTime: map[string]time.Duration{}, started: map[string]time.Duration{},
+		slotT: map[string]time.Duration{}, stopAt: time.Duration(math.MaxInt64)}
+	start := time.Unix(1_800_000_000, 0)
+	b.now = func() time.Time { return start.Add(s.now) } // virtual time
+	return s
+}
+
+// submit queues n jobs of a course and user, each running d.
+func (s *sim) submit(course, user string, n int, d time.Duration) []string {
+	var ids []string
+	for range n {
+		s.n++
+		j := newJob(fmt.Sprintf("%s-%s-%d", course, user, s.n), "default", 0)
+		j.CourseID = course
+		j.InputData["@username"] = user
+		s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: time.Now()})
+		s.runTime[j.JobID] = d
+		ids = append(ids, j.JobID)
+	}
+	return ids
+}
+
+// fill starts jobs on free slots.
+func (s *sim) fill() {
+	topics := []topic{{"docker", "default"}}
+	for len(s.running) < s.slots {
+		l := s.b.queues.best(topics, &s.b.share)
+		if l == nil {
+			return
+		}
+		j := l.jobs[0]
+		s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: time.Now()})
+		s.started[j.id()] = s.now
+		s.running = append(s.running, simRun{j, s.now + s.runTime[j.id()]})
+	}
+}
+
+// step finishes the job that ends first, counting slot-time.
+func (s *sim) step() bool {
+	s.fill()
+	if len(s.running) == 0 {
+		return false
+	}
+	first := 0
+	for i, r := range s.running {
+		if r.end < s.running[first].end {
+			first = i
+		}
+	}
+	next := s.running[first].end
+	for _, r := range s.running {
+		from, to := s.now, min(next, s.stopAt)
+		if to > from {
+			s.slotT[r.j.msg.CourseID] += to - from
+		}
+	}
+	s.now = next
+	r := s.running[first]
+	s.running = append(s.running[:first], s.running[first+1:]...)
+	s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: r.j.id()}, At: time.Now()})
+	return true
+}
+
+// Two courses weighted 2:1, both flooding with jobs of different lengths:
+// while both wait, their slot-time is 2:1 within 5%.
+func TestFairShare_SlotTimeFollowsWeights(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		slots      int
+		runA, runB time.Duration
+	}{
+		{"equal jobs, 4 slots", 4, 100 * time.Millisecond, 100 * time.Millisecond},
+		{"A's jobs half as long, 4 slots", 4, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"A's jobs three times as long, 9 slots", 9, 300 * time.Millisecond, 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, tc.slots, map[string]string{"A": "2"})
+			s.submit("A", "a1", 3000, tc.runA)
+			s.submit("B", "b1", 3000, tc.runB)
+			// Measure while both still wait: up to a time neither runs out.
+			s.stopAt = 30 * time.Second
+			for s.now < s.stopAt && s.step() {
+			}
+			if s.b.queues.waitingBy[courseKey("A")] == 0 || s.b.queues.waitingBy[courseKey("B")] == 0 {
+				t.Fatalf("a course ran out of jobs before %v: pick more jobs", s.stopAt)
+			}
+			ratio := float64(s.slotT["A"]) / float64(s.slotT["B"])
+			t.Logf("slot-time A:B = %v:%v = %.4f", s.slotT["A"], s.slotT["B"], ratio)
+			if math.Abs(ratio-2)/2 > 0.05 {
+				t.Errorf("slot-time A:B = %v:%v = %.3f, want 2 within 5%%", s.slotT["A"], s.slotT["B"], ratio)
+			}
+		})
+	}
+}
+
+// A course (or one user) flooding the queue delays another course's (or
+// another user's) single job by at most about one run time per slot: it
+// takes the next slot that frees.
+func TestFairShare_AFloodDelaysAnotherJobByOneRun(t *testing.T) {
+	t.Parallel()
+	const run = 50 * time.Millisecond
+	for _, tc := range []struct {
+		name                     string
+		slots                    int
+		floodCourse, floodUser   string
+		singleCourse, singleUser string
+	}{
+		{"another course, 1 slot", 1, "A", "a1", "B", "b1"},
+		{"another course, 4 slots", 4, "A", "a1", "B", "b1"},
+		{"another user of the course, 1 slot", 1, "A", "a1", "A", "a2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, tc.slots, nil)
+			s.submit(tc.floodCourse, tc.floodUser, 300, run)
+			s.fill()
+			// The single job arrives while the flood holds every slot.
+			s.step()
+			arrived := s.now
+			id := s.submit(tc.singleCourse, tc.singleUser, 1, run)[0]
+			for {
+				if _, ok := s.started[id]; ok || !s.step() {
+					break
+				}
+			}
+			start, ok := s.started[id]
+			if !ok {
+				t.Fatal("the single job never started")
+			}
+			t.Logf("the single job waited %v (run time %v, %d slots)", start-arrived, run, tc.slots)
+			if wait := start - arrived; wait > 2*run {
+				t.Errorf("the single job waited %v behind a flood of 300, want at most %v", wait, 2*run)
+			}
+		})
+	}
+}
+
+// Priority still comes first: a better priority of a course with a bigger
+// share runs before a worse one of a course with none.
+func TestFairShare_PriorityFirst(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 1, nil)
+	s.submit("A", "a1", 5, time.Second)
+	s.fill() // A holds the slot
+	j := newJob("low", "default", 5)
+	j.CourseID = "B"
+	s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: 100, At: time.Now()})
+	l := s.b.queues.best([]topic{{"docker", "default"}}, &s.b.share)
+	if l == nil || l.jobs[0].msg.CourseID != "A" {
+		t.Fatalf("best %v, want A's job of priority 0 before B's of priority 5", l.jobs[0].id())
+	}
+}
+
+// The caps on waiting jobs refuse, naming the cap, what would go over
+// them, and take jobs again once some left the queue.
+func TestCaps_WaitingJobsPerCourseAndUser(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.EnvironmentGrace = time.Hour // no agent: everything waits
+		c.MaxWaitingPerCourse, c.MaxWaitingPerUser = 3, 2
+	})
+	c := r.client("c1")
+	job := func(id, course, user string) *messages.ClientNewJob {
+		j := newJob(id, "default", 0)
+		j.CourseID = course
+		j.InputData["@username"] = user
+		return j
+	}
+	c.submit(job("a1", "algo", "ann"))
+	c.submit(job("a2", "algo", "ann"))
+	c.send(job("a3", "algo", "ann"))
+	if e := next[*messages.Error](c); e.Code != messages.CodeQueueFull || e.JobID != "a3" ||
+		!strings.Contains(e.Text, "max-waiting-per-user") || !strings.Contains(e.Text, `"ann"`) {
+		t.Fatalf("third job of one user: %+v", e)
+	}
+	c.submit(job("b1", "algo", "bob"))
+	c.send(job("b2", "algo", "bob"))
+	if e := next[*messages.Error](c); e.Code != messages.CodeQueueFull || !strings.Contains(e.Text, "max-waiting-per-course") || !strings.Contains(e.Text, `"algo"`) {
+		t.Fatalf("fourth job of one course: %+v", e)
+	}
+	c.submit(job("j1", "java", "bob")) // another course has its own cap
+	c.send(&messages.ClientKillJob{JobID: "a1"})
+	next[*messages.BackendJobDone](c)
+	c.submit(job("b2", "algo", "bob")) // a place came free
+}
