@@ -58,6 +58,7 @@ agent.shutdown-grace and sends their results; a second exits at once.`,
 	schema.AddFlag(fs, "agent.runtime", "runtime", "", "")
 	schema.AddFlag(fs, "agent.environments", "environments", "", "")
 	schema.AddFlag(fs, "agent.slots", "concurrency", "", "job slots: jobs run at once")
+	schema.AddFlag(fs, "agent.id", "id", "", "")
 	schema.AddFlag(fs, "agent.name", "name", "", "")
 	schema.AddFlag(fs, "agent.cache-dir", "cache-dir", "", "")
 	schema.AddFlag(fs, "agent.metrics-addr", "metrics-addr", "", "")

@@ -129,6 +129,9 @@ func StartProcess(t testing.TB, name, bin string, env []string, args ...string) 
 func (p *Process) start() error {
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Env = append(os.Environ(), p.env...)
+	// A test binary killed by go test's timeout runs no cleanup: the
+	// kernel kills the process then, rather than leave it running.
+	dieWithParent(cmd)
 	cmd.Stdout, cmd.Stderr = teeCapture(p.out), teeCapture(p.out)
 	if err := cmd.Start(); err != nil {
 		return err
