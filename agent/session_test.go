@@ -102,7 +102,11 @@ func TestAgent_RefusedWhileAnotherIsLive(t *testing.T) {
 					Since: since.UnixMilli(), LastSeen: since.Add(time.Hour).UnixMilli(), Timeout: tc.timeout.Milliseconds()})
 			}
 			// Each hello is refused, until Run gives up or the last refusal.
+			// One deadline for all: pings arriving meanwhile must not keep
+			// the loop alive without hellos (it once hung for 10 minutes).
 			refuse()
+			deadline := time.NewTimer(wait)
+			defer deadline.Stop()
 			for n := 1; tc.refusals == 0 || n < tc.refusals; {
 				select {
 				case <-e.ran:
@@ -112,8 +116,8 @@ func TestAgent_RefusedWhileAnotherIsLive(t *testing.T) {
 						n++
 					}
 					continue
-				case <-time.After(wait):
-					t.Fatal("no hello and Run still runs")
+				case <-deadline.C:
+					t.Fatalf("after %d refusals: no more hellos within %v, and Run still runs", n, wait)
 				}
 				break
 			}
