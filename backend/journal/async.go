@@ -50,6 +50,7 @@ type asyncState struct {
 
 type pendingAck struct {
 	n       uint64
+	id      string // the job's
 	future  jetstream.PubAckFuture
 	subject string
 	data    []byte
@@ -81,7 +82,7 @@ func (j *Journal) Append(t backend.Transition) (uint64, error) {
 		return 0, fmt.Errorf("journal: store %s: %w", subject, err)
 	}
 	n := j.async.appended.Add(1)
-	j.async.acks <- pendingAck{n: n, future: f, subject: subject, data: data, msgID: msgID}
+	j.async.acks <- pendingAck{n: n, id: backend.TransitionJobID(t), future: f, subject: subject, data: data, msgID: msgID}
 	return n, nil
 }
 
@@ -116,16 +117,19 @@ func (j *Journal) ackWorker() {
 			continue // drain: nothing is stored after a failure
 		}
 		select {
-		case <-p.future.Ok():
+		case ack := <-p.future.Ok():
+			j.live.stored(p.id, ack.Sequence)
 		case err := <-p.future.Err():
 			j.opts.Log.Debug("journal: store not acknowledged; sending it again", "subject", p.subject, "err", err)
-			if err := j.store(p.subject, p.data, p.msgID, retryFor); err != nil {
+			seq, err := j.store(p.subject, p.data, p.msgID, retryFor)
+			if err != nil {
 				j.async.errMu.Lock()
 				j.async.err = err
 				j.async.errMu.Unlock()
 				j.signal()
 				continue
 			}
+			j.live.stored(p.id, seq)
 		}
 		j.async.stored.Store(p.n)
 		j.signal()

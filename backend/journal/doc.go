@@ -25,19 +25,25 @@
 //
 // A finished job's records, its JobFinished last, stay until its client
 // acknowledged the result (or backend.Config.ResultRetention passed): the
-// backend then calls Forget, which publishes, asynchronously, an empty
-// tombstone with "Nats-Rollup: sub" on the job's subject (JetStream drops
-// the records before it) and a message TTL of one second (the tombstone
-// then goes too; Replay skips one it meets). One publish instead of a purge
-// request, which cost more than a job's stores together. So a result
-// survives a backend restart until it is delivered, and LoadResult reads
-// it back when the backend dropped it from memory. The stream also has
-// safety nets against unbounded growth, which normal operation never
-// reaches: MaxBytes (Options.MaxBytes, 1 GiB by default) and MaxAge
-// (Options.MaxAge, 7 days by default; the backend command sets it above
-// the result retention). There is no per-subject message limit: a job has
-// several transitions, and dropping an early one (its JobQueued) would
-// lose the job on replay.
+// backend then calls Forget. So a result survives a backend restart until
+// it is delivered, and LoadResult reads it back when the backend dropped
+// it from memory. Forget only marks the job: the journal knows the first
+// record of every live job (from acks and from Replay), and every second
+// one purge removes every record below the oldest of them (compact.go),
+// where a purge per job cost more than the job's stores together. A job
+// live for long (waiting for an environment, a result whose client is
+// away) is carried: once its first record is 100,000 behind the head, its
+// records are copied to the head in order and the old ones go with the
+// next compaction; a replay meeting both copies applies the history twice,
+// which leaves the state it gives. Close runs a last compaction, so a
+// restart does not send acknowledged results again; after a crash, those
+// acknowledged within the last second may be sent again, which clients
+// drop as duplicates. The stream also has safety nets against unbounded
+// growth, which normal operation never reaches: MaxBytes
+// (Options.MaxBytes, 1 GiB by default) and MaxAge (Options.MaxAge, 7 days
+// by default; the backend command sets it above the result retention).
+// There is no per-subject message limit: a job has several transitions,
+// and dropping an early one (its JobQueued) would lose the job on replay.
 //
 // # Recovery
 //

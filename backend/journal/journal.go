@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,8 @@ type Options struct {
 	// Log receives what the journal cannot return as an error; nil
 	// discards it.
 	Log *slog.Logger
+
+	carryAfter uint64 // 0: carryAfter (tests make it small)
 }
 
 // Journal records backend transitions in a JetStream stream. Record and
@@ -52,6 +55,13 @@ type Journal struct {
 	closeOnce sync.Once
 
 	async asyncState // Append's group commit (async.go)
+
+	// live follows the live jobs' first records for the compactor
+	// (compact.go), which Replay starts and Close stops.
+	live        *liveness
+	compactOnce sync.Once
+	stopCompact chan struct{}
+	compactDone chan struct{}
 }
 
 var (
@@ -78,6 +88,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}
+	if o.carryAfter == 0 {
+		o.carryAfter = carryAfter
+	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(2*maxInFlight), jetstream.WithPublishAsyncTimeout(o.Timeout))
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
@@ -93,15 +106,13 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		MaxBytes:    o.MaxBytes,
 		MaxAge:      o.MaxAge,
 		Replicas:    o.Replicas,
-		// Forget's tombstones: a rollup of the job's subject that expires.
-		AllowRollup: true,
-		AllowMsgTTL: true,
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
 	}
-	j := &Journal{js: js, stream: s, subj: subj, opts: o, session: nuid.Next()}
+	j := &Journal{js: js, stream: s, subj: subj, opts: o, session: nuid.Next(),
+		live: newLiveness(), stopCompact: make(chan struct{}), compactDone: make(chan struct{})}
 	j.async.progress = make(chan struct{}, 1)
 	j.async.acks = make(chan pendingAck, maxInFlight)
 	j.async.done = make(chan struct{})
@@ -114,8 +125,11 @@ func (j *Journal) Close() {
 	j.closeOnce.Do(func() {
 		close(j.async.acks)
 		j.async.startOnce.Do(func() { close(j.async.done) })
+		close(j.stopCompact)
+		j.compactOnce.Do(func() { close(j.compactDone) })
 	})
 	<-j.async.done
+	<-j.compactDone
 }
 
 // Record stores t and returns once JetStream acknowledged it. A finished
@@ -131,52 +145,42 @@ func (j *Journal) Record(t backend.Transition) error {
 	// JetStream's duplicate window turns into an ack of the first store,
 	// so the backend's state and the journal do not part.
 	msgID := j.session + "." + strconv.FormatUint(j.msgSeq.Add(1), 36)
-	return j.store(j.subj.Journal(backend.TransitionJobID(t)), data, msgID, j.opts.Timeout)
+	id := backend.TransitionJobID(t)
+	seq, err := j.store(j.subj.Journal(id), data, msgID, j.opts.Timeout)
+	if err != nil {
+		return err
+	}
+	j.live.stored(id, seq)
+	return nil
 }
 
 // store publishes one record and waits for its ack, sending it again with
 // the same message id for at most within.
-func (j *Journal) store(subject string, data []byte, msgID string, within time.Duration) error {
+func (j *Journal) store(subject string, data []byte, msgID string, within time.Duration) (uint64, error) {
 	deadline := time.Now().Add(within)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), min(j.opts.Timeout/3, time.Until(deadline)))
-		_, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(msgID))
+		ack, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(msgID))
 		cancel()
 		if err == nil {
-			return nil
+			return ack.Sequence, nil
 		}
 		if time.Until(deadline) < 100*time.Millisecond {
-			return fmt.Errorf("journal: store %s: %w", subject, err)
+			return 0, fmt.Errorf("journal: store %s: %w", subject, err)
 		}
 		j.opts.Log.Debug("journal: store not acknowledged; sending it again", "subject", subject, "err", err)
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-// Forget drops a delivered job's records with one asynchronous publish: an
-// empty tombstone that rolls up the job's subject (JetStream removes the
-// records before it) and expires itself after tombstoneTTL. A purge, one
-// API request each, cost more than the job's four stores together. A
-// tombstone that is not stored leaves records that a replay reads as a
-// finished job whose result is sent again; the client drops it as a
-// duplicate.
+// Forget lets a delivered job's records go: the compactor (compact.go)
+// purges them with the next compaction once no older live job needs the
+// records before them. A replay before that reads the job as finished
+// and sends its result again; the client drops it as a duplicate.
 func (j *Journal) Forget(jobID string) error {
-	if j.js.PublishAsyncPending() >= maxInFlight {
-		return errBehind // the event loop must not stall on a tidy-up
-	}
-	m := nats.NewMsg(j.subj.Journal(jobID))
-	m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
-	_, err := j.js.PublishMsgAsync(m, jetstream.WithExpectStream(j.subj.JournalStream()),
-		jetstream.WithMsgTTL(tombstoneTTL), jetstream.WithStallWait(stallWait))
-	if err != nil {
-		return fmt.Errorf("journal: forget %s: %w", jobID, err)
-	}
+	j.live.forget(jobID)
 	return nil
 }
-
-// tombstoneTTL is how long a Forget tombstone stays; a replay meanwhile
-// skips it.
-const tombstoneTTL = time.Second
 
 // LoadResult reads a finished job's result back from its last record.
 func (j *Journal) LoadResult(jobID string) (*messages.BackendJobDone, error) {
@@ -201,13 +205,26 @@ func (j *Journal) LoadResult(jobID string) (*messages.BackendJobDone, error) {
 }
 
 // Replay calls apply with every stored transition, in the order stored.
+// Once it has read the stream, the compactor starts (compact.go): it needs
+// to know every live job's first record before it purges anything.
 func (j *Journal) Replay(apply func(backend.Transition)) error {
+	if err := j.replay(apply); err != nil {
+		return err
+	}
+	j.compactOnce.Do(func() { go j.compactor() })
+	return nil
+}
+
+func (j *Journal) replay(apply func(backend.Transition)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	info, err := j.stream.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("journal: stream info: %w", err)
 	}
+	j.live.mu.Lock()
+	j.live.last = max(j.live.last, info.State.LastSeq)
+	j.live.mu.Unlock()
 	if info.State.Msgs == 0 {
 		return nil
 	}
@@ -231,7 +248,8 @@ func (j *Journal) Replay(apply func(backend.Transition)) error {
 			if err != nil {
 				return fmt.Errorf("journal: metadata: %w", err)
 			}
-			if len(m.Data()) > 0 { // empty: a Forget tombstone
+			j.live.stored(strings.TrimPrefix(m.Subject(), j.subj.Journal("")), meta.Sequence.Stream)
+			if len(m.Data()) > 0 { // empty: an older version's tombstone
 				t, err := Decode(m.Data())
 				if err != nil {
 					return fmt.Errorf("journal: record %d on %s: %w", meta.Sequence.Stream, m.Subject(), err)

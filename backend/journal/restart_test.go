@@ -30,11 +30,17 @@ type server struct {
 
 func startBackend(t *testing.T, n *testutil.NATS, tweak func(*backend.Config)) *server {
 	t.Helper()
+	return startBackendWith(t, n, Options{}, tweak)
+}
+
+// startBackendWith is startBackend with the journal's options.
+func startBackendWith(t *testing.T, n *testutil.NATS, o Options, tweak func(*backend.Config)) *server {
+	t.Helper()
 	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := Open(context.Background(), nc, Options{})
+	j, err := Open(context.Background(), nc, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +65,9 @@ func startBackend(t *testing.T, n *testutil.NATS, tweak func(*backend.Config)) *
 			if err := <-s.done; err != nil {
 				t.Errorf("backend Run: %v", err)
 			}
+			// As ingo backend does on its way out: the journal's last
+			// compaction drops the records of acknowledged results.
+			j.Close()
 			nc.Close()
 		})
 	}

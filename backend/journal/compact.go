@@ -1,0 +1,246 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Compaction replaces a purge per delivered job. The journal knows, for
+// every live job (not forgotten), the stream sequence of its first
+// record; every compactEvery, one purge removes every record below the
+// smallest of them. A job that stays live long (waiting for an
+// environment, a result whose client is away) would hold every later
+// record in the stream: once it is carryAfter records behind the head,
+// its records are copied to the head (carried) and the old ones go with
+// the next compaction. A replay that meets both copies applies the job's
+// history twice, which leaves the state the history gives.
+const (
+	compactEvery = time.Second
+	carryPerTick = 200
+)
+
+// carryAfter is how many records behind the head a live job's first
+// record may be before it is carried (Options.carryAfter in tests).
+const carryAfter = 100_000
+
+// liveness is the first record of every live job, in stream order.
+type liveness struct {
+	mu     sync.Mutex
+	first  map[string]uint64 // job id -> sequence of its first record
+	order  []liveEntry       // by sequence; entries of forgotten or carried jobs are skipped
+	head   int               // order[head:] is current
+	purged uint64            // every record below this sequence was purged
+	last   uint64            // the last sequence seen
+}
+
+type liveEntry struct {
+	seq uint64
+	id  string
+}
+
+func newLiveness() *liveness { return &liveness{first: map[string]uint64{}} }
+
+// stored notes a record of job id at seq (in stream order).
+func (l *liveness) stored(id string, seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.last = max(l.last, seq)
+	if _, ok := l.first[id]; ok {
+		return
+	}
+	l.first[id] = seq
+	l.order = append(l.order, liveEntry{seq, id})
+}
+
+// forget drops a job: its records may go.
+func (l *liveness) forget(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.first, id)
+}
+
+// carried moves a live job's first record to seq.
+func (l *liveness) carried(id string, seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.first[id]; !ok {
+		return // forgotten meanwhile
+	}
+	l.first[id] = seq
+	l.order = append(l.order, liveEntry{seq, id})
+	l.last = max(l.last, seq)
+}
+
+// front skips the entries that are no longer the first record of a live
+// job and returns the lowest sequence still needed (last+1 when none) and
+// the jobs that are carryAfter behind the last record, at most n.
+func (l *liveness) front(n int, after uint64) (low uint64, behind []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.head < len(l.order) {
+		e := l.order[l.head]
+		if s, ok := l.first[e.id]; ok && s == e.seq {
+			break
+		}
+		l.head++
+	}
+	if l.head > 4096 && l.head > len(l.order)/2 {
+		l.order = append(l.order[:0:0], l.order[l.head:]...)
+		l.head = 0
+	}
+	low = l.last + 1
+	if l.head < len(l.order) {
+		low = l.order[l.head].seq
+	}
+	for _, e := range l.order[l.head:] {
+		if len(behind) >= n || l.last-e.seq < after {
+			break
+		}
+		if s, ok := l.first[e.id]; ok && s == e.seq {
+			behind = append(behind, e.id)
+		}
+	}
+	return low, behind
+}
+
+// compactor purges what no live job needs, every compactEvery, and carries
+// the jobs that hold too much; Close ends it.
+func (j *Journal) compactor() {
+	defer close(j.compactDone)
+	t := time.NewTicker(compactEvery)
+	defer t.Stop()
+	for {
+		stopping := false
+		select {
+		case <-j.stopCompact:
+			// A last compaction, so that a restart does not send again
+			// the results acknowledged in the last second.
+			stopping = true
+		case <-t.C:
+		}
+		j.compact(!stopping)
+		if stopping {
+			return
+		}
+	}
+}
+
+// compact carries the jobs that hold too much (when carry is set) and
+// purges what no live job needs.
+func (j *Journal) compact(carry bool) {
+	{
+		n := carryPerTick
+		if !carry {
+			n = 0
+		}
+		low, behind := j.live.front(n, j.opts.carryAfter)
+		for _, id := range behind {
+			if err := j.carry(id); err != nil {
+				j.opts.Log.Warn("journal: carrying a long-lived job's records forward failed; the stream keeps what it holds", "job", id, "err", err)
+				break
+			}
+		}
+		if len(behind) > 0 {
+			low, _ = j.live.front(0, j.opts.carryAfter)
+		}
+		j.live.mu.Lock()
+		purged := j.live.purged
+		j.live.mu.Unlock()
+		if low <= purged {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+		err := j.stream.Purge(ctx, jetstream.WithPurgeSequence(low))
+		cancel()
+		if err != nil {
+			j.opts.Log.Warn("journal: compaction failed; trying again", "below", low, "err", err)
+			return
+		}
+		j.live.mu.Lock()
+		j.live.purged = low
+		j.live.mu.Unlock()
+	}
+}
+
+// carry copies a job's records to the head of the stream, in order. A
+// record the backend appends for the job meanwhile lands before the
+// copies; each round reads what came after the last one and copies it
+// too, so the copies hold the whole history in order.
+func (j *Journal) carry(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	defer cancel()
+	subject := j.subj.Journal(id)
+	ours := map[uint64]bool{}
+	var from, first uint64 // read from sequence from+1; 0: all
+	for round := 0; ; round++ {
+		if round == 8 {
+			return errors.New("the job's records kept changing")
+		}
+		records, last, err := j.readSubject(ctx, subject, from, ours)
+		if err != nil {
+			return err
+		}
+		if len(records) == 0 {
+			break
+		}
+		for _, data := range records {
+			ack, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream()))
+			if err != nil {
+				return err
+			}
+			ours[ack.Sequence] = true
+			if first == 0 {
+				first = ack.Sequence
+			}
+		}
+		from = last
+	}
+	if first > 0 {
+		j.live.carried(id, first)
+	}
+	return nil
+}
+
+// readSubject returns the records of subject after sequence from (all
+// when 0) but those in skip, and the last sequence it read.
+func (j *Journal) readSubject(ctx context.Context, subject string, from uint64, skip map[uint64]bool) ([][]byte, uint64, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
+	if from > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
+	}
+	c, err := j.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, 0, err
+	}
+	var records [][]byte
+	last := from
+	for {
+		batch, err := c.Fetch(100, jetstream.FetchMaxWait(200*time.Millisecond))
+		if err != nil {
+			return nil, 0, err
+		}
+		n, pending := 0, uint64(0)
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				return nil, 0, err
+			}
+			pending, last = meta.NumPending, max(last, meta.Sequence.Stream)
+			if len(m.Data()) > 0 && !skip[meta.Sequence.Stream] {
+				records = append(records, m.Data())
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, 0, err
+		}
+		if n == 0 || pending == 0 {
+			return records, last, nil
+		}
+	}
+}

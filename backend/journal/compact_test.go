@@ -1,0 +1,52 @@
+package journal
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Delivered jobs leave the journal by compaction, and a job that waits
+// long (no agent offers its environment) does not keep every later record
+// in the stream: its records are carried to the head, the rest goes, and
+// after a restart it still waits, then runs once an agent offers its
+// environment.
+func TestCompaction_CarriesALongLivedJob(t *testing.T) {
+	n := testutil.StartNATS(t)
+	s1 := startBackendWith(t, n, Options{carryAfter: 60}, nil)
+	c := client(t, n, "c1")
+	old := sampleJob("old", 0)
+	old.Environment, old.WaitForEnvironment = "nowhere", true
+	c.send(old)
+	if q := next[*messages.BackendJobQueued](c); q.JobID != "old" {
+		t.Fatalf("queued %+v", q)
+	}
+	a := agentPeer(t, n, "a1")
+	a.ping()
+	a.hello(1, nil, 0)
+	for i := range 100 {
+		id := fmt.Sprintf("r%03d", i)
+		runJobs(t, c, a, id)
+		c.send(&messages.Ack{JobID: id})
+	}
+	// 300 records were written for the delivered jobs; compaction keeps
+	// only the long-lived job's (carried) and the last ones.
+	testutil.Eventually(t, wait, func() bool { return s1.records(t) <= 60 }, "records of delivered jobs kept behind the waiting one")
+	s1.stop()
+
+	s2 := startBackend(t, n, nil)
+	if got := s2.records(t); got == 0 {
+		t.Fatal("the waiting job's records were compacted away")
+	}
+	b := agentPeer(t, n, "b1")
+	b.ping()
+	b.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: "b1", AvailableJobSlots: 1,
+		AvailableEnvironments: map[string]map[string]messages.EnvironmentInfo{"docker": {"nowhere": {ID: "img", Advertised: true}}},
+		Session: "b1-s1"})
+	next[*messages.Ack](b)
+	if j := b.take(); j.JobID != "old" || j.Attempt != 1 {
+		t.Fatalf("after the restart the agent got %+v, want the job that waited", j)
+	}
+}
