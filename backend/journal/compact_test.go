@@ -44,7 +44,7 @@ func TestCompaction_CarriesALongLivedJob(t *testing.T) {
 	b.ping()
 	b.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: "b1", AvailableJobSlots: 1,
 		AvailableEnvironments: map[string]map[string]messages.EnvironmentInfo{"docker": {"nowhere": {ID: "img", Advertised: true}}},
-		Session: "b1-s1"})
+		Session:               "b1-s1"})
 	next[*messages.Ack](b)
 	if j := b.take(); j.JobID != "old" || j.Attempt != 1 {
 		t.Fatalf("after the restart the agent got %+v, want the job that waited", j)
