@@ -102,6 +102,7 @@ func (b *Backend) apply(t Transition) {
 			agentID = ""
 		} else {
 			b.release(j)
+			b.learnRunTime(j.topic(), t.At.Sub(j.assignedAt))
 		}
 		delete(b.jobs, id)
 		b.remember(j.clientID, t.Result, t)

@@ -55,6 +55,7 @@ type Backend struct {
 	orphaned     map[topic]time.Time // queues with jobs and no agent, since when
 	queues       *queues
 	share        fairShare
+	runTimes     map[topic]time.Duration // recent run time per environment, for estimates
 	agents       map[string]*agent
 	clients      map[string]*client
 	advertised   map[string][]string
@@ -101,6 +102,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		done:      make(map[string]*doneJob),
 		unacked:   make(map[string]map[string]*unacked),
 		queues:    newQueues(),
+		runTimes:  map[topic]time.Duration{},
 
 		agents:     make(map[string]*agent),
 		clients:    make(map[string]*client),

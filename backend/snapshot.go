@@ -93,7 +93,7 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 		}
 		slices.SortFunc(deep, func(x, y *job) int { return cmp.Compare(x.seq, y.seq) })
 		for _, j := range deep {
-			waiting = append(waiting, ranked{j, 0})
+			waiting = append(waiting, ranked{job: j})
 		}
 	}
 	if len(waiting) > limit || (admin && len(waiting) < sum.Waiting) {
@@ -111,6 +111,7 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 			}
 		}
 	}
+	now := b.now()
 	for _, w := range waiting {
 		j := w.job
 		t := j.topic()
@@ -122,12 +123,14 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 			reason = messages.WaitSlotsBusy
 		case bestPrio[t] < j.msg.Priority:
 			reason = messages.WaitLowerPriority
+		case w.passed:
+			reason = messages.WaitFairShare
 		}
 		out.JobsWaiting = append(out.JobsWaiting, messages.QueueWaitingJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.msg.Info(), Launcher: j.msg.Launcher,
 			MaxTime: j.maxTime(), Priority: j.msg.Priority, QueuedAt: j.queuedAt.UnixMilli(),
 			EnvironmentType: j.msg.EnvironmentType, Environment: j.msg.Environment,
-			Position: w.pos, Reason: reason, Attempt: j.attempt,
+			Position: w.pos, Reason: reason, Attempt: j.attempt, EstimatedStart: b.estimateStart(t, w.pos, now),
 		})
 	}
 	return out
@@ -138,6 +141,8 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 type ranked struct {
 	job *job
 	pos int
+	// passed: a job of its priority that arrived later goes before it.
+	passed bool
 }
 
 // simulateMax bounds the dispatch simulated for a frontend's snapshot.
@@ -168,6 +173,7 @@ func (b *Backend) dispatchOrder(n int) []ranked {
 		}
 	}
 	pos := map[topic]int{}
+	latest := map[leafKey]uint64{} // per topic and priority (course, user ""), the latest arrival picked
 	var out []ranked
 	for len(out) < n && len(views) > 0 {
 		bi := 0
@@ -179,7 +185,9 @@ func (b *Backend) dispatchOrder(n int) []ranked {
 		v := views[bi]
 		j := v.l.jobs[0]
 		pos[j.topic()]++
-		out = append(out, ranked{j, pos[j.topic()]})
+		lk := leafKey{priority: j.msg.Priority, shareKey: shareKey{course: j.topic().String()}}
+		out = append(out, ranked{j, pos[j.topic()], latest[lk] > j.seq})
+		latest[lk] = max(latest[lk], j.seq)
 		f.add(j, 1)
 		if v.front.Len() == 0 {
 			views[bi] = views[len(views)-1]
@@ -235,4 +243,34 @@ func (b *Backend) agentList() []messages.QueueAgent {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.AgentID, y.AgentID))
 	})
 	return out
+}
+
+// learnRunTime follows the run time of an environment's jobs (a moving
+// average), for start estimates.
+func (b *Backend) learnRunTime(t topic, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	if old, ok := b.runTimes[t]; ok {
+		d = (4*old + d) / 5
+	}
+	b.runTimes[t] = d
+}
+
+// estimateStart is when the pos-th job of topic t should start: its slots
+// turn over once per run time, and the jobs on them now are half done on
+// average. 0 when no agent offers t or no job of t has finished yet.
+func (b *Backend) estimateStart(t topic, pos int, now time.Time) int64 {
+	run := b.runTimes[t]
+	slots := 0
+	for _, a := range b.agents {
+		if slices.Contains(a.topics, t) {
+			slots += a.slots
+		}
+	}
+	if run <= 0 || slots <= 0 || pos <= 0 {
+		return 0
+	}
+	rounds := (pos - 1) / slots // full turns of the slots before its own
+	return now.Add(time.Duration(rounds)*run + run/2).UnixMilli()
 }

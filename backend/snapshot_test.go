@@ -162,3 +162,52 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// A snapshot during a flood says that the flooding course's jobs wait for
+// the fair share once another course's job passes them, and when each job
+// should start: its slots turn over once per recent run time.
+func TestSnapshot_FairShareReasonAndEstimate(t *testing.T) {
+	t.Parallel()
+	b, err := New(nil, DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_800_000_000_000)
+	b.now = func() time.Time { return now }
+	def := topic{"docker", "default"}
+	b.agents["a"] = &agent{id: "a", slots: 2, topics: []topic{def}, running: map[string]*job{}}
+	b.runTimes[def] = 10 * time.Second
+	for i := range 4 {
+		j := newJob(fmt.Sprintf("a%d", i), "default", 0)
+		j.CourseID = "A"
+		b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(i + 1), At: now})
+	}
+	// A holds both slots with a0 and a1, then B's job arrives.
+	for _, id := range []string{"a0", "a1"} {
+		b.apply(&JobAssigned{JobID: id, AgentID: "a", Attempt: 1, At: now})
+	}
+	j := newJob("b0", "default", 0)
+	j.CourseID = "B"
+	b.apply(&JobQueued{Job: j, ClientID: "c", Seq: 10, At: now})
+
+	q := b.snapshot("", true)
+	want := []struct {
+		id     string
+		reason messages.WaitReason
+		start  time.Duration
+	}{
+		{"b0", messages.WaitSlotsBusy, 5 * time.Second},
+		{"a2", messages.WaitFairShare, 5 * time.Second},
+		{"a3", messages.WaitFairShare, 15 * time.Second},
+	}
+	if len(q.JobsWaiting) != len(want) {
+		t.Fatalf("waiting %+v", q.JobsWaiting)
+	}
+	for i, w := range want {
+		g := q.JobsWaiting[i]
+		if g.JobID != w.id || g.Reason != w.reason || g.EstimatedStart != now.Add(w.start).UnixMilli() {
+			t.Errorf("#%d: %s %s starts in %v, want %s %s in %v", i+1, g.JobID, g.Reason,
+				time.UnixMilli(g.EstimatedStart).Sub(now), w.id, w.reason, w.start)
+		}
+	}
+}

@@ -150,6 +150,9 @@ const (
 	WaitQueued WaitReason = "queued"
 	// WaitLowerPriority: jobs of a better (lower) priority are ahead of it.
 	WaitLowerPriority WaitReason = "lower_priority"
+	// WaitFairShare: jobs that arrived after it go first, because its
+	// course (for its weight) or its user has had more slot-time.
+	WaitFairShare WaitReason = "fair_share"
 )
 
 // QueueWaitingJob is one waiting job in a queue snapshot.
@@ -169,6 +172,11 @@ type QueueWaitingJob struct {
 	Reason   WaitReason `cbor:"reason" json:"reason"`
 	// Attempt is above 1 for a job re-queued after its agent was lost.
 	Attempt int `cbor:"attempt" json:"attempt"`
+	// EstimatedStart is when the job should start (Unix milliseconds),
+	// from its place in the dispatch order, the slots of the agents
+	// offering its environment and the recent run times there; 0 when
+	// there is nothing to go by. Addition to INGInious.
+	EstimatedStart int64 `cbor:"estimated_start,omitempty" json:"estimated_start,omitempty"`
 }
 
 // QueueSummary counts the jobs of a queue snapshot, all of them, where the

@@ -138,12 +138,20 @@ func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
 		return nil
 	}
 	t := newTable(w)
-	t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "WAITS FOR")
+	t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "STARTS", "WAITS FOR")
 	for _, j := range q.JobsWaiting {
 		t.row(strconv.Itoa(j.Position), j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment,
-			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), waitReason(j.Reason))
+			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), startsIn(now, j.EstimatedStart), waitReason(j.Reason))
 	}
 	return t.flush()
+}
+
+// startsIn is an estimated start as "in 40s", or "-" without one.
+func startsIn(now time.Time, at int64) string {
+	if at == 0 {
+		return "-"
+	}
+	return "in " + max(0, time.UnixMilli(at).Sub(now)).Round(time.Second).String()
 }
 
 // shown says how many of n jobs the list holds when it stops short.
@@ -164,6 +172,8 @@ func waitReason(r messages.WaitReason) string {
 		return "jobs queued before it"
 	case messages.WaitLowerPriority:
 		return "jobs of a better priority"
+	case messages.WaitFairShare:
+		return "the fair share: other courses or users first"
 	}
 	return string(r)
 }

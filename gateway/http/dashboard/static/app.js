@@ -96,6 +96,7 @@
     slots_busy: "Next in line; every slot is busy",
     queued: "Behind jobs that came earlier",
     lower_priority: "Behind jobs of a higher priority",
+    fair_share: "Other courses' or users' turn (fair share)",
   };
   const why = (j) => {
     const r = pick(j, "why", "reason");
