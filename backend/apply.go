@@ -51,6 +51,7 @@ func (b *Backend) apply(t Transition) {
 		b.jobs[t.Job.JobID] = j
 		b.queues.push(j)
 		b.share.wake(j, b.queues)
+		b.queues.userChanged(j.leafKey().shareKey)
 		if t.Seq > b.seq {
 			b.seq = t.Seq
 		}
@@ -66,6 +67,7 @@ func (b *Backend) apply(t Transition) {
 		}
 		j.phase, j.attempt, j.agentID = phaseAssigned, t.Attempt, t.AgentID
 		b.share.add(j, 1)
+		b.queues.userChanged(j.leafKey().shareKey)
 		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, t.At, false
 		if a := b.agents[t.AgentID]; a != nil {
 			a.running[t.JobID] = j
@@ -86,6 +88,7 @@ func (b *Backend) apply(t Transition) {
 		j.phase, j.killing = phaseWaiting, false
 		b.queues.push(j)
 		b.share.wake(j, b.queues)
+		b.queues.userChanged(j.leafKey().shareKey)
 	case *JobKillRequested:
 		if j := b.jobs[t.JobID]; j != nil {
 			j.killing = true
@@ -117,6 +120,7 @@ func (b *Backend) apply(t Transition) {
 // course's and user's share.
 func (b *Backend) release(j *job) {
 	b.share.add(j, -1)
+	b.queues.userChanged(j.leafKey().shareKey)
 	if a := b.agents[j.agentID]; a != nil {
 		if _, ok := a.running[j.id()]; ok {
 			delete(a.running, j.id())

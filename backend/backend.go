@@ -101,7 +101,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		jobs:      make(map[string]*job),
 		done:      make(map[string]*doneJob),
 		unacked:   make(map[string]map[string]*unacked),
-		queues:    newQueues(),
+		queues:    nil, // below: it reads the fair share
 		runTimes:  map[topic]time.Duration{},
 
 		agents:     make(map[string]*agent),
@@ -112,6 +112,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		now:        time.Now,
 	}
 	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
+	b.queues = newQueues(&b.share)
 	return b, nil
 }
 

@@ -65,11 +65,16 @@
 // a flood of one course or one user delays another's job by at most the
 // time until a slot frees, about one run time.
 //
-// Cost: a choice scans the leaves of the agent's environments, O(leaves)
-// (priorities × courses × users with waiting jobs); a push or a kill is
-// O(log n) in its leaf; a start or end of a job updates two virtual times,
-// O(1); a course or user starting to wait scans the active ones of its
-// level. Caps on waiting jobs per course and per user
+// Cost: per environment and priority, each course keeps the leaves of its
+// users holding no slot in a heap by (virtual time, first arrival), which
+// do not change while they hold none, and the others apart; a choice looks
+// at the best priority of each of the agent's environments, the top of
+// each course's heap and the leaves of users holding slots: O(courses +
+// running users), whatever the number of students waiting. A push or a
+// kill is O(log n); a start or end of a job updates two virtual times and
+// refiles that user's leaves, O(log n) each; a course or user starting to
+// wait scans the active ones of its level. TestFairShare_IndexAgreesWithAScan
+// checks the choice against comparing every leaf. Caps on waiting jobs per course and per user
 // (backend.max-waiting-per-course, -per-user) refuse a job over them with
 // CodeQueueFull, naming the cap.
 //

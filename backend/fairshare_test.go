@@ -3,6 +3,7 @@ package backend
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +222,62 @@ func TestCaps_WaitingJobsPerCourseAndUser(t *testing.T) {
 	c.send(&messages.ClientKillJob{JobID: "a1"})
 	next[*messages.BackendJobDone](c)
 	c.submit(job("b2", "algo", "bob")) // a place came free
+}
+
+// The indexed choice (idle leaves in a heap per course, busy ones apart)
+// agrees with comparing every leaf, through random arrivals, starts, ends
+// and kills of jobs of many users, courses and priorities.
+func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, 1<<30, map[string]string{"c0": "3", "c1": "0.5"})
+	rng := rand.New(rand.NewPCG(7, 11))
+	topics := []topic{{"docker", "e0"}, {"docker", "e1"}}
+	var running []*job
+	for step := range 4000 {
+		s.now += time.Duration(rng.IntN(50)) * time.Millisecond
+		switch op := rng.IntN(10); {
+		case op < 4: // a job arrives
+			s.n++
+			j := newJob(fmt.Sprintf("j%d", s.n), fmt.Sprintf("e%d", rng.IntN(2)), rng.IntN(2))
+			j.CourseID = fmt.Sprintf("c%d", rng.IntN(3))
+			j.InputData["@username"] = fmt.Sprintf("u%d", rng.IntN(40))
+			s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: time.Now()})
+		case op < 7: // the choice starts a job
+			got := s.b.queues.best(topics, &s.b.share)
+			var all []*leaf
+			for _, t := range topics {
+				if q := s.b.queues.byTopic[t]; q != nil {
+					for _, l := range q.leaves {
+						all = append(all, l)
+					}
+				}
+			}
+			if len(all) == 0 {
+				if got != nil {
+					t.Fatalf("step %d: best %v with no leaf", step, got.key)
+				}
+				continue
+			}
+			want := all[bestByScan(all, &s.b.share, s.b.now())]
+			if got != want {
+				t.Fatalf("step %d: indexed choice %v (head %d), scan %v (head %d)", step, got.key, got.jobs[0].seq, want.key, want.jobs[0].seq)
+			}
+			j := got.jobs[0]
+			s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: time.Now()})
+			running = append(running, j)
+		case op < 9 && len(running) > 0: // a job ends
+			i := rng.IntN(len(running))
+			j := running[i]
+			running = append(running[:i], running[i+1:]...)
+			s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: j.id()}, At: time.Now()})
+		default: // a waiting job is killed
+			for _, q := range s.b.queues.byTopic {
+				for _, l := range q.leaves {
+					s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: l.jobs[len(l.jobs)-1].id()}, At: time.Now()})
+					break
+				}
+				break
+			}
+		}
+	}
 }

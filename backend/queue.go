@@ -30,6 +30,11 @@ type leafKey struct {
 type leaf struct {
 	key  leafKey
 	jobs []*job
+	// cq is its course's queue in its topic and priority; idx its place
+	// in cq.idle, or -1 while its user holds a slot (then it is in
+	// cq.busy).
+	cq  *courseQueue
+	idx int
 }
 
 func (l *leaf) Len() int           { return len(l.jobs) }
@@ -53,11 +58,58 @@ func (l *leaf) Pop() any {
 	return j
 }
 
-// topicQueue holds the waiting jobs of one topic in leaves.
+// topicQueue holds the waiting jobs of one topic in leaves, indexed by
+// priority and course for the choice (best).
 type topicQueue struct {
 	topic  topic
 	leaves map[leafKey]*leaf
+	levels map[int]map[string]*courseQueue // priority -> course -> its leaves
 	n      int
+}
+
+// courseQueue is one course's leaves of one topic and priority: those of
+// users holding no slot in a heap by (virtual time, first arrival), which
+// do not change while they hold none, and the others (at most one per
+// running job) apart, compared at each choice.
+type courseQueue struct {
+	course string
+	idle   idleLeaves
+	busy   map[*leaf]bool
+}
+
+// idleLeaves orders leaves by their user's virtual time, then their first
+// job's arrival.
+type idleLeaves struct {
+	leaves []*leaf
+	f      *fairShare
+}
+
+func (h *idleLeaves) Len() int { return len(h.leaves) }
+func (h *idleLeaves) Less(i, j int) bool {
+	a, b := h.leaves[i], h.leaves[j]
+	va, vb := h.f.base(a.key.shareKey), h.f.base(b.key.shareKey)
+	if math.Abs(va-vb) > 1e-9 {
+		return va < vb
+	}
+	return a.jobs[0].seq < b.jobs[0].seq
+}
+func (h *idleLeaves) Swap(i, j int) {
+	h.leaves[i], h.leaves[j] = h.leaves[j], h.leaves[i]
+	h.leaves[i].idx = i
+	h.leaves[j].idx = j
+}
+func (h *idleLeaves) Push(x any) {
+	l := x.(*leaf)
+	l.idx = len(h.leaves)
+	h.leaves = append(h.leaves, l)
+}
+func (h *idleLeaves) Pop() any {
+	last := len(h.leaves) - 1
+	l := h.leaves[last]
+	h.leaves[last] = nil
+	h.leaves = h.leaves[:last]
+	l.idx = -1
+	return l
 }
 
 func (q *topicQueue) Len() int { return q.n }
@@ -79,19 +131,92 @@ type queues struct {
 	// waitingBy counts waiting jobs per course (courseKey) and per course
 	// and user, for the caps on waiting jobs.
 	waitingBy map[shareKey]int
+	// byUser holds every leaf of a course's user, to move them between
+	// idle and busy when the user's slots change.
+	byUser map[shareKey]map[*leaf]bool
+	share  *fairShare
 }
 
-func newQueues() *queues {
-	return &queues{byTopic: make(map[topic]*topicQueue), waitingBy: map[shareKey]int{}}
+func newQueues(f *fairShare) *queues {
+	return &queues{byTopic: make(map[topic]*topicQueue), waitingBy: map[shareKey]int{},
+		byUser: map[shareKey]map[*leaf]bool{}, share: f}
 }
 
 func (qs *queues) get(t topic) *topicQueue {
 	q := qs.byTopic[t]
 	if q == nil {
-		q = &topicQueue{topic: t, leaves: map[leafKey]*leaf{}}
+		q = &topicQueue{topic: t, leaves: map[leafKey]*leaf{}, levels: map[int]map[string]*courseQueue{}}
 		qs.byTopic[t] = q
 	}
 	return q
+}
+
+// addLeaf files a new leaf under its priority and course, idle or busy
+// as its user holds slots or not.
+func (qs *queues) addLeaf(q *topicQueue, l *leaf) {
+	lv := q.levels[l.key.priority]
+	if lv == nil {
+		lv = map[string]*courseQueue{}
+		q.levels[l.key.priority] = lv
+	}
+	cq := lv[l.key.course]
+	if cq == nil {
+		cq = &courseQueue{course: l.key.course, idle: idleLeaves{f: qs.share}, busy: map[*leaf]bool{}}
+		lv[l.key.course] = cq
+	}
+	l.cq, l.idx = cq, -1
+	if qs.share.running(l.key.shareKey) > 0 {
+		cq.busy[l] = true
+	} else {
+		heap.Push(&cq.idle, l)
+	}
+	u := qs.byUser[l.key.shareKey]
+	if u == nil {
+		u = map[*leaf]bool{}
+		qs.byUser[l.key.shareKey] = u
+	}
+	u[l] = true
+}
+
+// dropLeaf unfiles an empty leaf.
+func (qs *queues) dropLeaf(q *topicQueue, l *leaf) {
+	cq := l.cq
+	if l.idx >= 0 {
+		heap.Remove(&cq.idle, l.idx)
+	}
+	delete(cq.busy, l)
+	if cq.idle.Len() == 0 && len(cq.busy) == 0 {
+		lv := q.levels[l.key.priority]
+		delete(lv, l.key.course)
+		if len(lv) == 0 {
+			delete(q.levels, l.key.priority)
+		}
+	}
+	delete(q.leaves, l.key)
+	if u := qs.byUser[l.key.shareKey]; u != nil {
+		delete(u, l)
+		if len(u) == 0 {
+			delete(qs.byUser, l.key.shareKey)
+		}
+	}
+}
+
+// userChanged files the leaves of a course's user again after its slots
+// or its virtual time changed (fairShare.add, wake).
+func (qs *queues) userChanged(k shareKey) {
+	busy := qs.share.running(k) > 0
+	for l := range qs.byUser[k] {
+		switch {
+		case busy && l.idx >= 0:
+			heap.Remove(&l.cq.idle, l.idx)
+			l.cq.busy[l] = true
+		case !busy && l.idx < 0:
+			delete(l.cq.busy, l)
+			heap.Push(&l.cq.idle, l)
+		case !busy:
+			heap.Fix(&l.cq.idle, l.idx)
+		}
+	}
 }
 
 func (qs *queues) push(j *job) {
@@ -101,8 +226,14 @@ func (qs *queues) push(j *job) {
 	if l == nil {
 		l = &leaf{key: k}
 		q.leaves[k] = l
+		heap.Push(l, j)
+		qs.addLeaf(q, l)
+	} else {
+		heap.Push(l, j)
+		if l.idx >= 0 {
+			heap.Fix(&l.cq.idle, l.idx) // its first job may have changed
+		}
 	}
-	heap.Push(l, j)
 	q.n++
 	qs.waiting++
 	qs.waitingBy[courseKey(k.course)]++
@@ -121,7 +252,9 @@ func (qs *queues) remove(j *job) {
 	}
 	heap.Remove(l, j.index)
 	if len(l.jobs) == 0 {
-		delete(q.leaves, k)
+		qs.dropLeaf(q, l)
+	} else if l.idx >= 0 {
+		heap.Fix(&l.cq.idle, l.idx)
 	}
 	q.n--
 	qs.waiting--
@@ -188,6 +321,15 @@ func (f *fairShare) vt(k shareKey, now time.Time) float64 {
 		return 0
 	}
 	return u.base + float64(u.running)*now.Sub(u.since).Seconds()/f.weight(k)
+}
+
+// base is k's virtual time when it last changed: its virtual time as long
+// as it holds no slot.
+func (f *fairShare) base(k shareKey) float64 {
+	if u := f.use[k]; u != nil {
+		return u.base
+	}
+	return 0
 }
 
 func (f *fairShare) running(k shareKey) int {
@@ -270,20 +412,45 @@ func (f *fairShare) better(a, b *leaf, now time.Time) bool {
 }
 
 // best returns the leaf, among the topics given, whose head should run
-// next. O(leaves of those topics).
+// next. Per topic, the best priority; in it, per course, the first idle
+// leaf and every busy one; so O(topics × (priorities + courses + busy
+// users)), whatever the number of users waiting.
 func (qs *queues) best(topics []topic, f *fairShare) *leaf {
 	var best *leaf
 	now := f.now()
 	for _, t := range topics {
 		q := qs.byTopic[t]
-		if q == nil {
+		if q == nil || len(q.levels) == 0 {
 			continue
 		}
-		for _, l := range q.leaves {
-			if best == nil || f.better(l, best, now) {
-				best = l
+		prio, first := 0, true
+		for p := range q.levels {
+			if first || p < prio {
+				prio, first = p, false
+			}
+		}
+		for _, cq := range q.levels[prio] {
+			if cq.idle.Len() > 0 && (best == nil || f.better(cq.idle.leaves[0], best, now)) {
+				best = cq.idle.leaves[0]
+			}
+			for l := range cq.busy {
+				if best == nil || f.better(l, best, now) {
+					best = l
+				}
 			}
 		}
 	}
 	return best
+}
+
+// bestByScan is best by comparing every leaf: what best must agree with
+// (tests), and the simulation's choice (snapshot.go).
+func bestByScan(leaves []*leaf, f *fairShare, now time.Time) int {
+	bi := -1
+	for i, l := range leaves {
+		if bi < 0 || f.better(l, leaves[bi], now) {
+			bi = i
+		}
+	}
+	return bi
 }

@@ -14,13 +14,14 @@ import (
 // order, waiting jobs in the order they would be dispatched if every agent
 // offered every environment, each with its position in its own queue and
 // why it waits. A frontend (not admin) sees its own jobs only; their
-// positions still count everybody's. Each list holds at most
-// Config.SnapshotJobs jobs, the first ones; the summary counts them all.
+// positions still count everybody's, and those not among the first
+// SnapshotJobs of the whole queue follow by arrival with position 0. Each
+// list holds at most Config.SnapshotJobs jobs, the first ones; the summary
+// counts them all.
 //
-// Cost: one pass over the jobs for the counts and the running list, then,
-// for an admin, the first SnapshotJobs of each environment's heap (a
-// frontier heap, O(k log k) each), merged; a frontend's snapshot walks its
-// waiting jobs and ranks each in its heap.
+// Cost: one pass over the jobs for the counts and the running list, then
+// SnapshotJobs simulated choices (dispatchOrder), each a scan of the
+// queue's leaves, on a copy of the fair share's counts.
 func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQueue {
 	limit := b.cfg.SnapshotJobs
 	out := &messages.BackendGetQueue{JobsRunning: []messages.QueueRunningJob{}, JobsWaiting: []messages.QueueWaitingJob{}, Agents: b.agentList()}
@@ -69,13 +70,11 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 		})
 	}
 
-	// The dispatch order, simulated: an admin's first limit jobs; a
-	// frontend's jobs among the first simulateMax (later ones are listed
-	// after them with position 0: too deep to place).
+	// The dispatch order, simulated for the first limit jobs of the
+	// whole queue: an admin's list; a frontend's jobs among them, then
+	// its later ones by arrival with position 0 (too deep to place: each
+	// simulated step scans the queue's leaves).
 	steps := limit
-	if !admin {
-		steps = min(b.queues.waiting, max(limit, simulateMax))
-	}
 	var waiting []ranked
 	placed := map[*job]bool{}
 	for _, w := range b.dispatchOrder(steps) {
@@ -145,58 +144,59 @@ type ranked struct {
 	passed bool
 }
 
-// simulateMax bounds the dispatch simulated for a frontend's snapshot.
-const simulateMax = 20_000
-
 // dispatchOrder is the first n waiting jobs in the order they would be
 // dispatched if every agent offered every environment and no job
-// finished meanwhile: the fair share's choice, repeated on a copy of its
-// counts, each pick holding a slot. O(n × leaves).
+// finished meanwhile: the fair share's choice (queues.best), repeated on a
+// copy of its counts, each pick holding a slot. The copy's queues hold a
+// view of each leaf, whose head advances through a frontier over the
+// leaf's heap, so the real queues stay as they are. O(n × (courses +
+// users picked) + leaves).
 func (b *Backend) dispatchOrder(n int) []ranked {
 	f := b.share.clone()
 	now := b.now()
 	f.now = func() time.Time { return now } // no time passes in it
-	// A view of each leaf whose head advances through a frontier over
-	// the leaf's heap, so the queues stay as they are.
-	type view struct {
-		l     *leaf // key and current head (jobs[0])
-		front *frontier
-	}
-	var views []*view
-	for _, q := range b.queues.byTopic {
-		for _, l := range q.leaves {
-			v := &view{l: &leaf{key: l.key}, front: &frontier{l: l}}
-			heap.Push(v.front, 0)
-			v.l.jobs = []*job{l.jobs[heap.Pop(v.front).(int)]}
-			v.front.children(0)
-			views = append(views, v)
+	sim := newQueues(&f)
+	fronts := map[*leaf]*frontier{}
+	var topics []topic
+	for t, q := range b.queues.byTopic {
+		topics = append(topics, t)
+		sq := sim.get(t)
+		for k, l := range q.leaves {
+			front := &frontier{l: l}
+			front.children(-1) // the root
+			v := &leaf{key: k, jobs: []*job{l.jobs[heap.Pop(front).(int)]}}
+			front.children(0)
+			fronts[v] = front
+			sq.leaves[k] = v
+			sim.addLeaf(sq, v)
 		}
 	}
 	pos := map[topic]int{}
 	latest := map[leafKey]uint64{} // per topic and priority (course, user ""), the latest arrival picked
 	var out []ranked
-	for len(out) < n && len(views) > 0 {
-		bi := 0
-		for i, v := range views {
-			if i > 0 && f.better(v.l, views[bi].l, now) {
-				bi = i
+	for len(out) < n {
+		v := sim.best(topics, &f)
+		if v == nil {
+			break
+		}
+		j := v.jobs[0]
+		t := j.topic()
+		pos[t]++
+		lk := leafKey{priority: j.msg.Priority, shareKey: shareKey{course: t.String()}}
+		out = append(out, ranked{j, pos[t], latest[lk] > j.seq})
+		latest[lk] = max(latest[lk], j.seq)
+		if front := fronts[v]; front.Len() == 0 {
+			sim.dropLeaf(sim.byTopic[t], v)
+		} else {
+			i := heap.Pop(front).(int)
+			front.children(i)
+			v.jobs[0] = front.l.jobs[i]
+			if v.idx >= 0 {
+				heap.Fix(&v.cq.idle, v.idx)
 			}
 		}
-		v := views[bi]
-		j := v.l.jobs[0]
-		pos[j.topic()]++
-		lk := leafKey{priority: j.msg.Priority, shareKey: shareKey{course: j.topic().String()}}
-		out = append(out, ranked{j, pos[j.topic()], latest[lk] > j.seq})
-		latest[lk] = max(latest[lk], j.seq)
 		f.add(j, 1)
-		if v.front.Len() == 0 {
-			views[bi] = views[len(views)-1]
-			views = views[:len(views)-1]
-			continue
-		}
-		i := heap.Pop(v.front).(int)
-		v.front.children(i)
-		v.l.jobs[0] = v.front.l.jobs[i]
+		sim.userChanged(v.key.shareKey)
 	}
 	return out
 }
@@ -208,8 +208,12 @@ type frontier struct {
 	idx []int
 }
 
-// children adds the heap children of index i.
+// children adds the heap children of index i (-1: the root).
 func (f *frontier) children(i int) {
+	if i < 0 {
+		heap.Push(f, 0)
+		return
+	}
 	for _, c := range []int{2*i + 1, 2*i + 2} {
 		if c < len(f.l.jobs) {
 			heap.Push(f, c)

@@ -74,8 +74,8 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 			}
 			pos := map[string]int{}
 			perTopic := map[topic]int{}
-			var want []string
-			waiting := 0
+			var want, deep []*job
+			waiting, step := 0, 0
 			for len(rest) > 0 {
 				bi := 0
 				for i := range rest {
@@ -89,16 +89,32 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 				running[j.msg.CourseID+"/"+j.msg.InputData["@username"].(string)]++
 				perTopic[j.topic()]++
 				pos[j.id()] = perTopic[j.topic()]
+				step++
 				if admin || j.clientID == tc.viewer {
 					waiting++
-					want = append(want, j.id())
+					if step <= tc.limit {
+						want = append(want, j)
+					} else {
+						// Beyond the simulated first limit: a frontend's
+						// jobs follow by arrival, unplaced.
+						pos[j.id()] = 0
+						deep = append(deep, j)
+					}
 				}
+			}
+			slices.SortFunc(deep, func(x, y *job) int { return int(x.seq) - int(y.seq) })
+			if !admin {
+				want = append(want, deep...)
 			}
 			if got.Summary.Waiting != waiting || got.Summary.Running != 0 {
 				t.Errorf("summary %+v, want %d waiting", got.Summary, waiting)
 			}
 			if len(want) > tc.limit {
 				want = want[:tc.limit]
+			}
+			var wantIDs []string
+			for _, j := range want {
+				wantIDs = append(wantIDs, j.id())
 			}
 			var ids []string
 			for _, w := range got.JobsWaiting {
@@ -107,8 +123,8 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 					t.Errorf("%s at position %d, want %d", w.JobID, w.Position, pos[w.JobID])
 				}
 			}
-			if !slices.Equal(ids, want) {
-				t.Errorf("waiting %v\nwant %v", ids, want)
+			if !slices.Equal(ids, wantIDs) {
+				t.Errorf("waiting %v\nwant %v", ids, wantIDs)
 			}
 			if got.Summary.Truncated != (waiting > tc.limit) {
 				t.Errorf("truncated %v with %d waiting and a bound of %d", got.Summary.Truncated, waiting, tc.limit)
