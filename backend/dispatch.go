@@ -27,7 +27,7 @@ func (b *Backend) dispatch() {
 			idle[a.id] = true
 			continue
 		}
-		if !b.assign(a, l.jobs[0]) {
+		if !b.assign(a, l.head()) {
 			return
 		}
 	}

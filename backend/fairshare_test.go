@@ -69,7 +69,7 @@ func (s *sim) fill() {
 		if l == nil {
 			return
 		}
-		j := l.jobs[0]
+		j := l.head()
 		s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: time.Now()})
 		s.started[j.id()] = s.now
 		s.running = append(s.running, simRun{j, s.now + s.runTime[j.id()]})
@@ -187,8 +187,8 @@ func TestFairShare_PriorityFirst(t *testing.T) {
 	j.CourseID = "B"
 	s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: 100, At: time.Now()})
 	l := s.b.queues.best([]topic{{"docker", "default"}}, &s.b.share)
-	if l == nil || l.jobs[0].msg.CourseID != "A" {
-		t.Fatalf("best %v, want A's job of priority 0 before B's of priority 5", l.jobs[0].id())
+	if l == nil || l.head().msg.CourseID != "A" {
+		t.Fatalf("best %v, want A's job of priority 0 before B's of priority 5", l.head().id())
 	}
 }
 
@@ -260,9 +260,9 @@ func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
 			}
 			want := all[bestByScan(all, &s.b.share, s.b.now())]
 			if got != want {
-				t.Fatalf("step %d: indexed choice %v (head %d), scan %v (head %d)", step, got.key, got.jobs[0].seq, want.key, want.jobs[0].seq)
+				t.Fatalf("step %d: indexed choice %v (head %d), scan %v (head %d)", step, got.key, got.head().seq, want.key, want.head().seq)
 			}
-			j := got.jobs[0]
+			j := got.head()
 			s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: time.Now()})
 			running = append(running, j)
 		case op < 9 && len(running) > 0: // a job ends
@@ -273,7 +273,7 @@ func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
 		default: // a waiting job is killed
 			for _, q := range s.b.queues.byTopic {
 				for _, l := range q.leaves {
-					s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: l.jobs[len(l.jobs)-1].id()}, At: time.Now()})
+					s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: l.jobs.items[l.jobs.Len()-1].id()}, At: time.Now()})
 					break
 				}
 				break

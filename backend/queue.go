@@ -25,11 +25,39 @@ type leafKey struct {
 	shareKey
 }
 
-// leaf is a binary heap of the waiting jobs of one leafKey, by arrival.
-// Jobs remember their index, so a kill removes a job in O(log n).
+// indexed is a binary heap (container/heap) of items that keep their own
+// index, so that one is removed or fixed in O(log n).
+type indexed[T any] struct {
+	items []T
+	less  func(a, b T) bool
+	at    func(T) *int // the item's index field; -1 out of the heap
+}
+
+func (h *indexed[T]) Len() int           { return len(h.items) }
+func (h *indexed[T]) Less(i, j int) bool { return h.less(h.items[i], h.items[j]) }
+func (h *indexed[T]) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	*h.at(h.items[i]), *h.at(h.items[j]) = i, j
+}
+func (h *indexed[T]) Push(x any) {
+	it := x.(T)
+	*h.at(it) = len(h.items)
+	h.items = append(h.items, it)
+}
+func (h *indexed[T]) Pop() any {
+	last := len(h.items) - 1
+	it := h.items[last]
+	var zero T
+	h.items[last] = zero
+	h.items = h.items[:last]
+	*h.at(it) = -1
+	return it
+}
+
+// leaf holds the waiting jobs of one leafKey in a heap by arrival.
 type leaf struct {
 	key  leafKey
-	jobs []*job
+	jobs indexed[*job]
 	// cq is its course's queue in its topic and priority; idx its place
 	// in cq.idle, or -1 while its user holds a slot (then it is in
 	// cq.busy).
@@ -37,26 +65,15 @@ type leaf struct {
 	idx int
 }
 
-func (l *leaf) Len() int           { return len(l.jobs) }
-func (l *leaf) Less(i, j int) bool { return l.jobs[i].before(l.jobs[j]) }
-func (l *leaf) Swap(i, j int) {
-	l.jobs[i], l.jobs[j] = l.jobs[j], l.jobs[i]
-	l.jobs[i].index = i
-	l.jobs[j].index = j
+func newLeaf(k leafKey) *leaf {
+	return &leaf{key: k, idx: -1, jobs: indexed[*job]{
+		less: (*job).before,
+		at:   func(j *job) *int { return &j.index },
+	}}
 }
-func (l *leaf) Push(x any) {
-	j := x.(*job)
-	j.index = len(l.jobs)
-	l.jobs = append(l.jobs, j)
-}
-func (l *leaf) Pop() any {
-	last := len(l.jobs) - 1
-	j := l.jobs[last]
-	l.jobs[last] = nil
-	l.jobs = l.jobs[:last]
-	j.index = -1
-	return j
-}
+
+// head is the leaf's first job.
+func (l *leaf) head() *job { return l.jobs.items[0] }
 
 // topicQueue holds the waiting jobs of one topic in leaves, indexed by
 // priority and course for the choice (best).
@@ -67,59 +84,39 @@ type topicQueue struct {
 	n      int
 }
 
+func (q *topicQueue) Len() int { return q.n }
+
+// each calls fn with every waiting job, in no order.
+func (q *topicQueue) each(fn func(*job)) {
+	for _, l := range q.leaves {
+		for _, j := range l.jobs.items {
+			fn(j)
+		}
+	}
+}
+
 // courseQueue is one course's leaves of one topic and priority: those of
 // users holding no slot in a heap by (virtual time, first arrival), which
 // do not change while they hold none, and the others (at most one per
 // running job) apart, compared at each choice.
 type courseQueue struct {
 	course string
-	idle   idleLeaves
+	idle   indexed[*leaf]
 	busy   map[*leaf]bool
 }
 
-// idleLeaves orders leaves by their user's virtual time, then their first
-// job's arrival.
-type idleLeaves struct {
-	leaves []*leaf
-	f      *fairShare
-}
-
-func (h *idleLeaves) Len() int { return len(h.leaves) }
-func (h *idleLeaves) Less(i, j int) bool {
-	a, b := h.leaves[i], h.leaves[j]
-	va, vb := h.f.base(a.key.shareKey), h.f.base(b.key.shareKey)
-	if math.Abs(va-vb) > 1e-9 {
-		return va < vb
-	}
-	return a.jobs[0].seq < b.jobs[0].seq
-}
-func (h *idleLeaves) Swap(i, j int) {
-	h.leaves[i], h.leaves[j] = h.leaves[j], h.leaves[i]
-	h.leaves[i].idx = i
-	h.leaves[j].idx = j
-}
-func (h *idleLeaves) Push(x any) {
-	l := x.(*leaf)
-	l.idx = len(h.leaves)
-	h.leaves = append(h.leaves, l)
-}
-func (h *idleLeaves) Pop() any {
-	last := len(h.leaves) - 1
-	l := h.leaves[last]
-	h.leaves[last] = nil
-	h.leaves = h.leaves[:last]
-	l.idx = -1
-	return l
-}
-
-func (q *topicQueue) Len() int { return q.n }
-
-// each calls fn with every waiting job, in no order.
-func (q *topicQueue) each(fn func(*job)) {
-	for _, l := range q.leaves {
-		for _, j := range l.jobs {
-			fn(j)
-		}
+// newIdleLeaves orders leaves by their user's virtual time, then their
+// first job's arrival.
+func newIdleLeaves(f *fairShare) indexed[*leaf] {
+	return indexed[*leaf]{
+		less: func(a, b *leaf) bool {
+			va, vb := f.base(a.key.shareKey), f.base(b.key.shareKey)
+			if math.Abs(va-vb) > 1e-9 {
+				return va < vb
+			}
+			return a.head().seq < b.head().seq
+		},
+		at: func(l *leaf) *int { return &l.idx },
 	}
 }
 
@@ -161,7 +158,7 @@ func (qs *queues) addLeaf(q *topicQueue, l *leaf) {
 	}
 	cq := lv[l.key.course]
 	if cq == nil {
-		cq = &courseQueue{course: l.key.course, idle: idleLeaves{f: qs.share}, busy: map[*leaf]bool{}}
+		cq = &courseQueue{course: l.key.course, idle: newIdleLeaves(qs.share), busy: map[*leaf]bool{}}
 		lv[l.key.course] = cq
 	}
 	l.cq, l.idx = cq, -1
@@ -224,12 +221,12 @@ func (qs *queues) push(j *job) {
 	k := j.leafKey()
 	l := q.leaves[k]
 	if l == nil {
-		l = &leaf{key: k}
+		l = newLeaf(k)
 		q.leaves[k] = l
-		heap.Push(l, j)
+		heap.Push(&l.jobs, j)
 		qs.addLeaf(q, l)
 	} else {
-		heap.Push(l, j)
+		heap.Push(&l.jobs, j)
 		if l.idx >= 0 {
 			heap.Fix(&l.cq.idle, l.idx) // its first job may have changed
 		}
@@ -247,11 +244,11 @@ func (qs *queues) remove(j *job) {
 	}
 	k := j.leafKey()
 	l := q.leaves[k]
-	if l == nil || j.index < 0 || j.index >= len(l.jobs) || l.jobs[j.index] != j {
+	if l == nil || j.index < 0 || j.index >= l.jobs.Len() || l.jobs.items[j.index] != j {
 		return
 	}
-	heap.Remove(l, j.index)
-	if len(l.jobs) == 0 {
+	heap.Remove(&l.jobs, j.index)
+	if l.jobs.Len() == 0 {
 		qs.dropLeaf(q, l)
 	} else if l.idx >= 0 {
 		heap.Fix(&l.cq.idle, l.idx)
@@ -408,7 +405,7 @@ func (f *fairShare) better(a, b *leaf, now time.Time) bool {
 			return sa < sb
 		}
 	}
-	return a.jobs[0].seq < b.jobs[0].seq
+	return a.head().seq < b.head().seq
 }
 
 // best returns the leaf, among the topics given, whose head should run
@@ -430,8 +427,8 @@ func (qs *queues) best(topics []topic, f *fairShare) *leaf {
 			}
 		}
 		for _, cq := range q.levels[prio] {
-			if cq.idle.Len() > 0 && (best == nil || f.better(cq.idle.leaves[0], best, now)) {
-				best = cq.idle.leaves[0]
+			if cq.idle.Len() > 0 && (best == nil || f.better(cq.idle.items[0], best, now)) {
+				best = cq.idle.items[0]
 			}
 			for l := range cq.busy {
 				if best == nil || f.better(l, best, now) {

@@ -164,7 +164,8 @@ func (b *Backend) dispatchOrder(n int) []ranked {
 		for k, l := range q.leaves {
 			front := &frontier{l: l}
 			front.children(-1) // the root
-			v := &leaf{key: k, jobs: []*job{l.jobs[heap.Pop(front).(int)]}}
+			v := newLeaf(k)    // a view: its one item is never indexed
+			v.jobs.items = []*job{l.jobs.items[heap.Pop(front).(int)]}
 			front.children(0)
 			fronts[v] = front
 			sq.leaves[k] = v
@@ -179,7 +180,7 @@ func (b *Backend) dispatchOrder(n int) []ranked {
 		if v == nil {
 			break
 		}
-		j := v.jobs[0]
+		j := v.head()
 		t := j.topic()
 		pos[t]++
 		lk := leafKey{priority: j.msg.Priority, shareKey: shareKey{course: t.String()}}
@@ -190,7 +191,7 @@ func (b *Backend) dispatchOrder(n int) []ranked {
 		} else {
 			i := heap.Pop(front).(int)
 			front.children(i)
-			v.jobs[0] = front.l.jobs[i]
+			v.jobs.items[0] = front.l.jobs.items[i]
 			if v.idx >= 0 {
 				heap.Fix(&v.cq.idle, v.idx)
 			}
@@ -215,16 +216,18 @@ func (f *frontier) children(i int) {
 		return
 	}
 	for _, c := range []int{2*i + 1, 2*i + 2} {
-		if c < len(f.l.jobs) {
+		if c < f.l.jobs.Len() {
 			heap.Push(f, c)
 		}
 	}
 }
 
-func (f *frontier) Len() int           { return len(f.idx) }
-func (f *frontier) Less(a, b int) bool { return f.l.jobs[f.idx[a]].before(f.l.jobs[f.idx[b]]) }
-func (f *frontier) Swap(a, b int)      { f.idx[a], f.idx[b] = f.idx[b], f.idx[a] }
-func (f *frontier) Push(x any)         { f.idx = append(f.idx, x.(int)) }
+func (f *frontier) Len() int { return len(f.idx) }
+func (f *frontier) Less(a, b int) bool {
+	return f.l.jobs.items[f.idx[a]].before(f.l.jobs.items[f.idx[b]])
+}
+func (f *frontier) Swap(a, b int) { f.idx[a], f.idx[b] = f.idx[b], f.idx[a] }
+func (f *frontier) Push(x any)    { f.idx = append(f.idx, x.(int)) }
 func (f *frontier) Pop() any {
 	last := f.idx[len(f.idx)-1]
 	f.idx = f.idx[:len(f.idx)-1]
