@@ -1,0 +1,152 @@
+package backend
+
+import (
+	"math"
+	"time"
+)
+
+// fairShare is what the choice among waiting jobs of one priority weighs:
+// the slot-time each course has had for its weight, and within a course
+// the slot-time each of its users has had. As in a completely fair
+// scheduler, a key's virtual time (vt) grows by the seconds its running
+// jobs hold slots, divided by its weight; the job of the course, then of
+// the user, with the smallest vt goes first. A course (or user) that
+// starts waiting after having nothing waiting or running starts at the
+// smallest vt of the others that are active, so it gets the next slot
+// that frees but banks no credit for its idle time.
+type fairShare struct {
+	use     map[shareKey]*usage
+	weights map[string]float64 // per course; 1 when absent
+	now     func() time.Time
+}
+
+// usage is one course's or user's: vt was base at since, and grows from
+// there by running slots per weight.
+type usage struct {
+	base    float64
+	running int
+	since   time.Time
+}
+
+func newFairShare(weights map[string]float64, now func() time.Time) fairShare {
+	return fairShare{use: map[shareKey]*usage{}, weights: weights, now: now}
+}
+
+// clone copies the counts (for a simulation), sharing the weights.
+func (f *fairShare) clone() fairShare {
+	c := fairShare{use: make(map[shareKey]*usage, len(f.use)), weights: f.weights, now: f.now}
+	for k, u := range f.use {
+		v := *u
+		c.use[k] = &v
+	}
+	return c
+}
+
+// isCourse says whether k counts a whole course.
+func isCourse(k shareKey) bool { return k == courseKey(k.course) }
+
+func (f *fairShare) weight(k shareKey) float64 {
+	if !isCourse(k) {
+		return 1 // users share their course equally
+	}
+	if w := f.weights[k.course]; w > 0 {
+		return w
+	}
+	return 1
+}
+
+func (f *fairShare) vt(k shareKey, now time.Time) float64 {
+	u := f.use[k]
+	if u == nil {
+		return 0
+	}
+	return u.base + float64(u.running)*now.Sub(u.since).Seconds()/f.weight(k)
+}
+
+// base is k's virtual time when it last changed: its virtual time as long
+// as it holds no slot.
+func (f *fairShare) base(k shareKey) float64 {
+	if u := f.use[k]; u != nil {
+		return u.base
+	}
+	return 0
+}
+
+func (f *fairShare) running(k shareKey) int {
+	if u := f.use[k]; u != nil {
+		return u.running
+	}
+	return 0
+}
+
+// add changes the slots j's course and user hold by n.
+func (f *fairShare) add(j *job, n int) {
+	now := f.now()
+	k := j.leafKey().shareKey
+	for _, sk := range []shareKey{courseKey(k.course), k} {
+		u := f.use[sk]
+		if u == nil {
+			u = &usage{since: now}
+			f.use[sk] = u
+		}
+		u.base, u.since = f.vt(sk, now), now
+		u.running = max(0, u.running+n)
+	}
+}
+
+// wake is called when j starts waiting: a course or user with nothing
+// else waiting or running starts at the smallest vt of the active ones
+// of its level (courses; the users of its course).
+func (f *fairShare) wake(j *job, qs *queues) {
+	now := f.now()
+	k := j.leafKey().shareKey
+	for _, sk := range []shareKey{courseKey(k.course), k} {
+		if qs.waitingBy[sk] > 1 || f.running(sk) > 0 {
+			continue
+		}
+		low, found := 0.0, false
+		for ok, u := range f.use {
+			if ok == sk || isCourse(ok) != isCourse(sk) || (!isCourse(sk) && ok.course != sk.course) {
+				continue
+			}
+			if u.running == 0 && qs.waitingBy[ok] == 0 {
+				continue
+			}
+			if v := f.vt(ok, now); !found || v < low {
+				low, found = v, true
+			}
+		}
+		u := f.use[sk]
+		if u == nil {
+			u = &usage{since: now}
+			f.use[sk] = u
+		}
+		u.base, u.since = max(f.vt(sk, now), low), now
+	}
+}
+
+// better says whether leaf a's head should run before leaf b's: priority
+// first, then the course with the smaller vt, then the one holding fewer
+// slots for its weight, then the user of the course with the smaller vt,
+// then the one holding fewer slots, then arrival.
+func (f *fairShare) better(a, b *leaf, now time.Time) bool {
+	if a.key.priority != b.key.priority {
+		return a.key.priority < b.key.priority
+	}
+	for _, level := range [2]func(leafKey) shareKey{
+		func(k leafKey) shareKey { return courseKey(k.course) },
+		func(k leafKey) shareKey { return k.shareKey },
+	} {
+		ka, kb := level(a.key), level(b.key)
+		if ka == kb {
+			continue
+		}
+		if va, vb := f.vt(ka, now), f.vt(kb, now); math.Abs(va-vb) > 1e-9 {
+			return va < vb
+		}
+		if sa, sb := float64(f.running(ka))/f.weight(ka), float64(f.running(kb))/f.weight(kb); math.Abs(sa-sb) > 1e-9 {
+			return sa < sb
+		}
+	}
+	return a.head().seq < b.head().seq
+}
