@@ -110,18 +110,31 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 	}
 	jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	j, err := journal.Open(jctx, nc, journal.Options{
-		Prefix:   cfg.Prefix,
-		Replicas: cfg.Backend.Replicas,
-		// Undelivered results must outlive their retention in the stream.
-		MaxAge: max(7*24*time.Hour, 2*cfg.Backend.ResultRetention),
-		Log:    a.log.With("component", "journal"),
-	})
-	if err != nil {
-		return fmt.Errorf("%w (backend.durable needs JetStream on the NATS server; set backend.durable false to run without)", err)
+	// A journal per term as the active backend: it follows the live jobs
+	// and compacts only while its backend runs, and one that failed is
+	// not used again.
+	openJournal := func() (*journal.Journal, error) {
+		octx, ocancel := context.WithTimeout(ctx, 10*time.Second)
+		defer ocancel()
+		j, err := journal.Open(octx, nc, journal.Options{
+			Prefix:   cfg.Prefix,
+			Replicas: cfg.Backend.Replicas,
+			// Undelivered results must outlive their retention in the stream.
+			MaxAge: max(7*24*time.Hour, 2*cfg.Backend.ResultRetention),
+			Log:    a.log.With("component", "journal"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%w (backend.durable needs JetStream on the NATS server; set backend.durable false to run without)", err)
+		}
+		return j, nil
 	}
-	defer j.Close()
-	bc.Journal = j
+	// Once before campaigning, so that a server without JetStream is said
+	// at once rather than after winning the lease.
+	j, err := openJournal()
+	if err != nil {
+		return err
+	}
+	j.Close()
 	a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
 	el, err := leader.New(jctx, nc, leader.Options{
 		Prefix: cfg.Prefix,
@@ -140,7 +153,16 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 		if err != nil {
 			return stopped(ctx, err)
 		}
+		j, err := openJournal()
+		if err != nil {
+			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			_ = lease.Release(rctx)
+			rcancel()
+			return err
+		}
+		bc.Journal = j
 		err = a.serveBackend(ctx, nc, bc, lease, bm)
+		j.Close()
 		switch {
 		case ctx.Err() != nil:
 			return err
