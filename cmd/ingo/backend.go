@@ -136,7 +136,19 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 	}
 	j.Close()
 	a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
-	el, err := leader.New(jctx, nc, leader.Options{
+	// The lease is renewed on a connection of its own: on the backend's,
+	// a renewal would wait behind a replay's batches of records and the
+	// results going out at a deadline, and the only backend could depose
+	// itself while busy.
+	lnc, err := a.dial(natsURL, "ingo-backend-leader", creds)
+	if err != nil {
+		return err
+	}
+	defer closeConn(lnc)
+	if err := a.waitConnected(ctx, lnc, 0, 10*time.Second); err != nil {
+		return stopped(ctx, err)
+	}
+	el, err := leader.New(jctx, lnc, leader.Options{
 		Prefix: cfg.Prefix,
 		// The standby's poll and the server's expiry timer take the rest.
 		TTL:      cfg.Backend.TakeoverTimeout * 7 / 10,
