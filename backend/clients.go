@@ -78,6 +78,11 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 		}
 		return
 	}
+	if f, ok := b.cfg.Journal.(Filling); ok && f.Full() {
+		b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, m.JobID,
+			"the job journal is nearly full (backend.journal-max-bytes): new jobs are refused until queued ones have run; try again later"))
+		return
+	}
 	if err := b.overCap(m); err != nil {
 		b.toClient(c.id, err)
 		return

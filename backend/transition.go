@@ -91,6 +91,13 @@ type AsyncJournal interface {
 	Err() error
 }
 
+// Filling is implemented by a Journal whose store is bounded: Full says
+// it holds so much that new jobs are refused (CodeUnavailable), so that the
+// transitions of the jobs it has still fit and none is lost.
+type Filling interface {
+	Full() bool
+}
+
 // Replayer is implemented by a durable Journal: Replay calls apply with
 // every stored transition, in the order they were recorded. Run replays
 // before it subscribes, so the backend serves with the state it had.

@@ -81,6 +81,7 @@ func (j *Journal) Append(t backend.Transition) (uint64, error) {
 		// Not published: t is refused and nothing after it depends on it.
 		return 0, fmt.Errorf("journal: store %s: %w", subject, err)
 	}
+	j.sinceMeasure.Add(uint64(len(data) + len(subject) + 64))
 	n := j.async.appended.Add(1)
 	j.async.acks <- pendingAck{n: n, id: backend.TransitionJobID(t), future: f, subject: subject, data: data, msgID: msgID}
 	return n, nil

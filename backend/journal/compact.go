@@ -127,6 +127,7 @@ func (j *Journal) compactor() {
 		if stopping {
 			return
 		}
+		j.measure()
 	}
 }
 
@@ -243,4 +244,24 @@ func (j *Journal) readSubject(ctx context.Context, subject string, from uint64, 
 			return records, last, nil
 		}
 	}
+}
+
+// measure notes how many bytes the stream holds, for Full.
+func (j *Journal) measure() {
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	defer cancel()
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return
+	}
+	j.bytes.Store(info.State.Bytes)
+	j.sinceMeasure.Store(0)
+}
+
+// Full says that the stream holds 90% of MaxBytes or more: the backend
+// then refuses new jobs, so that the transitions of the jobs it has still
+// fit (backend.Filling). Measured every compactEvery, plus what was
+// appended since.
+func (j *Journal) Full() bool {
+	return j.bytes.Load()+j.sinceMeasure.Load() >= uint64(j.opts.MaxBytes)/10*9
 }

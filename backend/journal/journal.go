@@ -19,15 +19,20 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
+// DefaultMaxBytes is the default of Options.MaxBytes: a million waiting
+// jobs of a few KiB each.
+const DefaultMaxBytes = 4 << 30
+
 // Options tune the journal; the zero value takes the defaults.
 type Options struct {
 	// Prefix of the installation ("" means messages.DefaultPrefix).
 	Prefix string
 	// Timeout of one store operation (publish with ack, purge); 5 s.
 	Timeout time.Duration
-	// MaxBytes is a safety net on the stream's size; 1 GiB. When reached,
-	// the oldest records are dropped: a backend that never finishes jobs
-	// has a bigger problem than its journal.
+	// MaxBytes bounds the stream's size; 4 GiB. When it is reached, new
+	// records are refused (never the oldest dropped: they may be waiting
+	// jobs), and well before, from 90% (Full), the backend refuses new
+	// jobs, so the transitions of the jobs it has still fit.
 	MaxBytes int64
 	// MaxAge is a safety net on a record's age; 7 days.
 	MaxAge time.Duration
@@ -58,16 +63,19 @@ type Journal struct {
 
 	// live follows the live jobs' first records for the compactor
 	// (compact.go), which Replay starts and Close stops.
-	live        *liveness
-	compactOnce sync.Once
-	stopCompact chan struct{}
-	compactDone chan struct{}
+	live         *liveness
+	bytes        atomic.Uint64 // the stream's size, measured by the compactor
+	sinceMeasure atomic.Uint64 // bytes appended since (roughly: data, subject, headers)
+	compactOnce  sync.Once
+	stopCompact  chan struct{}
+	compactDone  chan struct{}
 }
 
 var (
 	_ backend.Journal     = (*Journal)(nil)
 	_ backend.Replayer    = (*Journal)(nil)
 	_ backend.ResultStore = (*Journal)(nil)
+	_ backend.Filling     = (*Journal)(nil)
 )
 
 // Open creates the journal's stream if it does not exist yet (or updates
@@ -77,7 +85,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		o.Timeout = 5 * time.Second
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 1 << 30
+		o.MaxBytes = DefaultMaxBytes
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = 7 * 24 * time.Hour
@@ -102,7 +110,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		Subjects:    []string{subj.JournalAll()},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
+		Discard:     jetstream.DiscardNew,
 		MaxBytes:    o.MaxBytes,
 		MaxAge:      o.MaxAge,
 		Replicas:    o.Replicas,
@@ -211,6 +219,7 @@ func (j *Journal) Replay(apply func(backend.Transition)) error {
 	if err := j.replay(apply); err != nil {
 		return err
 	}
+	j.measure() // Full is right from the first job on
 	j.compactOnce.Do(func() { go j.compactor() })
 	return nil
 }

@@ -119,6 +119,7 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 		j, err := journal.Open(octx, nc, journal.Options{
 			Prefix:   cfg.Prefix,
 			Replicas: cfg.Backend.Replicas,
+			MaxBytes: cfg.Backend.JournalMaxBytes,
 			// Undelivered results must outlive their retention in the stream.
 			MaxAge: max(7*24*time.Hour, 2*cfg.Backend.ResultRetention),
 			Log:    a.log.With("component", "journal"),

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/frontendclient"
@@ -52,6 +53,7 @@ type backendSettings struct {
 	DataDir         string        `key:"data-dir" help:"directory of the embedded NATS server's JetStream data and of the installation's keys (nats-keys.json, admin.creds)"`
 	Durable         bool          `key:"durable" help:"keep every job transition and undelivered result in a JetStream stream, rebuild the queue from it on start, and elect one active backend (the others wait as standby)"`
 	Replicas        int           `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`
+	JournalMaxBytes int64         `key:"journal-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job journal's stream; from 90% of it new jobs are refused (never old records dropped), so size it for the waiting jobs of a deadline with their files"`
 	TakeoverTimeout time.Duration `key:"takeover-timeout" check:"min=1s" help:"a standby backend takes over at most this long after the active one stopped renewing its lease (at least 1s)"`
 	MetricsAddr     string        `key:"metrics-addr" help:"host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"`
 }
@@ -114,6 +116,7 @@ func defaultConfig() Config {
 			DataDir:         config.DefaultDataDir(),
 			Durable:         true,
 			Replicas:        1,
+			JournalMaxBytes: journal.DefaultMaxBytes,
 			TakeoverTimeout: 5 * time.Second,
 		},
 		Agent: agentSettings{
