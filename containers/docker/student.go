@@ -240,7 +240,7 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 	}
 	_ = att.drain(context.Background())
 	switch {
-	case r.oomKilled(c.ctx, id):
+	case r.studentOOMKilled(c.ctx, id, st.exit):
 		return channel.CodeOverflow, ""
 	case st.verdict != verdictNone:
 		return channel.CodeTimeout, ""
