@@ -281,3 +281,15 @@ func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
 		}
 	}
 }
+
+// bestByScan is best by comparing every leaf: what queues.best must agree
+// with.
+func bestByScan(leaves []*leaf, f *fairShare, now time.Time) int {
+	bi := -1
+	for i, l := range leaves {
+		if bi < 0 || f.better(l, leaves[bi], now) {
+			bi = i
+		}
+	}
+	return bi
+}

@@ -3,7 +3,6 @@ package backend
 import (
 	"container/heap"
 	"math"
-	"time"
 )
 
 // topic names one queue: a job waits for an agent offering exactly this.
@@ -292,16 +291,4 @@ func (qs *queues) best(topics []topic, f *fairShare) *leaf {
 		}
 	}
 	return best
-}
-
-// bestByScan is best by comparing every leaf: what best must agree with
-// (tests), and the simulation's choice (snapshot.go).
-func bestByScan(leaves []*leaf, f *fairShare, now time.Time) int {
-	bi := -1
-	for i, l := range leaves {
-		if bi < 0 || f.better(l, leaves[bi], now) {
-			bi = i
-		}
-	}
-	return bi
 }

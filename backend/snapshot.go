@@ -110,13 +110,22 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 			}
 		}
 	}
+	// One pass over the agents for every listed job: which environments
+	// are offered, and with how many slots.
+	offered, slots := map[topic]bool{}, map[topic]int{}
+	for _, a := range b.agents {
+		for _, t := range a.topics {
+			offered[t] = true
+			slots[t] += a.slots
+		}
+	}
 	now := b.now()
 	for _, w := range waiting {
 		j := w.job
 		t := j.topic()
 		reason := messages.WaitQueued
 		switch {
-		case !b.offered(t):
+		case !offered[t]:
 			reason = messages.WaitNoAgent
 		case w.pos == 1:
 			reason = messages.WaitSlotsBusy
@@ -129,7 +138,7 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.msg.Info(), Launcher: j.msg.Launcher,
 			MaxTime: j.maxTime(), Priority: j.msg.Priority, QueuedAt: j.queuedAt.UnixMilli(),
 			EnvironmentType: j.msg.EnvironmentType, Environment: j.msg.Environment,
-			Position: w.pos, Reason: reason, Attempt: j.attempt, EstimatedStart: b.estimateStart(t, w.pos, now),
+			Position: w.pos, Reason: reason, Attempt: j.attempt, EstimatedStart: b.estimateStart(t, slots[t], w.pos, now),
 		})
 	}
 	return out
@@ -264,17 +273,12 @@ func (b *Backend) learnRunTime(t topic, d time.Duration) {
 	b.runTimes[t] = d
 }
 
-// estimateStart is when the pos-th job of topic t should start: its slots
-// turn over once per run time, and the jobs on them now are half done on
-// average. 0 when no agent offers t or no job of t has finished yet.
-func (b *Backend) estimateStart(t topic, pos int, now time.Time) int64 {
+// estimateStart is when the pos-th job of topic t, whose agents have
+// slots, should start: its slots turn over once per run time, and the jobs
+// on them now are half done on average. 0 when no slot serves t or no job
+// of t has finished yet.
+func (b *Backend) estimateStart(t topic, slots, pos int, now time.Time) int64 {
 	run := b.runTimes[t]
-	slots := 0
-	for _, a := range b.agents {
-		if slices.Contains(a.topics, t) {
-			slots += a.slots
-		}
-	}
 	if run <= 0 || slots <= 0 || pos <= 0 {
 		return 0
 	}

@@ -279,13 +279,6 @@ func (j *Journal) replay(apply func(backend.Transition)) error {
 	}
 }
 
-// Purge removes every record of one job.
-func (j *Journal) Purge(jobID string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
-	defer cancel()
-	return j.stream.Purge(ctx, jetstream.WithPurgeSubject(j.subj.Journal(jobID)))
-}
-
 // Records returns how many records the stream holds (for tests and stats).
 func (j *Journal) Records(ctx context.Context) (uint64, error) {
 	info, err := j.stream.Info(ctx)
