@@ -48,7 +48,7 @@ func (b *Backend) handleAgent(ev event) {
 		b.heard(a, ev.at)
 		r := m.JobResult
 		if !r.Result.Status.Valid() {
-			r = messages.NewJobResult(messages.StatusCrash, fmt.Sprintf("The agent sent an invalid status %q.", r.Result.Status), j.previousState())
+			r = messages.NewJobResult(messages.StatusCrash, fmt.Sprintf("The agent sent an invalid status %q.", r.Result.Status), b.previousState(j))
 		}
 		if math.IsNaN(r.Grade) || math.IsInf(r.Grade, 0) {
 			r.Grade = r.Result.Status.DefaultGrade()
@@ -354,9 +354,9 @@ const maxReason = 1000
 func (b *Backend) requeue(j *job, why, final string) {
 	switch {
 	case j.killing:
-		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed.", j.previousState()))
+		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed.", b.previousState(j)))
 	case j.attempt >= b.cfg.MaxAttempts:
-		b.finish(j, messages.NewJobResult(messages.StatusCrash, final, j.previousState()))
+		b.finish(j, messages.NewJobResult(messages.StatusCrash, final, b.previousState(j)))
 	default:
 		if b.commit(&JobRequeued{JobID: j.id(), Attempt: j.attempt, Reason: why}) == nil {
 			b.stats.requeued.Add(1)

@@ -44,11 +44,18 @@ func (b *Backend) commit(t Transition) error {
 func (b *Backend) apply(t Transition) {
 	switch t := t.(type) {
 	case *JobQueued:
-		if b.jobs[t.Job.JobID] != nil || b.done[t.Job.JobID] != nil {
+		id := t.jobID()
+		if b.jobs[id] != nil || b.done[id] != nil {
 			return // recorded twice (a retry after an unanswered store)
 		}
-		j := &job{msg: t.Job, clientID: t.ClientID, seq: t.Seq, queuedAt: t.At, phase: phaseWaiting, index: -1}
-		b.jobs[t.Job.JobID] = j
+		h := t.Head
+		if t.Job != nil {
+			h = HeadOf(t.Job)
+		}
+		j := &job{head: b.heads.head(h), desc: t.Job, clientID: b.heads.of(t.ClientID), seq: t.Seq, queuedAt: t.At,
+			phase: phaseWaiting, index: -1}
+		b.jobs[id] = j
+		b.noteQueued(j)
 		b.queues.push(j)
 		b.share.wake(j, b.queues)
 		b.queues.userChanged(j.leafKey().shareKey)
@@ -108,6 +115,7 @@ func (b *Backend) apply(t Transition) {
 			b.learnRunTime(j.topic(), t.At.Sub(j.assignedAt))
 		}
 		delete(b.jobs, id)
+		b.noteGone(j)
 		b.remember(j.clientID, t.Result, t)
 		b.track(j.clientID, id, t.At)
 		if d := b.done[id]; d != nil {

@@ -37,6 +37,7 @@ type Backend struct {
 	events    chan event
 	abandoned chan struct{} // closed when a deposed Run stops reading events
 	async     AsyncJournal  // cfg.Journal when it stores in the background
+	loader    JobLoader     // cfg.Journal when it can read descriptions back
 	out       outbox        // what the loop sends, held until stored (async)
 	stats     counters
 	gauges    gauges // published by the loop, read by Gauges
@@ -53,6 +54,9 @@ type Backend struct {
 	envChecks    []string            // jobs to check when the environment grace ends
 	orphaned     map[topic]time.Time // queues with jobs and no agent, since when
 	queues       *queues
+	heads        interner // strings shared by the jobs' heads
+	hot          int      // live jobs holding their description
+	spills       []spill  // descriptions to drop once stored (spill.go)
 	share        fairShare
 	runTimes     map[topic]time.Duration // recent run time per environment, for estimates
 	agents       map[string]*agent
@@ -89,8 +93,11 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	async, _ := cfg.Journal.(AsyncJournal)
+	loader, _ := cfg.Journal.(JobLoader)
 	b := &Backend{
 		async:     async,
+		loader:    loader,
+		heads:     interner{},
 		cfg:       cfg,
 		nc:        nc,
 		log:       log,
@@ -158,6 +165,7 @@ func (b *Backend) Run(ctx context.Context) error {
 				return b.journalFailed(err, subs...)
 			}
 			b.flushOutbox(b.async.Stored())
+			b.spillStored()
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), ErrDeposed) {
 				return b.abandon(ctx, subs...)
@@ -170,6 +178,7 @@ func (b *Backend) Run(ctx context.Context) error {
 				b.handle(<-b.events)
 			}
 			b.dispatch()
+			b.spillStored()
 		case <-tick.C:
 			// What arrived while the loop was busy (a slow journal write)
 			// is handled first: a ping waiting here is not silence.

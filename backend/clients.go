@@ -109,7 +109,7 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 // overCap refuses a job whose course, or whose user within its course,
 // has as many jobs waiting as the caps allow.
 func (b *Backend) overCap(m *messages.ClientNewJob) *messages.Error {
-	k := (&job{msg: m}).leafKey().shareKey
+	k := (&job{head: HeadOf(m)}).leafKey().shareKey
 	if max := b.cfg.MaxWaitingPerCourse; max > 0 && b.queues.waitingBy[courseKey(k.course)] >= max {
 		return messages.Errorf(messages.CodeQueueFull, m.JobID,
 			"course %q has %d jobs waiting, the most backend.max-waiting-per-course allows; submit again once some have run", k.course, max)
@@ -140,7 +140,7 @@ func (b *Backend) checkEnvironments() {
 func (b *Backend) failUnoffered(j *job) {
 	b.finish(j, messages.NewJobResult(messages.StatusCrash,
 		fmt.Sprintf("No agent offers the environment %s. Check the task's environment, or ask an administrator which environments exist.", j.topic()),
-		j.previousState()))
+		b.previousState(j)))
 }
 
 // validateJob refuses what no agent could run, before it enters the queue.
@@ -187,7 +187,7 @@ func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 		return
 	}
 	if j.phase == phaseWaiting {
-		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed before it started.", j.previousState()))
+		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed before it started.", b.previousState(j)))
 		return
 	}
 	// On an agent: it stops the attempt and answers with a killed result.

@@ -71,6 +71,13 @@ type Config struct {
 	// (CodeQueueFull) naming it. 0: no cap.
 	MaxWaitingPerCourse int `key:"max-waiting-per-course" check:"nonneg" help:"most jobs one course may have waiting; more are refused, naming the cap (0: no cap)"`
 	MaxWaitingPerUser   int `key:"max-waiting-per-user" check:"nonneg" help:"most jobs one user of a course may have waiting; more are refused, naming the cap (0: no cap)"`
+	// QueueMemoryJobs bounds how many live jobs keep their whole
+	// description (inputs, task problems) in memory when the journal can
+	// read them back (JobLoader): a description is a few KiB, a million
+	// waiting jobs would not fit. Beyond it, only their heads (JobHead)
+	// stay, and a description is read back when its job is dispatched.
+	// 0: no bound.
+	QueueMemoryJobs int `key:"queue-memory-jobs" check:"nonneg" help:"most live jobs whose whole description (inputs, files) stays in memory; the others' is read back from the journal when they are dispatched (0: no bound)"`
 	// Journal records transitions; nil keeps state in memory only. If it
 	// also implements Replayer, Run rebuilds the state from it first, and
 	// StartTimeout is also how long jobs replayed as running wait for
@@ -103,6 +110,7 @@ func DefaultConfig() Config {
 		ResultRetention:   72 * time.Hour,
 		ResultResend:      10 * time.Second,
 		SnapshotJobs:      DefaultSnapshotJobs,
+		QueueMemoryJobs:   10_000,
 	}
 }
 

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"errors"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -58,6 +59,20 @@ func (b *Backend) leastBusy(skip map[string]bool) *agent {
 func (b *Backend) assign(a *agent, j *job) bool {
 	b.picks++
 	a.lastPick = b.picks
+	desc, err := b.loadDesc(j)
+	if errors.Is(err, ErrNoDescription) {
+		// Gone for good: waiting would hold its queue forever.
+		b.log.Error("a job's description is not in the journal any more; it ends as crash", "job", j.id(), "err", err)
+		b.finish(j, messages.NewJobResult(messages.StatusCrash,
+			"The backend lost this job's description before it could run; please submit again.", ""))
+		return true
+	}
+	if err != nil {
+		// Leave it waiting, as when the journal refuses the assignment:
+		// a read that fails now (a stream leader election) works later.
+		b.log.Warn("reading a job's description back from the journal failed; it waits", "job", j.id(), "err", err)
+		return false
+	}
 	a.nextSeq++
 	t := &JobAssigned{JobID: j.id(), AgentID: a.id, Attempt: j.attempt + 1, AgentSeq: a.nextSeq,
 		DispatchSeq: b.dispatchSeq + 1, At: b.now()}
@@ -66,6 +81,6 @@ func (b *Backend) assign(a *agent, j *job) bool {
 		return false
 	}
 	b.observeDispatch(j, t.At)
-	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: j.msg.JobDescription, Attempt: j.attempt, Seq: j.agentSeq, Session: a.session})
+	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: desc.JobDescription, Attempt: j.attempt, Seq: j.agentSeq, Session: a.session})
 	return true
 }

@@ -70,14 +70,14 @@ func (b *Backend) failOrphans() {
 		}
 		var victims []*job
 		q.each(func(j *job) {
-			if !j.msg.WaitForEnvironment {
+			if !j.head.WaitForEnvironment {
 				victims = append(victims, j)
 			}
 		})
 		for _, j := range victims {
 			b.finish(j, messages.NewJobResult(messages.StatusCrash,
 				fmt.Sprintf("No agent has offered the environment %s for %v. Please submit again later.", t, b.cfg.OrphanTimeout),
-				j.previousState()))
+				b.previousState(j)))
 		}
 		delete(b.orphaned, t)
 	}

@@ -92,7 +92,7 @@ func (s *sim) step() bool {
 	for _, r := range s.running {
 		from, to := s.now, min(next, s.stopAt)
 		if to > from {
-			s.slotT[r.j.msg.CourseID] += to - from
+			s.slotT[r.j.head.CourseID] += to - from
 		}
 	}
 	s.now = next
@@ -187,7 +187,7 @@ func TestFairShare_PriorityFirst(t *testing.T) {
 	j.CourseID = "B"
 	s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: 100, At: time.Now()})
 	l := s.b.queues.best([]topic{{"docker", "default"}}, &s.b.share)
-	if l == nil || l.head().msg.CourseID != "A" {
+	if l == nil || l.head().head.CourseID != "A" {
 		t.Fatalf("best %v, want A's job of priority 0 before B's of priority 5", l.head().id())
 	}
 }

@@ -87,7 +87,7 @@ func (b *Backend) publishGauges() {
 // observeDispatch and observeFinish report to the Observer, if any.
 func (b *Backend) observeDispatch(j *job, at time.Time) {
 	if b.cfg.Observer != nil {
-		b.cfg.Observer.JobDispatched(j.msg.EnvironmentType, j.msg.Environment, at.Sub(j.queuedAt))
+		b.cfg.Observer.JobDispatched(j.head.EnvironmentType, j.head.Environment, at.Sub(j.queuedAt))
 	}
 }
 
@@ -99,5 +99,5 @@ func (b *Backend) observeFinish(j *job, status messages.Status, ran bool, at tim
 	if ran {
 		run = max(at.Sub(j.assignedAt), time.Nanosecond)
 	}
-	b.cfg.Observer.JobFinished(j.msg.EnvironmentType, j.msg.Environment, status, run)
+	b.cfg.Observer.JobFinished(j.head.EnvironmentType, j.head.Environment, status, run)
 }

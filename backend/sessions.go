@@ -72,6 +72,6 @@ func (b *Backend) sessionOf(agentID string) string {
 
 // killAttempt asks the agent process that runs j's attempt to stop it.
 func (b *Backend) killAttempt(j *job) {
-	b.toAgent(j.agentID, &messages.BackendKillJob{JobID: j.id(), Attempt: j.attempt, State: j.previousState(),
+	b.toAgent(j.agentID, &messages.BackendKillJob{JobID: j.id(), Attempt: j.attempt, State: b.previousState(j),
 		Session: b.sessionOf(j.agentID)})
 }

@@ -33,7 +33,7 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 		if !admin && j.clientID != forClient {
 			continue
 		}
-		key := [3]string{j.msg.EnvironmentType, j.msg.Environment, j.msg.CourseID}
+		key := [3]string{j.head.EnvironmentType, j.head.Environment, j.head.CourseID}
 		c := counts[key]
 		if c == nil {
 			c = &messages.QueueCount{EnvironmentType: key[0], Environment: key[1], CourseID: key[2]}
@@ -65,8 +65,8 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 	for _, j := range running {
 		out.JobsRunning = append(out.JobsRunning, messages.QueueRunningJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
-			Info: j.msg.Info(), Launcher: j.msg.Launcher, StartedAt: j.assignedAt.UnixMilli(), MaxTime: j.maxTime(),
-			Attempt: j.attempt, EnvironmentType: j.msg.EnvironmentType, Environment: j.msg.Environment, Killing: j.killing,
+			Info: j.head.Info(), Launcher: j.head.Launcher, StartedAt: j.assignedAt.UnixMilli(), MaxTime: j.maxTime(),
+			Attempt: j.attempt, EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment, Killing: j.killing,
 		})
 	}
 
@@ -129,15 +129,15 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 			reason = messages.WaitNoAgent
 		case w.pos == 1:
 			reason = messages.WaitSlotsBusy
-		case bestPrio[t] < j.msg.Priority:
+		case bestPrio[t] < j.head.Priority:
 			reason = messages.WaitLowerPriority
 		case w.passed:
 			reason = messages.WaitFairShare
 		}
 		out.JobsWaiting = append(out.JobsWaiting, messages.QueueWaitingJob{
-			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.msg.Info(), Launcher: j.msg.Launcher,
-			MaxTime: j.maxTime(), Priority: j.msg.Priority, QueuedAt: j.queuedAt.UnixMilli(),
-			EnvironmentType: j.msg.EnvironmentType, Environment: j.msg.Environment,
+			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.head.Info(), Launcher: j.head.Launcher,
+			MaxTime: j.maxTime(), Priority: j.head.Priority, QueuedAt: j.queuedAt.UnixMilli(),
+			EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment,
 			Position: w.pos, Reason: reason, Attempt: j.attempt, EstimatedStart: b.estimateStart(t, slots[t], w.pos, now),
 		})
 	}
@@ -192,7 +192,7 @@ func (b *Backend) dispatchOrder(n int) []ranked {
 		j := v.head()
 		t := j.topic()
 		pos[t]++
-		lk := leafKey{priority: j.msg.Priority, shareKey: shareKey{course: t.String()}}
+		lk := leafKey{priority: j.head.Priority, shareKey: shareKey{course: t.String()}}
 		out = append(out, ranked{j, pos[t], latest[lk] > j.seq})
 		latest[lk] = max(latest[lk], j.seq)
 		if front := fronts[v]; front.Len() == 0 {

@@ -59,14 +59,14 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 				rest = append(rest, j)
 			}
 			better := func(x, y *job) bool {
-				if x.msg.Priority != y.msg.Priority {
-					return x.msg.Priority < y.msg.Priority
+				if x.head.Priority != y.head.Priority {
+					return x.head.Priority < y.head.Priority
 				}
-				cx, cy := x.msg.CourseID, y.msg.CourseID
+				cx, cy := x.head.CourseID, y.head.CourseID
 				if sx, sy := float64(running[cx])/weight(cx), float64(running[cy])/weight(cy); sx != sy {
 					return sx < sy
 				}
-				ux, uy := cx+"/"+x.msg.InputData["@username"].(string), cy+"/"+y.msg.InputData["@username"].(string)
+				ux, uy := cx+"/"+x.head.User, cy+"/"+y.head.User
 				if ux != uy && running[ux] != running[uy] {
 					return running[ux] < running[uy]
 				}
@@ -85,8 +85,8 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 				}
 				j := rest[bi]
 				rest = append(rest[:bi], rest[bi+1:]...)
-				running[j.msg.CourseID]++
-				running[j.msg.CourseID+"/"+j.msg.InputData["@username"].(string)]++
+				running[j.head.CourseID]++
+				running[j.head.CourseID+"/"+j.head.User]++
 				perTopic[j.topic()]++
 				pos[j.id()] = perTopic[j.topic()]
 				step++

@@ -17,7 +17,10 @@ const (
 // job is one live job (waiting or on an agent). Finished jobs leave the
 // table; their ids stay in done for DoneRetention.
 type job struct {
-	msg      *messages.ClientNewJob
+	head JobHead
+	// desc is the whole description; nil while it is only in the journal
+	// (spilled, or replayed without it): loadDesc reads it back.
+	desc     *messages.ClientNewJob
 	clientID string
 	seq      uint64 // arrival order, for FIFO within a priority
 	queuedAt time.Time
@@ -33,37 +36,27 @@ type job struct {
 	killing     bool
 }
 
-func (j *job) id() string { return j.msg.JobID }
+func (j *job) id() string { return j.head.JobID }
 
-func (j *job) topic() topic { return topic{j.msg.EnvironmentType, j.msg.Environment} }
+func (j *job) topic() topic { return topic{j.head.EnvironmentType, j.head.Environment} }
 
 // leafKey is the job's priority, course and user (INGInious' "@username"
 // input), which the fair share weighs.
 func (j *job) leafKey() leafKey {
-	user, _ := j.msg.InputData["@username"].(string)
-	return leafKey{priority: j.msg.Priority, shareKey: shareKey{course: j.msg.CourseID, user: user}}
+	return leafKey{priority: j.head.Priority, shareKey: shareKey{course: j.head.CourseID, user: j.head.User}}
 }
 
 // before orders waiting jobs: lower priority first, then earlier arrival.
 func (j *job) before(o *job) bool {
-	if j.msg.Priority != o.msg.Priority {
-		return j.msg.Priority < o.msg.Priority
+	if j.head.Priority != o.head.Priority {
+		return j.head.Priority < o.head.Priority
 	}
 	return j.seq < o.seq
 }
 
-// previousState is the state the job started from, kept in results that
-// the grader did not produce (killed, crash), as INGInious does (#743).
-func (j *job) previousState() string {
-	if s, ok := j.msg.InputData["@state"].(string); ok {
-		return s
-	}
-	return ""
-}
-
 // maxTime is the CPU limit shown in queue snapshots, -1 when unset.
 func (j *job) maxTime() float64 {
-	if t := j.msg.EnvironmentParameters.Limits.Time; t > 0 {
+	if t := j.head.MaxTime; t > 0 {
 		return t
 	}
 	return -1

@@ -10,6 +10,7 @@ type counters struct {
 	refused                                                     atomic.Int64
 	submitted, finished, requeued, agentsLost, duplicateResults atomic.Int64
 	resultsAcked, resultsResent, resultsExpired                 atomic.Int64
+	spilled, loaded, loadErrors                                 atomic.Int64
 }
 
 // Stats are the backend's counters since it started.
@@ -26,6 +27,12 @@ type Stats struct {
 	// message, a client restart or a backend restart), and dropped after
 	// ResultRetention without an ack.
 	ResultsAcked, ResultsResent, ResultsExpired int64
+	// DescriptionsSpilled, DescriptionsLoaded and DescriptionLoadErrors
+	// follow the descriptions left in the journal beyond
+	// Config.QueueMemoryJobs (spill.go): dropped from memory, read back at
+	// dispatch, and reads that failed (the job then waits and is tried
+	// again).
+	DescriptionsSpilled, DescriptionsLoaded, DescriptionLoadErrors int64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -37,5 +44,6 @@ func (b *Backend) Stats() Stats {
 		Submitted: c.submitted.Load(), Finished: c.finished.Load(), Requeued: c.requeued.Load(), AgentsLost: c.agentsLost.Load(),
 		DuplicateResults: c.duplicateResults.Load(),
 		ResultsAcked:     c.resultsAcked.Load(), ResultsResent: c.resultsResent.Load(), ResultsExpired: c.resultsExpired.Load(),
+		DescriptionsSpilled: c.spilled.Load(), DescriptionsLoaded: c.loaded.Load(), DescriptionLoadErrors: c.loadErrors.Load(),
 	}
 }

@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"errors"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -11,9 +12,13 @@ import (
 // before it takes effect.
 type Transition interface{ jobID() string }
 
-// JobQueued: a client's job was accepted.
+// JobQueued: a client's job was accepted. Job is its whole description;
+// a journal replaying it may leave Job nil and give only Head, when it
+// can read Job back later (JobLoader): a deadline's queue then costs the
+// backend its heads, not its students' files.
 type JobQueued struct {
 	Job      *messages.ClientNewJob
+	Head     JobHead // HeadOf(Job); what the backend reads when Job is nil
 	ClientID string
 	Seq      uint64
 	At       time.Time
@@ -52,7 +57,12 @@ type JobFinished struct {
 	At     time.Time
 }
 
-func (t *JobQueued) jobID() string        { return t.Job.JobID }
+func (t *JobQueued) jobID() string {
+	if t.Job != nil {
+		return t.Job.JobID
+	}
+	return t.Head.JobID
+}
 func (t *JobAssigned) jobID() string      { return t.JobID }
 func (t *JobStarted) jobID() string       { return t.JobID }
 func (t *JobRequeued) jobID() string      { return t.JobID }
@@ -119,6 +129,21 @@ type ResultStore interface {
 	// from memory.
 	LoadResult(jobID string) (*messages.BackendJobDone, error)
 }
+
+// JobLoader is implemented by a durable Journal that can read a queued
+// job's description back: the backend then keeps only the heads of the
+// jobs beyond Config.QueueMemoryJobs (and of every job it replayed), and
+// reads a description when it dispatches the job.
+type JobLoader interface {
+	// LoadJob wraps ErrNoDescription when the description is gone for
+	// good (the job then ends as crash); any other error is taken as
+	// passing, and the job waits.
+	LoadJob(jobID string) (*messages.ClientNewJob, error)
+}
+
+// ErrNoDescription says that a JobLoader does not have the job's
+// description, and never will.
+var ErrNoDescription = errors.New("backend: the job's description is not in the journal")
 
 // TransitionJobID returns the id of the job t is about.
 func TransitionJobID(t Transition) string { return t.jobID() }

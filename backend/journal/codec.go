@@ -43,6 +43,54 @@ type record struct {
 	Reason      string `cbor:"10,keyasint,omitempty"`
 	Job         []byte `cbor:"11,keyasint,omitempty"`
 	Result      []byte `cbor:"12,keyasint,omitempty"`
+	Head        *head  `cbor:"13,keyasint,omitempty"`
+}
+
+// lazyRecord is record without the job's description, which a replay
+// leaves in the stream (backend.JobLoader reads it back at dispatch):
+// decoding a million students' answers made a restart slow and the
+// backend's memory large.
+type lazyRecord struct {
+	V           int    `cbor:"0,keyasint"`
+	Kind        int    `cbor:"1,keyasint"`
+	JobID       string `cbor:"2,keyasint,omitempty"`
+	At          int64  `cbor:"3,keyasint,omitempty"`
+	ClientID    string `cbor:"4,keyasint,omitempty"`
+	Seq         uint64 `cbor:"5,keyasint,omitempty"`
+	AgentID     string `cbor:"6,keyasint,omitempty"`
+	Attempt     int    `cbor:"7,keyasint,omitempty"`
+	AgentSeq    uint64 `cbor:"8,keyasint,omitempty"`
+	DispatchSeq uint64 `cbor:"9,keyasint,omitempty"`
+	Reason      string `cbor:"10,keyasint,omitempty"`
+	Result      []byte `cbor:"12,keyasint,omitempty"`
+	Head        *head  `cbor:"13,keyasint,omitempty"`
+}
+
+// head is a JobQueued's backend.JobHead, besides the whole job, so that a
+// replay can take the job without decoding its description. Records
+// written before it have none and are decoded whole.
+type head struct {
+	CourseID        string  `cbor:"0,keyasint,omitempty"`
+	TaskID          string  `cbor:"1,keyasint,omitempty"`
+	User            string  `cbor:"2,keyasint,omitempty"`
+	Launcher        string  `cbor:"3,keyasint,omitempty"`
+	EnvironmentType string  `cbor:"4,keyasint"`
+	Environment     string  `cbor:"5,keyasint"`
+	Priority        int     `cbor:"6,keyasint,omitempty"`
+	MaxTime         float64 `cbor:"7,keyasint,omitempty"`
+	Wait            bool    `cbor:"8,keyasint,omitempty"`
+}
+
+func headRecord(h backend.JobHead) *head {
+	return &head{CourseID: h.CourseID, TaskID: h.TaskID, User: h.User, Launcher: h.Launcher,
+		EnvironmentType: h.EnvironmentType, Environment: h.Environment, Priority: h.Priority,
+		MaxTime: h.MaxTime, Wait: h.WaitForEnvironment}
+}
+
+func (h *head) jobHead(id string) backend.JobHead {
+	return backend.JobHead{JobID: id, CourseID: h.CourseID, TaskID: h.TaskID, User: h.User, Launcher: h.Launcher,
+		EnvironmentType: h.EnvironmentType, Environment: h.Environment, Priority: h.Priority,
+		MaxTime: h.MaxTime, WaitForEnvironment: h.Wait}
 }
 
 // ErrMalformed is wrapped by every decoding error.
@@ -51,6 +99,8 @@ var ErrMalformed = errors.New("malformed journal record")
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
+	// lazyMode skips the description (field 11) it does not read.
+	lazyMode cbor.DecMode
 )
 
 func init() {
@@ -70,6 +120,11 @@ func init() {
 		MaxMapPairs:       16,
 	}.DecMode()
 	if err != nil {
+		panic(err)
+	}
+	lazy := decMode.DecOptions()
+	lazy.ExtraReturnErrors = cbor.ExtraDecErrorNone
+	if lazyMode, err = lazy.DecMode(); err != nil {
 		panic(err)
 	}
 }
@@ -98,6 +153,7 @@ func Encode(t backend.Transition) ([]byte, error) {
 			return nil, errors.New("journal: JobQueued without a job")
 		}
 		r.Kind, r.JobID, r.ClientID, r.Seq, r.At = kindQueued, t.Job.JobID, t.ClientID, t.Seq, unixNano(t.At)
+		r.Head = headRecord(backend.HeadOf(t.Job))
 		r.Job, err = messages.Encode(t.Job)
 	case *backend.JobAssigned:
 		r.Kind, r.JobID, r.AgentID, r.Attempt, r.AgentSeq, r.DispatchSeq, r.At =
@@ -130,6 +186,11 @@ func Decode(data []byte) (backend.Transition, error) {
 	if err := decMode.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	return build(&r)
+}
+
+// build makes the transition of a decoded record.
+func build(r *record) (backend.Transition, error) {
 	if r.V != Version {
 		return nil, fmt.Errorf("%w: version %d, this backend reads %d", ErrMalformed, r.V, Version)
 	}
@@ -146,7 +207,7 @@ func Decode(data []byte) (backend.Transition, error) {
 		if !ok || j.JobID != r.JobID {
 			return nil, fmt.Errorf("%w: JobQueued holds %T for another job", ErrMalformed, m)
 		}
-		return &backend.JobQueued{Job: j, ClientID: r.ClientID, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
+		return &backend.JobQueued{Job: j, Head: backend.HeadOf(j), ClientID: r.ClientID, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
 	case kindAssigned:
 		if r.AgentID == "" || r.Attempt < 1 {
 			return nil, fmt.Errorf("%w: JobAssigned needs an agent and an attempt", ErrMalformed)
@@ -171,4 +232,24 @@ func Decode(data []byte) (backend.Transition, error) {
 		return &backend.JobFinished{Result: d, At: fromUnixNano(r.At)}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, r.Kind)
+}
+
+// DecodeLazy is Decode but for a JobQueued with a head: it returns the
+// head without the job's description (JobQueued.Job is nil), which
+// LoadJob reads when the backend needs it. It checks less than Decode
+// (unknown fields pass): it reads what this journal wrote, at replay.
+func DecodeLazy(data []byte) (backend.Transition, error) {
+	var r lazyRecord
+	if err := lazyMode.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	switch {
+	case r.Kind == kindQueued && r.Head != nil && r.V == Version && r.JobID != "":
+		return &backend.JobQueued{Head: r.Head.jobHead(r.JobID), ClientID: r.ClientID, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
+	case r.Kind == kindQueued:
+		return Decode(data) // an older record: its job is all there is
+	}
+	return build(&record{V: r.V, Kind: r.Kind, JobID: r.JobID, At: r.At, ClientID: r.ClientID, Seq: r.Seq,
+		AgentID: r.AgentID, Attempt: r.Attempt, AgentSeq: r.AgentSeq, DispatchSeq: r.DispatchSeq,
+		Reason: r.Reason, Result: r.Result})
 }

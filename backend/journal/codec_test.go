@@ -147,3 +147,89 @@ func TestEncodeRefusesIncomplete(t *testing.T) {
 		}
 	}
 }
+
+// DecodeLazy gives a JobQueued's head without its description; a record
+// written before heads existed is decoded whole; other kinds are decoded
+// as Decode does.
+func TestDecodeLazy(t *testing.T) {
+	job := sampleJob("j1", 2)
+	job.InputData["@username"] = "alice"
+	job.EnvironmentParameters.Limits.Time = 30
+	data, err := Encode(&backend.JobQueued{Job: job, ClientID: "c1", Seq: 7, At: time.Unix(1700000000, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeLazy(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := got.(*backend.JobQueued)
+	want := backend.HeadOf(job)
+	if q.Job != nil || q.Head != want || q.ClientID != "c1" || q.Seq != 7 {
+		t.Fatalf("lazy JobQueued %+v, want head %+v and no job", q, want)
+	}
+	if want.User != "alice" || want.MaxTime != 30 || want.Priority != 2 {
+		t.Fatalf("head %+v lost a field", want)
+	}
+
+	// An older record: no head.
+	var r record
+	if err := decMode.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Head = nil
+	old, err := encMode.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = DecodeLazy(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := got.(*backend.JobQueued); q.Job == nil || q.Job.InputData["q"] != "print(1)" || q.Head != want {
+		t.Fatalf("a record without a head decoded to %+v", q)
+	}
+
+	done := &backend.JobFinished{Result: &messages.BackendJobDone{JobID: "j1", JobResult: messages.JobResult{
+		Result: messages.Result{Status: messages.StatusSuccess, Text: "ok"}, Grade: 100}}, At: time.Unix(1700000001, 0)}
+	data, err = Encode(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = DecodeLazy(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := got.(*backend.JobFinished); !ok || f.Result.Result.Text != "ok" || f.Result.Grade != 100 {
+		t.Fatalf("lazy JobFinished %+v", got)
+	}
+	if _, err := DecodeLazy([]byte{0xff}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("garbage: %v, want ErrMalformed", err)
+	}
+}
+
+// Whatever the stream holds, decoding returns a transition or an error,
+// never a panic, and both decoders agree on what is malformed.
+func FuzzDecode(f *testing.F) {
+	for _, tr := range []backend.Transition{
+		&backend.JobQueued{Job: sampleJob("j1", 1), ClientID: "c1", Seq: 1, At: time.Unix(1700000000, 0)},
+		&backend.JobAssigned{JobID: "j1", AgentID: "a", Attempt: 1, AgentSeq: 2, DispatchSeq: 3},
+		&backend.JobRequeued{JobID: "j1", Attempt: 1, Reason: "lost"},
+	} {
+		data, err := Encode(tr)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		full, errFull := Decode(data)
+		lazy, errLazy := DecodeLazy(data)
+		if errLazy == nil && lazy == nil || errFull == nil && full == nil {
+			t.Fatal("no transition and no error")
+		}
+		if errFull == nil && errLazy != nil {
+			t.Fatalf("Decode took what DecodeLazy refused: %v", errLazy)
+		}
+	})
+}

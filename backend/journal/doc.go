@@ -40,16 +40,23 @@
 // acknowledged within the last second may be sent again, which clients
 // drop as duplicates. The stream also has safety nets against unbounded
 // growth, which normal operation never reaches: MaxBytes
-// (Options.MaxBytes, 1 GiB by default) and MaxAge (Options.MaxAge, 7 days
+// (Options.MaxBytes, 4 GiB by default) and MaxAge (Options.MaxAge, 7 days
 // by default; the backend command sets it above the result retention).
 // There is no per-subject message limit: a job has several transitions,
 // and dropping an early one (its JobQueued) would lose the job on replay.
 //
 // # Recovery
 //
-// Replay reads the whole stream in order with an ordered consumer and
-// hands every transition to the backend, which applies them before it
-// serves (backend.Replayer).
+// Replay reads the whole stream in order with an ordered consumer that
+// pulls ahead while it decodes, without a subject filter (with one, the
+// server matched its whole subject tree, one subject per job, for every
+// batch), and hands every transition to the backend, which applies them
+// before it serves (backend.Replayer). A JobQueued carries the job's head
+// (backend.JobHead) beside its description, and the replay decodes only
+// the head (DecodeLazy): the backend reads a description back with
+// LoadJob, from the job's first record, when it dispatches the job
+// (backend.JobLoader). A record written before heads existed is decoded
+// whole.
 //
 // # Import graph
 //

@@ -238,42 +238,47 @@ func (j *Journal) replay(apply func(backend.Transition)) error {
 		return nil
 	}
 	last := info.State.LastSeq
+	// No subject filter: the stream holds only the journal's subjects, and
+	// with a filter the server counts the pending records by matching its
+	// whole subject tree (one subject per job) for every batch, which made
+	// the replay quadratic in the number of live jobs.
 	c, err := j.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{j.subj.JournalAll()},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
 		return fmt.Errorf("journal: consumer: %w", err)
 	}
+	// Messages pulls ahead (PullMaxMessages) while the records already
+	// received are decoded: a Fetch per batch left both sides idle in
+	// turn.
+	it, err := c.Messages(jetstream.PullMaxMessagesWithBytesLimit(8192, 16<<20))
+	if err != nil {
+		return fmt.Errorf("journal: consumer: %w", err)
+	}
+	defer it.Stop()
+	prefix := j.subj.Journal("")
 	for {
-		batch, err := c.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return fmt.Errorf("journal: fetch: %w", err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				return fmt.Errorf("journal: metadata: %w", err)
-			}
-			j.live.stored(strings.TrimPrefix(m.Subject(), j.subj.Journal("")), meta.Sequence.Stream)
-			if len(m.Data()) > 0 { // empty: an older version's tombstone
-				t, err := Decode(m.Data())
-				if err != nil {
-					return fmt.Errorf("journal: record %d on %s: %w", meta.Sequence.Stream, m.Subject(), err)
-				}
-				apply(t)
-			}
-			if meta.Sequence.Stream >= last || meta.NumPending == 0 {
-				return nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("journal: fetch: %w", err)
-		}
-		if n == 0 {
+		m, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
+		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			// Records below last were purged meanwhile: nothing more.
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("journal: read: %w", err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("journal: metadata: %w", err)
+		}
+		j.live.stored(strings.TrimPrefix(m.Subject(), prefix), meta.Sequence.Stream)
+		if len(m.Data()) > 0 { // empty: an older version's tombstone
+			t, err := DecodeLazy(m.Data())
+			if err != nil {
+				return fmt.Errorf("journal: record %d on %s: %w", meta.Sequence.Stream, m.Subject(), err)
+			}
+			apply(t)
+		}
+		if meta.Sequence.Stream >= last || meta.NumPending == 0 {
 			return nil
 		}
 	}

@@ -232,6 +232,9 @@ func TestWaitingJobsSurviveRestart(t *testing.T) {
 	var order []string
 	for range prios {
 		j := a.take()
+		if j.InputData["q"] != "print(1)" || j.InputData["@state"] != "s0" {
+			t.Fatalf("%s reached its agent without its inputs, read back from the journal: %v", j.JobID, j.InputData)
+		}
 		order = append(order, j.JobID)
 		a.finish(j)
 	}

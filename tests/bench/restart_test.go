@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,12 +67,19 @@ func TestQueueScaleReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if pf := os.Getenv("INGO_REPLAY_PROFILE"); pf != "" {
+		f, _ := os.Create(pf)
+		pprof.StartCPUProfile(f)
+	}
 	readStart := time.Now()
 	count := 0
 	if err := j2.Replay(func(backend.Transition) { count++ }); err != nil {
 		t.Fatal(err)
 	}
 	read := time.Since(readStart)
+	if os.Getenv("INGO_REPLAY_PROFILE") != "" {
+		pprof.StopCPUProfile()
+	}
 	j2.Close()
 	if count != jobs {
 		t.Fatalf("read %d records, want %d", count, jobs)

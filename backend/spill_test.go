@@ -1,0 +1,203 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// loaderJournal is a synchronous Journal that can read descriptions back:
+// it keeps each JobQueued's job as encoded, as a durable journal would.
+type loaderJournal struct {
+	mu      sync.Mutex
+	jobs    map[string][]byte
+	lost    map[string]bool // LoadJob says gone for good
+	failing int             // LoadJob fails this many more times, passing
+	loads   int
+}
+
+func newLoaderJournal() *loaderJournal {
+	return &loaderJournal{jobs: map[string][]byte{}, lost: map[string]bool{}}
+}
+
+func (l *loaderJournal) Record(t Transition) error {
+	if q, ok := t.(*JobQueued); ok {
+		data, err := messages.Encode(q.Job)
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		l.jobs[q.Job.JobID] = data
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *loaderJournal) LoadJob(id string) (*messages.ClientNewJob, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.loads++
+	if l.failing > 0 {
+		l.failing--
+		return nil, errors.New("stream leader election in progress")
+	}
+	data, ok := l.jobs[id]
+	if !ok || l.lost[id] {
+		return nil, fmt.Errorf("no record of %s: %w", id, ErrNoDescription)
+	}
+	m, err := messages.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return m.(*messages.ClientNewJob), nil
+}
+
+func spillJob(id string) *messages.ClientNewJob {
+	j := newJob(id, "default", 0)
+	j.InputData = map[string]any{"q1": "answer of " + id, "@state": "state of " + id, "@username": "u-" + id}
+	j.WaitForEnvironment = true // the agent comes later
+	return j
+}
+
+// Beyond QueueMemoryJobs, a job keeps only its head; its agent still gets
+// the whole description, read back from the journal at dispatch.
+func TestSpill_DescriptionsBeyondTheBoundAreReadBackAtDispatch(t *testing.T) {
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryJobs = l, 2 })
+	c := r.client("c1")
+	for i := range 5 {
+		c.submit(spillJob(fmt.Sprintf("j%d", i)))
+	}
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 3 },
+		"want 3 descriptions spilled")
+	a := r.agent("a", 1, "docker/default")
+	for range 5 {
+		j := a.take()
+		if got, want := j.InputData["q1"], "answer of "+j.JobID; got != want {
+			t.Fatalf("%s reached its agent with q1 = %v, want %q", j.JobID, got, want)
+		}
+		if j.TaskID != "t" || j.CourseID != "c" {
+			t.Fatalf("%s reached its agent without its task: %+v", j.JobID, j.JobDescription)
+		}
+		a.finish(j, messages.StatusSuccess)
+		if d := next[*messages.BackendJobDone](c); d.JobID != j.JobID || d.Result.Status != messages.StatusSuccess {
+			t.Fatalf("result %+v for %s", d, j.JobID)
+		}
+		c.send(&messages.Ack{JobID: j.JobID})
+	}
+	if s := r.b.Stats(); s.DescriptionsLoaded != 3 || s.DescriptionLoadErrors != 0 {
+		t.Fatalf("loaded %d (errors %d), want 3 (0)", s.DescriptionsLoaded, s.DescriptionLoadErrors)
+	}
+}
+
+// A description that cannot be read now (a stream leader election) leaves
+// its job waiting; it is dispatched once the read works.
+func TestSpill_AFailedReadLeavesTheJobWaiting(t *testing.T) {
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryJobs = l, 1 })
+	c := r.client("c1")
+	c.submit(spillJob("j0"))
+	c.submit(spillJob("j1"))
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 1 }, "j1 not spilled")
+	l.mu.Lock()
+	l.failing = 3
+	l.mu.Unlock()
+	a := r.agent("a", 2, "docker/default")
+	got := map[string]bool{}
+	for range 2 {
+		j := a.take()
+		if j.InputData["q1"] != "answer of "+j.JobID {
+			t.Fatalf("%s without its answer", j.JobID)
+		}
+		got[j.JobID] = true
+	}
+	if !got["j0"] || !got["j1"] {
+		t.Fatalf("dispatched %v, want j0 and j1", got)
+	}
+	if s := r.b.Stats(); s.DescriptionLoadErrors < 3 {
+		t.Fatalf("load errors %d, want at least 3", s.DescriptionLoadErrors)
+	}
+}
+
+// A description gone for good ends its job as crash, and the jobs after
+// it are not held up.
+func TestSpill_ALostDescriptionEndsItsJobAndTheQueueMoves(t *testing.T) {
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryJobs = l, 1 })
+	c := r.client("c1")
+	for i := range 3 {
+		c.submit(spillJob(fmt.Sprintf("j%d", i)))
+	}
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 2 }, "j1, j2 not spilled")
+	l.mu.Lock()
+	l.lost["j1"] = true
+	l.mu.Unlock()
+	a := r.agent("a", 1, "docker/default")
+	for _, want := range []string{"j0", "j2"} {
+		j := a.take()
+		if j.JobID != want {
+			t.Fatalf("dispatched %s, want %s", j.JobID, want)
+		}
+		a.finish(j, messages.StatusSuccess)
+	}
+	results := map[string]messages.Status{}
+	for len(results) < 3 {
+		d := next[*messages.BackendJobDone](c)
+		results[d.JobID] = d.Result.Status
+	}
+	if results["j1"] != messages.StatusCrash || results["j0"] != messages.StatusSuccess || results["j2"] != messages.StatusSuccess {
+		t.Fatalf("results %v, want j1 crash and the others success", results)
+	}
+}
+
+// Killing a spilled waiting job gives the state it started from, read
+// back from the journal, as INGInious does.
+func TestSpill_AKilledSpilledJobKeepsItsPreviousState(t *testing.T) {
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryJobs = l, 1 })
+	c := r.client("c1")
+	c.submit(spillJob("j0"))
+	c.submit(spillJob("j1"))
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 1 }, "j1 not spilled")
+	c.send(&messages.ClientKillJob{JobID: "j1"})
+	d := next[*messages.BackendJobDone](c)
+	if d.JobID != "j1" || d.Result.Status != messages.StatusKilled || d.State != "state of j1" {
+		t.Fatalf("kill gave %+v, want j1 killed with state %q", d, "state of j1")
+	}
+}
+
+// gateLoader reads back only what its gateJournal stored.
+type gateLoader struct{ *gateJournal }
+
+func (g gateLoader) LoadJob(id string) (*messages.ClientNewJob, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, t := range g.appended[:g.stored] {
+		if q, ok := t.(*JobQueued); ok && q.Job.JobID == id {
+			return q.Job, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not stored: %w", id, ErrNoDescription)
+}
+
+// With group commit, a description is dropped only once its JobQueued is
+// stored: before, nothing could read it back.
+func TestSpill_NothingIsSpilledBeforeItIsStored(t *testing.T) {
+	g := gateLoader{newGateJournal()}
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryJobs, c.EnvironmentGrace = g, 1, time.Hour })
+	c := r.client("c1")
+	c.send(spillJob("j0"))
+	c.send(spillJob("j1"))
+	testutil.Eventually(t, wait, func() bool { return g.count() == 2 }, "jobs not appended")
+	time.Sleep(200 * time.Millisecond)
+	if n := r.b.Stats().DescriptionsSpilled; n != 0 {
+		t.Fatalf("%d descriptions spilled before they were stored", n)
+	}
+	g.storeAll(nil)
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 1 }, "j1 not spilled once stored")
+}
