@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,8 +31,10 @@ var leaseLines = []string{"lost the lease", "standing by again", "no longer the 
 // It measures the time from the restart to a new frontend client's first
 // queue snapshot with all N waiting, that snapshot, the backend's RSS then,
 // and counts lease losses in its log for 30 s after it serves (3 s without
-// INGO_BENCH). N: INGO_RESTART_JOBS, else 100,000 with INGO_BENCH=1, else
-// 2,000.
+// INGO_BENCH). Then four `ingo agent --runtime noop` processes offer the
+// environment and drain the queue: every job must get exactly one result,
+// through the new client (the one that submitted them is gone). N:
+// INGO_RESTART_JOBS, else 100,000 with INGO_BENCH=1, else 2,000.
 func TestRestartReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -73,9 +76,24 @@ func TestRestartReport(t *testing.T) {
 	ctx := context.Background()
 	// client connects a frontend and waits until the backend answers its
 	// hello (the NATS connection retries while the server is down).
+	var (
+		resultsMu sync.Mutex
+		results   = map[string]int{}
+		notGraded []string
+	)
+	onResult := func(d *messages.BackendJobDone) error {
+		resultsMu.Lock()
+		defer resultsMu.Unlock()
+		results[d.JobID]++
+		if d.Result.Status != messages.StatusSuccess && len(notGraded) < 5 {
+			notGraded = append(notGraded, d.JobID+": "+string(d.Result.Status)+" "+d.Result.Text)
+		}
+		return nil
+	}
 	client := func(name string, ping time.Duration) *frontendclient.Client {
 		cl, err := frontendclient.New(ctx, connectAs(t, url, name, front),
-			frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: 5 * time.Minute, PingInterval: ping})
+			frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: 5 * time.Minute, PingInterval: ping,
+				OnResult: onResult})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,8 +115,7 @@ func TestRestartReport(t *testing.T) {
 		req := sampleJob(fmt.Sprintf("r%07d", i))
 		req.InputData = map[string]any{"q1": answer, "@username": fmt.Sprintf("s%d", i%500), "@lang": "en"}
 		req.CourseID = fmt.Sprintf("course%d", i%4)
-		req.Environment = "nowhere"
-		req.WaitForEnvironment = true
+		req.WaitForEnvironment = true // no agent yet: they wait
 		jctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
 		if _, err := cl.NewJob(jctx, req); err != nil {
@@ -176,6 +193,41 @@ func TestRestartReport(t *testing.T) {
 		t.Errorf("%d lease loss lines after the restart:\n%s", len(lost), strings.Join(lost, "\n"))
 	}
 
+	// The drain: agents arrive, every job runs once and its result reaches
+	// the client that is there now.
+	drainStart := time.Now()
+	for i := range 4 {
+		id := fmt.Sprintf("a%d", i+1)
+		a := testutil.StartProcess(t, id, bin, processEnv(home), "agent", "--runtime", "noop",
+			"--concurrency", "16", "--nats-url", url, "--set", "agent.id="+id, "--name", id)
+		defer func() {
+			if err := a.Stop(10 * time.Second); err != nil {
+				t.Errorf("agent %s: %v", a.Name(), err)
+			}
+		}()
+	}
+	got := func() int {
+		resultsMu.Lock()
+		defer resultsMu.Unlock()
+		return len(results)
+	}
+	testutil.Eventually(t, 2*time.Minute+time.Duration(jobs)*time.Millisecond, func() bool { return got() == jobs },
+		"the queue was not drained")
+	drain := time.Since(drainStart)
+	rssDrained := procRSS(be.Pid())
+	cl.Close() // nothing more may arrive: count
+	resultsMu.Lock()
+	twice := 0
+	for _, n := range results {
+		if n != 1 {
+			twice++
+		}
+	}
+	if twice > 0 || len(notGraded) > 0 {
+		t.Errorf("%d jobs had more than one result; not success: %v", twice, notGraded)
+	}
+	resultsMu.Unlock()
+
 	ms := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	row := func(name, format string, args ...any) string {
 		return fmt.Sprintf("  %-42s: "+format+"\n", append([]any{name}, args...)...)
@@ -188,6 +240,8 @@ func TestRestartReport(t *testing.T) {
 		row("that first queue snapshot", "%v", ms(snap)) +
 		row(fmt.Sprintf("lease losses in the %v after serving", watch), "%d", len(lost)) +
 		row("backend RSS (VmRSS) before kill / serving", "%d MiB / %d MiB", rssBefore>>20, rss>>20) +
+		row("drain by 4 noop agents x 16 slots", "%v (%.0f jobs/s); %d results, %d jobs with more than one", ms(drain), float64(jobs)/drain.Seconds(), got(), twice) +
+		row("backend RSS (VmRSS) drained", "%d MiB", rssDrained>>20) +
 		"  reproduce: INGO_BENCH=1 go test -count=1 -run TestRestartReport -v -timeout 20m ./tests/bench\n"
 	for _, l := range oddLines(be) {
 		report += "  log: " + l + "\n"
