@@ -39,7 +39,31 @@ type ClientKillJob struct {
 }
 
 // ClientGetQueue asks for a queue snapshot; the answer is BackendGetQueue.
-type ClientGetQueue struct{}
+// Empty, as INGInious sends it, it asks for what it always did: the first
+// jobs of the whole queue in dispatch order and the counts. Its other
+// fields (additions to INGInious, all optional; see queuepage.go and
+// Validate) ask for the head of each queue, or for one page of a listing
+// of every job.
+type ClientGetQueue struct {
+	// Ref, when set, is echoed in the answer, so that a client with
+	// several requests in flight tells their answers apart.
+	Ref string `cbor:"ref,omitempty"`
+	// PerQueue > 0 asks for the head of each queue instead of the first
+	// jobs of the whole queue: the first PerQueue waiting jobs of each
+	// environment in its own dispatch order (at most MaxQueueHeads).
+	PerQueue int `cbor:"per_queue,omitempty"`
+	// Limit > 0 asks for one page of every job (at most MaxQueuePage):
+	// running jobs by dispatch, then waiting jobs by environment, priority
+	// and arrival, from After on. The filters below apply to pages only.
+	Limit int `cbor:"limit,omitempty"`
+	// After is the Next of the previous page; nil for the first page.
+	After *QueueCursor `cbor:"after,omitempty"`
+	// EnvironmentType and Environment keep one environment type, or one
+	// environment (Environment needs its type); CourseID one course.
+	EnvironmentType string `cbor:"environment_type,omitempty"`
+	Environment     string `cbor:"environment,omitempty"`
+	CourseID        string `cbor:"course_id,omitempty"`
+}
 
 // Ping is a heartbeat from a client or an agent. The backend answers Pong to
 // a registered peer and Unknown to any other, which then says hello again.
@@ -92,12 +116,18 @@ type BackendJobSSHDebug struct {
 // Additions to INGInious: Agents, the registered agents with their load;
 // Summary, the counts of every job, since each list stops at the backend's
 // bound (backend.queue-snapshot-jobs) so that a snapshot of a deadline's
-// queue still fits one message.
+// queue still fits one message; Ref and Next, for the requests that ask
+// for them (ClientGetQueue).
 type BackendGetQueue struct {
 	JobsRunning []QueueRunningJob `cbor:"jobs_running"`
 	JobsWaiting []QueueWaitingJob `cbor:"jobs_waiting"`
 	Agents      []QueueAgent      `cbor:"agents"`
 	Summary     *QueueSummary     `cbor:"summary,omitempty"`
+	// Ref is the request's.
+	Ref string `cbor:"ref,omitempty"`
+	// Next is where the page after this one starts (ClientGetQueue.After);
+	// nil on the last page, and outside paging.
+	Next *QueueCursor `cbor:"next,omitempty"`
 }
 
 // Pong answers Ping from a registered peer.

@@ -94,7 +94,9 @@ func samples() []messages.Message {
 			WaitForEnvironment: true,
 		},
 		&messages.ClientKillJob{JobID: sampleDescription.JobID},
-		&messages.ClientGetQueue{},
+		&messages.ClientGetQueue{Ref: "q-17", Limit: 500, After: &messages.QueueCursor{
+			EnvironmentType: "docker", Environment: "cpp", Priority: -1, Seq: 1 << 33},
+			EnvironmentType: "docker", Environment: "cpp", CourseID: "LINFO1252"},
 		&messages.Ping{},
 		&messages.BackendUpdateEnvironments{AvailableEnvironments: map[string][]string{
 			"docker":     {"cpp", "default", "python3"},
@@ -126,6 +128,8 @@ func samples() []messages.Message {
 				AgentID: "agent-7f3e", Name: "grader-01", Slots: 4, Running: 1,
 				Environments: []string{"docker/cpp", "docker/default", "docker-ssh/default"}, LastSeen: 1767312001000,
 			}},
+			Ref:  "q-17",
+			Next: &messages.QueueCursor{Running: true, Seq: 4242},
 		},
 		&messages.Pong{},
 		&messages.Unknown{},

@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"errors"
 	"fmt"
 	"unicode/utf8"
 )
@@ -30,6 +31,33 @@ func (r *JobResult) CheckEncoded(data []byte) error {
 	for _, m := range []map[string]any{r.Tests, r.Custom} {
 		if err := checkValue(m); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// Validate checks a ClientGetQueue's bounds: the backend answers one that
+// fails with Error (CodeBadRequest).
+func (q *ClientGetQueue) Validate() error {
+	switch {
+	case q.PerQueue < 0 || q.PerQueue > MaxQueueHeads:
+		return fmt.Errorf("per_queue %d is outside [0, %d]", q.PerQueue, MaxQueueHeads)
+	case q.Limit < 0 || q.Limit > MaxQueuePage:
+		return fmt.Errorf("limit %d is outside [0, %d]", q.Limit, MaxQueuePage)
+	case q.PerQueue > 0 && q.Limit > 0:
+		return errors.New("per_queue and limit ask for two different answers")
+	case q.Limit == 0 && (q.After != nil || q.EnvironmentType != "" || q.Environment != "" || q.CourseID != ""):
+		return errors.New("after and the filters need a limit (a page)")
+	case q.Environment != "" && q.EnvironmentType == "":
+		return errors.New("an environment filter needs its environment type")
+	case len(q.Ref) > MaxIDLength:
+		return fmt.Errorf("ref of %d bytes is longer than %d", len(q.Ref), MaxIDLength)
+	case len(q.EnvironmentType) > maxCursorName || len(q.Environment) > maxCursorName || len(q.CourseID) > maxCursorName:
+		return fmt.Errorf("a filter over %d bytes", maxCursorName)
+	}
+	if q.After != nil {
+		if err := q.After.validate(); err != nil {
+			return fmt.Errorf("after: %w", err)
 		}
 	}
 	return nil
