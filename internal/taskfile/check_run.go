@@ -1,0 +1,123 @@
+package taskfile
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// RunFiles are the names a run file is looked for under, in order
+// (docs/task-authors.md, "How the run file is found").
+var RunFiles = []string{"run", "run.sh", "run.py", "run.py3"}
+
+// commonDir is the name of a course's common folder (INGInious'
+// $common), beside the task folders.
+const commonDir = "$common"
+
+// interpreters are the programs a #! line may name in ingo's grading
+// images (docs/images.md), for the warning about a missing interpreter;
+// environment-aliases map cpp and python3 to default.
+var interpreters = map[string][]string{
+	"minimal":   {"sh", "bash", "dash", "env", "perl", "awk", "mawk"},
+	"default":   {"sh", "bash", "dash", "env", "perl", "awk", "mawk", "python3", "python3.11", "ipython", "ipython3"},
+	"toolchain": {"sh", "bash", "dash", "env", "perl", "awk", "mawk", "python3", "python3.11", "ipython", "ipython3", "java"},
+}
+
+func init() {
+	interpreters["cpp"] = interpreters["default"]
+	interpreters["python3"] = interpreters["default"]
+}
+
+// checkRunFile looks for the run file as the helper does, and checks it
+// will start: executable, and with a #! line the environment can run.
+func checkRunFile(dir string, spec Spec, list *[]Finding) {
+	if spec.EnvironmentType == "mcq" || spec.Parameters.RunCmd != "" {
+		return // no run file (MCQ), or one ingo cannot see from here
+	}
+	path := ""
+	for _, d := range []string{dir, filepath.Join(dir, "..", commonDir)} {
+		for _, name := range RunFiles {
+			p := filepath.Join(d, name)
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+				path = p
+				break
+			}
+		}
+		if path != "" {
+			break
+		}
+	}
+	f := findings{file: filepath.Join(dir, "run"), list: list}
+	if path == "" {
+		f.add(SevError, 0, "no run file (%s, in the task folder or the course's %s): every job would end in crash",
+			strings.Join(RunFiles, ", "), commonDir)
+		return
+	}
+	f.file = path
+	st, err := os.Stat(path)
+	if err != nil {
+		f.add(SevError, 0, "%v", err)
+		return
+	}
+	head := firstLine(path)
+	shebang, hasShebang := strings.CutPrefix(head, "#!")
+	if st.Mode().Perm()&0o111 == 0 {
+		f.add(SevWarning, 0, "not executable: ingo runs it through its #! line (or bash/python3), but set the bit (chmod +x; in git: git update-index --chmod=+x) so that every tool runs it the same way")
+	}
+	if !hasShebang {
+		if !strings.HasSuffix(path, ".py") && !strings.HasSuffix(path, ".py3") && !isBinary(path) {
+			f.add(SevWarning, 1, "no #! line: ingo runs it with bash, but INGInious runs such a file with IPython; start it with #!/bin/bash (or name a Python run file run.py)")
+		}
+		return
+	}
+	prog := interpreter(shebang)
+	known, ok := interpreters[spec.Environment]
+	if ok && prog != "" && !slices.Contains(known, prog) {
+		f.add(SevWarning, 1, "#!%s: the %s environment probably has no %s (it has %s)",
+			strings.TrimSpace(shebang), spec.Environment, prog, strings.Join(known, ", "))
+	}
+}
+
+// interpreter is the program a #! line runs: its base name, or what
+// `env` is asked to find.
+func interpreter(shebang string) string {
+	fields := strings.Fields(shebang)
+	if len(fields) == 0 {
+		return ""
+	}
+	prog := filepath.Base(fields[0])
+	if prog == "env" {
+		for _, a := range fields[1:] {
+			if !strings.HasPrefix(a, "-") {
+				return filepath.Base(a)
+			}
+		}
+	}
+	return prog
+}
+
+// firstLine is the file's first line (up to 256 bytes), or "".
+func firstLine(path string) string {
+	fh, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer fh.Close()
+	line, _ := bufio.NewReaderSize(fh, 256).ReadSlice('\n')
+	return strings.TrimRight(string(line), "\r\n")
+}
+
+// isBinary: a compiled run file (ELF) runs as it is.
+func isBinary(path string) bool {
+	fh, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	buf := make([]byte, 4)
+	n, _ := fh.Read(buf)
+	return bytes.Equal(buf[:n], []byte("\x7fELF"))
+}
