@@ -54,6 +54,7 @@ func (b *Backend) handleAgent(ev event) {
 			r.Grade = r.Result.Status.DefaultGrade()
 		}
 		b.finish(j, r)
+		b.agentIdx.refile(a) // a slot freed
 		if b.jobs[j.id()] == nil { // committed: the agent may forget it
 			b.toAgent(ev.sender, &messages.Ack{JobID: m.JobID, Attempt: m.Attempt})
 		}
@@ -166,6 +167,7 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	}
 	a.lastSeen = b.now()
 	b.reconcile(a, m, restored)
+	b.agentIdx.refile(a) // its slots, environments and jobs may all be new
 	b.toAgent(id, &messages.Ack{Session: m.Session})
 	b.updateEnvironments()
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
@@ -322,6 +324,7 @@ func (b *Backend) loseAgent(a *agent, why string) {
 		}
 	}
 	delete(b.agents, a.id)
+	b.agentIdx.forget(a)
 	b.updateEnvironments()
 }
 
@@ -352,6 +355,8 @@ const maxReason = 1000
 // requeue puts a job whose attempt ended without a result back in its
 // queue, or, after its last attempt, ends it as crash with the text final.
 func (b *Backend) requeue(j *job, why, final string) {
+	// Whichever way the job goes, its agent may have a slot free.
+	defer b.agentIdx.refile(b.agents[j.agentID])
 	switch {
 	case j.killing:
 		b.finish(j, messages.NewJobResult(messages.StatusKilled, "The job was killed.", b.previousState(j)))

@@ -60,6 +60,7 @@ type Backend struct {
 	share        fairShare
 	runTimes     map[topic]time.Duration // recent run time per environment, for estimates
 	agents       map[string]*agent
+	agentIdx     agentIndex // agents with a free slot, by environment (agentindex.go)
 	clients      map[string]*client
 	advertised   map[string][]string
 	seq          uint64

@@ -11,49 +11,48 @@ func timeDuration(n int) time.Duration { return time.Duration(n) }
 
 // dispatch fills free slots: repeatedly the least busy agent with a free
 // slot takes the best waiting job among the environments it offers, as
-// the fair share orders them (queue.go).
+// the fair share orders them (queue.go). The agents come from the index
+// (agentindex.go), so a choice costs the same with ten agents or a
+// thousand.
 func (b *Backend) dispatch() {
 	if b.queues.waiting == 0 {
 		return
 	}
-	// Agents with free slots but no job for them this round.
-	idle := map[string]bool{}
+	// Agents the index offered but with no job for them this round (none
+	// should be: the index offers only agents of environments with jobs
+	// waiting); out of the index until the round ends.
+	var idle []*agent
+	defer func() {
+		for _, a := range idle {
+			b.agentIdx.refile(a)
+		}
+	}()
 	for b.queues.waiting > 0 {
-		a := b.leastBusy(idle)
+		a := b.leastBusy()
+		if b.agentIdx.check != nil {
+			b.agentIdx.check(a, idle)
+		}
 		if a == nil {
 			return
 		}
 		l := b.queues.best(a.topics, &b.share)
 		if l == nil {
-			idle[a.id] = true
+			idle = append(idle, a)
+			b.agentIdx.forget(a)
 			continue
 		}
-		if !b.assign(a, l.head()) {
+		ok := b.assign(a, l.head())
+		b.agentIdx.refile(a) // its last pick, and its running set if assigned
+		if !ok {
 			return
 		}
 	}
 }
 
-// leastBusy picks the agent with a free slot and the lowest share of busy
-// slots; ties go to the one picked longest ago, so equal agents alternate.
-func (b *Backend) leastBusy(skip map[string]bool) *agent {
-	var best *agent
-	for _, a := range b.agents {
-		if a.free() <= 0 || skip[a.id] {
-			continue
-		}
-		if best == nil {
-			best = a
-			continue
-		}
-		// Compare running/slots without division.
-		l, r := len(a.running)*best.slots, len(best.running)*a.slots
-		if l < r || (l == r && a.lastPick < best.lastPick) {
-			best = a
-		}
-	}
-	return best
-}
+// leastBusy picks the agent with a free slot, and a waiting job in an
+// environment it offers, with the lowest share of busy slots; ties go to
+// the one picked longest ago, so equal agents alternate.
+func (b *Backend) leastBusy() *agent { return b.agentIdx.pick(b.queues) }
 
 // assign sends j's next attempt to a; false if the journal refused it.
 func (b *Backend) assign(a *agent, j *job) bool {

@@ -1,0 +1,159 @@
+package backend
+
+import "container/heap"
+
+// agentIndex files every agent with a free slot under each environment
+// (topic) it offers, in a heap ordered as leastBusy chooses: the smallest
+// share of busy slots (running/slots), then the one picked longest ago,
+// then the id (the old scan left that last tie to map order). Dispatch
+// then looks at the top of the heaps of the environments with waiting
+// jobs instead of at every agent: O(environments) per choice and
+// O(environments offered × log agents) per change of an agent, whatever
+// the number of agents.
+//
+// Each agent is filed with a copy of what orders it (running, slots,
+// lastPick, topics), so that the heaps stay valid while the agent changes
+// under them; refile brings the copy up to date. Every place that changes
+// an agent's running set, slots, topics or last pick calls refile (or
+// forget, when the agent leaves): assign in the dispatch loop, requeue,
+// a result, a hello, a lost agent.
+type agentIndex struct {
+	byTopic map[topic]*indexed[*agentEntry]
+	filed   map[*agent]*agentFile
+	// check, when set (tests), hears of every choice dispatch makes, with
+	// the agents set aside this round, before the job is assigned.
+	check func(got *agent, idle []*agent)
+}
+
+// agentFile is what an agent is filed with.
+type agentFile struct {
+	a              *agent
+	running, slots int
+	lastPick       uint64
+	entries        []*agentEntry // one per topic, in a.topics' order
+}
+
+// agentEntry is an agent's place in one topic's heap.
+type agentEntry struct {
+	f   *agentFile
+	t   topic
+	idx int
+}
+
+// lessLoaded orders two filed agents as leastBusy does.
+func lessLoaded(x, y *agentFile) bool {
+	// running/slots without division; slots > 0 for every filed agent.
+	if l, r := x.running*y.slots, y.running*x.slots; l != r {
+		return l < r
+	}
+	if x.lastPick != y.lastPick {
+		return x.lastPick < y.lastPick
+	}
+	return x.a.id < y.a.id
+}
+
+func newAgentHeap() *indexed[*agentEntry] {
+	return &indexed[*agentEntry]{
+		less: func(x, y *agentEntry) bool { return lessLoaded(x.f, y.f) },
+		at:   func(e *agentEntry) *int { return &e.idx },
+	}
+}
+
+// refile brings a's place in the index up to date with a: filed under its
+// topics while it has a free slot, not at all otherwise. It costs nothing
+// when nothing changed; a nil agent (one that is not registered) is
+// ignored.
+func (ix *agentIndex) refile(a *agent) {
+	if a == nil {
+		return
+	}
+	f := ix.filed[a]
+	if a.free() <= 0 || len(a.topics) == 0 {
+		ix.forget(a)
+		return
+	}
+	if f != nil && !sameTopics(f.entries, a.topics) {
+		ix.forget(a)
+		f = nil
+	}
+	if f == nil {
+		ix.file(a)
+		return
+	}
+	if f.running == len(a.running) && f.slots == a.slots && f.lastPick == a.lastPick {
+		return
+	}
+	f.running, f.slots, f.lastPick = len(a.running), a.slots, a.lastPick
+	for _, e := range f.entries {
+		heap.Fix(ix.byTopic[e.t], e.idx)
+	}
+}
+
+func (ix *agentIndex) file(a *agent) {
+	if ix.filed == nil {
+		ix.filed = map[*agent]*agentFile{}
+		ix.byTopic = map[topic]*indexed[*agentEntry]{}
+	}
+	f := &agentFile{a: a, running: len(a.running), slots: a.slots, lastPick: a.lastPick,
+		entries: make([]*agentEntry, len(a.topics))}
+	for i, t := range a.topics {
+		h := ix.byTopic[t]
+		if h == nil {
+			h = newAgentHeap()
+			ix.byTopic[t] = h
+		}
+		f.entries[i] = &agentEntry{f: f, t: t}
+		heap.Push(h, f.entries[i])
+	}
+	ix.filed[a] = f
+}
+
+// forget takes a out of the index: it has no free slot, or left.
+func (ix *agentIndex) forget(a *agent) {
+	f := ix.filed[a]
+	if f == nil {
+		return
+	}
+	for _, e := range f.entries {
+		h := ix.byTopic[e.t]
+		heap.Remove(h, e.idx)
+		if h.Len() == 0 {
+			// Keep the map to the environments some free agent offers:
+			// pick ranges over it.
+			delete(ix.byTopic, e.t)
+		}
+	}
+	delete(ix.filed, a)
+}
+
+func sameTopics(entries []*agentEntry, topics []topic) bool {
+	if len(entries) != len(topics) {
+		return false
+	}
+	for i, e := range entries {
+		if e.t != topics[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// pick returns the agent leastBusy would choose among those with a free
+// slot and a waiting job they can take, nil if there is none: the best of
+// the heaps' tops over the environments with waiting jobs. An agent set
+// aside (idle) is out of the index for the round.
+func (ix *agentIndex) pick(qs *queues) *agent {
+	var best *agentFile
+	for t, h := range ix.byTopic {
+		if q := qs.byTopic[t]; q == nil || len(q.levels) == 0 {
+			continue // no job waits there: what queues.best would skip
+		}
+		if top := h.items[0].f; best == nil || lessLoaded(top, best) {
+			best = top
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return best.a
+}
