@@ -79,6 +79,7 @@ func (b *Backend) apply(t Transition) {
 		if a := b.agents[t.AgentID]; a != nil {
 			a.running[t.JobID] = j
 		}
+		b.queues.index.started(j)
 		if t.DispatchSeq > b.dispatchSeq {
 			b.dispatchSeq = t.DispatchSeq
 		}
@@ -127,6 +128,7 @@ func (b *Backend) apply(t Transition) {
 // release frees the slot an assigned job held on its agent, and its
 // course's and user's share.
 func (b *Backend) release(j *job) {
+	b.queues.index.stopped(j)
 	b.share.add(j, -1)
 	b.queues.userChanged(j.leafKey().shareKey)
 	if a := b.agents[j.agentID]; a != nil {

@@ -52,7 +52,7 @@ func (b *Backend) handleClient(ev event) {
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
-		b.toClient(c.id, b.snapshot(c.id, ev.admin))
+		b.toClient(c.id, b.queueAnswer(c.id, ev.admin, m))
 	case *messages.Ack:
 		b.ackResult(c, m.JobID)
 	}

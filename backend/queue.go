@@ -131,11 +131,14 @@ type queues struct {
 	// idle and busy when the user's slots change.
 	byUser map[shareKey]map[*leaf]bool
 	share  *fairShare
+	// index keeps the counts and arrival order snapshots read
+	// (queueindex.go), in step with push and remove.
+	index *queueIndex
 }
 
 func newQueues(f *fairShare) *queues {
 	return &queues{byTopic: make(map[topic]*topicQueue), waitingBy: map[shareKey]int{},
-		byUser: map[shareKey]map[*leaf]bool{}, share: f}
+		byUser: map[shareKey]map[*leaf]bool{}, share: f, index: newQueueIndex()}
 }
 
 func (qs *queues) get(t topic) *topicQueue {
@@ -234,6 +237,7 @@ func (qs *queues) push(j *job) {
 	qs.waiting++
 	qs.waitingBy[courseKey(k.course)]++
 	qs.waitingBy[k.shareKey]++
+	qs.index.waitingAdded(j)
 }
 
 func (qs *queues) remove(j *job) {
@@ -259,6 +263,7 @@ func (qs *queues) remove(j *job) {
 			delete(qs.waitingBy, sk)
 		}
 	}
+	qs.index.waitingRemoved(j)
 }
 
 // best returns the leaf, among the topics given, whose head should run

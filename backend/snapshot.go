@@ -2,13 +2,35 @@ package backend
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
+
+// queueAnswer answers a ClientGetQueue: the snapshot of before for an
+// empty request (INGInious'), the head of each queue, or a page
+// (paging.go). Each costs O(the jobs it lists × (courses + log n) + the
+// running jobs + buckets), whatever the number of waiting jobs: the counts
+// and the arrival order are kept up to date (queueindex.go), and the
+// dispatch order is played forward lazily (queuesim.go).
+func (b *Backend) queueAnswer(forClient string, admin bool, req *messages.ClientGetQueue) messages.Message {
+	if err := req.Validate(); err != nil {
+		return messages.Errorf(messages.CodeBadRequest, "", "queue: %v", err)
+	}
+	var out *messages.BackendGetQueue
+	switch {
+	case req.Limit > 0:
+		out = b.page(forClient, admin, req)
+	case req.PerQueue > 0:
+		out = b.queueHeads(forClient, admin, req.PerQueue)
+	default:
+		out = b.snapshot(forClient, admin)
+	}
+	out.Ref = req.Ref
+	return out
+}
 
 // snapshot is the queue as an admin sees it: running jobs in dispatch
 // order, waiting jobs in the order they would be dispatched if every agent
@@ -18,98 +40,95 @@ import (
 // SnapshotJobs of the whole queue follow by arrival with position 0. Each
 // list holds at most Config.SnapshotJobs jobs, the first ones; the summary
 // counts them all.
-//
-// Cost: one pass over the jobs for the counts and the running list, then
-// SnapshotJobs simulated choices (dispatchOrder), each a scan of the
-// queue's leaves, on a copy of the fair share's counts.
 func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQueue {
 	limit := b.cfg.SnapshotJobs
-	out := &messages.BackendGetQueue{JobsRunning: []messages.QueueRunningJob{}, JobsWaiting: []messages.QueueWaitingJob{}, Agents: b.agentList()}
-	sum := &messages.QueueSummary{Counts: []messages.QueueCount{}}
-	out.Summary = sum
-	counts := map[[3]string]*messages.QueueCount{}
-	var running, mine []*job
-	for _, j := range b.jobs {
-		if !admin && j.clientID != forClient {
-			continue
-		}
-		key := [3]string{j.head.EnvironmentType, j.head.Environment, j.head.CourseID}
-		c := counts[key]
-		if c == nil {
-			c = &messages.QueueCount{EnvironmentType: key[0], Environment: key[1], CourseID: key[2]}
-			counts[key] = c
-		}
-		if j.phase == phaseWaiting {
-			c.Waiting++
-			sum.Waiting++
-			if !admin {
-				mine = append(mine, j)
-			}
-		} else {
-			c.Running++
-			sum.Running++
-			running = append(running, j)
-		}
-	}
-	for _, c := range counts {
-		sum.Counts = append(sum.Counts, *c)
-	}
-	slices.SortFunc(sum.Counts, func(x, y messages.QueueCount) int {
-		return cmp.Or(cmp.Compare(x.EnvironmentType, y.EnvironmentType), cmp.Compare(x.Environment, y.Environment), cmp.Compare(x.CourseID, y.CourseID))
-	})
-
-	slices.SortFunc(running, func(x, y *job) int { return cmp.Compare(x.dispatchSeq, y.dispatchSeq) })
-	if len(running) > limit {
-		running, sum.Truncated = running[:limit], true
-	}
-	for _, j := range running {
-		out.JobsRunning = append(out.JobsRunning, messages.QueueRunningJob{
-			JobID: j.id(), IsMine: j.clientID == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
-			Info: j.head.Info(), Launcher: j.head.Launcher, StartedAt: j.assignedAt.UnixMilli(), MaxTime: j.maxTime(),
-			Attempt: j.attempt, EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment, Killing: j.killing,
-		})
-	}
-
-	// The dispatch order, simulated for the first limit jobs of the
-	// whole queue: an admin's list; a frontend's jobs among them, then
-	// its later ones by arrival with position 0 (too deep to place: each
-	// simulated step scans the queue's leaves).
-	steps := limit
+	v := view{client: forClient, admin: admin}
+	out, sum := b.withRunning(v, limit)
 	var waiting []ranked
 	placed := map[*job]bool{}
-	for _, w := range b.dispatchOrder(steps) {
+	for _, w := range b.dispatchOrder(limit, b.queues.sortedTopics()) {
 		if admin || w.job.clientID == forClient {
 			waiting = append(waiting, w)
 			placed[w.job] = true
 		}
 	}
 	if !admin {
-		var deep []*job
-		for _, j := range mine {
-			if !placed[j] {
-				deep = append(deep, j)
-			}
-		}
-		slices.SortFunc(deep, func(x, y *job) int { return cmp.Compare(x.seq, y.seq) })
-		for _, j := range deep {
+		// Its jobs too deep to place (each simulated pick costs), by arrival.
+		for _, j := range b.byArrival(v, limit-len(waiting), placed) {
 			waiting = append(waiting, ranked{job: j})
 		}
 	}
-	if len(waiting) > limit || (admin && len(waiting) < sum.Waiting) {
+	if len(waiting) < sum.Waiting {
 		sum.Truncated = true
 	}
-	if len(waiting) > limit {
-		waiting = waiting[:limit]
-	}
-	bestPrio := map[topic]int{}
-	for t, q := range b.queues.byTopic {
-		first := true
-		for k := range q.leaves {
-			if first || k.priority < bestPrio[t] {
-				bestPrio[t], first = k.priority, false
+	out.JobsWaiting = b.waitingList(waiting, forClient)
+	return out
+}
+
+// queueHeads is the head of each queue: per environment, the first n waiting
+// jobs in the order its agents would take them (each queue played forward
+// on its own), with the running jobs and the counts. A frontend sees its
+// own jobs among the first SnapshotJobs of each queue, then by arrival.
+func (b *Backend) queueHeads(forClient string, admin bool, n int) *messages.BackendGetQueue {
+	v := view{client: forClient, admin: admin}
+	out, sum := b.withRunning(v, b.cfg.SnapshotJobs)
+	var waiting []ranked
+	for _, t := range b.queues.sortedTopics() {
+		steps, mine := n, 0
+		if !admin {
+			steps = max(n, b.cfg.SnapshotJobs)
+		}
+		placed := map[*job]bool{}
+		for _, w := range b.dispatchOrder(steps, []topic{t}) {
+			if mine < n && (admin || w.job.clientID == forClient) {
+				waiting = append(waiting, w)
+				placed[w.job] = true
+				mine++
+			}
+		}
+		if !admin && mine < n {
+			tv := v
+			tv.envType, tv.env = t.envType, t.env
+			for _, j := range b.byArrival(tv, n-mine, placed) {
+				waiting = append(waiting, ranked{job: j})
 			}
 		}
 	}
+	if len(waiting) < sum.Waiting {
+		sum.Truncated = true
+	}
+	out.JobsWaiting = b.waitingList(waiting, forClient)
+	return out
+}
+
+// withRunning starts an answer: the agents, the counts of what v sees,
+// and its first limit running jobs.
+func (b *Backend) withRunning(v view, limit int) (*messages.BackendGetQueue, *messages.QueueSummary) {
+	sum := b.queues.index.summary(v)
+	out := &messages.BackendGetQueue{JobsWaiting: []messages.QueueWaitingJob{}, Agents: b.agentList(), Summary: sum}
+	running := b.queues.index.runningJobs(v)
+	if len(running) > limit {
+		running, sum.Truncated = running[:limit], true
+	}
+	out.JobsRunning = b.runningList(running, v.client)
+	return out, sum
+}
+
+func (b *Backend) runningList(running []*job, forClient string) []messages.QueueRunningJob {
+	out := make([]messages.QueueRunningJob, 0, len(running))
+	for _, j := range running {
+		out = append(out, messages.QueueRunningJob{
+			JobID: j.id(), IsMine: j.clientID == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
+			Info: j.head.Info(), Launcher: j.head.Launcher, StartedAt: j.assignedAt.UnixMilli(), MaxTime: j.maxTime(),
+			Attempt: j.attempt, EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment, Killing: j.killing,
+		})
+	}
+	return out
+}
+
+// waitingList describes waiting jobs, with why each waits and, for those
+// placed (pos > 0), when it should start.
+func (b *Backend) waitingList(waiting []ranked, forClient string) []messages.QueueWaitingJob {
 	// One pass over the agents for every listed job: which environments
 	// are offered, and with how many slots.
 	offered, slots := map[topic]bool{}, map[topic]int{}
@@ -119,7 +138,17 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 			slots[t] += a.slots
 		}
 	}
+	bestPrio := map[topic]int{}
+	for t, q := range b.queues.byTopic {
+		first := true
+		for p := range q.levels {
+			if first || p < bestPrio[t] {
+				bestPrio[t], first = p, false
+			}
+		}
+	}
 	now := b.now()
+	out := make([]messages.QueueWaitingJob, 0, len(waiting))
 	for _, w := range waiting {
 		j := w.job
 		t := j.topic()
@@ -134,7 +163,7 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 		case w.passed:
 			reason = messages.WaitFairShare
 		}
-		out.JobsWaiting = append(out.JobsWaiting, messages.QueueWaitingJob{
+		out = append(out, messages.QueueWaitingJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.head.Info(), Launcher: j.head.Launcher,
 			MaxTime: j.maxTime(), Priority: j.head.Priority, QueuedAt: j.queuedAt.UnixMilli(),
 			EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment,
@@ -153,94 +182,28 @@ type ranked struct {
 	passed bool
 }
 
-// dispatchOrder is the first n waiting jobs in the order they would be
-// dispatched if every agent offered every environment and no job
-// finished meanwhile: the fair share's choice (queues.best), repeated on a
-// copy of its counts, each pick holding a slot. The copy's queues hold a
-// view of each leaf, whose head advances through a frontier over the
-// leaf's heap, so the real queues stay as they are. O(n × (courses +
-// users picked) + leaves).
-func (b *Backend) dispatchOrder(n int) []ranked {
-	f := b.share.clone()
-	now := b.now()
-	f.now = func() time.Time { return now } // no time passes in it
-	sim := newQueues(&f)
-	fronts := map[*leaf]*frontier{}
-	var topics []topic
-	for t, q := range b.queues.byTopic {
-		topics = append(topics, t)
-		sq := sim.get(t)
-		for k, l := range q.leaves {
-			front := &frontier{l: l}
-			front.children(-1) // the root
-			v := newLeaf(k)    // a view: its one item is never indexed
-			v.jobs.items = []*job{l.jobs.items[heap.Pop(front).(int)]}
-			front.children(0)
-			fronts[v] = front
-			sq.leaves[k] = v
-			sim.addLeaf(sq, v)
-		}
-	}
+// dispatchOrder is the first n waiting jobs of the given topics in the
+// order they would be dispatched if every agent offered all of them and no
+// job finished meanwhile: the fair share's choice, played forward
+// (dispatchSim) without changing the queues.
+func (b *Backend) dispatchOrder(n int, topics []topic) []ranked {
+	s := b.newDispatchSim()
 	pos := map[topic]int{}
 	latest := map[leafKey]uint64{} // per topic and priority (course, user ""), the latest arrival picked
 	var out []ranked
 	for len(out) < n {
-		v := sim.best(topics, &f)
-		if v == nil {
+		l := s.best(topics)
+		if l == nil {
 			break
 		}
-		j := v.head()
+		j := s.pick(l)
 		t := j.topic()
 		pos[t]++
 		lk := leafKey{priority: j.head.Priority, shareKey: shareKey{course: t.String()}}
-		out = append(out, ranked{j, pos[t], latest[lk] > j.seq})
+		out = append(out, ranked{job: j, pos: pos[t], passed: latest[lk] > j.seq})
 		latest[lk] = max(latest[lk], j.seq)
-		if front := fronts[v]; front.Len() == 0 {
-			sim.dropLeaf(sim.byTopic[t], v)
-		} else {
-			i := heap.Pop(front).(int)
-			front.children(i)
-			v.jobs.items[0] = front.l.jobs.items[i]
-			if v.idx >= 0 {
-				heap.Fix(&v.cq.idle, v.idx)
-			}
-		}
-		f.add(j, 1)
-		sim.userChanged(v.key.shareKey)
 	}
 	return out
-}
-
-// frontier orders heap indices of a leaf by their jobs: popping it walks
-// the leaf in order without changing it.
-type frontier struct {
-	l   *leaf
-	idx []int
-}
-
-// children adds the heap children of index i (-1: the root).
-func (f *frontier) children(i int) {
-	if i < 0 {
-		heap.Push(f, 0)
-		return
-	}
-	for _, c := range []int{2*i + 1, 2*i + 2} {
-		if c < f.l.jobs.Len() {
-			heap.Push(f, c)
-		}
-	}
-}
-
-func (f *frontier) Len() int { return len(f.idx) }
-func (f *frontier) Less(a, b int) bool {
-	return f.l.jobs.items[f.idx[a]].before(f.l.jobs.items[f.idx[b]])
-}
-func (f *frontier) Swap(a, b int) { f.idx[a], f.idx[b] = f.idx[b], f.idx[a] }
-func (f *frontier) Push(x any)    { f.idx = append(f.idx, x.(int)) }
-func (f *frontier) Pop() any {
-	last := f.idx[len(f.idx)-1]
-	f.idx = f.idx[:len(f.idx)-1]
-	return last
 }
 
 // agentList is the registered agents, by name then id.

@@ -1,0 +1,154 @@
+package backend
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestPage_EveryJobOnceWhileTheQueueMoves pages through the queue while
+// jobs arrive, start, finish and are re-queued between pages: every job
+// that stays waiting (or running) throughout is listed exactly once, no
+// job twice unless it moved, each page within its limit, only what the
+// viewer and the filters keep, and the counts of what they keep.
+func TestPage_EveryJobOnceWhileTheQueueMoves(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		req   messages.ClientGetQueue
+		v     view
+		limit int
+	}{
+		{"admin", messages.ClientGetQueue{}, view{admin: true}, 37},
+		{"frontend", messages.ClientGetQueue{}, view{client: "c1"}, 50},
+		{"one environment and course", messages.ClientGetQueue{EnvironmentType: "docker", Environment: "env2", CourseID: "course1"}, view{admin: true, envType: "docker", env: "env2", course: "course1"}, 7},
+		{"one environment type", messages.ClientGetQueue{EnvironmentType: "docker"}, view{client: "c0", envType: "docker"}, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := busyQueue(t, 2000, 3)
+			rng := rand.New(rand.NewPCG(7, 8))
+			// state[id]: the phase it had when paging started, "moved" once it changes.
+			state := map[string]string{}
+			for id, j := range b.jobs {
+				if tc.v.keepsJob(j) {
+					state[id] = fmt.Sprint(j.phase == phaseWaiting)
+				}
+			}
+			seen := map[string]int{}
+			req := tc.req
+			req.Limit = tc.limit
+			seq, dispatch := uint64(1_000_000), uint64(1_000_000)
+			for pages := 0; ; pages++ {
+				if pages > 10_000 {
+					t.Fatal("no end")
+				}
+				m := b.queueAnswer(tc.v.client, tc.v.admin, &req)
+				q, ok := m.(*messages.BackendGetQueue)
+				if !ok {
+					t.Fatalf("answer %#v", m)
+				}
+				if n := len(q.JobsRunning) + len(q.JobsWaiting); n > tc.limit || (n < tc.limit && q.Next != nil) {
+					t.Fatalf("page of %d jobs with limit %d, next %+v", n, tc.limit, q.Next)
+				}
+				for _, r := range q.JobsRunning {
+					seen[r.JobID]++
+				}
+				for _, w := range q.JobsWaiting {
+					seen[w.JobID]++
+				}
+				for _, id := range append(idsOf(q.JobsRunning, func(r messages.QueueRunningJob) string { return r.JobID }),
+					idsOf(q.JobsWaiting, func(w messages.QueueWaitingJob) string { return w.JobID })...) {
+					if j := b.jobs[id]; j == nil || !tc.v.keepsJob(j) {
+						t.Fatalf("%s listed, not for this view", id)
+					}
+				}
+				if q.Next == nil {
+					break
+				}
+				req.After = q.Next
+				// The queue moves between pages.
+				for range 5 {
+					seq++
+					j := newJob(fmt.Sprintf("n%d", seq), fmt.Sprintf("env%d", rng.IntN(3)), rng.IntN(3))
+					j.CourseID = fmt.Sprintf("course%d", rng.IntN(3))
+					b.apply(&JobQueued{Job: j, ClientID: fmt.Sprintf("c%d", rng.IntN(3)), Seq: seq, At: b.now()})
+				}
+				for id, j := range b.jobs {
+					if rng.IntN(200) != 0 {
+						continue
+					}
+					state[id] = "moved"
+					switch {
+					case j.phase == phaseWaiting:
+						dispatch++
+						b.apply(&JobAssigned{JobID: id, AgentID: "a", Attempt: j.attempt + 1, DispatchSeq: dispatch, At: b.now()})
+					case rng.IntN(2) == 0:
+						b.apply(&JobRequeued{JobID: id})
+					default:
+						b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: id}, At: b.now()})
+					}
+				}
+			}
+			for id, s := range state {
+				if s != "moved" && seen[id] != 1 {
+					t.Errorf("%s (waiting %s, stayed) listed %d times", id, s, seen[id])
+				}
+			}
+			for id, n := range seen {
+				if n > 1 && state[id] != "moved" {
+					t.Errorf("%s listed %d times", id, n)
+				}
+			}
+		})
+	}
+}
+
+func idsOf[T any](in []T, id func(T) string) []string {
+	out := make([]string, 0, len(in))
+	for _, x := range in {
+		out = append(out, id(x))
+	}
+	return out
+}
+
+// An empty request is answered as before paging; a bad one with an Error;
+// heads list at most n jobs of each queue, positions counted per queue.
+func TestQueueAnswer_Modes(t *testing.T) {
+	t.Parallel()
+	b := busyQueue(t, 600, 4)
+	legacy := b.snapshot("", true)
+	m := b.queueAnswer("", true, &messages.ClientGetQueue{})
+	if q := m.(*messages.BackendGetQueue); len(q.JobsWaiting) != len(legacy.JobsWaiting) || q.Next != nil || q.Ref != "" {
+		t.Errorf("empty request: %d waiting, next %v", len(q.JobsWaiting), q.Next)
+	}
+	if e, ok := b.queueAnswer("", true, &messages.ClientGetQueue{Limit: messages.MaxQueuePage + 1}).(*messages.Error); !ok || e.Code != messages.CodeBadRequest {
+		t.Errorf("over the bound: %#v", e)
+	}
+	q := b.queueAnswer("c2", false, &messages.ClientGetQueue{PerQueue: 4, Ref: "r1"}).(*messages.BackendGetQueue)
+	if q.Ref != "r1" {
+		t.Errorf("ref %q", q.Ref)
+	}
+	per := map[string][]int{}
+	for _, w := range q.JobsWaiting {
+		env := w.EnvironmentType + "/" + w.Environment
+		per[env] = append(per[env], w.Position)
+		if j := b.jobs[w.JobID]; j.clientID != "c2" {
+			t.Errorf("%s of %s listed to c2", w.JobID, j.clientID)
+		}
+	}
+	if len(per) != 3 {
+		t.Errorf("heads of %d queues, want 3: %v", len(per), per)
+	}
+	for env, ps := range per {
+		if len(ps) != 4 || ps[0] < 1 {
+			t.Errorf("%s: positions %v", env, ps)
+		}
+		for i := 1; i < len(ps); i++ {
+			if ps[i] <= ps[i-1] {
+				t.Errorf("%s: positions %v", env, ps)
+			}
+		}
+	}
+}
