@@ -54,7 +54,8 @@ func (b *Backend) handleAgent(ev event) {
 			r.Grade = r.Result.Status.DefaultGrade()
 		}
 		b.finish(j, r)
-		b.agentIdx.refile(a) // a slot freed
+		// A slot freed: the agent may be the least busy again.
+		b.agentIdx.refile(a)
 		if b.jobs[j.id()] == nil { // committed: the agent may forget it
 			b.toAgent(ev.sender, &messages.Ack{JobID: m.JobID, Attempt: m.Attempt})
 		}
