@@ -86,7 +86,9 @@
 //     BackendGetQueue to all calls waiting at that moment: snapshots carry
 //     no request id, and any snapshot taken after a call started answers it
 //     well enough. A request (or snapshot) lost on the way is asked again
-//     once a later ping is answered.
+//     once a later ping is answered. QueryQueue (the head of each queue, or
+//     a page of every job) sets a Ref on its request, and takes only the
+//     answer that echoes it.
 //   - KillJob has no positive answer in the protocol (the killed result
 //     arrives as BackendJobDone to the job's submitter). The client sends
 //     the ClientKillJob followed by a Ping: an Error naming the job before

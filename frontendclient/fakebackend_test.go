@@ -149,6 +149,19 @@ func (fb *fakeBackend) receive(m *nats.Msg) {
 		if q == nil {
 			q = &messages.BackendGetQueue{}
 		}
+		if v.Ref != "" { // pages of one job each, "p1" to "p3"
+			page := *q
+			page.Ref = v.Ref
+			var seq uint64 = 1
+			if v.After != nil {
+				seq = v.After.Seq + 1
+			}
+			page.JobsWaiting = []messages.QueueWaitingJob{{JobID: fmt.Sprintf("p%d", seq)}}
+			if seq < 3 {
+				page.Next = &messages.QueueCursor{Running: true, Seq: seq}
+			}
+			q = &page
+		}
 		fb.sendLocked(client, q)
 	}
 }

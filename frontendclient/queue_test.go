@@ -56,3 +56,42 @@ func TestQueueNoAnswer(t *testing.T) {
 		t.Errorf("Queue = %v, want ErrNoAnswer", err)
 	}
 }
+
+// QueryQueue pages while Queue calls wait alongside: each call gets the
+// answer to its own request.
+func TestQueryQueuePages(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.fb.set(func(fb *fakeBackend) { fb.queue = &messages.BackendGetQueue{JobsWaiting: []messages.QueueWaitingJob{{JobID: "w1"}}} })
+	ctx, cancel := contextWithGuard(t)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if q, err := e.c.Queue(ctx); err != nil || len(q.JobsWaiting) != 1 || q.JobsWaiting[0].JobID != "w1" {
+				t.Errorf("Queue = %+v, %v", q, err)
+			}
+		})
+	}
+	var ids []string
+	req := messages.ClientGetQueue{Limit: 1}
+	for {
+		q, err := e.c.QueryQueue(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range q.JobsWaiting {
+			ids = append(ids, w.JobID)
+		}
+		if q.Next == nil {
+			break
+		}
+		req.After = q.Next
+	}
+	wg.Wait()
+	if want := []string{"p1", "p2", "p3"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("pages %v, want %v", ids, want)
+	}
+	if _, err := e.c.QueryQueue(ctx, messages.ClientGetQueue{Limit: messages.MaxQueuePage + 1}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("over the bound: %v, want ErrInvalid", err)
+	}
+}

@@ -58,10 +58,7 @@ func (c *Client) handle(nm *nats.Msg) {
 	case *messages.BackendJobDone:
 		c.onDone(m)
 	case *messages.BackendGetQueue:
-		for _, w := range c.queueWait {
-			w.answer <- m // each waiter has room for exactly this one
-		}
-		c.queueWait = nil
+		c.answerQueue(m)
 	case *messages.Pong:
 		c.onPingAnswer(false)
 	case *messages.Unknown:
