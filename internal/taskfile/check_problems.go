@@ -1,6 +1,7 @@
 package taskfile
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -63,8 +64,13 @@ func checkProblem(f findings, path string, p pair, types []string) {
 	}
 	typ := deref(tn).Value
 	if deref(tn).Kind != yaml.ScalarNode || !slices.Contains(types, typ) {
+		hint := ""
+		// Older INGInious wrote code-single-line and multiple-choice.
+		if c := closest(strings.ReplaceAll(typ, "-", "_"), types); c != "" && c != typ {
+			hint = fmt.Sprintf(" (did you mean %q?)", c)
+		}
 		f.add(SevError, line(tn), "problem %s: unknown type %q%s; INGInious' types are %s (a plugin's: --problem-type NAME)",
-			p.key, typ, didYouMean(strings.ReplaceAll(typ, "-", "_"), types), strings.Join(types, ", "))
+			p.key, typ, hint, strings.Join(types, ", "))
 		return
 	}
 	switch typ {

@@ -54,9 +54,9 @@ func CheckSample(s Sample, problems map[string]bool) []Finding {
 			f.add(SevError, a.Line, "files.%s: %v", a.Problem, err)
 		}
 	}
-	for pid := range s.Expect.Problems {
+	for pid, pe := range s.Expect.Problems {
 		if unknown(pid) {
-			f.add(SevError, 0, "expect.problems.%s: the task has no such problem%s", pid, didYouMean(pid, known))
+			f.add(SevError, pe.line, "expect.problems.%s: the task has no such problem%s", pid, didYouMean(pid, known))
 		}
 	}
 	return list

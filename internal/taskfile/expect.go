@@ -30,10 +30,20 @@ type ProblemExpectation struct {
 	Status      messages.Status `json:"status,omitempty"`
 	Feedback    []Pattern       `json:"feedback,omitempty"`
 	NotFeedback []Pattern       `json:"not_feedback,omitempty"`
+	line        int             // in the sample file, for findings
 }
 
 // Pattern is a regular expression (Go's syntax, RE2) on a feedback text.
 type Pattern struct{ re *regexp.Regexp }
+
+// compilePattern compiles a pattern of a sample file.
+func compilePattern(s string) (Pattern, error) {
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return Pattern{}, fmt.Errorf("pattern: %w", err)
+	}
+	return Pattern{re: re}, nil
+}
 
 func (p Pattern) String() string               { return p.re.String() }
 func (p Pattern) MarshalText() ([]byte, error) { return []byte(p.re.String()), nil }

@@ -54,6 +54,12 @@ var ProblemTypes = []string{
 func closest(word string, known []string) string {
 	best, bestDist := "", 0
 	for _, k := range known {
+		// A cut word ("stat", "desc") names the key it starts.
+		if len(word) >= 3 && strings.HasPrefix(k, strings.ToLower(word)) {
+			return k
+		}
+	}
+	for _, k := range known {
 		d := editDistance(strings.ToLower(word), k)
 		if best == "" || d < bestDist {
 			best, bestDist = k, d

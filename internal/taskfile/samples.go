@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -184,7 +183,7 @@ func readProblemExpects(f findings, n *yaml.Node) map[string]ProblemExpectation 
 	}
 	out := map[string]ProblemExpectation{}
 	for _, p := range pairs(n) {
-		var pe ProblemExpectation
+		pe := ProblemExpectation{line: p.kn.Line}
 		if !isMap(p.v) {
 			f.add(SevError, line(p.v), "expect.problems.%s must be a mapping: status, feedback, not_feedback", p.key)
 			continue
@@ -210,8 +209,11 @@ func readProblemExpects(f findings, n *yaml.Node) map[string]ProblemExpectation 
 
 func readStatus(f findings, n *yaml.Node) messages.Status {
 	v := deref(n)
-	if v == nil || v.Kind != yaml.ScalarNode || !slices.Contains(statuses, v.Value) {
-		f.add(SevError, line(n), "status must be one of %s", strings.Join(statuses, ", "))
+	if v == nil {
+		v = &yaml.Node{}
+	}
+	if v.Kind != yaml.ScalarNode || !slices.Contains(statuses, v.Value) {
+		f.add(SevError, line(n), "status %q is not one of %s%s", v.Value, strings.Join(statuses, ", "), didYouMean(v.Value, statuses))
 		return ""
 	}
 	return messages.Status(v.Value)
@@ -237,12 +239,12 @@ func readPatterns(f findings, key string, n *yaml.Node) []Pattern {
 			f.add(SevError, it.Line, "%s: each pattern must be a text", key)
 			continue
 		}
-		re, err := regexp.Compile(it.Value)
+		p, err := compilePattern(it.Value)
 		if err != nil {
 			f.add(SevError, it.Line, "%s: %v", key, err)
 			continue
 		}
-		out = append(out, Pattern{re: re})
+		out = append(out, p)
 	}
 	return out
 }

@@ -1,0 +1,216 @@
+package taskfile
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// want is a finding a test expects: its file (base name), line,
+// severity and a part of its message.
+type want struct {
+	file string
+	line int
+	sev  Severity
+	text string
+}
+
+// assertFindings checks that every wanted finding is there, and that
+// there are no other errors than those wanted.
+func assertFindings(t *testing.T, got []Finding, wants []want) {
+	t.Helper()
+	errs := 0
+	for _, w := range wants {
+		if w.sev == SevError {
+			errs++
+		}
+		found := false
+		for _, f := range got {
+			if filepath.Base(f.File) == w.file && f.Line == w.line && f.Severity == w.sev && strings.Contains(f.Message, w.text) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no %s at %s:%d with %q", w.sev, w.file, w.line, w.text)
+		}
+	}
+	if n := countErrors(got); n != errs {
+		t.Errorf("%d errors, want %d", n, errs)
+	}
+	if t.Failed() {
+		for _, f := range got {
+			t.Log(f)
+		}
+	}
+}
+
+// TestCheck_BadTask: testdata/badtask has one of each mistake in one
+// folder; each is reported at its line, none hides another.
+func TestCheck_BadTask(t *testing.T) {
+	t.Parallel()
+	r, err := Check(filepath.Join("testdata", "badtask"), CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFindings(t, r.Findings, []want{
+		{"task.yaml", 4, SevWarning, `unknown key autor (did you mean "author"?)`},
+		{"task.yaml", 5, SevError, `unknown key enviroment_id (did you mean "environment_id"?)`},
+		{"task.yaml", 9, SevError, `environment_parameters.limits.time: "fast" is not a number`},
+		{"task.yaml", 11, SevWarning, "memory 10 MiB is raised to 20 MiB"},
+		{"task.yaml", 12, SevWarning, "disk 9000 is more than agents grant"},
+		{"task.yaml", 13, SevError, `limits.tme (did you mean "time"?)`},
+		{"task.yaml", 14, SevError, `network_grading: "sometimes" is not on/off`},
+		{"task.yaml", 15, SevError, `ssh_alowed (did you mean "ssh_allowed"?)`},
+		{"task.yaml", 16, SevWarning, "limits at the top level is ignored"},
+		{"task.yaml", 19, SevError, `problem id "bad id" is not valid`},
+		{"task.yaml", 21, SevError, "problem q1 has no type"},
+		{"task.yaml", 24, SevError, `unknown type "multiple-choice" (did you mean "multiple_choice"?)`},
+		{"task.yaml", 25, SevError, "q3 (multiple_choice) has no choices"},
+		{"task.yaml", 28, SevError, "q4 (match) has no answer"},
+		{"task.yaml", 33, SevError, "no choice is valid"},
+		{"task.yaml", 38, SevWarning, `heder (did you mean "header"?)`},
+		{"task.yaml", 41, SevError, `unknown box type "textarea"`},
+		{"task.yaml", 42, SevError, "problems.q1 given twice (first at line 21)"},
+		{"run", 0, SevWarning, "not executable"},
+		{"run", 1, SevWarning, "the default environment probably has no ruby"},
+		{"broken-yaml.yaml", 2, SevError, "not valid YAML"},
+		{"malformed.yaml", 1, SevError, "inputs must be a mapping"},
+		{"malformed.yaml", 3, SevError, `status "passed" is not one of`},
+		{"malformed.yaml", 4, SevError, `"about 50" is not a number`},
+		{"malformed.yaml", 5, SevError, "missing closing )"},
+		{"malformed.yaml", 6, SevError, `expect.problems.q1.stat (did you mean "status"?)`},
+		{"malformed.yaml", 7, SevError, `unknown key expected (did you mean "expect"?)`},
+		{"no-expect.yaml", 0, SevError, "no expect"},
+		{"unknown-problem.yaml", 3, SevError, `answers problem "q9", which the task does not have (did you mean "q1"?)`},
+		{"unknown-problem.yaml", 4, SevError, `answers problem "name"`},
+		{"unknown-problem.yaml", 4, SevError, "@missing.txt"},
+		{"unknown-problem.yaml", 6, SevError, "files.q6"},
+		{"unknown-problem.yaml", 10, SevError, "expect.problems.q7: the task has no such problem"},
+	})
+	if len(r.Samples) != 1 || r.Samples[0].Name != "unknown-problem" {
+		t.Errorf("well-formed samples %+v, want unknown-problem only", r.Samples)
+	}
+}
+
+// TestCheck_Findings: each kind of finding on a small folder of its own.
+func TestCheck_Findings(t *testing.T) {
+	t.Parallel()
+	const run = "#!/bin/bash\nfeedback-result success\n"
+	cases := []struct {
+		name  string
+		files map[string]string // name: content; "run" is made executable
+		want  []want
+	}{
+		{"a clean task", map[string]string{"task.yaml": "environment_id: default\nproblems: {q: {type: code}}\n", "run": run}, nil},
+		{"YAML syntax error at its line", map[string]string{"task.yaml": "name: x\nproblems:\n  q: [\n", "run": run},
+			[]want{{"task.yaml", 3, SevError, "not valid YAML"}}},
+		{"not a mapping", map[string]string{"task.yaml": "- a\n- b\n", "run": run},
+			[]want{{"task.yaml", 1, SevError, "must be a mapping"}}},
+		{"no task.yaml", map[string]string{"run": run},
+			[]want{{"task.yaml", 0, SevWarning, "INGInious would not see a task"}}},
+		{"older format with environment_* left over", map[string]string{
+			"task.yaml": "environment: default\nenvironment_id: cpp\nlimits: {time: 5}\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 2, SevWarning, "environment_id is ignored"}}},
+		{"top-level limits without environment_parameters", map[string]string{
+			"task.yaml": "environment_id: default\nlimits: {time: 5}\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 2, SevWarning, "INGInious' current webapp ignores it"}}},
+		{"limits out of range", map[string]string{
+			"task.yaml": "environment_parameters:\n  limits: {time: 900, hard_time: 60, memory: 8000}\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 2, SevWarning, "time 900 is more than agents grant"},
+				{"task.yaml", 2, SevWarning, "memory 8000 is more than"},
+				{"task.yaml", 2, SevWarning, "hard_time 60 s (wall time) is less than time 900 s"}}},
+		{"limits not a mapping", map[string]string{"task.yaml": "environment_parameters: {limits: 30}\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 1, SevError, "limits must be a mapping"}}},
+		{"environment_id a list", map[string]string{"task.yaml": "environment_id: [a]\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 1, SevError, "environment_id must be a text, not a list"}}},
+		{"no problems", map[string]string{"task.yaml": "environment_id: default\n", "run": run},
+			[]want{{"task.yaml", 0, SevWarning, "no problems"}}},
+		{"problems a list", map[string]string{"task.yaml": "problems: [a]\n", "run": run},
+			[]want{{"task.yaml", 1, SevError, "problems must be a mapping"}}},
+		{"no run file", map[string]string{"task.yaml": "problems: {q: {type: code}}\n"},
+			[]want{{"run", 0, SevError, "no run file"}}},
+		{"run_cmd: no run file needed", map[string]string{"task.yaml": "environment_parameters: {run_cmd: python3 grade.py}\nproblems: {q: {type: code}}\n"}, nil},
+		{"mcq: no run file needed", map[string]string{"task.yaml": "environment: mcq\nproblems: {q: {type: match, answer: 42}}\n"}, nil},
+		{"no #! line", map[string]string{"task.yaml": "problems: {q: {type: code}}\n", "run": "feedback-result success\n"},
+			[]want{{"run", 1, SevWarning, "INGInious runs such a file with IPython"}}},
+		{"python in the minimal image", map[string]string{"task.yaml": "environment_id: minimal\nproblems: {q: {type: code}}\n", "run": "#!/usr/bin/python3\n"},
+			[]want{{"run", 1, SevWarning, "the minimal environment probably has no python3"}}},
+		{"a plugin's type needs --problem-type", map[string]string{"task.yaml": "problems: {q: {type: scratch}}\n", "run": run},
+			[]want{{"task.yaml", 1, SevError, `unknown type "scratch"`}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTask(t, tc.files)
+			r, err := Check(dir, CheckOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertFindings(t, r.Findings, tc.want)
+		})
+	}
+}
+
+// TestCheck_CourseCommonRun: a task without a run file uses its course's
+// $common one, as in INGInious; --problem-type accepts a plugin's type.
+func TestCheck_CourseCommonRun(t *testing.T) {
+	t.Parallel()
+	course := t.TempDir()
+	task := filepath.Join(course, "t1")
+	writeFiles(t, course, map[string]string{"t1/task.yaml": "problems: {q: {type: scratch}}\n", "$common/run": "#!/bin/sh\n"})
+	r, err := Check(task, CheckOptions{ProblemTypes: []string{"scratch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFindings(t, r.Findings, nil)
+	if _, err := Check(filepath.Join(task, "task.yaml"), CheckOptions{}); err == nil {
+		t.Error("Check of a file: no error")
+	}
+}
+
+// TestCheck_Examples keeps the repository's examples clean.
+func TestCheck_Examples(t *testing.T) {
+	t.Parallel()
+	dirs, _ := filepath.Glob(filepath.Join("..", "..", "examples", "*", "task.yaml"))
+	if len(dirs) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, d := range dirs {
+		r, err := Check(filepath.Dir(d), CheckOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Samples) == 0 {
+			t.Errorf("%s: no sample answers in tests/", filepath.Dir(d))
+		}
+		for _, f := range r.Findings {
+			t.Errorf("%s", f)
+		}
+	}
+}
+
+func writeTask(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "task")
+	writeFiles(t, dir, files)
+	return dir
+}
+
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if filepath.Base(name) == "run" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
