@@ -1,6 +1,10 @@
 package backend
 
-import "container/heap"
+import (
+	"container/heap"
+
+	"github.com/ingo-grader/ingo/messages"
+)
 
 // agentIndex files every agent with a free slot under each environment
 // (topic) it offers, in a heap ordered as leastBusy chooses: the smallest
@@ -20,6 +24,9 @@ import "container/heap"
 type agentIndex struct {
 	byTopic map[topic]*indexed[*agentEntry]
 	filed   map[*agent]*agentFile
+	// advertisedBy counts the registered agents advertising each
+	// environment (see advertise).
+	advertisedBy map[topic]int
 	// check, when set (tests), hears of every choice dispatch makes, with
 	// the agents set aside this round, before the job is assigned.
 	check func(got *agent, idle []*agent)
@@ -156,4 +163,42 @@ func (ix *agentIndex) pick(qs *queues) *agent {
 		return nil
 	}
 	return best.a
+}
+
+// advertise counts the agents advertising each environment, as an agent's
+// environments go from was to now (nil: none, before its first hello or
+// once it is lost), and says whether the set of environments advertised
+// by some agent changed. Only then has updateEnvironments, a pass over
+// every agent, anything to tell the clients: a thousand agents saying
+// hello cost a thousand passes over a thousand agents otherwise.
+func (ix *agentIndex) advertise(was, now map[string]map[string]messages.EnvironmentInfo) bool {
+	if ix.advertisedBy == nil {
+		ix.advertisedBy = map[topic]int{}
+	}
+	before := map[topic]int{}
+	count := func(envs map[string]map[string]messages.EnvironmentInfo, d int) {
+		for typ, names := range envs {
+			for name, info := range names {
+				if !info.Advertised {
+					continue
+				}
+				t := topic{typ, name}
+				if _, seen := before[t]; !seen {
+					before[t] = ix.advertisedBy[t]
+				}
+				ix.advertisedBy[t] += d
+			}
+		}
+	}
+	count(now, 1)
+	count(was, -1)
+	changed := false
+	for t, n := range before {
+		after := ix.advertisedBy[t]
+		if after == 0 {
+			delete(ix.advertisedBy, t)
+		}
+		changed = changed || (n > 0) != (after > 0)
+	}
+	return changed
 }

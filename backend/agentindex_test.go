@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // loopBackend is a backend whose event loop is the test: the test hands
 // it events and calls dispatch and tick itself, on a virtual clock. Its
 // messages go to a NATS server where nobody listens.
-func loopBackend(t *testing.T) (*Backend, *time.Time) {
+func loopBackend(t testing.TB) (*Backend, *time.Time) {
 	t.Helper()
 	n := testutil.StartNATS(t)
 	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
@@ -79,7 +80,7 @@ func TestAgentIndex_AgreesWithAScan(t *testing.T) {
 					if hello.AvailableEnvironments[tp.envType] == nil {
 						hello.AvailableEnvironments[tp.envType] = map[string]messages.EnvironmentInfo{}
 					}
-					hello.AvailableEnvironments[tp.envType][tp.env] = messages.EnvironmentInfo{Advertised: true}
+					hello.AvailableEnvironments[tp.envType][tp.env] = messages.EnvironmentInfo{Advertised: rng.IntN(4) != 0}
 				}
 			}
 			if a := b.agents[id]; a != nil && a.session == hello.Session {
@@ -194,6 +195,30 @@ func checkAgentIndex(t *testing.T, b *Backend, step int) {
 	if n != 0 {
 		t.Fatalf("step %d: the heaps hold %d entries more than the filed agents", step, -n)
 	}
+	// The environments advertised, counted as agents come and go, and
+	// told to clients when their set changes.
+	want := map[topic]int{}
+	adv := map[string][]string{}
+	for _, a := range b.agents {
+		for typ, names := range a.envs {
+			for name, info := range names {
+				if info.Advertised {
+					if want[topic{typ, name}]++; want[topic{typ, name}] == 1 {
+						adv[typ] = append(adv[typ], name)
+					}
+				}
+			}
+		}
+	}
+	if !maps.Equal(ix.advertisedBy, want) {
+		t.Fatalf("step %d: advertised by %v, want %v", step, ix.advertisedBy, want)
+	}
+	for _, names := range adv {
+		slices.Sort(names)
+	}
+	if !maps.EqualFunc(adv, b.advertised, slices.Equal) {
+		t.Fatalf("step %d: environments advertised %v, want %v", step, b.advertised, adv)
+	}
 }
 
 func agentKey(a *agent) string {
@@ -239,4 +264,46 @@ func leastBusyByScan(b *Backend, skip map[string]bool) *agent {
 		}
 	}
 	return best
+}
+
+// BenchmarkDispatch is the event loop's work per job with 10 agents and
+// with 1,000 (4 slots each, half of them busy): a job queued, dispatched
+// to the least busy agent, started and done. It should not depend on the
+// number of agents. Messages go to a NATS server where nobody listens.
+func BenchmarkDispatch(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("agents=%d", n), func(b *testing.B) {
+			be, now := loopBackend(b)
+			envs := map[string]map[string]messages.EnvironmentInfo{"docker": {"default": {Advertised: true}}}
+			for i := range n {
+				be.handle(event{at: *now, sender: fmt.Sprintf("a%04d", i), agent: true, msg: &messages.AgentHello{
+					ProtocolVersion: messages.ProtocolVersion, AvailableJobSlots: 4, AvailableEnvironments: envs, Session: "s"}})
+			}
+			var running []*job
+			submit := func(k int) {
+				be.seq++
+				if err := be.commit(&JobQueued{Job: newJob(fmt.Sprintf("j%d", k), "default", 0), ClientID: "c", Seq: be.seq, At: *now}); err != nil {
+					b.Fatal(err)
+				}
+				be.dispatch()
+				j := be.jobs[fmt.Sprintf("j%d", k)]
+				if j == nil || j.phase == phaseWaiting {
+					b.Fatalf("job %d not dispatched", k)
+				}
+				be.handle(event{at: *now, sender: j.agentID, agent: true, msg: &messages.AgentJobStarted{JobID: j.id(), Attempt: j.attempt}})
+				running = append(running, j)
+			}
+			for k := range 2 * n { // half the slots busy
+				submit(-1 - k)
+			}
+			b.ResetTimer()
+			for k := range b.N {
+				submit(k)
+				j := running[0]
+				running = running[1:]
+				be.handle(event{at: *now, sender: j.agentID, agent: true, msg: &messages.AgentJobDone{JobID: j.id(), Attempt: j.attempt,
+					JobResult: messages.NewJobResult(messages.StatusSuccess, "ok", "")}})
+			}
+		})
+	}
 }

@@ -159,6 +159,7 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		a.name = id
 	}
 	a.slots = m.AvailableJobSlots
+	wasEnvs := a.envs
 	a.envs = m.AvailableEnvironments
 	a.topics = a.topics[:0]
 	for typ, names := range m.AvailableEnvironments {
@@ -170,7 +171,9 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	b.reconcile(a, m, restored)
 	b.agentIdx.refile(a) // its slots, environments and jobs may all be new
 	b.toAgent(id, &messages.Ack{Session: m.Session})
-	b.updateEnvironments()
+	if b.agentIdx.advertise(wasEnvs, a.envs) {
+		b.updateEnvironments()
+	}
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
 }
 
@@ -326,7 +329,9 @@ func (b *Backend) loseAgent(a *agent, why string) {
 	}
 	delete(b.agents, a.id)
 	b.agentIdx.forget(a)
-	b.updateEnvironments()
+	if b.agentIdx.advertise(a.envs, nil) {
+		b.updateEnvironments()
+	}
 }
 
 // loseAttempt re-queues a job whose attempt is gone, or ends it.
