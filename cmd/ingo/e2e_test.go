@@ -49,6 +49,10 @@ func TestCommands_EndToEnd(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "running: 0") {
 		t.Errorf("queue: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	code, out, errOut = client("queue", "--all", "--json", "--limit", "1")
+	if code != exitOK || !strings.Contains(out, `"next":null`) {
+		t.Errorf("queue --all --json: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	code, _, errOut = client("kill", "no-such-job")
 	if code != exitFailure || !strings.Contains(errOut, "no-such-job") {
 		t.Errorf("kill of an unknown job: exit %d, stderr %q", code, errOut)

@@ -14,34 +14,58 @@ import (
 )
 
 func newQueueCmd(a *app) *cobra.Command {
-	var asJSON, watch bool
+	var asJSON, watch, all bool
 	var every time.Duration
+	var o pageOpts
 	cmd := &cobra.Command{
 		Use:   "queue",
 		Short: "Show running and waiting jobs",
-		Long: `Show the backend's queue: running jobs with their agent, then waiting jobs in
-the order they will run, each with the reason it waits. With jobs of several
-environments or courses, their counts come first. The lists stop at the
-backend's bound (backend.queue-snapshot-jobs, the first 1,000 of each); the
-counts are of every job.
+		Long: `Show the backend's queue: the counts of running and waiting jobs per
+environment and course, the running jobs with their agent, then the head of
+each queue: per environment, its first --head waiting jobs in the order they
+will run, with their position in that queue and the reason each waits.
+
+--all lists every job instead, a page at a time (--limit jobs each, 1,000 at
+most): running jobs by start, then waiting jobs by environment, priority and
+arrival (not placed in the dispatch order: POS is "-"), optionally of one
+--env (TYPE or TYPE/NAME) and --course. A job that stays where it is while the
+pages are read is listed exactly once; one that starts, is re-queued or
+arrives meanwhile may be listed twice or not at all. With --json, --all prints
+one JSON document per line per page, each with its "next" cursor (null on the
+last page).
 
 --watch shows it again every --interval until interrupted; with --json each
 snapshot is one line of JSON.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runQueue(cmd.Context(), asJSON, watch, every)
+			if all {
+				if watch {
+					return fmt.Errorf("--all and --watch do not go together")
+				}
+				return a.runQueueAll(cmd.Context(), asJSON, o)
+			}
+			return a.runQueue(cmd.Context(), asJSON, watch, every, o.head)
 		},
 	}
 	fs := cmd.Flags()
 	jsonFlag(fs, &asJSON)
 	fs.BoolVar(&watch, "watch", false, "show the queue again every --interval until interrupted")
 	fs.DurationVar(&every, "interval", 2*time.Second, "refresh period of --watch")
+	fs.BoolVar(&all, "all", false, "list every job, a page at a time")
+	fs.IntVar(&o.head, "head", 5, "waiting jobs shown per environment")
+	fs.IntVar(&o.limit, "limit", messages.MaxQueuePage, "jobs per page of --all")
+	fs.StringVar(&o.env, "env", "", "with --all: only this environment (TYPE or TYPE/NAME)")
+	fs.StringVar(&o.course, "course", "", "with --all: only this course")
 	return cmd
 }
 
-func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Duration) error {
+func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Duration, head int) error {
 	if every <= 0 {
 		return fmt.Errorf("--interval must be positive, not %v", every)
+	}
+	req := messages.ClientGetQueue{PerQueue: head}
+	if err := req.Validate(); err != nil {
+		return fmt.Errorf("--head: %w", err)
 	}
 	c, closeClient, err := a.openClient(ctx)
 	if err != nil {
@@ -49,7 +73,7 @@ func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Durat
 	}
 	defer closeClient()
 	for {
-		q, err := c.Queue(ctx)
+		q, err := c.QueryQueue(ctx, req)
 		if err != nil {
 			if watch && ctx.Err() != nil {
 				return nil
@@ -105,43 +129,68 @@ func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
 	running, waiting := len(q.JobsRunning), len(q.JobsWaiting)
 	if s := q.Summary; s != nil {
 		running, waiting = s.Running, s.Waiting
-		if len(s.Counts) > 1 {
-			t := newTable(w)
-			t.row("ENVIRONMENT", "COURSE", "RUNNING", "WAITING")
-			for _, c := range s.Counts {
-				t.row(c.EnvironmentType+"/"+c.Environment, c.CourseID, strconv.Itoa(c.Running), strconv.Itoa(c.Waiting))
-			}
-			if err := t.flush(); err != nil {
-				return err
-			}
-			fmt.Fprintln(w)
-		}
-	}
-	fmt.Fprintf(w, "running: %d%s\n", running, shown(len(q.JobsRunning), running))
-	if len(q.JobsRunning) > 0 {
-		t := newTable(w)
-		t.row("JOB", "TASK", "ENVIRONMENT", "AGENT", "LAUNCHER", "STARTED", "MAX TIME", "ATTEMPT")
-		for _, j := range q.JobsRunning {
-			agent := j.Agent
-			if j.Killing {
-				agent += " (killing)"
-			}
-			t.row(j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment, agent, j.Launcher,
-				ago(now, j.StartedAt), seconds(j.MaxTime), strconv.Itoa(j.Attempt))
-		}
-		if err := t.flush(); err != nil {
+		if err := printCounts(w, s); err != nil {
 			return err
 		}
 	}
+	fmt.Fprintf(w, "running: %d%s\n", running, shown(len(q.JobsRunning), running))
+	if err := printRunning(w, q.JobsRunning, now); err != nil {
+		return err
+	}
 	fmt.Fprintf(w, "\nwaiting: %d%s\n", waiting, shown(len(q.JobsWaiting), waiting))
-	if len(q.JobsWaiting) == 0 {
+	return printWaiting(w, q.JobsWaiting, now)
+}
+
+// printWaiting is a table of waiting jobs; POS is "-" for a job not placed
+// in the dispatch order (a page of --all, a frontend's deep jobs).
+func printWaiting(w io.Writer, jobs []messages.QueueWaitingJob, now time.Time) error {
+	if len(jobs) == 0 {
 		return nil
 	}
 	t := newTable(w)
 	t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "STARTS", "WAITS FOR")
-	for _, j := range q.JobsWaiting {
-		t.row(strconv.Itoa(j.Position), j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment,
+	for _, j := range jobs {
+		pos := "-"
+		if j.Position > 0 {
+			pos = strconv.Itoa(j.Position)
+		}
+		t.row(pos, j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment,
 			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), startsIn(now, j.EstimatedStart), waitReason(j.Reason))
+	}
+	return t.flush()
+}
+
+// printCounts is the counts per environment and course, when there is
+// more than one.
+func printCounts(w io.Writer, s *messages.QueueSummary) error {
+	if len(s.Counts) <= 1 {
+		return nil
+	}
+	t := newTable(w)
+	t.row("ENVIRONMENT", "COURSE", "RUNNING", "WAITING")
+	for _, c := range s.Counts {
+		t.row(c.EnvironmentType+"/"+c.Environment, c.CourseID, strconv.Itoa(c.Running), strconv.Itoa(c.Waiting))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+func printRunning(w io.Writer, jobs []messages.QueueRunningJob, now time.Time) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	t := newTable(w)
+	t.row("JOB", "TASK", "ENVIRONMENT", "AGENT", "LAUNCHER", "STARTED", "MAX TIME", "ATTEMPT")
+	for _, j := range jobs {
+		agent := j.Agent
+		if j.Killing {
+			agent += " (killing)"
+		}
+		t.row(j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment, agent, j.Launcher,
+			ago(now, j.StartedAt), seconds(j.MaxTime), strconv.Itoa(j.Attempt))
 	}
 	return t.flush()
 }

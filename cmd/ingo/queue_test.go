@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +35,67 @@ func TestPrintQueue_Summary(t *testing.T) {
 	}
 	if strings.Index(out, "java") > strings.Index(out, "waiting:") {
 		t.Errorf("counts should come before the lists:\n%s", out)
+	}
+}
+
+func TestPageOpts_Request(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		o        pageOpts
+		envType  string
+		env      string
+		wantFail bool
+	}{
+		{o: pageOpts{limit: 10}},
+		{o: pageOpts{limit: 10, env: "docker"}, envType: "docker"},
+		{o: pageOpts{limit: 10, env: "docker/cpp", course: "algo"}, envType: "docker", env: "cpp"},
+		{o: pageOpts{limit: messages.MaxQueuePage + 1}, wantFail: true},
+		{o: pageOpts{limit: 0}, wantFail: true},
+		{o: pageOpts{limit: 5, env: "/cpp"}, wantFail: true},
+	} {
+		req, err := tc.o.request()
+		if (err != nil) != tc.wantFail {
+			t.Errorf("%+v: %v", tc.o, err)
+			continue
+		}
+		if err == nil && (req.EnvironmentType != tc.envType || req.Environment != tc.env || req.CourseID != tc.o.course) {
+			t.Errorf("%+v: request %+v", tc.o, req)
+		}
+	}
+}
+
+// A page of --all: the counts before the first page only; unplaced
+// waiting jobs show POS "-"; --json gives the next page's cursor.
+func TestPrintPage(t *testing.T) {
+	t.Parallel()
+	now := time.UnixMilli(1_800_000_000_000)
+	q := &messages.BackendGetQueue{
+		JobsRunning: []messages.QueueRunningJob{{JobID: "r1", EnvironmentType: "docker", Environment: "default"}},
+		JobsWaiting: []messages.QueueWaitingJob{{JobID: "w1", EnvironmentType: "docker", Environment: "default"}},
+		Summary:     &messages.QueueSummary{Running: 1, Waiting: 5000},
+		Next:        &messages.QueueCursor{EnvironmentType: "docker", Environment: "default", Seq: 9},
+	}
+	for _, first := range []bool{true, false} {
+		var b strings.Builder
+		if err := printPage(&b, q, first, now); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if strings.Contains(out, "waiting: 5000") != first || !strings.Contains(out, "r1") || !strings.Contains(out, "\n-  ") {
+			t.Errorf("first %v:\n%s", first, out)
+		}
+	}
+	var b strings.Builder
+	if err := json.NewEncoder(&b).Encode(pageJSON(q)); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Next *string `json:"next"`
+	}
+	if err := json.Unmarshal([]byte(b.String()), &doc); err != nil || doc.Next == nil {
+		t.Fatalf("%s: %v", b.String(), err)
+	}
+	if c, err := messages.ParseQueueCursor(*doc.Next); err != nil || c.Seq != 9 {
+		t.Errorf("next %q: %+v, %v", *doc.Next, c, err)
 	}
 }
