@@ -93,11 +93,21 @@
 // (backend.max-waiting-per-course, -per-user) refuse a job over them with
 // CodeQueueFull, naming the cap.
 //
-// Free slots are filled least-busy agent first (running/slots), so a burst
-// spreads over the agents instead of filling the first one to register
-// (INGInious). A queue snapshot (snapshot.go) lists the first jobs in the
-// order this choice would take them if every agent offered every
-// environment and no job ended, with counts of all.
+// Free slots are filled least-busy agent first (running/slots; ties to
+// the one picked longest ago), so a burst spreads over the agents instead
+// of filling the first one to register (INGInious). The agents with a free
+// slot are indexed per environment they offer, each environment's in a
+// heap in that order (agentindex.go): a choice looks at the top of the
+// heap of each environment with jobs waiting, and a job assigned, ended
+// or re-queued, a hello or a lost agent refiles that agent, O(its
+// environments × log agents); so dispatch costs the same with ten agents
+// or a thousand. TestAgentIndex_AgreesWithAScan checks every choice
+// against a scan of all the agents. The index also counts the agents
+// advertising each environment, so that a hello recomputes the list sent
+// to clients only when an environment gains its first agent or loses its
+// last. A queue snapshot (snapshot.go) lists the first jobs in the order
+// this choice would take them if every agent offered every environment
+// and no job ended, with counts of all.
 //
 // # Failures
 //
