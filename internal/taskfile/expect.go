@@ -48,6 +48,12 @@ func compilePattern(s string) (Pattern, error) {
 func (p Pattern) String() string               { return p.re.String() }
 func (p Pattern) MarshalText() ([]byte, error) { return []byte(p.re.String()), nil }
 
+// UnmarshalText reads a pattern back from JSON (`ingo task test --json`).
+func (p *Pattern) UnmarshalText(b []byte) (err error) {
+	*p, err = compilePattern(string(b))
+	return err
+}
+
 // GradeRange is an expected grade: exact ("100"), a bound (">= 50",
 // "> 0", "<= 20", "< 100") or an inclusive range ("50..80").
 type GradeRange struct {
@@ -58,6 +64,12 @@ type GradeRange struct {
 
 func (g GradeRange) String() string               { return g.text }
 func (g GradeRange) MarshalText() ([]byte, error) { return []byte(g.text), nil }
+
+// UnmarshalText reads a grade range back from JSON.
+func (g *GradeRange) UnmarshalText(b []byte) (err error) {
+	*g, err = ParseGrade(string(b))
+	return err
+}
 
 // gradeEpsilon absorbs the rounding of a grade computed in floating
 // point (87.49999999 for 87.5); INGInious rounds grades to 2 decimals.

@@ -1,6 +1,7 @@
 package taskfile
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -98,6 +99,12 @@ expect:
 	}
 	if fs := CheckSample(s, map[string]bool{"name": true, "count": true, "choice": true, "code": true, "lit": true, "upload": true}); len(fs) != 0 {
 		t.Errorf("CheckSample: %v", fs)
+	}
+	// --json prints an expectation; it reads back the same.
+	data, err := json.Marshal(s.Expect)
+	var back Expectation
+	if err != nil || json.Unmarshal(data, &back) != nil || back.String() != s.Expect.String() || back.Grade.String() != "50..80" {
+		t.Errorf("JSON round trip: %s, %v -> %v", data, err, back)
 	}
 	if fs := CheckSample(s, nil); len(fs) != 0 {
 		t.Errorf("CheckSample without problems to check against: %v", fs)
