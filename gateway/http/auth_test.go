@@ -153,6 +153,35 @@ func TestFrontendsSeeOnlyTheirJobs(t *testing.T) {
 	if q := decode(t, data); len(q["running"].([]any))+len(q["waiting"].([]any)) != 3 {
 		t.Errorf("the admin's queue: %s", data)
 	}
+	// Pages of one job: every job once, then no next_cursor; alpha's pages
+	// hold alpha's job only.
+	for _, tc := range []struct {
+		who  []string
+		want int
+	}{{admin, 3}, {alpha, 1}} {
+		seen, path := 0, "/api/v1/queue?limit=1"
+		for range 10 {
+			status, data := e.call("GET", path, "", nil, tc.who...)
+			if status != 200 {
+				t.Fatalf("%s: %d %s", path, status, data)
+			}
+			q := decode(t, data)
+			seen += len(q["running"].([]any)) + len(q["waiting"].([]any))
+			next, _ := q["next_cursor"].(string)
+			if next == "" {
+				break
+			}
+			path = "/api/v1/queue?limit=1&cursor=" + next
+		}
+		if seen != tc.want {
+			t.Errorf("pages listed %d jobs, want %d", seen, tc.want)
+		}
+	}
+	for _, bad := range []string{"?limit=0", "?limit=1001", "?cursor=zz!", "?environment=/x"} {
+		if status, data := e.call("GET", "/api/v1/queue"+bad, "", nil, admin...); status != 400 {
+			t.Errorf("%s: %d %s, want 400", bad, status, data)
+		}
+	}
 
 	// Kills: nobody's 404 killed anything; the owner and the admin can.
 	if status, data := e.call("DELETE", "/api/v1/jobs/alpha-1", "", nil, alpha2...); status != 202 {

@@ -3,8 +3,12 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -22,6 +26,9 @@ type queueJSON struct {
 	// Summary counts every job by environment and course; the lists stop
 	// at the backend's bound (Summary.Truncated).
 	Summary messages.QueueSummary `json:"summary"`
+	// NextCursor, on a page (?limit, ?cursor, ?environment, ?course), is
+	// the ?cursor of the next one; absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // runningJSON adds the seconds since the job started, so that a page need
@@ -87,13 +94,63 @@ func agentsJSON(in []messages.QueueAgent) []messages.QueueAgent {
 	return out
 }
 
+// getQueue is the snapshot, or with any of ?limit, ?cursor, ?environment
+// (TYPE or TYPE/NAME) and ?course one page of every job
+// (messages.ClientGetQueue; ?limit defaults to the largest page). A
+// frontend token's page holds its own jobs among the API's: it may hold
+// fewer than ?limit, even none, before the last; follow next_cursor until
+// it is absent.
 func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
-	q, err := s.client.Queue(r.Context())
+	req, paged, err := queueRequest(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	}
+	var q *messages.BackendGetQueue
+	if paged {
+		q, err = s.client.QueryQueue(r.Context(), req)
+	} else {
+		q, err = s.client.Queue(r.Context())
+	}
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.queueFor(who(r), q, time.Now()))
+	out := s.queueFor(who(r), q, time.Now())
+	if q.Next != nil {
+		out.NextCursor = q.Next.String()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// queueRequest reads the paging parameters; paged says whether any was
+// given.
+func queueRequest(v url.Values) (messages.ClientGetQueue, bool, error) {
+	var req messages.ClientGetQueue
+	if !v.Has("limit") && !v.Has("cursor") && !v.Has("environment") && !v.Has("course") {
+		return req, false, nil
+	}
+	req.Limit = messages.MaxQueuePage
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			return req, true, fmt.Errorf("limit %q is not a number from 1 to %d", l, messages.MaxQueuePage)
+		}
+		req.Limit = n
+	}
+	if c := v.Get("cursor"); c != "" {
+		after, err := messages.ParseQueueCursor(c)
+		if err != nil {
+			return req, true, err
+		}
+		req.After = after
+	}
+	req.EnvironmentType, req.Environment, _ = strings.Cut(v.Get("environment"), "/")
+	req.CourseID = v.Get("course")
+	if err := req.Validate(); err != nil {
+		return req, true, err
+	}
+	return req, true, nil
 }
 
 // queueEvents sends the snapshot at once, then again whenever it changes
