@@ -123,6 +123,22 @@ func TestQueueScaleReport(t *testing.T) {
 	if q.Summary == nil || q.Summary.Waiting != jobs {
 		t.Fatalf("snapshot summary %+v, want %d waiting", q.Summary, jobs)
 	}
+	// What `ingo queue` asks (the head of each queue), and the first two
+	// pages of `ingo queue --all`.
+	headStart := time.Now()
+	if _, err := cl.QueryQueue(ctx, messages.ClientGetQueue{PerQueue: 5}); err != nil {
+		t.Fatal(err)
+	}
+	heads := time.Since(headStart)
+	pageStart := time.Now()
+	p1, err := cl.QueryQueue(ctx, messages.ClientGetQueue{Limit: messages.MaxQueuePage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.QueryQueue(ctx, messages.ClientGetQueue{Limit: messages.MaxQueuePage, After: p1.Next}); err != nil {
+		t.Fatal(err)
+	}
+	pages := time.Since(pageStart) / 2
 	var after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&after)
@@ -138,9 +154,12 @@ func TestQueueScaleReport(t *testing.T) {
   read the stream alone (Replay)   : %v (%.0f records/s)
   backend restart until it serves  : %v (replay and subscribe)
   Go heap held by the queue        : %d MiB (%d bytes per job; the NATS server's memory not counted)
-  queue snapshot (summary + 1,000) : %v, %d bytes
+  queue snapshot (summary + 1,000) : %v, %d bytes (request through NATS)
+  head of each queue (ingo queue)  : %v
+  a page of 1,000 (ingo queue --all): %v
 `, jobs, fill.Round(time.Millisecond), float64(jobs)/fill.Seconds(), read.Round(time.Millisecond), float64(jobs)/read.Seconds(),
-		serving.Round(time.Millisecond), heap>>20, heap/int64(jobs), snap.Round(time.Millisecond), len(mustEncode(t, q)))
+		serving.Round(time.Millisecond), heap>>20, heap/int64(jobs), snap.Round(time.Millisecond), len(mustEncode(t, q)),
+		heads.Round(time.Millisecond), pages.Round(time.Millisecond))
 	t.Log("\n" + report)
 	fmt.Fprint(os.Stderr, report)
 }
