@@ -16,7 +16,8 @@ import (
 // containers are both run so.
 type attached struct {
 	conn     types.HijackedResponse
-	copied   chan error // the output copy's end (stdcopy's error)
+	copied   chan error    // the output copy's end (stdcopy's error)
+	ended    chan struct{} // closed when the output copy ended
 	exited   <-chan container.WaitResponse
 	waitErr  <-chan error
 	stopWait context.CancelFunc
@@ -34,12 +35,13 @@ func (r *Runtime) attach(ctx context.Context, id string, stdout, stderr io.Write
 	if err != nil {
 		return nil, err
 	}
-	a := &attached{conn: conn, copied: make(chan error, 1)}
+	a := &attached{conn: conn, copied: make(chan error, 1), ended: make(chan struct{})}
 	go func() {
 		_, err := stdcopy.StdCopy(stdout, stderr, conn.Reader)
 		if onEnd != nil {
 			onEnd(err)
 		}
+		close(a.ended)
 		a.copied <- err
 	}()
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))

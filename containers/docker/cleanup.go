@@ -34,6 +34,16 @@ func (r *Runtime) labels(job *containers.Job, role string) map[string]string {
 	return l
 }
 
+// withRole is labels with io.ingo.role set to role (a copy).
+func withRole(labels map[string]string, role string) map[string]string {
+	l := make(map[string]string, len(labels)+1)
+	for k, v := range labels {
+		l[k] = v
+	}
+	l[LabelRole] = role
+	return l
+}
+
 // owned finds the resources labelled with this runtime's agent id, of
 // every installation and ingo version: removable checks the other labels
 // (and this one again), and says once that it leaves the old ones alone.
@@ -56,15 +66,32 @@ func (r *Runtime) removable(l map[string]string, req *containers.CleanupRequest)
 		r.log.Warn("leaving alone containers and volumes of this agent id made by an older ingo (no session label): remove them by hand once no such agent runs",
 			"label", LabelAgent+"="+r.opts.AgentID)
 	}
+	if tok := l[LabelPool]; tok != "" {
+		// A warm container (or its volume) has no attempt: its own
+		// session's goes once this runtime no longer has it (a failed
+		// removal), another session's as that session's attempts do.
+		inst, sess := l[LabelInstallation], l[LabelSession]
+		if inst != req.Installation || sess == "" {
+			return ref, false
+		}
+		if sess == req.Session {
+			return ref, !r.pool.isKnown(tok)
+		}
+		return ref, req.Others
+	}
 	return ref, req.Removes(l[LabelInstallation], l[LabelSession], ref)
 }
 
 // Cleanup removes the containers (grading and student) labelled with this
 // agent's id that req lets go (containers.CleanupRequest.Removes), then
-// such volumes. Containers of another agent id or installation, without
+// such volumes; warm containers (LabelPool) of its own session once the
+// pool no longer has them, of other sessions when req.Others. Containers of another agent id or installation, without
 // ingo's labels, or made by an ingo without session labels, are never
 // touched.
 func (r *Runtime) Cleanup(ctx context.Context, req containers.CleanupRequest) ([]messages.JobAttempt, error) {
+	// The agent's installation and session: the warm pool labels its
+	// containers with them.
+	r.pool.setOwner(owner{req.Installation, req.Session})
 	actx, cancel := r.apiCtx(ctx)
 	list, err := r.api.ContainerList(actx, container.ListOptions{All: true, Filters: r.owned()})
 	cancel()
@@ -89,6 +116,10 @@ func (r *Runtime) Cleanup(ctx context.Context, req containers.CleanupRequest) ([
 				errs = append(errs, fmt.Errorf("remove container %.12s: %w", c.ID, err))
 			}
 			continue
+		}
+		if c.Labels[LabelPool] != "" {
+			r.log.Info("removed a warm container left over", "container", c.ID, "session", c.Labels[LabelSession])
+			continue // no attempt of its own
 		}
 		if !seen[ref] { // a job's student containers carry its labels too
 			seen[ref] = true

@@ -92,6 +92,9 @@ type Options struct {
 	// (org.inginious.grading.name). An alias whose image is missing, or
 	// that is an image's own name, is not offered.
 	Aliases map[string]string `key:"environment-aliases" help:"INGInious environment names offered as another image's, as name=environment (the name of org.inginious.grading.name); an alias whose image is missing is not offered"`
+	// Pool keeps started containers waiting for jobs (see "Warm pool");
+	// the zero value has none, DefaultOptions one for "default".
+	Pool PoolOptions `key:"pool"`
 	// Logger; default slog.Default().
 	Logger *slog.Logger `key:"-"`
 
@@ -143,6 +146,11 @@ type Runtime struct {
 	stop context.CancelFunc
 	done chan struct{}
 
+	// pool is the warm pool (nil: none); launching counts the cold
+	// starts under way, which its refill waits for.
+	pool      *pool
+	launching atomic.Int64
+
 	closeOnce sync.Once
 	// oldLogged: Cleanup said once that it leaves unlabelled leftovers.
 	oldLogged atomic.Bool
@@ -188,6 +196,7 @@ func newRuntime(api dockerAPI, opts Options) *Runtime {
 		stop:    stop,
 		done:    make(chan struct{}),
 	}
+	r.pool = newPool(r, opts.Pool)
 	go r.watchImages(wctx)
 	return r
 }
@@ -198,10 +207,12 @@ func (r *Runtime) Name() string { return "docker" }
 // Changes fires when grading images may have been added or removed.
 func (r *Runtime) Changes() <-chan struct{} { return r.changes }
 
-// Close stops the image watcher and closes the client. Idempotent.
+// Close removes the warm pool's idle containers, stops the image watcher
+// and closes the client. Idempotent.
 func (r *Runtime) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
+		r.pool.close()
 		r.stop()
 		<-r.done
 		err = r.api.Close()

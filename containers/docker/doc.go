@@ -27,9 +27,11 @@
 //
 // # Run
 //
-// One container per attempt, created from the environment's image id with
+// One container per attempt (made for it, or taken from the warm pool, see
+// below), created from the environment's image id with
 // the labels io.ingo.agent, io.ingo.installation, io.ingo.session,
-// io.ingo.job and io.ingo.attempt (see Cleanup); user
+// io.ingo.job and io.ingo.attempt (see Cleanup; a warm container has
+// io.ingo.pool instead of the last two); user
 // 4242:4242; all capabilities dropped; no-new-privileges; Docker's default
 // seccomp profile; network "none" unless the job sets network_grading (then
 // Options.Network, "bridge" by default); a read-only rootfs with tmpfs
@@ -63,6 +65,64 @@
 // (waitStopped in wait.go, the one wait/kill/limit loop, shared with the
 // student containers) and collect (overflow, then the runtime's timeout,
 // then the result from the channel).
+//
+// # Warm pool
+//
+// Creating and starting a container is most of a trivial job's time
+// (fuse-overlayfs makes it slower still), and it does not depend on the
+// job: the files come on stdin once the helper runs. So the runtime keeps,
+// per environment of Options.Pool (pool.go, poolfill.go), Size started
+// containers waiting: each is made by the very steps of a cold start
+// (prepare: volume, create, OOM watch from its creation, attach, start)
+// for a job with Options.Pool.Limits (cmd/ingo gives the agent's default
+// limits: what a job that sets none gets), no input yet, no course files
+// and no network, and its helper waits on stdin. A job the pool is for
+// takes one: the container is inspected (still running, same image, its
+// watcher saw nothing wrong), then handed over as a cold one is after its
+// start (channel, start reported, OOM counter polled, the tar written to
+// the waiting stdin); the job's time limits count from then on. A
+// container runs one job only and is removed after it as any other.
+//
+// Same container, same job: a pool container is the one a cold start of
+// the job would make, so every limit, mount, label and status is the
+// same. Hence who bypasses the pool and starts cold: SSH jobs (debug ssh,
+// type docker-ssh) and debug jobs; network_grading; memory, processes,
+// output or disk limits other than the pool's (time limits are the
+// runtime's, after the start); course common files (/course is a mount
+// of their size); an input.json over inputRoomBytes (256 KiB; /.ingo is
+// sized for at least that much input, for cold starts too, so the two
+// agree). A job of an alias uses its image's pool.
+//
+// Labels: the installation and session of the agent, learnt from Cleanup
+// requests and jobs (the pool starts filling once it knows them, i.e.
+// after the backend accepted the agent), plus io.ingo.pool=<a token of
+// its own>, and no job or attempt label (the job is not known yet);
+// student containers of the job carry the job's labels as always.
+//
+// Refill: one goroutine (stopped and waited for by Close) makes one
+// container at a time, when a job took one, one died, or images changed;
+// it waits while a cold start is under way (a job waits for that one),
+// and backs off (0.5 s doubling to 30 s, reset by a hit) after a failed
+// fill or a container that died idle, so an image that cannot run is not
+// remade in a tight loop. In steady state it adds no work: each job's
+// container is made anyway, before the job instead of during it.
+//
+// Idle containers are watched: the one goroutine per container reading
+// its wait (which it passes on to the job that takes it) discards it when
+// it stops, loses its attach stream (a daemon restart) or has an OOM
+// kill; one that died in between is caught by the inspect when taken. An
+// image event makes the refill look again: idle containers whose image is
+// no longer their environment's go, and new ones are made of the new
+// image. A new owner (installation, session) or new limits discard the
+// idle ones too.
+//
+// Cleanup and Close: the pool knows the token of every container it has
+// (being made, idle, running a job, being removed). Cleanup removes a
+// warm container of its own session the pool no longer knows (a failed
+// removal), of another session of its installation and agent id when the
+// request lets other sessions go (a dead process's pool), and never one
+// of another installation, agent id or without a session. Close removes
+// the idle ones (Run has returned for all the others).
 //
 // # Channel, student containers, SSH
 //
@@ -179,7 +239,7 @@
 //     /task Limits.Disk MiB (1 GiB without one; the task files count),
 //     uid/gid 4242, mode 0755, exec; /tmp a quarter of that, at least
 //     16 MiB (or Limits.Disk when smaller), at most 256 MiB, mode 1777,
-//     exec; /.ingo twice input.json plus three MaxResultBytes(Limits.Output)
+//     exec; /.ingo twice input.json (at least 256 KiB) plus three MaxResultBytes(Limits.Output)
 //     plus 1 MiB, and /archive MaxResultBytes(Limits.Output) but at least
 //     16 MiB, both uid/gid 4242, mode 0755, noexec; all nosuid, nodev. A
 //     write past a mount's size fails with ENOSPC and the job goes on to its

@@ -101,6 +101,8 @@ func (r *Runtime) invalidate() {
 // (coalescing, buffer 1).
 func (r *Runtime) signal() {
 	r.invalidate()
+	// Idle warm containers of an image no longer their environment's go.
+	r.pool.kick()
 	select {
 	case r.changes <- struct{}{}:
 	default:

@@ -82,6 +82,9 @@ func newTestRuntime(t testing.TB, opts Options) *Runtime {
 	if opts.AgentID == "" {
 		opts.AgentID = "test-" + strings.ToLower(rand.Text()[:8])
 	}
+	if poolSwitch() && opts.Pool.Size == 0 {
+		opts.Pool = PoolOptions{Size: 1, Environments: []string{"default", "minimal"}}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -150,8 +153,23 @@ func newJob(r *Runtime, b containers.TaskBundle, input map[string]any) *containe
 	}
 }
 
-// run runs job and fails the test on an error.
+// runJob runs job and fails the test on an error. With INGO_TEST_POOL=1
+// a job the pool is for runs in a warm container (see poolSwitch).
 func runJob(t testing.TB, r *Runtime, job *containers.Job) (messages.JobResult, time.Duration) {
+	t.Helper()
+	if poolSwitch() && r.pool != nil && warmFor(t, r, job) {
+		// Jobs of parallel subtests share a runtime and its one idle
+		// container: a job may find it taken and start cold.
+		before := r.PoolStats().Hits
+		res, d := runJobCold(t, r, job)
+		t.Logf("warm pool: hit %v", r.PoolStats().Hits > before)
+		return res, d
+	}
+	return runJobCold(t, r, job)
+}
+
+// runJobCold runs job as it comes (no pool preparation).
+func runJobCold(t testing.TB, r *Runtime, job *containers.Job) (messages.JobResult, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	res, err := r.Run(t.Context(), job, nil)

@@ -65,12 +65,13 @@ feedback-msg -m "$ok/3 tests passed"
 
 func TestRun_NoNetworkButLoopback(t *testing.T) {
 	t.Parallel()
-	r := newTestRuntime(t, Options{})
 	run := "#!/bin/bash\nfeedback-result success\nfeedback-msg -m \"$(ls /sys/class/net | tr '\\n' ' ')\"\n"
-	res, _ := runJob(t, r, newJob(r, task(t, map[string]string{"run": run}), nil))
-	if strings.TrimSpace(res.Result.Text) != "lo" {
-		t.Errorf("interfaces = %q, want only lo", res.Result.Text)
-	}
+	b := task(t, map[string]string{"run": run})
+	runModes(t, func(r *Runtime) *containers.Job { return newJob(r, b, nil) }, func(t *testing.T, res messages.JobResult) {
+		if strings.TrimSpace(res.Result.Text) != "lo" {
+			t.Errorf("interfaces = %q, want only lo", res.Result.Text)
+		}
+	})
 }
 
 func TestRun_NetworkGradingReachesTestServer(t *testing.T) {
@@ -164,7 +165,9 @@ func TestRun_KillWhileCreating(t *testing.T) {
 	base := newTestRuntime(t, Options{})
 	ctx, cancel := context.WithCancelCause(t.Context())
 	api := &cancelOnCreate{dockerAPI: base.api, cancel: func() { cancel(containers.ErrKilled) }, started: make(chan string, 1)}
-	r := newRuntime(api, base.opts)
+	opts := base.opts
+	opts.Pool = PoolOptions{} // a cold start is what this test cancels
+	r := newRuntime(api, opts)
 	t.Cleanup(func() { r.stop(); <-r.done })
 	job := newJob(r, task(t, map[string]string{"run": "#!/bin/sh\nsleep 1000\n"}), nil)
 	_, err := r.Run(ctx, job, nil)

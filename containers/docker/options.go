@@ -29,8 +29,8 @@ var DefaultAliases = map[string]string{
 }
 
 // DefaultOptions returns the options of an agent nobody configured: SSH on
-// its default range, INGInious' environment names as aliases, and the
-// values zero fields stand for. AgentID is still to be given.
+// its default range, INGInious' environment names as aliases, a warm pool
+// of DefaultPoolSize for "default", and the values zero fields stand for. AgentID is still to be given.
 func DefaultOptions() Options {
 	aliases := make(map[string]string, len(DefaultAliases))
 	for k, v := range DefaultAliases {
@@ -42,6 +42,10 @@ func DefaultOptions() Options {
 		Network:    DefaultNetwork,
 		Aliases:    aliases,
 		SSH:        DefaultSSHOptions(),
+		Pool: PoolOptions{
+			Size:         DefaultPoolSize,
+			Environments: append([]string(nil), DefaultPoolEnvironments...),
+		},
 	}
 }
 

@@ -38,11 +38,13 @@ type attempt struct {
 	inputLen  int64         // input.json's size
 	commonLen int64         // the course's common files' size
 	maxResult int64         // contract.MaxResultBytes(Limits.Output)
+	ssh       bool          // an SSH debug job or of type docker-ssh
 }
 
 // running is an attempt's container while it runs.
 type running struct {
 	id      string
+	pid     int    // its init process (warm containers: when taken)
 	volume  string // the /task/student volume
 	oom     *oomWatch
 	att     *attached
@@ -75,8 +77,14 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	}
 	c := &running{}
 	defer c.close()
-	if err := r.launch(ctx, a, c); err != nil {
+	// A warm container of the pool when one fits, else a cold start:
+	// the container is the same either way (see "Warm pool").
+	if ok, err := r.launchWarm(ctx, a, c); err != nil {
 		return messages.JobResult{}, err
+	} else if !ok {
+		if err := r.launch(ctx, a, c); err != nil {
+			return messages.JobResult{}, err
+		}
 	}
 	// An OOM kill seen kills the container: the result is overflow
 	// whatever the run file does next (as INGInious, which kills it on the
@@ -102,7 +110,7 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 	case job.Desc.Debug == messages.DebugSSH && !r.opts.SSH.Enabled():
 		return nil, failure("SSH debug is not enabled on this agent", nil)
 	}
-	a := &attempt{job: job, ev: ev, maxResult: contract.MaxResultBytes(job.Limits.Output)}
+	a := &attempt{job: job, ev: ev, maxResult: contract.MaxResultBytes(job.Limits.Output), ssh: sshJob}
 	var ssh *channel.SSHLimits
 	if sshJob {
 		// As INGInious: an SSH session has its own bounds, not the
@@ -129,16 +137,31 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 // short (a create cut mid-way may still make a container we would not
 // know of); the cancellation is checked after each step instead.
 func (r *Runtime) launch(ctx context.Context, a *attempt, c *running) error {
+	// The warm pool's refill waits while a cold start is under way: the
+	// job waiting for it comes first.
+	r.launching.Add(1)
+	defer r.launching.Add(-1)
+	if err := r.prepare(ctx, a.spec(r), c); err != nil {
+		return err
+	}
+	return r.handOver(ctx, a, c, r.initPid(ctx, c.id))
+}
+
+// prepare makes a grading container of spec s into c: its volume, the
+// container, its OOM watch (from its creation on), the attach (stdin,
+// stdout, stderr), and starts it. The helper then waits for its files on
+// stdin. Cold starts and the warm pool both make containers so.
+func (r *Runtime) prepare(ctx context.Context, s containerSpec, c *running) error {
 	// The /task/student folder is a volume the job's student containers
 	// share (a tmpfs too, sized as /task).
-	volume, err := r.createVolume(a.job)
+	volume, err := r.createVolume(s.limits, withRole(s.labels, "student-dir"))
 	if err != nil {
 		return err
 	}
 	c.volume = volume
 	c.onClose(func() { r.removeVolume(volume) })
 	created := time.Now()
-	if c.id, err = r.create(a, volume); err != nil {
+	if c.id, err = r.create(s, volume); err != nil {
 		return err
 	}
 	c.onClose(func() { r.remove(c.id) })
@@ -158,16 +181,26 @@ func (r *Runtime) launch(ctx context.Context, a *attempt, c *running) error {
 		return failure("The grading container could not be attached to", err)
 	}
 	c.onClose(c.att.close)
-	c.ch = newJobChannel(r, a, c.id, volume)
-	c.onClose(c.ch.close)
 	if ctx.Err() != nil {
 		return fmt.Errorf("while creating the container: %w", context.Cause(ctx))
 	}
 	if err := r.start(ctx, c.id); err != nil {
 		return failure("The grading container could not start", err)
 	}
+	return nil
+}
+
+// handOver gives the started container c (its init process pid) to
+// attempt a: the channel, the start reported, the OOM counter polled, the
+// files written to the waiting helper's stdin.
+func (r *Runtime) handOver(ctx context.Context, a *attempt, c *running, pid int) error {
+	c.ch = newJobChannel(r, a, c.id, c.volume)
+	c.onClose(c.ch.close)
+	if ctx.Err() != nil {
+		return fmt.Errorf("while starting the container: %w", context.Cause(ctx))
+	}
 	containers.ReportStarted(a.ev)
-	go r.pollCgroup(c.oom, c.id, r.initPid(ctx, c.id))
+	go r.pollCgroup(c.oom, c.id, pid)
 	r.sendFiles(a, c)
 	c.started = time.Now()
 	return nil
@@ -256,11 +289,35 @@ func (r *Runtime) image(ctx context.Context, env string) (string, error) {
 	return info.ID, nil
 }
 
-// create makes the container of an attempt.
-func (r *Runtime) create(a *attempt, volume string) (string, error) {
-	l := a.job.Limits
+// containerSpec is everything a grading container is made of: two equal
+// specs make the same container, which is what lets a warm one stand in
+// for a cold one.
+type containerSpec struct {
+	image     string
+	limits    messages.Limits
+	inputLen  int64 // input.json's size (see mounts: a floor applies)
+	commonLen int64 // the course's common files (0: no /course mount)
+	maxResult int64
+	network   bool // network_grading: Options.Network instead of none
+	labels    map[string]string
+}
+
+// spec is the container of attempt a.
+func (a *attempt) spec(r *Runtime) containerSpec {
+	return containerSpec{
+		image: a.image, limits: a.job.Limits,
+		inputLen: a.inputLen, commonLen: a.commonLen, maxResult: a.maxResult,
+		network: a.job.Desc.EnvironmentParameters.NetworkGrading,
+		labels:  r.labels(a.job, ""),
+	}
+}
+
+// create makes a grading container of spec s with the /task/student
+// volume.
+func (r *Runtime) create(s containerSpec, volume string) (string, error) {
+	l := s.limits
 	cfg := &container.Config{
-		Image:      a.image,
+		Image:      s.image,
 		User:       fmt.Sprintf("%d:%d", workerID, workerID),
 		WorkingDir: contract.TaskDir,
 		// The files come on stdin (one tar), then stdin and stdout carry
@@ -270,16 +327,16 @@ func (r *Runtime) create(a *attempt, volume string) (string, error) {
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:       r.labels(a.job, ""),
+		Labels:       s.labels,
 	}
-	ms := mounts(l, a.inputLen, a.maxResult)
-	if a.commonLen > 0 {
+	ms := mounts(l, s.inputLen, s.maxResult)
+	if s.commonLen > 0 {
 		// The course's common files, made read-only by the helper.
-		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: a.commonLen, mode: "0755", owned: true, exec: true})
+		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: s.commonLen, mode: "0755", owned: true, exec: true})
 	}
 	mnts, _ := tmpfs(ms)
-	hc := r.hostConfig(l, a.maxResult, mnts)
-	if a.job.Desc.EnvironmentParameters.NetworkGrading {
+	hc := r.hostConfig(l, s.maxResult, mnts)
+	if s.network {
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)
 	}
 	if volume != "" {

@@ -20,6 +20,11 @@ const (
 	maxTmpBytes     = 256 << 20
 	minArchiveBytes = 16 << 20
 	ingoSlackBytes  = 1 << 20
+	// inputRoomBytes is the least input.json /.ingo is sized for, so
+	// that a warm container (made before its job's input is known) is the
+	// container a cold start of a job with an input up to this size
+	// gets; larger inputs start cold (see "Warm pool").
+	inputRoomBytes = 256 << 10
 )
 
 // tmpfsMount is one tmpfs of a container.
@@ -37,7 +42,7 @@ type tmpfsMount struct {
 //   - /task: Limits.Disk MiB (maxTaskBytes without one), the task folder
 //     and what the run file writes there;
 //   - /tmp: see tmpMount;
-//   - /.ingo: input.json twice (the file and the uploads written out of it)
+//   - /.ingo: input.json (at least inputRoomBytes) twice (the file and the uploads written out of it)
 //     plus three results (feedback.json, its temporary file while a
 //     command replaces it, one to spare; the result itself goes over the
 //     channel) plus 1 MiB;
@@ -48,7 +53,7 @@ func mounts(l messages.Limits, inputLen, maxResult int64) []tmpfsMount {
 	return []tmpfsMount{
 		{path: contract.TaskDir, size: disk, mode: "0755", owned: true, exec: true},
 		tmpMount(disk),
-		{path: contract.IngoDir, size: 2*inputLen + 3*maxResult + ingoSlackBytes, mode: "0755", owned: true},
+		{path: contract.IngoDir, size: 2*max(inputLen, inputRoomBytes) + 3*maxResult + ingoSlackBytes, mode: "0755", owned: true},
 		{path: contract.ArchiveDir, size: max(maxResult, minArchiveBytes), mode: "0755", owned: true},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -17,7 +18,6 @@ import (
 // ends with its result.
 func TestRun_DiskBoundsTheWholeTask(t *testing.T) {
 	t.Parallel()
-	r := newTestRuntime(t, Options{})
 	run := `#!/bin/bash
 n=0; failed=0
 for i in $(seq 1 40); do
@@ -30,21 +30,25 @@ done
 feedback-result success
 feedback-msg -m "$n $failed $t"
 `
-	job := newJob(r, task(t, map[string]string{"run": run}), nil)
-	job.Limits.Disk = 16
-	res, _ := runJob(t, r, job)
-	f := strings.Fields(res.Result.Text)
-	if res.Result.Status != messages.StatusSuccess || len(f) != 3 {
-		t.Fatalf("result = %+v, want success with counts", res.Result)
-	}
-	n, _ := strconv.Atoi(f[0])
-	tmp, _ := strconv.Atoi(f[2])
-	if n >= 17 || n < 10 || f[1] != "1" {
-		t.Errorf("%d files of 1 MB written in /task (a write failed: %s), want the 16 MiB bound to stop them", n, f[1])
-	}
-	if tmp > 17 || tmp == 0 {
-		t.Errorf("%d files of 1 MB written in /tmp, want its 16 MiB bound to stop them", tmp)
-	}
+	b := task(t, map[string]string{"run": run})
+	runModes(t, func(r *Runtime) *containers.Job {
+		job := newJob(r, b, nil)
+		job.Limits.Disk = 16
+		return job
+	}, func(t *testing.T, res messages.JobResult) {
+		f := strings.Fields(res.Result.Text)
+		if res.Result.Status != messages.StatusSuccess || len(f) != 3 {
+			t.Fatalf("result = %+v, want success with counts", res.Result)
+		}
+		n, _ := strconv.Atoi(f[0])
+		tmp, _ := strconv.Atoi(f[2])
+		if n >= 17 || n < 10 || f[1] != "1" {
+			t.Errorf("%d files of 1 MB written in /task (a write failed: %s), want the 16 MiB bound to stop them", n, f[1])
+		}
+		if tmp > 17 || tmp == 0 {
+			t.Errorf("%d files of 1 MB written in /tmp, want its 16 MiB bound to stop them", tmp)
+		}
+	})
 }
 
 // TestRun_ReadOnlyRootfs: the run file writes only to /task, /tmp, /archive
@@ -52,7 +56,6 @@ feedback-msg -m "$n $failed $t"
 // read-only.
 func TestRun_ReadOnlyRootfs(t *testing.T) {
 	t.Parallel()
-	r := newTestRuntime(t, Options{})
 	run := `#!/bin/bash
 out=""
 for p in /evil /etc/evil /usr/evil /usr/local/bin/evil /var/tmp/evil /home/evil /root/evil /task/ok /tmp/ok /archive/ok /task/student/ok; do
@@ -62,11 +65,13 @@ mkdir /newdir 2>/dev/null && out="$out w:/newdir"
 feedback-result success
 feedback-msg -m "${out# }"
 `
-	res, _ := runJob(t, r, newJob(r, task(t, map[string]string{"run": run}), nil))
+	b := task(t, map[string]string{"run": run})
 	want := "r:/evil r:/etc/evil r:/usr/evil r:/usr/local/bin/evil r:/var/tmp/evil r:/home/evil r:/root/evil w:/task/ok w:/tmp/ok w:/archive/ok w:/task/student/ok"
-	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
-		t.Errorf("result = %+v\nwant text %q", res.Result, want)
-	}
+	runModes(t, func(r *Runtime) *containers.Job { return newJob(r, b, nil) }, func(t *testing.T, res messages.JobResult) {
+		if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
+			t.Errorf("result = %+v\nwant text %q", res.Result, want)
+		}
+	})
 }
 
 // TestRun_NoResultIsCrash: the result comes only over the channel. A

@@ -8,7 +8,6 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
 
-	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -33,7 +32,7 @@ func studentDirBytes(l messages.Limits) int64 {
 // driver, which the daemon mounts once and shares between the grading
 // container and its student containers. It lives in the daemon, not in a
 // path the agent must share with it, and goes with the job.
-func (r *Runtime) createVolume(job *containers.Job) (string, error) {
+func (r *Runtime) createVolume(l messages.Limits, labels map[string]string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
 	defer cancel()
 	v, err := r.api.VolumeCreate(ctx, volume.CreateOptions{
@@ -42,9 +41,9 @@ func (r *Runtime) createVolume(job *containers.Job) (string, error) {
 			"type":   "tmpfs",
 			"device": "tmpfs",
 			"o": fmt.Sprintf("size=%dk,uid=%d,gid=%d,mode=0755,nosuid,nodev",
-				(studentDirBytes(job.Limits)+1023)>>10, workerID, workerID),
+				(studentDirBytes(l)+1023)>>10, workerID, workerID),
 		},
-		Labels: r.labels(job, "student-dir"),
+		Labels: labels,
 	})
 	if err != nil {
 		return "", failure("The grading container's student folder could not be created", err)
