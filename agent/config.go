@@ -152,18 +152,32 @@ func (c Config) withDefaults() (Config, error) {
 	if c.FlushTimeout < 0 {
 		return c, fmt.Errorf("%w: negative flush timeout %v", ErrInvalidConfig, c.FlushTimeout)
 	}
-	def := DefaultJobLimits
-	if c.DefaultLimits.Time > 0 {
-		// The default wall time follows a configured CPU time unless it
-		// is configured too.
-		def.HardTime = 3 * c.DefaultLimits.Time
-	}
-	c.DefaultLimits = fillLimits(c.DefaultLimits, def)
-	c.MaxLimits = fillLimits(c.MaxLimits, DefaultMaxLimits)
+	c.DefaultLimits, c.MaxLimits = c.filledLimits()
 	if err := settings.Check(&c); err != nil {
 		return c, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return c, nil
+}
+
+// filledLimits are c's default and maximum limits with every zero field
+// given its default.
+func (c Config) filledLimits() (def, ceil messages.Limits) {
+	base := DefaultJobLimits
+	if c.DefaultLimits.Time > 0 {
+		// The default wall time follows a configured CPU time unless it
+		// is configured too.
+		base.HardTime = 3 * c.DefaultLimits.Time
+	}
+	return fillLimits(c.DefaultLimits, base), fillLimits(c.MaxLimits, DefaultMaxLimits)
+}
+
+// JobLimits are the limits an attempt runs with on an agent of config c
+// when its job asks for job (zero fields: none). The Docker runtime's
+// warm pool is made for JobLimits(messages.Limits{}), what a job that
+// sets no limits gets.
+func (c Config) JobLimits(job messages.Limits) messages.Limits {
+	def, ceil := c.filledLimits()
+	return effectiveLimits(job, def, ceil)
 }
 
 // fillLimits replaces every zero or negative field of l by the one of def.

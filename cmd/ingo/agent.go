@@ -145,6 +145,9 @@ func newRuntime(ctx context.Context, cfg agentSettings, agentID string, log *slo
 	case runtimeDocker:
 		opts := cfg.Docker
 		opts.AgentID, opts.SSH, opts.Logger = agentID, cfg.SSH, log
+		// The warm pool's containers are those of a job that sets no
+		// limits; jobs with other limits start cold.
+		opts.Pool.Limits = cfg.Config.JobLimits(messages.Limits{})
 		rt, err := docker.New(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or use --runtime noop)", err)
