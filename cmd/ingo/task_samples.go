@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -119,7 +120,7 @@ func (a *app) plannedRuns(dir string, report *taskfile.Report, sel *regexp.Regex
 		if f.Severity != taskfile.SevError {
 			continue
 		}
-		if strings.HasSuffix(f.File, ".yaml") && strings.Contains(f.File, taskfile.SamplesDir) && !strings.HasSuffix(f.File, "task.yaml") {
+		if filepath.Dir(f.File) == filepath.Join(dir, taskfile.SamplesDir) {
 			broken[f.File] = append(broken[f.File], f.String())
 			continue
 		}
@@ -161,6 +162,7 @@ func (a *app) gradeSamples(ctx context.Context, dir string, o taskTestOptions, r
 	defer closeClient()
 	sem := make(chan struct{}, o.parallel)
 	var wg sync.WaitGroup
+	progress := a.sampleProgress(runs)
 	for _, r := range runs {
 		if r.err != nil {
 			continue
@@ -176,10 +178,35 @@ func (a *app) gradeSamples(ctx context.Context, dir string, o taskTestOptions, r
 				return
 			}
 			a.gradeSample(ctx, c, dir, o, r)
+			progress(r)
 		}()
 	}
 	wg.Wait()
 	return ctx.Err()
+}
+
+// sampleProgress returns what to call as each test ends: on a terminal
+// it says how many are done on stderr, elsewhere (CI logs) nothing.
+func (a *app) sampleProgress(runs []*sampleRun) func(*sampleRun) {
+	if !isTerminal(a.stderr) {
+		return func(*sampleRun) {}
+	}
+	var mu sync.Mutex
+	done, total := 0, 0
+	for _, r := range runs {
+		if r.err == nil {
+			total++
+		}
+	}
+	return func(r *sampleRun) {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		fmt.Fprintf(a.stderr, "\r%d/%d graded (last: %s, %s)\x1b[K", done, total, r.sample.Name, r.outcome())
+		if done == total {
+			fmt.Fprint(a.stderr, "\r\x1b[K")
+		}
+	}
 }
 
 // gradeSample submits one sample as `ingo submit` would and compares.
@@ -203,11 +230,16 @@ func (a *app) gradeSample(ctx context.Context, c *frontendclient.Client, dir str
 	defer cancel()
 	done, err := job.Wait(wctx)
 	if err != nil {
-		if wctx.Err() != nil && ctx.Err() == nil {
-			kctx, kcancel := context.WithTimeout(ctx, 5*time.Second)
+		if wctx.Err() != nil {
+			// Timed out, or interrupted: a test nobody waits for any
+			// more should not keep an agent slot.
+			kctx, kcancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 			_ = c.KillJob(kctx, job.ID()) // best effort: it may have just ended
 			kcancel()
 			err = fmt.Errorf("no result within --timeout %v (job %s killed)", o.timeout, job.ID())
+			if ctx.Err() != nil {
+				err = fmt.Errorf("interrupted (job %s killed)", job.ID())
+			}
 		}
 		r.err = err
 		return
