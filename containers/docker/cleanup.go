@@ -62,6 +62,9 @@ func (r *Runtime) removable(l map[string]string, req *containers.CleanupRequest)
 	if l[LabelAgent] != r.opts.AgentID {
 		return ref, false // the daemon filtered already; be sure
 	}
+	if _, ok := r.reapingRefs.Load(ref); ok && l[LabelPool] == "" {
+		return ref, false // Run's removal after the result is under way
+	}
 	if l[LabelSession] == "" && r.oldLogged.CompareAndSwap(false, true) {
 		r.log.Warn("leaving alone containers and volumes of this agent id made by an older ingo (no session label): remove them by hand once no such agent runs",
 			"label", LabelAgent+"="+r.opts.AgentID)

@@ -150,6 +150,10 @@ type Runtime struct {
 	// starts under way, which its refill waits for.
 	pool      *pool
 	launching atomic.Int64
+	// reaping counts the removals of stopped containers whose result Run
+	// already returned; Close waits for them.
+	reaping     sync.WaitGroup
+	reapingRefs sync.Map // messages.JobAttempt -> true while being removed
 
 	closeOnce sync.Once
 	// oldLogged: Cleanup said once that it leaves unlabelled leftovers.
@@ -207,12 +211,14 @@ func (r *Runtime) Name() string { return "docker" }
 // Changes fires when grading images may have been added or removed.
 func (r *Runtime) Changes() <-chan struct{} { return r.changes }
 
-// Close removes the warm pool's idle containers, stops the image watcher
-// and closes the client. Idempotent.
+// Close removes the warm pool's idle containers, waits for the removals
+// of finished jobs' containers, stops the image watcher and closes the
+// client. Idempotent.
 func (r *Runtime) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
 		r.pool.close()
+		r.reaping.Wait()
 		r.stop()
 		<-r.done
 		err = r.api.Close()

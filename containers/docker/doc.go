@@ -254,7 +254,11 @@
 // container is being created is removed and never started. Once it runs,
 // the cancellation sends SIGKILL, and Run returns an error wrapping
 // context.Cause. Whatever happens, the container is removed (force,
-// volumes) at the end on a fresh context; what a failed removal leaves,
+// volumes) at the end on a fresh context: before Run returns an error,
+// and in the background once Run returned a result (the container has
+// stopped, and its removal, tens of ms on fuse-overlayfs, would only
+// delay the result; Close waits for these removals, and Cleanup leaves
+// them alone); what a failed removal leaves,
 // Cleanup removes: it lists the containers and volumes labelled
 // io.ingo.agent=<this agent's id> and removes those the request lets go
 // (containers.CleanupRequest): of the agent's installation

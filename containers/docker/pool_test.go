@@ -93,6 +93,7 @@ func TestPool_NeverReused(t *testing.T) {
 	if hosts[0] == hosts[1] || len(hosts[0]) < 12 {
 		t.Errorf("containers %q: not two of them", hosts)
 	}
+	r.reaping.Wait() // the removal after the result
 	for _, c := range poolContainers(t, r.opts.AgentID) {
 		if strings.HasPrefix(c.ID, hosts[0]) {
 			t.Errorf("the first job's container %s is still there (%s)", c.ID, c.State)

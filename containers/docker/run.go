@@ -66,7 +66,9 @@ func (c *running) close() {
 
 // Run runs one attempt in a new container; see containers.Runtime. It
 // plans the attempt, launches its container, waits for it to stop (or
-// kills it), then collects the result.
+// kills it), then collects the result. With a result, the stopped
+// container is removed in the background (reaping); on an error, before
+// Run returns.
 func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Events) (messages.JobResult, error) {
 	if ctx.Err() != nil {
 		return messages.JobResult{}, fmt.Errorf("before create: %w", context.Cause(ctx))
@@ -76,7 +78,12 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		return messages.JobResult{}, err
 	}
 	c := &running{}
-	defer c.close()
+	reaped := false
+	defer func() {
+		if !reaped {
+			c.close()
+		}
+	}()
 	// A warm container of the pool when one fits, else a cold start:
 	// the container is the same either way (see "Warm pool").
 	if ok, err := r.launchWarm(ctx, a, c); err != nil {
@@ -95,7 +102,22 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
 	}
 	r.log.Debug("container stopped", "container", c.id, "exit", st.exit, "wall", time.Since(c.started))
-	return r.collect(ctx, a, c, st.verdict)
+	res, err := r.collect(ctx, a, c, st.verdict)
+	if err == nil {
+		// The result is final and the container stopped: removing it
+		// (tens of ms on fuse-overlayfs) need not delay the result. The
+		// runtime still owns the removal: Close waits for it, and what a
+		// failed one leaves Cleanup removes. Errors (a kill) keep it
+		// before Run returns.
+		reaped = true
+		ref := a.job.Ref()
+		r.reapingRefs.Store(ref, true) // not a leftover for Cleanup
+		r.reaping.Go(func() {
+			c.close()
+			r.reapingRefs.Delete(ref)
+		})
+	}
+	return res, err
 }
 
 // plan checks what the job asks of this agent and decides its attempt:

@@ -132,21 +132,29 @@ wait; out "$(for i in $(seq 12); do cat /tmp/c$i; done | tr '\n' ' ')"`,
 }
 
 // assertJobGone checks that a finished job left no container and no
-// volume behind (student containers die with their job).
+// volume behind (student containers die with their job), once the
+// runtime removed them (right after Run returned its result).
 func assertJobGone(t *testing.T, job *containers.Job) {
 	t.Helper()
 	cli := rawClient(t)
 	f := filters.NewArgs(filters.Arg("label", LabelJob+"="+job.ID()))
-	cs, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		t.Fatal(err)
+	var nc, nv int
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		cs, err := cli.ContainerList(context.Background(), container.ListOptions{All: true, Filters: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, nv = len(cs), len(vs.Volumes)
+		if nc+nv == 0 || time.Now().After(deadline) {
+			break
+		}
 	}
-	vs, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cs) > 0 || len(vs.Volumes) > 0 {
-		t.Errorf("job %s left %d containers and %d volumes", job.ID(), len(cs), len(vs.Volumes))
+	if nc > 0 || nv > 0 {
+		t.Errorf("job %s left %d containers and %d volumes", job.ID(), nc, nv)
 	}
 }
 
