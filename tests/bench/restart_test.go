@@ -143,6 +143,12 @@ func TestQueueScaleReport(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	heap := int64(after.HeapInuse) - int64(before.HeapInuse)
+	if pf := os.Getenv("INGO_HEAP_PROFILE"); pf != "" { // where the queue's memory is: go tool pprof
+		if f, err := os.Create(pf); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
