@@ -48,6 +48,7 @@ type Options struct {
 // Journal records backend transitions in a JetStream stream. Record and
 // Replay are called from the backend's event loop only.
 type Journal struct {
+	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	subj   messages.Subjects
@@ -114,12 +115,15 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		MaxBytes:    o.MaxBytes,
 		MaxAge:      o.MaxAge,
 		Replicas:    o.Replicas,
+		// Direct gets: LoadJob and LoadResult read one record raw, from any
+		// replica, instead of through the JetStream API's JSON and base64.
+		AllowDirect: true,
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
 	}
-	j := &Journal{js: js, stream: s, subj: subj, opts: o, session: nuid.Next(),
+	j := &Journal{nc: nc, js: js, stream: s, subj: subj, opts: o, session: nuid.Next(),
 		live: newLiveness(), stopCompact: make(chan struct{}), compactDone: make(chan struct{})}
 	j.async.progress = make(chan struct{}, 1)
 	j.async.acks = make(chan pendingAck, maxInFlight)
