@@ -350,7 +350,7 @@ func (p *pool) isKnown(token string) bool {
 	return p.known[token]
 }
 
-// Stats returns the pool's counts (zero without a pool).
+// PoolStats returns the warm pool's counts (zero without a pool).
 func (r *Runtime) PoolStats() PoolStats {
 	p := r.pool
 	if p == nil {

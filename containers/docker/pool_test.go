@@ -290,3 +290,29 @@ func TestPool_ImageChange(t *testing.T) {
 	}
 	t.Errorf("the idle container of the old image stayed")
 }
+
+// TestPool_Eligible: which attempts a warm container may run, from what
+// plan decided: SSH, debug, network and course files start cold, as an
+// input over the room every container has.
+func TestPool_Eligible(t *testing.T) {
+	ok := func() *attempt {
+		return &attempt{job: &containers.Job{Desc: &messages.JobDescription{JobID: "j"}}, inputLen: 100}
+	}
+	if !eligible(ok()) {
+		t.Fatal("a plain attempt is not eligible")
+	}
+	for name, set := range map[string]func(*attempt){
+		"ssh":       func(a *attempt) { a.ssh = true },
+		"debug-ssh": func(a *attempt) { a.job.Desc.Debug = messages.DebugSSH },
+		"debug":     func(a *attempt) { a.job.Desc.Debug = messages.DebugOn },
+		"network":   func(a *attempt) { a.job.Desc.EnvironmentParameters.NetworkGrading = true },
+		"common":    func(a *attempt) { a.commonLen = 4096 },
+		"big-input": func(a *attempt) { a.inputLen = inputRoomBytes + 1 },
+	} {
+		a := ok()
+		set(a)
+		if eligible(a) {
+			t.Errorf("%s: eligible for the pool", name)
+		}
+	}
+}
