@@ -28,11 +28,12 @@ import (
 // the same process as the backend.
 func TestAgentsReport(t *testing.T) {
 	many := 100
-	p := agentsParams{slots: 4, jobs: 2000, warmup: 200, inFlight: 1024, pacedRate: 200, pacedFor: 500 * time.Millisecond}
+	p := agentsParams{slots: 4, jobs: 2000, warmup: 200, inFlight: 1024, pacedRate: 200, pacedFor: 500 * time.Millisecond,
+		idleFor: 500 * time.Millisecond}
 	realMany, realJobs, rounds := 50, 1000, 1
 	if os.Getenv("INGO_BENCH") != "" {
 		many, realMany, rounds = 1000, 1000, 3
-		p.jobs, p.warmup, p.pacedFor = 20000, 2000, 2*time.Second
+		p.jobs, p.warmup, p.pacedFor, p.idleFor = 20000, 2000, 2*time.Second, 3*time.Second
 		if n, err := strconv.Atoi(os.Getenv("INGO_BENCH_JOBS")); err == nil && n > 0 {
 			p.jobs = n
 		}
@@ -56,8 +57,8 @@ func TestAgentsReport(t *testing.T) {
 		if r.simulated {
 			kind = "simulated"
 		}
-		s := fmt.Sprintf("  %-9s %5d agents: %7.0f jobs/s   loop CPU %-8v process CPU %-8v p50 %-8v p99 %-8v registered in %v\n",
-			kind, r.agents, r.rate, us(r.loopCPU), us(r.procCPU), r.lat.p50, r.lat.p99, r.register.Round(10*time.Millisecond))
+		s := fmt.Sprintf("  %-9s %5d agents: %7.0f jobs/s   loop CPU %-8v process CPU %-8v p50 %-8v p99 %-8v registered in %v, idle loop %.2f%%\n",
+			kind, r.agents, r.rate, us(r.loopCPU), us(r.procCPU), r.lat.p50, r.lat.p99, r.register.Round(10*time.Millisecond), 100*r.idleLoop)
 		if r.agents != ref.agents {
 			s += fmt.Sprintf("  %-9s %5s         %.2f of the rate with %d; loop CPU per job %.2f of it, process CPU %.2f of it\n",
 				"", "", r.rate/ref.rate, ref.agents, float64(r.loopCPU)/float64(ref.loopCPU), float64(r.procCPU)/float64(ref.procCPU))
@@ -65,7 +66,8 @@ func TestAgentsReport(t *testing.T) {
 		return s
 	}
 	report := fmt.Sprintf("ingo agents report (%d jobs per simulated row, %d per real row, %d slots per agent, %d in flight, durable off;\n"+
-		"  %d CPUs, load average %s at the start; per job: loop CPU = the backend's event loop, process CPU = this whole process)\n",
+		"  %d CPUs, load average %s at the start; per job: loop CPU = the backend's event loop, process CPU = this whole process;\n"+
+		"  idle loop = the event loop's share of a core while the agents only ping)\n",
 		p.jobs, rp.jobs, p.slots, p.inFlight, runtime.NumCPU(), load) +
 		simRows(sim, row) + row(real[0], real[0]) + row(real[1], real[0]) +
 		fmt.Sprintf("  paced at %d/s for %v per row, submit to result\n", p.pacedRate, p.pacedFor) +

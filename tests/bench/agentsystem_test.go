@@ -29,6 +29,7 @@ type agentsRow struct {
 	simulated bool
 	rate      float64       // jobs/s, closed loop
 	loopCPU   time.Duration // the backend's event loop per job
+	idleLoop  float64       // the event loop's share of a core with no jobs (heartbeats, ticks)
 	procCPU   time.Duration // the whole test process per job
 	lat       latencies     // paced
 	register  time.Duration // from the first hello to every agent registered
@@ -39,6 +40,7 @@ type agentsParams struct {
 	slots, jobs, warmup, inFlight int
 	pacedRate                     int
 	pacedFor                      time.Duration
+	idleFor                       time.Duration // how long to measure the idle loop
 }
 
 // measureAgents starts a backend, n agents (simulated: on one connection;
@@ -123,6 +125,11 @@ func measureAgents(t *testing.T, url string, n int, simulated bool, p agentsPara
 	}, "%d agents registered", n)
 	row.register = time.Since(start)
 
+	// With no job: what the agents' heartbeats (and the ticks) cost.
+	idle0, idleStart := threadCPU(t, tid), time.Now()
+	time.Sleep(p.idleFor)
+	row.idleLoop = float64(threadCPU(t, tid)-idle0) / float64(time.Since(idleStart))
+
 	closedLoop(p.warmup, p.inFlight, func() { runOne(t, cl) })
 	before := b.Stats().Finished
 	cpu0, loop0 := cpuTime(), threadCPU(t, tid)
@@ -142,9 +149,17 @@ func measureAgents(t *testing.T, url string, n int, simulated bool, p agentsPara
 	return row
 }
 
-// threadCPU is the CPU time (user + system) thread tid of this process
-// used so far, from /proc; 0 where there is no /proc.
+// threadCPU is the CPU time thread tid of this process used so far, from
+// /proc: schedstat's run time, in nanoseconds, or else stat's user +
+// system time, in clock ticks (10 ms); 0 where there is no /proc.
 func threadCPU(t *testing.T, tid int) time.Duration {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/schedstat", tid)); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return time.Duration(ns)
+			}
+		}
+	}
 	return statCPU(t, fmt.Sprintf("/proc/self/task/%d/stat", tid))
 }
 
