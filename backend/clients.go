@@ -3,6 +3,8 @@ package backend
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -87,6 +89,15 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 		b.toClient(c.id, err)
 		return
 	}
+	if t := (topic{m.EnvironmentType, m.Environment}); !m.WaitForEnvironment && b.graceOver() && !b.offered(t) {
+		// Refused as the caller's mistake, before it is queued: it could
+		// only end as crash, the operator's fault. During the grace
+		// period agents may still be saying hello: the job waits then.
+		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID,
+			"no agent offers the environment %s (offered: %s); check the task's environment, or set wait_for_environment to wait for one",
+			t, b.offeredList()))
+		return
+	}
 	b.seq++
 	t := &JobQueued{Job: m, ClientID: c.id, Seq: b.seq, At: b.now()}
 	if err := b.commit(t); err != nil {
@@ -96,10 +107,6 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 	b.stats.submitted.Add(1)
 	b.toClient(c.id, &messages.BackendJobQueued{JobID: m.JobID})
 	if m.WaitForEnvironment || b.offered(topic{m.EnvironmentType, m.Environment}) {
-		return
-	}
-	if b.graceOver() {
-		b.failUnoffered(b.jobs[m.JobID])
 		return
 	}
 	// Agents may still be saying hello: decide when the grace period ends.
@@ -199,4 +206,22 @@ func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 		}
 	}
 	b.killAttempt(j)
+}
+
+// offeredList names the environments offered now, for an error message.
+func (b *Backend) offeredList() string {
+	var names []string
+	for typ, envs := range b.advertised {
+		for _, e := range envs {
+			names = append(names, typ+"/"+e)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	slices.Sort(names)
+	if len(names) > 20 {
+		names = append(names[:20], "...")
+	}
+	return strings.Join(names, ", ")
 }

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,29 +78,25 @@ func TestLoadSpreadsOverAgents(t *testing.T) {
 	}
 }
 
+// A job for an environment no agent offers, once agents had time to say
+// hello, is refused as the caller's mistake, naming what is offered; it
+// is not queued to end as crash. With wait_for_environment it waits.
 func TestUnknownEnvironment(t *testing.T) {
 	r := newRig(t, nil)
 	c := r.client("c1")
 	r.agent("a", 1, "docker/default")
-	c.submit(newJob("nope", "missing", 0))
-	d := next[*messages.BackendJobDone](c)
-	if d.Result.Status != messages.StatusCrash || d.State != "s0" {
-		t.Fatalf("got %+v", d)
+	c.send(newJob("nope", "missing", 0))
+	e := next[*messages.Error](c)
+	if e.Code != messages.CodeBadRequest || e.JobID != "nope" || !strings.Contains(e.Text, "docker/missing") ||
+		!strings.Contains(e.Text, "docker/default") {
+		t.Fatalf("got %+v, want bad_request naming docker/missing and what is offered", e)
 	}
-	t.Log(d.Result.Text)
-
-	// Asking to wait keeps it queued, with the reason in the snapshot.
-	j := newJob("patient", "later", 0)
-	j.WaitForEnvironment = true
-	c.submit(j)
-	c.send(&messages.ClientGetQueue{})
-	q := next[*messages.BackendGetQueue](c)
-	if len(q.JobsWaiting) != 1 || q.JobsWaiting[0].Reason != messages.WaitNoAgent {
-		t.Fatalf("snapshot %+v", q.JobsWaiting)
-	}
-	late := r.agent("late", 1, "docker/later")
-	if got := late.take(); got.JobID != "patient" {
-		t.Fatalf("got %s", got.JobID)
+	waiting := newJob("patient", "missing", 0)
+	waiting.WaitForEnvironment = true
+	c.submit(waiting)
+	b := r.agent("b", 1, "docker/missing")
+	if j := b.take(); j.JobID != "patient" {
+		t.Fatalf("got %s", j.JobID)
 	}
 }
 
