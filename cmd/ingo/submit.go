@@ -6,6 +6,7 @@ import (
 	"github.com/ingo-grader/ingo/internal/taskfile"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -124,6 +125,12 @@ func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobReq
 	data, err := inputData(o.inputs, o.files, now)
 	if err != nil {
 		return frontendclient.JobRequest{}, err
+	}
+	if taskfile.NeedsRunFile(spec) && taskfile.FindRunFile(dir) == "" &&
+		(o.courseDir == "" || taskfile.FindRunFile(filepath.Join(o.courseDir, "_")) == "") {
+		// Refused here rather than graded as crash by the agent.
+		return frontendclient.JobRequest{}, fmt.Errorf("%s has no run file (%s, or run_cmd in task.yaml): every job would end in crash; see ingo task check %s",
+			dir, strings.Join(taskfile.RunFiles, ", "), dir)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {

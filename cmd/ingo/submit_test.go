@@ -102,3 +102,25 @@ func TestSubmit_DebugDocker(t *testing.T) {
 		t.Errorf("--debug without --json: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }
+
+// A task folder without a run file is refused before anything is sent:
+// its jobs could only end in crash.
+func TestSubmit_RefusesATaskWithoutARunFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "course", "norun")
+	writeFile(t, filepath.Join(dir, "task.yaml"), "environment_type: docker\nenvironment_id: default\n")
+	_, err := buildJob(dir, submitOptions{}, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "no run file") {
+		t.Fatalf("buildJob = %v, want a refusal naming the missing run file", err)
+	}
+	// A run file in the course's $common is found, as the helper finds it.
+	writeFile(t, filepath.Join(dir, "..", "$common", "run"), "#!/bin/sh\n")
+	if _, err := buildJob(dir, submitOptions{}, time.Now()); err != nil {
+		t.Fatalf("with $common/run: %v", err)
+	}
+	// run_cmd names what to run instead.
+	other := filepath.Join(t.TempDir(), "c", "cmd")
+	writeFile(t, filepath.Join(other, "task.yaml"), "environment_type: docker\nenvironment_id: default\nenvironment_parameters:\n  run_cmd: echo hi\n")
+	if _, err := buildJob(other, submitOptions{}, time.Now()); err != nil {
+		t.Fatalf("with run_cmd: %v", err)
+	}
+}

@@ -63,6 +63,9 @@ func TestBuildJob_CourseForms(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "task.yaml"), []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/bash\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	req, err := buildJob(dir, submitOptions{}, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -31,25 +31,34 @@ func init() {
 	interpreters["python3"] = interpreters["default"]
 }
 
-// checkRunFile looks for the run file as the helper does, and checks it
-// will start: executable, and with a #! line the environment can run.
-func checkRunFile(dir string, spec Spec, list *[]Finding) {
-	if spec.EnvironmentType == "mcq" || spec.Parameters.RunCmd != "" {
-		return // no run file (MCQ), or one ingo cannot see from here
-	}
-	path := ""
+// FindRunFile returns the path of the task's run file, looked for as the
+// helper does (RunFiles, in the task folder, then in the course's
+// $common), or "" when there is none.
+func FindRunFile(dir string) string {
 	for _, d := range []string{dir, filepath.Join(dir, "..", commonDir)} {
 		for _, name := range RunFiles {
 			p := filepath.Join(d, name)
 			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-				path = p
-				break
+				return p
 			}
 		}
-		if path != "" {
-			break
-		}
 	}
+	return ""
+}
+
+// NeedsRunFile says whether jobs of the task need a run file: not an MCQ
+// task, and no run_cmd naming what to run instead.
+func NeedsRunFile(spec Spec) bool {
+	return spec.EnvironmentType != "mcq" && spec.Parameters.RunCmd == ""
+}
+
+// checkRunFile looks for the run file as the helper does, and checks it
+// will start: executable, and with a #! line the environment can run.
+func checkRunFile(dir string, spec Spec, list *[]Finding) {
+	if !NeedsRunFile(spec) {
+		return // no run file (MCQ), or one ingo cannot see from here
+	}
+	path := FindRunFile(dir)
 	f := findings{file: filepath.Join(dir, "run"), list: list}
 	if path == "" {
 		f.add(SevError, 0, "no run file (%s, in the task folder or the course's %s): every job would end in crash",
