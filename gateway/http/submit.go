@@ -196,6 +196,11 @@ func (s *Server) buildJob(sub submission, now time.Time) (messages.ClientNewJob,
 	if l := q.Limits; l != nil {
 		mergeLimits(&params.Limits, *l)
 	}
+	// What could only end as crash is refused as the caller's mistake.
+	if sub.taskDir != "" && taskfile.NeedsRunFile(spec) && taskfile.FindRunFile(sub.taskDir) == "" {
+		return bad("bad_task", fmt.Sprintf("the task archive has no run file (%s) and its task.yaml no run_cmd: the job could only end as crash; check the task with ingo task check",
+			strings.Join(taskfile.RunFiles, ", ")))
+	}
 	if q.NetworkGrading != nil {
 		params.NetworkGrading = *q.NetworkGrading
 	}
