@@ -119,6 +119,7 @@ func TestBadInput(t *testing.T) {
 		}), "t.tgz"), 400, "unsafe_archive"},
 		{"zip with dot dot", "POST", "/api/v1/jobs", withTask(zipOf(t, "../evil", "x"), "t.zip"), 400, "unsafe_archive"},
 		{"too many files", "POST", "/api/v1/jobs", withTask(manyFiles(t, 10001), "t.tgz"), 400, "archive_too_large"},
+		{"task without a run file", "POST", "/api/v1/jobs", withTask(tarGz(t, map[string]string{"task.yaml": "environment_id: default\n"}, nil), "t.tgz"), 400, "bad_task"},
 		{"not an archive", "POST", "/api/v1/jobs", withTask([]byte("#!/bin/sh\necho hi\n"), "run"), 400, "not_an_archive"},
 		{"gzip of no tar", "POST", "/api/v1/jobs", withTask(gzipOf(t, "plain text, not a tar"), "t.tgz"), 400, "bad_archive"},
 		{"raw task with dot dot", "POST", "/api/v1/tasks", func() (string, []byte) {
