@@ -241,6 +241,7 @@ func (b *Backend) tick() {
 	b.failOrphans()
 	b.forgetDone()
 	b.tickResults()
+	b.tickHistory()
 	b.forgetClients()
 }
 

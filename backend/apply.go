@@ -195,10 +195,12 @@ func (b *Backend) finish(j *job, r messages.JobResult) {
 	done := &messages.BackendJobDone{JobID: j.id(), JobResult: r}
 	ran := j.phase != phaseWaiting
 	t := &JobFinished{Result: done, At: b.now()}
+	rec := b.historyRecord(j, done) // before commit releases its agent
 	if err := b.commit(t); err != nil {
 		return // the journal is down: the job stays where it was, and is retried
 	}
 	b.stats.finished.Add(1)
 	b.observeFinish(j, r.Result.Status, ran, t.At)
+	b.addHistory(rec, t.At)
 	b.deliver(j.clientID, done)
 }

@@ -70,6 +70,9 @@ type Backend struct {
 	// unclaimed holds jobs replayed as assigned or running: their agent
 	// must say hello again (with them) within StartTimeout of the start.
 	unclaimed map[string]bool
+	// unsettled: delivered jobs the journal forgets once the History
+	// holds their records (history.go).
+	unsettled []string
 	// offlineSince is when the NATS connection was found down (zero: up).
 	offlineSince time.Time
 	now          func() time.Time

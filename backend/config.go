@@ -86,6 +86,10 @@ type Config struct {
 	// Observer hears of dispatched and finished jobs (for metrics); nil
 	// means none. It is called from the event loop and must not block.
 	Observer Observer `key:"-"`
+	// History keeps every finished job's record (backend/history); nil
+	// keeps none. Its Add is called from the event loop and must not
+	// block.
+	History History `key:"-"`
 
 	weights map[string]float64 // CourseWeights, read by validate
 }

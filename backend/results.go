@@ -77,11 +77,7 @@ func (b *Backend) dropUnacked(clientID string, u *unacked) {
 		delete(b.unacked, clientID)
 	}
 	b.unackedCount--
-	if rs, ok := b.cfg.Journal.(ResultStore); ok {
-		if err := rs.Forget(u.jobID); err != nil {
-			b.log.Warn("journal could not forget a delivered job; a restart will send its result again", "job", u.jobID, "err", err)
-		}
-	}
+	b.forgetDelivered(u.jobID) // history.go: once the history holds it
 	if d := b.done[u.jobID]; d != nil && d.orphan {
 		// Kept past DoneRetention only for this wait.
 		delete(b.done, u.jobID)

@@ -44,6 +44,8 @@ var registry = []Message{
 	&Error{},                     // 39920
 	&AgentJobRefused{},           // 39921
 	&BackendAgentConflict{},      // 39922
+	&ClientGetHistory{},          // 39923
+	&BackendHistory{},            // 39924
 }
 
 // All returns a new zero value of every message type, in tag order.
@@ -89,3 +91,5 @@ func (*Ack) MessageName() string                       { return "Ack" }
 func (*Error) MessageName() string                     { return "Error" }
 func (*AgentJobRefused) MessageName() string           { return "AgentJobRefused" }
 func (*BackendAgentConflict) MessageName() string      { return "BackendAgentConflict" }
+func (*ClientGetHistory) MessageName() string          { return "ClientGetHistory" }
+func (*BackendHistory) MessageName() string            { return "BackendHistory" }

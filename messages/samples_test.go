@@ -152,5 +152,20 @@ func samples() []messages.Message {
 		&messages.AgentJobRefused{JobID: sampleDescription.JobID, Attempt: 2, Reason: "the task files could not be fetched"},
 		&messages.BackendAgentConflict{Session: "c2a7e5f0d94b1e3a8f6b7c9d0e1f2a3b", Name: "grader-01",
 			Since: 1767312000123, LastSeen: 1767312060456, Timeout: 6000},
+		&messages.ClientGetHistory{CourseID: "LINFO1252", Status: messages.StatusFailed, Since: 1767312000000,
+			Until: 1767398400000, Limit: 20, Cursor: 4242},
+		&messages.BackendHistory{Jobs: []messages.JobRecord{
+			{
+				JobID: sampleDescription.JobID, ClientID: "inginious-webapp", CourseID: "LINFO1252", TaskID: "malloc",
+				User: "alice", Launcher: "Frontend - alice", EnvironmentType: "docker", Environment: "cpp",
+				Agent: "agent-7f3e", Attempts: 1, SubmittedAt: 1767312000123, StartedAt: 1767312000456,
+				FinishedAt: 1767312001789, ArchiveDropped: 9 << 20, JobResult: sampleResult,
+			},
+			{
+				JobID: "5e6f7a8b-0000-4000-8000-000000000002", ClientID: "ingo-cli", EnvironmentType: "docker",
+				Environment: "default", SubmittedAt: 1767312000000, FinishedAt: 1767312000001, Summary: true,
+				JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusKilled}},
+			},
+		}, Next: 17},
 	}
 }

@@ -136,6 +136,12 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 		return err
 	}
 	j.Close()
+	hs, err := a.openHistory(ctx, nc)
+	if err != nil {
+		return err
+	}
+	defer hs.Close()
+	bc.History = hs
 	a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
 	// The lease is renewed on a connection of its own: on the backend's,
 	// a renewal would wait behind a replay's batches of records and the

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/backend/history"
 	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/containers/noop"
@@ -49,13 +50,17 @@ type logSettings struct {
 type backendSettings struct {
 	backend.Config `key:",inline"`
 
-	EmbeddedNATS    bool          `key:"embedded-nats" help:"run a NATS server with JetStream inside the backend, listening at the host:port of nats.url"`
-	DataDir         string        `key:"data-dir" help:"directory of the embedded NATS server's JetStream data and of the installation's keys (nats-keys.json, admin.creds)"`
-	Durable         bool          `key:"durable" help:"keep every job transition and undelivered result in a JetStream stream, rebuild the queue from it on start, and elect one active backend (the others wait as standby)"`
-	Replicas        int           `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`
-	JournalMaxBytes int64         `key:"journal-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job journal's stream; from 90% of it new jobs are refused (never old records dropped), so size it for the waiting jobs of a deadline with their files"`
-	TakeoverTimeout time.Duration `key:"takeover-timeout" check:"min=1s" help:"a standby backend takes over at most this long after the active one stopped renewing its lease (at least 1s)"`
-	MetricsAddr     string        `key:"metrics-addr" help:"host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"`
+	EmbeddedNATS    bool   `key:"embedded-nats" help:"run a NATS server with JetStream inside the backend, listening at the host:port of nats.url"`
+	DataDir         string `key:"data-dir" help:"directory of the embedded NATS server's JetStream data and of the installation's keys (nats-keys.json, admin.creds)"`
+	Durable         bool   `key:"durable" help:"keep every job transition and undelivered result in a JetStream stream, rebuild the queue from it on start, and elect one active backend (the others wait as standby)"`
+	Replicas        int    `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`
+	JournalMaxBytes int64  `key:"journal-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job journal's stream; from 90% of it new jobs are refused (never old records dropped), so size it for the waiting jobs of a deadline with their files"`
+	// The job history (backend/history), kept with backend.durable.
+	HistoryRetention  time.Duration `key:"history-retention" check:"min=1m" help:"how long every finished job's record (its result included) is kept in the job history, for ingo result, ingo jobs and GET /api/v1/jobs"`
+	HistoryMaxBytes   int64         `key:"history-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job history's stream; when it is full the oldest records go first"`
+	HistoryMaxArchive int64         `key:"history-max-archive" unit:"bytes" check:"nonneg" help:"largest result archive the job history keeps; a larger one is delivered but not kept (the record says its size)"`
+	TakeoverTimeout   time.Duration `key:"takeover-timeout" check:"min=1s" help:"a standby backend takes over at most this long after the active one stopped renewing its lease (at least 1s)"`
+	MetricsAddr       string        `key:"metrics-addr" help:"host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"`
 }
 
 // agentSettings are the agent's own, its docker runtime's, and how ingo
@@ -118,6 +123,10 @@ func defaultConfig() Config {
 			Replicas:        1,
 			JournalMaxBytes: journal.DefaultMaxBytes,
 			TakeoverTimeout: 5 * time.Second,
+
+			HistoryRetention:  history.DefaultRetention,
+			HistoryMaxBytes:   history.DefaultMaxBytes,
+			HistoryMaxArchive: history.DefaultMaxArchive,
 		},
 		Agent: agentSettings{
 			Config:       agent.DefaultConfig(),

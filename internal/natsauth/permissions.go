@@ -77,11 +77,14 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 			"$JS.FC."+stream+".>",
 		)
 	case RoleFrontend, RoleAdmin:
+		// The job history is read through requests the backend answers
+		// (backend/history), never from its stream: the request subject
+		// is the asker's identity, so a frontend gets its own jobs only.
 		if role == RoleAdmin {
-			p.Pub.Allow.Add(s.BackendAdmin("*"))
+			p.Pub.Allow.Add(s.BackendAdmin("*"), s.HistoryAdmin("*"))
 			p.Sub.Allow.Add(s.Client("*"))
 		} else {
-			p.Pub.Allow.Add(s.BackendClient(name))
+			p.Pub.Allow.Add(s.BackendClient(name), s.HistoryClient(name))
 			p.Sub.Allow.Add(s.Client(name))
 		}
 		// Uploading a bundle: bind the store, look up an object's

@@ -1,0 +1,118 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// maxReaders bounds the requests served at once; more are answered
+// CodeUnavailable at once rather than queued behind slow pages.
+const maxReaders = 16
+
+// queueGroup: one backend process answers each request.
+const queueGroup = "ingo-history"
+
+// Server answers ClientGetHistory requests from the store.
+type Server struct {
+	st   *Store
+	subs []*nats.Subscription
+	sem  chan struct{}
+	wg   sync.WaitGroup // one per request being served
+	log  *slog.Logger
+}
+
+// Serve subscribes to the history request subjects on nc; Close stops.
+func (st *Store) Serve(nc *nats.Conn) (*Server, error) {
+	s := &Server{st: st, sem: make(chan struct{}, maxReaders), log: st.opts.Log}
+	for _, subject := range []string{st.subj.HistoryClient("*"), st.subj.HistoryAdmin("*")} {
+		sub, err := nc.QueueSubscribe(subject, queueGroup, s.receive)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("history: subscribe %s: %w", subject, err)
+		}
+		s.subs = append(s.subs, sub)
+	}
+	return s, nil
+}
+
+// Close unsubscribes and waits for the requests being served.
+func (s *Server) Close() {
+	for _, sub := range s.subs {
+		_ = sub.Unsubscribe()
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) receive(m *nats.Msg) {
+	if m.Reply == "" {
+		return
+	}
+	id, admin, ok := s.st.subj.HistorySender(m.Subject)
+	if !ok {
+		s.respond(m, messages.Errorf(messages.CodeBadSender, "", "%s is not a history request subject", m.Subject))
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is busy; try again"))
+		return
+	}
+	s.wg.Add(1)
+	go func() { // ends with its answer, within the store's timeout
+		defer s.wg.Done()
+		defer func() { <-s.sem }()
+		s.respond(m, s.answer(Viewer{ClientID: id, Admin: admin}, m.Data))
+	}()
+}
+
+func (s *Server) answer(v Viewer, data []byte) messages.Message {
+	msg, err := messages.Decode(data)
+	if err != nil {
+		return messages.Errorf(messages.CodeMalformed, "", "%v", err)
+	}
+	q, ok := msg.(*messages.ClientGetHistory)
+	if !ok {
+		return messages.Errorf(messages.CodeUnexpected, "", "a %s on a history subject: send ClientGetHistory", msg.MessageName())
+	}
+	if err := q.Validate(); err != nil {
+		return messages.Errorf(messages.CodeBadRequest, q.JobID, "%v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.st.opts.Timeout)
+	defer cancel()
+	if q.JobID != "" {
+		r, err := s.st.Get(ctx, v, q.JobID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return messages.Errorf(messages.CodeUnknownJob, q.JobID, "job %s is not in the history: it has not finished, is older than the retention, or is not yours", q.JobID)
+		case err != nil:
+			s.log.Warn("history read failed", "job", q.JobID, "err", err)
+			return messages.Errorf(messages.CodeUnavailable, q.JobID, "the history cannot be read now: %v", err)
+		}
+		return &messages.BackendHistory{Jobs: []messages.JobRecord{*r}}
+	}
+	jobs, next, err := s.st.List(ctx, v, q)
+	if err != nil {
+		s.log.Warn("history listing failed", "err", err)
+		return messages.Errorf(messages.CodeUnavailable, "", "the history cannot be read now: %v", err)
+	}
+	return &messages.BackendHistory{Jobs: jobs, Next: next}
+}
+
+func (s *Server) respond(m *nats.Msg, out messages.Message) {
+	data, err := messages.Encode(out)
+	if err != nil {
+		s.log.Error("history: encode an answer", "err", err)
+		return
+	}
+	if err := m.Respond(data); err != nil {
+		s.log.Debug("history: answer not sent", "err", err)
+	}
+}

@@ -1,0 +1,188 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Defaults of Options.
+const (
+	DefaultRetention  = 30 * 24 * time.Hour
+	DefaultMaxBytes   = 8 << 30
+	DefaultMaxArchive = 512 << 10
+)
+
+// ErrNotFound says that a job is not in the history (never finished, past
+// the retention, or not the asker's).
+var ErrNotFound = errors.New("history: no such job")
+
+// ErrClosed is returned for work handed over after Close.
+var ErrClosed = errors.New("history: closed")
+
+// Options configure a Store.
+type Options struct {
+	Prefix string
+	// Retention is how long a record is kept (the stream's MaxAge).
+	Retention time.Duration
+	// MaxBytes bounds the stream; the oldest records go first.
+	MaxBytes int64
+	// MaxArchive bounds the archive a record keeps.
+	MaxArchive int64
+	// Replicas of the stream, as the journal's.
+	Replicas int
+	// Timeout of one store or read; 5 s.
+	Timeout time.Duration
+	// Buffer bounds the records waiting to be published; beyond, Add drops
+	// (counted, logged). 65,536.
+	Buffer int
+	Log    *slog.Logger
+}
+
+// Stats are counters, readable from any goroutine.
+type Stats struct {
+	Written, Failed uint64
+}
+
+// Store is the history on JetStream: it writes records (backend.History)
+// and reads them (Get, List).
+type Store struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	subj   messages.Subjects
+	opts   Options
+
+	mu      sync.Mutex
+	pending map[string]int // records added and not settled, by job id
+	closed  bool
+
+	in      chan *messages.JobRecord
+	acks    chan inflight
+	workers sync.WaitGroup
+	written atomic.Uint64
+	failed  atomic.Uint64
+}
+
+var _ backend.History = (*Store)(nil)
+
+// Open creates the history stream, or updates its limits (a changed
+// retention applies to the records already there), and starts the writer.
+// Close stops it.
+func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxArchive < 0 {
+		o.MaxArchive = 0
+	} else if o.MaxArchive == 0 {
+		o.MaxArchive = DefaultMaxArchive
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Buffer <= 0 {
+		o.Buffer = 1 << 16
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4*maxInFlight), jetstream.WithPublishAsyncTimeout(o.Timeout))
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	subj := messages.NewSubjects(o.Prefix)
+	cfg := jetstream.StreamConfig{
+		Name:              subj.HistoryStream(),
+		Description:       "ingo job history: every finished job's record and summary",
+		Subjects:          []string{subj.HistoryAll()},
+		Storage:           jetstream.FileStorage,
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxBytes:          o.MaxBytes,
+		MaxAge:            o.Retention,
+		MaxMsgsPerSubject: 1,
+		Replicas:          o.Replicas,
+		Duplicates:        min(2*time.Minute, o.Retention),
+		AllowDirect:       true,
+	}
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, err)
+	}
+	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{},
+		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight)}
+	st.workers.Add(2)
+	go st.publisher() // ends when Close closes in
+	go st.follower()  // ends when the publisher closes acks
+	return st, nil
+}
+
+// Stats returns the counters.
+func (st *Store) Stats() Stats { return Stats{Written: st.written.Load(), Failed: st.failed.Load()} }
+
+// Close stops taking records, waits for those handed over to be stored
+// (or to fail), and returns. The connection stays the caller's.
+func (st *Store) Close() {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return
+	}
+	st.closed = true
+	close(st.in)
+	st.mu.Unlock()
+	st.workers.Wait()
+}
+
+// Add hands a finished job's record over; it never blocks. Called from
+// the backend's event loop.
+func (st *Store) Add(r *messages.JobRecord) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		st.fail(r.JobID, ErrClosed)
+		return
+	}
+	select {
+	case st.in <- r:
+		st.pending[r.JobID]++
+	default:
+		st.fail(r.JobID, errors.New("too many records waiting to be stored"))
+	}
+}
+
+// Settled says that jobID has no record on its way.
+func (st *Store) Settled(jobID string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pending[jobID] == 0
+}
+
+func (st *Store) settle(jobID string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.pending[jobID]--; st.pending[jobID] <= 0 {
+		delete(st.pending, jobID)
+	}
+}
+
+func (st *Store) fail(jobID string, err error) {
+	st.failed.Add(1)
+	st.opts.Log.Error("job history: a record could not be stored; the job's result was delivered all the same", "job", jobID, "err", err)
+}
