@@ -36,7 +36,10 @@ func TestDockerAgentKilledAndRestarted(t *testing.T) {
 	id := "restarty-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))[:8]
 	env := []string{"INGO_NATS_URL=" + c.nats.URL, "INGO_AGENT_ID=" + id, "INGO_AGENT_HEARTBEAT_INTERVAL=100ms",
 		"INGO_NATS_CREDS=" + testutil.CredsFile(t, natsauth.RoleAgent, id),
-		"INGO_AGENT_CACHE_DIR=" + t.TempDir(), "INGO_AGENT_SLOTS=2", "INGO_LOG_LEVEL=debug"}
+		"INGO_AGENT_CACHE_DIR=" + t.TempDir(), "INGO_AGENT_SLOTS=2", "INGO_LOG_LEVEL=debug",
+		// Cold containers carry the job and attempt labels this test follows;
+		// the warm pool's leftovers are containers/docker's cleanup tests'.
+		"INGO_AGENT_DOCKER_POOL_SIZE=0"}
 	t.Cleanup(func() {
 		for _, cid := range containers(t, "io.ingo.agent="+id) {
 			_ = exec.Command("docker", "rm", "-f", cid).Run()
