@@ -61,6 +61,40 @@ func TestCommands_EndToEnd(t *testing.T) {
 	if code != exitOK || len(strings.TrimSpace(out)) != 36 {
 		t.Errorf("submit without --wait: exit %d, want a job id on stdout, got %q", code, out)
 	}
+
+	// The job submitted without --wait is found later in the history,
+	// after its result was delivered to (and acknowledged by) submit.
+	id := strings.TrimSpace(out)
+	code, out, errOut = client("result", id, "--wait", "--json")
+	var rec struct {
+		JobID  string      `json:"job_id"`
+		Status string      `json:"status"`
+		Agent  string      `json:"agent"`
+		Result *resultJSON `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); code != exitOK || err != nil || rec.JobID != id || rec.Status != "success" ||
+		rec.Agent == "" || rec.Result == nil || rec.Result.Status != "success" {
+		t.Errorf("result %s --wait --json: exit %d, %v, stdout %q, stderr %q", id, code, err, out, errOut)
+	}
+	code, out, errOut = client("result", id)
+	if code != exitOK || !strings.Contains(out, "success") || !strings.Contains(out, "docker/default") {
+		t.Errorf("result %s: exit %d, stdout %q, stderr %q", id, code, out, errOut)
+	}
+	code, out, errOut = client("jobs", "--json", "--status", "success")
+	var list []struct {
+		JobID string `json:"job_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); code != exitOK || err != nil || len(list) != 2 || list[0].JobID != id {
+		t.Errorf("jobs --json: exit %d, %v, stdout %q, stderr %q; want the 2 jobs, %s first", code, err, out, errOut, id)
+	}
+	code, out, _ = client("jobs", "--status", "crash")
+	if code != exitOK || strings.Contains(out, id) {
+		t.Errorf("jobs --status crash: exit %d, stdout %q", code, out)
+	}
+	code, _, errOut = client("result", "no-such-job")
+	if code != exitFailure || !strings.Contains(errOut, "not in the history") {
+		t.Errorf("result of an unknown job: exit %d, stderr %q", code, errOut)
+	}
 }
 
 // startSystem runs `ingo backend --embedded-nats` and `ingo agent` with
