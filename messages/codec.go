@@ -105,6 +105,9 @@ func Decode(data []byte) (Message, error) {
 		if err := checkFreeForm(m); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, m.MessageName(), err)
 		}
+		if err := checkUsage(m); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, m.MessageName(), err)
+		}
 		return m, nil
 	}
 	// Say which of the usual mistakes it is: not a tagged item at all, or

@@ -89,6 +89,10 @@ type JobResult struct {
 	// Stdout and Stderr are filled in debug mode only.
 	Stdout string `cbor:"stdout,omitempty"`
 	Stderr string `cbor:"stderr,omitempty"`
+	// Usage is what the job's containers used, as the agent measured it;
+	// nil when unknown (an agent of an older version, a job that never
+	// ran). Addition to INGInious.
+	Usage *Usage `cbor:"usage,omitempty"`
 }
 
 // NewJobResult returns a result with only a status and a text, the grade

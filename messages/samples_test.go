@@ -71,6 +71,8 @@ var sampleResult = messages.JobResult{
 	Archive: []byte{0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x01, 0x02, 0x03},
 	Stdout:  "compiling...\nrunning 3 tests\n",
 	Stderr:  "warning: unused variable 'x'\n",
+	Usage: &messages.Usage{WallTime: 1.25, CPUTime: 1.0234, MemoryPeak: 53.2,
+		Students: &messages.StudentUsage{Containers: 3, WallTime: 0.9, CPUTime: 0.61, MemoryPeak: 12.5}},
 }
 
 var sampleEnvironments = map[string]map[string]messages.EnvironmentInfo{

@@ -28,6 +28,9 @@ func (r *JobResult) CheckEncoded(data []byte) error {
 			return fmt.Errorf("problem %q is not valid UTF-8", id)
 		}
 	}
+	if err := r.Usage.Validate(); err != nil {
+		return fmt.Errorf("usage: %w", err)
+	}
 	for _, m := range []map[string]any{r.Tests, r.Custom} {
 		if err := checkValue(m); err != nil {
 			return err
