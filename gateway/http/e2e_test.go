@@ -162,7 +162,8 @@ func TestEndToEnd(t *testing.T) {
 		q := decode(t, data)
 		running, _ := q["running"].([]any)
 		if len(running) != 1 || get(running[0], "job_id") != "hang-1" || get(running[0], "agent") != "agent one" ||
-			get(running[0], "launcher") != "e2e" || len(q["agents"].([]any)) != 1 {
+			get(running[0], "launcher") != "e2e [admin:admin]" || // the API tags the submitter (history.go)
+			len(q["agents"].([]any)) != 1 {
 			t.Errorf("queue %s", data)
 		}
 		ev := e.firstEvent("/api/v1/queue/events")

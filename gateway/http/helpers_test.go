@@ -98,6 +98,13 @@ func setHeaders(req *http.Request, header []string) {
 
 func newEnv(t *testing.T, o Options) *env {
 	t.Helper()
+	return newEnvWith(t, o, false)
+}
+
+// newEnvWith is newEnv with a durable backend (journal and job history)
+// when durable.
+func newEnvWith(t *testing.T, o Options, durable bool) *env {
+	t.Helper()
 	key, err := apitoken.LoadOrCreateKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -112,6 +119,7 @@ func newEnv(t *testing.T, o Options) *env {
 		o.Frontend = testPolicy
 	}
 	sys := testrig.Start(t, testrig.Options{
+		Durable: durable,
 		Backend: func(c *backend.Config) {
 			c.HeartbeatInterval = 100 * time.Millisecond
 			c.HeartbeatMisses = 20

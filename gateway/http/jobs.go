@@ -25,6 +25,14 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
+	if v, ok, err := s.fromHistory(r, p, id); err != nil || ok {
+		if err != nil {
+			fail(w, err)
+		} else {
+			writeJSON(w, http.StatusOK, v)
+		}
+		return
+	}
 	if !p.admin() {
 		fail(w, unknownJob(id))
 		return

@@ -201,6 +201,7 @@ type route struct {
 func (s *Server) routes() []route {
 	return []route{
 		{"POST", "/api/v1/jobs", s.postJob, false},
+		{"GET", "/api/v1/jobs", s.listJobs, false},
 		{"GET", "/api/v1/jobs/{id}", s.getJob, false},
 		{"DELETE", "/api/v1/jobs/{id}", s.deleteJob, false},
 		{"GET", "/api/v1/jobs/{id}/events", s.jobEvents, false},

@@ -91,7 +91,8 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	// Registered before the backend hears of it, so a GET right after the
 	// 202 finds it; forgotten again if the backend refuses it.
 	s.store.add(m.JobID, p.owner(), time.Now())
-	s.store.setFollowed(m.JobID) // before any result can reach OnResult
+	m.Launcher = tagOwner(m.Launcher, p) // history.go: whose job it stays after a restart
+	s.store.setFollowed(m.JobID)         // before any result can reach OnResult
 	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
 		s.store.forget(m.JobID)

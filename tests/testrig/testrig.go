@@ -10,6 +10,7 @@ import (
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/backend/history"
 	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/fake"
@@ -100,12 +101,23 @@ func (s *System) StartBackend(durable bool) {
 	if s.opts.Backend != nil {
 		s.opts.Backend(&cfg)
 	}
+	closeHistory := func() {}
 	if durable {
 		j, err := journal.Open(context.Background(), nc, journal.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cfg.Journal = j
+		h, err := history.Open(context.Background(), nc, history.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := h.Serve(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.History = h
+		closeHistory = func() { hs.Close(); h.Close() }
 	}
 	b, err := backend.New(nc, cfg, testutil.Logger(t).With("component", "backend"))
 	if err != nil {
@@ -129,6 +141,7 @@ func (s *System) StartBackend(durable bool) {
 		case <-time.After(testutil.RunWait):
 			t.Errorf("the backend did not stop within %v", testutil.RunWait)
 		}
+		closeHistory()
 		nc.Close()
 	}
 	stop := s.stopBackend
