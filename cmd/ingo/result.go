@@ -45,6 +45,15 @@ func printResult(w io.Writer, r *messages.BackendJobDone) error {
 	if len(r.Archive) > 0 {
 		t.row("archive", fmt.Sprintf("%d bytes (use --json to get it)", len(r.Archive)))
 	}
+	if u := r.Usage; u != nil {
+		if used := usageText(u.CPUTime, u.MemoryPeak, u.WallTime); used != "" {
+			t.row("used", used)
+		}
+		if s := u.Students; s != nil {
+			t.row("students", studentCount(s.Containers)+
+				prefixed(", ", usageText(s.CPUTime, s.MemoryPeak, s.WallTime)))
+		}
+	}
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -74,4 +83,34 @@ func oneLine(text string) string {
 		text = text[:69] + "..."
 	}
 	return "  " + text
+}
+
+// usageText says what a container used, as "1.02 s CPU, 53 MiB peak,
+// 1.3 s wall", leaving out what is not known (0).
+func usageText(cpu, peakMiB, wall float64) string {
+	var parts []string
+	if cpu > 0 {
+		parts = append(parts, strconv.FormatFloat(cpu, 'f', 2, 64)+" s CPU")
+	}
+	if peakMiB > 0 {
+		parts = append(parts, strconv.FormatFloat(peakMiB, 'f', 0, 64)+" MiB peak")
+	}
+	if wall > 0 {
+		parts = append(parts, strconv.FormatFloat(wall, 'f', 1, 64)+" s wall")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
+func studentCount(n int) string {
+	if n == 1 {
+		return "1 container"
+	}
+	return strconv.Itoa(n) + " containers"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -38,7 +39,8 @@ func TestResultJSON_Shape(t *testing.T) {
   "state": "",
   "archive": null,
   "stdout": "",
-  "stderr": ""
+  "stderr": "",
+  "usage": null
 }
 `
 	if buf.String() != want {
@@ -75,5 +77,47 @@ func TestPrintResult(t *testing.T) {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, buf.String())
 		}
+	}
+}
+
+func TestPrintResult_Usage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		usage *messages.Usage
+		want  []string
+		not   []string
+	}{
+		{"unknown", nil, nil, []string{"used", "students"}},
+		{"grading container", &messages.Usage{WallTime: 1.28, CPUTime: 1.0234, MemoryPeak: 53.2},
+			[]string{"used 1.02 s CPU, 53 MiB peak, 1.3 s wall"}, []string{"students"}},
+		{"a figure unknown", &messages.Usage{WallTime: 0.5, CPUTime: 0.25},
+			[]string{"used 0.25 s CPU, 0.5 s wall"}, []string{"peak"}},
+		{"students", &messages.Usage{CPUTime: 0.1, MemoryPeak: 12,
+			Students: &messages.StudentUsage{Containers: 2, WallTime: 7.41, CPUTime: 1.194, MemoryPeak: 68.23}},
+			[]string{"used 0.10 s CPU, 12 MiB peak", "students 2 containers, 1.19 s CPU, 68 MiB peak, 7.4 s wall"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			err := printResult(&buf, &messages.BackendJobDone{JobID: "j1", JobResult: messages.JobResult{
+				Result: messages.Result{Status: messages.StatusSuccess}, Grade: 100, Usage: tc.usage}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The table's column width depends on its rows: compare
+			// with single spaces.
+			out := regexp.MustCompile(` +`).ReplaceAllString(buf.String(), " ")
+			for _, want := range tc.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, buf.String())
+				}
+			}
+			for _, not := range tc.not {
+				if strings.Contains(buf.String(), not) {
+					t.Errorf("output has %q:\n%s", not, buf.String())
+				}
+			}
+		})
 	}
 }

@@ -22,6 +22,9 @@ type Result struct {
 	Archive *string `json:"archive"`
 	Stdout  string  `json:"stdout"`
 	Stderr  string  `json:"stderr"`
+	// Usage is what the job used (wall_time and cpu_time in seconds,
+	// memory_peak in MiB, students summed), or null when unknown.
+	Usage *messages.Usage `json:"usage"`
 }
 
 // NewResult converts a backend result into its JSON form.
@@ -37,6 +40,7 @@ func NewResult(r *messages.BackendJobDone) Result {
 		State:    r.State,
 		Stdout:   r.Stdout,
 		Stderr:   r.Stderr,
+		Usage:    r.Usage,
 	}
 	// Empty objects rather than null: consumers index into them.
 	if out.Problems == nil {

@@ -19,7 +19,7 @@ func TestResultShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"job_id":"j1","status":"success","text":"ok","grade":100,"problems":{},"tests":{},"custom":{},"state":"","archive":null,"stdout":"","stderr":""}`
+	want := `{"job_id":"j1","status":"success","text":"ok","grade":100,"problems":{},"tests":{},"custom":{},"state":"","archive":null,"stdout":"","stderr":"","usage":null}`
 	if string(got) != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
@@ -27,6 +27,13 @@ func TestResultShape(t *testing.T) {
 	got, _ = json.Marshal(NewResult(done))
 	if !bytes.Contains(got, []byte(`"archive":"H4sA"`)) {
 		t.Errorf("archive not base64: %s", got)
+	}
+	// Usage as DESIGN.md §6 shows it; a figure not known is left out.
+	done.Usage = &messages.Usage{WallTime: 0.41, CPUTime: 0.12, MemoryPeak: 23.5,
+		Students: &messages.StudentUsage{Containers: 1, CPUTime: 0.05}}
+	got, _ = json.Marshal(NewResult(done))
+	if want := `"usage":{"wall_time":0.41,"cpu_time":0.12,"memory_peak":23.5,"students":{"containers":1,"cpu_time":0.05}}}`; !bytes.HasSuffix(got, []byte(want)) {
+		t.Errorf("usage: got %s\nwant the suffix %s", got, want)
 	}
 }
 
