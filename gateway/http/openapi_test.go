@@ -267,7 +267,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 func TestValidatorCatchesMismatches(t *testing.T) {
 	t.Parallel()
 	doc := loadOpenAPI(t)
-	good := `{"job_id":"j","status":"success","text":"","grade":1,"problems":{},"tests":{},"custom":{},"state":"","archive":null,"stdout":"","stderr":""}`
+	good := `{"job_id":"j","status":"success","text":"","grade":1,"problems":{},"tests":{},"custom":{},"state":"","archive":null,"stdout":"","stderr":"","usage":null}`
 	var v any
 	if err := json.Unmarshal([]byte(good), &v); err != nil {
 		t.Fatal(err)

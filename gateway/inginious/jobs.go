@@ -183,6 +183,12 @@ func jobDone(r *messages.BackendJobDone, debug bool) backendJobDone {
 	for k, v := range r.Custom {
 		d.Custom[k] = v
 	}
+	// INGInious has no place for what a job used but its custom values,
+	// which it keeps with the submission: ingo's usage goes there, unless
+	// the grader set that key itself.
+	if _, taken := d.Custom[customUsage]; !taken && r.Usage != nil {
+		d.Custom[customUsage] = usageCustom(r.Usage)
+	}
 	// ingo's result drops empty output on the wire, and a result of a job
 	// sent through an earlier bridge process comes without its jobState:
 	// output that is there proves debug mode too.
