@@ -95,8 +95,11 @@ func readV1(f string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
-	return time.Duration(n), err
+	d, err := parseCPUV1(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", f, err)
+	}
+	return d, nil
 }
 
 func readV2(f string) (time.Duration, error) {
@@ -104,30 +107,65 @@ func readV2(f string) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return time.Duration(n) * time.Microsecond, err
-		}
+	d, err := parseCPUV2(string(data))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", f, err)
 	}
-	return 0, fmt.Errorf("%s: no usage_usec", f)
+	return d, nil
 }
 
-// watchCPU calls over once the container's CPU time exceeds limit. It
-// polls the cgroup accounting every poll; without it, it follows Docker's
-// stats stream (about one sample a second). It returns when ctx ends.
-func (r *Runtime) watchCPU(ctx context.Context, id string, pid int, limit time.Duration, over func()) {
-	if read := cgroupCPU(r.opts.cgroupRoot, id, pid); read != nil {
+// parseCPUV1 reads cgroup v1 cpuacct.usage: nanoseconds.
+func parseCPUV1(data string) (time.Duration, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(data), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("cpuacct.usage: %w", err)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("cpuacct.usage: negative %d", n)
+	}
+	return time.Duration(n), nil
+}
+
+// parseCPUV2 reads the usage_usec line of cgroup v2 cpu.stat:
+// microseconds, user and system.
+func parseCPUV2(data string) (time.Duration, error) {
+	for _, line := range strings.Split(data, "\n") {
+		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("cpu.stat usage_usec: %w", err)
+			}
+			if n < 0 {
+				return 0, fmt.Errorf("cpu.stat usage_usec: negative %d", n)
+			}
+			return time.Duration(n) * time.Microsecond, nil
+		}
+	}
+	return 0, fmt.Errorf("cpu.stat: no usage_usec line")
+}
+
+// watchUsage samples the container's accounting into m (see usage.go)
+// until its cgroup is gone (it stopped) or ctx ends, and calls over once
+// its CPU time exceeds limit (0: no limit). It polls the cgroup files
+// every poll; without them, it follows Docker's stats stream (about one
+// sample a second).
+func (r *Runtime) watchUsage(ctx context.Context, id string, m *meter, limit time.Duration, over func()) {
+	check := func(s cgroupSample) {
+		m.record(s)
+		if limit > 0 && s.hasCPU && s.cpu > limit {
+			over()
+		}
+	}
+	if !m.stats {
 		t := time.NewTicker(r.opts.CPUPoll)
 		defer t.Stop()
 		for {
-			if used, err := read(); err == nil && used > limit {
-				over()
-				return
-			} else if err != nil {
+			s, err := m.read(ctx)
+			if err != nil {
 				// The cgroup is gone: the container stopped.
 				return
 			}
+			check(s)
 			select {
 			case <-ctx.Done():
 				return
@@ -135,29 +173,22 @@ func (r *Runtime) watchCPU(ctx context.Context, id string, pid int, limit time.D
 			}
 		}
 	}
-	r.log.Debug("cgroup CPU accounting not readable; using the stats stream", "container", id)
+	r.log.Debug("cgroup accounting not readable; using the stats stream", "container", id)
 	st, err := r.api.ContainerStats(ctx, id, true)
 	if err != nil {
-		r.log.Warn("no CPU accounting for the container: only the wall-clock limit applies", "container", id, "err", err)
+		if limit > 0 {
+			r.log.Warn("no CPU accounting for the container: only the wall-clock limit applies", "container", id, "err", err)
+		}
 		return
 	}
 	defer st.Body.Close()
 	dec := json.NewDecoder(st.Body)
 	for ctx.Err() == nil {
-		var s struct {
-			CPUStats struct {
-				CPUUsage struct {
-					TotalUsage uint64 `json:"total_usage"`
-				} `json:"cpu_usage"`
-			} `json:"cpu_stats"`
-		}
+		var s dockerStats
 		if err := dec.Decode(&s); err != nil {
 			return
 		}
-		if time.Duration(s.CPUStats.CPUUsage.TotalUsage) > limit {
-			over()
-			return
-		}
+		check(s.sample())
 	}
 }
 
@@ -169,16 +200,22 @@ type limitWatch struct {
 }
 
 // watchLimits starts watching the container id: cpu and wall are seconds,
-// 0 for none. stop ends the watch; it may be called more than once.
-func (r *Runtime) watchLimits(ctx context.Context, id string, cpu, wall float64) limitWatch {
+// 0 for none; m (nil: not wanted) gets what it used, sampled by the same
+// loop. stop ends the watch; it may be called more than once.
+func (r *Runtime) watchLimits(ctx context.Context, id string, m *meter, cpu, wall float64) limitWatch {
 	cpuCtx, stopCPU := context.WithCancel(context.WithoutCancel(ctx))
 	lw := limitWatch{}
 	var timer *time.Timer
-	if cpu > 0 {
+	if cpu > 0 || m != nil {
+		if m == nil {
+			m = r.newMeter(id, r.initPid(cpuCtx, id))
+		}
 		over := make(chan struct{})
 		var once sync.Once
-		go r.watchCPU(cpuCtx, id, r.initPid(cpuCtx, id), time.Duration(cpu*float64(time.Second)), func() { once.Do(func() { close(over) }) })
-		lw.over = over
+		go r.watchUsage(cpuCtx, id, m, time.Duration(cpu*float64(time.Second)), func() { once.Do(func() { close(over) }) })
+		if cpu > 0 {
+			lw.over = over
+		}
 	}
 	if wall > 0 {
 		timer = time.NewTimer(time.Duration(wall * float64(time.Second)))

@@ -246,6 +246,40 @@
 //     result (memory running out first is an overflow, see Memory). RLIMIT_FSIZE (Limits.Disk MiB, never below what the
 //     helper's feedback and result may need) also bounds each file, /dev/shm included.
 //
+// # Usage
+//
+// Every result the runtime makes (the grader's, timeout, overflow) says
+// what the job used (messages.Usage; usage.go, usagejob.go): a
+// container's cgroup is gone once the daemon says it stopped, so its
+// accounting is read while it runs, by the loop that watches its CPU
+// limit (every CPUPoll, for every container now, limit or not), and for
+// the grading container once more when its result comes over the channel
+// (the helper exits only once the agent has it, so the cgroup is still
+// there and the grader is done). The figures are the highest read, so
+// lower bounds: what was used after the last read (for a result the
+// helper's exit, for a kill the moment of the kill) is not counted.
+//
+//   - CPU time: cgroup v1 cpuacct.usage, v2 cpu.stat usage_usec (user and
+//     system, all processes of the container, the helper's included).
+//   - Peak memory: cgroup v1 memory.max_usage_in_bytes, v2 memory.peak
+//     (Linux 5.19 and later), else the highest memory.current read. The
+//     memory cgroup counts the tmpfs files too (see Memory).
+//   - Wall time: State.StartedAt to State.FinishedAt of the daemon's
+//     inspect after the exit; a warm container started before its job,
+//     so its wall time is the agent's clock from the hand-over to the
+//     wait's return.
+//   - Student containers: the same for each, by its own loop, summed in
+//     Usage.Students (CPU and wall time added, the highest peak of one).
+//   - Without the host's cgroup tree (an agent in a container with the
+//     Docker socket mounted): Docker's stats stream (about one sample a
+//     second) while it runs, and a one-shot stats call when the result
+//     comes. cgroup v1 daemons give the peak (max_usage), cgroup v2 ones
+//     only the current use, so there the peak is the highest one sampled.
+//     A stopped container's stats are zeros: they count as no figure.
+//
+// A figure nothing could read is 0, which the wire leaves out: unknown,
+// never a guess.
+//
 // # Kill, cleanup, errors
 //
 // Create and start run on contexts the job's cancellation does not cut

@@ -60,6 +60,11 @@ type jobChannel struct {
 
 	maxResult int64              // the bound of the result (attempt.maxResult)
 	result    chan channelResult // the result stream's outcome, once
+	// meter is the grading container's (set before the channel opens):
+	// read once more when the result comes, while the helper still waits.
+	meter *meter
+	// studentUse sums the student containers that ran (usage.go).
+	studentUse studentTally
 
 	mu      sync.Mutex
 	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream
@@ -216,6 +221,10 @@ func (c *jobChannel) takeResult(st *yamux.Stream) {
 	defer st.Close()
 	data, err := channel.ReadResult(st, c.maxResult)
 	c.r.log.Debug("channel result", "container", c.grading, "bytes", len(data), "err", err)
+	// The helper exits once the stream is closed, and its cgroup with it:
+	// this is the last moment its accounting can be read, with the grader
+	// done.
+	c.meter.sampleNow(c.ctx)
 	select {
 	case c.result <- channelResult{data, err}:
 	default:

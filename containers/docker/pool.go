@@ -167,6 +167,7 @@ func (r *Runtime) launchWarm(ctx context.Context, a *attempt, c *running) (bool,
 		return false, nil
 	}
 	*c = w.c
+	c.warm = true
 	// Once it is removed, Cleanup may forget it (a failed removal is then
 	// a leftover of its own session that Cleanup removes).
 	c.undo = append([]func(){func() { p.forget(w.token) }}, c.undo...)

@@ -51,6 +51,8 @@ type running struct {
 	stdout  *muxReader
 	stderr  *boundedBuffer
 	ch      *jobChannel
+	meter   *meter // what it uses, read while it runs (usage.go)
+	warm    bool   // taken from the pool: started before the job
 	started time.Time
 	undo    []func() // run in reverse order by close
 }
@@ -97,13 +99,14 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// whatever the run file does next (as INGInious, which kills it on the
 	// event).
 	l := a.job.Limits
-	st := r.waitStopped(ctx, c.id, c.att, l.Time, l.HardTime, c.oom.hit)
+	st := r.waitStopped(ctx, c.id, c.att, c.meter, l.Time, l.HardTime, c.oom.hit)
 	if st.ended {
 		return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
 	}
 	r.log.Debug("container stopped", "container", c.id, "exit", st.exit, "wall", time.Since(c.started))
 	res, err := r.collect(ctx, a, c, st.verdict)
 	if err == nil {
+		res.Usage = r.usage(ctx, c)
 		// The result is final and the container stopped: removing it
 		// (tens of ms on fuse-overlayfs) need not delay the result. The
 		// runtime still owns the removal: Close waits for it, and what a
@@ -218,6 +221,9 @@ func (r *Runtime) prepare(ctx context.Context, s containerSpec, c *running) erro
 func (r *Runtime) handOver(ctx context.Context, a *attempt, c *running, pid int) error {
 	c.ch = newJobChannel(r, a, c.id, c.volume)
 	c.onClose(c.ch.close)
+	// Before the channel opens: the result's arrival reads the meter.
+	c.meter = r.newMeter(c.id, pid)
+	c.ch.meter = c.meter
 	if ctx.Err() != nil {
 		return fmt.Errorf("while starting the container: %w", context.Cause(ctx))
 	}

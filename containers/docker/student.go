@@ -234,7 +234,9 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 	}
 
 	killed := c.relaySignals(ctl, id)
-	st := r.waitStopped(c.ctx, id, att, lim.time, lim.hard, killed)
+	m := r.newMeter(id, r.initPid(c.ctx, id))
+	st := r.waitStopped(c.ctx, id, att, m, lim.time, lim.hard, killed)
+	c.studentUse.add(r.studentUsage(c.ctx, id, m))
 	if st.ended {
 		return channel.CodeLaunch, "the job ended"
 	}

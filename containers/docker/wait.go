@@ -28,9 +28,10 @@ type stopped struct {
 // its CPU time is used (cpu seconds, 0: no limit), when its wall time
 // comes (wall seconds, 0: none), when kill closes (an OOM kill seen, a
 // caller gone; nil: never), or when ctx ends, and then returns at once
-// with ended set. A broken wait falls back to inspecting.
-func (r *Runtime) waitStopped(ctx context.Context, id string, att *attached, cpu, wall float64, kill <-chan struct{}) stopped {
-	lw := r.watchLimits(ctx, id, cpu, wall)
+// with ended set. A broken wait falls back to inspecting. m (nil: not
+// wanted) gets what the container used while it ran.
+func (r *Runtime) waitStopped(ctx context.Context, id string, att *attached, m *meter, cpu, wall float64, kill <-chan struct{}) stopped {
+	lw := r.watchLimits(ctx, id, m, cpu, wall)
 	defer lw.stop()
 	over, hard := lw.over, lw.hard
 	s := stopped{exit: -1}
