@@ -30,20 +30,8 @@ const (
 // encoding of the ClientNewJob and BackendJobDone, so their validation
 // stays in one place.
 type record struct {
-	V           int    `cbor:"0,keyasint"`
-	Kind        int    `cbor:"1,keyasint"`
-	JobID       string `cbor:"2,keyasint,omitempty"`
-	At          int64  `cbor:"3,keyasint,omitempty"` // Unix nanoseconds
-	ClientID    string `cbor:"4,keyasint,omitempty"`
-	Seq         uint64 `cbor:"5,keyasint,omitempty"`
-	AgentID     string `cbor:"6,keyasint,omitempty"`
-	Attempt     int    `cbor:"7,keyasint,omitempty"`
-	AgentSeq    uint64 `cbor:"8,keyasint,omitempty"`
-	DispatchSeq uint64 `cbor:"9,keyasint,omitempty"`
-	Reason      string `cbor:"10,keyasint,omitempty"`
-	Job         []byte `cbor:"11,keyasint,omitempty"`
-	Result      []byte `cbor:"12,keyasint,omitempty"`
-	Head        *head  `cbor:"13,keyasint,omitempty"`
+	lazyRecord
+	Job []byte `cbor:"11,keyasint,omitempty"`
 }
 
 // lazyRecord is record without the job's description, which a replay
@@ -54,7 +42,7 @@ type lazyRecord struct {
 	V           int    `cbor:"0,keyasint"`
 	Kind        int    `cbor:"1,keyasint"`
 	JobID       string `cbor:"2,keyasint,omitempty"`
-	At          int64  `cbor:"3,keyasint,omitempty"`
+	At          int64  `cbor:"3,keyasint,omitempty"` // Unix nanoseconds
 	ClientID    string `cbor:"4,keyasint,omitempty"`
 	Seq         uint64 `cbor:"5,keyasint,omitempty"`
 	AgentID     string `cbor:"6,keyasint,omitempty"`
@@ -145,7 +133,7 @@ func fromUnixNano(n int64) time.Time {
 
 // Encode returns the wire form of t.
 func Encode(t backend.Transition) ([]byte, error) {
-	r := record{V: Version}
+	r := record{lazyRecord: lazyRecord{V: Version}}
 	var err error
 	switch t := t.(type) {
 	case *backend.JobQueued:
@@ -249,7 +237,5 @@ func DecodeLazy(data []byte) (backend.Transition, error) {
 	case r.Kind == kindQueued:
 		return Decode(data) // an older record: its job is all there is
 	}
-	return build(&record{V: r.V, Kind: r.Kind, JobID: r.JobID, At: r.At, ClientID: r.ClientID, Seq: r.Seq,
-		AgentID: r.AgentID, Attempt: r.Attempt, AgentSeq: r.AgentSeq, DispatchSeq: r.DispatchSeq,
-		Reason: r.Reason, Result: r.Result})
+	return build(&record{lazyRecord: r})
 }
