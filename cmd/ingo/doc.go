@@ -4,9 +4,13 @@
 //	ingo backend [--embedded-nats] [--data-dir DIR]
 //	ingo agent [--runtime noop|docker] [--environments docker/default,...] [--concurrency N]
 //	ingo submit TASKDIR [-i PID=VALUE]... [-f PID=FILE]... [--env ENV] [--env-type TYPE]
-//	            [--priority N] [--ssh] [--wait] [--json]
+//	            [--priority N] [--ssh] [--debug] [--wait] [--json]
+//	ingo result JOBID [--wait] [--json]
+//	ingo jobs [--course C] [--status S] [--since D] [--limit N] [--json]
 //	ingo kill JOBID
-//	ingo queue [--json] [--watch]
+//	ingo queue [--json] [--watch] [--all]
+//	ingo task check TASKDIR [--json]
+//	ingo task test TASKDIR [--run REGEXP] [--json]
 //	ingo envs [--json]
 //	ingo agents [--json]
 //	ingo version
