@@ -127,7 +127,13 @@ func (c *Client) onPingAnswer(unknown bool) {
 // what we sent before ping s may be gone with it. Say hello again and
 // resubmit. Called with mu held.
 func (c *Client) backendForgotUs(s uint64) {
-	c.log.Info("backend does not know this client (restarted?): saying hello and resubmitting", "jobs", len(c.jobs))
+	select {
+	case <-c.ready:
+		c.log.Info("backend does not know this client (restarted?): saying hello and resubmitting", "jobs", len(c.jobs))
+	default:
+		// Not welcomed yet: a ping crossing the first hello is no news.
+		c.log.Debug("backend does not know this client yet: saying hello again", "jobs", len(c.jobs))
+	}
 	for _, j := range c.jobs {
 		if j.sentAfterPing < s {
 			j.answered = false
