@@ -113,6 +113,13 @@ func TestBridgeDockerCourses(t *testing.T) {
 	job("bbbbbbbb-0000-0000-0000-000000000001", "pycourse", "reverse", "python3", map[string]any{
 		"word": "hello", "code": "print(input()[::-1])", "@lang": "en", "@username": "alice", "@state": ""})
 	m := done("bbbbbbbb-0000-0000-0000-000000000001")
+	// What the job used comes in the custom values beside the grader's
+	// (its figures vary: only their presence is checked).
+	custom, _ := m["custom"].(map[string]any)
+	if u, ok := custom["ingo_usage"].(map[string]any); !ok || u["cpu_time"] == nil || u["memory_peak"] == nil || u["wall_time"] == nil {
+		t.Errorf("python task: custom[ingo_usage] = %v, want the job's usage", custom["ingo_usage"])
+	}
+	delete(custom, "ingo_usage")
 	checks := []struct{ field, got, want string }{
 		{"result", fmt.Sprint(m["result"]), "[success Well done]"},
 		{"grade", fmt.Sprint(m["grade"]), "100"},
