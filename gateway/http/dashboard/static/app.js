@@ -503,7 +503,19 @@
       archive: pick(r, "archive"),
       stdout: pick(r, "stdout"),
       stderr: pick(r, "stderr"),
+      usage: pick(r, "usage"),
     };
+  }
+
+  // usageText says what a container used, as the CLI does: "1.02 s CPU,
+  // 53 MiB peak, 1.3 s wall"; figures not known (absent) are left out.
+  function usageText(u) {
+    if (!u || typeof u !== "object") return "";
+    const parts = [];
+    if (typeof u.cpu_time === "number") parts.push(u.cpu_time.toFixed(2) + " s CPU");
+    if (typeof u.memory_peak === "number") parts.push(Math.round(u.memory_peak) + " MiB peak");
+    if (typeof u.wall_time === "number") parts.push(u.wall_time.toFixed(1) + " s wall");
+    return parts.join(", ");
   }
 
   function statusBadge(status) {
@@ -647,6 +659,14 @@
       dl.append(...field("Result", statusBadge(res.status)),
         ...field("Grade", grade(res.grade), "grade"));
       if (res.state) dl.append(...field("State", String(res.state)));
+      const used = usageText(res.usage);
+      if (used) dl.append(...field("Used", used, "usage"));
+      const st = res.usage && typeof res.usage === "object" ? res.usage.students : null;
+      if (st && typeof st === "object") {
+        const n = Number(st.containers) || 0;
+        const more = usageText(st);
+        dl.append(...field("Student containers", n + (more ? " — " + more : ""), "usage-students"));
+      }
     }
     parts.push(dl);
 
