@@ -384,6 +384,9 @@ func (s *system) viaBridge(ids []string) (map[string]result, error) {
 	}
 	res := map[string]result{}
 	for id, d := range done {
+		// The bridge adds what the job used to the custom values (INGInious
+		// has no other place for it); the CLI has it apart, as usage.
+		delete(d.Custom, "ingo_usage")
 		r := result{Status: d.Result[0], Text: d.Result[1], Grade: d.Grade, Custom: d.Custom}
 		if len(d.Problems) > 0 {
 			r.Problems = d.Problems
