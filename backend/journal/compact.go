@@ -22,6 +22,9 @@ import (
 const (
 	compactEvery = time.Second
 	carryPerTick = 200
+	// carryGain is how many records the purge must gain per job carried
+	// for a carry to be made.
+	carryGain = 100
 )
 
 // carryAfter is how many records behind the head a live job's first
@@ -97,13 +100,27 @@ func (l *liveness) front(n int, after uint64) (low uint64, behind []string) {
 	if l.head < len(l.order) {
 		low = l.order[l.head].seq
 	}
+	// Carry the longest prefix of old live jobs whose carrying pays: it
+	// lets the purge drop at least carryGain records per job carried. A
+	// deadline's queue is a million live jobs side by side: carrying them
+	// would free nothing and copy them all, 200 a second, for ever.
+	var prefix []string
+	all := true // the loop saw every live job, all of them old
 	for _, e := range l.order[l.head:] {
-		if len(behind) >= n || l.last-e.seq < after {
+		if s, ok := l.first[e.id]; !ok || s != e.seq {
+			continue
+		}
+		if len(prefix) > 0 && e.seq-low >= carryGain*uint64(len(prefix)) {
+			behind = prefix // carrying prefix lets the purge reach e
+		}
+		if len(prefix) >= n || l.last-e.seq < after {
+			all = false
 			break
 		}
-		if s, ok := l.first[e.id]; ok && s == e.seq {
-			behind = append(behind, e.id)
-		}
+		prefix = append(prefix, e.id)
+	}
+	if all && len(prefix) > 0 && l.last+1-low >= carryGain*uint64(len(prefix)) {
+		behind = prefix // every live job is old: carrying them frees the rest
 	}
 	return low, behind
 }

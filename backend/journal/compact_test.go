@@ -52,3 +52,49 @@ func TestCompaction_CarriesALongLivedJob(t *testing.T) {
 		t.Fatalf("after the restart the agent got %+v, want the job that waited, whole", j)
 	}
 }
+
+// A job is carried only when that lets the purge drop many records: one
+// long-lived job in front of delivered ones is; a deadline's queue of
+// live jobs side by side is not (it would copy them all, for nothing).
+func TestLiveness_CarriesOnlyWhatPays(t *testing.T) {
+	cases := []struct {
+		name  string
+		build func(l *liveness)
+		want  int
+	}{
+		{"one old job, then delivered ones", func(l *liveness) {
+			l.stored("old", 1)
+			for i := uint64(2); i <= 1000; i++ {
+				id := fmt.Sprintf("d%d", i)
+				l.stored(id, i)
+				l.forget(id)
+			}
+		}, 1},
+		{"a queue of live jobs side by side", func(l *liveness) {
+			for i := uint64(1); i <= 1000; i++ {
+				l.stored(fmt.Sprintf("w%d", i), i)
+			}
+		}, 0},
+		{"two old jobs, a gap, then young live jobs", func(l *liveness) {
+			l.stored("a", 1)
+			l.stored("b", 2)
+			for i := uint64(3); i <= 700; i++ {
+				id := fmt.Sprintf("d%d", i)
+				l.stored(id, i)
+				l.forget(id)
+			}
+			for i := uint64(701); i <= 1000; i++ {
+				l.stored(fmt.Sprintf("y%d", i), i)
+			}
+		}, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := newLiveness()
+			c.build(l)
+			if _, behind := l.front(carryPerTick, 500); len(behind) != c.want {
+				t.Fatalf("carried %d jobs (%v), want %d", len(behind), behind, c.want)
+			}
+		})
+	}
+}

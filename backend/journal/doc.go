@@ -32,7 +32,9 @@
 // one purge removes every record below the oldest of them (compact.go),
 // where a purge per job cost more than the job's stores together. A job
 // live for long (waiting for an environment, a result whose client is
-// away) is carried: once its first record is 100,000 behind the head, its
+// away) is carried: once its first record is 100,000 behind the head, and
+// when carrying it lets the purge drop at least 100 records per job
+// carried (not for a deadline's queue of live jobs side by side), its
 // records are copied to the head in order and the old ones go with the
 // next compaction; a replay meeting both copies applies the history twice,
 // which leaves the state it gives. Close runs a last compaction, so a
