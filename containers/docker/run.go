@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/errdefs"
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
@@ -54,7 +53,8 @@ type running struct {
 	meter   *meter // what it uses, read while it runs (usage.go)
 	warm    bool   // taken from the pool: started before the job
 	started time.Time
-	undo    []func() // run in reverse order by close
+	stopped time.Time // when the wait returned
+	undo    []func()  // run in reverse order by close
 }
 
 func (c *running) onClose(f func()) { c.undo = append(c.undo, f) }
@@ -100,6 +100,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// event).
 	l := a.job.Limits
 	st := r.waitStopped(ctx, c.id, c.att, c.meter, l.Time, l.HardTime, c.oom.hit)
+	c.stopped = time.Now()
 	if st.ended {
 		return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
 	}
@@ -385,48 +386,4 @@ func (r *Runtime) create(s containerSpec, volume string) (string, error) {
 		return "", failure("The grading container could not be created", err)
 	}
 	return resp.ID, nil
-}
-
-// hostConfig is what grading and student containers share: network
-// "none", a read-only rootfs with the tmpfs mounts mnts, no capabilities,
-// no new privileges, no log (stdout is the channel; the runtime keeps
-// stderr), CPUs, open files, file size and process bounds. Memory is the
-// caller's. maxResult is the grading job's attempt.maxResult.
-func (r *Runtime) hostConfig(l messages.Limits, maxResult int64, mnts map[string]string) *container.HostConfig {
-	hc := &container.HostConfig{
-		NetworkMode: "none",
-		// Writable: the tmpfs mounts only, each with its size.
-		ReadonlyRootfs: true,
-		Tmpfs:          mnts,
-		CapDrop:        []string{"ALL"},
-		SecurityOpt:    []string{"no-new-privileges"},
-		LogConfig:      container.LogConfig{Type: "none"},
-		Resources: container.Resources{
-			NanoCPUs: int64(r.opts.CPUs * 1e9),
-			Ulimits:  []*container.Ulimit{{Name: "nofile", Soft: r.opts.NoFile, Hard: r.opts.NoFile}},
-		},
-	}
-	if l.Disk > 0 {
-		// Each file at most the disk bound too (RLIMIT_FSIZE; a process
-		// writing past it gets SIGXFSZ / EFBIG), for files written outside
-		// the tmpfs mounts (/dev/shm). Never below what the helper's
-		// feedback and result may need.
-		fsize := max(l.Disk<<20, maxResult+1<<20)
-		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: "fsize", Soft: fsize, Hard: fsize})
-	}
-	if l.Processes > 0 {
-		p := l.Processes
-		hc.PidsLimit = &p
-	}
-	return hc
-}
-
-// remove removes a container and its anonymous volumes, whatever its state.
-func (r *Runtime) remove(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-	defer cancel()
-	err := r.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !errdefs.IsNotFound(err) {
-		r.log.Warn("remove container; Cleanup will retry", "container", id, "err", err)
-	}
 }

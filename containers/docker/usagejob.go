@@ -18,8 +18,9 @@ func (r *Runtime) usage(ctx context.Context, c *running) *messages.Usage {
 	u := &messages.Usage{}
 	u.CPUTime, u.MemoryPeak = c.meter.figures()
 	if c.warm {
-		if !c.started.IsZero() {
-			u.WallTime = time.Since(c.started).Seconds()
+		// Not the collect's time (the OOM settle, the drain): the wait's.
+		if !c.started.IsZero() && c.stopped.After(c.started) {
+			u.WallTime = c.stopped.Sub(c.started).Seconds()
 		}
 	} else {
 		u.WallTime = r.wallTime(ctx, c.id)
