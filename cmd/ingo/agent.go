@@ -38,19 +38,13 @@ grading image: images labelled org.inginious.grading.name on the local Docker
 daemon (agent.docker.host, else DOCKER_HOST) are the environments; build
 ingo's with 'make images'. --runtime noop finishes every job at once with
 success and offers the environments named by --environments: it is for
-trying ingo out and for load tests. --runtime fake is for tests: it offers
-the environments of --environments too, and each job does what its "@fake"
-input says (sleep, hang, a given result, a crash; see containers/fake);
-with agent.fake-run-log (INGO_AGENT_FAKE_RUN_LOG) set, it appends to that
-file a "start" line when an attempt starts and an "end" line when it stops,
-one append each, so that several agents can share the file.
+trying ingo out and for load tests.
 
 The first SIGINT or SIGTERM stops taking jobs, lets running ones finish for
 agent.shutdown-grace and sends their results; a second exits at once.`,
 		Example: `  ingo agent
   ingo agent --runtime noop
-  ingo agent --runtime noop --environments docker/default,docker/python3 --concurrency 8
-  INGO_AGENT_FAKE_RUN_LOG=/tmp/runs.log ingo agent --runtime fake --id agent1`,
+  ingo agent --runtime noop --environments docker/default,docker/python3 --concurrency 8`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runAgent(cmd.Context()) },
 	}

@@ -68,8 +68,8 @@ type backendSettings struct {
 type agentSettings struct {
 	agent.Config `key:",inline"`
 
-	Runtime      string   `key:"runtime" check:"oneof=docker|noop|fake" help:"container runtime: docker, noop or fake (noop finishes every job at once with success, for load tests; fake is for ingo's own tests)"`
-	Environments []string `key:"environments" help:"environments the noop and fake runtimes offer, as type/name"`
+	Runtime      string   `key:"runtime" check:"oneof=docker|noop|fake" help:"container runtime: docker, or noop (finishes every job at once with success: for trying ingo out and load tests)"`
+	Environments []string `key:"environments" help:"environments the noop runtime offers, as type/name"`
 	FakeRunLog   string   `key:"fake-run-log" help:"file the fake runtime appends a line to when an attempt starts and when it ends (for tests); empty: none"`
 	CacheDir     string   `key:"cache-dir" check:"nonempty" help:"directory of the agent's task bundle cache"`
 	CacheSize    int64    `key:"cache-size" unit:"bytes" check:"positive" help:"bound of the task bundle cache"`
