@@ -133,6 +133,8 @@ func TestBadInput(t *testing.T) {
 		{"kill without token", "DELETE", "/api/v1/jobs/no-such-job", nil, 401, "unauthorized"},
 		{"kill with wrong token", "DELETE", "/api/v1/jobs/no-such-job", nil, 401, "invalid_token"},
 		{"unknown route", "GET", "/api/v2/jobs", nil, 404, "not_found"},
+		{"empty job id", "GET", "/api/v1/jobs//events", nil, 404, "not_found"},
+		{"dot segment", "GET", "/api/v1/jobs/./events", nil, 404, "not_found"},
 		{"unknown route under v1", "GET", "/api/v1/nothing/here", nil, 404, "not_found"},
 		{"wrong method", "PUT", "/api/v1/jobs", nil, 405, "method_not_allowed"},
 		{"wrong method on queue", "POST", "/api/v1/queue", nil, 405, "method_not_allowed"},

@@ -259,7 +259,21 @@ func (s *Server) routeHandler() http.Handler {
 				fmt.Sprintf("no route %s %s; the routes are listed at /api/v1/openapi.json and in docs/api.md", r.Method, r.URL.Path))
 		})
 	})
-	return mux
+	notFound := mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ServeMux answers a path it would clean (an empty segment, as in
+		// /api/v1/jobs//events from an empty job id, or a dot segment)
+		// with an HTML redirect; an API client wants a JSON 404.
+		if p := r.URL.Path; strings.Contains(p, "//") || strings.Contains(p, "/./") || strings.Contains(p, "/../") ||
+			strings.HasSuffix(p, "/.") || strings.HasSuffix(p, "/..") {
+			s.serve(w, r, "unknown", true, func(w http.ResponseWriter, r *http.Request) {
+				writeError(w, http.StatusNotFound, "not_found",
+					fmt.Sprintf("no route %s %s: the path has an empty or dot segment (an empty job id?)", r.Method, r.URL.Path))
+			})
+			return
+		}
+		notFound.ServeHTTP(w, r)
+	})
 }
 
 // serve runs h with the body bounded, panics turned into 500, and the
