@@ -18,7 +18,7 @@ import (
 
 // hintStartBackend ends every "cannot reach" error: the usual cause is
 // that nothing was started yet.
-const hintStartBackend = "is `ingo backend --embedded-nats` running? (or point --nats-url / INGO_NATS_URL at your NATS server)"
+const hintStartBackend = "is ingo running? Start it with `ingo up` (or `ingo backend --embedded-nats` and an agent), or point --nats-url / INGO_NATS_URL at your NATS server"
 
 // dial opens a NATS connection to url as creds, with ingo's reconnect
 // policy. It returns at once, connected or not: natsconn keeps trying in

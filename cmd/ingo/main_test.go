@@ -176,7 +176,7 @@ func TestRun_NoNATS(t *testing.T) {
 	if code != exitFailure {
 		t.Errorf("exit %d, want %d", code, exitFailure)
 	}
-	for _, w := range []string{"cannot reach NATS at " + url, "ingo backend --embedded-nats"} {
+	for _, w := range []string{"cannot reach NATS at " + url, "ingo up", "ingo backend --embedded-nats"} {
 		if !strings.Contains(errOut, w) {
 			t.Errorf("stderr %q lacks %q", errOut, w)
 		}
