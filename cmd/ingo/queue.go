@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ingo-grader/ingo/internal/jobjson"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -103,20 +104,8 @@ func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Durat
 	}
 }
 
-// queueJSON gives empty lists rather than null.
-func queueJSON(q *messages.BackendGetQueue) any {
-	sum := messages.QueueSummary{Running: len(q.JobsRunning), Waiting: len(q.JobsWaiting)}
-	if q.Summary != nil {
-		sum = *q.Summary
-	}
-	sum.Counts = nonNil(sum.Counts)
-	return struct {
-		Running []messages.QueueRunningJob `json:"jobs_running"`
-		Waiting []messages.QueueWaitingJob `json:"jobs_waiting"`
-		Agents  []messages.QueueAgent      `json:"agents"`
-		Summary messages.QueueSummary      `json:"summary"`
-	}{nonNil(q.JobsRunning), nonNil(q.JobsWaiting), nonNil(q.Agents), sum}
-}
+// queueJSON is the snapshot in the shape GET /api/v1/queue gives.
+func queueJSON(q *messages.BackendGetQueue) any { return jobjson.NewQueue(q, time.Now(), nil) }
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

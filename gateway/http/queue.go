@@ -4,93 +4,37 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/jobjson"
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// queueJSON is GET /api/v1/queue: the backend's snapshot, lists in
-// dispatch order, never null. A frontend's lists hold its own jobs only;
-// the counts are of every job.
-type queueJSON struct {
-	Running      []runningJSON              `json:"running"`
-	Waiting      []messages.QueueWaitingJob `json:"waiting"`
-	Agents       []messages.QueueAgent      `json:"agents"`
-	RunningCount int                        `json:"running_count"`
-	WaitingCount int                        `json:"waiting_count"`
-	// Summary counts every job by environment and course; the lists stop
-	// at the backend's bound (Summary.Truncated).
-	Summary messages.QueueSummary `json:"summary"`
-	// NextCursor, on a page (?limit, ?cursor, ?environment, ?course), is
-	// the ?cursor of the next one; absent on the last page.
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-// runningJSON adds the seconds since the job started, so that a page need
-// not trust its own clock against the backend's.
-type runningJSON struct {
-	messages.QueueRunningJob
-	Elapsed float64 `json:"elapsed"`
-}
+// queueJSON is GET /api/v1/queue (jobjson.Queue, shared with ingo queue
+// --json). A frontend's lists hold its own jobs only; the counts are of
+// every job.
+type queueJSON = jobjson.Queue
 
 // queueFor is the snapshot as p may see it.
 func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, now time.Time) queueJSON {
-	out := queueJSON{
-		Running:      make([]runningJSON, 0, len(q.JobsRunning)),
-		Waiting:      make([]messages.QueueWaitingJob, 0, len(q.JobsWaiting)),
-		Agents:       agentsJSON(q.Agents),
-		RunningCount: len(q.JobsRunning),
-		WaitingCount: len(q.JobsWaiting),
-		Summary:      messages.QueueSummary{Counts: []messages.QueueCount{}},
+	if p.admin() {
+		return jobjson.NewQueue(q, now, nil)
 	}
-	if q.Summary != nil {
-		out.Summary = *q.Summary
-		out.RunningCount, out.WaitingCount = q.Summary.Running, q.Summary.Waiting
-		if out.Summary.Counts == nil {
-			out.Summary.Counts = []messages.QueueCount{}
-		}
-	}
-	visible := func(string) bool { return true }
-	if !p.admin() {
-		// Which courses have jobs is not a frontend's business.
-		out.Summary.Counts = []messages.QueueCount{}
-		ids := make([]string, 0, len(q.JobsRunning)+len(q.JobsWaiting))
-		for _, j := range q.JobsRunning {
-			ids = append(ids, j.JobID)
-		}
-		for _, j := range q.JobsWaiting {
-			ids = append(ids, j.JobID)
-		}
-		owners := s.store.owners(ids)
-		visible = func(id string) bool { o, ok := owners[id]; return ok && p.canSee(o) }
-	}
+	ids := make([]string, 0, len(q.JobsRunning)+len(q.JobsWaiting))
 	for _, j := range q.JobsRunning {
-		if visible(j.JobID) {
-			e := math.Max(0, float64(now.UnixMilli()-j.StartedAt)/1000)
-			out.Running = append(out.Running, runningJSON{QueueRunningJob: j, Elapsed: math.Round(e*10) / 10})
-		}
+		ids = append(ids, j.JobID)
 	}
 	for _, j := range q.JobsWaiting {
-		if visible(j.JobID) {
-			out.Waiting = append(out.Waiting, j)
-		}
+		ids = append(ids, j.JobID)
 	}
-	return out
-}
-
-func agentsJSON(in []messages.QueueAgent) []messages.QueueAgent {
-	out := make([]messages.QueueAgent, 0, len(in))
-	for _, a := range in {
-		if a.Environments == nil {
-			a.Environments = []string{}
-		}
-		out = append(out, a)
-	}
+	owners := s.store.owners(ids)
+	out := jobjson.NewQueue(q, now, func(id string) bool { o, ok := owners[id]; return ok && p.canSee(o) })
+	// Which courses have jobs is not a frontend's business.
+	out.Summary.Counts = []messages.QueueCount{}
 	return out
 }
 
@@ -198,7 +142,7 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
 // changeKey is the snapshot without the times that move on their own.
 func changeKey(q queueJSON) []byte {
 	c := q
-	c.Running = append([]runningJSON(nil), q.Running...)
+	c.Running = append([]jobjson.RunningJob(nil), q.Running...)
 	c.Agents = append([]messages.QueueAgent(nil), q.Agents...)
 	for i := range c.Running {
 		c.Running[i].Elapsed = 0
@@ -226,5 +170,5 @@ func (s *Server) getAgents(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"agents": agentsJSON(q.Agents)})
+	writeJSON(w, http.StatusOK, map[string]any{"agents": jobjson.NewQueue(q, time.Now(), nil).Agents})
 }
