@@ -88,7 +88,12 @@ func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Durat
 		case asJSON:
 			err = printJSON(a.stdout, queueJSON(q))
 		default:
-			if watch {
+			switch {
+			case watch && isTerminal(a.stdout):
+				// Redrawn in place, as top does; a pipe or file gets
+				// every snapshot, one after the other.
+				fmt.Fprintf(a.stdout, "\x1b[H\x1b[2J%s (every %v; Ctrl-C to stop)\n", time.Now().Format(time.TimeOnly), every)
+			case watch:
 				fmt.Fprintf(a.stdout, "\n%s\n", time.Now().Format(time.TimeOnly))
 			}
 			err = printQueue(a.stdout, q, time.Now())
