@@ -36,6 +36,9 @@ const (
 	maxRefused       = 256
 )
 
+// goAwayWait bounds the wait for the GoAway of a channel over its bounds.
+const goAwayWait = time.Second
+
 // jobChannel is the agent's side of a grading container's channel
 // (containers/channel): it takes the result, runs student containers and
 // relays SSH while the job runs.
@@ -55,7 +58,10 @@ type jobChannel struct {
 	life   sync.Mutex
 	closed bool
 	sess   *yamux.Session
-	in     io.Closer     // the session's input, closed to end its reader
+	in     io.Closer // the session's input, closed to end its reader
+	// outEnd ends the session's output, the container's stdin (nil when
+	// it cannot be ended alone): the helper's session reads EOF and ends.
+	outEnd func() error
 	ready  chan struct{} // closed once sess is set
 
 	maxResult int64              // the bound of the result (attempt.maxResult)
@@ -70,10 +76,12 @@ type jobChannel struct {
 	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream
 	arrived chan struct{}                       // closed (and replaced) when pending grows
 
-	sshSent  atomic.Bool   // one set of credentials per job
-	active   atomic.Int64  // streams being handled
-	refused  atomic.Int64  // streams refused over the bounds
-	students chan struct{} // slots of student containers
+	sshSent atomic.Bool  // one set of credentials per job
+	active  atomic.Int64 // streams being handled
+	refused atomic.Int64 // streams refused over the bounds
+	// giveUpOnce ends the channel once (giveUp).
+	giveUpOnce sync.Once
+	students   chan struct{} // slots of student containers
 	// studentMemory is the job's memory limit, shared by its student
 	// containers running at once (memory.go); nil: no limit.
 	studentMemory *semaphore.Weighted
@@ -126,6 +134,9 @@ func (c *jobChannel) start(in io.Reader, out io.Writer) error {
 	c.sess = sess
 	if cl, ok := in.(io.Closer); ok {
 		c.in = cl
+	}
+	if cw, ok := out.(interface{ CloseWrite() error }); ok {
+		c.outEnd = cw.CloseWrite
 	}
 	c.wg.Add(1)
 	go c.accept()
@@ -205,14 +216,41 @@ func (c *jobChannel) refuse(st *yamux.Stream, why string) {
 		c.r.log.Warn("container channel: stream refused", "container", c.grading, "why", why, "refused", n)
 	}
 	if c.refused.Load() >= maxRefused {
-		// GoAway first: the helper's next open fails at once instead of
-		// waiting for an answer that will not come.
-		_ = c.sess.GoAway()
+		c.giveUp()
+	}
+}
+
+// giveUp ends a channel over its bounds, so that the helper's side ends
+// too, whatever it is doing. GoAway alone is not enough: it only fails the
+// helper's opens that start after it arrives; an open already waiting for
+// a free SYN slot (yamux allows AcceptBacklog unanswered opens, and a
+// flood fills them) is never woken, since this side answers nothing once
+// closed, and waits for the helper's StreamOpenTimeout: the result stream
+// of a run file that ended before the GoAway came waited so until the
+// job's wall-time limit. Ending the container's stdin makes the helper's
+// session read EOF and shut down: every open, read and write of it fails
+// at once, whatever the timing.
+func (c *jobChannel) giveUp() {
+	c.giveUpOnce.Do(func() {
+		// GoAway first, so that the helper's opens say why; not waited
+		// for long (a stuck writer is what the EOF below is for).
+		sent := make(chan struct{})
+		go func() {
+			_ = c.sess.GoAway()
+			close(sent)
+		}()
+		select {
+		case <-sent:
+		case <-time.After(goAwayWait):
+		}
+		if c.outEnd != nil {
+			_ = c.outEnd()
+		}
 		if c.in != nil {
 			c.in.Close() // else Close waits for the attach stream's end
 		}
 		c.sess.Close()
-	}
+	})
 }
 
 // takeResult reads the result (at most maxResult bytes), then closes the

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -83,5 +84,63 @@ func TestJobChannel_Result(t *testing.T) {
 				t.Errorf("result %q, %v; want a broken result", data, err)
 			}
 		})
+	}
+}
+
+// halfPipe is the container's stdin as the attach stream gives it: its
+// write side ends alone (CloseWrite), and the helper reads EOF.
+type halfPipe struct{ *io.PipeWriter }
+
+func (p halfPipe) CloseWrite() error { return p.PipeWriter.Close() }
+
+// TestJobChannel_FloodEndsHelperSession: a container that floods its
+// channel with streams past the bounds loses it, and its helper's session
+// ends with it, so that none of the helper's opens can wait on: an open
+// waiting for a SYN slot when the GoAway comes was woken by nothing but
+// the helper's StreamOpenTimeout (the job hung to its wall-time limit).
+func TestJobChannel_FloodEndsHelperSession(t *testing.T) {
+	t.Parallel()
+	r := newRuntime(&fakeAPI{events: blockEvents}, quiet())
+	defer r.Close()
+	a := &attempt{job: &containers.Job{Desc: &messages.JobDescription{}}, maxResult: 10}
+	ch := newJobChannel(r, a, "grading", "")
+	agentIn, helperOut := io.Pipe()
+	helperIn, agentOut := io.Pipe()
+	if err := ch.start(agentIn, halfPipe{agentOut}); err != nil {
+		t.Fatal(err)
+	}
+	defer ch.close()
+	sess, err := yamux.Client(muxConn{helperIn, helperOut}, channel.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		helperIn.Close()
+		sess.Close()
+	}()
+	// As the run file of TestChannelFlood: stdin streams of distinct calls,
+	// each with data, kept open; past maxPendingCalls each is refused.
+	for i := 0; i < maxPendingCalls+maxRefused+maxActiveStreams; i++ {
+		st, err := sess.OpenStream()
+		if err != nil {
+			break // the channel is gone: what a flood gets
+		}
+		if err := channel.WriteHeader(st, channel.Header{Kind: channel.KindStdin, ID: fmt.Sprintf("flood%d", i)}); err != nil {
+			break
+		}
+		_, _ = st.Write(make([]byte, 4096))
+	}
+	// The bound of the wait is a failure bound only: the session ends as
+	// soon as the agent gave up.
+	select {
+	case <-sess.CloseChan():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the helper's session is still open after the agent gave up on the channel")
+	}
+	if ch.refused.Load() < maxRefused {
+		t.Errorf("refused %d streams, want at least %d", ch.refused.Load(), maxRefused)
+	}
+	if _, err := sess.OpenStream(); err == nil {
+		t.Error("an open after the channel ended succeeded")
 	}
 }
