@@ -229,3 +229,26 @@ func (r *Runtime) watchLimits(ctx context.Context, id string, m *meter, cpu, wal
 	}
 	return lw
 }
+
+// firstReadable returns a reader of the first of files that can be read
+// and parsed now (cgroup v1 and v2 name a figure differently), or nil
+// when none can: the figure is then unknown, never guessed.
+func firstReadable(files []string, parse func(string) (int64, error)) func() (int64, error) {
+	read := func(f string) (int64, error) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		n, err := parse(string(data))
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", f, err)
+		}
+		return n, nil
+	}
+	for _, f := range files {
+		if _, err := read(f); err == nil {
+			return func() (int64, error) { return read(f) }
+		}
+	}
+	return nil
+}

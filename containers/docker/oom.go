@@ -3,7 +3,6 @@ package docker
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -147,26 +146,7 @@ func cgroupOOMKills(cgroupRoot, id string, pid int) func() (int64, error) {
 	for _, d := range v2 {
 		files = append(files, filepath.Join(d, "memory.events"))
 	}
-	for _, f := range files {
-		if _, err := readOOMKills(f); err == nil {
-			return func() (int64, error) { return readOOMKills(f) }
-		}
-	}
-	return nil
-}
-
-// readOOMKills reads the "oom_kill N" line of a cgroup v1 memory.oom_control
-// or a cgroup v2 memory.events file.
-func readOOMKills(f string) (int64, error) {
-	data, err := os.ReadFile(f)
-	if err != nil {
-		return 0, err
-	}
-	n, err := parseOOMKills(string(data))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", f, err)
-	}
-	return n, nil
+	return firstReadable(files, parseOOMKills)
 }
 
 // parseOOMKills finds the value of the "oom_kill" key in the "key value"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -177,25 +176,7 @@ func cgroupMemory(cgroupRoot, id string, pid int) func() (int64, error) {
 			files = append(files, filepath.Join(d, name))
 		}
 	}
-	for _, f := range files {
-		if _, err := readBytes(f); err == nil {
-			return func() (int64, error) { return readBytes(f) }
-		}
-	}
-	return nil
-}
-
-// readBytes reads a cgroup file holding one number of bytes.
-func readBytes(f string) (int64, error) {
-	data, err := os.ReadFile(f)
-	if err != nil {
-		return 0, err
-	}
-	n, err := parseBytes(string(data))
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", f, err)
-	}
-	return n, nil
+	return firstReadable(files, parseBytes)
 }
 
 // parseBytes reads memory.max_usage_in_bytes (v1), memory.peak or
