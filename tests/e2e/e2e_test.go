@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -206,16 +207,18 @@ func TestUnknownEnvironmentAndDuplicateID(t *testing.T) {
 	c.agent("a1", 1, false, "docker/default")
 	waitEnvironments(t, cl, "docker/default")
 
-	r := result(t, submit(t, cl, job("nope", "docker/nonexistent", 0, nil)))
-	if r.Result.Status != messages.StatusCrash {
-		t.Fatalf("unknown env: %+v", r)
+	// Refused as the caller's mistake once agents had time to say hello,
+	// rather than queued to end as crash.
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, err := cl.NewJob(ctx, job("nope", "docker/nonexistent", 0, nil))
+	var me *messages.Error
+	if !errors.As(err, &me) || me.Code != messages.CodeBadRequest || !strings.Contains(me.Text, "docker/nonexistent") {
+		t.Fatalf("unknown env: %v, want bad_request naming it", err)
 	}
 	first := submit(t, cl, job("same", "docker/default", 0, nil))
 	other := c.client("other")
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	_, err := other.NewJob(ctx, job("same", "docker/default", 0, nil))
-	var me *messages.Error
+	_, err = other.NewJob(ctx, job("same", "docker/default", 0, nil))
 	if !errors.As(err, &me) || me.Code != messages.CodeDuplicateJob {
 		t.Fatalf("duplicate: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -50,6 +51,9 @@ func TestDockerAgentInsideAContainer(t *testing.T) {
 		"-v", creds+":/agent.creds:ro", "-e", "INGO_NATS_CREDS=/agent.creds",
 		"-e", "INGO_NATS_URL="+c.nats.URL, "-e", "INGO_AGENT_ID="+id, "-e", "INGO_AGENT_CACHE_DIR=/tmp/cache",
 		"-e", "INGO_AGENT_HEARTBEAT_INTERVAL=100ms",
+		// Without the warm pool, so that every container left is a leak
+		// (the pool's idle ones would stay until the agent stops).
+		"-e", "INGO_AGENT_DOCKER_POOL_SIZE=0",
 		"-e", "INGO_AGENT_SSH_LISTEN=127.0.0.1", "-e", fmt.Sprintf("INGO_AGENT_SSH_PORT_MIN=%d", lo), "-e", fmt.Sprintf("INGO_AGENT_SSH_PORT_MAX=%d", hi),
 		image, "agent")
 	if out, err := run.CombinedOutput(); err != nil {
@@ -74,13 +78,26 @@ func TestDockerAgentInsideAContainer(t *testing.T) {
 	if r.Result.Status != messages.StatusSuccess || r.Result.Text != "Hello, Box!" {
 		t.Fatalf("result %+v", r.JobResult)
 	}
-	if left := containers(t, "io.ingo.agent="+id); len(left) != 0 {
-		t.Fatalf("grading containers left: %v", left)
-	}
+	noneLeft(t, "grading containers left", "io.ingo.agent="+id)
 	// Student containers and SSH need no path shared with the daemon
 	// either: the channel rides on the attach stream.
 	exerciseStudentAndSSH(t, c, cl, id)
-	if left := containers(t, "io.ingo.agent="+id); len(left) != 0 {
-		t.Fatalf("containers left: %v", left)
+	noneLeft(t, "containers left", "io.ingo.agent="+id)
+}
+
+// noneLeft waits for the containers with labels to be gone: a finished
+// job's container is removed just after its result is sent.
+func noneLeft(t *testing.T, what string, labels ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left := containers(t, labels...)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, left)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
