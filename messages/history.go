@@ -104,7 +104,7 @@ func (q *ClientGetHistory) Validate() error {
 // Summarize returns r without its result's bulk, as a page lists it.
 func (r *JobRecord) Summarize() JobRecord {
 	s := *r
-	s.JobResult = JobResult{Result: Result{Status: r.Result.Status}, Grade: r.Grade}
+	s.JobResult = JobResult{Result: Result{Status: r.Result.Status}, Grade: r.Grade, Usage: r.Usage}
 	s.Summary = true
 	return s
 }

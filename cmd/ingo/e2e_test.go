@@ -87,6 +87,16 @@ func TestCommands_EndToEnd(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &list); code != exitOK || err != nil || len(list) != 2 || list[0].JobID != id {
 		t.Errorf("jobs --json: exit %d, %v, stdout %q, stderr %q; want the 2 jobs, %s first", code, err, out, errOut, id)
 	}
+	// A page of one: the rest is one --cursor away, said on stderr.
+	code, out, errOut = client("jobs", "--status", "success", "--limit", "1")
+	_, cursor, _ := strings.Cut(errOut, "ingo jobs --cursor ")
+	cursor, _, _ = strings.Cut(cursor, " ")
+	if code != exitOK || !strings.Contains(out, id) || cursor == "" {
+		t.Errorf("jobs --limit 1: exit %d, stdout %q, stderr %q; want %s and the next cursor", code, out, errOut, id)
+	} else if code, out, errOut = client("jobs", "--status", "success", "--limit", "1", "--cursor", cursor); code != exitOK ||
+		strings.Contains(out, id) || strings.Count(out, "success") != 1 {
+		t.Errorf("jobs --cursor %s: exit %d, stdout %q, stderr %q; want the other job only", cursor, code, out, errOut)
+	}
 	code, out, _ = client("jobs", "--status", "crash")
 	if code != exitOK || strings.Contains(out, id) {
 		t.Errorf("jobs --status crash: exit %d, stdout %q", code, out)

@@ -96,7 +96,8 @@ func newJobsCmd(a *app) *cobra.Command {
 		Short: "List finished jobs from the job history, newest first",
 		Long: `List finished jobs from the job history, newest first: an admin sees every
 job, a frontend its own. --course, --status and --since narrow the list;
---limit bounds it (at most 1000). ` + "`ingo result JOBID`" + ` prints one job's result.`,
+--limit bounds a page (at most 1000); when there are more, stderr says
+which --cursor gives the next page. ` + "`ingo result JOBID`" + ` prints one job's result.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q.Status = messages.Status(status)
@@ -110,6 +111,7 @@ job, a frontend its own. --course, --status and --since narrow the list;
 	cmd.Flags().StringVar(&status, "status", "", "only jobs with this status (success, failed, error, crash, timeout, overflow, killed)")
 	cmd.Flags().DurationVar(&since, "since", 0, "only jobs finished within this duration, e.g. 2h")
 	cmd.Flags().IntVar(&q.Limit, "limit", 50, "most jobs listed")
+	cmd.Flags().Uint64Var(&q.Cursor, "cursor", 0, "start after the previous page (the cursor a listing printed on stderr)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the jobs as a JSON array")
 	return cmd
 }
@@ -123,9 +125,13 @@ func (a *app) runJobs(ctx context.Context, q messages.ClientGetHistory, asJSON b
 		return err
 	}
 	defer closeClient()
-	jobs, _, err := c.History(ctx, q)
+	jobs, next, err := c.History(ctx, q)
 	if err != nil {
 		return err
+	}
+	if next != 0 {
+		// On stderr: stdout stays the list (or the JSON array) alone.
+		defer fmt.Fprintf(a.stderr, "more jobs: ingo jobs --cursor %d (with the same filters)\n", next)
 	}
 	if asJSON {
 		out := make([]jobjson.Record, 0, len(jobs))
