@@ -205,6 +205,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/jobs/{id}", s.getJob, false},
 		{"DELETE", "/api/v1/jobs/{id}", s.deleteJob, false},
 		{"GET", "/api/v1/jobs/{id}/events", s.jobEvents, false},
+		{"GET", "/api/v1/history/summary", s.historySummaryHandler, false},
 		{"POST", "/api/v1/tasks", s.postTask, false},
 		{"GET", "/api/v1/queue", s.getQueue, false},
 		{"GET", "/api/v1/queue/events", s.queueEvents, false},
