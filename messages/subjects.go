@@ -44,6 +44,10 @@ const (
 	// SuffixJournal is followed by ".<jobID>": the journal subject of one
 	// job, in the journal stream. Only the backend writes it.
 	SuffixJournal = "journal"
+	// SuffixJournalBatch follows SuffixJournal: the subject of the
+	// journal's batches, several jobs' records in one message (two tokens,
+	// so that no job id names it).
+	SuffixJournalBatch = "batch.v1"
 )
 
 // Subjects builds the subjects of one installation.
@@ -123,7 +127,12 @@ func (s Subjects) LeaderBucket() string {
 // Journal is the journal subject of one job.
 func (s Subjects) Journal(jobID string) string { return s.Prefix + "." + SuffixJournal + "." + jobID }
 
-// JournalAll matches every job's journal subject.
+// JournalBatch is the journal subject of the batches of records.
+func (s Subjects) JournalBatch() string {
+	return s.Prefix + "." + SuffixJournal + "." + SuffixJournalBatch
+}
+
+// JournalAll matches every journal subject.
 func (s Subjects) JournalAll() string { return s.Prefix + "." + SuffixJournal + ".>" }
 
 func (s Subjects) idAfter(subject, head string) (string, bool) {

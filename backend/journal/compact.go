@@ -3,10 +3,11 @@ package journal
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -31,14 +32,16 @@ const (
 // record may be before it is carried (Options.carryAfter in tests).
 const carryAfter = 100_000
 
-// liveness is the first record of every live job, in stream order.
+// liveness is where every live job's records are: the first, which the
+// compaction keeps, and the others, which LoadResult and a carry read.
 type liveness struct {
 	mu     sync.Mutex
-	first  map[string]uint64 // job id -> sequence of its first record
-	order  []liveEntry       // by sequence; entries of forgotten or carried jobs are skipped
-	head   int               // order[head:] is current
-	purged uint64            // every record below this sequence was purged
-	last   uint64            // the last sequence seen
+	first  map[string]uint64   // job id -> sequence of its first record
+	more   map[string][]uint64 // job id -> the other messages with its records, in order (most jobs of a queue have none)
+	order  []liveEntry         // by sequence; entries of forgotten or carried jobs are skipped
+	head   int                 // order[head:] is current
+	purged uint64              // every record below this sequence was purged
+	last   uint64              // the last sequence seen
 }
 
 type liveEntry struct {
@@ -46,18 +49,42 @@ type liveEntry struct {
 	id  string
 }
 
-func newLiveness() *liveness { return &liveness{first: map[string]uint64{}} }
+func newLiveness() *liveness {
+	return &liveness{first: map[string]uint64{}, more: map[string][]uint64{}}
+}
 
-// stored notes a record of job id at seq (in stream order).
+// stored notes a record of job id in the message at seq (in stream order).
 func (l *liveness) stored(id string, seq uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.last = max(l.last, seq)
-	if _, ok := l.first[id]; ok {
+	first, ok := l.first[id]
+	if !ok {
+		l.first[id] = seq
+		l.order = append(l.order, liveEntry{seq, id})
 		return
 	}
-	l.first[id] = seq
-	l.order = append(l.order, liveEntry{seq, id})
+	if more := l.more[id]; seq != first && (len(more) == 0 || more[len(more)-1] != seq) {
+		l.more[id] = append(more, seq)
+	}
+}
+
+// seqs returns the messages holding job id's records, in order (none
+// when the journal has no record of it).
+func (l *liveness) seqs(id string) []uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	first, ok := l.first[id]
+	if !ok {
+		return nil
+	}
+	return append([]uint64{first}, l.more[id]...)
+}
+
+// unchanged says whether job id's records are still in seqs.
+func (l *liveness) unchanged(id string, seqs []uint64) bool {
+	now := l.seqs(id)
+	return len(now) > 0 && slices.Equal(now, seqs)
 }
 
 // forget drops a job: its records may go.
@@ -65,9 +92,10 @@ func (l *liveness) forget(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.first, id)
+	delete(l.more, id)
 }
 
-// carried moves a live job's first record to seq.
+// carried moves a live job's records to the message at seq.
 func (l *liveness) carried(id string, seq uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -75,6 +103,7 @@ func (l *liveness) carried(id string, seq uint64) {
 		return // forgotten meanwhile
 	}
 	l.first[id] = seq
+	delete(l.more, id)
 	l.order = append(l.order, liveEntry{seq, id})
 	l.last = max(l.last, seq)
 }
@@ -185,81 +214,64 @@ func (j *Journal) compact(carry bool) {
 	}
 }
 
-// carry copies a job's records to the head of the stream, in order. A
-// record the backend appends for the job meanwhile lands before the
-// copies; each round reads what came after the last one and copies it
-// too, so the copies hold the whole history in order.
+// carryRequest asks the writer (async.go) to append a copy of a job's
+// records, read from the messages seqs, unless the job has changed since
+// (a record appended, or stored elsewhere): the copy must hold the job's
+// whole history, and nothing of the job may land before it.
+type carryRequest struct {
+	id      string
+	seqs    []uint64
+	records [][]byte
+	result  chan error
+}
+
+// errCarryStale: the job changed while its records were read.
+var errCarryStale = errors.New("the job changed while its records were read")
+
+// carry copies a job's records to the head of the stream, as one batch
+// the writer appends between the backend's own, so that they keep their
+// order with the job's next records.
 func (j *Journal) carry(id string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 	defer cancel()
-	subject := j.subj.Journal(id)
-	ours := map[uint64]bool{}
-	var from, first uint64 // read from sequence from+1; 0: all
-	for round := 0; ; round++ {
-		if round == 8 {
-			return errors.New("the job's records kept changing")
-		}
-		records, last, err := j.readSubject(ctx, subject, from, ours)
-		if err != nil {
-			return err
-		}
-		if len(records) == 0 {
-			break
-		}
-		for _, data := range records {
-			ack, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream()))
-			if err != nil {
-				return err
-			}
-			ours[ack.Sequence] = true
-			if first == 0 {
-				first = ack.Sequence
-			}
-		}
-		from = last
-	}
-	if first > 0 {
-		j.live.carried(id, first)
-	}
-	return nil
-}
-
-// readSubject returns the records of subject after sequence from (all
-// when 0) but those in skip, and the last sequence it read.
-func (j *Journal) readSubject(ctx context.Context, subject string, from uint64, skip map[uint64]bool) ([][]byte, uint64, error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
-	if from > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from+1
-	}
-	c, err := j.stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return nil, 0, err
+	seqs := j.live.seqs(id)
+	if len(seqs) == 0 {
+		return nil // forgotten meanwhile
 	}
 	var records [][]byte
-	last := from
-	for {
-		batch, err := c.Fetch(100, jetstream.FetchMaxWait(200*time.Millisecond))
+	for _, seq := range seqs {
+		data, err := j.readRecord(ctx, seq)
 		if err != nil {
-			return nil, 0, err
+			return fmt.Errorf("read message %d: %w", seq, err)
 		}
-		n, pending := 0, uint64(0)
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				return nil, 0, err
-			}
-			pending, last = meta.NumPending, max(last, meta.Sequence.Stream)
-			if len(m.Data()) > 0 && !skip[meta.Sequence.Stream] {
-				records = append(records, m.Data())
-			}
+		rs, err := recordsOf(data, id)
+		if err != nil {
+			return fmt.Errorf("message %d: %w", seq, err)
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, 0, err
+		records = append(records, rs...)
+	}
+	if len(records) == 0 {
+		return fmt.Errorf("no record of it in messages %v", seqs)
+	}
+	c := carryRequest{id: id, seqs: seqs, records: records, result: make(chan error, 1)}
+	a := &j.async
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return errors.New("journal: closed")
+	}
+	a.carries = append(a.carries, c)
+	a.mu.Unlock()
+	j.startWriter()
+	j.wakeWriter()
+	select {
+	case err := <-c.result:
+		if errors.Is(err, errCarryStale) {
+			return nil // carried at a later compaction
 		}
-		if n == 0 || pending == 0 {
-			return records, last, nil
-		}
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("carry: %w", ctx.Err())
 	}
 }
 

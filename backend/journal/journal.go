@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,6 +64,7 @@ type Journal struct {
 	// live follows the live jobs' first records for the compactor
 	// (compact.go), which Replay starts and Close stops.
 	live         *liveness
+	recent       recentBatches // the batches LoadJob read last
 	bytes        atomic.Uint64 // the stream's size, measured by the compactor
 	sinceMeasure atomic.Uint64 // bytes appended since (roughly: data, subject, headers)
 	compactOnce  sync.Once
@@ -125,45 +125,27 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	}
 	j := &Journal{nc: nc, js: js, stream: s, subj: subj, opts: o, session: nuid.Next(),
 		live: newLiveness(), stopCompact: make(chan struct{}), compactDone: make(chan struct{})}
-	j.async.progress = make(chan struct{}, 1)
-	j.async.acks = make(chan pendingAck, maxInFlight)
-	j.async.done = make(chan struct{})
+	j.async.init()
 	return j, nil
 }
 
-// Close stops the ack worker once it has followed what was appended. Call
-// it after the backend's Run returned. The connection stays the caller's.
+// Close stores what was appended, then runs a last compaction, so that a
+// restart does not send again the results acknowledged in the last
+// second. Call it after the backend's Run returned. The connection stays
+// the caller's.
 func (j *Journal) Close() {
 	j.closeOnce.Do(func() {
-		close(j.async.acks)
+		j.async.mu.Lock()
+		j.async.closed = true
+		j.async.mu.Unlock()
+		j.wakeWriter()
 		j.async.startOnce.Do(func() { close(j.async.done) })
+		<-j.async.done
 		close(j.stopCompact)
 		j.compactOnce.Do(func() { close(j.compactDone) })
 	})
 	<-j.async.done
 	<-j.compactDone
-}
-
-// Record stores t and returns once JetStream acknowledged it. A finished
-// job's records stay until Forget: its result is delivered from them after
-// a restart.
-func (j *Journal) Record(t backend.Transition) error {
-	data, err := Encode(t)
-	if err != nil {
-		return err
-	}
-	// A store whose answer is lost (a stream leader change, a NATS restart)
-	// may have happened: it is sent again with the same message id, which
-	// JetStream's duplicate window turns into an ack of the first store,
-	// so the backend's state and the journal do not part.
-	msgID := j.session + "." + strconv.FormatUint(j.msgSeq.Add(1), 36)
-	id := backend.TransitionJobID(t)
-	seq, err := j.store(j.subj.Journal(id), data, msgID, j.opts.Timeout)
-	if err != nil {
-		return err
-	}
-	j.live.stored(id, seq)
-	return nil
 }
 
 // store publishes one record and waits for its ack, sending it again with
@@ -198,16 +180,13 @@ func (j *Journal) Forget(jobID string) error {
 func (j *Journal) LoadResult(jobID string) (*messages.BackendJobDone, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 	defer cancel()
-	m, err := j.stream.GetLastMsgForSubject(ctx, j.subj.Journal(jobID))
+	records, err := j.readJob(ctx, jobID, true)
 	if err != nil {
-		return nil, fmt.Errorf("journal: read %s: %w", jobID, err)
+		return nil, fmt.Errorf("journal: read the result of %s: %w", jobID, err)
 	}
-	if len(m.Data) == 0 {
-		return nil, fmt.Errorf("journal: %s was forgotten (its result was delivered)", jobID)
-	}
-	t, err := Decode(m.Data)
+	t, err := Decode(records[len(records)-1])
 	if err != nil {
-		return nil, fmt.Errorf("journal: record %d of %s: %w", m.Sequence, jobID, err)
+		return nil, fmt.Errorf("journal: the last record of %s: %w", jobID, err)
 	}
 	f, ok := t.(*backend.JobFinished)
 	if !ok {
@@ -260,7 +239,7 @@ func (j *Journal) replay(apply func(backend.Transition)) error {
 		return fmt.Errorf("journal: consumer: %w", err)
 	}
 	defer it.Stop()
-	prefix := j.subj.Journal("")
+	prefix, batches := j.subj.Journal(""), j.subj.JournalBatch()
 	for {
 		m, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
 		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
@@ -274,18 +253,38 @@ func (j *Journal) replay(apply func(backend.Transition)) error {
 		if err != nil {
 			return fmt.Errorf("journal: metadata: %w", err)
 		}
-		j.live.stored(strings.TrimPrefix(m.Subject(), prefix), meta.Sequence.Stream)
-		if len(m.Data()) > 0 { // empty: an older version's tombstone
-			t, err := DecodeLazy(m.Data())
-			if err != nil {
-				return fmt.Errorf("journal: record %d on %s: %w", meta.Sequence.Stream, m.Subject(), err)
-			}
-			apply(t)
+		seq := meta.Sequence.Stream
+		if m.Subject() == batches {
+			err = eachRecord(m.Data(), func(id string, record []byte) error {
+				return j.replayRecord(apply, id, seq, record)
+			})
+		} else {
+			// An older journal's message: one record on its job's subject.
+			err = j.replayRecord(apply, strings.TrimPrefix(m.Subject(), prefix), seq, m.Data())
 		}
-		if meta.Sequence.Stream >= last || meta.NumPending == 0 {
+		if err != nil {
+			return fmt.Errorf("journal: message %d on %s: %w", seq, m.Subject(), err)
+		}
+		if seq >= last || meta.NumPending == 0 {
 			return nil
 		}
 	}
+}
+
+func (j *Journal) replayRecord(apply func(backend.Transition), id string, seq uint64, record []byte) error {
+	j.live.stored(id, seq)
+	if len(record) == 0 {
+		return nil // an older version's tombstone
+	}
+	t, err := DecodeLazy(record)
+	if err != nil {
+		return err
+	}
+	if got := backend.TransitionJobID(t); got != id {
+		return fmt.Errorf("%w: a record of %s filed under %s", ErrMalformed, got, id)
+	}
+	apply(t)
+	return nil
 }
 
 // Records returns how many records the stream holds (for tests and stats).

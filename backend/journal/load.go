@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -16,39 +17,105 @@ var _ backend.JobLoader = (*Journal)(nil)
 
 // LoadJob reads a live job's description back from its JobQueued, the
 // first of its records (backend.JobLoader): the backend keeps only the
-// heads of a large queue. The liveness knows where that record is; a
-// carry may move it meanwhile, and the read is made again.
+// heads of a large queue.
 func (j *Journal) LoadJob(jobID string) (*messages.ClientNewJob, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 	defer cancel()
-	var last error
-	for range 3 {
-		j.live.mu.Lock()
-		seq, ok := j.live.first[jobID]
-		j.live.mu.Unlock()
-		if !ok {
-			return nil, fmt.Errorf("journal: %s has no record: %w", jobID, backend.ErrNoDescription)
-		}
-		data, err := j.readRecord(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			last = err // carried and purged meanwhile: look again
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("journal: read %s: %w", jobID, err)
-		}
-		t, err := Decode(data)
-		if err != nil {
-			return nil, fmt.Errorf("journal: record %d of %s: %v: %w", seq, jobID, err, backend.ErrNoDescription)
-		}
-		q, ok := t.(*backend.JobQueued)
-		if !ok || q.Job.JobID != jobID {
-			return nil, fmt.Errorf("journal: record %d is a %T of %s, not the JobQueued of %s: %w",
-				seq, t, backend.TransitionJobID(t), jobID, backend.ErrNoDescription)
-		}
-		return q.Job, nil
+	records, err := j.readJob(ctx, jobID, false)
+	if err != nil {
+		return nil, fmt.Errorf("journal: read %s: %w", jobID, err)
 	}
-	return nil, fmt.Errorf("journal: read %s: %v: %w", jobID, last, backend.ErrNoDescription)
+	t, err := Decode(records[0])
+	if err != nil {
+		return nil, fmt.Errorf("journal: the first record of %s: %v: %w", jobID, err, backend.ErrNoDescription)
+	}
+	q, ok := t.(*backend.JobQueued)
+	if !ok || q.Job.JobID != jobID {
+		return nil, fmt.Errorf("journal: the first record of %s is a %T of %s, not its JobQueued: %w",
+			jobID, t, backend.TransitionJobID(t), backend.ErrNoDescription)
+	}
+	return q.Job, nil
+}
+
+// readJob returns job id's records in the message that holds its first
+// record, or its last one (last). The liveness knows where they are; a
+// carry may move them meanwhile, and the read is made again. A job the
+// journal has no record of is backend.ErrNoDescription.
+func (j *Journal) readJob(ctx context.Context, id string, last bool) ([][]byte, error) {
+	var err error
+	for range 3 {
+		seqs := j.live.seqs(id)
+		if len(seqs) == 0 {
+			return nil, fmt.Errorf("no record: %w", backend.ErrNoDescription)
+		}
+		seq := seqs[0]
+		if last {
+			seq = seqs[len(seqs)-1]
+		}
+		var data []byte
+		data, err = j.readMessage(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // carried and purged meanwhile: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		records, err := recordsOf(data, id)
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %v: %w", seq, err, backend.ErrNoDescription)
+		}
+		if len(records) == 0 {
+			return nil, fmt.Errorf("message %d holds no record of it: %w", seq, backend.ErrNoDescription)
+		}
+		return records, nil
+	}
+	return nil, fmt.Errorf("%v: %w", err, backend.ErrNoDescription)
+}
+
+// readMessage reads the message at seq, from the few batches read last
+// when it is one of them: the backend dispatches a queue about in the
+// order it was stored, so one batch read serves the loads of its jobs.
+func (j *Journal) readMessage(ctx context.Context, seq uint64) ([]byte, error) {
+	if data := j.recent.get(seq); data != nil {
+		return data, nil
+	}
+	data, err := j.readRecord(ctx, seq)
+	if err != nil {
+		return nil, err
+	}
+	if isBatch(data) {
+		j.recent.put(seq, data)
+	}
+	return data, nil
+}
+
+// recentBatches holds the last batches read, by stream sequence. A
+// message never changes once stored, so what it holds stays right.
+type recentBatches struct {
+	mu      sync.Mutex
+	entries [4]struct {
+		seq  uint64
+		data []byte
+	}
+	next int
+}
+
+func (r *recentBatches) get(seq uint64) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.entries {
+		if e.seq == seq && e.data != nil {
+			return e.data
+		}
+	}
+	return nil
+}
+
+func (r *recentBatches) put(seq uint64, data []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entries[r.next].seq, r.entries[r.next].data = seq, data
+	r.next = (r.next + 1) % len(r.entries)
 }
 
 // readRecord reads the record at seq with a direct get, which any replica
