@@ -73,6 +73,9 @@ type Backend struct {
 	// unsettled: delivered jobs the journal forgets once the History
 	// holds their records (history.go).
 	unsettled []string
+	// replayed: records of jobs replayed as finished, owed to the
+	// History (historyreplay.go).
+	replayed replayedHistory
 	// offlineSince is when the NATS connection was found down (zero: up).
 	offlineSince time.Time
 	now          func() time.Time
@@ -208,9 +211,10 @@ func (b *Backend) replay() error {
 		return nil
 	}
 	n := 0
-	if err := r.Replay(func(t Transition) { n++; b.apply(t) }); err != nil {
+	if err := r.Replay(func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
 		return fmt.Errorf("replay the journal: %w", err)
 	}
+	b.feedHistory() // historyreplay.go: the finished jobs' records, again
 	running := 0
 	for id, j := range b.jobs {
 		if j.phase != phaseWaiting {

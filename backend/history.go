@@ -44,7 +44,7 @@ func (b *Backend) historyRecord(j *job, r *messages.BackendJobDone) *messages.Jo
 }
 
 // addHistory hands a job that just finished to the History. Not part of
-// apply: a replayed JobFinished was added when it happened.
+// apply: a replayed JobFinished is handed over again by feedHistory.
 func (b *Backend) addHistory(rec *messages.JobRecord, at time.Time) {
 	if rec == nil {
 		return
@@ -60,7 +60,7 @@ func (b *Backend) forgetDelivered(jobID string) {
 	if !ok {
 		return
 	}
-	if h := b.cfg.History; h != nil && !h.Settled(jobID) && len(b.unsettled) < maxUnsettled {
+	if h := b.cfg.History; h != nil && !b.historySettled(jobID) && len(b.unsettled) < maxUnsettled {
 		b.unsettled = append(b.unsettled, jobID)
 		return
 	}
@@ -69,15 +69,23 @@ func (b *Backend) forgetDelivered(jobID string) {
 	}
 }
 
-// tickHistory forgets the delivered jobs whose records are now settled.
+// historySettled says that jobID's record is neither owed to the History
+// (replayed, not handed over yet) nor on its way there.
+func (b *Backend) historySettled(jobID string) bool {
+	return b.replayed.owed[jobID] == nil && b.cfg.History.Settled(jobID)
+}
+
+// tickHistory hands over more replayed records and forgets the delivered
+// jobs whose records are now settled.
 func (b *Backend) tickHistory() {
+	b.feedHistory()
 	if len(b.unsettled) == 0 {
 		return
 	}
 	rs, _ := b.cfg.Journal.(ResultStore)
 	keep := b.unsettled[:0]
 	for _, id := range b.unsettled {
-		if !b.cfg.History.Settled(id) {
+		if !b.historySettled(id) {
 			keep = append(keep, id)
 			continue
 		}

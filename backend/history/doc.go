@@ -48,8 +48,13 @@
 // (Settled), so a result delivered and acknowledged is in the history. A
 // write that fails for good is counted (Stats) and logged; the result's
 // delivery never depends on it. A crash of the backend between a record's
-// publish and its ack loses that record only if its client also acked
-// before the crash, and the journal had forgotten it.
+// Add and its store loses nothing: the journal still holds the job (its
+// forget waited for the record), and the next backend hands every job its
+// replay finds finished to the history again (backend/historyreplay.go);
+// the record replaces the same record if it was stored after all (same
+// subjects, one message per subject, same message ids), so a job is never
+// listed twice. A job stored again after the duplicate window is listed
+// by the time of that store.
 //
 // # Reading, and who may
 //

@@ -31,6 +31,13 @@ type proc struct {
 
 func startBackend(t *testing.T, n *testutil.NATS, o history.Options) *proc {
 	t.Helper()
+	return startBackendWith(t, n, o, nil)
+}
+
+// startBackendWith is startBackend with the backend's History wrapped
+// (nil: the Store itself).
+func startBackendWith(t *testing.T, n *testutil.NATS, o history.Options, wrap func(*history.Store) backend.History) *proc {
+	t.Helper()
 	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -51,6 +58,9 @@ func startBackend(t *testing.T, n *testutil.NATS, o history.Options) *proc {
 	cfg.EnvironmentGrace = time.Hour
 	cfg.HeartbeatInterval = 100 * time.Millisecond
 	cfg.Journal, cfg.History = j, h
+	if wrap != nil {
+		cfg.History = wrap(h)
+	}
 	b, err := backend.New(nc, cfg, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
