@@ -37,7 +37,9 @@ type Options struct {
 	Retention time.Duration
 	// MaxBytes bounds the stream; the oldest records go first.
 	MaxBytes int64
-	// MaxArchive bounds the archive a record keeps.
+	// MaxArchive bounds the archive a record keeps: 0 keeps none (an
+	// archive of any size is dropped, the record says its size).
+	// DefaultMaxArchive is backend.history-max-archive's default.
 	MaxArchive int64
 	// Replicas of the stream, as the journal's.
 	Replicas int
@@ -85,11 +87,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	if o.MaxArchive < 0 {
-		o.MaxArchive = 0
-	} else if o.MaxArchive == 0 {
-		o.MaxArchive = DefaultMaxArchive
-	}
+	// MaxArchive 0 keeps no archive, as an operator setting
+	// backend.history-max-archive=0 means; the default is the setting's.
+	o.MaxArchive = max(o.MaxArchive, 0)
 	if o.Replicas <= 0 {
 		o.Replicas = 1
 	}

@@ -58,7 +58,7 @@ type backendSettings struct {
 	// The job history (backend/history), kept with backend.durable.
 	HistoryRetention  time.Duration `key:"history-retention" check:"min=1m" help:"how long every finished job's record (its result included) is kept in the job history, for ingo result, ingo jobs and GET /api/v1/jobs"`
 	HistoryMaxBytes   int64         `key:"history-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job history's stream; when it is full the oldest records go first"`
-	HistoryMaxArchive int64         `key:"history-max-archive" unit:"bytes" check:"nonneg" help:"largest result archive the job history keeps; a larger one is delivered but not kept (the record says its size)"`
+	HistoryMaxArchive int64         `key:"history-max-archive" unit:"bytes" check:"nonneg" help:"largest result archive the job history keeps (0: none); a larger one is delivered but not kept (the record says its size)"`
 	TakeoverTimeout   time.Duration `key:"takeover-timeout" check:"min=1s" help:"a standby backend takes over at most this long after the active one stopped renewing its lease (at least 1s)"`
 	MetricsAddr       string        `key:"metrics-addr" help:"host:port where ingo backend serves Prometheus /metrics, /healthz and /readyz; empty: none"`
 }
