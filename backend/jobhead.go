@@ -33,12 +33,7 @@ func HeadOf(m *messages.ClientNewJob) JobHead {
 
 // Info is the short text INGInious shows for a job in queue snapshots
 // (messages.JobDescription.Info).
-func (h *JobHead) Info() string {
-	if h.CourseID == "" && h.TaskID == "" {
-		return h.EnvironmentType + "/" + h.Environment
-	}
-	return h.CourseID + "/" + h.TaskID
-}
+func (h *JobHead) Info() string { return messages.JobInfo(h.CourseID, h.TaskID) }
 
 // interner shares the strings that many heads repeat (course, task,
 // environment, user, launcher, client id): a deadline's queue holds a

@@ -61,13 +61,22 @@ type JobDescription struct {
 	Debug                 DebugMode             `cbor:"debug,omitempty"`
 }
 
-// Info is the short text INGInious shows for a job in queue snapshots:
-// "course/task", or the environment of a taskless job.
-func (j *JobDescription) Info() string {
-	if j.CourseID == "" && j.TaskID == "" {
-		return j.EnvironmentType + "/" + j.Environment
+// Info is the short text INGInious shows for a job in queue snapshots
+// (JobInfo).
+func (j *JobDescription) Info() string { return JobInfo(j.CourseID, j.TaskID) }
+
+// JobInfo is a job's task as queue snapshots show it: "course/task", the
+// task alone for a job without a course, and "" for a job with neither
+// (an HTTP job without a course or task id): never its environment, which
+// snapshots show beside it and which would read as a task's name.
+func JobInfo(courseID, taskID string) string {
+	switch {
+	case courseID == "" && taskID == "":
+		return ""
+	case courseID == "":
+		return taskID
 	}
-	return j.CourseID + "/" + j.TaskID
+	return courseID + "/" + taskID
 }
 
 // Result is INGInious' (status, text) pair.

@@ -143,7 +143,7 @@ func (a *app) runJobs(ctx context.Context, q messages.ClientGetHistory, asJSON b
 	t := newTable(a.stdout)
 	t.row("JOB", "STATUS", "GRADE", "COURSE/TASK", "USER", "FINISHED")
 	for _, r := range jobs {
-		t.row(r.JobID, string(r.Result.Status), strconv.FormatFloat(r.Grade, 'f', -1, 64), r.CourseID+"/"+r.TaskID,
+		t.row(r.JobID, string(r.Result.Status), strconv.FormatFloat(r.Grade, 'f', -1, 64), orDash(messages.JobInfo(r.CourseID, r.TaskID)),
 			r.User, time.UnixMilli(r.FinishedAt).Format(time.DateTime))
 	}
 	return t.flush()

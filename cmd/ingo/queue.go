@@ -148,7 +148,7 @@ func printWaiting(w io.Writer, jobs []messages.QueueWaitingJob, now time.Time) e
 		if j.Position > 0 {
 			pos = strconv.Itoa(j.Position)
 		}
-		t.row(pos, j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment,
+		t.row(pos, j.JobID, orDash(j.Info), j.EnvironmentType+"/"+j.Environment,
 			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), startsIn(now, j.EstimatedStart), waitReason(j.Reason))
 	}
 	return t.flush()
@@ -183,7 +183,7 @@ func printRunning(w io.Writer, jobs []messages.QueueRunningJob, now time.Time) e
 		if j.Killing {
 			agent += " (killing)"
 		}
-		t.row(j.JobID, j.Info, j.EnvironmentType+"/"+j.Environment, agent, j.Launcher,
+		t.row(j.JobID, orDash(j.Info), j.EnvironmentType+"/"+j.Environment, agent, j.Launcher,
 			ago(now, j.StartedAt), seconds(j.MaxTime), strconv.Itoa(j.Attempt))
 	}
 	return t.flush()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,5 +98,32 @@ func TestPrintPage(t *testing.T) {
 	}
 	if c, err := messages.ParseQueueCursor(*doc.Next); err != nil || c.Seq != 9 {
 		t.Errorf("next %q: %+v, %v", *doc.Next, c, err)
+	}
+}
+
+// A job without a task shows "-" in the TASK column, not its environment
+// (which has a column of its own).
+func TestPrintQueue_TasklessJob(t *testing.T) {
+	t.Parallel()
+	now := time.UnixMilli(1_800_000_000_000)
+	q := &messages.BackendGetQueue{
+		JobsRunning: []messages.QueueRunningJob{{JobID: "r1", EnvironmentType: "docker", Environment: "default", StartedAt: now.UnixMilli()}},
+		JobsWaiting: []messages.QueueWaitingJob{{JobID: "w1", EnvironmentType: "docker", Environment: "default", Position: 1, QueuedAt: now.UnixMilli()}},
+	}
+	var b strings.Builder
+	if err := printQueue(&b, q, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"r1", "w1"} {
+		var row []string
+		for _, line := range strings.Split(b.String(), "\n") {
+			if f := strings.Fields(line); len(f) > 2 && slices.Contains(f, id) {
+				row = f
+			}
+		}
+		i := slices.Index(row, id)
+		if i < 0 || row[i+1] != "-" || row[i+2] != "docker/default" {
+			t.Errorf("row of %s: %q, want TASK \"-\" then ENVIRONMENT docker/default\n%s", id, row, b.String())
+		}
 	}
 }

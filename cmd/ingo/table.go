@@ -64,3 +64,11 @@ func seconds(v float64) string {
 	}
 	return fmt.Sprintf("%gs", v)
 }
+
+// orDash is s, or "-" for an empty cell (a job without a task).
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -163,6 +163,7 @@ func TestEndToEnd(t *testing.T) {
 		running, _ := q["running"].([]any)
 		if len(running) != 1 || get(running[0], "job_id") != "hang-1" || get(running[0], "agent") != "agent one" ||
 			get(running[0], "launcher") != "e2e [admin:admin]" || // the API tags the submitter (history.go)
+			get(running[0], "info") != "" || // no course, no task: not its environment
 			len(q["agents"].([]any)) != 1 {
 			t.Errorf("queue %s", data)
 		}
