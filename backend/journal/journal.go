@@ -2,10 +2,8 @@ package journal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -204,86 +202,6 @@ func (j *Journal) Replay(apply func(backend.Transition)) error {
 	}
 	j.measure() // Full is right from the first job on
 	j.compactOnce.Do(func() { go j.compactor() })
-	return nil
-}
-
-func (j *Journal) replay(apply func(backend.Transition)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	info, err := j.stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("journal: stream info: %w", err)
-	}
-	j.live.mu.Lock()
-	j.live.last = max(j.live.last, info.State.LastSeq)
-	j.live.mu.Unlock()
-	if info.State.Msgs == 0 {
-		return nil
-	}
-	last := info.State.LastSeq
-	// No subject filter: the stream holds only the journal's subjects, and
-	// with a filter the server counts the pending records by matching its
-	// whole subject tree (one subject per job) for every batch, which made
-	// the replay quadratic in the number of live jobs.
-	c, err := j.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
-	if err != nil {
-		return fmt.Errorf("journal: consumer: %w", err)
-	}
-	// Messages pulls ahead (PullMaxMessages) while the records already
-	// received are decoded: a Fetch per batch left both sides idle in
-	// turn.
-	it, err := c.Messages(jetstream.PullMaxMessagesWithBytesLimit(8192, 16<<20))
-	if err != nil {
-		return fmt.Errorf("journal: consumer: %w", err)
-	}
-	defer it.Stop()
-	prefix, batches := j.subj.Journal(""), j.subj.JournalBatch()
-	for {
-		m, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
-		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			// Records below last were purged meanwhile: nothing more.
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("journal: read: %w", err)
-		}
-		meta, err := m.Metadata()
-		if err != nil {
-			return fmt.Errorf("journal: metadata: %w", err)
-		}
-		seq := meta.Sequence.Stream
-		if m.Subject() == batches {
-			err = eachRecord(m.Data(), func(id string, record []byte) error {
-				return j.replayRecord(apply, id, seq, record)
-			})
-		} else {
-			// An older journal's message: one record on its job's subject.
-			err = j.replayRecord(apply, strings.TrimPrefix(m.Subject(), prefix), seq, m.Data())
-		}
-		if err != nil {
-			return fmt.Errorf("journal: message %d on %s: %w", seq, m.Subject(), err)
-		}
-		if seq >= last || meta.NumPending == 0 {
-			return nil
-		}
-	}
-}
-
-func (j *Journal) replayRecord(apply func(backend.Transition), id string, seq uint64, record []byte) error {
-	j.live.stored(id, seq)
-	if len(record) == 0 {
-		return nil // an older version's tombstone
-	}
-	t, err := DecodeLazy(record)
-	if err != nil {
-		return err
-	}
-	if got := backend.TransitionJobID(t); got != id {
-		return fmt.Errorf("%w: a record of %s filed under %s", ErrMalformed, got, id)
-	}
-	apply(t)
 	return nil
 }
 

@@ -102,6 +102,10 @@ func TestQueueScaleReport(t *testing.T) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
+	if pf := os.Getenv("INGO_SERVE_PROFILE"); pf != "" { // the backend's replay: go tool pprof
+		f, _ := os.Create(pf)
+		pprof.StartCPUProfile(f)
+	}
 	start := time.Now()
 	go func() { done <- b.Run(runCtx) }()
 	cl, err := frontendclient.New(ctx, connectAs(t, n.URL, "client", as(t, n.URL, natsauth.RoleFrontend, "bench")),
@@ -114,6 +118,9 @@ func TestQueueScaleReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	serving := time.Since(start)
+	if os.Getenv("INGO_SERVE_PROFILE") != "" {
+		pprof.StopCPUProfile()
+	}
 	snapStart := time.Now()
 	q, err := cl.Queue(ctx)
 	if err != nil {

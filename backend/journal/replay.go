@@ -1,0 +1,176 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/backend"
+)
+
+// A replay is a pipeline, because a restart at a deadline has a million
+// records to read and the backend serves only once it has applied them
+// all: one goroutine reads the stream's messages, a decoder per core
+// decodes whole messages (a batch's records, DecodeLazy), and the
+// caller's goroutine applies them in the stream's order. Decoding is half
+// of a replay's CPU and needs nothing but the message.
+
+// decodedMessage is one message of the stream, decoded by a worker.
+type decodedMessage struct {
+	seq     uint64
+	subject string
+	data    []byte
+	items   []replayItem
+	err     error
+	done    chan struct{} // closed once items or err are set
+}
+
+type replayItem struct {
+	id string
+	t  backend.Transition // nil for an older version's tombstone
+}
+
+func (j *Journal) replay(apply func(backend.Transition)) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("journal: stream info: %w", err)
+	}
+	j.live.mu.Lock()
+	j.live.last = max(j.live.last, info.State.LastSeq)
+	j.live.mu.Unlock()
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	// No subject filter: the stream holds only the journal's subjects, and
+	// with a filter the server counts the pending records by matching its
+	// whole subject tree (one subject per job) for every batch, which made
+	// the replay quadratic in the number of live jobs.
+	c, err := j.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("journal: consumer: %w", err)
+	}
+	// Messages pulls ahead (PullMaxMessages) while the records already
+	// received are decoded: a Fetch per batch left both sides idle in
+	// turn.
+	it, err := c.Messages(jetstream.PullMaxMessagesWithBytesLimit(8192, 16<<20))
+	if err != nil {
+		return fmt.Errorf("journal: consumer: %w", err)
+	}
+	defer it.Stop()
+
+	workers := max(1, runtime.GOMAXPROCS(0))
+	ordered := make(chan *decodedMessage, 4*workers) // in stream order, for apply
+	work := make(chan *decodedMessage, 4*workers)    // for the decoders
+	stop := make(chan struct{})
+	defer close(stop)
+	go j.readMessages(it, info.State.LastSeq, ordered, work, stop)
+	for range workers {
+		go j.decodeMessages(work)
+	}
+	for m := range ordered {
+		<-m.done
+		if m.err != nil {
+			return m.err
+		}
+		for _, item := range m.items {
+			j.live.stored(item.id, m.seq)
+			if item.t != nil {
+				apply(item.t)
+			}
+		}
+	}
+	return nil
+}
+
+// readMessages hands the stream's messages, up to last, to the decoders
+// and, in order, to apply. It ends at last, at the end of what the stream
+// holds, on an error (as a message with err) or when stop is closed.
+func (j *Journal) readMessages(it jetstream.MessagesContext, last uint64, ordered, work chan<- *decodedMessage, stop <-chan struct{}) {
+	defer close(ordered)
+	defer close(work)
+	send := func(m *decodedMessage) bool {
+		select {
+		case ordered <- m:
+		case <-stop:
+			return false
+		}
+		if m.err != nil {
+			close(m.done)
+			return false
+		}
+		select {
+		case work <- m:
+			return true
+		case <-stop:
+			return false
+		}
+	}
+	for {
+		m, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
+		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			return // records below last were purged meanwhile: nothing more
+		}
+		if err != nil {
+			send(&decodedMessage{err: fmt.Errorf("journal: read: %w", err), done: make(chan struct{})})
+			return
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			send(&decodedMessage{err: fmt.Errorf("journal: metadata: %w", err), done: make(chan struct{})})
+			return
+		}
+		d := &decodedMessage{seq: meta.Sequence.Stream, subject: m.Subject(), data: m.Data(), done: make(chan struct{})}
+		if !send(d) || d.seq >= last || meta.NumPending == 0 {
+			return
+		}
+	}
+}
+
+// decodeMessages decodes the messages of work until it is closed.
+func (j *Journal) decodeMessages(work <-chan *decodedMessage) {
+	batches, prefix := j.subj.JournalBatch(), j.subj.Journal("")
+	for m := range work {
+		if m.subject == batches {
+			m.err = eachRecord(m.data, func(id string, record []byte) error {
+				t, err := decodeReplayed(id, record)
+				m.items = append(m.items, replayItem{id: id, t: t})
+				return err
+			})
+		} else {
+			// An older journal's message: one record on its job's subject.
+			id := strings.TrimPrefix(m.subject, prefix)
+			t, err := decodeReplayed(id, m.data)
+			m.items, m.err = []replayItem{{id: id, t: t}}, err
+		}
+		if m.err != nil {
+			m.err = fmt.Errorf("journal: message %d on %s: %w", m.seq, m.subject, m.err)
+		}
+		m.data = nil
+		close(m.done)
+	}
+}
+
+// decodeReplayed decodes the record of job id that a replay read.
+func decodeReplayed(id string, record []byte) (backend.Transition, error) {
+	if len(record) == 0 {
+		return nil, nil // an older version's tombstone
+	}
+	t, err := DecodeLazy(record)
+	if err != nil {
+		return nil, err
+	}
+	if got := backend.TransitionJobID(t); got != id {
+		return nil, fmt.Errorf("%w: a record of %s filed under %s", ErrMalformed, got, id)
+	}
+	return t, nil
+}
