@@ -37,8 +37,9 @@ slots, and runs the jobs the backend gives it.
 grading image: images labelled org.inginious.grading.name on the local Docker
 daemon (agent.docker.host, else DOCKER_HOST) are the environments; build
 ingo's with 'make images'. --runtime noop finishes every job at once with
-success and offers the environments named by --environments: it is for
-trying ingo out and for load tests.
+success and offers the environments named by --environments, by default
+those of the images ingo ships (docker/default, docker/minimal,
+docker/toolchain): it is for trying ingo out and for load tests.
 
 The first SIGINT or SIGTERM stops taking jobs, lets running ones finish for
 agent.shutdown-grace and sends their results; a second exits at once.`,

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -60,5 +65,35 @@ func TestNewRuntime_Fake(t *testing.T) {
 	cfg.FakeRunLog = filepath.Join(t.TempDir(), "missing", "runs.log")
 	if _, err := newRuntime(t.Context(), cfg, "agent7", nil); err == nil || !strings.Contains(err.Error(), "agent.fake-run-log") {
 		t.Errorf("unwritable run log: err = %v", err)
+	}
+}
+
+// `ingo agent --runtime noop` offers the environments of the images ingo
+// ships unless --environments names others (it offered docker/default
+// alone, so a task for docker/minimal was refused when trying ingo out).
+func TestAgent_NoopEnvironments(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want map[string][]string
+	}{
+		{"default", nil, map[string][]string{"docker": {"default", "minimal", "toolchain"}}},
+		{"--environments", []string{"--environments", "docker/python3,docker-ssh/python3"},
+			map[string][]string{"docker": {"python3"}, "docker-ssh": {"python3"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			client := startSystem(t, append([]string{"--runtime", "noop"}, tc.args...)...)
+			var got map[string][]string
+			testutil.Eventually(t, 20*time.Second, func() bool {
+				_, out, _ := client("envs", "--json")
+				return json.Unmarshal([]byte(out), &got) == nil && len(got) > 0
+			}, "no environment offered")
+			for typ := range got {
+				slices.Sort(got[typ])
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("envs --json: %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

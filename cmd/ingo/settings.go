@@ -8,7 +8,6 @@ import (
 	"github.com/ingo-grader/ingo/backend/history"
 	"github.com/ingo-grader/ingo/backend/journal"
 	"github.com/ingo-grader/ingo/containers/docker"
-	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/frontendclient"
 	api "github.com/ingo-grader/ingo/gateway/http"
 	bridge "github.com/ingo-grader/ingo/gateway/inginious"
@@ -69,7 +68,7 @@ type agentSettings struct {
 	agent.Config `key:",inline"`
 
 	Runtime      string   `key:"runtime" check:"oneof=docker|noop|fake" help:"container runtime: docker, or noop (finishes every job at once with success: for trying ingo out and load tests)"`
-	Environments []string `key:"environments" help:"environments the noop runtime offers, as type/name"`
+	Environments []string `key:"environments" help:"environments the noop runtime offers, as type/name; empty: those of the images ingo ships (docker/default, docker/minimal, docker/toolchain); the fake runtime's default is docker/default"`
 	FakeRunLog   string   `key:"fake-run-log" help:"file the fake runtime appends a line to when an attempt starts and when it ends (for tests); empty: none"`
 	CacheDir     string   `key:"cache-dir" check:"nonempty" help:"directory of the agent's task bundle cache"`
 	CacheSize    int64    `key:"cache-size" unit:"bytes" check:"positive" help:"bound of the task bundle cache"`
@@ -131,7 +130,6 @@ func defaultConfig() Config {
 		Agent: agentSettings{
 			Config:       agent.DefaultConfig(),
 			Runtime:      runtimeDocker,
-			Environments: []string{noop.DefaultEnvironment},
 			CacheDir:     config.DefaultCacheDir("bundles"),
 			CacheSize:    1 << 30,
 			Docker:       docker.DefaultOptions(),

@@ -68,7 +68,7 @@ func TestLoad_Precedence(t *testing.T) {
 		{
 			key: "agent.environments", flag: "environments",
 			file: "agent:\n  environments: [docker/file, docker/file2]\n", env: "docker/env, docker/env2", flagValue: "docker/flag,docker/flag2",
-			def: []string{"docker/default"}, fromFile: []string{"docker/file", "docker/file2"},
+			def: []string(nil), fromFile: []string{"docker/file", "docker/file2"},
 			fromEnv: []string{"docker/env", "docker/env2"}, fromFlag: []string{"docker/flag", "docker/flag2"},
 			get: func(c *Config) any { return c.Agent.Environments },
 		},

@@ -10,8 +10,15 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// DefaultEnvironment is offered when New is given none.
+// DefaultEnvironment is the environment of a task.yaml that names none.
 const DefaultEnvironment = "docker/default"
+
+// ShippedEnvironments are offered when New is given none: the grading
+// images ingo ships (containers/images, each labelled
+// org.inginious.grading.name with its directory's name), so that trying
+// ingo out with --runtime noop accepts the jobs a Docker agent with
+// those images would. A test keeps the list in step with the directory.
+var ShippedEnvironments = []string{"docker/default", "docker/minimal", "docker/toolchain"}
 
 // ErrBadEnvironment is wrapped by New for a name that is not "type/name".
 var ErrBadEnvironment = errors.New("noop: environment must be TYPE/NAME")
@@ -30,10 +37,10 @@ type Runtime struct {
 var _ containers.Runtime = (*Runtime)(nil)
 
 // New offers the given environments, each "type/name" (e.g.
-// "docker/default"); none means DefaultEnvironment.
+// "docker/default"); none means ShippedEnvironments.
 func New(environments ...string) (*Runtime, error) {
 	if len(environments) == 0 {
-		environments = []string{DefaultEnvironment}
+		environments = ShippedEnvironments
 	}
 	envs := make(map[string]map[string]messages.EnvironmentInfo)
 	for _, e := range environments {

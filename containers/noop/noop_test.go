@@ -3,6 +3,10 @@ package noop
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ingo-grader/ingo/containers"
@@ -17,7 +21,8 @@ func TestNew_Environments(t *testing.T) {
 		want    map[string][]string
 		wantErr bool
 	}{
-		{"default", nil, map[string][]string{"docker": {"default"}}, false},
+		{"default: the images ingo ships", nil, map[string][]string{"docker": {"default", "minimal", "toolchain"}}, false},
+		{"given replace the default", []string{"docker/python3"}, map[string][]string{"docker": {"python3"}}, false},
 		{"several", []string{"docker/a", "docker/b", "docker-ssh/a"}, map[string][]string{"docker": {"a", "b"}, "docker-ssh": {"a"}}, false},
 		{"no slash", []string{"docker"}, nil, true},
 		{"empty name", []string{"docker/"}, nil, true},
@@ -110,5 +115,28 @@ func BenchmarkRuntime_Run(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = r.Run(ctx, j, nil)
+	}
+}
+
+// ShippedEnvironments are the grading images of containers/images: each
+// directory with a Dockerfile labelled org.inginious.grading.name.
+func TestShippedEnvironments(t *testing.T) {
+	t.Parallel()
+	dockerfiles, err := filepath.Glob(filepath.Join("..", "images", "*", "Dockerfile"))
+	if err != nil || len(dockerfiles) == 0 {
+		t.Fatalf("no grading image under containers/images: %v", err)
+	}
+	var shipped []string
+	for _, f := range dockerfiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(data), "org.inginious.grading.name") {
+			shipped = append(shipped, "docker/"+filepath.Base(filepath.Dir(f)))
+		}
+	}
+	if !slices.Equal(shipped, ShippedEnvironments) {
+		t.Errorf("containers/images ships %v, ShippedEnvironments says %v", shipped, ShippedEnvironments)
 	}
 }
