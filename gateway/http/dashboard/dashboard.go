@@ -1,9 +1,13 @@
 // Package dashboard is the admin web page of ingo's HTTP API: the live
 // queue (running and waiting jobs, and why each waits), the agents and
-// their environments, recently finished jobs, and one job's detail with its
-// result, with a Kill button on jobs that have not finished, and a form
-// that submits a job: a task folder's archive, one problem=value answer
-// per line, optional environment and priority.
+// their environments, the recently finished jobs and, per course, the
+// jobs finished in a chosen window by status with their median wait and
+// run times (both read from the job history, so they include jobs the CLI
+// or another frontend submitted, and jobs that finished before the page
+// was opened), and one job's detail with its result, times and usage, with
+// a Kill button, which asks "Kill? Yes / No", on jobs that have not
+// finished, and a form that submits a job: a task folder's archive, one
+// problem=value answer per line, optional environment and priority.
 //
 // Handler serves three static files (index.html, app.js, style.css),
 // embedded in the binary: no build step, nothing fetched from elsewhere (no
@@ -11,6 +15,8 @@
 // the same origin under /api/v1:
 //
 //	GET    /api/v1/queue/events       server-sent events "queue" (snapshots)
+//	GET    /api/v1/jobs               the newest jobs of the history
+//	GET    /api/v1/history/summary    per course counts and medians of a window
 //	POST   /api/v1/jobs               submit (multipart: job JSON, task archive)
 //	GET    /api/v1/jobs/{id}          status and result
 //	GET    /api/v1/jobs/{id}/events   server-sent events of one job

@@ -9,6 +9,9 @@
   const TOKEN_KEY = "ingo-api-token";
   const RECENT_MAX = 15;
   const META_MAX = 500;
+  // HISTORY_EVERY: how often the finished jobs and the per-course summary
+  // are read again from the job history, besides when a job finishes.
+  const HISTORY_EVERY = 30000;
 
   const state = {
     running: [],
@@ -18,7 +21,13 @@
     haveSnapshot: false,
     known: new Map(), // job id -> {task, launcher} of jobs in the last snapshot
     meta: new Map(), // job id -> {task, launcher, env}: all jobs seen, the last META_MAX
-    recent: [], // {id, task, launcher, leftAt, job, error}
+    recent: [], // {id, task, launcher, leftAt, job, error}: jobs seen leaving the queue
+    history: [], // the newest records of GET /jobs (whoever submitted them), newest first
+    historyError: null, // why the history could not be read; null when it was
+    summary: null, // the last GET /history/summary
+    summaryError: null,
+    confirmKill: null, // the job whose Kill asks "Kill? Yes / No"
+    killSent: new Set(), // jobs whose kill was sent, until they leave the queue
     mine: new Map(), // job id -> {task, launcher} of jobs this page submitted
     agentKey: "",
     selected: null, // job id shown in the detail view
@@ -77,6 +86,22 @@
     return null;
   }
   const clock = (ms) => (ms ? new Date(ms).toLocaleTimeString() : "—");
+  // when is the clock for today's times, the date too for older ones
+  // (the history reaches back 30 days).
+  function when(ms) {
+    if (!ms) return "—";
+    const d = new Date(ms);
+    return d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+  }
+  // seconds shows a short span precisely (waits are often under a second).
+  function seconds(s) {
+    if (typeof s !== "number" || !isFinite(s)) return "—";
+    if (s < 1) return Math.round(s * 1000) + " ms";
+    if (s < 60) return s.toFixed(1) + " s";
+    return duration(s);
+  }
+  // span is the seconds from a to b (Unix ms), or null.
+  const span = (a, b) => (a && b ? Math.max(0, (b - a) / 1000) : null);
 
   const jobID = (j) => String(pick(j, "job_id", "id", "jobid") ?? "");
   function taskOf(j) {
@@ -303,6 +328,8 @@
       for (const [id, info] of state.known) if (!now.has(id)) finished(id, info);
     }
     const wasSelected = state.selected && phaseOf(state.selected);
+    for (const id of state.killSent) if (!now.has(id)) state.killSent.delete(id);
+    if (state.confirmKill && !now.has(state.confirmKill)) state.confirmKill = null;
     state.known = now;
     state.running = running;
     state.waiting = waiting;
@@ -345,10 +372,19 @@
   function jobButton(id) {
     return el("button", { type: "button", class: "link", title: id, dataset: { action: "show", job: id }, "aria-label": `Show job ${id}` }, id);
   }
+  // killButton is Kill, or, once clicked, "Kill? Yes / No": a kill loses
+  // the job's work, and the button sits next to others in a busy table.
   function killButton(id, killing) {
+    killing = !!killing || state.killSent.has(id);
+    if (!killing && state.confirmKill === id) {
+      return el("span", { class: "confirm", role: "group", "aria-label": `Kill job ${id}?`, dataset: { confirm: id } },
+        el("span", { class: "confirm-q" }, "Kill?"),
+        el("button", { type: "button", class: "danger", dataset: { action: "kill-yes", job: id }, "aria-label": `Yes, kill job ${id}` }, "Yes"),
+        el("button", { type: "button", class: "quiet", dataset: { action: "kill-no", job: id }, "aria-label": `No, do not kill job ${id}` }, "No"));
+    }
     return el("button", {
       type: "button", class: "danger", dataset: { action: "kill", job: id },
-      "aria-label": `Kill job ${id}`, disabled: !!killing,
+      "aria-label": `Kill job ${id}`, disabled: killing,
     }, killing ? "Killing…" : "Kill");
   }
 
@@ -460,6 +496,10 @@
 
   // ---- recently finished ----
 
+  // The list comes from the job history (GET /jobs), which holds every
+  // job, whoever submitted it and whenever; jobs seen leaving the queue
+  // are added at once, until their record reaches the history.
+
   function finished(id, info) {
     if (!id) return;
     state.recent = state.recent.filter((r) => r.id !== id);
@@ -468,6 +508,36 @@
     state.recent.length = Math.min(state.recent.length, RECENT_MAX);
     renderRecent();
     fetchFinished(r, 0);
+    historySoon();
+  }
+
+  let historyTimer = null, historySeq = 0, soonTimer = null;
+  async function loadHistory() {
+    clearTimeout(historyTimer);
+    historyTimer = setTimeout(loadHistory, HISTORY_EVERY);
+    const seq = ++historySeq;
+    const r = await api("GET", "/jobs?limit=" + RECENT_MAX);
+    if (seq !== historySeq) return;
+    if (r.ok && r.body && Array.isArray(r.body.jobs)) {
+      state.history = r.body.jobs.filter((j) => j && typeof j === "object");
+      state.historyError = null;
+    } else {
+      state.historyError = r.error || String(r.status);
+    }
+    renderRecent();
+    // A job the API did not keep gets its times from the history.
+    if (state.selectedJob && !state.selectedJob.record && state.history.some((j) => jobID(j) === state.selected)) renderDetail();
+    // A job seen leaving the queue but not yet in the history: its record
+    // is on its way (the backend writes it in the background).
+    const inHistory = new Set(state.history.map(jobID));
+    if (!state.historyError && state.recent.some((x) => !inHistory.has(x.id) && Date.now() - x.leftAt < 10000)) historySoon(1500);
+  }
+
+  // historySoon reads the history and the summary again shortly: a job
+  // has just finished, and several often finish together.
+  function historySoon(ms) {
+    clearTimeout(soonTimer);
+    soonTimer = setTimeout(() => { loadHistory(); loadSummary(); }, ms || 500);
   }
 
   async function fetchFinished(r, tries) {
@@ -524,18 +594,99 @@
   }
   const grade = (g) => (typeof g === "number" ? (Math.round(g * 100) / 100).toString() : str(g));
 
-  function renderRecent() {
-    rerender($("#recent tbody"), state.recent.length ? state.recent.map((r) => {
+  // recentRows merges the history's records and the jobs seen leaving
+  // the queue that it does not hold yet, newest first.
+  function recentRows() {
+    const rows = [], seen = new Set();
+    for (const j of state.history) {
+      const id = jobID(j);
+      seen.add(id);
+      const submitted = toMillis(pick(j, "submitted_at")), started = toMillis(pick(j, "started_at"));
+      const at = toMillis(pick(j, "finished_at"));
+      rows.push({ id, task: taskOf(j), launcher: pick(j, "launcher"), status: pick(j, "status"), grade: pick(j, "grade"),
+        wait: span(submitted, started), run: span(started, at), at, source: "history" });
+    }
+    for (const r of state.recent) {
+      if (seen.has(r.id)) continue;
       const res = resultOf(r.job);
-      const st = res ? res.status : (r.error ? r.error : (r.job ? pick(r.job, "status") : "fetching…"));
-      return el("tr", { dataset: { job: r.id, status: res ? String(res.status) : "" }, class: r.id === state.selected ? "selected" : null },
-        el("td", null, jobButton(r.id)),
-        el("td", null, str(r.task)),
-        el("td", null, str(r.launcher)),
-        el("td", null, res ? statusBadge(res.status) : el("span", { class: "muted" }, str(st))),
-        el("td", { class: "num" }, res ? grade(res.grade) : "—"),
-        el("td", null, clock(r.leftAt)));
-    }) : [emptyRow(6, "No job has finished since this page was opened.")]);
+      const submitted = toMillis(pick(r.job, "submitted_at")), started = toMillis(pick(r.job, "started_at"));
+      rows.push({ id: r.id, task: r.task, launcher: r.launcher, status: res ? res.status : null, grade: res ? res.grade : null,
+        pending: r.error || (r.job ? pick(r.job, "status") : "fetching…"), wait: span(submitted, started), run: null,
+        at: r.leftAt, source: "page" });
+    }
+    rows.sort((a, b) => (b.at || 0) - (a.at || 0));
+    return rows.slice(0, RECENT_MAX);
+  }
+
+  function renderRecent() {
+    const rows = recentRows();
+    rerender($("#recent tbody"), rows.length ? rows.map((r) => el("tr", {
+      dataset: { job: r.id, status: r.status ? String(r.status) : "", source: r.source },
+      class: r.id === state.selected ? "selected" : null,
+    },
+    el("td", null, jobButton(r.id)),
+    el("td", null, str(r.task)),
+    el("td", null, str(r.launcher)),
+    el("td", null, r.status ? statusBadge(r.status) : el("span", { class: "muted" }, str(r.pending))),
+    el("td", { class: "num" }, r.status ? grade(r.grade) : "—"),
+    el("td", { class: "num" }, seconds(r.wait)),
+    el("td", { class: "num" }, seconds(r.run)),
+    el("td", null, when(r.at)))) : [emptyRow(8, state.historyError ?
+      "No job has finished since this page was opened." : "No finished job in the history.")]);
+    const note = $("#recent-note");
+    note.hidden = !state.historyError;
+    note.textContent = state.historyError ? `The job history could not be read (${state.historyError}): this list holds only the jobs that finished since this page was opened.` : "";
+  }
+
+  // ---- per course ----
+
+  let summaryTimer = null, summarySeq = 0;
+  async function loadSummary() {
+    clearTimeout(summaryTimer);
+    summaryTimer = setTimeout(loadSummary, HISTORY_EVERY);
+    const seq = ++summarySeq;
+    const r = await api("GET", "/history/summary?since=" + enc($("#courses-window").value));
+    if (seq !== summarySeq) return;
+    if (r.ok && r.body && typeof r.body === "object") {
+      state.summary = r.body;
+      state.summaryError = null;
+    } else {
+      state.summary = null;
+      state.summaryError = r.error || String(r.status);
+    }
+    renderCourses();
+  }
+
+  const STATUS_ORDER = ["success", "failed", "error", "crash", "timeout", "overflow", "killed"];
+  function courseRow(c, total) {
+    const id = String(pick(c, "course_id") ?? "");
+    const sts = c && c.statuses && typeof c.statuses === "object" ? c.statuses : {};
+    const rank = (k) => (STATUS_ORDER.includes(k) ? STATUS_ORDER.indexOf(k) : STATUS_ORDER.length);
+    const keys = Object.keys(sts).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    return el("tr", { dataset: total ? { total: "all" } : { course: id } },
+      total ? el("th", { scope: "row" }, "All courses") :
+        el("td", null, id ? id : el("span", { class: "muted" }, "(no course)")),
+      el("td", { class: "num", dataset: { field: "finished" } }, str(pick(c, "finished"))),
+      el("td", { dataset: { field: "statuses" } }, el("span", { class: "counts" }, keys.map((k) =>
+        el("span", { class: "badge " + k.replace(/[^a-z_-]/gi, ""), dataset: { status: k } }, `${k} ${sts[k]}`)))),
+      el("td", { class: "num", dataset: { field: "median-wait" } }, seconds(pick(c, "median_wait"))),
+      el("td", { class: "num", dataset: { field: "median-run" } }, seconds(pick(c, "median_run"))));
+  }
+
+  function renderCourses() {
+    const s = state.summary;
+    const courses = s ? arr(s.courses) : [];
+    rerender($("#courses tbody"), courses.length ? courses.map((c) => courseRow(c, false)) :
+      [emptyRow(5, state.summaryError ? `Could not read the job history: ${state.summaryError}` :
+        s ? "No job finished in this window." : "Loading…")]);
+    $("#courses tfoot").replaceChildren(...(courses.length > 1 && s.total ? [courseRow(s.total, true)] : []));
+    const note = $("#courses-note");
+    note.hidden = !s;
+    if (!s) return;
+    let text = `From the job history: ${str(s.scanned)} finished jobs read since ${when(toMillis(s.since))}.`;
+    if (s.truncated) text += ` Only the newest were read: the counts cover the jobs finished since ${when(toMillis(s.covered_since))}.`;
+    text += " Wait: from submission to start; run: from start to finish.";
+    note.textContent = text;
   }
 
   // ---- job detail ----
@@ -616,6 +767,14 @@
     renderDetail();
   }
 
+  // recordOf is the job's history record: in the API's answer, or in the
+  // list read from the history; null when neither has it.
+  function recordOf(id, job) {
+    const r = job && job.record;
+    if (r && typeof r === "object") return r;
+    return state.history.find((j) => jobID(j) === id) || null;
+  }
+
   function field(label, value, name) {
     return [el("dt", null, label), el("dd", { dataset: name ? { field: name } : null }, value)];
   }
@@ -629,22 +788,35 @@
     const id = state.selected;
     const res = resultOf(job);
     const status = pick(job, "status") || "unknown";
-    const phase = phaseOf(id);
+    // A finished job may still be in the last queue snapshot (the API asks
+    // for one every second): its result wins.
+    const phase = status === "done" ? "" : phaseOf(id);
     const q = [...state.running, ...state.waiting].find((x) => jobID(x) === id);
     const parts = [];
 
     const meta = state.meta.get(id) || {};
     const dl = el("dl", { class: "facts" },
       field("Status", el("span", { class: "badge phase-" + String(status).replace(/[^a-z_-]/gi, "") }, status), "status"));
-    const task = taskOf(job) || meta.task, launcher = pick(job, "launcher") || meta.launcher;
-    if (task) dl.append(...field("Task", task));
-    if (meta.env) dl.append(...field("Environment", meta.env));
-    if (launcher) dl.append(...field("Launcher", launcher));
-    const submitted = toMillis(pick(job, "submitted_at")), started = toMillis(pick(job, "started_at"));
-    if (submitted) dl.append(...field("Submitted", clock(submitted)));
-    if (started) dl.append(...field("Started", clock(started)));
-    if (phase !== "running" && pick(job, "agent")) {
-      dl.append(...field("Agent", String(pick(job, "agent"))), ...field("Attempt", str(pick(job, "attempt"))));
+    // A finished job's history record (the API's answer holds it for
+    // jobs it did not submit; the list read from the history for others)
+    // says what the queue no longer does: course, task, times.
+    const rec = recordOf(id, job) || {};
+    const task = taskOf(job) || taskOf(rec) || meta.task;
+    const launcher = pick(job, "launcher") || pick(rec, "launcher") || meta.launcher;
+    const env = meta.env || envOf(rec);
+    if (task) dl.append(...field("Task", task, "task"));
+    if (env) dl.append(...field("Environment", env, "environment"));
+    if (launcher) dl.append(...field("Launcher", launcher, "launcher"));
+    if (pick(rec, "user")) dl.append(...field("User", String(pick(rec, "user")), "user"));
+    const submitted = toMillis(pick(job, "submitted_at")) || toMillis(pick(rec, "submitted_at"));
+    const started = toMillis(pick(job, "started_at")) || toMillis(pick(rec, "started_at"));
+    const ended = toMillis(pick(rec, "finished_at"));
+    if (submitted) dl.append(...field("Submitted", when(submitted), "submitted"));
+    if (started) dl.append(...field("Started", when(started) + (submitted ? ` (waited ${seconds(span(submitted, started))})` : ""), "started"));
+    if (ended) dl.append(...field("Finished", when(ended) + (started ? ` (ran ${seconds(span(started, ended))})` : ""), "finished"));
+    const agent = pick(job, "agent") || pick(rec, "agent");
+    if (phase !== "running" && agent) {
+      dl.append(...field("Agent", String(agent), "agent"), ...field("Attempt", str(pick(job, "attempt") ?? pick(rec, "attempts")), "attempt"));
     }
     if (phase === "running" && q) {
       dl.append(...field("Agent", str(pick(q, "agent") || pick(q, "agent_id"))),
@@ -737,14 +909,39 @@
 
   // ---- kill ----
 
-  async function kill(id, btn) {
-    if (btn) { btn.disabled = true; btn.textContent = "Killing…"; }
+  // askKill shows "Kill? Yes / No" in place of the job's Kill buttons (its
+  // row and its detail) and moves the focus to No, the safe answer.
+  function askKill(id, from) {
+    state.confirmKill = id;
+    redrawKill(from, "kill-no", id);
+  }
+  function cancelKill(from) {
+    const id = state.confirmKill;
+    state.confirmKill = null;
+    redrawKill(from, "kill", id);
+  }
+  // redrawKill redraws where Kill buttons are and focuses the button of
+  // action in the section the click came from.
+  function redrawKill(from, action, id) {
+    const section = from && from.closest("section");
+    renderQueue();
+    if (state.selectedJob) renderDetail();
+    const sel = `button[data-action="${action}"][data-job="${CSS.escape(id || "")}"]`;
+    const b = (section && section.querySelector(sel)) || document.querySelector(sel);
+    if (b) b.focus();
+  }
+
+  async function kill(id) {
+    state.confirmKill = null;
+    state.killSent.add(id);
+    redrawKill(null, "kill", id);
     const r = await api("DELETE", "/jobs/" + enc(id));
     if (r.ok) {
       notice(`Kill sent for job ${id}.`, "info");
     } else {
       notice(`Could not kill job ${id}: ${r.error || r.status}`, "error");
-      if (btn && btn.isConnected) { btn.disabled = false; btn.textContent = "Kill"; }
+      state.killSent.delete(id);
+      redrawKill(null, "kill", id);
     }
   }
 
@@ -848,10 +1045,16 @@
     const id = b.dataset.job;
     switch (b.dataset.action) {
       case "show": showJob(id); break;
-      case "kill": kill(id, b); break;
+      case "kill": askKill(id, b); break;
+      case "kill-yes": kill(id); break;
+      case "kill-no": cancelKill(b); break;
       case "close-detail": closeJob(); break;
     }
   });
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && state.confirmKill) cancelKill(document.activeElement);
+  });
+  $("#courses-window").addEventListener("change", () => loadSummary());
   $("#lookup").addEventListener("submit", (ev) => {
     ev.preventDefault();
     showJob($("#lookup-id").value);
@@ -880,6 +1083,8 @@
   // start connects once there is a token: the page asks for one first.
   function start() {
     connectQueue();
+    loadHistory();
+    loadSummary();
     const m = /^#job=(.+)$/.exec(location.hash);
     if (m && decodeURIComponent(m[1]) !== state.selected) showJob(decodeURIComponent(m[1]));
   }
@@ -888,6 +1093,7 @@
   renderQueue();
   renderAgents();
   renderRecent();
+  renderCourses();
   setInterval(tick, 1000);
   (async () => {
     if (token() || await askToken("")) start();
