@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/containers"
@@ -45,7 +46,14 @@ func TestDashboard(t *testing.T) {
 	shots := shotsDir(t)
 	start := time.Now()
 
-	url, posts := startIngo(t)
+	sys := startIngo(t)
+	url, posts := sys.url, sys.posts
+
+	// Jobs submitted elsewhere (as by `ingo submit`) before the page
+	// opens: it can only know them from the job history.
+	submitElsewhere(t, sys, "cli-early", "algo", "sort", map[string]any{"sleep": "300ms", "result": "failed",
+		"grade": 42, "text": cliFeedback}, cliUsage)
+	submitElsewhere(t, sys, "cli-early-2", "algo", "sort", map[string]any{"sleep": "100ms", "grade": 100}, nil)
 
 	// The browser. Its life is bound to the context of its first Run,
 	// which has no timeout; each later step gets its own.
@@ -103,6 +111,8 @@ func TestDashboard(t *testing.T) {
 	p.contains("#environments", "docker/default")
 	p.shot("01-idle")
 
+	historySteps(t, p)
+
 	// 2. A job that sleeps 2 s: running, then finished with its result.
 	submit(t, url, "sleepy", map[string]any{"sleep": "2s", "text": feedback, "grade": 75,
 		"problems": map[string]any{"q1": map[string]string{"status": "failed", "text": "q1: <i>wrong</i>"}}})
@@ -135,11 +145,7 @@ func TestDashboard(t *testing.T) {
 	p.equal(`#detail [data-field="status"]`, "running")
 	p.shot("04-queue")
 
-	p.do("kill patient", chromedp.Click(chromedp.CSS(`#waiting tr[data-job="patient"] button[data-action="kill"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="patient"][data-status="killed"]`)))
-	p.do("kill stuck", chromedp.Click(chromedp.CSS(`#running tr[data-job="stuck"] button[data-action="kill"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#recent tr[data-job="stuck"][data-status="killed"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#detail[data-job="stuck"] dd [data-field="result-status"]`)))
+	killSteps(t, p, sys.deletes)
 	p.equal(`#detail [data-field="status"]`, "done")
 	p.equal(`#detail dd [data-field="result-status"]`, "killed")
 	p.contains(`#running`, "No job is running.")
@@ -208,6 +214,8 @@ func TestDashboard(t *testing.T) {
 	p.shot("08-submitted")
 	checkSubmitted(t, url, id)
 
+	coursesAfter(t, p)
+
 	for _, msg := range problems() {
 		t.Errorf("page: %s", msg)
 	}
@@ -216,14 +224,23 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// startIngo runs NATS, a backend, an agent with one slot and the fake
-// runtime, and the HTTP API with the dashboard; it returns the base URL
-// and a count of the POST /api/v1/jobs it received.
-func startIngo(t *testing.T) (string, *atomic.Int64) {
+// ingo is the system under test: the base URL of the API and dashboard,
+// counts of the POST and DELETE /api/v1/jobs requests it received, and a
+// way to connect to its NATS.
+type ingo struct {
+	url            string
+	posts, deletes *atomic.Int64
+	connect        func(name string) *nats.Conn
+}
+
+// startIngo runs NATS, a durable backend (its job history feeds the
+// page), an agent with one slot and the fake runtime, and the HTTP API
+// with the dashboard.
+func startIngo(t *testing.T) *ingo {
 	t.Helper()
 	// The agent fetches task folders (the form's uploads) from the
 	// bundle store in NATS.
-	sys := testrig.Start(t, testrig.Options{Agents: []testrig.Agent{{
+	sys := testrig.Start(t, testrig.Options{Durable: true, Agents: []testrig.Agent{{
 		Config:  agent.Config{ID: "browser-1", Name: "agent browser-1", Slots: 1, HeartbeatInterval: 100 * time.Millisecond},
 		Runtime: &jsonFake{Runtime: fake.New(fake.Options{Environments: map[string][]string{"docker": {"default"}}})},
 	}}})
@@ -239,10 +256,13 @@ func startIngo(t *testing.T) (string, *atomic.Int64) {
 	for _, p := range []string{"/api/", "/healthz", "/readyz"} {
 		mux.Handle(p, srv.Handler())
 	}
-	posts := new(atomic.Int64)
+	posts, deletes := new(atomic.Int64), new(atomic.Int64)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Path == "/api/v1/jobs" {
 			posts.Add(1)
+		}
+		if r.Method == http.MethodDelete && strings.HasPrefix(r.URL.Path, "/api/v1/jobs/") {
+			deletes.Add(1)
 		}
 		mux.ServeHTTP(w, r)
 	}))
@@ -259,7 +279,7 @@ func startIngo(t *testing.T) (string, *atomic.Int64) {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	}, "the API is not ready")
-	return hs.URL, posts
+	return &ingo{url: hs.URL, posts: posts, deletes: deletes, connect: connect}
 }
 
 // taskArchive writes hello.tgz in dir, a task folder like examples/hello:
@@ -337,8 +357,9 @@ func checkSubmitted(t *testing.T, base, id string) {
 	}
 }
 
-// jsonFake is the fake runtime, but it also takes "@fake" as a JSON string:
-// the HTTP API accepts only strings, lists and files as inputs.
+// jsonFake is the fake runtime, but it also takes "@fake" as a JSON string
+// (the HTTP API accepts only strings, lists and files as inputs), and
+// reports the usage "@usage" gives (withUsage).
 type jsonFake struct{ *fake.Runtime }
 
 func (r *jsonFake) Run(ctx context.Context, job *containers.Job, ev containers.Events) (messages.JobResult, error) {
@@ -354,7 +375,11 @@ func (r *jsonFake) Run(ctx context.Context, job *containers.Job, ev containers.E
 		j.Desc = &desc
 		job = &j
 	}
-	return r.Runtime.Run(ctx, job, ev)
+	res, err := r.Runtime.Run(ctx, job, ev)
+	if err == nil {
+		err = withUsage(job, &res)
+	}
+	return res, err
 }
 
 // submit posts a job to the HTTP API, as a frontend would.
