@@ -237,3 +237,37 @@ func TestOlderLayoutStillRead(t *testing.T) {
 		t.Fatalf("LoadJob(old1) after a batch = %+v, %v", q, err)
 	}
 }
+
+// A carry is appended only if the job's records are still where they were
+// read: otherwise the copy could miss a record, or land after one, and a
+// replay would apply the job's history out of order.
+func TestCarryOfAChangedJobIsDropped(t *testing.T) {
+	s := testutil.StartNATS(t)
+	j := openJournal(t, s, nil)
+	if err := j.Record(&backend.JobQueued{Job: sampleJob("x", 0), ClientID: "c", Seq: 1, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := j.Records(context.Background())
+	seqs := j.live.seqs("x")
+	stale := carryRequest{id: "x", seqs: append(seqs, 999), records: [][]byte{[]byte("old copy")}, result: make(chan error, 1)}
+	j.async.mu.Lock()
+	j.async.carries = append(j.async.carries, stale)
+	j.async.mu.Unlock()
+	j.wakeWriter()
+	if err := <-stale.result; !errors.Is(err, errCarryStale) {
+		t.Fatalf("carry of a changed job: %v, want errCarryStale", err)
+	}
+	if after, _ := j.Records(context.Background()); after != before {
+		t.Fatalf("%d messages after a dropped carry, want %d", after, before)
+	}
+	// The job as it is: carried, one message at the head holding it all.
+	if err := j.carry("x"); err != nil {
+		t.Fatal(err)
+	}
+	if now := j.live.seqs("x"); len(now) != 1 || now[0] <= seqs[0] {
+		t.Fatalf("after the carry the job is in messages %v, was in %v", now, seqs)
+	}
+	if q, err := j.LoadJob("x"); err != nil || q.JobID != "x" {
+		t.Fatalf("LoadJob after the carry = %+v, %v", q, err)
+	}
+}

@@ -28,9 +28,11 @@ const (
 	carryGain = 100
 )
 
-// carryAfter is how many records behind the head a live job's first
-// record may be before it is carried (Options.carryAfter in tests).
-const carryAfter = 100_000
+// carryAfter is how many messages behind the head a live job's first
+// record may be before it is carried (Options.carryAfter in tests): with
+// batches of up to maxBatchBytes, 1 GiB at most, well within the
+// stream's bound.
+const carryAfter = 4096
 
 // liveness is where every live job's records are: the first, which the
 // compaction keeps, and the others, which LoadResult and a carry read.

@@ -4,22 +4,30 @@
 // # Layout
 //
 // One stream per installation, named by messages.JournalStream
-// ("<PREFIX>_JOBS"), holds the subjects "<prefix>.journal.>": one subject
-// per job, "<prefix>.journal.<jobID>". Each message is one
-// backend.Transition in the versioned CBOR wire form of this package
-// (Encode, Decode).
+// ("<PREFIX>_JOBS"), holds the subjects "<prefix>.journal.>". Each record
+// is one backend.Transition in the versioned CBOR wire form of this
+// package (Encode, Decode). Records are stored in batches (batch.go):
+// one message on "<prefix>.journal.batch.v1" holds the records appended
+// together, each with its job's id ahead of it. A journal written before
+// batches has one message per record on its job's subject,
+// "<prefix>.journal.<jobID>"; it is still read.
 //
 // # Durability
 //
-// Append (backend.AsyncJournal, what the backend uses) publishes without
-// waiting, up to 8,192 records in flight, and a worker follows the acks in
-// order; Stored says up to where every record is stored, and the backend
-// sends nothing about a transition before it is (group commit). A record
-// whose ack does not come is sent again with its message id, which
+// Append (backend.AsyncJournal, what the backend uses) queues the record
+// and returns; a writer publishes what is queued as one batch whenever
+// one of two in-flight slots is free, and the ack worker follows the
+// batches' acks in order. So batches grow with the load (a group commit):
+// under a light load a record goes at once, alone; at a deadline the
+// records that arrive while two batches are stored go together, and
+// JetStream's cost, which is per message, is shared. Stored says up to
+// where every record is stored, and the backend sends nothing about a
+// transition before it is. Up to 8,192 records may wait to be stored. A
+// batch whose ack does not come is sent again with its message id, which
 // JetStream's duplicate window turns into an ack of the first store, for
 // up to 110 s (a stream leader election, a NATS node's death); then the
-// journal has failed, and the backend stops to be rebuilt from it. Record,
-// the synchronous form, publishes and waits for the ack (5 s).
+// journal has failed, and the backend stops to be rebuilt from it.
+// Record, the synchronous form, appends and waits until it is stored.
 //
 // # Retention
 //
@@ -27,16 +35,19 @@
 // acknowledged the result (or backend.Config.ResultRetention passed): the
 // backend then calls Forget. So a result survives a backend restart until
 // it is delivered, and LoadResult reads it back when the backend dropped
-// it from memory. Forget only marks the job: the journal knows the first
-// record of every live job (from acks and from Replay), and every second
-// one purge removes every record below the oldest of them (compact.go),
-// where a purge per job cost more than the job's stores together. A job
-// live for long (waiting for an environment, a result whose client is
-// away) is carried: once its first record is 100,000 behind the head, and
-// when carrying it lets the purge drop at least 100 records per job
-// carried (not for a deadline's queue of live jobs side by side), its
-// records are copied to the head in order and the old ones go with the
-// next compaction; a replay meeting both copies applies the history twice,
+// it from memory. Forget only marks the job: the journal knows the
+// messages holding every live job's records (from acks and from Replay),
+// and every second one purge removes every message below the oldest of
+// them (compact.go), where a purge per job cost more than the job's
+// stores together. A job live for long (waiting for an environment, a
+// result whose client is away) is carried: once its first record is 4,096
+// messages behind the head (at most 1 GiB of full batches), and when
+// carrying it lets the purge drop at least 100 messages per job carried
+// (not for a deadline's queue of live jobs side by side), its records are
+// copied to the head as one batch, which the writer appends only while
+// none of the job's records is on its way, so that the copy comes before
+// the job's next records; the old ones go with the next compaction; a
+// replay meeting both copies applies the history twice,
 // which leaves the state it gives. Close runs a last compaction, so a
 // restart does not send acknowledged results again; after a crash, those
 // acknowledged within the last second may be sent again, which clients
@@ -53,11 +64,14 @@
 // pulls ahead while it decodes, without a subject filter (with one, the
 // server matched its whole subject tree, one subject per job, for every
 // batch), and hands every transition to the backend, which applies them
-// before it serves (backend.Replayer). A JobQueued carries the job's head
+// before it serves (backend.Replayer); whole messages are decoded in
+// parallel, one decoder per core, while the backend applies the ones
+// before them in order (replay.go). A JobQueued carries the job's head
 // (backend.JobHead) beside its description, and the replay decodes only
 // the head (DecodeLazy): the backend reads a description back with
-// LoadJob, from the job's first record, when it dispatches the job
-// (backend.JobLoader). A record written before heads existed is decoded
+// LoadJob, from the message of the job's first record, when it dispatches
+// the job (backend.JobLoader); the last few batches read are kept, since
+// a queue is dispatched about in the order it was stored. A record written before heads existed is decoded
 // whole.
 //
 // # Import graph
