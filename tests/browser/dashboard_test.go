@@ -114,7 +114,7 @@ func TestDashboard(t *testing.T) {
 	historySteps(t, p)
 
 	// 2. A job that sleeps 2 s: running, then finished with its result.
-	submit(t, url, "sleepy", map[string]any{"sleep": "2s", "text": feedback, "grade": 75,
+	submit(t, sys, "sleepy", map[string]any{"sleep": "2s", "text": feedback, "grade": 75,
 		"problems": map[string]any{"q1": map[string]string{"status": "failed", "text": "q1: <i>wrong</i>"}}})
 	p.do("see sleepy running", chromedp.WaitVisible(chromedp.CSS(`#running tr[data-job="sleepy"]`)))
 	p.contains(`#running tr[data-job="sleepy"]`, "agent browser-1")
@@ -135,9 +135,9 @@ func TestDashboard(t *testing.T) {
 	// 3. Two jobs that hang on an agent with one slot: one runs, one
 	// waits. Kill the waiting one, then the running one, with the page's
 	// buttons.
-	submit(t, url, "stuck", map[string]any{"hang": true})
+	submit(t, sys, "stuck", map[string]any{"hang": true})
 	p.do("see stuck running", chromedp.WaitVisible(chromedp.CSS(`#running tr[data-job="stuck"]`)))
-	submit(t, url, "patient", map[string]any{"hang": true})
+	submit(t, sys, "patient", map[string]any{"hang": true})
 	p.do("see patient waiting", chromedp.WaitVisible(chromedp.CSS(`#waiting tr[data-job="patient"]`)))
 	p.contains(`#waiting tr[data-job="patient"]`, "Next in line; every slot is busy")
 	p.do("open stuck", chromedp.Click(chromedp.CSS(`#running tr[data-job="stuck"] button[data-action="show"]`)),
@@ -231,6 +231,9 @@ type ingo struct {
 	url            string
 	posts, deletes *atomic.Int64
 	connect        func(name string) *nats.Conn
+	// bundle is the digest of the hello task folder, stored once: the
+	// jobs the test posts name it (the API refuses a job without a task).
+	bundle string
 }
 
 // startIngo runs NATS, a durable backend (its job history feeds the
@@ -279,7 +282,44 @@ func startIngo(t *testing.T) *ingo {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	}, "the API is not ready")
-	return &ingo{url: hs.URL, posts: posts, deletes: deletes, connect: connect}
+	return &ingo{url: hs.URL, posts: posts, deletes: deletes, connect: connect, bundle: storeTask(t, hs.URL)}
+}
+
+// storeTask stores the hello task folder with POST /api/v1/tasks and
+// returns its task_bundle.
+func storeTask(t *testing.T, base string) string {
+	t.Helper()
+	data, err := os.ReadFile(taskArchive(t, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), step)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/tasks", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/gzip")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("store the task: %v", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		TaskBundle string `json:"task_bundle"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != http.StatusCreated || out.TaskBundle == "" {
+		t.Fatalf("store the task: %s, %v, %q", res.Status, err, out.TaskBundle)
+	}
+	return out.TaskBundle
+}
+
+// helloTask is the files of a task folder like examples/hello.
+var helloTask = []struct {
+	name, body string
+	mode       int64
+}{
+	{"task.yaml", "name: Hello\nenvironment_type: docker\nenvironment_id: default\n" +
+		"problems:\n    name:\n        type: code_single_line\n        name: Your name\n", 0o644},
+	{"run", "#!/bin/sh\nfeedback-result success\nfeedback-msg -m \"Hello, $(getinput name)!\"\n", 0o755},
 }
 
 // taskArchive writes hello.tgz in dir, a task folder like examples/hello:
@@ -290,14 +330,7 @@ func taskArchive(t *testing.T, dir string) string {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
-	for _, f := range []struct {
-		name, body string
-		mode       int64
-	}{
-		{"task.yaml", "name: Hello\nenvironment_type: docker\nenvironment_id: default\n" +
-			"problems:\n    name:\n        type: code_single_line\n        name: Your name\n", 0o644},
-		{"run", "#!/bin/sh\nfeedback-result success\nfeedback-msg -m \"Hello, $(getinput name)!\"\n", 0o755},
-	} {
+	for _, f := range helloTask {
 		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: int64(len(f.body)), Typeflag: tar.TypeReg,
 			ModTime: time.Now()}); err != nil {
 			t.Fatal(err)
@@ -383,7 +416,7 @@ func (r *jsonFake) Run(ctx context.Context, job *containers.Job, ev containers.E
 }
 
 // submit posts a job to the HTTP API, as a frontend would.
-func submit(t *testing.T, base, id string, behaviour map[string]any) {
+func submit(t *testing.T, sys *ingo, id string, behaviour map[string]any) {
 	t.Helper()
 	b, err := json.Marshal(behaviour)
 	if err != nil {
@@ -393,10 +426,11 @@ func submit(t *testing.T, base, id string, behaviour map[string]any) {
 		"job_id": id, "course_id": "course", "task_id": "task-" + id,
 		"environment_type": "docker", "environment": "default",
 		"launcher": "browser test", "inputs": map[string]any{"@fake": string(b), "q1": "an answer"},
+		"task_bundle": sys.bundle,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), step)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/jobs", bytes.NewReader(body))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, sys.url+"/api/v1/jobs", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	res, err := http.DefaultClient.Do(req)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -41,10 +43,17 @@ func submitElsewhere(t *testing.T, sys *ingo, id, course, task string, behaviour
 	if usage != nil {
 		input["@usage"] = usage
 	}
+	// A task folder, as the CLI sends.
+	dir := t.TempDir()
+	for _, f := range helloTask {
+		if err := os.WriteFile(filepath.Join(dir, f.name), []byte(f.body), os.FileMode(f.mode)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	job, err := cl.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: messages.ClientNewJob{
 		JobDescription: messages.JobDescription{JobID: id, CourseID: course, TaskID: task,
 			EnvironmentType: "docker", Environment: "default", InputData: input},
-		Launcher: "CLI - ada"}})
+		Launcher: "CLI - ada"}, TaskDir: dir})
 	if err != nil {
 		t.Fatalf("submit %s: %v", id, err)
 	}
