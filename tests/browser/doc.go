@@ -19,7 +19,8 @@
 // is no archive, then the job followed to its result. Last, the per-course
 // view counts the page's jobs too, with a total. It saves a full-page PNG
 // at each step, in $INGO_BROWSER_SHOTS when set (else a temporary folder),
-// and checks each is a real image; page_test.go drives the tab.
+// and checks each is a real image; system_test.go starts ingo and
+// page_test.go drives the tab.
 //
 // Chromium is looked up as $INGO_CHROMIUM, then chromium, chromium-browser,
 // google-chrome on PATH. Without one the test is skipped, unless
