@@ -89,8 +89,8 @@ func TestFrontendsSeeOnlyTheirJobs(t *testing.T) {
 	admin := bearer(testToken)
 	hang := func(id string, who []string) {
 		t.Helper()
-		status, data := e.postJSON("/api/v1/jobs", map[string]any{"job_id": id,
-			"inputs": map[string]any{"@fake": map[string]any{"hang": true}}}, who...)
+		status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": id,
+			"inputs": map[string]any{"@fake": map[string]any{"hang": true}}}), who...)
 		if status != 202 {
 			t.Fatalf("submit %s: %d %s", id, status, data)
 		}
@@ -203,7 +203,9 @@ func TestFrontendsSeeOnlyTheirJobs(t *testing.T) {
 func TestCrossOriginWrites(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.waitReady()
-	job := func() *strings.Reader { return strings.NewReader(`{"inputs": {"q": "x"}}`) }
+	job := func() *strings.Reader {
+		return strings.NewReader(`{"inputs": {"q": "x"}, "task_bundle": "` + e.task + `"}`)
+	}
 	for _, tc := range []struct {
 		name, method, path string
 		header             []string
@@ -278,7 +280,7 @@ func TestFrontendPolicy(t *testing.T) {
 				ct, b := tc.body()
 				status, data = e.call("POST", "/api/v1/jobs", ct, strings.NewReader(string(b)), tc.who...)
 			} else {
-				status, data = e.postJSON("/api/v1/jobs", tc.json, tc.who...)
+				status, data = e.postJSON("/api/v1/jobs", e.job(tc.json), tc.who...)
 			}
 			if status != tc.want {
 				t.Fatalf("%d %s, want %d", status, data, tc.want)
@@ -294,10 +296,10 @@ func TestFrontendPolicy(t *testing.T) {
 	// An operator who allows more.
 	e2 := newEnv(t, Options{Frontend: FrontendPolicy{Network: true, Max: messages.Limits{Time: 120, Memory: 1024}}})
 	front2 := bearer(e2.token(apitoken.RoleFrontend, "moodle"))
-	if status, data := e2.postJSON("/api/v1/jobs", map[string]any{"network_grading": true, "limits": map[string]any{"time": 120, "hard_time": 360, "memory": 1024}}, front2...); status != 202 {
+	if status, data := e2.postJSON("/api/v1/jobs", e2.job(map[string]any{"network_grading": true, "limits": map[string]any{"time": 120, "hard_time": 360, "memory": 1024}}), front2...); status != 202 {
 		t.Errorf("within a wider policy: %d %s", status, data)
 	}
-	if status, data := e2.postJSON("/api/v1/jobs", limits(map[string]any{"disk": 1}), front2...); status != 403 {
+	if status, data := e2.postJSON("/api/v1/jobs", e2.job(limits(map[string]any{"disk": 1})), front2...); status != 403 {
 		t.Errorf("a limit the policy leaves at zero: %d %s", status, data)
 	}
 }

@@ -119,6 +119,11 @@ func TestBadInput(t *testing.T) {
 		}), "t.tgz"), 400, "unsafe_archive"},
 		{"zip with dot dot", "POST", "/api/v1/jobs", withTask(zipOf(t, "../evil", "x"), "t.zip"), 400, "unsafe_archive"},
 		{"too many files", "POST", "/api/v1/jobs", withTask(manyFiles(t, 10001), "t.tgz"), 400, "archive_too_large"},
+		// No task at all: no run file to run, so it could only end as crash.
+		{"JSON job without a task", "POST", "/api/v1/jobs", jsonBody(job), 400, "bad_task"},
+		{"multipart job without a task", "POST", "/api/v1/jobs", func() (string, []byte) {
+			return multipartBody(t, [3]string{"job", "", job}, [3]string{"file:q", "a.txt", "x"})
+		}, 400, "bad_task"},
 		{"task without a run file", "POST", "/api/v1/jobs", withTask(tarGz(t, map[string]string{"task.yaml": "environment_id: default\n"}, nil), "t.tgz"), 400, "bad_task"},
 		{"not an archive", "POST", "/api/v1/jobs", withTask([]byte("#!/bin/sh\necho hi\n"), "run"), 400, "not_an_archive"},
 		{"gzip of no tar", "POST", "/api/v1/jobs", withTask(gzipOf(t, "plain text, not a tar"), "t.tgz"), 400, "bad_archive"},
@@ -162,6 +167,10 @@ func TestBadInput(t *testing.T) {
 			errObj, _ := m["error"].(map[string]any)
 			if errObj["code"] != tc.code || errObj["message"] == "" {
 				t.Errorf("error %v, want code %q with a message", m, tc.code)
+			}
+			if msg, _ := errObj["message"].(string); strings.HasSuffix(tc.name, "without a task") &&
+				(!strings.Contains(msg, "no task") || !strings.Contains(msg, "task_bundle") || !strings.Contains(msg, `"task" part`)) {
+				t.Errorf("%q does not say what is missing (a task archive or task_bundle)", msg)
 			}
 			t.Logf("%d %s: %s", status, errObj["code"], errObj["message"])
 		})

@@ -72,7 +72,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("json", func(t *testing.T) {
-		status, data := e.postJSON("/api/v1/jobs", map[string]any{
+		status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{
 			"job_id": "json-1", "course_id": "algo", "task_id": "sort", "priority": 1,
 			"limits": map[string]any{"time": 5},
 			"inputs": map[string]any{
@@ -80,7 +80,7 @@ func TestEndToEnd(t *testing.T) {
 				"f":     map[string]any{"filename": "a.txt", "content": base64.StdEncoding.EncodeToString([]byte("hi"))},
 				"@fake": map[string]any{"text": "well done", "grade": 90},
 			},
-		})
+		}))
 		if status != 202 || decode(t, data)["job_id"] != "json-1" {
 			t.Fatalf("submit: %d %s", status, data)
 		}
@@ -104,7 +104,7 @@ func TestEndToEnd(t *testing.T) {
 		if job["status"] != "done" || get(job, "result", "status") != "success" || job["agent"] != "agent one" || job["started_at"] == nil {
 			t.Errorf("job %s", data)
 		}
-		if status, data := e.postJSON("/api/v1/jobs", map[string]any{"job_id": "json-1"}); status != 409 {
+		if status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "json-1"})); status != 409 {
 			t.Errorf("same id again: %d %s", status, data)
 		}
 	})
@@ -149,8 +149,8 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("kill", func(t *testing.T) {
-		status, data := e.postJSON("/api/v1/jobs", map[string]any{"job_id": "hang-1", "launcher": "e2e",
-			"inputs": map[string]any{"@fake": map[string]any{"hang": true}}})
+		status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "hang-1", "launcher": "e2e",
+			"inputs": map[string]any{"@fake": map[string]any{"hang": true}}}))
 		if status != 202 {
 			t.Fatalf("submit: %d %s", status, data)
 		}
@@ -238,8 +238,8 @@ func zipTask(t *testing.T) []byte {
 func TestResultsSurviveRestart(t *testing.T) {
 	e := newEnv(t, Options{ClientID: "api-restart"})
 	e.waitReady()
-	status, data := e.postJSON("/api/v1/jobs", map[string]any{"job_id": "slow-1",
-		"inputs": map[string]any{"@fake": map[string]any{"sleep": "500ms"}}})
+	status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "slow-1",
+		"inputs": map[string]any{"@fake": map[string]any{"sleep": "500ms"}}}))
 	if status != 202 {
 		t.Fatalf("submit: %d %s", status, data)
 	}
@@ -294,8 +294,8 @@ func TestNotReadyWithoutBackend(t *testing.T) {
 func TestSSHIsForAdmins(t *testing.T) {
 	e := newEnv(t, Options{})
 	e.waitReady()
-	job := map[string]any{"job_id": "ssh-1", "debug": "ssh",
-		"inputs": map[string]any{"@fake": map[string]any{"ssh": true, "sleep": "200ms"}}}
+	job := e.job(map[string]any{"job_id": "ssh-1", "debug": "ssh",
+		"inputs": map[string]any{"@fake": map[string]any{"ssh": true, "sleep": "200ms"}}})
 	front := bearer(e.token(apitoken.RoleFrontend, "moodle"))
 	if status, data := e.postJSON("/api/v1/jobs", job, front...); status != 403 || !strings.Contains(string(data), "admin token") {
 		t.Fatalf("ssh job with a frontend token: %d %s", status, data)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,20 @@ type env struct {
 	key []byte // signs the tokens of token()
 	// connect opens another connection to the test's NATS.
 	connect func(name string) *nats.Conn
+	// task is the digest of a task bundle with a run file, uploaded once:
+	// the API refuses a job without a task, and the fake runtime plays
+	// the "@fake" input whatever the task holds.
+	task string
+}
+
+// job is a JSON job of fields with the env's task bundle, unless fields
+// name a task_bundle of their own.
+func (e *env) job(fields map[string]any) map[string]any {
+	out := map[string]any{"task_bundle": e.task}
+	for k, v := range fields {
+		out[k] = v
+	}
+	return out
 }
 
 // hangElsewhere submits a job that hangs from another frontendclient
@@ -145,6 +161,15 @@ func newEnvWith(t *testing.T, o Options, durable bool) *env {
 		srv.Close()
 	})
 	e := &env{t: t, srv: srv, url: hs.URL, doc: loadOpenAPI(t), key: o.TokenKey, connect: connect}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\nfeedback-result success\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if e.task, err = srv.Client().UploadTask(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
 	testutil.Eventually(t, wait, func() bool {
 		envs := srv.Client().Environments()
 		return len(envs["docker"]) > 0

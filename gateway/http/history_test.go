@@ -32,8 +32,8 @@ func TestHistoryThroughTheAPI(t *testing.T) {
 	if _, err := job.Wait(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	code, body := e.postJSON("/api/v1/jobs", map[string]any{"job_id": "alice-job", "course_id": "c1",
-		"environment_type": "docker", "environment": "default"}, alice...)
+	code, body := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "alice-job", "course_id": "c1",
+		"environment_type": "docker", "environment": "default"}), alice...)
 	if code != http.StatusAccepted {
 		t.Fatalf("submit as alice: %d %s", code, body)
 	}

@@ -78,6 +78,12 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	// Checked last, so that a job refused for its token (403) or its size
+	// (413) hears so first.
+	if sub.taskDir == "" && m.TaskBundle == "" {
+		fail(w, errNoTask)
+		return
+	}
 	if sub.taskDir != "" {
 		if m.TaskBundle, err = s.client.UploadTask(r.Context(), sub.taskDir); err != nil {
 			fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
@@ -141,6 +147,13 @@ func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(
 	return sub, cleanup, errf(http.StatusUnsupportedMediaType, "unsupported_media_type",
 		"send application/json or multipart/form-data, not "+ct)
 }
+
+// errNoTask refuses a job without a task: no run file to run, so it could
+// only end as crash (the platform's fault) while the mistake is the
+// caller's.
+var errNoTask = errf(http.StatusBadRequest, "bad_task",
+	"the job has no task: send the task folder as an archive (a multipart \"task\" part, .tar.gz or .zip) "+
+		"or give task_bundle (the digest POST /api/v1/tasks answers); without a run file it could only end as crash")
 
 // placeholderDigest stands for the task bundle's digest while the job is
 // checked, before the task is uploaded.

@@ -4,14 +4,18 @@
 Usage: client.py BASE_URL TOKEN
 
 TOKEN is an API token (`ingo token --role frontend --name NAME`); it goes
-in the Authorization header of every request. Submits a job, follows its server-sent events until "done", then reads the
+in the Authorization header of every request. Stores a task folder once
+(POST /api/v1/tasks), submits a job for it (the API refuses a job
+without a task), follows its server-sent events until "done", then reads the
 job with GET and prints one JSON object on stdout:
 {"job_id", "events": [names], "status", "result"}. The Go test
 TestPythonClient runs it; it is also an example for frontend developers.
 """
 import base64
+import io
 import json
 import sys
+import tarfile
 import urllib.error
 import urllib.request
 
@@ -19,12 +23,14 @@ import urllib.request
 TOKEN = ""
 
 
-def request(method, url, body=None):
-    data = None if body is None else json.dumps(body).encode()
+def request(method, url, body=None, content_type="application/json"):
+    data = body
+    if body is not None and content_type == "application/json":
+        data = json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Authorization": "Bearer " + TOKEN})
     if data is not None:
-        req.add_header("Content-Type", "application/json")
+        req.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.load(resp)
@@ -53,12 +59,30 @@ def events(url):
                 data.append(line[len("data:"):].strip())
 
 
+def task_archive(files):
+    """A task folder as .tar.gz bytes: files maps a name to (mode, text)."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for name, (mode, text) in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
 def main():
     global TOKEN
     base, TOKEN = sys.argv[1].rstrip("/"), sys.argv[2]
+    # Once per version of the task; the digest is then reused by every job.
+    run = "#!/bin/sh\nfeedback-msg -m \"Hello, $(getinput name)!\"\nfeedback-grade 75\nfeedback-result success\n"
+    status, stored = request("POST", base + "/api/v1/tasks",
+                             task_archive({"run": (0o755, run)}), "application/gzip")
+    assert status == 201, status
     job = {
         "course_id": "python",
         "task_id": "hello",
+        "task_bundle": stored["task_bundle"],
         "inputs": {
             "name": "Ada",
             "code": {"filename": "hello.py",
