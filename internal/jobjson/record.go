@@ -28,8 +28,10 @@ type Record struct {
 	// Wait is the seconds from submission to the last attempt's start.
 	Wait *float64 `json:"wait"`
 	// ArchiveDropped is the size of an archive too large to keep.
-	ArchiveDropped int64   `json:"archive_dropped,omitempty"`
-	Result         *Result `json:"result"`
+	ArchiveDropped int64 `json:"archive_dropped,omitempty"`
+	// Usage is the result's, also in a listing, where Result is null.
+	Usage  *messages.Usage `json:"usage"`
+	Result *Result         `json:"result"`
 }
 
 // NewRecord converts a history record into its JSON form.
@@ -39,7 +41,7 @@ func NewRecord(r *messages.JobRecord) Record {
 		User: r.User, ClientID: r.ClientID, Launcher: r.Launcher, EnvironmentType: r.EnvironmentType,
 		Environment: r.Environment, Agent: r.Agent, Attempts: r.Attempts,
 		SubmittedAt: time.UnixMilli(r.SubmittedAt).UTC(), FinishedAt: time.UnixMilli(r.FinishedAt).UTC(),
-		ArchiveDropped: r.ArchiveDropped,
+		ArchiveDropped: r.ArchiveDropped, Usage: r.Usage,
 	}
 	if r.StartedAt > 0 {
 		t := time.UnixMilli(r.StartedAt).UTC()
