@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ingo-grader/ingo/internal/taskfile"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/taskfile"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -82,6 +84,10 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 	req, err := buildJob(dir, o, time.Now())
 	if err != nil {
 		return err
+	}
+	for _, w := range taskfile.UnknownAnswers(req.TaskProblems, slices.Collect(maps.Keys(req.InputData))) {
+		// Submitted anyway: the grader may read inputs no problem shows.
+		fmt.Fprintf(a.stderr, "warning: %s; submitted anyway\n", w)
 	}
 	c, closeClient, err := a.openClient(ctx)
 	if err != nil {

@@ -124,3 +124,25 @@ func TestSubmit_RefusesATaskWithoutARunFile(t *testing.T) {
 		t.Fatalf("with run_cmd: %v", err)
 	}
 }
+
+// An answer to a problem the task does not have is flagged on stderr (a
+// typo would otherwise be graded as an empty answer), and still sent.
+func TestSubmit_FlagsAnswersToUnknownProblems(t *testing.T) {
+	client := startSystem(t, "--runtime", "noop")
+	hello := filepath.Join("..", "..", "examples", "hello")
+	cases := []struct {
+		input, warning string
+	}{
+		{"nme=Ada", `warning: problem "nme" is not one of the task's (did you mean "name"?) (it has name); submitted anyway`},
+		{"name=Ada", ""},
+	}
+	for _, c := range cases {
+		code, out, errOut := client("submit", hello, "-i", c.input, "-i", "@lang=fr")
+		if code != exitOK || strings.TrimSpace(out) == "" {
+			t.Fatalf("submit -i %s: exit %d\nstdout: %s\nstderr: %s", c.input, code, out, errOut)
+		}
+		if c.warning == "" && strings.Contains(errOut, "warning") || !strings.Contains(errOut, c.warning) {
+			t.Errorf("submit -i %s: stderr %q, want %q", c.input, errOut, c.warning)
+		}
+	}
+}

@@ -3,9 +3,11 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,7 +109,13 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	}
 	s.stats.jobsSubmitted.Add(1)
 	s.follow(job)
-	writeJSON(w, http.StatusAccepted, map[string]string{"job_id": m.JobID})
+	answer := map[string]any{"job_id": m.JobID}
+	if sub.taskDir != "" {
+		if warnings := taskfile.UnknownAnswers(m.TaskProblems, slices.Collect(maps.Keys(m.InputData))); len(warnings) > 0 {
+			answer["warnings"] = warnings // queued anyway: the grader may read inputs no problem shows
+		}
+	}
+	writeJSON(w, http.StatusAccepted, answer)
 }
 
 // follow copies a job's events into the store until it ends.

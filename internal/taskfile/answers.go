@@ -1,0 +1,31 @@
+package taskfile
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// UnknownAnswers describes each answer (by problem id, as in a job's
+// inputs) that none of the task's problems takes: a typo in `-i PID=...`
+// is otherwise graded as if the student left the problem empty. Keys
+// starting with @ are INGInious' own (@username, @lang...), and a code
+// problem's boxes are answered as PROBLEM/BOX. A task without problems is
+// not checked (ingo runs such tasks with whatever inputs they get).
+func UnknownAnswers(problems map[string]any, ids []string) []string {
+	if len(problems) == 0 {
+		return nil
+	}
+	known := slices.Sorted(maps.Keys(problems))
+	var out []string
+	for _, id := range slices.Sorted(slices.Values(ids)) {
+		base, _, _ := strings.Cut(id, "/")
+		if _, ok := problems[base]; ok || strings.HasPrefix(id, "@") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("problem %q is not one of the task's%s (it has %s)",
+			id, didYouMean(id, known), strings.Join(known, ", ")))
+	}
+	return out
+}
