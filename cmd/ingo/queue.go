@@ -137,21 +137,44 @@ func printQueue(w io.Writer, q *messages.BackendGetQueue, now time.Time) error {
 
 // printWaiting is a table of waiting jobs; POS is "-" for a job not placed
 // in the dispatch order (a page of --all, a frontend's deep jobs).
+// Positions count within a queue (an environment's jobs), so jobs of
+// several environments are shown a table per environment, each headed by
+// its name: two jobs at POS 1 in one table read as a mistake.
 func printWaiting(w io.Writer, jobs []messages.QueueWaitingJob, now time.Time) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	t := newTable(w)
-	t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "STARTS", "WAITS FOR")
+	var order []string
+	byEnv := map[string][]messages.QueueWaitingJob{}
 	for _, j := range jobs {
-		pos := "-"
-		if j.Position > 0 {
-			pos = strconv.Itoa(j.Position)
+		env := j.EnvironmentType + "/" + j.Environment
+		if byEnv[env] == nil {
+			order = append(order, env)
 		}
-		t.row(pos, j.JobID, orDash(j.Info), j.EnvironmentType+"/"+j.Environment,
-			strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), startsIn(now, j.EstimatedStart), waitReason(j.Reason))
+		byEnv[env] = append(byEnv[env], j)
 	}
-	return t.flush()
+	for i, env := range order {
+		if len(order) > 1 {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			fmt.Fprintf(w, "queue %s:\n", env)
+		}
+		t := newTable(w)
+		t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "STARTS", "WAITS FOR")
+		for _, j := range byEnv[env] {
+			pos := "-"
+			if j.Position > 0 {
+				pos = strconv.Itoa(j.Position)
+			}
+			t.row(pos, j.JobID, orDash(j.Info), env,
+				strconv.Itoa(j.Priority), j.Launcher, ago(now, j.QueuedAt), startsIn(now, j.EstimatedStart), waitReason(j.Reason))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // printCounts is the counts per environment and course, when there is

@@ -127,3 +127,43 @@ func TestPrintQueue_TasklessJob(t *testing.T) {
 		}
 	}
 }
+
+// Positions count per queue: jobs of two environments are two tables,
+// each headed by its queue, not one table with two jobs at POS 1.
+func TestPrintQueue_PositionsPerQueue(t *testing.T) {
+	t.Parallel()
+	now := time.UnixMilli(1_800_000_000_000)
+	job := func(id, env string, pos int) messages.QueueWaitingJob {
+		return messages.QueueWaitingJob{JobID: id, EnvironmentType: "docker", Environment: env, Position: pos, QueuedAt: now.UnixMilli()}
+	}
+	cases := []struct {
+		name string
+		jobs []messages.QueueWaitingJob
+		want []string // in this order
+		not  string
+	}{
+		{"one queue: no heading", []messages.QueueWaitingJob{job("a1", "default", 1), job("a2", "default", 2)},
+			[]string{"POS", "a1", "a2"}, "queue docker/"},
+		{"two queues", []messages.QueueWaitingJob{job("a1", "default", 1), job("b1", "java", 1), job("a2", "default", 2)},
+			[]string{"queue docker/default:", "a1", "a2", "queue docker/java:", "b1"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := printWaiting(&b, c.jobs, now); err != nil {
+				t.Fatal(err)
+			}
+			out, at := b.String(), 0
+			for _, w := range c.want {
+				i := strings.Index(out[at:], w)
+				if i < 0 {
+					t.Fatalf("%q missing or out of order:\n%s", w, out)
+				}
+				at += i + len(w)
+			}
+			if c.not != "" && strings.Contains(out, c.not) {
+				t.Errorf("output holds %q:\n%s", c.not, out)
+			}
+		})
+	}
+}
