@@ -61,7 +61,9 @@ func TestQueueNoAnswer(t *testing.T) {
 // answer to its own request.
 func TestQueryQueuePages(t *testing.T) {
 	e := newEnv(t, Options{})
-	e.fb.set(func(fb *fakeBackend) { fb.queue = &messages.BackendGetQueue{JobsWaiting: []messages.QueueWaitingJob{{JobID: "w1"}}} })
+	e.fb.set(func(fb *fakeBackend) {
+		fb.queue = &messages.BackendGetQueue{JobsWaiting: []messages.QueueWaitingJob{{JobID: "w1"}}}
+	})
 	ctx, cancel := contextWithGuard(t)
 	defer cancel()
 	var wg sync.WaitGroup
