@@ -23,7 +23,7 @@ const (
 	// maxBatchBytes bounds a batch: a reader that wants one record reads
 	// the whole message, so a batch stays small next to what it saves;
 	// a record larger than this goes alone.
-	maxBatchBytes = 256 << 10
+	maxBatchBytes = 64 << 10
 	// maxBatchRecords bounds a batch's records, so a replay's apply and a
 	// decoder's allocations stay small per message.
 	maxBatchRecords = 1024

@@ -271,3 +271,22 @@ func TestCarryOfAChangedJobIsDropped(t *testing.T) {
 		t.Fatalf("LoadJob after the carry = %+v, %v", q, err)
 	}
 }
+
+// The batches read last are kept, the most recently used first, so that
+// a round of loads over a few batches reads each once.
+func TestRecentBatches(t *testing.T) {
+	var r recentBatches
+	for seq := uint64(1); seq <= recentBatchesKept; seq++ {
+		r.put(seq, []byte{byte(seq)})
+	}
+	if r.get(1) == nil { // used again: now the most recent
+		t.Fatal("batch 1 forgotten")
+	}
+	r.put(100, []byte{100}) // evicts the least recently used: 2
+	if r.get(2) != nil || r.get(1) == nil || r.get(100) == nil || r.get(3) == nil {
+		t.Fatalf("kept %v", r.entries)
+	}
+	if len(r.entries) != recentBatchesKept {
+		t.Fatalf("%d kept, want %d", len(r.entries), recentBatchesKept)
+	}
+}

@@ -30,7 +30,7 @@ const (
 
 // carryAfter is how many messages behind the head a live job's first
 // record may be before it is carried (Options.carryAfter in tests): with
-// batches of up to maxBatchBytes, 1 GiB at most, well within the
+// batches of up to maxBatchBytes, 256 MiB at most, well within the
 // stream's bound.
 const carryAfter = 4096
 

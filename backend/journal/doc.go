@@ -41,7 +41,7 @@
 // them (compact.go), where a purge per job cost more than the job's
 // stores together. A job live for long (waiting for an environment, a
 // result whose client is away) is carried: once its first record is 4,096
-// messages behind the head (at most 1 GiB of full batches), and when
+// messages behind the head (at most 256 MiB of full batches), and when
 // carrying it lets the purge drop at least 100 messages per job carried
 // (not for a deadline's queue of live jobs side by side), its records are
 // copied to the head as one batch, which the writer appends only while

@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,8 +109,10 @@ func TestQueueScaleReport(t *testing.T) {
 	}
 	start := time.Now()
 	go func() { done <- b.Run(runCtx) }()
+	var results atomic.Int64
 	cl, err := frontendclient.New(ctx, connectAs(t, n.URL, "client", as(t, n.URL, natsauth.RoleFrontend, "bench")),
-		frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: 5 * time.Minute})
+		frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: 5 * time.Minute,
+			OnResult: func(*messages.BackendJobDone) error { results.Add(1); return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +159,7 @@ func TestQueueScaleReport(t *testing.T) {
 			f.Close()
 		}
 	}
+	drain := drainSome(t, n.URL, &results)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -170,11 +174,36 @@ func TestQueueScaleReport(t *testing.T) {
   queue snapshot (summary + 1,000) : %v, %d bytes (request through NATS)
   head of each queue (ingo queue)  : %v
   a page of 1,000 (ingo queue --all): %v
-`, jobs, fill.Round(time.Millisecond), float64(jobs)/fill.Seconds(), read.Round(time.Millisecond), float64(jobs)/read.Seconds(),
+%s`, jobs, fill.Round(time.Millisecond), float64(jobs)/fill.Seconds(), read.Round(time.Millisecond), float64(jobs)/read.Seconds(),
 		serving.Round(time.Millisecond), heap>>20, heap/int64(jobs), snap.Round(time.Millisecond), len(mustEncode(t, q)),
-		heads.Round(time.Millisecond), pages.Round(time.Millisecond))
+		heads.Round(time.Millisecond), pages.Round(time.Millisecond), drain)
 	t.Log("\n" + report)
 	fmt.Fprint(os.Stderr, report)
+}
+
+// drainSome has simulated agents (4 x 16 slots) offer the environment of
+// the waiting jobs for INGO_QUEUE_DRAIN seconds (none without it), and
+// reports the rate at which results came back: the cost of a job at the
+// head of a deadline's queue (a description read back, three records, a
+// history record). INGO_DRAIN_PROFILE=FILE profiles it.
+func drainSome(t *testing.T, url string, results *atomic.Int64) string {
+	secs, _ := strconv.Atoi(os.Getenv("INGO_QUEUE_DRAIN"))
+	if secs <= 0 {
+		return ""
+	}
+	if pf := os.Getenv("INGO_DRAIN_PROFILE"); pf != "" {
+		f, _ := os.Create(pf)
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	sims := startSimAgentsFor(t, url, "nowhere", 4, 16, time.Second)
+	defer sims.close()
+	sims.waitRegistered(30 * time.Second)
+	start, from := time.Now(), results.Load()
+	time.Sleep(time.Duration(secs) * time.Second)
+	got := results.Load() - from
+	return fmt.Sprintf("  drain, 4 simulated agents x 16   : %d results in %v (%.0f jobs/s)\n",
+		got, time.Since(start).Round(time.Millisecond), float64(got)/time.Since(start).Seconds())
 }
 
 func mustEncode(t *testing.T, m messages.Message) []byte {

@@ -30,6 +30,7 @@ type simAgents struct {
 	index   map[string]int // by id
 	session []string
 	slots   int
+	env     string // offered, as docker/env
 	// acked marks the agents whose hello the backend acknowledged.
 	acked      []atomic.Bool
 	registered atomic.Int64
@@ -49,7 +50,13 @@ const simWorkers = 4
 // and says hello for each; they ping every interval until stopped.
 func startSimAgents(t *testing.T, url string, n, slots int, interval time.Duration) *simAgents {
 	t.Helper()
-	s := &simAgents{t: t, subj: messages.NewSubjects(""), index: map[string]int{}, slots: slots,
+	return startSimAgentsFor(t, url, "default", n, slots, interval)
+}
+
+// startSimAgentsFor is startSimAgents offering docker/env.
+func startSimAgentsFor(t *testing.T, url, env string, n, slots int, interval time.Duration) *simAgents {
+	t.Helper()
+	s := &simAgents{t: t, subj: messages.NewSubjects(""), index: map[string]int{}, slots: slots, env: env,
 		acked: make([]atomic.Bool, n), stop: make(chan struct{})}
 	// A backend's credentials: the only role that may use every agent's
 	// subjects.
@@ -105,7 +112,7 @@ func (s *simAgents) helloAll() {
 }
 
 func (s *simAgents) helloOne(i int) {
-	envs := map[string]map[string]messages.EnvironmentInfo{"docker": {"default": {ID: "noop:docker/default", Title: "default", Advertised: true}}}
+	envs := map[string]map[string]messages.EnvironmentInfo{"docker": {s.env: {ID: "noop:docker/" + s.env, Title: s.env, Advertised: true}}}
 	s.send(s.ids[i], &messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: s.ids[i],
 		AvailableJobSlots: s.slots, AvailableEnvironments: envs, Session: s.session[i]})
 }
