@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -223,8 +224,19 @@ func (b *Backend) replay() error {
 		}
 	}
 	b.log.Info("journal replayed", "transitions", n, "waiting", b.queues.waiting, "on_agents", running)
+	if n >= bigReplay {
+		// A big replay drops about as much as it keeps (messages read,
+		// decoded records): hand that back to the OS now rather than keep
+		// the peak's RSS until the scavenger gets to it. In the background,
+		// not to delay serving; it ends with the collection.
+		go debug.FreeOSMemory()
+	}
 	return nil
 }
+
+// bigReplay is the number of transitions from which a replay's garbage is
+// returned to the OS at once.
+const bigReplay = 100_000
 
 func (b *Backend) tickInterval() time.Duration {
 	if b.cfg.HeartbeatInterval < time.Second {
