@@ -184,8 +184,8 @@ func TestQueueScaleReport(t *testing.T) {
 // drainSome has simulated agents (4 x 16 slots) offer the environment of
 // the waiting jobs for INGO_QUEUE_DRAIN seconds (none without it), and
 // reports the rate at which results came back: the cost of a job at the
-// head of a deadline's queue (a description read back, three records, a
-// history record). INGO_DRAIN_PROFILE=FILE profiles it.
+// head of a deadline's queue (a description read back, three records; no
+// history here). INGO_DRAIN_PROFILE=FILE profiles it.
 func drainSome(t *testing.T, url string, results *atomic.Int64) string {
 	secs, _ := strconv.Atoi(os.Getenv("INGO_QUEUE_DRAIN"))
 	if secs <= 0 {
