@@ -230,7 +230,7 @@ func (b *Backend) tick() {
 			continue
 		}
 		for _, j := range a.running {
-			if j.phase == phaseAssigned && now.Sub(j.assignedAt) > b.cfg.StartTimeout {
+			if j.phase == phaseAssigned && now.Sub(j.assignedAt.time()) > b.cfg.StartTimeout {
 				b.killAttempt(j)
 				b.loseAttempt(j, "the agent did not confirm the job in time")
 			}
@@ -266,7 +266,7 @@ func (b *Backend) connected(now time.Time) bool {
 		a.lastSeen = now
 		for _, j := range a.running {
 			if j.phase == phaseAssigned {
-				j.assignedAt = now
+				j.assignedAt = stampOf(now)
 			}
 		}
 	}

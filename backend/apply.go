@@ -52,7 +52,7 @@ func (b *Backend) apply(t Transition) {
 		if t.Job != nil {
 			h = HeadOf(t.Job)
 		}
-		j := &job{head: b.heads.head(h), desc: t.Job, clientID: b.heads.of(t.ClientID), seq: t.Seq, queuedAt: t.At,
+		j := &job{head: b.heads.head(h), desc: t.Job, clientID: b.heads.of(t.ClientID), seq: t.Seq, queuedAt: stampOf(t.At),
 			phase: phaseWaiting, index: -1}
 		b.jobs[id] = j
 		b.noteQueued(j)
@@ -75,7 +75,7 @@ func (b *Backend) apply(t Transition) {
 		j.phase, j.attempt, j.agentID = phaseAssigned, t.Attempt, t.AgentID
 		b.share.add(j, 1)
 		b.queues.userChanged(j.leafKey().shareKey)
-		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, t.At, false
+		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, stampOf(t.At), false
 		if a := b.agents[t.AgentID]; a != nil {
 			a.running[t.JobID] = j
 		}
@@ -113,7 +113,7 @@ func (b *Backend) apply(t Transition) {
 			agentID = ""
 		} else {
 			b.release(j)
-			b.learnRunTime(j.topic(), t.At.Sub(j.assignedAt))
+			b.learnRunTime(j.topic(), t.At.Sub(j.assignedAt.time()))
 		}
 		delete(b.jobs, id)
 		b.noteGone(j)

@@ -35,10 +35,10 @@ func (b *Backend) historyRecord(j *job, r *messages.BackendJobDone) *messages.Jo
 		JobID: r.JobID, ClientID: j.clientID, CourseID: j.head.CourseID, TaskID: j.head.TaskID,
 		User: j.head.User, Launcher: j.head.Launcher, EnvironmentType: j.head.EnvironmentType,
 		Environment: j.head.Environment, Attempts: j.attempt,
-		SubmittedAt: j.queuedAt.UnixMilli(), JobResult: r.JobResult,
+		SubmittedAt: j.queuedAt.time().UnixMilli(), JobResult: r.JobResult,
 	}
 	if j.phase != phaseWaiting {
-		rec.Agent, rec.StartedAt = j.agentID, j.assignedAt.UnixMilli()
+		rec.Agent, rec.StartedAt = j.agentID, j.assignedAt.time().UnixMilli()
 	}
 	return rec
 }

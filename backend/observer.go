@@ -87,7 +87,7 @@ func (b *Backend) publishGauges() {
 // observeDispatch and observeFinish report to the Observer, if any.
 func (b *Backend) observeDispatch(j *job, at time.Time) {
 	if b.cfg.Observer != nil {
-		b.cfg.Observer.JobDispatched(j.head.EnvironmentType, j.head.Environment, at.Sub(j.queuedAt))
+		b.cfg.Observer.JobDispatched(j.head.EnvironmentType, j.head.Environment, at.Sub(j.queuedAt.time()))
 	}
 }
 
@@ -97,7 +97,7 @@ func (b *Backend) observeFinish(j *job, status messages.Status, ran bool, at tim
 	}
 	var run time.Duration
 	if ran {
-		run = max(at.Sub(j.assignedAt), time.Nanosecond)
+		run = max(at.Sub(j.assignedAt.time()), time.Nanosecond)
 	}
 	b.cfg.Observer.JobFinished(j.head.EnvironmentType, j.head.Environment, status, run)
 }

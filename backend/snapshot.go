@@ -119,7 +119,7 @@ func (b *Backend) runningList(running []*job, forClient string) []messages.Queue
 	for _, j := range running {
 		out = append(out, messages.QueueRunningJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
-			Info: j.head.Info(), Launcher: j.head.Launcher, StartedAt: j.assignedAt.UnixMilli(), MaxTime: j.maxTime(),
+			Info: j.head.Info(), Launcher: j.head.Launcher, StartedAt: j.assignedAt.time().UnixMilli(), MaxTime: j.maxTime(),
 			Attempt: j.attempt, EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment, Killing: j.killing,
 		})
 	}
@@ -165,7 +165,7 @@ func (b *Backend) waitingList(waiting []ranked, forClient string) []messages.Que
 		}
 		out = append(out, messages.QueueWaitingJob{
 			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.head.Info(), Launcher: j.head.Launcher,
-			MaxTime: j.maxTime(), Priority: j.head.Priority, QueuedAt: j.queuedAt.UnixMilli(),
+			MaxTime: j.maxTime(), Priority: j.head.Priority, QueuedAt: j.queuedAt.time().UnixMilli(),
 			EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment,
 			Position: w.pos, Reason: reason, Attempt: j.attempt, EstimatedStart: b.estimateStart(t, slots[t], w.pos, now),
 		})

@@ -6,7 +6,7 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-type jobPhase int
+type jobPhase uint8
 
 const (
 	phaseWaiting  jobPhase = iota // in a topic queue
@@ -15,7 +15,9 @@ const (
 )
 
 // job is one live job (waiting or on an agent). Finished jobs leave the
-// table; their ids stay in done for DoneRetention.
+// table; their ids stay in done for DoneRetention. A deadline's queue
+// holds a million of them, so the fields are packed (times as Unix
+// nanoseconds, the small ones together): 240 bytes instead of 288.
 type job struct {
 	head JobHead
 	// desc is the whole description; nil while it is only in the journal
@@ -23,8 +25,7 @@ type job struct {
 	desc     *messages.ClientNewJob
 	clientID string
 	seq      uint64 // arrival order, for FIFO within a priority
-	queuedAt time.Time
-	phase    jobPhase
+	queuedAt stamp
 	index    int // in its topic queue, -1 when not waiting
 
 	// Set while assigned or running.
@@ -32,8 +33,27 @@ type job struct {
 	agentID     string
 	dispatchSeq uint64 // global dispatch order, for queue snapshots
 	agentSeq    uint64 // BackendNewJob.Seq on that agent
-	assignedAt  time.Time
+	assignedAt  stamp
+	phase       jobPhase
 	killing     bool
+}
+
+// stamp is a time as Unix nanoseconds (0: none), 8 bytes where a
+// time.Time takes 24. Replayed times carry no monotonic reading anyway.
+type stamp int64
+
+func stampOf(t time.Time) stamp {
+	if t.IsZero() {
+		return 0
+	}
+	return stamp(t.UnixNano())
+}
+
+func (s stamp) time() time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(s))
 }
 
 func (j *job) id() string { return j.head.JobID }

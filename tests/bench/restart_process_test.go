@@ -166,6 +166,9 @@ func TestRestartReport(t *testing.T) {
 		t.Fatalf("the restarted backend exited: %v", be.Err())
 	case <-time.After(watch):
 	}
+	// What it keeps while it serves, once the replay's garbage is gone
+	// (the first figure is taken as it starts serving).
+	rssSettled := procRSS(be.Pid())
 	out := be.Output()
 	if i := strings.LastIndex(out, "--- backend: restart"); i >= 0 {
 		out = out[i:]
@@ -240,6 +243,7 @@ func TestRestartReport(t *testing.T) {
 		row("that first queue snapshot", "%v", ms(snap)) +
 		row(fmt.Sprintf("lease losses in the %v after serving", watch), "%d", len(lost)) +
 		row("backend RSS (VmRSS) before kill / serving", "%d MiB / %d MiB", rssBefore>>20, rss>>20) +
+		row(fmt.Sprintf("backend RSS (VmRSS) %v after serving", watch), "%d MiB", rssSettled>>20) +
 		row("drain by 4 noop agents x 16 slots", "%v (%.0f jobs/s); %d results, %d jobs with more than one", ms(drain), float64(jobs)/drain.Seconds(), got(), twice) +
 		row("backend RSS (VmRSS) drained", "%d MiB", rssDrained>>20) +
 		"  reproduce: INGO_BENCH=1 go test -count=1 -run TestRestartReport -v -timeout 20m ./tests/bench\n"
