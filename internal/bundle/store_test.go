@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -134,5 +136,44 @@ func TestNewStoreBadBucket(t *testing.T) {
 	js := newJetStream(t)
 	if _, err := NewStore(context.Background(), js, "no.dots allowed"); err == nil {
 		t.Error("NewStore accepted an invalid bucket name")
+	}
+}
+
+// Two frontends uploading one new bundle at once: the one whose upload
+// lands second makes NATS purge the first one's chunks, which a frontend
+// may not do, and that purge is never answered. The upload still succeeds
+// (the store holds the bundle), within seconds, not at the caller's
+// deadline: a deadline's submissions of one task by the bridge and the CLI
+// were refused after a minute.
+func TestStoreConcurrentUploadsByFrontends(t *testing.T) {
+	n := testutil.StartNATS(t)
+	ctx := t.Context()
+	open := func(role natsauth.Role, name string) *Store {
+		nc := testutil.ConnectAs(t, n.URL, name, testutil.Creds(t, role, name))
+		js, err := jetstream.New(nc)
+		must(t, err)
+		s, err := NewStore(ctx, js, bucket)
+		must(t, err)
+		return s
+	}
+	open(natsauth.RoleBackend, "backend") // creates the bucket, as the backend does
+	first, second := open(natsauth.RoleFrontend, "f1"), open(natsauth.RoleFrontend, "f2")
+	b := packTree(t, sampleTask())
+	if uploaded, err := first.Put(ctx, b); err != nil || !uploaded {
+		t.Fatalf("first Put: uploaded %v, %v", uploaded, err)
+	}
+	// The second frontend looked before the first stored it: it uploads.
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := second.store(wait, b); err != nil {
+		t.Fatalf("the second upload of the same bundle: %v (after %v)", err, time.Since(start).Round(time.Millisecond))
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the second upload took %v", took)
+	}
+	// Whole, for an agent (frontends may not read bundles back).
+	if got, err := open(natsauth.RoleAgent, "a1").Get(ctx, b.Digest()); err != nil || got.Digest() != b.Digest() {
+		t.Fatalf("an agent's Get after both uploads: %v", err)
 	}
 }
