@@ -20,12 +20,23 @@ func UnknownAnswers(problems map[string]any, ids []string) []string {
 	known := slices.Sorted(maps.Keys(problems))
 	var out []string
 	for _, id := range slices.Sorted(slices.Values(ids)) {
-		base, _, _ := strings.Cut(id, "/")
-		if _, ok := problems[base]; ok || strings.HasPrefix(id, "@") {
+		if !answersNoProblem(problems, id) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("problem %q is not one of the task's%s (it has %s)",
 			id, didYouMean(id, known), strings.Join(known, ", ")))
 	}
 	return out
+}
+
+// answersNoProblem says whether the answer key pid names none of
+// problems: keys starting with @ are INGInious' own, and a code problem's
+// boxes are answered as PROBLEM/BOX.
+func answersNoProblem[V any](problems map[string]V, pid string) bool {
+	if strings.HasPrefix(pid, "@") {
+		return false
+	}
+	base, _, _ := strings.Cut(pid, "/")
+	_, ok := problems[base]
+	return !ok
 }

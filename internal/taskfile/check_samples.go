@@ -27,12 +27,7 @@ func CheckSample(s Sample, problems map[string]bool) []Finding {
 	f := findings{file: s.Path, list: &list}
 	known := slices.Sorted(maps.Keys(problems))
 	unknown := func(pid string) bool {
-		if problems == nil || strings.HasPrefix(pid, "@") {
-			return false // no problems to check against; INGInious' @-keys
-		}
-		// A code problem's boxes are answered as PROBLEM/BOX.
-		base, _, _ := strings.Cut(pid, "/")
-		return !problems[base]
+		return problems != nil && answersNoProblem(problems, pid) // nil: nothing to check against
 	}
 	for _, a := range slices.Concat(s.Inputs, s.Files) {
 		if unknown(a.Problem) {
