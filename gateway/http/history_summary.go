@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -144,15 +145,7 @@ func summarize(ctx context.Context, page historyPager, q messages.ClientGetHisto
 		c.finish()
 		out.Courses = append(out.Courses, *c)
 	}
-	slices.SortFunc(out.Courses, func(a, b courseSummary) int {
-		switch {
-		case a.CourseID < b.CourseID:
-			return -1
-		case a.CourseID > b.CourseID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out.Courses, func(a, b courseSummary) int { return strings.Compare(a.CourseID, b.CourseID) })
 	total.finish()
 	out.Total = *total
 	return out, nil
