@@ -117,12 +117,25 @@ func openJournal(tb testing.TB, s *testutil.NATS, apply func(backend.Transition)
 	return j
 }
 
-// waitStored waits until the journal stored position n.
-func waitStored(t *testing.T, j *Journal, n uint64) {
-	t.Helper()
-	testutil.Eventually(t, wait, func() bool { return j.Stored() >= n || j.Err() != nil }, "appends stored")
+// appendAll appends ts at once, as a deadline's submissions come (waiting
+// while too many are not stored yet), and waits until all are stored.
+func appendAll(tb testing.TB, j *Journal, ts ...backend.Transition) {
+	tb.Helper()
+	var last uint64
+	for _, t := range ts {
+		n, err := j.Append(t)
+		for errors.Is(err, errBehind) {
+			time.Sleep(time.Millisecond)
+			n, err = j.Append(t)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		last = n
+	}
+	testutil.Eventually(tb, wait, func() bool { return j.Stored() >= last || j.Err() != nil }, "appends stored")
 	if err := j.Err(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 }
 
@@ -133,27 +146,16 @@ func TestGroupCommitBatchesRecords(t *testing.T) {
 	s := testutil.StartNATS(t)
 	j := openJournal(t, s, nil)
 	const jobs = 2000
-	var last uint64
+	var ts []backend.Transition
 	for i := range jobs {
 		id := fmt.Sprintf("j%d", i)
-		for _, tr := range []backend.Transition{
+		ts = append(ts,
 			&backend.JobQueued{Job: sampleJob(id, 0), ClientID: "c", Seq: uint64(i + 1), At: time.Now()},
 			&backend.JobAssigned{JobID: id, AgentID: "a1", Attempt: 1, At: time.Now()},
 			&backend.JobFinished{Result: &messages.BackendJobDone{JobID: id, JobResult: messages.JobResult{
-				Result: messages.Result{Status: messages.StatusSuccess, Text: "ok " + id}, Grade: float64(i % 100)}}, At: time.Now()},
-		} {
-			n, err := j.Append(tr)
-			for errors.Is(err, errBehind) {
-				time.Sleep(time.Millisecond)
-				n, err = j.Append(tr)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			last = n
-		}
+				Result: messages.Result{Status: messages.StatusSuccess, Text: "ok " + id}, Grade: float64(i % 100)}}, At: time.Now()})
 	}
-	waitStored(t, j, last)
+	appendAll(t, j, ts...)
 	msgs, err := j.Records(context.Background())
 	if err != nil {
 		t.Fatal(err)

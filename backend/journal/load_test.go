@@ -18,26 +18,11 @@ import (
 func openFilled(tb testing.TB, n int) *Journal {
 	tb.Helper()
 	j := openJournal(tb, testutil.StartNATS(tb), nil)
-	var last uint64
+	ts := make([]backend.Transition, n)
 	for i := range n {
-		t := &backend.JobQueued{Job: sampleJob(fmt.Sprintf("j%d", i), 0), ClientID: "c", Seq: uint64(i + 1), At: time.Now()}
-		n, err := j.Append(t)
-		for errors.Is(err, errBehind) {
-			time.Sleep(time.Millisecond)
-			n, err = j.Append(t)
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		last = n
+		ts[i] = &backend.JobQueued{Job: sampleJob(fmt.Sprintf("j%d", i), 0), ClientID: "c", Seq: uint64(i + 1), At: time.Now()}
 	}
-	deadline := time.Now().Add(wait)
-	for j.Stored() < last && j.Err() == nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if j.Stored() < last || j.Err() != nil {
-		tb.Fatalf("stored %d of %d: %v", j.Stored(), last, j.Err())
-	}
+	appendAll(tb, j, ts...)
 	return j
 }
 
