@@ -95,7 +95,9 @@ func runGrader(e *cmdEnv, cmd *runCommand, env []string, limit int64, signals <-
 	}
 	pid, err := syscall.ForkExec(cmd.argv[0], cmd.argv, attr)
 	if errors.Is(err, syscall.ENOEXEC) && cmd.fallback != nil {
-		pid, err = syscall.ForkExec(cmd.fallback[0], cmd.fallback, attr)
+		if argv, ferr := cmd.fallback(); ferr == nil {
+			pid, err = syscall.ForkExec(argv[0], argv, attr)
+		}
 	}
 	g.pid = pid
 	g.mu.Unlock()

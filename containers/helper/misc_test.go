@@ -118,3 +118,30 @@ func must(t *testing.T, err error) {
 }
 
 func b64(data []byte) string { return base64.StdEncoding.EncodeToString(data) }
+
+// An executable run file needs no PATH search before it starts: the
+// default interpreter is looked up only when the kernel refuses the file
+// (ENOEXEC), since each lookup on an image's rootfs costs every job time.
+func TestExecutableRunFileLooksUpNoInterpreter(t *testing.T) {
+	lookups := 0
+	orig := pathLookup
+	pathLookup = func(name string) (string, error) { lookups++; return orig(name) }
+	t.Cleanup(func() { pathLookup = orig })
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	must(t, os.WriteFile(run, []byte("#!/bin/sh\ntrue\n"), 0o755))
+	cmd, err := commandFor(run, "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cmd.argv, []string{run}) || cmd.fallback == nil {
+		t.Fatalf("commandFor = %+v", cmd)
+	}
+	if lookups != 0 {
+		t.Errorf("%d PATH lookups before the start, want 0", lookups)
+	}
+	// On ENOEXEC the fallback is the shell, as before.
+	if argv, err := cmd.fallback(); err != nil || argv[len(argv)-1] != run || lookups != 1 {
+		t.Errorf("fallback = %v, %v after %d lookups", argv, err, lookups)
+	}
+}

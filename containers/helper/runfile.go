@@ -15,11 +15,17 @@ import (
 
 // runCommand is how to start the grader: argv, and fallback when argv[0]
 // turns out not to be executable by the kernel (ENOEXEC: a script without
-// "#!"), as a shell would do.
+// "#!"), as a shell would do. fallback is looked up only then: finding the
+// default interpreter searches PATH, and each miss on an image's rootfs
+// (fuse-overlayfs) costs milliseconds that every job would pay for the
+// rare script without "#!".
 type runCommand struct {
 	argv     []string
-	fallback []string
+	fallback func() ([]string, error) // nil: none
 }
+
+// pathLookup is exec.LookPath; tests count its calls.
+var pathLookup = exec.LookPath
 
 // errNoRunFile is returned when the task folder has no run file.
 var errNoRunFile = errors.New("no run file")
@@ -73,7 +79,7 @@ func resolveProgram(p Paths, name string) (string, error) {
 		}
 		return name, nil
 	}
-	return exec.LookPath(name)
+	return pathLookup(name)
 }
 
 // commandFor decides how to start one run file:
@@ -93,8 +99,8 @@ func commandFor(path, name string) (*runCommand, error) {
 		return append(def, path), nil
 	}
 	if syscall.Access(path, 1 /* X_OK */) == nil {
-		fallback, _ := withDefault() // without one, ENOEXEC is the error
-		return &runCommand{argv: []string{path}, fallback: fallback}, nil
+		// Without a default interpreter, ENOEXEC is the error.
+		return &runCommand{argv: []string{path}, fallback: withDefault}, nil
 	}
 	head, err := readHead(path, 256)
 	if err != nil {
@@ -125,13 +131,13 @@ func commandFor(path, name string) (*runCommand, error) {
 func defaultInterpreter(name string) ([]string, error) {
 	switch name {
 	case "run.py", "run.py3":
-		py, err := exec.LookPath("python3")
+		py, err := pathLookup("python3")
 		if err != nil {
 			return nil, fmt.Errorf("%s needs python3, which this environment lacks: %w", name, err)
 		}
 		return []string{py}, nil
 	default:
-		if bash, err := exec.LookPath("bash"); err == nil {
+		if bash, err := pathLookup("bash"); err == nil {
 			return []string{bash}, nil
 		}
 		return []string{"/bin/sh"}, nil
