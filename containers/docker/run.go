@@ -54,7 +54,10 @@ type running struct {
 	warm    bool   // taken from the pool: started before the job
 	started time.Time
 	stopped time.Time // when the wait returned
-	undo    []func()  // run in reverse order by close
+	// state is the stopped container's, inspected once (stoppedState).
+	state     *container.State
+	inspected bool
+	undo      []func() // run in reverse order by close
 }
 
 func (c *running) onClose(f func()) { c.undo = append(c.undo, f) }
@@ -267,7 +270,7 @@ func (r *Runtime) sendFiles(a *attempt, c *running) {
 func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict) (messages.JobResult, error) {
 	// Overflow wins over timeout: a process killed by the OOM killer may
 	// also have used its time.
-	if c.oom.killed() || r.oomKilled(ctx, c.id) {
+	if c.oom.killed() || r.stoppedState(ctx, c).OOMKilled {
 		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
 	}
 	switch v {
@@ -300,6 +303,25 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict
 		return crash("The grading container gave a result that cannot be read."), nil
 	}
 	return res, nil
+}
+
+// stoppedState is the stopped container c's state, from one inspect that
+// collect (State.OOMKilled) and usage (StartedAt, FinishedAt) share: the
+// daemon answers an inspect only once it has cleaned up after the exit,
+// so each costs the same wait. A zero State when the inspect fails.
+func (r *Runtime) stoppedState(ctx context.Context, c *running) *container.State {
+	if !c.inspected {
+		c.inspected = true
+		actx, cancel := r.apiCtx(context.WithoutCancel(ctx))
+		defer cancel()
+		if ins, err := r.api.ContainerInspect(actx, c.id); err == nil && ins.ContainerJSONBase != nil {
+			c.state = ins.State
+		}
+	}
+	if c.state == nil {
+		return &container.State{}
+	}
+	return c.state
 }
 
 // image finds the image of an environment.

@@ -2,10 +2,14 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/container"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -224,5 +228,54 @@ func TestRoundUsage(t *testing.T) {
 	if u.WallTime != want.WallTime || u.CPUTime != want.CPUTime || u.MemoryPeak != want.MemoryPeak ||
 		u.Students.CPUTime != 2.001 || u.Students.MemoryPeak != 1.01 {
 		t.Errorf("rounded = %+v, students %+v", *u, *u.Students)
+	}
+}
+
+// inspectFake answers ContainerInspect with state (an error when nil) and
+// counts the calls.
+type inspectFake struct {
+	fakeAPI
+	state    *container.State
+	inspects atomic.Int32
+}
+
+func (f *inspectFake) ContainerInspect(context.Context, string) (container.InspectResponse, error) {
+	f.inspects.Add(1)
+	if f.state == nil {
+		return container.InspectResponse{}, errors.New("no such container")
+	}
+	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{State: f.state}}, nil
+}
+
+// TestStoppedState_OneInspect: the OOM check of collect and the wall time
+// of usage read one inspect of the stopped container (the daemon answers
+// each only after its post-exit cleanup); a failed inspect is no OOM kill
+// and no wall time.
+func TestStoppedState_OneInspect(t *testing.T) {
+	t.Parallel()
+	f := &inspectFake{fakeAPI: fakeAPI{events: blockEvents}, state: &container.State{
+		OOMKilled: true, StartedAt: "2026-01-02T03:04:05.25Z", FinishedAt: "2026-01-02T03:04:06.75Z"}}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	c := &running{id: "c1"}
+	if !r.stoppedState(t.Context(), c).OOMKilled {
+		t.Error("OOMKilled not read")
+	}
+	if u := r.usage(t.Context(), c); u == nil || u.WallTime != 1.5 {
+		t.Errorf("usage = %+v, want a wall time of 1.5 s", u)
+	}
+	if n := f.inspects.Load(); n != 1 {
+		t.Errorf("%d inspects, want 1", n)
+	}
+
+	failed := &inspectFake{fakeAPI: fakeAPI{events: blockEvents}}
+	r2 := newRuntime(failed, quiet())
+	defer r2.Close()
+	c2 := &running{id: "c2"}
+	if r2.stoppedState(t.Context(), c2).OOMKilled || r2.usage(t.Context(), c2) != nil {
+		t.Error("a failed inspect gave an OOM kill or a usage")
+	}
+	if n := failed.inspects.Load(); n != 1 {
+		t.Errorf("%d inspects after a failure, want 1 (not retried per reader)", n)
 	}
 }

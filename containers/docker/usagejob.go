@@ -23,7 +23,8 @@ func (r *Runtime) usage(ctx context.Context, c *running) *messages.Usage {
 			u.WallTime = c.stopped.Sub(c.started).Seconds()
 		}
 	} else {
-		u.WallTime = r.wallTime(ctx, c.id)
+		st := r.stoppedState(ctx, c)
+		u.WallTime = wallSeconds(st.StartedAt, st.FinishedAt)
 	}
 	if c.ch != nil {
 		u.Students = c.ch.studentUse.usage()
