@@ -66,6 +66,10 @@ type jobChannel struct {
 
 	maxResult int64              // the bound of the result (attempt.maxResult)
 	result    chan channelResult // the result stream's outcome, once
+	// resultAt is when a whole result was read (zero: none yet), the
+	// last moment the grading container is known to have run.
+	resultMu sync.Mutex
+	resultAt time.Time
 	// meter is the grading container's (set before the channel opens):
 	// read once more when the result comes, while the helper still waits.
 	meter *meter
@@ -265,8 +269,20 @@ func (c *jobChannel) takeResult(st *yamux.Stream) {
 	c.meter.sampleNow(c.ctx)
 	select {
 	case c.result <- channelResult{data, err}:
+		if err == nil {
+			c.resultMu.Lock()
+			c.resultAt = time.Now()
+			c.resultMu.Unlock()
+		}
 	default:
 	}
+}
+
+// resultTime is when the whole result was read; zero when none was.
+func (c *jobChannel) resultTime() time.Time {
+	c.resultMu.Lock()
+	defer c.resultMu.Unlock()
+	return c.resultAt
 }
 
 // streams waits for the three io streams of a call.

@@ -30,8 +30,12 @@ type oomWatch struct {
 	hitOnce sync.Once
 	died    chan struct{} // closed when the "die" event came (or the stream failed)
 	dieOnce sync.Once
-	ctx     context.Context // ends with stop
-	stop    context.CancelFunc
+	// exited is closed when the "die" event itself came (not a failed
+	// stream); exitCode is then its exit status (-1: not given).
+	exited   chan struct{}
+	exitCode int64
+	ctx      context.Context // ends with stop
+	stop     context.CancelFunc
 }
 
 // watchOOM starts watching the container id, created at created (events
@@ -39,7 +43,7 @@ type oomWatch struct {
 // being made). stop ends the watch; it may be called more than once.
 func (r *Runtime) watchOOM(ctx context.Context, id string, created time.Time) *oomWatch {
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	w := &oomWatch{hit: make(chan struct{}), died: make(chan struct{}), ctx: wctx, stop: stop}
+	w := &oomWatch{hit: make(chan struct{}), died: make(chan struct{}), exited: make(chan struct{}), exitCode: -1, ctx: wctx, stop: stop}
 	f := filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("container", id),
@@ -59,6 +63,10 @@ func (r *Runtime) watchOOM(ctx context.Context, id string, created time.Time) *o
 					r.log.Debug("OOM event of the grading container", "container", id)
 					w.setHit()
 				case events.ActionDie:
+					if code, err := strconv.ParseInt(m.Actor.Attributes["exitCode"], 10, 64); err == nil {
+						w.exitCode = code
+					}
+					close(w.exited)
 					return
 				}
 			case err := <-errs:
@@ -102,6 +110,17 @@ func (r *Runtime) pollCgroup(w *oomWatch, id string, pid int) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// dieSeen reports whether the "die" event came on the stream: then every
+// "oom" event of the container came before it (see stoppedEarly).
+func (w *oomWatch) dieSeen() bool {
+	select {
+	case <-w.exited:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -50,9 +50,9 @@ type running struct {
 	stdout  *muxReader
 	stderr  *boundedBuffer
 	ch      *jobChannel
-	meter   *meter // what it uses, read while it runs (usage.go)
-	warm    bool   // taken from the pool: started before the job
-	started time.Time
+	meter   *meter    // what it uses, read while it runs (usage.go)
+	warm    bool      // taken from the pool: started before the job
+	started time.Time // cold: the start returned; warm: the hand-over
 	stopped time.Time // when the wait returned
 	// state is the stopped container's, inspected once (stoppedState).
 	state     *container.State
@@ -102,7 +102,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 	// whatever the run file does next (as INGInious, which kills it on the
 	// event).
 	l := a.job.Limits
-	st := r.waitStopped(ctx, c.id, c.att, c.meter, l.Time, l.HardTime, c.oom.hit)
+	st := r.waitStopped(ctx, c.id, c.att, c.meter, l.Time, l.HardTime, c.oom.hit, c.oom)
 	c.stopped = time.Now()
 	if st.ended {
 		return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
@@ -216,6 +216,7 @@ func (r *Runtime) prepare(ctx context.Context, s containerSpec, c *running) erro
 	if err := r.start(ctx, c.id); err != nil {
 		return failure("The grading container could not start", err)
 	}
+	c.started = time.Now()
 	return nil
 }
 
@@ -234,7 +235,9 @@ func (r *Runtime) handOver(ctx context.Context, a *attempt, c *running, pid int)
 	containers.ReportStarted(a.ev)
 	go r.pollCgroup(c.oom, c.id, pid)
 	r.sendFiles(a, c)
-	c.started = time.Now()
+	if c.warm {
+		c.started = time.Now()
+	}
 	return nil
 }
 
@@ -270,7 +273,7 @@ func (r *Runtime) sendFiles(a *attempt, c *running) {
 func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict) (messages.JobResult, error) {
 	// Overflow wins over timeout: a process killed by the OOM killer may
 	// also have used its time.
-	if c.oom.killed() || r.stoppedState(ctx, c).OOMKilled {
+	if c.oom.killed() || (!c.stoppedEarly() && r.stoppedState(ctx, c).OOMKilled) {
 		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
 	}
 	switch v {
@@ -303,6 +306,20 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict
 		return crash("The grading container gave a result that cannot be read."), nil
 	}
 	return res, nil
+}
+
+// stoppedEarly reports whether the wait of c ended at its "die" event,
+// with a whole result read before: then nothing is asked of the stopped
+// container (stoppedState), whose inspect the daemon answers only after
+// its cleanup (15-20 ms on fuse-overlayfs), and the result goes at once.
+// It needs nothing the inspect would tell: State.OOMKilled is the daemon's
+// record of the OOM events containerd sent it about the container, each
+// of which it publishes as an "oom" event before it handles the exit
+// (one queue per container), so all of them came on the OOM watch's
+// stream before "die" (oomWatch.killed sees them); the wall time is
+// measured up to the result (usage).
+func (c *running) stoppedEarly() bool {
+	return c.oom != nil && c.oom.dieSeen() && c.ch != nil && !c.ch.resultTime().IsZero()
 }
 
 // stoppedState is the stopped container c's state, from one inspect that

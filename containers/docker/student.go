@@ -235,7 +235,7 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 
 	killed := c.relaySignals(ctl, id)
 	m := r.newMeter(id, r.initPid(c.ctx, id))
-	st := r.waitStopped(c.ctx, id, att, m, lim.time, lim.hard, killed)
+	st := r.waitStopped(c.ctx, id, att, m, lim.time, lim.hard, killed, nil)
 	c.studentUse.add(r.studentUsage(c.ctx, id, m))
 	if st.ended {
 		return channel.CodeLaunch, "the job ended"

@@ -10,19 +10,28 @@ import (
 )
 
 // usage is what the stopped grading container c and the student
-// containers of its job used (messages.Usage). The wall time is the
-// daemon's, State.StartedAt to State.FinishedAt, for a cold start; a warm
-// container started before its job, so its wall time is the agent's,
-// from the hand-over to the wait's return. nil when nothing is known.
+// containers of its job used (messages.Usage). The wall time of a cold
+// start is the daemon's, State.StartedAt to State.FinishedAt; a warm
+// container started before its job, so its wall time is the agent's, from
+// the hand-over to the wait's return. When the wait ended early (see
+// stoppedEarly), both are the agent's, from the start's return (warm: the
+// hand-over) to the result's arrival: a lower bound as the other figures
+// are, short by the helper's exit, read when the CPU time and memory last
+// were. nil when nothing is known.
 func (r *Runtime) usage(ctx context.Context, c *running) *messages.Usage {
 	u := &messages.Usage{}
 	u.CPUTime, u.MemoryPeak = c.meter.figures()
-	if c.warm {
+	switch {
+	case c.stoppedEarly():
+		if at := c.ch.resultTime(); !c.started.IsZero() && at.After(c.started) {
+			u.WallTime = at.Sub(c.started).Seconds()
+		}
+	case c.warm:
 		// Not the collect's time (the OOM settle, the drain): the wait's.
 		if !c.started.IsZero() && c.stopped.After(c.started) {
 			u.WallTime = c.stopped.Sub(c.started).Seconds()
 		}
-	} else {
+	default:
 		st := r.stoppedState(ctx, c)
 		u.WallTime = wallSeconds(st.StartedAt, st.FinishedAt)
 	}

@@ -1,0 +1,106 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// dieFake sends, on a container's event stream, its "die" event with exit
+// status 3 (broken: the stream fails instead), never answers the wait, and
+// answers inspects with a state that says OOMKilled, counting them.
+type dieFake struct {
+	inspectFake
+	broken bool
+}
+
+func (f *dieFake) Events(ctx context.Context, o events.ListOptions) (<-chan events.Message, <-chan error) {
+	msgs, errs := make(chan events.Message, 1), make(chan error, 1)
+	switch {
+	case !o.Filters.Contains("container"):
+	case f.broken:
+		errs <- errors.New("events: connection reset")
+	default:
+		msgs <- events.Message{Type: events.ContainerEventType, Action: events.ActionDie,
+			Actor: events.Actor{ID: "c1", Attributes: map[string]string{"exitCode": "3"}}}
+	}
+	return msgs, errs
+}
+
+// stoppedContainer is a grading container c1 whose helper sent a whole
+// result 1.5 s after its start, as the wait of Run leaves it to collect.
+func stoppedContainer(r *Runtime) (*running, time.Time) {
+	start := time.Now().Add(-2 * time.Second)
+	c := &running{id: "c1", started: start, stderr: &boundedBuffer{max: 1}}
+	c.oom = r.watchOOM(context.Background(), c.id, start)
+	c.att = &attached{exited: make(chan container.WaitResponse), waitErr: make(chan error), copied: make(chan error, 1)}
+	c.att.copied <- nil // the attach stream ended
+	c.ch = &jobChannel{result: make(chan channelResult, 1), resultAt: start.Add(1500 * time.Millisecond)}
+	c.ch.result <- channelResult{data: []byte(`{"result": "success", "grade": 100}`)}
+	return c, start
+}
+
+// TestWaitStopped_EndsAtTheDieEvent: the "die" event ends the wait of a
+// grading container with its exit status, though the daemon has not
+// answered the wait (it does only after its cleanup, 15-20 ms later); the
+// result then goes without an inspect of the stopped container, its wall
+// time measured from the start to the result.
+func TestWaitStopped_EndsAtTheDieEvent(t *testing.T) {
+	t.Parallel()
+	f := &dieFake{inspectFake: inspectFake{fakeAPI: fakeAPI{events: blockEvents}, state: &container.State{OOMKilled: true}}}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	c, _ := stoppedContainer(r)
+	defer c.oom.stop()
+	done := make(chan stopped, 1)
+	go func() { done <- r.waitStopped(t.Context(), c.id, c.att, nil, 0, 0, nil, c.oom) }()
+	select {
+	case st := <-done:
+		if st.exit != 3 || st.ended || st.verdict != verdictNone {
+			t.Errorf("waitStopped = %+v, want exit 3", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the wait did not end at the die event")
+	}
+	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
+	res, err := r.collect(t.Context(), a, c, verdictNone)
+	if err != nil || res.Result.Status != messages.StatusSuccess || res.Grade != 100 {
+		t.Errorf("collect = %+v, %v; want the helper's success", res, err)
+	}
+	if u := r.usage(t.Context(), c); u == nil || u.WallTime != 1.5 {
+		t.Errorf("usage = %+v, want a wall time of 1.5 s (start to result)", u)
+	}
+	if n := f.inspects.Load(); n != 0 {
+		t.Errorf("%d inspects of the stopped container, want none", n)
+	}
+}
+
+// TestCollect_InspectsWithoutTheDieEvent: when the event stream broke, the
+// "oom" events may be lost too, so the stopped container's State.OOMKilled
+// is asked, once, and tells an overflow; the wall time is the daemon's.
+func TestCollect_InspectsWithoutTheDieEvent(t *testing.T) {
+	t.Parallel()
+	f := &dieFake{broken: true, inspectFake: inspectFake{fakeAPI: fakeAPI{events: blockEvents}, state: &container.State{
+		OOMKilled: true, StartedAt: "2026-01-02T03:04:05Z", FinishedAt: "2026-01-02T03:04:07Z"}}}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	c, _ := stoppedContainer(r)
+	defer c.oom.stop()
+	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
+	res, err := r.collect(t.Context(), a, c, verdictNone)
+	if err != nil || res.Result.Status != messages.StatusOverflow {
+		t.Errorf("collect = %+v, %v; want overflow from State.OOMKilled", res, err)
+	}
+	if u := r.usage(t.Context(), c); u == nil || u.WallTime != 2 {
+		t.Errorf("usage = %+v, want the daemon's wall time of 2 s", u)
+	}
+	if n := f.inspects.Load(); n != 1 {
+		t.Errorf("%d inspects, want 1", n)
+	}
+}
