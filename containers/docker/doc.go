@@ -63,8 +63,10 @@
 // contract.MaxResultBytes(Limits.Output), decided once into an attempt),
 // launch (volume, create, OOM watch, attach, start, files, channel), wait
 // (waitStopped in wait.go, the one wait/kill/limit loop, shared with the
-// student containers) and collect (overflow, then the runtime's timeout,
-// then the result from the channel).
+// student containers; a grading container's wait ends at its "die" event,
+// which the daemon sends 15-20 ms before it answers the wait, after its
+// cleanup) and collect (overflow, then the runtime's timeout, then the
+// result from the channel).
 //
 // # Warm pool
 //
@@ -202,7 +204,11 @@
 //     since the cgroup is gone once the container stopped; (3)
 //     State.OOMKilled after the exit, whose meaning depends on the daemon
 //     and its containerd (Docker 20.10 sets it for any process of the
-//     container). Once (1) or (2) is seen the container is killed at once
+//     container). (3) is the daemon's record of the containerd OOM events
+//     it publishes as (1), before the "die": it is asked (an inspect, which
+//     the daemon answers only after its cleanup after the exit) unless the
+//     "die" came on the stream after a whole result (stoppedEarly), when
+//     it could tell nothing (1) did not. Once (1) or (2) is seen the container is killed at once
 //     (the result is overflow whatever the run file does next; INGInious
 //     kills it on the event too). Scope: the events name the grading
 //     container's id and the counter is its own cgroup's; a student
