@@ -39,7 +39,6 @@ type containerAPI interface {
 // volumeAPI lists the volume calls the runtime makes (the /task/student
 // volume a job shares with its student containers).
 type volumeAPI interface {
-	VolumeCreate(ctx context.Context, options volume.CreateOptions) (volume.Volume, error)
 	VolumeRemove(ctx context.Context, volumeID string, force bool) error
 	VolumeList(ctx context.Context, options volume.ListOptions) (volume.ListResponse, error)
 }

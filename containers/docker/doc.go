@@ -61,9 +61,9 @@
 //
 // Run is a few steps (run.go): plan (the SSH bounds, the image, the tar,
 // contract.MaxResultBytes(Limits.Output), decided once into an attempt),
-// launch (volume, create, OOM watch, attach, start, files, channel), wait
-// (waitStopped in wait.go, the one wait/kill/limit loop, shared with the
-// student containers; a grading container's wait ends at its "die" event,
+// launch (create with its volume, OOM watch, attach, start, files,
+// channel), wait (waitStopped in wait.go, the one wait/kill/limit loop,
+// shared with the student containers; a grading container's wait ends at its "die" event,
 // which the daemon sends 15-20 ms before it answers the wait, after its
 // cleanup) and collect (overflow, then the runtime's timeout, then the
 // result from the channel).
@@ -75,8 +75,8 @@
 // job: the files come on stdin once the helper runs. So the runtime keeps,
 // per environment of Options.Pool (pool.go, poolfill.go), Size started
 // containers waiting: each is made by the very steps of a cold start
-// (prepare: volume, create, OOM watch from its creation, attach, start)
-// for a job with Options.Pool.Limits (cmd/ingo gives the agent's default
+// (prepare: create with its volume, OOM watch from its creation, attach,
+// start) for a job with Options.Pool.Limits (cmd/ingo gives the agent's default
 // limits: what a job that sets none gets), no input yet, no course files
 // and no network, and its helper waits on stdin. A job the pool is for
 // takes one: the container is inspected (still running, same image, its
@@ -141,8 +141,9 @@
 //   - /task/student is a volume of the local driver with tmpfs options
 //     (sized as /task but at most Limits.Memory, uid 4242, NoCopy so Docker
 //     never copies the image's folder into it and makes it root's), labelled
-//     like the containers, made per attempt and removed after it (Cleanup
-//     removes leftovers). The daemon mounts it once for every container
+//     like the containers, made per attempt by the grading container's
+//     create (its mount carries the driver options and labels) and removed
+//     after it (Cleanup removes leftovers). The daemon mounts it once for every container
 //     using it: no host path is shared with the agent. What a container
 //     writes there counts against that container's memory (see Memory).
 //   - run_student (student.go): a sibling container of the same image (or

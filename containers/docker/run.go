@@ -182,14 +182,13 @@ func (r *Runtime) launch(ctx context.Context, a *attempt, c *running) error {
 // stdin. Cold starts and the warm pool both make containers so.
 func (r *Runtime) prepare(ctx context.Context, s containerSpec, c *running) error {
 	// The /task/student folder is a volume the job's student containers
-	// share (a tmpfs too, sized as /task).
-	volume, err := r.createVolume(s.limits, withRole(s.labels, "student-dir"))
-	if err != nil {
-		return err
-	}
+	// share (a tmpfs too, sized as /task), made by the create. Removed
+	// after the container, also when the create failed after making it.
+	volume := newVolumeName()
 	c.volume = volume
 	c.onClose(func() { r.removeVolume(volume) })
 	created := time.Now()
+	var err error
 	if c.id, err = r.create(s, volume); err != nil {
 		return err
 	}
@@ -381,7 +380,7 @@ func (a *attempt) spec(r *Runtime) containerSpec {
 }
 
 // create makes a grading container of spec s with the /task/student
-// volume.
+// volume, which it makes too (studentDirVolume).
 func (r *Runtime) create(s containerSpec, volume string) (string, error) {
 	l := s.limits
 	cfg := &container.Config{
@@ -408,7 +407,7 @@ func (r *Runtime) create(s containerSpec, volume string) (string, error) {
 		hc.NetworkMode = container.NetworkMode(r.opts.Network)
 	}
 	if volume != "" {
-		hc.Mounts = studentDirMount(volume)
+		hc.Mounts = studentDirVolume(volume, l, withRole(s.labels, "student-dir"))
 	}
 	if m := gradingMemory(l); m > 0 {
 		// The tmpfs mounts count inside (their pages are charged to the

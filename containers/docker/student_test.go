@@ -252,3 +252,49 @@ subprocess.run(["feedback-result", "success"])
 		t.Errorf("next job: %s %q", res.Result.Status, res.Result.Text)
 	}
 }
+
+// TestStudentDirVolume: the create of the grading container makes its
+// /task/student volume, as a volume of its own: the local driver's tmpfs
+// (sized as /task, at most Limits.Memory, the worker's), labelled as the
+// job's resources with the role student-dir (Cleanup finds leftovers so),
+// and removed after the job.
+func TestStudentDirVolume(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	job := newJob(r, task(t, map[string]string{"run": studentRun(`
+out "$(stat -f -c %T /task/student) $(stat -c %U:%a /task/student) $(df -k /task/student | awk 'NR == 2 {print $2}')"
+sleep 1`)}), nil)
+	job.Limits.Memory, job.Limits.Disk = 48, 64
+	type outcome struct {
+		res messages.JobResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := r.Run(t.Context(), job, nil)
+		done <- outcome{res, err}
+	}()
+	cli := rawClient(t)
+	f := filters.NewArgs(filters.Arg("label", LabelJob+"="+job.ID()), filters.Arg("label", LabelRole+"=student-dir"))
+	var vs []*volume.Volume
+	for deadline := time.Now().Add(20 * time.Second); len(vs) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		list, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: f})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs = list.Volumes
+	}
+	if len(vs) != 1 {
+		t.Fatalf("%d student-dir volumes of the job while it runs, want 1", len(vs))
+	}
+	v := vs[0]
+	if v.Driver != "local" || v.Options["type"] != "tmpfs" || !strings.Contains(v.Options["o"], "size=49152k,uid=4242,gid=4242") ||
+		v.Labels[LabelAgent] != r.opts.AgentID || v.Labels[LabelAttempt] != "1" {
+		t.Errorf("volume %s: driver %s, options %v, labels %v", v.Name, v.Driver, v.Options, v.Labels)
+	}
+	o := <-done
+	if o.err != nil || o.res.Result.Status != messages.StatusSuccess || o.res.Result.Text != "tmpfs worker:755 49152\n" {
+		t.Errorf("Run = %+v, %v; want success %q", o.res.Result, o.err, "tmpfs worker:755 49152\n")
+	}
+	assertJobGone(t, job)
+}

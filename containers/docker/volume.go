@@ -2,10 +2,11 @@ package docker
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"strings"
 
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/errdefs"
 
 	"github.com/ingo-grader/ingo/containers/helper/contract"
@@ -28,27 +29,34 @@ func studentDirBytes(l messages.Limits) int64 {
 	return size
 }
 
-// createVolume makes the job's /task/student: a tmpfs volume of the local
-// driver, which the daemon mounts once and shares between the grading
-// container and its student containers. It lives in the daemon, not in a
-// path the agent must share with it, and goes with the job.
-func (r *Runtime) createVolume(l messages.Limits, labels map[string]string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
-	defer cancel()
-	v, err := r.api.VolumeCreate(ctx, volume.CreateOptions{
-		Driver: "local",
-		DriverOpts: map[string]string{
+// newVolumeName names a job's /task/student volume: the create of the
+// grading container makes it (studentDirVolume), and its student
+// containers mount it by that name.
+func newVolumeName() string {
+	return "ingo-student-" + strings.ToLower(rand.Text())
+}
+
+// studentDirVolume mounts the job's /task/student volume, named name, and
+// makes it with the container: a tmpfs volume of the local driver, which
+// the daemon mounts once and shares between the grading container and its
+// student containers. It lives in the daemon, not in a path the agent
+// must share with it, and goes with the job. Made by the container's
+// create (the daemon creates a volume a mount names with the mount's
+// driver options and labels), not by a call of its own before: one round
+// trip less per job.
+func studentDirVolume(name string, l messages.Limits, labels map[string]string) []mount.Mount {
+	ms := studentDirMount(name)
+	ms[0].VolumeOptions.Labels = labels
+	ms[0].VolumeOptions.DriverConfig = &mount.Driver{
+		Name: "local",
+		Options: map[string]string{
 			"type":   "tmpfs",
 			"device": "tmpfs",
 			"o": fmt.Sprintf("size=%dk,uid=%d,gid=%d,mode=0755,nosuid,nodev",
 				(studentDirBytes(l)+1023)>>10, workerID, workerID),
 		},
-		Labels: labels,
-	})
-	if err != nil {
-		return "", failure("The grading container's student folder could not be created", err)
 	}
-	return v.Name, nil
+	return ms
 }
 
 // removeVolume removes a job's volume (after its containers).
