@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 )
 
 // Exit codes. Scripts tell a usage mistake from a failure to get a result.
@@ -19,9 +20,34 @@ const (
 
 func main() {
 	ctx, stop := signalContext(context.Background(), os.Stderr, func() { os.Exit(exitInterrupted) })
+	stopProfile := startCPUProfile(os.Getenv("INGO_CPUPROFILE"), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// startCPUProfile writes a CPU profile of the whole run to path, when
+// set: how the benchmarks of separate processes (tests/bench) see where
+// each process spends its time. It returns what stops and writes it.
+func startCPUProfile(path string, stderr io.Writer) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "ingo: INGO_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(stderr, "ingo: INGO_CPUPROFILE: %v\n", err)
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
 }
 
 // run executes one command line and returns the exit code; tests call it

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -99,6 +100,17 @@ func processEnv(home string) []string {
 	return env
 }
 
+// profiled adds to env a CPU profile of the process, named name, in the
+// directory INGO_BENCH_PROFILE names, if set (the binary's
+// INGO_CPUPROFILE). The client's profile is go test's -cpuprofile.
+func profiled(env []string, name string) []string {
+	dir := os.Getenv("INGO_BENCH_PROFILE")
+	if dir == "" {
+		return env
+	}
+	return append(slices.Clone(env), "INGO_CPUPROFILE="+filepath.Join(dir, name+".pprof"))
+}
+
 // measureProcesses starts a backend process with its embedded NATS server
 // (durable or not) and the agent processes, measures raw request/reply on
 // that server and then ingo's throughput, checks every job succeeded once,
@@ -114,7 +126,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, durable bool) processR
 		args = append(args, "--set", "backend.durable=false")
 	}
 	begin := time.Now()
-	be := testutil.StartProcess(t, fmt.Sprintf("backend(durable=%v)", durable), bin, env, args...)
+	be := testutil.StartProcess(t, fmt.Sprintf("backend(durable=%v)", durable), bin, profiled(env, fmt.Sprintf("backend-durable-%v", durable)), args...)
 	testutil.Eventually(t, 60*time.Second, func() bool {
 		if be.Exited() {
 			t.Fatalf("ingo backend exited: %v\n%s", be.Err(), be.Output())
@@ -133,7 +145,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, durable bool) processR
 	agents := make([]*testutil.Process, procAgents)
 	for i := range agents {
 		id := fmt.Sprintf("a%d", i+1)
-		agents[i] = testutil.StartProcess(t, id, bin, env, "agent", "--runtime", "noop",
+		agents[i] = testutil.StartProcess(t, id, bin, profiled(env, fmt.Sprintf("agent-%s-durable-%v", id, durable)), "agent", "--runtime", "noop",
 			"--concurrency", strconv.Itoa(procSlots), "--nats-url", url, "--set", "agent.id="+id, "--name", id)
 	}
 	defer func() {
