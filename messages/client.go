@@ -4,8 +4,9 @@ package messages
 // refuses a peer of another version with an Error of CodeProtocolVersion,
 // instead of misreading its messages. Version 2: a sender is named by the
 // subject it publishes on (Subjects.Sender), and an agent process by its
-// session on the messages to and from it.
-const ProtocolVersion = 2
+// session on the messages to and from it. Version 3: messages to one
+// subject may travel together in a Batch.
+const ProtocolVersion = 3
 
 // ClientHello registers a client. Sent by a client to SubjectBackendClient
 // when it starts, after every NATS reconnect, and whenever the backend

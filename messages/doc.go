@@ -5,9 +5,17 @@
 // # Encoding
 //
 // One NATS message carries one ingo message, encoded as CBOR with a tag
-// (RFC 8949 §3.4) whose number names the message type. The tag numbers are
-// registered in one table (registry.go); a decoder needs no side channel to
-// know what it holds. Decoding is strict and bounded (see codec.go): unknown
+// (RFC 8949 §3.4) whose number names the message type, or a Batch of them
+// for one receiver (protocol 3): what a peer sends to one subject at once
+// travels together, since at a deadline a NATS message's fixed cost (a
+// read, a parse, a hand-over between goroutines in every process on its
+// way) is most of what a small message costs. Senders make batches only
+// of what is already waiting (Pack; natsconn.Coalescer in the agent and
+// the client library, one per turn of the backend's loop), so a lone
+// message never waits; receivers Split a batch and handle its items in
+// order, each as if it had come alone. The tag numbers are registered in
+// one table (registry.go); a decoder needs no side channel to know what
+// it holds. Decoding is strict and bounded (see codec.go): unknown
 // fields, duplicate map keys, invalid UTF-8, over-deep nesting and over-size
 // items are errors, never panics.
 //

@@ -6,3 +6,17 @@ const (
 	MaxItems   = maxItems
 	TagBase    = tagBase
 )
+
+// DecodeBatch reads a Batch with the reflective strict decoder, which
+// Split's hand-written reader must agree with.
+func DecodeBatch(data []byte) ([][]byte, error) {
+	m, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	b, ok := m.(*Batch)
+	if !ok {
+		return nil, ErrMalformed
+	}
+	return b.Messages, nil
+}

@@ -46,6 +46,7 @@ var registry = []Message{
 	&BackendAgentConflict{},      // 39922
 	&ClientGetHistory{},          // 39923
 	&BackendHistory{},            // 39924
+	&Batch{},                     // 39925
 }
 
 // All returns a new zero value of every message type, in tag order.
@@ -93,3 +94,4 @@ func (*AgentJobRefused) MessageName() string           { return "AgentJobRefused
 func (*BackendAgentConflict) MessageName() string      { return "BackendAgentConflict" }
 func (*ClientGetHistory) MessageName() string          { return "ClientGetHistory" }
 func (*BackendHistory) MessageName() string            { return "BackendHistory" }
+func (*Batch) MessageName() string                     { return "Batch" }

@@ -169,5 +169,15 @@ func samples() []messages.Message {
 				JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusKilled}},
 			},
 		}, Next: 17},
+		&messages.Batch{Messages: [][]byte{sampleAck, sampleAck}},
 	}
 }
+
+// sampleAck is an encoded message for the sample Batch.
+var sampleAck = func() []byte {
+	b, err := messages.Encode(&messages.Ack{JobID: sampleDescription.JobID, Attempt: 1})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
