@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -42,6 +43,9 @@ type Agent struct {
 
 	stats   counters
 	started atomic.Bool
+	// out sends everything for the backend while Run serves, many
+	// messages in one where they come together (natsconn.Coalescer).
+	out atomic.Pointer[natsconn.Coalescer]
 
 	// helloReq and changed wake the Run loop, cleanNow the cleanup loop;
 	// they coalesce (capacity 1).
@@ -79,6 +83,10 @@ type Agent struct {
 	stopping     bool // Run's context is done: no new attempts
 	closed       bool // Run is returning: inbound messages are dropped
 }
+
+// sender is what sends to the backend: the Coalescer while Run serves,
+// else nil (publish directly).
+func (a *Agent) sender() *natsconn.Coalescer { return a.out.Load() }
 
 // New makes an agent that talks over nc and runs jobs on rt. bundles may be
 // nil: jobs with a TaskBundle then end in a crash that says so. log may be
@@ -156,6 +164,17 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 	a.giveUp = giveUp
 	a.mu.Unlock()
 
+	out := natsconn.NewCoalescer(a.nc, a.subj.BackendAgent(a.cfg.ID), a.inbox, func(n int, err error) {
+		// Hellos, pings and results are sent again by their timers; the
+		// rest is answered to by the backend's timeouts.
+		a.stats.sendErrors.Add(uint64(n))
+		a.log.Warn("send failed", "messages", n, "err", err)
+	})
+	a.out.Store(out)
+	defer func() {
+		a.out.Store(nil)
+		out.Close()
+	}()
 	sub, err := a.nc.Subscribe(a.inbox, a.handle)
 	if err != nil {
 		return fmt.Errorf("agent: subscribe to %s: %w", a.inbox, err)

@@ -55,7 +55,13 @@ func (a *Agent) ping() {
 // logged and counted: hellos and results are retried by their own timers,
 // and the rest is answered to by the backend's timeouts.
 func (a *Agent) send(subject string, m messages.Message) bool {
-	if err := natsconn.Send(a.nc, subject, a.inbox, m); err != nil {
+	var err error
+	if out := a.sender(); out != nil && subject == a.subj.BackendAgent(a.cfg.ID) {
+		err = out.SendMessage(m)
+	} else {
+		err = natsconn.Send(a.nc, subject, a.inbox, m)
+	}
+	if err != nil {
 		a.stats.sendErrors.Add(1)
 		a.log.Warn("send failed", "message", m.MessageName(), "err", err)
 		return false

@@ -55,31 +55,13 @@ func startBackend(t testing.TB, n *testutil.NATS) *backend {
 	})
 	b := &backend{t: t, nc: nc, subj: messages.NewSubjects(""), in: make(chan received, 1024)}
 	_, err = nc.Subscribe(b.subj.BackendAgent("*"), func(m *nats.Msg) {
-		msg, err := messages.Decode(m.Data)
+		items, err := messages.Split(m.Data)
 		if err != nil {
-			t.Errorf("backend got undecodable bytes from the agent: %v", err)
+			t.Errorf("backend got an undecodable batch from the agent: %v", err)
 			return
 		}
-		switch msg := msg.(type) {
-		case *messages.Ping:
-			if b.unknown.Load() {
-				b.sendTo(m.Reply, &messages.Unknown{Session: msg.Session})
-			} else {
-				b.sendTo(m.Reply, &messages.Pong{Session: msg.Session})
-			}
-		case *messages.AgentJobDone:
-			if b.autoAck.Load() {
-				b.sendTo(m.Reply, &messages.Ack{JobID: msg.JobID, Attempt: msg.Attempt})
-			}
-		case *messages.AgentJobRefused:
-			if b.autoAck.Load() {
-				b.sendTo(m.Reply, &messages.Ack{JobID: msg.JobID, Attempt: msg.Attempt})
-			}
-		}
-		select {
-		case b.in <- received{msg, m.Reply}:
-		default:
-			t.Errorf("backend: %d messages unread; dropped %s", len(b.in), msg.MessageName())
+		for _, data := range items {
+			b.receive(m, data)
 		}
 	})
 	if err != nil {
@@ -89,6 +71,37 @@ func startBackend(t testing.TB, n *testutil.NATS) *backend {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// receive is one message from the agent, alone or in a batch.
+func (b *backend) receive(m *nats.Msg, data []byte) {
+	t := b.t
+	msg, err := messages.Decode(data)
+	if err != nil {
+		t.Errorf("backend got undecodable bytes from the agent: %v", err)
+		return
+	}
+	switch msg := msg.(type) {
+	case *messages.Ping:
+		if b.unknown.Load() {
+			b.sendTo(m.Reply, &messages.Unknown{Session: msg.Session})
+		} else {
+			b.sendTo(m.Reply, &messages.Pong{Session: msg.Session})
+		}
+	case *messages.AgentJobDone:
+		if b.autoAck.Load() {
+			b.sendTo(m.Reply, &messages.Ack{JobID: msg.JobID, Attempt: msg.Attempt})
+		}
+	case *messages.AgentJobRefused:
+		if b.autoAck.Load() {
+			b.sendTo(m.Reply, &messages.Ack{JobID: msg.JobID, Attempt: msg.Attempt})
+		}
+	}
+	select {
+	case b.in <- received{msg, m.Reply}:
+	default:
+		t.Errorf("backend: %d messages unread; dropped %s", len(b.in), msg.MessageName())
+	}
 }
 
 func (b *backend) sendTo(subject string, m messages.Message) {

@@ -31,10 +31,25 @@ func (a *Agent) handle(msg *nats.Msg) {
 		a.stats.noResponders.Add(1)
 		return
 	}
-	m, err := messages.Decode(msg.Data)
+	items, err := messages.Split(msg.Data)
 	if err != nil {
 		a.stats.malformed.Add(1)
-		a.log.Warn("undecodable message on the agent subject", "bytes", len(msg.Data), "err", err)
+		a.log.Warn("undecodable batch on the agent subject", "bytes", len(msg.Data), "err", err)
+		a.answerError(msg, messages.CodeMalformed, err.Error())
+		return
+	}
+	// The items of a batch are handled in order, as if each came alone.
+	for _, data := range items {
+		a.handleOne(msg, data)
+	}
+}
+
+// handleOne handles one message from the backend.
+func (a *Agent) handleOne(msg *nats.Msg, data []byte) {
+	m, err := messages.Decode(data)
+	if err != nil {
+		a.stats.malformed.Add(1)
+		a.log.Warn("undecodable message on the agent subject", "bytes", len(data), "err", err)
 		a.answerError(msg, messages.CodeMalformed, err.Error())
 		return
 	}

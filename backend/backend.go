@@ -40,6 +40,7 @@ type Backend struct {
 	async     AsyncJournal  // cfg.Journal when it stores in the background
 	loader    JobLoader     // cfg.Journal when it can read descriptions back
 	out       outbox        // what the loop sends, held until stored (async)
+	sends     sendQueue     // what the loop's turn sends, a batch per peer
 	stats     counters
 	gauges    gauges // published by the loop, read by Gauges
 
@@ -174,6 +175,7 @@ func (b *Backend) Run(ctx context.Context) error {
 			}
 			b.flushOutbox(b.async.Stored())
 			b.spillStored()
+			b.flushSends()
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), ErrDeposed) {
 				return b.abandon(ctx, subs...)
@@ -187,6 +189,7 @@ func (b *Backend) Run(ctx context.Context) error {
 			}
 			b.dispatch()
 			b.spillStored()
+			b.flushSends()
 		case <-tick.C:
 			// What arrived while the loop was busy (a slow journal write)
 			// is handled first: a ping waiting here is not silence.
@@ -195,6 +198,7 @@ func (b *Backend) Run(ctx context.Context) error {
 			}
 			b.tick()
 			b.dispatch()
+			b.flushSends()
 			b.publishGauges()
 		}
 	}
@@ -309,10 +313,29 @@ func (b *Backend) receive(m *nats.Msg) {
 	if fromAgent {
 		back = b.subj.Agent(sender)
 	}
-	msg, err := messages.Decode(m.Data)
+	items, err := messages.Split(m.Data)
 	if err != nil {
 		b.stats.malformed.Add(1)
-		b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(m.Data), "err", err)
+		b.log.Warn("malformed batch", "subject", m.Subject, "bytes", len(m.Data), "err", err)
+		b.sendNow(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
+		return
+	}
+	if len(items) > 1 {
+		b.stats.batchesReceived.Add(1)
+	}
+	// The items of a batch are handled as if each had come alone, in order.
+	for _, data := range items {
+		b.receiveOne(m, data, sender, kind, back)
+	}
+}
+
+// receiveOne decodes one message from sender, checks it and posts it.
+func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messages.SenderKind, back string) {
+	fromAgent := kind == messages.SenderAgent
+	msg, err := messages.Decode(data)
+	if err != nil {
+		b.stats.malformed.Add(1)
+		b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(data), "err", err)
 		b.sendNow(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
 		return
 	}
@@ -367,7 +390,13 @@ func (b *Backend) reply(subject string, m messages.Message) {
 		b.hold(subject, m)
 		return
 	}
-	b.sendNow(subject, m)
+	data, err := natsconn.Encode(b.nc, m)
+	if err != nil {
+		b.stats.sendErrors.Add(1)
+		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
+		return
+	}
+	b.queueSend(subject, data)
 }
 
 // sendNow sends m at once; safe from any goroutine. Only what tells of no

@@ -30,6 +30,13 @@
 // journal: Run stops with ErrJournalFailed without sending what it held,
 // and cmd/ingo rebuilds a backend from the journal.
 //
+// What a turn of the loop sends (the answers to the events it took, the
+// jobs a dispatch handed out, what the journal's progress released) is
+// gathered per peer and leaves at the end of the turn, one NATS message
+// per peer (sendqueue.go, messages.Batch); a message sent from a quiet
+// loop still leaves at once, alone. Batches received are split and their
+// items posted as events one by one, in order.
+//
 // # Recovery
 //
 // A Journal that is also a Replayer (backend/journal, on JetStream) is

@@ -28,7 +28,6 @@ type heldMsg struct {
 	after   uint64 // leaves once stored >= after
 	subject string
 	data    []byte
-	name    string
 }
 
 // holding says whether a message made now must wait.
@@ -42,7 +41,7 @@ func (b *Backend) hold(subject string, m messages.Message) {
 		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
 		return
 	}
-	b.out.held = append(b.out.held, heldMsg{after: b.out.appended, subject: subject, data: data, name: m.MessageName()})
+	b.out.held = append(b.out.held, heldMsg{after: b.out.appended, subject: subject, data: data})
 }
 
 // flushOutbox sends what the journal's progress to stored releases.
@@ -55,10 +54,7 @@ func (b *Backend) flushOutbox(stored uint64) {
 		if h.after > b.out.stored {
 			break
 		}
-		if err := b.nc.Publish(h.subject, h.data); err != nil {
-			b.stats.sendErrors.Add(1)
-			b.log.Warn("send failed", "subject", h.subject, "type", h.name, "err", err)
-		}
+		b.queueSend(h.subject, h.data)
 		n++
 	}
 	if n == len(b.out.held) {
@@ -72,6 +68,7 @@ func (b *Backend) flushOutbox(stored uint64) {
 // appended (at most timeout) and sends what that releases. What is still
 // held then is dropped: its senders ask again.
 func (b *Backend) settleOutbox(timeout time.Duration) {
+	defer b.flushSends()
 	if b.async == nil {
 		return
 	}

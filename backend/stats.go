@@ -11,6 +11,7 @@ type counters struct {
 	submitted, finished, requeued, agentsLost, duplicateResults atomic.Int64
 	resultsAcked, resultsResent, resultsExpired                 atomic.Int64
 	spilled, loaded, loadErrors                                 atomic.Int64
+	batchesReceived, batchesSent                                atomic.Int64
 }
 
 // Stats are the backend's counters since it started.
@@ -33,6 +34,9 @@ type Stats struct {
 	// dispatch, and reads that failed (the job then waits and is tried
 	// again).
 	DescriptionsSpilled, DescriptionsLoaded, DescriptionLoadErrors int64
+	// BatchesReceived and BatchesSent count the NATS messages that carried
+	// several of ours together (messages.Batch).
+	BatchesReceived, BatchesSent int64
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -45,5 +49,6 @@ func (b *Backend) Stats() Stats {
 		DuplicateResults: c.duplicateResults.Load(),
 		ResultsAcked:     c.resultsAcked.Load(), ResultsResent: c.resultsResent.Load(), ResultsExpired: c.resultsExpired.Load(),
 		DescriptionsSpilled: c.spilled.Load(), DescriptionsLoaded: c.loaded.Load(), DescriptionLoadErrors: c.loadErrors.Load(),
+		BatchesReceived: c.batchesReceived.Load(), BatchesSent: c.batchesSent.Load(),
 	}
 }

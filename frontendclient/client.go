@@ -41,6 +41,9 @@ type Client struct {
 	readyFailed chan struct{} // closed when the backend refuses our hello
 
 	uploads uploader
+	// out sends everything for the backend, many messages in one where
+	// they come together (natsconn.Coalescer).
+	out *natsconn.Coalescer
 
 	// mu guards everything below (see the package doc).
 	mu         sync.Mutex
@@ -114,6 +117,12 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 		c.log.Warn("cannot raise pending limits", "err", err)
 	}
 	c.status = nc.StatusChanged(nats.CONNECTED, nats.CLOSED)
+	c.out = natsconn.NewCoalescer(nc, c.to, c.self, func(n int, err error) {
+		// Submissions unanswered and hellos are sent again after the next
+		// answered ping; requests time out.
+		c.stats.sendErrors.Add(int64(n))
+		c.log.Warn("send failed", "messages", n, "err", err)
+	})
 
 	c.mu.Lock()
 	c.sayHello()
@@ -182,6 +191,7 @@ func (c *Client) OnEnvironments(fn func(map[string][]string)) {
 func (c *Client) Close() error {
 	err := c.shutdown(nil)
 	c.wg.Wait()
+	c.out.Close()
 	return err
 }
 
@@ -224,17 +234,14 @@ func (c *Client) closedErrLocked() error {
 	return ErrClosed
 }
 
-// send publishes m to the backend. Called with mu held.
+// send queues m for the backend. Called with mu held.
 func (c *Client) send(m messages.Message) error {
-	return natsconn.Send(c.nc, c.to, c.self, m)
+	return c.out.SendMessage(m)
 }
 
-// sendWire publishes an already encoded message. Called with mu held.
+// sendWire queues an already encoded message. Called with mu held.
 func (c *Client) sendWire(data []byte) error {
-	if err := c.nc.PublishMsg(&nats.Msg{Subject: c.to, Reply: c.self, Data: data}); err != nil {
-		return fmt.Errorf("publish on %s: %w", c.to, err)
-	}
-	return nil
+	return c.out.Send(data)
 }
 
 // sayHello (re)registers with the backend. Called with mu held.

@@ -101,7 +101,20 @@ func (fb *fakeBackend) deafen(t *testing.T) {
 func (fb *fakeBackend) receive(m *nats.Msg) {
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
-	msg, err := messages.Decode(m.Data)
+	items, err := messages.Split(m.Data)
+	if err != nil {
+		fb.errs = append(fb.errs, fmt.Errorf("client sent a bad batch: %w", err))
+		return
+	}
+	for _, data := range items {
+		fb.receiveOne(m, data)
+	}
+}
+
+// receiveOne is one message from a client, alone or in a batch. Called
+// with mu held.
+func (fb *fakeBackend) receiveOne(m *nats.Msg, data []byte) {
+	msg, err := messages.Decode(data)
 	if err != nil {
 		fb.errs = append(fb.errs, fmt.Errorf("client sent garbage: %w", err))
 		return

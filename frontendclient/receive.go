@@ -23,10 +23,24 @@ func (c *Client) handle(nm *nats.Msg) {
 		c.mu.Unlock()
 		return
 	}
-	msg, err := messages.Decode(nm.Data)
+	items, err := messages.Split(nm.Data)
 	if err != nil {
 		c.stats.malformed.Add(1)
-		c.log.Warn("undecodable message dropped", "bytes", len(nm.Data), "err", err)
+		c.log.Warn("undecodable batch dropped", "bytes", len(nm.Data), "err", err)
+		return
+	}
+	// The items of a batch are handled in order, as if each came alone.
+	for _, data := range items {
+		c.handleOne(data)
+	}
+}
+
+// handleOne handles one message from the backend.
+func (c *Client) handleOne(data []byte) {
+	msg, err := messages.Decode(data)
+	if err != nil {
+		c.stats.malformed.Add(1)
+		c.log.Warn("undecodable message dropped", "bytes", len(data), "err", err)
 		return
 	}
 	c.mu.Lock()

@@ -34,6 +34,10 @@ type Stats struct {
 	// OnResult returned an error (the result comes again later).
 	OrphanResults int64
 	HandlerErrors int64
+	// SendErrors counts messages for the backend that NATS would not take
+	// (the connection closed, its reconnect buffer full); submissions
+	// among them are sent again after the next answered ping.
+	SendErrors int64
 	// LastPong is when the backend last answered a ping (zero: never).
 	LastPong time.Time
 }
@@ -42,6 +46,7 @@ type counters struct {
 	malformed, unexpected, duplicateResults, unknownResults atomic.Int64
 	droppedEvents, hellos, resubmissions, bundlesUploaded   atomic.Int64
 	noResponders, orphanResults, handlerErrors              atomic.Int64
+	sendErrors                                              atomic.Int64
 	lastPong                                                atomic.Int64 // Unix ns
 }
 
@@ -55,6 +60,7 @@ func (c *Client) Stats() Stats {
 		Resubmissions: s.resubmissions.Load(), BundlesUploaded: s.bundlesUploaded.Load(),
 		NoResponders:  s.noResponders.Load(),
 		OrphanResults: s.orphanResults.Load(), HandlerErrors: s.handlerErrors.Load(),
+		SendErrors: s.sendErrors.Load(),
 	}
 	if ns := s.lastPong.Load(); ns != 0 {
 		st.LastPong = time.Unix(0, ns)

@@ -41,12 +41,19 @@ func NewPeer(t testing.TB, url, id, subject, target string) *Peer {
 		if natsconn.IsStatus(m) {
 			return
 		}
-		msg, err := messages.Decode(m.Data)
+		items, err := messages.Split(m.Data)
 		if err != nil {
-			t.Errorf("%s got an undecodable message: %v", id, err)
+			t.Errorf("%s got an undecodable batch: %v", id, err)
 			return
 		}
-		p.Inbox <- msg
+		for _, data := range items {
+			msg, err := messages.Decode(data)
+			if err != nil {
+				t.Errorf("%s got an undecodable message: %v", id, err)
+				return
+			}
+			p.Inbox <- msg
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +78,41 @@ func HeartbeatNoise(m messages.Message) bool {
 func (p *Peer) Send(m messages.Message) {
 	p.T.Helper()
 	if err := natsconn.Send(p.NC, p.Target, p.Subject, m); err != nil {
+		p.T.Fatal(err)
+	}
+}
+
+// SendBatch publishes ms to the backend in one NATS message, a
+// messages.Batch; an item given as []byte is sent as it is (to slip a
+// malformed message in).
+func (p *Peer) SendBatch(ms ...any) {
+	p.T.Helper()
+	items := make([][]byte, len(ms))
+	for i, m := range ms {
+		switch m := m.(type) {
+		case []byte:
+			items[i] = m
+		case messages.Message:
+			data, err := messages.Encode(m)
+			if err != nil {
+				p.T.Fatal(err)
+			}
+			items[i] = data
+		default:
+			p.T.Fatalf("SendBatch: %T is not a message", m)
+		}
+	}
+	data, err := messages.Encode(&messages.Batch{Messages: items})
+	if err != nil {
+		p.T.Fatal(err)
+	}
+	p.SendRaw(data)
+}
+
+// SendRaw publishes data to the backend as it is.
+func (p *Peer) SendRaw(data []byte) {
+	p.T.Helper()
+	if err := p.NC.PublishMsg(&nats.Msg{Subject: p.Target, Reply: p.Subject, Data: data}); err != nil {
 		p.T.Fatal(err)
 	}
 }

@@ -154,8 +154,21 @@ func (s *simAgents) oddly(what string) {
 // handle is one message from the backend to agent id.
 func (s *simAgents) handle(m *nats.Msg) {
 	id := strings.TrimPrefix(m.Subject, s.subj.Agent(""))
+	items, err := messages.Split(m.Data)
+	if err != nil {
+		s.oddly(fmt.Sprintf("%s: undecodable batch: %v", id, err))
+		return
+	}
+	for _, data := range items {
+		s.handleOne(id, data)
+	}
+}
+
+// handleOne is one message from the backend to agent id, alone or in a
+// batch.
+func (s *simAgents) handleOne(id string, data []byte) {
 	i := s.index[id]
-	msg, err := messages.Decode(m.Data)
+	msg, err := messages.Decode(data)
 	if err != nil {
 		s.oddly(fmt.Sprintf("%s: undecodable message: %v", id, err))
 		return

@@ -26,6 +26,8 @@ type peer struct {
 	errs     []error
 	received atomic.Int64
 	msgs     chan *nats.Msg // what the subscriptions received, the first ones
+	// pending holds the rest of a batch next took a message from.
+	pending []messages.Message
 }
 
 // dial connects to url with opts, without reconnecting: an attacker's

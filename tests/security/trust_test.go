@@ -211,13 +211,25 @@ func attackForgeResult(t *testing.T, s *suite) {
 // returns nil after d.
 func (p *peer) next(t *testing.T, d time.Duration) messages.Message {
 	t.Helper()
+	if len(p.pending) > 0 {
+		m := p.pending[0]
+		p.pending = p.pending[1:]
+		return m
+	}
 	select {
 	case m := <-p.msgs:
-		msg, err := messages.Decode(m.Data)
+		items, err := messages.Split(m.Data)
 		if err != nil {
-			t.Fatalf("undecodable answer on %s: %v", m.Subject, err)
+			t.Fatalf("undecodable batch on %s: %v", m.Subject, err)
 		}
-		return msg
+		for _, data := range items {
+			msg, err := messages.Decode(data)
+			if err != nil {
+				t.Fatalf("undecodable answer on %s: %v", m.Subject, err)
+			}
+			p.pending = append(p.pending, msg)
+		}
+		return p.next(t, d)
 	case <-time.After(d):
 		return nil
 	}
