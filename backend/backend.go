@@ -323,39 +323,63 @@ func (b *Backend) receive(m *nats.Msg) {
 	if len(items) > 1 {
 		b.stats.batchesReceived.Add(1)
 	}
-	// The items of a batch are handled as if each had come alone, in order.
+	// The items of a batch are handled as if each had come alone, in
+	// order, but a batch gets one answer and one log line for its
+	// refused items, and one health check: a peer cannot turn one NATS
+	// message into a thousand errors or lines of log.
+	var first *messages.Error
+	refused := 0
+	pinged := false
 	for _, data := range items {
-		b.receiveOne(m, data, sender, kind, back)
+		if e := b.receiveOne(m, data, sender, kind, back, refused == 0, &pinged); e != nil {
+			if refused++; first == nil {
+				first = e
+			}
+		}
+	}
+	if first != nil {
+		if refused > 1 {
+			first.Text += fmt.Sprintf(" (and %d more messages of the same batch refused)", refused-1)
+		}
+		b.sendNow(back, first)
 	}
 }
 
-// receiveOne decodes one message from sender, checks it and posts it.
-func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messages.SenderKind, back string) {
+// receiveOne decodes one message from sender, checks it and posts it. It
+// returns the error that answers a message refused (logged if logIt).
+// pinged says whether a health check was answered for this NATS message.
+func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messages.SenderKind, back string, logIt bool, pinged *bool) *messages.Error {
 	fromAgent := kind == messages.SenderAgent
 	msg, err := messages.Decode(data)
 	if err != nil {
 		b.stats.malformed.Add(1)
-		b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(data), "err", err)
-		b.sendNow(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
-		return
+		if logIt {
+			b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(data), "err", err)
+		}
+		return messages.Errorf(messages.CodeMalformed, "", "%v", err)
 	}
 	if _, ok := msg.(*messages.Ping); ok && !fromAgent && m.Reply != back && strings.HasPrefix(m.Reply, "_INBOX.") {
 		// A ping from a raw inbox (nats req) is a health check: answer it
 		// there, once (the server allows one response).
-		b.sendNow(m.Reply, &messages.Pong{})
-		return
+		if !*pinged {
+			*pinged = true
+			b.sendNow(m.Reply, &messages.Pong{})
+		}
+		return nil
 	}
 	if !expected(msg, fromAgent) {
 		b.stats.unexpected.Add(1)
-		b.log.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
-		b.sendNow(back, messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject))
-		return
+		if logIt {
+			b.log.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
+		}
+		return messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject)
 	}
 	select {
 	case b.events <- event{at: b.now(), sender: sender, msg: msg, agent: fromAgent, admin: kind == messages.SenderAdmin}:
 	case <-b.abandoned:
 		// Deposed: nobody reads events any more.
 	}
+	return nil
 }
 
 // expected says which messages each backend subject takes.

@@ -2,9 +2,13 @@ package backend
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -132,5 +136,50 @@ func TestSendQueueBatchesPerPeer(t *testing.T) {
 	}
 	if st := b.Stats(); st.BatchesSent != 1 || st.SendErrors != 0 {
 		t.Errorf("%d batches sent, %d send errors; want 1 (to q1; q2's one message alone), 0", st.BatchesSent, st.SendErrors)
+	}
+}
+
+// A batch full of refused messages gets one answer, not one per item:
+// one NATS message cannot be turned into a thousand errors.
+func TestBatchRefusalsAnsweredOnce(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	var items []any
+	for range 300 {
+		items = append(items, []byte("garbage"))
+	}
+	items = append(items, &messages.AgentJobStarted{JobID: "x", Attempt: 1}) // not a client's
+	c.SendBatch(items...)
+	e := next[*messages.Error](c)
+	if e.Code != messages.CodeMalformed || !strings.Contains(e.Text, "300 more") {
+		t.Errorf("answer %v %q: want the first item's refusal, saying 300 more", e.Code, e.Text)
+	}
+	c.quiet(300 * time.Millisecond)
+	if st := r.b.Stats(); st.Malformed != 300 || st.Unexpected != 1 {
+		t.Errorf("stats %+v: want 300 malformed, 1 unexpected", st)
+	}
+
+	// A batch of health checks from a raw inbox is answered once.
+	inbox := natsauth.InboxPrefix(natsauth.RoleBackend, "test") + ".health" // the Superuser's inboxes
+	sub, err := c.NC.SubscribeSync(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var pings [][]byte
+	for range 50 {
+		pings = append(pings, mustEncode(t, &messages.Ping{}))
+	}
+	batch, _ := messages.Encode(&messages.Batch{Messages: pings})
+	if err := c.NC.PublishMsg(&nats.Msg{Subject: c.Target, Reply: inbox, Data: batch}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.NextMsg(wait); err != nil {
+		t.Fatalf("no pong: %v", err)
+	}
+	if m, err := sub.NextMsg(300 * time.Millisecond); err == nil {
+		t.Errorf("a second answer to one health check batch: %q", m.Data)
 	}
 }
