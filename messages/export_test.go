@@ -20,3 +20,9 @@ func DecodeBatch(data []byte) ([][]byte, error) {
 	}
 	return b.Messages, nil
 }
+
+// The two ways to decode a message's type, which must agree.
+var (
+	DecodeTagged = decodeTagged
+	DecodeAny    = decodeAny
+)

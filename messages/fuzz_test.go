@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -36,6 +37,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{0xd9, 0x9b, 0xdc, 0xa0})
 
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The registry's direct lookup of a tag decodes as the decoder's own.
+		fast, ferr := messages.DecodeTagged(data)
+		slow, serr := messages.DecodeAny(data)
+		if (ferr == nil) != (serr == nil) || (ferr == nil && !reflect.DeepEqual(fast, slow)) {
+			t.Fatalf("typed decode %#v, %v; the decoder's own %#v, %v", fast, ferr, slow, serr)
+		}
 		m, err := decode(t, data)
 		if err == nil && m == nil {
 			t.Fatal("nil message without an error")
