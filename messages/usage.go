@@ -20,7 +20,9 @@ const (
 // absent on the wire) is unknown: no container does nothing at all.
 type Usage struct {
 	// WallTime is the seconds from the grading container's start (for a
-	// warm container: when the job was handed to it) to its exit.
+	// warm container: when the job was handed to it) to its end: its
+	// result's arrival, or its exit where no result came (a lower bound,
+	// as CPUTime and MemoryPeak: the helper's own exit is not counted).
 	WallTime float64 `cbor:"wall_time,omitempty" json:"wall_time,omitempty"`
 	// CPUTime is the seconds of CPU (user and system, all cores) the
 	// grading container's processes used, the helper's included.
