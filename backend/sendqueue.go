@@ -45,17 +45,11 @@ func (b *Backend) flushSends() {
 	limit := int(b.nc.MaxPayload())
 	for _, subject := range q.order {
 		list := q.bySubject[subject]
-		_ = messages.Pack(list, limit, func(payload []byte) error {
+		_ = messages.Pack(list, limit, func(payload []byte, n int) error {
 			if err := b.nc.Publish(subject, payload); err != nil {
-				n := 1
-				if messages.IsBatch(payload) {
-					if items, serr := messages.Split(payload); serr == nil {
-						n = len(items)
-					}
-				}
 				b.stats.sendErrors.Add(int64(n))
 				b.log.Warn("send failed", "subject", subject, "messages", n, "err", err)
-			} else if messages.IsBatch(payload) {
+			} else if n > 1 {
 				b.stats.batchesSent.Add(1)
 			}
 			return nil

@@ -178,8 +178,9 @@ func (r *cborReader) take(n int) string {
 // message at a time sees exactly what it saw before batches). maxBytes
 // bounds a payload (the server's max_payload; MaxBatchBytes if larger or
 // 0). An item too large to share a payload goes alone. emit is called once
-// per payload, in order; Pack returns emit's first error.
-func Pack(items [][]byte, maxBytes int, emit func(payload []byte) error) error {
+// per payload, in order, with the number of messages it carries; Pack
+// returns emit's first error.
+func Pack(items [][]byte, maxBytes int, emit func(payload []byte, n int) error) error {
 	if maxBytes <= 0 || maxBytes > MaxBatchBytes {
 		maxBytes = MaxBatchBytes
 	}
@@ -193,12 +194,11 @@ func Pack(items [][]byte, maxBytes int, emit func(payload []byte) error) error {
 			size += s
 			n++
 		}
-		var err error
-		if n == 1 {
-			err = emit(items[0])
-		} else {
-			err = emit(encodeBatch(items[:n], size))
+		payload := items[0]
+		if n > 1 {
+			payload = encodeBatch(items[:n], size)
 		}
+		err := emit(payload, n)
 		if err != nil {
 			return err
 		}

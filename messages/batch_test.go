@@ -34,11 +34,14 @@ func items(t testing.TB, n int, size func(i int) int) [][]byte {
 // items found again, in order.
 func unpack(t *testing.T, in [][]byte, maxBytes int) (payloads, out [][]byte) {
 	t.Helper()
-	err := messages.Pack(in, maxBytes, func(p []byte) error {
+	err := messages.Pack(in, maxBytes, func(p []byte, n int) error {
 		payloads = append(payloads, p)
 		got, err := messages.Split(p)
 		if err != nil {
 			t.Fatalf("split a packed payload: %v", err)
+		}
+		if len(got) != n {
+			t.Fatalf("Pack says %d messages, the payload holds %d", n, len(got))
 		}
 		out = append(out, got...)
 		return nil
@@ -103,7 +106,7 @@ func TestPackEncodesAsEncode(t *testing.T) {
 			}
 			in := items(t, n, func(int) int { return size })
 			var got []byte
-			_ = messages.Pack(in, 64<<20, func(p []byte) error { got = p; return nil })
+			_ = messages.Pack(in, 64<<20, func(p []byte, _ int) error { got = p; return nil })
 			want, err := messages.Encode(&messages.Batch{Messages: in})
 			if err != nil {
 				t.Fatal(err)

@@ -125,12 +125,8 @@ func (c *Coalescer) run() {
 
 func (c *Coalescer) publish(q [][]byte) {
 	limit := int(c.nc.MaxPayload())
-	_ = messages.Pack(q, limit, func(payload []byte) error {
+	_ = messages.Pack(q, limit, func(payload []byte, n int) error {
 		if err := c.nc.PublishMsg(&nats.Msg{Subject: c.subject, Reply: c.reply, Data: payload}); err != nil && c.failed != nil {
-			n := 1
-			if items, serr := messages.Split(payload); serr == nil {
-				n = len(items)
-			}
 			c.failed(n, fmt.Errorf("publish on %s: %w", c.subject, err))
 		}
 		return nil
