@@ -410,14 +410,15 @@ func (b *Backend) reply(subject string, m messages.Message) {
 	if subject == "" {
 		return
 	}
-	if b.out.holding() {
-		b.hold(subject, m)
-		return
-	}
+	// Encoded now: its value may change later.
 	data, err := natsconn.Encode(b.nc, m)
 	if err != nil {
 		b.stats.sendErrors.Add(1)
 		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
+		return
+	}
+	if b.out.holding() {
+		b.out.held = append(b.out.held, heldMsg{after: b.out.appended, subject: subject, data: data})
 		return
 	}
 	b.queueSend(subject, data)

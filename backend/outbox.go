@@ -5,9 +5,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/ingo-grader/ingo/internal/natsconn"
-	"github.com/ingo-grader/ingo/messages"
 )
 
 // outbox holds what the event loop sends while transitions it appended to
@@ -32,17 +29,6 @@ type heldMsg struct {
 
 // holding says whether a message made now must wait.
 func (o *outbox) holding() bool { return o.stored < o.appended || len(o.held) > 0 }
-
-// hold encodes m now (its value may change later) and keeps it.
-func (b *Backend) hold(subject string, m messages.Message) {
-	data, err := natsconn.Encode(b.nc, m)
-	if err != nil {
-		b.stats.sendErrors.Add(1)
-		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
-		return
-	}
-	b.out.held = append(b.out.held, heldMsg{after: b.out.appended, subject: subject, data: data})
-}
 
 // flushOutbox sends what the journal's progress to stored releases.
 func (b *Backend) flushOutbox(stored uint64) {
