@@ -84,9 +84,22 @@ type Agent struct {
 	closed       bool // Run is returning: inbound messages are dropped
 }
 
-// sender is what sends to the backend: the Coalescer while Run serves,
-// else nil (publish directly).
-func (a *Agent) sender() *natsconn.Coalescer { return a.out.Load() }
+// publish sends data, an encoded message, to the backend with the
+// agent's subject as reply subject: through the Coalescer while Run
+// serves, directly before and after (a result of an attempt that outlived
+// Run still goes).
+func (a *Agent) publish(data []byte) error {
+	if out := a.out.Load(); out != nil {
+		if err := out.Send(data); !errors.Is(err, natsconn.ErrCoalescerClosed) {
+			return err
+		}
+	}
+	subject := a.subj.BackendAgent(a.cfg.ID)
+	if err := a.nc.PublishMsg(&nats.Msg{Subject: subject, Reply: a.inbox, Data: data}); err != nil {
+		return fmt.Errorf("publish on %s: %w", subject, err)
+	}
+	return nil
+}
 
 // New makes an agent that talks over nc and runs jobs on rt. bundles may be
 // nil: jobs with a TaskBundle then end in a crash that says so. log may be

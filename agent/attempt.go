@@ -112,7 +112,7 @@ func (e events) SSHDebug(host string, port int, user, password string) {
 	if e.at.ctx.Err() != nil || !e.at.sshSent.CompareAndSwap(false, true) {
 		return
 	}
-	e.a.send(e.a.subj.BackendAgent(e.a.cfg.ID), &messages.AgentJobSSHDebug{
+	e.a.send(&messages.AgentJobSSHDebug{
 		JobID: e.at.key.JobID, Attempt: e.at.key.Attempt,
 		Host: host, Port: port, User: user, Password: password,
 	})

@@ -38,7 +38,7 @@ func (a *Agent) hello() {
 	a.mu.Unlock()
 
 	a.stats.hellos.Add(1)
-	a.send(a.subj.BackendAgent(a.cfg.ID), m)
+	a.send(m)
 	a.resend(time.Time{})
 }
 
@@ -48,18 +48,16 @@ func (a *Agent) requestHello() { wake(a.helloReq) }
 // ping is the heartbeat; the answer is Pong, or Unknown.
 func (a *Agent) ping() {
 	a.stats.pings.Add(1)
-	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.Ping{Session: a.session})
+	a.send(&messages.Ping{Session: a.session})
 }
 
-// send publishes m with the agent's subject as reply subject. A failure is
-// logged and counted: hellos and results are retried by their own timers,
-// and the rest is answered to by the backend's timeouts.
-func (a *Agent) send(subject string, m messages.Message) bool {
-	var err error
-	if out := a.sender(); out != nil && subject == a.subj.BackendAgent(a.cfg.ID) {
-		err = out.SendMessage(m)
-	} else {
-		err = natsconn.Send(a.nc, subject, a.inbox, m)
+// send sends m to the backend (publish). A failure is logged and counted:
+// hellos and results are retried by their own timers, and the rest is
+// answered to by the backend's timeouts.
+func (a *Agent) send(m messages.Message) bool {
+	data, err := natsconn.Encode(a.nc, m)
+	if err == nil {
+		err = a.publish(data)
 	}
 	if err != nil {
 		a.stats.sendErrors.Add(1)

@@ -149,7 +149,7 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 		a.refuse(k, refusal)
 		return
 	}
-	a.send(a.subj.BackendAgent(a.cfg.ID), &messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
+	a.send(&messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
 	go a.runAttempt(at)
 }
 

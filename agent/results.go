@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -102,13 +100,7 @@ func (a *Agent) publishResult(k messages.JobAttempt, p *pending) {
 	a.mu.Lock()
 	p.lastSent = time.Now()
 	a.mu.Unlock()
-	var err error
-	if out := a.sender(); out != nil {
-		err = out.Send(p.data)
-	} else {
-		err = a.nc.PublishMsg(&nats.Msg{Subject: a.subj.BackendAgent(a.cfg.ID), Reply: a.inbox, Data: p.data})
-	}
-	if err != nil {
+	if err := a.publish(p.data); err != nil {
 		a.stats.sendErrors.Add(1)
 		a.log.Warn("send result failed; will retry", "job", k.JobID, "attempt", k.Attempt, "err", err)
 	}
