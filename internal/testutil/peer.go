@@ -41,17 +41,12 @@ func NewPeer(t testing.TB, url, id, subject, target string) *Peer {
 		if natsconn.IsStatus(m) {
 			return
 		}
-		items, err := messages.Split(m.Data)
+		msgs, err := DecodeAll(m.Data)
 		if err != nil {
-			t.Errorf("%s got an undecodable batch: %v", id, err)
+			t.Errorf("%s got an undecodable message: %v", id, err)
 			return
 		}
-		for _, data := range items {
-			msg, err := messages.Decode(data)
-			if err != nil {
-				t.Errorf("%s got an undecodable message: %v", id, err)
-				return
-			}
+		for _, msg := range msgs {
 			p.Inbox <- msg
 		}
 	})
@@ -80,6 +75,23 @@ func (p *Peer) Send(m messages.Message) {
 	if err := natsconn.Send(p.NC, p.Target, p.Subject, m); err != nil {
 		p.T.Fatal(err)
 	}
+}
+
+// DecodeAll decodes what one NATS message carries: one message, or the
+// items of a batch, in order. A peer played by a test takes nothing it
+// cannot read, so any item that does not decode fails it all.
+func DecodeAll(data []byte) ([]messages.Message, error) {
+	items, err := messages.Split(data)
+	if err != nil {
+		return nil, err
+	}
+	msgs := make([]messages.Message, len(items))
+	for i, item := range items {
+		if msgs[i], err = messages.Decode(item); err != nil {
+			return nil, err
+		}
+	}
+	return msgs, nil
 }
 
 // SendBatch publishes ms to the backend in one NATS message, a

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -218,17 +219,11 @@ func (p *peer) next(t *testing.T, d time.Duration) messages.Message {
 	}
 	select {
 	case m := <-p.msgs:
-		items, err := messages.Split(m.Data)
+		msgs, err := testutil.DecodeAll(m.Data)
 		if err != nil {
-			t.Fatalf("undecodable batch on %s: %v", m.Subject, err)
+			t.Fatalf("undecodable answer on %s: %v", m.Subject, err)
 		}
-		for _, data := range items {
-			msg, err := messages.Decode(data)
-			if err != nil {
-				t.Fatalf("undecodable answer on %s: %v", m.Subject, err)
-			}
-			p.pending = append(p.pending, msg)
-		}
+		p.pending = append(p.pending, msgs...)
 		return p.next(t, d)
 	case <-time.After(d):
 		return nil
