@@ -115,10 +115,10 @@ const (
 	// "<PREFIX>_HISTORY".
 	HistoryStreamSuffix = "HISTORY"
 	// SuffixHistory is the root of the history stream's subjects:
-	// "<prefix>.history.job.<jobID>" holds a job's whole record, and
-	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>" its
-	// summary, which listings filter on (HistoryToken spells the tokens).
-	// Only the backend writes them.
+	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>" holds a
+	// job's record, which listings filter on (HistoryToken spells the
+	// tokens); records stored by earlier versions are also on
+	// "<prefix>.history.job.<jobID>". Only the backend writes them.
 	SuffixHistory = "history"
 	// SuffixHistoryRequest is followed by "client.<id>" (a frontend; only
 	// the frontend of that name may publish there) or "admin.<id>": the
@@ -134,12 +134,13 @@ func (s Subjects) HistoryStream() string {
 // HistoryAll matches every subject of the history stream.
 func (s Subjects) HistoryAll() string { return s.Prefix + "." + SuffixHistory + ".>" }
 
-// HistoryJob holds the whole record of one job.
+// HistoryJob held the whole record of one job in earlier versions; read
+// only, for the records they stored.
 func (s Subjects) HistoryJob(jobID string) string {
 	return s.Prefix + "." + SuffixHistory + ".job." + jobID
 }
 
-// HistoryList holds the summary of one job. Pass "*" to match any value
+// HistoryList holds the record of one job. Pass "*" to match any value
 // of a token.
 func (s Subjects) HistoryList(course, status, client, jobID string) string {
 	return s.Prefix + "." + SuffixHistory + ".list." + course + "." + status + "." + client + "." + jobID

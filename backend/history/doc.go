@@ -6,20 +6,28 @@
 // # Layout, and why
 //
 // One stream per installation, messages.HistoryStream ("<PREFIX>_HISTORY"),
-// with two subjects per job:
+// with one message per job:
 //
-//	<prefix>.history.job.<jobID>                              the whole record
-//	<prefix>.history.list.<course>.<status>.<client>.<jobID>  its summary
+//	<prefix>.history.list.<course>.<status>.<client>.<jobID>
 //
-// A lookup by job id is one direct get of the last message of a subject
-// without wildcards, whatever the job's course: a subject scheme with the
-// course first would need the course to look a job up, and a KV bucket
-// keyed by job id cannot be listed by course or time without reading
-// every key. A listing filters on the summary subjects, so the server
-// sends only the jobs of that course, status and client (the tokens are
-// messages.HistoryToken: a course id that is not a valid token is hashed,
-// and readers check the record itself). Summaries are a few hundred bytes,
-// so a page never reads results, archives or outputs.
+// Its payload is the whole record; its header Ingo-Summary the summary
+// (CBOR, base64). A lookup by job id is one direct get of the last message
+// on "<prefix>.history.list.*.*.*.<jobID>": the server finds the subject
+// in its index of subjects, whatever the job's course, without scanning
+// the stream. A KV bucket keyed by job id could not be listed by course or
+// time without reading every key. A listing filters on the same subjects
+// with headers only, so the server sends only the jobs of that course,
+// status and client (the tokens are messages.HistoryToken: a course id
+// that is not a valid token is hashed, and readers check the record
+// itself), and a page never reads results, archives or outputs.
+//
+// Why one message and not two (a record on "<prefix>.history.job.<jobID>"
+// and a summary, as earlier versions stored them): each stored message
+// costs the server a store, an ack and an index entry, and the history
+// was half of what durability cost the backend per job at a deadline.
+// Records of that layout are still read (by id: the job's subject, when
+// the listing subject holds a summary only; in listings: the summary's
+// payload) until the retention removes them.
 //
 // Pages are newest first: stream order is finish order (one writer, the
 // active backend), and a page reads windows of sequences below its cursor
@@ -40,10 +48,11 @@
 // # Writing
 //
 // The backend hands a finished job's record over (backend.History.Add)
-// from its event loop: Add never blocks, a worker publishes both messages
-// without waiting, and another follows their acks, publishing again (with
-// the same message ids, which the duplicate window turns into the first
-// store's ack) a record whose ack did not come. The backend lets the
+// from its event loop: Add never blocks, a worker publishes its message
+// without waiting, and another follows the acks, publishing again a record
+// whose ack did not come (without a message id: a late first store and
+// the second are one record, the second replacing the first, and the
+// server keeps no duplicate-window entry per job). The backend lets the
 // journal forget a delivered job only once its record is settled
 // (Settled), so a result delivered and acknowledged is in the history. A
 // write that fails for good is counted (Stats) and logged; the result's
@@ -52,9 +61,8 @@
 // forget waited for the record), and the next backend hands every job its
 // replay finds finished to the history again (backend/historyreplay.go);
 // the record replaces the same record if it was stored after all (same
-// subjects, one message per subject, same message ids), so a job is never
-// listed twice. A job stored again after the duplicate window is listed
-// by the time of that store.
+// subject, one message per subject), so a job is never listed twice; a
+// job stored again is listed by the time of that store.
 //
 // # Reading, and who may
 //

@@ -3,6 +3,8 @@ package history
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -23,27 +25,73 @@ type Viewer struct {
 
 func (v Viewer) sees(r *messages.JobRecord) bool { return v.Admin || r.ClientID == v.ClientID }
 
-// Get returns a job's whole record: one read, by its subject. A job of
-// another client is ErrNotFound for a frontend, as one that is not there.
+// Get returns a job's whole record: one read, the last message on its
+// listing subjects whatever their course, status and client (the server
+// finds it in its index of subjects, without scanning), or, for a record
+// stored before records were one message, on the job's own subject. A job
+// of another client is ErrNotFound for a frontend, as one that is not
+// there.
 func (st *Store) Get(ctx context.Context, v Viewer, jobID string) (*messages.JobRecord, error) {
 	if messages.ValidateID(jobID) != nil {
 		return nil, ErrNotFound
 	}
-	m, err := st.stream.GetLastMsgForSubject(ctx, st.subj.HistoryJob(jobID))
+	r, err := st.read1(jobID, func() ([]byte, error) { return st.lastFor(ctx, st.subj.HistoryList("*", "*", "*", jobID)) })
+	if err == nil && r.Summary { // stored before records were one message
+		r, err = st.read1(jobID, func() ([]byte, error) {
+			m, err := st.stream.GetLastMsgForSubject(ctx, st.subj.HistoryJob(jobID))
+			if err != nil {
+				return nil, err
+			}
+			return m.Data, nil
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !v.sees(r) {
+		return nil, ErrNotFound
+	}
+	return r, nil
+}
+
+// read1 decodes the record get reads.
+func (st *Store) read1(jobID string, get func() ([]byte, error)) (*messages.JobRecord, error) {
+	data, err := get()
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("history: read %s: %w", jobID, err)
 	}
-	r, err := decode(m.Data)
+	r, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("history: record of %s: %w", jobID, err)
 	}
-	if !v.sees(r) {
-		return nil, ErrNotFound
-	}
 	return r, nil
+}
+
+// lastFor is the payload of the last message on filter, which may hold
+// wildcards: a direct get with the subject in its body (the client
+// library's puts it in the request's subject, where no wildcard may be).
+func (st *Store) lastFor(ctx context.Context, filter string) ([]byte, error) {
+	body, err := json.Marshal(struct {
+		LastFor string `json:"last_by_subj"`
+	}{filter})
+	if err != nil {
+		return nil, err
+	}
+	m, err := st.js.Conn().RequestWithContext(ctx, "$JS.API.DIRECT.GET."+st.subj.HistoryStream(), body)
+	if err != nil {
+		return nil, err
+	}
+	switch status := m.Header.Get("Status"); status {
+	case "":
+		return m.Data, nil
+	case "404":
+		return nil, jetstream.ErrMsgNotFound
+	default:
+		return nil, fmt.Errorf("direct get: status %s %s", status, m.Header.Get("Description"))
+	}
 }
 
 func decode(data []byte) (*messages.JobRecord, error) {
@@ -155,7 +203,8 @@ type found struct {
 // read returns the summaries on filter within [from, to), in order.
 func (st *Store) read(ctx context.Context, filter string, from, to uint64) ([]found, error) {
 	c, err := st.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from, InactiveThreshold: consumerIdle})
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from, InactiveThreshold: consumerIdle,
+		HeadersOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
@@ -177,9 +226,12 @@ func (st *Store) read(ctx context.Context, filter string, from, to uint64) ([]fo
 				past = true
 				continue
 			}
-			r, err := decode(m.Data())
-			if err != nil {
+			r, err := st.summary(ctx, m.Headers(), meta.Sequence.Stream)
+			if errors.Is(err, errUnreadable) {
 				continue // not ours to fail a page for; the writer is the backend
+			}
+			if err != nil {
+				return nil, err
 			}
 			out = append(out, found{seq: meta.Sequence.Stream, rec: *r})
 		}
@@ -196,7 +248,8 @@ func (st *Store) read(ctx context.Context, filter string, from, to uint64) ([]fo
 // seqAt is the first sequence stored at or after t; ok false: none.
 func (st *Store) seqAt(ctx context.Context, t time.Time) (uint64, bool, error) {
 	c, err := st.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t, InactiveThreshold: consumerIdle})
+		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t, InactiveThreshold: consumerIdle,
+		HeadersOnly: true})
 	if err != nil {
 		return 0, false, fmt.Errorf("history: %w", err)
 	}
@@ -212,4 +265,29 @@ func (st *Store) seqAt(ctx context.Context, t time.Time) (uint64, bool, error) {
 		return meta.Sequence.Stream, true, nil
 	}
 	return 0, false, nil
+}
+
+// errUnreadable: a message on a listing subject that holds no record.
+var errUnreadable = errors.New("history: not a record")
+
+// summary is the summary a listing read with headers only: in its header,
+// or, for a summary stored before records were one message, the message
+// itself, read by its sequence.
+func (st *Store) summary(ctx context.Context, h nats.Header, seq uint64) (*messages.JobRecord, error) {
+	data, err := base64.RawStdEncoding.DecodeString(h.Get(headerSummary))
+	if err != nil || len(data) == 0 {
+		m, err := st.stream.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, errUnreadable // gone since (retention, size bound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("history: read %d: %w", seq, err)
+		}
+		data = m.Data
+	}
+	r, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUnreadable, err)
+	}
+	return r, nil
 }

@@ -118,7 +118,6 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		MaxAge:            o.Retention,
 		MaxMsgsPerSubject: 1,
 		Replicas:          o.Replicas,
-		Duplicates:        min(2*time.Minute, o.Retention),
 		AllowDirect:       true,
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)

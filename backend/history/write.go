@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -15,40 +16,52 @@ import (
 const maxInFlight = 4096
 
 // retries: a record whose ack did not come is published again this many
-// times (the duplicate window makes a late first store count once).
+// times (a late first store and the second are one record).
 const retries = 3
 
-// inflight is one record's two messages, published, awaiting their acks.
+// inflight is one record's message, published, awaiting its ack.
 type inflight struct {
 	jobID string
-	msgs  [2]*nats.Msg
-	acks  [2]jetstream.PubAckFuture // nil where the publish itself failed
+	msg   *nats.Msg
+	ack   jetstream.PubAckFuture // nil where the publish itself failed
 }
 
-// encode returns the record's messages: the whole record (its archive
-// dropped over the bound) and its summary.
-func (st *Store) encode(r *messages.JobRecord) ([2]*nats.Msg, error) {
+// headerSummary carries a record's summary (its CBOR, base64) beside the
+// whole record, so that a listing reads headers only.
+const headerSummary = "Ingo-Summary"
+
+// encode returns the record's message: on its listing subject, the whole
+// record (its archive dropped over the bound) with its summary in a
+// header. No message id: a record published again replaces itself (one
+// message per subject), and the server keeps no duplicate window entry
+// for each of a deadline's jobs.
+func (st *Store) encode(r *messages.JobRecord) (*nats.Msg, error) {
 	whole := *r
 	if n := int64(len(whole.Archive)); n > st.opts.MaxArchive {
 		whole.Archive, whole.ArchiveDropped = nil, n
 	}
-	var out [2]*nats.Msg
-	for i, rec := range []messages.JobRecord{whole, r.Summarize()} {
-		data, err := messages.Encode(&messages.BackendHistory{Jobs: []messages.JobRecord{rec}})
-		if err != nil {
-			return out, fmt.Errorf("encode: %w", err)
-		}
-		subject := st.subj.HistoryJob(r.JobID)
-		if i == 1 {
-			subject = st.subj.HistoryList(messages.HistoryToken(r.CourseID), messages.HistoryToken(string(r.Result.Status)),
-				messages.HistoryToken(r.ClientID), r.JobID)
-		}
-		m := nats.NewMsg(subject)
-		m.Data = data
-		m.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s.%d.%d", r.JobID, r.FinishedAt, i))
-		out[i] = m
+	data, err := encodeRecord(&whole)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	sum := r.Summarize()
+	summary, err := encodeRecord(&sum)
+	if err != nil {
+		return nil, err
+	}
+	m := nats.NewMsg(st.subj.HistoryList(messages.HistoryToken(r.CourseID), messages.HistoryToken(string(r.Result.Status)),
+		messages.HistoryToken(r.ClientID), r.JobID))
+	m.Data = data
+	m.Header[headerSummary] = []string{base64.RawStdEncoding.EncodeToString(summary)}
+	return m, nil
+}
+
+func encodeRecord(r *messages.JobRecord) ([]byte, error) {
+	data, err := messages.Encode(&messages.BackendHistory{Jobs: []messages.JobRecord{*r}})
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return data, nil
 }
 
 // publisher publishes what Add handed over, without waiting for acks.
@@ -57,17 +70,14 @@ func (st *Store) publisher() {
 	defer st.workers.Done()
 	defer close(st.acks)
 	for r := range st.in {
-		msgs, err := st.encode(r)
+		m, err := st.encode(r)
 		if err != nil {
 			st.fail(r.JobID, err)
 			st.settle(r.JobID)
 			continue
 		}
-		f := inflight{jobID: r.JobID, msgs: msgs}
-		for i, m := range msgs {
-			f.acks[i], _ = st.js.PublishMsgAsync(m) // a failed publish is retried by the follower
-		}
-		st.acks <- f
+		ack, _ := st.js.PublishMsgAsync(m) // a failed publish is retried by the follower
+		st.acks <- inflight{jobID: r.JobID, msg: m, ack: ack}
 	}
 }
 
@@ -76,13 +86,7 @@ func (st *Store) publisher() {
 func (st *Store) follower() {
 	defer st.workers.Done()
 	for f := range st.acks {
-		var err error
-		for i := range f.msgs {
-			if e := st.await(f.acks[i], f.msgs[i]); e != nil {
-				err = e
-			}
-		}
-		if err != nil {
+		if err := st.await(f.ack, f.msg); err != nil {
 			st.fail(f.jobID, err)
 		} else {
 			st.written.Add(1)
@@ -92,7 +96,8 @@ func (st *Store) follower() {
 }
 
 // await returns once m is stored, publishing it again (synchronously: the
-// server or the stream leader is in trouble) when its ack did not come.
+// server or the stream leader is in trouble) when its ack did not come. A
+// late first store and the second are one record: the second replaces it.
 func (st *Store) await(ack jetstream.PubAckFuture, m *nats.Msg) error {
 	var err error
 	if ack != nil {
