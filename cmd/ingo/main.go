@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+
+	"github.com/ingo-grader/ingo/internal/gcfloor"
 )
 
 // Exit codes. Scripts tell a usage mistake from a failure to get a result.
@@ -21,7 +23,9 @@ const (
 func main() {
 	ctx, stop := signalContext(context.Background(), os.Stderr, func() { os.Exit(exitInterrupted) })
 	stopProfile := startCPUProfile(os.Getenv("INGO_CPUPROFILE"), os.Stderr)
+	stopFloor := startGCFloor()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopFloor()
 	stopProfile()
 	stop()
 	os.Exit(code)
@@ -48,6 +52,20 @@ func startCPUProfile(path string, stderr io.Writer) func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}
+}
+
+// gcHeadroom is the least the heap may grow between collections
+// (internal/gcfloor): what a small live heap allocating fast at a deadline
+// would otherwise spend on collecting, for at most this much memory.
+const gcHeadroom = 64 << 20
+
+// startGCFloor keeps gcHeadroom under the collector, unless the operator
+// set GOGC: theirs is the setting then.
+func startGCFloor() func() {
+	if os.Getenv("GOGC") != "" {
+		return func() {}
+	}
+	return gcfloor.Start(gcHeadroom)
 }
 
 // run executes one command line and returns the exit code; tests call it
