@@ -64,6 +64,11 @@ type Agent struct {
 	// (handlers) is false, so Wait after setting them is final.
 	jobs     sync.WaitGroup
 	handlers sync.WaitGroup
+	// idle hands an attempt to a runner waiting for one (runner.go);
+	// unbuffered, so a send succeeds only when one waits. runners counts
+	// them; they end once jobsCtx is, and Run waits for them.
+	idle    chan *attempt
+	runners sync.WaitGroup
 
 	// mu guards everything below. It is a leaf lock: nothing is published
 	// and no runtime method is called while holding it.
@@ -130,6 +135,7 @@ func New(nc *nats.Conn, rt containers.Runtime, bundles Bundles, cfg Config, log 
 		helloReq: make(chan struct{}, 1),
 		changed:  make(chan struct{}, 1),
 		cleanNow: make(chan struct{}, 1),
+		idle:     make(chan *attempt),
 		attempts: make(map[messages.JobAttempt]*attempt),
 		results:  make(map[messages.JobAttempt]*pending),
 		finished: newRecent(maxRemembered),
@@ -224,6 +230,7 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		a.log.Warn("unsubscribe", "err", err)
 	}
 	a.handlers.Wait()
+	a.runners.Wait()
 	bg.Wait()
 	a.log.Info("agent stopped")
 	if refused {

@@ -33,8 +33,9 @@ func newAttempt(parent context.Context, k messages.JobAttempt, job *messages.Bac
 	return &attempt{key: k, job: job, prevState: prevState, ctx: ctx, cancel: cancel, begun: time.Now()}
 }
 
-// runAttempt is the goroutine of one attempt, owned by the agent (a.jobs):
-// it ends when the runtime returns, which a cancelled context makes prompt.
+// runAttempt runs one attempt on a runner (runner.go), counted by a.jobs
+// until it ends: when the runtime returns, which a cancelled context makes
+// prompt.
 func (a *Agent) runAttempt(at *attempt) {
 	defer a.jobs.Done()
 	defer at.cancel(errAttemptOver)

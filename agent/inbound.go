@@ -150,7 +150,7 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 		return
 	}
 	a.send(&messages.AgentJobStarted{JobID: k.JobID, Attempt: k.Attempt})
-	go a.runAttempt(at)
+	a.startAttempt(at)
 }
 
 // killJob cancels a running attempt with ErrKilled. A kill is idempotent;
