@@ -201,3 +201,25 @@ func TestRun_NoBackend(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want an error saying no backend answered", code, errOut)
 	}
 }
+
+// The backend's commands get the backend's floor under the collector,
+// wherever their flags are; the others the small one.
+func TestGCHeadroomFor(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want uint64
+	}{
+		{[]string{"backend"}, gcHeadroomBackend},
+		{[]string{"backend", "--embedded-nats", "--data-dir", "/x"}, gcHeadroomBackend},
+		{[]string{"--config", "/etc/ingo.yaml", "backend"}, gcHeadroomBackend},
+		{[]string{"up"}, gcHeadroomBackend},
+		{[]string{"agent", "--runtime", "noop"}, gcHeadroom},
+		{[]string{"queue"}, gcHeadroom},
+		{[]string{"no-such-command"}, gcHeadroom},
+		{nil, gcHeadroom},
+	} {
+		if got := gcHeadroomFor(c.args); got != c.want {
+			t.Errorf("%q: %d, want %d", c.args, got, c.want)
+		}
+	}
+}

@@ -10,12 +10,13 @@
 // encoded), so it collected many times a second: 13% of the backend's,
 // the agents' and a client's CPU per job in the benchmark of separate
 // processes (tests/bench, TestProcessReport; GOGC=400 took the backend
-// from 75 to 66 µs per job). A fixed floor of headroom (64 MiB for ingo's
-// processes) costs at most that much memory while the heap is small, and
-// nothing once it is large: with a million queued jobs the live heap is
-// hundreds of MiB, GOGC's own headroom is larger than the floor, and the
-// collector runs exactly as without this package, which keeps such a
-// backend within its memory budget.
+// from 75 to 66 µs per job). A fixed floor of headroom (cmd/ingo: 256 MiB
+// for the backend, whose live heap grows with the jobs it remembers, 64 MiB
+// for the other commands) costs at most that much memory while the heap
+// is small, and nothing once it is large: with a million queued jobs the
+// backend's live heap is about 500 MiB, GOGC's own headroom is larger than
+// the floor, and the collector runs exactly as without this package, which
+// keeps such a backend within its memory budget.
 //
 // # How
 //
