@@ -1,38 +1,62 @@
 package gcfloor
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 )
 
-// maxPercent bounds the percent the floor may set: with a live heap of
-// a few hundred KiB, the floor over it would be a number the runtime
-// takes but nobody could read sensibly.
+// maxPercent bounds the percent the floor may set.
 const maxPercent = 100_000
 
-// percentFor is the GC percent that keeps at least headroom bytes past
-// a live heap of live bytes, and never less than base.
-func percentFor(live, headroom uint64, base int) int {
-	if live == 0 {
-		return base
+// heapMinimum is the runtime's least goal at GOGC=100, which it scales by
+// the percent (Go's GC guide: "a minimum total heap size of 4 MiB"). At a
+// live heap of a few MiB it is what sets the goal, not the live heap.
+const heapMinimum = 4 << 20
+
+// setting is what the floor sets after a collection: the GC percent and
+// the memory limit.
+type setting struct {
+	percent int
+	limit   int64
+}
+
+// settingFor is the setting that keeps headroom bytes past a live heap of
+// live bytes while the live heap is smaller than headroom, and the
+// process's own (base percent, baseLimit) otherwise. scan is what the
+// runtime multiplies the percent by: the live heap with the stacks and
+// globals it scans (the goal is live + scan × percent / 100, and at least
+// heapMinimum × percent / 100).
+//
+// The limit is a net against a percent gone stale: the floor sets the
+// percent after a collection, and if the next one comes before that (the
+// finalizer goroutine is late) a percent made for a small heap would apply
+// to a much larger one, a goal of many times the memory meant. With the
+// limit at twice the goal meant, the runtime collects by then whatever the
+// percent.
+func settingFor(live, scan, headroom uint64, base int, baseLimit int64) setting {
+	if live >= headroom || scan == 0 {
+		return setting{percent: base, limit: baseLimit}
 	}
-	p := headroom * 100 / live
-	if p > maxPercent {
-		p = maxPercent
+	p := min(headroom*100/scan, (live+headroom)*100/heapMinimum, maxPercent)
+	limit := 2 * (live + headroom)
+	if limit > math.MaxInt64/2 {
+		limit = math.MaxInt64 / 2
 	}
-	return max(base, int(p))
+	return setting{percent: max(base, int(p)), limit: min(baseLimit, int64(limit))}
 }
 
 type floor struct {
-	headroom uint64
-	base     int
-	sample   []metrics.Sample
+	headroom  uint64
+	base      int
+	baseLimit int64
+	sample    []metrics.Sample
 
 	mu      sync.Mutex // adjust runs on the finalizer goroutine; stop on the caller's
 	stopped bool
-	last    int
+	last    setting
 }
 
 // sentinel is what the collector finds unreachable each cycle; it is
@@ -41,23 +65,24 @@ type floor struct {
 type sentinel struct{ _ [32]byte }
 
 // Start keeps at least headroom bytes between the live heap and the next
-// collection, until the returned stop, which sets the percent back to
-// what it was. With GOGC off it does nothing.
+// collection, until the returned stop, which sets the percent and the
+// memory limit back to what they were. With GOGC off it does nothing.
 func Start(headroom uint64) (stop func()) {
 	base := debug.SetGCPercent(100)
 	debug.SetGCPercent(base)
 	if base < 0 {
 		return func() {}
 	}
-	f := &floor{headroom: headroom, base: base, last: base,
-		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	baseLimit := debug.SetMemoryLimit(-1) // GOMEMLIMIT, or no limit
+	f := &floor{headroom: headroom, base: base, baseLimit: baseLimit, last: setting{base, baseLimit},
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}}
 	f.arm()
 	return func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if !f.stopped {
 			f.stopped = true
-			debug.SetGCPercent(f.base)
+			f.set(setting{base, baseLimit})
 		}
 	}
 }
@@ -70,8 +95,8 @@ func (f *floor) arm() {
 	})
 }
 
-// adjust sets the percent for the live heap the last collection found;
-// false once stopped.
+// adjust sets the percent and limit for the live heap the last collection
+// found; false once stopped.
 func (f *floor) adjust() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -79,13 +104,27 @@ func (f *floor) adjust() bool {
 		return false
 	}
 	metrics.Read(f.sample)
-	var live uint64
-	if f.sample[0].Value.Kind() == metrics.KindUint64 {
-		live = f.sample[0].Value.Uint64()
+	var v [3]uint64
+	for i, s := range f.sample {
+		if s.Value.Kind() == metrics.KindUint64 {
+			v[i] = s.Value.Uint64()
+		}
 	}
-	if p := percentFor(live, f.headroom, f.base); p != f.last {
-		debug.SetGCPercent(p)
-		f.last = p
-	}
+	f.set(settingFor(v[0], v[0]+v[1]+v[2], f.headroom, f.base, f.baseLimit))
 	return true
+}
+
+// set applies s where it changed. Lowering the percent first and raising
+// the limit last keeps the goal from rising past either in between.
+func (f *floor) set(s setting) {
+	if s.percent < f.last.percent {
+		debug.SetGCPercent(s.percent)
+	}
+	if s.limit != f.last.limit {
+		debug.SetMemoryLimit(s.limit)
+	}
+	if s.percent > f.last.percent {
+		debug.SetGCPercent(s.percent)
+	}
+	f.last = s
 }

@@ -1,72 +1,86 @@
 package gcfloor
 
 import (
+	"math"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
 )
 
-func TestPercentFor(t *testing.T) {
+const MiB = 1 << 20
+
+func TestSettingFor(t *testing.T) {
+	none := int64(math.MaxInt64)
 	for _, c := range []struct {
-		live, headroom uint64
-		base, want     int
+		name                 string
+		live, scan, headroom uint64
+		base                 int
+		baseLimit            int64
+		want                 setting
 	}{
-		{live: 16 << 20, headroom: 64 << 20, base: 100, want: 400},
-		{live: 64 << 20, headroom: 64 << 20, base: 100, want: 100},
-		{live: 500 << 20, headroom: 64 << 20, base: 100, want: 100}, // a million queued jobs: GOGC's own
-		{live: 500 << 20, headroom: 64 << 20, base: 50, want: 50},
-		{live: 16 << 20, headroom: 64 << 20, base: 800, want: 800}, // an operator's GOGC above the floor
-		{live: 0, headroom: 64 << 20, base: 100, want: 100},
-		{live: 1, headroom: 64 << 20, base: 100, want: maxPercent},
+		{"small heap", 16 * MiB, 16 * MiB, 64 * MiB, 100, none, setting{400, 160 * MiB}},
+		{"stacks and globals count", 8 * MiB, 16 * MiB, 64 * MiB, 100, none, setting{400, 144 * MiB}},
+		{"the runtime's least goal counts", 1 * MiB, 2 * MiB, 64 * MiB, 100, none, setting{1625, 130 * MiB}},
+		{"heap as large as the floor", 64 * MiB, 64 * MiB, 64 * MiB, 100, none, setting{100, none}},
+		{"a million queued jobs", 500 * MiB, 510 * MiB, 256 * MiB, 100, none, setting{100, none}},
+		{"GOMEMLIMIT below the net", 16 * MiB, 16 * MiB, 64 * MiB, 100, 100 * MiB, setting{400, 100 * MiB}},
+		{"GOMEMLIMIT kept on a large heap", 500 * MiB, 500 * MiB, 64 * MiB, 50, 900 * MiB, setting{50, 900 * MiB}},
+		{"GOGC above the floor", 16 * MiB, 16 * MiB, 64 * MiB, 800, none, setting{800, 160 * MiB}},
+		{"a tiny heap", 100, 100, 64 * MiB, 100, none, setting{1600, 2 * (100 + 64*MiB)}},
+		{"the cap", 100, 100, 64 << 30, 100, none, setting{maxPercent, 2 * (100 + 64<<30)}},
+		{"nothing read", 0, 0, 64 * MiB, 100, none, setting{100, none}},
 	} {
-		if got := percentFor(c.live, c.headroom, c.base); got != c.want {
-			t.Errorf("percentFor(%d, %d, %d) = %d, want %d", c.live, c.headroom, c.base, got, c.want)
+		if got := settingFor(c.live, c.scan, c.headroom, c.base, c.baseLimit); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
 	}
 }
 
-func gogc() int {
-	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+func read(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
-	return int(s[0].Value.Uint64())
+	return s[0].Value.Uint64()
 }
 
-// eventually collects until the percent is want: the floor adjusts on the
-// finalizer goroutine after a collection.
-func eventually(t *testing.T, want int, what string) {
-	t.Helper()
-	eventuallyThat(t, func(p int) bool { return p == want }, what)
-}
-
-func eventuallyThat(t *testing.T, ok func(int) bool, what string) {
+// eventually collects until ok: the floor adjusts on the finalizer
+// goroutine after a collection.
+func eventually(t *testing.T, ok func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for !ok(gogc()) {
+	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: GOGC %d", what, gogc())
+			t.Fatalf("%s: GOGC %d, goal %d MiB, live %d MiB, limit %d", what, read("/gc/gogc:percent"),
+				read("/gc/heap/goal:bytes")/MiB, read("/gc/heap/live:bytes")/MiB, debug.SetMemoryLimit(-1))
 		}
 		runtime.GC()
 		time.Sleep(time.Millisecond)
 	}
 }
 
-// A small live heap gets the floor; a large one GOGC's own; stop gives the
-// percent back.
+// A small live heap gets the floor: the next collection's goal is the
+// headroom past the live heap, with a memory limit as a net; a large one
+// gets GOGC's own and no limit; stop gives both back.
 func TestFloorFollowsTheLiveHeap(t *testing.T) {
-	stop := Start(1 << 40) // far above any live heap: the percent is the cap
-	eventually(t, maxPercent, "small heap")
+	const headroom = 64 * MiB
+	stop := Start(headroom)
+	eventually(t, func() bool {
+		goal, live := read("/gc/heap/goal:bytes"), read("/gc/heap/live:bytes")
+		limit := debug.SetMemoryLimit(-1)
+		return goal > live+headroom-4*MiB && goal < live+headroom+4*MiB && limit > 0 && uint64(limit) < 4*headroom
+	}, "small heap")
 	stop()
-	eventually(t, 100, "after stop")
+	eventually(t, func() bool { return read("/gc/gogc:percent") == 100 && debug.SetMemoryLimit(-1) == math.MaxInt64 }, "after stop")
 
-	stop = Start(64 << 20)
+	stop = Start(headroom)
 	defer stop()
 	big := make([][]byte, 32) // 256 MiB live: more than the floor
 	for i := range big {
-		big[i] = make([]byte, 8<<20)
+		big[i] = make([]byte, 8*MiB)
 	}
-	eventually(t, 100, "a large live heap")
+	eventually(t, func() bool { return read("/gc/gogc:percent") == 100 && debug.SetMemoryLimit(-1) == math.MaxInt64 }, "a large live heap")
 	runtime.KeepAlive(big)
 	big = nil
-	eventuallyThat(t, func(p int) bool { return p > 100 }, "the heap small again")
+	eventually(t, func() bool { return read("/gc/gogc:percent") > 100 }, "the heap small again")
 }
