@@ -15,19 +15,30 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// storedMessages is what the history stream holds, by subject.
-func storedMessages(t *testing.T, n *testutil.NATS) map[string]uint64 {
+// superuser is a connection that may do anything, closed with the test.
+func superuser(t *testing.T, n *testutil.NATS) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(n.URL, testutil.Superuser(t).NATSOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func superJS(t *testing.T, n *testutil.NATS) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(superuser(t, n))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := js.Stream(context.Background(), subj.HistoryStream())
+	return js
+}
+
+// storedMessages is what the history stream holds, by subject.
+func storedMessages(t *testing.T, n *testutil.NATS) map[string]uint64 {
+	t.Helper()
+	s, err := superJS(t, n).Stream(context.Background(), subj.HistoryStream())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +89,7 @@ func TestOneMessagePerJob(t *testing.T) {
 func TestRecordsOfTheEarlierLayoutAreRead(t *testing.T) {
 	n := testutil.StartNATS(t)
 	startBackend(t, n, history.Options{})
-	nc, err := nats.Connect(n.URL, testutil.Superuser(t).NATSOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := superJS(t, n)
 	old := messages.JobRecord{JobID: "old-1", ClientID: "alice", CourseID: "c1", TaskID: "t", FinishedAt: 1,
 		JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusFailed, Text: "old text"}, Grade: 7}}
 	for subject, rec := range map[string]messages.JobRecord{
@@ -131,21 +134,12 @@ func TestRecordsOfTheEarlierLayoutAreRead(t *testing.T) {
 // is stored all the same, and none fails.
 func TestGroupsWithAnotherWriter(t *testing.T) {
 	n := testutil.StartNATS(t)
-	nc, err := nats.Connect(n.URL, testutil.Superuser(t).NATSOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	st, err := history.Open(context.Background(), nc, history.Options{})
+	st, err := history.Open(context.Background(), superuser(t, n), history.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	other, err := nats.Connect(n.URL, testutil.Superuser(t).NATSOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := superuser(t, n)
 	stop := make(chan struct{})
 	writerDone := make(chan struct{})
 	go func() { // ends with stop
