@@ -88,8 +88,9 @@ type event struct {
 	at     time.Time // when it arrived: liveness counts from arrival, not from handling
 	sender string    // client or agent id, from the subject NATS let it publish on
 	msg    messages.Message
-	agent  bool // arrived on an agent's subject
-	admin  bool // arrived on an admin's subject: may see and kill every job
+	wire   []byte // a ClientNewJob's own bytes (JobQueued.Wire), else nil
+	agent  bool   // arrived on an agent's subject
+	admin  bool   // arrived on an admin's subject: may see and kill every job
 }
 
 // New makes a backend on an open connection, which the caller keeps
@@ -374,8 +375,12 @@ func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messa
 		}
 		return messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject)
 	}
+	ev := event{at: b.now(), sender: sender, msg: msg, agent: fromAgent, admin: kind == messages.SenderAdmin}
+	if _, ok := msg.(*messages.ClientNewJob); ok {
+		ev.wire = data
+	}
 	select {
-	case b.events <- event{at: b.now(), sender: sender, msg: msg, agent: fromAgent, admin: kind == messages.SenderAdmin}:
+	case b.events <- ev:
 	case <-b.abandoned:
 		// Deposed: nobody reads events any more.
 	}

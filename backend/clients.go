@@ -50,7 +50,7 @@ func (b *Backend) handleClient(ev event) {
 	c.lastSeen = b.now()
 	switch m := ev.msg.(type) {
 	case *messages.ClientNewJob:
-		b.newJob(c, m)
+		b.newJob(c, m, ev.wire)
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
@@ -60,7 +60,7 @@ func (b *Backend) handleClient(ev event) {
 	}
 }
 
-func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
+func (b *Backend) newJob(c *client, m *messages.ClientNewJob, wire []byte) {
 	if err := validateJob(m); err != nil {
 		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID, "%v", err))
 		return
@@ -99,7 +99,7 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob) {
 		return
 	}
 	b.seq++
-	t := &JobQueued{Job: m, ClientID: c.id, Seq: b.seq, At: b.now()}
+	t := &JobQueued{Job: m, Wire: wire, ClientID: c.id, Seq: b.seq, At: b.now()}
 	if err := b.commit(t); err != nil {
 		b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, m.JobID, "the backend cannot store the job now: %v", err))
 		return

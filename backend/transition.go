@@ -17,7 +17,13 @@ type Transition interface{ jobID() string }
 // can read Job back later (JobLoader): a deadline's queue then costs the
 // backend its heads, not its students' files.
 type JobQueued struct {
-	Job      *messages.ClientNewJob
+	Job *messages.ClientNewJob
+	// Wire is Job as it came from its client, one whole ClientNewJob
+	// message that decodes to Job, or nil. A journal stores it as it is
+	// instead of encoding Job again (the decoder that accepted it is the
+	// one a replay uses). It is a slice of the NATS message it came in: a
+	// journal copies it and keeps nothing of it, and nothing else does.
+	Wire     []byte
 	Head     JobHead // HeadOf(Job); what the backend reads when Job is nil
 	ClientID string
 	Seq      uint64

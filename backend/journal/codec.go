@@ -142,7 +142,9 @@ func Encode(t backend.Transition) ([]byte, error) {
 		}
 		r.Kind, r.JobID, r.ClientID, r.Seq, r.At = kindQueued, t.Job.JobID, t.ClientID, t.Seq, unixNano(t.At)
 		r.Head = headRecord(backend.HeadOf(t.Job))
-		r.Job, err = messages.Encode(t.Job)
+		if r.Job = t.Wire; r.Job == nil {
+			r.Job, err = messages.Encode(t.Job)
+		}
 	case *backend.JobAssigned:
 		r.Kind, r.JobID, r.AgentID, r.Attempt, r.AgentSeq, r.DispatchSeq, r.At =
 			kindAssigned, t.JobID, t.AgentID, t.Attempt, t.AgentSeq, t.DispatchSeq, unixNano(t.At)

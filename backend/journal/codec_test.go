@@ -233,3 +233,41 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A job that came with its wire form is stored as it came: the record
+// holds those bytes, it decodes to the same job, and Encode does not
+// encode the job a second time (fewer allocations than without).
+func TestEncodeKeepsTheWireForm(t *testing.T) {
+	job := sampleJob("j1", 3)
+	wire, err := messages.Encode(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1700000000, 0)
+	with := &backend.JobQueued{Job: job, Wire: wire, ClientID: "c1", Seq: 1, At: at}
+	without := &backend.JobQueued{Job: job, ClientID: "c1", Seq: 1, At: at}
+	data, err := Encode(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, wire) {
+		t.Errorf("the record does not hold the job's wire form")
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := got.(*backend.JobQueued); !reflect.DeepEqual(q.Job, job) || q.Wire != nil {
+		t.Errorf("decoded %+v, want the job without its wire form", q)
+	}
+	allocs := func(q *backend.JobQueued) float64 {
+		return testing.AllocsPerRun(100, func() {
+			if _, err := Encode(q); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if a, b := allocs(with), allocs(without); a >= b {
+		t.Errorf("Encode with the wire form: %v allocations, without: %v; want fewer", a, b)
+	}
+}
