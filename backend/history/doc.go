@@ -48,17 +48,11 @@
 // # Writing
 //
 // The backend hands a finished job's record over (backend.History.Add)
-// from its event loop: Add never blocks. A worker publishes what is queued
-// in groups of up to 64 records without waiting, the first and the last
-// with an ack and the others without; another follows the acks. The
-// stream stores one connection's messages in order and numbers each, and
-// the active backend is its only writer, so acks whose sequences are as
-// far apart as the group's records prove every record stored; otherwise
-// (a record dropped, another writer's in between, an ack that did not
-// come) each record is published again with its own ack (Stats.
-// Republished). There is no message id: a late first store and the
-// second are one record, the second replacing the first, and the server
-// keeps no duplicate-window entry per job. The backend lets the
+// from its event loop: Add never blocks, a worker publishes its message
+// without waiting, and another follows the acks, publishing again a record
+// whose ack did not come (without a message id: a late first store and
+// the second are one record, the second replacing the first, and the
+// server keeps no duplicate-window entry per job). The backend lets the
 // journal forget a delivered job only once its record is settled
 // (Settled), so a result delivered and acknowledged is in the history. A
 // write that fails for good is counted (Stats) and logged; the result's

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -126,56 +125,4 @@ func TestRecordsOfTheEarlierLayoutAreRead(t *testing.T) {
 	if fmt.Sprint(ids) != "[new-1 old-1]" {
 		t.Errorf("listed %v, want [new-1 old-1]", ids)
 	}
-}
-
-// Records handed over in bursts go in groups; while another connection
-// writes into the stream (a deposed backend still flushing), some groups
-// cannot be proven stored and are published again one by one. Every record
-// is stored all the same, and none fails.
-func TestGroupsWithAnotherWriter(t *testing.T) {
-	n := testutil.StartNATS(t)
-	st, err := history.Open(context.Background(), superuser(t, n), history.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	other := superuser(t, n)
-	stop := make(chan struct{})
-	writerDone := make(chan struct{})
-	go func() { // ends with stop
-		defer close(writerDone)
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			_ = other.Publish(subj.HistoryList("other", "success", "other", fmt.Sprintf("o%d", i)), []byte("x"))
-			time.Sleep(100 * time.Microsecond) // beside the groups, not a flood
-		}
-	}()
-	added := 0
-	for burst := 0; burst < 50 && st.Stats().Republished == 0; burst++ {
-		for range 500 {
-			added++
-			st.Add(&messages.JobRecord{JobID: fmt.Sprintf("j%d", added), ClientID: "alice", CourseID: "c1",
-				JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusSuccess}}})
-		}
-		testutil.Eventually(t, 30*time.Second, func() bool { s := st.Stats(); return s.Written+s.Failed == uint64(added) }, "burst settled")
-	}
-	close(stop)
-	<-writerDone
-	s := st.Stats()
-	if s.Republished == 0 {
-		t.Fatalf("no group was published again in %d records beside another writer: %+v", added, s)
-	}
-	if s.Failed != 0 || s.Written != uint64(added) {
-		t.Fatalf("stats %+v, want %d written", s, added)
-	}
-	for i := 1; i <= added; i++ {
-		if _, err := st.Get(context.Background(), history.Viewer{Admin: true}, fmt.Sprintf("j%d", i)); err != nil {
-			t.Fatalf("j%d: %v", i, err)
-		}
-	}
-	t.Logf("%d records, %d published again", added, s.Republished)
 }

@@ -54,9 +54,6 @@ type Options struct {
 // Stats are counters, readable from any goroutine.
 type Stats struct {
 	Written, Failed uint64
-	// Republished counts records published again, one by one, because
-	// their group could not be proven stored (see group).
-	Republished uint64
 }
 
 // Store is the history on JetStream: it writes records (backend.History)
@@ -71,12 +68,11 @@ type Store struct {
 	pending map[string]int // records added and not settled, by job id
 	closed  bool
 
-	in          chan *messages.JobRecord
-	acks        chan *group
-	workers     sync.WaitGroup
-	written     atomic.Uint64
-	failed      atomic.Uint64
-	republished atomic.Uint64
+	in      chan *messages.JobRecord
+	acks    chan inflight
+	workers sync.WaitGroup
+	written atomic.Uint64
+	failed  atomic.Uint64
 }
 
 var _ backend.History = (*Store)(nil)
@@ -129,7 +125,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, err)
 	}
 	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{},
-		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan *group, maxInFlight/maxGroup)}
+		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight)}
 	st.workers.Add(2)
 	go st.publisher() // ends when Close closes in
 	go st.follower()  // ends when the publisher closes acks
@@ -137,9 +133,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 }
 
 // Stats returns the counters.
-func (st *Store) Stats() Stats {
-	return Stats{Written: st.written.Load(), Failed: st.failed.Load(), Republished: st.republished.Load()}
-}
+func (st *Store) Stats() Stats { return Stats{Written: st.written.Load(), Failed: st.failed.Load()} }
 
 // Close stops taking records, waits for those handed over to be stored
 // (or to fail), and returns. The connection stays the caller's.
