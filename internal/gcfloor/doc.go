@@ -34,8 +34,9 @@
 // next collection came before the finalizer (a busy process), a percent
 // of 2,000 set at 10 MiB live would let a heap that grew to 300 MiB reach
 // 6 GiB. So while the floor applies it also sets a memory limit at twice
-// the goal it meant, which makes the runtime collect by then whatever the
-// percent; an operator's GOMEMLIMIT below that stays the limit. Found the
+// the heap goal it meant plus what the runtime holds beside the heap
+// (stacks, metadata), which makes the runtime collect by then whatever
+// the percent; an operator's GOMEMLIMIT below that stays the limit. Found the
 // hard way: without the stacks, globals and least goal counted, the first
 // collection of a backend replaying a million jobs came at 643 MB instead
 // of 256, and its RSS as it started serving was 1.5 GiB instead of 0.9.

@@ -35,13 +35,16 @@ type setting struct {
 // finalizer goroutine is late) a percent made for a small heap would apply
 // to a much larger one, a goal of many times the memory meant. With the
 // limit at twice the goal meant, the runtime collects by then whatever the
-// percent.
-func settingFor(live, scan, headroom uint64, base int, baseLimit int64) setting {
+// percent. The runtime's limit counts all its memory, so the net adds
+// what is not heap (nonHeap: goroutine stacks, metadata), which a process
+// with many goroutines has much of: a net of heap only would sit below
+// what such a process holds, and the collector would run without end.
+func settingFor(live, scan, nonHeap, headroom uint64, base int, baseLimit int64) setting {
 	if live >= headroom || scan == 0 {
 		return setting{percent: base, limit: baseLimit}
 	}
 	p := min(headroom*100/scan, (live+headroom)*100/heapMinimum, maxPercent)
-	limit := 2 * (live + headroom)
+	limit := 2*(live+headroom) + nonHeap
 	if limit > math.MaxInt64/2 {
 		limit = math.MaxInt64 / 2
 	}
@@ -75,7 +78,10 @@ func Start(headroom uint64) (stop func()) {
 	}
 	baseLimit := debug.SetMemoryLimit(-1) // GOMEMLIMIT, or no limit
 	f := &floor{headroom: headroom, base: base, baseLimit: baseLimit, last: setting{base, baseLimit},
-		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}}
+		sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"},
+			{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"},
+			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"},
+			{Name: "/memory/classes/heap/free:bytes"}}}
 	f.arm()
 	return func() {
 		f.mu.Lock()
@@ -104,18 +110,26 @@ func (f *floor) adjust() bool {
 		return false
 	}
 	metrics.Read(f.sample)
-	var v [3]uint64
+	var v [8]uint64
 	for i, s := range f.sample {
 		if s.Value.Kind() == metrics.KindUint64 {
 			v[i] = s.Value.Uint64()
 		}
 	}
-	f.set(settingFor(v[0], v[0]+v[1]+v[2], f.headroom, f.base, f.baseLimit))
+	live, scan := v[0], v[0]+v[1]+v[2]
+	// What the limit counts beside the heap's own pages: total less the
+	// heap's objects, unused and free pages, and what went back to the OS.
+	var nonHeap uint64
+	if heap := v[4] + v[5] + v[6] + v[7]; v[3] > heap {
+		nonHeap = v[3] - heap
+	}
+	f.set(settingFor(live, scan, nonHeap, f.headroom, f.base, f.baseLimit))
 	return true
 }
 
-// set applies s where it changed. Lowering the percent first and raising
-// the limit last keeps the goal from rising past either in between.
+// set applies s where it changed: a lower percent before the limit
+// changes, a higher one after, so that the goal never rises past what
+// either setting allows in between.
 func (f *floor) set(s setting) {
 	if s.percent < f.last.percent {
 		debug.SetGCPercent(s.percent)

@@ -14,25 +14,26 @@ const MiB = 1 << 20
 func TestSettingFor(t *testing.T) {
 	none := int64(math.MaxInt64)
 	for _, c := range []struct {
-		name                 string
-		live, scan, headroom uint64
-		base                 int
-		baseLimit            int64
-		want                 setting
+		name                          string
+		live, scan, nonHeap, headroom uint64
+		base                          int
+		baseLimit                     int64
+		want                          setting
 	}{
-		{"small heap", 16 * MiB, 16 * MiB, 64 * MiB, 100, none, setting{400, 160 * MiB}},
-		{"stacks and globals count", 8 * MiB, 16 * MiB, 64 * MiB, 100, none, setting{400, 144 * MiB}},
-		{"the runtime's least goal counts", 1 * MiB, 2 * MiB, 64 * MiB, 100, none, setting{1625, 130 * MiB}},
-		{"heap as large as the floor", 64 * MiB, 64 * MiB, 64 * MiB, 100, none, setting{100, none}},
-		{"a million queued jobs", 500 * MiB, 510 * MiB, 256 * MiB, 100, none, setting{100, none}},
-		{"GOMEMLIMIT below the net", 16 * MiB, 16 * MiB, 64 * MiB, 100, 100 * MiB, setting{400, 100 * MiB}},
-		{"GOMEMLIMIT kept on a large heap", 500 * MiB, 500 * MiB, 64 * MiB, 50, 900 * MiB, setting{50, 900 * MiB}},
-		{"GOGC above the floor", 16 * MiB, 16 * MiB, 64 * MiB, 800, none, setting{800, 160 * MiB}},
-		{"a tiny heap", 100, 100, 64 * MiB, 100, none, setting{1600, 2 * (100 + 64*MiB)}},
-		{"the cap", 100, 100, 64 << 30, 100, none, setting{maxPercent, 2 * (100 + 64<<30)}},
-		{"nothing read", 0, 0, 64 * MiB, 100, none, setting{100, none}},
+		{"small heap", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, setting{400, 160 * MiB}},
+		{"stacks and globals count", 8 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, setting{400, 144 * MiB}},
+		{"the runtime's least goal counts", 1 * MiB, 2 * MiB, 0, 64 * MiB, 100, none, setting{1625, 130 * MiB}},
+		{"heap as large as the floor", 64 * MiB, 64 * MiB, 0, 64 * MiB, 100, none, setting{100, none}},
+		{"a million queued jobs", 500 * MiB, 510 * MiB, 0, 256 * MiB, 100, none, setting{100, none}},
+		{"GOMEMLIMIT below the net", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, 100 * MiB, setting{400, 100 * MiB}},
+		{"GOMEMLIMIT kept on a large heap", 500 * MiB, 500 * MiB, 0, 64 * MiB, 50, 900 * MiB, setting{50, 900 * MiB}},
+		{"GOGC above the floor", 16 * MiB, 16 * MiB, 0, 64 * MiB, 800, none, setting{800, 160 * MiB}},
+		{"a tiny heap", 100, 100, 0, 64 * MiB, 100, none, setting{1600, 2 * (100 + 64*MiB)}},
+		{"the cap", 100, 100, 0, 64 << 30, 100, none, setting{maxPercent, 2 * (100 + 64<<30)}},
+		{"nothing read", 0, 0, 0, 64 * MiB, 100, none, setting{100, none}},
+		{"many goroutines: their stacks are under the net", 20 * MiB, 180 * MiB, 160 * MiB, 64 * MiB, 100, none, setting{100, 328 * MiB}},
 	} {
-		if got := settingFor(c.live, c.scan, c.headroom, c.base, c.baseLimit); got != c.want {
+		if got := settingFor(c.live, c.scan, c.nonHeap, c.headroom, c.base, c.baseLimit); got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
 	}
