@@ -35,15 +35,11 @@ func (st *Store) Get(ctx context.Context, v Viewer, jobID string) (*messages.Job
 	if messages.ValidateID(jobID) != nil {
 		return nil, ErrNotFound
 	}
-	r, err := st.read1(jobID, func() ([]byte, error) { return st.lastFor(ctx, st.subj.HistoryList("*", "*", "*", jobID)) })
+	data, err := st.lastFor(ctx, st.subj.HistoryList("*", "*", "*", jobID))
+	r, err := record(jobID, data, err)
 	if err == nil && r.Summary { // stored before records were one message
-		r, err = st.read1(jobID, func() ([]byte, error) {
-			m, err := st.stream.GetLastMsgForSubject(ctx, st.subj.HistoryJob(jobID))
-			if err != nil {
-				return nil, err
-			}
-			return m.Data, nil
-		})
+		data, err = st.lastFor(ctx, st.subj.HistoryJob(jobID))
+		r, err = record(jobID, data, err)
 	}
 	if err != nil {
 		return nil, err
@@ -54,9 +50,9 @@ func (st *Store) Get(ctx context.Context, v Viewer, jobID string) (*messages.Job
 	return r, nil
 }
 
-// read1 decodes the record get reads.
-func (st *Store) read1(jobID string, get func() ([]byte, error)) (*messages.JobRecord, error) {
-	data, err := get()
+// record decodes the record a read by job id returned (data, or its
+// error err).
+func record(jobID string, data []byte, err error) (*messages.JobRecord, error) {
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, ErrNotFound
 	}
@@ -73,6 +69,7 @@ func (st *Store) read1(jobID string, get func() ([]byte, error)) (*messages.JobR
 // lastFor is the payload of the last message on filter, which may hold
 // wildcards: a direct get with the subject in its body (the client
 // library's puts it in the request's subject, where no wildcard may be).
+// A literal subject is read the same way.
 func (st *Store) lastFor(ctx context.Context, filter string) ([]byte, error) {
 	body, err := json.Marshal(struct {
 		LastFor string `json:"last_by_subj"`
