@@ -17,12 +17,26 @@ import (
 // journal are not reported.
 type Observer interface {
 	// JobDispatched: a job was sent to an agent, wait after it was first
-	// queued (for a retry, that includes the earlier attempts).
-	JobDispatched(envType, env string, wait time.Duration)
+	// queued (for a retry, that includes the earlier attempts). From then
+	// on the job holds a slot, as the fair share counts it.
+	JobDispatched(j ObservedJob, wait time.Duration)
 	// JobFinished: a job has its final result with this status. run is
 	// the time since its last dispatch, 0 when it never left its queue
-	// (killed, or failed, while waiting).
-	JobFinished(envType, env string, status messages.Status, run time.Duration)
+	// (killed, or failed, while waiting): the slot-time the fair share
+	// charged its course and user.
+	JobFinished(j ObservedJob, status messages.Status, run time.Duration)
+}
+
+// ObservedJob names the job an Observer hears of: enough to label a
+// metric by queue, or to add up slot-time by course and user.
+type ObservedJob struct {
+	JobID, CourseID, User string
+	EnvType, Env          string
+}
+
+func observed(j *job) ObservedJob {
+	return ObservedJob{JobID: j.head.JobID, CourseID: j.head.CourseID, User: j.head.User,
+		EnvType: j.head.EnvironmentType, Env: j.head.Environment}
 }
 
 // Gauges are the backend's current sizes, published by the event loop at
@@ -87,7 +101,7 @@ func (b *Backend) publishGauges() {
 // observeDispatch and observeFinish report to the Observer, if any.
 func (b *Backend) observeDispatch(j *job, at time.Time) {
 	if b.cfg.Observer != nil {
-		b.cfg.Observer.JobDispatched(j.head.EnvironmentType, j.head.Environment, at.Sub(j.queuedAt.time()))
+		b.cfg.Observer.JobDispatched(observed(j), at.Sub(j.queuedAt.time()))
 	}
 }
 
@@ -99,5 +113,5 @@ func (b *Backend) observeFinish(j *job, status messages.Status, ran bool, at tim
 	if ran {
 		run = max(at.Sub(j.assignedAt.time()), time.Nanosecond)
 	}
-	b.cfg.Observer.JobFinished(j.head.EnvironmentType, j.head.Environment, status, run)
+	b.cfg.Observer.JobFinished(observed(j), status, run)
 }

@@ -17,19 +17,19 @@ type recorder struct {
 	runs       map[string]time.Duration
 }
 
-func (r *recorder) JobDispatched(envType, env string, wait time.Duration) {
+func (r *recorder) JobDispatched(j ObservedJob, wait time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if wait < 0 {
 		panic("negative wait")
 	}
-	r.dispatched = append(r.dispatched, envType+"/"+env)
+	r.dispatched = append(r.dispatched, j.EnvType+"/"+j.Env)
 }
 
-func (r *recorder) JobFinished(envType, env string, status messages.Status, run time.Duration) {
+func (r *recorder) JobFinished(j ObservedJob, status messages.Status, run time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.finished = append(r.finished, envType+"/"+env+" "+string(status))
+	r.finished = append(r.finished, j.EnvType+"/"+j.Env+" "+string(status))
 	r.runs[string(status)] = run
 }
 

@@ -174,14 +174,14 @@ func (m *Backend) Collect(ch chan<- prometheus.Metric) {
 // lock-free on the hot path once a label set exists.
 type backendObserver struct{ m *Backend }
 
-func (o backendObserver) JobDispatched(envType, env string, wait time.Duration) {
-	o.m.wait.WithLabelValues(envType, env).Observe(wait.Seconds())
+func (o backendObserver) JobDispatched(j backend.ObservedJob, wait time.Duration) {
+	o.m.wait.WithLabelValues(j.EnvType, j.Env).Observe(wait.Seconds())
 }
 
-func (o backendObserver) JobFinished(envType, env string, status messages.Status, run time.Duration) {
+func (o backendObserver) JobFinished(j backend.ObservedJob, status messages.Status, run time.Duration) {
 	st := statusLabel(status)
 	o.m.finished.WithLabelValues(st).Inc()
 	if run > 0 {
-		o.m.run.WithLabelValues(envType, env, st).Observe(run.Seconds())
+		o.m.run.WithLabelValues(j.EnvType, j.Env, st).Observe(run.Seconds())
 	}
 }
