@@ -81,7 +81,13 @@
 //
 // A course or user that starts waiting with nothing waiting or running
 // starts at the smallest virtual time of those that are active: it takes
-// the next slot that frees, and banks no credit for having been idle. So
+// the next slot that frees, and banks no credit for having been idle. A
+// job taking a slot is charged at once, while it runs, the hold its
+// user's (else its course's, else any) recent jobs had, so slots that
+// free together, as when an agent registers or jobs started together end
+// together, are shared by weight instead of all going to whichever was
+// behind (TestFairShare_SlotsFreedTogetherAreShared); the advance is
+// never added to what a course has had, so it cannot skew the share. So
 // slot-time follows the weights while courses compete (2:1 within 1% in
 // TestFairShare_SlotTimeFollowsWeights, whatever their jobs' lengths), and
 // a flood of one course or one user delays another's job by at most the

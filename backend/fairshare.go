@@ -14,18 +14,29 @@ import (
 // starts waiting after having nothing waiting or running starts at the
 // smallest vt of the others that are active, so it gets the next slot
 // that frees but banks no credit for its idle time.
+//
+// A job taking a slot is also charged at once, until it ends, the hold
+// its key's recent jobs had (est): without it, slots that free together
+// (an agent registering, jobs started together ending together) would all
+// go to the key that was behind, whose vt has not moved yet, and the
+// share would swing by whole rounds of slots before evening out. The
+// advance is a standing offset of at most running × est, never summed
+// into base, so the share over time is the slot-time really held.
 type fairShare struct {
 	use     map[shareKey]*usage
 	weights map[string]float64 // per course; 1 when absent
 	now     func() time.Time
+	est     float64 // seconds: recent hold of any job, for keys with none yet
 }
 
 // usage is one course's or user's: vt was base at since, and grows from
-// there by running slots per weight.
+// there by running slots per weight; est is its jobs' recent hold in
+// seconds, 0 until one ended.
 type usage struct {
 	base    float64
 	running int
 	since   time.Time
+	est     float64
 }
 
 func newFairShare(weights map[string]float64, now func() time.Time) fairShare {
@@ -34,7 +45,7 @@ func newFairShare(weights map[string]float64, now func() time.Time) fairShare {
 
 // clone copies the counts (for a simulation), sharing the weights.
 func (f *fairShare) clone() fairShare {
-	c := fairShare{use: make(map[shareKey]*usage, len(f.use)), weights: f.weights, now: f.now}
+	c := fairShare{use: make(map[shareKey]*usage, len(f.use)), weights: f.weights, now: f.now, est: f.est}
 	for k, u := range f.use {
 		v := *u
 		c.use[k] = &v
@@ -60,7 +71,36 @@ func (f *fairShare) vt(k shareKey, now time.Time) float64 {
 	if u == nil {
 		return 0
 	}
+	return f.accrued(k, u, now) + float64(u.running)*f.estimate(k, u)/f.weight(k)
+}
+
+// accrued is k's virtual time from the slot-time really held, without
+// the advance on its running jobs.
+func (f *fairShare) accrued(k shareKey, u *usage, now time.Time) float64 {
 	return u.base + float64(u.running)*now.Sub(u.since).Seconds()/f.weight(k)
+}
+
+// estimate is the hold a job of k is charged in advance: k's own recent
+// one, else its course's (users of a course run alike tasks), else any
+// job's.
+func (f *fairShare) estimate(k shareKey, u *usage) float64 {
+	if u.est > 0 {
+		return u.est
+	}
+	if !isCourse(k) {
+		if c := f.use[courseKey(k.course)]; c != nil && c.est > 0 {
+			return c.est
+		}
+	}
+	return f.est
+}
+
+// learn folds one job's hold (seconds) into an estimate.
+func learn(est, hold float64) float64 {
+	if est <= 0 {
+		return hold
+	}
+	return (7*est + hold) / 8
 }
 
 // base is k's virtual time when it last changed: its virtual time as long
@@ -79,9 +119,14 @@ func (f *fairShare) running(k shareKey) int {
 	return 0
 }
 
-// add changes the slots j's course and user hold by n.
+// add changes the slots j's course and user hold by n. A slot given
+// back (n < 0) teaches its hold, from j's assignment, to the estimates.
 func (f *fairShare) add(j *job, n int) {
 	now := f.now()
+	hold := -1.0
+	if n < 0 && j.assignedAt != 0 {
+		hold = now.Sub(j.assignedAt.time()).Seconds()
+	}
 	k := j.leafKey().shareKey
 	for _, sk := range []shareKey{courseKey(k.course), k} {
 		u := f.use[sk]
@@ -89,8 +134,14 @@ func (f *fairShare) add(j *job, n int) {
 			u = &usage{since: now}
 			f.use[sk] = u
 		}
-		u.base, u.since = f.vt(sk, now), now
+		u.base, u.since = f.accrued(sk, u, now), now
 		u.running = max(0, u.running+n)
+		if hold >= 0 {
+			u.est = learn(u.est, hold)
+		}
+	}
+	if hold >= 0 {
+		f.est = learn(f.est, hold)
 	}
 }
 
@@ -121,7 +172,7 @@ func (f *fairShare) wake(j *job, qs *queues) {
 			u = &usage{since: now}
 			f.use[sk] = u
 		}
-		u.base, u.since = max(f.vt(sk, now), low), now
+		u.base, u.since = max(f.accrued(sk, u, now), low), now
 	}
 }
 

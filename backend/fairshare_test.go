@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func (s *sim) submit(course, user string, n int, d time.Duration) []string {
 		j := newJob(fmt.Sprintf("%s-%s-%d", course, user, s.n), "default", 0)
 		j.CourseID = course
 		j.InputData["@username"] = user
-		s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: time.Now()})
+		s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: s.b.now()})
 		s.runTime[j.JobID] = d
 		ids = append(ids, j.JobID)
 	}
@@ -70,7 +71,7 @@ func (s *sim) fill() {
 			return
 		}
 		j := l.head()
-		s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: time.Now()})
+		s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: s.b.now()})
 		s.started[j.id()] = s.now
 		s.running = append(s.running, simRun{j, s.now + s.runTime[j.id()]})
 	}
@@ -98,7 +99,7 @@ func (s *sim) step() bool {
 	s.now = next
 	r := s.running[first]
 	s.running = append(s.running[:first], s.running[first+1:]...)
-	s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: r.j.id()}, At: time.Now()})
+	s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: r.j.id()}, At: s.b.now()})
 	return true
 }
 
@@ -185,7 +186,7 @@ func TestFairShare_PriorityFirst(t *testing.T) {
 	s.fill() // A holds the slot
 	j := newJob("low", "default", 5)
 	j.CourseID = "B"
-	s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: 100, At: time.Now()})
+	s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: 100, At: s.b.now()})
 	l := s.b.queues.best([]topic{{"docker", "default"}}, &s.b.share)
 	if l == nil || l.head().head.CourseID != "A" {
 		t.Fatalf("best %v, want A's job of priority 0 before B's of priority 5", l.head().id())
@@ -241,7 +242,7 @@ func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
 			j := newJob(fmt.Sprintf("j%d", s.n), fmt.Sprintf("e%d", rng.IntN(2)), rng.IntN(2))
 			j.CourseID = fmt.Sprintf("c%d", rng.IntN(3))
 			j.InputData["@username"] = fmt.Sprintf("u%d", rng.IntN(40))
-			s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: time.Now()})
+			s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: s.b.now()})
 		case op < 7: // the choice starts a job
 			got := s.b.queues.best(topics, &s.b.share)
 			var all []*leaf
@@ -263,17 +264,17 @@ func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
 				t.Fatalf("step %d: indexed choice %v (head %d), scan %v (head %d)", step, got.key, got.head().seq, want.key, want.head().seq)
 			}
 			j := got.head()
-			s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: time.Now()})
+			s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: s.b.now()})
 			running = append(running, j)
 		case op < 9 && len(running) > 0: // a job ends
 			i := rng.IntN(len(running))
 			j := running[i]
 			running = append(running[:i], running[i+1:]...)
-			s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: j.id()}, At: time.Now()})
+			s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: j.id()}, At: s.b.now()})
 		default: // a waiting job is killed
 			for _, q := range s.b.queues.byTopic {
 				for _, l := range q.leaves {
-					s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: l.jobs.items[l.jobs.Len()-1].id()}, At: time.Now()})
+					s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: l.jobs.items[l.jobs.Len()-1].id()}, At: s.b.now()})
 					break
 				}
 				break
@@ -292,4 +293,59 @@ func bestByScan(leaves []*leaf, f *fairShare, now time.Time) int {
 		}
 	}
 	return bi
+}
+
+// Slots that free together (jobs started together ending together, an
+// agent registering) are shared by weight, not all given to the course
+// that was behind: after each slot given, the course is charged its jobs'
+// recent hold, so the next one goes to the other. Without the advance the
+// courses took whole rounds of slots in turn.
+func TestFairShare_SlotsFreedTogetherAreShared(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		slots      int
+		weights    map[string]string
+		runA, runB time.Duration
+	}{
+		{"4 slots, A=2, equal jobs", 4, map[string]string{"A": "2"}, 50 * time.Millisecond, 50 * time.Millisecond},
+		{"4 slots, A=2, B's jobs twice as long", 4, map[string]string{"A": "2"}, 50 * time.Millisecond, 100 * time.Millisecond},
+		{"12 slots, equal weights and jobs", 12, nil, 100 * time.Millisecond, 100 * time.Millisecond},
+		{"12 slots, A=3, B's jobs twice as long", 12, map[string]string{"A": "3"}, 100 * time.Millisecond, 200 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t, tc.slots, tc.weights)
+			// A millisecond of jitter, as on a real machine: no two ends
+			// fall at the same instant, so no tie of virtual times
+			// shares the slots by chance.
+			rng := rand.New(rand.NewPCG(1, 2))
+			for _, id := range append(s.submit("A", "a1", 5000, tc.runA), s.submit("B", "b1", 5000, tc.runB)...) {
+				s.runTime[id] += time.Duration(rng.Int64N(int64(time.Millisecond)))
+			}
+			// A's share of the slots, from its weight and the lengths.
+			wA := 1.0
+			if tc.weights != nil {
+				wA, _ = strconv.ParseFloat(tc.weights["A"], 64)
+			}
+			want := float64(tc.slots) * wA / (wA + 1)
+			lo, hi := tc.slots, 0
+			for s.now < 10*time.Second && s.step() {
+				s.fill()
+				if s.now < 2*max(tc.runA, tc.runB) {
+					continue // the estimates are learnt from the first jobs
+				}
+				a := 0
+				for _, r := range s.running {
+					if r.j.head.CourseID == "A" {
+						a++
+					}
+				}
+				lo, hi = min(lo, a), max(hi, a)
+			}
+			t.Logf("A held %d to %d slots of %d (its share %.2f)", lo, hi, tc.slots, want)
+			if float64(lo) < want-2 || float64(hi) > want+2 {
+				t.Errorf("A held %d to %d slots of %d, its share is %.2f: the slots swing in rounds", lo, hi, tc.slots, want)
+			}
+		})
+	}
 }

@@ -55,7 +55,7 @@ type simLevels struct {
 
 func (b *Backend) newDispatchSim() *dispatchSim {
 	now := b.now()
-	f := fairShare{use: map[shareKey]*usage{}, weights: b.share.weights, now: func() time.Time { return now }}
+	f := fairShare{use: map[shareKey]*usage{}, weights: b.share.weights, now: func() time.Time { return now }, est: b.share.est}
 	return &dispatchSim{qs: b.queues, real: &b.share, f: f, now: now, courses: map[*courseQueue]*simCourse{},
 		leaves: map[*leaf]*simLeaf{}, views: map[*leaf]*simLeaf{}, picked: map[shareKey]bool{}, levels: map[topic]*simLevels{}}
 }
