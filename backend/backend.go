@@ -161,6 +161,9 @@ func (b *Backend) Run(ctx context.Context) error {
 		b.log.Warn("flush after subscribing", "err", err)
 	}
 	b.log.Info("backend serving", "prefix", b.cfg.Prefix)
+	if b.cfg.Serving != nil {
+		b.cfg.Serving()
+	}
 
 	tick := time.NewTicker(b.tickInterval())
 	defer tick.Stop()

@@ -90,6 +90,9 @@ type Config struct {
 	// keeps none. Its Add is called from the event loop and must not
 	// block.
 	History History `key:"-"`
+	// Serving, if set, is called once by Run when the backend starts
+	// serving, after its replay (cmd/ingo tightens the collector then).
+	Serving func() `key:"-"`
 
 	weights map[string]float64 // CourseWeights, read by validate
 }

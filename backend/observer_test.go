@@ -2,6 +2,7 @@ package backend
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,23 @@ func (r *recorder) counts() (int, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.dispatched), len(r.finished)
+}
+
+// Serving is called once, when the backend answers: cmd/ingo tightens the
+// collector then, not during the replay.
+func TestServingIsCalledOnceWhenServing(t *testing.T) {
+	var calls atomic.Int32
+	r := newRig(t, func(c *Config) { c.Serving = func() { calls.Add(1) } })
+	// newRig returns once the backend answered a client.
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("Serving called %d times once serving, want 1", n)
+	}
+	j := newJob("j1", "default", 0)
+	j.WaitForEnvironment = true
+	r.client("c1").submit(j)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("Serving called %d times, want 1", n)
+	}
 }
 
 // TestObserverAndGauges: the observer hears every dispatch and every end
