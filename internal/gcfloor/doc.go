@@ -13,10 +13,17 @@
 // from 75 to 66 µs per job). A fixed floor of headroom (cmd/ingo: 256 MiB
 // for the backend, whose live heap grows with the jobs it remembers, 64 MiB
 // for the other commands) costs at most that much memory while the heap
-// is small, and nothing once it is large: with a million queued jobs the
-// backend's live heap is about 500 MiB, GOGC's own headroom is larger than
-// the floor, and the collector runs exactly as without this package, which
-// keeps such a backend within its memory budget.
+// is small, and nothing once it is large.
+//
+// A large heap has the opposite need. With a million queued jobs the
+// backend's live heap is about 500 MiB, and GOGC's doubling took the
+// process past 1 GiB as the queue filled (1,029-1,105 MiB), the budget
+// issue 15 sets. So a process may also cap the growth past the floor at a
+// smaller percent of the live heap (Floor.CapGrowth; cmd/ingo: 70 for the
+// backend once it serves, not during its replay, which must be quick): the
+// heap then grows by the floor or by that percent of the live heap,
+// whichever is more, and never by more than GOGC's; the goal falls
+// smoothly from GOGC's to the cap as the live heap grows past the floor.
 //
 // # How
 //
@@ -28,7 +35,7 @@
 // multiplies the percent by the live heap with its stacks and globals,
 // and its least goal, 4 MiB, too), never below the process's own percent
 // (GOGC at Start, normally 100). Once the live heap is as large as the
-// floor, the process's own percent applies again.
+// floor, the process's own percent applies again, or the cap's.
 //
 // A percent made for a small heap is dangerous on a large one: if the
 // next collection came before the finalizer (a busy process), a percent
