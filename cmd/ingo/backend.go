@@ -207,6 +207,7 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 // bm (nil: none) follows the backend while it runs.
 func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config, lease *leader.Lease, bm *metrics.Backend) error {
 	bc.Observer = bm.Observer()
+	bc.Serving = capGCGrowth
 	b, err := backend.New(nc, bc, a.log.With("component", "backend"))
 	if err != nil {
 		return fmt.Errorf("%w (check the backend.* settings)", err)

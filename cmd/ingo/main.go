@@ -23,9 +23,11 @@ const (
 func main() {
 	ctx, stop := signalContext(context.Background(), os.Stderr, func() { os.Exit(exitInterrupted) })
 	stopProfile := startCPUProfile(os.Getenv("INGO_CPUPROFILE"), os.Stderr)
-	stopFloor := startGCFloor(os.Args[1:])
+	processFloor = startGCFloor(os.Args[1:])
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stopFloor()
+	if processFloor != nil {
+		processFloor.Stop()
+	}
 	stopProfile()
 	stop()
 	os.Exit(code)
@@ -58,18 +60,34 @@ func startCPUProfile(path string, stderr io.Writer) func() {
 // what a small live heap allocating fast at a deadline would otherwise
 // spend on collecting, for at most this much memory. The backend's is
 // larger: its live heap grows with the jobs it remembers, and 256 MiB took
-// it from 66-68 to 60-62 µs per job (TestProcessReport); with a million
-// queued jobs its live heap is larger than either, and the floor is off.
+// it from 66-68 to 60-62 µs per job (TestProcessReport). With a million
+// queued jobs its live heap (~500 MiB) is larger than either, and GOGC's
+// doubling took the process past 1 GiB as the queue filled (1,029-1,105
+// MiB): once the backend serves, its heap grows past the floor by at most
+// gcLargeBackend percent of what is live. Not during its replay, whose
+// collections would make a restart slower.
 const (
 	gcHeadroom        = 64 << 20
 	gcHeadroomBackend = 256 << 20
+	gcLargeBackend    = 70
 )
+
+// processFloor is the floor main started; nil when a test calls run.
+var processFloor *gcfloor.Floor
+
+// capGCGrowth caps the heap's growth past the floor for a backend that
+// serves (gcLargeBackend).
+func capGCGrowth() {
+	if processFloor != nil {
+		processFloor.CapGrowth(gcLargeBackend)
+	}
+}
 
 // startGCFloor keeps a floor under the collector for the command args
 // run, unless the operator set GOGC: theirs is the setting then.
-func startGCFloor(args []string) func() {
+func startGCFloor(args []string) *gcfloor.Floor {
 	if os.Getenv("GOGC") != "" {
-		return func() {}
+		return nil
 	}
 	return gcfloor.Start(gcHeadroomFor(args))
 }
