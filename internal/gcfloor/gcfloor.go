@@ -25,10 +25,10 @@ type setting struct {
 
 // settingFor is the setting that keeps headroom bytes past a live heap of
 // live bytes while the live heap is smaller than headroom, and the
-// process's own (base percent, baseLimit) otherwise, capped by large. scan is what the
-// runtime multiplies the percent by: the live heap with the stacks and
-// globals it scans (the goal is live + scan × percent / 100, and at least
-// heapMinimum × percent / 100).
+// process's own (base percent, baseLimit) otherwise, capped by large.
+// scan is what the runtime multiplies the percent by: the live heap with
+// the stacks and globals it scans (the goal is live + scan × percent /
+// 100, and at least heapMinimum × percent / 100).
 //
 // The limit is a net against a percent gone stale: the floor sets the
 // percent after a collection, and if the next one comes before that (the
