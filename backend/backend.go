@@ -78,6 +78,8 @@ type Backend struct {
 	// replayed: records of jobs replayed as finished, owed to the
 	// History (historyreplay.go).
 	replayed replayedHistory
+	// preloaded is 1 + the transitions Preload applied (0: none).
+	preloaded int
 	// offlineSince is when the NATS connection was found down (zero: up).
 	offlineSince time.Time
 	now          func() time.Time
@@ -134,6 +136,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 
 // Run serves until ctx is done. It stops taking messages, handles those
 // already received, and returns. State lives in memory and in the Journal.
+// After a Preload it may return ErrPreloadStale, having served nothing.
 func (b *Backend) Run(ctx context.Context) error {
 	b.startedAt = b.now()
 	if err := b.replay(); err != nil {
@@ -221,7 +224,14 @@ func (b *Backend) replay() error {
 	}
 	n := 0
 	if err := r.Replay(func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
+		if errors.Is(err, ErrPreloadStale) {
+			return err
+		}
 		return fmt.Errorf("replay the journal: %w", err)
+	}
+	if b.preloaded > 0 {
+		b.log.Info("journal caught up after its preload", "transitions", n)
+		n += b.preloaded - 1
 	}
 	b.feedHistory() // historyreplay.go: the finished jobs' records, again
 	running := 0

@@ -48,6 +48,13 @@
 // others are re-queued. Jobs no agent claims within StartTimeout of the
 // start are re-queued under the attempt rules (MaxAttempts).
 //
+// A journal that is a Preloader can be read before Run (Preload), while
+// the process still waits for the lease of a backend that died: Run then
+// applies only what was stored since, or returns ErrPreloadStale, having
+// served nothing, when records the preload applied were removed meanwhile
+// (the previous backend compacted them), and the caller starts over with
+// a new Backend (preload.go; cmd/ingo's warm standby).
+//
 // # Memory
 //
 // A deadline's queue is mostly students' files. Every live job keeps its

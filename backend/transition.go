@@ -115,8 +115,9 @@ type Filling interface {
 }
 
 // Replayer is implemented by a durable Journal: Replay calls apply with
-// every stored transition, in the order they were recorded. Run replays
-// before it subscribes, so the backend serves with the state it had.
+// every stored transition, in the order they were recorded (after a
+// Preload, with those recorded since: see Preloader). Run replays before
+// it subscribes, so the backend serves with the state it had.
 type Replayer interface {
 	Replay(apply func(Transition)) error
 }

@@ -71,8 +71,15 @@
 // the head (DecodeLazy): the backend reads a description back with
 // LoadJob, from the message of the job's first record, when it dispatches
 // the job (backend.JobLoader); the last few batches read are kept, since
-// a queue is dispatched about in the order it was stored. A record written before heads existed is decoded
-// whole.
+// a queue is dispatched about in the order it was stored. A record
+// written before heads existed is decoded whole.
+//
+// Preload is the same read ahead of the lease (preload.go): it starts
+// neither the compactor nor the writer, and the Replay that follows reads
+// from the sequence after the last one preloaded. It refuses
+// (backend.ErrPreloadStale) when the stream's first sequence moved past
+// the one the preload started at: records it applied were purged or aged
+// out, and only a replay from the start gives the state.
 //
 // # Import graph
 //

@@ -68,11 +68,14 @@ type Journal struct {
 	compactOnce  sync.Once
 	stopCompact  chan struct{}
 	compactDone  chan struct{}
+
+	preloaded *preloadMark // set by Preload (preload.go)
 }
 
 var (
 	_ backend.Journal     = (*Journal)(nil)
 	_ backend.Replayer    = (*Journal)(nil)
+	_ backend.Preloader   = (*Journal)(nil)
 	_ backend.ResultStore = (*Journal)(nil)
 	_ backend.Filling     = (*Journal)(nil)
 )
@@ -193,11 +196,19 @@ func (j *Journal) LoadResult(jobID string) (*messages.BackendJobDone, error) {
 	return f.Result, nil
 }
 
-// Replay calls apply with every stored transition, in the order stored.
-// Once it has read the stream, the compactor starts (compact.go): it needs
-// to know every live job's first record before it purges anything.
+// Replay calls apply with every stored transition, in the order stored,
+// or, after Preload, with those stored since (preload.go). Once it has
+// read the stream, the compactor starts (compact.go): it needs to know
+// every live job's first record before it purges anything.
 func (j *Journal) Replay(apply func(backend.Transition)) error {
-	if err := j.replay(apply); err != nil {
+	from := uint64(0) // all
+	if p := j.preloaded; p != nil {
+		var err error
+		if from, err = j.catchUpFrom(p); err != nil {
+			return err
+		}
+	}
+	if _, err := j.replay(from, apply); err != nil {
 		return err
 	}
 	j.measure() // Full is right from the first job on

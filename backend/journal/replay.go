@@ -36,35 +36,40 @@ type replayItem struct {
 	t  backend.Transition // nil for an older version's tombstone
 }
 
-func (j *Journal) replay(apply func(backend.Transition)) error {
+// replay applies the records stored from sequence from on (0: all) and
+// returns the stream's state before it read them.
+func (j *Journal) replay(from uint64, apply func(backend.Transition)) (jetstream.StreamState, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	info, err := j.stream.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("journal: stream info: %w", err)
+		return jetstream.StreamState{}, fmt.Errorf("journal: stream info: %w", err)
 	}
+	state := info.State
 	j.live.mu.Lock()
-	j.live.last = max(j.live.last, info.State.LastSeq)
+	j.live.last = max(j.live.last, state.LastSeq)
 	j.live.mu.Unlock()
-	if info.State.Msgs == 0 {
-		return nil
+	if state.Msgs == 0 || state.LastSeq < from {
+		return state, nil
 	}
 	// No subject filter: the stream holds only the journal's subjects, and
 	// with a filter the server counts the pending records by matching its
 	// whole subject tree (one subject per job) for every batch, which made
 	// the replay quadratic in the number of live jobs.
-	c, err := j.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	})
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if from > 0 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from}
+	}
+	c, err := j.stream.OrderedConsumer(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("journal: consumer: %w", err)
+		return state, fmt.Errorf("journal: consumer: %w", err)
 	}
 	// Messages pulls ahead (PullMaxMessages) while the records already
 	// received are decoded: a Fetch per batch left both sides idle in
 	// turn.
 	it, err := c.Messages(jetstream.PullMaxMessagesWithBytesLimit(8192, 16<<20))
 	if err != nil {
-		return fmt.Errorf("journal: consumer: %w", err)
+		return state, fmt.Errorf("journal: consumer: %w", err)
 	}
 	defer it.Stop()
 
@@ -73,14 +78,14 @@ func (j *Journal) replay(apply func(backend.Transition)) error {
 	work := make(chan *decodedMessage, 4*workers)    // for the decoders
 	stop := make(chan struct{})
 	defer close(stop)
-	go j.readMessages(it, info.State.LastSeq, ordered, work, stop)
+	go j.readMessages(it, state.LastSeq, ordered, work, stop)
 	for range workers {
 		go j.decodeMessages(work)
 	}
 	for m := range ordered {
 		<-m.done
 		if m.err != nil {
-			return m.err
+			return state, m.err
 		}
 		for _, item := range m.items {
 			j.live.stored(item.id, m.seq)
@@ -89,7 +94,7 @@ func (j *Journal) replay(apply func(backend.Transition)) error {
 			}
 		}
 	}
-	return nil
+	return state, nil
 }
 
 // readMessages hands the stream's messages, up to last, to the decoders

@@ -36,6 +36,16 @@ func startBackend(t *testing.T, n *testutil.NATS, tweak func(*backend.Config)) *
 // startBackendWith is startBackend with the journal's options.
 func startBackendWith(t *testing.T, n *testutil.NATS, o Options, tweak func(*backend.Config)) *server {
 	t.Helper()
+	s := newServer(t, n, o, tweak)
+	if err := s.run(t); err != nil {
+		t.Fatalf("backend Run: %v", err)
+	}
+	return s
+}
+
+// newServer opens a journal and makes a backend on it, not running yet.
+func newServer(t *testing.T, n *testutil.NATS, o Options, tweak func(*backend.Config)) *server {
+	t.Helper()
 	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -55,34 +65,50 @@ func startBackendWith(t *testing.T, n *testutil.NATS, o Options, tweak func(*bac
 	if err != nil {
 		t.Fatal(err)
 	}
+	return &server{b: b, j: j, done: make(chan error, 1), nc: nc}
+}
+
+// run starts Run and waits until the backend serves. An error Run
+// returns before it serves is returned, with the backend stopped.
+func (s *server) run(t *testing.T) error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{b: b, j: j, cancel: cancel, done: make(chan error, 1), nc: nc}
-	go func() { s.done <- b.Run(ctx) }()
+	go func() { s.done <- s.b.Run(ctx) }()
 	var once sync.Once
+	var early error
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			if err := <-s.done; err != nil {
+			if err := <-s.done; err != nil && early == nil {
 				t.Errorf("backend Run: %v", err)
 			}
 			// As ingo backend does on its way out: the journal's last
 			// compaction drops the records of acknowledged results.
-			j.Close()
-			nc.Close()
+			s.j.Close()
+			s.nc.Close()
 		})
 	}
 	s.cancel = stop
 	t.Cleanup(stop)
 	// Serving once it answers a health-check ping on a raw inbox.
+	data, err := messages.Encode(&messages.Ping{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	testutil.Eventually(t, wait, func() bool {
-		data, err := messages.Encode(&messages.Ping{})
-		if err != nil {
-			t.Fatal(err)
+		select {
+		case early = <-s.done:
+			s.done <- early
+			return true
+		default:
 		}
-		m, err := nc.Request(subj.BackendClient("probe"), data, 100*time.Millisecond)
+		m, err := s.nc.Request(subj.BackendClient("probe"), data, 100*time.Millisecond)
 		return err == nil && !natsconn.IsStatus(m)
 	}, "backend does not answer")
-	return s
+	if early != nil {
+		stop()
+	}
+	return early
 }
 
 // stop ends Run, as a backend process that stops would.

@@ -57,6 +57,14 @@
 // through the same timer, so they would not be faster, and kv.Update
 // cannot set one: the plain bucket TTL is used.
 //
+// # Watching
+//
+// Silence reads the key without touching it: its holder, its revision,
+// and how long ago the server stamped its last write. A standby uses it to
+// guess that the holder died (silent for MissedRenewal, 3/8 TTL) and to
+// prepare its takeover while the key expires; only Campaign takes the
+// lease.
+//
 // # Use
 //
 //	e, err := leader.New(ctx, nc, leader.Options{TTL: ttl, Replicas: r})

@@ -160,6 +160,39 @@ func (e *Elector) Holder(ctx context.Context) (string, error) {
 	return string(ent.Value()), nil
 }
 
+// Silence is what a standby sees of the holder's renewals.
+type Silence struct {
+	// Holder is the id in the key, "" when nobody holds it.
+	Holder string
+	// Revision changes with every renewal.
+	Revision uint64
+	// For is how long ago the key was last written: the server's stamp
+	// read on this host's clock, so only as good as the two clocks agree
+	// (never negative).
+	For time.Duration
+}
+
+// Silence reads the key. It never changes who holds the lease.
+func (e *Elector) Silence(ctx context.Context) (Silence, error) {
+	ent, err := e.kv.Get(ctx, Key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return Silence{}, nil
+	}
+	if err != nil {
+		return Silence{}, fmt.Errorf("leader: holder: %w", err)
+	}
+	return Silence{Holder: string(ent.Value()), Revision: ent.Revision(), For: max(0, time.Since(ent.Created()))}, nil
+}
+
+// MissedRenewal is how long a holder's key goes unwritten before a
+// standby may think it dead: renewals come every TTL/4, so 3/8 TTL is a
+// renewal late by half its period. A holder that is only slow renews
+// afterwards; one that is dead loses the key at TTL.
+func (e *Elector) MissedRenewal() time.Duration { return e.opts.TTL * 3 / 8 }
+
+// Poll is how often a standby tries to acquire the lease.
+func (e *Elector) Poll() time.Duration { return e.poll }
+
 // Lease is the proof that this process is the active backend, for as long
 // as Done is open.
 type Lease struct {

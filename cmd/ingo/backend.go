@@ -106,7 +106,11 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 	bc := backendConfig(cfg)
 	if !cfg.Backend.Durable {
 		a.log.Warn("backend.durable is off: the queue lives in memory only, and no standby can take over")
-		return a.serveBackend(ctx, nc, bc, nil, bm)
+		b, err := a.newBackend(nc, bc, bm)
+		if err != nil {
+			return err
+		}
+		return a.serveBackend(ctx, nc, b, nil, bm)
 	}
 	jctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -167,21 +171,48 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 	}
 	// One active backend per installation: the others stand by, and one of
 	// them takes over (replaying the journal) when the active one dies.
-	for {
-		lease, err := el.Campaign(ctx)
-		if err != nil {
-			return stopped(ctx, err)
-		}
+	// The replay starts while the dead one's lease expires (warmstandby.go).
+	build := func() (*preloaded, error) {
 		j, err := openJournal()
 		if err != nil {
-			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			_ = lease.Release(rctx)
-			rcancel()
-			return err
+			return nil, err
 		}
-		bc.Journal = j
-		err = a.serveBackend(ctx, nc, bc, lease, bm)
-		j.Close()
+		pbc := bc
+		pbc.Journal = j
+		b, err := a.newBackend(nc, pbc, bm)
+		if err != nil {
+			j.Close()
+			return nil, err
+		}
+		return &preloaded{b: b, j: j}, nil
+	}
+	for {
+		warm := startWarmStandby(ctx, a.log.With("component", "backend"), el, build)
+		lease, err := el.Campaign(ctx)
+		pre := warm.take()
+		if err != nil {
+			pre.close()
+			return stopped(ctx, err)
+		}
+		if pre != nil {
+			err = a.serveBackend(ctx, nc, pre.b, lease, bm)
+			pre.close()
+			if errors.Is(err, backend.ErrPreloadStale) {
+				a.log.Info("the journal changed since it was preloaded; replaying it from the start", "why", err)
+				pre = nil
+			}
+		}
+		if pre == nil {
+			var p *preloaded
+			if p, err = build(); err != nil {
+				rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				_ = lease.Release(rctx)
+				rcancel()
+				return err
+			}
+			err = a.serveBackend(ctx, nc, p.b, lease, bm)
+			p.close()
+		}
 		switch {
 		case ctx.Err() != nil:
 			return err
@@ -202,16 +233,22 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 	}
 }
 
-// serveBackend runs one backend until ctx ends or, with a lease, until the
-// lease is lost (then it returns an error wrapping backend.ErrDeposed).
-// bm (nil: none) follows the backend while it runs.
-func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config, lease *leader.Lease, bm *metrics.Backend) error {
+// newBackend makes a backend for bc, followed by bm (nil: none) once it
+// runs.
+func (a *app) newBackend(nc *nats.Conn, bc backend.Config, bm *metrics.Backend) (*backend.Backend, error) {
 	bc.Observer = bm.Observer()
 	bc.Serving = capGCGrowth
 	b, err := backend.New(nc, bc, a.log.With("component", "backend"))
 	if err != nil {
-		return fmt.Errorf("%w (check the backend.* settings)", err)
+		return nil, fmt.Errorf("%w (check the backend.* settings)", err)
 	}
+	return b, nil
+}
+
+// serveBackend runs one backend until ctx ends or, with a lease, until the
+// lease is lost (then it returns an error wrapping backend.ErrDeposed).
+// bm (nil: none) follows the backend while it runs.
+func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, b *backend.Backend, lease *leader.Lease, bm *metrics.Backend) error {
 	bm.Follow(b)
 	defer bm.Follow(nil)
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -225,7 +262,10 @@ func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, bc backend.Config
 			}
 		}()
 	}
-	err = b.Run(runCtx)
+	err := b.Run(runCtx)
+	if errors.Is(err, backend.ErrPreloadStale) {
+		return err // nothing served: the lease stays, for a replay from scratch
+	}
 	// Results and acknowledgements published last must leave before the
 	// connection (and the embedded server) goes.
 	if ferr := nc.FlushTimeout(2 * time.Second); ferr != nil && !errors.Is(ferr, context.Canceled) {

@@ -80,6 +80,11 @@ func TestFailover(t *testing.T) {
 		// is 3.5 s, so anything near 6 s means the takeover logic is wrong.
 		t.Errorf("takeover took %v, over the 5 s takeover-timeout", took)
 	}
+	// It read the journal while the dead one's lease expired, and only
+	// caught up once it held the lease (cmd/ingo/warmstandby.go).
+	if out := standby.Output(); !strings.Contains(out, "journal caught up after its preload") {
+		t.Errorf("backend-2 took over without its preload:\n%s", out)
+	}
 	s.waitClients(3 * time.Minute)
 	c := s.verify()
 	report(t, fmt.Sprintf("takeover after SIGKILL of the active backend: %v (takeover-timeout 5s)", took.Round(time.Millisecond)),
