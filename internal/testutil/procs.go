@@ -127,7 +127,9 @@ func StartProcess(t testing.TB, name, bin string, env []string, args ...string) 
 
 // start runs the command once more; the previous run must have ended.
 func (p *Process) start() error {
+	p.mu.Lock()
 	cmd := exec.Command(p.bin, p.args...)
+	p.mu.Unlock()
 	cmd.Env = append(os.Environ(), p.env...)
 	// A test binary killed by go test's timeout runs no cleanup: the
 	// kernel kills the process then, rather than leave it running.
@@ -216,6 +218,17 @@ func (p *Process) Restart() {
 	if err := p.start(); err != nil {
 		p.t.Fatalf("restart %s: %v", p.name, err)
 	}
+}
+
+// RestartWith is Restart with another program (another build of the
+// same command), which later restarts keep.
+func (p *Process) RestartWith(bin string) {
+	p.t.Helper()
+	p.Kill()
+	p.mu.Lock()
+	p.bin = bin
+	p.mu.Unlock()
+	p.Restart()
 }
 
 // Exited reports whether the current run has ended.

@@ -35,6 +35,11 @@ var leaseLines = []string{"lost the lease", "standing by again", "no longer the 
 // environment and drain the queue: every job must get exactly one result,
 // through the new client (the one that submitted them is gone). N:
 // INGO_RESTART_JOBS, else 100,000 with INGO_BENCH=1, else 2,000.
+// INGO_RESTART_ROUNDS=K kills and restarts it K more times before the
+// drain, and with INGO_RESTART_OTHER=BINARY (another build of ingo) each
+// of those rounds restarts that build first, then this one: two builds'
+// restarts compared on the same queue, the machine's speed of the moment
+// shared.
 func TestRestartReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -169,32 +174,12 @@ func TestRestartReport(t *testing.T) {
 	// What it keeps while it serves, once the replay's garbage is gone
 	// (the first figure is taken as it starts serving).
 	rssSettled := procRSS(be.Pid())
-	out := be.Output()
-	if i := strings.LastIndex(out, "--- backend: restart"); i >= 0 {
-		out = out[i:]
-	}
-	var lost []string
-	var logServing time.Duration
-	leaseWait := "?"
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, `msg="backend serving"`) && logServing == 0 {
-			logServing = logTime(l).Sub(start)
-		}
-		if _, w, ok := strings.Cut(l, "acquired the lease"); ok {
-			if _, v, ok := strings.Cut(w, "waited="); ok {
-				leaseWait = strings.Fields(v)[0]
-			}
-		}
-		for _, s := range leaseLines {
-			if strings.Contains(l, s) {
-				lost = append(lost, l)
-				break
-			}
-		}
-	}
+	logServing, leaseWait, lost := restartLog(be.Output(), start)
 	if len(lost) > 0 {
 		t.Errorf("%d lease loss lines after the restart:\n%s", len(lost), strings.Join(lost, "\n"))
 	}
+
+	rounds := restartRounds(t, be, bin)
 
 	// The drain: agents arrive, every job runs once and its result reaches
 	// the client that is there now.
@@ -246,6 +231,7 @@ func TestRestartReport(t *testing.T) {
 		row(fmt.Sprintf("backend RSS (VmRSS) %v after serving", watch), "%d MiB", rssSettled>>20) +
 		row("drain by 4 noop agents x 16 slots", "%v (%.0f jobs/s); %d results, %d jobs with more than one", ms(drain), float64(jobs)/drain.Seconds(), got(), twice) +
 		row("backend RSS (VmRSS) drained", "%d MiB", rssDrained>>20) +
+		rounds +
 		"  reproduce: INGO_BENCH=1 go test -count=1 -run TestRestartReport -v -timeout 20m ./tests/bench\n"
 	for _, l := range oddLines(be) {
 		report += "  log: " + l + "\n"
@@ -288,4 +274,73 @@ func logTime(line string) time.Time {
 	}
 	at, _ := time.Parse(time.RFC3339Nano, strings.Fields(v)[0])
 	return at
+}
+
+// restartLog reads, in the output of the backend's run after its last
+// restart begun at start, how long it took to log that it serves, how long
+// it waited for the lease, and the lines saying it lost the lease.
+func restartLog(out string, start time.Time) (serving time.Duration, leaseWait string, lost []string) {
+	if i := strings.LastIndex(out, "--- backend: restart"); i >= 0 {
+		out = out[i:]
+	}
+	leaseWait = "?"
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, `msg="backend serving"`) && serving == 0 {
+			serving = logTime(l).Sub(start)
+		}
+		if _, w, ok := strings.Cut(l, "acquired the lease"); ok {
+			if _, v, ok := strings.Cut(w, "waited="); ok {
+				leaseWait = strings.Fields(v)[0]
+			}
+		}
+		for _, s := range leaseLines {
+			if strings.Contains(l, s) {
+				lost = append(lost, l)
+				break
+			}
+		}
+	}
+	return serving, leaseWait, lost
+}
+
+// restartRounds runs INGO_RESTART_ROUNDS more kill -9 and restarts of be,
+// each first with INGO_RESTART_OTHER's build when set, and returns their
+// report's rows. Each round waits until the backend serves (its log), then
+// one second, so that the kill finds it serving.
+func restartRounds(t *testing.T, be *testutil.Process, bin string) string {
+	t.Helper()
+	n, _ := strconv.Atoi(os.Getenv("INGO_RESTART_ROUNDS"))
+	other := os.Getenv("INGO_RESTART_OTHER")
+	builds := []string{bin}
+	if other != "" {
+		builds = []string{other, bin}
+	}
+	var rows string
+	for r := range n {
+		for _, b := range builds {
+			be.Kill()
+			start := time.Now()
+			be.RestartWith(b)
+			var serving time.Duration
+			testutil.Eventually(t, 5*time.Minute, func() bool {
+				if be.Exited() {
+					t.Fatalf("ingo backend (%s) exited after restart round %d: %v", b, r+1, be.Err())
+				}
+				serving, _, _ = restartLog(be.Output(), start)
+				return serving > 0
+			}, "round %d: the backend (%s) never served", r+1, b)
+			time.Sleep(time.Second)
+			serving, wait, lost := restartLog(be.Output(), start)
+			if len(lost) > 0 {
+				t.Errorf("round %d (%s): %d lease loss lines:\n%s", r+1, b, len(lost), strings.Join(lost, "\n"))
+			}
+			build := "this build"
+			if b != bin {
+				build = "INGO_RESTART_OTHER"
+			}
+			rows += fmt.Sprintf("  %-42s: %v (of which the dead one's lease: %s)\n",
+				fmt.Sprintf("restart round %d, %s", r+1, build), serving.Round(time.Millisecond), wait)
+		}
+	}
+	return rows
 }
