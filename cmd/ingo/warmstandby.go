@@ -88,6 +88,7 @@ func (w *warmStandby) watch(ctx context.Context) {
 					w.log.Info("the active backend renewed its lease: the preloaded state goes", "holder", s.Holder)
 					w.ready.close()
 					w.ready, trustClock = nil, false
+					replayGCBudget(false)
 				}
 				rev, revSince = s.Revision, time.Now()
 			}
@@ -99,12 +100,16 @@ func (w *warmStandby) watch(ctx context.Context) {
 				if err != nil {
 					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
 					failed = true
-				} else if err := p.b.Preload(); err != nil {
-					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
-					p.close()
-					failed = true
 				} else {
-					w.ready = p
+					replayGCBudget(true)
+					if err := p.b.Preload(); err != nil {
+						w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
+						replayGCBudget(false)
+						p.close()
+						failed = true
+					} else {
+						w.ready = p
+					}
 				}
 			}
 		}
@@ -112,8 +117,11 @@ func (w *warmStandby) watch(ctx context.Context) {
 		case <-w.stop:
 			return
 		case <-ctx.Done():
-			w.ready.close()
-			w.ready = nil
+			if w.ready != nil {
+				w.ready.close()
+				w.ready = nil
+				replayGCBudget(false)
+			}
 			return
 		case <-tick.C:
 		}

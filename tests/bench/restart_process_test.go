@@ -39,7 +39,7 @@ var leaseLines = []string{"lost the lease", "standing by again", "no longer the 
 // drain, and with INGO_RESTART_OTHER=BINARY (another build of ingo) each
 // of those rounds restarts that build first, then this one: two builds'
 // restarts compared on the same queue, the machine's speed of the moment
-// shared.
+// shared. INGO_RESTART_LOGS=DIR keeps each round's log there.
 func TestRestartReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -174,7 +174,7 @@ func TestRestartReport(t *testing.T) {
 	// What it keeps while it serves, once the replay's garbage is gone
 	// (the first figure is taken as it starts serving).
 	rssSettled := procRSS(be.Pid())
-	logServing, leaseWait, lost := restartLog(be.Output(), start)
+	logServing, leaseWait, lost, timeline := restartLog(be.Output(), start)
 	if len(lost) > 0 {
 		t.Errorf("%d lease loss lines after the restart:\n%s", len(lost), strings.Join(lost, "\n"))
 	}
@@ -223,6 +223,7 @@ func TestRestartReport(t *testing.T) {
 	report := fmt.Sprintf("ingo restart report (process; %d waiting jobs, 1 KiB answer each, 500 students, durable)\n", jobs) +
 		row(fmt.Sprintf("fill through one frontend (%d in flight)", procInFlight), "%v (%.0f jobs/s)", ms(fill), float64(jobs)/fill.Seconds()) +
 		row("restart until its log says serving", "%v (of which the dead one's lease: %s)", ms(logServing), leaseWait) +
+		row("its log, in s after the restart", "%s", timeline) +
 		row("restart until a new client is ready", "%v", ms(ready)) +
 		row("restart until the first snapshot answers", "%v (%d waiting)", ms(serving), waiting) +
 		row("that first queue snapshot", "%v", ms(snap)) +
@@ -278,13 +279,30 @@ func logTime(line string) time.Time {
 
 // restartLog reads, in the output of the backend's run after its last
 // restart begun at start, how long it took to log that it serves, how long
-// it waited for the lease, and the lines saying it lost the lease.
-func restartLog(out string, start time.Time) (serving time.Duration, leaseWait string, lost []string) {
+// it waited for the lease, the lines saying it lost the lease, and when it
+// reached each step of its start (timeline).
+func restartLog(out string, start time.Time) (serving time.Duration, leaseWait string, lost []string, timeline string) {
 	if i := strings.LastIndex(out, "--- backend: restart"); i >= 0 {
 		out = out[i:]
 	}
+	steps := []struct{ msg, name string }{
+		{`msg="connected to NATS"`, "connected"},
+		{"preloading the journal", "preload"},
+		{`msg="journal preloaded"`, "preloaded"},
+		{"acquired the lease", "lease"},
+		{`msg="journal caught up`, "caught up"},
+		{`msg="journal replayed"`, "replayed"},
+		{`msg="backend serving"`, "serving"},
+	}
+	seen := map[string]bool{}
 	leaseWait = "?"
 	for _, l := range strings.Split(out, "\n") {
+		for _, st := range steps {
+			if strings.Contains(l, st.msg) && !seen[st.name] {
+				seen[st.name] = true
+				timeline += fmt.Sprintf(" %s %.1f", st.name, logTime(l).Sub(start).Seconds())
+			}
+		}
 		if strings.Contains(l, `msg="backend serving"`) && serving == 0 {
 			serving = logTime(l).Sub(start)
 		}
@@ -300,7 +318,7 @@ func restartLog(out string, start time.Time) (serving time.Duration, leaseWait s
 			}
 		}
 	}
-	return serving, leaseWait, lost
+	return serving, leaseWait, lost, strings.TrimSpace(timeline)
 }
 
 // restartRounds runs INGO_RESTART_ROUNDS more kill -9 and restarts of be,
@@ -326,11 +344,22 @@ func restartRounds(t *testing.T, be *testutil.Process, bin string) string {
 				if be.Exited() {
 					t.Fatalf("ingo backend (%s) exited after restart round %d: %v", b, r+1, be.Err())
 				}
-				serving, _, _ = restartLog(be.Output(), start)
+				serving, _, _, _ = restartLog(be.Output(), start)
 				return serving > 0
 			}, "round %d: the backend (%s) never served", r+1, b)
 			time.Sleep(time.Second)
-			serving, wait, lost := restartLog(be.Output(), start)
+			serving, wait, lost, timeline := restartLog(be.Output(), start)
+			if dir := os.Getenv("INGO_RESTART_LOGS"); dir != "" {
+				out := be.Output()
+				out = out[strings.LastIndex(out, "--- backend: restart"):]
+				name := fmt.Sprintf("round%d-other.log", r+1)
+				if b == bin {
+					name = fmt.Sprintf("round%d-this.log", r+1)
+				}
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(out), 0o644); err != nil {
+					t.Error(err)
+				}
+			}
 			if len(lost) > 0 {
 				t.Errorf("round %d (%s): %d lease loss lines:\n%s", r+1, b, len(lost), strings.Join(lost, "\n"))
 			}
@@ -338,8 +367,8 @@ func restartRounds(t *testing.T, be *testutil.Process, bin string) string {
 			if b != bin {
 				build = "INGO_RESTART_OTHER"
 			}
-			rows += fmt.Sprintf("  %-42s: %v (of which the dead one's lease: %s)\n",
-				fmt.Sprintf("restart round %d, %s", r+1, build), serving.Round(time.Millisecond), wait)
+			rows += fmt.Sprintf("  %-42s: %v (of which the dead one's lease: %s; s after the restart: %s)\n",
+				fmt.Sprintf("restart round %d, %s", r+1, build), serving.Round(time.Millisecond), wait, timeline)
 		}
 	}
 	return rows
