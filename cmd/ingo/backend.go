@@ -210,11 +210,9 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 				rcancel()
 				return err
 			}
-			replayGCBudget(true) // until it serves: Run replays first
 			err = a.serveBackend(ctx, nc, p.b, lease, bm)
 			p.close()
 		}
-		replayGCBudget(false) // a Run that stopped before serving
 		switch {
 		case ctx.Err() != nil:
 			return err

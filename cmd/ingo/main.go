@@ -65,39 +65,21 @@ func startCPUProfile(path string, stderr io.Writer) func() {
 // doubling took the process past 1 GiB as the queue filled (1,029-1,105
 // MiB): once the backend serves, its heap grows past the floor by at most
 // gcLargeBackend percent of what is live. Not during its replay, whose
-// collections would make a restart slower: a replay (or a standby's
-// preload) may let the heap grow to gcReplayBudget before it collects,
-// which at a million jobs is two collections instead of five.
+// collections would make a restart slower.
 const (
 	gcHeadroom        = 64 << 20
 	gcHeadroomBackend = 256 << 20
 	gcLargeBackend    = 70
-	gcReplayBudget    = 768 << 20
 )
 
 // processFloor is the floor main started; nil when a test calls run.
 var processFloor *gcfloor.Floor
 
 // capGCGrowth caps the heap's growth past the floor for a backend that
-// serves (gcLargeBackend), and ends a replay's budget.
+// serves (gcLargeBackend).
 func capGCGrowth() {
 	if processFloor != nil {
-		processFloor.Budget(0)
 		processFloor.CapGrowth(gcLargeBackend)
-	}
-}
-
-// replayGCBudget lets a backend's replay or preload grow the heap to
-// gcReplayBudget before it collects (on: true), until capGCGrowth or
-// replayGCBudget(false).
-func replayGCBudget(on bool) {
-	if processFloor == nil {
-		return
-	}
-	if on {
-		processFloor.Budget(gcReplayBudget)
-	} else {
-		processFloor.Budget(0)
 	}
 }
 

@@ -88,7 +88,6 @@ func (w *warmStandby) watch(ctx context.Context) {
 					w.log.Info("the active backend renewed its lease: the preloaded state goes", "holder", s.Holder)
 					w.ready.close()
 					w.ready, trustClock = nil, false
-					replayGCBudget(false)
 				}
 				rev, revSince = s.Revision, time.Now()
 			}
@@ -100,16 +99,12 @@ func (w *warmStandby) watch(ctx context.Context) {
 				if err != nil {
 					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
 					failed = true
+				} else if err := p.b.Preload(); err != nil {
+					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
+					p.close()
+					failed = true
 				} else {
-					replayGCBudget(true)
-					if err := p.b.Preload(); err != nil {
-						w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
-						replayGCBudget(false)
-						p.close()
-						failed = true
-					} else {
-						w.ready = p
-					}
+					w.ready = p
 				}
 			}
 		}
@@ -117,11 +112,8 @@ func (w *warmStandby) watch(ctx context.Context) {
 		case <-w.stop:
 			return
 		case <-ctx.Done():
-			if w.ready != nil {
-				w.ready.close()
-				w.ready = nil
-				replayGCBudget(false)
-			}
+			w.ready.close()
+			w.ready = nil
 			return
 		case <-tick.C:
 		}

@@ -25,15 +25,6 @@
 // whichever is more, and never by more than GOGC's; the goal falls
 // smoothly from GOGC's to the cap as the live heap grows past the floor.
 //
-// A replay has a third need: it builds the large heap from nothing, and
-// at every doubling the collector marks everything built so far (five
-// collections for a million jobs, a quarter of the replay's CPU). A
-// budget (Floor.Budget; cmd/ingo: 768 MiB while the backend replays or
-// preloads, off once it serves) lets the heap grow to the budget before
-// it collects, then by GOGC's doubling once half of it is live: two
-// collections for a million jobs, and no more memory at the end than the
-// doubling takes anyway.
-//
 // # How
 //
 // After each collection (a finalizer on a sentinel object, armed again

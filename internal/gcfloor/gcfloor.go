@@ -44,14 +44,7 @@ type setting struct {
 // heap grows by the floor or by large percent of what is live, whichever
 // is more, and never by more than base percent. So the goal falls from
 // base to large percent smoothly as the live heap grows past the floor.
-//
-// A budget (Floor.Budget, 0 for none) raises the floor while the live heap
-// is less than half of it: the goal is then the budget, past that GOGC's
-// doubling, which is more.
-func settingFor(live, scan, nonHeap, headroom uint64, base int, baseLimit int64, large int, budget uint64) setting {
-	if budget > live && budget-live > headroom {
-		headroom = budget - live
-	}
+func settingFor(live, scan, nonHeap, headroom uint64, base int, baseLimit int64, large int) setting {
 	if scan == 0 {
 		return setting{percent: base, limit: baseLimit}
 	}
@@ -78,7 +71,6 @@ type Floor struct {
 
 	mu      sync.Mutex // adjust runs on the finalizer goroutine; the rest on their callers'
 	large   int
-	budget  uint64
 	stopped bool
 	last    setting
 }
@@ -126,17 +118,6 @@ func (f *Floor) CapGrowth(percent int) {
 	f.large = percent
 }
 
-// Budget lets the heap grow to bytes before a collection, whatever is live
-// (and, past half of it, by GOGC's percent), until Budget(0). A process
-// building a large heap from nothing (a backend's replay) then collects a
-// few times instead of at every doubling. It applies from the next
-// collection on, or at once when the floor has not adjusted yet.
-func (f *Floor) Budget(bytes uint64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.budget = bytes
-}
-
 func (f *Floor) arm() {
 	runtime.SetFinalizer(&sentinel{}, func(*sentinel) {
 		if f.adjust() {
@@ -167,7 +148,7 @@ func (f *Floor) adjust() bool {
 	if heap := v[4] + v[5] + v[6] + v[7]; v[3] > heap {
 		nonHeap = v[3] - heap
 	}
-	f.set(settingFor(live, scan, nonHeap, f.headroom, f.base, f.baseLimit, f.large, f.budget))
+	f.set(settingFor(live, scan, nonHeap, f.headroom, f.base, f.baseLimit, f.large))
 	return true
 }
 

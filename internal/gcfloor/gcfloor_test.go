@@ -19,32 +19,27 @@ func TestSettingFor(t *testing.T) {
 		base                          int
 		baseLimit                     int64
 		large                         int
-		budget                        uint64
 		want                          setting
 	}{
-		{"small heap", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, 0, 0, setting{400, 160 * MiB}},
-		{"stacks and globals count", 8 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, 0, 0, setting{400, 144 * MiB}},
-		{"the runtime's least goal counts", 1 * MiB, 2 * MiB, 0, 64 * MiB, 100, none, 0, 0, setting{1625, 130 * MiB}},
-		{"heap as large as the floor", 64 * MiB, 64 * MiB, 0, 64 * MiB, 100, none, 0, 0, setting{100, none}},
-		{"a million queued jobs", 500 * MiB, 510 * MiB, 0, 256 * MiB, 100, none, 0, 0, setting{100, none}},
-		{"a million queued jobs, growth capped", 500 * MiB, 510 * MiB, 0, 256 * MiB, 100, none, 70, 0, setting{70, none}},
-		{"just past the floor, the floor still rules", 300 * MiB, 300 * MiB, 0, 256 * MiB, 100, none, 70, 0, setting{85, none}},
-		{"at the floor, no jump", 256 * MiB, 256 * MiB, 0, 256 * MiB, 100, none, 70, 0, setting{100, none}},
-		{"a cap above GOGC is no cap", 500 * MiB, 500 * MiB, 0, 256 * MiB, 50, none, 70, 0, setting{50, none}},
-		{"the cap leaves a small heap to the floor", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, 70, 0, setting{400, 160 * MiB}},
-		{"GOMEMLIMIT below the net", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, 100 * MiB, 0, 0, setting{400, 100 * MiB}},
-		{"GOMEMLIMIT kept on a large heap", 500 * MiB, 500 * MiB, 0, 64 * MiB, 50, 900 * MiB, 0, 0, setting{50, 900 * MiB}},
-		{"GOGC above the floor", 16 * MiB, 16 * MiB, 0, 64 * MiB, 800, none, 0, 0, setting{800, 160 * MiB}},
-		{"a tiny heap", 100, 100, 0, 64 * MiB, 100, none, 0, 0, setting{1600, 2 * (100 + 64*MiB)}},
-		{"the cap", 100, 100, 0, 64 << 30, 100, none, 0, 0, setting{maxPercent, 2 * (100 + 64<<30)}},
-		{"nothing read", 0, 0, 0, 64 * MiB, 100, none, 0, 0, setting{100, none}},
-		{"many goroutines: their stacks are under the net", 20 * MiB, 180 * MiB, 160 * MiB, 64 * MiB, 100, none, 0, 0, setting{100, 328 * MiB}},
-		{"a replay's budget", 100 * MiB, 100 * MiB, 0, 256 * MiB, 100, none, 0, 768 * MiB, setting{668, 1536 * MiB}},
-		{"a budget below the floor is no budget", 100 * MiB, 100 * MiB, 0, 256 * MiB, 100, none, 0, 300 * MiB, setting{256, 712 * MiB}},
-		{"past half the budget, GOGC's doubling", 400 * MiB, 400 * MiB, 0, 256 * MiB, 100, none, 0, 768 * MiB, setting{100, none}},
-		{"a budget does not lift the cap once past it", 500 * MiB, 500 * MiB, 0, 256 * MiB, 100, none, 70, 768 * MiB, setting{70, none}},
+		{"small heap", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, 0, setting{400, 160 * MiB}},
+		{"stacks and globals count", 8 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, 0, setting{400, 144 * MiB}},
+		{"the runtime's least goal counts", 1 * MiB, 2 * MiB, 0, 64 * MiB, 100, none, 0, setting{1625, 130 * MiB}},
+		{"heap as large as the floor", 64 * MiB, 64 * MiB, 0, 64 * MiB, 100, none, 0, setting{100, none}},
+		{"a million queued jobs", 500 * MiB, 510 * MiB, 0, 256 * MiB, 100, none, 0, setting{100, none}},
+		{"a million queued jobs, growth capped", 500 * MiB, 510 * MiB, 0, 256 * MiB, 100, none, 70, setting{70, none}},
+		{"just past the floor, the floor still rules", 300 * MiB, 300 * MiB, 0, 256 * MiB, 100, none, 70, setting{85, none}},
+		{"at the floor, no jump", 256 * MiB, 256 * MiB, 0, 256 * MiB, 100, none, 70, setting{100, none}},
+		{"a cap above GOGC is no cap", 500 * MiB, 500 * MiB, 0, 256 * MiB, 50, none, 70, setting{50, none}},
+		{"the cap leaves a small heap to the floor", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, none, 70, setting{400, 160 * MiB}},
+		{"GOMEMLIMIT below the net", 16 * MiB, 16 * MiB, 0, 64 * MiB, 100, 100 * MiB, 0, setting{400, 100 * MiB}},
+		{"GOMEMLIMIT kept on a large heap", 500 * MiB, 500 * MiB, 0, 64 * MiB, 50, 900 * MiB, 0, setting{50, 900 * MiB}},
+		{"GOGC above the floor", 16 * MiB, 16 * MiB, 0, 64 * MiB, 800, none, 0, setting{800, 160 * MiB}},
+		{"a tiny heap", 100, 100, 0, 64 * MiB, 100, none, 0, setting{1600, 2 * (100 + 64*MiB)}},
+		{"the cap", 100, 100, 0, 64 << 30, 100, none, 0, setting{maxPercent, 2 * (100 + 64<<30)}},
+		{"nothing read", 0, 0, 0, 64 * MiB, 100, none, 0, setting{100, none}},
+		{"many goroutines: their stacks are under the net", 20 * MiB, 180 * MiB, 160 * MiB, 64 * MiB, 100, none, 0, setting{100, 328 * MiB}},
 	} {
-		if got := settingFor(c.live, c.scan, c.nonHeap, c.headroom, c.base, c.baseLimit, c.large, c.budget); got != c.want {
+		if got := settingFor(c.live, c.scan, c.nonHeap, c.headroom, c.base, c.baseLimit, c.large); got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
 	}
