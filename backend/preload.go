@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -18,7 +19,7 @@ var ErrPreloadStale = errors.New("backend: the preloaded state is stale")
 // ErrPreloadStale.
 type Preloader interface {
 	Replayer
-	Preload(apply func(Transition)) error
+	Preload(ctx context.Context, apply func(Transition)) error
 }
 
 // Preload rebuilds the state from the journal ahead of Run, so that a
@@ -26,8 +27,10 @@ type Preloader interface {
 // lease expires. It sends and stores nothing; Run then catches up with
 // what was stored since. Call it at most once, before Run, from the
 // goroutine that will call Run or one that hands the backend to it. A
-// journal that cannot be preloaded makes it a no-op.
-func (b *Backend) Preload() error {
+// journal that cannot be preloaded makes it a no-op. Ending ctx stops it
+// with an error (a process stopping while it stands by); the backend is
+// then not to be run.
+func (b *Backend) Preload(ctx context.Context) error {
 	p, ok := b.cfg.Journal.(Preloader)
 	if !ok {
 		return nil
@@ -36,7 +39,7 @@ func (b *Backend) Preload() error {
 		return errors.New("backend: preloaded twice")
 	}
 	n := 0
-	if err := p.Preload(func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
+	if err := p.Preload(ctx, func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
 		return fmt.Errorf("preload the journal: %w", err)
 	}
 	b.preloaded = n + 1 // 1: preloaded, nothing read

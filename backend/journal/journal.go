@@ -208,7 +208,7 @@ func (j *Journal) Replay(apply func(backend.Transition)) error {
 			return err
 		}
 	}
-	if _, err := j.replay(from, apply); err != nil {
+	if _, err := j.replay(context.Background(), from, apply); err != nil {
 		return err
 	}
 	j.measure() // Full is right from the first job on

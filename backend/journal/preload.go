@@ -39,12 +39,13 @@ func markOf(last, first uint64, msgs uint64) *preloadMark {
 // Preload applies every stored transition, as Replay does, but starts
 // neither the compactor nor anything else: the backend may not hold the
 // lease yet. Call Replay once it does; call it at most once, before
-// Replay.
-func (j *Journal) Preload(apply func(backend.Transition)) error {
+// Replay. Ending ctx stops it with an error; the journal is then only
+// good for Close.
+func (j *Journal) Preload(ctx context.Context, apply func(backend.Transition)) error {
 	if j.preloaded != nil {
 		return fmt.Errorf("journal: preloaded twice")
 	}
-	state, err := j.replay(0, apply)
+	state, err := j.replay(ctx, 0, apply)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -22,7 +23,7 @@ func TestPreload_CatchesUpWithWhatWasStoredSince(t *testing.T) {
 		c.submit(fmt.Sprintf("job-%d", i), 0)
 	}
 	s2 := newServer(t, n, Options{}, nil)
-	if err := s2.b.Preload(); err != nil {
+	if err := s2.b.Preload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// Stored after the preload: two more jobs, and job-0 taken by an agent
@@ -82,7 +83,7 @@ func TestPreload_StaleAfterACompaction(t *testing.T) {
 	c.submit("early-0", 0)
 	c.submit("early-1", 0)
 	s2 := newServer(t, n, Options{}, nil)
-	if err := s2.b.Preload(); err != nil {
+	if err := s2.b.Preload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	a := agentPeer(t, n, "a1")
@@ -118,5 +119,32 @@ func TestPreload_StaleAfterACompaction(t *testing.T) {
 	a.quiet(300 * time.Millisecond)
 	if got := c.result(); got.JobID != "late" {
 		t.Errorf("result of %s, want late", got.JobID)
+	}
+}
+
+// A preload stops when its context ends (the process stops while it
+// stands by), without waiting for the rest of the stream.
+func TestPreload_StopsWithItsContext(t *testing.T) {
+	n := testutil.StartNATS(t)
+	s1 := startBackend(t, n, nil)
+	c := client(t, n, "c1")
+	for i := range 20 {
+		c.submit(fmt.Sprintf("job-%d", i), 0)
+	}
+	s1.stop()
+	s2 := newServer(t, n, Options{}, nil)
+	t.Cleanup(func() { s2.j.Close(); s2.nc.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	applied := 0
+	err := s2.j.Preload(ctx, func(backend.Transition) {
+		if applied++; applied == 3 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a preload whose context ended returned %v, want context.Canceled", err)
+	}
+	if applied >= 20 {
+		t.Errorf("it applied all %d records after its context ended", applied)
 	}
 }

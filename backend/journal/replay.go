@@ -38,8 +38,8 @@ type replayItem struct {
 
 // replay applies the records stored from sequence from on (0: all) and
 // returns the stream's state before it read them.
-func (j *Journal) replay(from uint64, apply func(backend.Transition)) (jetstream.StreamState, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+func (j *Journal) replay(parent context.Context, from uint64, apply func(backend.Transition)) (jetstream.StreamState, error) {
+	ctx, cancel := context.WithTimeout(parent, 5*time.Minute)
 	defer cancel()
 	info, err := j.stream.Info(ctx)
 	if err != nil {
@@ -82,8 +82,18 @@ func (j *Journal) replay(from uint64, apply func(backend.Transition)) (jetstream
 	for range workers {
 		go j.decodeMessages(work)
 	}
+	go func() { // the reader waits in Next: stopping the iterator ends it
+		select {
+		case <-ctx.Done():
+			it.Stop()
+		case <-stop:
+		}
+	}()
 	for m := range ordered {
 		<-m.done
+		if err := ctx.Err(); err != nil {
+			return state, fmt.Errorf("journal: replay stopped: %w", context.Cause(ctx))
+		}
 		if m.err != nil {
 			return state, m.err
 		}

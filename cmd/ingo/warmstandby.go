@@ -99,8 +99,10 @@ func (w *warmStandby) watch(ctx context.Context) {
 				if err != nil {
 					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
 					failed = true
-				} else if err := p.b.Preload(); err != nil {
-					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
+				} else if err := p.b.Preload(ctx); err != nil {
+					if ctx.Err() == nil {
+						w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
+					}
 					p.close()
 					failed = true
 				} else {
