@@ -78,8 +78,11 @@ type Backend struct {
 	// replayed: records of jobs replayed as finished, owed to the
 	// History (historyreplay.go).
 	replayed replayedHistory
-	// preloaded is 1 + the transitions Preload applied (0: none).
-	preloaded int
+	// preload: whether Preload ran (preload.go), and what it applied.
+	preload struct {
+		done    bool
+		applied int
+	}
 	// offlineSince is when the NATS connection was found down (zero: up).
 	offlineSince time.Time
 	now          func() time.Time
@@ -224,14 +227,11 @@ func (b *Backend) replay() error {
 	}
 	n := 0
 	if err := r.Replay(func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
-		if errors.Is(err, ErrPreloadStale) {
-			return err
-		}
 		return fmt.Errorf("replay the journal: %w", err)
 	}
-	if b.preloaded > 0 {
+	if b.preload.done {
 		b.log.Info("journal caught up after its preload", "transitions", n)
-		n += b.preloaded - 1
+		n += b.preload.applied
 	}
 	b.feedHistory() // historyreplay.go: the finished jobs' records, again
 	running := 0

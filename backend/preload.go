@@ -35,14 +35,14 @@ func (b *Backend) Preload(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	if b.preloaded != 0 {
+	if b.preload.done {
 		return errors.New("backend: preloaded twice")
 	}
 	n := 0
 	if err := p.Preload(ctx, func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
 		return fmt.Errorf("preload the journal: %w", err)
 	}
-	b.preloaded = n + 1 // 1: preloaded, nothing read
+	b.preload.done, b.preload.applied = true, n
 	b.log.Info("journal preloaded", "transitions", n, "waiting", b.queues.waiting)
 	return nil
 }

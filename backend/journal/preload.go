@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ingo-grader/ingo/backend"
@@ -29,7 +30,7 @@ type preloadMark struct {
 }
 
 // markOf is the preload mark of a stream state.
-func markOf(last, first uint64, msgs uint64) *preloadMark {
+func markOf(first, last, msgs uint64) *preloadMark {
 	if msgs == 0 {
 		first = last + 1
 	}
@@ -43,7 +44,7 @@ func markOf(last, first uint64, msgs uint64) *preloadMark {
 // good for Close.
 func (j *Journal) Preload(ctx context.Context, apply func(backend.Transition)) error {
 	if j.preloaded != nil {
-		return fmt.Errorf("journal: preloaded twice")
+		return errors.New("journal: preloaded twice")
 	}
 	state, err := j.replay(ctx, 0, apply)
 	if err != nil {
@@ -51,7 +52,7 @@ func (j *Journal) Preload(ctx context.Context, apply func(backend.Transition)) e
 	}
 	// What replay read ends at the state's LastSeq: anything after it is
 	// read by the catch-up.
-	j.preloaded = markOf(state.LastSeq, state.FirstSeq, state.Msgs)
+	j.preloaded = markOf(state.FirstSeq, state.LastSeq, state.Msgs)
 	return nil
 }
 
@@ -64,7 +65,7 @@ func (j *Journal) catchUpFrom(p *preloadMark) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("journal: stream info: %w", err)
 	}
-	now := markOf(info.State.LastSeq, info.State.FirstSeq, info.State.Msgs)
+	now := markOf(info.State.FirstSeq, info.State.LastSeq, info.State.Msgs)
 	if now.first > p.first || now.last < p.last {
 		return 0, fmt.Errorf("%w: the stream held sequences %d to %d when preloaded, now %d to %d",
 			backend.ErrPreloadStale, p.first, p.last, now.first, now.last)

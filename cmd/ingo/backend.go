@@ -194,24 +194,24 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 			pre.close()
 			return stopped(ctx, err)
 		}
-		if pre != nil {
+		// A backend of its own preload may find it stale, and is then
+		// replaced by one that replays from the start, which cannot be.
+		for {
+			if pre == nil {
+				if pre, err = build(); err != nil {
+					rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+					_ = lease.Release(rctx)
+					rcancel()
+					return err
+				}
+			}
 			err = a.serveBackend(ctx, nc, pre.b, lease, bm)
 			pre.close()
-			if errors.Is(err, backend.ErrPreloadStale) {
-				a.log.Info("the journal changed since it was preloaded; replaying it from the start", "why", err)
-				pre = nil
+			if !errors.Is(err, backend.ErrPreloadStale) {
+				break
 			}
-		}
-		if pre == nil {
-			var p *preloaded
-			if p, err = build(); err != nil {
-				rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-				_ = lease.Release(rctx)
-				rcancel()
-				return err
-			}
-			err = a.serveBackend(ctx, nc, p.b, lease, bm)
-			p.close()
+			a.log.Info("the journal changed since it was preloaded; replaying it from the start", "why", err)
+			pre = nil
 		}
 		switch {
 		case ctx.Err() != nil:

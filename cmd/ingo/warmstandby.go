@@ -95,19 +95,8 @@ func (w *warmStandby) watch(ctx context.Context) {
 				(trustClock && s.For >= w.el.MissedRenewal())
 			if silent && w.ready == nil && !failed && s.Holder != w.el.ID() {
 				w.log.Info("the lease's holder is silent: preloading the journal while the lease expires", "holder", s.Holder, "silent_for", s.For.Round(time.Millisecond))
-				p, err := w.build()
-				if err != nil {
-					w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
-					failed = true
-				} else if err := p.b.Preload(ctx); err != nil {
-					if ctx.Err() == nil {
-						w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
-					}
-					p.close()
-					failed = true
-				} else {
-					w.ready = p
-				}
+				w.ready = w.preload(ctx)
+				failed = w.ready == nil
 			}
 		}
 		select {
@@ -120,4 +109,21 @@ func (w *warmStandby) watch(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// preload builds a backend and preloads it; nil when either failed.
+func (w *warmStandby) preload(ctx context.Context) *preloaded {
+	p, err := w.build()
+	if err == nil {
+		if err = p.b.Preload(ctx); err != nil {
+			p.close()
+		}
+	}
+	if err != nil {
+		if ctx.Err() == nil { // not the process stopping
+			w.log.Warn("preloading the journal failed; the replay waits for the lease", "err", err)
+		}
+		return nil
+	}
+	return p
 }

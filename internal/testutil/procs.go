@@ -224,7 +224,6 @@ func (p *Process) Restart() {
 // same command), which later restarts keep.
 func (p *Process) RestartWith(bin string) {
 	p.t.Helper()
-	p.Kill()
 	p.mu.Lock()
 	p.bin = bin
 	p.mu.Unlock()
