@@ -84,6 +84,7 @@
 // # Import graph
 //
 // This package imports backend for the Transition types; backend does not
-// import it, and only sees the backend.Journal and backend.Replayer
-// interfaces. cmd/ingo wires the two.
+// import it, and only sees interfaces of its own (backend.Journal,
+// Replayer, Preloader and the others in backend/transition.go and
+// backend/preload.go). cmd/ingo wires the two.
 package journal
