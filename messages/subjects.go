@@ -48,6 +48,12 @@ const (
 	// journal's batches, several jobs' records in one message (two tokens,
 	// so that no job id names it).
 	SuffixJournalBatch = "batch.v1"
+	// JournalInputsStreamSuffix names the stream of the jobs' descriptions
+	// that the journal stores apart from its records: "<PREFIX>_JOBINPUTS".
+	JournalInputsStreamSuffix = "JOBINPUTS"
+	// SuffixJournalInputs is the subject of that stream's messages, each
+	// the descriptions of one batch of records. Only the backend writes it.
+	SuffixJournalInputs = "jobinputs.v1"
 )
 
 // Subjects builds the subjects of one installation.
@@ -131,6 +137,15 @@ func (s Subjects) Journal(jobID string) string { return s.Prefix + "." + SuffixJ
 func (s Subjects) JournalBatch() string {
 	return s.Prefix + "." + SuffixJournal + "." + SuffixJournalBatch
 }
+
+// JournalInputsStream is the name of the JetStream stream of the jobs'
+// descriptions, apart from the journal's records.
+func (s Subjects) JournalInputsStream() string {
+	return strings.ToUpper(s.Prefix) + "_" + JournalInputsStreamSuffix
+}
+
+// JournalInputs is the subject of the journal's input messages.
+func (s Subjects) JournalInputs() string { return s.Prefix + "." + SuffixJournalInputs }
 
 // JournalAll matches every journal subject.
 func (s Subjects) JournalAll() string { return s.Prefix + "." + SuffixJournal + ".>" }

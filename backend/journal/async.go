@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -74,7 +75,8 @@ type inFlight struct {
 	records []batchRecord // for the liveness: whose records it holds
 	carry   *carryRequest // set when the batch is a carried job's copy
 	future  jetstream.PubAckFuture
-	data    []byte
+	data    []byte // set by the writer, once the input message is stored
+	input   uint64 // the input message's sequence, 0 when none
 	msgID   string
 }
 
@@ -94,7 +96,7 @@ func (j *Journal) Append(t backend.Transition) (uint64, error) {
 	if err := j.Err(); err != nil {
 		return 0, err
 	}
-	data, err := Encode(t)
+	data, job, err := encodeApart(t)
 	if err != nil {
 		return 0, err
 	}
@@ -112,10 +114,10 @@ func (j *Journal) Append(t backend.Transition) (uint64, error) {
 		return 0, errors.New("journal: closed")
 	}
 	n := a.appended.Add(1)
-	a.queued = append(a.queued, queuedRecord{n: n, batchRecord: batchRecord{id: id, data: data}})
+	a.queued = append(a.queued, queuedRecord{n: n, batchRecord: batchRecord{id: id, data: data, job: job}})
 	a.unstored[id]++
 	a.mu.Unlock()
-	j.sinceMeasure.Add(uint64(len(data) + len(id) + 4))
+	j.sinceMeasure.Add(uint64(len(data) + len(job) + 2*len(id) + 6))
 	j.wakeWriter()
 	return n, nil
 }
@@ -214,18 +216,38 @@ func (j *Journal) writer() {
 				break
 			}
 			if j.Err() == nil {
-				f, err := j.js.PublishMsgAsync(&nats.Msg{Subject: j.subj.JournalBatch(), Data: b.data},
-					jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(b.msgID))
-				if err != nil {
-					// Not even sent: the ack worker sends it again, as for
-					// a lost ack.
-					f = nil
-				}
-				b.future = f
+				j.publish(b)
 			}
 			a.batches <- b
 		}
 	}
+}
+
+// publish stores b's input message, if it has one, and then publishes b
+// without waiting for its ack. The input goes first, and alone, because
+// the batch names its sequence: a batch is never stored without its
+// descriptions (inputs.go).
+func (j *Journal) publish(b *inFlight) {
+	size := len(batchMagic) + binary.MaxVarintLen64
+	for _, r := range b.records {
+		size += batchSize(r)
+	}
+	if in := appendInputs(nil, b.records); len(in) > 0 {
+		seq, err := j.storeInputs(in, b.msgID)
+		if err != nil {
+			j.fail(fmt.Errorf("journal: input message of a batch: %w", err))
+			return
+		}
+		b.input = seq
+	}
+	b.data = appendBatch(make([]byte, 0, size), b.records, b.input)
+	f, err := j.js.PublishMsgAsync(&nats.Msg{Subject: j.subj.JournalBatch(), Data: b.data},
+		jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(b.msgID))
+	if err != nil {
+		// Not even sent: the ack worker sends it again, as for a lost ack.
+		f = nil
+	}
+	b.future = f
 }
 
 // nextBatch takes the next batch from what is queued: a carried job's
@@ -243,11 +265,7 @@ func (j *Journal) nextBatch() (*inFlight, bool) {
 			c.result <- errCarryStale
 			continue
 		}
-		records := make([]batchRecord, len(c.records))
-		for i, r := range c.records {
-			records[i] = batchRecord{id: c.id, data: r}
-		}
-		return j.batch(records, 0, &c), false
+		return j.batch(c.records, 0, &c), false
 	}
 	if len(a.queued) == 0 {
 		return nil, a.closed
@@ -275,12 +293,7 @@ func (j *Journal) nextBatch() (*inFlight, bool) {
 }
 
 func (j *Journal) batch(records []batchRecord, last uint64, c *carryRequest) *inFlight {
-	size := len(batchMagic)
-	for _, r := range records {
-		size += batchSize(r)
-	}
 	return &inFlight{last: last, records: records, carry: c,
-		data:  appendBatch(make([]byte, 0, size), records),
 		msgID: j.session + "." + strconv.FormatUint(j.msgSeq.Add(1), 36)}
 }
 
@@ -295,6 +308,9 @@ func (j *Journal) ackWorker() {
 		seq, err := j.follow(b)
 		if err != nil {
 			j.fail(err)
+		}
+		if err == nil && b.input != 0 {
+			j.live.noteInput(seq, b.input)
 		}
 		if b.carry != nil {
 			if err == nil {
@@ -337,5 +353,5 @@ func (j *Journal) follow(b *inFlight) (uint64, error) {
 			j.opts.Log.Debug("journal: batch not acknowledged; sending it again", "records", len(b.records), "err", err)
 		}
 	}
-	return j.store(j.subj.JournalBatch(), b.data, b.msgID, retryFor)
+	return j.store(j.subj.JournalBatch(), j.subj.JournalStream(), b.data, b.msgID, retryFor)
 }

@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -18,68 +19,134 @@ import (
 )
 
 func TestBatchRoundTrip(t *testing.T) {
-	cases := [][]batchRecord{
-		nil,
-		{{id: "j1", data: []byte{0xa1, 0, 1}}},
-		{{id: "j1", data: []byte("a")}, {id: "j2", data: bytes.Repeat([]byte("b"), 300)}, {id: "j1", data: []byte("c")}},
+	cases := []struct {
+		records []batchRecord
+		input   uint64
+	}{
+		{nil, 0},
+		{[]batchRecord{{id: "j1", data: []byte{0xa1, 0, 1}}}, 0},
+		{[]batchRecord{{id: "j1", data: []byte("a"), job: []byte("J1")}, {id: "j2", data: bytes.Repeat([]byte("b"), 300)},
+			{id: "j1", data: []byte("c")}, {id: "j3", data: []byte("d"), job: []byte("J3")}}, 7},
 	}
-	for i, records := range cases {
-		data := appendBatch(nil, records)
+	for i, c := range cases {
+		data := appendBatch(nil, c.records, c.input)
 		if !isBatch(data) {
 			t.Fatalf("case %d: not a batch", i)
 		}
-		var got []batchRecord
-		if err := eachRecord(data, func(id string, r []byte) error {
-			got = append(got, batchRecord{id: id, data: r})
+		var got []storedRecord
+		input, err := eachStored(data, func(r storedRecord) error {
+			got = append(got, r)
 			return nil
-		}); err != nil {
-			t.Fatalf("case %d: %v", i, err)
+		})
+		if err != nil || input != c.input {
+			t.Fatalf("case %d: input %d, %v", i, input, err)
 		}
-		if len(got) != len(records) {
-			t.Fatalf("case %d: %d records, want %d", i, len(got), len(records))
+		if len(got) != len(c.records) {
+			t.Fatalf("case %d: %d records, want %d", i, len(got), len(c.records))
 		}
-		for k := range got {
-			if got[k].id != records[k].id || !bytes.Equal(got[k].data, records[k].data) {
-				t.Fatalf("case %d record %d: %q %q", i, k, got[k].id, got[k].data)
+		inputs := appendInputs(nil, c.records)
+		for k, r := range c.records {
+			if got[k].id != r.id || !bytes.Equal(got[k].data, r.data) || (got[k].input != 0) != (r.job != nil) {
+				t.Fatalf("case %d record %d: %+v", i, k, got[k])
+			}
+			if r.job != nil {
+				if job, err := inputOf(inputs, got[k].input, r.id); err != nil || !bytes.Equal(job, r.job) {
+					t.Fatalf("case %d record %d: description %q, %v", i, k, job, err)
+				}
+				if _, err := inputOf(inputs, got[k].input, "other"); !errors.Is(err, ErrMalformed) {
+					t.Fatalf("case %d record %d: another job's description: %v", i, k, err)
+				}
 			}
 		}
-		if j1, _ := recordsOf(data, "j1"); len(records) == 3 && (len(j1) != 2 || string(j1[1]) != "c") {
-			t.Fatalf("recordsOf(j1) = %q", j1)
+		if j1, _, _ := jobRecords(data, "j1"); len(c.records) == 4 && (len(j1) != 2 || string(j1[1].data) != "c" || j1[0].input != 1) {
+			t.Fatalf("jobRecords(j1) = %+v", j1)
 		}
 	}
+	if in := appendInputs(nil, []batchRecord{{id: "j1", data: []byte("a")}}); len(in) != 0 {
+		t.Fatalf("an input message without descriptions: %q", in)
+	}
+}
+
+// A batch of the version before descriptions apart is still read.
+func TestBatchVersion1(t *testing.T) {
+	data := appendBatchV1([]batchRecord{{id: "j1", data: []byte("a")}, {id: "j2", data: []byte("bc")}})
+	var got []storedRecord
+	input, err := eachStored(data, func(r storedRecord) error {
+		got = append(got, r)
+		return nil
+	})
+	if err != nil || input != 0 || len(got) != 2 || got[1].id != "j2" || string(got[1].data) != "bc" || got[0].input != 0 {
+		t.Fatalf("read %+v, input %d, %v", got, input, err)
+	}
+}
+
+// appendBatchV1 is a batch as version 1 wrote it: no input sequence, no
+// description field.
+func appendBatchV1(records []batchRecord) []byte {
+	dst := []byte(batchMagicV1)
+	for _, r := range records {
+		dst = binary.AppendUvarint(dst, uint64(len(r.id)))
+		dst = append(dst, r.id...)
+		dst = binary.AppendUvarint(dst, uint64(len(r.data)))
+		dst = append(dst, r.data...)
+	}
+	return dst
 }
 
 // A malformed batch is an error wrapping ErrMalformed, never a panic or a
 // read beyond its end.
 func TestBatchMalformed(t *testing.T) {
-	good := appendBatch(nil, []batchRecord{{id: "j1", data: []byte("rec")}})
+	good := appendBatch(nil, []batchRecord{{id: "j1", data: []byte("rec")}}, 0)
+	v2 := batchMagic + "\x05"
 	cases := map[string][]byte{
-		"no header":         []byte("rec"),
-		"truncated record":  good[:len(good)-1],
-		"length too large":  append([]byte(batchMagic), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
-		"bad varint":        append([]byte(batchMagic), 0x80),
-		"empty id":          append([]byte(batchMagic), 0, 1, 'x'),
-		"empty record":      append([]byte(batchMagic), 1, 'j', 0),
-		"id without record": append([]byte(batchMagic), 2, 'j', '1'),
+		"no header":                []byte("rec"),
+		"truncated record":         good[:len(good)-1],
+		"no input sequence":        []byte(batchMagic),
+		"length too large":         append([]byte(v2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+		"bad varint":               append([]byte(v2), 0x80),
+		"empty id":                 append([]byte(v2), 0, 0, 1, 'x'),
+		"empty record":             append([]byte(v2), 1, 'j', 0, 0),
+		"id without record":        append([]byte(v2), 2, 'j', '1'),
+		"description out of order": append([]byte(v2), 1, 'j', 2, 1, 'x'),
+		"description, no input":    append([]byte(batchMagic+"\x00"), 1, 'j', 1, 1, 'x'),
+		"version 1, empty record":  append([]byte(batchMagicV1), 1, 'j', 0),
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := eachRecord(data, func(string, []byte) error { return nil })
+			_, err := eachStored(data, func(storedRecord) error { return nil })
 			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("eachRecord = %v, want ErrMalformed", err)
+				t.Fatalf("eachStored = %v, want ErrMalformed", err)
 			}
 		})
+	}
+	inputs := appendInputs(nil, []batchRecord{{id: "j1", data: []byte("a"), job: []byte("J")}})
+	for name, c := range map[string]struct {
+		data  []byte
+		index int
+	}{
+		"not an input message": {good, 1},
+		"no such description":  {inputs, 2},
+		"truncated":            {inputs[:len(inputs)-1], 1},
+	} {
+		if _, err := inputOf(c.data, c.index, "j1"); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("%s: inputOf = %v, want ErrMalformed", name, err)
+		}
 	}
 }
 
 func FuzzBatch(f *testing.F) {
-	f.Add(appendBatch(nil, []batchRecord{{id: "j1", data: []byte("a")}, {id: "j2", data: []byte("bc")}}))
-	f.Add([]byte(batchMagic))
-	f.Add([]byte("IJB\x01\x02j1\x05"))
+	f.Add(appendBatch(nil, []batchRecord{{id: "j1", data: []byte("a"), job: []byte("J")}, {id: "j2", data: []byte("bc")}}, 3))
+	f.Add([]byte(batchMagic + "\x00"))
+	f.Add([]byte("IJB\x02\x00\x02j1\x00\x05"))
+	f.Add(appendBatchV1([]batchRecord{{id: "j1", data: []byte("a")}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var records []batchRecord
-		err := eachRecord(data, func(id string, r []byte) error {
-			records = append(records, batchRecord{id: id, data: r})
+		input, err := eachStored(data, func(r storedRecord) error {
+			br := batchRecord{id: r.id, data: r.data}
+			if r.input != 0 {
+				br.job = []byte{}
+			}
+			records = append(records, br)
 			return nil
 		})
 		if err != nil {
@@ -89,7 +156,11 @@ func FuzzBatch(f *testing.F) {
 			return
 		}
 		// What decodes encodes back to the same bytes.
-		if again := appendBatch(nil, records); !bytes.Equal(again, data) {
+		again := appendBatch(nil, records, input)
+		if !hasMagic(data, batchMagic) {
+			again = appendBatchV1(records)
+		}
+		if !bytes.Equal(again, data) {
 			t.Fatalf("re-encoded %x, read %x", again, data)
 		}
 	})
@@ -189,8 +260,9 @@ func TestGroupCommitBatchesRecords(t *testing.T) {
 }
 
 // A journal written before batches (one message per record, on the job's
-// subject) is still read: replayed, its descriptions and results read
-// back, and new records appended after it in batches.
+// subject) or before descriptions apart (batches of version 1) is still
+// read: replayed, its descriptions and results read back, and new records
+// appended after it in batches.
 func TestOlderLayoutStillRead(t *testing.T) {
 	s := testutil.StartNATS(t)
 	first := openJournal(t, s, nil)
@@ -211,13 +283,25 @@ func TestOlderLayoutStillRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Then a batch of version 1, its descriptions inside its records.
+	data, err := Encode(&backend.JobQueued{Job: sampleJob("old3", 0), ClientID: "c", Seq: 3, At: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.js.Publish(ctx, subj.JournalBatch(), appendBatchV1([]batchRecord{{id: "old3", data: data}}),
+		jetstream.WithExpectStream(subj.JournalStream())); err != nil {
+		t.Fatal(err)
+	}
 	first.Close()
 	var kinds []string
 	j := openJournal(t, s, func(tr backend.Transition) {
 		kinds = append(kinds, strings.TrimPrefix(fmt.Sprintf("%T", tr), "*backend."))
 	})
-	if got := strings.Join(kinds, " "); got != "JobQueued JobQueued JobAssigned JobFinished" {
+	if got := strings.Join(kinds, " "); got != "JobQueued JobQueued JobAssigned JobFinished JobQueued" {
 		t.Fatalf("replayed %s", got)
+	}
+	if q, err := j.LoadJob("old3"); err != nil || q.InputData["q"] != "print(1)" {
+		t.Fatalf("LoadJob(old3) = %+v, %v", q, err)
 	}
 	if q, err := j.LoadJob("old1"); err != nil || q.InputData["q"] != "print(1)" {
 		t.Fatalf("LoadJob(old1) = %+v, %v", q, err)
@@ -251,7 +335,7 @@ func TestCarryOfAChangedJobIsDropped(t *testing.T) {
 	}
 	before, _ := j.Records(context.Background())
 	seqs := j.live.seqs("x")
-	stale := carryRequest{id: "x", seqs: append(seqs, 999), records: [][]byte{[]byte("old copy")}, result: make(chan error, 1)}
+	stale := carryRequest{id: "x", seqs: append(seqs, 999), records: []batchRecord{{id: "x", data: []byte("old copy")}}, result: make(chan error, 1)}
 	j.async.mu.Lock()
 	j.async.carries = append(j.async.carries, stale)
 	j.async.mu.Unlock()

@@ -133,12 +133,23 @@ func fromUnixNano(n int64) time.Time {
 
 // Encode returns the wire form of t.
 func Encode(t backend.Transition) ([]byte, error) {
+	data, _, err := encode(t, false)
+	return data, err
+}
+
+// encodeApart is Encode for a journal that stores descriptions apart
+// (batch.go): a JobQueued's record holds its head and no description,
+// which it returns beside it.
+func encodeApart(t backend.Transition) (data, job []byte, err error) {
+	return encode(t, true)
+}
+
+func encode(t backend.Transition, apart bool) (data, job []byte, err error) {
 	r := record{lazyRecord: lazyRecord{V: Version}}
-	var err error
 	switch t := t.(type) {
 	case *backend.JobQueued:
 		if t.Job == nil {
-			return nil, errors.New("journal: JobQueued without a job")
+			return nil, nil, errors.New("journal: JobQueued without a job")
 		}
 		r.Kind, r.JobID, r.ClientID, r.Seq, r.At = kindQueued, t.Job.JobID, t.ClientID, t.Seq, unixNano(t.At)
 		r.Head = headRecord(backend.HeadOf(t.Job))
@@ -156,17 +167,21 @@ func Encode(t backend.Transition) ([]byte, error) {
 		r.Kind, r.JobID = kindKillRequest, t.JobID
 	case *backend.JobFinished:
 		if t.Result == nil {
-			return nil, errors.New("journal: JobFinished without a result")
+			return nil, nil, errors.New("journal: JobFinished without a result")
 		}
 		r.Kind, r.JobID, r.At = kindFinished, t.Result.JobID, unixNano(t.At)
 		r.Result, err = messages.Encode(t.Result)
 	default:
-		return nil, fmt.Errorf("journal: cannot encode %T", t)
+		return nil, nil, fmt.Errorf("journal: cannot encode %T", t)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
-	return encMode.Marshal(r)
+	if apart && r.Job != nil {
+		job, r.Job = r.Job, nil
+	}
+	data, err = encMode.Marshal(r)
+	return data, job, err
 }
 
 // Decode parses one record strictly: unknown fields, duplicate keys,
@@ -240,4 +255,27 @@ func DecodeLazy(data []byte) (backend.Transition, error) {
 		return Decode(data) // an older record: its job is all there is
 	}
 	return build(&record{lazyRecord: r})
+}
+
+// joinJob decodes a JobQueued whose description was stored apart: its
+// record (a head) and the description.
+func joinJob(record, job []byte) (*backend.JobQueued, error) {
+	t, err := DecodeLazy(record)
+	if err != nil {
+		return nil, err
+	}
+	q, ok := t.(*backend.JobQueued)
+	if !ok || q.Job != nil {
+		return nil, fmt.Errorf("%w: a %T with a description apart", ErrMalformed, t)
+	}
+	m, err := messages.Decode(job)
+	if err != nil {
+		return nil, fmt.Errorf("%w: job: %v", ErrMalformed, err)
+	}
+	j, ok := m.(*messages.ClientNewJob)
+	if !ok || j.JobID != q.Head.JobID {
+		return nil, fmt.Errorf("%w: the description of %s holds %T for another job", ErrMalformed, q.Head.JobID, m)
+	}
+	q.Job, q.Head = j, backend.HeadOf(j)
+	return q, nil
 }

@@ -44,6 +44,7 @@ type liveness struct {
 	head   int                 // order[head:] is current
 	purged uint64              // every record below this sequence was purged
 	last   uint64              // the last sequence seen
+	inputs inputsState         // the input messages of the batches (inputs.go)
 }
 
 type liveEntry struct {
@@ -182,27 +183,24 @@ func (j *Journal) compactor() {
 // compact carries the jobs that hold too much (when carry is set) and
 // purges what no live job needs.
 func (j *Journal) compact(carry bool) {
-	{
-		n := carryPerTick
-		if !carry {
-			n = 0
+	n := carryPerTick
+	if !carry {
+		n = 0
+	}
+	low, behind := j.live.front(n, j.opts.carryAfter)
+	for _, id := range behind {
+		if err := j.carry(id); err != nil {
+			j.opts.Log.Warn("journal: carrying a long-lived job's records forward failed; the stream keeps what it holds", "job", id, "err", err)
+			break
 		}
-		low, behind := j.live.front(n, j.opts.carryAfter)
-		for _, id := range behind {
-			if err := j.carry(id); err != nil {
-				j.opts.Log.Warn("journal: carrying a long-lived job's records forward failed; the stream keeps what it holds", "job", id, "err", err)
-				break
-			}
-		}
-		if len(behind) > 0 {
-			low, _ = j.live.front(0, j.opts.carryAfter)
-		}
-		j.live.mu.Lock()
-		purged := j.live.purged
-		j.live.mu.Unlock()
-		if low <= purged {
-			return
-		}
+	}
+	if len(behind) > 0 {
+		low, _ = j.live.front(0, j.opts.carryAfter)
+	}
+	j.live.mu.Lock()
+	purged := j.live.purged
+	j.live.mu.Unlock()
+	if low > purged {
 		ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 		err := j.stream.Purge(ctx, jetstream.WithPurgeSequence(low))
 		cancel()
@@ -214,6 +212,8 @@ func (j *Journal) compact(carry bool) {
 		j.live.purged = low
 		j.live.mu.Unlock()
 	}
+	// Only once the records below low are gone (inputs.go).
+	j.purgeInputs(low)
 }
 
 // carryRequest asks the writer (async.go) to append a copy of a job's
@@ -223,7 +223,7 @@ func (j *Journal) compact(carry bool) {
 type carryRequest struct {
 	id      string
 	seqs    []uint64
-	records [][]byte
+	records []batchRecord
 	result  chan error
 }
 
@@ -240,17 +240,29 @@ func (j *Journal) carry(id string) error {
 	if len(seqs) == 0 {
 		return nil // forgotten meanwhile
 	}
-	var records [][]byte
+	var records []batchRecord
 	for _, seq := range seqs {
 		data, err := j.readRecord(ctx, seq)
 		if err != nil {
 			return fmt.Errorf("read message %d: %w", seq, err)
 		}
-		rs, err := recordsOf(data, id)
+		rs, inputSeq, err := jobRecords(data, id)
 		if err != nil {
 			return fmt.Errorf("message %d: %w", seq, err)
 		}
-		records = append(records, rs...)
+		for _, r := range rs {
+			br := batchRecord{id: id, data: r.data}
+			if r.input != 0 { // its description goes along, into the copy's input
+				in, err := j.readInput(ctx, inputSeq)
+				if err != nil {
+					return fmt.Errorf("read input message %d: %w", inputSeq, err)
+				}
+				if br.job, err = inputOf(in, r.input, id); err != nil {
+					return fmt.Errorf("input message %d: %w", inputSeq, err)
+				}
+			}
+			records = append(records, br)
+		}
 	}
 	if len(records) == 0 {
 		return fmt.Errorf("no record of it in messages %v", seqs)
@@ -277,7 +289,7 @@ func (j *Journal) carry(id string) error {
 	}
 }
 
-// measure notes how many bytes the stream holds, for Full.
+// measure notes how many bytes the streams hold, for Full.
 func (j *Journal) measure() {
 	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 	defer cancel()
@@ -285,11 +297,15 @@ func (j *Journal) measure() {
 	if err != nil {
 		return
 	}
-	j.bytes.Store(info.State.Bytes)
+	inputs, err := j.inputs.Info(ctx)
+	if err != nil {
+		return
+	}
+	j.bytes.Store(info.State.Bytes + inputs.State.Bytes)
 	j.sinceMeasure.Store(0)
 }
 
-// Full says that the stream holds 90% of MaxBytes or more: the backend
+// Full says that the streams hold 90% of MaxBytes or more: the backend
 // then refuses new jobs, so that the transitions of the jobs it has still
 // fit (backend.Filling). Measured every compactEvery, plus what was
 // appended since.

@@ -48,6 +48,7 @@ type Journal struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	inputs jetstream.Stream // the descriptions, apart (inputs.go)
 	subj   messages.Subjects
 	opts   Options
 
@@ -63,6 +64,7 @@ type Journal struct {
 	// (compact.go), which Replay starts and Close stops.
 	live         *liveness
 	recent       recentBatches // the batches LoadJob read last
+	recentInputs recentBatches // and their input messages
 	bytes        atomic.Uint64 // the stream's size, measured by the compactor
 	sinceMeasure atomic.Uint64 // bytes appended since (roughly: data, subject, headers)
 	compactOnce  sync.Once
@@ -108,7 +110,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	subj := messages.NewSubjects(o.Prefix)
 	cfg := jetstream.StreamConfig{
 		Name:        subj.JournalStream(),
-		Description: "ingo backend job journal: one subject per live job",
+		Description: "ingo backend job journal: the jobs' transitions, in batches",
 		Subjects:    []string{subj.JournalAll()},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
@@ -124,7 +126,12 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
 	}
-	j := &Journal{nc: nc, js: js, stream: s, subj: subj, opts: o, session: nuid.Next(),
+	icfg := inputsStreamConfig(cfg, subj.JournalInputsStream(), subj.JournalInputs())
+	inputs, err := js.CreateOrUpdateStream(ctx, icfg)
+	if err != nil {
+		return nil, fmt.Errorf("journal: stream %s: %w", icfg.Name, err)
+	}
+	j := &Journal{nc: nc, js: js, stream: s, inputs: inputs, subj: subj, opts: o, session: nuid.Next(),
 		live: newLiveness(), stopCompact: make(chan struct{}), compactDone: make(chan struct{})}
 	j.async.init()
 	return j, nil
@@ -149,13 +156,13 @@ func (j *Journal) Close() {
 	<-j.compactDone
 }
 
-// store publishes one record and waits for its ack, sending it again with
-// the same message id for at most within.
-func (j *Journal) store(subject string, data []byte, msgID string, within time.Duration) (uint64, error) {
+// store publishes one message to stream and waits for its ack, sending it
+// again with the same message id for at most within.
+func (j *Journal) store(subject, stream string, data []byte, msgID string, within time.Duration) (uint64, error) {
 	deadline := time.Now().Add(within)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), min(j.opts.Timeout/3, time.Until(deadline)))
-		ack, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(msgID))
+		ack, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(stream), jetstream.WithMsgID(msgID))
 		cancel()
 		if err == nil {
 			return ack.Sequence, nil
@@ -181,11 +188,11 @@ func (j *Journal) Forget(jobID string) error {
 func (j *Journal) LoadResult(jobID string) (*messages.BackendJobDone, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 	defer cancel()
-	records, err := j.readJob(ctx, jobID, true)
+	records, _, err := j.readJob(ctx, jobID, true)
 	if err != nil {
 		return nil, fmt.Errorf("journal: read the result of %s: %w", jobID, err)
 	}
-	t, err := Decode(records[len(records)-1])
+	t, err := Decode(records[len(records)-1].data)
 	if err != nil {
 		return nil, fmt.Errorf("journal: the last record of %s: %w", jobID, err)
 	}

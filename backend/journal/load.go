@@ -16,16 +16,51 @@ import (
 var _ backend.JobLoader = (*Journal)(nil)
 
 // LoadJob reads a live job's description back from its JobQueued, the
-// first of its records (backend.JobLoader): the backend keeps only the
-// heads of a large queue.
+// first of its records, and the input message beside it (backend.JobLoader):
+// the backend keeps only the heads of a large queue.
 func (j *Journal) LoadJob(jobID string) (*messages.ClientNewJob, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
 	defer cancel()
-	records, err := j.readJob(ctx, jobID, false)
+	var err error
+	for range 3 {
+		var q *backend.JobQueued
+		q, err = j.loadQueued(ctx, jobID)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // carried and purged meanwhile: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		return q.Job, nil
+	}
+	return nil, fmt.Errorf("journal: read %s: %v: %w", jobID, err, backend.ErrNoDescription)
+}
+
+// loadQueued reads job id's JobQueued with its description. An input
+// message not found is jetstream.ErrMsgNotFound, for LoadJob to look
+// again.
+func (j *Journal) loadQueued(ctx context.Context, jobID string) (*backend.JobQueued, error) {
+	records, inputSeq, err := j.readJob(ctx, jobID, false)
 	if err != nil {
 		return nil, fmt.Errorf("journal: read %s: %w", jobID, err)
 	}
-	t, err := Decode(records[0])
+	first := records[0]
+	var t backend.Transition
+	if first.input == 0 {
+		t, err = Decode(first.data) // a record that holds its description
+	} else {
+		var data, job []byte
+		data, err = j.readInput(ctx, inputSeq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal: read the input of %s (message %d): %w", jobID, inputSeq, err)
+		}
+		if job, err = inputOf(data, first.input, jobID); err == nil {
+			t, err = joinJob(first.data, job)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("journal: the first record of %s: %v: %w", jobID, err, backend.ErrNoDescription)
 	}
@@ -34,19 +69,20 @@ func (j *Journal) LoadJob(jobID string) (*messages.ClientNewJob, error) {
 		return nil, fmt.Errorf("journal: the first record of %s is a %T of %s, not its JobQueued: %w",
 			jobID, t, backend.TransitionJobID(t), backend.ErrNoDescription)
 	}
-	return q.Job, nil
+	return q, nil
 }
 
 // readJob returns job id's records in the message that holds its first
-// record, or its last one (last). The liveness knows where they are; a
-// carry may move them meanwhile, and the read is made again. A job the
-// journal has no record of is backend.ErrNoDescription.
-func (j *Journal) readJob(ctx context.Context, id string, last bool) ([][]byte, error) {
+// record, or its last one (last), and that message's input sequence. The
+// liveness knows where they are; a carry may move them meanwhile, and the
+// read is made again. A job the journal has no record of is
+// backend.ErrNoDescription.
+func (j *Journal) readJob(ctx context.Context, id string, last bool) ([]storedRecord, uint64, error) {
 	var err error
 	for range 3 {
 		seqs := j.live.seqs(id)
 		if len(seqs) == 0 {
-			return nil, fmt.Errorf("no record: %w", backend.ErrNoDescription)
+			return nil, 0, fmt.Errorf("no record: %w", backend.ErrNoDescription)
 		}
 		seq := seqs[0]
 		if last {
@@ -58,18 +94,18 @@ func (j *Journal) readJob(ctx context.Context, id string, last bool) ([][]byte, 
 			continue // carried and purged meanwhile: look again
 		}
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		records, err := recordsOf(data, id)
+		records, inputSeq, err := jobRecords(data, id)
 		if err != nil {
-			return nil, fmt.Errorf("message %d: %v: %w", seq, err, backend.ErrNoDescription)
+			return nil, 0, fmt.Errorf("message %d: %v: %w", seq, err, backend.ErrNoDescription)
 		}
 		if len(records) == 0 {
-			return nil, fmt.Errorf("message %d holds no record of it: %w", seq, backend.ErrNoDescription)
+			return nil, 0, fmt.Errorf("message %d holds no record of it: %w", seq, backend.ErrNoDescription)
 		}
-		return records, nil
+		return records, inputSeq, nil
 	}
-	return nil, fmt.Errorf("%v: %w", err, backend.ErrNoDescription)
+	return nil, 0, fmt.Errorf("%v: %w", err, backend.ErrNoDescription)
 }
 
 // readMessage reads the message at seq, from the few batches read last
@@ -131,12 +167,17 @@ func (r *recentBatches) put(seq uint64, data []byte) {
 	r.entries[0] = recentBatch{seq, data}
 }
 
-// readRecord reads the record at seq with a direct get, which any replica
-// answers. A replica that is behind (a cluster) may not have a record the
-// quorum stored: "not found" is asked again of the stream's leader,
-// through the JetStream API, before it is believed.
+// readRecord reads the journal stream's message at seq (readFrom).
 func (j *Journal) readRecord(ctx context.Context, seq uint64) ([]byte, error) {
-	m, err := j.stream.GetMsg(ctx, seq)
+	return j.readFrom(ctx, j.stream, j.subj.JournalStream(), seq)
+}
+
+// readFrom reads the message at seq of stream (named name) with a direct
+// get, which any replica answers. A replica that is behind (a cluster)
+// may not have a message the quorum stored: "not found" is asked again of
+// the stream's leader, through the JetStream API, before it is believed.
+func (j *Journal) readFrom(ctx context.Context, stream jetstream.Stream, name string, seq uint64) ([]byte, error) {
+	m, err := stream.GetMsg(ctx, seq)
 	if err == nil {
 		return m.Data, nil
 	}
@@ -144,7 +185,7 @@ func (j *Journal) readRecord(ctx context.Context, seq uint64) ([]byte, error) {
 		return nil, err
 	}
 	req, _ := json.Marshal(map[string]uint64{"seq": seq})
-	resp, err := j.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+j.subj.JournalStream(), req)
+	resp, err := j.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+name, req)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type decodedMessage struct {
 	subject string
 	data    []byte
 	items   []replayItem
+	input   uint64 // its input message's sequence (a batch's), 0 when none
 	err     error
 	done    chan struct{} // closed once items or err are set
 }
@@ -97,6 +98,9 @@ func (j *Journal) replay(parent context.Context, from uint64, apply func(backend
 		if m.err != nil {
 			return state, m.err
 		}
+		if m.input != 0 {
+			j.live.noteInput(m.seq, m.input)
+		}
 		for _, item := range m.items {
 			j.live.stored(item.id, m.seq)
 			if item.t != nil {
@@ -156,9 +160,9 @@ func (j *Journal) decodeMessages(work <-chan *decodedMessage) {
 	batches, prefix := j.subj.JournalBatch(), j.subj.Journal("")
 	for m := range work {
 		if m.subject == batches {
-			m.err = eachRecord(m.data, func(id string, record []byte) error {
-				t, err := decodeReplayed(id, record)
-				m.items = append(m.items, replayItem{id: id, t: t})
+			m.input, m.err = eachStored(m.data, func(r storedRecord) error {
+				t, err := decodeReplayed(r.id, r.data)
+				m.items = append(m.items, replayItem{id: r.id, t: t})
 				return err
 			})
 		} else {

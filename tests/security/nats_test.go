@@ -157,7 +157,8 @@ func attackPoseAsAgent(t *testing.T, s *suite) {
 }
 
 // attackLeaderKV (7): only the backend writes the backend's own state:
-// the leader lease, the journal.
+// the leader lease, the journal; nobody else reads the students' answers
+// in it.
 func attackLeaderKV(t *testing.T, s *suite) {
 	bucket := subj.LeaderBucket()
 	for _, role := range []natsauth.Role{natsauth.RoleFrontend, natsauth.RoleAgent} {
@@ -194,6 +195,13 @@ func attackLeaderKV(t *testing.T, s *suite) {
 			}},
 			{"delete-journal", "deletes the journal stream " + subj.JournalStream(), "$JS.API.STREAM.DELETE." + subj.JournalStream(), func(ctx context.Context) error {
 				return js.DeleteStream(ctx, subj.JournalStream())
+			}},
+			{"delete-inputs", "deletes the jobs' inputs stream " + subj.JournalInputsStream(), "$JS.API.STREAM.DELETE." + subj.JournalInputsStream(), func(ctx context.Context) error {
+				return js.DeleteStream(ctx, subj.JournalInputsStream())
+			}},
+			{"read-inputs", "reads other students' answers from " + subj.JournalInputsStream() + " with a direct get", "$JS.API.DIRECT.GET." + subj.JournalInputsStream(), func(ctx context.Context) error {
+				_, err := p.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+subj.JournalInputsStream(), []byte(`{"seq":1}`))
+				return err
 			}},
 		} {
 			attack(t, string(role)+"-"+row.name, who+" "+row.what, func(t *testing.T, r *record) {
