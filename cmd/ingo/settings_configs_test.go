@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -127,5 +128,27 @@ func sameDefault(def any, cell string) bool {
 		return err == nil && v == d
 	default:
 		return text == fmt.Sprint(d)
+	}
+}
+
+// TestConfigs_BackendExampleStatesTheDefaults: configs/backend.yaml says
+// its values are the defaults (but embedded-nats and data-dir); one that is not (it
+// once had durable: false, with a comment from before durability) turns
+// a setting off for whoever copies the file.
+func TestConfigs_BackendExampleStatesTheDefaults(t *testing.T) {
+	isolate(t)
+	example, _, err := schema.Load(config.Source{File: filepath.Join("..", "..", "configs", "backend.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults, _, err := schema.Load(config.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	example.Backend.EmbeddedNATS = defaults.Backend.EmbeddedNATS
+	example.Backend.DataDir = defaults.Backend.DataDir
+	if !reflect.DeepEqual(example.Backend, defaults.Backend) || !reflect.DeepEqual(example.NATS, defaults.NATS) {
+		t.Errorf("configs/backend.yaml differs from the defaults:\nbackend %+v\ndefault %+v\nnats %+v\ndefault %+v",
+			example.Backend, defaults.Backend, example.NATS, defaults.NATS)
 	}
 }
