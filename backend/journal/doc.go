@@ -3,21 +3,27 @@
 //
 // # Layout
 //
-// One stream per installation, named by messages.JournalStream
-// ("<PREFIX>_JOBS"), holds the subjects "<prefix>.journal.>". Each record
-// is one backend.Transition in the versioned CBOR wire form of this
-// package (Encode, Decode). Records are stored in batches (batch.go):
-// one message on "<prefix>.journal.batch.v1" holds the records appended
-// together, each with its job's id ahead of it. A journal written before
-// batches has one message per record on its job's subject,
-// "<prefix>.journal.<jobID>"; it is still read.
+// Two streams per installation. The journal stream, named by
+// messages.JournalStream ("<PREFIX>_JOBS"), holds the subjects
+// "<prefix>.journal.>". Each record is one backend.Transition in the
+// versioned CBOR wire form of this package (Encode, Decode). Records are
+// stored in batches (batch.go): one message on "<prefix>.journal.batch.v1"
+// holds the records appended together, each with its job's id ahead of
+// it. A JobQueued's description (the student's answers, most of the
+// bytes) is not in its record but in the batch's input message, in the
+// inputs stream ("<PREFIX>_JOBINPUTS", subject "<prefix>.jobinputs.v1";
+// inputs.go), which the batch names; so a replay reads heads only. A
+// journal written before that (batches of version 1) or before batches
+// (one message per record on its job's subject, "<prefix>.journal.<jobID>")
+// holds the descriptions in the records; it is still read.
 //
 // # Durability
 //
 // Append (backend.AsyncJournal, what the backend uses) queues the record
 // and returns; a writer publishes what is queued as one batch whenever
-// one of two in-flight slots is free, and the ack worker follows the
-// batches' acks in order. So batches grow with the load (a group commit):
+// one of two in-flight slots is free (first its input message, whose ack
+// it waits for, since the batch names its sequence), and the ack worker
+// follows the batches' acks in order. So batches grow with the load (a group commit):
 // under a light load a record goes at once, alone; at a deadline the
 // records that arrive while two batches are stored go together, and
 // JetStream's cost, which is per message, is shared. Stored says up to
@@ -39,13 +45,15 @@
 // messages holding every live job's records (from acks and from Replay),
 // and every second one purge removes every message below the oldest of
 // them (compact.go), where a purge per job cost more than the job's
-// stores together. A job live for long (waiting for an environment, a
+// stores together; then one purge of the inputs stream removes the input
+// messages of the batches purged (inputs.go). A job live for long (waiting for an environment, a
 // result whose client is away) is carried: once its first record is 4,096
 // messages behind the head (at most 256 MiB of full batches), and when
 // carrying it lets the purge drop at least 100 messages per job carried
 // (not for a deadline's queue of live jobs side by side), its records are
-// copied to the head as one batch, which the writer appends only while
-// none of the job's records is on its way, so that the copy comes before
+// copied to the head as one batch (its description into the batch's new
+// input message), which the writer appends only while none of the job's
+// records is on its way, so that the copy comes before
 // the job's next records; the old ones go with the next compaction; a
 // replay meeting both copies applies the history twice,
 // which leaves the state it gives. Close runs a last compaction, so a
@@ -53,7 +61,8 @@
 // acknowledged within the last second may be sent again, which clients
 // drop as duplicates. The stream also has safety nets against unbounded
 // growth, which normal operation never reaches: MaxBytes
-// (Options.MaxBytes, 4 GiB by default) and MaxAge (Options.MaxAge, 7 days
+// (Options.MaxBytes, 4 GiB by default, for the two streams together and
+// each) and MaxAge (Options.MaxAge, 7 days
 // by default; the backend command sets it above the result retention).
 // There is no per-subject message limit: a job has several transitions,
 // and dropping an early one (its JobQueued) would lose the job on replay.
@@ -67,12 +76,13 @@
 // before it serves (backend.Replayer); whole messages are decoded in
 // parallel, one decoder per core, while the backend applies the ones
 // before them in order (replay.go). A JobQueued carries the job's head
-// (backend.JobHead) beside its description, and the replay decodes only
-// the head (DecodeLazy): the backend reads a description back with
-// LoadJob, from the message of the job's first record, when it dispatches
-// the job (backend.JobLoader); the last few batches read are kept, since
-// a queue is dispatched about in the order it was stored. A record
-// written before heads existed is decoded whole.
+// (backend.JobHead), and the replay reads only the journal stream: the
+// backend reads a description back with LoadJob, from the input message
+// of the batch of the job's first record, when it dispatches the job
+// (backend.JobLoader); the last few batches and input messages read are
+// kept, since a queue is dispatched about in the order it was stored. An
+// older record that holds its description is decoded lazily (the head
+// only) when it has a head, whole when it was written before heads.
 //
 // Preload is the same read ahead of the lease (preload.go): it starts
 // neither the compactor nor the writer, and the Replay that follows reads
