@@ -61,8 +61,8 @@
 // acknowledged within the last second may be sent again, which clients
 // drop as duplicates. The stream also has safety nets against unbounded
 // growth, which normal operation never reaches: MaxBytes
-// (Options.MaxBytes, 4 GiB by default, for the two streams together and
-// each) and MaxAge (Options.MaxAge, 7 days
+// (Options.MaxBytes, 4 GiB by default; the inputs stream has no bound of
+// its own, see inputs.go) and MaxAge (Options.MaxAge, 7 days
 // by default; the backend command sets it above the result retention).
 // There is no per-subject message limit: a job has several transitions,
 // and dropping an early one (its JobQueued) would lose the job on replay.

@@ -129,12 +129,18 @@ func (j *Journal) purgeInputs(low uint64) {
 	j.live.mu.Unlock()
 }
 
-// inputsStreamConfig is the inputs stream's configuration, with the
-// journal stream's limits.
+// inputsStreamConfig is the inputs stream's configuration: the journal
+// stream's, but for MaxBytes. JetStream reserves a stream's MaxBytes on
+// the server's disk as the stream is created, so a second bound of
+// Options.MaxBytes would ask a server for twice the disk it gave the
+// journal before (and be refused where it is short). The inputs grow only
+// with new jobs, which Full refuses once the two streams together reach
+// 90% of Options.MaxBytes: that is their bound.
 func inputsStreamConfig(journal jetstream.StreamConfig, name, subject string) jetstream.StreamConfig {
 	cfg := journal
 	cfg.Name = name
 	cfg.Description = fmt.Sprintf("ingo backend job inputs: the descriptions of the jobs in %s", journal.Name)
 	cfg.Subjects = []string{subject}
+	cfg.MaxBytes = -1
 	return cfg
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
@@ -150,4 +152,31 @@ func TestInputsBelow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// JetStream reserves a stream's MaxBytes on the server's disk when the
+// stream is created. The journal's two streams reserve MaxBytes once, as
+// the one stream did: a server that had room for the journal before its
+// inputs were apart still has.
+func TestOpenReservesTheBoundOnce(t *testing.T) {
+	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		JetStreamMaxStore: 64 << 20, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	defer s.Shutdown()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	j, err := Open(context.Background(), nc, Options{MaxBytes: 48 << 20})
+	if err != nil {
+		t.Fatalf("a journal of 48 MiB on a server of 64 MiB: %v", err)
+	}
+	j.Close()
 }

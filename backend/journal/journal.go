@@ -26,8 +26,9 @@ type Options struct {
 	Prefix string
 	// Timeout of one store operation (publish with ack, purge); 5 s.
 	Timeout time.Duration
-	// MaxBytes bounds the journal's size, its two streams together (and
-	// each); 4 GiB. When it is reached, new records are refused (never the oldest dropped: they may be waiting
+	// MaxBytes bounds the journal's size, its two streams together; 4 GiB.
+	// The journal stream has it as JetStream's bound: when it is reached,
+	// new records are refused (never the oldest dropped: they may be waiting
 	// jobs), and well before, from 90% (Full), the backend refuses new
 	// jobs, so the transitions of the jobs it has still fit.
 	MaxBytes int64
