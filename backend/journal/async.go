@@ -228,11 +228,14 @@ func (j *Journal) writer() {
 // the batch names its sequence: a batch is never stored without its
 // descriptions (inputs.go).
 func (j *Journal) publish(b *inFlight) {
-	size := len(batchMagic) + binary.MaxVarintLen64
+	size, inputs := len(batchMagic)+binary.MaxVarintLen64, len(inputsMagic)
 	for _, r := range b.records {
-		size += batchSize(r)
+		size += len(r.id) + len(r.data) + 3*binary.MaxVarintLen32
+		if r.job != nil {
+			inputs += len(r.id) + len(r.job) + 2*binary.MaxVarintLen32
+		}
 	}
-	if in := appendInputs(nil, b.records); len(in) > 0 {
+	if in := appendInputs(make([]byte, 0, inputs), b.records); len(in) > 0 {
 		seq, err := j.storeInputs(in, b.msgID)
 		if err != nil {
 			j.fail(fmt.Errorf("journal: input message of a batch: %w", err))

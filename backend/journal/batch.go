@@ -107,7 +107,8 @@ func appendInputs(dst []byte, records []batchRecord) []byte {
 	return dst
 }
 
-// batchSize is what a record adds to a batch and its input message.
+// batchSize is what a record adds to a batch and its input message
+// together, which maxBatchBytes bounds.
 func batchSize(r batchRecord) int {
 	size := len(r.id) + len(r.data) + 3*binary.MaxVarintLen32
 	if r.job != nil {
