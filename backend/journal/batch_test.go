@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -169,23 +168,7 @@ func FuzzBatch(f *testing.F) {
 // openJournal opens a journal on server s, replayed with apply.
 func openJournal(tb testing.TB, s *testutil.NATS, apply func(backend.Transition)) *Journal {
 	tb.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: "backend", Creds: testutil.Superuser(tb)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(nc.Close)
-	j, err := Open(context.Background(), nc, Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(j.Close)
-	if apply == nil {
-		apply = func(backend.Transition) {}
-	}
-	if err := j.Replay(apply); err != nil {
-		tb.Fatal(err)
-	}
-	return j
+	return openJournalWith(tb, s, Options{}, apply)
 }
 
 // appendAll appends ts at once, as a deadline's submissions come (waiting
