@@ -341,21 +341,26 @@ func TestCarryOfAChangedJobIsDropped(t *testing.T) {
 	}
 }
 
-// The batches read last are kept, the most recently used first, so that
-// a round of loads over a few batches reads each once.
+// The messages read last are kept up to a number of bytes, the least
+// recently used going first, so that a round of loads over a few batches
+// reads each once.
 func TestRecentBatches(t *testing.T) {
-	var r recentBatches
-	for seq := uint64(1); seq <= recentBatchesKept; seq++ {
-		r.put(seq, []byte{byte(seq)})
+	r := recentBatches{budget: 10}
+	for seq := uint64(1); seq <= 5; seq++ {
+		r.put(seq, []byte{byte(seq), 0})
 	}
 	if r.get(1) == nil { // used again: now the most recent
 		t.Fatal("batch 1 forgotten")
 	}
-	r.put(100, []byte{100}) // evicts the least recently used: 2
+	r.put(100, []byte{100, 0}) // over the budget: the least recently used, 2, goes
 	if r.get(2) != nil || r.get(1) == nil || r.get(100) == nil || r.get(3) == nil {
-		t.Fatalf("kept %v", r.entries)
+		t.Fatal("the least recently used was not the one to go")
 	}
-	if len(r.entries) != recentBatchesKept {
-		t.Fatalf("%d kept, want %d", len(r.entries), recentBatchesKept)
+	if r.bytes != 10 || r.order.Len() != 5 || len(r.bySeq) != 5 {
+		t.Fatalf("%d bytes in %d messages (%d indexed), want 10 in 5", r.bytes, r.order.Len(), len(r.bySeq))
+	}
+	r.put(200, make([]byte, 50)) // larger than the budget: kept alone
+	if r.get(200) == nil || r.order.Len() != 1 || r.bytes != 50 {
+		t.Fatalf("a message over the budget: %d kept, %d bytes", r.order.Len(), r.bytes)
 	}
 }

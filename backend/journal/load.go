@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -123,48 +122,6 @@ func (j *Journal) readMessage(ctx context.Context, seq uint64) ([]byte, error) {
 		j.recent.put(seq, data)
 	}
 	return data, nil
-}
-
-// recentBatches holds the batches read last, by stream sequence, the
-// most recently used first. A message never changes once stored, so what
-// it holds stays right. 64 (4 MiB at most): the fair share takes a job of
-// each user in turn, so the loads of a deadline's queue wander over the
-// batches of the next few thousand jobs; a drain of 50,000 waiting jobs
-// went from 1,350 to 4,400 jobs a second with 64 batches of 64 KiB
-// instead of 4 of 256 KiB.
-type recentBatches struct {
-	mu      sync.Mutex
-	entries []recentBatch
-}
-
-type recentBatch struct {
-	seq  uint64
-	data []byte
-}
-
-const recentBatchesKept = 64
-
-func (r *recentBatches) get(seq uint64) []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, e := range r.entries {
-		if e.seq == seq {
-			copy(r.entries[1:i+1], r.entries[:i])
-			r.entries[0] = e
-			return e.data
-		}
-	}
-	return nil
-}
-
-func (r *recentBatches) put(seq uint64, data []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.entries) < recentBatchesKept {
-		r.entries = append(r.entries, recentBatch{})
-	}
-	copy(r.entries[1:], r.entries[:len(r.entries)-1])
-	r.entries[0] = recentBatch{seq, data}
 }
 
 // readRecord reads the journal stream's message at seq (readFrom).
