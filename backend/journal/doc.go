@@ -79,8 +79,9 @@
 // (backend.JobHead), and the replay reads only the journal stream: the
 // backend reads a description back with LoadJob, from the input message
 // of the batch of the job's first record, when it dispatches the job
-// (backend.JobLoader); the last few batches and input messages read are
-// kept, since a queue is dispatched about in the order it was stored. An
+// (backend.JobLoader); the batches and input messages read last are kept
+// (32 MiB of each, recent.go), since a queue is dispatched roughly in
+// the order it was stored. An
 // older record that holds its description is decoded lazily (the head
 // only) when it has a head, whole when it was written before heads.
 //

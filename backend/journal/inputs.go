@@ -93,7 +93,7 @@ func (j *Journal) storeInputs(data []byte, msgID string) (uint64, error) {
 	return j.store(j.subj.JournalInputs(), j.subj.JournalInputsStream(), data, msgID, retryFor)
 }
 
-// readInput reads the input message at seq, from the few read last when
+// readInput reads the input message at seq, from those read last when
 // it is one of them (see readMessage).
 func (j *Journal) readInput(ctx context.Context, seq uint64) ([]byte, error) {
 	if data := j.recentInputs.get(seq); data != nil {

@@ -107,9 +107,10 @@ func (j *Journal) readJob(ctx context.Context, id string, last bool) ([]storedRe
 	return nil, 0, fmt.Errorf("%v: %w", err, backend.ErrNoDescription)
 }
 
-// readMessage reads the message at seq, from the few batches read last
-// when it is one of them: the backend dispatches a queue about in the
-// order it was stored, so one batch read serves the loads of its jobs.
+// readMessage reads the message at seq, from the batches read last when
+// it is one of them (recent.go): the backend dispatches a queue roughly
+// in the order it was stored, so one batch read serves the loads of its
+// jobs.
 func (j *Journal) readMessage(ctx context.Context, seq uint64) ([]byte, error) {
 	if data := j.recent.get(seq); data != nil {
 		return data, nil
