@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -39,6 +40,11 @@ func (st *Store) Serve(nc *nats.Conn) (*Server, error) {
 		}
 		s.subs = append(s.subs, sub)
 	}
+	// The subscriptions reach the server with the connection's next
+	// flush: until then a request finds no responder. A round trip makes
+	// Serve return once the server has them. On a connection that is
+	// down, the subscriptions go with the reconnect; no need to wait.
+	_ = nc.FlushTimeout(5 * time.Second)
 	return s, nil
 }
 
