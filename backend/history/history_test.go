@@ -61,6 +61,10 @@ func startBackendWith(t *testing.T, n *testutil.NATS, o history.Options, wrap fu
 	if wrap != nil {
 		cfg.History = wrap(h)
 	}
+	// Return once it serves: a peer's first message before the backend
+	// subscribed would be lost (CI saw an agent's hello go unanswered).
+	serving := make(chan struct{})
+	cfg.Serving = func() { close(serving) }
 	b, err := backend.New(nc, cfg, testutil.Logger(t))
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +86,14 @@ func startBackendWith(t *testing.T, n *testutil.NATS, o history.Options, wrap fu
 		})
 	}}
 	t.Cleanup(p.stop)
+	select {
+	case <-serving:
+	case err := <-done:
+		done <- err // for stop
+		t.Fatalf("backend Run ended before serving: %v", err)
+	case <-time.After(wait):
+		t.Fatal("the backend did not serve in time")
+	}
 	return p
 }
 
