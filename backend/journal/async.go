@@ -230,10 +230,8 @@ func (j *Journal) writer() {
 func (j *Journal) publish(b *inFlight) {
 	size, inputs := len(batchMagic)+binary.MaxVarintLen64, len(inputsMagic)
 	for _, r := range b.records {
-		size += len(r.id) + len(r.data) + 3*binary.MaxVarintLen32
-		if r.job != nil {
-			inputs += len(r.id) + len(r.job) + 2*binary.MaxVarintLen32
-		}
+		size += recordSize(r)
+		inputs += descriptionSize(r)
 	}
 	if in := appendInputs(make([]byte, 0, inputs), b.records); len(in) > 0 {
 		seq, err := j.storeInputs(in, b.msgID)

@@ -109,12 +109,18 @@ func appendInputs(dst []byte, records []batchRecord) []byte {
 
 // batchSize is what a record adds to a batch and its input message
 // together, which maxBatchBytes bounds.
-func batchSize(r batchRecord) int {
-	size := len(r.id) + len(r.data) + 3*binary.MaxVarintLen32
-	if r.job != nil {
-		size += len(r.id) + len(r.job) + 2*binary.MaxVarintLen32
+func batchSize(r batchRecord) int { return recordSize(r) + descriptionSize(r) }
+
+// recordSize is what a record adds to a batch, at most.
+func recordSize(r batchRecord) int { return len(r.id) + len(r.data) + 3*binary.MaxVarintLen32 }
+
+// descriptionSize is what a record adds to its batch's input message, at
+// most: nothing when it has no description.
+func descriptionSize(r batchRecord) int {
+	if r.job == nil {
+		return 0
 	}
-	return size
+	return len(r.id) + len(r.job) + 2*binary.MaxVarintLen32
 }
 
 // isBatch says whether data is a batch, of either version (else it is

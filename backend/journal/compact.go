@@ -197,23 +197,34 @@ func (j *Journal) compact(carry bool) {
 	if len(behind) > 0 {
 		low, _ = j.live.front(0, j.opts.carryAfter)
 	}
-	j.live.mu.Lock()
-	purged := j.live.purged
-	j.live.mu.Unlock()
-	if low > purged {
-		ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
-		err := j.stream.Purge(ctx, jetstream.WithPurgeSequence(low))
-		cancel()
-		if err != nil {
-			j.opts.Log.Warn("journal: compaction failed; trying again", "below", low, "err", err)
-			return
-		}
-		j.live.mu.Lock()
-		j.live.purged = low
-		j.live.mu.Unlock()
+	if !j.purgeBelow(j.stream, low, &j.live.purged) {
+		return
 	}
 	// Only once the records below low are gone (inputs.go).
-	j.purgeInputs(low)
+	j.purgeBelow(j.inputs, j.live.inputsBelow(low), &j.live.inputs.purged)
+}
+
+// purgeBelow purges every message of stream below seq, unless *purged
+// (guarded by the liveness' lock) says it was done, and says whether
+// they are gone; a purge that fails is tried again at the next tick.
+func (j *Journal) purgeBelow(stream jetstream.Stream, seq uint64, purged *uint64) bool {
+	j.live.mu.Lock()
+	done := seq <= *purged
+	j.live.mu.Unlock()
+	if done {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	err := stream.Purge(ctx, jetstream.WithPurgeSequence(seq))
+	cancel()
+	if err != nil {
+		j.opts.Log.Warn("journal: compaction failed; trying again", "stream", stream.CachedInfo().Config.Name, "below", seq, "err", err)
+		return false
+	}
+	j.live.mu.Lock()
+	*purged = seq
+	j.live.mu.Unlock()
+	return true
 }
 
 // carryRequest asks the writer (async.go) to append a copy of a job's
@@ -253,12 +264,8 @@ func (j *Journal) carry(id string) error {
 		for _, r := range rs {
 			br := batchRecord{id: id, data: r.data}
 			if r.input != 0 { // its description goes along, into the copy's input
-				in, err := j.readInput(ctx, inputSeq)
-				if err != nil {
-					return fmt.Errorf("read input message %d: %w", inputSeq, err)
-				}
-				if br.job, err = inputOf(in, r.input, id); err != nil {
-					return fmt.Errorf("input message %d: %w", inputSeq, err)
+				if br.job, err = j.description(ctx, inputSeq, r.input, id); err != nil {
+					return err
 				}
 			}
 			records = append(records, br)

@@ -96,37 +96,22 @@ func (j *Journal) storeInputs(data []byte, msgID string) (uint64, error) {
 // readInput reads the input message at seq, from those read last when
 // it is one of them (see readMessage).
 func (j *Journal) readInput(ctx context.Context, seq uint64) ([]byte, error) {
-	if data := j.recentInputs.get(seq); data != nil {
-		return data, nil
-	}
-	data, err := j.readFrom(ctx, j.inputs, j.subj.JournalInputsStream(), seq)
-	if err != nil {
-		return nil, err
-	}
-	j.recentInputs.put(seq, data)
-	return data, nil
+	return j.readThrough(ctx, &j.recentInputs, j.inputs, j.subj.JournalInputsStream(), seq, nil)
 }
 
-// purgeInputs purges the input messages no live job needs once the
-// records below low are purged.
-func (j *Journal) purgeInputs(low uint64) {
-	below := j.live.inputsBelow(low)
-	j.live.mu.Lock()
-	purged := j.live.inputs.purged
-	j.live.mu.Unlock()
-	if below <= purged {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
-	err := j.inputs.Purge(ctx, jetstream.WithPurgeSequence(below))
-	cancel()
+// description reads the description at index (storedRecord.input) of the
+// input message at seq, checking that it is job id's. A malformed input
+// message is an error wrapping ErrMalformed; a read's error is wrapped.
+func (j *Journal) description(ctx context.Context, seq uint64, index int, id string) ([]byte, error) {
+	in, err := j.readInput(ctx, seq)
 	if err != nil {
-		j.opts.Log.Warn("journal: compaction of the inputs failed; trying again", "below", below, "err", err)
-		return
+		return nil, fmt.Errorf("read input message %d: %w", seq, err)
 	}
-	j.live.mu.Lock()
-	j.live.inputs.purged = below
-	j.live.mu.Unlock()
+	job, err := inputOf(in, index, id)
+	if err != nil {
+		return nil, fmt.Errorf("input message %d: %w", seq, err)
+	}
+	return job, nil
 }
 
 // inputsStreamConfig is the inputs stream's configuration: the journal

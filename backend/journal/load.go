@@ -48,15 +48,13 @@ func (j *Journal) loadQueued(ctx context.Context, jobID string) (*backend.JobQue
 	if first.input == 0 {
 		t, err = Decode(first.data) // a record that holds its description
 	} else {
-		var data, job []byte
-		data, err = j.readInput(ctx, inputSeq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return nil, err
+		var job []byte
+		job, err = j.description(ctx, inputSeq, first.input, jobID)
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			// A read that failed; not found is looked for again (LoadJob).
+			return nil, fmt.Errorf("journal: the input of %s: %w", jobID, err)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("journal: read the input of %s (message %d): %w", jobID, inputSeq, err)
-		}
-		if job, err = inputOf(data, first.input, jobID); err == nil {
+		if err == nil {
 			t, err = joinJob(first.data, job)
 		}
 	}
@@ -112,15 +110,22 @@ func (j *Journal) readJob(ctx context.Context, id string, last bool) ([]storedRe
 // in the order it was stored, so one batch read serves the loads of its
 // jobs.
 func (j *Journal) readMessage(ctx context.Context, seq uint64) ([]byte, error) {
-	if data := j.recent.get(seq); data != nil {
+	return j.readThrough(ctx, &j.recent, j.stream, j.subj.JournalStream(), seq, isBatch)
+}
+
+// readThrough reads the message at seq of stream (named name) from cache
+// when it is there, else from the stream, and keeps it in cache when keep
+// says so (nil: always).
+func (j *Journal) readThrough(ctx context.Context, cache *recentBatches, stream jetstream.Stream, name string, seq uint64, keep func([]byte) bool) ([]byte, error) {
+	if data := cache.get(seq); data != nil {
 		return data, nil
 	}
-	data, err := j.readRecord(ctx, seq)
+	data, err := j.readFrom(ctx, stream, name, seq)
 	if err != nil {
 		return nil, err
 	}
-	if isBatch(data) {
-		j.recent.put(seq, data)
+	if keep == nil || keep(data) {
+		cache.put(seq, data)
 	}
 	return data, nil
 }
