@@ -22,15 +22,20 @@ type NATS struct {
 	URL     string
 	addr    string
 	dataDir string
+	warned  serverWarnings
 }
 
 // StartNATS runs a JetStream-enabled nats-server on a random loopback port,
-// shut down when the test ends. NATS_LOGGING=1 shows its log.
+// shut down when the test ends. NATS_LOGGING=1 shows its log; without it, a
+// failed test shows the server's last warnings and errors.
 func StartNATS(t testing.TB) *NATS {
 	t.Helper()
 	n := &NATS{t: t, dataDir: t.TempDir(), addr: "127.0.0.1:" + freePort(t)}
 	n.Start()
-	t.Cleanup(n.Stop)
+	t.Cleanup(func() {
+		n.Stop()
+		n.warned.report(t)
+	})
 	return n
 }
 
@@ -38,6 +43,7 @@ func StartNATS(t testing.TB) *NATS {
 func (n *NATS) Start() {
 	n.t.Helper()
 	o := natsserver.Options{Addr: n.addr, DataDir: n.dataDir, Keys: Keys(n.t)}
+	o.Logger = n.warned.logger()
 	if os.Getenv("NATS_LOGGING") != "" {
 		o.Logger = Logger(n.t)
 	}
