@@ -197,19 +197,24 @@
 //     for the container's "die" event, which the daemon sends after any
 //     "oom" of it, so an OOM kill just before the exit is not lost; (2)
 //     the oom_kill count of its memory cgroup, polled every CPUPoll while
-//     it runs: cgroup v1 memory.oom_control under the memory controller
+//     it runs and read once more when the result comes (the helper still
+//     runs; the kernel counts a kill before it signals the victim, so
+//     every OOM kill of the grading is counted by then, which the "oom"
+//     event is not: on a loaded machine it was seen to come after the
+//     "die"): cgroup v1 memory.oom_control under the memory controller
 //     (kernel 4.13 and later), cgroup v2 memory.events, found as the CPU
 //     accounting is (docker/<id>, system.slice/docker-<id>.scope, or
 //     /proc/<pid>/cgroup); it needs the host's cgroup tree, and an OOM
-//     kill in the last interval before the exit is left to (1) and (3),
+//     kill of the helper itself (no result) is left to (1) and (3),
 //     since the cgroup is gone once the container stopped; (3)
 //     State.OOMKilled after the exit, whose meaning depends on the daemon
 //     and its containerd (Docker 20.10 sets it for any process of the
 //     container). (3) is the daemon's record of the containerd OOM events
-//     it publishes as (1), before the "die": it is asked (an inspect, which
-//     the daemon answers only after its cleanup after the exit) unless the
-//     "die" came on the stream after a whole result (stoppedEarly), when
-//     it could tell nothing (1) did not. Once (1) or (2) is seen the container is killed at once
+//     it publishes as (1): it is asked (an inspect, which the daemon
+//     answers only after its cleanup after the exit) unless the "die" came
+//     on the stream after a whole result and (2) was read at the result
+//     (stoppedEarly), when it could tell nothing (1) and (2) did not.
+//     Once (1) or (2) is seen the container is killed at once
 //     (the result is overflow whatever the run file does next; INGInious
 //     kills it on the event too). Scope: the events name the grading
 //     container's id and the counter is its own cgroup's; a student

@@ -73,6 +73,10 @@ type jobChannel struct {
 	// meter is the grading container's (set before the channel opens):
 	// read once more when the result comes, while the helper still waits.
 	meter *meter
+	// oom is the grading container's OOM watch (set before the channel
+	// opens): its counter is read when the result comes, for the same
+	// reason.
+	oom *oomWatch
 	// studentUse sums the student containers that ran (usage.go).
 	studentUse studentTally
 
@@ -267,6 +271,7 @@ func (c *jobChannel) takeResult(st *yamux.Stream) {
 	// this is the last moment its accounting can be read, with the grader
 	// done.
 	c.meter.sampleNow(c.ctx)
+	_ = c.oom.readKills()
 	select {
 	case c.result <- channelResult{data, err}:
 		if err == nil {

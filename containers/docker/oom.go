@@ -36,6 +36,9 @@ type oomWatch struct {
 	exitCode int64
 	ctx      context.Context // ends with stop
 	stop     context.CancelFunc
+	// kills reads the cgroup's oom_kill counter (nil: none readable); set
+	// by countKills at the hand-over, before the poll and the channel.
+	kills func() (int64, error)
 }
 
 // watchOOM starts watching the container id, created at created (events
@@ -82,35 +85,56 @@ func (r *Runtime) watchOOM(ctx context.Context, id string, created time.Time) *o
 	return w
 }
 
+// countKills finds the container's oom_kill counter (pid is its init
+// process; 0: unknown) for pollCgroup and readKills. Called once, before
+// either runs.
+func (w *oomWatch) countKills(r *Runtime, id string, pid int) {
+	w.kills = cgroupOOMKills(r.opts.cgroupRoot, id, pid)
+	if w.kills == nil {
+		r.log.Debug("no memory cgroup counters readable; the OOM events and State.OOMKilled tell an overflow", "container", id)
+	}
+}
+
 // pollCgroup reads the container's oom_kill counter every r.opts.CPUPoll
 // until it is above 0 (then w is hit), the cgroup is gone (the container
-// stopped) or w stops. pid is the container's init process (0: unknown).
-// Between the last read and the exit an OOM kill may go unread: the
-// events cover that.
-func (r *Runtime) pollCgroup(w *oomWatch, id string, pid int) {
-	read := cgroupOOMKills(r.opts.cgroupRoot, id, pid)
-	if read == nil {
-		r.log.Debug("no memory cgroup counters readable; the OOM events and State.OOMKilled tell an overflow", "container", id)
+// stopped) or w stops. Between the last read and the exit an OOM kill may
+// go unread: readKills at the result and the events cover that.
+func (r *Runtime) pollCgroup(w *oomWatch, id string) {
+	if w.kills == nil {
 		return
 	}
 	t := time.NewTicker(r.opts.CPUPoll)
 	defer t.Stop()
 	for {
-		n, err := read()
-		if err != nil {
-			return
-		}
-		if n > 0 {
-			r.log.Debug("OOM kills in the grading container's cgroup", "container", id, "oom_kill", n)
-			w.setHit()
+		if err := w.readKills(); err != nil {
 			return
 		}
 		select {
+		case <-w.hit:
+			r.log.Debug("OOM kills in the grading container's cgroup", "container", id)
+			return
 		case <-w.ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// readKills reads the oom_kill counter once; above 0, w is hit. The kernel
+// counts an OOM kill before it sends the victim its SIGKILL, so a read
+// once the run file ended (the result came, the helper still runs) sees
+// every OOM kill of the grading: the "oom" event may come after the
+// container's "die" on a loaded machine (seen in CI), too late to count.
+// nil error without a counter.
+func (w *oomWatch) readKills() error {
+	if w == nil || w.kills == nil {
+		return nil
+	}
+	n, err := w.kills()
+	if err == nil && n > 0 {
+		w.setHit()
+	}
+	return err
 }
 
 // dieSeen reports whether the "die" event came on the stream: then every

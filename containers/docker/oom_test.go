@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
@@ -53,9 +54,13 @@ func TestRun_OOMOfAnyGradingProcessIsOverflow(t *testing.T) {
 	base := newTestRuntime(t, Options{})
 	noCgroup := base.opts
 	noCgroup.cgroupRoot = t.TempDir()
-	// The counter is polled (every CPUPoll) while the container runs: an
-	// OOM kill just before the exit is the events' to see, so there the
-	// run file goes on a while after it.
+	// The counter is polled (every CPUPoll) while the container runs, and
+	// read once more when the result comes: cgroup-only gives the poll
+	// time to see it, cgroup-at-result polls too seldom to, so only the
+	// read at the result can (the "oom" event may come after the "die" on
+	// a loaded machine).
+	slowPoll := base.opts
+	slowPoll.CPUPoll = time.Hour
 	runtimes := []struct {
 		name  string
 		api   dockerAPI
@@ -65,6 +70,7 @@ func TestRun_OOMOfAnyGradingProcessIsOverflow(t *testing.T) {
 		{"all-signs", base.api, base.opts, ""},
 		{"events-only", &oomBlind{dockerAPI: base.api}, noCgroup, ""},
 		{"cgroup-only", &oomBlind{dockerAPI: base.api, noEvents: true}, base.opts, "\nsleep 0.5"},
+		{"cgroup-at-result", &oomBlind{dockerAPI: base.api, noEvents: true}, slowPoll, ""},
 	}
 	jobs := []struct {
 		name, body string

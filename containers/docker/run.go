@@ -232,7 +232,9 @@ func (r *Runtime) handOver(ctx context.Context, a *attempt, c *running, pid int)
 		return fmt.Errorf("while starting the container: %w", context.Cause(ctx))
 	}
 	containers.ReportStarted(a.ev)
-	go r.pollCgroup(c.oom, c.id, pid)
+	c.oom.countKills(r, c.id, pid)
+	c.ch.oom = c.oom
+	go r.pollCgroup(c.oom, c.id)
 	r.sendFiles(a, c)
 	if c.warm {
 		c.started = time.Now()
@@ -308,17 +310,18 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict
 }
 
 // stoppedEarly reports whether the wait of c ended at its "die" event,
-// with a whole result read before: then nothing is asked of the stopped
-// container (stoppedState), whose inspect the daemon answers only after
-// its cleanup (15-20 ms on fuse-overlayfs), and the result goes at once.
-// It needs nothing the inspect would tell: State.OOMKilled is the daemon's
-// record of the OOM events containerd sent it about the container, each
-// of which it publishes as an "oom" event before it handles the exit
-// (one queue per container), so all of them came on the OOM watch's
-// stream before "die" (oomWatch.killed sees them); the wall time is
-// measured up to the result (usage).
+// with a whole result read before, and the cgroup's oom_kill counter read
+// when it came: then nothing is asked of the stopped container
+// (stoppedState), whose inspect the daemon answers only after its cleanup
+// (15-20 ms on fuse-overlayfs), and the result goes at once. The counter
+// read at the result saw every OOM kill of the grading (oomWatch.readKills);
+// the "oom" events cannot be relied on alone, since on a loaded machine
+// one came after the "die", and State.OOMKilled is the daemon's record of
+// the same events, so an agent without the host's cgroup tree asks it
+// (later, it may have heard). The wall time is measured up to the result
+// (usage).
 func (c *running) stoppedEarly() bool {
-	return c.oom != nil && c.oom.dieSeen() && c.ch != nil && !c.ch.resultTime().IsZero()
+	return c.oom != nil && c.oom.kills != nil && c.oom.dieSeen() && c.ch != nil && !c.ch.resultTime().IsZero()
 }
 
 // stoppedState is the stopped container c's state, from one inspect that

@@ -34,11 +34,13 @@ func (f *dieFake) Events(ctx context.Context, o events.ListOptions) (<-chan even
 }
 
 // stoppedContainer is a grading container c1 whose helper sent a whole
-// result 1.5 s after its start, as the wait of Run leaves it to collect.
+// result 1.5 s after its start, as the wait of Run leaves it to collect;
+// its cgroup's oom_kill counter, read then, said 0.
 func stoppedContainer(r *Runtime) (*running, time.Time) {
 	start := time.Now().Add(-2 * time.Second)
 	c := &running{id: "c1", started: start, stderr: &boundedBuffer{max: 1}}
 	c.oom = r.watchOOM(context.Background(), c.id, start)
+	c.oom.kills = func() (int64, error) { return 0, nil }
 	c.att = &attached{exited: make(chan container.WaitResponse), waitErr: make(chan error), copied: make(chan error, 1)}
 	c.att.copied <- nil // the attach stream ended
 	c.ch = &jobChannel{result: make(chan channelResult, 1), resultAt: start.Add(1500 * time.Millisecond)}
@@ -99,6 +101,29 @@ func TestCollect_InspectsWithoutTheDieEvent(t *testing.T) {
 	}
 	if u := r.usage(t.Context(), c); u == nil || u.WallTime != 2 {
 		t.Errorf("usage = %+v, want the daemon's wall time of 2 s", u)
+	}
+	if n := f.inspects.Load(); n != 1 {
+		t.Errorf("%d inspects, want 1", n)
+	}
+}
+
+// TestCollect_InspectsWithoutTheCounter: the "die" event came after a whole
+// result, but no oom_kill counter was read at the result (an agent without
+// the host's cgroup tree); an "oom" event may come after the "die", so the
+// stopped container's State.OOMKilled is asked, and tells an overflow.
+func TestCollect_InspectsWithoutTheCounter(t *testing.T) {
+	t.Parallel()
+	f := &dieFake{inspectFake: inspectFake{fakeAPI: fakeAPI{events: blockEvents}, state: &container.State{OOMKilled: true}}}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	c, _ := stoppedContainer(r)
+	c.oom.kills = nil
+	defer c.oom.stop()
+	<-c.oom.exited // the "die" event came
+	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
+	res, err := r.collect(t.Context(), a, c, verdictNone)
+	if err != nil || res.Result.Status != messages.StatusOverflow {
+		t.Errorf("collect = %+v, %v; want overflow from State.OOMKilled", res, err)
 	}
 	if n := f.inspects.Load(); n != 1 {
 		t.Errorf("%d inspects, want 1", n)
