@@ -217,13 +217,20 @@ func (r *Runtime) Changes() <-chan struct{} { return r.changes }
 func (r *Runtime) Close() error {
 	var err error
 	r.closeOnce.Do(func() {
-		r.pool.close()
-		r.reaping.Wait()
-		r.stop()
-		<-r.done
+		r.shutdown()
 		err = r.api.Close()
 	})
 	return err
+}
+
+// shutdown is Close but for the API client, which a test's runtimes may
+// share: the pool's containers removed, the stopped ones' removals done,
+// the background loop ended.
+func (r *Runtime) shutdown() {
+	r.pool.close()
+	r.reaping.Wait()
+	r.stop()
+	<-r.done
 }
 
 // apiCtx bounds one API call.

@@ -59,7 +59,8 @@ func requireDocker(t testing.TB) {
 
 // TestMain brings the grading images up to date: build.sh rebuilds an
 // image only when its inputs (the helper, the Dockerfile) changed, so a
-// helper changed since the last build is what these tests run.
+// helper changed since the last build is what these tests run. Once they
+// passed, it fails the run if the runtimes left containers or volumes.
 func TestMain(m *testing.M) {
 	if daemon() == nil {
 		_, file, _, _ := runtime.Caller(0)
@@ -72,7 +73,19 @@ func TestMain(m *testing.M) {
 		}
 		cancel()
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if daemon() == nil && code == 0 {
+		left, err := leftovers()
+		switch {
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "containers/docker tests: listing leftovers:", err)
+			code = 1
+		case len(left) > 0:
+			fmt.Fprintf(os.Stderr, "containers/docker tests: the runtimes left %d things on the daemon:\n  %s\n", len(left), strings.Join(left, "\n  "))
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // newTestRuntime connects a runtime with a fresh agent id.
@@ -82,6 +95,7 @@ func newTestRuntime(t testing.TB, opts Options) *Runtime {
 	if opts.AgentID == "" {
 		opts.AgentID = "test-" + strings.ToLower(rand.Text()[:8])
 	}
+	testAgents.Store(opts.AgentID, true)
 	if poolSwitch() && opts.Pool.Size == 0 {
 		opts.Pool = PoolOptions{Size: 1, Environments: []string{"default", "minimal"}}
 	}

@@ -168,7 +168,7 @@ func TestRun_KillWhileCreating(t *testing.T) {
 	opts := base.opts
 	opts.Pool = PoolOptions{} // a cold start is what this test cancels
 	r := newRuntime(api, opts)
-	t.Cleanup(func() { r.stop(); <-r.done })
+	t.Cleanup(r.shutdown) // not Close: the API client is base's
 	job := newJob(r, task(t, map[string]string{"run": "#!/bin/sh\nsleep 1000\n"}), nil)
 	_, err := r.Run(ctx, job, nil)
 	if !errors.Is(err, containers.ErrKilled) {

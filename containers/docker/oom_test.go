@@ -87,7 +87,7 @@ func TestRun_OOMOfAnyGradingProcessIsOverflow(t *testing.T) {
 		r := base
 		if rt.api != base.api {
 			r = newRuntime(rt.api, rt.opts)
-			t.Cleanup(func() { r.pool.close(); r.stop(); <-r.done })
+			t.Cleanup(r.shutdown) // not Close: the API client is base's
 		}
 		for _, tt := range jobs {
 			t.Run(rt.name+"/"+tt.name, func(t *testing.T) {
