@@ -22,9 +22,9 @@ func repoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// binaries are built once per test binary, into one directory that is
-// kept (the Go build cache makes the next build cheap; the directory is
-// in the system's temp dir).
+// binaries are built once per test binary, into a directory of its own
+// (the Go build cache makes the next build cheap), which the next test
+// binary to make one removes (BinaryDir).
 var (
 	binDirOnce sync.Once
 	binDir     string
@@ -41,7 +41,7 @@ var (
 
 func binaryDir() (string, error) {
 	binDirOnce.Do(func() {
-		binDir, binDirErr = os.MkdirTemp("", "ingo-test-bin-")
+		binDir, binDirErr = BinaryDir("ingo-test-bin-")
 	})
 	return binDir, binDirErr
 }

@@ -59,7 +59,7 @@ var (
 func chaosClient(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ingo-chaos-bin-")
+		dir, err := testutil.BinaryDir("ingo-chaos-bin-")
 		if err != nil {
 			buildErr = err
 			return
