@@ -140,12 +140,16 @@ func (a *app) runBackendOn(ctx context.Context, natsURL string) error {
 		return err
 	}
 	j.Close()
-	hs, err := a.openHistory(ctx, nc)
-	if err != nil {
-		return err
+	if cfg.Backend.History {
+		hs, err := a.openHistory(ctx, nc)
+		if err != nil {
+			return err
+		}
+		defer hs.Close()
+		bc.History = hs
+	} else {
+		a.log.Info("backend.history is off: no job history is kept, and ingo result, ingo jobs and GET /api/v1/jobs find nothing")
 	}
-	defer hs.Close()
-	bc.History = hs
 	a.log.Info("durable journal on JetStream", "stream", messages.NewSubjects(cfg.Prefix).JournalStream())
 	// The lease is renewed on a connection of its own: on the backend's,
 	// a renewal would wait behind a replay's batches of records and the

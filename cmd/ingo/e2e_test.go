@@ -107,10 +107,40 @@ func TestCommands_EndToEnd(t *testing.T) {
 	}
 }
 
+// With backend.history off a durable backend grades as before, keeps no
+// record of the jobs, and ingo result and ingo jobs say why they find
+// nothing.
+func TestCommands_HistoryOff(t *testing.T) {
+	client := startSystemWith(t, []string{"--set", "backend.history=false"}, "--runtime", "noop", "--concurrency", "2")
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		_, out, _ := client("envs", "--json")
+		return strings.Contains(out, `"default"`)
+	}, "docker/default never offered")
+	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "--wait", "--json")
+	var res resultJSON
+	if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil || res.Status != "success" {
+		t.Fatalf("submit --wait --json: exit %d, %v, stdout %q, stderr %q", code, err, out, errOut)
+	}
+	code, out, errOut = client("result", res.JobID)
+	if code != exitFailure || !strings.Contains(errOut, "backend.history") {
+		t.Errorf("result %s with the history off: exit %d, stdout %q, stderr %q; want a failure naming backend.history", res.JobID, code, out, errOut)
+	}
+	code, out, errOut = client("jobs")
+	if code != exitFailure || !strings.Contains(errOut, "backend.history") {
+		t.Errorf("jobs with the history off: exit %d, stdout %q, stderr %q; want a failure naming backend.history", code, out, errOut)
+	}
+}
+
 // startSystem runs `ingo backend --embedded-nats` and `ingo agent` with
 // agentArgs in this process, stopped gracefully when the test ends, and
 // returns a runner of client commands against them.
 func startSystem(t *testing.T, agentArgs ...string) func(args ...string) (int, string, string) {
+	t.Helper()
+	return startSystemWith(t, nil, agentArgs...)
+}
+
+// startSystemWith is startSystem with more arguments for the backend.
+func startSystemWith(t *testing.T, backendArgs []string, agentArgs ...string) func(args ...string) (int, string, string) {
 	t.Helper()
 	isolate(t)
 	t.Setenv("INGO_LOG_LEVEL", "warn")
@@ -129,7 +159,7 @@ func startSystem(t *testing.T, agentArgs ...string) func(args ...string) (int, s
 	}
 	// The default data directory (isolated): the agent and the client
 	// commands find the keys and admin.creds there, as on a real machine.
-	start("backend", "backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir())
+	start("backend", append([]string{"backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir()}, backendArgs...)...)
 	start("agent", append([]string{"agent", "--nats-url", url, "--name", "e2e", "--cache-dir", t.TempDir()}, agentArgs...)...)
 	t.Cleanup(func() {
 		// The first signal (here: the cancelled context) stops both

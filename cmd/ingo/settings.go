@@ -55,6 +55,7 @@ type backendSettings struct {
 	Replicas        int    `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`
 	JournalMaxBytes int64  `key:"journal-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job journal's stream; from 90% of it new jobs are refused (never old records dropped), so size it for the waiting jobs of a deadline with their files"`
 	// The job history (backend/history), kept with backend.durable.
+	History           bool          `key:"history" help:"keep the job history (with backend.durable): every finished job's record, its result included, for ingo result, ingo jobs and GET /api/v1/jobs; false keeps none, for a frontend that stores its students' results itself (as INGInious' webapp does), and costs the backend about a third less CPU per job"`
 	HistoryRetention  time.Duration `key:"history-retention" check:"min=1m" help:"how long every finished job's record (its result included) is kept in the job history, for ingo result, ingo jobs and GET /api/v1/jobs"`
 	HistoryMaxBytes   int64         `key:"history-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job history's stream; when it is full the oldest records go first"`
 	HistoryMaxArchive int64         `key:"history-max-archive" unit:"bytes" check:"nonneg" help:"largest result archive the job history keeps (0: none); a larger one is delivered but not kept (the record says its size)"`
@@ -123,6 +124,7 @@ func defaultConfig() Config {
 			JournalMaxBytes: journal.DefaultMaxBytes,
 			TakeoverTimeout: 5 * time.Second,
 
+			History:           true,
 			HistoryRetention:  history.DefaultRetention,
 			HistoryMaxBytes:   history.DefaultMaxBytes,
 			HistoryMaxArchive: history.DefaultMaxArchive,

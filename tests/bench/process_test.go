@@ -31,12 +31,13 @@ const (
 )
 
 // TestProcessReport measures ingo as deployed: the built binary, an
-// `ingo backend --embedded-nats` process (durable on, the default, then
-// off) and four `ingo agent --runtime noop` processes, with the client in
-// this process; against raw NATS request/reply on the same embedded server
-// in the same run. INGO_BENCH=1 runs 20,000 jobs per row (INGO_BENCH_JOBS
-// overrides); otherwise 1,000, which only checks that every job gets
-// exactly one success.
+// `ingo backend --embedded-nats` process (durable on, the default; durable
+// with backend.history off; then durable off) and four `ingo agent
+// --runtime noop` processes, with the client in this process; against raw
+// NATS request/reply on the same embedded server in the same run.
+// INGO_BENCH=1 runs 20,000 jobs per row (INGO_BENCH_JOBS overrides);
+// otherwise 1,000, which only checks that every job gets exactly one
+// success.
 func TestProcessReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -50,8 +51,9 @@ func TestProcessReport(t *testing.T) {
 	}
 	bin := testutil.IngoBinary(t)
 
-	on := measureProcesses(t, bin, jobs, true)
-	off := measureProcesses(t, bin, jobs, false)
+	on := measureProcesses(t, bin, jobs, processMode{"durable-true", nil})
+	noHistory := measureProcesses(t, bin, jobs, processMode{"history-off", []string{"--set", "backend.history=false"}})
+	off := measureProcesses(t, bin, jobs, processMode{"durable-false", []string{"--set", "backend.durable=false"}})
 
 	us := func(d time.Duration) time.Duration { return d.Round(100 * time.Nanosecond) }
 	row := func(name string, r processRun) string {
@@ -61,12 +63,12 @@ func TestProcessReport(t *testing.T) {
 	}
 	report := fmt.Sprintf("ingo as separate processes (%d jobs per row, %d agents x %d slots, noop runtime, %d in flight)\n",
 		jobs, procAgents, procSlots, procInFlight) +
-		row("durable on (default)", on) + row("durable off", off) +
-		fmt.Sprintf("  durable on / off      : %.2f\n", on.rate/off.rate) +
+		row("durable on (default)", on) + row("durable, history off", noHistory) + row("durable off", off) +
+		fmt.Sprintf("  durable on / off      : %.2f   (history off / on: %.2f)\n", on.rate/off.rate, noHistory.rate/on.rate) +
 		fmt.Sprintf("  starts (backend serving, 4 agents registered): durable on %v, off %v\n",
 			on.start.Round(time.Millisecond), off.start.Round(time.Millisecond)) +
 		"  reproduce: INGO_BENCH=1 go test -count=1 -run TestProcessReport -v -timeout 10m ./tests/bench\n"
-	for _, r := range []processRun{on, off} {
+	for _, r := range []processRun{on, noHistory, off} {
 		for _, l := range r.oddLines {
 			report += "  log: " + l + "\n"
 		}
@@ -111,22 +113,27 @@ func profiled(env []string, name string) []string {
 	return append(slices.Clone(env), "INGO_CPUPROFILE="+filepath.Join(dir, name+".pprof"))
 }
 
+// processMode is how measureProcesses runs the backend: name (in process
+// and profile names) and its arguments beyond the defaults.
+type processMode struct {
+	name string
+	args []string
+}
+
 // measureProcesses starts a backend process with its embedded NATS server
-// (durable or not) and the agent processes, measures raw request/reply on
+// (as mode says) and the agent processes, measures raw request/reply on
 // that server and then ingo's throughput, checks every job succeeded once,
 // and stops the processes.
-func measureProcesses(t *testing.T, bin string, jobs int, durable bool) processRun {
+func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) processRun {
 	t.Helper()
 	home := t.TempDir()
 	env := processEnv(home)
 	dataDir := filepath.Join(home, "data", "ingo") // the default data dir: agents find the keys there
 	url := fmt.Sprintf("nats://127.0.0.1:%d", testutil.FreePort(t))
 	args := []string{"backend", "--embedded-nats", "--nats-url", url, "--data-dir", dataDir}
-	if !durable {
-		args = append(args, "--set", "backend.durable=false")
-	}
+	args = append(args, mode.args...)
 	begin := time.Now()
-	be := testutil.StartProcess(t, fmt.Sprintf("backend(durable=%v)", durable), bin, profiled(env, fmt.Sprintf("backend-durable-%v", durable)), args...)
+	be := testutil.StartProcess(t, "backend("+mode.name+")", bin, profiled(env, "backend-"+mode.name), args...)
 	testutil.Eventually(t, 60*time.Second, func() bool {
 		if be.Exited() {
 			t.Fatalf("ingo backend exited: %v\n%s", be.Err(), be.Output())
@@ -145,7 +152,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, durable bool) processR
 	agents := make([]*testutil.Process, procAgents)
 	for i := range agents {
 		id := fmt.Sprintf("a%d", i+1)
-		agents[i] = testutil.StartProcess(t, id, bin, profiled(env, fmt.Sprintf("agent-%s-durable-%v", id, durable)), "agent", "--runtime", "noop",
+		agents[i] = testutil.StartProcess(t, id, bin, profiled(env, fmt.Sprintf("agent-%s-%s", id, mode.name)), "agent", "--runtime", "noop",
 			"--concurrency", strconv.Itoa(procSlots), "--nats-url", url, "--set", "agent.id="+id, "--name", id)
 	}
 	defer func() {
@@ -255,7 +262,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, durable bool) processR
 	}
 	r.agentsCPU = (ag1 - ag0) / time.Duration(jobs)
 	if n := ok.Load(); n != int64(jobs) {
-		t.Errorf("durable %v: %d of %d jobs got a success result", durable, n, jobs)
+		t.Errorf("%s: %d of %d jobs got a success result", mode.name, n, jobs)
 	}
 	// Nothing left running or waiting, and no process died on the way.
 	testutil.Eventually(t, 30*time.Second, func() bool {
