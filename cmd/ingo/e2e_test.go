@@ -107,27 +107,30 @@ func TestCommands_EndToEnd(t *testing.T) {
 	}
 }
 
-// With backend.history off a durable backend grades as before, keeps no
-// record of the jobs, and ingo result and ingo jobs say why they find
-// nothing.
+// Without a history (backend.history off, or no durability) the backend
+// grades as before, and ingo result (also with --wait) and ingo jobs fail
+// at once, naming the settings that keep one.
 func TestCommands_HistoryOff(t *testing.T) {
-	client := startSystemWith(t, []string{"--set", "backend.history=false"}, "--runtime", "noop", "--concurrency", "2")
-	testutil.Eventually(t, 20*time.Second, func() bool {
-		_, out, _ := client("envs", "--json")
-		return strings.Contains(out, `"default"`)
-	}, "docker/default never offered")
-	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "--wait", "--json")
-	var res resultJSON
-	if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil || res.Status != "success" {
-		t.Fatalf("submit --wait --json: exit %d, %v, stdout %q, stderr %q", code, err, out, errOut)
-	}
-	code, out, errOut = client("result", res.JobID)
-	if code != exitFailure || !strings.Contains(errOut, "backend.history") {
-		t.Errorf("result %s with the history off: exit %d, stdout %q, stderr %q; want a failure naming backend.history", res.JobID, code, out, errOut)
-	}
-	code, out, errOut = client("jobs")
-	if code != exitFailure || !strings.Contains(errOut, "backend.history") {
-		t.Errorf("jobs with the history off: exit %d, stdout %q, stderr %q; want a failure naming backend.history", code, out, errOut)
+	for _, tc := range []struct{ set string }{{"backend.history=false"}, {"backend.durable=false"}} {
+		t.Run(tc.set, func(t *testing.T) {
+			client := startSystemWith(t, []string{"--set", tc.set}, "--runtime", "noop", "--concurrency", "2")
+			testutil.Eventually(t, 20*time.Second, func() bool {
+				_, out, _ := client("envs", "--json")
+				return strings.Contains(out, `"default"`)
+			}, "docker/default never offered")
+			code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "--wait", "--json")
+			var res resultJSON
+			if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil || res.Status != "success" {
+				t.Fatalf("submit --wait --json: exit %d, %v, stdout %q, stderr %q", code, err, out, errOut)
+			}
+			const want = "nobody serves the job history (is the backend running, with backend.durable and backend.history on?)"
+			for _, args := range [][]string{{"result", res.JobID}, {"result", res.JobID, "--wait"}, {"jobs"}} {
+				code, out, errOut = client(args...)
+				if code != exitFailure || !strings.Contains(errOut, want) {
+					t.Errorf("%v: exit %d, stdout %q, stderr %q; want a failure saying %q", args, code, out, errOut, want)
+				}
+			}
+		})
 	}
 }
 
