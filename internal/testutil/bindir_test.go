@@ -6,10 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
-// BinaryDir removes the directories of processes that are gone, and keeps
-// those of live processes and everything else in the temp dir.
+// BinaryDir removes the old directories of processes that are gone, and
+// keeps recent ones, those of live processes and everything else in the
+// temp dir.
 func TestBinaryDirRemovesTheDeadOnes(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
@@ -24,12 +26,24 @@ func TestBinaryDirRemovesTheDeadOnes(t *testing.T) {
 		"bin-pnotapid-1":                             true,
 		"bin-1337441348":                             true, // the names before pids
 		"other-p99999999-1":                          true,
+		"bin-p-1":                                    true,
 	}
+	old := time.Now().Add(-2 * staleAfter)
 	for d := range dirs {
 		if err := os.MkdirAll(filepath.Join(tmp, d, "sub"), 0o755); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Chtimes(filepath.Join(tmp, d), old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// A dead pid's directory made a moment ago: perhaps a live run in
+	// another pid namespace.
+	recent := fmt.Sprintf("bin-p%d-999", gone.Process.Pid)
+	if err := os.MkdirAll(filepath.Join(tmp, recent), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dirs[recent] = true
 	made, err := BinaryDir("bin-")
 	if err != nil {
 		t.Fatal(err)
