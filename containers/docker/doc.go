@@ -194,8 +194,9 @@
 //     (1) the daemon's "oom" events of the container (events API, filtered
 //     on its id, asked from its creation on so none is missed while the
 //     subscription is made); after the exit the runtime waits (at most 2 s)
-//     for the container's "die" event, which the daemon sends after any
-//     "oom" of it, so an OOM kill just before the exit is not lost; (2)
+//     for the container's "die" event, since an "oom" sent before it may
+//     still be on its way (the daemon may also send an "oom" after the
+//     "die": (2) covers that); (2)
 //     the oom_kill count of its memory cgroup, polled every CPUPoll while
 //     it runs and read once more when the result comes (the helper still
 //     runs; the kernel counts a kill before it signals the victim, so

@@ -270,8 +270,8 @@ func (c *jobChannel) takeResult(st *yamux.Stream) {
 	// The helper exits once the stream is closed, and its cgroup with it:
 	// this is the last moment its accounting can be read, with the grader
 	// done.
+	c.oom.readResult() // first: the meter may wait on the stats API
 	c.meter.sampleNow(c.ctx)
-	_ = c.oom.readKills()
 	select {
 	case c.result <- channelResult{data, err}:
 		if err == nil {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
@@ -14,8 +15,8 @@ import (
 )
 
 // oomSettleTimeout bounds the wait, once a grading container stopped, for
-// the daemon's "die" event of it: the events before it (an "oom") are
-// then all delivered.
+// the daemon's "die" event of it: the events sent before it (an "oom")
+// are then delivered. An "oom" sent after it is readResult's to catch.
 const oomSettleTimeout = 2 * time.Second
 
 // oomWatch follows one grading container for an OOM kill of any of its
@@ -39,6 +40,9 @@ type oomWatch struct {
 	// kills reads the cgroup's oom_kill counter (nil: none readable); set
 	// by countKills at the hand-over, before the poll and the channel.
 	kills func() (int64, error)
+	// readAtResult: the counter was read when the result came (readResult),
+	// so every OOM kill of the grading was seen by then.
+	readAtResult atomic.Bool
 }
 
 // watchOOM starts watching the container id, created at created (events
@@ -111,7 +115,7 @@ func (r *Runtime) pollCgroup(w *oomWatch, id string) {
 		}
 		select {
 		case <-w.hit:
-			r.log.Debug("OOM kills in the grading container's cgroup", "container", id)
+			r.log.Debug("OOM kill seen (cgroup counter or event) while the grading container runs", "container", id)
 			return
 		case <-w.ctx.Done():
 			return
@@ -120,12 +124,8 @@ func (r *Runtime) pollCgroup(w *oomWatch, id string) {
 	}
 }
 
-// readKills reads the oom_kill counter once; above 0, w is hit. The kernel
-// counts an OOM kill before it sends the victim its SIGKILL, so a read
-// once the run file ended (the result came, the helper still runs) sees
-// every OOM kill of the grading: the "oom" event may come after the
-// container's "die" on a loaded machine (seen in CI), too late to count.
-// nil error without a counter.
+// readKills reads the oom_kill counter once; above 0, w is hit. nil error
+// without a counter.
 func (w *oomWatch) readKills() error {
 	if w == nil || w.kills == nil {
 		return nil
@@ -137,8 +137,23 @@ func (w *oomWatch) readKills() error {
 	return err
 }
 
-// dieSeen reports whether the "die" event came on the stream: then every
-// "oom" event of the container came before it (see stoppedEarly).
+// readResult reads the counter when the result came, and notes a read
+// that succeeded (readAtResult). The kernel counts an OOM kill before it
+// sends the victim its SIGKILL, so a read once the run file ended (the
+// result came, the helper still runs) sees every OOM kill of the grading:
+// the "oom" event may come after the container's "die" on a loaded
+// machine (seen in CI), too late to count.
+func (w *oomWatch) readResult() {
+	if w == nil || w.kills == nil {
+		return
+	}
+	if w.readKills() == nil {
+		w.readAtResult.Store(true)
+	}
+}
+
+// dieSeen reports whether the "die" event came on the stream (see
+// stoppedEarly for what that tells).
 func (w *oomWatch) dieSeen() bool {
 	select {
 	case <-w.exited:

@@ -152,3 +152,24 @@ func TestCgroupOOMKills(t *testing.T) {
 		t.Error("parseOOMKills without an oom_kill line: no error")
 	}
 }
+
+// The cgroup's counter, polled while the container runs, stops it at an
+// OOM kill: the job ends overflow then, not when the run file would have
+// (after a minute's sleep), with the events hidden. The read when the
+// result comes would give overflow too, but only at the run file's end.
+func TestRun_OOMKillStopsTheContainer(t *testing.T) {
+	t.Parallel()
+	base := newTestRuntime(t, Options{})
+	r := newRuntime(&oomBlind{dockerAPI: base.api, noEvents: true}, base.opts)
+	t.Cleanup(r.shutdown) // not Close: the API client is base's
+	job := newJob(r, task(t, map[string]string{"run": studentRun("head -c 700000000 /dev/zero | tail >/dev/null\nsleep 60")}), nil)
+	job.Limits.Memory = 64
+	job.Limits.Time, job.Limits.HardTime = 120, 120
+	res, _ := runJob(t, r, job)
+	if res.Result.Status != messages.StatusOverflow {
+		t.Fatalf("got %s %q, want overflow", res.Result.Status, res.Result.Text)
+	}
+	if res.Usage == nil || res.Usage.WallTime >= 30 {
+		t.Errorf("usage %+v: the container ran on after the OOM kill, want it stopped within seconds", res.Usage)
+	}
+}

@@ -311,17 +311,17 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict
 
 // stoppedEarly reports whether the wait of c ended at its "die" event,
 // with a whole result read before, and the cgroup's oom_kill counter read
-// when it came: then nothing is asked of the stopped container
+// (successfully) when it came: then nothing is asked of the stopped container
 // (stoppedState), whose inspect the daemon answers only after its cleanup
 // (15-20 ms on fuse-overlayfs), and the result goes at once. The counter
-// read at the result saw every OOM kill of the grading (oomWatch.readKills);
+// read at the result saw every OOM kill of the grading (oomWatch.readResult);
 // the "oom" events cannot be relied on alone, since on a loaded machine
 // one came after the "die", and State.OOMKilled is the daemon's record of
 // the same events, so an agent without the host's cgroup tree asks it
 // (later, it may have heard). The wall time is measured up to the result
 // (usage).
 func (c *running) stoppedEarly() bool {
-	return c.oom != nil && c.oom.kills != nil && c.oom.dieSeen() && c.ch != nil && !c.ch.resultTime().IsZero()
+	return c.oom != nil && c.oom.readAtResult.Load() && c.oom.dieSeen() && c.ch != nil && !c.ch.resultTime().IsZero()
 }
 
 // stoppedState is the stopped container c's state, from one inspect that

@@ -41,6 +41,7 @@ func stoppedContainer(r *Runtime) (*running, time.Time) {
 	c := &running{id: "c1", started: start, stderr: &boundedBuffer{max: 1}}
 	c.oom = r.watchOOM(context.Background(), c.id, start)
 	c.oom.kills = func() (int64, error) { return 0, nil }
+	c.oom.readAtResult.Store(true)
 	c.att = &attached{exited: make(chan container.WaitResponse), waitErr: make(chan error), copied: make(chan error, 1)}
 	c.att.copied <- nil // the attach stream ended
 	c.ch = &jobChannel{result: make(chan channelResult, 1), resultAt: start.Add(1500 * time.Millisecond)}
@@ -109,7 +110,8 @@ func TestCollect_InspectsWithoutTheDieEvent(t *testing.T) {
 
 // TestCollect_InspectsWithoutTheCounter: the "die" event came after a whole
 // result, but no oom_kill counter was read at the result (an agent without
-// the host's cgroup tree); an "oom" event may come after the "die", so the
+// the host's cgroup tree, or a read that failed: the container was killed
+// as the result came); an "oom" event may come after the "die", so the
 // stopped container's State.OOMKilled is asked, and tells an overflow.
 func TestCollect_InspectsWithoutTheCounter(t *testing.T) {
 	t.Parallel()
@@ -117,7 +119,7 @@ func TestCollect_InspectsWithoutTheCounter(t *testing.T) {
 	r := newRuntime(f, quiet())
 	defer r.Close()
 	c, _ := stoppedContainer(r)
-	c.oom.kills = nil
+	c.oom.readAtResult.Store(false)
 	defer c.oom.stop()
 	<-c.oom.exited // the "die" event came
 	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
