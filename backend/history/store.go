@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -122,7 +123,7 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
 	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{},
 		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight)}

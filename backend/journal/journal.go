@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nuid"
 
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -125,12 +126,12 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	}
 	s, err := js.CreateOrUpdateStream(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, err)
+		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
 	icfg := inputsStreamConfig(cfg, subj.JournalInputsStream(), subj.JournalInputs())
 	inputs, err := js.CreateOrUpdateStream(ctx, icfg)
 	if err != nil {
-		return nil, fmt.Errorf("journal: stream %s: %w", icfg.Name, err)
+		return nil, fmt.Errorf("journal: stream %s: %w", icfg.Name, natsconn.ExplainStore(err))
 	}
 	j := &Journal{nc: nc, js: js, stream: s, inputs: inputs, subj: subj, opts: o, session: nuid.Next(),
 		live: newLiveness(), stopCompact: make(chan struct{}), compactDone: make(chan struct{})}

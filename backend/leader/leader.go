@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -99,7 +100,7 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Elector, error) {
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("leader: bucket %s: %w", cfg.Bucket, err)
+		return nil, fmt.Errorf("leader: bucket %s: %w", cfg.Bucket, natsconn.ExplainStore(err))
 	}
 	return &Elector{kv: kv, opts: o, poll: min(o.TTL/8, 250*time.Millisecond)}, nil
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
 // Store keeps bundles in a JetStream object store, one object per digest
@@ -42,7 +44,7 @@ func EnsureStore(ctx context.Context, js jetstream.JetStream, bucket string, rep
 func BindStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
 	obs, err := js.ObjectStore(ctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("task bundle store %q: %w", bucket, err)
+		return nil, fmt.Errorf("task bundle store %q: %w", bucket, natsconn.ExplainStore(err))
 	}
 	return &Store{obs: obs, bucket: bucket}, nil
 }
@@ -60,7 +62,7 @@ func openStore(ctx context.Context, js jetstream.JetStream, bucket string, repli
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("task bundle store %q: %w", bucket, err)
+		return nil, fmt.Errorf("task bundle store %q: %w", bucket, natsconn.ExplainStore(err))
 	}
 	return &Store{obs: obs, bucket: bucket}, nil
 }

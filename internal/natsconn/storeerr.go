@@ -1,0 +1,27 @@
+package natsconn
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// errCodeStoreFailed is JetStream's "error creating store for stream"
+// (JSStreamStoreFailedF): the server could not make the stream's files.
+const errCodeStoreFailed jetstream.ErrorCode = 10049
+
+// ExplainStore adds to an error of creating a stream (a journal, the
+// history, a bucket) what an operator should look at when the server says
+// only that it could not create the stream's store: the server logs the
+// cause, and hides it from the API. A full disk is the usual one (an
+// embedded server's JetStream bounds were set from the disk's free space
+// at its start, so a disk that filled later passes them). Other errors
+// are returned as they are.
+func ExplainStore(err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.ErrorCode == errCodeStoreFailed {
+		return fmt.Errorf("%w (the NATS server could not write the stream's files: its log says why; most often its disk is full or its store directory is not writable)", err)
+	}
+	return err
+}
