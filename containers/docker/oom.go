@@ -124,12 +124,9 @@ func (r *Runtime) pollCgroup(w *oomWatch, id string) {
 	}
 }
 
-// readKills reads the oom_kill counter once; above 0, w is hit. nil error
-// without a counter.
+// readKills reads the oom_kill counter once (w.kills is set); above 0, w
+// is hit.
 func (w *oomWatch) readKills() error {
-	if w == nil || w.kills == nil {
-		return nil
-	}
 	n, err := w.kills()
 	if err == nil && n > 0 {
 		w.setHit()

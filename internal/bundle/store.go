@@ -44,7 +44,7 @@ func EnsureStore(ctx context.Context, js jetstream.JetStream, bucket string, rep
 func BindStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
 	obs, err := js.ObjectStore(ctx, bucket)
 	if err != nil {
-		return nil, fmt.Errorf("task bundle store %q: %w", bucket, natsconn.ExplainStore(err))
+		return nil, fmt.Errorf("task bundle store %q: %w", bucket, err)
 	}
 	return &Store{obs: obs, bucket: bucket}, nil
 }
