@@ -12,10 +12,14 @@ import (
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
+// getClient bounds each request: a port that something else took and
+// never answers on must not hang the test.
+var getClient = &http.Client{Timeout: 5 * time.Second}
+
 // get fetches url; code -1 when it cannot be reached.
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := getClient.Get(url)
 	if err != nil {
 		return -1, err.Error()
 	}
@@ -30,18 +34,29 @@ func TestMetrics_BackendAndAgent(t *testing.T) {
 	isolate(t)
 	t.Setenv("INGO_LOG_LEVEL", "warn")
 	url := "nats://" + freeAddr(t)
-	active, standby, agentAddr := "http://"+freeAddr(t), "http://"+freeAddr(t), "http://"+freeAddr(t)
+	// Each address is picked right before its component listens on it:
+	// a port free a while earlier may be another package's by then.
+	active := "http://" + freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	exits := make(chan int, 3)
+	var logs []*syncBuffer // each component's log, shown if the test fails
 	start := func(args ...string) {
 		var out, log syncBuffer
+		logs = append(logs, &log)
 		go func() { exits <- run(ctx, args, &out, &log) }()
 	}
+	t.Cleanup(func() { // after the stop below: cleanups run last first
+		if t.Failed() {
+			for i, l := range logs {
+				t.Logf("component %d's log:\n%s", i, l)
+			}
+		}
+	})
 	start("backend", "--embedded-nats", "--nats-url", url, "--data-dir", config.DefaultDataDir(),
 		"--metrics-addr", strings.TrimPrefix(active, "http://"))
 	t.Cleanup(func() {
 		cancel()
-		for range 3 {
+		for range logs { // one exit per component started
 			select {
 			case code := <-exits:
 				if code != exitOK {
@@ -65,6 +80,7 @@ func TestMetrics_BackendAndAgent(t *testing.T) {
 	}
 
 	// A second backend on the same NATS stands by.
+	standby := "http://" + freeAddr(t)
 	start("backend", "--nats-url", url, "--metrics-addr", strings.TrimPrefix(standby, "http://"))
 	testutil.Eventually(t, 20*time.Second, func() bool {
 		code, body := get(t, standby+"/readyz")
@@ -74,6 +90,7 @@ func TestMetrics_BackendAndAgent(t *testing.T) {
 		t.Errorf("standby /healthz: %d", code)
 	}
 
+	agentAddr := "http://" + freeAddr(t)
 	start("agent", "--runtime", "noop", "--nats-url", url, "--concurrency", "3", "--name", "m",
 		"--cache-dir", t.TempDir(), "--metrics-addr", strings.TrimPrefix(agentAddr, "http://"))
 	testutil.Eventually(t, 20*time.Second, func() bool {
