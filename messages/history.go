@@ -115,10 +115,11 @@ const (
 	// "<PREFIX>_HISTORY".
 	HistoryStreamSuffix = "HISTORY"
 	// SuffixHistory is the root of the history stream's subjects:
-	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>" holds a
-	// job's record, which listings filter on (HistoryToken spells the
-	// tokens); records stored by earlier versions are also on
-	// "<prefix>.history.job.<jobID>". Only the backend writes them.
+	// "<prefix>.history.batch.<batchID>" holds the records of a batch of
+	// jobs; records stored by earlier versions are on
+	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>"
+	// (HistoryToken spells the tokens) and "<prefix>.history.job.<jobID>".
+	// Only the backend writes them.
 	SuffixHistory = "history"
 	// SuffixHistoryRequest is followed by "client.<id>" (a frontend; only
 	// the frontend of that name may publish there) or "admin.<id>": the
@@ -140,7 +141,14 @@ func (s Subjects) HistoryJob(jobID string) string {
 	return s.Prefix + "." + SuffixHistory + ".job." + jobID
 }
 
-// HistoryList holds the record of one job. Pass "*" to match any value
+// HistoryBatch holds the records of a batch of jobs, batchID naming it
+// (unique to its writer's run).
+func (s Subjects) HistoryBatch(batchID string) string {
+	return s.Prefix + "." + SuffixHistory + ".batch." + batchID
+}
+
+// HistoryList held the record of one job in earlier versions; read
+// only, for the records they stored. Pass "*" to match any value
 // of a token.
 func (s Subjects) HistoryList(course, status, client, jobID string) string {
 	return s.Prefix + "." + SuffixHistory + ".list." + course + "." + status + "." + client + "." + jobID

@@ -6,62 +6,69 @@
 // # Layout, and why
 //
 // One stream per installation, messages.HistoryStream ("<PREFIX>_HISTORY"),
-// with one message per job:
+// whose messages are batches of records:
 //
-//	<prefix>.history.list.<course>.<status>.<client>.<jobID>
+//	<prefix>.history.batch.<batchID>
 //
-// Its payload is the whole record; its header Ingo-Summary the summary
-// (CBOR, base64). A lookup by job id is one direct get of the last message
-// on "<prefix>.history.list.*.*.*.<jobID>": the server finds the subject
-// in its index of subjects, whatever the job's course, without scanning
-// the stream. A KV bucket keyed by job id could not be listed by course or
-// time without reading every key. A listing filters on the same subjects
-// with headers only, so the server sends only the jobs of that course,
-// status and client (the tokens are messages.HistoryToken: a course id
-// that is not a valid token is hashed, and readers check the record
-// itself), and a page never reads results, archives or outputs.
+// A batch's payload is its records, whole, each a frame (a BackendHistory
+// of one job, after its length as a uvarint); its header Ingo-Summaries
+// holds their summaries as frames in the same order (base64), which a
+// listing shows. At a deadline a batch holds hundreds of records: the
+// server stores, acknowledges and indexes one message for them, where a
+// message per job cost the backend ~21 µs per job, more than half of
+// what durability cost it (docs/PERFORMANCE.md).
 //
-// Why one message and not two (a record on "<prefix>.history.job.<jobID>"
-// and a summary, as earlier versions stored them): each stored message
-// costs the server a store, an ack and an index entry, and the history
-// was half of what durability cost the backend per job at a deadline.
-// Records of that layout are still read (by id: the job's subject, when
-// the listing subject holds a summary only; in listings: the summary's
-// payload) until the retention removes them.
+// Finding a job by its id, or listing a course's, is then no longer the
+// server's work: every backend process that serves the history keeps an
+// index (index.go), built by reading the stream's headers from its start
+// and following it (feed.go): for each record its key (its message's
+// sequence and its place in it), the names and times a listing filters
+// on, and its summary. A lookup is a map read, then one direct get of
+// its batch by sequence; a page is a walk of the index from its cursor,
+// newest first, with no read of the stream. It costs the process about
+// 400 bytes per record in the retention (400 MB for a million finished
+// jobs, where the server's index of a subject per job held 1.5 GiB), and
+// a start reads the headers only (a million records' summaries, ~200 MB).
+// A read first asks the stream for its last sequence and waits until the
+// index has read it, so what was stored is found, and the index drops
+// what the retention removed before the stream's first sequence.
 //
-// Pages are newest first: stream order is finish order (one writer, the
-// active backend), and a page reads windows of sequences below its cursor
-// (the sequence of the last job listed), each window through an ordered
-// consumer from its first sequence, doubling the window while it finds
-// too few, down to the first sequence of `since` (found by start time);
-// `until` starts below the first sequence at that time. A page reads what
-// it lists and the gaps of non-matching sequences the server skips, never
-// the whole stream.
+// A batch's subject is its writer's run id and a counter: a batch
+// published again (its ack did not come) replaces itself, one message
+// per subject. A job stored again (a replay, below) is in two batches;
+// the index keeps its newest record, and pages list it once.
 //
-// The stream keeps one message per subject (a record written twice
-// replaces the first), MaxAge is the retention (backend.history-retention,
-// 30 days by default), MaxBytes the size bound (backend.history-max-bytes)
-// with the oldest records dropped first, and Replicas the journal's. An
-// archive over Options.MaxArchive is not kept; the record says its size
-// (JobRecord.ArchiveDropped).
+// Records of earlier layouts are still read until the retention removes
+// them: one message per job on
+// "<prefix>.history.list.<course>.<status>.<client>.<jobID>" (the whole
+// record; its summary in the header Ingo-Summary), and, earlier, the
+// summary on that subject and the whole record on
+// "<prefix>.history.job.<jobID>".
+//
+// The stream keeps one message per subject, MaxAge is the retention
+// (backend.history-retention, 30 days by default), MaxBytes the size
+// bound (backend.history-max-bytes) with the oldest batches dropped
+// first, and Replicas the journal's. An archive over Options.MaxArchive
+// is not kept; the record says its size (JobRecord.ArchiveDropped). A
+// summary's names (course, task, user...) are cut to 1 KiB each, so that
+// a frontend's long names cannot make a batch's headers over JetStream's
+// 64 KiB; the whole record keeps them whole.
 //
 // # Writing
 //
 // The backend hands a finished job's record over (backend.History.Add)
-// from its event loop: Add never blocks, a worker publishes its message
-// without waiting, and another follows the acks, publishing again a record
-// whose ack did not come (without a message id: a late first store and
-// the second are one record, the second replacing the first, and the
-// server keeps no duplicate-window entry per job). The backend lets the
-// journal forget a delivered job only once its record is settled
-// (Settled), so a result delivered and acknowledged is in the history. A
-// write that fails for good is counted (Stats) and logged; the result's
-// delivery never depends on it. A crash of the backend between a record's
-// Add and its store loses nothing: the journal still holds the job (its
-// forget waited for the record), and the next backend hands every job its
-// replay finds finished to the history again (backend/historyreplay.go);
-// the record replaces the same record if it was stored after all (same
-// subject, one message per subject), so a job is never listed twice; a
+// from its event loop: Add never blocks. A worker gathers what was handed
+// over while it published the batch before (a lone record leaves at once,
+// alone) and publishes it without waiting; another follows the acks in
+// order, publishing again a batch whose ack did not come. The backend
+// lets the journal forget a delivered job only once its record is
+// settled (Settled), so a result delivered and acknowledged is in the
+// history. A write that fails for good is counted (Stats) and logged;
+// the result's delivery never depends on it. A crash of the backend
+// between a record's Add and its store loses nothing: the journal still
+// holds the job (its forget waited for the record), and the next backend
+// hands every job its replay finds finished to the history again
+// (backend/historyreplay.go); a job is never listed twice (above), and a
 // job stored again is listed by the time of that store.
 //
 // # Reading, and who may

@@ -2,8 +2,13 @@ package history_test
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,9 +53,133 @@ func storedMessages(t *testing.T, n *testutil.NATS) map[string]uint64 {
 	return info.State.Subjects
 }
 
-// A job is one stored message, on its listing subject: the whole record
-// is read by job id, a listing gets its summary.
-func TestOneMessagePerJob(t *testing.T) {
+// openStore opens a Store on a superuser connection, closed with the
+// test.
+func openStore(t *testing.T, n *testutil.NATS, o history.Options) *history.Store {
+	t.Helper()
+	st, err := history.Open(context.Background(), superuser(t, n), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+func record(id, client, course string, status messages.Status, text string) *messages.JobRecord {
+	return &messages.JobRecord{JobID: id, ClientID: client, CourseID: course, TaskID: "t", FinishedAt: time.Now().UnixMilli(),
+		JobResult: messages.JobResult{Result: messages.Result{Status: status, Text: text}, Grade: 42}}
+}
+
+// Records handed over together are stored together, many to a message on
+// a batch subject; each is read whole by its job id, and pages list each
+// once, newest first, also from a store that read them from the stream
+// (another process, or after a restart).
+func TestRecordsInBatches(t *testing.T) {
+	n := testutil.StartNATS(t)
+	const jobs = 3000
+	st, err := history.Open(context.Background(), superuser(t, n), history.Options{Log: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range jobs {
+		st.Add(record(fmt.Sprintf("j%d", i), "alice", []string{"c1", "c2"}[i%2], messages.StatusSuccess, fmt.Sprintf("text of j%d", i)))
+	}
+	st.Close() // waits for every record to be stored
+	if s := st.Stats(); s.Written != jobs || s.Failed != 0 {
+		t.Fatalf("stats %+v, want %d written", s, jobs)
+	}
+	stored := storedMessages(t, n)
+	for subject := range stored {
+		if !strings.HasPrefix(subject, subj.Prefix+".history.batch.") {
+			t.Errorf("a message on %s, want batch subjects only", subject)
+		}
+	}
+	if len(stored) >= jobs/4 {
+		t.Errorf("%d messages for %d records handed over at once: not batched", len(stored), jobs)
+	}
+	t.Logf("%d records in %d messages", jobs, len(stored))
+
+	st = openStore(t, n, history.Options{})
+	for i := 0; i < jobs; i += 97 {
+		id := fmt.Sprintf("j%d", i)
+		r, err := st.Get(context.Background(), history.Viewer{ClientID: "alice"}, id)
+		if err != nil || r.JobID != id || r.Summary || r.Result.Text != "text of "+id {
+			t.Fatalf("%s by id: %+v, %v", id, r, err)
+		}
+	}
+	var got []string
+	q := &messages.ClientGetHistory{Limit: 700, CourseID: "c2"}
+	for {
+		page, next, err := st.List(context.Background(), history.Viewer{ClientID: "alice"}, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page {
+			if !r.Summary || r.Result.Text != "" || r.CourseID != "c2" {
+				t.Fatalf("listed %+v, want a summary of c2", r)
+			}
+			got = append(got, r.JobID)
+		}
+		if next == 0 {
+			break
+		}
+		q.Cursor = next
+	}
+	var want []string
+	for i := jobs - 1; i >= 0; i-- {
+		if i%2 == 1 {
+			want = append(want, fmt.Sprintf("j%d", i))
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("pages of c2 listed %d jobs (%v ...), want %d newest first", len(got), got[:min(5, len(got))], len(want))
+	}
+	if page, _, err := st.List(context.Background(), history.Viewer{ClientID: "mallory"}, &messages.ClientGetHistory{}); err != nil || len(page) != 0 {
+		t.Errorf("another frontend's listing: %d jobs, %v", len(page), err)
+	}
+}
+
+// A job stored again (the next backend's replay of a finished job) is
+// listed once, by its newest record, which its id reads.
+func TestStoredAgainListedOnce(t *testing.T) {
+	n := testutil.StartNATS(t)
+	st := openStore(t, n, history.Options{})
+	st.Add(record("a", "alice", "c1", messages.StatusSuccess, "first"))
+	st.Add(record("b", "alice", "c1", messages.StatusSuccess, "b"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 2 }, "2 records stored")
+	st.Add(record("a", "alice", "c1", messages.StatusFailed, "again"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 3 }, "stored again")
+	for _, st := range []*history.Store{st, openStore(t, n, history.Options{})} {
+		page, _, err := st.List(context.Background(), history.Viewer{Admin: true}, &messages.ClientGetHistory{})
+		if err != nil || len(page) != 2 || page[0].JobID != "a" || page[0].Result.Status != messages.StatusFailed || page[1].JobID != "b" {
+			t.Errorf("listed %+v, %v; want a (failed), then b", page, err)
+		}
+		if r, err := st.Get(context.Background(), history.Viewer{Admin: true}, "a"); err != nil || r.Result.Text != "again" {
+			t.Errorf("a by id: %+v, %v; want the record stored again", r, err)
+		}
+	}
+}
+
+// What the retention removed from the stream is gone from the index:
+// not read by id, not listed.
+func TestRetentionEmptiesTheIndex(t *testing.T) {
+	n := testutil.StartNATS(t)
+	st := openStore(t, n, history.Options{Retention: time.Second})
+	st.Add(record("a", "alice", "c1", messages.StatusSuccess, "a"))
+	testutil.Eventually(t, wait, func() bool {
+		_, err := st.Get(context.Background(), history.Viewer{Admin: true}, "a")
+		return err == nil
+	}, "a stored")
+	testutil.Eventually(t, wait, func() bool {
+		_, err := st.Get(context.Background(), history.Viewer{Admin: true}, "a")
+		page, _, lerr := st.List(context.Background(), history.Viewer{Admin: true}, &messages.ClientGetHistory{})
+		return errors.Is(err, history.ErrNotFound) && lerr == nil && len(page) == 0
+	}, "a gone after the retention")
+}
+
+// A job through the backend is one record in a batch message: read whole
+// by its id, a summary in a listing.
+func TestBackendRecordsReadWholeAndListed(t *testing.T) {
 	n := testutil.StartNATS(t)
 	startBackend(t, n, history.Options{MaxArchive: 1 << 20})
 	c, a := peer(t, n, "alice", false), peer(t, n, "ag1", true)
@@ -58,23 +187,14 @@ func TestOneMessagePerJob(t *testing.T) {
 	for i := range 3 {
 		run(t, c, a, fmt.Sprintf("j%d", i), "c1", messages.StatusSuccess)
 	}
-	var stored map[string]uint64
-	testutil.Eventually(t, wait, func() bool { stored = storedMessages(t, n); return len(stored) >= 3 }, "3 records stored")
-	want := map[string]uint64{}
-	for i := range 3 {
-		want[subj.HistoryList("c1", "success", "alice", fmt.Sprintf("j%d", i))] = 1
-	}
-	if fmt.Sprint(stored) != fmt.Sprint(want) {
-		t.Errorf("stored %v, want %v", stored, want)
-	}
 	h, err := ask(t, n, natsauth.RoleFrontend, "alice", &messages.ClientGetHistory{JobID: "j1"})
 	if err != nil || len(h.Jobs) != 1 || h.Jobs[0].Summary || h.Jobs[0].Result.Text != "text of j1" || len(h.Jobs[0].Archive) != 2000 {
 		t.Fatalf("j1 by id: %+v, %v", h, err)
 	}
-	h, err = ask(t, n, natsauth.RoleFrontend, "alice", &messages.ClientGetHistory{})
-	if err != nil || len(h.Jobs) != 3 {
-		t.Fatalf("listing: %+v, %v", h, err)
-	}
+	testutil.Eventually(t, wait, func() bool {
+		h, err = ask(t, n, natsauth.RoleFrontend, "alice", &messages.ClientGetHistory{})
+		return err == nil && len(h.Jobs) == 3
+	}, "3 records listed")
 	for _, r := range h.Jobs {
 		if !r.Summary || r.Result.Text != "" || r.Archive != nil || r.Grade != 42 {
 			t.Errorf("listed %+v, want its summary", r)
@@ -82,34 +202,52 @@ func TestOneMessagePerJob(t *testing.T) {
 	}
 }
 
-// Records stored before a job was one message (its whole record on
-// history.job.<id>, its summary on its listing subject) are still read,
-// by id and in listings, beside the new ones.
-func TestRecordsOfTheEarlierLayoutAreRead(t *testing.T) {
+// Records stored by earlier versions are still read, by id and in
+// listings, beside the new ones: of two messages per job (the whole
+// record on history.job.<id>, its summary on its listing subject), and of
+// one message per job (the whole record on its listing subject, its
+// summary in a header).
+func TestRecordsOfTheEarlierLayoutsAreRead(t *testing.T) {
 	n := testutil.StartNATS(t)
-	startBackend(t, n, history.Options{})
 	js := superJS(t, n)
-	old := messages.JobRecord{JobID: "old-1", ClientID: "alice", CourseID: "c1", TaskID: "t", FinishedAt: 1,
-		JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusFailed, Text: "old text"}, Grade: 7}}
-	for subject, rec := range map[string]messages.JobRecord{
-		subj.HistoryJob("old-1"):                           old,
-		subj.HistoryList("c1", "failed", "alice", "old-1"): old.Summarize(),
-	} {
+	publish := func(m *nats.Msg, rec messages.JobRecord) {
+		t.Helper()
 		data, err := messages.Encode(&messages.BackendHistory{Jobs: []messages.JobRecord{rec}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := js.Publish(context.Background(), subject, data); err != nil {
+		m.Data = data
+		if _, err := js.PublishMsg(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The stream, as the earlier versions made it, before the backend.
+	openStore(t, n, history.Options{}).Close()
+	two := messages.JobRecord{JobID: "two-1", ClientID: "alice", CourseID: "c1", TaskID: "t", FinishedAt: 1,
+		JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusFailed, Text: "two text"}, Grade: 7}}
+	publish(nats.NewMsg(subj.HistoryJob("two-1")), two)
+	publish(nats.NewMsg(subj.HistoryList("c1", "failed", "alice", "two-1")), two.Summarize())
+	one := two
+	one.JobID, one.FinishedAt, one.Result.Text = "one-1", 2, "one text"
+	sum := one.Summarize()
+	sumData, err := messages.Encode(&messages.BackendHistory{Jobs: []messages.JobRecord{sum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := nats.NewMsg(subj.HistoryList("c1", "failed", "alice", "one-1"))
+	m.Header.Set("Ingo-Summary", base64.RawStdEncoding.EncodeToString(sumData))
+	publish(m, one)
+
+	startBackend(t, n, history.Options{})
 	c, a := peer(t, n, "alice", false), peer(t, n, "ag1", true)
 	hello(a)
 	run(t, c, a, "new-1", "c1", messages.StatusSuccess)
 
-	h, err := ask(t, n, natsauth.RoleFrontend, "alice", &messages.ClientGetHistory{JobID: "old-1"})
-	if err != nil || len(h.Jobs) != 1 || h.Jobs[0].Result.Text != "old text" {
-		t.Fatalf("old-1 by id: %+v, %v", h, err)
+	for id, text := range map[string]string{"two-1": "two text", "one-1": "one text", "new-1": "text of new-1"} {
+		h, err := ask(t, n, natsauth.RoleFrontend, "alice", &messages.ClientGetHistory{JobID: id})
+		if err != nil || len(h.Jobs) != 1 || h.Jobs[0].Summary || h.Jobs[0].Result.Text != text {
+			t.Errorf("%s by id: %+v, %v", id, h, err)
+		}
 	}
 	var ids []string
 	testutil.Eventually(t, wait, func() bool {
@@ -120,9 +258,34 @@ func TestRecordsOfTheEarlierLayoutAreRead(t *testing.T) {
 				ids = append(ids, r.JobID)
 			}
 		}
-		return err == nil && len(ids) == 2
-	}, "both listed")
-	if fmt.Sprint(ids) != "[new-1 old-1]" {
-		t.Errorf("listed %v, want [new-1 old-1]", ids)
+		return err == nil && len(ids) == 3
+	}, "all three listed")
+	if fmt.Sprint(ids) != "[new-1 one-1 two-1]" {
+		t.Errorf("listed %v, want [new-1 one-1 two-1]", ids)
+	}
+}
+
+// A frontend may name a course, task or user of any length: a record
+// with long names is stored whole, its summary with the names cut, and
+// the records batched with it are stored too.
+func TestLongNamesDoNotFailABatch(t *testing.T) {
+	n := testutil.StartNATS(t)
+	st := openStore(t, n, history.Options{Log: testutil.Logger(t)})
+	long := record("long", "alice", "c1", messages.StatusSuccess, "long")
+	long.User, long.TaskID, long.Launcher = strings.Repeat("u", 300<<10), strings.Repeat("t", 100<<10), strings.Repeat("l", 100<<10)
+	st.Add(record("before", "alice", "c1", messages.StatusSuccess, "before"))
+	st.Add(long)
+	st.Add(record("after", "alice", "c1", messages.StatusSuccess, "after"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written+st.Stats().Failed == 3 }, "3 records settled")
+	if s := st.Stats(); s.Failed != 0 {
+		t.Fatalf("stats %+v, want none failed", s)
+	}
+	r, err := st.Get(context.Background(), history.Viewer{Admin: true}, "long")
+	if err != nil || len(r.User) != 300<<10 || len(r.TaskID) != 100<<10 {
+		t.Fatalf("long by id: %v, want its names whole", err)
+	}
+	page, _, err := st.List(context.Background(), history.Viewer{Admin: true}, &messages.ClientGetHistory{CourseID: "c1"})
+	if err != nil || len(page) != 3 || page[1].JobID != "long" || len(page[1].User) != 1<<10 {
+		t.Fatalf("listing: %d records, %v; want 3, long's user cut to 1 KiB", len(page), err)
 	}
 }

@@ -1,16 +1,11 @@
 package history
 
 import (
-	"cmp"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -25,21 +20,21 @@ type Viewer struct {
 
 func (v Viewer) sees(r *messages.JobRecord) bool { return v.Admin || r.ClientID == v.ClientID }
 
-// Get returns a job's whole record: one read, the last message on its
-// listing subjects whatever their course, status and client (the server
-// finds it in its index of subjects, without scanning), or, for a record
-// stored before records were one message, on the job's own subject. A job
-// of another client is ErrNotFound for a frontend, as one that is not
-// there.
+// Get returns a job's whole record: where the index says it is, one read
+// of its message by sequence. A job the index does not hold yet is looked
+// for again once the index has read the stream to its end, so a record
+// stored is found. A job of another client is ErrNotFound for a
+// frontend, as one that is not there.
 func (st *Store) Get(ctx context.Context, v Viewer, jobID string) (*messages.JobRecord, error) {
 	if messages.ValidateID(jobID) != nil {
 		return nil, ErrNotFound
 	}
-	data, err := st.lastFor(ctx, st.subj.HistoryList("*", "*", "*", jobID))
-	r, err := record(jobID, data, err)
-	if err == nil && r.Summary { // stored before records were one message
-		data, err = st.lastFor(ctx, st.subj.HistoryJob(jobID))
-		r, err = record(jobID, data, err)
+	r, err := st.get(ctx, jobID)
+	if errors.Is(err, ErrNotFound) { // not read yet, or stored again since
+		if err := st.sync(ctx); err != nil {
+			return nil, err
+		}
+		r, err = st.get(ctx, jobID)
 	}
 	if err != nil {
 		return nil, err
@@ -48,6 +43,32 @@ func (st *Store) Get(ctx context.Context, v Viewer, jobID string) (*messages.Job
 		return nil, ErrNotFound
 	}
 	return r, nil
+}
+
+func (st *Store) get(ctx context.Context, jobID string) (*messages.JobRecord, error) {
+	e, ok := st.ix.lookup(jobID)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if e.where == onJobSubject {
+		data, err := st.lastFor(ctx, st.subj.HistoryJob(jobID))
+		return record(jobID, data, err)
+	}
+	m, err := st.stream.GetMsg(ctx, e.seq())
+	if err != nil {
+		return record(jobID, nil, err)
+	}
+	data := m.Data
+	if e.where == inBatch {
+		if data, err = frameAt(data, e.pos()); err != nil {
+			return nil, fmt.Errorf("history: record of %s: %w", jobID, err)
+		}
+	}
+	r, err := record(jobID, data, nil)
+	if err == nil && r.JobID != jobID {
+		return nil, fmt.Errorf("history: the record at %d/%d is %s's, not %s's", e.seq(), e.pos(), r.JobID, jobID)
+	}
+	return r, err
 }
 
 // record decodes the record a read by job id returned (data, or its
@@ -66,14 +87,12 @@ func record(jobID string, data []byte, err error) (*messages.JobRecord, error) {
 	return r, nil
 }
 
-// lastFor is the payload of the last message on filter, which may hold
-// wildcards: a direct get with the subject in its body (the client
-// library's puts it in the request's subject, where no wildcard may be).
-// A literal subject is read the same way.
-func (st *Store) lastFor(ctx context.Context, filter string) ([]byte, error) {
+// lastFor is the payload of the last message on a literal subject: a
+// direct get with the subject in its body.
+func (st *Store) lastFor(ctx context.Context, subject string) ([]byte, error) {
 	body, err := json.Marshal(struct {
 		LastFor string `json:"last_by_subj"`
-	}{filter})
+	}{subject})
 	if err != nil {
 		return nil, err
 	}
@@ -91,200 +110,25 @@ func (st *Store) lastFor(ctx context.Context, filter string) ([]byte, error) {
 	}
 }
 
-func decode(data []byte) (*messages.JobRecord, error) {
-	m, err := messages.Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	h, ok := m.(*messages.BackendHistory)
-	if !ok || len(h.Jobs) != 1 {
-		return nil, fmt.Errorf("a %s, not one record", m.MessageName())
-	}
-	return &h.Jobs[0], nil
-}
-
-// consumerIdle: the server deletes a page's consumers this long after
-// their last use.
-const consumerIdle = 10 * time.Second
-
-// firstWindow is the sequences a page reads first below its cursor; it
-// doubles while a page finds too few.
-const firstWindow = 256
-
 // List returns a page of summaries, newest first, and the cursor of the
-// next page (0: none).
+// next page (0: none), from the index once it has read the stream to its
+// end: no read of the stream but that.
 func (st *Store) List(ctx context.Context, v Viewer, q *messages.ClientGetHistory) ([]messages.JobRecord, uint64, error) {
 	limit := q.Limit
 	if limit == 0 {
 		limit = messages.DefaultHistoryPage
 	}
-	info, err := st.stream.Info(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("history: %w", err)
+	if err := st.sync(ctx); err != nil {
+		return nil, 0, err
 	}
-	lo, hi := info.State.FirstSeq, info.State.LastSeq+1 // pages read [lo, hi)
-	if q.Cursor > 0 {
-		hi = min(hi, q.Cursor)
-	}
-	if q.Until > 0 {
-		if s, ok, err := st.seqAt(ctx, time.UnixMilli(q.Until)); err != nil {
-			return nil, 0, err
-		} else if ok {
-			hi = min(hi, s)
-		}
-	}
-	if q.Since > 0 {
-		s, ok, err := st.seqAt(ctx, time.UnixMilli(q.Since))
+	sums, next := st.ix.page(v, q, limit)
+	out := make([]messages.JobRecord, 0, len(sums))
+	for _, s := range sums {
+		r, err := decode(s)
 		if err != nil {
-			return nil, 0, err
+			continue // the index read it once: not ours to fail a page for
 		}
-		if !ok {
-			return nil, 0, nil // nothing stored since
-		}
-		lo = max(lo, s)
+		out = append(out, *r)
 	}
-	filter := st.subj.HistoryList(token(q.CourseID), token(string(q.Status)), "*", "*")
-	if !v.Admin {
-		filter = st.subj.HistoryList(token(q.CourseID), token(string(q.Status)), messages.HistoryToken(v.ClientID), "*")
-	}
-	var out []messages.JobRecord
-	window := uint64(firstWindow)
-	for hi > lo && len(out) < limit {
-		from := lo
-		if hi-lo > window {
-			from = hi - window
-		}
-		got, err := st.read(ctx, filter, from, hi)
-		if err != nil {
-			return nil, 0, err
-		}
-		for i := len(got) - 1; i >= 0 && len(out) < limit; i-- {
-			r := &got[i].rec
-			if v.sees(r) && matches(q, r) {
-				out = append(out, *r)
-			}
-			hi = got[i].seq // the next page starts below the last one looked at
-		}
-		if len(out) < limit {
-			hi = from
-		}
-		window = min(window*2, 1<<20)
-	}
-	if hi <= lo {
-		hi = 0
-	}
-	return out, hi, nil
-}
-
-// token is a filter's subject token: "*" for no filter.
-func token(v string) string {
-	if v == "" {
-		return "*"
-	}
-	return messages.HistoryToken(v)
-}
-
-// matches checks the filters on the record itself: tokens may be shared.
-func matches(q *messages.ClientGetHistory, r *messages.JobRecord) bool {
-	return (q.CourseID == "" || r.CourseID == q.CourseID) &&
-		(q.Status == "" || r.Result.Status == q.Status) &&
-		(q.Since == 0 || r.FinishedAt >= q.Since) &&
-		(q.Until == 0 || r.FinishedAt < q.Until)
-}
-
-type found struct {
-	seq uint64
-	rec messages.JobRecord
-}
-
-// read returns the summaries on filter within [from, to), in order.
-func (st *Store) read(ctx context.Context, filter string, from, to uint64) ([]found, error) {
-	c, err := st.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from, InactiveThreshold: consumerIdle,
-		HeadersOnly: true})
-	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
-	}
-	var out []found
-	for {
-		batch, err := c.FetchNoWait(256)
-		if err != nil {
-			return nil, fmt.Errorf("history: %w", err)
-		}
-		n, pending, past := 0, uint64(0), false
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
-			if err != nil {
-				return nil, fmt.Errorf("history: %w", err)
-			}
-			pending = meta.NumPending
-			if meta.Sequence.Stream >= to {
-				past = true
-				continue
-			}
-			r, err := st.summary(ctx, m.Headers(), meta.Sequence.Stream)
-			if errors.Is(err, errUnreadable) {
-				continue // not ours to fail a page for; the writer is the backend
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, found{seq: meta.Sequence.Stream, rec: *r})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("history: %w", err)
-		}
-		if n == 0 || pending == 0 || past {
-			slices.SortFunc(out, func(a, b found) int { return cmp.Compare(a.seq, b.seq) })
-			return out, nil
-		}
-	}
-}
-
-// seqAt is the first sequence stored at or after t; ok false: none.
-func (st *Store) seqAt(ctx context.Context, t time.Time) (uint64, bool, error) {
-	c, err := st.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t, InactiveThreshold: consumerIdle,
-		HeadersOnly: true})
-	if err != nil {
-		return 0, false, fmt.Errorf("history: %w", err)
-	}
-	batch, err := c.FetchNoWait(1)
-	if err != nil {
-		return 0, false, fmt.Errorf("history: %w", err)
-	}
-	for m := range batch.Messages() {
-		meta, err := m.Metadata()
-		if err != nil {
-			return 0, false, fmt.Errorf("history: %w", err)
-		}
-		return meta.Sequence.Stream, true, nil
-	}
-	return 0, false, nil
-}
-
-// errUnreadable: a message on a listing subject that holds no record.
-var errUnreadable = errors.New("history: not a record")
-
-// summary is the summary a listing read with headers only: in its header,
-// or, for a summary stored before records were one message, the message
-// itself, read by its sequence.
-func (st *Store) summary(ctx context.Context, h nats.Header, seq uint64) (*messages.JobRecord, error) {
-	data, err := base64.RawStdEncoding.DecodeString(h.Get(headerSummary))
-	if err != nil || len(data) == 0 {
-		m, err := st.stream.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return nil, errUnreadable // gone since (retention, size bound)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("history: read %d: %w", seq, err)
-		}
-		data = m.Data
-	}
-	r, err := decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errUnreadable, err)
-	}
-	return r, nil
+	return out, next, nil
 }

@@ -71,9 +71,13 @@ type Store struct {
 
 	in      chan *messages.JobRecord
 	acks    chan inflight
-	workers sync.WaitGroup
-	written atomic.Uint64
-	failed  atomic.Uint64
+	workers sync.WaitGroup // the writer's
+
+	ix        *index
+	stopReads context.CancelFunc
+	readers   sync.WaitGroup // the index's feed and trimmer
+	written   atomic.Uint64
+	failed    atomic.Uint64
 }
 
 var _ backend.History = (*Store)(nil)
@@ -125,11 +129,16 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
-	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{},
+	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{}, ix: newIndex(),
 		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight)}
 	st.workers.Add(2)
 	go st.publisher() // ends when Close closes in
 	go st.follower()  // ends when the publisher closes acks
+	rctx, stop := context.WithCancel(context.Background())
+	st.stopReads = stop
+	st.readers.Add(2)
+	go st.feed(rctx)    // ends when Close cancels rctx
+	go st.trimmer(rctx) // too
 	return st, nil
 }
 
@@ -148,6 +157,8 @@ func (st *Store) Close() {
 	close(st.in)
 	st.mu.Unlock()
 	st.workers.Wait()
+	st.stopReads()
+	st.readers.Wait()
 }
 
 // Add hands a finished job's record over; it never blocks. Called from
@@ -156,14 +167,14 @@ func (st *Store) Add(r *messages.JobRecord) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
-		st.fail(r.JobID, ErrClosed)
+		st.fail([]string{r.JobID}, ErrClosed)
 		return
 	}
 	select {
 	case st.in <- r:
 		st.pending[r.JobID]++
 	default:
-		st.fail(r.JobID, errors.New("too many records waiting to be stored"))
+		st.fail([]string{r.JobID}, errors.New("too many records waiting to be stored"))
 	}
 }
 
@@ -174,15 +185,20 @@ func (st *Store) Settled(jobID string) bool {
 	return st.pending[jobID] == 0
 }
 
-func (st *Store) settle(jobID string) {
+func (st *Store) settle(jobIDs ...string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.pending[jobID]--; st.pending[jobID] <= 0 {
-		delete(st.pending, jobID)
+	for _, id := range jobIDs {
+		if st.pending[id]--; st.pending[id] <= 0 {
+			delete(st.pending, id)
+		}
 	}
 }
 
-func (st *Store) fail(jobID string, err error) {
-	st.failed.Add(1)
-	st.opts.Log.Error("job history: a record could not be stored; the job's result was delivered all the same", "job", jobID, "err", err)
+// fail counts and logs records that could not be stored: a batch's, in
+// one line.
+func (st *Store) fail(jobIDs []string, err error) {
+	st.failed.Add(uint64(len(jobIDs)))
+	st.opts.Log.Error("job history: records could not be stored; the jobs' results were delivered all the same",
+		"records", len(jobIDs), "first_job", jobIDs[0], "err", err)
 }

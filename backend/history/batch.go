@@ -1,0 +1,147 @@
+package history
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// Bounds of a batch: what one stored message holds. maxBatchRecords
+// also bounds a record's place in its batch, which a key spells in
+// keyPosBits.
+const (
+	maxBatchRecords = 512
+	maxBatchBytes   = 1 << 20
+	// maxBatchSummaries keeps the summaries header, base64, under the
+	// 64 KiB JetStream allows a message's headers.
+	maxBatchSummaries = 40 << 10
+	// maxSummaryField bounds each name a summary keeps (course, task,
+	// user...: a frontend may send any length), so that no summary makes
+	// a batch fail. The whole record keeps them whole.
+	maxSummaryField = 1 << 10
+)
+
+// headerSummaries carries a batch's summaries (frames, base64) beside
+// its records, so that the index reads headers only.
+const headerSummaries = "Ingo-Summaries"
+
+// headerSummary carried a record's summary in the layout of one message
+// per job; read only.
+const headerSummary = "Ingo-Summary"
+
+// A frame is one encoded record (a BackendHistory of one job) preceded by
+// its length as a uvarint. A batch's payload is its records' frames, its
+// summaries header their summaries' frames, in the same order.
+
+// batch is a message being filled: the frames of its records and of
+// their summaries, and its jobs.
+type batch struct {
+	records, summaries []byte
+	jobs               []string
+}
+
+func (b *batch) empty() bool { return len(b.jobs) == 0 }
+
+// fits says whether a record and summary of those sizes may join: a batch holds
+// at least one record, whatever its size.
+func (b *batch) fits(record, summary int) bool {
+	return b.empty() || len(b.jobs) < maxBatchRecords && len(b.records)+record <= maxBatchBytes &&
+		len(b.summaries)+summary <= maxBatchSummaries
+}
+
+func (b *batch) add(jobID string, record, summary []byte) {
+	b.records = appendFrame(b.records, record)
+	b.summaries = appendFrame(b.summaries, summary)
+	b.jobs = append(b.jobs, jobID)
+}
+
+// message is the batch's message on subject.
+func (b *batch) message(subject string) *nats.Msg {
+	m := nats.NewMsg(subject)
+	m.Data = b.records
+	m.Header[headerSummaries] = []string{base64.RawStdEncoding.EncodeToString(b.summaries)}
+	return m
+}
+
+func appendFrame(dst, data []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(data)))
+	return append(dst, data...)
+}
+
+var errFrame = errors.New("history: a batch's frames are cut short")
+
+// frames splits data into its frames; the slices share data.
+func frames(data []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(data) > 0 {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || n > uint64(len(data)-k) {
+			return out, errFrame
+		}
+		out = append(out, data[k:k+int(n)])
+		data = data[k+int(n):]
+	}
+	return out, nil
+}
+
+// frameAt is the pos-th frame of data.
+func frameAt(data []byte, pos int) ([]byte, error) {
+	for i := 0; len(data) > 0; i++ {
+		n, k := binary.Uvarint(data)
+		if k <= 0 || n > uint64(len(data)-k) {
+			return nil, errFrame
+		}
+		if i == pos {
+			return data[k : k+int(n)], nil
+		}
+		data = data[k+int(n):]
+	}
+	return nil, fmt.Errorf("history: a batch has no record %d", pos)
+}
+
+// summariesOf is the frames of a batch message's summaries header.
+func summariesOf(h nats.Header) ([][]byte, error) {
+	data, err := base64.RawStdEncoding.DecodeString(h.Get(headerSummaries))
+	if err != nil {
+		return nil, fmt.Errorf("history: summaries header: %w", err)
+	}
+	return frames(data)
+}
+
+// encodeRecord is a record's frame body: a BackendHistory of one job.
+func encodeRecord(r *messages.JobRecord) ([]byte, error) {
+	data, err := messages.Encode(&messages.BackendHistory{Jobs: []messages.JobRecord{*r}})
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return data, nil
+}
+
+// decode is the record of a frame body, or of a message of the layout of
+// one message per job.
+func decode(data []byte) (*messages.JobRecord, error) {
+	m, err := messages.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := m.(*messages.BackendHistory)
+	if !ok || len(h.Jobs) != 1 {
+		return nil, fmt.Errorf("a %s, not one record", m.MessageName())
+	}
+	return &h.Jobs[0], nil
+}
+
+// bound cuts each name of a summary to maxSummaryField bytes.
+func bound(s *messages.JobRecord) {
+	for _, f := range []*string{&s.CourseID, &s.TaskID, &s.User, &s.Launcher, &s.EnvironmentType, &s.Environment, &s.Agent, &s.ClientID} {
+		if len(*f) > maxSummaryField {
+			*f = strings.ToValidUTF8((*f)[:maxSummaryField], "")
+		}
+	}
+}

@@ -1,0 +1,175 @@
+package history
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// trimEvery: how often the index drops what the stream no longer holds
+// when nobody reads it (every read does it too).
+const trimEvery = time.Minute
+
+// feed keeps the index: it reads the stream's headers from its first
+// message on, and follows it, until ctx ends. A failed read starts again
+// after the last message read.
+func (st *Store) feed(ctx context.Context) {
+	defer st.readers.Done()
+	for {
+		err := st.feedOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		st.opts.Log.Warn("job history: reading the stream into the index failed; trying again", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (st *Store) feedOnce(ctx context.Context) error {
+	cfg := jetstream.OrderedConsumerConfig{HeadersOnly: true}
+	if last := st.ix.readTo(); last > 0 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
+	}
+	c, err := st.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	it, err := c.Messages()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			return err
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		seq := meta.Sequence.Stream
+		es, err := st.entriesOf(ctx, m, seq, meta.Timestamp.UnixMilli())
+		if err != nil {
+			st.opts.Log.Warn("job history: a message of the stream is not records; it is left out of the index",
+				"subject", m.Subject(), "seq", seq, "err", err)
+		}
+		st.ix.add(seq, es)
+	}
+}
+
+// entriesOf is what the index keeps of the message seq, read with
+// headers only.
+func (st *Store) entriesOf(ctx context.Context, m jetstream.Msg, seq uint64, stored int64) ([]entry, error) {
+	root := st.subj.Prefix + "." + messages.SuffixHistory + "."
+	switch rest := strings.TrimPrefix(m.Subject(), root); {
+	case strings.HasPrefix(rest, "batch."):
+		sums, err := summariesOf(m.Headers())
+		if err != nil {
+			return nil, err
+		}
+		if len(sums) > maxBatchRecords {
+			return nil, fmt.Errorf("a batch of %d records, over %d", len(sums), maxBatchRecords)
+		}
+		es := make([]entry, 0, len(sums))
+		for i, s := range sums {
+			e, err := entryOf(s)
+			if err != nil {
+				return es, err
+			}
+			e.key, e.stored, e.where = seq<<keyPosBits|uint64(i+1), stored, inBatch
+			es = append(es, e)
+		}
+		return es, nil
+	case strings.HasPrefix(rest, "list."):
+		e, err := st.listedEntry(ctx, m, seq)
+		if err != nil {
+			return nil, err
+		}
+		e.key, e.stored = seq<<keyPosBits, stored
+		return []entry{e}, nil
+	}
+	return nil, nil // a whole record of two messages per job: its list message says where
+}
+
+// listedEntry is the entry of a message of one record: its summary in a
+// header and the whole record its payload, or (two messages per job) the
+// summary its payload and the whole record on the job's own subject.
+func (st *Store) listedEntry(ctx context.Context, m jetstream.Msg, seq uint64) (entry, error) {
+	if h := m.Headers().Get(headerSummary); h != "" {
+		data, err := base64.RawStdEncoding.DecodeString(h)
+		if err != nil {
+			return entry{}, fmt.Errorf("summary header: %w", err)
+		}
+		e, err := entryOf(data)
+		e.where = inMessage
+		return e, err
+	}
+	whole, err := st.stream.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return entry{}, errors.New("gone since")
+	}
+	if err != nil {
+		return entry{}, err
+	}
+	e, err := entryOf(whole.Data)
+	e.where = onJobSubject
+	return e, err
+}
+
+// entryOf is the entry of a summary's frame body.
+func entryOf(summary []byte) (entry, error) {
+	r, err := decode(summary)
+	if err != nil {
+		return entry{}, err
+	}
+	return entry{jobID: r.JobID, clientID: r.ClientID, courseID: r.CourseID, status: r.Result.Status,
+		finished: r.FinishedAt, summary: summary}, nil
+}
+
+// sync returns once the index holds every message the stream held when
+// it was called, and has dropped those it no longer holds.
+func (st *Store) sync(ctx context.Context) error {
+	info, err := st.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	st.ix.trim(info.State.FirstSeq)
+	if info.State.Msgs == 0 {
+		return nil
+	}
+	return st.ix.waitFor(ctx, info.State.LastSeq)
+}
+
+// trimmer drops from the index, every trimEvery, what the retention
+// removed from the stream, until ctx ends.
+func (st *Store) trimmer(ctx context.Context) {
+	defer st.readers.Done()
+	t := time.NewTicker(trimEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ictx, cancel := context.WithTimeout(ctx, st.opts.Timeout)
+			if info, err := st.stream.Info(ictx); err == nil {
+				st.ix.trim(info.State.FirstSeq)
+			}
+			cancel()
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// keyPosBits: an entry's key is its message's stream sequence shifted
+// left by keyPosBits, plus 1 + its record's place in a batch (0 for a
+// message of one record). Keys order entries as the stream does, and a
+// page's cursor is a key.
+const keyPosBits = 10
+
+// where an entry's whole record is.
+type place uint8
+
+const (
+	inBatch      place = iota // a frame of its batch's message
+	inMessage                 // the message itself (one message per job)
+	onJobSubject              // <prefix>.history.job.<id> (two messages per job)
+)
+
+// entry is what the index keeps of one record: what pages filter and
+// list, and where the whole record is.
+type entry struct {
+	key      uint64
+	stored   int64 // the message's time, Unix ms
+	finished int64
+	jobID    string
+	clientID string
+	courseID string
+	status   messages.Status
+	where    place
+	summary  []byte // a frame body: a BackendHistory of the summary
+}
+
+func (e *entry) seq() uint64 { return e.key >> keyPosBits }
+func (e *entry) pos() int    { return int(e.key&(1<<keyPosBits-1)) - 1 }
+
+// index is the history's records in stream order, and the newest of
+// each job by its id: what the feed (feed.go) read of the stream's
+// headers, kept in every backend process that serves the history.
+type index struct {
+	mu      sync.RWMutex
+	entries []entry
+	dropped uint64            // entries trimmed off the front: entries[i] is the (dropped+i)-th
+	byJob   map[string]uint64 // job id: the number of its newest entry
+	names   map[string]string // course and client ids, interned
+	last    uint64            // the last stream sequence read
+	moved   chan struct{}     // closed when last moves
+}
+
+func newIndex() *index {
+	return &index{byJob: map[string]uint64{}, names: map[string]string{}, moved: make(chan struct{})}
+}
+
+func (ix *index) intern(s string) string {
+	if v, ok := ix.names[s]; ok {
+		return v
+	}
+	ix.names[s] = s
+	return s
+}
+
+// add records that the stream's message seq was read, and holds es (in
+// key order, all of seq). A message read twice is added once.
+func (ix *index) add(seq uint64, es []entry) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if seq <= ix.last {
+		return
+	}
+	for _, e := range es {
+		e.clientID, e.courseID = ix.intern(e.clientID), ix.intern(e.courseID)
+		ix.byJob[e.jobID] = ix.dropped + uint64(len(ix.entries))
+		ix.entries = append(ix.entries, e)
+	}
+	ix.last = seq
+	close(ix.moved)
+	ix.moved = make(chan struct{})
+}
+
+// readTo is the last stream sequence read.
+func (ix *index) readTo() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.last
+}
+
+// waitFor returns once the stream's message seq was read, or with ctx.
+func (ix *index) waitFor(ctx context.Context, seq uint64) error {
+	for {
+		ix.mu.RLock()
+		last, moved := ix.last, ix.moved
+		ix.mu.RUnlock()
+		if last >= seq {
+			return nil
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("history: still reading the stream (at message %d of %d): %w", last, seq, context.Cause(ctx))
+		}
+	}
+}
+
+// trim drops the entries of messages before first, the stream's first
+// sequence: gone with the retention or the size bound.
+func (ix *index) trim(first uint64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	n := sort.Search(len(ix.entries), func(i int) bool { return ix.entries[i].seq() >= first })
+	for i := range n {
+		if id := ix.entries[i].jobID; ix.byJob[id] == ix.dropped+uint64(i) {
+			delete(ix.byJob, id)
+		}
+	}
+	clear(ix.entries[:n]) // the array outlives them until it grows
+	ix.entries = ix.entries[n:]
+	ix.dropped += uint64(n)
+}
+
+// lookup is the newest entry of jobID.
+func (ix *index) lookup(jobID string) (entry, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	n, ok := ix.byJob[jobID]
+	if !ok || n < ix.dropped {
+		return entry{}, false
+	}
+	return ix.entries[n-ix.dropped], true
+}
+
+// page is the summaries of a page, newest first, and the cursor of the
+// next page (0: none). Times bound the messages' store times first, as
+// they grow with the stream, then the records' finish times.
+func (ix *index) page(v Viewer, q *messages.ClientGetHistory, limit int) ([][]byte, uint64) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	es := ix.entries
+	hi := len(es)
+	if q.Cursor > 0 {
+		hi = sort.Search(len(es), func(i int) bool { return es[i].key >= q.Cursor })
+	}
+	if q.Until > 0 {
+		hi = min(hi, sort.Search(len(es), func(i int) bool { return es[i].stored >= q.Until }))
+	}
+	lo := 0
+	if q.Since > 0 {
+		lo = sort.Search(len(es), func(i int) bool { return es[i].stored >= q.Since })
+	}
+	var out [][]byte
+	for i := hi - 1; i >= lo; i-- {
+		e := &es[i]
+		if !v.Admin && e.clientID != v.ClientID ||
+			q.CourseID != "" && e.courseID != q.CourseID ||
+			q.Status != "" && e.status != q.Status ||
+			q.Since != 0 && e.finished < q.Since ||
+			q.Until != 0 && e.finished >= q.Until ||
+			ix.byJob[e.jobID] != ix.dropped+uint64(i) { // stored again since
+			continue
+		}
+		out = append(out, e.summary)
+		if len(out) == limit {
+			if i > lo {
+				return out, e.key
+			}
+			break
+		}
+	}
+	return out, 0
+}
