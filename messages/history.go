@@ -116,7 +116,8 @@ const (
 	HistoryStreamSuffix = "HISTORY"
 	// SuffixHistory is the root of the history stream's subjects:
 	// "<prefix>.history.batch.<batchID>" holds the records of a batch of
-	// jobs; records stored by earlier versions are on
+	// jobs, "<prefix>.history.sums.<batchID>" their summaries; records
+	// stored by earlier versions are on
 	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>"
 	// (HistoryToken spells the tokens) and "<prefix>.history.job.<jobID>".
 	// Only the backend writes them.
@@ -145,6 +146,12 @@ func (s Subjects) HistoryJob(jobID string) string {
 // (unique to its writer's run).
 func (s Subjects) HistoryBatch(batchID string) string {
 	return s.Prefix + "." + SuffixHistory + ".batch." + batchID
+}
+
+// HistorySummaries holds the summaries of the batch batchID ("*": of
+// every batch).
+func (s Subjects) HistorySummaries(batchID string) string {
+	return s.Prefix + "." + SuffixHistory + ".sums." + batchID
 }
 
 // HistoryList held the record of one job in earlier versions; read

@@ -1,72 +1,62 @@
 package history
 
 import (
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// Bounds of a batch: what one stored message holds. maxBatchRecords
+// Bounds of a batch: what its two stored messages hold. maxBatchRecords
 // also bounds a record's place in its batch, which a key spells in
 // keyPosBits.
 const (
-	maxBatchRecords = 512
-	maxBatchBytes   = 1 << 20
-	// maxBatchSummaries keeps the summaries header, base64, under the
-	// 64 KiB JetStream allows a message's headers.
-	maxBatchSummaries = 40 << 10
+	maxBatchRecords   = 512
+	maxBatchBytes     = 1 << 20
+	maxBatchSummaries = 256 << 10
 	// maxSummaryField bounds each name a summary keeps (course, task,
-	// user...: a frontend may send any length), so that no summary makes
-	// a batch fail. The whole record keeps them whole.
+	// user...: a frontend may send any length), as every serving process
+	// keeps every summary in memory. The whole record keeps them whole.
 	maxSummaryField = 1 << 10
 )
-
-// headerSummaries carries a batch's summaries (frames, base64) beside
-// its records, so that the index reads headers only.
-const headerSummaries = "Ingo-Summaries"
 
 // headerSummary carried a record's summary in the layout of one message
 // per job; read only.
 const headerSummary = "Ingo-Summary"
 
 // A frame is one encoded record (a BackendHistory of one job) preceded by
-// its length as a uvarint. A batch's payload is its records' frames, its
-// summaries header their summaries' frames, in the same order.
+// its length as a uvarint. A batch's records message is its records'
+// frames, its summaries message their summaries' frames, in the same
+// order.
 
-// batch is a message being filled: the frames of its records and of
-// their summaries, and its jobs.
+// batch is a batch being filled: the frames of its records and of their
+// summaries, its jobs, and what the index will hold of them.
 type batch struct {
 	records, summaries []byte
 	jobs               []string
+	entries            []entry
 }
 
 func (b *batch) empty() bool { return len(b.jobs) == 0 }
 
-// fits says whether a record and summary of those sizes may join: a batch holds
-// at least one record, whatever its size.
+// fits says whether a record and summary of those sizes may join: a
+// batch holds at least one record, whatever its size.
 func (b *batch) fits(record, summary int) bool {
 	return b.empty() || len(b.jobs) < maxBatchRecords && len(b.records)+record <= maxBatchBytes &&
 		len(b.summaries)+summary <= maxBatchSummaries
 }
 
-func (b *batch) add(jobID string, record, summary []byte) {
+func (b *batch) add(r *messages.JobRecord, record, summary []byte) {
+	if b.records == nil { // most batches at a deadline are large: grow less often
+		b.records, b.summaries = make([]byte, 0, 64<<10), make([]byte, 0, 16<<10)
+	}
 	b.records = appendFrame(b.records, record)
 	b.summaries = appendFrame(b.summaries, summary)
-	b.jobs = append(b.jobs, jobID)
-}
-
-// message is the batch's message on subject.
-func (b *batch) message(subject string) *nats.Msg {
-	m := nats.NewMsg(subject)
-	m.Data = b.records
-	m.Header[headerSummaries] = []string{base64.RawStdEncoding.EncodeToString(b.summaries)}
-	return m
+	b.jobs = append(b.jobs, r.JobID)
+	b.entries = append(b.entries, entry{jobID: r.JobID, clientID: r.ClientID, courseID: r.CourseID,
+		status: r.Result.Status, finished: r.FinishedAt, where: inBatch, summary: summary})
 }
 
 func appendFrame(dst, data []byte) []byte {
@@ -103,15 +93,6 @@ func frameAt(data []byte, pos int) ([]byte, error) {
 		data = data[k+int(n):]
 	}
 	return nil, fmt.Errorf("history: a batch has no record %d", pos)
-}
-
-// summariesOf is the frames of a batch message's summaries header.
-func summariesOf(h nats.Header) ([][]byte, error) {
-	data, err := base64.RawStdEncoding.DecodeString(h.Get(headerSummaries))
-	if err != nil {
-		return nil, fmt.Errorf("history: summaries header: %w", err)
-	}
-	return frames(data)
 }
 
 // encodeRecord is a record's frame body: a BackendHistory of one job.

@@ -26,9 +26,9 @@
 // on, and its summary. A lookup is a map read, then one direct get of
 // its batch by sequence; a page is a walk of the index from its cursor,
 // newest first, with no read of the stream. It costs the process about
-// 400 bytes per record in the retention (400 MB for a million finished
-// jobs, where the server's index of a subject per job held 1.5 GiB), and
-// a start reads the headers only (a million records' summaries, ~200 MB).
+// 600 bytes per record in the retention (TestIndexMemoryReport: 600 MB
+// for a million finished jobs, where the server's index of a subject per
+// job held 1.5 GiB), and a start reads the headers only.
 // A read first asks the stream for its last sequence and waits until the
 // index has read it, so what was stored is found, and the index drops
 // what the retention removed before the stream's first sequence.

@@ -3,7 +3,6 @@ package history
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,7 +36,8 @@ func (st *Store) feed(ctx context.Context) {
 }
 
 func (st *Store) feedOnce(ctx context.Context) error {
-	cfg := jetstream.OrderedConsumerConfig{HeadersOnly: true}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{
+		st.subj.HistorySummaries("*"), st.subj.HistoryList("*", "*", "*", "*")}}
 	if last := st.ix.readTo(); last > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
 	}
@@ -62,7 +62,7 @@ func (st *Store) feedOnce(ctx context.Context) error {
 			return err
 		}
 		seq := meta.Sequence.Stream
-		es, err := st.entriesOf(ctx, m, seq, meta.Timestamp.UnixMilli())
+		es, err := st.entriesOf(m, seq, meta.Timestamp.UnixMilli())
 		if err != nil {
 			st.opts.Log.Warn("job history: a message of the stream is not records; it is left out of the index",
 				"subject", m.Subject(), "seq", seq, "err", err)
@@ -71,44 +71,57 @@ func (st *Store) feedOnce(ctx context.Context) error {
 	}
 }
 
-// entriesOf is what the index keeps of the message seq, read with
-// headers only.
-func (st *Store) entriesOf(ctx context.Context, m jetstream.Msg, seq uint64, stored int64) ([]entry, error) {
+// entriesOf is what the index keeps of the message seq: a batch's
+// summaries, or a record of an earlier layout.
+func (st *Store) entriesOf(m jetstream.Msg, seq uint64, stored int64) ([]entry, error) {
 	root := st.subj.Prefix + "." + messages.SuffixHistory + "."
-	switch rest := strings.TrimPrefix(m.Subject(), root); {
-	case strings.HasPrefix(rest, "batch."):
-		sums, err := summariesOf(m.Headers())
-		if err != nil {
-			return nil, err
-		}
-		if len(sums) > maxBatchRecords {
-			return nil, fmt.Errorf("a batch of %d records, over %d", len(sums), maxBatchRecords)
-		}
-		es := make([]entry, 0, len(sums))
-		for i, s := range sums {
-			e, err := entryOf(s)
-			if err != nil {
-				return es, err
+	rest := strings.TrimPrefix(m.Subject(), root)
+	if id, ok := strings.CutPrefix(rest, "sums."); ok {
+		es := st.stash.take(id) // this process wrote it
+		if es == nil {
+			var err error
+			if es, err = summaryEntries(m.Data()); err != nil {
+				return nil, err
 			}
-			e.key, e.stored, e.where = seq<<keyPosBits|uint64(i+1), stored, inBatch
-			es = append(es, e)
+		}
+		for i := range es {
+			es[i].key, es[i].stored, es[i].batch = seq<<keyPosBits|uint64(i+1), stored, id
 		}
 		return es, nil
-	case strings.HasPrefix(rest, "list."):
-		e, err := st.listedEntry(ctx, m, seq)
+	}
+	e, err := st.listedEntry(m)
+	if err != nil {
+		return nil, err
+	}
+	e.key, e.stored = seq<<keyPosBits, stored
+	return []entry{e}, nil
+}
+
+// summaryEntries is the entries of a batch's summaries message.
+func summaryEntries(data []byte) ([]entry, error) {
+	sums, err := frames(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(sums) > maxBatchRecords {
+		return nil, fmt.Errorf("a batch of %d records, over %d", len(sums), maxBatchRecords)
+	}
+	es := make([]entry, 0, len(sums))
+	for _, s := range sums {
+		e, err := entryOf(s)
 		if err != nil {
 			return nil, err
 		}
-		e.key, e.stored = seq<<keyPosBits, stored
-		return []entry{e}, nil
+		e.where = inBatch
+		es = append(es, e)
 	}
-	return nil, nil // a whole record of two messages per job: its list message says where
+	return es, nil
 }
 
-// listedEntry is the entry of a message of one record: its summary in a
-// header and the whole record its payload, or (two messages per job) the
-// summary its payload and the whole record on the job's own subject.
-func (st *Store) listedEntry(ctx context.Context, m jetstream.Msg, seq uint64) (entry, error) {
+// listedEntry is the entry of a message of one record of an earlier
+// layout: the whole record, its summary in a header, or (two messages
+// per job) the summary, the whole record on the job's own subject.
+func (st *Store) listedEntry(m jetstream.Msg) (entry, error) {
 	if h := m.Headers().Get(headerSummary); h != "" {
 		data, err := base64.RawStdEncoding.DecodeString(h)
 		if err != nil {
@@ -118,14 +131,7 @@ func (st *Store) listedEntry(ctx context.Context, m jetstream.Msg, seq uint64) (
 		e.where = inMessage
 		return e, err
 	}
-	whole, err := st.stream.GetMsg(ctx, seq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return entry{}, errors.New("gone since")
-	}
-	if err != nil {
-		return entry{}, err
-	}
-	e, err := entryOf(whole.Data)
+	e, err := entryOf(m.Data())
 	e.where = onJobSubject
 	return e, err
 }
@@ -170,6 +176,7 @@ func (st *Store) trimmer(ctx context.Context) {
 				st.ix.trim(info.State.FirstSeq)
 			}
 			cancel()
+			st.stash.expire()
 		}
 	}
 }

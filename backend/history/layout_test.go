@@ -71,7 +71,7 @@ func record(id, client, course string, status messages.Status, text string) *mes
 }
 
 // Records handed over together are stored together, many to a message on
-// a batch subject; each is read whole by its job id, and pages list each
+// a batch subject, their summaries in a message beside it; each is read whole by its job id, and pages list each
 // once, newest first, also from a store that read them from the stream
 // (another process, or after a restart).
 func TestRecordsInBatches(t *testing.T) {
@@ -85,13 +85,20 @@ func TestRecordsInBatches(t *testing.T) {
 		st.Add(record(fmt.Sprintf("j%d", i), "alice", []string{"c1", "c2"}[i%2], messages.StatusSuccess, fmt.Sprintf("text of j%d", i)))
 	}
 	st.Close() // waits for every record to be stored
-	if s := st.Stats(); s.Written != jobs || s.Failed != 0 {
+	if s := st.Stats(); s.Written != jobs || s.Failed != 0 || s.Batches == 0 {
 		t.Fatalf("stats %+v, want %d written", s, jobs)
 	}
 	stored := storedMessages(t, n)
 	for subject := range stored {
-		if !strings.HasPrefix(subject, subj.Prefix+".history.batch.") {
-			t.Errorf("a message on %s, want batch subjects only", subject)
+		id, ok := strings.CutPrefix(subject, subj.HistoryBatch(""))
+		if !ok {
+			if _, ok := strings.CutPrefix(subject, subj.HistorySummaries("")); !ok {
+				t.Errorf("a message on %s, want batches and their summaries only", subject)
+			}
+			continue
+		}
+		if stored[subj.HistorySummaries(id)] != 1 {
+			t.Errorf("batch %s has no summaries", id)
 		}
 	}
 	if len(stored) >= jobs/4 {

@@ -20,17 +20,19 @@ type Viewer struct {
 
 func (v Viewer) sees(r *messages.JobRecord) bool { return v.Admin || r.ClientID == v.ClientID }
 
-// Get returns a job's whole record: where the index says it is, one read
-// of its message by sequence. A job the index does not hold yet is looked
-// for again once the index has read the stream to its end, so a record
-// stored is found. A job of another client is ErrNotFound for a
-// frontend, as one that is not there.
+// Get returns a job's whole record: where the index says it is, one
+// direct get of its batch's records by subject. A job the index does not
+// hold yet is looked for again once the index has read the stream to its
+// end (and, in the process that writes it, once its record is stored),
+// so a record stored is found. A job of another client is ErrNotFound
+// for a frontend, as one that is not there.
 func (st *Store) Get(ctx context.Context, v Viewer, jobID string) (*messages.JobRecord, error) {
 	if messages.ValidateID(jobID) != nil {
 		return nil, ErrNotFound
 	}
 	r, err := st.get(ctx, jobID)
-	if errors.Is(err, ErrNotFound) { // not read yet, or stored again since
+	if errors.Is(err, ErrNotFound) { // not stored or read yet, or stored again since
+		st.waitSettled(ctx, jobID)
 		if err := st.sync(ctx); err != nil {
 			return nil, err
 		}
@@ -50,23 +52,26 @@ func (st *Store) get(ctx context.Context, jobID string) (*messages.JobRecord, er
 	if !ok {
 		return nil, ErrNotFound
 	}
-	if e.where == onJobSubject {
-		data, err := st.lastFor(ctx, st.subj.HistoryJob(jobID))
-		return record(jobID, data, err)
-	}
-	m, err := st.stream.GetMsg(ctx, e.seq())
-	if err != nil {
-		return record(jobID, nil, err)
-	}
-	data := m.Data
-	if e.where == inBatch {
-		if data, err = frameAt(data, e.pos()); err != nil {
-			return nil, fmt.Errorf("history: record of %s: %w", jobID, err)
+	var data []byte
+	var err error
+	switch e.where {
+	case onJobSubject:
+		data, err = st.lastFor(ctx, st.subj.HistoryJob(jobID))
+	case inMessage:
+		var m *jetstream.RawStreamMsg
+		if m, err = st.stream.GetMsg(ctx, e.seq()); err == nil {
+			data = m.Data
+		}
+	case inBatch:
+		if data, err = st.lastFor(ctx, st.subj.HistoryBatch(e.batch)); err == nil {
+			if data, err = frameAt(data, e.pos()); err != nil {
+				return nil, fmt.Errorf("history: record of %s: %w", jobID, err)
+			}
 		}
 	}
-	r, err := record(jobID, data, nil)
+	r, err := record(jobID, data, err)
 	if err == nil && r.JobID != jobID {
-		return nil, fmt.Errorf("history: the record at %d/%d is %s's, not %s's", e.seq(), e.pos(), r.JobID, jobID)
+		return nil, fmt.Errorf("history: record %d of batch %s is %s's, not %s's", e.pos(), e.batch, r.JobID, jobID)
 	}
 	return r, err
 }

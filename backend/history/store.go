@@ -54,7 +54,9 @@ type Options struct {
 
 // Stats are counters, readable from any goroutine.
 type Stats struct {
-	Written, Failed uint64
+	// Written and Failed count records; Batches the messages that stored
+	// the written ones.
+	Written, Failed, Batches uint64
 }
 
 // Store is the history on JetStream: it writes records (backend.History)
@@ -67,17 +69,21 @@ type Store struct {
 
 	mu      sync.Mutex
 	pending map[string]int // records added and not settled, by job id
+	settled chan struct{}  // closed when records settle
 	closed  bool
 
 	in      chan *messages.JobRecord
 	acks    chan inflight
+	slots   chan struct{}  // one per batch in flight
 	workers sync.WaitGroup // the writer's
+	stash   stash          // the writer's entries, for the feed
 
 	ix        *index
 	stopReads context.CancelFunc
 	readers   sync.WaitGroup // the index's feed and trimmer
 	written   atomic.Uint64
 	failed    atomic.Uint64
+	batches   atomic.Uint64
 }
 
 var _ backend.History = (*Store)(nil)
@@ -129,8 +135,8 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
-	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{}, ix: newIndex(),
-		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight)}
+	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{}, settled: make(chan struct{}), ix: newIndex(),
+		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight), slots: make(chan struct{}, maxInFlight)}
 	st.workers.Add(2)
 	go st.publisher() // ends when Close closes in
 	go st.follower()  // ends when the publisher closes acks
@@ -143,7 +149,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 }
 
 // Stats returns the counters.
-func (st *Store) Stats() Stats { return Stats{Written: st.written.Load(), Failed: st.failed.Load()} }
+func (st *Store) Stats() Stats {
+	return Stats{Written: st.written.Load(), Failed: st.failed.Load(), Batches: st.batches.Load()}
+}
 
 // Close stops taking records, waits for those handed over to be stored
 // (or to fail), and returns. The connection stays the caller's.
@@ -191,6 +199,26 @@ func (st *Store) settle(jobIDs ...string) {
 	for _, id := range jobIDs {
 		if st.pending[id]--; st.pending[id] <= 0 {
 			delete(st.pending, id)
+		}
+	}
+	close(st.settled)
+	st.settled = make(chan struct{})
+}
+
+// waitSettled returns once jobID has no record on its way from this
+// process, or with ctx.
+func (st *Store) waitSettled(ctx context.Context, jobID string) {
+	for {
+		st.mu.Lock()
+		n, settled := st.pending[jobID], st.settled
+		st.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-settled:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -15,18 +15,26 @@ import (
 )
 
 // maxInFlight bounds the batches published and not acknowledged yet.
-const maxInFlight = 256
+const maxInFlight = 4
+
+// lingerFor is how long a batch gathers records after its first. Nobody
+// waits for a record's store but the journal's forget of its job, so a
+// deadline's records may leave a hundred to a message (at 10,000 jobs/s)
+// instead of a few: the per-message costs (the store, the ack, the
+// server's index) are most of what a stored message costs.
+const lingerFor = 10 * time.Millisecond
 
 // retries: a batch whose ack did not come is published again this many
 // times (a late first store and the second are one message: same
 // subject, one message per subject).
 const retries = 3
 
-// inflight is one batch's message, published, awaiting its ack.
+// inflight is a batch's two messages, published, awaiting their acks.
 type inflight struct {
 	jobs []string
-	msg  *nats.Msg
-	ack  jetstream.PubAckFuture // nil where the publish itself failed
+	id   string
+	msgs [2]*nats.Msg
+	acks [2]jetstream.PubAckFuture // nil where the publish itself failed
 }
 
 // encode returns a record's frame bodies: the whole record (its archive
@@ -67,9 +75,8 @@ func (n *batchNamer) name() string {
 }
 
 // publisher publishes what Add handed over in batches, without waiting
-// for acks: a batch is what queued up while the one before was being
-// published, so a lone record leaves at once and a deadline's leave many
-// to a message. It ends when Close closed in, after closing acks.
+// for acks: a batch is what came within lingerFor of its first record
+// (or what fits). It ends when Close closed in, after closing acks.
 func (st *Store) publisher() {
 	defer st.workers.Done()
 	defer close(st.acks)
@@ -84,6 +91,7 @@ func (st *Store) publisher() {
 			next = r
 		}
 		var b batch
+		linger := time.NewTimer(lingerFor)
 	fill:
 		for next != nil {
 			record, summary, err := st.encode(next)
@@ -94,37 +102,55 @@ func (st *Store) publisher() {
 			case !b.fits(len(record), len(summary)):
 				break fill // next opens the next batch
 			default:
-				b.add(next.JobID, record, summary)
+				b.add(next, record, summary)
 			}
 			next = nil
+			if b.empty() { // all failed: wait for another record
+				break
+			}
 			select {
 			case r, ok := <-st.in:
 				if ok {
 					next = r
-				}
-			default:
+				} // closed: leave now
+			case <-linger.C:
 			}
 		}
+		linger.Stop()
 		if b.empty() {
 			continue
 		}
-		m := b.message(st.subj.HistoryBatch(names.name()))
-		ack, _ := st.js.PublishMsgAsync(m) // a failed publish is retried by the follower
-		st.acks <- inflight{jobs: b.jobs, msg: m, ack: ack}
+		st.slots <- struct{}{} // records gather in in meanwhile
+		f := inflight{jobs: b.jobs, id: names.name()}
+		st.stash.put(f.id, b.entries)
+		f.msgs[0] = &nats.Msg{Subject: st.subj.HistoryBatch(f.id), Data: b.records}
+		f.msgs[1] = &nats.Msg{Subject: st.subj.HistorySummaries(f.id), Data: b.summaries}
+		for i, m := range f.msgs {
+			f.acks[i], _ = st.js.PublishMsgAsync(m) // a failed publish is retried by the follower
+		}
+		st.acks <- f
 	}
 }
 
 // follower waits for each batch's acks in order, publishes again what
-// was not stored, and settles its records. It ends when acks is closed.
+// was not stored, and settles its records (the summaries come second: a
+// batch listed has its records stored). It ends when acks is closed.
 func (st *Store) follower() {
 	defer st.workers.Done()
 	for f := range st.acks {
-		if err := st.await(f.ack, f.msg); err != nil {
+		err := st.await(f.acks[0], f.msgs[0])
+		if err == nil {
+			err = st.await(f.acks[1], f.msgs[1])
+		}
+		if err != nil {
+			st.stash.take(f.id)
 			st.fail(f.jobs, err)
 		} else {
 			st.written.Add(uint64(len(f.jobs)))
+			st.batches.Add(1)
 		}
 		st.settle(f.jobs...)
+		<-st.slots
 	}
 }
 
