@@ -6,32 +6,35 @@
 // # Layout, and why
 //
 // One stream per installation, messages.HistoryStream ("<PREFIX>_HISTORY"),
-// whose messages are batches of records:
+// with two messages per batch of records:
 //
-//	<prefix>.history.batch.<batchID>
+//	<prefix>.history.batch.<batchID>   the records, whole
+//	<prefix>.history.sums.<batchID>    their summaries, in the same order
 //
-// A batch's payload is its records, whole, each a frame (a BackendHistory
-// of one job, after its length as a uvarint); its header Ingo-Summaries
-// holds their summaries as frames in the same order (base64), which a
-// listing shows. At a deadline a batch holds hundreds of records: the
-// server stores, acknowledges and indexes one message for them, where a
-// message per job cost the backend ~21 µs per job, more than half of
-// what durability cost it (docs/PERFORMANCE.md).
+// Each is a list of frames: an encoded record (a BackendHistory of one
+// job) after its length as a uvarint. At a deadline a batch holds a
+// couple of hundred records: the server stores, acknowledges and indexes
+// two messages for them, where a message per job cost the backend ~21 µs
+// per job, more than half of what durability cost it
+// (docs/PERFORMANCE.md). The summaries are a message of their own, not a
+// header of the records', because JetStream caps headers at 64 KiB and
+// scans them whole for each header it looks up.
 //
 // Finding a job by its id, or listing a course's, is then no longer the
 // server's work: every backend process that serves the history keeps an
 // index (index.go), built by reading the stream's headers from its start
-// and following it (feed.go): for each record its key (its message's
-// sequence and its place in it), the names and times a listing filters
-// on, and its summary. A lookup is a map read, then one direct get of
-// its batch by sequence; a page is a walk of the index from its cursor,
-// newest first, with no read of the stream. It costs the process about
+// and following it (feed.go): for each record its key (its summaries
+// message's sequence and its place in it), the names and times a listing
+// filters on, and its summary. A lookup is a map read, then one direct
+// get of its batch's records by subject; a page is a walk of the index
+// from its cursor, newest first, with no read of the stream. It costs the process about
 // 600 bytes per record in the retention (TestIndexMemoryReport: 600 MB
 // for a million finished jobs, where the server's index of a subject per
 // job held 1.5 GiB), and a start reads the headers only.
-// A read first asks the stream for its last sequence and waits until the
-// index has read it, so what was stored is found, and the index drops
-// what the retention removed before the stream's first sequence.
+// A listing, and a lookup that misses, first ask the stream for its last
+// sequence and wait until the index has read it, so what was stored is
+// found; the index drops what the retention removed before the stream's
+// first sequence.
 //
 // A batch's subject is its writer's run id and a counter: a batch
 // published again (its ack did not come) replaces itself, one message
@@ -39,7 +42,8 @@
 // the index keeps its newest record, and pages list it once.
 //
 // Records of earlier layouts are still read until the retention removes
-// them: one message per job on
+// them (the feed reads their listing subjects too): one message per job
+// on
 // "<prefix>.history.list.<course>.<status>.<client>.<jobID>" (the whole
 // record; its summary in the header Ingo-Summary), and, earlier, the
 // summary on that subject and the whole record on
@@ -50,17 +54,19 @@
 // bound (backend.history-max-bytes) with the oldest batches dropped
 // first, and Replicas the journal's. An archive over Options.MaxArchive
 // is not kept; the record says its size (JobRecord.ArchiveDropped). A
-// summary's names (course, task, user...) are cut to 1 KiB each, so that
-// a frontend's long names cannot make a batch's headers over JetStream's
-// 64 KiB; the whole record keeps them whole.
+// summary's names (course, task, user...) are cut to 1 KiB each, as every
+// serving process keeps every summary in memory; the whole record keeps
+// them whole.
 //
 // # Writing
 //
 // The backend hands a finished job's record over (backend.History.Add)
-// from its event loop: Add never blocks. A worker gathers what was handed
-// over while it published the batch before (a lone record leaves at once,
-// alone) and publishes it without waiting; another follows the acks in
-// order, publishing again a batch whose ack did not come. The backend
+// from its event loop: Add never blocks. A worker gathers what comes
+// within 10 ms of a batch's first record (or what fits) and publishes
+// it without waiting; another follows the acks in order, publishing
+// again a message whose ack did not come. Nobody waits for a record's
+// store but the journal's forget, so the 10 ms cost no one time, and a
+// lookup in the process that writes waits for its job's record. The backend
 // lets the journal forget a delivered job only once its record is
 // settled (Settled), so a result delivered and acknowledged is in the
 // history. A write that fails for good is counted (Stats) and logged;
