@@ -45,6 +45,7 @@ func (st *Store) feedOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	st.feedConsumer.Store(&c)
 	it, err := c.Messages()
 	if err != nil {
 		return err
@@ -147,7 +148,10 @@ func entryOf(summary []byte) (entry, error) {
 }
 
 // sync returns once the index holds every message the stream held when
-// it was called, and has dropped those it no longer holds.
+// it was called, and has dropped those it no longer holds. The stream's
+// last message may be one the feed does not read (a batch's records
+// before its summaries, a record of two messages per job): then the
+// feed's consumer says when nothing it reads is left to send.
 func (st *Store) sync(ctx context.Context) error {
 	info, err := st.stream.Info(ctx)
 	if err != nil {
@@ -157,8 +161,26 @@ func (st *Store) sync(ctx context.Context) error {
 	if info.State.Msgs == 0 {
 		return nil
 	}
-	return st.ix.waitFor(ctx, info.State.LastSeq)
+	last := info.State.LastSeq
+	for {
+		wctx, cancel := context.WithTimeout(ctx, syncPoll)
+		err := st.ix.waitFor(wctx, last)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if c := st.feedConsumer.Load(); c != nil {
+			ci, err := (*c).Info(ctx)
+			if err == nil && ci.NumPending == 0 && st.ix.readTo() >= ci.Delivered.Stream {
+				return nil
+			}
+		}
+	}
 }
+
+// syncPoll: how long sync waits for the feed before it asks the feed's
+// consumer whether anything is left to read.
+const syncPoll = 20 * time.Millisecond
 
 // trimmer drops from the index, every trimEvery, what the retention
 // removed from the stream, until ctx ends.

@@ -296,3 +296,32 @@ func TestLongNamesDoNotFailABatch(t *testing.T) {
 		t.Fatalf("listing: %d records, %v; want 3, long's user cut to 1 KiB", len(page), err)
 	}
 }
+
+// The stream's last message may be one the index does not read (a
+// batch's records whose summaries failed to store, a whole record of
+// two messages per job): reads answer all the same, not at their
+// timeout.
+func TestReadsWhenTheLastMessageIsNotIndexed(t *testing.T) {
+	n := testutil.StartNATS(t)
+	st := openStore(t, n, history.Options{})
+	st.Add(record("a", "alice", "c1", messages.StatusSuccess, "a"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 1 }, "a stored")
+	js := superJS(t, n)
+	for _, subject := range []string{subj.HistoryBatch("orphan-1"), subj.HistoryJob("old-1")} {
+		if _, err := js.Publish(context.Background(), subject, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		page, _, err := st.List(ctx, history.Viewer{Admin: true}, &messages.ClientGetHistory{})
+		cancel()
+		if err != nil || len(page) != 1 {
+			t.Errorf("listing after a message on %s: %d records, %v", subject, len(page), err)
+		}
+		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
+		_, err = st.Get(ctx, history.Viewer{Admin: true}, "nothere")
+		cancel()
+		if !errors.Is(err, history.ErrNotFound) {
+			t.Errorf("a job not there, after a message on %s: %v, want ErrNotFound", subject, err)
+		}
+	}
+}

@@ -78,12 +78,13 @@ type Store struct {
 	workers sync.WaitGroup // the writer's
 	stash   stash          // the writer's entries, for the feed
 
-	ix        *index
-	stopReads context.CancelFunc
-	readers   sync.WaitGroup // the index's feed and trimmer
-	written   atomic.Uint64
-	failed    atomic.Uint64
-	batches   atomic.Uint64
+	ix           *index
+	feedConsumer atomic.Pointer[jetstream.Consumer] // the feed's, once made
+	stopReads    context.CancelFunc
+	readers      sync.WaitGroup // the index's feed and trimmer
+	written      atomic.Uint64
+	failed       atomic.Uint64
+	batches      atomic.Uint64
 }
 
 var _ backend.History = (*Store)(nil)
