@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -324,4 +327,56 @@ func TestReadsWhenTheLastMessageIsNotIndexed(t *testing.T) {
 			t.Errorf("a job not there, after a message on %s: %v, want ErrNotFound", subject, err)
 		}
 	}
+}
+
+// How long a backend that starts takes to read the history's summaries
+// into its index, and to answer a page and a lookup: INGO_BENCH=1 go
+// test -run TestIndexStartReport -v ./backend/history (INGO_BENCH_JOBS
+// records, 200,000 by default).
+func TestIndexStartReport(t *testing.T) {
+	if os.Getenv("INGO_BENCH") == "" {
+		t.Skip("a report: INGO_BENCH=1 runs it")
+	}
+	jobs := 200_000
+	if v, err := strconv.Atoi(os.Getenv("INGO_BENCH_JOBS")); err == nil && v > 0 {
+		jobs = v
+	}
+	n := testutil.StartNATS(t)
+	st, err := history.Open(context.Background(), superuser(t, n), history.Options{Buffer: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range jobs {
+		r := record(fmt.Sprintf("%08x-1f2e-4d3c-8b7a-%012x", i/250, i), "inginious-webapp", "LSINF1252", messages.StatusSuccess,
+			"All tests passed: your code computes the right answer for every input we tried.")
+		r.TaskID, r.User, r.Environment, r.EnvironmentType, r.Agent = fmt.Sprintf("task-%d", i%40), fmt.Sprintf("student%05d", i%3000), "python3", "docker", "agent-3"
+		st.Add(r)
+	}
+	st.Close()
+	write := time.Since(start)
+	written := st.Stats()
+	if written.Written != uint64(jobs) {
+		t.Fatalf("stats %+v", written)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	heap0 := ms.HeapAlloc
+	start = time.Now()
+	st = openStore(t, n, history.Options{})
+	page, _, err := st.List(context.Background(), history.Viewer{Admin: true}, &messages.ClientGetHistory{CourseID: "LSINF1252", Limit: 50})
+	if err != nil || len(page) != 50 {
+		t.Fatalf("first page: %d, %v", len(page), err)
+	}
+	ready := time.Since(start)
+	lookup := time.Now()
+	if _, err := st.Get(context.Background(), history.Viewer{Admin: true}, fmt.Sprintf("%08x-1f2e-4d3c-8b7a-%012x", 0, 7)); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	t.Logf("%d records written in %v (%.0f/s, %d batches); a new store's first page after %v, a lookup of the oldest %v; heap growth (the index, and the embedded server's caches) %.0f MB (%.0f bytes per record)",
+		jobs, write.Round(time.Millisecond), float64(jobs)/write.Seconds(), written.Batches, ready.Round(time.Millisecond),
+		time.Since(lookup).Round(time.Microsecond), float64(ms.HeapAlloc-heap0)/1e6, float64(ms.HeapAlloc-heap0)/float64(jobs))
 }
