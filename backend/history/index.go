@@ -42,26 +42,47 @@ type entry struct {
 func (e *entry) seq() uint64 { return e.key >> keyPosBits }
 func (e *entry) pos() int    { return int(e.key&(1<<keyPosBits-1)) - 1 }
 
+// chunkBits: the index keeps its entries in chunks of 1<<chunkBits, so
+// that it grows without copying them (one doubled array cost the
+// backend ~2 µs per job at a deadline) and frees them a chunk at a time
+// as the retention removes records.
+const chunkBits = 12
+
 // index is the history's records in stream order, and the newest of
 // each job by its id: what the feed (feed.go) read of the stream's
-// headers, kept in every backend process that serves the history.
+// summaries, kept in every backend process that serves the history.
+// Entries are numbered in the order they were added; [first, next) are
+// kept.
 type index struct {
-	mu      sync.RWMutex
-	entries []entry
-	dropped uint64            // entries trimmed off the front: entries[i] is the (dropped+i)-th
-	byJob   map[string]uint64 // job id: the number of its newest entry
-	names   map[string]string // course and client ids, interned
-	last    uint64            // the last stream sequence read
-	moved   chan struct{}     // closed when last moves
+	mu     sync.RWMutex
+	chunks [][]entry         // chunks[i] holds the entries numbered from (base+i)<<chunkBits
+	base   uint64            // the number of chunks freed
+	first  uint64            // the first entry kept
+	next   uint64            // the next entry's number
+	byJob  map[string]uint64 // job id: the number of its newest entry
+	names  map[string]string // course and client ids, interned
+	last   uint64            // the last stream sequence read
+	moved  chan struct{}     // closed when last moves
 }
 
 func newIndex() *index {
 	return &index{byJob: map[string]uint64{}, names: map[string]string{}, moved: make(chan struct{})}
 }
 
+// at is entry n, kept.
+func (ix *index) at(n uint64) *entry {
+	return &ix.chunks[n>>chunkBits-ix.base][n&(1<<chunkBits-1)]
+}
+
+// search is the first entry number in [first, next) for which f is
+// true (next if none), f false then true along the entries.
+func (ix *index) search(f func(*entry) bool) uint64 {
+	return ix.first + uint64(sort.Search(int(ix.next-ix.first), func(i int) bool { return f(ix.at(ix.first + uint64(i))) }))
+}
+
 func (ix *index) intern(s string) string {
-	if n := len(ix.entries); n > 0 { // most often, a deadline's course and frontend again
-		if last := &ix.entries[n-1]; s == last.courseID {
+	if ix.next > ix.first { // most often, a deadline's course and frontend again
+		if last := ix.at(ix.next - 1); s == last.courseID {
 			return last.courseID
 		} else if s == last.clientID {
 			return last.clientID
@@ -84,8 +105,12 @@ func (ix *index) add(seq uint64, es []entry) {
 	}
 	for _, e := range es {
 		e.clientID, e.courseID = ix.intern(e.clientID), ix.intern(e.courseID)
-		ix.byJob[e.jobID] = ix.dropped + uint64(len(ix.entries))
-		ix.entries = append(ix.entries, e)
+		if ix.next&(1<<chunkBits-1) == 0 {
+			ix.chunks = append(ix.chunks, make([]entry, 1<<chunkBits))
+		}
+		*ix.at(ix.next) = e
+		ix.byJob[e.jobID] = ix.next
+		ix.next++
 	}
 	ix.last = seq
 	close(ix.moved)
@@ -121,15 +146,20 @@ func (ix *index) waitFor(ctx context.Context, seq uint64) error {
 func (ix *index) trim(first uint64) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	n := sort.Search(len(ix.entries), func(i int) bool { return ix.entries[i].seq() >= first })
-	for i := range n {
-		if id := ix.entries[i].jobID; ix.byJob[id] == ix.dropped+uint64(i) {
-			delete(ix.byJob, id)
+	end := ix.search(func(e *entry) bool { return e.seq() >= first })
+	for n := ix.first; n < end; n++ {
+		e := ix.at(n)
+		if ix.byJob[e.jobID] == n {
+			delete(ix.byJob, e.jobID)
 		}
+		*e = entry{}
 	}
-	clear(ix.entries[:n]) // the array outlives them until it grows
-	ix.entries = ix.entries[n:]
-	ix.dropped += uint64(n)
+	ix.first = end
+	for len(ix.chunks) > 0 && (ix.base+1)<<chunkBits <= ix.first {
+		ix.chunks[0] = nil
+		ix.chunks = ix.chunks[1:]
+		ix.base++
+	}
 }
 
 // lookup is the newest entry of jobID.
@@ -137,10 +167,10 @@ func (ix *index) lookup(jobID string) (entry, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	n, ok := ix.byJob[jobID]
-	if !ok || n < ix.dropped {
+	if !ok || n < ix.first {
 		return entry{}, false
 	}
-	return ix.entries[n-ix.dropped], true
+	return *ix.at(n), true
 }
 
 // page is the summaries of a page, newest first, and the cursor of the
@@ -149,32 +179,31 @@ func (ix *index) lookup(jobID string) (entry, bool) {
 func (ix *index) page(v Viewer, q *messages.ClientGetHistory, limit int) ([][]byte, uint64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	es := ix.entries
-	hi := len(es)
+	hi := ix.next
 	if q.Cursor > 0 {
-		hi = sort.Search(len(es), func(i int) bool { return es[i].key >= q.Cursor })
+		hi = ix.search(func(e *entry) bool { return e.key >= q.Cursor })
 	}
 	if q.Until > 0 {
-		hi = min(hi, sort.Search(len(es), func(i int) bool { return es[i].stored >= q.Until }))
+		hi = min(hi, ix.search(func(e *entry) bool { return e.stored >= q.Until }))
 	}
-	lo := 0
+	lo := ix.first
 	if q.Since > 0 {
-		lo = sort.Search(len(es), func(i int) bool { return es[i].stored >= q.Since })
+		lo = ix.search(func(e *entry) bool { return e.stored >= q.Since })
 	}
 	var out [][]byte
-	for i := hi - 1; i >= lo; i-- {
-		e := &es[i]
+	for n := hi; n > lo; n-- {
+		e := ix.at(n - 1)
 		if !v.Admin && e.clientID != v.ClientID ||
 			q.CourseID != "" && e.courseID != q.CourseID ||
 			q.Status != "" && e.status != q.Status ||
 			q.Since != 0 && e.finished < q.Since ||
 			q.Until != 0 && e.finished >= q.Until ||
-			ix.byJob[e.jobID] != ix.dropped+uint64(i) { // stored again since
+			ix.byJob[e.jobID] != n-1 { // stored again since
 			continue
 		}
 		out = append(out, e.summary)
 		if len(out) == limit {
-			if i > lo {
+			if n-1 > lo {
 				return out, e.key
 			}
 			break

@@ -155,3 +155,50 @@ func TestIndexMemoryReport(t *testing.T) {
 
 // frames2 is frames on a copy, as the feed's base64 decoding makes one.
 func frames2(data []byte) ([][]byte, error) { return frames(slices.Clone(data)) }
+
+// Across chunks: what the trim leaves is found and listed in order, what
+// it drops is not, and its chunks are freed.
+func TestIndexChunks(t *testing.T) {
+	ix := newIndex()
+	const per, batches = 100, 200 // 20,000 entries, about 5 chunks
+	for b := range batches {
+		var jobs []string
+		for i := range per {
+			jobs = append(jobs, fmt.Sprintf("a%d", b*per+i))
+		}
+		ix.add(uint64(b+1), batchOf(t, uint64(b+1), int64(b), jobs...))
+	}
+	ix.trim(101) // the first 100 batches: 10,000 entries
+	if len(ix.chunks) != 3 || ix.base != 2 {
+		t.Errorf("%d chunks kept after %d freed, want 3 after 2", len(ix.chunks), ix.base)
+	}
+	for _, tc := range []struct {
+		id    string
+		found bool
+	}{{"a0", false}, {"a9999", false}, {"a10000", true}, {"a19999", true}} {
+		if _, ok := ix.lookup(tc.id); ok != tc.found {
+			t.Errorf("%s found: %v, want %v", tc.id, ok, tc.found)
+		}
+	}
+	var got []string
+	q := &messages.ClientGetHistory{}
+	for {
+		sums, next := ix.page(Viewer{Admin: true}, q, 999)
+		got = append(got, ids(t, sums)...)
+		if next == 0 {
+			break
+		}
+		q.Cursor = next
+	}
+	if len(got) != 10000 || got[0] != "a19999" || got[9999] != "a10000" {
+		t.Errorf("listed %d, from %s to %s; want 10,000 from a19999 to a10000", len(got), got[0], got[len(got)-1])
+	}
+	ix.trim(1000)
+	if ix.next != ix.first || len(ix.byJob) != 0 {
+		t.Errorf("after every batch left: %d entries, %d jobs", ix.next-ix.first, len(ix.byJob))
+	}
+	ix.add(1000, batchOf(t, 1000, 1000, "b1"))
+	if e, ok := ix.lookup("b1"); !ok || e.jobID != "b1" {
+		t.Error("b1 not found after the index emptied")
+	}
+}
