@@ -44,19 +44,27 @@ func (b *batch) empty() bool { return len(b.jobs) == 0 }
 // fits says whether a record and summary of those sizes may join: a
 // batch holds at least one record, whatever its size.
 func (b *batch) fits(record, summary int) bool {
-	return b.empty() || len(b.jobs) < maxBatchRecords && len(b.records)+record <= maxBatchBytes &&
-		len(b.summaries)+summary <= maxBatchSummaries
+	return b.empty() || len(b.jobs) < maxBatchRecords && len(b.records)+frameLen(record) <= maxBatchBytes &&
+		len(b.summaries)+frameLen(summary) <= maxBatchSummaries
 }
 
-func (b *batch) add(r *messages.JobRecord, record, summary []byte) {
+// frameLen is the size of a frame of n bytes.
+func frameLen(n int) int {
+	var l [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(l[:], uint64(n)) + n
+}
+
+// add adds a record: its frame bodies and its summary (as bound cut it,
+// as every other process reads it).
+func (b *batch) add(sum *messages.JobRecord, record, summary []byte) {
 	if b.records == nil { // most batches at a deadline are large: grow less often
 		b.records, b.summaries = make([]byte, 0, 64<<10), make([]byte, 0, 16<<10)
 	}
 	b.records = appendFrame(b.records, record)
 	b.summaries = appendFrame(b.summaries, summary)
-	b.jobs = append(b.jobs, r.JobID)
-	b.entries = append(b.entries, entry{jobID: r.JobID, clientID: r.ClientID, courseID: r.CourseID,
-		status: r.Result.Status, finished: r.FinishedAt, where: inBatch, summary: summary})
+	b.jobs = append(b.jobs, sum.JobID)
+	b.entries = append(b.entries, entry{jobID: sum.JobID, clientID: sum.ClientID, courseID: sum.CourseID,
+		status: sum.Result.Status, finished: sum.FinishedAt, where: inBatch, summary: summary})
 }
 
 func appendFrame(dst, data []byte) []byte {
@@ -66,10 +74,14 @@ func appendFrame(dst, data []byte) []byte {
 
 var errFrame = errors.New("history: a batch's frames are cut short")
 
-// frames splits data into its frames; the slices share data.
-func frames(data []byte) ([][]byte, error) {
+// frames splits data into its frames, at most max of them; the slices
+// share data.
+func frames(data []byte, max int) ([][]byte, error) {
 	var out [][]byte
 	for len(data) > 0 {
+		if len(out) == max {
+			return out, fmt.Errorf("history: more than %d frames", max)
+		}
 		n, k := binary.Uvarint(data)
 		if k <= 0 || n > uint64(len(data)-k) {
 			return out, errFrame

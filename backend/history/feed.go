@@ -100,12 +100,9 @@ func (st *Store) entriesOf(m jetstream.Msg, seq uint64, stored int64) ([]entry, 
 
 // summaryEntries is the entries of a batch's summaries message.
 func summaryEntries(data []byte) ([]entry, error) {
-	sums, err := frames(data)
+	sums, err := frames(data, maxBatchRecords)
 	if err != nil {
 		return nil, err
-	}
-	if len(sums) > maxBatchRecords {
-		return nil, fmt.Errorf("a batch of %d records, over %d", len(sums), maxBatchRecords)
 	}
 	es := make([]entry, 0, len(sums))
 	for _, s := range sums {

@@ -15,7 +15,7 @@ func FuzzFrames(f *testing.F) {
 		for _, p := range [][]byte{a, b, c} {
 			data = appendFrame(data, p)
 		}
-		got, err := frames(data)
+		got, err := frames(data, 3)
 		if err != nil || len(got) != 3 || !bytes.Equal(got[0], a) || !bytes.Equal(got[1], b) || !bytes.Equal(got[2], c) {
 			t.Fatalf("frames of %x: %q, %v", data, got, err)
 		}
@@ -27,9 +27,12 @@ func FuzzFrames(f *testing.F) {
 		if _, err := frameAt(data, 3); err == nil {
 			t.Fatal("a fourth frame read")
 		}
+		if got, err := frames(data, 2); err == nil || len(got) != 2 {
+			t.Fatalf("three frames, at most 2: %d, %v", len(got), err)
+		}
 		// Any bytes at all: an error or frames within them.
 		for _, junk := range [][]byte{a, data[:len(data)-1], append(bytes.Clone(b), c...)} {
-			fs, err := frames(junk)
+			fs, err := frames(junk, 1<<20)
 			total := 0
 			for _, f := range fs {
 				total += len(f)

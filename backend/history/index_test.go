@@ -154,7 +154,7 @@ func TestIndexMemoryReport(t *testing.T) {
 }
 
 // frames2 is frames on a copy, as the feed's base64 decoding makes one.
-func frames2(data []byte) ([][]byte, error) { return frames(slices.Clone(data)) }
+func frames2(data []byte) ([][]byte, error) { return frames(slices.Clone(data), maxBatchRecords) }
 
 // Across chunks: what the trim leaves is found and listed in order, what
 // it drops is not, and its chunks are freed.

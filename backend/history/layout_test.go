@@ -380,3 +380,22 @@ func TestIndexStartReport(t *testing.T) {
 		jobs, write.Round(time.Millisecond), float64(jobs)/write.Seconds(), written.Batches, ready.Round(time.Millisecond),
 		time.Since(lookup).Round(time.Microsecond), float64(ms.HeapAlloc-heap0)/1e6, float64(ms.HeapAlloc-heap0)/float64(jobs))
 }
+
+// A batch whose records could not be stored is not listed: its summaries
+// go only once its records are stored.
+func TestRecordsNotStoredAreNotListed(t *testing.T) {
+	n := testutil.StartNATS(t)
+	st := openStore(t, n, history.Options{MaxArchive: 64 << 20})
+	big := record("big", "alice", "c1", messages.StatusSuccess, "big")
+	big.Archive = make([]byte, 10<<20) // over the server's max_payload
+	st.Add(big)
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Failed == 1 }, "big failed")
+	st.Add(record("small", "alice", "c1", messages.StatusSuccess, "small"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 1 }, "small stored")
+	for _, st := range []*history.Store{st, openStore(t, n, history.Options{})} {
+		page, _, err := st.List(context.Background(), history.Viewer{Admin: true}, &messages.ClientGetHistory{})
+		if err != nil || len(page) != 1 || page[0].JobID != "small" {
+			t.Errorf("listed %d records (%v), want small only", len(page), err)
+		}
+	}
+}

@@ -85,6 +85,7 @@ type Store struct {
 	written      atomic.Uint64
 	failed       atomic.Uint64
 	batches      atomic.Uint64
+	givenUp      atomic.Bool // closing, a batch failed for good: the rest fail at once
 }
 
 var _ backend.History = (*Store)(nil)
@@ -204,6 +205,12 @@ func (st *Store) settle(jobIDs ...string) {
 	}
 	close(st.settled)
 	st.settled = make(chan struct{})
+}
+
+func (st *Store) isClosed() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.closed
 }
 
 // waitSettled returns once jobID has no record on its way from this

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -24,35 +25,40 @@ const maxInFlight = 4
 // server's index) are most of what a stored message costs.
 const lingerFor = 10 * time.Millisecond
 
+// errGivenUp fails the records left when a batch failed for good while
+// the store closed.
+var errGivenUp = errors.New("not stored: the store closed while the server did not answer")
+
 // retries: a batch whose ack did not come is published again this many
 // times (a late first store and the second are one message: same
 // subject, one message per subject).
 const retries = 3
 
-// inflight is a batch's two messages, published, awaiting their acks.
+// inflight is a batch's two messages: its records published, awaiting
+// their ack, and its summaries, published once the records are stored.
 type inflight struct {
 	jobs []string
 	id   string
 	msgs [2]*nats.Msg
-	acks [2]jetstream.PubAckFuture // nil where the publish itself failed
+	acks [1]jetstream.PubAckFuture // the records'; nil where the publish itself failed
 }
 
 // encode returns a record's frame bodies: the whole record (its archive
-// dropped over the bound) and its summary.
-func (st *Store) encode(r *messages.JobRecord) (record, summary []byte, err error) {
+// dropped over the bound) and its summary, and the summary itself.
+func (st *Store) encode(r *messages.JobRecord) (record, summary []byte, sum messages.JobRecord, err error) {
 	whole := *r
 	if n := int64(len(whole.Archive)); n > st.opts.MaxArchive {
 		whole.Archive, whole.ArchiveDropped = nil, n
 	}
 	if record, err = encodeRecord(&whole); err != nil {
-		return nil, nil, err
+		return nil, nil, sum, err
 	}
-	sum := r.Summarize()
+	sum = r.Summarize()
 	bound(&sum)
 	if summary, err = encodeRecord(&sum); err != nil {
-		return nil, nil, err
+		return nil, nil, sum, err
 	}
-	return record, summary, nil
+	return record, summary, sum, nil
 }
 
 // batchNamer names a writer's batches: a random run id and a counter,
@@ -90,11 +96,17 @@ func (st *Store) publisher() {
 			}
 			next = r
 		}
+		if st.givenUp.Load() {
+			st.fail([]string{next.JobID}, errGivenUp)
+			st.settle(next.JobID)
+			next = nil
+			continue
+		}
 		var b batch
 		linger := time.NewTimer(lingerFor)
 	fill:
 		for next != nil {
-			record, summary, err := st.encode(next)
+			record, summary, sum, err := st.encode(next)
 			switch {
 			case err != nil:
 				st.fail([]string{next.JobID}, err)
@@ -102,7 +114,7 @@ func (st *Store) publisher() {
 			case !b.fits(len(record), len(summary)):
 				break fill // next opens the next batch
 			default:
-				b.add(next, record, summary)
+				b.add(&sum, record, summary)
 			}
 			next = nil
 			if b.empty() { // all failed: wait for another record
@@ -125,9 +137,7 @@ func (st *Store) publisher() {
 		st.stash.put(f.id, b.entries)
 		f.msgs[0] = &nats.Msg{Subject: st.subj.HistoryBatch(f.id), Data: b.records}
 		f.msgs[1] = &nats.Msg{Subject: st.subj.HistorySummaries(f.id), Data: b.summaries}
-		for i, m := range f.msgs {
-			f.acks[i], _ = st.js.PublishMsgAsync(m) // a failed publish is retried by the follower
-		}
+		f.acks[0], _ = st.js.PublishMsgAsync(f.msgs[0]) // a failed publish is retried by the follower
 		st.acks <- f
 	}
 }
@@ -138,13 +148,22 @@ func (st *Store) publisher() {
 func (st *Store) follower() {
 	defer st.workers.Done()
 	for f := range st.acks {
-		err := st.await(f.acks[0], f.msgs[0])
+		// The summaries go once the records are stored: a job listed
+		// has its record.
+		err := errGivenUp
+		if !st.givenUp.Load() {
+			err = st.await(f.acks[0], f.msgs[0])
+		}
 		if err == nil {
-			err = st.await(f.acks[1], f.msgs[1])
+			ack, _ := st.js.PublishMsgAsync(f.msgs[1]) // a failed publish is retried by await
+			err = st.await(ack, f.msgs[1])
 		}
 		if err != nil {
 			st.stash.take(f.id)
 			st.fail(f.jobs, err)
+			if st.isClosed() { // the server is gone: Close need not wait for each batch left
+				st.givenUp.Store(true)
+			}
 		} else {
 			st.written.Add(uint64(len(f.jobs)))
 			st.batches.Add(1)
@@ -157,6 +176,8 @@ func (st *Store) follower() {
 // await returns once m is stored, publishing it again (synchronously: the
 // server or the stream leader is in trouble) when its ack did not come. A
 // late first store and the second are one message: the second replaces it.
+// Once the store is closing it does not try again: a server that is gone
+// would hold Close for every batch left.
 func (st *Store) await(ack jetstream.PubAckFuture, m *nats.Msg) error {
 	var err error
 	if ack != nil {
@@ -166,14 +187,22 @@ func (st *Store) await(ack jetstream.PubAckFuture, m *nats.Msg) error {
 		case err = <-ack.Err():
 		}
 	}
-	for range retries {
+	for i := range retries {
+		if i > 0 || ack != nil {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if st.isClosed() || errors.Is(err, nats.ErrMaxPayload) {
+			break
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), st.opts.Timeout)
 		_, err = st.js.PublishMsg(ctx, m)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		time.Sleep(200 * time.Millisecond)
+	}
+	if err == nil {
+		err = ErrClosed
 	}
 	return fmt.Errorf("store %s: %w", m.Subject, err)
 }

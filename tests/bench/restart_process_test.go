@@ -39,7 +39,8 @@ var leaseLines = []string{"lost the lease", "standing by again", "no longer the 
 // drain, and with INGO_RESTART_OTHER=BINARY (another build of ingo) each
 // of those rounds restarts that build first, then this one: two builds'
 // restarts compared on the same queue, the machine's speed of the moment
-// shared. INGO_RESTART_LOGS=DIR keeps each round's log there.
+// shared. INGO_RESTART_LOGS=DIR keeps each round's log there, and the
+// log of the backend that drained the queue (drained.log).
 func TestRestartReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -203,6 +204,11 @@ func TestRestartReport(t *testing.T) {
 		"the queue was not drained")
 	drain := time.Since(drainStart)
 	rssDrained := procRSS(be.Pid())
+	if dir := os.Getenv("INGO_RESTART_LOGS"); dir != "" { // the backend that drained the queue
+		if err := os.WriteFile(filepath.Join(dir, "drained.log"), []byte(be.Output()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
 	cl.Close() // nothing more may arrive: count
 	resultsMu.Lock()
 	twice := 0
