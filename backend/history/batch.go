@@ -18,7 +18,8 @@ const (
 	maxBatchSummaries = 256 << 10
 	// maxSummaryField bounds each name a summary keeps (course, task,
 	// user...: a frontend may send any length), as every serving process
-	// keeps every summary in memory. The whole record keeps them whole.
+	// reads every summary and keeps a record's course and client in
+	// memory. The whole record keeps them whole.
 	maxSummaryField = 1 << 10
 )
 
@@ -64,7 +65,7 @@ func (b *batch) add(sum *messages.JobRecord, record, summary []byte) {
 	b.summaries = appendFrame(b.summaries, summary)
 	b.jobs = append(b.jobs, sum.JobID)
 	b.entries = append(b.entries, entry{jobID: sum.JobID, clientID: sum.ClientID, courseID: sum.CourseID,
-		status: sum.Result.Status, finished: sum.FinishedAt, where: inBatch, summary: summary})
+		status: sum.Result.Status, finished: sum.FinishedAt, where: inBatch})
 }
 
 func appendFrame(dst, data []byte) []byte {

@@ -22,19 +22,22 @@
 //
 // Finding a job by its id, or listing a course's, is then no longer the
 // server's work: every backend process that serves the history keeps an
-// index (index.go), built by reading the stream's headers from its start
-// and following it (feed.go): for each record its key (its summaries
-// message's sequence and its place in it), the names and times a listing
-// filters on, and its summary. A lookup is a map read, then one direct
-// get of its batch's records by subject; a page is a walk of the index
-// from its cursor, newest first, with no read of the stream. It costs the process about
-// 600 bytes per record in the retention (TestIndexMemoryReport: 600 MB
-// for a million finished jobs, where the server's index of a subject per
-// job held 1.5 GiB), and a start reads the headers only.
-// A listing, and a lookup that misses, first ask the stream for its last
-// sequence and wait until the index has read it, so what was stored is
-// found; the index drops what the retention removed before the stream's
-// first sequence.
+// index (index.go), built by reading the summaries messages from the
+// stream's start and following it (feed.go): for each record its key
+// (its summaries message's sequence and its place in it), its batch, and
+// the names and times a listing filters on. A lookup is a map read, then
+// one direct get of its batch's records by subject; a page is a walk of
+// the index from its cursor, newest first, then a read of the summaries
+// messages that hold what it lists, each once (a page of recent jobs is
+// one or two). The index costs a process about 210 bytes per record in
+// the retention (TestIndexMemoryReport: 210 MB for a million finished
+// jobs), and a start reads the summaries only (TestIndexStartReport:
+// ~2.5 s per million records). The process that writes a batch hands its
+// feed the entries it built, rather than have it decode what it just
+// encoded (stash.go). A listing, and a lookup that misses, first ask the
+// stream for its last sequence and wait until the index has read it, so
+// what was stored is found; the index drops what the retention removed
+// before the stream's first sequence.
 //
 // A batch's subject is its writer's run id and a counter: a batch
 // published again (its ack did not come) replaces itself, one message
@@ -55,8 +58,8 @@
 // first, and Replicas the journal's. An archive over Options.MaxArchive
 // is not kept; the record says its size (JobRecord.ArchiveDropped). A
 // summary's names (course, task, user...) are cut to 1 KiB each, as every
-// serving process keeps every summary in memory; the whole record keeps
-// them whole.
+// serving process reads every summary and keeps a record's course and
+// client in memory; the whole record keeps them whole.
 //
 // # Writing
 //

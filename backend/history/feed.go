@@ -141,7 +141,7 @@ func entryOf(summary []byte) (entry, error) {
 		return entry{}, err
 	}
 	return entry{jobID: r.JobID, clientID: r.ClientID, courseID: r.CourseID, status: r.Result.Status,
-		finished: r.FinishedAt, summary: summary}, nil
+		finished: r.FinishedAt}, nil
 }
 
 // sync returns once the index holds every message the stream held when

@@ -24,8 +24,10 @@ const (
 	onJobSubject              // <prefix>.history.job.<id> (two messages per job)
 )
 
-// entry is what the index keeps of one record: what pages filter and
-// list, and where the whole record is.
+// entry is what the index keeps of one record: what pages filter on,
+// and where the record and its summary are. Not the summary itself: a
+// million of them took 300 MB in every serving process, and a page reads
+// the few messages that hold its summaries.
 type entry struct {
 	key      uint64
 	stored   int64 // the message's time, Unix ms
@@ -36,7 +38,6 @@ type entry struct {
 	status   messages.Status
 	where    place
 	batch    string // inBatch: the batch's id
-	summary  []byte // a frame body: a BackendHistory of the summary
 }
 
 func (e *entry) seq() uint64 { return e.key >> keyPosBits }
@@ -173,10 +174,10 @@ func (ix *index) lookup(jobID string) (entry, bool) {
 	return *ix.at(n), true
 }
 
-// page is the summaries of a page, newest first, and the cursor of the
+// page is the entries of a page, newest first, and the cursor of the
 // next page (0: none). Times bound the messages' store times first, as
 // they grow with the stream, then the records' finish times.
-func (ix *index) page(v Viewer, q *messages.ClientGetHistory, limit int) ([][]byte, uint64) {
+func (ix *index) page(v Viewer, q *messages.ClientGetHistory, limit int) ([]entry, uint64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	hi := ix.next
@@ -190,7 +191,7 @@ func (ix *index) page(v Viewer, q *messages.ClientGetHistory, limit int) ([][]by
 	if q.Since > 0 {
 		lo = ix.search(func(e *entry) bool { return e.stored >= q.Since })
 	}
-	var out [][]byte
+	var out []entry
 	for n := hi; n > lo; n-- {
 		e := ix.at(n - 1)
 		if !v.Admin && e.clientID != v.ClientID ||
@@ -201,7 +202,7 @@ func (ix *index) page(v Viewer, q *messages.ClientGetHistory, limit int) ([][]by
 			ix.byJob[e.jobID] != n-1 { // stored again since
 			continue
 		}
-		out = append(out, e.summary)
+		out = append(out, *e)
 		if len(out) == limit {
 			if n-1 > lo {
 				return out, e.key

@@ -31,14 +31,10 @@ func batchOf(t testing.TB, seq uint64, stored int64, jobs ...string) []entry {
 	return es
 }
 
-func ids(t *testing.T, sums [][]byte) []string {
+func ids(_ *testing.T, es []entry) []string {
 	var out []string
-	for _, s := range sums {
-		r, err := decode(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r.JobID)
+	for _, e := range es {
+		out = append(out, e.jobID)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,8 +117,9 @@ func (st *Store) lastFor(ctx context.Context, subject string) ([]byte, error) {
 }
 
 // List returns a page of summaries, newest first, and the cursor of the
-// next page (0: none), from the index once it has read the stream to its
-// end: no read of the stream but that.
+// next page (0: none): the index, once it has read the stream to its end,
+// says which jobs; their summaries are read from the messages that hold
+// them, each once (a page of a deadline's jobs is one or two batches).
 func (st *Store) List(ctx context.Context, v Viewer, q *messages.ClientGetHistory) ([]messages.JobRecord, uint64, error) {
 	limit := q.Limit
 	if limit == 0 {
@@ -126,14 +128,58 @@ func (st *Store) List(ctx context.Context, v Viewer, q *messages.ClientGetHistor
 	if err := st.sync(ctx); err != nil {
 		return nil, 0, err
 	}
-	sums, next := st.ix.page(v, q, limit)
-	out := make([]messages.JobRecord, 0, len(sums))
-	for _, s := range sums {
-		r, err := decode(s)
+	es, next := st.ix.page(v, q, limit)
+	msgs := map[uint64]*jetstream.RawStreamMsg{}
+	out := make([]messages.JobRecord, 0, len(es))
+	for _, e := range es {
+		r, err := st.summary(ctx, &e, msgs)
+		if errors.Is(err, ErrNotFound) {
+			continue // gone since (the retention)
+		}
 		if err != nil {
-			continue // the index read it once: not ours to fail a page for
+			return nil, 0, err
 		}
 		out = append(out, *r)
 	}
 	return out, next, nil
+}
+
+// summary reads e's summary from the message at its sequence (msgs keeps
+// those a page read): a frame of a batch's summaries, the summary of a
+// record of one message per job (in its header), or the message itself
+// (two messages per job).
+func (st *Store) summary(ctx context.Context, e *entry, msgs map[uint64]*jetstream.RawStreamMsg) (*messages.JobRecord, error) {
+	m, ok := msgs[e.seq()]
+	if !ok {
+		var err error
+		if m, err = st.stream.GetMsg(ctx, e.seq()); errors.Is(err, jetstream.ErrMsgNotFound) {
+			return nil, ErrNotFound
+		} else if err != nil {
+			return nil, fmt.Errorf("history: read %d: %w", e.seq(), err)
+		}
+		msgs[e.seq()] = m
+	}
+	data := m.Data
+	switch e.where {
+	case inBatch:
+		f, err := frameAt(data, e.pos())
+		if err != nil {
+			return nil, fmt.Errorf("history: summary of %s: %w", e.jobID, err)
+		}
+		data = f
+	case inMessage:
+		h, err := base64.RawStdEncoding.DecodeString(m.Header.Get(headerSummary))
+		if err != nil {
+			return nil, fmt.Errorf("history: summary of %s: %w", e.jobID, err)
+		}
+		data = h
+	}
+	r, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("history: summary of %s: %w", e.jobID, err)
+	}
+	if r.JobID != e.jobID {
+		return nil, fmt.Errorf("history: the summary at %d/%d is %s's, not %s's", e.seq(), e.pos(), r.JobID, e.jobID)
+	}
+	return r, nil
 }
