@@ -1,8 +1,6 @@
 package messages
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -118,8 +116,8 @@ const (
 	// "<prefix>.history.batch.<batchID>" holds the records of a batch of
 	// jobs, "<prefix>.history.sums.<batchID>" their summaries; records
 	// stored by earlier versions are on
-	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>"
-	// (HistoryToken spells the tokens) and "<prefix>.history.job.<jobID>".
+	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>" and
+	// "<prefix>.history.job.<jobID>".
 	// Only the backend writes them.
 	SuffixHistory = "history"
 	// SuffixHistoryRequest is followed by "client.<id>" (a frontend; only
@@ -183,20 +181,4 @@ func (s Subjects) HistorySender(subject string) (id string, admin bool, ok bool)
 		return id, true, true
 	}
 	return "", false, false
-}
-
-// HistoryToken spells a course id (or any value) as one subject token: a
-// valid id as itself, "_" for empty, and anything else as "~" and a hash
-// (a course id may hold dots or spaces). Two values may share a hashed
-// token: readers check the record itself, the token only narrows what the
-// server sends.
-func HistoryToken(v string) string {
-	switch {
-	case v == "":
-		return "_"
-	case ValidateID(v) == nil:
-		return v
-	}
-	h := sha256.Sum256([]byte(v))
-	return "~" + hex.EncodeToString(h[:12])
 }

@@ -75,6 +75,16 @@ func appendFrame(dst, data []byte) []byte {
 
 var errFrame = errors.New("history: a batch's frames are cut short")
 
+// nextFrame splits the first frame off data: its body and the rest, both
+// sharing data.
+func nextFrame(data []byte) (frame, rest []byte, err error) {
+	n, k := binary.Uvarint(data)
+	if k <= 0 || n > uint64(len(data)-k) {
+		return nil, nil, errFrame
+	}
+	return data[k : k+int(n)], data[k+int(n):], nil
+}
+
 // frames splits data into its frames, at most max of them; the slices
 // share data.
 func frames(data []byte, max int) ([][]byte, error) {
@@ -83,12 +93,11 @@ func frames(data []byte, max int) ([][]byte, error) {
 		if len(out) == max {
 			return out, fmt.Errorf("history: more than %d frames", max)
 		}
-		n, k := binary.Uvarint(data)
-		if k <= 0 || n > uint64(len(data)-k) {
-			return out, errFrame
+		f, rest, err := nextFrame(data)
+		if err != nil {
+			return out, err
 		}
-		out = append(out, data[k:k+int(n)])
-		data = data[k+int(n):]
+		out, data = append(out, f), rest
 	}
 	return out, nil
 }
@@ -96,14 +105,11 @@ func frames(data []byte, max int) ([][]byte, error) {
 // frameAt is the pos-th frame of data.
 func frameAt(data []byte, pos int) ([]byte, error) {
 	for i := 0; len(data) > 0; i++ {
-		n, k := binary.Uvarint(data)
-		if k <= 0 || n > uint64(len(data)-k) {
-			return nil, errFrame
+		f, rest, err := nextFrame(data)
+		if err != nil || i == pos {
+			return f, err
 		}
-		if i == pos {
-			return data[k : k+int(n)], nil
-		}
-		data = data[k+int(n):]
+		data = rest
 	}
 	return nil, fmt.Errorf("history: a batch has no record %d", pos)
 }

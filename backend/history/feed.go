@@ -7,17 +7,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/ingo-grader/ingo/messages"
 )
 
 // trimEvery: how often the index drops what the stream no longer holds
 // when nobody reads it (every read does it too).
 const trimEvery = time.Minute
 
-// feed keeps the index: it reads the stream's headers from its first
-// message on, and follows it, until ctx ends. A failed read starts again
+// feed keeps the index: it reads the stream's summaries (and the records
+// of earlier layouts' listing subjects) from its first message on, and
+// follows it, until ctx ends. A failed read starts again
 // after the last message read.
 func (st *Store) feed(ctx context.Context) {
 	defer st.readers.Done()
@@ -75,9 +75,7 @@ func (st *Store) feedOnce(ctx context.Context) error {
 // entriesOf is what the index keeps of the message seq: a batch's
 // summaries, or a record of an earlier layout.
 func (st *Store) entriesOf(m jetstream.Msg, seq uint64, stored int64) ([]entry, error) {
-	root := st.subj.Prefix + "." + messages.SuffixHistory + "."
-	rest := strings.TrimPrefix(m.Subject(), root)
-	if id, ok := strings.CutPrefix(rest, "sums."); ok {
+	if id, ok := strings.CutPrefix(m.Subject(), st.subj.HistorySummaries("")); ok {
 		es := st.stash.take(id) // this process wrote it
 		if es == nil {
 			var err error
@@ -120,10 +118,9 @@ func summaryEntries(data []byte) ([]entry, error) {
 // layout: the whole record, its summary in a header, or (two messages
 // per job) the summary, the whole record on the job's own subject.
 func (st *Store) listedEntry(m jetstream.Msg) (entry, error) {
-	if h := m.Headers().Get(headerSummary); h != "" {
-		data, err := base64.RawStdEncoding.DecodeString(h)
+	if data, ok, err := summaryInHeader(m.Headers()); ok {
 		if err != nil {
-			return entry{}, fmt.Errorf("summary header: %w", err)
+			return entry{}, err
 		}
 		e, err := entryOf(data)
 		e.where = inMessage
@@ -132,6 +129,19 @@ func (st *Store) listedEntry(m jetstream.Msg) (entry, error) {
 	e, err := entryOf(m.Data())
 	e.where = onJobSubject
 	return e, err
+}
+
+// summaryInHeader is the summary a record of one message per job holds
+// in its header; ok false: it holds none.
+func summaryInHeader(h nats.Header) (data []byte, ok bool, err error) {
+	v := h.Get(headerSummary)
+	if v == "" {
+		return nil, false, nil
+	}
+	if data, err = base64.RawStdEncoding.DecodeString(v); err != nil {
+		return nil, true, fmt.Errorf("summary header: %w", err)
+	}
+	return data, true, nil
 }
 
 // entryOf is the entry of a summary's frame body.
@@ -150,15 +160,14 @@ func entryOf(summary []byte) (entry, error) {
 // before its summaries, a record of two messages per job): then the
 // feed's consumer says when nothing it reads is left to send.
 func (st *Store) sync(ctx context.Context) error {
-	info, err := st.stream.Info(ctx)
+	state, err := st.refresh(ctx)
 	if err != nil {
-		return fmt.Errorf("history: %w", err)
+		return err
 	}
-	st.ix.trim(info.State.FirstSeq)
-	if info.State.Msgs == 0 {
+	if state.Msgs == 0 {
 		return nil
 	}
-	last := info.State.LastSeq
+	last := state.LastSeq
 	for {
 		wctx, cancel := context.WithTimeout(ctx, syncPoll)
 		err := st.ix.waitFor(wctx, last)
@@ -173,6 +182,17 @@ func (st *Store) sync(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// refresh asks the stream for its state, and drops from the index what
+// it no longer holds.
+func (st *Store) refresh(ctx context.Context) (jetstream.StreamState, error) {
+	info, err := st.stream.Info(ctx)
+	if err != nil {
+		return jetstream.StreamState{}, fmt.Errorf("history: %w", err)
+	}
+	st.ix.trim(info.State.FirstSeq)
+	return info.State, nil
 }
 
 // syncPoll: how long sync waits for the feed before it asks the feed's
@@ -191,9 +211,7 @@ func (st *Store) trimmer(ctx context.Context) {
 			return
 		case <-t.C:
 			ictx, cancel := context.WithTimeout(ctx, st.opts.Timeout)
-			if info, err := st.stream.Info(ictx); err == nil {
-				st.ix.trim(info.State.FirstSeq)
-			}
+			_, _ = st.refresh(ictx) // the next read or tick tries again
 			cancel()
 			st.stash.expire()
 		}

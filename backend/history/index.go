@@ -127,19 +127,15 @@ func (ix *index) readTo() uint64 {
 
 // waitFor returns once the stream's message seq was read, or with ctx.
 func (ix *index) waitFor(ctx context.Context, seq uint64) error {
-	for {
+	err := waitUntil(ctx, func() (bool, <-chan struct{}) {
 		ix.mu.RLock()
-		last, moved := ix.last, ix.moved
-		ix.mu.RUnlock()
-		if last >= seq {
-			return nil
-		}
-		select {
-		case <-moved:
-		case <-ctx.Done():
-			return fmt.Errorf("history: still reading the stream (at message %d of %d): %w", last, seq, context.Cause(ctx))
-		}
+		defer ix.mu.RUnlock()
+		return ix.last >= seq, ix.moved
+	})
+	if err != nil {
+		return fmt.Errorf("history: still reading the stream (at message %d of %d): %w", ix.readTo(), seq, err)
 	}
+	return nil
 }
 
 // trim drops the entries of messages before first, the stream's first

@@ -2,7 +2,6 @@ package history
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -168,7 +167,7 @@ func (st *Store) summary(ctx context.Context, e *entry, msgs map[uint64]*jetstre
 		}
 		data = f
 	case inMessage:
-		h, err := base64.RawStdEncoding.DecodeString(m.Header.Get(headerSummary))
+		h, _, err := summaryInHeader(m.Header)
 		if err != nil {
 			return nil, fmt.Errorf("history: summary of %s: %w", e.jobID, err)
 		}

@@ -216,17 +216,26 @@ func (st *Store) isClosed() bool {
 // waitSettled returns once jobID has no record on its way from this
 // process, or with ctx.
 func (st *Store) waitSettled(ctx context.Context, jobID string) {
-	for {
+	_ = waitUntil(ctx, func() (bool, <-chan struct{}) {
 		st.mu.Lock()
-		n, settled := st.pending[jobID], st.settled
-		st.mu.Unlock()
-		if n == 0 {
-			return
+		defer st.mu.Unlock()
+		return st.pending[jobID] == 0, st.settled
+	})
+}
+
+// waitUntil returns nil once done says so, or the cause of ctx's end.
+// done reads its state under its owner's lock and returns, with it, the
+// channel its owner closes at the next change.
+func waitUntil(ctx context.Context, done func() (bool, <-chan struct{})) error {
+	for {
+		ok, changed := done()
+		if ok {
+			return nil
 		}
 		select {
-		case <-settled:
+		case <-changed:
 		case <-ctx.Done():
-			return
+			return context.Cause(ctx)
 		}
 	}
 }

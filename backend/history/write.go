@@ -37,10 +37,10 @@ const retries = 3
 // inflight is a batch's two messages: its records published, awaiting
 // their ack, and its summaries, published once the records are stored.
 type inflight struct {
-	jobs []string
-	id   string
-	msgs [2]*nats.Msg
-	acks [1]jetstream.PubAckFuture // the records'; nil where the publish itself failed
+	jobs               []string
+	id                 string
+	records, summaries *nats.Msg
+	ack                jetstream.PubAckFuture // the records'; nil where the publish itself failed
 }
 
 // encode returns a record's frame bodies: the whole record (its archive
@@ -135,9 +135,9 @@ func (st *Store) publisher() {
 		st.slots <- struct{}{} // records gather in in meanwhile
 		f := inflight{jobs: b.jobs, id: names.name()}
 		st.stash.put(f.id, b.entries)
-		f.msgs[0] = &nats.Msg{Subject: st.subj.HistoryBatch(f.id), Data: b.records}
-		f.msgs[1] = &nats.Msg{Subject: st.subj.HistorySummaries(f.id), Data: b.summaries}
-		f.acks[0], _ = st.js.PublishMsgAsync(f.msgs[0]) // a failed publish is retried by the follower
+		f.records = &nats.Msg{Subject: st.subj.HistoryBatch(f.id), Data: b.records}
+		f.summaries = &nats.Msg{Subject: st.subj.HistorySummaries(f.id), Data: b.summaries}
+		f.ack, _ = st.js.PublishMsgAsync(f.records) // a failed publish is retried by the follower
 		st.acks <- f
 	}
 }
@@ -152,11 +152,11 @@ func (st *Store) follower() {
 		// has its record.
 		err := errGivenUp
 		if !st.givenUp.Load() {
-			err = st.await(f.acks[0], f.msgs[0])
+			err = st.await(f.ack, f.records)
 		}
 		if err == nil {
-			ack, _ := st.js.PublishMsgAsync(f.msgs[1]) // a failed publish is retried by await
-			err = st.await(ack, f.msgs[1])
+			ack, _ := st.js.PublishMsgAsync(f.summaries) // a failed publish is retried by await
+			err = st.await(ack, f.summaries)
 		}
 		if err != nil {
 			st.stash.take(f.id)
