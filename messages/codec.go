@@ -135,7 +135,10 @@ func decodeTagged(data []byte) (Message, error) {
 		if i := int(data[1])<<8 | int(data[2]) - tagBase; i >= 0 && i < len(registry) {
 			m := newOfType[i]()
 			if err := decMode.Unmarshal(data, m); err != nil {
-				return nil, err
+				// The decoder's own lookup is the reference: it
+				// takes a tag repeated around a message, which the
+				// typed decode refuses.
+				return decodeAny(data)
 			}
 			return m, nil
 		}
