@@ -33,3 +33,18 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncode encodes each sample message.
+//
+//	go test ./messages -run '^$' -bench Encode -benchmem
+func BenchmarkEncode(b *testing.B) {
+	for _, m := range samples() {
+		b.Run(m.MessageName(), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := messages.Encode(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

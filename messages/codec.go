@@ -83,6 +83,11 @@ func Encode(m Message) ([]byte, error) {
 	if m == nil || reflect.ValueOf(m).IsNil() {
 		return nil, errors.New("messages: encode nil message")
 	}
+	if i := hotIndex(m); i >= 0 {
+		if b, ok := encodeFast(m, i); ok {
+			return b, nil
+		}
+	}
 	b, err := encMode.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("messages: encode %s: %w", m.MessageName(), err)
@@ -96,13 +101,15 @@ func Decode(data []byte) (Message, error) {
 	if len(data) > MaxMessageSize {
 		return nil, fmt.Errorf("%w: %d bytes is over the limit of %d", ErrMalformed, len(data), MaxMessageSize)
 	}
-	m, err := decodeTagged(data)
+	m, vetted, err := decodeVetted(data)
 	if err == nil && m == nil {
 		return nil, fmt.Errorf("%w: CBOR null or undefined is not a message", ErrMalformed)
 	}
 	if err == nil {
-		if err := checkFreeForm(m); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, m.MessageName(), err)
+		if !vetted {
+			if err := checkFreeForm(m); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, m.MessageName(), err)
+			}
 		}
 		if err := checkUsage(m); err != nil {
 			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, m.MessageName(), err)
@@ -131,19 +138,34 @@ func Decode(data []byte) (Message, error) {
 // takes the decoder's own path, which has the same outcome (FuzzDecode
 // checks that they agree).
 func decodeTagged(data []byte) (Message, error) {
+	m, _, err := decodeVetted(data)
+	return m, err
+}
+
+// decodeVetted is decodeTagged, and says whether the message came through
+// a hand-written decoder (fastdecode.go), whose free-form values are JSON-like
+// and valid UTF-8 already: checkFreeForm need not walk them again.
+func decodeVetted(data []byte) (Message, bool, error) {
 	if len(data) >= 3 && data[0] == 0xd9 {
 		if i := int(data[1])<<8 | int(data[2]) - tagBase; i >= 0 && i < len(registry) {
+			if fast := fastDecoders[i]; fast != nil {
+				if m, ok := fast(data[3:]); ok {
+					return m, true, nil
+				}
+			}
 			m := newOfType[i]()
 			if err := decMode.Unmarshal(data, m); err != nil {
 				// The decoder's own lookup is the reference: it
 				// takes a tag repeated around a message, which the
 				// typed decode refuses.
-				return decodeAny(data)
+				m, err := decodeAny(data)
+				return m, false, err
 			}
-			return m, nil
+			return m, false, nil
 		}
 	}
-	return decodeAny(data)
+	m, err := decodeAny(data)
+	return m, false, err
 }
 
 // decodeAny decodes data with the decoder's own lookup of its tag.

@@ -26,3 +26,33 @@ var (
 	DecodeTagged = decodeTagged
 	DecodeAny    = decodeAny
 )
+
+// FastDecode is the hand-written decoder of data's message type, if it
+// has one and takes data.
+func FastDecode(data []byte) (Message, bool) {
+	if len(data) < 3 || data[0] != 0xd9 {
+		return nil, false
+	}
+	i := int(data[1])<<8 | int(data[2]) - tagBase
+	if i < 0 || i >= len(registry) || fastDecoders[i] == nil {
+		return nil, false
+	}
+	return fastDecoders[i](data[3:])
+}
+
+// CheckFreeForm is the check Decode skips for what FastDecode took.
+var CheckFreeForm = checkFreeForm
+
+// EncodeReflective is the reflective encoder, which the hand-written one
+// must agree with byte for byte.
+func EncodeReflective(m Message) ([]byte, error) { return encMode.Marshal(m) }
+
+// FastEncode is the hand-written encoder of m's type, if it has one and
+// takes m.
+func FastEncode(m Message) ([]byte, bool) {
+	i := hotIndex(m)
+	if i < 0 {
+		return nil, false
+	}
+	return encodeFast(m, i)
+}

@@ -65,6 +65,10 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("decoded %#v but cannot encode it: %v", m, err)
 		}
+		// The hand-written encoders write what the reflective one does.
+		if ref, err := messages.EncodeReflective(m); err != nil || !bytes.Equal(ref, enc) {
+			t.Fatalf("Encode wrote %x; the reflective encoder %x, %v", enc, ref, err)
+		}
 		again, err := decode(t, enc)
 		if err == nil && again == nil {
 			t.Fatal("nil message without an error")

@@ -1,0 +1,187 @@
+package messages
+
+import (
+	"fmt"
+	"slices"
+)
+
+// encField is one field of a struct the hand-written encoder writes: its
+// key, whether it is left out (omitempty; nil when never), and its value.
+type encField[T any] struct {
+	key  string
+	omit func(*T) bool
+	val  func(*fastWriter, *T)
+}
+
+func field[T any](key string, omit func(*T) bool, val func(*fastWriter, *T)) encField[T] {
+	return encField[T]{key: key, omit: omit, val: val}
+}
+
+// structFields puts fields in the order the reflective encoder writes
+// them: by key, shorter first (keyOrder).
+func structFields[T any](fields []encField[T]) []encField[T] {
+	if len(fields) >= 24 {
+		panic(fmt.Sprintf("messages: %d fields do not fit a one-byte map head", len(fields)))
+	}
+	slices.SortFunc(fields, func(a, b encField[T]) int { return keyOrder(a.key, b.key) })
+	return fields
+}
+
+// writeStruct writes the fields of m that are not left out, as a map.
+func writeStruct[T any](w *fastWriter, fields []encField[T], m *T) {
+	at := len(w.b)
+	w.b = append(w.b, 0xa0)
+	n := 0
+	for _, f := range fields {
+		if f.omit != nil && f.omit(m) {
+			continue
+		}
+		w.text(f.key)
+		f.val(w, m)
+		n++
+	}
+	w.b[at] = 0xa0 | byte(n)
+}
+
+// descFields are a JobDescription's fields, in a message that embeds it.
+func descFields[T any](d func(*T) *JobDescription) []encField[T] {
+	text := func(key string, s func(*JobDescription) *string, omitEmpty bool) encField[T] {
+		var omit func(*T) bool
+		if omitEmpty {
+			omit = func(m *T) bool { return *s(d(m)) == "" }
+		}
+		return field(key, omit, func(w *fastWriter, m *T) { w.text(*s(d(m))) })
+	}
+	free := func(key string, v func(*JobDescription) map[string]any) encField[T] {
+		return field(key, func(m *T) bool { return len(v(d(m))) == 0 },
+			func(w *fastWriter, m *T) { w.freeMap(v(d(m)), 1) })
+	}
+	return []encField[T]{
+		text("job_id", func(d *JobDescription) *string { return &d.JobID }, false),
+		text("course_id", func(d *JobDescription) *string { return &d.CourseID }, true),
+		text("task_id", func(d *JobDescription) *string { return &d.TaskID }, true),
+		text("task_bundle", func(d *JobDescription) *string { return &d.TaskBundle }, true),
+		free("task_problems", func(d *JobDescription) map[string]any { return d.TaskProblems }),
+		free("inputdata", func(d *JobDescription) map[string]any { return d.InputData }),
+		text("environment_type", func(d *JobDescription) *string { return &d.EnvironmentType }, false),
+		text("environment", func(d *JobDescription) *string { return &d.Environment }, false),
+		field("environment_parameters", nil, func(w *fastWriter, m *T) { writeStruct(w, envParamFields, &d(m).EnvironmentParameters) }),
+		text("debug", func(d *JobDescription) *string { return (*string)(&d.Debug) }, true),
+	}
+}
+
+var envParamFields = structFields([]encField[EnvironmentParameters]{
+	field("limits", nil, func(w *fastWriter, p *EnvironmentParameters) { writeStruct(w, limitFields, &p.Limits) }),
+	field("network_grading", func(p *EnvironmentParameters) bool { return !p.NetworkGrading },
+		func(w *fastWriter, p *EnvironmentParameters) { w.bool(p.NetworkGrading) }),
+	field("run_cmd", func(p *EnvironmentParameters) bool { return p.RunCmd == "" },
+		func(w *fastWriter, p *EnvironmentParameters) { w.text(p.RunCmd) }),
+})
+
+var limitFields = structFields([]encField[Limits]{
+	floatField("time", func(l *Limits) float64 { return l.Time }),
+	floatField("hard_time", func(l *Limits) float64 { return l.HardTime }),
+	intField("memory", func(l *Limits) int64 { return l.Memory }),
+	intField("processes", func(l *Limits) int64 { return l.Processes }),
+	intField("output", func(l *Limits) int64 { return l.Output }),
+	intField("disk", func(l *Limits) int64 { return l.Disk }),
+})
+
+// floatField and intField are omitempty numbers.
+func floatField[T any](key string, v func(*T) float64) encField[T] {
+	return field(key, func(m *T) bool { return v(m) == 0 }, func(w *fastWriter, m *T) { w.float(v(m)) })
+}
+
+func intField[T any](key string, v func(*T) int64) encField[T] {
+	return field(key, func(m *T) bool { return v(m) == 0 }, func(w *fastWriter, m *T) { w.int(v(m)) })
+}
+
+// resultFields are a JobResult's fields, in a message that embeds it.
+func resultFields[T any](r func(*T) *JobResult) []encField[T] {
+	text := func(key string, s func(*JobResult) string) encField[T] {
+		return field(key, func(m *T) bool { return s(r(m)) == "" }, func(w *fastWriter, m *T) { w.text(s(r(m))) })
+	}
+	free := func(key string, v func(*JobResult) map[string]any) encField[T] {
+		return field(key, func(m *T) bool { return len(v(r(m))) == 0 },
+			func(w *fastWriter, m *T) { w.freeMap(v(r(m)), 1) })
+	}
+	return []encField[T]{
+		field("result", nil, func(w *fastWriter, m *T) { writeStruct(w, resultPairFields, &r(m).Result) }),
+		field("grade", nil, func(w *fastWriter, m *T) { w.float(r(m).Grade) }),
+		field("problems", func(m *T) bool { return len(r(m).Problems) == 0 }, func(w *fastWriter, m *T) { w.problems(r(m).Problems) }),
+		free("tests", func(r *JobResult) map[string]any { return r.Tests }),
+		free("custom", func(r *JobResult) map[string]any { return r.Custom }),
+		text("state", func(r *JobResult) string { return r.State }),
+		field("archive", func(m *T) bool { return len(r(m).Archive) == 0 }, func(w *fastWriter, m *T) { w.bytes(r(m).Archive) }),
+		text("stdout", func(r *JobResult) string { return r.Stdout }),
+		text("stderr", func(r *JobResult) string { return r.Stderr }),
+		field("usage", func(m *T) bool { return r(m).Usage == nil }, func(w *fastWriter, m *T) { writeStruct(w, usageFields, r(m).Usage) }),
+	}
+}
+
+var resultPairFields = structFields([]encField[Result]{
+	field("status", nil, func(w *fastWriter, r *Result) { w.text(string(r.Status)) }),
+	field("text", nil, func(w *fastWriter, r *Result) { w.text(r.Text) }),
+})
+
+var usageFields = structFields([]encField[Usage]{
+	floatField("wall_time", func(u *Usage) float64 { return u.WallTime }),
+	floatField("cpu_time", func(u *Usage) float64 { return u.CPUTime }),
+	floatField("memory_peak", func(u *Usage) float64 { return u.MemoryPeak }),
+	field("students", func(u *Usage) bool { return u.Students == nil }, func(w *fastWriter, u *Usage) { writeStruct(w, studentUsageFields, u.Students) }),
+})
+
+var studentUsageFields = structFields([]encField[StudentUsage]{
+	field("containers", nil, func(w *fastWriter, u *StudentUsage) { w.int(int64(u.Containers)) }),
+	floatField("wall_time", func(u *StudentUsage) float64 { return u.WallTime }),
+	floatField("cpu_time", func(u *StudentUsage) float64 { return u.CPUTime }),
+	floatField("memory_peak", func(u *StudentUsage) float64 { return u.MemoryPeak }),
+})
+
+// problems writes the per-problem results with their ids in order.
+func (w *fastWriter) problems(p map[string]Result) {
+	w.head(5, uint64(len(p)))
+	var small [16]string
+	keys := small[:0]
+	for k := range p {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, keyOrder)
+	for _, k := range keys {
+		w.text(k)
+		r := p[k]
+		writeStruct(w, resultPairFields, &r)
+	}
+}
+
+// hotIndex is the registry index of a message type that has hand-written
+// codecs, or -1.
+func hotIndex(m Message) int {
+	switch m.(type) {
+	case *ClientNewJob:
+		return hot.clientNewJob
+	case *BackendNewJob:
+		return hot.backendNewJob
+	case *AgentJobDone:
+		return hot.agentJobDone
+	case *BackendJobDone:
+		return hot.backendJobDone
+	}
+	return -1
+}
+
+var hot = func() (h struct{ clientNewJob, backendNewJob, agentJobDone, backendJobDone int }) {
+	for i, m := range registry {
+		switch m.(type) {
+		case *ClientNewJob:
+			h.clientNewJob = i
+		case *BackendNewJob:
+			h.backendNewJob = i
+		case *AgentJobDone:
+			h.agentJobDone = i
+		case *BackendJobDone:
+			h.backendJobDone = i
+		}
+	}
+	return h
+}()
