@@ -153,6 +153,9 @@ func (j *Journal) Close() {
 		<-j.async.done
 		close(j.stopCompact)
 		j.compactOnce.Do(func() { close(j.compactDone) })
+		if n := j.async.appended.Load(); n > 0 {
+			j.opts.Log.Info("journal closed", "records", n, "batches", j.msgSeq.Load())
+		}
 	})
 	<-j.async.done
 	<-j.compactDone

@@ -164,8 +164,8 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		if err := be.Stop(15 * time.Second); err != nil {
 			t.Errorf("backend: %v", err)
 		}
-		for l := range strings.Lines(be.Output()) { // how many records each history message held
-			if strings.Contains(l, "job history closed") {
+		for l := range strings.Lines(be.Output()) { // how many records each journal and history message held
+			if strings.Contains(l, "job history closed") || strings.Contains(l, "journal closed") {
 				t.Logf("%s: %s", mode.name, strings.TrimSpace(l))
 			}
 		}
