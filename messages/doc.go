@@ -18,8 +18,9 @@
 // it holds. Decoding is strict and bounded (see codec.go): unknown
 // fields, duplicate map keys, invalid UTF-8, over-deep nesting and over-size
 // items are errors, never panics. The four messages every job crosses
-// (ClientNewJob, BackendNewJob, AgentJobDone, BackendJobDone) are decoded
-// and encoded by hand (fastread.go, fastdecode.go, fastencode.go), about
+// (ClientNewJob, BackendNewJob, AgentJobDone, BackendJobDone) and the job
+// history's records (BackendHistory) are decoded and encoded by hand
+// (fastread.go, fastdecode.go, fastencode.go, fasthistory.go), about
 // twice as fast as the reflective codec; the hand-written path takes only
 // what it is sure of and leaves the rest, errors included, to the
 // reflective one, and FuzzDecode holds the two to the same values and

@@ -19,6 +19,8 @@ var fastDecoders = func() []func([]byte) (Message, bool) {
 			out[i] = decodeAgentJobDone
 		case *BackendJobDone:
 			out[i] = decodeBackendJobDone
+		case *BackendHistory:
+			out[i] = decodeBackendHistory
 		}
 	}
 	return out

@@ -16,7 +16,7 @@ import (
 // messages of a job's round trip as peers send them, and agree with the
 // reflective decoder on each; FuzzDecode holds them to it on any input.
 func TestFastDecodeTakesWhatJobsSend(t *testing.T) {
-	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true}
+	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true, "BackendHistory": true}
 	var found int
 	for _, m := range samples() {
 		if !hot[m.MessageName()] {
@@ -144,7 +144,7 @@ func TestFastDecodeVets(t *testing.T) {
 // (a free-form value of a type they do not know, NaN), Encode still
 // encodes or refuses as the reflective encoder does.
 func TestFastEncode(t *testing.T) {
-	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true}
+	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true, "BackendHistory": true}
 	for _, m := range samples() {
 		if !hot[m.MessageName()] {
 			continue

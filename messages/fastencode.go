@@ -48,6 +48,8 @@ var fastEncoders = func() []func(*fastWriter, Message) {
 			out[i] = func(w *fastWriter, m Message) { writeStruct(w, agentJobDone, m.(*AgentJobDone)) }
 		case *BackendJobDone:
 			out[i] = func(w *fastWriter, m Message) { writeStruct(w, backendJobDone, m.(*BackendJobDone)) }
+		case *BackendHistory:
+			out[i] = func(w *fastWriter, m Message) { writeStruct(w, historyFields, m.(*BackendHistory)) }
 		}
 	}
 	return out

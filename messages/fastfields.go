@@ -1,9 +1,6 @@
 package messages
 
-import (
-	"fmt"
-	"slices"
-)
+import "slices"
 
 // encField is one field of a struct the hand-written encoder writes: its
 // key, whether it is left out (omitempty; nil when never), and its value.
@@ -20,27 +17,26 @@ func field[T any](key string, omit func(*T) bool, val func(*fastWriter, *T)) enc
 // structFields puts fields in the order the reflective encoder writes
 // them: by key, shorter first (keyOrder).
 func structFields[T any](fields []encField[T]) []encField[T] {
-	if len(fields) >= 24 {
-		panic(fmt.Sprintf("messages: %d fields do not fit a one-byte map head", len(fields)))
-	}
 	slices.SortFunc(fields, func(a, b encField[T]) int { return keyOrder(a.key, b.key) })
 	return fields
 }
 
 // writeStruct writes the fields of m that are not left out, as a map.
 func writeStruct[T any](w *fastWriter, fields []encField[T], m *T) {
-	at := len(w.b)
-	w.b = append(w.b, 0xa0)
 	n := 0
+	for _, f := range fields {
+		if f.omit == nil || !f.omit(m) {
+			n++
+		}
+	}
+	w.head(5, uint64(n))
 	for _, f := range fields {
 		if f.omit != nil && f.omit(m) {
 			continue
 		}
 		w.text(f.key)
 		f.val(w, m)
-		n++
 	}
-	w.b[at] = 0xa0 | byte(n)
 }
 
 // descFields are a JobDescription's fields, in a message that embeds it.
@@ -166,11 +162,13 @@ func hotIndex(m Message) int {
 		return hot.agentJobDone
 	case *BackendJobDone:
 		return hot.backendJobDone
+	case *BackendHistory:
+		return hot.backendHistory
 	}
 	return -1
 }
 
-var hot = func() (h struct{ clientNewJob, backendNewJob, agentJobDone, backendJobDone int }) {
+var hot = func() (h struct{ clientNewJob, backendNewJob, agentJobDone, backendJobDone, backendHistory int }) {
 	for i, m := range registry {
 		switch m.(type) {
 		case *ClientNewJob:
@@ -181,6 +179,8 @@ var hot = func() (h struct{ clientNewJob, backendNewJob, agentJobDone, backendJo
 			h.agentJobDone = i
 		case *BackendJobDone:
 			h.backendJobDone = i
+		case *BackendHistory:
+			h.backendHistory = i
 		}
 	}
 	return h
