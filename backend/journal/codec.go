@@ -180,7 +180,7 @@ func encode(t backend.Transition, apart bool) (data, job []byte, err error) {
 	if apart && r.Job != nil {
 		job, r.Job = r.Job, nil
 	}
-	data, err = encMode.Marshal(r)
+	data, err = encodeRecord(&r)
 	return data, job, err
 }
 
