@@ -227,7 +227,7 @@ func (r *fastReader) problems(dst *map[string]Result) bool {
 	if !ok {
 		return false
 	}
-	out := make(map[string]Result, n)
+	out := make(map[string]Result, sizeHint(n))
 	for range n {
 		k, ok := r.key()
 		if !ok {

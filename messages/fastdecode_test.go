@@ -7,6 +7,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -211,4 +212,82 @@ func TestFastEncodeEdges(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFastDecodeAllocatesWhatTheBytesHold: a count is a claim, not a
+// size. Nested maps that each claim 131,072 pairs over the same short
+// tail would have the hand-written decoder reserve room for all of them
+// at every level before finding the lie (found in review); the room it
+// takes is bounded by what it reads.
+func TestFastDecodeAllocatesWhatTheBytesHold(t *testing.T) {
+	n := messages.TagBase + 1 // ClientNewJob
+	data := []byte{0xd9, byte(n >> 8), byte(n), 0xa1, 0x69}
+	data = append(data, "inputdata"...)
+	data = append(data, 0xba, 0x00, 0x02, 0x00, 0x00)
+	for range 15 {
+		data = append(data, 0x60, 0xba, 0x00, 0x02, 0x00, 0x00)
+	}
+	data = append(data, make([]byte, 1<<17)...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, ok := messages.FastDecode(data); ok {
+		t.Fatal("the fast path took a lie")
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+		t.Errorf("giving up on %d bytes allocated %d bytes", len(data), got)
+	}
+	if _, err := messages.Decode(data); err == nil {
+		t.Error("Decode took it")
+	}
+}
+
+// TestFastDecodeRepeatedKeys: a key given twice anywhere (a record's own
+// fields, its result's, a usage, a free-form map) is the reflective
+// decoder's to refuse.
+func TestFastDecodeRepeatedKeys(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tag  int
+		body []byte
+	}{
+		{"result field twice in a record", 24, cborMap(t, "jobs", []any{rawPairs(t, "grade", 1.5, "grade", 2.5)})},
+		{"record field twice", 24, cborMap(t, "jobs", []any{rawPairs(t, "user", "a", "user", "b")})},
+		{"usage twice", 15, rawPairs(t, "usage", map[string]any{}, "usage", map[string]any{})},
+		{"students twice", 15, rawPairs(t, "usage", rawPairs(t, "students", map[string]any{}, "students", map[string]any{}))},
+		{"free-form key twice", 1, rawPairs(t, "inputdata", rawPairs(t, "q", "a", "q", "b"))},
+		{"problem twice", 8, rawPairs(t, "problems", rawPairs(t, "q", map[string]any{}, "q", map[string]any{}))},
+	} {
+		n := messages.TagBase + c.tag
+		data := append([]byte{0xd9, byte(n >> 8), byte(n)}, c.body...)
+		if _, ok := messages.FastDecode(data); ok {
+			t.Errorf("%s: the fast path took %x", c.name, data)
+		}
+		if _, err := messages.Decode(data); err == nil {
+			t.Errorf("%s: Decode took %x", c.name, data)
+		}
+	}
+}
+
+// rawPairs is a CBOR map of the key-value pairs kv in that order, repeats
+// kept (no Go map can hold them).
+func rawPairs(t *testing.T, kv ...any) cbor.RawMessage {
+	out := []byte{0xa0 | byte(len(kv)/2)}
+	for _, v := range kv {
+		b, err := cbor.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+func cborMap(t *testing.T, k string, v any) []byte {
+	b, err := cbor.Marshal(map[string]any{k: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

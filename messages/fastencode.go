@@ -64,16 +64,18 @@ func encodeFast(m Message, index int) ([]byte, bool) {
 		return nil, false
 	}
 	w := fastBuffers.Get().(*fastWriter)
-	defer fastBuffers.Put(w)
+	defer func() {
+		if cap(w.b) > 64<<10 { // let an outsized buffer go
+			w.b = make([]byte, 0, 1024)
+		}
+		fastBuffers.Put(w)
+	}()
 	w.b, w.ok = w.b[:0], true
 	n := uint64(tagBase + index)
 	w.b = append(w.b, 0xd9, byte(n>>8), byte(n))
 	enc(w, m)
 	if !w.ok {
 		return nil, false
-	}
-	if cap(w.b) > 64<<10 { // let an outsized buffer go
-		defer func() { w.b = make([]byte, 0, 1024) }()
 	}
 	return slices.Clone(w.b), true
 }

@@ -54,11 +54,13 @@ func decodeBackendHistory(b []byte) (Message, bool) {
 			if !ok {
 				return false
 			}
-			m.Jobs = make([]JobRecord, n)
-			for i := range m.Jobs {
-				if !r.record(&m.Jobs[i]) {
+			m.Jobs = make([]JobRecord, 0, sizeHint(n))
+			for range n {
+				var j JobRecord
+				if !r.record(&j) {
 					return false
 				}
+				m.Jobs = append(m.Jobs, j)
 			}
 			return true
 		case "next":

@@ -187,7 +187,7 @@ func (r *fastReader) freeMap(depth int) (map[string]any, bool) {
 	if !ok || depth > fastMaxDepth {
 		return nil, false
 	}
-	out := make(map[string]any, n)
+	out := make(map[string]any, sizeHint(n))
 	for range n {
 		k, ok := r.key()
 		if !ok {
@@ -223,11 +223,13 @@ func (r *fastReader) freeValue(depth int) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], ok = r.freeValue(depth + 1); !ok {
+		out := make([]any, 0, sizeHint(n))
+		for range n {
+			v, ok := r.freeValue(depth + 1)
+			if !ok {
 				return nil, false
 			}
+			out = append(out, v)
 		}
 		return out, true
 	case 5:
@@ -247,6 +249,13 @@ func (r *fastReader) freeValue(depth int) (any, bool) {
 	}
 	return nil, false // tags
 }
+
+// sizeHint is the room to make for a container that claims n elements.
+// A claim is checked against the bytes left, but nested containers claim
+// the same bytes over again: room made for every claim at once would be
+// a lie's to size (the reflective decoder checks the whole item first).
+// Beyond the hint, the container grows with what is read.
+func sizeHint(n int) int { return min(n, 64) }
 
 // seen tracks the keys of one map by their place in its field list, so
 // that a repeated key gives up (the strict decoder refuses it).

@@ -48,6 +48,13 @@ func FuzzDecode(f *testing.F) {
 		if refusedFast != refusedSlow || (!refusedFast && !reflect.DeepEqual(fast, slow)) {
 			t.Fatalf("typed decode %#v, %v; the decoder's own %#v, %v", fast, ferr, slow, serr)
 		}
+		// Decode skips the free-form check for what the hand-written
+		// decoders took: it must pass it.
+		if fm, ok := messages.FastDecode(data); ok {
+			if err := messages.CheckFreeForm(fm); err != nil {
+				t.Fatalf("the fast path took %#v, which the free-form check refuses: %v", fm, err)
+			}
+		}
 		m, err := decode(t, data)
 		if err == nil && m == nil {
 			t.Fatal("nil message without an error")
