@@ -129,36 +129,18 @@ func (r *cborReader) head(major byte) (uint64, error) {
 	if len(r.b) == 0 {
 		return 0, errors.New("truncated")
 	}
-	ib := r.b[0]
-	if ib>>5 != major {
-		return 0, fmt.Errorf("major type %d where %d belongs", ib>>5, major)
+	if m := r.b[0] >> 5; m != major {
+		return 0, fmt.Errorf("major type %d where %d belongs", m, major)
 	}
-	info := ib & 0x1f
-	r.b = r.b[1:]
-	if info < 24 {
-		return uint64(info), nil
-	}
-	var size int
-	switch info {
-	case 24:
-		size = 1
-	case 25:
-		size = 2
-	case 26:
-		size = 4
-	case 27:
-		size = 8
-	default: // 28-30 are reserved, 31 is an indefinite length
+	if info := r.b[0] & 0x1f; info > 27 { // 28-30 are reserved, 31 is an indefinite length
 		return 0, fmt.Errorf("additional information %d is not a definite length", info)
 	}
-	if len(r.b) < size {
+	f := fastReader{b: r.b}
+	_, _, n, ok := f.head()
+	if !ok {
 		return 0, errors.New("truncated")
 	}
-	var n uint64
-	for _, c := range r.b[:size] {
-		n = n<<8 | uint64(c)
-	}
-	r.b = r.b[size:]
+	r.b = f.b
 	return n, nil
 }
 

@@ -155,6 +155,15 @@ func keyOrder(a, b string) int {
 	return cmp.Compare(a, b)
 }
 
+// sortedKeys appends the keys of m to buf in keyOrder.
+func sortedKeys[V any](m map[string]V, buf []string) []string {
+	for k := range m {
+		buf = append(buf, k)
+	}
+	slices.SortFunc(buf, keyOrder)
+	return buf
+}
+
 // freeMap writes a free-form map with its keys in order.
 func (w *fastWriter) freeMap(m map[string]any, depth int) {
 	if m == nil || depth > fastMaxDepth {
@@ -163,12 +172,7 @@ func (w *fastWriter) freeMap(m map[string]any, depth int) {
 	}
 	w.head(5, uint64(len(m)))
 	var small [16]string
-	keys := small[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, keyOrder)
-	for _, k := range keys {
+	for _, k := range sortedKeys(m, small[:0]) {
 		w.text(k)
 		w.freeValue(m[k], depth+1)
 		if !w.ok {

@@ -138,12 +138,7 @@ var studentUsageFields = structFields([]encField[StudentUsage]{
 func (w *fastWriter) problems(p map[string]Result) {
 	w.head(5, uint64(len(p)))
 	var small [16]string
-	keys := small[:0]
-	for k := range p {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, keyOrder)
-	for _, k := range keys {
+	for _, k := range sortedKeys(p, small[:0]) {
 		w.text(k)
 		r := p[k]
 		writeStruct(w, resultPairFields, &r)
