@@ -77,7 +77,28 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 	}
 	r.tasks = tasks
 	r.startBridge(t)
+	r.waitAgents(t, agents)
 	return r
+}
+
+// waitAgents waits until the backend knows n agents. The rig's backend
+// has no grace for environments (testrig): a job sent before the agents'
+// hello ended as crash, "no agent offers the environment" (CI, once,
+// with the Docker suites loading the machine).
+func (r *rig) waitAgents(t *testing.T, n int) {
+	t.Helper()
+	cl, err := frontendclient.New(context.Background(), r.sys.Connect("rig-wait"),
+		frontendclient.Options{Name: "rig-wait", ClientID: "rig-wait", Log: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	testutil.Eventually(t, wait, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		q, err := cl.Queue(ctx)
+		return err == nil && len(q.Agents) == n
+	}, "%d agents registered", n)
 }
 
 // startBridge starts a bridge process (its own client, the rig's client
