@@ -30,6 +30,7 @@ type rig struct {
 	tasks      string
 	stopBridge func()
 	bridge     *Bridge
+	client     *frontendclient.Client // the bridge's
 	// bridgeOpts, if set, changes the options of the next startBridge.
 	bridgeOpts func(*Options)
 }
@@ -81,10 +82,12 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 	return r
 }
 
-// waitAgents waits until the backend knows n agents. The rig's backend
-// has no grace for environments (testrig): a job sent before the agents'
-// hello ended as crash, "no agent offers the environment" (CI, once,
-// with the Docker suites loading the machine).
+// waitAgents waits until the backend knows n agents and the bridge's
+// client knows their environments. The rig's backend has no grace for
+// environments (testrig): a job sent before the agents' hello ended as
+// crash, "no agent offers the environment" (CI, once, with the Docker
+// suites loading the machine); and a ClientHello answered before the
+// bridge heard of them lists none.
 func (r *rig) waitAgents(t *testing.T, n int) {
 	t.Helper()
 	cl, err := frontendclient.New(context.Background(), r.sys.Connect("rig-wait"),
@@ -97,8 +100,8 @@ func (r *rig) waitAgents(t *testing.T, n int) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		q, err := cl.Queue(ctx)
-		return err == nil && len(q.Agents) == n
-	}, "%d agents registered", n)
+		return err == nil && len(q.Agents) == n && (n == 0 || len(r.client.Environments()) > 0)
+	}, "%d agents registered, their environments known to the bridge", n)
 }
 
 // startBridge starts a bridge process (its own client, the rig's client
@@ -117,7 +120,7 @@ func (r *rig) startBridge(t *testing.T) *rig {
 		r.bridgeOpts(&opts)
 	}
 	br = New(cl, opts)
-	r.bridge = br
+	r.bridge, r.client = br, cl
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- br.Run(ctx) }()
