@@ -194,7 +194,11 @@ func (b *Backend) forgetDone() {
 func (b *Backend) finish(j *job, r messages.JobResult) {
 	done := &messages.BackendJobDone{JobID: j.id(), JobResult: r}
 	ran := j.phase != phaseWaiting
-	t := &JobFinished{Result: done, At: b.now()}
+	// Encoded once, for the journal and the client; an error (a result
+	// the client could not be sent anyway) leaves both to encode it and
+	// say so.
+	wire, _ := messages.Encode(done)
+	t := &JobFinished{Result: done, Wire: wire, At: b.now()}
 	rec := b.historyRecord(j, done) // before commit releases its agent
 	if err := b.commit(t); err != nil {
 		return // the journal is down: the job stays where it was, and is retried
@@ -202,5 +206,5 @@ func (b *Backend) finish(j *job, r messages.JobResult) {
 	b.stats.finished.Add(1)
 	b.observeFinish(j, r.Result.Status, ran, t.At)
 	b.addHistory(rec, t.At)
-	b.deliver(j.clientID, done)
+	b.deliverEncoded(j.clientID, done, wire)
 }

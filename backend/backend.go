@@ -435,6 +435,25 @@ func (b *Backend) reply(subject string, m messages.Message) {
 		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
 		return
 	}
+	b.queueReply(subject, data)
+}
+
+// replyEncoded is reply for a message already encoded (data, of the
+// message named name), bounded as natsconn.Encode bounds one.
+func (b *Backend) replyEncoded(subject, name string, data []byte) {
+	if subject == "" {
+		return
+	}
+	if err := natsconn.Fits(b.nc, name, data); err != nil {
+		b.stats.sendErrors.Add(1)
+		b.log.Warn("send failed", "subject", subject, "type", name, "err", err)
+		return
+	}
+	b.queueReply(subject, data)
+}
+
+// queueReply holds data until what it tells of is stored, or queues it.
+func (b *Backend) queueReply(subject string, data []byte) {
 	if b.out.holding() {
 		b.out.held = append(b.out.held, heldMsg{after: b.out.appended, subject: subject, data: data})
 		return

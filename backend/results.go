@@ -24,7 +24,16 @@ type unacked struct {
 // even one that seems away: a publish to nobody costs nothing, and a
 // client that only went quiet gets it without waiting for a resend.
 func (b *Backend) deliver(clientID string, r *messages.BackendJobDone) {
-	b.toClient(clientID, r)
+	b.deliverEncoded(clientID, r, nil)
+}
+
+// deliverEncoded is deliver with r's encoding at hand (nil: encode it).
+func (b *Backend) deliverEncoded(clientID string, r *messages.BackendJobDone, wire []byte) {
+	if wire == nil {
+		b.toClient(clientID, r)
+	} else {
+		b.replyEncoded(b.subj.Client(clientID), r.MessageName(), wire)
+	}
 	if u := b.unacked[clientID][r.JobID]; u != nil {
 		u.sentAt = b.now()
 	}

@@ -60,7 +60,12 @@ type JobKillRequested struct{ JobID string }
 // JobFinished: the job has its final result.
 type JobFinished struct {
 	Result *messages.BackendJobDone
-	At     time.Time
+	// Wire is Result encoded (messages.Encode), or nil. The backend
+	// encodes a result once: a journal stores these bytes as they are,
+	// and the client is sent the same (a result may hold an archive of
+	// megabytes). Nobody changes them.
+	Wire []byte
+	At   time.Time
 }
 
 func (t *JobQueued) jobID() string {

@@ -170,7 +170,9 @@ func encode(t backend.Transition, apart bool) (data, job []byte, err error) {
 			return nil, nil, errors.New("journal: JobFinished without a result")
 		}
 		r.Kind, r.JobID, r.At = kindFinished, t.Result.JobID, unixNano(t.At)
-		r.Result, err = messages.Encode(t.Result)
+		if r.Result = t.Wire; r.Result == nil {
+			r.Result, err = messages.Encode(t.Result)
+		}
 	default:
 		return nil, nil, fmt.Errorf("journal: cannot encode %T", t)
 	}

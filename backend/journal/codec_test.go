@@ -357,3 +357,38 @@ func fillRecord(v reflect.Value) {
 		panic("fillRecord: no value for " + v.Type().String())
 	}
 }
+
+// A result that came encoded is stored as it came, as a job's wire form
+// is: the backend encodes a result once, for the journal and the client.
+func TestEncodeKeepsTheResultsWireForm(t *testing.T) {
+	done := &messages.BackendJobDone{JobID: "j1", JobResult: messages.JobResult{
+		Result: messages.Result{Status: messages.StatusSuccess, Text: "ok"}, Grade: 100, Archive: bytes.Repeat([]byte{1}, 4096)}}
+	wire, err := messages.Encode(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1700000000, 0)
+	with := &backend.JobFinished{Result: done, Wire: wire, At: at}
+	without := &backend.JobFinished{Result: done, At: at}
+	a, err := Encode(with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Encode(without)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) || !bytes.Contains(a, wire) {
+		t.Errorf("with the wire form %x\nwithout %x", a, b)
+	}
+	allocs := func(f *backend.JobFinished) float64 {
+		return testing.AllocsPerRun(100, func() {
+			if _, err := Encode(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if x, y := allocs(with), allocs(without); x >= y {
+		t.Errorf("Encode with the wire form: %v allocations, without: %v; want fewer", x, y)
+	}
+}

@@ -123,10 +123,19 @@ func Encode(nc *nats.Conn, m messages.Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if max := nc.MaxPayload(); max > 0 && int64(len(data)) > max {
-		return nil, fmt.Errorf("%s of %d bytes is over the NATS server's max_payload of %d bytes", m.MessageName(), len(data), max)
+	if err := Fits(nc, m.MessageName(), data); err != nil {
+		return nil, err
 	}
 	return data, nil
+}
+
+// Fits refuses data, an encoded message named name, if it is over what
+// nc's server accepts (its max_payload).
+func Fits(nc *nats.Conn, name string, data []byte) error {
+	if max := nc.MaxPayload(); max > 0 && int64(len(data)) > max {
+		return fmt.Errorf("%s of %d bytes is over the NATS server's max_payload of %d bytes", name, len(data), max)
+	}
+	return nil
 }
 
 // IsStatus reports whether m is a status message from the NATS server
