@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -300,7 +301,7 @@ func cborMap(t *testing.T, k string, v any) []byte {
 func TestFastCodecsKnowEveryField(t *testing.T) {
 	for _, m := range []messages.Message{&messages.ClientNewJob{}, &messages.BackendNewJob{},
 		&messages.AgentJobDone{}, &messages.BackendJobDone{}, &messages.BackendHistory{}} {
-		fill(reflect.ValueOf(m).Elem())
+		testutil.Fill(reflect.ValueOf(m).Elem())
 		got, ok := messages.FastEncode(m)
 		want, err := messages.EncodeReflective(m)
 		if !ok || err != nil || !bytes.Equal(got, want) {
@@ -311,44 +312,5 @@ func TestFastCodecsKnowEveryField(t *testing.T) {
 		if !ok || !reflect.DeepEqual(back, m) {
 			t.Errorf("%s: read back by hand (took it: %v)\n%#v\nwant %#v", m.MessageName(), ok, back, m)
 		}
-	}
-}
-
-// fill sets every field of v to a value that is not empty.
-func fill(v reflect.Value) {
-	switch v.Kind() {
-	case reflect.Struct:
-		for i := range v.NumField() {
-			fill(v.Field(i))
-		}
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		fill(v.Elem())
-	case reflect.String:
-		v.SetString("s")
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(3)
-	case reflect.Uint64, reflect.Uint8:
-		v.SetUint(5)
-	case reflect.Float64:
-		v.SetFloat(1.5)
-	case reflect.Slice:
-		s := reflect.MakeSlice(v.Type(), 1, 1)
-		fill(s.Index(0))
-		v.Set(s)
-	case reflect.Map:
-		m := reflect.MakeMap(v.Type())
-		e := reflect.New(v.Type().Elem()).Elem()
-		if e.Kind() == reflect.Interface {
-			e.Set(reflect.ValueOf("v"))
-		} else {
-			fill(e)
-		}
-		m.SetMapIndex(reflect.ValueOf("k"), e)
-		v.Set(m)
-	default:
-		panic("fill: no value for " + v.Type().String())
 	}
 }

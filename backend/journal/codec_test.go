@@ -11,6 +11,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -324,71 +325,10 @@ func TestHandEncodingIsTheReflectiveOne(t *testing.T) {
 // know would otherwise be dropped from the journal without a word.
 func TestHandEncodingKnowsEveryField(t *testing.T) {
 	var r record
-	fillRecord(reflect.ValueOf(&r).Elem())
+	testutil.Fill(reflect.ValueOf(&r).Elem())
 	got, ok := appendRecord(nil, &r)
 	want, err := encMode.Marshal(r)
 	if !ok || err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("hand %x (took it: %v)\nreflective %x, %v", got, ok, want, err)
-	}
-}
-
-func fillRecord(v reflect.Value) {
-	switch v.Kind() {
-	case reflect.Struct:
-		for i := range v.NumField() {
-			fillRecord(v.Field(i))
-		}
-	case reflect.Pointer:
-		v.Set(reflect.New(v.Type().Elem()))
-		fillRecord(v.Elem())
-	case reflect.String:
-		v.SetString("s")
-	case reflect.Bool:
-		v.SetBool(true)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(3)
-	case reflect.Uint64:
-		v.SetUint(5)
-	case reflect.Float64:
-		v.SetFloat(1.5)
-	case reflect.Slice:
-		v.SetBytes([]byte{1})
-	default:
-		panic("fillRecord: no value for " + v.Type().String())
-	}
-}
-
-// A result that came encoded is stored as it came, as a job's wire form
-// is: the backend encodes a result once, for the journal and the client.
-func TestEncodeKeepsTheResultsWireForm(t *testing.T) {
-	done := &messages.BackendJobDone{JobID: "j1", JobResult: messages.JobResult{
-		Result: messages.Result{Status: messages.StatusSuccess, Text: "ok"}, Grade: 100, Archive: bytes.Repeat([]byte{1}, 4096)}}
-	wire, err := messages.Encode(done)
-	if err != nil {
-		t.Fatal(err)
-	}
-	at := time.Unix(1700000000, 0)
-	with := &backend.JobFinished{Result: done, Wire: wire, At: at}
-	without := &backend.JobFinished{Result: done, At: at}
-	a, err := Encode(with)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := Encode(without)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(a, b) || !bytes.Contains(a, wire) {
-		t.Errorf("with the wire form %x\nwithout %x", a, b)
-	}
-	allocs := func(f *backend.JobFinished) float64 {
-		return testing.AllocsPerRun(100, func() {
-			if _, err := Encode(f); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	if x, y := allocs(with), allocs(without); x >= y {
-		t.Errorf("Encode with the wire form: %v allocations, without: %v; want fewer", x, y)
 	}
 }
