@@ -230,13 +230,20 @@ func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
 	return ins.State.OOMKilled
 }
 
+// studentOOMWait bounds how long an exit of 137 waits for the daemon's
+// OOMKilled flag. A second was not always enough: CI, with the other
+// suites loading the machine, once saw a student's OOM kill as a plain
+// 137 (TestRun_OOMOfAnyGradingProcessIsOverflow/cgroup-only/student).
+// Only a student process killed by SIGKILL without an OOM pays it.
+const studentOOMWait = 3 * time.Second
+
 // studentOOMKilled is oomKilled for a student container, whose exit code
 // may come before the daemon has heard of the OOM kill of one of its
 // processes (a shell whose child was killed exits 137 at once, and the
 // daemon's OOMKilled flag follows its OOM event): an exit of 137 is asked
-// about again for up to a second.
+// about again for up to studentOOMWait.
 func (r *Runtime) studentOOMKilled(ctx context.Context, id string, exit int64) bool {
-	for deadline := time.Now().Add(time.Second); ; {
+	for deadline := time.Now().Add(studentOOMWait); ; {
 		if r.oomKilled(ctx, id) {
 			return true
 		}
