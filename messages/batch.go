@@ -38,18 +38,9 @@ const (
 // (major type 6, 25) and the tag number. Receivers tell a batch from a
 // single message by it without decoding.
 var batchPrefix = func() []byte {
-	tag := uint16(tagBase + batchIndex())
+	tag := uint16(tagBase + registryIndex[*Batch]())
 	return []byte{0xd9, byte(tag >> 8), byte(tag)}
 }()
-
-func batchIndex() int {
-	for i, m := range registry {
-		if _, ok := m.(*Batch); ok {
-			return i
-		}
-	}
-	panic("messages: Batch is not registered")
-}
 
 // ErrNestedBatch is returned for a batch item that is itself a batch.
 var ErrNestedBatch = errors.New("a batch inside a batch")

@@ -9,20 +9,11 @@ package messages
 // message type, or nil.
 var fastDecoders = func() []func([]byte) (Message, bool) {
 	out := make([]func([]byte) (Message, bool), len(registry))
-	for i, m := range registry {
-		switch m.(type) {
-		case *ClientNewJob:
-			out[i] = decodeClientNewJob
-		case *BackendNewJob:
-			out[i] = decodeBackendNewJob
-		case *AgentJobDone:
-			out[i] = decodeAgentJobDone
-		case *BackendJobDone:
-			out[i] = decodeBackendJobDone
-		case *BackendHistory:
-			out[i] = decodeBackendHistory
-		}
-	}
+	out[indexClientNewJob] = decodeClientNewJob
+	out[indexBackendNewJob] = decodeBackendNewJob
+	out[indexAgentJobDone] = decodeAgentJobDone
+	out[indexBackendJobDone] = decodeBackendJobDone
+	out[indexBackendHistory] = decodeBackendHistory
 	return out
 }()
 

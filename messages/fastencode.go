@@ -38,20 +38,11 @@ var fastEncoders = func() []func(*fastWriter, Message) {
 	backendJobDone := structFields(append(resultFields(func(m *BackendJobDone) *JobResult { return &m.JobResult }),
 		field("job_id", nil, func(w *fastWriter, m *BackendJobDone) { w.text(m.JobID) }),
 	))
-	for i, m := range registry {
-		switch m.(type) {
-		case *ClientNewJob:
-			out[i] = func(w *fastWriter, m Message) { writeStruct(w, clientNewJob, m.(*ClientNewJob)) }
-		case *BackendNewJob:
-			out[i] = func(w *fastWriter, m Message) { writeStruct(w, backendNewJob, m.(*BackendNewJob)) }
-		case *AgentJobDone:
-			out[i] = func(w *fastWriter, m Message) { writeStruct(w, agentJobDone, m.(*AgentJobDone)) }
-		case *BackendJobDone:
-			out[i] = func(w *fastWriter, m Message) { writeStruct(w, backendJobDone, m.(*BackendJobDone)) }
-		case *BackendHistory:
-			out[i] = func(w *fastWriter, m Message) { writeStruct(w, historyFields, m.(*BackendHistory)) }
-		}
-	}
+	out[indexClientNewJob] = func(w *fastWriter, m Message) { writeStruct(w, clientNewJob, m.(*ClientNewJob)) }
+	out[indexBackendNewJob] = func(w *fastWriter, m Message) { writeStruct(w, backendNewJob, m.(*BackendNewJob)) }
+	out[indexAgentJobDone] = func(w *fastWriter, m Message) { writeStruct(w, agentJobDone, m.(*AgentJobDone)) }
+	out[indexBackendJobDone] = func(w *fastWriter, m Message) { writeStruct(w, backendJobDone, m.(*BackendJobDone)) }
+	out[indexBackendHistory] = func(w *fastWriter, m Message) { writeStruct(w, historyFields, m.(*BackendHistory)) }
 	return out
 }()
 

@@ -145,38 +145,29 @@ func (w *fastWriter) problems(p map[string]Result) {
 	}
 }
 
+// The registry indexes of the message types with hand-written codecs.
+var (
+	indexClientNewJob   = registryIndex[*ClientNewJob]()
+	indexBackendNewJob  = registryIndex[*BackendNewJob]()
+	indexAgentJobDone   = registryIndex[*AgentJobDone]()
+	indexBackendJobDone = registryIndex[*BackendJobDone]()
+	indexBackendHistory = registryIndex[*BackendHistory]()
+)
+
 // hotIndex is the registry index of a message type that has hand-written
 // codecs, or -1.
 func hotIndex(m Message) int {
 	switch m.(type) {
 	case *ClientNewJob:
-		return hot.clientNewJob
+		return indexClientNewJob
 	case *BackendNewJob:
-		return hot.backendNewJob
+		return indexBackendNewJob
 	case *AgentJobDone:
-		return hot.agentJobDone
+		return indexAgentJobDone
 	case *BackendJobDone:
-		return hot.backendJobDone
+		return indexBackendJobDone
 	case *BackendHistory:
-		return hot.backendHistory
+		return indexBackendHistory
 	}
 	return -1
 }
-
-var hot = func() (h struct{ clientNewJob, backendNewJob, agentJobDone, backendJobDone, backendHistory int }) {
-	for i, m := range registry {
-		switch m.(type) {
-		case *ClientNewJob:
-			h.clientNewJob = i
-		case *BackendNewJob:
-			h.backendNewJob = i
-		case *AgentJobDone:
-			h.agentJobDone = i
-		case *BackendJobDone:
-			h.backendJobDone = i
-		case *BackendHistory:
-			h.backendHistory = i
-		}
-	}
-	return h
-}()

@@ -58,6 +58,16 @@ func All() []Message {
 	return out
 }
 
+// registryIndex is the place of message type T in the registry.
+func registryIndex[T Message]() int {
+	for i, m := range registry {
+		if _, ok := m.(T); ok {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("messages: %T is not registered", *new(T)))
+}
+
 func tagSet() cbor.TagSet {
 	tags := cbor.NewTagSet()
 	opts := cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagRequired}
