@@ -90,26 +90,30 @@ func fastMap(r *fastReader, field func(k []byte, s *seen) bool) bool {
 	return true
 }
 
+// fastWhole reads a whole message: a map (fastMap) and nothing after it.
+func fastWhole(b []byte, field func(r *fastReader, k []byte, s *seen) bool) bool {
+	r := fastReader{b: b}
+	return fastMap(&r, func(k []byte, s *seen) bool { return field(&r, k, s) }) && len(r.b) == 0
+}
+
 // fastStruct reads a message made of a JobDescription and fields of its own.
 func fastStruct(b []byte, d *JobDescription, own ownField) bool {
-	r := fastReader{b: b}
-	return fastMap(&r, func(k []byte, s *seen) bool {
-		if known, ok := own(&r, k, s); known {
+	return fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		if known, ok := own(r, k, s); known {
 			return ok
 		}
 		return r.descField(k, d, s)
-	}) && len(r.b) == 0
+	})
 }
 
 // fastResult reads a message made of a JobResult and fields of its own.
 func fastResult(b []byte, res *JobResult, own ownField) bool {
-	r := fastReader{b: b}
-	return fastMap(&r, func(k []byte, s *seen) bool {
-		if known, ok := own(&r, k, s); known {
+	return fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		if known, ok := own(r, k, s); known {
 			return ok
 		}
 		return r.resultField(k, res, s)
-	}) && len(r.b) == 0
+	})
 }
 
 // descField decodes the JobDescription field named k (places 0-9 in s).
@@ -213,28 +217,9 @@ func (r *fastReader) result(res *Result) bool {
 	})
 }
 
-func (r *fastReader) problems(dst *map[string]Result) bool {
-	n, ok := r.length(5)
-	if !ok {
-		return false
-	}
-	out := make(map[string]Result, sizeHint(n))
-	for range n {
-		k, ok := r.key()
-		if !ok {
-			return false
-		}
-		if _, dup := out[string(k)]; dup {
-			return false
-		}
-		var res Result
-		if !r.result(&res) {
-			return false
-		}
-		out[string(k)] = res
-	}
-	*dst = out
-	return true
+func (r *fastReader) problems(dst *map[string]Result) (ok bool) {
+	*dst, ok = keyedMap(r, func() (res Result, ok bool) { return res, r.result(&res) })
+	return ok
 }
 
 func (r *fastReader) usage(u *Usage) bool {

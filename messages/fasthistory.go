@@ -43,8 +43,7 @@ func omitText[T any](key string, s func(*T) string) encField[T] {
 
 func decodeBackendHistory(b []byte) (Message, bool) {
 	m := new(BackendHistory)
-	r := fastReader{b: b}
-	return m, fastMap(&r, func(k []byte, s *seen) bool {
+	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
 		switch string(k) {
 		case "jobs":
 			if !s.mark(0) {
@@ -67,7 +66,7 @@ func decodeBackendHistory(b []byte) (Message, bool) {
 			return s.mark(1) && r.uint64Into(&m.Next)
 		}
 		return false
-	}) && len(r.b) == 0
+	})
 }
 
 // record reads a JobRecord (its own fields at places 12-26 in s, its

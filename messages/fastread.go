@@ -183,11 +183,19 @@ func floatOf(info byte, bits uint64) (float64, bool) {
 
 // freeMap reads a free-form map (input data, tests, custom values).
 func (r *fastReader) freeMap(depth int) (map[string]any, bool) {
-	n, ok := r.length(5)
-	if !ok || depth > fastMaxDepth {
+	if depth > fastMaxDepth {
 		return nil, false
 	}
-	out := make(map[string]any, sizeHint(n))
+	return keyedMap(r, func() (any, bool) { return r.freeValue(depth + 1) })
+}
+
+// keyedMap reads a map of text keys, each once, to values read by value.
+func keyedMap[V any](r *fastReader, value func() (V, bool)) (map[string]V, bool) {
+	n, ok := r.length(5)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]V, sizeHint(n))
 	for range n {
 		k, ok := r.key()
 		if !ok {
@@ -196,7 +204,7 @@ func (r *fastReader) freeMap(depth int) (map[string]any, bool) {
 		if _, dup := out[string(k)]; dup {
 			return nil, false
 		}
-		v, ok := r.freeValue(depth + 1)
+		v, ok := value()
 		if !ok {
 			return nil, false
 		}
