@@ -23,20 +23,20 @@ var fastEncoders = func() []func(*fastWriter, Message) {
 	out := make([]func(*fastWriter, Message), len(registry))
 	clientNewJob := structFields(append(descFields(func(m *ClientNewJob) *JobDescription { return &m.JobDescription }),
 		field("priority", nil, func(w *fastWriter, m *ClientNewJob) { w.int(int64(m.Priority)) }),
-		field("launcher", func(m *ClientNewJob) bool { return m.Launcher == "" }, func(w *fastWriter, m *ClientNewJob) { w.text(m.Launcher) }),
+		textField("launcher", func(m *ClientNewJob) string { return m.Launcher }, true),
 		field("wait_for_environment", func(m *ClientNewJob) bool { return !m.WaitForEnvironment }, func(w *fastWriter, m *ClientNewJob) { w.bool(m.WaitForEnvironment) }),
 	))
 	backendNewJob := structFields(append(descFields(func(m *BackendNewJob) *JobDescription { return &m.JobDescription }),
 		field("attempt", nil, func(w *fastWriter, m *BackendNewJob) { w.int(int64(m.Attempt)) }),
 		field("seq", nil, func(w *fastWriter, m *BackendNewJob) { w.head(0, m.Seq) }),
-		field("session", func(m *BackendNewJob) bool { return m.Session == "" }, func(w *fastWriter, m *BackendNewJob) { w.text(m.Session) }),
+		textField("session", func(m *BackendNewJob) string { return m.Session }, true),
 	))
 	agentJobDone := structFields(append(resultFields(func(m *AgentJobDone) *JobResult { return &m.JobResult }),
-		field("job_id", nil, func(w *fastWriter, m *AgentJobDone) { w.text(m.JobID) }),
+		textField("job_id", func(m *AgentJobDone) string { return m.JobID }, false),
 		field("attempt", nil, func(w *fastWriter, m *AgentJobDone) { w.int(int64(m.Attempt)) }),
 	))
 	backendJobDone := structFields(append(resultFields(func(m *BackendJobDone) *JobResult { return &m.JobResult }),
-		field("job_id", nil, func(w *fastWriter, m *BackendJobDone) { w.text(m.JobID) }),
+		textField("job_id", func(m *BackendJobDone) string { return m.JobID }, false),
 	))
 	out[indexClientNewJob] = func(w *fastWriter, m Message) { writeStruct(w, clientNewJob, m.(*ClientNewJob)) }
 	out[indexBackendNewJob] = func(w *fastWriter, m Message) { writeStruct(w, backendNewJob, m.(*BackendNewJob)) }

@@ -41,28 +41,23 @@ func writeStruct[T any](w *fastWriter, fields []encField[T], m *T) {
 
 // descFields are a JobDescription's fields, in a message that embeds it.
 func descFields[T any](d func(*T) *JobDescription) []encField[T] {
-	text := func(key string, s func(*JobDescription) *string, omitEmpty bool) encField[T] {
-		var omit func(*T) bool
-		if omitEmpty {
-			omit = func(m *T) bool { return *s(d(m)) == "" }
-		}
-		return field(key, omit, func(w *fastWriter, m *T) { w.text(*s(d(m))) })
+	text := func(key string, s func(*JobDescription) string, omitEmpty bool) encField[T] {
+		return textField(key, func(m *T) string { return s(d(m)) }, omitEmpty)
 	}
 	free := func(key string, v func(*JobDescription) map[string]any) encField[T] {
-		return field(key, func(m *T) bool { return len(v(d(m))) == 0 },
-			func(w *fastWriter, m *T) { w.freeMap(v(d(m)), 1) })
+		return freeField(key, func(m *T) map[string]any { return v(d(m)) })
 	}
 	return []encField[T]{
-		text("job_id", func(d *JobDescription) *string { return &d.JobID }, false),
-		text("course_id", func(d *JobDescription) *string { return &d.CourseID }, true),
-		text("task_id", func(d *JobDescription) *string { return &d.TaskID }, true),
-		text("task_bundle", func(d *JobDescription) *string { return &d.TaskBundle }, true),
+		text("job_id", func(d *JobDescription) string { return d.JobID }, false),
+		text("course_id", func(d *JobDescription) string { return d.CourseID }, true),
+		text("task_id", func(d *JobDescription) string { return d.TaskID }, true),
+		text("task_bundle", func(d *JobDescription) string { return d.TaskBundle }, true),
 		free("task_problems", func(d *JobDescription) map[string]any { return d.TaskProblems }),
 		free("inputdata", func(d *JobDescription) map[string]any { return d.InputData }),
-		text("environment_type", func(d *JobDescription) *string { return &d.EnvironmentType }, false),
-		text("environment", func(d *JobDescription) *string { return &d.Environment }, false),
+		text("environment_type", func(d *JobDescription) string { return d.EnvironmentType }, false),
+		text("environment", func(d *JobDescription) string { return d.Environment }, false),
 		field("environment_parameters", nil, func(w *fastWriter, m *T) { writeStruct(w, envParamFields, &d(m).EnvironmentParameters) }),
-		text("debug", func(d *JobDescription) *string { return (*string)(&d.Debug) }, true),
+		text("debug", func(d *JobDescription) string { return string(d.Debug) }, true),
 	}
 }
 
@@ -70,8 +65,7 @@ var envParamFields = structFields([]encField[EnvironmentParameters]{
 	field("limits", nil, func(w *fastWriter, p *EnvironmentParameters) { writeStruct(w, limitFields, &p.Limits) }),
 	field("network_grading", func(p *EnvironmentParameters) bool { return !p.NetworkGrading },
 		func(w *fastWriter, p *EnvironmentParameters) { w.bool(p.NetworkGrading) }),
-	field("run_cmd", func(p *EnvironmentParameters) bool { return p.RunCmd == "" },
-		func(w *fastWriter, p *EnvironmentParameters) { w.text(p.RunCmd) }),
+	textField("run_cmd", func(p *EnvironmentParameters) string { return p.RunCmd }, true),
 })
 
 var limitFields = structFields([]encField[Limits]{
@@ -82,6 +76,20 @@ var limitFields = structFields([]encField[Limits]{
 	intField("output", func(l *Limits) int64 { return l.Output }),
 	intField("disk", func(l *Limits) int64 { return l.Disk }),
 })
+
+// textField is a text field, left out when empty if omitEmpty.
+func textField[T any](key string, s func(*T) string, omitEmpty bool) encField[T] {
+	var omit func(*T) bool
+	if omitEmpty {
+		omit = func(m *T) bool { return s(m) == "" }
+	}
+	return field(key, omit, func(w *fastWriter, m *T) { w.text(s(m)) })
+}
+
+// freeField is an omitempty free-form map.
+func freeField[T any](key string, v func(*T) map[string]any) encField[T] {
+	return field(key, func(m *T) bool { return len(v(m)) == 0 }, func(w *fastWriter, m *T) { w.freeMap(v(m), 1) })
+}
 
 // floatField and intField are omitempty numbers.
 func floatField[T any](key string, v func(*T) float64) encField[T] {
@@ -95,11 +103,10 @@ func intField[T any](key string, v func(*T) int64) encField[T] {
 // resultFields are a JobResult's fields, in a message that embeds it.
 func resultFields[T any](r func(*T) *JobResult) []encField[T] {
 	text := func(key string, s func(*JobResult) string) encField[T] {
-		return field(key, func(m *T) bool { return s(r(m)) == "" }, func(w *fastWriter, m *T) { w.text(s(r(m))) })
+		return textField(key, func(m *T) string { return s(r(m)) }, true)
 	}
 	free := func(key string, v func(*JobResult) map[string]any) encField[T] {
-		return field(key, func(m *T) bool { return len(v(r(m))) == 0 },
-			func(w *fastWriter, m *T) { w.freeMap(v(r(m)), 1) })
+		return freeField(key, func(m *T) map[string]any { return v(r(m)) })
 	}
 	return []encField[T]{
 		field("result", nil, func(w *fastWriter, m *T) { writeStruct(w, resultPairFields, &r(m).Result) }),
@@ -116,8 +123,8 @@ func resultFields[T any](r func(*T) *JobResult) []encField[T] {
 }
 
 var resultPairFields = structFields([]encField[Result]{
-	field("status", nil, func(w *fastWriter, r *Result) { w.text(string(r.Status)) }),
-	field("text", nil, func(w *fastWriter, r *Result) { w.text(r.Text) }),
+	textField("status", func(r *Result) string { return string(r.Status) }, false),
+	textField("text", func(r *Result) string { return r.Text }, false),
 })
 
 var usageFields = structFields([]encField[Usage]{

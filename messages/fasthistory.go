@@ -6,15 +6,15 @@ package messages
 // (fastread.go, fastencode.go).
 
 var recordFields = structFields(append(resultFields(func(r *JobRecord) *JobResult { return &r.JobResult }),
-	field("job_id", nil, func(w *fastWriter, r *JobRecord) { w.text(r.JobID) }),
-	field("client_id", nil, func(w *fastWriter, r *JobRecord) { w.text(r.ClientID) }),
-	omitText("course_id", func(r *JobRecord) string { return r.CourseID }),
-	omitText("task_id", func(r *JobRecord) string { return r.TaskID }),
-	omitText("user", func(r *JobRecord) string { return r.User }),
-	omitText("launcher", func(r *JobRecord) string { return r.Launcher }),
-	field("environment_type", nil, func(w *fastWriter, r *JobRecord) { w.text(r.EnvironmentType) }),
-	field("environment", nil, func(w *fastWriter, r *JobRecord) { w.text(r.Environment) }),
-	omitText("agent", func(r *JobRecord) string { return r.Agent }),
+	textField("job_id", func(r *JobRecord) string { return r.JobID }, false),
+	textField("client_id", func(r *JobRecord) string { return r.ClientID }, false),
+	textField("course_id", func(r *JobRecord) string { return r.CourseID }, true),
+	textField("task_id", func(r *JobRecord) string { return r.TaskID }, true),
+	textField("user", func(r *JobRecord) string { return r.User }, true),
+	textField("launcher", func(r *JobRecord) string { return r.Launcher }, true),
+	textField("environment_type", func(r *JobRecord) string { return r.EnvironmentType }, false),
+	textField("environment", func(r *JobRecord) string { return r.Environment }, false),
+	textField("agent", func(r *JobRecord) string { return r.Agent }, true),
 	intField("attempts", func(r *JobRecord) int64 { return int64(r.Attempts) }),
 	field("submitted_at", nil, func(w *fastWriter, r *JobRecord) { w.int(r.SubmittedAt) }),
 	intField("started_at", func(r *JobRecord) int64 { return r.StartedAt }),
@@ -36,10 +36,6 @@ var historyFields = structFields([]encField[BackendHistory]{
 	}),
 	field("next", func(h *BackendHistory) bool { return h.Next == 0 }, func(w *fastWriter, h *BackendHistory) { w.head(0, h.Next) }),
 })
-
-func omitText[T any](key string, s func(*T) string) encField[T] {
-	return field(key, func(m *T) bool { return s(m) == "" }, func(w *fastWriter, m *T) { w.text(s(m)) })
-}
 
 func decodeBackendHistory(b []byte) (Message, bool) {
 	m := new(BackendHistory)
