@@ -197,17 +197,18 @@ func encodeBatch(items [][]byte, size int) []byte {
 	out = append(out, batchPrefix...)
 	out = append(out, 0xa1)                                         // map of one pair
 	out = append(out, 0x68, 'm', 'e', 's', 's', 'a', 'g', 'e', 's') // text(8)
-	out = appendHead(out, 4, uint64(len(items)))                    // array
+	out = AppendHead(out, 4, uint64(len(items)))                    // array
 	for _, it := range items {
-		out = appendHead(out, 2, uint64(len(it))) // byte string
+		out = AppendHead(out, 2, uint64(len(it))) // byte string
 		out = append(out, it...)
 	}
 	return out
 }
 
-// appendHead appends the shortest CBOR head of major type major and
-// argument n (RFC 8949 §3, preferred serialization).
-func appendHead(out []byte, major byte, n uint64) []byte {
+// AppendHead appends the shortest CBOR head of major type major and
+// argument n (RFC 8949 §3, preferred serialization). Exported for the
+// hand-written encoders of other packages (the backend's journal).
+func AppendHead(out []byte, major byte, n uint64) []byte {
 	m := major << 5
 	switch {
 	case n < 24:
@@ -221,4 +222,12 @@ func appendHead(out []byte, major byte, n uint64) []byte {
 	default:
 		return append(out, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
+}
+
+// AppendInt appends n as a CBOR integer, in its shortest form.
+func AppendInt(out []byte, n int64) []byte {
+	if n < 0 {
+		return AppendHead(out, 1, uint64(-1-n))
+	}
+	return AppendHead(out, 0, uint64(n))
 }

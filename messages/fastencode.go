@@ -78,7 +78,7 @@ type fastWriter struct {
 	ok bool
 }
 
-func (w *fastWriter) head(major byte, n uint64) { w.b = appendHead(w.b, major, n) }
+func (w *fastWriter) head(major byte, n uint64) { w.b = AppendHead(w.b, major, n) }
 
 func (w *fastWriter) text(s string) {
 	w.head(3, uint64(len(s)))
@@ -90,13 +90,7 @@ func (w *fastWriter) bytes(p []byte) {
 	w.b = append(w.b, p...)
 }
 
-func (w *fastWriter) int(n int64) {
-	if n < 0 {
-		w.head(1, uint64(-1-n))
-		return
-	}
-	w.head(0, uint64(n))
-}
+func (w *fastWriter) int(n int64) { w.b = AppendInt(w.b, n) }
 
 func (w *fastWriter) bool(v bool) {
 	if v {

@@ -3,6 +3,8 @@ package journal
 import (
 	"math"
 	"slices"
+
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // appendRecord writes r as the reflective encoder does (encMode: integer
@@ -19,28 +21,28 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 			n++
 		}
 	}
-	out = appendHead(out, 5, uint64(n))
-	out = appendInt(append(out, 0), int64(r.V))
-	out = appendInt(append(out, 1), int64(r.Kind))
+	out = messages.AppendHead(out, 5, uint64(n))
+	out = messages.AppendInt(append(out, 0), int64(r.V))
+	out = messages.AppendInt(append(out, 1), int64(r.Kind))
 	out = appendText(out, 2, r.JobID)
 	if r.At != 0 {
-		out = appendInt(append(out, 3), r.At)
+		out = messages.AppendInt(append(out, 3), r.At)
 	}
 	out = appendText(out, 4, r.ClientID)
 	out = appendUint(out, 5, r.Seq)
 	out = appendText(out, 6, r.AgentID)
 	if r.Attempt != 0 {
-		out = appendInt(append(out, 7), int64(r.Attempt))
+		out = messages.AppendInt(append(out, 7), int64(r.Attempt))
 	}
 	out = appendUint(out, 8, r.AgentSeq)
 	out = appendUint(out, 9, r.DispatchSeq)
 	out = appendText(out, 10, r.Reason)
 	if len(r.Job) > 0 {
-		out = appendHead(append(out, 11), 2, uint64(len(r.Job)))
+		out = messages.AppendHead(append(out, 11), 2, uint64(len(r.Job)))
 		out = append(out, r.Job...)
 	}
 	if len(r.Result) > 0 {
-		out = appendHead(append(out, 12), 2, uint64(len(r.Result)))
+		out = messages.AppendHead(append(out, 12), 2, uint64(len(r.Result)))
 		out = append(out, r.Result...)
 	}
 	if h := r.Head; h != nil {
@@ -53,17 +55,17 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 				m++
 			}
 		}
-		out = appendHead(append(out, 13), 5, uint64(m))
+		out = messages.AppendHead(append(out, 13), 5, uint64(m))
 		out = appendText(out, 0, h.CourseID)
 		out = appendText(out, 1, h.TaskID)
 		out = appendText(out, 2, h.User)
 		out = appendText(out, 3, h.Launcher)
-		out = appendHead(append(out, 4), 3, uint64(len(h.EnvironmentType)))
+		out = messages.AppendHead(append(out, 4), 3, uint64(len(h.EnvironmentType)))
 		out = append(out, h.EnvironmentType...)
-		out = appendHead(append(out, 5), 3, uint64(len(h.Environment)))
+		out = messages.AppendHead(append(out, 5), 3, uint64(len(h.Environment)))
 		out = append(out, h.Environment...)
 		if h.Priority != 0 {
-			out = appendInt(append(out, 6), int64(h.Priority))
+			out = messages.AppendInt(append(out, 6), int64(h.Priority))
 		}
 		if h.MaxTime != 0 {
 			out = append(out, 7, 0xfb)
@@ -86,7 +88,7 @@ func appendText(out []byte, key byte, s string) []byte {
 	if s == "" {
 		return out
 	}
-	out = appendHead(append(out, key), 3, uint64(len(s)))
+	out = messages.AppendHead(append(out, key), 3, uint64(len(s)))
 	return append(out, s...)
 }
 
@@ -94,30 +96,7 @@ func appendUint(out []byte, key byte, v uint64) []byte {
 	if v == 0 {
 		return out
 	}
-	return appendHead(append(out, key), 0, v)
-}
-
-func appendInt(out []byte, v int64) []byte {
-	if v < 0 {
-		return appendHead(out, 1, uint64(-1-v))
-	}
-	return appendHead(out, 0, uint64(v))
-}
-
-// appendHead appends the shortest head of major type major and argument v.
-func appendHead(out []byte, major byte, v uint64) []byte {
-	m := major << 5
-	switch {
-	case v < 24:
-		return append(out, m|byte(v))
-	case v <= math.MaxUint8:
-		return append(out, m|24, byte(v))
-	case v <= math.MaxUint16:
-		return append(out, m|25, byte(v>>8), byte(v))
-	case v <= math.MaxUint32:
-		return append(out, m|26, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
-	return append(out, m|27, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32), byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+	return messages.AppendHead(append(out, key), 0, v)
 }
 
 // encodeRecord is the record's wire form, by hand where it can be.
