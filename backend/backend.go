@@ -429,17 +429,18 @@ func (b *Backend) reply(subject string, m messages.Message) {
 		return
 	}
 	// Encoded now: its value may change later.
-	data, err := natsconn.Encode(b.nc, m)
+	data, err := messages.Encode(m)
 	if err != nil {
 		b.stats.sendErrors.Add(1)
 		b.log.Warn("send failed", "subject", subject, "type", m.MessageName(), "err", err)
 		return
 	}
-	b.queueReply(subject, data)
+	b.replyEncoded(subject, m.MessageName(), data)
 }
 
 // replyEncoded is reply for a message already encoded (data, of the
-// message named name), bounded as natsconn.Encode bounds one.
+// message named name): bounded by the server's max_payload, then held
+// until what it tells of is stored, or queued.
 func (b *Backend) replyEncoded(subject, name string, data []byte) {
 	if subject == "" {
 		return
@@ -449,11 +450,6 @@ func (b *Backend) replyEncoded(subject, name string, data []byte) {
 		b.log.Warn("send failed", "subject", subject, "type", name, "err", err)
 		return
 	}
-	b.queueReply(subject, data)
-}
-
-// queueReply holds data until what it tells of is stored, or queues it.
-func (b *Backend) queueReply(subject string, data []byte) {
 	if b.out.holding() {
 		b.out.held = append(b.out.held, heldMsg{after: b.out.appended, subject: subject, data: data})
 		return
