@@ -14,6 +14,10 @@ var fastDecoders = func() []func([]byte) (Message, bool) {
 	out[indexAgentJobDone] = decodeAgentJobDone
 	out[indexBackendJobDone] = decodeBackendJobDone
 	out[indexBackendHistory] = decodeBackendHistory
+	out[indexAck] = decodeAck
+	out[indexAgentJobStarted] = decodeAgentJobStarted
+	out[indexBackendJobQueued] = decodeBackendJobQueued
+	out[indexBackendJobStarted] = decodeBackendJobStarted
 	return out
 }()
 
@@ -67,6 +71,56 @@ func decodeBackendJobDone(b []byte) (Message, bool) {
 			return true, s.mark(0) && r.textInto(&m.JobID)
 		}
 		return false, false
+	})
+}
+
+func decodeAck(b []byte) (Message, bool) {
+	m := new(Ack)
+	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		switch string(k) {
+		case "job_id":
+			return s.mark(0) && r.textInto(&m.JobID)
+		case "attempt":
+			return s.mark(1) && r.intInto(&m.Attempt)
+		case "session":
+			return s.mark(2) && r.textInto(&m.Session)
+		}
+		return false
+	})
+}
+
+func decodeAgentJobStarted(b []byte) (Message, bool) {
+	m := new(AgentJobStarted)
+	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		switch string(k) {
+		case "job_id":
+			return s.mark(0) && r.textInto(&m.JobID)
+		case "attempt":
+			return s.mark(1) && r.intInto(&m.Attempt)
+		}
+		return false
+	})
+}
+
+func decodeBackendJobQueued(b []byte) (Message, bool) {
+	m := new(BackendJobQueued)
+	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		return string(k) == "job_id" && s.mark(0) && r.textInto(&m.JobID)
+	})
+}
+
+func decodeBackendJobStarted(b []byte) (Message, bool) {
+	m := new(BackendJobStarted)
+	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		switch string(k) {
+		case "job_id":
+			return s.mark(0) && r.textInto(&m.JobID)
+		case "agent":
+			return s.mark(1) && r.textInto(&m.Agent)
+		case "attempt":
+			return s.mark(2) && r.intInto(&m.Attempt)
+		}
+		return false
 	})
 }
 

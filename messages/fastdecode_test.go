@@ -300,7 +300,8 @@ func cborMap(t *testing.T, k string, v any) []byte {
 // does not know would otherwise be dropped without a word.
 func TestFastCodecsKnowEveryField(t *testing.T) {
 	for _, m := range []messages.Message{&messages.ClientNewJob{}, &messages.BackendNewJob{},
-		&messages.AgentJobDone{}, &messages.BackendJobDone{}, &messages.BackendHistory{}} {
+		&messages.AgentJobDone{}, &messages.BackendJobDone{}, &messages.BackendHistory{},
+		&messages.Ack{}, &messages.AgentJobStarted{}, &messages.BackendJobQueued{}, &messages.BackendJobStarted{}} {
 		testutil.Fill(reflect.ValueOf(m).Elem())
 		got, ok := messages.FastEncode(m)
 		want, err := messages.EncodeReflective(m)

@@ -38,11 +38,32 @@ var fastEncoders = func() []func(*fastWriter, Message) {
 	backendJobDone := structFields(append(resultFields(func(m *BackendJobDone) *JobResult { return &m.JobResult }),
 		textField("job_id", func(m *BackendJobDone) string { return m.JobID }, false),
 	))
+	ack := structFields([]encField[Ack]{
+		textField("job_id", func(m *Ack) string { return m.JobID }, true),
+		intField("attempt", func(m *Ack) int64 { return int64(m.Attempt) }),
+		textField("session", func(m *Ack) string { return m.Session }, true),
+	})
+	agentJobStarted := structFields([]encField[AgentJobStarted]{
+		textField("job_id", func(m *AgentJobStarted) string { return m.JobID }, false),
+		field("attempt", nil, func(w *fastWriter, m *AgentJobStarted) { w.int(int64(m.Attempt)) }),
+	})
+	backendJobQueued := []encField[BackendJobQueued]{
+		textField("job_id", func(m *BackendJobQueued) string { return m.JobID }, false),
+	}
+	backendJobStarted := structFields([]encField[BackendJobStarted]{
+		textField("job_id", func(m *BackendJobStarted) string { return m.JobID }, false),
+		textField("agent", func(m *BackendJobStarted) string { return m.Agent }, true),
+		intField("attempt", func(m *BackendJobStarted) int64 { return int64(m.Attempt) }),
+	})
 	out[indexClientNewJob] = func(w *fastWriter, m Message) { writeStruct(w, clientNewJob, m.(*ClientNewJob)) }
 	out[indexBackendNewJob] = func(w *fastWriter, m Message) { writeStruct(w, backendNewJob, m.(*BackendNewJob)) }
 	out[indexAgentJobDone] = func(w *fastWriter, m Message) { writeStruct(w, agentJobDone, m.(*AgentJobDone)) }
 	out[indexBackendJobDone] = func(w *fastWriter, m Message) { writeStruct(w, backendJobDone, m.(*BackendJobDone)) }
 	out[indexBackendHistory] = func(w *fastWriter, m Message) { writeStruct(w, historyFields, m.(*BackendHistory)) }
+	out[indexAck] = func(w *fastWriter, m Message) { writeStruct(w, ack, m.(*Ack)) }
+	out[indexAgentJobStarted] = func(w *fastWriter, m Message) { writeStruct(w, agentJobStarted, m.(*AgentJobStarted)) }
+	out[indexBackendJobQueued] = func(w *fastWriter, m Message) { writeStruct(w, backendJobQueued, m.(*BackendJobQueued)) }
+	out[indexBackendJobStarted] = func(w *fastWriter, m Message) { writeStruct(w, backendJobStarted, m.(*BackendJobStarted)) }
 	return out
 }()
 

@@ -159,6 +159,13 @@ var (
 	indexAgentJobDone   = registryIndex[*AgentJobDone]()
 	indexBackendJobDone = registryIndex[*BackendJobDone]()
 	indexBackendHistory = registryIndex[*BackendHistory]()
+	// The small ones: each job crosses several (its queued, started and
+	// acks), and the reflective codec's fixed cost per message is most of
+	// what they cost.
+	indexAck               = registryIndex[*Ack]()
+	indexAgentJobStarted   = registryIndex[*AgentJobStarted]()
+	indexBackendJobQueued  = registryIndex[*BackendJobQueued]()
+	indexBackendJobStarted = registryIndex[*BackendJobStarted]()
 )
 
 // hotIndex is the registry index of a message type that has hand-written
@@ -175,6 +182,14 @@ func hotIndex(m Message) int {
 		return indexBackendJobDone
 	case *BackendHistory:
 		return indexBackendHistory
+	case *Ack:
+		return indexAck
+	case *AgentJobStarted:
+		return indexAgentJobStarted
+	case *BackendJobQueued:
+		return indexBackendJobQueued
+	case *BackendJobStarted:
+		return indexBackendJobStarted
 	}
 	return -1
 }
