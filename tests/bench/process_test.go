@@ -58,8 +58,10 @@ func TestProcessReport(t *testing.T) {
 	us := func(d time.Duration) time.Duration { return d.Round(100 * time.Nanosecond) }
 	row := func(name string, r processRun) string {
 		return fmt.Sprintf("  %-22s: raw NATS %9.0f round trips/s | ingo %8.0f jobs/s (%.3f of raw)\n"+
-			"  %-22s  CPU per job: backend+NATS %v, agents %v, client %v (raw: NATS %v per round trip)\n",
-			name, r.raw, r.rate, r.rate/r.raw, "", us(r.backendCPU), us(r.agentsCPU), us(r.clientCPU), us(r.rawServerCPU))
+			"  %-22s  CPU per job: backend+NATS %v, agents %v, client %v (raw: NATS %v per round trip)\n"+
+			"  %-22s  NATS messages per job of the client: %.2f out, %.2f in (5 messages a job)\n",
+			name, r.raw, r.rate, r.rate/r.raw, "", us(r.backendCPU), us(r.agentsCPU), us(r.clientCPU), us(r.rawServerCPU),
+			"", r.clientOut, r.clientIn)
 	}
 	report := fmt.Sprintf("ingo as separate processes (%d jobs per row, %d agents x %d slots, noop runtime, %d in flight)\n",
 		jobs, procAgents, procSlots, procInFlight) +
@@ -84,6 +86,11 @@ type processRun struct {
 	backendCPU   time.Duration // the backend process (backend and NATS server) per job
 	agentsCPU    time.Duration // the four agent processes together, per job
 	clientCPU    time.Duration // this process (client and the raw test connections idle), per job
+	// clientOut and clientIn are the NATS messages the client's connection
+	// sent and received per job: each job's messages are 2 out (its
+	// submission, its result's ack) and 3 in (queued, started, result),
+	// fewer where they left together in batches.
+	clientOut, clientIn float64
 	start        time.Duration // from starting the backend to 4 agents registered
 	oddLines     []string      // warnings and errors in the processes' logs
 }
@@ -188,7 +195,8 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err = frontendclient.New(ctx, connectAs(t, url, "bench-client", front),
+	clientConn := connectAs(t, url, "bench-client", front)
+	cl, err = frontendclient.New(ctx, clientConn,
 		frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -243,6 +251,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		ag0 += procCPU(t, a.Pid())
 	}
 	cl0 := cpuTime()
+	st0 := clientConn.Stats()
 	r.rate = closedLoop(jobs, procInFlight, func() {
 		id := fmt.Sprintf("proc-%d", jobCounter.Add(1))
 		jctx, jcancel := context.WithTimeout(ctx, time.Minute)
@@ -260,6 +269,9 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		ok.Add(1)
 	})
 	r.clientCPU = (cpuTime() - cl0) / time.Duration(jobs)
+	st1 := clientConn.Stats()
+	r.clientOut = float64(st1.OutMsgs-st0.OutMsgs) / float64(jobs)
+	r.clientIn = float64(st1.InMsgs-st0.InMsgs) / float64(jobs)
 	r.backendCPU = (procCPU(t, be.Pid()) - be0) / time.Duration(jobs)
 	var ag1 time.Duration
 	for _, a := range agents {
