@@ -67,6 +67,12 @@ func (a *app) runBackend(ctx context.Context) error {
 			return err
 		}
 		defer func() {
+			// What the server carried, for an operator sizing it (and the
+			// process report: how many NATS messages a job costs).
+			if v, err := srv.Varz(nil); err == nil {
+				a.log.Info("embedded NATS server stopping", "msgs_in", v.InMsgs, "msgs_out", v.OutMsgs,
+					"bytes_in", v.InBytes, "bytes_out", v.OutBytes)
+			}
 			srv.Shutdown()
 			srv.WaitForShutdown()
 		}()
