@@ -74,54 +74,53 @@ func decodeBackendJobDone(b []byte) (Message, bool) {
 	})
 }
 
-func decodeAck(b []byte) (Message, bool) {
-	m := new(Ack)
-	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
-		switch string(k) {
-		case "job_id":
-			return s.mark(0) && r.textInto(&m.JobID)
-		case "attempt":
-			return s.mark(1) && r.intInto(&m.Attempt)
-		case "session":
-			return s.mark(2) && r.textInto(&m.Session)
+// flatField is a field of a small message: its key, and where its text
+// or its integer goes.
+type flatField struct {
+	key  string
+	text *string
+	num  *int
+}
+
+// fastFlat reads a map whose keys are among fields, each at most once.
+func fastFlat(b []byte, fields ...flatField) bool {
+	return fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
+		for i, f := range fields {
+			if string(k) != f.key {
+				continue
+			}
+			if !s.mark(i) {
+				return false
+			}
+			if f.text != nil {
+				return r.textInto(f.text)
+			}
+			return r.intInto(f.num)
 		}
 		return false
 	})
+}
+
+func decodeAck(b []byte) (Message, bool) {
+	m := new(Ack)
+	return m, fastFlat(b, flatField{key: "job_id", text: &m.JobID}, flatField{key: "attempt", num: &m.Attempt},
+		flatField{key: "session", text: &m.Session})
 }
 
 func decodeAgentJobStarted(b []byte) (Message, bool) {
 	m := new(AgentJobStarted)
-	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
-		switch string(k) {
-		case "job_id":
-			return s.mark(0) && r.textInto(&m.JobID)
-		case "attempt":
-			return s.mark(1) && r.intInto(&m.Attempt)
-		}
-		return false
-	})
+	return m, fastFlat(b, flatField{key: "job_id", text: &m.JobID}, flatField{key: "attempt", num: &m.Attempt})
 }
 
 func decodeBackendJobQueued(b []byte) (Message, bool) {
 	m := new(BackendJobQueued)
-	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
-		return string(k) == "job_id" && s.mark(0) && r.textInto(&m.JobID)
-	})
+	return m, fastFlat(b, flatField{key: "job_id", text: &m.JobID})
 }
 
 func decodeBackendJobStarted(b []byte) (Message, bool) {
 	m := new(BackendJobStarted)
-	return m, fastWhole(b, func(r *fastReader, k []byte, s *seen) bool {
-		switch string(k) {
-		case "job_id":
-			return s.mark(0) && r.textInto(&m.JobID)
-		case "agent":
-			return s.mark(1) && r.textInto(&m.Agent)
-		case "attempt":
-			return s.mark(2) && r.intInto(&m.Attempt)
-		}
-		return false
-	})
+	return m, fastFlat(b, flatField{key: "job_id", text: &m.JobID}, flatField{key: "agent", text: &m.Agent},
+		flatField{key: "attempt", num: &m.Attempt})
 }
 
 // ownField decodes a message's own field named k: known says whether it
