@@ -66,7 +66,10 @@ func (c *Client) history(ctx context.Context, q *messages.ClientGetHistory) (*me
 	}
 	m, err := c.nc.RequestWithContext(ctx, subject, data)
 	if errors.Is(err, nats.ErrNoResponders) || (err == nil && natsconn.IsStatus(m)) {
-		return nil, fmt.Errorf("%w: nobody serves the job history (is the backend running, with backend.durable and backend.history on?)", ErrNoAnswer)
+		return nil, fmt.Errorf("%w (is the backend running, with backend.durable and backend.history on?)", ErrNoHistory)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("history request: %w (%v)", ErrNoAnswer, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("frontendclient: history request: %w", err)

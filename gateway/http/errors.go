@@ -68,6 +68,8 @@ func fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusRequestEntityTooLarge, "job_too_large", err.Error())
 	case errors.Is(err, frontendclient.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+	case errors.Is(err, frontendclient.ErrNoHistory):
+		writeError(w, http.StatusServiceUnavailable, "history_unavailable", err.Error())
 	case errors.Is(err, frontendclient.ErrNoAnswer):
 		writeError(w, http.StatusGatewayTimeout, "backend_timeout", err.Error()+"; try again later")
 	case errors.Is(err, frontendclient.ErrClosed):

@@ -46,7 +46,8 @@ func (s *Server) fromHistory(r *http.Request, p principal, id string) (v json.Ra
 	}
 	rec, err := s.client.HistoryJob(r.Context(), id)
 	switch {
-	case errors.Is(err, frontendclient.ErrNotInHistory), errors.Is(err, frontendclient.ErrNoAnswer):
+	case errors.Is(err, frontendclient.ErrNotInHistory), errors.Is(err, frontendclient.ErrNoHistory),
+		errors.Is(err, frontendclient.ErrNoAnswer):
 		return nil, false, nil // an older backend, or not durable: as before the history
 	case err != nil:
 		return nil, false, err

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ingo-grader/ingo/frontendclient"
@@ -69,5 +71,32 @@ func TestHistoryThroughTheAPI(t *testing.T) {
 	}
 	if code, _ := e.call("GET", "/api/v1/jobs?status=nonsense", "", nil); code != http.StatusBadRequest {
 		t.Errorf("a bad status: %d, want 400", code)
+	}
+}
+
+// Without a job history (a backend that is not durable here, or one with
+// backend.history off), the history's lists answer 503 at once, naming
+// the settings that keep one; a job's own GET still answers from the
+// backend.
+func TestHistoryOffIsUnavailable(t *testing.T) {
+	e := newEnv(t, Options{AdminToken: testToken})
+	for _, path := range []string{"/api/v1/jobs", "/api/v1/history/summary"} {
+		code, body := e.call("GET", path, "", nil)
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("GET %s: %d %s; want 503", path, code, body)
+			continue
+		}
+		errBody, _ := decode(t, body)["error"].(map[string]any)
+		if errBody["code"] != "history_unavailable" || !strings.Contains(fmt.Sprint(errBody["message"]), "backend.history on") {
+			t.Errorf("GET %s: %s; want code history_unavailable naming backend.history", path, body)
+		}
+	}
+	code, body := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "no-history", "course_id": "c1",
+		"environment_type": "docker", "environment": "default"}))
+	if code != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", code, body)
+	}
+	if code, body := e.call("GET", "/api/v1/jobs/no-history", "", nil); code != http.StatusOK {
+		t.Errorf("GET of the job itself: %d %s", code, body)
 	}
 }
