@@ -69,7 +69,7 @@ func (c *Client) history(ctx context.Context, q *messages.ClientGetHistory) (*me
 		return nil, fmt.Errorf("%w (is the backend running, with backend.durable and backend.history on?)", ErrNoHistory)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("history request: %w (%v)", ErrNoAnswer, err)
+		return nil, fmt.Errorf("frontendclient: history request: %w: %w", ErrNoAnswer, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("frontendclient: history request: %w", err)

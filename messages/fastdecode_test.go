@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/fxamacker/cbor/v2"
 	"reflect"
@@ -18,7 +19,8 @@ import (
 // messages of a job's round trip as peers send them, and agree with the
 // reflective decoder on each; FuzzDecode holds them to it on any input.
 func TestFastDecodeTakesWhatJobsSend(t *testing.T) {
-	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true, "BackendHistory": true}
+	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true, "BackendHistory": true,
+		"Ack": true, "AgentJobStarted": true, "BackendJobQueued": true, "BackendJobStarted": true}
 	var found int
 	for _, m := range samples() {
 		if !hot[m.MessageName()] {
@@ -125,6 +127,66 @@ func TestFastDecodeEdges(t *testing.T) {
 	}
 }
 
+// TestFastDecodeSmallMessages: the small messages' hand-written decoder
+// (fastFlat) takes their fields in any order, and gives up on what it is
+// not sure of (a wrong type, a repeated or unknown key), where the
+// reflective decoder judges; whatever it takes, the reflective decoder
+// reads to the same value.
+func TestFastDecodeSmallMessages(t *testing.T) {
+	repeated := append([]byte{0xa2}, append(cborText("job_id", "a"), cborText("job_id", "b")...)...)
+	for _, m := range []messages.Message{&messages.Ack{}, &messages.AgentJobStarted{}, &messages.BackendJobQueued{}, &messages.BackendJobStarted{}} {
+		tagged, err := messages.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := tagged[:3]
+		for _, c := range []struct {
+			name string
+			body []byte
+			take bool // the fast path must take it
+		}{
+			{"empty", cborOf(t, map[string]any{}), true},
+			{"job id alone", cborOf(t, map[string]any{"job_id": "j-1"}), true},
+			{"every field, any order", cborOf(t, map[string]any{"session": "s", "attempt": 3, "agent": "a", "job_id": "j"}), false},
+			{"attempt as text", cborOf(t, map[string]any{"attempt": "3"}), false},
+			{"job id as bytes", cborOf(t, map[string]any{"job_id": []byte("j")}), false},
+			{"negative attempt", cborOf(t, map[string]any{"job_id": "j", "attempt": -1}), false},
+			{"attempt over 32 bits", cborOf(t, map[string]any{"attempt": int64(1) << 40}), false},
+			{"attempt over int64", cborOf(t, map[string]any{"attempt": uint64(math.MaxUint64)}), false},
+			{"null job id", cborOf(t, map[string]any{"job_id": nil}), false},
+			{"unknown key", cborOf(t, map[string]any{"job_id": "j", "x": 1}), false},
+			{"repeated key", repeated, false},
+		} {
+			data := append(slices.Clone(head), c.body...)
+			fast, ok := messages.FastDecode(data)
+			if c.take && !ok {
+				t.Errorf("%s, %s: the fast path gave up", m.MessageName(), c.name)
+			}
+			if !ok {
+				continue
+			}
+			slow, err := messages.DecodeAny(data)
+			if err != nil || !reflect.DeepEqual(fast, slow) {
+				t.Errorf("%s, %s: fast %#v; reflective %#v, %v", m.MessageName(), c.name, fast, slow, err)
+			}
+		}
+	}
+}
+
+func cborOf(t *testing.T, v map[string]any) []byte {
+	b, err := cbor.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cborText is a map entry of a text key and a text value.
+func cborText(k, v string) []byte {
+	out := append([]byte{0x60 | byte(len(k))}, k...)
+	return append(append(out, 0x60|byte(len(v))), v...)
+}
+
 // TestFastDecodeVets: what the fast path takes passes the free-form
 // check that Decode then skips for it.
 func TestFastDecodeVets(t *testing.T) {
@@ -146,7 +208,8 @@ func TestFastDecodeVets(t *testing.T) {
 // (a free-form value of a type they do not know, NaN), Encode still
 // encodes or refuses as the reflective encoder does.
 func TestFastEncode(t *testing.T) {
-	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true, "BackendHistory": true}
+	hot := map[string]bool{"ClientNewJob": true, "BackendNewJob": true, "AgentJobDone": true, "BackendJobDone": true, "BackendHistory": true,
+		"Ack": true, "AgentJobStarted": true, "BackendJobQueued": true, "BackendJobStarted": true}
 	for _, m := range samples() {
 		if !hot[m.MessageName()] {
 			continue

@@ -91,8 +91,8 @@ type processRun struct {
 	// submission, its result's ack) and 3 in (queued, started, result),
 	// fewer where they left together in batches.
 	clientOut, clientIn float64
-	start        time.Duration // from starting the backend to 4 agents registered
-	oddLines     []string      // warnings and errors in the processes' logs
+	start               time.Duration // from starting the backend to 4 agents registered
+	oddLines            []string      // warnings and errors in the processes' logs
 }
 
 // processEnv is the environment of the ingo processes: their own data and
