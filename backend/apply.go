@@ -117,7 +117,7 @@ func (b *Backend) apply(t Transition) {
 		}
 		delete(b.jobs, id)
 		b.noteGone(j)
-		b.remember(j.clientID, t.Result, t)
+		b.remember(j.clientID, t)
 		b.track(j.clientID, id, t.At)
 		if d := b.done[id]; d != nil {
 			d.agentID, d.attempt = agentID, attempt
@@ -141,17 +141,28 @@ func (b *Backend) release(j *job) {
 
 // remember keeps a finished job's id (and its result while within
 // DoneMemory) for DoneRetention.
-func (b *Backend) remember(clientID string, r *messages.BackendJobDone, t *JobFinished) {
-	d := &doneJob{clientID: clientID, result: r, at: t.At, size: resultSize(r)}
+func (b *Backend) remember(clientID string, t *JobFinished) {
+	r, wire := t.Result, t.Wire
+	if wire == nil { // a replayed result
+		var err error
+		if wire, err = messages.Encode(r); err != nil {
+			// It could not be sent either (finish said so): nothing to
+			// send again, but the id stays taken.
+			b.log.Warn("a finished job's result does not encode; it is not kept for a resend", "job", r.JobID, "err", err)
+		}
+	}
+	d := &doneJob{clientID: clientID, result: wire, at: t.At}
 	b.done[r.JobID] = d
 	b.doneOrder = append(b.doneOrder, r.JobID)
-	b.doneBytes += d.size
+	if d.result != nil {
+		b.doneBytes += d.resultSize()
+	}
 	// Over budget: forget the oldest results, keeping their ids. doneTrim
 	// marks where results may still be held, so this stays O(1) amortised.
 	for ; b.doneBytes > b.cfg.DoneMemory && b.doneTrim < len(b.doneOrder); b.doneTrim++ {
 		if old := b.done[b.doneOrder[b.doneTrim]]; old != nil && old.result != nil {
+			b.doneBytes -= old.resultSize()
 			old.result = nil
-			b.doneBytes -= old.size
 		}
 	}
 }
@@ -174,13 +185,13 @@ func (b *Backend) forgetDone() {
 			// read back from the journal if it must be sent again.
 			d.orphan = true
 			if _, durable := b.cfg.Journal.(ResultStore); durable && d.result != nil {
+				b.doneBytes -= d.resultSize()
 				d.result = nil
-				b.doneBytes -= d.size
 			}
 			continue
 		}
 		if d.result != nil {
-			b.doneBytes -= d.size
+			b.doneBytes -= d.resultSize()
 		}
 		delete(b.done, b.doneOrder[n])
 	}

@@ -74,9 +74,7 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob, wire []byte) {
 		// The same client resubmitting after a reconnect missed the
 		// result: send it again (the client library drops duplicates).
 		if d.clientID == c.id {
-			if r := b.result(m.JobID); r != nil {
-				b.toClient(c.id, r)
-			}
+			b.sendResult(c.id, m.JobID)
 		}
 		return
 	}

@@ -108,37 +108,38 @@ func (b *Backend) resendResults(clientID string) {
 }
 
 func (b *Backend) resend(clientID string, u *unacked, now time.Time) {
-	r := b.result(u.jobID)
-	if r == nil {
+	if !b.sendResult(clientID, u.jobID) {
 		return
 	}
-	b.toClient(clientID, r)
 	u.sentAt = now
 	b.stats.resultsResent.Add(1)
 }
 
-// result returns a finished job's result, from memory or from the journal.
-func (b *Backend) result(jobID string) *messages.BackendJobDone {
+// sendResult sends a finished job's result to clientID again, from
+// memory or from the journal, and says whether it could.
+func (b *Backend) sendResult(clientID, jobID string) bool {
 	d := b.done[jobID]
 	switch {
 	case d == nil:
-		return nil
+		return false
 	case d.result != nil:
-		return d.result
+		b.replyEncoded(b.subj.Client(clientID), (*messages.BackendJobDone)(nil).MessageName(), d.result)
+		return true
 	case b.unacked[d.clientID][jobID] == nil:
-		return nil // delivered, and forgotten by the journal
+		return false // delivered, and forgotten by the journal
 	}
 	rs, ok := b.cfg.Journal.(ResultStore)
 	if !ok {
 		b.log.Warn("result dropped from memory (done-memory) and no durable journal to read it back", "job", jobID)
-		return nil
+		return false
 	}
 	r, err := rs.LoadResult(jobID)
 	if err != nil {
 		b.log.Warn("cannot read a result back from the journal; trying again later", "job", jobID, "err", err)
-		return nil
+		return false
 	}
-	return r
+	b.toClient(clientID, r)
+	return true
 }
 
 // tickResults resends what alive clients have not acknowledged, and drops

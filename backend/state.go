@@ -117,15 +117,22 @@ type doneJob struct {
 	// resend of that very result is acked again rather than refused.
 	agentID string
 	attempt int
-	result  *messages.BackendJobDone // nil once dropped to stay within DoneMemory
-	at      time.Time
-	size    int64
+	// result is the BackendJobDone its client was sent, encoded; nil once
+	// dropped to stay within DoneMemory. Bytes, not the decoded message:
+	// the collector marks a byte slice at once, where the decoded
+	// results' strings and maps, a deadline's worth kept for
+	// DoneRetention, were most of what each collection of the backend
+	// scanned (docs/PERFORMANCE.md).
+	result []byte
+	at     time.Time
 	// orphan: past DoneRetention, kept only while its result waits for
 	// the client's ack.
 	orphan bool
 }
 
-// resultSize approximates the memory a kept result holds.
-func resultSize(r *messages.BackendJobDone) int64 {
-	return int64(len(r.Archive) + len(r.Stdout) + len(r.Stderr) + len(r.Result.Text) + len(r.State) + 512)
-}
+// doneOverhead is what a kept result costs beyond its bytes: its entry
+// in done and doneOrder.
+const doneOverhead = 160
+
+// resultSize is the memory a kept result holds, counted in DoneMemory.
+func (d *doneJob) resultSize() int64 { return int64(len(d.result) + doneOverhead) }
