@@ -29,8 +29,8 @@
 // one direct get of its batch's records by subject; a page is a walk of
 // the index from its cursor, newest first, then a read of the summaries
 // messages that hold what it lists, each once (a page of recent jobs is
-// one or two). The index costs a process about 210 bytes per record in
-// the retention (TestIndexMemoryReport: 210 MB for a million finished
+// one or two). The index costs a process about 136 bytes per record in
+// the retention (TestIndexMemoryReport: 136 MB for a million finished
 // jobs), and a start reads the summaries only (TestIndexStartReport:
 // ~2.5 s per million records). The process that writes a batch hands its
 // feed the entries it built, rather than have it decode what it just

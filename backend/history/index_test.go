@@ -41,9 +41,17 @@ func ids(_ *testing.T, es []entry) []string {
 
 // Pages walk the index newest first, across batches, each job once (its
 // newest record), within the times asked, and trimming drops what the
-// stream no longer holds.
+// stream no longer holds. The same again with every job id hashing
+// alike: the index then tells jobs apart by their ids alone.
 func TestIndexPages(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ids hashing alike %v", collide), func(t *testing.T) { testIndexPages(t, collide) })
+	}
+}
+
+func testIndexPages(t *testing.T, collide bool) {
 	ix := newIndex()
+	ix.collide = collide
 	ix.add(1, batchOf(t, 1, 100, "a1", "a2", "b1"))
 	ix.add(2, nil) // a message that holds no record
 	ix.add(3, batchOf(t, 3, 200, "a3", "a1"))
@@ -98,6 +106,17 @@ func TestIndexPages(t *testing.T) {
 	}
 	if sums, _ := ix.page(Viewer{Admin: true}, all, 10); !slices.Equal(ids(t, sums), []string{"b2", "a1", "a3"}) {
 		t.Errorf("after the trim: %v", ids(t, sums))
+	}
+	for _, id := range []string{"a3", "b2"} {
+		if e, ok := ix.lookup(id); !ok || e.jobID != id || e.clientID != "alice" || e.courseID != "c"+id[:1] ||
+			e.status != messages.StatusSuccess || e.batch != "" {
+			t.Errorf("%s after the trim: %+v, %v", id, e, ok)
+		}
+	}
+	for _, q := range []messages.ClientGetHistory{{CourseID: "nope"}, {Status: messages.StatusCrash}} {
+		if sums, _ := ix.page(Viewer{Admin: true}, &q, 10); len(sums) != 0 {
+			t.Errorf("%+v listed %v", q, ids(t, sums))
+		}
 	}
 }
 
