@@ -29,6 +29,7 @@ func main() {
 		processFloor.Stop()
 	}
 	stopProfile()
+	writeHeapProfile(os.Getenv("INGO_HEAPPROFILE"), os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -53,6 +54,26 @@ func startCPUProfile(path string, stderr io.Writer) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
+	}
+}
+
+// writeHeapProfile writes a heap profile to path, when set. Written as
+// the process ends without a collection first, it shows what the last
+// collection of the run found live: what the garbage collector had to
+// mark (tests/bench sets it with INGO_BENCH_PROFILE).
+func writeHeapProfile(path string, stderr io.Writer) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ingo: INGO_HEAPPROFILE: %v\n", err)
 	}
 }
 

@@ -111,13 +111,15 @@ func processEnv(home string) []string {
 
 // profiled adds to env a CPU profile of the process, named name, in the
 // directory INGO_BENCH_PROFILE names, if set (the binary's
-// INGO_CPUPROFILE). The client's profile is go test's -cpuprofile.
+// INGO_CPUPROFILE), and a heap profile of what its last collection found
+// live (INGO_HEAPPROFILE, name.heap). The client's profile is go test's
+// -cpuprofile.
 func profiled(env []string, name string) []string {
 	dir := os.Getenv("INGO_BENCH_PROFILE")
 	if dir == "" {
 		return env
 	}
-	return append(slices.Clone(env), "INGO_CPUPROFILE="+filepath.Join(dir, name+".pprof"))
+	return append(slices.Clone(env), "INGO_CPUPROFILE="+filepath.Join(dir, name+".pprof"), "INGO_HEAPPROFILE="+filepath.Join(dir, name+".heap"))
 }
 
 // processMode is how measureProcesses runs the backend: name (in process
@@ -173,10 +175,11 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		}
 		// How many records each journal and history message held, and
 		// how many messages the server carried (the raw rows' included:
-		// two in and two out per round trip).
+		// two in and two out per round trip). With INGO_BENCH_GCTRACE
+		// set and GODEBUG=gctrace=1, the backend's collections too.
 		for l := range strings.Lines(be.Output()) {
 			if strings.Contains(l, "job history closed") || strings.Contains(l, "journal closed") ||
-				strings.Contains(l, "embedded NATS server stopping") {
+				strings.Contains(l, "embedded NATS server stopping") || (os.Getenv("INGO_BENCH_GCTRACE") != "" && strings.HasPrefix(l, "gc ")) {
 				t.Logf("%s: %s", mode.name, strings.TrimSpace(l))
 			}
 		}
