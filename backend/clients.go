@@ -160,14 +160,22 @@ func validateJob(m *messages.ClientNewJob) error {
 		return fmt.Errorf("debug must be \"\", \"debug\" or \"ssh\", not %q", m.Debug)
 	}
 	l := m.EnvironmentParameters.Limits
-	for name, v := range map[string]float64{"time": l.Time, "hard_time": l.HardTime} {
-		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("limit %s must be a positive number of seconds, not %v", name, v)
+	// Arrays, not maps: every job passes here, and the first bad limit
+	// named is always the same one.
+	for _, f := range [...]struct {
+		name string
+		v    float64
+	}{{"time", l.Time}, {"hard_time", l.HardTime}} {
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("limit %s must be a positive number of seconds, not %v", f.name, f.v)
 		}
 	}
-	for name, v := range map[string]int64{"memory": l.Memory, "processes": l.Processes, "output": l.Output, "disk": l.Disk} {
-		if v < 0 {
-			return fmt.Errorf("limit %s cannot be negative (%d)", name, v)
+	for _, f := range [...]struct {
+		name string
+		v    int64
+	}{{"memory", l.Memory}, {"processes", l.Processes}, {"output", l.Output}, {"disk", l.Disk}} {
+		if f.v < 0 {
+			return fmt.Errorf("limit %s cannot be negative (%d)", f.name, f.v)
 		}
 	}
 	return nil
