@@ -143,7 +143,7 @@ func (b *Backend) release(j *job) {
 // DoneMemory) for DoneRetention.
 func (b *Backend) remember(clientID string, t *JobFinished) {
 	r, wire := t.Result, t.Wire
-	if wire == nil { // a replayed result
+	if wire == nil { // a journal's replay gives its bytes too; a result finish could not encode has none
 		var err error
 		if wire, err = messages.Encode(r); err != nil {
 			// It could not be sent either (finish said so): nothing to

@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -236,7 +237,10 @@ func build(r *record) (backend.Transition, error) {
 		if !ok || d.JobID != r.JobID {
 			return nil, fmt.Errorf("%w: JobFinished holds %T for another job", ErrMalformed, m)
 		}
-		return &backend.JobFinished{Result: d, At: fromUnixNano(r.At)}, nil
+		// Its bytes too, copied: the backend keeps them to send the result
+		// again (and need not encode it again), and a slice of the record
+		// would keep the whole batch message alive.
+		return &backend.JobFinished{Result: d, Wire: bytes.Clone(r.Result), At: fromUnixNano(r.At)}, nil
 	}
 	return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, r.Kind)
 }

@@ -77,6 +77,11 @@ func TestRoundTripEveryKind(t *testing.T) {
 				if !g.At.Equal(w.At) || g.Result.Grade != 100 || g.Result.Result.Text != "ok" || g.Result.Stdout != "out" {
 					t.Errorf("got %+v, want %+v", g.Result, w.Result)
 				}
+				// The result's bytes come back too, for the backend to send
+				// again as they are.
+				if want, _ := messages.Encode(w.Result); !bytes.Equal(g.Wire, want) {
+					t.Errorf("result bytes %x, want %x", g.Wire, want)
+				}
 			}
 		})
 		seen[reflect.TypeOf(c.t)] = true
