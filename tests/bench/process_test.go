@@ -37,7 +37,9 @@ const (
 // NATS request/reply on the same embedded server in the same run.
 // INGO_BENCH=1 runs 20,000 jobs per row (INGO_BENCH_JOBS overrides);
 // otherwise 1,000, which only checks that every job gets exactly one
-// success.
+// success. INGO_BENCH_AGENT_GOMAXPROCS sets the agent processes'
+// GOMAXPROCS (GOMAXPROCS itself sets every process's): what seven Go
+// runtimes sharing two cores cost in scheduling (docs/PERFORMANCE.md).
 func TestProcessReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -161,7 +163,11 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	agents := make([]*testutil.Process, procAgents)
 	for i := range agents {
 		id := fmt.Sprintf("a%d", i+1)
-		agents[i] = testutil.StartProcess(t, id, bin, profiled(env, fmt.Sprintf("agent-%s-%s", id, mode.name)), "agent", "--runtime", "noop",
+		agentEnv := profiled(env, fmt.Sprintf("agent-%s-%s", id, mode.name))
+		if n := os.Getenv("INGO_BENCH_AGENT_GOMAXPROCS"); n != "" {
+			agentEnv = append(slices.Clone(agentEnv), "GOMAXPROCS="+n)
+		}
+		agents[i] = testutil.StartProcess(t, id, bin, agentEnv, "agent", "--runtime", "noop",
 			"--concurrency", strconv.Itoa(procSlots), "--nats-url", url, "--set", "agent.id="+id, "--name", id)
 	}
 	defer func() {
