@@ -87,6 +87,10 @@ type Agent struct {
 	giveUp       context.CancelCauseFunc
 	stopping     bool // Run's context is done: no new attempts
 	closed       bool // Run is returning: inbound messages are dropped
+
+	// onHelloSent, for tests, runs between a hello and the resend that
+	// follows it (set and read under mu).
+	onHelloSent func()
 }
 
 // publish sends data, an encoded message, to the backend with the

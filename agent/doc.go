@@ -34,7 +34,8 @@
 // On BackendNewJob the agent answers AgentJobStarted at once and runs the
 // attempt in its own goroutine. Its result is encoded once, sent, and kept
 // until the backend answers Ack or Error (stale attempt, unknown job); it is
-// sent again every ResultRetry and after every hello. Results are resent,
+// sent again every ResultRetry, and after every hello if sent before it.
+// Results are resent,
 // never recomputed. Jobs it cannot take for a reason of its own (every
 // slot busy, shutting down, environment missing, task files unavailable,
 // more memory than it has, a runtime's Failure with Requeue) get instead

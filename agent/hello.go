@@ -11,10 +11,14 @@ import (
 )
 
 // hello registers the agent with the backend, or registers it again, then
-// sends every unanswered result: a backend that just learnt about the
-// agent is the one most likely to have missed them.
+// sends again every unanswered result sent before it: a backend that just
+// learnt about the agent is the one most likely to have missed them. Not
+// those kept since: they reach the backend after the hello, and sending
+// them twice made a backend that answers each result with a job
+// over-commit the agent.
 func (a *Agent) hello() {
 	a.mu.Lock()
+	before, hook := time.Now(), a.onHelloSent
 	running := sortedKeys(a.attempts)
 	for _, k := range sortedKeys(a.results) {
 		if a.attempts[k] == nil {
@@ -39,7 +43,10 @@ func (a *Agent) hello() {
 
 	a.stats.hellos.Add(1)
 	a.send(m)
-	a.resend(time.Time{})
+	if hook != nil {
+		hook()
+	}
+	a.resend(before)
 }
 
 // requestHello asks Run's loop to say hello (from any goroutine).

@@ -115,3 +115,39 @@ func TestAgent_Hello_EnvironmentsChange(t *testing.T) {
 		t.Errorf("job for a missing environment: %q", r.Reason)
 	}
 }
+
+// A result kept just after a hello went out is not sent again by the
+// resend that follows the hello: it reaches the backend once, after the
+// hello. That resend used to send every unanswered result, so a result
+// kept in between went twice, and a backend that answers each result with
+// a new job over-committed the agent (TestAgent_Noop_SlotFreedBeforeResult
+// failed so in CI).
+func TestHelloResendsOnlyResultsSentBeforeIt(t *testing.T) {
+	e := start(t, options{cfg: Config{Slots: 1, ResultRetry: time.Hour}})
+	k := messages.JobAttempt{JobID: "late", Attempt: 1}
+	data, err := messages.Encode(&messages.AgentJobDone{JobID: k.JobID, Attempt: k.Attempt,
+		JobResult: messages.NewJobResult(messages.StatusSuccess, "ok", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.agent.mu.Lock()
+	e.agent.onHelloSent = func() { e.agent.keep(k, data) }
+	e.agent.mu.Unlock()
+	e.agent.requestHello()
+	expect[*messages.AgentHello](t, e.backend, nil)
+	expect[*messages.AgentJobDone](t, e.backend, doneFor(k.JobID))
+	deadline := time.After(300 * time.Millisecond)
+	for {
+		select {
+		case r := <-e.backend.in:
+			if d, ok := r.msg.(*messages.AgentJobDone); ok {
+				t.Fatalf("result %s sent twice", d.JobID)
+			}
+		case <-deadline:
+			if s := e.agent.Stats(); s.ResultsResent != 0 {
+				t.Errorf("%d results resent, want 0", s.ResultsResent)
+			}
+			return
+		}
+	}
+}

@@ -57,7 +57,7 @@ func (a *Agent) keep(k messages.JobAttempt, data []byte) {
 	a.mu.Lock()
 	delete(a.attempts, k)
 	a.finished.add(k)
-	p := &pending{data: data}
+	p := &pending{data: data, lastSent: time.Now()} // about to be: not due for a resend
 	a.results[k] = p
 	a.mu.Unlock()
 	a.publishResult(k, p)
@@ -106,8 +106,7 @@ func (a *Agent) publishResult(k messages.JobAttempt, p *pending) {
 	}
 }
 
-// resend sends again every unanswered result last sent before cutoff; a
-// zero cutoff resends them all.
+// resend sends again every unanswered result last sent before cutoff.
 func (a *Agent) resend(cutoff time.Time) {
 	a.mu.Lock()
 	var due []messages.JobAttempt
