@@ -35,10 +35,10 @@
 // attempt in its own goroutine. Its result is encoded once, sent, and kept
 // until the backend answers Ack or Error (stale attempt, unknown job); it is
 // sent again every ResultRetry, and after every hello if sent before it.
-// Results are resent,
-// never recomputed. Jobs it cannot take for a reason of its own (every
-// slot busy, shutting down, environment missing, task files unavailable,
-// more memory than it has, a runtime's Failure with Requeue) get instead
+// Results are resent, never recomputed. Jobs it cannot take for a reason
+// of its own (every slot busy, shutting down, environment missing, task
+// files unavailable, more memory than it has, a runtime's Failure with
+// Requeue) get instead
 // one AgentJobRefused that says why, kept and resent the same way: the
 // backend re-queues them, so the student does not get a crash for a
 // platform hiccup. A result the backend could not
