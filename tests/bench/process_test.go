@@ -38,7 +38,7 @@ const (
 // INGO_BENCH=1 runs 20,000 jobs per row (INGO_BENCH_JOBS overrides);
 // otherwise 1,000, which only checks that every job gets exactly one
 // success. INGO_BENCH_AGENT_GOMAXPROCS sets the agent processes'
-// GOMAXPROCS (GOMAXPROCS itself sets every process's): what seven Go
+// GOMAXPROCS (GOMAXPROCS itself sets every process's): what six Go
 // runtimes sharing two cores cost in scheduling (docs/PERFORMANCE.md).
 func TestProcessReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
