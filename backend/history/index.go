@@ -110,14 +110,7 @@ type index struct {
 	collide bool              // tests: every id hashes alike, so every lookup walks
 }
 
-func (ix *index) hashString(id string) uint64 {
-	if ix.collide {
-		return 0
-	}
-	return maphash.String(ix.seed, id)
-}
-
-func (ix *index) hashBytes(id []byte) uint64 {
+func (ix *index) hash(id []byte) uint64 {
 	if ix.collide {
 		return 0
 	}
@@ -177,12 +170,12 @@ func (ix *index) add(seq uint64, es []entry) {
 		*s = slot{key: e.key, prevSame: noEntry, stored: e.stored, finished: e.finished, where: e.where,
 			client: ix.intern(e.clientID), course: ix.intern(e.courseID), status: ix.intern(string(e.status))}
 		s.jobID = c.put(e.jobID)
+		h := ix.hash(c.str(s.jobID))
 		if prev := ix.next - 1; ix.next&(1<<chunkBits-1) > 0 && string(c.str(c.slots[prev&(1<<chunkBits-1)].batch)) == e.batch {
 			s.batch = c.slots[prev&(1<<chunkBits-1)].batch // a batch's entries come together
 		} else {
 			s.batch = c.put(e.batch)
 		}
-		h := ix.hashString(e.jobID)
 		if n, ok := ix.byJob[h]; ok {
 			s.prevSame = n
 		}
@@ -195,11 +188,11 @@ func (ix *index) add(seq uint64, es []entry) {
 }
 
 // find is the number of jobID's newest entry kept.
-func (ix *index) find(jobID string) (uint64, bool) {
-	n, ok := ix.byJob[ix.hashString(jobID)]
+func (ix *index) find(jobID []byte) (uint64, bool) {
+	n, ok := ix.byJob[ix.hash(jobID)]
 	for ok && n != noEntry && n >= ix.first {
 		s, c := ix.at(n)
-		if string(c.str(s.jobID)) == jobID {
+		if string(c.str(s.jobID)) == string(jobID) {
 			return n, true
 		}
 		n = s.prevSame
@@ -211,14 +204,8 @@ func (ix *index) find(jobID string) (uint64, bool) {
 // has an older entry too).
 func (ix *index) newest(n uint64) bool {
 	s, c := ix.at(n)
-	for m, ok := ix.byJob[ix.hashBytes(c.str(s.jobID))]; ok && m != noEntry && m > n; {
-		t, tc := ix.at(m)
-		if string(tc.str(t.jobID)) == string(c.str(s.jobID)) {
-			return false
-		}
-		m = t.prevSame
-	}
-	return true
+	m, _ := ix.find(c.str(s.jobID))
+	return m == n
 }
 
 // entry is entry n, copied out.
@@ -257,7 +244,7 @@ func (ix *index) trim(first uint64) {
 	end := ix.search(func(s *slot) bool { return s.key>>keyPosBits >= first })
 	for n := ix.first; n < end; n++ {
 		s, c := ix.at(n)
-		if h := ix.hashBytes(c.str(s.jobID)); ix.byJob[h] == n {
+		if h := ix.hash(c.str(s.jobID)); ix.byJob[h] == n {
 			delete(ix.byJob, h)
 		}
 		*s = slot{}
@@ -274,7 +261,7 @@ func (ix *index) trim(first uint64) {
 func (ix *index) lookup(jobID string) (entry, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	n, ok := ix.find(jobID)
+	n, ok := ix.find([]byte(jobID))
 	if !ok {
 		return entry{}, false
 	}
