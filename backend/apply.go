@@ -160,9 +160,8 @@ func (b *Backend) remember(clientID string, t *JobFinished) {
 	// Over budget: forget the oldest results, keeping their ids. doneTrim
 	// marks where results may still be held, so this stays O(1) amortised.
 	for ; b.doneBytes > b.cfg.DoneMemory && b.doneTrim < len(b.doneOrder); b.doneTrim++ {
-		if old := b.done[b.doneOrder[b.doneTrim]]; old != nil && old.result != nil {
-			b.doneBytes -= old.resultSize()
-			old.result = nil
+		if old := b.done[b.doneOrder[b.doneTrim]]; old != nil {
+			b.dropResult(old)
 		}
 	}
 }
@@ -184,15 +183,12 @@ func (b *Backend) forgetDone() {
 			// ResultRetention (dropUnacked deletes it then). The result is
 			// read back from the journal if it must be sent again.
 			d.orphan = true
-			if _, durable := b.cfg.Journal.(ResultStore); durable && d.result != nil {
-				b.doneBytes -= d.resultSize()
-				d.result = nil
+			if _, durable := b.cfg.Journal.(ResultStore); durable {
+				b.dropResult(d)
 			}
 			continue
 		}
-		if d.result != nil {
-			b.doneBytes -= d.resultSize()
-		}
+		b.dropResult(d)
 		delete(b.done, b.doneOrder[n])
 	}
 	if n > 0 {

@@ -89,9 +89,7 @@ func (b *Backend) dropUnacked(clientID string, u *unacked) {
 	b.forgetDelivered(u.jobID) // history.go: once the history holds it
 	if d := b.done[u.jobID]; d != nil && d.orphan {
 		// Kept past DoneRetention only for this wait.
-		if d.result != nil {
-			b.doneBytes -= d.resultSize()
-		}
+		b.dropResult(d)
 		delete(b.done, u.jobID)
 	}
 }

@@ -136,3 +136,13 @@ const doneOverhead = 160
 
 // resultSize is the memory a kept result holds, counted in DoneMemory.
 func (d *doneJob) resultSize() int64 { return int64(len(d.result) + doneOverhead) }
+
+// dropResult lets a finished job's kept result go, and its bytes out of
+// DoneMemory's count: every way a result leaves memory comes here, so
+// that the count cannot miss one (an orphan's once did).
+func (b *Backend) dropResult(d *doneJob) {
+	if d.result != nil {
+		b.doneBytes -= d.resultSize()
+		d.result = nil
+	}
+}
