@@ -172,7 +172,9 @@ func TestFastDecodeSmallMessages(t *testing.T) {
 	}
 }
 
+// cborOf is v in CBOR, as any peer's encoder might write it.
 func cborOf(t *testing.T, v map[string]any) []byte {
+	t.Helper()
 	b, err := cbor.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
@@ -346,13 +348,7 @@ func rawPairs(t *testing.T, kv ...any) cbor.RawMessage {
 	return out
 }
 
-func cborMap(t *testing.T, k string, v any) []byte {
-	b, err := cbor.Marshal(map[string]any{k: v})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
+func cborMap(t *testing.T, k string, v any) []byte { return cborOf(t, map[string]any{k: v}) }
 
 // TestFastCodecsKnowEveryField: a value of each type with hand-written
 // codecs, every field set (through reflect, so a field added later is
