@@ -38,10 +38,9 @@
 // Results are resent, never recomputed. Jobs it cannot take for a reason
 // of its own (every slot busy, shutting down, environment missing, task
 // files unavailable, more memory than it has, a runtime's Failure with
-// Requeue) get instead
-// one AgentJobRefused that says why, kept and resent the same way: the
-// backend re-queues them, so the student does not get a crash for a
-// platform hiccup. A result the backend could not
+// Requeue) get instead one AgentJobRefused that says why, kept and resent
+// the same way: the backend re-queues them, so the student does not get a
+// crash for a platform hiccup. A result the backend could not
 // decode (NaN, invalid UTF-8) or NATS could not carry (over max_payload) is
 // replaced by a crash or an error that says so: it would otherwise be resent
 // forever.
