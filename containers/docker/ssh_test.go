@@ -46,7 +46,7 @@ func sshRuntime(t *testing.T, login time.Duration) *Runtime {
 }
 
 func sshRuntimeMax(t *testing.T, login, maxSession time.Duration) *Runtime {
-	base := testutil.FreePort(t)
+	base := testutil.FreePorts(t, 4)
 	return newTestRuntime(t, Options{SSH: SSHOptions{
 		Listen: "127.0.0.1", PortMin: base, PortMax: base + 3,
 		LoginTimeout: login, MaxSession: maxSession,

@@ -4,7 +4,6 @@ package testutil
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"testing"
 	"time"
@@ -67,17 +66,6 @@ func (n *NATS) Stop() {
 		n.Server.Shutdown()
 		n.Server.WaitForShutdown()
 	}
-}
-
-// FreePort is a loopback TCP port nobody listened on a moment ago.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func freePort(t testing.TB) string { return fmt.Sprint(FreePort(t)) }

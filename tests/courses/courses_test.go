@@ -246,7 +246,7 @@ func startUp(t *testing.T, root, tasks string) *system {
 		zmq:      fmt.Sprintf("tcp://127.0.0.1:%d", testutil.FreePort(t)),
 		ingo:     testutil.IngoBinary(t),
 	}
-	ssh := testutil.FreePort(t)
+	ssh := testutil.FreePorts(t, 2)
 	s.proc = testutil.StartProcess(t, "ingo up", s.ingo, s.env(), "up",
 		"--data-dir", s.dataDir, "--http-addr", s.httpAddr, "--nats-url", s.natsURL, "--concurrency", "2",
 		"--inginious", s.zmq, "--inginious-tasks", tasks,

@@ -18,11 +18,10 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// freePorts finds n consecutive free loopback ports (best effort: another
-// process may take one meanwhile; the agent then tries the next).
+// freePorts is a range of n free ports, first and last.
 func freePorts(t *testing.T, n int) (int, int) {
 	t.Helper()
-	base := testutil.FreePort(t)
+	base := testutil.FreePorts(t, n)
 	return base, base + n - 1
 }
 

@@ -92,7 +92,7 @@ func startUp(t *testing.T, root, name string, o upOptions) *installation {
 		args = append(args, "--inginious", "tcp://"+in.zmqAddr, "--inginious-tasks", o.bridgeTasks)
 	}
 	if o.ssh {
-		base := testutil.FreePort(t)
+		base := testutil.FreePorts(t, 4)
 		args = append(args, "--set", "agent.ssh.listen=127.0.0.1",
 			"--set", "agent.ssh.port-min="+strconv.Itoa(base), "--set", "agent.ssh.port-max="+strconv.Itoa(base+3))
 	} else {
