@@ -160,7 +160,7 @@
 //     cgroup, its wall time by a timer. Attached like the grading
 //     container; its stdout and stderr go to the call's streams, the call's
 //     stdin to its stdin; the call's signals become ContainerKill with that
-//     signal. The code: OOMKilled 252, over a limit 253, else the exit
+//     signal. The code: an OOM kill 252, over a limit 253, else the exit
 //     status. At most 8 per job at once (more calls wait). Removed when the
 //     call ends, and killed when the job ends.
 //   - SSH (sshrelay.go), when Options.SSH has ports: for debug "ssh" jobs
@@ -221,9 +221,14 @@
 //     container's id and the counter is its own cgroup's; a student
 //     container has another id and a sibling cgroup (the v2 count, which
 //     includes child cgroups, has none to include), so an OOM kill there
-//     is the student container's own: run_student returns 252 (from that
-//     container's State.OOMKilled) and the job keeps its result. An exit
-//     137 with no sign is not guessed at.
+//     is the student container's own: run_student returns 252 and the job
+//     keeps its result. The student helper (PID 1 there) tells it: when its
+//     command ends in SIGKILL (or says 137) it reads its own cgroup's
+//     oom_kill count, already counted before the kill, and exits 252. The
+//     container's State.OOMKilled, which may come seconds late, is asked for
+//     a 137 the helper did not turn (studentOOMWait), unless the agent's
+//     own kill over a limit explains it. An exit 137 with no sign is not
+//     guessed at.
 //     What the limit covers (issue 13): tmpfs pages are charged to the
 //     memory cgroup of the process that writes them and there is no swap,
 //     so a container's limit bounds its processes and its files together:

@@ -241,11 +241,16 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		return channel.CodeLaunch, "the job ended"
 	}
 	_ = att.drain(context.Background())
-	switch {
-	case r.studentOOMKilled(c.ctx, id, st.exit):
-		return channel.CodeOverflow, ""
-	case st.verdict != verdictNone:
+	// The agent killed it over a limit: that explains a 137, so an OOM
+	// kill is asked about once, with no wait for a late flag.
+	if st.verdict != verdictNone {
+		if r.oomKilled(c.ctx, id) {
+			return channel.CodeOverflow, ""
+		}
 		return channel.CodeTimeout, ""
+	}
+	if r.studentOOMKilled(c.ctx, id, st.exit) {
+		return channel.CodeOverflow, ""
 	}
 	return int(st.exit), ""
 }

@@ -52,6 +52,9 @@ func studentMain(e *cmdEnv, a *parsed) error {
 		return studentSSH(e, &spec, env, dir, signals)
 	}
 	code := runStudentCommand(e, spec.Argv, env, dir, signals)
+	if code == 128+int(syscall.SIGKILL) && ownOOMKills(e.paths.Root) > 0 {
+		code = channel.CodeOverflow
+	}
 	if code != 0 {
 		return exitWith(code, errQuiet)
 	}

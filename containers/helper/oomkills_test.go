@@ -1,0 +1,58 @@
+package helper
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// A student container's helper finds its own cgroup's OOM kill count under
+// cgroup v1 and v2, in a private cgroup namespace or the host's.
+func TestOwnOOMKills(t *testing.T) {
+	const id = "/docker/0123456789abcdef"
+	v1 := "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"
+	v2 := "low 0\nhigh 0\nmax 41\noom 3\noom_kill 3\noom_group_kill 0\n"
+	for _, tt := range []struct {
+		name  string
+		files map[string]string // path under the root -> content
+		want  int64
+	}{
+		{"v1, own cgroup mounted", map[string]string{
+			"proc/self/cgroup":                        "12:pids:" + id + "\n5:memory:" + id + "\n1:name=systemd:" + id + "\n",
+			"sys/fs/cgroup/memory/memory.oom_control": v1}, 2},
+		{"v1, memory beside another controller", map[string]string{
+			"proc/self/cgroup": "4:cpu,memory:" + id + "\n",
+			"sys/fs/cgroup/memory" + id + "/memory.oom_control": v1}, 2},
+		{"v2, private namespace", map[string]string{
+			"proc/self/cgroup":            "0::/\n",
+			"sys/fs/cgroup/memory.events": v2}, 3},
+		{"v2, host namespace", map[string]string{
+			"proc/self/cgroup":                      "0::" + id + "\n",
+			"sys/fs/cgroup" + id + "/memory.events": v2,
+			"sys/fs/cgroup/memory.events":           "oom_kill 9\n"}, 3},
+		{"v2, none yet", map[string]string{
+			"proc/self/cgroup":            "0::/\n",
+			"sys/fs/cgroup/memory.events": "oom 0\noom_kill 0\n"}, 0},
+		{"a kernel without the count", map[string]string{
+			"proc/self/cgroup":                        "5:memory:/\n",
+			"sys/fs/cgroup/memory/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\n"}, -1},
+		{"no cgroup mounted", map[string]string{"proc/self/cgroup": "0::/\n"}, -1},
+		{"nothing at all", nil, -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for p, c := range tt.files {
+				f := filepath.Join(root, p)
+				if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(f, []byte(c), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := ownOOMKills(root); got != tt.want {
+				t.Errorf("ownOOMKills = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
