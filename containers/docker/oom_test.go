@@ -3,14 +3,13 @@ package docker
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -129,15 +128,7 @@ func TestCgroupOOMKills(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			for p, c := range tt.files {
-				f := filepath.Join(root, p)
-				if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(f, []byte(c), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testutil.WriteTree(t, root, tt.files)
 			read := cgroupOOMKills(root, id, 0)
 			if read == nil {
 				t.Fatal("no counter found")

@@ -1,9 +1,9 @@
 package helper
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // A student container's helper finds its own cgroup's OOM kill count under
@@ -41,15 +41,7 @@ func TestOwnOOMKills(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			for p, c := range tt.files {
-				f := filepath.Join(root, p)
-				if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(f, []byte(c), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			testutil.WriteTree(t, root, tt.files)
 			if got := ownOOMKills(root); got != tt.want {
 				t.Errorf("ownOOMKills = %d, want %d", got, tt.want)
 			}
