@@ -231,13 +231,15 @@ func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
 }
 
 // studentOOMWait bounds how long an exit of 137 waits for the daemon's
-// OOMKilled flag. The flag is the last resort: a student container's
-// helper reads its cgroup's OOM kill count when its command ends in
-// SIGKILL and exits 252 itself; the flag tells only when the helper could
-// not (the OOM killer took it, or it sees no cgroup). A second was not
-// always enough for the flag: CI, with the other suites loading the
-// machine, saw it come later. Only a student killed by SIGKILL without an
-// OOM, and not by the agent over a limit, pays the wait.
+// OOMKilled flag. A student container's helper reads its cgroup's OOM
+// kill count when its command ends in 137 and then exits 252 itself; the
+// flag is asked for every other exit too (a command that outlived the OOM
+// kill of one of its children), but waited for only on a 137 the helper
+// did not turn (the OOM killer took the helper, or it sees no cgroup). A
+// second was not always enough for the flag: CI, with the other suites
+// loading the machine, saw it come later. Only a student killed by
+// SIGKILL without an OOM, and not by the agent over a limit, pays the
+// wait.
 const studentOOMWait = 3 * time.Second
 
 // studentOOMKilled is oomKilled for a student container, whose exit code

@@ -24,7 +24,7 @@ const attacker = "127.0.0.2"
 
 // trustRuntime is a runtime with SSH on loopback ports and o's bounds.
 func trustRuntime(t *testing.T, o SSHOptions) *Runtime {
-	base := testutil.FreePort(t)
+	base := testutil.FreePorts(t, 4)
 	o.Listen, o.PortMin, o.PortMax = "127.0.0.1", base, base+3
 	return newTestRuntime(t, Options{SSH: o})
 }

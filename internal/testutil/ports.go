@@ -33,13 +33,20 @@ func FreePort(t testing.TB) int {
 // picked for bind(0) is one it may pick again for any connection's local
 // end (a NATS client's, a Docker API call's) before the test binds it,
 // and a port next to it is no safer. Below that range only a listener
-// takes a port, and this checks there is none, on every address.
+// takes a port, and this checks there is none, on every address. Another
+// test process (go test runs packages side by side) picks from the same
+// span at random and may still pick the same port: a chance of a few in
+// ten thousand per range, where bind(0) left every port open to any
+// connection.
 func FreePorts(t testing.TB, n int) int {
 	t.Helper()
 	if n < 1 {
 		t.Fatalf("free ports: %d asked", n)
 	}
 	lo, hi := portSpan()
+	if n > hi-lo {
+		t.Fatalf("free ports: %d asked, %d-%d has fewer", n, lo, hi)
+	}
 	handedOut.Lock()
 	defer handedOut.Unlock()
 	if handedOut.ports == nil {

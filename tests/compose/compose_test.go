@@ -63,19 +63,11 @@ func freePort(t *testing.T) string {
 	return fmt.Sprint(testutil.FreePort(t))
 }
 
-// freePortPair is two consecutive loopback ports nobody listens on: the
-// next one of a free port may be taken (it was, once, by a parallel test).
+// freePortPair is two consecutive ports nobody listens on.
 func freePortPair(t *testing.T) (string, string) {
 	t.Helper()
-	for range 100 {
-		p := testutil.FreePort(t)
-		if l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+1)); err == nil {
-			l.Close()
-			return fmt.Sprint(p), fmt.Sprint(p + 1)
-		}
-	}
-	t.Fatal("no two consecutive free ports")
-	return "", ""
+	p := testutil.FreePorts(t, 2)
+	return fmt.Sprint(p), fmt.Sprint(p + 1)
 }
 
 // stack is one docker-compose project of docker-compose.yml.
