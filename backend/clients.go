@@ -159,6 +159,15 @@ func validateJob(m *messages.ClientNewJob) error {
 	if !m.Debug.Valid() {
 		return fmt.Errorf("debug must be \"\", \"debug\" or \"ssh\", not %q", m.Debug)
 	}
+	user, _ := m.InputData["@username"].(string)
+	for _, f := range [...]struct{ name, v string }{
+		{"course_id", m.CourseID}, {"task_id", m.TaskID}, {"environment_type", m.EnvironmentType},
+		{"environment", m.Environment}, {"launcher", m.Launcher}, {"the @username input", user},
+	} {
+		if len(f.v) > messages.MaxNameLength {
+			return fmt.Errorf("%s of %d bytes is longer than %d", f.name, len(f.v), messages.MaxNameLength)
+		}
+	}
 	l := m.EnvironmentParameters.Limits
 	// Arrays, not maps: every job passes here, and the first bad limit
 	// named is always the same one.

@@ -149,18 +149,45 @@ func TestBadJobsRefused(t *testing.T) {
 		"bad debug":      func(j *messages.ClientNewJob) { j.Debug = "verbose" },
 		"negative time":  func(j *messages.ClientNewJob) { j.EnvironmentParameters.Limits.Time = -1 },
 		"negative mem":   func(j *messages.ClientNewJob) { j.EnvironmentParameters.Limits.Memory = -5 },
+		// Names longer than queue pages, their filters and the history's
+		// summaries carry.
+		"course_id":           func(j *messages.ClientNewJob) { j.CourseID = long },
+		"task_id":             func(j *messages.ClientNewJob) { j.TaskID = long },
+		"environment_type":    func(j *messages.ClientNewJob) { j.EnvironmentType = long },
+		"environment":         func(j *messages.ClientNewJob) { j.Environment = long },
+		"launcher":            func(j *messages.ClientNewJob) { j.Launcher = long },
+		"the @username input": func(j *messages.ClientNewJob) { j.InputData = map[string]any{"@username": long} },
 	}
 	for name, spoil := range cases {
 		t.Run(name, func(t *testing.T) {
-			j := newJob("bad-"+fmt.Sprint(len(name)), "default", 0)
+			j := newJob("bad-"+strings.ReplaceAll(strings.ReplaceAll(name, " ", "-"), "@", ""), "default", 0)
 			spoil(j)
 			c.send(j)
-			if e := next[*messages.Error](c); e.Code != messages.CodeBadRequest {
+			e := next[*messages.Error](c)
+			if e.Code != messages.CodeBadRequest {
 				t.Fatalf("got %+v", e)
+			}
+			if strings.Contains(name, "_") || strings.Contains(name, "@") || name == "environment" || name == "launcher" {
+				if want := name + " of 257 bytes is longer than 256"; !strings.Contains(e.Text, want) {
+					t.Fatalf("error %q does not say %q", e.Text, want)
+				}
 			}
 		})
 	}
+	// At the bound, every name is taken (the job waits for its
+	// environment).
+	j := newJob("names-at-the-bound", "default", 0)
+	at := long[:messages.MaxNameLength]
+	j.CourseID, j.TaskID, j.Launcher, j.InputData = at, at, at, map[string]any{"@username": at}
+	j.EnvironmentType, j.Environment, j.WaitForEnvironment = at, at, true
+	c.send(j)
+	if q := next[*messages.BackendJobQueued](c); q.JobID != j.JobID {
+		t.Fatalf("got %+v", q)
+	}
 }
+
+// long is one byte over messages.MaxNameLength.
+var long = strings.Repeat("n", messages.MaxNameLength+1)
 
 // A job for an environment nobody offers, submitted while agents may still
 // be saying hello, waits out the grace period, then fails; one whose

@@ -13,8 +13,9 @@ const (
 	MaxQueuePage = 1000
 	// MaxQueueHeads bounds ClientGetQueue.PerQueue.
 	MaxQueueHeads = 100
-	// maxCursorName bounds the names a cursor or a filter carries.
-	maxCursorName = 256
+	// maxCursorName bounds the names a cursor or a filter carries: any
+	// name a job may have (MaxNameLength).
+	maxCursorName = MaxNameLength
 )
 
 // QueueCursor is a place in the listing of every job that pages walk: the

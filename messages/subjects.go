@@ -161,6 +161,14 @@ func (s Subjects) idAfter(subject, head string) (string, bool) {
 // MaxIDLength bounds client, agent and job ids.
 const MaxIDLength = 128
 
+// MaxNameLength bounds, in bytes, each name a job carries: its course,
+// task, environment type and environment, its launcher and its
+// "@username" input. The backend refuses a job with a longer one: queue
+// pages, their cursors and filters, and the job history's summaries all
+// carry these names, and a name none of them can carry would make its
+// job a queue's or a course's that cannot be listed.
+const MaxNameLength = 256
+
 // ValidateID checks that id can be one NATS subject token: non-empty,
 // bounded, and made of letters, digits, '-' and '_' only.
 func ValidateID(id string) error {

@@ -121,6 +121,10 @@ func TestBadInput(t *testing.T) {
 		{"too many files", "POST", "/api/v1/jobs", withTask(manyFiles(t, 10001), "t.tgz"), 400, "archive_too_large"},
 		// No task at all: no run file to run, so it could only end as crash.
 		{"JSON job without a task", "POST", "/api/v1/jobs", jsonBody(job), 400, "bad_task"},
+		{"course id over 256 bytes", "POST", "/api/v1/jobs", func() (string, []byte) {
+			return multipartBody(t, [3]string{"job", "", `{"course_id": "` + strings.Repeat("c", 257) + `"}`},
+				[3]string{"task", "t.tgz", string(tarGz(t, map[string]string{"run": "#!/bin/sh\n"}, nil))})
+		}, 400, "bad_request"},
 		{"multipart job without a task", "POST", "/api/v1/jobs", func() (string, []byte) {
 			return multipartBody(t, [3]string{"job", "", job}, [3]string{"file:q", "a.txt", "x"})
 		}, 400, "bad_task"},
@@ -171,6 +175,9 @@ func TestBadInput(t *testing.T) {
 			if msg, _ := errObj["message"].(string); strings.HasSuffix(tc.name, "without a task") &&
 				(!strings.Contains(msg, "no task") || !strings.Contains(msg, "task_bundle") || !strings.Contains(msg, `"task" part`)) {
 				t.Errorf("%q does not say what is missing (a task archive or task_bundle)", msg)
+			}
+			if msg, _ := errObj["message"].(string); strings.HasPrefix(tc.name, "course id") && !strings.Contains(msg, "course_id of 257 bytes is longer than 256") {
+				t.Errorf("%q does not name the course id and its bound", msg)
 			}
 			t.Logf("%d %s: %s", status, errObj["code"], errObj["message"])
 		})
