@@ -31,6 +31,13 @@ func (a *Agent) handle(msg *nats.Msg) {
 		a.stats.noResponders.Add(1)
 		return
 	}
+	if natsconn.Foreign(msg) {
+		// The server's answer to somebody's JetStream request, sent here
+		// on their behalf: not the backend's.
+		a.stats.malformed.Add(1)
+		a.log.Warn("a JetStream answer on the agent subject, dropped: somebody chose it as a reply subject", "bytes", len(msg.Data))
+		return
+	}
 	items, err := messages.Split(msg.Data)
 	if err != nil {
 		a.stats.malformed.Add(1)

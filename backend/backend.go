@@ -314,6 +314,13 @@ func (b *Backend) abandon(ctx context.Context, subs ...*nats.Subscription) error
 // identity publish on (package natsauth); the reply subject is the
 // sender's choice and is never trusted.
 func (b *Backend) receive(m *nats.Msg) {
+	if natsconn.Foreign(m) {
+		// The server's answer to somebody's JetStream request, sent here
+		// on their behalf: its subject says nothing of who sent it.
+		b.stats.badSender.Add(1)
+		b.log.Warn("a JetStream answer on a sender's subject, dropped: somebody chose it as a reply subject", "subject", m.Subject, "bytes", len(m.Data))
+		return
+	}
 	sender, kind, ok := b.subj.Sender(m.Subject)
 	if !ok {
 		// Our subscriptions match only sender subjects; an invalid id

@@ -3,6 +3,7 @@ package frontendclient
 import (
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -21,6 +22,13 @@ func (c *Client) handle(nm *nats.Msg) {
 		c.mu.Lock()
 		c.losses++
 		c.mu.Unlock()
+		return
+	}
+	if natsconn.Foreign(nm) {
+		// The server's answer to somebody's JetStream request, sent here
+		// on their behalf: not the backend's.
+		c.stats.malformed.Add(1)
+		c.log.Warn("a JetStream answer on the client subject, dropped: somebody chose it as a reply subject", "bytes", len(nm.Data))
 		return
 	}
 	items, err := messages.Split(nm.Data)

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -145,5 +148,37 @@ func TestOnResultTakesEarlierProcessResults(t *testing.T) {
 	// of a stored one counts: old-1, stored-before-crash, flaky twice.
 	if st := e.c.Stats(); st.OrphanResults != 4 || st.HandlerErrors != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// A result with the headers of a JetStream answer is the server's answer
+// to somebody's direct get, sent here because they chose this subject as
+// its reply (with bytes they stored): not the backend's. The job keeps
+// waiting for its real result.
+func TestReflectedResultIsDropped(t *testing.T) {
+	e := newEnv(t, Options{})
+	ready(t, e.c)
+	j := submit(t, e.c, jobRequest(""))
+	expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+	forged, err := messages.Encode(&messages.BackendJobDone{JobID: j.ID(), JobResult: messages.NewJobResult(messages.StatusFailed, "forged", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.c.Stats().Malformed
+	m := &nats.Msg{Subject: e.fb.subj.Client(e.c.ID()), Data: forged,
+		Header: nats.Header{"Nats-Stream": {"OBJ_ingo-tasks"}, "Nats-Subject": {"$O.ingo-tasks.M.x"}, "Nats-Sequence": {"9"}}}
+	if err := e.fb.nc.PublishMsg(m); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, guard, func() bool { return e.c.Stats().Malformed > before }, "the forged result dropped")
+	if j.Result() != nil {
+		t.Fatalf("the job took the forged result: %+v", j.Result())
+	}
+	e.fb.finish(j.ID(), messages.StatusSuccess)
+	if got := acks(t, e.fb, 1); got[0] != j.ID() {
+		t.Fatalf("acked %v", got)
+	}
+	if r := j.Result(); r == nil || r.Result.Status != messages.StatusSuccess {
+		t.Fatalf("result %+v", r)
 	}
 }

@@ -3,12 +3,15 @@ package history
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
 // trimEvery: how often the index drops what the stream no longer holds
@@ -63,7 +66,15 @@ func (st *Store) feedOnce(ctx context.Context) error {
 			return err
 		}
 		seq := meta.Sequence.Stream
-		es, err := st.entriesOf(m, seq, meta.Timestamp.UnixMilli())
+		var es []entry
+		if natsconn.ForeignStored(m.Headers(), m.Data()) {
+			// Stored by the server on somebody's behalf (a JetStream answer
+			// sent with a history subject as its reply): no backend wrote
+			// it, and what it says of a job is not to be listed.
+			err = errors.New("a JetStream answer that somebody sent here, not a backend's records")
+		} else {
+			es, err = st.entriesOf(m, seq, meta.Timestamp.UnixMilli())
+		}
 		if err != nil {
 			st.opts.Log.Warn("job history: a message of the stream is not records; it is left out of the index",
 				"subject", m.Subject(), "seq", seq, "err", err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -61,8 +63,15 @@ func (s *Server) receive(m *nats.Msg) {
 		return
 	}
 	id, admin, ok := s.st.subj.HistorySender(m.Subject)
-	if !ok {
-		s.respond(m, messages.Errorf(messages.CodeBadSender, "", "%s is not a history request subject", m.Subject))
+	if !ok || natsconn.Foreign(m) {
+		return // not a request of the identity its subject names
+	}
+	role := natsauth.RoleFrontend
+	if admin {
+		role = natsauth.RoleAdmin
+	}
+	if !natsauth.OwnInbox(m.Reply, role, id) {
+		s.log.Warn("history request with a reply subject outside the requester's inbox, not answered", "subject", m.Subject, "reply", m.Reply)
 		return
 	}
 	select {

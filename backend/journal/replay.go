@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
 // A replay is a pipeline, because a restart at a deadline has a million
@@ -148,8 +149,17 @@ func (j *Journal) readMessages(it jetstream.MessagesContext, last uint64, ordere
 			send(&decodedMessage{err: fmt.Errorf("journal: metadata: %w", err), done: make(chan struct{})})
 			return
 		}
-		d := &decodedMessage{seq: meta.Sequence.Stream, subject: m.Subject(), data: m.Data(), done: make(chan struct{})}
-		if !send(d) || d.seq >= last || meta.NumPending == 0 {
+		if natsconn.ForeignStored(m.Headers(), m.Data()) {
+			// Stored by the server on somebody's behalf (a JetStream
+			// answer sent with the journal's subject as its reply): not a
+			// record. Refusing the whole journal for it would let any
+			// identity that may ask JetStream anything stop the backend
+			// for good.
+			j.opts.Log.Warn("journal: a message the backend did not write, skipped", "seq", meta.Sequence.Stream, "subject", m.Subject(), "bytes", len(m.Data()))
+		} else if !send(&decodedMessage{seq: meta.Sequence.Stream, subject: m.Subject(), data: m.Data(), done: make(chan struct{})}) {
+			return
+		}
+		if meta.Sequence.Stream >= last || meta.NumPending == 0 {
 			return
 		}
 	}

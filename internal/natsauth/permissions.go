@@ -2,6 +2,7 @@ package natsauth
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/jwt/v2"
 
@@ -35,6 +36,25 @@ func ParseRole(s string) (Role, error) {
 // InboxPrefix is where a user's replies arrive; only that user may
 // subscribe under it.
 func InboxPrefix(role Role, name string) string { return "_INBOX." + string(role) + "." + name }
+
+// OwnInbox reports whether a service may answer a request of name (of
+// role) on reply. NATS lets a requester choose any reply subject, and the
+// answer goes out with the answerer's rights: the backend's may write the
+// journal and the leader's key. So an answer goes under an inbox only,
+// and under name's own when the inbox names an identity (one that does
+// not is that of a server without ingo's identities, where nobody's
+// permissions are at stake).
+func OwnInbox(reply string, role Role, name string) bool {
+	rest, ok := strings.CutPrefix(reply, "_INBOX.")
+	if !ok {
+		return false
+	}
+	first, _, _ := strings.Cut(rest, ".")
+	if _, err := ParseRole(first); err != nil {
+		return true
+	}
+	return strings.HasPrefix(reply, InboxPrefix(role, name)+".")
+}
 
 // permissions are what the server lets a user of role and name do in the
 // installation with subject prefix prefix.

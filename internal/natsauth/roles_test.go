@@ -216,3 +216,28 @@ func TestCredsFileRoundTrip(t *testing.T) {
 		t.Error("an unknown role was accepted")
 	}
 }
+
+// A service answers a request under an inbox only, and under the asker's
+// own when the inbox names an identity.
+func TestOwnInbox(t *testing.T) {
+	for _, c := range []struct {
+		reply string
+		want  bool
+	}{
+		{"_INBOX.frontend.web.abc", true},
+		{"_INBOX.frontend.web.abc.def", true},
+		{"_INBOX.frontend.webby.abc", false},
+		{"_INBOX.frontend.other.abc", false},
+		{"_INBOX.admin.web.abc", false},
+		{"_INBOX.frontend.web", false},
+		{"_INBOX.Jx8cq2Bz.17", true}, // a server without ingo's identities
+		{"ingo.journal.batch.v1", false},
+		{"$KV.INGO_LEADER.backend", false},
+		{"ingo.client.web", false},
+		{"", false},
+	} {
+		if got := natsauth.OwnInbox(c.reply, natsauth.RoleFrontend, "web"); got != c.want {
+			t.Errorf("OwnInbox(%q) = %v, want %v", c.reply, got, c.want)
+		}
+	}
+}

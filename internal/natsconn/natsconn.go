@@ -145,3 +145,30 @@ func Fits(nc *nats.Conn, name string, data []byte) error {
 func IsStatus(m *nats.Msg) bool {
 	return len(m.Data) == 0 && m.Header.Get("Status") != ""
 }
+
+// Foreign reports whether m, arriving on an ingo subject, cannot be an
+// ingo message: no ingo peer sends headers, and the server's status (see
+// IsStatus) has no data. What has both is the NATS server's answer to
+// somebody's JetStream request: a direct get's answer carries a stored
+// message, with its stream, subject and sequence in headers the server
+// adds, and the server publishes it on whatever reply subject the
+// requester chose, with the server's authority, past the requester's
+// publish permissions. Taken as what it says, a message a frontend stored
+// in the bundle store would arrive on an agent's subject as if that agent
+// had sent it. The receivers of ingo subjects drop these.
+func Foreign(m *nats.Msg) bool {
+	return len(m.Header) > 0 && !IsStatus(m)
+}
+
+// ForeignStored is Foreign for a message read back from a stream: one
+// that the server published there on a requester's behalf (a direct
+// get's answer, with its headers) or a JetStream API answer (JSON, which
+// no ingo record is: they are CBOR or start with their own magic).
+func ForeignStored(h nats.Header, data []byte) bool {
+	for _, k := range []string{"Nats-Stream", "Nats-Sequence", "Nats-Subject", "Nats-Time-Stamp"} {
+		if _, ok := h[k]; ok {
+			return true
+		}
+	}
+	return len(data) > 0 && data[0] == '{'
+}
