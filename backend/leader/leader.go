@@ -303,6 +303,14 @@ func (l *Lease) renew(ctx context.Context, rev uint64, okSent time.Time) {
 			rev, okSent, lastErr = newRev, sent, nil
 			next = sent.Add(ttl / 4)
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+			if foreign, ok := l.e.foreignRevision(ctx, fence); ok {
+				// Not a candidate's write (a candidate writes only a key
+				// that is gone): the server's answer to somebody's JetStream
+				// request, sent here as its reply. Ours to write over.
+				log.Warn("leader: the key holds what no candidate wrote (somebody's JetStream answer); writing over it", "revision", foreign)
+				rev, next = foreign, time.Now()
+				continue
+			}
 			l.lose(log, fmt.Errorf("%w: the key changed under us: %w", ErrLost, err))
 			return
 		default:
@@ -311,6 +319,40 @@ func (l *Lease) renew(ctx context.Context, rev uint64, okSent time.Time) {
 			next = time.Now().Add(l.e.poll)
 		}
 	}
+}
+
+// foreignRevision is the key's revision when what it holds cannot be a
+// candidate's id: NATS stores there whatever JetStream answer an identity
+// asked for with the key's subject as the reply (a JSON document, or a
+// stored message's bytes), and a holder that took that for another
+// candidate would give the lease up to anyone who can ask JetStream
+// anything. A printable id that is not ours still ends the lease: a
+// holder cannot tell it from a candidate that found the key gone.
+func (e *Elector) foreignRevision(ctx context.Context, fence time.Time) (uint64, bool) {
+	gctx, cancel := context.WithDeadline(ctx, fence)
+	defer cancel()
+	ent, err := e.kv.Get(gctx, Key)
+	if err != nil || ent.Operation() != jetstream.KeyValuePut {
+		return 0, false
+	}
+	if v := string(ent.Value()); v != e.opts.ID && candidateID(v) {
+		return 0, false
+	}
+	return ent.Revision(), true
+}
+
+// candidateID says whether v could be a candidate's id: printable, not a
+// JSON document, of a sane length.
+func candidateID(v string) bool {
+	if v == "" || len(v) > 1024 || v[0] == '{' {
+		return false
+	}
+	for _, r := range v {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func (l *Lease) lose(log *slog.Logger, err error) {

@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend/leader"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // ttl is short to keep the package fast; bounds below add generous slack.
@@ -311,4 +313,46 @@ func TestNeverTwoHolders(t *testing.T) {
 		t.Fatal("the candidates stopped handing the lease around")
 	}
 	t.Logf("%d acquisitions", acquired)
+}
+
+// Any identity that may ask JetStream something can have the answer
+// stored in the lease's key (NATS sends it to whatever reply subject the
+// asker chose): the holder writes over what no candidate could have
+// written, and keeps the lease. A printable id that is not its own still
+// ends it.
+func TestHolderWritesOverAForeignValue(t *testing.T) {
+	n := testutil.StartNATS(t)
+	nc := connect(t, n.URL, "holder")
+	e := elector(t, nc, "holder")
+	l := acquire(t, e)
+	js, err := jetstream.New(connect(t, n.URL, "attacker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), messages.NewSubjects("").LeaderBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{`{"type":"io.nats.jetstream.api.v1.stream_info_response"}`, "\x00\xd9\x01binary"} {
+		if _, err := kv.Put(t.Context(), leader.Key, []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+		testutil.Eventually(t, takeoverBound, func() bool {
+			h, err := e.Holder(t.Context())
+			return err == nil && h == "holder"
+		}, "the holder did not write over "+v)
+		select {
+		case <-l.Done():
+			t.Fatalf("lease lost over %q: %v", v, l.Err())
+		default:
+		}
+	}
+	if _, err := kv.Put(t.Context(), leader.Key, []byte("another-backend")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.Done():
+	case <-time.After(takeoverBound):
+		t.Fatal("the lease held over another candidate's id")
+	}
 }
