@@ -43,7 +43,10 @@ func InboxPrefix(role Role, name string) string { return "_INBOX." + string(role
 // journal and the leader's key. So an answer goes under an inbox only,
 // and under name's own when the inbox names an identity (one that does
 // not is that of a server without ingo's identities, where nobody's
-// permissions are at stake).
+// permissions are at stake). An admin's request names any client id (its
+// credentials let it), so it is answered under any admin's inbox; a
+// backend's credentials may send as anyone, so a backend's inbox is
+// answered too.
 func OwnInbox(reply string, role Role, name string) bool {
 	rest, ok := strings.CutPrefix(reply, "_INBOX.")
 	if !ok {
@@ -52,6 +55,9 @@ func OwnInbox(reply string, role Role, name string) bool {
 	first, _, _ := strings.Cut(rest, ".")
 	if _, err := ParseRole(first); err != nil {
 		return true
+	}
+	if first == string(RoleBackend) || (role == RoleAdmin && first == string(RoleAdmin)) {
+		return strings.Count(reply, ".") >= 3
 	}
 	return strings.HasPrefix(reply, InboxPrefix(role, name)+".")
 }

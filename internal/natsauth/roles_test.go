@@ -231,6 +231,8 @@ func TestOwnInbox(t *testing.T) {
 		{"_INBOX.admin.web.abc", false},
 		{"_INBOX.frontend.web", false},
 		{"_INBOX.Jx8cq2Bz.17", true}, // a server without ingo's identities
+		{"_INBOX.backend.b1.xyz", true},
+		{"_INBOX.agent.web.abc", false},
 		{"ingo.journal.batch.v1", false},
 		{"$KV.INGO_LEADER.backend", false},
 		{"ingo.client.web", false},
@@ -238,6 +240,13 @@ func TestOwnInbox(t *testing.T) {
 	} {
 		if got := natsauth.OwnInbox(c.reply, natsauth.RoleFrontend, "web"); got != c.want {
 			t.Errorf("OwnInbox(%q) = %v, want %v", c.reply, got, c.want)
+		}
+	}
+	// An admin's requests name any client id: any admin inbox answers.
+	for reply, want := range map[string]bool{"_INBOX.admin.ops.abc": true, "_INBOX.admin.x.y.z": true,
+		"_INBOX.admin.ops": false, "_INBOX.frontend.web.abc": false, "ingo.client.web": false, "_INBOX.Jx8cq2Bz.17": true} {
+		if got := natsauth.OwnInbox(reply, natsauth.RoleAdmin, "cli-1234"); got != want {
+			t.Errorf("admin: OwnInbox(%q) = %v, want %v", reply, got, want)
 		}
 	}
 }
