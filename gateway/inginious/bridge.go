@@ -25,6 +25,11 @@ const forgetAfter = 10 * time.Minute
 type Options struct {
 	// Listen is the ZeroMQ endpoint, "tcp://HOST:PORT".
 	Listen string `key:"listen" help:"ZeroMQ endpoint (tcp://HOST:PORT) where ingo inginious-bridge, and ingo up when set, serve INGInious' client protocol to an INGInious webapp; empty with ingo up: no bridge"`
+	// Allow lists the addresses (IPs, or CIDR prefixes) a webapp may
+	// connect from; empty: loopback only. INGInious' protocol has no
+	// credentials: whoever reaches the port can watch the queue, submit,
+	// kill and read results, so it is open to the webapps' hosts only.
+	Allow []string `key:"allow" help:"addresses (IPs or CIDR prefixes such as 10.1.2.0/24) the INGInious webapps connect from; a connection from any other is closed at once. INGInious' protocol has no credentials: whoever reaches the port may submit, kill and read results. Empty: loopback only"`
 	// TasksDir holds the webapp's courses: TasksDir/<course>/<task>.
 	TasksDir string `key:"tasks-dir" help:"the INGInious webapp's task folder (<course>/<task>, and each course's $common), which the bridge reads jobs' tasks from"`
 	// Log; nil discards.
@@ -97,6 +102,9 @@ func New(cl *frontendclient.Client, opts Options) *Bridge {
 func (b *Bridge) Run(ctx context.Context) error {
 	ep, err := listenEndpoint(b.opts.Listen)
 	if err != nil {
+		return err
+	}
+	if b.guard.allow, err = parseAllow(b.opts.Allow); err != nil {
 		return err
 	}
 	// The guard reaches the transport through the socket's context.

@@ -26,6 +26,11 @@
 //
 // # Hostile peers
 //
+// INGInious' protocol has no credentials: a peer can watch the queue,
+// submit, kill any job and read results. The bridge serves the addresses
+// of Options.Allow only (loopback by default), and closes any other
+// connection before its handshake.
+//
 // zmq4 v0.17.0 trusts its peers: it allocates whatever size a frame
 // header announces (2^62 bytes panic, 64 GiB is a fatal out of memory: 73
 // bytes kill the process, which in `ingo up` is NATS, backend and agent

@@ -3,8 +3,11 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +34,7 @@ type Stats struct {
 	Conns int64
 	// Closed counts the connections the bridge closed, by reason:
 	// frame-too-large, message-too-large, too-many-frames, bad-greeting,
-	// bad-handshake, handshake-incomplete, too-many-conns,
+	// bad-handshake, handshake-incomplete, not-allowed, too-many-conns,
 	// too-many-conns-from-addr, write-stalled.
 	Closed map[string]uint64
 }
@@ -40,6 +43,7 @@ type Stats struct {
 // the transport in the context of the bridge's socket, zmq4's only way
 // from a socket to its transport.
 type guard struct {
+	allow                []netip.Prefix // set by Run before it listens
 	lim                  zmtpLimits
 	maxConns, maxPerAddr int
 	handshakeTimeout     time.Duration
@@ -66,6 +70,43 @@ func newGuard(opts Options, log *slog.Logger) *guard {
 		log:              log,
 		closed:           map[string]uint64{},
 	}
+}
+
+// parseAllow reads Options.Allow: IPs and CIDR prefixes; empty,
+// loopback only.
+func parseAllow(list []string) ([]netip.Prefix, error) {
+	if len(list) == 0 {
+		return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}, nil
+	}
+	var out []netip.Prefix
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("inginious.allow: %q is neither an IP address nor a CIDR prefix (10.1.2.3, 10.1.2.0/24)", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// allowed tells whether a webapp may connect from host (an IP).
+func (g *guard) allowed(host string) bool {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range g.allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // orDefault is v, or def when v is not set.
@@ -100,6 +141,7 @@ var reasons = []struct {
 	{errBadGreeting, "bad-greeting"},
 	{errBadHandshake, "bad-handshake"},
 	{errHandshakeIncomplete, "handshake-incomplete"},
+	{errNotAllowed, "not-allowed"},
 	{errTooManyConns, "too-many-conns"},
 	{errTooManyFromAddr, "too-many-conns-from-addr"},
 	{errWriteStalled, "write-stalled"},

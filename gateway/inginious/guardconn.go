@@ -14,6 +14,7 @@ var (
 	errHandshakeIncomplete = errors.New("no complete handshake")
 	errTooManyConns        = errors.New("too many connections")
 	errTooManyFromAddr     = errors.New("too many connections from one address")
+	errNotAllowed          = errors.New("an address inginious.allow does not list")
 	errWriteStalled        = errors.New("the peer reads nothing")
 	// errGreetingMismatch: zmq4 changed its greeting, which the bridge
 	// sends on its behalf.

@@ -3,6 +3,7 @@ package bridge
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net"
@@ -160,5 +161,88 @@ func TestBridgeConnLimits(t *testing.T) {
 	c.send("ClientHello", map[string]any{"name": "me"})
 	if m := c.recv(); m["@type"] != "BackendUpdateEnvironments" {
 		t.Fatalf("hello: %v", m)
+	}
+}
+
+// INGInious' protocol has no credentials: a connection from an address
+// inginious.allow does not list is closed before its handshake (by
+// default, any address but loopback); one it lists is served.
+func TestBridgeAllowList(t *testing.T) {
+	r := newRig(t)
+	r.stopBridge()
+	r.bridgeOpts = func(o *Options) { o.Allow = []string{"127.0.0.2", "127.0.3.0/24"} }
+	r.startBridge(t)
+
+	for _, from := range []string{"127.0.0.1", "127.0.0.4"} {
+		if b := readToEnd(t, rawDial(t, r, from)); len(b) != 0 {
+			t.Fatalf("a connection from %s, not listed, got %q", from, b)
+		}
+	}
+	handshaken(t, r, "127.0.0.2")
+	handshaken(t, r, "127.0.3.9")
+	st := r.bridge.Stats()
+	if want := map[string]uint64{"not-allowed": 2}; st.Conns != 2 || !maps.Equal(st.Closed, want) {
+		t.Fatalf("stats %+v, want 2 connections and closed %v", st, want)
+	}
+}
+
+func TestParseAllow(t *testing.T) {
+	g := &guard{}
+	var err error
+	if g.allow, err = parseAllow(nil); err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{"127.0.0.1": true, "127.9.9.9": true, "::1": true, "::ffff:127.0.0.1": true,
+		"10.0.0.1": false, "::2": false, "fe80::1%eth0": false, "not an ip": false} {
+		if got := g.allowed(host); got != want {
+			t.Errorf("default: allowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+	if g.allow, err = parseAllow([]string{"10.1.2.0/24", " 192.168.0.7 ", "2001:db8::/32", "::ffff:10.9.9.9"}); err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]bool{"10.1.2.200": true, "10.1.3.1": false, "192.168.0.7": true, "192.168.0.8": false,
+		"2001:db8::5": true, "10.9.9.9": true, "127.0.0.1": false} {
+		if got := g.allowed(host); got != want {
+			t.Errorf("allowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+	for _, bad := range []string{"10.1.2.0/33", "host.example", ""} {
+		if _, err := parseAllow([]string{bad}); err == nil {
+			t.Errorf("parseAllow(%q) took it", bad)
+		}
+	}
+}
+
+// A second submission of a job id the bridge follows, from another
+// webapp connection, is refused without touching the first: the first's
+// result goes to its own webapp only.
+func TestBridgeDuplicateJobIDTakesNothing(t *testing.T) {
+	r := newRig(t)
+	victim, thief := r.dial(t), r.dial(t)
+	for _, c := range []*webappClient{victim, thief} {
+		c.send("ClientHello", map[string]any{"name": "webapp"})
+		if m := c.recv(); m["@type"] != "BackendUpdateEnvironments" {
+			t.Fatalf("hello: %v", m)
+		}
+	}
+	const id = "33333333-3333-3333-3333-333333333333"
+	victim.send("ClientNewJob", newJobFields(id, "algo", map[string]any{"sleep": "500ms", "grade": 77.0, "text": "secret feedback"}))
+	if m := victim.recv("BackendUpdateEnvironments"); m["@type"] != "BackendJobStarted" || m["job_id"] != id {
+		t.Fatalf("started: %v", m)
+	}
+	stolen := newJobFields(id, nil, map[string]any{})
+	delete(stolen, "task_id") // a taskless job: no task folder to find
+	thief.send("ClientNewJob", stolen)
+	if m := thief.recv("BackendUpdateEnvironments", "Pong"); m["@type"] != "BackendJobDone" || fmt.Sprint(m["result"]) != "[crash A job with this id is already running.]" {
+		t.Fatalf("the thief's submission: %v", m)
+	}
+	done := victim.recv("BackendUpdateEnvironments", "Pong")
+	if done["@type"] != "BackendJobDone" || done["job_id"] != id || done["grade"] != 77.0 {
+		t.Fatalf("the victim's result: %v", done)
+	}
+	thief.send("Ping", nil)
+	if m := thief.recv("BackendUpdateEnvironments"); m["@type"] != "Pong" {
+		t.Fatalf("the thief got %v", m)
 	}
 }

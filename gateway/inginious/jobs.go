@@ -31,6 +31,14 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 	}
 	js := &jobState{owner: id, drained: make(chan struct{}), debug: req.Debug != messages.DebugOff}
 	b.mu.Lock()
+	if b.jobs[m.JobID] != nil {
+		// Followed already, for its webapp: a second submission must not
+		// take its place, or the first's result would go to whoever sent
+		// the second (INGInious' webapp never sends a job id twice).
+		b.mu.Unlock()
+		fail("A job with this id is already running.")
+		return
+	}
 	b.jobs[m.JobID] = js
 	b.mu.Unlock()
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)

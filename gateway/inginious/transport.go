@@ -92,6 +92,9 @@ func (l *guardListener) admit(c net.Conn) (*guardConn, error) {
 	if host, _, err := net.SplitHostPort(ip); err == nil {
 		ip = host
 	}
+	if !l.g.allowed(ip) {
+		return nil, fmt.Errorf("%w: %s", errNotAllowed, ip)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.open >= l.g.maxConns {
