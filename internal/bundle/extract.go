@@ -39,7 +39,7 @@ func Extract(r io.Reader, dir string, limits PackLimits) error {
 	}
 	defer root.Close()
 
-	x := extractor{root: root, files: limits.MaxFiles, bytes: limits.MaxBytes, limits: limits}
+	x := extractor{root: root, files: limits.MaxFiles, bytes: limits.MaxBytes, limits: limits, dirs: map[string]bool{}}
 	tr := tar.NewReader(zr)
 	for {
 		hdr, err := tr.Next()
@@ -57,19 +57,41 @@ func Extract(r io.Reader, dir string, limits PackLimits) error {
 
 type extractor struct {
 	root   *os.Root
-	files  int   // entries left
+	files  int   // entries left, the folders they imply included
 	bytes  int64 // file bytes left
 	limits PackLimits
+	dirs   map[string]bool // the folders counted
 }
 
+// Bounds of a path in an archive. A task's paths are short and shallow;
+// without a bound, one entry named a/a/a/... a few KB long made tens of
+// thousands of folders (which os.RemoveAll could then not remove: it
+// holds a descriptor per level), and packing them back cost gigabytes.
+const (
+	maxPathBytes = 1024
+	maxPathDepth = 32
+)
+
 func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
-	x.files--
-	if x.files < 0 {
-		return tooManyFiles("the archive", x.limits.MaxFiles)
-	}
 	name, err := entryName(hdr)
 	if err != nil {
 		return err
+	}
+	if len(name) > maxPathBytes || strings.Count(name, "/") >= maxPathDepth {
+		return fmt.Errorf("%w: paths are limited to %d bytes and %d levels", ErrTooLarge, maxPathBytes, maxPathDepth)
+	}
+	// Every folder counts once, whether an entry of its own or only on
+	// the way to one.
+	for p := name; p != "."; p = path.Dir(p) {
+		if x.dirs[p] {
+			break
+		}
+		if p != name || hdr.Typeflag == tar.TypeDir {
+			x.dirs[p] = true
+		}
+		if x.files--; x.files < 0 {
+			return tooManyFiles("the archive", x.limits.MaxFiles)
+		}
 	}
 	switch hdr.Typeflag {
 	case tar.TypeDir:

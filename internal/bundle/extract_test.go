@@ -79,6 +79,11 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 		{"files over the byte limit together", []tarEntry{reg("a", strings.Repeat("x", 600)), reg("b", strings.Repeat("x", 600))}, small, ErrTooLarge},
 		{"over the entry limit", many, small, ErrTooLarge},
 		{"directories count as entries", append(many[:10:10], dirEntry("d/")), small, ErrTooLarge},
+		// One entry must not make thousands of folders.
+		{"folders on a file's way count as entries", []tarEntry{reg("a/b/c/d/e/f/g/h/i/j/k", "x")}, small, ErrTooLarge},
+		{"a path of more than 32 levels", []tarEntry{reg(strings.Repeat("d/", 32)+"f", "x")}, PackLimits{}, ErrTooLarge},
+		{"a folder of more than 32 levels", []tarEntry{dirEntry(strings.Repeat("d/", 33))}, PackLimits{}, ErrTooLarge},
+		{"a path of more than 1024 bytes", []tarEntry{reg(strings.Repeat("n", 1025), "x")}, PackLimits{}, ErrTooLarge},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
