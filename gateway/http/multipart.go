@@ -150,7 +150,7 @@ func extractedTask(r io.Reader, tmp, dest string) (string, error) {
 // postTask stores a task folder (a "task" part, or the archive as the
 // whole body) and answers its digest, for task_bundle in later jobs.
 func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
-	release, err := s.reserveUpload(r)
+	release, err := s.reserveUpload(w, r)
 	defer release()
 	if err != nil {
 		fail(w, err)

@@ -49,7 +49,7 @@ type submission struct {
 // the message against the wire format's bounds; then it uploads the task
 // and submits.
 func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
-	release, err := s.reserveUpload(r)
+	release, err := s.reserveUpload(w, r)
 	defer release()
 	if err != nil {
 		fail(w, err)

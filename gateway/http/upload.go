@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -30,8 +31,16 @@ import (
 // memoryPerByte is what a request may cost per byte of body, at most.
 const memoryPerByte = 4
 
-// reserveUpload waits for r's share of UploadMemory; release gives it back.
-func (s *Server) reserveUpload(r *http.Request) (release func(), err error) {
+// bodyStall is how long a body being read under a reservation may send
+// nothing: a client that announced 64 MiB and then sent nothing held the
+// whole of UploadMemory, and every other frontend's submission waited
+// behind it for as long as it liked.
+var bodyStall = 30 * time.Second
+
+// reserveUpload waits for r's share of UploadMemory; release gives it
+// back. The body then has to keep coming: a read that waits bodyStall for
+// a byte fails, and the request with it.
+func (s *Server) reserveUpload(w http.ResponseWriter, r *http.Request) (release func(), err error) {
 	n := r.ContentLength
 	if n < 0 || n > s.opts.MaxBody {
 		n = s.opts.MaxBody
@@ -42,7 +51,20 @@ func (s *Server) reserveUpload(r *http.Request) (release func(), err error) {
 		// were being read: not an internal error.
 		return func() {}, errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error())
 	}
+	r.Body = &stallGuard{ReadCloser: r.Body, rc: http.NewResponseController(w)}
 	return func() { s.uploads.Release(n) }, nil
+}
+
+// stallGuard sets the connection's read deadline bodyStall ahead before
+// each read of the body.
+type stallGuard struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (g *stallGuard) Read(p []byte) (int, error) {
+	_ = g.rc.SetReadDeadline(time.Now().Add(bodyStall)) // unsupported: no guard, as before
+	return g.ReadCloser.Read(p)
 }
 
 // jobLimit is the largest encoded job: one NATS message (max_payload of
