@@ -19,26 +19,9 @@ import (
 // asks right after a backend started is answered, not told that nobody
 // responds (CI once saw "no responders" in TestDeliveredJobFoundAfterRestart).
 func TestServeAnswersAtOnce(t *testing.T) {
-	n := testutil.StartNATS(t)
-	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	st, err := history.Open(context.Background(), nc, history.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	fe, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "alice", Creds: testutil.Creds(t, natsauth.RoleFrontend, "alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fe.Close()
-	req, err := messages.Encode(&messages.ClientGetHistory{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, nc, st := historyOn(t)
+	fe := frontend(t, n, "alice")
+	req := historyRequest(t)
 	for i := range 200 {
 		srv, err := st.Serve(nc)
 		if err != nil {
@@ -61,31 +44,14 @@ func TestServeAnswersAtOnce(t *testing.T) {
 // asker's own inbox only (or an inbox of no identity): asked with a reply
 // elsewhere, it says nothing there.
 func TestServeAnswersOnlyTheAskersInbox(t *testing.T) {
-	n := testutil.StartNATS(t)
-	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	st, err := history.Open(context.Background(), nc, history.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	n, nc, st := historyOn(t)
 	srv, err := st.Serve(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	evil, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "evil", Creds: testutil.Creds(t, natsauth.RoleFrontend, "evil")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer evil.Close()
-	req, err := messages.Encode(&messages.ClientGetHistory{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	evil := frontend(t, n, "evil")
+	req := historyRequest(t)
 	// Observers of the journal's and another client's subjects, and of
 	// another frontend's inbox.
 	obs, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "observer", Creds: testutil.Superuser(t)})
@@ -93,11 +59,7 @@ func TestServeAnswersOnlyTheAskersInbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer obs.Close()
-	victim, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "victim", Creds: testutil.Creds(t, natsauth.RoleFrontend, "victim")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer victim.Close()
+	victim := frontend(t, n, "victim")
 	inbox := natsauth.InboxPrefix(natsauth.RoleFrontend, "victim") + ".x"
 	targets := []string{subj.JournalBatch(), subj.Client("victim"), inbox}
 	seen := make(chan string, 16)
@@ -127,4 +89,42 @@ func TestServeAnswersOnlyTheAskersInbox(t *testing.T) {
 		t.Errorf("the history answered on %s, a reply subject the asker chose outside its inbox", to)
 	case <-time.After(200 * time.Millisecond):
 	}
+}
+
+// historyOn is a NATS server and a backend's connection with the job
+// history open on it, closed when the test ends.
+func historyOn(t *testing.T) (*testutil.NATS, *nats.Conn, *history.Store) {
+	t.Helper()
+	n := testutil.StartNATS(t)
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	st, err := history.Open(context.Background(), nc, history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return n, nc, st
+}
+
+// frontend connects a frontend named name.
+func frontend(t *testing.T, n *testutil.NATS, name string) *nats.Conn {
+	t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: name, Creds: testutil.Creds(t, natsauth.RoleFrontend, name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func historyRequest(t *testing.T) []byte {
+	t.Helper()
+	req, err := messages.Encode(&messages.ClientGetHistory{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }
