@@ -42,6 +42,7 @@ func runMain(e *cmdEnv) error {
 	if err := notDumpable(); err != nil {
 		e.warnf("run", "cannot protect the channel: %v", err)
 	}
+	reserveThreads(e.paths.Root)
 	if !stdinStream(e) {
 		return writeResult(e, runJob(e, signals, nil))
 	}

@@ -42,6 +42,7 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, forwarded...)
 	defer signal.Stop(signals)
+	reserveThreads(e.paths.Root)
 	env := runEnv(e, DefaultOutputLimit)
 	dir := spec.WorkDir
 	if st, err := os.Stat(e.paths.Root + dir); dir == "" || err != nil || !st.IsDir() {
