@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-zeromq/zmq4"
 
@@ -189,7 +190,9 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 				delete(b.clients, other)
 			}
 		}
-		b.clients[id] = &webapp{name: m.Name, lastSeen: time.Now()}
+		// A webapp's name is for logs: one of a few MiB, kept for
+		// forgetAfter per connection, would only cost memory.
+		b.clients[id] = &webapp{name: cutName(m.Name), lastSeen: time.Now()}
 		b.mu.Unlock()
 		b.log.Info("INGInious client connected", "peer", id, "name", m.Name)
 		_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: b.cl.Environments(), Type: tUpdateEnvs})
@@ -319,4 +322,17 @@ func NewClientOptions(opts frontendclient.Options, b **Bridge) frontendclient.Op
 		return (*b).OnResult(r)
 	}
 	return opts
+}
+
+// cutName bounds a webapp's name at messages.MaxNameLength bytes, at a
+// character's start.
+func cutName(s string) string {
+	if len(s) <= messages.MaxNameLength {
+		return s
+	}
+	i := messages.MaxNameLength
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }

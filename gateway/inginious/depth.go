@@ -5,14 +5,22 @@ import (
 	"fmt"
 )
 
+// maxContainers bounds the maps and lists of one message, as ingo's own
+// wire format bounds a list's items: a map costs the decoder about a
+// hundred bytes, and one byte of msgpack makes an empty one, so a 16 MiB
+// frame of them cost 2 GiB to decode.
+const maxContainers = 1 << 17
+
 // checkDepth walks a msgpack value without recursion and fails when its
-// containers nest deeper than max, or when it is truncated: the decoder
-// recurses, and a frame of a few MiB of nested arrays would otherwise
-// exhaust the goroutine's stack, which no recover catches.
+// containers nest deeper than max, when it holds more than maxContainers
+// maps and lists, or when it is truncated: the decoder recurses, and a
+// frame of a few MiB of nested arrays would otherwise exhaust the
+// goroutine's stack, which no recover catches.
 func checkDepth(b []byte, max int) error {
 	// pending[i] is how many values the container at depth i still holds.
 	pending := []int{1}
 	i := 0
+	containers := 0
 	for len(pending) > 0 {
 		if pending[len(pending)-1] == 0 {
 			pending = pending[:len(pending)-1]
@@ -86,6 +94,11 @@ func checkDepth(b []byte, max int) error {
 			children = 2 * int(n)
 		default:
 			return fmt.Errorf("byte 0x%02x is not msgpack", c)
+		}
+		if (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf) {
+			if containers++; containers > maxContainers {
+				return fmt.Errorf("more than %d maps and lists", maxContainers)
+			}
 		}
 		if skip > len(b)-i {
 			return fmt.Errorf("truncated")
