@@ -162,8 +162,9 @@
 //     stdin to its stdin; the call's signals become ContainerKill with that
 //     signal. The code: an OOM kill 252, else over a limit 253, else the
 //     exit status (an OOM kill just before the agent's own kill over a
-//     limit is 252 only if the daemon already flagged it). At most 8 per job at once (more calls wait). Removed when the
-//     call ends, and killed when the job ends.
+//     limit is 252 only if the daemon already flagged it). At most 8 per
+//     job at once (more calls wait). Removed when the call ends, and
+//     killed when the job ends.
 //   - SSH (sshrelay.go), when Options.SSH has ports: for debug "ssh" jobs
 //     (the helper serves SSH instead of the run file) and ssh_student (the
 //     student helper serves it), the agent listens on a free port of the
