@@ -2,16 +2,16 @@ package docker
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 )
 
 // oomSettleTimeout bounds the wait, once a grading container stopped, for
@@ -201,22 +201,7 @@ func cgroupOOMKills(cgroupRoot, id string, pid int) func() (int64, error) {
 	for _, d := range v2 {
 		files = append(files, filepath.Join(d, "memory.events"))
 	}
-	return firstReadable(files, parseOOMKills)
-}
-
-// parseOOMKills finds the value of the "oom_kill" key in the "key value"
-// lines of memory.oom_control (v1) or memory.events (v2).
-func parseOOMKills(data string) (int64, error) {
-	for _, line := range strings.Split(data, "\n") {
-		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("oom_kill %q: %w", v, err)
-			}
-			return n, nil
-		}
-	}
-	return 0, fmt.Errorf("no oom_kill line (a kernel before 4.13?)")
+	return firstReadable(files, contract.ParseOOMKills)
 }
 
 // oomKilled reports whether the daemon marked the container OOMKilled.

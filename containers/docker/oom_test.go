@@ -9,6 +9,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
+	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -142,8 +143,8 @@ func TestCgroupOOMKills(t *testing.T) {
 		t.Error("a counter found in an empty cgroup tree")
 	}
 	// A kernel before 4.13 has no oom_kill line in memory.oom_control.
-	if _, err := parseOOMKills("oom_kill_disable 0\nunder_oom 0\n"); err == nil {
-		t.Error("parseOOMKills without an oom_kill line: no error")
+	if _, err := contract.ParseOOMKills("oom_kill_disable 0\nunder_oom 0\n"); err == nil {
+		t.Error("ParseOOMKills without an oom_kill line: no error")
 	}
 }
 

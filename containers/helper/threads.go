@@ -1,10 +1,7 @@
 package helper
 
 import (
-	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 )
 
@@ -46,21 +43,4 @@ func threadsToReserve(max int) int {
 		return 16
 	}
 	return min(16, max/4)
-}
-
-// pidsMax is the container's process limit, 0 when it has none or it
-// cannot be read (cgroup v1, then v2).
-func pidsMax(root string) int {
-	for _, f := range []string{"/sys/fs/cgroup/pids/pids.max", "/sys/fs/cgroup/pids.max"} {
-		b, err := os.ReadFile(root + f)
-		if err != nil {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil {
-			return 0 // "max"
-		}
-		return n
-	}
-	return 0
 }

@@ -16,8 +16,10 @@ func TestReserveThreads(t *testing.T) {
 		}
 	}
 	for name, files := range map[string]map[string]string{
-		"v1":      {"sys/fs/cgroup/pids/pids.max": "64\n"},
-		"v2":      {"sys/fs/cgroup/pids.max": "64\n"},
+		"v1": {"sys/fs/cgroup/pids/pids.max": "64\n"},
+		"v2": {"sys/fs/cgroup/pids.max": "64\n"},
+		"v2, host namespace": {"proc/self/cgroup": "0::/docker/x\n", "sys/fs/cgroup/docker/x/pids.max": "64\n",
+			"sys/fs/cgroup/pids.max": "max\n"},
 		"no max":  {"sys/fs/cgroup/pids.max": "max\n"},
 		"nothing": nil,
 	} {

@@ -1,13 +1,16 @@
 // Package contract is the contract between ingo-helper (containers/helper,
 // whose package comment documents it) and the container runtime
-// (containers/docker) in Go: the fixed paths, input.json, result.json and
+// (containers/docker) in Go: the fixed paths, input.json, result.json,
 // the bound on a result's size (containers/channel carries the result in
-// stdin mode). It is a leaf that both import, so that the runtime does not
+// stdin mode) and how a cgroup's OOM kill count reads. It is a leaf that both import, so that the runtime does not
 // link the helper (its SSH server, creack/pty) into the ingo binary.
 package contract
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/ingo-grader/ingo/containers/channel"
 )
@@ -129,4 +132,21 @@ func MaxResultBytes(outputLimit int64) int64 {
 		outputLimit = DefaultOutputLimit
 	}
 	return 8*outputLimit + 64<<10
+}
+
+// ParseOOMKills finds the value of the "oom_kill" key in the "key value"
+// lines of a memory cgroup's memory.oom_control (v1) or memory.events
+// (v2): the runtime reads a grading container's, the student helper its
+// own container's, and both must read it alike.
+func ParseOOMKills(data string) (int64, error) {
+	for _, line := range strings.Split(data, "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("oom_kill %q: %w", v, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf("no oom_kill line (a kernel before 4.13?)")
 }

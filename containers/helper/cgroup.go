@@ -1,0 +1,72 @@
+package helper
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ingo-grader/ingo/containers/helper/contract"
+)
+
+// ownCgroupFiles are where this container's file of a cgroup controller
+// may be, read from inside it (v1File under cgroup v1, v2File under v2):
+// first in the cgroup /proc/self/cgroup names below the mount (a container
+// sharing the host's cgroup namespace, where the mount shows the whole
+// tree), then at the mount's own top (a private namespace, and cgroup v1,
+// where Docker mounts the container's own cgroup of each controller
+// there).
+func ownCgroupFiles(root, controller, v1File, v2File string) []string {
+	const mount = "/sys/fs/cgroup"
+	var files []string
+	b, _ := os.ReadFile(root + "/proc/self/cgroup")
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		switch {
+		case len(f) != 3 || f[2] == "/":
+		case f[0] == "0" && f[1] == "":
+			files = append(files, root+mount+f[2]+"/"+v2File)
+		case slices.Contains(strings.Split(f[1], ","), controller):
+			files = append(files, root+mount+"/"+controller+f[2]+"/"+v1File)
+		}
+	}
+	return append(files, root+mount+"/"+controller+"/"+v1File, root+mount+"/"+v2File)
+}
+
+// ownOOMKills is the count of OOM kills in this container's memory cgroup,
+// read from inside it; -1 when none is readable (no cgroup mounted).
+//
+// A student container's helper asks it when the command died of SIGKILL
+// (or said 137, a shell whose child did): the kernel counts an OOM kill
+// before it sends the victim its signal, so the count is already there,
+// where the daemon's OOMKilled flag may come seconds later on a loaded
+// machine.
+func ownOOMKills(root string) int64 {
+	for _, f := range ownCgroupFiles(root, "memory", "memory.oom_control", "memory.events") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		if n, err := contract.ParseOOMKills(string(b)); err == nil {
+			return n
+		}
+	}
+	return -1
+}
+
+// pidsMax is the container's process limit, 0 when it has none or it
+// cannot be read.
+func pidsMax(root string) int {
+	for _, f := range ownCgroupFiles(root, "pids", "pids.max", "pids.max") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return 0 // "max"
+		}
+		return n
+	}
+	return 0
+}
