@@ -93,8 +93,8 @@ func (q *ClientGetHistory) Validate() error {
 		return fmt.Errorf("since and until are Unix milliseconds, not negative")
 	case q.Until != 0 && q.Until <= q.Since:
 		return fmt.Errorf("until must come after since")
-	case len(q.CourseID) > maxCursorName:
-		return fmt.Errorf("course_id of %d bytes is longer than %d", len(q.CourseID), maxCursorName)
+	case len(q.CourseID) > MaxNameLength:
+		return fmt.Errorf("course_id of %d bytes is longer than %d", len(q.CourseID), MaxNameLength)
 	}
 	return nil
 }

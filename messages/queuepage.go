@@ -13,9 +13,6 @@ const (
 	MaxQueuePage = 1000
 	// MaxQueueHeads bounds ClientGetQueue.PerQueue.
 	MaxQueueHeads = 100
-	// maxCursorName bounds the names a cursor or a filter carries: any
-	// name a job may have (MaxNameLength).
-	maxCursorName = MaxNameLength
 )
 
 // QueueCursor is a place in the listing of every job that pages walk: the
@@ -69,8 +66,8 @@ func (c *QueueCursor) validate() error {
 	if !c.Running && c.EnvironmentType == "" {
 		return errors.New("a waiting cursor names its environment type")
 	}
-	if len(c.EnvironmentType) > maxCursorName || len(c.Environment) > maxCursorName {
-		return fmt.Errorf("an environment name over %d bytes", maxCursorName)
+	if len(c.EnvironmentType) > MaxNameLength || len(c.Environment) > MaxNameLength {
+		return fmt.Errorf("an environment name over %d bytes", MaxNameLength)
 	}
 	return nil
 }

@@ -55,8 +55,8 @@ func (q *ClientGetQueue) Validate() error {
 		return errors.New("an environment filter needs its environment type")
 	case len(q.Ref) > MaxIDLength:
 		return fmt.Errorf("ref of %d bytes is longer than %d", len(q.Ref), MaxIDLength)
-	case len(q.EnvironmentType) > maxCursorName || len(q.Environment) > maxCursorName || len(q.CourseID) > maxCursorName:
-		return fmt.Errorf("a filter over %d bytes", maxCursorName)
+	case len(q.EnvironmentType) > MaxNameLength || len(q.Environment) > MaxNameLength || len(q.CourseID) > MaxNameLength:
+		return fmt.Errorf("a filter over %d bytes", MaxNameLength)
 	}
 	if q.After != nil {
 		if err := q.After.validate(); err != nil {
