@@ -21,10 +21,11 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// Bundles gives the task folders jobs refer to by content hash. It is
-// implemented by internal/bundle.Cache.
+// Bundles gives the task folders jobs refer to by content hash, each from
+// the bundles of the client that submitted the job (owner), never from
+// another's. It is implemented by internal/bundle.Cache.
 type Bundles interface {
-	Get(ctx context.Context, digest string) (containers.TaskBundle, error)
+	Get(ctx context.Context, owner, digest string) (containers.TaskBundle, error)
 }
 
 // Agent serves one runtime to the backend. Make it with New and serve with

@@ -76,12 +76,12 @@ func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
 			return messages.JobResult{}, &containers.Failure{Public: textNoBundles, Requeue: true}
 		}
 		var err error
-		if task, err = a.bundles.Get(ctx, desc.TaskBundle); err != nil {
+		if task, err = a.bundles.Get(ctx, at.job.Client, desc.TaskBundle); err != nil {
 			if ctx.Err() != nil {
 				return messages.JobResult{}, fmt.Errorf("fetch task bundle: %w", context.Cause(ctx))
 			}
 			return messages.JobResult{}, &containers.Failure{Public: textNoTaskFiles, Requeue: true,
-				Err: fmt.Errorf("fetch task bundle %s: %w", desc.TaskBundle, err)}
+				Err: fmt.Errorf("fetch task bundle %s of client %q: %w", desc.TaskBundle, at.job.Client, err)}
 		}
 	}
 	job := &containers.Job{

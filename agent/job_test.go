@@ -94,10 +94,10 @@ func TestAgent_Job_Limits(t *testing.T) {
 
 func TestAgent_Job_DataTravels(t *testing.T) {
 	t.Parallel()
-	e := start(t, options{bundles: bundles{"sha256:feed": []byte("archive!")}})
+	e := start(t, options{bundles: bundles{"course1/sha256:feed": []byte("archive!")}})
 	e.backend.autoAck.Store(true)
 	j := newJob("data", nil)
-	j.TaskBundle = "sha256:feed"
+	j.TaskBundle, j.Client = "sha256:feed", "course1"
 	j.Attempt = 2
 	e.submit(t, j)
 	echo := e.done(t, "data").Custom["echo"].(map[string]any)
@@ -110,10 +110,11 @@ func TestAgent_Job_DataTravels(t *testing.T) {
 
 }
 
+// bundles holds bundles by "owner/digest".
 type bundles map[string][]byte
 
-func (b bundles) Get(_ context.Context, digest string) (containers.TaskBundle, error) {
-	data, ok := b[digest]
+func (b bundles) Get(_ context.Context, owner, digest string) (containers.TaskBundle, error) {
+	data, ok := b[owner+"/"+digest]
 	if !ok {
 		return nil, errors.New("no such bundle")
 	}

@@ -22,7 +22,7 @@ func TestAgent_ReflectedJobIsDropped(t *testing.T) {
 	}
 	before := e.agent.Stats().Malformed
 	m := &nats.Msg{Subject: e.backend.subj.Agent(e.cfg.ID), Data: forged,
-		Header: nats.Header{"Nats-Stream": {"OBJ_ingo-tasks"}, "Nats-Subject": {"$O.ingo-tasks.M.x"}, "Nats-Sequence": {"9"}}}
+		Header: nats.Header{"Nats-Stream": {"INGO_BUNDLES"}, "Nats-Subject": {"ingo.bundle.x.sha256-00.meta"}, "Nats-Sequence": {"9"}}}
 	if err := e.backend.nc.PublishMsg(m); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,9 @@ func TestAgent_RefusalsHandBack(t *testing.T) {
 			reason: textNoBundles, started: true},
 		{name: "task files unavailable", bundles: bundles{}, edit: func(j *messages.BackendNewJob) { j.TaskBundle = "sha256:dead" },
 			reason: textNoTaskFiles, started: true},
+		{name: "another client's task files", bundles: bundles{"course1/sha256:feed": []byte("archive!")},
+			edit:   func(j *messages.BackendNewJob) { j.TaskBundle, j.Client = "sha256:feed", "course2" },
+			reason: textNoTaskFiles, started: true},
 		{name: "more memory than the agent has", cfg: Config{Memory: 300}, edit: func(j *messages.BackendNewJob) { j.EnvironmentParameters.Limits.Memory = 400 },
 			reason: "The job asks for 400 MiB of memory; this agent has 300 MiB for jobs.", started: true},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
@@ -63,6 +64,10 @@ func startFakeBackend(t *testing.T, url string) *fakeBackend {
 		doneBy:  map[string]string{},
 	}
 	fb.listen(t)
+	// The bundle store, as the real backend makes it on start.
+	if _, err := bundle.EnsureStore(t.Context(), nc, "", 1, bundle.MinRetention); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		nc.Close()
 		fb.mu.Lock()

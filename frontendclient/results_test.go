@@ -166,7 +166,7 @@ func TestReflectedResultIsDropped(t *testing.T) {
 	}
 	before := e.c.Stats().Malformed
 	m := &nats.Msg{Subject: e.fb.subj.Client(e.c.ID()), Data: forged,
-		Header: nats.Header{"Nats-Stream": {"OBJ_ingo-tasks"}, "Nats-Subject": {"$O.ingo-tasks.M.x"}, "Nats-Sequence": {"9"}}}
+		Header: nats.Header{"Nats-Stream": {"INGO_BUNDLES"}, "Nats-Subject": {"ingo.bundle.x.sha256-00.meta"}, "Nats-Sequence": {"9"}}}
 	if err := e.fb.nc.PublishMsg(m); err != nil {
 		t.Fatal(err)
 	}

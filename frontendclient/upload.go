@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ingo-grader/ingo/internal/bundle"
 )
 
@@ -37,7 +35,7 @@ func (c *Client) uploadCourseTask(ctx context.Context, dir, common string) (dige
 	if err != nil {
 		return "", fmt.Errorf("upload task %s: %w", dir, err)
 	}
-	uploaded, err := store.Put(ctx, b)
+	uploaded, err := store.Put(ctx, c.opts.ClientID, b)
 	if err != nil {
 		return "", fmt.Errorf("upload task %s: %w", dir, err)
 	}
@@ -54,13 +52,9 @@ func (u *uploader) open(ctx context.Context) (*bundle.Store, error) {
 	if u.store != nil {
 		return u.store, nil
 	}
-	js, err := jetstream.New(u.c.nc)
+	s, err := bundle.OpenStore(u.c.nc, u.c.opts.Prefix)
 	if err != nil {
-		return nil, fmt.Errorf("jetstream: %w", err)
-	}
-	s, err := bundle.NewStore(ctx, js, u.c.subj.TaskBundleStore())
-	if err != nil {
-		return nil, fmt.Errorf("open task bundle store %s: %w", u.c.subj.TaskBundleStore(), err)
+		return nil, err
 	}
 	u.store = s
 	return s, nil

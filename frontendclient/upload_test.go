@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -67,17 +65,13 @@ func TestUploadTask(t *testing.T) {
 	if digests[0] == digests[3] {
 		t.Error("two different tasks have one digest")
 	}
-	// An agent can fetch what was uploaded, verified.
-	js, err := jetstream.New(e.nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := bundle.NewStore(t.Context(), js, messages.NewSubjects("").TaskBundleStore())
+	// An agent can fetch what was uploaded, verified, as this client's.
+	store, err := bundle.OpenStore(e.nc, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []string{digests[0], digests[3]} {
-		if _, err := store.Get(t.Context(), d); err != nil {
+		if _, err := store.Get(t.Context(), e.c.ID(), d); err != nil {
 			t.Errorf("Get(%s): %v", d, err)
 		}
 	}

@@ -57,10 +57,16 @@ type AgentJobSSHDebug struct {
 
 // BackendNewJob asks an agent to run one attempt of a job. The agent answers
 // AgentJobStarted at once, and AgentJobDone exactly once.
-// Additions to INGInious: Attempt, Seq, TaskBundle (in JobDescription).
+// Additions to INGInious: Attempt, Seq, Session, Client, TaskBundle (in
+// JobDescription).
 type BackendNewJob struct {
 	JobDescription
 	Attempt int `cbor:"attempt"`
+	// Client is the id of the client that submitted the job. Its
+	// TaskBundle is fetched from that client's bundles (Subjects.Bundles)
+	// and nobody else's: a client that names another's digest gets
+	// nothing of it.
+	Client string `cbor:"client,omitempty"`
 	// Seq numbers the jobs sent to one agent; see AgentHello.LastJobSeq.
 	Seq uint64 `cbor:"seq"`
 	// Session is the agent process the attempt is for (AgentHello.Session).

@@ -5,8 +5,10 @@ package messages
 // instead of misreading its messages. Version 2: a sender is named by the
 // subject it publishes on (Subjects.Sender), and an agent process by its
 // session on the messages to and from it. Version 3: messages to one
-// subject may travel together in a Batch.
-const ProtocolVersion = 3
+// subject may travel together in a Batch. Version 4: task bundles are in
+// a stream where each client has a subject space of its own
+// (Subjects.Bundles), and BackendNewJob names the job's client.
+const ProtocolVersion = 4
 
 // ClientHello registers a client. Sent by a client to SubjectBackendClient
 // when it starts, after every NATS reconnect, and whenever the backend

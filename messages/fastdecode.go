@@ -46,6 +46,8 @@ func decodeBackendNewJob(b []byte) (Message, bool) {
 			return true, s.mark(11) && r.uint64Into(&m.Seq)
 		case "session":
 			return true, s.mark(12) && r.textInto(&m.Session)
+		case "client":
+			return true, s.mark(13) && r.textInto(&m.Client)
 		}
 		return false, false
 	})

@@ -30,6 +30,7 @@ var fastEncoders = func() []func(*fastWriter, Message) {
 		field("attempt", nil, func(w *fastWriter, m *BackendNewJob) { w.int(int64(m.Attempt)) }),
 		field("seq", nil, func(w *fastWriter, m *BackendNewJob) { w.head(0, m.Seq) }),
 		textField("session", func(m *BackendNewJob) string { return m.Session }, true),
+		textField("client", func(m *BackendNewJob) string { return m.Client }, true),
 	))
 	agentJobDone := structFields(append(resultFields(func(m *AgentJobDone) *JobResult { return &m.JobResult }),
 		textField("job_id", func(m *AgentJobDone) string { return m.JobID }, false),

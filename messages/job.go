@@ -51,7 +51,8 @@ type JobDescription struct {
 	CourseID string `cbor:"course_id,omitempty"`
 	TaskID   string `cbor:"task_id,omitempty"`
 	// TaskBundle is the content hash ("sha256:<hex>") of the task folder in
-	// the task bundle object store; empty for a taskless job.
+	// the task bundle store (uploaded by the job's client); empty for a
+	// taskless job.
 	TaskBundle            string                `cbor:"task_bundle,omitempty"`
 	TaskProblems          map[string]any        `cbor:"task_problems,omitempty"`
 	InputData             map[string]any        `cbor:"inputdata,omitempty"`

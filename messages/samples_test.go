@@ -147,7 +147,7 @@ func samples() []messages.Message {
 		&messages.AgentJobStarted{JobID: sampleDescription.JobID, Attempt: 1},
 		&messages.AgentJobDone{JobID: sampleDescription.JobID, Attempt: 1, JobResult: sampleResult},
 		&messages.AgentJobSSHDebug{JobID: sampleDescription.JobID, Attempt: 1, Host: "10.0.0.7", Port: 32771, User: "worker", Password: "c0rrect-h0rse"},
-		&messages.BackendNewJob{JobDescription: sampleDescription, Attempt: 1, Seq: 42},
+		&messages.BackendNewJob{JobDescription: sampleDescription, Attempt: 1, Seq: 42, Session: "b1946ac92492d2347c6235b4d2611184", Client: "inginious-webapp"},
 		&messages.BackendKillJob{JobID: sampleDescription.JobID, Attempt: 1, State: "attempt=1"},
 		&messages.Ack{JobID: sampleDescription.JobID, Attempt: 1},
 		&messages.Error{Code: messages.CodeStaleAttempt, Text: "attempt 1 is not current (current: 2)", JobID: sampleDescription.JobID, Attempt: 1},

@@ -31,9 +31,15 @@ const (
 // JetStream names. Streams, buckets and object stores are per installation,
 // so they carry the prefix too (upper-cased where NATS names require it).
 const (
-	// TaskBundleStoreSuffix names the object store holding task bundles,
-	// addressed by content hash: "<prefix>-tasks".
-	TaskBundleStoreSuffix = "tasks"
+	// BundleStreamSuffix names the stream holding task bundles:
+	// "<PREFIX>_BUNDLES", the prefix upper-cased. (Before protocol 4 they
+	// were in an object store, "<prefix>-tasks", which nothing uses now.)
+	BundleStreamSuffix = "BUNDLES"
+	// SuffixBundle is followed by ".<clientID>.<digest token>.meta" and
+	// ".data": the task bundles a client uploaded, in the bundle stream.
+	// NATS lets only that client (and admins, and the backend) publish
+	// under its name, so one client cannot damage another's bundles.
+	SuffixBundle = "bundle"
 	// JournalStreamSuffix names the stream of the backend's job journal:
 	// "<PREFIX>_JOBS", the prefix upper-cased.
 	JournalStreamSuffix = "JOBS"
@@ -116,8 +122,17 @@ func (s Subjects) Client(id string) string { return s.Prefix + "." + SuffixClien
 // Agent is where the backend sends to one agent.
 func (s Subjects) Agent(id string) string { return s.Prefix + "." + SuffixAgent + "." + id }
 
-// TaskBundleStore is the name of the JetStream object store for task bundles.
-func (s Subjects) TaskBundleStore() string { return s.Prefix + "-" + TaskBundleStoreSuffix }
+// BundleStream is the name of the JetStream stream of task bundles.
+func (s Subjects) BundleStream() string {
+	return strings.ToUpper(s.Prefix) + "_" + BundleStreamSuffix
+}
+
+// Bundles is the subject space of the bundles of one client: its bundles'
+// subjects are Bundles(clientID) + ".<digest token>.meta" and ".data"
+// (package internal/bundle). Bundles("*") is every client's.
+func (s Subjects) Bundles(clientID string) string {
+	return s.Prefix + "." + SuffixBundle + "." + clientID
+}
 
 // JournalStream is the name of the JetStream stream of the job journal.
 func (s Subjects) JournalStream() string {

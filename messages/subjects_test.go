@@ -12,9 +12,9 @@ func TestSubjectNames(t *testing.T) {
 		prefix                                                    string
 		backendClient, backendAgent, client, agent, store, leader string
 	}{
-		{"", "ingo.backend.client.c1", "ingo.backend.agent.a1", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
-		{"ingo", "ingo.backend.client.c1", "ingo.backend.agent.a1", "ingo.client.c1", "ingo.agent.a1", "ingo-tasks", "INGO_LEADER"},
-		{"staging", "staging.backend.client.c1", "staging.backend.agent.a1", "staging.client.c1", "staging.agent.a1", "staging-tasks", "STAGING_LEADER"},
+		{"", "ingo.backend.client.c1", "ingo.backend.agent.a1", "ingo.client.c1", "ingo.agent.a1", "INGO_BUNDLES", "INGO_LEADER"},
+		{"ingo", "ingo.backend.client.c1", "ingo.backend.agent.a1", "ingo.client.c1", "ingo.agent.a1", "INGO_BUNDLES", "INGO_LEADER"},
+		{"staging", "staging.backend.client.c1", "staging.backend.agent.a1", "staging.client.c1", "staging.agent.a1", "STAGING_BUNDLES", "STAGING_LEADER"},
 	} {
 		s := messages.NewSubjects(c.prefix)
 		for _, got := range []struct{ got, want string }{
@@ -22,8 +22,9 @@ func TestSubjectNames(t *testing.T) {
 			{s.BackendAgent("a1"), c.backendAgent},
 			{s.Client("c1"), c.client},
 			{s.Agent("a1"), c.agent},
-			{s.TaskBundleStore(), c.store},
+			{s.BundleStream(), c.store},
 			{s.LeaderBucket(), c.leader},
+			{s.Bundles("c1"), strings.Replace(c.client, ".client.", ".bundle.", 1)},
 		} {
 			if got.got != got.want {
 				t.Errorf("prefix %q: got %q, want %q", c.prefix, got.got, got.want)

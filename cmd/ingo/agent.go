@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/agent"
@@ -198,25 +197,27 @@ func (c *closingRuntime) Close() error {
 // bundleCache opens the task bundle store in JetStream and the agent's
 // bounded cache of it.
 func (a *app) bundleCache(ctx context.Context, nc *nats.Conn) (*bundle.Cache, error) {
-	js, err := jetstream.New(nc)
+	store, err := bundle.OpenStore(nc, a.cfg.Prefix)
 	if err != nil {
-		return nil, fmt.Errorf("JetStream: %w", err)
+		return nil, err
 	}
-	bucket := messages.NewSubjects(a.cfg.Prefix).TaskBundleStore()
+	stream := messages.NewSubjects(a.cfg.Prefix).BundleStream()
 	// The backend creates the store (an agent may only read it): until
-	// it has, wait for it.
-	var store *bundle.Store
+	// it has, wait for it. Any client's space answers an agent.
 	for start, warned := time.Now(), time.Now(); ; {
-		if store, err = bundle.BindStore(ctx, js, bucket); err == nil {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = store.Check(cctx, "-")
+		cancel()
+		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("open the task bundle store %q: %w (does the NATS server at %s run JetStream, and has a backend started? `ingo backend --embedded-nats` does both)",
-				bucket, err, natsconn.Redact(a.cfg.NATS.URL))
+				stream, err, natsconn.Redact(a.cfg.NATS.URL))
 		}
 		if time.Since(warned) >= 10*time.Second {
 			warned = time.Now()
-			a.log.Warn("waiting for the task bundle store, which the backend creates", "bucket", bucket, "waited", time.Since(start).Round(time.Second), "err", err)
+			a.log.Warn("waiting for the task bundle store, which the backend creates", "stream", stream, "waited", time.Since(start).Round(time.Second), "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -13,7 +13,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/backend"
@@ -373,23 +372,20 @@ func stopped(ctx context.Context, err error) error {
 // ensureBundleStore creates the task bundle store if it is missing, with
 // the journal's replicas.
 func (a *app) ensureBundleStore(ctx context.Context, nc *nats.Conn) error {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("JetStream: %w", err)
-	}
-	bucket := messages.NewSubjects(a.cfg.Prefix).TaskBundleStore()
+	stream := messages.NewSubjects(a.cfg.Prefix).BundleStream()
+	var err error
 	// JetStream may not answer for a moment after the server started
 	// (it enables the account's JetStream as the account loads).
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = bundle.EnsureStore(sctx, js, bucket, a.cfg.Backend.Replicas)
+		_, err = bundle.EnsureStore(sctx, nc, a.cfg.Prefix, a.cfg.Backend.Replicas, a.cfg.Backend.BundleRetention)
 		cancel()
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			return fmt.Errorf("create the task bundle store %q: %w (does the NATS server run JetStream?)", bucket, err)
+			return fmt.Errorf("create the task bundle store %q: %w (does the NATS server run JetStream?)", stream, err)
 		}
 		select {
 		case <-ctx.Done():

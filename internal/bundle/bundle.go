@@ -99,8 +99,9 @@ func digestOf(data []byte) string {
 	return digestPrefix + hex.EncodeToString(sum[:])
 }
 
-// objectName is the name of a bundle in the object store and in a cache
-// directory: the digest with '-' for ':', which some filesystems refuse.
+// objectName is the name of a bundle in the store's subjects and in a
+// cache directory: the digest with '-' for ':', which some filesystems
+// refuse.
 // Only valid digests reach it.
 func objectName(digest string) string {
 	return strings.Replace(digest, ":", "-", 1)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // DefaultCacheBytes is the budget of a Cache made with maxBytes 0.
@@ -22,12 +24,21 @@ const DefaultCacheBytes = 4 << 30
 // NewCache removes them.
 const tmpPrefix = ".tmp-"
 
-// Cache keeps bundles on an agent's disk, one file per digest under its
-// directory, within a byte budget, evicting the least recently used. One
+// Cache keeps bundles on an agent's disk, one file per bundle and client
+// (the owner: the client that uploaded it, whose jobs may use it) under
+// its directory, within a byte budget, evicting the least recently used. One
 // directory belongs to one Cache in one process. Safe for concurrent use.
 //
-// Concurrent Gets of a digest that is not on disk share one fetch from the
+// Concurrent Gets of a bundle that is not on disk share one fetch from the
 // store. A fetch is cancelled only when every Get waiting for it is.
+//
+// # Owners
+//
+// A bundle is kept once per owner, never shared between two: a client's
+// job gets a bundle only if that client's own space in the store holds
+// it. A digest alone does not prove that a client may read a bundle (it
+// may have learnt another course's digest), and another client's upload
+// does not prove that it holds the bytes.
 //
 // # Re-verification
 //
@@ -48,18 +59,35 @@ type Cache struct {
 	dir      string
 	maxBytes int64
 	// fetch is Store.Get; tests wrap it to count and to hold fetches.
-	fetch func(ctx context.Context, digest string) (*Bundle, error)
+	fetch func(ctx context.Context, owner, digest string) (*Bundle, error)
 
 	mu       sync.Mutex
 	lru      *list.List               // of *cached, most recently used first
-	index    map[string]*list.Element // digest -> element of lru
+	index    map[string]*list.Element // fileName -> element of lru
 	total    int64                    // sum of the sizes in lru
 	inflight map[string]*fetchCall
 }
 
 type cached struct {
-	digest string
-	size   int64
+	owner, digest string
+	size          int64
+}
+
+func (e *cached) name() string { return fileName(e.owner, e.digest) }
+
+// fileName is the name of the file of owner's bundle digest, and its key
+// in the index: "sha256-<hex>.<owner>" (owners are client ids, letters,
+// digits, '-' and '_').
+func fileName(owner, digest string) string { return objectName(digest) + "." + owner }
+
+// parseFileName is the inverse of fileName.
+func parseFileName(name string) (owner, digest string, ok bool) {
+	object, owner, ok := strings.Cut(name, ".")
+	digest = strings.Replace(object, "-", ":", 1)
+	if !ok || ValidateDigest(digest) != nil || messages.ValidateID(owner) != nil {
+		return "", "", false
+	}
+	return owner, digest, true
 }
 
 // fetchCall is one fetch shared by every Get of its digest.
@@ -121,56 +149,71 @@ func (c *Cache) load() error {
 			}
 			continue
 		}
-		digest := strings.Replace(name, "-", ":", 1)
-		if ValidateDigest(digest) != nil || !de.Type().IsRegular() {
+		if !de.Type().IsRegular() {
+			continue // not ours: leave it alone
+		}
+		owner, digest, ok := parseFileName(name)
+		if !ok {
+			// A bundle of the layout before owners, which no Get can
+			// ask for again: ours, and only taking room.
+			if ValidateDigest(strings.Replace(name, "-", ":", 1)) == nil {
+				if err := os.Remove(filepath.Join(c.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
+			}
 			continue // not ours: leave it alone
 		}
 		info, err := de.Info()
 		if err != nil {
 			return err
 		}
-		files = append(files, found{cached{digest, info.Size()}, info.ModTime()})
+		files = append(files, found{cached{owner, digest, info.Size()}, info.ModTime()})
 	}
 	slices.SortFunc(files, func(a, b found) int {
 		if d := a.mtime.Compare(b.mtime); d != 0 {
 			return d
 		}
-		return strings.Compare(a.digest, b.digest)
+		return strings.Compare(a.name(), b.name())
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, f := range files {
-		c.index[f.digest] = c.lru.PushFront(&cached{f.digest, f.size})
+		c.index[f.name()] = c.lru.PushFront(&cached{f.owner, f.digest, f.size})
 		c.total += f.size
 	}
 	c.evictLocked(nil)
 	return nil
 }
 
-// Get returns the bundle of digest: from disk when it is there and intact,
-// else from the store (once for all concurrent callers), kept on disk.
-func (c *Cache) Get(ctx context.Context, digest string) (TaskBundle, error) {
-	b, err := c.get(ctx, digest)
+// Get returns owner's bundle of digest (owner is the id of the client
+// whose job asks): from disk when it is there and intact, else from the
+// store (once for all concurrent callers), kept on disk.
+func (c *Cache) Get(ctx context.Context, owner, digest string) (TaskBundle, error) {
+	b, err := c.get(ctx, owner, digest)
 	if err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-func (c *Cache) get(ctx context.Context, digest string) (*Bundle, error) {
+func (c *Cache) get(ctx context.Context, owner, digest string) (*Bundle, error) {
 	if err := ValidateDigest(digest); err != nil {
 		return nil, err
 	}
-	if b := c.fromDisk(digest); b != nil {
+	if err := messages.ValidateID(owner); err != nil {
+		return nil, fmt.Errorf("bundle %s: client %w", digest, err)
+	}
+	key := fileName(owner, digest)
+	if b := c.fromDisk(key, digest); b != nil {
 		return b, nil
 	}
 	c.mu.Lock()
-	call := c.inflight[digest]
+	call := c.inflight[key]
 	if call == nil {
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		call = &fetchCall{done: make(chan struct{}), cancel: cancel}
-		c.inflight[digest] = call
-		go c.run(fctx, digest, call)
+		c.inflight[key] = call
+		go c.run(fctx, owner, digest, call)
 	}
 	call.waiters++
 	c.mu.Unlock()
@@ -184,8 +227,8 @@ func (c *Cache) get(ctx context.Context, digest string) (*Bundle, error) {
 		if call.waiters == 0 {
 			call.cancel()
 			// A Get arriving now must not join a cancelled fetch.
-			if c.inflight[digest] == call {
-				delete(c.inflight, digest)
+			if c.inflight[key] == call {
+				delete(c.inflight, key)
 			}
 		}
 		c.mu.Unlock()
@@ -193,11 +236,12 @@ func (c *Cache) get(ctx context.Context, digest string) (*Bundle, error) {
 	}
 }
 
-// fromDisk returns the cached bundle of digest, or nil when it is not on
-// disk or not intact (then it is forgotten, and fetched again).
-func (c *Cache) fromDisk(digest string) *Bundle {
+// fromDisk returns the cached bundle of key (a fileName) and digest, or
+// nil when it is not on disk or not intact (then it is forgotten, and
+// fetched again).
+func (c *Cache) fromDisk(key, digest string) *Bundle {
 	c.mu.Lock()
-	el, ok := c.index[digest]
+	el, ok := c.index[key]
 	if ok {
 		c.lru.MoveToFront(el)
 	}
@@ -205,7 +249,7 @@ func (c *Cache) fromDisk(digest string) *Bundle {
 	if !ok {
 		return nil
 	}
-	path := c.path(digest)
+	path := filepath.Join(c.dir, key)
 	data, err := readBounded(path)
 	if err == nil {
 		var b *Bundle
@@ -219,18 +263,18 @@ func (c *Cache) fromDisk(digest string) *Bundle {
 	}
 	// Evicted meanwhile, unreadable or damaged: forget it and fetch again.
 	c.mu.Lock()
-	if c.index[digest] == el {
+	if c.index[key] == el {
 		c.removeLocked(el)
 	}
 	c.mu.Unlock()
 	return nil
 }
 
-func (c *Cache) run(ctx context.Context, digest string, call *fetchCall) {
+func (c *Cache) run(ctx context.Context, owner, digest string, call *fetchCall) {
 	defer call.cancel()
-	b, err := c.fetch(ctx, digest)
+	b, err := c.fetch(ctx, owner, digest)
 	if err == nil {
-		err = c.keep(b)
+		err = c.keep(owner, b)
 	}
 	if err != nil {
 		err = fmt.Errorf("bundle cache: %w", err)
@@ -240,8 +284,8 @@ func (c *Cache) run(ctx context.Context, digest string, call *fetchCall) {
 		call.bundle = nil
 	}
 	c.mu.Lock()
-	if c.inflight[digest] == call {
-		delete(c.inflight, digest)
+	if key := fileName(owner, digest); c.inflight[key] == call {
+		delete(c.inflight, key)
 	}
 	c.mu.Unlock()
 	close(call.done)
@@ -250,7 +294,7 @@ func (c *Cache) run(ctx context.Context, digest string, call *fetchCall) {
 // keep writes b to disk and makes room for it. A write that fails fails the
 // Get: a cache that cannot keep anything would fetch every bundle for every
 // job, quietly, and the operator must hear of a full or broken disk.
-func (c *Cache) keep(b *Bundle) error {
+func (c *Cache) keep(owner string, b *Bundle) error {
 	if b.Size() > c.maxBytes {
 		return nil // served from memory, never kept
 	}
@@ -271,16 +315,17 @@ func (c *Cache) keep(b *Bundle) error {
 	// is being installed.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := os.Rename(f.Name(), c.path(b.digest)); err != nil {
+	e := &cached{owner, b.digest, b.Size()}
+	if err := os.Rename(f.Name(), filepath.Join(c.dir, e.name())); err != nil {
 		os.Remove(f.Name())
 		return fmt.Errorf("keep %s: %w", b.digest, err)
 	}
-	if el, ok := c.index[b.digest]; ok { // renamed over an entry we had
+	if el, ok := c.index[e.name()]; ok { // renamed over an entry we had
 		c.total -= el.Value.(*cached).size
 		c.lru.Remove(el)
 	}
-	el := c.lru.PushFront(&cached{b.digest, b.Size()})
-	c.index[b.digest] = el
+	el := c.lru.PushFront(e)
+	c.index[e.name()] = el
 	c.total += b.Size()
 	c.evictLocked(el)
 	return nil
@@ -301,12 +346,12 @@ func (c *Cache) evictLocked(keep *list.Element) {
 func (c *Cache) removeLocked(el *list.Element) {
 	e := el.Value.(*cached)
 	c.lru.Remove(el)
-	delete(c.index, e.digest)
+	delete(c.index, e.name())
 	c.total -= e.size
 	// A reader that opened the file keeps its bytes; a later one misses
 	// and fetches. If the removal fails the file is orphaned until restart,
 	// where load counts it again.
-	_ = os.Remove(c.path(e.digest))
+	_ = os.Remove(filepath.Join(c.dir, e.name()))
 }
 
 // readBounded reads a cache file, but never more than a bundle can be:
@@ -322,8 +367,4 @@ func readBounded(path string) ([]byte, error) {
 		err = fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, path, MaxArchiveSize)
 	}
 	return data, err
-}
-
-func (c *Cache) path(digest string) string {
-	return filepath.Join(c.dir, objectName(digest))
 }

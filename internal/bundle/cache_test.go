@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
@@ -27,7 +28,7 @@ func spy(c *Cache, hold bool) *fetchSpy {
 		s.release = make(chan struct{})
 	}
 	inner := c.fetch
-	c.fetch = func(ctx context.Context, digest string) (*Bundle, error) {
+	c.fetch = func(ctx context.Context, owner, digest string) (*Bundle, error) {
 		s.calls.Add(1)
 		if s.release != nil {
 			select {
@@ -36,7 +37,7 @@ func spy(c *Cache, hold bool) *fetchSpy {
 				return nil, context.Cause(ctx)
 			}
 		}
-		return inner(ctx, digest)
+		return inner(ctx, owner, digest)
 	}
 	return s
 }
@@ -45,17 +46,24 @@ func spy(c *Cache, hold bool) *fetchSpy {
 func waiters(c *Cache, digest string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if call := c.inflight[digest]; call != nil {
+	if call := c.inflight[fileName(owner, digest)]; call != nil {
 		return call.waiters
 	}
 	return 0
 }
 
-// storeWith returns a store holding bundles of random (incompressible)
-// contents of the given sizes.
+// owner is the client whose bundles the tests' caches get.
+const owner = "course1"
+
+// path is where c keeps owner's bundle digest.
+func (c *Cache) path(digest string) string { return filepath.Join(c.dir, fileName(owner, digest)) }
+
+// storeWith returns a store, as an agent sees it, holding bundles of
+// owner of random (incompressible) contents of the given sizes.
 func storeWith(t *testing.T, sizes ...int) (*Store, []*Bundle) {
 	t.Helper()
-	s, _ := newStore(t)
+	srv := newStoreServer(t)
+	s := srv.open(t, natsauth.RoleFrontend, owner)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var out []*Bundle
 	for _, n := range sizes {
@@ -64,12 +72,12 @@ func storeWith(t *testing.T, sizes ...int) (*Store, []*Bundle) {
 			body[i] = byte(rng.Uint32())
 		}
 		b := packTree(t, map[string]file{"blob": {body: string(body)}})
-		if _, err := s.Put(t.Context(), b); err != nil {
+		if _, err := s.Put(t.Context(), owner, b); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, b)
 	}
-	return s, out
+	return srv.open(t, natsauth.RoleAgent, "a1"), out
 }
 
 // diskBytes sums the sizes of the files in dir.
@@ -97,7 +105,7 @@ func TestCacheFetchesOnceForConcurrentGets(t *testing.T) {
 	results := make(chan error, n)
 	for range n {
 		go func() {
-			b, err := c.Get(t.Context(), digest)
+			b, err := c.Get(t.Context(), owner, digest)
 			if err == nil && b.Digest() != digest {
 				err = errors.New("wrong bundle " + b.Digest())
 			}
@@ -117,7 +125,7 @@ func TestCacheFetchesOnceForConcurrentGets(t *testing.T) {
 		t.Errorf("%d fetches from the store, want 1", got)
 	}
 	// And later Gets come from disk.
-	if _, err := c.Get(t.Context(), digest); err != nil {
+	if _, err := c.Get(t.Context(), owner, digest); err != nil {
 		t.Fatal(err)
 	}
 	if got := fetches.calls.Load(); got != 1 {
@@ -135,9 +143,9 @@ func TestCacheCancel(t *testing.T) {
 	// One of two waiters gives up: the other still gets the bundle.
 	quitter, quit := context.WithCancel(t.Context())
 	quitErr := make(chan error, 1)
-	go func() { _, err := c.Get(quitter, digest); quitErr <- err }()
+	go func() { _, err := c.Get(quitter, owner, digest); quitErr <- err }()
 	stayErr := make(chan error, 1)
-	go func() { _, err := c.Get(t.Context(), digest); stayErr <- err }()
+	go func() { _, err := c.Get(t.Context(), owner, digest); stayErr <- err }()
 	testutil.Eventually(t, 10*time.Second, func() bool { return waiters(c, digest) == 2 }, "2 Gets waiting")
 	quit()
 	if err := <-quitErr; !errors.Is(err, context.Canceled) {
@@ -158,7 +166,7 @@ func TestCacheCancelAll(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { _, err := c.Get(ctx, digest); done <- err }()
+	go func() { _, err := c.Get(ctx, owner, digest); done <- err }()
 	testutil.Eventually(t, 10*time.Second, func() bool { return waiters(c, digest) == 1 }, "1 Get waiting")
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -167,7 +175,7 @@ func TestCacheCancelAll(t *testing.T) {
 	// A new Get must start a fetch of its own, not join the cancelled one
 	// (which would hand it context.Canceled).
 	close(fetches.release)
-	if _, err := c.Get(t.Context(), digest); err != nil {
+	if _, err := c.Get(t.Context(), owner, digest); err != nil {
 		t.Fatalf("Get after a cancelled fetch: %v", err)
 	}
 }
@@ -182,7 +190,7 @@ func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	fetches := spy(c, false)
 
 	for i, x := range []*Bundle{a, b, a, cc, a, d} {
-		if _, err := c.Get(t.Context(), x.Digest()); err != nil {
+		if _, err := c.Get(t.Context(), owner, x.Digest()); err != nil {
 			t.Fatal(err)
 		}
 		if n := diskBytes(t, dir); n > max {
@@ -210,7 +218,7 @@ func TestCacheTooLargeToKeep(t *testing.T) {
 	dir := t.TempDir()
 	c, err := NewCache(store, dir, 1024)
 	must(t, err)
-	got, err := c.Get(t.Context(), bs[0].Digest())
+	got, err := c.Get(t.Context(), owner, bs[0].Digest())
 	if err != nil || got.Digest() != bs[0].Digest() {
 		t.Fatalf("Get = %v, %v", got, err)
 	}
@@ -225,7 +233,7 @@ func TestCacheReusesDirectoryAfterRestart(t *testing.T) {
 	first, err := NewCache(store, dir, 1<<20)
 	must(t, err)
 	for _, b := range bs {
-		if _, err := first.Get(t.Context(), b.Digest()); err != nil {
+		if _, err := first.Get(t.Context(), owner, b.Digest()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,7 +247,7 @@ func TestCacheReusesDirectoryAfterRestart(t *testing.T) {
 	must(t, err)
 	fetches := spy(second, false)
 	for _, b := range bs {
-		got, err := second.Get(t.Context(), b.Digest())
+		got, err := second.Get(t.Context(), owner, b.Digest())
 		if err != nil || got.Digest() != b.Digest() {
 			t.Fatalf("Get after restart = %v, %v", got, err)
 		}
@@ -261,7 +269,7 @@ func TestCacheRestartTrimsToNewBudget(t *testing.T) {
 	first, err := NewCache(store, dir, 1<<20)
 	must(t, err)
 	for _, b := range bs {
-		if _, err := first.Get(t.Context(), b.Digest()); err != nil {
+		if _, err := first.Get(t.Context(), owner, b.Digest()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -288,14 +296,14 @@ func TestCacheDamagedFileIsFetchedAgain(t *testing.T) {
 	c, err := NewCache(store, t.TempDir(), 1<<20)
 	must(t, err)
 	fetches := spy(c, false)
-	if _, err := c.Get(t.Context(), b.Digest()); err != nil {
+	if _, err := c.Get(t.Context(), owner, b.Digest()); err != nil {
 		t.Fatal(err)
 	}
 	damaged := append([]byte(nil), b.data...)
 	damaged[len(damaged)/2] ^= 0xff
 	must(t, os.WriteFile(c.path(b.Digest()), damaged, 0o600))
 
-	got, err := c.Get(t.Context(), b.Digest())
+	got, err := c.Get(t.Context(), owner, b.Digest())
 	if err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("Get = %v, %v", got, err)
 	}
@@ -322,7 +330,7 @@ func TestCacheErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := c.Get(t.Context(), tc.digest); !errors.Is(err, tc.want) {
+			if _, err := c.Get(t.Context(), owner, tc.digest); !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
 		})
@@ -347,7 +355,7 @@ func TestCacheConcurrentMix(t *testing.T) {
 	for i := range 40 {
 		wg.Go(func() {
 			b := bs[i%len(bs)]
-			got, err := c.Get(t.Context(), b.Digest())
+			got, err := c.Get(t.Context(), owner, b.Digest())
 			if err != nil || got.Digest() != b.Digest() {
 				t.Errorf("Get = %v, %v", got, err)
 			}
@@ -361,5 +369,63 @@ func TestCacheConcurrentMix(t *testing.T) {
 	defer c.mu.Unlock()
 	if c.total != diskBytes(t, dir) {
 		t.Errorf("the index counts %d bytes, the disk holds %d", c.total, diskBytes(t, dir))
+	}
+}
+
+// A bundle is kept per client: one client's job never gets a bundle from
+// the cache that another client uploaded, even when it knows the digest.
+func TestCacheKeepsOwnersApart(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	b := packTree(t, sampleTask())
+	if _, err := srv.open(t, natsauth.RoleFrontend, owner).Put(ctx, owner, b); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCache(srv.open(t, natsauth.RoleAgent, "a1"), t.TempDir(), 1<<20)
+	must(t, err)
+	fetches := spy(c, false)
+	if _, err := c.Get(ctx, owner, b.Digest()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, "course2", b.Digest()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("course2's Get of course1's cached bundle = %v, want ErrNotFound", err)
+	}
+	// Once course2 uploads the same folder, its jobs get it: fetched from
+	// its own space, kept beside course1's.
+	if _, err := srv.open(t, natsauth.RoleFrontend, "course2").Put(ctx, "course2", b); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"course2", owner, "course2"} {
+		if got, err := c.Get(ctx, who, b.Digest()); err != nil || got.Digest() != b.Digest() {
+			t.Fatalf("Get as %s = %v, %v", who, got, err)
+		}
+	}
+	if n := fetches.calls.Load(); n != 3 {
+		t.Errorf("%d fetches, want 3 (course1, course2 refused, course2)", n)
+	}
+	if _, err := c.Get(ctx, "course.2", b.Digest()); err == nil {
+		t.Error("Get accepted an owner that is no client id")
+	}
+}
+
+// The files of the layout before owners are removed when a cache opens;
+// files that are not bundles are left alone.
+func TestCacheDropsFilesWithoutOwner(t *testing.T) {
+	store, bs := storeWith(t, 1000)
+	dir := t.TempDir()
+	old := filepath.Join(dir, objectName(bs[0].Digest()))
+	foreign := filepath.Join(dir, "notes.txt")
+	must(t, os.WriteFile(old, bs[0].data, 0o600))
+	must(t, os.WriteFile(foreign, []byte("mine"), 0o600))
+	c, err := NewCache(store, dir, 1<<20)
+	must(t, err)
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the file without owner is still there: %v", err)
+	}
+	if _, err := os.Stat(foreign); err != nil {
+		t.Errorf("a file that is no bundle was removed: %v", err)
+	}
+	if c.total != 0 {
+		t.Errorf("the cache counts %d bytes", c.total)
 	}
 }

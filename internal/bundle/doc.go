@@ -3,11 +3,12 @@
 //
 // A frontend packs a task folder into a Bundle: a deterministic gzipped tar
 // named by the SHA-256 of its bytes ("sha256:<hex>"). It uploads the bundle
-// to a JetStream object store (Store) only if the store does not have it yet,
-// and puts the digest in the job. An agent asks its Cache, which fetches each
-// digest from the store once, verifies it, and keeps it on disk within a
-// byte budget. Runtimes unpack bundles with Extract, which refuses anything
-// that could write outside the target directory.
+// to a JetStream stream (Store), under its own client id, unless it has
+// uploaded it already, and puts the digest in the job. An agent asks its
+// Cache for the bundle of the job's client, which it fetches from that
+// client's bundles once, verifies, and keeps on disk within a byte budget.
+// Runtimes unpack bundles with Extract, which refuses anything that could
+// write outside the target directory.
 //
 // # What a bundle may hold
 //
@@ -25,6 +26,7 @@
 // # Trust
 //
 // Nothing trusts a digest it did not check: FromBytes, Store.Get and
-// Cache.Get hash the bytes they return. The Cache hashes again every time it
+// Cache.Get hash the bytes they return. Nor does a digest give access: a
+// client's job gets only what that client uploaded (see Store and Cache). The Cache hashes again every time it
 // reads a file back from its directory (see Cache).
 package bundle

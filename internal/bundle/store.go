@@ -1,119 +1,163 @@
 package bundle
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/messages"
 )
 
-// Store keeps bundles in a JetStream object store, one object per digest
-// (named by objectName). The bucket's name comes from
-// messages.Subjects.TaskBundleStore(). Safe for concurrent use.
+// ErrNoStore: the bundle stream does not exist (no backend has created it
+// yet, or the NATS server runs no JetStream).
+var ErrNoStore = errors.New("task bundle store missing")
+
+// ChunkSize is the most bytes of a bundle in one message: well under any
+// NATS server's max_payload (1 MiB by default).
+const ChunkSize = 256 << 10
+
+// RefreshAfter is the age past which Put uploads a bundle again rather
+// than count on the copy it finds, so that a bundle a job names stays in
+// the store for at least the store's retention minus RefreshAfter after
+// the job was submitted (EnsureStore's retention is at least MinRetention).
+const RefreshAfter = 24 * time.Hour
+
+// MinRetention is the shortest retention EnsureStore takes: a job waits
+// at most this minus RefreshAfter (two days) for its bundle to be fetched.
+const MinRetention = 3 * 24 * time.Hour
+
+// maxChunks bounds the chunks a metadata message may list, whoever wrote
+// it: a bundle of MaxArchiveSize has MaxArchiveSize/ChunkSize.
+const maxChunks = MaxArchiveSize / ChunkSize
+
+// Store keeps bundles in a JetStream stream (Subjects.BundleStream). Each
+// client's bundles are under the subjects of its own id, which NATS lets
+// only that client (and admins and the backend) publish on, and the stream
+// refuses rollups: so what one client publishes can neither erase nor
+// replace another's bundles, and one client cannot list another's. A
+// bundle is its chunks, on "<space>.<digest token>.data", then a metadata
+// message on "<space>.<digest token>.meta" naming the sequences of its
+// chunks. A reader takes the chunks by those sequences, so chunks of a
+// concurrent upload of the same bundle, or anything else published on the
+// data subject, never get in; and it hashes what it read. Safe for
+// concurrent use.
 type Store struct {
-	obs    jetstream.ObjectStore
-	bucket string
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	subj   messages.Subjects
+	stream string
+	// refreshAfter is RefreshAfter; tests shorten it.
+	refreshAfter time.Duration
 }
 
-// NewStore opens the object store bucket, creating it when missing (file
-// storage, one replica) if the connection may: only the backend may
-// (package natsauth), and it does so on start with EnsureStore.
-func NewStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
-	return openStore(ctx, js, bucket, 1)
+// meta is the metadata message of a bundle.
+type meta struct {
+	Digest string   `json:"digest"`
+	Size   int64    `json:"size"`
+	Chunks []uint64 `json:"chunks"` // stream sequences, in order
 }
 
-// EnsureStore is NewStore with replicas for a bucket it creates: the
-// backend's call, so that the store exists before agents and frontends
-// bind to it.
-func EnsureStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*Store, error) {
-	return openStore(ctx, js, bucket, max(replicas, 1))
-}
-
-// BindStore opens the object store bucket without ever creating it: an
-// agent's call, which may only read the store (the error wraps
-// jetstream.ErrBucketNotFound until the backend made it).
-func BindStore(ctx context.Context, js jetstream.JetStream, bucket string) (*Store, error) {
-	obs, err := js.ObjectStore(ctx, bucket)
+// OpenStore returns the bundle store of the installation with subject
+// prefix prefix over nc. It does no I/O: the stream is the backend's to
+// create (EnsureStore), and Check says whether it did.
+func OpenStore(nc *nats.Conn, prefix string) (*Store, error) {
+	js, err := jetstream.New(nc)
 	if err != nil {
-		return nil, fmt.Errorf("task bundle store %q: %w", bucket, err)
+		return nil, fmt.Errorf("task bundle store: JetStream: %w", err)
 	}
-	return &Store{obs: obs, bucket: bucket}, nil
+	subj := messages.NewSubjects(prefix)
+	return &Store{nc: nc, js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter}, nil
 }
 
-func openStore(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*Store, error) {
-	obs, err := js.ObjectStore(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		obs, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:      bucket,
-			Description: "ingo task bundles, named by content hash",
-			Replicas:    replicas,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) { // created meanwhile by another process
-			obs, err = js.ObjectStore(ctx, bucket)
-		}
+// EnsureStore creates the bundle stream, or brings an existing one to
+// this configuration: the backend's call on start, so that the store
+// exists before agents and frontends use it. Every message is kept for
+// retention (at least MinRetention): uploads are per client, and a client
+// that takes a new id per process (the admin CLI) uploads its bundles
+// again each time, so that nothing would otherwise bound the store.
+func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, replicas int, retention time.Duration) (*Store, error) {
+	if retention < MinRetention {
+		return nil, fmt.Errorf("task bundle store: a retention of %v is under the least, %v", retention, MinRetention)
 	}
+	s, err := OpenStore(nc, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("task bundle store %q: %w", bucket, natsconn.ExplainStore(err))
+		return nil, err
 	}
-	return &Store{obs: obs, bucket: bucket}, nil
+	_, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        s.stream,
+		Description: "ingo task bundles, under the id of the client that uploaded each",
+		Subjects:    []string{s.subj.Bundles("*") + ".>"},
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+		AllowDirect: true,
+		// A rollup header would let any publisher erase every bundle
+		// (the object store that held bundles before protocol 4 did).
+		AllowRollup: false,
+		MaxMsgSize:  ChunkSize + 4<<10,
+		MaxAge:      retention,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("task bundle store %q: %w", s.stream, natsconn.ExplainStore(err))
+	}
+	return s, nil
 }
 
-// Put uploads b unless the store holds it already, and says whether it
-// uploaded. An object of the right name but other bytes (a damaged or
-// tampered upload) is replaced. Two clients putting the same new bundle at
-// once may both upload; the bytes are the same, so either wins, and the
-// one NATS refuses to clean up after succeeds too.
-func (s *Store) Put(ctx context.Context, b *Bundle) (uploaded bool, err error) {
-	name := objectName(b.digest)
-	info, err := s.obs.GetInfo(ctx, name)
-	switch {
-	case err == nil:
-		// NATS keeps the SHA-256 of every object: it tells, without
-		// downloading, whether the stored bytes are ours.
-		if info.Size == uint64(b.Size()) && info.Digest == natsDigest(b.digest) {
-			return false, nil
-		}
-	case !errors.Is(err, jetstream.ErrObjectNotFound):
-		return false, fmt.Errorf("look up bundle %s in %q: %w", b.digest, s.bucket, err)
+// Check says whether the store exists, by asking for a bundle in owner's
+// space (one the caller may read: its own, or any for an agent); the
+// error wraps ErrNoStore when it does not.
+func (s *Store) Check(ctx context.Context, owner string) error {
+	// The answer is "no such message" from an existing stream, and
+	// nobody's answer from a missing one.
+	_, _, err := s.lastMeta(ctx, owner, "sha256:"+zeroHex)
+	if errors.Is(err, ErrNotFound) {
+		return nil
 	}
-	return true, s.store(ctx, b)
-}
-
-// store uploads b.
-func (s *Store) store(ctx context.Context, b *Bundle) error {
-	meta := jetstream.ObjectMeta{Name: objectName(b.digest), Description: "ingo task bundle " + b.digest}
-	if err := s.upload(ctx, meta, b.data); err != nil {
-		// Another client may have stored the same bundle meanwhile (a
-		// deadline: the bridge and the CLI uploading one task at once).
-		// NATS then purges the other upload's chunks after writing ours,
-		// which a frontend may not do: its purge is refused and never
-		// answered, so the upload fails though the store holds the
-		// bundle. What counts is that it does.
-		if s.holds(ctx, b) {
-			return nil
-		}
-		return fmt.Errorf("upload bundle %s to %q: %w", b.digest, s.bucket, err)
-	}
-	return nil
-}
-
-// upload puts data under meta, within a time that a bundle's size
-// justifies: a refused purge (see Put) is otherwise waited for until the
-// caller's deadline, a minute for a job's submission.
-func (s *Store) upload(ctx context.Context, meta jetstream.ObjectMeta, data []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(data)))
-	defer cancel()
-	_, err := s.obs.Put(ctx, meta, bytes.NewReader(data))
 	return err
+}
+
+const zeroHex = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Put uploads b as owner's (a client id) unless owner has a copy younger
+// than RefreshAfter, and says whether it uploaded. Two uploads of one
+// bundle at once both land; either one's metadata is whole, and the
+// reader takes whichever is last.
+func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool, err error) {
+	if err := messages.ValidateID(owner); err != nil {
+		return false, fmt.Errorf("upload bundle %s: client %w", b.digest, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(b.data)))
+	defer cancel()
+	m, stored, err := s.lastMeta(ctx, owner, b.digest)
+	switch {
+	case err == nil && m.Size == int64(len(b.data)) && time.Since(stored) < s.refreshAfter:
+		return false, nil
+	case err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDigestMismatch):
+		return false, fmt.Errorf("look up bundle %s: %w", b.digest, err)
+	}
+	data := s.subject(owner, b.digest, "data")
+	m = meta{Digest: b.digest, Size: int64(len(b.data))}
+	for off := 0; off < len(b.data); off += ChunkSize {
+		ack, err := s.js.Publish(ctx, data, b.data[off:min(off+ChunkSize, len(b.data))])
+		if err != nil {
+			return false, fmt.Errorf("upload bundle %s: %w", b.digest, s.explain(err))
+		}
+		m.Chunks = append(m.Chunks, ack.Sequence)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return false, fmt.Errorf("upload bundle %s: %w", b.digest, err)
+	}
+	if _, err := s.js.Publish(ctx, s.subject(owner, b.digest, "meta"), body); err != nil {
+		return false, fmt.Errorf("upload bundle %s: %w", b.digest, s.explain(err))
+	}
+	return true, nil
 }
 
 // putTimeout is 5 s, plus a second per 4 MiB.
@@ -121,67 +165,118 @@ func putTimeout(size int) time.Duration {
 	return 5*time.Second + time.Duration(size/(4<<20))*time.Second
 }
 
-// holds says whether the store has b, whole.
-func (s *Store) holds(ctx context.Context, b *Bundle) bool {
-	info, err := s.obs.GetInfo(ctx, objectName(b.digest))
-	return err == nil && info.Size == uint64(b.Size()) && info.Digest == natsDigest(b.digest)
-}
-
-// Get downloads and verifies the bundle of digest. The error wraps
-// ErrNotFound when the store does not have it, ErrDigestMismatch when the
-// stored bytes are not that bundle, ErrInvalidDigest, or ErrTooLarge.
-func (s *Store) Get(ctx context.Context, digest string) (*Bundle, error) {
+// Get downloads and verifies the bundle of digest that owner uploaded.
+// The error wraps ErrNotFound when owner has no such bundle,
+// ErrDigestMismatch when what is stored is not that bundle (damaged, or
+// not what its metadata says), ErrInvalidDigest, ErrTooLarge or ErrNoStore.
+func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) {
 	if err := ValidateDigest(digest); err != nil {
 		return nil, err
 	}
-	res, err := s.obs.Get(ctx, objectName(digest))
-	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, fmt.Errorf("%w: %s in %q", ErrNotFound, digest, s.bucket)
+	if err := messages.ValidateID(owner); err != nil {
+		return nil, fmt.Errorf("fetch bundle %s: client %w", digest, err)
 	}
+	m, _, err := s.lastMeta(ctx, owner, digest)
 	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s from %q: %w", digest, s.bucket, err)
+		return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
 	}
-	defer res.Close()
-	info, err := res.Info()
+	want := s.subject(owner, digest, "data")
+	data := make([]byte, 0, m.Size)
+	for _, seq := range m.Chunks {
+		msg, err := s.directGet(ctx, s.directAPI(), fmt.Appendf(nil, `{"seq":%d}`, seq))
+		if err != nil {
+			if errors.Is(err, ErrNotFound) { // named by the metadata, gone since
+				err = fmt.Errorf("%w: chunk %d is missing", ErrDigestMismatch, seq)
+			}
+			return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
+		}
+		// A sequence in somebody else's space, or another bundle's,
+		// would hand this owner bytes it never uploaded.
+		if got := msg.Header.Get(jetstream.SubjectHeader); got != want {
+			return nil, fmt.Errorf("%w: bundle %s of %s names message %d of %q", ErrDigestMismatch, digest, owner, seq, got)
+		}
+		if int64(len(data)+len(msg.Data)) > m.Size {
+			return nil, fmt.Errorf("%w: bundle %s of %s has more bytes than its %d", ErrDigestMismatch, digest, owner, m.Size)
+		}
+		data = append(data, msg.Data...)
+	}
+	if int64(len(data)) != m.Size {
+		return nil, fmt.Errorf("%w: bundle %s of %s has %d bytes of its %d", ErrDigestMismatch, digest, owner, len(data), m.Size)
+	}
+	b, err := FromBytes(digest, data)
 	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s from %q: %w", digest, s.bucket, err)
-	}
-	// Refuse before reading: the size is the uploader's claim, and a bundle
-	// is held in memory.
-	if info.Size > MaxArchiveSize {
-		return nil, fmt.Errorf("%w: bundle %s is %d bytes, over the limit of %d", ErrTooLarge, digest, info.Size, MaxArchiveSize)
-	}
-	var buf bytes.Buffer
-	buf.Grow(int(info.Size))
-	// The limit holds even if the chunks do not add up to the claimed size.
-	_, err = io.Copy(&buf, io.LimitReader(res, MaxArchiveSize+1))
-	if errors.Is(err, jetstream.ErrDigestMismatch) { // chunks do not match NATS' own hash
-		return nil, fmt.Errorf("%w: bundle %s in %q is damaged", ErrDigestMismatch, digest, s.bucket)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s from %q: %w", digest, s.bucket, err)
-	}
-	b, err := FromBytes(digest, buf.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("bundle from %q: %w", s.bucket, err)
+		return nil, fmt.Errorf("bundle %s of %s: %w", digest, owner, err)
 	}
 	return b, nil
 }
 
-// natsDigest spells a valid digest the way NATS records an object's hash.
-func natsDigest(digest string) string {
-	sum, _ := hex.DecodeString(digest[len(digestPrefix):])
-	return "SHA-256=" + base64.URLEncoding.EncodeToString(sum)
+// lastMeta reads and checks the last metadata of owner's bundle digest,
+// and says when it was stored (the zero time when the server does not).
+func (s *Store) lastMeta(ctx context.Context, owner, digest string) (meta, time.Time, error) {
+	msg, err := s.directGet(ctx, s.directAPI()+"."+s.subject(owner, digest, "meta"), nil)
+	if err != nil {
+		return meta{}, time.Time{}, err
+	}
+	stored, _ := time.Parse(time.RFC3339Nano, msg.Header.Get(jetstream.TimeStampHeaer))
+	var m meta
+	switch {
+	case json.Unmarshal(msg.Data, &m) != nil:
+		err = fmt.Errorf("%w: unreadable metadata", ErrDigestMismatch)
+	case m.Digest != digest:
+		err = fmt.Errorf("%w: metadata of %q", ErrDigestMismatch, m.Digest)
+	case m.Size < 0 || m.Size > MaxArchiveSize:
+		err = fmt.Errorf("%w: bundle %s is %d bytes, over the limit of %d", ErrTooLarge, digest, m.Size, MaxArchiveSize)
+	case len(m.Chunks) == 0 || len(m.Chunks) > maxChunks:
+		err = fmt.Errorf("%w: metadata lists %d chunks", ErrDigestMismatch, len(m.Chunks))
+	}
+	if err != nil {
+		return meta{}, time.Time{}, err
+	}
+	return m, stored, nil
 }
 
-// OpenCache opens the bundle store bucket over nc and a cache of it in dir,
-// bounded by size: what an agent needs to fetch task folders.
-func OpenCache(ctx context.Context, nc *nats.Conn, bucket, dir string, size int64) (*Cache, error) {
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: JetStream: %w", err)
+// directGet asks the stream for one message. The error wraps ErrNotFound
+// when there is none, ErrNoStore when nobody answers.
+func (s *Store) directGet(ctx context.Context, subject string, body []byte) (*nats.Msg, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
 	}
-	store, err := NewStore(ctx, js, bucket)
+	msg, err := s.nc.RequestWithContext(ctx, subject, body)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	switch status := msg.Header.Get("Status"); status {
+	case "":
+		return msg, nil
+	case "404":
+		return nil, ErrNotFound
+	default:
+		code, _ := strconv.Atoi(status)
+		return nil, fmt.Errorf("task bundle store %q answered %d %s", s.stream, code, msg.Header.Get("Description"))
+	}
+}
+
+func (s *Store) explain(err error) error {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return fmt.Errorf("%w: no stream %q (has a backend started? `ingo backend` creates it; does the NATS server run JetStream?): %w", ErrNoStore, s.stream, err)
+	}
+	return err
+}
+
+func (s *Store) directAPI() string { return "$JS.API.DIRECT.GET." + s.stream }
+
+// subject is the subject of owner's bundle digest: kind is "meta" or "data".
+func (s *Store) subject(owner, digest, kind string) string {
+	return s.subj.Bundles(owner) + "." + objectName(digest) + "." + kind
+}
+
+// OpenCache opens the bundle store of the installation with subject prefix
+// prefix over nc, and a cache of it in dir bounded by size: what an agent
+// needs to fetch task folders.
+func OpenCache(nc *nats.Conn, prefix, dir string, size int64) (*Cache, error) {
+	store, err := OpenStore(nc, prefix)
 	if err != nil {
 		return nil, err
 	}

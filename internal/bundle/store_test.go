@@ -2,7 +2,11 @@ package bundle
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,100 +18,212 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// newJetStream connects to a fresh embedded server with JetStream.
-func newJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	n := testutil.StartNATS(t)
-	nc, err := nats.Connect(n.URL, testutil.Superuser(t).NATSOptions()...)
-	must(t, err)
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	must(t, err)
-	return js
+// storeServer is an embedded server with the bundle stream, made with a
+// backend's rights as `ingo backend` makes it.
+type storeServer struct {
+	url string
+	js  jetstream.JetStream // the backend's
 }
 
-var bucket = messages.NewSubjects("").TaskBundleStore()
-
-func newStore(t *testing.T) (*Store, jetstream.JetStream) {
+func newStoreServer(t *testing.T) *storeServer {
 	t.Helper()
-	js := newJetStream(t)
-	s, err := NewStore(t.Context(), js, bucket)
-	if err != nil {
-		t.Fatalf("NewStore: %v", err)
+	n := testutil.StartNATS(t)
+	nc := testutil.ConnectAs(t, n.URL, "backend", testutil.Creds(t, natsauth.RoleBackend, "backend"))
+	if _, err := EnsureStore(t.Context(), nc, "", 1, MinRetention); err != nil {
+		t.Fatalf("EnsureStore: %v", err)
 	}
-	return s, js
+	js, err := jetstream.New(nc)
+	must(t, err)
+	return &storeServer{url: n.URL, js: js}
+}
+
+// open is the store as one of role and name sees it.
+func (s *storeServer) open(t *testing.T, role natsauth.Role, name string) *Store {
+	t.Helper()
+	nc := testutil.ConnectAs(t, s.url, name, testutil.Creds(t, role, name))
+	st, err := OpenStore(nc, "")
+	must(t, err)
+	return st
+}
+
+// publish stores data on subject with the backend's rights.
+func (s *storeServer) publish(t *testing.T, subject string, data []byte) uint64 {
+	t.Helper()
+	ack, err := s.js.Publish(t.Context(), subject, data)
+	must(t, err)
+	return ack.Sequence
+}
+
+func (s *storeServer) msgs(t *testing.T) uint64 {
+	t.Helper()
+	st, err := s.js.Stream(t.Context(), messages.NewSubjects("").BundleStream())
+	must(t, err)
+	return st.CachedInfo().State.Msgs
+}
+
+// bigTask packs a folder of incompressible bytes over two chunks.
+func bigTask(t *testing.T) *Bundle {
+	t.Helper()
+	noise := make([]byte, 2*ChunkSize+1000)
+	_, _ = rand.Read(noise)
+	return packTree(t, map[string]file{"run": {body: "#!/bin/sh\n", mode: 0o755}, "data.bin": {body: string(noise), mode: 0o644}})
 }
 
 func TestStorePutGet(t *testing.T) {
-	s, js := newStore(t)
+	srv := newStoreServer(t)
 	ctx := t.Context()
-	b := packTree(t, sampleTask())
-
-	for i, want := range []bool{true, false, false} {
-		uploaded, err := s.Put(ctx, b)
-		if err != nil {
-			t.Fatalf("Put #%d: %v", i+1, err)
-		}
-		if uploaded != want {
-			t.Errorf("Put #%d: uploaded = %v, want %v", i+1, uploaded, want)
-		}
-	}
-	// One object, one revision: the second Put wrote nothing.
-	obs, err := js.ObjectStore(ctx, bucket)
-	must(t, err)
-	status, err := obs.Status(ctx)
-	must(t, err)
-	if msgs := status.(*jetstream.ObjectBucketStatus).StreamInfo().State.Msgs; msgs != 2 { // one chunk, one meta
-		t.Errorf("the bucket's stream holds %d messages, want 2", msgs)
-	}
-
-	got, err := s.Get(ctx, b.Digest())
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	if got.Digest() != b.Digest() || got.Size() != b.Size() {
-		t.Errorf("Get = %s (%d bytes), want %s (%d bytes)", got.Digest(), got.Size(), b.Digest(), b.Size())
-	}
-
-	// Another client opening the existing bucket sees the same bundle.
-	s2, err := NewStore(ctx, js, bucket)
-	must(t, err)
-	if uploaded, err := s2.Put(ctx, b); err != nil || uploaded {
-		t.Errorf("Put from a second store: uploaded %v, %v", uploaded, err)
+	front := srv.open(t, natsauth.RoleFrontend, "course1")
+	agent := srv.open(t, natsauth.RoleAgent, "a1")
+	for _, c := range []struct {
+		name string
+		b    *Bundle
+		msgs uint64 // chunks and metadata
+	}{
+		{"one chunk", packTree(t, sampleTask()), 2},
+		{"three chunks", bigTask(t), 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := srv.msgs(t)
+			for i, want := range []bool{true, false, false} {
+				uploaded, err := front.Put(ctx, "course1", c.b)
+				if err != nil || uploaded != want {
+					t.Fatalf("Put #%d: uploaded %v, %v; want %v", i+1, uploaded, err, want)
+				}
+			}
+			if got := srv.msgs(t) - before; got != c.msgs {
+				t.Errorf("the stream took %d messages, want %d: the second Put wrote something", got, c.msgs)
+			}
+			got, err := agent.Get(ctx, "course1", c.b.Digest())
+			if err != nil || got.Digest() != c.b.Digest() || got.Size() != c.b.Size() {
+				t.Fatalf("Get = %v, %v; want %s (%d bytes)", got, err, c.b.Digest(), c.b.Size())
+			}
+			// The bundle is course1's: no other client's job gets it.
+			if _, err := agent.Get(ctx, "course2", c.b.Digest()); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Get as course2 = %v, want ErrNotFound", err)
+			}
+		})
 	}
 }
 
-func TestStoreGetErrors(t *testing.T) {
-	s, js := newStore(t)
+// A copy a day old is uploaded again, so that the store's retention never
+// takes a bundle that a new job names.
+func TestStoreRefreshesOldCopies(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	front := srv.open(t, natsauth.RoleFrontend, "course1")
+	b := packTree(t, sampleTask())
+	if up, err := front.Put(ctx, "course1", b); err != nil || !up {
+		t.Fatalf("first Put: uploaded %v, %v", up, err)
+	}
+	front.refreshAfter = 0
+	if up, err := front.Put(ctx, "course1", b); err != nil || !up {
+		t.Fatalf("Put of an old copy: uploaded %v, %v; want a new upload", up, err)
+	}
+	st, err := srv.js.Stream(ctx, messages.NewSubjects("").BundleStream())
+	must(t, err)
+	if got := st.CachedInfo().Config.MaxAge; got != MinRetention {
+		t.Errorf("the stream keeps messages %v, want %v", got, MinRetention)
+	}
+	nc := testutil.ConnectAs(t, srv.url, "b2", testutil.Creds(t, natsauth.RoleBackend, "b2"))
+	if _, err := EnsureStore(ctx, nc, "", 1, MinRetention-time.Hour); err == nil {
+		t.Error("EnsureStore took a retention under MinRetention")
+	}
+}
+
+func TestStoreMissing(t *testing.T) {
+	n := testutil.StartNATS(t)
+	nc := testutil.ConnectAs(t, n.URL, "a1", testutil.Creds(t, natsauth.RoleAgent, "a1"))
+	st, err := OpenStore(nc, "")
+	must(t, err)
 	ctx := t.Context()
 	b := packTree(t, sampleTask())
-	other := packTree(t, map[string]file{"run": {body: "#!/bin/sh\necho other\n", mode: 0o755}})
-	if _, err := s.Put(ctx, b); err != nil {
+	if err := st.Check(ctx, "course1"); !errors.Is(err, ErrNoStore) {
+		t.Errorf("Check = %v, want ErrNoStore", err)
+	}
+	if _, err := st.Get(ctx, "course1", b.Digest()); !errors.Is(err, ErrNoStore) {
+		t.Errorf("Get = %v, want ErrNoStore", err)
+	}
+	backend := testutil.ConnectAs(t, n.URL, "b", testutil.Creds(t, natsauth.RoleBackend, "b"))
+	if _, err := EnsureStore(ctx, backend, "", 1, MinRetention); err != nil {
 		t.Fatal(err)
 	}
-	obs, err := js.ObjectStore(ctx, bucket)
-	must(t, err)
+	if err := st.Check(ctx, "course1"); err != nil {
+		t.Errorf("Check after EnsureStore = %v", err)
+	}
+}
+
+// What an agent reads is what its client uploaded, or an error: whatever
+// else lands on the bundle's subjects, and whatever its metadata says.
+func TestStoreGetErrors(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	s := messages.NewSubjects("")
+	front := srv.open(t, natsauth.RoleFrontend, "course1")
+	agent := srv.open(t, natsauth.RoleAgent, "a1")
+	b := packTree(t, sampleTask())
+	other := packTree(t, map[string]file{"run": {body: "#!/bin/sh\necho other\n", mode: 0o755}})
+	big := bigTask(t)
+	for _, x := range []*Bundle{b, big} {
+		if _, err := front.Put(ctx, "course1", x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim := srv.publish(t, s.Bundles("course2")+"."+objectName(other.Digest())+".data", other.data)
+	metaOf := func(owner string, x *Bundle) string { return s.Bundles(owner) + "." + objectName(x.Digest()) + ".meta" }
+	writeMeta := func(t *testing.T, owner string, x *Bundle, m any) {
+		body, err := json.Marshal(m)
+		must(t, err)
+		srv.publish(t, metaOf(owner, x), body)
+	}
 
 	cases := []struct {
 		name   string
+		owner  string
 		digest string
 		setup  func(t *testing.T)
 		want   error
 	}{
-		{"absent", other.Digest(), nil, ErrNotFound},
-		{"malformed digest", "sha256:nothex", nil, ErrInvalidDigest},
-		{"deleted", b.Digest(), func(t *testing.T) {
-			must(t, obs.Delete(ctx, objectName(b.Digest())))
-		}, ErrNotFound},
-		{"replaced by other bytes", b.Digest(), func(t *testing.T) {
-			// Through the object store API, as a careless tool or an
-			// attacker with write access to the bucket would.
-			_, err := obs.PutBytes(ctx, objectName(b.Digest()), other.data)
-			must(t, err)
+		{"absent", "course1", other.Digest(), nil, ErrNotFound},
+		{"malformed digest", "course1", "sha256:nothex", nil, ErrInvalidDigest},
+		{"malformed owner", "course.1", b.Digest(), nil, nil},
+		{"junk after the chunks", "course1", big.Digest(), func(t *testing.T) {
+			srv.publish(t, s.Bundles("course1")+"."+objectName(big.Digest())+".data", []byte("junk"))
+		}, nil},
+		{"metadata naming another client's chunk", "course3", other.Digest(), func(t *testing.T) {
+			writeMeta(t, "course3", other, meta{Digest: other.Digest(), Size: int64(len(other.data)), Chunks: []uint64{victim}})
 		}, ErrDigestMismatch},
-		{"truncated", b.Digest(), func(t *testing.T) {
-			_, err := obs.PutBytes(ctx, objectName(b.Digest()), b.data[:len(b.data)-1])
+		{"metadata of another digest", "course1", other.Digest(), func(t *testing.T) {
+			writeMeta(t, "course1", other, meta{Digest: b.Digest(), Size: 1, Chunks: []uint64{1}})
+		}, ErrDigestMismatch},
+		{"metadata over the size limit", "course1", other.Digest(), func(t *testing.T) {
+			writeMeta(t, "course1", other, meta{Digest: other.Digest(), Size: MaxArchiveSize + 1, Chunks: []uint64{1}})
+		}, ErrTooLarge},
+		{"metadata with too many chunks", "course1", other.Digest(), func(t *testing.T) {
+			writeMeta(t, "course1", other, meta{Digest: other.Digest(), Size: 10, Chunks: make([]uint64, maxChunks+1)})
+		}, ErrDigestMismatch},
+		{"unreadable metadata", "course1", other.Digest(), func(t *testing.T) {
+			srv.publish(t, metaOf("course1", other), []byte("\xa1not json"))
+		}, ErrDigestMismatch},
+		{"metadata shorter than its chunks", "course1", b.Digest(), func(t *testing.T) {
+			m, _, err := agent.lastMeta(ctx, "course1", b.Digest())
 			must(t, err)
+			m.Size--
+			writeMeta(t, "course1", b, m)
+		}, ErrDigestMismatch},
+		{"metadata longer than its chunks", "course4", b.Digest(), func(t *testing.T) {
+			seq := srv.publish(t, s.Bundles("course4")+"."+objectName(b.Digest())+".data", b.data[:len(b.data)-1])
+			writeMeta(t, "course4", b, meta{Digest: b.Digest(), Size: int64(len(b.data)), Chunks: []uint64{seq}})
+		}, ErrDigestMismatch},
+		{"bytes that are not the bundle", "course5", b.Digest(), func(t *testing.T) {
+			seq := srv.publish(t, s.Bundles("course5")+"."+objectName(b.Digest())+".data", other.data)
+			writeMeta(t, "course5", b, meta{Digest: b.Digest(), Size: int64(len(other.data)), Chunks: []uint64{seq}})
+		}, ErrDigestMismatch},
+		{"a chunk deleted", "course1", big.Digest(), func(t *testing.T) {
+			m, _, err := agent.lastMeta(ctx, "course1", big.Digest())
+			must(t, err)
+			st, err := srv.js.Stream(ctx, s.BundleStream())
+			must(t, err)
+			must(t, st.DeleteMsg(ctx, m.Chunks[1]))
 		}, ErrDigestMismatch},
 	}
 	for _, c := range cases {
@@ -115,65 +231,118 @@ func TestStoreGetErrors(t *testing.T) {
 			if c.setup != nil {
 				c.setup(t)
 			}
-			got, err := s.Get(ctx, c.digest)
-			if !errors.Is(err, c.want) {
+			got, err := agent.Get(ctx, c.owner, c.digest)
+			switch {
+			case c.name == "malformed owner":
+				if err == nil {
+					t.Fatal("Get accepted an owner that is no client id")
+				}
+			case c.want == nil:
+				if err != nil || got.Digest() != c.digest {
+					t.Fatalf("Get = %v, %v; want the bundle", got, err)
+				}
+			case !errors.Is(err, c.want):
 				t.Fatalf("Get = %v, %v; want %v", got, err, c.want)
 			}
 		})
 	}
 
-	// Put notices that the stored bytes are not the bundle, and repairs.
-	uploaded, err := s.Put(ctx, b)
+	// Put notices metadata that is not the bundle's, and uploads again.
+	uploaded, err := front.Put(ctx, "course1", b)
 	if err != nil || !uploaded {
-		t.Fatalf("Put over a damaged object: uploaded %v, %v", uploaded, err)
+		t.Fatalf("Put over damaged metadata: uploaded %v, %v", uploaded, err)
 	}
-	if _, err := s.Get(ctx, b.Digest()); err != nil {
-		t.Errorf("Get after repair: %v", err)
-	}
-}
-
-func TestNewStoreBadBucket(t *testing.T) {
-	js := newJetStream(t)
-	if _, err := NewStore(context.Background(), js, "no.dots allowed"); err == nil {
-		t.Error("NewStore accepted an invalid bucket name")
+	if _, err := agent.Get(ctx, "course1", b.Digest()); err != nil {
+		t.Errorf("Get after the new upload: %v", err)
 	}
 }
 
-// Two frontends uploading one new bundle at once: the one whose upload
-// lands second makes NATS purge the first one's chunks, which a frontend
-// may not do, and that purge is never answered. The upload still succeeds
-// (the store holds the bundle), within seconds, not at the caller's
-// deadline: a deadline's submissions of one task by the bridge and the CLI
-// were refused after a minute.
-func TestStoreConcurrentUploadsByFrontends(t *testing.T) {
-	n := testutil.StartNATS(t)
+// A frontend may damage its own bundles only: not erase the store (the
+// object store before it took a rollup header from any frontend and
+// purged every course's bundles), not append to or replace another
+// client's, not read or list them, and not point an agent at them.
+func TestStoreOneClientCannotHarmAnother(t *testing.T) {
+	srv := newStoreServer(t)
 	ctx := t.Context()
-	open := func(role natsauth.Role, name string) *Store {
-		nc := testutil.ConnectAs(t, n.URL, name, testutil.Creds(t, role, name))
-		js, err := jetstream.New(nc)
-		must(t, err)
-		s, err := NewStore(ctx, js, bucket)
-		must(t, err)
-		return s
-	}
-	open(natsauth.RoleBackend, "backend") // creates the bucket, as the backend does
-	first, second := open(natsauth.RoleFrontend, "f1"), open(natsauth.RoleFrontend, "f2")
+	s := messages.NewSubjects("")
+	victim := srv.open(t, natsauth.RoleFrontend, "victim")
+	agent := srv.open(t, natsauth.RoleAgent, "a1")
 	b := packTree(t, sampleTask())
-	if uploaded, err := first.Put(ctx, b); err != nil || !uploaded {
-		t.Fatalf("first Put: uploaded %v, %v", uploaded, err)
+	if _, err := victim.Put(ctx, "victim", b); err != nil {
+		t.Fatal(err)
 	}
-	// The second frontend looked before the first stored it: it uploads.
-	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	start := time.Now()
-	if err := second.store(wait, b); err != nil {
-		t.Fatalf("the second upload of the same bundle: %v (after %v)", err, time.Since(start).Round(time.Millisecond))
+	m, _, err := agent.lastMeta(ctx, "victim", b.Digest())
+	must(t, err)
+
+	evilNC := testutil.ConnectAs(t, srv.url, "evil", testutil.Creds(t, natsauth.RoleFrontend, "evil"))
+	evil, err := jetstream.New(evilNC)
+	must(t, err)
+	own := s.Bundles("evil") + "." + objectName(b.Digest())
+	for _, rollup := range []string{"all", "sub"} {
+		msg := nats.NewMsg(own + ".meta")
+		msg.Header.Set(jetstream.MsgRollup, rollup)
+		msg.Data = []byte("{}")
+		if _, err := evil.PublishMsg(ctx, msg); err == nil {
+			t.Errorf("the stream took a message with Nats-Rollup: %s", rollup)
+		}
 	}
-	if took := time.Since(start); took > 15*time.Second {
-		t.Errorf("the second upload took %v", took)
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		t.Cleanup(cancel)
+		return c
 	}
-	// Whole, for an agent (frontends may not read bundles back).
-	if got, err := open(natsauth.RoleAgent, "a1").Get(ctx, b.Digest()); err != nil || got.Digest() != b.Digest() {
+	for _, subject := range []string{
+		s.Bundles("victim") + "." + objectName(b.Digest()) + ".data",
+		s.Bundles("victim") + "." + objectName(b.Digest()) + ".meta",
+	} {
+		if _, err := evil.Publish(short(), subject, []byte("junk")); err == nil {
+			t.Errorf("evil published on %s", subject)
+		}
+	}
+	api := "$JS.API.DIRECT.GET." + s.BundleStream()
+	for _, req := range []struct{ subject, body string }{
+		{api, fmt.Sprintf(`{"seq":%d}`, m.Chunks[0])},
+		{api + "." + s.Bundles("victim") + "." + objectName(b.Digest()) + ".meta", ""},
+		{"$JS.API.STREAM.INFO." + s.BundleStream(), `{"subjects_filter":">"}`},
+		{"$JS.API.STREAM.PURGE." + s.BundleStream(), ""},
+	} {
+		if _, err := evilNC.RequestWithContext(short(), req.subject, []byte(req.body)); err == nil {
+			t.Errorf("evil was answered on %s", req.subject)
+		}
+	}
+	// Evil knows the digest: its own metadata may name the victim's chunk,
+	// and its jobs then still get nothing.
+	body, err := json.Marshal(meta{Digest: b.Digest(), Size: m.Size, Chunks: m.Chunks})
+	must(t, err)
+	if _, err := evil.Publish(ctx, own+".meta", body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.Get(ctx, "evil", b.Digest()); !errors.Is(err, ErrDigestMismatch) {
+		t.Errorf("an agent's Get of evil's metadata = %v, want ErrDigestMismatch", err)
+	}
+	got, err := agent.Get(ctx, "victim", b.Digest())
+	if err != nil || got.Digest() != b.Digest() {
+		t.Fatalf("the victim's bundle after the attack: %v", err)
+	}
+}
+
+// Two uploads of one new bundle by one client at once (the bridge and the
+// CLI with one identity at a deadline) both succeed, and leave it whole.
+func TestStoreConcurrentUploads(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	first, second := srv.open(t, natsauth.RoleFrontend, "course1"), srv.open(t, natsauth.RoleFrontend, "course1")
+	b := bigTask(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, st := range []*Store{first, second} {
+		wg.Go(func() { _, errs[i] = st.Put(ctx, "course1", b) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent Puts: %v", err)
+	}
+	if got, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", b.Digest()); err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("an agent's Get after both uploads: %v", err)
 	}
 }

@@ -66,8 +66,10 @@ func OwnInbox(reply string, role Role, name string) bool {
 // installation with subject prefix prefix.
 func permissions(role Role, name, prefix string) jwt.Permissions {
 	s := messages.NewSubjects(prefix)
-	bucket := s.TaskBundleStore()
-	stream := "OBJ_" + bucket
+	// Task bundles (internal/bundle): a direct get by sequence or of the
+	// last message on a subject ("<api>.<subject>", which takes no
+	// sequence in its body).
+	directGet := "$JS.API.DIRECT.GET." + s.BundleStream()
 	var p jwt.Permissions
 	p.Sub.Allow.Add(InboxPrefix(role, name) + ".>")
 	switch role {
@@ -78,7 +80,6 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 			"$JS.ACK.>",
 			"$JS.FC.>",
 			"$KV."+s.LeaderBucket()+".>",
-			"$O."+bucket+".>",
 			// A health check (`nats req`) gets its Pong on whatever inbox
 			// it chose. Not allow_responses: the server would then track
 			// the reply subject of every message the backend receives, a
@@ -89,19 +90,9 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 	case RoleAgent:
 		p.Pub.Allow.Add(s.BackendAgent(name))
 		p.Sub.Allow.Add(s.Agent(name))
-		// Reading a bundle: bind the store, look up its metadata, and
-		// stream its chunks through an ordered consumer (created, asked
-		// about, deleted; its flow control answered).
-		p.Pub.Allow.Add(
-			"$JS.API.STREAM.INFO."+stream,
-			"$JS.API.STREAM.MSG.GET."+stream,
-			"$JS.API.DIRECT.GET."+stream+".>",
-			"$JS.API.CONSUMER.CREATE."+stream,
-			"$JS.API.CONSUMER.CREATE."+stream+".>",
-			"$JS.API.CONSUMER.INFO."+stream+".>",
-			"$JS.API.CONSUMER.DELETE."+stream+".>",
-			"$JS.FC."+stream+".>",
-		)
+		// Reading any client's bundle: its metadata, then its chunks by
+		// sequence. Nothing else of the stream, and no writing.
+		p.Pub.Allow.Add(directGet, directGet+"."+s.Bundles("*")+".>")
 	case RoleFrontend, RoleAdmin:
 		// The job history is read through requests the backend answers
 		// (backend/history), never from its stream: the request subject
@@ -113,17 +104,19 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 			p.Pub.Allow.Add(s.BackendClient(name), s.HistoryClient(name))
 			p.Sub.Allow.Add(s.Client(name))
 		}
-		// Uploading a bundle: bind the store, look up an object's
-		// metadata by name (a direct get of the meta subject only: a
-		// get by sequence number could fetch another course's chunks),
-		// publish chunks and metadata. No consumer: a frontend cannot
-		// read a bundle back, and no purge: it cannot erase one.
-		p.Pub.Allow.Add(
-			"$JS.API.STREAM.INFO."+stream,
-			"$JS.API.DIRECT.GET."+stream+".$O."+bucket+".M.>",
-			"$O."+bucket+".C.>",
-			"$O."+bucket+".M.>",
-		)
+		// Uploading a bundle: publish its chunks and metadata under the
+		// client's own name, and look its metadata up there (the last
+		// message of a subject: a get by sequence could fetch another
+		// client's chunks). No stream info (it would list every
+		// client's subjects), no consumer, no purge; the stream refuses
+		// rollups, so what one client publishes cannot erase or replace
+		// another's. An admin may upload as any client id, as it may
+		// submit jobs as any.
+		space := s.Bundles(name)
+		if role == RoleAdmin {
+			space = s.Bundles("*")
+		}
+		p.Pub.Allow.Add(space+".>", directGet+"."+space+".>")
 	}
 	return p
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -93,8 +92,7 @@ func TestRoles(t *testing.T) {
 
 	// The backend creates the bundle store, as `ingo backend` does.
 	backend := connect(t, n.URL, testutil.Creds(t, natsauth.RoleBackend, "b"))
-	bjs, _ := jetstream.New(backend.Conn)
-	if _, err := bundle.NewStore(ctx, bjs, s.TaskBundleStore()); err != nil {
+	if _, err := bundle.EnsureStore(ctx, backend.Conn, "", 1, bundle.MinRetention); err != nil {
 		t.Fatalf("backend creates the bundle store: %v", err)
 	}
 	dir := t.TempDir()
@@ -108,34 +106,46 @@ func TestRoles(t *testing.T) {
 
 	// A frontend uploads, and cannot read back.
 	front := connect(t, n.URL, testutil.Creds(t, natsauth.RoleFrontend, "course1"))
-	fjs, _ := jetstream.New(front.Conn)
-	fstore, err := bundle.NewStore(ctx, fjs, s.TaskBundleStore())
+	fstore, err := bundle.OpenStore(front.Conn, "")
 	if err != nil {
-		t.Fatalf("frontend binds the bundle store: %v", err)
+		t.Fatal(err)
 	}
-	if up, err := fstore.Put(ctx, b); err != nil || !up {
+	if err := fstore.Check(ctx, "course1"); err != nil {
+		t.Fatalf("frontend finds the bundle store: %v", err)
+	}
+	if up, err := fstore.Put(ctx, "course1", b); err != nil || !up {
 		t.Fatalf("frontend uploads: uploaded %v, %v", up, err)
 	}
-	if up, err := fstore.Put(ctx, b); err != nil || up {
+	if up, err := fstore.Put(ctx, "course1", b); err != nil || up {
 		t.Fatalf("frontend finds its upload: uploaded %v, %v", up, err)
 	}
 	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
-	if _, err := fstore.Get(short, b.Digest()); err == nil {
+	if _, err := fstore.Get(short, "course1", b.Digest()); err == nil {
 		t.Fatal("a frontend read a task bundle")
+	}
+	cancelShort()
+	short, cancelShort = context.WithTimeout(ctx, 3*time.Second)
+	if _, err := fstore.Put(short, "course2", b); err == nil {
+		t.Fatal("a frontend uploaded as another client")
 	}
 	cancelShort()
 
 	// An agent reads, and cannot upload.
 	agent := connect(t, n.URL, testutil.Creds(t, natsauth.RoleAgent, "a1"))
-	ajs, _ := jetstream.New(agent.Conn)
-	astore, err := bundle.NewStore(ctx, ajs, s.TaskBundleStore())
+	astore, err := bundle.OpenStore(agent.Conn, "")
 	if err != nil {
-		t.Fatalf("agent binds the bundle store: %v", err)
+		t.Fatal(err)
 	}
-	got, err := astore.Get(ctx, b.Digest())
+	got, err := astore.Get(ctx, "course1", b.Digest())
 	if err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("agent reads the bundle: %v", err)
 	}
+	short, cancelShort = context.WithTimeout(ctx, 3*time.Second)
+	if _, err := astore.Put(short, "a1", b); err == nil {
+		t.Fatal("an agent uploaded a task bundle")
+	}
+	cancelShort()
+	stream := s.BundleStream()
 
 	cases := []struct {
 		who  *conn
@@ -146,13 +156,16 @@ func TestRoles(t *testing.T) {
 	}{
 		{who: front, name: "frontend course1",
 			pub: []string{s.BackendClient("course2"), s.BackendAgent("a1"), s.BackendAdmin("x"), s.Agent("a1"), s.Client("course2"),
-				"$KV." + s.LeaderBucket() + ".leader", s.Journal("job1"), "$JS.API.STREAM.PURGE.OBJ_" + s.TaskBundleStore(),
-				"$JS.API.STREAM.MSG.GET.OBJ_" + s.TaskBundleStore(), "$JS.API.CONSUMER.CREATE.OBJ_" + s.TaskBundleStore()},
+				"$KV." + s.LeaderBucket() + ".leader", s.Journal("job1"), "$JS.API.STREAM.PURGE." + stream,
+				"$JS.API.STREAM.MSG.GET." + stream, "$JS.API.CONSUMER.CREATE." + stream, "$JS.API.STREAM.INFO." + stream,
+				"$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + "." + s.Bundles("course2") + ".x.meta",
+				s.Bundles("course2") + ".x.data", s.Bundles("course10") + ".x.data"},
 			sub: []string{">", s.Client("course2"), s.Agent("a1"), "_INBOX.>", s.BackendClient("*")},
-			ok:  []string{s.BackendClient("course1")}},
+			ok:  []string{s.BackendClient("course1"), s.Bundles("course1") + ".x.data"}},
 		{who: agent, name: "agent a1",
 			pub: []string{s.BackendAgent("a2"), s.BackendClient("course1"), s.BackendAdmin("x"), s.Client("course1"),
-				"$KV." + s.LeaderBucket() + ".leader", "$JS.API.STREAM.PURGE.OBJ_" + s.TaskBundleStore(), "$O." + s.TaskBundleStore() + ".M.x"},
+				"$KV." + s.LeaderBucket() + ".leader", "$JS.API.STREAM.PURGE." + stream, s.Bundles("course1") + ".x.meta",
+				"$JS.API.STREAM.INFO." + stream, "$JS.API.CONSUMER.CREATE." + stream},
 			sub: []string{">", s.Agent("a2"), s.Client("course1"), "_INBOX.>", s.BackendAgent("*")},
 			ok:  []string{s.BackendAgent("a1")}},
 	}

@@ -12,21 +12,24 @@ import (
 )
 
 // Reflector is a frontend that has the NATS server send what it chooses
-// on subjects it may not publish on: it stores bytes as bundle metadata,
-// then asks for them (or for a JetStream API answer) with the target as
-// the reply subject, which NATS does not check against its permissions.
+// on subjects it may not publish on: it stores bytes as bundle metadata in
+// its own space, then asks for them with the target as the reply subject,
+// which NATS does not check against its permissions; or it publishes there
+// with the target as the reply, for the stream's JSON acknowledgement.
 type Reflector struct {
 	t      testing.TB
 	js     jetstream.JetStream
-	bucket string
+	stream string
+	meta   string
 }
 
 // NewReflector connects a frontend named name to url, and makes sure the
-// bundle store of the default prefix exists (made with a backend's
-// rights, as a backend makes it).
+// bundle stream of the default prefix exists (made with a backend's
+// rights, as a backend makes it: package internal/bundle, which imports
+// this one, so its layout is spelt out here).
 func NewReflector(t testing.TB, url, name string) *Reflector {
 	t.Helper()
-	bucket := messages.NewSubjects("").TaskBundleStore()
+	subj := messages.NewSubjects("")
 	owner, err := natsconn.Connect(natsconn.Options{URL: url, Name: "bundle store owner", Creds: Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -36,10 +39,12 @@ func NewReflector(t testing.TB, url, name string) *Reflector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ojs.ObjectStore(context.Background(), bucket); err != nil {
-		if _, err := ojs.CreateObjectStore(context.Background(), jetstream.ObjectStoreConfig{Bucket: bucket}); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := ojs.CreateOrUpdateStream(context.Background(), jetstream.StreamConfig{
+		Name:        subj.BundleStream(),
+		Subjects:    []string{subj.Bundles("*") + ".>"},
+		AllowDirect: true,
+	}); err != nil {
+		t.Fatal(err)
 	}
 	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: Creds(t, natsauth.RoleFrontend, name)})
 	if err != nil {
@@ -50,30 +55,30 @@ func NewReflector(t testing.TB, url, name string) *Reflector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Reflector{t: t, js: js, bucket: bucket}
+	return &Reflector{t: t, js: js, stream: subj.BundleStream(), meta: subj.Bundles(name) + ".forged.meta"}
 }
 
 // Stored has the server send data on to, as a direct get's answer (with
 // the headers of one).
 func (r *Reflector) Stored(to string, data []byte) {
 	r.t.Helper()
-	meta := "$O." + r.bucket + ".M.forged"
-	if _, err := r.js.Publish(context.Background(), meta, data); err != nil {
+	if _, err := r.js.Publish(context.Background(), r.meta, data); err != nil {
 		r.t.Fatalf("store the forged bytes: %v", err)
 	}
-	r.ask("$JS.API.DIRECT.GET.OBJ_"+r.bucket+"."+meta, to)
+	r.ask("$JS.API.DIRECT.GET."+r.stream+"."+r.meta, to, nil)
 }
 
-// APIAnswer has the server send a JetStream API answer (JSON) on to.
+// APIAnswer has the server send a JetStream answer (JSON, a publish's
+// acknowledgement) on to.
 func (r *Reflector) APIAnswer(to string) {
 	r.t.Helper()
-	r.ask("$JS.API.STREAM.INFO.OBJ_"+r.bucket, to)
+	r.ask(r.meta, to, []byte("forged"))
 }
 
-func (r *Reflector) ask(subject, reply string) {
+func (r *Reflector) ask(subject, reply string, data []byte) {
 	r.t.Helper()
 	nc := r.js.Conn()
-	if err := nc.PublishRequest(subject, reply, nil); err != nil {
+	if err := nc.PublishRequest(subject, reply, data); err != nil {
 		r.t.Fatal(err)
 	}
 	if err := nc.Flush(); err != nil {

@@ -56,7 +56,11 @@ func TestDockerReport(t *testing.T) {
 	go func() { _ = b.Run(ctx); done <- struct{}{} }()
 
 	anc := connect(t, n.URL, "agent")
-	cache, err := bundle.OpenCache(ctx, anc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 64<<20)
+	// The bundle store, as `ingo backend` makes it on start.
+	if _, err := bundle.EnsureStore(ctx, connect(t, n.URL, "bundle-store"), "", 1, bundle.MinRetention); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := bundle.OpenCache(anc, "", t.TempDir(), 64<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/agent"
 	"github.com/ingo-grader/ingo/backend"
@@ -57,11 +56,7 @@ func newCluster(t *testing.T) *cluster {
 	c.run("backend", b.Run)
 	// As `ingo backend` does on start: the task bundle store is the
 	// backend's to create (agents may only read it).
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bundle.EnsureStore(t.Context(), js, messages.NewSubjects("").TaskBundleStore(), 1); err != nil {
+	if _, err := bundle.EnsureStore(t.Context(), nc, "", 1, bundle.MinRetention); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -30,7 +30,7 @@ func (c *cluster) dockerAgentWith(id string, slots int, opts docker.Options) *ag
 	c.t.Helper()
 	testutil.RequireImage(c.t, gradingImage)
 	nc := c.connect("agent-"+id, c.nats.URL)
-	cache, err := bundle.OpenCache(context.Background(), nc, messages.NewSubjects("").TaskBundleStore(), c.t.TempDir(), 64<<20)
+	cache, err := bundle.OpenCache(nc, "", c.t.TempDir(), 64<<20)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -298,7 +298,7 @@ func TestTaskBundleTravels(t *testing.T) {
 	c := newCluster(t)
 	cl := c.client("web")
 	nc := c.connect("agent-bundles", c.nats.URL)
-	cache, err := bundle.OpenCache(context.Background(), nc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 1<<20)
+	cache, err := bundle.OpenCache(nc, "", t.TempDir(), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

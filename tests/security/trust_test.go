@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -28,12 +27,14 @@ import (
 const hiddenMarker = "expected output: 1 2 3 (hidden test, tests/security)"
 
 // attackBundle (3): a frontend (or an admin) cannot read back a task
-// bundle, hidden tests included, that another client uploaded.
+// bundle, hidden tests included, that another client uploaded, nor have
+// its own jobs run with it by naming its digest.
 func attackBundle(t *testing.T, s *suite) {
 	dir := task(t, s.root, "secret", "hidden", "time: 10\nmemory: 100",
 		"#!/bin/sh\ngrep -q 'expected output' tests/hidden.txt && feedback-result success || feedback-result failed\n",
 		map[string]string{"tests/hidden.txt": hiddenMarker + "\n"})
-	out, _, err := s.a.cli(t, "submit", dir, "--wait", "--json")
+	const owner = "security-hidden-owner" // the admin CLI's client id
+	out, _, err := s.a.cli(t, "submit", dir, "--wait", "--json", "--set", "client.id="+owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,22 +47,18 @@ func attackBundle(t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	digest := b.Digest()
-	bucket := subj.TaskBundleStore()
-	stream := "OBJ_" + bucket
+	stream := subj.BundleStream()
+	space := subj.Bundles(owner) + "." + strings.Replace(digest, ":", "-", 1)
 
-	get := func(role natsauth.Role, name string) (*peer, *bundle.Bundle, error) {
+	get := func(role natsauth.Role, name, from string) (*peer, *bundle.Bundle, error) {
 		p := s.a.connect(t, s.a.mint(t, role, name))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		js, err := jetstream.New(p.nc)
+		store, err := bundle.OpenStore(p.nc, "")
 		if err != nil {
 			return p, nil, err
 		}
-		store, err := bundle.NewStore(ctx, js, bucket)
-		if err != nil {
-			return p, nil, err
-		}
-		got, err := store.Get(ctx, digest)
+		got, err := store.Get(ctx, from, digest)
 		return p, got, err
 	}
 	short12 := digest[:len("sha256:")+12]
@@ -69,16 +66,15 @@ func attackBundle(t *testing.T, s *suite) {
 		name string
 		role natsauth.Role
 	}{{"frontend", natsauth.RoleFrontend}, {"admin", natsauth.RoleAdmin}} {
-		attack(t, row.name+"-get", fmt.Sprintf("%s mallory downloads bundle %s… (secret/hidden, with its hidden test, submitted by the admin CLI) with bundle.Store.Get", row.role, short12),
+		attack(t, row.name+"-get", fmt.Sprintf("%s mallory downloads bundle %s… (secret/hidden, with its hidden test, uploaded by the admin CLI as %s) with bundle.Store.Get", row.role, short12, owner),
 			func(t *testing.T, r *record) {
-				p, got, err := get(row.role, "mallory-bundle-"+row.name)
+				p, got, err := get(row.role, "mallory-bundle-"+row.name, owner)
 				if err == nil {
 					r.add("DOWNLOADED %d bytes", got.Size())
 					t.Fatal("the bundle was read")
 				}
-				// The store's metadata is readable (a frontend checks
-				// whether a bundle is there before uploading it); the
-				// consumer that would stream the chunks is not.
+				// An admin may read any bundle's metadata (it uploads as
+				// any client); the chunks it may not.
 				v, verr := p.violation("")
 				if verr != nil {
 					v = "no violation reported"
@@ -86,19 +82,22 @@ func attackBundle(t *testing.T, s *suite) {
 				r.add("refused (%s; %s)", short(strings.ReplaceAll(err.Error(), digest, short12+"…")), short(v))
 			})
 	}
-	attack(t, "frontend-raw", "frontend mallory reads the store's messages directly (STREAM.MSG.GET by sequence, DIRECT.GET of a chunk, a subscription to the chunks)", func(t *testing.T, r *record) {
+	attack(t, "frontend-raw", "frontend mallory reads or lists the store's messages directly (STREAM.MSG.GET and DIRECT.GET by sequence, DIRECT.GET of the bundle's chunks and metadata, STREAM.INFO with its subjects, a subscription to the bundles)", func(t *testing.T, r *record) {
 		p := s.a.connect(t, s.a.mint(t, natsauth.RoleFrontend, "mallory-raw"))
-		for _, try := range []struct{ subject, op string }{
-			{"$JS.API.STREAM.MSG.GET." + stream, "request"},
-			{"$JS.API.DIRECT.GET." + stream + ".$O." + bucket + ".C.x", "request"},
-			{"$O." + bucket + ".C.>", "subscribe"},
+		for _, try := range []struct{ subject, op, body string }{
+			{"$JS.API.STREAM.MSG.GET." + stream, "request", `{"seq":1}`},
+			{"$JS.API.DIRECT.GET." + stream, "request", `{"seq":1}`},
+			{"$JS.API.DIRECT.GET." + stream + "." + space + ".data", "request", ""},
+			{"$JS.API.DIRECT.GET." + stream + "." + space + ".meta", "request", ""},
+			{"$JS.API.STREAM.INFO." + stream, "request", `{"subjects_filter":">"}`},
+			{subj.Bundles("*") + ".>", "subscribe", ""},
 		} {
 			var got *nats.Msg
 			var err error
 			if try.op == "subscribe" {
 				_, err = p.subscribe(try.subject)
 			} else {
-				got, err = p.nc.Request(try.subject, []byte(`{"seq":1}`), 2*time.Second)
+				got, err = p.nc.Request(try.subject, []byte(try.body), 2*time.Second)
 			}
 			v, verr := p.violation(try.subject)
 			if verr != nil {
@@ -112,8 +111,18 @@ func attackBundle(t *testing.T, s *suite) {
 			t.Errorf("received %d chunk messages", n)
 		}
 	})
-	attack(t, "agent-control", "control: an agent downloads the same bundle (agents may)", func(t *testing.T, r *record) {
-		_, got, err := get(natsauth.RoleAgent, "security-reader")
+	attack(t, "frontend-digest", fmt.Sprintf("frontend mallory submits a job naming bundle %s… (it learnt the digest); its job must not get the hidden task's files", short12), func(t *testing.T, r *record) {
+		c := s.a.client(t, natsauth.RoleFrontend, "mallory-digest")
+		req := newJob(uuid.NewString(), "")
+		req.TaskBundle = digest
+		res := result(t, submit(t, c, req))
+		r.add("the job ended %s: %s", res.Result.Status, short(res.Result.Text))
+		if res.Result.Status == messages.StatusSuccess {
+			t.Fatal("the job ran with another client's task files")
+		}
+	})
+	attack(t, "agent-control", "control: an agent downloads the same bundle as the admin CLI's (agents may)", func(t *testing.T, r *record) {
+		_, got, err := get(natsauth.RoleAgent, "security-reader", owner)
 		if err != nil {
 			r.add("failed (%v): the refusals above prove nothing", err)
 			t.Fatal(err)

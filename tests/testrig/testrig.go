@@ -17,7 +17,6 @@ import (
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
-	"github.com/ingo-grader/ingo/messages"
 )
 
 // Options say what to start.
@@ -58,9 +57,13 @@ func Start(t testing.TB, opts Options) *System {
 	if len(agents) == 0 {
 		agents = []Agent{{Config: agent.Config{ID: "a1", Slots: 1}}}
 	}
+	// The bundle store, as `ingo backend` makes it on start.
+	if _, err := bundle.EnsureStore(context.Background(), s.Connect("bundle-store"), "", 1, bundle.MinRetention); err != nil {
+		t.Fatal(err)
+	}
 	for _, a := range agents {
 		nc := s.Connect("agent-" + a.Config.ID)
-		cache, err := bundle.OpenCache(context.Background(), nc, messages.NewSubjects("").TaskBundleStore(), t.TempDir(), 16<<20)
+		cache, err := bundle.OpenCache(nc, "", t.TempDir(), 16<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
