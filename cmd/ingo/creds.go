@@ -12,6 +12,7 @@ import (
 
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 func newCredsCmd(a *app) *cobra.Command {
@@ -173,8 +174,9 @@ func (a *app) loadEmbeddedKeys(dataDir string) (*natsauth.Keys, error) {
 		a.log.Info("made the installation's NATS keys", "file", filepath.Join(dataDir, natsauth.KeysFile))
 	}
 	admin := filepath.Join(dataDir, natsauth.AdminCredsFile)
-	if c, err := natsauth.ReadCreds(admin); err == nil && keys.Revoked(c) {
-		// After a revocation, the CLI on this machine needs new ones.
+	if c, err := natsauth.ReadCreds(admin); err == nil && (keys.Revoked(c) || c.Outdated()) {
+		// After a revocation, or an upgrade that changed what an admin
+		// may do, the CLI on this machine needs new ones.
 		if err := os.Remove(admin); err != nil {
 			return nil, err
 		}
@@ -211,6 +213,10 @@ func (a *app) clientCreds() (*natsauth.Credentials, error) {
 	c, err := natsauth.ReadCreds(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w (--creds / INGO_NATS_CREDS)", err)
+	}
+	if c.Outdated() {
+		return nil, fmt.Errorf("the NATS credentials %s (%s %s) were made by an earlier ingo and do not have the permissions of this one (protocol %d keeps task bundles under each client's own subjects): make new ones with 'ingo creds --role %s --name %s' where the installation's keys are",
+			path, c.Role, c.Name, messages.ProtocolVersion, c.Role, c.Name)
 	}
 	return c, nil
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
+	"github.com/nats-io/nkeys"
+
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -85,5 +88,43 @@ func TestCreds_Commands(t *testing.T) {
 	}
 	if code, _, errOut := runCmd(t.Context(), "creds", "--role", "root", "--name", "x", "--data-dir", dir); code == exitOK || !strings.Contains(errOut, "unknown role") {
 		t.Errorf("an unknown role: exit %d: %s", code, errOut)
+	}
+}
+
+// Credentials an earlier ingo made (other permissions) are refused with a
+// message that says how to make new ones, before anything connects: with
+// them, uploads of task folders would fail later on a permissions
+// violation.
+func TestCreds_OutdatedRefused(t *testing.T) {
+	isolate(t)
+	account, err := nkeys.CreateAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := user.PublicKey()
+	uc := jwt.NewUserClaims(pub)
+	uc.Name = "course-algo"
+	uc.Tags.Add("ingo-role:frontend", "ingo-prefix:ingo")
+	uc.Permissions.Pub.Allow.Add("ingo.backend.client.course-algo", "$O.ingo-tasks.C.>", "$O.ingo-tasks.M.>")
+	token, err := uc.Encode(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := user.Seed()
+	file, err := jwt.FormatUserConfig(token, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.creds")
+	if err := os.WriteFile(path, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t.Context(), "queue", "--creds", path, "--nats-url", "nats://127.0.0.1:1")
+	if code == exitOK || !strings.Contains(errOut, "earlier ingo") || !strings.Contains(errOut, "ingo creds --role frontend --name course-algo") {
+		t.Errorf("queue with outdated credentials: exit %d: %s", code, errOut)
 	}
 }

@@ -1,6 +1,8 @@
 package natsauth
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -156,4 +158,20 @@ func (c *Credentials) PublicKey() (string, error) {
 		return "", fmt.Errorf("natsauth: %w", err)
 	}
 	return uc.Subject, nil
+}
+
+// Outdated reports whether c's permissions are not those this version of
+// ingo gives its role, name and prefix: credentials made by an earlier
+// ingo, which may lack what the protocol needs now (protocol 4's task
+// bundles under the client's own subjects), or have what it no longer
+// grants. Connecting with them would fail later and obscurely, on a
+// permissions violation.
+func (c *Credentials) Outdated() bool {
+	uc, err := jwt.DecodeUserClaims(c.JWT)
+	if err != nil {
+		return true
+	}
+	have, err1 := json.Marshal(uc.Permissions)
+	want, err2 := json.Marshal(permissions(c.Role, c.Name, c.Prefix))
+	return err1 != nil || err2 != nil || !bytes.Equal(have, want)
 }
