@@ -57,6 +57,22 @@
 // through the same timer, so they would not be faster, and kv.Update
 // cannot set one: the plain bucket TTL is used.
 //
+// # What no candidate wrote
+//
+// NATS sends a JetStream answer to whatever reply subject the asker chose,
+// with the server's authority: any frontend can have a direct get of its
+// own bundle metadata answered on the key's subject, and the bucket stores
+// it, with the bytes and headers the frontend chose (a printable id, or a
+// "KV-Operation: DEL" that the key-value API takes for a release). So the
+// elector reads the key as stored, headers included (readKey, through the
+// stream's leader), and what carries a direct get's headers or is no
+// candidate's id counts as foreign: a holder writes over it and keeps the
+// lease; a standby counts it as held (it may hide a live holder's renewal)
+// and waits for it to expire. What is left to such a frontend is delay:
+// sent faster than a holder renews, it can make renewals fail until the
+// holder fences itself, and after a holder died it keeps the key alive
+// while it goes on.
+//
 // # Watching
 //
 // Silence reads the key without touching it: its holder, its revision,

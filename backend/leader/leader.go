@@ -56,8 +56,13 @@ type Options struct {
 // Elector campaigns for the lease of one installation. Its methods may be
 // called from any goroutine.
 type Elector struct {
-	kv   jetstream.KeyValue
-	opts Options
+	kv jetstream.KeyValue
+	// readKey asks msgGet for subject, the key's in the bucket's stream:
+	// what the key-value API hides.
+	nc      *nats.Conn
+	msgGet  string
+	subject string
+	opts    Options
 	// poll is both the standby's polling period and the holder's pause
 	// before retrying a failed renewal.
 	poll time.Duration
@@ -102,7 +107,8 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Elector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("leader: bucket %s: %w", cfg.Bucket, natsconn.ExplainStore(err))
 	}
-	return &Elector{kv: kv, opts: o, poll: min(o.TTL/8, 250*time.Millisecond)}, nil
+	return &Elector{kv: kv, nc: nc, msgGet: "$JS.API.STREAM.MSG.GET.KV_" + cfg.Bucket,
+		subject: "$KV." + cfg.Bucket + "." + Key, opts: o, poll: min(o.TTL/8, 250*time.Millisecond)}, nil
 }
 
 // ID is this candidate's id.
@@ -121,7 +127,7 @@ func (e *Elector) Campaign(ctx context.Context) (*Lease, error) {
 		sent := time.Now()
 		// Half a TTL leaves a fresh lease at least a quarter of its fence.
 		actx, cancel := context.WithTimeout(ctx, e.opts.TTL/2)
-		rev, err := e.kv.Create(actx, Key, []byte(e.opts.ID))
+		rev, err := e.create(actx)
 		cancel()
 		if err == nil {
 			e.opts.Log.Info("leader: acquired the lease", "id", e.opts.ID, "waited", time.Since(began).Round(time.Millisecond))
@@ -148,18 +154,37 @@ func (e *Elector) Campaign(ctx context.Context) (*Lease, error) {
 	}
 }
 
-// Holder returns the id stored in the key, or "" when nobody holds it. It
-// reads the bucket, so it may name a holder that has just fenced itself.
-func (e *Elector) Holder(ctx context.Context) (string, error) {
-	ent, err := e.kv.Get(ctx, Key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return "", nil
+// create writes this candidate's id on the key if nobody holds it: the
+// key is absent, expired, or a candidate's delete marker. What no
+// candidate wrote (keyForeign) counts as held: it may hide a live holder's
+// renewal, and it expires like one.
+func (e *Elector) create(ctx context.Context) (uint64, error) {
+	k, err := e.readKey(ctx)
+	if err != nil {
+		return 0, err
 	}
+	switch k.state {
+	case keyAbsent, keyDeleted:
+		return e.kv.Update(ctx, Key, []byte(e.opts.ID), k.rev)
+	}
+	return 0, jetstream.ErrKeyExists
+}
+
+// Holder returns the id stored in the key, "" when nobody holds it, or
+// UnknownHolder. It reads the bucket, so it may name a holder that has
+// just fenced itself.
+func (e *Elector) Holder(ctx context.Context) (string, error) {
+	k, err := e.readKey(ctx)
 	if err != nil {
 		return "", fmt.Errorf("leader: holder: %w", err)
 	}
-	return string(ent.Value()), nil
+	return k.holder(), nil
 }
+
+// UnknownHolder is the holder Holder and Silence name when the key holds
+// what no candidate wrote: it may hide a live holder's renewal, so it
+// counts as held until it expires.
+const UnknownHolder = "?"
 
 // Silence is what a standby sees of the holder's renewals.
 type Silence struct {
@@ -175,14 +200,14 @@ type Silence struct {
 
 // Silence reads the key. It never changes who holds the lease.
 func (e *Elector) Silence(ctx context.Context) (Silence, error) {
-	ent, err := e.kv.Get(ctx, Key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return Silence{}, nil
-	}
+	k, err := e.readKey(ctx)
 	if err != nil {
 		return Silence{}, fmt.Errorf("leader: holder: %w", err)
 	}
-	return Silence{Holder: string(ent.Value()), Revision: ent.Revision(), For: max(0, time.Since(ent.Created()))}, nil
+	if k.state == keyAbsent || k.state == keyDeleted {
+		return Silence{}, nil
+	}
+	return Silence{Holder: k.holder(), Revision: k.rev, For: max(0, time.Since(k.stamp))}, nil
 }
 
 // MissedRenewal is how long a holder's key goes unwritten before a
@@ -303,12 +328,13 @@ func (l *Lease) renew(ctx context.Context, rev uint64, okSent time.Time) {
 			rev, okSent, lastErr = newRev, sent, nil
 			next = sent.Add(ttl / 4)
 		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-			if foreign, ok := l.e.foreignRevision(ctx, fence); ok {
+			if over, ok := l.e.writeOver(ctx, fence); ok {
 				// Not a candidate's write (a candidate writes only a key
 				// that is gone): the server's answer to somebody's JetStream
-				// request, sent here as its reply. Ours to write over.
-				log.Warn("leader: the key holds what no candidate wrote (somebody's JetStream answer); writing over it", "revision", foreign)
-				rev, next = foreign, time.Now()
+				// request, sent here as its reply; or our own renewal whose
+				// answer was lost. Ours to write over.
+				log.Warn("leader: the key holds what no other candidate wrote (somebody's JetStream answer, or our renewal); writing over it", "revision", over)
+				rev, next = over, time.Now()
 				continue
 			}
 			l.lose(log, fmt.Errorf("%w: the key changed under us: %w", ErrLost, err))
@@ -321,38 +347,20 @@ func (l *Lease) renew(ctx context.Context, rev uint64, okSent time.Time) {
 	}
 }
 
-// foreignRevision is the key's revision when what it holds cannot be a
-// candidate's id: NATS stores there whatever JetStream answer an identity
-// asked for with the key's subject as the reply (a JSON document, or a
-// stored message's bytes), and a holder that took that for another
-// candidate would give the lease up to anyone who can ask JetStream
-// anything. A printable id that is not ours still ends the lease: a
-// holder cannot tell it from a candidate that found the key gone.
-func (e *Elector) foreignRevision(ctx context.Context, fence time.Time) (uint64, bool) {
+// writeOver is the key's revision when the holder may write over what it
+// holds: what no candidate wrote (keyForeign: a holder that took it for
+// another candidate, or a delete marker it carries for a release, would
+// give the lease up to anyone who can ask JetStream anything), or our own
+// id. Another candidate's id, a real delete marker, or no key end the
+// lease.
+func (e *Elector) writeOver(ctx context.Context, fence time.Time) (uint64, bool) {
 	gctx, cancel := context.WithDeadline(ctx, fence)
 	defer cancel()
-	ent, err := e.kv.Get(gctx, Key)
-	if err != nil || ent.Operation() != jetstream.KeyValuePut {
+	k, err := e.readKey(gctx)
+	if err != nil {
 		return 0, false
 	}
-	if v := string(ent.Value()); v != e.opts.ID && candidateID(v) {
-		return 0, false
-	}
-	return ent.Revision(), true
-}
-
-// candidateID says whether v could be a candidate's id: printable, not a
-// JSON document, of a sane length.
-func candidateID(v string) bool {
-	if v == "" || len(v) > 1024 || v[0] == '{' {
-		return false
-	}
-	for _, r := range v {
-		if r < 0x21 || r > 0x7e {
-			return false
-		}
-	}
-	return true
+	return k.rev, k.state == keyForeign || (k.state == keyHeld && k.id == e.opts.ID)
 }
 
 func (l *Lease) lose(log *slog.Logger, err error) {

@@ -356,3 +356,51 @@ func TestHolderWritesOverAForeignValue(t *testing.T) {
 		t.Fatal("the lease held over another candidate's id")
 	}
 }
+
+// Any frontend can have the server store what it likes on the key: the
+// answer of a direct get of its own bundle metadata, sent with the key's
+// subject as its reply, carries the bytes and the headers the frontend
+// stored. Neither a printable id nor a delete marker arriving that way
+// may end the lease, or let a standby in beside the holder.
+func TestReflectionNeitherEndsALeaseNorLetsAStandbyIn(t *testing.T) {
+	n := testutil.StartNATS(t)
+	e := elector(t, connect(t, n.URL, "holder"), "holder")
+	l := acquire(t, e)
+	standby := elector(t, connect(t, n.URL, "standby"), "standby")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := campaign(ctx, standby)
+
+	evil := testutil.NewReflector(t, n.URL, "evil")
+	key := "$KV." + messages.NewSubjects("").LeaderBucket() + "." + leader.Key
+	for _, attack := range []struct {
+		name string
+		send func()
+	}{
+		{"a printable id", func() { evil.Stored(key, []byte("standby")) }},
+		{"a delete marker", func() { evil.StoredWith(key, nats.Header{"KV-Operation": {"DEL"}}, nil) }},
+		{"a purge marker", func() { evil.StoredWith(key, nats.Header{"KV-Operation": {"PURGE"}}, nil) }},
+		{"a JetStream answer", func() { evil.APIAnswer(key) }},
+	} {
+		for range 3 {
+			attack.send()
+			time.Sleep(ttl / 4)
+		}
+		testutil.Eventually(t, takeoverBound, func() bool {
+			h, err := e.Holder(t.Context())
+			return err == nil && h == "holder"
+		}, "the holder did not write over "+attack.name)
+		select {
+		case <-l.Done():
+			t.Fatalf("%s ended the lease: %v", attack.name, l.Err())
+		case r := <-got:
+			t.Fatalf("%s let the standby in beside the holder: %v", attack.name, r.err)
+		default:
+		}
+	}
+	// The standby still takes over once the holder lets go.
+	if err := l.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	await(t, got, takeoverBound, "the standby after the release")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -60,9 +61,13 @@ func NewReflector(t testing.TB, url, name string) *Reflector {
 
 // Stored has the server send data on to, as a direct get's answer (with
 // the headers of one).
-func (r *Reflector) Stored(to string, data []byte) {
+func (r *Reflector) Stored(to string, data []byte) { r.StoredWith(to, nil, data) }
+
+// StoredWith is Stored of a message stored with headers h too, which a
+// direct get's answer carries beside its own.
+func (r *Reflector) StoredWith(to string, h nats.Header, data []byte) {
 	r.t.Helper()
-	if _, err := r.js.Publish(context.Background(), r.meta, data); err != nil {
+	if _, err := r.js.PublishMsg(context.Background(), &nats.Msg{Subject: r.meta, Header: h, Data: data}); err != nil {
 		r.t.Fatalf("store the forged bytes: %v", err)
 	}
 	r.ask("$JS.API.DIRECT.GET."+r.stream+"."+r.meta, to, nil)
