@@ -65,7 +65,7 @@ func startFakeBackend(t *testing.T, url string) *fakeBackend {
 	}
 	fb.listen(t)
 	// The bundle store, as the real backend makes it on start.
-	if _, err := bundle.EnsureStore(t.Context(), nc, "", 1, bundle.MinRetention); err != nil {
+	if _, err := bundle.EnsureStore(t.Context(), nc, "", bundle.StoreConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -379,7 +379,8 @@ func (a *app) ensureBundleStore(ctx context.Context, nc *nats.Conn) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = bundle.EnsureStore(sctx, nc, a.cfg.Prefix, a.cfg.Backend.Replicas, a.cfg.Backend.BundleRetention)
+		_, err = bundle.EnsureStore(sctx, nc, a.cfg.Prefix, bundle.StoreConfig{Replicas: a.cfg.Backend.Replicas,
+			Retention: a.cfg.Backend.BundleRetention, MaxBytes: a.cfg.Backend.BundleMaxBytes})
 		cancel()
 		if err == nil {
 			return nil

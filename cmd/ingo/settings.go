@@ -11,6 +11,7 @@ import (
 	"github.com/ingo-grader/ingo/frontendclient"
 	api "github.com/ingo-grader/ingo/gateway/http"
 	bridge "github.com/ingo-grader/ingo/gateway/inginious"
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -54,6 +55,7 @@ type backendSettings struct {
 	Durable         bool          `key:"durable" help:"keep every job transition and undelivered result in a JetStream stream, rebuild the queue from it on start, and elect one active backend (the others wait as standby)"`
 	Replicas        int           `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`
 	BundleRetention time.Duration `key:"bundle-retention" check:"min=72h" help:"how long the task bundle store keeps an uploaded task folder; a frontend uploads one again when its copy is a day old, so a bundle in use never expires (at least 72h)"`
+	BundleMaxBytes  int64         `key:"bundle-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the task bundle store's stream; when it is full new uploads are refused (what is stored stays) until bundle-retention frees room"`
 	JournalMaxBytes int64         `key:"journal-max-bytes" unit:"bytes" check:"min=67108864" help:"bound of the job journal's stream; from 90% of it new jobs are refused (never old records dropped), so size it for the waiting jobs of a deadline with their files"`
 	// The job history (backend/history), kept with backend.durable.
 	History           bool          `key:"history" help:"keep the job history (with backend.durable): every finished job's record, its result included, for ingo result, ingo jobs and GET /api/v1/jobs; false keeps none, for a frontend that stores its students' results itself (as INGInious' webapp does), and costs the backend about a third less CPU per job"`
@@ -122,7 +124,8 @@ func defaultConfig() Config {
 			DataDir:         config.DefaultDataDir(),
 			Durable:         true,
 			Replicas:        1,
-			BundleRetention: 30 * 24 * time.Hour,
+			BundleRetention: bundle.DefaultRetention,
+			BundleMaxBytes:  bundle.DefaultStoreBytes,
 			JournalMaxBytes: journal.DefaultMaxBytes,
 			TakeoverTimeout: 5 * time.Second,
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,6 +20,13 @@ import (
 // yet, or the NATS server runs no JetStream).
 var ErrNoStore = errors.New("task bundle store missing")
 
+// ErrStoreFull: the bundle stream refused an upload for want of room.
+var ErrStoreFull = errors.New("task bundle store full")
+
+// errChunkMissing: a chunk the metadata names is not in the stream (yet,
+// on a replica that lags; or any more).
+var errChunkMissing = fmt.Errorf("%w: a chunk is missing", ErrDigestMismatch)
+
 // ChunkSize is the most bytes of a bundle in one message: well under any
 // NATS server's max_payload (1 MiB by default).
 const ChunkSize = 256 << 10
@@ -27,6 +35,8 @@ const ChunkSize = 256 << 10
 // than count on the copy it finds, so that a bundle a job names stays in
 // the store for at least the store's retention minus RefreshAfter after
 // the job was submitted (EnsureStore's retention is at least MinRetention).
+// When that upload fails (the store is full), the copy found is used: it
+// has days left.
 const RefreshAfter = 24 * time.Hour
 
 // MinRetention is the shortest retention EnsureStore takes: a job waits
@@ -76,15 +86,46 @@ func OpenStore(nc *nats.Conn, prefix string) (*Store, error) {
 	return &Store{nc: nc, js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter}, nil
 }
 
+// StoreConfig is the bundle stream's configuration; zero fields take the
+// defaults.
+type StoreConfig struct {
+	// Replicas of the stream (1; 3 on a NATS cluster).
+	Replicas int
+	// Retention is how long every message is kept (DefaultRetention, at
+	// least MinRetention): uploads are per client, and a client that takes
+	// a new id per process (the admin CLI) uploads its bundles again each
+	// time, so that nothing else would bound the store's age.
+	Retention time.Duration
+	// MaxBytes bounds the stream (DefaultMaxBytes). Once it is full, new
+	// uploads are refused and what is there stays: one frontend's uploads
+	// can then stop others' until retention frees room, but never erase
+	// their bundles, nor take the disk the job journal needs.
+	MaxBytes int64
+}
+
+// Defaults of StoreConfig.
+const (
+	DefaultRetention        = 30 * 24 * time.Hour
+	DefaultStoreBytes       = 4 << 30
+	minStoreBytes     int64 = 64 << 20
+)
+
 // EnsureStore creates the bundle stream, or brings an existing one to
-// this configuration: the backend's call on start, so that the store
-// exists before agents and frontends use it. Every message is kept for
-// retention (at least MinRetention): uploads are per client, and a client
-// that takes a new id per process (the admin CLI) uploads its bundles
-// again each time, so that nothing would otherwise bound the store.
-func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, replicas int, retention time.Duration) (*Store, error) {
-	if retention < MinRetention {
-		return nil, fmt.Errorf("task bundle store: a retention of %v is under the least, %v", retention, MinRetention)
+// cfg: the backend's call on start, so that the store exists before
+// agents and frontends use it.
+func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, cfg StoreConfig) (*Store, error) {
+	cfg.Replicas = max(cfg.Replicas, 1)
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = DefaultStoreBytes
+	}
+	if cfg.Retention < MinRetention {
+		return nil, fmt.Errorf("task bundle store: a retention of %v is under the least, %v", cfg.Retention, MinRetention)
+	}
+	if cfg.MaxBytes < minStoreBytes {
+		return nil, fmt.Errorf("task bundle store: a bound of %d bytes is under the least, %d", cfg.MaxBytes, minStoreBytes)
 	}
 	s, err := OpenStore(nc, prefix)
 	if err != nil {
@@ -95,13 +136,15 @@ func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, replicas int
 		Description: "ingo task bundles, under the id of the client that uploaded each",
 		Subjects:    []string{s.subj.Bundles("*") + ".>"},
 		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
+		Replicas:    cfg.Replicas,
 		AllowDirect: true,
 		// A rollup header would let any publisher erase every bundle
 		// (the object store that held bundles before protocol 4 did).
 		AllowRollup: false,
 		MaxMsgSize:  ChunkSize + 4<<10,
-		MaxAge:      retention,
+		MaxAge:      cfg.Retention,
+		MaxBytes:    cfg.MaxBytes,
+		Discard:     jetstream.DiscardNew,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("task bundle store %q: %w", s.stream, natsconn.ExplainStore(err))
@@ -135,29 +178,39 @@ func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool
 	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(b.data)))
 	defer cancel()
 	m, stored, err := s.lastMeta(ctx, owner, b.digest)
+	have := err == nil && m.Size == int64(len(b.data))
 	switch {
-	case err == nil && m.Size == int64(len(b.data)) && time.Since(stored) < s.refreshAfter:
+	case have && time.Since(stored) < s.refreshAfter:
 		return false, nil
 	case err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDigestMismatch):
 		return false, fmt.Errorf("look up bundle %s: %w", b.digest, err)
 	}
+	if err := s.upload(ctx, owner, b); err != nil {
+		if have { // the copy found has days left; the next Put tries again
+			return false, nil
+		}
+		return false, fmt.Errorf("upload bundle %s: %w", b.digest, err)
+	}
+	return true, nil
+}
+
+// upload publishes b's chunks, then the metadata naming them.
+func (s *Store) upload(ctx context.Context, owner string, b *Bundle) error {
 	data := s.subject(owner, b.digest, "data")
-	m = meta{Digest: b.digest, Size: int64(len(b.data))}
+	m := meta{Digest: b.digest, Size: int64(len(b.data))}
 	for off := 0; off < len(b.data); off += ChunkSize {
 		ack, err := s.js.Publish(ctx, data, b.data[off:min(off+ChunkSize, len(b.data))])
 		if err != nil {
-			return false, fmt.Errorf("upload bundle %s: %w", b.digest, s.explain(err))
+			return s.explain(err)
 		}
 		m.Chunks = append(m.Chunks, ack.Sequence)
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
-		return false, fmt.Errorf("upload bundle %s: %w", b.digest, err)
+		return err
 	}
-	if _, err := s.js.Publish(ctx, s.subject(owner, b.digest, "meta"), body); err != nil {
-		return false, fmt.Errorf("upload bundle %s: %w", b.digest, s.explain(err))
-	}
-	return true, nil
+	_, err = s.js.Publish(ctx, s.subject(owner, b.digest, "meta"), body)
+	return s.explain(err)
 }
 
 // putTimeout is 5 s, plus a second per 4 MiB.
@@ -169,6 +222,10 @@ func putTimeout(size int) time.Duration {
 // The error wraps ErrNotFound when owner has no such bundle,
 // ErrDigestMismatch when what is stored is not that bundle (damaged, or
 // not what its metadata says), ErrInvalidDigest, ErrTooLarge or ErrNoStore.
+//
+// Any replica of the stream answers a direct get, and one may lag behind
+// the upload a frontend just made: a bundle or a chunk not found is asked
+// for again, three times within about a second.
 func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) {
 	if err := ValidateDigest(digest); err != nil {
 		return nil, err
@@ -176,6 +233,20 @@ func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) 
 	if err := messages.ValidateID(owner); err != nil {
 		return nil, fmt.Errorf("fetch bundle %s: client %w", digest, err)
 	}
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		b, err := s.get(ctx, owner, digest)
+		if err == nil || wait > 400*time.Millisecond || !(errors.Is(err, ErrNotFound) || errors.Is(err, errChunkMissing)) {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (s *Store) get(ctx context.Context, owner, digest string) (*Bundle, error) {
 	m, _, err := s.lastMeta(ctx, owner, digest)
 	if err != nil {
 		return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
@@ -185,15 +256,17 @@ func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) 
 	for _, seq := range m.Chunks {
 		msg, err := s.directGet(ctx, s.directAPI(), fmt.Appendf(nil, `{"seq":%d}`, seq))
 		if err != nil {
-			if errors.Is(err, ErrNotFound) { // named by the metadata, gone since
-				err = fmt.Errorf("%w: chunk %d is missing", ErrDigestMismatch, seq)
+			if errors.Is(err, ErrNotFound) { // named by the metadata: not here yet, or gone
+				err = fmt.Errorf("%w: %d", errChunkMissing, seq)
 			}
 			return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
 		}
 		// A sequence in somebody else's space, or another bundle's,
-		// would hand this owner bytes it never uploaded.
-		if got := msg.Header.Get(jetstream.SubjectHeader); got != want {
-			return nil, fmt.Errorf("%w: bundle %s of %s names message %d of %q", ErrDigestMismatch, digest, owner, seq, got)
+		// would hand this owner bytes it never uploaded. The server adds
+		// its headers after those the message was stored with, which its
+		// publisher chose: the last one is the server's.
+		if got, n := lastValue(msg.Header, jetstream.SubjectHeader), lastValue(msg.Header, jetstream.SequenceHeader); got != want || n != strconv.FormatUint(seq, 10) {
+			return nil, fmt.Errorf("%w: bundle %s of %s names message %d of %q (%s)", ErrDigestMismatch, digest, owner, seq, got, n)
 		}
 		if int64(len(data)+len(msg.Data)) > m.Size {
 			return nil, fmt.Errorf("%w: bundle %s of %s has more bytes than its %d", ErrDigestMismatch, digest, owner, m.Size)
@@ -259,10 +332,25 @@ func (s *Store) directGet(ctx context.Context, subject string, body []byte) (*na
 }
 
 func (s *Store) explain(err error) error {
-	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) {
+	var api *jetstream.APIError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse):
 		return fmt.Errorf("%w: no stream %q (has a backend started? `ingo backend` creates it; does the NATS server run JetStream?): %w", ErrNoStore, s.stream, err)
+	case errors.As(err, &api) && strings.Contains(api.Description, "maximum bytes exceeded"):
+		return fmt.Errorf("%w: the stream %q holds as much as backend.bundle-max-bytes allows, until backend.bundle-retention frees room: %w", ErrStoreFull, s.stream, err)
 	}
 	return err
+}
+
+// lastValue is the last value of header key.
+func lastValue(h nats.Header, key string) string {
+	v := h.Values(key)
+	if len(v) == 0 {
+		return ""
+	}
+	return v[len(v)-1]
 }
 
 func (s *Store) directAPI() string { return "$JS.API.DIRECT.GET." + s.stream }

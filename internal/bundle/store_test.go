@@ -29,7 +29,7 @@ func newStoreServer(t *testing.T) *storeServer {
 	t.Helper()
 	n := testutil.StartNATS(t)
 	nc := testutil.ConnectAs(t, n.URL, "backend", testutil.Creds(t, natsauth.RoleBackend, "backend"))
-	if _, err := EnsureStore(t.Context(), nc, "", 1, MinRetention); err != nil {
+	if _, err := EnsureStore(t.Context(), nc, "", StoreConfig{}); err != nil {
 		t.Fatalf("EnsureStore: %v", err)
 	}
 	js, err := jetstream.New(nc)
@@ -121,11 +121,11 @@ func TestStoreRefreshesOldCopies(t *testing.T) {
 	}
 	st, err := srv.js.Stream(ctx, messages.NewSubjects("").BundleStream())
 	must(t, err)
-	if got := st.CachedInfo().Config.MaxAge; got != MinRetention {
-		t.Errorf("the stream keeps messages %v, want %v", got, MinRetention)
+	if got := st.CachedInfo().Config.MaxAge; got != DefaultRetention {
+		t.Errorf("the stream keeps messages %v, want %v", got, DefaultRetention)
 	}
 	nc := testutil.ConnectAs(t, srv.url, "b2", testutil.Creds(t, natsauth.RoleBackend, "b2"))
-	if _, err := EnsureStore(ctx, nc, "", 1, MinRetention-time.Hour); err == nil {
+	if _, err := EnsureStore(ctx, nc, "", StoreConfig{Retention: MinRetention - time.Hour}); err == nil {
 		t.Error("EnsureStore took a retention under MinRetention")
 	}
 }
@@ -144,7 +144,7 @@ func TestStoreMissing(t *testing.T) {
 		t.Errorf("Get = %v, want ErrNoStore", err)
 	}
 	backend := testutil.ConnectAs(t, n.URL, "b", testutil.Creds(t, natsauth.RoleBackend, "b"))
-	if _, err := EnsureStore(ctx, backend, "", 1, MinRetention); err != nil {
+	if _, err := EnsureStore(ctx, backend, "", StoreConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Check(ctx, "course1"); err != nil {
@@ -217,6 +217,13 @@ func TestStoreGetErrors(t *testing.T) {
 		{"bytes that are not the bundle", "course5", b.Digest(), func(t *testing.T) {
 			seq := srv.publish(t, s.Bundles("course5")+"."+objectName(b.Digest())+".data", other.data)
 			writeMeta(t, "course5", b, meta{Digest: b.Digest(), Size: int64(len(other.data)), Chunks: []uint64{seq}})
+		}, ErrDigestMismatch},
+		{"a chunk from another subject, with a forged subject header", "course6", b.Digest(), func(t *testing.T) {
+			data := s.Bundles("course6") + "." + objectName(b.Digest()) + ".data"
+			ack, err := srv.js.PublishMsg(ctx, &nats.Msg{Subject: s.Bundles("course6") + ".other", Data: b.data,
+				Header: nats.Header{jetstream.SubjectHeader: {data}}})
+			must(t, err)
+			writeMeta(t, "course6", b, meta{Digest: b.Digest(), Size: int64(len(b.data)), Chunks: []uint64{ack.Sequence}})
 		}, ErrDigestMismatch},
 		{"a chunk deleted", "course1", big.Digest(), func(t *testing.T) {
 			m, _, err := agent.lastMeta(ctx, "course1", big.Digest())
@@ -345,4 +352,92 @@ func TestStoreConcurrentUploads(t *testing.T) {
 	if got, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", b.Digest()); err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("an agent's Get after both uploads: %v", err)
 	}
+}
+
+// A full store refuses new uploads with ErrStoreFull and keeps what it
+// holds; a frontend keeps using a copy it could not refresh.
+func TestStoreFull(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	st, err := srv.js.Stream(ctx, messages.NewSubjects("").BundleStream())
+	must(t, err)
+	cfg := st.CachedInfo().Config
+	cfg.MaxBytes = 3 * ChunkSize // under EnsureStore's least, for the test
+	if _, err := srv.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	front := srv.open(t, natsauth.RoleFrontend, "course1")
+	first := bigTask(t) // over two chunks of the three
+	if up, err := front.Put(ctx, "course1", first); err != nil || !up {
+		t.Fatalf("first Put: uploaded %v, %v", up, err)
+	}
+	if _, err := front.Put(ctx, "course1", bigTask(t)); !errors.Is(err, ErrStoreFull) {
+		t.Fatalf("Put into a full store = %v, want ErrStoreFull", err)
+	}
+	front.refreshAfter = 0
+	if up, err := front.Put(ctx, "course1", first); err != nil || up {
+		t.Errorf("refreshing a copy in a full store: uploaded %v, %v; want the copy kept", up, err)
+	}
+	if _, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", first.Digest()); err != nil {
+		t.Errorf("the first bundle after the store filled: %v", err)
+	}
+	if _, err := EnsureStore(ctx, testutil.ConnectAs(t, srv.url, "b2", testutil.Creds(t, natsauth.RoleBackend, "b2")), "",
+		StoreConfig{MaxBytes: minStoreBytes - 1}); err == nil {
+		t.Error("EnsureStore took a bound under its least")
+	}
+}
+
+// Any replica answers a direct get, and one may not have the upload a
+// frontend just made: agents on the other nodes of a cluster fetch every
+// bundle right after its upload (about one fetch in twenty failed before
+// Get asked again).
+func TestStoreGetFromReplicasRightAfterPut(t *testing.T) {
+	c := testutil.StartNATSCluster(t, 3)
+	ctx := t.Context()
+	stream := messages.NewSubjects("").BundleStream()
+	backend := testutil.ConnectAs(t, c.URL(0), "backend", testutil.Creds(t, natsauth.RoleBackend, "backend"))
+	if _, err := EnsureStore(ctx, backend, "", StoreConfig{Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(backend)
+	must(t, err)
+	var leader int
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		st, err := js.Stream(ctx, stream)
+		if err != nil || st.CachedInfo().Cluster == nil {
+			return false
+		}
+		leader = c.IndexOfName(st.CachedInfo().Cluster.Leader)
+		return leader >= 0
+	}, "the bundle stream's leader")
+	front, err := OpenStore(testutil.ConnectAs(t, c.URL(leader), "f", testutil.Creds(t, natsauth.RoleFrontend, "f")), "")
+	must(t, err)
+	var agents []*Store
+	for i := range c.Size() {
+		if i != leader {
+			a, err := OpenStore(testutil.ConnectAs(t, c.URL(i), fmt.Sprint("a", i), testutil.Creds(t, natsauth.RoleAgent, fmt.Sprint("a", i))), "")
+			must(t, err)
+			agents = append(agents, a)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			for range 12 {
+				noise := make([]byte, 3*ChunkSize)
+				_, _ = rand.Read(noise)
+				b := packTree(t, map[string]file{"run": {body: "#!/bin/sh\n", mode: 0o755}, "d": {body: string(noise)}})
+				if _, err := front.Put(ctx, "f", b); err != nil {
+					t.Error(err)
+					return
+				}
+				for _, a := range agents {
+					if _, err := a.Get(ctx, "f", b.Digest()); err != nil {
+						t.Errorf("Get right after Put: %v", err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -92,7 +92,7 @@ func TestRoles(t *testing.T) {
 
 	// The backend creates the bundle store, as `ingo backend` does.
 	backend := connect(t, n.URL, testutil.Creds(t, natsauth.RoleBackend, "b"))
-	if _, err := bundle.EnsureStore(ctx, backend.Conn, "", 1, bundle.MinRetention); err != nil {
+	if _, err := bundle.EnsureStore(ctx, backend.Conn, "", bundle.StoreConfig{}); err != nil {
 		t.Fatalf("backend creates the bundle store: %v", err)
 	}
 	dir := t.TempDir()

@@ -57,7 +57,7 @@ func TestDockerReport(t *testing.T) {
 
 	anc := connect(t, n.URL, "agent")
 	// The bundle store, as `ingo backend` makes it on start.
-	if _, err := bundle.EnsureStore(ctx, connect(t, n.URL, "bundle-store"), "", 1, bundle.MinRetention); err != nil {
+	if _, err := bundle.EnsureStore(ctx, connect(t, n.URL, "bundle-store"), "", bundle.StoreConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	cache, err := bundle.OpenCache(anc, "", t.TempDir(), 64<<20)

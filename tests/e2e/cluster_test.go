@@ -56,7 +56,7 @@ func newCluster(t *testing.T) *cluster {
 	c.run("backend", b.Run)
 	// As `ingo backend` does on start: the task bundle store is the
 	// backend's to create (agents may only read it).
-	if _, err := bundle.EnsureStore(t.Context(), nc, "", 1, bundle.MinRetention); err != nil {
+	if _, err := bundle.EnsureStore(t.Context(), nc, "", bundle.StoreConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	return c

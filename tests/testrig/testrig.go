@@ -58,7 +58,7 @@ func Start(t testing.TB, opts Options) *System {
 		agents = []Agent{{Config: agent.Config{ID: "a1", Slots: 1}}}
 	}
 	// The bundle store, as `ingo backend` makes it on start.
-	if _, err := bundle.EnsureStore(context.Background(), s.Connect("bundle-store"), "", 1, bundle.MinRetention); err != nil {
+	if _, err := bundle.EnsureStore(context.Background(), s.Connect("bundle-store"), "", bundle.StoreConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range agents {
