@@ -106,7 +106,7 @@ type StoreConfig struct {
 // Defaults of StoreConfig.
 const (
 	DefaultRetention        = 30 * 24 * time.Hour
-	DefaultStoreBytes       = 4 << 30
+	DefaultStoreBytes       = 2 << 30
 	minStoreBytes     int64 = 64 << 20
 )
 

@@ -11,24 +11,27 @@ import (
 
 func TestExplainStore(t *testing.T) {
 	storeFailed := &jetstream.APIError{Code: 500, ErrorCode: 10049, Description: "error creating store for stream"}
+	insufficient := &jetstream.APIError{Code: 503, ErrorCode: 10023, Description: "insufficient resources"}
 	other := &jetstream.APIError{Code: 400, ErrorCode: 10058, Description: "stream name already in use"}
 	for _, tc := range []struct {
 		name    string
 		err     error
-		explain bool
+		explain string // what the explanation holds; "" for none
 	}{
-		{"store failed", storeFailed, true},
-		{"store failed, wrapped", fmt.Errorf("journal: stream INGO_JOBS: %w", storeFailed), true},
-		{"another API error", other, false},
-		{"not an API error", errors.New("nats: timeout"), false},
+		{"store failed", storeFailed, "disk is full"},
+		{"store failed, wrapped", fmt.Errorf("journal: stream INGO_JOBS: %w", storeFailed), "disk is full"},
+		{"insufficient resources", fmt.Errorf("task bundle store: %w", insufficient), "max_file_store"},
+		{"another API error", other, ""},
+		{"not an API error", errors.New("nats: timeout"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ExplainStore(tc.err)
 			if !errors.Is(got, tc.err) {
 				t.Errorf("ExplainStore(%v) = %v, which does not wrap it", tc.err, got)
 			}
-			if explained := strings.Contains(fmt.Sprint(got), "disk is full"); explained != tc.explain {
-				t.Errorf("ExplainStore(%v) = %q, explained %v, want %v", tc.err, got, explained, tc.explain)
+			explained := fmt.Sprint(got) != fmt.Sprint(tc.err)
+			if explained != (tc.explain != "") || !strings.Contains(fmt.Sprint(got), tc.explain) {
+				t.Errorf("ExplainStore(%v) = %q, want an explanation with %q", tc.err, got, tc.explain)
 			}
 		})
 	}
