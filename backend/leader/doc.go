@@ -13,9 +13,9 @@
 //
 // # Acquire
 //
-// Campaign creates the key, which JetStream allows only when it is absent,
-// expired or deleted (a delete marker left by Release; kv.Create handles
-// it). A standby tries again every min(TTL/8, 250 ms); failures other than
+// Campaign writes the key with a compare-and-set on the revision it read,
+// when the key is absent, expired or a candidate's release (a delete
+// marker left by Release). A standby tries again every min(TTL/8, 250 ms); failures other than
 // "the key exists" (NATS down or reconnecting) are logged at debug level
 // and retried, so a NATS restart does not end a candidacy. After Release,
 // a standby acquires within one poll.
@@ -62,16 +62,23 @@
 // NATS sends a JetStream answer to whatever reply subject the asker chose,
 // with the server's authority: any frontend can have a direct get of its
 // own bundle metadata answered on the key's subject, and the bucket stores
-// it, with the bytes and headers the frontend chose (a printable id, or a
-// "KV-Operation: DEL" that the key-value API takes for a release). So the
-// elector reads the key as stored, headers included (readKey, through the
-// stream's leader), and what carries a direct get's headers or is no
-// candidate's id counts as foreign: a holder writes over it and keeps the
-// lease; a standby counts it as held (it may hide a live holder's renewal)
-// and waits for it to expire. What is left to such a frontend is delay:
-// sent faster than a holder renews, it can make renewals fail until the
-// holder fences itself, and after a holder died it keeps the key alive
-// while it goes on.
+// it, with the bytes and headers it chose, or the bytes alone
+// ({"no_hdr":true}), or, from a client that speaks NATS' protocol itself,
+// behind a header block whose blank line hides the server's headers from
+// nats.go. So a candidate writes its id with a mark (header Ingo-Lease:
+// its id and a random token) and a compare-and-set, and the elector reads
+// the key through STREAM.MSG.GET, whose answer gives the stored header
+// block byte for byte: only a block of a candidate's own headers, a mark
+// among them, and nothing else is a candidate's write. Anything else is
+// foreign: a holder writes over it and keeps the lease; a standby counts
+// it as held (it may hide a live holder's renewal) and waits for it to
+// expire. The token tells a holder its own renewals (whose answer was
+// lost) from those of another process with the same id. What is left to
+// such a frontend is delay: sent faster than a holder renews, it can make
+// renewals fail until the holder fences itself, and after a holder died
+// it keeps the key alive while it goes on. A delete that is not a
+// candidate's release (an operator's) counts as foreign too: the key
+// expires instead.
 //
 // # Watching
 //

@@ -1,15 +1,18 @@
 package leader
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
-
-	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // keyState is what the key holds, as stored, headers included.
@@ -18,17 +21,13 @@ type keyState int
 const (
 	// keyAbsent: no message (never written, or expired).
 	keyAbsent keyState = iota
-	// keyDeleted: a candidate's Release (or an operator's delete).
+	// keyDeleted: a candidate's Release.
 	keyDeleted
 	// keyHeld: a candidate's id.
 	keyHeld
-	// keyForeign: what no candidate wrote. NATS stores on the key
-	// whatever JetStream answer an identity asked for with the key's
-	// subject as its reply: a JSON document, or a stored message with the
-	// headers of a direct get, among them any the asker stored with it
-	// (a "KV-Operation: DEL" that the key-value API would take for a
-	// release). Any frontend can do this, so nothing foreign may end a
-	// lease or let a standby in.
+	// keyForeign: what no candidate wrote (see doc.go): it may hide a live
+	// holder's renewal, so it counts as held until it expires, and a
+	// holder writes over it.
 	keyForeign
 )
 
@@ -38,6 +37,7 @@ type key struct {
 	rev   uint64    // its stream sequence: the key's revision
 	stamp time.Time // when the server stored it
 	id    string    // the holder, for keyHeld
+	mark  string    // the writer's mark, for keyHeld and keyDeleted
 }
 
 // holder is the id Holder and Silence name.
@@ -51,13 +51,57 @@ func (k key) holder() string {
 	return ""
 }
 
-// readKey reads the key's last message with the headers it was stored
-// with: neither the key-value API (whose Get takes a reflected delete
-// marker for a real one) nor a direct get (which adds headers of its own)
-// shows them. The stream's leader answers, so a replica that lags cannot.
+// The headers of a candidate's write: its mark, the key-value API's
+// operation of a release, and the compare-and-set the server keeps.
+const (
+	markHeader  = "Ingo-Lease"
+	kvOperation = "KV-Operation"
+	expectedSeq = "Nats-Expected-Last-Subject-Sequence"
+)
+
+// newMark is what a candidate writes beside its id: the id and a random
+// token, so that the holder tells its own renewals (whose answer was lost)
+// from another process's of the same id.
+func newMark(id string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return id + " " + hex.EncodeToString(b[:])
+}
+
+// errMismatch: the key's revision is not the one a write expected.
+var errMismatch = errors.New("leader: the key's revision changed")
+
+// put writes this candidate's mark on the key, its id (or, with op
+// "DEL", a release), if the key's last revision is rev (0: none).
+func (e *Elector) put(ctx context.Context, rev uint64, op string) (uint64, error) {
+	m := nats.NewMsg(e.subject)
+	m.Header.Set(markHeader, e.mark)
+	if op != "" {
+		m.Header.Set(kvOperation, op)
+	} else {
+		m.Data = []byte(e.opts.ID)
+	}
+	ack, err := e.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(rev))
+	var api *jetstream.APIError
+	if errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return 0, fmt.Errorf("%w: %w", errMismatch, err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+// readKey reads the key's last message as it was stored, through
+// STREAM.MSG.GET: its answer gives the header block as raw bytes, and
+// the subject and sequence as fields of its own, none of which a stored
+// message can shape (a direct get's answer appends the server's headers
+// to those stored, where a header block with a blank line inside hides
+// them). The stream's leader answers, so a replica that lags cannot.
 func (e *Elector) readKey(ctx context.Context) (key, error) {
 	req, _ := json.Marshal(map[string]string{"last_by_subj": e.subject})
-	msg, err := e.nc.RequestWithContext(ctx, e.msgGet, req)
+	msg, err := e.js.Conn().RequestWithContext(ctx, e.msgGet, req)
 	if err != nil {
 		return key{}, err
 	}
@@ -86,39 +130,51 @@ func (e *Elector) readKey(ctx context.Context) (key, error) {
 		return key{}, errors.New("read the key: an empty answer")
 	}
 	m := resp.Message
-	h, err := storedHeader(m.Header)
-	if err != nil {
-		return key{}, fmt.Errorf("read the key: %w", err)
+	k := key{state: keyForeign, rev: m.Seq, stamp: m.Time}
+	h, ok := candidateHeader(m.Header)
+	if !ok {
+		return k, nil
 	}
-	k := key{rev: m.Seq, stamp: m.Time}
-	switch {
-	case natsconn.ForeignStored(h, m.Data):
-		k.state = keyForeign
-	case h.Get(kvOperation) == "DEL" || h.Get(kvOperation) == "PURGE":
+	k.mark = h[markHeader]
+	id, _, _ := strings.Cut(k.mark, " ")
+	switch op := h[kvOperation]; {
+	case op == "DEL" && len(m.Data) == 0:
 		k.state = keyDeleted
-	case candidateID(string(m.Data)):
-		k.state, k.id = keyHeld, string(m.Data)
-	default:
-		k.state = keyForeign
+	case op == "" && string(m.Data) == id && candidateID(id):
+		k.state, k.id = keyHeld, id
 	}
 	return k, nil
 }
 
-// storedHeader parses a stored message's header block, empty when there
-// is none.
-func storedHeader(b []byte) (nats.Header, error) {
-	if len(b) == 0 {
-		return nats.Header{}, nil
+// candidateHeader parses a stored header block as a candidate writes it,
+// and nothing else: the version line without a status, "Key: value"
+// lines of the three keys a candidate writes, each once, a mark among
+// them, and one blank line, the last. Whatever the server stored on
+// somebody's behalf fails: a direct get's answer carries the server's
+// Nats-Stream and others (hidden or not), or no header at all (no_hdr);
+// an acknowledgement has none; a status has a status.
+func candidateHeader(raw []byte) (map[string]string, bool) {
+	body, ok := bytes.CutPrefix(raw, []byte("NATS/1.0\r\n"))
+	if !ok || !bytes.HasSuffix(body, []byte("\r\n\r\n")) {
+		return nil, false
 	}
-	return nats.DecodeHeadersMsg(b)
+	lines := strings.Split(string(body[:len(body)-4]), "\r\n")
+	h := make(map[string]string, len(lines))
+	for _, l := range lines {
+		k, v, ok := strings.Cut(l, ": ")
+		if !ok || (k != markHeader && k != kvOperation && k != expectedSeq) {
+			return nil, false
+		}
+		if _, dup := h[k]; dup {
+			return nil, false
+		}
+		h[k] = v
+	}
+	return h, h[markHeader] != ""
 }
 
-// kvOperation is the header of the key-value API's delete and purge
-// markers.
-const kvOperation = "KV-Operation"
-
 // candidateID says whether v could be a candidate's id: printable, not a
-// JSON document, of a sane length.
+// JSON document, of a sane length. New refuses any other.
 func candidateID(v string) bool {
 	if v == "" || len(v) > 1024 || v[0] == '{' {
 		return false

@@ -56,12 +56,13 @@ type Options struct {
 // Elector campaigns for the lease of one installation. Its methods may be
 // called from any goroutine.
 type Elector struct {
-	kv jetstream.KeyValue
-	// readKey asks msgGet for subject, the key's in the bucket's stream:
-	// what the key-value API hides.
-	nc      *nats.Conn
-	msgGet  string
+	js jetstream.JetStream
+	// subject is the key's in the bucket's stream, which readKey asks
+	// msgGet about (what the key-value API hides), and mark what this
+	// candidate writes beside its id (newMark).
 	subject string
+	msgGet  string
+	mark    string
 	opts    Options
 	// poll is both the standby's polling period and the holder's pause
 	// before retrying a failed renewal.
@@ -91,6 +92,9 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Elector, error) {
 		}
 		o.ID = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
+	if !candidateID(o.ID) {
+		return nil, fmt.Errorf("leader: id %q: want printable ASCII without spaces, at most 1024 bytes, not starting with '{'", o.ID)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("leader: %w", err)
@@ -103,12 +107,11 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Elector, error) {
 		Replicas:    o.Replicas,
 		Storage:     jetstream.FileStorage,
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
-	if err != nil {
+	if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("leader: bucket %s: %w", cfg.Bucket, natsconn.ExplainStore(err))
 	}
-	return &Elector{kv: kv, nc: nc, msgGet: "$JS.API.STREAM.MSG.GET.KV_" + cfg.Bucket,
-		subject: "$KV." + cfg.Bucket + "." + Key, opts: o, poll: min(o.TTL/8, 250*time.Millisecond)}, nil
+	return &Elector{js: js, subject: "$KV." + cfg.Bucket + "." + Key, msgGet: "$JS.API.STREAM.MSG.GET.KV_" + cfg.Bucket,
+		mark: newMark(o.ID), opts: o, poll: min(o.TTL/8, 250*time.Millisecond)}, nil
 }
 
 // ID is this candidate's id.
@@ -155,9 +158,9 @@ func (e *Elector) Campaign(ctx context.Context) (*Lease, error) {
 }
 
 // create writes this candidate's id on the key if nobody holds it: the
-// key is absent, expired, or a candidate's delete marker. What no
-// candidate wrote (keyForeign) counts as held: it may hide a live holder's
-// renewal, and it expires like one.
+// key is absent, expired, or a candidate's release. What no candidate
+// wrote (keyForeign) counts as held: it may hide a live holder's renewal,
+// and it expires like one.
 func (e *Elector) create(ctx context.Context) (uint64, error) {
 	k, err := e.readKey(ctx)
 	if err != nil {
@@ -165,7 +168,7 @@ func (e *Elector) create(ctx context.Context) (uint64, error) {
 	}
 	switch k.state {
 	case keyAbsent, keyDeleted:
-		return e.kv.Update(ctx, Key, []byte(e.opts.ID), k.rev)
+		return e.put(ctx, k.rev, "")
 	}
 	return 0, jetstream.ErrKeyExists
 }
@@ -272,8 +275,8 @@ func (l *Lease) Release(ctx context.Context) error {
 		return nil
 	}
 	l.delOnce.Do(func() {
-		err := l.e.kv.Delete(ctx, Key, jetstream.LastRevision(l.rev))
-		if err != nil && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) && !errors.Is(err, jetstream.ErrKeyExists) {
+		_, err := l.e.put(ctx, l.rev, "DEL")
+		if err != nil && !errors.Is(err, errMismatch) {
 			// The key expires after TTL anyway: the handover is only slower.
 			l.delErr = fmt.Errorf("leader: release: delete key: %w", err)
 		}
@@ -321,24 +324,30 @@ func (l *Lease) renew(ctx context.Context, rev uint64, okSent time.Time) {
 		}
 		// Past the fence the answer no longer matters, so it bounds the wait.
 		rctx, cancel := context.WithDeadline(ctx, fence)
-		newRev, err := l.e.kv.Update(rctx, Key, []byte(l.e.opts.ID), rev)
+		newRev, err := l.e.put(rctx, rev, "")
 		cancel()
 		switch {
 		case err == nil:
 			rev, okSent, lastErr = newRev, sent, nil
 			next = sent.Add(ttl / 4)
-		case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
-			if over, ok := l.e.writeOver(ctx, fence); ok {
+		case errors.Is(err, errMismatch):
+			over, lost, rerr := l.e.writeOver(ctx, fence)
+			switch {
+			case rerr != nil:
+				// Unknown yet: try again until the fence.
+				lastErr = rerr
+				next = time.Now().Add(l.e.poll)
+			case lost:
+				l.lose(log, fmt.Errorf("%w: the key changed under us: %w", ErrLost, err))
+				return
+			default:
 				// Not a candidate's write (a candidate writes only a key
 				// that is gone): the server's answer to somebody's JetStream
 				// request, sent here as its reply; or our own renewal whose
 				// answer was lost. Ours to write over.
 				log.Warn("leader: the key holds what no other candidate wrote (somebody's JetStream answer, or our renewal); writing over it", "revision", over)
 				rev, next = over, time.Now()
-				continue
 			}
-			l.lose(log, fmt.Errorf("%w: the key changed under us: %w", ErrLost, err))
-			return
 		default:
 			lastErr = err
 			log.Debug("leader: renewal failed; retrying until the fence", "err", err, "fence_in", time.Until(fence).Round(time.Millisecond))
@@ -347,20 +356,24 @@ func (l *Lease) renew(ctx context.Context, rev uint64, okSent time.Time) {
 	}
 }
 
-// writeOver is the key's revision when the holder may write over what it
-// holds: what no candidate wrote (keyForeign: a holder that took it for
-// another candidate, or a delete marker it carries for a release, would
-// give the lease up to anyone who can ask JetStream anything), or our own
-// id. Another candidate's id, a real delete marker, or no key end the
-// lease.
-func (e *Elector) writeOver(ctx context.Context, fence time.Time) (uint64, bool) {
+// writeOver says what the holder does with a key that changed under it:
+// write over it at revision over, when it holds what no candidate wrote
+// (keyForeign: a holder that took it for another candidate, or for a
+// release, would give the lease up to anyone who can ask JetStream
+// anything) or our own mark (a renewal whose answer was lost); give the
+// lease up (lost) for another candidate's id or release, or no key. err:
+// the key could not be read.
+func (e *Elector) writeOver(ctx context.Context, fence time.Time) (over uint64, lost bool, err error) {
 	gctx, cancel := context.WithDeadline(ctx, fence)
 	defer cancel()
 	k, err := e.readKey(gctx)
 	if err != nil {
-		return 0, false
+		return 0, false, err
 	}
-	return k.rev, k.state == keyForeign || (k.state == keyHeld && k.id == e.opts.ID)
+	if k.state == keyForeign || (k.state == keyHeld && k.mark == e.mark) {
+		return k.rev, false, nil
+	}
+	return 0, true, nil
 }
 
 func (l *Lease) lose(log *slog.Logger, err error) {

@@ -347,7 +347,19 @@ func TestHolderWritesOverAForeignValue(t *testing.T) {
 		default:
 		}
 	}
+	// A printable id alone is not a candidate's write either; one with a
+	// candidate's mark is, and ends the lease.
 	if _, err := kv.Put(t.Context(), leader.Key, []byte("another-backend")); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, takeoverBound, func() bool {
+		h, err := e.Holder(t.Context())
+		return err == nil && h == "holder"
+	}, "the holder did not write over a bare id")
+	m := nats.NewMsg("$KV." + messages.NewSubjects("").LeaderBucket() + "." + leader.Key)
+	m.Header.Set("Ingo-Lease", "another-backend 0123abcd")
+	m.Data = []byte("another-backend")
+	if _, err := js.PublishMsg(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -381,6 +393,19 @@ func TestReflectionNeitherEndsALeaseNorLetsAStandbyIn(t *testing.T) {
 		{"a delete marker", func() { evil.StoredWith(key, nats.Header{"KV-Operation": {"DEL"}}, nil) }},
 		{"a purge marker", func() { evil.StoredWith(key, nats.Header{"KV-Operation": {"PURGE"}}, nil) }},
 		{"a JetStream answer", func() { evil.APIAnswer(key) }},
+		{"a 404 status", func() { evil.Missing(key) }},
+		// What the key-value API writes, without the headers a direct
+		// get adds: {"no_hdr":true}.
+		{"bare bytes", func() { evil.StoredBare(key, []byte("standby")) }},
+		// A header block with a blank line inside hides those headers
+		// from nats.go, a raw-protocol client's doing.
+		{"a delete marker before a hidden blank line", func() {
+			evil.StoredRaw(key, []byte("NATS/1.0\r\nKV-Operation: DEL\r\n\r\nx\r\n\r\n"), nil)
+		}},
+		{"a candidate's mark before a hidden blank line", func() {
+			evil.StoredRaw(key, []byte("NATS/1.0\r\nIngo-Lease: standby 00\r\n\r\nx\r\n\r\n"), []byte("standby"))
+		}},
+		{"a header block nats.go cannot parse", func() { evil.StoredRaw(key, []byte("NATS/1.0\r\nbogus!\r\n\r\n"), nil) }},
 	} {
 		for range 3 {
 			attack.send()
@@ -403,4 +428,46 @@ func TestReflectionNeitherEndsALeaseNorLetsAStandbyIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	await(t, got, takeoverBound, "the standby after the release")
+}
+
+// Two processes with one id (Options.ID need not be unique): after
+// somebody deletes the key under the holder, the other must not hold it
+// beside it.
+func TestOneIDTwoProcessesNeverBothHold(t *testing.T) {
+	n := testutil.StartNATS(t)
+	a := elector(t, connect(t, n.URL, "a"), "same")
+	la := acquire(t, a)
+	js, err := jetstream.New(connect(t, n.URL, "operator"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(t.Context(), messages.NewSubjects("").LeaderBucket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(t.Context(), leader.Key); err != nil {
+		t.Fatal(err)
+	}
+	b := elector(t, connect(t, n.URL, "b"), "same")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	got := campaign(ctx, b)
+	deadline := time.After(3 * ttl)
+	for {
+		select {
+		case r := <-got:
+			if r.err == nil {
+				defer r.lease.Release(context.Background())
+				select {
+				case <-la.Done():
+				case <-r.lease.Done():
+				case <-time.After(ttl):
+					t.Fatal("two processes of one id both hold the lease")
+				}
+			}
+			return
+		case <-deadline:
+			return // the second waits: the holder wrote over the delete
+		}
+	}
 }

@@ -84,7 +84,9 @@ func (w *warmStandby) watch(ctx context.Context) {
 		cancel()
 		if err == nil {
 			if rev != s.Revision || revSince.IsZero() {
-				if w.ready != nil && s.Holder != "" && s.Holder != w.el.ID() {
+				// What no candidate wrote (leader.UnknownHolder) moves the
+				// revision too, but says nothing of the holder.
+				if w.ready != nil && s.Holder != "" && s.Holder != leader.UnknownHolder && s.Holder != w.el.ID() {
 					w.log.Info("the active backend renewed its lease: the preloaded state goes", "holder", s.Holder)
 					w.ready.close()
 					w.ready, trustClock = nil, false

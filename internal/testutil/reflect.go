@@ -1,7 +1,10 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -18,10 +21,11 @@ import (
 // which NATS does not check against its permissions; or it publishes there
 // with the target as the reply, for the stream's JSON acknowledgement.
 type Reflector struct {
-	t      testing.TB
-	js     jetstream.JetStream
-	stream string
-	meta   string
+	t         testing.TB
+	url, name string
+	js        jetstream.JetStream
+	stream    string
+	meta      string
 }
 
 // NewReflector connects a frontend named name to url, and makes sure the
@@ -56,7 +60,7 @@ func NewReflector(t testing.TB, url, name string) *Reflector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Reflector{t: t, js: js, stream: subj.BundleStream(), meta: subj.Bundles(name) + ".forged.meta"}
+	return &Reflector{t: t, url: url, name: name, js: js, stream: subj.BundleStream(), meta: subj.Bundles(name) + ".forged.meta"}
 }
 
 // Stored has the server send data on to, as a direct get's answer (with
@@ -71,6 +75,75 @@ func (r *Reflector) StoredWith(to string, h nats.Header, data []byte) {
 		r.t.Fatalf("store the forged bytes: %v", err)
 	}
 	r.ask("$JS.API.DIRECT.GET."+r.stream+"."+r.meta, to, nil)
+}
+
+// StoredBare is Stored of an answer without headers (a direct get asked
+// for with {"no_hdr":true}): the bytes alone, as a candidate for a key
+// would write them.
+func (r *Reflector) StoredBare(to string, data []byte) {
+	r.t.Helper()
+	if _, err := r.js.Publish(context.Background(), r.meta, data); err != nil {
+		r.t.Fatalf("store the forged bytes: %v", err)
+	}
+	r.ask("$JS.API.DIRECT.GET."+r.stream+"."+r.meta, to, []byte(`{"no_hdr":true}`))
+}
+
+// StoredRaw is Stored of a message stored with the header block raw,
+// byte for byte, as a client that speaks NATS' protocol itself may send
+// it where nats.go would not: a blank line inside (which hides the
+// headers a direct get appends), a line without a colon. raw must be at
+// least 18 bytes.
+func (r *Reflector) StoredRaw(to string, raw, data []byte) {
+	r.t.Helper()
+	const head, tail = "NATS/1.0\r\nZz: ", "\r\n\r\n"
+	pad := len(raw) - len(head) - len(tail)
+	if pad < 0 {
+		r.t.Fatalf("a raw header block of %d bytes: want at least %d", len(raw), len(head)+len(tail))
+	}
+	value := strings.Repeat("P", pad)
+	placeholder := []byte(head + value + tail)
+	opts := append(Creds(r.t, natsauth.RoleFrontend, r.name).NATSOptions(),
+		nats.SetCustomDialer(rewriteDialer{from: placeholder, to: raw}))
+	nc, err := nats.Connect(r.url, opts...)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: r.meta, Header: nats.Header{"Zz": {value}}, Data: data}); err != nil {
+		r.t.Fatalf("store the raw header block: %v", err)
+	}
+	r.ask("$JS.API.DIRECT.GET."+r.stream+"."+r.meta, to, nil)
+}
+
+// rewriteDialer's connections replace from with to (of the same length)
+// in what the client writes.
+type rewriteDialer struct{ from, to []byte }
+
+func (d rewriteDialer) Dial(network, addr string) (net.Conn, error) {
+	c, err := net.Dial(network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &rewriteConn{Conn: c, from: d.from, to: d.to}, nil
+}
+
+type rewriteConn struct {
+	net.Conn
+	from, to []byte
+}
+
+func (c *rewriteConn) Write(b []byte) (int, error) {
+	return c.Conn.Write(bytes.ReplaceAll(b, c.from, c.to))
+}
+
+// Missing has the server send a direct get's "404" status on to.
+func (r *Reflector) Missing(to string) {
+	r.t.Helper()
+	r.ask("$JS.API.DIRECT.GET."+r.stream+"."+r.meta+".none", to, nil)
 }
 
 // APIAnswer has the server send a JetStream answer (JSON, a publish's
