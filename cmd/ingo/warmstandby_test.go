@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
@@ -25,19 +26,19 @@ func TestWarmStandby_PreloadsWhenTheHolderGoesSilent(t *testing.T) {
 		name string
 		// holder plays the active backend from its key's creation on, until
 		// ctx ends.
-		holder      func(ctx context.Context, kv jetstream.KeyValue, rev uint64)
+		holder      func(ctx context.Context, put putKey, rev uint64)
 		wantPreload bool
 		wantBuilt   int32 // preloads made, kept or not
 	}{
 		{"renewing", renewEvery(ttl / 4), false, 0},
-		{"dead", func(context.Context, jetstream.KeyValue, uint64) {}, true, 1},
-		{"slow, then renewing again", func(ctx context.Context, kv jetstream.KeyValue, rev uint64) {
+		{"dead", func(context.Context, putKey, uint64) {}, true, 1},
+		{"slow, then renewing again", func(ctx context.Context, put putKey, rev uint64) {
 			select { // silent long enough to be taken for dead
 			case <-time.After(ttl / 2):
 			case <-ctx.Done():
 				return
 			}
-			renewEvery(ttl/4)(ctx, kv, rev)
+			renewEvery(ttl/4)(ctx, put, rev)
 		}, false, 1},
 	}
 	for _, tc := range cases {
@@ -59,17 +60,14 @@ func TestWarmStandby_PreloadsWhenTheHolderGoesSilent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kv, err := js.KeyValue(ctx, messages.NewSubjects("").LeaderBucket())
-			if err != nil {
-				t.Fatal(err)
-			}
-			rev, err := kv.Create(ctx, leader.Key, []byte("active"))
+			put := markedPut(js)
+			rev, err := put(ctx, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			hctx, stopHolder := context.WithCancel(ctx)
 			defer stopHolder()
-			go tc.holder(hctx, kv, rev)
+			go tc.holder(hctx, put, rev)
 
 			var builds atomic.Int32
 			build := func() (*preloaded, error) {
@@ -105,12 +103,12 @@ func TestWarmStandby_PreloadsWhenTheHolderGoesSilent(t *testing.T) {
 }
 
 // renewEvery renews the key as a live holder does, from now on.
-func renewEvery(d time.Duration) func(context.Context, jetstream.KeyValue, uint64) {
-	return func(ctx context.Context, kv jetstream.KeyValue, rev uint64) {
+func renewEvery(d time.Duration) func(context.Context, putKey, uint64) {
+	return func(ctx context.Context, put putKey, rev uint64) {
 		tick := time.NewTicker(d)
 		defer tick.Stop()
 		for {
-			r, err := kv.Update(ctx, leader.Key, []byte("active"), rev)
+			r, err := put(ctx, rev)
 			if err != nil {
 				return
 			}
@@ -121,5 +119,24 @@ func renewEvery(d time.Duration) func(context.Context, jetstream.KeyValue, uint6
 			case <-tick.C:
 			}
 		}
+	}
+}
+
+// putKey writes the lease's key as a candidate "active" does, if its
+// revision is rev (0: absent), and returns the new revision.
+type putKey func(ctx context.Context, rev uint64) (uint64, error)
+
+// markedPut writes with a candidate's mark (package leader), without
+// which a standby takes the key for what no candidate wrote.
+func markedPut(js jetstream.JetStream) putKey {
+	return func(ctx context.Context, rev uint64) (uint64, error) {
+		m := nats.NewMsg("$KV." + messages.NewSubjects("").LeaderBucket() + "." + leader.Key)
+		m.Header.Set("Ingo-Lease", "active 0123")
+		m.Data = []byte("active")
+		ack, err := js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(rev))
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
 	}
 }
