@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +55,8 @@ const maxChunks = MaxArchiveSize / ChunkSize
 // message on "<space>.<digest token>.meta" naming the sequences of its
 // chunks. A reader takes the chunks by those sequences, so chunks of a
 // concurrent upload of the same bundle, or anything else published on the
-// data subject, never get in; and it hashes what it read. Safe for
+// data subject, never get in; and it hashes what it read. What NATS may
+// store there on somebody's behalf is the package's Trust. Safe for
 // concurrent use.
 type Store struct {
 	nc     *nats.Conn
@@ -158,7 +158,7 @@ func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, cfg StoreCon
 func (s *Store) Check(ctx context.Context, owner string) error {
 	// The answer is "no such message" from an existing stream, and
 	// nobody's answer from a missing one.
-	_, _, err := s.lastMeta(ctx, owner, "sha256:"+zeroHex)
+	_, err := s.msgGet(ctx, map[string]any{"last_by_subj": s.subject(owner, "sha256:"+zeroHex, "meta")})
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -177,7 +177,7 @@ func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool
 	}
 	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(b.data)))
 	defer cancel()
-	m, stored, err := s.lastMeta(ctx, owner, b.digest)
+	m, stored, err := s.ownMeta(ctx, owner, b.digest)
 	have := err == nil && m.Size == int64(len(b.data))
 	switch {
 	case have && time.Since(stored) < s.refreshAfter:
@@ -209,126 +209,51 @@ func (s *Store) upload(ctx context.Context, owner string, b *Bundle) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.js.Publish(ctx, s.subject(owner, b.digest, "meta"), body)
+	_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: s.subject(owner, b.digest, "meta"),
+		Header: nats.Header{markHeader: {"meta"}}, Data: body})
 	return s.explain(err)
+}
+
+// ownMeta is the last metadata of owner's bundle digest as its uploader
+// reads it (a frontend may only ask for the last message of a subject of
+// its own, by a direct get), and when the server stored it. Usable
+// metadata answers with the mark and the server's four headers, each once,
+// and nothing else: what the server stored on somebody's behalf carries
+// no mark, or the server's headers twice, or a status, or a blank line
+// that hides the headers the answer appends (and with them the sequence).
+// The error wraps errUnusableMeta for anything else found.
+func (s *Store) ownMeta(ctx context.Context, owner, digest string) (meta, time.Time, error) {
+	subject := s.subject(owner, digest, "meta")
+	msg, err := s.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.stream+"."+subject, nil)
+	if err != nil {
+		return meta{}, time.Time{}, s.explain(err)
+	}
+	h := msg.Header
+	if h.Get("Status") == "404" && len(h) <= 2 && len(msg.Data) == 0 {
+		return meta{}, time.Time{}, ErrNotFound
+	}
+	usable := len(h) == 5 && h.Get("Status") == "" && len(h.Values(markHeader)) == 1 && h.Get(markHeader) == "meta" &&
+		len(h.Values(jetstream.SubjectHeader)) == 1 && h.Get(jetstream.SubjectHeader) == subject
+	for _, k := range []string{jetstream.StreamHeader, jetstream.SequenceHeader, jetstream.TimeStampHeaer} {
+		usable = usable && len(h.Values(k)) == 1
+	}
+	if !usable {
+		return meta{}, time.Time{}, fmt.Errorf("%w: not written as a client writes it", errUnusableMeta)
+	}
+	var m meta
+	if err := json.Unmarshal(msg.Data, &m); err != nil {
+		return meta{}, time.Time{}, fmt.Errorf("%w: unreadable", errUnusableMeta)
+	}
+	if err := m.check(digest); err != nil {
+		return meta{}, time.Time{}, fmt.Errorf("%w: %w", errUnusableMeta, err)
+	}
+	stored, _ := time.Parse(time.RFC3339Nano, h.Get(jetstream.TimeStampHeaer))
+	return m, stored, nil
 }
 
 // putTimeout is 5 s, plus a second per 4 MiB.
 func putTimeout(size int) time.Duration {
 	return 5*time.Second + time.Duration(size/(4<<20))*time.Second
-}
-
-// Get downloads and verifies the bundle of digest that owner uploaded.
-// The error wraps ErrNotFound when owner has no such bundle,
-// ErrDigestMismatch when what is stored is not that bundle (damaged, or
-// not what its metadata says), ErrInvalidDigest, ErrTooLarge or ErrNoStore.
-//
-// Any replica of the stream answers a direct get, and one may lag behind
-// the upload a frontend just made: a bundle or a chunk not found is asked
-// for again, three times within about a second.
-func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) {
-	if err := ValidateDigest(digest); err != nil {
-		return nil, err
-	}
-	if err := messages.ValidateID(owner); err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: client %w", digest, err)
-	}
-	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		b, err := s.get(ctx, owner, digest)
-		if err == nil || wait > 400*time.Millisecond || !(errors.Is(err, ErrNotFound) || errors.Is(err, errChunkMissing)) {
-			return b, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, err
-		case <-time.After(wait):
-		}
-	}
-}
-
-func (s *Store) get(ctx context.Context, owner, digest string) (*Bundle, error) {
-	m, _, err := s.lastMeta(ctx, owner, digest)
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
-	}
-	want := s.subject(owner, digest, "data")
-	data := make([]byte, 0, m.Size)
-	for _, seq := range m.Chunks {
-		msg, err := s.directGet(ctx, s.directAPI(), fmt.Appendf(nil, `{"seq":%d}`, seq))
-		if err != nil {
-			if errors.Is(err, ErrNotFound) { // named by the metadata: not here yet, or gone
-				err = fmt.Errorf("%w: %d", errChunkMissing, seq)
-			}
-			return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
-		}
-		// A sequence in somebody else's space, or another bundle's,
-		// would hand this owner bytes it never uploaded. The server adds
-		// its headers after those the message was stored with, which its
-		// publisher chose: the last one is the server's.
-		if got, n := lastValue(msg.Header, jetstream.SubjectHeader), lastValue(msg.Header, jetstream.SequenceHeader); got != want || n != strconv.FormatUint(seq, 10) {
-			return nil, fmt.Errorf("%w: bundle %s of %s names message %d of %q (%s)", ErrDigestMismatch, digest, owner, seq, got, n)
-		}
-		if int64(len(data)+len(msg.Data)) > m.Size {
-			return nil, fmt.Errorf("%w: bundle %s of %s has more bytes than its %d", ErrDigestMismatch, digest, owner, m.Size)
-		}
-		data = append(data, msg.Data...)
-	}
-	if int64(len(data)) != m.Size {
-		return nil, fmt.Errorf("%w: bundle %s of %s has %d bytes of its %d", ErrDigestMismatch, digest, owner, len(data), m.Size)
-	}
-	b, err := FromBytes(digest, data)
-	if err != nil {
-		return nil, fmt.Errorf("bundle %s of %s: %w", digest, owner, err)
-	}
-	return b, nil
-}
-
-// lastMeta reads and checks the last metadata of owner's bundle digest,
-// and says when it was stored (the zero time when the server does not).
-func (s *Store) lastMeta(ctx context.Context, owner, digest string) (meta, time.Time, error) {
-	msg, err := s.directGet(ctx, s.directAPI()+"."+s.subject(owner, digest, "meta"), nil)
-	if err != nil {
-		return meta{}, time.Time{}, err
-	}
-	stored, _ := time.Parse(time.RFC3339Nano, msg.Header.Get(jetstream.TimeStampHeaer))
-	var m meta
-	switch {
-	case json.Unmarshal(msg.Data, &m) != nil:
-		err = fmt.Errorf("%w: unreadable metadata", ErrDigestMismatch)
-	case m.Digest != digest:
-		err = fmt.Errorf("%w: metadata of %q", ErrDigestMismatch, m.Digest)
-	case m.Size < 0 || m.Size > MaxArchiveSize:
-		err = fmt.Errorf("%w: bundle %s is %d bytes, over the limit of %d", ErrTooLarge, digest, m.Size, MaxArchiveSize)
-	case len(m.Chunks) == 0 || len(m.Chunks) > maxChunks:
-		err = fmt.Errorf("%w: metadata lists %d chunks", ErrDigestMismatch, len(m.Chunks))
-	}
-	if err != nil {
-		return meta{}, time.Time{}, err
-	}
-	return m, stored, nil
-}
-
-// directGet asks the stream for one message. The error wraps ErrNotFound
-// when there is none, ErrNoStore when nobody answers.
-func (s *Store) directGet(ctx context.Context, subject string, body []byte) (*nats.Msg, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-	}
-	msg, err := s.nc.RequestWithContext(ctx, subject, body)
-	if err != nil {
-		return nil, s.explain(err)
-	}
-	switch status := msg.Header.Get("Status"); status {
-	case "":
-		return msg, nil
-	case "404":
-		return nil, ErrNotFound
-	default:
-		code, _ := strconv.Atoi(status)
-		return nil, fmt.Errorf("task bundle store %q answered %d %s", s.stream, code, msg.Header.Get("Description"))
-	}
 }
 
 func (s *Store) explain(err error) error {
@@ -342,15 +267,6 @@ func (s *Store) explain(err error) error {
 		return fmt.Errorf("%w: the stream %q holds as much as backend.bundle-max-bytes allows, until backend.bundle-retention frees room: %w", ErrStoreFull, s.stream, err)
 	}
 	return err
-}
-
-// lastValue is the last value of header key.
-func lastValue(h nats.Header, key string) string {
-	v := h.Values(key)
-	if len(v) == 0 {
-		return ""
-	}
-	return v[len(v)-1]
 }
 
 func (s *Store) directAPI() string { return "$JS.API.DIRECT.GET." + s.stream }

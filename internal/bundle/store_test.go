@@ -170,10 +170,12 @@ func TestStoreGetErrors(t *testing.T) {
 	}
 	victim := srv.publish(t, s.Bundles("course2")+"."+objectName(other.Digest())+".data", other.data)
 	metaOf := func(owner string, x *Bundle) string { return s.Bundles(owner) + "." + objectName(x.Digest()) + ".meta" }
+	// writeMeta writes metadata as a client does, with the backend's rights.
 	writeMeta := func(t *testing.T, owner string, x *Bundle, m any) {
 		body, err := json.Marshal(m)
 		must(t, err)
-		srv.publish(t, metaOf(owner, x), body)
+		_, err = srv.js.PublishMsg(ctx, &nats.Msg{Subject: metaOf(owner, x), Header: nats.Header{markHeader: {"meta"}}, Data: body})
+		must(t, err)
 	}
 
 	cases := []struct {
@@ -205,7 +207,7 @@ func TestStoreGetErrors(t *testing.T) {
 			srv.publish(t, metaOf("course1", other), []byte("\xa1not json"))
 		}, ErrDigestMismatch},
 		{"metadata shorter than its chunks", "course1", b.Digest(), func(t *testing.T) {
-			m, _, err := agent.lastMeta(ctx, "course1", b.Digest())
+			m, err := agent.meta(ctx, "course1", b.Digest())
 			must(t, err)
 			m.Size--
 			writeMeta(t, "course1", b, m)
@@ -226,7 +228,7 @@ func TestStoreGetErrors(t *testing.T) {
 			writeMeta(t, "course6", b, meta{Digest: b.Digest(), Size: int64(len(b.data)), Chunks: []uint64{ack.Sequence}})
 		}, ErrDigestMismatch},
 		{"a chunk deleted", "course1", big.Digest(), func(t *testing.T) {
-			m, _, err := agent.lastMeta(ctx, "course1", big.Digest())
+			m, err := agent.meta(ctx, "course1", big.Digest())
 			must(t, err)
 			st, err := srv.js.Stream(ctx, s.BundleStream())
 			must(t, err)
@@ -278,7 +280,7 @@ func TestStoreOneClientCannotHarmAnother(t *testing.T) {
 	if _, err := victim.Put(ctx, "victim", b); err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := agent.lastMeta(ctx, "victim", b.Digest())
+	m, err := agent.meta(ctx, "victim", b.Digest())
 	must(t, err)
 
 	evilNC := testutil.ConnectAs(t, srv.url, "evil", testutil.Creds(t, natsauth.RoleFrontend, "evil"))
@@ -330,6 +332,62 @@ func TestStoreOneClientCannotHarmAnother(t *testing.T) {
 	got, err := agent.Get(ctx, "victim", b.Digest())
 	if err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("the victim's bundle after the attack: %v", err)
+	}
+}
+
+// NATS stores on any subject of the stream whatever JetStream answer a
+// frontend asks for with that subject as its reply: its own stored bytes
+// and headers, an acknowledgement, a "404". On another client's metadata
+// subject, none of it may keep that client's jobs from their bundle.
+func TestStoreReflectionsIntoAnotherClientsSpace(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	s := messages.NewSubjects("")
+	victim := srv.open(t, natsauth.RoleFrontend, "victim")
+	agent := srv.open(t, natsauth.RoleAgent, "a1")
+	b := packTree(t, sampleTask())
+	if _, err := victim.Put(ctx, "victim", b); err != nil {
+		t.Fatal(err)
+	}
+	evil := testutil.NewReflector(t, srv.url, "evil")
+	own, err := OpenStore(testutil.ConnectAs(t, srv.url, "evil2", testutil.Creds(t, natsauth.RoleFrontend, "evil")), "")
+	must(t, err)
+	if _, err := own.Put(ctx, "evil", b); err != nil {
+		t.Fatal(err)
+	}
+	evilMeta, err := agent.meta(ctx, "evil", b.Digest())
+	must(t, err)
+	forged, err := json.Marshal(evilMeta) // the right digest and size, evil's chunks
+	must(t, err)
+	target := s.Bundles("victim") + "." + objectName(b.Digest()) + ".meta"
+	for _, attack := range []struct {
+		name string
+		send func()
+	}{
+		{"metadata naming the attacker's chunks", func() { evil.Stored(target, forged) }},
+		{"an acknowledgement", func() { evil.APIAnswer(target) }},
+		{"a 404 status", func() { evil.Missing(target) }},
+		{"metadata without the server's headers", func() { evil.StoredBare(target, forged) }},
+		{"marked metadata before a blank line that hides the server's headers", func() {
+			evil.StoredRaw(target, []byte("NATS/1.0\r\n"+markHeader+": meta\r\n\r\nx\r\n\r\n"), forged)
+		}},
+		{"a 404 before a hidden blank line", func() {
+			evil.StoredRaw(target, []byte("NATS/1.0 404 Message Not Found\r\n\r\nx\r\n\r\n"), nil)
+		}},
+	} {
+		t.Run(attack.name, func(t *testing.T) {
+			before := srv.msgs(t)
+			attack.send()
+			testutil.Eventually(t, 5*time.Second, func() bool { return srv.msgs(t) > before }, "the reflection stored")
+			got, err := agent.Get(ctx, "victim", b.Digest())
+			if err != nil || got.Digest() != b.Digest() {
+				t.Fatalf("the victim's bundle after the reflection: %v", err)
+			}
+			// The victim's frontend uploads again rather than count on it.
+			if up, err := victim.Put(ctx, "victim", b); err != nil || !up {
+				t.Errorf("the victim's Put over a reflection: uploaded %v, %v; want a new upload", up, err)
+			}
+		})
 	}
 }
 

@@ -91,8 +91,10 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 		p.Pub.Allow.Add(s.BackendAgent(name))
 		p.Sub.Allow.Add(s.Agent(name))
 		// Reading any client's bundle: its metadata, then its chunks by
-		// sequence. Nothing else of the stream, and no writing.
-		p.Pub.Allow.Add(directGet, directGet+"."+s.Bundles("*")+".>")
+		// sequence, from the stream's leader, whose answers give a stored
+		// message's subject and headers as they are. Nothing else of the
+		// stream, and no writing.
+		p.Pub.Allow.Add("$JS.API.STREAM.MSG.GET." + s.BundleStream())
 	case RoleFrontend, RoleAdmin:
 		// The job history is read through requests the backend answers
 		// (backend/history), never from its stream: the request subject

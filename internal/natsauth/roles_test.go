@@ -110,9 +110,6 @@ func TestRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fstore.Check(ctx, "course1"); err != nil {
-		t.Fatalf("frontend finds the bundle store: %v", err)
-	}
 	if up, err := fstore.Put(ctx, "course1", b); err != nil || !up {
 		t.Fatalf("frontend uploads: uploaded %v, %v", up, err)
 	}
@@ -135,6 +132,9 @@ func TestRoles(t *testing.T) {
 	astore, err := bundle.OpenStore(agent.Conn, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := astore.Check(ctx, "course1"); err != nil {
+		t.Fatalf("agent finds the bundle store: %v", err)
 	}
 	got, err := astore.Get(ctx, "course1", b.Digest())
 	if err != nil || got.Digest() != b.Digest() {
@@ -165,7 +165,7 @@ func TestRoles(t *testing.T) {
 		{who: agent, name: "agent a1",
 			pub: []string{s.BackendAgent("a2"), s.BackendClient("course1"), s.BackendAdmin("x"), s.Client("course1"),
 				"$KV." + s.LeaderBucket() + ".leader", "$JS.API.STREAM.PURGE." + stream, s.Bundles("course1") + ".x.meta",
-				"$JS.API.STREAM.INFO." + stream, "$JS.API.CONSUMER.CREATE." + stream},
+				"$JS.API.STREAM.INFO." + stream, "$JS.API.CONSUMER.CREATE." + stream, "$JS.API.DIRECT.GET." + stream},
 			sub: []string{">", s.Agent("a2"), s.Client("course1"), "_INBOX.>", s.BackendAgent("*")},
 			ok:  []string{s.BackendAgent("a1")}},
 	}
