@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
 // keyState is what the key holds, as stored, headers included.
@@ -100,36 +101,13 @@ func (e *Elector) put(ctx context.Context, rev uint64, op string) (uint64, error
 // to those stored, where a header block with a blank line inside hides
 // them). The stream's leader answers, so a replica that lags cannot.
 func (e *Elector) readKey(ctx context.Context) (key, error) {
-	req, _ := json.Marshal(map[string]string{"last_by_subj": e.subject})
-	msg, err := e.js.Conn().RequestWithContext(ctx, e.msgGet, req)
+	m, err := natsconn.GetStored(ctx, e.js.Conn(), e.stream, map[string]any{"last_by_subj": e.subject})
+	if errors.Is(err, natsconn.ErrNoMessage) {
+		return key{state: keyAbsent}, nil
+	}
 	if err != nil {
-		return key{}, err
-	}
-	var resp struct {
-		Error *struct {
-			Code    int    `json:"code"`
-			ErrCode int    `json:"err_code"`
-			Text    string `json:"description"`
-		} `json:"error"`
-		Message *struct {
-			Seq    uint64    `json:"seq"`
-			Header []byte    `json:"hdrs"`
-			Data   []byte    `json:"data"`
-			Time   time.Time `json:"time"`
-		} `json:"message"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
 		return key{}, fmt.Errorf("read the key: %w", err)
 	}
-	switch {
-	case resp.Error != nil && resp.Error.Code == 404:
-		return key{state: keyAbsent}, nil
-	case resp.Error != nil:
-		return key{}, fmt.Errorf("read the key: %s (%d)", resp.Error.Text, resp.Error.ErrCode)
-	case resp.Message == nil:
-		return key{}, errors.New("read the key: an empty answer")
-	}
-	m := resp.Message
 	k := key{state: keyForeign, rev: m.Seq, stamp: m.Time}
 	h, ok := candidateHeader(m.Header)
 	if !ok {

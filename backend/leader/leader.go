@@ -57,11 +57,11 @@ type Options struct {
 // called from any goroutine.
 type Elector struct {
 	js jetstream.JetStream
-	// subject is the key's in the bucket's stream, which readKey asks
-	// msgGet about (what the key-value API hides), and mark what this
+	// subject is the key's in the bucket's stream, which readKey reads
+	// as stored (what the key-value API hides), and mark what this
 	// candidate writes beside its id (newMark).
+	stream  string
 	subject string
-	msgGet  string
 	mark    string
 	opts    Options
 	// poll is both the standby's polling period and the holder's pause
@@ -110,7 +110,7 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Elector, error) {
 	if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("leader: bucket %s: %w", cfg.Bucket, natsconn.ExplainStore(err))
 	}
-	return &Elector{js: js, subject: "$KV." + cfg.Bucket + "." + Key, msgGet: "$JS.API.STREAM.MSG.GET.KV_" + cfg.Bucket,
+	return &Elector{js: js, stream: "KV_" + cfg.Bucket, subject: "$KV." + cfg.Bucket + "." + Key,
 		mark: newMark(o.ID), opts: o, poll: min(o.TTL/8, 250*time.Millisecond)}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -161,57 +162,22 @@ func (m meta) check(digest string) error {
 	return nil
 }
 
-// storedMsg is a message as STREAM.MSG.GET gives it: the subject and
-// sequence are the server's fields, the header block the stored bytes.
-type storedMsg struct {
-	Subject string `json:"subject"`
-	Seq     uint64 `json:"seq"`
-	Header  []byte `json:"hdrs"`
-	Data    []byte `json:"data"`
-}
-
 // msgGet asks the stream's leader for one stored message. The error
 // wraps ErrNotFound when there is none, ErrNoStore when nobody answers.
-func (s *Store) msgGet(ctx context.Context, req map[string]any) (*storedMsg, error) {
+func (s *Store) msgGet(ctx context.Context, req map[string]any) (*natsconn.StoredMsg, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	reply, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+s.stream, body)
-	if err != nil {
-		return nil, s.explain(err)
-	}
-	var resp struct {
-		Error *struct {
-			Code    int    `json:"code"`
-			ErrCode int    `json:"err_code"`
-			Text    string `json:"description"`
-		} `json:"error"`
-		Message *storedMsg `json:"message"`
-	}
-	if err := json.Unmarshal(reply.Data, &resp); err != nil {
-		return nil, fmt.Errorf("task bundle store %q: %w", s.stream, err)
-	}
+	m, err := natsconn.GetStored(ctx, s.nc, s.stream, req)
 	switch {
-	case resp.Error != nil && resp.Error.Code == 404 && resp.Error.ErrCode == errCodeNoMessage:
+	case errors.Is(err, natsconn.ErrNoMessage):
 		return nil, ErrNotFound
-	case resp.Error != nil && resp.Error.ErrCode == errCodeNoStream:
-		return nil, fmt.Errorf("%w: no stream %q (has a backend started? `ingo backend` creates it)", ErrNoStore, s.stream)
-	case resp.Error != nil:
-		return nil, fmt.Errorf("task bundle store %q: %s (%d)", s.stream, resp.Error.Text, resp.Error.ErrCode)
-	case resp.Message == nil:
-		return nil, fmt.Errorf("task bundle store %q: an empty answer", s.stream)
+	case errors.Is(err, natsconn.ErrNoStream):
+		return nil, fmt.Errorf("%w: %w (has a backend started? `ingo backend` creates it)", ErrNoStore, err)
+	case err != nil:
+		return nil, fmt.Errorf("task bundle store: %w", s.explain(err))
 	}
-	return resp.Message, nil
+	return m, nil
 }
-
-// JetStream's error codes of "no message found" and "stream not found".
-const (
-	errCodeNoMessage = 10037
-	errCodeNoStream  = 10059
-)

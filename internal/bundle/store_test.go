@@ -266,20 +266,28 @@ func TestStoreGetErrors(t *testing.T) {
 	}
 }
 
+// victimWithBundle is a store where the frontend "victim" uploaded b, and
+// an agent of it.
+func victimWithBundle(t *testing.T) (srv *storeServer, victim, agent *Store, b *Bundle) {
+	t.Helper()
+	srv = newStoreServer(t)
+	victim = srv.open(t, natsauth.RoleFrontend, "victim")
+	agent = srv.open(t, natsauth.RoleAgent, "a1")
+	b = packTree(t, sampleTask())
+	if _, err := victim.Put(t.Context(), "victim", b); err != nil {
+		t.Fatal(err)
+	}
+	return srv, victim, agent, b
+}
+
 // A frontend may damage its own bundles only: not erase the store (the
 // object store before it took a rollup header from any frontend and
 // purged every course's bundles), not append to or replace another
 // client's, not read or list them, and not point an agent at them.
 func TestStoreOneClientCannotHarmAnother(t *testing.T) {
-	srv := newStoreServer(t)
+	srv, _, agent, b := victimWithBundle(t)
 	ctx := t.Context()
 	s := messages.NewSubjects("")
-	victim := srv.open(t, natsauth.RoleFrontend, "victim")
-	agent := srv.open(t, natsauth.RoleAgent, "a1")
-	b := packTree(t, sampleTask())
-	if _, err := victim.Put(ctx, "victim", b); err != nil {
-		t.Fatal(err)
-	}
 	m, err := agent.meta(ctx, "victim", b.Digest())
 	must(t, err)
 
@@ -340,15 +348,9 @@ func TestStoreOneClientCannotHarmAnother(t *testing.T) {
 // and headers, an acknowledgement, a "404". On another client's metadata
 // subject, none of it may keep that client's jobs from their bundle.
 func TestStoreReflectionsIntoAnotherClientsSpace(t *testing.T) {
-	srv := newStoreServer(t)
+	srv, victim, agent, b := victimWithBundle(t)
 	ctx := t.Context()
 	s := messages.NewSubjects("")
-	victim := srv.open(t, natsauth.RoleFrontend, "victim")
-	agent := srv.open(t, natsauth.RoleAgent, "a1")
-	b := packTree(t, sampleTask())
-	if _, err := victim.Put(ctx, "victim", b); err != nil {
-		t.Fatal(err)
-	}
 	evil := testutil.NewReflector(t, srv.url, "evil")
 	own, err := OpenStore(testutil.ConnectAs(t, srv.url, "evil2", testutil.Creds(t, natsauth.RoleFrontend, "evil")), "")
 	must(t, err)
