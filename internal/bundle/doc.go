@@ -30,19 +30,19 @@
 // client's job gets only what that client uploaded (see Store and Cache).
 //
 // NATS publishes a JetStream answer on whatever reply subject its asker
-// chose, with the server's authority, so any frontend can have the stream
-// store, on another client's subjects, a direct get's answer (bytes and
-// headers it stored in its own space, then the server's; or the bytes
-// alone, asked for with {"no_hdr":true}; or, from a client that speaks
-// NATS' protocol itself, a header block whose blank line hides the
-// server's headers from nats.go), a publish's acknowledgement (JSON), or a
-// "404" status. None of it passes for a bundle. Metadata is written with
-// one header, Ingo-Bundle: meta, and nothing else; an agent reads through
-// STREAM.MSG.GET, whose answer gives a stored message's header block byte
-// for byte and its subject and sequence as fields the message cannot
-// shape, and takes metadata only with exactly that block (else it walks
-// the subject for the newest that has it), and chunks only by the
-// sequences that metadata names, on the bundle's data subject. A frontend
-// reading its own metadata (a direct get: all it may ask) takes it only
-// with the mark and the server's headers, each once: else it uploads again.
+// chose, with the server's authority, and a stream stores it like any
+// message on its subjects. Frontends may read nothing of the stream, not
+// even their own metadata: a direct get, answered on another client's
+// metadata subject (with the server's headers, without them by no_hdr, or
+// behind a blank line that hides them from nats.go), is how one could
+// have its own bytes stored as another's metadata, or in the job journal.
+// What any frontend can still have stored there is an acknowledgement of
+// its own publishes (JSON) or a status. None of it, nor anything else,
+// passes for a bundle: metadata is written with one header, Ingo-Bundle:
+// meta, and nothing else; an agent reads through STREAM.MSG.GET, whose
+// answer gives a stored message's header block byte for byte and its
+// subject and sequence as fields the message cannot shape, takes metadata
+// only with exactly that block (else it walks the subject for the newest
+// that has it), and chunks only by the sequences that metadata names, on
+// the bundle's data subject.
 package bundle

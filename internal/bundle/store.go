@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,12 +31,11 @@ var errChunkMissing = fmt.Errorf("%w: a chunk is missing", ErrDigestMismatch)
 // NATS server's max_payload (1 MiB by default).
 const ChunkSize = 256 << 10
 
-// RefreshAfter is the age past which Put uploads a bundle again rather
-// than count on the copy it finds, so that a bundle a job names stays in
-// the store for at least the store's retention minus RefreshAfter after
-// the job was submitted (EnsureStore's retention is at least MinRetention).
-// When that upload fails (the store is full), the copy found is used: it
-// has days left.
+// RefreshAfter is the age past which Put uploads a bundle again, so that
+// a bundle a job names stays in the store for at least the store's
+// retention minus RefreshAfter after the job was submitted (EnsureStore's
+// retention is at least MinRetention). When that upload fails (the store
+// is full), the copy uploaded before is used: it has days left.
 const RefreshAfter = 24 * time.Hour
 
 // MinRetention is the shortest retention EnsureStore takes: a job waits
@@ -65,6 +65,9 @@ type Store struct {
 	stream string
 	// refreshAfter is RefreshAfter; tests shorten it.
 	refreshAfter time.Duration
+
+	mu       sync.Mutex
+	uploaded map[string]time.Time // by fileName: what Put uploaded, when
 }
 
 // meta is the metadata message of a bundle.
@@ -83,7 +86,8 @@ func OpenStore(nc *nats.Conn, prefix string) (*Store, error) {
 		return nil, fmt.Errorf("task bundle store: JetStream: %w", err)
 	}
 	subj := messages.NewSubjects(prefix)
-	return &Store{nc: nc, js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter}, nil
+	return &Store{nc: nc, js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter,
+		uploaded: map[string]time.Time{}}, nil
 }
 
 // StoreConfig is the bundle stream's configuration; zero fields take the
@@ -167,30 +171,35 @@ func (s *Store) Check(ctx context.Context, owner string) error {
 
 const zeroHex = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// Put uploads b as owner's (a client id) unless owner has a copy younger
-// than RefreshAfter, and says whether it uploaded. Two uploads of one
-// bundle at once both land; either one's metadata is whole, and the
-// reader takes whichever is last.
+// Put uploads b as owner's (a client id) unless this Store uploaded it
+// for owner less than RefreshAfter ago, and says whether it uploaded. A
+// frontend may read nothing of the stream, not even its own metadata (its
+// direct gets were how it could have the server store bytes of its choice
+// on any subject: the package's Trust), so a process uploads each bundle
+// once, and again a day later. Two uploads of one bundle at once both
+// land; either one's metadata is whole, and the reader takes the last.
 func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool, err error) {
 	if err := messages.ValidateID(owner); err != nil {
 		return false, fmt.Errorf("upload bundle %s: client %w", b.digest, err)
 	}
+	key := fileName(owner, b.digest)
+	s.mu.Lock()
+	at, have := s.uploaded[key]
+	s.mu.Unlock()
+	if have && time.Since(at) < s.refreshAfter {
+		return false, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(b.data)))
 	defer cancel()
-	m, stored, err := s.ownMeta(ctx, owner, b.digest)
-	have := err == nil && m.Size == int64(len(b.data))
-	switch {
-	case have && time.Since(stored) < s.refreshAfter:
-		return false, nil
-	case err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrDigestMismatch):
-		return false, fmt.Errorf("look up bundle %s: %w", b.digest, err)
-	}
 	if err := s.upload(ctx, owner, b); err != nil {
-		if have { // the copy found has days left; the next Put tries again
+		if have { // the copy uploaded has days left; the next Put tries again
 			return false, nil
 		}
 		return false, fmt.Errorf("upload bundle %s: %w", b.digest, err)
 	}
+	s.mu.Lock()
+	s.uploaded[key] = time.Now()
+	s.mu.Unlock()
 	return true, nil
 }
 
@@ -212,43 +221,6 @@ func (s *Store) upload(ctx context.Context, owner string, b *Bundle) error {
 	_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: s.subject(owner, b.digest, "meta"),
 		Header: nats.Header{markHeader: {"meta"}}, Data: body})
 	return s.explain(err)
-}
-
-// ownMeta is the last metadata of owner's bundle digest as its uploader
-// reads it (a frontend may only ask for the last message of a subject of
-// its own, by a direct get), and when the server stored it. Usable
-// metadata answers with the mark and the server's four headers, each once,
-// and nothing else: what the server stored on somebody's behalf carries
-// no mark, or the server's headers twice, or a status, or a blank line
-// that hides the headers the answer appends (and with them the sequence).
-// The error wraps errUnusableMeta for anything else found.
-func (s *Store) ownMeta(ctx context.Context, owner, digest string) (meta, time.Time, error) {
-	subject := s.subject(owner, digest, "meta")
-	msg, err := s.nc.RequestWithContext(ctx, "$JS.API.DIRECT.GET."+s.stream+"."+subject, nil)
-	if err != nil {
-		return meta{}, time.Time{}, s.explain(err)
-	}
-	h := msg.Header
-	if h.Get("Status") == "404" && len(h) <= 2 && len(msg.Data) == 0 {
-		return meta{}, time.Time{}, ErrNotFound
-	}
-	usable := len(h) == 5 && h.Get("Status") == "" && len(h.Values(markHeader)) == 1 && h.Get(markHeader) == "meta" &&
-		len(h.Values(jetstream.SubjectHeader)) == 1 && h.Get(jetstream.SubjectHeader) == subject
-	for _, k := range []string{jetstream.StreamHeader, jetstream.SequenceHeader, jetstream.TimeStampHeaer} {
-		usable = usable && len(h.Values(k)) == 1
-	}
-	if !usable {
-		return meta{}, time.Time{}, fmt.Errorf("%w: not written as a client writes it", errUnusableMeta)
-	}
-	var m meta
-	if err := json.Unmarshal(msg.Data, &m); err != nil {
-		return meta{}, time.Time{}, fmt.Errorf("%w: unreadable", errUnusableMeta)
-	}
-	if err := m.check(digest); err != nil {
-		return meta{}, time.Time{}, fmt.Errorf("%w: %w", errUnusableMeta, err)
-	}
-	stored, _ := time.Parse(time.RFC3339Nano, h.Get(jetstream.TimeStampHeaer))
-	return m, stored, nil
 }
 
 // putTimeout is 5 s, plus a second per 4 MiB.

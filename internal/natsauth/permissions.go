@@ -66,10 +66,6 @@ func OwnInbox(reply string, role Role, name string) bool {
 // installation with subject prefix prefix.
 func permissions(role Role, name, prefix string) jwt.Permissions {
 	s := messages.NewSubjects(prefix)
-	// Task bundles (internal/bundle): a direct get by sequence or of the
-	// last message on a subject ("<api>.<subject>", which takes no
-	// sequence in its body).
-	directGet := "$JS.API.DIRECT.GET." + s.BundleStream()
 	var p jwt.Permissions
 	p.Sub.Allow.Add(InboxPrefix(role, name) + ".>")
 	switch role {
@@ -107,9 +103,11 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 			p.Sub.Allow.Add(s.Client(name))
 		}
 		// Uploading a bundle: publish its chunks and metadata under the
-		// client's own name, and look its metadata up there (the last
-		// message of a subject: a get by sequence could fetch another
-		// client's chunks). No stream info (it would list every
+		// client's own name, and nothing else of the stream: no read,
+		// not even of its own metadata (a direct get's answer, sent on a
+		// reply subject of the asker's choice, is how it could have the
+		// server store bytes of its choice on anybody's subjects, the
+		// job journal's among them), no stream info (it would list every
 		// client's subjects), no consumer, no purge; the stream refuses
 		// rollups, so what one client publishes cannot erase or replace
 		// another's. An admin may upload as any client id, as it may
@@ -118,7 +116,7 @@ func permissions(role Role, name, prefix string) jwt.Permissions {
 		if role == RoleAdmin {
 			space = s.Bundles("*")
 		}
-		p.Pub.Allow.Add(space+".>", directGet+"."+space+".>")
+		p.Pub.Allow.Add(space + ".>")
 	}
 	return p
 }

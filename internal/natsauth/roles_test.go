@@ -159,6 +159,7 @@ func TestRoles(t *testing.T) {
 				"$KV." + s.LeaderBucket() + ".leader", s.Journal("job1"), "$JS.API.STREAM.PURGE." + stream,
 				"$JS.API.STREAM.MSG.GET." + stream, "$JS.API.CONSUMER.CREATE." + stream, "$JS.API.STREAM.INFO." + stream,
 				"$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + "." + s.Bundles("course2") + ".x.meta",
+				"$JS.API.DIRECT.GET." + stream + "." + s.Bundles("course1") + ".x.meta",
 				s.Bundles("course2") + ".x.data", s.Bundles("course10") + ".x.data"},
 			sub: []string{">", s.Client("course2"), s.Agent("a1"), "_INBOX.>", s.BackendClient("*")},
 			ok:  []string{s.BackendClient("course1"), s.Bundles("course1") + ".x.data"}},

@@ -16,7 +16,8 @@ func TestForeign(t *testing.T) {
 		foreign, stored bool
 	}{
 		{"an ingo message", &nats.Msg{Data: []byte{0xd9, 0x01}}, false, false},
-		{"no responders", &nats.Msg{Header: nats.Header{"Status": {"503"}}}, false, false},
+		{"no responders", &nats.Msg{Header: nats.Header{"Status": {"503"}}}, false, true},
+		{"a status stored without its header", &nats.Msg{}, false, true},
 		{"a direct get's answer", &nats.Msg{Header: direct, Data: []byte{0xd9, 0x01}}, true, true},
 		{"one server header is enough", &nats.Msg{Header: nats.Header{"Nats-Sequence": {"3"}}, Data: []byte{1}}, true, true},
 		{"any header with data", &nats.Msg{Header: nats.Header{"X": {"y"}}, Data: []byte{1}}, true, false},

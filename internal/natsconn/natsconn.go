@@ -162,9 +162,18 @@ func Foreign(m *nats.Msg) bool {
 
 // ForeignStored is Foreign for a message read back from a stream: one
 // that the server published there on a requester's behalf (a direct
-// get's answer, with its headers) or a JetStream API answer (JSON, which
-// no ingo record is: they are CBOR or start with their own magic).
+// get's answer, with its headers), a JetStream API answer (JSON, which no
+// ingo record is: they are CBOR or start with their own magic), or a
+// status (stored empty: no ingo record is). It reads headers as nats.go
+// parsed them, which a raw-protocol client can shape (a blank line inside
+// a stored header block hides what follows, and a direct get may be asked
+// for without headers): what it lets through must still decode as a
+// record, and only the backend may ask for a stored message's bytes
+// (package natsauth).
 func ForeignStored(h nats.Header, data []byte) bool {
+	if len(data) == 0 {
+		return true
+	}
 	for _, k := range []string{"Nats-Stream", "Nats-Sequence", "Nats-Subject", "Nats-Time-Stamp"} {
 		if _, ok := h[k]; ok {
 			return true

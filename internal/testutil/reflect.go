@@ -10,16 +10,20 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// Reflector is a frontend that has the NATS server send what it chooses
-// on subjects it may not publish on: it stores bytes as bundle metadata in
-// its own space, then asks for them with the target as the reply subject,
-// which NATS does not check against its permissions; or it publishes there
-// with the target as the reply, for the stream's JSON acknowledgement.
+// Reflector has the NATS server send what it chooses on a subject: it
+// stores bytes as bundle metadata in a space of its own, then asks for
+// them with the target as the reply subject, which NATS does not check
+// against the asker's permissions; or it publishes there with the target
+// as the reply, for the stream's JSON acknowledgement. Any frontend may
+// have acknowledgements and statuses sent so; until protocol 4 it could
+// ask for its own stored bytes too (a direct get of its bundle metadata),
+// which frontends may not any more, and nor may any role but the backend.
+// The receivers' defences stand against every shape regardless: the
+// Reflector has a superuser's rights, and uses only reflections.
 type Reflector struct {
 	t         testing.TB
 	url, name string
@@ -28,7 +32,8 @@ type Reflector struct {
 	meta      string
 }
 
-// NewReflector connects a frontend named name to url, and makes sure the
+// NewReflector connects to url as the superuser, stores under the bundle
+// space of client name, and makes sure the
 // bundle stream of the default prefix exists (made with a backend's
 // rights, as a backend makes it: package internal/bundle, which imports
 // this one, so its layout is spelt out here).
@@ -51,7 +56,7 @@ func NewReflector(t testing.TB, url, name string) *Reflector {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: Creds(t, natsauth.RoleFrontend, name)})
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +107,7 @@ func (r *Reflector) StoredRaw(to string, raw, data []byte) {
 	}
 	value := strings.Repeat("P", pad)
 	placeholder := []byte(head + value + tail)
-	opts := append(Creds(r.t, natsauth.RoleFrontend, r.name).NATSOptions(),
+	opts := append(Superuser(r.t).NATSOptions(),
 		nats.SetCustomDialer(rewriteDialer{from: placeholder, to: raw}))
 	nc, err := nats.Connect(r.url, opts...)
 	if err != nil {
