@@ -25,7 +25,7 @@ import (
 // the bundles of the client that submitted the job (owner), never from
 // another's. It is implemented by internal/bundle.Cache.
 type Bundles interface {
-	Get(ctx context.Context, owner, digest string) (containers.TaskBundle, error)
+	Get(ctx context.Context, owner, digest string, meta uint64) (containers.TaskBundle, error)
 }
 
 // Agent serves one runtime to the backend. Make it with New and serve with

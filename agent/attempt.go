@@ -76,7 +76,7 @@ func (a *Agent) execute(at *attempt) (messages.JobResult, error) {
 			return messages.JobResult{}, &containers.Failure{Public: textNoBundles, Requeue: true}
 		}
 		var err error
-		if task, err = a.bundles.Get(ctx, at.job.Client, desc.TaskBundle); err != nil {
+		if task, err = a.bundles.Get(ctx, at.job.Client, desc.TaskBundle, desc.TaskBundleMeta); err != nil {
 			if ctx.Err() != nil {
 				return messages.JobResult{}, fmt.Errorf("fetch task bundle: %w", context.Cause(ctx))
 			}

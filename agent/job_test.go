@@ -113,7 +113,7 @@ func TestAgent_Job_DataTravels(t *testing.T) {
 // bundles holds bundles by "owner/digest".
 type bundles map[string][]byte
 
-func (b bundles) Get(_ context.Context, owner, digest string) (containers.TaskBundle, error) {
+func (b bundles) Get(_ context.Context, owner, digest string, _ uint64) (containers.TaskBundle, error) {
 	data, ok := b[owner+"/"+digest]
 	if !ok {
 		return nil, errors.New("no such bundle")

@@ -50,6 +50,9 @@ func (c *Client) NewJob(ctx context.Context, req JobRequest) (*Job, error) {
 		}
 		m.TaskBundle = digest
 	}
+	if m.TaskBundle != "" && m.TaskBundleMeta == 0 {
+		m.TaskBundleMeta = c.uploadedMeta(m.TaskBundle)
+	}
 	// Encoded once: a resubmission sends the same bytes.
 	wire, err := messages.Encode(&m)
 	if err != nil {

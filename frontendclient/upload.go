@@ -16,12 +16,25 @@ type uploader struct {
 }
 
 // UploadTask packs the task folder dir into a bundle and puts it in the
-// task bundle store unless it is there already (bundles are addressed by
-// content, so the same folder is uploaded once). It returns the bundle's
-// digest, for ClientNewJob.TaskBundle. NewJob does this itself for
-// JobRequest.TaskDir.
+// task bundle store unless this client uploaded it already (bundles are
+// addressed by content, so the same folder is uploaded once, and again a
+// day later). It returns the bundle's digest, for ClientNewJob.TaskBundle;
+// NewJob adds which upload it was (TaskBundleMeta). NewJob does all this
+// itself for JobRequest.TaskDir.
 func (c *Client) UploadTask(ctx context.Context, dir string) (digest string, err error) {
 	return c.uploadCourseTask(ctx, dir, "")
+}
+
+// uploadedMeta is TaskBundleMeta for digest, when this client uploaded
+// it; 0 otherwise.
+func (c *Client) uploadedMeta(digest string) uint64 {
+	c.uploads.mu.Lock()
+	store := c.uploads.store
+	c.uploads.mu.Unlock()
+	if store == nil {
+		return 0
+	}
+	return store.MetaSeq(c.opts.ClientID, digest)
 }
 
 // uploadCourseTask is UploadTask with a course's common folder (see

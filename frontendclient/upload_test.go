@@ -71,9 +71,17 @@ func TestUploadTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []string{digests[0], digests[3]} {
-		if _, err := store.Get(t.Context(), e.c.ID(), d); err != nil {
+		if _, err := store.Get(t.Context(), e.c.ID(), d, 0); err != nil {
 			t.Errorf("Get(%s): %v", d, err)
 		}
+	}
+	// A job naming an uploaded digest says which upload it was.
+	req := jobRequest("")
+	req.TaskBundle = digests[3]
+	j := submit(t, e.c, req)
+	_, m := expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+	if m.TaskBundleMeta == 0 {
+		t.Error("a job naming an uploaded bundle does not name its metadata")
 	}
 }
 
@@ -87,8 +95,8 @@ func TestNewJobWithTaskDir(t *testing.T) {
 		req.TaskDir = dir
 		j := submit(t, e.c, req)
 		_, m := expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
-		if bundle.ValidateDigest(m.TaskBundle) != nil {
-			t.Fatalf("job %d carries task bundle %q", i, m.TaskBundle)
+		if bundle.ValidateDigest(m.TaskBundle) != nil || m.TaskBundleMeta == 0 {
+			t.Fatalf("job %d carries task bundle %q, metadata %d", i, m.TaskBundle, m.TaskBundleMeta)
 		}
 		if i == 0 {
 			first = m.TaskBundle

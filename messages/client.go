@@ -7,7 +7,8 @@ package messages
 // session on the messages to and from it. Version 3: messages to one
 // subject may travel together in a Batch. Version 4: task bundles are in
 // a stream where each client has a subject space of its own
-// (Subjects.Bundles), and BackendNewJob names the job's client.
+// (Subjects.Bundles), BackendNewJob names the job's client, and a job
+// the metadata its client wrote for its bundle (TaskBundleMeta).
 const ProtocolVersion = 4
 
 // ClientHello registers a client. Sent by a client to SubjectBackendClient

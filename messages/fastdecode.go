@@ -171,7 +171,8 @@ func fastResult(b []byte, res *JobResult, own ownField) bool {
 	})
 }
 
-// descField decodes the JobDescription field named k (places 0-9 in s).
+// descField decodes the JobDescription field named k (places 0-9 and 20
+// in s).
 func (r *fastReader) descField(k []byte, d *JobDescription, s *seen) bool {
 	switch string(k) {
 	case "job_id":
@@ -182,6 +183,8 @@ func (r *fastReader) descField(k []byte, d *JobDescription, s *seen) bool {
 		return s.mark(2) && r.textInto(&d.TaskID)
 	case "task_bundle":
 		return s.mark(3) && r.textInto(&d.TaskBundle)
+	case "task_bundle_meta":
+		return s.mark(20) && r.uint64Into(&d.TaskBundleMeta)
 	case "task_problems":
 		return s.mark(4) && r.freeMapInto(&d.TaskProblems)
 	case "inputdata":

@@ -52,6 +52,7 @@ func descFields[T any](d func(*T) *JobDescription) []encField[T] {
 		text("course_id", func(d *JobDescription) string { return d.CourseID }, true),
 		text("task_id", func(d *JobDescription) string { return d.TaskID }, true),
 		text("task_bundle", func(d *JobDescription) string { return d.TaskBundle }, true),
+		field("task_bundle_meta", func(m *T) bool { return d(m).TaskBundleMeta == 0 }, func(w *fastWriter, m *T) { w.head(0, d(m).TaskBundleMeta) }),
 		free("task_problems", func(d *JobDescription) map[string]any { return d.TaskProblems }),
 		free("inputdata", func(d *JobDescription) map[string]any { return d.InputData }),
 		text("environment_type", func(d *JobDescription) string { return d.EnvironmentType }, false),

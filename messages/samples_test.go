@@ -10,10 +10,11 @@ import (
 // and nil. Anything else would not compare equal after a round trip.
 
 var sampleDescription = messages.JobDescription{
-	JobID:      "0b9a4f8e-3c1d-4e2a-9f6b-7d5c8e1a2b3c",
-	CourseID:   "LINFO1252",
-	TaskID:     "malloc",
-	TaskBundle: "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+	JobID:          "0b9a4f8e-3c1d-4e2a-9f6b-7d5c8e1a2b3c",
+	CourseID:       "LINFO1252",
+	TaskID:         "malloc",
+	TaskBundle:     "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+	TaskBundleMeta: 4242,
 	TaskProblems: map[string]any{
 		"q1":   map[string]any{"type": "code", "language": "c", "name": "Your malloc"},
 		"file": map[string]any{"type": "file", "allowed_exts": []any{".c", ".h"}, "max_size": int64(1 << 20)},

@@ -59,7 +59,7 @@ type Cache struct {
 	dir      string
 	maxBytes int64
 	// fetch is Store.Get; tests wrap it to count and to hold fetches.
-	fetch func(ctx context.Context, owner, digest string) (*Bundle, error)
+	fetch func(ctx context.Context, owner, digest string, meta uint64) (*Bundle, error)
 
 	mu       sync.Mutex
 	lru      *list.List               // of *cached, most recently used first
@@ -186,17 +186,18 @@ func (c *Cache) load() error {
 }
 
 // Get returns owner's bundle of digest (owner is the id of the client
-// whose job asks): from disk when it is there and intact, else from the
-// store (once for all concurrent callers), kept on disk.
-func (c *Cache) Get(ctx context.Context, owner, digest string) (TaskBundle, error) {
-	b, err := c.get(ctx, owner, digest)
+// whose job asks; meta, the sequence of the metadata it wrote, see
+// Store.Get): from disk when it is there and intact, else from the store
+// (once for all concurrent callers), kept on disk.
+func (c *Cache) Get(ctx context.Context, owner, digest string, meta uint64) (TaskBundle, error) {
+	b, err := c.get(ctx, owner, digest, meta)
 	if err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-func (c *Cache) get(ctx context.Context, owner, digest string) (*Bundle, error) {
+func (c *Cache) get(ctx context.Context, owner, digest string, meta uint64) (*Bundle, error) {
 	if err := ValidateDigest(digest); err != nil {
 		return nil, err
 	}
@@ -213,7 +214,7 @@ func (c *Cache) get(ctx context.Context, owner, digest string) (*Bundle, error) 
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		call = &fetchCall{done: make(chan struct{}), cancel: cancel}
 		c.inflight[key] = call
-		go c.run(fctx, owner, digest, call)
+		go c.run(fctx, owner, digest, meta, call)
 	}
 	call.waiters++
 	c.mu.Unlock()
@@ -270,9 +271,9 @@ func (c *Cache) fromDisk(key, digest string) *Bundle {
 	return nil
 }
 
-func (c *Cache) run(ctx context.Context, owner, digest string, call *fetchCall) {
+func (c *Cache) run(ctx context.Context, owner, digest string, meta uint64, call *fetchCall) {
 	defer call.cancel()
-	b, err := c.fetch(ctx, owner, digest)
+	b, err := c.fetch(ctx, owner, digest, meta)
 	if err == nil {
 		err = c.keep(owner, b)
 	}

@@ -28,7 +28,7 @@ func spy(c *Cache, hold bool) *fetchSpy {
 		s.release = make(chan struct{})
 	}
 	inner := c.fetch
-	c.fetch = func(ctx context.Context, owner, digest string) (*Bundle, error) {
+	c.fetch = func(ctx context.Context, owner, digest string, meta uint64) (*Bundle, error) {
 		s.calls.Add(1)
 		if s.release != nil {
 			select {
@@ -37,7 +37,7 @@ func spy(c *Cache, hold bool) *fetchSpy {
 				return nil, context.Cause(ctx)
 			}
 		}
-		return inner(ctx, owner, digest)
+		return inner(ctx, owner, digest, meta)
 	}
 	return s
 }
@@ -105,7 +105,7 @@ func TestCacheFetchesOnceForConcurrentGets(t *testing.T) {
 	results := make(chan error, n)
 	for range n {
 		go func() {
-			b, err := c.Get(t.Context(), owner, digest)
+			b, err := c.Get(t.Context(), owner, digest, 0)
 			if err == nil && b.Digest() != digest {
 				err = errors.New("wrong bundle " + b.Digest())
 			}
@@ -125,7 +125,7 @@ func TestCacheFetchesOnceForConcurrentGets(t *testing.T) {
 		t.Errorf("%d fetches from the store, want 1", got)
 	}
 	// And later Gets come from disk.
-	if _, err := c.Get(t.Context(), owner, digest); err != nil {
+	if _, err := c.Get(t.Context(), owner, digest, 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := fetches.calls.Load(); got != 1 {
@@ -143,9 +143,9 @@ func TestCacheCancel(t *testing.T) {
 	// One of two waiters gives up: the other still gets the bundle.
 	quitter, quit := context.WithCancel(t.Context())
 	quitErr := make(chan error, 1)
-	go func() { _, err := c.Get(quitter, owner, digest); quitErr <- err }()
+	go func() { _, err := c.Get(quitter, owner, digest, 0); quitErr <- err }()
 	stayErr := make(chan error, 1)
-	go func() { _, err := c.Get(t.Context(), owner, digest); stayErr <- err }()
+	go func() { _, err := c.Get(t.Context(), owner, digest, 0); stayErr <- err }()
 	testutil.Eventually(t, 10*time.Second, func() bool { return waiters(c, digest) == 2 }, "2 Gets waiting")
 	quit()
 	if err := <-quitErr; !errors.Is(err, context.Canceled) {
@@ -166,7 +166,7 @@ func TestCacheCancelAll(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { _, err := c.Get(ctx, owner, digest); done <- err }()
+	go func() { _, err := c.Get(ctx, owner, digest, 0); done <- err }()
 	testutil.Eventually(t, 10*time.Second, func() bool { return waiters(c, digest) == 1 }, "1 Get waiting")
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
@@ -175,7 +175,7 @@ func TestCacheCancelAll(t *testing.T) {
 	// A new Get must start a fetch of its own, not join the cancelled one
 	// (which would hand it context.Canceled).
 	close(fetches.release)
-	if _, err := c.Get(t.Context(), owner, digest); err != nil {
+	if _, err := c.Get(t.Context(), owner, digest, 0); err != nil {
 		t.Fatalf("Get after a cancelled fetch: %v", err)
 	}
 }
@@ -190,7 +190,7 @@ func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	fetches := spy(c, false)
 
 	for i, x := range []*Bundle{a, b, a, cc, a, d} {
-		if _, err := c.Get(t.Context(), owner, x.Digest()); err != nil {
+		if _, err := c.Get(t.Context(), owner, x.Digest(), 0); err != nil {
 			t.Fatal(err)
 		}
 		if n := diskBytes(t, dir); n > max {
@@ -218,7 +218,7 @@ func TestCacheTooLargeToKeep(t *testing.T) {
 	dir := t.TempDir()
 	c, err := NewCache(store, dir, 1024)
 	must(t, err)
-	got, err := c.Get(t.Context(), owner, bs[0].Digest())
+	got, err := c.Get(t.Context(), owner, bs[0].Digest(), 0)
 	if err != nil || got.Digest() != bs[0].Digest() {
 		t.Fatalf("Get = %v, %v", got, err)
 	}
@@ -233,7 +233,7 @@ func TestCacheReusesDirectoryAfterRestart(t *testing.T) {
 	first, err := NewCache(store, dir, 1<<20)
 	must(t, err)
 	for _, b := range bs {
-		if _, err := first.Get(t.Context(), owner, b.Digest()); err != nil {
+		if _, err := first.Get(t.Context(), owner, b.Digest(), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,7 +247,7 @@ func TestCacheReusesDirectoryAfterRestart(t *testing.T) {
 	must(t, err)
 	fetches := spy(second, false)
 	for _, b := range bs {
-		got, err := second.Get(t.Context(), owner, b.Digest())
+		got, err := second.Get(t.Context(), owner, b.Digest(), 0)
 		if err != nil || got.Digest() != b.Digest() {
 			t.Fatalf("Get after restart = %v, %v", got, err)
 		}
@@ -269,7 +269,7 @@ func TestCacheRestartTrimsToNewBudget(t *testing.T) {
 	first, err := NewCache(store, dir, 1<<20)
 	must(t, err)
 	for _, b := range bs {
-		if _, err := first.Get(t.Context(), owner, b.Digest()); err != nil {
+		if _, err := first.Get(t.Context(), owner, b.Digest(), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -296,14 +296,14 @@ func TestCacheDamagedFileIsFetchedAgain(t *testing.T) {
 	c, err := NewCache(store, t.TempDir(), 1<<20)
 	must(t, err)
 	fetches := spy(c, false)
-	if _, err := c.Get(t.Context(), owner, b.Digest()); err != nil {
+	if _, err := c.Get(t.Context(), owner, b.Digest(), 0); err != nil {
 		t.Fatal(err)
 	}
 	damaged := append([]byte(nil), b.data...)
 	damaged[len(damaged)/2] ^= 0xff
 	must(t, os.WriteFile(c.path(b.Digest()), damaged, 0o600))
 
-	got, err := c.Get(t.Context(), owner, b.Digest())
+	got, err := c.Get(t.Context(), owner, b.Digest(), 0)
 	if err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("Get = %v, %v", got, err)
 	}
@@ -330,7 +330,7 @@ func TestCacheErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := c.Get(t.Context(), owner, tc.digest); !errors.Is(err, tc.want) {
+			if _, err := c.Get(t.Context(), owner, tc.digest, 0); !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
 		})
@@ -355,7 +355,7 @@ func TestCacheConcurrentMix(t *testing.T) {
 	for i := range 40 {
 		wg.Go(func() {
 			b := bs[i%len(bs)]
-			got, err := c.Get(t.Context(), owner, b.Digest())
+			got, err := c.Get(t.Context(), owner, b.Digest(), 0)
 			if err != nil || got.Digest() != b.Digest() {
 				t.Errorf("Get = %v, %v", got, err)
 			}
@@ -384,10 +384,10 @@ func TestCacheKeepsOwnersApart(t *testing.T) {
 	c, err := NewCache(srv.open(t, natsauth.RoleAgent, "a1"), t.TempDir(), 1<<20)
 	must(t, err)
 	fetches := spy(c, false)
-	if _, err := c.Get(ctx, owner, b.Digest()); err != nil {
+	if _, err := c.Get(ctx, owner, b.Digest(), 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(ctx, "course2", b.Digest()); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Get(ctx, "course2", b.Digest(), 0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("course2's Get of course1's cached bundle = %v, want ErrNotFound", err)
 	}
 	// Once course2 uploads the same folder, its jobs get it: fetched from
@@ -396,14 +396,14 @@ func TestCacheKeepsOwnersApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, who := range []string{"course2", owner, "course2"} {
-		if got, err := c.Get(ctx, who, b.Digest()); err != nil || got.Digest() != b.Digest() {
+		if got, err := c.Get(ctx, who, b.Digest(), 0); err != nil || got.Digest() != b.Digest() {
 			t.Fatalf("Get as %s = %v, %v", who, got, err)
 		}
 	}
 	if n := fetches.calls.Load(); n != 3 {
 		t.Errorf("%d fetches, want 3 (course1, course2 refused, course2)", n)
 	}
-	if _, err := c.Get(ctx, "course.2", b.Digest()); err == nil {
+	if _, err := c.Get(ctx, "course.2", b.Digest(), 0); err == nil {
 		t.Error("Get accepted an owner that is no client id")
 	}
 }

@@ -42,7 +42,13 @@
 // meta, and nothing else; an agent reads through STREAM.MSG.GET, whose
 // answer gives a stored message's header block byte for byte and its
 // subject and sequence as fields the message cannot shape, takes metadata
-// only with exactly that block (else it walks the subject for the newest
-// that has it), and chunks only by the sequences that metadata names, on
-// the bundle's data subject.
+// only with exactly that block, and chunks only by the sequences that
+// metadata names, on the bundle's data subject. A job names the sequence
+// of the metadata its client wrote (JobDescription.TaskBundleMeta, from
+// the acknowledgement of its upload): whatever else is stored on the
+// subject, before or after, the agent reads that message, and checks it
+// is on its client's subject. A job that names none (a client that does
+// not say) gets the newest usable metadata among the first maxMetaWalk
+// messages of the subject, which enough acknowledgements stored there
+// first can hide.
 package bundle

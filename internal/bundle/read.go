@@ -13,7 +13,9 @@ import (
 )
 
 // Get downloads and verifies the bundle of digest that owner uploaded: an
-// agent's call (a frontend may not read bundles back). The error wraps
+// agent's call (a frontend may not read bundles back). meta is the stream
+// sequence of the metadata owner wrote (JobDescription.TaskBundleMeta), or
+// 0 to take the newest usable metadata of the bundle. The error wraps
 // ErrNotFound when owner has no such bundle, ErrDigestMismatch when what
 // is stored is not that bundle (damaged, or not what its metadata says),
 // ErrInvalidDigest, ErrTooLarge or ErrNoStore.
@@ -21,7 +23,7 @@ import (
 // The stream's leader answers (STREAM.MSG.GET), but a leader just elected
 // may lag behind the upload a frontend just made: a bundle or a chunk not
 // found is asked for again, three times within about a second.
-func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) {
+func (s *Store) Get(ctx context.Context, owner, digest string, meta uint64) (*Bundle, error) {
 	if err := ValidateDigest(digest); err != nil {
 		return nil, err
 	}
@@ -29,7 +31,7 @@ func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) 
 		return nil, fmt.Errorf("fetch bundle %s: client %w", digest, err)
 	}
 	for wait := 100 * time.Millisecond; ; wait *= 2 {
-		b, err := s.get(ctx, owner, digest)
+		b, err := s.get(ctx, owner, digest, meta)
 		if err == nil || wait > 400*time.Millisecond || !(errors.Is(err, ErrNotFound) || errors.Is(err, errChunkMissing)) {
 			return b, err
 		}
@@ -41,8 +43,8 @@ func (s *Store) Get(ctx context.Context, owner, digest string) (*Bundle, error) 
 	}
 }
 
-func (s *Store) get(ctx context.Context, owner, digest string) (*Bundle, error) {
-	m, err := s.meta(ctx, owner, digest)
+func (s *Store) get(ctx context.Context, owner, digest string, seq uint64) (*Bundle, error) {
+	m, err := s.metaAt(ctx, owner, digest, seq)
 	if err != nil {
 		return nil, fmt.Errorf("fetch bundle %s of %s: %w", digest, owner, err)
 	}
@@ -74,6 +76,24 @@ func (s *Store) get(ctx context.Context, owner, digest string) (*Bundle, error) 
 		return nil, fmt.Errorf("bundle %s of %s: %w", digest, owner, err)
 	}
 	return b, nil
+}
+
+// metaAt is the metadata owner wrote for digest at sequence seq, when it is
+// there and usable; else (it expired, and a later upload is newer; or seq
+// is 0) it is meta's.
+func (s *Store) metaAt(ctx context.Context, owner, digest string, seq uint64) (meta, error) {
+	if seq > 0 {
+		msg, err := s.msgGet(ctx, map[string]any{"seq": seq})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return meta{}, err
+		}
+		if err == nil && msg.Subject == s.subject(owner, digest, "meta") {
+			if m, err := parseMeta(msg.Header, msg.Data, digest); err == nil {
+				return m, nil
+			}
+		}
+	}
+	return s.meta(ctx, owner, digest)
 }
 
 // meta is owner's metadata of digest: the last on its subject, or, when

@@ -67,7 +67,7 @@ type Store struct {
 	refreshAfter time.Duration
 
 	mu       sync.Mutex
-	uploaded map[string]time.Time // by fileName: what Put uploaded, when
+	uploaded map[string]upload // by fileName: what Put uploaded
 }
 
 // meta is the metadata message of a bundle.
@@ -87,7 +87,7 @@ func OpenStore(nc *nats.Conn, prefix string) (*Store, error) {
 	}
 	subj := messages.NewSubjects(prefix)
 	return &Store{nc: nc, js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter,
-		uploaded: map[string]time.Time{}}, nil
+		uploaded: map[string]upload{}}, nil
 }
 
 // StoreConfig is the bundle stream's configuration; zero fields take the
@@ -184,43 +184,63 @@ func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool
 	}
 	key := fileName(owner, b.digest)
 	s.mu.Lock()
-	at, have := s.uploaded[key]
+	last, have := s.uploaded[key]
 	s.mu.Unlock()
-	if have && time.Since(at) < s.refreshAfter {
+	if have && time.Since(last.at) < s.refreshAfter {
 		return false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(b.data)))
 	defer cancel()
-	if err := s.upload(ctx, owner, b); err != nil {
+	meta, err := s.upload(ctx, owner, b)
+	if err != nil {
 		if have { // the copy uploaded has days left; the next Put tries again
 			return false, nil
 		}
 		return false, fmt.Errorf("upload bundle %s: %w", b.digest, err)
 	}
 	s.mu.Lock()
-	s.uploaded[key] = time.Now()
+	s.uploaded[key] = upload{at: time.Now(), meta: meta}
 	s.mu.Unlock()
 	return true, nil
 }
 
-// upload publishes b's chunks, then the metadata naming them.
-func (s *Store) upload(ctx context.Context, owner string, b *Bundle) error {
+// upload is one Put's.
+type upload struct {
+	at   time.Time
+	meta uint64 // the stream sequence of its metadata
+}
+
+// MetaSeq is the stream sequence of the metadata this Store last wrote
+// for owner's bundle digest, for the job (JobDescription.TaskBundleMeta):
+// an agent then reads exactly that message. 0 when it wrote none.
+func (s *Store) MetaSeq(owner, digest string) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.uploaded[fileName(owner, digest)].meta
+}
+
+// upload publishes b's chunks, then the metadata naming them, and returns
+// the metadata's sequence.
+func (s *Store) upload(ctx context.Context, owner string, b *Bundle) (uint64, error) {
 	data := s.subject(owner, b.digest, "data")
 	m := meta{Digest: b.digest, Size: int64(len(b.data))}
 	for off := 0; off < len(b.data); off += ChunkSize {
 		ack, err := s.js.Publish(ctx, data, b.data[off:min(off+ChunkSize, len(b.data))])
 		if err != nil {
-			return s.explain(err)
+			return 0, s.explain(err)
 		}
 		m.Chunks = append(m.Chunks, ack.Sequence)
 	}
 	body, err := json.Marshal(m)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: s.subject(owner, b.digest, "meta"),
+	ack, err := s.js.PublishMsg(ctx, &nats.Msg{Subject: s.subject(owner, b.digest, "meta"),
 		Header: nats.Header{markHeader: {"meta"}}, Data: body})
-	return s.explain(err)
+	if err != nil {
+		return 0, s.explain(err)
+	}
+	return ack.Sequence, nil
 }
 
 // putTimeout is 5 s, plus a second per 4 MiB.

@@ -93,12 +93,12 @@ func TestStorePutGet(t *testing.T) {
 			if got := srv.msgs(t) - before; got != c.msgs {
 				t.Errorf("the stream took %d messages, want %d: the second Put wrote something", got, c.msgs)
 			}
-			got, err := agent.Get(ctx, "course1", c.b.Digest())
+			got, err := agent.Get(ctx, "course1", c.b.Digest(), 0)
 			if err != nil || got.Digest() != c.b.Digest() || got.Size() != c.b.Size() {
 				t.Fatalf("Get = %v, %v; want %s (%d bytes)", got, err, c.b.Digest(), c.b.Size())
 			}
 			// The bundle is course1's: no other client's job gets it.
-			if _, err := agent.Get(ctx, "course2", c.b.Digest()); !errors.Is(err, ErrNotFound) {
+			if _, err := agent.Get(ctx, "course2", c.b.Digest(), 0); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Get as course2 = %v, want ErrNotFound", err)
 			}
 		})
@@ -140,7 +140,7 @@ func TestStoreMissing(t *testing.T) {
 	if err := st.Check(ctx, "course1"); !errors.Is(err, ErrNoStore) {
 		t.Errorf("Check = %v, want ErrNoStore", err)
 	}
-	if _, err := st.Get(ctx, "course1", b.Digest()); !errors.Is(err, ErrNoStore) {
+	if _, err := st.Get(ctx, "course1", b.Digest(), 0); !errors.Is(err, ErrNoStore) {
 		t.Errorf("Get = %v, want ErrNoStore", err)
 	}
 	backend := testutil.ConnectAs(t, n.URL, "b", testutil.Creds(t, natsauth.RoleBackend, "b"))
@@ -240,7 +240,7 @@ func TestStoreGetErrors(t *testing.T) {
 			if c.setup != nil {
 				c.setup(t)
 			}
-			got, err := agent.Get(ctx, c.owner, c.digest)
+			got, err := agent.Get(ctx, c.owner, c.digest, 0)
 			switch {
 			case c.name == "malformed owner":
 				if err == nil {
@@ -262,7 +262,7 @@ func TestStoreGetErrors(t *testing.T) {
 	if err != nil || !uploaded {
 		t.Fatalf("Put from a new process over damaged metadata: uploaded %v, %v", uploaded, err)
 	}
-	if _, err := agent.Get(ctx, "course1", b.Digest()); err != nil {
+	if _, err := agent.Get(ctx, "course1", b.Digest(), 0); err != nil {
 		t.Errorf("Get after the new upload: %v", err)
 	}
 }
@@ -335,10 +335,10 @@ func TestStoreOneClientCannotHarmAnother(t *testing.T) {
 	if _, err := evil.Publish(ctx, own+".meta", body); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agent.Get(ctx, "evil", b.Digest()); !errors.Is(err, ErrDigestMismatch) {
+	if _, err := agent.Get(ctx, "evil", b.Digest(), 0); !errors.Is(err, ErrDigestMismatch) {
 		t.Errorf("an agent's Get of evil's metadata = %v, want ErrDigestMismatch", err)
 	}
-	got, err := agent.Get(ctx, "victim", b.Digest())
+	got, err := agent.Get(ctx, "victim", b.Digest(), 0)
 	if err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("the victim's bundle after the attack: %v", err)
 	}
@@ -382,7 +382,7 @@ func TestStoreReflectionsIntoAnotherClientsSpace(t *testing.T) {
 			before := srv.msgs(t)
 			attack.send()
 			testutil.Eventually(t, 5*time.Second, func() bool { return srv.msgs(t) > before }, "the reflection stored")
-			got, err := agent.Get(ctx, "victim", b.Digest())
+			got, err := agent.Get(ctx, "victim", b.Digest(), 0)
 			if err != nil || got.Digest() != b.Digest() {
 				t.Fatalf("the victim's bundle after the reflection: %v", err)
 			}
@@ -406,7 +406,7 @@ func TestStoreConcurrentUploads(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatalf("concurrent Puts: %v", err)
 	}
-	if got, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", b.Digest()); err != nil || got.Digest() != b.Digest() {
+	if got, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", b.Digest(), 0); err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("an agent's Get after both uploads: %v", err)
 	}
 }
@@ -435,7 +435,7 @@ func TestStoreFull(t *testing.T) {
 	if up, err := front.Put(ctx, "course1", first); err != nil || up {
 		t.Errorf("refreshing a copy in a full store: uploaded %v, %v; want the copy kept", up, err)
 	}
-	if _, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", first.Digest()); err != nil {
+	if _, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", first.Digest(), 0); err != nil {
 		t.Errorf("the first bundle after the store filled: %v", err)
 	}
 	if _, err := EnsureStore(ctx, testutil.ConnectAs(t, srv.url, "b2", testutil.Creds(t, natsauth.RoleBackend, "b2")), "",
@@ -489,7 +489,7 @@ func TestStoreGetFromReplicasRightAfterPut(t *testing.T) {
 					return
 				}
 				for _, a := range agents {
-					if _, err := a.Get(ctx, "f", b.Digest()); err != nil {
+					if _, err := a.Get(ctx, "f", b.Digest(), 0); err != nil {
 						t.Errorf("Get right after Put: %v", err)
 					}
 				}
@@ -497,4 +497,39 @@ func TestStoreGetFromReplicasRightAfterPut(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// The job names the metadata its client wrote (TaskBundleMeta), so that
+// no number of acknowledgements stored on the metadata's subject before
+// it (whoever knows a client's id and a task's digest may have them
+// stored there) hides it from the agent, whose walk for the newest reads
+// at most maxMetaWalk messages; and naming another client's metadata
+// gets nothing.
+func TestStoreGetByMetaSeq(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	b := packTree(t, sampleTask())
+	target := messages.NewSubjects("").Bundles("victim") + "." + objectName(b.Digest()) + ".meta"
+	evil := testutil.NewReflector(t, srv.url, "evil")
+	before := srv.msgs(t)
+	for range maxMetaWalk + 1 {
+		evil.APIAnswer(target)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool { return srv.msgs(t) >= before+2*(maxMetaWalk+1) }, "the acknowledgements stored")
+	victim := srv.open(t, natsauth.RoleFrontend, "victim")
+	if _, err := victim.Put(ctx, "victim", b); err != nil {
+		t.Fatal(err)
+	}
+	seq := victim.MetaSeq("victim", b.Digest())
+	evil.APIAnswer(target)
+	agent := srv.open(t, natsauth.RoleAgent, "a1")
+	if got, err := agent.Get(ctx, "victim", b.Digest(), seq); err != nil || got.Digest() != b.Digest() {
+		t.Fatalf("Get by the metadata's sequence %d: %v", seq, err)
+	}
+	if _, err := agent.Get(ctx, "evil", b.Digest(), seq); err == nil {
+		t.Error("a job of evil naming the victim's metadata got the victim's bundle")
+	}
+	if seq == 0 || victim.MetaSeq("evil", b.Digest()) != 0 {
+		t.Errorf("MetaSeq: %d for the upload, %d for what was not uploaded", seq, victim.MetaSeq("evil", b.Digest()))
+	}
 }

@@ -117,7 +117,7 @@ func TestRoles(t *testing.T) {
 		t.Fatalf("frontend finds its upload: uploaded %v, %v", up, err)
 	}
 	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
-	if _, err := fstore.Get(short, "course1", b.Digest()); err == nil {
+	if _, err := fstore.Get(short, "course1", b.Digest(), 0); err == nil {
 		t.Fatal("a frontend read a task bundle")
 	}
 	cancelShort()
@@ -136,7 +136,7 @@ func TestRoles(t *testing.T) {
 	if err := astore.Check(ctx, "course1"); err != nil {
 		t.Fatalf("agent finds the bundle store: %v", err)
 	}
-	got, err := astore.Get(ctx, "course1", b.Digest())
+	got, err := astore.Get(ctx, "course1", b.Digest(), 0)
 	if err != nil || got.Digest() != b.Digest() {
 		t.Fatalf("agent reads the bundle: %v", err)
 	}

@@ -58,7 +58,7 @@ func attackBundle(t *testing.T, s *suite) {
 		if err != nil {
 			return p, nil, err
 		}
-		got, err := store.Get(ctx, from, digest)
+		got, err := store.Get(ctx, from, digest, 0)
 		return p, got, err
 	}
 	short12 := digest[:len("sha256:")+12]
