@@ -53,12 +53,12 @@ type JobDescription struct {
 	// TaskBundle is the content hash ("sha256:<hex>") of the task folder in
 	// the task bundle store (uploaded by the job's client); empty for a
 	// taskless job.
-	TaskBundle            string                `cbor:"task_bundle,omitempty"`
+	TaskBundle string `cbor:"task_bundle,omitempty"`
 	// TaskBundleMeta is the stream sequence of the metadata the client
 	// wrote for TaskBundle (internal/bundle), which the agent reads; 0
 	// when the client does not say (the agent then looks for the newest
 	// the client wrote). Addition to INGInious.
-	TaskBundleMeta uint64 `cbor:"task_bundle_meta,omitempty"`
+	TaskBundleMeta        uint64                `cbor:"task_bundle_meta,omitempty"`
 	TaskProblems          map[string]any        `cbor:"task_problems,omitempty"`
 	InputData             map[string]any        `cbor:"inputdata,omitempty"`
 	EnvironmentType       string                `cbor:"environment_type"`
