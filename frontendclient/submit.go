@@ -15,7 +15,8 @@ type JobRequest struct {
 	// a new UUID and TaskBundle is filled from TaskDir.
 	messages.ClientNewJob
 	// TaskDir, if set, is a task folder: it is packed and uploaded as a
-	// bundle (unless the store has it already) and the job names it.
+	// bundle (unless this Client uploaded it less than a day ago: see
+	// internal/bundle.RefreshAfter) and the job names it.
 	TaskDir string
 	// CommonDir, with TaskDir, is the course's common folder (INGInious'
 	// $common): packed into the same bundle, the grader sees it read-only

@@ -34,8 +34,8 @@ const ChunkSize = 256 << 10
 // RefreshAfter is the age past which Put uploads a bundle again, so that
 // a bundle a job names stays in the store for at least the store's
 // retention minus RefreshAfter after the job was submitted (EnsureStore's
-// retention is at least MinRetention). When that upload fails (the store
-// is full), the copy uploaded before is used: it has days left.
+// retention is at least MinRetention). When that upload fails for want of
+// room (ErrStoreFull), the copy uploaded before is used: it has days left.
 const RefreshAfter = 24 * time.Hour
 
 // MinRetention is the shortest retention EnsureStore takes: a job waits
@@ -68,6 +68,7 @@ type Store struct {
 
 	mu       sync.Mutex
 	uploaded map[string]upload // by fileName: what Put uploaded
+	lastSeq  uint64            // the metadata sequence of the last upload
 }
 
 // meta is the metadata message of a bundle.
@@ -157,7 +158,7 @@ func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, cfg StoreCon
 }
 
 // Check says whether the store exists, by asking for a bundle in owner's
-// space (one the caller may read: its own, or any for an agent); the
+// space: an agent's call (a frontend may read nothing of the stream). The
 // error wraps ErrNoStore when it does not.
 func (s *Store) Check(ctx context.Context, owner string) error {
 	// The answer is "no such message" from an existing stream, and
@@ -176,8 +177,12 @@ const zeroHex = "000000000000000000000000000000000000000000000000000000000000000
 // frontend may read nothing of the stream, not even its own metadata (its
 // direct gets were how it could have the server store bytes of its choice
 // on any subject: the package's Trust), so a process uploads each bundle
-// once, and again a day later. Two uploads of one bundle at once both
-// land; either one's metadata is whole, and the reader takes the last.
+// once, and again a day later. So it cannot see that the stream lost a
+// bundle within that day (deleted and made anew by an operator, restored
+// from an older copy): it forgets its uploads when an upload finds no
+// stream, or the stream's sequences begun again, and a process started
+// afterwards uploads anew. Two uploads of one bundle at once both land;
+// either one's metadata is whole, and the reader takes the last.
 func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool, err error) {
 	if err := messages.ValidateID(owner); err != nil {
 		return false, fmt.Errorf("upload bundle %s: client %w", b.digest, err)
@@ -193,15 +198,32 @@ func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool
 	defer cancel()
 	meta, err := s.upload(ctx, owner, b)
 	if err != nil {
-		if have { // the copy uploaded has days left; the next Put tries again
+		if have && errors.Is(err, ErrStoreFull) { // the copy uploaded has days left
 			return false, nil
+		}
+		if errors.Is(err, ErrNoStore) { // and what it held with it
+			s.forgetAll()
 		}
 		return false, fmt.Errorf("upload bundle %s: %w", b.digest, err)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if meta < s.lastSeq {
+		// The stream's sequences began again: it was made anew, without
+		// what this Store uploaded before.
+		clear(s.uploaded)
+	}
+	s.lastSeq = meta
 	s.uploaded[key] = upload{at: time.Now(), meta: meta}
-	s.mu.Unlock()
 	return true, nil
+}
+
+// forgetAll forgets every upload, so that Put uploads again.
+func (s *Store) forgetAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.uploaded)
+	s.lastSeq = 0
 }
 
 // upload is one Put's.

@@ -533,3 +533,51 @@ func TestStoreGetByMetaSeq(t *testing.T) {
 		t.Errorf("MetaSeq: %d for the upload, %d for what was not uploaded", seq, victim.MetaSeq("evil", b.Digest()))
 	}
 }
+
+// An upload that fails keeps the copy found only when the store is full:
+// with the stream gone, Put says so and forgets what it uploaded; once a
+// new stream's sequences begin again, it uploads anew what it had
+// uploaded to the old one.
+func TestStoreMadeAnew(t *testing.T) {
+	srv := newStoreServer(t)
+	ctx := t.Context()
+	front := srv.open(t, natsauth.RoleFrontend, "course1")
+	first, second := packTree(t, sampleTask()), bigTask(t)
+	for _, b := range []*Bundle{first, second} {
+		if _, err := front.Put(ctx, "course1", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream := messages.NewSubjects("").BundleStream()
+	must(t, srv.js.DeleteStream(ctx, stream))
+	front.refreshAfter = 0
+	if up, err := front.Put(ctx, "course1", first); !errors.Is(err, ErrNoStore) || up {
+		t.Fatalf("Put with the stream gone: uploaded %v, %v; want ErrNoStore", up, err)
+	}
+	front.refreshAfter = RefreshAfter
+	nc := testutil.ConnectAs(t, srv.url, "b2", testutil.Creds(t, natsauth.RoleBackend, "b2"))
+	if _, err := EnsureStore(ctx, nc, "", StoreConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if up, err := front.Put(ctx, "course1", first); err != nil || !up {
+		t.Fatalf("Put into the new stream: uploaded %v, %v", up, err)
+	}
+	// A process that was not told: the sequences begun again.
+	other := srv.open(t, natsauth.RoleFrontend, "course1")
+	if _, err := other.Put(ctx, "course1", second); err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv.js.DeleteStream(ctx, stream))
+	if _, err := EnsureStore(ctx, nc, "", StoreConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Put(ctx, "course1", first); err != nil {
+		t.Fatal(err)
+	}
+	if up, err := other.Put(ctx, "course1", second); err != nil || !up {
+		t.Fatalf("Put of a bundle uploaded to the stream before: uploaded %v, %v; want a new upload", up, err)
+	}
+	if _, err := srv.open(t, natsauth.RoleAgent, "a1").Get(ctx, "course1", second.Digest(), other.MetaSeq("course1", second.Digest())); err != nil {
+		t.Errorf("Get after the new upload: %v", err)
+	}
+}
