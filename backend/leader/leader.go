@@ -191,7 +191,8 @@ const UnknownHolder = "?"
 
 // Silence is what a standby sees of the holder's renewals.
 type Silence struct {
-	// Holder is the id in the key, "" when nobody holds it.
+	// Holder is the id in the key, "" when nobody holds it, UnknownHolder
+	// when it holds what no candidate wrote.
 	Holder string
 	// Revision changes with every renewal.
 	Revision uint64

@@ -190,7 +190,7 @@ func (s *Store) msgGet(ctx context.Context, req map[string]any) (*natsconn.Store
 		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 	}
-	m, err := natsconn.GetStored(ctx, s.nc, s.stream, req)
+	m, err := natsconn.GetStored(ctx, s.js.Conn(), s.stream, req)
 	switch {
 	case errors.Is(err, natsconn.ErrNoMessage):
 		return nil, ErrNotFound

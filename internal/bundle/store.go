@@ -59,7 +59,6 @@ const maxChunks = MaxArchiveSize / ChunkSize
 // store there on somebody's behalf is the package's Trust. Safe for
 // concurrent use.
 type Store struct {
-	nc     *nats.Conn
 	js     jetstream.JetStream
 	subj   messages.Subjects
 	stream string
@@ -87,7 +86,7 @@ func OpenStore(nc *nats.Conn, prefix string) (*Store, error) {
 		return nil, fmt.Errorf("task bundle store: JetStream: %w", err)
 	}
 	subj := messages.NewSubjects(prefix)
-	return &Store{nc: nc, js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter,
+	return &Store{js: js, subj: subj, stream: subj.BundleStream(), refreshAfter: RefreshAfter,
 		uploaded: map[string]upload{}}, nil
 }
 
@@ -101,7 +100,7 @@ type StoreConfig struct {
 	// a new id per process (the admin CLI) uploads its bundles again each
 	// time, so that nothing else would bound the store's age.
 	Retention time.Duration
-	// MaxBytes bounds the stream (DefaultMaxBytes). Once it is full, new
+	// MaxBytes bounds the stream (DefaultStoreBytes). Once it is full, new
 	// uploads are refused and what is there stays: one frontend's uploads
 	// can then stop others' until retention frees room, but never erase
 	// their bundles, nor take the disk the job journal needs.
@@ -282,8 +281,6 @@ func (s *Store) explain(err error) error {
 	}
 	return err
 }
-
-func (s *Store) directAPI() string { return "$JS.API.DIRECT.GET." + s.stream }
 
 // subject is the subject of owner's bundle digest: kind is "meta" or "data".
 func (s *Store) subject(owner, digest, kind string) string {
