@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/gateway/http/dashboard"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
 func newAPICmd(a *app) *cobra.Command {
@@ -97,13 +99,37 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	mux.Handle("/readyz", srv.Handler())
 	mux.Handle("/metrics", a.metricsHandler(srv, nc))
 	mux.Handle("/", dashboard.Handler())
-	return serveHTTP(ctx, log, ln, mux, ready)
+	tc, err := a.httpTLS(ln)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, log, ln, tc, mux, ready)
+}
+
+// httpTLS is the HTTP API's TLS configuration, nil without
+// http-tls-cert; served in clear beyond this machine, it says what that
+// exposes.
+func (a *app) httpTLS(ln net.Listener) (*tls.Config, error) {
+	cfg := a.cfg
+	if cfg.HTTPTLSCert == "" && cfg.HTTPTLSKey == "" {
+		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !loopbackHost(host) {
+			a.log.Warn("the HTTP API listens beyond this machine without TLS: anyone on the network path reads its bearer tokens, then acts as their holders; set http-tls-cert and http-tls-key (ingo certs makes them), or serve it behind a TLS proxy", "addr", ln.Addr().String())
+		}
+		return nil, nil
+	}
+	tc, err := tlsfiles.ServerConfig(cfg.HTTPTLSCert, cfg.HTTPTLSKey, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("http-tls-cert: %w", err)
+	}
+	return tc, nil
 }
 
 // serveHTTP serves h on ln until ctx ends, then lets requests in flight
-// finish for a few seconds (server-sent event streams are cut).
-func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler, ready func(url string)) error {
+// finish for a few seconds (server-sent event streams are cut). With tc it
+// serves HTTPS only.
+func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, tc *tls.Config, h http.Handler, ready func(url string)) error {
 	hs := &http.Server{
+		TLSConfig:         tc,
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		// A kept-alive connection that sends nothing is closed: without
@@ -113,9 +139,17 @@ func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Ha
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }() // ends when Shutdown below closes ln
+	scheme := "http"
+	if tc != nil {
+		scheme = "https"
+		// ServeTLS adds HTTP/2 to a clone of tc; a handshake that
+		// stalls is held to ReadHeaderTimeout like a slow request.
+		go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- hs.Serve(ln) }() // ends when Shutdown below closes ln
+	}
 	if ready != nil {
-		ready("http://" + ln.Addr().String() + "/")
+		ready(scheme + "://" + ln.Addr().String() + "/")
 	}
 	select {
 	case err := <-errc:

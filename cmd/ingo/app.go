@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,11 @@ type app struct {
 	// keys, set beside an embedded NATS server, sign the credentials of
 	// the components this process runs (see credsFor).
 	keys *natsauth.Keys
+	// inProcess, set beside an embedded NATS server that requires TLS,
+	// is that server: this process's components connect to it through a
+	// pipe, which never crosses a network (and needs no certificate
+	// valid for the loopback address).
+	inProcess nats.InProcessConnProvider
 
 	cfg *Config
 	log *slog.Logger

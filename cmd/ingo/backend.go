@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/natsserver"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -312,18 +314,54 @@ func (a *app) startEmbeddedNATS(dataDir string) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tc, err := a.embeddedTLS(addr)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := natsserver.Start(natsserver.Options{
 		Addr:    addr,
 		DataDir: dataDir,
 		Logger:  a.natsLogger(),
 		Keys:    keys,
+		TLS:     tc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: is another NATS server or ingo backend using %s? Stop it, or choose another address with --nats-url", err, addr)
 	}
 	a.keys = keys
-	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", dataDir)
+	if tc != nil {
+		a.inProcess = srv
+	}
+	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", dataDir, "tls", tc != nil)
 	return srv, nil
+}
+
+// embeddedTLS is the embedded server's TLS configuration, nil without
+// backend.nats-tls-cert; served in clear beyond this machine, it says
+// what that exposes.
+func (a *app) embeddedTLS(addr string) (*tls.Config, error) {
+	cfg := a.cfg.Backend
+	if cfg.NATSTLSCert == "" && cfg.NATSTLSKey == "" {
+		if host, _, _ := net.SplitHostPort(addr); !loopbackHost(host) {
+			a.log.Warn("the embedded NATS server listens beyond this machine without TLS: anyone on the network path reads job inputs, task bundles (hidden tests too) and results; set backend.nats-tls-cert and backend.nats-tls-key (ingo certs makes them)", "addr", addr)
+		}
+		return nil, nil
+	}
+	tc, err := tlsfiles.ServerConfig(cfg.NATSTLSCert, cfg.NATSTLSKey, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("backend.nats-tls-cert: %w", err)
+	}
+	return tc, nil
+}
+
+// loopbackHost says whether a listener on host is reachable from this
+// machine only.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // natsLogger is the embedded server's logger: its notices only at debug
@@ -343,8 +381,8 @@ func listenAddr(natsURL string) (string, error) {
 		return "", fmt.Errorf("--embedded-nats serves one address, but nats.url lists several (%s): give one nats://HOST:PORT", natsconn.Redact(natsURL))
 	}
 	u, err := url.Parse(natsURL)
-	if err != nil || u.Scheme != "nats" || u.Hostname() == "" {
-		return "", fmt.Errorf("--embedded-nats needs a nats://HOST:PORT URL to listen on, not %q", natsconn.Redact(natsURL))
+	if err != nil || (u.Scheme != "nats" && u.Scheme != "tls") || u.Hostname() == "" {
+		return "", fmt.Errorf("--embedded-nats needs a nats://HOST:PORT (or tls://HOST:PORT) URL to listen on, not %q", natsconn.Redact(natsURL))
 	}
 	port := u.Port()
 	if port == "" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/ingo-grader/ingo/internal/config"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
 // hintStartBackend ends every "cannot reach" error: the usual cause is
@@ -24,7 +26,15 @@ const hintStartBackend = "is ingo running? Start it with `ingo up` (or `ingo bac
 // policy. It returns at once, connected or not: natsconn keeps trying in
 // the background.
 func (a *app) dial(url, name string, creds *natsauth.Credentials) (*nats.Conn, error) {
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Log: a.log, Creds: creds})
+	o := natsconn.Options{URL: url, Name: name, Log: a.log, Creds: creds, InProcess: a.inProcess}
+	if ca := a.cfg.NATS.TLSCA; ca != "" && o.InProcess == nil {
+		tc, err := tlsfiles.ClientConfig(ca)
+		if err != nil {
+			return nil, fmt.Errorf("nats.tls-ca (INGO_NATS_TLS_CA): %w", err)
+		}
+		o.TLS = tc
+	}
+	nc, err := natsconn.Connect(o)
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w; %s", natsconn.Redact(url), err, hintStartBackend)
 	}
@@ -41,6 +51,28 @@ func refusal(err error) bool {
 		errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "authorization violation"))
 }
 
+// tlsTrouble explains a TLS failure, which waiting would not mend: the
+// server's certificate is not one this side trusts, or one side wants TLS
+// and the other does not offer it. "" for anything else.
+func tlsTrouble(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &unknown):
+		return "the server's certificate is not signed by a CA this side trusts: set nats.tls-ca (INGO_NATS_TLS_CA) to the CA file that signed it (tls-ca.pem of ingo certs)"
+	case errors.As(err, &host):
+		return "the server's certificate is not for the host in nats.url: connect by a name or address it lists (ingo certs --host)"
+	case errors.As(err, &invalid):
+		return "the server's certificate is not valid now (expired?): issue a new one with ingo certs"
+	case errors.Is(err, nats.ErrSecureConnWanted):
+		return "this side requires TLS (nats.tls-ca or a tls:// URL) and the server does not offer it: give the server a certificate (backend.nats-tls-cert)"
+	}
+	return ""
+}
+
 // waitConnected blocks until nc is connected, ctx is done, or timeout
 // passes (0: no timeout). Long-running components wait forever and say so
 // every warnEvery; one-shot commands give up after client.connect-timeout.
@@ -53,6 +85,8 @@ func (a *app) waitConnected(ctx context.Context, nc *nats.Conn, timeout, warnEve
 		if err := nc.LastError(); refusal(err) {
 			return fmt.Errorf("%w (%v): pass --creds FILE (INGO_NATS_CREDS) made by 'ingo creds' with this installation's keys; the CLI uses %s by default",
 				errRefused, err, filepath.Join(config.DefaultDataDir(), natsauth.AdminCredsFile))
+		} else if hint := tlsTrouble(err); hint != "" {
+			return fmt.Errorf("NATS at %s: %w; %s", natsconn.Redact(a.cfg.NATS.URL), err, hint)
 		}
 		if nc.IsClosed() {
 			return fmt.Errorf("NATS connection to %s closed", natsconn.Redact(a.cfg.NATS.URL))

@@ -35,7 +35,7 @@ func listenMetrics(addr string) (net.Listener, error) {
 }
 
 func serveListener(ctx context.Context, log *slog.Logger, l net.Listener, mux http.Handler) error {
-	return serveHTTP(ctx, log, l, mux, func(string) {
+	return serveHTTP(ctx, log, l, nil, mux, func(string) {
 		log.Info("serving /metrics, /healthz and /readyz", "addr", l.Addr().String())
 	})
 }

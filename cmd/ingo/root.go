@@ -56,6 +56,7 @@ defaults, in that order; docs/configuration.md lists every key.`,
 		newAgentsCmd(a),
 		newVersionCmd(a),
 		newCredsCmd(a),
+		newCertsCmd(a),
 		newTokenCmd(a),
 	)
 	return root

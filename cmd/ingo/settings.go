@@ -30,15 +30,18 @@ type Config struct {
 	Agent   agentSettings   `key:"agent"`
 	Client  clientSettings  `key:"client"`
 
-	HTTPAddr  string            `key:"http-addr" help:"host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"`
-	API       api.Options       `key:"api"`
-	INGInious inginiousSettings `key:"inginious"`
-	Up        upSettings        `key:"up"`
+	HTTPAddr    string            `key:"http-addr" help:"host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"`
+	HTTPTLSCert string            `key:"http-tls-cert" help:"certificate file (PEM) of the HTTP API, served over HTTPS only: without it, bearer tokens and students' files cross the network in clear (ingo certs makes one; or serve behind a TLS proxy)"`
+	HTTPTLSKey  string            `key:"http-tls-key" help:"key file (PEM) of http-tls-cert"`
+	API         api.Options       `key:"api"`
+	INGInious   inginiousSettings `key:"inginious"`
+	Up          upSettings        `key:"up"`
 }
 
 type natsSettings struct {
 	URL   string `key:"url" help:"NATS server URL (several, comma-separated, for a cluster)"`
 	Creds string `key:"creds" help:"NATS credentials file (ingo creds); empty: the admin.creds of the default data directory when it exists"`
+	TLSCA string `key:"tls-ca" help:"CA file (PEM) that signed the NATS server's certificate (tls-ca.pem of ingo certs): the connection then requires TLS with a certificate of that CA, never clear text; empty: TLS only for tls:// URLs, checked against the system's CAs"`
 }
 
 type logSettings struct {
@@ -51,6 +54,8 @@ type backendSettings struct {
 	backend.Config `key:",inline"`
 
 	EmbeddedNATS    bool          `key:"embedded-nats" help:"run a NATS server with JetStream inside the backend, listening at the host:port of nats.url"`
+	NATSTLSCert     string        `key:"nats-tls-cert" help:"certificate file (PEM) of the embedded NATS server, which then admits TLS connections only: without it, job inputs, task bundles and results cross the network in clear (ingo certs makes one)"`
+	NATSTLSKey      string        `key:"nats-tls-key" help:"key file (PEM) of backend.nats-tls-cert"`
 	DataDir         string        `key:"data-dir" help:"directory of the embedded NATS server's JetStream data and of the installation's keys (nats-keys.json, admin.creds)"`
 	Durable         bool          `key:"durable" help:"keep every job transition and undelivered result in a JetStream stream, rebuild the queue from it on start, and elect one active backend (the others wait as standby)"`
 	Replicas        int           `key:"replicas" help:"replicas of the journal stream, the leader bucket and the task bundle store: 1 on one NATS server, 3 on a three-node NATS cluster"`

@@ -4,6 +4,7 @@
 package natsconn
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -29,6 +30,14 @@ type Options struct {
 	// without credentials; nil connects anonymously, which only an
 	// external server without authentication accepts.
 	Creds *natsauth.Credentials
+	// TLS, when set, is required: the connection fails rather than go
+	// on in clear, so a machine in the middle cannot strip it. Its
+	// RootCAs are the CAs trusted (nil: the system's).
+	TLS *tls.Config
+	// InProcess, when set, connects to a server in this process
+	// through a pipe: nothing on the network, so no TLS either. URL
+	// then only names it in logs.
+	InProcess nats.InProcessConnProvider
 }
 
 // Redact hides the password (or token) of a NATS URL, or of a
@@ -97,7 +106,20 @@ func Connect(o Options) (*nats.Conn, error) {
 	if o.Creds != nil {
 		opts = append(opts, o.Creds.NATSOptions()...)
 	}
-	nc, err := nats.Connect(o.URL, opts...)
+	switch {
+	case o.InProcess != nil:
+		opts = append(opts, nats.InProcessServer(o.InProcess))
+	case o.TLS != nil:
+		opts = append(opts, nats.Secure(o.TLS.Clone()))
+	}
+	url := o.URL
+	if o.InProcess != nil {
+		// A tls:// URL (a TLS server's ClientURL) would have nats.go
+		// start TLS on the pipe, checking a certificate made for the
+		// network's names.
+		url = "nats://" + strings.TrimPrefix(url, "tls://")
+	}
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", Redact(o.URL), err)
 	}

@@ -3,6 +3,7 @@
 package natsserver
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +33,11 @@ type Options struct {
 	// Keys, required, are the identities the server admits: nobody else
 	// connects (DESIGN.md §8).
 	Keys *natsauth.Keys
+	// TLS, when set, is required of every client on the network (package
+	// tlsfiles): without it anyone on the path reads job inputs, task
+	// bundles and results. In-process connections (InProcessConn) need
+	// none: they never leave the process.
+	TLS *tls.Config
 }
 
 // DefaultMaxPayload is the max_payload of an embedded server.
@@ -68,6 +74,10 @@ func Start(o Options) (*server.Server, error) {
 		MaxPending: int64(o.MaxPayload) * 8,
 		NoSigs:     true,
 		NoLog:      o.Logger == nil,
+	}
+	if o.TLS != nil {
+		opts.TLSConfig = o.TLS
+		opts.TLS = true
 	}
 	if o.Keys == nil {
 		return nil, errors.New("embedded nats: no keys: the server admits no anonymous client")

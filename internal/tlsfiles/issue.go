@@ -1,0 +1,284 @@
+package tlsfiles
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Files of a data directory.
+const (
+	CAFile    = "tls-ca.pem" // give it to every client (nats.tls-ca)
+	CAKeyFile = "tls-ca.key" // signs server certificates; stays here
+)
+
+// Validity of what Issue makes. A server certificate lasts about two years
+// (under the 825 days browsers accept for the HTTP API); the CA ten, so
+// that renewing a server's certificate needs no new file on the clients.
+const (
+	CALifetime     = 10 * 365 * 24 * time.Hour
+	ServerLifetime = 800 * 24 * time.Hour
+)
+
+// ErrExists refuses to overwrite a certificate or key: clients may trust
+// it, and a server may be using it.
+var ErrExists = errors.New("already exists")
+
+var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+
+// Issued says where Issue wrote what.
+type Issued struct {
+	CA, Cert, Key string
+	CAMade        bool // the CA was made now, not found
+	Hosts         []string
+	NotAfter      time.Time
+}
+
+// Issue signs a server certificate for hosts (DNS names or IP addresses;
+// at least one) with the CA of dir, which it makes first if dir has none.
+// It writes tls-<name>.pem and tls-<name>.key (0600) and refuses to
+// overwrite them.
+func Issue(dir, name string, hosts []string, now time.Time) (Issued, error) {
+	if !namePattern.MatchString(name) {
+		return Issued{}, fmt.Errorf("certificate name %q: letters, digits, '.', '_' and '-' only", name)
+	}
+	if name == "ca" {
+		return Issued{}, errors.New(`certificate name "ca" is the CA's own`)
+	}
+	tmpl, err := serverTemplate(hosts, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	out := Issued{
+		CA:    filepath.Join(dir, CAFile),
+		Cert:  filepath.Join(dir, "tls-"+name+".pem"),
+		Key:   filepath.Join(dir, "tls-"+name+".key"),
+		Hosts: hosts,
+	}
+	for _, f := range []string{out.Cert, out.Key} {
+		if _, err := os.Stat(f); err == nil {
+			return Issued{}, fmt.Errorf("%s %w: remove it first to issue a new one, or choose another name", f, ErrExists)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Issued{}, fmt.Errorf("create %s: %w", dir, err)
+	}
+	ca, caKey, made, err := loadOrMakeCA(dir, now)
+	if err != nil {
+		return Issued{}, err
+	}
+	out.CAMade = made
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Issued{}, fmt.Errorf("server key: %w", err)
+	}
+	if tmpl.NotAfter.After(ca.NotAfter) {
+		tmpl.NotAfter = ca.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return Issued{}, fmt.Errorf("sign the server certificate: %w", err)
+	}
+	out.NotAfter = tmpl.NotAfter
+	if err := writeKey(out.Key, key); err != nil {
+		return Issued{}, err
+	}
+	if err := writeNew(out.Cert, pemBlock("CERTIFICATE", der), 0o644); err != nil {
+		return Issued{}, err
+	}
+	return out, nil
+}
+
+// serverTemplate is a server certificate's for hosts.
+func serverTemplate(hosts []string, now time.Time) (*x509.Certificate, error) {
+	if len(hosts) == 0 {
+		return nil, errors.New("name at least one host (DNS name or IP address) the clients connect to")
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, err
+	}
+	t := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: hosts[0]},
+		NotBefore:    now.Add(-time.Hour), // clocks of the clients may be a little behind
+		NotAfter:     now.Add(ServerLifetime),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	for _, h := range hosts {
+		h = strings.TrimSpace(h)
+		if ip := net.ParseIP(h); ip != nil {
+			t.IPAddresses = append(t.IPAddresses, ip)
+			continue
+		}
+		if !validDNSName(h) {
+			return nil, fmt.Errorf("host %q is neither an IP address nor a DNS name", h)
+		}
+		t.DNSNames = append(t.DNSNames, h)
+	}
+	return t, nil
+}
+
+var dnsLabel = regexp.MustCompile(`^(\*|[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)$`)
+
+func validDNSName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for i, l := range strings.Split(h, ".") {
+		if !dnsLabel.MatchString(l) || (l == "*" && i > 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// loadOrMakeCA reads dir's CA, or makes one when dir has neither of its
+// files. One file without the other is an error: a CA whose key is lost
+// cannot sign, and a key alone is no CA the clients have.
+func loadOrMakeCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, bool, error) {
+	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
+	certPEM, certErr := os.ReadFile(certPath)
+	keyPEM, keyErr := os.ReadFile(keyPath)
+	switch {
+	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
+		ca, key, err := makeCA(certPath, keyPath, now)
+		return ca, key, true, err
+	case certErr != nil:
+		return nil, nil, false, fmt.Errorf("read the CA certificate: %w", certErr)
+	case keyErr != nil:
+		return nil, nil, false, fmt.Errorf("read the CA key (it signs new certificates): %w", keyErr)
+	}
+	ca, err := parseCert(certPEM)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", certPath, err)
+	}
+	key, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	if !key.PublicKey.Equal(ca.PublicKey) {
+		return nil, nil, false, fmt.Errorf("%s is not the key of %s", keyPath, certPath)
+	}
+	if now.After(ca.NotAfter) {
+		return nil, nil, false, fmt.Errorf("the CA %s expired on %s: move %s and %s away to make a new one, then give the new %s to every client",
+			certPath, ca.NotAfter.Format(time.DateOnly), CAFile, CAKeyFile, CAFile)
+	}
+	return ca, key, false, nil
+}
+
+func makeCA(certPath, keyPath string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CA key: %w", err)
+	}
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, nil, err
+	}
+	host, _ := os.Hostname()
+	t := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "ingo CA " + host, Organization: []string{"ingo"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(CALifetime),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, t, t, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make the CA: %w", err)
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writeKey(keyPath, key); err != nil {
+		return nil, nil, err
+	}
+	if err := writeNew(certPath, pemBlock("CERTIFICATE", der), 0o644); err != nil {
+		return nil, nil, err
+	}
+	return ca, key, nil
+}
+
+func randomSerial() (*big.Int, error) {
+	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, fmt.Errorf("serial number: %w", err)
+	}
+	return n.Add(n, big.NewInt(1)), nil
+}
+
+func parseCert(b []byte) (*x509.Certificate, error) {
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM certificate")
+	}
+	return x509.ParseCertificate(block.Bytes)
+}
+
+func parseKey(b []byte) (*ecdsa.PrivateKey, error) {
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("no PEM key")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T key, not the ECDSA key ingo makes", k)
+	}
+	return ek, nil
+}
+
+func writeKey(path string, key *ecdsa.PrivateKey) error {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	return writeNew(path, pemBlock("PRIVATE KEY", der), 0o600)
+}
+
+func pemBlock(kind string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der})
+}
+
+// writeNew creates path with mode and data, never over an existing file.
+func writeNew(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s %w", path, ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
