@@ -81,12 +81,16 @@ func (e *env) hangElsewhere(clientID, jobID string) {
 	}
 }
 
-// token makes a token of role and name for the env's API.
+// token makes a token of role and name for the env's API. A frontend's
+// name owns the env's task, as if it had stored it (POST /api/v1/tasks).
 func (e *env) token(role apitoken.Role, name string) string {
 	e.t.Helper()
 	tok, err := apitoken.Issue(e.key, role, name, time.Now())
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	if role == apitoken.RoleFrontend {
+		e.srv.tasks.add(principal{role: role, name: name}.owner(), e.task)
 	}
 	return tok
 }

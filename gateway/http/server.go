@@ -130,6 +130,7 @@ type Server struct {
 	client  *frontendclient.Client
 	uploads *semaphore.Weighted
 	store   *store
+	tasks   *taskOwners
 	stats   *counters
 	handler http.Handler
 	// ctx ends with Close: it stops the goroutines following jobs and
@@ -145,7 +146,7 @@ type Server struct {
 // when it answers.
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
-	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), stats: newCounters(),
+	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTaskOwners), stats: newCounters(),
 		uploads: semaphore.NewWeighted(o.UploadMemory)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{

@@ -72,6 +72,10 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, err)
 			return
 		}
+		if m.TaskBundle != "" && !s.tasks.has(p.owner(), m.TaskBundle) {
+			fail(w, errUnknownTask)
+			return
+		}
 	}
 	if sub.taskDir != "" {
 		m.TaskBundle = placeholderDigest // as long as the real one
@@ -91,6 +95,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
 			return
 		}
+		s.tasks.add(p.owner(), m.TaskBundle)
 	}
 	if known, _ := s.store.has(m.JobID); known {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
@@ -162,6 +167,12 @@ func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(
 var errNoTask = errf(http.StatusBadRequest, "bad_task",
 	"the job has no task: send the task folder as an archive (a multipart \"task\" part, .tar.gz or .zip) "+
 		"or give task_bundle (the digest POST /api/v1/tasks answers); without a run file it could only end as crash")
+
+// errUnknownTask refuses a frontend token a task bundle its name did not
+// store (taskOwners), in the words of an unknown one: whether another
+// course has it is none of its business.
+var errUnknownTask = errf(http.StatusNotFound, "unknown_task",
+	"task_bundle names no task this token's name stored through this API process: store it with POST /api/v1/tasks (again after a restart of the API; the same folder gives the same digest and stores nothing new)")
 
 // placeholderDigest stands for the task bundle's digest while the job is
 // checked, before the task is uploaded.

@@ -27,7 +27,8 @@
 //     then a job of examples/inginious-client.py through it;
 //  9. graders holding 160 MiB under memory: 100, in memory or in files;
 //  10. the HTTP API without a token, from another origin, with a frontend
-//     token asking for too much, and six concurrent 60 MB uploads while
+//     token asking for too much or naming a task bundle another stored,
+//     and six concurrent 60 MB uploads while
 //     the process's resident memory is watched;
 //  11. idle SSH connections from one address while a user logs in from
 //     another, and wrong passwords;

@@ -58,6 +58,16 @@ func attackHTTP(t *testing.T, s *suite) {
 	}
 	job := "/api/v1/jobs/" + accepted.JobID
 
+	// A task the admin stored: a frontend token that learnt its digest
+	// must not have its own code graded with that folder.
+	code, answer = send(t, "POST", s.a.httpBase+"/api/v1/tasks", "application/gzip", admin, tgz(t, s.sleeperTask(t, 0)), nil)
+	var stored struct {
+		TaskBundle string `json:"task_bundle"`
+	}
+	if code != http.StatusCreated || json.Unmarshal([]byte(answer), &stored) != nil {
+		t.Fatalf("POST /api/v1/tasks with the admin token: %d %s", code, answer)
+	}
+
 	// Requests as JSON: each row must get its status.
 	type request struct {
 		name, what, method, path, token, body string
@@ -81,6 +91,7 @@ func attackHTTP(t *testing.T, s *suite) {
 		request{"frontend-network", `frontend token submits {"network_grading": true}`, "POST", "/api/v1/jobs", frontend, `{"network_grading": true}`, http.StatusForbidden},
 		request{"frontend-ssh", `frontend token submits {"debug": "ssh"}`, "POST", "/api/v1/jobs", frontend, `{"debug": "ssh"}`, http.StatusForbidden},
 		request{"frontend-limits", `frontend token submits {"limits": {"memory": 4096}}`, "POST", "/api/v1/jobs", frontend, `{"limits": {"memory": 4096}}`, http.StatusForbidden},
+		request{"frontend-digest-http", "frontend token submits a job naming the task bundle the admin stored through the API (it learnt the digest)", "POST", "/api/v1/jobs", frontend, fmt.Sprintf(`{"task_bundle": %q}`, stored.TaskBundle), http.StatusNotFound},
 		request{"frontend-get-other", "frontend token reads the admin's job", "GET", job, frontend, "", http.StatusNotFound},
 		request{"frontend-kill-other", "frontend token kills the admin's job", "DELETE", job, frontend, "", http.StatusNotFound},
 	)
