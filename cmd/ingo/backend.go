@@ -341,6 +341,9 @@ func (a *app) startEmbeddedNATS(dataDir string) (*server.Server, error) {
 // what that exposes.
 func (a *app) embeddedTLS(addr string) (*tls.Config, error) {
 	cfg := a.cfg.Backend
+	if cfg.NATSTLSCert == "" && cfg.NATSTLSKey == "" && strings.HasPrefix(a.cfg.NATS.URL, "tls://") {
+		return nil, errors.New("nats.url is a tls:// URL, but the embedded NATS server has no certificate: set backend.nats-tls-cert and backend.nats-tls-key (ingo certs makes them), or listen at a nats:// URL")
+	}
 	if cfg.NATSTLSCert == "" && cfg.NATSTLSKey == "" {
 		if host, _, _ := net.SplitHostPort(addr); !loopbackHost(host) {
 			a.log.Warn("the embedded NATS server listens beyond this machine without TLS: anyone on the network path reads job inputs, task bundles (hidden tests too) and results; set backend.nats-tls-cert and backend.nats-tls-key (ingo certs makes them)", "addr", addr)

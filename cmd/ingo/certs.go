@@ -48,7 +48,7 @@ their hidden tests, results, and the HTTP API's bearer tokens
 			if got.CAMade {
 				fmt.Fprintf(a.stderr, "made the installation's CA: %s (its key %s stays here)\n", got.CA, filepath.Join(dir, tlsfiles.CAKeyFile))
 			}
-			fmt.Fprintf(a.stderr, `wrote %s and %s for %s, valid until %s.
+			fmt.Fprintf(a.stderr, `wrote %s and %s for %s (and this machine's loopback), valid until %s.
 The embedded NATS server (ingo up, ingo backend --embedded-nats):
   --set backend.nats-tls-cert=%s --set backend.nats-tls-key=%s
 The HTTP API (ingo up, ingo api):

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -34,6 +35,9 @@ func (a *app) dial(url, name string, creds *natsauth.Credentials) (*nats.Conn, e
 		}
 		o.TLS = tc
 	}
+	if o.TLS == nil && o.InProcess == nil {
+		a.warnClear(url)
+	}
 	nc, err := natsconn.Connect(o)
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to NATS at %s: %w; %s", natsconn.Redact(url), err, hintStartBackend)
@@ -49,6 +53,21 @@ var errRefused = errors.New("the NATS server refused the credentials")
 func refusal(err error) bool {
 	return err != nil && (errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
 		errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "authorization violation"))
+}
+
+// warnClear says what a connection beyond this machine without a CA to
+// require risks: the server may offer TLS, but a machine in the middle
+// can hide that, read everything and log in with the signed greeting it
+// relays. tls:// URLs (with a public CA's certificate) require TLS too.
+func (a *app) warnClear(urls string) {
+	for _, raw := range strings.Split(urls, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.Scheme == "tls" || u.Scheme == "wss" || loopbackHost(u.Hostname()) {
+			continue
+		}
+		a.log.Warn("NATS beyond this machine without nats.tls-ca: TLS is not required, so anyone on the network path may read this connection and act as this component; set nats.tls-ca (INGO_NATS_TLS_CA) to the CA file of the server's certificate, or use tls:// URLs for a certificate of a public CA", "url", natsconn.Redact(raw))
+		return
+	}
 }
 
 // tlsTrouble explains a TLS failure, which waiting would not mend: the

@@ -262,12 +262,17 @@ func TestTLS_Settings(t *testing.T) {
 		{"the key alone", "", issued.Key, "127.0.0.1:4222", false, "both", ""},
 		{"the certificate alone", issued.Cert, "", "127.0.0.1:4222", false, "both", ""},
 		{"a key that is not the certificate's", issued.Cert, filepath.Join(dir, tlsfiles.CAKeyFile), "127.0.0.1:4222", false, "does not match", ""},
+		{"tls:// without a certificate", "", "", "tls://127.0.0.1:4222", false, "no certificate", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var log syncBuffer
 			cfg := defaultConfig()
 			cfg.Backend.NATSTLSCert, cfg.Backend.NATSTLSKey = tc.cert, tc.key
 			cfg.HTTPTLSCert, cfg.HTTPTLSKey = tc.cert, tc.key
+			if rest, ok := strings.CutPrefix(tc.addr, "tls://"); ok {
+				cfg.NATS.URL, tc.addr = tc.addr, rest
+				cfg.HTTPTLSCert = "" // HTTP is not the case here
+			}
 			a := &app{cfg: &cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
 			ln, err := net.Listen("tcp", strings.Replace(tc.addr, ":4222", ":0", 1))
 			if err != nil {
@@ -280,6 +285,9 @@ func TestTLS_Settings(t *testing.T) {
 				c   *tls.Config
 				err error
 			}{"nats": {natsTLS, natsErr}, "http": {httpTLS, httpErr}} {
+				if what == "http" && cfg.NATS.URL != defaultConfig().NATS.URL {
+					continue
+				}
 				if tc.wantErr != "" {
 					if got.err == nil || !strings.Contains(got.err.Error(), tc.wantErr) {
 						t.Errorf("%s: error %v, want one saying %q", what, got.err, tc.wantErr)
@@ -292,6 +300,35 @@ func TestTLS_Settings(t *testing.T) {
 			}
 			if warned := strings.Count(log.String(), "without TLS"); (tc.wantWarn != "") != (warned == 2) {
 				t.Errorf("warnings %d, want 2 if %q: %s", warned, tc.wantWarn, log.String())
+			}
+		})
+	}
+}
+
+// TestTLS_WarnClear: a component that reaches NATS beyond this machine
+// without requiring TLS is told what that risks, once.
+func TestTLS_WarnClear(t *testing.T) {
+	for _, tc := range []struct {
+		urls  string
+		warns int
+	}{
+		{"nats://127.0.0.1:4222", 0},
+		{"nats://localhost:4222", 0},
+		{"nats://[::1]:4222", 0},
+		{"tls://grading.example.org:4222", 0},
+		{"wss://grading.example.org:443", 0},
+		{"nats://grading.example.org:4222", 1},
+		{"ws://10.0.0.5:8080", 1},
+		{"nats://nats1:4222,nats://nats2:4222", 1},
+		{"tls://nats1:4222,nats://nats2:4222", 1},
+	} {
+		t.Run(tc.urls, func(t *testing.T) {
+			var log syncBuffer
+			cfg := defaultConfig()
+			a := &app{cfg: &cfg, log: slog.New(slog.NewTextHandler(&log, nil))}
+			a.warnClear(tc.urls)
+			if got := strings.Count(log.String(), "without nats.tls-ca"); got != tc.warns {
+				t.Errorf("%d warnings, want %d: %s", got, tc.warns, log.String())
 			}
 		})
 	}

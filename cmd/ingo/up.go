@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
 func newUpCmd(a *app) *cobra.Command {
@@ -91,24 +93,42 @@ func (a *app) runUp(ctx context.Context) error {
 	return nil
 }
 
+// caBeside is the CA file ingo certs left beside cert, or a placeholder.
+func caBeside(cert string) string {
+	ca := filepath.Join(filepath.Dir(cert), tlsfiles.CAFile)
+	if _, err := os.Stat(ca); err != nil {
+		return "CA-FILE"
+	}
+	return ca
+}
+
 // upBanner says where everything is, then checks that some environment is
 // offered: without grading images the Docker agent offers none.
 func (a *app) upBanner(ctx context.Context, base, natsURL string) {
 	tokenFile := filepath.Join(a.cfg.Up.DataDir, apitoken.TokenFile)
+	// With TLS, the commands of the banner need the CA that signed the
+	// certificates: ingo certs leaves it beside them.
+	submit, curl := "ingo submit", "curl"
+	if cert := a.cfg.Backend.NATSTLSCert; cert != "" {
+		submit = "INGO_NATS_TLS_CA=" + caBeside(cert) + " " + submit
+	}
+	if cert := a.cfg.HTTPTLSCert; cert != "" {
+		curl += " --cacert " + caBeside(cert)
+	}
 	fmt.Fprintf(a.stderr, `
 ingo is up.
   dashboard   %s
   HTTP API    %sapi/v1/   (docs/api.md)
   NATS        %s   (data in %s)
   API token   %s   (admin; ingo token makes more)
-  submit      ingo submit examples/hello -i name=Ada --wait
+  submit      %s examples/hello -i name=Ada --wait
               or the dashboard's form, or over HTTP:
               tar -C examples/hello -czf hello.tgz .
-              curl -H "Authorization: Bearer $(cat %s)" \
+              %s -H "Authorization: Bearer $(cat %s)" \
                 -F 'job={"inputs":{"name":"Ada"}}' -F task=@hello.tgz %sapi/v1/jobs
 Ctrl-C stops everything.
 
-`, base, base, natsURL, a.cfg.Up.DataDir, tokenFile, tokenFile, base)
+`, base, base, natsURL, a.cfg.Up.DataDir, tokenFile, submit, curl, tokenFile, base)
 	select {
 	case <-ctx.Done():
 		return

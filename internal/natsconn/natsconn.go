@@ -117,7 +117,9 @@ func Connect(o Options) (*nats.Conn, error) {
 		// A tls:// URL (a TLS server's ClientURL) would have nats.go
 		// start TLS on the pipe, checking a certificate made for the
 		// network's names.
-		url = "nats://" + strings.TrimPrefix(url, "tls://")
+		if rest, ok := strings.CutPrefix(url, "tls://"); ok {
+			url = "nats://" + rest
+		}
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {

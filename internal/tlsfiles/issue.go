@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -107,6 +108,9 @@ func serverTemplate(hosts []string, now time.Time) (*x509.Certificate, error) {
 	if len(hosts) == 0 {
 		return nil, errors.New("name at least one host (DNS name or IP address) the clients connect to")
 	}
+	for i, h := range hosts {
+		hosts[i] = strings.TrimSpace(h)
+	}
 	serial, err := randomSerial()
 	if err != nil {
 		return nil, err
@@ -119,19 +123,28 @@ func serverTemplate(hosts []string, now time.Time) (*x509.Certificate, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	for _, h := range hosts {
-		h = strings.TrimSpace(h)
+	// The same machine's tools (the CLI, ingo api) reach the server by
+	// the loopback address: a certificate that covers it needs no other.
+	for _, h := range append(hosts, loopbackHosts...) {
 		if ip := net.ParseIP(h); ip != nil {
+			if slices.ContainsFunc(t.IPAddresses, ip.Equal) {
+				continue
+			}
 			t.IPAddresses = append(t.IPAddresses, ip)
 			continue
 		}
 		if !validDNSName(h) {
-			return nil, fmt.Errorf("host %q is neither an IP address nor a DNS name", h)
+			return nil, fmt.Errorf("host %q is neither an IP address nor a DNS name (a wildcard needs two labels under it: *.grading.example.org)", h)
 		}
-		t.DNSNames = append(t.DNSNames, h)
+		if !slices.Contains(t.DNSNames, h) {
+			t.DNSNames = append(t.DNSNames, h)
+		}
 	}
 	return t, nil
 }
+
+// loopbackHosts are in every server certificate.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 var dnsLabel = regexp.MustCompile(`^(\*|[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)$`)
 
@@ -139,12 +152,14 @@ func validDNSName(h string) bool {
 	if h == "" || len(h) > 253 {
 		return false
 	}
-	for i, l := range strings.Split(h, ".") {
+	labels := strings.Split(h, ".")
+	for i, l := range labels {
 		if !dnsLabel.MatchString(l) || (l == "*" && i > 0) {
 			return false
 		}
 	}
-	return true
+	// "*" or "*.org" would stand for every host or a whole domain.
+	return labels[0] != "*" || len(labels) >= 3
 }
 
 // loadOrMakeCA reads dir's CA, or makes one when dir has neither of its

@@ -16,7 +16,7 @@ var now = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 
 func TestIssueMakesACAOnceAndCertificatesItSigns(t *testing.T) {
 	dir := t.TempDir()
-	first, err := Issue(dir, "server", []string{"nats1.example.org", "10.0.0.5", "::1"}, now)
+	first, err := Issue(dir, "server", []string{"nats1.example.org", " 10.0.0.5 ", "::1"}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,9 @@ func TestIssueMakesACAOnceAndCertificatesItSigns(t *testing.T) {
 		{first.Cert, "10.0.0.5", true},
 		{first.Cert, "::1", true},
 		{first.Cert, "nats2.example.org", false},
-		{first.Cert, "127.0.0.1", false},
+		{first.Cert, "127.0.0.1", true}, // every certificate: the same machine's tools
+		{first.Cert, "localhost", true},
+		{first.Cert, "10.0.0.6", false},
 		{second.Cert, "nats2.example.org", true},
 		{second.Cert, "nats1.example.org", false},
 	} {
@@ -66,6 +68,9 @@ func TestIssueMakesACAOnceAndCertificatesItSigns(t *testing.T) {
 		_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: tc.host, CurrentTime: now})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s for %s: verify error %v, want ok=%v", filepath.Base(tc.cert), tc.host, err, tc.ok)
+		}
+		if strings.TrimSpace(leaf.Subject.CommonName) != leaf.Subject.CommonName {
+			t.Errorf("common name %q not trimmed", leaf.Subject.CommonName)
 		}
 		if leaf.IsCA {
 			t.Errorf("%s is a CA: a server's key could sign more certificates", tc.cert)
@@ -103,6 +108,8 @@ func TestIssueRefuses(t *testing.T) {
 		{"no host", dir, "s2", nil, now, "at least one host"},
 		{"bad host", dir, "s2", []string{"a b.example"}, now, "neither an IP address nor a DNS name"},
 		{"inner wildcard", dir, "s2", []string{"a.*.example"}, now, "neither"},
+		{"every host", dir, "s2", []string{"*"}, now, "neither"},
+		{"a whole domain", dir, "s2", []string{"*.org"}, now, "two labels"},
 		{"bad name", dir, "../x", []string{"a.example"}, now, "letters, digits"},
 		{"the CA's name", dir, "ca", []string{"a.example"}, now, "the CA's own"},
 		{"CA without its key", caOnly, "s2", []string{"a.example"}, now, "read the CA key"},
