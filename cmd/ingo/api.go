@@ -124,6 +124,20 @@ func (a *app) httpTLS(ln net.Listener) (*tls.Config, error) {
 	return tc, nil
 }
 
+// reachableAddr is addr as this machine reaches it: a listener on every
+// address (0.0.0.0, ::) by the loopback one, which certificates of ingo
+// certs cover and which works where "0.0.0.0" does not.
+func reachableAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1" // a listener on :: takes IPv4 too
+	}
+	return net.JoinHostPort(host, port)
+}
+
 // serveHTTP serves h on ln until ctx ends, then lets requests in flight
 // finish for a few seconds (server-sent event streams are cut). With tc it
 // serves HTTPS only.
@@ -149,7 +163,7 @@ func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, tc *tls.C
 		go func() { errc <- hs.Serve(ln) }() // ends when Shutdown below closes ln
 	}
 	if ready != nil {
-		ready(scheme + "://" + ln.Addr().String() + "/")
+		ready(scheme + "://" + reachableAddr(ln.Addr()) + "/")
 	}
 	select {
 	case err := <-errc:

@@ -61,7 +61,11 @@ func refusal(err error) bool {
 // relays. tls:// URLs (with a public CA's certificate) require TLS too.
 func (a *app) warnClear(urls string) {
 	for _, raw := range strings.Split(urls, ",") {
-		u, err := url.Parse(strings.TrimSpace(raw))
+		raw = strings.TrimSpace(raw)
+		if !strings.Contains(raw, "://") {
+			raw = "nats://" + raw // as nats.go reads a bare host:port
+		}
+		u, err := url.Parse(raw)
 		if err != nil || u.Scheme == "tls" || u.Scheme == "wss" || loopbackHost(u.Hostname()) {
 			continue
 		}

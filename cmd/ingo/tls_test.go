@@ -321,6 +321,8 @@ func TestTLS_WarnClear(t *testing.T) {
 		{"ws://10.0.0.5:8080", 1},
 		{"nats://nats1:4222,nats://nats2:4222", 1},
 		{"tls://nats1:4222,nats://nats2:4222", 1},
+		{"10.0.0.5:4222", 1},
+		{"127.0.0.1:4222", 0},
 	} {
 		t.Run(tc.urls, func(t *testing.T) {
 			var log syncBuffer

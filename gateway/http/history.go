@@ -76,6 +76,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		fail(w, errf(http.StatusBadRequest, "bad_query", err.Error()))
 		return
 	}
+	course := frontendCourse(p, &q.CourseID)
 	jobs, next, err := s.client.History(r.Context(), q)
 	if err != nil {
 		fail(w, err)
@@ -83,7 +84,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []jobjson.Record{}
 	for i := range jobs {
-		if p.canSee(s.recordOwner(&jobs[i])) {
+		if p.canSee(s.recordOwner(&jobs[i])) && (course == "" || jobs[i].CourseID == course) {
 			out = append(out, jobjson.NewRecord(&jobs[i]))
 		}
 	}

@@ -160,8 +160,9 @@ func (s *Server) historySummaryHandler(w http.ResponseWriter, r *http.Request) {
 		fail(w, errf(http.StatusBadRequest, "bad_query", err.Error()))
 		return
 	}
+	course := frontendCourse(p, &q.CourseID)
 	out, err := summarize(r.Context(), s.client.History, q, summaryMaxRecords, func(rec *messages.JobRecord) bool {
-		return p.canSee(s.recordOwner(rec))
+		return p.canSee(s.recordOwner(rec)) && (course == "" || rec.CourseID == course)
 	})
 	if err != nil {
 		fail(w, err)

@@ -19,8 +19,9 @@ import (
 // every job.
 type queueJSON = jobjson.Queue
 
-// queueFor is the snapshot as p may see it.
-func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, now time.Time) queueJSON {
+// queueFor is the snapshot as p may see it; course is a frontend's
+// ?course=, applied here (frontendCourse).
+func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, course string, now time.Time) queueJSON {
 	if p.admin() {
 		return jobjson.NewQueue(q, now, nil)
 	}
@@ -31,11 +32,25 @@ func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, now time.Tim
 	for _, j := range q.JobsWaiting {
 		ids = append(ids, j.JobID)
 	}
-	owners := s.store.owners(ids)
-	out := jobjson.NewQueue(q, now, func(id string) bool { o, ok := owners[id]; return ok && p.canSee(o) })
+	visible := s.store.visible(ids, p, course)
+	out := jobjson.NewQueue(q, now, func(id string) bool { return visible[id] })
 	// Which courses have jobs is not a frontend's business.
 	out.Summary.Counts = []messages.QueueCount{}
 	return out
+}
+
+// frontendCourse takes a frontend token's course filter out of a request
+// to the backend and returns it, for the API to apply to what the token
+// may see: asked of the backend, it would count and page another
+// course's jobs (totals, cursors), and which courses have jobs is not a
+// frontend's business. An admin's stays in the request ("" returned).
+func frontendCourse(p principal, course *string) string {
+	if p.admin() {
+		return ""
+	}
+	c := *course
+	*course = ""
+	return c
 }
 
 // getQueue is the snapshot, or with any of ?limit, ?cursor, ?environment
@@ -50,6 +65,8 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
+	p := who(r)
+	course := frontendCourse(p, &req.CourseID)
 	var q *messages.BackendGetQueue
 	if paged {
 		q, err = s.client.QueryQueue(r.Context(), req)
@@ -60,7 +77,7 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	out := s.queueFor(who(r), q, time.Now())
+	out := s.queueFor(p, q, course, time.Now())
 	if q.Next != nil {
 		out.NextCursor = q.Next.String()
 	}
@@ -112,7 +129,7 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
 	lastWrite := time.Now()
 	for {
 		if q, err := s.client.Queue(r.Context()); err == nil {
-			out := s.queueFor(who(r), q, time.Now())
+			out := s.queueFor(who(r), q, "", time.Now())
 			data, _ := json.Marshal(out)
 			if key := changeKey(out); !bytes.Equal(key, lastKey) {
 				lastKey = key

@@ -131,8 +131,10 @@ type Server struct {
 	uploads *semaphore.Weighted
 	store   *store
 	tasks   *taskOwners
-	stats   *counters
-	handler http.Handler
+	// abandoned: submissions that went unanswered, by owner.
+	abandoned *abandonedJobs
+	stats     *counters
+	handler   http.Handler
 	// ctx ends with Close: it stops the goroutines following jobs and
 	// the event streams.
 	ctx    context.Context
@@ -146,7 +148,7 @@ type Server struct {
 // when it answers.
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
-	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTaskOwners), stats: newCounters(),
+	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), abandoned: newAbandonedJobs(maxAbandoned), stats: newCounters(),
 		uploads: semaphore.NewWeighted(o.UploadMemory)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{

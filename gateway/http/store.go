@@ -36,7 +36,10 @@ type record struct {
 	id string
 	// owner is principal.owner of the token that submitted the job, ""
 	// for jobs the API did not submit in this process.
-	owner       string
+	owner string
+	// course is the job's course id, for a frontend's ?course= (which the
+	// API applies itself: see frontendCourse).
+	course      string
 	submittedAt time.Time
 	startedAt   time.Time
 	agent       string
@@ -71,16 +74,16 @@ func newStore(limit int64) *store {
 	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit}
 }
 
-// add registers a job the API submitted for owner, unless it is known
-// already.
-func (st *store) add(id, owner string, submittedAt time.Time) *record {
+// add registers a job of course the API submitted for owner, unless it
+// is known already.
+func (st *store) add(id, owner, course string, submittedAt time.Time) *record {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if r := st.jobs[id]; r != nil {
 		return r // its owner stays: nobody takes over another's job
 	}
 	r := st.addLocked(id, submittedAt)
-	r.owner = owner
+	r.owner, r.course = owner, course
 	return r
 }
 
@@ -222,14 +225,14 @@ func (st *store) view(id string) (v jobView, owner string, ok bool) {
 	return v, r.owner, true
 }
 
-// owners returns the owner of each of ids the store knows.
-func (st *store) owners(ids []string) map[string]string {
+// visible returns which of ids p may see, of course when it is not "".
+func (st *store) visible(ids []string, p principal, course string) map[string]bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := make(map[string]string, len(ids))
+	out := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		if r := st.jobs[id]; r != nil {
-			out[id] = r.owner
+		if r := st.jobs[id]; r != nil && p.canSee(r.owner) && (course == "" || r.course == course) {
+			out[id] = true
 		}
 	}
 	return out

@@ -18,9 +18,9 @@ func TestStoreBound(t *testing.T) {
 	t.Parallel()
 	st := newStore(8 << 10)
 	now := time.Now()
-	st.add("running", "", now)
+	st.add("running", "", "", now)
 	for _, id := range []string{"a", "b", "c"} {
-		st.add(id, "", now)
+		st.add(id, "", "", now)
 		st.done(&messages.BackendJobDone{JobID: id, JobResult: messages.JobResult{
 			Result: messages.Result{Status: messages.StatusSuccess, Text: strings.Repeat("x", 3<<10)}}}, now)
 	}

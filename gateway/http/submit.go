@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"mime"
@@ -95,23 +96,32 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
 			return
 		}
-		s.tasks.add(p.owner(), m.TaskBundle)
+		if !p.admin() { // admins may name any bundle
+			s.tasks.add(p.owner(), m.TaskBundle)
+		}
 	}
-	if known, _ := s.store.has(m.JobID); known {
+	if known, _ := s.store.has(m.JobID); known || s.abandoned.othersJob(m.JobID, p.owner()) {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
 		return
 	}
 	// Registered before the backend hears of it, so a GET right after the
 	// 202 finds it; forgotten again if the backend refuses it.
-	s.store.add(m.JobID, p.owner(), time.Now())
+	s.store.add(m.JobID, p.owner(), m.CourseID, time.Now())
 	m.Launcher = tagOwner(m.Launcher, p) // history.go: whose job it stays after a restart
 	s.store.setFollowed(m.JobID)         // before any result can reach OnResult
 	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
 		s.store.forget(m.JobID)
+		var refusal *messages.Error
+		if !errors.As(err, &refusal) {
+			// Unanswered: the backend may have it, and the client
+			// would let a retry of the id adopt it.
+			s.abandoned.add(m.JobID, p.owner())
+		}
 		fail(w, err)
 		return
 	}
+	s.abandoned.adopted(m.JobID)
 	s.stats.jobsSubmitted.Add(1)
 	s.follow(job)
 	answer := map[string]any{"job_id": m.JobID}

@@ -5,10 +5,12 @@ import (
 	"sync"
 )
 
-// maxTaskOwners bounds what taskOwners remembers: about 150 bytes an
-// entry, some 15 MB. Past it the least recently used goes, and its token
-// uploads that task again.
-const maxTaskOwners = 100_000
+// maxTasksPerOwner bounds what taskOwners remembers for one token name:
+// about 150 bytes an entry, some 1.5 MB a name, and names are only those
+// an admin issued tokens for. Past it that name's least recently used
+// goes (its token uploads that task again); one name's uploads never
+// evict another's.
+const maxTasksPerOwner = 10_000
 
 // taskOwners remembers which token names stored which task bundles
 // through this process. Every token shares the API's NATS identity, and
@@ -20,43 +22,53 @@ const maxTaskOwners = 100_000
 // API's jobs, it is this process's memory: after a restart a frontend
 // uploads its task again, which stores nothing new.
 type taskOwners struct {
-	mu  sync.Mutex
-	max int
-	lru *list.List // of ownedTask, most recently used first
-	idx map[ownedTask]*list.Element
+	mu     sync.Mutex
+	max    int
+	owners map[string]*ownerTasks
 }
 
-type ownedTask struct{ owner, digest string }
+// ownerTasks are one name's digests, most recently used first.
+type ownerTasks struct {
+	lru *list.List // of digest strings
+	idx map[string]*list.Element
+}
 
-func newTaskOwners(max int) *taskOwners {
-	return &taskOwners{max: max, lru: list.New(), idx: map[ownedTask]*list.Element{}}
+func newTaskOwners(maxPerOwner int) *taskOwners {
+	return &taskOwners{max: maxPerOwner, owners: map[string]*ownerTasks{}}
 }
 
 // add records that owner stored digest.
 func (t *taskOwners) add(owner, digest string) {
-	k := ownedTask{owner, digest}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if e, ok := t.idx[k]; ok {
-		t.lru.MoveToFront(e)
+	o := t.owners[owner]
+	if o == nil {
+		o = &ownerTasks{lru: list.New(), idx: map[string]*list.Element{}}
+		t.owners[owner] = o
+	}
+	if e, ok := o.idx[digest]; ok {
+		o.lru.MoveToFront(e)
 		return
 	}
-	t.idx[k] = t.lru.PushFront(k)
-	for t.lru.Len() > t.max {
-		oldest := t.lru.Back()
-		t.lru.Remove(oldest)
-		delete(t.idx, oldest.Value.(ownedTask))
+	o.idx[digest] = o.lru.PushFront(digest)
+	for o.lru.Len() > t.max {
+		oldest := o.lru.Back()
+		o.lru.Remove(oldest)
+		delete(o.idx, oldest.Value.(string))
 	}
 }
 
 // has says whether owner stored digest, and keeps it the longer if so.
 func (t *taskOwners) has(owner, digest string) bool {
-	k := ownedTask{owner, digest}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	e, ok := t.idx[k]
+	o := t.owners[owner]
+	if o == nil {
+		return false
+	}
+	e, ok := o.idx[digest]
 	if ok {
-		t.lru.MoveToFront(e)
+		o.lru.MoveToFront(e)
 	}
 	return ok
 }

@@ -78,13 +78,19 @@ func TestFrontendTokensUseOnlyTheirTasks(t *testing.T) {
 	})
 }
 
+// TestTaskOwnersBound: each name keeps its most recently used tasks,
+// and one name's flood of uploads never evicts another's.
 func TestTaskOwnersBound(t *testing.T) {
 	o := newTaskOwners(3)
+	o.add("victim", "v")
 	for i := range 4 {
 		o.add("a", fmt.Sprint(i))
 		if i == 2 {
 			o.has("a", "0") // used: kept over 1
 		}
+	}
+	for i := range 1000 {
+		o.add("flood", fmt.Sprint(i))
 	}
 	for d, want := range map[string]bool{"0": true, "1": false, "2": true, "3": true} {
 		if o.has("a", d) != want {
@@ -93,5 +99,8 @@ func TestTaskOwnersBound(t *testing.T) {
 	}
 	if o.has("b", "0") {
 		t.Error("b owns a's task")
+	}
+	if !o.has("victim", "v") {
+		t.Error("another name's uploads evicted the victim's task")
 	}
 }

@@ -29,7 +29,7 @@ func TestJobViewUsage(t *testing.T) {
 		{"unknown", nil, `"usage":null`},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
-			st.add(tc.id, "", now)
+			st.add(tc.id, "", "", now)
 			st.done(&messages.BackendJobDone{JobID: tc.id, JobResult: messages.JobResult{
 				Result: messages.Result{Status: messages.StatusTimeout}, Usage: tc.usage}}, now)
 			v, _, ok := st.view(tc.id)
