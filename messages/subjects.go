@@ -162,8 +162,29 @@ func (s Subjects) JournalInputsStream() string {
 // JournalInputs is the subject of the journal's input messages.
 func (s Subjects) JournalInputs() string { return s.Prefix + "." + SuffixJournalInputs }
 
-// JournalAll matches every journal subject.
+// JournalAll matches every journal subject of the layouts before
+// JournalAllIn.
 func (s Subjects) JournalAll() string { return s.Prefix + "." + SuffixJournal + ".>" }
+
+// JournalAllIn, JournalBatchIn and JournalInputsIn are the journal's
+// subjects under its space, a random word that only the journal's
+// streams' configurations hold (package backend/journal): the server
+// stores a JetStream answer on whatever reply subject its requester
+// names, and nobody who cannot read those configurations can name one
+// there.
+func (s Subjects) JournalAllIn(space string) string {
+	return s.Prefix + "." + SuffixJournal + "." + space + ".>"
+}
+
+// JournalBatchIn: see JournalAllIn.
+func (s Subjects) JournalBatchIn(space string) string {
+	return s.Prefix + "." + SuffixJournal + "." + space + "." + SuffixJournalBatch
+}
+
+// JournalInputsIn: see JournalAllIn.
+func (s Subjects) JournalInputsIn(space string) string {
+	return s.Prefix + "." + SuffixJournalInputs + "." + space
+}
 
 func (s Subjects) idAfter(subject, head string) (string, bool) {
 	id, ok := strings.CutPrefix(subject, head)

@@ -242,7 +242,7 @@ func (j *Journal) publish(b *inFlight) {
 		b.input = seq
 	}
 	b.data = appendBatch(make([]byte, 0, size), b.records, b.input)
-	f, err := j.js.PublishMsgAsync(&nats.Msg{Subject: j.subj.JournalBatch(), Data: b.data},
+	f, err := j.js.PublishMsgAsync(&nats.Msg{Subject: j.batches, Data: b.data},
 		jetstream.WithExpectStream(j.subj.JournalStream()), jetstream.WithMsgID(b.msgID))
 	if err != nil {
 		// Not even sent: the ack worker sends it again, as for a lost ack.
@@ -354,5 +354,5 @@ func (j *Journal) follow(b *inFlight) (uint64, error) {
 			j.opts.Log.Debug("journal: batch not acknowledged; sending it again", "records", len(b.records), "err", err)
 		}
 	}
-	return j.store(j.subj.JournalBatch(), j.subj.JournalStream(), b.data, b.msgID, retryFor)
+	return j.store(j.batches, j.subj.JournalStream(), b.data, b.msgID, retryFor)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -248,7 +249,7 @@ func TestGroupCommitBatchesRecords(t *testing.T) {
 // appended after it in batches.
 func TestOlderLayoutStillRead(t *testing.T) {
 	s := testutil.StartNATS(t)
-	first := openJournal(t, s, nil)
+	first := olderJournal(t, s)
 	ctx := context.Background()
 	for _, tr := range []backend.Transition{
 		&backend.JobQueued{Job: sampleJob("old1", 0), ClientID: "c", Seq: 1, At: time.Now()},
@@ -275,7 +276,6 @@ func TestOlderLayoutStillRead(t *testing.T) {
 		jetstream.WithExpectStream(subj.JournalStream())); err != nil {
 		t.Fatal(err)
 	}
-	first.Close()
 	var kinds []string
 	j := openJournal(t, s, func(tr backend.Transition) {
 		kinds = append(kinds, strings.TrimPrefix(fmt.Sprintf("%T", tr), "*backend."))
@@ -363,4 +363,26 @@ func TestRecentBatches(t *testing.T) {
 	if r.get(200) == nil || r.order.Len() != 1 || r.bytes != 50 {
 		t.Fatalf("a message over the budget: %d kept, %d bytes", r.order.Len(), r.bytes)
 	}
+}
+
+// olderLayout is a journal stream as a backend before spaces (space.go)
+// made it: what it holds, and a JetStream handle to write more as it did.
+type olderLayout struct{ js jetstream.JetStream }
+
+func olderJournal(t *testing.T, s *testutil.NATS) olderLayout {
+	t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: "older backend", Creds: testutil.Superuser(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: subj.JournalStream(),
+		Subjects: []string{subj.JournalAll()}, AllowDirect: true}); err != nil {
+		t.Fatal(err)
+	}
+	return olderLayout{js: js}
 }

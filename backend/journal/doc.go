@@ -5,17 +5,21 @@
 //
 // Two streams per installation. The journal stream, named by
 // messages.JournalStream ("<PREFIX>_JOBS"), holds the subjects
-// "<prefix>.journal.>". Each record is one backend.Transition in the
-// versioned CBOR wire form of this package (Encode, Decode). Records are
-// stored in batches (batch.go): one message on "<prefix>.journal.batch.v1"
-// holds the records appended together, each with its job's id ahead of
-// it. A JobQueued's description (the student's answers, most of the
-// bytes) is not in its record but in the batch's input message, in the
-// inputs stream ("<PREFIX>_JOBINPUTS", subject "<prefix>.jobinputs.v1";
+// "<prefix>.journal.<space>.>", where space is a random word only the
+// streams' configurations hold (space.go says why: nobody who cannot
+// read them can have the server store anything there). Each record is
+// one backend.Transition in the versioned CBOR wire form of this package
+// (Encode, Decode). Records are stored in batches (batch.go): one message
+// on "<prefix>.journal.<space>.batch.v1" holds the records appended
+// together, each with its job's id ahead of it. A JobQueued's
+// description (the student's answers, most of the bytes) is not in its
+// record but in the batch's input message, in the inputs stream
+// ("<PREFIX>_JOBINPUTS", subject "<prefix>.jobinputs.v1.<space>";
 // inputs.go), which the batch names; so a replay reads heads only. A
-// journal written before that (batches of version 1) or before batches
-// (one message per record on its job's subject, "<prefix>.journal.<jobID>")
-// holds the descriptions in the records; it is still read.
+// journal written before the space (batches on "<prefix>.journal.batch.v1"),
+// before inputs apart (batches of version 1) or before batches (one
+// message per record on its job's subject, "<prefix>.journal.<jobID>")
+// is still read, and gets a space at its next open.
 //
 // # Durability
 //

@@ -10,11 +10,12 @@ import (
 )
 
 // The server sends a JetStream answer on whatever reply subject its
-// requester chose, past the requester's permissions: any frontend or
-// agent can have one stored in the journal's stream. Such a message is
-// not the backend's: a replay skips it, so it neither stops the backend
-// for good (the JSON of an API answer) nor replays a job nobody
-// submitted (a record a frontend stored as bundle metadata and had
+// requester chose, past the requester's permissions. On the subjects of
+// the journal's space only somebody who read the stream's configuration
+// (a backend) can have one stored (TestOutsidersCannotHaveAnythingStored);
+// should one be, it is not the backend's: a replay skips it, so it
+// neither stops the backend for good (the JSON of an API answer) nor
+// replays a job nobody submitted (a record stored as bundle metadata and
 // answered by a direct get).
 func TestReplaySkipsWhatTheServerStoredOnSomebodysBehalf(t *testing.T) {
 	s := testutil.StartNATS(t)
@@ -26,10 +27,9 @@ func TestReplaySkipsWhatTheServerStoredOnSomebodysBehalf(t *testing.T) {
 		t.Fatal(err)
 	}
 	evil := testutil.NewReflector(t, s.URL, "evil")
-	subj := messages.NewSubjects("")
-	evil.Stored(subj.JournalBatch(), appendBatchV1([]batchRecord{{id: "forged", data: forged}}))
-	evil.APIAnswer(subj.JournalBatch())
-	evil.Missing(subj.JournalBatch()) // a 404, stored empty
+	evil.Stored(j.batches, appendBatchV1([]batchRecord{{id: "forged", data: forged}}))
+	evil.APIAnswer(j.batches)
+	evil.Missing(j.batches) // a 404, stored empty
 	testutil.Eventually(t, wait, func() bool { return streamState(t, j.stream).Msgs >= 4 },
 		"the server stored its answers in the journal's stream")
 
@@ -37,5 +37,41 @@ func TestReplaySkipsWhatTheServerStoredOnSomebodysBehalf(t *testing.T) {
 	openJournal(t, s, func(tr backend.Transition) { replayed = append(replayed, backend.TransitionJobID(tr)) })
 	if len(replayed) != 1 || replayed[0] != "real" {
 		t.Fatalf("replayed %v, want [real]", replayed)
+	}
+}
+
+// TestOutsidersCannotHaveAnythingStored: the subjects anybody can name
+// without reading the streams' configurations (those of the layouts
+// before the space, or a space guessed) are kept by neither of the
+// journal's streams, so no reflection fills them: before the space, any
+// frontend could have acknowledgements stored there until the journal
+// refused new jobs for everybody, or the inputs' stream, which has no
+// bound of its own, filled the disk.
+func TestOutsidersCannotHaveAnythingStored(t *testing.T) {
+	s := testutil.StartNATS(t)
+	j := openJournal(t, s, nil)
+	appendAll(t, j, &backend.JobQueued{Job: sampleJob("real", 0), ClientID: "c", Seq: 1, At: time.Now()})
+	before, beforeInputs := streamState(t, j.stream).Msgs, streamState(t, j.inputs).Msgs
+
+	evil := testutil.NewReflector(t, s.URL, "evil")
+	subj := messages.NewSubjects("")
+	targets := []string{subj.JournalBatch(), subj.Journal("job-1"), subj.JournalInputs(),
+		subj.JournalBatchIn(newSpace()), subj.JournalInputsIn(newSpace())}
+	for _, to := range targets {
+		evil.APIAnswer(to)
+		evil.Missing(to)
+	}
+	// What the server stores, it stores before it answers a request of
+	// its own after them: the same reflection on the journal's own
+	// subject, which only a backend can name, is the control.
+	evil.APIAnswer(j.batches)
+	evil.Missing(j.batches)
+	testutil.Eventually(t, wait, func() bool { return streamState(t, j.stream).Msgs >= before+2 },
+		"the control reflections were not stored")
+	if got := streamState(t, j.inputs).Msgs; got != beforeInputs {
+		t.Errorf("the inputs' stream holds %d messages, want %d: a reflection was stored", got, beforeInputs)
+	}
+	if got := streamState(t, j.stream).Msgs; got != before+2 {
+		t.Errorf("the journal holds %d messages, want %d", got, before+2)
 	}
 }

@@ -90,7 +90,7 @@ func (l *liveness) inputsBelow(low uint64) uint64 {
 
 // storeInputs stores a batch's input message and returns its sequence.
 func (j *Journal) storeInputs(data []byte, msgID string) (uint64, error) {
-	return j.store(j.subj.JournalInputs(), j.subj.JournalInputsStream(), data, msgID, retryFor)
+	return j.store(j.inputSubject, j.subj.JournalInputsStream(), data, msgID, retryFor)
 }
 
 // readInput reads the input message at seq, from those read last when

@@ -53,6 +53,9 @@ type Journal struct {
 	inputs jetstream.Stream // the descriptions, apart (inputs.go)
 	subj   messages.Subjects
 	opts   Options
+	// batches and inputSubject are where this journal stores, in its
+	// space (space.go).
+	batches, inputSubject string
 
 	// session and msgSeq make each record's message id (see Record).
 	session string
@@ -110,10 +113,14 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	subj := messages.NewSubjects(o.Prefix)
+	space, err := findSpace(ctx, js, subj)
+	if err != nil {
+		return nil, err
+	}
 	cfg := jetstream.StreamConfig{
 		Name:        subj.JournalStream(),
 		Description: "ingo backend job journal: the jobs' transitions, in batches",
-		Subjects:    []string{subj.JournalAll()},
+		Subjects:    []string{subj.JournalAllIn(space)},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardNew,
@@ -128,12 +135,13 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
-	icfg := inputsStreamConfig(cfg, subj.JournalInputsStream(), subj.JournalInputs())
+	icfg := inputsStreamConfig(cfg, subj.JournalInputsStream(), subj.JournalInputsIn(space))
 	inputs, err := js.CreateOrUpdateStream(ctx, icfg)
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", icfg.Name, natsconn.ExplainStore(err))
 	}
 	j := &Journal{nc: nc, js: js, stream: s, inputs: inputs, subj: subj, opts: o, session: nuid.Next(),
+		batches: subj.JournalBatchIn(space), inputSubject: subj.JournalInputsIn(space),
 		live: newLiveness(), stopCompact: make(chan struct{}), compactDone: make(chan struct{})}
 	j.async.init()
 	return j, nil

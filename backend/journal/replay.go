@@ -167,9 +167,9 @@ func (j *Journal) readMessages(it jetstream.MessagesContext, last uint64, ordere
 
 // decodeMessages decodes the messages of work until it is closed.
 func (j *Journal) decodeMessages(work <-chan *decodedMessage) {
-	batches, prefix := j.subj.JournalBatch(), j.subj.Journal("")
+	prefix := j.subj.Journal("")
 	for m := range work {
-		if m.subject == batches {
+		if j.isBatch(m.subject) {
 			m.input, m.err = eachStored(m.data, func(r storedRecord) error {
 				t, err := decodeReplayed(r.id, r.data)
 				m.items = append(m.items, replayItem{id: r.id, t: t})
