@@ -184,7 +184,13 @@ func connect(t *testing.T, url, name string) *nats.Conn {
 // connectAs connects as creds (nil on an open server).
 func connectAs(t *testing.T, url, name string, creds *natsauth.Credentials) *nats.Conn {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: creds})
+	return connectWith(t, natsconn.Options{URL: url, Name: name, Creds: creds})
+}
+
+// connectWith is connectAs with every option.
+func connectWith(t *testing.T, o natsconn.Options) *nats.Conn {
+	t.Helper()
+	nc, err := natsconn.Connect(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -40,6 +43,9 @@ const (
 // success. INGO_BENCH_AGENT_GOMAXPROCS sets the agent processes'
 // GOMAXPROCS (GOMAXPROCS itself sets every process's): what six Go
 // runtimes sharing two cores cost in scheduling (docs/PERFORMANCE.md).
+// INGO_BENCH_TLS=1 gives the embedded server a certificate of ingo certs
+// and every connection but the backend's own (a pipe) TLS, the raw rows'
+// too: what TLS costs.
 func TestProcessReport(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skipf("no go command to build ingo with: %v", err)
@@ -143,6 +149,22 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	url := fmt.Sprintf("nats://127.0.0.1:%d", testutil.FreePort(t))
 	args := []string{"backend", "--embedded-nats", "--nats-url", url, "--data-dir", dataDir}
 	args = append(args, mode.args...)
+	var agentTLS []string
+	var clientTLS *tls.Config
+	if os.Getenv("INGO_BENCH_TLS") != "" {
+		issued, err := tlsfiles.Issue(filepath.Join(home, "tls"), "server", []string{"127.0.0.1"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--set", "backend.nats-tls-cert="+issued.Cert, "--set", "backend.nats-tls-key="+issued.Key)
+		agentTLS = []string{"--set", "nats.tls-ca=" + issued.CA}
+		if clientTLS, err = tlsfiles.ClientConfig(issued.CA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	connect := func(name string, creds *natsauth.Credentials) *nats.Conn {
+		return connectWith(t, natsconn.Options{URL: url, Name: name, Creds: creds, TLS: clientTLS})
+	}
 	begin := time.Now()
 	be := testutil.StartProcess(t, "backend("+mode.name+")", bin, profiled(env, "backend-"+mode.name), args...)
 	testutil.Eventually(t, 60*time.Second, func() bool {
@@ -167,8 +189,8 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		if n := os.Getenv("INGO_BENCH_AGENT_GOMAXPROCS"); n != "" {
 			agentEnv = append(slices.Clone(agentEnv), "GOMAXPROCS="+n)
 		}
-		agents[i] = testutil.StartProcess(t, id, bin, agentEnv, "agent", "--runtime", "noop",
-			"--concurrency", strconv.Itoa(procSlots), "--nats-url", url, "--set", "agent.id="+id, "--name", id)
+		agents[i] = testutil.StartProcess(t, id, bin, agentEnv, append([]string{"agent", "--runtime", "noop",
+			"--concurrency", strconv.Itoa(procSlots), "--nats-url", url, "--set", "agent.id=" + id, "--name", id}, agentTLS...)...)
 	}
 	defer func() {
 		for _, a := range agents {
@@ -195,7 +217,11 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	defer cancel()
 	var cl *frontendclient.Client
 	testutil.Eventually(t, 30*time.Second, func() bool {
-		nc, err := nats.Connect(url, admin.NATSOptions()...)
+		opts := admin.NATSOptions()
+		if clientTLS != nil {
+			opts = append(opts, nats.Secure(clientTLS))
+		}
+		nc, err := nats.Connect(url, opts...)
 		if err != nil {
 			return false
 		}
@@ -208,7 +234,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	if err != nil {
 		t.Fatal(err)
 	}
-	clientConn := connectAs(t, url, "bench-client", front)
+	clientConn := connect("bench-client", front)
 	cl, err = frontendclient.New(ctx, clientConn,
 		frontendclient.Options{Name: "bench", ClientID: "bench", RequestTimeout: time.Minute})
 	if err != nil {
@@ -240,12 +266,12 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		}
 		return c
 	}
-	srv := connectAs(t, url, "raw-responder", mint("bench-responder"))
+	srv := connect("raw-responder", mint("bench-responder"))
 	if _, err := srv.Subscribe(rawSubject, func(m *nats.Msg) { _ = m.Respond(wireRes) }); err != nil {
 		t.Fatal(err)
 	}
 	_ = srv.Flush()
-	rnc := connectAs(t, url, "raw-requester", mint("bench-requester"))
+	rnc := connect("raw-requester", mint("bench-requester"))
 	be0 := procCPU(t, be.Pid())
 	r.raw = closedLoop(jobs, procInFlight, func() {
 		if _, err := rnc.Request(rawSubject, wireReq, time.Minute); err != nil {
