@@ -52,7 +52,8 @@ func TestServeAnswersOnlyTheAskersInbox(t *testing.T) {
 	defer srv.Close()
 	evil := frontend(t, n, "evil")
 	req := historyRequest(t)
-	// Observers of the journal's and another client's subjects, and of
+	// Observers of a journal subject anybody can name (the layout's
+	// before the journal's space), another client's subject, and
 	// another frontend's inbox.
 	obs, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "observer", Creds: testutil.Superuser(t)})
 	if err != nil {

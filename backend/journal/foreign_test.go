@@ -1,10 +1,16 @@
 package journal
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ingo-grader/ingo/backend"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -73,5 +79,50 @@ func TestOutsidersCannotHaveAnythingStored(t *testing.T) {
 	}
 	if got := streamState(t, j.stream).Msgs; got != before+2 {
 		t.Errorf("the journal holds %d messages, want %d", got, before+2)
+	}
+}
+
+// TestTwoBackendsOpenAtOnce: two backends that open a journal which does
+// not exist yet, at the same moment, each make a space; the one refused
+// the stream's creation takes the other's, and both store in it.
+func TestTwoBackendsOpenAtOnce(t *testing.T) {
+	s := testutil.StartNATS(t)
+	ctx := context.Background()
+	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: "backend", Creds: testutil.Superuser(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stream made first, so that the server's files of the account
+	// exist: two first streams made at once can meet the server's own
+	// race on making them (an error "creating store"), which is not
+	// this test's.
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "FIRST", Subjects: []string{"first"}}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 8 {
+		prefix := fmt.Sprintf("r%d", round) // streams of their own, none deleted
+		var journals [2]*Journal
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range journals {
+			wg.Go(func() { journals[i], errs[i] = Open(ctx, nc, Options{Prefix: prefix}) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: Open %d: %v", round, i, err)
+			}
+		}
+		if journals[0].batches != journals[1].batches || journals[0].inputSubject != journals[1].inputSubject {
+			t.Fatalf("round %d: two spaces: %s and %s", round, journals[0].batches, journals[1].batches)
+		}
+		for _, j := range journals {
+			j.Close()
+		}
 	}
 }

@@ -113,25 +113,21 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	subj := messages.NewSubjects(o.Prefix)
-	space, err := findSpace(ctx, js, subj)
-	if err != nil {
-		return nil, err
-	}
 	cfg := jetstream.StreamConfig{
 		Name:        subj.JournalStream(),
 		Description: "ingo backend job journal: the jobs' transitions, in batches",
-		Subjects:    []string{subj.JournalAllIn(space)},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardNew,
-		MaxBytes:    o.MaxBytes,
-		MaxAge:      o.MaxAge,
-		Replicas:    o.Replicas,
+		// Subjects: the space's, below.
+		Storage:   jetstream.FileStorage,
+		Retention: jetstream.LimitsPolicy,
+		Discard:   jetstream.DiscardNew,
+		MaxBytes:  o.MaxBytes,
+		MaxAge:    o.MaxAge,
+		Replicas:  o.Replicas,
 		// Direct gets: LoadJob and LoadResult read one record raw, from any
 		// replica, instead of through the JetStream API's JSON and base64.
 		AllowDirect: true,
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, space, err := openStream(ctx, js, subj, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
@@ -181,9 +177,11 @@ func (j *Journal) store(subject, stream string, data []byte, msgID string, withi
 			return ack.Sequence, nil
 		}
 		if time.Until(deadline) < 100*time.Millisecond {
-			return 0, fmt.Errorf("journal: store %s: %w", subject, err)
+			// The stream's name, not the subject: this error may reach a
+			// client, and the subject holds the space (space.go).
+			return 0, fmt.Errorf("journal: store in %s: %w", stream, err)
 		}
-		j.opts.Log.Debug("journal: store not acknowledged; sending it again", "subject", subject, "err", err)
+		j.opts.Log.Debug("journal: store not acknowledged; sending it again", "stream", stream, "err", err)
 		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -27,17 +27,23 @@ import (
 // (about 100 bytes each, as fast as it asks) stored in the journal until
 // it refused new jobs for everybody (Full), or in the descriptions'
 // stream, which has no bound of its own, until the disk was full. The
-// space is read from the stream's configuration, which only backends
-// and admins may read (package natsauth), so nobody else can name a
-// subject the streams keep.
+// space is read from the stream's configuration, which only backends may
+// read (package natsauth: not even admins), so nobody else can name a
+// subject the streams keep. Errors name the streams, never a subject.
 //
-// The first backend makes the space with the streams; a journal of an
-// older layout (its subjects <prefix>.journal.> and <prefix>.jobinputs.v1)
-// gets one at its next open, and what it holds is still read (replay.go
-// knows the older subjects). Two backends that open a journal without a
-// space at the same moment may make two; the later update wins, and the
-// other's first store fails (no stream takes its subject), which ends
-// that backend with ErrJournalFailed: its next start reads the space.
+// The first backend makes the space with the streams (a second that made
+// another at the same moment is refused the stream's creation, and reads
+// the first's). A journal of an older layout (its subjects
+// <prefix>.journal.> and <prefix>.jobinputs.v1) gets one at its next
+// open, and what it holds is still read (replay.go knows the older
+// subjects). Two backends that open such a journal at the same moment may
+// each move it; the later update wins. The active backend opens the
+// journal again once it holds the lease, so it reads the space that won;
+// should the other lead with its own, its stores fail (no stream takes
+// their subject) for the store's retries, about two minutes, and it ends
+// with ErrJournalFailed, nothing lost: its next start reads the space.
+// An older backend that merely starts moves the streams back to its
+// subjects (docs/deployment.md: upgrade every backend together).
 
 // spacePattern is a space: a letter, then 32 hex digits.
 var spacePattern = regexp.MustCompile(`^s[0-9a-f]{32}$`)
@@ -63,20 +69,45 @@ func spaceOf(subj messages.Subjects, subjects []string) string {
 	return ""
 }
 
+// openStream creates the journal stream of cfg (its subjects those of
+// its space), or updates it: with the space it has, or, for an older
+// layout's, with a new one.
+func openStream(ctx context.Context, js jetstream.JetStream, subj messages.Subjects, cfg jetstream.StreamConfig) (jetstream.Stream, string, error) {
+	for attempt := 0; ; attempt++ {
+		space, exists, err := findSpace(ctx, js, subj)
+		if err != nil {
+			return nil, "", err
+		}
+		cfg.Subjects = []string{subj.JournalAllIn(space)}
+		var s jetstream.Stream
+		if exists {
+			s, err = js.CreateOrUpdateStream(ctx, cfg)
+		} else {
+			// Not an update: one over a stream another backend made
+			// since findSpace looked would replace its space.
+			s, err = js.CreateStream(ctx, cfg)
+		}
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && attempt < 3 {
+			continue // made meanwhile: read its space
+		}
+		return s, space, err
+	}
+}
+
 // findSpace reads the journal stream's space, or makes one for a stream
-// that does not exist yet or has an older layout.
-func findSpace(ctx context.Context, js jetstream.JetStream, subj messages.Subjects) (string, error) {
+// that does not exist yet (exists false) or has an older layout.
+func findSpace(ctx context.Context, js jetstream.JetStream, subj messages.Subjects) (space string, exists bool, err error) {
 	s, err := js.Stream(ctx, subj.JournalStream())
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		return newSpace(), nil
+		return newSpace(), false, nil
 	case err != nil:
-		return "", fmt.Errorf("journal: read stream %s: %w", subj.JournalStream(), err)
+		return "", false, fmt.Errorf("journal: read stream %s: %w", subj.JournalStream(), err)
 	}
 	if space := spaceOf(subj, s.CachedInfo().Config.Subjects); space != "" {
-		return space, nil
+		return space, true, nil
 	}
-	return newSpace(), nil
+	return newSpace(), true, nil
 }
 
 // isBatch says whether a message of the journal stream on subject is a
