@@ -113,9 +113,10 @@ const (
 	// "<PREFIX>_HISTORY".
 	HistoryStreamSuffix = "HISTORY"
 	// SuffixHistory is the root of the history stream's subjects:
-	// "<prefix>.history.batch.<batchID>" holds the records of a batch of
-	// jobs, "<prefix>.history.sums.<batchID>" their summaries; records
-	// stored by earlier versions are on
+	// "<prefix>.history.batch.<space>.<batchID>" holds the records of a
+	// batch of jobs, "<prefix>.history.sums.<space>.<batchID>" their
+	// summaries, space being the stream's (backend/history); records
+	// stored by earlier versions are on the same without the space, on
 	// "<prefix>.history.list.<course>.<status>.<client>.<jobID>" and
 	// "<prefix>.history.job.<jobID>".
 	// Only the backend writes them.

@@ -8,8 +8,16 @@
 // One stream per installation, messages.HistoryStream ("<PREFIX>_HISTORY"),
 // with two messages per batch of records:
 //
-//	<prefix>.history.batch.<batchID>   the records, whole
-//	<prefix>.history.sums.<batchID>    their summaries, in the same order
+//	<prefix>.history.batch.<space>.<batchID>   the records, whole
+//	<prefix>.history.sums.<space>.<batchID>    their summaries, in the same order
+//
+// where space is the stream's, a random word only its configuration holds
+// (package internal/streamspace): the stream keeps those two subjects
+// only, so nobody who cannot read the configuration (anybody but a
+// backend) can have the server store its answers there until the stream,
+// bounded, drops its oldest records before their retention. A stream of
+// the layouts before gets a space at the next open; what it holds is
+// still read (the feed follows their subjects too).
 //
 // Each is a list of frames: an encoded record (a BackendHistory of one
 // job) after its length as a uvarint. At a deadline a batch holds a
@@ -39,7 +47,7 @@
 // what was stored is found; the index drops what the retention removed
 // before the stream's first sequence.
 //
-// A batch's subject is its writer's run id and a counter: a batch
+// A batch's subject is the space, its writer's run id and a counter: a batch
 // published again (its ack did not come) replaces itself, one message
 // per subject. A job stored again (a replay, below) is in two batches;
 // the index keeps its newest record, and pages list it once.

@@ -39,8 +39,10 @@ func (st *Store) feed(ctx context.Context) {
 }
 
 func (st *Store) feedOnce(ctx context.Context) error {
+	// The summaries of every space's batches (two backends may have made
+	// two; streamspace), and of the layouts before spaces.
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{
-		st.subj.HistorySummaries("*"), st.subj.HistoryList("*", "*", "*", "*")}}
+		st.subj.HistorySummaries("*.*"), st.subj.HistorySummaries("*"), st.subj.HistoryList("*", "*", "*", "*")}}
 	if last := st.ix.readTo(); last > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last+1
 	}

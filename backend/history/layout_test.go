@@ -18,6 +18,7 @@ import (
 
 	"github.com/ingo-grader/ingo/backend/history"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -40,6 +41,32 @@ func superJS(t *testing.T, n *testutil.NATS) jetstream.JetStream {
 		t.Fatal(err)
 	}
 	return js
+}
+
+// olderStream makes the history stream as the versions before its space
+// (internal/streamspace) made it: on every history subject.
+func olderStream(t *testing.T, n *testutil.NATS) jetstream.JetStream {
+	t.Helper()
+	js := superJS(t, n)
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: subj.HistoryStream(),
+		Subjects: []string{subj.HistoryAll()}, MaxMsgsPerSubject: 1, AllowDirect: true}); err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// space is the history stream's space, as a backend reads it.
+func space(t *testing.T, n *testutil.NATS) string {
+	t.Helper()
+	s, err := superJS(t, n).Stream(context.Background(), subj.HistoryStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := streamspace.Of(s.CachedInfo().Config.Subjects, subj.HistoryBatch(""))
+	if sp == "" {
+		t.Fatalf("no space in the history stream's subjects %v", s.CachedInfo().Config.Subjects)
+	}
+	return sp
 }
 
 // storedMessages is what the history stream holds, by subject.
@@ -219,7 +246,7 @@ func TestBackendRecordsReadWholeAndListed(t *testing.T) {
 // summary in a header).
 func TestRecordsOfTheEarlierLayoutsAreRead(t *testing.T) {
 	n := testutil.StartNATS(t)
-	js := superJS(t, n)
+	js := olderStream(t, n)
 	publish := func(m *nats.Msg, rec messages.JobRecord) {
 		t.Helper()
 		data, err := messages.Encode(&messages.BackendHistory{Jobs: []messages.JobRecord{rec}})
@@ -231,8 +258,6 @@ func TestRecordsOfTheEarlierLayoutsAreRead(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The stream, as the earlier versions made it, before the backend.
-	openStore(t, n, history.Options{}).Close()
 	two := messages.JobRecord{JobID: "two-1", ClientID: "alice", CourseID: "c1", TaskID: "t", FinishedAt: 1,
 		JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusFailed, Text: "two text"}, Grade: 7}}
 	publish(nats.NewMsg(subj.HistoryJob("two-1")), two)
@@ -306,27 +331,38 @@ func TestLongNamesDoNotFailABatch(t *testing.T) {
 // timeout.
 func TestReadsWhenTheLastMessageIsNotIndexed(t *testing.T) {
 	n := testutil.StartNATS(t)
-	st := openStore(t, n, history.Options{})
-	st.Add(record("a", "alice", "c1", messages.StatusSuccess, "a"))
-	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 1 }, "a stored")
-	js := superJS(t, n)
-	for _, subject := range []string{subj.HistoryBatch("orphan-1"), subj.HistoryJob("old-1")} {
+	// An older stream whose last message is a whole record of two
+	// messages per job (after a message the index reads).
+	js := olderStream(t, n)
+	for _, subject := range []string{subj.HistoryList("c1", "failed", "alice", "old-1"), subj.HistoryJob("old-1")} {
 		if _, err := js.Publish(context.Background(), subject, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
+	}
+	st := openStore(t, n, history.Options{})
+	reads := func(what string, want int) {
+		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		page, _, err := st.List(ctx, history.Viewer{Admin: true}, &messages.ClientGetHistory{})
 		cancel()
-		if err != nil || len(page) != 1 {
-			t.Errorf("listing after a message on %s: %d records, %v", subject, len(page), err)
+		if err != nil || len(page) != want {
+			t.Errorf("listing after %s: %d records, %v; want %d", what, len(page), err, want)
 		}
 		ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
 		_, err = st.Get(ctx, history.Viewer{Admin: true}, "nothere")
 		cancel()
 		if !errors.Is(err, history.ErrNotFound) {
-			t.Errorf("a job not there, after a message on %s: %v, want ErrNotFound", subject, err)
+			t.Errorf("a job not there, after %s: %v, want ErrNotFound", what, err)
 		}
 	}
+	reads("an older layout's whole record", 0)
+	// Then a batch's records whose summaries failed.
+	st.Add(record("a", "alice", "c1", messages.StatusSuccess, "a"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 1 }, "a stored")
+	if _, err := js.Publish(context.Background(), subj.HistoryBatch(space(t, n)+".orphan-1"), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	reads("a batch's records without summaries", 1)
 }
 
 // How long a backend that starts takes to read the history's summaries
@@ -397,5 +433,39 @@ func TestRecordsNotStoredAreNotListed(t *testing.T) {
 		if err != nil || len(page) != 1 || page[0].JobID != "small" {
 			t.Errorf("listed %d records (%v), want small only", len(page), err)
 		}
+	}
+}
+
+// TestOutsidersCannotHaveAnythingStored: the server sends a JetStream
+// answer on whatever reply subject its requester names, and stores it
+// where a stream keeps that subject. Before the history's space, any
+// frontend could have acknowledgements stored on its subjects until the
+// stream, bounded, dropped its oldest records before their retention.
+// The subjects anybody can name (the layouts' before, a space guessed)
+// are kept no more; the space's, which only a backend can read, is the
+// control.
+func TestOutsidersCannotHaveAnythingStored(t *testing.T) {
+	n := testutil.StartNATS(t)
+	st := openStore(t, n, history.Options{})
+	st.Add(record("a", "alice", "c1", messages.StatusSuccess, "a"))
+	testutil.Eventually(t, wait, func() bool { return st.Stats().Written == 1 }, "a stored")
+	total := func() (sum uint64) {
+		for _, n := range storedMessages(t, n) {
+			sum += n
+		}
+		return sum
+	}
+	before := total()
+	evil := testutil.NewReflector(t, n.URL, "evil")
+	for _, to := range []string{subj.HistoryBatch("x"), subj.HistorySummaries("x"), subj.HistoryJob("x"),
+		subj.HistoryList("c1", "success", "alice", "x"), subj.HistoryBatch(streamspace.New() + ".x")} {
+		evil.APIAnswer(to)
+		evil.Missing(to)
+	}
+	ctl := subj.HistoryBatch(space(t, n) + ".control")
+	evil.APIAnswer(ctl)
+	testutil.Eventually(t, wait, func() bool { return storedMessages(t, n)[ctl] == 1 }, "the control reflection was not stored")
+	if got := total(); got != before+1 {
+		t.Errorf("the history holds %d messages, want %d: %v", got, before+1, storedMessages(t, n))
 	}
 }

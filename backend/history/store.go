@@ -14,6 +14,7 @@ import (
 
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -65,7 +66,10 @@ type Store struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	subj   messages.Subjects
-	opts   Options
+	// space is the stream's (package internal/streamspace): the head of
+	// every batch this process writes.
+	space string
+	opts  Options
 
 	mu      sync.Mutex
 	pending map[string]int // records added and not settled, by job id
@@ -121,9 +125,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	}
 	subj := messages.NewSubjects(o.Prefix)
 	cfg := jetstream.StreamConfig{
-		Name:              subj.HistoryStream(),
-		Description:       "ingo job history: every finished job's record and summary",
-		Subjects:          []string{subj.HistoryAll()},
+		Name:        subj.HistoryStream(),
+		Description: "ingo job history: every finished job's record and summary",
+		// Subjects: the space's (streamspace), below.
 		Storage:           jetstream.FileStorage,
 		Retention:         jetstream.LimitsPolicy,
 		Discard:           jetstream.DiscardOld,
@@ -133,11 +137,13 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 		Replicas:          o.Replicas,
 		AllowDirect:       true,
 	}
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, space, err := streamspace.Open(ctx, js, cfg, subj.HistoryBatch(""), func(space string) []string {
+		return []string{subj.HistoryBatch(space + ".*"), subj.HistorySummaries(space + ".*")}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
-	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{}, settled: make(chan struct{}), ix: newIndex(),
+	st := &Store{js: js, stream: s, subj: subj, space: space, opts: o, pending: map[string]int{}, settled: make(chan struct{}), ix: newIndex(),
 		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight), slots: make(chan struct{}, maxInFlight)}
 	st.workers.Add(2)
 	go st.publisher() // ends when Close closes in

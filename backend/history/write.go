@@ -61,18 +61,19 @@ func (st *Store) encode(r *messages.JobRecord) (record, summary []byte, sum mess
 	return record, summary, sum, nil
 }
 
-// batchNamer names a writer's batches: a random run id and a counter,
-// so that no two writers' batches share a subject (one message per
-// subject: a batch published again replaces itself, and only itself).
+// batchNamer names a writer's batches: the stream's space, then a random
+// run id and a counter, so that no two writers' batches share a subject
+// (one message per subject: a batch published again replaces itself, and
+// only itself).
 type batchNamer struct {
-	run  string
+	run  string // "<space>.<run id>"
 	next uint64
 }
 
-func newBatchNamer() batchNamer {
+func newBatchNamer(space string) batchNamer {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return batchNamer{run: hex.EncodeToString(b[:])}
+	return batchNamer{run: space + "." + hex.EncodeToString(b[:])}
 }
 
 func (n *batchNamer) name() string {
@@ -86,7 +87,7 @@ func (n *batchNamer) name() string {
 func (st *Store) publisher() {
 	defer st.workers.Done()
 	defer close(st.acks)
-	names := newBatchNamer()
+	names := newBatchNamer(st.space)
 	var next *messages.JobRecord // read, and not in the batch before
 	for {
 		if next == nil {

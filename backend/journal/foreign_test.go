@@ -11,6 +11,7 @@ import (
 
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -62,7 +63,7 @@ func TestOutsidersCannotHaveAnythingStored(t *testing.T) {
 	evil := testutil.NewReflector(t, s.URL, "evil")
 	subj := messages.NewSubjects("")
 	targets := []string{subj.JournalBatch(), subj.Journal("job-1"), subj.JournalInputs(),
-		subj.JournalBatchIn(newSpace()), subj.JournalInputsIn(newSpace())}
+		subj.JournalBatchIn(streamspace.New()), subj.JournalInputsIn(streamspace.New())}
 	for _, to := range targets {
 		evil.APIAnswer(to)
 		evil.Missing(to)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -127,7 +128,8 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		// replica, instead of through the JetStream API's JSON and base64.
 		AllowDirect: true,
 	}
-	s, space, err := openStream(ctx, js, subj, cfg)
+	s, space, err := streamspace.Open(ctx, js, cfg, spaceHead(subj),
+		func(space string) []string { return []string{subj.JournalAllIn(space)} })
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
