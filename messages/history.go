@@ -132,7 +132,8 @@ func (s Subjects) HistoryStream() string {
 	return strings.ToUpper(s.Prefix) + "_" + HistoryStreamSuffix
 }
 
-// HistoryAll matches every subject of the history stream.
+// HistoryAll matches every history subject, of every layout (the stream
+// itself keeps its space's only).
 func (s Subjects) HistoryAll() string { return s.Prefix + "." + SuffixHistory + ".>" }
 
 // HistoryJob held the whole record of one job in earlier versions; read
@@ -141,14 +142,15 @@ func (s Subjects) HistoryJob(jobID string) string {
 	return s.Prefix + "." + SuffixHistory + ".job." + jobID
 }
 
-// HistoryBatch holds the records of a batch of jobs, batchID naming it
-// (unique to its writer's run).
+// HistoryBatch holds the records of a batch of jobs, batchID naming it:
+// "<space>.<run>-<n>", unique to its writer's run (a bare "<run>-<n>" in
+// the layout before the space).
 func (s Subjects) HistoryBatch(batchID string) string {
 	return s.Prefix + "." + SuffixHistory + ".batch." + batchID
 }
 
-// HistorySummaries holds the summaries of the batch batchID ("*": of
-// every batch).
+// HistorySummaries holds the summaries of the batch batchID ("*.*": of
+// every batch in a space; "*": of the layout's before).
 func (s Subjects) HistorySummaries(batchID string) string {
 	return s.Prefix + "." + SuffixHistory + ".sums." + batchID
 }

@@ -17,7 +17,10 @@
 // backend) can have the server store its answers there until the stream,
 // bounded, drops its oldest records before their retention. A stream of
 // the layouts before gets a space at the next open; what it holds is
-// still read (the feed follows their subjects too).
+// still read (the feed follows their subjects too). Two backends that
+// move it at the same moment each give it a space and the later wins:
+// the other's next batch finds no stream, and it reads the stream's
+// space and stores that batch, and every one after, there.
 //
 // Each is a list of frames: an encoded record (a BackendHistory of one
 // job) after its length as a uvarint. At a deadline a batch holds a

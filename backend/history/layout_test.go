@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -467,5 +468,61 @@ func TestOutsidersCannotHaveAnythingStored(t *testing.T) {
 	testutil.Eventually(t, wait, func() bool { return storedMessages(t, n)[ctl] == 1 }, "the control reflection was not stored")
 	if got := total(); got != before+1 {
 		t.Errorf("the history holds %d messages, want %d: %v", got, before+1, storedMessages(t, n))
+	}
+}
+
+// TestTwoBackendsMoveAnOlderStreamAtOnce: two backends that open a
+// history stream of the layout before spaces at the same moment each give
+// it a space, and the later update wins; the other's first batch finds no
+// stream, and it stores it, and what follows, in the stream's space: no
+// record is lost.
+func TestTwoBackendsMoveAnOlderStreamAtOnce(t *testing.T) {
+	n := testutil.StartNATS(t)
+	js := superJS(t, n)
+	ctx := context.Background()
+	for round := range 4 {
+		if round > 0 {
+			if err := js.DeleteStream(ctx, subj.HistoryStream()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		olderStream(t, n)
+		conns := [2]*nats.Conn{superuser(t, n), superuser(t, n)}
+		var stores [2]*history.Store
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range stores {
+			wg.Go(func() { stores[i], errs[i] = history.Open(ctx, conns[i], history.Options{}) })
+		}
+		wg.Wait()
+		for i := range stores {
+			if errs[i] != nil {
+				t.Fatalf("round %d: Open %d: %v", round, i, errs[i])
+			}
+		}
+		for k := range 3 { // apart: batches in flight together
+			for i, st := range stores {
+				st.Add(record(fmt.Sprintf("%d-%d", i, k), "alice", "c1", messages.StatusSuccess, "x"))
+			}
+			time.Sleep(15 * time.Millisecond)
+		}
+		for i, st := range stores {
+			testutil.Eventually(t, 30*time.Second, func() bool { s := st.Stats(); return s.Written+s.Failed == 3 },
+				"round %d: store %d settled its 3 records", round, i)
+			if s := st.Stats(); s.Failed != 0 {
+				t.Errorf("round %d: store %d: %+v, want none failed", round, i, s)
+			}
+		}
+		for i := range stores {
+			for k := range 3 {
+				id := fmt.Sprintf("%d-%d", i, k)
+				if _, err := stores[1-i].Get(ctx, history.Viewer{Admin: true}, id); err != nil {
+					t.Errorf("round %d: %s, stored by %d, not found by the other: %v", round, id, i, err)
+				}
+			}
+		}
+		for _, st := range stores {
+			st.Close()
+		}
 	}
 }

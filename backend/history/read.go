@@ -71,7 +71,9 @@ func (st *Store) get(ctx context.Context, jobID string) (*messages.JobRecord, er
 	}
 	r, err := record(jobID, data, err)
 	if err == nil && r.JobID != jobID {
-		return nil, fmt.Errorf("history: record %d of batch %s is %s's, not %s's", e.pos(), e.batch, r.JobID, jobID)
+		// Not the batch's name: it holds the stream's space, and this
+		// error may reach the asker.
+		return nil, fmt.Errorf("history: record %d of its batch is %s's, not %s's", e.pos(), r.JobID, jobID)
 	}
 	return r, err
 }

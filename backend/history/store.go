@@ -67,8 +67,9 @@ type Store struct {
 	stream jetstream.Stream
 	subj   messages.Subjects
 	// space is the stream's (package internal/streamspace): the head of
-	// every batch this process writes.
-	space string
+	// every batch this process writes; the follower moves it when the
+	// stream's moved (respace).
+	space atomic.Pointer[string]
 	opts  Options
 
 	mu      sync.Mutex
@@ -143,8 +144,9 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("history: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
-	st := &Store{js: js, stream: s, subj: subj, space: space, opts: o, pending: map[string]int{}, settled: make(chan struct{}), ix: newIndex(),
+	st := &Store{js: js, stream: s, subj: subj, opts: o, pending: map[string]int{}, settled: make(chan struct{}), ix: newIndex(),
 		in: make(chan *messages.JobRecord, o.Buffer), acks: make(chan inflight, maxInFlight), slots: make(chan struct{}, maxInFlight)}
+	st.space.Store(&space)
 	st.workers.Add(2)
 	go st.publisher() // ends when Close closes in
 	go st.follower()  // ends when the publisher closes acks

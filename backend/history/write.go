@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -66,19 +68,19 @@ func (st *Store) encode(r *messages.JobRecord) (record, summary []byte, sum mess
 // (one message per subject: a batch published again replaces itself, and
 // only itself).
 type batchNamer struct {
-	run  string // "<space>.<run id>"
+	run  string
 	next uint64
 }
 
-func newBatchNamer(space string) batchNamer {
+func newBatchNamer() batchNamer {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	return batchNamer{run: space + "." + hex.EncodeToString(b[:])}
+	return batchNamer{run: hex.EncodeToString(b[:])}
 }
 
-func (n *batchNamer) name() string {
+func (n *batchNamer) name(space string) string {
 	n.next++
-	return n.run + "-" + strconv.FormatUint(n.next, 10)
+	return space + "." + n.run + "-" + strconv.FormatUint(n.next, 10)
 }
 
 // publisher publishes what Add handed over in batches, without waiting
@@ -87,7 +89,7 @@ func (n *batchNamer) name() string {
 func (st *Store) publisher() {
 	defer st.workers.Done()
 	defer close(st.acks)
-	names := newBatchNamer(st.space)
+	names := newBatchNamer()
 	var next *messages.JobRecord // read, and not in the batch before
 	for {
 		if next == nil {
@@ -134,10 +136,9 @@ func (st *Store) publisher() {
 			continue
 		}
 		st.slots <- struct{}{} // records gather in in meanwhile
-		f := inflight{jobs: b.jobs, id: names.name()}
-		st.stash.put(f.id, b.entries)
-		f.records = &nats.Msg{Subject: st.subj.HistoryBatch(f.id), Data: b.records}
-		f.summaries = &nats.Msg{Subject: st.subj.HistorySummaries(f.id), Data: b.summaries}
+		f := inflight{jobs: b.jobs}
+		st.name(&f, names.name(*st.space.Load()), b.entries)
+		f.records.Data, f.summaries.Data = b.records, b.summaries
 		f.ack, _ = st.js.PublishMsgAsync(f.records) // a failed publish is retried by the follower
 		st.acks <- f
 	}
@@ -154,6 +155,11 @@ func (st *Store) follower() {
 		err := errGivenUp
 		if !st.givenUp.Load() {
 			err = st.await(f.ack, f.records)
+			if space := st.respace(err); space != "" && !strings.HasPrefix(f.id, space+".") {
+				_, run, _ := strings.Cut(f.id, ".") // after the space
+				st.name(&f, space+"."+run, st.stash.take(f.id))
+				err = st.await(nil, f.records)
+			}
 		}
 		if err == nil {
 			ack, _ := st.js.PublishMsgAsync(f.summaries) // a failed publish is retried by await
@@ -172,6 +178,45 @@ func (st *Store) follower() {
 		st.settle(f.jobs...)
 		<-st.slots
 	}
+}
+
+// name names f id, its messages by it and its entries stashed by it.
+func (st *Store) name(f *inflight, id string, entries []entry) {
+	f.id = id
+	st.stash.put(id, entries)
+	if f.records == nil {
+		f.records, f.summaries = &nats.Msg{}, &nats.Msg{}
+	}
+	f.records.Subject, f.summaries.Subject = st.subj.HistoryBatch(id), st.subj.HistorySummaries(id)
+}
+
+// noStream says whether a store failed for want of a stream taking its
+// subject.
+func noStream(err error) bool {
+	return errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// respace reads the stream's space after a store failed with err for
+// want of a stream taking its subject: another backend that moved an
+// older layout's stream at the same moment (streamspace) may have won.
+// It returns the stream's space ("" for any other error, or none read),
+// in which every batch named after is, and the follower names again a
+// batch of another.
+func (st *Store) respace(err error) string {
+	if !noStream(err) {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), st.opts.Timeout)
+	defer cancel()
+	now, err := streamspace.Current(ctx, st.stream, st.subj.HistoryBatch(""))
+	if err != nil || now == "" {
+		return ""
+	}
+	if now != *st.space.Load() {
+		st.opts.Log.Warn("job history: the stream's subjects moved to another space; storing in it")
+		st.space.Store(&now)
+	}
+	return now
 }
 
 // await returns once m is stored, publishing it again (synchronously: the
@@ -205,5 +250,5 @@ func (st *Store) await(ack jetstream.PubAckFuture, m *nats.Msg) error {
 	if err == nil {
 		err = ErrClosed
 	}
-	return fmt.Errorf("store %s: %w", m.Subject, err)
+	return fmt.Errorf("store in %s: %w", st.subj.HistoryStream(), err)
 }

@@ -16,5 +16,6 @@
 // the older subjects stay, and are still read by subject or sequence).
 // Two processes that create a stream at once agree on the first's space;
 // two that move an older layout's at once each update it, and the later
-// wins (the users say what follows for them).
+// wins: the other's stores then find no stream, and Current says where to
+// store instead (the users say how they follow it).
 package streamspace

@@ -41,6 +41,18 @@ func Of(subjects []string, head string) string {
 	return ""
 }
 
+// Current reads the space stream has now, "" for none: the one to store
+// in once a store finds no stream for the subjects of the space it had
+// (another process moved an older layout's stream at the same moment, and
+// its update came later).
+func Current(ctx context.Context, stream jetstream.Stream, head string) (string, error) {
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return "", err
+	}
+	return Of(info.Config.Subjects, head), nil
+}
+
 // Open creates the stream of cfg with the subjects of a new space, or
 // updates an existing one: with the space it has (found after head in its
 // subjects), or with a new one for an older layout's. It returns the
@@ -63,6 +75,13 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfi
 		}
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && attempt < 3 {
 			continue // made meanwhile: read its space
+		}
+		if err == nil {
+			// What the stream has now: another process's update may
+			// have come after this one.
+			if now := Of(s.CachedInfo().Config.Subjects, head); now != "" {
+				space = now
+			}
 		}
 		return s, space, err
 	}
