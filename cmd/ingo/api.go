@@ -16,7 +16,6 @@ import (
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/gateway/http/dashboard"
 	"github.com/ingo-grader/ingo/internal/natsauth"
-	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
 func newAPICmd(a *app) *cobra.Command {
@@ -110,18 +109,8 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 // http-tls-cert; served in clear beyond this machine, it says what that
 // exposes.
 func (a *app) httpTLS(ln net.Listener) (*tls.Config, error) {
-	cfg := a.cfg
-	if cfg.HTTPTLSCert == "" && cfg.HTTPTLSKey == "" {
-		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !loopbackHost(host) {
-			a.log.Warn("the HTTP API listens beyond this machine without TLS: anyone on the network path reads its bearer tokens, then acts as their holders; set http-tls-cert and http-tls-key (ingo certs makes them), or serve it behind a TLS proxy", "addr", ln.Addr().String())
-		}
-		return nil, nil
-	}
-	tc, err := tlsfiles.ServerConfig(cfg.HTTPTLSCert, cfg.HTTPTLSKey, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("http-tls-cert: %w", err)
-	}
-	return tc, nil
+	return a.serverTLS("http-tls-cert", a.cfg.HTTPTLSCert, a.cfg.HTTPTLSKey, ln.Addr().String(),
+		"the HTTP API listens beyond this machine without TLS: anyone on the network path reads its bearer tokens, then acts as their holders; set http-tls-cert and http-tls-key (ingo certs makes them), or serve it behind a TLS proxy")
 }
 
 // reachableAddr is addr as this machine reaches it: a listener on every

@@ -344,15 +344,24 @@ func (a *app) embeddedTLS(addr string) (*tls.Config, error) {
 	if cfg.NATSTLSCert == "" && cfg.NATSTLSKey == "" && strings.HasPrefix(a.cfg.NATS.URL, "tls://") {
 		return nil, errors.New("nats.url is a tls:// URL, but the embedded NATS server has no certificate: set backend.nats-tls-cert and backend.nats-tls-key (ingo certs makes them), or listen at a nats:// URL")
 	}
-	if cfg.NATSTLSCert == "" && cfg.NATSTLSKey == "" {
+	return a.serverTLS("backend.nats-tls-cert", cfg.NATSTLSCert, cfg.NATSTLSKey, addr,
+		"the embedded NATS server listens beyond this machine without TLS: anyone on the network path reads job inputs, task bundles (hidden tests too) and results; set backend.nats-tls-cert and backend.nats-tls-key (ingo certs makes them)")
+}
+
+// serverTLS is the TLS configuration of a listener at addr from its
+// certificate and key files (certKey names the setting in errors), nil
+// with neither; a listener in clear beyond this machine logs clear, what
+// that exposes.
+func (a *app) serverTLS(certKey, cert, key, addr, clear string) (*tls.Config, error) {
+	if cert == "" && key == "" {
 		if host, _, _ := net.SplitHostPort(addr); !loopbackHost(host) {
-			a.log.Warn("the embedded NATS server listens beyond this machine without TLS: anyone on the network path reads job inputs, task bundles (hidden tests too) and results; set backend.nats-tls-cert and backend.nats-tls-key (ingo certs makes them)", "addr", addr)
+			a.log.Warn(clear, "addr", addr)
 		}
 		return nil, nil
 	}
-	tc, err := tlsfiles.ServerConfig(cfg.NATSTLSCert, cfg.NATSTLSKey, time.Now())
+	tc, err := tlsfiles.ServerConfig(cert, key, time.Now())
 	if err != nil {
-		return nil, fmt.Errorf("backend.nats-tls-cert: %w", err)
+		return nil, fmt.Errorf("%s: %w", certKey, err)
 	}
 	return tc, nil
 }
