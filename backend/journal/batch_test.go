@@ -13,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -371,15 +370,7 @@ type olderLayout struct{ js jetstream.JetStream }
 
 func olderJournal(t *testing.T, s *testutil.NATS) olderLayout {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: "older backend", Creds: testutil.Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testutil.SuperJS(t, s.URL)
 	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: subj.JournalStream(),
 		Subjects: []string{subj.JournalAll()}, AllowDirect: true}); err != nil {
 		t.Fatal(err)

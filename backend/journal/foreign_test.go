@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/backend"
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
@@ -89,15 +88,8 @@ func TestOutsidersCannotHaveAnythingStored(t *testing.T) {
 func TestTwoBackendsOpenAtOnce(t *testing.T) {
 	s := testutil.StartNATS(t)
 	ctx := context.Background()
-	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: "backend", Creds: testutil.Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testutil.SuperJS(t, s.URL)
+	nc := js.Conn()
 	// A stream made first, so that the server's files of the account
 	// exist: two first streams made at once can meet the server's own
 	// race on making them (an error "creating store"), which is not

@@ -7,7 +7,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -41,16 +40,7 @@ func TestOf(t *testing.T) {
 // moved from an older layout (its messages kept), and two processes that
 // make it at once agree on one space.
 func TestOpen(t *testing.T) {
-	s := testutil.StartNATS(t)
-	nc, err := natsconn.Connect(natsconn.Options{URL: s.URL, Name: "t", Creds: testutil.Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := testutil.SuperJS(t, testutil.StartNATS(t).URL)
 	ctx := context.Background()
 	open := func(name string) (jetstream.Stream, string) {
 		t.Helper()

@@ -56,16 +56,7 @@ func NewReflector(t testing.TB, url, name string) *Reflector {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, Creds: Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Reflector{t: t, url: url, name: name, js: js, stream: subj.BundleStream(), meta: subj.Bundles(name) + ".forged.meta"}
+	return &Reflector{t: t, url: url, name: name, js: SuperJS(t, url), stream: subj.BundleStream(), meta: subj.Bundles(name) + ".forged.meta"}
 }
 
 // Stored has the server send data on to, as a direct get's answer (with

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
@@ -52,4 +53,21 @@ func ConnectAs(t testing.TB, url, name string, creds *natsauth.Credentials) *nat
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// SuperJS is a JetStream handle of the superuser on the server at url,
+// closed with the test: to make streams as another version would, or to
+// look at them.
+func SuperJS(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: "superuser", Creds: Superuser(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
