@@ -66,6 +66,12 @@ func (s *Server) fromHistory(r *http.Request, p principal, id string) (v json.Ra
 	return data, err == nil, err
 }
 
+// sees says whether p may see the history's record rec, and of course
+// when it is not "" (a frontend's ?course=, applied here: frontendCourse).
+func (s *Server) sees(p principal, rec *messages.JobRecord, course string) bool {
+	return p.canSee(s.recordOwner(rec)) && (course == "" || rec.CourseID == course)
+}
+
 // listJobs is GET /api/v1/jobs: a page of the history, newest first. A
 // frontend token lists its own jobs: the page is filtered here, so it may
 // hold fewer than limit jobs while next says there are more.
@@ -84,7 +90,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []jobjson.Record{}
 	for i := range jobs {
-		if p.canSee(s.recordOwner(&jobs[i])) && (course == "" || jobs[i].CourseID == course) {
+		if s.sees(p, &jobs[i], course) {
 			out = append(out, jobjson.NewRecord(&jobs[i]))
 		}
 	}

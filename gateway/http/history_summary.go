@@ -162,7 +162,7 @@ func (s *Server) historySummaryHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	course := frontendCourse(p, &q.CourseID)
 	out, err := summarize(r.Context(), s.client.History, q, summaryMaxRecords, func(rec *messages.JobRecord) bool {
-		return p.canSee(s.recordOwner(rec)) && (course == "" || rec.CourseID == course)
+		return s.sees(p, rec, course)
 	})
 	if err != nil {
 		fail(w, err)

@@ -178,9 +178,7 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 		fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
 		return
 	}
-	if p := who(r); !p.admin() { // admins may name any bundle
-		s.tasks.add(p.owner(), digest)
-	}
+	s.storedTask(who(r), digest)
 	writeJSON(w, http.StatusCreated, map[string]string{"task_bundle": digest})
 }
 

@@ -96,9 +96,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
 			return
 		}
-		if !p.admin() { // admins may name any bundle
-			s.tasks.add(p.owner(), m.TaskBundle)
-		}
+		s.storedTask(p, m.TaskBundle)
 	}
 	if known, _ := s.store.has(m.JobID); known || s.abandoned.othersJob(m.JobID, p.owner()) {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))

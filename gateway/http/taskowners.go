@@ -37,6 +37,14 @@ func newTaskOwners(maxPerOwner int) *taskOwners {
 	return &taskOwners{max: maxPerOwner, owners: map[string]*ownerTasks{}}
 }
 
+// storedTask records that p stored the task bundle digest, unless p is
+// an admin: admins may name any bundle.
+func (s *Server) storedTask(p principal, digest string) {
+	if !p.admin() {
+		s.tasks.add(p.owner(), digest)
+	}
+}
+
 // add records that owner stored digest.
 func (t *taskOwners) add(owner, digest string) {
 	t.mu.Lock()

@@ -106,20 +106,18 @@ func Connect(o Options) (*nats.Conn, error) {
 	if o.Creds != nil {
 		opts = append(opts, o.Creds.NATSOptions()...)
 	}
+	url := o.URL
 	switch {
 	case o.InProcess != nil:
 		opts = append(opts, nats.InProcessServer(o.InProcess))
-	case o.TLS != nil:
-		opts = append(opts, nats.Secure(o.TLS.Clone()))
-	}
-	url := o.URL
-	if o.InProcess != nil {
 		// A tls:// URL (a TLS server's ClientURL) would have nats.go
 		// start TLS on the pipe, checking a certificate made for the
 		// network's names.
 		if rest, ok := strings.CutPrefix(url, "tls://"); ok {
 			url = "nats://" + rest
 		}
+	case o.TLS != nil:
+		opts = append(opts, nats.Secure(o.TLS.Clone()))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -203,5 +201,5 @@ func ForeignStored(h nats.Header, data []byte) bool {
 			return true
 		}
 	}
-	return len(data) > 0 && data[0] == '{'
+	return data[0] == '{'
 }
