@@ -16,8 +16,9 @@ import (
 func newCertsCmd(a *app) *cobra.Command {
 	var dataDir, name string
 	var hosts []string
+	var node bool
 	cmd := &cobra.Command{
-		Use:   "certs --host HOST [--host HOST...] [--name NAME] [--data-dir DIR]",
+		Use:   "certs --host HOST [--host HOST...] [--name NAME] [--cluster-node] [--data-dir DIR]",
 		Short: "Make a TLS certificate for the NATS server or the HTTP API",
 		Long: `Sign a TLS server certificate for the hosts that clients connect to (DNS
 names or IP addresses, as they appear in nats.url or the API's URL), with the
@@ -26,12 +27,17 @@ every client as nats.tls-ca) and ` + tlsfiles.CAKeyFile + ` (keep it here: it si
 certificates). Writes tls-NAME.pem and tls-NAME.key and never overwrites
 them: remove them first to renew.
 
+A node of a NATS cluster (configs/nats) needs --cluster-node: its
+certificate then also admits it to the other nodes' routes, which require
+one. No other certificate of the CA does: routes carry every message past
+every permission.
+
 Credentials keep anyone from forging ingo's messages; TLS keeps anyone on
 the network path from reading them: students' files, task bundles with
 their hidden tests, results, and the HTTP API's bearer tokens
 (docs/security.md).`,
 		Example: `  ingo certs --host grading.example.org --host 10.0.0.5
-  ingo certs --name nats2 --host nats2.example.org   # a cluster's node`,
+  ingo certs --name nats2 --host nats2.example.org --cluster-node   # a cluster's node`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(hosts) == 0 {
@@ -41,12 +47,25 @@ their hidden tests, results, and the HTTP API's bearer tokens
 			if err != nil {
 				return err
 			}
-			got, err := tlsfiles.Issue(dir, name, hosts, time.Now())
+			use := tlsfiles.Server
+			if node {
+				use = tlsfiles.ClusterNode
+			}
+			got, err := tlsfiles.Issue(dir, name, hosts, use, time.Now())
 			if err != nil {
 				return err
 			}
 			if got.CAMade {
 				fmt.Fprintf(a.stderr, "made the installation's CA: %s (its key %s stays here)\n", got.CA, filepath.Join(dir, tlsfiles.CAKeyFile))
+			}
+			if node {
+				fmt.Fprintf(a.stderr, `wrote %s and %s for %s (and this machine's loopback), valid until %s.
+Copy them and %s to the node, as its configs/nats/node*.conf names them in
+its two tls blocks (clients, and the cluster's routes). Give every
+component a copy of %s:
+  --set nats.tls-ca=%s   (INGO_NATS_TLS_CA)
+`, got.Cert, got.Key, strings.Join(got.Hosts, ", "), got.NotAfter.Format(time.DateOnly), got.CA, tlsfiles.CAFile, got.CA)
+				return nil
 			}
 			fmt.Fprintf(a.stderr, `wrote %s and %s for %s (and this machine's loopback), valid until %s.
 The embedded NATS server (ingo up, ingo backend --embedded-nats):
@@ -63,6 +82,7 @@ Every other component (agents, frontends, the CLI), with a copy of %s:
 	fs := cmd.Flags()
 	fs.StringArrayVar(&hosts, "host", nil, "a DNS name or IP address the certificate is for (repeatable)")
 	fs.StringVar(&name, "name", "server", "the files' name: tls-NAME.pem and tls-NAME.key")
+	fs.BoolVar(&node, "cluster-node", false, "the certificate of a NATS cluster's node, for its client port and its routes")
 	fs.StringVar(&dataDir, "data-dir", config.DefaultDataDir(), "the data directory holding the installation's CA")
 	return cmd
 }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -247,7 +251,7 @@ func (r *relay) size() int {
 // server in clear beyond loopback says what it exposes.
 func TestTLS_Settings(t *testing.T) {
 	dir := t.TempDir()
-	issued, err := tlsfiles.Issue(dir, "server", []string{"127.0.0.1"}, time.Now())
+	issued, err := tlsfiles.Issue(dir, "server", []string{"127.0.0.1"}, tlsfiles.Server, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,5 +337,41 @@ func TestTLS_WarnClear(t *testing.T) {
 				t.Errorf("%d warnings, want %d: %s", got, tc.warns, log.String())
 			}
 		})
+	}
+}
+
+// TestTLS_CertsForAClusterNode: only --cluster-node makes a certificate
+// that opens a route to a node of configs/nats (client authentication),
+// and says where it goes.
+func TestTLS_CertsForAClusterNode(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args   []string
+		file   string
+		route  bool
+		stderr string
+	}{
+		{[]string{"--name", "nats1", "--host", "nats1.example.org", "--cluster-node"}, "tls-nats1.pem", true, "configs/nats/node*.conf"},
+		{[]string{"--name", "api", "--host", "api.example.org"}, "tls-api.pem", false, "http-tls-cert="},
+	} {
+		code, _, errOut := runCmd(t.Context(), append([]string{"certs", "--data-dir", dir}, tc.args...)...)
+		if code != exitOK || !strings.Contains(errOut, tc.stderr) {
+			t.Fatalf("certs %v: exit %d, stderr %q, want it to say %q", tc.args, code, errOut, tc.stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		block, _ := pem.Decode(b)
+		if block == nil {
+			t.Fatalf("%s: no PEM", tc.file)
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth); got != tc.route {
+			t.Errorf("%s: client authentication %v, want %v", tc.file, got, tc.route)
+		}
 	}
 }

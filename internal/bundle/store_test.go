@@ -452,7 +452,7 @@ func TestStoreGetFromReplicasRightAfterPut(t *testing.T) {
 	c := testutil.StartNATSCluster(t, 3)
 	ctx := t.Context()
 	stream := messages.NewSubjects("").BundleStream()
-	backend := testutil.ConnectAs(t, c.URL(0), "backend", testutil.Creds(t, natsauth.RoleBackend, "backend"))
+	backend := c.ConnectAs(c.URL(0), "backend", testutil.Creds(t, natsauth.RoleBackend, "backend"))
 	if _, err := EnsureStore(ctx, backend, "", StoreConfig{Replicas: 3}); err != nil {
 		t.Fatal(err)
 	}
@@ -467,12 +467,12 @@ func TestStoreGetFromReplicasRightAfterPut(t *testing.T) {
 		leader = c.IndexOfName(st.CachedInfo().Cluster.Leader)
 		return leader >= 0
 	}, "the bundle stream's leader")
-	front, err := OpenStore(testutil.ConnectAs(t, c.URL(leader), "f", testutil.Creds(t, natsauth.RoleFrontend, "f")), "")
+	front, err := OpenStore(c.ConnectAs(c.URL(leader), "f", testutil.Creds(t, natsauth.RoleFrontend, "f")), "")
 	must(t, err)
 	var agents []*Store
 	for i := range c.Size() {
 		if i != leader {
-			a, err := OpenStore(testutil.ConnectAs(t, c.URL(i), fmt.Sprint("a", i), testutil.Creds(t, natsauth.RoleAgent, fmt.Sprint("a", i))), "")
+			a, err := OpenStore(c.ConnectAs(c.URL(i), fmt.Sprint("a", i), testutil.Creds(t, natsauth.RoleAgent, fmt.Sprint("a", i))), "")
 			must(t, err)
 			agents = append(agents, a)
 		}

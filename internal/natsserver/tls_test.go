@@ -19,7 +19,7 @@ import (
 // plain protocol to its own process's pipe.
 func TestTLSIsRequiredOnTheNetworkOnly(t *testing.T) {
 	dir := t.TempDir()
-	issued, err := tlsfiles.Issue(dir, "server", []string{"127.0.0.1"}, time.Now())
+	issued, err := tlsfiles.Issue(dir, "server", []string{"127.0.0.1"}, tlsfiles.Server, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestTLSIsRequiredOnTheNetworkOnly(t *testing.T) {
 	}
 
 	t.Run("another CA is refused", func(t *testing.T) {
-		other, err := tlsfiles.Issue(t.TempDir(), "server", []string{"127.0.0.1"}, time.Now())
+		other, err := tlsfiles.Issue(t.TempDir(), "server", []string{"127.0.0.1"}, tlsfiles.Server, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
 // ClusterWait bounds the waits of a NATSCluster: start, restart, JetStream
@@ -18,11 +23,14 @@ import (
 const ClusterWait = 30 * time.Second
 
 // NATSCluster is a NATS cluster with JetStream made of real nats-server
-// processes on loopback, as configs/nats/node*.conf describe on three
-// hosts. Nodes can be killed (SIGKILL) and restarted on the same ports and
-// store directories.
+// processes on loopback, each run with configs/nats/node*.conf as shipped
+// but for its addresses and paths (onLoopback): TLS on the client port,
+// routes that prove certificates of the cluster's own CA. Nodes can be
+// killed (SIGKILL) and restarted on the same ports and store directories.
 type NATSCluster struct {
 	t     testing.TB
+	dir   string // the CA and the nodes' certificates
+	tls   *tls.Config
 	nodes []*natsNode
 }
 
@@ -34,72 +42,101 @@ type natsNode struct {
 	process *Process
 }
 
-// nodeConfig is configs/nats/node*.conf for loopback: the same blocks, with
-// 127.0.0.1, chosen ports and a temp store dir.
-const nodeConfig = `server_name: %s
-listen: 127.0.0.1:%s
-max_payload: 8MB
-max_pending: 64MB
-jetstream {
-  store_dir: %q
-}
-cluster {
-  name: ingo
-  listen: 127.0.0.1:%s
-  routes: [
-%s  ]
-}
-`
-
 // StartNATSCluster runs n nats-server processes (NATSServerBinary) forming
 // one JetStream cluster, and waits until every node serves JetStream (a
 // meta leader is elected). They are killed when the test ends; their
 // output goes to the test log if it failed. n is 3 or 5 for a cluster that
 // survives one (two) dead nodes; 1 is a single server, not clustered.
+// Clients need TLS with the cluster's CA: TLS, CAFile, ConnectAs.
 func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 	t.Helper()
 	if n < 1 {
 		t.Fatalf("StartNATSCluster: %d nodes", n)
 	}
 	bin := NATSServerBinary(t)
-	c := &NATSCluster{t: t}
-	root := t.TempDir()
+	c := &NATSCluster{t: t, dir: t.TempDir()}
 	for i := 0; i < n; i++ {
 		c.nodes = append(c.nodes, &natsNode{name: fmt.Sprintf("nats%d", i+1),
-			port: freePort(t), cport: freePort(t), dir: filepath.Join(root, fmt.Sprintf("nats%d", i+1))})
+			port: freePort(t), cport: freePort(t), dir: filepath.Join(c.dir, fmt.Sprintf("nats%d", i+1))})
+	}
+	// Trust the test binary's keys, as docs/security.md tells an operator
+	// to do with `ingo creds --init`: the nats-auth.conf each shipped file
+	// includes.
+	auth, err := Keys(t).ServerConfig()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for i, node := range c.nodes {
-		var routes strings.Builder
+		site := nodeSite{Name: node.name, Port: node.port, CPort: node.cport, Store: filepath.Join(node.dir, "jetstream")}
+		issued := c.Issue(node.name, tlsfiles.ClusterNode)
+		site.Cert, site.Key, site.CA = issued.Cert, issued.Key, issued.CA
 		for j, other := range c.nodes {
 			if j != i {
-				fmt.Fprintf(&routes, "    nats-route://127.0.0.1:%s\n", other.cport)
+				site.Routes = append(site.Routes, other.cport)
 			}
 		}
-		store := filepath.Join(node.dir, "jetstream")
-		if err := os.MkdirAll(store, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		conf := filepath.Join(node.dir, "node.conf")
-		text := fmt.Sprintf(nodeConfig, node.name, node.port, store, node.cport, routes.String())
-		if n == 1 {
-			// One server is no cluster: JetStream refuses a cluster block
-			// without routes.
-			text = text[:strings.Index(text, "cluster {")]
-		}
-		// Trust the test binary's keys, as docs/security.md tells an
-		// operator to do with `ingo creds --nats-config`.
-		auth, err := Keys(t).ServerConfig()
+		shipped, err := shippedNodeConfig(i%3 + 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		text += auth
+		text, err := onLoopback(shipped, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(site.Store, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(node.dir, "node.conf")
 		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(node.dir, "nats-auth.conf"), []byte(auth), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		node.process = StartProcess(t, node.name, bin, nil, "-c", conf)
 	}
+	if c.tls, err = tlsfiles.ClientConfig(c.CAFile()); err != nil {
+		t.Fatal(err)
+	}
 	c.WaitReady()
 	return c
+}
+
+// Issue signs a certificate for 127.0.0.1 with the cluster's CA, as `ingo
+// certs --data-dir` does with an installation's, in the cluster's
+// directory.
+func (c *NATSCluster) Issue(name string, use tlsfiles.Use) tlsfiles.Issued {
+	c.t.Helper()
+	issued, err := tlsfiles.Issue(c.dir, name, []string{"127.0.0.1"}, use, time.Now())
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return issued
+}
+
+// CAFile is the cluster's CA certificate, what components take as
+// nats.tls-ca.
+func (c *NATSCluster) CAFile() string { return filepath.Join(c.dir, tlsfiles.CAFile) }
+
+// TLS is a client's TLS configuration, trusting the cluster's CA.
+func (c *NATSCluster) TLS() *tls.Config { return c.tls.Clone() }
+
+// ConnectAs connects to url (one node's or URLs) with creds over TLS,
+// reconnecting quickly; closed when the test ends.
+func (c *NATSCluster) ConnectAs(url, name string, creds *natsauth.Credentials) *nats.Conn {
+	c.t.Helper()
+	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond, Creds: creds, TLS: c.TLS()})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(nc.Close)
+	return nc
+}
+
+// superuser connects to urls as the superuser, for the cluster's own
+// probes: no reconnection, quick to fail.
+func (c *NATSCluster) superuser(urls string) (*nats.Conn, error) {
+	return nats.Connect(urls, append(Superuser(c.t).NATSOptions(), nats.Secure(c.TLS()), nats.NoReconnect(), nats.Timeout(time.Second))...)
 }
 
 // Size is the number of nodes.
@@ -117,6 +154,9 @@ func (c *NATSCluster) URLs() string {
 
 // URL is node i's client URL (i from 0).
 func (c *NATSCluster) URL(i int) string { return "nats://127.0.0.1:" + c.nodes[i].port }
+
+// RouteURL is node i's cluster port, as another node's routes name it.
+func (c *NATSCluster) RouteURL(i int) string { return "nats-route://127.0.0.1:" + c.nodes[i].cport }
 
 // Name is node i's server_name ("nats1" for node 0).
 func (c *NATSCluster) Name(i int) string { return c.nodes[i].name }
@@ -206,7 +246,7 @@ func (c *NATSCluster) WaitReady() {
 
 // placeProbe creates and deletes a stream with one replica per node.
 func (c *NATSCluster) placeProbe() error {
-	nc, err := nats.Connect(c.URLs(), append(Superuser(c.t).NATSOptions(), nats.Timeout(time.Second))...)
+	nc, err := c.superuser(c.URLs())
 	if err != nil {
 		return err
 	}
@@ -245,7 +285,7 @@ func (c *NATSCluster) WaitNodeReady(i int) {
 
 // jetStreamReady asks node i alone for the account's JetStream info.
 func (c *NATSCluster) jetStreamReady(i int) error {
-	nc, err := nats.Connect(c.URL(i), append(Superuser(c.t).NATSOptions(), nats.NoReconnect(), nats.Timeout(time.Second))...)
+	nc, err := c.superuser(c.URL(i))
 	if err != nil {
 		return err
 	}
@@ -317,7 +357,7 @@ func (c *NATSCluster) streamInfo(stream string) (*jetstream.StreamInfo, error) {
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("no node runs")
 	}
-	nc, err := nats.Connect(strings.Join(urls, ","), append(Superuser(c.t).NATSOptions(), nats.NoReconnect(), nats.Timeout(time.Second))...)
+	nc, err := c.superuser(strings.Join(urls, ","))
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
 func shell(t *testing.T) string {
@@ -99,7 +101,7 @@ func TestNATSClusterNodeDies(t *testing.T) {
 		t.Skip("runs three nats-server processes")
 	}
 	c := StartNATSCluster(t, 3)
-	nc, err := nats.Connect(c.URLs(), append(Superuser(t).NATSOptions(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))...)
+	nc, err := nats.Connect(c.URLs(), append(Superuser(t).NATSOptions(), nats.Secure(c.TLS()), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +150,9 @@ func TestNATSClusterNodeDies(t *testing.T) {
 }
 
 // TestNATSConfigsValid checks configs/nats/node*.conf, the files operators
-// use, with nats-server's own parser (-t), and that the loopback template
-// of StartNATSCluster sets the same keys.
+// use: each as StartNATSCluster runs it (onLoopback) passes nats-server's
+// own parser (-t), and each holds what keeps a cluster closed: ingo's
+// identities, TLS for clients, and routes that prove a node's certificate.
 func TestNATSConfigsValid(t *testing.T) {
 	bin := NATSServerBinary(t)
 	files, err := filepath.Glob(filepath.Join(repoRoot(), "configs", "nats", "node*.conf"))
@@ -161,14 +164,25 @@ func TestNATSConfigsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	certs := t.TempDir()
 	for i, f := range files {
-		data, err := os.ReadFile(f)
+		shipped, err := shippedNodeConfig(i + 1)
 		if err != nil {
 			t.Fatal(err)
 		}
+		name := fmt.Sprintf("nats%d", i+1)
+		issued, err := tlsfiles.Issue(certs, name, []string{name}, tlsfiles.ClusterNode, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := onLoopback(shipped, nodeSite{Name: name, Port: "4222", CPort: "6222", Store: filepath.Join(t.TempDir(), "js"),
+			Cert: issued.Cert, Key: issued.Key, CA: issued.CA, Routes: []string{"6223", "6224"}})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 		dir := t.TempDir()
 		conf := filepath.Join(dir, filepath.Base(f))
-		if err := os.WriteFile(conf, data, 0o644); err != nil {
+		if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "nats-auth.conf"), []byte(auth), 0o644); err != nil {
@@ -177,23 +191,22 @@ func TestNATSConfigsValid(t *testing.T) {
 		if out, err := exec.Command(bin, "-c", conf, "-t").CombinedOutput(); err != nil {
 			t.Errorf("%s: %v: %s", f, err, out)
 		}
-		text := string(data)
-		if !strings.Contains(text, `include "nats-auth.conf"`) {
+		if !strings.Contains(shipped, "\ninclude \"nats-auth.conf\"\n") {
 			t.Errorf("%s does not include nats-auth.conf: it would admit anybody", f)
 		}
-		for _, want := range []string{fmt.Sprintf("server_name: nats%d\n", i+1), "listen: 0.0.0.0:4222\n",
+		for _, want := range []string{fmt.Sprintf("server_name: %s\n", name), "listen: 0.0.0.0:4222\n",
 			"max_payload: 8MB\n", "max_pending: 64MB\n", "jetstream {", "store_dir:", "cluster {", "name: ingo\n",
-			"listen: 0.0.0.0:6222\n", "routes: ["} {
-			if !strings.Contains(text, want) {
+			"listen: 0.0.0.0:6222\n", "routes: [",
+			fmt.Sprintf("\ntls {\n  cert_file: \"/etc/nats/tls-%s.pem\"\n  key_file: \"/etc/nats/tls-%s.key\"\n}\n", name, name),
+			fmt.Sprintf("  tls {\n    cert_file: \"/etc/nats/tls-%s.pem\"\n    key_file: \"/etc/nats/tls-%s.key\"\n    ca_file: \"/etc/nats/tls-ca.pem\"\n    verify: true\n  }\n", name, name),
+		} {
+			if !strings.Contains(shipped, want) {
 				t.Errorf("%s lacks %q", f, want)
-			}
-			if key, _, _ := strings.Cut(strings.TrimSpace(want), " "); !strings.Contains(nodeConfig, key) {
-				t.Errorf("the loopback template lacks %q", key)
 			}
 		}
 		for j := 1; j <= 3; j++ {
 			route := fmt.Sprintf("nats-route://nats%d:6222", j)
-			if strings.Contains(text, route) != (j != i+1) {
+			if strings.Contains(shipped, route) != (j != i+1) {
 				t.Errorf("%s: route %s wrong (want the two other nodes only)", f, route)
 			}
 		}

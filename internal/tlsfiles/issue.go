@@ -34,6 +34,20 @@ const (
 	ServerLifetime = 800 * 24 * time.Hour
 )
 
+// Use says whom a certificate identifies.
+type Use int
+
+const (
+	// Server is a server's certificate (NATS' client port, the HTTP API).
+	Server Use = iota
+	// ClusterNode is a NATS cluster node's: a server's certificate that
+	// the node also presents when it opens a route to another node. The
+	// nodes' cluster blocks require one (verify: true): a certificate of
+	// this kind is what admits a machine to the cluster, whose routes
+	// carry every account's messages past every permission.
+	ClusterNode
+)
+
 // ErrExists refuses to overwrite a certificate or key: clients may trust
 // it, and a server may be using it.
 var ErrExists = errors.New("already exists")
@@ -48,11 +62,11 @@ type Issued struct {
 	NotAfter      time.Time
 }
 
-// Issue signs a server certificate for hosts (DNS names or IP addresses;
+// Issue signs a certificate of use for hosts (DNS names or IP addresses;
 // at least one) with the CA of dir, which it makes first if dir has none.
 // It writes tls-<name>.pem and tls-<name>.key (0600) and refuses to
 // overwrite them.
-func Issue(dir, name string, hosts []string, now time.Time) (Issued, error) {
+func Issue(dir, name string, hosts []string, use Use, now time.Time) (Issued, error) {
 	if !namePattern.MatchString(name) {
 		return Issued{}, fmt.Errorf("certificate name %q: letters, digits, '.', '_' and '-' only", name)
 	}
@@ -62,6 +76,15 @@ func Issue(dir, name string, hosts []string, now time.Time) (Issued, error) {
 	tmpl, err := serverTemplate(hosts, now)
 	if err != nil {
 		return Issued{}, err
+	}
+	switch use {
+	case Server:
+	case ClusterNode:
+		// Only nodes may open routes: the HTTP API's certificate, of the
+		// same CA, is no key to the cluster.
+		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	default:
+		return Issued{}, fmt.Errorf("certificate use %d unknown", use)
 	}
 	out := Issued{
 		CA:    filepath.Join(dir, CAFile),

@@ -16,14 +16,14 @@ var now = time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 
 func TestIssueMakesACAOnceAndCertificatesItSigns(t *testing.T) {
 	dir := t.TempDir()
-	first, err := Issue(dir, "server", []string{"nats1.example.org", " 10.0.0.5 ", "::1"}, now)
+	first, err := Issue(dir, "server", []string{"nats1.example.org", " 10.0.0.5 ", "::1"}, Server, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !first.CAMade {
 		t.Error("first Issue: CAMade false")
 	}
-	second, err := Issue(dir, "nats2", []string{"nats2.example.org"}, now)
+	second, err := Issue(dir, "nats2", []string{"nats2.example.org"}, Server, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,18 +80,18 @@ func TestIssueMakesACAOnceAndCertificatesItSigns(t *testing.T) {
 
 func TestIssueRefuses(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := Issue(dir, "server", []string{"a.example"}, now); err != nil {
+	if _, err := Issue(dir, "server", []string{"a.example"}, Server, now); err != nil {
 		t.Fatal(err)
 	}
 	caOnly := t.TempDir()
-	if _, err := Issue(caOnly, "x", []string{"a.example"}, now); err != nil {
+	if _, err := Issue(caOnly, "x", []string{"a.example"}, Server, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(filepath.Join(caOnly, CAKeyFile)); err != nil {
 		t.Fatal(err)
 	}
 	otherKey := t.TempDir()
-	if _, err := Issue(otherKey, "x", []string{"a.example"}, now); err != nil {
+	if _, err := Issue(otherKey, "x", []string{"a.example"}, Server, now); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, CAFile))
@@ -117,7 +117,7 @@ func TestIssueRefuses(t *testing.T) {
 		{"CA expired", dir, "s3", []string{"a.example"}, now.Add(CALifetime + time.Hour), "expired"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Issue(tc.dir, tc.cert, tc.hosts, tc.at)
+			_, err := Issue(tc.dir, tc.cert, tc.hosts, Server, tc.at)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one saying %q", err, tc.want)
 			}
@@ -130,7 +130,7 @@ func TestIssueRefuses(t *testing.T) {
 
 func TestWildcardHost(t *testing.T) {
 	dir := t.TempDir()
-	got, err := Issue(dir, "w", []string{"*.grading.example"}, now)
+	got, err := Issue(dir, "w", []string{"*.grading.example"}, Server, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +144,11 @@ func TestWildcardHost(t *testing.T) {
 
 func TestServerConfig(t *testing.T) {
 	dir := t.TempDir()
-	got, err := Issue(dir, "server", []string{"nats.example"}, now)
+	got, err := Issue(dir, "server", []string{"nats.example"}, Server, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := Issue(t.TempDir(), "server", []string{"nats.example"}, now)
+	other, err := Issue(t.TempDir(), "server", []string{"nats.example"}, Server, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,11 +188,11 @@ func TestServerConfig(t *testing.T) {
 // refuses a machine in the middle that shows its own certificate.
 func TestHandshake(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := Issue(dir, "server", []string{"nats.example"}, time.Now())
+	srv, err := Issue(dir, "server", []string{"nats.example"}, Server, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	stranger, err := Issue(t.TempDir(), "server", []string{"nats.example"}, time.Now())
+	stranger, err := Issue(t.TempDir(), "server", []string{"nats.example"}, Server, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,5 +254,51 @@ func TestPoolRefusesWhatIsNoCertificate(t *testing.T) {
 	os.WriteFile(f, []byte("not a certificate"), 0o644)
 	if _, err := Pool(f); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// Only a cluster node's certificate opens a route: a node that requires
+// its peers' certificates (verify: true) checks them for client
+// authentication, which the HTTP API's, of the same CA, does not allow.
+func TestOnlyClusterNodesAuthenticateAsClients(t *testing.T) {
+	dir := t.TempDir()
+	node, err := Issue(dir, "nats1", []string{"nats1.example"}, ClusterNode, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := Issue(dir, "api", []string{"api.example"}, Server, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Issue(dir, "x", []string{"x.example"}, Use(7), now); err == nil {
+		t.Error("Issue took an unknown use")
+	}
+	pool, err := Pool(node.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cert        string
+		usage       x509.ExtKeyUsage
+		ok          bool
+		description string
+	}{
+		{node.Cert, x509.ExtKeyUsageClientAuth, true, "a node's route"},
+		{node.Cert, x509.ExtKeyUsageServerAuth, true, "a node's client port"},
+		{api.Cert, x509.ExtKeyUsageClientAuth, false, "the API's certificate as a route"},
+		{api.Cert, x509.ExtKeyUsageServerAuth, true, "the API's certificate as a server"},
+	} {
+		b, err := os.ReadFile(tc.cert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := parseCert(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{tc.usage}})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: verify error %v, want ok=%v", tc.description, err, tc.ok)
+		}
 	}
 }

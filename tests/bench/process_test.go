@@ -152,7 +152,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	var agentTLS []string
 	var clientTLS *tls.Config
 	if os.Getenv("INGO_BENCH_TLS") != "" {
-		issued, err := tlsfiles.Issue(filepath.Join(home, "tls"), "server", []string{"127.0.0.1"}, time.Now())
+		issued, err := tlsfiles.Issue(filepath.Join(home, "tls"), "server", []string{"127.0.0.1"}, tlsfiles.Server, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -87,6 +87,7 @@ func startSystem(t *testing.T, o options) *system {
 	s.nats = testutil.StartNATSCluster(t, 1)
 	env := append([]string{
 		"INGO_NATS_URL=" + s.nats.URLs(),
+		"INGO_NATS_TLS_CA=" + s.nats.CAFile(),
 		"INGO_LOG_LEVEL=info",
 		"INGO_AGENT_FAKE_RUN_LOG=" + s.runLog,
 		// A job survives several lost attempts here: the suite counts
@@ -115,7 +116,7 @@ func startSystem(t *testing.T, o options) *system {
 	for i := range o.clients {
 		c := &client{id: fmt.Sprintf("chaos-%d", i+1), jobs: o.jobs}
 		c.out = filepath.Join(s.dir, c.id+".log")
-		c.proc = testutil.StartProcess(t, c.id, cc, nil, "--nats-url", s.nats.URLs(), "--client-id", c.id,
+		c.proc = testutil.StartProcess(t, c.id, cc, nil, "--nats-url", s.nats.URLs(), "--tls-ca", s.nats.CAFile(), "--client-id", c.id,
 			"--creds", testutil.CredsFile(t, natsauth.RoleFrontend, c.id),
 			"--jobs", strconv.Itoa(o.jobs), "--rate", fmt.Sprint(o.rate), "--sleep", o.sleep, "--out", c.out)
 		s.clients = append(s.clients, c)

@@ -41,7 +41,7 @@ type system struct {
 func connect(t *testing.T, c *testutil.NATSCluster, name string) *nats.Conn {
 	t.Helper()
 	nc, err := natsconn.Connect(natsconn.Options{URL: c.URLs(), Name: name,
-		Log: testutil.Logger(t).With("conn", name), ReconnectWait: 50 * time.Millisecond, Creds: testutil.Superuser(t)})
+		Log: testutil.Logger(t).With("conn", name), ReconnectWait: 50 * time.Millisecond, Creds: testutil.Superuser(t), TLS: c.TLS()})
 	if err != nil {
 		t.Fatal(err)
 	}

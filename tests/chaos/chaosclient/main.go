@@ -18,6 +18,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/tlsfiles"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -135,6 +137,7 @@ func run() error {
 	env := flag.String("env", "docker/default", "environment type/name")
 	sleep := flag.String("sleep", "300ms", "how long each (fake) job runs")
 	credsFile := flag.String("creds", "", "NATS credentials of the frontend named --client-id")
+	caFile := flag.String("tls-ca", "", "the NATS servers' CA: TLS with it, as nats.tls-ca")
 	flag.Parse()
 	envType, envName, ok := strings.Cut(*env, "/")
 	if !ok {
@@ -154,7 +157,13 @@ func run() error {
 			return err
 		}
 	}
-	nc, err := natsconn.Connect(natsconn.Options{URL: *natsURL, Name: *id, Creds: creds})
+	var tlsConf *tls.Config
+	if *caFile != "" {
+		if tlsConf, err = tlsfiles.ClientConfig(*caFile); err != nil {
+			return err
+		}
+	}
+	nc, err := natsconn.Connect(natsconn.Options{URL: *natsURL, Name: *id, Creds: creds, TLS: tlsConf})
 	if err != nil {
 		return err
 	}
