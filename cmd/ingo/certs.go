@@ -27,17 +27,19 @@ every client as nats.tls-ca) and ` + tlsfiles.CAKeyFile + ` (keep it here: it si
 certificates). Writes tls-NAME.pem and tls-NAME.key and never overwrites
 them: remove them first to renew.
 
-A node of a NATS cluster (configs/nats) needs --cluster-node: its
-certificate then also admits it to the other nodes' routes, which require
-one. No other certificate of the CA does: routes carry every message past
-every permission.
+A node of a NATS cluster (configs/nats) has two: one for its clients, as
+any NATS server, and with --cluster-node one for its routes to the other
+nodes (tls-cluster-NAME.pem), signed by the cluster's own CA
+(` + tlsfiles.ClusterCAFile + `), which signs nothing else: routes carry every message
+past every permission, so no other certificate may open one.
 
 Credentials keep anyone from forging ingo's messages; TLS keeps anyone on
 the network path from reading them: students' files, task bundles with
 their hidden tests, results, and the HTTP API's bearer tokens
 (docs/security.md).`,
 		Example: `  ingo certs --host grading.example.org --host 10.0.0.5
-  ingo certs --name nats2 --host nats2.example.org --cluster-node   # a cluster's node`,
+  ingo certs --name nats2 --host nats2                  # a cluster's node: for its clients
+  ingo certs --name nats2 --host nats2 --cluster-node   # and for its routes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(hosts) == 0 {
@@ -56,15 +58,14 @@ their hidden tests, results, and the HTTP API's bearer tokens
 				return err
 			}
 			if got.CAMade {
-				fmt.Fprintf(a.stderr, "made the installation's CA: %s (its key %s stays here)\n", got.CA, filepath.Join(dir, tlsfiles.CAKeyFile))
+				fmt.Fprintf(a.stderr, "made a CA: %s (its key %s stays here)\n", got.CA, strings.TrimSuffix(got.CA, ".pem")+".key")
 			}
 			if node {
-				fmt.Fprintf(a.stderr, `wrote %s and %s for %s (and this machine's loopback), valid until %s.
-Copy them and %s to the node, as its configs/nats/node*.conf names them in
-its two tls blocks (clients, and the cluster's routes). Give every
-component a copy of %s:
-  --set nats.tls-ca=%s   (INGO_NATS_TLS_CA)
-`, got.Cert, got.Key, strings.Join(got.Hosts, ", "), got.NotAfter.Format(time.DateOnly), got.CA, tlsfiles.CAFile, got.CA)
+				fmt.Fprintf(a.stderr, `wrote the route certificate %s and %s for %s (and this machine's loopback), valid until %s.
+Copy them to that node only, and %s (never its key) to every node: the
+cluster block's tls of configs/nats/node*.conf names them. The node's
+certificate for its clients is another (ingo certs without --cluster-node).
+`, got.Cert, got.Key, strings.Join(got.Hosts, ", "), got.NotAfter.Format(time.DateOnly), got.CA)
 				return nil
 			}
 			fmt.Fprintf(a.stderr, `wrote %s and %s for %s (and this machine's loopback), valid until %s.
@@ -82,7 +83,7 @@ Every other component (agents, frontends, the CLI), with a copy of %s:
 	fs := cmd.Flags()
 	fs.StringArrayVar(&hosts, "host", nil, "a DNS name or IP address the certificate is for (repeatable)")
 	fs.StringVar(&name, "name", "server", "the files' name: tls-NAME.pem and tls-NAME.key")
-	fs.BoolVar(&node, "cluster-node", false, "the certificate of a NATS cluster's node, for its client port and its routes")
+	fs.BoolVar(&node, "cluster-node", false, "a NATS cluster node's certificate for its routes, signed by the cluster's own CA")
 	fs.StringVar(&dataDir, "data-dir", config.DefaultDataDir(), "the data directory holding the installation's CA")
 	return cmd
 }

@@ -340,9 +340,9 @@ func TestTLS_WarnClear(t *testing.T) {
 	}
 }
 
-// TestTLS_CertsForAClusterNode: only --cluster-node makes a certificate
-// that opens a route to a node of configs/nats (client authentication),
-// and says where it goes.
+// TestTLS_CertsForAClusterNode: --cluster-node makes a route certificate
+// (client authentication too) of the cluster's own CA, and says where it
+// goes; without it, a server's of the installation's CA.
 func TestTLS_CertsForAClusterNode(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -351,7 +351,7 @@ func TestTLS_CertsForAClusterNode(t *testing.T) {
 		route  bool
 		stderr string
 	}{
-		{[]string{"--name", "nats1", "--host", "nats1.example.org", "--cluster-node"}, "tls-nats1.pem", true, "configs/nats/node*.conf"},
+		{[]string{"--name", "nats1", "--host", "nats1.example.org", "--cluster-node"}, "tls-cluster-nats1.pem", true, "configs/nats/node*.conf"},
 		{[]string{"--name", "api", "--host", "api.example.org"}, "tls-api.pem", false, "http-tls-cert="},
 	} {
 		code, _, errOut := runCmd(t.Context(), append([]string{"certs", "--data-dir", dir}, tc.args...)...)
@@ -372,6 +372,9 @@ func TestTLS_CertsForAClusterNode(t *testing.T) {
 		}
 		if got := slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth); got != tc.route {
 			t.Errorf("%s: client authentication %v, want %v", tc.file, got, tc.route)
+		}
+		if got, want := cert.Issuer.CommonName, map[bool]string{true: "ingo cluster CA", false: "ingo CA"}[tc.route]; !strings.HasPrefix(got, want) {
+			t.Errorf("%s: issuer %q, want %q", tc.file, got, want)
 		}
 	}
 }

@@ -68,13 +68,16 @@ func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 	}
 	for i, node := range c.nodes {
 		site := nodeSite{Name: node.name, Port: node.port, CPort: node.cport, Store: filepath.Join(node.dir, "jetstream")}
-		issued := c.Issue(node.name, tlsfiles.ClusterNode)
-		site.Cert, site.Key, site.CA = issued.Cert, issued.Key, issued.CA
+		forClients, forRoutes := c.Issue(node.name, tlsfiles.Server), c.Issue(node.name, tlsfiles.ClusterNode)
+		site.Cert, site.Key = forClients.Cert, forClients.Key
+		site.RouteCert, site.RouteKey, site.RouteCA = forRoutes.Cert, forRoutes.Key, forRoutes.CA
 		for j, other := range c.nodes {
 			if j != i {
 				site.Routes = append(site.Routes, other.cport)
 			}
 		}
+		// A cluster of five runs node1.conf and node2.conf twice: the
+		// three files differ only in what onLoopback replaces.
 		shipped, err := shippedNodeConfig(i%3 + 1)
 		if err != nil {
 			t.Fatal(err)
@@ -102,9 +105,9 @@ func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 	return c
 }
 
-// Issue signs a certificate for 127.0.0.1 with the cluster's CA, as `ingo
-// certs --data-dir` does with an installation's, in the cluster's
-// directory.
+// Issue signs a certificate of use for 127.0.0.1 in the cluster's
+// directory, as `ingo certs --data-dir` does in an installation's: the
+// nodes' have the names "nats1"...
 func (c *NATSCluster) Issue(name string, use tlsfiles.Use) tlsfiles.Issued {
 	c.t.Helper()
 	issued, err := tlsfiles.Issue(c.dir, name, []string{"127.0.0.1"}, use, time.Now())
@@ -114,23 +117,17 @@ func (c *NATSCluster) Issue(name string, use tlsfiles.Use) tlsfiles.Issued {
 	return issued
 }
 
-// CAFile is the cluster's CA certificate, what components take as
-// nats.tls-ca.
+// CAFile is the CA of the nodes' certificates for their clients, what
+// components take as nats.tls-ca.
 func (c *NATSCluster) CAFile() string { return filepath.Join(c.dir, tlsfiles.CAFile) }
 
 // TLS is a client's TLS configuration, trusting the cluster's CA.
 func (c *NATSCluster) TLS() *tls.Config { return c.tls.Clone() }
 
-// ConnectAs connects to url (one node's or URLs) with creds over TLS,
-// reconnecting quickly; closed when the test ends.
+// ConnectAs is testutil.ConnectAs to url (one node's, or URLs) over TLS.
 func (c *NATSCluster) ConnectAs(url, name string, creds *natsauth.Credentials) *nats.Conn {
 	c.t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond, Creds: creds, TLS: c.TLS()})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(nc.Close)
-	return nc
+	return connectAs(c.t, natsconn.Options{URL: url, Name: name, Creds: creds, TLS: c.TLS()})
 }
 
 // superuser connects to urls as the superuser, for the cluster's own
@@ -155,8 +152,12 @@ func (c *NATSCluster) URLs() string {
 // URL is node i's client URL (i from 0).
 func (c *NATSCluster) URL(i int) string { return "nats://127.0.0.1:" + c.nodes[i].port }
 
-// RouteURL is node i's cluster port, as another node's routes name it.
-func (c *NATSCluster) RouteURL(i int) string { return "nats-route://127.0.0.1:" + c.nodes[i].cport }
+// RoutePort is node i's cluster (route) port on 127.0.0.1.
+func (c *NATSCluster) RoutePort(i int) string { return c.nodes[i].cport }
+
+// RouteCAFile is the cluster's CA, which signs the nodes' route
+// certificates (tlsfiles.ClusterNode) and nothing else.
+func (c *NATSCluster) RouteCAFile() string { return filepath.Join(c.dir, tlsfiles.ClusterCAFile) }
 
 // Name is node i's server_name ("nats1" for node 0).
 func (c *NATSCluster) Name(i int) string { return c.nodes[i].name }

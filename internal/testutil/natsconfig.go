@@ -21,8 +21,10 @@ type nodeSite struct {
 	Name        string // server_name
 	Port, CPort string // client and cluster (route) ports on 127.0.0.1
 	Store       string // JetStream's store_dir
-	Cert, Key   string // the node's certificate (tlsfiles.ClusterNode) and key
-	CA          string // the CA its routes' peers must prove
+	Cert, Key   string // the node's certificate for its clients, and key
+	// Its route certificate (tlsfiles.ClusterNode), key, and the
+	// cluster's CA that its routes' peers must prove.
+	RouteCert, RouteKey, RouteCA string
 	// Routes are the other nodes' cluster ports. None makes one server
 	// without a cluster block (JetStream refuses a cluster without
 	// routes).
@@ -43,10 +45,12 @@ var siteEdits = []siteEdit{
 	{regexp.MustCompile(`(?m)^listen: 0\.0\.0\.0:4222$`), 1, func(s nodeSite) string { return "listen: 127.0.0.1:" + s.Port }},
 	{regexp.MustCompile(`(?m)^  listen: 0\.0\.0\.0:6222$`), 1, func(s nodeSite) string { return "  listen: 127.0.0.1:" + s.CPort }},
 	{regexp.MustCompile(`(?m)^  store_dir: "/var/lib/nats/jetstream"$`), 1, func(s nodeSite) string { return "  store_dir: " + quoted(s.Store) }},
-	{regexp.MustCompile(`"/etc/nats/tls-nats\d\.pem"`), 2, func(s nodeSite) string { return quoted(s.Cert) }},
-	{regexp.MustCompile(`"/etc/nats/tls-nats\d\.key"`), 2, func(s nodeSite) string { return quoted(s.Key) }},
-	{regexp.MustCompile(`"/etc/nats/tls-ca\.pem"`), 1, func(s nodeSite) string { return quoted(s.CA) }},
-	{regexp.MustCompile(`(?ms)^  routes: \[\n    nats-route://nats\d:6222\n    nats-route://nats\d:6222\n  \]$`), 1, func(s nodeSite) string {
+	{regexp.MustCompile(`"/etc/nats/tls-nats\d\.pem"`), 1, func(s nodeSite) string { return quoted(s.Cert) }},
+	{regexp.MustCompile(`"/etc/nats/tls-nats\d\.key"`), 1, func(s nodeSite) string { return quoted(s.Key) }},
+	{regexp.MustCompile(`"/etc/nats/tls-cluster-nats\d\.pem"`), 1, func(s nodeSite) string { return quoted(s.RouteCert) }},
+	{regexp.MustCompile(`"/etc/nats/tls-cluster-nats\d\.key"`), 1, func(s nodeSite) string { return quoted(s.RouteKey) }},
+	{regexp.MustCompile(`"/etc/nats/tls-cluster-ca\.pem"`), 1, func(s nodeSite) string { return quoted(s.RouteCA) }},
+	{regexp.MustCompile(`(?m)^  routes: \[\n    nats-route://nats\d:6222\n    nats-route://nats\d:6222\n  \]$`), 1, func(s nodeSite) string {
 		var b strings.Builder
 		b.WriteString("  routes: [\n")
 		for _, p := range s.Routes {

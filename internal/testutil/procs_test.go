@@ -166,17 +166,23 @@ func TestNATSConfigsValid(t *testing.T) {
 	}
 	certs := t.TempDir()
 	for i, f := range files {
-		shipped, err := shippedNodeConfig(i + 1)
+		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		shipped := string(b)
 		name := fmt.Sprintf("nats%d", i+1)
-		issued, err := tlsfiles.Issue(certs, name, []string{name}, tlsfiles.ClusterNode, time.Now())
+		forClients, err := tlsfiles.Issue(certs, name, []string{name}, tlsfiles.Server, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		forRoutes, err := tlsfiles.Issue(certs, name, []string{name}, tlsfiles.ClusterNode, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		text, err := onLoopback(shipped, nodeSite{Name: name, Port: "4222", CPort: "6222", Store: filepath.Join(t.TempDir(), "js"),
-			Cert: issued.Cert, Key: issued.Key, CA: issued.CA, Routes: []string{"6223", "6224"}})
+			Cert: forClients.Cert, Key: forClients.Key, RouteCert: forRoutes.Cert, RouteKey: forRoutes.Key, RouteCA: forRoutes.CA,
+			Routes: []string{"6223", "6224"}})
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -198,7 +204,7 @@ func TestNATSConfigsValid(t *testing.T) {
 			"max_payload: 8MB\n", "max_pending: 64MB\n", "jetstream {", "store_dir:", "cluster {", "name: ingo\n",
 			"listen: 0.0.0.0:6222\n", "routes: [",
 			fmt.Sprintf("\ntls {\n  cert_file: \"/etc/nats/tls-%s.pem\"\n  key_file: \"/etc/nats/tls-%s.key\"\n}\n", name, name),
-			fmt.Sprintf("  tls {\n    cert_file: \"/etc/nats/tls-%s.pem\"\n    key_file: \"/etc/nats/tls-%s.key\"\n    ca_file: \"/etc/nats/tls-ca.pem\"\n    verify: true\n  }\n", name, name),
+			fmt.Sprintf("  tls {\n    cert_file: \"/etc/nats/tls-cluster-%s.pem\"\n    key_file: \"/etc/nats/tls-cluster-%s.key\"\n    ca_file: \"/etc/nats/tls-cluster-ca.pem\"\n    verify: true\n  }\n", name, name),
 		} {
 			if !strings.Contains(shipped, want) {
 				t.Errorf("%s lacks %q", f, want)

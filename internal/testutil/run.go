@@ -47,7 +47,13 @@ func Connect(t testing.TB, url, name string) *nats.Conn {
 // ConnectAs is Connect with the credentials creds.
 func ConnectAs(t testing.TB, url, name string, creds *natsauth.Credentials) *nats.Conn {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: name, ReconnectWait: 50 * time.Millisecond, Creds: creds})
+	return connectAs(t, natsconn.Options{URL: url, Name: name, Creds: creds})
+}
+
+func connectAs(t testing.TB, o natsconn.Options) *nats.Conn {
+	t.Helper()
+	o.ReconnectWait = 50 * time.Millisecond
+	nc, err := natsconn.Connect(o)
 	if err != nil {
 		t.Fatal(err)
 	}

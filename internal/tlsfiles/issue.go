@@ -24,6 +24,10 @@ import (
 const (
 	CAFile    = "tls-ca.pem" // give it to every client (nats.tls-ca)
 	CAKeyFile = "tls-ca.key" // signs server certificates; stays here
+	// The cluster's CA signs nodes' route certificates and nothing else:
+	// a route trusts only it (ca_file of configs/nats' cluster blocks).
+	ClusterCAFile    = "tls-cluster-ca.pem"
+	ClusterCAKeyFile = "tls-cluster-ca.key"
 )
 
 // Validity of what Issue makes. A server certificate lasts about two years
@@ -38,13 +42,17 @@ const (
 type Use int
 
 const (
-	// Server is a server's certificate (NATS' client port, the HTTP API).
+	// Server is a server's certificate (NATS' client port, the HTTP
+	// API), signed by the CA of CAFile, as tls-NAME.pem.
 	Server Use = iota
-	// ClusterNode is a NATS cluster node's: a server's certificate that
-	// the node also presents when it opens a route to another node. The
-	// nodes' cluster blocks require one (verify: true): a certificate of
-	// this kind is what admits a machine to the cluster, whose routes
-	// carry every account's messages past every permission.
+	// ClusterNode is a NATS cluster node's route certificate, signed by
+	// the cluster's own CA (ClusterCAFile), as tls-cluster-NAME.pem: the
+	// node shows it on both ends of its routes, which carry every
+	// account's messages past every permission. A CA of its own, because
+	// a node that dials a route checks only that the other end's
+	// certificate chains to its ca_file and names the host it dialled:
+	// with one CA for everything, the HTTP API's certificate on a node's
+	// host, or on an address taken from a node, would pass for that node.
 	ClusterNode
 )
 
@@ -63,33 +71,42 @@ type Issued struct {
 }
 
 // Issue signs a certificate of use for hosts (DNS names or IP addresses;
-// at least one) with the CA of dir, which it makes first if dir has none.
-// It writes tls-<name>.pem and tls-<name>.key (0600) and refuses to
+// at least one) with use's CA in dir, which it makes first if dir has
+// none. It writes the certificate and its key (0600), tls-NAME.pem and
+// tls-NAME.key (tls-cluster-NAME.* for ClusterNode), and refuses to
 // overwrite them.
 func Issue(dir, name string, hosts []string, use Use, now time.Time) (Issued, error) {
 	if !namePattern.MatchString(name) {
 		return Issued{}, fmt.Errorf("certificate name %q: letters, digits, '.', '_' and '-' only", name)
 	}
-	if name == "ca" {
-		return Issued{}, errors.New(`certificate name "ca" is the CA's own`)
+	if name == "ca" || name == "cluster-ca" {
+		return Issued{}, fmt.Errorf("certificate name %q is a CA's own", name)
+	}
+	var caCert, caKey, prefix string
+	var usages []x509.ExtKeyUsage
+	switch use {
+	case Server:
+		if strings.HasPrefix(name, "cluster-") {
+			return Issued{}, fmt.Errorf("certificate name %q: the files of cluster-... names are nodes' route certificates", name)
+		}
+		caCert, caKey, prefix = CAFile, CAKeyFile, "tls-"
+		usages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	case ClusterNode:
+		// A route's two ends are a client and a server.
+		caCert, caKey, prefix = ClusterCAFile, ClusterCAKeyFile, "tls-cluster-"
+		usages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	default:
+		return Issued{}, fmt.Errorf("certificate use %d unknown", use)
 	}
 	tmpl, err := serverTemplate(hosts, now)
 	if err != nil {
 		return Issued{}, err
 	}
-	switch use {
-	case Server:
-	case ClusterNode:
-		// Only nodes may open routes: the HTTP API's certificate, of the
-		// same CA, is no key to the cluster.
-		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
-	default:
-		return Issued{}, fmt.Errorf("certificate use %d unknown", use)
-	}
+	tmpl.ExtKeyUsage = usages
 	out := Issued{
-		CA:    filepath.Join(dir, CAFile),
-		Cert:  filepath.Join(dir, "tls-"+name+".pem"),
-		Key:   filepath.Join(dir, "tls-"+name+".key"),
+		CA:    filepath.Join(dir, caCert),
+		Cert:  filepath.Join(dir, prefix+name+".pem"),
+		Key:   filepath.Join(dir, prefix+name+".key"),
 		Hosts: hosts,
 	}
 	for _, f := range []string{out.Cert, out.Key} {
@@ -100,7 +117,7 @@ func Issue(dir, name string, hosts []string, use Use, now time.Time) (Issued, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Issued{}, fmt.Errorf("create %s: %w", dir, err)
 	}
-	ca, caKey, made, err := loadOrMakeCA(dir, now)
+	ca, signer, made, err := loadOrMakeCA(out.CA, filepath.Join(dir, caKey), use, now)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -112,7 +129,7 @@ func Issue(dir, name string, hosts []string, use Use, now time.Time) (Issued, er
 	if tmpl.NotAfter.After(ca.NotAfter) {
 		tmpl.NotAfter = ca.NotAfter
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, signer)
 	if err != nil {
 		return Issued{}, fmt.Errorf("sign the server certificate: %w", err)
 	}
@@ -185,16 +202,16 @@ func validDNSName(h string) bool {
 	return labels[0] != "*" || len(labels) >= 3
 }
 
-// loadOrMakeCA reads dir's CA, or makes one when dir has neither of its
-// files. One file without the other is an error: a CA whose key is lost
-// cannot sign, and a key alone is no CA the clients have.
-func loadOrMakeCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, bool, error) {
-	certPath, keyPath := filepath.Join(dir, CAFile), filepath.Join(dir, CAKeyFile)
+// loadOrMakeCA reads a CA, or makes one (for use's certificates) when
+// neither of its files exists. One file without the other is an error: a
+// CA whose key is lost cannot sign, and a key alone is no CA the clients
+// have.
+func loadOrMakeCA(certPath, keyPath string, use Use, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, bool, error) {
 	certPEM, certErr := os.ReadFile(certPath)
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	switch {
 	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		ca, key, err := makeCA(certPath, keyPath, now)
+		ca, key, err := makeCA(certPath, keyPath, use, now)
 		return ca, key, true, err
 	case certErr != nil:
 		return nil, nil, false, fmt.Errorf("read the CA certificate: %w", certErr)
@@ -213,13 +230,13 @@ func loadOrMakeCA(dir string, now time.Time) (*x509.Certificate, *ecdsa.PrivateK
 		return nil, nil, false, fmt.Errorf("%s is not the key of %s", keyPath, certPath)
 	}
 	if now.After(ca.NotAfter) {
-		return nil, nil, false, fmt.Errorf("the CA %s expired on %s: move %s and %s away to make a new one, then give the new %s to every client",
-			certPath, ca.NotAfter.Format(time.DateOnly), CAFile, CAKeyFile, CAFile)
+		return nil, nil, false, fmt.Errorf("the CA %s expired on %s: move it and %s away to make a new one, then give the new one to every %s",
+			certPath, ca.NotAfter.Format(time.DateOnly), filepath.Base(keyPath), map[Use]string{Server: "client", ClusterNode: "node"}[use])
 	}
 	return ca, key, false, nil
 }
 
-func makeCA(certPath, keyPath string, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+func makeCA(certPath, keyPath string, use Use, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("CA key: %w", err)
@@ -231,7 +248,7 @@ func makeCA(certPath, keyPath string, now time.Time) (*x509.Certificate, *ecdsa.
 	host, _ := os.Hostname()
 	t := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "ingo CA " + host, Organization: []string{"ingo"}},
+		Subject:               pkix.Name{CommonName: map[Use]string{Server: "ingo CA ", ClusterNode: "ingo cluster CA "}[use] + host, Organization: []string{"ingo"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(CALifetime),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,

@@ -111,7 +111,7 @@ func TestIssueRefuses(t *testing.T) {
 		{"every host", dir, "s2", []string{"*"}, now, "neither"},
 		{"a whole domain", dir, "s2", []string{"*.org"}, now, "two labels"},
 		{"bad name", dir, "../x", []string{"a.example"}, now, "letters, digits"},
-		{"the CA's name", dir, "ca", []string{"a.example"}, now, "the CA's own"},
+		{"the CA's name", dir, "ca", []string{"a.example"}, now, "a CA's own"},
 		{"CA without its key", caOnly, "s2", []string{"a.example"}, now, "read the CA key"},
 		{"CA with another's key", otherKey, "s2", []string{"a.example"}, now, "is not the key of"},
 		{"CA expired", dir, "s3", []string{"a.example"}, now.Add(CALifetime + time.Hour), "expired"},
@@ -257,36 +257,52 @@ func TestPoolRefusesWhatIsNoCertificate(t *testing.T) {
 	}
 }
 
-// Only a cluster node's certificate opens a route: a node that requires
-// its peers' certificates (verify: true) checks them for client
-// authentication, which the HTTP API's, of the same CA, does not allow.
-func TestOnlyClusterNodesAuthenticateAsClients(t *testing.T) {
+// Only a cluster node's route certificate opens a route: its CA is the
+// cluster's, which signs nothing else, so that neither end of a route
+// takes the HTTP API's certificate (or any other of the installation's
+// CA) for a node's. A route's ends are a client and a server.
+func TestRouteCertificatesHaveTheirOwnCA(t *testing.T) {
 	dir := t.TempDir()
 	node, err := Issue(dir, "nats1", []string{"nats1.example"}, ClusterNode, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := Issue(dir, "api", []string{"api.example"}, Server, now)
+	api, err := Issue(dir, "nats1", []string{"nats1.example"}, Server, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Issue(dir, "x", []string{"x.example"}, Use(7), now); err == nil {
-		t.Error("Issue took an unknown use")
+	if node.CA == api.CA || filepath.Base(node.Cert) != "tls-cluster-nats1.pem" || filepath.Base(api.Cert) != "tls-nats1.pem" {
+		t.Fatalf("files: %+v and %+v", node, api)
 	}
-	pool, err := Pool(node.CA)
+	for _, bad := range []struct {
+		name string
+		use  Use
+	}{{"ca", Server}, {"cluster-ca", Server}, {"cluster-ca", ClusterNode}, {"cluster-x", Server}, {"x", Use(7)}} {
+		if _, err := Issue(dir, bad.name, []string{"x.example"}, bad.use, now); err == nil {
+			t.Errorf("Issue took the name %q for use %d", bad.name, bad.use)
+		}
+	}
+	clusterCA, err := Pool(node.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientsCA, err := Pool(api.CA)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
+		description string
 		cert        string
+		roots       *x509.CertPool
 		usage       x509.ExtKeyUsage
 		ok          bool
-		description string
 	}{
-		{node.Cert, x509.ExtKeyUsageClientAuth, true, "a node's route"},
-		{node.Cert, x509.ExtKeyUsageServerAuth, true, "a node's client port"},
-		{api.Cert, x509.ExtKeyUsageClientAuth, false, "the API's certificate as a route"},
-		{api.Cert, x509.ExtKeyUsageServerAuth, true, "the API's certificate as a server"},
+		{"a node dialling a route", node.Cert, clusterCA, x509.ExtKeyUsageClientAuth, true},
+		{"a node answering a route", node.Cert, clusterCA, x509.ExtKeyUsageServerAuth, true},
+		{"the API's certificate dialling a route", api.Cert, clusterCA, x509.ExtKeyUsageClientAuth, false},
+		{"the API's certificate answering a route", api.Cert, clusterCA, x509.ExtKeyUsageServerAuth, false},
+		{"a route certificate to a client", node.Cert, clientsCA, x509.ExtKeyUsageServerAuth, false},
+		{"the API's certificate to a client", api.Cert, clientsCA, x509.ExtKeyUsageServerAuth, true},
 	} {
 		b, err := os.ReadFile(tc.cert)
 		if err != nil {
@@ -296,7 +312,7 @@ func TestOnlyClusterNodesAuthenticateAsClients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{tc.usage}})
+		_, err = leaf.Verify(x509.VerifyOptions{Roots: tc.roots, DNSName: "nats1.example", CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{tc.usage}})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: verify error %v, want ok=%v", tc.description, err, tc.ok)
 		}

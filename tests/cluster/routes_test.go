@@ -17,88 +17,53 @@ import (
 )
 
 // A route carries every account's messages both ways, past every
-// permission: a machine that opens one to a node reads everything the
-// cluster carries and can forge anything. Each rogue here is a nats-server
-// that somebody on the network runs, pointed at a node's cluster port,
-// with the cluster's accounts (their JWTs are public) so that its own
-// client would see the cluster's messages. As shipped, only a certificate
-// made by `ingo certs --cluster-node` with the installation's CA opens a
-// route; the last rogue, which has one, is the control: it joins, and its
-// client reads what a backend publishes, which shows that the others
-// would have been seen joining.
+// permission: a machine at either end of one reads everything the cluster
+// carries and can forge anything. Each rogue here is a nats-server that
+// somebody on the network runs, with the cluster's accounts (their JWTs
+// are public) so that its own client would see the cluster's messages,
+// and the cluster's CA certificate (every node has a copy). It either
+// dials a node's cluster port, or listens on the port of a node that died
+// (its address taken) for the other nodes to dial. As shipped, only a
+// route certificate of the cluster's own CA (`ingo certs --cluster-node`)
+// opens a route at either end. The rogues that have one are the
+// controls: their client reads what a backend publishes and forges what
+// it receives, which shows the others would have been seen joining.
 func TestNoMachineOpensARouteWithoutANodeCertificate(t *testing.T) {
 	c := testutil.StartNATSCluster(t, 3)
 	stranger, err := tlsfiles.Issue(t.TempDir(), "rogue", []string{"127.0.0.1"}, tlsfiles.ClusterNode, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := c.Issue("api", tlsfiles.Server)
+	// The installation's server certificates: the HTTP API's, and a
+	// node's for its clients, which also names the node's host.
+	api, forClients := c.Issue("api", tlsfiles.Server), c.Issue("nats9", tlsfiles.Server)
 	node := c.Issue("nats9", tlsfiles.ClusterNode)
-	for _, tc := range []struct {
+	cases := []struct {
 		name  string
-		tls   string // the rogue's cluster tls block
+		cert  *tlsfiles.Issued // nil: in clear
 		joins bool
 	}{
-		{"in clear", "", false},
-		{"another CA's node certificate", tlsBlock(stranger), false},
-		{"the installation's server certificate (the HTTP API's)", tlsBlock(api), false},
-		{"the installation's node certificate (control)", tlsBlock(node), true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rogue := startRogue(t, c.RouteURL(0), tc.tls)
-			// What it reads, and what it sends: a subscriber on each side.
-			watcher, err := nats.Connect(rogue.srv.ClientURL(), testutil.Superuser(t).NATSOptions()...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer watcher.Close()
-			read, err := watcher.SubscribeSync("ingo.agent.>")
-			if err != nil {
-				t.Fatal(err)
-			}
-			watcher.Flush()
-			backend := c.ConnectAs(c.URL(0), "backend", testutil.Superuser(t))
-			forged, err := backend.SubscribeSync("ingo.backend.>")
-			if err != nil {
-				t.Fatal(err)
-			}
-			backend.Flush()
-			// Until a message crosses, or the rogue has tried and been
-			// closed and two seconds of sending have crossed nothing: the
-			// control shows a route carries them at once.
-			start := time.Now()
-			var crossed []string
-			for len(crossed) == 0 && (rogue.closed() == 0 || time.Since(start) < 2*time.Second) {
-				if time.Since(start) > wait {
-					t.Fatalf("the rogue neither joined nor was closed in %v:\n%s", wait, rogue.log())
-				}
-				backend.Publish("ingo.agent.a1.job", []byte("a student's file"))
-				watcher.Publish("ingo.backend.result", []byte("a forged grade"))
-				if m, err := read.NextMsg(25 * time.Millisecond); err == nil {
-					crossed = append(crossed, fmt.Sprintf("read %q", m.Data))
-				}
-				if m, err := forged.NextMsg(25 * time.Millisecond); err == nil {
-					crossed = append(crossed, fmt.Sprintf("forged %q", m.Data))
-				}
-			}
-			if tc.joins {
-				if len(crossed) == 0 {
-					t.Fatalf("the control never joined:\n%s", rogue.log())
-				}
-				return
-			}
-			if len(crossed) > 0 || rogue.srv.NumRoutes() != 0 {
-				t.Fatalf("the rogue opened a route (%d now): %s\n%s", rogue.srv.NumRoutes(), strings.Join(crossed, ", "), rogue.log())
-			}
-			t.Logf("refused: %s", rogue.lastError())
+		{"in clear", nil, false},
+		{"another CA's route certificate", &stranger, false},
+		{"the installation's HTTP API certificate", &api, false},
+		{"a node's certificate for its clients", &forClients, false},
+		{"a route certificate of the cluster's CA (control)", &node, true},
+	}
+	for _, tc := range cases {
+		t.Run("dials a node/"+tc.name, func(t *testing.T) {
+			r := startRogue(t, c, fmt.Sprint(testutil.FreePort(t)), "nats-route://127.0.0.1:"+c.RoutePort(0), tc.cert)
+			r.probe(t, c, 0, tc.joins)
 		})
 	}
-}
-
-// tlsBlock is a rogue's cluster TLS with issued's certificate, trusting
-// whatever the node shows (insecure), as an attacker would.
-func tlsBlock(issued tlsfiles.Issued) string {
-	return fmt.Sprintf("tls {\n    cert_file: %q\n    key_file: %q\n    insecure: true\n  }", issued.Cert, issued.Key)
+	// The last node dies; the two others keep dialling its port.
+	dead := c.Size() - 1
+	c.KillNode(dead)
+	for _, tc := range cases[1:] { // in clear, the nodes dial nothing but TLS
+		t.Run("answers for a dead node/"+tc.name, func(t *testing.T) {
+			r := startRogue(t, c, c.RoutePort(dead), "", tc.cert)
+			r.probe(t, c, 0, tc.joins)
+		})
+	}
 }
 
 // rogue is a nats-server in the test's process, whose log it keeps.
@@ -109,23 +74,27 @@ type rogue struct {
 	closes int
 }
 
-func startRogue(t *testing.T, route, tlsConf string) *rogue {
+// startRogue runs a rogue with its cluster port on clusterPort, dialling
+// route (if any), and cert's TLS on its routes (nil: in clear), trusting
+// whatever a node shows when it dials (insecure) and the cluster's CA when
+// a node dials it.
+func startRogue(t *testing.T, c *testutil.NATSCluster, clusterPort, route string, cert *tlsfiles.Issued) *rogue {
 	t.Helper()
-	dir := t.TempDir()
 	auth, err := testutil.Keys(t).ServerConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := fmt.Sprintf(`server_name: rogue
-listen: 127.0.0.1:%d
-cluster {
-  name: ingo
-  listen: 127.0.0.1:%d
-  %s
-  routes: [ %s ]
-}
-`, testutil.FreePort(t), testutil.FreePort(t), tlsConf, route) + auth
-	file := filepath.Join(dir, "rogue.conf")
+	var tlsBlock, routes string
+	if cert != nil {
+		tlsBlock = fmt.Sprintf("tls {\n    cert_file: %q\n    key_file: %q\n    ca_file: %q\n    insecure: true\n  }",
+			cert.Cert, cert.Key, c.RouteCAFile())
+	}
+	if route != "" {
+		routes = "routes: [ " + route + " ]"
+	}
+	conf := fmt.Sprintf("server_name: rogue\nlisten: 127.0.0.1:%d\ncluster {\n  name: ingo\n  listen: 127.0.0.1:%s\n  %s\n  %s\n}\n",
+		testutil.FreePort(t), clusterPort, tlsBlock, routes) + auth
+	file := filepath.Join(t.TempDir(), "rogue.conf")
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -145,9 +114,65 @@ cluster {
 		srv.WaitForShutdown()
 	})
 	if !srv.ReadyForConnections(wait) {
-		t.Fatal("the rogue does not start")
+		t.Fatalf("the rogue does not start:\n%s", r.log())
 	}
 	return r
+}
+
+// probe sends a student's file from a backend on node i to the rogue's
+// side, and a grade from the rogue's side to it, until one crosses, or
+// the rogue's routes have been closed and two seconds of sending crossed
+// nothing (a route carries them at once: the controls). joins says which
+// is right.
+func (r *rogue) probe(t *testing.T, c *testutil.NATSCluster, i int, joins bool) {
+	t.Helper()
+	watcher, err := nats.Connect(r.srv.ClientURL(), testutil.Superuser(t).NATSOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	read, err := watcher.SubscribeSync("ingo.agent.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend := c.ConnectAs(c.URL(i), "backend", testutil.Superuser(t))
+	forged, err := backend.SubscribeSync("ingo.backend.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watcher.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := backend.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var crossed []string
+	for len(crossed) == 0 && (joins || r.closed() == 0 || time.Since(start) < 2*time.Second) {
+		if time.Since(start) > wait {
+			t.Fatalf("after %v the rogue has neither joined nor had a route closed (joins %v):\n%s", wait, joins, r.log())
+		}
+		if err := backend.Publish("ingo.agent.a1.job", []byte("a student's file")); err != nil {
+			t.Fatal(err)
+		}
+		if err := watcher.Publish("ingo.backend.result", []byte("a forged grade")); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := read.NextMsg(25 * time.Millisecond); err == nil {
+			crossed = append(crossed, fmt.Sprintf("read %q", m.Data))
+		}
+		if m, err := forged.NextMsg(25 * time.Millisecond); err == nil {
+			crossed = append(crossed, fmt.Sprintf("forged %q", m.Data))
+		}
+	}
+	switch {
+	case joins:
+		t.Logf("joined: %s", strings.Join(crossed, ", "))
+	case len(crossed) > 0 || r.srv.NumRoutes() != 0:
+		t.Fatalf("the rogue opened a route (%d now): %s\n%s", r.srv.NumRoutes(), strings.Join(crossed, ", "), r.log())
+	default:
+		t.Logf("refused: %s", r.refusal())
+	}
 }
 
 func (r *rogue) add(format string, v []any) {
@@ -180,11 +205,14 @@ func (r *rogue) log() string {
 	return strings.Join(r.lines, "\n")
 }
 
-func (r *rogue) lastError() string {
+// refusal is the rogue's first log line about a route that failed.
+func (r *rogue) refusal() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.lines) == 0 {
-		return ""
+	for _, l := range r.lines {
+		if strings.Contains(l, "error") || strings.Contains(l, "closed") {
+			return l
+		}
 	}
-	return r.lines[len(r.lines)-1]
+	return ""
 }
