@@ -14,6 +14,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // The attacks of issue 13 ("Trust"): students on the network of the SSH
@@ -146,4 +147,51 @@ func TestSSHTrust_WrongPasswords(t *testing.T) {
 	}
 	loginRun(t, c)
 	jobEnds(t, done, "after the teacher's logout")
+}
+
+// channelForger is what a student logged in by ssh_student runs: it opens
+// the student helper's stdout, the channel to the agent, and writes yamux
+// frames there opening five ssh_debug streams of its own (each would
+// take a port of the agent's range).
+const channelForger = `python3 - <<'PY'
+import os, struct, json
+try:
+    fd = os.open('/proc/1/fd/1', os.O_WRONLY)
+except OSError as e:
+    print("refused:", e.strerror)
+    raise SystemExit
+for sid in (1001, 1003, 1005, 1007, 1009):
+    hdr = json.dumps({"kind": "ssh_debug", "user": "evil", "password": "pw"}).encode() + b"\n"
+    os.write(fd, struct.pack('>BBHII', 0, 1, 1, sid, 0))
+    os.write(fd, struct.pack('>BBHII', 0, 0, 0, sid, len(hdr)) + hdr)
+print("written")
+PY`
+
+// A student in an ssh_student session cannot write to the channel between
+// its container and the agent, and so takes no SSH port but its own.
+func TestSSHTrust_StudentCannotWriteTheChannel(t *testing.T) {
+	r := trustRuntime(t, SSHOptions{})
+	job := newJob(r, task(t, map[string]string{"run": "#!/bin/bash\nssh_student\nfeedback-result success\n"}), nil)
+	job.Desc.EnvironmentType = EnvTypeSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	c := waitCreds(t, ev)
+	cl, err := sshDial(c, c.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := sshRunCmd(t, cl, channelForger)
+	// A forged open would have taken a port by now; give it as long as
+	// an SSH server's start takes, then count.
+	sshRunCmd(t, cl, "sleep 1")
+	r.ports.mu.Lock()
+	used := len(r.ports.used)
+	r.ports.mu.Unlock()
+	if !strings.HasPrefix(out, "refused: Permission denied") || used != 1 {
+		t.Errorf("the student's forger said %q; ports of the range in use: %d, want 1", out, used)
+	}
+	cl.Close()
+	if res := jobEnds(t, done, "the student logged out"); res.Result.Status != messages.StatusSuccess {
+		t.Errorf("result %s %q", res.Result.Status, res.Result.Text)
+	}
 }

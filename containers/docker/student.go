@@ -282,31 +282,45 @@ func (c *jobChannel) relaySignals(ctl *yamux.Stream, id string) <-chan struct{} 
 }
 
 // serveStudentSSH relays a student container's SSH server (ssh_student)
-// over its channel until ctx ends or the channel does.
+// over its channel until ctx ends or the channel does. The helper opens one
+// stream, its SSH server's; any other is the student's code writing to the
+// channel, and ends it (each would take a port of the agent's range).
 func (c *jobChannel) serveStudentSSH(ctx context.Context, in io.Reader, out io.Writer) {
 	sess, err := yamux.Server(muxConn{in, out}, channel.Config())
 	if err != nil {
 		return
 	}
-	stop := context.AfterFunc(ctx, func() {
+	// Close waits for the session's reader, which reads in until it ends:
+	// close in first (the attach stream of a container that runs on), or
+	// Close waits for ever while the streams' readers, woken by the
+	// shutdown but not yet closed, spin.
+	end := func() {
 		if cl, ok := in.(io.Closer); ok {
-			cl.Close() // else Close waits for the attach stream's end
+			cl.Close()
 		}
 		sess.Close()
-	})
+	}
+	stop := context.AfterFunc(ctx, end)
 	defer stop()
-	defer sess.Close()
+	defer end()
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for {
+	for served := false; ; served = true {
 		st, err := sess.AcceptStream()
 		if err != nil {
+			return
+		}
+		if served {
+			c.r.log.Warn("ssh_student: a second stream on the channel; ending it", "container", c.grading)
+			st.Close()
+			end()
 			return
 		}
 		h, _, err := channel.ReadHeader(st)
 		if err != nil || h.Kind != channel.KindSSHDebug {
 			st.Close()
-			continue
+			end()
+			return
 		}
 		wg.Add(1)
 		go func() {

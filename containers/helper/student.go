@@ -39,6 +39,13 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	if err := json.Unmarshal([]byte(a.rest[0]), &spec); err != nil {
 		return exitWith(channel.CodeLaunch, fmt.Errorf("bad spec: %w", err))
 	}
+	// The student's code runs as our uid: without this it could open our
+	// stdout through /proc/1/fd/1, which is the channel to the agent when
+	// we serve SSH, and open streams there of its own (a relay on an SSH
+	// port each, until the agent's range is taken).
+	if err := notDumpable(); err != nil {
+		e.warnf("student", "cannot protect the channel: %v", err)
+	}
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, forwarded...)
 	defer signal.Stop(signals)
