@@ -154,7 +154,7 @@ func init() {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					return exitWith(exitUsage, fmt.Errorf("creating %s: %w", dir, err))
 				}
-				if err := copyFile(add, filepath.Join(dir, filepath.Base(add))); err != nil {
+				if err := copyFile(e.paths, add, filepath.Join(dir, filepath.Base(add))); err != nil {
 					return exitWith(exitUsage, err)
 				}
 			}
@@ -169,9 +169,10 @@ func init() {
 }
 
 // copyFile copies a regular file's content and permission bits, as
-// Python's shutil.copy.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+// Python's shutil.copy, but for links out of the student's directory
+// (studentfiles.go).
+func copyFile(p Paths, src, dst string) error {
+	in, err := p.openFile(src, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package helper
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 )
 
 func init() {
@@ -38,7 +36,7 @@ func init() {
 			if dst == "" {
 				dst = src
 			}
-			tpl, err := os.ReadFile(src)
+			tpl, err := e.paths.readFile(src)
 			if err != nil {
 				return exitWith(exitUsage, fmt.Errorf("reading the template: %w", err))
 			}
@@ -51,12 +49,7 @@ func init() {
 				return exitWith(exitUsage, err)
 			}
 			out := parseTemplate(string(tpl), fields)
-			if dir := filepath.Dir(dst); dir != "" {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return exitWith(exitUsage, fmt.Errorf("creating the output's directory: %w", err))
-				}
-			}
-			if err := os.WriteFile(dst, []byte(out), 0o644); err != nil {
+			if err := e.paths.writeFile(dst, []byte(out), 0o644); err != nil {
 				return exitWith(exitUsage, fmt.Errorf("writing the output: %w", err))
 			}
 			return nil

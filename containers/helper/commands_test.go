@@ -3,6 +3,7 @@ package helper
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -391,5 +392,70 @@ func TestRstCommands(t *testing.T) {
 		if code != 0 || out != tt.out {
 			t.Errorf("%v = %q exit %d (%s), want %q", tt.args, out, code, stderr, tt.out)
 		}
+	}
+}
+
+// After run_student, /task/student is the student's: a link left there
+// must not lead the grader's commands out of it, to a hidden file read
+// into the archive or the feedback, or to the run file overwritten. Links
+// within it work.
+func TestStudentLinksDoNotLeadOut(t *testing.T) {
+	c := newContainer(t, job(map[string]any{"name": "f"}, 1<<20))
+	c.task("hidden_expected.txt", "THE HIDDEN ANSWER\n", 0o644)
+	c.task("run", "#!/bin/bash\necho grading\n", 0o755)
+	c.task("student/real.txt", "the student's output\n", 0o644)
+	c.task("student/tpl.py", "name = @@name@@\n", 0o644)
+	links := map[string]string{
+		"output.txt": "../hidden_expected.txt",                           // relative, out
+		"abs.txt":    filepath.Join(c.paths.Task, "hidden_expected.txt"), // absolute, out
+		"up":         "..",                                               // a directory, out
+		"run.py":     filepath.Join(c.paths.Task, "run"),                 // a write target, out
+		"inside.txt": "real.txt",                                         // stays inside
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(c.paths.Student, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{[]string{"archive", "-a", "student/output.txt"}, false},
+		{[]string{"archive", "-a", filepath.Join(c.paths.Student, "abs.txt")}, false},
+		{[]string{"archive", "-a", "student/up/hidden_expected.txt"}, false},
+		{[]string{"archive", "-a", "student/inside.txt"}, true},
+		{[]string{"archive", "-a", "hidden_expected.txt"}, true}, // the author's own path
+		{[]string{"parsetemplate", "-o", "student/run.py", "student/tpl.py"}, false},
+		{[]string{"parsetemplate", "-o", "student/up/run", "student/tpl.py"}, false},
+		{[]string{"parsetemplate", "-o", "student/out.py", "student/output.txt"}, false},
+		{[]string{"parsetemplate", "-o", "student/sub/out.py", "student/tpl.py"}, true},
+		{[]string{"rst-image", "student/output.txt"}, false},
+		{[]string{"rst-image", "-f", "png", "student/inside.txt"}, true},
+	} {
+		code, stdout, stderr := c.command("", tc.args[0], tc.args[1:]...)
+		if (code == 0) != tc.ok {
+			t.Errorf("%v: exit %d (%s), want ok=%v", tc.args, code, strings.TrimSpace(stderr), tc.ok)
+		}
+		if strings.Contains(stdout, base64.StdEncoding.EncodeToString([]byte("THE HIDDEN ANSWER\n"))) && tc.args[0] == "rst-image" && !tc.ok {
+			t.Errorf("%v printed the hidden file", tc.args)
+		}
+	}
+	if got := readTask(t, c, "run"); got != "#!/bin/bash\necho grading\n" {
+		t.Errorf("the run file was overwritten: %q", got)
+	}
+	if got := readTask(t, c, "student/sub/out.py"); got != "name = f\n" {
+		t.Errorf("parsetemplate within the student's directory: %q", got)
+	}
+	entries, err := os.ReadDir(c.paths.Archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if fmt.Sprint(names) != "[hidden_expected.txt inside.txt]" {
+		t.Errorf("archived %v, want only the author's own file and the link within", names)
 	}
 }

@@ -3,7 +3,6 @@ package helper
 import (
 	"encoding/base64"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,8 +61,8 @@ func indentBlock(amount int, text, indent string) string {
 	return b.String()
 }
 
-func imageBlock(file, format string) (string, error) {
-	data, err := os.ReadFile(file)
+func imageBlock(p Paths, file, format string) (string, error) {
+	data, err := p.readFile(file)
 	if err != nil {
 		return "", fmt.Errorf("reading the image: %w", err)
 	}
@@ -146,7 +145,7 @@ func init() {
 		opts: []option{{short: 'f', long: "format", value: true, metavar: "FORMAT", help: "image format (default: the file's extension)"}},
 		pos:  []string{"filename"},
 		run: func(e *cmdEnv, a *parsed) error {
-			s, err := imageBlock(a.pos[0], a.str("format"))
+			s, err := imageBlock(e.paths, a.pos[0], a.str("format"))
 			if err != nil {
 				return err
 			}
