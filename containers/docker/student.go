@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -126,6 +127,34 @@ func (c *jobChannel) studentLimits(req *channel.StudentRequest) studentLimits {
 	return lim
 }
 
+// Student containers running at once share the job's memory
+// (studentBudget), and with it, in the same proportion, its CPUs and its
+// processes: a call with the whole memory (the default) gets them whole,
+// eight calls of an eighth each an eighth. Without this each had the
+// job's CPUs and process limit, and a run file could start eight calls
+// of a little memory each and take nine times its CPUs and processes
+// (nine times 4,096 processes is more than a host's pid_max).
+const (
+	minStudentNanoCPUs = 100_000_000 // a tenth of a CPU
+	minStudentPids     = 32          // the helper, a shell, a few commands
+)
+
+// shareByMemory lowers hc's CPUs and process limit to the share of the
+// job's that memory (MiB, of jobMemory) is.
+func shareByMemory(hc *container.HostConfig, memory, jobMemory int64) {
+	if memory <= 0 || jobMemory <= 0 || memory >= jobMemory {
+		return
+	}
+	share := float64(memory) / float64(jobMemory)
+	if hc.NanoCPUs > 0 {
+		hc.NanoCPUs = max(int64(float64(hc.NanoCPUs)*share), min(minStudentNanoCPUs, hc.NanoCPUs))
+	}
+	if hc.PidsLimit != nil {
+		p := max(int64(math.Ceil(float64(*hc.PidsLimit)*share)), min(minStudentPids, *hc.PidsLimit))
+		hc.PidsLimit = &p
+	}
+}
+
 // createStudent makes the student container of a call.
 func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits) (string, error) {
 	pl := c.job.Limits
@@ -164,6 +193,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		// the grading container; no helper share (see studentBudget).
 		hc.Memory, hc.MemorySwap = lim.memory<<20, lim.memory<<20
 	}
+	shareByMemory(hc, lim.memory, pl.Memory)
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
 	defer cancel()
 	resp, err := c.r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
