@@ -39,8 +39,8 @@
 // 8 MiB for the helper (no swap; the tmpfs mounts count inside; see Memory
 // below); PidsLimit = Limits.Processes;
 // NanoCPUs = Options.CPUs (1 by default, so one job cannot take every
-// core; its student containers running at once share as much again, in
-// proportion to their memory: shareByMemory); ulimits nofile = Options.NoFile and fsize = Limits.Disk MiB;
+// core; its student containers running at once share as much again,
+// equally: studentShares); ulimits nofile = Options.NoFile and fsize = Limits.Disk MiB;
 // no log driver (stdout is the channel; the runtime keeps the helper's
 // stderr for its debug log); stdin open (OpenStdin, StdinOnce) and stdin,
 // stdout, stderr attached.

@@ -93,7 +93,10 @@ type jobChannel struct {
 	// studentMemory is the job's memory limit, shared by its student
 	// containers running at once (memory.go); nil: no limit.
 	studentMemory *semaphore.Weighted
-	wg            sync.WaitGroup
+	// shares are the job's CPUs and processes, shared by its student
+	// containers running at once (studentshare.go).
+	shares studentShares
+	wg     sync.WaitGroup
 }
 
 // channelResult is what came on the result stream.

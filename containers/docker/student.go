@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sync"
 	"time"
 
@@ -89,12 +88,13 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		return
 	}
 	defer release()
-	id, err := c.createStudent(image, req, lim)
+	id, err := c.joinShares(func(share int) (string, error) { return c.createStudent(image, req, lim, share) })
 	if err != nil {
 		c.r.log.Warn("student container", "job", c.job.ID(), "err", err)
 		exit(channel.CodeLaunch, "the student container could not be created")
 		return
 	}
+	defer c.leaveShares(id) // after the container is gone
 	defer c.r.remove(id)
 	code, reason := c.superviseStudent(id, lim, req, ctl, in, out, errs)
 	// The outputs are closed before the code: a caller reading both to
@@ -127,36 +127,9 @@ func (c *jobChannel) studentLimits(req *channel.StudentRequest) studentLimits {
 	return lim
 }
 
-// Student containers running at once share the job's memory
-// (studentBudget), and with it, in the same proportion, its CPUs and its
-// processes: a call with the whole memory (the default) gets them whole,
-// eight calls of an eighth each an eighth. Without this each had the
-// job's CPUs and process limit, and a run file could start eight calls
-// of a little memory each and take nine times its CPUs and processes
-// (nine times 4,096 processes is more than a host's pid_max).
-const (
-	minStudentNanoCPUs = 100_000_000 // a tenth of a CPU
-	minStudentPids     = 32          // the helper, a shell, a few commands
-)
-
-// shareByMemory lowers hc's CPUs and process limit to the share of the
-// job's that memory (MiB, of jobMemory) is.
-func shareByMemory(hc *container.HostConfig, memory, jobMemory int64) {
-	if memory <= 0 || jobMemory <= 0 || memory >= jobMemory {
-		return
-	}
-	share := float64(memory) / float64(jobMemory)
-	if hc.NanoCPUs > 0 {
-		hc.NanoCPUs = max(int64(float64(hc.NanoCPUs)*share), min(minStudentNanoCPUs, hc.NanoCPUs))
-	}
-	if hc.PidsLimit != nil {
-		p := max(int64(math.Ceil(float64(*hc.PidsLimit)*share)), min(minStudentPids, *hc.PidsLimit))
-		hc.PidsLimit = &p
-	}
-}
-
-// createStudent makes the student container of a call.
-func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits) (string, error) {
+// createStudent makes the student container of a call, with a share of
+// the job's CPUs and processes (studentShares).
+func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits, share int) (string, error) {
 	pl := c.job.Limits
 	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir}
 	if req.SSH {
@@ -193,7 +166,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		// the grading container; no helper share (see studentBudget).
 		hc.Memory, hc.MemorySwap = lim.memory<<20, lim.memory<<20
 	}
-	shareByMemory(hc, lim.memory, pl.Memory)
+	setShare(hc, pl, c.r.opts.CPUs, share)
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
 	defer cancel()
 	resp, err := c.r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")
@@ -248,7 +221,9 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 			case <-rctx.Done():
 				return
 			}
-			c.serveStudentSSH(rctx, mux.muxIn, att.conn.Conn)
+			if !c.serveStudentSSH(rctx, mux.muxIn, att.conn.Conn) {
+				r.kill(id) // its helper would wait for its SSH timers
+			}
 		}()
 		// The student's stdin is its channel; the caller's goes nowhere.
 		go func() { _, _ = io.Copy(io.Discard, in) }()
@@ -314,11 +289,12 @@ func (c *jobChannel) relaySignals(ctl *yamux.Stream, id string) <-chan struct{} 
 // serveStudentSSH relays a student container's SSH server (ssh_student)
 // over its channel until ctx ends or the channel does. The helper opens one
 // stream, its SSH server's; any other is the student's code writing to the
-// channel, and ends it (each would take a port of the agent's range).
-func (c *jobChannel) serveStudentSSH(ctx context.Context, in io.Reader, out io.Writer) {
+// channel, and ends it (each would take a port of the agent's range): ok
+// is false then, and the container is to be stopped.
+func (c *jobChannel) serveStudentSSH(ctx context.Context, in io.Reader, out io.Writer) (ok bool) {
 	sess, err := yamux.Server(muxConn{in, out}, channel.Config())
 	if err != nil {
-		return
+		return false
 	}
 	// Close waits for the session's reader, which reads in until it ends:
 	// close in first (the attach stream of a container that runs on), or
@@ -338,19 +314,19 @@ func (c *jobChannel) serveStudentSSH(ctx context.Context, in io.Reader, out io.W
 	for served := false; ; served = true {
 		st, err := sess.AcceptStream()
 		if err != nil {
-			return
+			return true
 		}
 		if served {
-			c.r.log.Warn("ssh_student: a second stream on the channel; ending it", "container", c.grading)
+			c.r.log.Warn("ssh_student: a second stream on the channel; ending it", "job", c.job.ID(), "container", c.grading)
 			st.Close()
 			end()
-			return
+			return false
 		}
 		h, _, err := channel.ReadHeader(st)
 		if err != nil || h.Kind != channel.KindSSHDebug {
 			st.Close()
 			end()
-			return
+			return false
 		}
 		wg.Add(1)
 		go func() {

@@ -300,51 +300,64 @@ sleep 1`)}), nil)
 }
 
 // Student containers running at once share the job's CPUs and processes
-// as they share its memory: each run_student's cgroup, as its own code
-// reads it (cgroup v1 or v2), allows the share of them that its memory is
-// of the job's. Before, each had the whole, and eight calls of a little
-// memory took nine times the job's CPUs and processes.
+// equally: each run_student's cgroup, as its own code reads it (cgroup v1
+// or v2), allows an n-th of them while n run. Before, each had the whole,
+// and eight calls took nine times the job's CPUs and processes. A call
+// alone has them whole, whatever memory it asked for (a share by memory,
+// tried first, slowed a lone call of little memory into its wall time).
 func TestStudentsShareTheJobsCPUsAndProcesses(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{CPUs: 1})
+	// Each of the four waits until all four run, reads its limits, and
+	// waits until all four have read.
 	limits := `p=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
 if [ -r /sys/fs/cgroup/cpu.max ]; then c=$(cat /sys/fs/cgroup/cpu.max); else c="$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi
 echo "$p $c"`
-	job := newJob(r, task(t, map[string]string{"limits.sh": limits, "run": studentRun(`
-cp limits.sh /task/student/
+	together := `touch /task/student/started-$1
+while [ $(ls /task/student | grep -c started-) -lt 4 ]; do sleep 0.05; done
+sh /task/student/limits.sh
+touch /task/student/read-$1
+while [ $(ls /task/student | grep -c read-) -lt 4 ]; do sleep 0.05; done`
+	job := newJob(r, task(t, map[string]string{"limits.sh": limits, "together.sh": together, "run": studentRun(`
+cp limits.sh together.sh /task/student/
 out "whole $(run_student sh /task/student/limits.sh)"
-for i in 1 2 3 4; do run_student --memory 32 sh /task/student/limits.sh >/tmp/quarter-$i & done
+out "alone, of little memory $(run_student --memory 8 sh /task/student/limits.sh)"
+for i in 1 2 3 4; do run_student --memory 32 sh /task/student/together.sh $i >/tmp/quarter-$i & done
 wait
-out "quarter $(sort -u /tmp/quarter-*)"
-out "tiny $(run_student --memory 8 sh /task/student/limits.sh)"`)}), nil)
+out "four at once $(sort -u /tmp/quarter-*)"
+out "then alone $(run_student sh /task/student/limits.sh)"`)}), nil)
 	job.Limits.Memory, job.Limits.Processes = 128, 128
 	res, _ := runJob(t, r, job)
-	want := "whole 128 100000 100000\nquarter 32 25000 100000\ntiny 32 10000 100000\n"
+	want := "whole 128 100000 100000\nalone, of little memory 128 100000 100000\nfour at once 32 25000 100000\nthen alone 128 100000 100000\n"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("result %s %q, want %q", res.Result.Status, res.Result.Text, want)
 	}
 }
 
-func TestShareByMemory(t *testing.T) {
+func TestSetShare(t *testing.T) {
 	for _, tc := range []struct {
-		memory, jobMemory, nanoCPUs, pids int64
-		wantCPUs, wantPids                int64
+		cpus               float64
+		processes          int64
+		n                  int
+		wantCPUs, wantPids int64
 	}{
-		{128, 128, 2e9, 4096, 2e9, 4096}, // the whole memory: the whole job
-		{0, 128, 2e9, 4096, 2e9, 4096},   // no memory of its own: the job's
-		{32, 128, 2e9, 4096, 5e8, 1024},  // a quarter
-		{16, 128, 1e9, 4096, 125e6, 512}, // an eighth
-		{1, 1024, 1e9, 4096, 1e8, 32},    // the floors
-		{1, 1024, 5e7, 16, 5e7, 16},      // floors above the job's own: the job's
-		{64, 0, 1e9, 4096, 1e9, 4096},    // a job without memory limit
-		{100, 128, 1e9, 3, 781250000, 3}, // rounded up
+		{2, 4096, 1, 2e9, 4096},    // alone: the whole job
+		{2, 4096, 4, 5e8, 1024},    // a quarter
+		{1, 4096, 8, 125e6, 512},   // an eighth
+		{0.5, 64, 8, 1e8, 32},      // the floors
+		{0.05, 16, 8, 5e7, 16},     // floors above the job's own: the job's
+		{1, 0, 3, 333333333, -1},   // no process limit: none
+		{1, 100, 3, 333333333, 34}, // rounded up
 	} {
-		p := tc.pids
-		hc := &container.HostConfig{Resources: container.Resources{NanoCPUs: tc.nanoCPUs, PidsLimit: &p}}
-		shareByMemory(hc, tc.memory, tc.jobMemory)
-		if hc.NanoCPUs != tc.wantCPUs || *hc.PidsLimit != tc.wantPids {
-			t.Errorf("%d of %d MiB, %d nano CPUs, %d pids: got %d, %d; want %d, %d",
-				tc.memory, tc.jobMemory, tc.nanoCPUs, tc.pids, hc.NanoCPUs, *hc.PidsLimit, tc.wantCPUs, tc.wantPids)
+		hc := &container.HostConfig{}
+		setShare(hc, messages.Limits{Processes: tc.processes}, tc.cpus, tc.n)
+		pids := int64(-1)
+		if hc.PidsLimit != nil {
+			pids = *hc.PidsLimit
+		}
+		if hc.NanoCPUs != tc.wantCPUs || pids != tc.wantPids {
+			t.Errorf("%v CPUs, %d processes, %d at once: got %d, %d; want %d, %d",
+				tc.cpus, tc.processes, tc.n, hc.NanoCPUs, pids, tc.wantCPUs, tc.wantPids)
 		}
 	}
 }

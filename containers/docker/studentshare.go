@@ -1,0 +1,91 @@
+package docker
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// A job's student containers running at once share its CPUs and its
+// process limit equally: one alone has them whole, as the grading
+// container does; n at once have an n-th each, resized as calls start and
+// end (docker update). Without this each had the whole, and a run file
+// that started eight calls at once took nine times the job's CPUs and
+// processes (nine times 4,096 processes is more than a host's pid_max).
+// Shares follow the calls that run, not their --memory: a call alone runs
+// at full speed whatever memory it asked for.
+type studentShares struct {
+	mu  sync.Mutex
+	ids []string // running, in the order they joined
+}
+
+// Floors of a share, so that eight calls still start: a tenth of a CPU,
+// and the helper, a shell and a few commands (never above the job's own).
+const (
+	minStudentNanoCPUs = 100_000_000
+	minStudentPids     = 32
+)
+
+// setShare gives hc one n-th of the job's CPUs (cpus) and processes
+// (l.Processes).
+func setShare(hc *container.HostConfig, l messages.Limits, cpus float64, n int) {
+	full := int64(cpus * 1e9)
+	hc.NanoCPUs = max(full/int64(n), min(minStudentNanoCPUs, full))
+	if l.Processes > 0 {
+		p := max(int64(math.Ceil(float64(l.Processes)/float64(n))), min(minStudentPids, l.Processes))
+		hc.PidsLimit = &p
+	}
+}
+
+// joinShares creates a student container with create, given its share
+// (the number of containers that then run, itself included), and gives
+// the others the same share. Joins and leaves of a job take turns, so the
+// shares add up to the job's at every moment but the few milliseconds of
+// an update.
+func (c *jobChannel) joinShares(create func(share int) (string, error)) (string, error) {
+	s := &c.shares
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, err := create(len(s.ids) + 1)
+	if err != nil {
+		return "", err
+	}
+	s.ids = append(s.ids, id)
+	c.resizeShares(id) // created with its share already
+	return id, nil
+}
+
+// leaveShares forgets a removed student container and gives the others
+// its part.
+func (c *jobChannel) leaveShares(id string) {
+	s := &c.shares
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = slices.DeleteFunc(s.ids, func(x string) bool { return x == id })
+	c.resizeShares("")
+}
+
+// resizeShares gives every running student container but skip an equal
+// share; the lock is held. A container that has just ended cannot be
+// updated, which matters to nobody.
+func (c *jobChannel) resizeShares(skip string) {
+	s := &c.shares
+	var hc container.HostConfig
+	setShare(&hc, c.job.Limits, c.r.opts.CPUs, max(len(s.ids), 1))
+	for _, id := range s.ids {
+		if id == skip {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
+		_, err := c.r.api.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{NanoCPUs: hc.NanoCPUs, PidsLimit: hc.PidsLimit}})
+		cancel()
+		if err != nil {
+			c.r.log.Debug("student container: share not updated", "job", c.job.ID(), "container", id, "share", len(s.ids), "err", err)
+		}
+	}
+}
