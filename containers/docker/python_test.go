@@ -129,6 +129,34 @@ feedback.set_global_result("success")
 			},
 		},
 		{
+			// rst.get_imageblock gives INGInious' block, and refuses (as
+			// rst-image does) a link out of /task/student, where a student
+			// may have left one to a hidden file.
+			name: "rst-imageblock",
+			files: map[string]string{
+				"hidden.txt": "SECRET",
+				"run.py": `import os
+from inginious import feedback, rst
+with open("student/pic.png", "wb") as f:
+    f.write(b"PNG")
+os.symlink("/task/hidden.txt", "student/out.png")
+msgs = [repr(rst.get_imageblock("student/pic.png")), repr(rst.get_imageblock("student/pic.png", "gif"))]
+try:
+    msgs.append(rst.get_imageblock("student/out.png"))
+except Exception as e:
+    msgs.append(type(e).__name__)
+feedback.set_global_feedback("\n".join(msgs))
+feedback.set_global_result("success")
+`,
+			},
+			want: messages.JobResult{
+				Result: messages.Result{Status: messages.StatusSuccess,
+					Text: "'\\n\\n.. raw:: html\\n\\n\\t<img src=\"data:image/png;base64,UE5H\">\\n'\n" +
+						"'\\n\\n.. raw:: html\\n\\n\\t<img src=\"data:image/gif;base64,UE5H\">\\n'\nHelperError"},
+				Grade: 100,
+			},
+		},
+		{
 			name: "unknown-names-and-helper-errors",
 			files: map[string]string{
 				"run.py": `from inginious import feedback

@@ -172,7 +172,7 @@ func init() {
 // Python's shutil.copy, but for links out of the student's directory
 // (studentfiles.go).
 func copyFile(p Paths, src, dst string) error {
-	in, err := p.openFile(src, os.O_RDONLY, 0)
+	in, err := p.openFile(src, os.O_RDONLY, 0, false)
 	if err != nil {
 		return err
 	}

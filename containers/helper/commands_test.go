@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -397,8 +398,9 @@ func TestRstCommands(t *testing.T) {
 
 // After run_student, /task/student is the student's: a link left there
 // must not lead the grader's commands out of it, to a hidden file read
-// into the archive or the feedback, or to the run file overwritten. Links
-// within it work.
+// into the archive or the feedback, or to the run file overwritten; nor
+// may a named pipe hold them until the job's wall time. Links within it
+// work.
 func TestStudentLinksDoNotLeadOut(t *testing.T) {
 	c := newContainer(t, job(map[string]any{"name": "f"}, 1<<20))
 	c.task("hidden_expected.txt", "THE HIDDEN ANSWER\n", 0o644)
@@ -406,14 +408,20 @@ func TestStudentLinksDoNotLeadOut(t *testing.T) {
 	c.task("student/real.txt", "the student's output\n", 0o644)
 	c.task("student/tpl.py", "name = @@name@@\n", 0o644)
 	links := map[string]string{
-		"output.txt": "../hidden_expected.txt",                           // relative, out
-		"abs.txt":    filepath.Join(c.paths.Task, "hidden_expected.txt"), // absolute, out
-		"up":         "..",                                               // a directory, out
-		"run.py":     filepath.Join(c.paths.Task, "run"),                 // a write target, out
-		"inside.txt": "real.txt",                                         // stays inside
+		"output.txt":   "../hidden_expected.txt",                           // relative, out
+		"abs.txt":      filepath.Join(c.paths.Task, "hidden_expected.txt"), // absolute, out
+		"up":           "..",                                               // a directory, out
+		"run.py":       filepath.Join(c.paths.Task, "run"),                 // a write target, out
+		"inside.txt":   "real.txt",                                         // stays inside
+		"feedback.tpl": "../hidden_expected.txt",                           // a template, out
 	}
 	for name, target := range links {
 		if err := os.Symlink(target, filepath.Join(c.paths.Student, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, fifo := range []string{"pipe.txt", "pipe.py"} {
+		if err := syscall.Mkfifo(filepath.Join(c.paths.Student, fifo), 0o666); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -424,22 +432,30 @@ func TestStudentLinksDoNotLeadOut(t *testing.T) {
 		{[]string{"archive", "-a", "student/output.txt"}, false},
 		{[]string{"archive", "-a", filepath.Join(c.paths.Student, "abs.txt")}, false},
 		{[]string{"archive", "-a", "student/up/hidden_expected.txt"}, false},
+		{[]string{"archive", "-a", "student/pipe.txt"}, false},
 		{[]string{"archive", "-a", "student/inside.txt"}, true},
 		{[]string{"archive", "-a", "hidden_expected.txt"}, true}, // the author's own path
 		{[]string{"parsetemplate", "-o", "student/run.py", "student/tpl.py"}, false},
 		{[]string{"parsetemplate", "-o", "student/up/run", "student/tpl.py"}, false},
 		{[]string{"parsetemplate", "-o", "student/out.py", "student/output.txt"}, false},
+		{[]string{"parsetemplate", "-o", "student/pipe.py", "student/tpl.py"}, false},
+		{[]string{"parsetemplate", "-o", "student/out.py", "student/pipe.txt"}, false},
 		{[]string{"parsetemplate", "-o", "student/sub/out.py", "student/tpl.py"}, true},
 		{[]string{"rst-image", "student/output.txt"}, false},
+		{[]string{"rst-image", "-f", "png", "student/pipe.txt"}, false},
 		{[]string{"rst-image", "-f", "png", "student/inside.txt"}, true},
+		{[]string{"feedback-msg-tpl", "student/feedback"}, true}, // a broken template's text
 	} {
 		code, stdout, stderr := c.command("", tc.args[0], tc.args[1:]...)
 		if (code == 0) != tc.ok {
 			t.Errorf("%v: exit %d (%s), want ok=%v", tc.args, code, strings.TrimSpace(stderr), tc.ok)
 		}
-		if strings.Contains(stdout, base64.StdEncoding.EncodeToString([]byte("THE HIDDEN ANSWER\n"))) && tc.args[0] == "rst-image" && !tc.ok {
+		if strings.Contains(stdout, base64.StdEncoding.EncodeToString([]byte("THE HIDDEN ANSWER\n"))) {
 			t.Errorf("%v printed the hidden file", tc.args)
 		}
+	}
+	if fb := c.feedback(); strings.Contains(fmt.Sprint(fb), "HIDDEN") {
+		t.Errorf("the feedback holds the hidden file: %+v", fb)
 	}
 	if got := readTask(t, c, "run"); got != "#!/bin/bash\necho grading\n" {
 		t.Errorf("the run file was overwritten: %q", got)

@@ -135,7 +135,7 @@ func init() {
 			if path, ok := findTemplate(e.paths, name, lang); !ok {
 				e.warnf("feedback-msg-tpl", "template %q not found", name)
 				text = missingTemplateText(name)
-			} else if data, err := os.ReadFile(path); err != nil {
+			} else if data, err := e.paths.readFile(path); err != nil {
 				e.warnf("feedback-msg-tpl", "%v", err)
 				text = brokenTemplateText(err)
 			} else if out, err := renderTemplate(string(data), vars); err != nil {

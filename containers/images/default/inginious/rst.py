@@ -2,7 +2,6 @@
 """INGInious' ``rst`` module: reStructuredText snippets for the feedback,
 byte for byte as INGInious writes them (lines are indented with a tab)."""
 
-import base64
 import os
 
 from inginious import _helper
@@ -21,11 +20,13 @@ def get_codeblock(language, text):
 
 def get_imageblock(filename, format=""):  # pylint: disable=redefined-builtin
     """A raw HTML block showing the image file filename inline (base64); the
-    image type is format, else the file's extension."""
-    with open(filename, "rb") as f:
-        data = base64.b64encode(f.read()).decode("utf-8")
+    image type is format, else the file's extension. The helper's rst-image
+    reads the file: after run_student, it refuses a link that leads out of
+    /task/student (a hidden file shown in the feedback) where Python's open
+    would follow it."""
     kind = format if format else os.path.splitext(filename)[1][1:]
-    return '\n\n.. raw:: html\n\n\t<img src="data:image/' + kind + ";base64," + data + '">\n'
+    out = _helper.call("rst-image", "-f", kind, filename) if kind else _helper.call("rst-image", filename)
+    return out[:-1] if out.endswith("\n") else out  # rst-image ends the block with a line
 
 
 def get_admonition(cssclass, title, text):
