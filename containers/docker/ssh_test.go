@@ -88,6 +88,22 @@ func startSSHJob(t *testing.T, r *Runtime) (*containers.Job, <-chan messages.Job
 	return job, done, waitCreds(t, ev)
 }
 
+// startSSHStudent starts a job of environment type EnvTypeSSH whose run
+// file is run (it calls ssh_student) and logs in as the student.
+func startSSHStudent(t *testing.T, r *Runtime, run string) (*containers.Job, <-chan messages.JobResult, *ssh.Client) {
+	t.Helper()
+	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	job.Desc.EnvironmentType = EnvTypeSSH
+	ev := newSSHEvents()
+	done := runAsync(t, r, job, ev)
+	c := waitCreds(t, ev)
+	cl, err := sshDial(c, c.password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return job, done, cl
+}
+
 // jobEnds waits for the result of a job that should end by itself (why:
 // what it waits for, to say when it does not come).
 func jobEnds(t *testing.T, done <-chan messages.JobResult, why string) messages.JobResult {
@@ -228,15 +244,7 @@ code=$?
 feedback-msg -m "code=$code $(cat /task/student/setup.txt /task/student/teardown.txt /task/student/left.txt | tr '\n' ' ')logs=$(ls /task/student/.ssh_logs | wc -l)"
 feedback-result success
 `
-	job := newJob(r, task(t, map[string]string{"run": run}), nil)
-	job.Desc.EnvironmentType = EnvTypeSSH
-	ev := newSSHEvents()
-	done := runAsync(t, r, job, ev)
-	c := waitCreds(t, ev)
-	cl, err := sshDial(c, c.password)
-	if err != nil {
-		t.Fatal(err)
-	}
+	job, done, cl := startSSHStudent(t, r, run)
 	if out := sshRunCmd(t, cl, "cat /task/student/notes.txt; ls /task; echo left >/task/student/left.txt"); out != "for the student\nstudent\n" {
 		t.Errorf("student session: %q", out)
 	}

@@ -171,15 +171,7 @@ PY`
 // its container and the agent, and so takes no SSH port but its own.
 func TestSSHTrust_StudentCannotWriteTheChannel(t *testing.T) {
 	r := trustRuntime(t, SSHOptions{})
-	job := newJob(r, task(t, map[string]string{"run": "#!/bin/bash\nssh_student\nfeedback-result success\n"}), nil)
-	job.Desc.EnvironmentType = EnvTypeSSH
-	ev := newSSHEvents()
-	done := runAsync(t, r, job, ev)
-	c := waitCreds(t, ev)
-	cl, err := sshDial(c, c.password)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, done, cl := startSSHStudent(t, r, "#!/bin/bash\nssh_student\nfeedback-result success\n")
 	out := sshRunCmd(t, cl, channelForger)
 	// A forged open would have taken a port by now; give it as long as
 	// an SSH server's start takes, then count.

@@ -57,14 +57,7 @@ func TestIssueMakesACAOnceAndCertificatesItSigns(t *testing.T) {
 		{second.Cert, "nats2.example.org", true},
 		{second.Cert, "nats1.example.org", false},
 	} {
-		b, err := os.ReadFile(tc.cert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf, err := parseCert(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		leaf := readLeaf(t, tc.cert)
 		_, err = leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: tc.host, CurrentTime: now})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s for %s: verify error %v, want ok=%v", filepath.Base(tc.cert), tc.host, err, tc.ok)
@@ -304,17 +297,23 @@ func TestRouteCertificatesHaveTheirOwnCA(t *testing.T) {
 		{"a route certificate to a client", node.Cert, clientsCA, x509.ExtKeyUsageServerAuth, false},
 		{"the API's certificate to a client", api.Cert, clientsCA, x509.ExtKeyUsageServerAuth, true},
 	} {
-		b, err := os.ReadFile(tc.cert)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaf, err := parseCert(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		leaf := readLeaf(t, tc.cert)
 		_, err = leaf.Verify(x509.VerifyOptions{Roots: tc.roots, DNSName: "nats1.example", CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{tc.usage}})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: verify error %v, want ok=%v", tc.description, err, tc.ok)
 		}
 	}
+}
+
+func readLeaf(t *testing.T, file string) *x509.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := parseCert(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf
 }
