@@ -194,7 +194,7 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 		// forgetAfter per connection, would only cost memory.
 		b.clients[id] = &webapp{name: cutName(m.Name), lastSeen: time.Now()}
 		b.mu.Unlock()
-		b.log.Info("INGInious client connected", "peer", id, "name", m.Name)
+		b.log.Info("INGInious client connected", "peer", id, "name", cutName(m.Name))
 		_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: b.cl.Environments(), Type: tUpdateEnvs})
 	case *clientNewJob:
 		b.wg.Add(1)
@@ -209,7 +209,7 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 			kctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			if err := b.cl.KillJob(kctx, m.JobID); err != nil {
-				b.log.Info("kill", "job", m.JobID, "err", err)
+				b.log.Info("kill", "job", cutName(m.JobID), "err", err)
 			}
 		}()
 	default:
@@ -324,13 +324,19 @@ func NewClientOptions(opts frontendclient.Options, b **Bridge) frontendclient.Op
 	return opts
 }
 
+// cutText bounds a text the bridge makes of what a webapp sent at 4 KiB,
+// at a character's start.
+func cutText(s string) string { return cutAt(s, 4<<10) }
+
 // cutName bounds a webapp's name at messages.MaxNameLength bytes, at a
 // character's start.
-func cutName(s string) string {
-	if len(s) <= messages.MaxNameLength {
+func cutName(s string) string { return cutAt(s, messages.MaxNameLength) }
+
+func cutAt(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	i := messages.MaxNameLength
+	i := n
 	for i > 0 && !utf8.RuneStart(s[i]) {
 		i--
 	}

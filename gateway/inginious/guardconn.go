@@ -87,6 +87,11 @@ func (c *guardConn) handshake(timeout time.Duration) error {
 	if err := c.Conn.SetDeadline(time.Time{}); err != nil {
 		return fmt.Errorf("%w: %w", errHandshakeIncomplete, err)
 	}
+	pre, err := withoutIdentity(c.pre)
+	if err != nil {
+		return err
+	}
+	c.pre = pre
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-zeromq/zmq4"
 )
 
 // rawDial connects over plain TCP from the local IP from (any if empty),
@@ -244,5 +247,67 @@ func TestBridgeDuplicateJobIDTakesNothing(t *testing.T) {
 	thief.send("Ping", nil)
 	if m := thief.recv("BackendUpdateEnvironments"); m["@type"] != "Pong" {
 		t.Fatalf("the thief got %v", m)
+	}
+}
+
+// A connection that names a webapp's routing identity (which the bridge
+// logs) is not that webapp: it gets none of its messages and speaks for
+// itself only. zmq4 routes by identity, and took a peer's own before.
+func TestBridgeIdentityIsNotTheClients(t *testing.T) {
+	r := newRig(t)
+	victim := r.dial(t)
+	victim.send("ClientHello", map[string]any{"name": "webapp"})
+	if m := victim.recv(); m["@type"] != "BackendUpdateEnvironments" {
+		t.Fatalf("hello: %v", m)
+	}
+	var vid string
+	r.bridge.mu.Lock()
+	for id := range r.bridge.clients {
+		vid = id
+	}
+	r.bridge.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sck := zmq4.NewDealer(ctx, zmq4.WithID(zmq4.SocketIdentity(vid)), zmq4.WithTimeout(5*time.Second))
+	defer sck.Close()
+	if err := sck.Dial(r.endpoint); err != nil {
+		t.Fatal(err)
+	}
+	thief := &webappClient{t: t, sck: sck}
+	// Its ping is an unknown client's, not the webapp's.
+	thief.send("Ping", nil)
+	if m := thief.recv(); m["@type"] != "Unknown" {
+		t.Fatalf("the thief's ping was answered %v, as the webapp's", m)
+	}
+	const id = "44444444-4444-4444-4444-444444444444"
+	victim.send("ClientNewJob", newJobFields(id, "algo", map[string]any{"grade": 77.0, "text": "secret feedback"}))
+	if done := victim.recv("BackendUpdateEnvironments", "BackendJobStarted", "Pong"); done["@type"] != "BackendJobDone" || done["grade"] != 77.0 {
+		t.Fatalf("the victim's result: %v", done)
+	}
+	// Whatever the thief got before the answer to this ping was sent to
+	// the victim's identity.
+	thief.send("Ping", nil)
+	if m := thief.recv(); m["@type"] != "Unknown" {
+		t.Fatalf("the thief got %v", m)
+	}
+}
+
+// A refused job's answer names what was wrong with it, cut: a course
+// name of a MiB is not sent back whole (a peer that reads nothing then
+// held every webapp's messages for longer with each).
+func TestBridgeRefusalsAreShort(t *testing.T) {
+	r := newRig(t)
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": strings.Repeat("w", 1<<20)})
+	c.recv()
+	const id = "55555555-5555-5555-5555-555555555555"
+	c.send("ClientNewJob", newJobFields(id, "a/"+strings.Repeat("x", 1<<20), map[string]any{}))
+	m := c.recv("BackendUpdateEnvironments", "Pong")
+	res, _ := m["result"].([]any)
+	if m["@type"] != "BackendJobDone" || m["job_id"] != id || len(res) != 2 {
+		t.Fatalf("answer %.200v", m)
+	}
+	if text, _ := res[1].(string); len(text) > 8<<10 || !strings.HasPrefix(text, `bad course or task name "a/xxx`) {
+		t.Errorf("crash text of %d bytes: %.100q", len(text), text)
 	}
 }

@@ -21,7 +21,11 @@ import (
 // comes through OnResult.
 func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 	fail := func(text string) {
-		b.log.Info("INGInious job refused", "job", m.JobID, "why", text)
+		// Texts may name what the webapp sent, of any length: cut, so
+		// that neither the log nor the answer is larger than the request
+		// made it.
+		text = cutText(text)
+		b.log.Info("INGInious job refused", "job", cutName(m.JobID), "why", text)
 		_ = b.send(id, crashDone(m.JobID, text))
 	}
 	req, err := b.request(m)
@@ -153,7 +157,7 @@ func (b *Bridge) request(m *clientNewJob) (frontendclient.JobRequest, error) {
 func (b *Bridge) taskDir(course, task string) (string, error) {
 	for _, n := range []string{course, task} {
 		if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\\x00") {
-			return "", fmt.Errorf("bad course or task name %q", n)
+			return "", fmt.Errorf("bad course or task name %q", cutName(n))
 		}
 	}
 	if b.opts.TasksDir == "" {
@@ -162,7 +166,7 @@ func (b *Bridge) taskDir(course, task string) (string, error) {
 	dir := filepath.Join(b.opts.TasksDir, course, task)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		// INGInious' agent text.
-		return "", fmt.Errorf("Task unavailable on agent. Please retry later, the agents should synchronize soon. If the error persists, please contact your course administrator. (%s/%s)", course, task)
+		return "", fmt.Errorf("Task unavailable on agent. Please retry later, the agents should synchronize soon. If the error persists, please contact your course administrator. (%s/%s)", cutName(course), cutName(task))
 	}
 	return dir, nil
 }

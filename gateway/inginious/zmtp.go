@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-zeromq/zmq4"
 )
@@ -252,4 +253,53 @@ func checkReady(body []byte) error {
 		return fmt.Errorf("%w: identity of %d bytes", errBadHandshake, len(md["Identity"]))
 	}
 	return nil
+}
+
+// withoutIdentity is the greeting and READY a peer sent (and whatever
+// followed them), its READY without an Identity property. zmq4's ROUTER
+// routes a reply to every connection of the reply's identity, and takes a
+// peer's own when it names one: a second connection naming a webapp's
+// identity (the bridge logs them) got a copy of every message to that
+// webapp, and spoke in its name. Without one, zmq4 gives each connection a
+// random identity of its own. INGInious' client names none.
+func withoutIdentity(pre []byte) ([]byte, error) {
+	if len(pre) < greetingLen+2 {
+		return nil, fmt.Errorf("%w: no READY after the greeting", errBadHandshake)
+	}
+	flags, start := pre[greetingLen], greetingLen+2
+	size := uint64(pre[greetingLen+1])
+	if flags&flagLong != 0 {
+		if len(pre) < greetingLen+9 {
+			return nil, fmt.Errorf("%w: a READY cut short", errBadHandshake)
+		}
+		size, start = binary.BigEndian.Uint64(pre[greetingLen+1:]), greetingLen+9
+	}
+	if flags&flagCommand == 0 || size > uint64(len(pre)-start) {
+		return nil, fmt.Errorf("%w: a READY cut short", errBadHandshake)
+	}
+	end := start + int(size)
+	body := pre[start:end]
+	// checkReady has read these bounds already.
+	nameEnd := 1 + int(body[0])
+	kept := append([]byte(nil), body[:nameEnd]...)
+	props := body[nameEnd:]
+	for i := 0; i < len(props); {
+		klen := int(props[i])
+		name := props[i+1 : i+1+klen]
+		vlen := int(binary.BigEndian.Uint32(props[i+1+klen:]))
+		next := i + 1 + klen + 4 + vlen
+		if !strings.EqualFold(string(name), "Identity") {
+			kept = append(kept, props[i:next]...)
+		}
+		i = next
+	}
+	out := append([]byte(nil), pre[:greetingLen]...)
+	if len(kept) <= 0xff {
+		out = append(out, flagCommand, byte(len(kept)))
+	} else {
+		out = append(out, flagCommand|flagLong)
+		out = binary.BigEndian.AppendUint64(out, uint64(len(kept)))
+	}
+	out = append(out, kept...)
+	return append(out, pre[end:]...), nil
 }

@@ -189,6 +189,9 @@ func FuzzZMTPStream(f *testing.F) {
 		if err != nil {
 			t.Fatalf("zmq4 refuses a handshake the bridge let through: %v", err)
 		}
+		if id := zc.Peer.Meta["Identity"]; id != "" {
+			t.Fatalf("zmq4 took the peer's identity %q", id)
+		}
 		for {
 			msg, err := zc.RecvMsg()
 			if err != nil {
@@ -203,4 +206,35 @@ func FuzzZMTPStream(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The bridge drops the identity a peer names in its READY (zmq4 then gives
+// the connection its own) and keeps the rest, in either frame form.
+func TestWithoutIdentity(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	for _, tc := range []struct {
+		name       string
+		ready, out []byte
+	}{
+		{"none", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER")), zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
+		{"named", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("Identity", "webapp-1")),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
+		{"in any case, among others", zmtpCommand("READY", zmtpProp("identity", "a"), zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", "b")),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", "b"))},
+		{"a long frame made short", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("Identity", long)),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
+		{"long, kept long", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", long), zmtpProp("Identity", "i")),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", long))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			after := frame(0, []byte("the first message"))
+			got, err := withoutIdentity(cat(nullGreeting(), tc.ready, after))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := cat(nullGreeting(), tc.out, after); !bytes.Equal(got, want) {
+				t.Fatalf("got\n% x\nwant\n% x", got, want)
+			}
+		})
+	}
 }
