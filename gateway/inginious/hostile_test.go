@@ -310,4 +310,18 @@ func TestBridgeRefusalsAreShort(t *testing.T) {
 	if text, _ := res[1].(string); len(text) > 8<<10 || !strings.HasPrefix(text, `bad course or task name "a/xxx`) {
 		t.Errorf("crash text of %d bytes: %.100q", len(text), text)
 	}
+	// A job id of a MiB is no webapp's: no answer carries it back. Its
+	// refusal would come before the result of a job run after it.
+	c.send("ClientNewJob", newJobFields(strings.Repeat("j", 1<<20), "algo", map[string]any{}))
+	const next = "66666666-6666-6666-6666-666666666666"
+	c.send("ClientNewJob", newJobFields(next, "algo", map[string]any{"grade": 50.0}))
+	for {
+		m := c.recv("BackendUpdateEnvironments", "BackendJobStarted")
+		if id, _ := m["job_id"].(string); len(id) > 1000 {
+			t.Fatalf("answered the MiB id: %.200v", m)
+		}
+		if m["job_id"] == next {
+			break
+		}
+	}
 }

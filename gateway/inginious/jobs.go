@@ -26,6 +26,11 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 		// made it.
 		text = cutText(text)
 		b.log.Info("INGInious job refused", "job", cutName(m.JobID), "why", text)
+		if len(m.JobID) > messages.MaxIDLength {
+			// No webapp makes such an id, nor waits for its answer, which
+			// would carry it whole.
+			return
+		}
 		_ = b.send(id, crashDone(m.JobID, text))
 	}
 	req, err := b.request(m)

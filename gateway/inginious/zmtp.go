@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/go-zeromq/zmq4"
 )
@@ -285,13 +284,23 @@ func withoutIdentity(pre []byte) ([]byte, error) {
 	props := body[nameEnd:]
 	for i := 0; i < len(props); {
 		klen := int(props[i])
-		name := props[i+1 : i+1+klen]
 		vlen := int(binary.BigEndian.Uint32(props[i+1+klen:]))
 		next := i + 1 + klen + 4 + vlen
-		if !strings.EqualFold(string(name), "Identity") {
+		// Which name is the identity is zmq4's to say: it title-cases
+		// names its own way ("ıdentity" is one for it, and for no
+		// EqualFold).
+		md := zmq4.Metadata{}
+		if err := md.UnmarshalZMTP(props[i:next]); err != nil {
+			return nil, fmt.Errorf("%w: %w", errBadHandshake, err)
+		}
+		if _, named := md["Identity"]; !named {
 			kept = append(kept, props[i:next]...)
 		}
 		i = next
+	}
+	// And the same reading of what is left names none.
+	if md := (zmq4.Metadata{}); md.UnmarshalZMTP(kept[nameEnd:]) != nil || md["Identity"] != "" {
+		return nil, fmt.Errorf("%w: an identity that cannot be dropped", errBadHandshake)
 	}
 	out := append([]byte(nil), pre[:greetingLen]...)
 	if len(kept) <= 0xff {

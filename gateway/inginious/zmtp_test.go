@@ -172,6 +172,7 @@ func FuzzZMTPStream(f *testing.F) {
 		f.Add(tc.data, uint8(0))
 		f.Add(tc.data, uint8(6))
 	}
+	f.Add(cat(nullGreeting(), zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("ıdentity", "webapp-1"))), uint8(0))
 	g := newGuard(Options{MaxMessageBytes: 1024}, slog.New(slog.DiscardHandler))
 	g.lim.message = 4096 // the envelope's room would dwarf the fuzzer's inputs
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
@@ -221,6 +222,14 @@ func TestWithoutIdentity(t *testing.T) {
 			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
 		{"in any case, among others", zmtpCommand("READY", zmtpProp("identity", "a"), zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", "b")),
 			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", "b"))},
+		// zmq4 title-cases a dotless i into I; EqualFold would keep it.
+		{"spelt as zmq4 reads it", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("ıdentity", "webapp-1")),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
+		{"twice", zmtpCommand("READY", zmtpProp("Identity", "a"), zmtpProp("Socket-Type", "DEALER"), zmtpProp("identity", "b")),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
+		// Names zmq4 does not read as the identity stay.
+		{"not the identity for zmq4", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("İdentity", "b"), zmtpProp("IDENTITY", "c")),
+			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("İdentity", "b"), zmtpProp("IDENTITY", "c"))},
 		{"a long frame made short", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("Identity", long)),
 			zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"))},
 		{"long, kept long", zmtpCommand("READY", zmtpProp("Socket-Type", "DEALER"), zmtpProp("X-Other", long), zmtpProp("Identity", "i")),
