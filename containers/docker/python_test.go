@@ -143,7 +143,7 @@ os.symlink("/task/hidden.txt", "student/out.png")
 msgs = [repr(rst.get_imageblock("student/pic.png")), repr(rst.get_imageblock("student/pic.png", "gif"))]
 try:
     msgs.append(rst.get_imageblock("student/out.png"))
-except Exception as e:
+except IOError as e:  # as tasks written for INGInious catch it
     msgs.append(type(e).__name__)
 feedback.set_global_feedback("\n".join(msgs))
 feedback.set_global_result("success")
@@ -152,7 +152,7 @@ feedback.set_global_result("success")
 			want: messages.JobResult{
 				Result: messages.Result{Status: messages.StatusSuccess,
 					Text: "'\\n\\n.. raw:: html\\n\\n\\t<img src=\"data:image/png;base64,UE5H\">\\n'\n" +
-						"'\\n\\n.. raw:: html\\n\\n\\t<img src=\"data:image/gif;base64,UE5H\">\\n'\nHelperError"},
+						"'\\n\\n.. raw:: html\\n\\n\\t<img src=\"data:image/gif;base64,UE5H\">\\n'\nOSError"},
 				Grade: 100,
 			},
 		},

@@ -88,7 +88,7 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		return
 	}
 	defer release()
-	id, err := c.joinShares(func(share int) (string, error) { return c.createStudent(image, req, lim, share) })
+	id, err := c.joinShares(func(n int) (string, error) { return c.createStudent(image, req, lim, n) })
 	if err != nil {
 		c.r.log.Warn("student container", "job", c.job.ID(), "err", err)
 		exit(channel.CodeLaunch, "the student container could not be created")
@@ -127,9 +127,9 @@ func (c *jobChannel) studentLimits(req *channel.StudentRequest) studentLimits {
 	return lim
 }
 
-// createStudent makes the student container of a call, with a share of
+// createStudent makes the student container of a call, with an n-th of
 // the job's CPUs and processes (studentShares).
-func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits, share int) (string, error) {
+func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits, n int) (string, error) {
 	pl := c.job.Limits
 	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir}
 	if req.SSH {
@@ -166,7 +166,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		// the grading container; no helper share (see studentBudget).
 		hc.Memory, hc.MemorySwap = lim.memory<<20, lim.memory<<20
 	}
-	setShare(hc, pl, c.r.opts.CPUs, share)
+	setShare(hc, pl, c.r.opts.CPUs, n)
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
 	defer cancel()
 	resp, err := c.r.api.ContainerCreate(ctx, cfg, hc, nil, nil, "")

@@ -299,36 +299,51 @@ sleep 1`)}), nil)
 	assertJobGone(t, job)
 }
 
-// Student containers running at once share the job's CPUs and processes
-// equally: each run_student's cgroup, as its own code reads it (cgroup v1
-// or v2), allows an n-th of them while n run. Before, each had the whole,
-// and eight calls took nine times the job's CPUs and processes. A call
-// alone has them whole, whatever memory it asked for (a share by memory,
-// tried first, slowed a lone call of little memory into its wall time).
+// Student containers running at once share the job's CPUs equally, and
+// its processes as they were when each started: each run_student's
+// cgroup, as its own code reads it (cgroup v1 or v2), allows an n-th of
+// the CPUs while n run, and an n-th of the processes if n ran when it was
+// created. Before, each had the whole, and eight calls took nine times
+// the job's CPUs and processes. A call alone has them whole, whatever
+// memory it asked for (a share by memory, tried first, slowed a lone call
+// of little memory into its wall time), and has the CPUs back when the
+// others end.
 func TestStudentsShareTheJobsCPUsAndProcesses(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{CPUs: 1})
-	// Each of the four waits until all four run, reads its limits, and
-	// waits until all four have read.
 	limits := `p=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
 if [ -r /sys/fs/cgroup/cpu.max ]; then c=$(cat /sys/fs/cgroup/cpu.max); else c="$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; fi
 echo "$p $c"`
+	// Each of the four waits until all four run, reads its limits, and
+	// waits until all four have read.
 	together := `touch /task/student/started-$1
 while [ $(ls /task/student | grep -c started-) -lt 4 ]; do sleep 0.05; done
 sh /task/student/limits.sh
 touch /task/student/read-$1
 while [ $(ls /task/student | grep -c read-) -lt 4 ]; do sleep 0.05; done`
-	job := newJob(r, task(t, map[string]string{"limits.sh": limits, "together.sh": together, "run": studentRun(`
-cp limits.sh together.sh /task/student/
+	// The first runs alone, then beside another that ends: it waits for
+	// its whole CPU back (at most 10 s), and says what it has.
+	growsBack := `touch /task/student/a-started
+while [ ! -e /task/student/b-done ]; do sleep 0.05; done
+for i in $(seq 200); do l=$(sh /task/student/limits.sh); case "$l" in *" 100000 100000") break;; esac; sleep 0.05; done
+echo "$l"`
+	job := newJob(r, task(t, map[string]string{"limits.sh": limits, "together.sh": together, "grows.sh": growsBack, "run": studentRun(`
+cp limits.sh together.sh grows.sh /task/student/
 out "whole $(run_student sh /task/student/limits.sh)"
 out "alone, of little memory $(run_student --memory 8 sh /task/student/limits.sh)"
-for i in 1 2 3 4; do run_student --memory 32 sh /task/student/together.sh $i >/tmp/quarter-$i & done
+for i in 1 2 3 4; do run_student --memory 32 sh /task/student/together.sh $i >/tmp/four-$i & done
 wait
-out "four at once $(sort -u /tmp/quarter-*)"
-out "then alone $(run_student sh /task/student/limits.sh)"`)}), nil)
+out "four at once $(cat /tmp/four-* | sort | tr '\n' ,)"
+run_student --memory 64 sh /task/student/grows.sh >/tmp/a &
+while [ ! -e /task/student/a-started ]; do sleep 0.05; done
+run_student --memory 64 sh -c 'sh /task/student/limits.sh >/task/student/b; touch /task/student/b-done'
+wait
+out "beside the first $(cat /task/student/b), the first after $(cat /tmp/a)"`)}), nil)
 	job.Limits.Memory, job.Limits.Processes = 128, 128
 	res, _ := runJob(t, r, job)
-	want := "whole 128 100000 100000\nalone, of little memory 128 100000 100000\nfour at once 32 25000 100000\nthen alone 128 100000 100000\n"
+	want := "whole 128 100000 100000\nalone, of little memory 128 100000 100000\n" +
+		"four at once 128 25000 100000,32 25000 100000,43 25000 100000,64 25000 100000,\n" +
+		"beside the first 64 50000 100000, the first after 128 100000 100000\n"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("result %s %q, want %q", res.Result.Status, res.Result.Text, want)
 	}

@@ -7,18 +7,23 @@ import (
 	"sync"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/errdefs"
 
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// A job's student containers running at once share its CPUs and its
-// process limit equally: one alone has them whole, as the grading
-// container does; n at once have an n-th each, resized as calls start and
-// end (docker update). Without this each had the whole, and a run file
-// that started eight calls at once took nine times the job's CPUs and
-// processes (nine times 4,096 processes is more than a host's pid_max).
-// Shares follow the calls that run, not their --memory: a call alone runs
-// at full speed whatever memory it asked for.
+// A job's student containers running at once share its CPUs equally: one
+// alone has them whole, as the grading container does; n at once have an
+// n-th each, resized as calls start and end (docker update). Each also
+// gets an n-th of the job's process limit, n counted when it is created,
+// and keeps it: a lower pids.max would not kill, but would fail the forks
+// and threads of a call already running, by when its siblings started.
+// Without this each had the whole, and a run file that started eight
+// calls at once took nine times the job's CPUs and processes (nine times
+// 4,096 processes is more than a host's pid_max); now at most the job's
+// CPUs and about 2.7 times its processes (1 + 1/2 + ... + 1/8) besides the
+// grading container's. Shares follow the calls that run, not their
+// --memory: a call alone runs at full speed whatever memory it asked for.
 type studentShares struct {
 	mu  sync.Mutex
 	ids []string // running, in the order they joined
@@ -32,7 +37,7 @@ const (
 )
 
 // setShare gives hc one n-th of the job's CPUs (cpus) and processes
-// (l.Processes).
+// (l.Processes); resizes use only its CPUs.
 func setShare(hc *container.HostConfig, l messages.Limits, cpus float64, n int) {
 	full := int64(cpus * 1e9)
 	hc.NanoCPUs = max(full/int64(n), min(minStudentNanoCPUs, full))
@@ -42,12 +47,12 @@ func setShare(hc *container.HostConfig, l messages.Limits, cpus float64, n int) 
 	}
 }
 
-// joinShares creates a student container with create, given its share
-// (the number of containers that then run, itself included), and gives
-// the others the same share. Joins and leaves of a job take turns, so the
+// joinShares creates a student container with create, given n, the
+// number of containers that then run (itself included), and gives the
+// others the same share of the CPUs. Joins and leaves of a job take turns, so the
 // shares add up to the job's at every moment but the few milliseconds of
 // an update.
-func (c *jobChannel) joinShares(create func(share int) (string, error)) (string, error) {
+func (c *jobChannel) joinShares(create func(n int) (string, error)) (string, error) {
 	s := &c.shares
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -71,8 +76,8 @@ func (c *jobChannel) leaveShares(id string) {
 }
 
 // resizeShares gives every running student container but skip an equal
-// share; the lock is held. A container that has just ended cannot be
-// updated, which matters to nobody.
+// share of the CPUs; the lock is held. A container that has just ended
+// cannot be updated, which matters to nobody.
 func (c *jobChannel) resizeShares(skip string) {
 	s := &c.shares
 	var hc container.HostConfig
@@ -82,10 +87,14 @@ func (c *jobChannel) resizeShares(skip string) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
-		_, err := c.r.api.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{NanoCPUs: hc.NanoCPUs, PidsLimit: hc.PidsLimit}})
+		_, err := c.r.api.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{NanoCPUs: hc.NanoCPUs}})
 		cancel()
-		if err != nil {
-			c.r.log.Debug("student container: share not updated", "job", c.job.ID(), "container", id, "share", len(s.ids), "err", err)
+		switch {
+		case err == nil:
+		case errdefs.IsNotFound(err) || errdefs.IsConflict(err): // it ended
+			c.r.log.Debug("student container: share not updated", "job", c.job.ID(), "container", id, "err", err)
+		default:
+			c.r.log.Warn("student container: share not updated; the job's student containers may use more than its CPUs", "job", c.job.ID(), "container", id, "running", len(s.ids), "err", err)
 		}
 	}
 }

@@ -25,7 +25,12 @@ def get_imageblock(filename, format=""):  # pylint: disable=redefined-builtin
     /task/student (a hidden file shown in the feedback) where Python's open
     would follow it."""
     kind = format if format else os.path.splitext(filename)[1][1:]
-    out = _helper.call("rst-image", "-f", kind, filename) if kind else _helper.call("rst-image", filename)
+    args = (["-f", kind] if kind else []) + ["--", filename]
+    try:
+        out = _helper.call("rst-image", *args)
+    except _helper.HelperError as e:
+        # What open() raised: tasks catch IOError (OSError) around it.
+        raise OSError(str(e)) from e
     return out[:-1] if out.endswith("\n") else out  # rst-image ends the block with a line
 
 
