@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // FuzzMultipart feeds the submission parser (multipart.go, then buildJob
@@ -32,7 +34,7 @@ func FuzzMultipart(f *testing.F) {
 	seed([3]string{"file:q", "f", "x"}, [3]string{"unknown", "", "x"})
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"job\"\r\n\r\n{\"inputs\": {\"q\": \"" + strings.Repeat("x", 100) + "\"}}"))
 
-	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults()}
+	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/api/v1/jobs", bytes.NewReader(body))

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/ingo-grader/ingo/internal/bundle"
 )
 
 // maxFileParts bounds the file parts of one submission (each is one
@@ -59,7 +63,11 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 			if sub.taskDir != "" {
 				return sub, cleanup, errf(http.StatusBadRequest, "bad_multipart", "the body holds two task parts")
 			}
-			if sub.taskDir, err = extractedTask(part, dir, filepath.Join(dir, "task")); err != nil {
+			var release func()
+			sub.taskDir, release, err = s.extractedTask(r.Context(), part, dir, filepath.Join(dir, "task"))
+			removeDir := cleanup
+			cleanup = func() { removeDir(); release() }
+			if err != nil {
 				return sub, cleanup, err
 			}
 		case strings.HasPrefix(name, "file:") && len(name) > len("file:"):
@@ -139,12 +147,40 @@ func saveAndExtract(r io.Reader, tmp, dest string) error {
 	return extractTask(f, dest)
 }
 
-// extractedTask unpacks and returns the task folder inside dest.
-func extractedTask(r io.Reader, tmp, dest string) (string, error) {
-	if err := saveAndExtract(r, tmp, dest); err != nil {
-		return "", err
+// extractedTask unpacks and returns the task folder inside dest, and
+// what frees its share of taskDisk: call it once dest is removed.
+func (s *Server) extractedTask(ctx context.Context, r io.Reader, tmp, dest string) (string, func(), error) {
+	// A few KiB of gzip unpack to bundle.DefaultMaxBytes: reserve that
+	// much before, keep what the folder takes.
+	reserved := int64(bundle.DefaultMaxBytes)
+	if err := s.taskDisk.Acquire(ctx, reserved); err != nil {
+		return "", func() {}, errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other task folders to be unpacked: "+err.Error())
 	}
-	return taskRoot(dest), nil
+	release := func(n int64) {
+		if n > 0 {
+			s.taskDisk.Release(n)
+		}
+	}
+	if err := saveAndExtract(r, tmp, dest); err != nil {
+		return "", func() { release(reserved) }, err
+	}
+	used := min(treeBytes(dest), reserved)
+	release(reserved - used)
+	return taskRoot(dest), func() { release(used) }, nil
+}
+
+// treeBytes is the size of the regular files under dir.
+func treeBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // postTask stores a task folder (a "task" part, or the archive as the
@@ -157,7 +193,8 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dir, cleanup, err := tempDir()
-	defer cleanup()
+	unpacked := func() {} // frees the folder's share of taskDisk
+	defer func() { cleanup(); unpacked() }()
 	if err != nil {
 		fail(w, err)
 		return
@@ -165,9 +202,9 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	var taskDir string
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "multipart/form-data" {
-		taskDir, err = s.taskFromMultipart(r, dir)
+		taskDir, unpacked, err = s.taskFromMultipart(r, dir)
 	} else {
-		taskDir, err = extractedTask(r.Body, dir, filepath.Join(dir, "task"))
+		taskDir, unpacked, err = s.extractedTask(r.Context(), r.Body, dir, filepath.Join(dir, "task"))
 	}
 	if err != nil {
 		fail(w, err)
@@ -182,29 +219,31 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"task_bundle": digest})
 }
 
-func (s *Server) taskFromMultipart(r *http.Request, dir string) (string, error) {
+// taskFromMultipart is the task folder of the body's one part, and what
+// frees its share of taskDisk (extractedTask).
+func (s *Server) taskFromMultipart(r *http.Request, dir string) (taskDir string, release func(), err error) {
+	release = func() {}
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return "", errf(http.StatusBadRequest, "bad_multipart", "the multipart body cannot be read: "+err.Error())
+		return "", release, errf(http.StatusBadRequest, "bad_multipart", "the multipart body cannot be read: "+err.Error())
 	}
-	taskDir := ""
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return "", multipartError(err)
+			return "", release, multipartError(err)
 		}
 		if part.FormName() != "task" || taskDir != "" {
-			return "", errf(http.StatusBadRequest, "bad_multipart", "send exactly one part, named task, holding the archive")
+			return "", release, errf(http.StatusBadRequest, "bad_multipart", "send exactly one part, named task, holding the archive")
 		}
-		if taskDir, err = extractedTask(part, dir, filepath.Join(dir, "task")); err != nil {
-			return "", err
+		if taskDir, release, err = s.extractedTask(r.Context(), part, dir, filepath.Join(dir, "task")); err != nil {
+			return "", release, err
 		}
 	}
 	if taskDir == "" {
-		return "", errf(http.StatusBadRequest, "bad_multipart", "no task part: send the archive in a part named task")
+		return "", release, errf(http.StatusBadRequest, "bad_multipart", "no task part: send the archive in a part named task")
 	}
-	return taskDir, nil
+	return taskDir, release, nil
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -122,6 +123,15 @@ func idToken(s string) string {
 	return s
 }
 
+// taskDiskBudget is what the task folders being unpacked at once may take
+// in the temporary directory. UploadMemory bounds what bodies may be, but
+// a few KiB of gzip unpack to bundle.DefaultMaxBytes: without a bound of
+// its own, a frontend's concurrent small bombs filled the disk (or, on a
+// tmpfs, the memory). Each unpacking reserves DefaultMaxBytes, and keeps
+// what its folder takes until its request ends: sixteen at worst, any
+// number of small ones.
+const taskDiskBudget = 16 * bundle.DefaultMaxBytes
+
 // Server is the HTTP API. Create it with New.
 type Server struct {
 	opts    Options
@@ -129,8 +139,11 @@ type Server struct {
 	nc      *nats.Conn
 	client  *frontendclient.Client
 	uploads *semaphore.Weighted
-	store   *store
-	tasks   *taskOwners
+	// taskDisk bounds the bytes of the task folders unpacked at once in
+	// the temporary directory (taskDiskBudget).
+	taskDisk *semaphore.Weighted
+	store    *store
+	tasks    *taskOwners
 	// abandoned: submissions that went unanswered, by owner.
 	abandoned *abandonedJobs
 	stats     *counters
@@ -149,7 +162,7 @@ type Server struct {
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
 	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), abandoned: newAbandonedJobs(maxAbandoned), stats: newCounters(),
-		uploads: semaphore.NewWeighted(o.UploadMemory)}
+		uploads: semaphore.NewWeighted(o.UploadMemory), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{
 		Name:     "ingo-api",
