@@ -94,9 +94,19 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		exit(channel.CodeLaunch, "the student container could not be created")
 		return
 	}
-	defer c.leaveShares(id) // after the container is gone
 	defer c.r.remove(id)
+	left := false
+	leave := func() {
+		if !left {
+			left = true
+			c.leaveShares(id)
+		}
+	}
+	defer leave()
 	code, reason := c.superviseStudent(id, lim, req, ctl, in, out, errs)
+	// It has stopped: its share is the others' before the caller hears of
+	// its end (and may start the next call, which would count it still).
+	leave()
 	// The outputs are closed before the code: a caller reading both to
 	// their end loses nothing.
 	out.Close()
