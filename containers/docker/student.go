@@ -104,8 +104,9 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	}
 	defer leave()
 	code, reason := c.superviseStudent(id, lim, req, ctl, in, out, errs)
-	// It has stopped: its share is the others' before the caller hears of
-	// its end (and may start the next call, which would count it still).
+	// It has stopped (or the job ends): its share is the others' before
+	// the caller hears of its end (and may start the next call, which
+	// would count it still).
 	leave()
 	// The outputs are closed before the code: a caller reading both to
 	// their end loses nothing.

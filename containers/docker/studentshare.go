@@ -22,7 +22,8 @@ import (
 // calls at once took nine times the job's CPUs and processes (nine times
 // 4,096 processes is more than a host's pid_max); now at most the job's
 // CPUs and about 2.7 times its processes (1 + 1/2 + ... + 1/8) besides the
-// grading container's. Shares follow the calls that run, not their
+// grading container's, floors aside (at least a tenth of a CPU and 32
+// processes each). Shares follow the calls that run, not their
 // --memory: a call alone runs at full speed whatever memory it asked for.
 type studentShares struct {
 	mu  sync.Mutex
@@ -49,9 +50,10 @@ func setShare(hc *container.HostConfig, l messages.Limits, cpus float64, n int) 
 
 // joinShares creates a student container with create, given n, the
 // number of containers that then run (itself included), and gives the
-// others the same share of the CPUs. Joins and leaves of a job take turns, so the
-// shares add up to the job's at every moment but the few milliseconds of
-// an update.
+// others the same share of the CPUs. Joins and leaves of a job take turns,
+// so the shares add up to the job's at every moment but the few
+// milliseconds of an update; a call that ends may wait for a sibling's
+// create, so a slow daemon slows the job's other calls.
 func (c *jobChannel) joinShares(create func(n int) (string, error)) (string, error) {
 	s := &c.shares
 	s.mu.Lock()
@@ -65,8 +67,8 @@ func (c *jobChannel) joinShares(create func(n int) (string, error)) (string, err
 	return id, nil
 }
 
-// leaveShares forgets a removed student container and gives the others
-// its part.
+// leaveShares forgets a student container that stopped (or that the job's
+// end abandons) and gives the others its part.
 func (c *jobChannel) leaveShares(id string) {
 	s := &c.shares
 	s.mu.Lock()

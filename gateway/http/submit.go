@@ -152,7 +152,7 @@ func (s *Server) follow(job *frontendclient.Job) {
 }
 
 // parseSubmission reads a JSON or multipart body. cleanup removes the
-// extracted task folder; it is never nil.
+// extracted task folder and frees its share of taskDisk; it is never nil.
 func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(), err error) {
 	cleanup = func() {}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

@@ -7,7 +7,7 @@
 // exactly one result. The backend, agent and client run in the test
 // process, each with its own NATS connection given all three URLs and the
 // cluster's CA, as in production. Rogue servers point routes at a node:
-// only a node's certificate of the installation's CA opens one.
+// only a route certificate of the cluster's own CA opens one.
 //
 // The tests are skipped only when the nats-server binary cannot be built.
 package cluster
