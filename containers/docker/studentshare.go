@@ -38,10 +38,9 @@ const (
 )
 
 // setShare gives hc one n-th of the job's CPUs (cpus) and processes
-// (l.Processes); resizes use only its CPUs.
+// (l.Processes).
 func setShare(hc *container.HostConfig, l messages.Limits, cpus float64, n int) {
-	full := int64(cpus * 1e9)
-	hc.NanoCPUs = max(full/int64(n), min(minStudentNanoCPUs, full))
+	hc.NanoCPUs = cpuShare(cpus, n)
 	if l.Processes > 0 {
 		p := max(int64(math.Ceil(float64(l.Processes)/float64(n))), min(minStudentPids, l.Processes))
 		hc.PidsLimit = &p
@@ -77,19 +76,24 @@ func (c *jobChannel) leaveShares(id string) {
 	c.resizeShares("")
 }
 
+// cpuShare is one n-th of cpus, in NanoCPUs; resizes change only it.
+func cpuShare(cpus float64, n int) int64 {
+	full := int64(cpus * 1e9)
+	return max(full/int64(n), min(minStudentNanoCPUs, full))
+}
+
 // resizeShares gives every running student container but skip an equal
 // share of the CPUs; the lock is held. A container that has just ended
 // cannot be updated, which matters to nobody.
 func (c *jobChannel) resizeShares(skip string) {
 	s := &c.shares
-	var hc container.HostConfig
-	setShare(&hc, c.job.Limits, c.r.opts.CPUs, max(len(s.ids), 1))
+	share := cpuShare(c.r.opts.CPUs, max(len(s.ids), 1))
 	for _, id := range s.ids {
 		if id == skip {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
-		_, err := c.r.api.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{NanoCPUs: hc.NanoCPUs}})
+		_, err := c.r.api.ContainerUpdate(ctx, id, container.UpdateConfig{Resources: container.Resources{NanoCPUs: share}})
 		cancel()
 		switch {
 		case err == nil:
