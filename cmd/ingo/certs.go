@@ -60,23 +60,23 @@ their hidden tests, results, and the HTTP API's bearer tokens
 			if got.CAMade {
 				fmt.Fprintf(a.stderr, "made a CA: %s (its key %s stays here)\n", got.CA, strings.TrimSuffix(got.CA, ".pem")+".key")
 			}
+			fmt.Fprintf(a.stderr, "wrote %s and %s for %s (and this machine's loopback), valid until %s.\n",
+				got.Cert, got.Key, strings.Join(got.Hosts, ", "), got.NotAfter.Format(time.DateOnly))
 			if node {
-				fmt.Fprintf(a.stderr, `wrote the route certificate %s and %s for %s (and this machine's loopback), valid until %s.
-Copy them to that node only, and %s (never its key) to every node: the
-cluster block's tls of configs/nats/node*.conf names them. The node's
-certificate for its clients is another (ingo certs without --cluster-node).
-`, got.Cert, got.Key, strings.Join(got.Hosts, ", "), got.NotAfter.Format(time.DateOnly), got.CA)
+				fmt.Fprintf(a.stderr, `They are a route certificate: copy them to that node only, and %s
+(never its key) to every node: the cluster block's tls of
+configs/nats/node*.conf names them. The node's certificate for its
+clients is another (ingo certs without --cluster-node).
+`, got.CA)
 				return nil
 			}
-			fmt.Fprintf(a.stderr, `wrote %s and %s for %s (and this machine's loopback), valid until %s.
-The embedded NATS server (ingo up, ingo backend --embedded-nats):
+			fmt.Fprintf(a.stderr, `The embedded NATS server (ingo up, ingo backend --embedded-nats):
   --set backend.nats-tls-cert=%s --set backend.nats-tls-key=%s
 The HTTP API (ingo up, ingo api):
   --set http-tls-cert=%s --set http-tls-key=%s
 Every other component (agents, frontends, the CLI), with a copy of %s:
   --set nats.tls-ca=%s   (INGO_NATS_TLS_CA)
-`, got.Cert, got.Key, strings.Join(got.Hosts, ", "), got.NotAfter.Format(time.DateOnly),
-				got.Cert, got.Key, got.Cert, got.Key, tlsfiles.CAFile, got.CA)
+`, got.Cert, got.Key, got.Cert, got.Key, tlsfiles.CAFile, got.CA)
 			return nil
 		},
 	}

@@ -56,6 +56,23 @@ const (
 	ClusterNode
 )
 
+// kind is what a Use's certificates are made of and called.
+type kind struct {
+	caCert, caKey string // the CA's files
+	caName        string // the CA's common name, before the host's
+	holders       string // who has a copy of the CA's certificate
+	prefix        string // of the certificates' files
+	usages        []x509.ExtKeyUsage
+}
+
+var kinds = map[Use]kind{
+	Server: {caCert: CAFile, caKey: CAKeyFile, caName: "ingo CA ", holders: "client", prefix: "tls-",
+		usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}},
+	// A route's two ends are a client and a server.
+	ClusterNode: {caCert: ClusterCAFile, caKey: ClusterCAKeyFile, caName: "ingo cluster CA ", holders: "node", prefix: "tls-cluster-",
+		usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}},
+}
+
 // ErrExists refuses to overwrite a certificate or key: clients may trust
 // it, and a server may be using it.
 var ErrExists = errors.New("already exists")
@@ -82,31 +99,22 @@ func Issue(dir, name string, hosts []string, use Use, now time.Time) (Issued, er
 	if name == "ca" || name == "cluster-ca" {
 		return Issued{}, fmt.Errorf("certificate name %q is a CA's own", name)
 	}
-	var caCert, caKey, prefix string
-	var usages []x509.ExtKeyUsage
-	switch use {
-	case Server:
-		if strings.HasPrefix(name, "cluster-") {
-			return Issued{}, fmt.Errorf("certificate name %q: the files of cluster-... names are nodes' route certificates", name)
-		}
-		caCert, caKey, prefix = CAFile, CAKeyFile, "tls-"
-		usages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	case ClusterNode:
-		// A route's two ends are a client and a server.
-		caCert, caKey, prefix = ClusterCAFile, ClusterCAKeyFile, "tls-cluster-"
-		usages = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
-	default:
+	k, ok := kinds[use]
+	if !ok {
 		return Issued{}, fmt.Errorf("certificate use %d unknown", use)
+	}
+	if use == Server && strings.HasPrefix(name, "cluster-") {
+		return Issued{}, fmt.Errorf("certificate name %q: the files of cluster-... names are nodes' route certificates", name)
 	}
 	tmpl, err := serverTemplate(hosts, now)
 	if err != nil {
 		return Issued{}, err
 	}
-	tmpl.ExtKeyUsage = usages
+	tmpl.ExtKeyUsage = k.usages
 	out := Issued{
-		CA:    filepath.Join(dir, caCert),
-		Cert:  filepath.Join(dir, prefix+name+".pem"),
-		Key:   filepath.Join(dir, prefix+name+".key"),
+		CA:    filepath.Join(dir, k.caCert),
+		Cert:  filepath.Join(dir, k.prefix+name+".pem"),
+		Key:   filepath.Join(dir, k.prefix+name+".key"),
 		Hosts: hosts,
 	}
 	for _, f := range []string{out.Cert, out.Key} {
@@ -117,7 +125,7 @@ func Issue(dir, name string, hosts []string, use Use, now time.Time) (Issued, er
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Issued{}, fmt.Errorf("create %s: %w", dir, err)
 	}
-	ca, signer, made, err := loadOrMakeCA(out.CA, filepath.Join(dir, caKey), use, now)
+	ca, signer, made, err := loadOrMakeCA(out.CA, filepath.Join(dir, k.caKey), k, now)
 	if err != nil {
 		return Issued{}, err
 	}
@@ -202,16 +210,16 @@ func validDNSName(h string) bool {
 	return labels[0] != "*" || len(labels) >= 3
 }
 
-// loadOrMakeCA reads a CA, or makes one (for use's certificates) when
+// loadOrMakeCA reads a CA, or makes one (for k's certificates) when
 // neither of its files exists. One file without the other is an error: a
 // CA whose key is lost cannot sign, and a key alone is no CA the clients
 // have.
-func loadOrMakeCA(certPath, keyPath string, use Use, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, bool, error) {
+func loadOrMakeCA(certPath, keyPath string, k kind, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, bool, error) {
 	certPEM, certErr := os.ReadFile(certPath)
 	keyPEM, keyErr := os.ReadFile(keyPath)
 	switch {
 	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		ca, key, err := makeCA(certPath, keyPath, use, now)
+		ca, key, err := makeCA(certPath, keyPath, k, now)
 		return ca, key, true, err
 	case certErr != nil:
 		return nil, nil, false, fmt.Errorf("read the CA certificate: %w", certErr)
@@ -231,12 +239,12 @@ func loadOrMakeCA(certPath, keyPath string, use Use, now time.Time) (*x509.Certi
 	}
 	if now.After(ca.NotAfter) {
 		return nil, nil, false, fmt.Errorf("the CA %s expired on %s: move it and %s away to make a new one, then give the new one to every %s",
-			certPath, ca.NotAfter.Format(time.DateOnly), filepath.Base(keyPath), map[Use]string{Server: "client", ClusterNode: "node"}[use])
+			certPath, ca.NotAfter.Format(time.DateOnly), filepath.Base(keyPath), k.holders)
 	}
 	return ca, key, false, nil
 }
 
-func makeCA(certPath, keyPath string, use Use, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+func makeCA(certPath, keyPath string, k kind, now time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("CA key: %w", err)
@@ -248,7 +256,7 @@ func makeCA(certPath, keyPath string, use Use, now time.Time) (*x509.Certificate
 	host, _ := os.Hostname()
 	t := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: map[Use]string{Server: "ingo CA ", ClusterNode: "ingo cluster CA "}[use] + host, Organization: []string{"ingo"}},
+		Subject:               pkix.Name{CommonName: k.caName + host, Organization: []string{"ingo"}},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(CALifetime),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
