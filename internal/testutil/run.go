@@ -66,12 +66,7 @@ func connectAs(t testing.TB, o natsconn.Options) *nats.Conn {
 // look at them.
 func SuperJS(t testing.TB, url string) jetstream.JetStream {
 	t.Helper()
-	nc, err := natsconn.Connect(natsconn.Options{URL: url, Name: "superuser", Creds: Superuser(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(Connect(t, url, "superuser"))
 	if err != nil {
 		t.Fatal(err)
 	}
