@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "ingo: %v\n", err)
+	fmt.Fprintf(stderr, "ingo: %s\n", blockText(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return exitUsage

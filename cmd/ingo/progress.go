@@ -59,6 +59,7 @@ func (p *progress) draw() {
 	if p.detail != "" {
 		line += "  " + p.detail
 	}
+	line = lineText(line)
 	pad := max(0, p.lastLine-len(line))
 	fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
 	p.lastLine = len(line)
@@ -124,7 +125,7 @@ func (a *app) follow(ctx context.Context, c *frontendclient.Client, job *fronten
 				p.set("running", fmt.Sprintf("on agent %s (attempt %d)", ev.Started.Agent, max(ev.Started.Attempt, 1)))
 			case frontendclient.EventSSH:
 				s := ev.SSH
-				p.println("ssh -p %d %s@%s\npassword: %s", s.Port, s.User, s.Host, s.Password)
+				p.println("ssh -p %d %s@%s\npassword: %s", s.Port, lineText(s.User), lineText(s.Host), lineText(s.Password))
 			case frontendclient.EventDone:
 				p.done(ev.Done.Result.Status)
 				return ev.Done, nil

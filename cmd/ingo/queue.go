@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -84,7 +83,7 @@ func (a *app) runQueue(ctx context.Context, asJSON, watch bool, every time.Durat
 		switch {
 		case asJSON && watch:
 			// One snapshot per line, for tools that read a stream.
-			err = json.NewEncoder(a.stdout).Encode(queueJSON(q))
+			err = printJSONLine(a.stdout, queueJSON(q))
 		case asJSON:
 			err = printJSON(a.stdout, queueJSON(q))
 		default:
@@ -158,7 +157,7 @@ func printWaiting(w io.Writer, jobs []messages.QueueWaitingJob, now time.Time) e
 			if i > 0 {
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "queue %s:\n", env)
+			fmt.Fprintf(w, "queue %s:\n", lineText(env))
 		}
 		t := newTable(w)
 		t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "STARTS", "WAITS FOR")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -48,7 +47,7 @@ func (a *app) runQueueAll(ctx context.Context, asJSON bool, o pageOpts) error {
 			return fmt.Errorf("queue: %w", err)
 		}
 		if asJSON {
-			err = json.NewEncoder(a.stdout).Encode(pageJSON(q))
+			err = printJSONLine(a.stdout, pageJSON(q))
 		} else {
 			err = printPage(a.stdout, q, first, time.Now())
 		}

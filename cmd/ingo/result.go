@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -19,18 +18,6 @@ type resultJSON = jobjson.Result
 
 func newResultJSON(r *messages.BackendJobDone) resultJSON { return jobjson.NewResult(r) }
 
-// printJSON writes v as indented JSON followed by a newline.
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	// Feedback is often HTML or RST: keep <, > and & readable.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("write JSON: %w", err)
-	}
-	return nil
-}
-
 // printResult writes a result for people: a few aligned lines, the
 // problems, then the feedback text as the grader wrote it.
 func printResult(w io.Writer, r *messages.BackendJobDone) error {
@@ -40,7 +27,7 @@ func printResult(w io.Writer, r *messages.BackendJobDone) error {
 	t.row("grade", strconv.FormatFloat(r.Grade, 'f', -1, 64))
 	for _, pid := range slices.Sorted(maps.Keys(r.Problems)) {
 		p := r.Problems[pid]
-		t.row("problem "+pid, string(p.Status)+oneLine(p.Text))
+		t.row("problem "+pid, string(p.Status)+prefixed("  ", oneLineText(p.Text, 72)))
 	}
 	if len(r.Archive) > 0 {
 		t.row("archive", fmt.Sprintf("%d bytes (use --json to get it)", len(r.Archive)))
@@ -66,23 +53,11 @@ func printResult(w io.Writer, r *messages.BackendJobDone) error {
 		if block.title != "" {
 			block.text = "--- " + block.title + "\n" + block.text
 		}
-		if _, err := fmt.Fprintf(w, "\n%s\n", strings.TrimRight(block.text, "\n")); err != nil {
+		if _, err := fmt.Fprintf(w, "\n%s\n", blockText(strings.TrimRight(block.text, "\n"))); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// oneLine shortens a problem's feedback to fit a table row.
-func oneLine(text string) string {
-	text = strings.Join(strings.Fields(text), " ")
-	if text == "" {
-		return ""
-	}
-	if len(text) > 72 {
-		text = text[:69] + "..."
-	}
-	return "  " + text
 }
 
 // usageText says what a container used, as "1.02 s CPU, 53 MiB peak,

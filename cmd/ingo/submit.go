@@ -87,7 +87,7 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 	}
 	for _, w := range taskfile.UnknownAnswers(req.TaskProblems, slices.Collect(maps.Keys(req.InputData))) {
 		// Submitted anyway: the grader may read inputs no problem shows.
-		fmt.Fprintf(a.stderr, "warning: %s; submitted anyway\n", w)
+		fmt.Fprintf(a.stderr, "warning: %s; submitted anyway\n", lineText(w))
 	}
 	c, closeClient, err := a.openClient(ctx)
 	if err != nil {

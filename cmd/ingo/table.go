@@ -18,14 +18,14 @@ func newTable(w io.Writer) *table {
 	return &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
 }
 
-// row writes one row; a cell may not hold tabs or newlines, which would
-// break the columns, so they become spaces.
+// row writes one row. Cells are mostly names from elsewhere (lineText):
+// a tab or a newline would break the columns, so they become spaces.
 func (t *table) row(cells ...string) {
 	if t.err != nil {
 		return
 	}
 	for i, c := range cells {
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		cells[i] = lineText(c)
 	}
 	_, t.err = fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }

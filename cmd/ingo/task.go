@@ -114,7 +114,7 @@ func (a *app) runTaskCheck(ctx context.Context, dir string, o taskCheckOptions) 
 
 func printCheck(w io.Writer, rep checkReport) error {
 	for _, f := range rep.Findings {
-		if _, err := fmt.Fprintln(w, f); err != nil {
+		if _, err := fmt.Fprintln(w, blockText(f.String())); err != nil {
 			return err
 		}
 	}

@@ -113,12 +113,12 @@ func (a *app) printFailures(runs []*sampleRun, debug bool) error {
 			continue
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "\n--- %s (%s)\n", r.sample.Name, r.sample.Path)
+		fmt.Fprintf(&b, "\n--- %s (%s)\n", lineText(r.sample.Name), lineText(r.sample.Path))
 		if r.err != nil {
-			fmt.Fprintf(&b, "    %v\n", r.err)
+			fmt.Fprintf(&b, "    %s\n", indent(r.err.Error()))
 		}
 		for _, m := range r.mismatches {
-			fmt.Fprintf(&b, "    %s\n", m)
+			fmt.Fprintf(&b, "    %s\n", indent(m))
 		}
 		if res := r.result; res != nil {
 			if text := strings.TrimSpace(res.Text); text != "" {
@@ -140,12 +140,13 @@ func indent(s string) string {
 	if s == "" {
 		return "(empty)"
 	}
-	return strings.ReplaceAll(s, "\n", "\n      ")
+	return strings.ReplaceAll(blockText(s), "\n", "\n      ")
 }
 
-// oneLineText fits a message in a table cell.
+// oneLineText fits a message in a table cell, its controls made visible
+// (lineText) before it is cut, so that a cut never splits an escape.
 func oneLineText(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Join(strings.Fields(lineText(s)), " ")
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-3]) + "..."
 	}

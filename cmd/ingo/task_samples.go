@@ -124,7 +124,7 @@ func (a *app) plannedRuns(dir string, report *taskfile.Report, sel *regexp.Regex
 			broken[f.File] = append(broken[f.File], f.String())
 			continue
 		}
-		fmt.Fprintf(a.stderr, "%s\n", f)
+		fmt.Fprintf(a.stderr, "%s\n", blockText(f.String()))
 	}
 	var runs []*sampleRun
 	seen := map[string]bool{}
@@ -202,7 +202,7 @@ func (a *app) sampleProgress(runs []*sampleRun) func(*sampleRun) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		fmt.Fprintf(a.stderr, "\r%d/%d graded (last: %s, %s)\x1b[K", done, total, r.sample.Name, r.outcome())
+		fmt.Fprintf(a.stderr, "\r%d/%d graded (last: %s, %s)\x1b[K", done, total, lineText(r.sample.Name), r.outcome())
 		if done == total {
 			fmt.Fprint(a.stderr, "\r\x1b[K")
 		}
