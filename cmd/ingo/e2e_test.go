@@ -17,11 +17,7 @@ import (
 // README tells people to run them in three shells.
 func TestCommands_EndToEnd(t *testing.T) {
 	client := startSystem(t, "--runtime", "noop", "--concurrency", "2")
-	// The agent says hello shortly after the backend is up.
-	testutil.Eventually(t, 20*time.Second, func() bool {
-		_, out, _ := client("envs", "--json")
-		return strings.Contains(out, `"default"`)
-	}, "docker/default never offered")
+	awaitDefault(t, client)
 
 	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name=Ada", "--wait", "--json")
 	if code != exitOK {
@@ -114,10 +110,7 @@ func TestCommands_HistoryOff(t *testing.T) {
 	for _, tc := range []struct{ set string }{{"backend.history=false"}, {"backend.durable=false"}} {
 		t.Run(tc.set, func(t *testing.T) {
 			client := startSystemWith(t, []string{"--set", tc.set}, "--runtime", "noop", "--concurrency", "2")
-			testutil.Eventually(t, 20*time.Second, func() bool {
-				_, out, _ := client("envs", "--json")
-				return strings.Contains(out, `"default"`)
-			}, "docker/default never offered")
+			awaitDefault(t, client)
 			code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "--wait", "--json")
 			var res resultJSON
 			if err := json.Unmarshal([]byte(out), &res); code != exitOK || err != nil || res.Status != "success" {
@@ -140,6 +133,16 @@ func TestCommands_HistoryOff(t *testing.T) {
 func startSystem(t *testing.T, agentArgs ...string) func(args ...string) (int, string, string) {
 	t.Helper()
 	return startSystemWith(t, nil, agentArgs...)
+}
+
+// awaitDefault waits until the agent of a system offers docker/default:
+// it says hello shortly after the backend is up.
+func awaitDefault(t *testing.T, client func(args ...string) (int, string, string)) {
+	t.Helper()
+	testutil.Eventually(t, 30*time.Second, func() bool {
+		_, out, _ := client("envs", "--json")
+		return strings.Contains(out, `"default"`)
+	}, "docker/default never offered")
 }
 
 // startSystemWith is startSystem with more arguments for the backend.

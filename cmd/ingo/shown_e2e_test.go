@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -16,10 +15,7 @@ import (
 func TestStudentTextCannotDriveTheTerminal_Docker(t *testing.T) {
 	testutil.RequireImage(t, "ingo/env-default")
 	client := startSystem(t, "--runtime", "docker", "--concurrency", "2")
-	testutil.Eventually(t, 30*time.Second, func() bool {
-		_, out, _ := client("envs", "--json")
-		return strings.Contains(out, `"default"`)
-	}, "docker/default never offered")
+	awaitDefault(t, client)
 
 	// The hostile text without its bytes that are not UTF-8, which no
 	// answer can carry.

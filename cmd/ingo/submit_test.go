@@ -72,10 +72,7 @@ func TestBuildJob_CourseDirAndDebug(t *testing.T) {
 func TestSubmit_DebugDocker(t *testing.T) {
 	testutil.RequireImage(t, "ingo/env-default")
 	client := startSystem(t, "--runtime", "docker", "--concurrency", "1")
-	testutil.Eventually(t, 30*time.Second, func() bool {
-		_, out, _ := client("envs", "--json")
-		return strings.Contains(out, `"default"`)
-	}, "docker/default never offered")
+	awaitDefault(t, client)
 	course, task := writeCourse(t, true)
 	answer := writeFile(t, filepath.Join(t.TempDir(), "name.txt"), "Ada")
 	submit := func(extra ...string) resultJSON {

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -20,10 +19,7 @@ import (
 func TestTaskTest_Docker(t *testing.T) {
 	testutil.RequireImage(t, "ingo/env-default")
 	client := startSystem(t, "--runtime", "docker", "--concurrency", "2")
-	testutil.Eventually(t, 30*time.Second, func() bool {
-		_, out, _ := client("envs", "--json")
-		return strings.Contains(out, `"default"`)
-	}, "docker/default never offered")
+	awaitDefault(t, client)
 	hello := filepath.Join("..", "..", "examples", "hello")
 
 	code, out, errOut := client("task", "check", hello)

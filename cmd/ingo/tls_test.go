@@ -76,10 +76,7 @@ func TestTLS_NothingOnThePathReadsAJob(t *testing.T) {
 			client := func(args ...string) (int, string, string) {
 				return runCmd(ctx, append(append(args, "--nats-url", url), clientTLS...)...)
 			}
-			testutil.Eventually(t, 20*time.Second, func() bool {
-				_, out, _ := client("envs", "--json")
-				return strings.Contains(out, `"default"`)
-			}, "docker/default never offered")
+			awaitDefault(t, client)
 
 			const secret = "Ada-7f3c9e-the-students-answer"
 			code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name="+secret, "--wait", "--json")
