@@ -145,6 +145,9 @@ func TestBadInput(t *testing.T) {
 		{"empty job id", "GET", "/api/v1/jobs//events", nil, 404, "not_found"},
 		{"dot segment", "GET", "/api/v1/jobs/./events", nil, 404, "not_found"},
 		{"unknown route under v1", "GET", "/api/v1/nothing/here", nil, 404, "not_found"},
+		// The answer names the path as it was asked for; env.call checks
+		// that no browser renders it (inert).
+		{"unknown route of markup", "GET", "/api/v1/%3Cimg%20src=x%20onerror=alert(1)%3E", nil, 404, "not_found"},
 		{"wrong method", "PUT", "/api/v1/jobs", nil, 405, "method_not_allowed"},
 		{"wrong method on queue", "POST", "/api/v1/queue", nil, 405, "method_not_allowed"},
 	} {

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -206,6 +207,9 @@ func (e *env) call(method, path, contentType string, body io.Reader, header ...s
 	if err := e.doc.checkResponse(method, path, resp.StatusCode, resp.Header.Get("Content-Type"), data); err != nil {
 		e.t.Errorf("%s %s: answer does not match openapi.json: %v\nbody: %s", method, path, err, data)
 	}
+	if err := inert(resp.Header); err != nil {
+		e.t.Errorf("%s %s: %v", method, path, err)
+	}
 	return resp.StatusCode, data
 }
 
@@ -271,4 +275,17 @@ func gzipOf(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// inert says why a browser could act on an answer of the API, if it
+// could: every answer holds what others wrote (feedback, names, the path
+// asked for), on the origin where the dashboard keeps its token.
+func inert(h http.Header) error {
+	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+		return fmt.Errorf("X-Content-Type-Options %q, want nosniff", got)
+	}
+	if got := h.Get("Content-Security-Policy"); got != apiCSP {
+		return fmt.Errorf("Content-Security-Policy %q, want %q", got, apiCSP)
+	}
+	return nil
 }

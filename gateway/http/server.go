@@ -293,10 +293,18 @@ func (s *Server) routeHandler() http.Handler {
 	})
 }
 
+// apiCSP forbids everything: an API answer is data, never a document.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+
 // serve runs h with the body bounded, panics turned into 500, and the
 // answer counted under name; writes from another origin get 403 and,
 // unless open, a request without a valid token 401.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, open bool, h http.HandlerFunc) {
+	// Answers hold what others wrote (feedback, names, the path asked
+	// for) on the origin where the dashboard keeps its token: a browser
+	// must never take one for a page, a script or a frame.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Security-Policy", apiCSP)
 	rec := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {
