@@ -9,6 +9,7 @@ import (
 	"runtime/pprof"
 
 	"github.com/ingo-grader/ingo/internal/gcfloor"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 )
 
 // Exit codes. Scripts tell a usage mistake from a failure to get a result.
@@ -135,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "ingo: %s\n", blockText(err.Error()))
+	fmt.Fprintf(stderr, "ingo: %s\n", termsafe.Block(err.Error()))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return exitUsage

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -59,7 +60,7 @@ func (p *progress) draw() {
 	if p.detail != "" {
 		line += "  " + p.detail
 	}
-	line = lineText(line)
+	line = termsafe.Line(line)
 	pad := max(0, p.lastLine-len(line))
 	fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
 	p.lastLine = len(line)
@@ -125,7 +126,7 @@ func (a *app) follow(ctx context.Context, c *frontendclient.Client, job *fronten
 				p.set("running", fmt.Sprintf("on agent %s (attempt %d)", ev.Started.Agent, max(ev.Started.Attempt, 1)))
 			case frontendclient.EventSSH:
 				s := ev.SSH
-				p.println("ssh -p %d %s@%s\npassword: %s", s.Port, lineText(s.User), lineText(s.Host), lineText(s.Password))
+				p.println("ssh -p %d %s@%s\npassword: %s", s.Port, termsafe.Line(s.User), termsafe.Line(s.Host), termsafe.Line(s.Password))
 			case frontendclient.EventDone:
 				p.done(ev.Done.Result.Status)
 				return ev.Done, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/internal/jobjson"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -157,7 +158,7 @@ func printWaiting(w io.Writer, jobs []messages.QueueWaitingJob, now time.Time) e
 			if i > 0 {
 				fmt.Fprintln(w)
 			}
-			fmt.Fprintf(w, "queue %s:\n", lineText(env))
+			fmt.Fprintf(w, "queue %s:\n", termsafe.Line(env))
 		}
 		t := newTable(w)
 		t.row("POS", "JOB", "TASK", "ENVIRONMENT", "PRIORITY", "LAUNCHER", "QUEUED", "STARTS", "WAITS FOR")

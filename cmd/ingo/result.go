@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ingo-grader/ingo/internal/jobjson"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -53,7 +54,7 @@ func printResult(w io.Writer, r *messages.BackendJobDone) error {
 		if block.title != "" {
 			block.text = "--- " + block.title + "\n" + block.text
 		}
-		if _, err := fmt.Fprintf(w, "\n%s\n", blockText(strings.TrimRight(block.text, "\n"))); err != nil {
+		if _, err := fmt.Fprintf(w, "\n%s\n", termsafe.Block(strings.TrimRight(block.text, "\n"))); err != nil {
 			return err
 		}
 	}

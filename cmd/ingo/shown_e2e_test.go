@@ -17,9 +17,9 @@ func TestStudentTextCannotDriveTheTerminal_Docker(t *testing.T) {
 	client := startSystem(t, "--runtime", "docker", "--concurrency", "2")
 	awaitDefault(t, client)
 
-	// The hostile text without its bytes that are not UTF-8, which no
+	// The testutil.HostileText text without its bytes that are not UTF-8, which no
 	// answer can carry.
-	name := strings.ToValidUTF8(hostile[:strings.Index(hostile, "\x00")], "")
+	name := strings.ToValidUTF8(testutil.HostileText[:strings.Index(testutil.HostileText, "\x00")], "")
 	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name="+name, "--wait")
 	if code != exitOK {
 		t.Fatalf("submit: exit %d\nstdout: %q\nstderr: %q", code, out, errOut)
@@ -39,7 +39,7 @@ func TestStudentTextCannotDriveTheTerminal_Docker(t *testing.T) {
 	code, out, errOut = client("result", id, "--json")
 	outputs["result --json"] = out + errOut
 	for what, out := range outputs {
-		if c := obeyedIn(out); c != "" {
+		if c := testutil.Obeyed(out); c != "" {
 			t.Errorf("%s: a terminal obeys %q in:\n%q", what, c, out)
 		}
 		if !strings.Contains(out, "]52;c;cm0gLXJmIH4K") || !strings.Contains(out, "status: success") {

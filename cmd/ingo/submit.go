@@ -16,6 +16,7 @@ import (
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/taskfile"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -87,7 +88,7 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 	}
 	for _, w := range taskfile.UnknownAnswers(req.TaskProblems, slices.Collect(maps.Keys(req.InputData))) {
 		// Submitted anyway: the grader may read inputs no problem shows.
-		fmt.Fprintf(a.stderr, "warning: %s; submitted anyway\n", lineText(w))
+		fmt.Fprintf(a.stderr, "warning: %s; submitted anyway\n", termsafe.Line(w))
 	}
 	c, closeClient, err := a.openClient(ctx)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/termsafe"
 )
 
 // table writes rows as aligned columns.
@@ -25,7 +27,7 @@ func (t *table) row(cells ...string) {
 		return
 	}
 	for i, c := range cells {
-		cells[i] = lineText(c)
+		cells[i] = termsafe.Line(c)
 	}
 	_, t.err = fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }

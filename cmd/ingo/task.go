@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/internal/taskfile"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 )
 
 // newTaskCmd groups the task authors' tools.
@@ -114,12 +115,12 @@ func (a *app) runTaskCheck(ctx context.Context, dir string, o taskCheckOptions) 
 
 func printCheck(w io.Writer, rep checkReport) error {
 	for _, f := range rep.Findings {
-		if _, err := fmt.Fprintln(w, blockText(f.String())); err != nil {
+		if _, err := fmt.Fprintln(w, termsafe.Block(f.String())); err != nil {
 			return err
 		}
 	}
 	_, err := fmt.Fprintf(w, "%s: %s, %d sample answer(s): %d error(s), %d warning(s)\n",
-		rep.Dir, rep.Environment, rep.Samples, rep.Errors, rep.Warnings)
+		termsafe.Line(rep.Dir), termsafe.Line(rep.Environment), rep.Samples, rep.Errors, rep.Warnings)
 	return err
 }
 

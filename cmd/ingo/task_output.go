@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ingo-grader/ingo/internal/taskfile"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -113,7 +114,7 @@ func (a *app) printFailures(runs []*sampleRun, debug bool) error {
 			continue
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "\n--- %s (%s)\n", lineText(r.sample.Name), lineText(r.sample.Path))
+		fmt.Fprintf(&b, "\n--- %s (%s)\n", termsafe.Line(r.sample.Name), termsafe.Line(r.sample.Path))
 		if r.err != nil {
 			fmt.Fprintf(&b, "    %s\n", indent(r.err.Error()))
 		}
@@ -140,13 +141,13 @@ func indent(s string) string {
 	if s == "" {
 		return "(empty)"
 	}
-	return strings.ReplaceAll(blockText(s), "\n", "\n      ")
+	return strings.ReplaceAll(termsafe.Block(s), "\n", "\n      ")
 }
 
 // oneLineText fits a message in a table cell, its controls made visible
 // (lineText) before it is cut, so that a cut never splits an escape.
 func oneLineText(s string, n int) string {
-	s = strings.Join(strings.Fields(lineText(s)), " ")
+	s = strings.Join(strings.Fields(termsafe.Line(s)), " ")
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-3]) + "..."
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/taskfile"
+	"github.com/ingo-grader/ingo/internal/termsafe"
 )
 
 type taskTestOptions struct {
@@ -124,7 +125,7 @@ func (a *app) plannedRuns(dir string, report *taskfile.Report, sel *regexp.Regex
 			broken[f.File] = append(broken[f.File], f.String())
 			continue
 		}
-		fmt.Fprintf(a.stderr, "%s\n", blockText(f.String()))
+		fmt.Fprintf(a.stderr, "%s\n", termsafe.Block(f.String()))
 	}
 	var runs []*sampleRun
 	seen := map[string]bool{}
@@ -202,7 +203,7 @@ func (a *app) sampleProgress(runs []*sampleRun) func(*sampleRun) {
 		mu.Lock()
 		defer mu.Unlock()
 		done++
-		fmt.Fprintf(a.stderr, "\r%d/%d graded (last: %s, %s)\x1b[K", done, total, lineText(r.sample.Name), r.outcome())
+		fmt.Fprintf(a.stderr, "\r%d/%d graded (last: %s, %s)\x1b[K", done, total, termsafe.Line(r.sample.Name), r.outcome())
 		if done == total {
 			fmt.Fprint(a.stderr, "\r\x1b[K")
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/ingo-grader/ingo/internal/termsafe"
 )
 
 // Formats and levels accepted by New, in the order help texts list them.
@@ -25,7 +27,10 @@ func New(w io.Writer, level, format string) (*slog.Logger, error) {
 	case "text", "":
 		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		// The text handler quotes control characters; the JSON one
+		// leaves DEL, C1 and bidirectional controls as they are, and
+		// logs hold names and texts from web apps and students.
+		return slog.New(slog.NewJSONHandler(termsafe.Writer(w), opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: use one of %s", format, strings.Join(Formats, ", "))
 }
