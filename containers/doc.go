@@ -5,5 +5,6 @@
 // Implementations live in sub-packages: containers/docker (the real one; the
 // Docker SDK is imported nowhere else), containers/fake (in memory, driven by
 // job data, for scheduler and protocol tests) and containers/noop (finishes
-// every job at once, for load tests).
+// every job at once, for load tests). containers/mcq wraps any of them to
+// grade INGInious' multiple-choice tasks without a container.
 package containers

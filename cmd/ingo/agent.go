@@ -18,6 +18,7 @@ import (
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/containers/fake"
+	"github.com/ingo-grader/ingo/containers/mcq"
 	"github.com/ingo-grader/ingo/containers/noop"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -125,8 +126,17 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 	return nil
 }
 
-// newRuntime makes the container runtime named by agent.runtime.
+// newRuntime makes the container runtime named by agent.runtime, which
+// grades MCQ tasks too unless agent.mcq is off.
 func newRuntime(ctx context.Context, cfg agentSettings, agentID string, log *slog.Logger) (containers.Runtime, error) {
+	rt, err := newContainerRuntime(ctx, cfg, agentID, log)
+	if err != nil || !cfg.MCQ {
+		return rt, err
+	}
+	return mcq.Wrap(rt), nil
+}
+
+func newContainerRuntime(ctx context.Context, cfg agentSettings, agentID string, log *slog.Logger) (containers.Runtime, error) {
 	switch cfg.Runtime {
 	case runtimeNoop:
 		rt, err := noop.New(cfg.Environments...)

@@ -70,16 +70,18 @@ func TestNewRuntime_Fake(t *testing.T) {
 
 // `ingo agent --runtime noop` offers the environments of the images ingo
 // ships unless --environments names others (it offered docker/default
-// alone, so a task for docker/minimal was refused when trying ingo out).
+// alone, so a task for docker/minimal was refused when trying ingo out),
+// and INGInious' mcq/mcq unless agent.mcq is off.
 func TestAgent_NoopEnvironments(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		args []string
 		want map[string][]string
 	}{
-		{"default", nil, map[string][]string{"docker": {"default", "minimal", "toolchain"}}},
+		{"default", nil, map[string][]string{"docker": {"default", "minimal", "toolchain"}, "mcq": {"mcq"}}},
 		{"--environments", []string{"--environments", "docker/python3,docker-ssh/python3"},
-			map[string][]string{"docker": {"python3"}, "docker-ssh": {"python3"}}},
+			map[string][]string{"docker": {"python3"}, "docker-ssh": {"python3"}, "mcq": {"mcq"}}},
+		{"without MCQ", []string{"--set", "agent.mcq=false"}, map[string][]string{"docker": {"default", "minimal", "toolchain"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client := startSystem(t, append([]string{"--runtime", "noop"}, tc.args...)...)

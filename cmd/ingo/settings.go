@@ -79,6 +79,7 @@ type agentSettings struct {
 	Runtime      string   `key:"runtime" check:"oneof=docker|noop|fake" help:"container runtime: docker, or noop (finishes every job at once with success: for trying ingo out and load tests)"`
 	Environments []string `key:"environments" help:"environments the noop runtime offers, as type/name; empty: those of the images ingo ships (docker/default, docker/minimal, docker/toolchain); the fake runtime's default is docker/default"`
 	FakeRunLog   string   `key:"fake-run-log" help:"file the fake runtime appends a line to when an attempt starts and when it ends (for tests); empty: none"`
+	MCQ          bool     `key:"mcq" help:"grade INGInious' multiple-choice tasks (environment mcq/mcq) in the agent itself, as INGInious' MCQ agent does"`
 	CacheDir     string   `key:"cache-dir" check:"nonempty" help:"directory of the agent's task bundle cache"`
 	CacheSize    int64    `key:"cache-size" unit:"bytes" check:"positive" help:"bound of the task bundle cache"`
 	MetricsAddr  string   `key:"metrics-addr" help:"host:port where ingo agent serves Prometheus /metrics, /healthz and /readyz; empty: none"`
@@ -142,6 +143,7 @@ func defaultConfig() Config {
 		Agent: agentSettings{
 			Config:    agent.DefaultConfig(),
 			Runtime:   runtimeDocker,
+			MCQ:       true,
 			CacheDir:  config.DefaultCacheDir("bundles"),
 			CacheSize: 1 << 30,
 			Docker:    docker.DefaultOptions(),

@@ -90,6 +90,16 @@ var cases = []gradingCase{
 	{name: "Java", task: "hellojava", need: "java", inputs: map[string]any{"greet": `return "Hello, " + name + "!";`},
 		want: result{Status: "success", Grade: 100},
 		has:  []string{"Java says: Hello, Ada!"}},
+	{name: "MCQ quiz, right, French", task: "quiz",
+		inputs: map[string]any{"size": "0", "unsigned": []any{"0", "1"}, "max": "255", "@lang": "fr"},
+		want: result{Status: "success", Grade: 100,
+			Problems: map[string][2]string{"size": {"success", "Bien vu."}, "max": {"success", "Bonne réponse"}}}},
+	{name: "MCQ quiz, two wrong", task: "quiz", inputs: map[string]any{"size": "1", "unsigned": []any{"0", "2"}, "max": " 255 "},
+		want: result{Status: "failed", Grade: 100.0 / 3, Problems: map[string][2]string{
+			"size":     {"failed", "Wrong answer\n\nThat is a long."},
+			"unsigned": {"failed", "Wrong answer. Make sure to select all the valid possibilities\n\nThe s is for signed."},
+			"max":      {"success", "Correct answer"}}},
+		has: []string{"You have 2 wrong answer(s).\n\n\nAmong them, you have 3 invalid answers in the multiple choice questions"}},
 	{name: "ssh_student on docker-ssh, nobody logs in", task: "shell", inputs: map[string]any{},
 		want: result{Status: "failed", Grade: 0, Custom: map[string]any{"ssh_code": 253.0}},
 		has:  []string{"You did not log in in time."}},
@@ -107,6 +117,8 @@ var french = map[string]string{
 	"Some tests failed:":          "Des tests ont échoué :",
 	"Check the negative numbers.": "Vérifie les nombres négatifs.",
 	"Your code does not compile:": "Ton code ne compile pas :",
+	"Well seen.":                  "Bien vu.",
+	"That is a long.":             "Ça, c'est un long.",
 }
 
 // TestCourseBothPaths grades every case through the bridge and the CLI at

@@ -12,5 +12,6 @@
 // /course/common/student/$i18n; py_compile into ./student and run_student
 // python3 Runner.pyc where 127 means success; @random through jq and bc;
 // ssh_student on docker-ssh; the course's $common run file; C with a
-// Makefile; Java in the toolchain image.
+// Makefile; Java in the toolchain image; a multiple-choice quiz (mcq)
+// with its feedback in French.
 package courses

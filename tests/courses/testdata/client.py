@@ -7,7 +7,8 @@ jobs.json is a list of {"job_id", "course", "task", "inputdata"}. Each
 job's environment and its parameters come from the task's task.yaml, read
 and migrated from the older format as the webapp does (inginious/common/
 tasks.py: "environment" and top-level "limits" become environment_id and
-environment_parameters), and are sent unchanged, strings and all. Every
+environment_parameters, the type mcq for the environment mcq), and are sent
+unchanged, strings and all, with the task's problems as task_problems. Every
 job is sent at once; prints {job_id: BackendJobDone} as JSON once all are
 done (bytes as None, tuples as lists). It pings every second while it
 waits, as INGInious' client does: the bridge hands results only to a
@@ -41,7 +42,7 @@ def task_environment(course, task):
         desc = yaml.safe_load(f)
     if "environment" in desc:  # the format before INGInious 0.7
         desc.setdefault("environment_id", desc["environment"])
-        desc.setdefault("environment_type", "docker")
+        desc.setdefault("environment_type", "mcq" if desc["environment"] == "mcq" else "docker")
     if "limits" in desc:
         desc.setdefault("environment_parameters", {
             "limits": desc["limits"],
@@ -49,14 +50,15 @@ def task_environment(course, task):
             "network_grading": desc.get("network_grading", False),
             "response_is_html": desc.get("response_is_html", False),
         })
-    return desc.get("environment_type", "docker"), desc["environment_id"], desc.get("environment_parameters", {})
+    return (desc.get("environment_type", "docker"), desc["environment_id"], desc.get("environment_parameters", {}),
+            desc.get("problems", {}))
 
 
 send("ClientHello", name="compat-webapp")
 for job in jobs:
-    env_type, env, params = task_environment(job["course"], job["task"])
+    env_type, env, params, problems = task_environment(job["course"], job["task"])
     send("ClientNewJob", job_id=job["job_id"], priority=0, course_id=job["course"],
-         task_id=job["task"], task_problems={}, inputdata=job["inputdata"],
+         task_id=job["task"], task_problems=problems, inputdata=job["inputdata"],
          environment_type=env_type, environment=env, environment_parameters=params,
          debug=False, launcher="Frontend - compat")
 
