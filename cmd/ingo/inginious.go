@@ -76,7 +76,9 @@ func (a *app) runBridgeOn(ctx context.Context, natsURL string) error {
 		return fmt.Errorf("INGInious bridge: %w", err)
 	}
 	defer cl.Close()
-	br = bridge.New(cl, bridge.Options{Listen: cfg.Listen, TasksDir: cfg.TasksDir, Log: log})
+	opts := cfg.Options
+	opts.Log = log
+	br = bridge.New(cl, opts)
 	return stopped(ctx, br.Run(ctx))
 }
 
