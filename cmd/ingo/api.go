@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -15,6 +13,7 @@ import (
 	api "github.com/ingo-grader/ingo/gateway/http"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/gateway/http/dashboard"
+	"github.com/ingo-grader/ingo/internal/httpserve"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 )
 
@@ -102,7 +101,8 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	if err != nil {
 		return err
 	}
-	return serveHTTP(ctx, log, ln, tc, mux, ready)
+	return httpserve.Serve(ctx, ln, mux, httpserve.Options{TLS: tc, Log: log, Ready: ready,
+		Limits: httpserve.Limits{MaxConns: cfg.HTTPMaxConns, MaxConnsPerAddr: cfg.HTTPMaxConnsPerAddr}})
 }
 
 // httpTLS is the HTTP API's TLS configuration, nil without
@@ -111,59 +111,4 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 func (a *app) httpTLS(ln net.Listener) (*tls.Config, error) {
 	return a.serverTLS("http-tls-cert", a.cfg.HTTPTLSCert, a.cfg.HTTPTLSKey, ln.Addr().String(),
 		"the HTTP API listens beyond this machine without TLS: anyone on the network path reads its bearer tokens, then acts as their holders; set http-tls-cert and http-tls-key (ingo certs makes them), or serve it behind a TLS proxy")
-}
-
-// reachableAddr is addr as this machine reaches it: a listener on every
-// address (0.0.0.0, ::) by the loopback one, which certificates of ingo
-// certs cover and which works where "0.0.0.0" does not.
-func reachableAddr(addr net.Addr) string {
-	host, port, err := net.SplitHostPort(addr.String())
-	if err != nil {
-		return addr.String()
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1" // a listener on :: takes IPv4 too
-	}
-	return net.JoinHostPort(host, port)
-}
-
-// serveHTTP serves h on ln until ctx ends, then lets requests in flight
-// finish for a few seconds (server-sent event streams are cut). With tc it
-// serves HTTPS only.
-func serveHTTP(ctx context.Context, log *slog.Logger, ln net.Listener, tc *tls.Config, h http.Handler, ready func(url string)) error {
-	hs := &http.Server{
-		TLSConfig:         tc,
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		// A kept-alive connection that sends nothing is closed: without
-		// it, anyone could hold connections (and descriptors) for free.
-		IdleTimeout: 2 * time.Minute,
-		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
-	errc := make(chan error, 1)
-	scheme := "http"
-	if tc != nil {
-		scheme = "https"
-		// ServeTLS adds HTTP/2 to a clone of tc; a handshake that
-		// stalls is held to ReadHeaderTimeout like a slow request.
-		go func() { errc <- hs.ServeTLS(ln, "", "") }()
-	} else {
-		go func() { errc <- hs.Serve(ln) }() // ends when Shutdown below closes ln
-	}
-	if ready != nil {
-		ready(scheme + "://" + reachableAddr(ln.Addr()) + "/")
-	}
-	select {
-	case err := <-errc:
-		return fmt.Errorf("HTTP server: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("HTTP shutdown", "err", err)
-	}
-	<-errc
-	return nil
 }

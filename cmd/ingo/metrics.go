@@ -13,6 +13,7 @@ import (
 
 	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	api "github.com/ingo-grader/ingo/gateway/http"
+	"github.com/ingo-grader/ingo/internal/httpserve"
 )
 
 // serveMetrics serves mux at addr until ctx ends, then shuts down
@@ -35,9 +36,9 @@ func listenMetrics(addr string) (net.Listener, error) {
 }
 
 func serveListener(ctx context.Context, log *slog.Logger, l net.Listener, mux http.Handler) error {
-	return serveHTTP(ctx, log, l, nil, mux, func(string) {
+	return httpserve.Serve(ctx, l, mux, httpserve.Options{Log: log, Ready: func(string) {
 		log.Info("serving /metrics, /healthz and /readyz", "addr", l.Addr().String())
-	})
+	}})
 }
 
 // metricsMux serves /metrics from reg, /healthz (200 while the process

@@ -13,6 +13,7 @@ import (
 	bridge "github.com/ingo-grader/ingo/gateway/inginious"
 	"github.com/ingo-grader/ingo/internal/bundle"
 	"github.com/ingo-grader/ingo/internal/config"
+	"github.com/ingo-grader/ingo/internal/httpserve"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -30,12 +31,14 @@ type Config struct {
 	Agent   agentSettings   `key:"agent"`
 	Client  clientSettings  `key:"client"`
 
-	HTTPAddr    string            `key:"http-addr" help:"host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"`
-	HTTPTLSCert string            `key:"http-tls-cert" help:"certificate file (PEM) of the HTTP API, served over HTTPS only: without it, bearer tokens and students' files cross the network in clear (ingo certs makes one; or serve behind a TLS proxy)"`
-	HTTPTLSKey  string            `key:"http-tls-key" help:"key file (PEM) of http-tls-cert"`
-	API         api.Options       `key:"api"`
-	INGInious   inginiousSettings `key:"inginious"`
-	Up          upSettings        `key:"up"`
+	HTTPAddr            string            `key:"http-addr" help:"host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"`
+	HTTPTLSCert         string            `key:"http-tls-cert" help:"certificate file (PEM) of the HTTP API, served over HTTPS only: without it, bearer tokens and students' files cross the network in clear (ingo certs makes one; or serve behind a TLS proxy)"`
+	HTTPTLSKey          string            `key:"http-tls-key" help:"key file (PEM) of http-tls-cert"`
+	HTTPMaxConns        int               `key:"http-max-conns" check:"positive" help:"connections the HTTP API accepts at once; more are closed as they come"`
+	HTTPMaxConnsPerAddr int               `key:"http-max-conns-per-addr" check:"positive" help:"connections the HTTP API accepts at once from one IP address (a proxy in front counts as one); more are closed as they come"`
+	API                 api.Options       `key:"api"`
+	INGInious           inginiousSettings `key:"inginious"`
+	Up                  upSettings        `key:"up"`
 }
 
 type natsSettings struct {
@@ -151,8 +154,11 @@ func defaultConfig() Config {
 		},
 		Client:   clientSettings{Options: client, ConnectTimeout: 5 * time.Second},
 		HTTPAddr: "127.0.0.1:8080",
-		API:      api.DefaultOptions(),
-		Up:       upSettings{DataDir: config.DefaultDataDir()},
+
+		HTTPMaxConns:        httpserve.DefaultLimits().MaxConns,
+		HTTPMaxConnsPerAddr: httpserve.DefaultLimits().MaxConnsPerAddr,
+		API:                 api.DefaultOptions(),
+		Up:                  upSettings{DataDir: config.DefaultDataDir()},
 	}
 }
 

@@ -7,11 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/config"
-	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // TestToken_RoundTrip: a token `ingo token` prints is accepted by the API
@@ -40,32 +38,8 @@ func TestToken_RoundTrip(t *testing.T) {
 	}
 
 	httpAddr := freeAddr(t)
-	var out, log syncBuffer
-	exited := make(chan int, 1)
-	go func() {
-		exited <- run(ctx, []string{"up", "--runtime", "noop", "--data-dir", dir, "--http-addr", httpAddr,
-			"--nats-url", "nats://" + freeAddr(t), "--set", "agent.cache-dir=" + t.TempDir()}, &out, &log)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != exitOK {
-				t.Errorf("up exited %d:\n%s", code, log.String())
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("up did not stop within 20s")
-		}
-	})
+	log := runUp(t, ctx, cancel, dir, httpAddr)
 	base := "http://" + httpAddr
-	testutil.Eventually(t, 20*time.Second, func() bool {
-		res, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, "ingo up never got ready")
 
 	path := filepath.Join(dir, apitoken.TokenFile)
 	data, err := os.ReadFile(path)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/httpserve"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -329,6 +330,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, open
 			fail(rec, err)
 			return
 		}
+		// A token holder's connection keeps its place whatever
+		// strangers open (internal/httpserve).
+		httpserve.Trust(r.Context())
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBody)
 	h(rec, r)

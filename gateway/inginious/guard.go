@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/logging"
 )
 
 // Defaults of Options; doc.go says why.
@@ -67,8 +69,10 @@ func newGuard(opts Options, log *slog.Logger) *guard {
 		maxConns:         orDefault(opts.MaxConns, defaultMaxConns),
 		maxPerAddr:       orDefault(opts.MaxConnsPerAddr, defaultMaxConnsPerAddr),
 		handshakeTimeout: orDefault(opts.HandshakeTimeout, defaultHandshakeTimeout),
-		log:              log,
-		closed:           map[string]uint64{},
+		// A line per connection closed is a line per connection of a
+		// stranger's: a flood wrote 220,000 in 20 s.
+		log:    logging.Limited(log, time.Minute, 10),
+		closed: map[string]uint64{},
 	}
 }
 

@@ -1,11 +1,13 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"strings"
@@ -323,5 +325,22 @@ func TestBridgeRefusalsAreShort(t *testing.T) {
 		if m["job_id"] == next {
 			break
 		}
+	}
+}
+
+// TestRefusalsDoNotFloodTheLog: every refused connection is counted, but
+// only a few a minute are logged (a line each was a line on the
+// operator's disk per connection of a stranger's).
+func TestRefusalsDoNotFloodTheLog(t *testing.T) {
+	var log bytes.Buffer
+	g := newGuard(Options{}, slog.New(slog.NewTextHandler(&log, nil)))
+	for i := range 1000 {
+		g.refuse(fmt.Sprintf("10.0.%d.%d:4000", i/250, i%250), errNotAllowed)
+	}
+	if n := strings.Count(log.String(), "INGInious connection closed"); n == 0 || n > 10 {
+		t.Errorf("%d lines for 1000 refusals:\n%s", n, log.String())
+	}
+	if g.closed["not-allowed"] != 1000 {
+		t.Errorf("counted %d refusals, want 1000", g.closed["not-allowed"])
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
@@ -78,5 +79,32 @@ func TestNew_ShowsWhatOthersWrote(t *testing.T) {
 		if c := testutil.Obeyed(buf.String()); c != "" {
 			t.Errorf("%s: a terminal obeys %q in %q", format, c, buf.String())
 		}
+	}
+}
+
+// TestLimited: a flood passes burst records per interval, and the next
+// record that passes counts those dropped.
+func TestLimited(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	base, err := New(&buf, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1_800_000_000, 0)
+	log := slog.New(&limited{Handler: base.Handler(),
+		state: &limitState{interval: time.Minute, burst: 3, now: func() time.Time { return now }}}).With("component", "x")
+	for range 1000 {
+		log.Warn("refused")
+	}
+	if n := strings.Count(buf.String(), "\n"); n != 3 {
+		t.Fatalf("%d lines of a flood, want 3:\n%s", n, buf.String())
+	}
+	now = now.Add(time.Minute)
+	buf.Reset()
+	log.Warn("refused")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || rec["dropped"] != 997.0 || rec["component"] != "x" {
+		t.Errorf("the record after the flood: %q (%v), want dropped 997", buf.String(), err)
 	}
 }
