@@ -52,9 +52,9 @@ func TestPipelineReport(t *testing.T) {
 	wireRes, _ := messages.Encode(&messages.BackendJobDone{JobID: req.JobID, JobResult: messages.JobResult{
 		Result: messages.Result{Status: messages.StatusSuccess, Text: "noop"}, Grade: 100}})
 
-	// References and the in-memory backend on one server; the durable
-	// backend on a server of its own, so that neither sees the other's
-	// subjects or leftovers.
+	// References and the in-memory backend on one server; raw JetStream
+	// and the durable backend each on a server of its own, so that none
+	// sees another's subjects or leftovers.
 	n := testutil.StartNATS(t)
 	cpu0 := cpuTime()
 	rawRate := rawThroughput(t, n.URL, wireReq, wireRes, p.jobs, p.inFlight)
@@ -71,7 +71,11 @@ func TestPipelineReport(t *testing.T) {
 	pubRate, pubCPU, _ := rawJetStream(t, nd.URL, "one", wireReq, p.jsOps*4, 1, 1, false)
 	manyRate, _, _ := rawJetStream(t, nd.URL, "many", wireReq, p.jobs, p.inFlight, 1, false)
 	jobRate, jobCPU, purgeWall := rawJetStream(t, nd.URL, "job", wireReq, p.jsOps, 1, 4, true)
-	on := measurePipeline(t, nd.URL, p, true)
+	// A server of its own again: nats-server removes a deleted stream's
+	// folders after the delete answered, and once took the account's
+	// folder from under the journal's stream being made (a CI run failed
+	// with "could not create storage directory").
+	on := measurePipeline(t, testutil.StartNATS(t).URL, p, true)
 
 	us := func(d time.Duration) time.Duration { return d.Round(100 * time.Nanosecond) }
 	report := fmt.Sprintf(`ingo pipeline report (%d jobs, %d agents x %d slots, %d in flight)
