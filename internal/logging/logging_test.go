@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 func TestNew_FormatsAndLevels(t *testing.T) {
@@ -61,24 +59,6 @@ func TestAtLeast(t *testing.T) {
 	quiet.Warn("trouble")
 	if out := buf.String(); strings.Contains(out, "banner") || !strings.Contains(out, "trouble") || !strings.Contains(out, "component=nats") {
 		t.Errorf("AtLeast(warn) output %q: want the warning only, with its attributes", out)
-	}
-}
-
-// TestNew_ShowsWhatOthersWrote: whatever the format, a log line of names
-// and texts from others holds nothing a terminal obeys (operators read
-// logs in one: docker logs, journalctl, tail).
-func TestNew_ShowsWhatOthersWrote(t *testing.T) {
-	t.Parallel()
-	for _, format := range Formats {
-		var buf bytes.Buffer
-		log, err := New(&buf, "info", format)
-		if err != nil {
-			t.Fatal(err)
-		}
-		log.Warn("refused job "+testutil.HostileText, "course", testutil.HostileText)
-		if c := testutil.Obeyed(buf.String()); c != "" {
-			t.Errorf("%s: a terminal obeys %q in %q", format, c, buf.String())
-		}
 	}
 }
 
