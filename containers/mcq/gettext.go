@@ -37,8 +37,9 @@ func (c catalog) gettext(v any) string {
 // the language.
 var i18nDirs = []string{"$i18n/", "student/$i18n/", "$common/$i18n/", "$common/student/$i18n/"}
 
-// maxCatalogBytes bounds a catalog read: a course's .mo is a few KiB.
-const maxCatalogBytes = 8 << 20
+// maxCatalogBytes bounds a catalog read: a course's .mo is a few KiB
+// (and a catalog of entries 8 bytes each is 128Ki entries at this bound).
+const maxCatalogBytes = 1 << 20
 
 // bundleCatalog reads the catalog of lang from a task bundle (.tar.gz),
 // or returns none when the bundle has none for it.
@@ -114,16 +115,20 @@ func parseMO(b []byte) (catalog, error) {
 		return nil, fmt.Errorf("gettext catalog of unknown major version %d", major)
 	}
 	n, origs, trans := order.Uint32(b[8:]), order.Uint32(b[12:]), order.Uint32(b[16:])
-	at := func(table, i uint32) ([]byte, error) {
+	// Keys and values are substrings of one copy of the file: entries may
+	// point at the same bytes, and copying each would let a catalog of a
+	// few hundred KiB take GiBs (a review turned 279 KB into 598 MiB).
+	text := string(b)
+	at := func(table, i uint32) (string, error) {
 		off := uint64(table) + 8*uint64(i)
 		if off+8 > uint64(len(b)) {
-			return nil, errors.New("gettext catalog cut short")
+			return "", errors.New("gettext catalog cut short")
 		}
 		l, o := uint64(order.Uint32(b[off:])), uint64(order.Uint32(b[off+4:]))
 		if o+l > uint64(len(b)) {
-			return nil, errors.New("gettext catalog cut short")
+			return "", errors.New("gettext catalog cut short")
 		}
-		return b[o : o+l], nil
+		return text[o : o+l], nil
 	}
 	if uint64(n)*8 > uint64(len(b)) {
 		return nil, errors.New("gettext catalog cut short")
@@ -140,19 +145,26 @@ func parseMO(b []byte) (catalog, error) {
 			return nil, err
 		}
 		if len(msg) == 0 {
-			header := strings.ToLower(string(tmsg))
+			header := strings.ToLower(tmsg)
 			latin1 = strings.Contains(header, "charset=iso-8859-1") || strings.Contains(header, "charset=latin-1") ||
 				strings.Contains(header, "charset=latin1")
 			continue
 		}
-		if strings.IndexByte(string(msg), 0) >= 0 {
+		if strings.IndexByte(msg, 0) >= 0 {
 			continue // a plural entry
 		}
-		c[string(msg)] = string(tmsg)
+		c[msg] = tmsg
 	}
 	if latin1 {
+		// Decoding copies each entry, and entries may overlap: the
+		// copies are bounded by what a file of distinct entries takes
+		// (a byte of ISO-8859-1 is at most two of UTF-8).
 		out := make(catalog, len(c))
+		budget := 2 * len(b)
 		for k, v := range c {
+			if budget -= 2*len(k) + 2*len(v); budget < 0 {
+				return nil, errors.New("gettext catalog whose entries overlap beyond its size")
+			}
 			out[fromLatin1(k)] = fromLatin1(v)
 		}
 		c = out

@@ -209,3 +209,22 @@ func TestGradeTranslates(t *testing.T) {
 		}
 	}
 }
+
+// TestGradeLongAnswerLists: a list of more answers than the problem has
+// choices is no answer of a form; each item would add its choice's
+// feedback (100,000 of them made 390 MiB of text).
+func TestGradeLongAnswerLists(t *testing.T) {
+	t.Parallel()
+	problems := map[string]any{"q": map[string]any{"type": "multiple_choice", "multiple": true, "choices": []any{
+		map[string]any{"text": "A", "valid": true, "feedback": strings.Repeat("f", 4096)},
+		map[string]any{"text": "B"},
+	}}}
+	answers := make([]any, 100000)
+	for i := range answers {
+		answers[i] = "0"
+	}
+	got := Grade(&messages.JobDescription{TaskProblems: problems, InputData: map[string]any{"q": answers}}, nil)
+	if got.Result.Status != messages.StatusCrash || !strings.Contains(got.Result.Text, "lists 100000 choices of 2") || len(got.Result.Text) > 1024 {
+		t.Errorf("%s, %d bytes: %.200q", got.Result.Status, len(got.Result.Text), got.Result.Text)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -81,7 +80,7 @@ func (m *match) check(answer any, _ catalog) (verdict, error) {
 	if !ok {
 		return verdict{}, fmt.Errorf("the answer is a %s, not a text", typeName(answer))
 	}
-	v := verdict{right: strings.TrimSpace(s) == m.answer}
+	v := verdict{right: pyStrip(s) == m.answer}
 	if !m.centralize {
 		v.messages = []string{msgWrong}
 		if v.right {
@@ -155,14 +154,13 @@ func (p *multipleChoice) check(answer any, tr catalog) (verdict, error) {
 		if !ok {
 			return verdict{}, fmt.Errorf("the answer is a %s, not a list of choices", typeName(answer))
 		}
-		// A choice is chosen when the list holds its index, as a number
-		// or as the text of its index, as INGInious tests it.
-		for _, c := range p.choices {
-			if c.valid != slices.ContainsFunc(chosen, func(a any) bool { return names(a, c.index) }) {
-				v.right = false
-				v.invalid++
-			}
+		// A web form sends each choice once at most; a longer list is
+		// no answer of the form, and each of its items adds its
+		// choice's feedback (100,000 times 4 KiB was 390 MiB).
+		if len(chosen) > len(p.choices) {
+			return verdict{}, fmt.Errorf("the answer lists %d choices of %d", len(chosen), len(p.choices))
 		}
+		named := make([]bool, len(p.choices)) // as INGInious tests it
 		for _, a := range chosen {
 			i, err := choiceIndex(a)
 			if err != nil {
@@ -172,8 +170,17 @@ func (p *multipleChoice) check(answer any, tr catalog) (verdict, error) {
 			if c == nil {
 				return verdict{}, fmt.Errorf("the answer %s is none of the %d choices", cut(pyStr(a)), len(p.choices))
 			}
+			// A choice is chosen when the list holds its index, as a
+			// number or as its text: "01" reads as 1 but names nothing.
+			named[i] = named[i] || names(a, i)
 			if c.feedback != nil {
 				msgs = append(msgs, tr.gettext(c.feedback))
+			}
+		}
+		for _, c := range p.choices {
+			if c.valid != named[c.index] {
+				v.right = false
+				v.invalid++
 			}
 		}
 	} else {

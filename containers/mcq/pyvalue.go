@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // task_problems and the input come from YAML and JSON through the web app
@@ -155,4 +156,10 @@ func typeName(v any) string {
 		return "number"
 	}
 	return "value"
+}
+
+// pyStrip is Python's str.strip(): its white space is Go's and the
+// separators U+001C to U+001F.
+func pyStrip(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f })
 }
