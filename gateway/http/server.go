@@ -332,7 +332,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, name string, open
 		}
 		// A token holder's connection keeps its place whatever
 		// strangers open (internal/httpserve).
-		httpserve.Trust(r.Context())
+		httpserve.Trust(r.Context(), who(r).owner())
 	}
 	r.Body = http.MaxBytesReader(rec, r.Body, s.opts.MaxBody)
 	h(rec, r)

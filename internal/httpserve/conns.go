@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // limitConns bounds the connections of ln (see the package doc): at most
@@ -16,7 +17,8 @@ import (
 // ones, if it holds fewer itself. Others are closed as they are
 // accepted, and logged (log is rate-limited).
 func limitConns(ln net.Listener, lim Limits, log *slog.Logger) *connLimiter {
-	return &connLimiter{Listener: ln, lim: lim, log: log, untrusted: map[netip.Prefix][]*limitedConn{}}
+	return &connLimiter{Listener: ln, lim: lim, log: log,
+		untrusted: map[netip.Prefix][]*limitedConn{}, trustedBy: map[string]int{}}
 }
 
 type connLimiter struct {
@@ -27,6 +29,8 @@ type connLimiter struct {
 	mu        sync.Mutex
 	open      int                              // trusted or not
 	untrusted map[netip.Prefix][]*limitedConn // oldest first
+	trustedBy map[string]int                   // by whom they are trusted
+	seq       uint64                           // of the last connection admitted
 }
 
 func (l *connLimiter) Accept() (net.Conn, error) {
@@ -60,35 +64,61 @@ func (l *connLimiter) admit(c *limitedConn) (evicted *limitedConn, why string) {
 		return nil, "too many connections from this address"
 	}
 	if l.open >= l.lim.MaxConns {
-		var most netip.Prefix
-		for a, cs := range l.untrusted {
-			if len(cs) > len(l.untrusted[most]) {
-				most = a
-			}
-		}
-		if len(l.untrusted[most]) <= mine+1 {
+		if evicted = l.victimLocked(mine); evicted == nil {
 			return nil, "too many connections"
 		}
-		evicted = l.untrusted[most][0]
 		l.dropLocked(evicted)
 		evicted.counted = false
 		l.open--
 	}
 	l.open++
+	l.seq++
+	c.seq = l.seq
 	l.untrusted[c.addr] = append(l.untrusted[c.addr], c)
 	c.counted = true
 	return evicted, ""
 }
 
-// trust takes c out of its address's untrusted ones: it counts against
-// MaxConns only, and is never closed for another.
-func (l *connLimiter) trust(c *limitedConn) {
+// victimLocked is the untrusted connection whose place a newcomer from an
+// address holding mine untrusted ones takes, or nil: the oldest of the
+// address holding the most (of several, the oldest of their oldest), if
+// that holds more than the newcomer's would;
+// else, for a newcomer whose address holds none, the oldest of all (so
+// that many addresses holding one each keep nobody out).
+func (l *connLimiter) victimLocked(mine int) *limitedConn {
+	var most, oldest *limitedConn
+	n := 0
+	for _, cs := range l.untrusted {
+		// Of addresses holding as many, the oldest connection goes.
+		if len(cs) > n || len(cs) == n && cs[0].seq < most.seq {
+			most, n = cs[0], len(cs)
+		}
+		if oldest == nil || cs[0].seq < oldest.seq {
+			oldest = cs[0]
+		}
+	}
+	switch {
+	case n > mine+1:
+		return most
+	case mine == 0:
+		return oldest
+	}
+	return nil
+}
+
+// trust takes c out of its address's untrusted ones, for who: it counts
+// against MaxConns and who's bound only, and is never closed for another.
+// Over who's bound it stays untrusted.
+func (l *connLimiter) trust(c *limitedConn, who string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if c.counted && !c.trusted {
-		l.dropLocked(c)
-		c.trusted = true
+	if !c.counted || c.trusted.Load() || l.trustedBy[who] >= l.lim.maxTrusted() {
+		return
 	}
+	l.dropLocked(c)
+	c.trusted.Store(true)
+	c.who = who
+	l.trustedBy[who]++
 }
 
 // leave gives c's place back, if it still holds one.
@@ -98,7 +128,11 @@ func (l *connLimiter) leave(c *limitedConn) {
 	if !c.counted {
 		return
 	}
-	if !c.trusted {
+	if c.trusted.Load() {
+		if l.trustedBy[c.who]--; l.trustedBy[c.who] <= 0 {
+			delete(l.trustedBy, c.who)
+		}
+	} else {
 		l.dropLocked(c)
 	}
 	c.counted = false
@@ -136,13 +170,16 @@ func addressOf(c net.Conn) netip.Prefix {
 	return p
 }
 
-// limitedConn gives its place back when it is closed. counted and
-// trusted are its limiter's, under its lock.
+// limitedConn gives its place back when it is closed. Its fields are its
+// limiter's, under its lock; trusted may be read without.
 type limitedConn struct {
 	net.Conn
-	l                *connLimiter
-	addr             netip.Prefix
-	counted, trusted bool
+	l       *connLimiter
+	addr    netip.Prefix
+	seq     uint64
+	counted bool
+	trusted atomic.Bool
+	who     string // trusted by
 }
 
 func (c *limitedConn) Close() error {
@@ -174,12 +211,19 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// Trust marks the connection of a request served by Serve as one of
-// someone trusted (its request carried a valid token): it no longer
-// counts against its address's bound, and is never closed to make room
-// for another. A request that did not come through Serve is ignored.
-func Trust(ctx context.Context) {
-	if lc, ok := ctx.Value(connKey{}).(*limitedConn); ok {
-		lc.l.trust(lc)
+// Trust marks the connection of a request served by Serve as one of who,
+// someone trusted (its request carried a valid token of theirs): it no
+// longer counts against its address's bound, has the longer WriteStall,
+// and is never closed to make room for another. Each who has a quarter
+// of MaxConns; beyond, their connections stay untrusted. A request that
+// did not come through Serve is ignored.
+func Trust(ctx context.Context, who string) {
+	if lc := connOf(ctx); lc != nil {
+		lc.l.trust(lc, who)
 	}
+}
+
+func connOf(ctx context.Context) *limitedConn {
+	lc, _ := ctx.Value(connKey{}).(*limitedConn)
+	return lc
 }

@@ -16,27 +16,33 @@ import (
 // Bounds of every listener, beyond Limits.
 const (
 	MaxHeaderBytes    = 16 << 10
-	MaxStreams        = 32
+	MaxStreams        = 16
 	ReadHeaderTimeout = 10 * time.Second
 	IdleTimeout       = 2 * time.Minute
 )
 
-// Limits are the bounds an operator may set (DefaultLimits).
+// Limits are the bounds of a listener (DefaultLimits).
 type Limits struct {
 	// MaxConns bounds the connections open at once, MaxConnsPerAddr
-	// those from one IP address.
+	// the untrusted ones from one address. A quarter of MaxConns may be
+	// trusted by one token's holder, and a quarter of it is the
+	// requests on untrusted connections being served at once.
 	MaxConns        int
 	MaxConnsPerAddr int
-	// WriteStall is how long a response write may wait for the client.
-	WriteStall time.Duration
+	// WriteStall is how long a response write may wait for the client
+	// on a trusted connection, UntrustedStall on another.
+	WriteStall, UntrustedStall time.Duration
 }
 
 // DefaultLimits fit an installation's frontends, dashboards and scrapers
 // many times over: a web app or a proxy holds a few connections, each
 // dashboard one (its event stream) and a few for its requests.
 func DefaultLimits() Limits {
-	return Limits{MaxConns: 1024, MaxConnsPerAddr: 64, WriteStall: 30 * time.Second}
+	return Limits{MaxConns: 512, MaxConnsPerAddr: 64, WriteStall: 30 * time.Second, UntrustedStall: 10 * time.Second}
 }
+
+func (l Limits) maxTrusted() int           { return max(l.MaxConns/4, 1) }
+func (l Limits) maxUntrustedRequests() int { return max(l.MaxConns/4, 1) }
 
 // Options configure Serve.
 type Options struct {
@@ -62,14 +68,14 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o Options) erro
 	noisy := logging.Limited(log, time.Minute, 10)
 	hs := &http.Server{
 		TLSConfig:         o.TLS,
-		Handler:           stallGuard(h, lim.WriteStall),
+		Handler:           guard(h, lim),
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		// A kept-alive connection that sends nothing is closed: without
 		// it, anyone could hold connections (and descriptors) for free.
 		IdleTimeout: IdleTimeout,
 		HTTP2:       &http.HTTP2Config{MaxConcurrentStreams: MaxStreams},
-		ErrorLog:    slog.NewLogLogger(noisy.Handler(), slog.LevelWarn),
+		ErrorLog:    errorLog(log, noisy),
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		ConnContext: connContext,
 	}
@@ -111,6 +117,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.WriteStall <= 0 {
 		l.WriteStall = d.WriteStall
+	}
+	if l.UntrustedStall <= 0 {
+		l.UntrustedStall = min(d.UntrustedStall, l.WriteStall)
 	}
 	return l
 }

@@ -2,10 +2,12 @@ package httpserve
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/tlsfiles"
 )
 
@@ -290,12 +293,14 @@ func (a addrString) String() string  { return string(a) }
 
 // TestTrustedConnsKeepTheirPlace: a connection whose request was trusted
 // (Trust) counts against MaxConns only: not against its address's bound,
-// and it is never closed to make room.
+// and it is never closed to make room. (A read that timed out leaves a TLS
+// connection failing the same way: each is asked once whether it is
+// held; the trusted one serves a request at the end.)
 func TestTrustedConnsKeepTheirPlace(t *testing.T) {
 	t.Parallel()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/trust" {
-			Trust(r.Context())
+			Trust(r.Context(), "frontend:x")
 		}
 	})
 	addr := start(t, h, Limits{MaxConns: 3, MaxConnsPerAddr: 2}, serverTLS(t))
@@ -312,21 +317,120 @@ func TestTrustedConnsKeepTheirPlace(t *testing.T) {
 	}
 	if res, err := http.ReadResponse(bufio.NewReader(a), nil); err != nil || res.StatusCode != 200 {
 		t.Fatalf("trusting request: %v, %v", res, err)
+	} else if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		t.Fatal(err)
 	}
 	b1, b2 := dialTLS("127.0.0.2"), dialTLS("127.0.0.2")
 	// All three places taken; 127.0.0.1 holds one trusted connection and
 	// no untrusted one, so a newcomer from it takes 127.0.0.2's oldest.
 	a2 := dialTLS("127.0.0.1")
-	if !held(a2) || held(b1) || !held(b2) || !held(a) {
-		t.Fatalf("after a newcomer from the trusted address: kept a2 %v, b1 %v, b2 %v, a %v; want b1 alone closed",
-			held(a2), held(b1), held(b2), held(a))
+	if kept2, kept1, keptB2 := held(a2), held(b1), held(b2); !kept2 || kept1 || !keptB2 {
+		t.Fatalf("after a newcomer from the trusted address: kept a2 %v, b1 %v, b2 %v; want b1 alone closed", kept2, kept1, keptB2)
 	}
 	// 127.0.0.1 and 127.0.0.2 hold one untrusted each: a newcomer from
-	// 127.0.0.3 trades places with nobody, and the trusted one stays.
-	if c := dialFrom(t, "127.0.0.3", addr); held(c) {
-		t.Error("a newcomer took the place of an address holding no more than itself would")
+	// 127.0.0.3, which holds none, takes the oldest untrusted place (so
+	// that many addresses holding one each keep nobody out), never the
+	// trusted one's.
+	if c := dialFrom(t, "127.0.0.3", addr); !held(c) {
+		t.Error("a newcomer from an address holding nothing was refused")
 	}
-	if !held(a) {
-		t.Error("the trusted connection was closed")
+	if c := dialFrom(t, "127.0.0.3", addr); held(c) {
+		t.Error("a second newcomer from 127.0.0.3 took a place from an address holding no more")
+	}
+	if _, err := io.WriteString(a, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatalf("the trusted connection was closed: %v", err)
+	}
+	_ = a.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if res, err := http.ReadResponse(bufio.NewReader(a), nil); err != nil || res.StatusCode != 200 {
+		t.Errorf("the trusted connection was closed: %v, %v", res, err)
+	}
+}
+
+// TestTrustedPerHolder: one token's holder (one course's web app, say)
+// has a quarter of the places at most as trusted connections; beyond,
+// its connections stay untrusted, bound by their address.
+func TestTrustedPerHolder(t *testing.T) {
+	t.Parallel()
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { Trust(r.Context(), "frontend:x") })
+	addr := start(t, h, Limits{MaxConns: 8, MaxConnsPerAddr: 1}, nil)
+	for i := range 3 {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("request %d: %v, %v", i, res, err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+	}
+	// Two trusted (8/4), the third untrusted: 127.0.0.1 is at its bound.
+	if held(dialFrom(t, "127.0.0.1", addr)) {
+		t.Error("a holder's third connection was trusted beyond a quarter of the places")
+	}
+}
+
+// TestUntrustedRequestsBounded: requests on untrusted connections being
+// served at once are a quarter of MaxConns; one more is reset unanswered,
+// and the bound frees as they end.
+func TestUntrustedRequestsBounded(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var inside atomic.Int64
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inside.Add(1)
+		<-release
+	})
+	addr := start(t, h, Limits{MaxConns: 8, MaxConnsPerAddr: 8}, nil)
+	send := func() net.Conn {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	send()
+	send()
+	deadline := time.Now().Add(5 * time.Second)
+	for inside.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	third := send()
+	if held(third) {
+		t.Error("a third request on an untrusted connection was taken (bound 8/4)")
+	}
+	close(release)
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		c := send()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil && res.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bound never freed: %v, %v", res, err)
+		}
+	}
+}
+
+// TestErrorLogLimitsHandshakesOnly: failed TLS handshakes, which anyone
+// causes, are a few lines; a handler's panic always is one.
+func TestErrorLogLimitsHandshakesOnly(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	base := slog.New(slog.NewTextHandler(&b, nil))
+	l := errorLog(base, logging.Limited(base, time.Hour, 3))
+	for range 100 {
+		l.Printf("http: TLS handshake error from 192.0.2.1:4000: EOF")
+	}
+	for range 5 {
+		l.Printf("http: panic serving 192.0.2.1:4000: boom")
+	}
+	if n := strings.Count(b.String(), "TLS handshake error"); n != 3 {
+		t.Errorf("%d handshake lines of 100, want 3", n)
+	}
+	if n := strings.Count(b.String(), "panic serving"); n != 5 {
+		t.Errorf("%d panic lines of 5", n)
 	}
 }

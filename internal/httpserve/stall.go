@@ -1,17 +1,39 @@
 package httpserve
 
 import (
+	"log"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
-// stallGuard gives every response write of h stall to be taken by the
-// client (see the package doc). net/http clears an HTTP/1 connection's
-// write deadline after each request, so the next one on it starts with
-// none.
-func stallGuard(h http.Handler, stall time.Duration) http.Handler {
+// guard serves h with what the package doc says of requests: each write
+// of the answer has the connection's stall to be taken by the client, and
+// the requests of untrusted connections being served at once are bounded
+// (one more is reset unanswered). For those, the wait for the client to
+// take the last of an answer happens here too, not after h returned: a
+// handler's 401 to a client that reads nothing held its request for the
+// stall, past the bound (the flush makes a small HTTP/1 answer chunked).
+// net/http clears an HTTP/1 connection's write deadline after each
+// request, so the next starts with none.
+func guard(h http.Handler, lim Limits) http.Handler {
+	untrusted := make(chan struct{}, lim.maxUntrustedRequests())
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: stall}, r)
+		lc := connOf(r.Context())
+		sw := &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), lc: lc, lim: lim}
+		if lc == nil || lc.trusted.Load() {
+			h.ServeHTTP(sw, r)
+			return
+		}
+		select {
+		case untrusted <- struct{}{}:
+			defer func() { <-untrusted }()
+		default:
+			panic(http.ErrAbortHandler) // resets the stream, or closes the connection
+		}
+		h.ServeHTTP(sw, r)
+		sw.Flush() // the wait for the client, within the bound
 	})
 }
 
@@ -19,11 +41,18 @@ func stallGuard(h http.Handler, stall time.Duration) http.Handler {
 // Flush, and Unwrap lets http.ResponseController reach the writer below.
 type stallWriter struct {
 	http.ResponseWriter
-	rc    *http.ResponseController
-	stall time.Duration
+	rc  *http.ResponseController
+	lc  *limitedConn // nil: not served by Serve's listener
+	lim Limits
 }
 
-func (w *stallWriter) push() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.stall)) }
+func (w *stallWriter) push() {
+	stall := w.lim.WriteStall
+	if w.lc != nil && !w.lc.trusted.Load() {
+		stall = w.lim.UntrustedStall
+	}
+	_ = w.rc.SetWriteDeadline(time.Now().Add(stall))
+}
 
 func (w *stallWriter) WriteHeader(code int) {
 	w.push()
@@ -41,3 +70,22 @@ func (w *stallWriter) Flush() {
 }
 
 func (w *stallWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// errorLog is net/http's error log: failed TLS handshakes, which anyone
+// causes at will, go to noisy (rate-limited), the rest (a handler's
+// panic, an accept error) to log.
+func errorLog(l, noisy *slog.Logger) *log.Logger {
+	return log.New(errorLines{log: l, noisy: noisy}, "", 0)
+}
+
+type errorLines struct{ log, noisy *slog.Logger }
+
+func (e errorLines) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	if strings.Contains(line, "TLS handshake error") {
+		e.noisy.Warn(line)
+	} else {
+		e.log.Warn(line)
+	}
+	return len(p), nil
+}
