@@ -106,6 +106,23 @@ feedback.set_global_result("success")
 			},
 		},
 		{
+			// As INGInious' inginious-ipython: its API's names without an
+			// import, and IPython's syntax.
+			name: "run-py-as-inginious",
+			files: map[string]string{
+				"data.txt": "x",
+				"run.py": `files = !ls *.txt
+set_global_result("success")
+set_global_feedback(" ".join(files) + " " + get_input("q1"))
+`,
+			},
+			input: map[string]any{"q1": "42"},
+			want: messages.JobResult{
+				Result: messages.Result{Status: messages.StatusSuccess, Text: "data.txt 42"},
+				Grade:  100,
+			},
+		},
+		{
 			name: "run-student",
 			files: map[string]string{
 				"run.py": `from inginious import run_student, feedback

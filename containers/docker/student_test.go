@@ -39,8 +39,10 @@ out "code=$? out=$(tr '\n' '|' </tmp/o) err=$(cat /tmp/e)"`,
 		{"one-string-command-and-codes", `
 run_student "sh -c 'exit 42'"; out "exit=$?"
 run_student no-such-command 2>/tmp/e; out "missing=$? $(cat /tmp/e)"
-run_student sh -c 'kill -9 $$'; out "killed=$?"`,
-			[]string{"exit=42", "missing=127 run_student: no-such-command: command not found", "killed=137"}},
+run_student sh -c 'kill -9 $$'; out "killed=$?"
+run_student sh -c 'kill -SEGV $$'; out "segv=$?"`,
+			// 256-N for signal N, as INGInious' (courses test 256-11).
+			[]string{"exit=42", "missing=127 run_student: no-such-command: command not found", "killed=247", "segv=245"}},
 		{"large-stream", `
 head -c 30000000 /dev/urandom >/tmp/big
 a=$(sha256sum </tmp/big | cut -c1-64)

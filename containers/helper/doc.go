@@ -222,7 +222,8 @@
 //   - `ingo-helper student SPEC` is the student container's entrypoint: it
 //     runs the command with the container's stdio (which the agent relays),
 //     forwards the signals the agent sends, and exits with the command's
-//     status (127 not found, 126 cannot execute, 128+N signal N); with SSH
+//     status (127 not found, 126 cannot execute, 256-N signal N, as
+//     INGInious' student container gives it); with SSH
 //     in SPEC it runs the setup script, serves SSH over its own channel, then
 //     the teardown script.
 //   - debug "ssh": instead of the run file, the helper serves SSH (package

@@ -150,26 +150,33 @@ func crashed(format string, a ...any) *outcome {
 }
 
 // waitFor reaps children until pid exits and returns its exit status
-// (128+N when killed by signal N). It reaps any child, not only pid: as
-// PID 1 the helper inherits every orphan and must not let zombies pile up.
+// (128+N when killed by signal N, as a shell says).
 func waitFor(pid int) int {
+	ws, ok := waitStatus(pid)
+	switch {
+	case !ok:
+		return -1
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// waitStatus reaps children until pid exits and returns how it ended; ok
+// is false when there is no child to wait for (cannot happen while pid is
+// ours). It reaps any child, not only pid: as PID 1 the helper inherits
+// every orphan and must not let zombies pile up.
+func waitStatus(pid int) (ws syscall.WaitStatus, ok bool) {
 	for {
-		var ws syscall.WaitStatus
 		got, err := syscall.Wait4(-1, &ws, 0, nil)
 		if errors.Is(err, syscall.EINTR) {
 			continue
 		}
 		if err != nil {
-			return -1 // ECHILD: cannot happen while pid is ours
+			return ws, false
 		}
-		if got != pid {
-			continue
-		}
-		switch {
-		case ws.Exited():
-			return ws.ExitStatus()
-		case ws.Signaled():
-			return 128 + int(ws.Signal())
+		if got == pid && (ws.Exited() || ws.Signaled()) {
+			return ws, true
 		}
 	}
 }

@@ -301,3 +301,68 @@ echo "helper pid: $PPID"
 		t.Errorf("got %q stdout %q stderr %q", r.Result, r.Stdout, r.Stderr)
 	}
 }
+
+// TestPythonRunFile_AsINGInious: a run.py runs as INGInious' does, with
+// the names of its API in its globals (run files call set_global_result
+// without an import), its folder's modules importable, whatever its mode
+// and first line; IPython's syntax where the image has IPython.
+func TestPythonRunFile_AsINGInious(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 here")
+	}
+	pkg, err := filepath.Abs(filepath.Join("..", "images", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, run string
+		mode      os.FileMode
+		ipython   bool
+	}{
+		{"no imports", `set_global_result("success")
+set_global_feedback("answer " + get_input("q1"))
+`, 0o644, false},
+		{"executable, another first line", `#!/usr/bin/env python2
+import helper
+set_global_result("success")
+set_global_feedback(helper.say(get_input("q1")) + " " + __name__ + " " + str(sys_argv_is_file()))
+`, 0o755, false},
+		{"IPython's syntax", `files = !ls
+set_global_result("success")
+set_global_feedback("answer " + get_input("q1") + (" ls" if "helper.py" in files else " no ls"))
+`, 0o644, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newContainer(t, job(map[string]any{"q1": "42"}, 1<<20))
+			// No __pycache__ in the image's sources.
+			env := append(c.env(), "PYTHONPATH="+pkg, "INGO_HELPER="+helperBin, "PYTHONDONTWRITEBYTECODE=1",
+				PassEnv+"=GORACE PYTHONPATH INGO_HELPER PYTHONDONTWRITEBYTECODE")
+			if tt.ipython {
+				probe := exec.Command("/usr/bin/env", "python3", "-c", "import IPython") // python3 of env's PATH
+				probe.Env = env
+				if probe.Run() != nil {
+					t.Skip("no IPython for the python3 of the run file's PATH (the default image has it)")
+				}
+			}
+			c.task("helper.py", "import sys\ndef say(x):\n    return 'answer ' + x\n", 0o644)
+			run := strings.Replace(tt.run, "str(sys_argv_is_file())", "str(__import__('sys').argv == [__file__])", 1)
+			c.task("run.py", run, tt.mode)
+			cmd := exec.Command(helperBin, "run")
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			var r Result
+			data, err := os.ReadFile(c.paths.Result)
+			if err != nil || json.Unmarshal(data, &r) != nil {
+				t.Fatalf("result %q: %v", data, err)
+			}
+			want := map[string]string{"no imports": "answer 42", "executable, another first line": "answer 42 __main__ True",
+				"IPython's syntax": "answer 42 ls"}[tt.name]
+			if r.Result != "success" || r.Text != want {
+				t.Errorf("got %q %q (stderr %q), want success %q", r.Result, r.Text, r.Stderr, want)
+			}
+		})
+	}
+}

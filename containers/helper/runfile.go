@@ -83,14 +83,23 @@ func resolveProgram(p Paths, name string) (string, error) {
 }
 
 // commandFor decides how to start one run file:
+//   - run.py and run.py3: python3 with pyRunner, whatever their mode or
+//     first line, as INGInious runs them through its inginious-ipython;
 //   - executable (for the helper's user): itself, falling back to its
 //     default interpreter on ENOEXEC;
 //   - not executable, starting with "#!": through that interpreter (and its
 //     one optional argument), as the kernel would;
 //   - not executable, an ELF binary: made executable, then itself;
-//   - otherwise: through the default interpreter of its name: bash (or
-//     /bin/sh without bash) for run.sh and run, python3 for run.py/run.py3.
+//   - otherwise: through bash (or /bin/sh without bash), INGInious' for
+//     run.sh.
 func commandFor(path, name string) (*runCommand, error) {
+	if name == "run.py" || name == "run.py3" {
+		argv, err := defaultInterpreter(name)
+		if err != nil {
+			return nil, err
+		}
+		return &runCommand{argv: append(argv, path)}, nil
+	}
 	withDefault := func() ([]string, error) {
 		def, err := defaultInterpreter(name)
 		if err != nil {
@@ -126,6 +135,22 @@ func commandFor(path, name string) (*runCommand, error) {
 	return &runCommand{argv: argv}, nil
 }
 
+// pyRunner runs the run.py its argument names with INGInious' API names
+// in its globals, and IPython's syntax when it is no Python
+// (inginious/_run.py of the images' Python package); in an image without
+// ingo's package, as plain Python.
+const pyRunner = `import sys
+try:
+    from inginious._run import main
+except ImportError:
+    import os, runpy
+    def main(path):
+        sys.argv = [path]
+        sys.path[0] = os.path.dirname(os.path.abspath(path))
+        runpy.run_path(path, run_name="__main__")
+main(sys.argv[1])
+`
+
 // defaultInterpreter is the interpreter of a run file without "#!".
 // INGInious runs run.sh with bash, so bash-only run files keep working.
 func defaultInterpreter(name string) ([]string, error) {
@@ -135,7 +160,7 @@ func defaultInterpreter(name string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s needs python3, which this environment lacks: %w", name, err)
 		}
-		return []string{py}, nil
+		return []string{py, "-c", pyRunner}, nil
 	default:
 		if bash, err := pathLookup("bash"); err == nil {
 			return []string{bash}, nil

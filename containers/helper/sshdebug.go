@@ -29,11 +29,12 @@ const (
 // sshServe is one SSH server of a container: grading (SSH debug) or
 // student (ssh_student).
 type sshServe struct {
-	lim    *channel.SSHLimits
-	env    []string
-	dir    string
-	record string // transcripts' directory
-	limit  int64  // transcripts' bound
+	lim        *channel.SSHLimits
+	env        []string
+	dir        string
+	record     string // transcripts' directory, session-N.log each
+	recordFile string // or the one file they are appended to
+	limit      int64  // transcripts' bound
 	// quiet drops the per-connection warnings (a student container's
 	// stderr is the ssh_student caller's).
 	quiet bool
@@ -59,7 +60,7 @@ func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, str
 	srv, err := sshserver.New(sshserver.Options{
 		User: channel.SSHUser, Password: password,
 		Dir: s.dir, Env: s.env,
-		Record: s.record, RecordLimit: s.limit,
+		Record: s.record, RecordFile: s.recordFile, RecordLimit: s.limit,
 		HandshakeTimeout: s.lim.Handshake(),
 		OnLogin:          ctl.loggedIn,
 	})

@@ -60,7 +60,9 @@ func studentMain(e *cmdEnv, a *parsed) error {
 		return studentSSH(e, &spec, env, dir, signals)
 	}
 	code := runStudentCommand(e, spec.Argv, env, dir, signals)
-	if code == 128+int(syscall.SIGKILL) && ownOOMKills(e.paths.Root) > 0 {
+	// Killed (or a shell saying its child was: 128+9) while the
+	// container's memory ran out.
+	if (code == killedBy(syscall.SIGKILL) || code == 128+int(syscall.SIGKILL)) && ownOOMKills(e.paths.Root) > 0 {
 		code = channel.CodeOverflow
 	}
 	if code != 0 {
@@ -69,8 +71,14 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	return nil
 }
 
+// killedBy is run_student's return code for a command killed by sig:
+// 256-N for signal N, as INGInious' student container exits with the
+// command's Python returncode, -N (courses test 256-11 for a
+// segmentation fault).
+func killedBy(sig syscall.Signal) int { return 256 - int(sig) }
+
 // runStudentCommand runs argv with the helper's own stdio and returns its
-// status (128+N when killed by signal N).
+// exit status, or killedBy its signal.
 func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signals <-chan os.Signal) int {
 	if len(argv) == 0 {
 		fmt.Fprintln(e.stderr, "run_student: no command")
@@ -117,13 +125,19 @@ func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signa
 		}
 		return 126 // a shell's "cannot execute"
 	}
-	code := waitFor(pid)
+	ws, ok := waitStatus(pid)
 	g.mu.Lock()
 	g.exited = true
 	g.mu.Unlock()
 	killLeftovers(pid)
 	reapAll()
-	return code
+	switch {
+	case !ok:
+		return -1
+	case ws.Signaled():
+		return killedBy(ws.Signal())
+	}
+	return ws.ExitStatus()
 }
 
 // lookPath finds prog in the PATH of env.
@@ -169,7 +183,9 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 		return exitWith(channel.CodeLaunch, err)
 	}
 	defer m.close()
-	s := &sshServe{lim: spec.SSH, env: env, dir: dir, record: e.paths.Student + "/.ssh_logs", limit: DefaultOutputLimit, quiet: true}
+	// One file, /task/student/.ssh_logs, as INGInious' ssh_student leaves
+	// it: run files grep it for what the student typed.
+	s := &sshServe{lim: spec.SSH, env: env, dir: dir, recordFile: e.paths.Student + "/.ssh_logs", limit: DefaultOutputLimit, quiet: true}
 	end, reason := s.run(e, m, signals)
 	script(spec.TeardownScript)
 	switch end {

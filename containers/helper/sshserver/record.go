@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -15,7 +16,8 @@ const stoppedMarker = "[ingo: recording stopped: over its limit]\n"
 // recorder holds the one budget that all transcripts share: a student
 // printing in a loop must not fill the disk the grading results live on.
 type recorder struct {
-	dir   string
+	dir   string // session-N.log each
+	file  string // or all in this one, appended
 	limit int64
 
 	mu      sync.Mutex
@@ -32,8 +34,13 @@ type transcript struct {
 }
 
 func (r *recorder) open(n int64, command string) (*transcript, error) {
-	name := filepath.Join(r.dir, "session-"+strconv.FormatInt(n, 10)+".log")
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	name, flags := filepath.Join(r.dir, "session-"+strconv.FormatInt(n, 10)+".log"), os.O_TRUNC
+	if r.file != "" {
+		// Not through a link: the file may be in a folder of the
+		// user's, who could point it elsewhere.
+		name, flags = r.file, os.O_APPEND|syscall.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|flags, 0o644)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,8 @@ type Options struct {
 	Dir         string       // working directory of shells and commands
 	Env         []string     // their environment ("K=V"); TERM is added from pty-req
 	Shell       string       // "" means /bin/bash if it exists, else /bin/sh
-	Record      string       // directory of the session transcripts ("" = none)
+	Record      string       // directory of the session transcripts, session-N.log ("" = none)
+	RecordFile  string       // or one file all sessions' transcripts are appended to ("" = none)
 	RecordLimit int64        // bytes of transcript across all sessions (<=0: 1 MiB)
 	Logger      *slog.Logger // may be nil
 	// HandshakeTimeout closes a connection not authenticated by then
@@ -109,11 +110,14 @@ func New(opts Options) (*Server, error) {
 		logins:   make(chan struct{}),
 		idle:     make(chan struct{}, 1),
 	}
-	if opts.Record != "" {
+	switch {
+	case opts.Record != "":
 		if err := os.MkdirAll(opts.Record, 0o755); err != nil {
 			return nil, fmt.Errorf("sshserver: recording: %w", err)
 		}
 		s.rec = &recorder{dir: opts.Record, limit: opts.RecordLimit}
+	case opts.RecordFile != "":
+		s.rec = &recorder{file: opts.RecordFile, limit: opts.RecordLimit}
 	}
 	return s, nil
 }

@@ -294,3 +294,53 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("output %q, %v", out, err)
 	}
 }
+
+// TestRecordFile: with RecordFile every session is appended to one file
+// (ssh_student's /task/student/.ssh_logs, as INGInious leaves it), never
+// through a link put in its place.
+func TestRecordFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, ".ssh_logs")
+	s := newServer(t, Options{RecordFile: file})
+	c := mustDial(t, s)
+	for _, cmd := range []string{"echo first", "echo second"} {
+		sess, err := c.client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Run(cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(data)
+	if strings.Count(got, "# ssh session ") != 4 || !strings.Contains(got, "first\n") || !strings.Contains(got, "second\n") ||
+		strings.Index(got, "first") > strings.Index(got, "second") {
+		t.Errorf("transcript:\n%s", got)
+	}
+
+	// A link in the file's place is not written through.
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, file); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := c.client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Run("echo third"); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "keep\n" {
+		t.Errorf("the transcript was written through a link: %q", b)
+	}
+}
