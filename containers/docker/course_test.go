@@ -11,7 +11,7 @@ import (
 
 // TestCourseCommon: a bundle's $common folder (a course's common files,
 // as the INGInious bridge packs them) is at /course/common, read-only,
-// and not in /task.
+// with its files' modes, and not in /task; task files are executable.
 func TestCourseCommon(t *testing.T) {
 	t.Parallel()
 	if commonDir != bundle.CommonDir {
@@ -34,9 +34,14 @@ echo x >/course/common/new.txt 2>/dev/null && msg="$msg writable"
 echo x >>/course/common/lib.sh 2>/dev/null && msg="$msg lib-writable"
 [ -e /task/\$common ] && msg="$msg in-task"
 /course/common/tool.sh >/dev/null && msg="$msg exec-ok"
+[ -x /course/common/lib.sh ] && msg="$msg lib-executable"
+./custom.sh && msg="$msg custom-ok"
 feedback-result success
 feedback-msg -m "$msg"
 `, 0o755)
+	// Kept 0644 by git, run as ./custom.sh: INGInious makes every task
+	// file executable (OpenWeek's and CS1-Java's courses rely on it).
+	write(filepath.Join(dir, "custom.sh"), "#!/bin/sh\ntrue\n", 0o644)
 	write(filepath.Join(common, "lib.sh"), "greet() { echo hello; }\n", 0o644)
 	write(filepath.Join(common, "tool.sh"), "#!/bin/sh\ntrue\n", 0o755)
 	write(filepath.Join(common, "data", "words.txt"), "from common", 0o644)
@@ -46,7 +51,7 @@ feedback-msg -m "$msg"
 	}
 	job := newJob(r, b, nil)
 	res, _ := runJob(t, r, job)
-	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "hello from common exec-ok" {
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "hello from common exec-ok custom-ok" {
 		t.Errorf("got %s %q", res.Result.Status, res.Result.Text)
 	}
 }

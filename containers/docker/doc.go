@@ -52,7 +52,8 @@
 // before the start, starts, then writes one tar to stdin (and keeps it
 // open, see Channel below): .ingo/input.json first (contract.Input: input
 // data, limits, debug, run_cmd, ssh bounds), then task/ (the task bundle
-// re-packed, every entry 4242:4242, directories 0755, files 0644 or 0755,
+// re-packed, every entry 4242:4242, directories 0755, task files 0755 as
+// INGInious makes them, common files 0644 or 0755 as in the bundle,
 // at most Limits.Disk MiB), task/student/ and archive/. The image's
 // entrypoint (ingo-helper run, see containers/helper, "Stdin mode")
 // extracts it, finds and runs the run file, and sends its result over the

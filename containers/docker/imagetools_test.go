@@ -55,6 +55,7 @@ except timeout_decorator.TimeoutError:
 "'
 check ipython 'ipython --version | cut -d. -f1; ipython3 -c "print(6 * 7)" 2>/dev/null | tail -n1'
 check mypy 'printf "def f(x: int) -> int:\n    return x\nf(\"a\")\n" > t.py; mypy --cache-dir=/dev/null t.py | grep -o "incompatible type \"str\"; expected \"int\""'
+check locale 'LC_ALL=en_US.UTF-8 locale charmap 2>&1'
 feedback-result success
 feedback-msg -m "$(cat /tmp/report)"
 `
@@ -89,6 +90,8 @@ func TestImageTools(t *testing.T) {
 		"timeout_decorator: timed out",
 		"ipython: 8\n42",
 		`mypy: incompatible type "str"; expected "int"`,
+		// Run files export it before javac (INGInious' image has it).
+		"locale: UTF-8",
 	}
 	if res.Result.Status != messages.StatusSuccess {
 		t.Fatalf("status %s %q, want success", res.Result.Status, res.Result.Text)

@@ -24,8 +24,10 @@ const (
 
 // DefaultAliases offer INGInious' usual environment names on our images.
 var DefaultAliases = map[string]string{
-	"cpp": "default", "python3": "default",
-	"java": "toolchain", "pyjavacpp": "toolchain", "java8scala": "toolchain",
+	"python3": "default",
+	// INGInious' cpp image has CUnit and cppcheck, which C courses link
+	// and run (make check): toolchain has them, default not.
+	"cpp": "toolchain", "java": "toolchain", "pyjavacpp": "toolchain", "java8scala": "toolchain",
 }
 
 // DefaultOptions returns the options of an agent nobody configured: SSH on

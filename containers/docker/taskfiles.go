@@ -200,9 +200,12 @@ func copyTask(tw *tar.Writer, b containers.TaskBundle, limit int64) (student boo
 			if inCommon {
 				common += (hdr.Size + pageBytes - 1) / pageBytes * pageBytes
 			}
-			mode := int64(0o644)
-			if hdr.Mode&0o111 != 0 {
-				mode = 0o755
+			// Every task file is executable, as INGInious makes /task
+			// (0777): courses run a custom.sh or a setup script that git
+			// keeps as 0644. Common files keep their execute bits.
+			mode := int64(0o755)
+			if inCommon && hdr.Mode&0o111 == 0 {
+				mode = 0o644
 			}
 			h.Typeflag, h.Mode, h.Size = tar.TypeReg, mode, hdr.Size
 			if err := tw.WriteHeader(h); err != nil {

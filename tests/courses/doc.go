@@ -12,6 +12,8 @@
 // /course/common/student/$i18n; py_compile into ./student and run_student
 // python3 Runner.pyc where 127 means success; @random through jq and bc;
 // ssh_student on docker-ssh; the course's $common run file; C with a
-// Makefile; Java in the toolchain image; a multiple-choice quiz (mcq)
-// with its feedback in French.
+// Makefile, cppcheck (make check) and a segmentation fault that
+// run_student returns as 256-11; Java in the toolchain image under
+// LC_ALL=en_US.UTF-8 with a source not in ASCII; a multiple-choice quiz
+// (mcq) with its feedback in French.
 package courses

@@ -1,3 +1,4 @@
+// Übung 1: grüße die Person, deren Name gegeben ist.
 public class Hello {
     static String greet(String name) {
 @        @greet@@
