@@ -17,7 +17,7 @@ import (
 
 type bundleBytes []byte
 
-func (b bundleBytes) Digest() string                { return "sha256:test" }
+func (b bundleBytes) Digest() string               { return "sha256:test" }
 func (b bundleBytes) Open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 
 // TestWrap: the wrapped runtime offers mcq/mcq besides its own, grades

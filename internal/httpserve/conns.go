@@ -27,10 +27,10 @@ type connLimiter struct {
 	log *slog.Logger
 
 	mu        sync.Mutex
-	open      int                              // trusted or not
+	open      int                             // trusted or not
 	untrusted map[netip.Prefix][]*limitedConn // oldest first
-	trustedBy map[string]int                   // by whom they are trusted
-	seq       uint64                           // of the last connection admitted
+	trustedBy map[string]int                  // by whom they are trusted
+	seq       uint64                          // of the last connection admitted
 }
 
 func (l *connLimiter) Accept() (net.Conn, error) {
