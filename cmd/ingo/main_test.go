@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,22 +16,8 @@ import (
 
 // syncBuffer is a bytes.Buffer safe for the goroutines of a running
 // command (loggers, event printers) and the test reading it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects a command's output or log.
+type syncBuffer = testutil.SyncBuffer
 
 // isolate blanks every INGO_* setting of the test process (empty values
 // are ignored), so the machine's environment cannot change a command.

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ingo-grader/ingo/internal/logging"
-	"github.com/ingo-grader/ingo/internal/tlsfiles"
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // start serves h on a loopback port with lim (and TLS when tc is set)
@@ -249,16 +249,7 @@ func TestHeadersBounded(t *testing.T) {
 }
 
 func serverTLS(t *testing.T) *tls.Config {
-	t.Helper()
-	dir := t.TempDir()
-	is, err := tlsfiles.Issue(dir, "server", []string{"127.0.0.1"}, tlsfiles.Server, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc, err := tlsfiles.ServerConfig(is.Cert, is.Key, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tc := testutil.ServerTLS(t)
 	return tc
 }
 

@@ -1,11 +1,9 @@
 package natsserver_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,29 +11,12 @@ import (
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
-// lockedBuffer is a log destination for several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestClientErrorsDoNotFloodTheLog: a line per failed connection is a
 // line anyone can write on the operator's disk; a flood of them leaves a
 // few lines a minute and a count.
 func TestClientErrorsDoNotFloodTheLog(t *testing.T) {
-	var log lockedBuffer
+	var log testutil.SyncBuffer
 	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", Keys: testutil.Keys(t),
 		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {

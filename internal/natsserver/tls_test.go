@@ -18,15 +18,7 @@ import (
 // TLS to every client on the network, even one that starts in clear, and
 // plain protocol to its own process's pipe.
 func TestTLSIsRequiredOnTheNetworkOnly(t *testing.T) {
-	dir := t.TempDir()
-	issued, err := tlsfiles.Issue(dir, "server", []string{"127.0.0.1"}, tlsfiles.Server, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := tlsfiles.ServerConfig(issued.Cert, issued.Key, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	issued, sc := testutil.ServerTLS(t)
 	srv, err := natsserver.Start(natsserver.Options{Addr: "127.0.0.1:0", Keys: testutil.Keys(t), TLS: sc})
 	if err != nil {
 		t.Fatal(err)
