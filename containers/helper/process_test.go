@@ -327,6 +327,14 @@ import helper
 set_global_result("success")
 set_global_feedback(helper.say(get_input("q1")) + " " + __name__ + " " + str(sys_argv_is_file()))
 `, 0o755, false},
+		{"the __main__ module", `import unittest
+class T(unittest.TestCase):
+    def test_a(self):
+        pass
+r = unittest.main(exit=False).result
+set_global_result("success")
+set_global_feedback("answer " + get_input("q1") + " ran " + str(r.testsRun))
+`, 0o644, false},
 		{"IPython's syntax", `files = !ls
 set_global_result("success")
 set_global_feedback("answer " + get_input("q1") + (" ls" if "helper.py" in files else " no ls"))
@@ -359,7 +367,7 @@ set_global_feedback("answer " + get_input("q1") + (" ls" if "helper.py" in files
 				t.Fatalf("result %q: %v", data, err)
 			}
 			want := map[string]string{"no imports": "answer 42", "executable, another first line": "answer 42 __main__ True",
-				"IPython's syntax": "answer 42 ls"}[tt.name]
+				"IPython's syntax": "answer 42 ls", "the __main__ module": "answer 42 ran 1"}[tt.name]
 			if r.Result != "success" || r.Text != want {
 				t.Errorf("got %q %q (stderr %q), want success %q", r.Result, r.Text, r.Stderr, want)
 			}

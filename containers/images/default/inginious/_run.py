@@ -12,6 +12,7 @@ time and behaves the same.
 """
 
 import os
+import runpy
 import sys
 
 _MODULES = ("input", "feedback", "lang", "rst", "run_student", "ssh_student")
@@ -35,20 +36,26 @@ def main(path):
     sys.path[0] = os.path.dirname(os.path.abspath(path))
     with open(path, "rb") as f:
         source = f.read()
-    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
-    namespace.update(_api_names())
     try:
-        code = compile(source, path, "exec")
+        compile(source, path, "exec")
+        plain = True
     except SyntaxError as err:
-        try:
-            from IPython.core.interactiveshell import InteractiveShell
-        except ImportError:
-            raise err from None
-        shell = InteractiveShell()
-        shell.user_ns.update(namespace)
-        shell.safe_execfile_ipy(path, raise_exceptions=True)
+        plain, syntax_error = False, err
+    if plain:
+        # The file is the __main__ module, as with python3 run.py:
+        # unittest.main() finds its tests there, pickle its classes.
+        runpy.run_path(path, init_globals=_api_names(), run_name="__main__")
         return
-    exec(code, namespace)
+    try:
+        from IPython.core.interactiveshell import InteractiveShell
+    except ImportError:
+        raise syntax_error from None
+    # Outside the except clause: IPython's traceback printer chokes on an
+    # exception chained to the SyntaxError.
+    shell = InteractiveShell()
+    shell.user_ns.update(_api_names())
+    shell.user_ns["__file__"] = path
+    shell.safe_execfile_ipy(path, raise_exceptions=True)
 
 
 if __name__ == "__main__":
