@@ -215,12 +215,14 @@ func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
 	return ins.State.OOMKilled
 }
 
-// studentOOMWait bounds how long an exit of 137 waits for the daemon's
-// OOMKilled flag. A student container's helper reads its cgroup's OOM
-// kill count when its command ends in 137 and then exits 252 itself; the
-// flag is asked for every other exit too (a command that outlived the OOM
-// kill of one of its children), but waited for only on a 137 the helper
-// did not turn (the OOM killer took the helper, or it sees no cgroup). A
+// studentOOMWait bounds how long an exit of 137 (a shell whose child was
+// killed) or 247 (the command itself, killed by SIGKILL: run_student's
+// 256-9) waits for the daemon's OOMKilled flag. A student container's
+// helper reads its cgroup's OOM kill count when its command ends so and
+// then exits 252 itself; the flag is asked for every other exit too (a
+// command that outlived the OOM kill of one of its children), but waited
+// for only on an exit the helper did not turn (the OOM killer took the
+// helper, or it sees no cgroup). A
 // second was not always enough for the flag: CI, with the other suites
 // loading the machine, saw it come later. Only a student killed by
 // SIGKILL without an OOM, and not by the agent over a limit, pays the
@@ -230,14 +232,14 @@ const studentOOMWait = 3 * time.Second
 // studentOOMKilled is oomKilled for a student container, whose exit code
 // may come before the daemon has heard of the OOM kill of one of its
 // processes (a shell whose child was killed exits 137 at once, and the
-// daemon's OOMKilled flag follows its OOM event): an exit of 137 is asked
-// about again for up to studentOOMWait.
+// daemon's OOMKilled flag follows its OOM event): an exit of 137 or 247
+// is asked about again for up to studentOOMWait.
 func (r *Runtime) studentOOMKilled(ctx context.Context, id string, exit int64) bool {
 	for deadline := time.Now().Add(studentOOMWait); ; {
 		if r.oomKilled(ctx, id) {
 			return true
 		}
-		if exit != 128+9 || time.Now().After(deadline) {
+		if exit != 128+9 && exit != 256-9 || time.Now().After(deadline) {
 			return false
 		}
 		time.Sleep(100 * time.Millisecond)

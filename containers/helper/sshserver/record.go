@@ -36,13 +36,18 @@ type transcript struct {
 func (r *recorder) open(n int64, command string) (*transcript, error) {
 	name, flags := filepath.Join(r.dir, "session-"+strconv.FormatInt(n, 10)+".log"), os.O_TRUNC
 	if r.file != "" {
-		// Not through a link: the file may be in a folder of the
-		// user's, who could point it elsewhere.
-		name, flags = r.file, os.O_APPEND|syscall.O_NOFOLLOW
+		// The file may be in a folder of the user's: not through a
+		// link they put there, and not a pipe, whose open would wait
+		// for a reader (and writes for its reading).
+		name, flags = r.file, os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK
 	}
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|flags, 0o644)
 	if err != nil {
 		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", name)
 	}
 	if strings.ContainsAny(command, "\r\n") {
 		command = strconv.Quote(command) // keep the header one line

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -342,5 +343,24 @@ func TestRecordFile(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(secret); string(b) != "keep\n" {
 		t.Errorf("the transcript was written through a link: %q", b)
+	}
+}
+
+// TestRecordFileNotAPipe: a pipe in the transcript's place (the user's
+// folder) is not written to, and the session runs all the same.
+func TestRecordFileNotAPipe(t *testing.T) {
+	file := filepath.Join(t.TempDir(), ".ssh_logs")
+	if err := syscall.Mkfifo(file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, Options{RecordFile: file})
+	c := mustDial(t, s)
+	sess, err := c.client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.Output("echo ran")
+	if err != nil || string(out) != "ran\n" {
+		t.Fatalf("session with a pipe as transcript: %q, %v", out, err)
 	}
 }
