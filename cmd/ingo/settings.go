@@ -34,8 +34,8 @@ type Config struct {
 	HTTPAddr            string            `key:"http-addr" help:"host:port where ingo api and ingo up serve the HTTP API, the dashboard and /metrics"`
 	HTTPTLSCert         string            `key:"http-tls-cert" help:"certificate file (PEM) of the HTTP API, served over HTTPS only: without it, bearer tokens and students' files cross the network in clear (ingo certs makes one; or serve behind a TLS proxy)"`
 	HTTPTLSKey          string            `key:"http-tls-key" help:"key file (PEM) of http-tls-cert"`
-	HTTPMaxConns        int               `key:"http-max-conns" check:"positive" help:"connections the HTTP API accepts at once; more are closed as they come"`
-	HTTPMaxConnsPerAddr int               `key:"http-max-conns-per-addr" check:"positive" help:"connections the HTTP API accepts at once from one IP address (a proxy in front counts as one); more are closed as they come"`
+	HTTPMaxConns        int               `key:"http-max-conns" check:"positive" help:"connections the HTTP API holds at once; when all are taken, a newcomer takes the place of an untrusted one (no valid token yet) of an address holding more, or is closed (docs/security.md)"`
+	HTTPMaxConnsPerAddr int               `key:"http-max-conns-per-addr" check:"positive" help:"untrusted connections (no valid token yet) the HTTP API holds at once from one address, an IPv4 address or an IPv6 /64 (a proxy in front counts as one); more are closed as they come"`
 	API                 api.Options       `key:"api"`
 	INGInious           inginiousSettings `key:"inginious"`
 	Up                  upSettings        `key:"up"`

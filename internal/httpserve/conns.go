@@ -12,10 +12,9 @@ import (
 
 // limitConns bounds the connections of ln (see the package doc): at most
 // lim.MaxConns at once, and lim.MaxConnsPerAddr not yet trusted from one
-// address. When all places are taken, a newcomer takes the place of the
-// oldest untrusted connection of the address holding the most untrusted
-// ones, if it holds fewer itself. Others are closed as they are
-// accepted, and logged (log is rate-limited).
+// address. When all places are taken, a newcomer takes the place of an
+// untrusted connection (victimLocked) or is closed as it is accepted, and
+// logged (log is rate-limited).
 func limitConns(ln net.Listener, lim Limits, log *slog.Logger) *connLimiter {
 	return &connLimiter{Listener: ln, lim: lim, log: log,
 		untrusted: map[netip.Prefix][]*limitedConn{}, trustedBy: map[string]int{}}
@@ -218,8 +217,13 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 // of MaxConns; beyond, their connections stay untrusted. A request that
 // did not come through Serve is ignored.
 func Trust(ctx context.Context, who string) {
-	if lc := connOf(ctx); lc != nil {
-		lc.l.trust(lc, who)
+	lc := connOf(ctx)
+	if lc == nil {
+		return
+	}
+	lc.l.trust(lc, who)
+	if sl, ok := ctx.Value(slotKey{}).(*slot); ok && lc.trusted.Load() {
+		sl.free()
 	}
 }
 

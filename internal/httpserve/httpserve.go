@@ -91,7 +91,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o Options) erro
 		go func() { errc <- hs.Serve(ln) }() // ends when Shutdown below closes ln
 	}
 	if o.Ready != nil {
-		o.Ready(scheme + "://" + ReachableAddr(ln.Addr()) + "/")
+		o.Ready(scheme + "://" + reachableAddr(ln.Addr()) + "/")
 	}
 	select {
 	case err := <-errc:
@@ -124,10 +124,10 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// ReachableAddr is addr as this machine reaches it: a listener on every
+// reachableAddr is addr as this machine reaches it: a listener on every
 // address (0.0.0.0, ::) by the loopback one, which certificates of ingo
 // certs cover and which works where "0.0.0.0" does not.
-func ReachableAddr(addr net.Addr) string {
+func reachableAddr(addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return addr.String()

@@ -60,9 +60,10 @@ func held(c net.Conn) bool {
 }
 
 // TestConnLimits: connections over the per-address bound are closed as
-// they come; once all places are taken, a newcomer from an address that
-// holds fewer than the one holding the most takes the place of that one's
-// oldest, and one from an address holding as many is closed.
+// they come; once all places are taken, a newcomer takes the place of the
+// oldest connection of the address holding the most if that one holds
+// more than the newcomer's would, and is closed otherwise (its address
+// holding some already).
 func TestConnLimits(t *testing.T) {
 	t.Parallel()
 	addr := start(t, http.NotFoundHandler(), Limits{MaxConns: 4, MaxConnsPerAddr: 2}, nil)
@@ -423,5 +424,42 @@ func TestErrorLogLimitsHandshakesOnly(t *testing.T) {
 	}
 	if n := strings.Count(b.String(), "panic serving"); n != 5 {
 		t.Errorf("%d panic lines of 5", n)
+	}
+}
+
+// TestTrustFreesItsPlace: a request whose connection Trust made trusted
+// gives back its place among the untrusted ones at once: token holders'
+// event streams, the first requests of their connections, took them all.
+func TestTrustFreesItsPlace(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stream" {
+			Trust(r.Context(), "frontend:"+r.RemoteAddr)
+			<-release
+		}
+	})
+	addr := start(t, h, Limits{MaxConns: 8, MaxConnsPerAddr: 8}, nil)
+	defer close(release)
+	for range 3 { // the bound of untrusted requests is 2
+		c := dialFrom(t, "127.0.0.1", addr)
+		if _, err := io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := dialFrom(t, "127.0.0.1", addr)
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil && res.StatusCode == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("three trusted streams kept a request out: %v, %v", res, err)
+		}
 	}
 }

@@ -1,10 +1,12 @@
 package httpserve
 
 import (
+	"context"
 	"log"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,14 +30,27 @@ func guard(h http.Handler, lim Limits) http.Handler {
 		}
 		select {
 		case untrusted <- struct{}{}:
-			defer func() { <-untrusted }()
 		default:
 			panic(http.ErrAbortHandler) // resets the stream, or closes the connection
 		}
-		h.ServeHTTP(sw, r)
+		// Trust gives the place back at once: the first request of a
+		// token holder's connection may be an event stream.
+		sl := &slot{release: func() { <-untrusted }}
+		defer sl.free()
+		h.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), slotKey{}, sl)))
 		sw.Flush() // the wait for the client, within the bound
 	})
 }
+
+// slot is a request's place among the untrusted ones being served.
+type slot struct {
+	once    sync.Once
+	release func()
+}
+
+func (s *slot) free() { s.once.Do(s.release) }
+
+type slotKey struct{}
 
 // stallWriter pushes its deadline forward before each write. It passes on
 // Flush, and Unwrap lets http.ResponseController reach the writer below.
