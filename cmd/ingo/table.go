@@ -20,7 +20,7 @@ func newTable(w io.Writer) *table {
 	return &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)}
 }
 
-// row writes one row. Cells are mostly names from elsewhere (lineText):
+// row writes one row. Cells are mostly names from elsewhere (termsafe.Line):
 // a tab or a newline would break the columns, so they become spaces.
 func (t *table) row(cells ...string) {
 	if t.err != nil {

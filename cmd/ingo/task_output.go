@@ -145,7 +145,7 @@ func indent(s string) string {
 }
 
 // oneLineText fits a message in a table cell, its controls made visible
-// (lineText) before it is cut, so that a cut never splits an escape.
+// (termsafe.Line) before it is cut, so that a cut never splits an escape.
 func oneLineText(s string, n int) string {
 	s = strings.Join(strings.Fields(termsafe.Line(s)), " ")
 	if r := []rune(s); len(r) > n {

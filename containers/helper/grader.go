@@ -153,11 +153,17 @@ func crashed(format string, a ...any) *outcome {
 // (128+N when killed by signal N, as a shell says).
 func waitFor(pid int) int {
 	ws, ok := waitStatus(pid)
+	return exitCode(ws, ok, func(sig syscall.Signal) int { return 128 + int(sig) })
+}
+
+// exitCode is the status of a process that ended as ws (-1 when there was
+// none to wait for), onSignal's code when a signal killed it.
+func exitCode(ws syscall.WaitStatus, ok bool, onSignal func(syscall.Signal) int) int {
 	switch {
 	case !ok:
 		return -1
 	case ws.Signaled():
-		return 128 + int(ws.Signal())
+		return onSignal(ws.Signal())
 	}
 	return ws.ExitStatus()
 }

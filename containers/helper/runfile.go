@@ -93,19 +93,19 @@ func resolveProgram(p Paths, name string) (string, error) {
 //   - otherwise: through bash (or /bin/sh without bash), INGInious' for
 //     run.sh.
 func commandFor(path, name string) (*runCommand, error) {
-	if name == "run.py" || name == "run.py3" {
-		argv, err := defaultInterpreter(name)
-		if err != nil {
-			return nil, err
-		}
-		return &runCommand{argv: append(argv, path)}, nil
-	}
 	withDefault := func() ([]string, error) {
 		def, err := defaultInterpreter(name)
 		if err != nil {
 			return nil, err
 		}
 		return append(def, path), nil
+	}
+	if name == "run.py" || name == "run.py3" {
+		argv, err := withDefault()
+		if err != nil {
+			return nil, err
+		}
+		return &runCommand{argv: argv}, nil
 	}
 	if syscall.Access(path, 1 /* X_OK */) == nil {
 		// Without a default interpreter, ENOEXEC is the error.
@@ -151,8 +151,9 @@ except ImportError:
 main(sys.argv[1])
 `
 
-// defaultInterpreter is the interpreter of a run file without "#!".
-// INGInious runs run.sh with bash, so bash-only run files keep working.
+// defaultInterpreter is the interpreter of run.py and run.py3 (always,
+// pyRunner), and of another run file that does not say its own: bash, as
+// INGInious runs run.sh, so bash-only run files keep working.
 func defaultInterpreter(name string) ([]string, error) {
 	switch name {
 	case "run.py", "run.py3":

@@ -131,13 +131,7 @@ func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signa
 	g.mu.Unlock()
 	killLeftovers(pid)
 	reapAll()
-	switch {
-	case !ok:
-		return -1
-	case ws.Signaled():
-		return killedBy(ws.Signal())
-	}
-	return ws.ExitStatus()
+	return exitCode(ws, ok, killedBy)
 }
 
 // lookPath finds prog in the PATH of env.

@@ -90,8 +90,8 @@ func Obeyed(r rune) bool {
 // control sequence) and the bidirectional controls as they are. All of
 // these can only stand inside strings (JSON's own syntax is ASCII, its
 // newlines and indents included), where the escape means the same
-// character. A byte that is not UTF-8 (encoding/json writes none) becomes
-// the replacement character, U+FFFD.
+// character. encoding/json writes valid UTF-8; a byte that is not (after
+// a character rewritten) becomes U+FFFD.
 func JSON(js []byte) []byte {
 	at := bytes.IndexFunc(js, inJSON)
 	if at < 0 {
