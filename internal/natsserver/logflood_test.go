@@ -11,7 +11,6 @@ import (
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
-
 // TestClientErrorsDoNotFloodTheLog: a line per failed connection is a
 // line anyone can write on the operator's disk; a flood of them leaves a
 // few lines a minute and a count.
