@@ -12,9 +12,11 @@
 //
 // # What a bundle may hold
 //
-// Regular files and directories only. Symbolic links, devices, sockets and
-// pipes are refused when packing and when extracting: an INGInious task needs
-// none of them, and each is a way out of the task folder. Pack normalises
+// Regular files and directories only. Devices, sockets and pipes are
+// refused when packing and when extracting, and so are symbolic links when
+// extracting: each is a way out of the task folder. When packing, a link
+// to a regular file of the folder becomes a copy of that file (INGInious
+// courses ship some: a shared library's .so.0 name); any other is refused. Pack normalises
 // what would make the same folder pack differently on two machines: entries
 // are in byte order of their paths, times are zero, owners are 0, and modes
 // are 0755 (directories and files with any execute bit) or 0644.

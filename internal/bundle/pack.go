@@ -31,7 +31,8 @@ type entry struct {
 const CommonDir = "$common"
 
 // Pack packs the task folder dir. dir itself may be reached through a
-// symbolic link; nothing inside it may be one. The error wraps
+// symbolic link; one inside it is packed as a copy of its target if that
+// is a regular file of the folder, and refused otherwise. The error wraps
 // ErrUnsupportedFile for a link or a special file, and ErrTooLarge when the
 // folder is over limits or the archive over MaxArchiveSize.
 func Pack(dir string, limits PackLimits) (*Bundle, error) {
@@ -131,7 +132,16 @@ func scan(root *os.Root, prefix string, limits PackLimits) ([]entry, error) {
 				e.size = info.Size()
 				total += e.size
 			case mode&fs.ModeSymlink != 0:
-				return fmt.Errorf("%w: %s is a symbolic link; a task folder holds regular files and directories only (copy the file in instead)", ErrUnsupportedFile, name)
+				// A link to a regular file of the folder is packed as a
+				// copy of it (INGInious courses ship a library's .so.0
+				// name so); os.Root refuses one that leads out.
+				target, err := root.Stat(name)
+				if err != nil || !target.Mode().IsRegular() {
+					return fmt.Errorf("%w: %s is a symbolic link to something other than a regular file of the task folder; copy the file in instead", ErrUnsupportedFile, name)
+				}
+				e.exec = target.Mode()&0o111 != 0
+				e.size = target.Size()
+				total += e.size
 			default:
 				return fmt.Errorf("%w: %s is a %s, not a regular file or a directory", ErrUnsupportedFile, name, kind(mode))
 			}

@@ -162,15 +162,16 @@ type refusal struct {
 
 func TestPackRefuses(t *testing.T) {
 	cases := []refusal{
-		{"symlink to a file inside", func(t *testing.T, dir string) {
-			must(t, os.Symlink("run", filepath.Join(dir, "run2")))
-		}, "run2 is a symbolic link"},
 		{"symlink to a directory inside", func(t *testing.T, dir string) {
 			must(t, os.Symlink("student", filepath.Join(dir, "tests", "s")))
 		}, "tests/s is a symbolic link"},
 		{"symlink outside", func(t *testing.T, dir string) {
 			must(t, os.Symlink("/etc/passwd", filepath.Join(dir, "student", "passwd")))
 		}, "student/passwd is a symbolic link"},
+		{"symlink out through ..", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(filepath.Dir(dir), "secret"), []byte("x"), 0o644))
+			must(t, os.Symlink("../../secret", filepath.Join(dir, "student", "s")))
+		}, "student/s is a symbolic link"},
 		{"dangling symlink", func(t *testing.T, dir string) {
 			must(t, os.Symlink("nowhere", filepath.Join(dir, "x")))
 		}, "x is a symbolic link"},
@@ -191,6 +192,29 @@ func TestPackRefuses(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, c.say)
 			}
 		})
+	}
+}
+
+// TestPackLinkToAFileInside: a link to a regular file of the folder is
+// packed as a copy of it, as if the file were there twice (INGInious
+// courses ship a shared library's .so.0 name so).
+func TestPackLinkToAFileInside(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, sampleTask())
+	must(t, os.Symlink("run", filepath.Join(dir, "run2")))
+	b, err := Pack(dir, PackLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := t.TempDir()
+	writeTree(t, copied, sampleTask())
+	data, err := os.ReadFile(filepath.Join(dir, "run"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(copied, "run2"), data, 0o755))
+	want, err := Pack(copied, PackLimits{})
+	must(t, err)
+	if b.Digest() != want.Digest() {
+		t.Errorf("digest with a link %s, with a copy %s", b.Digest(), want.Digest())
 	}
 }
 
