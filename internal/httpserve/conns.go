@@ -66,9 +66,7 @@ func (l *connLimiter) admit(c *limitedConn) (evicted *limitedConn, why string) {
 		if evicted = l.victimLocked(mine); evicted == nil {
 			return nil, "too many connections"
 		}
-		l.dropLocked(evicted)
-		evicted.counted = false
-		l.open--
+		l.leaveLocked(evicted)
 	}
 	l.open++
 	l.seq++
@@ -124,6 +122,10 @@ func (l *connLimiter) trust(c *limitedConn, who string) {
 func (l *connLimiter) leave(c *limitedConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.leaveLocked(c)
+}
+
+func (l *connLimiter) leaveLocked(c *limitedConn) {
 	if !c.counted {
 		return
 	}
@@ -221,7 +223,10 @@ func Trust(ctx context.Context, who string) {
 	if lc == nil {
 		return
 	}
-	lc.l.trust(lc, who)
+	// Most requests come on a connection trusted already: no lock then.
+	if !lc.trusted.Load() {
+		lc.l.trust(lc, who)
+	}
 	if sl, ok := ctx.Value(slotKey{}).(*slot); ok && lc.trusted.Load() {
 		sl.free()
 	}
