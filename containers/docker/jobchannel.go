@@ -27,13 +27,14 @@ const maxStudents = 8
 // Bounds of what a container may open on its channel, so that a hostile
 // one (student code in a grading container can reach the socket) costs
 // the agent bounded memory: streams being handled at once, run_student
-// calls whose streams have not all come, and refused streams in all (each
-// may hold a window of data until its peer closes it); past the last, the
-// channel is closed, which only breaks that job.
+// calls whose streams have not all come, refused streams in all, and
+// streams the agent closed whose peer has not closed them yet (drop); past
+// the last two, the channel is closed, which only breaks that job.
 const (
 	maxActiveStreams = 64
 	maxPendingCalls  = 2 * maxStudents
 	maxRefused       = 256
+	maxDropping      = 32
 )
 
 // goAwayWait bounds the wait for the GoAway of a channel over its bounds.
@@ -87,6 +88,8 @@ type jobChannel struct {
 	sshSent atomic.Bool  // one set of credentials per job
 	active  atomic.Int64 // streams being handled
 	refused atomic.Int64 // streams refused over the bounds
+	// dropping counts the streams drop still drains.
+	dropping atomic.Int64
 	// giveUpOnce ends the channel once (giveUp).
 	giveUpOnce sync.Once
 	students   chan struct{} // slots of student containers
@@ -181,7 +184,7 @@ func (c *jobChannel) handle(st *yamux.Stream) {
 	h, _, err := channel.ReadHeader(st)
 	if err != nil {
 		c.r.log.Debug("channel stream refused", "container", c.grading, "err", err)
-		st.Close()
+		c.drop(st)
 		return
 	}
 	c.r.log.Debug("channel stream", "container", c.grading, "kind", h.Kind, "id", h.ID)
@@ -201,7 +204,7 @@ func (c *jobChannel) handle(st *yamux.Stream) {
 			c.pending[h.ID] = map[string]*yamux.Stream{}
 		}
 		if old := c.pending[h.ID][h.Kind]; old != nil {
-			old.Close()
+			defer c.drop(old) // after mu: drop may give the channel up
 		}
 		c.pending[h.ID][h.Kind] = st
 		close(c.arrived)
@@ -210,25 +213,51 @@ func (c *jobChannel) handle(st *yamux.Stream) {
 	case channel.KindSSHDebug:
 		if c.job.Desc.Debug != "ssh" || !c.sshSent.CompareAndSwap(false, true) {
 			_ = channel.WriteLine(st, channel.Event{Event: channel.EventExit, Code: channel.CodeLaunch, Reason: "this job may not serve SSH"})
-			st.Close()
+			c.drop(st)
 			return
 		}
 		c.r.sshRelay(c.ctx, st, h, c.sess, sshReady(c.ev, c.r.opts.SSH.Host, h))
 	default:
-		st.Close()
+		c.drop(st)
 	}
 }
 
 // refuse closes a stream over the bounds, and the whole channel once too
 // many were.
 func (c *jobChannel) refuse(st *yamux.Stream, why string) {
-	st.Close()
+	c.drop(st)
 	if n := c.refused.Add(1); n == 1 || n == maxRefused {
 		c.r.log.Warn("container channel: stream refused", "container", c.grading, "why", why, "refused", n)
 	}
 	if c.refused.Load() >= maxRefused {
 		c.giveUp()
 	}
+}
+
+// drop closes st, a stream the agent is done with or will not serve, and
+// reads and discards what its peer still sends until the peer closes its
+// side too. A yamux stream closed on one side buffers what arrives, up to
+// its window (256 KiB, in a buffer that grows by doubling), until the
+// other side closes it, which a process of the container need never do:
+// streams replaced, refused or done with held that memory in the agent
+// until the job ended, some 0.5 MiB a stream for as many streams as the
+// helper could open. The drain holds nothing; streams being drained count,
+// and past maxDropping the channel is given up. Callers run on goroutines
+// wg counts, so the drain's wg.Add cannot race close's Wait.
+func (c *jobChannel) drop(st *yamux.Stream) {
+	_ = st.Close()
+	if c.dropping.Add(1) > maxDropping {
+		c.dropping.Add(-1)
+		c.r.log.Warn("container channel: too many streams left open by the container", "container", c.grading)
+		c.giveUp()
+		return
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.dropping.Add(-1)
+		_, _ = io.Copy(io.Discard, st) // ends at the peer's close or the session's
+	}()
 }
 
 // giveUp ends a channel over its bounds, so that the helper's side ends
@@ -310,6 +339,14 @@ func (c *jobChannel) streams(id string) (in, out, errs *yamux.Stream, err error)
 		select {
 		case <-arrived:
 		case <-deadline.C:
+			// Those that came are nobody's now.
+			c.mu.Lock()
+			m := c.pending[id]
+			delete(c.pending, id)
+			c.mu.Unlock()
+			for _, st := range m {
+				c.drop(st)
+			}
 			return nil, nil, nil, errors.New("the call's stdin, stdout and stderr did not come")
 		case <-c.ctx.Done():
 			return nil, nil, nil, c.ctx.Err()

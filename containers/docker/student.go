@@ -36,7 +36,7 @@ func capLimit[T int64 | float64](v, parent T) T {
 // runStudent serves one run_student or ssh_student call: ctl is its
 // KindStudent stream. It always ends with one EventExit.
 func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
-	defer ctl.Close()
+	defer c.drop(ctl)
 	exit := func(code int, reason string) {
 		_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventExit, Code: code, Reason: reason})
 	}
@@ -45,9 +45,9 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		exit(channel.CodeLaunch, err.Error())
 		return
 	}
-	defer in.Close()
-	defer out.Close()
-	defer errs.Close()
+	defer c.drop(in)
+	defer c.drop(out)
+	defer c.drop(errs)
 	req := h.Student
 	if req == nil {
 		exit(channel.CodeLaunch, "no request")
