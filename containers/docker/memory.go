@@ -35,7 +35,9 @@ func gradingMemory(l messages.Limits) int64 {
 //	                               its tmpfs mounts, plus helperMemory
 //	          + M                  the student containers running at once
 //	                               (their limits share M, see studentBudget)
-//	          + studentDirBytes    /task/student, min(disk, M): what ended
+//	          + studentDirBytes    /task/student, min(disk, M), and its
+//	          + its files' inodes  files' kernel memory (studentDirInodes
+//	                               x inodeBytes, 4 to 32 MiB): what ended
 //	                               student containers wrote there is
 //	                               charged to no running container
 //
@@ -46,7 +48,7 @@ func JobMemory(l messages.Limits) int64 {
 	if l.Memory <= 0 {
 		return 0
 	}
-	return gradingMemory(l)>>20 + l.Memory + studentDirBytes(l)>>20
+	return gradingMemory(l)>>20 + l.Memory + studentDirBytes(l)>>20 + studentDirInodes(l)*inodeBytes>>20
 }
 
 // JobMemory is the package's JobMemory: the agent asks its runtime.

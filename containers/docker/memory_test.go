@@ -9,15 +9,19 @@ import (
 )
 
 // JobMemory: the grading container with its files and the helper's share,
-// the student containers, /task/student (at most the memory limit).
+// the student containers, /task/student (at most the memory limit) and
+// the kernel memory of its files.
 func TestJobMemory(t *testing.T) {
 	for _, tt := range []struct {
 		memory, disk, want int64
 	}{
-		{100, 4096, 108 + 100 + 100},
-		{100, 64, 108 + 100 + 64},
-		{256, 0, 264 + 256 + 256}, // no disk limit: /task/student 1 GiB, capped
-		{0, 4096, 0},              // no memory limit: nothing to count
+		// The last term: /task/student's inodes, a file a 32 KiB of it
+		// (2048 to 16384), 2 KiB each.
+		{100, 4096, 108 + 100 + 100 + 6},
+		{100, 64, 108 + 100 + 64 + 4},
+		{256, 0, 264 + 256 + 256 + 16},     // no disk limit: /task/student 1 GiB, capped
+		{2048, 0, 2056 + 2048 + 1024 + 32}, // at most 16384 files
+		{0, 4096, 0},                       // no memory limit: nothing to count
 	} {
 		if got := JobMemory(messages.Limits{Memory: tt.memory, Disk: tt.disk}); got != tt.want {
 			t.Errorf("JobMemory(memory %d, disk %d) = %d, want %d", tt.memory, tt.disk, got, tt.want)

@@ -112,6 +112,23 @@ pid=$!
 for i in $(seq 100); do grep -q ready /tmp/s && break; sleep 0.1; done
 kill -TERM $pid; wait $pid; out "code=$? $(tr '\n' ' ' </tmp/s)"`,
 			[]string{"code=7 ready got TERM "}},
+		// Files cost the kernel memory no size counts, and what ended
+		// student containers left in /task/student is charged to nobody:
+		// the folder holds a bounded number of them (its root is one).
+		// Before, each call could leave its memory limit's worth of empty
+		// files (about 100,000 here) for the rest of the job.
+		{"student-dir-files-bounded", `
+run_student python3 -c '
+import errno
+n = 0
+try:
+    while True:
+        open("/task/student/f%d" % n, "w").close()
+        n += 1
+except OSError as e:
+    print(n, errno.errorcode[e.errno])
+' >/tmp/f; c=$?; out "$(cat /tmp/f) code=$c"`,
+			[]string{fmt.Sprintf("%d ENOSPC code=0", studentDirInodes(messages.Limits{Memory: 128, Disk: 64})-1)}},
 		// More calls at once than a job's student slots (8): the others
 		// wait their turn. 8 x 16 MiB fit in the job's 128 MiB.
 		{"concurrent-calls", `

@@ -29,6 +29,27 @@ func studentDirBytes(l messages.Limits) int64 {
 	return size
 }
 
+// The /task/student volume holds at most studentDirInodes files and
+// folders: one per 32 KiB of its size, within [2048, 16384]. Its size
+// bounds the files' data only; each file or folder also costs the kernel
+// about a KiB (inode and entry) that no size counts, charged to the memory
+// cgroup of the container that made it while that container lives, and to
+// nobody's once it is gone. Without the bound, run_student calls each
+// filling their memory limit with empty files left gigabytes of kernel
+// memory behind (3 million files, 3.3 GB, for one job), past JobMemory.
+// JobMemory counts inodeBytes a file.
+const (
+	studentDirFileBytes = 32 << 10
+	minStudentDirInodes = 2048
+	maxStudentDirInodes = 16384
+	inodeBytes          = 2 << 10 // about twice what a tmpfs file was measured to cost
+)
+
+// studentDirInodes is how many files and folders /task/student may hold.
+func studentDirInodes(l messages.Limits) int64 {
+	return min(max(studentDirBytes(l)/studentDirFileBytes, minStudentDirInodes), maxStudentDirInodes)
+}
+
 // newVolumeName names a job's /task/student volume: the create of the
 // grading container makes it (studentDirVolume), and its student
 // containers mount it by that name.
@@ -52,8 +73,8 @@ func studentDirVolume(name string, l messages.Limits, labels map[string]string) 
 		Options: map[string]string{
 			"type":   "tmpfs",
 			"device": "tmpfs",
-			"o": fmt.Sprintf("size=%dk,uid=%d,gid=%d,mode=0755,nosuid,nodev",
-				(studentDirBytes(l)+1023)>>10, workerID, workerID),
+			"o": fmt.Sprintf("size=%dk,nr_inodes=%d,uid=%d,gid=%d,mode=0755,nosuid,nodev",
+				(studentDirBytes(l)+1023)>>10, studentDirInodes(l), workerID, workerID),
 		},
 	}
 	return ms
