@@ -28,6 +28,10 @@ var DefaultAliases = map[string]string{
 	// INGInious' cpp image has CUnit and cppcheck, which C courses link
 	// and run (make check): toolchain has them, default not.
 	"cpp": "toolchain", "java": "toolchain", "pyjavacpp": "toolchain", "java8scala": "toolchain",
+	// The Java names of public courses' tasks (about 390 tasks of seven
+	// courses): their run files need a JDK and JUnit 4, hamcrest and
+	// Mockito jars where toolchain has them (its Dockerfile).
+	"java7": "toolchain", "java8": "toolchain", "java8judge": "toolchain",
 }
 
 // DefaultOptions returns the options of an agent nobody configured: SSH on

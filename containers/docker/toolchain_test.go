@@ -30,12 +30,70 @@ C
 gcc t.c -o t -lcunit
 ./t
 g++ --version >/dev/null; python3 -c 'import inginious.feedback'
+# JUnit 4 and hamcrest where java7 courses' run files look for them.
+cat > AddTest.java <<'J'
+import org.junit.Test;
+import static org.junit.Assert.*;
+import static org.hamcrest.CoreMatchers.is;
+public class AddTest {
+	@Test public void adds() { assertEquals(4, 2 + 2); assertThat(2 * 3, is(6)); }
+}
+J
+cp=/usr/share/java/junit.jar:/usr/share/java/hamcrest-core.jar
+javac -cp $cp AddTest.java
+junit=$(java -Xmx64m -cp .:$cp org.junit.runner.JUnitCore AddTest | grep -o 'OK (1 test)')
+# Mockito through java8judge's class path, every jar of one folder.
+cat > MockTest.java <<'J'
+import java.util.List;
+import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+import static org.mockito.Mockito.*;
+public class MockTest {
+	@Test @SuppressWarnings("unchecked") public void mocks() {
+		List<String> l = mock(List.class);
+		when(l.get(0)).thenReturn("x");
+		assertEquals("x", l.get(0));
+		verify(l).get(0);
+	}
+}
+J
+judge='/usr/share/java/powermock-mockito2-junit-1.7.1/*'
+javac -cp "$judge" MockTest.java
+mockito=$(java -Xmx128m -cp ".:$judge" org.junit.runner.JUnitCore MockTest | grep -o 'OK (1 test)')
+# Check, built with clang; valgrind finds a leak and passes the test.
+cat > c.c <<'C'
+#include <check.h>
+#include <stdlib.h>
+START_TEST(add) { ck_assert_int_eq(1 + 1, 2); } END_TEST
+int main(int argc, char **argv) {
+	if (argc > 1) { char *p = malloc(64); p[0] = 1; return p[0] - 1; }
+	Suite *s = suite_create("s");
+	TCase *tc = tcase_create("c");
+	tcase_add_test(tc, add);
+	suite_add_tcase(s, tc);
+	SRunner *r = srunner_create(s);
+	srunner_set_fork_status(r, CK_NOFORK);
+	srunner_run_all(r, CK_SILENT);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed;
+}
+C
+clang -g c.c -o c -lcheck -lsubunit -lm
+./c
+valgrind -q --error-exitcode=3 --leak-check=full ./c && clean=clean
+valgrind -q --error-exitcode=3 --leak-check=full ./c leak 2>/dev/null || leak="leak $?"
+# git and GitPython.
+git init -q r
+git -C r -c user.name=t -c user.email=t@example.org commit -q --allow-empty -m first
+commits=$(python3 -c 'from git import Repo; print(len(list(Repo("r").iter_commits())))')
 feedback-result success
-feedback-msg -m "$out, cunit ok, JAVA_HOME=$JAVA_HOME"
+feedback-msg -m "$out, cunit ok, JAVA_HOME=$JAVA_HOME, junit $junit, mockito $mockito, check ok, valgrind $clean $leak, commits $commits"
 `
 
-// TestToolchain: the toolchain image compiles and runs Java and CUnit
-// tests as INGInious' Java and C courses do.
+// TestToolchain: the toolchain image compiles and runs Java (JUnit 4,
+// Mockito), CUnit and Check tests, valgrind and git as INGInious' Java and
+// C courses do, at the paths their run files name.
 func TestToolchain(t *testing.T) {
 	t.Parallel()
 	testutil.RequireImage(t, "ingo/env-toolchain")
@@ -44,7 +102,7 @@ func TestToolchain(t *testing.T) {
 	job.Desc.Environment = "toolchain"
 	job.Limits = messages.Limits{Time: 60, HardTime: 120, Memory: 768, Processes: 512, Output: 1 << 20, Disk: 128}
 	res, _ := runJob(t, r, job)
-	want := "java says hi, cunit ok, JAVA_HOME=/usr/lib/jvm/default-java"
+	want := "java says hi, cunit ok, JAVA_HOME=/usr/lib/jvm/default-java, junit OK (1 test), mockito OK (1 test), check ok, valgrind clean leak 3, commits 1"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
 	}

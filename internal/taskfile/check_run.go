@@ -18,8 +18,9 @@ var RunFiles = []string{"run", "run.sh", "run.py", "run.py3"}
 const commonDir = "$common"
 
 // interpreters are the programs a #! line may name in ingo's grading
-// images (docs/images.md), for the warning about a missing interpreter;
-// environment-aliases map cpp and python3 to default.
+// images (docs/images.md), for the warning about a missing interpreter,
+// and for the agent's default environment-aliases (containers/docker,
+// DefaultAliases).
 var interpreters = map[string][]string{
 	"minimal":   {"sh", "bash", "dash", "env", "perl", "awk", "mawk"},
 	"default":   {"sh", "bash", "dash", "env", "perl", "awk", "mawk", "python3", "python3.11", "ipython", "ipython3"},
@@ -27,8 +28,10 @@ var interpreters = map[string][]string{
 }
 
 func init() {
-	interpreters["cpp"] = interpreters["default"]
 	interpreters["python3"] = interpreters["default"]
+	for _, name := range []string{"cpp", "java", "java7", "java8", "java8judge", "java8scala", "pyjavacpp"} {
+		interpreters[name] = interpreters["toolchain"]
+	}
 }
 
 // FindRunFile returns the path of the task's run file, looked for as the
