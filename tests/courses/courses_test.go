@@ -95,6 +95,32 @@ var cases = []gradingCase{
 	{name: "Java, LC_ALL=en_US.UTF-8 and a source not in ASCII", task: "hellojava", need: "java", inputs: map[string]any{"greet": `return "Hello, " + name + "!";`},
 		want: result{Status: "success", Grade: 100},
 		has:  []string{"Java says: Hello, Ada!"}},
+	{name: "java7: JUnit 4 at /usr/share/java/junit.jar, right", task: "maxjava", need: "java",
+		inputs: map[string]any{"body": "int m = t[0];\nfor (int v : t) m = Math.max(m, v);\nreturn m;"},
+		want:   result{Status: "success", Grade: 100},
+		has:    []string{"All 3 JUnit tests passed."}},
+	{name: "java7: JUnit 4, negative numbers forgotten", task: "maxjava", need: "java",
+		inputs: map[string]any{"body": "int m = 0;\nfor (int v : t) m = Math.max(m, v);\nreturn m;"},
+		want:   result{Status: "failed", Grade: 66},
+		has:    []string{"JUnit: 1 of 3 tests failed:", "allNegative(MaxTest)", "AssertionError: max of -3, -1, -7"}},
+	{name: "java8judge: Mockito from the judge's folder, right", task: "mockjudge", need: "java",
+		inputs: map[string]any{"greet": `return clock.hour() < 12 ? "Good morning" : "Good afternoon";`},
+		want:   result{Status: "success", Grade: 100, Problems: map[string][2]string{"greet": {"success", ""}}},
+		has:    []string{"All 3 tests passed, the clock was asked."}},
+	{name: "java8judge: Mockito, noon is not morning", task: "mockjudge", need: "java",
+		inputs: map[string]any{"greet": `return clock.hour() <= 12 ? "Good morning" : "Good afternoon";`},
+		want:   result{Status: "failed", Grade: 200.0 / 3, Problems: map[string][2]string{"greet": {"failed", ""}}},
+		has:    []string{"1 of 3 tests failed: noon."}},
+	{name: "cpp: Check and valgrind, right", task: "dupc", need: "valgrind",
+		inputs: map[string]any{"code": "char *d = malloc(strlen(s) + 1);\nif (d) strcpy(d, s);\nreturn d;"},
+		want: result{Status: "success", Grade: 100, Problems: map[string][2]string{"code": {"success", ""}},
+			Custom: map[string]any{"valgrind": 0.0}},
+		has: []string{"All tests pass, and valgrind is silent."}},
+	{name: "cpp: Check passes, valgrind sees the missing byte", task: "dupc", need: "valgrind",
+		inputs: map[string]any{"code": "char *d = malloc(strlen(s));\nif (d) strcpy(d, s);\nreturn d;"},
+		want: result{Status: "failed", Grade: 50, Problems: map[string][2]string{"code": {"failed", ""}},
+			Custom: map[string]any{"valgrind": 3.0}},
+		has: []string{"valgrind found memory errors:", "Invalid write of size 1"}},
 	{name: "MCQ quiz, right, French", task: "quiz",
 		inputs: map[string]any{"size": "0", "unsigned": []any{"0", "1"}, "max": "255", "@lang": "fr"},
 		want: result{Status: "success", Grade: 100,
@@ -236,7 +262,7 @@ func missing(need string) string {
 	var out []string
 	for _, cmd := range strings.Fields(need) {
 		image := "ingo/env-default"
-		if cmd == "java" {
+		if cmd == "java" || cmd == "valgrind" || cmd == "clang" {
 			image = "ingo/env-toolchain"
 		}
 		if exec.Command("docker", "run", "--rm", "--entrypoint", "sh", image, "-c", "command -v "+cmd).Run() != nil {

@@ -14,6 +14,9 @@
 // ssh_student on docker-ssh; the course's $common run file; C with a
 // Makefile, cppcheck (make check) and a segmentation fault that
 // run_student returns as 256-11; Java in the toolchain image under
-// LC_ALL=en_US.UTF-8 with a source not in ASCII; a multiple-choice quiz
-// (mcq) with its feedback in French.
+// LC_ALL=en_US.UTF-8 with a source not in ASCII; JUnit 4 tests on the
+// java7 class path (/usr/share/java/junit.jar, hamcrest-core.jar) and
+// Mockito on java8judge's (every jar of powermock-mockito2-junit-1.7.1),
+// from a Python run file; Check unit tests and valgrind on a C task
+// (cpp); a multiple-choice quiz (mcq) with its feedback in French.
 package courses

@@ -1,0 +1,1 @@
+char *dup(const char *s);

@@ -1,0 +1,5 @@
+public class Max {
+    public static int max(int[] t) {
+@        @body@@
+    }
+}
