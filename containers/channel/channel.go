@@ -266,6 +266,10 @@ type StudentSpec struct {
 	SSH            *SSHLimits `json:"ssh,omitempty"`
 	SetupScript    string     `json:"setup_script,omitempty"`
 	TeardownScript string     `json:"teardown_script,omitempty"`
+	// Common says that a tar of the course's common student files
+	// (course/common/student/...) comes first on the helper's stdin; it
+	// unpacks it under /course, read-only, before anything else.
+	Common bool `json:"common,omitempty"`
 }
 
 // SSHLimits bound an SSH server's life, in seconds.

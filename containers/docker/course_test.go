@@ -55,3 +55,44 @@ feedback-msg -m "$msg"
 		t.Errorf("got %s %q", res.Result.Status, res.Result.Text)
 	}
 }
+
+// TestCourseCommonStudent: a student container has the course's
+// $common/student at /course/common/student, read-only, as INGInious
+// mounts it, and nothing else of $common; what follows the files on its
+// stdin is the caller's. Before, student containers had no /course.
+func TestCourseCommonStudent(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	dir, common := t.TempDir(), t.TempDir()
+	write := func(p, content string, mode os.FileMode) {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(dir, "run"), `#!/bin/bash
+out=$(printf 'from the caller\n' | run_student sh -c '
+cat /course/common/student/lib/words.txt
+/course/common/student/tool.sh
+echo x >/course/common/student/new.txt 2>/dev/null && echo writable
+echo x >>/course/common/student/lib/words.txt 2>/dev/null && echo file-writable
+[ -e /course/common/grader.sh ] && echo grader-visible
+cat')
+feedback-result success
+feedback-msg -m "$out"
+`, 0o755)
+	write(filepath.Join(common, "grader.sh"), "#!/bin/sh\necho hidden\n", 0o755)
+	write(filepath.Join(common, "student", "tool.sh"), "#!/bin/sh\necho tool ran\n", 0o755)
+	write(filepath.Join(common, "student", "lib", "words.txt"), "from common/student\n", 0o644)
+	b, err := bundle.PackCourse(dir, common, bundle.PackLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := runJob(t, r, newJob(r, b, nil))
+	want := "from common/student\ntool ran\nfrom the caller"
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
+		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
+	}
+}

@@ -141,7 +141,8 @@
 // stopped without a result."
 //
 //   - /task/student is a volume of the local driver with tmpfs options
-//     (sized as /task but at most Limits.Memory, uid 4242, NoCopy so Docker
+//     (sized as /task but at most Limits.Memory, with at most one file per
+//     32 KiB of that, uid 4242, NoCopy so Docker
 //     never copies the image's folder into it and makes it root's), labelled
 //     like the containers, made per attempt by the grading container's
 //     create (its mount carries the driver options and labels) and removed
@@ -152,7 +153,9 @@
 //     the one named), labelled io.ingo.role=student, user 4242, the same
 //     lock-down, network none or container:<grading> with --share-network,
 //     /task/student mounted, its own 1 MiB /task and /tmp, entrypoint
-//     `ingo-helper student SPEC`. Limits: 0 inherits the grading container's,
+//     `ingo-helper student SPEC`; when the course has $common/student, a
+//     tmpfs /course too, which its helper fills from a tar the agent
+//     writes first on its stdin (studentcommon.go) and makes read-only. Limits: 0 inherits the grading container's,
 //     larger values are lowered to it; its memory cgroup allows exactly its
 //     memory limit (no helper share: the student helper only starts the
 //     command and waits), and the student containers of a job running at

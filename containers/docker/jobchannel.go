@@ -80,6 +80,10 @@ type jobChannel struct {
 	oom *oomWatch
 	// studentUse sums the student containers that ran (usage.go).
 	studentUse studentTally
+	// commonRoom is the room of the course's $common/student on a
+	// student container's tmpfs, read once (studentcommon.go).
+	commonOnce sync.Once
+	commonRoom int64
 
 	mu      sync.Mutex
 	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
@@ -142,7 +143,8 @@ func (c *jobChannel) studentLimits(req *channel.StudentRequest) studentLimits {
 // the job's CPUs and processes (studentShares).
 func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits, n int) (string, error) {
 	pl := c.job.Limits
-	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir}
+	common := c.studentCommonRoom()
+	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir, Common: common > 0}
 	if req.SSH {
 		spec.SSH = c.r.opts.SSH.limits()
 		spec.SetupScript, spec.TeardownScript = req.SetupScript, req.TeardownScript
@@ -165,6 +167,10 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		Labels:       c.r.labels(c.job, "student"),
 	}
 	ms := studentMounts(pl)
+	if common > 0 {
+		// The course's common student files, made read-only by the helper.
+		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: common, mode: "0755", owned: true, exec: true})
+	}
 	mnts, _ := tmpfs(ms)
 	hc := c.r.hostConfig(pl, c.maxResult, mnts)
 	hc.NetworkMode = "none"
@@ -216,6 +222,14 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 	defer att.close()
 	if err := r.start(c.ctx, id); err != nil {
 		return channel.CodeLaunch, "the student container could not start"
+	}
+	if c.studentCommonRoom() > 0 {
+		// First on its stdin, before the caller's or the SSH channel: its
+		// helper reads them before it runs anything.
+		if _, err := writeStudentCommon(tar.NewWriter(att.conn.Conn), c.job.Task); err != nil {
+			r.log.Warn("student container: the course's common student files", "job", c.job.ID(), "err", err)
+			return channel.CodeLaunch, "the student container could not be given the course's common files"
+		}
 	}
 	_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventStarted, Container: id})
 

@@ -49,6 +49,32 @@ func stdinStream(e *cmdEnv) bool {
 // returns errNoStream when the stream holds no entry at all. A refused tar
 // is left where the refusal stopped: drainTar reads the rest.
 func extractStdin(p Paths, tr *tar.Reader) error {
+	return extractTar(p, tr, stdinName)
+}
+
+// extractCommonStudent unpacks the tar of a student container's stdin
+// (channel.StudentSpec.Common): the course's common student files, under
+// course/common/student/ only, made read-only as the grading container's
+// common files are.
+func extractCommonStudent(p Paths, tr *tar.Reader) error {
+	return extractTar(p, tr, commonStudentName)
+}
+
+// commonStudentName checks a name of a student container's tar.
+func commonStudentName(hdr *tar.Header) (string, error) {
+	clean, err := stdinName(hdr)
+	if err != nil {
+		return "", err
+	}
+	if clean == "course" || clean == "course/common" || clean == "course/common/student" ||
+		strings.HasPrefix(clean, "course/common/student/") {
+		return clean, nil
+	}
+	return "", fmt.Errorf("entry %q refused: outside course/common/student/", hdr.Name)
+}
+
+// extractTar is extractStdin with the names name accepts.
+func extractTar(p Paths, tr *tar.Reader, entryName func(*tar.Header) (string, error)) error {
 	rootDir := p.Root
 	if rootDir == "" {
 		rootDir = "/"
@@ -72,7 +98,7 @@ func extractStdin(p Paths, tr *tar.Reader) error {
 			return fmt.Errorf("reading the tar: %w", err)
 		}
 		entries++
-		name, err := stdinName(hdr)
+		name, err := entryName(hdr)
 		if err != nil {
 			return err
 		}

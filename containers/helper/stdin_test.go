@@ -366,3 +366,46 @@ func TestStdinMode_NotUsedWithInputJSON(t *testing.T) {
 		t.Errorf("result %q", r.Result)
 	}
 }
+
+// TestExtractCommonStudent: a student container's tar is unpacked under
+// course/common/student only, read-only, and read no further than its
+// end: what follows on stdin is the student's.
+func TestExtractCommonStudent(t *testing.T) {
+	reg := func(name string) tarEntry { return tarEntry{name: name, typ: tar.TypeReg, body: "x"} }
+	for _, tt := range []struct {
+		name    string
+		entries []tarEntry
+		refused bool
+	}{
+		{"files", []tarEntry{reg("course/common/student/a.txt"), reg("course/common/student/lib/b.so")}, false},
+		{"task file", []tarEntry{reg("task/run")}, true},
+		{"other common file", []tarEntry{reg("course/common/grader.sh")}, true},
+		{"student's folder", []tarEntry{reg("task/student/x")}, true},
+		{"input", []tarEntry{reg(".ingo/input.json")}, true},
+		{"dotdot", []tarEntry{reg("course/common/student/../grader.sh")}, true},
+		{"link", []tarEntry{{name: "course/common/student/l", typ: tar.TypeSymlink, linkname: "/etc/passwd"}}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			stdin := bytes.NewReader(append(stdinTar(t, tt.entries), "the student's stdin"...))
+			err := extractCommonStudent(Paths{Root: root}, tar.NewReader(stdin))
+			if tt.refused {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rest, _ := io.ReadAll(stdin)
+			if string(rest) != "the student's stdin" {
+				t.Errorf("after the tar: %q", rest)
+			}
+			st, err := os.Stat(filepath.Join(root, "course/common/student/lib/b.so"))
+			if err != nil || st.Mode().Perm()&0o222 != 0 {
+				t.Errorf("b.so: %v, mode %v: want read-only", err, st)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,16 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	var spec channel.StudentSpec
 	if err := json.Unmarshal([]byte(a.rest[0]), &spec); err != nil {
 		return exitWith(channel.CodeLaunch, fmt.Errorf("bad spec: %w", err))
+	}
+	if spec.Common {
+		// Read block by block, never past the tar's end: what follows on
+		// stdin is the student's (the command inherits the descriptor).
+		if e.stdin == nil {
+			return exitWith(channel.CodeLaunch, errors.New("the course's common files: no stdin"))
+		}
+		if err := extractCommonStudent(e.paths, tar.NewReader(e.stdin)); err != nil {
+			return exitWith(channel.CodeLaunch, fmt.Errorf("the course's common files: %w", err))
+		}
 	}
 	// The student's code runs as our uid: without this it could open our
 	// stdout through /proc/1/fd/1, which is the channel to the agent when
