@@ -19,15 +19,7 @@ func TestCourseCommon(t *testing.T) {
 	}
 	r := newTestRuntime(t, Options{})
 	dir, common := t.TempDir(), t.TempDir()
-	write := func(p, content string, mode os.FileMode) {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(filepath.Join(dir, "run"), `#!/bin/bash
+	writeFile(t, filepath.Join(dir, "run"), `#!/bin/bash
 . /course/common/lib.sh
 msg="$(greet) $(cat /course/common/data/words.txt)"
 echo x >/course/common/new.txt 2>/dev/null && msg="$msg writable"
@@ -41,10 +33,10 @@ feedback-msg -m "$msg"
 `, 0o755)
 	// Kept 0644 by git, run as ./custom.sh: INGInious makes every task
 	// file executable (OpenWeek's and CS1-Java's courses rely on it).
-	write(filepath.Join(dir, "custom.sh"), "#!/bin/sh\ntrue\n", 0o644)
-	write(filepath.Join(common, "lib.sh"), "greet() { echo hello; }\n", 0o644)
-	write(filepath.Join(common, "tool.sh"), "#!/bin/sh\ntrue\n", 0o755)
-	write(filepath.Join(common, "data", "words.txt"), "from common", 0o644)
+	writeFile(t, filepath.Join(dir, "custom.sh"), "#!/bin/sh\ntrue\n", 0o644)
+	writeFile(t, filepath.Join(common, "lib.sh"), "greet() { echo hello; }\n", 0o644)
+	writeFile(t, filepath.Join(common, "tool.sh"), "#!/bin/sh\ntrue\n", 0o755)
+	writeFile(t, filepath.Join(common, "data", "words.txt"), "from common", 0o644)
 	b, err := bundle.PackCourse(dir, common, bundle.PackLimits{})
 	if err != nil {
 		t.Fatal(err)
@@ -64,15 +56,7 @@ func TestCourseCommonStudent(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{})
 	dir, common := t.TempDir(), t.TempDir()
-	write := func(p, content string, mode os.FileMode) {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(filepath.Join(dir, "run"), `#!/bin/bash
+	writeFile(t, filepath.Join(dir, "run"), `#!/bin/bash
 out=$(printf 'from the caller\n' | run_student sh -c '
 cat /course/common/student/lib/words.txt
 /course/common/student/tool.sh
@@ -83,9 +67,9 @@ cat')
 feedback-result success
 feedback-msg -m "$out"
 `, 0o755)
-	write(filepath.Join(common, "grader.sh"), "#!/bin/sh\necho hidden\n", 0o755)
-	write(filepath.Join(common, "student", "tool.sh"), "#!/bin/sh\necho tool ran\n", 0o755)
-	write(filepath.Join(common, "student", "lib", "words.txt"), "from common/student\n", 0o644)
+	writeFile(t, filepath.Join(common, "grader.sh"), "#!/bin/sh\necho hidden\n", 0o755)
+	writeFile(t, filepath.Join(common, "student", "tool.sh"), "#!/bin/sh\necho tool ran\n", 0o755)
+	writeFile(t, filepath.Join(common, "student", "lib", "words.txt"), "from common/student\n", 0o644)
 	b, err := bundle.PackCourse(dir, common, bundle.PackLimits{})
 	if err != nil {
 		t.Fatal(err)
@@ -94,5 +78,16 @@ feedback-msg -m "$out"
 	want := "from common/student\ntool ran\nfrom the caller"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
+	}
+}
+
+// writeFile writes a file of a task or course folder, and its folders.
+func writeFile(t *testing.T, p, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
 	}
 }

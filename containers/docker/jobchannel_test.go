@@ -100,24 +100,7 @@ func (p halfPipe) CloseWrite() error { return p.PipeWriter.Close() }
 // the helper's StreamOpenTimeout (the job hung to its wall-time limit).
 func TestJobChannel_FloodEndsHelperSession(t *testing.T) {
 	t.Parallel()
-	r := newRuntime(&fakeAPI{events: blockEvents}, quiet())
-	defer r.Close()
-	a := &attempt{job: &containers.Job{Desc: &messages.JobDescription{}}, maxResult: 10}
-	ch := newJobChannel(r, a, "grading", "")
-	agentIn, helperOut := io.Pipe()
-	helperIn, agentOut := io.Pipe()
-	if err := ch.start(agentIn, halfPipe{agentOut}); err != nil {
-		t.Fatal(err)
-	}
-	defer ch.close()
-	sess, err := yamux.Client(muxConn{helperIn, helperOut}, channel.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		helperIn.Close()
-		sess.Close()
-	}()
+	ch, sess := openHelperSide(t)
 	// As the run file of TestChannelFlood: stdin streams of distinct calls,
 	// each with data, kept open; past maxPendingCalls each is refused.
 	for i := 0; i < maxPendingCalls+maxRefused+maxActiveStreams; i++ {
