@@ -104,6 +104,10 @@ type Event struct {
 
 // Events.
 const (
+	// EventReady: the call has its student slot; the helper opens its
+	// KindStdin, KindStdout and KindStderr streams only then, so that a
+	// call waiting for a slot holds no stream the agent does not read.
+	EventReady     = "ready"
 	EventStarted   = "started"
 	EventExit      = "exit"
 	EventListening = "listening"

@@ -37,9 +37,10 @@
 //   - KindStudent (helper -> agent): a run_student or ssh_student call,
 //     Header.Student holding the request. Then JSON lines both ways:
 //     Control from the helper (signals, kill), Event from the agent
-//     (EventStarted, EventExit). The agent sends exactly one EventExit, then
-//     closes; a stream closed by the helper before that kills the student
-//     container.
+//     (EventReady once the call has a student slot, EventStarted,
+//     EventExit). The agent sends exactly one EventExit, then closes; a
+//     stream closed by the helper before that kills the student container.
+//     The helper opens the call's three io streams after EventReady only.
 //   - KindStdin, KindStdout, KindStderr (helper -> agent, Header.ID naming
 //     the KindStudent stream's ID): the student process's stdin (bytes from
 //     the helper; the helper's close is end-of-file) and its stdout and

@@ -34,7 +34,7 @@ const (
 	maxActiveStreams = 64
 	maxPendingCalls  = 2 * maxStudents
 	maxRefused       = 256
-	maxDropping      = 32
+	maxDropping      = 128
 )
 
 // goAwayWait bounds the wait for the GoAway of a channel over its bounds.
@@ -246,7 +246,10 @@ func (c *jobChannel) refuse(st *yamux.Stream, why string) {
 // streams replaced, refused or done with held that memory in the agent
 // until the job ended, some 0.5 MiB a stream for as many streams as the
 // helper could open. The drain holds nothing; streams being drained count,
-// and past maxDropping the channel is given up. Callers run on goroutines
+// and past maxDropping the channel is given up. The helper's proxy closes
+// its side of a stream once the agent closed its own (containers/helper,
+// mux.go), so a drain lasts a round trip whatever the container's
+// processes do. Callers run on goroutines
 // wg counts, so the drain's wg.Add cannot race close's Wait.
 func (c *jobChannel) drop(st *yamux.Stream) {
 	_ = st.Close()
@@ -260,6 +263,9 @@ func (c *jobChannel) drop(st *yamux.Stream) {
 	go func() {
 		defer c.wg.Done()
 		defer c.dropping.Add(-1)
+		// A deadline its last user set (a call's stdin, cut when the
+		// student stopped) would end the drain at once.
+		_ = st.SetReadDeadline(time.Time{})
 		_, _ = io.Copy(io.Discard, st) // ends at the peer's close or the session's
 	}()
 }

@@ -254,3 +254,80 @@ func TestJobChannel_StreamsLeftOpenEndTheChannel(t *testing.T) {
 		t.Fatalf("%d streams left open after the agent dropped them, and the channel is still open", maxDropping+1)
 	}
 }
+
+// TestJobChannel_DropDrainsPastADeadline: a call's stdin stream has a read
+// deadline in the past when the call ends (the relay is cut when the
+// student stopped); dropping it still drains what the caller sends after.
+// Before, the drain returned at once on the deadline and the stream held a
+// window of data per finished call.
+func TestJobChannel_DropDrainsPastADeadline(t *testing.T) {
+	t.Parallel()
+	ch, sess := openHelperSide(t)
+	var helper [3]*yamux.Stream
+	for i, kind := range []string{channel.KindStdin, channel.KindStdout, channel.KindStderr} {
+		st, err := sess.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := channel.WriteHeader(st, channel.Header{Kind: kind, ID: "call"}); err != nil {
+			t.Fatal(err)
+		}
+		helper[i] = st
+	}
+	in, out, errs, err := ch.streams("call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = in.SetReadDeadline(time.Now())
+	for _, st := range []*yamux.Stream{in, out, errs} {
+		ch.drop(st)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := helper[0].Write(make([]byte, 3<<18)) // past the window
+		wrote <- err
+	}()
+	select {
+	case <-wrote:
+	case <-time.After(20 * time.Second): // a failure bound only
+		t.Fatal("what the caller sent after its call ended is held, not drained")
+	}
+}
+
+// TestJobChannel_ReadyOnlyWithASlot: the helper opens a call's io streams
+// only once the agent says the call has a student slot (EventReady), so
+// that calls waiting for one hold no stream the agent does not read.
+func TestJobChannel_ReadyOnlyWithASlot(t *testing.T) {
+	t.Parallel()
+	ch, sess := openHelperSide(t)
+	for range maxStudents {
+		ch.students <- struct{}{} // every slot taken
+	}
+	ctl, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := channel.WriteHeader(ctl, channel.Header{Kind: channel.KindStudent, ID: "c", Student: &channel.StudentRequest{Argv: []string{"true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	events := channel.NewLines[channel.Event](ctl)
+	got := make(chan channel.Event, 1)
+	go func() {
+		ev, _ := events.Next()
+		got <- ev
+	}()
+	select {
+	case ev := <-got:
+		t.Fatalf("while every slot is taken the call got %+v", ev)
+	case <-time.After(200 * time.Millisecond):
+	}
+	<-ch.students // a slot frees
+	select {
+	case ev := <-got:
+		if ev.Event != channel.EventReady {
+			t.Fatalf("first event %+v, want %q", ev, channel.EventReady)
+		}
+	case <-time.After(20 * time.Second): // a failure bound only
+		t.Fatal("no event once a slot freed")
+	}
+}

@@ -41,14 +41,6 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	exit := func(code int, reason string) {
 		_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventExit, Code: code, Reason: reason})
 	}
-	in, out, errs, err := c.streams(h.ID)
-	if err != nil {
-		exit(channel.CodeLaunch, err.Error())
-		return
-	}
-	defer c.drop(in)
-	defer c.drop(out)
-	defer c.drop(errs)
 	req := h.Student
 	if req == nil {
 		exit(channel.CodeLaunch, "no request")
@@ -74,6 +66,20 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		exit(channel.CodeLaunch, "the job ended")
 		return
 	}
+	// Only now does the helper open the call's io streams: a call waiting
+	// for its slot holds none the agent does not read (each could hold a
+	// window, 256 KiB, of what the caller sent).
+	if channel.WriteLine(ctl, channel.Event{Event: channel.EventReady}) != nil {
+		return
+	}
+	in, out, errs, err := c.streams(h.ID)
+	if err != nil {
+		exit(channel.CodeLaunch, err.Error())
+		return
+	}
+	defer c.drop(in)
+	defer c.drop(out)
+	defer c.drop(errs)
 	image := c.image
 	if req.Environment != "" {
 		if image, err = c.r.image(c.ctx, req.Environment); err != nil {

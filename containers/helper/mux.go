@@ -135,7 +135,12 @@ func (m *mux) serveLocal() {
 }
 
 // proxy relays one local connection, its header first, to a new stream,
-// both ways, each direction closed on its own (half-close).
+// both ways, each direction closed on its own (half-close), until the
+// agent closed its side: the agent is then done with the stream (a call's
+// stdin, control or output after its end, or a stream it refused), and
+// the proxy closes it and the connection without waiting for the local
+// process. Otherwise a process that kept its side open kept the stream
+// open in the agent, which drains it (and counts such streams) until then.
 func (m *mux) proxy(c *net.UnixConn) {
 	defer c.Close()
 	h, line, err := channel.ReadHeader(c)
@@ -156,15 +161,14 @@ func (m *mux) proxy(c *net.UnixConn) {
 	if _, err := st.Write(line); err != nil {
 		return
 	}
-	up := make(chan struct{})
 	go func() {
-		defer close(up)
 		_, _ = io.Copy(st, c)
 		_ = st.Close() // FIN: the agent reads to the end, can still write
 	}()
 	_, _ = io.Copy(c, st)
 	_ = c.CloseWrite()
-	<-up
+	// The deferred closes end the upward copy: its read of c fails, or
+	// its write to st.
 }
 
 // sendResult hands the result to the agent on a KindResult stream, framed

@@ -179,6 +179,34 @@ func studentCall(e *cmdEnv, name string, argv []string) error {
 		return launch(err)
 	}
 	defer ctl.Close()
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	go func() {
+		for s := range sigs {
+			n := strings.TrimPrefix(signalName(s.(syscall.Signal)), "SIG")
+			if channel.WriteLine(ctl, channel.Control{Signal: n}) != nil {
+				return
+			}
+		}
+	}()
+
+	// The io streams once the agent has a student slot for the call
+	// (channel.EventReady), or its early answer.
+	events := channel.NewLines[channel.Event](ctl)
+	for {
+		ev, err := events.Next()
+		if err != nil {
+			return exitWith(channel.CodeLaunch, errors.New("the agent ended the call without a return code"))
+		}
+		if ev.Event == channel.EventExit {
+			return studentExit(ev)
+		}
+		if ev.Event == channel.EventReady {
+			break
+		}
+	}
 	var streams [3]*net.UnixConn
 	for i, kind := range []string{channel.KindStdin, channel.KindStdout, channel.KindStderr} {
 		if streams[i], err = dial(channel.Header{Kind: kind, ID: id}); err != nil {
@@ -205,19 +233,6 @@ func studentCall(e *cmdEnv, name string, argv []string) error {
 		}()
 	}
 
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			n := strings.TrimPrefix(signalName(s.(syscall.Signal)), "SIG")
-			if channel.WriteLine(ctl, channel.Control{Signal: n}) != nil {
-				return
-			}
-		}
-	}()
-
-	events := channel.NewLines[channel.Event](ctl)
 	for {
 		ev, err := events.Next()
 		if err != nil {
@@ -227,14 +242,19 @@ func studentCall(e *cmdEnv, name string, argv []string) error {
 			continue
 		}
 		outputs.Wait()
-		if ev.Code == channel.CodeLaunch && ev.Reason != "" {
-			return exitWith(ev.Code, errors.New(ev.Reason))
-		}
-		if ev.Code != 0 {
-			return exitWith(ev.Code, errQuiet)
-		}
-		return nil
+		return studentExit(ev)
 	}
+}
+
+// studentExit is run_student's end for the agent's EventExit.
+func studentExit(ev channel.Event) error {
+	if ev.Code == channel.CodeLaunch && ev.Reason != "" {
+		return exitWith(ev.Code, errors.New(ev.Reason))
+	}
+	if ev.Code != 0 {
+		return exitWith(ev.Code, errQuiet)
+	}
+	return nil
 }
 
 // errQuiet is an exit status with nothing to say on stderr: the student
