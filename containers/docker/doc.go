@@ -255,10 +255,10 @@
 //     with the tmpfs sizes. Student containers get their limit exactly and
 //     share Limits.Memory (see run_student above). /task/student is at
 //     most Limits.Memory, and at most a file per 32 KiB of it (2048 to
-//     16384 files and folders: each costs the kernel a KiB no size
+//     16384 files and folders: each costs the kernel 1 to 3 KiB no size
 //     counts): what ended student containers left there is charged to no
 //     running container. JobMemory (memory.go) sums it all, (M + 8) + M +
-//     min(disk, M) MiB for M = Limits.Memory plus 4 to 32 MiB for those
+//     min(disk, M) MiB for M = Limits.Memory plus 6 to 48 MiB for those
 //     files, and the agent's admission counts that against agent.memory.
 //   - Disk (choice (b) of issue 3): the rootfs is read-only; the only
 //     writable places are tmpfs mounts with a size, so their total is
