@@ -62,7 +62,13 @@
 //
 // Inside a grading container, processes reach the helper's session through
 // the unix socket SocketPath: each connection is proxied byte for byte to
-// one new stream (header included). The helper lets only KindStudent,
-// KindStdin, KindStdout and KindStderr through, so nothing a run file or a
-// student program does can pass for the helper's result.
+// one new stream (header included), until the agent closed its side of the
+// stream: the proxy then closes the stream and the connection, whatever
+// the process does. The helper lets only KindStudent, KindStdin,
+// KindStdout and KindStderr through, so nothing a run file or a student
+// program does can pass for the helper's result.
+//
+// A student container's stdin (StudentSpec.Common) first carries a tar of
+// the course's common student files, then the caller's stdin, or its own
+// session for ssh_student.
 package channel

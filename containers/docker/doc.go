@@ -155,8 +155,9 @@
 //     /task/student mounted, its own 1 MiB /task and /tmp, entrypoint
 //     `ingo-helper student SPEC`; when the course has $common/student, a
 //     tmpfs /course too, which its helper fills from a tar the agent
-//     writes first on its stdin (studentcommon.go) and makes read-only. Limits: 0 inherits the grading container's,
-//     larger values are lowered to it; its memory cgroup allows exactly its
+//     writes first on its stdin (studentcommon.go) and makes read-only
+//     (by mode, as the grading container's /course/common). Limits: 0
+//     inherits the grading container's, larger values are lowered to it; its memory cgroup allows exactly its
 //     memory limit (no helper share: the student helper only starts the
 //     command and waits), and the student containers of a job running at
 //     once share Limits.Memory (memory.go): a call whose limit does not fit
@@ -164,7 +165,7 @@
 //     its container is made; its CPU time is watched on its own
 //     cgroup, its wall time by a timer. Attached like the grading
 //     container; its stdout and stderr go to the call's streams, the call's
-//     stdin to its stdin; the call's signals become ContainerKill with that
+//     stdin to its stdin (after the common tar, if any); the call's signals become ContainerKill with that
 //     signal. The code: an OOM kill 252, else over a limit 253, else the
 //     exit status (an OOM kill just before the agent's own kill over a
 //     limit is 252 only if the daemon already flagged it). At most 8 per
@@ -254,11 +255,11 @@
 //     helper itself, so that a job of 32 MiB still runs; it does not grow
 //     with the tmpfs sizes. Student containers get their limit exactly and
 //     share Limits.Memory (see run_student above). /task/student is at
-//     most Limits.Memory, and at most a file per 32 KiB of it (2048 to
+//     most Limits.Memory, and at most a file per 32 KiB of it (4096 to
 //     16384 files and folders: each costs the kernel 1 to 3 KiB no size
 //     counts): what ended student containers left there is charged to no
 //     running container. JobMemory (memory.go) sums it all, (M + 8) + M +
-//     min(disk, M) MiB for M = Limits.Memory plus 6 to 48 MiB for those
+//     min(disk, M) MiB for M = Limits.Memory plus 12 to 48 MiB for those
 //     files, and the agent's admission counts that against agent.memory.
 //   - Disk (choice (b) of issue 3): the rootfs is read-only; the only
 //     writable places are tmpfs mounts with a size, so their total is
@@ -270,8 +271,9 @@
 //     plus 1 MiB, and /archive MaxResultBytes(Limits.Output) but at least
 //     16 MiB, both uid/gid 4242, mode 0755, noexec; all nosuid, nodev. A
 //     write past a mount's size fails with ENOSPC and the job goes on to its
-//     result (memory running out first is an overflow, see Memory). RLIMIT_FSIZE (Limits.Disk MiB, never below what the
-//     helper's feedback and result may need) also bounds each file, /dev/shm included.
+//     result (memory running out first is an overflow, see Memory).
+//     RLIMIT_FSIZE (Limits.Disk MiB, never below what the helper's feedback
+//     and result may need) also bounds each file, /dev/shm included.
 //
 // # Usage
 //

@@ -248,8 +248,8 @@ func (c *jobChannel) refuse(st *yamux.Stream, why string) {
 // helper could open. The drain holds nothing; streams being drained count,
 // and past maxDropping the channel is given up. The helper's proxy closes
 // its side of a stream once the agent closed its own (containers/helper,
-// mux.go), so a drain lasts a round trip whatever the container's
-// processes do. Callers run on goroutines
+// mux.go): a drain lasts until the process at the other end has read what
+// the agent sent it (a call's output), then a round trip. Callers run on goroutines
 // wg counts, so the drain's wg.Add cannot race close's Wait.
 func (c *jobChannel) drop(st *yamux.Stream) {
 	_ = st.Close()

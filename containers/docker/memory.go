@@ -37,7 +37,7 @@ func gradingMemory(l messages.Limits) int64 {
 //	                               (their limits share M, see studentBudget)
 //	          + studentDirBytes    /task/student, min(disk, M), and its
 //	          + its files' inodes  files' kernel memory (studentDirInodes
-//	                               x inodeBytes, 6 to 48 MiB): what ended
+//	                               x inodeBytes, 12 to 48 MiB): what ended
 //	                               student containers wrote there is
 //	                               charged to no running container
 //

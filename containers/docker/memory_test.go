@@ -16,9 +16,9 @@ func TestJobMemory(t *testing.T) {
 		memory, disk, want int64
 	}{
 		// The last term: /task/student's inodes, a file a 32 KiB of it
-		// (2048 to 16384), 3 KiB each.
-		{100, 4096, 108 + 100 + 100 + 9},
-		{100, 64, 108 + 100 + 64 + 6},
+		// (4096 to 16384), 3 KiB each.
+		{100, 4096, 108 + 100 + 100 + 12},
+		{100, 64, 108 + 100 + 64 + 12},
 		{256, 0, 264 + 256 + 256 + 24},     // no disk limit: /task/student 1 GiB, capped
 		{2048, 0, 2056 + 2048 + 1024 + 48}, // at most 16384 files
 		{0, 4096, 0},                       // no memory limit: nothing to count

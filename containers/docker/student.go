@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,6 +87,7 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		}
 	}
 	lim := c.studentLimits(req)
+	c.studentCommonRoom() // read once, before joinShares takes its lock
 	// Its memory comes from the job's: held until the container is gone.
 	release, err := c.takeStudentMemory(lim.memory)
 	if err != nil {
@@ -230,10 +230,9 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		return channel.CodeLaunch, "the student container could not start"
 	}
 	if c.studentCommonRoom() > 0 {
-		// First on its stdin, before the caller's or the SSH channel: its
-		// helper reads them before it runs anything.
-		if _, err := writeStudentCommon(tar.NewWriter(att.conn.Conn), c.job.Task); err != nil {
-			r.log.Warn("student container: the course's common student files", "job", c.job.ID(), "err", err)
+		if err := c.giveStudentCommon(att.conn.Conn); err != nil {
+			r.log.Warn("student container: the course's common student files", "job", c.job.ID(), "container", id, "err", err)
+			r.kill(id)
 			return channel.CodeLaunch, "the student container could not be given the course's common files"
 		}
 	}
@@ -259,11 +258,17 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		// The student's stdin is its channel; the caller's goes nowhere.
 		go func() { _, _ = io.Copy(io.Discard, in) }()
 	} else {
-		// Not waited for: a caller's stdin may never end (a pipe the run
-		// file keeps open until run_student returns). The read is cut
-		// when the student stopped.
-		defer func() { _ = in.SetReadDeadline(time.Now()) }()
+		// A caller's stdin may never end (a pipe the run file keeps open
+		// until run_student returns): the read is cut when the student
+		// stopped, and the relay waited for, so that it is over before
+		// the stream is dropped (drop clears the deadline).
+		relayed := make(chan struct{})
+		defer func() {
+			_ = in.SetReadDeadline(time.Now())
+			<-relayed
+		}()
 		go func() {
+			defer close(relayed)
 			_, _ = io.Copy(att.conn.Conn, in)
 			_ = att.conn.CloseWrite()
 		}()

@@ -307,7 +307,7 @@ sleep 1`)}), nil)
 		t.Fatalf("%d student-dir volumes of the job while it runs, want 1", len(vs))
 	}
 	v := vs[0]
-	if v.Driver != "local" || v.Options["type"] != "tmpfs" || !strings.Contains(v.Options["o"], "size=49152k,nr_inodes=2048,uid=4242,gid=4242") ||
+	if v.Driver != "local" || v.Options["type"] != "tmpfs" || !strings.Contains(v.Options["o"], "size=49152k,nr_inodes=4096,uid=4242,gid=4242") ||
 		v.Labels[LabelAgent] != r.opts.AgentID || v.Labels[LabelAttempt] != "1" {
 		t.Errorf("volume %s: driver %s, options %v, labels %v", v.Name, v.Driver, v.Options, v.Labels)
 	}

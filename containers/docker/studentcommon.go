@@ -2,10 +2,12 @@ package docker
 
 import (
 	"archive/tar"
-	"compress/gzip"
+	"context"
+	"fmt"
 	"io"
-	"path"
+	"net"
 	"strings"
+	"time"
 
 	"github.com/ingo-grader/ingo/containers"
 )
@@ -22,6 +24,24 @@ import (
 
 // commonStudentDir is the bundle's folder of those files.
 const commonStudentDir = commonDir + "/student"
+
+// commonWriteWait bounds the write of the files to a student container's
+// stdin: its helper reads them first thing, so only a helper that does not
+// (one older than Common, in an image built by hand, whose command then
+// reads them as its stdin, or not at all) makes the write wait.
+const commonWriteWait = 30 * time.Second
+
+// giveStudentCommon writes the course's common student files on conn, a
+// student container's stdin, within commonWriteWait and the job's life.
+func (c *jobChannel) giveStudentCommon(conn net.Conn) error {
+	_ = conn.SetWriteDeadline(time.Now().Add(commonWriteWait))
+	stop := context.AfterFunc(c.ctx, func() { _ = conn.SetWriteDeadline(time.Now()) })
+	defer stop()
+	if _, err := writeStudentCommon(tar.NewWriter(conn), c.job.Task); err != nil {
+		return fmt.Errorf("writing them on its stdin: %w", err)
+	}
+	return conn.SetWriteDeadline(time.Time{})
+}
 
 // studentCommonRoom is the room the job's $common/student takes on a
 // tmpfs (whole pages, plus slack); 0 when the task has none or its bundle
@@ -47,51 +67,16 @@ func (c *jobChannel) studentCommonRoom() int64 {
 // b's $common/student, named course/common/student/..., and closes it. It
 // returns the room they take on a tmpfs (0 when there are none).
 func writeStudentCommon(tw *tar.Writer, b containers.TaskBundle) (room int64, err error) {
-	rc, err := b.Open()
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
-	if err != nil {
-		return 0, err
-	}
-	tr := tar.NewReader(zr)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, err
-		}
-		name := path.Clean("/" + strings.TrimPrefix(hdr.Name, "./"))
+	err = eachBundleEntry(b, func(name string, hdr *tar.Header, r io.Reader) error {
 		rest, ok := strings.CutPrefix(name, "/"+commonStudentDir)
 		if !ok || (rest != "" && rest[0] != '/') {
-			continue
+			return nil
 		}
-		h := &tar.Header{Name: "course/common/student" + rest, Uid: workerID, Gid: workerID, ModTime: hdr.ModTime, Format: tar.FormatPAX}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			h.Typeflag, h.Name, h.Mode = tar.TypeDir, h.Name+"/", 0o755
-		case tar.TypeReg:
-			h.Typeflag, h.Size, h.Mode = tar.TypeReg, hdr.Size, 0o644
-			if hdr.Mode&0o111 != 0 {
-				h.Mode = 0o755
-			}
-			room += (hdr.Size + pageBytes - 1) / pageBytes * pageBytes
-		default:
-			continue // bundles hold directories and regular files only
-		}
-		room += pageBytes // its inode and entry
-		if err := tw.WriteHeader(h); err != nil {
-			return 0, err
-		}
-		if h.Typeflag == tar.TypeReg {
-			if _, err := io.CopyN(tw, tr, hdr.Size); err != nil {
-				return 0, err
-			}
-		}
+		room += tmpfsRoom(hdr)
+		return copyEntry(tw, hdr, "course/common/student"+rest, commonMode(hdr), r)
+	})
+	if err != nil {
+		return 0, err
 	}
 	if err := tw.Close(); err != nil {
 		return 0, err

@@ -149,74 +149,101 @@ var errTaskTooLarge = errors.New("the task folder is larger than the disk limit"
 // It reports whether the bundle has a student directory, and the room the
 // common files take on a tmpfs (whole pages, plus slack; 0 without them).
 func copyTask(tw *tar.Writer, b containers.TaskBundle, limit int64) (student bool, common int64, err error) {
-	rc, err := b.Open()
-	if err != nil {
-		return false, 0, err
-	}
-	defer rc.Close()
-	zr, err := gzip.NewReader(rc)
-	if err != nil {
-		return false, 0, err
-	}
-	tr := tar.NewReader(zr)
 	var total int64
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			if common > 0 {
-				common += commonSlackBytes
-			}
-			return student, common, nil
-		}
-		if err != nil {
-			return false, 0, err
-		}
-		name := path.Clean("/" + strings.TrimPrefix(hdr.Name, "./"))
-		if name == "/" {
-			continue
-		}
-		inCommon := false
+	err = eachBundleEntry(b, func(name string, hdr *tar.Header, r io.Reader) error {
+		// Every task file is executable, as INGInious makes /task (0777):
+		// courses run a custom.sh or a setup script that git keeps as
+		// 0644. Common files keep their execute bits.
+		mode := int64(0o755)
 		if rest, ok := strings.CutPrefix(name, "/"+commonDir); ok && (rest == "" || rest[0] == '/') {
-			name, inCommon = "course/common"+rest, true
-			common += pageBytes // its inode and entry
+			name, mode = "course/common"+rest, commonMode(hdr)
+			common += tmpfsRoom(hdr)
 		} else {
 			name = "task" + name
 		}
 		if name == "task/student" {
 			student = true
 		}
-		h := &tar.Header{Name: name, Uid: workerID, Gid: workerID, ModTime: hdr.ModTime, Format: tar.FormatPAX}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			h.Typeflag, h.Name, h.Mode = tar.TypeDir, name+"/", 0o755
-			if err := tw.WriteHeader(h); err != nil {
-				return false, 0, err
+		if hdr.Typeflag == tar.TypeReg {
+			if total += hdr.Size; total > limit {
+				return errTaskTooLarge
 			}
-		case tar.TypeReg:
-			total += hdr.Size
-			if total > limit {
-				return false, 0, errTaskTooLarge
-			}
-			if inCommon {
-				common += (hdr.Size + pageBytes - 1) / pageBytes * pageBytes
-			}
-			// Every task file is executable, as INGInious makes /task
-			// (0777): courses run a custom.sh or a setup script that git
-			// keeps as 0644. Common files keep their execute bits.
-			mode := int64(0o755)
-			if inCommon && hdr.Mode&0o111 == 0 {
-				mode = 0o644
-			}
-			h.Typeflag, h.Mode, h.Size = tar.TypeReg, mode, hdr.Size
-			if err := tw.WriteHeader(h); err != nil {
-				return false, 0, err
-			}
-			if _, err := io.CopyN(tw, tr, hdr.Size); err != nil {
-				return false, 0, err
-			}
-		default:
-			// Bundles hold directories and regular files only.
+		}
+		return copyEntry(tw, hdr, name, mode, r)
+	})
+	if err != nil {
+		return false, 0, err
+	}
+	if common > 0 {
+		common += commonSlackBytes
+	}
+	return student, common, nil
+}
+
+// eachBundleEntry calls fn with every directory and regular file of b (a
+// bundle holds nothing else), named as cleaned and rooted ("/run",
+// "/$common/lib.sh"), in the bundle's order, but its root; r reads a
+// file's contents.
+func eachBundleEntry(b containers.TaskBundle, fn func(name string, hdr *tar.Header, r io.Reader) error) error {
+	rc, err := b.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		return err
+	}
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := path.Clean("/" + strings.TrimPrefix(hdr.Name, "./"))
+		if name == "/" || (hdr.Typeflag != tar.TypeDir && hdr.Typeflag != tar.TypeReg) {
 			continue
 		}
+		if err := fn(name, hdr, tr); err != nil {
+			return err
+		}
 	}
+}
+
+// tmpfsRoom is what a bundle entry takes on a tmpfs: a page for its inode
+// and entry, and its contents in whole pages.
+func tmpfsRoom(hdr *tar.Header) int64 {
+	room := int64(pageBytes)
+	if hdr.Typeflag == tar.TypeReg {
+		room += (hdr.Size + pageBytes - 1) / pageBytes * pageBytes
+	}
+	return room
+}
+
+// commonMode is the mode of a course's common file: it keeps its execute
+// bits.
+func commonMode(hdr *tar.Header) int64 {
+	if hdr.Mode&0o111 == 0 {
+		return 0o644
+	}
+	return 0o755
+}
+
+// copyEntry writes a bundle entry to tw as name, the worker's: a directory
+// 0755, a file of mode with its contents from r.
+func copyEntry(tw *tar.Writer, hdr *tar.Header, name string, mode int64, r io.Reader) error {
+	h := &tar.Header{Name: name, Uid: workerID, Gid: workerID, ModTime: hdr.ModTime, Format: tar.FormatPAX}
+	if hdr.Typeflag == tar.TypeDir {
+		h.Typeflag, h.Name, h.Mode = tar.TypeDir, name+"/", 0o755
+		return tw.WriteHeader(h)
+	}
+	h.Typeflag, h.Mode, h.Size = tar.TypeReg, mode, hdr.Size
+	if err := tw.WriteHeader(h); err != nil {
+		return err
+	}
+	_, err := io.CopyN(tw, r, hdr.Size)
+	return err
 }

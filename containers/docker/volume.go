@@ -30,7 +30,7 @@ func studentDirBytes(l messages.Limits) int64 {
 }
 
 // The /task/student volume holds at most studentDirInodes files and
-// folders: one per 32 KiB of its size, within [2048, 16384]. Its size
+// folders: one per 32 KiB of its size, within [4096, 16384]. Its size
 // bounds the files' data only; each file or folder also costs the kernel
 // about a KiB (inode and entry) that no size counts, charged to the memory
 // cgroup of the container that made it while that container lives, and to
@@ -43,7 +43,7 @@ func studentDirBytes(l messages.Limits) int64 {
 // may round up) 2,050.
 const (
 	studentDirFileBytes = 32 << 10
-	minStudentDirInodes = 2048
+	minStudentDirInodes = 4096
 	maxStudentDirInodes = 16384
 	inodeBytes          = 3 << 10
 )

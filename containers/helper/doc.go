@@ -220,7 +220,10 @@
 //     return code is the command's, or 252 (memory), 253 (time), 254 (could
 //     not launch; also when there is no channel: file mode).
 //   - `ingo-helper student SPEC` is the student container's entrypoint: it
-//     runs the command with the container's stdio (which the agent relays),
+//     first unpacks the course's common student files from the tar that
+//     opens its stdin when SPEC says so (Common; stdin.go, to
+//     /course/common/student, made read-only), then runs the command
+//     with the container's stdio (which the agent relays),
 //     forwards the signals the agent sends, and exits with the command's
 //     status (127 not found, 126 cannot execute, 256-N signal N, as
 //     INGInious' student container gives it); with SSH

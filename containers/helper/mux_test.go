@@ -2,6 +2,9 @@ package helper
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -14,15 +17,12 @@ import (
 	"github.com/ingo-grader/ingo/containers/channel"
 )
 
-// TestProxyEndsWhenTheAgentCloses: once the agent closed its side of a
-// proxied stream (a call over, a stream refused), the proxy closes the
-// stream and the connection, whatever the local process does. Before, it
-// waited for the process to close its side: one that kept writing kept
-// the stream open in the agent, which drains it, for as long as it liked.
-func TestProxyEndsWhenTheAgentCloses(t *testing.T) {
+// startTestMux starts the helper's side of a channel with its socket at
+// sock, and returns the agent's side of the session.
+func startTestMux(t *testing.T, sock string) *yamux.Session {
+	t.Helper()
 	helperIn, agentOut := io.Pipe()
 	agentIn, helperOut := io.Pipe()
-	sock := filepath.Join(t.TempDir(), "channel.sock")
 	e := &cmdEnv{stdin: helperIn, stdout: helperOut, stderr: io.Discard, getenv: os.Getenv}
 	ready := make(chan *mux, 1)
 	go func() {
@@ -44,19 +44,39 @@ func TestProxyEndsWhenTheAgentCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	m := <-ready
+	t.Cleanup(func() {
 		// The pipes first: each session's Close waits for its reader.
 		for _, c := range []io.Closer{helperIn, helperOut, agentIn, agentOut} {
 			c.Close()
 		}
 		sess.Close()
-	}()
-	m := <-ready
+		if m != nil {
+			m.close()
+		}
+	})
 	if m == nil {
 		t.FailNow()
 	}
-	defer m.close()
+	return sess
+}
 
+// muxPipe is the agent's end of the helper's stdio.
+type muxPipe struct {
+	io.Reader
+	io.Writer
+}
+
+func (muxPipe) Close() error { return nil }
+
+// TestProxyEndsWhenTheAgentCloses: once the agent closed its side of a
+// proxied stream (a call over, a stream refused), the proxy closes the
+// stream and the connection, whatever the local process does. Before, it
+// waited for the process to close its side: one that kept writing kept
+// the stream open in the agent, which drains it, for as long as it liked.
+func TestProxyEndsWhenTheAgentCloses(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "channel.sock")
+	sess := startTestMux(t, sock)
 	c, err := net.Dial("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -94,10 +114,90 @@ func TestProxyEndsWhenTheAgentCloses(t *testing.T) {
 	}
 }
 
-// muxPipe is the agent's end of the helper's stdio.
-type muxPipe struct {
-	io.Reader
-	io.Writer
-}
+// TestStudentCallWaitsForReady: run_student opens its io streams only
+// after the agent's EventReady, and takes an EventExit that comes
+// instead (no slot for it, the job ended) as its end.
+func TestStudentCallWaitsForReady(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		ready bool
+		code  int
+		out   string
+	}{
+		{"exit before ready", false, channel.CodeLaunch, ""},
+		{"ready, then the command's end", true, 3, "from the student"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			sess := startTestMux(t, root+channel.SocketPath)
+			var stdout, stderr bytes.Buffer
+			e := &cmdEnv{paths: Paths{Root: root}, stdout: &stdout, stderr: &stderr, getenv: os.Getenv}
+			called := make(chan error, 1)
+			go func() { called <- studentCall(e, "run_student", []string{"true"}) }()
 
-func (muxPipe) Close() error { return nil }
+			ctl, err := sess.AcceptStream()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h, _, err := channel.ReadHeader(ctl); err != nil || h.Kind != channel.KindStudent {
+				t.Fatalf("first stream %+v, %v; want the call", h, err)
+			}
+			early := make(chan *yamux.Stream, 1)
+			go func() {
+				if st, err := sess.AcceptStream(); err == nil {
+					early <- st
+				}
+			}()
+			select {
+			case <-early:
+				t.Fatal("an io stream came before EventReady")
+			case <-time.After(200 * time.Millisecond):
+			}
+			if !tt.ready {
+				_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventExit, Code: channel.CodeLaunch, Reason: "the job ended"})
+				ctl.Close()
+			} else {
+				if err := channel.WriteLine(ctl, channel.Event{Event: channel.EventReady}); err != nil {
+					t.Fatal(err)
+				}
+				kinds := map[string]*yamux.Stream{}
+				for len(kinds) < 3 {
+					var st *yamux.Stream
+					select {
+					case st = <-early:
+					case <-time.After(20 * time.Second):
+						t.Fatal("the io streams did not come after EventReady")
+					}
+					h, _, err := channel.ReadHeader(st)
+					if err != nil {
+						t.Fatal(err)
+					}
+					kinds[h.Kind] = st
+					go func() {
+						if st, err := sess.AcceptStream(); err == nil {
+							early <- st
+						}
+					}()
+				}
+				fmt.Fprint(kinds[channel.KindStdout], tt.out)
+				kinds[channel.KindStdout].Close()
+				kinds[channel.KindStderr].Close()
+				_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventExit, Code: tt.code})
+				ctl.Close()
+			}
+			var err2 error
+			select {
+			case err2 = <-called:
+			case <-time.After(20 * time.Second):
+				t.Fatal("run_student did not end")
+			}
+			var ee *exitError
+			if !errors.As(err2, &ee) || ee.code != tt.code {
+				t.Errorf("run_student returned %v, want exit code %d", err2, tt.code)
+			}
+			if stdout.String() != tt.out {
+				t.Errorf("stdout %q, want %q", stdout.String(), tt.out)
+			}
+		})
+	}
+}
