@@ -88,6 +88,9 @@ type jobChannel struct {
 	mu      sync.Mutex
 	pending map[string]map[string]*yamux.Stream // call id -> kind -> stream
 	arrived chan struct{}                       // closed (and replaced) when pending grows
+	// expected are the calls told EventReady whose streams the agent
+	// still waits for: io streams of any other call are refused.
+	expected map[string]bool
 
 	sshSent atomic.Bool  // one set of credentials per job
 	active  atomic.Int64 // streams being handled
@@ -122,6 +125,7 @@ func newJobChannel(r *Runtime, a *attempt, grading, volume string) *jobChannel {
 		maxResult:     a.maxResult,
 		result:        make(chan channelResult, 1),
 		pending:       map[string]map[string]*yamux.Stream{},
+		expected:      map[string]bool{},
 		arrived:       make(chan struct{}),
 		students:      make(chan struct{}, maxStudents),
 		studentMemory: studentBudget(a.job.Limits),
@@ -199,6 +203,11 @@ func (c *jobChannel) handle(st *yamux.Stream) {
 		c.runStudent(st, h)
 	case channel.KindStdin, channel.KindStdout, channel.KindStderr:
 		c.mu.Lock()
+		if !c.expected[h.ID] {
+			c.mu.Unlock()
+			c.refuse(st, "an io stream of no call waiting for its streams")
+			return
+		}
 		if c.pending[h.ID] == nil && len(c.pending) >= maxPendingCalls {
 			c.mu.Unlock()
 			c.refuse(st, "too many run_student calls waiting for their streams")
@@ -333,9 +342,14 @@ func (c *jobChannel) resultTime() time.Time {
 }
 
 // streams waits for the three io streams of a call.
-func (c *jobChannel) streams(id string) (in, out, errs *yamux.Stream, err error) {
+func (c *jobChannel) streams(id string, gone <-chan struct{}) (in, out, errs *yamux.Stream, err error) {
 	deadline := time.NewTimer(ioWait)
 	defer deadline.Stop()
+	defer func() {
+		c.mu.Lock()
+		delete(c.expected, id)
+		c.mu.Unlock()
+	}()
 	for {
 		c.mu.Lock()
 		m := c.pending[id]
@@ -349,18 +363,26 @@ func (c *jobChannel) streams(id string) (in, out, errs *yamux.Stream, err error)
 		select {
 		case <-arrived:
 		case <-deadline.C:
-			// Those that came are nobody's now.
-			c.mu.Lock()
-			m := c.pending[id]
-			delete(c.pending, id)
-			c.mu.Unlock()
-			for _, st := range m {
-				c.drop(st)
-			}
+			c.dropPending(id)
 			return nil, nil, nil, errors.New("the call's stdin, stdout and stderr did not come")
+		case <-gone:
+			c.dropPending(id)
+			return nil, nil, nil, errors.New("the caller left")
 		case <-c.ctx.Done():
 			return nil, nil, nil, c.ctx.Err()
 		}
+	}
+}
+
+// dropPending drops the streams of call id that came: they are nobody's
+// now.
+func (c *jobChannel) dropPending(id string) {
+	c.mu.Lock()
+	m := c.pending[id]
+	delete(c.pending, id)
+	c.mu.Unlock()
+	for _, st := range m {
+		c.drop(st)
 	}
 }
 

@@ -171,6 +171,7 @@ func TestJobChannel_DroppedStreamsAreDrained(t *testing.T) {
 		after  string // a second stream's header, if any
 	}{
 		{"replaced by the same call's", `{"kind":"stdin","id":"same"}`, `{"kind":"stdin","id":"same"}`},
+		{"of no call told to open it", `{"kind":"stdin","id":"nobody"}`, ""},
 		{"bad header", `not json`, ""},
 		{"kind not served", `{"kind":"nosuch"}`, ""},
 		{"ssh debug not asked for", `{"kind":"ssh_debug"}`, ""},
@@ -179,6 +180,9 @@ func TestJobChannel_DroppedStreamsAreDrained(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ch, sess := openHelperSide(t)
+			ch.mu.Lock()
+			ch.expected["same"] = true // a call told EventReady
+			ch.mu.Unlock()
 			st, err := sess.OpenStream()
 			if err != nil {
 				t.Fatal(err)
@@ -263,6 +267,9 @@ func TestJobChannel_StreamsLeftOpenEndTheChannel(t *testing.T) {
 func TestJobChannel_DropDrainsPastADeadline(t *testing.T) {
 	t.Parallel()
 	ch, sess := openHelperSide(t)
+	ch.mu.Lock()
+	ch.expected["call"] = true
+	ch.mu.Unlock()
 	var helper [3]*yamux.Stream
 	for i, kind := range []string{channel.KindStdin, channel.KindStdout, channel.KindStderr} {
 		st, err := sess.OpenStream()
@@ -274,7 +281,7 @@ func TestJobChannel_DropDrainsPastADeadline(t *testing.T) {
 		}
 		helper[i] = st
 	}
-	in, out, errs, err := ch.streams("call")
+	in, out, errs, err := ch.streams("call", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,5 +336,38 @@ func TestJobChannel_ReadyOnlyWithASlot(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second): // a failure bound only
 		t.Fatal("no event once a slot freed")
+	}
+}
+
+// TestJobChannel_CallerLeavesWhileWaiting: a caller that goes away while
+// its call waits for a student slot ends the call at once. Before, the
+// agent read nothing of the call's stream until its container started:
+// the call held its place until a slot freed, then waited 10 s for io
+// streams that would never come, holding the slot.
+func TestJobChannel_CallerLeavesWhileWaiting(t *testing.T) {
+	t.Parallel()
+	ch, sess := openHelperSide(t)
+	for range maxStudents {
+		ch.students <- struct{}{} // every slot taken
+	}
+	ctl, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := channel.WriteHeader(ctl, channel.Header{Kind: channel.KindStudent, ID: "c", Student: &channel.StudentRequest{Argv: []string{"true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ch.active.Load() != 1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d streams handled, want the call's", ch.active.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ctl.Close() // the caller is gone
+	for deadline := time.Now().Add(10 * time.Second); ch.active.Load() != 0; {
+		if time.Now().After(deadline) { // a failure bound only
+			t.Fatal("the call still waits for a slot after its caller left")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -3,7 +3,6 @@ package docker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -40,6 +39,8 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	exit := func(code int, reason string) {
 		_ = channel.WriteLine(ctl, channel.Event{Event: channel.EventExit, Code: code, Reason: reason})
 	}
+	k := c.watchControls(ctl)
+	defer close(k.done)
 	req := h.Student
 	if req == nil {
 		exit(channel.CodeLaunch, "no request")
@@ -64,14 +65,23 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	case <-c.ctx.Done():
 		exit(channel.CodeLaunch, "the job ended")
 		return
+	case <-k.gone: // the caller left while it waited
+		return
 	}
 	// Only now does the helper open the call's io streams: a call waiting
 	// for its slot holds none the agent does not read (each could hold a
-	// window, 256 KiB, of what the caller sent).
+	// window, 256 KiB, of what the caller sent). Streams of a call not
+	// told so are refused (handle).
+	c.mu.Lock()
+	c.expected[h.ID] = true
+	c.mu.Unlock()
 	if channel.WriteLine(ctl, channel.Event{Event: channel.EventReady}) != nil {
+		c.mu.Lock()
+		delete(c.expected, h.ID)
+		c.mu.Unlock()
 		return
 	}
-	in, out, errs, err := c.streams(h.ID)
+	in, out, errs, err := c.streams(h.ID, k.gone)
 	if err != nil {
 		exit(channel.CodeLaunch, err.Error())
 		return
@@ -110,7 +120,7 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		}
 	}
 	defer leave()
-	code, reason := c.superviseStudent(id, lim, req, ctl, in, out, errs)
+	code, reason := c.superviseStudent(id, lim, req, ctl, k, in, out, errs)
 	// It has stopped (or the job ends): its share is the others' before
 	// the caller hears of its end (and may start the next call, which
 	// would count it still).
@@ -211,7 +221,7 @@ func studentMounts(l messages.Limits) []tmpfsMount {
 // superviseStudent attaches, starts and watches a student container until
 // it stops, relaying its stdio and the caller's signals, and returns its
 // code.
-func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel.StudentRequest, ctl, in, out, errs *yamux.Stream) (int, string) {
+func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel.StudentRequest, ctl *yamux.Stream, k *controls, in, out, errs *yamux.Stream) (int, string) {
 	r := c.r
 	// stdout: the caller's, or (ssh_student) the student helper's channel.
 	var stdoutDst io.Writer = out
@@ -274,7 +284,8 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		}()
 	}
 
-	killed := c.relaySignals(ctl, id)
+	c.relaySignals(k, id)
+	killed := k.gone
 	m := r.newMeter(id, r.initPid(c.ctx, id))
 	st := r.waitStopped(c.ctx, id, att, m, lim.time, lim.hard, killed, nil)
 	c.studentUse.add(r.studentUsage(c.ctx, id, m))
@@ -294,32 +305,6 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		return channel.CodeOverflow, ""
 	}
 	return int(st.exit), ""
-}
-
-// relaySignals sends the caller's signals (Control lines on ctl) to
-// student container id; the channel it returns closes when the caller
-// went away (its stream ended before the job did): the container is then
-// killed.
-func (c *jobChannel) relaySignals(ctl *yamux.Stream, id string) <-chan struct{} {
-	gone := make(chan struct{})
-	go func() {
-		lines := channel.NewLines[channel.Control](ctl)
-		for {
-			m, err := lines.Next()
-			if err != nil {
-				if !errors.Is(err, io.EOF) || c.ctx.Err() == nil {
-					close(gone)
-				}
-				return
-			}
-			if m.Signal != "" && validSignal(m.Signal) {
-				kctx, cancel := c.r.apiCtx(context.WithoutCancel(c.ctx))
-				_ = c.r.api.ContainerKill(kctx, id, "SIG"+m.Signal)
-				cancel()
-			}
-		}
-	}()
-	return gone
 }
 
 // serveStudentSSH relays a student container's SSH server (ssh_student)
