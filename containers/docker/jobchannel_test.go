@@ -306,17 +306,7 @@ func TestJobChannel_DropDrainsPastADeadline(t *testing.T) {
 // that calls waiting for one hold no stream the agent does not read.
 func TestJobChannel_ReadyOnlyWithASlot(t *testing.T) {
 	t.Parallel()
-	ch, sess := openHelperSide(t)
-	for range maxStudents {
-		ch.students <- struct{}{} // every slot taken
-	}
-	ctl, err := sess.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := channel.WriteHeader(ctl, channel.Header{Kind: channel.KindStudent, ID: "c", Student: &channel.StudentRequest{Argv: []string{"true"}}}); err != nil {
-		t.Fatal(err)
-	}
+	ch, ctl := waitingCall(t)
 	events := channel.NewLines[channel.Event](ctl)
 	got := make(chan channel.Event, 1)
 	go func() {
@@ -346,17 +336,7 @@ func TestJobChannel_ReadyOnlyWithASlot(t *testing.T) {
 // streams that would never come, holding the slot.
 func TestJobChannel_CallerLeavesWhileWaiting(t *testing.T) {
 	t.Parallel()
-	ch, sess := openHelperSide(t)
-	for range maxStudents {
-		ch.students <- struct{}{} // every slot taken
-	}
-	ctl, err := sess.OpenStream()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := channel.WriteHeader(ctl, channel.Header{Kind: channel.KindStudent, ID: "c", Student: &channel.StudentRequest{Argv: []string{"true"}}}); err != nil {
-		t.Fatal(err)
-	}
+	ch, ctl := waitingCall(t)
 	for deadline := time.Now().Add(10 * time.Second); ch.active.Load() != 1; {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d streams handled, want the call's", ch.active.Load())
@@ -370,4 +350,22 @@ func TestJobChannel_CallerLeavesWhileWaiting(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// waitingCall opens a run_student call on a channel whose student slots
+// are all taken, and returns the channel and the call's stream.
+func waitingCall(t *testing.T) (*jobChannel, *yamux.Stream) {
+	t.Helper()
+	ch, sess := openHelperSide(t)
+	for range maxStudents {
+		ch.students <- struct{}{} // every slot taken
+	}
+	ctl, err := sess.OpenStream()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := channel.WriteHeader(ctl, channel.Header{Kind: channel.KindStudent, ID: "c", Student: &channel.StudentRequest{Argv: []string{"true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	return ch, ctl
 }
