@@ -269,12 +269,14 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 		go func() { _, _ = io.Copy(io.Discard, in) }()
 	} else {
 		// A caller's stdin may never end (a pipe the run file keeps open
-		// until run_student returns): the read is cut when the student
-		// stopped, and the relay waited for, so that it is over before
-		// the stream is dropped (drop clears the deadline).
+		// until run_student returns), and a student that reads none of it
+		// fills its pipe: both ends of the relay are cut when the student
+		// stopped (or the job ended), and the relay waited for, so that it
+		// is over before the stream is dropped (drop clears the deadline).
 		relayed := make(chan struct{})
 		defer func() {
 			_ = in.SetReadDeadline(time.Now())
+			_ = att.conn.Conn.SetWriteDeadline(time.Now())
 			<-relayed
 		}()
 		go func() {

@@ -62,6 +62,12 @@ echo hello >&"${S[1]}"; read -r a <&"${S[0]}"
 echo bye >&"${S[1]}"; read -r b <&"${S[0]}"
 wait "$S_PID"; out "$a $b code=$?"`,
 			[]string{"echo:hello echo:bye code=0"}},
+		// A caller's stdin that never ends, to a student that reads none
+		// of it: the relay blocks on the student's pipe, and is cut when
+		// the student stops.
+		{"endless-stdin-unread", `
+yes | run_student sleep 0.3; out "code=$?"`,
+			[]string{"code=0"}},
 		{"memory-hog", `
 run_student --memory 32 python3 -c 'a = [b"x" * (10 << 20) for _ in range(200)]'; out "code=$?"`,
 			[]string{"code=252"}},
