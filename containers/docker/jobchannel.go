@@ -258,8 +258,8 @@ func (c *jobChannel) refuse(st *yamux.Stream, why string) {
 // and past maxDropping the channel is given up. The helper's proxy closes
 // its side of a stream once the agent closed its own (containers/helper,
 // mux.go): a drain lasts until the process at the other end has read what
-// the agent sent it (a call's output), then a round trip. Callers run on goroutines
-// wg counts, so the drain's wg.Add cannot race close's Wait.
+// the agent sent it (a call's output), then a round trip. Callers run on
+// goroutines wg counts, so the drain's wg.Add cannot race close's Wait.
 func (c *jobChannel) drop(st *yamux.Stream) {
 	_ = st.Close()
 	if c.dropping.Add(1) > maxDropping {
