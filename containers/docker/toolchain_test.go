@@ -83,12 +83,16 @@ clang -g c.c -o c -lcheck -lsubunit -lm
 ./c
 valgrind -q --error-exitcode=3 --leak-check=full ./c && clean=clean
 valgrind -q --error-exitcode=3 --leak-check=full ./c leak 2>/dev/null || leak="leak $?"
+# gdb, as a teacher debugging in the container would: where it crashed.
+printf 'int main(void) { volatile int *p = 0; return *p; }\n' > crash.c
+gcc -g crash.c -o crash
+where=$(gdb -q -batch -ex run -ex bt ./crash 2>&1 | grep -o 'SIGSEGV\|in main () at crash.c:1' | sort -u | tr '\n' ' ')
 # git and GitPython.
 git init -q r
 git -C r -c user.name=t -c user.email=t@example.org commit -q --allow-empty -m first
 commits=$(python3 -c 'from git import Repo; print(len(list(Repo("r").iter_commits())))')
 feedback-result success
-feedback-msg -m "$out, cunit ok, JAVA_HOME=$JAVA_HOME, junit $junit, mockito $mockito, check ok, valgrind $clean $leak, commits $commits"
+feedback-msg -m "$out, cunit ok, JAVA_HOME=$JAVA_HOME, junit $junit, mockito $mockito, check ok, valgrind $clean $leak, gdb $where, commits $commits"
 `
 
 // TestToolchain: the toolchain image compiles and runs Java (JUnit 4,
@@ -102,7 +106,7 @@ func TestToolchain(t *testing.T) {
 	job.Desc.Environment = "toolchain"
 	job.Limits = messages.Limits{Time: 60, HardTime: 120, Memory: 768, Processes: 512, Output: 1 << 20, Disk: 128}
 	res, _ := runJob(t, r, job)
-	want := "java says hi, cunit ok, JAVA_HOME=/usr/lib/jvm/default-java, junit OK (1 test), mockito OK (1 test), check ok, valgrind clean leak 3, commits 1"
+	want := "java says hi, cunit ok, JAVA_HOME=/usr/lib/jvm/default-java, junit OK (1 test), mockito OK (1 test), check ok, valgrind clean leak 3, gdb SIGSEGV in main () at crash.c:1 , commits 1"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
 	}
