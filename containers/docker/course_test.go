@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -78,16 +77,5 @@ feedback-msg -m "$out"
 	want := "from common/student\ntool ran\nfrom the caller"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
-	}
-}
-
-// writeFile writes a file of a task or course folder, and its folders.
-func writeFile(t *testing.T, p, content string, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
 	}
 }

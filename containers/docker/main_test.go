@@ -123,23 +123,28 @@ func task(t testing.TB, files map[string]string) containers.TaskBundle {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		mode := os.FileMode(0o644)
 		if strings.HasPrefix(filepath.Base(name), "run") {
 			mode = 0o755
 		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, name), content, mode)
 	}
 	b, err := bundle.Pack(dir, bundle.PackLimits{})
 	if err != nil {
 		t.Fatalf("Pack: %v", err)
 	}
 	return b
+}
+
+// writeFile writes a file of a task or course folder, and its folders.
+func writeFile(t testing.TB, p, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var jobSeq struct {

@@ -40,7 +40,7 @@ func startTestMux(t *testing.T, sock string) *yamux.Session {
 	if line, err := out.ReadString('\n'); err != nil || line != channel.Marker+"\n" {
 		t.Fatalf("marker %q, %v", line, err)
 	}
-	sess, err := yamux.Server(muxPipe{out, agentOut}, channel.Config())
+	sess, err := yamux.Server(stdio{out, agentOut}, channel.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,14 +60,6 @@ func startTestMux(t *testing.T, sock string) *yamux.Session {
 	}
 	return sess
 }
-
-// muxPipe is the agent's end of the helper's stdio.
-type muxPipe struct {
-	io.Reader
-	io.Writer
-}
-
-func (muxPipe) Close() error { return nil }
 
 // TestProxyEndsWhenTheAgentCloses: once the agent closed its side of a
 // proxied stream (a call over, a stream refused), the proxy closes the
