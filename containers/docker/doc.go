@@ -223,6 +223,11 @@
 //     answers only after its cleanup after the exit) unless the "die" came
 //     on the stream after a whole result and (2) was read at the result
 //     (stoppedEarly), when it could tell nothing (1) and (2) did not.
+//     A grading container stopped by SIGKILL without a result, and not
+//     by the agent, most likely lost its helper to the OOM killer (a
+//     grader whose memory is files leaves the helper the largest
+//     process): (1) and (3) are waited for then, up to lateOOMWait (CI
+//     saw both come after the "die").
 //     Once (1) or (2) is seen the container is killed at once
 //     (the result is overflow whatever the run file does next; INGInious
 //     kills it on the event too). Scope: the events name the grading
@@ -234,7 +239,7 @@
 //     command ends in SIGKILL (or says 137) it reads its own cgroup's
 //     oom_kill count, already counted before the kill, and exits 252. The
 //     container's State.OOMKilled, which may come seconds late, is asked for
-//     a 137 the helper did not turn (studentOOMWait), unless the agent's
+//     a 137 the helper did not turn (lateOOMWait), unless the agent's
 //     own kill over a limit explains it. An exit 137 with no sign is not
 //     guessed at.
 //     What the limit covers (issue 13): tmpfs pages are charged to the

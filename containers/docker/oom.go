@@ -215,34 +215,55 @@ func (r *Runtime) oomKilled(ctx context.Context, id string) bool {
 	return ins.State.OOMKilled
 }
 
-// studentOOMWait bounds how long an exit of 137 (a shell whose child was
-// killed) or 247 (the command itself, killed by SIGKILL: run_student's
-// 256-9) waits for the daemon's OOMKilled flag. A student container's
-// helper reads its cgroup's OOM kill count when its command ends so and
-// then exits 252 itself; the flag is asked for every other exit too (a
-// command that outlived the OOM kill of one of its children), but waited
-// for only on an exit the helper did not turn (the OOM killer took the
-// helper, or it sees no cgroup). A
-// second was not always enough for the flag: CI, with the other suites
-// loading the machine, saw it come later. Only a student killed by
-// SIGKILL without an OOM, and not by the agent over a limit, pays the
-// wait.
-const studentOOMWait = 3 * time.Second
+// lateOOMWait bounds how long an exit by SIGKILL that nothing else
+// explains waits for the daemon's word of an OOM kill, which may come
+// after the exit: a student container's exit of 137 (a shell whose child
+// was killed) or 247 (the command itself, run_student's 256-9), or a
+// grading container that stopped by SIGKILL without a result (its helper
+// was the OOM killer's victim). A student container's helper reads its
+// cgroup's OOM kill count when its command ends so and then exits 252
+// itself; the flag is asked for every other exit too (a command that
+// outlived the OOM kill of one of its children), but waited for only on
+// an exit the helper did not turn (the OOM killer took the helper, or it
+// sees no cgroup). A second was not always enough for the flag: CI, with
+// the other suites loading the machine, saw it come later. Only a
+// container killed by SIGKILL without an OOM, and not by the agent over a
+// limit, pays the wait.
+const lateOOMWait = 3 * time.Second
 
 // studentOOMKilled is oomKilled for a student container, whose exit code
 // may come before the daemon has heard of the OOM kill of one of its
 // processes (a shell whose child was killed exits 137 at once, and the
 // daemon's OOMKilled flag follows its OOM event): an exit of 137 or 247
-// is asked about again for up to studentOOMWait.
+// is asked about again for up to lateOOMWait.
 func (r *Runtime) studentOOMKilled(ctx context.Context, id string, exit int64) bool {
-	for deadline := time.Now().Add(studentOOMWait); ; {
+	if exit != 128+9 && exit != 256-9 {
+		return r.oomKilled(ctx, id)
+	}
+	return r.awaitOOMKilled(ctx, id, nil)
+}
+
+// awaitOOMKilled asks the daemon whether container id was OOM killed, every
+// 100 ms for up to lateOOMWait, until it says so or hit (an "oom" event of
+// the container; nil: none watched) closes.
+func (r *Runtime) awaitOOMKilled(ctx context.Context, id string, hit <-chan struct{}) bool {
+	deadline := time.NewTimer(lateOOMWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
 		if r.oomKilled(ctx, id) {
 			return true
 		}
-		if exit != 128+9 && exit != 256-9 || time.Now().After(deadline) {
+		select {
+		case <-hit:
+			return true
+		case <-deadline.C:
 			return false
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -108,7 +108,7 @@ func (r *Runtime) Run(ctx context.Context, job *containers.Job, ev containers.Ev
 		return messages.JobResult{}, fmt.Errorf("while running: %w", context.Cause(ctx))
 	}
 	r.log.Debug("container stopped", "container", c.id, "exit", st.exit, "wall", time.Since(c.started))
-	res, err := r.collect(ctx, a, c, st.verdict)
+	res, err := r.collect(ctx, a, c, st)
 	if err == nil {
 		res.Usage = r.usage(ctx, c)
 		// The result is final and the container stopped: removing it
@@ -269,15 +269,16 @@ func (r *Runtime) sendFiles(a *attempt, c *running) {
 	}()
 }
 
-// collect decides the result of a stopped attempt: overflow, then the
-// runtime's timeout (v), then the result the helper sent over the channel.
-func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict) (messages.JobResult, error) {
+// collect decides the result of a stopped attempt (how its wait ended:
+// st): overflow, then the runtime's timeout, then the result the helper
+// sent over the channel.
+func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stopped) (messages.JobResult, error) {
 	// Overflow wins over timeout: a process killed by the OOM killer may
 	// also have used its time.
 	if c.oom.killed() || (!c.stoppedEarly() && r.stoppedState(ctx, c).OOMKilled) {
 		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
 	}
-	switch v {
+	switch st.verdict {
 	case verdictCPU:
 		return messages.NewJobResult(messages.StatusTimeout, textTimeout, ""), nil
 	case verdictHard:
@@ -300,6 +301,14 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, v verdict
 			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", a.maxResult, a.job.Limits.Output), ""), nil
 	case err != nil:
 		r.log.Debug("no result over the channel", "container", c.id, "err", err)
+		// Killed by SIGKILL, and not by the agent: most likely the OOM
+		// killer took the helper. A grader whose memory is files (tmpfs
+		// pages count to no process) leaves the helper the largest
+		// process, and its "oom" event and OOMKilled flag may come after
+		// the exit.
+		if st.exit == 128+9 && r.awaitOOMKilled(ctx, c.id, c.oom.hit) {
+			return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
+		}
 		return crash(textNoResult), nil
 	}
 	res, err := jobResult(data, a.job.Desc.Debug)

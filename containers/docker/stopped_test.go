@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestWaitStopped_EndsAtTheDieEvent(t *testing.T) {
 		t.Fatal("the wait did not end at the die event")
 	}
 	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
-	res, err := r.collect(t.Context(), a, c, verdictNone)
+	res, err := r.collect(t.Context(), a, c, stopped{exit: 3})
 	if err != nil || res.Result.Status != messages.StatusSuccess || res.Grade != 100 {
 		t.Errorf("collect = %+v, %v; want the helper's success", res, err)
 	}
@@ -96,7 +97,7 @@ func TestCollect_InspectsWithoutTheDieEvent(t *testing.T) {
 	c, _ := stoppedContainer(r)
 	defer c.oom.stop()
 	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
-	res, err := r.collect(t.Context(), a, c, verdictNone)
+	res, err := r.collect(t.Context(), a, c, stopped{exit: 3})
 	if err != nil || res.Result.Status != messages.StatusOverflow {
 		t.Errorf("collect = %+v, %v; want overflow from State.OOMKilled", res, err)
 	}
@@ -123,11 +124,65 @@ func TestCollect_InspectsWithoutTheCounter(t *testing.T) {
 	defer c.oom.stop()
 	<-c.oom.exited // the "die" event came
 	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
-	res, err := r.collect(t.Context(), a, c, verdictNone)
+	res, err := r.collect(t.Context(), a, c, stopped{exit: 3})
 	if err != nil || res.Result.Status != messages.StatusOverflow {
 		t.Errorf("collect = %+v, %v; want overflow from State.OOMKilled", res, err)
 	}
 	if n := f.inspects.Load(); n != 1 {
 		t.Errorf("%d inspects, want 1", n)
+	}
+}
+
+// lateFlagFake answers inspects with State.OOMKilled false until its
+// inspect number late, true from then on: the daemon heard of the OOM
+// kill after the container's exit.
+type lateFlagFake struct {
+	fakeAPI
+	late     int32
+	inspects atomic.Int32
+}
+
+func (f *lateFlagFake) ContainerInspect(context.Context, string) (container.InspectResponse, error) {
+	n := f.inspects.Add(1)
+	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{State: &container.State{OOMKilled: n >= f.late}}}, nil
+}
+
+// TestCollect_HelperKilledWithoutAResult: a grading container that stopped
+// by SIGKILL, not the agent's, without a result lost its helper, most
+// likely to the OOM killer (a grader whose memory is files in its tmpfs
+// leaves the helper the largest process); the daemon's word of it may come
+// after the exit, and is waited for. Another exit without a result is a
+// crash at once.
+func TestCollect_HelperKilledWithoutAResult(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		exit int64
+		late int32 // the inspect that first says OOMKilled (0: the first)
+		want messages.Status
+		asks bool // more than one inspect
+	}{
+		{"flag-after-the-exit", 137, 3, messages.StatusOverflow, true},
+		{"flag-at-once", 137, 0, messages.StatusOverflow, false},
+		{"sigkill-no-oom", 137, 1 << 30, messages.StatusCrash, true},
+		{"other-exit", 2, 1 << 30, messages.StatusCrash, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := &lateFlagFake{fakeAPI: fakeAPI{events: blockEvents}, late: tt.late}
+			r := newRuntime(f, quiet())
+			defer r.Close()
+			c, _ := stoppedContainer(r)
+			defer c.oom.stop()
+			<-c.ch.result // no result came
+			a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
+			res, err := r.collect(t.Context(), a, c, stopped{exit: tt.exit})
+			if err != nil || res.Result.Status != tt.want {
+				t.Errorf("collect = %s %q, %v; want %s", res.Result.Status, res.Result.Text, err, tt.want)
+			}
+			if n := f.inspects.Load(); (n > 1) != tt.asks {
+				t.Errorf("%d inspects; want more than one: %v", n, tt.asks)
+			}
+		})
 	}
 }
