@@ -97,7 +97,8 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		}
 	}
 	lim := c.studentLimits(req)
-	c.studentCommonRoom() // read once, before joinShares takes its lock
+	// Read from the bundle before joinShares takes its lock.
+	common := c.studentCommonRoom()
 	// Its memory comes from the job's: held until the container is gone.
 	release, err := c.takeStudentMemory(lim.memory)
 	if err != nil {
@@ -105,7 +106,7 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		return
 	}
 	defer release()
-	id, err := c.joinShares(func(n int) (string, error) { return c.createStudent(image, req, lim, n) })
+	id, err := c.joinShares(func(n int) (string, error) { return c.createStudent(image, req, lim, common, n) })
 	if err != nil {
 		c.r.log.Warn("student container", "job", c.job.ID(), "err", err)
 		exit(channel.CodeLaunch, "the student container could not be created")
@@ -120,7 +121,7 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 		}
 	}
 	defer leave()
-	code, reason := c.superviseStudent(id, lim, req, ctl, k, in, out, errs)
+	code, reason := c.superviseStudent(id, lim, common, req, ctl, k, in, out, errs)
 	// It has stopped (or the job ends): its share is the others' before
 	// the caller hears of its end (and may start the next call, which
 	// would count it still).
@@ -156,10 +157,10 @@ func (c *jobChannel) studentLimits(req *channel.StudentRequest) studentLimits {
 }
 
 // createStudent makes the student container of a call, with an n-th of
-// the job's CPUs and processes (studentShares).
-func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits, n int) (string, error) {
+// the job's CPUs and processes (studentShares), and room for the course's
+// common student files (common bytes, 0: none).
+func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, lim studentLimits, common int64, n int) (string, error) {
 	pl := c.job.Limits
-	common := c.studentCommonRoom()
 	spec := channel.StudentSpec{Argv: req.Argv, WorkDir: req.WorkDir, Common: common > 0}
 	if req.SSH {
 		spec.SSH = c.r.opts.SSH.limits()
@@ -219,9 +220,10 @@ func studentMounts(l messages.Limits) []tmpfsMount {
 }
 
 // superviseStudent attaches, starts and watches a student container until
-// it stops, relaying its stdio and the caller's signals, and returns its
-// code.
-func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel.StudentRequest, ctl *yamux.Stream, k *controls, in, out, errs *yamux.Stream) (int, string) {
+// it stops, giving it the course's common student files (when common, their
+// room, is not 0), relaying its stdio and the caller's signals, and
+// returns its code.
+func (c *jobChannel) superviseStudent(id string, lim studentLimits, common int64, req *channel.StudentRequest, ctl *yamux.Stream, k *controls, in, out, errs *yamux.Stream) (int, string) {
 	r := c.r
 	// stdout: the caller's, or (ssh_student) the student helper's channel.
 	var stdoutDst io.Writer = out
@@ -239,7 +241,7 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, req *channel
 	if err := r.start(c.ctx, id); err != nil {
 		return channel.CodeLaunch, "the student container could not start"
 	}
-	if c.studentCommonRoom() > 0 {
+	if common > 0 {
 		if err := c.giveStudentCommon(att.conn.Conn); err != nil {
 			r.log.Warn("student container: the course's common student files", "job", c.job.ID(), "container", id, "err", err)
 			r.kill(id)
