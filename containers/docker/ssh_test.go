@@ -239,13 +239,17 @@ func TestSSHStudent(t *testing.T) {
 	r := sshRuntime(t, time.Minute)
 	run := `#!/bin/bash
 echo "for the student" >/task/student/notes.txt
-ssh_student --setup-script 'echo setup-ran >/task/student/setup.txt' --teardown-script 'echo bye >/task/student/teardown.txt'
+mkdir /task/student/scripts && echo bye >/task/student/scripts/bye.txt
+ssh_student --setup-script 'echo setup-ran >/task/student/setup.txt' --teardown-script 'cat /task/student/scripts/bye.txt >/task/student/teardown.txt'
 code=$?
 feedback-msg -m "code=$code $(cat /task/student/setup.txt /task/student/teardown.txt /task/student/left.txt | tr '\n' ' ')logs=$(grep -c '^# ssh session .* started' /task/student/.ssh_logs) $(grep -o 'for the student' /task/student/.ssh_logs)"
 feedback-result success
 `
 	job, done, cl := startSSHStudent(t, r, run)
-	if out := sshRunCmd(t, cl, "cat /task/student/notes.txt; ls /task; echo left >/task/student/left.txt"); out != "for the student\nstudent\n" {
+	// student/scripts is hidden while the session runs (before, the
+	// student read it), and what the student puts there is not what the
+	// teardown script finds.
+	if out := sshRunCmd(t, cl, "cat /task/student/notes.txt; ls /task; [ -e /task/student/scripts ] || echo hidden; mkdir /task/student/scripts; echo hacked >/task/student/scripts/bye.txt; echo left >/task/student/left.txt"); out != "for the student\nstudent\nhidden\n" {
 		t.Errorf("student session: %q", out)
 	}
 	cl.Close()
@@ -257,6 +261,36 @@ feedback-result success
 		t.Errorf("result %s %q, want %q", res.Result.Status, res.Result.Text, want)
 	}
 	assertJobGone(t, job)
+}
+
+// TestSSHStudent_Network: ssh_student's container has the task's network
+// when the task has network_grading (as INGInious, which gives it a
+// network of its own; before, it had none), none otherwise. Only the
+// interfaces are looked at: no traffic is sent.
+func TestSSHStudent_Network(t *testing.T) {
+	t.Parallel()
+	r := sshRuntime(t, time.Minute)
+	run := "#!/bin/bash\nssh_student\nfeedback-result success\n"
+	for _, tt := range []struct {
+		network bool
+		want    string
+	}{{false, "lo\n"}, {true, "eth0\nlo\n"}} {
+		job := newJob(r, task(t, map[string]string{"run": run}), nil)
+		job.Desc.EnvironmentType = EnvTypeSSH
+		job.Desc.EnvironmentParameters.NetworkGrading = tt.network
+		ev := newSSHEvents()
+		done := runAsync(t, r, job, ev)
+		c := waitCreds(t, ev)
+		cl, err := sshDial(c, c.password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := sshRunCmd(t, cl, "ls /sys/class/net"); out != tt.want {
+			t.Errorf("network_grading %v: interfaces %q, want %q", tt.network, out, tt.want)
+		}
+		cl.Close()
+		jobEnds(t, done, "after the student left")
+	}
 }
 
 func TestSSHStudent_NeedsSSHEnvironment(t *testing.T) {

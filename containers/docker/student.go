@@ -185,14 +185,22 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 	}
 	ms := studentMounts(pl)
 	if common > 0 {
-		// The course's common student files, made read-only by the helper.
+		// The course's common student files, which the helper unpacks
+		// there.
 		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: common, mode: "0755", owned: true, exec: true})
 	}
 	mnts, _ := tmpfs(ms)
 	hc := c.r.hostConfig(pl, c.maxResult, mnts)
 	hc.NetworkMode = "none"
-	if req.ShareNetwork {
+	switch {
+	case req.ShareNetwork:
 		hc.NetworkMode = container.NetworkMode("container:" + c.grading)
+	case req.SSH && c.job.Desc.EnvironmentParameters.NetworkGrading:
+		// As INGInious, whose ssh_student needs the task's network and
+		// gives the student's container a network of its own: tasks
+		// teach curl, git or apt in the session. The SSH session itself
+		// comes over the channel, not this network.
+		hc.NetworkMode = container.NetworkMode(c.r.opts.Network)
 	}
 	hc.Mounts = studentDirMount(c.volume)
 	if lim.memory > 0 {

@@ -183,8 +183,13 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 		}
 	}
 	script(spec.SetupScript)
+	hidden, err := hideScripts(e.paths.Student)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "ssh_student: %s/%s stays visible to the student: %v\n", e.paths.Student, scriptsDir, err)
+	}
 	m, err := startMux(e, "")
 	if err != nil {
+		_ = hidden.restore()
 		return exitWith(channel.CodeLaunch, err)
 	}
 	defer m.close()
@@ -192,6 +197,11 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 	// it: run files grep it for what the student typed.
 	s := &sshServe{lim: spec.SSH, env: env, dir: dir, recordFile: e.paths.Student + "/.ssh_logs", limit: DefaultOutputLimit, quiet: true}
 	end, reason := s.run(e, m, signals)
+	// What the student's processes still running do to the folder from
+	// now on is theirs to do: the teardown script may want them alive.
+	if err := hidden.restore(); err != nil {
+		fmt.Fprintf(e.stderr, "ssh_student: %s/%s could not be written back: %v\n", e.paths.Student, scriptsDir, err)
+	}
 	script(spec.TeardownScript)
 	switch end {
 	case sshNobody, sshMax:
