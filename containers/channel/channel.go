@@ -272,7 +272,7 @@ type StudentSpec struct {
 	TeardownScript string     `json:"teardown_script,omitempty"`
 	// Common says that a tar of the course's common student files
 	// (course/common/student/...) comes first on the helper's stdin; it
-	// unpacks it under /course, read-only, before anything else.
+	// unpacks it under /course before anything else.
 	Common bool `json:"common,omitempty"`
 }
 

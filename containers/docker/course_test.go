@@ -9,8 +9,10 @@ import (
 )
 
 // TestCourseCommon: a bundle's $common folder (a course's common files,
-// as the INGInious bridge packs them) is at /course/common, read-only,
-// with its files' modes, and not in /task; task files are executable.
+// as the INGInious bridge packs them) is at /course/common with its
+// files' modes, and not in /task; task files are executable. A copy of it
+// can be edited, as a copy of INGInious' read-only mount can (before, the
+// files were 0444 and so were their copies).
 func TestCourseCommon(t *testing.T) {
 	t.Parallel()
 	if commonDir != bundle.CommonDir {
@@ -21,8 +23,7 @@ func TestCourseCommon(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "run"), `#!/bin/bash
 . /course/common/lib.sh
 msg="$(greet) $(cat /course/common/data/words.txt)"
-echo x >/course/common/new.txt 2>/dev/null && msg="$msg writable"
-echo x >>/course/common/lib.sh 2>/dev/null && msg="$msg lib-writable"
+cp -r /course/common /tmp/copy && echo x >>/tmp/copy/data/words.txt && echo y >/tmp/copy/data/new.txt && msg="$msg copy-editable"
 [ -e /task/\$common ] && msg="$msg in-task"
 /course/common/tool.sh >/dev/null && msg="$msg exec-ok"
 [ -x /course/common/lib.sh ] && msg="$msg lib-executable"
@@ -42,15 +43,15 @@ feedback-msg -m "$msg"
 	}
 	job := newJob(r, b, nil)
 	res, _ := runJob(t, r, job)
-	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "hello from common exec-ok custom-ok" {
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "hello from common copy-editable exec-ok custom-ok" {
 		t.Errorf("got %s %q", res.Result.Status, res.Result.Text)
 	}
 }
 
 // TestCourseCommonStudent: a student container has the course's
-// $common/student at /course/common/student, read-only, as INGInious
-// mounts it, and nothing else of $common; what follows the files on its
-// stdin is the caller's. Before, student containers had no /course.
+// $common/student at /course/common/student, as INGInious mounts it, and
+// nothing else of $common; what follows the files on its stdin is the
+// caller's. Before, student containers had no /course.
 func TestCourseCommonStudent(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{})
@@ -59,8 +60,7 @@ func TestCourseCommonStudent(t *testing.T) {
 out=$(printf 'from the caller\n' | run_student sh -c '
 cat /course/common/student/lib/words.txt
 /course/common/student/tool.sh
-echo x >/course/common/student/new.txt 2>/dev/null && echo writable
-echo x >>/course/common/student/lib/words.txt 2>/dev/null && echo file-writable
+cp -r /course/common/student /tmp/s && echo x >>/tmp/s/lib/words.txt && echo copy-editable
 [ -e /course/common/grader.sh ] && echo grader-visible
 cat')
 feedback-result success
@@ -74,7 +74,7 @@ feedback-msg -m "$out"
 		t.Fatal(err)
 	}
 	res, _ := runJob(t, r, newJob(r, b, nil))
-	want := "from common/student\ntool ran\nfrom the caller"
+	want := "from common/student\ntool ran\ncopy-editable\nfrom the caller"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
 	}

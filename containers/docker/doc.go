@@ -155,8 +155,8 @@
 //     /task/student mounted, its own 1 MiB /task and /tmp, entrypoint
 //     `ingo-helper student SPEC`; when the course has $common/student, a
 //     tmpfs /course too, which its helper fills from a tar the agent
-//     writes first on its stdin (studentcommon.go) and makes read-only
-//     (by mode, as the grading container's /course/common). Limits: 0
+//     writes first on its stdin (studentcommon.go), with their modes, as
+//     the grading container's /course/common. Limits: 0
 //     inherits the grading container's, larger values are lowered to it; its memory cgroup allows exactly its
 //     memory limit (no helper share: the student helper only starts the
 //     command and waits), and the student containers of a job running at

@@ -410,7 +410,7 @@ func (r *Runtime) create(s containerSpec, volume string) (string, error) {
 	}
 	ms := mounts(l, s.inputLen, s.maxResult)
 	if s.commonLen > 0 {
-		// The course's common files, made read-only by the helper.
+		// The course's common files, which the helper unpacks there.
 		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: s.commonLen, mode: "0755", owned: true, exec: true})
 	}
 	mnts, _ := tmpfs(ms)

@@ -20,7 +20,8 @@ import (
 // container has no stdin tar of its own, so the agent writes one, those
 // files only, on its stdin before anything else
 // (channel.StudentSpec.Common); its helper unpacks it to a tmpfs at /course
-// and takes the write bits off, as the grading container's does.
+// with the files' modes, as the grading container's does (taskfiles.go
+// says why they are not read-only).
 
 // commonStudentDir is the bundle's folder of those files.
 const commonStudentDir = commonDir + "/student"

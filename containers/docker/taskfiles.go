@@ -25,7 +25,12 @@ const workerID = 4242
 const maxTaskBytes = 1 << 30
 
 // commonDir is a bundle's folder of course common files (bundle.CommonDir,
-// INGInious' $common), shown at /course/common.
+// INGInious' $common), shown at /course/common. INGInious mounts it
+// read-only; here it is the job's own copy, with the course's modes:
+// without capabilities the helper can make files read-only only by their
+// mode, which copies keep (a run file that copies a common folder and
+// then builds in it or edits the copy, as on INGInious, would fail), and
+// which hostile code of the same user could undo anyway.
 const commonDir = "$common"
 
 // The /course tmpfs holds the common files in whole pages, plus slack.

@@ -222,7 +222,7 @@
 //   - `ingo-helper student SPEC` is the student container's entrypoint: it
 //     first unpacks the course's common student files from the tar that
 //     opens its stdin when SPEC says so (Common; stdin.go, to
-//     /course/common/student, made read-only), then runs the command
+//     /course/common/student, with their modes), then runs the command
 //     with the container's stdio (which the agent relays),
 //     forwards the signals the agent sends, and exits with the command's
 //     status (127 not found, 126 cannot execute, 256-N signal N, as

@@ -54,8 +54,8 @@ func extractStdin(p Paths, tr *tar.Reader) error {
 
 // extractCommonStudent unpacks the tar of a student container's stdin
 // (channel.StudentSpec.Common): the course's common student files, under
-// course/common/student/ only, made read-only as the grading container's
-// common files are.
+// course/common/student/ only, with their modes, as the grading
+// container's common files are.
 func extractCommonStudent(p Paths, tr *tar.Reader) error {
 	return extractTar(p, tr, commonStudentName)
 }
@@ -92,7 +92,7 @@ func extractTar(p Paths, tr *tar.Reader, entryName func(*tar.Header) (string, er
 			if entries == 0 {
 				return errNoStream
 			}
-			return readOnlyTree(root, "course/common")
+			return nil
 		}
 		if err != nil {
 			return fmt.Errorf("reading the tar: %w", err)
@@ -205,29 +205,4 @@ func drainTar(tr *tar.Reader) error {
 		}
 	}
 	return fmt.Errorf("more than %d entries", maxDrainEntries)
-}
-
-// readOnlyTree takes the write bits off dir and everything in it (when it
-// exists): the course's common files are shared by every task of the
-// course, and INGInious mounts them read-only.
-func readOnlyTree(root *os.Root, dir string) error {
-	if _, err := root.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	// chmod needs ownership, not a writable parent: the walk may take the
-	// write bit off a directory before its entries.
-	return fs.WalkDir(root.FS(), dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		mode := info.Mode().Perm() &^ 0o222
-		if d.IsDir() {
-			mode = 0o555
-		}
-		return root.Chmod(p, mode)
-	})
 }

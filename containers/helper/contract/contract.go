@@ -21,7 +21,7 @@ const (
 	StudentDir = "/task/student"
 	IngoDir    = "/.ingo"
 	// CourseDir holds common/, the course's common files (INGInious'
-	// $common), read-only, when the task has some.
+	// $common), when the task has some.
 	CourseDir  = "/course"
 	CommonDir  = "/course/common"
 	ArchiveDir = "/archive"
