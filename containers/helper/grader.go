@@ -105,7 +105,7 @@ func runGrader(e *cmdEnv, cmd *runCommand, env []string, limit int64, signals <-
 	outW.Close()
 	errW.Close()
 	if err != nil {
-		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, fmt.Sprintf("The run file cannot be started: %s: %v", cmd.argv[0], err)}}
+		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, "The run file cannot be started: " + startError(cmd.argv[0], err)}}
 	}
 
 	stdout, stderr := &headBuffer{max: limit}, &headBuffer{max: limit}

@@ -194,9 +194,11 @@ func TestHelperFailuresAreCrashResults(t *testing.T) {
 			c.writeRaw(InputFile, `{"limits": {}}`, 0o644)
 			c.task("run", "#!/bin/sh\nfeedback-result success\n", 0o755)
 		}, `no "input" object`},
+		// Before, "/task/run: no such file or directory", of a file that
+		// is there.
 		{"interpreter missing", func(c *container) {
-			c.task("run", "#!/nonexistent/interpreter\n", 0o755)
-		}, "cannot be started"},
+			c.task("run", "#!/nonexistent/interpreter -u\n", 0o755)
+		}, `cannot be started: its interpreter "/nonexistent/interpreter" (its first line) is not in this environment`},
 		{"ssh debug", func(c *container) {
 			in := job(nil, 1<<20)
 			in["debug"] = "ssh"

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -168,6 +169,21 @@ func defaultInterpreter(name string) ([]string, error) {
 		}
 		return []string{"/bin/sh"}, nil
 	}
+}
+
+// startError says why program could not be started (err, from the exec).
+// The kernel's ENOENT for a program that exists means its interpreter
+// ("#!" line) does not: a run file of an environment other than this one
+// (Python 2's /usr/bin/python2, say), which "no such file" alone hides.
+func startError(program string, err error) string {
+	if errors.Is(err, syscall.ENOENT) {
+		if head, rerr := readHead(program, 256); rerr == nil {
+			if interp := shebang(head); interp != nil {
+				return fmt.Sprintf("its interpreter %s (its first line) is not in this environment", strconv.Quote(interp[0]))
+			}
+		}
+	}
+	return fmt.Sprintf("%s: %v", program, err)
 }
 
 // shebang parses a "#!" line as Linux does: the interpreter, then the rest
