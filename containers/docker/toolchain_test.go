@@ -87,17 +87,39 @@ valgrind -q --error-exitcode=3 --leak-check=full ./c leak 2>/dev/null || leak="l
 printf 'int main(void) { volatile int *p = 0; return *p; }\n' > crash.c
 gcc -g crash.c -o crash
 where=$(gdb -q -batch -ex run -ex bt ./crash 2>&1 | grep -o 'SIGSEGV\|in main () at crash.c:1' | sort -u | tr '\n' ' ')
+# libclang's C API, as C courses' checkers link it (clang-c/Index.h,
+# -lclang): the functions crash.c defines.
+cat > funcs.c <<'C'
+#include <clang-c/Index.h>
+#include <stdio.h>
+static enum CXChildVisitResult visit(CXCursor c, CXCursor parent, CXClientData n) {
+	if (clang_getCursorKind(c) == CXCursor_FunctionDecl && clang_Location_isFromMainFile(clang_getCursorLocation(c)))
+		(*(int *)n)++;
+	return CXChildVisit_Continue;
+}
+int main(int argc, char **argv) {
+	CXIndex idx = clang_createIndex(0, 0);
+	CXTranslationUnit tu = clang_parseTranslationUnit(idx, argv[1], NULL, 0, NULL, 0, 0);
+	if (!tu) return 2;
+	int n = 0;
+	clang_visitChildren(clang_getTranslationUnitCursor(tu), visit, &n);
+	printf("%d", n);
+	return 0;
+}
+C
+clang -std=gnu99 funcs.c -o funcs -lclang
+functions=$(./funcs crash.c)
 # git and GitPython.
 git init -q r
 git -C r -c user.name=t -c user.email=t@example.org commit -q --allow-empty -m first
 commits=$(python3 -c 'from git import Repo; print(len(list(Repo("r").iter_commits())))')
 feedback-result success
-feedback-msg -m "$out, cunit ok, JAVA_HOME=$JAVA_HOME, junit $junit, mockito $mockito, check ok, valgrind $clean $leak, gdb $where, commits $commits"
+feedback-msg -m "$out, cunit ok, JAVA_HOME=$JAVA_HOME, junit $junit, mockito $mockito, check ok, valgrind $clean $leak, gdb $where, libclang functions $functions, commits $commits"
 `
 
 // TestToolchain: the toolchain image compiles and runs Java (JUnit 4,
-// Mockito), CUnit and Check tests, valgrind and git as INGInious' Java and
-// C courses do, at the paths their run files name.
+// Mockito), CUnit and Check tests, valgrind, libclang and git as
+// INGInious' Java and C courses do, at the paths their run files name.
 func TestToolchain(t *testing.T) {
 	t.Parallel()
 	testutil.RequireImage(t, "ingo/env-toolchain")
@@ -106,7 +128,7 @@ func TestToolchain(t *testing.T) {
 	job.Desc.Environment = "toolchain"
 	job.Limits = messages.Limits{Time: 60, HardTime: 120, Memory: 768, Processes: 512, Output: 1 << 20, Disk: 128}
 	res, _ := runJob(t, r, job)
-	want := "java says hi, cunit ok, JAVA_HOME=/usr/lib/jvm/default-java, junit OK (1 test), mockito OK (1 test), check ok, valgrind clean leak 3, gdb SIGSEGV in main () at crash.c:1 , commits 1"
+	want := "java says hi, cunit ok, JAVA_HOME=/usr/lib/jvm/default-java, junit OK (1 test), mockito OK (1 test), check ok, valgrind clean leak 3, gdb SIGSEGV in main () at crash.c:1 , libclang functions 1, commits 1"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
 	}
