@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ingo-grader/ingo/internal/taskfile"
 )
 
 // maxInputFile bounds one -f or -i @ file: a job travels in one NATS
@@ -15,29 +19,52 @@ import (
 const maxInputFile = 4 << 20
 
 // inputData builds INGInious' inputdata from -i PID=VALUE, -i PID=@FILE and
-// -f PID=FILE. A problem given several times with -i gets a list
-// (multiple-choice answers); -i PID=@FILE is the file's text as the answer
-// (a code or textarea problem; @@ starts a value with a literal @); a -f
-// file becomes {"filename": base name, "value": bytes}, as the INGInious
-// webapp sends uploads. The @-keys INGInious' frontend adds are filled in
-// unless given with -i.
-func inputData(values, files []string, now time.Time) (map[string]any, error) {
+// -f PID=FILE, with the types INGInious' webapp gives a run file. A problem
+// given several times with -i gets a list (multiple-choice answers), and
+// so does one written PID[] (-i 'q[]=1': a list of one), or one the task
+// has as a multiple choice with multiple set, which the webapp always
+// sends as a list. -i PID=@FILE is the file's text as the answer (a code
+// or textarea problem; @@ starts a value with a literal @); a -f file
+// becomes {"filename": base name, "value": bytes}, as the INGInious webapp
+// sends uploads. @random is a list of numbers, as the webapp's random
+// inputs are. The @-keys INGInious' frontend adds are filled in unless
+// given with -i.
+func inputData(values, files []string, problems map[string]any, now time.Time) (map[string]any, error) {
 	data := map[string]any{}
+	var order []string
+	texts := map[string][]any{}
+	lists := map[string]bool{}
 	for _, kv := range values {
 		pid, value, err := splitInput(kv, "-i", "PID=VALUE")
 		if err != nil {
 			return nil, err
 		}
+		if base, isList := strings.CutSuffix(pid, "[]"); isList {
+			if pid = strings.TrimSpace(base); pid == "" {
+				return nil, fmt.Errorf("-i %q: write PID[]=VALUE", kv)
+			}
+			lists[pid] = true
+		}
 		if value, err = textValue(kv, value); err != nil {
 			return nil, err
 		}
-		switch prev := data[pid].(type) {
-		case nil:
-			data[pid] = value
-		case string:
-			data[pid] = []any{prev, value}
-		case []any:
-			data[pid] = append(prev, value)
+		var v any = value
+		if pid == randomKey {
+			if v, err = randomValue(kv, value); err != nil {
+				return nil, err
+			}
+			lists[pid] = true
+		}
+		if _, seen := texts[pid]; !seen {
+			order = append(order, pid)
+		}
+		texts[pid] = append(texts[pid], v)
+	}
+	for _, pid := range order {
+		if vs := texts[pid]; len(vs) == 1 && !lists[pid] && !taskfile.TakesList(problems, pid) {
+			data[pid] = vs[0]
+		} else {
+			data[pid] = vs
 		}
 	}
 	for _, kv := range files {
@@ -60,6 +87,20 @@ func inputData(values, files []string, now time.Time) (map[string]any, error) {
 		}
 	}
 	return data, nil
+}
+
+// randomKey is the input INGInious' webapp fills with the student's
+// random numbers (task.yaml's input_random of them, each in [0, 1)).
+const randomKey = "@random"
+
+// randomValue reads one -i @random=NUMBER: the webapp's random inputs
+// are floats, and a run file computes with them (get_input("@random")[0]).
+func randomValue(kv, value string) (float64, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("-i %s: @random holds numbers, as INGInious gives them (-i @random=0.37, once per number)", kv)
+	}
+	return f, nil
 }
 
 // textValue is the answer an -i value stands for: the text of FILE for
@@ -125,5 +166,8 @@ func metaInputs(now time.Time) map[string]any {
 		"@time":     now.Format("2006-01-02 15:04:05.000000"),
 		"@attempts": "1",
 		"@state":    "",
+		// A task without input_random gets an empty list from the
+		// webapp; -i @random=NUMBER gives the numbers of one that has.
+		randomKey: []any{},
 	}
 }

@@ -43,8 +43,14 @@ INGInious does: environment_type, environment_id and environment_parameters
 top-level environment and limits. --env and --env-type override it.
 
 Answers: -i PID=VALUE gives problem PID a text answer (repeat it for several
-values of one problem); -i PID=@FILE gives it the text of FILE (@@ starts a
-value with a literal @); -f PID=FILE sends a file, as an INGInious upload.
+values of one problem: a list); -i 'PID[]=VALUE' makes the answer a list even
+with one value, and a multiple choice with multiple set in task.yaml is always
+a list, as the INGInious webapp sends it; -i PID=@FILE gives it the text of
+FILE (@@ starts a value with a literal @); -f PID=FILE sends a file, as an
+INGInious upload. The webapp's @-keys are filled in (@username, @lang en,
+@state "", @random []...) unless given: -i @random=NUMBER adds a number to
+@random, which is always a list of numbers (get_input("@random")[0] is 0.37
+after -i @random=0.37).
 
 --course-dir DIR names the course folder (INGInious' tasks/COURSE): the job's
 course is its name, and its $common folder, when there is one, is packed with
@@ -62,13 +68,14 @@ result on stdout; --json prints it as JSON. submit exits 0 once a result
 arrived, whatever its status, and non-zero only when no result could be had.`,
 		Example: `  ingo submit examples/hello --wait
   ingo submit examples/hello -i name=Ada --wait --json
+  ingo submit courses/quiz/q1 -i 'choice[]=2' -i @random=0.37 --wait
   ingo submit courses/algo/sort -f code=sort.py --priority 1 --wait
   ingo submit tasks/algo/sort --course-dir tasks/algo -i code=@sort.py --debug --wait`,
 		Args: exactArgs(1, "TASKDIR"),
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runSubmit(cmd.Context(), args[0], o) },
 	}
 	fs := cmd.Flags()
-	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "answer to a problem, `PID=VALUE` (repeatable)")
+	fs.StringArrayVarP(&o.inputs, "input", "i", nil, "answer to a problem, `PID=VALUE` (repeatable: a list; PID[]=VALUE: a list of one)")
 	fs.StringArrayVarP(&o.files, "file", "f", nil, "file answer to a problem, `PID=FILE` (repeatable)")
 	fs.StringVar(&o.env, "env", "", "environment, overriding task.yaml's environment_id (default \"default\")")
 	fs.StringVar(&o.envType, "env-type", "", "environment type, overriding task.yaml's environment_type (default \"docker\")")
@@ -129,7 +136,7 @@ func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobReq
 	if o.envType != "" {
 		spec.EnvironmentType = o.envType
 	}
-	data, err := inputData(o.inputs, o.files, now)
+	data, err := inputData(o.inputs, o.files, spec.Problems, now)
 	if err != nil {
 		return frontendclient.JobRequest{}, err
 	}

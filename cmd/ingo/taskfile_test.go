@@ -76,3 +76,46 @@ func TestBuildJob_CourseForms(t *testing.T) {
 		t.Errorf("job %s/%s %+v, want docker-ssh/cpp %+v", d.EnvironmentType, d.Environment, d.EnvironmentParameters, want)
 	}
 }
+
+// TestBuildJob_SampleTypes: `ingo task test` gives a sample's answers the
+// types INGInious' webapp would: a YAML list of one value stays a list, a
+// multiple choice with multiple set is a list even when written as one
+// value, and @random is a list of numbers.
+func TestBuildJob_SampleTypes(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "course", "quiz")
+	writeFile(t, filepath.Join(dir, "task.yaml"), `environment_type: mcq
+environment_id: mcq
+problems:
+  q1: {type: multiple_choice, multiple: true, choices: [{text: a, valid: true}, {text: b}]}
+  q2: {type: multiple_choice, multiple: true, choices: [{text: a, valid: true}, {text: b}]}
+  q3: {type: multiple_choice, choices: [{text: a, valid: true}, {text: b}]}
+  q4: {type: code}
+`)
+	writeFile(t, filepath.Join(dir, "tests", "s.yaml"), `inputs:
+  q1: ['0']
+  q2: '0'
+  q3: '0'
+  q4: [print(1)]
+  '@random': [0.37, 0.9]
+expect: {status: success}
+`)
+	samples, errs := taskfile.ReadSamples(dir)
+	if len(errs) != 0 || len(samples) != 1 {
+		t.Fatalf("samples %v, errors %v", samples, errs)
+	}
+	inputs, files := samples[0].Args()
+	req, err := buildJob(dir, submitOptions{inputs: inputs, files: files}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"q1": []any{"0"}, "q2": []any{"0"}, "q3": "0", "q4": []any{"print(1)"},
+		"@random": []any{0.37, 0.9},
+	}
+	for k, v := range want {
+		if got := req.InputData[k]; !reflect.DeepEqual(got, v) {
+			t.Errorf("%s = %#v, want %#v", k, got, v)
+		}
+	}
+}

@@ -184,7 +184,7 @@ func jobDone(r *messages.BackendJobDone, debug bool) backendJobDone {
 		JobID:    r.JobID,
 		Result:   [2]string{string(r.Result.Status), r.Result.Text},
 		Grade:    r.Grade,
-		Problems: map[string][2]string{},
+		Problems: map[string]any{},
 		Tests:    map[string]any{},
 		Custom:   map[string]any{},
 		State:    r.State,
@@ -192,7 +192,7 @@ func jobDone(r *messages.BackendJobDone, debug bool) backendJobDone {
 		Type:     tJobDone,
 	}
 	for id, p := range r.Problems {
-		d.Problems[id] = [2]string{string(p.Status), p.Text}
+		d.Problems[id] = problemFeedback(p)
 	}
 	for k, v := range r.Tests {
 		d.Tests[k] = v
@@ -216,10 +216,23 @@ func jobDone(r *messages.BackendJobDone, debug bool) backendJobDone {
 	return d
 }
 
+// problemFeedback is a problem's entry in INGInious' problems map. A
+// problem with feedback but no result of its own (set_problem_feedback
+// without set_problem_result) is a bare string in INGInious' feedback file,
+// and its agent passes it on as it is; the webapp then shows that text with
+// the submission's result, where a ("", text) pair would be shown as an
+// error (task.js load_feedback_code), red even for a correct answer.
+func problemFeedback(p messages.Result) any {
+	if p.Status == "" {
+		return p.Text
+	}
+	return [2]string{string(p.Status), p.Text}
+}
+
 // crashDone is a crash result for a job ingo never ran.
 func crashDone(jobID, text string) backendJobDone {
 	return backendJobDone{JobID: jobID, Result: [2]string{string(messages.StatusCrash), text},
-		Problems: map[string][2]string{}, Tests: map[string]any{}, Custom: map[string]any{}, Type: tJobDone}
+		Problems: map[string]any{}, Tests: map[string]any{}, Custom: map[string]any{}, Type: tJobDone}
 }
 
 // jobIDOf reads job_id from a frame that failed to decode as a whole.

@@ -49,18 +49,21 @@ type backendJobStarted struct {
 	Type  string `msgpack:"@type"`
 }
 
+// backendJobDone's Problems holds, per problem, a (status, text) pair or,
+// for a problem the grader gave feedback but no result, the bare text (see
+// problemFeedback).
 type backendJobDone struct {
-	JobID    string               `msgpack:"job_id"`
-	Result   [2]string            `msgpack:"result"`
-	Grade    float64              `msgpack:"grade"`
-	Problems map[string][2]string `msgpack:"problems"`
-	Tests    map[string]any       `msgpack:"tests"`
-	Custom   map[string]any       `msgpack:"custom"`
-	State    string               `msgpack:"state"`
-	Archive  []byte               `msgpack:"archive"`
-	Stdout   *string              `msgpack:"stdout"`
-	Stderr   *string              `msgpack:"stderr"`
-	Type     string               `msgpack:"@type"`
+	JobID    string         `msgpack:"job_id"`
+	Result   [2]string      `msgpack:"result"`
+	Grade    float64        `msgpack:"grade"`
+	Problems map[string]any `msgpack:"problems"`
+	Tests    map[string]any `msgpack:"tests"`
+	Custom   map[string]any `msgpack:"custom"`
+	State    string         `msgpack:"state"`
+	Archive  []byte         `msgpack:"archive"`
+	Stdout   *string        `msgpack:"stdout"`
+	Stderr   *string        `msgpack:"stderr"`
+	Type     string         `msgpack:"@type"`
 }
 
 type backendJobSSHDebug struct {

@@ -40,3 +40,38 @@ func answersNoProblem[V any](problems map[string]V, pid string) bool {
 	_, ok := problems[base]
 	return !ok
 }
+
+// TakesList says whether the task's problem pid takes a list of values:
+// INGInious' webapp sends a multiple_choice problem with multiple set
+// (input_type list) as a list even when one choice is ticked, and the MCQ
+// grader refuses a bare text for it. Other problems take a text or a file.
+func TakesList(problems map[string]any, pid string) bool {
+	p, ok := problems[pid].(map[string]any)
+	return ok && p["type"] == "multiple_choice" && pyTruthy(p["multiple"])
+}
+
+// pyTruthy is Python's truth of a YAML value, as INGInious tests
+// `multiple`.
+func pyTruthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case int:
+		return x != 0
+	case int64:
+		return x != 0
+	case uint64:
+		return x != 0
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}

@@ -34,3 +34,25 @@ func TestUnknownAnswers(t *testing.T) {
 		t.Errorf("a task without problems: %q, want nothing", got)
 	}
 }
+
+// TestTakesList: only a multiple_choice problem with multiple set takes a
+// list, multiple read as Python reads it, and as Parse gives task.yaml.
+func TestTakesList(t *testing.T) {
+	t.Parallel()
+	spec, err := Parse([]byte(`
+problems:
+  many: {type: multiple_choice, multiple: true, choices: [{text: a, valid: true}]}
+  one: {type: multiple_choice, choices: [{text: a, valid: true}]}
+  off: {type: multiple_choice, multiple: false, choices: [{text: a, valid: true}]}
+  word: {type: multiple_choice, multiple: 'yes', choices: [{text: a, valid: true}]}
+  code: {type: code, multiple: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pid, want := range map[string]bool{"many": true, "one": false, "off": false, "word": true, "code": false, "nope": false, "@random": false} {
+		if got := TakesList(spec.Problems, pid); got != want {
+			t.Errorf("TakesList(%q) = %v, want %v", pid, got, want)
+		}
+	}
+}

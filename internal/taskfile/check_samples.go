@@ -58,14 +58,19 @@ func CheckSample(s Sample, problems map[string]bool) []Finding {
 }
 
 // Args are the sample's answers as `ingo submit` takes them: -i PID=VALUE
-// values and -f PID=FILE files, paths made relative to the tests folder.
+// values (-i PID[]=VALUE for a list, which stays one with a single value)
+// and -f PID=FILE files, paths made relative to the tests folder.
 func (s Sample) Args() (inputs, files []string) {
 	for _, a := range s.Inputs {
+		key := a.Problem
+		if a.List {
+			key += "[]"
+		}
 		for _, v := range a.Values {
 			if path, ok := s.inputFile(v); ok {
 				v = "@" + path
 			}
-			inputs = append(inputs, a.Problem+"="+v)
+			inputs = append(inputs, key+"="+v)
 		}
 	}
 	for _, a := range s.Files {

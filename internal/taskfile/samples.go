@@ -2,9 +2,11 @@ package taskfile
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -25,8 +27,9 @@ type Sample struct {
 	Name        string `json:"name"`
 	Path        string `json:"file"`
 	Description string `json:"description,omitempty"`
-	// Inputs are text answers, as `-i PID=VALUE` (a list: one -i per
-	// value); a value @FILE is the text of FILE, relative to the tests
+	// Inputs are text answers, as `-i PID=VALUE` (a YAML list, even of
+	// one value: one -i PID[]=VALUE per value, so that the run file gets
+	// a list); a value @FILE is the text of FILE, relative to the tests
 	// folder, and @@ starts a literal @.
 	Inputs []Answer `json:"inputs,omitempty"`
 	// Files are file answers, as `-f PID=FILE` (relative to the tests
@@ -39,7 +42,10 @@ type Sample struct {
 type Answer struct {
 	Problem string   `json:"problem"`
 	Values  []string `json:"values"`
-	Line    int      `json:"-"`
+	// List says the answer was written as a list: it stays one with a
+	// single value, as the webapp sends a multiple choice.
+	List bool `json:"list,omitempty"`
+	Line int  `json:"-"`
 }
 
 // ReadSamples reads every DIR/tests/*.yaml (and *.yml), in name order.
@@ -121,6 +127,7 @@ func readAnswers(f findings, p pair, lists bool) []Answer {
 		case v != nil && v.Kind == yaml.ScalarNode && !isNull(v):
 			ans.Values = []string{v.Value}
 		case lists && v != nil && v.Kind == yaml.SequenceNode:
+			ans.List = true
 			for _, c := range v.Content {
 				if c = deref(c); c.Kind != yaml.ScalarNode {
 					f.add(SevError, c.Line, "inputs.%s: each value must be a text", a.key)
@@ -135,9 +142,24 @@ func readAnswers(f findings, p pair, lists bool) []Answer {
 			f.add(SevError, a.kn.Line, "files.%s must be the path of a file, relative to the tests folder", a.key)
 			continue
 		}
+		if lists && ans.Problem == "@random" && !allNumbers(ans.Values) {
+			// `ingo submit` refuses it: the webapp's @random is numbers.
+			f.add(SevError, a.kn.Line, "inputs.@random must be a number or a list of numbers, as INGInious gives them")
+			continue
+		}
 		out = append(out, ans)
 	}
 	return out
+}
+
+// allNumbers says whether every value reads as a finite number.
+func allNumbers(values []string) bool {
+	for _, v := range values {
+		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 var statuses = []string{"success", "failed", "timeout", "overflow", "crash", "killed", "error"}

@@ -26,6 +26,7 @@ func TestReadSample_Refused(t *testing.T) {
 		{"unknown key", "input: {q: x}\nexpect: {status: success}\n", 1, `unknown key input (did you mean "inputs"?)`},
 		{"inputs a list", "inputs: [a]\nexpect: {status: success}\n", 1, "inputs must be a mapping of problem ids"},
 		{"an input a mapping", "inputs:\n  q: {a: 1}\nexpect: {status: success}\n", 2, "inputs.q must be a text, @FILE, or a list"},
+		{"@random a text", "inputs:\n  '@random': [0.5, x]\nexpect: {status: success}\n", 2, "inputs.@random must be a number or a list of numbers"},
 		{"a file a list", "files:\n  q: [a, b]\nexpect: {status: success}\n", 2, "files.q must be the path of a file"},
 		{"bad status", "expect:\n  status: sucess\n", 2, `status "sucess" is not one of success, failed, timeout, overflow, crash, killed, error (did you mean "success"?)`},
 		{"bad grade", "expect:\n  grade: lots\n", 2, `expect.grade "lots": "lots" is not a number`},
@@ -68,6 +69,8 @@ inputs:
     name: Ada
     count: 3
     choice: [0, 2]
+    single: ['1']
+    '@random': [0.37]
     code: '@answers/sq.py'
     lit: '@@home'
 files:
@@ -89,7 +92,8 @@ expect:
 	}
 	s := samples[0]
 	inputs, files := s.Args()
-	wantIn := []string{"name=Ada", "count=3", "choice=0", "choice=2", "code=@" + filepath.Join(tests, "answers", "sq.py"), "lit=@@home"}
+	// A YAML list stays a list, even of one value.
+	wantIn := []string{"name=Ada", "count=3", "choice[]=0", "choice[]=2", "single[]=1", "@random[]=0.37", "code=@" + filepath.Join(tests, "answers", "sq.py"), "lit=@@home"}
 	wantF := []string{"upload=" + filepath.Join(tests, "answers", "sq.py")}
 	if !reflect.DeepEqual(inputs, wantIn) || !reflect.DeepEqual(files, wantF) {
 		t.Errorf("Args = %q, %q\nwant %q, %q", inputs, files, wantIn, wantF)
@@ -97,7 +101,7 @@ expect:
 	if s.Name != "full" || s.Description != "every form" || s.Expect.String() != "failed 50..80 +3 pattern(s) +1 problem(s)" {
 		t.Errorf("sample %q %q, expectation %q", s.Name, s.Description, s.Expect)
 	}
-	if fs := CheckSample(s, map[string]bool{"name": true, "count": true, "choice": true, "code": true, "lit": true, "upload": true}); len(fs) != 0 {
+	if fs := CheckSample(s, map[string]bool{"name": true, "count": true, "choice": true, "single": true, "code": true, "lit": true, "upload": true}); len(fs) != 0 {
 		t.Errorf("CheckSample: %v", fs)
 	}
 	// --json prints an expectation; it reads back the same.
