@@ -54,7 +54,13 @@
 // data, limits, debug, run_cmd, ssh bounds), then task/ (the task bundle
 // re-packed, every entry 4242:4242, directories 0755, task files 0755 as
 // INGInious makes them, common files 0644 or 0755 as in the bundle,
-// at most Limits.Disk MiB), task/student/ and archive/. The image's
+// at most Limits.Disk MiB), task/student/ and archive/. The tar is
+// streamed from the bundle as it is written (the agent keeps no copy of
+// a job's files); the plan reads the bundle once before, to check it and
+// size the mounts. A bundle is what its frontend stored, any bytes: both
+// readings stop at the bounds of a folder bundle.Pack accepts (entries,
+// bytes of files, path length and depth, and the decompressed stream,
+// headers included; bundlebounds.go) and when the job ends. The image's
 // entrypoint (ingo-helper run, see containers/helper, "Stdin mode")
 // extracts it, finds and runs the run file, and sends its result over the
 // channel. The runtime demultiplexes the attach stream (stdcopy), keeps

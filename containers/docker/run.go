@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,12 +31,12 @@ const sshMargin = time.Minute
 type attempt struct {
 	job       *containers.Job // the SSH bounds applied to its limits
 	ev        containers.Events
-	image     string        // the image id
-	files     *bytes.Buffer // the tar written to the helper's stdin
-	inputLen  int64         // input.json's size
-	commonLen int64         // the course's common files' size
-	maxResult int64         // contract.MaxResultBytes(Limits.Output)
-	ssh       bool          // an SSH debug job or of type docker-ssh
+	image     string // the image id
+	input     []byte // input.json, in the tar written to the helper's stdin
+	inputLen  int64  // input.json's size
+	commonLen int64  // the course's common files' size
+	maxResult int64  // contract.MaxResultBytes(Limits.Output)
+	ssh       bool   // an SSH debug job or of type docker-ssh
 }
 
 // running is an attempt's container while it runs.
@@ -154,9 +153,10 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 	if a.image, err = r.image(ctx, job.Desc.Environment); err != nil {
 		return nil, err
 	}
-	if a.files, a.inputLen, a.commonLen, err = containerTar(a.job, ssh); err != nil {
+	if a.input, a.commonLen, err = containerTar(ctx, a.job, ssh); err != nil {
 		return nil, err
 	}
+	a.inputLen = int64(len(a.input))
 	return a, nil
 }
 
@@ -251,7 +251,7 @@ func (r *Runtime) sendFiles(a *attempt, c *running) {
 		defer close(tarSent)
 		// A container that stopped early makes this fail, which the
 		// result tells better. stdin stays open: it carries the channel.
-		if _, err := c.att.conn.Conn.Write(a.files.Bytes()); err != nil {
+		if _, err := writeContainerTar(c.ch.ctx, c.att.conn.Conn, a.job, a.input); err != nil {
 			r.log.Debug("writing the task files to the container", "container", c.id, "err", err)
 		}
 	}()

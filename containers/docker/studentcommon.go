@@ -38,7 +38,7 @@ func (c *jobChannel) giveStudentCommon(conn net.Conn) error {
 	_ = conn.SetWriteDeadline(time.Now().Add(commonWriteWait))
 	stop := context.AfterFunc(c.ctx, func() { _ = conn.SetWriteDeadline(time.Now()) })
 	defer stop()
-	if _, err := writeStudentCommon(tar.NewWriter(conn), c.job.Task); err != nil {
+	if _, err := writeStudentCommon(c.ctx, tar.NewWriter(conn), c.job.Task); err != nil {
 		return fmt.Errorf("writing them on its stdin: %w", err)
 	}
 	return conn.SetWriteDeadline(time.Time{})
@@ -53,7 +53,7 @@ func (c *jobChannel) studentCommonRoom() int64 {
 		if c.job.Task == nil {
 			return
 		}
-		room, err := writeStudentCommon(tar.NewWriter(io.Discard), c.job.Task)
+		room, err := writeStudentCommon(c.ctx, tar.NewWriter(io.Discard), c.job.Task)
 		if err != nil {
 			c.r.log.Warn("the course's common student files cannot be read; student containers go without",
 				"job", c.job.ID(), "err", err)
@@ -67,8 +67,8 @@ func (c *jobChannel) studentCommonRoom() int64 {
 // writeStudentCommon writes to tw the directories and regular files of
 // b's $common/student, named course/common/student/..., and closes it. It
 // returns the room they take on a tmpfs (0 when there are none).
-func writeStudentCommon(tw *tar.Writer, b containers.TaskBundle) (room int64, err error) {
-	err = eachBundleEntry(b, func(name string, hdr *tar.Header, r io.Reader) error {
+func writeStudentCommon(ctx context.Context, tw *tar.Writer, b containers.TaskBundle) (room int64, err error) {
+	err = eachBundleEntry(ctx, b, func(name string, hdr *tar.Header, r io.Reader) error {
 		rest, ok := strings.CutPrefix(name, "/"+commonStudentDir)
 		if !ok || (rest != "" && rest[0] != '/') {
 			return nil

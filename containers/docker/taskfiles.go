@@ -2,8 +2,8 @@ package docker
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -92,38 +92,45 @@ func jsonable(v any) any {
 	return v
 }
 
-// containerTar is the tar copied to "/" of a new container: task/ (the task
-// folder), task/student/, .ingo/input.json and archive/, every entry owned
-// by 4242:4242; input.json comes before the task files (the helper learns
-// the disk bound from it). It also returns the size of input.json.
-// containerTar is the tar the container gets on stdin, the size of its
-// input.json, and the room the course's common files need (0: none).
-func containerTar(job *containers.Job, ssh *channel.SSHLimits) (*bytes.Buffer, int64, int64, error) {
-	buf, input, common, err := buildTar(job, ssh)
-	return buf, int64(len(input)), common, err
+// containerTar checks a job's task files and measures what its container
+// needs: input.json, and the room of the course's common files (0: none).
+// The tar itself is written at the container's start (writeContainerTar),
+// as the helper reads it: the agent keeps no copy of a job's files, which
+// may be 128 MiB.
+func containerTar(ctx context.Context, job *containers.Job, ssh *channel.SSHLimits) (input []byte, common int64, err error) {
+	if input, err = inputJSON(job, ssh); err != nil {
+		return nil, 0, failure("The job's input cannot be given to the grader", err)
+	}
+	if common, err = writeContainerTar(ctx, io.Discard, job, input); err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, fmt.Errorf("while reading the task files: %w", context.Cause(ctx))
+		}
+		return nil, 0, err
+	}
+	return input, common, nil
 }
 
-func buildTar(job *containers.Job, ssh *channel.SSHLimits) (*bytes.Buffer, []byte, int64, error) {
-	input, err := inputJSON(job, ssh)
-	if err != nil {
-		return nil, nil, 0, failure("The job's input cannot be given to the grader", err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+// writeContainerTar writes to w the tar a new container gets on stdin,
+// which its helper unpacks at "/": task/ (the task folder), task/student/,
+// .ingo/input.json (input) and archive/, every entry owned by 4242:4242;
+// input.json comes before the task files (the helper learns the disk
+// bound from it). It returns the room the course's common files need.
+func writeContainerTar(ctx context.Context, w io.Writer, job *containers.Job, input []byte) (int64, error) {
+	tw := tar.NewWriter(w)
 	now := time.Now()
 	dir := func(name string) error {
 		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, Uid: workerID, Gid: workerID, ModTime: now, Format: tar.FormatPAX})
 	}
 	for _, d := range []string{"task", ".ingo", "archive"} {
 		if err := dir(d); err != nil {
-			return nil, nil, 0, err
+			return 0, err
 		}
 	}
 	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: ".ingo/input.json", Mode: 0o644, Size: int64(len(input)), Uid: workerID, Gid: workerID, ModTime: now, Format: tar.FormatPAX}); err != nil {
-		return nil, nil, 0, err
+		return 0, err
 	}
 	if _, err := tw.Write(input); err != nil {
-		return nil, nil, 0, err
+		return 0, err
 	}
 	student := false
 	var common int64
@@ -132,19 +139,17 @@ func buildTar(job *containers.Job, ssh *channel.SSHLimits) (*bytes.Buffer, []byt
 		if job.Limits.Disk > 0 {
 			limit = job.Limits.Disk << 20
 		}
-		if student, common, err = copyTask(tw, job.Task, limit); err != nil {
-			return nil, nil, 0, failure("The task files cannot be read", err)
+		var err error
+		if student, common, err = copyTask(ctx, tw, job.Task, limit); err != nil {
+			return 0, failure("The task files cannot be read", err)
 		}
 	}
 	if !student {
 		if err := dir("task/student"); err != nil {
-			return nil, nil, 0, err
+			return 0, err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return nil, nil, 0, err
-	}
-	return &buf, input, common, nil
+	return common, tw.Close()
 }
 
 var errTaskTooLarge = errors.New("the task folder is larger than the disk limit")
@@ -153,9 +158,9 @@ var errTaskTooLarge = errors.New("the task folder is larger than the disk limit"
 // and those of its $common folder (bundle.CommonDir) under course/common/.
 // It reports whether the bundle has a student directory, and the room the
 // common files take on a tmpfs (whole pages, plus slack; 0 without them).
-func copyTask(tw *tar.Writer, b containers.TaskBundle, limit int64) (student bool, common int64, err error) {
+func copyTask(ctx context.Context, tw *tar.Writer, b containers.TaskBundle, limit int64) (student bool, common int64, err error) {
 	var total int64
-	err = eachBundleEntry(b, func(name string, hdr *tar.Header, r io.Reader) error {
+	err = eachBundleEntry(ctx, b, func(name string, hdr *tar.Header, r io.Reader) error {
 		// Every task file is executable, as INGInious makes /task (0777):
 		// courses run a custom.sh or a setup script that git keeps as
 		// 0644. Common files keep their execute bits.
@@ -188,8 +193,10 @@ func copyTask(tw *tar.Writer, b containers.TaskBundle, limit int64) (student boo
 // eachBundleEntry calls fn with every directory and regular file of b (a
 // bundle holds nothing else), named as cleaned and rooted ("/run",
 // "/$common/lib.sh"), in the bundle's order, but its root; r reads a
-// file's contents.
-func eachBundleEntry(b containers.TaskBundle, fn func(name string, hdr *tar.Header, r io.Reader) error) error {
+// file's contents. A bundle over the bounds of a task folder
+// (bundlebounds.go) fails with errBundleBounds, and the reading stops
+// once ctx ended.
+func eachBundleEntry(ctx context.Context, b containers.TaskBundle, fn func(name string, hdr *tar.Header, r io.Reader) error) error {
 	rc, err := b.Open()
 	if err != nil {
 		return err
@@ -199,7 +206,8 @@ func eachBundleEntry(b containers.TaskBundle, fn func(name string, hdr *tar.Head
 	if err != nil {
 		return err
 	}
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(&boundedStream{ctx: ctx, r: zr, left: maxBundleTarBytes})
+	var gate bundleGate
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -209,6 +217,13 @@ func eachBundleEntry(b containers.TaskBundle, fn func(name string, hdr *tar.Head
 			return err
 		}
 		name := path.Clean("/" + strings.TrimPrefix(hdr.Name, "./"))
+		size := int64(0)
+		if hdr.Typeflag == tar.TypeReg {
+			size = hdr.Size
+		}
+		if err := gate.admit(name, size); err != nil {
+			return err
+		}
 		if name == "/" || (hdr.Typeflag != tar.TypeDir && hdr.Typeflag != tar.TypeReg) {
 			continue
 		}
