@@ -57,7 +57,7 @@ func newProblem(id string, desc any) (problem, error) {
 		if !ok {
 			return nil, fmt.Errorf("problem %s (match) has no answer", id)
 		}
-		return &match{answer: pyStr(a), centralize: truthy(d["centralize"])}, nil
+		return &match{answer: pyStr(a), centralize: Truthy(d["centralize"])}, nil
 	case "code", "code_single_line", "file", "code_multiple_languages", "code_file_multiple_languages":
 		return needsContainer{}, nil
 	default:
@@ -108,7 +108,7 @@ func newChoice(id string, d map[string]any) (*multipleChoice, error) {
 	if !ok {
 		return nil, fmt.Errorf("multiple choice problem %s does not have choices or choices are not an array", id)
 	}
-	p := &multipleChoice{multiple: truthy(d["multiple"]), centralize: truthy(d["centralize"]),
+	p := &multipleChoice{multiple: Truthy(d["multiple"]), centralize: Truthy(d["centralize"]),
 		errorMsg: d["error_message"], successMsg: d["success_message"]}
 	var bad []choice
 	for i, c := range list {
@@ -116,7 +116,7 @@ func newChoice(id string, d map[string]any) (*multipleChoice, error) {
 		if !ok || !hasKey(cm, "text") {
 			return nil, fmt.Errorf("choice %d of problem %s does not have text", i, id)
 		}
-		ch := choice{index: i, valid: truthy(cm["valid"]), feedback: cm["feedback"]}
+		ch := choice{index: i, valid: Truthy(cm["valid"]), feedback: cm["feedback"]}
 		if ch.valid {
 			p.choices = append(p.choices, ch)
 		} else {

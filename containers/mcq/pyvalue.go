@@ -10,9 +10,10 @@ import (
 // task_problems and the input come from YAML and JSON through the web app
 // (Python), then CBOR: these read them as Python would.
 
-// truthy is Python's truth of v: false for nothing, false, zero and
-// empty texts, lists and maps.
-func truthy(v any) bool {
+// Truthy is Python's truth of v, a value of YAML, JSON or CBOR: false for
+// nothing, false, zero and empty texts, lists and maps. INGInious tests
+// a problem's flags (multiple, centralize, a choice's valid) so.
+func Truthy(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return false

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ingo-grader/ingo/containers/mcq"
 )
 
 // UnknownAnswers describes each answer (by problem id, as in a job's
@@ -47,31 +49,5 @@ func answersNoProblem[V any](problems map[string]V, pid string) bool {
 // grader refuses a bare text for it. Other problems take a text or a file.
 func TakesList(problems map[string]any, pid string) bool {
 	p, ok := problems[pid].(map[string]any)
-	return ok && p["type"] == "multiple_choice" && pyTruthy(p["multiple"])
-}
-
-// pyTruthy is Python's truth of a YAML value, as INGInious tests
-// `multiple`.
-func pyTruthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case uint64:
-		return x != 0
-	case float64:
-		return x != 0
-	case []any:
-		return len(x) > 0
-	case map[string]any:
-		return len(x) > 0
-	}
-	return true
+	return ok && p["type"] == "multiple_choice" && mcq.Truthy(p["multiple"])
 }
