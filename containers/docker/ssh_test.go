@@ -92,7 +92,12 @@ func startSSHJob(t *testing.T, r *Runtime) (*containers.Job, <-chan messages.Job
 // file is run (it calls ssh_student) and logs in as the student.
 func startSSHStudent(t *testing.T, r *Runtime, run string) (*containers.Job, <-chan messages.JobResult, *ssh.Client) {
 	t.Helper()
-	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	return startSSHStudentJob(t, r, newJob(r, task(t, map[string]string{"run": run}), nil))
+}
+
+// startSSHStudentJob is startSSHStudent for a job made by the caller.
+func startSSHStudentJob(t *testing.T, r *Runtime, job *containers.Job) (*containers.Job, <-chan messages.JobResult, *ssh.Client) {
+	t.Helper()
 	job.Desc.EnvironmentType = EnvTypeSSH
 	ev := newSSHEvents()
 	done := runAsync(t, r, job, ev)
@@ -276,15 +281,8 @@ func TestSSHStudent_Network(t *testing.T) {
 		want    string
 	}{{false, "lo\n"}, {true, "eth0\nlo\n"}} {
 		job := newJob(r, task(t, map[string]string{"run": run}), nil)
-		job.Desc.EnvironmentType = EnvTypeSSH
 		job.Desc.EnvironmentParameters.NetworkGrading = tt.network
-		ev := newSSHEvents()
-		done := runAsync(t, r, job, ev)
-		c := waitCreds(t, ev)
-		cl, err := sshDial(c, c.password)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, done, cl := startSSHStudentJob(t, r, job)
 		if out := sshRunCmd(t, cl, "ls /sys/class/net"); out != tt.want {
 			t.Errorf("network_grading %v: interfaces %q, want %q", tt.network, out, tt.want)
 		}
