@@ -50,7 +50,7 @@ func (b *Backend) handleClient(ev event) {
 	c.lastSeen = b.now()
 	switch m := ev.msg.(type) {
 	case *messages.ClientNewJob:
-		b.newJob(c, m, ev.wire)
+		b.newJob(c, ev.admin, m, ev.wire)
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
@@ -60,9 +60,13 @@ func (b *Backend) handleClient(ev event) {
 	}
 }
 
-func (b *Backend) newJob(c *client, m *messages.ClientNewJob, wire []byte) {
+func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire []byte) {
 	if err := validateJob(m); err != nil {
 		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID, "%v", err))
+		return
+	}
+	if err := b.checkPriority(c.id, admin, m); err != nil {
+		b.toClient(c.id, err)
 		return
 	}
 	if b.jobs[m.JobID] != nil {

@@ -71,6 +71,14 @@ type Config struct {
 	// (CodeQueueFull) naming it. 0: no cap.
 	MaxWaitingPerCourse int `key:"max-waiting-per-course" check:"nonneg" help:"most jobs one course may have waiting; more are refused, naming the cap (0: no cap)"`
 	MaxWaitingPerUser   int `key:"max-waiting-per-user" check:"nonneg" help:"most jobs one user of a course may have waiting; more are refused, naming the cap (0: no cap)"`
+	// FrontendMinPriority is the most urgent priority (lower runs first)
+	// a frontend's job may have; FrontendMinPriorities sets it per client
+	// id. Priority comes before the fair share, so a frontend free to pick
+	// one would starve every other frontend's courses (docs/security.md):
+	// by default frontends use the normal priority, 0, or less urgent ones
+	// (INGInious' webapp sends 1 for replays). Admins use any (priority.go).
+	FrontendMinPriority   int               `key:"frontend-min-priority" help:"most urgent priority (lower runs first) a frontend's job may have; a more urgent one is refused, naming it (admins may use any)"`
+	FrontendMinPriorities map[string]string `key:"frontend-min-priorities" help:"frontend-min-priority per client id, as client=priority (a whole number; frontend-min-priority for a client not named)"`
 	// QueueMemoryJobs bounds how many live jobs keep their whole
 	// description (inputs, task problems) in memory when the journal can
 	// read them back (JobLoader): a description is a few KiB, a million
@@ -95,6 +103,7 @@ type Config struct {
 	Serving func() `key:"-"`
 
 	weights map[string]float64 // CourseWeights, read by validate
+	minPrio map[string]int     // FrontendMinPriorities, read by validate
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -146,6 +155,15 @@ func (c *Config) validate() error {
 			continue
 		}
 		c.weights[course] = f
+	}
+	c.minPrio = make(map[string]int, len(c.FrontendMinPriorities))
+	for client, p := range c.FrontendMinPriorities {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			errs = append(errs, &settings.Problem{Key: "frontend-min-priorities", Msg: fmt.Sprintf("the priority of %s is %q: write a whole number, such as -1 or 0", client, p)})
+			continue
+		}
+		c.minPrio[client] = n
 	}
 	return errors.Join(append(errs, settings.Check(c))...)
 }

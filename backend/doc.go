@@ -77,7 +77,10 @@
 // "@username" input. A free slot takes, among the environments its agent
 // offers (queue.go):
 //
-//  1. the best priority (lower first), as in INGInious;
+//  1. the best priority (lower first), as in INGInious; since it comes
+//     before any share, a frontend's job may not be more urgent than
+//     backend.frontend-min-priority (0, the normal one, by default;
+//     priority.go), or one frontend would starve every other's courses;
 //  2. within it, the course with the smallest virtual time: the slot-time
 //     its jobs have held, divided by its weight (backend.course-weights,
 //     1 by default), growing while they run; ties go to the course holding
