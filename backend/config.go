@@ -63,11 +63,15 @@ type Config struct {
 	// snapshot, over NATS' message size.
 	SnapshotJobs int `key:"queue-snapshot-jobs" check:"min=1" help:"most jobs of each list (running, waiting) a queue snapshot holds, the first in dispatch order; its summary counts them all"`
 	// CourseWeights share each environment's slots between courses, within
-	// a priority, by weight: "course=weight", 1 for a course not named.
-	// Within a course, its users share its slots equally (queue.go).
-	CourseWeights map[string]string `key:"course-weights" help:"weights of courses in the share of slots, as course=weight (a positive number; 1 for a course not named); within a course, its users share equally"`
+	// a priority, by weight: "client/course=weight" for one client's
+	// course, "course=weight" for that course of every client (a course
+	// is a client's: two frontends' courses of one id are two courses,
+	// queue.go), 1 for a course not named. Within a course, its users
+	// share its slots equally.
+	CourseWeights map[string]string `key:"course-weights" help:"weights of courses in the share of slots, as client/course=weight for one client's course or course=weight for that course of every client (a positive number; 1 for a course not named); within a course, its users share equally"`
 	// MaxWaitingPerCourse and MaxWaitingPerUser cap the waiting jobs of
-	// one course, and of one user of a course; a job over a cap is refused
+	// one client's course, and of one user of such a course (another
+	// frontend's course of the same id counts apart); a job over a cap is refused
 	// (CodeQueueFull) naming it. 0: no cap.
 	MaxWaitingPerCourse int `key:"max-waiting-per-course" check:"nonneg" help:"most jobs one course may have waiting; more are refused, naming the cap (0: no cap)"`
 	MaxWaitingPerUser   int `key:"max-waiting-per-user" check:"nonneg" help:"most jobs one user of a course may have waiting; more are refused, naming the cap (0: no cap)"`
