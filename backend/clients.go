@@ -50,7 +50,7 @@ func (b *Backend) handleClient(ev event) {
 	c.lastSeen = b.now()
 	switch m := ev.msg.(type) {
 	case *messages.ClientNewJob:
-		b.newJob(c, m, ev.wire)
+		b.newJob(c, ev.admin, m, ev.wire)
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
@@ -60,9 +60,13 @@ func (b *Backend) handleClient(ev event) {
 	}
 }
 
-func (b *Backend) newJob(c *client, m *messages.ClientNewJob, wire []byte) {
+func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire []byte) {
 	if err := validateJob(m); err != nil {
 		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID, "%v", err))
+		return
+	}
+	if err := b.checkPriority(c.id, admin, m); err != nil {
+		b.toClient(c.id, err)
 		return
 	}
 	if b.jobs[m.JobID] != nil {
@@ -83,7 +87,7 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob, wire []byte) {
 			"the job journal is nearly full (backend.journal-max-bytes): new jobs are refused until queued ones have run; try again later"))
 		return
 	}
-	if err := b.overCap(m); err != nil {
+	if err := b.overCap(c, m); err != nil {
 		b.toClient(c.id, err)
 		return
 	}
@@ -112,10 +116,12 @@ func (b *Backend) newJob(c *client, m *messages.ClientNewJob, wire []byte) {
 }
 
 // overCap refuses a job whose course, or whose user within its course,
-// has as many jobs waiting as the caps allow.
-func (b *Backend) overCap(m *messages.ClientNewJob) *messages.Error {
-	k := (&job{head: HeadOf(m)}).leafKey().shareKey
-	if max := b.cfg.MaxWaitingPerCourse; max > 0 && b.queues.waitingBy[courseKey(k.course)] >= max {
+// has as many jobs waiting as the caps allow. The course is the client's
+// (shareKey): another frontend filling a course of the same name does not
+// get this one's jobs refused.
+func (b *Backend) overCap(c *client, m *messages.ClientNewJob) *messages.Error {
+	k := (&job{head: HeadOf(m), clientID: c.id}).leafKey().shareKey
+	if max := b.cfg.MaxWaitingPerCourse; max > 0 && b.queues.waitingBy[k.courseKey()] >= max {
 		return messages.Errorf(messages.CodeQueueFull, m.JobID,
 			"course %q has %d jobs waiting, the most backend.max-waiting-per-course allows; submit again once some have run", k.course, max)
 	}

@@ -63,14 +63,26 @@ type Config struct {
 	// snapshot, over NATS' message size.
 	SnapshotJobs int `key:"queue-snapshot-jobs" check:"min=1" help:"most jobs of each list (running, waiting) a queue snapshot holds, the first in dispatch order; its summary counts them all"`
 	// CourseWeights share each environment's slots between courses, within
-	// a priority, by weight: "course=weight", 1 for a course not named.
-	// Within a course, its users share its slots equally (queue.go).
-	CourseWeights map[string]string `key:"course-weights" help:"weights of courses in the share of slots, as course=weight (a positive number; 1 for a course not named); within a course, its users share equally"`
+	// a priority, by weight: "client/course=weight" for one client's
+	// course, "course=weight" for that course of every client (a course
+	// is a client's: two frontends' courses of one id are two courses,
+	// queue.go), 1 for a course not named. Within a course, its users
+	// share its slots equally.
+	CourseWeights map[string]string `key:"course-weights" help:"weights of courses in the share of slots, as client/course=weight for one client's course or course=weight for that course of every client (a positive number; 1 for a course not named); within a course, its users share equally"`
 	// MaxWaitingPerCourse and MaxWaitingPerUser cap the waiting jobs of
-	// one course, and of one user of a course; a job over a cap is refused
+	// one client's course, and of one user of such a course (another
+	// frontend's course of the same id counts apart); a job over a cap is refused
 	// (CodeQueueFull) naming it. 0: no cap.
 	MaxWaitingPerCourse int `key:"max-waiting-per-course" check:"nonneg" help:"most jobs one course may have waiting; more are refused, naming the cap (0: no cap)"`
 	MaxWaitingPerUser   int `key:"max-waiting-per-user" check:"nonneg" help:"most jobs one user of a course may have waiting; more are refused, naming the cap (0: no cap)"`
+	// FrontendMinPriority is the most urgent priority (lower runs first)
+	// a frontend's job may have; FrontendMinPriorities sets it per client
+	// id. Priority comes before the fair share, so a frontend free to pick
+	// one would starve every other frontend's courses (docs/security.md):
+	// by default frontends use the normal priority, 0, or less urgent ones
+	// (INGInious' webapp sends 1 for replays). Admins use any (priority.go).
+	FrontendMinPriority   int               `key:"frontend-min-priority" help:"most urgent priority (lower runs first) a frontend's job may have; a more urgent one is refused, naming it (admins may use any)"`
+	FrontendMinPriorities map[string]string `key:"frontend-min-priorities" help:"frontend-min-priority per client id, as client=priority (a whole number; frontend-min-priority for a client not named)"`
 	// QueueMemoryJobs bounds how many live jobs keep their whole
 	// description (inputs, task problems) in memory when the journal can
 	// read them back (JobLoader): a description is a few KiB, a million
@@ -95,6 +107,7 @@ type Config struct {
 	Serving func() `key:"-"`
 
 	weights map[string]float64 // CourseWeights, read by validate
+	minPrio map[string]int     // FrontendMinPriorities, read by validate
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -146,6 +159,15 @@ func (c *Config) validate() error {
 			continue
 		}
 		c.weights[course] = f
+	}
+	c.minPrio = make(map[string]int, len(c.FrontendMinPriorities))
+	for client, p := range c.FrontendMinPriorities {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			errs = append(errs, &settings.Problem{Key: "frontend-min-priorities", Msg: fmt.Sprintf("the priority of %s is %q: write a whole number, such as -1 or 0", client, p)})
+			continue
+		}
+		c.minPrio[client] = n
 	}
 	return errors.Join(append(errs, settings.Check(c))...)
 }

@@ -74,14 +74,21 @@
 //
 // Waiting jobs sit, per (environment type, environment), in leaves: one
 // heap by arrival per (priority, course, user), the user being the job's
-// "@username" input. A free slot takes, among the environments its agent
-// offers (queue.go):
+// "@username" input. A course is a client's: each frontend names its
+// courses, and is trusted with its own only (docs/security.md), so two
+// frontends' courses of the same id are two courses, each with its share
+// and its caps, and a user is one of its course's (shareKey). A free slot
+// takes, among the environments its agent offers (queue.go):
 //
-//  1. the best priority (lower first), as in INGInious;
+//  1. the best priority (lower first), as in INGInious; since it comes
+//     before any share, a frontend's job may not be more urgent than
+//     backend.frontend-min-priority (0, the normal one, by default;
+//     priority.go), or one frontend would starve every other's courses;
 //  2. within it, the course with the smallest virtual time: the slot-time
-//     its jobs have held, divided by its weight (backend.course-weights,
-//     1 by default), growing while they run; ties go to the course holding
-//     fewer slots for its weight;
+//     its jobs have held, divided by its weight (backend.course-weights:
+//     "client/course" for one client's course, else "course" for that
+//     course of every client, else 1), growing while they run; ties go
+//     to the course holding fewer slots for its weight;
 //  3. within the course, its user with the smallest virtual time (users
 //     weigh alike), then fewer slots;
 //  4. the earliest arrival.
@@ -111,7 +118,8 @@
 // wait scans the active ones of its level. TestFairShare_IndexAgreesWithAScan
 // checks the choice against comparing every leaf. Caps on waiting jobs per course and per user
 // (backend.max-waiting-per-course, -per-user) refuse a job over them with
-// CodeQueueFull, naming the cap.
+// CodeQueueFull, naming the cap; they count the client's course, so one
+// frontend filling a course id does not get another's refused.
 //
 // Free slots are filled least-busy agent first (running/slots; ties to
 // the one picked longest ago), so a burst spreads over the agents instead

@@ -24,7 +24,7 @@ import (
 // into base, so the share over time is the slot-time really held.
 type fairShare struct {
 	use     map[shareKey]*usage
-	weights map[string]float64 // per course; 1 when absent
+	weights map[string]float64 // per "client/course" or course; 1 when absent
 	now     func() time.Time
 	est     float64 // seconds: recent hold of any job, for keys with none yet
 }
@@ -54,11 +54,17 @@ func (f *fairShare) clone() fairShare {
 }
 
 // isCourse says whether k counts a whole course.
-func isCourse(k shareKey) bool { return k == courseKey(k.course) }
+func isCourse(k shareKey) bool { return k == k.courseKey() }
 
+// weight is a course's: named "client/course" for one client's course,
+// else by its id alone for that course of every client (weight names
+// from before courses were a client's keep working), else 1.
 func (f *fairShare) weight(k shareKey) float64 {
 	if !isCourse(k) {
 		return 1 // users share their course equally
+	}
+	if w := f.weights[k.client+"/"+k.course]; w > 0 {
+		return w
 	}
 	if w := f.weights[k.course]; w > 0 {
 		return w
@@ -88,7 +94,7 @@ func (f *fairShare) estimate(k shareKey, u *usage) float64 {
 		return u.est
 	}
 	if !isCourse(k) {
-		if c := f.use[courseKey(k.course)]; c != nil && c.est > 0 {
+		if c := f.use[k.courseKey()]; c != nil && c.est > 0 {
 			return c.est
 		}
 	}
@@ -128,7 +134,7 @@ func (f *fairShare) add(j *job, n int) {
 		hold = now.Sub(j.assignedAt.time()).Seconds()
 	}
 	k := j.leafKey().shareKey
-	for _, sk := range []shareKey{courseKey(k.course), k} {
+	for _, sk := range []shareKey{k.courseKey(), k} {
 		u := f.use[sk]
 		if u == nil {
 			u = &usage{since: now}
@@ -151,13 +157,13 @@ func (f *fairShare) add(j *job, n int) {
 func (f *fairShare) wake(j *job, qs *queues) {
 	now := f.now()
 	k := j.leafKey().shareKey
-	for _, sk := range []shareKey{courseKey(k.course), k} {
+	for _, sk := range []shareKey{k.courseKey(), k} {
 		if qs.waitingBy[sk] > 1 || f.running(sk) > 0 {
 			continue
 		}
 		low, found := 0.0, false
 		for ok, u := range f.use {
-			if ok == sk || isCourse(ok) != isCourse(sk) || (!isCourse(sk) && ok.course != sk.course) {
+			if ok == sk || isCourse(ok) != isCourse(sk) || (!isCourse(sk) && ok.courseKey() != sk.courseKey()) {
 				continue
 			}
 			if u.running == 0 && qs.waitingBy[ok] == 0 {
@@ -185,7 +191,7 @@ func (f *fairShare) better(a, b *leaf, now time.Time) bool {
 		return a.key.priority < b.key.priority
 	}
 	for _, level := range [2]func(leafKey) shareKey{
-		func(k leafKey) shareKey { return courseKey(k.course) },
+		func(k leafKey) shareKey { return k.courseKey() },
 		func(k leafKey) shareKey { return k.shareKey },
 	} {
 		ka, kb := level(a.key), level(b.key)

@@ -24,6 +24,7 @@ type sim struct {
 	runTime map[string]time.Duration // by job id
 	started map[string]time.Duration
 	slotT   map[string]time.Duration // slot-time per course, until stopAt
+	slotTOf map[string]time.Duration // slot-time per "client/course", until stopAt
 	stopAt  time.Duration
 	n       int
 }
@@ -41,7 +42,7 @@ func newSim(t *testing.T, slots int, weights map[string]string) *sim {
 		t.Fatal(err)
 	}
 	s := &sim{t: t, b: b, slots: slots, runTime: map[string]time.Duration{}, started: map[string]time.Duration{},
-		slotT: map[string]time.Duration{}, stopAt: time.Duration(math.MaxInt64)}
+		slotT: map[string]time.Duration{}, slotTOf: map[string]time.Duration{}, stopAt: time.Duration(math.MaxInt64)}
 	start := time.Unix(1_800_000_000, 0)
 	b.now = func() time.Time { return start.Add(s.now) } // virtual time
 	return s
@@ -49,13 +50,18 @@ func newSim(t *testing.T, slots int, weights map[string]string) *sim {
 
 // submit queues n jobs of a course and user, each running d.
 func (s *sim) submit(course, user string, n int, d time.Duration) []string {
+	return s.submitAs("c", course, user, n, d)
+}
+
+// submitAs queues n jobs of a client's course and user, each running d.
+func (s *sim) submitAs(client, course, user string, n int, d time.Duration) []string {
 	var ids []string
 	for range n {
 		s.n++
-		j := newJob(fmt.Sprintf("%s-%s-%d", course, user, s.n), "default", 0)
+		j := newJob(fmt.Sprintf("%s-%s-%s-%d", client, course, user, s.n), "default", 0)
 		j.CourseID = course
 		j.InputData["@username"] = user
-		s.b.apply(&JobQueued{Job: j, ClientID: "c", Seq: uint64(s.n), At: s.b.now()})
+		s.b.apply(&JobQueued{Job: j, ClientID: client, Seq: uint64(s.n), At: s.b.now()})
 		s.runTime[j.JobID] = d
 		ids = append(ids, j.JobID)
 	}
@@ -94,6 +100,7 @@ func (s *sim) step() bool {
 		from, to := s.now, min(next, s.stopAt)
 		if to > from {
 			s.slotT[r.j.head.CourseID] += to - from
+			s.slotTOf[r.j.clientID+"/"+r.j.head.CourseID] += to - from
 		}
 	}
 	s.now = next
@@ -124,7 +131,7 @@ func TestFairShare_SlotTimeFollowsWeights(t *testing.T) {
 			s.stopAt = 30 * time.Second
 			for s.now < s.stopAt && s.step() {
 			}
-			if s.b.queues.waitingBy[courseKey("A")] == 0 || s.b.queues.waitingBy[courseKey("B")] == 0 {
+			if s.b.queues.waitingBy[courseKey("c", "A")] == 0 || s.b.queues.waitingBy[courseKey("c", "B")] == 0 {
 				t.Fatalf("a course ran out of jobs before %v: pick more jobs", s.stopAt)
 			}
 			ratio := float64(s.slotT["A"]) / float64(s.slotT["B"])

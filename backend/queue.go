@@ -11,12 +11,21 @@ type topic struct{ envType, env string }
 func (t topic) String() string { return t.envType + "/" + t.env }
 
 // shareKey names the slots a job's course, and its user within the
-// course, hold (see fairShare).
-type shareKey struct{ course, user string }
+// course, hold (see fairShare). A course is a client's: each frontend
+// chooses its course ids, and may only act on its own courses
+// (docs/security.md), so another frontend's course of the same name is
+// another course, with its own share and caps; a user is one of its
+// course's.
+type shareKey struct{ client, course, user string }
 
 // courseKey is the key of a whole course's count, apart from any user's
 // (a job without "@username" has user "").
-func courseKey(course string) shareKey { return shareKey{course: course, user: "\x00course"} }
+func courseKey(client, course string) shareKey {
+	return shareKey{client: client, course: course, user: "\x00course"}
+}
+
+// courseKey is the key of k's whole course.
+func (k shareKey) courseKey() shareKey { return courseKey(k.client, k.course) }
 
 // leafKey names the jobs of one priority, course and user in a topic.
 type leafKey struct {
@@ -79,7 +88,7 @@ func (l *leaf) head() *job { return l.jobs.items[0] }
 type topicQueue struct {
 	topic  topic
 	leaves map[leafKey]*leaf
-	levels map[int]map[string]*courseQueue // priority -> course -> its leaves
+	levels map[int]map[shareKey]*courseQueue // priority -> course (courseKey) -> its leaves
 	n      int
 }
 
@@ -99,7 +108,7 @@ func (q *topicQueue) each(fn func(*job)) {
 // do not change while they hold none, and the others (at most one per
 // running job) apart, compared at each choice.
 type courseQueue struct {
-	course string
+	course shareKey // courseKey
 	idle   indexed[*leaf]
 	busy   map[*leaf]bool
 }
@@ -144,7 +153,7 @@ func newQueues(f *fairShare) *queues {
 func (qs *queues) get(t topic) *topicQueue {
 	q := qs.byTopic[t]
 	if q == nil {
-		q = &topicQueue{topic: t, leaves: map[leafKey]*leaf{}, levels: map[int]map[string]*courseQueue{}}
+		q = &topicQueue{topic: t, leaves: map[leafKey]*leaf{}, levels: map[int]map[shareKey]*courseQueue{}}
 		qs.byTopic[t] = q
 	}
 	return q
@@ -155,13 +164,14 @@ func (qs *queues) get(t topic) *topicQueue {
 func (qs *queues) addLeaf(q *topicQueue, l *leaf) {
 	lv := q.levels[l.key.priority]
 	if lv == nil {
-		lv = map[string]*courseQueue{}
+		lv = map[shareKey]*courseQueue{}
 		q.levels[l.key.priority] = lv
 	}
-	cq := lv[l.key.course]
+	ck := l.key.courseKey()
+	cq := lv[ck]
 	if cq == nil {
-		cq = &courseQueue{course: l.key.course, idle: newIdleLeaves(qs.share), busy: map[*leaf]bool{}}
-		lv[l.key.course] = cq
+		cq = &courseQueue{course: ck, idle: newIdleLeaves(qs.share), busy: map[*leaf]bool{}}
+		lv[ck] = cq
 	}
 	l.cq, l.idx = cq, -1
 	if qs.share.running(l.key.shareKey) > 0 {
@@ -186,7 +196,7 @@ func (qs *queues) dropLeaf(q *topicQueue, l *leaf) {
 	delete(cq.busy, l)
 	if cq.idle.Len() == 0 && len(cq.busy) == 0 {
 		lv := q.levels[l.key.priority]
-		delete(lv, l.key.course)
+		delete(lv, cq.course)
 		if len(lv) == 0 {
 			delete(q.levels, l.key.priority)
 		}
@@ -235,7 +245,7 @@ func (qs *queues) push(j *job) {
 	}
 	q.n++
 	qs.waiting++
-	qs.waitingBy[courseKey(k.course)]++
+	qs.waitingBy[k.courseKey()]++
 	qs.waitingBy[k.shareKey]++
 	qs.index.waitingAdded(j)
 }
@@ -258,7 +268,7 @@ func (qs *queues) remove(j *job) {
 	}
 	q.n--
 	qs.waiting--
-	for _, sk := range []shareKey{courseKey(k.course), k.shareKey} {
+	for _, sk := range []shareKey{k.courseKey(), k.shareKey} {
 		if qs.waitingBy[sk]--; qs.waitingBy[sk] <= 0 {
 			delete(qs.waitingBy, sk)
 		}

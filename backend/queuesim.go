@@ -72,7 +72,7 @@ func (s *dispatchSim) ensure(k shareKey) {
 }
 
 func (s *dispatchSim) ensureLeaf(l *leaf) {
-	s.ensure(courseKey(l.key.course))
+	s.ensure(l.key.courseKey())
 	s.ensure(l.key.shareKey)
 }
 

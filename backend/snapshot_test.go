@@ -62,8 +62,9 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 				if x.head.Priority != y.head.Priority {
 					return x.head.Priority < y.head.Priority
 				}
-				cx, cy := x.head.CourseID, y.head.CourseID
-				if sx, sy := float64(running[cx])/weight(cx), float64(running[cy])/weight(cy); sx != sy {
+				// A course is its client's; "course0=2" weighs every client's.
+				cx, cy := x.clientID+"/"+x.head.CourseID, y.clientID+"/"+y.head.CourseID
+				if sx, sy := float64(running[cx])/weight(x.head.CourseID), float64(running[cy])/weight(y.head.CourseID); sx != sy {
 					return sx < sy
 				}
 				ux, uy := cx+"/"+x.head.User, cy+"/"+y.head.User
@@ -85,8 +86,8 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 				}
 				j := rest[bi]
 				rest = append(rest[:bi], rest[bi+1:]...)
-				running[j.head.CourseID]++
-				running[j.head.CourseID+"/"+j.head.User]++
+				running[j.clientID+"/"+j.head.CourseID]++
+				running[j.clientID+"/"+j.head.CourseID+"/"+j.head.User]++
 				perTopic[j.topic()]++
 				pos[j.id()] = perTopic[j.topic()]
 				step++

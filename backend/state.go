@@ -60,10 +60,10 @@ func (j *job) id() string { return j.head.JobID }
 
 func (j *job) topic() topic { return topic{j.head.EnvironmentType, j.head.Environment} }
 
-// leafKey is the job's priority, course and user (INGInious' "@username"
-// input), which the fair share weighs.
+// leafKey is the job's priority, its client's course and its user
+// (INGInious' "@username" input), which the fair share weighs.
 func (j *job) leafKey() leafKey {
-	return leafKey{priority: j.head.Priority, shareKey: shareKey{course: j.head.CourseID, user: j.head.User}}
+	return leafKey{priority: j.head.Priority, shareKey: shareKey{client: j.clientID, course: j.head.CourseID, user: j.head.User}}
 }
 
 // before orders waiting jobs: lower priority first, then earlier arrival.

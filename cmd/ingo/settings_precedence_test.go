@@ -23,6 +23,8 @@ var stageValues = map[string][3]string{
 	// Odd replica counts only.
 	"backend.replicas":       {"3", "5", "3"},
 	"backend.course-weights": {"algo=2", "algo=3,java=1", "java=0.5"},
+	// Lists of client=priority.
+	"backend.frontend-min-priorities": {"webapp=-1", "webapp=-2,moodle=1", "moodle=-3"},
 	// Lists of name=environment.
 	"agent.docker.environment-aliases": {"a=default", "b=default,c=toolchain", "d=minimal"},
 }

@@ -272,6 +272,11 @@ func TestFrontendPolicy(t *testing.T) {
 		{"the defaults", map[string]any{}, nil, front, 202, nil},
 		{"an admin asks for more", map[string]any{"network_grading": true, "limits": map[string]any{"time": 120, "memory": 1024}}, nil, nil, 202, nil},
 		{"an admin's task.yaml", nil, taskYAML("limits:\n  time: 60\nnetwork_grading: true\n"), nil, 202, nil},
+		// Priority comes before the fair share: a more urgent one than the
+		// normal (0) would starve every other course.
+		{"a more urgent priority", map[string]any{"priority": -1}, nil, front, 403, []string{"priority -1", "at most as urgent as 0", "api.frontend-min-priority"}},
+		{"a replay's priority", map[string]any{"priority": 1}, nil, front, 202, nil},
+		{"an admin's urgent priority", map[string]any{"priority": -100}, nil, nil, 202, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var status int
@@ -294,8 +299,14 @@ func TestFrontendPolicy(t *testing.T) {
 	}
 
 	// An operator who allows more.
-	e2 := newEnv(t, Options{Frontend: FrontendPolicy{Network: true, Max: messages.Limits{Time: 120, Memory: 1024}}})
+	e2 := newEnv(t, Options{Frontend: FrontendPolicy{Network: true, Max: messages.Limits{Time: 120, Memory: 1024}, MinPriority: -2}})
 	front2 := bearer(e2.token(apitoken.RoleFrontend, "moodle"))
+	if status, data := e2.postJSON("/api/v1/jobs", e2.job(map[string]any{"priority": -2}), front2...); status != 202 {
+		t.Errorf("a priority the policy allows: %d %s", status, data)
+	}
+	if status, data := e2.postJSON("/api/v1/jobs", e2.job(map[string]any{"priority": -3}), front2...); status != 403 || !strings.Contains(string(data), "at most as urgent as -2") {
+		t.Errorf("a priority beyond a wider policy: %d %s", status, data)
+	}
 	if status, data := e2.postJSON("/api/v1/jobs", e2.job(map[string]any{"network_grading": true, "limits": map[string]any{"time": 120, "hard_time": 360, "memory": 1024}}), front2...); status != 202 {
 		t.Errorf("within a wider policy: %d %s", status, data)
 	}

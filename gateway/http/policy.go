@@ -18,6 +18,25 @@ type FrontendPolicy struct {
 	Max messages.Limits `key:"frontend-max-limits" help:"the largest limits a frontend token may ask for (0: the agent's default limit; hard-time 0: the agent's, or three times the largest CPU time)"`
 	// Network lets frontend jobs ask for network_grading.
 	Network bool `key:"frontend-network" help:"let jobs submitted with a frontend token ask for network_grading"`
+	// MinPriority is the most urgent priority (lower runs first) a
+	// frontend job may ask for. Priority comes before the fair share, and
+	// the API is an admin to the backend, which then does not apply its
+	// own bound (backend.frontend-min-priority): without this one a
+	// frontend token could starve every other course. 0, the normal
+	// priority, lets tokens ask only for it or less urgent ones (INGInious'
+	// webapp sends 1 for replays).
+	MinPriority int `key:"frontend-min-priority" help:"most urgent priority (lower runs first) a frontend token may ask for; a more urgent one is refused (admin tokens may ask for any)"`
+}
+
+// checkPriority refuses a frontend job more urgent than p allows, naming
+// the bound and its setting. Refused, not clamped: whoever asked for an
+// urgent priority learns at once that it was not given.
+func (p FrontendPolicy) checkPriority(m *messages.ClientNewJob) error {
+	if m.Priority >= p.MinPriority {
+		return nil
+	}
+	return forbidden(fmt.Sprintf("priority %d is more urgent than a frontend token may ask for (lower runs first): at most as urgent as %d (api.frontend-min-priority); ask the operator, or submit with an admin token",
+		m.Priority, p.MinPriority))
 }
 
 // check refuses a frontend job that asks for more than p, naming the

@@ -73,6 +73,10 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, err)
 			return
 		}
+		if err := s.opts.Frontend.checkPriority(&m); err != nil {
+			fail(w, err)
+			return
+		}
 		if m.TaskBundle != "" && !s.tasks.has(p.owner(), m.TaskBundle) {
 			fail(w, errUnknownTask)
 			return
