@@ -22,11 +22,14 @@ import (
 //   - A body is read only once it has reserved memoryPerByte times its
 //     Content-Length (MaxBody when not given) of Options.UploadMemory:
 //     what turning it into a job may take (the body or its decoded
-//     inputs, the encoded message, its check, the client's copy). Others
-//     wait, unread, in arrival order. So the requests being read hold
-//     about UploadMemory at most, however many arrive at once; a request
-//     that alone reserves more than UploadMemory runs alone.
-//     TestConcurrentUploadsMemory measures it.
+//     inputs, the encoded message, its check, the client's copy), and at
+//     most half of UploadMemory: one token's requests together hold no
+//     more than that, so another token always finds room (uploadBudget).
+//     Others wait, unread, at most Options.UploadWait, then get 503 with
+//     Retry-After. So the requests being read hold about UploadMemory at
+//     most, however many arrive at once (a body over an eighth of it
+//     reserves less than four times its size: two may then be read at
+//     once, of two tokens). TestConcurrentUploadsMemory measures it.
 
 // memoryPerByte is what a request may cost per byte of body, at most.
 const memoryPerByte = 4
@@ -37,22 +40,25 @@ const memoryPerByte = 4
 // behind it for as long as it liked.
 var bodyStall = 30 * time.Second
 
-// reserveUpload waits for r's share of UploadMemory; release gives it
-// back. The body then has to keep coming: a read that waits bodyStall for
-// a byte fails, and the request with it.
+// reserveUpload waits for r's share of UploadMemory (uploadBudget, at
+// most Options.UploadWait); release gives it back. The body then has to
+// keep coming: a read that waits bodyStall for a byte fails, and the
+// request with it.
 func (s *Server) reserveUpload(w http.ResponseWriter, r *http.Request) (release func(), err error) {
 	n := r.ContentLength
 	if n < 0 || n > s.opts.MaxBody {
 		n = s.opts.MaxBody
 	}
-	n = min(memoryPerByte*n, s.opts.UploadMemory)
-	if err := s.uploads.Acquire(r.Context(), n); err != nil {
-		// The client gave up (or the server stops) while others' bodies
-		// were being read: not an internal error.
-		return func() {}, errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error())
+	release, err = s.uploads.reserve(r.Context(), who(r).owner(), memoryPerByte*n, s.opts.UploadWait)
+	if err != nil {
+		// The client gave up, the server stops, or others hold the
+		// memory: not an internal error, and worth a retry.
+		e := errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error()+"; try again later")
+		e.retryAfter = s.opts.UploadWait
+		return release, e
 	}
 	r.Body = &stallGuard{ReadCloser: r.Body, rc: http.NewResponseController(w)}
-	return func() { s.uploads.Release(n) }, nil
+	return release, nil
 }
 
 // stallGuard sets the connection's read deadline bodyStall ahead before
