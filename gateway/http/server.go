@@ -31,6 +31,11 @@ const (
 	// enough that a frontend's request never hangs behind another's
 	// large upload.
 	DefaultUploadWait = 10 * time.Second
+	// DefaultUploadMinRate is the slowest a body may come while it holds
+	// upload memory: 128 KiB/s, about 1 Mbit/s, a slow home or campus
+	// uplink. A 64 MiB upload at that rate takes 8.5 minutes; one that
+	// holds its reservation longer is not a real upload.
+	DefaultUploadMinRate = 128 << 10
 	// keepAlive is the period of SSE comments: proxies close idle streams.
 	keepAlive = 15 * time.Second
 	// queuePoll is how often a queue event stream asks the backend.
@@ -62,6 +67,10 @@ type Options struct {
 	// given); the others wait their turn unread (default 64 MiB). See
 	// upload.go for what a body may cost in memory.
 	UploadMemory int64 `key:"upload-memory" unit:"bytes" check:"min=1048576" help:"memory the HTTP API may spend on request bodies at once: each reserves four times its size before it is read, one token at most half of it, the others wait"`
+	// UploadMinRate is the slowest a body may come, in bytes a second,
+	// while it holds upload memory (after bodyGrace); a slower one is cut
+	// with 408 (default DefaultUploadMinRate).
+	UploadMinRate int64 `key:"upload-min-rate" unit:"bytes" check:"min=1024" help:"slowest rate, in bytes a second, at which a submission or task upload must arrive (after 30 s of grace) while it holds upload memory; a slower one is cut with 408"`
 	// UploadWait bounds the wait for UploadMemory; then 503 busy with
 	// Retry-After (default DefaultUploadWait).
 	UploadWait time.Duration `key:"upload-wait" check:"positive" help:"how long a submission or task upload waits for its share of upload-memory before it gets 503 busy with Retry-After"`
@@ -78,7 +87,7 @@ type Options struct {
 // DefaultOptions returns the bounds zero fields stand for; the rest is for
 // the caller to give.
 func DefaultOptions() Options {
-	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, UploadWait: DefaultUploadWait, JobMemory: DefaultJobMemory}
+	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, UploadWait: DefaultUploadWait, UploadMinRate: DefaultUploadMinRate, JobMemory: DefaultJobMemory}
 }
 
 // readyPings: /readyz fails after this many ping intervals without a pong.
@@ -99,6 +108,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.UploadWait <= 0 {
 		o.UploadWait = DefaultUploadWait
+	}
+	if o.UploadMinRate <= 0 {
+		o.UploadMinRate = DefaultUploadMinRate
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = frontendclient.DefaultPingInterval
