@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ingo-grader/ingo/internal/bundle"
 )
@@ -64,10 +65,10 @@ func extractTask(f *os.File, dir string) error {
 			if err != nil {
 				return err
 			}
-			return tarToTarGz(w, zr)
+			return tarToTarGz(w, newInflateGuard(zr))
 		}
 	case formatTar:
-		src = func(w io.Writer) error { return tarToTarGz(w, io.NewSectionReader(f, 0, 1<<62)) }
+		src = func(w io.Writer) error { return tarToTarGz(w, newInflateGuard(io.NewSectionReader(f, 0, 1<<62))) }
 	case formatZip:
 		info, err := f.Stat()
 		if err != nil {
@@ -80,14 +81,77 @@ func extractTask(f *os.File, dir string) error {
 	}
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
+	var srcErr error
 	go func() {
 		defer close(done)
-		pw.CloseWithError(src(pw)) // nil closes with EOF
+		srcErr = src(pw)
+		pw.CloseWithError(srcErr) // nil closes with EOF
 	}()
 	err = bundle.Extract(pr, dir, bundle.PackLimits{})
 	pr.CloseWithError(errors.New("extraction stopped")) // ends the writer if Extract stopped early
 	<-done
+	if errors.Is(srcErr, errInflated) || errors.Is(srcErr, errUnpackTime) {
+		err = srcErr // the reason, whatever Extract made of the broken stream
+	}
 	return archiveError(err)
+}
+
+// What reading an archive may cost, whatever it holds. bundle.Extract
+// bounds the files it writes, but not what the conversion to its tar.gz
+// reads on the way: Go's tar reader follows any chain of PAX headers (a
+// MiB each), skips the data of entries it drops ("./"), and gzip reads
+// any number of concatenated members; so a few hundred KiB of upload
+// unpacked to gigabytes of CPU work that wrote nothing.
+var (
+	// maxInflated bounds the bytes read out of an archive's compression,
+	// headers and skipped data included: twice the files' bound, which
+	// leaves 6.5 KiB of headers and padding to each of the most entries
+	// (a long name takes a PAX header of about 2 KiB).
+	maxInflated int64 = 2 * bundle.DefaultMaxBytes
+	// unpackTime bounds the time an archive takes to be read. A real one
+	// of 64 MiB takes a few seconds; this is the backstop of maxInflated
+	// while the uploader's share of memory is held.
+	unpackTime = 60 * time.Second
+)
+
+// Errors of inflateGuard; archiveError says what the bounds are.
+var (
+	errInflated   = errors.New("the archive unpacks to more than its bound")
+	errUnpackTime = errors.New("the archive takes too long to unpack")
+)
+
+// inflateGuard reads r until maxInflated bytes or unpackTime, whichever
+// comes first.
+type inflateGuard struct {
+	r        io.Reader
+	left     int64
+	deadline time.Time
+}
+
+func newInflateGuard(r io.Reader) *inflateGuard {
+	return &inflateGuard{r: r, left: maxInflated, deadline: time.Now().Add(unpackTime)}
+}
+
+func (g *inflateGuard) Read(p []byte) (int, error) {
+	if !time.Now().Before(g.deadline) {
+		return 0, errUnpackTime
+	}
+	if g.left <= 0 {
+		// One byte more says whether the stream really goes on.
+		var b [1]byte
+		if n, err := g.r.Read(b[:]); n > 0 {
+			return 0, errInflated
+		} else if err != nil {
+			return 0, err
+		}
+		return 0, nil
+	}
+	if int64(len(p)) > g.left {
+		p = p[:g.left]
+	}
+	n, err := g.r.Read(p)
+	g.left -= int64(n)
+	return n, err
 }
 
 // archiveError explains why an archive was refused.
@@ -98,6 +162,13 @@ func archiveError(err error) error {
 	case errors.Is(err, bundle.ErrUnsafeEntry):
 		return errf(http.StatusBadRequest, "unsafe_archive",
 			"the task archive was refused: "+err.Error()+"; it may hold only regular files and directories under relative paths")
+	case errors.Is(err, errInflated):
+		return errf(http.StatusBadRequest, "archive_too_large",
+			fmt.Sprintf("the task archive was refused: it unpacks to more than %s, headers included (chains of PAX headers, the data of skipped entries and every gzip member count); a task folder holds at most %d files and %s",
+				formatBytes(maxInflated), bundle.DefaultMaxFiles, formatBytes(bundle.DefaultMaxBytes)))
+	case errors.Is(err, errUnpackTime):
+		return errf(http.StatusBadRequest, "archive_too_large",
+			fmt.Sprintf("the task archive was refused: it took more than %s to unpack, where a real task folder takes seconds; pack it again with `tar czf task.tgz -C TASKDIR .`", unpackTime))
 	case errors.Is(err, bundle.ErrTooLarge):
 		return errf(http.StatusBadRequest, "archive_too_large",
 			fmt.Sprintf("the task archive was refused: %v (at most %d files and %s uncompressed)", err, bundle.DefaultMaxFiles, formatBytes(bundle.DefaultMaxBytes)))
@@ -167,8 +238,12 @@ func zipToTarGz(w io.Writer, r io.ReaderAt, size int64) error {
 		return err
 	}
 	tw := tar.NewWriter(gw)
+	g := newInflateGuard(nil) // one bound for all the entries' data
 	for _, zf := range zr.File {
-		if err := zipEntry(tw, zf); err != nil {
+		if !time.Now().Before(g.deadline) {
+			return errUnpackTime
+		}
+		if err := zipEntry(tw, zf, g); err != nil {
 			return fmt.Errorf("zip entry %q: %w", zf.Name, err)
 		}
 	}
@@ -178,7 +253,7 @@ func zipToTarGz(w io.Writer, r io.ReaderAt, size int64) error {
 	return gw.Close()
 }
 
-func zipEntry(tw *tar.Writer, zf *zip.File) error {
+func zipEntry(tw *tar.Writer, zf *zip.File, g *inflateGuard) error {
 	mode := zf.Mode()
 	hdr := &tar.Header{Name: zf.Name, Mode: int64(mode.Perm()), Format: tar.FormatPAX}
 	switch {
@@ -205,6 +280,7 @@ func zipEntry(tw *tar.Writer, zf *zip.File) error {
 	}
 	defer rc.Close()
 	// zip's reader checks the size and the CRC: a lying header ends here.
-	_, err = io.Copy(tw, rc)
+	g.r = rc
+	_, err = io.Copy(tw, g)
 	return err
 }

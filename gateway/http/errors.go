@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/messages"
@@ -26,6 +28,9 @@ type httpError struct {
 	status  int
 	code    string
 	message string
+	// retryAfter, when set, is sent as Retry-After (whole seconds, at
+	// least 1): a client told when to come back does not hammer.
+	retryAfter time.Duration
 }
 
 func (e *httpError) Error() string { return e.code + ": " + e.message }
@@ -56,6 +61,9 @@ func fail(w http.ResponseWriter, err error) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &he):
+		if he.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, he.retryAfter.Round(time.Second))/time.Second)))
+		}
 		writeError(w, he.status, he.code, he.message)
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large",

@@ -25,6 +25,17 @@ const (
 	DefaultMaxBody      = 64 << 20
 	DefaultJobMemory    = 256 << 20
 	DefaultUploadMemory = 64 << 20
+	// DefaultUploadWait: a submission that cannot reserve its upload
+	// memory within this gets 503 and Retry-After. Long enough to ride
+	// out a burst of submissions (each read in milliseconds), short
+	// enough that a frontend's request never hangs behind another's
+	// large upload.
+	DefaultUploadWait = 10 * time.Second
+	// DefaultUploadMinRate is the slowest a body may come while it holds
+	// upload memory: 128 KiB/s, about 1 Mbit/s, a slow home or campus
+	// uplink. A 64 MiB upload at that rate takes 8.5 minutes; one that
+	// holds its reservation longer is not a real upload.
+	DefaultUploadMinRate = 128 << 10
 	// keepAlive is the period of SSE comments: proxies close idle streams.
 	keepAlive = 15 * time.Second
 	// queuePoll is how often a queue event stream asks the backend.
@@ -55,7 +66,14 @@ type Options struct {
 	// uploads read at once, by their Content-Length (MaxBody when not
 	// given); the others wait their turn unread (default 64 MiB). See
 	// upload.go for what a body may cost in memory.
-	UploadMemory int64 `key:"upload-memory" unit:"bytes" check:"min=1048576" help:"memory the HTTP API may spend on request bodies at once: each reserves four times its size before it is read, the others wait"`
+	UploadMemory int64 `key:"upload-memory" unit:"bytes" check:"min=1048576" help:"memory the HTTP API may spend on request bodies at once: each reserves four times its size before it is read, one token at most half of it, the others wait"`
+	// UploadMinRate is the slowest a body may come, in bytes a second,
+	// while it holds upload memory (after bodyGrace); a slower one is cut
+	// with 408 (default DefaultUploadMinRate).
+	UploadMinRate int64 `key:"upload-min-rate" unit:"bytes" check:"min=1024" help:"slowest rate, in bytes a second, at which a submission or task upload must arrive (after 30 s of grace) while it holds upload memory; a slower one is cut with 408"`
+	// UploadWait bounds the wait for UploadMemory; then 503 busy with
+	// Retry-After (default DefaultUploadWait).
+	UploadWait time.Duration `key:"upload-wait" check:"positive" help:"how long a submission or task upload waits for its share of upload-memory before it gets 503 busy with Retry-After"`
 	// JobMemory bounds the jobs and results kept (default 256 MiB); the
 	// oldest finished jobs are forgotten first.
 	JobMemory int64 `key:"job-memory" unit:"bytes" check:"min=1048576" help:"memory bound of the jobs and results the API keeps for GET /api/v1/jobs/{id}; the oldest finished ones go first"`
@@ -69,7 +87,7 @@ type Options struct {
 // DefaultOptions returns the bounds zero fields stand for; the rest is for
 // the caller to give.
 func DefaultOptions() Options {
-	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, JobMemory: DefaultJobMemory}
+	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, UploadWait: DefaultUploadWait, UploadMinRate: DefaultUploadMinRate, JobMemory: DefaultJobMemory}
 }
 
 // readyPings: /readyz fails after this many ping intervals without a pong.
@@ -87,6 +105,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.UploadMemory <= 0 {
 		o.UploadMemory = DefaultUploadMemory
+	}
+	if o.UploadWait <= 0 {
+		o.UploadWait = DefaultUploadWait
+	}
+	if o.UploadMinRate <= 0 {
+		o.UploadMinRate = DefaultUploadMinRate
 	}
 	if o.PingInterval <= 0 {
 		o.PingInterval = frontendclient.DefaultPingInterval
@@ -135,11 +159,13 @@ const taskDiskBudget = 16 * bundle.DefaultMaxBytes
 
 // Server is the HTTP API. Create it with New.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	nc      *nats.Conn
-	client  *frontendclient.Client
-	uploads *semaphore.Weighted
+	opts   Options
+	log    *slog.Logger
+	nc     *nats.Conn
+	client *frontendclient.Client
+	// uploads shares UploadMemory among the bodies being read, half of
+	// it per token at most.
+	uploads *uploadBudget
 	// taskDisk bounds the bytes of the task folders unpacked at once in
 	// the temporary directory (taskDiskBudget).
 	taskDisk *semaphore.Weighted
@@ -163,7 +189,7 @@ type Server struct {
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
 	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), abandoned: newAbandonedJobs(maxAbandoned), stats: newCounters(),
-		uploads: semaphore.NewWeighted(o.UploadMemory), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
+		uploads: newUploadBudget(o.UploadMemory, o.UploadMemory/2), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{
 		Name:     "ingo-api",

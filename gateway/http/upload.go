@@ -1,9 +1,11 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -22,11 +24,14 @@ import (
 //   - A body is read only once it has reserved memoryPerByte times its
 //     Content-Length (MaxBody when not given) of Options.UploadMemory:
 //     what turning it into a job may take (the body or its decoded
-//     inputs, the encoded message, its check, the client's copy). Others
-//     wait, unread, in arrival order. So the requests being read hold
-//     about UploadMemory at most, however many arrive at once; a request
-//     that alone reserves more than UploadMemory runs alone.
-//     TestConcurrentUploadsMemory measures it.
+//     inputs, the encoded message, its check, the client's copy), and at
+//     most half of UploadMemory: one token's requests together hold no
+//     more than that, so another token always finds room (uploadBudget).
+//     Others wait, unread, at most Options.UploadWait, then get 503 with
+//     Retry-After. So the requests being read hold about UploadMemory at
+//     most, however many arrive at once (a body over an eighth of it
+//     reserves less than four times its size: two may then be read at
+//     once, of two tokens). TestConcurrentUploadsMemory measures it.
 
 // memoryPerByte is what a request may cost per byte of body, at most.
 const memoryPerByte = 4
@@ -37,34 +42,85 @@ const memoryPerByte = 4
 // behind it for as long as it liked.
 var bodyStall = 30 * time.Second
 
-// reserveUpload waits for r's share of UploadMemory; release gives it
-// back. The body then has to keep coming: a read that waits bodyStall for
-// a byte fails, and the request with it.
+// bodyGrace is how far a body may fall behind Options.UploadMinRate
+// (TCP's slow start, a proxy's buffering). Without a bound on the whole
+// body, a client that sent a byte every 20 s never stalled for
+// bodyStall, and held its reservation for years.
+var bodyGrace = 30 * time.Second
+
+// reserveUpload waits for r's share of UploadMemory (uploadBudget, at
+// most Options.UploadWait); release gives it back. The body then has to
+// keep coming (bodyGuard): a read that waits bodyStall for a byte fails,
+// and so does one that finds the body more than bodyGrace behind
+// Options.UploadMinRate; the request fails with it. So a reservation is
+// held while the body is read for bodyGrace + MaxBody/UploadMinRate at
+// most.
 func (s *Server) reserveUpload(w http.ResponseWriter, r *http.Request) (release func(), err error) {
 	n := r.ContentLength
 	if n < 0 || n > s.opts.MaxBody {
 		n = s.opts.MaxBody
 	}
-	n = min(memoryPerByte*n, s.opts.UploadMemory)
-	if err := s.uploads.Acquire(r.Context(), n); err != nil {
-		// The client gave up (or the server stops) while others' bodies
-		// were being read: not an internal error.
-		return func() {}, errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error())
+	release, err = s.uploads.reserve(r.Context(), who(r).owner(), memoryPerByte*n, s.opts.UploadWait)
+	if err != nil {
+		// The client gave up, the server stops, or others hold the
+		// memory: not an internal error, and worth a retry.
+		e := errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error()+"; try again later")
+		e.retryAfter = s.opts.UploadWait
+		return release, e
 	}
-	r.Body = &stallGuard{ReadCloser: r.Body, rc: http.NewResponseController(w)}
-	return func() { s.uploads.Release(n) }, nil
+	r.Body = &bodyGuard{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), rate: s.opts.UploadMinRate}
+	return release, nil
 }
 
-// stallGuard sets the connection's read deadline bodyStall ahead before
-// each read of the body.
-type stallGuard struct {
+// bodyGuard sets the connection's read deadline before each read of the
+// body: bodyStall ahead, or sooner when the body is due by then at rate
+// bytes a second (after bodyGrace).
+type bodyGuard struct {
 	io.ReadCloser
-	rc *http.ResponseController
+	rc    *http.ResponseController
+	start time.Time
+	rate  int64
+	read  int64
 }
 
-func (g *stallGuard) Read(p []byte) (int, error) {
-	_ = g.rc.SetReadDeadline(time.Now().Add(bodyStall)) // unsupported: no guard, as before
-	return g.ReadCloser.Read(p)
+// due is when the body must have brought one byte more than it has.
+func (g *bodyGuard) due() time.Time {
+	return g.start.Add(bodyGrace + time.Duration(float64(g.read+1)/float64(g.rate)*float64(time.Second)))
+}
+
+func (g *bodyGuard) Read(p []byte) (int, error) {
+	now := time.Now()
+	due := g.due()
+	if !now.Before(due) {
+		return 0, g.tooSlow()
+	}
+	deadline := now.Add(bodyStall)
+	if due.Before(deadline) {
+		deadline = due
+	}
+	_ = g.rc.SetReadDeadline(deadline) // unsupported: no guard, as before
+	n, err := g.ReadCloser.Read(p)
+	g.read += int64(n)
+	if errors.Is(err, io.EOF) {
+		// The body is in: the handler's work after it (unpacking,
+		// storing in NATS) is not the client's to hurry, and net/http's
+		// read behind the handler would take a deadline for a hang-up.
+		_ = g.rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		if !time.Now().Before(due) {
+			return n, g.tooSlow()
+		}
+		return n, errf(http.StatusRequestTimeout, "body_timeout",
+			fmt.Sprintf("the body sent nothing for %s; the request was cut", bodyStall))
+	}
+	return n, err
+}
+
+func (g *bodyGuard) tooSlow() error {
+	return errf(http.StatusRequestTimeout, "body_timeout",
+		fmt.Sprintf("the body came slower than %s a second (api.upload-min-rate; %s after %s): the request was cut, to give its share of the upload memory back",
+			formatBytes(g.rate), formatBytes(g.read), time.Since(g.start).Round(time.Millisecond)))
 }
 
 // jobLimit is the largest encoded job: one NATS message (max_payload of
