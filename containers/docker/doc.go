@@ -229,11 +229,14 @@
 //     answers only after its cleanup after the exit) unless the "die" came
 //     on the stream after a whole result and (2) was read at the result
 //     (stoppedEarly), when it could tell nothing (1) and (2) did not.
-//     A grading container stopped by SIGKILL without a result, and not
-//     by the agent, most likely lost its helper to the OOM killer (a
-//     grader whose memory is files leaves the helper the largest
-//     process): (1) and (3) are waited for then, up to lateOOMWait (CI
-//     saw both come after the "die").
+//     The helpers give the commands they start (the run file, a
+//     student's command) an oom_score_adj of 500, their own staying 0, so
+//     that the OOM killer takes those first even when the memory is files
+//     (tmpfs pages count to no process, which left the helper the largest
+//     process). A grading container stopped by SIGKILL without a result,
+//     and not by the agent, may still have lost its helper (the commands
+//     had nothing left to kill): (1) and (3) are waited for then, up to
+//     lateOOMWait (CI saw both come after the "die").
 //     Once (1) or (2) is seen the container is killed at once
 //     (the result is overflow whatever the run file does next; INGInious
 //     kills it on the event too). Scope: the events name the grading

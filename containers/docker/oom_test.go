@@ -84,6 +84,11 @@ func TestRun_OOMOfAnyGradingProcessIsOverflow(t *testing.T) {
 		// shell goes on and says success.
 		{"grading-child", "head -c 700000000 /dev/zero | tail >/dev/null\nout \"pipe=$?\"", messages.StatusOverflow, ""},
 		{"student", "run_student sh -c 'head -c 700000000 /dev/zero | tail >/dev/null'\nout \"code=$?\"", messages.StatusSuccess, "code=252\n"},
+		// Memory that is files counts to no process: the OOM killer
+		// takes the largest, the student helper before it gave the
+		// commands it starts a higher score, and only the daemon's flag
+		// then told the 252 (code 137 where the runtime is blind to it).
+		{"student-files", "run_student sh -c 'head -c 40000000 /dev/zero >/dev/shm/x; head -c 700000000 /dev/zero >/task/student/x'\nout \"code=$?\"", messages.StatusSuccess, "code=252\n"},
 		{"normal", "head -c 1000000 /dev/zero | tail >/dev/null\nout \"pipe=$?\"", messages.StatusSuccess, "pipe=0\n"},
 	}
 	for _, rt := range runtimes {

@@ -107,6 +107,7 @@ func runGrader(e *cmdEnv, cmd *runCommand, env []string, limit int64, signals <-
 	if err != nil {
 		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, "The run file cannot be started: " + startError(cmd.argv[0], err)}}
 	}
+	preferAsOOMVictim(e.paths.Root, pid)
 
 	stdout, stderr := &headBuffer{max: limit}, &headBuffer{max: limit}
 	var readers sync.WaitGroup

@@ -136,6 +136,7 @@ func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signa
 		}
 		return 126 // a shell's "cannot execute"
 	}
+	preferAsOOMVictim(e.paths.Root, pid)
 	ws, ok := waitStatus(pid)
 	g.mu.Lock()
 	g.exited = true
