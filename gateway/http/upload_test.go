@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestOversizeInputs: inputs over a bound are refused before anything is
@@ -94,7 +95,10 @@ const uploadMemoryBound = DefaultUploadMemory
 // parts, six JSON bodies with a base64 file), each refused with 413, and
 // measures the heap in between: bytes, not time.
 func TestConcurrentUploadsMemory(t *testing.T) {
-	e := newEnv(t, Options{})
+	// One token: its uploads are read one at a time, and each must be,
+	// not told to come back (503 busy) after the default 10 s, which
+	// twelve under -race on a loaded machine took (CI).
+	e := newEnv(t, Options{UploadWait: 5 * time.Minute})
 	e.waitReady()
 	const size = 60 << 20
 	type upload struct {
