@@ -2,6 +2,7 @@ package backend
 
 import (
 	"math"
+	"strings"
 	"time"
 )
 
@@ -58,13 +59,19 @@ func isCourse(k shareKey) bool { return k == k.courseKey() }
 
 // weight is a course's: named "client/course" for one client's course,
 // else by its id alone for that course of every client (weight names
-// from before courses were a client's keep working), else 1.
+// from before courses were a client's keep working), else 1. A name with
+// a "/" is always a client's course: a frontend that called its course
+// "webapp/algo" would otherwise get, by the bare name, the weight set
+// for webapp's algo.
 func (f *fairShare) weight(k shareKey) float64 {
 	if !isCourse(k) {
 		return 1 // users share their course equally
 	}
 	if w := f.weights[k.client+"/"+k.course]; w > 0 {
 		return w
+	}
+	if strings.Contains(k.course, "/") {
+		return 1
 	}
 	if w := f.weights[k.course]; w > 0 {
 		return w

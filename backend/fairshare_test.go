@@ -356,3 +356,25 @@ func TestFairShare_SlotsFreedTogetherAreShared(t *testing.T) {
 		})
 	}
 }
+
+// TestFairShare_WeightNames: "client/course" weighs one client's course,
+// a bare name that course of every client; a course id with a "/" is
+// never taken for another client's course (before, frontend evil's course
+// "webapp/algo" got the weight set for webapp's algo).
+func TestFairShare_WeightNames(t *testing.T) {
+	f := newFairShare(map[string]float64{"webapp/algo": 3, "java": 2}, time.Now)
+	for _, tt := range []struct {
+		client, course string
+		want           float64
+	}{
+		{"webapp", "algo", 3},
+		{"other", "algo", 1},
+		{"evil", "webapp/algo", 1},
+		{"any", "java", 2},
+		{"any", "c", 1},
+	} {
+		if got := f.weight(courseKey(tt.client, tt.course)); got != tt.want {
+			t.Errorf("client %q course %q: weight %v, want %v", tt.client, tt.course, got, tt.want)
+		}
+	}
+}
