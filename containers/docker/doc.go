@@ -55,8 +55,8 @@
 // re-packed, every entry 4242:4242, directories 0755, task files 0755 as
 // INGInious makes them, common files 0644 or 0755 as in the bundle,
 // at most Limits.Disk MiB), task/student/ and archive/. The tar is
-// streamed from the bundle as it is written (the agent keeps no copy of
-// a job's files); the plan reads the bundle once before, to check it and
+// streamed from the bundle as it is written (the agent keeps no unpacked
+// copy of a job's files); the plan reads the bundle once before, to check it and
 // size the mounts. A bundle is what its frontend stored, any bytes: both
 // readings stop at the bounds of a folder bundle.Pack accepts (entries,
 // bytes of files, path length and depth, and the decompressed stream,
@@ -235,8 +235,9 @@
 //     (tmpfs pages count to no process, which left the helper the largest
 //     process). A grading container stopped by SIGKILL without a result,
 //     and not by the agent, may still have lost its helper (the commands
-//     had nothing left to kill): (1) and (3) are waited for then, up to
-//     lateOOMWait (CI saw both come after the "die").
+//     had nothing left to kill): (3) is asked for again then, up to
+//     lateOOMWait (CI saw it, and the "oom" event it records, come after
+//     the "die", when the event watch has stopped reading).
 //     Once (1) or (2) is seen the container is killed at once
 //     (the result is overflow whatever the run file does next; INGInious
 //     kills it on the event too). Scope: the events name the grading

@@ -240,13 +240,14 @@ func (r *Runtime) studentOOMKilled(ctx context.Context, id string, exit int64) b
 	if exit != 128+9 && exit != 256-9 {
 		return r.oomKilled(ctx, id)
 	}
-	return r.awaitOOMKilled(ctx, id, nil)
+	return r.awaitOOMKilled(ctx, id)
 }
 
 // awaitOOMKilled asks the daemon whether container id was OOM killed, every
-// 100 ms for up to lateOOMWait, until it says so or hit (an "oom" event of
-// the container; nil: none watched) closes.
-func (r *Runtime) awaitOOMKilled(ctx context.Context, id string, hit <-chan struct{}) bool {
+// 100 ms for up to lateOOMWait or until ctx ends, until it says so. (The
+// flag is the daemon's record of the "oom" event, which the grading
+// container's watch no longer reads once the "die" came.)
+func (r *Runtime) awaitOOMKilled(ctx context.Context, id string) bool {
 	deadline := time.NewTimer(lateOOMWait)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -256,8 +257,6 @@ func (r *Runtime) awaitOOMKilled(ctx context.Context, id string, hit <-chan stru
 			return true
 		}
 		select {
-		case <-hit:
-			return true
 		case <-deadline.C:
 			return false
 		case <-ctx.Done():

@@ -306,8 +306,13 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 		// pages count to no process) leaves the helper the largest
 		// process, and its "oom" event and OOMKilled flag may come after
 		// the exit.
-		if st.exit == 128+9 && r.awaitOOMKilled(ctx, c.id, c.oom.hit) {
+		if st.exit == 128+9 && r.awaitOOMKilled(ctx, c.id) {
 			return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
+		}
+		if ctx.Err() != nil {
+			// Killed (or the agent stops) while waiting: the job's
+			// cause, not a crash.
+			return messages.JobResult{}, fmt.Errorf("while reading the result: %w", context.Cause(ctx))
 		}
 		return crash(textNoResult), nil
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -140,10 +141,15 @@ type lateFlagFake struct {
 	fakeAPI
 	late     int32
 	inspects atomic.Int32
+	// onInspect, when set, is called with each inspect's number.
+	onInspect func(n int32)
 }
 
 func (f *lateFlagFake) ContainerInspect(context.Context, string) (container.InspectResponse, error) {
 	n := f.inspects.Add(1)
+	if f.onInspect != nil {
+		f.onInspect(n)
+	}
 	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{State: &container.State{OOMKilled: n >= f.late}}}, nil
 }
 
@@ -184,5 +190,27 @@ func TestCollect_HelperKilledWithoutAResult(t *testing.T) {
 				t.Errorf("%d inspects; want more than one: %v", n, tt.asks)
 			}
 		})
+	}
+}
+
+// TestCollect_KilledWhileWaitingForTheOOMWord: a job killed while its
+// SIGKILLed container's OOM word is waited for ends with the kill, not
+// as a crash (before, "stopped without a result").
+func TestCollect_KilledWhileWaitingForTheOOMWord(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancelCause(t.Context())
+	f := &lateFlagFake{fakeAPI: fakeAPI{events: blockEvents}, late: 1 << 30, onInspect: func(n int32) {
+		if n == 2 { // the first inspect of the wait, after collect's own
+			cancel(containers.ErrKilled)
+		}
+	}}
+	r := newRuntime(f, quiet())
+	defer r.Close()
+	c, _ := stoppedContainer(r)
+	defer c.oom.stop()
+	<-c.ch.result // no result came
+	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
+	if res, err := r.collect(ctx, a, c, stopped{exit: 137}); !errors.Is(err, containers.ErrKilled) {
+		t.Errorf("collect = %s, %v; want the kill", res.Result.Status, err)
 	}
 }
