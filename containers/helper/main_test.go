@@ -21,6 +21,11 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	if os.Getenv("INGO_TEST_STUDENT_DIR") != "" {
+		// TestHideScripts_LockedByTheStudent run again as another user:
+		// it needs no helper binary (nor a build cache to make one).
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "ingo-helper-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -14,7 +14,9 @@ import (
 // a result, and only the daemon's word, which may come seconds after the
 // exit, told an overflow; a student container's 252 could not be told at
 // all without it. Raising a score needs no privilege; the children of the
-// commands inherit it.
+// commands inherit it. It is a preference, not a bound: a command may
+// lower its own score back to 0, and then the runtime's late wait for the
+// daemon's word (containers/docker) still tells the overflow.
 const commandOOMScoreAdj = 500
 
 // preferAsOOMVictim raises the oom_score_adj of pid, a command the helper

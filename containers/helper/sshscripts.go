@@ -131,6 +131,16 @@ func (h *hiddenScripts) restore() error {
 		return err
 	}
 	defer root.Close()
+	// The student's folders there may have lost their write or search
+	// bits (a folder 0500 with a file in it made the removal fail, and
+	// the student's own scripts stayed for the teardown): the student is
+	// the helper's user, so the helper can give them back.
+	_ = fs.WalkDir(root.FS(), scriptsDir, func(p string, d fs.DirEntry, err error) error {
+		if d != nil && d.IsDir() {
+			_ = root.Chmod(p, 0o700)
+		}
+		return nil
+	})
 	if err := root.RemoveAll(scriptsDir); err != nil {
 		return fmt.Errorf("removing what took its place: %w", err)
 	}

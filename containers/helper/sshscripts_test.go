@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -104,5 +105,69 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestHideScripts_LockedByTheStudent: the student (the helper's own user,
+// not root) left folders without their write bit in student/scripts;
+// they are still replaced by the hidden folder (before, the removal
+// failed on them and the student's scripts stayed for the teardown). Run
+// as uid 65534 when the tests run as root, whom no mode stops.
+func TestHideScripts_LockedByTheStudent(t *testing.T) {
+	student := os.Getenv("INGO_TEST_STUDENT_DIR")
+	if student == "" && os.Geteuid() == 0 {
+		dir, err := os.MkdirTemp("", "ingo-hide-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		bin := filepath.Join(dir, "helper.test")
+		data, err := os.ReadFile(os.Args[0])
+		if err == nil {
+			err = os.WriteFile(bin, data, 0o755)
+		}
+		if err == nil {
+			err = os.Mkdir(filepath.Join(dir, "student"), 0o755)
+		}
+		if err == nil {
+			err = os.Chown(filepath.Join(dir, "student"), 65534, 65534)
+		}
+		if err == nil {
+			err = os.Chmod(dir, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "-test.run=^TestHideScripts_LockedByTheStudent$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "INGO_TEST_STUDENT_DIR="+filepath.Join(dir, "student"))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("as uid 65534: %v\n%s", err, out)
+		}
+		return
+	}
+	if student == "" {
+		student = t.TempDir()
+	}
+	dir := filepath.Join(student, scriptsDir)
+	writeTree(t, dir, map[string]string{"end.sh": "echo bye"})
+	h, err := hideScripts(student)
+	if err != nil || h == nil {
+		t.Fatalf("hideScripts = %v, %v", h, err)
+	}
+	writeTree(t, dir, map[string]string{"end.sh": "echo hacked", "locked/x": "x"})
+	for _, d := range []string{filepath.Join(dir, "locked"), dir} {
+		if err := os.Chmod(d, 0o500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.restore(); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "end.sh")); err != nil || string(data) != "echo bye" {
+		t.Errorf("end.sh: %q, %v; want the hidden one", data, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "locked")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the student's locked folder after the restore: %v", err)
 	}
 }

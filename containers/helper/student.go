@@ -179,7 +179,12 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 		cmd.Dir, cmd.Env = dir, env
 		cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Run(); err != nil {
+		err := cmd.Start()
+		if err == nil {
+			preferAsOOMVictim(e.paths.Root, cmd.Process.Pid)
+			err = cmd.Wait()
+		}
+		if err != nil {
 			fmt.Fprintf(e.stderr, "ssh_student: script %q: %v\n", s, err)
 		}
 	}
@@ -201,7 +206,8 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 	// What the student's processes still running do to the folder from
 	// now on is theirs to do: the teardown script may want them alive.
 	if err := hidden.restore(); err != nil {
-		fmt.Fprintf(e.stderr, "ssh_student: %s/%s could not be written back: %v\n", e.paths.Student, scriptsDir, err)
+		// The teardown script would run what the student left there.
+		return exitWith(channel.CodeLaunch, fmt.Errorf("%s/%s could not be written back, so the teardown script was not run: %w", e.paths.Student, scriptsDir, err))
 	}
 	script(spec.TeardownScript)
 	switch end {

@@ -36,6 +36,9 @@ type Options struct {
 	// OnLogin, if set, is called with the conn given to Serve when it has
 	// authenticated (the agent's relay counts it as a session then).
 	OnLogin func(conn net.Conn)
+	// OnStart, if set, is called with the pid of each shell or command a
+	// session starts (the helper makes it the OOM killer's first choice).
+	OnStart func(pid int)
 }
 
 // DefaultHandshakeTimeout is Options.HandshakeTimeout's default.

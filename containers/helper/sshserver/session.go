@@ -191,6 +191,9 @@ func (ss *session) start(args []string, command string) error {
 	ss.mu.Lock()
 	ss.pid = cmd.Process.Pid
 	ss.mu.Unlock()
+	if f := ss.srv.opts.OnStart; f != nil {
+		f(cmd.Process.Pid)
+	}
 	if r := ss.srv.rec; r != nil {
 		t, err := r.open(ss.n, command)
 		if err != nil {
