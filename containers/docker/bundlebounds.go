@@ -21,8 +21,9 @@ import (
 const (
 	// maxBundleEntries: Pack's 10,000 entries, and the $common folder.
 	maxBundleEntries = 10_000 + 1
-	// maxBundleFileBytes: 64 MiB of files, for the task and for its
-	// course's common folder each.
+	// maxBundleFileBytes: PackCourse's 64 MiB of files, counted for the
+	// task and its course's common folder together; twice that leaves
+	// room for a packer whose limits differ.
 	maxBundleFileBytes = 2 * 64 << 20
 	// maxBundleName and maxBundleDepth: Pack's 1 KiB and 32 levels, below
 	// "/$common".

@@ -95,8 +95,8 @@ func jsonable(v any) any {
 // containerTar checks a job's task files and measures what its container
 // needs: input.json, and the room of the course's common files (0: none).
 // The tar itself is written at the container's start (writeContainerTar),
-// as the helper reads it: the agent keeps no copy of a job's files, which
-// may be 128 MiB.
+// as the helper reads it: the agent keeps no unpacked copy of a job's
+// files, which may be 128 MiB.
 func containerTar(ctx context.Context, job *containers.Job, ssh *channel.SSHLimits) (input []byte, common int64, err error) {
 	if input, err = inputJSON(job, ssh); err != nil {
 		return nil, 0, failure("The job's input cannot be given to the grader", err)

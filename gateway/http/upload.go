@@ -28,10 +28,13 @@ import (
 //     most half of UploadMemory: one token's requests together hold no
 //     more than that, so another token always finds room (uploadBudget).
 //     Others wait, unread, at most Options.UploadWait, then get 503 with
-//     Retry-After. So the requests being read hold about UploadMemory at
-//     most, however many arrive at once (a body over an eighth of it
-//     reserves less than four times its size: two may then be read at
-//     once, of two tokens). TestConcurrentUploadsMemory measures it.
+//     Retry-After. A body over an eighth of UploadMemory reserves less
+//     than four times its size, so two such bodies of two tokens are read
+//     at once: the requests being read hold at most two such bodies' cost
+//     (a task archive's bundle, a submission's one message, each about
+//     what its body brings) or UploadMemory, whichever is more, however
+//     many arrive at once. TestConcurrentUploadsMemory measures one
+//     token's.
 
 // memoryPerByte is what a request may cost per byte of body, at most.
 const memoryPerByte = 4
