@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,7 +47,7 @@ func inputData(values, files []string, problems map[string]any, now time.Time) (
 			return nil, err
 		}
 		var v any = value
-		if pid == randomKey {
+		if pid == taskfile.RandomKey {
 			if v, err = randomValue(kv, value); err != nil {
 				return nil, err
 			}
@@ -89,15 +87,11 @@ func inputData(values, files []string, problems map[string]any, now time.Time) (
 	return data, nil
 }
 
-// randomKey is the input INGInious' webapp fills with the student's
-// random numbers (task.yaml's input_random of them, each in [0, 1)).
-const randomKey = "@random"
-
 // randomValue reads one -i @random=NUMBER: the webapp's random inputs
 // are floats, and a run file computes with them (get_input("@random")[0]).
 func randomValue(kv, value string) (float64, error) {
-	f, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	f, ok := taskfile.RandomNumber(value)
+	if !ok {
 		return 0, fmt.Errorf("-i %s: @random holds numbers, as INGInious gives them (-i @random=0.37, once per number)", kv)
 	}
 	return f, nil
@@ -168,6 +162,6 @@ func metaInputs(now time.Time) map[string]any {
 		"@state":    "",
 		// A task without input_random gets an empty list from the
 		// webapp; -i @random=NUMBER gives the numbers of one that has.
-		randomKey: []any{},
+		taskfile.RandomKey: []any{},
 	}
 }

@@ -142,7 +142,7 @@ func readAnswers(f findings, p pair, lists bool) []Answer {
 			f.add(SevError, a.kn.Line, "files.%s must be the path of a file, relative to the tests folder", a.key)
 			continue
 		}
-		if lists && ans.Problem == "@random" && !allNumbers(ans.Values) {
+		if lists && ans.Problem == RandomKey && !allNumbers(ans.Values) {
 			// `ingo submit` refuses it: the webapp's @random is numbers.
 			f.add(SevError, a.kn.Line, "inputs.@random must be a number or a list of numbers, as INGInious gives them")
 			continue
@@ -152,10 +152,21 @@ func readAnswers(f findings, p pair, lists bool) []Answer {
 	return out
 }
 
-// allNumbers says whether every value reads as a finite number.
+// RandomKey is the input INGInious' webapp fills with the student's
+// random numbers (task.yaml's input_random of them, each in [0, 1)).
+const RandomKey = "@random"
+
+// RandomNumber reads one of @random's values: the webapp's random inputs
+// are finite floats, and run files compute with them.
+func RandomNumber(v string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+}
+
+// allNumbers says whether every value reads as one of @random's.
 func allNumbers(values []string) bool {
 	for _, v := range values {
-		if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		if _, ok := RandomNumber(v); !ok {
 			return false
 		}
 	}
