@@ -176,13 +176,7 @@ func TestCollect_HelperKilledWithoutAResult(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := &lateFlagFake{fakeAPI: fakeAPI{events: blockEvents}, late: tt.late}
-			r := newRuntime(f, quiet())
-			defer r.Close()
-			c, _ := stoppedContainer(r)
-			defer c.oom.stop()
-			<-c.ch.result // no result came
-			a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
-			res, err := r.collect(t.Context(), a, c, stopped{exit: tt.exit})
+			res, err := collectWithoutResult(t, t.Context(), f, tt.exit)
 			if err != nil || res.Result.Status != tt.want {
 				t.Errorf("collect = %s %q, %v; want %s", res.Result.Status, res.Result.Text, err, tt.want)
 			}
@@ -204,13 +198,20 @@ func TestCollect_KilledWhileWaitingForTheOOMWord(t *testing.T) {
 			cancel(containers.ErrKilled)
 		}
 	}}
-	r := newRuntime(f, quiet())
+	if res, err := collectWithoutResult(t, ctx, f, 137); !errors.Is(err, containers.ErrKilled) {
+		t.Errorf("collect = %s, %v; want the kill", res.Result.Status, err)
+	}
+}
+
+// collectWithoutResult is collect of a grading container (on the daemon
+// api) that stopped with exit status exit and sent no result.
+func collectWithoutResult(t *testing.T, ctx context.Context, api dockerAPI, exit int64) (messages.JobResult, error) {
+	t.Helper()
+	r := newRuntime(api, quiet())
 	defer r.Close()
 	c, _ := stoppedContainer(r)
 	defer c.oom.stop()
 	<-c.ch.result // no result came
 	a := &attempt{job: newJob(r, nil, nil), maxResult: 1 << 20}
-	if res, err := r.collect(ctx, a, c, stopped{exit: 137}); !errors.Is(err, containers.ErrKilled) {
-		t.Errorf("collect = %s, %v; want the kill", res.Result.Status, err)
-	}
+	return r.collect(ctx, a, c, stopped{exit: exit})
 }
