@@ -230,10 +230,14 @@
 //     on the stream after a whole result and (2) was read at the result
 //     (stoppedEarly), when it could tell nothing (1) and (2) did not.
 //     The helpers give the commands they start (the run file, a
-//     student's command) an oom_score_adj of 500, their own staying 0, so
-//     that the OOM killer takes those first even when the memory is files
-//     (tmpfs pages count to no process, which left the helper the largest
-//     process). A grading container stopped by SIGKILL without a result,
+//     student's command) an oom_score_adj of 500 from their first
+//     instruction (inherited from the helper's own, raised around the
+//     fork), their own staying 0, so that the OOM killer takes those
+//     first even when the memory is files (tmpfs pages count to no
+//     process, which left the helper the largest process). The memory
+//     stays full after such a kill and the helper's code pages are
+//     reclaimable, so the helper may still die: the daemon's word tells
+//     the overflow (or a student container's 252) then. A grading container stopped by SIGKILL without a result,
 //     and not by the agent, may still have lost its helper (the commands
 //     had nothing left to kill): (3) is asked for again then, up to
 //     lateOOMWait (CI saw it, and the "oom" event it records, come after

@@ -1,6 +1,8 @@
 package helper
 
 import (
+	"errors"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -33,25 +35,56 @@ func ownCgroupFiles(root, controller, v1File, v2File string) []string {
 	return append(files, root+mount+"/"+controller+"/"+v1File, root+mount+"/"+v2File)
 }
 
-// ownOOMKills is the count of OOM kills in this container's memory cgroup,
-// read from inside it; -1 when none is readable (no cgroup mounted).
+// oomCounter reads this container's count of OOM kills in its memory
+// cgroup, from inside it.
 //
 // A student container's helper asks it when the command died of SIGKILL
 // (or said 137, a shell whose child did): the kernel counts an OOM kill
 // before it sends the victim its signal, so the count is already there,
 // where the daemon's OOMKilled flag may come seconds later on a loaded
-// machine.
-func ownOOMKills(root string) int64 {
-	for _, f := range ownCgroupFiles(root, "memory", "memory.oom_control", "memory.events") {
-		b, err := os.ReadFile(f)
+// machine. The container's memory may still be full then (files in its
+// tmpfs mounts, which no kill frees), and a helper that needs a page then
+// is the next victim (its container ends 137, not 252). So the file is
+// opened and read once before the command starts, which leaves the
+// kernel's buffer for it allocated, and read again into the same buffer
+// of ours, parsed without allocating: reading the count asks for no
+// memory, though the helper's reclaimable code pages still may.
+type oomCounter struct {
+	f   *os.File
+	buf [512]byte
+}
+
+// openOOMCounter finds the count's file; nil when none is readable (no
+// cgroup mounted, or a kernel before 4.13 without the count).
+func openOOMCounter(root string) *oomCounter {
+	for _, name := range ownCgroupFiles(root, "memory", "memory.oom_control", "memory.events") {
+		f, err := os.Open(name)
 		if err != nil {
 			continue
 		}
-		if n, err := contract.ParseOOMKills(string(b)); err == nil {
-			return n
+		c := &oomCounter{f: f}
+		if c.kills() >= 0 {
+			return c
 		}
+		_ = f.Close()
 	}
-	return -1
+	return nil
+}
+
+// kills is the count now, -1 when it cannot be read.
+func (c *oomCounter) kills() int64 {
+	if c == nil {
+		return -1
+	}
+	n, err := c.f.ReadAt(c.buf[:], 0)
+	if n == 0 || (err != nil && !errors.Is(err, io.EOF)) {
+		return -1
+	}
+	v, err := contract.ParseOOMKills(c.buf[:n])
+	if err != nil {
+		return -1
+	}
+	return v
 }
 
 // pidsMax is the container's process limit, 0 when it has none or it

@@ -1,6 +1,7 @@
 package helper
 
 import (
+	"os"
 	"testing"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -42,8 +43,24 @@ func TestOwnOOMKills(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
 			testutil.WriteTree(t, root, tt.files)
-			if got := ownOOMKills(root); got != tt.want {
-				t.Errorf("ownOOMKills = %d, want %d", got, tt.want)
+			c := openOOMCounter(root)
+			if got := c.kills(); got != tt.want {
+				t.Errorf("kills = %d, want %d", got, tt.want)
+			}
+			if c == nil {
+				return
+			}
+			// Read again, the count having changed: what the student
+			// helper does after its command died, when the container's
+			// memory may be full, so without allocating.
+			if err := os.WriteFile(c.f.Name(), []byte("oom 7\noom_kill 7\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.kills(); got != 7 {
+				t.Errorf("kills after a change = %d, want 7", got)
+			}
+			if a := testing.AllocsPerRun(100, func() { c.kills() }); a != 0 {
+				t.Errorf("kills allocates %v times, want none", a)
 			}
 		})
 	}

@@ -93,12 +93,16 @@ func runGrader(e *cmdEnv, cmd *runCommand, env []string, limit int64, signals <-
 		errW.Close()
 		return &outcome{exitCode: -1, failure: &verdict{StatusKilled, "The grading was stopped before the run file started."}}
 	}
-	pid, err := syscall.ForkExec(cmd.argv[0], cmd.argv, attr)
-	if errors.Is(err, syscall.ENOEXEC) && cmd.fallback != nil {
-		if argv, ferr := cmd.fallback(); ferr == nil {
-			pid, err = syscall.ForkExec(argv[0], argv, attr)
+	var pid int
+	err = startAsOOMVictim(func() (err error) {
+		pid, err = syscall.ForkExec(cmd.argv[0], cmd.argv, attr)
+		if errors.Is(err, syscall.ENOEXEC) && cmd.fallback != nil {
+			if argv, ferr := cmd.fallback(); ferr == nil {
+				pid, err = syscall.ForkExec(argv[0], argv, attr)
+			}
 		}
-	}
+		return err
+	})
 	g.pid = pid
 	g.mu.Unlock()
 	inR.Close()
@@ -107,8 +111,6 @@ func runGrader(e *cmdEnv, cmd *runCommand, env []string, limit int64, signals <-
 	if err != nil {
 		return &outcome{exitCode: -1, failure: &verdict{StatusCrash, "The run file cannot be started: " + startError(cmd.argv[0], err)}}
 	}
-	preferAsOOMVictim(e.paths.Root, pid)
-
 	stdout, stderr := &headBuffer{max: limit}, &headBuffer{max: limit}
 	var readers sync.WaitGroup
 	for _, c := range []struct {

@@ -39,6 +39,7 @@ func runMain(e *cmdEnv) error {
 	// The grader runs as our uid: without this it could open our stdout
 	// through /proc/1/fd/1, where the channel to the agent runs, and
 	// garble it.
+	keepOwnOOMScore(e.paths.Root)
 	if err := notDumpable(); err != nil {
 		e.warnf("run", "cannot protect the channel: %v", err)
 	}

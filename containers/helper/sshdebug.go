@@ -63,7 +63,7 @@ func (s *sshServe) run(e *cmdEnv, m *mux, signals <-chan os.Signal) (sshEnd, str
 		Record: s.record, RecordFile: s.recordFile, RecordLimit: s.limit,
 		HandshakeTimeout: s.lim.Handshake(),
 		OnLogin:          ctl.loggedIn,
-		OnStart:          func(pid int) { preferAsOOMVictim(e.paths.Root, pid) },
+		Start:            startAsOOMVictim,
 	})
 	if err != nil {
 		return sshFailed, err.Error()

@@ -54,6 +54,7 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	// stdout through /proc/1/fd/1, which is the channel to the agent when
 	// we serve SSH, and open streams there of its own (a relay on an SSH
 	// port each, until the agent's range is taken).
+	keepOwnOOMScore(e.paths.Root)
 	if err := notDumpable(); err != nil {
 		e.warnf("student", "cannot protect the channel: %v", err)
 	}
@@ -61,6 +62,7 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	signal.Notify(signals, forwarded...)
 	defer signal.Stop(signals)
 	reserveThreads(e.paths.Root)
+	oom := openOOMCounter(e.paths.Root)
 	env := runEnv(e, DefaultOutputLimit)
 	dir := spec.WorkDir
 	if st, err := os.Stat(e.paths.Root + dir); dir == "" || err != nil || !st.IsDir() {
@@ -73,7 +75,7 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	code := runStudentCommand(e, spec.Argv, env, dir, signals)
 	// Killed (or a shell saying its child was: 128+9) while the
 	// container's memory ran out.
-	if (code == killedBy(syscall.SIGKILL) || code == 128+int(syscall.SIGKILL)) && ownOOMKills(e.paths.Root) > 0 {
+	if (code == killedBy(syscall.SIGKILL) || code == 128+int(syscall.SIGKILL)) && oom.kills() > 0 {
 		code = channel.CodeOverflow
 	}
 	if code != 0 {
@@ -126,7 +128,11 @@ func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signa
 		}
 	}()
 	g.mu.Lock()
-	pid, err := syscall.ForkExec(prog, argv, attr)
+	var pid int
+	err := startAsOOMVictim(func() (err error) {
+		pid, err = syscall.ForkExec(prog, argv, attr)
+		return err
+	})
 	g.pid = pid
 	g.mu.Unlock()
 	if err != nil {
@@ -136,7 +142,6 @@ func runStudentCommand(e *cmdEnv, argv []string, env []string, dir string, signa
 		}
 		return 126 // a shell's "cannot execute"
 	}
-	preferAsOOMVictim(e.paths.Root, pid)
 	ws, ok := waitStatus(pid)
 	g.mu.Lock()
 	g.exited = true
@@ -179,9 +184,8 @@ func studentSSH(e *cmdEnv, spec *channel.StudentSpec, env []string, dir string, 
 		cmd.Dir, cmd.Env = dir, env
 		cmd.Stdout, cmd.Stderr = e.stderr, e.stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		err := cmd.Start()
+		err := startAsOOMVictim(cmd.Start)
 		if err == nil {
-			preferAsOOMVictim(e.paths.Root, cmd.Process.Pid)
 			err = cmd.Wait()
 		}
 		if err != nil {

@@ -9,8 +9,6 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/ingo-grader/ingo/containers/channel"
 )
@@ -137,16 +135,51 @@ func MaxResultBytes(outputLimit int64) int64 {
 // ParseOOMKills finds the value of the "oom_kill" key in the "key value"
 // lines of a memory cgroup's memory.oom_control (v1) or memory.events
 // (v2): the runtime reads a grading container's, the student helper its
-// own container's, and both must read it alike.
-func ParseOOMKills(data string) (int64, error) {
-	for _, line := range strings.Split(data, "\n") {
-		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("oom_kill %q: %w", v, err)
+// own container's, and both must read it alike. It allocates nothing
+// unless it fails: the student helper parses the count when its
+// container's memory may be full (see the helper's oomCounter).
+func ParseOOMKills[T string | []byte](data T) (int64, error) {
+	const key = "oom_kill "
+	for len(data) > 0 {
+		end, next := len(data), len(data)
+		for i := 0; i < len(data); i++ {
+			if data[i] == '\n' {
+				end, next = i, i+1
+				break
 			}
-			return n, nil
 		}
+		line := data[:end]
+		data = data[next:]
+		if len(line) < len(key) || !hasKey(line[:len(key)], key) {
+			continue
+		}
+		v := line[len(key):]
+		for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+			v = v[1:]
+		}
+		for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t' || v[len(v)-1] == '\r') {
+			v = v[:len(v)-1]
+		}
+		if len(v) == 0 || len(v) > 18 {
+			return 0, fmt.Errorf("oom_kill %q: not a count", string(v))
+		}
+		var n int64
+		for i := 0; i < len(v); i++ {
+			if v[i] < '0' || v[i] > '9' {
+				return 0, fmt.Errorf("oom_kill %q: not a count", string(v))
+			}
+			n = n*10 + int64(v[i]-'0')
+		}
+		return n, nil
 	}
 	return 0, fmt.Errorf("no oom_kill line (a kernel before 4.13?)")
+}
+
+func hasKey[T string | []byte](b T, key string) bool {
+	for i := 0; i < len(key); i++ {
+		if b[i] != key[i] {
+			return false
+		}
+	}
+	return true
 }

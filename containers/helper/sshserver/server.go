@@ -36,9 +36,10 @@ type Options struct {
 	// OnLogin, if set, is called with the conn given to Serve when it has
 	// authenticated (the agent's relay counts it as a session then).
 	OnLogin func(conn net.Conn)
-	// OnStart, if set, is called with the pid of each shell or command a
-	// session starts (the helper makes it the OOM killer's first choice).
-	OnStart func(pid int)
+	// Start, if set, is called to start each shell or command a session
+	// starts, with the start to call (the helper starts them as the OOM
+	// killer's first choice).
+	Start func(start func() error) error
 }
 
 // DefaultHandshakeTimeout is Options.HandshakeTimeout's default.

@@ -178,7 +178,11 @@ func (ss *session) start(args []string, command string) error {
 		ss.outs = []*os.File{outR, errR}
 		ss.stdin = inW
 	}
-	err := cmd.Start()
+	start := cmd.Start
+	if f := ss.srv.opts.Start; f != nil {
+		start = func() error { return f(cmd.Start) }
+	}
+	err := start()
 	closeAll(childEnds...) // else the end of the output never comes
 	if err != nil {
 		if ss.master == nil {
@@ -191,9 +195,6 @@ func (ss *session) start(args []string, command string) error {
 	ss.mu.Lock()
 	ss.pid = cmd.Process.Pid
 	ss.mu.Unlock()
-	if f := ss.srv.opts.OnStart; f != nil {
-		f(cmd.Process.Pid)
-	}
 	if r := ss.srv.rec; r != nil {
 		t, err := r.open(ss.n, command)
 		if err != nil {

@@ -364,3 +364,28 @@ func TestRecordFileNotAPipe(t *testing.T) {
 		t.Fatalf("session with a pipe as transcript: %q, %v", out, err)
 	}
 }
+
+// Options.Start starts each command: an environment variable set only
+// around the start is what the command sees (the helper raises its own
+// oom_score_adj there, which the command inherits from its first
+// instruction).
+func TestStartOption(t *testing.T) {
+	var starts int
+	s := newServer(t, Options{Start: func(start func() error) error {
+		starts++
+		return start()
+	}})
+	c := mustDial(t, s)
+	for range 2 {
+		sess, err := c.client.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := sess.Output("echo ok"); err != nil || string(out) != "ok\n" {
+			t.Fatalf("output %q, %v", out, err)
+		}
+	}
+	if starts != 2 {
+		t.Errorf("Start called %d times for 2 commands", starts)
+	}
+}
