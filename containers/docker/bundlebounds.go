@@ -1,10 +1,8 @@
 package docker
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -59,27 +57,4 @@ func (g *bundleGate) admit(name string, size int64) error {
 		return fmt.Errorf("%w: more than %d bytes of files", errBundleBounds, maxBundleFileBytes)
 	}
 	return nil
-}
-
-// boundedStream reads the decompressed bundle: at most maxBundleTarBytes,
-// and nothing once ctx ended.
-type boundedStream struct {
-	ctx  context.Context
-	r    io.Reader
-	left int64
-}
-
-func (s *boundedStream) Read(p []byte) (int, error) {
-	if err := s.ctx.Err(); err != nil {
-		return 0, context.Cause(s.ctx)
-	}
-	if s.left <= 0 {
-		return 0, fmt.Errorf("%w: more than %d bytes once decompressed", errBundleBounds, maxBundleTarBytes)
-	}
-	if int64(len(p)) > s.left {
-		p = p[:s.left]
-	}
-	n, err := s.r.Read(p)
-	s.left -= int64(n)
-	return n, err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/containers/helper/contract"
+	"github.com/ingo-grader/ingo/internal/bundle"
 )
 
 // workerID is the uid and gid of the run file (the image's user "worker").
@@ -196,7 +197,12 @@ func copyTask(ctx context.Context, tw *tar.Writer, b containers.TaskBundle, limi
 // file's contents. A bundle over the bounds of a task folder
 // (bundlebounds.go) fails with errBundleBounds, and the reading stops
 // once ctx ended.
-func eachBundleEntry(ctx context.Context, b containers.TaskBundle, fn func(name string, hdr *tar.Header, r io.Reader) error) error {
+func eachBundleEntry(ctx context.Context, b containers.TaskBundle, fn func(name string, hdr *tar.Header, r io.Reader) error) (err error) {
+	defer func() {
+		if errors.Is(err, bundle.ErrInflated) {
+			err = fmt.Errorf("%w: once decompressed: %w", errBundleBounds, err)
+		}
+	}()
 	rc, err := b.Open()
 	if err != nil {
 		return err
@@ -206,7 +212,7 @@ func eachBundleEntry(ctx context.Context, b containers.TaskBundle, fn func(name 
 	if err != nil {
 		return err
 	}
-	tr := tar.NewReader(&boundedStream{ctx: ctx, r: zr, left: maxBundleTarBytes})
+	tr := tar.NewReader(bundle.NewInflateBound(ctx, maxBundleTarBytes).Reader(zr))
 	var gate bundleGate
 	for {
 		hdr, err := tr.Next()

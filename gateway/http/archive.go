@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,8 @@ func extractTask(f *os.File, dir string) error {
 	if err != nil {
 		return fmt.Errorf("read the task archive: %w", err)
 	}
+	bound, stop := newInflateBound()
+	defer stop()
 	var src func(w io.Writer) error
 	switch format {
 	case formatTarGz:
@@ -65,16 +68,16 @@ func extractTask(f *os.File, dir string) error {
 			if err != nil {
 				return err
 			}
-			return tarToTarGz(w, newInflateGuard(zr))
+			return tarToTarGz(w, bound.Reader(zr))
 		}
 	case formatTar:
-		src = func(w io.Writer) error { return tarToTarGz(w, newInflateGuard(io.NewSectionReader(f, 0, 1<<62))) }
+		src = func(w io.Writer) error { return tarToTarGz(w, bound.Reader(io.NewSectionReader(f, 0, 1<<62))) }
 	case formatZip:
 		info, err := f.Stat()
 		if err != nil {
 			return err
 		}
-		src = func(w io.Writer) error { return zipToTarGz(w, f, info.Size()) }
+		src = func(w io.Writer) error { return zipToTarGz(w, f, info.Size(), bound) }
 	default:
 		return errf(http.StatusBadRequest, "not_an_archive",
 			"the task is not a .tar.gz, .tgz, .tar or .zip archive; pack the task folder, e.g. `tar czf task.tgz -C TASKDIR .`")
@@ -90,68 +93,33 @@ func extractTask(f *os.File, dir string) error {
 	err = bundle.Extract(pr, dir, bundle.PackLimits{})
 	pr.CloseWithError(errors.New("extraction stopped")) // ends the writer if Extract stopped early
 	<-done
-	if errors.Is(srcErr, errInflated) || errors.Is(srcErr, errUnpackTime) {
+	if errors.Is(srcErr, bundle.ErrInflated) || errors.Is(srcErr, errUnpackTime) {
 		err = srcErr // the reason, whatever Extract made of the broken stream
 	}
 	return archiveError(err)
 }
 
-// What reading an archive may cost, whatever it holds. bundle.Extract
-// bounds the files it writes, but not what the conversion to its tar.gz
-// reads on the way: Go's tar reader follows any chain of PAX headers (a
-// MiB each), skips the data of entries it drops ("./"), and gzip reads
-// any number of concatenated members; so a few hundred KiB of upload
-// unpacked to gigabytes of CPU work that wrote nothing.
+// What reading an archive may cost, whatever it holds: bundle.Extract
+// bounds the files it writes, not what the conversion to its tar.gz reads
+// on the way (bundle.InflateBound says what that can be).
 var (
 	// maxInflated bounds the bytes read out of an archive's compression,
-	// headers and skipped data included: twice the files' bound, which
-	// leaves 6.5 KiB of headers and padding to each of the most entries
-	// (a long name takes a PAX header of about 2 KiB).
-	maxInflated int64 = 2 * bundle.DefaultMaxBytes
+	// headers and skipped data included: what Extract allows itself.
+	maxInflated = bundle.PackLimits{}.MaxInflated()
 	// unpackTime bounds the time an archive takes to be read. A real one
 	// of 64 MiB takes a few seconds; this is the backstop of maxInflated
 	// while the uploader's share of memory is held.
 	unpackTime = 60 * time.Second
 )
 
-// Errors of inflateGuard; archiveError says what the bounds are.
-var (
-	errInflated   = errors.New("the archive unpacks to more than its bound")
-	errUnpackTime = errors.New("the archive takes too long to unpack")
-)
+// errUnpackTime is the cause of an archive's unpackTime running out.
+var errUnpackTime = errors.New("the archive takes too long to unpack")
 
-// inflateGuard reads r until maxInflated bytes or unpackTime, whichever
-// comes first.
-type inflateGuard struct {
-	r        io.Reader
-	left     int64
-	deadline time.Time
-}
-
-func newInflateGuard(r io.Reader) *inflateGuard {
-	return &inflateGuard{r: r, left: maxInflated, deadline: time.Now().Add(unpackTime)}
-}
-
-func (g *inflateGuard) Read(p []byte) (int, error) {
-	if !time.Now().Before(g.deadline) {
-		return 0, errUnpackTime
-	}
-	if g.left <= 0 {
-		// One byte more says whether the stream really goes on.
-		var b [1]byte
-		if n, err := g.r.Read(b[:]); n > 0 {
-			return 0, errInflated
-		} else if err != nil {
-			return 0, err
-		}
-		return 0, nil
-	}
-	if int64(len(p)) > g.left {
-		p = p[:g.left]
-	}
-	n, err := g.r.Read(p)
-	g.left -= int64(n)
-	return n, err
+// newInflateBound is the bound of one archive's reading: maxInflated
+// bytes and unpackTime, whichever comes first; stop ends its context.
+func newInflateBound() (b *bundle.InflateBound, stop func()) {
+	ctx, cancel := context.WithTimeoutCause(context.Background(), unpackTime, errUnpackTime)
+	return bundle.NewInflateBound(ctx, maxInflated), cancel
 }
 
 // archiveError explains why an archive was refused.
@@ -162,7 +130,7 @@ func archiveError(err error) error {
 	case errors.Is(err, bundle.ErrUnsafeEntry):
 		return errf(http.StatusBadRequest, "unsafe_archive",
 			"the task archive was refused: "+err.Error()+"; it may hold only regular files and directories under relative paths")
-	case errors.Is(err, errInflated):
+	case errors.Is(err, bundle.ErrInflated):
 		return errf(http.StatusBadRequest, "archive_too_large",
 			fmt.Sprintf("the task archive was refused: it unpacks to more than %s, headers included (chains of PAX headers, the data of skipped entries and every gzip member count); a task folder holds at most %d files and %s",
 				formatBytes(maxInflated), bundle.DefaultMaxFiles, formatBytes(bundle.DefaultMaxBytes)))
@@ -228,7 +196,7 @@ func taskRoot(dir string) string {
 
 // zipToTarGz rewrites a zip archive as a tar.gz stream, entry by entry:
 // names, types and sizes as the zip says, so that Extract judges them.
-func zipToTarGz(w io.Writer, r io.ReaderAt, size int64) error {
+func zipToTarGz(w io.Writer, r io.ReaderAt, size int64, bound *bundle.InflateBound) error {
 	zr, err := zip.NewReader(r, size)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // Extract refuses those names itself
 		return fmt.Errorf("not a valid zip archive: %w", err)
@@ -238,12 +206,11 @@ func zipToTarGz(w io.Writer, r io.ReaderAt, size int64) error {
 		return err
 	}
 	tw := tar.NewWriter(gw)
-	g := newInflateGuard(nil) // one bound for all the entries' data
 	for _, zf := range zr.File {
-		if !time.Now().Before(g.deadline) {
-			return errUnpackTime
+		if err := bound.Err(); err != nil {
+			return err
 		}
-		if err := zipEntry(tw, zf, g); err != nil {
+		if err := zipEntry(tw, zf, bound); err != nil {
 			return fmt.Errorf("zip entry %q: %w", zf.Name, err)
 		}
 	}
@@ -253,7 +220,7 @@ func zipToTarGz(w io.Writer, r io.ReaderAt, size int64) error {
 	return gw.Close()
 }
 
-func zipEntry(tw *tar.Writer, zf *zip.File, g *inflateGuard) error {
+func zipEntry(tw *tar.Writer, zf *zip.File, bound *bundle.InflateBound) error {
 	mode := zf.Mode()
 	hdr := &tar.Header{Name: zf.Name, Mode: int64(mode.Perm()), Format: tar.FormatPAX}
 	switch {
@@ -280,7 +247,6 @@ func zipEntry(tw *tar.Writer, zf *zip.File, g *inflateGuard) error {
 	}
 	defer rc.Close()
 	// zip's reader checks the size and the CRC: a lying header ends here.
-	g.r = rc
-	_, err = io.Copy(tw, g)
+	_, err = io.Copy(tw, bound.Reader(rc))
 	return err
 }

@@ -3,6 +3,7 @@ package bundle
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,19 +41,27 @@ func Extract(r io.Reader, dir string, limits PackLimits) error {
 	defer root.Close()
 
 	x := extractor{root: root, files: limits.MaxFiles, bytes: limits.MaxBytes, limits: limits, dirs: map[string]bool{}}
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(NewInflateBound(context.Background(), limits.MaxInflated()).Reader(zr))
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("extract: %w", err)
+			return fmt.Errorf("extract: %w", inflated(err))
 		}
 		if err := x.entry(hdr, tr); err != nil {
-			return fmt.Errorf("extract %q: %w", hdr.Name, err)
+			return fmt.Errorf("extract %q: %w", hdr.Name, inflated(err))
 		}
 	}
+}
+
+// inflated adds ErrTooLarge to a read past the decompression's bound.
+func inflated(err error) error {
+	if errors.Is(err, ErrInflated) {
+		return fmt.Errorf("%w: %w", ErrTooLarge, err)
+	}
+	return err
 }
 
 type extractor struct {

@@ -176,3 +176,24 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		t.Errorf("%s holds %q, want %q", dir, got, names)
 	}
 }
+
+// TestExtractInflationBounded: what Extract reads out of the gzip stream
+// is bounded, headers included, not only the files it writes: PAX records
+// (a comment, ignored) of 8 KiB before a file of one byte took no bound
+// before.
+func TestExtractInflationBounded(t *testing.T) {
+	limits := PackLimits{MaxBytes: 2 << 10}
+	padded := func(n int) tarEntry {
+		e := reg("run", "x")
+		e.hdr.Format = tar.FormatPAX
+		e.hdr.PAXRecords = map[string]string{"comment": strings.Repeat("c", n)}
+		return e
+	}
+	if err := Extract(bytes.NewReader(buildArchive(t, padded(1<<10))), t.TempDir(), limits); err != nil {
+		t.Fatalf("an archive within the bound: %v", err)
+	}
+	err := Extract(bytes.NewReader(buildArchive(t, padded(8<<10))), t.TempDir(), limits)
+	if !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrInflated) {
+		t.Fatalf("err = %v, want ErrTooLarge and ErrInflated", err)
+	}
+}

@@ -48,3 +48,10 @@ func formatBytes(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// MaxInflated bounds what reading an archive of these limits may
+// decompress, headers and padding included (InflateBound): twice the
+// files' bound, which leaves 6.5 KiB of headers to each of the most
+// entries of the default limits (a long name takes a PAX header of about
+// 2 KiB).
+func (l PackLimits) MaxInflated() int64 { return 2 * l.withDefaults().MaxBytes }
