@@ -170,6 +170,9 @@ type options struct {
 	runtime containers.Runtime
 	// unaccepted: the backend does not acknowledge the first hello.
 	unaccepted bool
+	// pingsUnknown: from the start, the backend answers pings with
+	// Unknown, as the real one answers a session it does not hold.
+	pingsUnknown bool
 }
 
 // start runs an agent against a fresh NATS server and a backend that
@@ -178,6 +181,7 @@ func start(t *testing.T, o options) *env {
 	t.Helper()
 	n := testutil.StartNATS(t)
 	e := &env{nats: n, backend: startBackend(t, n), rt: fake.New(o.fake)}
+	e.backend.unknown.Store(o.pingsUnknown)
 	e.cfg = o.cfg
 	if e.cfg.ID == "" {
 		e.cfg.ID = "agent1"

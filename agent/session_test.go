@@ -96,7 +96,11 @@ func TestAgent_RefusedWhileAnotherIsLive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := start(t, options{unaccepted: true, cfg: Config{HeartbeatInterval: 10 * time.Millisecond}})
+			// The fake backend's Pong to a ping sent before the refusal
+			// came after it, and the agent took itself for registered
+			// (CI: no more hellos within 10s): the real backend answers
+			// Unknown to a session it does not hold.
+			e := start(t, options{unaccepted: true, pingsUnknown: true, cfg: Config{HeartbeatInterval: 10 * time.Millisecond}})
 			refuse := func() {
 				e.backend.toAgent(e.cfg.ID, &messages.BackendAgentConflict{Session: e.hello.Session, Name: "grader-07",
 					Since: since.UnixMilli(), LastSeen: since.Add(time.Hour).UnixMilli(), Timeout: tc.timeout.Milliseconds()})
@@ -133,6 +137,7 @@ func TestAgent_RefusedWhileAnotherIsLive(t *testing.T) {
 				return
 			}
 			expect[*messages.AgentHello](t, e.backend, nil)
+			e.backend.unknown.Store(false)
 			e.backend.toAgent(e.cfg.ID, &messages.Ack{Session: e.hello.Session})
 			if p, _ := expect[*messages.Ping](t, e.backend, nil); p.Session != e.hello.Session {
 				t.Errorf("ping with session %q", p.Session)
