@@ -64,17 +64,8 @@ func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error
 	return res, nil
 }
 
+// anyMap decodes tests and custom values, integers as integers
+// (contract.DecodeValues).
 func anyMap(m map[string]json.RawMessage) (map[string]any, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]any, len(m))
-	for k, raw := range m {
-		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, fmt.Errorf("%q: %w", k, err)
-		}
-		out[k] = v
-	}
-	return out, nil
+	return contract.DecodeValues(m)
 }

@@ -56,11 +56,22 @@ func parseGrade(s string) (float64, error) {
 }
 
 // customValue is INGInious' conversion of a custom value: JSON when asked,
-// else an integer, else a float, else the string itself.
+// else an integer, else a float, else the string itself. Integers and
+// floats stay apart as in Python (INGInious sends 3 and 3.0 to its webapp
+// as an int and a float): a float is always written with a decimal point
+// or an exponent, and JSON keeps its numbers as they were written, so that
+// the runtime, which reads a number without either as an integer
+// (contract.DecodeValues), hands the webapp the type Python would have.
 func customValue(s string, isJSON bool) (json.RawMessage, error) {
 	if isJSON {
 		var v any
 		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, exitWith(exitFailure, fmt.Errorf("cannot decode json: invalid value %q: %w", s, err))
+		}
+		// Again, keeping each number as written (3.0 stays a float).
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
 			return nil, exitWith(exitFailure, fmt.Errorf("cannot decode json: invalid value %q: %w", s, err))
 		}
 		return json.Marshal(v)
@@ -70,9 +81,19 @@ func customValue(s string, isJSON bool) (json.RawMessage, error) {
 		return json.RawMessage(strconv.FormatInt(i, 10)), nil
 	}
 	if f, err := strconv.ParseFloat(t, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-		return json.Marshal(f)
+		return json.RawMessage(floatJSON(f)), nil
 	}
 	return json.Marshal(s)
+}
+
+// floatJSON writes a finite float as JSON that reads back as a float:
+// with a decimal point or an exponent (3.0, not 3), as Python's json.dumps.
+func floatJSON(f float64) string {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".e") {
+		s += ".0"
+	}
+	return s
 }
 
 // readMessage is -m MSG, or stdin when -m is absent or empty (INGInious).

@@ -231,6 +231,8 @@ func TestTagsAndCustom(t *testing.T) {
 		{[]string{"tag", "same"}, 0}, // same value, same id
 		{[]string{"feedback-custom", "i", " 42 "}, 0},
 		{[]string{"feedback-custom", "f", "1e3"}, 0},
+		{[]string{"feedback-custom", "n", "3.0"}, 0}, // Python's float("3.0"): a float, not 3
+		{[]string{"feedback-custom", "-j", "jf", "[3.0, 2, 1e2]"}, 0},
 		{[]string{"feedback-custom", "s", "12abc"}, 0},
 		{[]string{"feedback-custom", "-j", "j", "[1, {\"a\": null}]"}, 0},
 		{[]string{"feedback-custom", "-j", "bad", "{nope"}, exitFailure},
@@ -248,7 +250,7 @@ func TestTagsAndCustom(t *testing.T) {
 	if tests["t1"] != "true" || tests["t2"] != "false" || len(tests) != 3 {
 		t.Errorf("tests = %v", tests)
 	}
-	want := map[string]string{"i": "42", "f": "1000", "s": `"12abc"`, "j": `[1,{"a":null}]`, "k": `{"x":1}`}
+	want := map[string]string{"i": "42", "f": "1000.0", "n": "3.0", "jf": "[3.0,2,1e2]", "s": `"12abc"`, "j": `[1,{"a":null}]`, "k": `{"x":1}`}
 	if got := rawStrings(f.Custom); len(got) != len(want) {
 		t.Errorf("custom = %v, want %v", got, want)
 	} else {

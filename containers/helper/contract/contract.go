@@ -7,8 +7,11 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/ingo-grader/ingo/containers/channel"
 )
@@ -182,4 +185,70 @@ func hasKey[T string | []byte](b T, key string) bool {
 		}
 	}
 	return true
+}
+
+// DecodeValues decodes the values of result.json's "tests" and "custom"
+// as INGInious' webapp receives them from a Python grader: a number
+// written without a decimal point or an exponent (7, -2) is an int64, any
+// other (3.0, 1e3, 2.5) a float64, at any depth. encoding/json alone would
+// make every number a float64, and the webapp would get 7.0 for the 7 a
+// run file set (a line number, a count). An integer beyond int64 is a
+// float64, as it cannot travel otherwise.
+func DecodeValues(m map[string]json.RawMessage) (map[string]any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(m))
+	for k, raw := range m {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("%q: more than one JSON value", k)
+		}
+		n, err := numbers(v)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", k, err)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+// numbers replaces the json.Numbers of v, in place where it can.
+func numbers(v any) (any, error) {
+	switch t := v.(type) {
+	case json.Number:
+		s := string(t)
+		if !strings.ContainsAny(s, ".eE") {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return i, nil
+			}
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("number %s: %w", s, err)
+		}
+		return f, nil
+	case []any:
+		for i, e := range t {
+			n, err := numbers(e)
+			if err != nil {
+				return nil, err
+			}
+			t[i] = n
+		}
+	case map[string]any:
+		for k, e := range t {
+			n, err := numbers(e)
+			if err != nil {
+				return nil, err
+			}
+			t[k] = n
+		}
+	}
+	return v, nil
 }
