@@ -27,11 +27,11 @@ func (b *Backend) handleAgent(ev event) {
 				return
 			}
 		}
-		b.toClient(j.clientID, &messages.BackendJobStarted{JobID: j.id(), Agent: b.agentName(ev.sender), Attempt: j.attempt})
+		b.toClient(j.client(), &messages.BackendJobStarted{JobID: j.id(), Agent: b.agentName(ev.sender), Attempt: j.attempt})
 	case *messages.AgentJobSSHDebug:
 		if j := b.current(ev.sender, m.JobID, m.Attempt); j != nil {
 			b.heard(a, ev.at)
-			b.toClient(j.clientID, &messages.BackendJobSSHDebug{JobID: j.id(), Host: m.Host, Port: m.Port, User: m.User, Password: m.Password})
+			b.toClient(j.client(), &messages.BackendJobSSHDebug{JobID: j.id(), Host: m.Host, Port: m.Port, User: m.User, Password: m.Password})
 		}
 	case *messages.AgentJobDone:
 		if d := b.done[m.JobID]; d != nil && d.agentID == ev.sender && d.attempt == m.Attempt {
@@ -307,7 +307,7 @@ func (b *Backend) forgetClients() {
 		if busy == nil {
 			busy = make(map[string]bool)
 			for _, j := range b.jobs {
-				busy[j.clientID] = true
+				busy[j.client()] = true
 			}
 		}
 		if !busy[id] {

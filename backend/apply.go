@@ -48,11 +48,11 @@ func (b *Backend) apply(t Transition) {
 		if b.jobs[id] != nil || b.done[id] != nil {
 			return // recorded twice (a retry after an unanswered store)
 		}
-		h := t.Head
+		h, frontend := t.Head, t.Frontend
 		if t.Job != nil {
-			h = HeadOf(t.Job)
+			h, frontend = HeadOf(t.Job), t.Job.Frontend
 		}
-		j := &job{head: b.heads.head(h), desc: t.Job, clientID: b.heads.of(t.ClientID), seq: t.Seq, queuedAt: stampOf(t.At),
+		j := &job{head: b.heads.head(h), desc: t.Job, owner: b.heads.of(ownerOf(t.ClientID, frontend)), seq: t.Seq, queuedAt: stampOf(t.At),
 			phase: phaseWaiting, index: -1}
 		b.jobs[id] = j
 		b.noteQueued(j)
@@ -117,8 +117,8 @@ func (b *Backend) apply(t Transition) {
 		}
 		delete(b.jobs, id)
 		b.noteGone(j)
-		b.remember(j.clientID, t)
-		b.track(j.clientID, id, t.At)
+		b.remember(j.client(), t)
+		b.track(j.client(), id, t.At)
 		if d := b.done[id]; d != nil {
 			d.agentID, d.attempt = agentID, attempt
 		}
@@ -213,5 +213,5 @@ func (b *Backend) finish(j *job, r messages.JobResult) {
 	b.stats.finished.Add(1)
 	b.observeFinish(j, r.Result.Status, ran, t.At)
 	b.addHistory(rec, t.At)
-	b.deliverEncoded(j.clientID, done, wire)
+	b.deliverEncoded(j.client(), done, wire)
 }

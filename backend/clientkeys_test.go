@@ -69,12 +69,18 @@ func TestFairShare_CoursesAreEachFrontends(t *testing.T) {
 			map[string]float64{"evil/algo": 2, "victim/algo": 2, "victim/java": 1}},
 		{"client/course before the course name", map[string]string{"algo": "2", "evil/algo": "0.5"},
 			map[string]float64{"evil/algo": 0.5, "victim/algo": 2, "victim/java": 1}},
+		// The HTTP API is one admin client for all its tokens, each a
+		// frontend of its own (before, its tokens' algo was one course).
+		{"same names, two frontends of one admin", nil,
+			map[string]float64{"api:evil/algo": 1, "api:victim/algo": 1, "api/algo": 1}},
+		{"a weight for one admin frontend's course", map[string]string{"api:victim/algo": "2", "api/algo": "0.5"},
+			map[string]float64{"api:evil/algo": 1, "api:victim/algo": 2, "api/algo": 0.5}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSim(t, 4, tc.weights)
 			for key := range tc.want {
-				client, course, _ := strings.Cut(key, "/")
+				client, course, _ := strings.Cut(key, "/") // "client:frontend" stays whole
 				s.submitAs(client, course, "ann", 3000, 100*time.Millisecond)
 			}
 			s.stopAt = 30 * time.Second // all three still wait then

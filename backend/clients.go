@@ -65,6 +65,17 @@ func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire [
 		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID, "%v", err))
 		return
 	}
+	if m.Frontend != "" && !admin {
+		// A frontend is the identity the NATS server enforces: one that
+		// named another frontend could take that one's course shares
+		// and fill its caps. Only an admin vouches for frontends of its
+		// own (the HTTP API for its tokens).
+		b.stats.refused.Add(1)
+		b.log.Warn("refused: a job naming a frontend from a client that is not an admin", "client", c.id, "job", m.JobID)
+		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID,
+			"frontend %q: only an admin client may submit for a frontend; a frontend client's courses are its own without it", m.Frontend))
+		return
+	}
 	if err := b.checkPriority(c.id, admin, m); err != nil {
 		b.toClient(c.id, err)
 		return
@@ -116,11 +127,11 @@ func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire [
 }
 
 // overCap refuses a job whose course, or whose user within its course,
-// has as many jobs waiting as the caps allow. The course is the client's
-// (shareKey): another frontend filling a course of the same name does not
-// get this one's jobs refused.
+// has as many jobs waiting as the caps allow. The course is the client's,
+// and within an admin client its frontend's (shareKey): another frontend
+// filling a course of the same name does not get this one's jobs refused.
 func (b *Backend) overCap(c *client, m *messages.ClientNewJob) *messages.Error {
-	k := (&job{head: HeadOf(m), clientID: c.id}).leafKey().shareKey
+	k := (&job{head: HeadOf(m), owner: ownerOf(c.id, m.Frontend)}).leafKey().shareKey
 	if max := b.cfg.MaxWaitingPerCourse; max > 0 && b.queues.waitingBy[k.courseKey()] >= max {
 		return messages.Errorf(messages.CodeQueueFull, m.JobID,
 			"course %q has %d jobs waiting, the most backend.max-waiting-per-course allows; submit again once some have run", k.course, max)
@@ -162,6 +173,11 @@ func validateJob(m *messages.ClientNewJob) error {
 	if m.EnvironmentType == "" || m.Environment == "" {
 		return fmt.Errorf("environment_type and environment are required")
 	}
+	if m.Frontend != "" {
+		if err := messages.ValidateID(m.Frontend); err != nil {
+			return fmt.Errorf("frontend: %w", err)
+		}
+	}
 	if !m.Debug.Valid() {
 		return fmt.Errorf("debug must be \"\", \"debug\" or \"ssh\", not %q", m.Debug)
 	}
@@ -201,7 +217,7 @@ func validateJob(m *messages.ClientNewJob) error {
 // frontends' jobs.
 func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 	j := b.jobs[m.JobID]
-	if j != nil && !admin && j.clientID != c.id {
+	if j != nil && !admin && j.client() != c.id {
 		b.stats.refused.Add(1)
 		b.log.Warn("refused: a kill of another frontend's job", "client", c.id, "job", m.JobID)
 		j = nil

@@ -80,6 +80,6 @@ func (b *Backend) assign(a *agent, j *job) bool {
 		return false
 	}
 	b.observeDispatch(j, t.At)
-	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: desc.JobDescription, Attempt: j.attempt, Seq: j.agentSeq, Session: a.session, Client: j.clientID})
+	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: desc.JobDescription, Attempt: j.attempt, Seq: j.agentSeq, Session: a.session, Client: j.client()})
 	return true
 }

@@ -77,7 +77,12 @@
 // "@username" input. A course is a client's: each frontend names its
 // courses, and is trusted with its own only (docs/security.md), so two
 // frontends' courses of the same id are two courses, each with its share
-// and its caps, and a user is one of its course's (shareKey). A free slot
+// and its caps, and a user is one of its course's (shareKey). An admin
+// client that submits for several frontends (the HTTP API, one NATS
+// client for all its tokens) names the frontend of each job
+// (ClientNewJob.Frontend, refused from any other client: a frontend's
+// identity is the one the NATS server enforces); its course is then
+// that frontend's, its owner "client:frontend" (job.owner). A free slot
 // takes, among the environments its agent offers (queue.go):
 //
 //  1. the best priority (lower first), as in INGInious; since it comes
@@ -86,7 +91,8 @@
 //     priority.go), or one frontend would starve every other's courses;
 //  2. within it, the course with the smallest virtual time: the slot-time
 //     its jobs have held, divided by its weight (backend.course-weights:
-//     "client/course" for one client's course, else "course" for that
+//     "client/course" for one client's course, "client:frontend/course"
+//     for one frontend's within an admin client, else "course" for that
 //     course of every client, else 1), growing while they run; ties go
 //     to the course holding fewer slots for its weight;
 //  3. within the course, its user with the smallest virtual time (users
@@ -118,8 +124,10 @@
 // wait scans the active ones of its level. TestFairShare_IndexAgreesWithAScan
 // checks the choice against comparing every leaf. Caps on waiting jobs per course and per user
 // (backend.max-waiting-per-course, -per-user) refuse a job over them with
-// CodeQueueFull, naming the cap; they count the client's course, so one
-// frontend filling a course id does not get another's refused.
+// CodeQueueFull, naming the cap; they count the owner's course, so one
+// frontend filling a course id does not get another's refused. A queue
+// snapshot's counts are per owner's course too (messages.QueueCount
+// names its client and frontend).
 //
 // Free slots are filled least-busy agent first (running/slots; ties to
 // the one picked longest ago), so a burst spreads over the agents instead

@@ -24,7 +24,7 @@ type sim struct {
 	runTime map[string]time.Duration // by job id
 	started map[string]time.Duration
 	slotT   map[string]time.Duration // slot-time per course, until stopAt
-	slotTOf map[string]time.Duration // slot-time per "client/course", until stopAt
+	slotTOf map[string]time.Duration // slot-time per "client/course" ("client:frontend/course"), until stopAt
 	stopAt  time.Duration
 	n       int
 }
@@ -53,13 +53,15 @@ func (s *sim) submit(course, user string, n int, d time.Duration) []string {
 	return s.submitAs("c", course, user, n, d)
 }
 
-// submitAs queues n jobs of a client's course and user, each running d.
+// submitAs queues n jobs of a client's course and user, each running d;
+// client "api:uni-a" is frontend uni-a of admin client api.
 func (s *sim) submitAs(client, course, user string, n int, d time.Duration) []string {
 	var ids []string
+	client, frontend, _ := strings.Cut(client, ":")
 	for range n {
 		s.n++
-		j := newJob(fmt.Sprintf("%s-%s-%s-%d", client, course, user, s.n), "default", 0)
-		j.CourseID = course
+		j := newJob(fmt.Sprintf("%s-%s-%s-%s-%d", client, frontend, course, user, s.n), "default", 0)
+		j.CourseID, j.Frontend = course, frontend
 		j.InputData["@username"] = user
 		s.b.apply(&JobQueued{Job: j, ClientID: client, Seq: uint64(s.n), At: s.b.now()})
 		s.runTime[j.JobID] = d
@@ -100,7 +102,7 @@ func (s *sim) step() bool {
 		from, to := s.now, min(next, s.stopAt)
 		if to > from {
 			s.slotT[r.j.head.CourseID] += to - from
-			s.slotTOf[r.j.clientID+"/"+r.j.head.CourseID] += to - from
+			s.slotTOf[r.j.owner+"/"+r.j.head.CourseID] += to - from
 		}
 	}
 	s.now = next
@@ -362,19 +364,26 @@ func TestFairShare_SlotsFreedTogetherAreShared(t *testing.T) {
 // never taken for another client's course (before, frontend evil's course
 // "webapp/algo" got the weight set for webapp's algo).
 func TestFairShare_WeightNames(t *testing.T) {
-	f := newFairShare(map[string]float64{"webapp/algo": 3, "java": 2}, time.Now)
+	f := newFairShare(map[string]float64{"webapp/algo": 3, "java": 2, "api:uni-a/algo": 4}, time.Now)
 	for _, tt := range []struct {
-		client, course string
-		want           float64
+		client, frontend, course string
+		want                     float64
 	}{
-		{"webapp", "algo", 3},
-		{"other", "algo", 1},
-		{"evil", "webapp/algo", 1},
-		{"any", "java", 2},
-		{"any", "c", 1},
+		{"webapp", "", "algo", 3},
+		{"other", "", "algo", 1},
+		{"evil", "", "webapp/algo", 1},
+		{"any", "", "java", 2},
+		{"any", "", "c", 1},
+		// A frontend of an admin client (an HTTP API token): by
+		// "client:frontend/course", else by the course's name.
+		{"api", "uni-a", "algo", 4},
+		{"api", "uni-b", "algo", 1},
+		{"api", "", "algo", 1},
+		{"api", "webapp", "algo", 1},
+		{"api", "uni-b", "java", 2},
 	} {
-		if got := f.weight(courseKey(tt.client, tt.course)); got != tt.want {
-			t.Errorf("client %q course %q: weight %v, want %v", tt.client, tt.course, got, tt.want)
+		if got := f.weight(courseKey(ownerOf(tt.client, tt.frontend), tt.course)); got != tt.want {
+			t.Errorf("client %q frontend %q course %q: weight %v, want %v", tt.client, tt.frontend, tt.course, got, tt.want)
 		}
 	}
 }

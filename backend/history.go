@@ -32,7 +32,7 @@ func (b *Backend) historyRecord(j *job, r *messages.BackendJobDone) *messages.Jo
 		return nil
 	}
 	rec := &messages.JobRecord{
-		JobID: r.JobID, ClientID: j.clientID, CourseID: j.head.CourseID, TaskID: j.head.TaskID,
+		JobID: r.JobID, ClientID: j.client(), CourseID: j.head.CourseID, TaskID: j.head.TaskID,
 		User: j.head.User, Launcher: j.head.Launcher, EnvironmentType: j.head.EnvironmentType,
 		Environment: j.head.Environment, Attempts: j.attempt,
 		SubmittedAt: j.queuedAt.time().UnixMilli(), JobResult: r.JobResult,

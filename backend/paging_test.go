@@ -134,8 +134,8 @@ func TestQueueAnswer_Modes(t *testing.T) {
 	for _, w := range q.JobsWaiting {
 		env := w.EnvironmentType + "/" + w.Environment
 		per[env] = append(per[env], w.Position)
-		if j := b.jobs[w.JobID]; j.clientID != "c2" {
-			t.Errorf("%s of %s listed to c2", w.JobID, j.clientID)
+		if j := b.jobs[w.JobID]; j.client() != "c2" {
+			t.Errorf("%s of %s listed to c2", w.JobID, j.client())
 		}
 	}
 	if len(per) != 3 {

@@ -3,6 +3,7 @@ package backend
 import (
 	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -20,9 +21,10 @@ type queueIndex struct {
 	runningBy map[countKey]int
 }
 
-// countKey names one client's jobs of one environment and course.
+// countKey names one owner's jobs of one environment and course (a
+// client's, or a frontend's within an admin client: job.owner).
 type countKey struct {
-	client string
+	owner  string
 	topic  topic
 	course string
 }
@@ -39,7 +41,7 @@ func newQueueIndex() *queueIndex {
 }
 
 func countKeyOf(j *job) countKey {
-	return countKey{client: j.clientID, topic: j.topic(), course: j.head.CourseID}
+	return countKey{owner: j.owner, topic: j.topic(), course: j.head.CourseID}
 }
 
 // waitingAdded and waitingRemoved follow the queues: O(log n).
@@ -98,25 +100,27 @@ type view struct {
 }
 
 func (v view) keeps(k countKey) bool {
-	return (v.admin || k.client == v.client) && (v.envType == "" || v.envType == k.topic.envType) &&
+	// A client that is not an admin submits for no frontend: its jobs'
+	// owner is its id.
+	return (v.admin || k.owner == v.client) && (v.envType == "" || v.envType == k.topic.envType) &&
 		(v.env == "" || v.env == k.topic.env) && (v.course == "" || v.course == k.course)
 }
 
 func (v view) keepsJob(j *job) bool { return v.keeps(countKeyOf(j)) }
 
-// summary counts what v sees, per environment and course: O(buckets).
+// summary counts what v sees, per environment and course of a client
+// (and frontend): O(buckets). Two clients' courses of one id are two
+// rows, as they are two courses to the fair share and the caps.
 func (x *queueIndex) summary(v view) *messages.QueueSummary {
 	sum := &messages.QueueSummary{Counts: []messages.QueueCount{}}
-	type ck struct {
-		t      topic
-		course string
-	}
-	counts := map[ck]*messages.QueueCount{}
+	counts := map[countKey]*messages.QueueCount{}
 	at := func(k countKey) *messages.QueueCount {
-		c := counts[ck{k.topic, k.course}]
+		c := counts[k]
 		if c == nil {
-			c = &messages.QueueCount{EnvironmentType: k.topic.envType, Environment: k.topic.env, CourseID: k.course}
-			counts[ck{k.topic, k.course}] = c
+			client, frontend, _ := strings.Cut(k.owner, ":")
+			c = &messages.QueueCount{EnvironmentType: k.topic.envType, Environment: k.topic.env,
+				ClientID: client, Frontend: frontend, CourseID: k.course}
+			counts[k] = c
 		}
 		return c
 	}
@@ -136,7 +140,8 @@ func (x *queueIndex) summary(v view) *messages.QueueSummary {
 		sum.Counts = append(sum.Counts, *c)
 	}
 	slices.SortFunc(sum.Counts, func(x, y messages.QueueCount) int {
-		return cmp.Or(cmp.Compare(x.EnvironmentType, y.EnvironmentType), cmp.Compare(x.Environment, y.Environment), cmp.Compare(x.CourseID, y.CourseID))
+		return cmp.Or(cmp.Compare(x.EnvironmentType, y.EnvironmentType), cmp.Compare(x.Environment, y.Environment),
+			cmp.Compare(x.CourseID, y.CourseID), cmp.Compare(x.ClientID, y.ClientID), cmp.Compare(x.Frontend, y.Frontend))
 	})
 	return sum
 }

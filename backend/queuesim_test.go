@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,7 +33,11 @@ func busyQueue(t testing.TB, jobs int, seed uint64) *Backend {
 		j := newJob(fmt.Sprintf("j%05d", i), fmt.Sprintf("env%d", rng.IntN(3)), rng.IntN(3))
 		j.CourseID = fmt.Sprintf("course%d", rng.IntN(3))
 		j.InputData["@username"] = fmt.Sprintf("u%d", rng.IntN(12))
-		b.apply(&JobQueued{Job: j, ClientID: fmt.Sprintf("c%d", rng.IntN(3)), Seq: uint64(i + 1), At: now})
+		client := fmt.Sprintf("c%d", rng.IntN(3))
+		if client == "c0" { // an admin client with frontends (the HTTP API), and jobs of its own
+			j.Frontend = []string{"", "fa", "fb"}[i%3]
+		}
+		b.apply(&JobQueued{Job: j, ClientID: client, Seq: uint64(i + 1), At: now})
 		ids = append(ids, j.JobID)
 		now = now.Add(time.Duration(rng.IntN(500)) * time.Millisecond)
 		if rng.IntN(4) == 0 { // something happens to an earlier job
@@ -111,13 +116,14 @@ func TestQueueIndex_CountsAgreeWithTheJobs(t *testing.T) {
 	t.Parallel()
 	b := busyQueue(t, 3000, 9)
 	for _, v := range []view{{admin: true}, {client: "c1"}, {admin: true, envType: "docker", env: "env1"}, {client: "c2", course: "course0"}} {
-		want := map[[3]string][2]int{}
+		want := map[[5]string][2]int{}
 		waiting, running := 0, 0
 		for _, j := range b.jobs {
 			if !v.keepsJob(j) {
 				continue
 			}
-			k := [3]string{j.head.EnvironmentType, j.head.Environment, j.head.CourseID}
+			client, frontend, _ := strings.Cut(j.owner, ":")
+			k := [5]string{j.head.EnvironmentType, j.head.Environment, client, frontend, j.head.CourseID}
 			c := want[k]
 			if j.phase == phaseWaiting {
 				c[1]++
@@ -133,7 +139,7 @@ func TestQueueIndex_CountsAgreeWithTheJobs(t *testing.T) {
 			t.Errorf("%+v: summary %d running, %d waiting in %d counts; want %d, %d in %d", v, sum.Running, sum.Waiting, len(sum.Counts), running, waiting, len(want))
 		}
 		for _, c := range sum.Counts {
-			if w := want[[3]string{c.EnvironmentType, c.Environment, c.CourseID}]; w != [2]int{c.Running, c.Waiting} {
+			if w := want[[5]string{c.EnvironmentType, c.Environment, c.ClientID, c.Frontend, c.CourseID}]; w != [2]int{c.Running, c.Waiting} {
 				t.Errorf("%+v: count %+v, want running/waiting %v", v, c, w)
 			}
 		}

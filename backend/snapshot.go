@@ -47,7 +47,7 @@ func (b *Backend) snapshot(forClient string, admin bool) *messages.BackendGetQue
 	var waiting []ranked
 	placed := map[*job]bool{}
 	for _, w := range b.dispatchOrder(limit, b.queues.sortedTopics()) {
-		if admin || w.job.clientID == forClient {
+		if admin || w.job.client() == forClient {
 			waiting = append(waiting, w)
 			placed[w.job] = true
 		}
@@ -80,7 +80,7 @@ func (b *Backend) queueHeads(forClient string, admin bool, n int) *messages.Back
 		}
 		placed := map[*job]bool{}
 		for _, w := range b.dispatchOrder(steps, []topic{t}) {
-			if mine < n && (admin || w.job.clientID == forClient) {
+			if mine < n && (admin || w.job.client() == forClient) {
 				waiting = append(waiting, w)
 				placed[w.job] = true
 				mine++
@@ -118,7 +118,7 @@ func (b *Backend) runningList(running []*job, forClient string) []messages.Queue
 	out := make([]messages.QueueRunningJob, 0, len(running))
 	for _, j := range running {
 		out = append(out, messages.QueueRunningJob{
-			JobID: j.id(), IsMine: j.clientID == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
+			JobID: j.id(), IsMine: j.client() == forClient, Agent: b.agentName(j.agentID), AgentID: j.agentID,
 			Info: j.head.Info(), Launcher: j.head.Launcher, StartedAt: j.assignedAt.time().UnixMilli(), MaxTime: j.maxTime(),
 			Attempt: j.attempt, EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment, Killing: j.killing,
 		})
@@ -164,7 +164,7 @@ func (b *Backend) waitingList(waiting []ranked, forClient string) []messages.Que
 			reason = messages.WaitFairShare
 		}
 		out = append(out, messages.QueueWaitingJob{
-			JobID: j.id(), IsMine: j.clientID == forClient, Info: j.head.Info(), Launcher: j.head.Launcher,
+			JobID: j.id(), IsMine: j.client() == forClient, Info: j.head.Info(), Launcher: j.head.Launcher,
 			MaxTime: j.maxTime(), Priority: j.head.Priority, QueuedAt: j.queuedAt.time().UnixMilli(),
 			EnvironmentType: j.head.EnvironmentType, Environment: j.head.Environment,
 			Position: w.pos, Reason: reason, Attempt: j.attempt, EstimatedStart: b.estimateStart(t, slots[t], w.pos, now),

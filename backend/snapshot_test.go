@@ -63,7 +63,7 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 					return x.head.Priority < y.head.Priority
 				}
 				// A course is its client's; "course0=2" weighs every client's.
-				cx, cy := x.clientID+"/"+x.head.CourseID, y.clientID+"/"+y.head.CourseID
+				cx, cy := x.client()+"/"+x.head.CourseID, y.client()+"/"+y.head.CourseID
 				if sx, sy := float64(running[cx])/weight(x.head.CourseID), float64(running[cy])/weight(y.head.CourseID); sx != sy {
 					return sx < sy
 				}
@@ -86,12 +86,12 @@ func TestSnapshot_BoundedAgainstABruteForce(t *testing.T) {
 				}
 				j := rest[bi]
 				rest = append(rest[:bi], rest[bi+1:]...)
-				running[j.clientID+"/"+j.head.CourseID]++
-				running[j.clientID+"/"+j.head.CourseID+"/"+j.head.User]++
+				running[j.client()+"/"+j.head.CourseID]++
+				running[j.client()+"/"+j.head.CourseID+"/"+j.head.User]++
 				perTopic[j.topic()]++
 				pos[j.id()] = perTopic[j.topic()]
 				step++
-				if admin || j.clientID == tc.viewer {
+				if admin || j.client() == tc.viewer {
 					waiting++
 					if step <= tc.limit {
 						want = append(want, j)

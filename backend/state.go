@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"strings"
 	"time"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -22,8 +23,14 @@ type job struct {
 	head JobHead
 	// desc is the whole description; nil while it is only in the journal
 	// (spilled, or replayed without it): loadDesc reads it back.
-	desc     *messages.ClientNewJob
-	clientID string
+	desc *messages.ClientNewJob
+	// owner is the client the job is for (results, kills, snapshots)
+	// and whose course it is, as one string (a job costs no more): the
+	// client's id, or "client:frontend" for a frontend an admin client
+	// submitted it for (ClientNewJob.Frontend; ids have no ':'). The
+	// fair share and the caps key the course by it, and
+	// backend.course-weights names it so.
+	owner    string
 	seq      uint64 // arrival order, for FIFO within a priority
 	queuedAt stamp
 	index    int // in its topic queue, -1 when not waiting
@@ -60,10 +67,25 @@ func (j *job) id() string { return j.head.JobID }
 
 func (j *job) topic() topic { return topic{j.head.EnvironmentType, j.head.Environment} }
 
-// leafKey is the job's priority, its client's course and its user
+// leafKey is the job's priority, its owner's course and its user
 // (INGInious' "@username" input), which the fair share weighs.
 func (j *job) leafKey() leafKey {
-	return leafKey{priority: j.head.Priority, shareKey: shareKey{client: j.clientID, course: j.head.CourseID, user: j.head.User}}
+	return leafKey{priority: j.head.Priority, shareKey: shareKey{client: j.owner, course: j.head.CourseID, user: j.head.User}}
+}
+
+// client is the id of the client the job is for.
+func (j *job) client() string {
+	c, _, _ := strings.Cut(j.owner, ":")
+	return c
+}
+
+// ownerOf names the course owner of a job client submitted for frontend
+// ("" for its own): see job.owner.
+func ownerOf(client, frontend string) string {
+	if frontend == "" {
+		return client
+	}
+	return client + ":" + frontend
 }
 
 // before orders waiting jobs: lower priority first, then earlier arrival.

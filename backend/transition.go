@@ -26,6 +26,9 @@ type JobQueued struct {
 	Wire     []byte
 	Head     JobHead // HeadOf(Job); what the backend reads when Job is nil
 	ClientID string
+	// Frontend is Job.Frontend, what the backend reads when Job is nil:
+	// the frontend, within the admin client ClientID, whose course it is.
+	Frontend string
 	Seq      uint64
 	At       time.Time
 }

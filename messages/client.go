@@ -33,6 +33,15 @@ type ClientNewJob struct {
 	// Launcher is free text for logs and queue snapshots ("Frontend - alice").
 	Launcher           string `cbor:"launcher,omitempty"`
 	WaitForEnvironment bool   `cbor:"wait_for_environment,omitempty"`
+	// Frontend names, within the sending client, the frontend whose
+	// course this is: the backend counts the course, its fair share and
+	// its caps per (client, frontend, course), so that frontends sharing
+	// one client (the HTTP API's tokens) do not share courses of the same
+	// id. Only an admin client may set it (it vouches for its frontends,
+	// as the HTTP API does for its tokens); from any other it is refused,
+	// since a frontend's identity is what the NATS server enforces. An id
+	// (ValidateID) or empty. Addition to INGInious.
+	Frontend string `cbor:"frontend,omitempty"`
 }
 
 // ClientKillJob kills a waiting or running job. A waiting job ends at once

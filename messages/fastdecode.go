@@ -31,6 +31,8 @@ func decodeClientNewJob(b []byte) (Message, bool) {
 			return true, s.mark(11) && r.textInto(&m.Launcher)
 		case "wait_for_environment":
 			return true, s.mark(12) && r.boolInto(&m.WaitForEnvironment)
+		case "frontend":
+			return true, s.mark(13) && r.textInto(&m.Frontend)
 		}
 		return false, false
 	})

@@ -256,7 +256,7 @@ func TestFastEncodeEdges(t *testing.T) {
 	for _, m := range []messages.Message{
 		&messages.ClientNewJob{JobDescription: messages.JobDescription{InputData: free, TaskProblems: map[string]any{"q": free},
 			EnvironmentParameters: messages.EnvironmentParameters{Limits: messages.Limits{Time: 1e-7, HardTime: 65520, Memory: -1, Disk: math.MaxInt64}, NetworkGrading: true, RunCmd: "x"},
-			Debug:                 messages.DebugSSH}, Priority: math.MinInt, WaitForEnvironment: true, Launcher: "l"},
+			Debug:                 messages.DebugSSH}, Priority: math.MinInt, WaitForEnvironment: true, Launcher: "l", Frontend: "f"},
 		&messages.BackendNewJob{Seq: math.MaxUint64, Attempt: -3, Session: "s"},
 		&messages.AgentJobDone{JobID: "j", Attempt: math.MaxInt, JobResult: messages.JobResult{Grade: -0.0,
 			Problems: map[string]messages.Result{"b": {}, "a": {Status: "x"}, "aa": {Text: "t"}}, Tests: free, Custom: free,

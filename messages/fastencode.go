@@ -25,6 +25,7 @@ var fastEncoders = func() []func(*fastWriter, Message) {
 		field("priority", nil, func(w *fastWriter, m *ClientNewJob) { w.int(int64(m.Priority)) }),
 		textField("launcher", func(m *ClientNewJob) string { return m.Launcher }, true),
 		field("wait_for_environment", func(m *ClientNewJob) bool { return !m.WaitForEnvironment }, func(w *fastWriter, m *ClientNewJob) { w.bool(m.WaitForEnvironment) }),
+		textField("frontend", func(m *ClientNewJob) string { return m.Frontend }, true),
 	))
 	backendNewJob := structFields(append(descFields(func(m *BackendNewJob) *JobDescription { return &m.JobDescription }),
 		field("attempt", nil, func(w *fastWriter, m *BackendNewJob) { w.int(int64(m.Attempt)) }),

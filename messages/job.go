@@ -206,17 +206,25 @@ type QueueSummary struct {
 	Waiting int `cbor:"waiting" json:"waiting"`
 	// Truncated: a list stops before its last job.
 	Truncated bool `cbor:"truncated" json:"truncated"`
-	// Counts are per environment and course, sorted by them.
+	// Counts are per environment and course (of a client and frontend),
+	// sorted by them.
 	Counts []QueueCount `cbor:"counts" json:"counts"`
 }
 
 // QueueCount is how many jobs of one environment and course run and wait.
+// A course is its client's (and, within an admin client such as the HTTP
+// API, its frontend's: ClientNewJob.Frontend), so two clients' courses of
+// one id are two counts.
 type QueueCount struct {
 	EnvironmentType string `cbor:"environment_type" json:"environment_type"`
 	Environment     string `cbor:"environment" json:"environment"`
-	CourseID        string `cbor:"course_id" json:"course_id"`
-	Running         int    `cbor:"running" json:"running"`
-	Waiting         int    `cbor:"waiting" json:"waiting"`
+	// ClientID is the client whose course it is; Frontend the frontend
+	// within it, "" for the client's own jobs. Additions to INGInious.
+	ClientID string `cbor:"client_id,omitempty" json:"client_id"`
+	Frontend string `cbor:"frontend,omitempty" json:"frontend,omitempty"`
+	CourseID string `cbor:"course_id" json:"course_id"`
+	Running  int    `cbor:"running" json:"running"`
+	Waiting  int    `cbor:"waiting" json:"waiting"`
 }
 
 // QueueAgent is one registered agent in a queue snapshot.

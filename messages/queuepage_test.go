@@ -24,7 +24,7 @@ func TestQueueLegacyWire(t *testing.T) {
 			for _, m := range samples() {
 				if q, ok := m.(*messages.BackendGetQueue); ok {
 					c := *q
-					c.Ref, c.Next = "", nil
+					c.Ref, c.Next, c.Summary = "", nil, nil
 					return &c
 				}
 			}

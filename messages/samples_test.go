@@ -95,6 +95,7 @@ func samples() []messages.Message {
 			Priority:           -5,
 			Launcher:           "Frontend - alice",
 			WaitForEnvironment: true,
+			Frontend:           "uclouvain",
 		},
 		&messages.ClientKillJob{JobID: sampleDescription.JobID},
 		&messages.ClientGetQueue{Ref: "q-17", Limit: 500, After: &messages.QueueCursor{
@@ -130,6 +131,10 @@ func samples() []messages.Message {
 			Agents: []messages.QueueAgent{{
 				AgentID: "agent-7f3e", Name: "grader-01", Slots: 4, Running: 1,
 				Environments: []string{"docker/cpp", "docker/default", "docker-ssh/default"}, LastSeen: 1767312001000,
+			}},
+			Summary: &messages.QueueSummary{Running: 1, Waiting: 2, Counts: []messages.QueueCount{
+				{EnvironmentType: "docker", Environment: "cpp", ClientID: "ingo-api", Frontend: "uclouvain", CourseID: "LINFO1252", Running: 1, Waiting: 1},
+				{EnvironmentType: "docker", Environment: "cpp", ClientID: "webapp", CourseID: "LINFO1252", Waiting: 1},
 			}},
 			Ref:  "q-17",
 			Next: &messages.QueueCursor{Running: true, Seq: 4242},

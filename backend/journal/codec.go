@@ -68,12 +68,15 @@ type head struct {
 	Priority        int     `cbor:"6,keyasint,omitempty"`
 	MaxTime         float64 `cbor:"7,keyasint,omitempty"`
 	Wait            bool    `cbor:"8,keyasint,omitempty"`
+	// Frontend is the job's frontend within its admin client: its course
+	// is that frontend's after a restart too.
+	Frontend string `cbor:"9,keyasint,omitempty"`
 }
 
-func headRecord(h backend.JobHead) *head {
+func headRecord(h backend.JobHead, frontend string) *head {
 	return &head{CourseID: h.CourseID, TaskID: h.TaskID, User: h.User, Launcher: h.Launcher,
 		EnvironmentType: h.EnvironmentType, Environment: h.Environment, Priority: h.Priority,
-		MaxTime: h.MaxTime, Wait: h.WaitForEnvironment}
+		MaxTime: h.MaxTime, Wait: h.WaitForEnvironment, Frontend: frontend}
 }
 
 func (h *head) jobHead(id string) backend.JobHead {
@@ -153,7 +156,7 @@ func encode(t backend.Transition, apart bool) (data, job []byte, err error) {
 			return nil, nil, errors.New("journal: JobQueued without a job")
 		}
 		r.Kind, r.JobID, r.ClientID, r.Seq, r.At = kindQueued, t.Job.JobID, t.ClientID, t.Seq, unixNano(t.At)
-		r.Head = headRecord(backend.HeadOf(t.Job))
+		r.Head = headRecord(backend.HeadOf(t.Job), t.Job.Frontend)
 		if r.Job = t.Wire; r.Job == nil {
 			r.Job, err = messages.Encode(t.Job)
 		}
@@ -215,7 +218,7 @@ func build(r *record) (backend.Transition, error) {
 		if !ok || j.JobID != r.JobID {
 			return nil, fmt.Errorf("%w: JobQueued holds %T for another job", ErrMalformed, m)
 		}
-		return &backend.JobQueued{Job: j, Head: backend.HeadOf(j), ClientID: r.ClientID, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
+		return &backend.JobQueued{Job: j, Head: backend.HeadOf(j), ClientID: r.ClientID, Frontend: j.Frontend, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
 	case kindAssigned:
 		if r.AgentID == "" || r.Attempt < 1 {
 			return nil, fmt.Errorf("%w: JobAssigned needs an agent and an attempt", ErrMalformed)
@@ -256,7 +259,7 @@ func DecodeLazy(data []byte) (backend.Transition, error) {
 	}
 	switch {
 	case r.Kind == kindQueued && r.Head != nil && r.V == Version && r.JobID != "":
-		return &backend.JobQueued{Head: r.Head.jobHead(r.JobID), ClientID: r.ClientID, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
+		return &backend.JobQueued{Head: r.Head.jobHead(r.JobID), ClientID: r.ClientID, Frontend: r.Head.Frontend, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
 	case r.Kind == kindQueued:
 		return Decode(data) // an older record: its job is all there is
 	}
@@ -282,6 +285,6 @@ func joinJob(record, job []byte) (*backend.JobQueued, error) {
 	if !ok || j.JobID != q.Head.JobID {
 		return nil, fmt.Errorf("%w: the description of %s holds %T for another job", ErrMalformed, q.Head.JobID, m)
 	}
-	q.Job, q.Head = j, backend.HeadOf(j)
+	q.Job, q.Head, q.Frontend = j, backend.HeadOf(j), j.Frontend
 	return q, nil
 }

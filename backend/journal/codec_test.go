@@ -162,6 +162,7 @@ func TestDecodeLazy(t *testing.T) {
 	job := sampleJob("j1", 2)
 	job.InputData["@username"] = "alice"
 	job.EnvironmentParameters.Limits.Time = 30
+	job.Frontend = "uni-a" // its course stays that frontend's after a restart
 	data, err := Encode(&backend.JobQueued{Job: job, ClientID: "c1", Seq: 7, At: time.Unix(1700000000, 0)})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestDecodeLazy(t *testing.T) {
 	}
 	q := got.(*backend.JobQueued)
 	want := backend.HeadOf(job)
-	if q.Job != nil || q.Head != want || q.ClientID != "c1" || q.Seq != 7 {
+	if q.Job != nil || q.Head != want || q.ClientID != "c1" || q.Seq != 7 || q.Frontend != "uni-a" {
 		t.Fatalf("lazy JobQueued %+v, want head %+v and no job", q, want)
 	}
 	if want.User != "alice" || want.MaxTime != 30 || want.Priority != 2 {
@@ -296,7 +297,7 @@ func TestHandEncodingIsTheReflectiveOne(t *testing.T) {
 	full := lazyRecord{V: Version, Kind: kindQueued, JobID: "j", At: -5, ClientID: "c", Seq: 1 << 40, AgentID: "a",
 		Attempt: -2, AgentSeq: 300, DispatchSeq: 70000, Reason: "r", Result: []byte{1, 2},
 		Head: &head{CourseID: "co", TaskID: "t", User: "u", Launcher: "l", EnvironmentType: "docker", Environment: "e",
-			Priority: -7, MaxTime: 0.1, Wait: true}}
+			Priority: -7, MaxTime: 0.1, Wait: true, Frontend: "f"}}
 	cases := []record{
 		{lazyRecord: lazyRecord{V: Version, Kind: kindStarted}},
 		{lazyRecord: full, Job: bytes.Repeat([]byte{7}, 300)},

@@ -50,7 +50,7 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 			return nil, false // the reflective encoder's own forms
 		}
 		m := 2
-		for _, set := range []bool{h.CourseID != "", h.TaskID != "", h.User != "", h.Launcher != "", h.Priority != 0, h.MaxTime != 0, h.Wait} {
+		for _, set := range []bool{h.CourseID != "", h.TaskID != "", h.User != "", h.Launcher != "", h.Priority != 0, h.MaxTime != 0, h.Wait, h.Frontend != ""} {
 			if set {
 				m++
 			}
@@ -77,6 +77,7 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 		if h.Wait {
 			out = append(out, 8, 0xf5)
 		}
+		out = appendText(out, 9, h.Frontend)
 	}
 	return out, true
 }
@@ -103,7 +104,7 @@ func appendUint(out []byte, key byte, v uint64) []byte {
 func encodeRecord(r *record) ([]byte, error) {
 	size := 64 + len(r.JobID) + len(r.ClientID) + len(r.AgentID) + len(r.Reason) + len(r.Job) + len(r.Result)
 	if r.Head != nil {
-		size += 32 + len(r.Head.CourseID) + len(r.Head.TaskID) + len(r.Head.User) + len(r.Head.Launcher) + len(r.Head.EnvironmentType) + len(r.Head.Environment)
+		size += 32 + len(r.Head.CourseID) + len(r.Head.TaskID) + len(r.Head.User) + len(r.Head.Launcher) + len(r.Head.EnvironmentType) + len(r.Head.Environment) + len(r.Head.Frontend)
 	}
 	if out, ok := appendRecord(make([]byte, 0, size), r); ok {
 		return slices.Clip(out), nil

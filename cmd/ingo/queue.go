@@ -178,21 +178,35 @@ func printWaiting(w io.Writer, jobs []messages.QueueWaitingJob, now time.Time) e
 }
 
 // printCounts is the counts per environment and course, when there is
-// more than one.
+// more than one. A course is its client's (and frontend's, within the
+// HTTP API), so CLIENT tells two clients' courses of one id apart.
 func printCounts(w io.Writer, s *messages.QueueSummary) error {
 	if len(s.Counts) <= 1 {
 		return nil
 	}
 	t := newTable(w)
-	t.row("ENVIRONMENT", "COURSE", "RUNNING", "WAITING")
+	t.row("ENVIRONMENT", "CLIENT", "COURSE", "RUNNING", "WAITING")
 	for _, c := range s.Counts {
-		t.row(c.EnvironmentType+"/"+c.Environment, c.CourseID, strconv.Itoa(c.Running), strconv.Itoa(c.Waiting))
+		t.row(c.EnvironmentType+"/"+c.Environment, countOwner(c), c.CourseID, strconv.Itoa(c.Running), strconv.Itoa(c.Waiting))
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintln(w)
 	return err
+}
+
+// countOwner names whose course c counts as backend.course-weights does:
+// "client", or "client:frontend" for an HTTP API token's; "-" from a
+// backend that does not say.
+func countOwner(c messages.QueueCount) string {
+	switch {
+	case c.ClientID == "":
+		return "-"
+	case c.Frontend == "":
+		return c.ClientID
+	}
+	return c.ClientID + ":" + c.Frontend
 }
 
 func printRunning(w io.Writer, jobs []messages.QueueRunningJob, now time.Time) error {

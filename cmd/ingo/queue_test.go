@@ -39,6 +39,33 @@ func TestPrintQueue_Summary(t *testing.T) {
 	}
 }
 
+// TestPrintQueue_CountsNameTheClient: two clients' courses of one id
+// (two frontends, two tokens of the HTTP API) are two courses to the
+// backend; the counts said "algo" twice, with nothing to tell them apart.
+func TestPrintQueue_CountsNameTheClient(t *testing.T) {
+	t.Parallel()
+	q := &messages.BackendGetQueue{Summary: &messages.QueueSummary{Waiting: 6, Counts: []messages.QueueCount{
+		{EnvironmentType: "docker", Environment: "default", ClientID: "ingo-api", Frontend: "alpha", CourseID: "algo", Waiting: 2},
+		{EnvironmentType: "docker", Environment: "default", ClientID: "ingo-api", Frontend: "beta", CourseID: "algo", Waiting: 1},
+		{EnvironmentType: "docker", Environment: "default", ClientID: "webapp", CourseID: "algo", Waiting: 3},
+	}}}
+	var b strings.Builder
+	if err := printQueue(&b, q, time.UnixMilli(1_800_000_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for _, want := range [][]string{
+		{"ENVIRONMENT", "CLIENT", "COURSE", "RUNNING", "WAITING"},
+		{"docker/default", "ingo-api:alpha", "algo", "0", "2"},
+		{"docker/default", "ingo-api:beta", "algo", "0", "1"},
+		{"docker/default", "webapp", "algo", "0", "3"},
+	} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return slices.Equal(strings.Fields(l), want) }) {
+			t.Errorf("no line %q in:\n%s", want, b.String())
+		}
+	}
+}
+
 func TestPageOpts_Request(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

@@ -32,7 +32,7 @@ func TestPrintedTextObeysNothing(t *testing.T) {
 			{JobID: "w2", EnvironmentType: "docker", Environment: "x" + testutil.HostileText, QueuedAt: now.UnixMilli()},
 		},
 		Summary: &messages.QueueSummary{Running: 1, Waiting: 2, Counts: []messages.QueueCount{
-			{EnvironmentType: "docker", Environment: "default", CourseID: testutil.HostileText, Waiting: 1},
+			{EnvironmentType: "docker", Environment: "default", ClientID: "api", Frontend: testutil.HostileText, CourseID: testutil.HostileText, Waiting: 1},
 			{EnvironmentType: "docker", Environment: "x", CourseID: "c", Waiting: 1},
 		}},
 	}

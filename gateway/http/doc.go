@@ -26,6 +26,16 @@
 // origin are refused before the token is looked at. Request bodies are
 // read against their limits and within Options.UploadMemory (upload.go).
 //
+// The API is one admin client of the backend for every token, so it
+// names, on each job of a frontend token, the token's name as the job's
+// frontend (messages.ClientNewJob.Frontend, which the backend takes from
+// admins only): that name's courses are its own in the backend's fair
+// share, its caps on waiting jobs and backend.course-weights
+// ("<client id>:<name>/<course>"), and another token that calls a
+// course alike neither fills its caps nor takes its share. An admin
+// token's jobs name none: they are the API's own courses. A frontend
+// token's queue snapshot counts its own courses only.
+//
 // # Jobs the API knows
 //
 // The API remembers the jobs it submitted (status, the events so far, the

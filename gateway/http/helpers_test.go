@@ -123,8 +123,8 @@ func newEnv(t *testing.T, o Options) *env {
 }
 
 // newEnvWith is newEnv with a durable backend (journal and job history)
-// when durable.
-func newEnvWith(t *testing.T, o Options, durable bool) *env {
+// when durable, and the backend's settings changed by tweaks.
+func newEnvWith(t *testing.T, o Options, durable bool, tweaks ...func(*backend.Config)) *env {
 	t.Helper()
 	key, err := apitoken.LoadOrCreateKey(t.TempDir())
 	if err != nil {
@@ -144,6 +144,9 @@ func newEnvWith(t *testing.T, o Options, durable bool) *env {
 		Backend: func(c *backend.Config) {
 			c.HeartbeatInterval = 100 * time.Millisecond
 			c.HeartbeatMisses = 20
+			for _, tweak := range tweaks {
+				tweak(c)
+			}
 		},
 		Agents: []testrig.Agent{{Config: agent.Config{ID: "a1", Name: "agent one", Slots: 2, HeartbeatInterval: 50 * time.Millisecond}}},
 	})

@@ -15,8 +15,8 @@ import (
 )
 
 // queueJSON is GET /api/v1/queue (jobjson.Queue, shared with ingo queue
-// --json). A frontend's lists hold its own jobs only; the counts are of
-// every job.
+// --json). A frontend's lists hold its own jobs only, and its summary's
+// counts its own courses (the totals are of every job).
 type queueJSON = jobjson.Queue
 
 // queueFor is the snapshot as p may see it; course is a frontend's
@@ -34,8 +34,16 @@ func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, course strin
 	}
 	visible := s.store.visible(ids, p, course)
 	out := jobjson.NewQueue(q, now, func(id string) bool { return visible[id] })
-	// Which courses have jobs is not a frontend's business.
-	out.Summary.Counts = []messages.QueueCount{}
+	// Which other courses have jobs is not a frontend's business: it
+	// sees the counts of its own, those the backend keys by its name
+	// (submit: ClientNewJob.Frontend).
+	own := []messages.QueueCount{}
+	for _, c := range out.Summary.Counts {
+		if c.ClientID == s.client.ID() && c.Frontend == p.name && (course == "" || c.CourseID == course) {
+			own = append(own, c)
+		}
+	}
+	out.Summary.Counts = own
 	return out
 }
 

@@ -81,6 +81,12 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, errUnknownTask)
 			return
 		}
+		// The API is one admin client for every token: the backend counts
+		// the token's courses as its name's (fair share, waiting caps,
+		// backend.course-weights as "<api.client-id>:<name>/<course>"),
+		// so that two frontends' courses of one id stay two courses. An
+		// admin token's jobs are the API's own, as before.
+		m.Frontend = p.name
 	}
 	if sub.taskDir != "" {
 		m.TaskBundle = placeholderDigest // as long as the real one
