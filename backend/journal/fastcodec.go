@@ -50,7 +50,7 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 			return nil, false // the reflective encoder's own forms
 		}
 		m := 2
-		for _, set := range []bool{h.CourseID != "", h.TaskID != "", h.User != "", h.Launcher != "", h.Priority != 0, h.MaxTime != 0, h.Wait} {
+		for _, set := range []bool{h.CourseID != "", h.TaskID != "", h.User != "", h.Launcher != "", h.Priority != 0, h.MaxTime != 0, h.Wait, h.SSH} {
 			if set {
 				m++
 			}
@@ -76,6 +76,9 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 		}
 		if h.Wait {
 			out = append(out, 8, 0xf5)
+		}
+		if h.SSH {
+			out = append(out, 9, 0xf5)
 		}
 	}
 	return out, true
