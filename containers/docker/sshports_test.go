@@ -2,14 +2,17 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/channel"
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // TestSSHRelay_AllPortsTaken: an SSH-debug job whose agent has every
@@ -92,5 +95,62 @@ func TestSSHRelay_AllPortsTaken(t *testing.T) {
 	defer r.ports.mu.Unlock()
 	if len(r.ports.used) != 1 {
 		t.Errorf("ports taken after the session ended: %v, want the one still held", r.ports.used)
+	}
+}
+
+// TestPlan_SSHDebugWithoutAFreePortGoesBack: an SSH-debug job that comes
+// while this agent's sessions hold every SSH port is handed back before
+// any container is made (a Failure with Requeue, naming the range and
+// its settings): the backend tries another agent, or this one later,
+// within its attempts. Before, it started a container that ended at
+// once as crash. Other jobs, docker-ssh ones too (ssh_student may never
+// be called), are planned as before.
+func TestPlan_SSHDebugWithoutAFreePortGoesBack(t *testing.T) {
+	tests := []struct {
+		name    string
+		envType string
+		debug   messages.DebugMode
+		full    bool
+		back    bool // handed back
+	}{
+		{"ssh debug, a port free", "docker", messages.DebugSSH, false, false},
+		{"ssh debug, every port held", "docker", messages.DebugSSH, true, true},
+		{"ssh debug on docker-ssh, every port held", EnvTypeSSH, messages.DebugSSH, true, true},
+		{"an ordinary job, every port held", "docker", messages.DebugOff, true, false},
+		{"a debug job, every port held", "docker", messages.DebugOn, true, false},
+		{"a docker-ssh job, every port held", EnvTypeSSH, messages.DebugOff, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base := testutil.FreePorts(t, 2)
+			r := &Runtime{opts: Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 1,
+				LoginTimeout: time.Minute, MaxSession: time.Minute}}, log: slog.New(slog.DiscardHandler)}
+			r.ports = newPortPool(r.opts.SSH)
+			// The images as listed: plan needs no daemon.
+			r.envCache = map[string]map[string]messages.EnvironmentInfo{EnvType: {"default": {ID: "sha256:img"}}}
+			if tc.full {
+				for range 2 {
+					ln, _, err := r.ports.listen()
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer ln.Close()
+				}
+			}
+			job := newJob(r, nil, nil)
+			job.Desc.EnvironmentType, job.Desc.Debug = tc.envType, tc.debug
+			_, err := r.plan(t.Context(), job, nil)
+			var f *containers.Failure
+			back := errors.As(err, &f) && f.Requeue
+			if back != tc.back {
+				t.Fatalf("plan: %v (handed back: %v), want handed back: %v", err, back, tc.back)
+			}
+			if !tc.back && err != nil {
+				t.Fatalf("plan: %v", err)
+			}
+			if back && (!strings.Contains(f.Public, "[SSH Debug]") || !strings.Contains(f.Public, "agent.ssh.port-min") || !strings.Contains(f.Public, "all 2 SSH ports")) {
+				t.Errorf("the text %q does not name the ports and their settings", f.Public)
+			}
+		})
 	}
 }

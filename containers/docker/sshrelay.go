@@ -129,6 +129,19 @@ func (p *portPool) listen() (net.Listener, int, error) {
 		n, p.opts.PortMin, p.opts.PortMax)
 }
 
+// full reports whether every port of the range is held by a session.
+// A port another program holds is not counted: listen finds that out.
+func (p *portPool) full() (bool, string) {
+	n := p.opts.PortMax - p.opts.PortMin + 1
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.used) < n {
+		return false, ""
+	}
+	return true, fmt.Sprintf("all %d SSH ports of the agent (%d-%d, agent.ssh.port-min to agent.ssh.port-max) are held by other SSH sessions",
+		n, p.opts.PortMin, p.opts.PortMax)
+}
+
 func (p *portPool) release(port int) {
 	p.mu.Lock()
 	delete(p.used, port)
