@@ -56,6 +56,7 @@ func (b *Backend) apply(t Transition) {
 			phase: phaseWaiting, index: -1}
 		b.jobs[id] = j
 		b.noteQueued(j)
+		b.sshDebugQueued(j)
 		b.queues.push(j)
 		b.share.wake(j, b.queues)
 		b.queues.userChanged(j.leafKey().shareKey)
@@ -117,6 +118,7 @@ func (b *Backend) apply(t Transition) {
 		}
 		delete(b.jobs, id)
 		b.noteGone(j)
+		b.sshDebugGone(j)
 		b.remember(j.client(), t)
 		b.track(j.client(), id, t.At)
 		if d := b.done[id]; d != nil {

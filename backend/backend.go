@@ -86,6 +86,10 @@ type Backend struct {
 	// offlineSince is when the NATS connection was found down (zero: up).
 	offlineSince time.Time
 	now          func() time.Time
+
+	// sshDebug counts the live SSH-debug jobs of each client id
+	// (sshdebug.go).
+	sshDebug map[string]int
 }
 
 // event is one decoded message for the loop.

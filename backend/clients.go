@@ -102,6 +102,10 @@ func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire [
 		b.toClient(c.id, err)
 		return
 	}
+	if err := b.overSSHDebug(c.id, admin, m); err != nil {
+		b.toClient(c.id, err)
+		return
+	}
 	if t := (topic{m.EnvironmentType, m.Environment}); !m.WaitForEnvironment && b.graceOver() && !b.offered(t) {
 		// Refused as the caller's mistake, before it is queued: it could
 		// only end as crash, the operator's fault. During the grace

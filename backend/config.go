@@ -75,6 +75,15 @@ type Config struct {
 	// (CodeQueueFull) naming it. 0: no cap.
 	MaxWaitingPerCourse int `key:"max-waiting-per-course" check:"nonneg" help:"most jobs one course may have waiting; more are refused, naming the cap (0: no cap)"`
 	MaxWaitingPerUser   int `key:"max-waiting-per-user" check:"nonneg" help:"most jobs one user of a course may have waiting; more are refused, naming the cap (0: no cap)"`
+	// MaxSSHDebugPerClient bounds a frontend's SSH-debug jobs, waiting
+	// and running, per client id: each holds an agent's SSH port and a
+	// slot for up to a session (sshdebug.go). Admins are not bounded.
+	// 0: no bound.
+	// MaxSSHDebugPerClients sets it per client id ("client=N"), for a
+	// frontend the operator trusts with more, such as an INGInious
+	// webapp serving many courses under one client id.
+	MaxSSHDebugPerClient  int               `key:"max-ssh-debug-per-client" check:"nonneg" help:"most SSH-debug jobs (waiting and running) one frontend client may have; more are refused, naming the cap (admins are not bounded; 0: no bound)"`
+	MaxSSHDebugPerClients map[string]string `key:"max-ssh-debug-per-clients" help:"max-ssh-debug-per-client per client id, as client=N (a whole number, 0: no bound; max-ssh-debug-per-client for a client not named)"`
 	// FrontendMinPriority is the most urgent priority (lower runs first)
 	// a frontend's job may have; FrontendMinPriorities sets it per client
 	// id. Priority comes before the fair share, so a frontend free to pick
@@ -108,6 +117,7 @@ type Config struct {
 
 	weights map[string]float64 // CourseWeights, read by validate
 	minPrio map[string]int     // FrontendMinPriorities, read by validate
+	sshMax  map[string]int     // MaxSSHDebugPerClients, read by validate
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -131,6 +141,8 @@ func DefaultConfig() Config {
 		ResultResend:      10 * time.Second,
 		SnapshotJobs:      DefaultSnapshotJobs,
 		QueueMemoryJobs:   10_000,
+
+		MaxSSHDebugPerClient: DefaultMaxSSHDebugPerClient,
 	}
 }
 
@@ -169,5 +181,6 @@ func (c *Config) validate() error {
 		}
 		c.minPrio[client] = n
 	}
+	errs = append(errs, c.readSSHDebugBounds()...)
 	return errors.Join(append(errs, settings.Check(c))...)
 }

@@ -129,6 +129,15 @@
 // snapshot's counts are per owner's course too (messages.QueueCount
 // names its client and frontend).
 //
+// SSH-debug jobs (debug "ssh") are bounded per client id apart
+// (sshdebug.go): each holds a slot and one of its agent's few SSH ports
+// for up to a session (30 minutes), so one frontend could take every
+// port of every agent. A frontend's beyond backend.max-ssh-debug-per-client
+// (waiting and running; -per-clients for one client) are refused with
+// CodeQueueFull naming it; admins are not bounded. The count lives in
+// the state apply keeps, from the jobs' heads (JobHead.SSHDebug), so a
+// replay rebuilds it.
+//
 // Free slots are filled least-busy agent first (running/slots; ties to
 // the one picked longest ago), so a burst spreads over the agents instead
 // of filling the first one to register (INGInious). The agents with a free

@@ -19,6 +19,9 @@ type JobHead struct {
 	// MaxTime is the job's CPU limit in seconds, 0 when unset.
 	MaxTime            float64
 	WaitForEnvironment bool
+	// SSHDebug: the job asks for debug "ssh", which holds an agent's SSH
+	// port; its client's are bounded (sshdebug.go).
+	SSHDebug bool
 }
 
 // HeadOf returns the head of m.
@@ -28,6 +31,7 @@ func HeadOf(m *messages.ClientNewJob) JobHead {
 		JobID: m.JobID, CourseID: m.CourseID, TaskID: m.TaskID, User: user, Launcher: m.Launcher,
 		EnvironmentType: m.EnvironmentType, Environment: m.Environment, Priority: m.Priority,
 		MaxTime: m.EnvironmentParameters.Limits.Time, WaitForEnvironment: m.WaitForEnvironment,
+		SSHDebug: m.Debug == messages.DebugSSH,
 	}
 }
 

@@ -28,7 +28,9 @@ const (
 	// shutting down, or not the active backend); try again later.
 	CodeUnavailable ErrorCode = "unavailable"
 	// CodeQueueFull: a cap on waiting jobs (backend.max-waiting-per-course
-	// or -per-user) is reached; Text names it. Try again once jobs ran.
+	// or -per-user), or on a client's SSH-debug jobs
+	// (backend.max-ssh-debug-per-client), is reached; Text names it. Try
+	// again once jobs ran.
 	CodeQueueFull ErrorCode = "queue_full"
 )
 

@@ -71,18 +71,22 @@ type head struct {
 	// Frontend is the job's frontend within its admin client: its course
 	// is that frontend's after a restart too.
 	Frontend string `cbor:"9,keyasint,omitempty"`
+	// SSH: debug "ssh", which the backend bounds per client. Left out
+	// when false, so other jobs' records are the bytes they were; a
+	// backend from before it skips it in a lazy replay.
+	SSH bool `cbor:"10,keyasint,omitempty"`
 }
 
 func headRecord(h backend.JobHead, frontend string) *head {
 	return &head{CourseID: h.CourseID, TaskID: h.TaskID, User: h.User, Launcher: h.Launcher,
 		EnvironmentType: h.EnvironmentType, Environment: h.Environment, Priority: h.Priority,
-		MaxTime: h.MaxTime, Wait: h.WaitForEnvironment, Frontend: frontend}
+		MaxTime: h.MaxTime, Wait: h.WaitForEnvironment, Frontend: frontend, SSH: h.SSHDebug}
 }
 
 func (h *head) jobHead(id string) backend.JobHead {
 	return backend.JobHead{JobID: id, CourseID: h.CourseID, TaskID: h.TaskID, User: h.User, Launcher: h.Launcher,
 		EnvironmentType: h.EnvironmentType, Environment: h.Environment, Priority: h.Priority,
-		MaxTime: h.MaxTime, WaitForEnvironment: h.Wait}
+		MaxTime: h.MaxTime, WaitForEnvironment: h.Wait, SSHDebug: h.SSH}
 }
 
 // ErrMalformed is wrapped by every decoding error.

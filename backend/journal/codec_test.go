@@ -216,6 +216,37 @@ func TestDecodeLazy(t *testing.T) {
 	}
 }
 
+// TestDecodeLazyKeepsSSHDebug: the head says whether a job is an
+// SSH-debug one, which the backend bounds per client: a replay that
+// leaves the descriptions in the journal must still count them, or a
+// restart would reset the bound. A job without it writes the same bytes
+// as before the field.
+func TestDecodeLazyKeepsSSHDebug(t *testing.T) {
+	for _, debug := range []messages.DebugMode{messages.DebugSSH, messages.DebugOn, messages.DebugOff} {
+		job := sampleJob("j1", 0)
+		job.Debug = debug
+		data, err := Encode(&backend.JobQueued{Job: job, ClientID: "c1", Seq: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeLazy(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := got.(*backend.JobQueued)
+		if q.Job != nil || q.Head.SSHDebug != (debug == messages.DebugSSH) {
+			t.Errorf("debug %q: lazy head %+v", debug, q.Head)
+		}
+		full, err := Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := full.(*backend.JobQueued).Head; h != q.Head {
+			t.Errorf("debug %q: full head %+v, lazy %+v", debug, h, q.Head)
+		}
+	}
+}
+
 // Whatever the stream holds, decoding returns a transition or an error,
 // never a panic, and both decoders agree on what is malformed.
 func FuzzDecode(f *testing.F) {
@@ -297,7 +328,7 @@ func TestHandEncodingIsTheReflectiveOne(t *testing.T) {
 	full := lazyRecord{V: Version, Kind: kindQueued, JobID: "j", At: -5, ClientID: "c", Seq: 1 << 40, AgentID: "a",
 		Attempt: -2, AgentSeq: 300, DispatchSeq: 70000, Reason: "r", Result: []byte{1, 2},
 		Head: &head{CourseID: "co", TaskID: "t", User: "u", Launcher: "l", EnvironmentType: "docker", Environment: "e",
-			Priority: -7, MaxTime: 0.1, Wait: true, Frontend: "f"}}
+			Priority: -7, MaxTime: 0.1, Wait: true, Frontend: "f", SSH: true}}
 	cases := []record{
 		{lazyRecord: lazyRecord{V: Version, Kind: kindStarted}},
 		{lazyRecord: full, Job: bytes.Repeat([]byte{7}, 300)},

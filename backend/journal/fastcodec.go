@@ -50,7 +50,7 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 			return nil, false // the reflective encoder's own forms
 		}
 		m := 2
-		for _, set := range []bool{h.CourseID != "", h.TaskID != "", h.User != "", h.Launcher != "", h.Priority != 0, h.MaxTime != 0, h.Wait, h.Frontend != ""} {
+		for _, set := range []bool{h.CourseID != "", h.TaskID != "", h.User != "", h.Launcher != "", h.Priority != 0, h.MaxTime != 0, h.Wait, h.Frontend != "", h.SSH} {
 			if set {
 				m++
 			}
@@ -78,6 +78,9 @@ func appendRecord(out []byte, r *record) ([]byte, bool) {
 			out = append(out, 8, 0xf5)
 		}
 		out = appendText(out, 9, h.Frontend)
+		if h.SSH {
+			out = append(out, 10, 0xf5)
+		}
 	}
 	return out, true
 }

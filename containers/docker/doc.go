@@ -186,7 +186,11 @@
 //     not logged in yet are bounded per source and per server, and
 //     logged-in ones apart (sshgate.go has the design). An SSH job's
 //     time limits become MaxSession plus a minute. Images are offered as
-//     type "docker-ssh" too; only such jobs may call ssh_student.
+//     type "docker-ssh" too; only such jobs may call ssh_student. A debug
+//     "ssh" job that comes while sessions hold every port is handed back
+//     (Failure with Requeue) before a container is made; a server that
+//     finds no port once its container runs is told so at once, and the
+//     job ends as crash: none waits for a port.
 //
 // # Limits
 //

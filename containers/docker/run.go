@@ -138,6 +138,17 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 	case job.Desc.Debug == messages.DebugSSH && !r.opts.SSH.Enabled():
 		return nil, failure("SSH debug is not enabled on this agent", nil)
 	}
+	if job.Desc.Debug == messages.DebugSSH {
+		// Its sessions hold every port, each for up to
+		// agent.ssh.max-session: hand the attempt back before making a
+		// container, so that the backend tries another agent (or this
+		// one later, within backend.max-attempts) rather than the job
+		// ending as crash after a container start. A port taken between
+		// now and the helper's asking still ends it so (sshRelay).
+		if full, why := r.ports.full(); full {
+			return nil, &containers.Failure{Requeue: true, Public: "[SSH Debug] No SSH port was free: " + why + "; retry later"}
+		}
+	}
 	a := &attempt{job: job, ev: ev, maxResult: contract.MaxResultBytes(job.Limits.Output), ssh: sshJob}
 	var ssh *channel.SSHLimits
 	if sshJob {

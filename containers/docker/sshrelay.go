@@ -121,7 +121,25 @@ func (p *portPool) listen() (net.Listener, int, error) {
 		p.used[port] = true
 		return ln, port, nil
 	}
-	return nil, 0, fmt.Errorf("no SSH port is free right now (%d-%d); retry later", p.opts.PortMin, p.opts.PortMax)
+	// Said at once, not waited out: the job ends (crash, with this text)
+	// and frees its slot, rather than hold it for a port that other
+	// sessions may keep for up to agent.ssh.max-session. The text names
+	// the settings, for the operator the teacher forwards it to.
+	return nil, 0, fmt.Errorf("no SSH port of this agent is free right now: its %d ports (%d-%d, agent.ssh.port-min to agent.ssh.port-max) are all in use by other SSH sessions or programs; retry later",
+		n, p.opts.PortMin, p.opts.PortMax)
+}
+
+// full reports whether every port of the range is held by a session.
+// A port another program holds is not counted: listen finds that out.
+func (p *portPool) full() (bool, string) {
+	n := p.opts.PortMax - p.opts.PortMin + 1
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.used) < n {
+		return false, ""
+	}
+	return true, fmt.Sprintf("all %d SSH ports of the agent (%d-%d, agent.ssh.port-min to agent.ssh.port-max) are held by other SSH sessions",
+		n, p.opts.PortMin, p.opts.PortMax)
 }
 
 func (p *portPool) release(port int) {
