@@ -25,6 +25,8 @@ var stageValues = map[string][3]string{
 	"backend.course-weights": {"algo=2", "algo=3,java=1", "java=0.5"},
 	// Lists of client=priority.
 	"backend.frontend-min-priorities": {"webapp=-1", "webapp=-2,moodle=1", "moodle=-3"},
+	// Lists of client=bound.
+	"backend.max-ssh-debug-per-clients": {"webapp=3", "webapp=4,moodle=1", "moodle=0"},
 	// Lists of name=environment.
 	"agent.docker.environment-aliases": {"a=default", "b=default,c=toolchain", "d=minimal"},
 }
