@@ -134,7 +134,11 @@ func Open(ctx context.Context, nc *nats.Conn, o Options) (*Journal, error) {
 		return nil, fmt.Errorf("journal: stream %s: %w", cfg.Name, natsconn.ExplainStore(err))
 	}
 	icfg := inputsStreamConfig(cfg, subj.JournalInputsStream(), subj.JournalInputsIn(space))
-	inputs, err := js.CreateOrUpdateStream(ctx, icfg)
+	var inputs jetstream.Stream
+	err = natsconn.RetryStoreFailed(ctx, func() (err error) {
+		inputs, err = js.CreateOrUpdateStream(ctx, icfg)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: stream %s: %w", icfg.Name, natsconn.ExplainStore(err))
 	}

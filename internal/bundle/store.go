@@ -135,7 +135,7 @@ func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, cfg StoreCon
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	scfg := jetstream.StreamConfig{
 		Name:        s.stream,
 		Description: "ingo task bundles, under the id of the client that uploaded each",
 		Subjects:    []string{s.subj.Bundles("*") + ".>"},
@@ -149,6 +149,10 @@ func EnsureStore(ctx context.Context, nc *nats.Conn, prefix string, cfg StoreCon
 		MaxAge:      cfg.Retention,
 		MaxBytes:    cfg.MaxBytes,
 		Discard:     jetstream.DiscardNew,
+	}
+	err = natsconn.RetryStoreFailed(ctx, func() error {
+		_, err := s.js.CreateOrUpdateStream(ctx, scfg)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("task bundle store %q: %w", s.stream, natsconn.ExplainStore(err))

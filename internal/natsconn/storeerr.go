@@ -1,8 +1,10 @@
 package natsconn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -32,4 +34,26 @@ func ExplainStore(err error) error {
 		return fmt.Errorf("%w (JetStream reserves each stream's bound on the NATS server's disk as it creates it, and the server's max_file_store cannot hold this one besides the others: free disk, raise max_file_store, or lower backend.journal-max-bytes, backend.history-max-bytes or backend.bundle-max-bytes)", err)
 	}
 	return err
+}
+
+// RetryStoreFailed calls create (a stream's creation) again for a moment
+// while the server answers that it could not make the stream's files: a
+// stream deleted just before leaves folders that the server removes after
+// its answer, and a create meanwhile found its parent folder gone (1 in
+// 30 runs of TestStoreMadeAnew). A full disk or a folder not writable
+// fails the same way, a second later.
+func RetryStoreFailed(ctx context.Context, create func() error) error {
+	const tries = 5
+	for i := 1; ; i++ {
+		err := create()
+		var api *jetstream.APIError
+		if err == nil || i == tries || !errors.As(err, &api) || api.ErrorCode != errCodeStoreFailed {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(i) * 50 * time.Millisecond):
+		}
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
 // pattern is a space: a letter, then 32 hex digits.
@@ -66,13 +68,16 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfi
 		}
 		cfg.Subjects = subjects(space)
 		var s jetstream.Stream
-		if exists {
-			s, err = js.CreateOrUpdateStream(ctx, cfg)
-		} else {
-			// Not an update: one over a stream another process made
-			// since find looked would replace its space.
-			s, err = js.CreateStream(ctx, cfg)
-		}
+		err = natsconn.RetryStoreFailed(ctx, func() (err error) {
+			if exists {
+				s, err = js.CreateOrUpdateStream(ctx, cfg)
+			} else {
+				// Not an update: one over a stream another process made
+				// since find looked would replace its space.
+				s, err = js.CreateStream(ctx, cfg)
+			}
+			return err
+		})
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && attempt < 3 {
 			continue // made meanwhile: read its space
 		}
