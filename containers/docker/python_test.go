@@ -67,8 +67,9 @@ set_global_result("failed")
 				},
 				Tests: map[string]any{"compiled": true, "fast": false},
 				Custom: map[string]any{
-					"score":   float64(56),
-					"details": map[string]any{"passed": []any{float64(1), float64(2)}, "user": "alice"},
+					// Python's ints stay ints, as INGInious' webapp gets them.
+					"score":   int64(56),
+					"details": map[string]any{"passed": []any{int64(1), int64(2)}, "user": "alice"},
 					"upload":  "main.c:int main;",
 				},
 				State: "attempt-2",
