@@ -374,3 +374,45 @@ set_global_feedback("answer " + get_input("q1") + (" ls" if "helper.py" in files
 		})
 	}
 }
+
+// TestPythonUploadsAsINGInious: _load_input() gives an uploaded file's
+// "value" as the path of the file, as INGInious does (run files open it
+// themselves); get_input still gives its content. Before, the value was
+// the job input's base64, which open() took for a missing file.
+func TestPythonUploadsAsINGInious(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3 here")
+	}
+	pkg, err := filepath.Abs(filepath.Join("..", "images", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newContainer(t, job(map[string]any{
+		"up":  map[string]any{"filename": "main.c", "value": "aW50IG1haW47"}, // "int main;"
+		"a/b": map[string]any{"filename": "x", "value": "eA=="},              // no folder of its own: its base64 stays
+		"q1":  "42",
+	}, 1<<20))
+	c.task("run.py", `from inginious import input
+data = input._load_input()["input"]
+with open(data["up"]["value"], "rb") as f:
+    content = f.read().decode()
+set_global_result("success")
+set_global_feedback("|".join([data["up"]["filename"], content, input.get_input("up").decode(), input.get_input("up:filename"),
+    input.get_input("a/b").decode(), data["a/b"]["value"], data["q1"]]))
+`, 0o644)
+	env := append(c.env(), "PYTHONPATH="+pkg, "INGO_HELPER="+helperBin, "PYTHONDONTWRITEBYTECODE=1",
+		PassEnv+"=GORACE PYTHONPATH INGO_HELPER PYTHONDONTWRITEBYTECODE")
+	cmd := exec.Command(helperBin, "run")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var r Result
+	data, err := os.ReadFile(c.paths.Result)
+	if err != nil || json.Unmarshal(data, &r) != nil {
+		t.Fatalf("result %q: %v", data, err)
+	}
+	if want := "main.c|int main;|int main;|main.c|x|eA==|42"; r.Result != "success" || r.Text != want {
+		t.Errorf("got %q %q (stderr %q), want success %q", r.Result, r.Text, r.Stderr, want)
+	}
+}

@@ -6,14 +6,29 @@ is INGInious' inputdata). parse_template is the helper's parsetemplate."""
 import base64
 import datetime
 import json
+import os
 
 from inginious import _helper
 
+# Where the helper writes each uploaded file: FILES_DIR/<problem id>/<name>.
+FILES_DIR = _helper.path("/.ingo/files")
+
 
 def _load_input():
-    """The whole job input ({"input": {...}, "limits": ..., ...})."""
+    """The whole job input ({"input": {...}, "limits": ..., ...}), as
+    INGInious gives it: an uploaded file's "value" is the path of the file
+    (run files open it themselves), where the helper could write it; else
+    its content in base64, as the job input holds it."""
     with open(_helper.INPUT_FILE, "r", encoding="utf-8") as f:
-        return json.loads(f.read().strip("\0").strip())
+        data = json.loads(f.read().strip("\0").strip())
+    inputs = data.get("input") if isinstance(data, dict) else None
+    if isinstance(inputs, dict):
+        for pid, value in inputs.items():
+            if _is_file(value):
+                upload = _upload_path(pid)
+                if upload is not None:
+                    value["value"] = upload
+    return data
 
 
 load_input = _load_input
@@ -21,6 +36,21 @@ load_input = _load_input
 
 def _is_file(value):
     return isinstance(value, dict) and "filename" in value and "value" in value
+
+
+def _upload_path(pid):
+    """The file the helper wrote for problem pid (the only one of its
+    folder), or None: the helper skips ids unfit for a path."""
+    if pid in ("", ".", "..") or "/" in pid or any(ord(c) < 0x20 or ord(c) == 0x7F for c in pid):
+        return None
+    folder = os.path.join(FILES_DIR, pid)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return None
+    if len(names) != 1 or not os.path.isfile(os.path.join(folder, names[0])):
+        return None
+    return os.path.join(folder, names[0])
 
 
 def get_input(problem):
@@ -33,7 +63,11 @@ def get_input(problem):
     if _is_file(value):
         if len(parts) > 1 and parts[1] == "filename":
             return value["filename"]
-        return base64.b64decode(value["value"])
+        content = value["value"]
+        if content.startswith(FILES_DIR + "/"):  # never base64: no "."
+            with open(content, "rb") as f:
+                return f.read()
+        return base64.b64decode(content)
     return value
 
 
