@@ -152,6 +152,9 @@ func newContainerRuntime(ctx context.Context, cfg agentSettings, agentID string,
 		// The warm pool's containers are those of a job that sets no
 		// limits; jobs with other limits start cold.
 		opts.Pool.Limits = cfg.Config.JobLimits(messages.Limits{})
+		if w := sshPortsWarning(cfg.Slots, cfg.SSH); w != "" {
+			log.Warn(w, "slots", cfg.Slots, "ssh_ports", cfg.SSH.Ports())
+		}
 		rt, err := docker.New(ctx, opts)
 		if err != nil {
 			return nil, fmt.Errorf("%w (or use --runtime noop)", err)
@@ -288,4 +291,17 @@ func hostName() string {
 		return "agent"
 	}
 	return b.String()[:min(b.Len(), messages.MaxIDLength)]
+}
+
+// sshPortsWarning is what an agent says at start when its SSH range is
+// narrower than its slots, else "": each ssh_student call and SSH-debug
+// job holds a port while it runs in a slot, so a course whose tasks all
+// use ssh_student (a shell course) fills the ports before the slots at a
+// deadline, and the calls past them fail.
+func sshPortsWarning(slots int, ssh docker.SSHOptions) string {
+	n := ssh.Ports()
+	if n == 0 || n >= slots {
+		return ""
+	}
+	return fmt.Sprintf("agent.ssh.port-min..port-max gives %d SSH ports for %d slots: past %d SSH sessions at once, an ssh_student call fails and an SSH-debug job goes back to the queue; give the range at least as many ports as agent.slots", n, slots, n)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/docker"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -97,5 +98,25 @@ func TestAgent_NoopEnvironments(t *testing.T) {
 				t.Errorf("envs --json: %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// An agent with fewer SSH ports than slots says so at start.
+func TestSSHPortsWarning(t *testing.T) {
+	for _, tt := range []struct {
+		slots, min, max int
+		warns           bool
+	}{
+		{4, docker.DefaultSSHPortMin, docker.DefaultSSHPortMax, false},  // 11 ports
+		{11, docker.DefaultSSHPortMin, docker.DefaultSSHPortMax, false}, // as many
+		{16, docker.DefaultSSHPortMin, docker.DefaultSSHPortMax, true},
+		{16, 0, 0, false},          // SSH off
+		{2, 7000, 7000, true},      // one port
+		{2, 7000, 7000 - 1, false}, // refused by Validate, not warned of
+	} {
+		w := sshPortsWarning(tt.slots, docker.SSHOptions{PortMin: tt.min, PortMax: tt.max})
+		if (w != "") != tt.warns {
+			t.Errorf("%d slots, ports %d-%d: warning %q, want one: %v", tt.slots, tt.min, tt.max, w, tt.warns)
+		}
 	}
 }

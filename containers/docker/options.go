@@ -70,6 +70,14 @@ func DefaultSSHOptions() SSHOptions {
 	}
 }
 
+// Ports is how many SSH sessions the range allows at once: 0 with SSH off.
+func (o SSHOptions) Ports() int {
+	if o.PortMin == 0 && o.PortMax == 0 || o.PortMin > o.PortMax {
+		return 0
+	}
+	return o.PortMax - o.PortMin + 1
+}
+
 // Validate refuses an SSH range that is not one: both 0 (SSH off), or
 // 1 <= port-min <= port-max <= 65535.
 func (o SSHOptions) Validate() error {
