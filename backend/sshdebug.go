@@ -56,6 +56,11 @@ func (c *Config) readSSHDebugBounds() []error {
 	c.sshMax = make(map[string]int, len(c.MaxSSHDebugPerClients))
 	var errs []error
 	for client, v := range c.MaxSSHDebugPerClients {
+		if err := messages.ValidateID(client); err != nil {
+			errs = append(errs, &settings.Problem{Key: "max-ssh-debug-per-clients",
+				Msg: fmt.Sprintf("%q is not a client id (%v): a bound for it would never apply", client, err)})
+			continue
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			errs = append(errs, &settings.Problem{Key: "max-ssh-debug-per-clients",

@@ -86,6 +86,12 @@ func TestSSHDebug_BoundSettingChecked(t *testing.T) {
 			t.Errorf("bound %q: Check %v, want a problem naming webapp", v, err)
 		}
 	}
+	// Not a client id: its bound would never apply.
+	bad := DefaultConfig()
+	bad.MaxSSHDebugPerClients = map[string]string{"web app": "3"}
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "not a client id") {
+		t.Errorf("a bound for %q: Check %v, want a problem saying it is not a client id", "web app", err)
+	}
 	cfg := DefaultConfig()
 	cfg.MaxSSHDebugPerClient = -1
 	if err := cfg.Check(); err == nil || !strings.Contains(err.Error(), "max-ssh-debug-per-client") {

@@ -2,6 +2,7 @@ package helper
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -64,14 +65,18 @@ func parseGrade(s string) (float64, error) {
 // (contract.DecodeValues), hands the webapp the type Python would have.
 func customValue(s string, isJSON bool) (json.RawMessage, error) {
 	if isJSON {
+		// Each number kept as written (3.0 stays a float); one value, and
+		// nothing after it but space, as json.Unmarshal would have it.
 		var v any
-		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			return nil, exitWith(exitFailure, fmt.Errorf("cannot decode json: invalid value %q: %w", s, err))
-		}
-		// Again, keeping each number as written (3.0 stays a float).
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
+		err := dec.Decode(&v)
+		if err == nil {
+			if _, tail := dec.Token(); tail != io.EOF {
+				err = errors.New("data after the value")
+			}
+		}
+		if err != nil {
 			return nil, exitWith(exitFailure, fmt.Errorf("cannot decode json: invalid value %q: %w", s, err))
 		}
 		return json.Marshal(v)

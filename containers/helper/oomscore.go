@@ -59,7 +59,8 @@ func keepOwnOOMScore(root string) {
 }
 
 // startAsOOMVictim calls start, which forks a command, with the helper's
-// own oom_score_adj raised to commandOOMScoreAdj, and lowers it back after:
+// own oom_score_adj raised to commandOOMScoreAdj (or kept, when higher),
+// and lowers it back after:
 // the command has the raised score from its first instruction, and so has
 // whatever it forks. Raising the child's score after the fork raced with
 // the command (a shell that forked its own command before the write, on a
@@ -74,7 +75,14 @@ func startAsOOMVictim(start func() error) error {
 	if f == nil {
 		return start()
 	}
-	if _, err := f.Write([]byte(strconv.Itoa(commandOOMScoreAdj))); err != nil {
+	// Never lower than the helper's own: a container started with a
+	// higher score keeps it for its commands, and the helper stays the
+	// less preferred.
+	raised := commandOOMScoreAdj
+	if was, err := strconv.Atoi(string(ownOOMScore.was)); err == nil && was > raised {
+		raised = was
+	}
+	if _, err := f.Write([]byte(strconv.Itoa(raised))); err != nil {
 		return start()
 	}
 	defer func() { _, _ = f.Write(ownOOMScore.was) }()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,11 @@ func TestStartAsOOMVictim(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if want := "500\n500\n"; out.String() != want {
+	want := "500\n500\n"
+	if b, err := strconv.Atoi(before); err == nil && b > 500 {
+		want = before + "\n" + before + "\n" // a container scored higher keeps it
+	}
+	if out.String() != want {
 		t.Errorf("the command's scores %q, want %q", out.String(), want)
 	}
 }

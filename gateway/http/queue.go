@@ -40,6 +40,9 @@ func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, course strin
 	own := []messages.QueueCount{}
 	for _, c := range out.Summary.Counts {
 		if c.ClientID == s.client.ID() && c.Frontend == p.name && (course == "" || c.CourseID == course) {
+			// The API's client id (by default its host's name) is
+			// not the frontend's to know; its own name it knows.
+			c.ClientID, c.Frontend = "", ""
 			own = append(own, c)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -179,10 +180,11 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 
 // TestExtractInflationBounded: what Extract reads out of the gzip stream
 // is bounded, headers included, not only the files it writes: PAX records
-// (a comment, ignored) of 8 KiB before a file of one byte took no bound
-// before.
+// (a comment, ignored) of 32 KiB before a file of one byte took no bound
+// before. An archive within the limits passes, however many of its
+// entries (headers of 512 bytes each) the limits admit.
 func TestExtractInflationBounded(t *testing.T) {
-	limits := PackLimits{MaxBytes: 2 << 10}
+	limits := PackLimits{MaxBytes: 2 << 10, MaxFiles: 2}
 	padded := func(n int) tarEntry {
 		e := reg("run", "x")
 		e.hdr.Format = tar.FormatPAX
@@ -192,8 +194,15 @@ func TestExtractInflationBounded(t *testing.T) {
 	if err := Extract(bytes.NewReader(buildArchive(t, padded(1<<10))), t.TempDir(), limits); err != nil {
 		t.Fatalf("an archive within the bound: %v", err)
 	}
-	err := Extract(bytes.NewReader(buildArchive(t, padded(8<<10))), t.TempDir(), limits)
+	err := Extract(bytes.NewReader(buildArchive(t, padded(32<<10))), t.TempDir(), limits)
 	if !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrInflated) {
 		t.Fatalf("err = %v, want ErrTooLarge and ErrInflated", err)
+	}
+	var empty []tarEntry
+	for i := range 200 {
+		empty = append(empty, reg(fmt.Sprintf("f%03d", i), ""))
+	}
+	if err := Extract(bytes.NewReader(buildArchive(t, empty...)), t.TempDir(), PackLimits{MaxBytes: 1 << 10, MaxFiles: 200}); err != nil {
+		t.Errorf("200 empty files within limits of 1 KiB and 200 entries: %v", err)
 	}
 }

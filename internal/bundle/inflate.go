@@ -18,7 +18,8 @@ var ErrInflated = errors.New("decompressed past its bound")
 // unpacked to gigabytes of work that wrote nothing. The bound counts
 // every byte read, headers and skipped data included, and ends with its
 // context (a deadline, a job's end). The HTTP API reads uploaded task
-// archives and the agents read task bundles through it.
+// archives and the agents read task bundles through it. One goroutine
+// reads through a bound and its readers at a time.
 type InflateBound struct {
 	ctx  context.Context
 	max  int64

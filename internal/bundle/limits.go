@@ -51,7 +51,10 @@ func formatBytes(n int64) string {
 
 // MaxInflated bounds what reading an archive of these limits may
 // decompress, headers and padding included (InflateBound): twice the
-// files' bound, which leaves 6.5 KiB of headers to each of the most
-// entries of the default limits (a long name takes a PAX header of about
-// 2 KiB).
-func (l PackLimits) MaxInflated() int64 { return 2 * l.withDefaults().MaxBytes }
+// files' bound, and 4 KiB of headers and padding for each entry (a long
+// name takes a PAX header of about 2 KiB), so that small limits with
+// many entries still read every archive they admit.
+func (l PackLimits) MaxInflated() int64 {
+	l = l.withDefaults()
+	return 2*l.MaxBytes + int64(l.MaxFiles)*4<<10
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -365,27 +366,33 @@ func TestRecordFileNotAPipe(t *testing.T) {
 	}
 }
 
-// Options.Start starts each command: an environment variable set only
-// around the start is what the command sees (the helper raises its own
-// oom_score_adj there, which the command inherits from its first
+// Options.Start starts each command: the command runs only when the Start
+// given calls its start, and not when it refuses (the helper raises its
+// own oom_score_adj there, which the command inherits from its first
 // instruction).
 func TestStartOption(t *testing.T) {
-	var starts int
+	var starts atomic.Int32
+	var refuse atomic.Bool
 	s := newServer(t, Options{Start: func(start func() error) error {
-		starts++
+		starts.Add(1)
+		if refuse.Load() {
+			return errors.New("refused by Start")
+		}
 		return start()
 	}})
 	c := mustDial(t, s)
-	for range 2 {
+	for _, r := range []bool{false, true} {
+		refuse.Store(r)
 		sess, err := c.client.NewSession()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out, err := sess.Output("echo ok"); err != nil || string(out) != "ok\n" {
-			t.Fatalf("output %q, %v", out, err)
+		out, err := sess.Output("echo ok")
+		if ran := err == nil && string(out) == "ok\n"; ran == r {
+			t.Errorf("Start refusing %v: output %q, %v", r, out, err)
 		}
 	}
-	if starts != 2 {
-		t.Errorf("Start called %d times for 2 commands", starts)
+	if n := starts.Load(); n != 2 {
+		t.Errorf("Start called %d times for 2 commands", n)
 	}
 }
