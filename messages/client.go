@@ -8,8 +8,11 @@ package messages
 // subject may travel together in a Batch. Version 4: task bundles are in
 // a stream where each client has a subject space of its own
 // (Subjects.Bundles), BackendNewJob names the job's client, and a job
-// the metadata its client wrote for its bundle (TaskBundleMeta).
-const ProtocolVersion = 4
+// the metadata its client wrote for its bundle (TaskBundleMeta). Version
+// 5: an admin client names the frontend whose course a job is
+// (ClientNewJob.Frontend), and the queue's counts name their client and
+// frontend (QueueCount): a peer of version 4 refuses both fields.
+const ProtocolVersion = 5
 
 // ClientHello registers a client. Sent by a client to SubjectBackendClient
 // when it starts, after every NATS reconnect, and whenever the backend
