@@ -92,9 +92,12 @@ type jobChannel struct {
 	// still waits for: io streams of any other call are refused.
 	expected map[string]bool
 
-	sshSent atomic.Bool  // one set of credentials per job
-	active  atomic.Int64 // streams being handled
-	refused atomic.Int64 // streams refused over the bounds
+	sshSent atomic.Bool // one set of credentials per job
+	// studentSSH counts the job's ssh_student sessions holding a port
+	// (one at a time: see serveStudentSSH).
+	studentSSH atomic.Int32
+	active     atomic.Int64 // streams being handled
+	refused    atomic.Int64 // streams refused over the bounds
 	// dropping counts the streams drop still drains.
 	dropping atomic.Int64
 	// giveUpOnce ends the channel once (giveUp).

@@ -72,10 +72,14 @@ func DefaultSSHOptions() SSHOptions {
 
 // Ports is how many SSH sessions the range allows at once: 0 with SSH off.
 func (o SSHOptions) Ports() int {
-	if o.PortMin == 0 && o.PortMax == 0 || o.PortMin > o.PortMax {
+	if !o.Enabled() {
 		return 0
 	}
-	return o.PortMax - o.PortMin + 1
+	low := o.PortMin
+	if low <= 0 {
+		low = o.PortMax // as defaults makes it
+	}
+	return o.PortMax - low + 1
 }
 
 // Validate refuses an SSH range that is not one: both 0 (SSH off), or

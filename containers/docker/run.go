@@ -141,10 +141,12 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 	if job.Desc.Debug == messages.DebugSSH {
 		// Its sessions hold every port, each for up to
 		// agent.ssh.max-session: hand the attempt back before making a
-		// container, so that the backend tries another agent (or this
-		// one later, within backend.max-attempts) rather than the job
-		// ending as crash after a container start. A port taken between
-		// now and the helper's asking still ends it so (sshRelay).
+		// container rather than end the job as crash after a container
+		// start. The backend offers it again at once to an agent with a
+		// free slot, which may be this one: within backend.max-attempts
+		// that is a chance for another agent, not a wait for a port. A
+		// port taken between now and the helper's asking still ends it
+		// so (sshRelay).
 		if full, why := r.ports.full(); full {
 			return nil, &containers.Failure{Requeue: true, Public: "[SSH Debug] No SSH port was free: " + why + "; retry later"}
 		}

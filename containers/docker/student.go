@@ -319,6 +319,10 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, common int64
 	return int(st.exit), ""
 }
 
+// maxStudentSSH is how many ssh_student sessions of one job may hold a
+// port at once.
+const maxStudentSSH = 1
+
 // serveStudentSSH relays a student container's SSH server (ssh_student)
 // over its channel until ctx ends or the channel does. The helper opens one
 // stream, its SSH server's; any other is the student's code writing to the
@@ -361,9 +365,23 @@ func (c *jobChannel) serveStudentSSH(ctx context.Context, in io.Reader, out io.W
 			end()
 			return false
 		}
+		// One session holding a port at a time per job: a run file (a
+		// frontend's own task) that started ssh_student in the
+		// background, many times over, with small memory limits, held a
+		// port each with one slot, and took the agent's range from
+		// every other course. Sequential sessions are as many as it
+		// likes.
+		if c.studentSSH.Add(1) > maxStudentSSH {
+			c.studentSSH.Add(-1)
+			_ = channel.WriteLine(st, channel.Event{Event: channel.EventExit, Code: channel.CodeLaunch,
+				Reason: "ssh_student: this job already serves an SSH session; one at a time"})
+			st.Close()
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer c.studentSSH.Add(-1)
 			c.r.sshRelay(ctx, st, h, sess, sshReady(c.ev, c.r.opts.SSH.Host, h))
 		}()
 	}

@@ -1,8 +1,10 @@
 package docker
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -89,4 +91,69 @@ func TestStudentSSHTakesOneStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A job serves one ssh_student session holding a port at a time: a second
+// student container of the same job asking for one while the first is
+// served is told so, and takes no port. Before, each took one, so that
+// one job whose run file started ssh_student many times in the
+// background held the agent's whole range.
+func TestStudentSSHOneSessionPerJob(t *testing.T) {
+	base := testutil.FreePorts(t, 4)
+	r := &Runtime{opts: Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 3}}, log: slog.New(slog.DiscardHandler)}
+	r.opts.APITimeout = time.Second
+	r.ports = newPortPool(r.opts.SSH)
+	ev := newSSHEvents()
+	c := &jobChannel{r: r, ev: ev, job: newJob(r, nil, nil)}
+	c.job.Desc = &messages.JobDescription{JobID: "j"}
+	// student starts one student container's side: its helper's yamux
+	// client, which opens its SSH server's stream.
+	student := func() (st net.Conn, done <-chan bool, end func()) {
+		toAgent, fromHelper := io.Pipe()
+		toHelper, fromAgent := io.Pipe()
+		served := make(chan bool, 1)
+		go func() { served <- c.serveStudentSSH(t.Context(), toAgent, fromAgent) }()
+		helper, err := yamux.Client(muxConn{toHelper, fromHelper}, channel.Config())
+		if err != nil {
+			t.Fatal(err)
+		}
+		end = func() {
+			toHelper.Close()
+			fromHelper.Close()
+			helper.Close()
+		}
+		t.Cleanup(end)
+		s, err := helper.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := channel.WriteHeader(s, channel.Header{Kind: channel.KindSSHDebug, User: "worker", Password: "secret"}); err != nil {
+			t.Fatal(err)
+		}
+		return s, served, end
+	}
+	_, firstDone, endFirst := student()
+	waitCreds(t, ev)
+	second, _, _ := student()
+	var e channel.Event
+	if err := json.NewDecoder(second).Decode(&e); err != nil || e.Event != channel.EventExit || e.Code != channel.CodeLaunch {
+		t.Fatalf("the second session got %+v, %v; want an exit with CodeLaunch", e, err)
+	}
+	r.ports.mu.Lock()
+	held := len(r.ports.used)
+	r.ports.mu.Unlock()
+	if held != 1 {
+		t.Errorf("%d ports held, want the first session's only", held)
+	}
+	endFirst()
+	select {
+	case <-firstDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first session did not end")
+	}
+	// Once it ended, another may start.
+	_, thirdDone, endThird := student()
+	waitCreds(t, ev)
+	endThird()
+	<-thirdDone
 }
