@@ -188,8 +188,11 @@ func TestRun_OOMKillStopsTheContainer(t *testing.T) {
 func TestRun_CommandsAreTheOOMVictims(t *testing.T) {
 	t.Parallel()
 	r := newTestRuntime(t, Options{})
-	job := newJob(r, task(t, map[string]string{"run": studentRun(`out "run=$(cat /proc/$$/oom_score_adj) child=$(cat /proc/self/oom_score_adj) helper=$(cat /proc/1/oom_score_adj)"
-out "$(run_student sh -c 'echo student=$(cat /proc/$$/oom_score_adj) child=$(cat /proc/self/oom_score_adj) helper=$(cat /proc/1/oom_score_adj)')"`)}), nil)
+	// The helper lowers its own score back just after the fork: the run
+	// file may look before it has (CI: helper=500), so it waits for that.
+	job := newJob(r, task(t, map[string]string{"run": studentRun(`for i in $(seq 100); do [ "$(cat /proc/1/oom_score_adj)" = 0 ] && break; sleep 0.05; done
+out "run=$(cat /proc/$$/oom_score_adj) child=$(cat /proc/self/oom_score_adj) helper=$(cat /proc/1/oom_score_adj)"
+out "$(run_student sh -c 'for i in $(seq 100); do [ "$(cat /proc/1/oom_score_adj)" = 0 ] && break; sleep 0.05; done; echo student=$(cat /proc/$$/oom_score_adj) child=$(cat /proc/self/oom_score_adj) helper=$(cat /proc/1/oom_score_adj)')"`)}), nil)
 	res, _ := runJob(t, r, job)
 	want := "run=500 child=500 helper=0\nstudent=500 child=500 helper=0\n"
 	if res.Result.Status != messages.StatusSuccess || res.Result.Text != want {
