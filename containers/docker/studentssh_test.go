@@ -34,13 +34,7 @@ func TestStudentSSHTakesOneStream(t *testing.T) {
 		{"another kind first", nil, channel.KindResult, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := testutil.FreePorts(t, 4)
-			r := &Runtime{opts: Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 3}}, log: slog.New(slog.DiscardHandler)}
-			r.opts.APITimeout = time.Second
-			r.ports = newPortPool(r.opts.SSH)
-			ev := newSSHEvents()
-			c := &jobChannel{r: r, ev: ev, job: newJob(r, nil, nil)}
-			c.job.Desc = &messages.JobDescription{JobID: "j"}
+			r, c, ev := studentSSHChannel(t)
 			toAgent, fromHelper := io.Pipe()
 			toHelper, fromAgent := io.Pipe()
 			done := make(chan bool, 1)
@@ -99,13 +93,7 @@ func TestStudentSSHTakesOneStream(t *testing.T) {
 // one job whose run file started ssh_student many times in the
 // background held the agent's whole range.
 func TestStudentSSHOneSessionPerJob(t *testing.T) {
-	base := testutil.FreePorts(t, 4)
-	r := &Runtime{opts: Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 3}}, log: slog.New(slog.DiscardHandler)}
-	r.opts.APITimeout = time.Second
-	r.ports = newPortPool(r.opts.SSH)
-	ev := newSSHEvents()
-	c := &jobChannel{r: r, ev: ev, job: newJob(r, nil, nil)}
-	c.job.Desc = &messages.JobDescription{JobID: "j"}
+	r, c, ev := studentSSHChannel(t)
 	// student starts one student container's side: its helper's yamux
 	// client, which opens its SSH server's stream.
 	student := func() (st net.Conn, done <-chan bool, end func()) {
@@ -156,4 +144,17 @@ func TestStudentSSHOneSessionPerJob(t *testing.T) {
 	waitCreds(t, ev)
 	endThird()
 	<-thirdDone
+}
+
+// studentSSHChannel is a job's channel on a runtime with SSH on four
+// loopback ports and no Docker.
+func studentSSHChannel(t *testing.T) (*Runtime, *jobChannel, *sshEvents) {
+	base := testutil.FreePorts(t, 4)
+	r := &Runtime{opts: Options{SSH: SSHOptions{Listen: "127.0.0.1", PortMin: base, PortMax: base + 3}}, log: slog.New(slog.DiscardHandler)}
+	r.opts.APITimeout = time.Second
+	r.ports = newPortPool(r.opts.SSH)
+	ev := newSSHEvents()
+	c := &jobChannel{r: r, ev: ev, job: newJob(r, nil, nil)}
+	c.job.Desc = &messages.JobDescription{JobID: "j"}
+	return r, c, ev
 }

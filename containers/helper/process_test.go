@@ -343,9 +343,7 @@ set_global_feedback("answer " + get_input("q1") + (" ls" if "helper.py" in files
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newContainer(t, job(map[string]any{"q1": "42"}, 1<<20))
-			// No __pycache__ in the image's sources.
-			env := append(c.env(), "PYTHONPATH="+pkg, "INGO_HELPER="+helperBin, "PYTHONDONTWRITEBYTECODE=1",
-				PassEnv+"=GORACE PYTHONPATH INGO_HELPER PYTHONDONTWRITEBYTECODE")
+			env := pythonEnv(c, pkg)
 			if tt.ipython {
 				probe := exec.Command("/usr/bin/env", "python3", "-c", "import IPython") // python3 of env's PATH
 				probe.Env = env
@@ -356,16 +354,7 @@ set_global_feedback("answer " + get_input("q1") + (" ls" if "helper.py" in files
 			c.task("helper.py", "import sys\ndef say(x):\n    return 'answer ' + x\n", 0o644)
 			run := strings.Replace(tt.run, "str(sys_argv_is_file())", "str(__import__('sys').argv == [__file__])", 1)
 			c.task("run.py", run, tt.mode)
-			cmd := exec.Command(helperBin, "run")
-			cmd.Env = env
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("%v: %s", err, out)
-			}
-			var r Result
-			data, err := os.ReadFile(c.paths.Result)
-			if err != nil || json.Unmarshal(data, &r) != nil {
-				t.Fatalf("result %q: %v", data, err)
-			}
+			r := runPython(t, c, env)
 			want := map[string]string{"no imports": "answer 42", "executable, another first line": "answer 42 __main__ True",
 				"IPython's syntax": "answer 42 ls", "the __main__ module": "answer 42 ran 1"}[tt.name]
 			if r.Result != "success" || r.Text != want {
@@ -400,8 +389,23 @@ set_global_result("success")
 set_global_feedback("|".join([data["up"]["filename"], content, input.get_input("up").decode(), input.get_input("up:filename"),
     input.get_input("a/b").decode(), data["a/b"]["value"], data["q1"]]))
 `, 0o644)
-	env := append(c.env(), "PYTHONPATH="+pkg, "INGO_HELPER="+helperBin, "PYTHONDONTWRITEBYTECODE=1",
+	r := runPython(t, c, pythonEnv(c, pkg))
+	if want := "main.c|int main;|int main;|main.c|x|eA==|42"; r.Result != "success" || r.Text != want {
+		t.Errorf("got %q %q (stderr %q), want success %q", r.Result, r.Text, r.Stderr, want)
+	}
+}
+
+// pythonEnv is c's environment for a run file of INGInious' Python API,
+// from the image's sources at pkg.
+func pythonEnv(c *container, pkg string) []string {
+	// No __pycache__ in the image's sources.
+	return append(c.env(), "PYTHONPATH="+pkg, "INGO_HELPER="+helperBin, "PYTHONDONTWRITEBYTECODE=1",
 		PassEnv+"=GORACE PYTHONPATH INGO_HELPER PYTHONDONTWRITEBYTECODE")
+}
+
+// runPython runs the helper on c with env and returns its result.
+func runPython(t *testing.T, c *container, env []string) Result {
+	t.Helper()
 	cmd := exec.Command(helperBin, "run")
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -412,7 +416,5 @@ set_global_feedback("|".join([data["up"]["filename"], content, input.get_input("
 	if err != nil || json.Unmarshal(data, &r) != nil {
 		t.Fatalf("result %q: %v", data, err)
 	}
-	if want := "main.c|int main;|int main;|main.c|x|eA==|42"; r.Result != "success" || r.Text != want {
-		t.Errorf("got %q %q (stderr %q), want success %q", r.Result, r.Text, r.Stderr, want)
-	}
+	return r
 }
