@@ -33,9 +33,13 @@ func (c *Config) Validate() error {
 	if r := c.Backend.Replicas; r != 1 && r != 3 && r != 5 {
 		bad("backend.replicas", "must be 1, 3 or 5 (JetStream replicates on an odd number of servers), not %d", r)
 	}
-	// What only the backend knows to check (the tags were checked).
+	// What only the backend knows to check (the tags were checked): its
+	// lists of name=value, refused here before any command starts
+	// anything (an embedded NATS server, its keys written) rather than
+	// by the backend once it runs.
 	for _, p := range settings.Problems(c.Backend.Config.Check()) {
-		if p.Key == "course-weights" {
+		switch p.Key {
+		case "course-weights", "frontend-min-priorities", "max-ssh-debug-per-clients":
 			bad("backend."+p.Key, "%s", p.Msg)
 		}
 	}

@@ -168,6 +168,27 @@ func TestLoad_BadEnvironmentValueNamesTheVariable(t *testing.T) {
 	}
 }
 
+// The backend's lists of name=value are refused when the settings load,
+// naming the entry: before, two of them only once the backend ran, after
+// an embedded NATS server had started and its keys were written.
+func TestLoad_BackendListsCheckedEarly(t *testing.T) {
+	for _, tc := range []struct{ env, value, word string }{
+		{"INGO_BACKEND_COURSE_WEIGHTS", "algo=heavy", "algo"},
+		{"INGO_BACKEND_FRONTEND_MIN_PRIORITIES", "webapp=urgent", "webapp"},
+		{"INGO_BACKEND_MAX_SSH_DEBUG_PER_CLIENTS", "webapp=many", "webapp"},
+		{"INGO_BACKEND_MAX_SSH_DEBUG_PER_CLIENTS", "web.app=2", "not a client id"},
+	} {
+		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
+			isolate(t)
+			t.Setenv(tc.env, tc.value)
+			_, _, err := schema.Load(config.Source{})
+			if err == nil || !strings.Contains(err.Error(), tc.word) {
+				t.Errorf("err = %v, want a problem naming %q", err, tc.word)
+			}
+		})
+	}
+}
+
 // TestLoad_EnvOnlyKeys guards against viper's AutomaticEnv caveat: a key set
 // only by its variable, deep in a section, must still be seen.
 func TestLoad_EnvOnlyKeys(t *testing.T) {
