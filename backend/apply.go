@@ -52,7 +52,7 @@ func (b *Backend) apply(t Transition) {
 		if t.Job != nil {
 			h, frontend = HeadOf(t.Job), t.Job.Frontend
 		}
-		j := &job{head: b.heads.head(h), desc: t.Job, owner: b.heads.of(ownerOf(t.ClientID, frontend)), seq: t.Seq, queuedAt: stampOf(t.At),
+		j := &job{head: b.heads.head(h), desc: t.Job, owner: b.heads.of(messages.CourseOwner(t.ClientID, frontend)), seq: t.Seq, queuedAt: stampOf(t.At),
 			phase: phaseWaiting, index: -1}
 		b.jobs[id] = j
 		b.noteQueued(j)

@@ -135,7 +135,7 @@ func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire [
 // and within an admin client its frontend's (shareKey): another frontend
 // filling a course of the same name does not get this one's jobs refused.
 func (b *Backend) overCap(c *client, m *messages.ClientNewJob) *messages.Error {
-	k := (&job{head: HeadOf(m), owner: ownerOf(c.id, m.Frontend)}).leafKey().shareKey
+	k := (&job{head: HeadOf(m), owner: messages.CourseOwner(c.id, m.Frontend)}).leafKey().shareKey
 	if max := b.cfg.MaxWaitingPerCourse; max > 0 && b.queues.waitingBy[k.courseKey()] >= max {
 		return messages.Errorf(messages.CodeQueueFull, m.JobID,
 			"course %q has %d jobs waiting, the most backend.max-waiting-per-course allows; submit again once some have run", k.course, max)

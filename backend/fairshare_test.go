@@ -382,7 +382,7 @@ func TestFairShare_WeightNames(t *testing.T) {
 		{"api", "webapp", "algo", 1},
 		{"api", "uni-b", "java", 2},
 	} {
-		if got := f.weight(courseKey(ownerOf(tt.client, tt.frontend), tt.course)); got != tt.want {
+		if got := f.weight(courseKey(messages.CourseOwner(tt.client, tt.frontend), tt.course)); got != tt.want {
 			t.Errorf("client %q frontend %q course %q: weight %v, want %v", tt.client, tt.frontend, tt.course, got, tt.want)
 		}
 	}

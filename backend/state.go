@@ -27,7 +27,7 @@ type job struct {
 	// owner is the client the job is for (results, kills, snapshots)
 	// and whose course it is, as one string (a job costs no more): the
 	// client's id, or "client:frontend" for a frontend an admin client
-	// submitted it for (ClientNewJob.Frontend; ids have no ':'). The
+	// submitted it for (messages.CourseOwner). The
 	// fair share and the caps key the course by it, and
 	// backend.course-weights names it so.
 	owner    string
@@ -77,15 +77,6 @@ func (j *job) leafKey() leafKey {
 func (j *job) client() string {
 	c, _, _ := strings.Cut(j.owner, ":")
 	return c
-}
-
-// ownerOf names the course owner of a job client submitted for frontend
-// ("" for its own): see job.owner.
-func ownerOf(client, frontend string) string {
-	if frontend == "" {
-		return client
-	}
-	return client + ":" + frontend
 }
 
 // before orders waiting jobs: lower priority first, then earlier arrival.

@@ -211,6 +211,17 @@ type QueueSummary struct {
 	Counts []QueueCount `cbor:"counts" json:"counts"`
 }
 
+// CourseOwner names whose course a job is, as backend.course-weights and
+// the queue's counts name it: the client's id, or "client:frontend" for a
+// frontend an admin client submitted it for (ClientNewJob.Frontend; ids
+// hold no ':').
+func CourseOwner(client, frontend string) string {
+	if frontend == "" {
+		return client
+	}
+	return client + ":" + frontend
+}
+
 // QueueCount is how many jobs of one environment and course run and wait.
 // A course is its client's (and, within an admin client such as the HTTP
 // API, its frontend's: ClientNewJob.Frontend), so two clients' courses of

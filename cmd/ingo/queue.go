@@ -200,13 +200,10 @@ func printCounts(w io.Writer, s *messages.QueueSummary) error {
 // "client", or "client:frontend" for an HTTP API token's; "-" from a
 // backend that does not say.
 func countOwner(c messages.QueueCount) string {
-	switch {
-	case c.ClientID == "":
+	if c.ClientID == "" {
 		return "-"
-	case c.Frontend == "":
-		return c.ClientID
 	}
-	return c.ClientID + ":" + c.Frontend
+	return messages.CourseOwner(c.ClientID, c.Frontend)
 }
 
 func printRunning(w io.Writer, jobs []messages.QueueRunningJob, now time.Time) error {

@@ -47,10 +47,10 @@ func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error
 		}
 	}
 	var err error
-	if res.Tests, err = anyMap(hr.Tests); err != nil {
+	if res.Tests, err = contract.DecodeValues(hr.Tests); err != nil {
 		return messages.JobResult{}, fmt.Errorf("result.json tests: %w", err)
 	}
-	if res.Custom, err = anyMap(hr.Custom); err != nil {
+	if res.Custom, err = contract.DecodeValues(hr.Custom); err != nil {
 		return messages.JobResult{}, fmt.Errorf("result.json custom: %w", err)
 	}
 	if hr.Archive != "" {
@@ -62,10 +62,4 @@ func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error
 		res.Stdout, res.Stderr = hr.Stdout, hr.Stderr
 	}
 	return res, nil
-}
-
-// anyMap decodes tests and custom values, integers as integers
-// (contract.DecodeValues).
-func anyMap(m map[string]json.RawMessage) (map[string]any, error) {
-	return contract.DecodeValues(m)
 }

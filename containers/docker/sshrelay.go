@@ -105,7 +105,7 @@ func (p *portPool) listen() (net.Listener, int, error) {
 	if !p.opts.Enabled() {
 		return nil, 0, fmt.Errorf("SSH is not enabled on this agent (no port range)")
 	}
-	n := p.opts.PortMax - p.opts.PortMin + 1
+	n := p.opts.Ports()
 	start := rand.IntN(n)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -132,7 +132,7 @@ func (p *portPool) listen() (net.Listener, int, error) {
 // full reports whether every port of the range is held by a session.
 // A port another program holds is not counted: listen finds that out.
 func (p *portPool) full() (bool, string) {
-	n := p.opts.PortMax - p.opts.PortMin + 1
+	n := p.opts.Ports()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.used) < n {

@@ -31,9 +31,10 @@ const commandOOMScoreAdj = 500
 // the raise, start and lower of startAsOOMVictim one step: two starts at
 // once must not lower the score under each other.
 var ownOOMScore struct {
-	mu  sync.Mutex
-	f   *os.File // nil: not opened, the commands start with the helper's score
-	was []byte
+	mu     sync.Mutex
+	f      *os.File // nil: not opened, the commands start with the helper's score
+	was    []byte   // the helper's own, written back after each start
+	raised []byte   // what the commands start with
 }
 
 // keepOwnOOMScore opens the helper's own oom_score_adj for
@@ -55,7 +56,15 @@ func keepOwnOOMScore(root string) {
 		_ = f.Close()
 		return
 	}
-	ownOOMScore.f, ownOOMScore.was = f, []byte(strings.TrimSpace(string(b[:n])))
+	was := strings.TrimSpace(string(b[:n]))
+	// Never lower than the helper's own: a container started with a
+	// higher score keeps it for its commands, and the helper stays the
+	// less preferred.
+	raised := commandOOMScoreAdj
+	if n, err := strconv.Atoi(was); err == nil && n > raised {
+		raised = n
+	}
+	ownOOMScore.f, ownOOMScore.was, ownOOMScore.raised = f, []byte(was), []byte(strconv.Itoa(raised))
 }
 
 // startAsOOMVictim calls start, which forks a command, with the helper's
@@ -75,14 +84,7 @@ func startAsOOMVictim(start func() error) error {
 	if f == nil {
 		return start()
 	}
-	// Never lower than the helper's own: a container started with a
-	// higher score keeps it for its commands, and the helper stays the
-	// less preferred.
-	raised := commandOOMScoreAdj
-	if was, err := strconv.Atoi(string(ownOOMScore.was)); err == nil && was > raised {
-		raised = was
-	}
-	if _, err := f.Write([]byte(strconv.Itoa(raised))); err != nil {
+	if _, err := f.Write(ownOOMScore.raised); err != nil {
 		return start()
 	}
 	defer func() { _, _ = f.Write(ownOOMScore.was) }()
