@@ -42,7 +42,9 @@ type tmpfsMount struct {
 //   - /task: Limits.Disk MiB (maxTaskBytes without one), the task folder
 //     and what the run file writes there;
 //   - /tmp: see tmpMount;
-//   - /.ingo: input.json (at least inputRoomBytes) twice (the file and the uploads written out of it)
+//   - /.ingo: input.json (at least inputRoomBytes) twice (the file, and the
+//     uploads and __inputdata.json written out of it: the uploads' base64
+//     becomes bytes, a path in __inputdata.json)
 //     plus three results (feedback.json, its temporary file while a
 //     command replaces it, one to spare; the result itself goes over the
 //     channel) plus 1 MiB;

@@ -22,6 +22,7 @@ const (
 	ResultFile   = contract.ResultFile
 	FeedbackFile = contract.FeedbackFile
 	FilesDir     = contract.FilesDir
+	InputData    = contract.InputDataFile
 	PassEnv      = contract.PassEnv
 
 	DefaultOutputLimit = contract.DefaultOutputLimit
@@ -68,6 +69,9 @@ type Paths struct {
 	Feedback string
 	Lock     string
 	Files    string
+	// InputData is INGInious' /.__input/__inputdata.json (see
+	// writeInputData).
+	InputData string
 }
 
 // NewPaths returns the paths under root ("" for the real ones).
@@ -79,16 +83,17 @@ func NewPaths(root string) Paths {
 		return filepath.Join(root, p)
 	}
 	return Paths{
-		Root:     root,
-		Task:     j(TaskDir),
-		Student:  j(StudentDir),
-		Ingo:     j(IngoDir),
-		Archive:  j(ArchiveDir),
-		Input:    j(InputFile),
-		Result:   j(ResultFile),
-		Feedback: j(FeedbackFile),
-		Lock:     j(FeedbackFile + ".lock"),
-		Files:    j(FilesDir),
+		Root:      root,
+		Task:      j(TaskDir),
+		Student:   j(StudentDir),
+		Ingo:      j(IngoDir),
+		Archive:   j(ArchiveDir),
+		Input:     j(InputFile),
+		Result:    j(ResultFile),
+		Feedback:  j(FeedbackFile),
+		Lock:      j(FeedbackFile + ".lock"),
+		Files:     j(FilesDir),
+		InputData: j(InputData),
 	}
 }
 

@@ -70,7 +70,9 @@
 //
 //  1. Removes any old /.ingo/result.json and /.ingo/feedback.json, reads
 //     input.json, creates /task/student, writes each uploaded file to
-//     /.ingo/files/<problem id>/<file name>.
+//     /.ingo/files/<problem id>/<file name>, and INGInious' start message to
+//     /.ingo/__input/__inputdata.json (uploads' values the paths of their
+//     files), which images link as /.__input for run files that read it.
 //  2. Finds the grader: run_cmd if set (split on spaces, as INGInious; the
 //     first word looked up in PATH, or relative to /task), else the first of
 //     /task/run, /task/run.sh, /task/run.py, /task/run.py3 that exists,

@@ -126,10 +126,12 @@ func pathElement(s string) bool {
 
 // materialiseUploads writes every uploaded file to FilesDir/<pid>/<name>,
 // so that compilers and tools can use them as files (INGInious also writes
-// uploads to files). Problem ids or names unfit for a path are skipped or
-// renamed "upload"; getinput still works for them.
-func materialiseUploads(p Paths, in *Input) error {
+// uploads to files), and returns the path of each file written by problem
+// id. Problem ids or names unfit for a path are skipped or renamed
+// "upload"; getinput still works for them.
+func materialiseUploads(p Paths, in *Input) (map[string]string, error) {
 	var errs []error
+	written := map[string]string{}
 	for pid, raw := range in.Input {
 		f, isFile, err := asFile(raw)
 		if !isFile {
@@ -153,7 +155,10 @@ func materialiseUploads(p Paths, in *Input) error {
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), f.Content, 0o644); err != nil {
 			errs = append(errs, fmt.Errorf("materialising uploads: %w", err))
+			continue
 		}
+		// The path the run file sees, whatever the test root.
+		written[pid] = filepath.Join(FilesDir, pid, name)
 	}
-	return errors.Join(errs...)
+	return written, errors.Join(errs...)
 }

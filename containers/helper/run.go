@@ -122,7 +122,11 @@ func runJob(e *cmdEnv, signals <-chan os.Signal, m *mux) Result {
 	if err := os.MkdirAll(p.Student, 0o755); err != nil {
 		e.warnf(Name+" run", "creating %s: %v", p.Student, err)
 	}
-	if err := materialiseUploads(p, in); err != nil {
+	uploads, err := materialiseUploads(p, in)
+	if err != nil {
+		e.warnf(Name+" run", "%v", err)
+	}
+	if err := writeInputData(p, in, uploads); err != nil {
 		e.warnf(Name+" run", "%v", err)
 	}
 	var o *outcome

@@ -32,6 +32,10 @@ const (
 	FeedbackFile = "/.ingo/feedback.json"
 	// FilesDir holds the uploaded files, one directory per problem id.
 	FilesDir = "/.ingo/files"
+	// InputDataFile is the input as INGInious' agent gives it to its
+	// containers (/.__input/__inputdata.json, which the images link here):
+	// run files written for INGInious read it directly.
+	InputDataFile = "/.ingo/__input/__inputdata.json"
 
 	// PassEnv names, space-separated, variables of the image's environment
 	// that reach the run file besides the fixed ones (e.g. "JAVA_HOME").
