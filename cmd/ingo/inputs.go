@@ -2,9 +2,12 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -95,6 +98,38 @@ func randomValue(kv, value string) (float64, error) {
 		return 0, fmt.Errorf("-i %s: @random holds numbers, as INGInious gives them (-i @random=0.37, once per number)", kv)
 	}
 	return f, nil
+}
+
+// randomGiven says whether -i gave @random.
+func randomGiven(values []string) bool {
+	return slices.ContainsFunc(values, func(kv string) bool {
+		pid, _, _ := strings.Cut(kv, "=")
+		pid = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(pid), "[]"))
+		return pid == taskfile.RandomKey
+	})
+}
+
+// drawRandom draws n numbers in [0, 1), as INGInious' webapp draws a
+// student's @random for a task with input_random: n.
+func drawRandom(n int) []any {
+	r := make([]any, n)
+	for i := range r {
+		r[i] = rand.Float64()
+	}
+	return r
+}
+
+// randomList prints @random's numbers as Python would (a run file's
+// get_input("@random")).
+func randomList(r []any) string {
+	parts := make([]string, len(r))
+	for i, v := range r {
+		parts[i] = fmt.Sprint(v)
+		if f, ok := v.(float64); ok {
+			parts[i] = strconv.FormatFloat(f, 'g', -1, 64)
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 // textValue is the answer an -i value stands for: the text of FILE for

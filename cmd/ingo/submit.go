@@ -48,9 +48,10 @@ with one value, and a multiple choice with multiple set in task.yaml is always
 a list, as the INGInious webapp sends it; -i PID=@FILE gives it the text of
 FILE (@@ starts a value with a literal @); -f PID=FILE sends a file, as an
 INGInious upload. The webapp's @-keys are filled in (@username, @lang en,
-@state "", @random []...) unless given: -i @random=NUMBER adds a number to
-@random, which is always a list of numbers (get_input("@random")[0] is 0.37
-after -i @random=0.37).
+@state ""...) unless given: -i @random=NUMBER adds a number to @random, which
+is always a list of numbers (get_input("@random")[0] is 0.37 after -i
+@random=0.37); without it, a task with input_random: N in task.yaml gets N
+numbers drawn in [0, 1), as the webapp draws them, printed on stderr.
 
 --course-dir DIR names the course folder (INGInious' tasks/COURSE): the job's
 course is its name, and its $common folder, when there is one, is packed with
@@ -92,6 +93,11 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 	req, err := buildJob(dir, o, time.Now())
 	if err != nil {
 		return err
+	}
+	if r, _ := req.InputData[taskfile.RandomKey].([]any); len(r) > 0 && !randomGiven(o.inputs) {
+		// The student would see them in the task's statement; the teacher
+		// needs them to tell a right result from a wrong one.
+		fmt.Fprintf(a.stderr, "@random drawn for task.yaml's input_random: %s (choose them with -i @random=NUMBER, once per number)\n", randomList(r))
 	}
 	for _, w := range taskfile.UnknownAnswers(req.TaskProblems, slices.Collect(maps.Keys(req.InputData))) {
 		// Submitted anyway: the grader may read inputs no problem shows.
@@ -139,6 +145,9 @@ func buildJob(dir string, o submitOptions, now time.Time) (frontendclient.JobReq
 	data, err := inputData(o.inputs, o.files, spec.Problems, now)
 	if err != nil {
 		return frontendclient.JobRequest{}, err
+	}
+	if spec.InputRandom > 0 && !randomGiven(o.inputs) {
+		data[taskfile.RandomKey] = drawRandom(spec.InputRandom)
 	}
 	if taskfile.NeedsRunFile(spec) && taskfile.FindRunFile(dir) == "" &&
 		(o.courseDir == "" || taskfile.FindRunFile(filepath.Join(o.courseDir, "_")) == "") {

@@ -119,3 +119,52 @@ expect: {status: success}
 		}
 	}
 }
+
+// A task with input_random gets @random drawn, as the webapp draws it for
+// each student, unless -i gives it.
+func TestSubmitDrawsRandomInputs(t *testing.T) {
+	tests := []struct {
+		name   string
+		random string // task.yaml's input_random line
+		inputs []string
+		n      int   // numbers drawn, in [0, 1)
+		given  []any // or these
+	}{
+		{name: "two, as a string", random: "input_random: '2'", n: 2},
+		{name: "three, as a number", random: "input_random: 3", n: 3},
+		{name: "given", random: "input_random: '2'", inputs: []string{"@random=0.5", " @random []=0.25"}, given: []any{0.5, 0.25}},
+		{name: "none", given: []any{}},
+		{name: "zero", random: "input_random: 0", given: []any{}},
+		{name: "not a number", random: "input_random: two", given: []any{}},
+		{name: "over the bound", random: "input_random: 1000000000", given: []any{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "task.yaml"), "environment: default\n"+tt.random+"\n")
+			writeFile(t, filepath.Join(dir, "run"), "#!/bin/sh\n")
+			req, err := buildJob(dir, submitOptions{inputs: tt.inputs}, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := req.InputData["@random"].([]any)
+			if !ok {
+				t.Fatalf("@random = %#v, want a list", req.InputData["@random"])
+			}
+			if tt.given != nil {
+				if !reflect.DeepEqual(got, tt.given) {
+					t.Errorf("@random = %v, want %v", got, tt.given)
+				}
+				return
+			}
+			if len(got) != tt.n {
+				t.Fatalf("@random = %v, want %d numbers", got, tt.n)
+			}
+			for _, v := range got {
+				if f, ok := v.(float64); !ok || f < 0 || f >= 1 {
+					t.Errorf("@random = %v: %#v is no number in [0, 1)", got, v)
+				}
+			}
+		})
+	}
+}

@@ -26,6 +26,11 @@ type Spec struct {
 	// Problems are the task's problem definitions (INGInious'
 	// task_problems), which graders such as the MCQ agent read.
 	Problems map[string]any
+	// InputRandom is how many random numbers INGInious' webapp draws for
+	// each student (input_random), which it sends as @random; 0 when
+	// absent or unreadable (the webapp's business, not the run's: see
+	// randomCount).
+	InputRandom int
 }
 
 // taskYAML is the part of INGInious' task.yaml that concerns the run.
@@ -37,6 +42,7 @@ type taskYAML struct {
 	EnvironmentType       string         `yaml:"environment_type"`
 	EnvironmentParameters any            `yaml:"environment_parameters"`
 	Problems              map[string]any `yaml:"problems"`
+	InputRandom           any            `yaml:"input_random"`
 
 	// The older format: environment, limits, network_grading, run_cmd at
 	// the top.
@@ -77,7 +83,7 @@ func Parse(data []byte) (Spec, error) {
 	if err := yaml.Unmarshal(data, &t); err != nil {
 		return Spec{}, fmt.Errorf("not a valid task.yaml: %w", err)
 	}
-	spec := Spec{Problems: t.Problems}
+	spec := Spec{Problems: t.Problems, InputRandom: randomCount(t.InputRandom)}
 	var err error
 	if t.Environment != nil {
 		// INGInious converts the older format whenever `environment` is
@@ -118,6 +124,24 @@ func Parse(data []byte) (Spec, error) {
 		spec.EnvironmentType += "-ssh"
 	}
 	return spec, nil
+}
+
+// MaxInputRandom bounds input_random as read: INGInious has no bound,
+// but a few numbers is what tasks use, and a task folder from anyone must
+// not make a client allocate billions.
+const MaxInputRandom = 1000
+
+// randomCount reads input_random as INGInious' webapp does (int(value): a
+// number or a string of digits). A value it would refuse, or one over
+// MaxInputRandom, reads as 0: the numbers come from the frontend, and only
+// `ingo submit` draws them in its place, so a bad value must not refuse the
+// job.
+func randomCount(v any) int {
+	f, ok, err := number("input_random", v)
+	if err != nil || !ok || f > MaxInputRandom {
+		return 0
+	}
+	return int(f)
 }
 
 func firstNonEmpty(values ...string) string {
