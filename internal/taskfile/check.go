@@ -46,10 +46,12 @@ func Check(dir string, o CheckOptions) (*Report, error) {
 	r.Spec, _ = Parse(nil)
 	path := filepath.Join(dir, "task.yaml")
 	f := findings{file: path, list: &r.Findings}
-	data, err := os.ReadFile(path)
+	data, err := readTaskYAML(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		f.add(SevWarning, 0, "no task.yaml: ingo runs the folder in docker/default with default limits, but INGInious would not see a task here")
+	case errors.Is(err, ErrTooLarge):
+		f.add(SevError, 0, "%v", err)
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	default:
@@ -65,8 +67,12 @@ func Check(dir string, o CheckOptions) (*Report, error) {
 // with what could be read.
 func checkTaskYAML(f findings, data []byte, o CheckOptions, r *Report) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		f.yamlError(err)
+	switch err := checkBounds(data, &doc); {
+	case errors.Is(err, ErrTooLarge):
+		f.add(SevError, 0, "%v", err)
+		return
+	case err != nil:
+		f.yamlError(errors.Unwrap(err))
 		return
 	}
 	root := deref(&doc)

@@ -63,7 +63,7 @@ func ReadDir(dir string) (Spec, error) {
 		return Spec{}, fmt.Errorf("task folder %s is not a directory: give the folder that holds task.yaml", dir)
 	}
 	path := filepath.Join(dir, "task.yaml")
-	data, err := os.ReadFile(path)
+	data, err := readTaskYAML(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return Parse(nil)
 	}
@@ -77,10 +77,15 @@ func ReadDir(dir string) (Spec, error) {
 	return spec, nil
 }
 
-// Parse reads task.yaml in either format (see the package doc).
+// Parse reads task.yaml in either format (see the package doc). A file
+// over the bounds of a task.yaml (see MaxBytes) is refused unread.
 func Parse(data []byte) (Spec, error) {
+	var doc yaml.Node
+	if err := checkBounds(data, &doc); err != nil {
+		return Spec{}, err
+	}
 	var t taskYAML
-	if err := yaml.Unmarshal(data, &t); err != nil {
+	if err := doc.Decode(&t); err != nil {
 		return Spec{}, fmt.Errorf("not a valid task.yaml: %w", err)
 	}
 	spec := Spec{Problems: t.Problems, InputRandom: randomCount(t.InputRandom)}
