@@ -272,8 +272,3 @@ const (
 func failure(public string, err error) error {
 	return &containers.Failure{Public: public, Err: err}
 }
-
-// crash is a crash result with a text.
-func crash(text string) messages.JobResult {
-	return messages.NewJobResult(messages.StatusCrash, text, "")
-}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/helper/contract"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -19,6 +20,17 @@ const (
 	// shows its own title for the status); the bridge passes texts on.
 	textOverflow = ""
 )
+
+// ownResult is a result the runtime makes itself, the grader having given
+// none (a limit reached, no readable result). As INGInious' agent (whose
+// handle_job_closing starts from inputdata["@state"] and reads the
+// grader's feedback only when the container was not killed), it keeps the
+// state the job came with: a timeout does not reset what a task keeps in
+// @state for the student's next submission.
+func ownResult(job *containers.Job, st messages.Status, text string) messages.JobResult {
+	prev, _ := job.Desc.InputData["@state"].(string)
+	return messages.NewJobResult(st, text, prev)
+}
 
 // errNoResult: no result came over the channel.
 var errNoResult = errors.New("no result over the channel")

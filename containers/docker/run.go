@@ -289,13 +289,13 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 	// Overflow wins over timeout: a process killed by the OOM killer may
 	// also have used its time.
 	if c.oom.killed() || (!c.stoppedEarly() && r.stoppedState(ctx, c).OOMKilled) {
-		return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
+		return ownResult(a.job, messages.StatusOverflow, textOverflow), nil
 	}
 	switch st.verdict {
 	case verdictCPU:
-		return messages.NewJobResult(messages.StatusTimeout, textTimeout, ""), nil
+		return ownResult(a.job, messages.StatusTimeout, textTimeout), nil
 	case verdictHard:
-		return messages.NewJobResult(messages.StatusTimeout, textHardTime, ""), nil
+		return ownResult(a.job, messages.StatusTimeout, textHardTime), nil
 	}
 	// The attach stream ends with the container; give it a moment to
 	// drain, then give up on it.
@@ -310,8 +310,8 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 	data, err := c.ch.takenResult()
 	switch {
 	case errors.Is(err, channel.ErrResultTooLarge):
-		return messages.NewJobResult(messages.StatusError,
-			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", a.maxResult, a.job.Limits.Output), ""), nil
+		return ownResult(a.job, messages.StatusError,
+			fmt.Sprintf("The grader's result is larger than the bound of %d bytes for an output limit of %d bytes.", a.maxResult, a.job.Limits.Output)), nil
 	case err != nil:
 		r.log.Debug("no result over the channel", "container", c.id, "err", err)
 		// Killed by SIGKILL, and not by the agent: most likely the OOM
@@ -320,18 +320,18 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 		// process, and its "oom" event and OOMKilled flag may come after
 		// the exit.
 		if st.exit == 128+9 && r.awaitOOMKilled(ctx, c.id) {
-			return messages.NewJobResult(messages.StatusOverflow, textOverflow, ""), nil
+			return ownResult(a.job, messages.StatusOverflow, textOverflow), nil
 		}
 		if ctx.Err() != nil {
 			// Killed (or the agent stops) while waiting: the job's
 			// cause, not a crash.
 			return messages.JobResult{}, fmt.Errorf("while reading the result: %w", context.Cause(ctx))
 		}
-		return crash(textNoResult), nil
+		return ownResult(a.job, messages.StatusCrash, textNoResult), nil
 	}
 	res, err := jobResult(data, a.job.Desc.Debug)
 	if err != nil {
-		return crash("The grading container gave a result that cannot be read."), nil
+		return ownResult(a.job, messages.StatusCrash, "The grading container gave a result that cannot be read."), nil
 	}
 	return res, nil
 }

@@ -49,8 +49,8 @@ func (e *cmdEnv) checkResult(cmd, result string) error {
 // parseGrade reads a grade as Python's float() does, finite only (JSON
 // cannot carry inf or nan).
 func parseGrade(s string) (float64, error) {
-	g, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsInf(g, 0) || math.IsNaN(g) {
+	g, ok := pyFloat(s)
+	if !ok || math.IsInf(g, 0) || math.IsNaN(g) {
 		return 0, exitWith(exitUsage, fmt.Errorf("invalid grade %q: give a number such as 87.5", s))
 	}
 	return g, nil
@@ -81,11 +81,10 @@ func customValue(s string, isJSON bool) (json.RawMessage, error) {
 		}
 		return json.Marshal(v)
 	}
-	t := strings.TrimSpace(s)
-	if i, err := strconv.ParseInt(t, 10, 64); err == nil {
+	if i, ok := pyInt(s); ok {
 		return json.RawMessage(strconv.FormatInt(i, 10)), nil
 	}
-	if f, err := strconv.ParseFloat(t, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+	if f, ok := pyFloat(s); ok && !math.IsInf(f, 0) && !math.IsNaN(f) {
 		return json.RawMessage(floatJSON(f)), nil
 	}
 	return json.Marshal(s)

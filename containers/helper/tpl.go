@@ -12,17 +12,18 @@ import (
 // feedback-msg-tpl renders a feedback template. INGInious uses Jinja2;
 // ingo renders the part of it that shell run files use: {{ name }} (an
 // option given as name=value, empty when not given), {# comments #} and the
-// whitespace control dashes ({{- name -}}). A template using anything else
-// ({% if %}, filters, expressions) is not rendered: the feedback gets the
-// error block INGInious shows for a broken template, so the problem is
-// visible rather than a half-rendered text.
+// whitespace control dashes ({{- name -}}), in any image. A template using
+// anything else ({% if %}, filters, expressions) is rendered by Jinja2 in
+// the image's python3 (tpljinja.go); in an image without it, it is not
+// rendered: the feedback gets the error block INGInious shows for a broken
+// template, so the problem is visible rather than a half-rendered text.
 
 var tplIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // renderTemplate renders the supported subset of Jinja2.
 func renderTemplate(tpl string, vars map[string]string) (string, error) {
 	if strings.Contains(tpl, "{%") {
-		return "", errors.New("{% ... %} statements are not supported by ingo's feedback-msg-tpl (only {{ name }} and {# comments #})")
+		return "", errors.New("{% ... %} statements are not supported by ingo's feedback-msg-tpl without python3 and jinja2 in the image (only {{ name }} and {# comments #})")
 	}
 	var b strings.Builder
 	rest := tpl
@@ -51,7 +52,7 @@ func renderTemplate(tpl string, vars map[string]string) (string, error) {
 		if closing == "}}" {
 			name := strings.TrimSpace(inner)
 			if !tplIdent.MatchString(name) {
-				return "", fmt.Errorf("the expression {{ %s }} is not supported by ingo's feedback-msg-tpl (only {{ name }})", name)
+				return "", fmt.Errorf("the expression {{ %s }} is not supported by ingo's feedback-msg-tpl without python3 and jinja2 in the image (only {{ name }})", name)
 			}
 			b.WriteString(vars[name])
 		}
@@ -108,7 +109,7 @@ func brokenTemplateText(err error) string {
 func init() {
 	register(&command{
 		name: "feedback-msg-tpl", usage: "[-a] [-i ID] TEMPLATE [NAME=VALUE...]",
-		desc: "set the feedback text from a template file ({{ name }} replaced by the values given)",
+		desc: "set the feedback text from a Jinja2 template file, given NAME=VALUE options",
 		opts: []option{optAppend, optID},
 		pos:  []string{"template"}, rest: "options",
 		run: func(e *cmdEnv, a *parsed) error {
@@ -138,11 +139,16 @@ func init() {
 			} else if data, err := e.paths.readFile(path); err != nil {
 				e.warnf("feedback-msg-tpl", "%v", err)
 				text = brokenTemplateText(err)
-			} else if out, err := renderTemplate(string(data), vars); err != nil {
+			} else if out, err := renderTemplate(string(data), vars); err == nil {
+				text = out
+			} else if out, jerr := renderJinja(e.paths, string(data), vars, lang); jerr == nil {
+				text = out // more of Jinja2 than renderTemplate's subset
+			} else {
+				if !errors.Is(jerr, errNoJinja) {
+					err = jerr
+				}
 				e.warnf("feedback-msg-tpl", "%s: %v", path, err)
 				text = brokenTemplateText(err)
-			} else {
-				text = out
 			}
 			return e.store().Update(func(f *feedback) error { f.setText(pid, text, a.set("append")); return nil })
 		},

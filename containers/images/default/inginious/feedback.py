@@ -92,8 +92,8 @@ def set_feedback_from_tpl(tpl_name, parameters, problem_id=None, append=False):
     """Sets the feedback text (of the task, or of problem_id) from the
     template tpl_name, looked for as INGInious does: tpl_name.LANG.tpl,
     /task/lang/LANG/tpl_name.tpl, tpl_name.tpl. Rendered by the helper's
-    feedback-msg-tpl, which knows {{ name }} and {# comments #} of Jinja2
-    only: each parameter is given as str(value). Returns False when the
+    feedback-msg-tpl, with Jinja2 (sandboxed) as INGInious renders it: each
+    parameter is given as str(value). Returns False when the
     template is missing or could not be rendered (the feedback then says
     so, as INGInious'), else True."""
     try:
