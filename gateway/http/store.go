@@ -87,6 +87,24 @@ func (st *store) add(id, owner, course string, submittedAt time.Time) *record {
 	return r
 }
 
+// claim registers a job of course that owner is submitting, and returns
+// its record; nil when the id is known already (any owner's), the
+// submission then being a duplicate. Checked and registered at once:
+// before, two tokens' submissions of one id could both find it unknown,
+// and the loser's refusal (duplicate_job) forgot the winner's record, so
+// that the winner's own job answered it 404 (GET, events, kill) while it
+// waited and ran.
+func (st *store) claim(id, owner, course string, submittedAt time.Time) *record {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.jobs[id] != nil {
+		return nil
+	}
+	r := st.addLocked(id, submittedAt)
+	r.owner, r.course = owner, course
+	return r
+}
+
 func (st *store) addLocked(id string, submittedAt time.Time) *record {
 	if r := st.jobs[id]; r != nil {
 		return r
@@ -275,12 +293,13 @@ func (st *store) size() (int, int64) {
 	return len(st.jobs), st.bytes
 }
 
-// forget drops a job the backend refused, unless it has a result.
-func (st *store) forget(id string) {
+// forget drops the record claim gave for a job the backend refused,
+// unless it has a result; another record of the id stays.
+func (st *store) forget(claimed *record) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if r := st.jobs[id]; r != nil && r.status != statusDone {
-		delete(st.jobs, id)
+	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
+		delete(st.jobs, r.id)
 		st.bytes -= r.bytes
 	}
 }

@@ -108,18 +108,25 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		}
 		s.storedTask(p, m.TaskBundle)
 	}
-	if known, _ := s.store.has(m.JobID); known || s.abandoned.othersJob(m.JobID, p.owner()) {
+	duplicate := func() {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
+	}
+	if s.abandoned.othersJob(m.JobID, p.owner()) {
+		duplicate()
 		return
 	}
 	// Registered before the backend hears of it, so a GET right after the
 	// 202 finds it; forgotten again if the backend refuses it.
-	s.store.add(m.JobID, p.owner(), m.CourseID, time.Now())
+	rec := s.store.claim(m.JobID, p.owner(), m.CourseID, time.Now())
+	if rec == nil {
+		duplicate()
+		return
+	}
 	m.Launcher = tagOwner(m.Launcher, p) // history.go: whose job it stays after a restart
 	s.store.setFollowed(m.JobID)         // before any result can reach OnResult
 	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
-		s.store.forget(m.JobID)
+		s.store.forget(rec)
 		var refusal *messages.Error
 		if !errors.As(err, &refusal) {
 			// Unanswered: the backend may have it, and the client
