@@ -93,7 +93,7 @@ func extractTask(f *os.File, dir string) error {
 	err = bundle.Extract(pr, dir, bundle.PackLimits{})
 	pr.CloseWithError(errors.New("extraction stopped")) // ends the writer if Extract stopped early
 	<-done
-	if errors.Is(srcErr, bundle.ErrInflated) || errors.Is(srcErr, errUnpackTime) {
+	if errors.Is(srcErr, bundle.ErrInflated) || errors.Is(srcErr, errUnpackTime) || errors.Is(srcErr, bundle.ErrTooLarge) {
 		err = srcErr // the reason, whatever Extract made of the broken stream
 	}
 	return archiveError(err)
