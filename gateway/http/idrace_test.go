@@ -12,14 +12,16 @@ import (
 // forgot the id: the winner's own job then answered it 404 (GET, events,
 // kill) while it waited and ran. The id is now checked and registered at
 // once, and a refusal forgets only the record it registered.
+func first[A, B any](a A, _ B) A { return a }
+
 func TestClaimKeepsTheFirstSubmittersJob(t *testing.T) {
 	st := newStore(1 << 20)
 	now := time.Now()
-	won := st.claim("x-1", "frontend:alpha", "algo", now)
+	won := first(st.claim("x-1", "frontend:alpha", "algo", now, 0, 0))
 	if won == nil {
 		t.Fatal("the first claim of an id was refused")
 	}
-	lost := st.claim("x-1", "frontend:beta", "algo", now)
+	lost := first(st.claim("x-1", "frontend:beta", "algo", now, 0, 0))
 	if lost != nil {
 		// The loser goes on as postJob does: the backend refuses its
 		// submission, which forgets its record.
@@ -34,7 +36,7 @@ func TestClaimKeepsTheFirstSubmittersJob(t *testing.T) {
 	if known, _ := st.has("x-1"); known {
 		t.Error("the winner's own refusal left its record")
 	}
-	if st.claim("x-1", "frontend:alpha", "algo", now) == nil {
+	if first(st.claim("x-1", "frontend:alpha", "algo", now, 0, 0)) == nil {
 		t.Error("a retry after a refusal was refused")
 	}
 }

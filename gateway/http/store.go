@@ -51,7 +51,10 @@ type record struct {
 	// stream waiting on it reads on.
 	wake  chan struct{}
 	bytes int64
-	elem  *list.Element // in store.finished once done
+	// charge is what the job counts in store.unfinished until it is
+	// done or forgotten (0: nothing, an admin token's).
+	charge int64
+	elem   *list.Element // in store.finished once done
 	// followed: a goroutine copies this job's events from its
 	// frontendclient.Job, done included, so the result that OnResult also
 	// gets is left to it: taken from OnResult it could overtake the
@@ -68,10 +71,13 @@ type store struct {
 	finished *list.List // *record, oldest first
 	bytes    int64
 	limit    int64
+	// unfinished is, per owner, the charges of its jobs not done yet
+	// (Options.MaxUnfinishedBytes).
+	unfinished map[string]int64
 }
 
 func newStore(limit int64) *store {
-	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit}
+	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit, unfinished: map[string]int64{}}
 }
 
 // add registers a job of course the API submitted for owner, unless it
@@ -87,22 +93,43 @@ func (st *store) add(id, owner, course string, submittedAt time.Time) *record {
 	return r
 }
 
-// claim registers a job of course that owner is submitting, and returns
-// its record; nil when the id is known already (any owner's), the
-// submission then being a duplicate. Checked and registered at once:
+// claim registers a job of course that owner is submitting, charging
+// charge to owner's unfinished jobs, and returns its record. It returns
+// nil and -1 when the id is known already (any owner's), the submission
+// then being a duplicate; nil and what owner's unfinished jobs hold when
+// the charge would take them over limit (0: no bound). Checked and
+// registered at once:
 // before, two tokens' submissions of one id could both find it unknown,
 // and the loser's refusal (duplicate_job) forgot the winner's record, so
 // that the winner's own job answered it 404 (GET, events, kill) while it
 // waited and ran.
-func (st *store) claim(id, owner, course string, submittedAt time.Time) *record {
+func (st *store) claim(id, owner, course string, submittedAt time.Time, charge, limit int64) (*record, int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.jobs[id] != nil {
-		return nil
+		return nil, -1
+	}
+	if held := st.unfinished[owner]; charge > 0 && limit > 0 && held+charge > limit {
+		return nil, held
 	}
 	r := st.addLocked(id, submittedAt)
 	r.owner, r.course = owner, course
-	return r
+	if charge > 0 {
+		r.charge = charge
+		st.unfinished[owner] += charge
+	}
+	return r, 0
+}
+
+// dischargeLocked ends r's charge to its owner's unfinished jobs.
+func (st *store) dischargeLocked(r *record) {
+	if r.charge == 0 {
+		return
+	}
+	if st.unfinished[r.owner] -= r.charge; st.unfinished[r.owner] <= 0 {
+		delete(st.unfinished, r.owner)
+	}
+	r.charge = 0
 }
 
 func (st *store) addLocked(id string, submittedAt time.Time) *record {
@@ -200,6 +227,7 @@ func (st *store) done(m *messages.BackendJobDone, now time.Time) {
 		return
 	}
 	r.status, r.result = statusDone, res
+	st.dischargeLocked(r)
 	r.bytes += int64(len(res))
 	st.bytes += int64(len(res))
 	r.events = append(r.events, sseEvent{name: "done", data: res}) // shares res
@@ -301,6 +329,7 @@ func (st *store) forget(claimed *record) {
 	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
 		delete(st.jobs, r.id)
 		st.bytes -= r.bytes
+		st.dischargeLocked(r)
 	}
 }
 
