@@ -74,10 +74,23 @@ type store struct {
 	// unfinished is, per owner, the charges of its jobs not done yet
 	// (Options.MaxUnfinishedBytes).
 	unfinished map[string]int64
+	// abandoned holds the charges of submissions that went unanswered
+	// (abandon): the backend may have the job, so its charge stays until
+	// its result arrives or its owner's retry takes it over. Released
+	// with the record instead, a token that hung up right after sending
+	// each body had its jobs queued uncharged, as many as it liked.
+	abandoned map[string]abandonedCharge
+}
+
+// abandonedCharge is an unanswered submission's charge.
+type abandonedCharge struct {
+	owner  string
+	charge int64
 }
 
 func newStore(limit int64) *store {
-	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit, unfinished: map[string]int64{}}
+	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit, unfinished: map[string]int64{},
+		abandoned: map[string]abandonedCharge{}}
 }
 
 // add registers a job of course the API submitted for owner, unless it
@@ -109,6 +122,13 @@ func (st *store) claim(id, owner, course string, submittedAt time.Time, charge, 
 	if st.jobs[id] != nil {
 		return nil, -1
 	}
+	if a, ok := st.abandoned[id]; ok && a.owner == owner {
+		// Its owner's retry: the charge it left is this one's.
+		delete(st.abandoned, id)
+		r := st.addLocked(id, submittedAt)
+		r.owner, r.course, r.charge = owner, course, a.charge
+		return r, 0
+	}
 	if held := st.unfinished[owner]; charge > 0 && limit > 0 && held+charge > limit {
 		return nil, held
 	}
@@ -119,6 +139,22 @@ func (st *store) claim(id, owner, course string, submittedAt time.Time, charge, 
 		st.unfinished[owner] += charge
 	}
 	return r, 0
+}
+
+// abandon drops the record claim gave for a submission that went
+// unanswered, keeping its charge (store.abandoned) until the job's result
+// arrives or its owner retries it.
+func (st *store) abandon(claimed *record) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
+		delete(st.jobs, r.id)
+		st.bytes -= r.bytes
+		if r.charge > 0 {
+			st.abandoned[r.id] = abandonedCharge{owner: r.owner, charge: r.charge}
+			r.charge = 0
+		}
+	}
 }
 
 // dischargeLocked ends r's charge to its owner's unfinished jobs.
@@ -218,6 +254,12 @@ func (st *store) stored(m *messages.BackendJobDone, now time.Time) {
 func (st *store) done(m *messages.BackendJobDone, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if a, ok := st.abandoned[m.JobID]; ok {
+		delete(st.abandoned, m.JobID)
+		if st.unfinished[a.owner] -= a.charge; st.unfinished[a.owner] <= 0 {
+			delete(st.unfinished, a.owner)
+		}
+	}
 	r := st.addLocked(m.JobID, now)
 	if r.status == statusDone {
 		return

@@ -137,11 +137,13 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	s.store.setFollowed(m.JobID)         // before any result can reach OnResult
 	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
-		s.store.forget(rec)
 		var refusal *messages.Error
-		if !errors.As(err, &refusal) {
+		if errors.As(err, &refusal) {
+			s.store.forget(rec)
+		} else {
 			// Unanswered: the backend may have it, and the client
-			// would let a retry of the id adopt it.
+			// would let a retry of the id adopt it. Its charge stays.
+			s.store.abandon(rec)
 			s.abandoned.add(m.JobID, p.owner())
 		}
 		fail(w, err)

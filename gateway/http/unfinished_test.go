@@ -1,8 +1,12 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +70,45 @@ func TestUnfinishedBytesPerToken(t *testing.T) {
 	}
 	for _, id := range []string{"flood-1", "flood-2", "flood-again", "other-1", "admin-1"} {
 		e.call("DELETE", "/api/v1/jobs/"+id, "", nil)
+	}
+}
+
+// TestUnfinishedBytesOfHungUpSubmissions: a submission whose client hangs
+// up once its body is sent goes unanswered (abandoned: the backend may
+// have the job). Its charge now stays until the job's result arrives or
+// its owner's retry takes it over; before, it went with the record, and a
+// token that hung up after each body had its jobs queued uncharged, as
+// many as it liked.
+func TestUnfinishedBytesOfHungUpSubmissions(t *testing.T) {
+	e := newEnv(t, Options{MaxUnfinishedBytes: 1 << 20})
+	e.waitReady()
+	flood := e.token(apitoken.RoleFrontend, "flood")
+	big := base64.StdEncoding.EncodeToString(make([]byte, 300<<10))
+	body := func(id string) []byte {
+		data, err := json.Marshal(e.job(map[string]any{"job_id": id, "inputs": map[string]any{
+			"@fake": map[string]any{"hang": true},
+			"f":     map[string]any{"filename": "f", "content": big}}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for i := range 6 {
+		ctx, cancel := context.WithCancel(t.Context())
+		req := httptest.NewRequest("POST", "/api/v1/jobs", cancelAtEnd{bytes.NewReader(body(fmt.Sprintf("gone-%d", i))), cancel}).WithContext(ctx)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+flood)
+		e.srv.Handler().ServeHTTP(httptest.NewRecorder(), req)
+	}
+	status, data := e.call("POST", "/api/v1/jobs", "application/json", bytes.NewReader(body("after")), bearer(flood)...)
+	if status != 429 {
+		t.Errorf("after 6 hung-up submissions of 300 KiB within 1 MiB: %d %s, want 429", status, data)
+	}
+	// The owner's retry of an abandoned id is not charged twice.
+	if status, data := e.call("POST", "/api/v1/jobs", "application/json", bytes.NewReader(body("gone-0")), bearer(flood)...); status != 202 {
+		t.Errorf("the owner's retry of a hung-up submission: %d %s", status, data)
+	}
+	if status, data := e.call("DELETE", "/api/v1/jobs/gone-0", "", nil); status != 202 {
+		t.Errorf("kill: %d %s", status, data)
 	}
 }
