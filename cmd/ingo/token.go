@@ -82,11 +82,13 @@ func apiTokenKey(dataDir string, haveAdminToken bool, log *slog.Logger) ([]byte,
 }
 
 // frontendPolicy is what frontend tokens may ask: api.frontend-max-limits,
-// each 0 standing for the agents' default of that limit.
+// each 0 standing for the agents' default of that limit,
+// api.frontend-network and api.frontend-min-priority.
 func frontendPolicy(cfg *Config) api.FrontendPolicy {
 	m, d := cfg.API.Frontend.Max, cfg.Agent.DefaultLimits
 	return api.FrontendPolicy{
-		Network: cfg.API.Frontend.Network,
+		Network:     cfg.API.Frontend.Network,
+		MinPriority: cfg.API.Frontend.MinPriority,
 		Max: messages.Limits{
 			Time: orDefault(m.Time, d.Time), HardTime: orDefault(m.HardTime, d.HardTime),
 			Memory: orDefault(m.Memory, d.Memory), Processes: orDefault(m.Processes, d.Processes),

@@ -105,4 +105,10 @@ func TestFrontendPolicy(t *testing.T) {
 	if p := frontendPolicy(d); p.Max.Time != 120 || p.Max.Memory != d.Agent.DefaultLimits.Memory {
 		t.Errorf("with frontend-max-limits.time 120: %+v", p.Max)
 	}
+	// Before, api.frontend-min-priority never reached the API: frontend
+	// tokens could ask for priority 0 whatever the operator set.
+	d.API.Frontend.MinPriority = 1
+	if p := frontendPolicy(d); p.MinPriority != 1 {
+		t.Errorf("with frontend-min-priority 1: the policy's is %d", p.MinPriority)
+	}
 }

@@ -185,7 +185,8 @@
 //     container's session: the container keeps network none. Connections
 //     not logged in yet are bounded per source and per server, and
 //     logged-in ones apart (sshgate.go has the design). An SSH job's
-//     time limits become MaxSession plus a minute. Images are offered as
+//     wall time becomes MaxSession plus a minute, a debug "ssh" job's
+//     CPU time too (sshLimits). Images are offered as
 //     type "docker-ssh" too; only such jobs may call ssh_student. A debug
 //     "ssh" job that comes while sessions hold every port is handed back
 //     (Failure with Requeue) before a container is made; a server that

@@ -26,6 +26,26 @@ const streamDrainTimeout = 5 * time.Second
 // that the helper ends a session with its clear text first.
 const sshMargin = time.Minute
 
+// sshLimits are the limits of an SSH job's grading container. As
+// INGInious: an SSH session has its own bounds, not the task's wall time.
+// A debug "ssh" job's container is the session (a teacher's shell): both
+// its times are the session's bound. A docker-ssh job's run file only
+// waits while ssh_student's session runs in a student container, so it
+// keeps the task's CPU time and gets the session's wall time: before, it
+// got 31 minutes of CPU too, and a docker-ssh job that never called
+// ssh_student (a frontend's own task: its type is the frontend's
+// choice) burnt them whatever its task.yaml, the HTTP API's
+// api.frontend-max-limits and agent.max-limits said.
+func sshLimits(job *containers.Job, maxSession time.Duration) messages.Limits {
+	l := job.Limits
+	t := (maxSession + sshMargin).Seconds()
+	l.HardTime = t
+	if job.Desc.Debug == messages.DebugSSH {
+		l.Time = t
+	}
+	return l
+}
+
 // attempt is an attempt planned: everything its containers are made of,
 // decided once and read by every step after.
 type attempt struct {
@@ -154,11 +174,8 @@ func (r *Runtime) plan(ctx context.Context, job *containers.Job, ev containers.E
 	a := &attempt{job: job, ev: ev, maxResult: contract.MaxResultBytes(job.Limits.Output), ssh: sshJob}
 	var ssh *channel.SSHLimits
 	if sshJob {
-		// As INGInious: an SSH session has its own bounds, not the
-		// task's time limits.
 		j := *job
-		t := (r.opts.SSH.MaxSession + sshMargin).Seconds()
-		j.Limits.Time, j.Limits.HardTime = t, t
+		j.Limits = sshLimits(job, r.opts.SSH.MaxSession)
 		a.job = &j
 		ssh = r.opts.SSH.limits()
 	}

@@ -28,7 +28,14 @@ import (
 //     gate closes one beyond it).
 //
 // So one source holds at most MaxPendingPerSource slots, each for the
-// handshake timeout at most, and a user from another source still gets in.
+// handshake timeout at most. When MaxPending are held, a newcomer whose
+// source would then hold fewer than the source holding the most takes
+// the place of that source's oldest pending connection (closed), as the
+// HTTP listeners do: so a user from another source still gets in unless
+// MaxPending sources hold one each. Before, three sources' three each
+// (a few students' laptops, re-opening each connection as the handshake
+// timeout closed it) kept everybody else out of the session until it
+// ended as nobody logged in.
 // A container that never reports logins only keeps its own connections
 // pending: the bounds hold whatever it does. Sources are bounded by
 // MaxPending, so the maps are too.
@@ -44,9 +51,13 @@ type sshGate struct {
 }
 
 type gated struct {
+	seq      uint64 // admission order
 	source   string
 	loggedIn bool
-	conn     net.Conn // closed when its login is one too many
+	// evicted: its place went to a newcomer (admit); it no longer counts
+	// as pending, and its relay ends as the gate closed conn.
+	evicted bool
+	conn    net.Conn // closed when its login is one too many, or evicted
 }
 
 func newSSHGate(o SSHOptions) *sshGate {
@@ -65,14 +76,42 @@ func (g *sshGate) admit(c net.Conn, source string) (id, refused string) {
 	case g.pending[source] >= g.maxPerSource:
 		return "", "too many connections not logged in from this source"
 	case g.npending >= g.maxPending:
-		return "", "too many connections not logged in"
+		victim := g.busiestOldest(g.pending[source] + 1)
+		if victim == nil {
+			return "", "too many connections not logged in"
+		}
+		g.unpend(victim)
+		victim.evicted = true
+		_ = victim.conn.Close() // released when its relay ends
 	}
 	g.seq++
 	id = strconv.FormatUint(g.seq, 10)
-	g.conns[id] = &gated{source: source, conn: c}
+	g.conns[id] = &gated{seq: g.seq, source: source, conn: c}
 	g.pending[source]++
 	g.npending++
 	return id, ""
+}
+
+// busiestOldest is the oldest pending connection of the source holding
+// the most pending ones, if it holds more than n; else nil. The pending
+// connections are MaxPending at most: a scan is cheap.
+func (g *sshGate) busiestOldest(n int) *gated {
+	busiest, most := "", 0
+	for s, k := range g.pending {
+		if k > most {
+			busiest, most = s, k
+		}
+	}
+	if most <= n {
+		return nil
+	}
+	var oldest *gated
+	for _, c := range g.conns {
+		if c.source == busiest && !c.loggedIn && !c.evicted && (oldest == nil || c.seq < oldest.seq) {
+			oldest = c
+		}
+	}
+	return oldest
 }
 
 // loggedIn moves connection id from pending to sessions, or closes it
@@ -82,7 +121,7 @@ func (g *sshGate) loggedIn(id string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	c := g.conns[id]
-	if c == nil || c.loggedIn {
+	if c == nil || c.loggedIn || c.evicted {
 		return
 	}
 	g.unpend(c)
@@ -102,9 +141,10 @@ func (g *sshGate) release(id string) {
 		return
 	}
 	delete(g.conns, id)
-	if c.loggedIn {
+	switch {
+	case c.loggedIn:
 		g.sessions--
-	} else {
+	case !c.evicted:
 		g.unpend(c)
 	}
 }

@@ -289,6 +289,32 @@ func TestNotReadyWithoutBackend(t *testing.T) {
 	}
 }
 
+// TestSSHStudentTasksAreForAdmins: a docker-ssh job may call ssh_student,
+// whose credentials only admin tokens receive, and the agent gives it
+// the SSH session's wall time (31 minutes by default) whatever its
+// limits. Before, a frontend token's docker-ssh job whose run file slept
+// (or, on agents before it, spun) held its slot that long, past
+// api.frontend-max-limits, on every slot it could get. Refused, whether
+// the request or the task's task.yaml names the type.
+func TestSSHStudentTasksAreForAdmins(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.waitReady()
+	front := bearer(e.token(apitoken.RoleFrontend, "moodle"))
+	job := e.job(map[string]any{"environment_type": "docker-ssh", "environment": "default",
+		"inputs": map[string]any{"@fake": map[string]any{"sleep": "10ms"}}})
+	if status, data := e.postJSON("/api/v1/jobs", job, front...); status != 403 || !strings.Contains(string(data), "admin token") {
+		t.Errorf("a docker-ssh job with a frontend token: %d %s", status, data)
+	}
+	task := tarGz(t, map[string]string{
+		"run":       "#!/bin/sh\nsleep 1800\n",
+		"task.yaml": "environment_type: docker-ssh\nenvironment_id: default\nenvironment_parameters:\n  limits:\n    time: 5\n",
+	}, nil)
+	ct, body := multipartBody(t, [3]string{"job", "", `{}`}, [3]string{"task", "t.tgz", string(task)})
+	if status, data := e.call("POST", "/api/v1/jobs", ct, bytes.NewReader(body), front...); status != 403 || !strings.Contains(string(data), "docker-ssh") {
+		t.Errorf("a task of type docker-ssh with a frontend token: %d %s", status, data)
+	}
+}
+
 // TestSSHIsForAdmins: SSH credentials open a shell in a job's container,
 // so only an admin token may ask for an SSH job and receive them.
 func TestSSHIsForAdmins(t *testing.T) {

@@ -61,7 +61,7 @@ func FuzzMultipart(f *testing.F) {
 		if err := testPolicy.check(&m.JobDescription); err != nil {
 			checkAnswered(t, err)
 		}
-		if err := s.checkWire(&m); err != nil {
+		if _, err := s.checkWire(&m); err != nil {
 			checkAnswered(t, err)
 		}
 	})

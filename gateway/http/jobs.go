@@ -145,7 +145,11 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 	defer closeSSE()
 	from := 0
 	if n, err := strconv.Atoi(r.Header.Get("Last-Event-ID")); err == nil && n >= 0 {
-		from = n + 1 // resume after the last event the client saw
+		// Resume after the last event the client saw. A job has at most
+		// maxProgressEvents and done: a larger id is after all of them
+		// (before, the largest int wrapped around to a negative index,
+		// a panic and its stack in the log for each such request).
+		from = min(n, maxProgressEvents+1) + 1
 	}
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()

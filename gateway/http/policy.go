@@ -7,6 +7,10 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
+// envTypeSSH is the agents' environment type whose jobs may call
+// ssh_student (containers/docker.EnvTypeSSH).
+const envTypeSSH = "docker-ssh"
+
 // FrontendPolicy is what a frontend token may ask of a job; an admin token
 // may ask anything, within the agents' own maxima (agent.max-limits), which
 // they apply to every job.
@@ -49,6 +53,14 @@ func (p FrontendPolicy) check(d *messages.JobDescription) error {
 	if d.Debug == messages.DebugSSH {
 		// As INGInious: SSH into a job's container is for staff.
 		return forbidden(`debug "ssh" opens a shell in the job's container: it needs an admin token`)
+	}
+	if d.EnvironmentType == envTypeSSH {
+		// ssh_student's credentials go to admin tokens only (the ssh
+		// event), so a frontend token's student could never log in; and
+		// the agent gives such a job the SSH session's wall time (31
+		// minutes by default) whatever its limits: a run file that slept
+		// held its slot that long, past the hard time allowed below.
+		return forbidden(`environment type "` + envTypeSSH + `" (ssh_student) hands SSH credentials out, which only admin tokens receive: it needs an admin token`)
 	}
 	l, m := ep.Limits, p.Max
 	maxHard := m.HardTime

@@ -22,9 +22,11 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultMaxBody      = 64 << 20
-	DefaultJobMemory    = 256 << 20
-	DefaultUploadMemory = 64 << 20
+	DefaultMaxBody   = 64 << 20
+	DefaultJobMemory = 256 << 20
+	// DefaultMaxUnfinishedBytes is Options.MaxUnfinishedBytes's default.
+	DefaultMaxUnfinishedBytes = 256 << 20
+	DefaultUploadMemory       = 64 << 20
 	// DefaultUploadWait: a submission that cannot reserve its upload
 	// memory within this gets 503 and Retry-After. Long enough to ride
 	// out a burst of submissions (each read in milliseconds), short
@@ -74,6 +76,15 @@ type Options struct {
 	// UploadWait bounds the wait for UploadMemory; then 503 busy with
 	// Retry-After (default DefaultUploadWait).
 	UploadWait time.Duration `key:"upload-wait" check:"positive" help:"how long a submission or task upload waits for its share of upload-memory before it gets 503 busy with Retry-After"`
+	// MaxUnfinishedBytes bounds what one frontend token name's jobs that
+	// have not finished hold in the backend's journal: their encoded
+	// size, at least minJobCharge each (default 256 MiB). Waiting jobs
+	// stay in the journal, whose bound (backend.journal-max-bytes, 4 GiB)
+	// every client shares: without this, a token that submitted jobs of
+	// 6 MiB of inputs waiting for an environment nobody offers
+	// (wait_for_environment) filled it in minutes, and every other
+	// course's new jobs were refused.
+	MaxUnfinishedBytes int64 `key:"frontend-max-unfinished-bytes" unit:"bytes" check:"min=1048576" help:"most bytes one frontend token name's jobs not finished yet may hold in the backend's job journal (their encoded size, at least 2 KiB each); more are refused (429 queue_full): the journal (backend.journal-max-bytes) is every client's"`
 	// JobMemory bounds the jobs and results kept (default 256 MiB); the
 	// oldest finished jobs are forgotten first.
 	JobMemory int64 `key:"job-memory" unit:"bytes" check:"min=1048576" help:"memory bound of the jobs and results the API keeps for GET /api/v1/jobs/{id}; the oldest finished ones go first"`
@@ -87,7 +98,7 @@ type Options struct {
 // DefaultOptions returns the bounds zero fields stand for; the rest is for
 // the caller to give.
 func DefaultOptions() Options {
-	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, UploadWait: DefaultUploadWait, UploadMinRate: DefaultUploadMinRate, JobMemory: DefaultJobMemory}
+	return Options{MaxBody: DefaultMaxBody, UploadMemory: DefaultUploadMemory, UploadWait: DefaultUploadWait, UploadMinRate: DefaultUploadMinRate, JobMemory: DefaultJobMemory, MaxUnfinishedBytes: DefaultMaxUnfinishedBytes}
 }
 
 // readyPings: /readyz fails after this many ping intervals without a pong.
@@ -102,6 +113,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.JobMemory <= 0 {
 		o.JobMemory = DefaultJobMemory
+	}
+	if o.MaxUnfinishedBytes <= 0 {
+		o.MaxUnfinishedBytes = DefaultMaxUnfinishedBytes
 	}
 	if o.UploadMemory <= 0 {
 		o.UploadMemory = DefaultUploadMemory

@@ -51,7 +51,10 @@ type record struct {
 	// stream waiting on it reads on.
 	wake  chan struct{}
 	bytes int64
-	elem  *list.Element // in store.finished once done
+	// charge is what the job counts in store.unfinished until it is
+	// done or forgotten (0: nothing, an admin token's).
+	charge int64
+	elem   *list.Element // in store.finished once done
 	// followed: a goroutine copies this job's events from its
 	// frontendclient.Job, done included, so the result that OnResult also
 	// gets is left to it: taken from OnResult it could overtake the
@@ -68,10 +71,26 @@ type store struct {
 	finished *list.List // *record, oldest first
 	bytes    int64
 	limit    int64
+	// unfinished is, per owner, the charges of its jobs not done yet
+	// (Options.MaxUnfinishedBytes).
+	unfinished map[string]int64
+	// abandoned holds the charges of submissions that went unanswered
+	// (abandon): the backend may have the job, so its charge stays until
+	// its result arrives or its owner's retry takes it over. Released
+	// with the record instead, a token that hung up right after sending
+	// each body had its jobs queued uncharged, as many as it liked.
+	abandoned map[string]abandonedCharge
+}
+
+// abandonedCharge is an unanswered submission's charge.
+type abandonedCharge struct {
+	owner  string
+	charge int64
 }
 
 func newStore(limit int64) *store {
-	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit}
+	return &store{jobs: map[string]*record{}, finished: list.New(), limit: limit, unfinished: map[string]int64{},
+		abandoned: map[string]abandonedCharge{}}
 }
 
 // add registers a job of course the API submitted for owner, unless it
@@ -85,6 +104,68 @@ func (st *store) add(id, owner, course string, submittedAt time.Time) *record {
 	r := st.addLocked(id, submittedAt)
 	r.owner, r.course = owner, course
 	return r
+}
+
+// claim registers a job of course that owner is submitting, charging
+// charge to owner's unfinished jobs, and returns its record. It returns
+// nil and -1 when the id is known already (any owner's), the submission
+// then being a duplicate; nil and what owner's unfinished jobs hold when
+// the charge would take them over limit (0: no bound). Checked and
+// registered at once:
+// before, two tokens' submissions of one id could both find it unknown,
+// and the loser's refusal (duplicate_job) forgot the winner's record, so
+// that the winner's own job answered it 404 (GET, events, kill) while it
+// waited and ran.
+func (st *store) claim(id, owner, course string, submittedAt time.Time, charge, limit int64) (*record, int64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.jobs[id] != nil {
+		return nil, -1
+	}
+	if a, ok := st.abandoned[id]; ok && a.owner == owner {
+		// Its owner's retry: the charge it left is this one's.
+		delete(st.abandoned, id)
+		r := st.addLocked(id, submittedAt)
+		r.owner, r.course, r.charge = owner, course, a.charge
+		return r, 0
+	}
+	if held := st.unfinished[owner]; charge > 0 && limit > 0 && held+charge > limit {
+		return nil, held
+	}
+	r := st.addLocked(id, submittedAt)
+	r.owner, r.course = owner, course
+	if charge > 0 {
+		r.charge = charge
+		st.unfinished[owner] += charge
+	}
+	return r, 0
+}
+
+// abandon drops the record claim gave for a submission that went
+// unanswered, keeping its charge (store.abandoned) until the job's result
+// arrives or its owner retries it.
+func (st *store) abandon(claimed *record) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
+		delete(st.jobs, r.id)
+		st.bytes -= r.bytes
+		if r.charge > 0 {
+			st.abandoned[r.id] = abandonedCharge{owner: r.owner, charge: r.charge}
+			r.charge = 0
+		}
+	}
+}
+
+// dischargeLocked ends r's charge to its owner's unfinished jobs.
+func (st *store) dischargeLocked(r *record) {
+	if r.charge == 0 {
+		return
+	}
+	if st.unfinished[r.owner] -= r.charge; st.unfinished[r.owner] <= 0 {
+		delete(st.unfinished, r.owner)
+	}
+	r.charge = 0
 }
 
 func (st *store) addLocked(id string, submittedAt time.Time) *record {
@@ -173,6 +254,12 @@ func (st *store) stored(m *messages.BackendJobDone, now time.Time) {
 func (st *store) done(m *messages.BackendJobDone, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if a, ok := st.abandoned[m.JobID]; ok {
+		delete(st.abandoned, m.JobID)
+		if st.unfinished[a.owner] -= a.charge; st.unfinished[a.owner] <= 0 {
+			delete(st.unfinished, a.owner)
+		}
+	}
 	r := st.addLocked(m.JobID, now)
 	if r.status == statusDone {
 		return
@@ -182,6 +269,7 @@ func (st *store) done(m *messages.BackendJobDone, now time.Time) {
 		return
 	}
 	r.status, r.result = statusDone, res
+	st.dischargeLocked(r)
 	r.bytes += int64(len(res))
 	st.bytes += int64(len(res))
 	r.events = append(r.events, sseEvent{name: "done", data: res}) // shares res
@@ -275,13 +363,15 @@ func (st *store) size() (int, int64) {
 	return len(st.jobs), st.bytes
 }
 
-// forget drops a job the backend refused, unless it has a result.
-func (st *store) forget(id string) {
+// forget drops the record claim gave for a job the backend refused,
+// unless it has a result; another record of the id stays.
+func (st *store) forget(claimed *record) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if r := st.jobs[id]; r != nil && r.status != statusDone {
-		delete(st.jobs, id)
+	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
+		delete(st.jobs, r.id)
 		st.bytes -= r.bytes
+		st.dischargeLocked(r)
 	}
 }
 

@@ -91,7 +91,8 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	if sub.taskDir != "" {
 		m.TaskBundle = placeholderDigest // as long as the real one
 	}
-	if err := s.checkWire(&m); err != nil {
+	size, err := s.checkWire(&m)
+	if err != nil {
 		fail(w, err)
 		return
 	}
@@ -108,22 +109,41 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		}
 		s.storedTask(p, m.TaskBundle)
 	}
-	if known, _ := s.store.has(m.JobID); known || s.abandoned.othersJob(m.JobID, p.owner()) {
+	duplicate := func() {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
+	}
+	if s.abandoned.othersJob(m.JobID, p.owner()) {
+		duplicate()
 		return
 	}
 	// Registered before the backend hears of it, so a GET right after the
 	// 202 finds it; forgotten again if the backend refuses it.
-	s.store.add(m.JobID, p.owner(), m.CourseID, time.Now())
+	var charge, limit int64
+	if !p.admin() {
+		charge, limit = max(size, minJobCharge), s.opts.MaxUnfinishedBytes
+	}
+	rec, held := s.store.claim(m.JobID, p.owner(), m.CourseID, time.Now(), charge, limit)
+	switch {
+	case rec == nil && held < 0:
+		duplicate()
+		return
+	case rec == nil:
+		fail(w, errf(http.StatusTooManyRequests, "queue_full", fmt.Sprintf(
+			"this token's name has jobs not finished yet holding %s, and this one (%s) would pass the %s api.frontend-max-unfinished-bytes allows (the backend's job journal is every course's); submit again once some have run",
+			formatBytes(held), formatBytes(charge), formatBytes(limit))))
+		return
+	}
 	m.Launcher = tagOwner(m.Launcher, p) // history.go: whose job it stays after a restart
 	s.store.setFollowed(m.JobID)         // before any result can reach OnResult
 	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
-		s.store.forget(m.JobID)
 		var refusal *messages.Error
-		if !errors.As(err, &refusal) {
+		if errors.As(err, &refusal) {
+			s.store.forget(rec)
+		} else {
 			// Unanswered: the backend may have it, and the client
-			// would let a retry of the id adopt it.
+			// would let a retry of the id adopt it. Its charge stays.
+			s.store.abandon(rec)
 			s.abandoned.add(m.JobID, p.owner())
 		}
 		fail(w, err)
@@ -191,6 +211,12 @@ var errNoTask = errf(http.StatusBadRequest, "bad_task",
 // course has it is none of its business.
 var errUnknownTask = errf(http.StatusNotFound, "unknown_task",
 	"task_bundle names no task this token's name stored through this API process: store it with POST /api/v1/tasks (again after a restart of the API; the same folder gives the same digest and stores nothing new)")
+
+// minJobCharge is the least a job counts against
+// Options.MaxUnfinishedBytes, so that the bound bounds small jobs' count
+// too (each costs the backend's journal and memory some hundreds of bytes
+// besides its input).
+const minJobCharge = 2 << 10
 
 // placeholderDigest stands for the task bundle's digest while the job is
 // checked, before the task is uploaded.

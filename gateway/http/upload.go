@@ -185,17 +185,17 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // over the size of one message or over the decoder's bounds (items,
 // nesting, UTF-8) is refused here with what is wrong, rather than dropped
 // by the backend and answered with a timeout.
-func (s *Server) checkWire(m *messages.ClientNewJob) error {
+func (s *Server) checkWire(m *messages.ClientNewJob) (size int64, err error) {
 	wire, err := messages.Encode(m)
 	if err != nil {
-		return errf(http.StatusBadRequest, "invalid_job", "the job cannot be encoded: "+err.Error())
+		return 0, errf(http.StatusBadRequest, "invalid_job", "the job cannot be encoded: "+err.Error())
 	}
 	if limit := s.jobLimit(); int64(len(wire)) > limit {
-		return tooLarge(fmt.Sprintf("the job (%s encoded)", formatBytes(int64(len(wire)))), limit,
+		return 0, tooLarge(fmt.Sprintf("the job (%s encoded)", formatBytes(int64(len(wire)))), limit,
 			"that is one NATS message (max_payload): put large files in the task folder, or ask the operator to raise max_payload")
 	}
 	if _, err := messages.Decode(wire); err != nil {
-		return errf(http.StatusBadRequest, "invalid_job", "the job is over the wire format's bounds ("+err.Error()+"); see docs/api.md")
+		return 0, errf(http.StatusBadRequest, "invalid_job", "the job is over the wire format's bounds ("+err.Error()+"); see docs/api.md")
 	}
-	return nil
+	return int64(len(wire)), nil
 }
