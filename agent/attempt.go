@@ -49,6 +49,15 @@ func (a *Agent) runAttempt(at *attempt) {
 		a.refuse(at.key, f.Public)
 		return
 	}
+	if err != nil && errors.Is(cause, containers.ErrShutdown) {
+		// Cut short because this agent stops (a restart, an upgrade):
+		// the platform's doing, not the student's. Handed back, the job
+		// goes to another agent (or to this one restarted) within
+		// backend.max-attempts, as when an agent dies; a crash would
+		// make a graceful stop worse for students than a kill -9.
+		a.refuse(at.key, textShutdown)
+		return
+	}
 	out, logErr := outcome(res, err, cause, at.prevState)
 	if logErr != nil {
 		a.log.Error("attempt failed", "job", at.key.JobID, "attempt", at.key.Attempt, "err", logErr)

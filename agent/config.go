@@ -55,11 +55,14 @@ type Config struct {
 	CleanupInterval time.Duration `key:"cleanup-interval" check:"positive" help:"how often the agent removes leftovers of jobs it no longer runs"`
 	// ShutdownGrace is how long Run lets running attempts finish once its
 	// context is done, before it cancels them with containers.ErrShutdown
-	// (their result is then a crash). The default, 0, cancels them at once:
-	// a grading job is short and a student would rather get a fast crash to
-	// resubmit than wait for an agent that is going away. Operators doing
-	// rolling restarts set it to about the longest HardTime they allow.
-	ShutdownGrace time.Duration `key:"shutdown-grace" check:"nonneg" help:"on the first SIGINT/SIGTERM, how long running jobs may finish before they end as crash; 0: at once"`
+	// and hands them back to the backend, which queues them again (within
+	// backend.max-attempts, as the jobs of a dead agent). The default, 0,
+	// cancels them at once: a grading job is short, and another agent (or
+	// this one restarted) grades it again from the start rather than wait
+	// for an agent that is going away. Operators doing rolling restarts set
+	// it to about the longest HardTime they allow, so that little is run
+	// twice.
+	ShutdownGrace time.Duration `key:"shutdown-grace" check:"nonneg" help:"on the first SIGINT/SIGTERM, how long running jobs may finish before they are handed back to the backend to run again; 0: at once"`
 	// FlushTimeout bounds how long Run waits, at the very end, for the
 	// backend to acknowledge the results it holds (default 5s).
 	FlushTimeout time.Duration `key:"-"`

@@ -65,8 +65,11 @@
 // # Shutdown
 //
 // When Run's context is done the agent stops taking jobs, lets attempts run
-// for ShutdownGrace, cancels the rest with containers.ErrShutdown (a crash
-// result), waits up to FlushTimeout for the backend to acknowledge every
-// result, flushes the connection and closes the runtime. The connection
+// for ShutdownGrace, cancels the rest with containers.ErrShutdown and hands
+// them back to the backend (AgentJobRefused: it queues them again within
+// backend.max-attempts, as it does the jobs of a dead agent, rather than
+// give the student a crash), waits up to FlushTimeout for the backend to
+// acknowledge every result and hand-back, flushes the connection and
+// closes the runtime. The connection
 // itself belongs to the caller.
 package agent

@@ -9,7 +9,7 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-func TestAgent_Shutdown_KillsHungJobs(t *testing.T) {
+func TestAgent_Shutdown_HandsBackHungJobs(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{})
 	e.backend.autoAck.Store(true)
@@ -25,9 +25,11 @@ func TestAgent_Shutdown_KillsHungJobs(t *testing.T) {
 	if h.AvailableJobSlots != 0 || len(h.RunningJobs) != 1 {
 		t.Errorf("shutdown hello: slots %d running %v", h.AvailableJobSlots, h.RunningJobs)
 	}
-	m := e.done(t, "hung")
-	if m.Result.Status != messages.StatusCrash || m.Result.Text != textShutdown || m.State != "st" {
-		t.Errorf("result of a job cut by shutdown: %s", status(m))
+	// Handed back, not a crash: the backend queues it again, as it does
+	// the jobs of an agent that died (a graceful stop must not be worse
+	// for the student than a kill -9).
+	if m := e.refused(t, "hung"); m.Attempt != 1 || m.Reason != textShutdown {
+		t.Errorf("job cut by shutdown: refusal %+v", m)
 	}
 	if s := e.agent.Stats(); s.PendingResults != 0 || s.Running != 0 {
 		t.Errorf("after Run: %+v", s)

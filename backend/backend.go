@@ -78,6 +78,8 @@ type Backend struct {
 	// replayed: records of jobs replayed as finished, owed to the
 	// History (historyreplay.go).
 	replayed replayedHistory
+	// tails: jobs a replay met only by their last records (replaytails.go).
+	tails map[string]struct{}
 	// preload: whether Preload ran (preload.go), and what it applied.
 	preload struct {
 		done    bool
@@ -230,13 +232,14 @@ func (b *Backend) replay() error {
 		return nil
 	}
 	n := 0
-	if err := r.Replay(func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
+	if err := r.Replay(func(t Transition) { n++; b.replayApply(t) }); err != nil {
 		return fmt.Errorf("replay the journal: %w", err)
 	}
 	if b.preload.done {
 		b.log.Info("journal caught up after its preload", "transitions", n)
 		n += b.preload.applied
 	}
+	b.forgetTails()
 	b.feedHistory() // historyreplay.go: the finished jobs' records, again
 	running := 0
 	for id, j := range b.jobs {

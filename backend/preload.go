@@ -39,7 +39,7 @@ func (b *Backend) Preload(ctx context.Context) error {
 		return errors.New("backend: preloaded twice")
 	}
 	n := 0
-	if err := p.Preload(ctx, func(t Transition) { n++; b.replayHistory(t); b.apply(t) }); err != nil {
+	if err := p.Preload(ctx, func(t Transition) { n++; b.replayApply(t) }); err != nil {
 		return fmt.Errorf("preload the journal: %w", err)
 	}
 	b.preload.done, b.preload.applied = true, n

@@ -229,13 +229,15 @@ func (p *pool) take(ctx context.Context, a *attempt) *warm {
 }
 
 // alive inspects a container taken from the pool: its init process's pid
-// when it still runs the image it was made of and its watcher saw nothing
-// wrong, else 0.
+// when it still runs the image it was made of, is not paused and its
+// watcher saw nothing wrong, else 0. A paused container (docker pause by
+// someone on the shared host) reads Running, but its processes are
+// frozen: a job handed it would end as the student's timeout.
 func (p *pool) alive(ctx context.Context, w *warm) int {
 	actx, cancel := p.r.apiCtx(context.WithoutCancel(ctx))
 	defer cancel()
 	ins, err := p.r.api.ContainerInspect(actx, w.c.id)
-	if err != nil || ins.State == nil || !ins.State.Running || ins.State.Restarting || ins.Image != w.image {
+	if err != nil || ins.State == nil || !ins.State.Running || ins.State.Paused || ins.State.Restarting || ins.Image != w.image {
 		return 0
 	}
 	p.mu.Lock()
