@@ -49,15 +49,31 @@ func (b *Backend) live(a *agent) bool {
 // tick drops it and the next hello is accepted.
 func (b *Backend) refuseConflict(live *agent, m *messages.AgentHello) {
 	b.stats.refused.Add(1)
-	b.log.Warn("refused a second process of a live agent: give each agent its own credentials",
-		"agent", live.id, "live_name", live.name, "live_since", live.since, "last_heard", b.now().Sub(live.lastSeen).Round(time.Millisecond),
-		"refused_name", m.FriendlyName)
+	silent := b.now().Sub(live.lastSeen)
+	attrs := []any{"agent", live.id, "live_name", live.name, "live_since", live.since, "last_heard", silent.Round(time.Millisecond),
+		"refused_name", m.FriendlyName}
+	if b.looksRestarted(silent) {
+		// An agent restarted at once (systemctl restart, an upgrade)
+		// says hello before the backend dropped its predecessor: routine,
+		// and it says hello again until it is accepted.
+		b.log.Info("a new process of an agent says hello while its silent predecessor is still registered (a restart?): accepted once the predecessor has been silent for the heartbeat timeout",
+			append(attrs, "timeout", b.liveness())...)
+	} else {
+		b.log.Warn("refused a second process of a live agent: give each agent its own credentials", attrs...)
+	}
 	b.toAgent(live.id, &messages.BackendAgentConflict{
 		Session: m.Session, Name: live.name, Since: live.since.UnixMilli(), LastSeen: live.lastSeen.UnixMilli(),
 		// The live one is dropped at the first tick past the heartbeat
 		// timeout.
 		Timeout: (b.liveness() + b.tickInterval()).Milliseconds(),
 	})
+}
+
+// looksRestarted says whether a registered process silent this long has
+// probably stopped: agents ping every second (the backend's own interval
+// by default), so two intervals of silence are no live process's.
+func (b *Backend) looksRestarted(silent time.Duration) bool {
+	return silent > 2*max(b.cfg.HeartbeatInterval, time.Second)
 }
 
 // sessionOf is the registered session of an agent id, "" when none is

@@ -111,3 +111,23 @@ func TestAgentProcesses_SecondLiveOneRefused(t *testing.T) {
 		t.Errorf("kill %+v: want attempt 2 of session s2", k)
 	}
 }
+
+// A refusal is a warning about shared credentials only while the other
+// process pings; one silent for two heartbeats is a restart's predecessor.
+func TestLooksRestarted(t *testing.T) {
+	b := &Backend{cfg: DefaultConfig()}
+	for _, tc := range []struct {
+		silent time.Duration
+		want   bool
+	}{
+		{0, false},
+		{1500 * time.Millisecond, false},
+		{2 * time.Second, false},
+		{2100 * time.Millisecond, true},
+		{5 * time.Second, true},
+	} {
+		if got := b.looksRestarted(tc.silent); got != tc.want {
+			t.Errorf("silent %v: %v, want %v", tc.silent, got, tc.want)
+		}
+	}
+}
