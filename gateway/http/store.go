@@ -147,14 +147,22 @@ func (st *store) claim(id, owner, course string, submittedAt time.Time, charge, 
 func (st *store) abandon(claimed *record) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
-		delete(st.jobs, r.id)
-		st.bytes -= r.bytes
-		if r.charge > 0 {
-			st.abandoned[r.id] = abandonedCharge{owner: r.owner, charge: r.charge}
-			r.charge = 0
-		}
+	if r := st.dropLocked(claimed); r != nil && r.charge > 0 {
+		st.abandoned[r.id] = abandonedCharge{owner: r.owner, charge: r.charge}
+		r.charge = 0
 	}
+}
+
+// dropLocked removes the record claim gave, unless it has a result or
+// another record of the id took its place, and returns it (nil if kept).
+func (st *store) dropLocked(claimed *record) *record {
+	r := st.jobs[claimed.id]
+	if r != claimed || r.status == statusDone {
+		return nil
+	}
+	delete(st.jobs, r.id)
+	st.bytes -= r.bytes
+	return r
 }
 
 // dischargeLocked ends r's charge to its owner's unfinished jobs.
@@ -368,9 +376,7 @@ func (st *store) size() (int, int64) {
 func (st *store) forget(claimed *record) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if r := st.jobs[claimed.id]; r == claimed && r.status != statusDone {
-		delete(st.jobs, r.id)
-		st.bytes -= r.bytes
+	if r := st.dropLocked(claimed); r != nil {
 		st.dischargeLocked(r)
 	}
 }
