@@ -6,15 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 )
 
 // cancelAtEnd ends its request's context once the body is read: the
-// submission then leaves with nobody waiting for its answer, as when a
-// client gives up while the backend is slow.
+// client hangs up as soon as it has sent its submission.
 type cancelAtEnd struct {
 	r      io.Reader
 	cancel context.CancelFunc
@@ -26,6 +25,15 @@ func (c cancelAtEnd) Read(p []byte) (int, error) {
 		c.cancel()
 	}
 	return n, err
+}
+
+// unanswered makes the next submissions go unanswered (the backend still
+// gets them) until the test ends or the returned func is called.
+func unanswered(t *testing.T) func() {
+	submitDeadline = time.Nanosecond
+	stop := func() { submitDeadline = 0 }
+	t.Cleanup(stop)
+	return stop
 }
 
 // TestAbandonedJobIsNotAnotherTokensToAdopt: a submission that went
@@ -42,15 +50,11 @@ func TestAbandonedJobIsNotAnotherTokensToAdopt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(t.Context())
-	req := httptest.NewRequest("POST", "/api/v1/jobs", cancelAtEnd{bytes.NewReader(body), cancel}).WithContext(ctx)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+alpha)
-	rec := httptest.NewRecorder()
-	e.srv.Handler().ServeHTTP(rec, req)
-	if rec.Code == http.StatusAccepted {
-		t.Fatalf("the abandoned submission was answered 202: %s", rec.Body)
+	answered := unanswered(t)
+	if status, data := e.call("POST", "/api/v1/jobs", "application/json", bytes.NewReader(body), bearer(alpha)...); status != http.StatusGatewayTimeout {
+		t.Fatalf("the unanswered submission: %d %s, want 504", status, data)
 	}
+	answered()
 
 	for _, tc := range []struct {
 		name string

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// first is the first of two results.
+func first[A, B any](a A, _ B) A { return a }
+
 // TestClaimKeepsTheFirstSubmittersJob: two tokens submitting one job id
 // at once. Before, each checked that the id was unknown, then registered
 // it (the second registration returned the first's record), and the
@@ -12,8 +15,6 @@ import (
 // forgot the id: the winner's own job then answered it 404 (GET, events,
 // kill) while it waited and ran. The id is now checked and registered at
 // once, and a refusal forgets only the record it registered.
-func first[A, B any](a A, _ B) A { return a }
-
 func TestClaimKeepsTheFirstSubmittersJob(t *testing.T) {
 	st := newStore(1 << 20)
 	now := time.Now()

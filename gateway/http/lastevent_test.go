@@ -1,37 +1,19 @@
 package api
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
-
-// lockedBuffer is a log sink for several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLastEventIDPastTheEnd: a Last-Event-ID past a job's events resumes
 // after all of them. Before, the largest int wrapped around to a negative
 // index: a panic (recovered, its stack logged) for any token holder's
 // request on its own job.
 func TestLastEventIDPastTheEnd(t *testing.T) {
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	e := newEnv(t, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	e.waitReady()
 	if status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "lei-1"})); status != 202 {

@@ -75,17 +75,10 @@ type store struct {
 	// (Options.MaxUnfinishedBytes).
 	unfinished map[string]int64
 	// abandoned holds the charges of submissions that went unanswered
-	// (abandon): the backend may have the job, so its charge stays until
-	// its result arrives or its owner's retry takes it over. Released
-	// with the record instead, a token that hung up right after sending
-	// each body had its jobs queued uncharged, as many as it liked.
+	// (charges.go).
 	abandoned map[string]abandonedCharge
-}
-
-// abandonedCharge is an unanswered submission's charge.
-type abandonedCharge struct {
-	owner  string
-	charge int64
+	// abandonOrder is abandoned's ids, oldest first, for abandonedTTL.
+	abandonOrder []abandonedAt
 }
 
 func newStore(limit int64) *store {
@@ -104,76 +97,6 @@ func (st *store) add(id, owner, course string, submittedAt time.Time) *record {
 	r := st.addLocked(id, submittedAt)
 	r.owner, r.course = owner, course
 	return r
-}
-
-// claim registers a job of course that owner is submitting, charging
-// charge to owner's unfinished jobs, and returns its record. It returns
-// nil and -1 when the id is known already (any owner's), the submission
-// then being a duplicate; nil and what owner's unfinished jobs hold when
-// the charge would take them over limit (0: no bound). Checked and
-// registered at once:
-// before, two tokens' submissions of one id could both find it unknown,
-// and the loser's refusal (duplicate_job) forgot the winner's record, so
-// that the winner's own job answered it 404 (GET, events, kill) while it
-// waited and ran.
-func (st *store) claim(id, owner, course string, submittedAt time.Time, charge, limit int64) (*record, int64) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.jobs[id] != nil {
-		return nil, -1
-	}
-	if a, ok := st.abandoned[id]; ok && a.owner == owner {
-		// Its owner's retry: the charge it left is this one's.
-		delete(st.abandoned, id)
-		r := st.addLocked(id, submittedAt)
-		r.owner, r.course, r.charge = owner, course, a.charge
-		return r, 0
-	}
-	if held := st.unfinished[owner]; charge > 0 && limit > 0 && held+charge > limit {
-		return nil, held
-	}
-	r := st.addLocked(id, submittedAt)
-	r.owner, r.course = owner, course
-	if charge > 0 {
-		r.charge = charge
-		st.unfinished[owner] += charge
-	}
-	return r, 0
-}
-
-// abandon drops the record claim gave for a submission that went
-// unanswered, keeping its charge (store.abandoned) until the job's result
-// arrives or its owner retries it.
-func (st *store) abandon(claimed *record) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if r := st.dropLocked(claimed); r != nil && r.charge > 0 {
-		st.abandoned[r.id] = abandonedCharge{owner: r.owner, charge: r.charge}
-		r.charge = 0
-	}
-}
-
-// dropLocked removes the record claim gave, unless it has a result or
-// another record of the id took its place, and returns it (nil if kept).
-func (st *store) dropLocked(claimed *record) *record {
-	r := st.jobs[claimed.id]
-	if r != claimed || r.status == statusDone {
-		return nil
-	}
-	delete(st.jobs, r.id)
-	st.bytes -= r.bytes
-	return r
-}
-
-// dischargeLocked ends r's charge to its owner's unfinished jobs.
-func (st *store) dischargeLocked(r *record) {
-	if r.charge == 0 {
-		return
-	}
-	if st.unfinished[r.owner] -= r.charge; st.unfinished[r.owner] <= 0 {
-		delete(st.unfinished, r.owner)
-	}
-	r.charge = 0
 }
 
 func (st *store) addLocked(id string, submittedAt time.Time) *record {
@@ -262,12 +185,7 @@ func (st *store) stored(m *messages.BackendJobDone, now time.Time) {
 func (st *store) done(m *messages.BackendJobDone, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if a, ok := st.abandoned[m.JobID]; ok {
-		delete(st.abandoned, m.JobID)
-		if st.unfinished[a.owner] -= a.charge; st.unfinished[a.owner] <= 0 {
-			delete(st.unfinished, a.owner)
-		}
-	}
+	st.releaseAbandonedLocked(m.JobID)
 	r := st.addLocked(m.JobID, now)
 	if r.status == statusDone {
 		return
@@ -369,16 +287,6 @@ func (st *store) size() (int, int64) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return len(st.jobs), st.bytes
-}
-
-// forget drops the record claim gave for a job the backend refused,
-// unless it has a result; another record of the id stays.
-func (st *store) forget(claimed *record) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if r := st.dropLocked(claimed); r != nil {
-		st.dischargeLocked(r)
-	}
 }
 
 func (st *store) setFollowed(id string) {

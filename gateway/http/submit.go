@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,6 +92,8 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	if sub.taskDir != "" {
 		m.TaskBundle = placeholderDigest // as long as the real one
 	}
+	// Tagged before its size is checked: the tag is part of what travels.
+	m.Launcher = tagOwner(m.Launcher, p) // history.go: whose job it stays after a restart
 	size, err := s.checkWire(&m)
 	if err != nil {
 		fail(w, err)
@@ -133,18 +136,31 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			formatBytes(held), formatBytes(charge), formatBytes(limit))))
 		return
 	}
-	m.Launcher = tagOwner(m.Launcher, p) // history.go: whose job it stays after a restart
-	s.store.setFollowed(m.JobID)         // before any result can reach OnResult
-	job, err := s.client.NewJob(r.Context(), frontendclient.JobRequest{ClientNewJob: m})
+	s.store.setFollowed(m.JobID) // before any result can reach OnResult
+	// Not cancelled when the client hangs up: the job is on its way, and
+	// its outcome (queued, refused) decides whether its charge stays.
+	// Before, a token that hung up right after each body had every job
+	// counted as unanswered.
+	ctx := context.WithoutCancel(r.Context())
+	if submitDeadline > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, submitDeadline)
+		defer cancel()
+	}
+	job, err := s.client.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: m})
 	if err != nil {
-		var refusal *messages.Error
-		if errors.As(err, &refusal) {
-			s.store.forget(rec)
-		} else {
+		if ctx.Err() != nil && !errors.Is(err, frontendclient.ErrNoAnswer) {
+			err = fmt.Errorf("%w: %w", frontendclient.ErrNoAnswer, err) // submitDeadline's
+		}
+		if errors.Is(err, frontendclient.ErrNoAnswer) {
 			// Unanswered: the backend may have it, and the client
 			// would let a retry of the id adopt it. Its charge stays.
-			s.store.abandon(rec)
+			s.store.abandon(rec, time.Now())
 			s.abandoned.add(m.JobID, p.owner())
+		} else {
+			// Refused, or never sent (too large once tagged, the client
+			// closing): nothing of it is in the backend.
+			s.store.forget(rec)
 		}
 		fail(w, err)
 		return
@@ -160,6 +176,11 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, answer)
 }
+
+// submitDeadline, when set (tests), bounds the wait for the backend's
+// answer to a submission below the client's RequestTimeout: the
+// submission then goes unanswered while the backend still gets the job.
+var submitDeadline time.Duration
 
 // follow copies a job's events into the store until it ends.
 func (s *Server) follow(job *frontendclient.Job) {
@@ -177,6 +198,15 @@ func (s *Server) follow(job *frontendclient.Job) {
 			case frontendclient.EventDone:
 				s.store.done(ev.Done, time.Now())
 			}
+		}
+		// Ended without a result: the backend refused a resubmission for
+		// good (it had lost the job, a backend without its journal, and
+		// its queue was full). Its record ends as crash, which frees its
+		// charge; left "queued", it held both until the API restarted.
+		var refusal *messages.Error
+		if errors.As(job.Err(), &refusal) {
+			s.store.done(&messages.BackendJobDone{JobID: job.ID(), JobResult: messages.NewJobResult(messages.StatusCrash,
+				"The backend lost this job and refused it when it was sent again ("+refusal.Error()+"). Please submit again.", "")}, time.Now())
 		}
 	}()
 }
