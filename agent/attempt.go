@@ -49,7 +49,8 @@ func (a *Agent) runAttempt(at *attempt) {
 		a.refuse(at.key, f.Public)
 		return
 	}
-	if err != nil && errors.Is(cause, containers.ErrShutdown) {
+	if err != nil && !errors.Is(cause, containers.ErrKilled) &&
+		(errors.Is(cause, containers.ErrShutdown) || errors.Is(err, containers.ErrShutdown)) {
 		// Cut short because this agent stops (a restart, an upgrade):
 		// the platform's doing, not the student's. Handed back, the job
 		// goes to another agent (or to this one restarted) within

@@ -40,8 +40,10 @@ import (
 //     wrap the cause in a *Failure to give the student a better text.
 //   - When ctx is cancelled, Run stops the job at once (SIGKILL, not a grace
 //     period: a grader has nothing to save), cleans up, and returns an error
-//     that wraps context.Cause(ctx). The agent maps the cause to a status:
-//     ErrKilled -> killed, ErrShutdown -> crash. Cancellation may come at any
+//     that wraps context.Cause(ctx). The agent maps the cause: ErrKilled ->
+//     killed; ErrShutdown -> the job handed back to the backend, which
+//     queues it again (within backend.max-attempts, as for a lost agent).
+//     Cancellation may come at any
 //     point, including while the container is still being created; a job
 //     must never start running after Run has seen the cancellation.
 //

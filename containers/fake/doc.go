@@ -57,7 +57,8 @@
 // cancelled at block_start), "end" when that attempt stops, whatever the
 // reason. The status is the result's, or the one the agent reports for a
 // cancellation: "killed" for containers.ErrKilled, "crash" for anything
-// else (containers.ErrShutdown, removal by Cleanup). A "start" without its
+// else (containers.ErrShutdown, whose attempt the agent hands back rather
+// than report, removal by Cleanup). A "start" without its
 // "end" means the process died while the job ran.
 //
 // `ingo agent --runtime fake` (agent.fake-run-log) opens the file with

@@ -36,7 +36,7 @@ func writeInputData(p Paths, in *Input, uploads map[string]string) error {
 		"input": inputs,
 		// INGInious' debug is false, true or "ssh".
 		"debug":       map[string]any{"": false, "debug": true, "ssh": "ssh"}[in.Debug],
-		"envtypes":    map[string]bool{"docker": true},
+		"envtypes":    map[string]bool{"docker": true, "docker-ssh": true},
 		"run_as_root": false,
 	}
 	if in.RunCmd != "" {

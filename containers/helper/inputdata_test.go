@@ -48,7 +48,7 @@ func TestInputDataAsINGInious(t *testing.T) {
 				t.Fatalf("%v: %s", err, data)
 			}
 			want := map[string]any{
-				"type": "start", "envtypes": map[string]any{"docker": true}, "run_as_root": false,
+				"type": "start", "envtypes": map[string]any{"docker": true, "docker-ssh": true}, "run_as_root": false,
 				"input": map[string]any{
 					"up":  map[string]any{"filename": "src/main.c", "value": "/.ingo/files/up/main.c"},
 					"a/b": map[string]any{"filename": "x", "value": "eA=="},
