@@ -64,6 +64,16 @@
 // (16 + 11) x 16 MiB, about 430 MiB, with the defaults.
 // Each closed connection is logged and counted by reason (Stats).
 //
+// What a webapp's jobs hold past zmq4 is bounded too: the jobs the bridge
+// submits and follows until they end count their message's size (at
+// least 2 KiB) against MaxUnfinishedBytes (256 MiB); one over it is
+// answered at once with a crash result naming inginious.max-unfinished-
+// bytes. Each is held by the bridge's client, the backend and NATS until
+// it ends, so that a webapp sending jobs faster than they ran could take
+// all the memory of ingo up. A job with a value ingo's backend cannot take
+// (a string not UTF-8, an integer over int64) is refused by the bridge,
+// naming it: the backend would drop it without naming the job.
+//
 // Wrapping suffices: every allocation and panic above is reached from
 // bytes the transport reads first, so zmq4 is used as released, not
 // forked. Should a zmq4 release send another greeting, the transport
