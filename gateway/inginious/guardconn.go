@@ -148,7 +148,14 @@ func (c *guardConn) Write(p []byte) (int, error) {
 		c.werr = c.fail(fmt.Errorf("%w: %d bytes wait for it", errWriteStalled, c.queued), true)
 		return written, c.werr
 	}
-	c.queue = append(c.queue, bytes.Clone(p))
+	// Small writes (zmq4 writes a frame's header apart, and a Pong is a
+	// few bytes) join the last part queued, unless writeLoop is writing
+	// it: a part each cost ten times its bytes.
+	if n := len(c.queue); n > 1 && len(c.queue[n-1])+len(p) <= writeChunk {
+		c.queue[n-1] = append(c.queue[n-1], p...)
+	} else {
+		c.queue = append(c.queue, append(make([]byte, 0, max(len(p), 4<<10)), p...))
+	}
 	c.queued += len(p)
 	c.writer.Do(func() { go c.writeLoop() })
 	select {
