@@ -158,6 +158,7 @@ func defaultConfig() Config {
 		HTTPMaxConns:        httpserve.DefaultLimits().MaxConns,
 		HTTPMaxConnsPerAddr: httpserve.DefaultLimits().MaxConnsPerAddr,
 		API:                 api.DefaultOptions(),
+		INGInious:           inginiousSettings{Options: bridge.Options{MaxUnfinishedBytes: bridge.DefaultMaxUnfinishedBytes}},
 		Up:                  upSettings{DataDir: config.DefaultDataDir()},
 	}
 }

@@ -48,7 +48,26 @@ type Options struct {
 	// HandshakeTimeout bounds a new connection's ZeroMQ handshake (0: 10
 	// s).
 	HandshakeTimeout time.Duration `key:"-"`
+	// MaxUnfinishedBytes bounds the INGInious messages of the jobs this
+	// bridge follows and that have not finished (0:
+	// DefaultMaxUnfinishedBytes): each counts its size, at least 2 KiB. A
+	// job over the bound is refused at once with a crash result naming it.
+	// Each such job is held in memory several times over, by the bridge
+	// (its encoded submission, which it sends again after a loss), the
+	// backend and NATS: without a bound a webapp that sent jobs faster than
+	// they ran (a queue of 18 jobs of 4 MiB made ingo up 650 MiB) could
+	// take every byte of the machine's memory, and with it NATS, the
+	// backend and the agent of ingo up.
+	MaxUnfinishedBytes int64 `key:"max-unfinished-bytes" unit:"bytes" check:"min=1048576" help:"most bytes the INGInious jobs the bridge follows and that have not finished may hold (their message's size, at least 2 KiB each); a job over it is refused at once with a crash result naming this setting: each is held in memory by the bridge, the backend and NATS until it ends"`
 }
+
+// DefaultMaxUnfinishedBytes is Options.MaxUnfinishedBytes's default, the
+// HTTP API's bound for one frontend.
+const DefaultMaxUnfinishedBytes = 256 << 20
+
+// minJobCharge is what a job counts against MaxUnfinishedBytes at least:
+// a small one costs the backend and the bridge about that much.
+const minJobCharge = 2 << 10
 
 // Bridge serves INGInious' client protocol on a ZeroMQ ROUTER socket and
 // runs the jobs on ingo through a frontendclient.
@@ -61,6 +80,9 @@ type Bridge struct {
 	mu      sync.Mutex
 	clients map[string]*webapp // by routing id
 	jobs    map[string]*jobState
+	// unfinished is what the jobs being submitted or followed count
+	// against Options.MaxUnfinishedBytes.
+	unfinished int64
 
 	guard *guard
 
@@ -197,9 +219,18 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 		b.log.Info("INGInious client connected", "peer", id, "name", cutName(m.Name))
 		_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: b.cl.Environments(), Type: tUpdateEnvs})
 	case *clientNewJob:
+		// Counted here, before a goroutine holds it: the webapp may send
+		// jobs much faster than ingo takes them.
+		charge := max(int64(len(body)), minJobCharge)
+		if held, ok := b.charge(charge); !ok {
+			b.refuseJob(id, m.JobID, fmt.Sprintf("The INGInious bridge follows jobs not finished yet of %d bytes, and this one (%d bytes) would pass its bound of %d (inginious.max-unfinished-bytes): submit it again once some have run.",
+				held, charge, b.maxUnfinished()))
+			return
+		}
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
+			defer b.uncharge(charge)
 			b.newJob(ctx, id, m)
 		}()
 	case *clientKillJob:
@@ -227,6 +258,29 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 			_ = b.send(id, empty{Type: tUnknown})
 		}
 	}
+}
+
+func (b *Bridge) maxUnfinished() int64 {
+	return orDefault(b.opts.MaxUnfinishedBytes, DefaultMaxUnfinishedBytes)
+}
+
+// charge counts n bytes of a job in, if the bound leaves room for them;
+// it returns what was held before.
+func (b *Bridge) charge(n int64) (int64, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	held := b.unfinished
+	if held+n > b.maxUnfinished() {
+		return held, false
+	}
+	b.unfinished += n
+	return held, true
+}
+
+func (b *Bridge) uncharge(n int64) {
+	b.mu.Lock()
+	b.unfinished -= n
+	b.mu.Unlock()
 }
 
 // broadcastEnvironments tells every webapp the environments, as

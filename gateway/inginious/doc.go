@@ -56,13 +56,33 @@
 // peer's greeting and READY, and only then hands the connection to zmq4,
 // which reads them again and finds its greeting already sent. It admits
 // MaxConns connections at once (16: a webapp holds one) and
-// MaxConnsPerAddr from one IP address (4); more are closed at once. A peer that reads nothing for 30
-// s while the bridge writes to it is closed too: zmq4 writes to a peer
-// under the lock of all its sends. So zmq4 holds at most MaxConns + 11
-// messages (one per connection, ten in its queue, one being handled) of
-// MaxMessageBytes plus envelope, and 64 KiB per connection in handshake:
-// (16 + 11) x 16 MiB, about 430 MiB, with the defaults.
+// MaxConnsPerAddr from one IP address (4); more are closed at once. So
+// zmq4 holds at most MaxConns + 11 messages (one per connection, ten in
+// its queue, one being handled) of MaxMessageBytes plus envelope, and 64
+// KiB per connection in handshake: (16 + 11) x 16 MiB, about 430 MiB,
+// with the defaults.
+//
+// zmq4 writes to a peer under the lock of all its sends: one peer that
+// read nothing (a frozen webapp, or one that pings and reads no pong) kept
+// every other webapp without an answer for 30 s, and INGInious' client
+// gives up on its backend after 11 s of silence and crashes every job in
+// flight. A connection's Write therefore only queues (at most 24 MiB, two
+// of the largest results); its own goroutine writes to the peer. A peer
+// whose queue is full, or that reads nothing for 30 s while the bridge
+// writes to it, is closed. What was queued for a peer that is then closed
+// is lost as what sat in its socket's buffers was: a result counts as
+// handed over once queued.
 // Each closed connection is logged and counted by reason (Stats).
+//
+// What a webapp's jobs hold past zmq4 is bounded too: the jobs the bridge
+// submits and follows until they end count their message's size (at
+// least 2 KiB) against MaxUnfinishedBytes (256 MiB); one over it is
+// answered at once with a crash result naming inginious.max-unfinished-
+// bytes. Each is held by the bridge's client, the backend and NATS until
+// it ends, so that a webapp sending jobs faster than they ran could take
+// all the memory of ingo up. A job with a value ingo's backend cannot take
+// (a string not UTF-8, an integer over int64) is refused by the bridge,
+// naming it: the backend would drop it without naming the job.
 //
 // Wrapping suffices: every allocation and panic above is reached from
 // bytes the transport reads first, so zmq4 is used as released, not

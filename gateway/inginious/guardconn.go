@@ -29,6 +29,10 @@ const (
 	// writeChunk: a large message is written in parts, each with its own
 	// deadline, so that a slow link is not a stalled one.
 	writeChunk = 1 << 20
+	// maxQueued bounds what waits to be written to one peer: room for two
+	// of the largest results (a NATS message of 8 MiB, and msgpack's
+	// envelope) and their events. More, and the peer is closed as stalled.
+	maxQueued = 24 << 20
 )
 
 // connError is why the bridge closed a connection. It reads as io.EOF to
@@ -51,12 +55,24 @@ type guardConn struct {
 	stream *zmtpStream
 	pre    []byte // read and checked in the handshake; zmq4 reads them again
 
-	wmu  sync.Mutex
-	echo []byte // the greeting the bridge sent, which zmq4 writes again
+	// Write side. zmq4 writes to a peer under the lock of all its sends:
+	// a peer that read nothing held every other webapp's answers for
+	// writeStall (30 s; INGInious' client gives up on its backend after
+	// 11 s without a word, and crashes every job in flight). So Write only
+	// queues, and writer writes to the network.
+	wmu    sync.Mutex
+	echo   []byte   // the greeting the bridge sent, which zmq4 writes again
+	queue  [][]byte // written by zmq4, not yet to the peer
+	queued int      // bytes in queue
+	werr   error    // the connection failed: every later Write fails
+	wake   chan struct{}
+	closed chan struct{}
+	writer sync.Once
 }
 
 func newGuardConn(c net.Conn, g *guard, release func(*guardConn)) *guardConn {
-	return &guardConn{Conn: c, g: g, release: release, stream: newZMTPStream(g.lim)}
+	return &guardConn{Conn: c, g: g, release: release, stream: newZMTPStream(g.lim),
+		wake: make(chan struct{}, 1), closed: make(chan struct{})}
 }
 
 // handshake sends zmq4's greeting and reads the peer's greeting and READY,
@@ -113,29 +129,91 @@ func (c *guardConn) Read(p []byte) (int, error) {
 func (c *guardConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return 0, c.werr
+	}
 	written := 0
 	if len(c.echo) > 0 {
 		k := min(len(p), len(c.echo))
 		if !bytes.Equal(p[:k], c.echo[:k]) {
-			return 0, c.fail(errGreetingMismatch, true)
+			c.werr = c.fail(errGreetingMismatch, true)
+			return 0, c.werr
 		}
 		c.echo, p, written = c.echo[k:], p[k:], k
 	}
+	if len(p) == 0 {
+		return written, nil
+	}
+	if c.queued+len(p) > maxQueued {
+		c.werr = c.fail(fmt.Errorf("%w: %d bytes wait for it", errWriteStalled, c.queued), true)
+		return written, c.werr
+	}
+	// Small writes (zmq4 writes a frame's header apart, and a Pong is a
+	// few bytes) join the last part queued, unless writeLoop is writing
+	// it: a part each cost ten times its bytes.
+	if n := len(c.queue); n > 1 && len(c.queue[n-1])+len(p) <= writeChunk {
+		c.queue[n-1] = append(c.queue[n-1], p...)
+	} else {
+		c.queue = append(c.queue, append(make([]byte, 0, max(len(p), 4<<10)), p...))
+	}
+	c.queued += len(p)
+	c.writer.Do(func() { go c.writeLoop() })
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return written + len(p), nil
+}
+
+// writeLoop writes what Write queued, until the connection closes.
+func (c *guardConn) writeLoop() {
+	for {
+		select {
+		case <-c.wake:
+		case <-c.closed:
+			return
+		}
+		for {
+			c.wmu.Lock()
+			if len(c.queue) == 0 || c.werr != nil {
+				c.wmu.Unlock()
+				break
+			}
+			p := c.queue[0]
+			c.wmu.Unlock()
+			err := c.writeOut(p)
+			c.wmu.Lock()
+			if err != nil {
+				c.werr = err
+				c.queue, c.queued = nil, 0
+				c.wmu.Unlock()
+				return
+			}
+			c.queue[0] = nil
+			c.queue, c.queued = c.queue[1:], c.queued-len(p)
+			c.wmu.Unlock()
+		}
+	}
+}
+
+// writeOut writes p to the peer, a chunk at a time, each within
+// writeStall.
+func (c *guardConn) writeOut(p []byte) error {
 	for len(p) > 0 {
 		if err := c.Conn.SetWriteDeadline(time.Now().Add(writeStall)); err != nil {
-			return written, c.fail(err, false)
+			return c.fail(err, false)
 		}
 		n, err := c.Conn.Write(p[:min(len(p), writeChunk)])
-		written, p = written+n, p[n:]
+		p = p[n:]
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				return written, c.fail(fmt.Errorf("%w for %v: %w", errWriteStalled, writeStall, err), true)
+				return c.fail(fmt.Errorf("%w for %v: %w", errWriteStalled, writeStall, err), true)
 			}
-			return written, c.fail(err, false)
+			return c.fail(err, false)
 		}
 	}
-	return written, nil
+	return nil
 }
 
 // fail closes the connection, counted and logged when the bridge chose
@@ -149,6 +227,9 @@ func (c *guardConn) fail(err error, refused bool) error {
 }
 
 func (c *guardConn) Close() error {
-	c.once.Do(func() { c.release(c) })
+	c.once.Do(func() {
+		close(c.closed)
+		c.release(c)
+	})
 	return c.Conn.Close()
 }

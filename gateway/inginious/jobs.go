@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vmihailenco/msgpack/v5"
 
@@ -20,24 +22,15 @@ import (
 // BackendJobStarted and BackendJobSSHDebug to the webapp; the result
 // comes through OnResult.
 func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
-	fail := func(text string) {
-		// Texts may name what the webapp sent, of any length: cut, so
-		// that neither the log nor the answer is larger than the request
-		// made it.
-		text = cutText(text)
-		b.log.Info("INGInious job refused", "job", cutName(m.JobID), "why", text)
-		if len(m.JobID) > messages.MaxIDLength {
-			// No webapp makes such an id, nor waits for its answer, which
-			// would carry it whole.
-			return
-		}
-		_ = b.send(id, crashDone(m.JobID, text))
-	}
+	fail := func(text string) { b.refuseJob(id, m.JobID, text) }
 	req, err := b.request(m)
 	if err != nil {
 		fail(err.Error())
 		return
 	}
+	// req holds them now, until it is sent; the client keeps the encoded
+	// job. m lives as long as the job: the webapp's decoded input need not.
+	m.InputData, m.TaskProblems, m.EnvironmentParameters = nil, nil, nil
 	js := &jobState{owner: id, drained: make(chan struct{}), debug: req.Debug != messages.DebugOff}
 	b.mu.Lock()
 	if b.jobs[m.JobID] != nil {
@@ -95,6 +88,21 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 	}
 }
 
+// refuseJob answers a job the bridge does not run with a crash result
+// saying why.
+func (b *Bridge) refuseJob(id, jobID, text string) {
+	// Texts may name what the webapp sent, of any length: cut, so that
+	// neither the log nor the answer is larger than the request made it.
+	text = cutText(text)
+	b.log.Info("INGInious job refused", "job", cutName(jobID), "why", text)
+	if len(jobID) > messages.MaxIDLength || !utf8.ValidString(jobID) {
+		// No webapp makes such an id, nor waits for its answer, which
+		// would carry it whole (or which its msgpack could not read).
+		return
+	}
+	_ = b.send(id, crashDone(jobID, text))
+}
+
 // owner is the webapp a job's events go to.
 func (b *Bridge) owner(jobID, fallback string) string {
 	b.mu.Lock()
@@ -109,6 +117,9 @@ func (b *Bridge) owner(jobID, fallback string) string {
 func (b *Bridge) request(m *clientNewJob) (frontendclient.JobRequest, error) {
 	if err := messages.ValidateID(m.JobID); err != nil {
 		return frontendclient.JobRequest{}, fmt.Errorf("bad job id: %w", err)
+	}
+	if err := checkJob(m); err != nil {
+		return frontendclient.JobRequest{}, err
 	}
 	course := m.CourseID
 	if course == nil {
@@ -155,6 +166,64 @@ func (b *Bridge) request(m *clientNewJob) (frontendclient.JobRequest, error) {
 		}
 	}
 	return req, nil
+}
+
+// checkJob refuses what msgpack carries and ingo's backend does not take:
+// a string that is not UTF-8, an integer over int64, a type with no CBOR
+// form. The backend drops such a submission as malformed, without a word
+// about the job, so that the client sent it again every second and the
+// webapp heard after 10 s that no backend was running.
+func checkJob(m *clientNewJob) error {
+	for name, s := range map[string]*string{"course_id": m.CourseID, "taskset_id": m.TasksetID, "task_id": m.TaskID,
+		"environment_type": &m.EnvironmentType, "environment": &m.Environment, "launcher": &m.Launcher} {
+		if s != nil && !utf8.ValidString(*s) {
+			return fmt.Errorf("%s is not valid UTF-8", name)
+		}
+	}
+	for name, v := range map[string]map[string]any{"inputdata": m.InputData, "task_problems": m.TaskProblems,
+		"environment_parameters": m.EnvironmentParameters} {
+		if err := checkFree(v, 0); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// checkFree walks a value msgpack decoded (nested at most maxNesting:
+// checkDepth saw to it).
+func checkFree(v any, depth int) error {
+	if depth > maxNesting {
+		return errors.New("nested too deep")
+	}
+	switch v := v.(type) {
+	case nil, bool, int8, int16, int32, int64, uint8, uint16, uint32, float32, float64, []byte, time.Time:
+	case uint64:
+		if v > math.MaxInt64 {
+			return fmt.Errorf("the integer %d is larger than %d", v, int64(math.MaxInt64))
+		}
+	case string:
+		if !utf8.ValidString(v) {
+			return fmt.Errorf("a string that is not valid UTF-8: %q", cutName(v))
+		}
+	case []any:
+		for _, e := range v {
+			if err := checkFree(e, depth+1); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if !utf8.ValidString(k) {
+				return fmt.Errorf("a key that is not valid UTF-8: %q", cutName(k))
+			}
+			if err := checkFree(e, depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("a value of type %T", v)
+	}
+	return nil
 }
 
 // taskDir finds TasksDir/<course>/<task>, refusing names that would leave
