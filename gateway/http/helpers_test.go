@@ -47,6 +47,8 @@ type env struct {
 	key []byte // signs the tokens of token()
 	// connect opens another connection to the test's NATS.
 	connect func(name string) *nats.Conn
+	// sys is the backend and agent the API talks to.
+	sys *testrig.System
 	// task is the digest of a task bundle with a run file, uploaded once:
 	// the API refuses a job without a task, and the fake runtime plays
 	// the "@fake" input whatever the task holds.
@@ -168,7 +170,7 @@ func newEnvWith(t *testing.T, o Options, durable bool, tweaks ...func(*backend.C
 		hs.Close()
 		srv.Close()
 	})
-	e := &env{t: t, srv: srv, url: hs.URL, doc: loadOpenAPI(t), key: o.TokenKey, connect: connect}
+	e := &env{t: t, srv: srv, url: hs.URL, doc: loadOpenAPI(t), key: o.TokenKey, connect: connect, sys: sys}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\nfeedback-result success\n"), 0o755); err != nil {
 		t.Fatal(err)
