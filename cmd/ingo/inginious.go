@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
 	"github.com/ingo-grader/ingo/frontendclient"
 	bridge "github.com/ingo-grader/ingo/gateway/inginious"
 	"github.com/ingo-grader/ingo/internal/natsauth"
@@ -79,7 +80,18 @@ func (a *app) runBridgeOn(ctx context.Context, natsURL string) error {
 	opts := cfg.Options
 	opts.Log = log
 	br = bridge.New(cl, opts)
+	if a.upRegistry != nil {
+		// ingo up serves every part's metrics on the API's /metrics; a
+		// bridge of its own has none yet.
+		if err := metrics.RegisterBridge(a.upRegistry, func() metrics.BridgeStats { return bridgeStats(br.Stats()) }); err != nil {
+			log.Error("metrics", "err", err)
+		}
+	}
 	return stopped(ctx, br.Run(ctx))
+}
+
+func bridgeStats(s bridge.Stats) metrics.BridgeStats {
+	return metrics.BridgeStats{Conns: s.Conns, Closed: s.Closed, Jobs: s.Jobs, UnfinishedBytes: s.UnfinishedBytes}
 }
 
 // sanitizeID makes a host name fit in a client id.

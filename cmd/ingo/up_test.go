@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -84,4 +85,29 @@ func TestUp_HTTPConnectionBounds(t *testing.T) {
 		t.Fatalf("another address was not served: %v, %v", res, err)
 	}
 	res.Body.Close()
+}
+
+// ingo up's /metrics has the INGInious bridge's counters when it serves
+// the bridge (before, an operator saw a flood of connections or jobs only
+// in its sampled log).
+func TestUp_BridgeMetrics(t *testing.T) {
+	isolate(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	httpAddr := freeAddr(t)
+	runUp(t, ctx, cancel, t.TempDir(), httpAddr, "--inginious", "tcp://"+freeAddr(t), "--inginious-tasks", t.TempDir())
+	var body []byte
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		res, err := http.Get("http://" + httpAddr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		body, _ = io.ReadAll(res.Body)
+		return bytes.Contains(body, []byte("ingo_inginious_connections 0"))
+	}, "no bridge metrics")
+	for _, want := range []string{"ingo_inginious_jobs 0", "ingo_inginious_unfinished_bytes 0"} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }

@@ -39,6 +39,11 @@ type Stats struct {
 	// bad-handshake, handshake-incomplete, not-allowed, too-many-conns,
 	// too-many-conns-from-addr, write-stalled.
 	Closed map[string]uint64
+	// Jobs is the number of jobs the bridge follows now (submitted and not
+	// finished), and UnfinishedBytes what they count against
+	// Options.MaxUnfinishedBytes.
+	Jobs            int
+	UnfinishedBytes int64
 }
 
 // guard is a bridge's settings and counters for its listener. It reaches
@@ -160,9 +165,13 @@ func reasonOf(err error) string {
 	return "other"
 }
 
-// Stats returns the connection counters.
+// Stats returns the connection counters and the jobs followed now.
 func (b *Bridge) Stats() Stats {
 	b.guard.mu.Lock()
-	defer b.guard.mu.Unlock()
-	return Stats{Conns: b.guard.served.Load(), Closed: maps.Clone(b.guard.closed)}
+	s := Stats{Conns: b.guard.served.Load(), Closed: maps.Clone(b.guard.closed)}
+	b.guard.mu.Unlock()
+	b.mu.Lock()
+	s.Jobs, s.UnfinishedBytes = len(b.jobs), b.unfinished
+	b.mu.Unlock()
+	return s
 }

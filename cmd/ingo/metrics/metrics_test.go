@@ -327,3 +327,29 @@ func TestHandler(t *testing.T) {
 		t.Errorf("status %d", resp.StatusCode)
 	}
 }
+
+func TestBridgeMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	stats := metrics.BridgeStats{Conns: 2, Closed: map[string]uint64{"not-allowed": 5000, "write-stalled": 1}, Jobs: 3, UnfinishedBytes: 6144}
+	if err := metrics.RegisterBridge(reg, func() metrics.BridgeStats { return stats }); err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP ingo_inginious_connections INGInious webapp connections open now.
+# TYPE ingo_inginious_connections gauge
+ingo_inginious_connections 2
+# HELP ingo_inginious_connections_closed_total Connections the INGInious bridge closed, by reason.
+# TYPE ingo_inginious_connections_closed_total counter
+ingo_inginious_connections_closed_total{reason="not-allowed"} 5000
+ingo_inginious_connections_closed_total{reason="write-stalled"} 1
+# HELP ingo_inginious_jobs Jobs the INGInious bridge follows now (submitted, not finished).
+# TYPE ingo_inginious_jobs gauge
+ingo_inginious_jobs 3
+# HELP ingo_inginious_unfinished_bytes What the jobs the bridge follows count against inginious.max-unfinished-bytes.
+# TYPE ingo_inginious_unfinished_bytes gauge
+ingo_inginious_unfinished_bytes 6144
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
