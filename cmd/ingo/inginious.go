@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
@@ -38,6 +39,7 @@ queue, and a result is acknowledged only once a live webapp has it.`,
 	}
 	schema.AddFlag(cmd.Flags(), "inginious.listen", "listen", "", "")
 	schema.AddFlag(cmd.Flags(), "inginious.tasks-dir", "tasks-dir", "", "")
+	schema.AddFlag(cmd.Flags(), "inginious.metrics-addr", "metrics-addr", "", "")
 	return cmd
 }
 
@@ -80,14 +82,35 @@ func (a *app) runBridgeOn(ctx context.Context, natsURL string) error {
 	opts := cfg.Options
 	opts.Log = log
 	br = bridge.New(cl, opts)
-	if a.upRegistry != nil {
-		// ingo up serves every part's metrics on the API's /metrics; a
-		// bridge of its own has none yet.
-		if err := metrics.RegisterBridge(a.upRegistry, func() metrics.BridgeStats { return bridgeStats(br.Stats()) }); err != nil {
-			log.Error("metrics", "err", err)
-		}
+	stopMetrics, err := a.bridgeMetrics(ctx, nc, br) // inginious.metrics-addr
+	if err != nil {
+		return err
 	}
+	defer stopMetrics()
 	return stopped(ctx, br.Run(ctx))
+}
+
+// bridgeMetrics serves the bridge's metrics at inginious.metrics-addr, or
+// registers them on ingo up's one /metrics. /readyz is ready while nc is
+// connected.
+func (a *app) bridgeMetrics(ctx context.Context, nc *nats.Conn, br *bridge.Bridge) (stop func(), err error) {
+	addr := a.cfg.INGInious.MetricsAddr
+	if a.upRegistry != nil {
+		addr = "" // on the API's /metrics
+	} else if addr == "" {
+		return func() {}, nil
+	}
+	reg := a.registry()
+	if err := metrics.RegisterBridge(reg, func() metrics.BridgeStats { return bridgeStats(br.Stats()) }); err != nil {
+		return nil, err
+	}
+	if err := metrics.RegisterNATS(reg, "inginious", nc); err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		return func() {}, nil
+	}
+	return startMetrics(ctx, a.log.With("component", "metrics"), addr, metricsMux(reg, func() string { return natsReady(nc) }))
 }
 
 func bridgeStats(s bridge.Stats) metrics.BridgeStats {

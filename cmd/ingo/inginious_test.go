@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +40,37 @@ func TestBridge_AllowSetting(t *testing.T) {
 		"the bridge never greeted a connection from 127.0.0.2, which inginious.allow lists")
 	if got := dialFrom("127.0.0.1"); len(got) != 0 {
 		t.Errorf("a connection from 127.0.0.1, which inginious.allow does not list, got %q", got)
+	}
+}
+
+// TestBridge_MetricsAddr: a bridge of its own serves its counters at
+// inginious.metrics-addr: here a connection from outside inginious.allow,
+// closed and counted.
+func TestBridge_MetricsAddr(t *testing.T) {
+	client := startSystem(t, "--runtime", "noop")
+	awaitDefault(t, client)
+	addr, maddr := freeAddr(t), freeAddr(t)
+	go client("inginious-bridge", "--listen", "tcp://0.0.0.0:"+addr[len("127.0.0.1:"):], "--tasks-dir", t.TempDir(),
+		"--set", "inginious.allow=127.0.0.2/32", "--metrics-addr", maddr)
+	scrape := func() string {
+		res, err := http.Get("http://" + maddr + "/metrics")
+		if err != nil {
+			return ""
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	testutil.Eventually(t, 20*time.Second, func() bool { return strings.Contains(scrape(), "ingo_inginious_connections 0") },
+		"no bridge metrics at inginious.metrics-addr")
+	testutil.Eventually(t, 20*time.Second, func() bool {
+		if c, err := net.Dial("tcp", addr); err == nil { // from 127.0.0.1, not allowed
+			_, _ = c.Read(make([]byte, 1))
+			c.Close()
+		}
+		return strings.Contains(scrape(), `reason="not-allowed"`)
+	}, "the refused connection was not counted")
+	if m := scrape(); !strings.Contains(m, `ingo_nats_`) || !strings.Contains(m, `component="inginious"`) {
+		t.Errorf("no NATS connection metrics of the bridge:\n%.2000s", m)
 	}
 }
