@@ -124,14 +124,20 @@ func pathElement(s string) bool {
 	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '/' })
 }
 
+// writtenUpload is an uploaded file materialiseUploads wrote: its name as
+// the client gave it, and its path in the container.
+type writtenUpload struct {
+	Filename, Path string
+}
+
 // materialiseUploads writes every uploaded file to FilesDir/<pid>/<name>,
 // so that compilers and tools can use them as files (INGInious also writes
-// uploads to files), and returns the path of each file written by problem
-// id. Problem ids or names unfit for a path are skipped or renamed
-// "upload"; getinput still works for them.
-func materialiseUploads(p Paths, in *Input) (map[string]string, error) {
+// uploads to files), and returns each file written by problem id. Problem
+// ids or names unfit for a path are skipped or renamed "upload"; getinput
+// still works for them.
+func materialiseUploads(p Paths, in *Input) (map[string]writtenUpload, error) {
 	var errs []error
-	written := map[string]string{}
+	written := map[string]writtenUpload{}
 	for pid, raw := range in.Input {
 		f, isFile, err := asFile(raw)
 		if !isFile {
@@ -158,7 +164,7 @@ func materialiseUploads(p Paths, in *Input) (map[string]string, error) {
 			continue
 		}
 		// The path the run file sees, whatever the test root.
-		written[pid] = filepath.Join(FilesDir, pid, name)
+		written[pid] = writtenUpload{Filename: f.Filename, Path: filepath.Join(FilesDir, pid, name)}
 	}
 	return written, errors.Join(errs...)
 }

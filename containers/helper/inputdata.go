@@ -14,18 +14,18 @@ import (
 // writes out as it is, uploaded files' values replaced by the paths of
 // their files. Run files written for INGInious open it themselves (the
 // `inginious` Python package reads /.ingo/input.json instead). uploads are
-// the files materialiseUploads wrote, by problem id; an upload it could not
-// write keeps its base64 value.
-func writeInputData(p Paths, in *Input, uploads map[string]string) error {
+// the files materialiseUploads wrote, by problem id (their content is not
+// decoded a second time); an upload it could not write keeps its base64
+// value.
+func writeInputData(p Paths, in *Input, uploads map[string]writtenUpload) error {
 	inputs := make(map[string]json.RawMessage, len(in.Input))
 	for pid, raw := range in.Input {
 		inputs[pid] = raw
-		path, ok := uploads[pid]
+		u, ok := uploads[pid]
 		if !ok {
 			continue
 		}
-		f, _, _ := asFile(raw) // written, so a valid upload
-		v, err := json.Marshal(map[string]string{"filename": f.Filename, "value": path})
+		v, err := json.Marshal(map[string]string{"filename": u.Filename, "value": u.Path})
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", p.InputData, err)
 		}
