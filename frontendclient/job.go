@@ -2,6 +2,7 @@ package frontendclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -118,6 +119,21 @@ func (j *Job) Err() error {
 	}
 }
 
+// RefusalResult stands for the result a job that ended without one will
+// never get: a crash saying that the backend lost it (it restarted
+// without its journal) and refused it when it was sent again, which
+// frontends hand on as the job's result, so that nobody waits for it
+// forever. Nil while the job runs, when it has a result, and when it
+// ended because the Client closed.
+func (j *Job) RefusalResult() *messages.BackendJobDone {
+	var refusal *messages.Error
+	if !errors.As(j.Err(), &refusal) {
+		return nil
+	}
+	return &messages.BackendJobDone{JobID: j.id, JobResult: messages.NewJobResult(messages.StatusCrash,
+		"The backend lost this job and refused it when it was sent again ("+refusal.Error()+"). Please submit again.", "")}
+}
+
 // Wait returns the result once it arrives, the reason the job ended
 // without one (see Err), or ctx's error.
 func (j *Job) Wait(ctx context.Context) (*messages.BackendJobDone, error) {
@@ -156,6 +172,8 @@ func (j *Job) finish(res *messages.BackendJobDone, err error) {
 	if res != nil {
 		j.events <- Event{Kind: EventDone, Done: res}
 	}
-	close(j.events)
+	// Done first: a reader of Events reads Err (or Result) once they close,
+	// and both answer from Done without waiting.
 	close(j.done)
+	close(j.events)
 }

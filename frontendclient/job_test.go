@@ -280,3 +280,34 @@ func TestLostAnswerResent(t *testing.T) {
 		t.Errorf("events %v", got)
 	}
 }
+
+// TestJobErrIsSetWhenEventsClose: a reader that ranges over Events and
+// then asks Err must see why the job ended. finish closed Events before
+// Done, and Err reads Done without waiting: a reader woken by the first
+// close, on another core, could find Err nil and take a refused job for
+// one still running (the HTTP API then kept it "queued" forever).
+func TestJobErrIsSetWhenEventsClose(t *testing.T) {
+	refusal := &messages.Error{Code: messages.CodeQueueFull, Text: "full"}
+	for i := range 20000 {
+		j := newJob("race", nil)
+		got := make(chan error, 1)
+		go func() {
+			for {
+				// Spin rather than block: a parked reader would only run
+				// once finish is over, and never see the window.
+				select {
+				case _, ok := <-j.events:
+					if !ok {
+						got <- j.Err()
+						return
+					}
+				default:
+				}
+			}
+		}()
+		j.finish(nil, refusal)
+		if err := <-got; err == nil {
+			t.Fatalf("run %d: Events closed but Err is nil", i)
+		}
+	}
+}

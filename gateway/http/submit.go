@@ -203,10 +203,8 @@ func (s *Server) follow(job *frontendclient.Job) {
 		// good (it had lost the job, a backend without its journal, and
 		// its queue was full). Its record ends as crash, which frees its
 		// charge; left "queued", it held both until the API restarted.
-		var refusal *messages.Error
-		if errors.As(job.Err(), &refusal) {
-			s.store.done(&messages.BackendJobDone{JobID: job.ID(), JobResult: messages.NewJobResult(messages.StatusCrash,
-				"The backend lost this job and refused it when it was sent again ("+refusal.Error()+"). Please submit again.", "")}, time.Now())
+		if res := job.RefusalResult(); res != nil {
+			s.store.done(res, time.Now())
 		}
 	}()
 }

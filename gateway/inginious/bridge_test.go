@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,8 @@ func newRig(t *testing.T) *rig { return newRigWith(t, 1, 1, nil, false) }
 // newRigWith has agents agents of slots slots each, with the runtime
 // newRuntime makes (nil: fake), and a backend in memory or, durable, on a
 // journal that a restarted backend replays.
-func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Runtime, durable bool) *rig {
+// Each of more changes the backend's configuration, on every start.
+func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Runtime, durable bool, more ...func(*backend.Config)) *rig {
 	t.Helper()
 	opts := testrig.Options{
 		Durable: durable,
@@ -50,6 +52,9 @@ func newRigWith(t *testing.T, agents, slots int, newRuntime func() containers.Ru
 				// As in production: jobs wait a while for agents to
 				// come back after a backend restart.
 				c.EnvironmentGrace = 30 * time.Second
+			}
+			for _, f := range more {
+				f(c)
 			}
 		},
 	}
@@ -180,11 +185,28 @@ func (c *webappClient) send(typ string, fields map[string]any) {
 // recv reads the next message, skipping the types in skip.
 func (c *webappClient) recv(skip ...string) map[string]any {
 	c.t.Helper()
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		msg, err := c.sck.Recv()
-		if err != nil {
-			continue // the socket's timeout: try again
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		// The socket's Recv may wait for ever: the test gives up on it
+		// (and the socket's cleanup ends it).
+		got := make(chan zmq4.Msg, 1)
+		go func() {
+			if msg, err := c.sck.Recv(); err == nil {
+				got <- msg
+			} else {
+				close(got)
+			}
+		}()
+		var msg zmq4.Msg
+		select {
+		case m, ok := <-got:
+			if !ok {
+				continue // the socket's timeout: try again
+			}
+			msg = m
+		case <-deadline.C:
+			c.t.Fatal("no message")
 		}
 		var m map[string]any
 		if err := msgpack.Unmarshal(msg.Frames[len(msg.Frames)-1], &m); err != nil {
@@ -200,8 +222,6 @@ func (c *webappClient) recv(skip ...string) map[string]any {
 			return m
 		}
 	}
-	c.t.Fatal("no message")
-	return nil
 }
 
 func newJobFields(id string, course any, fakeBehaviour map[string]any) map[string]any {
@@ -414,4 +434,51 @@ func TestBridgeBackendRestart(t *testing.T) {
 			t.Errorf("job %s: %q", id, got[id])
 		}
 	}
+}
+
+// TestBridgeJobRefusedOnResubmissionEnds: a backend without its journal
+// restarts and loses the jobs; the bridge's client submits them again,
+// and the backend refuses some for good (here its course's waiting cap).
+// Before, the bridge dropped such a job without a word: the webapp waited
+// for its result forever, and the bridge kept following it.
+func TestBridgeJobRefusedOnResubmissionEnds(t *testing.T) {
+	capNow := 0
+	r := newRigWith(t, 1, 1, nil, false, func(c *backend.Config) {
+		c.MaxWaitingPerCourse = capNow
+		c.EnvironmentGrace = time.Hour // the jobs wait for an environment nobody offers
+	})
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	c.recv()
+	ids := []string{"99999999-0000-0000-0000-000000000011", "99999999-0000-0000-0000-000000000012",
+		"99999999-0000-0000-0000-000000000013"}
+	for _, id := range ids {
+		job := newJobFields(id, "algo", nil)
+		job["environment"] = "nobody-offers-it"
+		c.send("ClientNewJob", job)
+	}
+	testutil.Eventually(t, wait, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		q, err := r.client.Queue(ctx)
+		return err == nil && len(q.JobsWaiting) == len(ids)
+	}, "the jobs queued")
+	r.sys.StopBackend()
+	capNow = 1
+	r.sys.StartBackend(false)
+	// One is queued again; the other two are refused, and their crash
+	// reaches the webapp.
+	for range 2 {
+		m := c.recv("BackendUpdateEnvironments", "Pong")
+		res := fmt.Sprint(m["result"])
+		if m["@type"] != "BackendJobDone" || !strings.HasPrefix(res, "[crash ") ||
+			!strings.Contains(res, "refused it when it was sent again") || !strings.Contains(res, "max-waiting-per-course") {
+			t.Fatalf("got %v, want a crash saying the job was refused on resubmission", m)
+		}
+	}
+	testutil.Eventually(t, wait, func() bool {
+		r.bridge.mu.Lock()
+		defer r.bridge.mu.Unlock()
+		return len(r.bridge.jobs) == 1
+	}, "the bridge still follows the refused jobs")
 }

@@ -58,7 +58,24 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 		}
 		return
 	}
-	defer close(js.drained)
+	b.relay(ctx, js, j, m.JobID)
+	close(js.drained)
+	if res := j.RefusalResult(); res != nil {
+		// No result will come through OnResult: hand on this one, or
+		// the webapp waits for the job forever and the bridge follows it.
+		b.log.Info("INGInious job refused on resubmission", "job", cutName(m.JobID))
+		if err := b.OnResult(res); err != nil {
+			b.log.Warn("INGInious job refused on resubmission: no webapp to tell", "job", cutName(m.JobID), "err", err)
+			b.mu.Lock()
+			delete(b.jobs, m.JobID)
+			b.mu.Unlock()
+		}
+	}
+}
+
+// relay sends the webapp j's events before its result, until it ends or
+// ctx is done.
+func (b *Bridge) relay(ctx context.Context, js *jobState, j *frontendclient.Job, jobID string) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -70,10 +87,10 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 			var out any
 			switch ev.Kind {
 			case frontendclient.EventStarted:
-				out = backendJobStarted{JobID: m.JobID, Type: tJobStarted}
+				out = backendJobStarted{JobID: jobID, Type: tJobStarted}
 			case frontendclient.EventSSH:
 				s := ev.SSH
-				out = backendJobSSHDebug{JobID: m.JobID, Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, Type: tJobSSHDebug}
+				out = backendJobSSHDebug{JobID: jobID, Host: s.Host, Port: s.Port, User: s.User, Password: s.Password, Type: tJobSSHDebug}
 			case frontendclient.EventDone:
 				return // OnResult delivers it
 			}
