@@ -17,6 +17,7 @@ const (
 	textShutdown    = "The agent was shut down while grading."
 	textShutdownNew = "The agent was shutting down and could not take the job."
 	textNoSlot      = "The agent had no free slot for the job."
+	textRanAlready  = "The agent had already run this attempt of the job (the backend restarted without its journal?)."
 	textInternal    = "The agent could not run the job because of an internal error. Please submit again later; if it persists, tell an administrator."
 	textNoBundles   = "The job needs task files, but this agent cannot fetch task files (no task bundle store configured)."
 	textNoTaskFiles = "The agent could not fetch the task files."

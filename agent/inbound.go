@@ -126,6 +126,13 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 	duplicate := a.attempts[k] != nil || a.results[k] != nil || a.finished.has(k)
 	var refusal string
 	switch {
+	case duplicate && a.attempts[k] == nil && a.results[k] == nil:
+		// Finished, and its outcome acknowledged or refused as stale:
+		// only a backend that lost the job (restarted without its
+		// journal) sends it again, under a number it has reused.
+		// Ignored, the job would wait for that backend's confirmation
+		// timeout; handed back, it is re-queued at once.
+		duplicate, refusal = false, textRanAlready
 	case duplicate:
 	case a.stopping:
 		refusal = textShutdownNew
@@ -148,6 +155,9 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 	case refusal == textShutdownNew:
 		a.stats.jobsRefused.Add(1)
 		a.log.Info("job refused: shutting down", "job", k.JobID, "attempt", k.Attempt)
+	case refusal == textRanAlready:
+		a.stats.jobsDuplicate.Add(1)
+		a.log.Warn("BackendNewJob for an attempt finished already; handed back", "job", k.JobID, "attempt", k.Attempt)
 	case refusal == textNoSlot:
 		a.stats.jobsOverCommit.Add(1)
 		a.log.Error("the backend sent a job while every slot is busy; refusing it", "job", k.JobID, "attempt", k.Attempt, "slots", a.cfg.Slots)

@@ -206,6 +206,27 @@ func TestAgent_Job_Duplicate(t *testing.T) {
 	}
 }
 
+// TestAgent_Job_FinishedAttemptSentAgainIsHandedBack: a backend that
+// restarted without its journal numbers a job's attempts from 1 again, and
+// may send an agent an attempt it has finished and forgotten. Ignored as
+// a duplicate, the job waited for the backend's confirmation timeout (30
+// s) before it ran; handed back, the backend re-queues it at once.
+func TestAgent_Job_FinishedAttemptSentAgainIsHandedBack(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	j := newJob("again", nil)
+	e.submit(t, j)
+	e.ack(e.done(t, "again"))
+	testutil.Eventually(t, wait, func() bool { return e.agent.pendingCount() == 0 }, "result not forgotten after its ack")
+	e.backend.toAgent(e.cfg.ID, j)
+	if r := e.refused(t, "again"); r.Attempt != 1 || r.Reason != textRanAlready {
+		t.Errorf("refusal: attempt %d %q", r.Attempt, r.Reason)
+	}
+	if n := e.rt.Stats().Calls; n != 1 {
+		t.Errorf("runtime ran the attempt %d times", n)
+	}
+}
+
 func TestAgent_Job_OverCommitRefused(t *testing.T) {
 	t.Parallel()
 	e := start(t, options{cfg: Config{Slots: 2}})
