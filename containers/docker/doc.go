@@ -187,7 +187,8 @@
 //     logged-in ones apart (sshgate.go has the design). An SSH job's
 //     wall time becomes MaxSession plus a minute, a debug "ssh" job's
 //     CPU time too (sshLimits). Images are offered as
-//     type "docker-ssh" too; only such jobs may call ssh_student. A debug
+//     type "docker-ssh" too; only such jobs may call ssh_student (any
+//     other ends as crash, as INGInious ends it: jobChannel.endJob). A debug
 //     "ssh" job that comes while sessions hold every port is handed back
 //     (Failure with Requeue) before a container is made; a server that
 //     finds no port once its container runs is told so at once, and the

@@ -93,6 +93,10 @@ type jobChannel struct {
 	expected map[string]bool
 
 	sshSent atomic.Bool // one set of credentials per job
+	// ended is the text of a crash the agent decided while the job ran
+	// (endJob): collect gives it as the result, whatever the run file
+	// did after.
+	ended atomic.Pointer[string]
 	// studentSSH counts the job's ssh_student sessions holding a port
 	// (one at a time: see serveStudentSSH).
 	studentSSH atomic.Int32
@@ -110,6 +114,23 @@ type jobChannel struct {
 	// containers running at once (studentshare.go).
 	shares studentShares
 	wg     sync.WaitGroup
+}
+
+// endJob ends the job as crash with text, as INGInious' agent ends one
+// (handle_job_closing with a manual feedback) over a request it will not
+// serve: the text is kept for collect first, then the grading container
+// is killed, so that nothing the run file does next counts.
+func (c *jobChannel) endJob(text string) {
+	c.ended.CompareAndSwap(nil, &text)
+	c.r.kill(c.grading)
+}
+
+// endedText is endJob's text, "" when the job was not ended so.
+func (c *jobChannel) endedText() string {
+	if t := c.ended.Load(); t != nil {
+		return *t
+	}
+	return ""
 }
 
 // channelResult is what came on the result stream.

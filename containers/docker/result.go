@@ -14,8 +14,11 @@ import (
 // Texts of results the runtime makes itself.
 const (
 	textNoResult = "The grading container stopped without a result."
-	textTimeout  = "Your submission went over the time limit."
-	textHardTime = "Your submission went over the wall-clock time limit."
+	// textSSHNotAllowed ends a job whose run file called ssh_student in a
+	// task without SSH (not of type docker-ssh), in INGInious' words.
+	textSSHNotAllowed = "ssh for student requires to allow ssh and internet access in the task environment configuration tab!"
+	textTimeout       = "Your submission went over the time limit."
+	textHardTime      = "Your submission went over the wall-clock time limit."
 	// INGInious' agent sends "overflow" with an empty text (its webapp
 	// shows its own title for the status); the bridge passes texts on.
 	textOverflow = ""

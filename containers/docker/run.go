@@ -314,6 +314,9 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 	case verdictHard:
 		return ownResult(a.job, messages.StatusTimeout, textHardTime), nil
 	}
+	if text := c.ch.endedText(); text != "" {
+		return ownResult(a.job, messages.StatusCrash, text), nil
+	}
 	// The attach stream ends with the container; give it a moment to
 	// drain, then give up on it.
 	if err := c.att.drain(ctx); ctx.Err() != nil {

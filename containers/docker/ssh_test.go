@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -291,15 +290,22 @@ func TestSSHStudent_Network(t *testing.T) {
 	}
 }
 
+// TestSSHStudent_NeedsSSHEnvironment: ssh_student in a task that does not
+// allow SSH (type docker, as a task.yaml without ssh_allowed) ends the
+// job as crash with INGInious' text, as INGInious' agent does, whatever
+// the run file does next: it must not grade a student who could not log
+// in (OpenWeek/INGInious-bash-2022 has such tasks).
 func TestSSHStudent_NeedsSSHEnvironment(t *testing.T) {
 	t.Parallel()
 	r := sshRuntime(t, time.Minute)
-	run := "#!/bin/bash\nssh_student 2>/tmp/e; feedback-msg -m \"code=$? $(cat /tmp/e)\"; feedback-result success\n"
-	job := newJob(r, task(t, map[string]string{"run": run}), nil)
+	run := "#!/bin/bash\nfeedback-msg -m before\nssh_student\nfeedback-msg -m \"code=$?\"; feedback-result failed\n"
+	job := newJob(r, task(t, map[string]string{"run": run}), map[string]any{"@state": "prev"})
 	res, _ := runJob(t, r, job)
-	want := fmt.Sprintf("code=254 ssh_student: ssh_student needs a task of environment type %s", EnvTypeSSH)
-	if res.Result.Text != want {
-		t.Errorf("got %q, want %q", res.Result.Text, want)
+	if res.Result.Status != messages.StatusCrash || res.Result.Text != textSSHNotAllowed {
+		t.Errorf("got %s %q, want crash %q", res.Result.Status, res.Result.Text, textSSHNotAllowed)
+	}
+	if res.State != "prev" || res.Grade != 0 {
+		t.Errorf("state %q grade %v, want the previous state and 0", res.State, res.Grade)
 	}
 }
 

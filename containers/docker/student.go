@@ -48,11 +48,13 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	}
 	if req.SSH {
 		switch {
-		case c.job.Desc.EnvironmentType != EnvTypeSSH:
+		case c.job.Desc.EnvironmentType != EnvTypeSSH || !c.r.opts.SSH.Enabled():
+			// INGInious' agent ends such a job as crash with this text
+			// (the task does not allow SSH: its teacher must see why)
+			// rather than let the run file grade a student who could
+			// not log in.
+			c.endJob(textSSHNotAllowed)
 			exit(channel.CodeLaunch, "ssh_student needs a task of environment type "+EnvTypeSSH)
-			return
-		case !c.r.opts.SSH.Enabled():
-			exit(channel.CodeLaunch, "SSH is not enabled on this agent")
 			return
 		case !c.sshSent.CompareAndSwap(false, true):
 			exit(channel.CodeLaunch, "a job may give one SSH access only")

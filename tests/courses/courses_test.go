@@ -140,9 +140,11 @@ var cases = []gradingCase{
 	{name: "ssh_student on docker-ssh, nobody logs in", task: "shell", inputs: map[string]any{},
 		want: result{Status: "failed", Grade: 0, Custom: map[string]any{"ssh_code": 253.0}},
 		has:  []string{"You did not log in in time."}},
+	// INGInious' agent ends the job itself, as crash with its text: the
+	// run file's feedback does not count.
 	{name: "ssh_student on a plain docker task: refused", task: "shell-refused", inputs: map[string]any{},
-		want: result{Status: "error", Grade: 0, Custom: map[string]any{"ssh_code": 254.0}},
-		has:  []string{"ssh for student requires to allow ssh"}},
+		want: result{Status: "crash", Grade: 0},
+		has:  []string{"ssh for student requires to allow ssh and internet access in the task environment configuration tab!"}},
 }
 
 // French, as the course's translators left it in $common/student/$i18n,

@@ -7,5 +7,5 @@ feedback-custom ssh_code $code
 case $code in
     0)   feedback-result success; feedback-msg -m "Session over." ;;
     253) feedback-result failed; feedback-msg -m "You did not log in in time." ;;
-    *)   feedback-result error; feedback-msg -m "ssh for student requires to allow ssh and internet access in the task environment configuration tab!" ;;
+    *)   feedback-result error; feedback-msg -m "ssh_student failed: $code" ;;
 esac
