@@ -133,3 +133,48 @@ func TestToolchain(t *testing.T) {
 		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, want)
 	}
 }
+
+// fedoraMockitoRun compiles and runs a Mockito spy with the class path of
+// UCL-INGI/CS1-Java's common run file (INGInious' java8 image, on
+// Fedora/CentOS): Mockito and its dependencies in folders of their own.
+const fedoraMockitoRun = `#!/bin/bash
+set -e
+cat > Greeter.java <<'J'
+public class Greeter { public String hi() { return "hi"; } public String twice() { return hi() + hi(); } }
+J
+cat > SpyTest.java <<'J'
+import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+import org.mockito.Mockito;
+import static org.mockito.Mockito.*;
+public class SpyTest {
+	@Test public void spies() {
+		Greeter g = Mockito.spy(new Greeter());
+		assertEquals("hihi", g.twice());
+		verify(g, atLeast(2)).hi();
+	}
+}
+J
+cp=.:/usr/share/java/junit.jar:/usr/share/java/hamcrest/core.jar:/usr/share/java/mockito/mockito-core.jar:/usr/share/java/cglib/cglib.jar:/usr/share/java/objenesis/objenesis.jar:/usr/share/java/objectweb-asm/asm-all.jar
+javac -cp $cp Greeter.java SpyTest.java 2>&1 | feedback-msg
+feedback-msg -a -m "$(java -Xmx128m -cp $cp org.junit.runner.JUnitCore SpyTest | grep -o 'OK (1 test)')"
+feedback-result success
+`
+
+// TestToolchain_FedoraMockitoPaths: Mockito is where the run files of
+// courses written for INGInious' Fedora-based java8 image look for it
+// (/usr/share/java/mockito/mockito-core.jar, objenesis/objenesis.jar...),
+// as hamcrest/core.jar is: before, their Mockito tests did not compile.
+// Needs the toolchain image built from this commit's Dockerfile.
+func TestToolchain_FedoraMockitoPaths(t *testing.T) {
+	t.Parallel()
+	testutil.RequireImage(t, "ingo/env-toolchain")
+	r := newTestRuntime(t, Options{})
+	job := newJob(r, task(t, map[string]string{"run": fedoraMockitoRun}), nil)
+	job.Desc.Environment = "toolchain"
+	job.Limits = messages.Limits{Time: 60, HardTime: 120, Memory: 768, Processes: 512, Output: 1 << 20, Disk: 128}
+	res, _ := runJob(t, r, job)
+	if res.Result.Status != messages.StatusSuccess || res.Result.Text != "OK (1 test)" {
+		t.Errorf("got %s %q, want success %q", res.Result.Status, res.Result.Text, "OK (1 test)")
+	}
+}
