@@ -108,3 +108,37 @@ func duplicates(f findings, n *yaml.Node, path string) {
 		}
 	}
 }
+
+// keepLast drops the earlier pairs of keys given twice in any mapping
+// under n, the last value taking the first one's place, as PyYAML builds
+// INGInious' OrderedDict (construct_pairs): INGInious grades a task.yaml
+// with a key given twice, and public courses have some, where yaml.v3
+// would refuse to decode it. ingo task check still reports them
+// (duplicates). Aliases are not followed: the mapping an alias names is
+// handled where it stands; merge keys (<<) are left to the decoder.
+func keepLast(n *yaml.Node) {
+	if n == nil || n.Kind == yaml.AliasNode {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		for _, c := range n.Content {
+			keepLast(c)
+		}
+		return
+	}
+	at := map[string]int{} // key -> index of its pair in out
+	out := make([]*yaml.Node, 0, len(n.Content))
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		keepLast(v)
+		if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+			if j, dup := at[k.Value]; dup {
+				out[j+1] = v
+				continue
+			}
+			at[k.Value] = len(out)
+		}
+		out = append(out, k, v)
+	}
+	n.Content = out
+}

@@ -59,6 +59,15 @@ func TestParseCourseForms(t *testing.T) {
 			"environment_id: default\nlimits: {time: '7', memory: 100}\nnetwork_grading: true\n",
 			"docker", "default", messages.EnvironmentParameters{Limits: L{Time: 7, Memory: 100}, NetworkGrading: true}},
 		{"empty file", "", "docker", "default", messages.EnvironmentParameters{}},
+		// A key given twice: PyYAML keeps the last value, and INGInious
+		// grades the task (Sina222/inginious-task-LINGE, TP3Ex1Supp:
+		// limits.time twice). ingo task check still reports it.
+		{"older, limits.time given twice: the last counts",
+			"environment: default\nlimits:\n    time: '30'\n    output: '2'\n    memory: '100'\n    time: '45'\n",
+			"docker", "default", messages.EnvironmentParameters{Limits: L{Time: 45, Memory: 100}}},
+		{"current, keys given twice at several levels",
+			"environment_id: x\nenvironment_parameters: {limits: {time: 1, time: 2}}\nenvironment_id: cpp\nenvironment_parameters:\n    limits: {time: 3, memory: 64, memory: 128}\n    network_grading: 'on'\n",
+			"docker", "cpp", messages.EnvironmentParameters{Limits: L{Time: 3, Memory: 128}, NetworkGrading: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

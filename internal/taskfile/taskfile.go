@@ -84,6 +84,7 @@ func Parse(data []byte) (Spec, error) {
 	if err := checkBounds(data, &doc); err != nil {
 		return Spec{}, err
 	}
+	keepLast(&doc)
 	var t taskYAML
 	if err := doc.Decode(&t); err != nil {
 		return Spec{}, fmt.Errorf("not a valid task.yaml: %w", err)
