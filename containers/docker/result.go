@@ -17,6 +17,8 @@ const (
 	// textSSHNotAllowed ends a job whose run file called ssh_student in a
 	// task without SSH (not of type docker-ssh), in INGInious' words.
 	textSSHNotAllowed = "ssh for student requires to allow ssh and internet access in the task environment configuration tab!"
+	// textSSHNotOnAgent ends one whose agent has no SSH port range.
+	textSSHNotOnAgent = "The task asked for an SSH session for the student, but the agent that ran it does not offer SSH (agent.ssh.port-min and port-max). Please tell an administrator."
 	textTimeout       = "Your submission went over the time limit."
 	textHardTime      = "Your submission went over the wall-clock time limit."
 	// INGInious' agent sends "overflow" with an empty text (its webapp

@@ -48,13 +48,19 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	}
 	if req.SSH {
 		switch {
-		case c.job.Desc.EnvironmentType != EnvTypeSSH || !c.r.opts.SSH.Enabled():
+		case c.job.Desc.EnvironmentType != EnvTypeSSH:
 			// INGInious' agent ends such a job as crash with this text
 			// (the task does not allow SSH: its teacher must see why)
 			// rather than let the run file grade a student who could
 			// not log in.
 			c.endJob(textSSHNotAllowed)
 			exit(channel.CodeLaunch, "ssh_student needs a task of environment type "+EnvTypeSSH)
+			return
+		case !c.r.opts.SSH.Enabled():
+			// The operator's doing, not the task's: said so. (Such an
+			// agent refuses docker-ssh jobs before they start.)
+			c.endJob(textSSHNotOnAgent)
+			exit(channel.CodeLaunch, "SSH is not enabled on this agent")
 			return
 		case !c.sshSent.CompareAndSwap(false, true):
 			exit(channel.CodeLaunch, "a job may give one SSH access only")
