@@ -93,3 +93,34 @@ func TestDocs_FlagsTable(t *testing.T) {
 		}
 	}
 }
+
+// TestDocs_IDsFromCredentials: an agent's id and the bridge's client id
+// are the name in their credentials when these are given, and must be;
+// the help (ingo agent --help) and docs/configuration.md say so. Before,
+// both said only "empty: the host name", and an operator who set the id
+// to the host name beside credentials of another name was refused.
+func TestDocs_IDsFromCredentials(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"agent.id", "inginious.client-id"} {
+		k, ok := schema.Lookup(key)
+		if !ok {
+			t.Fatalf("no key %s", key)
+		}
+		if !strings.Contains(k.Help, "credentials") {
+			t.Errorf("the help of %s does not say that it is the credentials' name: %q", key, k.Help)
+		}
+		var row string
+		for line := range strings.Lines(string(doc)) {
+			if strings.HasPrefix(line, "| `"+key+"` |") {
+				row = line
+			}
+		}
+		if !strings.Contains(row, "credentials") {
+			t.Errorf("docs/configuration.md does not say that %s is the credentials' name: %q", key, row)
+		}
+	}
+}
