@@ -124,3 +124,21 @@ func TestDocs_IDsFromCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestDocs_MetricsWhere: the table at the top of docs/metrics.md, where
+// each component serves its metrics, names every *.metrics-addr key.
+// Before, it had no row for the bridge's, so an operator scraping the
+// bridge found no address to scrape.
+func TestDocs_MetricsWhere(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "metrics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _, _ := strings.Cut(string(doc), "\n\n- ")
+	for _, k := range schema.Keys() {
+		if strings.HasSuffix(k.Name, "metrics-addr") && !strings.Contains(table, "| `"+k.Env()+"`") && !strings.Contains(table, "`"+k.Name+"` (") {
+			t.Errorf("docs/metrics.md: the table of where metrics are served has no row for %s", k.Name)
+		}
+	}
+}
