@@ -169,3 +169,28 @@ func TestCredsFor_Names(t *testing.T) {
 		})
 	}
 }
+
+// TestCreds_RefusedFileNamed: credentials given with --creds that the
+// server refuses (revoked, or of another installation) are named in the
+// error, which says to make new ones. Before, it told the operator to
+// "pass --creds FILE", which they had, and named the CLI's default file.
+func TestCreds_RefusedFileNamed(t *testing.T) {
+	isolate(t)
+	n := testutil.StartNATS(t)
+	other, err := natsauth.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := other.Mint(natsauth.RoleAdmin, "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "alice.creds")
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t.Context(), "queue", "--creds", path, "--nats-url", n.URL)
+	if code == exitOK || !strings.Contains(errOut, path) || !strings.Contains(errOut, "revoked") || strings.Contains(errOut, "by default") {
+		t.Errorf("queue with refused credentials: exit %d: %s", code, errOut)
+	}
+}
