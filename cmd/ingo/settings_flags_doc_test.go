@@ -123,6 +123,22 @@ func TestDocs_IDsFromCredentials(t *testing.T) {
 			t.Errorf("docs/configuration.md does not say that %s is the credentials' name: %q", key, row)
 		}
 	}
+	// The example an operator copies for an agent's host says it too,
+	// and has the settings such a host needs.
+	example, err := os.ReadFile(filepath.Join("..", "..", "configs", "agent.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, idComment, _ := strings.Cut(string(example), "# Identity.")
+	idComment, _, _ = strings.Cut(idComment, "id:")
+	if !strings.Contains(idComment, "nats.creds") {
+		t.Errorf("configs/agent.yaml: the comment of agent.id does not say that it is the credentials' name: %q", idComment)
+	}
+	for _, key := range []string{"\n  creds:", "\n  tls-ca:"} {
+		if !strings.Contains(string(example), key) {
+			t.Errorf("configs/agent.yaml has no nats%s", strings.TrimPrefix(key, "\n "))
+		}
+	}
 }
 
 // TestDocs_MetricsWhere: the table at the top of docs/metrics.md, where
