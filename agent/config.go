@@ -15,7 +15,7 @@ import (
 type Config struct {
 	// ID names the agent on the wire (a subject token, see
 	// messages.ValidateID). Required.
-	ID string `key:"id" check:"id" help:"agent id, a NATS subject token; empty: the host name (give each agent its own id when several run on one host)"`
+	ID string `key:"id" check:"id" help:"agent id, a NATS subject token; empty: the name in its credentials (nats.creds), which it must be when they are given, else the host name (give each agent its own credentials when several run on one host)"`
 	// Name is the friendly name shown to clients and admins (default: ID).
 	Name string `key:"name" help:"friendly name shown in queue snapshots; empty: the host name"`
 	// Prefix is the subject prefix (default messages.DefaultPrefix).

@@ -16,11 +16,15 @@ import zmq
 
 
 def main(argv):
-    args = [a for a in argv if not a.startswith("--env")]
-    env = "default"
-    for a in argv:
-        if a.startswith("--env="):
+    args, env = [], "default"
+    rest = iter(argv)
+    for a in rest:
+        if a == "--env":  # --env NAME, as the usage says
+            env = next(rest, env)
+        elif a.startswith("--env="):
             env = a.split("=", 1)[1]
+        else:
+            args.append(a)
     if len(args) < 3:
         print(__doc__, file=sys.stderr)
         return 2

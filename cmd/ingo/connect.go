@@ -105,7 +105,10 @@ func (a *app) waitConnected(ctx context.Context, nc *nats.Conn, timeout, warnEve
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for !nc.IsConnected() {
-		if err := nc.LastError(); refusal(err) {
+		if err := nc.LastError(); refusal(err) && a.cfg.NATS.Creds != "" {
+			return fmt.Errorf("%w (%v): the credentials %s were revoked, or made with another installation's keys; make new ones with 'ingo creds --role ROLE --name NAME' where this installation's keys are, and pass them with --creds (INGO_NATS_CREDS)",
+				errRefused, err, a.cfg.NATS.Creds)
+		} else if refusal(err) {
 			return fmt.Errorf("%w (%v): pass --creds FILE (INGO_NATS_CREDS) made by 'ingo creds' with this installation's keys; the CLI uses %s by default",
 				errRefused, err, filepath.Join(config.DefaultDataDir(), natsauth.AdminCredsFile))
 		} else if hint := tlsTrouble(err); hint != "" {

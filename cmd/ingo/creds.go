@@ -225,7 +225,9 @@ func (a *app) clientCreds() (*natsauth.Credentials, error) {
 // embedded server (ingo up, backend --embedded-nats), or without --creds on
 // the machine whose default data directory holds the keys, they are signed
 // on the spot; otherwise they are --creds, which must be of that role.
-// name is the identity wanted ("" takes the file's).
+// name is the identity wanted ("" takes the file's); an admin's file may
+// have any name, since an admin's name binds nothing (it may use any
+// client id), so that `ingo api --creds` takes whichever an operator made.
 func (a *app) credsFor(role natsauth.Role, name string) (*natsauth.Credentials, error) {
 	if a.cfg.NATS.Creds == "" {
 		// Whoever can read the keys may be anybody: the same user on the
@@ -249,7 +251,7 @@ func (a *app) credsFor(role natsauth.Role, name string) (*natsauth.Credentials, 
 		return nil, fmt.Errorf("the NATS credentials are of role %s (name %s), this needs role %s: make some with 'ingo creds --role %s --name NAME'",
 			c.Role, c.Name, role, role)
 	}
-	if name != "" && c.Name != name {
+	if name != "" && c.Name != name && role != natsauth.RoleAdmin {
 		return nil, fmt.Errorf("the NATS credentials are for %s %q, but the settings name it %q: drop the setting, or use credentials of that name", role, c.Name, name)
 	}
 	if !strings.EqualFold(c.Prefix, a.cfg.Prefix) {

@@ -128,3 +128,69 @@ func TestCreds_OutdatedRefused(t *testing.T) {
 		t.Errorf("queue with outdated credentials: exit %d: %s", code, errOut)
 	}
 }
+
+// TestCredsFor_Names: an agent's and a frontend's credentials are their
+// identity, so a name the settings ask for must be theirs; an admin's name
+// binds nothing (an admin may use any client id), so `ingo api --creds`
+// takes the admin credentials of any name. Before, it took only those
+// named "api", and its error told the operator to drop a setting that
+// nobody had set.
+func TestCredsFor_Names(t *testing.T) {
+	isolate(t)
+	for _, tc := range []struct {
+		role   natsauth.Role
+		file   string // name in the credentials file
+		wanted string // name the command asks for
+		ok     bool
+	}{
+		{natsauth.RoleAdmin, "web-1", "api", true},
+		{natsauth.RoleAdmin, "api", "api", true},
+		{natsauth.RoleAgent, "grader-1", "", true},
+		{natsauth.RoleAgent, "grader-1", "grader-2", false},
+		{natsauth.RoleFrontend, "course-algo", "other", false},
+	} {
+		t.Run(string(tc.role)+"/"+tc.file+"/"+tc.wanted, func(t *testing.T) {
+			cfg := defaultConfig()
+			cfg.NATS.Creds = testutil.CredsFile(t, tc.role, tc.file)
+			a := &app{cfg: &cfg}
+			c, err := a.credsFor(tc.role, tc.wanted)
+			if !tc.ok {
+				if err == nil {
+					t.Fatalf("credentials %s %q taken for %q", tc.role, tc.file, tc.wanted)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Name != tc.file {
+				t.Errorf("got credentials of %q, want the file's %q", c.Name, tc.file)
+			}
+		})
+	}
+}
+
+// TestCreds_RefusedFileNamed: credentials given with --creds that the
+// server refuses (revoked, or of another installation) are named in the
+// error, which says to make new ones. Before, it told the operator to
+// "pass --creds FILE", which they had, and named the CLI's default file.
+func TestCreds_RefusedFileNamed(t *testing.T) {
+	isolate(t)
+	n := testutil.StartNATS(t)
+	other, err := natsauth.NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := other.Mint(natsauth.RoleAdmin, "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "alice.creds")
+	if err := c.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t.Context(), "queue", "--creds", path, "--nats-url", n.URL)
+	if code == exitOK || !strings.Contains(errOut, path) || !strings.Contains(errOut, "revoked") || strings.Contains(errOut, "by default") {
+		t.Errorf("queue with refused credentials: exit %d: %s", code, errOut)
+	}
+}

@@ -187,3 +187,27 @@ func startSystemWith(t *testing.T, backendArgs []string, agentArgs ...string) fu
 		return runCmd(ctx, append(args, "--nats-url", url)...)
 	}
 }
+
+// TestKill_FinishedJob: killing a job that finished says so, with its
+// status, and where its result is, rather than "no such job", which
+// sent an operator looking for a typo in the id.
+func TestKill_FinishedJob(t *testing.T) {
+	client := startSystem(t, "--runtime", "noop", "--concurrency", "2")
+	awaitDefault(t, client)
+	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name=Ada", "--wait", "--json")
+	if code != exitOK {
+		t.Fatalf("submit: exit %d\nstderr: %s", code, errOut)
+	}
+	var res resultJSON
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		code, _, _ := client("result", res.JobID)
+		return code == exitOK
+	}, "the job never reached the history")
+	code, _, errOut = client("kill", res.JobID)
+	if code != exitFailure || !strings.Contains(errOut, "finished already (success") || !strings.Contains(errOut, "ingo result "+res.JobID) {
+		t.Errorf("kill of a finished job: exit %d, stderr %q", code, errOut)
+	}
+}

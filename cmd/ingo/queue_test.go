@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -192,5 +194,22 @@ func TestPrintQueue_PositionsPerQueue(t *testing.T) {
 				t.Errorf("output holds %q:\n%s", c.not, out)
 			}
 		})
+	}
+}
+
+// TestDocs_WaitReasons: docs/operators.md gives, for every reason a job
+// waits, the text ingo queue shows and the code of --json. Before, it
+// gave four codes the table does not show, and not fair_share.
+func TestDocs_WaitReasons(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operators.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(string(doc)), " ")
+	for _, r := range []messages.WaitReason{messages.WaitNoAgent, messages.WaitSlotsBusy, messages.WaitQueued,
+		messages.WaitLowerPriority, messages.WaitFairShare} {
+		if !strings.Contains(text, "`"+string(r)+"`") || !strings.Contains(text, `"`+waitReason(r)+`"`) {
+			t.Errorf("docs/operators.md does not give %q with its text %q", r, waitReason(r))
+		}
 	}
 }

@@ -101,7 +101,7 @@ type clientSettings struct {
 type inginiousSettings struct {
 	bridge.Options `key:",inline"`
 
-	ClientID string `key:"client-id" check:"id" help:"client id of the bridge towards the backend; stable, so that results of jobs submitted before a bridge restart still reach the webapp; empty: ingo-inginious-<host name>"`
+	ClientID string `key:"client-id" check:"id" help:"client id of the bridge towards the backend; stable, so that results of jobs submitted before a bridge restart still reach the webapp; empty: the name in its credentials (nats.creds, role frontend), which it must be when they are given, else ingo-inginious-<host name>"`
 	// MetricsAddr: ingo up serves the bridge's metrics on the API's
 	// /metrics, whatever this says.
 	MetricsAddr string `key:"metrics-addr" help:"host:port where ingo inginious-bridge serves Prometheus /metrics, /healthz and /readyz; empty: none (ingo up serves the bridge's on the HTTP API's /metrics)"`

@@ -105,6 +105,13 @@ func TestDocs_ListEveryKey(t *testing.T) {
 			t.Errorf("%s: documented default %s, the code's is %v", k.Name, row[2], k.Default)
 		}
 	}
+	// And every row is a key: a removed or misspelt one would send
+	// operators to a setting that is refused as unknown.
+	for name, row := range rows {
+		if _, ok := schema.Lookup(name); !ok && strings.HasPrefix(row[1], "`INGO_") {
+			t.Errorf("docs/configuration.md has a row for `%s`, which is no key", name)
+		}
+	}
 }
 
 // sameDefault compares a key's default with how the docs write it:

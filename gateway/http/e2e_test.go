@@ -287,6 +287,14 @@ func TestNotReadyWithoutBackend(t *testing.T) {
 	if status, _ := e.call("GET", "/healthz", "", nil); status != 200 {
 		t.Errorf("healthz: %d", status)
 	}
+	// Without NATS the answer says so, not only that the backend is
+	// silent: an operator whose API's credentials were revoked looked
+	// for a backend that was running.
+	n.Stop()
+	testutil.Eventually(t, 5*time.Second, func() bool { return !nc.IsConnected() }, "still connected")
+	if status, data := e.call("GET", "/readyz", "", nil); status != 503 || !strings.Contains(string(data), "not connected to NATS") {
+		t.Errorf("readyz without NATS: %d %s", status, data)
+	}
 }
 
 // TestSSHStudentTasksAreForAdmins: a docker-ssh job may call ssh_student,

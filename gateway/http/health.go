@@ -33,6 +33,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		if !last.IsZero() {
 			msg = fmt.Sprintf("the backend last answered %v ago (more than %v); is `ingo backend` running?", time.Since(last).Round(time.Millisecond), window)
 		}
+		// Without NATS, the backend is not what to look at first: the
+		// server may be down, or refuse the API's credentials (revoked).
+		if !s.nc.IsConnected() {
+			why := ""
+			if err := s.nc.LastError(); err != nil {
+				why = " (" + err.Error() + ")"
+			}
+			msg = "the API is not connected to NATS" + why + ": is the NATS server up, and does it still admit the API's credentials (nats.creds; ingo creds makes new ones)? " + msg
+		}
 		writeError(w, http.StatusServiceUnavailable, "backend_unreachable", msg)
 		return
 	}

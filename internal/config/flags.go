@@ -55,3 +55,7 @@ func flagKey(f *pflag.Flag) string {
 	}
 	return ""
 }
+
+// FlagKey returns the key a flag was made for by AddFlag, or "": for
+// tests that check the documentation of the flags against the keys.
+func FlagKey(f *pflag.Flag) string { return flagKey(f) }

@@ -2,10 +2,12 @@ package natsconn
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -71,6 +73,7 @@ func Connect(o Options) (*nats.Conn, error) {
 	if o.ReconnectWait == 0 {
 		o.ReconnectWait = 250 * time.Millisecond
 	}
+	refusals := &refusalLog{}
 	opts := []nats.Option{
 		nats.Name(o.Name),
 		nats.MaxReconnects(-1),
@@ -92,7 +95,17 @@ func Connect(o Options) (*nats.Conn, error) {
 				o.OnReconnect()
 			}
 		}),
+		// nats.go closes a connection for good when the server refuses
+		// its credentials twice in a row: the process then ran on without
+		// NATS, never reconnecting nor exiting. A refusal may pass (a node
+		// restarted with another block, keys being rotated), so keep
+		// trying, as for any outage, and say what to do.
+		nats.IgnoreAuthErrorAbort(),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if Refused(err) {
+				refusals.log(log, err)
+				return
+			}
 			subject := ""
 			if sub != nil {
 				subject = sub.Subject
@@ -199,4 +212,31 @@ func ForeignStored(h nats.Header, data []byte) bool {
 		}
 	}
 	return data[0] == '{'
+}
+
+// Refused says whether err is the NATS server refusing who we are:
+// credentials revoked, expired, or signed by other keys.
+func Refused(err error) bool {
+	return err != nil && (errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) ||
+		errors.Is(err, nats.ErrAuthRevoked) || strings.Contains(strings.ToLower(err.Error()), "authorization violation"))
+}
+
+// refusalLog says that the server refuses the credentials, at most once a
+// minute (a reconnect is tried several times a second), with how often.
+type refusalLog struct {
+	mu     sync.Mutex
+	last   time.Time
+	missed int
+}
+
+func (r *refusalLog) log(log *slog.Logger, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.last.IsZero() && time.Since(r.last) < time.Minute {
+		r.missed++
+		return
+	}
+	log.Error("the NATS server refuses this process's credentials (revoked, or made with another installation's keys); it keeps trying: give it credentials of this installation (ingo creds --role ROLE --name NAME where the keys are) and restart it",
+		"err", err, "refusals_since_last_said", r.missed)
+	r.last, r.missed = time.Now(), 0
 }
