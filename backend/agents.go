@@ -202,10 +202,12 @@ func (b *Backend) reconcile(a *agent, m *messages.AgentHello, restored map[strin
 	for id, att := range reported {
 		j := b.jobs[id]
 		switch {
-		case j != nil && j.agentID == a.id && j.attempt == att:
-		case j != nil && j.phase == phaseWaiting && j.attempt == att && b.done[id] == nil && a.free() > 0:
+		case j != nil && j.phase != phaseWaiting && j.agentID == a.id && j.attempt == att:
+		case j != nil && j.phase == phaseWaiting && j.agentID == a.id && j.attempt == att && b.done[id] == nil && a.free() > 0:
 			// Assigned to this agent before it was dropped for silence, and
 			// still running there: take it back rather than run it twice.
+			// Only that agent: another one naming a waiting job (attempt 0
+			// if it was never assigned) would get it, and its result.
 			b.dispatchSeq++
 			if b.commit(&JobAssigned{JobID: id, AgentID: a.id, Attempt: att, AgentSeq: j.agentSeq,
 				DispatchSeq: b.dispatchSeq, At: b.now()}) == nil {

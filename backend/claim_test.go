@@ -1,0 +1,83 @@
+package backend
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestAgentCannotClaimAJobNeverItsOwn: an agent's hello that reports a
+// waiting job as running takes it back only if that agent ran the job's
+// last attempt (it was dropped for silence and is back in the same
+// session). Before, any agent that named a waiting job with its attempt
+// number (0 for a job never assigned: no guessing) got it assigned and
+// started, and its forged result was the job's, for a job of an
+// environment it did not even offer.
+func TestAgentCannotClaimAJobNeverItsOwn(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	thief := r.agent("thief", 2, "docker/python")
+	a.hello(0, []string{"docker/default"}, nil, 0) // a takes nothing for now
+	next[*messages.Ack](a.peer)
+
+	fresh := newJob("fresh", "default", 0)
+	c.submit(fresh)
+	tests := []struct {
+		name    string
+		attempt int
+	}{{"never assigned, attempt 0", 0}, {"attempt 1", 1}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			thief.hello(2, []string{"docker/python"}, []messages.JobAttempt{{JobID: "fresh", Attempt: tt.attempt}}, 0)
+			if k := next[*messages.BackendKillJob](thief.peer); k.JobID != "fresh" {
+				t.Fatalf("the claimer got %+v, want a kill of its claim", k)
+			}
+			thief.send(&messages.AgentJobDone{JobID: "fresh", Attempt: tt.attempt,
+				JobResult: messages.JobResult{Result: messages.Result{Status: messages.StatusSuccess, Text: "FORGED"}, Grade: 100}})
+			collect[messages.Message](thief.peer, 200*time.Millisecond) // its refusals
+			for _, m := range collect[messages.Message](c, 100*time.Millisecond) {
+				switch m.(type) {
+				case *messages.BackendJobStarted, *messages.BackendJobDone:
+					t.Fatalf("the owner heard of the claim: %#v", m)
+				}
+			}
+		})
+	}
+
+	// The job is still the queue's: a, which offers its environment, runs it.
+	a.hello(1, []string{"docker/default"}, nil, 0)
+	next[*messages.Ack](a.peer)
+	j := a.take()
+	if j.JobID != "fresh" || j.Attempt != 1 {
+		t.Fatalf("a got %+v", j)
+	}
+	a.finish(j, messages.StatusFailed)
+	if d := next[*messages.BackendJobDone](c); d.Result.Status != messages.StatusFailed || d.Result.Text == "FORGED" {
+		t.Fatalf("got %+v", d)
+	}
+}
+
+// TestAgentTakesBackItsOwnAttempt: the control of the test above. An
+// agent dropped for silence that comes back in the same session and
+// still runs its attempt gets it back rather than see it run twice.
+func TestAgentTakesBackItsOwnAttempt(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	a := r.agent("a", 1, "docker/default")
+	c.submit(newJob("j1", "default", 0))
+	j := a.take()
+	a.silence()
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().AgentsLost == 1 }, "the silent agent was never dropped")
+	back := &fakeAgent{peer: a.peer, session: a.session, stop: make(chan struct{})} // the same process
+	t.Cleanup(back.silence)
+	back.hello(1, []string{"docker/default"}, []messages.JobAttempt{{JobID: "j1", Attempt: j.Attempt}}, j.Seq)
+	next[*messages.Ack](back.peer)
+	back.beat()
+	back.finish(j, messages.StatusSuccess)
+	if d := next[*messages.BackendJobDone](c); d.JobID != "j1" || d.Result.Status != messages.StatusSuccess {
+		t.Fatalf("got %+v", d)
+	}
+}
