@@ -42,7 +42,9 @@ type Backend struct {
 	out       outbox        // what the loop sends, held until stored (async)
 	sends     sendQueue     // what the loop's turn sends, a batch per peer
 	stats     counters
-	gauges    gauges // published by the loop, read by Gauges
+	// queueThrottle bounds each frontend's queue snapshots (throttle.go).
+	queueThrottle throttle
+	gauges        gauges // published by the loop, read by Gauges
 
 	// Everything below is owned by the event loop (see the package doc).
 	jobs      map[string]*job
@@ -137,6 +139,8 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		orphaned:   map[topic]time.Time{},
 		unclaimed:  map[string]bool{},
 		now:        time.Now,
+
+		queueThrottle: throttle{budget: cfg.queueBudget},
 	}
 	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
 	b.queues = newQueues(&b.share)

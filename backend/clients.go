@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -54,7 +55,20 @@ func (b *Backend) handleClient(ev event) {
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
-		b.toClient(c.id, b.queueAnswer(c.id, ev.admin, m))
+		if ev.admin {
+			b.toClient(c.id, b.queueAnswer(c.id, true, m))
+			return
+		}
+		if !b.queueThrottle.allow(c.id, ev.at) {
+			// Counted, not logged: a flood would be a line each.
+			b.stats.throttled.Add(1)
+			b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, "",
+				"queue: this client's snapshots took their share of the backend's time; ask again in a second"))
+			return
+		}
+		start := time.Now()
+		b.toClient(c.id, b.queueAnswer(c.id, false, m))
+		b.queueThrottle.charge(c.id, time.Since(start), ev.at)
 	case *messages.Ack:
 		b.ackResult(c, m.JobID)
 	}

@@ -118,6 +118,9 @@ type Config struct {
 	weights map[string]float64 // CourseWeights, read by validate
 	minPrio map[string]int     // FrontendMinPriorities, read by validate
 	sshMax  map[string]int     // MaxSSHDebugPerClients, read by validate
+	// queueBudget bounds each frontend's queue snapshots (throttle.go);
+	// zero: defaultQueueBudget. Tests set their own.
+	queueBudget queueBudget
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -161,6 +164,9 @@ func (c *Config) validate() error {
 	}
 	if c.SnapshotJobs == 0 {
 		c.SnapshotJobs = DefaultSnapshotJobs
+	}
+	if c.queueBudget == (queueBudget{}) {
+		c.queueBudget = defaultQueueBudget
 	}
 	c.weights = make(map[string]float64, len(c.CourseWeights))
 	var errs []error
