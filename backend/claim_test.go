@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,4 +82,45 @@ func TestAgentTakesBackItsOwnAttempt(t *testing.T) {
 	if d := next[*messages.BackendJobDone](c); d.JobID != "j1" || d.Result.Status != messages.StatusSuccess {
 		t.Fatalf("got %+v", d)
 	}
+}
+
+// TestAgentEnvironmentsBounded: an agent's hello offering more than
+// maxAgentEnvironments environments, or names no job can carry, is
+// refused, and registers nothing. Before, a hello of 130,000 names (4.7
+// MB), sent again with other names, held the backend's loop for seconds
+// each time and sent the whole list to every client.
+func TestAgentEnvironmentsBounded(t *testing.T) {
+	tests := []struct {
+		name string
+		envs []string
+	}{
+		{"too many", manyEnvs(maxAgentEnvironments + 1)},
+		{"a name too long", []string{"docker/" + strings.Repeat("x", messages.MaxNameLength+1)}},
+		{"an empty type", []string{"/default"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			c := r.client("c1")
+			c.send(&messages.ClientHello{ProtocolVersion: messages.ProtocolVersion, Name: "c1"})
+			next[*messages.BackendUpdateEnvironments](c)
+			a := &fakeAgent{peer: r.peer("a", r.subj.Agent("a"), r.subj.BackendAgent("a")), session: "a-s1", stop: make(chan struct{})}
+			a.hello(1, tt.envs, nil, 0)
+			if e := next[*messages.Error](a.peer); e.Code != messages.CodeBadRequest {
+				t.Fatalf("got %+v", e)
+			}
+			c.quiet(200 * time.Millisecond) // no new environments
+		})
+	}
+	// The bound itself is accepted.
+	r := newRig(t, nil)
+	r.agent("a", 1, manyEnvs(maxAgentEnvironments)...)
+}
+
+func manyEnvs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("docker/e%d", i)
+	}
+	return out
 }
