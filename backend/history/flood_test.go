@@ -1,12 +1,16 @@
 package history_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/backend/history"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -91,3 +95,51 @@ func decodeAnswer(data []byte) messages.Message {
 	}
 	return m
 }
+
+// TestRefusedRepliesAreNotALogFlood: a request whose reply subject is
+// outside its asker's inbox is refused, and logged a few lines a minute
+// however many come. Before, each wrote a warning.
+func TestRefusedRepliesAreNotALogFlood(t *testing.T) {
+	var lines atomic.Int64
+	n := testutil.StartNATS(t)
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	st, err := history.Open(context.Background(), nc, history.Options{Log: slog.New(countingHandler{&lines})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	srv, err := st.Serve(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	evil := frontend(t, n, "evil")
+	req := historyRequest(t)
+	for range 1000 {
+		if err := evil.PublishRequest(subj.HistoryClient("evil"), subj.Client("victim"), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Its own request is answered after the others were decided.
+	if _, err := evil.Request(subj.HistoryClient("evil"), req, wait); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines.Load(); got > 150 {
+		t.Fatalf("%d lines of log for 1,000 refused requests", got)
+	}
+}
+
+// countingHandler counts the records it is handed.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }

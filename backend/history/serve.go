@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
@@ -39,11 +40,15 @@ type Server struct {
 	busy map[string]int // requests being served, by frontend
 	wg   sync.WaitGroup // one per request being served
 	log  *slog.Logger
+	// peerLog is log at most 100 lines a minute, for what a requester
+	// causes at will.
+	peerLog *slog.Logger
 }
 
 // Serve subscribes to the history request subjects on nc; Close stops.
 func (st *Store) Serve(nc *nats.Conn) (*Server, error) {
-	s := &Server{st: st, sem: make(chan struct{}, maxReaders), busy: map[string]int{}, log: st.opts.Log}
+	s := &Server{st: st, sem: make(chan struct{}, maxReaders), busy: map[string]int{}, log: st.opts.Log,
+		peerLog: logging.Limited(st.opts.Log, time.Minute, 100)}
 	for _, subject := range []string{st.subj.HistoryClient("*"), st.subj.HistoryAdmin("*")} {
 		sub, err := nc.QueueSubscribe(subject, queueGroup, s.receive)
 		if err != nil {
@@ -81,7 +86,7 @@ func (s *Server) receive(m *nats.Msg) {
 		role = natsauth.RoleAdmin
 	}
 	if !natsauth.OwnInbox(m.Reply, role, id) {
-		s.log.Warn("history request with a reply subject outside the requester's inbox, not answered", "subject", m.Subject, "reply", m.Reply)
+		s.peerLog.Warn("history request with a reply subject outside the requester's inbox, not answered", "subject", m.Subject, "reply", m.Reply)
 		return
 	}
 	if !admin && !s.take(id) {

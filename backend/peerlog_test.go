@@ -1,0 +1,46 @@
+package backend
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
+)
+
+// countingHandler counts the records it is handed.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestPeerFloodIsNotALogFlood: what a peer's messages cause at will is
+// counted in full and logged a few lines a minute. Before, each of a
+// frontend's one-byte messages wrote a warning: 200,000 of them (0.35 s
+// of sending) wrote 36 MB to the backend's log.
+func TestPeerFloodIsNotALogFlood(t *testing.T) {
+	var lines atomic.Int64
+	r := newRigLogging(t, nil, slog.New(countingHandler{&lines}))
+	c := r.client("c1")
+	const n = 1000
+	for range n {
+		if err := c.NC.Publish(c.Target, []byte{0xff}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().Malformed == n }, "the malformed messages were not all counted")
+	time.Sleep(50 * time.Millisecond)
+	if got := lines.Load(); got > 150 {
+		t.Fatalf("%d lines of log for %d malformed messages", got, n)
+	}
+}
