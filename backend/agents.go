@@ -123,6 +123,16 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "a hello needs a session and a slot count of 0 or more"))
 		return
 	}
+	if len(m.FriendlyName) > messages.MaxNameLength || len(m.Session) > messages.MaxIDLength {
+		// Its name goes into every queue snapshot, to every client, and
+		// into the texts of its jobs' results: an agent named with 8 MB
+		// made every snapshot too big to send, for every client.
+		b.stats.refused.Add(1)
+		b.peerLog.Warn("refused: an agent's hello with a name or session out of bounds", "agent", id, "name_bytes", len(m.FriendlyName), "session_bytes", len(m.Session))
+		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "hello: a friendly name of %d bytes at most and a session of %d at most",
+			messages.MaxNameLength, messages.MaxIDLength))
+		return
+	}
 	if err := checkEnvironments(m.AvailableEnvironments); err != nil {
 		b.stats.refused.Add(1)
 		b.peerLog.Warn("refused: an agent's hello offers environments out of bounds", "agent", id, "err", err)

@@ -84,6 +84,36 @@ func TestAgentTakesBackItsOwnAttempt(t *testing.T) {
 	}
 }
 
+// TestAgentNameBounded: an agent's friendly name goes into every queue
+// snapshot and the texts of its jobs' results; a hello with a name longer
+// than a job's names, or a session longer than an id, is refused. Before,
+// an agent named with 8 MB made every client's snapshot too big to send.
+func TestAgentNameBounded(t *testing.T) {
+	tests := []struct {
+		name          string
+		friendly, ses string
+	}{
+		{"a long name", strings.Repeat("n", messages.MaxNameLength+1), "s1"},
+		{"a long session", "a", strings.Repeat("s", messages.MaxIDLength+1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			a := r.peer("a", r.subj.Agent("a"), r.subj.BackendAgent("a"))
+			a.send(&messages.AgentHello{ProtocolVersion: messages.ProtocolVersion, FriendlyName: tt.friendly, AvailableJobSlots: 1,
+				AvailableEnvironments: map[string]map[string]messages.EnvironmentInfo{"docker": {"default": {ID: "x", Advertised: true}}}, Session: tt.ses})
+			if e := next[*messages.Error](a); e.Code != messages.CodeBadRequest {
+				t.Fatalf("got %+v", e)
+			}
+			ops := r.admin("ops")
+			ops.send(&messages.ClientGetQueue{})
+			if q := next[*messages.BackendGetQueue](ops); len(q.Agents) != 0 {
+				t.Fatalf("the agent registered: %d agents", len(q.Agents))
+			}
+		})
+	}
+}
+
 // TestAgentEnvironmentsBounded: an agent's hello offering more than
 // maxAgentEnvironments environments, or names no job can carry, is
 // refused, and registers nothing. Before, a hello of 130,000 names (4.7
