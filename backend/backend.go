@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/internal/logging"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -399,7 +400,17 @@ func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messa
 	}
 	if _, ok := msg.(*messages.Ping); ok && !fromAgent && m.Reply != back && strings.HasPrefix(m.Reply, "_INBOX.") {
 		// A ping from a raw inbox (nats req) is a health check: answer it
-		// there, once (the server allows one response).
+		// there, once (the server allows one response), if the inbox is
+		// the sender's: another identity's is not answered, so that
+		// nobody has the backend answer somebody else's pending request.
+		role := natsauth.RoleFrontend
+		if kind == messages.SenderAdmin {
+			role = natsauth.RoleAdmin
+		}
+		if !natsauth.OwnInbox(m.Reply, role, sender) {
+			b.stats.refused.Add(1)
+			return nil
+		}
 		if !*pinged {
 			*pinged = true
 			b.sendNow(m.Reply, &messages.Pong{})

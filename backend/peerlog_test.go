@@ -7,7 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // countingHandler counts the records it is handed.
@@ -42,5 +47,49 @@ func TestPeerFloodIsNotALogFlood(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got := lines.Load(); got > 150 {
 		t.Fatalf("%d lines of log for %d malformed messages", got, n)
+	}
+}
+
+// TestHealthCheckAnsweredOnTheSendersInboxOnly: a ping with a reply
+// subject under another identity's inbox is not answered there (nobody
+// has the backend answer somebody else's pending request); under the
+// sender's own, it is.
+func TestHealthCheckAnsweredOnTheSendersInboxOnly(t *testing.T) {
+	r := newRig(t, nil)
+	evil := r.client("evil")
+	tests := []struct {
+		name     string
+		role     natsauth.Role
+		id       string
+		answered bool
+	}{
+		{"another frontend's inbox", natsauth.RoleFrontend, "victim", false},
+		{"an agent's inbox", natsauth.RoleAgent, "a", false},
+		{"its own inbox", natsauth.RoleFrontend, "evil", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Listening as the inbox's owner, whose credentials let it.
+			nc, err := natsconn.Connect(natsconn.Options{URL: r.nats.URL, Name: tt.id, Creds: testutil.Creds(t, tt.role, tt.id)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			reply := natsauth.InboxPrefix(tt.role, tt.id) + ".x"
+			sub, err := nc.SubscribeSync(reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := evil.NC.PublishMsg(&nats.Msg{Subject: evil.Target, Reply: reply, Data: mustEncode(t, &messages.Ping{})}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = sub.NextMsg(300 * time.Millisecond)
+			if got := err == nil; got != tt.answered {
+				t.Fatalf("answered: %v, want %v", got, tt.answered)
+			}
+		})
 	}
 }
