@@ -49,9 +49,10 @@ type Backend struct {
 	out       outbox        // what the loop sends, held until stored (async)
 	sends     sendQueue     // what the loop's turn sends, a batch per peer
 	stats     counters
-	// queueThrottle bounds each frontend's queue snapshots (throttle.go).
-	queueThrottle throttle
-	gauges        gauges // published by the loop, read by Gauges
+	// queueThrottle bounds each frontend's queue snapshots, and
+	// adminQueueThrottle each admin's, more loosely (throttle.go).
+	queueThrottle, adminQueueThrottle throttle
+	gauges                            gauges // published by the loop, read by Gauges
 
 	// Everything below is owned by the event loop (see the package doc).
 	jobs      map[string]*job
@@ -148,7 +149,8 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		unclaimed:  map[string]bool{},
 		now:        time.Now,
 
-		queueThrottle: throttle{budget: cfg.queueBudget},
+		queueThrottle:      throttle{budget: cfg.queueBudget},
+		adminQueueThrottle: throttle{budget: cfg.adminQueueBudget},
 	}
 	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
 	b.queues = newQueues(&b.share)

@@ -55,11 +55,11 @@ func (b *Backend) handleClient(ev event) {
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
+		th := &b.queueThrottle
 		if ev.admin {
-			b.toClient(c.id, b.queueAnswer(c.id, true, m))
-			return
+			th = &b.adminQueueThrottle
 		}
-		if !b.queueThrottle.allow(c.id, ev.at) {
+		if !th.allow(c.id, ev.at) {
 			// Counted, not logged: a flood would be a line each.
 			b.stats.throttled.Add(1)
 			b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, "",
@@ -67,8 +67,8 @@ func (b *Backend) handleClient(ev event) {
 			return
 		}
 		start := time.Now()
-		b.toClient(c.id, b.queueAnswer(c.id, false, m))
-		b.queueThrottle.charge(c.id, time.Since(start), ev.at)
+		b.toClient(c.id, b.queueAnswer(c.id, ev.admin, m))
+		th.charge(c.id, time.Since(start), ev.at)
 	case *messages.Ack:
 		b.ackResult(c, m.JobID)
 	}

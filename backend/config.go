@@ -118,9 +118,10 @@ type Config struct {
 	weights map[string]float64 // CourseWeights, read by validate
 	minPrio map[string]int     // FrontendMinPriorities, read by validate
 	sshMax  map[string]int     // MaxSSHDebugPerClients, read by validate
-	// queueBudget bounds each frontend's queue snapshots (throttle.go);
-	// zero: defaultQueueBudget. Tests set their own.
-	queueBudget queueBudget
+	// queueBudget and adminQueueBudget bound each frontend's and each
+	// admin's queue snapshots (throttle.go); zero: the defaults. Tests
+	// set their own.
+	queueBudget, adminQueueBudget queueBudget
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -167,6 +168,9 @@ func (c *Config) validate() error {
 	}
 	if c.queueBudget == (queueBudget{}) {
 		c.queueBudget = defaultQueueBudget
+	}
+	if c.adminQueueBudget == (queueBudget{}) {
+		c.adminQueueBudget = defaultAdminQueueBudget
 	}
 	c.weights = make(map[string]float64, len(c.CourseWeights))
 	var errs []error

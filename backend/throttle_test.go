@@ -123,3 +123,29 @@ func TestThrottlePaysBack(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminSnapshotsTakeTheirShare: an admin's snapshots are bounded
+// too, more loosely: the HTTP API is one admin asking for all its
+// tokens, and a frontend token's flood of GET /api/v1/queue held the
+// loop. With a budget of one millisecond at once, a batch of expensive
+// snapshots gets one or two answered.
+func TestAdminSnapshotsTakeTheirShare(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.adminQueueBudget = queueBudget{share: 0.25, burst: time.Millisecond, least: time.Microsecond}
+	})
+	c, ops := r.client("c1"), r.admin("ops")
+	const jobs = 2000
+	for i := range jobs {
+		j := newJob(fmt.Sprintf("j%d", i), "nothere", 0)
+		j.CourseID = fmt.Sprintf("course%d", i%50)
+		j.WaitForEnvironment = true
+		c.send(j)
+	}
+	for range jobs {
+		next[*messages.BackendJobQueued](c)
+	}
+	sendQueueBatch(t, ops, 30)
+	if got, refused := answers(ops, time.Second); got > 3 || got+refused != 30 {
+		t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
+	}
+}

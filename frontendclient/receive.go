@@ -134,7 +134,9 @@ func (c *Client) onError(e *messages.Error) {
 			c.readyErr = e
 			close(c.readyFailed)
 		}
-		c.log.Error("backend refused a message", "err", e)
+		// Limited: a queue request refused over the client's share of
+		// the backend (or a flood of anything refused) is a line each.
+		c.peerLog.Error("backend refused a message", "err", e)
 		return
 	}
 	// A submission is never answered with CodeUnknownJob: that is a kill's.
