@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -36,6 +37,11 @@ type Agent struct {
 	bundles Bundles
 	cfg     Config
 	log     *slog.Logger
+	// peerLog is log at most 100 lines a minute, for messages dropped on
+	// the agent's subject: a frontend can have the NATS server send there
+	// the acknowledgements of its own publishes (a reply subject of its
+	// choice), a line each before.
+	peerLog *slog.Logger
 	subj    messages.Subjects
 	inbox   string // the agent's subject: where the backend talks to it
 	session string
@@ -130,10 +136,12 @@ func New(nc *nats.Conn, rt containers.Runtime, bundles Bundles, cfg Config, log 
 	if cfg.Memory > 0 {
 		memory = semaphore.NewWeighted(cfg.Memory)
 	}
+	log = log.With("agent", cfg.ID, "runtime", rt.Name())
 	return &Agent{
 		memory: memory,
 		nc:     nc, rt: rt, bundles: bundles, cfg: cfg,
-		log:      log.With("agent", cfg.ID, "runtime", rt.Name()),
+		log:      log,
+		peerLog:  logging.Limited(log, time.Minute, 100),
 		subj:     subj,
 		inbox:    subj.Agent(cfg.ID),
 		session:  rand.Text(),

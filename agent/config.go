@@ -130,6 +130,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Name == "" {
 		c.Name = c.ID
 	}
+	if len(c.Name) > messages.MaxNameLength {
+		// The backend refuses the hello of a longer one.
+		return c, fmt.Errorf("%w: agent name of %d bytes: %d at most", ErrInvalidConfig, len(c.Name), messages.MaxNameLength)
+	}
 	if c.Prefix == "" {
 		c.Prefix = messages.DefaultPrefix
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -173,6 +174,8 @@ type options struct {
 	// pingsUnknown: from the start, the backend answers pings with
 	// Unknown, as the real one answers a session it does not hold.
 	pingsUnknown bool
+	// log is the agent's; nil: the test's.
+	log *slog.Logger
 }
 
 // start runs an agent against a fresh NATS server and a backend that
@@ -205,7 +208,10 @@ func start(t *testing.T, o options) *env {
 	if o.runtime != nil {
 		rt = o.runtime
 	}
-	e.agent, err = New(nc, rt, o.bundles, e.cfg, testutil.Logger(t))
+	if o.log == nil {
+		o.log = testutil.Logger(t)
+	}
+	e.agent, err = New(nc, rt, o.bundles, e.cfg, o.log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,13 +35,13 @@ func (a *Agent) handle(msg *nats.Msg) {
 		// The server's answer to somebody's JetStream request, sent here
 		// on their behalf: not the backend's.
 		a.stats.malformed.Add(1)
-		a.log.Warn("a JetStream answer on the agent subject, dropped: somebody chose it as a reply subject", "bytes", len(msg.Data))
+		a.peerLog.Warn("a JetStream answer on the agent subject, dropped: somebody chose it as a reply subject", "bytes", len(msg.Data))
 		return
 	}
 	items, err := messages.Split(msg.Data)
 	if err != nil {
 		a.stats.malformed.Add(1)
-		a.log.Warn("undecodable batch on the agent subject", "bytes", len(msg.Data), "err", err)
+		a.peerLog.Warn("undecodable batch on the agent subject", "bytes", len(msg.Data), "err", err)
 		a.answerError(msg, messages.CodeMalformed, err.Error())
 		return
 	}
@@ -56,7 +56,7 @@ func (a *Agent) handleOne(msg *nats.Msg, data []byte) {
 	m, err := messages.Decode(data)
 	if err != nil {
 		a.stats.malformed.Add(1)
-		a.log.Warn("undecodable message on the agent subject", "bytes", len(data), "err", err)
+		a.peerLog.Warn("undecodable message on the agent subject", "bytes", len(data), "err", err)
 		a.answerError(msg, messages.CodeMalformed, err.Error())
 		return
 	}
@@ -86,7 +86,7 @@ func (a *Agent) handleOne(msg *nats.Msg, data []byte) {
 		a.requestHello()
 	default:
 		a.stats.unexpected.Add(1)
-		a.log.Warn("unexpected message on the agent subject", "message", m.MessageName())
+		a.peerLog.Warn("unexpected message on the agent subject", "message", m.MessageName())
 		a.answerError(msg, messages.CodeUnexpected, m.MessageName()+" is not for agents")
 	}
 }
@@ -95,7 +95,7 @@ func (a *Agent) handleOne(msg *nats.Msg, data []byte) {
 // publish on an agent's subject (natsauth), and the agent may publish
 // nowhere but its own backend subject: a reply subject is never answered.
 func (a *Agent) answerError(msg *nats.Msg, code messages.ErrorCode, text string) {
-	a.log.Warn("dropped a message", "subject", msg.Subject, "code", code, "why", text)
+	a.peerLog.Warn("dropped a message", "subject", msg.Subject, "code", code, "why", text)
 }
 
 func validAttempt(jobID string, attempt int) error {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,3 +288,36 @@ func TestAgent_Malformed_KeepsServing(t *testing.T) {
 		t.Errorf("stats: malformed %d unexpected %d, want 5 and 1", s.Malformed, s.Unexpected)
 	}
 }
+
+// TestAgent_GarbageFloodIsNotALogFlood: messages dropped on the agent's
+// subject are counted in full and logged a few lines a minute. A
+// frontend can have the NATS server send there the acknowledgements of
+// its own publishes (their reply subject is its choice): before, each
+// wrote two lines.
+func TestAgent_GarbageFloodIsNotALogFlood(t *testing.T) {
+	t.Parallel()
+	var lines atomic.Int64
+	e := start(t, options{log: slog.New(countingHandler{&lines})})
+	subject := e.backend.subj.Agent(e.cfg.ID)
+	const n = 1000
+	for range n {
+		if err := e.backend.nc.Publish(subject, []byte(`{"stream":"INGO_BUNDLES","seq":1}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, wait, func() bool { return e.agent.Stats().Malformed == n }, "the garbage was not all counted")
+	if got := lines.Load(); got > 150 {
+		t.Fatalf("%d lines of log for %d undecodable messages", got, n)
+	}
+}
+
+// countingHandler counts the records it is handed.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }

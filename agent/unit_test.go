@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,8 @@ func TestConfig_withDefaults(t *testing.T) {
 		t.Errorf("default hard time follows a configured time: got %v", c.DefaultLimits.HardTime)
 	}
 
-	for _, bad := range []Config{{}, {ID: "a.b"}, {ID: "a", Slots: -1}, {ID: "a", ResultRetry: -time.Second}} {
+	for _, bad := range []Config{{}, {ID: "a.b"}, {ID: "a", Slots: -1}, {ID: "a", ResultRetry: -time.Second},
+		{ID: "a", Name: strings.Repeat("n", messages.MaxNameLength+1)}} {
 		if _, err := bad.withDefaults(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: err = %v, want ErrInvalidConfig", bad, err)
 		}

@@ -86,7 +86,7 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 		// Not its attempt: a confused or forging agent. Nothing of the
 		// job changes, and the owner is not told to kill anything.
 		b.stats.refused.Add(1)
-		b.log.Warn("refused: a message about an attempt given to another agent", "agent", agentID, "job", jobID, "attempt", attempt)
+		b.peerLog.Warn("refused: a message about an attempt given to another agent", "agent", agentID, "job", jobID, "attempt", attempt)
 		b.toAgent(agentID, &messages.Error{Code: messages.CodeStaleAttempt, JobID: jobID, Attempt: attempt,
 			Text: fmt.Sprintf("attempt %d of job %s is not yours", attempt, jobID)})
 		return nil
@@ -99,7 +99,7 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 	case j != nil:
 		why = fmt.Sprintf("the job is now at attempt %d", j.attempt)
 	}
-	b.log.Warn("refused a message about an attempt that is not current", "agent", agentID, "job", jobID, "attempt", attempt, "why", why)
+	b.peerLog.Warn("refused a message about an attempt that is not current", "agent", agentID, "job", jobID, "attempt", attempt, "why", why)
 	b.toAgent(agentID, &messages.Error{Code: messages.CodeStaleAttempt, JobID: jobID, Attempt: attempt,
 		Text: fmt.Sprintf("attempt %d is not current: %s", attempt, why)})
 	b.toAgent(agentID, &messages.BackendKillJob{JobID: jobID, Attempt: attempt})
@@ -121,6 +121,22 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	}
 	if m.AvailableJobSlots < 0 || m.Session == "" {
 		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "a hello needs a session and a slot count of 0 or more"))
+		return
+	}
+	if len(m.FriendlyName) > messages.MaxNameLength || len(m.Session) > messages.MaxIDLength {
+		// Its name goes into every queue snapshot, to every client, and
+		// into the texts of its jobs' results: an agent named with 8 MB
+		// made every snapshot too big to send, for every client.
+		b.stats.refused.Add(1)
+		b.peerLog.Warn("refused: an agent's hello with a name or session out of bounds", "agent", id, "name_bytes", len(m.FriendlyName), "session_bytes", len(m.Session))
+		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "hello: a friendly name of %d bytes at most and a session of %d at most",
+			messages.MaxNameLength, messages.MaxIDLength))
+		return
+	}
+	if err := checkEnvironments(m.AvailableEnvironments); err != nil {
+		b.stats.refused.Add(1)
+		b.peerLog.Warn("refused: an agent's hello offers environments out of bounds", "agent", id, "err", err)
+		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "hello: %v", err))
 		return
 	}
 	old := b.agents[id]
@@ -177,6 +193,35 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
 }
 
+// checkEnvironments bounds what one agent offers: maxAgentEnvironments
+// environments, with names a job can carry. The backend builds the list
+// it sends every client from all agents' offers, at every change, and
+// looks a submitted job's environment up among them: an agent's hello of
+// 130,000 environments (4.7 MB), sent again with other names every
+// second, kept the backend's loop from answering anybody for seconds at a
+// time, and every frontend got the list each time.
+func checkEnvironments(envs map[string]map[string]messages.EnvironmentInfo) error {
+	n := 0
+	for typ, names := range envs {
+		if typ == "" || len(typ) > messages.MaxNameLength {
+			return fmt.Errorf("an environment type of %d bytes: 1 to %d", len(typ), messages.MaxNameLength)
+		}
+		for name := range names {
+			if name == "" || len(name) > messages.MaxNameLength {
+				return fmt.Errorf("an environment name of %d bytes in %q: 1 to %d", len(name), typ, messages.MaxNameLength)
+			}
+		}
+		if n += len(names); n > maxAgentEnvironments {
+			return fmt.Errorf("more than %d environments", maxAgentEnvironments)
+		}
+	}
+	return nil
+}
+
+// maxAgentEnvironments is the most environments one agent may offer: a
+// grading host has a few images, a hundred at most.
+const maxAgentEnvironments = 1024
+
 // reconcile compares what an agent says it runs with what we assigned.
 // restored jobs were replayed from the journal: sent by a previous backend,
 // so one the agent does not report is lost whatever its seq says.
@@ -202,10 +247,12 @@ func (b *Backend) reconcile(a *agent, m *messages.AgentHello, restored map[strin
 	for id, att := range reported {
 		j := b.jobs[id]
 		switch {
-		case j != nil && j.agentID == a.id && j.attempt == att:
-		case j != nil && j.phase == phaseWaiting && j.attempt == att && b.done[id] == nil && a.free() > 0:
+		case j != nil && j.phase != phaseWaiting && j.agentID == a.id && j.attempt == att:
+		case j != nil && j.phase == phaseWaiting && j.agentID == a.id && j.attempt == att && b.done[id] == nil && a.free() > 0:
 			// Assigned to this agent before it was dropped for silence, and
 			// still running there: take it back rather than run it twice.
+			// Only that agent: another one naming a waiting job (attempt 0
+			// if it was never assigned) would get it, and its result.
 			b.dispatchSeq++
 			if b.commit(&JobAssigned{JobID: id, AgentID: a.id, Attempt: att, AgentSeq: j.agentSeq,
 				DispatchSeq: b.dispatchSeq, At: b.now()}) == nil {

@@ -138,7 +138,8 @@ func (b *Backend) release(j *job) {
 			delete(a.running, j.id())
 		}
 	}
-	j.agentID = ""
+	// j.agentID stays: a waiting job's names the agent of its last
+	// attempt, the only one whose hello may take it back (reconcile).
 }
 
 // remember keeps a finished job's id (and its result while within

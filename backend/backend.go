@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/logging"
+	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -30,10 +32,15 @@ var ErrJournalFailed = errors.New("backend: the journal failed to store a transi
 
 // Backend is the scheduler. Create it with New and serve with Run.
 type Backend struct {
-	cfg  Config
-	nc   *nats.Conn
-	log  *slog.Logger
-	subj messages.Subjects
+	cfg Config
+	nc  *nats.Conn
+	log *slog.Logger
+	// peerLog is log at most 100 lines a minute, for what a peer's
+	// messages cause at will (malformed, refused, stale): a frontend's
+	// 200,000 one-byte messages in 0.35 s wrote 36 MB of warnings. The
+	// counters (Stats) count them all.
+	peerLog *slog.Logger
+	subj    messages.Subjects
 
 	events    chan event
 	abandoned chan struct{} // closed when a deposed Run stops reading events
@@ -42,7 +49,10 @@ type Backend struct {
 	out       outbox        // what the loop sends, held until stored (async)
 	sends     sendQueue     // what the loop's turn sends, a batch per peer
 	stats     counters
-	gauges    gauges // published by the loop, read by Gauges
+	// queueThrottle bounds each frontend's queue snapshots, and
+	// adminQueueThrottle each admin's, more loosely (throttle.go).
+	queueThrottle, adminQueueThrottle throttle
+	gauges                            gauges // published by the loop, read by Gauges
 
 	// Everything below is owned by the event loop (see the package doc).
 	jobs      map[string]*job
@@ -122,6 +132,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		cfg:       cfg,
 		nc:        nc,
 		log:       log,
+		peerLog:   logging.Limited(log, time.Minute, 100),
 		subj:      messages.NewSubjects(cfg.Prefix),
 		events:    make(chan event, 8192),
 		abandoned: make(chan struct{}),
@@ -137,6 +148,9 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		orphaned:   map[topic]time.Time{},
 		unclaimed:  map[string]bool{},
 		now:        time.Now,
+
+		queueThrottle:      throttle{budget: cfg.queueBudget},
+		adminQueueThrottle: throttle{budget: cfg.adminQueueBudget},
 	}
 	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
 	b.queues = newQueues(&b.share)
@@ -325,7 +339,7 @@ func (b *Backend) receive(m *nats.Msg) {
 		// The server's answer to somebody's JetStream request, sent here
 		// on their behalf: its subject says nothing of who sent it.
 		b.stats.badSender.Add(1)
-		b.log.Warn("a JetStream answer on a sender's subject, dropped: somebody chose it as a reply subject", "subject", m.Subject, "bytes", len(m.Data))
+		b.peerLog.Warn("a JetStream answer on a sender's subject, dropped: somebody chose it as a reply subject", "subject", m.Subject, "bytes", len(m.Data))
 		return
 	}
 	sender, kind, ok := b.subj.Sender(m.Subject)
@@ -333,7 +347,7 @@ func (b *Backend) receive(m *nats.Msg) {
 		// Our subscriptions match only sender subjects; an invalid id
 		// token (too long, odd characters) lands here.
 		b.stats.badSender.Add(1)
-		b.log.Warn("message on a subject without a valid sender id", "subject", m.Subject, "bytes", len(m.Data))
+		b.peerLog.Warn("message on a subject without a valid sender id", "subject", m.Subject, "bytes", len(m.Data))
 		return
 	}
 	fromAgent := kind == messages.SenderAgent
@@ -344,7 +358,7 @@ func (b *Backend) receive(m *nats.Msg) {
 	items, err := messages.Split(m.Data)
 	if err != nil {
 		b.stats.malformed.Add(1)
-		b.log.Warn("malformed batch", "subject", m.Subject, "bytes", len(m.Data), "err", err)
+		b.peerLog.Warn("malformed batch", "subject", m.Subject, "bytes", len(m.Data), "err", err)
 		b.sendNow(back, messages.Errorf(messages.CodeMalformed, "", "%v", err))
 		return
 	}
@@ -382,13 +396,23 @@ func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messa
 	if err != nil {
 		b.stats.malformed.Add(1)
 		if logIt {
-			b.log.Warn("malformed message", "subject", m.Subject, "bytes", len(data), "err", err)
+			b.peerLog.Warn("malformed message", "subject", m.Subject, "bytes", len(data), "err", err)
 		}
 		return messages.Errorf(messages.CodeMalformed, "", "%v", err)
 	}
 	if _, ok := msg.(*messages.Ping); ok && !fromAgent && m.Reply != back && strings.HasPrefix(m.Reply, "_INBOX.") {
 		// A ping from a raw inbox (nats req) is a health check: answer it
-		// there, once (the server allows one response).
+		// there, once (the server allows one response), if the inbox is
+		// the sender's: another identity's is not answered, so that
+		// nobody has the backend answer somebody else's pending request.
+		role := natsauth.RoleFrontend
+		if kind == messages.SenderAdmin {
+			role = natsauth.RoleAdmin
+		}
+		if !natsauth.OwnInbox(m.Reply, role, sender) {
+			b.stats.refused.Add(1)
+			return nil
+		}
 		if !*pinged {
 			*pinged = true
 			b.sendNow(m.Reply, &messages.Pong{})
@@ -398,7 +422,7 @@ func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messa
 	if !expected(msg, fromAgent) {
 		b.stats.unexpected.Add(1)
 		if logIt {
-			b.log.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
+			b.peerLog.Warn("unexpected message", "type", msg.MessageName(), "subject", m.Subject, "sender", sender)
 		}
 		return messages.Errorf(messages.CodeUnexpected, "", "%s is not accepted on %s", msg.MessageName(), m.Subject)
 	}

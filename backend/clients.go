@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -54,7 +55,20 @@ func (b *Backend) handleClient(ev event) {
 	case *messages.ClientKillJob:
 		b.killJob(c, ev.admin, m)
 	case *messages.ClientGetQueue:
+		th := &b.queueThrottle
+		if ev.admin {
+			th = &b.adminQueueThrottle
+		}
+		if !th.allow(c.id, ev.at) {
+			// Counted, not logged: a flood would be a line each.
+			b.stats.throttled.Add(1)
+			b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, "",
+				"queue: this client's snapshots took their share of the backend's time; ask again in a second"))
+			return
+		}
+		start := time.Now()
 		b.toClient(c.id, b.queueAnswer(c.id, ev.admin, m))
+		th.charge(c.id, time.Since(start), ev.at)
 	case *messages.Ack:
 		b.ackResult(c, m.JobID)
 	}
@@ -71,7 +85,7 @@ func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire [
 		// and fill its caps. Only an admin vouches for frontends of its
 		// own (the HTTP API for its tokens).
 		b.stats.refused.Add(1)
-		b.log.Warn("refused: a job naming a frontend from a client that is not an admin", "client", c.id, "job", m.JobID)
+		b.peerLog.Warn("refused: a job naming a frontend from a client that is not an admin", "client", c.id, "job", m.JobID)
 		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID,
 			"frontend %q: only an admin client may submit for a frontend; a frontend client's courses are its own without it", m.Frontend))
 		return
@@ -223,7 +237,7 @@ func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 	j := b.jobs[m.JobID]
 	if j != nil && !admin && j.client() != c.id {
 		b.stats.refused.Add(1)
-		b.log.Warn("refused: a kill of another frontend's job", "client", c.id, "job", m.JobID)
+		b.peerLog.Warn("refused: a kill of another frontend's job", "client", c.id, "job", m.JobID)
 		j = nil
 	}
 	if j == nil {

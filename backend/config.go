@@ -118,6 +118,10 @@ type Config struct {
 	weights map[string]float64 // CourseWeights, read by validate
 	minPrio map[string]int     // FrontendMinPriorities, read by validate
 	sshMax  map[string]int     // MaxSSHDebugPerClients, read by validate
+	// queueBudget and adminQueueBudget bound each frontend's and each
+	// admin's queue snapshots (throttle.go); zero: the defaults. Tests
+	// set their own.
+	queueBudget, adminQueueBudget queueBudget
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -161,6 +165,12 @@ func (c *Config) validate() error {
 	}
 	if c.SnapshotJobs == 0 {
 		c.SnapshotJobs = DefaultSnapshotJobs
+	}
+	if c.queueBudget == (queueBudget{}) {
+		c.queueBudget = defaultQueueBudget
+	}
+	if c.adminQueueBudget == (queueBudget{}) {
+		c.adminQueueBudget = defaultAdminQueueBudget
 	}
 	c.weights = make(map[string]float64, len(c.CourseWeights))
 	var errs []error

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,12 @@ type rig struct {
 
 func newRig(t *testing.T, tweak func(*Config)) *rig {
 	t.Helper()
+	return newRigLogging(t, tweak, testutil.Logger(t))
+}
+
+// newRigLogging is newRig with the backend logging to log.
+func newRigLogging(t *testing.T, tweak func(*Config), log *slog.Logger) *rig {
+	t.Helper()
 	n := testutil.StartNATS(t)
 	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
@@ -39,7 +46,7 @@ func newRig(t *testing.T, tweak func(*Config)) *rig {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	b, err := New(nc, cfg, testutil.Logger(t))
+	b, err := New(nc, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,8 @@ type job struct {
 	queuedAt stamp
 	index    int // in its topic queue, -1 when not waiting
 
-	// Set while assigned or running.
+	// Set while assigned or running. A waiting job keeps those of its
+	// last attempt, if any: only that agent may claim it back.
 	attempt     int
 	agentID     string
 	dispatchSeq uint64 // global dispatch order, for queue snapshots

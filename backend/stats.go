@@ -7,7 +7,9 @@ type counters struct {
 	malformed, badSender, unexpected, staleAttempts, sendErrors, journalErrors atomic.Int64
 	// refused counts requests for what the sender may not touch: another
 	// frontend's job, an attempt given to another agent.
-	refused                                                     atomic.Int64
+	refused atomic.Int64
+	// throttled counts requests over their sender's rate (throttle.go).
+	throttled                                                   atomic.Int64
 	submitted, finished, requeued, agentsLost, duplicateResults atomic.Int64
 	resultsAcked, resultsResent, resultsExpired                 atomic.Int64
 	spilled, loaded, loadErrors                                 atomic.Int64
@@ -18,7 +20,10 @@ type counters struct {
 type Stats struct {
 	Malformed, BadSender, Unexpected, StaleAttempts, SendErrors, JournalErrors int64
 	// Refused counts requests about what the sender may not touch.
-	Refused                                   int64
+	Refused int64
+	// Throttled counts requests refused over their sender's rate: a
+	// frontend's queue snapshots beyond 10 a second.
+	Throttled                                 int64
 	Submitted, Finished, Requeued, AgentsLost int64
 	// DuplicateResults counts results sent again for the attempt that had
 	// already finished the job (acked again, not refused).
@@ -43,7 +48,7 @@ type Stats struct {
 func (b *Backend) Stats() Stats {
 	c := &b.stats
 	return Stats{
-		Malformed: c.malformed.Load(), BadSender: c.badSender.Load(), Refused: c.refused.Load(), Unexpected: c.unexpected.Load(),
+		Malformed: c.malformed.Load(), BadSender: c.badSender.Load(), Refused: c.refused.Load(), Throttled: c.throttled.Load(), Unexpected: c.unexpected.Load(),
 		StaleAttempts: c.staleAttempts.Load(), SendErrors: c.sendErrors.Load(), JournalErrors: c.journalErrors.Load(),
 		Submitted: c.submitted.Load(), Finished: c.finished.Load(), Requeued: c.requeued.Load(), AgentsLost: c.agentsLost.Load(),
 		DuplicateResults: c.duplicateResults.Load(),

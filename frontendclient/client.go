@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -22,13 +23,18 @@ const rememberedIDs = 4096
 // Client talks to the backend for one frontend. Create it with New; its
 // methods are safe from any goroutine.
 type Client struct {
-	opts  Options
-	nc    *nats.Conn
-	subj  messages.Subjects
-	self  string // our subject: where the backend answers, and who we are
-	to    string // the backend subject we send on (our identity to the backend)
-	log   *slog.Logger
-	stats counters
+	opts Options
+	nc   *nats.Conn
+	subj messages.Subjects
+	self string // our subject: where the backend answers, and who we are
+	to   string // the backend subject we send on (our identity to the backend)
+	log  *slog.Logger
+	// peerLog is log at most 100 lines a minute, for messages dropped on
+	// the client's subject: another frontend can have the NATS server send
+	// there the acknowledgements of its own publishes (a reply subject of
+	// its choice), a line each before.
+	peerLog *slog.Logger
+	stats   counters
 
 	sub    *nats.Subscription
 	status chan nats.Status
@@ -90,6 +96,7 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 		self:        subj.Client(opts.ClientID),
 		to:          subj.BackendClient(opts.ClientID),
 		log:         opts.Log.With("client", opts.ClientID),
+		peerLog:     logging.Limited(opts.Log.With("client", opts.ClientID), time.Minute, 100),
 		stop:        make(chan struct{}),
 		ready:       make(chan struct{}),
 		readyFailed: make(chan struct{}),

@@ -28,13 +28,13 @@ func (c *Client) handle(nm *nats.Msg) {
 		// The server's answer to somebody's JetStream request, sent here
 		// on their behalf: not the backend's.
 		c.stats.malformed.Add(1)
-		c.log.Warn("a JetStream answer on the client subject, dropped: somebody chose it as a reply subject", "bytes", len(nm.Data))
+		c.peerLog.Warn("a JetStream answer on the client subject, dropped: somebody chose it as a reply subject", "bytes", len(nm.Data))
 		return
 	}
 	items, err := messages.Split(nm.Data)
 	if err != nil {
 		c.stats.malformed.Add(1)
-		c.log.Warn("undecodable batch dropped", "bytes", len(nm.Data), "err", err)
+		c.peerLog.Warn("undecodable batch dropped", "bytes", len(nm.Data), "err", err)
 		return
 	}
 	// The items of a batch are handled in order, as if each came alone.
@@ -48,7 +48,7 @@ func (c *Client) handleOne(data []byte) {
 	msg, err := messages.Decode(data)
 	if err != nil {
 		c.stats.malformed.Add(1)
-		c.log.Warn("undecodable message dropped", "bytes", len(data), "err", err)
+		c.peerLog.Warn("undecodable message dropped", "bytes", len(data), "err", err)
 		return
 	}
 	c.mu.Lock()
@@ -134,7 +134,9 @@ func (c *Client) onError(e *messages.Error) {
 			c.readyErr = e
 			close(c.readyFailed)
 		}
-		c.log.Error("backend refused a message", "err", e)
+		// Limited: a queue request refused over the client's share of
+		// the backend (or a flood of anything refused) is a line each.
+		c.peerLog.Error("backend refused a message", "err", e)
 		return
 	}
 	// A submission is never answered with CodeUnknownJob: that is a kill's.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
@@ -19,6 +20,14 @@ import (
 // CodeUnavailable at once rather than queued behind slow pages.
 const maxReaders = 16
 
+// maxReadersPerClient bounds those of one frontend: a page filtered on
+// what the asker has little of walks the whole index (a name is any
+// client's: another frontend's course), and one frontend that kept
+// 128 such requests in flight held every reader, so that another
+// frontend's requests were answered "busy" half of the time. An admin's
+// are not bounded (the HTTP API asks for all its tokens).
+const maxReadersPerClient = maxReaders / 4
+
 // queueGroup: one backend process answers each request.
 const queueGroup = "ingo-history"
 
@@ -27,13 +36,19 @@ type Server struct {
 	st   *Store
 	subs []*nats.Subscription
 	sem  chan struct{}
+	mu   sync.Mutex
+	busy map[string]int // requests being served, by frontend
 	wg   sync.WaitGroup // one per request being served
 	log  *slog.Logger
+	// peerLog is log at most 100 lines a minute, for what a requester
+	// causes at will.
+	peerLog *slog.Logger
 }
 
 // Serve subscribes to the history request subjects on nc; Close stops.
 func (st *Store) Serve(nc *nats.Conn) (*Server, error) {
-	s := &Server{st: st, sem: make(chan struct{}, maxReaders), log: st.opts.Log}
+	s := &Server{st: st, sem: make(chan struct{}, maxReaders), busy: map[string]int{}, log: st.opts.Log,
+		peerLog: logging.Limited(st.opts.Log, time.Minute, 100)}
 	for _, subject := range []string{st.subj.HistoryClient("*"), st.subj.HistoryAdmin("*")} {
 		sub, err := nc.QueueSubscribe(subject, queueGroup, s.receive)
 		if err != nil {
@@ -71,12 +86,19 @@ func (s *Server) receive(m *nats.Msg) {
 		role = natsauth.RoleAdmin
 	}
 	if !natsauth.OwnInbox(m.Reply, role, id) {
-		s.log.Warn("history request with a reply subject outside the requester's inbox, not answered", "subject", m.Subject, "reply", m.Reply)
+		s.peerLog.Warn("history request with a reply subject outside the requester's inbox, not answered", "subject", m.Subject, "reply", m.Reply)
+		return
+	}
+	if !admin && !s.take(id) {
+		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is serving %d requests of this client already; try again", maxReadersPerClient))
 		return
 	}
 	select {
 	case s.sem <- struct{}{}:
 	default:
+		if !admin {
+			s.give(id)
+		}
 		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is busy; try again"))
 		return
 	}
@@ -84,8 +106,32 @@ func (s *Server) receive(m *nats.Msg) {
 	go func() { // ends with its answer, within the store's timeout
 		defer s.wg.Done()
 		defer func() { <-s.sem }()
+		if !admin {
+			defer s.give(id)
+		}
 		s.respond(m, s.answer(Viewer{ClientID: id, Admin: admin}, m.Data))
 	}()
+}
+
+// take counts a request of frontend id being served, if it has fewer
+// than maxReadersPerClient.
+func (s *Server) take(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[id] >= maxReadersPerClient {
+		return false
+	}
+	s.busy[id]++
+	return true
+}
+
+// give ends what take counted.
+func (s *Server) give(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[id]--; s.busy[id] <= 0 {
+		delete(s.busy, id)
+	}
 }
 
 func (s *Server) answer(v Viewer, data []byte) messages.Message {

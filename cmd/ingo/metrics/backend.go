@@ -59,7 +59,7 @@ func NewBackend(reg prometheus.Registerer) (*Backend, error) {
 			c("journal_errors_total", "Transitions the journal (JetStream) refused; the operation is refused or retried.", func(s backend.Stats) int64 { return s.JournalErrors }),
 			c("send_errors_total", "Messages the backend could not publish.", func(s backend.Stats) int64 { return s.SendErrors }),
 		},
-		rejected:       newDesc(sub, "messages_rejected_total", "Messages refused: reason is malformed, bad_sender, unexpected or stale_attempt.", "reason"),
+		rejected:       newDesc(sub, "messages_rejected_total", "Messages refused: reason is malformed, bad_sender, unexpected, stale_attempt, refused (what the sender may not touch) or throttled (over its rate).", "reason"),
 		active:         newDesc(sub, "active", "1 while this process runs the active backend, 0 while it stands by."),
 		queueLength:    newDesc(sub, "queue_length", "Jobs waiting in the queue of one environment.", "env_type", "env"),
 		gaugesAge:      newDesc(sub, "gauges_age_seconds", "Age of the sizes below: the event loop publishes them at every tick."),
@@ -153,7 +153,7 @@ func (m *Backend) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.CounterValue, float64(v.get(s)))
 	}
 	for reason, n := range map[string]int64{"malformed": s.Malformed, "bad_sender": s.BadSender,
-		"unexpected": s.Unexpected, "stale_attempt": s.StaleAttempts, "refused": s.Refused} {
+		"unexpected": s.Unexpected, "stale_attempt": s.StaleAttempts, "refused": s.Refused, "throttled": s.Throttled} {
 		ch <- prometheus.MustNewConstMetric(m.rejected, prometheus.CounterValue, float64(n), reason)
 	}
 	g := b.Gauges()

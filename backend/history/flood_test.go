@@ -1,0 +1,145 @@
+package history_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/backend/history"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// TestOneFrontendCannotHoldEveryReader: a frontend that keeps many
+// requests in flight, each a walk of the whole index (a page of another
+// frontend's course, of which it has no job), holds a few of the
+// history's readers, not all: another frontend's requests are answered
+// meanwhile, none "busy". Before, it held every reader and the other's
+// requests were refused about half of the time.
+func TestOneFrontendCannotHoldEveryReader(t *testing.T) {
+	n, nc, st := historyOn(t)
+	const records = 20000
+	for i := range records {
+		client, course := "victim", "algo"
+		if i == 0 {
+			client, course = "evil", "other"
+		}
+		st.Add(&messages.JobRecord{JobID: fmt.Sprintf("j%d", i), ClientID: client, CourseID: course, TaskID: "t",
+			EnvironmentType: "docker", Environment: "default", JobResult: messages.NewJobResult(messages.StatusSuccess, "", "")})
+	}
+	testutil.Eventually(t, 30*time.Second, func() bool { return st.Settled(fmt.Sprintf("j%d", records-1)) }, "the records were never stored")
+	srv, err := st.Serve(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	walk, err := messages.Encode(&messages.ClientGetHistory{CourseID: "algo", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil, victim := frontend(t, n, "evil"), frontend(t, n, "victim")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var refused atomic.Int64
+	for range 64 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m, err := evil.Request(subj.HistoryClient("evil"), walk, wait)
+				if err != nil {
+					continue
+				}
+				if e, ok := decodeAnswer(m.Data).(*messages.Error); ok && e.Code == messages.CodeUnavailable {
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	testutil.Eventually(t, wait, func() bool { return refused.Load() > 100 }, "the flood was never refused anything")
+
+	busy := 0
+	for range 50 {
+		m, err := victim.Request(subj.HistoryClient("victim"), walk, wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch a := decodeAnswer(m.Data).(type) {
+		case *messages.BackendHistory:
+			if len(a.Jobs) != 10 {
+				t.Fatalf("the victim's page has %d jobs", len(a.Jobs))
+			}
+		case *messages.Error:
+			busy++
+		}
+	}
+	if busy > 0 {
+		t.Fatalf("%d of the victim's 50 requests were refused during another frontend's flood", busy)
+	}
+}
+
+func decodeAnswer(data []byte) messages.Message {
+	m, err := messages.Decode(data)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// TestRefusedRepliesAreNotALogFlood: a request whose reply subject is
+// outside its asker's inbox is refused, and logged a few lines a minute
+// however many come. Before, each wrote a warning.
+func TestRefusedRepliesAreNotALogFlood(t *testing.T) {
+	var lines atomic.Int64
+	n := testutil.StartNATS(t)
+	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	st, err := history.Open(context.Background(), nc, history.Options{Log: slog.New(countingHandler{&lines})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	srv, err := st.Serve(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	evil := frontend(t, n, "evil")
+	req := historyRequest(t)
+	for range 1000 {
+		if err := evil.PublishRequest(subj.HistoryClient("evil"), subj.Client("victim"), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Its own request is answered after the others were decided.
+	if _, err := evil.Request(subj.HistoryClient("evil"), req, wait); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines.Load(); got > 150 {
+		t.Fatalf("%d lines of log for 1,000 refused requests", got)
+	}
+}
+
+// countingHandler counts the records it is handed.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }

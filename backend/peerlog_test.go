@@ -1,0 +1,95 @@
+package backend
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
+	"github.com/ingo-grader/ingo/internal/testutil"
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// countingHandler counts the records it is handed.
+type countingHandler struct{ n *atomic.Int64 }
+
+func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h countingHandler) Handle(context.Context, slog.Record) error {
+	h.n.Add(1)
+	return nil
+}
+func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countingHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestPeerFloodIsNotALogFlood: what a peer's messages cause at will is
+// counted in full and logged a few lines a minute. Before, each of a
+// frontend's one-byte messages wrote a warning: 200,000 of them (0.35 s
+// of sending) wrote 36 MB to the backend's log.
+func TestPeerFloodIsNotALogFlood(t *testing.T) {
+	var lines atomic.Int64
+	r := newRigLogging(t, nil, slog.New(countingHandler{&lines}))
+	c := r.client("c1")
+	const n = 1000
+	for range n {
+		if err := c.NC.Publish(c.Target, []byte{0xff}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().Malformed == n }, "the malformed messages were not all counted")
+	time.Sleep(50 * time.Millisecond)
+	if got := lines.Load(); got > 150 {
+		t.Fatalf("%d lines of log for %d malformed messages", got, n)
+	}
+}
+
+// TestHealthCheckAnsweredOnTheSendersInboxOnly: a ping with a reply
+// subject under another identity's inbox is not answered there (nobody
+// has the backend answer somebody else's pending request); under the
+// sender's own, it is.
+func TestHealthCheckAnsweredOnTheSendersInboxOnly(t *testing.T) {
+	r := newRig(t, nil)
+	evil := r.client("evil")
+	tests := []struct {
+		name     string
+		role     natsauth.Role
+		id       string
+		answered bool
+	}{
+		{"another frontend's inbox", natsauth.RoleFrontend, "victim", false},
+		{"an agent's inbox", natsauth.RoleAgent, "a", false},
+		{"its own inbox", natsauth.RoleFrontend, "evil", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Listening as the inbox's owner, whose credentials let it.
+			nc, err := natsconn.Connect(natsconn.Options{URL: r.nats.URL, Name: tt.id, Creds: testutil.Creds(t, tt.role, tt.id)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			reply := natsauth.InboxPrefix(tt.role, tt.id) + ".x"
+			sub, err := nc.SubscribeSync(reply)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := nc.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := evil.NC.PublishMsg(&nats.Msg{Subject: evil.Target, Reply: reply, Data: mustEncode(t, &messages.Ping{})}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = sub.NextMsg(300 * time.Millisecond)
+			if got := err == nil; got != tt.answered {
+				t.Fatalf("answered: %v, want %v", got, tt.answered)
+			}
+		})
+	}
+}

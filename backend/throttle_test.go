@@ -1,0 +1,151 @@
+package backend
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// sendQueueBatch sends n queue snapshot requests in one NATS message, as
+// a flooding frontend would (5 KB for 1,024).
+func sendQueueBatch(t *testing.T, p *peer, n int) {
+	t.Helper()
+	data, err := messages.Encode(&messages.ClientGetQueue{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := make([][]byte, n)
+	for i := range items {
+		items[i] = data
+	}
+	if err := messages.Pack(items, 1<<20, func(payload []byte, _ int) error {
+		return p.NC.Publish(p.Target, payload)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// answers counts the snapshots and the refusals p gets within d.
+func answers(p *peer, d time.Duration) (snapshots, refusals int) {
+	for _, m := range collect[messages.Message](p, d) {
+		switch m := m.(type) {
+		case *messages.BackendGetQueue:
+			snapshots++
+		case *messages.Error:
+			if m.Code == messages.CodeUnavailable {
+				refusals++
+			}
+		}
+	}
+	return snapshots, refusals
+}
+
+// TestFrontendQueueSnapshotsBounded: a frontend's flood of snapshot
+// requests gets the budget's count answered and the rest refused
+// (unavailable), while another frontend and an admin are still served.
+// Before, every request was answered, each costing the event loop that
+// everybody shares a play of the dispatch order.
+func TestFrontendQueueSnapshotsBounded(t *testing.T) {
+	r := newRig(t, nil)
+	flooder, other, ops := r.client("c1"), r.client("c2"), r.admin("ops")
+	want := int(defaultQueueBudget.burst / defaultQueueBudget.least) // 200
+	sendQueueBatch(t, flooder, 3*want/2)
+	got, refused := answers(flooder, time.Second)
+	if got < want || got > want+want/20 || got+refused != 3*want/2 {
+		t.Fatalf("the flooder got %d snapshots and %d refusals, want about %d and the rest", got, refused, want)
+	}
+	if s := r.b.Stats(); s.Throttled != int64(refused) {
+		t.Fatalf("throttled %d, want %d", s.Throttled, refused)
+	}
+	other.send(&messages.ClientGetQueue{})
+	next[*messages.BackendGetQueue](other)
+	sendQueueBatch(t, ops, 3*want/2)
+	if got, refused := answers(ops, time.Second); got != 3*want/2 || refused != 0 {
+		t.Fatalf("the admin got %d snapshots and %d refusals", got, refused)
+	}
+}
+
+// TestExpensiveSnapshotsTakeTheirShare: what bounds a frontend is the
+// loop time its snapshots took, not their count: with many waiting jobs
+// of many courses each takes milliseconds, and a budget of one
+// millisecond at once answers one or two of a batch.
+func TestExpensiveSnapshotsTakeTheirShare(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.queueBudget = queueBudget{share: 0.05, burst: time.Millisecond, least: time.Microsecond}
+	})
+	c, flooder := r.client("c1"), r.client("c2")
+	const jobs = 2000
+	for i := range jobs {
+		j := newJob(fmt.Sprintf("j%d", i), "nothere", 0)
+		j.CourseID = fmt.Sprintf("course%d", i%50)
+		j.WaitForEnvironment = true
+		c.send(j)
+	}
+	for range jobs {
+		next[*messages.BackendJobQueued](c)
+	}
+	sendQueueBatch(t, flooder, 30)
+	if got, refused := answers(flooder, time.Second); got > 3 || got+refused != 30 {
+		t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
+	}
+}
+
+// TestThrottlePaysBack: a debt is paid back at the budget's share of the
+// time since.
+func TestThrottlePaysBack(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		name  string
+		took  time.Duration // charged at t0
+		after time.Duration
+		want  bool
+	}{
+		{"nothing owed", 0, 0, true},
+		{"within the burst", 400 * time.Millisecond, 0, true},
+		{"the whole burst", 500 * time.Millisecond, 0, false},
+		{"over, not yet paid back", time.Second, 9 * time.Second, false},
+		{"over, paid back to within the burst", time.Second, 11 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			th := throttle{budget: defaultQueueBudget}
+			if tt.took > 0 {
+				th.charge("c", tt.took, t0)
+			}
+			if got := th.allow("c", t0.Add(tt.after)); got != tt.want {
+				t.Fatalf("allow = %v, want %v", got, tt.want)
+			}
+			if !th.allow("other", t0) {
+				t.Fatal("another client is refused")
+			}
+		})
+	}
+}
+
+// TestAdminSnapshotsTakeTheirShare: an admin's snapshots are bounded
+// too, more loosely: the HTTP API is one admin asking for all its
+// tokens, and a frontend token's flood of GET /api/v1/queue held the
+// loop. With a budget of one millisecond at once, a batch of expensive
+// snapshots gets one or two answered.
+func TestAdminSnapshotsTakeTheirShare(t *testing.T) {
+	r := newRig(t, func(c *Config) {
+		c.adminQueueBudget = queueBudget{share: 0.25, burst: time.Millisecond, least: time.Microsecond}
+	})
+	c, ops := r.client("c1"), r.admin("ops")
+	const jobs = 2000
+	for i := range jobs {
+		j := newJob(fmt.Sprintf("j%d", i), "nothere", 0)
+		j.CourseID = fmt.Sprintf("course%d", i%50)
+		j.WaitForEnvironment = true
+		c.send(j)
+	}
+	for range jobs {
+		next[*messages.BackendJobQueued](c)
+	}
+	sendQueueBatch(t, ops, 30)
+	if got, refused := answers(ops, time.Second); got > 3 || got+refused != 30 {
+		t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
+	}
+}
