@@ -62,8 +62,10 @@ func (b *Backend) handleClient(ev event) {
 		if !th.allow(c.id, ev.at) {
 			// Counted, not logged: a flood would be a line each.
 			b.stats.throttled.Add(1)
-			b.toClient(c.id, messages.Errorf(messages.CodeUnavailable, "",
-				"queue: this client's snapshots took their share of the backend's time; ask again in a second"))
+			// With the request's Ref, so that the client fails the call
+			// at once rather than at its timeout.
+			b.toClient(c.id, &messages.Error{Code: messages.CodeThrottled, Ref: m.Ref,
+				Text: "queue: this client's snapshots took their share of the backend's time; ask again in a second"})
 			return
 		}
 		start := time.Now()

@@ -34,7 +34,7 @@ func answers(p *peer, d time.Duration) (snapshots, refusals int) {
 		case *messages.BackendGetQueue:
 			snapshots++
 		case *messages.Error:
-			if m.Code == messages.CodeUnavailable {
+			if m.Code == messages.CodeThrottled {
 				refusals++
 			}
 		}
@@ -58,6 +58,19 @@ func TestFrontendQueueSnapshotsBounded(t *testing.T) {
 	}
 	if s := r.b.Stats(); s.Throttled != int64(refused) {
 		t.Fatalf("throttled %d, want %d", s.Throttled, refused)
+	}
+	// A refused query names itself: its caller fails at once, not at
+	// its timeout.
+	sendQueueBatch(t, flooder, want)
+	flooder.send(&messages.ClientGetQueue{Ref: "mine", PerQueue: 5})
+	named := false
+	for _, m := range collect[messages.Message](flooder, time.Second) {
+		if e, ok := m.(*messages.Error); ok && e.Code == messages.CodeThrottled && e.Ref == "mine" {
+			named = true
+		}
+	}
+	if !named {
+		t.Fatal("no throttled refusal with the request's Ref")
 	}
 	other.send(&messages.ClientGetQueue{})
 	next[*messages.BackendGetQueue](other)

@@ -40,6 +40,7 @@ type fakeBackend struct {
 	mutedPings int             // pings left unanswered while mute
 	dropQueued int             // BackendJobQueued answers to leave out
 	helloErr   *messages.Error // refuse hellos with it
+	throttle   bool            // refuse queue requests as over their share
 }
 
 type received struct {
@@ -163,6 +164,10 @@ func (fb *fakeBackend) receiveOne(m *nats.Msg, data []byte) {
 			fb.sendLocked(client, messages.Errorf(messages.CodeUnknownJob, v.JobID, "no such job"))
 		}
 	case *messages.ClientGetQueue:
+		if fb.throttle {
+			fb.sendLocked(client, &messages.Error{Code: messages.CodeThrottled, Ref: v.Ref, Text: "queue: over its share"})
+			return
+		}
 		q := fb.queue
 		if q == nil {
 			q = &messages.BackendGetQueue{}

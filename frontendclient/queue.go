@@ -13,10 +13,16 @@ import (
 // queueWaiter is one Queue or QueryQueue call waiting for a snapshot.
 type queueWaiter struct {
 	after  uint64 // pings sent before its request (see requeryQueue)
-	answer chan *messages.BackendGetQueue
+	answer chan queueReply
 	// req is a QueryQueue's request, whose Ref its answer echoes; nil for
 	// Queue, which takes any snapshot without one.
 	req *messages.ClientGetQueue
+}
+
+// queueReply is a snapshot, or the backend's refusal of the request.
+type queueReply struct {
+	q   *messages.BackendGetQueue
+	err error
 }
 
 // Queue asks the backend for a snapshot of its queue: running and waiting
@@ -24,7 +30,7 @@ type queueWaiter struct {
 // each sends its request and takes the first snapshot that arrives after
 // it, which concurrent calls then share. Treat it as read-only.
 func (c *Client) Queue(ctx context.Context) (*messages.BackendGetQueue, error) {
-	return c.waitQueue(ctx, &queueWaiter{answer: make(chan *messages.BackendGetQueue, 1)})
+	return c.waitQueue(ctx, &queueWaiter{answer: make(chan queueReply, 1)})
 }
 
 // QueryQueue asks for the head of each queue (req.PerQueue) or for one
@@ -37,7 +43,7 @@ func (c *Client) QueryQueue(ctx context.Context, req messages.ClientGetQueue) (*
 	if err := req.Validate(); err != nil {
 		return nil, fmt.Errorf("queue: %w: %w", ErrInvalid, err)
 	}
-	return c.waitQueue(ctx, &queueWaiter{answer: make(chan *messages.BackendGetQueue, 1), req: &req})
+	return c.waitQueue(ctx, &queueWaiter{answer: make(chan queueReply, 1), req: &req})
 }
 
 func (c *Client) waitQueue(ctx context.Context, w *queueWaiter) (*messages.BackendGetQueue, error) {
@@ -57,34 +63,41 @@ func (c *Client) waitQueue(ctx context.Context, w *queueWaiter) (*messages.Backe
 	expired, stopTimer := c.timeout()
 	defer stopTimer()
 	select {
-	case q := <-w.answer:
-		return q, nil
+	case r := <-w.answer:
+		return r.result()
 	case <-c.stop:
 		return nil, fmt.Errorf("queue: %w", c.closedErr())
 	case <-ctx.Done():
-		if q := c.dropQueueWaiter(w); q != nil {
-			return q, nil
+		if r, ok := c.dropQueueWaiter(w); ok {
+			return r.result()
 		}
 		return nil, fmt.Errorf("queue: %w", ctx.Err())
 	case <-expired:
-		if q := c.dropQueueWaiter(w); q != nil {
-			return q, nil
+		if r, ok := c.dropQueueWaiter(w); ok {
+			return r.result()
 		}
 		return nil, fmt.Errorf("queue: %w within %v", ErrNoAnswer, c.opts.RequestTimeout)
 	}
 }
 
-// dropQueueWaiter stops waiting, and returns the snapshot if it arrived
+func (r queueReply) result() (*messages.BackendGetQueue, error) {
+	if r.err != nil {
+		return nil, fmt.Errorf("queue: %w", r.err)
+	}
+	return r.q, nil
+}
+
+// dropQueueWaiter stops waiting, and returns the reply if it arrived
 // meanwhile.
-func (c *Client) dropQueueWaiter(w *queueWaiter) *messages.BackendGetQueue {
+func (c *Client) dropQueueWaiter(w *queueWaiter) (queueReply, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.queueWait = slices.DeleteFunc(c.queueWait, func(x *queueWaiter) bool { return x == w })
 	select {
-	case q := <-w.answer:
-		return q
+	case r := <-w.answer:
+		return r, true
 	default:
-		return nil
+		return queueReply{}, false
 	}
 }
 
@@ -104,7 +117,20 @@ func (c *Client) answerQueue(q *messages.BackendGetQueue) {
 		if (w.req == nil) != (q.Ref == "") || (w.req != nil && w.req.Ref != q.Ref) {
 			return false
 		}
-		w.answer <- q // each waiter has room for exactly this one
+		w.answer <- queueReply{q: q} // each waiter has room for exactly this one
+		return true
+	})
+}
+
+// refuseQueue fails the calls whose request the backend refused: the
+// QueryQueue call of e's Ref, or, without one, every Queue call (they
+// share their requests' answers). Called with mu held.
+func (c *Client) refuseQueue(e *messages.Error) {
+	c.queueWait = slices.DeleteFunc(c.queueWait, func(w *queueWaiter) bool {
+		if (w.req == nil) != (e.Ref == "") || (w.req != nil && w.req.Ref != e.Ref) {
+			return false
+		}
+		w.answer <- queueReply{err: e}
 		return true
 	})
 }

@@ -57,6 +57,31 @@ func TestQueueNoAnswer(t *testing.T) {
 	}
 }
 
+// TestQueueThrottled: a request the backend refuses as over the client's
+// share fails its call at once, naming the refusal; before, the refusal
+// named no request, and the call waited for its timeout (the HTTP API
+// answered 504 after it, for a backend that had answered at once).
+func TestQueueThrottled(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.fb.set(func(fb *fakeBackend) { fb.throttle = true })
+	c, _ := newClient(t, e.nats.URL, Options{RequestTimeout: 2 * time.Second})
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Queue", func() error { _, err := c.Queue(t.Context()); return err }},
+		{"QueryQueue", func() error { _, err := c.QueryQueue(t.Context(), messages.ClientGetQueue{PerQueue: 5}); return err }},
+	}
+	for _, tt := range calls {
+		// Waiting for the timeout would end in ErrNoAnswer.
+		err := tt.call()
+		var me *messages.Error
+		if !errors.As(err, &me) || me.Code != messages.CodeThrottled {
+			t.Errorf("%s = %v, want the throttled refusal", tt.name, err)
+		}
+	}
+}
+
 // QueryQueue pages while Queue calls wait alongside: each call gets the
 // answer to its own request.
 func TestQueryQueuePages(t *testing.T) {

@@ -129,13 +129,16 @@ func (c *Client) onEnvironments(m *messages.BackendUpdateEnvironments) func() {
 
 // onError routes a refusal. Called with mu held.
 func (c *Client) onError(e *messages.Error) {
+	if e.Code == messages.CodeThrottled {
+		c.refuseQueue(e)
+		return
+	}
 	if e.JobID == "" {
 		if e.Code == messages.CodeProtocolVersion && c.readyErr == nil {
 			c.readyErr = e
 			close(c.readyFailed)
 		}
-		// Limited: a queue request refused over the client's share of
-		// the backend (or a flood of anything refused) is a line each.
+		// Limited: a flood of anything refused is a line each.
 		c.peerLog.Error("backend refused a message", "err", e)
 		return
 	}

@@ -32,6 +32,10 @@ const (
 	// (backend.max-ssh-debug-per-client), is reached; Text names it. Try
 	// again once jobs ran.
 	CodeQueueFull ErrorCode = "queue_full"
+	// CodeThrottled: the sender's requests of this kind (queue snapshots)
+	// took their share of the backend's time; Ref names the request.
+	// Ask again in a second.
+	CodeThrottled ErrorCode = "throttled"
 )
 
 // Error answers a message that was refused. Addition to INGInious, whose
@@ -42,6 +46,9 @@ type Error struct {
 	// JobID and Attempt name the job the refused message was about, if any.
 	JobID   string `cbor:"job_id,omitempty"`
 	Attempt int    `cbor:"attempt,omitempty"`
+	// Ref echoes the Ref of the request refused, for requests that carry
+	// one (ClientGetQueue): a client tells its refused query apart by it.
+	Ref string `cbor:"ref,omitempty"`
 }
 
 func (e *Error) Error() string {

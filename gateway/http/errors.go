@@ -94,7 +94,7 @@ func backendError(c messages.ErrorCode) (int, string) {
 		return http.StatusConflict, string(c)
 	case messages.CodeUnknownJob:
 		return http.StatusNotFound, string(c)
-	case messages.CodeUnavailable:
+	case messages.CodeUnavailable, messages.CodeThrottled:
 		return http.StatusServiceUnavailable, string(c)
 	case messages.CodeBadRequest:
 		return http.StatusBadRequest, string(c)
