@@ -92,6 +92,13 @@ func (h *head) jobHead(id string) backend.JobHead {
 // ErrMalformed is wrapped by every decoding error.
 var ErrMalformed = errors.New("malformed journal record")
 
+// errClaimOfAttemptZero is a JobAssigned or JobStarted of attempt 0: a
+// backend before e32a179 stored one when an agent's hello claimed a
+// waiting job never assigned (any agent could). A replay skips it, and
+// the job waits as it did before the claim: refused as malformed, it
+// stopped every start of the backend for good.
+var errClaimOfAttemptZero = errors.New("a claim of attempt 0 by an agent (a forged hello, stored by an older backend)")
+
 var (
 	encMode cbor.EncMode
 	decMode cbor.DecMode
@@ -224,12 +231,18 @@ func build(r *record) (backend.Transition, error) {
 		}
 		return &backend.JobQueued{Job: j, Head: backend.HeadOf(j), ClientID: r.ClientID, Frontend: j.Frontend, Seq: r.Seq, At: fromUnixNano(r.At)}, nil
 	case kindAssigned:
+		if r.AgentID != "" && r.Attempt == 0 {
+			return nil, errClaimOfAttemptZero
+		}
 		if r.AgentID == "" || r.Attempt < 1 {
 			return nil, fmt.Errorf("%w: JobAssigned needs an agent and an attempt", ErrMalformed)
 		}
 		return &backend.JobAssigned{JobID: r.JobID, AgentID: r.AgentID, Attempt: r.Attempt, AgentSeq: r.AgentSeq,
 			DispatchSeq: r.DispatchSeq, At: fromUnixNano(r.At)}, nil
 	case kindStarted:
+		if r.Attempt == 0 {
+			return nil, errClaimOfAttemptZero
+		}
 		return &backend.JobStarted{JobID: r.JobID, Attempt: r.Attempt}, nil
 	case kindRequeued:
 		return &backend.JobRequeued{JobID: r.JobID, Attempt: r.Attempt, Reason: r.Reason}, nil

@@ -171,14 +171,14 @@ func (j *Journal) decodeMessages(work <-chan *decodedMessage) {
 	for m := range work {
 		if j.isBatch(m.subject) {
 			m.input, m.err = eachStored(m.data, func(r storedRecord) error {
-				t, err := decodeReplayed(r.id, r.data)
+				t, err := j.decodeReplayed(m.seq, r.id, r.data)
 				m.items = append(m.items, replayItem{id: r.id, t: t})
 				return err
 			})
 		} else {
 			// An older journal's message: one record on its job's subject.
 			id := strings.TrimPrefix(m.subject, prefix)
-			t, err := decodeReplayed(id, m.data)
+			t, err := j.decodeReplayed(m.seq, id, m.data)
 			m.items, m.err = []replayItem{{id: id, t: t}}, err
 		}
 		if m.err != nil {
@@ -189,12 +189,17 @@ func (j *Journal) decodeMessages(work <-chan *decodedMessage) {
 	}
 }
 
-// decodeReplayed decodes the record of job id that a replay read.
-func decodeReplayed(id string, record []byte) (backend.Transition, error) {
+// decodeReplayed decodes the record of job id that a replay read in the
+// message at seq. A nil transition is skipped.
+func (j *Journal) decodeReplayed(seq uint64, id string, record []byte) (backend.Transition, error) {
 	if len(record) == 0 {
 		return nil, nil // an older version's tombstone
 	}
 	t, err := DecodeLazy(record)
+	if errors.Is(err, errClaimOfAttemptZero) {
+		j.opts.Log.Warn("journal: a record skipped", "seq", seq, "job", id, "why", err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
