@@ -221,3 +221,26 @@ func TestOnResultFailuresLoggedSparingly(t *testing.T) {
 		t.Errorf("no word of the failures left out once OnResult works again:\n%s", logs.String())
 	}
 }
+
+// After a reconnect the client resubmits its jobs; when one finishes
+// meanwhile, the backend's "duplicate_job: already finished" answer to the
+// resubmission comes after the result. That is the resubmission's echo,
+// not a refusal an operator could act on: no warning (a deadline run's
+// backend restart left four such warnings in the HTTP API's log).
+func TestDuplicateAfterResultIsQuiet(t *testing.T) {
+	var logs testutil.SyncBuffer
+	e := newEnv(t, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	ready(t, e.c)
+	j := submit(t, e.c, jobRequest(""))
+	expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+	e.fb.finish(j.ID(), messages.StatusSuccess)
+	acks(t, e.fb, 1)
+	<-j.Done()
+	e.fb.send(e.c.ID(), messages.Errorf(messages.CodeDuplicateJob, j.ID(), "a job with id %s has already finished", j.ID()))
+	// A stranger's refusal, after it: logged, so the first was read.
+	e.fb.send(e.c.ID(), messages.Errorf(messages.CodeDuplicateJob, "stranger", "a job with id stranger has already finished"))
+	testutil.Eventually(t, guard, func() bool { return strings.Contains(logs.String(), "stranger") }, "the stranger's refusal logged")
+	if strings.Count(logs.String(), "backend refused a message about a job") != 1 {
+		t.Errorf("the echo of a resubmission was logged as a refusal:\n%s", logs.String())
+	}
+}
