@@ -140,9 +140,15 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 			b.refuseConflict(old, m)
 			return
 		}
-		// The agent process restarted (or its predecessor, stopping,
-		// has handed back every job): whatever the old one ran is gone.
-		b.loseAgent(old, "the agent restarted")
+		if b.live(old) {
+			// Its predecessor stopped gracefully, having handed back
+			// every job: a routine restart, nothing lost.
+			b.log.Info("agent restarted after a graceful stop: the new process takes its place", "agent", old.id, "name", old.name)
+			b.dropAgent(old)
+		} else {
+			// The agent process restarted: whatever the old one ran is gone.
+			b.loseAgent(old, "the agent restarted")
+		}
 		old = nil
 	}
 	a := old
@@ -338,6 +344,11 @@ func (b *Backend) loseAgent(a *agent, why string) {
 			b.unclaimed[id] = true
 		}
 	}
+	b.dropAgent(a)
+}
+
+// dropAgent forgets a registered agent process and what it offered.
+func (b *Backend) dropAgent(a *agent) {
 	delete(b.agents, a.id)
 	b.agentIdx.forget(a)
 	if b.agentIdx.advertise(a.envs, nil) {

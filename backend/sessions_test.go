@@ -166,4 +166,7 @@ func TestAgentProcesses_StoppedOneReplacedAtOnce(t *testing.T) {
 	if j2.JobID != "j1" || j2.Attempt != 2 || j2.Session != "s2" {
 		t.Fatalf("re-queued job: %s attempt %d session %q", j2.JobID, j2.Attempt, j2.Session)
 	}
+	if lost := r.b.Stats().AgentsLost; lost != 0 {
+		t.Errorf("a graceful restart counted %d agents lost", lost)
+	}
 }
