@@ -113,6 +113,15 @@ func (b *Backend) agentName(id string) string {
 	return id
 }
 
+// drained says whether a registered agent process is stopping and holds
+// nothing: it said hello with no slots (an agent has at least one until it
+// stops) and has no attempt left. A new process of its id, the restart that
+// follows a graceful stop, may take its place at once rather than after
+// the heartbeat timeout, which kept the id's slots idle that long.
+func drained(a *agent) bool {
+	return a.slots == 0 && len(a.running) == 0
+}
+
 func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	if m.ProtocolVersion != messages.ProtocolVersion {
 		b.toAgent(id, messages.Errorf(messages.CodeProtocolVersion, "",
@@ -142,13 +151,20 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	old := b.agents[id]
 	restored := map[string]bool{}
 	if old != nil && old.session != m.Session {
-		if b.live(old) {
+		if b.live(old) && !drained(old) {
 			// Two processes with one id: the one that has the jobs stays.
 			b.refuseConflict(old, m)
 			return
 		}
-		// The agent process restarted: whatever the old one ran is gone.
-		b.loseAgent(old, "the agent restarted")
+		if b.live(old) {
+			// Its predecessor stopped gracefully, having handed back
+			// every job: a routine restart, nothing lost.
+			b.log.Info("agent restarted after a graceful stop: the new process takes its place", "agent", old.id, "name", old.name)
+			b.dropAgent(old)
+		} else {
+			// The agent process restarted: whatever the old one ran is gone.
+			b.loseAgent(old, "the agent restarted")
+		}
 		old = nil
 	}
 	a := old
@@ -375,6 +391,11 @@ func (b *Backend) loseAgent(a *agent, why string) {
 			b.unclaimed[id] = true
 		}
 	}
+	b.dropAgent(a)
+}
+
+// dropAgent forgets a registered agent process and what it offered.
+func (b *Backend) dropAgent(a *agent) {
 	delete(b.agents, a.id)
 	b.agentIdx.forget(a)
 	if b.agentIdx.advertise(a.envs, nil) {

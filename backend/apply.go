@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -71,10 +72,10 @@ func (b *Backend) apply(t Transition) {
 		if j.phase == phaseWaiting {
 			b.queues.remove(j)
 		} else {
-			b.release(j) // a re-take after a loss whose requeue was not stored
+			b.release(j, t.At) // a re-take after a loss whose requeue was not stored
 		}
 		j.phase, j.attempt, j.agentID = phaseAssigned, t.Attempt, t.AgentID
-		b.share.add(j, 1)
+		b.share.add(j, 1, t.At)
 		b.queues.userChanged(j.leafKey().shareKey)
 		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, stampOf(t.At), false
 		if a := b.agents[t.AgentID]; a != nil {
@@ -93,7 +94,7 @@ func (b *Backend) apply(t Transition) {
 		if j == nil || j.phase == phaseWaiting {
 			return
 		}
-		b.release(j)
+		b.release(j, time.Time{}) // a lost attempt's hold is no run time
 		j.phase, j.killing = phaseWaiting, false
 		b.queues.push(j)
 		b.share.wake(j, b.queues)
@@ -113,7 +114,7 @@ func (b *Backend) apply(t Transition) {
 			b.queues.remove(j)
 			agentID = ""
 		} else {
-			b.release(j)
+			b.release(j, t.At)
 			b.learnRunTime(j.topic(), t.At.Sub(j.assignedAt.time()))
 		}
 		delete(b.jobs, id)
@@ -128,10 +129,11 @@ func (b *Backend) apply(t Transition) {
 }
 
 // release frees the slot an assigned job held on its agent, and its
-// course's and user's share.
-func (b *Backend) release(j *job) {
+// course's and user's share, at end (the transition's time; zero when it
+// has none).
+func (b *Backend) release(j *job, end time.Time) {
 	b.queues.index.stopped(j)
-	b.share.add(j, -1)
+	b.share.add(j, -1, end)
 	b.queues.userChanged(j.leafKey().shareKey)
 	if a := b.agents[j.agentID]; a != nil {
 		if _, ok := a.running[j.id()]; ok {

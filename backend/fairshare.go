@@ -133,12 +133,19 @@ func (f *fairShare) running(k shareKey) int {
 }
 
 // add changes the slots j's course and user hold by n. A slot given
-// back (n < 0) teaches its hold, from j's assignment, to the estimates.
-func (f *fairShare) add(j *job, n int) {
+// back (n < 0) at the time end teaches its hold, from j's assignment, to
+// the estimates. end is the transition's own time, not now: a replayed
+// journal applies jobs that ended minutes ago, and their holds counted to
+// the replay made every course's estimate about as long as the journal
+// (34 s for jobs of 1 s), so that after a backend restart a course with a
+// job running was charged that much in advance and the others' jobs went
+// first for as long (a deadline run's two courses had no job start for
+// 40 s while the third flooded). A zero end (unknown) teaches nothing.
+func (f *fairShare) add(j *job, n int, end time.Time) {
 	now := f.now()
 	hold := -1.0
-	if n < 0 && j.assignedAt != 0 {
-		hold = now.Sub(j.assignedAt.time()).Seconds()
+	if n < 0 && j.assignedAt != 0 && !end.IsZero() {
+		hold = end.Sub(j.assignedAt.time()).Seconds()
 	}
 	k := j.leafKey().shareKey
 	for _, sk := range []shareKey{k.courseKey(), k} {

@@ -27,6 +27,13 @@ type sim struct {
 	slotTOf map[string]time.Duration // slot-time per "client/course" ("client:frontend/course"), until stopAt
 	stopAt  time.Duration
 	n       int
+	log     []Transition // every transition applied, as a journal holds them
+}
+
+// apply applies t and keeps it in the sim's journal.
+func (s *sim) apply(t Transition) {
+	s.log = append(s.log, t)
+	s.b.apply(t)
 }
 
 type simRun struct {
@@ -63,7 +70,7 @@ func (s *sim) submitAs(client, course, user string, n int, d time.Duration) []st
 		j := newJob(fmt.Sprintf("%s-%s-%s-%s-%d", client, frontend, course, user, s.n), "default", 0)
 		j.CourseID, j.Frontend = course, frontend
 		j.InputData["@username"] = user
-		s.b.apply(&JobQueued{Job: j, ClientID: client, Seq: uint64(s.n), At: s.b.now()})
+		s.apply(&JobQueued{Job: j, ClientID: client, Seq: uint64(s.n), At: s.b.now()})
 		s.runTime[j.JobID] = d
 		ids = append(ids, j.JobID)
 	}
@@ -79,7 +86,7 @@ func (s *sim) fill() {
 			return
 		}
 		j := l.head()
-		s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: s.b.now()})
+		s.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: s.b.now()})
 		s.started[j.id()] = s.now
 		s.running = append(s.running, simRun{j, s.now + s.runTime[j.id()]})
 	}
@@ -108,7 +115,7 @@ func (s *sim) step() bool {
 	s.now = next
 	r := s.running[first]
 	s.running = append(s.running[:first], s.running[first+1:]...)
-	s.b.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: r.j.id()}, At: s.b.now()})
+	s.apply(&JobFinished{Result: &messages.BackendJobDone{JobID: r.j.id()}, At: s.b.now()})
 	return true
 }
 
@@ -273,7 +280,7 @@ func TestFairShare_IndexAgreesWithAScan(t *testing.T) {
 				t.Fatalf("step %d: indexed choice %v (head %d), scan %v (head %d)", step, got.key, got.head().seq, want.key, want.head().seq)
 			}
 			j := got.head()
-			s.b.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: s.b.now()})
+			s.apply(&JobAssigned{JobID: j.id(), AgentID: "a", Attempt: 1, At: s.b.now()})
 			running = append(running, j)
 		case op < 9 && len(running) > 0: // a job ends
 			i := rng.IntN(len(running))

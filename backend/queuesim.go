@@ -199,7 +199,7 @@ func (s *dispatchSim) pick(l *leaf) *job {
 		sl.done = true
 	}
 	k := sl.l.key.shareKey
-	s.f.add(j, 1)
+	s.f.add(j, 1, time.Time{})
 	if s.real.running(k) == 0 && !s.picked[k] {
 		s.picked[k] = true
 		for ol := range s.qs.byUser[k] {

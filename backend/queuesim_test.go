@@ -92,7 +92,7 @@ func TestDispatchSim_AgreesWithABruteForce(t *testing.T) {
 						}
 					}
 					want = append(want, rest[bi].id())
-					f.add(rest[bi], 1)
+					f.add(rest[bi], 1, time.Time{})
 					rest = slices.Delete(rest, bi, bi+1)
 				}
 				var ids []string

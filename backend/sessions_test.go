@@ -131,3 +131,42 @@ func TestLooksRestarted(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentProcesses_StoppedOneReplacedAtOnce: an agent stopping gracefully
+// says hello with no slots and hands its jobs back; a new process of its
+// id (the restart that follows) then takes its place at once, instead of
+// being refused for the heartbeat timeout while the drained one still
+// pings: that left the id's slots idle during every rolling restart. A
+// stopping process that still holds a job keeps its place.
+func TestAgentProcesses_StoppedOneReplacedAtOnce(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	first := r.process("a", "s1")
+	first.register(1, "docker/default")
+	c.submit(newJob("j1", "default", 0))
+	j := first.take()
+
+	// Stopping: no slots, the job still running.
+	first.hello(0, []string{"docker/default"}, []messages.JobAttempt{{JobID: j.JobID, Attempt: j.Attempt}}, 0)
+	second := r.process("a", "s2")
+	second.hello(1, []string{"docker/default"}, nil, 0)
+	if m := next[*messages.BackendAgentConflict](second.peer); m.Session != "s2" {
+		t.Fatalf("conflict %+v for another session", m)
+	}
+
+	// The job handed back, the stopping process holds nothing.
+	first.send(&messages.AgentJobRefused{JobID: j.JobID, Attempt: j.Attempt, Reason: "The agent was shut down while grading."})
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().Requeued == 1 }, "the handed-back job was never re-queued")
+	start := time.Now()
+	if refused := second.register(1, "docker/default"); len(refused) != 0 {
+		t.Fatalf("the new process was refused %d times after %v although its predecessor had drained: %+v",
+			len(refused), time.Since(start).Round(time.Millisecond), refused[0])
+	}
+	j2 := next[*messages.BackendNewJob](second.peer)
+	if j2.JobID != "j1" || j2.Attempt != 2 || j2.Session != "s2" {
+		t.Fatalf("re-queued job: %s attempt %d session %q", j2.JobID, j2.Attempt, j2.Session)
+	}
+	if lost := r.b.Stats().AgentsLost; lost != 0 {
+		t.Errorf("a graceful restart counted %d agents lost", lost)
+	}
+}

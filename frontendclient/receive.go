@@ -150,8 +150,9 @@ func (c *Client) onError(e *messages.Error) {
 	if c.refuseKill(e) {
 		return
 	}
-	if e.Code == messages.CodeDuplicateJob && c.jobs[e.JobID] != nil {
-		// A resubmission that crossed the answer to the previous one.
+	if e.Code == messages.CodeDuplicateJob && (c.jobs[e.JobID] != nil || c.finished.has(e.JobID)) {
+		// A resubmission that crossed the answer to the previous one,
+		// or the job's result (it finished while we resubmitted).
 		c.log.Debug("duplicate answer to a resubmission", "job", e.JobID)
 		return
 	}

@@ -1,6 +1,9 @@
 package frontendclient
 
 import (
+	"log/slog"
+	"time"
+
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -99,6 +102,7 @@ func (c *Client) ack(jobID string) {
 // sends them to the next process).
 func (c *Client) handResults() {
 	defer c.wg.Done()
+	var warn handlerWarnings
 	for {
 		select {
 		case <-c.stop:
@@ -128,8 +132,8 @@ func (c *Client) handResults() {
 			c.mu.Unlock()
 			if err != nil {
 				c.stats.handlerErrors.Add(1)
-				c.log.Warn("OnResult failed; the backend will send the result again", "job", m.JobID, "err", err)
 			}
+			warn.note(c.log, m.JobID, err, time.Now())
 		}
 	}
 }
@@ -144,4 +148,33 @@ func (c *Client) handOne(m *messages.BackendJobDone) error {
 		return h(m)
 	}
 	return nil
+}
+
+// handlerWarnEvery is how often at most OnResult's failures are logged.
+const handlerWarnEvery = 30 * time.Second
+
+// handlerWarnings logs OnResult's failures without flooding the log:
+// while the application cannot take results (an INGInious webapp that is
+// down) the backend resends every pending one each few seconds, and one
+// warning each was over a thousand lines a minute in a deadline. It logs
+// the first failure, then at most one every handlerWarnEvery with how many
+// it left out, and once the hook works again. Owned by handResults.
+type handlerWarnings struct {
+	last  time.Time // of the last warning; zero: none since a success
+	quiet int       // failures since it, not logged
+}
+
+func (w *handlerWarnings) note(log *slog.Logger, job string, err error, now time.Time) {
+	switch {
+	case err == nil && !w.last.IsZero():
+		log.Info("OnResult works again: results are handed over", "failures_not_logged", w.quiet)
+		*w = handlerWarnings{}
+	case err == nil:
+	case w.last.IsZero() || now.Sub(w.last) >= handlerWarnEvery:
+		log.Warn("OnResult failed; the backend will send the result again", "job", job, "err", err,
+			"failures_not_logged", w.quiet, "next_warning_within", handlerWarnEvery)
+		w.last, w.quiet = now, 0
+	default:
+		w.quiet++
+	}
 }

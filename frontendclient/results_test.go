@@ -2,6 +2,9 @@ package frontendclient
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,5 +183,64 @@ func TestReflectedResultIsDropped(t *testing.T) {
 	}
 	if r := j.Result(); r == nil || r.Result.Status != messages.StatusSuccess {
 		t.Fatalf("result %+v", r)
+	}
+}
+
+// While OnResult fails (an INGInious webapp down during a deadline), the
+// backend resends every pending result each few seconds: the client logs
+// the first failure and then stays quiet for a while, counting, instead of
+// one warning per result and resend (1,252 lines in four minutes of a
+// deadline with 39 results pending); it says so when the hook works again.
+func TestOnResultFailuresLoggedSparingly(t *testing.T) {
+	var logs testutil.SyncBuffer
+	var down sync.Mutex
+	failing := true
+	e := newEnv(t, Options{ClientID: "frontend-1", Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		OnResult: func(m *messages.BackendJobDone) error {
+			down.Lock()
+			defer down.Unlock()
+			if failing {
+				return errors.New("no INGInious webapp is connected")
+			}
+			return nil
+		}})
+	ready(t, e.c)
+	for i := range 20 {
+		e.fb.send(e.c.ID(), result(fmt.Sprint("pending-", i)))
+	}
+	testutil.Eventually(t, guard, func() bool { return e.c.Stats().HandlerErrors == 20 }, "every result handed to OnResult")
+	if n := strings.Count(logs.String(), "OnResult failed"); n != 1 {
+		t.Errorf("%d warnings for 20 failures, want 1:\n%s", n, logs.String())
+	}
+	down.Lock()
+	failing = false
+	down.Unlock()
+	e.fb.send(e.c.ID(), result("pending-0"))
+	acks(t, e.fb, 1)
+	if !strings.Contains(logs.String(), "failures_not_logged=19") {
+		t.Errorf("no word of the failures left out once OnResult works again:\n%s", logs.String())
+	}
+}
+
+// After a reconnect the client resubmits its jobs; when one finishes
+// meanwhile, the backend's "duplicate_job: already finished" answer to the
+// resubmission comes after the result. That is the resubmission's echo,
+// not a refusal an operator could act on: no warning (a deadline run's
+// backend restart left four such warnings in the HTTP API's log).
+func TestDuplicateAfterResultIsQuiet(t *testing.T) {
+	var logs testutil.SyncBuffer
+	e := newEnv(t, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	ready(t, e.c)
+	j := submit(t, e.c, jobRequest(""))
+	expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+	e.fb.finish(j.ID(), messages.StatusSuccess)
+	acks(t, e.fb, 1)
+	<-j.Done()
+	e.fb.send(e.c.ID(), messages.Errorf(messages.CodeDuplicateJob, j.ID(), "a job with id %s has already finished", j.ID()))
+	// A stranger's refusal, after it: logged, so the first was read.
+	e.fb.send(e.c.ID(), messages.Errorf(messages.CodeDuplicateJob, "stranger", "a job with id stranger has already finished"))
+	testutil.Eventually(t, guard, func() bool { return strings.Contains(logs.String(), "stranger") }, "the stranger's refusal logged")
+	if strings.Count(logs.String(), "backend refused a message about a job") != 1 {
+		t.Errorf("the echo of a resubmission was logged as a refusal:\n%s", logs.String())
 	}
 }

@@ -66,8 +66,8 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	cfg := a.cfg
 	log := a.log.With("component", "api")
 	// The API serves many tokens, admins' among them, and confines each
-	// frontend token itself: on NATS it is an admin.
-	creds, err := a.credsFor(natsauth.RoleAdmin, "api")
+	// frontend token itself: on NATS it is an admin, of any name.
+	creds, err := a.ownCreds(natsauth.RoleAdmin, "api")
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func FuzzMultipart(f *testing.F) {
 	seed([3]string{"file:q", "f", "x"}, [3]string{"unknown", "", "x"})
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"job\"\r\n\r\n{\"inputs\": {\"q\": \"" + strings.Repeat("x", 100) + "\"}}"))
 
-	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
+	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget), specs: newTaskSpecs(maxSpecBytes)}
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/api/v1/jobs", bytes.NewReader(body))
@@ -53,7 +53,7 @@ func FuzzMultipart(f *testing.F) {
 		if files > s.jobLimit() {
 			t.Fatalf("%d bytes of files kept, over the limit of %d", files, s.jobLimit())
 		}
-		m, err := s.buildJob(sub, now)
+		m, _, err := s.buildJob(&sub, now)
 		if err != nil {
 			checkAnswered(t, err)
 			return

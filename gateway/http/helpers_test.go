@@ -22,6 +22,7 @@ import (
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
+	"github.com/ingo-grader/ingo/internal/taskfile"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 	"github.com/ingo-grader/ingo/tests/testrig"
@@ -94,6 +95,11 @@ func (e *env) token(role apitoken.Role, name string) string {
 	}
 	if role == apitoken.RoleFrontend {
 		e.srv.tasks.add(principal{role: role, name: name}.owner(), e.task)
+		spec, err := taskfile.Parse(nil) // the env's task has no task.yaml
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.srv.specs.add(e.task, spec, specOverhead)
 	}
 	return tok
 }

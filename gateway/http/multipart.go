@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/taskfile"
 )
 
 // maxFileParts bounds the file parts of one submission (each is one
@@ -210,12 +211,20 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
+	// Read now, as for a job's task part: jobs naming the bundle take
+	// their environment and limits from it (taskSpecs).
+	spec, err := taskfile.ReadDir(taskDir)
+	if err != nil {
+		fail(w, errf(http.StatusBadRequest, "bad_task", "the task archive's task.yaml: "+err.Error()))
+		return
+	}
 	digest, err := s.client.UploadTask(r.Context(), taskDir)
 	if err != nil {
 		fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
 		return
 	}
 	s.storedTask(who(r), digest)
+	s.specs.add(digest, spec, specCost(taskDir))
 	writeJSON(w, http.StatusCreated, map[string]string{"task_bundle": digest})
 }
 

@@ -44,6 +44,8 @@ type submission struct {
 	req     jobRequest
 	files   map[string]map[string]any
 	taskDir string
+	// spec is the task folder's task.yaml, read by buildJob.
+	spec taskfile.Spec
 }
 
 // postJob checks everything it can before anything leaves the process:
@@ -63,7 +65,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	m, err := s.buildJob(sub, time.Now())
+	m, specKnown, err := s.buildJob(&sub, time.Now())
 	if err != nil {
 		fail(w, err)
 		return
@@ -78,7 +80,10 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			fail(w, err)
 			return
 		}
-		if m.TaskBundle != "" && !s.tasks.has(p.owner(), m.TaskBundle) {
+		// A bundle whose task.yaml this process forgot (taskSpecs is
+		// bounded) is stored again, as after a restart: run with the
+		// default limits instead, a 6 s timeout would hold a slot 90 s.
+		if m.TaskBundle != "" && (!s.tasks.has(p.owner(), m.TaskBundle) || !specKnown) {
 			fail(w, errUnknownTask)
 			return
 		}
@@ -111,6 +116,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.storedTask(p, m.TaskBundle)
+		s.specs.add(m.TaskBundle, sub.spec, specCost(sub.taskDir))
 	}
 	duplicate := func() {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
@@ -169,7 +175,12 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 	s.stats.jobsSubmitted.Add(1)
 	s.follow(job)
 	answer := map[string]any{"job_id": m.JobID}
-	if sub.taskDir != "" {
+	switch {
+	case !specKnown:
+		// An admin's job naming a bundle stored elsewhere (the CLI, an
+		// earlier API process): its task.yaml is not known here.
+		answer["warnings"] = []string{errSpecUnknown}
+	case sub.taskDir != "":
 		if warnings := taskfile.UnknownAnswers(m.TaskProblems, slices.Collect(maps.Keys(m.InputData))); len(warnings) > 0 {
 			answer["warnings"] = warnings // queued anyway: the grader may read inputs no problem shows
 		}
@@ -237,6 +248,11 @@ var errNoTask = errf(http.StatusBadRequest, "bad_task",
 // errUnknownTask refuses a frontend token a task bundle its name did not
 // store (taskOwners), in the words of an unknown one: whether another
 // course has it is none of its business.
+// errSpecUnknown warns an admin whose job names a task bundle stored
+// elsewhere than through this API process.
+const errSpecUnknown = "task_bundle names a task this API process did not store, so it does not know its task.yaml: " +
+	"the job runs with the default environment and limits unless the request gives them; store the task with POST /api/v1/tasks first"
+
 var errUnknownTask = errf(http.StatusNotFound, "unknown_task",
 	"task_bundle names no task this token's name stored through this API process: store it with POST /api/v1/tasks (again after a restart of the API; the same folder gives the same digest and stores nothing new)")
 
@@ -253,10 +269,14 @@ var placeholderDigest = "sha256:" + strings.Repeat("0", 64)
 // buildJob turns a submission into the message for the backend: task.yaml
 // first (as `ingo submit` reads it), then what the request says. The task
 // folder is uploaded later, once the job passed every check.
-func (s *Server) buildJob(sub submission, now time.Time) (messages.ClientNewJob, error) {
+//
+// specKnown is false for a task_bundle whose task.yaml this process does
+// not know (taskSpecs): the job then has the default environment and the
+// agents' default limits, unless the request gives them.
+func (s *Server) buildJob(sub *submission, now time.Time) (m messages.ClientNewJob, specKnown bool, err error) {
 	q := sub.req
-	bad := func(code, msg string) (messages.ClientNewJob, error) {
-		return messages.ClientNewJob{}, errf(http.StatusBadRequest, code, msg)
+	bad := func(code, msg string) (messages.ClientNewJob, bool, error) {
+		return messages.ClientNewJob{}, false, errf(http.StatusBadRequest, code, msg)
 	}
 	if q.JobID == "" {
 		q.JobID = newJobID()
@@ -278,15 +298,23 @@ func (s *Server) buildJob(sub submission, now time.Time) (messages.ClientNewJob,
 		return bad("invalid_field", "limits must not be negative")
 	}
 	spec := taskfile.Spec{EnvironmentType: taskfile.DefaultEnvironmentType, Environment: taskfile.DefaultEnvironment}
-	if sub.taskDir != "" {
-		var err error
+	specKnown = true
+	switch {
+	case sub.taskDir != "":
 		if spec, err = taskfile.ReadDir(sub.taskDir); err != nil {
 			return bad("bad_task", "the task archive's task.yaml: "+err.Error())
+		}
+		sub.spec = spec // kept with the bundle once stored
+	case q.TaskBundle != "":
+		if known, ok := s.specs.get(q.TaskBundle); ok {
+			spec = known
+		} else {
+			specKnown = false
 		}
 	}
 	inputs, err := inputData(q.Inputs, sub.files)
 	if err != nil {
-		return messages.ClientNewJob{}, err
+		return messages.ClientNewJob{}, false, err
 	}
 	launcher := q.Launcher
 	if launcher == "" {
@@ -320,7 +348,7 @@ func (s *Server) buildJob(sub submission, now time.Time) (messages.ClientNewJob,
 			Debug:                 q.Debug,
 		},
 		Priority: q.Priority, Launcher: launcher, WaitForEnvironment: q.WaitForEnvironment,
-	}, nil
+	}, specKnown, nil
 }
 
 // mergeLimits lets every limit the request gives override task.yaml's.
