@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -296,8 +294,8 @@ func TestAgent_Malformed_KeepsServing(t *testing.T) {
 // wrote two lines.
 func TestAgent_GarbageFloodIsNotALogFlood(t *testing.T) {
 	t.Parallel()
-	var lines atomic.Int64
-	e := start(t, options{log: slog.New(countingHandler{&lines})})
+	log, lines := testutil.CountingLogger()
+	e := start(t, options{log: log})
 	subject := e.backend.subj.Agent(e.cfg.ID)
 	const n = 1000
 	for range n {
@@ -310,14 +308,3 @@ func TestAgent_GarbageFloodIsNotALogFlood(t *testing.T) {
 		t.Fatalf("%d lines of log for %d undecodable messages", got, n)
 	}
 }
-
-// countingHandler counts the records it is handed.
-type countingHandler struct{ n *atomic.Int64 }
-
-func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h countingHandler) Handle(context.Context, slog.Record) error {
-	h.n.Add(1)
-	return nil
-}
-func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h countingHandler) WithGroup(string) slog.Handler      { return h }

@@ -1,9 +1,6 @@
 package backend
 
 import (
-	"context"
-	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,24 +12,13 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
-// countingHandler counts the records it is handed.
-type countingHandler struct{ n *atomic.Int64 }
-
-func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h countingHandler) Handle(context.Context, slog.Record) error {
-	h.n.Add(1)
-	return nil
-}
-func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h countingHandler) WithGroup(string) slog.Handler      { return h }
-
 // TestPeerFloodIsNotALogFlood: what a peer's messages cause at will is
 // counted in full and logged a few lines a minute. Before, each of a
 // frontend's one-byte messages wrote a warning: 200,000 of them (0.35 s
 // of sending) wrote 36 MB to the backend's log.
 func TestPeerFloodIsNotALogFlood(t *testing.T) {
-	var lines atomic.Int64
-	r := newRigLogging(t, nil, slog.New(countingHandler{&lines}))
+	log, lines := testutil.CountingLogger()
+	r := newRigLogging(t, nil, log)
 	c := r.client("c1")
 	const n = 1000
 	for range n {

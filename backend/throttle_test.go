@@ -83,25 +83,41 @@ func TestFrontendQueueSnapshotsBounded(t *testing.T) {
 // TestExpensiveSnapshotsTakeTheirShare: what bounds a frontend is the
 // loop time its snapshots took, not their count: with many waiting jobs
 // of many courses each takes milliseconds, and a budget of one
-// millisecond at once answers one or two of a batch.
+// millisecond at once answers one or two of a batch. An admin's are
+// bounded too, more loosely: the HTTP API is one admin asking for all its
+// tokens, and a frontend token's flood of GET /api/v1/queue held the loop.
 func TestExpensiveSnapshotsTakeTheirShare(t *testing.T) {
-	r := newRig(t, func(c *Config) {
-		c.queueBudget = queueBudget{share: 0.05, burst: time.Millisecond, least: time.Microsecond}
-	})
-	c, flooder := r.client("c1"), r.client("c2")
-	const jobs = 2000
-	for i := range jobs {
-		j := newJob(fmt.Sprintf("j%d", i), "nothere", 0)
-		j.CourseID = fmt.Sprintf("course%d", i%50)
-		j.WaitForEnvironment = true
-		c.send(j)
+	tight := queueBudget{share: 0.05, burst: time.Millisecond, least: time.Microsecond}
+	tests := []struct {
+		name  string
+		admin bool
+	}{
+		{"frontend", false},
+		{"admin", true},
 	}
-	for range jobs {
-		next[*messages.BackendJobQueued](c)
-	}
-	sendQueueBatch(t, flooder, 30)
-	if got, refused := answers(flooder, time.Second); got > 3 || got+refused != 30 {
-		t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, func(c *Config) { c.queueBudget, c.adminQueueBudget = tight, tight })
+			c := r.client("c1")
+			asker := r.client("c2")
+			if tt.admin {
+				asker = r.admin("ops")
+			}
+			const jobs = 2000
+			for i := range jobs {
+				j := newJob(fmt.Sprintf("j%d", i), "nothere", 0)
+				j.CourseID = fmt.Sprintf("course%d", i%50)
+				j.WaitForEnvironment = true
+				c.send(j)
+			}
+			for range jobs {
+				next[*messages.BackendJobQueued](c)
+			}
+			sendQueueBatch(t, asker, 30)
+			if got, refused := answers(asker, time.Second); got > 3 || got+refused != 30 {
+				t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
+			}
+		})
 	}
 }
 
@@ -134,31 +150,5 @@ func TestThrottlePaysBack(t *testing.T) {
 				t.Fatal("another client is refused")
 			}
 		})
-	}
-}
-
-// TestAdminSnapshotsTakeTheirShare: an admin's snapshots are bounded
-// too, more loosely: the HTTP API is one admin asking for all its
-// tokens, and a frontend token's flood of GET /api/v1/queue held the
-// loop. With a budget of one millisecond at once, a batch of expensive
-// snapshots gets one or two answered.
-func TestAdminSnapshotsTakeTheirShare(t *testing.T) {
-	r := newRig(t, func(c *Config) {
-		c.adminQueueBudget = queueBudget{share: 0.25, burst: time.Millisecond, least: time.Microsecond}
-	})
-	c, ops := r.client("c1"), r.admin("ops")
-	const jobs = 2000
-	for i := range jobs {
-		j := newJob(fmt.Sprintf("j%d", i), "nothere", 0)
-		j.CourseID = fmt.Sprintf("course%d", i%50)
-		j.WaitForEnvironment = true
-		c.send(j)
-	}
-	for range jobs {
-		next[*messages.BackendJobQueued](c)
-	}
-	sendQueueBatch(t, ops, 30)
-	if got, refused := answers(ops, time.Second); got > 3 || got+refused != 30 {
-		t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
 	}
 }

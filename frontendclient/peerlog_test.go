@@ -1,25 +1,11 @@
 package frontendclient
 
 import (
-	"context"
-	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
-
-// countingHandler counts the records it is handed.
-type countingHandler struct{ n *atomic.Int64 }
-
-func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h countingHandler) Handle(context.Context, slog.Record) error {
-	h.n.Add(1)
-	return nil
-}
-func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h countingHandler) WithGroup(string) slog.Handler      { return h }
 
 // TestGarbageFloodIsNotALogFlood: what is dropped on the client's
 // subject is counted in full and logged a few lines a minute. Another
@@ -28,8 +14,8 @@ func (h countingHandler) WithGroup(string) slog.Handler      { return h }
 // choice), JSON that no ingo message is: before, each wrote a warning to
 // the web app's log.
 func TestGarbageFloodIsNotALogFlood(t *testing.T) {
-	var lines atomic.Int64
-	e := newEnv(t, Options{Log: slog.New(countingHandler{&lines})})
+	log, lines := testutil.CountingLogger()
+	e := newEnv(t, Options{Log: log})
 	ready(t, e.c)
 	before := e.c.Stats().Malformed
 	const n = 1000

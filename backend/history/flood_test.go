@@ -3,7 +3,6 @@ package history_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -100,14 +99,14 @@ func decodeAnswer(data []byte) messages.Message {
 // outside its asker's inbox is refused, and logged a few lines a minute
 // however many come. Before, each wrote a warning.
 func TestRefusedRepliesAreNotALogFlood(t *testing.T) {
-	var lines atomic.Int64
+	log, lines := testutil.CountingLogger()
 	n := testutil.StartNATS(t)
 	nc, err := natsconn.Connect(natsconn.Options{URL: n.URL, Name: "backend", Creds: testutil.Superuser(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	st, err := history.Open(context.Background(), nc, history.Options{Log: slog.New(countingHandler{&lines})})
+	st, err := history.Open(context.Background(), nc, history.Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,14 +131,3 @@ func TestRefusedRepliesAreNotALogFlood(t *testing.T) {
 		t.Fatalf("%d lines of log for 1,000 refused requests", got)
 	}
 }
-
-// countingHandler counts the records it is handed.
-type countingHandler struct{ n *atomic.Int64 }
-
-func (h countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h countingHandler) Handle(context.Context, slog.Record) error {
-	h.n.Add(1)
-	return nil
-}
-func (h countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h countingHandler) WithGroup(string) slog.Handler      { return h }
