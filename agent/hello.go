@@ -76,13 +76,20 @@ func (a *Agent) send(m messages.Message) bool {
 
 // setEnvironments stores envs and reports whether they differ from the
 // previous set.
+// What the backend would refuse is left out: one grading image of an odd
+// name must not keep every other one, and all the slots, idle.
 func (a *Agent) setEnvironments(envs map[string]map[string]messages.EnvironmentInfo) bool {
+	envs, dropped := messages.FitEnvironments(envs)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if reflect.DeepEqual(a.envs, envs) {
 		return false
 	}
 	a.envs = envs
+	if len(dropped) > 0 {
+		a.log.Warn("environments not offered: the backend takes types and names of 1 to 256 bytes, and 1,024 environments at most",
+			"left_out", len(dropped), "first", dropped[:min(len(dropped), 5)])
+	}
 	return true
 }
 

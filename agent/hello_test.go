@@ -2,6 +2,7 @@ package agent
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,6 +114,28 @@ func TestAgent_Hello_EnvironmentsChange(t *testing.T) {
 	e.submit(t, newJob("gone", nil))
 	if r := e.refused(t, "gone"); r.Reason != "The environment docker/default is not available on this agent." {
 		t.Errorf("job for a missing environment: %q", r.Reason)
+	}
+}
+
+// TestAgent_Hello_LeavesOutWhatTheBackendRefuses: an environment whose
+// name is longer than a job can carry (a grading image's label), or past
+// the count the backend takes, is left out of the hello. Before, the
+// backend refused the whole hello, and the agent never registered: every
+// slot idle for one odd image.
+func TestAgent_Hello_LeavesOutWhatTheBackendRefuses(t *testing.T) {
+	t.Parallel()
+	e := start(t, options{})
+	long := strings.Repeat("x", messages.MaxNameLength+1)
+	e.rt.SetEnvironments(map[string][]string{"docker": {"default", "java", long}})
+	h, _ := expect[*messages.AgentHello](t, e.backend, func(h *messages.AgentHello) bool {
+		_, ok := h.AvailableEnvironments["docker"]["java"]
+		return ok
+	})
+	if err := messages.CheckEnvironments(h.AvailableEnvironments); err != nil {
+		t.Fatalf("the hello offers what the backend refuses: %v", err)
+	}
+	if _, ok := h.AvailableEnvironments["docker"][long]; ok {
+		t.Fatal("the long name is offered")
 	}
 }
 

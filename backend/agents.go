@@ -142,7 +142,7 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 			messages.MaxNameLength, messages.MaxIDLength))
 		return
 	}
-	if err := checkEnvironments(m.AvailableEnvironments); err != nil {
+	if err := messages.CheckEnvironments(m.AvailableEnvironments); err != nil {
 		b.stats.refused.Add(1)
 		b.peerLog.Warn("refused: an agent's hello offers environments out of bounds", "agent", id, "err", err)
 		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "hello: %v", err))
@@ -209,34 +209,6 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
 }
 
-// checkEnvironments bounds what one agent offers: maxAgentEnvironments
-// environments, with names a job can carry. The backend builds the list
-// it sends every client from all agents' offers, at every change, and
-// looks a submitted job's environment up among them: an agent's hello of
-// 130,000 environments (4.7 MB), sent again with other names every
-// second, kept the backend's loop from answering anybody for seconds at a
-// time, and every frontend got the list each time.
-func checkEnvironments(envs map[string]map[string]messages.EnvironmentInfo) error {
-	n := 0
-	for typ, names := range envs {
-		if typ == "" || len(typ) > messages.MaxNameLength {
-			return fmt.Errorf("an environment type of %d bytes: 1 to %d", len(typ), messages.MaxNameLength)
-		}
-		for name := range names {
-			if name == "" || len(name) > messages.MaxNameLength {
-				return fmt.Errorf("an environment name of %d bytes in %q: 1 to %d", len(name), typ, messages.MaxNameLength)
-			}
-		}
-		if n += len(names); n > maxAgentEnvironments {
-			return fmt.Errorf("more than %d environments", maxAgentEnvironments)
-		}
-	}
-	return nil
-}
-
-// maxAgentEnvironments is the most environments one agent may offer: a
-// grading host has a few images, a hundred at most.
-const maxAgentEnvironments = 1024
 
 // reconcile compares what an agent says it runs with what we assigned.
 // restored jobs were replayed from the journal: sent by a previous backend,

@@ -115,7 +115,7 @@ func TestAgentNameBounded(t *testing.T) {
 }
 
 // TestAgentEnvironmentsBounded: an agent's hello offering more than
-// maxAgentEnvironments environments, or names no job can carry, is
+// messages.MaxAgentEnvironments environments, or names no job can carry, is
 // refused, and registers nothing. Before, a hello of 130,000 names (4.7
 // MB), sent again with other names, held the backend's loop for seconds
 // each time and sent the whole list to every client.
@@ -124,7 +124,7 @@ func TestAgentEnvironmentsBounded(t *testing.T) {
 		name string
 		envs []string
 	}{
-		{"too many", manyEnvs(maxAgentEnvironments + 1)},
+		{"too many", manyEnvs(messages.MaxAgentEnvironments + 1)},
 		{"a name too long", []string{"docker/" + strings.Repeat("x", messages.MaxNameLength+1)}},
 		{"an empty type", []string{"/default"}},
 	}
@@ -144,7 +144,7 @@ func TestAgentEnvironmentsBounded(t *testing.T) {
 	}
 	// The bound itself is accepted.
 	r := newRig(t, nil)
-	r.agent("a", 1, manyEnvs(maxAgentEnvironments)...)
+	r.agent("a", 1, manyEnvs(messages.MaxAgentEnvironments)...)
 }
 
 func manyEnvs(n int) []string {
