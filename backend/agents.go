@@ -209,7 +209,6 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
 }
 
-
 // reconcile compares what an agent says it runs with what we assigned.
 // restored jobs were replayed from the journal: sent by a previous backend,
 // so one the agent does not report is lost whatever its seq says.
