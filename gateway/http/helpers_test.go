@@ -99,7 +99,7 @@ func (e *env) token(role apitoken.Role, name string) string {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		e.srv.specs.add(e.task, spec, specOverhead)
+		e.srv.specs.add(principal{role: role, name: name}.owner(), e.task, spec, specOverhead)
 	}
 	return tok
 }

@@ -223,8 +223,9 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 		fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
 		return
 	}
-	s.storedTask(who(r), digest)
-	s.specs.add(digest, spec, specCost(taskDir))
+	p := who(r)
+	s.storedTask(p, digest)
+	s.specs.add(p.owner(), digest, spec, specCost(taskDir))
 	writeJSON(w, http.StatusCreated, map[string]string{"task_bundle": digest})
 }
 

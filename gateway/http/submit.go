@@ -65,7 +65,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	m, specKnown, err := s.buildJob(&sub, time.Now())
+	m, specKnown, err := s.buildJob(&sub, who(r), time.Now())
 	if err != nil {
 		fail(w, err)
 		return
@@ -116,7 +116,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.storedTask(p, m.TaskBundle)
-		s.specs.add(m.TaskBundle, sub.spec, specCost(sub.taskDir))
+		s.specs.add(p.owner(), m.TaskBundle, sub.spec, specCost(sub.taskDir))
 	}
 	duplicate := func() {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
@@ -271,9 +271,9 @@ var placeholderDigest = "sha256:" + strings.Repeat("0", 64)
 // folder is uploaded later, once the job passed every check.
 //
 // specKnown is false for a task_bundle whose task.yaml this process does
-// not know (taskSpecs): the job then has the default environment and the
+// not know for p (taskSpecs): the job then has the default environment and the
 // agents' default limits, unless the request gives them.
-func (s *Server) buildJob(sub *submission, now time.Time) (m messages.ClientNewJob, specKnown bool, err error) {
+func (s *Server) buildJob(sub *submission, p principal, now time.Time) (m messages.ClientNewJob, specKnown bool, err error) {
 	q := sub.req
 	bad := func(code, msg string) (messages.ClientNewJob, bool, error) {
 		return messages.ClientNewJob{}, false, errf(http.StatusBadRequest, code, msg)
@@ -306,7 +306,7 @@ func (s *Server) buildJob(sub *submission, now time.Time) (m messages.ClientNewJ
 		}
 		sub.spec = spec // kept with the bundle once stored
 	case q.TaskBundle != "":
-		if known, ok := s.specs.get(q.TaskBundle); ok {
+		if known, ok := s.specs.get(p.owner(), q.TaskBundle, p.admin()); ok {
 			spec = known
 		} else {
 			specKnown = false

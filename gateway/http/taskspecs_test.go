@@ -77,25 +77,39 @@ func TestTaskBundleTakesTaskYAML(t *testing.T) {
 	})
 }
 
-// TestTaskSpecs_Bounded: the specs kept stay within their byte budget,
-// the least recently used going first.
+// TestTaskSpecs_Bounded: the specs kept stay within each owner's byte
+// budget, the least recently used going first, and one owner's uploads
+// never evict another's: a single budget for all let one token's uploads
+// push every other token's tasks out, and their jobs then got 404.
 func TestTaskSpecs_Bounded(t *testing.T) {
 	s := newTaskSpecs(3000)
 	spec := func(n int) taskfile.Spec { return taskfile.Spec{Environment: fmt.Sprint(n)} }
+	s.add("frontend:other", "theirs", spec(9), 1000)
 	for i := range 3 {
-		s.add(fmt.Sprint("d", i), spec(i), 1000)
+		s.add("frontend:me", fmt.Sprint("d", i), spec(i), 1000)
 	}
-	if _, ok := s.get("d0"); !ok { // d0 now the most recently used
+	if _, ok := s.get("frontend:me", "d0", false); !ok { // d0 now the most recently used
 		t.Fatal("d0 forgotten within the budget")
 	}
-	s.add("d3", spec(3), 1000)
-	for d, want := range map[string]bool{"d0": true, "d1": false, "d2": true, "d3": true} {
-		got, ok := s.get(d)
+	for i := 3; i < 10; i++ {
+		s.add("frontend:me", fmt.Sprint("d", i), spec(i), 1000)
+	}
+	for d, want := range map[string]bool{"d0": false, "d1": false, "d7": true, "d8": true, "d9": true} {
+		got, ok := s.get("frontend:me", d, false)
 		if ok != want || (ok && "d"+got.Environment != d) {
 			t.Errorf("%s: kept %v (%+v), want %v", d, ok, got, want)
 		}
 	}
-	if s.used > 3000 {
-		t.Errorf("%d bytes kept, over the budget", s.used)
+	if o := s.owners["frontend:me"]; o.used > 3000 {
+		t.Errorf("%d bytes kept, over the budget", o.used)
+	}
+	if _, ok := s.get("frontend:other", "theirs", false); !ok {
+		t.Error("another owner's spec was evicted")
+	}
+	if _, ok := s.get("frontend:me", "theirs", false); ok {
+		t.Error("a frontend found another's spec")
+	}
+	if _, ok := s.get("admin:admin", "theirs", true); !ok {
+		t.Error("an admin did not find a spec another stored")
 	}
 }
