@@ -24,9 +24,13 @@ const maxReaders = 16
 // what the asker has little of walks the whole index (a name is any
 // client's: another frontend's course), and one frontend that kept
 // 128 such requests in flight held every reader, so that another
-// frontend's requests were answered "busy" half of the time. An admin's
-// are not bounded (the HTTP API asks for all its tokens).
+// frontend's requests were answered "busy" half of the time.
 const maxReadersPerClient = maxReaders / 4
+
+// maxReadersPerAdmin bounds those of one admin more loosely, leaving the
+// frontends a client's share: the HTTP API asks as one admin for all its
+// tokens, and one token's flood of GET /api/v1/jobs held every reader.
+const maxReadersPerAdmin = maxReaders - maxReadersPerClient
 
 // queueGroup: one backend process answers each request.
 const queueGroup = "ingo-history"
@@ -89,16 +93,18 @@ func (s *Server) receive(m *nats.Msg) {
 		s.peerLog.Warn("history request with a reply subject outside the requester's inbox, not answered", "subject", m.Subject, "reply", m.Reply)
 		return
 	}
-	if !admin && !s.take(id) {
-		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is serving %d requests of this client already; try again", maxReadersPerClient))
+	key, limit := "frontend:"+id, maxReadersPerClient
+	if admin {
+		key, limit = "admin:"+id, maxReadersPerAdmin
+	}
+	if !s.take(key, limit) {
+		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is serving %d requests of this client already; try again", limit))
 		return
 	}
 	select {
 	case s.sem <- struct{}{}:
 	default:
-		if !admin {
-			s.give(id)
-		}
+		s.give(key)
 		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is busy; try again"))
 		return
 	}
@@ -106,22 +112,20 @@ func (s *Server) receive(m *nats.Msg) {
 	go func() { // ends with its answer, within the store's timeout
 		defer s.wg.Done()
 		defer func() { <-s.sem }()
-		if !admin {
-			defer s.give(id)
-		}
+		defer s.give(key)
 		s.respond(m, s.answer(Viewer{ClientID: id, Admin: admin}, m.Data))
 	}()
 }
 
-// take counts a request of frontend id being served, if it has fewer
-// than maxReadersPerClient.
-func (s *Server) take(id string) bool {
+// take counts a request of key (role and id) being served, if it has
+// fewer than limit.
+func (s *Server) take(key string, limit int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.busy[id] >= maxReadersPerClient {
+	if s.busy[key] >= limit {
 		return false
 	}
-	s.busy[id]++
+	s.busy[key]++
 	return true
 }
 
