@@ -37,13 +37,15 @@ var defaultQueueBudget = queueBudget{share: 0.05, burst: 500 * time.Millisecond,
 // and a millisecond a request at least (2,000 cheap snapshots at once).
 var defaultAdminQueueBudget = queueBudget{share: 0.25, burst: 2 * time.Second, least: time.Millisecond}
 
-// throttle is the loop time each frontend's snapshots took and have not
-// yet paid back, by client id. Only the event loop uses it; its size is
-// the number of frontend identities, which only the installation's keys
-// make.
+// throttle is the loop time each client's snapshots took and have not
+// yet paid back, by client id. Only the event loop uses it. Debts paid
+// back are swept as the map grows: the CLI asks under a new client id
+// each time, so an admin's ids come and go (a script polling `ingo queue`
+// every 10 s left 8,600 entries a day).
 type throttle struct {
 	budget queueBudget
 	debts  map[string]*debt
+	swept  int // the debts left by the last sweep
 }
 
 type debt struct {
@@ -76,8 +78,22 @@ func (t *throttle) charge(id string, took time.Duration, now time.Time) {
 	}
 	d := t.debts[id]
 	if d == nil {
+		if len(t.debts) > 2*t.swept+64 {
+			t.sweep(now)
+		}
 		d = &debt{at: now}
 		t.debts[id] = d
 	}
 	d.owed += max(took, t.budget.least)
+}
+
+// sweep forgets the debts paid back by now. Called when the map doubled
+// since the last sweep: amortized, a constant per charge.
+func (t *throttle) sweep(now time.Time) {
+	for id, d := range t.debts {
+		if d.owed <= time.Duration(float64(now.Sub(d.at))*t.budget.share) {
+			delete(t.debts, id)
+		}
+	}
+	t.swept = len(t.debts)
 }

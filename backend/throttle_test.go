@@ -53,7 +53,9 @@ func TestFrontendQueueSnapshotsBounded(t *testing.T) {
 	want := int(defaultQueueBudget.burst / defaultQueueBudget.least) // 200
 	sendQueueBatch(t, flooder, 3*want/2)
 	got, refused := answers(flooder, time.Second)
-	if got < want || got > want+want/20 || got+refused != 3*want/2 {
+	// At least 90 %: a snapshot slowed past its least cost (a collection,
+	// a loaded CI machine) takes more of the budget.
+	if got < want*9/10 || got > want+want/20 || got+refused != 3*want/2 {
 		t.Fatalf("the flooder got %d snapshots and %d refusals, want about %d and the rest", got, refused, want)
 	}
 	if s := r.b.Stats(); s.Throttled != int64(refused) {
@@ -118,6 +120,25 @@ func TestExpensiveSnapshotsTakeTheirShare(t *testing.T) {
 				t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
 			}
 		})
+	}
+}
+
+// TestThrottleForgetsPaidDebts: clients that asked once and paid back
+// are forgotten as others come. Before, every id that was ever charged
+// stayed: the CLI asks under a new id each time.
+func TestThrottleForgetsPaidDebts(t *testing.T) {
+	th := throttle{budget: defaultAdminQueueBudget}
+	now := time.Unix(0, 0)
+	for i := range 10_000 {
+		id := fmt.Sprint("cli-", i)
+		if !th.allow(id, now) {
+			t.Fatalf("%s refused", id)
+		}
+		th.charge(id, time.Millisecond, now)
+		now = now.Add(time.Second)
+	}
+	if n := len(th.debts); n > 200 {
+		t.Fatalf("%d debts kept, all but a few paid back long ago", n)
 	}
 }
 
