@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/natsconn"
 )
 
 // openAPI is the API's description, kept beside the code and checked
@@ -35,12 +37,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 		// Without NATS, the backend is not what to look at first: the
 		// server may be down, or refuse the API's credentials (revoked).
+		// Said in general words: /readyz answers anyone, and the error's
+		// text names addresses and TLS details (the API's log has it).
 		if !s.nc.IsConnected() {
-			why := ""
-			if err := s.nc.LastError(); err != nil {
-				why = " (" + err.Error() + ")"
+			why := "is the NATS server up, and does it still admit the API's credentials (nats.creds; ingo creds makes new ones)?"
+			if natsconn.Refused(s.nc.LastError()) {
+				why = "the NATS server refuses the API's credentials: give it new ones (nats.creds; ingo creds makes them)."
 			}
-			msg = "the API is not connected to NATS" + why + ": is the NATS server up, and does it still admit the API's credentials (nats.creds; ingo creds makes new ones)? " + msg
+			msg = "the API is not connected to NATS: " + why + " " + msg
 		}
 		writeError(w, http.StatusServiceUnavailable, "backend_unreachable", msg)
 		return
