@@ -12,6 +12,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -75,7 +76,11 @@ type Bridge struct {
 	opts Options
 	cl   *frontendclient.Client
 	log  *slog.Logger
-	sck  zmq4.Socket
+	// queueLog says why a webapp's queue requests got an empty queue, a
+	// few lines a minute: a webapp asks as often as it likes, and the
+	// backend refuses snapshots past the bridge's share.
+	queueLog *slog.Logger
+	sck      zmq4.Socket
 
 	mu      sync.Mutex
 	clients map[string]*webapp // by routing id
@@ -118,7 +123,7 @@ func New(cl *frontendclient.Client, opts Options) *Bridge {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Bridge{opts: opts, cl: cl, log: log, clients: map[string]*webapp{}, jobs: map[string]*jobState{},
-		guard: newGuard(opts, log)}
+		guard: newGuard(opts, log), queueLog: logging.Limited(log, time.Minute, 10)}
 }
 
 // Run listens and serves until ctx ends.

@@ -482,3 +482,29 @@ func TestBridgeJobRefusedOnResubmissionEnds(t *testing.T) {
 		return len(r.bridge.jobs) == 1
 	}, "the bridge still follows the refused jobs")
 }
+
+// TestBridgeQueueRefusalsAreNotALogFlood: a webapp asks for the queue as
+// often as it likes, and the backend refuses snapshots past the bridge's
+// share; each refusal was a log line (the webapp gets an empty queue).
+func TestBridgeQueueRefusalsAreNotALogFlood(t *testing.T) {
+	r := newRig(t)
+	r.stopBridge()
+	log, lines := testutil.CountingLogger()
+	r.bridgeOpts = func(o *Options) { o.Log = log }
+	r.startBridge(t)
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	c.recv()
+	const n = 600
+	for range n {
+		c.send("ClientGetQueue", nil)
+	}
+	for range n {
+		if m := c.recv("BackendUpdateEnvironments", "Pong"); m["@type"] != "BackendGetQueue" {
+			t.Fatalf("got %v", m)
+		}
+	}
+	if got := lines.Load(); got > 50 {
+		t.Fatalf("%d log lines for %d queue requests", got, n)
+	}
+}

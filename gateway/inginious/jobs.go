@@ -343,7 +343,7 @@ func (b *Bridge) queue(ctx context.Context, id string) {
 	defer cancel()
 	q, err := b.cl.Queue(qctx)
 	if err != nil {
-		b.log.Info("queue snapshot", "err", err)
+		b.queueLog.Warn("queue snapshot failed; the webapp gets an empty queue", "err", err)
 		q = &messages.BackendGetQueue{}
 	}
 	maxTime := func(t float64) int {
