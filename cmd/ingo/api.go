@@ -67,7 +67,7 @@ func (a *app) runAPIOn(ctx context.Context, natsURL string, ln net.Listener, rea
 	log := a.log.With("component", "api")
 	// The API serves many tokens, admins' among them, and confines each
 	// frontend token itself: on NATS it is an admin, of any name.
-	creds, err := a.ownCreds(natsauth.RoleAdmin, "api")
+	creds, err := a.credsFor(natsauth.RoleAdmin, "api")
 	if err != nil {
 		return err
 	}

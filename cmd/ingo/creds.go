@@ -263,20 +263,6 @@ func (a *app) credsFor(role natsauth.Role, name string) (*natsauth.Credentials, 
 // localKeys are the installation's keys beside an embedded server, or
 // else those of the default data directory when this user can read them
 // (read once); nil when there are none.
-// ownCreds is credsFor for a part whose identity is not a setting but a
-// name of its own (the HTTP API's "api"): where the installation's keys
-// are it signs that name, and a credentials file of the role serves
-// whatever name it holds, as it does for the CLI.
-func (a *app) ownCreds(role natsauth.Role, name string) (*natsauth.Credentials, error) {
-	if a.cfg.NATS.Creds == "" {
-		a.localKeys()
-	}
-	if a.keys == nil {
-		name = ""
-	}
-	return a.credsFor(role, name)
-}
-
 func (a *app) localKeys() *natsauth.Keys {
 	if a.keys == nil {
 		if k, err := natsauth.Load(config.DefaultDataDir()); err == nil {

@@ -71,6 +71,9 @@ func fail(w http.ResponseWriter, err error) {
 				"; put large files in the task folder, or ask the operator to raise api.max-body")
 	case errors.As(err, &me):
 		status, code := backendError(me.Code)
+		if me.Code == messages.CodeThrottled {
+			w.Header().Set("Retry-After", "1") // as the text says
+		}
 		writeError(w, status, code, me.Error())
 	case errors.Is(err, frontendclient.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "job_too_large", err.Error())
