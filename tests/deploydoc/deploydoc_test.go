@@ -4,6 +4,7 @@ package deploydoc
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -70,16 +71,16 @@ func TestDeploymentDoc_OneMachine(t *testing.T) {
 		"0.0.0.0:8443", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"127.0.0.1:2001", fmt.Sprintf("127.0.0.1:%d", bridgePort),
 	)
-	env := []string{
-		"PATH=" + bin + ":" + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(tmp, "home"),
+	env := append(unsetIngoEnv(),
+		"PATH="+bin+":"+os.Getenv("PATH"),
+		"HOME="+filepath.Join(tmp, "home"),
 		"XDG_DATA_HOME=", "XDG_CACHE_HOME=", "INGO_CONFIG=",
 		// What the docs leave to their defaults, made hermetic: the
 		// default NATS address, no Docker, no SSH ports.
 		fmt.Sprintf("INGO_NATS_URL=nats://127.0.0.1:%d", natsPort),
 		"INGO_AGENT_RUNTIME=noop",
 		"INGO_AGENT_SSH_PORT_MIN=0", "INGO_AGENT_SSH_PORT_MAX=0",
-	}
+	)
 	ready := map[string]string{
 		"backend":          "backend serving",
 		"agent":            "registered with the backend",
@@ -113,7 +114,7 @@ func TestDeploymentDoc_OneMachine(t *testing.T) {
 			server = m[1]
 		}
 		if server == "" {
-			cmd := exec.Command("bash", "-c", line)
+			cmd := exec.CommandContext(commandContext(t), "bash", "-c", line)
 			cmd.Dir, cmd.Env = work, append(os.Environ(), env...)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("%s\n%v\n%s", line, err, out)
@@ -151,7 +152,7 @@ func TestDeploymentDoc_OneMachine(t *testing.T) {
 	// The last setup grades: the backend with TLS, the agent of another
 	// host, the API of the web host.
 	data := filepath.Join(tmp, "var", "lib", "ingo")
-	cmd := exec.Command(ingo, "submit", filepath.Join(root, "examples", "hello"), "-i", "name=Ada", "--wait",
+	cmd := exec.CommandContext(commandContext(t), ingo, "submit", filepath.Join(root, "examples", "hello"), "-i", "name=Ada", "--wait",
 		"--creds", filepath.Join(data, "admin.creds"), "--set", "nats.tls-ca="+filepath.Join(data, "tls-ca.pem"))
 	cmd.Dir, cmd.Env = work, append(os.Environ(), env...)
 	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "success") {
@@ -163,12 +164,36 @@ func TestDeploymentDoc_OneMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	curl := exec.Command("curl", "-sf", "--cacert", filepath.Join(work, "tls-ca.pem"),
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Fatalf("the docs' web host checks use curl, which is not installed: %v", err)
+	}
+	curl := exec.CommandContext(commandContext(t), "curl", "-sf", "--cacert", filepath.Join(work, "tls-ca.pem"),
 		"-H", "Authorization: Bearer "+strings.TrimSpace(string(token)),
 		fmt.Sprintf("https://127.0.0.1:%d/api/v1/queue", httpPort))
 	if out, err := curl.CombinedOutput(); err != nil || !strings.Contains(string(out), `"agents"`) {
 		t.Fatalf("GET /api/v1/queue with the frontend token: %v\n%s", err, out)
 	}
+}
+
+// commandContext bounds a command of the docs: one that hangs fails the
+// test in minutes, not at go test's timeout.
+func commandContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// unsetIngoEnv unsets this process's INGO_* variables (an empty one counts
+// as unset): ingo reads its settings from them, and a CI's would change
+// what the docs' commands do.
+func unsetIngoEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "INGO_") {
+			env = append(env, k+"=")
+		}
+	}
+	return env
 }
 
 // shellCommands are the commands of the sh blocks of markdown: comments
