@@ -86,7 +86,7 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 		// Not its attempt: a confused or forging agent. Nothing of the
 		// job changes, and the owner is not told to kill anything.
 		b.stats.refused.Add(1)
-		b.peerLog.Warn("refused: a message about an attempt given to another agent", "agent", agentID, "job", jobID, "attempt", attempt)
+		b.refusalLog.Warn("refused: a message about an attempt given to another agent", "agent", agentID, "job", jobID, "attempt", attempt)
 		b.toAgent(agentID, &messages.Error{Code: messages.CodeStaleAttempt, JobID: jobID, Attempt: attempt,
 			Text: fmt.Sprintf("attempt %d of job %s is not yours", attempt, jobID)})
 		return nil
@@ -99,7 +99,7 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 	case j != nil:
 		why = fmt.Sprintf("the job is now at attempt %d", j.attempt)
 	}
-	b.peerLog.Warn("refused a message about an attempt that is not current", "agent", agentID, "job", jobID, "attempt", attempt, "why", why)
+	b.refusalLog.Warn("refused a message about an attempt that is not current", "agent", agentID, "job", jobID, "attempt", attempt, "why", why)
 	b.toAgent(agentID, &messages.Error{Code: messages.CodeStaleAttempt, JobID: jobID, Attempt: attempt,
 		Text: fmt.Sprintf("attempt %d is not current: %s", attempt, why)})
 	b.toAgent(agentID, &messages.BackendKillJob{JobID: jobID, Attempt: attempt})
@@ -137,14 +137,14 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		// into the texts of its jobs' results: an agent named with 8 MB
 		// made every snapshot too big to send, for every client.
 		b.stats.refused.Add(1)
-		b.peerLog.Warn("refused: an agent's hello with a name or session out of bounds", "agent", id, "name_bytes", len(m.FriendlyName), "session_bytes", len(m.Session))
+		b.refusalLog.Warn("refused: an agent's hello with a name or session out of bounds", "agent", id, "name_bytes", len(m.FriendlyName), "session_bytes", len(m.Session))
 		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "hello: a friendly name of %d bytes at most and a session of %d at most",
 			messages.MaxNameLength, messages.MaxIDLength))
 		return
 	}
 	if err := messages.CheckEnvironments(m.AvailableEnvironments); err != nil {
 		b.stats.refused.Add(1)
-		b.peerLog.Warn("refused: an agent's hello offers environments out of bounds", "agent", id, "err", err)
+		b.refusalLog.Warn("refused: an agent's hello offers environments out of bounds", "agent", id, "err", err)
 		b.toAgent(id, messages.Errorf(messages.CodeBadRequest, "", "hello: %v", err))
 		return
 	}

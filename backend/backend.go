@@ -36,11 +36,14 @@ type Backend struct {
 	nc  *nats.Conn
 	log *slog.Logger
 	// peerLog is log at most 100 lines a minute, for what a peer's
-	// messages cause at will (malformed, refused, stale): a frontend's
+	// messages cause at will (malformed, unexpected): a frontend's
 	// 200,000 one-byte messages in 0.35 s wrote 36 MB of warnings. The
-	// counters (Stats) count them all.
-	peerLog *slog.Logger
-	subj    messages.Subjects
+	// counters (Stats) count them all. refusalLog is the same for
+	// refusals of what a peer may not do (another's job or attempt, a
+	// hello out of bounds), with a budget of its own: a flood of junk
+	// must not hide them.
+	peerLog, refusalLog *slog.Logger
+	subj                messages.Subjects
 
 	events    chan event
 	abandoned chan struct{} // closed when a deposed Run stops reading events
@@ -126,21 +129,22 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 	async, _ := cfg.Journal.(AsyncJournal)
 	loader, _ := cfg.Journal.(JobLoader)
 	b := &Backend{
-		async:     async,
-		loader:    loader,
-		heads:     interner{},
-		cfg:       cfg,
-		nc:        nc,
-		log:       log,
-		peerLog:   logging.Limited(log, time.Minute, 100),
-		subj:      messages.NewSubjects(cfg.Prefix),
-		events:    make(chan event, 8192),
-		abandoned: make(chan struct{}),
-		jobs:      make(map[string]*job),
-		done:      make(map[string]*doneJob),
-		unacked:   make(map[string]map[string]*unacked),
-		queues:    nil, // below: it reads the fair share
-		runTimes:  map[topic]time.Duration{},
+		async:      async,
+		loader:     loader,
+		heads:      interner{},
+		cfg:        cfg,
+		nc:         nc,
+		log:        log,
+		peerLog:    logging.Limited(log, time.Minute, 100),
+		refusalLog: logging.Limited(log, time.Minute, 100),
+		subj:       messages.NewSubjects(cfg.Prefix),
+		events:     make(chan event, 8192),
+		abandoned:  make(chan struct{}),
+		jobs:       make(map[string]*job),
+		done:       make(map[string]*doneJob),
+		unacked:    make(map[string]map[string]*unacked),
+		queues:     nil, // below: it reads the fair share
+		runTimes:   map[topic]time.Duration{},
 
 		agents:     make(map[string]*agent),
 		clients:    make(map[string]*client),

@@ -87,7 +87,7 @@ func (b *Backend) newJob(c *client, admin bool, m *messages.ClientNewJob, wire [
 		// and fill its caps. Only an admin vouches for frontends of its
 		// own (the HTTP API for its tokens).
 		b.stats.refused.Add(1)
-		b.peerLog.Warn("refused: a job naming a frontend from a client that is not an admin", "client", c.id, "job", m.JobID)
+		b.refusalLog.Warn("refused: a job naming a frontend from a client that is not an admin", "client", c.id, "job", m.JobID)
 		b.toClient(c.id, messages.Errorf(messages.CodeBadRequest, m.JobID,
 			"frontend %q: only an admin client may submit for a frontend; a frontend client's courses are its own without it", m.Frontend))
 		return
@@ -239,7 +239,7 @@ func (b *Backend) killJob(c *client, admin bool, m *messages.ClientKillJob) {
 	j := b.jobs[m.JobID]
 	if j != nil && !admin && j.client() != c.id {
 		b.stats.refused.Add(1)
-		b.peerLog.Warn("refused: a kill of another frontend's job", "client", c.id, "job", m.JobID)
+		b.refusalLog.Warn("refused: a kill of another frontend's job", "client", c.id, "job", m.JobID)
 		j = nil
 	}
 	if j == nil {

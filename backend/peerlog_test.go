@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +36,29 @@ func TestPeerFloodIsNotALogFlood(t *testing.T) {
 	if got := lines.Load(); got > 150 {
 		t.Fatalf("%d lines of log for %d malformed messages", got, n)
 	}
+}
+
+// TestJunkDoesNotHideRefusals: a flood of junk uses its lines of log,
+// and a refusal of what a peer may not do (a kill of another frontend's
+// job) is still logged after it. Before, both shared 100 lines a minute,
+// and the flood hid the refusal.
+func TestJunkDoesNotHideRefusals(t *testing.T) {
+	var out testutil.SyncBuffer
+	r := newRigLogging(t, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	victim, evil := r.client("victim"), r.client("evil")
+	job := newJob("theirs", "nothere", 0)
+	job.WaitForEnvironment = true
+	victim.send(job)
+	next[*messages.BackendJobQueued](victim)
+	for range 300 {
+		if err := evil.NC.Publish(evil.Target, []byte{0xff}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().Malformed == 300 }, "the junk was not all counted")
+	evil.send(&messages.ClientKillJob{JobID: "theirs"})
+	testutil.Eventually(t, wait, func() bool { return strings.Contains(out.String(), "refused: a kill of another frontend's job") },
+		"the refused kill was not logged after the junk")
 }
 
 // TestHealthCheckAnsweredOnTheSendersInboxOnly: a ping with a reply
