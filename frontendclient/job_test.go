@@ -288,7 +288,7 @@ func TestLostAnswerResent(t *testing.T) {
 // one still running (the HTTP API then kept it "queued" forever).
 func TestJobErrIsSetWhenEventsClose(t *testing.T) {
 	refusal := &messages.Error{Code: messages.CodeQueueFull, Text: "full"}
-	for i := range 20000 {
+	for i := range 5000 {
 		j := newJob("race", nil)
 		got := make(chan error, 1)
 		go func() {
