@@ -19,6 +19,7 @@ import (
 
 	"github.com/ingo-grader/ingo/backend/history"
 	"github.com/ingo-grader/ingo/internal/natsauth"
+	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/internal/streamspace"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
@@ -49,8 +50,14 @@ func superJS(t *testing.T, n *testutil.NATS) jetstream.JetStream {
 func olderStream(t *testing.T, n *testutil.NATS) jetstream.JetStream {
 	t.Helper()
 	js := superJS(t, n)
-	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: subj.HistoryStream(),
-		Subjects: []string{subj.HistoryAll()}, MaxMsgsPerSubject: 1, AllowDirect: true}); err != nil {
+	// Right after a stream of that name was deleted (tests that make it
+	// again), the server may still be removing its files: retried as
+	// the stores' own creations are.
+	if err := natsconn.RetryStoreFailed(context.Background(), func() error {
+		_, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: subj.HistoryStream(),
+			Subjects: []string{subj.HistoryAll()}, MaxMsgsPerSubject: 1, AllowDirect: true})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return js
