@@ -186,6 +186,8 @@ type Server struct {
 	store    *store
 	tasks    *taskOwners
 	specs    *taskSpecs
+	// snaps is the queue snapshot every token's views share (snapshot.go).
+	snaps snapshots
 	// abandoned: submissions that went unanswered, by owner.
 	abandoned *abandonedJobs
 	stats     *counters

@@ -154,6 +154,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	job, err := s.client.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: m})
+	s.snaps.stale()
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, frontendclient.ErrNoAnswer) {
 			err = fmt.Errorf("%w: %w", frontendclient.ErrNoAnswer, err) // submitDeadline's
