@@ -80,7 +80,13 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 	course := frontendCourse(p, &req.CourseID)
 	var q *messages.BackendGetQueue
 	if paged {
+		done, terr := s.paged.take(p.owner(), time.Now())
+		if terr != nil {
+			fail(w, terr)
+			return
+		}
 		q, err = s.client.QueryQueue(r.Context(), req)
+		done()
 	} else {
 		q, err = s.queue(r.Context())
 	}

@@ -188,6 +188,8 @@ type Server struct {
 	specs    *taskSpecs
 	// snaps is the queue snapshot every token's views share (snapshot.go).
 	snaps snapshots
+	// paged bounds each token name's paged queue requests (pagedqueue.go).
+	paged pagedBudget
 	// historyTurns bounds each token name's history requests in flight.
 	historyTurns historyTurns
 	// abandoned: submissions that went unanswered, by owner.
