@@ -13,7 +13,16 @@ func (b *Backend) handleAgent(ev event) {
 	a := b.agents[ev.sender]
 	switch m := ev.msg.(type) {
 	case *messages.AgentHello:
+		if !b.helloThrottle.allow(ev.sender, ev.at) {
+			// Counted, not logged: a flood would be a line each.
+			b.stats.throttled.Add(1)
+			b.toAgent(ev.sender, &messages.Error{Code: messages.CodeThrottled,
+				Text: "hello: this agent's hellos took their share of the backend's time; say hello again in a few seconds"})
+			return
+		}
+		start := time.Now()
 		b.agentHello(ev.sender, m)
+		b.helloThrottle.charge(ev.sender, time.Since(start), ev.at)
 	case *messages.Ping:
 		b.agentPing(a, ev, m)
 	case *messages.AgentJobStarted:

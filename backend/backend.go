@@ -55,7 +55,9 @@ type Backend struct {
 	// queueThrottle bounds each frontend's queue snapshots, and
 	// adminQueueThrottle each admin's, more loosely (throttle.go).
 	queueThrottle, adminQueueThrottle throttle
-	gauges                            gauges // published by the loop, read by Gauges
+	// helloThrottle bounds each agent id's hellos (throttle.go).
+	helloThrottle throttle
+	gauges        gauges // published by the loop, read by Gauges
 
 	// Everything below is owned by the event loop (see the package doc).
 	jobs      map[string]*job
@@ -155,6 +157,7 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 
 		queueThrottle:      throttle{budget: cfg.queueBudget},
 		adminQueueThrottle: throttle{budget: cfg.adminQueueBudget},
+		helloThrottle:      throttle{budget: cfg.helloBudget},
 	}
 	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
 	b.queues = newQueues(&b.share)

@@ -122,6 +122,9 @@ type Config struct {
 	// admin's queue snapshots (throttle.go); zero: the defaults. Tests
 	// set their own.
 	queueBudget, adminQueueBudget queueBudget
+	// helloBudget bounds each agent's hellos (throttle.go); zero: the
+	// default.
+	helloBudget queueBudget
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -171,6 +174,9 @@ func (c *Config) validate() error {
 	}
 	if c.adminQueueBudget == (queueBudget{}) {
 		c.adminQueueBudget = defaultAdminQueueBudget
+	}
+	if c.helloBudget == (queueBudget{}) {
+		c.helloBudget = defaultHelloBudget
 	}
 	c.weights = make(map[string]float64, len(c.CourseWeights))
 	var errs []error

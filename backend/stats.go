@@ -8,7 +8,7 @@ type counters struct {
 	// refused counts requests for what the sender may not touch: another
 	// frontend's job, an attempt given to another agent.
 	refused atomic.Int64
-	// throttled counts queue requests past their sender's share (throttle.go).
+	// throttled counts queue requests and agent hellos past their sender's share (throttle.go).
 	throttled                                                   atomic.Int64
 	submitted, finished, requeued, agentsLost, duplicateResults atomic.Int64
 	resultsAcked, resultsResent, resultsExpired                 atomic.Int64
@@ -21,7 +21,7 @@ type Stats struct {
 	Malformed, BadSender, Unexpected, StaleAttempts, SendErrors, JournalErrors int64
 	// Refused counts requests about what the sender may not touch.
 	Refused int64
-	// Throttled counts queue snapshot requests refused past their
+	// Throttled counts queue snapshot requests and agent hellos refused past their
 	// sender's share of the event loop (throttle.go).
 	Throttled                                 int64
 	Submitted, Finished, Requeued, AgentsLost int64

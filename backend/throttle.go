@@ -37,6 +37,16 @@ var defaultQueueBudget = queueBudget{share: 0.05, burst: 500 * time.Millisecond,
 // and a millisecond a request at least (2,000 cheap snapshots at once).
 var defaultAdminQueueBudget = queueBudget{share: 0.25, burst: 2 * time.Second, least: time.Millisecond}
 
+// defaultHelloBudget bounds each agent id's hellos the same way. A
+// hello of messages.MaxAgentEnvironments environments costs the loop a
+// millisecond or so (decoding aside: the offer compared, counted and
+// sorted, the list sent to every client), and an agent that sent them
+// with other names as fast as it could (900 a second, 36 MB/s) kept the
+// loop busy: a ping waited 1.9 s behind 1.4 s of them, and a longer flood
+// got agents and clients dropped for silence. An agent says hello when it
+// connects and when its images change: 500 at once is far more.
+var defaultHelloBudget = queueBudget{share: 0.05, burst: 500 * time.Millisecond, least: time.Millisecond}
+
 // throttle is the loop time each client's snapshots took and have not
 // yet paid back, by client id. Only the event loop uses it. Debts paid
 // back are swept as the map grows: the CLI asks under a new client id

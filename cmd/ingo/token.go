@@ -89,6 +89,7 @@ func frontendPolicy(cfg *Config) api.FrontendPolicy {
 	return api.FrontendPolicy{
 		Network:     cfg.API.Frontend.Network,
 		MinPriority: cfg.API.Frontend.MinPriority,
+		Defaults:    d,
 		Max: messages.Limits{
 			Time: orDefault(m.Time, d.Time), HardTime: orDefault(m.HardTime, d.HardTime),
 			Memory: orDefault(m.Memory, d.Memory), Processes: orDefault(m.Processes, d.Processes),

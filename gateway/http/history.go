@@ -44,6 +44,11 @@ func (s *Server) fromHistory(r *http.Request, p principal, id string) (v json.Ra
 	if messages.ValidateID(id) != nil {
 		return nil, false, nil
 	}
+	release, err := s.historyTurns.take(p.owner())
+	defer release()
+	if err != nil {
+		return nil, false, err
+	}
 	rec, err := s.client.HistoryJob(r.Context(), id)
 	switch {
 	case errors.Is(err, frontendclient.ErrNotInHistory), errors.Is(err, frontendclient.ErrNoHistory),
@@ -83,6 +88,12 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	course := frontendCourse(p, &q.CourseID)
+	release, err := s.historyTurns.take(p.owner())
+	defer release()
+	if err != nil {
+		fail(w, err)
+		return
+	}
 	jobs, next, err := s.client.History(r.Context(), q)
 	if err != nil {
 		fail(w, err)

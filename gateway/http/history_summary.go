@@ -161,6 +161,12 @@ func (s *Server) historySummaryHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	course := frontendCourse(p, &q.CourseID)
+	release, err := s.historyTurns.take(p.owner())
+	defer release()
+	if err != nil {
+		fail(w, err)
+		return
+	}
 	out, err := summarize(r.Context(), s.client.History, q, summaryMaxRecords, func(rec *messages.JobRecord) bool {
 		return s.sees(p, rec, course)
 	})

@@ -51,7 +51,7 @@ func (s *Server) fromQueue(r *http.Request, id string) (v jobView, mine bool, er
 	if messages.ValidateID(id) != nil {
 		return v, false, unknownJob(id)
 	}
-	q, err := s.client.Queue(r.Context())
+	q, err := s.queue(r.Context())
 	if err != nil {
 		return v, false, err
 	}
@@ -95,6 +95,7 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.client.KillJob(r.Context(), id)
+	s.snaps.stale()
 	var me *messages.Error
 	if errors.As(err, &me) && me.Code == messages.CodeUnknownJob {
 		// The backend says "unknown or finished": the store tells which,

@@ -218,6 +218,11 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 		fail(w, errf(http.StatusBadRequest, "bad_task", "the task archive's task.yaml: "+err.Error()))
 		return
 	}
+	cost := specCost(taskDir, spec)
+	if !s.specs.fits(cost) {
+		fail(w, errSpecTooLarge(cost, s.specs.max))
+		return
+	}
 	digest, err := s.client.UploadTask(r.Context(), taskDir)
 	if err != nil {
 		fail(w, errf(http.StatusBadGateway, "upload_failed", "the task could not be stored in NATS: "+err.Error()))
@@ -225,7 +230,7 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	}
 	p := who(r)
 	s.storedTask(p, digest)
-	s.specs.add(p.owner(), digest, spec, specCost(taskDir))
+	s.specs.add(p.owner(), digest, spec, cost)
 	writeJSON(w, http.StatusCreated, map[string]string{"task_bundle": digest})
 }
 

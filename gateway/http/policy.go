@@ -20,6 +20,12 @@ type FrontendPolicy struct {
 	// the agent's default applies. Max.HardTime 0 means three times
 	// Max.Time, as an agent does for a job without a wall time.
 	Max messages.Limits `key:"frontend-max-limits" help:"the largest limits a frontend token may ask for (0: the agent's default limit; hard-time 0: the agent's, or three times the largest CPU time)"`
+	// Defaults are the agents' default limits, which a job giving 0
+	// gets (messages.Limits zero: unknown). Where one is over Max, a
+	// frontend job giving 0 is given Max instead: without this, a job
+	// that gave no limits ran with the agent's 30 s and 256 MiB when the
+	// operator allowed frontends 5 s and 64 MiB.
+	Defaults messages.Limits `key:"-"`
 	// Network lets frontend jobs ask for network_grading.
 	Network bool `key:"frontend-network" help:"let jobs submitted with a frontend token ask for network_grading"`
 	// MinPriority is the most urgent priority (lower runs first) a
@@ -44,7 +50,8 @@ func (p FrontendPolicy) checkPriority(m *messages.ClientNewJob) error {
 }
 
 // check refuses a frontend job that asks for more than p, naming the
-// first limit over and its maximum.
+// first limit over and its maximum; a limit it leaves at 0 is given the
+// maximum where the agents' default is over it (fillDefaults).
 func (p FrontendPolicy) check(d *messages.JobDescription) error {
 	ep := d.EnvironmentParameters
 	if ep.NetworkGrading && !p.Network {
@@ -62,7 +69,8 @@ func (p FrontendPolicy) check(d *messages.JobDescription) error {
 		// held its slot that long, past the hard time allowed below.
 		return forbidden(`environment type "` + envTypeSSH + `" (ssh_student) hands SSH credentials out, which only admin tokens receive: it needs an admin token`)
 	}
-	l, m := ep.Limits, p.Max
+	p.fillDefaults(&d.EnvironmentParameters.Limits)
+	l, m := d.EnvironmentParameters.Limits, p.Max
 	maxHard := m.HardTime
 	if maxHard == 0 {
 		maxHard = 3 * m.Time
@@ -90,4 +98,38 @@ func (p FrontendPolicy) check(d *messages.JobDescription) error {
 		}
 	}
 	return nil
+}
+
+// fillDefaults gives each limit l leaves at 0 the maximum, where the
+// agents' default for it (Defaults) is over the maximum: the job would
+// otherwise run with more than a frontend may ask for. A hard time left
+// at 0 is the agent's default, or three times the CPU time.
+func (p FrontendPolicy) fillDefaults(l *messages.Limits) {
+	m, d := p.Max, p.Defaults
+	fill := func(asked *float64, def, max float64) {
+		if *asked == 0 && max > 0 && def > max {
+			*asked = max
+		}
+	}
+	filli := func(asked *int64, def, max int64) {
+		if *asked == 0 && max > 0 && def > max {
+			*asked = max
+		}
+	}
+	fill(&l.Time, d.Time, m.Time)
+	maxHard, defHard := m.HardTime, d.HardTime
+	if maxHard == 0 {
+		maxHard = 3 * m.Time
+	}
+	if defHard == 0 {
+		defHard = 3 * d.Time
+		if l.Time > 0 {
+			defHard = 3 * l.Time
+		}
+	}
+	fill(&l.HardTime, defHard, maxHard)
+	filli(&l.Memory, d.Memory, m.Memory)
+	filli(&l.Processes, d.Processes, m.Processes)
+	filli(&l.Output, d.Output, m.Output)
+	filli(&l.Disk, d.Disk, m.Disk)
 }

@@ -80,9 +80,15 @@ func (s *Server) getQueue(w http.ResponseWriter, r *http.Request) {
 	course := frontendCourse(p, &req.CourseID)
 	var q *messages.BackendGetQueue
 	if paged {
+		done, terr := s.paged.take(p.owner(), time.Now())
+		if terr != nil {
+			fail(w, terr)
+			return
+		}
 		q, err = s.client.QueryQueue(r.Context(), req)
+		done()
 	} else {
-		q, err = s.client.Queue(r.Context())
+		q, err = s.queue(r.Context())
 	}
 	if err != nil {
 		fail(w, err)
@@ -139,7 +145,7 @@ func (s *Server) queueEvents(w http.ResponseWriter, r *http.Request) {
 	var lastKey []byte
 	lastWrite := time.Now()
 	for {
-		if q, err := s.client.Queue(r.Context()); err == nil {
+		if q, err := s.queue(r.Context()); err == nil {
 			out := s.queueFor(who(r), q, "", time.Now())
 			data, _ := json.Marshal(out)
 			if key := changeKey(out); !bytes.Equal(key, lastKey) {
@@ -193,7 +199,7 @@ func (s *Server) getEnvironments(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getAgents(w http.ResponseWriter, r *http.Request) {
-	q, err := s.client.Queue(r.Context())
+	q, err := s.queue(r.Context())
 	if err != nil {
 		fail(w, err)
 		return

@@ -186,6 +186,12 @@ type Server struct {
 	store    *store
 	tasks    *taskOwners
 	specs    *taskSpecs
+	// snaps is the queue snapshot every token's views share (snapshot.go).
+	snaps snapshots
+	// paged bounds each token name's paged queue requests (pagedqueue.go).
+	paged pagedBudget
+	// historyTurns bounds each token name's history requests in flight.
+	historyTurns historyTurns
 	// abandoned: submissions that went unanswered, by owner.
 	abandoned *abandonedJobs
 	stats     *counters

@@ -116,7 +116,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.storedTask(p, m.TaskBundle)
-		s.specs.add(p.owner(), m.TaskBundle, sub.spec, specCost(sub.taskDir))
+		s.specs.add(p.owner(), m.TaskBundle, sub.spec, specCost(sub.taskDir, sub.spec)) // not kept over the budget: its jobs name the folder
 	}
 	duplicate := func() {
 		fail(w, errf(http.StatusConflict, "duplicate_job", "a job with id "+m.JobID+" exists already; leave job_id out to get a new one"))
@@ -154,6 +154,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	job, err := s.client.NewJob(ctx, frontendclient.JobRequest{ClientNewJob: m})
+	s.snaps.stale()
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, frontendclient.ErrNoAnswer) {
 			err = fmt.Errorf("%w: %w", frontendclient.ErrNoAnswer, err) // submitDeadline's

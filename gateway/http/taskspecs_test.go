@@ -113,3 +113,51 @@ func TestTaskSpecs_Bounded(t *testing.T) {
 		t.Error("an admin did not find a spec another stored")
 	}
 }
+
+// aliasTaskYAML is a task.yaml of a few tens of KiB whose problems decode,
+// through YAML aliases within the decoder's ratio, to some 400,000 values:
+// about 40 MB of maps kept for a file of 35 KB.
+func aliasTaskYAML(variant int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %d\nproblems:\n  p:\n    x: &a [", variant)
+	for range 5000 {
+		b.WriteString("{a: 1},")
+	}
+	b.WriteString("]\n    y: [")
+	for range 24 {
+		b.WriteString("*a,")
+	}
+	b.WriteString("]\n")
+	return b.String()
+}
+
+// TestTaskSpecs_CostIsWhatIsKept: a task.yaml's cost is what its decoded
+// problems hold, not its size in bytes. It was its size: a token's
+// uploads of 35 KB task.yaml files whose aliases decode to 40 MB each
+// were kept by the hundred within the 8 MiB budget of its name (some
+// 9 GB for one token). Such a task is now refused, 413, as it could not
+// be kept to run its jobs.
+func TestTaskSpecs_CostIsWhatIsKept(t *testing.T) {
+	e := newEnv(t, Options{AdminToken: testToken})
+	e.waitReady()
+	front := []string{"Authorization", "Bearer " + e.token(apitoken.RoleFrontend, "course-a")}
+	kept := func() (n int) {
+		e.srv.specs.mu.Lock()
+		defer e.srv.specs.mu.Unlock()
+		for _, o := range e.srv.specs.owners {
+			n += o.lru.Len()
+		}
+		return n
+	}
+	before := kept()
+	for i := range 3 {
+		status, data := e.call("POST", "/api/v1/tasks", "application/gzip",
+			bytes.NewReader(tarGz(t, map[string]string{"task.yaml": aliasTaskYAML(i), "run": "#!/bin/sh\n"}, nil)), front...)
+		if status != 413 || !strings.Contains(string(data), "task.yaml") {
+			t.Errorf("POST tasks: %d %s, want 413", status, data)
+		}
+	}
+	if n := kept() - before; n > 0 {
+		t.Errorf("%d such specs kept", n)
+	}
+}
