@@ -19,14 +19,7 @@ func TestCommands_EndToEnd(t *testing.T) {
 	client := startSystem(t, "--runtime", "noop", "--concurrency", "2")
 	awaitDefault(t, client)
 
-	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name=Ada", "--wait", "--json")
-	if code != exitOK {
-		t.Fatalf("submit: exit %d\nstderr: %s", code, errOut)
-	}
-	var res resultJSON
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatalf("submit --json printed %q: %v", out, err)
-	}
+	res, errOut := submitHello(t, client)
 	if res.Status != "success" || res.JobID == "" {
 		t.Errorf("result %+v, want success", res)
 	}
@@ -37,7 +30,7 @@ func TestCommands_EndToEnd(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = client("agents", "--json")
+	code, out, errOut := client("agents", "--json")
 	if code != exitOK || !strings.Contains(out, `"name": "e2e"`) {
 		t.Errorf("agents --json: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -194,20 +187,28 @@ func startSystemWith(t *testing.T, backendArgs []string, agentArgs ...string) fu
 func TestKill_FinishedJob(t *testing.T) {
 	client := startSystem(t, "--runtime", "noop", "--concurrency", "2")
 	awaitDefault(t, client)
+	res, _ := submitHello(t, client)
+	testutil.Eventually(t, 10*time.Second, func() bool {
+		code, _, _ := client("result", res.JobID)
+		return code == exitOK
+	}, "the job never reached the history")
+	code, _, errOut := client("kill", res.JobID)
+	if code != exitFailure || !strings.Contains(errOut, "finished already (success") || !strings.Contains(errOut, "ingo result "+res.JobID) {
+		t.Errorf("kill of a finished job: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// submitHello submits examples/hello with `ingo submit --wait --json` and
+// returns its result and what the command wrote on stderr.
+func submitHello(t *testing.T, client func(args ...string) (int, string, string)) (resultJSON, string) {
+	t.Helper()
 	code, out, errOut := client("submit", filepath.Join("..", "..", "examples", "hello"), "-i", "name=Ada", "--wait", "--json")
 	if code != exitOK {
 		t.Fatalf("submit: exit %d\nstderr: %s", code, errOut)
 	}
 	var res resultJSON
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatal(err)
+		t.Fatalf("submit --json printed %q: %v", out, err)
 	}
-	testutil.Eventually(t, 10*time.Second, func() bool {
-		code, _, _ := client("result", res.JobID)
-		return code == exitOK
-	}, "the job never reached the history")
-	code, _, errOut = client("kill", res.JobID)
-	if code != exitFailure || !strings.Contains(errOut, "finished already (success") || !strings.Contains(errOut, "ingo result "+res.JobID) {
-		t.Errorf("kill of a finished job: exit %d, stderr %q", code, errOut)
-	}
+	return res, errOut
 }
