@@ -13,7 +13,7 @@ func (b *Backend) handleAgent(ev event) {
 	a := b.agents[ev.sender]
 	switch m := ev.msg.(type) {
 	case *messages.AgentHello:
-		if !b.helloThrottle.allow(ev.sender, ev.at) {
+		if !b.helloThrottle.Allow(ev.sender, ev.at) {
 			// Counted, not logged: a flood would be a line each.
 			b.stats.throttled.Add(1)
 			b.toAgent(ev.sender, &messages.Error{Code: messages.CodeThrottled,
@@ -22,7 +22,7 @@ func (b *Backend) handleAgent(ev event) {
 		}
 		start := time.Now()
 		b.agentHello(ev.sender, m)
-		b.helloThrottle.charge(ev.sender, time.Since(start), ev.at)
+		b.helloThrottle.Charge(ev.sender, time.Since(start), ev.at)
 	case *messages.Ping:
 		b.agentPing(a, ev, m)
 	case *messages.AgentJobStarted:

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/fairuse"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
@@ -54,9 +55,9 @@ type Backend struct {
 	stats     counters
 	// queueThrottle bounds each frontend's queue snapshots, and
 	// adminQueueThrottle each admin's, more loosely (throttle.go).
-	queueThrottle, adminQueueThrottle throttle
+	queueThrottle, adminQueueThrottle fairuse.Debts
 	// helloThrottle bounds each agent id's hellos (throttle.go).
-	helloThrottle throttle
+	helloThrottle fairuse.Debts
 	gauges        gauges // published by the loop, read by Gauges
 
 	// Everything below is owned by the event loop (see the package doc).
@@ -155,9 +156,9 @@ func New(nc *nats.Conn, cfg Config, log *slog.Logger) (*Backend, error) {
 		unclaimed:  map[string]bool{},
 		now:        time.Now,
 
-		queueThrottle:      throttle{budget: cfg.queueBudget},
-		adminQueueThrottle: throttle{budget: cfg.adminQueueBudget},
-		helloThrottle:      throttle{budget: cfg.helloBudget},
+		queueThrottle:      fairuse.Debts{Budget: cfg.queueBudget},
+		adminQueueThrottle: fairuse.Debts{Budget: cfg.adminQueueBudget},
+		helloThrottle:      fairuse.Debts{Budget: cfg.helloBudget},
 	}
 	b.share = newFairShare(cfg.weights, func() time.Time { return b.now() })
 	b.queues = newQueues(&b.share)

@@ -59,7 +59,7 @@ func (b *Backend) handleClient(ev event) {
 		if ev.admin {
 			th = &b.adminQueueThrottle
 		}
-		if !th.allow(c.id, ev.at) {
+		if !th.Allow(c.id, ev.at) {
 			// Counted, not logged: a flood would be a line each.
 			b.stats.throttled.Add(1)
 			// With the request's Ref, so that the client fails the call
@@ -70,7 +70,7 @@ func (b *Backend) handleClient(ev event) {
 		}
 		start := time.Now()
 		b.toClient(c.id, b.queueAnswer(c.id, ev.admin, m))
-		th.charge(c.id, time.Since(start), ev.at)
+		th.Charge(c.id, time.Since(start), ev.at)
 	case *messages.Ack:
 		b.ackResult(c, m.JobID)
 	}

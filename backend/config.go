@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/fairuse"
 	"github.com/ingo-grader/ingo/internal/settings"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -121,10 +122,10 @@ type Config struct {
 	// queueBudget and adminQueueBudget bound each frontend's and each
 	// admin's queue snapshots (throttle.go); zero: the defaults. Tests
 	// set their own.
-	queueBudget, adminQueueBudget queueBudget
+	queueBudget, adminQueueBudget fairuse.Budget
 	// helloBudget bounds each agent's hellos (throttle.go); zero: the
 	// default.
-	helloBudget queueBudget
+	helloBudget fairuse.Budget
 }
 
 // DefaultSnapshotJobs is the default of Config.SnapshotJobs, also taken
@@ -169,13 +170,13 @@ func (c *Config) validate() error {
 	if c.SnapshotJobs == 0 {
 		c.SnapshotJobs = DefaultSnapshotJobs
 	}
-	if c.queueBudget == (queueBudget{}) {
+	if c.queueBudget == (fairuse.Budget{}) {
 		c.queueBudget = defaultQueueBudget
 	}
-	if c.adminQueueBudget == (queueBudget{}) {
+	if c.adminQueueBudget == (fairuse.Budget{}) {
 		c.adminQueueBudget = defaultAdminQueueBudget
 	}
-	if c.helloBudget == (queueBudget{}) {
+	if c.helloBudget == (fairuse.Budget{}) {
 		c.helloBudget = defaultHelloBudget
 	}
 	c.weights = make(map[string]float64, len(c.CourseWeights))

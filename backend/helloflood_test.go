@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/fairuse"
 	"github.com/ingo-grader/ingo/internal/natsconn"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -16,7 +17,7 @@ import (
 // 1.4 s held a ping 1.9 s behind them: a longer flood got agents and
 // clients dropped for silence.
 func TestAgentHelloFloodThrottled(t *testing.T) {
-	tight := queueBudget{share: 0.05, burst: 20 * time.Millisecond, least: time.Millisecond}
+	tight := fairuse.Budget{Share: 0.05, Burst: 20 * time.Millisecond, Least: time.Millisecond}
 	r := newRig(t, func(c *Config) { c.helloBudget = tight })
 	a := r.agent("a", 1, "docker/default")
 	offer := func(k int) map[string]map[string]messages.EnvironmentInfo {

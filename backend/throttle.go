@@ -2,6 +2,8 @@ package backend
 
 import (
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/fairuse"
 )
 
 // A queue snapshot costs the event loop far more than its request's few
@@ -16,26 +18,16 @@ import (
 // An admin's have a larger share: the HTTP API is one admin that asks for
 // all its tokens, and a frontend token's 600 requests of GET
 // /api/v1/queue in 16 s left other clients' pings unanswered for 4.7 s,
-// about when agents are dropped for silence.
-type queueBudget struct {
-	// share is the fraction of the loop's time a frontend's snapshots
-	// may take, sustained.
-	share float64
-	// burst is the loop time a frontend may take at once, after a quiet
-	// while.
-	burst time.Duration
-	// least is what a request costs at least, however fast: it bounds
-	// the count of cheap ones (burst/least at once, share/least a second).
-	least time.Duration
-}
+// about when agents are dropped for silence. Each client's budget is
+// kept by a fairuse.Debts, used by the event loop only.
 
 // defaultQueueBudget: 5 % of the loop, half a second at once, and 20
 // cheap snapshots a second: far more than a web app's queue page asks for.
-var defaultQueueBudget = queueBudget{share: 0.05, burst: 500 * time.Millisecond, least: 2500 * time.Microsecond}
+var defaultQueueBudget = fairuse.Budget{Share: 0.05, Burst: 500 * time.Millisecond, Least: 2500 * time.Microsecond}
 
 // defaultAdminQueueBudget: a quarter of the loop, two seconds at once,
 // and a millisecond a request at least (2,000 cheap snapshots at once).
-var defaultAdminQueueBudget = queueBudget{share: 0.25, burst: 2 * time.Second, least: time.Millisecond}
+var defaultAdminQueueBudget = fairuse.Budget{Share: 0.25, Burst: 2 * time.Second, Least: time.Millisecond}
 
 // defaultHelloBudget bounds each agent id's hellos the same way. A
 // hello of messages.MaxAgentEnvironments environments costs the loop a
@@ -45,65 +37,4 @@ var defaultAdminQueueBudget = queueBudget{share: 0.25, burst: 2 * time.Second, l
 // loop busy: a ping waited 1.9 s behind 1.4 s of them, and a longer flood
 // got agents and clients dropped for silence. An agent says hello when it
 // connects and when its images change: 500 at once is far more.
-var defaultHelloBudget = queueBudget{share: 0.05, burst: 500 * time.Millisecond, least: time.Millisecond}
-
-// throttle is the loop time each client's snapshots took and have not
-// yet paid back, by client id. Only the event loop uses it. Debts paid
-// back are swept as the map grows: the CLI asks under a new client id
-// each time, so an admin's ids come and go (a script polling `ingo queue`
-// every 10 s left 8,600 entries a day).
-type throttle struct {
-	budget queueBudget
-	debts  map[string]*debt
-	swept  int // the debts left by the last sweep
-}
-
-type debt struct {
-	owed time.Duration
-	at   time.Time
-}
-
-// allow says whether id may have a snapshot at now: whether what it owes,
-// paid back at the budget's share since, is within the burst.
-func (t *throttle) allow(id string, now time.Time) bool {
-	d := t.debts[id]
-	if d == nil {
-		return true
-	}
-	if since := now.Sub(d.at); since > 0 {
-		d.owed -= time.Duration(float64(since) * t.budget.share)
-		d.at = now
-	}
-	if d.owed <= 0 {
-		delete(t.debts, id)
-		return true
-	}
-	return d.owed < t.budget.burst
-}
-
-// charge adds the loop time a snapshot of id took, at least the least.
-func (t *throttle) charge(id string, took time.Duration, now time.Time) {
-	if t.debts == nil {
-		t.debts = map[string]*debt{}
-	}
-	d := t.debts[id]
-	if d == nil {
-		if len(t.debts) > 2*t.swept+64 {
-			t.sweep(now)
-		}
-		d = &debt{at: now}
-		t.debts[id] = d
-	}
-	d.owed += max(took, t.budget.least)
-}
-
-// sweep forgets the debts paid back by now. Called when the map doubled
-// since the last sweep: amortized, a constant per charge.
-func (t *throttle) sweep(now time.Time) {
-	for id, d := range t.debts {
-		if d.owed <= time.Duration(float64(now.Sub(d.at))*t.budget.share) {
-			delete(t.debts, id)
-		}
-	}
-	t.swept = len(t.debts)
-}
+var defaultHelloBudget = fairuse.Budget{Share: 0.05, Burst: 500 * time.Millisecond, Least: time.Millisecond}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/internal/fairuse"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -50,7 +51,7 @@ func answers(p *peer, d time.Duration) (snapshots, refusals int) {
 func TestFrontendQueueSnapshotsBounded(t *testing.T) {
 	r := newRig(t, nil)
 	flooder, other, ops := r.client("c1"), r.client("c2"), r.admin("ops")
-	want := int(defaultQueueBudget.burst / defaultQueueBudget.least) // 200
+	want := int(defaultQueueBudget.Burst / defaultQueueBudget.Least) // 200
 	sendQueueBatch(t, flooder, 3*want/2)
 	got, refused := answers(flooder, time.Second)
 	// At least 90 %: a snapshot slowed past its least cost (a collection,
@@ -89,7 +90,7 @@ func TestFrontendQueueSnapshotsBounded(t *testing.T) {
 // bounded too, more loosely: the HTTP API is one admin asking for all its
 // tokens, and a frontend token's flood of GET /api/v1/queue held the loop.
 func TestExpensiveSnapshotsTakeTheirShare(t *testing.T) {
-	tight := queueBudget{share: 0.05, burst: time.Millisecond, least: time.Microsecond}
+	tight := fairuse.Budget{Share: 0.05, Burst: time.Millisecond, Least: time.Microsecond}
 	tests := []struct {
 		name  string
 		admin bool
@@ -118,57 +119,6 @@ func TestExpensiveSnapshotsTakeTheirShare(t *testing.T) {
 			sendQueueBatch(t, asker, 30)
 			if got, refused := answers(asker, time.Second); got > 3 || got+refused != 30 {
 				t.Fatalf("got %d snapshots and %d refusals of 30", got, refused)
-			}
-		})
-	}
-}
-
-// TestThrottleForgetsPaidDebts: clients that asked once and paid back
-// are forgotten as others come. Before, every id that was ever charged
-// stayed: the CLI asks under a new id each time.
-func TestThrottleForgetsPaidDebts(t *testing.T) {
-	th := throttle{budget: defaultAdminQueueBudget}
-	now := time.Unix(0, 0)
-	for i := range 10_000 {
-		id := fmt.Sprint("cli-", i)
-		if !th.allow(id, now) {
-			t.Fatalf("%s refused", id)
-		}
-		th.charge(id, time.Millisecond, now)
-		now = now.Add(time.Second)
-	}
-	if n := len(th.debts); n > 200 {
-		t.Fatalf("%d debts kept, all but a few paid back long ago", n)
-	}
-}
-
-// TestThrottlePaysBack: a debt is paid back at the budget's share of the
-// time since.
-func TestThrottlePaysBack(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	tests := []struct {
-		name  string
-		took  time.Duration // charged at t0
-		after time.Duration
-		want  bool
-	}{
-		{"nothing owed", 0, 0, true},
-		{"within the burst", 400 * time.Millisecond, 0, true},
-		{"the whole burst", 500 * time.Millisecond, 0, false},
-		{"over, not yet paid back", time.Second, 9 * time.Second, false},
-		{"over, paid back to within the burst", time.Second, 11 * time.Second, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			th := throttle{budget: defaultQueueBudget}
-			if tt.took > 0 {
-				th.charge("c", tt.took, t0)
-			}
-			if got := th.allow("c", t0.Add(tt.after)); got != tt.want {
-				t.Fatalf("allow = %v, want %v", got, tt.want)
-			}
-			if !th.allow("other", t0) {
-				t.Fatal("another client is refused")
 			}
 		})
 	}

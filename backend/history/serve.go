@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/ingo-grader/ingo/internal/fairuse"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsauth"
 	"github.com/ingo-grader/ingo/internal/natsconn"
@@ -40,9 +41,8 @@ type Server struct {
 	st   *Store
 	subs []*nats.Subscription
 	sem  chan struct{}
-	mu   sync.Mutex
-	busy map[string]int // requests being served, by frontend
-	wg   sync.WaitGroup // one per request being served
+	busy fairuse.InFlight // requests being served, by role and id
+	wg   sync.WaitGroup   // one per request being served
 	log  *slog.Logger
 	// peerLog is log at most 100 lines a minute, for what a requester
 	// causes at will.
@@ -51,7 +51,7 @@ type Server struct {
 
 // Serve subscribes to the history request subjects on nc; Close stops.
 func (st *Store) Serve(nc *nats.Conn) (*Server, error) {
-	s := &Server{st: st, sem: make(chan struct{}, maxReaders), busy: map[string]int{}, log: st.opts.Log,
+	s := &Server{st: st, sem: make(chan struct{}, maxReaders), log: st.opts.Log,
 		peerLog: logging.Limited(st.opts.Log, time.Minute, 100)}
 	for _, subject := range []string{st.subj.HistoryClient("*"), st.subj.HistoryAdmin("*")} {
 		sub, err := nc.QueueSubscribe(subject, queueGroup, s.receive)
@@ -97,14 +97,14 @@ func (s *Server) receive(m *nats.Msg) {
 	if admin {
 		key, limit = "admin:"+id, maxReadersPerAdmin
 	}
-	if !s.take(key, limit) {
+	if !s.busy.Take(key, limit) {
 		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is serving %d requests of this client already; try again", limit))
 		return
 	}
 	select {
 	case s.sem <- struct{}{}:
 	default:
-		s.give(key)
+		s.busy.Give(key)
 		s.respond(m, messages.Errorf(messages.CodeUnavailable, "", "the history is busy; try again"))
 		return
 	}
@@ -112,30 +112,9 @@ func (s *Server) receive(m *nats.Msg) {
 	go func() { // ends with its answer, within the store's timeout
 		defer s.wg.Done()
 		defer func() { <-s.sem }()
-		defer s.give(key)
+		defer s.busy.Give(key)
 		s.respond(m, s.answer(Viewer{ClientID: id, Admin: admin}, m.Data))
 	}()
-}
-
-// take counts a request of key (role and id) being served, if it has
-// fewer than limit.
-func (s *Server) take(key string, limit int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.busy[key] >= limit {
-		return false
-	}
-	s.busy[key]++
-	return true
-}
-
-// give ends what take counted.
-func (s *Server) give(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.busy[id]--; s.busy[id] <= 0 {
-		delete(s.busy, id)
-	}
 }
 
 func (s *Server) answer(v Viewer, data []byte) messages.Message {

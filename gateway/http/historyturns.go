@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/fairuse"
 )
 
 // maxHistoryPerName bounds the history requests of one token name in
@@ -17,10 +19,7 @@ import (
 const maxHistoryPerName = 4
 
 // historyTurns counts the history requests in flight by token name.
-type historyTurns struct {
-	mu   sync.Mutex
-	busy map[string]int
-}
+type historyTurns struct{ inFlight fairuse.InFlight }
 
 var errHistoryBusy = &httpError{status: http.StatusServiceUnavailable, code: "busy", retryAfter: time.Second,
 	message: "this token's name has as many job history requests in flight as the API allows one name; ask again once they are answered"}
@@ -28,23 +27,9 @@ var errHistoryBusy = &httpError{status: http.StatusServiceUnavailable, code: "bu
 // take counts a request of owner, or refuses it past maxHistoryPerName;
 // release ends it.
 func (h *historyTurns) take(owner string) (release func(), err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.busy == nil {
-		h.busy = map[string]int{}
-	}
-	if h.busy[owner] >= maxHistoryPerName {
+	if !h.inFlight.Take(owner, maxHistoryPerName) {
 		return func() {}, errHistoryBusy
 	}
-	h.busy[owner]++
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			if h.busy[owner]--; h.busy[owner] <= 0 {
-				delete(h.busy, owner)
-			}
-		})
-	}, nil
+	return func() { once.Do(func() { h.inFlight.Give(owner) }) }, nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/fairuse"
 )
 
 // Paged queue requests (?limit, ?cursor, ?environment, ?course) are each
@@ -13,23 +15,15 @@ import (
 // quarter of its loop for them: one token's paged requests, a few a
 // second, used it, and every other token's queue views were refused 503
 // throttled. So each token name's paged requests may take a share of
-// the time: their round trips, at least pagedLeast each, are paid back at
-// pagedShare of the time since, and a name owing pagedBurst is refused.
-const (
-	pagedShare = 0.1
-	pagedBurst = 500 * time.Millisecond
-	pagedLeast = 5 * time.Millisecond
-)
+// the time (pagedShare): their round trips, 5 ms each at least, are
+// paid back at a tenth of the time since, and a name owing half a second
+// is refused.
+var pagedShare = fairuse.Budget{Share: 0.1, Burst: 500 * time.Millisecond, Least: 5 * time.Millisecond}
 
 // pagedBudget is what each token name's paged queue requests owe.
 type pagedBudget struct {
 	mu    sync.Mutex
-	debts map[string]*pagedDebt
-}
-
-type pagedDebt struct {
-	owed time.Duration
-	at   time.Time
+	debts fairuse.Debts
 }
 
 var errPagedThrottled = &httpError{status: http.StatusServiceUnavailable, code: "throttled", retryAfter: time.Second,
@@ -40,27 +34,16 @@ var errPagedThrottled = &httpError{status: http.StatusServiceUnavailable, code: 
 func (b *pagedBudget) take(owner string, now time.Time) (done func(), err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.debts == nil {
-		b.debts = map[string]*pagedDebt{}
+	if b.debts.Budget == (fairuse.Budget{}) {
+		b.debts.Budget = pagedShare
 	}
-	if d := b.debts[owner]; d != nil {
-		d.owed -= time.Duration(float64(now.Sub(d.at)) * pagedShare)
-		d.at = now
-		if d.owed <= 0 {
-			delete(b.debts, owner)
-		} else if d.owed >= pagedBurst {
-			return func() {}, errPagedThrottled
-		}
+	if !b.debts.Allow(owner, now) {
+		return func() {}, errPagedThrottled
 	}
 	return func() {
-		took := max(time.Since(now), pagedLeast)
+		end := time.Now()
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		d := b.debts[owner]
-		if d == nil {
-			d = &pagedDebt{at: time.Now()}
-			b.debts[owner] = d
-		}
-		d.owed += took
+		b.debts.Charge(owner, end.Sub(now), end)
 	}, nil
 }

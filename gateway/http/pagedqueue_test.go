@@ -18,7 +18,7 @@ func TestPagedQueueShareOfOneToken(t *testing.T) {
 	e.waitReady()
 	front := bearer(e.token(apitoken.RoleFrontend, "course-a"))
 	throttled := 0
-	for range int(pagedBurst/pagedLeast) + 50 {
+	for range int(pagedShare.Burst/pagedShare.Least) + 50 {
 		req, err := http.NewRequest("GET", e.url+"/api/v1/queue?limit=10", nil)
 		if err != nil {
 			t.Fatal(err)
