@@ -329,9 +329,7 @@ func (a *app) startEmbeddedNATS(dataDir string) (*server.Server, error) {
 		return nil, fmt.Errorf("%w: is another NATS server or ingo backend using %s? Stop it, or choose another address with --nats-url", err, addr)
 	}
 	a.keys = keys
-	if tc != nil {
-		a.inProcess = srv
-	}
+	a.inProcess = srv
 	a.log.Info("embedded NATS server ready", "url", srv.ClientURL(), "data-dir", dataDir, "tls", tc != nil)
 	return srv, nil
 }
