@@ -67,9 +67,10 @@ func TestProcessReport(t *testing.T) {
 	row := func(name string, r processRun) string {
 		return fmt.Sprintf("  %-22s: raw NATS %9.0f round trips/s | ingo %8.0f jobs/s (%.3f of raw)\n"+
 			"  %-22s  CPU per job: backend+NATS %v, agents %v, client %v (raw: NATS %v per round trip)\n"+
-			"  %-22s  NATS messages per job of the client: %.2f out, %.2f in (5 messages a job)\n",
+			"  %-22s  NATS messages per job of the client: %.2f out, %.2f in (5 messages a job)\n"+
+			"  %-22s  per job: backend+NATS %s; agents %s (read and write system calls; context switches)\n",
 			name, r.raw, r.rate, r.rate/r.raw, "", us(r.backendCPU), us(r.agentsCPU), us(r.clientCPU), us(r.rawServerCPU),
-			"", r.clientOut, r.clientIn)
+			"", r.clientOut, r.clientIn, "", r.backendCounts.perJob(jobs), r.agentsCounts.perJob(jobs))
 	}
 	report := fmt.Sprintf("ingo as separate processes (%d jobs per row, %d agents x %d slots, noop runtime, %d in flight)\n",
 		jobs, procAgents, procSlots, procInFlight) +
@@ -99,8 +100,11 @@ type processRun struct {
 	// submission, its result's ack) and 3 in (queued, started, result),
 	// fewer where they left together in batches.
 	clientOut, clientIn float64
-	start               time.Duration // from starting the backend to 4 agents registered
-	oddLines            []string      // warnings and errors in the processes' logs
+	// backendCounts and agentsCounts are what the backend process and
+	// the four agents together counted during the row's jobs.
+	backendCounts, agentsCounts procCounts
+	start                       time.Duration // from starting the backend to 4 agents registered
+	oddLines                    []string      // warnings and errors in the processes' logs
 }
 
 // processEnv is the environment of the ingo processes: their own data and
@@ -285,9 +289,12 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	// ingo: each job submitted, waited for, and counted once.
 	var ok atomic.Int64
 	be0 = procCPU(t, be.Pid())
+	beCounts0 := readCounts(be.Pid())
 	var ag0 time.Duration
+	var agCounts0 procCounts
 	for _, a := range agents {
 		ag0 += procCPU(t, a.Pid())
+		agCounts0 = agCounts0.add(readCounts(a.Pid()))
 	}
 	cl0 := cpuTime()
 	st0 := clientConn.Stats()
@@ -312,10 +319,14 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 	r.clientOut = float64(st1.OutMsgs-st0.OutMsgs) / float64(jobs)
 	r.clientIn = float64(st1.InMsgs-st0.InMsgs) / float64(jobs)
 	r.backendCPU = (procCPU(t, be.Pid()) - be0) / time.Duration(jobs)
+	r.backendCounts = readCounts(be.Pid()).sub(beCounts0)
 	var ag1 time.Duration
+	var agCounts1 procCounts
 	for _, a := range agents {
 		ag1 += procCPU(t, a.Pid())
+		agCounts1 = agCounts1.add(readCounts(a.Pid()))
 	}
+	r.agentsCounts = agCounts1.sub(agCounts0)
 	r.agentsCPU = (ag1 - ag0) / time.Duration(jobs)
 	if n := ok.Load(); n != int64(jobs) {
 		t.Errorf("%s: %d of %d jobs got a success result", mode.name, n, jobs)
