@@ -68,9 +68,9 @@ func TestProcessReport(t *testing.T) {
 		return fmt.Sprintf("  %-22s: raw NATS %9.0f round trips/s | ingo %8.0f jobs/s (%.3f of raw)\n"+
 			"  %-22s  CPU per job: backend+NATS %v, agents %v, client %v (raw: NATS %v per round trip)\n"+
 			"  %-22s  NATS messages per job of the client: %.2f out, %.2f in (5 messages a job)\n"+
-			"  %-22s  per job: backend+NATS %s; agents %s (read and write system calls; context switches)\n",
+			"  %-22s  per job: backend+NATS %s; agents %s; client %s (read and write system calls; context switches)\n",
 			name, r.raw, r.rate, r.rate/r.raw, "", us(r.backendCPU), us(r.agentsCPU), us(r.clientCPU), us(r.rawServerCPU),
-			"", r.clientOut, r.clientIn, "", r.backendCounts.perJob(jobs), r.agentsCounts.perJob(jobs))
+			"", r.clientOut, r.clientIn, "", r.backendCounts.perJob(jobs), r.agentsCounts.perJob(jobs), r.clientCounts.perJob(jobs))
 	}
 	report := fmt.Sprintf("ingo as separate processes (%d jobs per row, %d agents x %d slots, noop runtime, %d in flight)\n",
 		jobs, procAgents, procSlots, procInFlight) +
@@ -100,11 +100,12 @@ type processRun struct {
 	// submission, its result's ack) and 3 in (queued, started, result),
 	// fewer where they left together in batches.
 	clientOut, clientIn float64
-	// backendCounts and agentsCounts are what the backend process and
-	// the four agents together counted during the row's jobs.
-	backendCounts, agentsCounts procCounts
-	start                       time.Duration // from starting the backend to 4 agents registered
-	oddLines                    []string      // warnings and errors in the processes' logs
+	// backendCounts, agentsCounts and clientCounts are what the backend
+	// process, the four agents together and this process counted during
+	// the row's jobs.
+	backendCounts, agentsCounts, clientCounts procCounts
+	start                                     time.Duration // from starting the backend to 4 agents registered
+	oddLines                                  []string      // warnings and errors in the processes' logs
 }
 
 // processEnv is the environment of the ingo processes: their own data and
@@ -297,6 +298,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		agCounts0 = agCounts0.add(readCounts(a.Pid()))
 	}
 	cl0 := cpuTime()
+	clCounts0 := readCounts(os.Getpid())
 	st0 := clientConn.Stats()
 	r.rate = closedLoop(jobs, procInFlight, func() {
 		id := fmt.Sprintf("proc-%d", jobCounter.Add(1))
@@ -315,6 +317,7 @@ func measureProcesses(t *testing.T, bin string, jobs int, mode processMode) proc
 		ok.Add(1)
 	})
 	r.clientCPU = (cpuTime() - cl0) / time.Duration(jobs)
+	r.clientCounts = readCounts(os.Getpid()).sub(clCounts0)
 	st1 := clientConn.Stats()
 	r.clientOut = float64(st1.OutMsgs-st0.OutMsgs) / float64(jobs)
 	r.clientIn = float64(st1.InMsgs-st0.InMsgs) / float64(jobs)
