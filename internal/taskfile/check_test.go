@@ -116,6 +116,9 @@ func TestCheck_Findings(t *testing.T) {
 		{"top-level limits without environment_parameters", map[string]string{
 			"task.yaml": "environment_id: default\nlimits: {time: 5}\nproblems: {q: {type: code}}\n", "run": run},
 			[]want{{"task.yaml", 2, SevWarning, "INGInious' current webapp ignores it"}}},
+		{"network_grading: true at the top level does not give the network", map[string]string{
+			"task.yaml": "environment_id: default\nenvironment_parameters: {limits: {time: '30'}}\nnetwork_grading: true\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 3, SevWarning, "network_grading at the top level is ignored"}}},
 		{"limits out of range", map[string]string{
 			"task.yaml": "environment_parameters:\n  limits: {time: 900, hard_time: 60, memory: 8000}\nproblems: {q: {type: code}}\n", "run": run},
 			[]want{{"task.yaml", 2, SevWarning, "time 900 is more than agents grant"},
@@ -150,6 +153,27 @@ func TestCheck_Findings(t *testing.T) {
 			}
 			assertFindings(t, r.Findings, tc.want)
 		})
+	}
+}
+
+// TestCheck_StudioNetworkGrading: INGInious' task editor writes
+// network_grading: false at the top level of every task it saves, beside
+// environment_parameters (task_edit.py, a leftover of the older format),
+// so a course's tasks all have it: false changes nothing, and is no
+// finding; true is one, since the network it asks for is not given.
+func TestCheck_StudioNetworkGrading(t *testing.T) {
+	t.Parallel()
+	const run = "#!/bin/bash\nfeedback-result success\n"
+	for _, v := range []string{"false", "off", "''"} {
+		dir := writeTask(t, map[string]string{"run": run, "task.yaml": "environment_id: default\nenvironment_type: docker\n" +
+			"environment_parameters: {limits: {time: '30', hard_time: '', memory: '100'}, run_cmd: ''}\nnetwork_grading: " + v + "\nproblems: {q: {type: code}}\n"})
+		r, err := Check(dir, CheckOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range r.Findings {
+			t.Errorf("network_grading: %s: %s", v, f)
+		}
 	}
 }
 
