@@ -156,23 +156,33 @@ func TestCheck_Findings(t *testing.T) {
 	}
 }
 
-// TestCheck_StudioNetworkGrading: INGInious' task editor writes
-// network_grading: false at the top level of every task it saves, beside
-// environment_parameters (task_edit.py, a leftover of the older format),
-// so a course's tasks all have it: false changes nothing, and is no
-// finding; true is one, since the network it asks for is not given.
-func TestCheck_StudioNetworkGrading(t *testing.T) {
+// TestCheck_StudioKeys: what INGInious' task editor writes in every task
+// it saves is no finding. It writes network_grading: false at the top
+// level beside environment_parameters (task_edit.py, a leftover of the
+// older format): false changes nothing, while true is a finding, since
+// the network it asks for is not given. Its HTML box is
+// environment_parameters.responseIsHTML (env_generic_docker_oci.html),
+// the webapp reads response_is_html there, and the older format's
+// top-level responseIsHTML (tasks.py, _migrate_from_v_0_6).
+func TestCheck_StudioKeys(t *testing.T) {
 	t.Parallel()
 	const run = "#!/bin/bash\nfeedback-result success\n"
-	for _, v := range []string{"false", "off", "''"} {
-		dir := writeTask(t, map[string]string{"run": run, "task.yaml": "environment_id: default\nenvironment_type: docker\n" +
-			"environment_parameters: {limits: {time: '30', hard_time: '', memory: '100'}, run_cmd: ''}\nnetwork_grading: " + v + "\nproblems: {q: {type: code}}\n"})
+	const current = "environment_id: default\nenvironment_type: docker\nproblems: {q: {type: code}}\n"
+	for _, yml := range []string{
+		current + "environment_parameters: {limits: {time: '30', hard_time: '', memory: '100'}, run_cmd: ''}\nnetwork_grading: false\n",
+		current + "environment_parameters: {limits: {time: '30'}}\nnetwork_grading: off\n",
+		current + "environment_parameters: {limits: {time: '30'}}\nnetwork_grading: ''\n",
+		current + "environment_parameters: {limits: {time: '30'}, run_cmd: '', responseIsHTML: 'on'}\n",
+		current + "environment_parameters: {limits: {time: '30'}, response_is_html: true}\n",
+		"environment: cpp\nlimits: {time: '30', memory: '100', output: '2'}\nresponseIsHTML: true\nproblems: {q: {type: code}}\n",
+	} {
+		dir := writeTask(t, map[string]string{"run": run, "task.yaml": yml})
 		r, err := Check(dir, CheckOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range r.Findings {
-			t.Errorf("network_grading: %s: %s", v, f)
+			t.Errorf("%q: %s", yml, f)
 		}
 	}
 }
