@@ -121,6 +121,9 @@ func scanCompat(path, lang string, list *[]Finding) {
 	sc.Buffer(make([]byte, 0, 64<<10), compatMaxBytes)
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Text()
+		if isComment(lang, text) {
+			continue
+		}
 		for i, rule := range compatRules {
 			if done[i] || rule.lang != lang {
 				continue
@@ -141,6 +144,17 @@ func scanCompat(path, lang string, list *[]Finding) {
 			}
 		}
 	}
+}
+
+// isComment says whether a line is only a comment: # in Python; //, or
+// a line of a block comment starting with /* or *, in C (code after a
+// comment's end on the same line is rare enough to be missed).
+func isComment(lang, line string) bool {
+	t := strings.TrimSpace(line)
+	if lang == "python" {
+		return strings.HasPrefix(t, "#")
+	}
+	return strings.HasPrefix(t, "//") || strings.HasPrefix(t, "/*") || strings.HasPrefix(t, "*")
 }
 
 // yamlLoadWithoutLoader says whether a line calls yaml.load with one

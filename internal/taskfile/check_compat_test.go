@@ -41,6 +41,8 @@ func TestCheck_Compat(t *testing.T) {
 		{"unittest's _count_relevant_tb_levels", map[string]string{"task.yaml": yml, "run": run,
 			"lib/result.py": "import unittest\nclass R(unittest.TextTestResult):\n    def _exc_info_to_string(self, err, test):\n        n = self._count_relevant_tb_levels(tb)\n"},
 			[]want{{"result.py", 4, SevWarning, "_count_relevant_tb_levels"}}},
+		{"comments are not code", map[string]string{"task.yaml": yml, "run": pyRun + "# was: problems = yaml.load(s)\n",
+			"lib/c.c": "// static char stack[SIGSTKSZ];\n/*\n * char alt[SIGSTKSZ];\n */\n"}, nil},
 		{"a shell run file is not read as Python", map[string]string{"task.yaml": yml,
 			"run": "#!/bin/bash\n# yaml.load(s) is what the old run did\nfeedback-result success\n"}, nil},
 	}
