@@ -140,3 +140,23 @@ func TestEnvironments_Aliases(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultAliases_INGIniousNames: the environment names task.yaml
+// files of public courses give, and those of INGInious' images since it
+// renamed them (2025: java8 became java-8, java became java-21; 2026:
+// java-25), are offered by an agent nobody configured, on the image that
+// has what their run files need: a course moved from a recent INGInious
+// would otherwise see every Java job refused ("no agent offers").
+func TestDefaultAliases_INGIniousNames(t *testing.T) {
+	t.Parallel()
+	for name, image := range map[string]string{
+		"python3": "default",
+		"cpp":     "toolchain", "pyjavacpp": "toolchain",
+		"java": "toolchain", "java7": "toolchain", "java8": "toolchain", "java8judge": "toolchain", "java8scala": "toolchain",
+		"java-8": "toolchain", "java-21": "toolchain", "java-25": "toolchain",
+	} {
+		if got := DefaultOptions().Aliases[name]; got != image {
+			t.Errorf("default alias of %s = %q, want %q", name, got, image)
+		}
+	}
+}

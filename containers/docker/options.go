@@ -32,6 +32,11 @@ var DefaultAliases = map[string]string{
 	// courses): their run files need a JDK and JUnit 4, hamcrest and
 	// Mockito jars where toolchain has them (its Dockerfile).
 	"java7": "toolchain", "java8": "toolchain", "java8judge": "toolchain",
+	// INGInious' Java images since it renamed them (java-8 in 2025, gone
+	// in 2026; java-21; java-25 in 2026): their tasks' run files are
+	// those of the names above. toolchain's JDK is Debian's (17), so a
+	// task that needs Java 21's language is still to be given an image.
+	"java-8": "toolchain", "java-21": "toolchain", "java-25": "toolchain",
 }
 
 // DefaultOptions returns the options of an agent nobody configured: SSH on

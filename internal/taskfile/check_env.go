@@ -42,9 +42,13 @@ func checkEnvironment(f findings, root *yaml.Node) (envType, env string) {
 		return envType, env
 	}
 	for _, k := range []string{"limits", "network_grading", "run_cmd"} {
-		if top(k) != nil {
-			f.add(SevWarning, keyLine(root, k), "%s at the top level is ignored: environment_parameters.%s is read instead (by INGInious too)", k, k)
+		n := top(k)
+		if n == nil || (k == "network_grading" && isOff(n)) {
+			// INGInious' task editor writes network_grading: false there
+			// on every save (task_edit.py): it asks for nothing.
+			continue
 		}
+		f.add(SevWarning, keyLine(root, k), "%s at the top level is ignored: environment_parameters.%s is read instead (by INGInious too)", k, k)
 	}
 	if !isMap(ep) {
 		if !isNull(ep) {
@@ -145,4 +149,11 @@ func kindName(n *yaml.Node) string {
 		return "list"
 	}
 	return fmt.Sprintf("value %q", n.Value)
+}
+
+// isOff says whether a node is a boolean setting that is off (false,
+// off, an empty text...), as ingo reads network_grading.
+func isOff(n *yaml.Node) bool {
+	on, err := boolean("", value(n))
+	return err == nil && !on
 }

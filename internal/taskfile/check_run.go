@@ -29,7 +29,7 @@ var interpreters = map[string][]string{
 
 func init() {
 	interpreters["python3"] = interpreters["default"]
-	for _, name := range []string{"cpp", "java", "java7", "java8", "java8judge", "java8scala", "pyjavacpp"} {
+	for _, name := range []string{"cpp", "java", "java7", "java8", "java8judge", "java8scala", "pyjavacpp", "java-8", "java-21", "java-25"} {
 		interpreters[name] = interpreters["toolchain"]
 	}
 }

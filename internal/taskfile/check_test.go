@@ -116,6 +116,9 @@ func TestCheck_Findings(t *testing.T) {
 		{"top-level limits without environment_parameters", map[string]string{
 			"task.yaml": "environment_id: default\nlimits: {time: 5}\nproblems: {q: {type: code}}\n", "run": run},
 			[]want{{"task.yaml", 2, SevWarning, "INGInious' current webapp ignores it"}}},
+		{"network_grading: true at the top level does not give the network", map[string]string{
+			"task.yaml": "environment_id: default\nenvironment_parameters: {limits: {time: '30'}}\nnetwork_grading: true\nproblems: {q: {type: code}}\n", "run": run},
+			[]want{{"task.yaml", 3, SevWarning, "network_grading at the top level is ignored"}}},
 		{"limits out of range", map[string]string{
 			"task.yaml": "environment_parameters:\n  limits: {time: 900, hard_time: 60, memory: 8000}\nproblems: {q: {type: code}}\n", "run": run},
 			[]want{{"task.yaml", 2, SevWarning, "time 900 is more than agents grant"},
@@ -150,6 +153,37 @@ func TestCheck_Findings(t *testing.T) {
 			}
 			assertFindings(t, r.Findings, tc.want)
 		})
+	}
+}
+
+// TestCheck_StudioKeys: what INGInious' task editor writes in every task
+// it saves is no finding. It writes network_grading: false at the top
+// level beside environment_parameters (task_edit.py, a leftover of the
+// older format): false changes nothing, while true is a finding, since
+// the network it asks for is not given. Its HTML box is
+// environment_parameters.responseIsHTML (env_generic_docker_oci.html),
+// the webapp reads response_is_html there, and the older format's
+// top-level responseIsHTML (tasks.py, _migrate_from_v_0_6).
+func TestCheck_StudioKeys(t *testing.T) {
+	t.Parallel()
+	const run = "#!/bin/bash\nfeedback-result success\n"
+	const current = "environment_id: default\nenvironment_type: docker\nproblems: {q: {type: code}}\n"
+	for _, yml := range []string{
+		current + "environment_parameters: {limits: {time: '30', hard_time: '', memory: '100'}, run_cmd: ''}\nnetwork_grading: false\n",
+		current + "environment_parameters: {limits: {time: '30'}}\nnetwork_grading: off\n",
+		current + "environment_parameters: {limits: {time: '30'}}\nnetwork_grading: ''\n",
+		current + "environment_parameters: {limits: {time: '30'}, run_cmd: '', responseIsHTML: 'on'}\n",
+		current + "environment_parameters: {limits: {time: '30'}, response_is_html: true}\n",
+		"environment: cpp\nlimits: {time: '30', memory: '100', output: '2'}\nresponseIsHTML: true\nproblems: {q: {type: code}}\n",
+	} {
+		dir := writeTask(t, map[string]string{"run": run, "task.yaml": yml})
+		r, err := Check(dir, CheckOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range r.Findings {
+			t.Errorf("%q: %s", yml, f)
+		}
 	}
 }
 

@@ -17,8 +17,9 @@ var taskKeys = []string{
 	"file", "grader_test_cases", "translations",
 	// the run
 	"environment_type", "environment_id", "environment_parameters",
-	// the older format
-	"environment", "limits", "network_grading", "run_cmd",
+	// the older format (responseIsHTML: its migration reads it, and the
+	// task editor wrote it)
+	"environment", "limits", "network_grading", "run_cmd", "responseIsHTML",
 }
 
 // runKeys are the keys that decide how a job runs: misspelling one
@@ -28,7 +29,10 @@ var runKeys = []string{
 	"environment", "limits", "network_grading", "run_cmd", "problems",
 }
 
-var envParamKeys = []string{"limits", "network_grading", "run_cmd", "ssh_allowed"}
+// envParamKeys: what INGInious' environment types read, and the
+// responseIsHTML its task editor writes there (the webapp reads
+// response_is_html).
+var envParamKeys = []string{"limits", "network_grading", "run_cmd", "ssh_allowed", "response_is_html", "responseIsHTML"}
 
 // limitKeys: what INGInious' agent reads, plus output, which its task
 // editor wrote until 2019.
