@@ -56,6 +56,7 @@ except timeout_decorator.TimeoutError:
 check ipython 'ipython --version | cut -d. -f1; ipython3 -c "print(6 * 7)" 2>/dev/null | tail -n1'
 check mypy 'printf "def f(x: int) -> int:\n    return x\nf(\"a\")\n" > t.py; mypy --cache-dir=/dev/null t.py | grep -o "incompatible type \"str\"; expected \"int\""'
 check locale 'LC_ALL=en_US.UTF-8 locale charmap 2>&1'
+check sigstksz 'printf "#define _GNU_SOURCE\n#include <signal.h>\n#include <stdio.h>\nstatic char stack[SIGSTKSZ];\nint main(void) { stack_t ss = {.ss_sp = stack, .ss_size = sizeof stack}; printf(\"%%d\", sigaltstack(&ss, 0)); return 0; }\n" > s.c && gcc -o s s.c && ./s'
 feedback-result success
 feedback-msg -m "$(cat /tmp/report)"
 `
@@ -92,6 +93,9 @@ func TestImageTools(t *testing.T) {
 		`mypy: incompatible type "str"; expected "int"`,
 		// Run files export it before javac (INGInious' image has it).
 		"locale: UTF-8",
+		// C written for INGInious' glibc 2.28 (UCL-INGI's CTester) sizes
+		// an array by SIGSTKSZ, which glibc 2.34 made sysconf's.
+		"sigstksz: 0",
 	}
 	if res.Result.Status != messages.StatusSuccess {
 		t.Fatalf("status %s %q, want success", res.Result.Status, res.Result.Text)

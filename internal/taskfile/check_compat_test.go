@@ -22,14 +22,9 @@ func TestCheck_Compat(t *testing.T) {
 		files map[string]string
 		want  []want
 	}{
-		{"CTester's alternate signal stack", map[string]string{"task.yaml": yml, "run": run,
-			"student/CTester/CTester.c": "#define _GNU_SOURCE\n#include <signal.h>\nvoid f(void) {\n    static char stack[SIGSTKSZ];\n}\n"},
-			[]want{{"CTester.c", 4, SevWarning, "SIGSTKSZ is not a constant"}}},
-		{"MINSIGSTKSZ in a header, spaces inside", map[string]string{"task.yaml": yml, "run": run,
-			"lib/stack.h": "char alt[ MINSIGSTKSZ ];\n"},
-			[]want{{"stack.h", 1, SevWarning, "MINSIGSTKSZ is not a constant"}}},
-		{"SIGSTKSZ as a value is fine", map[string]string{"task.yaml": yml, "run": run,
-			"t.c": "#include <signal.h>\nvoid *p; size_t n = SIGSTKSZ;\nchar *s = malloc(SIGSTKSZ);\n"}, nil},
+		{"CTester's alternate signal stack compiles on ingo's images", map[string]string{"task.yaml": yml, "run": run,
+			"student/CTester/CTester.c": "#define _GNU_SOURCE\n#include <signal.h>\nvoid f(void) {\n    static char stack[SIGSTKSZ];\n}\n",
+			"lib/stack.h":               "char alt[ MINSIGSTKSZ ];\n"}, nil},
 		{"yaml.load without a Loader in the run file", map[string]string{"task.yaml": yml,
 			"run": pyRun + "with open('../task.yaml') as s:\n    problems = yaml.load(s)['problems']\n"},
 			[]want{{"run", 5, SevWarning, "yaml.load without a Loader"}}},
