@@ -56,6 +56,10 @@ except timeout_decorator.TimeoutError:
 check ipython 'ipython --version | cut -d. -f1; ipython3 -c "print(6 * 7)" 2>/dev/null | tail -n1'
 check mypy 'printf "def f(x: int) -> int:\n    return x\nf(\"a\")\n" > t.py; mypy --cache-dir=/dev/null t.py | grep -o "incompatible type \"str\"; expected \"int\""'
 check locale 'LC_ALL=en_US.UTF-8 locale charmap 2>&1'
+check yaml-load 'python3 -c "
+import yaml
+print(yaml.load(\"a: [1, 2]\"), list(yaml.load_all(\"a: 1\n---\nb: 2\")), yaml.load(\"c: 3\", yaml.SafeLoader))
+" 2>&1'
 check sigstksz 'printf "#define _GNU_SOURCE\n#include <signal.h>\n#include <stdio.h>\nstatic char stack[SIGSTKSZ];\nint main(void) { stack_t ss = {.ss_sp = stack, .ss_size = sizeof stack}; printf(\"%%d\", sigaltstack(&ss, 0)); return 0; }\n" > s.c && gcc -o s s.c && ./s'
 feedback-result success
 feedback-msg -m "$(cat /tmp/report)"
@@ -95,6 +99,9 @@ func TestImageTools(t *testing.T) {
 		"locale: UTF-8",
 		// C written for INGInious' glibc 2.28 (UCL-INGI's CTester) sizes
 		// an array by SIGSTKSZ, which glibc 2.34 made sysconf's.
+		// Run files written for PyYAML 5 (37 of UCL-INGI's LSINF1252)
+		// call yaml.load without a Loader.
+		"yaml-load: {'a': [1, 2]} [{'a': 1}, {'b': 2}] {'c': 3}",
 		"sigstksz: 0",
 	}
 	if res.Result.Status != messages.StatusSuccess {

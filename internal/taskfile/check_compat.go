@@ -24,27 +24,17 @@ const (
 // bookworm: glibc 2.36, Python 3.11, PyYAML 6), seen in public courses.
 // ingo cannot run these lines differently: the image's libraries decide,
 // so the task author hears it before the students do. (An array sized
-// SIGSTKSZ, UCL-INGI's CTester, compiles: the images keep it a constant,
+// SIGSTKSZ, UCL-INGI's CTester, compiles, and yaml.load without a Loader
+// loads: the images keep both as they were, see
 // containers/images/default/Dockerfile.)
 type compatRule struct {
 	lang string // "c" or "python": which files it reads
 	re   *regexp.Regexp
-	// match, when set, decides on a line re matched (what a regular
-	// expression cannot say, such as balanced parentheses).
-	match func(line string) bool
 	// message says why and what to do; %s is what re matched.
 	message string
 }
 
 var compatRules = []compatRule{
-	{
-		lang:  "python",
-		re:    regexp.MustCompile(`\byaml\.load\(`),
-		match: yamlLoadWithoutLoader,
-		message: "yaml.load without a Loader raises TypeError with PyYAML 6 (ingo's images, and INGInious' current " +
-			"ones): the run file stops there, and a result it set before stands with the default grade " +
-			"(100 for success). Use yaml.safe_load",
-	},
 	{
 		lang: "python",
 		re:   regexp.MustCompile(`\b_count_relevant_tb_levels\b`),
@@ -123,7 +113,7 @@ func scanCompat(path, lang string, list *[]Finding) {
 				continue
 			}
 			m := rule.re.FindStringSubmatch(text)
-			if m == nil || (rule.match != nil && !rule.match(text)) {
+			if m == nil {
 				continue
 			}
 			done[i] = true
@@ -149,49 +139,4 @@ func isComment(lang, line string) bool {
 		return strings.HasPrefix(t, "#")
 	}
 	return strings.HasPrefix(t, "//") || strings.HasPrefix(t, "/*") || strings.HasPrefix(t, "*")
-}
-
-// yamlLoadWithoutLoader says whether a line calls yaml.load with one
-// argument: PyYAML 6 wants the Loader, as the second argument or by name.
-// A call whose parentheses close on a later line is not judged.
-func yamlLoadWithoutLoader(line string) bool {
-	for rest := line; ; {
-		i := strings.Index(rest, "yaml.load(")
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+len("yaml.load("):]
-		if args, ok := callArgs(rest); ok && len(args) == 1 && !strings.Contains(args[0], "Loader") {
-			return true
-		}
-	}
-}
-
-// callArgs splits the arguments of a call, s being what follows its
-// opening parenthesis, at its top-level commas; false when the call does
-// not close on this line. Brackets in strings are not told apart: a
-// line like that is rare enough to be judged wrong.
-func callArgs(s string) ([]string, bool) {
-	depth, start := 0, 0
-	var args []string
-	for j, c := range s {
-		switch c {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			if depth == 0 {
-				if a := strings.TrimSpace(s[start:j]); a != "" || len(args) > 0 {
-					args = append(args, a)
-				}
-				return args, true
-			}
-			depth--
-		case ',':
-			if depth == 0 {
-				args = append(args, strings.TrimSpace(s[start:j]))
-				start = j + 1
-			}
-		}
-	}
-	return nil, false
 }
