@@ -102,6 +102,10 @@ type Options struct {
 	// cgroupRoot is where cgroup filesystems are mounted (tests change it
 	// to force the stats stream).
 	cgroupRoot string
+	// cgroupV1 is set by New when the daemon runs its containers in
+	// cgroup v1, whose memory limit does not count TCP buffers (see
+	// setMemory).
+	cgroupV1 bool
 }
 
 func (o *Options) defaults() {
@@ -157,6 +161,8 @@ type Runtime struct {
 	reapingRefs sync.Map // messages.JobAttempt -> true while being removed
 
 	closeOnce sync.Once
+	// tcpWarned: boundTCP said once that it cannot write the bound.
+	tcpWarned atomic.Bool
 	// oldLogged: Cleanup said once that it leaves unlabelled leftovers.
 	oldLogged atomic.Bool
 }
@@ -186,6 +192,13 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	// Ping negotiated the version; make sure even if it did not.
 	cli.NegotiateAPIVersion(pctx)
+	info, err := cli.Info(pctx)
+	if err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("docker daemon info: %w", err)
+	}
+	// Daemons before 20.10 do not say, and know only cgroup v1.
+	opts.cgroupV1 = info.CgroupVersion != "2"
 	return newRuntime(cli, opts), nil
 }
 

@@ -214,7 +214,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 	if lim.memory > 0 {
 		// Its tmpfs mounts and its writes to /task/student inside, as in
 		// the grading container; no helper share (see studentBudget).
-		hc.Memory, hc.MemorySwap = lim.memory<<20, lim.memory<<20
+		c.r.setMemory(hc, lim.memory<<20)
 	}
 	setShare(hc, pl, c.r.opts.CPUs, n)
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
@@ -257,6 +257,7 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, common int64
 	if err := r.start(c.ctx, id); err != nil {
 		return channel.CodeLaunch, "the student container could not start"
 	}
+	r.boundTCP(id, lim.memory<<20)
 	if common > 0 {
 		if err := c.giveStudentCommon(att.conn.Conn); err != nil {
 			r.log.Warn("student container: the course's common student files", "job", c.job.ID(), "container", id, "err", err)
