@@ -192,13 +192,15 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	// Ping negotiated the version; make sure even if it did not.
 	cli.NegotiateAPIVersion(pctx)
-	info, err := cli.Info(pctx)
-	if err != nil {
-		_ = cli.Close()
-		return nil, fmt.Errorf("docker daemon info: %w", err)
+	// Daemons before 20.10 do not say, and know only cgroup v1; one that
+	// does not answer (a socket proxy that allows no /info) is taken for
+	// v1 too: bounding TCP buffers on v2 costs a warning at most.
+	opts.cgroupV1 = true
+	if info, err := cli.Info(pctx); err != nil {
+		opts.Logger.Warn("docker runtime: the daemon's info is not readable; taking its cgroups for v1", "err", err)
+	} else {
+		opts.cgroupV1 = info.CgroupVersion != "2"
 	}
-	// Daemons before 20.10 do not say, and know only cgroup v1.
-	opts.cgroupV1 = info.CgroupVersion != "2"
 	return newRuntime(cli, opts), nil
 }
 
