@@ -85,12 +85,14 @@ func (r *Runtime) setMemory(hc *container.HostConfig, m int64) {
 }
 
 // boundTCP bounds, on cgroup v1, the TCP buffers of the started container
-// id whose memory limit is m bytes. cgroup v1 charges them to no memory
-// limit until memory.kmem.tcp.limit_in_bytes is written (cgroup v2
-// charges them to memory.max): a student's program that filled loopback
-// connections held 560 MiB of the host's memory from a 64 MiB job, and
-// could go on up to the host-wide tcp_mem, past which every TCP socket of
-// the host (the agent's NATS connection, other jobs') is starved. runc
+// id whose memory limit is m bytes (UDP's too: once the file is written,
+// every socket of the cgroup charges that counter). cgroup v1 charges
+// them to no memory limit until memory.kmem.tcp.limit_in_bytes is written
+// (cgroup v2 charges them to memory.max): a student's program that filled
+// loopback connections held 560 MiB of the host's memory from a 64 MiB
+// job, and could go on up to the host-wide tcp_mem (udp_mem), past which
+// every socket of the host (the agent's NATS connection, other jobs') is
+// starved. runc
 // 1.1 and later ignore KernelMemoryTCP, so the agent writes the file
 // itself, before any of the container's code but the helper runs
 // (sockets made before are never charged): for a grading container before
