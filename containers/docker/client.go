@@ -106,6 +106,9 @@ type Options struct {
 	// cgroup v1, whose memory limit does not count TCP buffers (see
 	// setMemory).
 	cgroupV1 bool
+	// tcpBoundLate delays boundTCP (tests: a loaded host's slow start
+	// answer).
+	tcpBoundLate time.Duration
 }
 
 func (o *Options) defaults() {

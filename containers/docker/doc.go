@@ -291,10 +291,12 @@
 //     1.1 and later ignore Docker's KernelMemoryTCP. So on a v1 daemon
 //     (Info's CgroupVersion) the runtime asks for KernelMemoryTCP and
 //     writes that file itself (boundTCP), a quarter of each container's
-//     memory limit, right after the start: for a grading container before
-//     its files go in, so before any code but the helper runs; for a
-//     student container its command may already run (a socket made in its
-//     first milliseconds is never charged). Runtime.JobMemory adds those
+//     memory limit, right after the start and before any code but the
+//     helper runs (a socket made before is never charged): for a grading
+//     container before its files go in; a student container is always
+//     given a common tar on v1 (the folder course/ alone, on a 64 KiB
+//     /course, when the course has no common student files), which its
+//     helper reads before it starts the command. Runtime.JobMemory adds those
 //     quarters (of M + 8 and of M) on v1. Writing it needs the host's
 //     cgroup tree, writable (an agent as root); without, the agent says
 //     so once, and a job's TCP buffers are bounded only by the host-wide

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sync/semaphore"
@@ -102,6 +103,7 @@ func (r *Runtime) boundTCP(id string, m int64) {
 	if !r.opts.cgroupV1 || m <= 0 {
 		return
 	}
+	time.Sleep(r.opts.tcpBoundLate)
 	want := []byte(strconv.FormatInt(tcpMemory(m), 10))
 	v1, _ := cgroupDirs(r.opts.cgroupRoot, id, 0, "memory")
 	var err error = errors.New("no memory cgroup found")
