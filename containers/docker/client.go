@@ -102,6 +102,13 @@ type Options struct {
 	// cgroupRoot is where cgroup filesystems are mounted (tests change it
 	// to force the stats stream).
 	cgroupRoot string
+	// cgroupV1 is set by New when the daemon runs its containers in
+	// cgroup v1, whose memory limit does not count TCP buffers (see
+	// setMemory).
+	cgroupV1 bool
+	// tcpBoundLate delays boundTCP (tests: a loaded host's slow start
+	// answer).
+	tcpBoundLate time.Duration
 }
 
 func (o *Options) defaults() {
@@ -157,6 +164,8 @@ type Runtime struct {
 	reapingRefs sync.Map // messages.JobAttempt -> true while being removed
 
 	closeOnce sync.Once
+	// tcpWarned: boundTCP said once that it cannot write the bound.
+	tcpWarned atomic.Bool
 	// oldLogged: Cleanup said once that it leaves unlabelled leftovers.
 	oldLogged atomic.Bool
 }
@@ -186,6 +195,15 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	// Ping negotiated the version; make sure even if it did not.
 	cli.NegotiateAPIVersion(pctx)
+	// Daemons before 20.10 do not say, and know only cgroup v1; one that
+	// does not answer (a socket proxy that allows no /info) is taken for
+	// v1 too: bounding TCP buffers on v2 costs a warning at most.
+	opts.cgroupV1 = true
+	if info, err := cli.Info(pctx); err != nil {
+		opts.Logger.Warn("docker runtime: the daemon's info is not readable; taking its cgroups for v1", "err", err)
+	} else {
+		opts.cgroupV1 = info.CgroupVersion != "2"
+	}
 	return newRuntime(cli, opts), nil
 }
 

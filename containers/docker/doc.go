@@ -286,6 +286,21 @@
 //     running container. JobMemory (memory.go) sums it all, (M + 8) + M +
 //     min(disk, M) MiB for M = Limits.Memory plus 12 to 48 MiB for those
 //     files, and the agent's admission counts that against agent.memory.
+//     TCP buffers: cgroup v2 charges them to the memory limit; cgroup v1
+//     to none unless memory.kmem.tcp.limit_in_bytes is written, and runc
+//     1.1 and later ignore Docker's KernelMemoryTCP. So on a v1 daemon
+//     (Info's CgroupVersion) the runtime asks for KernelMemoryTCP and
+//     writes that file itself (boundTCP), a quarter of each container's
+//     memory limit, right after the start and before any code but the
+//     helper runs (a socket made before is never charged): for a grading
+//     container before its files go in; a student container is always
+//     given a common tar on v1 (the folder course/ alone, on a 64 KiB
+//     /course, when the course has no common student files), which its
+//     helper reads before it starts the command. Runtime.JobMemory adds those
+//     quarters (of M + 8 and of M) on v1. Writing it needs the host's
+//     cgroup tree, writable (an agent as root); without, the agent says
+//     so once, and a job's TCP buffers are bounded only by the host-wide
+//     net.ipv4.tcp_mem.
 //   - Disk (choice (b) of issue 3): the rootfs is read-only; the only
 //     writable places are tmpfs mounts with a size, so their total is
 //     bounded whatever the storage driver (fuse-overlayfs has no quota):

@@ -2,8 +2,14 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -51,8 +57,70 @@ func JobMemory(l messages.Limits) int64 {
 	return gradingMemory(l)>>20 + l.Memory + studentDirBytes(l)>>20 + studentDirInodes(l)*inodeBytes>>20
 }
 
-// JobMemory is the package's JobMemory: the agent asks its runtime.
-func (r *Runtime) JobMemory(l messages.Limits) int64 { return JobMemory(l) }
+// JobMemory is the package's JobMemory, plus, on a cgroup v1 daemon, the
+// TCP buffers its containers may hold apart from their memory limits
+// (setMemory): a quarter of the grading container's and of the student
+// containers' budget. The agent asks its runtime.
+func (r *Runtime) JobMemory(l messages.Limits) int64 {
+	m := JobMemory(l)
+	if m > 0 && r.opts.cgroupV1 {
+		m += (tcpMemory(gradingMemory(l)) + tcpMemory(l.Memory<<20)) >> 20
+	}
+	return m
+}
+
+// tcpMemory is the bound of the TCP buffers of a container whose memory
+// limit is m bytes, on cgroup v1: a quarter of it, plenty for loopback
+// servers and downloads (past it the kernel shrinks the container's
+// buffers, as under global memory pressure).
+func tcpMemory(m int64) int64 { return m / 4 }
+
+// setMemory gives a container the memory limit m bytes, without swap,
+// and asks, on a cgroup v1 daemon, for a bound of its TCP buffers
+// (KernelMemoryTCP, which boundTCP makes sure of).
+func (r *Runtime) setMemory(hc *container.HostConfig, m int64) {
+	hc.Memory, hc.MemorySwap = m, m
+	if r.opts.cgroupV1 {
+		hc.KernelMemoryTCP = tcpMemory(m)
+	}
+}
+
+// boundTCP bounds, on cgroup v1, the TCP buffers of the started container
+// id whose memory limit is m bytes (UDP's too: once the file is written,
+// every socket of the cgroup charges that counter). cgroup v1 charges
+// them to no memory limit until memory.kmem.tcp.limit_in_bytes is written
+// (cgroup v2 charges them to memory.max): a student's program that filled
+// loopback connections held 560 MiB of the host's memory from a 64 MiB
+// job, and could go on up to the host-wide tcp_mem (udp_mem), past which
+// every socket of the host (the agent's NATS connection, other jobs') is
+// starved. runc
+// 1.1 and later ignore KernelMemoryTCP, so the agent writes the file
+// itself, before any of the container's code but the helper runs
+// (sockets made before are never charged): for a grading container before
+// its files go in. It needs the host's cgroup tree, writable (an agent
+// running as root); without, it says so once.
+func (r *Runtime) boundTCP(id string, m int64) {
+	if !r.opts.cgroupV1 || m <= 0 {
+		return
+	}
+	time.Sleep(r.opts.tcpBoundLate)
+	want := []byte(strconv.FormatInt(tcpMemory(m), 10))
+	v1, _ := cgroupDirs(r.opts.cgroupRoot, id, 0, "memory")
+	var err error = errors.New("no memory cgroup found")
+	for _, dir := range v1 {
+		f := filepath.Join(dir, "memory.kmem.tcp.limit_in_bytes")
+		if _, serr := os.Stat(f); serr != nil {
+			continue
+		}
+		if err = os.WriteFile(f, want, 0); err == nil {
+			return
+		}
+		break
+	}
+	if r.tcpWarned.CompareAndSwap(false, true) {
+		r.log.Warn("cannot bound the TCP buffers of grading containers (cgroup v1 counts them in no memory limit): run the agent as root with the host's /sys/fs/cgroup", "container", id, "err", err)
+	}
+}
 
 // studentBudget is the memory the student containers of a job running at
 // once share: Limits.Memory MiB (nil: no limit). A student container's

@@ -29,6 +29,28 @@ func TestJobMemory(t *testing.T) {
 	}
 }
 
+// The runtime's JobMemory counts, on cgroup v1, the TCP buffers its
+// containers may hold beside their memory limits: a quarter of the
+// grading container's limit and of the student containers' budget.
+func TestRuntimeJobMemory_TCPOnCgroupV1(t *testing.T) {
+	l := messages.Limits{Memory: 100, Disk: 64}
+	for _, tt := range []struct {
+		v1   bool
+		want int64
+	}{
+		{false, 108 + 100 + 64 + 12},
+		{true, 108 + 100 + 64 + 12 + 27 + 25},
+	} {
+		r := &Runtime{opts: Options{cgroupV1: tt.v1}}
+		if got := r.JobMemory(l); got != tt.want {
+			t.Errorf("cgroup v1 %v: JobMemory = %d, want %d", tt.v1, got, tt.want)
+		}
+	}
+	if got := (&Runtime{opts: Options{cgroupV1: true}}).JobMemory(messages.Limits{}); got != 0 {
+		t.Errorf("no memory limit on cgroup v1: JobMemory = %d, want 0", got)
+	}
+}
+
 // A grader gets its memory limit and no more: the tmpfs mounts are not
 // added to it, however large the disk limit, and the files written there
 // are memory too. Each run file reports success only if it got what it

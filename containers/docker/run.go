@@ -246,6 +246,8 @@ func (r *Runtime) prepare(ctx context.Context, s containerSpec, c *running) erro
 		return failure("The grading container could not start", err)
 	}
 	c.started = time.Now()
+	// Before its files: only the helper runs yet.
+	r.boundTCP(c.id, gradingMemory(s.limits))
 	return nil
 }
 
@@ -463,7 +465,7 @@ func (r *Runtime) create(s containerSpec, volume string) (string, error) {
 		// The tmpfs mounts count inside (their pages are charged to the
 		// writer's cgroup): a job holds its memory limit, not that plus
 		// its disk; a grader filling its disk may be an overflow.
-		hc.Memory, hc.MemorySwap = m, m
+		r.setMemory(hc, m)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.opts.APITimeout)
 	defer cancel()

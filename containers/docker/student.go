@@ -107,6 +107,13 @@ func (c *jobChannel) runStudent(ctl *yamux.Stream, h channel.Header) {
 	lim := c.studentLimits(req)
 	// Read from the bundle before joinShares takes its lock.
 	common := c.studentCommonRoom()
+	if common == 0 && c.r.opts.cgroupV1 && lim.memory > 0 {
+		// Its helper waits for the tar, and its command with it, until
+		// boundTCP is done: a program that made its sockets in its first
+		// milliseconds, before the bound, held 570 MiB of TCP buffers
+		// from a 32 MiB student container.
+		common = gateRoom
+	}
 	// Its memory comes from the job's: held until the container is gone.
 	release, err := c.takeStudentMemory(lim.memory)
 	if err != nil {
@@ -214,7 +221,7 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 	if lim.memory > 0 {
 		// Its tmpfs mounts and its writes to /task/student inside, as in
 		// the grading container; no helper share (see studentBudget).
-		hc.Memory, hc.MemorySwap = lim.memory<<20, lim.memory<<20
+		c.r.setMemory(hc, lim.memory<<20)
 	}
 	setShare(hc, pl, c.r.opts.CPUs, n)
 	ctx, cancel := context.WithTimeout(context.Background(), c.r.opts.APITimeout)
@@ -257,6 +264,8 @@ func (c *jobChannel) superviseStudent(id string, lim studentLimits, common int64
 	if err := r.start(c.ctx, id); err != nil {
 		return channel.CodeLaunch, "the student container could not start"
 	}
+	// Before the common tar: its helper runs nothing before that.
+	r.boundTCP(id, lim.memory<<20)
 	if common > 0 {
 		if err := c.giveStudentCommon(att.conn.Conn); err != nil {
 			r.log.Warn("student container: the course's common student files", "job", c.job.ID(), "container", id, "err", err)

@@ -64,20 +64,36 @@ func (c *jobChannel) studentCommonRoom() int64 {
 	return c.commonRoom
 }
 
+// gateRoom is the /course of a student container whose course has no
+// common student files but whose start must wait for the agent (on
+// cgroup v1, for boundTCP): its helper waits for a tar on its stdin
+// before it runs anything (Common), and unpacks that tar's one folder
+// there.
+const gateRoom = 64 << 10
+
 // writeStudentCommon writes to tw the directories and regular files of
-// b's $common/student, named course/common/student/..., and closes it. It
-// returns the room they take on a tmpfs (0 when there are none).
+// b's $common/student, named course/common/student/..., and closes it;
+// when there are none, the folder course/ alone, so that the tar has an
+// entry (a helper takes a tar without any for no tar at all). It returns
+// the room they take on a tmpfs (0 when there are none).
 func writeStudentCommon(ctx context.Context, tw *tar.Writer, b containers.TaskBundle) (room int64, err error) {
+	entries := 0
 	err = eachBundleEntry(ctx, b, func(name string, hdr *tar.Header, r io.Reader) error {
 		rest, ok := strings.CutPrefix(name, "/"+commonStudentDir)
 		if !ok || (rest != "" && rest[0] != '/') {
 			return nil
 		}
+		entries++
 		room += tmpfsRoom(hdr)
 		return copyEntry(tw, hdr, "course/common/student"+rest, commonMode(hdr), r)
 	})
 	if err != nil {
 		return 0, err
+	}
+	if entries == 0 {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "course/", Mode: 0o755, Uid: workerID, Gid: workerID}); err != nil {
+			return 0, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return 0, err

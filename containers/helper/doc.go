@@ -92,7 +92,11 @@
 //  4. SIGTERM and SIGINT received by the helper are forwarded to the run
 //     file's process group; the helper then goes on and writes the result
 //     from whatever feedback exists. (A signal before the run file started:
-//     result "killed".) The runtime's kill is SIGKILL: no result.
+//     result "killed".) The runtime's kill is SIGKILL: no result. The
+//     signals Go's runtime would exit of (SIGHUP, SIGQUIT, SIGABRT, SIGSEGV
+//     and the like sent with kill) are absorbed, in `ingo-helper student`
+//     too (which passes SIGHUP and SIGQUIT on to its command): the
+//     processes of a container are the helper's uid and may signal it.
 //  5. When the run file exits, the helper kills what it left running: as
 //     PID 1, every other process of the container (kill(-1, SIGKILL)); else
 //     the run file's process group, and it stops waiting for the output of

@@ -61,6 +61,7 @@ func studentMain(e *cmdEnv, a *parsed) error {
 	signals := make(chan os.Signal, 8)
 	signal.Notify(signals, forwarded...)
 	defer signal.Stop(signals)
+	absorbSignals()
 	reserveThreads(e.paths.Root)
 	oom := openOOMCounter(e.paths.Root)
 	env := runEnv(e, DefaultOutputLimit)
