@@ -60,6 +60,19 @@ check yaml-load 'python3 -c "
 import yaml
 print(yaml.load(\"a: [1, 2]\"), list(yaml.load_all(\"a: 1\n---\nb: 2\")), yaml.load(\"c: 3\", yaml.SafeLoader))
 " 2>&1'
+check unittest-tb 'python3 -c "
+import unittest
+class T(unittest.TestCase):
+    def test(self):
+        self.assertEqual(1, 2)
+class R(unittest.TestResult):
+    def addFailure(self, test, err):
+        tb = err[2]
+        while tb and self._is_relevant_tb_level(tb):
+            tb = tb.tb_next
+        print(\"levels\", self._count_relevant_tb_levels(tb))
+T(\"test\").run(R())
+" 2>&1'
 check sigstksz 'printf "#define _GNU_SOURCE\n#include <signal.h>\n#include <stdio.h>\nstatic char stack[SIGSTKSZ];\nint main(void) { stack_t ss = {.ss_sp = stack, .ss_size = sizeof stack}; printf(\"%%d\", sigaltstack(&ss, 0)); return 0; }\n" > s.c && gcc -o s s.c && ./s'
 feedback-result success
 feedback-msg -m "$(cat /tmp/report)"
@@ -102,6 +115,9 @@ func TestImageTools(t *testing.T) {
 		// Run files written for PyYAML 5 (37 of UCL-INGI's LSINF1252)
 		// call yaml.load without a Loader.
 		"yaml-load: {'a': [1, 2]} [{'a': 1}, {'b': 2}] {'c': 3}",
+		// Result classes of courses written for Python 3.8 (UCL-INGI's
+		// ExercicesGit) call what 3.11 removed.
+		"unittest-tb: levels 1",
 		"sigstksz: 0",
 	}
 	if res.Result.Status != messages.StatusSuccess {

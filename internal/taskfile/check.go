@@ -58,7 +58,6 @@ func Check(dir string, o CheckOptions) (*Report, error) {
 		checkTaskYAML(f, data, o, r)
 	}
 	checkRunFile(dir, r.Spec, &r.Findings)
-	checkCompat(dir, &r.Findings)
 	r.Samples = checkSamples(dir, r.Problems, &r.Findings)
 	sortFindings(r.Findings)
 	return r, nil
