@@ -23,7 +23,7 @@ func unknownJob(id string) *httpError {
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := who(r)
-	if v, owner, ok := s.store.view(id); ok && p.canSee(owner) {
+	if v, owner, ok, fresh := s.store.viewFresh(id); ok && p.canSee(owner) && fresh {
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
@@ -210,7 +210,7 @@ func (s *Server) adopt(v jobView, owner string) *record {
 		return r
 	}
 	r := st.addLocked(v.JobID, v.SubmittedAt)
-	r.owner = owner
+	r.owner, r.adopted = owner, true
 	st.appendLocked(r, "queued", map[string]string{"job_id": v.JobID})
 	if v.Status == statusRunning {
 		r.status, r.startedAt, r.agent, r.attempt = statusRunning, *v.StartedAt, v.Agent, max(v.Attempt, 1)

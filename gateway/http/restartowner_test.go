@@ -40,6 +40,13 @@ func frontendFindsItsJobsAfterRestart(t *testing.T, durable bool) {
 	if status != 202 {
 		t.Fatalf("submit: %d %s", status, data)
 	}
+	for _, id := range []string{"hang-2", "wait-1"} { // after quick-1, hang-2 takes its slot and wait-1 waits
+		status, data = e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": id,
+			"inputs": map[string]any{"@fake": map[string]any{"hang": true}}}), bearer(mine)...)
+		if status != 202 {
+			t.Fatalf("submit %s: %d %s", id, status, data)
+		}
+	}
 	testutil.Eventually(t, wait, func() bool {
 		v, _, ok := e.srv.store.view("hang-1")
 		return ok && v.Status == statusRunning
@@ -72,6 +79,19 @@ func frontendFindsItsJobsAfterRestart(t *testing.T, durable bool) {
 		}
 	}
 
+	// A job still waiting when the restarted API first answered it is
+	// seen to start: its status is not the one of that first answer.
+	if status, data := e2.call("GET", "/api/v1/jobs/wait-1", "", nil, bearer(mine)...); status != 200 || !strings.Contains(string(data), `"status":"queued"`) {
+		t.Fatalf("wait-1: %d %s", status, data)
+	}
+	if status, data := e2.call("DELETE", "/api/v1/jobs/hang-2", "", nil, bearer(mine)...); status != 202 {
+		t.Fatalf("kill hang-2: %d %s", status, data)
+	}
+	testutil.Eventually(t, wait, func() bool {
+		srv.snaps.stale()
+		_, data := e2.call("GET", "/api/v1/jobs/wait-1", "", nil, bearer(mine)...)
+		return strings.Contains(string(data), `"status":"running"`)
+	}, "wait-1 never showed as running after hang-2 was killed")
 	for _, c := range []struct {
 		name, method, path, token string
 		want                      int
