@@ -105,6 +105,11 @@ func (b *Backend) current(agentID, jobID string, attempt int) *job {
 	switch {
 	case j == nil && b.done[jobID] == nil:
 		why = "no such job"
+	case j != nil && j.phase == phaseWaiting:
+		// Its attempt was taken back (its agent lost, or restarted)
+		// and the next one is not sent yet: "now at attempt N" with the
+		// same N read as a contradiction.
+		why = fmt.Sprintf("the job was taken back after attempt %d and waits to be sent again", j.attempt)
 	case j != nil:
 		why = fmt.Sprintf("the job is now at attempt %d", j.attempt)
 	}

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -174,8 +175,10 @@ func (j *Journal) Close() {
 // store publishes one message to stream and waits for its ack, sending it
 // again with the same message id for at most within.
 func (j *Journal) store(subject, stream string, data []byte, msgID string, within time.Duration) (uint64, error) {
-	deadline := time.Now().Add(within)
-	for {
+	start := time.Now()
+	deadline := start.Add(within)
+	var warned time.Time // when it last said so at WARN
+	for tries := 1; ; tries++ {
 		ctx, cancel := context.WithTimeout(context.Background(), min(j.opts.Timeout/3, time.Until(deadline)))
 		ack, err := j.js.Publish(ctx, subject, data, jetstream.WithExpectStream(stream), jetstream.WithMsgID(msgID))
 		cancel()
@@ -187,9 +190,29 @@ func (j *Journal) store(subject, stream string, data []byte, msgID string, withi
 			// client, and the subject holds the space (space.go).
 			return 0, fmt.Errorf("journal: store in %s: %w", stream, err)
 		}
-		j.opts.Log.Debug("journal: store not acknowledged; sending it again", "stream", stream, "err", err)
+		if now := time.Now(); now.Sub(warned) >= storeWarnEvery && (refused(err) || now.Sub(start) >= storeWarnEvery) {
+			// Nothing reaches the backend's clients meanwhile but
+			// silence: say it where an operator looks.
+			warned = now
+			j.opts.Log.Warn("journal: JetStream does not store the backend's transitions; the backend waits and tries again (a full disk? the NATS server's log says why; freed, restart the server: a stream whose write failed refuses until then)",
+				"stream", stream, "err", err, "tries", tries, "for", now.Sub(start).Round(time.Millisecond), "gives_up_in", time.Until(deadline).Round(time.Second))
+		} else {
+			j.opts.Log.Debug("journal: store not acknowledged; sending it again", "stream", stream, "err", err)
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// storeWarnEvery is how often a store that keeps failing is logged at
+// WARN: a refusal at once, a missing ack once it lasts this long (a
+// stream leader election takes less).
+const storeWarnEvery = 5 * time.Second
+
+// refused says whether JetStream answered a store with an error (a full
+// stream, a store that cannot write), rather than not at all.
+func refused(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api)
 }
 
 // Forget lets a delivered job's records go: the compactor (compact.go)

@@ -433,6 +433,11 @@ func (a *app) ensureBundleStore(ctx context.Context, nc *nats.Conn) error {
 		if err == nil {
 			return nil
 		}
+		if natsconn.StoreBound(err) {
+			// Its bound does not fit the server's store: asking again
+			// for 15 s does not help, and JetStream is running.
+			return fmt.Errorf("create the task bundle store %q: %w", stream, err)
+		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
 			return fmt.Errorf("create the task bundle store %q: %w (does the NATS server run JetStream?)", stream, err)
 		}

@@ -56,8 +56,13 @@ a secret: whoever has them is that identity until they are revoked.`,
 				return a.revokeCreds(keys, dataDir, revoke, revokeAll)
 			}
 			if natsConfig {
+				adoptOperator(keys, dataDir)
 				text, err := keys.ServerConfig()
 				if err != nil {
+					return err
+				}
+				// Keep the operator JWT it names (see writeServerConfig).
+				if err := keys.Save(dataDir); err != nil {
 					return err
 				}
 				_, err = fmt.Fprint(a.stdout, text)
@@ -126,10 +131,16 @@ func (a *app) revokeCreds(keys *natsauth.Keys, dataDir, path string, all bool) e
 	return nil
 }
 
-// writeServerConfig writes the server block to dataDir/natsAuthConf.
+// writeServerConfig writes the server block to dataDir/natsAuthConf, and
+// the keys with the operator JWT it names, so that the next block names
+// the same one (a server reloads a new block only then).
 func writeServerConfig(keys *natsauth.Keys, dataDir string) error {
+	adoptOperator(keys, dataDir)
 	text, err := keys.ServerConfig()
 	if err != nil {
+		return err
+	}
+	if err := keys.Save(dataDir); err != nil {
 		return err
 	}
 	path := filepath.Join(dataDir, natsAuthConf)
@@ -270,4 +281,20 @@ func (a *app) localKeys() *natsauth.Keys {
 		}
 	}
 	return a.keys
+}
+
+// adoptOperator hands the keys the operator JWT of dataDir's server
+// block, when there is one: keys of an earlier version keep none, and
+// the servers run with that block's.
+func adoptOperator(keys *natsauth.Keys, dataDir string) {
+	data, err := os.ReadFile(filepath.Join(dataDir, natsAuthConf))
+	if err != nil {
+		return
+	}
+	for line := range strings.Lines(string(data)) {
+		if token, ok := strings.CutPrefix(strings.TrimSpace(line), "operator: "); ok {
+			keys.AdoptOperatorJWT(token)
+			return
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +70,19 @@ func TestCreds_Commands(t *testing.T) {
 	}
 	if admitted() {
 		t.Error("revoked credentials were admitted")
+	}
+	// The block names the operator JWT --init wrote: nats-server
+	// reloads a new account JWT, not a new operator JWT, and a JWT
+	// signed again differs by its issue time.
+	_, block2, _ := runCmd(t.Context(), "creds", "--nats-config", "--data-dir", dir)
+	written, err := os.ReadFile(filepath.Join(dir, natsAuthConf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, b := range map[string]string{"--nats-config after --revoke": block2, natsAuthConf + " after --revoke": string(written)} {
+		if operatorLine(b) != operatorLine(block) || operatorLine(b) == "" {
+			t.Errorf("%s names another operator JWT than the first block: a reload of the servers fails", what)
+		}
 	}
 	// After --revoke-all, admin.creds is made anew by the next start.
 	time.Sleep(1100 * time.Millisecond)
@@ -192,5 +206,64 @@ func TestCreds_RefusedFileNamed(t *testing.T) {
 	code, _, errOut := runCmd(t.Context(), "queue", "--creds", path, "--nats-url", n.URL)
 	if code == exitOK || !strings.Contains(errOut, path) || !strings.Contains(errOut, "revoked") || strings.Contains(errOut, "by default") {
 		t.Errorf("queue with refused credentials: exit %d: %s", code, errOut)
+	}
+}
+
+// operatorLine is the "operator: JWT" line of a server block.
+func operatorLine(block string) string {
+	for line := range strings.Lines(block) {
+		if strings.HasPrefix(line, "operator: ") {
+			return line
+		}
+	}
+	return ""
+}
+
+// TestCreds_RevokeKeepsAnEarlierBlocksOperator: keys of an earlier
+// version keep no operator JWT; the first --revoke after an upgrade
+// names the one of the nats-auth.conf the servers run with, so that
+// their reload takes the revocation.
+func TestCreds_RevokeKeepsAnEarlierBlocksOperator(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	if code, _, errOut := runCmd(t.Context(), "creds", "--init", "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --init: exit %d: %s", code, errOut)
+	}
+	first, err := os.ReadFile(filepath.Join(dir, natsAuthConf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an earlier version left them: no operator_jwt.
+	path := filepath.Join(dir, natsauth.KeysFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatal(err)
+	}
+	delete(f, "operator_jwt")
+	if data, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := runCmd(t.Context(), "creds", "--role", "agent", "--name", "leaked", "--data-dir", dir)
+	file := filepath.Join(t.TempDir(), "leaked.creds")
+	if err := os.WriteFile(file, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a JWT signed again would differ
+	if code, _, errOut := runCmd(t.Context(), "creds", "--revoke", file, "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --revoke: exit %d: %s", code, errOut)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, natsAuthConf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if operatorLine(string(after)) != operatorLine(string(first)) {
+		t.Error("--revoke wrote another operator JWT than the block the servers run with: their reload fails")
 	}
 }

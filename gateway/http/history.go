@@ -28,14 +28,20 @@ func tagOwner(launcher string, p principal) string {
 // recordOwner is the owner of a history record the API submitted, "" for
 // others' (the CLI's, another frontend library's).
 func (s *Server) recordOwner(r *messages.JobRecord) string {
-	if r.ClientID != s.client.ID() || !strings.HasSuffix(r.Launcher, ownerClose) {
+	return s.launcherOwner(r.ClientID == s.client.ID(), r.Launcher)
+}
+
+// launcherOwner is the owner a launcher's tail names, when ours (this
+// client submitted the job); else "".
+func (s *Server) launcherOwner(ours bool, launcher string) string {
+	if !ours || !strings.HasSuffix(launcher, ownerClose) {
 		return ""
 	}
-	i := strings.LastIndex(r.Launcher, ownerOpen)
+	i := strings.LastIndex(launcher, ownerOpen)
 	if i < 0 {
 		return ""
 	}
-	return r.Launcher[i+len(ownerOpen) : len(r.Launcher)-len(ownerClose)]
+	return launcher[i+len(ownerOpen) : len(launcher)-len(ownerClose)]
 }
 
 // fromHistory finds a finished job in the history; ok false when it is

@@ -15,13 +15,15 @@ func unknownJob(id string) *httpError {
 		fmt.Sprintf("no job %q: it was never submitted, or it finished long enough ago to be forgotten", id))
 }
 
-// getJob answers a job's status and, once done, its result. A job the API
-// did not submit is looked up in the backend's queue, for admins: a
-// frontend sees its own jobs only.
+// getJob answers a job's status and, once done, its result. A job this
+// API process did not submit is looked up in the history and the
+// backend's queue: every job for admins, for a frontend the jobs its
+// token's name submitted, through an earlier process of this API too
+// (their launcher says so, as the history's records do).
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := who(r)
-	if v, owner, ok := s.store.view(id); ok && p.canSee(owner) {
+	if v, owner, ok, fresh := s.store.viewFresh(id); ok && p.canSee(owner) && fresh {
 		writeJSON(w, http.StatusOK, v)
 		return
 	}
@@ -33,48 +35,52 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if !p.admin() {
-		fail(w, unknownJob(id))
-		return
+	v, mine, owner, err := s.fromQueue(r, id)
+	if err == nil && !p.canSee(owner) {
+		err = unknownJob(id)
 	}
-	v, _, err := s.fromQueue(r, id)
 	if err != nil {
 		fail(w, err)
 		return
+	}
+	if mine && owner != "" {
+		s.adopt(v, owner) // its result, when it comes, is then its owner's
 	}
 	writeJSON(w, http.StatusOK, v)
 }
 
 // fromQueue finds a job in the backend's snapshot; mine says that this
-// client (in an earlier process) submitted it.
-func (s *Server) fromQueue(r *http.Request, id string) (v jobView, mine bool, err error) {
+// client (in an earlier process) submitted it, owner for which token's
+// name ("" when not mine, or not through a token).
+func (s *Server) fromQueue(r *http.Request, id string) (v jobView, mine bool, owner string, err error) {
 	if messages.ValidateID(id) != nil {
-		return v, false, unknownJob(id)
+		return v, false, "", unknownJob(id)
 	}
 	q, err := s.queue(r.Context())
 	if err != nil {
-		return v, false, err
+		return v, false, "", err
 	}
 	for _, j := range q.JobsRunning {
 		if j.JobID == id {
 			started := time.UnixMilli(j.StartedAt).UTC()
 			return jobView{JobID: id, Status: statusRunning, SubmittedAt: started, StartedAt: &started,
-				Agent: j.Agent, Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, nil
+				Agent: j.Agent, Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, s.launcherOwner(j.IsMine, j.Launcher), nil
 		}
 	}
 	for _, j := range q.JobsWaiting {
 		if j.JobID == id {
 			return jobView{JobID: id, Status: statusQueued, SubmittedAt: time.UnixMilli(j.QueuedAt).UTC(),
-				Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, nil
+				Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, s.launcherOwner(j.IsMine, j.Launcher), nil
 		}
 	}
-	return v, false, unknownJob(id)
+	return v, false, "", unknownJob(id)
 }
 
 // deleteJob kills a job: 202 when the backend took the kill (the killed
 // result follows as the job's one result), 404 for an unknown job, 409 for
 // a finished one.
-// A frontend kills its own jobs only; others' are unknown to it.
+// A frontend kills its own jobs only (those an earlier process of this
+// API took too, found in the queue); others' are unknown to it.
 func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if messages.ValidateID(id) != nil {
@@ -83,8 +89,16 @@ func (s *Server) deleteJob(w http.ResponseWriter, r *http.Request) {
 	}
 	if p := who(r); !p.admin() {
 		if _, owner, ok := s.store.view(id); !ok || !p.canSee(owner) {
-			fail(w, unknownJob(id))
-			return
+			v, _, owner, err := s.fromQueue(r, id)
+			if err == nil && !p.canSee(owner) {
+				err = unknownJob(id)
+			}
+			if err != nil {
+				fail(w, err)
+				return
+			}
+			s.adopt(v, owner) // the killed result is then its owner's
+
 		}
 	}
 	finished := func() error {
@@ -120,16 +134,19 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 	p := who(r)
 	rec, owner := s.store.record(id)
 	if rec != nil && !p.canSee(owner) {
-		fail(w, unknownJob(id))
-		return
-	}
-	if rec == nil {
-		if !p.admin() {
+		// A result that reached this process for a job an earlier one
+		// took has no owner here: the history's record names it.
+		if _, ok, err := s.fromHistory(r, p, id); owner != "" || err != nil || !ok {
 			fail(w, unknownJob(id))
 			return
 		}
-		v, mine, err := s.fromQueue(r, id)
-		if err == nil && !mine {
+	}
+	if rec == nil {
+		v, mine, owner, err := s.fromQueue(r, id)
+		switch {
+		case err == nil && !p.canSee(owner):
+			err = unknownJob(id)
+		case err == nil && !mine:
 			err = errf(http.StatusNotFound, "unknown_job",
 				"job "+id+" was not submitted through this API, so its events do not come here; poll GET /api/v1/jobs/"+id)
 		}
@@ -137,7 +154,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 			fail(w, err)
 			return
 		}
-		rec = s.adopt(v)
+		rec = s.adopt(v, owner)
 	}
 	sse, closeSSE, ok := s.openSSE(w)
 	if !ok {
@@ -182,9 +199,10 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // adopt takes into the store a job of ours that an earlier API process
-// submitted: its result comes through OnResult, its progress from the
-// snapshot (the backend sends later events to the submitter only).
-func (s *Server) adopt(v jobView) *record {
+// submitted for owner: its result comes through OnResult, its progress
+// from the snapshot (the backend sends later events to the submitter
+// only).
+func (s *Server) adopt(v jobView, owner string) *record {
 	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -192,6 +210,7 @@ func (s *Server) adopt(v jobView) *record {
 		return r
 	}
 	r := st.addLocked(v.JobID, v.SubmittedAt)
+	r.owner, r.adopted = owner, true
 	st.appendLocked(r, "queued", map[string]string{"job_id": v.JobID})
 	if v.Status == statusRunning {
 		r.status, r.startedAt, r.agent, r.attempt = statusRunning, *v.StartedAt, v.Agent, max(v.Attempt, 1)

@@ -37,6 +37,11 @@ type record struct {
 	// owner is principal.owner of the token that submitted the job, ""
 	// for jobs the API did not submit in this process.
 	owner string
+	// adopted: a job an earlier process of this API submitted, taken in
+	// from the queue's snapshot (Server.adopt). Until its result comes,
+	// its status here is the snapshot's, which the backend does not
+	// update: GET reads the queue again.
+	adopted bool
 	// course is the job's course id, for a frontend's ?course= (which the
 	// API applies itself: see frontendCourse).
 	course      string
@@ -222,12 +227,20 @@ type jobView struct {
 
 // view returns the job and its owner.
 func (st *store) view(id string) (v jobView, owner string, ok bool) {
+	v, owner, ok, _ = st.viewFresh(id)
+	return v, owner, ok
+}
+
+// viewFresh is view, and whether the store's status is the job's own:
+// false for an adopted job not done yet.
+func (st *store) viewFresh(id string) (v jobView, owner string, ok, fresh bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	r := st.jobs[id]
 	if r == nil {
-		return jobView{}, "", false
+		return jobView{}, "", false, false
 	}
+	fresh = !r.adopted || r.status == statusDone
 	v = jobView{JobID: id, Status: r.status, SubmittedAt: r.submittedAt, Agent: r.agent, Attempt: r.attempt, Result: r.result}
 	if !r.startedAt.IsZero() {
 		t := r.startedAt
@@ -236,7 +249,7 @@ func (st *store) view(id string) (v jobView, owner string, ok bool) {
 	if v.Result == nil {
 		v.Result = json.RawMessage("null")
 	}
-	return v, r.owner, true
+	return v, r.owner, true, fresh
 }
 
 // visible returns which of ids p may see, of course when it is not "".

@@ -30,6 +30,11 @@ type Keys struct {
 	// revoked maps a user's public key to when it was revoked: JWTs of
 	// that key issued before then are refused.
 	revoked map[string]int64
+	// operatorJWT is the operator's JWT as first issued, kept with the
+	// keys: nats-server reloads a new account JWT (a revocation) but
+	// refuses a reload whose operator JWT changed, and a JWT signed
+	// anew differs (its issue time), so it is signed once.
+	operatorJWT string
 }
 
 // keysFile is the JSON form of Keys.
@@ -39,6 +44,8 @@ type keysFile struct {
 	Account  string           `json:"account_seed"`
 	Signing  string           `json:"signing_key_seed"`
 	Revoked  map[string]int64 `json:"revoked,omitempty"`
+	// OperatorJWT: Keys.operatorJWT; absent in files of earlier versions.
+	OperatorJWT string `json:"operator_jwt,omitempty"`
 }
 
 // NewKeys makes a fresh set of keys (in memory; Save writes them).
@@ -89,7 +96,7 @@ func Load(dir string) (*Keys, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("natsauth: %s: %w", path, err)
 	}
-	k := &Keys{revoked: f.Revoked}
+	k := &Keys{revoked: f.Revoked, operatorJWT: f.OperatorJWT}
 	if k.revoked == nil {
 		k.revoked = map[string]int64{}
 	}
@@ -109,7 +116,7 @@ func Load(dir string) (*Keys, error) {
 
 // Save writes the keys to dir/KeysFile, readable by the owner only.
 func (k *Keys) Save(dir string) error {
-	f := keysFile{Revoked: k.revoked}
+	f := keysFile{Revoked: k.revoked, OperatorJWT: k.operatorJWT}
 	for _, s := range []struct {
 		kp  nkeys.KeyPair
 		out *string

@@ -14,18 +14,16 @@ const (
 	SystemAccountName = "SYS"
 )
 
-// jwts are the operator's and the two accounts' JWTs, made afresh from
-// the keys (they hold nothing else but the revocations).
+// jwts are the operator's and the two accounts' JWTs: the operator's as
+// first issued (Keys.operatorJWT), the accounts' made afresh from the
+// keys (they hold nothing else but the revocations).
 type jwts struct{ operator, system, account string }
 
 func (k *Keys) jwts() (jwts, error) {
 	var out jwts
-	op := jwt.NewOperatorClaims(pub(k.operator))
-	op.Name = "ingo"
-	op.SystemAccount = pub(k.system)
 	var err error
-	if out.operator, err = op.Encode(k.operator); err != nil {
-		return out, fmt.Errorf("natsauth: operator JWT: %w", err)
+	if out.operator, err = k.operatorToken(); err != nil {
+		return out, err
 	}
 	sys := jwt.NewAccountClaims(pub(k.system))
 	sys.Name = SystemAccountName
@@ -49,6 +47,26 @@ func (k *Keys) jwts() (jwts, error) {
 		return out, fmt.Errorf("natsauth: account JWT: %w", err)
 	}
 	return out, nil
+}
+
+// operatorToken is the operator's JWT: the one kept with the keys when it
+// is theirs, else a new one, kept from now on (Save writes it).
+func (k *Keys) operatorToken() (string, error) {
+	if k.operatorJWT != "" {
+		op, err := jwt.DecodeOperatorClaims(k.operatorJWT)
+		if err == nil && op.Subject == pub(k.operator) && op.Issuer == pub(k.operator) && op.SystemAccount == pub(k.system) {
+			return k.operatorJWT, nil
+		}
+	}
+	op := jwt.NewOperatorClaims(pub(k.operator))
+	op.Name = "ingo"
+	op.SystemAccount = pub(k.system)
+	token, err := op.Encode(k.operator)
+	if err != nil {
+		return "", fmt.Errorf("natsauth: operator JWT: %w", err)
+	}
+	k.operatorJWT = token
+	return token, nil
 }
 
 // Configure makes o an operator-mode server that admits only users of
@@ -93,4 +111,15 @@ func (k *Keys) ServerConfig() (string, error) {
 	fmt.Fprintf(&b, "resolver_preload: {\n  # %s\n  %s: %s\n  # %s\n  %s: %s\n}\n",
 		SystemAccountName, pub(k.system), j.system, AccountName, pub(k.account), j.account)
 	return b.String(), nil
+}
+
+// AdoptOperatorJWT keeps token, the operator JWT of a block written
+// before the keys kept theirs (an earlier version's nats-auth.conf, which
+// the servers run with), when the keys keep none yet: the next block then
+// names it, and the servers reload it. A token that is not these keys'
+// operator's is ignored when the block is made.
+func (k *Keys) AdoptOperatorJWT(token string) {
+	if k.operatorJWT == "" {
+		k.operatorJWT = token
+	}
 }

@@ -18,6 +18,19 @@ const errCodeStoreFailed jetstream.ErrorCode = 10049
 // stream, which JetStream reserves as it creates it.
 const errCodeInsufficient jetstream.ErrorCode = 10023
 
+// errCodeStorageExceeded is JetStream's "insufficient storage resources
+// available" (JSStorageResourcesExceededErr), the same refusal as
+// errCodeInsufficient as an embedded server on a small disk answers it.
+const errCodeStorageExceeded jetstream.ErrorCode = 10047
+
+// StoreBound says whether err is JetStream refusing a stream whose bound
+// its store cannot reserve: asking again does not help until an operator
+// frees disk or lowers a bound.
+func StoreBound(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && (api.ErrorCode == errCodeInsufficient || api.ErrorCode == errCodeStorageExceeded)
+}
+
 // ExplainStore adds to an error of creating a stream (a journal, the
 // history, a bucket) what an operator should look at when the server says
 // only that it could not create the stream's store: the server logs the
@@ -30,7 +43,7 @@ func ExplainStore(err error) error {
 	switch {
 	case errors.As(err, &api) && api.ErrorCode == errCodeStoreFailed:
 		return fmt.Errorf("%w (the NATS server could not write the stream's files: its log says why; most often its disk is full or its store directory is not writable)", err)
-	case errors.As(err, &api) && api.ErrorCode == errCodeInsufficient:
+	case StoreBound(err):
 		return fmt.Errorf("%w (JetStream reserves each stream's bound on the NATS server's disk as it creates it, and the server's max_file_store cannot hold this one besides the others: free disk, raise max_file_store, or lower backend.journal-max-bytes, backend.history-max-bytes or backend.bundle-max-bytes)", err)
 	}
 	return err

@@ -1,0 +1,91 @@
+package natsauth_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+
+	"github.com/ingo-grader/ingo/internal/natsauth"
+)
+
+// TestRevokeThenReloadAnExternalServer does what docs/security.md says
+// for an external server: revoke, install the new block, reload. The
+// block's operator JWT was signed anew at every write, and nats-server
+// refuses to reload a changed operator ("config reload not supported for
+// TrustedOperators"): the revoked agent stayed connected and kept
+// grading. The operator JWT is now kept with the keys, so the block
+// changes only in the account's JWT, which a reload takes.
+func TestRevokeThenReloadAnExternalServer(t *testing.T) {
+	dir := t.TempDir()
+	keys, _, err := natsauth.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeBlock := func(k *natsauth.Keys) {
+		t.Helper()
+		text, err := k.ServerConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "nats-auth.conf"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeBlock(keys)
+	conf := filepath.Join(dir, "node.conf")
+	if err := os.WriteFile(conf, []byte("listen: 127.0.0.1:-1\ninclude \"nats-auth.conf\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := natsserver.ProcessConfigFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.NoLog, opts.NoSigs = true, true
+	s, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	defer s.Shutdown()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	leaked, err := keys.Mint(natsauth.RoleAgent, "leaked", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	nc, err := nats.Connect(s.ClientURL(), append(leaked.NATSOptions(), nats.NoReconnect(),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+
+	time.Sleep(1100 * time.Millisecond) // a revocation has a resolution of a second; JWTs' iat too
+	again, err := natsauth.Load(dir)    // as `ingo creds --revoke` does
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := leaked.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Revoke(pub)
+	writeBlock(again)
+	if err := s.Reload(); err != nil {
+		t.Fatalf("reload with the new block: %v", err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revoked user is still connected after the reload")
+	}
+}
