@@ -1,8 +1,10 @@
 package backend
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 
@@ -182,6 +184,10 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		old = nil
 	}
 	a := old
+	// A hello again, of the same session with the same offer (each ping
+	// answered Unknown after a restart asks for one), is no news.
+	again := old != nil && old.slots == m.AvailableJobSlots && old.name == cmp.Or(m.FriendlyName, id) &&
+		reflect.DeepEqual(old.envs, m.AvailableEnvironments)
 	if a == nil {
 		// The agent's numbering of BackendNewJob continues where its
 		// session is, so that reconcile compares like with like.
@@ -220,7 +226,14 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	if b.agentIdx.advertise(wasEnvs, a.envs) {
 		b.updateEnvironments()
 	}
-	b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
+	switch {
+	case again:
+		b.log.Debug("agent said hello again", "agent", id, "running", len(m.RunningJobs))
+	case old != nil:
+		b.log.Info("agent offer changed", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
+	default:
+		b.log.Info("agent registered", "agent", id, "name", a.name, "slots", a.slots, "environments", len(a.topics), "running", len(m.RunningJobs))
+	}
 }
 
 // reconcile compares what an agent says it runs with what we assigned.

@@ -104,3 +104,27 @@ func TestHealthCheckAnsweredOnTheSendersInboxOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentHelloAgainIsNotARegistration: an agent says hello again with
+// the same session and the same offer (several pings answered Unknown
+// after a backend restart, each asking for one) and is logged as
+// registered once; a hello that changes its slots is logged again.
+// Before, each hello wrote "agent registered": three per agent after
+// every restart of the backend, which read as three agent processes.
+func TestAgentHelloAgainIsNotARegistration(t *testing.T) {
+	var out testutil.SyncBuffer
+	r := newRigLogging(t, nil, slog.New(slog.NewTextHandler(&out, nil)))
+	a := r.agent("a1", 2, "docker/default")
+	for range 3 {
+		a.hello(2, []string{"docker/default"}, nil, 0)
+		next[*messages.Ack](a.peer)
+	}
+	if n := strings.Count(out.String(), `msg="agent registered"`); n != 1 {
+		t.Errorf(`"agent registered" logged %d times for one registration and three hellos alike, want 1:\n%s`, n, out.String())
+	}
+	a.hello(4, []string{"docker/default"}, nil, 0)
+	next[*messages.Ack](a.peer)
+	if n := strings.Count(out.String(), `msg="agent registered"`) + strings.Count(out.String(), `msg="agent offer changed"`); n != 2 {
+		t.Errorf("a hello with more slots was not logged: %d lines\n%s", n, out.String())
+	}
+}
