@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -399,5 +401,46 @@ func TestSetShare(t *testing.T) {
 			t.Errorf("%v CPUs, %d processes, %d at once: got %d, %d; want %d, %d",
 				tc.cpus, tc.processes, tc.n, hc.NanoCPUs, pids, tc.wantCPUs, tc.wantPids)
 		}
+	}
+}
+
+// TestRunStudent_JobWithoutATask: a job without a task (a run_cmd that
+// calls run_student, as the bridge and NATS frontends may send) gets its
+// student containers. Its course has no common student files, so on
+// cgroup v1 the student's helper waits for the folder alone; writing it
+// read the job's nil bundle and the agent process died on a nil pointer,
+// with every job it ran.
+func TestRunStudent_JobWithoutATask(t *testing.T) {
+	t.Parallel()
+	r := newTestRuntime(t, Options{})
+	job := newJob(r, nil, nil)
+	job.Desc.EnvironmentParameters.RunCmd = "run_student true" // run_cmd is split into words, with no shell
+	res, _ := runJob(t, r, job)
+	// The command gave no feedback: the job is an error saying so, once
+	// its student container ran.
+	if res.Result.Status != messages.StatusError || res.Usage == nil || res.Usage.Students == nil || res.Usage.Students.Containers != 1 {
+		t.Errorf("got %s %q, usage %+v; want error after one student container", res.Result.Status, res.Result.Text, res.Usage)
+	}
+}
+
+// TestWriteStudentCommon_NoBundle: without a bundle the tar holds the
+// course/ folder alone, what a helper waiting for its files unpacks.
+func TestWriteStudentCommon_NoBundle(t *testing.T) {
+	var buf bytes.Buffer
+	room, err := writeStudentCommon(context.Background(), tar.NewWriter(&buf), nil)
+	if err != nil || room != 0 {
+		t.Fatalf("room %d, err %v; want 0, nil", room, err)
+	}
+	tr := tar.NewReader(&buf)
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	if len(names) != 1 || names[0] != "course/" {
+		t.Errorf("entries %q, want [course/]", names)
 	}
 }

@@ -38,7 +38,14 @@ func (c *jobChannel) giveStudentCommon(conn net.Conn) error {
 	_ = conn.SetWriteDeadline(time.Now().Add(commonWriteWait))
 	stop := context.AfterFunc(c.ctx, func() { _ = conn.SetWriteDeadline(time.Now()) })
 	defer stop()
-	if _, err := writeStudentCommon(c.ctx, tar.NewWriter(conn), c.job.Task); err != nil {
+	b := c.job.Task
+	if c.studentCommonRoom() == 0 {
+		// None to give (the course has none, or the job no task: a
+		// run_cmd calling run_student): the gate's folder alone, without
+		// reading the bundle through.
+		b = nil
+	}
+	if _, err := writeStudentCommon(c.ctx, tar.NewWriter(conn), b); err != nil {
 		return fmt.Errorf("writing them on its stdin: %w", err)
 	}
 	return conn.SetWriteDeadline(time.Time{})
@@ -75,18 +82,21 @@ const gateRoom = 64 << 10
 // b's $common/student, named course/common/student/..., and closes it;
 // when there are none, the folder course/ alone, so that the tar has an
 // entry (a helper takes a tar without any for no tar at all). It returns
-// the room they take on a tmpfs (0 when there are none).
+// the room they take on a tmpfs (0 when there are none). A nil b (a job
+// without a task) has none.
 func writeStudentCommon(ctx context.Context, tw *tar.Writer, b containers.TaskBundle) (room int64, err error) {
 	entries := 0
-	err = eachBundleEntry(ctx, b, func(name string, hdr *tar.Header, r io.Reader) error {
-		rest, ok := strings.CutPrefix(name, "/"+commonStudentDir)
-		if !ok || (rest != "" && rest[0] != '/') {
-			return nil
-		}
-		entries++
-		room += tmpfsRoom(hdr)
-		return copyEntry(tw, hdr, "course/common/student"+rest, commonMode(hdr), r)
-	})
+	if b != nil {
+		err = eachBundleEntry(ctx, b, func(name string, hdr *tar.Header, r io.Reader) error {
+			rest, ok := strings.CutPrefix(name, "/"+commonStudentDir)
+			if !ok || (rest != "" && rest[0] != '/') {
+				return nil
+			}
+			entries++
+			room += tmpfsRoom(hdr)
+			return copyEntry(tw, hdr, "course/common/student"+rest, commonMode(hdr), r)
+		})
+	}
 	if err != nil {
 		return 0, err
 	}
