@@ -23,8 +23,12 @@ func unknownJob(id string) *httpError {
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := who(r)
-	if v, owner, ok, fresh := s.store.viewFresh(id); ok && p.canSee(owner) && fresh {
-		writeJSON(w, http.StatusOK, v)
+	if v, owner, ok, fresh := s.store.viewFresh(id); ok && p.canSee(owner) {
+		if !fresh {
+			writeJSON(w, http.StatusOK, s.adoptedView(r, p, v))
+		} else {
+			writeJSON(w, http.StatusOK, v)
+		}
 		return
 	}
 	if v, ok, err := s.fromHistory(r, p, id); err != nil || ok {
@@ -47,6 +51,24 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.adopt(v, owner) // its result, when it comes, is then its owner's
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// adoptedView is what the API can say of a job an earlier process of it
+// submitted, adopted (Server.adopt) and not done here yet, whose store
+// view is v: the queue's, where the job is still queued or running (the
+// shared snapshot: no history turn, which a poll of a running job did not
+// need before the restart either); else the history's, where it has
+// finished and its result has not reached this process yet; else, the
+// result on its way or the history out of reach, v itself rather than
+// "never submitted", which would have its frontend submit it again.
+func (s *Server) adoptedView(r *http.Request, p principal, v jobView) any {
+	if qv, _, owner, err := s.fromQueue(r, v.JobID); err == nil && p.canSee(owner) {
+		return qv
+	}
+	if hv, ok, err := s.fromHistory(r, p, v.JobID); err == nil && ok {
+		return hv
+	}
+	return v
 }
 
 // fromQueue finds a job in the backend's snapshot; mine says that this

@@ -33,6 +33,22 @@ func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, course strin
 		ids = append(ids, j.JobID)
 	}
 	visible := s.store.visible(ids, p, course)
+	if course == "" {
+		// What an earlier process of this API submitted for this token's
+		// name is its own too, though this one has not adopted it yet:
+		// the launcher names the owner (a course filter cannot be told
+		// from the snapshot, which has no course).
+		for _, j := range q.JobsRunning {
+			if s.launcherOwner(j.IsMine, j.Launcher) == p.owner() {
+				visible[j.JobID] = true
+			}
+		}
+		for _, j := range q.JobsWaiting {
+			if s.launcherOwner(j.IsMine, j.Launcher) == p.owner() {
+				visible[j.JobID] = true
+			}
+		}
+	}
 	out := jobjson.NewQueue(q, now, func(id string) bool { return visible[id] })
 	// Which other courses have jobs is not a frontend's business: it
 	// sees the counts of its own, those the backend keys by its name
