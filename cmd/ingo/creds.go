@@ -56,14 +56,20 @@ a secret: whoever has them is that identity until they are revoked.`,
 				return a.revokeCreds(keys, dataDir, revoke, revokeAll)
 			}
 			if natsConfig {
+				kept := keys.KeptOperatorJWT()
 				adoptOperator(keys, dataDir)
 				text, err := keys.ServerConfig()
 				if err != nil {
 					return err
 				}
-				// Keep the operator JWT it names (see writeServerConfig).
-				if err := keys.Save(dataDir); err != nil {
-					return err
+				// Keep the operator JWT it names (see writeServerConfig),
+				// once: the keys are written only when it is new, so that
+				// this command does not race a revocation's write, nor
+				// need a writable data directory once it is kept.
+				if keys.KeptOperatorJWT() != kept {
+					if err := keys.Save(dataDir); err != nil {
+						fmt.Fprintf(a.stderr, "warning: the operator JWT of this block could not be kept with the keys (%v): a configuration printed later may name another, which a running server refuses to reload\n", err)
+					}
 				}
 				_, err = fmt.Fprint(a.stdout, text)
 				return err

@@ -267,3 +267,36 @@ func TestCreds_RevokeKeepsAnEarlierBlocksOperator(t *testing.T) {
 		t.Error("--revoke wrote another operator JWT than the block the servers run with: their reload fails")
 	}
 }
+
+// TestCreds_NATSConfigWritesTheKeysOnce: the block's operator JWT is kept
+// with the keys the first time, and later blocks leave the keys file
+// alone. Before, each --nats-config wrote it again: as root (the docs'
+// `>> /etc/nats/...` invites sudo) it became root's, unreadable to a
+// backend of its own user; it failed on a read-only data directory; and
+// it could undo a revocation written meanwhile.
+func TestCreds_NATSConfigWritesTheKeysOnce(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	if code, _, errOut := runCmd(t.Context(), "creds", "--init", "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --init: exit %d: %s", code, errOut)
+	}
+	path := filepath.Join(dir, natsauth.KeysFile)
+	if code, _, errOut := runCmd(t.Context(), "creds", "--nats-config", "--data-dir", dir); code != exitOK {
+		t.Fatalf("creds --nats-config: exit %d: %s", code, errOut)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t.Context(), "creds", "--nats-config", "--data-dir", dir)
+	if code != exitOK || !strings.Contains(out, "operator: ") {
+		t.Fatalf("creds --nats-config again: exit %d: %s %s", code, out, errOut)
+	}
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Errorf("the keys file was written again by a second --nats-config")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/jwt/v2"
@@ -114,7 +115,13 @@ func Load(dir string) (*Keys, error) {
 	return k, nil
 }
 
-// Save writes the keys to dir/KeysFile, readable by the owner only.
+// KeptOperatorJWT is the operator's JWT kept with the keys ("" until one
+// is issued or adopted): a caller that wrote a server configuration
+// saves the keys when it changed.
+func (k *Keys) KeptOperatorJWT() string { return k.operatorJWT }
+
+// Save writes the keys to dir/KeysFile, readable by the owner only (the
+// file's owner, when it exists).
 func (k *Keys) Save(dir string) error {
 	f := keysFile{Revoked: k.revoked, OperatorJWT: k.operatorJWT}
 	for _, s := range []struct {
@@ -154,6 +161,17 @@ func writePrivate(path string, data []byte) error {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("natsauth: %w", err)
+	}
+	// The file stays its owner's: keys written by root (an ingo command
+	// run with sudo) for a backend that runs as a user of its own would
+	// be unreadable to it. Only root can give a file away, and only root
+	// writes another's file here.
+	if st, err := os.Stat(path); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+			if err := os.Chown(tmp.Name(), int(sys.Uid), int(sys.Gid)); err != nil {
+				return fmt.Errorf("natsauth: keep the owner of %s: %w", path, err)
+			}
+		}
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("natsauth: %w", err)
