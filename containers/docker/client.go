@@ -197,7 +197,10 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	cli.NegotiateAPIVersion(pctx)
 	// Daemons before 20.10 do not say, and know only cgroup v1; one that
 	// does not answer (a socket proxy that allows no /info) is taken for
-	// v1 too: bounding TCP buffers on v2 costs a warning at most.
+	// v1 too. On a v2 daemon that costs what v1 needs: a warning that the
+	// socket bound cannot be written, admission counting a quarter more
+	// memory per job (JobMemory), and student containers that wait for a
+	// tar (student.go).
 	opts.cgroupV1 = true
 	if info, err := cli.Info(pctx); err != nil {
 		opts.Logger.Warn("docker runtime: the daemon's info is not readable; taking its cgroups for v1", "err", err)

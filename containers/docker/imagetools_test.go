@@ -110,14 +110,14 @@ func TestImageTools(t *testing.T) {
 		`mypy: incompatible type "str"; expected "int"`,
 		// Run files export it before javac (INGInious' image has it).
 		"locale: UTF-8",
-		// C written for INGInious' glibc 2.28 (UCL-INGI's CTester) sizes
-		// an array by SIGSTKSZ, which glibc 2.34 made sysconf's.
 		// Run files written for PyYAML 5 (37 of UCL-INGI's LSINF1252)
 		// call yaml.load without a Loader.
 		"yaml-load: {'a': [1, 2]} [{'a': 1}, {'b': 2}] {'c': 3}",
 		// Result classes of courses written for Python 3.8 (UCL-INGI's
 		// ExercicesGit) call what 3.11 removed.
 		"unittest-tb: levels 1",
+		// C written for INGInious' glibc 2.28 (UCL-INGI's CTester) sizes
+		// an array by SIGSTKSZ, which glibc 2.34 made sysconf's.
 		"sigstksz: 0",
 	}
 	if res.Result.Status != messages.StatusSuccess {
