@@ -1,11 +1,9 @@
 package journal
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +12,6 @@ import (
 	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
-
-// syncBuffer is a log sink tests read while the journal writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestRefusedStoreIsLoggedAndRecovers: when JetStream refuses the
 // journal's stores (a full disk: "no space left on device" in the NATS
@@ -42,7 +22,7 @@ func (b *syncBuffer) String() string {
 // takes it again.
 func TestRefusedStoreIsLoggedAndRecovers(t *testing.T) {
 	s := testutil.StartNATS(t)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	j := openJournalWith(t, s, Options{Log: slog.New(slog.NewTextHandler(logs, nil))}, nil)
 	ctx := context.Background()
 	cfg := func(maxBytes int64) {

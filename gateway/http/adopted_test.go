@@ -12,11 +12,31 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
+// restartAPI closes e's API and starts another process of it with the
+// same client id, on the same NATS and token key.
+func restartAPI(t *testing.T, e *env, clientID string) *env {
+	t.Helper()
+	if err := e.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(context.Background(), e.connect("api-2"), Options{ClientID: clientID, PingInterval: 100 * time.Millisecond,
+		AdminToken: testToken, TokenKey: e.key, Frontend: testPolicy, Log: testutil.Logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e2 := &env{t: t, srv: srv, url: hs.URL, doc: e.doc, key: e.key, connect: e.connect, sys: e.sys, task: e.task}
+	e2.waitReady()
+	return e2
+}
+
 // restartedAPI submits hang-1 for frontend "algo", waits for it to run,
 // restarts the API with the same client id and returns the new env and
 // the token.
 func restartedAPI(t *testing.T, durable bool) (*env, string) {
-	e := newEnvWith(t, Options{ClientID: "api-review"}, durable)
+	e := newEnvWith(t, Options{ClientID: "api-adopt"}, durable)
 	e.waitReady()
 	mine := e.token(apitoken.RoleFrontend, "algo")
 	status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "hang-1",
@@ -28,19 +48,7 @@ func restartedAPI(t *testing.T, durable bool) (*env, string) {
 		v, _, ok := e.srv.store.view("hang-1")
 		return ok && v.Status == statusRunning
 	}, "the job never ran")
-	if err := e.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(context.Background(), e.connect("api-2"), Options{ClientID: "api-review", PingInterval: 100 * time.Millisecond,
-		AdminToken: testToken, TokenKey: e.key, Frontend: testPolicy, Log: testutil.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	e2 := &env{t: t, srv: srv, url: hs.URL, doc: e.doc, key: e.key, connect: e.connect, sys: e.sys, task: e.task}
-	e2.waitReady()
+	e2 := restartAPI(t, e, "api-adopt")
 	return e2, mine
 }
 

@@ -1,11 +1,8 @@
 package api
 
 import (
-	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/testutil"
@@ -51,19 +48,8 @@ func frontendFindsItsJobsAfterRestart(t *testing.T, durable bool) {
 		v, _, ok := e.srv.store.view("hang-1")
 		return ok && v.Status == statusRunning
 	}, "the job never ran")
-	if err := e.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(context.Background(), e.connect("api-2"), Options{ClientID: "api-restart", PingInterval: 100 * time.Millisecond,
-		AdminToken: testToken, TokenKey: e.key, Frontend: testPolicy, Log: testutil.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	e2 := &env{t: t, srv: srv, url: hs.URL, doc: e.doc, key: e.key, connect: e.connect, sys: e.sys, task: e.task}
-	e2.waitReady()
+	e2 := restartAPI(t, e, "api-restart")
+	srv := e2.srv
 	testutil.Eventually(t, wait, func() bool {
 		v, _, ok := srv.store.view("quick-1")
 		return ok && v.Status == statusDone
