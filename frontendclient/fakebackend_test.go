@@ -41,6 +41,9 @@ type fakeBackend struct {
 	dropQueued int             // BackendJobQueued answers to leave out
 	helloErr   *messages.Error // refuse hellos with it
 	throttle   bool            // refuse queue requests as over their share
+	// beforeAnswer, when set, runs (mu held) before a submission is
+	// answered: news of another job of its id that crosses the answer.
+	beforeAnswer func(client string, m *messages.ClientNewJob)
 }
 
 type received struct {
@@ -195,6 +198,9 @@ func (fb *fakeBackend) newJob(client string, m *messages.ClientNewJob) {
 	if m.EnvironmentType == "" || m.Environment == "" {
 		fb.sendLocked(client, messages.Errorf(messages.CodeBadRequest, m.JobID, "environment_type and environment are required"))
 		return
+	}
+	if fb.beforeAnswer != nil {
+		fb.beforeAnswer(client, m)
 	}
 	if _, ok := fb.jobs[m.JobID]; ok {
 		fb.sendLocked(client, messages.Errorf(messages.CodeDuplicateJob, m.JobID, "already queued or running"))

@@ -68,12 +68,12 @@ func (c *Client) handleOne(data []byte) {
 			c.accept(j, true)
 		}
 	case *messages.BackendJobStarted:
-		if j := c.job(m.JobID, m); j != nil {
+		if j := c.followed(m.JobID, m); j != nil {
 			c.accept(j, false)
 			c.emit(j, Event{Kind: EventStarted, Started: m})
 		}
 	case *messages.BackendJobSSHDebug:
-		if j := c.job(m.JobID, m); j != nil {
+		if j := c.followed(m.JobID, m); j != nil {
 			c.accept(j, false)
 			c.emit(j, Event{Kind: EventSSH, SSH: m})
 		}
@@ -104,6 +104,24 @@ func (c *Client) job(id string, m messages.Message) *Job {
 	if j == nil {
 		// Late news of a finished job, or of one whose NewJob gave up.
 		c.log.Debug("message about a job this client does not follow", "type", m.MessageName(), "job", id)
+	}
+	return j
+}
+
+// followed is job for a message that is not an answer to a submission
+// (a start, an SSH debug session, a result): nil too for a job whose
+// first submission the backend has not answered yet. The backend answers
+// a submission before it says anything else of it, in order on our one
+// subject, so such news is of another job of the same id: one that an
+// earlier process with our ClientID submitted (an API restarted), which a
+// submission of its id now would otherwise take as its own, result and
+// kill included. A resubmission is different: its first sending may have
+// got through, its answer lost. Called with mu held.
+func (c *Client) followed(id string, m messages.Message) *Job {
+	j := c.job(id, m)
+	if j != nil && !j.answered && !j.resubmitted {
+		c.log.Debug("message about another job of the id of an unanswered submission", "type", m.MessageName(), "job", id)
+		return nil
 	}
 	return j
 }

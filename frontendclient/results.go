@@ -44,6 +44,13 @@ func (c *Client) handler() bool { return c.opts.OnResult != nil || c.opts.Delive
 // onDone takes a result. Called with mu held.
 func (c *Client) onDone(m *messages.BackendJobDone) {
 	id := m.JobID
+	if j := c.jobs[id]; j != nil && c.followed(id, m) == nil {
+		// Another job's of that id (see followed): left unacknowledged,
+		// the backend sends it again once our submission is refused as a
+		// duplicate, and OnResult takes it then.
+		c.stats.unknownResults.Add(1)
+		return
+	}
 	switch {
 	case c.jobs[id] != nil:
 		c.deliverDone(c.jobs[id], m)
