@@ -60,6 +60,15 @@ check yaml-load 'python3 -c "
 import yaml
 print(yaml.load(\"a: [1, 2]\"), list(yaml.load_all(\"a: 1\n---\nb: 2\")), yaml.load(\"c: 3\", yaml.SafeLoader))
 " 2>&1'
+check yaml-name 'python3 -c "
+import yaml
+EXPECTED = 42
+print(yaml.load(\"t: !!python/tuple [1, 2]\"))
+try:
+    print(\"read\", yaml.load(\"a: !!python/name:__main__.EXPECTED\"))
+except yaml.YAMLError as e:
+    print(\"refused\")
+" 2>&1'
 check unittest-tb 'python3 -c "
 import unittest
 class T(unittest.TestCase):
@@ -113,6 +122,9 @@ func TestImageTools(t *testing.T) {
 		// Run files written for PyYAML 5 (37 of UCL-INGI's LSINF1252)
 		// call yaml.load without a Loader.
 		"yaml-load: {'a': [1, 2]} [{'a': 1}, {'b': 2}] {'c': 3}",
+		// Less !!python/name:, with which a student's YAML that a run
+		// file echoes back read the run file's globals.
+		"yaml-name: {'t': (1, 2)}\nrefused",
 		// Result classes of courses written for Python 3.8 (UCL-INGI's
 		// ExercicesGit) call what 3.11 removed.
 		"unittest-tb: levels 1",
