@@ -159,8 +159,9 @@ func (c *Client) resend(j *Job) {
 }
 
 // accept records that the backend has j: it answered its submission, or
-// spoke about the job at all. queued is true for BackendJobQueued, which
-// is an event of its own. Called with mu held.
+// spoke about the job once it may have it (Client.followed: not before
+// the answer to a first submission). queued is true for BackendJobQueued,
+// which is an event of its own. Called with mu held.
 func (c *Client) accept(j *Job, queued bool) {
 	if !j.answered {
 		j.answered = true
