@@ -67,7 +67,9 @@ func (a *app) runBackend(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		stopRevocations := a.followRevocations(ctx, srv, cfg.Backend.DataDir)
 		defer func() {
+			stopRevocations()
 			// What the server carried, for an operator sizing it (and the
 			// process report: how many NATS messages a job costs).
 			if v, err := srv.Varz(nil); err == nil {

@@ -106,8 +106,9 @@ a secret: whoever has them is that identity until they are revoked.`,
 
 // revokeCreds adds the user of the credentials file path (or every user,
 // with all) to the account's revocations, and rewrites the server block.
-// The servers refuse them once they load the new account JWT: a restart of
-// the embedded one, a reload of an external one with the new block.
+// The servers refuse them once they load the new account JWT: an embedded
+// one within seconds (followRevocations), an external one at a reload
+// with the new block.
 func (a *app) revokeCreds(keys *natsauth.Keys, dataDir, path string, all bool) error {
 	what := "every credential issued until now"
 	if all {
@@ -132,7 +133,7 @@ func (a *app) revokeCreds(keys *natsauth.Keys, dataDir, path string, all bool) e
 			return err
 		}
 	}
-	fmt.Fprintf(a.stderr, "revoked %s. It is refused once the NATS servers load the new account JWT: restart ingo up or ingo backend --embedded-nats; for an external cluster, install the output of 'ingo creds --nats-config' (or %s) and reload the nodes\n",
+	fmt.Fprintf(a.stderr, "revoked %s. A running ingo up or ingo backend --embedded-nats of this data directory refuses it within seconds; an external cluster once its nodes have the output of 'ingo creds --nats-config' (or %s) and are reloaded\n",
 		what, filepath.Join(dataDir, natsAuthConf))
 	return nil
 }

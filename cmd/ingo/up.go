@@ -66,7 +66,9 @@ func (a *app) runUp(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	stopRevocations := a.followRevocations(ctx, srv, cfg.Up.DataDir)
 	defer func() {
+		stopRevocations()
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	}()

@@ -89,3 +89,81 @@ func TestRevokeThenReloadAnExternalServer(t *testing.T) {
 		t.Fatal("the revoked user is still connected after the reload")
 	}
 }
+
+// TestApplyToARunningServer: a server Configure made takes a revocation
+// written since it started (ApplyTo, which ingo's embedded servers call
+// when the keys file changes): the revoked user's connection is closed at
+// once. Before, only a restart took it.
+func TestApplyToARunningServer(t *testing.T) {
+	dir := t.TempDir()
+	keys, _, err := natsauth.LoadOrCreate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
+	if err := keys.Configure(opts); err != nil {
+		t.Fatal(err)
+	}
+	s, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	defer s.Shutdown()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	leaked, err := keys.Mint(natsauth.RoleAgent, "leaked", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	nc, err := nats.Connect(s.ClientURL(), append(leaked.NATSOptions(), nats.NoReconnect(),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	pub, err := leaked.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := natsauth.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Revoke(pub)
+	if deferred, err := again.ApplyTo(s, keys); err != nil || deferred {
+		t.Fatalf("ApplyTo: deferred %t, err %v", deferred, err)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revoked user is still connected")
+	}
+	if _, err := nats.Connect(s.ClientURL(), append(leaked.NATSOptions(), nats.NoReconnect())...); err == nil {
+		t.Error("the revoked user connected again")
+	}
+
+	// A revocation of every credential waits for the next start: the
+	// server's own process holds credentials issued before it (here:
+	// own), which it would cut off for good.
+	own, err := keys.Mint(natsauth.RoleBackend, "own", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownConn, err := nats.Connect(s.ClientURL(), append(own.NATSOptions(), nats.NoReconnect())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ownConn.Close()
+	time.Sleep(1100 * time.Millisecond) // a revocation of all covers what was issued until its second
+	again.RevokeAll()
+	if deferred, err := again.ApplyTo(s, keys); err != nil || !deferred {
+		t.Fatalf("ApplyTo of a revocation of all: deferred %t, err %v; want it deferred", deferred, err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if !ownConn.IsConnected() {
+		t.Error("a revocation of all cut the server's own process off")
+	}
+}

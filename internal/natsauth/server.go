@@ -2,6 +2,7 @@ package natsauth
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/nats-io/jwt/v2"
@@ -122,4 +123,51 @@ func (k *Keys) AdoptOperatorJWT(token string) {
 	if k.operatorJWT == "" {
 		k.operatorJWT = token
 	}
+}
+
+// ApplyTo gives s, a running server that started with the keys started
+// (Configure), the account JWT of these keys, the same keys as they are
+// now: a user revoked since (Revoke, by another process writing the keys
+// file) is refused from now on, and its connections are closed at once.
+// A revocation of every credential (RevokeAll) is started's, not these
+// keys': the components of s's own process hold credentials issued before
+// it, and would be cut off for good, so a new one waits for the next start
+// (deferred). An error says that s does not know these keys' account (the
+// keys were replaced: only a restart takes that).
+func (k *Keys) ApplyTo(s *server.Server, started *Keys) (deferred bool, err error) {
+	live := *k
+	live.revoked = maps.Clone(k.revoked)
+	delete(live.revoked, jwt.All)
+	if at, ok := started.revoked[jwt.All]; ok {
+		live.revoked[jwt.All] = at
+	}
+	deferred = k.revoked[jwt.All] != started.revoked[jwt.All]
+	j, err := live.jwts()
+	if err != nil {
+		return deferred, err
+	}
+	claims, err := jwt.DecodeAccountClaims(j.account)
+	if err != nil {
+		return deferred, fmt.Errorf("natsauth: %w", err)
+	}
+	acc, err := s.LookupAccount(pub(k.account))
+	if err != nil || pub(k.account) != pub(started.account) {
+		return deferred, fmt.Errorf("natsauth: the running server does not know the keys' account (replaced keys need a restart): %v", err)
+	}
+	if res := s.AccountResolver(); res != nil {
+		if err := res.Store(pub(k.account), j.account); err != nil {
+			return deferred, fmt.Errorf("natsauth: %w", err)
+		}
+	}
+	s.UpdateAccountClaims(acc, claims)
+	return deferred, nil
+}
+
+// RevokedCount is how many users the keys revoke, one by one.
+func (k *Keys) RevokedCount() int {
+	n := len(k.revoked)
+	if _, all := k.revoked[jwt.All]; all {
+		n--
+	}
+	return n
 }
