@@ -25,29 +25,27 @@ func (s *Server) queueFor(p principal, q *messages.BackendGetQueue, course strin
 	if p.admin() {
 		return jobjson.NewQueue(q, now, nil)
 	}
+	// What an earlier process of this API submitted for this token's name
+	// is its own too, though this one has not adopted it yet: the launcher
+	// names the owner (a course filter cannot be told from the snapshot,
+	// which has no course).
 	ids := make([]string, 0, len(q.JobsRunning)+len(q.JobsWaiting))
+	var launched []string
+	see := func(id string, ours bool, launcher string) {
+		ids = append(ids, id)
+		if course == "" && s.launcherOwner(ours, launcher) == p.owner() {
+			launched = append(launched, id)
+		}
+	}
 	for _, j := range q.JobsRunning {
-		ids = append(ids, j.JobID)
+		see(j.JobID, j.IsMine, j.Launcher)
 	}
 	for _, j := range q.JobsWaiting {
-		ids = append(ids, j.JobID)
+		see(j.JobID, j.IsMine, j.Launcher)
 	}
 	visible := s.store.visible(ids, p, course)
-	if course == "" {
-		// What an earlier process of this API submitted for this token's
-		// name is its own too, though this one has not adopted it yet:
-		// the launcher names the owner (a course filter cannot be told
-		// from the snapshot, which has no course).
-		for _, j := range q.JobsRunning {
-			if s.launcherOwner(j.IsMine, j.Launcher) == p.owner() {
-				visible[j.JobID] = true
-			}
-		}
-		for _, j := range q.JobsWaiting {
-			if s.launcherOwner(j.IsMine, j.Launcher) == p.owner() {
-				visible[j.JobID] = true
-			}
-		}
+	for _, id := range launched {
+		visible[id] = true
 	}
 	out := jobjson.NewQueue(q, now, func(id string) bool { return visible[id] })
 	// Which other courses have jobs is not a frontend's business: it

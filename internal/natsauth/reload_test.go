@@ -47,27 +47,8 @@ func TestRevokeThenReloadAnExternalServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.NoLog, opts.NoSigs = true, true
-	s, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	defer s.Shutdown()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	leaked, err := keys.Mint(natsauth.RoleAgent, "leaked", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	nc, err := nats.Connect(s.ClientURL(), append(leaked.NATSOptions(), nats.NoReconnect(),
-		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	s := startServer(t, opts)
+	leaked, closed := connectLeaked(t, s, keys)
 
 	time.Sleep(1100 * time.Millisecond) // a revocation has a resolution of a second; JWTs' iat too
 	again, err := natsauth.Load(dir)    // as `ingo creds --revoke` does
@@ -100,30 +81,12 @@ func TestApplyToARunningServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}
+	opts := &natsserver.Options{Host: "127.0.0.1", Port: -1}
 	if err := keys.Configure(opts); err != nil {
 		t.Fatal(err)
 	}
-	s, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	defer s.Shutdown()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	leaked, err := keys.Mint(natsauth.RoleAgent, "leaked", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := make(chan struct{})
-	nc, err := nats.Connect(s.ClientURL(), append(leaked.NATSOptions(), nats.NoReconnect(),
-		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	s := startServer(t, opts)
+	leaked, closed := connectLeaked(t, s, keys)
 	pub, err := leaked.PublicKey()
 	if err != nil {
 		t.Fatal(err)
@@ -166,4 +129,38 @@ func TestApplyToARunningServer(t *testing.T) {
 	if !ownConn.IsConnected() {
 		t.Error("a revocation of all cut the server's own process off")
 	}
+}
+
+// startServer runs a NATS server of opts, quiet, until the test ends.
+func startServer(t *testing.T, opts *natsserver.Options) *natsserver.Server {
+	t.Helper()
+	opts.NoLog, opts.NoSigs = true, true
+	s, err := natsserver.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	return s
+}
+
+// connectLeaked connects to s as an agent of keys, "leaked", without
+// reconnecting: closed is closed when the server ends its connection.
+func connectLeaked(t *testing.T, s *natsserver.Server, keys *natsauth.Keys) (leaked *natsauth.Credentials, closed chan struct{}) {
+	t.Helper()
+	leaked, err := keys.Mint(natsauth.RoleAgent, "leaked", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed = make(chan struct{})
+	nc, err := nats.Connect(s.ClientURL(), append(leaked.NATSOptions(), nats.NoReconnect(),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return leaked, closed
 }

@@ -1,6 +1,7 @@
 package natsauth
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -150,9 +151,12 @@ func (k *Keys) ApplyTo(s *server.Server, started *Keys) (deferred bool, err erro
 	if err != nil {
 		return deferred, fmt.Errorf("natsauth: %w", err)
 	}
+	if pub(k.account) != pub(started.account) {
+		return deferred, errors.New("natsauth: the keys were replaced (another account): only a restart of the server takes them")
+	}
 	acc, err := s.LookupAccount(pub(k.account))
-	if err != nil || pub(k.account) != pub(started.account) {
-		return deferred, fmt.Errorf("natsauth: the running server does not know the keys' account (replaced keys need a restart): %v", err)
+	if err != nil {
+		return deferred, fmt.Errorf("natsauth: the running server does not know the keys' account: %w", err)
 	}
 	if res := s.AccountResolver(); res != nil {
 		if err := res.Store(pub(k.account), j.account); err != nil {
