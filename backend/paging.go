@@ -14,13 +14,18 @@ import (
 // at most req.Limit of them, with the counts of what the filters keep and,
 // on the first page, the agents. Waiting jobs are not placed in the
 // dispatch order (position 0): that takes a simulation from the head of
-// the queue, which a page deep in it cannot afford. Cost: O(running jobs +
-// buckets + limit × log buckets).
+// the queue, which a page deep in it cannot afford. A page of one job
+// (req.JobID) lists no agents. Cost: O(running jobs + buckets + limit ×
+// log buckets).
 func (b *Backend) page(forClient string, admin bool, req *messages.ClientGetQueue) *messages.BackendGetQueue {
 	v := view{client: forClient, admin: admin, envType: req.EnvironmentType, env: req.Environment, course: req.CourseID}
 	sum := b.queues.index.summary(v)
 	out := &messages.BackendGetQueue{JobsRunning: []messages.QueueRunningJob{}, JobsWaiting: []messages.QueueWaitingJob{},
 		Agents: []messages.QueueAgent{}, Summary: sum}
+	if req.JobID != "" {
+		b.onePage(v, req.JobID, out)
+		return out
+	}
 	if req.After == nil {
 		out.Agents = b.agentList()
 	}
@@ -56,6 +61,20 @@ func (b *Backend) page(forClient string, admin bool, req *messages.ClientGetQueu
 		sum.Truncated = true
 	}
 	return out
+}
+
+// onePage lists the job of id in out if it is queued or running and v
+// sees it: O(1) wherever the job waits.
+func (b *Backend) onePage(v view, id string, out *messages.BackendGetQueue) {
+	j := b.jobs[id]
+	if j == nil || !v.keepsJob(j) {
+		return
+	}
+	if _, running := b.queues.index.running[j]; running {
+		out.JobsRunning = b.runningList([]*job{j}, v.client)
+	} else if j.index >= 0 {
+		out.JobsWaiting = b.waitingList([]ranked{{job: j}}, v.client)
+	}
 }
 
 // waitingFrom is the first n waiting jobs v sees after the cursor (nil:

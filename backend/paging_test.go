@@ -152,3 +152,59 @@ func TestQueueAnswer_Modes(t *testing.T) {
 		}
 	}
 }
+
+// TestPage_OneJob asks for single jobs by id, wherever they wait: each
+// is listed to the admin and its own client alone (running or waiting as
+// it is), not through a filter that leaves it out, and an unknown id
+// lists nothing.
+func TestPage_OneJob(t *testing.T) {
+	t.Parallel()
+	b := busyQueue(t, 2000, 3)
+	checked := map[jobPhase]int{}
+	for id, j := range b.jobs {
+		_, running := b.queues.index.running[j]
+		for _, tc := range []struct {
+			name   string
+			client string
+			admin  bool
+			course string
+			want   bool
+		}{
+			{"admin", "", true, "", true},
+			// A job an admin client submitted for a frontend is that
+			// client's to see only as an admin.
+			{"its client", j.client(), false, "", j.owner == j.client()},
+			{"its course", j.client(), false, j.head.CourseID, j.owner == j.client()},
+			{"another client", j.client() + "x", false, "", false},
+			{"another course", "", true, j.head.CourseID + "x", false},
+		} {
+			q := b.queueAnswer(tc.client, tc.admin, &messages.ClientGetQueue{Limit: 1, JobID: id, CourseID: tc.course}).(*messages.BackendGetQueue)
+			got := len(q.JobsRunning) + len(q.JobsWaiting)
+			switch {
+			case !tc.want && got != 0:
+				t.Fatalf("%s: %s listed to %s", tc.name, id, tc.client)
+			case tc.want && got != 1:
+				t.Fatalf("%s: %s (phase %d) listed %d times", tc.name, id, j.phase, got)
+			case tc.want && running && (len(q.JobsRunning) != 1 || q.JobsRunning[0].JobID != id):
+				t.Fatalf("%s: running %s listed as %+v", tc.name, id, q)
+			case tc.want && !running && (len(q.JobsWaiting) != 1 || q.JobsWaiting[0].JobID != id):
+				t.Fatalf("%s: waiting %s listed as %+v", tc.name, id, q)
+			case q.Next != nil || len(q.Agents) != 0:
+				t.Fatalf("%s: a page after one job, or agents: %+v, %d agents", tc.name, q.Next, len(q.Agents))
+			}
+		}
+		checked[j.phase]++
+	}
+	if checked[phaseWaiting] < 1000 || checked[phaseRunning]+checked[phaseAssigned] == 0 {
+		t.Fatalf("checked %v: the queue is not deep, or nothing runs", checked)
+	}
+	q := b.queueAnswer("", true, &messages.ClientGetQueue{Limit: 1, JobID: "no-such-job"}).(*messages.BackendGetQueue)
+	if len(q.JobsRunning)+len(q.JobsWaiting) != 0 {
+		t.Errorf("an unknown id listed %+v", q)
+	}
+	for _, bad := range []messages.ClientGetQueue{{JobID: "j1"}, {Limit: 1, JobID: "j1", After: &messages.QueueCursor{Running: true}}, {Limit: 1, JobID: "bad id\n"}} {
+		if e, ok := b.queueAnswer("", true, &bad).(*messages.Error); !ok || e.Code != messages.CodeBadRequest {
+			t.Errorf("%+v answered %#v", bad, e)
+		}
+	}
+}

@@ -79,6 +79,14 @@ type ClientGetQueue struct {
 	EnvironmentType string `cbor:"environment_type,omitempty"`
 	Environment     string `cbor:"environment,omitempty"`
 	CourseID        string `cbor:"course_id,omitempty"`
+	// JobID keeps one job (a first page only): the page lists it if it
+	// is queued or running and the client may see it, else nothing; the
+	// summary still counts what the other filters keep. What a client
+	// that lost its own record of a job (a restarted gateway) asks,
+	// whatever the job's place in a queue too long for a snapshot to
+	// list (added within protocol 5: a backend built before it ignores
+	// it and answers the first page, in which the client then looks).
+	JobID string `cbor:"job_id,omitempty"`
 }
 
 // Ping is a heartbeat from a client or an agent. The backend answers Pong to

@@ -49,14 +49,21 @@ func (q *ClientGetQueue) Validate() error {
 		return fmt.Errorf("limit %d is outside [0, %d]", q.Limit, MaxQueuePage)
 	case q.PerQueue > 0 && q.Limit > 0:
 		return errors.New("per_queue and limit ask for two different answers")
-	case q.Limit == 0 && (q.After != nil || q.EnvironmentType != "" || q.Environment != "" || q.CourseID != ""):
+	case q.Limit == 0 && (q.After != nil || q.EnvironmentType != "" || q.Environment != "" || q.CourseID != "" || q.JobID != ""):
 		return errors.New("after and the filters need a limit (a page)")
+	case q.JobID != "" && q.After != nil:
+		return errors.New("a job id filter asks for one job: there is no page after it")
 	case q.Environment != "" && q.EnvironmentType == "":
 		return errors.New("an environment filter needs its environment type")
 	case len(q.Ref) > MaxIDLength:
 		return fmt.Errorf("ref of %d bytes is longer than %d", len(q.Ref), MaxIDLength)
 	case len(q.EnvironmentType) > MaxNameLength || len(q.Environment) > MaxNameLength || len(q.CourseID) > MaxNameLength:
 		return fmt.Errorf("a filter over %d bytes", MaxNameLength)
+	}
+	if q.JobID != "" {
+		if err := ValidateID(q.JobID); err != nil {
+			return fmt.Errorf("job_id: %w", err)
+		}
 	}
 	if q.After != nil {
 		if err := q.After.validate(); err != nil {
