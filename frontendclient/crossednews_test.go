@@ -30,8 +30,9 @@ func TestNewsCrossingAFirstSubmission(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			orphans := make(chan string, 4)
-			e := newEnv(t, Options{ClientID: "api", OnResult: func(m *messages.BackendJobDone) error { orphans <- m.JobID; return nil }})
+			orphans, starts := make(chan string, 4), make(chan string, 4)
+			e := newEnv(t, Options{ClientID: "api", OnResult: func(m *messages.BackendJobDone) error { orphans <- m.JobID; return nil },
+				OnStarted: func(m *messages.BackendJobStarted) { starts <- m.JobID }})
 			ready(t, e.c)
 			e.fb.set(func(fb *fakeBackend) {
 				fb.jobs["taken"] = "api" // submitted by an earlier process of "api"
@@ -44,11 +45,29 @@ func TestNewsCrossingAFirstSubmission(t *testing.T) {
 			if !errors.As(err, &me) || me.Code != messages.CodeDuplicateJob {
 				t.Fatalf("NewJob of an id the backend has: job %t, err %v; want the duplicate refusal", j != nil, err)
 			}
-			if c.name == "done" {
+			switch c.name {
+			case "done":
 				select {
 				case id := <-orphans:
 					t.Errorf("result of %s acknowledged while a submission of its id waited for its answer", id)
 				default:
+				}
+			case "started":
+				select {
+				case id := <-starts:
+					t.Errorf("start of %s handed to OnStarted while a submission of its id waited for its answer", id)
+				default:
+				}
+				// Once no submission of ours has the id, the start is the
+				// earlier process's job's, for OnStarted.
+				e.fb.set(func(fb *fakeBackend) { fb.sendLocked("api", c.news("taken")) })
+				select {
+				case id := <-starts:
+					if id != "taken" {
+						t.Errorf("OnStarted got %s", id)
+					}
+				case <-ctx.Done():
+					t.Error("the start of a job of an earlier process never reached OnStarted")
 				}
 			}
 		})

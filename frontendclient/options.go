@@ -57,6 +57,12 @@ type Options struct {
 	// result is acknowledged without reaching OnResult again. It runs on
 	// OnResult's goroutine.
 	Delivered func(jobID string) bool `key:"-"`
+	// OnStarted, if set, receives the start of every job this Client has
+	// no Job of its id for: one an earlier process with the same ClientID
+	// submitted, still waiting when this one began (the Job's events
+	// carry the starts of this Client's own jobs). It runs on the
+	// Client's receiving goroutine and must return quickly.
+	OnStarted func(*messages.BackendJobStarted) `key:"-"`
 	// Log receives the client's warnings; nil discards them.
 	Log *slog.Logger `key:"-"`
 }

@@ -71,6 +71,10 @@ func (c *Client) handleOne(data []byte) {
 		if j := c.followed(m.JobID, m); j != nil {
 			c.accept(j, false)
 			c.emit(j, Event{Kind: EventStarted, Started: m})
+		} else if h := c.opts.OnStarted; h != nil && c.jobs[m.JobID] == nil {
+			// Not while a submission of ours has this id: the news is
+			// of the other job then, and would pass for our job's.
+			after = func() { h(m) }
 		}
 	case *messages.BackendJobSSHDebug:
 		if j := c.followed(m.JobID, m); j != nil {

@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ingo-grader/ingo/backend"
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
 	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
@@ -105,5 +107,110 @@ func TestAdopted_JobThatLeftTheQueue(t *testing.T) {
 	c.mu.Unlock()
 	if status, data := e2.call("GET", "/api/v1/jobs/hang-1", "", nil, bearer(mine)...); status != 200 {
 		t.Errorf("GET of an adopted job the store holds: %d %s", status, data)
+	}
+}
+
+// TestAdopted_JobsBeyondTheSnapshot: after a restart, a frontend token's
+// queued jobs deeper in the queue than the backend's snapshot lists
+// (backend.queue-snapshot-jobs) are found one by one, its own only, and
+// can be killed. Before, they were "never submitted" (404): a frontend
+// polling them after the API restarted at a deadline would submit them
+// again, and could not kill them.
+// deepQueueRestarted submits jobs hanging jobs named deep-0… for frontend
+// "algo" on an agent of two slots, with a backend whose snapshot lists 3
+// jobs, and restarts the API once two run.
+func deepQueueRestarted(t *testing.T, jobs int) (*env, string) {
+	e := newEnvWith(t, Options{ClientID: "api-adopt"}, false, func(c *backend.Config) { c.SnapshotJobs = 3 })
+	e.waitReady()
+	mine := e.token(apitoken.RoleFrontend, "algo")
+	for i := range jobs {
+		status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": fmt.Sprintf("deep-%d", i),
+			"inputs": map[string]any{"@fake": map[string]any{"hang": true}}}), bearer(mine)...)
+		if status != 202 {
+			t.Fatalf("submit %d: %d %s", i, status, data)
+		}
+	}
+	testutil.Eventually(t, wait, func() bool {
+		n := 0
+		for i := range jobs {
+			if v, _, ok := e.srv.store.view(fmt.Sprintf("deep-%d", i)); ok && v.Status == statusRunning {
+				n++
+			}
+		}
+		return n == 2
+	}, "two jobs never ran")
+	return restartAPI(t, e, "api-adopt"), mine
+}
+
+func TestAdopted_JobsBeyondTheSnapshot(t *testing.T) {
+	const jobs = 12 // two run on the agent's two slots, ten wait
+	e2, mine := deepQueueRestarted(t, jobs)
+	other := e2.token(apitoken.RoleFrontend, "other")
+	for i := range jobs {
+		id := fmt.Sprintf("deep-%d", i)
+		if status, data := e2.call("GET", "/api/v1/jobs/"+id, "", nil, bearer(other)...); status != 404 {
+			t.Errorf("another token's GET of %s: %d %s", id, status, data)
+		}
+		status, data := e2.call("GET", "/api/v1/jobs/"+id, "", nil, bearer(mine)...)
+		if status != 200 || !strings.Contains(string(data), `"status":"queued"`) && !strings.Contains(string(data), `"status":"running"`) {
+			t.Errorf("GET of %s after the restart: %d %s", id, status, data)
+		}
+	}
+	if status, data := e2.call("GET", "/api/v1/jobs/deep-unknown", "", nil, bearer(mine)...); status != 404 {
+		t.Errorf("GET of an unknown job: %d %s", status, data)
+	}
+	last := fmt.Sprintf("deep-%d", jobs-1)
+	if status, data := e2.call("DELETE", "/api/v1/jobs/"+last, "", nil, bearer(mine)...); status != 202 {
+		t.Fatalf("DELETE of the last job: %d %s", status, data)
+	}
+	testutil.Eventually(t, wait, func() bool {
+		v, _, ok := e2.srv.store.view(last)
+		return ok && v.Status == statusDone
+	}, "the killed job's result never came")
+
+	// Ids a token makes up each cost the backend a round trip: a budget
+	// of its own bounds them, and no other token's lookups.
+	throttled := 0
+	for i := 0; i < 2000 && throttled == 0; i++ {
+		status, data := e2.call("GET", fmt.Sprintf("/api/v1/jobs/made-up-%d", i), "", nil, bearer(mine)...)
+		switch {
+		case status == 503 && strings.Contains(string(data), `"throttled"`):
+			throttled++
+		case status != 404:
+			t.Fatalf("GET of a made-up id: %d %s", status, data)
+		}
+	}
+	if throttled == 0 {
+		t.Error("2,000 lookups of made-up ids were never throttled")
+	}
+	if status, data := e2.call("GET", "/api/v1/jobs/made-up-x", "", nil, bearer(other)...); status != 404 {
+		t.Errorf("another token's lookup after mine were throttled: %d %s", status, data)
+	}
+}
+
+// TestAdopted_StartedAfterTheRestart: a job that waited when the API
+// restarted, adopted then, gets its started event and status when it
+// starts. Before, its stream went from queued to done, and its status
+// stayed queued in the API until its result came.
+func TestAdopted_StartedAfterTheRestart(t *testing.T) {
+	e2, mine := deepQueueRestarted(t, 3)
+	if status, data := e2.call("GET", "/api/v1/jobs/deep-2", "", nil, bearer(mine)...); status != 200 || !strings.Contains(string(data), `"status":"queued"`) {
+		t.Fatalf("GET of the waiting job: %d %s", status, data)
+	}
+	// Its turn comes when one of the two running jobs ends.
+	for _, id := range []string{"deep-0", "deep-1"} {
+		if status, data := e2.call("DELETE", "/api/v1/jobs/"+id, "", nil, bearer(mine)...); status != 202 {
+			t.Fatalf("DELETE %s: %d %s", id, status, data)
+		}
+	}
+	testutil.Eventually(t, wait, func() bool {
+		r, _ := e2.srv.store.record("deep-2")
+		e2.srv.store.mu.Lock()
+		defer e2.srv.store.mu.Unlock()
+		return r.status == statusRunning
+	}, "the adopted job never started in the API's store")
+	evs, _ := e2.readEvents("/api/v1/jobs/deep-2/events", bearer(mine), 2)
+	if len(evs) != 2 || evs[0].name != "queued" || evs[1].name != "started" || !strings.Contains(evs[1].data, `"agent"`) {
+		t.Errorf("events of the adopted job: %v", evs)
 	}
 }

@@ -71,9 +71,11 @@ func (s *Server) adoptedView(r *http.Request, p principal, v jobView) any {
 	return v
 }
 
-// fromQueue finds a job in the backend's snapshot; mine says that this
-// client (in an earlier process) submitted it, owner for which token's
-// name ("" when not mine, or not through a token).
+// fromQueue finds a job in the backend's snapshot, or, when the snapshot
+// leaves jobs out (a deadline's queue is longer than
+// backend.queue-snapshot-jobs), by asking the backend for that one job;
+// mine says that this client (in an earlier process) submitted it, owner
+// for which token's name ("" when not mine, or not through a token).
 func (s *Server) fromQueue(r *http.Request, id string) (v jobView, mine bool, owner string, err error) {
 	if messages.ValidateID(id) != nil {
 		return v, false, "", unknownJob(id)
@@ -82,20 +84,46 @@ func (s *Server) fromQueue(r *http.Request, id string) (v jobView, mine bool, ow
 	if err != nil {
 		return v, false, "", err
 	}
+	if v, mine, owner, ok := s.findQueued(q, id); ok {
+		return v, mine, owner, nil
+	}
+	if q.Summary == nil || !q.Summary.Truncated {
+		return v, false, "", unknownJob(id)
+	}
+	// One job costs the backend little wherever it waits, but a
+	// token's lookups of ids it makes up would each be a round trip:
+	// they have their budget (jobLookups).
+	done, err := s.lookups.take(who(r).owner(), time.Now())
+	if err != nil {
+		return v, false, "", err
+	}
+	q, err = s.client.QueryQueue(r.Context(), messages.ClientGetQueue{Limit: 1, JobID: id})
+	done()
+	if err != nil {
+		return v, false, "", err
+	}
+	if v, mine, owner, ok := s.findQueued(q, id); ok {
+		return v, mine, owner, nil
+	}
+	return v, false, "", unknownJob(id)
+}
+
+// findQueued looks for id among q's jobs.
+func (s *Server) findQueued(q *messages.BackendGetQueue, id string) (v jobView, mine bool, owner string, ok bool) {
 	for _, j := range q.JobsRunning {
 		if j.JobID == id {
 			started := time.UnixMilli(j.StartedAt).UTC()
 			return jobView{JobID: id, Status: statusRunning, SubmittedAt: started, StartedAt: &started,
-				Agent: j.Agent, Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, s.launcherOwner(j.IsMine, j.Launcher), nil
+				Agent: j.Agent, Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, s.launcherOwner(j.IsMine, j.Launcher), true
 		}
 	}
 	for _, j := range q.JobsWaiting {
 		if j.JobID == id {
 			return jobView{JobID: id, Status: statusQueued, SubmittedAt: time.UnixMilli(j.QueuedAt).UTC(),
-				Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, s.launcherOwner(j.IsMine, j.Launcher), nil
+				Attempt: j.Attempt, Result: []byte("null")}, j.IsMine, s.launcherOwner(j.IsMine, j.Launcher), true
 		}
 	}
-	return v, false, "", unknownJob(id)
+	return v, false, "", false
 }
 
 // deleteJob kills a job: 202 when the backend took the kill (the killed

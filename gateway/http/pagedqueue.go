@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
 	"sync"
 	"time"
@@ -20,10 +21,18 @@ import (
 // is refused.
 var pagedShare = fairuse.Budget{Share: 0.1, Burst: 500 * time.Millisecond, Least: 5 * time.Millisecond}
 
+// jobLookups is the share of one job's lookups (Server.fromQueue): the
+// backend finds a job by its id at once, so a round trip is charged for
+// what it took, a millisecond at least, and about five hundred may come
+// at once (the polls of a frontend's queued jobs after the API restarted),
+// then a hundred a second.
+var jobLookups = fairuse.Budget{Share: 0.1, Burst: 500 * time.Millisecond, Least: time.Millisecond}
+
 // pagedBudget is what each token name's paged queue requests owe.
 type pagedBudget struct {
-	mu    sync.Mutex
-	debts fairuse.Debts
+	mu     sync.Mutex
+	budget fairuse.Budget // pagedShare when zero
+	debts  fairuse.Debts
 }
 
 var errPagedThrottled = &httpError{status: http.StatusServiceUnavailable, code: "throttled", retryAfter: time.Second,
@@ -35,7 +44,7 @@ func (b *pagedBudget) take(owner string, now time.Time) (done func(), err error)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.debts.Budget == (fairuse.Budget{}) {
-		b.debts.Budget = pagedShare
+		b.debts.Budget = cmp.Or(b.budget, pagedShare)
 	}
 	if !b.debts.Allow(owner, now) {
 		return func() {}, errPagedThrottled

@@ -190,6 +190,9 @@ type Server struct {
 	snaps snapshots
 	// paged bounds each token name's paged queue requests (pagedqueue.go).
 	paged pagedBudget
+	// lookups bounds each token name's lookups of single jobs the
+	// snapshot leaves out (jobs.go, fromQueue).
+	lookups pagedBudget
 	// historyTurns bounds each token name's history requests in flight.
 	historyTurns historyTurns
 	// abandoned: submissions that went unanswered, by owner.
@@ -209,7 +212,7 @@ type Server struct {
 // when it answers.
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
-	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), specs: newTaskSpecs(maxSpecBytesPerOwner), abandoned: newAbandonedJobs(maxAbandoned), stats: newCounters(),
+	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), specs: newTaskSpecs(maxSpecBytesPerOwner), abandoned: newAbandonedJobs(maxAbandoned), lookups: pagedBudget{budget: jobLookups}, stats: newCounters(),
 		uploads: newUploadBudget(o.UploadMemory, o.UploadMemory/2), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{
@@ -223,7 +226,10 @@ func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 		// Every result is stored before the backend forgets it, also those
 		// of jobs an earlier API process submitted.
 		OnResult: func(m *messages.BackendJobDone) error { s.store.stored(m, time.Now()); return nil },
-		Log:      o.Log,
+		// The starts of jobs an earlier process submitted, adopted while
+		// they waited: their event streams would otherwise miss them.
+		OnStarted: func(m *messages.BackendJobStarted) { s.store.adoptedStarted(m, time.Now()) },
+		Log:       o.Log,
 	})
 	if err != nil {
 		s.cancel()

@@ -142,12 +142,25 @@ func (st *store) queued(id string) {
 func (st *store) started(m *messages.BackendJobStarted, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	r := st.jobs[m.JobID]
-	if r == nil || r.status == statusDone {
-		return
+	if r := st.jobs[m.JobID]; r != nil && r.status != statusDone {
+		st.startLocked(r, m, now)
 	}
+}
+
+func (st *store) startLocked(r *record, m *messages.BackendJobStarted, now time.Time) {
 	r.status, r.startedAt, r.agent, r.attempt = statusRunning, now, m.Agent, max(m.Attempt, 1)
 	st.appendLocked(r, "started", startedEvent{JobID: m.JobID, Agent: m.Agent, Attempt: r.attempt})
+}
+
+// adoptedStarted is the start of a job this process did not submit: an
+// adopted job's (Server.adopt) if it was waiting, else nothing (the job
+// is adopted as running from the snapshot when it is).
+func (st *store) adoptedStarted(m *messages.BackendJobStarted, now time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if r := st.jobs[m.JobID]; r != nil && r.adopted && r.status == statusQueued {
+		st.startLocked(r, m, now)
+	}
 }
 
 type startedEvent struct {
