@@ -162,6 +162,32 @@ func (r *rig) dial(t *testing.T) *webappClient {
 	return &webappClient{t: t, sck: sck}
 }
 
+// pingEverySecond pings the bridge every second until the test ends, as
+// INGInious' client does: the bridge hands a result only to a webapp
+// heard from within aliveFor.
+func (c *webappClient) pingEverySecond() {
+	ping, err := msgpack.Marshal(map[string]any{"@type": "Ping"})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	c.t.Cleanup(func() { close(stop); <-done })
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = c.sck.Send(zmq4.NewMsg(ping))
+			}
+		}
+	}()
+}
+
 func (c *webappClient) sendRaw(b []byte) {
 	c.t.Helper()
 	if err := c.sck.Send(zmq4.NewMsg(b)); err != nil {
@@ -348,12 +374,7 @@ func TestBridgeResultWaitsForTheWebapp(t *testing.T) {
 	time.Sleep(aliveFor + time.Second)
 	c2 := r.dial(t)
 	c2.send("ClientHello", map[string]any{"name": "me"})
-	go func() {
-		for range 60 { // INGInious' client pings every second
-			time.Sleep(time.Second)
-			_ = c2.sck.Send(zmq4.NewMsg(mustPack(t, map[string]any{"@type": "Ping"})))
-		}
-	}()
+	c2.pingEverySecond()
 	m := c2.recv("BackendUpdateEnvironments", "Pong")
 	if m["@type"] != "BackendJobDone" || m["job_id"] != "66666666-6666-6666-6666-666666666666" || fmt.Sprint(m["result"]) != "[success late]" {
 		t.Fatalf("after reconnecting: %v", m)
@@ -387,12 +408,7 @@ func TestBridgeSSHAndRestart(t *testing.T) {
 	r2 := r.startBridge(t)
 	c2 := r2.dial(t)
 	c2.send("ClientHello", map[string]any{"name": "me"})
-	go func() {
-		for range 60 {
-			time.Sleep(time.Second)
-			_ = c2.sck.Send(zmq4.NewMsg(mustPack(t, map[string]any{"@type": "Ping"})))
-		}
-	}()
+	c2.pingEverySecond()
 	m = c2.recv("BackendUpdateEnvironments", "Pong")
 	if m["@type"] != "BackendJobDone" || m["job_id"] != "88888888-8888-8888-8888-888888888888" || fmt.Sprint(m["result"]) != "[success survived]" {
 		t.Fatalf("after the bridge restarted: %v", m)

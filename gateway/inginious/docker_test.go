@@ -86,8 +86,11 @@ func TestBridgeDockerCourses(t *testing.T) {
 	}
 	c := r.dial(t)
 	c.send("ClientHello", map[string]any{"name": "me"})
+	// A job in a container may take longer than aliveFor on a loaded
+	// machine: without pings the webapp would pass for gone.
+	c.pingEverySecond()
 	for { // the docker agent's environments, aliases included
-		m := c.recv()
+		m := c.recv("Pong")
 		if envs, _ := m["available_environments"].(map[string]any); strings.Contains(fmt.Sprint(envs["docker"]), "python3") {
 			break
 		}
@@ -103,7 +106,7 @@ func TestBridgeDockerCourses(t *testing.T) {
 	done := func(id string) map[string]any {
 		t.Helper()
 		for {
-			m := c.recv("BackendUpdateEnvironments", "BackendJobStarted")
+			m := c.recv("BackendUpdateEnvironments", "BackendJobStarted", "Pong")
 			if m["@type"] == "BackendJobDone" && m["job_id"] == id {
 				return m
 			}
