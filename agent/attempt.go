@@ -60,8 +60,15 @@ func (a *Agent) runAttempt(at *attempt) {
 		return
 	}
 	out, logErr := outcome(res, err, cause, at.prevState)
-	if logErr != nil {
+	switch {
+	case logErr != nil:
 		a.log.Error("attempt failed", "job", at.key.JobID, "attempt", at.key.Attempt, "err", logErr)
+	case out.Result.Status == messages.StatusCrash:
+		// The platform's fault (a grading container killed from
+		// outside, stopped without a result...): the student reads
+		// the text, the operator needs this line to find out why.
+		a.log.Warn("attempt ended as crash", "job", at.key.JobID, "attempt", at.key.Attempt,
+			"course", at.job.CourseID, "task", at.job.TaskID, "text", out.Result.Text)
 	}
 	a.deliver(at.key, out, at.prevState)
 }

@@ -3,6 +3,7 @@ package backend
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -131,11 +132,10 @@ func (b *Backend) runningList(running []*job, forClient string) []messages.Queue
 func (b *Backend) waitingList(waiting []ranked, forClient string) []messages.QueueWaitingJob {
 	// One pass over the agents for every listed job: which environments
 	// are offered, and with how many slots.
-	offered, slots := map[topic]bool{}, map[topic]int{}
+	offered, slots := map[topic]bool{}, b.effectiveSlots()
 	for _, a := range b.agents {
 		for _, t := range a.topics {
 			offered[t] = true
-			slots[t] += a.slots
 		}
 	}
 	bestPrio := map[topic]int{}
@@ -236,15 +236,65 @@ func (b *Backend) learnRunTime(t topic, d time.Duration) {
 	b.runTimes[t] = d
 }
 
-// estimateStart is when the pos-th job of topic t, whose agents have
-// slots, should start: its slots turn over once per run time, and the jobs
-// on them now are half done on average. 0 when no slot serves t or no job
-// of t has finished yet.
-func (b *Backend) estimateStart(t topic, slots, pos int, now time.Time) int64 {
+// estimateStart is when the pos-th job of topic t, whose agents give it
+// slots (effectiveSlots), should start: its slots turn over once per run
+// time, and the jobs on them now are half done on average. 0 when no slot
+// serves t or no job of t has finished yet.
+func (b *Backend) estimateStart(t topic, slots float64, pos int, now time.Time) int64 {
 	run := b.runTimes[t]
 	if run <= 0 || slots <= 0 || pos <= 0 {
 		return 0
 	}
-	rounds := (pos - 1) / slots // full turns of the slots before its own
+	// Full turns of the slots before its own; the epsilon keeps an
+	// agent's whole slots whole through the division of effectiveSlots.
+	rounds := math.Floor(float64(pos-1)/slots + 1e-9)
 	return now.Add(time.Duration(rounds)*run + run/2).UnixMilli()
+}
+
+// effectiveSlots is, per topic, the slots its agents give it: an agent's
+// slots are shared by the topics it offers that have waiting jobs, in
+// proportion to their waiting work (jobs × recent run time), as its slots
+// take the jobs of all its queues in turn. Counting every slot of an agent
+// for each of its queues told a deadline's jobs they would start in half
+// the time when two environments shared one agent. A topic with no
+// waiting job (or no agent) has none; a topic whose run time is not known
+// yet counts the mean of those known.
+func (b *Backend) effectiveSlots() map[topic]float64 {
+	var known time.Duration
+	n := 0
+	for _, d := range b.runTimes {
+		known += d
+		n++
+	}
+	mean := time.Second
+	if n > 0 {
+		mean = known / time.Duration(n)
+	}
+	work := func(t topic) float64 {
+		q := b.queues.byTopic[t]
+		if q == nil || q.Len() == 0 {
+			return 0
+		}
+		run, ok := b.runTimes[t]
+		if !ok || run <= 0 {
+			run = mean
+		}
+		return float64(q.Len()) * run.Seconds()
+	}
+	out := map[topic]float64{}
+	for _, a := range b.agents {
+		total := 0.0
+		for _, t := range a.topics {
+			total += work(t)
+		}
+		if total <= 0 {
+			continue
+		}
+		for _, t := range a.topics {
+			if w := work(t); w > 0 {
+				out[t] += float64(a.slots) * w / total
+			}
+		}
+	}
+	return out
 }

@@ -228,3 +228,51 @@ func TestSnapshot_FairShareReasonAndEstimate(t *testing.T) {
 		}
 	}
 }
+
+// When one agent's slots serve two environments with waiting jobs, a
+// job's estimated start counts the other environment's jobs too: the
+// slots do not turn over once per run time for each queue. Before, a
+// deadline rehearsal (one agent, 2 slots, 160 jobs waiting for
+// docker/default and 47 for docker/toolchain) was told its last jobs
+// would start in half the time they took: each queue's estimate counted
+// every slot as its own. An agent serving one environment only gives it
+// all its slots.
+func TestSnapshot_EstimateSharesAnAgentsSlotsBetweenEnvironments(t *testing.T) {
+	t.Parallel()
+	b, err := New(nil, DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_800_000_000_000)
+	b.now = func() time.Time { return now }
+	def, tool, java := topic{"docker", "default"}, topic{"docker", "toolchain"}, topic{"docker", "java"}
+	b.agents["a"] = &agent{id: "a", slots: 2, topics: []topic{def, tool}, running: map[string]*job{}}
+	b.agents["j"] = &agent{id: "j", slots: 2, topics: []topic{java}, running: map[string]*job{}}
+	for _, tp := range []topic{def, tool, java} {
+		b.runTimes[tp] = 10 * time.Second
+	}
+	seq := uint64(0)
+	for _, env := range []string{"default", "toolchain", "java"} {
+		for i := range 4 {
+			seq++
+			b.apply(&JobQueued{Job: newJob(fmt.Sprintf("%s%d", env, i), env, 0), ClientID: "c", Seq: seq, At: now})
+		}
+	}
+	q := b.snapshot("", true)
+	got := map[string]time.Duration{}
+	for _, w := range q.JobsWaiting {
+		got[w.JobID] = time.UnixMilli(w.EstimatedStart).Sub(now)
+	}
+	// 8 jobs of 10 s on agent a's 2 slots, its queues drained together:
+	// each queue gets one slot's worth. Agent j's java queue has its 2.
+	want := map[string]time.Duration{
+		"default0": 5 * time.Second, "default1": 15 * time.Second, "default3": 35 * time.Second,
+		"toolchain0": 5 * time.Second, "toolchain3": 35 * time.Second,
+		"java0": 5 * time.Second, "java1": 5 * time.Second, "java2": 15 * time.Second, "java3": 15 * time.Second,
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s starts in %v, want %v", id, got[id], w)
+		}
+	}
+}

@@ -9,6 +9,7 @@ bridge by hand. Needs python3-zmq and python3-msgpack. Exits 0 when the
 job's status is success."""
 import json
 import sys
+import time
 import uuid
 
 import msgpack
@@ -44,8 +45,15 @@ def main(argv):
         sock.send(msgpack.dumps(fields, use_bin_type=True))
 
     def recv():
-        if not poller.poll(120000):
-            raise SystemExit("no answer from " + endpoint)
+        # Ping every second while waiting, as INGInious' webapp does: a
+        # webapp silent for 5 s is gone to the bridge, which then keeps
+        # its results for another (a job waiting behind a deadline's
+        # queue never came back). Give up after 120 s without a word.
+        silent_since = time.monotonic()
+        while not poller.poll(1000):
+            if time.monotonic() - silent_since > 120:
+                raise SystemExit("no answer from " + endpoint)
+            send("Ping")
         return msgpack.loads(sock.recv(), strict_map_key=False)
 
     send("ClientHello", name="inginious-client")
