@@ -56,7 +56,7 @@ func (b *Backend) apply(t Transition) {
 		j := &job{head: b.heads.head(h), desc: t.Job, owner: b.heads.of(messages.CourseOwner(t.ClientID, frontend)), seq: t.Seq, queuedAt: stampOf(t.At),
 			phase: phaseWaiting, index: -1}
 		b.jobs[id] = j
-		b.noteQueued(j)
+		b.noteQueued(j, len(t.Wire))
 		b.sshDebugQueued(j)
 		b.queues.push(j)
 		b.share.wake(j, b.queues)

@@ -74,6 +74,7 @@ type Backend struct {
 	queues       *queues
 	heads        interner // strings shared by the jobs' heads
 	hot          int      // live jobs holding their description
+	hotBytes     int64    // the bytes their descriptions count (job.descBytes)
 	spills       []spill  // descriptions to drop once stored (spill.go)
 	share        fairShare
 	runTimes     map[topic]time.Duration // recent run time per environment, for estimates

@@ -100,6 +100,11 @@ type Config struct {
 	// stay, and a description is read back when its job is dispatched.
 	// 0: no bound.
 	QueueMemoryJobs int `key:"queue-memory-jobs" check:"nonneg" help:"most live jobs whose whole description (inputs, files) stays in memory; the others' is read back from the journal when they are dispatched (0: no bound)"`
+	// QueueMemoryBytes bounds the bytes of those descriptions (as their
+	// clients sent them) the same way: a frontend chooses its jobs' size
+	// (up to one NATS message, 8 MiB), so a bound on their number alone
+	// let one frontend's waiting jobs hold gigabytes. 0: no bound.
+	QueueMemoryBytes int64 `key:"queue-memory-bytes" unit:"bytes" check:"nonneg" help:"most bytes of the descriptions (inputs, files) of live jobs kept in memory, as their clients sent them; beyond, a new job's description is read back from the journal when it is dispatched (0: no bound)"`
 	// Journal records transitions; nil keeps state in memory only. If it
 	// also implements Replayer, Run rebuilds the state from it first, and
 	// StartTimeout is also how long jobs replayed as running wait for
@@ -149,6 +154,7 @@ func DefaultConfig() Config {
 		ResultResend:      10 * time.Second,
 		SnapshotJobs:      DefaultSnapshotJobs,
 		QueueMemoryJobs:   10_000,
+		QueueMemoryBytes:  DefaultQueueMemoryBytes,
 
 		MaxSSHDebugPerClient: DefaultMaxSSHDebugPerClient,
 	}
@@ -201,3 +207,7 @@ func (c *Config) validate() error {
 	errs = append(errs, c.readSSHDebugBounds()...)
 	return errors.Join(append(errs, settings.Check(c))...)
 }
+
+// DefaultQueueMemoryBytes is Config.QueueMemoryBytes' default: a deadline's
+// 10,000 jobs of a few KiB each fit many times over.
+const DefaultQueueMemoryBytes = 256 << 20

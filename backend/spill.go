@@ -2,6 +2,7 @@ package backend
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -21,14 +22,18 @@ type spill struct {
 	after uint64
 }
 
-// noteQueued counts a new job's description and, past the bound, marks it
-// to be spilled.
-func (b *Backend) noteQueued(j *job) {
+// noteQueued counts a new job's description (size bytes as its client
+// sent it) and, past either bound, marks it to be spilled.
+func (b *Backend) noteQueued(j *job, size int) {
 	if j.desc == nil {
 		return
 	}
 	b.hot++
-	if b.loader == nil || b.cfg.QueueMemoryJobs <= 0 || b.hot <= b.cfg.QueueMemoryJobs {
+	j.descBytes = uint32(min(size, math.MaxUint32))
+	b.hotBytes += int64(j.descBytes)
+	overJobs := b.cfg.QueueMemoryJobs > 0 && b.hot > b.cfg.QueueMemoryJobs
+	overBytes := b.cfg.QueueMemoryBytes > 0 && b.hotBytes > b.cfg.QueueMemoryBytes
+	if b.loader == nil || !overJobs && !overBytes {
 		return
 	}
 	b.spills = append(b.spills, spill{j: j, after: b.out.appended})
@@ -38,6 +43,8 @@ func (b *Backend) noteQueued(j *job) {
 func (b *Backend) noteGone(j *job) {
 	if j.desc != nil {
 		b.hot--
+		b.hotBytes -= int64(j.descBytes)
+		j.descBytes = 0
 	}
 }
 
@@ -61,6 +68,8 @@ func (b *Backend) spillStored() {
 		}
 		s.j.desc = nil
 		b.hot--
+		b.hotBytes -= int64(s.j.descBytes)
+		s.j.descBytes = 0
 		b.stats.spilled.Add(1)
 	}
 	clear(b.spills[:n])

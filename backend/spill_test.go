@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,4 +201,42 @@ func TestSpill_NothingIsSpilledBeforeItIsStored(t *testing.T) {
 	}
 	g.storeAll(nil)
 	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 1 }, "j1 not spilled once stored")
+}
+
+// A frontend chooses its jobs' size, up to one NATS message: a review's
+// frontend queued 150 jobs of 7 MiB that waited for an environment nobody
+// offered, and the backend kept every description, 1.1 GB live (its heap
+// grew to 2.2 GB), under QueueMemoryJobs' 10,000; more such jobs held as
+// much as the journal's bound, 4 GiB by default. QueueMemoryBytes bounds
+// their bytes too; the spilled ones still reach their agent whole.
+func TestSpill_DescriptionsBeyondTheByteBoundAreSpilled(t *testing.T) {
+	if d := DefaultConfig().QueueMemoryBytes; d <= 0 || d > 1<<30 {
+		t.Fatalf("default QueueMemoryBytes %d, want a bound of at most 1 GiB", d)
+	}
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryBytes = l, 300<<10 })
+	c := r.client("c1")
+	big := strings.Repeat("x", 100<<10)
+	for i := range 6 {
+		j := spillJob(fmt.Sprintf("j%d", i))
+		j.InputData["big"] = big
+		c.submit(j)
+	}
+	// The first two fit (about 200 KiB); the third goes over, and so does
+	// every later one.
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 4 },
+		"want 4 descriptions spilled")
+	a := r.agent("a", 1, "docker/default")
+	for range 6 {
+		j := a.take()
+		if j.InputData["big"] != big || j.InputData["q1"] != "answer of "+j.JobID {
+			t.Fatalf("%s reached its agent without its inputs", j.JobID)
+		}
+		a.finish(j, messages.StatusSuccess)
+		next[*messages.BackendJobDone](c)
+		c.send(&messages.Ack{JobID: j.JobID})
+	}
+	if s := r.b.Stats(); s.DescriptionsLoaded != 4 {
+		t.Fatalf("loaded %d descriptions back, want 4", s.DescriptionsLoaded)
+	}
 }

@@ -44,6 +44,8 @@ type job struct {
 	assignedAt  stamp
 	phase       jobPhase
 	killing     bool
+	// descBytes is what desc counts in Backend.hotBytes (spill.go).
+	descBytes uint32
 }
 
 // stamp is a time as Unix nanoseconds (0: none), 8 bytes where a

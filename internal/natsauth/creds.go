@@ -51,9 +51,9 @@ func (k *Keys) Mint(role Role, name, prefix string) (*Credentials, error) {
 	uc.IssuerAccount = pub(k.account)
 	uc.Tags.Add(tagRole+string(role), tagPrefix+prefix)
 	uc.Permissions = permissions(role, name, prefix)
-	// Bounds per user, so that one peer cannot hold the server's memory
-	// with subscriptions or oversized messages.
-	uc.Limits.Subs = 10000
+	// Bounds per connection (the server counts no other way), so that
+	// one peer holds little of the server's memory with subscriptions.
+	uc.Limits.Subs = MaxSubs
 	if role == RoleBackend {
 		uc.Limits.Subs = -1
 	}
@@ -175,3 +175,11 @@ func (c *Credentials) Outdated() bool {
 	want, err2 := json.Marshal(permissions(c.Role, c.Name, c.Prefix))
 	return err1 != nil || err2 != nil || !bytes.Equal(have, want)
 }
+
+// MaxSubs bounds the subscriptions of one connection of every role but
+// the backend. NATS counts them per connection, not per user, and one
+// credential may open any number of connections: each subscription holds
+// one to two KiB of the server's memory, which is the backend's process
+// for an embedded server. A frontend's client, an agent and the CLI hold
+// a few each (their own subject and their inboxes).
+const MaxSubs = 256
