@@ -294,3 +294,26 @@ func TestCheck_SSHStudentNeedsSSH(t *testing.T) {
 		})
 	}
 }
+
+// TestCheck_SampleAllMistakes: a sample with a mistake in expect still
+// has its answers checked, so that one run of task check lists them all.
+func TestCheck_SampleAllMistakes(t *testing.T) {
+	t.Parallel()
+	dir := writeTask(t, map[string]string{
+		"task.yaml":      "environment_id: default\nproblems: {code: {type: code}}\n",
+		"run":            "#!/bin/bash\nfeedback-result success\n",
+		"tests/bad.yaml": "inputs:\n  cod: x\nfiles:\n  code: nofile.txt\nexpect:\n  status: sucess\n",
+	})
+	r, err := Check(dir, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFindings(t, r.Findings, []want{
+		{"bad.yaml", 2, SevError, `answers problem "cod"`},
+		{"bad.yaml", 4, SevError, "files.code"},
+		{"bad.yaml", 6, SevError, `status "sucess"`},
+	})
+	if len(r.Samples) != 0 {
+		t.Errorf("%d samples, want 0: a sample with errors is not graded", len(r.Samples))
+	}
+}
