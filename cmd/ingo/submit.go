@@ -55,7 +55,8 @@ numbers drawn in [0, 1), as the webapp draws them, printed on stderr.
 
 --course-dir DIR names the course folder (INGInious' tasks/COURSE): the job's
 course is its name, and its $common folder, when there is one, is packed with
-the task and seen read-only at /course/common, as the INGInious bridge does.
+the task and seen at /course/common, as the INGInious bridge does (the job's
+own copy: a run file may write there, where INGInious mounts it read-only).
 Without it the course is the name of TASKDIR's parent and there is no
 /course/common.
 

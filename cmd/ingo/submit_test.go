@@ -143,3 +143,13 @@ func TestSubmit_FlagsAnswersToUnknownProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitHelp_CourseCommonWritable: the job gets its own copy of
+// $common, which a run file may write (docs/task-authors.md, "The
+// container"); the help said read-only.
+func TestSubmitHelp_CourseCommonWritable(t *testing.T) {
+	long := newSubmitCmd(&app{}).Long
+	if strings.Contains(long, "read-only at /course/common") || !strings.Contains(long, "own\ncopy") && !strings.Contains(long, "own copy") {
+		t.Errorf("submit's help on --course-dir:\n%s", long)
+	}
+}

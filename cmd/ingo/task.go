@@ -90,7 +90,15 @@ func (a *app) runTaskCheck(ctx context.Context, dir string, o taskCheckOptions) 
 	}
 	env := r.Spec.EnvironmentType + "/" + r.Spec.Environment
 	rep := checkReport{Dir: dir, Environment: env, Samples: len(r.Samples), Findings: r.Findings}
-	rep.Findings = append(rep.Findings, a.checkOffered(ctx, dir, r.Spec.EnvironmentType, r.Spec.Environment, o.offline))
+	if r.Unread {
+		// Spec holds the defaults, not what the task names: saying that
+		// docker/default is offered would be about another task.
+		rep.Environment = ""
+		rep.Findings = append(rep.Findings, taskfile.Finding{Severity: taskfile.SevInfo, File: dir,
+			Message: "environment not checked: task.yaml could not be read"})
+	} else {
+		rep.Findings = append(rep.Findings, a.checkOffered(ctx, dir, r.Spec.EnvironmentType, r.Spec.Environment, o.offline))
+	}
 	for _, f := range rep.Findings {
 		switch f.Severity {
 		case taskfile.SevError:
@@ -120,7 +128,7 @@ func printCheck(w io.Writer, rep checkReport) error {
 		}
 	}
 	_, err := fmt.Fprintf(w, "%s: %s, %d sample answer(s): %d error(s), %d warning(s)\n",
-		termsafe.Line(rep.Dir), termsafe.Line(rep.Environment), rep.Samples, rep.Errors, rep.Warnings)
+		termsafe.Line(rep.Dir), termsafe.Line(cmpOr(rep.Environment, "environment unknown")), rep.Samples, rep.Errors, rep.Warnings)
 	return err
 }
 

@@ -70,3 +70,24 @@ func TestTaskTest_Refused(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskCheck_UnreadableYAML: a task.yaml that is not YAML names no
+// environment ingo could read, so the check must not report on
+// docker/default (the defaults) as if the task named it.
+func TestTaskCheck_UnreadableYAML(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "run"), "#!/bin/sh\nfeedback-result success\n")
+	writeFile(t, filepath.Join(dir, "task.yaml"), "environment_type: docker\nenvironment_id: cpp\nproblems:\n    code: {type: code}\n  bad: indent\n")
+	code, out, errOut := runCmd(t.Context(), "task", "check", "--offline", dir)
+	if code != exitFailure || !strings.Contains(out, "not valid YAML") ||
+		!strings.Contains(out, "environment not checked: task.yaml could not be read") ||
+		!strings.Contains(out, ": environment unknown, 0 sample answer(s)") || strings.Contains(out, "docker/default") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, out, _ = runCmd(t.Context(), "task", "check", "--offline", "--json", dir)
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitFailure || rep.Environment != "" {
+		t.Errorf("--json: exit %d, %v, environment %q\n%s", code, err, rep.Environment, out)
+	}
+}

@@ -86,7 +86,14 @@ func buildResult(fb *feedback, fbErr error, o *outcome, limit int64) Result {
 	if res.Stdout, cut = fitOutput(o.stdout, o.stdoutCut, L, CutStdout); cut {
 		res.Truncated = append(res.Truncated, CutStdout)
 	}
-	if res.Stderr, cut = fitOutput(o.stderr, o.stderrCut, L, CutStderr); cut {
+	stderr := o.stderr
+	if note := archiveLeftOutNote(limit); o.archiveOver && 2*jsonLen(note) <= L {
+		// The wire result has no field for what was cut: in debug mode
+		// the author at least reads why the archive is missing. First,
+		// so that a cut stderr keeps it.
+		stderr = note + stderr
+	}
+	if res.Stderr, cut = fitOutput(stderr, o.stderrCut, L, CutStderr); cut {
 		res.Truncated = append(res.Truncated, CutStderr)
 	}
 	switch {
@@ -96,6 +103,12 @@ func buildResult(fb *feedback, fbErr error, o *outcome, limit int64) Result {
 		res.Archive = base64.StdEncoding.EncodeToString(o.archive)
 	}
 	return res
+}
+
+// archiveLeftOutNote heads the run file's stderr when the archive was
+// dropped.
+func archiveLeftOutNote(limit int64) string {
+	return fmt.Sprintf("[ingo: archive left out: its .tgz is over the output limit of %d bytes]\n", limit)
 }
 
 func newResult(exitCode int) Result {

@@ -91,6 +91,18 @@ func TestBuildResultLimits(t *testing.T) {
 				if r.Archive != "" || r.Result != "success" {
 					t.Errorf("archive %q result %q", r.Archive, r.Result)
 				}
+				// The wire result carries no Truncated: debug output is
+				// where the author learns why the archive is missing.
+				if !strings.HasPrefix(r.Stderr, "[ingo: archive left out:") {
+					t.Errorf("stderr %q: no note on the archive", r.Stderr)
+				}
+			}},
+		{name: "archive over the limit, stderr kept after the note", fb: &feedback{Result: ptr("success")},
+			out: outcome{archiveOver: true, stderr: "warning: x\n"}, truncated: "[archive]",
+			check: func(t *testing.T, r Result) {
+				if !strings.HasPrefix(r.Stderr, "[ingo: archive left out:") || !strings.HasSuffix(r.Stderr, "warning: x\n") {
+					t.Errorf("stderr %q", r.Stderr)
+				}
 			}},
 	}
 	for _, tt := range tests {

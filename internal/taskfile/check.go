@@ -28,6 +28,10 @@ type Report struct {
 	// Samples are the well-formed files of DIR/tests.
 	Samples  []Sample
 	Findings []Finding
+	// Unread is true when task.yaml is there but could not be read at
+	// all (not YAML, too large, not a mapping): Spec then holds the
+	// defaults, not the task's environment, which is unknown.
+	Unread bool
 }
 
 // Check reads the task folder dir as `ingo task check` does: task.yaml
@@ -52,10 +56,11 @@ func Check(dir string, o CheckOptions) (*Report, error) {
 		f.add(SevWarning, 0, "no task.yaml: ingo runs the folder in docker/default with default limits, but INGInious would not see a task here")
 	case errors.Is(err, ErrTooLarge):
 		f.add(SevError, 0, "%v", err)
+		r.Unread = true
 	case err != nil:
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	default:
-		checkTaskYAML(f, data, o, r)
+		r.Unread = !checkTaskYAML(f, data, o, r)
 	}
 	checkRunFile(dir, r.Spec, &r.Findings)
 	r.Samples = checkSamples(dir, r.Problems, &r.Findings)
@@ -64,25 +69,26 @@ func Check(dir string, o CheckOptions) (*Report, error) {
 }
 
 // checkTaskYAML checks task.yaml's text and fills r.Spec and r.Problems
-// with what could be read.
-func checkTaskYAML(f findings, data []byte, o CheckOptions, r *Report) {
+// with what could be read. It returns false when nothing could be read
+// (not YAML, too large, not a mapping).
+func checkTaskYAML(f findings, data []byte, o CheckOptions, r *Report) bool {
 	var doc yaml.Node
 	switch err := checkBounds(data, &doc); {
 	case errors.Is(err, ErrTooLarge):
 		f.add(SevError, 0, "%v", err)
-		return
+		return false
 	case err != nil:
 		f.yamlError(errors.Unwrap(err))
-		return
+		return false
 	}
 	root := deref(&doc)
 	if root == nil {
 		f.add(SevWarning, 0, "task.yaml is empty: the defaults apply (docker/default), and INGInious would find no problem to show")
-		return
+		return true
 	}
 	if root.Kind != yaml.MappingNode {
 		f.add(SevError, root.Line, "task.yaml must be a mapping of keys (name, problems, environment_id, ...)")
-		return
+		return false
 	}
 	errorsBefore := countErrors(*f.list)
 	duplicates(f, root, "")
@@ -96,9 +102,10 @@ func checkTaskYAML(f findings, data []byte, o CheckOptions, r *Report) {
 		if countErrors(*f.list) == errorsBefore {
 			f.add(SevError, 0, "%v", err)
 		}
-		return
+		return true
 	}
 	r.Spec = spec
+	return true
 }
 
 func countErrors(fs []Finding) int {

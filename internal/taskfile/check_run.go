@@ -3,8 +3,10 @@ package taskfile
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -79,6 +81,12 @@ func checkRunFile(dir string, spec Spec, list *[]Finding) {
 	if st.Mode().Perm()&0o111 == 0 {
 		f.add(SevWarning, 0, "not executable: ingo runs it through its #! line (or bash/python3), but set the bit (chmod +x; in git: git update-index --chmod=+x) so that every tool runs it the same way")
 	}
+	if !isBinary(path) && !strings.HasSuffix(spec.EnvironmentType, "-ssh") {
+		if n := callsSSHStudent(path); n > 0 {
+			f.add(SevWarning, n, "calls ssh_student, but the task does not allow SSH (environment_type %s, no ssh_allowed: 'on'): every job that reaches it ends as crash, \"ssh for student requires to allow ssh...\"; use environment_type: docker-ssh",
+				spec.EnvironmentType)
+		}
+	}
 	if !hasShebang {
 		if !strings.HasSuffix(path, ".py") && !strings.HasSuffix(path, ".py3") && !isBinary(path) {
 			f.add(SevWarning, 1, "no #! line: ingo runs it with bash, but INGInious runs such a file with IPython; start it with #!/bin/bash (or name a Python run file run.py)")
@@ -92,6 +100,33 @@ func checkRunFile(dir string, spec Spec, list *[]Finding) {
 			strings.TrimSpace(shebang), spec.Environment, prog, strings.Join(known, ", "))
 	}
 }
+
+// maxScan bounds how much of a run file callsSSHStudent reads.
+const maxScan = 1 << 20
+
+// callsSSHStudent is the line (from 1) of the run file's first use of
+// ssh_student outside a comment and an import, 0 when there is none.
+func callsSSHStudent(path string) int {
+	file, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = file.Close() }()
+	sc := bufio.NewScanner(io.LimitReader(file, maxScan))
+	sc.Buffer(make([]byte, 0, 64*1024), maxScan)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "#") || strings.HasPrefix(line, "import ") || strings.HasPrefix(line, "from ") {
+			continue
+		}
+		if sshStudentWord.MatchString(line) {
+			return n
+		}
+	}
+	return 0
+}
+
+var sshStudentWord = regexp.MustCompile(`\bssh_student\b`)
 
 // interpreter is the program a #! line runs: its base name, or what
 // `env` is asked to find.

@@ -12,10 +12,16 @@ import (
 // answers and expectations name problems it has, and the files they name
 // exist. It returns the samples that are well formed.
 func checkSamples(dir string, problems map[string]bool, list *[]Finding) []Sample {
-	samples, errs := ReadSamples(dir)
+	all, wellFormed, errs := readSamples(dir)
 	*list = append(*list, errs...)
-	for _, s := range samples {
+	var samples []Sample
+	for i, s := range all {
+		// A sample with a mistake in expect is checked all the same: its
+		// answers' mistakes are reported now, not after the first is fixed.
 		*list = append(*list, CheckSample(s, problems)...)
+		if wellFormed[i] {
+			samples = append(samples, s)
+		}
 	}
 	return samples
 }

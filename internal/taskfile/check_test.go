@@ -248,3 +248,72 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 		}
 	}
 }
+
+// TestCheck_SSHStudentNeedsSSH: a run file calling ssh_student in a task
+// that does not allow SSH crashes every job that reaches the call
+// (docs/task-authors.md, "ssh_student, for students"): say so before
+// students find out. A docker-ssh task, a comment or an import is no
+// finding.
+func TestCheck_SSHStudentNeedsSSH(t *testing.T) {
+	t.Parallel()
+	const yamlDocker = "environment_id: default\nproblems: {q: {type: code}}\n"
+	const yamlSSH = "environment_type: docker-ssh\nenvironment_id: default\nproblems: {q: {type: code}}\n"
+	const yamlAllowed = "environment_id: default\nenvironment_parameters: {ssh_allowed: 'on'}\nproblems: {q: {type: code}}\n"
+	shell := "#!/bin/bash\n# ssh_student gives a shell\ncp x student/\nssh_student --setup-script 'true'\nfeedback-result success\n"
+	python := "#!/usr/bin/env python3\nfrom inginious import ssh_student\ncode = ssh_student.ssh_student(setup_script='true')\n"
+	for _, tc := range []struct {
+		name, yaml, file, run string
+		line                  int
+	}{
+		{"shell, docker", yamlDocker, "run", shell, 4},
+		{"python, docker", yamlDocker, "run.py", python, 3},
+		{"shell, docker-ssh", yamlSSH, "run", shell, 0},
+		{"shell, ssh_allowed", yamlAllowed, "run", shell, 0},
+		{"comment only", yamlDocker, "run", "#!/bin/bash\n# no ssh_student here\nfeedback-result success\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := writeTask(t, map[string]string{"task.yaml": tc.yaml, tc.file: tc.run})
+			r, err := Check(dir, CheckOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []Finding
+			for _, f := range r.Findings {
+				if strings.Contains(f.Message, "ssh_student") {
+					got = append(got, f)
+				}
+			}
+			switch {
+			case tc.line == 0 && len(got) != 0:
+				t.Errorf("unexpected: %v", got)
+			case tc.line != 0 && (len(got) != 1 || got[0].Line != tc.line || got[0].Severity != SevWarning ||
+				filepath.Base(got[0].File) != tc.file || !strings.Contains(got[0].Message, "docker-ssh")):
+				t.Errorf("want one warning at %s:%d, got %v", tc.file, tc.line, got)
+			}
+		})
+	}
+}
+
+// TestCheck_SampleAllMistakes: a sample with a mistake in expect still
+// has its answers checked, so that one run of task check lists them all.
+func TestCheck_SampleAllMistakes(t *testing.T) {
+	t.Parallel()
+	dir := writeTask(t, map[string]string{
+		"task.yaml":      "environment_id: default\nproblems: {code: {type: code}}\n",
+		"run":            "#!/bin/bash\nfeedback-result success\n",
+		"tests/bad.yaml": "inputs:\n  cod: x\nfiles:\n  code: nofile.txt\nexpect:\n  status: sucess\n",
+	})
+	r, err := Check(dir, CheckOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFindings(t, r.Findings, []want{
+		{"bad.yaml", 2, SevError, `answers problem "cod"`},
+		{"bad.yaml", 4, SevError, "files.code"},
+		{"bad.yaml", 6, SevError, `status "sucess"`},
+	})
+	if len(r.Samples) != 0 {
+		t.Errorf("%d samples, want 0: a sample with errors is not graded", len(r.Samples))
+	}
+}

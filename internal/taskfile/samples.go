@@ -52,9 +52,21 @@ type Answer struct {
 // A file that cannot be read, or is not well formed, is in errs with its
 // line, and not in samples; no tests folder is no samples and no errors.
 func ReadSamples(dir string) (samples []Sample, errs []Finding) {
+	all, wellFormed, errs := readSamples(dir)
+	for i, s := range all {
+		if wellFormed[i] {
+			samples = append(samples, s)
+		}
+	}
+	return samples, errs
+}
+
+// readSamples reads every sample file, the ones with errors too (with
+// what could be read of them), and says which are well formed.
+func readSamples(dir string) (all []Sample, wellFormed []bool, errs []Finding) {
 	files, err := filepath.Glob(filepath.Join(dir, SamplesDir, "*.y*ml"))
 	if err != nil {
-		return nil, []Finding{{Severity: SevError, File: filepath.Join(dir, SamplesDir), Message: err.Error()}}
+		return nil, nil, []Finding{{Severity: SevError, File: filepath.Join(dir, SamplesDir), Message: err.Error()}}
 	}
 	slices.Sort(files)
 	for _, path := range files {
@@ -63,11 +75,10 @@ func ReadSamples(dir string) (samples []Sample, errs []Finding) {
 		}
 		s, fs := ReadSample(path)
 		errs = append(errs, fs...)
-		if !HasErrors(fs) {
-			samples = append(samples, s)
-		}
+		all = append(all, s)
+		wellFormed = append(wellFormed, !HasErrors(fs))
 	}
-	return samples, errs
+	return all, wellFormed, errs
 }
 
 // ReadSample reads one sample file and reports everything wrong with it.
