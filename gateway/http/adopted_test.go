@@ -214,3 +214,25 @@ func TestAdopted_StartedAfterTheRestart(t *testing.T) {
 		t.Errorf("events of the adopted job: %v", evs)
 	}
 }
+
+// TestAdopted_FirstGetNeedsNoHistoryTurn: the first poll after a restart
+// of a job still waiting is answered from the queue, whatever the token's
+// name does with the history meanwhile. Before, every such poll took a
+// history turn first: a frontend's pollers after a restart at a deadline
+// were answered 503 busy past the name's four.
+func TestAdopted_FirstGetNeedsNoHistoryTurn(t *testing.T) {
+	e2, mine := deepQueueRestarted(t, 4)
+	owner := principal{role: apitoken.RoleFrontend, name: "algo"}.owner()
+	for range maxHistoryPerName {
+		release, err := e2.srv.historyTurns.take(owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
+	}
+	for _, id := range []string{"deep-1", "deep-3"} { // running, waiting
+		if status, data := e2.call("GET", "/api/v1/jobs/"+id, "", nil, bearer(mine)...); status != 200 {
+			t.Errorf("first GET of %s while the name's history turns are taken: %d %s", id, status, data)
+		}
+	}
+}

@@ -16,10 +16,13 @@ func unknownJob(id string) *httpError {
 }
 
 // getJob answers a job's status and, once done, its result. A job this
-// API process did not submit is looked up in the history and the
-// backend's queue: every job for admins, for a frontend the jobs its
+// API process did not submit is looked up in the backend's queue, then
+// in the history: every job for admins, for a frontend the jobs its
 // token's name submitted, through an earlier process of this API too
-// (their launcher says so, as the history's records do).
+// (their launcher says so, as the history's records do). The queue
+// first: after a restart at a deadline most such polls are of waiting
+// jobs, which the shared snapshot answers, where each history lookup is
+// a round trip of the token name's few at a time (503 busy past them).
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	p := who(r)
@@ -31,26 +34,31 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if v, ok, err := s.fromHistory(r, p, id); err != nil || ok {
-		if err != nil {
-			fail(w, err)
-		} else {
-			writeJSON(w, http.StatusOK, v)
+	v, mine, owner, qerr := s.fromQueue(r, id)
+	if qerr == nil && p.canSee(owner) {
+		if mine && owner != "" {
+			s.adopt(v, owner) // its result, when it comes, is then its owner's
 		}
+		writeJSON(w, http.StatusOK, v)
 		return
 	}
-	v, mine, owner, err := s.fromQueue(r, id)
-	if err == nil && !p.canSee(owner) {
-		err = unknownJob(id)
-	}
-	if err != nil {
+	hv, ok, err := s.fromHistory(r, p, id)
+	switch {
+	case err == nil && ok:
+		writeJSON(w, http.StatusOK, hv)
+	case err != nil:
 		fail(w, err)
-		return
+	case qerr != nil && !isUnknownJob(qerr):
+		fail(w, qerr) // the queue could not say (throttled, no answer): not "never submitted"
+	default:
+		fail(w, unknownJob(id))
 	}
-	if mine && owner != "" {
-		s.adopt(v, owner) // its result, when it comes, is then its owner's
-	}
-	writeJSON(w, http.StatusOK, v)
+}
+
+// isUnknownJob says whether err is unknownJob's.
+func isUnknownJob(err error) bool {
+	var he *httpError
+	return errors.As(err, &he) && he.code == "unknown_job"
 }
 
 // adoptedView is what the API can say of a job an earlier process of it
