@@ -98,7 +98,7 @@ func (a *app) runAgentOn(ctx context.Context, natsURL string) error {
 		return err
 	}
 	defer closeConn(nc)
-	am, stopMetrics, err := a.agentMetrics(ctx, nc) // agent.metrics-addr
+	am, stopMetrics, err := a.agentMetrics(ctx, nc, rt) // agent.metrics-addr
 	if err != nil {
 		return err
 	}

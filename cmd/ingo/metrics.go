@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ingo-grader/ingo/cmd/ingo/metrics"
+	"github.com/ingo-grader/ingo/containers"
+	"github.com/ingo-grader/ingo/containers/docker"
 	api "github.com/ingo-grader/ingo/gateway/http"
 	"github.com/ingo-grader/ingo/internal/httpserve"
 )
@@ -127,7 +129,7 @@ func (a *app) backendMetrics(ctx context.Context, nc *nats.Conn) (m *metrics.Bac
 // agentMetrics serves the agent's metrics at agent.metrics-addr; with
 // none set, m is nil (its methods then do nothing). /readyz is ready while
 // nc is connected.
-func (a *app) agentMetrics(ctx context.Context, nc *nats.Conn) (m *metrics.Agent, stop func(), err error) {
+func (a *app) agentMetrics(ctx context.Context, nc *nats.Conn, rt containers.Runtime) (m *metrics.Agent, stop func(), err error) {
 	addr := a.cfg.Agent.MetricsAddr
 	if addr == "" && a.upRegistry == nil {
 		return nil, func() {}, nil
@@ -135,6 +137,11 @@ func (a *app) agentMetrics(ctx context.Context, nc *nats.Conn) (m *metrics.Agent
 	reg := a.registry()
 	if m, err = metrics.NewAgent(reg); err != nil {
 		return nil, nil, err
+	}
+	if d, ok := rt.(*docker.Runtime); ok {
+		if err := metrics.RegisterPool(reg, func() metrics.PoolStats { return poolStats(d.PoolStats()) }); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := metrics.RegisterNATS(reg, "agent", nc); err != nil {
 		return nil, nil, err
@@ -181,4 +188,9 @@ func apiStats(s api.Stats) metrics.APIStats {
 		out.Requests[metrics.APIRoute{Route: r.Route, Code: r.Code}] += uint64(max(r.Count, 0))
 	}
 	return out
+}
+
+func poolStats(s docker.PoolStats) metrics.PoolStats {
+	return metrics.PoolStats{Hits: s.Hits, Misses: s.Misses, Bypassed: s.Bypassed, Made: s.Made,
+		Discarded: s.Discarded, Reshaped: s.Reshaped, Idle: s.Idle}
 }

@@ -101,7 +101,11 @@
 // runtime's, after the start); course common files (/course is a mount
 // of their size); an input.json over inputRoomBytes (256 KiB; /.ingo is
 // sized for at least that much input, for cold starts too, so the two
-// agree). A job of an alias uses its image's pool.
+// agree). A job of an alias uses its image's pool. The pool's limits
+// follow the jobs: after shapeFollowAfter eligible jobs in a row asked
+// the same other memory, processes, output and disk limits, its idle
+// containers go and new ones are made for those (tasks set their own
+// limits, and a deadline's jobs are mostly of a few tasks).
 //
 // Labels: the installation and session of the agent, learnt from Cleanup
 // requests and jobs (the pool starts filling once it knows them, i.e.

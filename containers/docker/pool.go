@@ -32,11 +32,12 @@ type PoolOptions struct {
 	// Environments are the names (type docker) that keep a pool. A job of
 	// an alias uses its image's.
 	Environments []string `key:"environments" help:"environments (names of type docker) that keep a warm pool; a job of an alias uses the pool of its image"`
-	// Limits are what the pool's containers are made for: a job takes one
-	// only when its memory, processes, output and disk limits are these
-	// (its time limits are enforced after the start and may differ).
-	// cmd/ingo gives the agent's default limits. Zero: those of the first
-	// job that could have used the pool.
+	// Limits are what the pool's containers are made for first: a job
+	// takes one only when its memory, processes, output and disk limits
+	// are the pool's (its time limits are enforced after the start and
+	// may differ), and the pool follows the limits jobs ask (see "Warm
+	// pool"). cmd/ingo gives the agent's default limits. Zero: those of
+	// the first job that could have used the pool.
 	Limits messages.Limits `key:"-"`
 }
 
@@ -46,7 +47,8 @@ type PoolStats struct {
 	Misses    uint64 // jobs that could have used one but none was idle
 	Bypassed  uint64 // jobs the pool is not for (SSH, debug, network, limits, input)
 	Made      uint64 // containers the pool started
-	Discarded uint64 // idle ones removed: died, stale image, new owner, close
+	Discarded uint64 // idle ones removed: died, stale image, new owner, new limits, close
+	Reshaped  uint64 // times the pool followed the limits jobs ask (follow)
 	Idle      int    // idle now
 }
 
@@ -71,16 +73,20 @@ type pool struct {
 	size int
 	envs []string
 
-	mu      sync.Mutex
-	shape   messages.Limits // shapeOf the limits its containers are made for
-	shaped  bool
-	own     owner
-	owned   bool // own is known: learnt from Cleanup or a job
-	closed  bool
-	idle    []*warm
-	known   map[string]bool // tokens of containers not yet removed
-	stats   PoolStats
-	backoff time.Duration
+	mu     sync.Mutex
+	shape  messages.Limits // shapeOf the limits its containers are made for
+	shaped bool
+	// other and otherRun: the shape the last eligible jobs asked when
+	// not the pool's, and how many in a row (follow).
+	other    messages.Limits
+	otherRun int
+	own      owner
+	owned    bool // own is known: learnt from Cleanup or a job
+	closed   bool
+	idle     []*warm
+	known    map[string]bool // tokens of containers not yet removed
+	stats    PoolStats
+	backoff  time.Duration
 
 	wake chan struct{} // buffered 1: the refill loop has work
 	stop context.CancelFunc
@@ -194,9 +200,15 @@ func (p *pool) take(ctx context.Context, a *attempt) *warm {
 	}
 	if shape != p.shape {
 		p.stats.Bypassed++
+		stale := p.follow(shape)
 		p.mu.Unlock()
+		if stale != nil {
+			p.discard(stale, "jobs now ask other limits")
+			p.kick()
+		}
 		return nil
 	}
+	p.otherRun = 0
 	for {
 		var w *warm
 		for i, x := range p.idle {
@@ -226,6 +238,32 @@ func (p *pool) take(ctx context.Context, a *attempt) *warm {
 		p.discard([]*warm{w}, "not running when taken")
 		p.mu.Lock()
 	}
+}
+
+// shapeFollowAfter is how many eligible jobs in a row asking the same
+// other limits make the pool follow them. Tasks set their own limits
+// (INGInious' default memory is 100 MB, not an agent's default): at a
+// deadline most jobs are of a few tasks, and a pool made for limits no
+// job asks would serve none. More than one, so that jobs of two shapes
+// taking turns do not have the pool remade for each.
+const shapeFollowAfter = 3
+
+// follow notes an eligible job asking limits of another shape and, the
+// shapeFollowAfter-th in a row, makes the pool's containers for those
+// from now on: it returns the idle containers of the old shape, to
+// discard (nil otherwise). Called with p.mu held.
+func (p *pool) follow(shape messages.Limits) []*warm {
+	if shape != p.other {
+		p.other, p.otherRun = shape, 0
+	}
+	if p.otherRun++; p.otherRun < shapeFollowAfter {
+		return nil
+	}
+	p.r.log.Info("warm pool: made from now on for the limits recent jobs ask", "memory_mb", shape.Memory,
+		"processes", shape.Processes, "output_bytes", shape.Output, "disk_mb", shape.Disk)
+	p.shape, p.other, p.otherRun = shape, messages.Limits{}, 0
+	p.stats.Reshaped++
+	return p.takeIdle(func(*warm) bool { return true })
 }
 
 // alive inspects a container taken from the pool: its init process's pid

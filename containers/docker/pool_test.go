@@ -316,3 +316,57 @@ func TestPool_Eligible(t *testing.T) {
 		}
 	}
 }
+
+// TestPool_FollowsTheLimitsJobsAsk: a pool made for limits no job asks
+// is remade, after shapeFollowAfter jobs in a row of one task's other
+// limits, for those: the next such job is handed a warm container, with
+// the memory limit a cold start gives it. One job of other limits alone
+// (TestPool_Bypass) or two shapes taking turns leave the pool as it is.
+// Before, every job of a task whose limits were not the agent's defaults
+// started cold, while the pool's containers waited for ever.
+func TestPool_FollowsTheLimitsJobsAsk(t *testing.T) {
+	t.Parallel()
+	env := privateEnv(t)
+	r := newPoolRuntime(t, Options{}, env, messages.Limits{})
+	b := task(t, map[string]string{"run": "#!/bin/sh\nfeedback-result success\n"})
+	base := newJob(r, b, nil)
+	r.pool.setShape(base.Limits)
+	job := func(memory int64) *containers.Job {
+		j := newJob(r, b, nil)
+		j.Desc.Environment = env
+		j.Limits.Memory = memory
+		return j
+	}
+	first := waitIdle(t, r)
+	// Two shapes taking turns: no change.
+	for _, m := range []int64{96, 112, 96, 112} {
+		if res, _ := runJobCold(t, r, job(m)); res.Result.Status != messages.StatusSuccess {
+			t.Fatalf("job of %d MiB: %+v", m, res.Result)
+		}
+	}
+	if s := r.PoolStats(); s.Reshaped != 0 || s.Hits != 0 || waitIdle(t, r) != first {
+		t.Fatalf("jobs of two shapes taking turns changed the pool: %+v", s)
+	}
+	for range shapeFollowAfter {
+		if res, _ := runJobCold(t, r, job(96)); res.Result.Status != messages.StatusSuccess {
+			t.Fatalf("job of 96 MiB: %+v", res.Result)
+		}
+	}
+	if s := r.PoolStats(); s.Reshaped != 1 || s.Hits != 0 {
+		t.Fatalf("after %d jobs in a row of 96 MiB: %+v", shapeFollowAfter, s)
+	}
+	id := waitIdle(t, r)
+	if id == first {
+		t.Fatal("the container made for the old limits is still idle")
+	}
+	ins, err := r.api.ContainerInspect(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cold := gradingMemory(job(96).Limits); ins.HostConfig.Memory != cold {
+		t.Errorf("warm container's memory %d, a cold start's %d", ins.HostConfig.Memory, cold)
+	}
+	if res := runWarm(t, r, job(96)); res.Result.Status != messages.StatusSuccess {
+		t.Errorf("warm job of 96 MiB: %+v", res.Result)
+	}
+}

@@ -15,6 +15,7 @@
 //   - RegisterNATS: reconnects and connection state of a NATS connection.
 //   - RegisterAPI: the HTTP API's counters, read from a function that
 //     returns APIStats.
+//   - RegisterPool: a Docker agent's warm pool counts (PoolStats).
 //
 // Collectors read their sources at scrape time; none of them touches a
 // component's state except through its own thread-safe accessors, and the

@@ -65,6 +65,9 @@ func TestDocs_EveryMetric(t *testing.T) {
 	if err := metrics.RegisterAPI(d, func() metrics.APIStats { return metrics.APIStats{} }); err != nil {
 		t.Fatal(err)
 	}
+	if err := metrics.RegisterPool(d, func() metrics.PoolStats { return metrics.PoolStats{} }); err != nil {
+		t.Fatal(err)
+	}
 	if err := metrics.RegisterBridge(d, func() metrics.BridgeStats { return metrics.BridgeStats{} }); err != nil {
 		t.Fatal(err)
 	}
