@@ -407,7 +407,13 @@ func (b *Backend) receiveOne(m *nats.Msg, data []byte, sender string, kind messa
 		if logIt {
 			b.peerLog.Warn("malformed message", "subject", m.Subject, "bytes", len(data), "err", err)
 		}
-		return messages.Errorf(messages.CodeMalformed, "", "%v", err)
+		jobID := ""
+		if !fromAgent {
+			// A frontend's submission refused (its free-form values,
+			// say) is answered as that job's, so that it ends at once.
+			jobID = messages.JobIDOf(data)
+		}
+		return messages.Errorf(messages.CodeMalformed, jobID, "%v", err)
 	}
 	if _, ok := msg.(*messages.Ping); ok && !fromAgent && m.Reply != back && strings.HasPrefix(m.Reply, "_INBOX.") {
 		// A ping from a raw inbox (nats req) is a health check: answer it

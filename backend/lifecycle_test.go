@@ -374,3 +374,18 @@ func TestResentResultAckedAgain(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// A submission the backend cannot decode but whose job id reads (its
+// task_problems hold a map with an int key, as YAML reads "2:") is
+// refused as that job's, so that its client ends it rather than waiting
+// for an answer and resubmitting.
+func TestMalformedSubmissionNamesItsJob(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("c1")
+	j := newJob("0b7e8cb1-7b0b-4c43-9cf4-44d1e2d5d0a1", "default", 0)
+	j.TaskProblems = map[string]any{"p": map[any]any{2: []any{"dns.id"}}}
+	c.send(j)
+	if e := next[*messages.Error](c); e.Code != messages.CodeMalformed || e.JobID != j.JobID {
+		t.Fatalf("got %+v, want a malformed refusal of %s", e, j.JobID)
+	}
+}

@@ -95,6 +95,30 @@ func Encode(m Message) ([]byte, error) {
 	return b, nil
 }
 
+// JobIDOf reads the job_id of a message Decode refused, when its envelope
+// still reads (one of our tags around a map with a valid job_id): a
+// refusal that names the job reaches the submission its sender waits
+// for, where one without would leave it waiting for an answer that never
+// comes. "" when there is none.
+func JobIDOf(data []byte) string {
+	if len(data) > MaxMessageSize {
+		return ""
+	}
+	var tag cbor.RawTag
+	if decMode.Unmarshal(data, &tag) != nil || tag.Number < tagBase || tag.Number-tagBase >= uint64(len(registry)) {
+		return ""
+	}
+	var fields map[string]cbor.RawMessage
+	if decMode.Unmarshal(tag.Content, &fields) != nil {
+		return ""
+	}
+	var id string
+	if raw, ok := fields["job_id"]; !ok || decMode.Unmarshal(raw, &id) != nil || ValidateID(id) != nil {
+		return ""
+	}
+	return id
+}
+
 // Decode reads one message. Any failure wraps ErrMalformed and says why;
 // Decode never panics, whatever data holds.
 func Decode(data []byte) (Message, error) {

@@ -124,6 +124,27 @@ set_global_feedback(" ".join(files) + " " + get_input("q1"))
 			},
 		},
 		{
+			// INGInious' API modules have no __all__: their star imports
+			// also hand run.py the modules they import (input's re,
+			// feedback's traceback and Template, run_student's tempfile,
+			// zmq...), which run files use without an import of their own.
+			name: "run-py-leaked-names",
+			files: map[string]string{
+				"run.py": `words = re.findall(r"\w+", get_input("q1"))
+text = Template("{{ n }} words").render(n=len(words))
+ok = all(x is not None for x in (traceback.format_exc, tempfile.gettempdir, socket.AF_INET, struct.pack,
+    threading.Lock, array.array, asyncio.sleep, msgpack.dumps, zmq.REQ, inginious_container_api.feedback))
+set_global_result("success" if ok else "failed")
+set_global_feedback(text)
+`,
+			},
+			input: map[string]any{"q1": "hello big world"},
+			want: messages.JobResult{
+				Result: messages.Result{Status: messages.StatusSuccess, Text: "3 words"},
+				Grade:  100,
+			},
+		},
+		{
 			name: "run-student",
 			files: map[string]string{
 				"run.py": `from inginious import run_student, feedback

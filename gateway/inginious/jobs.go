@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/vmihailenco/msgpack/v5"
-
 	"github.com/ingo-grader/ingo/frontendclient"
 	"github.com/ingo-grader/ingo/internal/taskfile"
 	"github.com/ingo-grader/ingo/messages"
@@ -327,7 +325,7 @@ func jobIDOf(frame []byte) string {
 		return ""
 	}
 	var m map[string]any
-	if msgpack.Unmarshal(frame, &m) != nil {
+	if unmarshal(frame, &m) != nil {
 		return ""
 	}
 	id, _ := m["job_id"].(string)

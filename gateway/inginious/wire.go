@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -119,7 +120,7 @@ func decode(frame []byte, limit int64) (string, any, error) {
 		return "", nil, fmt.Errorf("%w: %w", errBadMessage, err)
 	}
 	var head map[string]any
-	if err := msgpack.Unmarshal(frame, &head); err != nil {
+	if err := unmarshal(frame, &head); err != nil {
 		return "", nil, fmt.Errorf("%w: %w", errBadMessage, err)
 	}
 	typ, ok := head[typeKey].(string)
@@ -139,10 +140,66 @@ func decode(frame []byte, limit int64) (string, any, error) {
 	default:
 		return typ, nil, nil
 	}
-	if err := msgpack.Unmarshal(frame, v); err != nil {
+	if err := unmarshal(frame, v); err != nil {
 		return typ, nil, fmt.Errorf("%w: %s: %w", errBadMessage, typ, err)
 	}
 	return typ, v, nil
+}
+
+// unmarshal decodes frame into v as msgpack.Unmarshal does, except that
+// a map inside a free-form value may have keys of any type, made strings as
+// Python's str makes them: the webapp sends task.yaml's problems as YAML
+// read them, and a YAML key such as 2 (the network-trace plugin's
+// "exclude: {2: [dns.id]}" in cnp3's courses) is an int there. Refused,
+// such a job was never answered.
+func unmarshal(frame []byte, v any) error {
+	dec := msgpack.NewDecoder(bytes.NewReader(frame))
+	dec.UsePreallocateValues(true)
+	dec.SetMapDecoder(decodeAnyKeyMap)
+	return dec.Decode(v)
+}
+
+func decodeAnyKeyMap(d *msgpack.Decoder) (any, error) {
+	n, err := d.DecodeMapLen()
+	if err != nil || n == -1 {
+		return nil, err
+	}
+	m := make(map[string]any, min(n, 64))
+	for range n {
+		k, err := d.DecodeInterface()
+		if err != nil {
+			return nil, err
+		}
+		v, err := d.DecodeInterface()
+		if err != nil {
+			return nil, err
+		}
+		m[pyStr(k)] = v
+	}
+	return m, nil
+}
+
+// pyStr is Python's str of a msgpack map key.
+func pyStr(k any) string {
+	switch k := k.(type) {
+	case string:
+		return k
+	case []byte:
+		return string(k)
+	case nil:
+		return "None"
+	case bool:
+		if k {
+			return "True"
+		}
+		return "False"
+	case float32:
+		return strconv.FormatFloat(float64(k), 'g', -1, 32)
+	case float64:
+		return strconv.FormatFloat(k, 'g', -1, 64)
+	default:
+		return fmt.Sprint(k)
+	}
 }
 
 // encode writes a message as INGInious' dump does: a map, str for

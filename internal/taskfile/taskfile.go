@@ -89,7 +89,7 @@ func Parse(data []byte) (Spec, error) {
 	if err := doc.Decode(&t); err != nil {
 		return Spec{}, fmt.Errorf("not a valid task.yaml: %w", err)
 	}
-	spec := Spec{Problems: t.Problems, InputRandom: randomCount(t.InputRandom)}
+	spec := Spec{Problems: stringKeys(t.Problems).(map[string]any), InputRandom: randomCount(t.InputRandom)}
 	var err error
 	if t.Environment != nil {
 		// INGInious converts the older format whenever `environment` is

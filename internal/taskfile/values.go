@@ -93,3 +93,54 @@ func mapOf(key string, v any) (map[string]any, error) {
 	}
 	return nil, fmt.Errorf("%s: %v is not a mapping; INGInious would have refused the task", key, v)
 }
+
+// stringKeys returns v with every mapping's keys made strings as Python's
+// str makes them (2 is "2", true "True"). The webapp sends task.yaml's
+// problems as PyYAML read them, and the wire (messages' free-form maps, as
+// JSON) has string keys only; a key such as 2 (the network-trace plugin's
+// "exclude: {2: [dns.id]}" in cnp3's courses) got the whole job refused as
+// malformed.
+func stringKeys(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if v == nil {
+			return v
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = stringKeys(x)
+		}
+		return out
+	case map[any]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[pyStr(k)] = stringKeys(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = stringKeys(x)
+		}
+		return out
+	}
+	return v
+}
+
+// pyStr is Python's str of a YAML mapping key.
+func pyStr(k any) string {
+	switch k := k.(type) {
+	case string:
+		return k
+	case nil:
+		return "None"
+	case bool:
+		if k {
+			return "True"
+		}
+		return "False"
+	case float64:
+		return strconv.FormatFloat(k, 'g', -1, 64)
+	}
+	return fmt.Sprint(k)
+}

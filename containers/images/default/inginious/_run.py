@@ -11,15 +11,54 @@ it), any other as plain Python, which starts in a fraction of IPython's
 time and behaves the same.
 """
 
+import importlib
+import importlib.util
 import os
 import runpy
 import sys
+import types
+
+import inginious  # noqa: F401  (sys.modules["inginious"] below)
 
 _MODULES = ("input", "feedback", "lang", "rst", "run_student", "ssh_student")
+
+# What INGInious' ``from inginious_container_api.X import *`` also hands a
+# run.py: its modules define no ``__all__``, so the modules they import
+# come along (input's re, feedback's traceback and jinja2's Template,
+# run_student's socket, tempfile...). Run files use them without an import
+# of their own (``re.findall(...)`` in a run.py works on INGInious). The
+# standard library's light ones are imported here; jinja2, asyncio,
+# msgpack and zmq (about a second together on a loaded host) only when the
+# run file first uses them.
+_LEAKED = ("re", "traceback", "array", "socket", "tempfile", "struct", "threading")
+_LAZY = ("asyncio", "msgpack", "zmq")
+
+
+class _LazyModule(types.ModuleType):
+    def __getattr__(self, attr):
+        mod = importlib.import_module(self.__name__)
+        self.__dict__.update(mod.__dict__)
+        return getattr(mod, attr)
+
+
+def _template(*args, **kwargs):
+    from jinja2 import Template
+    return Template(*args, **kwargs)
 
 
 def _api_names():
     names = {}
+    for name in _LEAKED:
+        try:
+            names[name] = importlib.import_module(name)
+        except ImportError:
+            pass
+    for name in _LAZY:
+        if importlib.util.find_spec(name) is not None:
+            names[name] = _LazyModule(name)
+    if importlib.util.find_spec("jinja2") is not None:
+        names["Template"] = _template
+    names["inginious_container_api"] = sys.modules["inginious"]
     for m in _MODULES:
         try:
             exec("from inginious.%s import *" % m, names)
