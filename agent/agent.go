@@ -80,7 +80,11 @@ type Agent struct {
 	// mu guards everything below. It is a leaf lock: nothing is published
 	// and no runtime method is called while holding it.
 	mu       sync.Mutex
-	attempts map[messages.JobAttempt]*attempt // running, at most cfg.Slots
+	attempts map[messages.JobAttempt]*attempt // running, at most cfg.Slots besides instant ones
+	// instant counts the attempts of an instant environment type among
+	// attempts (messages.Instant): up to messages.InstantSlots, beside
+	// the slots.
+	instant  int
 	results  map[messages.JobAttempt]*pending // sent, not yet answered
 	finished recent                           // attempts with a result produced
 	lastSeq  uint64                           // highest BackendNewJob.Seq seen

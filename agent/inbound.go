@@ -121,6 +121,9 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 	k := messages.JobAttempt{JobID: m.JobID, Attempt: m.Attempt}
 	prev := previousState(&m.JobDescription)
 
+	// Instant jobs (multiple-choice quizzes) take no slot: a quiz must
+	// not wait behind the programs of a deadline.
+	instant := messages.Instant(m.EnvironmentType)
 	a.mu.Lock()
 	a.lastSeq = max(a.lastSeq, m.Seq)
 	duplicate := a.attempts[k] != nil || a.results[k] != nil || a.finished.has(k)
@@ -136,13 +139,17 @@ func (a *Agent) newJob(m *messages.BackendNewJob) {
 	case duplicate:
 	case a.stopping:
 		refusal = textShutdownNew
-	case len(a.attempts) >= a.cfg.Slots:
+	case instant && a.instant >= messages.InstantSlots, !instant && len(a.attempts)-a.instant >= a.cfg.Slots:
 		refusal = textNoSlot
 	}
 	var at *attempt
 	if !duplicate && refusal == "" {
 		at = newAttempt(a.jobsCtx, k, m, prev)
+		at.instant = instant
 		a.attempts[k] = at
+		if instant {
+			a.instant++
+		}
 		a.jobs.Add(1)
 	}
 	a.mu.Unlock()

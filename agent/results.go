@@ -55,6 +55,9 @@ func (a *Agent) refuse(k messages.JobAttempt, reason string) {
 // keep records the one outcome of attempt k, encoded, and sends it.
 func (a *Agent) keep(k messages.JobAttempt, data []byte) {
 	a.mu.Lock()
+	if at := a.attempts[k]; at != nil && at.instant {
+		a.instant--
+	}
 	delete(a.attempts, k)
 	a.finished.add(k)
 	p := &pending{data: data, lastSent: time.Now()} // about to be: not due for a resend

@@ -32,7 +32,8 @@ type agentIndex struct {
 	check func(got *agent, idle []*agent)
 }
 
-// agentFile is what an agent is filed with.
+// agentFile is what an agent is filed with; running counts its container
+// jobs (agent.busy).
 type agentFile struct {
 	a              *agent
 	running, slots int
@@ -66,8 +67,9 @@ func newAgentHeap() *indexed[*agentEntry] {
 	}
 }
 
-// refile brings a's place in the index up to date with a: filed under its
-// topics while it has a free slot, not at all otherwise. It costs nothing
+// refile brings a's place in the index up to date with a: filed under the
+// topics it takes a job of now (a free slot, or for an instant topic a
+// free instant slot), not at all when there is none. It costs nothing
 // when nothing changed; a nil agent (one that is not registered) is
 // ignored.
 func (ix *agentIndex) refile(a *agent) {
@@ -75,35 +77,37 @@ func (ix *agentIndex) refile(a *agent) {
 		return
 	}
 	f := ix.filed[a]
-	if a.free() <= 0 || len(a.topics) == 0 {
+	open := a.open()
+	if len(open) == 0 {
 		ix.forget(a)
 		return
 	}
-	if f != nil && !sameTopics(f.entries, a.topics) {
+	if f != nil && !sameTopics(f.entries, open) {
 		ix.forget(a)
 		f = nil
 	}
 	if f == nil {
-		ix.file(a)
+		ix.file(a, open)
 		return
 	}
-	if f.running == len(a.running) && f.slots == a.slots && f.lastPick == a.lastPick {
+	if f.running == a.busy() && f.slots == a.slots && f.lastPick == a.lastPick {
 		return
 	}
-	f.running, f.slots, f.lastPick = len(a.running), a.slots, a.lastPick
+	f.running, f.slots, f.lastPick = a.busy(), a.slots, a.lastPick
 	for _, e := range f.entries {
 		heap.Fix(ix.byTopic[e.t], e.idx)
 	}
 }
 
-func (ix *agentIndex) file(a *agent) {
+// file files a under the topics it takes a job of now (agent.open).
+func (ix *agentIndex) file(a *agent, open []topic) {
 	if ix.filed == nil {
 		ix.filed = map[*agent]*agentFile{}
 		ix.byTopic = map[topic]*indexed[*agentEntry]{}
 	}
-	f := &agentFile{a: a, running: len(a.running), slots: a.slots, lastPick: a.lastPick,
-		entries: make([]*agentEntry, len(a.topics))}
-	for i, t := range a.topics {
+	f := &agentFile{a: a, running: a.busy(), slots: a.slots, lastPick: a.lastPick,
+		entries: make([]*agentEntry, len(open))}
+	for i, t := range open {
 		h := ix.byTopic[t]
 		if h == nil {
 			h = newAgentHeap()

@@ -200,7 +200,10 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 		// and kept only if it reports them (restored, in reconcile).
 		for jid := range b.unclaimed {
 			if j := b.jobs[jid]; j != nil && j.agentID == id && j.phase != phaseWaiting {
-				a.running[jid] = j
+				if _, ok := a.running[jid]; !ok {
+					a.running[jid] = j
+					a.took(j)
+				}
 				restored[jid] = true
 				delete(b.unclaimed, jid)
 			}
@@ -213,10 +216,11 @@ func (b *Backend) agentHello(id string, m *messages.AgentHello) {
 	a.slots = m.AvailableJobSlots
 	wasEnvs := a.envs
 	a.envs = m.AvailableEnvironments
-	a.topics = a.topics[:0]
+	a.topics, a.hasInstant = a.topics[:0], false
 	for typ, names := range m.AvailableEnvironments {
 		for name := range names {
 			a.topics = append(a.topics, topic{typ, name})
+			a.hasInstant = a.hasInstant || messages.Instant(typ)
 		}
 	}
 	a.lastSeen = b.now()
@@ -262,7 +266,7 @@ func (b *Backend) reconcile(a *agent, m *messages.AgentHello, restored map[strin
 		j := b.jobs[id]
 		switch {
 		case j != nil && j.phase != phaseWaiting && j.agentID == a.id && j.attempt == att:
-		case j != nil && j.phase == phaseWaiting && j.agentID == a.id && j.attempt == att && b.done[id] == nil && a.free() > 0:
+		case j != nil && j.phase == phaseWaiting && j.agentID == a.id && j.attempt == att && b.done[id] == nil && a.freeFor(j.topic()) > 0:
 			// Assigned to this agent before it was dropped for silence, and
 			// still running there: take it back rather than run it twice.
 			// Only that agent: another one naming a waiting job (attempt 0

@@ -79,7 +79,10 @@ func (b *Backend) apply(t Transition) {
 		b.queues.userChanged(j.leafKey().shareKey)
 		j.agentSeq, j.dispatchSeq, j.assignedAt, j.killing = t.AgentSeq, t.DispatchSeq, stampOf(t.At), false
 		if a := b.agents[t.AgentID]; a != nil {
-			a.running[t.JobID] = j
+			if _, ok := a.running[t.JobID]; !ok {
+				a.running[t.JobID] = j
+				a.took(j)
+			}
 		}
 		b.queues.index.started(j)
 		if t.DispatchSeq > b.dispatchSeq {
@@ -137,6 +140,7 @@ func (b *Backend) release(j *job, end time.Time) {
 	b.queues.userChanged(j.leafKey().shareKey)
 	if a := b.agents[j.agentID]; a != nil {
 		if _, ok := a.running[j.id()]; ok {
+			a.left(j)
 			delete(a.running, j.id())
 		}
 	}

@@ -35,7 +35,7 @@ func (b *Backend) dispatch() {
 		if a == nil {
 			return
 		}
-		l := b.queues.best(a.topics, &b.share)
+		l := b.queues.best(a.open(), &b.share)
 		if l == nil {
 			idle = append(idle, a)
 			b.agentIdx.forget(a)

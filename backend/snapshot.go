@@ -285,13 +285,20 @@ func (b *Backend) effectiveSlots() map[topic]float64 {
 	for _, a := range b.agents {
 		total := 0.0
 		for _, t := range a.topics {
+			if messages.Instant(t.envType) {
+				// Slots of their own, beside the agent's.
+				if a.slots > 0 && work(t) > 0 {
+					out[t] += messages.InstantSlots
+				}
+				continue
+			}
 			total += work(t)
 		}
 		if total <= 0 {
 			continue
 		}
 		for _, t := range a.topics {
-			if w := work(t); w > 0 {
+			if w := work(t); w > 0 && !messages.Instant(t.envType) {
 				out[t] += float64(a.slots) * w / total
 			}
 		}

@@ -104,19 +104,71 @@ type agent struct {
 	name    string
 	session string
 	// since is when this session registered.
-	since    time.Time
-	slots    int
-	running  map[string]*job // by job id
-	topics   []topic
-	envs     map[string]map[string]messages.EnvironmentInfo
-	lastSeen time.Time
+	since   time.Time
+	slots   int
+	running map[string]*job // by job id
+	// instant counts the running jobs of an instant environment type
+	// (messages.Instant): they take none of the slots, and up to
+	// messages.InstantSlots of them run besides.
+	instant int
+	// hasInstant: some topic it offers is instant.
+	hasInstant bool
+	topics     []topic
+	envs       map[string]map[string]messages.EnvironmentInfo
+	lastSeen   time.Time
 	// nextSeq numbers the BackendNewJob sent to this agent's session.
 	nextSeq uint64
 	// lastPick breaks ties between equally busy agents, round robin.
 	lastPick uint64
 }
 
-func (a *agent) free() int { return a.slots - len(a.running) }
+// busy is how many of a's slots its running jobs hold.
+func (a *agent) busy() int { return len(a.running) - a.instant }
+
+// free is how many more jobs of a topic that is not instant a takes now.
+func (a *agent) free() int { return a.slots - a.busy() }
+
+// freeFor is how many more jobs of topic t a takes now. An agent with no
+// slot at all (draining) takes none, instant ones included.
+func (a *agent) freeFor(t topic) int {
+	if messages.Instant(t.envType) && a.slots > 0 {
+		return messages.InstantSlots - a.instant
+	}
+	return a.free()
+}
+
+// open is the topics a takes a job of now; without allocating while it
+// takes a job of each.
+func (a *agent) open() []topic {
+	free := a.free() > 0
+	if !a.hasInstant || free && a.instant < messages.InstantSlots {
+		if free {
+			return a.topics
+		}
+		return nil
+	}
+	var out []topic
+	for _, t := range a.topics {
+		if a.freeFor(t) > 0 {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// took and left count an instant job in or out of a's running set; call
+// each once the job is in the map, and before it leaves.
+func (a *agent) took(j *job) {
+	if messages.Instant(j.head.EnvironmentType) {
+		a.instant++
+	}
+}
+
+func (a *agent) left(j *job) {
+	if messages.Instant(j.head.EnvironmentType) {
+		a.instant--
+	}
+}
 
 // client is one client that said hello (or sent anything).
 type client struct {
