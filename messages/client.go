@@ -12,7 +12,10 @@ package messages
 // 5: an admin client names the frontend whose course a job is
 // (ClientNewJob.Frontend), and the queue's counts name their client and
 // frontend (QueueCount): a peer of version 4 refuses both fields.
-const ProtocolVersion = 5
+// Version 6: jobs of InstantEnvironmentType take no slot of an agent
+// (InstantSlots of their own, which a version 5 agent does not have), and
+// ClientGetQueue.JobID asks for one job.
+const ProtocolVersion = 6
 
 // ClientHello registers a client. Sent by a client to SubjectBackendClient
 // when it starts, after every NATS reconnect, and whenever the backend
@@ -84,8 +87,7 @@ type ClientGetQueue struct {
 	// summary still counts what the other filters keep. What a client
 	// that lost its own record of a job (a restarted gateway) asks,
 	// whatever the job's place in a queue too long for a snapshot to
-	// list (added within protocol 5: a backend built before it ignores
-	// it and answers the first page, in which the client then looks).
+	// list (protocol 6).
 	JobID string `cbor:"job_id,omitempty"`
 }
 

@@ -6,7 +6,8 @@ package messages
 // agent's AvailableJobSlots, which count containers; each agent takes up
 // to InstantSlots of them at once besides, so that a deadline's quizzes
 // do not wait behind its programs, as INGInious' separate MCQ agent
-// keeps them from doing (addition within protocol 5).
+// keeps them from doing (protocol 6: a protocol 5 agent would refuse
+// them past its slots, and the backend send them again).
 const InstantEnvironmentType = "mcq"
 
 // InstantSlots is how many jobs of InstantEnvironmentType an agent takes
