@@ -157,6 +157,11 @@ func TestDockerReport(t *testing.T) {
 	if hits := after.Hits - before.Hits; hits != uint64(rounds) {
 		t.Errorf("%d of %d warm jobs ran in a warm container (stats %+v)", hits, rounds, after)
 	}
+	// The cold jobs never come three in a row (the first two at most):
+	// the pool, which follows the limits jobs ask, stays the warm ones'.
+	if after.Reshaped != before.Reshaped {
+		t.Errorf("the pool was remade for the cold jobs' limits (stats %+v)", after)
+	}
 	mc, mw, mr := median(cold), median(warm), median(ref)
 	report := fmt.Sprintf(`docker report (%d rounds, image %s)
   bare docker run --rm --network none    : median %v
