@@ -104,6 +104,13 @@ func (a *app) runSubmit(ctx context.Context, dir string, o submitOptions) error 
 		// Submitted anyway: the grader may read inputs no problem shows.
 		fmt.Fprintf(a.stderr, "warning: %s; submitted anyway\n", termsafe.Line(w))
 	}
+	if missing := taskfile.Unanswered(req.TaskProblems, slices.Collect(maps.Keys(req.InputData))); len(missing) > 0 {
+		// Submitted anyway, to test how the run file takes it; a run
+		// file that reads every answer then fails as it never can on
+		// INGInious, whose webapp sends every problem's.
+		fmt.Fprintf(a.stderr, "warning: no answer for problem %s (INGInious' webapp always sends one; give it with -i or -f); submitted anyway\n",
+			termsafe.Line(strings.Join(missing, ", ")))
+	}
 	c, closeClient, err := a.openClient(ctx)
 	if err != nil {
 		return err

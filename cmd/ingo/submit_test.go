@@ -123,7 +123,8 @@ func TestSubmit_RefusesATaskWithoutARunFile(t *testing.T) {
 }
 
 // An answer to a problem the task does not have is flagged on stderr (a
-// typo would otherwise be graded as an empty answer), and still sent.
+// typo would otherwise be graded as an empty answer), and still sent; so
+// is a problem left without an answer.
 func TestSubmit_FlagsAnswersToUnknownProblems(t *testing.T) {
 	client := startSystem(t, "--runtime", "noop")
 	hello := filepath.Join("..", "..", "examples", "hello")
@@ -131,6 +132,9 @@ func TestSubmit_FlagsAnswersToUnknownProblems(t *testing.T) {
 		input, warning string
 	}{
 		{"nme=Ada", `warning: problem "nme" is not one of the task's (did you mean "name"?) (it has name); submitted anyway`},
+		// Then no answer for the task's problem: a run file reading it
+		// would fail as it never can behind INGInious' webapp.
+		{"nme=Ada", "warning: no answer for problem name (INGInious' webapp always sends one; give it with -i or -f); submitted anyway"},
 		{"name=Ada", ""},
 	}
 	for _, c := range cases {

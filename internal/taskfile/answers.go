@@ -31,6 +31,26 @@ func UnknownAnswers(problems map[string]any, ids []string) []string {
 	return out
 }
 
+// Unanswered lists the task's problems (sorted) that none of the answer
+// keys ids answers: INGInious' webapp refuses a submission until every
+// problem has an answer, so a run file may read each one unchecked
+// (get_input of a missing key ends it with a KeyError) where a test
+// submission left one out.
+func Unanswered(problems map[string]any, ids []string) []string {
+	answered := map[string]bool{}
+	for _, id := range ids {
+		base, _, _ := strings.Cut(id, "/")
+		answered[base] = true
+	}
+	var out []string
+	for _, pid := range slices.Sorted(maps.Keys(problems)) {
+		if !answered[pid] {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 // answersNoProblem says whether the answer key pid names none of
 // problems: keys starting with @ are INGInious' own, and a code problem's
 // boxes are answered as PROBLEM/BOX.

@@ -1,6 +1,7 @@
 package taskfile
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -53,6 +54,24 @@ problems:
 	for pid, want := range map[string]bool{"many": true, "one": false, "off": false, "word": true, "code": false, "nope": false, "@random": false} {
 		if got := TakesList(spec.Problems, pid); got != want {
 			t.Errorf("TakesList(%q) = %v, want %v", pid, got, want)
+		}
+	}
+}
+
+// TestUnanswered: the problems no answer key names, a code problem's
+// boxes answering it.
+func TestUnanswered(t *testing.T) {
+	problems := map[string]any{"name": map[string]any{"type": "code"}, "q2": nil, "up": map[string]any{"type": "file"}}
+	for _, c := range []struct {
+		ids  []string
+		want []string
+	}{
+		{[]string{"name", "q2", "up", "@username"}, nil},
+		{[]string{"name/box1", "q2"}, []string{"up"}},
+		{nil, []string{"name", "q2", "up"}},
+	} {
+		if got := Unanswered(problems, c.ids); !slices.Equal(got, c.want) {
+			t.Errorf("Unanswered(%q) = %q, want %q", c.ids, got, c.want)
 		}
 	}
 }
