@@ -20,7 +20,7 @@ type catalog map[string]string
 func (c catalog) gettext(v any) string {
 	s, ok := v.(string)
 	if !ok {
-		s = pyStr(v)
+		s = PyStr(v)
 	}
 	if s == "" {
 		return ""

@@ -1,11 +1,9 @@
 package natsconn_test
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,23 +14,6 @@ import (
 	"github.com/ingo-grader/ingo/internal/natsserver"
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestConnect_OutlivesARefusal: a server that refuses a component's
 // credentials for a while (they were revoked, or a node came back with
@@ -59,7 +40,7 @@ func TestConnect_OutlivesARefusal(t *testing.T) {
 	}
 	stop := func(srv *server.Server) { srv.Shutdown(); srv.WaitForShutdown() }
 	srv := start(testutil.Keys(t))
-	var logs lockedBuffer
+	var logs testutil.SyncBuffer
 	nc, err := natsconn.Connect(natsconn.Options{URL: srv.ClientURL(), Log: slog.New(slog.NewTextHandler(&logs, nil)),
 		Creds: testutil.Creds(t, natsauth.RoleAgent, "grader-1"), ReconnectWait: 50 * time.Millisecond})
 	if err != nil {
