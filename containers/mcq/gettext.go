@@ -20,7 +20,7 @@ type catalog map[string]string
 func (c catalog) gettext(v any) string {
 	s, ok := v.(string)
 	if !ok {
-		s = PyStr(v)
+		s = pyStr(v)
 	}
 	if s == "" {
 		return ""

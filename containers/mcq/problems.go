@@ -57,7 +57,7 @@ func newProblem(id string, desc any) (problem, error) {
 		if !ok {
 			return nil, fmt.Errorf("problem %s (match) has no answer", id)
 		}
-		return &match{answer: PyStr(a), centralize: Truthy(d["centralize"])}, nil
+		return &match{answer: pyStr(a), centralize: Truthy(d["centralize"])}, nil
 	case "code", "code_single_line", "file", "code_multiple_languages", "code_file_multiple_languages":
 		return needsContainer{}, nil
 	default:
@@ -168,7 +168,7 @@ func (p *multipleChoice) check(answer any, tr catalog) (verdict, error) {
 			}
 			c := p.byIndex(i)
 			if c == nil {
-				return verdict{}, fmt.Errorf("the answer %s is none of the %d choices", cut(PyStr(a)), len(p.choices))
+				return verdict{}, fmt.Errorf("the answer %s is none of the %d choices", cut(pyStr(a)), len(p.choices))
 			}
 			// A choice is chosen when the list holds its index, as a
 			// number or as its text: "01" reads as 1 but names nothing.
@@ -190,7 +190,7 @@ func (p *multipleChoice) check(answer any, tr catalog) (verdict, error) {
 		}
 		c := p.byIndex(i)
 		if c == nil {
-			return verdict{}, fmt.Errorf("the answer %s is none of the %d choices", cut(PyStr(answer)), len(p.choices))
+			return verdict{}, fmt.Errorf("the answer %s is none of the %d choices", cut(pyStr(answer)), len(p.choices))
 		}
 		v.right = c.valid
 		if !v.right {

@@ -77,9 +77,8 @@ func pyInt(v any) (int64, bool) {
 	return 0, false
 }
 
-// PyStr is Python's str(v) for a scalar: a match answer, a mapping key
-// of task.yaml (YAML) or of a job the webapp sent (msgpack).
-func PyStr(v any) string {
+// pyStr is Python's str(v) for the scalars a match answer can be.
+func pyStr(v any) string {
 	switch x := v.(type) {
 	case string:
 		return x

@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/vmihailenco/msgpack/v5"
-
-	"github.com/ingo-grader/ingo/containers/mcq"
 )
 
 // typeKey names a message's type in its map, as INGInious' messages.dump.
@@ -175,13 +174,32 @@ func decodeAnyKeyMap(d *msgpack.Decoder) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if b, ok := k.([]byte); ok {
-			m[string(b)] = v // a bin key: its bytes, as a str key's
-		} else {
-			m[mcq.PyStr(k)] = v
-		}
+		m[pyStr(k)] = v
 	}
 	return m, nil
+}
+
+// pyStr is Python's str of a msgpack map key.
+func pyStr(k any) string {
+	switch k := k.(type) {
+	case string:
+		return k
+	case []byte:
+		return string(k)
+	case nil:
+		return "None"
+	case bool:
+		if k {
+			return "True"
+		}
+		return "False"
+	case float32:
+		return strconv.FormatFloat(float64(k), 'g', -1, 32)
+	case float64:
+		return strconv.FormatFloat(k, 'g', -1, 64)
+	default:
+		return fmt.Sprint(k)
+	}
 }
 
 // encode writes a message as INGInious' dump does: a map, str for

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/ingo-grader/ingo/containers/mcq"
 )
 
 // number reads a limit: any integer or float type (YAML and msgpack
@@ -116,7 +114,7 @@ func stringKeys(v any) any {
 	case map[any]any:
 		out := make(map[string]any, len(v))
 		for k, x := range v {
-			out[mcq.PyStr(k)] = stringKeys(x)
+			out[pyStr(k)] = stringKeys(x)
 		}
 		return out
 	case []any:
@@ -127,4 +125,22 @@ func stringKeys(v any) any {
 		return out
 	}
 	return v
+}
+
+// pyStr is Python's str of a YAML mapping key.
+func pyStr(k any) string {
+	switch k := k.(type) {
+	case string:
+		return k
+	case nil:
+		return "None"
+	case bool:
+		if k {
+			return "True"
+		}
+		return "False"
+	case float64:
+		return strconv.FormatFloat(k, 'g', -1, 64)
+	}
+	return fmt.Sprint(k)
 }
