@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/ingo-grader/ingo/internal/pyrepr"
 )
 
 // task_problems and the input come from YAML and JSON through the web app
@@ -90,36 +92,14 @@ func pyStr(v any) string {
 		}
 		return "False"
 	case float64:
-		return pyFloat(x)
+		return pyrepr.Float(x)
 	case float32:
-		return pyFloat(float64(x))
+		return pyrepr.Float(float64(x))
 	}
 	if n, ok := pyInt(v); ok {
 		return strconv.FormatInt(n, 10)
 	}
 	return typeName(v)
-}
-
-// pyFloat is Python's repr of a float: the shortest digits that read
-// back, in exponent form below 1e-4 and from 1e16, with ".0" when whole.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		// Go's exponent is Python's: a sign and two digits at least.
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // names: Python's a == i or a == str(i), a choice's index as a list of
