@@ -81,20 +81,9 @@ func pyInt(v any) (int64, bool) {
 
 // pyStr is Python's str(v) for the scalars a match answer can be.
 func pyStr(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case float64:
-		return pyrepr.Float(x)
-	case float32:
-		return pyrepr.Float(float64(x))
+	switch v.(type) {
+	case string, nil, bool, float64, float32:
+		return pyrepr.Key(v)
 	}
 	if n, ok := pyInt(v); ok {
 		return strconv.FormatInt(n, 10)
