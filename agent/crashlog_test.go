@@ -1,33 +1,13 @@
 package agent
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
-
-// lockedBuffer is a log sink the agent's goroutines write while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAgent_CrashIsLogged: an attempt that ends as crash (the platform's
 // fault: a grading container killed from outside, "The grading container
@@ -38,7 +18,7 @@ func (l *lockedBuffer) String() string {
 // nothing.
 func TestAgent_CrashIsLogged(t *testing.T) {
 	t.Parallel()
-	var buf lockedBuffer
+	var buf testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e := start(t, options{log: log})
 	e.backend.autoAck.Store(true)

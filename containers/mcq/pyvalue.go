@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/ingo-grader/ingo/internal/pyrepr"
 )
 
 // task_problems and the input come from YAML and JSON through the web app
@@ -79,47 +81,14 @@ func pyInt(v any) (int64, bool) {
 
 // pyStr is Python's str(v) for the scalars a match answer can be.
 func pyStr(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case float64:
-		return pyFloat(x)
-	case float32:
-		return pyFloat(float64(x))
+	switch v.(type) {
+	case string, nil, bool, float64, float32:
+		return pyrepr.Key(v)
 	}
 	if n, ok := pyInt(v); ok {
 		return strconv.FormatInt(n, 10)
 	}
 	return typeName(v)
-}
-
-// pyFloat is Python's repr of a float: the shortest digits that read
-// back, in exponent form below 1e-4 and from 1e16, with ".0" when whole.
-func pyFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "nan"
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	}
-	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		// Go's exponent is Python's: a sign and two digits at least.
-		return strconv.FormatFloat(f, 'e', -1, 64)
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.Contains(s, ".") {
-		s += ".0"
-	}
-	return s
 }
 
 // names: Python's a == i or a == str(i), a choice's index as a list of

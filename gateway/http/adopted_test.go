@@ -110,13 +110,7 @@ func TestAdopted_JobThatLeftTheQueue(t *testing.T) {
 	}
 }
 
-// TestAdopted_JobsBeyondTheSnapshot: after a restart, a frontend token's
-// queued jobs deeper in the queue than the backend's snapshot lists
-// (backend.queue-snapshot-jobs) are found one by one, its own only, and
-// can be killed. Before, they were "never submitted" (404): a frontend
-// polling them after the API restarted at a deadline would submit them
-// again, and could not kill them.
-// deepQueueRestarted submits jobs hanging jobs named deep-0… for frontend
+// deepQueueRestarted submits hanging jobs named deep-0… for frontend
 // "algo" on an agent of two slots, with a backend whose snapshot lists 3
 // jobs, and restarts the API once two run.
 func deepQueueRestarted(t *testing.T, jobs int) (*env, string) {
@@ -142,6 +136,12 @@ func deepQueueRestarted(t *testing.T, jobs int) (*env, string) {
 	return restartAPI(t, e, "api-adopt"), mine
 }
 
+// TestAdopted_JobsBeyondTheSnapshot: after a restart, a frontend token's
+// queued jobs deeper in the queue than the backend's snapshot lists
+// (backend.queue-snapshot-jobs) are found one by one, its own only, and
+// can be killed. Before, they were "never submitted" (404): a frontend
+// polling them after the API restarted at a deadline would submit them
+// again, and could not kill them.
 func TestAdopted_JobsBeyondTheSnapshot(t *testing.T) {
 	const jobs = 12 // two run on the agent's two slots, ten wait
 	e2, mine := deepQueueRestarted(t, jobs)

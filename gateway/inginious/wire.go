@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
+
+	"github.com/ingo-grader/ingo/internal/pyrepr"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -179,27 +180,12 @@ func decodeAnyKeyMap(d *msgpack.Decoder) (any, error) {
 	return m, nil
 }
 
-// pyStr is Python's str of a msgpack map key.
+// pyStr is Python's str of a msgpack map key (bin as its text).
 func pyStr(k any) string {
-	switch k := k.(type) {
-	case string:
-		return k
-	case []byte:
-		return string(k)
-	case nil:
-		return "None"
-	case bool:
-		if k {
-			return "True"
-		}
-		return "False"
-	case float32:
-		return strconv.FormatFloat(float64(k), 'g', -1, 32)
-	case float64:
-		return strconv.FormatFloat(k, 'g', -1, 64)
-	default:
-		return fmt.Sprint(k)
+	if b, ok := k.([]byte); ok {
+		return string(b)
 	}
+	return pyrepr.Key(k)
 }
 
 // encode writes a message as INGInious' dump does: a map, str for

@@ -17,7 +17,7 @@ func TestDecodeNonStringKeys(t *testing.T) {
 		"@type": tClientNewJob, "job_id": "0b7e8cb1-7b0b-4c43-9cf4-44d1e2d5d0a1", "course_id": "c", "task_id": "t",
 		"task_problems": map[string]any{"id": map[string]any{
 			"type":    "network-trace",
-			"exclude": map[any]any{2: []string{"dns.id"}, true: 1, 1.5: "x", nil: "n"},
+			"exclude": map[any]any{2: []string{"dns.id"}, true: 1, 1.5: "x", nil: "n", 3.0: "f", 1e6: "m", 1e-5: "s"},
 		}},
 		"inputdata": map[string]any{"id": "0x1234"},
 	})
@@ -29,7 +29,8 @@ func TestDecodeNonStringKeys(t *testing.T) {
 		t.Fatalf("decode = %q, %v", typ, err)
 	}
 	got := v.(*clientNewJob).TaskProblems["id"].(map[string]any)["exclude"]
-	want := map[string]any{"2": []any{"dns.id"}, "True": int8(1), "1.5": "x", "None": "n"}
+	// Python's str of a float: 3.0 is "3.0", 1e6 "1000000.0", 1e-5 "1e-05".
+	want := map[string]any{"2": []any{"dns.id"}, "True": int8(1), "1.5": "x", "None": "n", "3.0": "f", "1000000.0": "m", "1e-05": "s"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("exclude = %#v\nwant      %#v", got, want)
 	}

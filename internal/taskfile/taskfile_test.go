@@ -49,6 +49,8 @@ problems:
             - dns.id
             true: 1
             1.5: x
+            3.0: f
+            1000000.0: m
         hide: {}
 `))
 	if err != nil {
@@ -56,7 +58,7 @@ problems:
 	}
 	want := map[string]any{"id": map[string]any{
 		"type":    "network-trace",
-		"exclude": map[string]any{"2": []any{"dns.id"}, "True": 1, "1.5": "x"},
+		"exclude": map[string]any{"2": []any{"dns.id"}, "True": 1, "1.5": "x", "3.0": "f", "1000000.0": "m"},
 		"hide":    map[string]any{},
 	}}
 	if !reflect.DeepEqual(spec.Problems, want) {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/ingo-grader/ingo/internal/pyrepr"
 )
 
 // number reads a limit: any integer or float type (YAML and msgpack
@@ -114,7 +116,7 @@ func stringKeys(v any) any {
 	case map[any]any:
 		out := make(map[string]any, len(v))
 		for k, x := range v {
-			out[pyStr(k)] = stringKeys(x)
+			out[pyrepr.Key(k)] = stringKeys(x)
 		}
 		return out
 	case []any:
@@ -125,22 +127,4 @@ func stringKeys(v any) any {
 		return out
 	}
 	return v
-}
-
-// pyStr is Python's str of a YAML mapping key.
-func pyStr(k any) string {
-	switch k := k.(type) {
-	case string:
-		return k
-	case nil:
-		return "None"
-	case bool:
-		if k {
-			return "True"
-		}
-		return "False"
-	case float64:
-		return strconv.FormatFloat(k, 'g', -1, 64)
-	}
-	return fmt.Sprint(k)
 }
