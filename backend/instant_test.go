@@ -59,3 +59,24 @@ func TestInstantJobsNotForADrainingAgent(t *testing.T) {
 	c.submit(quiz("quiz-0"))
 	a.quiet(200 * time.Millisecond)
 }
+
+// TestInstantJobsNotInAnAgentsSlotCount: the queue's agent list counts
+// the jobs holding an agent's slots, not its quizzes (an agent of one
+// slot was shown "65 of 1").
+func TestInstantJobsNotInAnAgentsSlotCount(t *testing.T) {
+	b, err := New(nil, DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.UnixMilli(1_800_000_000_000)
+	def, mcq := topic{"docker", "default"}, topic{messages.InstantEnvironmentType, "mcq"}
+	b.agents["a"] = &agent{id: "a", slots: 1, topics: []topic{def, mcq}, hasInstant: true, running: map[string]*job{}}
+	b.apply(&JobQueued{Job: newJob("prog", "default", 0), ClientID: "c", Seq: 1, At: now})
+	b.apply(&JobQueued{Job: quiz("quiz"), ClientID: "c", Seq: 2, At: now})
+	for _, id := range []string{"prog", "quiz"} {
+		b.apply(&JobAssigned{JobID: id, AgentID: "a", Attempt: 1, At: now})
+	}
+	if got := b.agentList(); len(got) != 1 || got[0].Running != 1 || got[0].Slots != 1 {
+		t.Errorf("agents %+v, want one running of one slot", got)
+	}
+}

@@ -216,7 +216,7 @@ func (b *Backend) agentList() []messages.QueueAgent {
 		}
 		slices.Sort(envs)
 		out = append(out, messages.QueueAgent{AgentID: a.id, Name: a.name, Slots: a.slots,
-			Running: len(a.running), Environments: envs, LastSeen: a.lastSeen.UnixMilli()})
+			Running: a.busy(), Environments: envs, LastSeen: a.lastSeen.UnixMilli()})
 	}
 	slices.SortFunc(out, func(x, y messages.QueueAgent) int {
 		return cmp.Or(cmp.Compare(x.Name, y.Name), cmp.Compare(x.AgentID, y.AgentID))
@@ -262,9 +262,11 @@ func (b *Backend) estimateStart(t topic, slots float64, pos int, now time.Time) 
 func (b *Backend) effectiveSlots() map[topic]float64 {
 	var known time.Duration
 	n := 0
-	for _, d := range b.runTimes {
-		known += d
-		n++
+	for t, d := range b.runTimes {
+		if !messages.Instant(t.envType) { // a quiz's microseconds say nothing of a program's time
+			known += d
+			n++
+		}
 	}
 	mean := time.Second
 	if n > 0 {

@@ -95,17 +95,19 @@ func Encode(m Message) ([]byte, error) {
 	return b, nil
 }
 
-// JobIDOf reads the job_id of a message Decode refused, when its envelope
-// still reads (one of our tags around a map with a valid job_id): a
-// refusal that names the job reaches the submission its sender waits
-// for, where one without would leave it waiting for an answer that never
-// comes. "" when there is none.
+// JobIDOf reads the job_id of a submission (ClientNewJob) Decode
+// refused, when its envelope still reads (the submission's tag around a
+// map with a valid job_id): a refusal that names the job reaches the
+// submission its sender waits for, where one without would leave it
+// waiting for an answer that never comes. "" when there is none, or for
+// any other message (a malformed kill naming a job must not end its
+// sender's submission of that id).
 func JobIDOf(data []byte) string {
 	if len(data) > MaxMessageSize {
 		return ""
 	}
 	var tag cbor.RawTag
-	if decMode.Unmarshal(data, &tag) != nil || tag.Number < tagBase || tag.Number-tagBase >= uint64(len(registry)) {
+	if decMode.Unmarshal(data, &tag) != nil || tag.Number != tagBase+clientNewJobIndex {
 		return ""
 	}
 	var fields map[string]cbor.RawMessage

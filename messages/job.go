@@ -243,7 +243,9 @@ type QueueAgent struct {
 	AgentID string `cbor:"agent_id" json:"agent_id"`
 	Name    string `cbor:"name" json:"name"`
 	Slots   int    `cbor:"slots" json:"slots"`
-	Running int    `cbor:"running" json:"running"`
+	// Running counts the jobs holding its slots: quizzes
+	// (InstantEnvironmentType), which hold none, are not counted.
+	Running int `cbor:"running" json:"running"`
 	// Environments lists "type/name" of every environment it offers.
 	Environments []string `cbor:"environments" json:"environments"`
 	// LastSeen is when the backend last heard from it (Unix milliseconds).

@@ -13,6 +13,9 @@ type Message interface {
 	MessageName() string
 }
 
+// clientNewJobIndex is ClientNewJob's place in registry.
+const clientNewJobIndex = 1
+
 // tagBase is the first CBOR tag number of ingo messages. The range
 // 39900-39999 is unassigned in the IANA CBOR tag registry.
 const tagBase = 39900
@@ -20,7 +23,7 @@ const tagBase = 39900
 // registry is the one table of message types. The position of a type is its
 // tag number minus tagBase: append new types at the end and never reorder,
 // or old peers will misread new ones.
-var registry = []Message{
+var registry = []Message{ // clientNewJobIndex must stay ClientNewJob's place
 	&ClientHello{},               // 39900
 	&ClientNewJob{},              // 39901
 	&ClientKillJob{},             // 39902

@@ -65,13 +65,21 @@ func isUnknownJob(err error) bool {
 // submitted, adopted (Server.adopt) and not done here yet, whose store
 // view is v: the queue's, where the job is still queued or running (the
 // shared snapshot: no history turn, which a poll of a running job did not
-// need before the restart either); else the history's, where it has
-// finished and its result has not reached this process yet; else, the
+// need before the restart either); v itself where the snapshot leaves
+// jobs out (a deadline's queue), as OnStarted and OnResult keep it up to
+// date, rather than a lookup for every poll; else the history's, where it
+// has finished and its result has not reached this process yet; else, the
 // result on its way or the history out of reach, v itself rather than
 // "never submitted", which would have its frontend submit it again.
 func (s *Server) adoptedView(r *http.Request, p principal, v jobView) any {
-	if qv, _, owner, err := s.fromQueue(r, v.JobID); err == nil && p.canSee(owner) {
-		return qv
+	q, err := s.queue(r.Context())
+	if err == nil {
+		if qv, _, owner, ok := s.findQueued(q, v.JobID); ok && p.canSee(owner) {
+			return qv
+		}
+		if q.Summary != nil && q.Summary.Truncated {
+			return v
+		}
 	}
 	if hv, ok, err := s.fromHistory(r, p, v.JobID); err == nil && ok {
 		return hv

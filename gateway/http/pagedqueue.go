@@ -28,11 +28,16 @@ var pagedShare = fairuse.Budget{Share: 0.1, Burst: 500 * time.Millisecond, Least
 // then a hundred a second.
 var jobLookups = fairuse.Budget{Share: 0.1, Burst: 500 * time.Millisecond, Least: time.Millisecond}
 
-// pagedBudget is what each token name's paged queue requests owe.
+var errLookupsThrottled = &httpError{status: http.StatusServiceUnavailable, code: "throttled", retryAfter: time.Second,
+	message: "this token's name's lookups of jobs an earlier process of this API submitted took their share of the backend's time; ask again in a second"}
+
+// pagedBudget is what each token name's paged queue requests owe (or,
+// with its own budget and refusal, its lookups of single jobs).
 type pagedBudget struct {
-	mu     sync.Mutex
-	budget fairuse.Budget // pagedShare when zero
-	debts  fairuse.Debts
+	mu      sync.Mutex
+	budget  fairuse.Budget // pagedShare when zero
+	refusal *httpError     // errPagedThrottled when nil
+	debts   fairuse.Debts
 }
 
 var errPagedThrottled = &httpError{status: http.StatusServiceUnavailable, code: "throttled", retryAfter: time.Second,
@@ -47,6 +52,9 @@ func (b *pagedBudget) take(owner string, now time.Time) (done func(), err error)
 		b.debts.Budget = cmp.Or(b.budget, pagedShare)
 	}
 	if !b.debts.Allow(owner, now) {
+		if b.refusal != nil {
+			return func() {}, b.refusal
+		}
 		return func() {}, errPagedThrottled
 	}
 	return func() {

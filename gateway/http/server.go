@@ -212,7 +212,7 @@ type Server struct {
 // when it answers.
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
-	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), specs: newTaskSpecs(maxSpecBytesPerOwner), abandoned: newAbandonedJobs(maxAbandoned), lookups: pagedBudget{budget: jobLookups}, stats: newCounters(),
+	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), specs: newTaskSpecs(maxSpecBytesPerOwner), abandoned: newAbandonedJobs(maxAbandoned), lookups: pagedBudget{budget: jobLookups, refusal: errLookupsThrottled}, stats: newCounters(),
 		uploads: newUploadBudget(o.UploadMemory, o.UploadMemory/2), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{
