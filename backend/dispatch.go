@@ -58,6 +58,7 @@ func (b *Backend) leastBusy() *agent { return b.agentIdx.pick(b.queues) }
 func (b *Backend) assign(a *agent, j *job) bool {
 	b.picks++
 	a.lastPick = b.picks
+	readBack := j.desc == nil
 	desc, err := b.loadDesc(j)
 	if errors.Is(err, ErrNoDescription) {
 		// Gone for good: waiting would hold its queue forever.
@@ -81,5 +82,10 @@ func (b *Backend) assign(a *agent, j *job) bool {
 	}
 	b.observeDispatch(j, t.At)
 	b.toAgent(a.id, &messages.BackendNewJob{JobDescription: desc.JobDescription, Attempt: j.attempt, Seq: j.agentSeq, Session: a.session, Client: j.client()})
+	if readBack {
+		// Sent: it was beyond the memory bounds, and is read back again
+		// if it is ever needed (a re-queue, a killed job's state).
+		b.unload(j)
+	}
 	return true
 }

@@ -102,6 +102,17 @@ func (b *Backend) loadDesc(j *job) (*messages.ClientNewJob, error) {
 	return d, nil
 }
 
+// unload drops a description read back from the journal (loadDesc),
+// which still holds it: kept, a deadline's re-queued jobs would hold
+// theirs beyond backend.queue-memory-jobs and -bytes, which count only
+// what arrives.
+func (b *Backend) unload(j *job) {
+	if j.desc != nil && j.descBytes == 0 {
+		j.desc = nil
+		b.hot--
+	}
+}
+
 // previousState is the state the job started from, kept in results that
 // the grader did not produce (killed, crash), as INGInious does (#743).
 // A description that cannot be read back gives none: the result still

@@ -240,3 +240,36 @@ func TestSpill_DescriptionsBeyondTheByteBoundAreSpilled(t *testing.T) {
 		t.Fatalf("loaded %d descriptions back, want 4", s.DescriptionsLoaded)
 	}
 }
+
+// A description read back to dispatch its job is not held after: a job
+// handed back (or lost with its agent) reads it back again. Before, each
+// read-back description stayed in memory until its job ended, outside
+// backend.queue-memory-jobs and -bytes: an agent lost with a hundred
+// large jobs brought them all back into memory.
+func TestSpill_AReadBackDescriptionIsNotHeld(t *testing.T) {
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryJobs = l, 1 })
+	c := r.client("c1")
+	c.submit(spillJob("j0"))
+	c.submit(spillJob("j1")) // beyond the bound
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 1 },
+		"want 1 description spilled")
+	a := r.agent("a", 2, "docker/default")
+	var j1 *messages.BackendNewJob
+	for range 2 {
+		if j := a.take(); j.JobID == "j1" {
+			j1 = j
+		}
+	}
+	if s := r.b.Stats(); j1 == nil || s.DescriptionsLoaded != 1 {
+		t.Fatalf("j1 %v, loaded %d, want 1", j1 != nil, s.DescriptionsLoaded)
+	}
+	a.send(&messages.AgentJobRefused{JobID: "j1", Attempt: j1.Attempt, Reason: "no memory"})
+	again := a.take()
+	if again.JobID != "j1" || again.InputData["q1"] != "answer of j1" {
+		t.Fatalf("sent again: %s with %v", again.JobID, again.InputData)
+	}
+	if s := r.b.Stats(); s.DescriptionsLoaded != 2 {
+		t.Errorf("loaded %d descriptions back, want 2: the first read was held", s.DescriptionsLoaded)
+	}
+}
