@@ -14,7 +14,7 @@ import (
 // CPU per quiz that no kill stops, 64 quizzes at once per agent.
 func TestGradeManyChoicesIsLinear(t *testing.T) {
 	t.Parallel()
-	const n = 1 << 15
+	const n = 1 << 16
 	choices := make([]any, n)
 	chosen := make([]any, n)
 	for i := range n {
@@ -28,12 +28,13 @@ func TestGradeManyChoicesIsLinear(t *testing.T) {
 	begin := time.Now()
 	res := Grade(d, nil)
 	took := time.Since(begin)
+	t.Logf("%d choices: %v", n, took)
 	if res.Result.Status != messages.StatusSuccess {
 		t.Fatalf("%s: %s", res.Result.Status, res.Result.Text)
 	}
-	// Linear: well under 50 ms even under -race; n²/2 = 5e8 steps is
-	// about a second.
-	if took > 100*time.Millisecond {
+	// Linear: tens of ms even under -race beside the other tests;
+	// n²/2 = 2e9 steps took 2 s without -race.
+	if took > 500*time.Millisecond {
 		t.Errorf("grading %d choices took %v", n, took)
 	}
 }
