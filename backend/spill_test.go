@@ -273,3 +273,28 @@ func TestSpill_AReadBackDescriptionIsNotHeld(t *testing.T) {
 		t.Errorf("loaded %d descriptions back, want 2: the first read was held", s.DescriptionsLoaded)
 	}
 }
+
+// A description is counted by what it holds decoded, not only by its
+// bytes on the wire: a map of one entry is 3 bytes of CBOR and about 330
+// of Go, and a review's jobs of 8 MiB, arrays of such maps in their
+// inputs, held 1 GiB each while waiting (4 of them, 4.3 GB of the ingo up
+// process), where QueueMemoryBytes' 256 MiB let 32 stay.
+func TestSpill_DescriptionsAreCountedAsDecoded(t *testing.T) {
+	l := newLoaderJournal()
+	r := newRig(t, func(c *Config) { c.Journal, c.QueueMemoryBytes = l, 1<<20 })
+	c := r.client("c1")
+	maps := make([]any, 20000) // 60 KB on the wire, about 7 MB decoded
+	for i := range maps {
+		maps[i] = map[string]any{"": nil}
+	}
+	for i := range 3 {
+		j := spillJob(fmt.Sprintf("j%d", i))
+		j.InputData["maps"] = maps
+		c.submit(j)
+	}
+	testutil.Eventually(t, wait, func() bool { return r.b.Stats().DescriptionsSpilled == 3 },
+		"want 3 descriptions spilled")
+	if est := heldBytes(&messages.JobDescription{InputData: map[string]any{"maps": maps}}); est < 4<<20 || est > 16<<20 {
+		t.Errorf("20,000 maps of one entry estimated at %d bytes", est)
+	}
+}

@@ -41,6 +41,16 @@ var i18nDirs = []string{"$i18n/", "student/$i18n/", "$common/$i18n/", "$common/s
 // (and a catalog of entries 8 bytes each is 128Ki entries at this bound).
 const maxCatalogBytes = 1 << 20
 
+// maxScanBytes and maxScanEntries bound what finding a catalog reads of a
+// bundle: what a task folder may hold (internal/bundle's DefaultMaxBytes
+// and DefaultMaxFiles). Each entry is decompressed to reach the next, and
+// a frontend's bundle of a few hundred KiB may hold GiBs of zeros, read
+// by every quiz naming a language, up to messages.InstantSlots at once.
+const (
+	maxScanBytes   = 64 << 20
+	maxScanEntries = 10000
+)
+
 // bundleCatalog reads the catalog of lang from a task bundle (.tar.gz),
 // or returns none when the bundle has none for it.
 func bundleCatalog(archive io.Reader, lang string) (catalog, error) {
@@ -55,13 +65,17 @@ func bundleCatalog(archive io.Reader, lang string) (catalog, error) {
 	exists := make([]bool, len(i18nDirs))
 	found := make([][]byte, len(i18nDirs))
 	tr := tar.NewReader(zr)
-	for {
+	var scanned int64
+	for entries := 0; ; entries++ {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("task bundle: %w", err)
+		}
+		if scanned += max(h.Size, 0); scanned > maxScanBytes || entries >= maxScanEntries {
+			return nil, fmt.Errorf("task bundle: more than %d files or %d bytes", maxScanEntries, maxScanBytes)
 		}
 		name := strings.TrimPrefix(h.Name, "./")
 		for i, dir := range i18nDirs {

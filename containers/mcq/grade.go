@@ -11,6 +11,11 @@ import (
 	"github.com/ingo-grader/ingo/messages"
 )
 
+// maxFeedbackBytes bounds the texts of a job's problems together: half
+// of the default NATS max_payload, past which a result does not travel
+// anyway.
+const maxFeedbackBytes = 4 << 20
+
 // Grade grades a job of an MCQ task: the problems of its task_problems
 // against its input, with tr, the task's catalog of the job's @lang
 // (nil: none). What cannot be graded is a crash whose text says why.
@@ -35,6 +40,7 @@ func Grade(d *messages.JobDescription, tr catalog) messages.JobResult {
 
 	res := messages.JobResult{Problems: make(map[string]messages.Result)}
 	wrong, invalid, container := 0, 0, false
+	feedback := 0 // bytes of the problems' texts so far
 	for i, id := range ids {
 		answer, ok := d.InputData[id]
 		if !ok {
@@ -60,6 +66,12 @@ func Grade(d *messages.JobDescription, tr catalog) messages.JobResult {
 				texts[k] = m
 				if m == msgWrong || m == msgWrongMultiple || m == msgRight {
 					texts[k] = say(lang, m)
+				}
+				// Counted before they are joined: a catalog's entries
+				// share bytes, so that texts of a few bytes in the
+				// message may each translate to the same MiB.
+				if feedback += len(texts[k]) + 2; feedback > maxFeedbackBytes {
+					return crash(fmt.Sprintf("The feedback of this task for this answer is over %d bytes. Please contact your course administrator.", maxFeedbackBytes))
 				}
 			}
 			status := messages.StatusFailed

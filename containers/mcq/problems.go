@@ -101,6 +101,10 @@ type multipleChoice struct {
 	errorMsg, successMsg any // nil: none
 	// choices are the valid ones first, as INGInious orders them.
 	choices []choice
+	// at is where choice i is in choices: an answer lists up to as many
+	// choices as there are, and a scan for each was quadratic (131,072
+	// choices took seconds per problem).
+	at []int
 }
 
 func newChoice(id string, d map[string]any) (*multipleChoice, error) {
@@ -128,6 +132,10 @@ func newChoice(id string, d map[string]any) (*multipleChoice, error) {
 		return nil, fmt.Errorf("problem %s does not have any valid answer", id)
 	}
 	p.choices = append(p.choices, bad...)
+	p.at = make([]int, len(p.choices))
+	for k, c := range p.choices {
+		p.at[c.index] = k
+	}
 	if l, ok := d["limit"]; ok {
 		n, isInt := pyInt(l)
 		if !isInt || n < 0 || p.multiple && n != 0 && n < int64(good) {
@@ -138,12 +146,10 @@ func newChoice(id string, d map[string]any) (*multipleChoice, error) {
 }
 
 func (p *multipleChoice) byIndex(i int) *choice {
-	for k := range p.choices {
-		if p.choices[k].index == i {
-			return &p.choices[k]
-		}
+	if i < 0 || i >= len(p.at) {
+		return nil
 	}
-	return nil
+	return &p.choices[p.at[i]]
 }
 
 func (p *multipleChoice) check(answer any, tr catalog) (verdict, error) {
