@@ -101,9 +101,10 @@ type Config struct {
 	// 0: no bound.
 	QueueMemoryJobs int `key:"queue-memory-jobs" check:"nonneg" help:"most live jobs whose whole description (inputs, files) stays in memory; the others' is read back from the journal when they are dispatched (0: no bound)"`
 	// QueueMemoryBytes bounds the bytes of those descriptions (as
-	// decoded, estimated: at least as their clients sent them) the same way: a frontend chooses its jobs' size
-	// (up to one NATS message, 8 MiB), so a bound on their number alone
-	// let one frontend's waiting jobs hold gigabytes. 0: no bound.
+	// decoded, estimated: at least as their clients sent them) the same
+	// way: a frontend chooses its jobs' size (up to one NATS message, 8
+	// MiB) and shape, so a bound on their number alone let one
+	// frontend's waiting jobs hold gigabytes. 0: no bound.
 	QueueMemoryBytes int64 `key:"queue-memory-bytes" unit:"bytes" check:"nonneg" help:"most bytes of the descriptions (inputs, files) of live jobs kept in memory, as decoded (at least their bytes as their clients sent them); beyond, a new job's description is read back from the journal when it is dispatched (0: no bound)"`
 	// Journal records transitions; nil keeps state in memory only. If it
 	// also implements Replayer, Run rebuilds the state from it first, and

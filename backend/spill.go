@@ -31,7 +31,10 @@ func (b *Backend) noteQueued(j *job, size int) {
 	b.hot++
 	// As decoded: a frontend chooses its values' shape, and small maps
 	// hold a hundred times their bytes on the wire.
-	held := max(int64(size), heldBytes(&j.desc.JobDescription))
+	held := int64(size)
+	if b.cfg.QueueMemoryBytes > 0 {
+		held = max(held, heldBytes(&j.desc.JobDescription))
+	}
 	j.descBytes = uint32(min(held, math.MaxUint32))
 	b.hotBytes += int64(j.descBytes)
 	overJobs := b.cfg.QueueMemoryJobs > 0 && b.hot > b.cfg.QueueMemoryJobs
