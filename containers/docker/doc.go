@@ -105,7 +105,8 @@
 // follow the jobs: after shapeFollowAfter eligible jobs in a row asked
 // the same other memory, processes, output and disk limits, its idle
 // containers go and new ones are made for those (tasks set their own
-// limits, and a deadline's jobs are mostly of a few tasks).
+// limits, and a deadline's jobs are mostly of a few tasks), at most once
+// per shapeFollowEvery.
 //
 // Labels: the installation and session of the agent, learnt from Cleanup
 // requests and jobs (the pool starts filling once it knows them, i.e.

@@ -80,6 +80,7 @@ type pool struct {
 	// not the pool's, and how many in a row (follow).
 	other    messages.Limits
 	otherRun int
+	reshaped time.Time // the last change (follow)
 	own      owner
 	owned    bool // own is known: learnt from Cleanup or a job
 	closed   bool
@@ -248,17 +249,24 @@ func (p *pool) take(ctx context.Context, a *attempt) *warm {
 // taking turns do not have the pool remade for each.
 const shapeFollowAfter = 3
 
+// shapeFollowEvery is the least time between two changes of the pool's
+// limits: a frontend's jobs taking turns in runs of three would otherwise
+// have the idle containers remade every third job, each change a few
+// containers made for nothing.
+const shapeFollowEvery = time.Minute
+
 // follow notes an eligible job asking limits of another shape and, the
-// shapeFollowAfter-th in a row, makes the pool's containers for those
-// from now on: it returns the idle containers of the old shape, to
+// shapeFollowAfter-th in a row (and shapeFollowEvery after the last
+// change at least), makes the pool's containers for those from now on: it returns the idle containers of the old shape, to
 // discard (nil otherwise). Called with p.mu held.
 func (p *pool) follow(shape messages.Limits) []*warm {
 	if shape != p.other {
 		p.other, p.otherRun = shape, 0
 	}
-	if p.otherRun++; p.otherRun < shapeFollowAfter {
+	if p.otherRun++; p.otherRun < shapeFollowAfter || !p.reshaped.IsZero() && time.Since(p.reshaped) < shapeFollowEvery {
 		return nil
 	}
+	p.reshaped = time.Now()
 	p.r.log.Info("warm pool: made from now on for the limits recent jobs ask", "memory_mb", shape.Memory,
 		"processes", shape.Processes, "output_bytes", shape.Output, "disk_mb", shape.Disk)
 	p.shape, p.other, p.otherRun = shape, messages.Limits{}, 0

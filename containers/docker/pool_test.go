@@ -369,4 +369,20 @@ func TestPool_FollowsTheLimitsJobsAsk(t *testing.T) {
 	if res := runWarm(t, r, job(96)); res.Result.Status != messages.StatusSuccess {
 		t.Errorf("warm job of 96 MiB: %+v", res.Result)
 	}
+	// Another run of three at once after a change does not change it
+	// again (runs of three taking turns would remake the pool every
+	// third job); once shapeFollowEvery passed, it does.
+	for range shapeFollowAfter {
+		runJobCold(t, r, job(112))
+	}
+	if s := r.PoolStats(); s.Reshaped != 1 {
+		t.Fatalf("a second change within %v: %+v", shapeFollowEvery, s)
+	}
+	r.pool.mu.Lock()
+	r.pool.reshaped = time.Now().Add(-shapeFollowEvery)
+	r.pool.mu.Unlock()
+	runJobCold(t, r, job(112))
+	if s := r.PoolStats(); s.Reshaped != 2 {
+		t.Fatalf("no change %v after the last: %+v", shapeFollowEvery, s)
+	}
 }
