@@ -18,8 +18,7 @@ type Agent struct {
 	mu sync.Mutex
 	a  *agent.Agent
 
-	counters []agentValue
-	gauges   []agentValue
+	values   statValues[agent.Stats]
 	refused  *prometheus.Desc
 	rejected *prometheus.Desc
 
@@ -27,19 +26,14 @@ type Agent struct {
 	start    *prometheus.HistogramVec
 }
 
-type agentValue struct {
-	desc *prometheus.Desc
-	get  func(agent.Stats) float64
-}
-
 // NewAgent makes the agent metrics and registers them on reg.
 func NewAgent(reg prometheus.Registerer) (*Agent, error) {
 	const sub = "agent"
-	v := func(name, help string, get func(agent.Stats) float64) agentValue {
-		return agentValue{newDesc(sub, name, help), get}
+	v := func(name, help string, get func(agent.Stats) float64) statValue[agent.Stats] {
+		return statValue[agent.Stats]{newDesc(sub, name, help), get}
 	}
 	m := &Agent{
-		counters: []agentValue{
+		values: statValues[agent.Stats]{counters: []statValue[agent.Stats]{
 			v("jobs_received_total", "Jobs (attempts) received from the backend.", func(s agent.Stats) float64 { return float64(s.JobsReceived) }),
 			v("kills_total", "Kills of running attempts.", func(s agent.Stats) float64 { return float64(s.Kills) }),
 			v("results_resent_total", "Results sent again because the backend had not answered in time.", func(s agent.Stats) float64 { return float64(s.ResultsResent) }),
@@ -50,12 +44,12 @@ func NewAgent(reg prometheus.Registerer) (*Agent, error) {
 			v("backend_unreachable_total", "Messages NATS bounced because no backend listened.", func(s agent.Stats) float64 { return float64(s.NoResponders) }),
 			v("send_errors_total", "Publications that failed.", func(s agent.Stats) float64 { return float64(s.SendErrors) }),
 		},
-		gauges: []agentValue{
-			v("slots", "Job slots.", func(s agent.Stats) float64 { return float64(s.Slots) }),
-			v("jobs_running", "Attempts running now.", func(s agent.Stats) float64 { return float64(s.Running) }),
-			v("results_pending", "Results sent and not yet answered by the backend.", func(s agent.Stats) float64 { return float64(s.PendingResults) }),
-			v("memory_reserved_bytes", "Sum of the memory limits of the attempts admitted now.", func(s agent.Stats) float64 { return float64(s.MemoryInUse) * (1 << 20) }),
-		},
+			gauges: []statValue[agent.Stats]{
+				v("slots", "Job slots.", func(s agent.Stats) float64 { return float64(s.Slots) }),
+				v("jobs_running", "Attempts running now.", func(s agent.Stats) float64 { return float64(s.Running) }),
+				v("results_pending", "Results sent and not yet answered by the backend.", func(s agent.Stats) float64 { return float64(s.PendingResults) }),
+				v("memory_reserved_bytes", "Sum of the memory limits of the attempts admitted now.", func(s agent.Stats) float64 { return float64(s.MemoryInUse) * (1 << 20) }),
+			}},
 		refused:  newDesc(sub, "jobs_refused_total", "Jobs refused: reason is overcommit (every slot busy), shutdown or duplicate.", "reason"),
 		rejected: newDesc(sub, "messages_rejected_total", "Messages dropped: reason is malformed or unexpected.", "reason"),
 		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -103,12 +97,7 @@ func (m *Agent) followed() *agent.Agent {
 
 // Describe implements prometheus.Collector.
 func (m *Agent) Describe(ch chan<- *prometheus.Desc) {
-	for _, v := range m.counters {
-		ch <- v.desc
-	}
-	for _, v := range m.gauges {
-		ch <- v.desc
-	}
+	m.values.describe(ch)
 	ch <- m.refused
 	ch <- m.rejected
 	m.finished.Describe(ch)
@@ -124,12 +113,7 @@ func (m *Agent) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	s := a.Stats()
-	for _, v := range m.counters {
-		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.CounterValue, v.get(s))
-	}
-	for _, v := range m.gauges {
-		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.GaugeValue, v.get(s))
-	}
+	m.values.collect(ch, s)
 	for reason, n := range map[string]uint64{"overcommit": s.JobsOverCommit, "shutdown": s.JobsRefused, "duplicate": s.JobsDuplicate} {
 		ch <- prometheus.MustNewConstMetric(m.refused, prometheus.CounterValue, float64(n), reason)
 	}

@@ -353,3 +353,30 @@ ingo_inginious_unfinished_bytes 6144
 		t.Error(err)
 	}
 }
+
+// TestPoolMetrics: the warm pool's counts, read at scrape time.
+func TestPoolMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	stats := metrics.PoolStats{Hits: 5, Misses: 1, Bypassed: 2, Made: 8, Discarded: 1, Reshaped: 1, Idle: 2}
+	if err := metrics.RegisterPool(reg, func() metrics.PoolStats { return stats }); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]float64{"ingo_agent_pool_hits_total": 5, "ingo_agent_pool_misses_total": 1,
+		"ingo_agent_pool_bypassed_total": 2, "ingo_agent_pool_made_total": 8, "ingo_agent_pool_discarded_total": 1,
+		"ingo_agent_pool_reshaped_total": 1, "ingo_agent_pool_idle": 2} {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != 1 {
+			t.Errorf("%s: %d series, %v", name, n, err)
+		}
+		mfs, _ := reg.Gather()
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			m := mf.GetMetric()[0]
+			got := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			if got != want {
+				t.Errorf("%s = %v, want %v", name, got, want)
+			}
+		}
+	}
+}

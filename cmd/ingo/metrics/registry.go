@@ -65,3 +65,30 @@ var (
 func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
 }
+
+// statValue is one series read from a component's stats S at scrape time.
+type statValue[S any] struct {
+	desc *prometheus.Desc
+	get  func(S) float64
+}
+
+// statValues are the counters and gauges read from one S.
+type statValues[S any] struct{ counters, gauges []statValue[S] }
+
+func (v statValues[S]) describe(ch chan<- *prometheus.Desc) {
+	for _, x := range v.counters {
+		ch <- x.desc
+	}
+	for _, x := range v.gauges {
+		ch <- x.desc
+	}
+}
+
+func (v statValues[S]) collect(ch chan<- prometheus.Metric, s S) {
+	for _, x := range v.counters {
+		ch <- prometheus.MustNewConstMetric(x.desc, prometheus.CounterValue, x.get(s))
+	}
+	for _, x := range v.gauges {
+		ch <- prometheus.MustNewConstMetric(x.desc, prometheus.GaugeValue, x.get(s))
+	}
+}
