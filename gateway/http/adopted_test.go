@@ -34,6 +34,21 @@ func restartAPI(t *testing.T, e *env, clientID string) *env {
 	return e2
 }
 
+// runningJob submits job id with the fake runtime's keys fake for token
+// and waits until it runs.
+func (e *env) runningJob(token, id string, fake map[string]any) {
+	e.t.Helper()
+	status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": id,
+		"inputs": map[string]any{"@fake": fake}}), bearer(token)...)
+	if status != 202 {
+		e.t.Fatalf("submit %s: %d %s", id, status, data)
+	}
+	testutil.Eventually(e.t, wait, func() bool {
+		v, _, ok := e.srv.store.view(id)
+		return ok && v.Status == statusRunning
+	}, "the job never ran")
+}
+
 // restartedAPI submits hang-1 for frontend "algo", waits for it to run,
 // restarts the API with the same client id and returns the new env and
 // the token.
@@ -41,17 +56,8 @@ func restartedAPI(t *testing.T, durable bool) (*env, string) {
 	e := newEnvWith(t, Options{ClientID: "api-adopt"}, durable)
 	e.waitReady()
 	mine := e.token(apitoken.RoleFrontend, "algo")
-	status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "hang-1",
-		"inputs": map[string]any{"@fake": map[string]any{"hang": true}}}), bearer(mine)...)
-	if status != 202 {
-		t.Fatalf("submit: %d %s", status, data)
-	}
-	testutil.Eventually(t, wait, func() bool {
-		v, _, ok := e.srv.store.view("hang-1")
-		return ok && v.Status == statusRunning
-	}, "the job never ran")
-	e2 := restartAPI(t, e, "api-adopt")
-	return e2, mine
+	e.runningJob(mine, "hang-1", map[string]any{"hang": true})
+	return restartAPI(t, e, "api-adopt"), mine
 }
 
 // TestAdopted_QueueListsJobsOfBeforeTheRestart: a frontend token's queue

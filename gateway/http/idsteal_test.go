@@ -1,15 +1,12 @@
 package api
 
 import (
-	"context"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ingo-grader/ingo/gateway/http/apitoken"
-	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // TestSubmittingAnotherTokensIDAfterRestart: after a restart of the API,
@@ -22,30 +19,9 @@ func TestSubmittingAnotherTokensIDAfterRestart(t *testing.T) {
 	e := newEnvWith(t, Options{ClientID: "api-steal"}, false)
 	e.waitReady()
 	victim := e.token(apitoken.RoleFrontend, "algo")
-	thief := e.token(apitoken.RoleFrontend, "java")
-	status, data := e.postJSON("/api/v1/jobs", e.job(map[string]any{"job_id": "secret-1",
-		"inputs": map[string]any{"@fake": map[string]any{"sleep": "1500ms"}}}), bearer(victim)...)
-	if status != 202 {
-		t.Fatalf("submit: %d %s", status, data)
-	}
-	testutil.Eventually(t, wait, func() bool {
-		v, _, ok := e.srv.store.view("secret-1")
-		return ok && v.Status == statusRunning
-	}, "the job never ran")
-	if err := e.srv.Close(); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(context.Background(), e.connect("api-2"), Options{ClientID: "api-steal", PingInterval: 100 * time.Millisecond,
-		AdminToken: testToken, TokenKey: e.key, Frontend: testPolicy, Log: testutil.Logger(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	e2 := &env{t: t, srv: srv, url: hs.URL, doc: e.doc, key: e.key, connect: e.connect, sys: e.sys, task: e.task}
-	e2.waitReady()
-	thief = e2.token(apitoken.RoleFrontend, "java")
+	e.runningJob(victim, "secret-1", map[string]any{"sleep": "1500ms"})
+	e2 := restartAPI(t, e, "api-steal")
+	thief := e2.token(apitoken.RoleFrontend, "java")
 
 	// The thief submits the id over and over until the job is done.
 	stop := time.Now().Add(4 * time.Second)
