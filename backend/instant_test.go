@@ -64,11 +64,7 @@ func TestInstantJobsNotForADrainingAgent(t *testing.T) {
 // the jobs holding an agent's slots, not its quizzes (an agent of one
 // slot was shown "65 of 1").
 func TestInstantJobsNotInAnAgentsSlotCount(t *testing.T) {
-	b, err := New(nil, DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.UnixMilli(1_800_000_000_000)
+	b, now := frozenBackend(t)
 	def, mcq := topic{"docker", "default"}, topic{messages.InstantEnvironmentType, "mcq"}
 	b.agents["a"] = &agent{id: "a", slots: 1, topics: []topic{def, mcq}, hasInstant: true, running: map[string]*job{}}
 	b.apply(&JobQueued{Job: newJob("prog", "default", 0), ClientID: "c", Seq: 1, At: now})

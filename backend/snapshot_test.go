@@ -180,17 +180,25 @@ func BenchmarkSnapshot(b *testing.B) {
 	}
 }
 
-// A snapshot during a flood says that the flooding course's jobs wait for
-// the fair share once another course's job passes them, and when each job
-// should start: its slots turn over once per recent run time.
-func TestSnapshot_FairShareReasonAndEstimate(t *testing.T) {
-	t.Parallel()
+// frozenBackend is a backend with no journal nor connection, whose clock
+// stands at now: for what snapshots say, built by applying transitions.
+func frozenBackend(t *testing.T) (*Backend, time.Time) {
+	t.Helper()
 	b, err := New(nil, DefaultConfig(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.UnixMilli(1_800_000_000_000)
 	b.now = func() time.Time { return now }
+	return b, now
+}
+
+// A snapshot during a flood says that the flooding course's jobs wait for
+// the fair share once another course's job passes them, and when each job
+// should start: its slots turn over once per recent run time.
+func TestSnapshot_FairShareReasonAndEstimate(t *testing.T) {
+	t.Parallel()
+	b, now := frozenBackend(t)
 	def := topic{"docker", "default"}
 	b.agents["a"] = &agent{id: "a", slots: 2, topics: []topic{def}, running: map[string]*job{}}
 	b.runTimes[def] = 10 * time.Second
@@ -239,12 +247,7 @@ func TestSnapshot_FairShareReasonAndEstimate(t *testing.T) {
 // all its slots.
 func TestSnapshot_EstimateSharesAnAgentsSlotsBetweenEnvironments(t *testing.T) {
 	t.Parallel()
-	b, err := New(nil, DefaultConfig(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.UnixMilli(1_800_000_000_000)
-	b.now = func() time.Time { return now }
+	b, now := frozenBackend(t)
 	def, tool, java := topic{"docker", "default"}, topic{"docker", "toolchain"}, topic{"docker", "java"}
 	b.agents["a"] = &agent{id: "a", slots: 2, topics: []topic{def, tool}, running: map[string]*job{}}
 	b.agents["j"] = &agent{id: "j", slots: 2, topics: []topic{java}, running: map[string]*job{}}
