@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ingo-grader/ingo/internal/pyrepr"
-
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/ingo-grader/ingo/internal/pyrepr"
 )
 
 // typeKey names a message's type in its map, as INGInious' messages.dump.
