@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -82,6 +83,11 @@ func (a *Agent) encodeResult(k messages.JobAttempt, res messages.JobResult, prev
 	}
 	limit := a.nc.MaxPayload()
 	switch {
+	case errors.Is(err, messages.ErrTooManyItems):
+		// The grader's doing (or the student's, whose output it passed
+		// on), as feedback over max_payload is: an error, not a crash.
+		a.log.Warn("result with too many free-form values; replaced by an error", "job", k.JobID, "attempt", k.Attempt)
+		m.JobResult = messages.NewJobResult(messages.StatusError, fmt.Sprintf("%s (the limit is %d).", textTooManyValues, messages.MaxFreeFormItems), prevState)
 	case err != nil:
 		a.log.Error("result cannot be sent as it is; replaced by a crash", "job", k.JobID, "attempt", k.Attempt, "err", err)
 		m.JobResult = messages.NewJobResult(messages.StatusCrash, textUnsendable, prevState)

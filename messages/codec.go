@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -179,6 +178,9 @@ func decodeVetted(data []byte) (Message, bool, error) {
 					return m, true, nil
 				}
 			}
+			if err := checkFreeFormItems(data); err != nil {
+				return nil, false, err
+			}
 			m := newOfType[i]()
 			if err := decMode.Unmarshal(data, m); err != nil {
 				// The decoder's own lookup is the reference: it
@@ -189,6 +191,9 @@ func decodeVetted(data []byte) (Message, bool, error) {
 			}
 			return m, false, nil
 		}
+	}
+	if err := checkFreeFormItems(data); err != nil {
+		return nil, false, err
 	}
 	m, err := decodeAny(data)
 	return m, false, err
@@ -210,58 +215,3 @@ var newOfType = func() []func() Message {
 	}
 	return out
 }()
-
-// checkFreeForm refuses, in the fields that hold free-form values, anything
-// that is not JSON-like: CBOR tags (dates, bignums, nested messages, unknown
-// tags) and simple values decode to Go types that do not survive a relay
-// (a date comes back as an integer) or have no JSON form.
-func checkFreeForm(m Message) error {
-	var maps []map[string]any
-	switch m := m.(type) {
-	case *ClientNewJob:
-		maps = []map[string]any{m.TaskProblems, m.InputData}
-	case *BackendNewJob:
-		maps = []map[string]any{m.TaskProblems, m.InputData}
-	case *BackendJobDone:
-		maps = []map[string]any{m.Tests, m.Custom}
-	case *AgentJobDone:
-		maps = []map[string]any{m.Tests, m.Custom}
-	}
-	for _, v := range maps {
-		if err := checkValue(v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkValue recurses at most maxNesting deep: the decoder bounds nesting.
-func checkValue(v any) error {
-	switch v := v.(type) {
-	case nil, bool, int64, float64, []byte:
-		return nil
-	case string:
-		if !utf8.ValidString(v) {
-			return fmt.Errorf("a free-form string is not valid UTF-8")
-		}
-		return nil
-	case []any:
-		for _, e := range v {
-			if err := checkValue(e); err != nil {
-				return err
-			}
-		}
-	case map[string]any:
-		for k, e := range v {
-			if !utf8.ValidString(k) {
-				return fmt.Errorf("a free-form map key is not valid UTF-8")
-			}
-			if err := checkValue(e); err != nil {
-				return err
-			}
-		}
-	default:
-		return fmt.Errorf("a free-form value of Go type %T (a CBOR tag or simple value) is not allowed", v)
-	}
-	return nil
-}

@@ -149,7 +149,7 @@ func fastMap(r *fastReader, field func(k []byte, s *seen) bool) bool {
 
 // fastWhole reads a whole message: a map (fastMap) and nothing after it.
 func fastWhole(b []byte, field func(r *fastReader, k []byte, s *seen) bool) bool {
-	r := fastReader{b: b}
+	r := fastReader{b: b, free: MaxFreeFormItems}
 	return fastMap(&r, func(k []byte, s *seen) bool { return field(&r, k, s) }) && len(r.b) == 0
 }
 

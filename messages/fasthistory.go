@@ -68,6 +68,7 @@ func decodeBackendHistory(b []byte) (Message, bool) {
 // record reads a JobRecord (its own fields at places 12-26 in s, its
 // result's at 2-11).
 func (r *fastReader) record(j *JobRecord) bool {
+	r.free = MaxFreeFormItems
 	return fastMap(r, func(k []byte, s *seen) bool {
 		switch string(k) {
 		case "job_id":

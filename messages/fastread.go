@@ -27,7 +27,14 @@ const fastMaxDepth = 16
 // fastReader reads CBOR items off the front of b. Every method returns
 // ok=false where the fast path gives up; the reader is then not used
 // again.
-type fastReader struct{ b []byte }
+type fastReader struct {
+	b []byte
+	// free is how many more free-form values the reader may build
+	// (MaxFreeFormItems for a message's own, for each result of a
+	// history page); past it, the reader gives up and the reflective
+	// decoder's count refuses the message.
+	free int
+}
 
 // head reads an item's head: its major type and argument. Indefinite
 // lengths and reserved values give up. For major type 7 the argument is
@@ -216,7 +223,7 @@ func keyedMap[V any](r *fastReader, value func() (V, bool)) (map[string]V, bool)
 // freeValue reads one free-form value into the Go type the strict decoder
 // gives it: int64, float64, string, []byte, bool, nil, []any, map[string]any.
 func (r *fastReader) freeValue(depth int) (any, bool) {
-	if len(r.b) == 0 || depth > fastMaxDepth {
+	if r.free--; len(r.b) == 0 || depth > fastMaxDepth || r.free < 0 {
 		return nil, false
 	}
 	switch r.b[0] >> 5 {

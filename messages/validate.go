@@ -31,12 +31,7 @@ func (r *JobResult) CheckEncoded(data []byte) error {
 	if err := r.Usage.Validate(); err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
-	for _, m := range []map[string]any{r.Tests, r.Custom} {
-		if err := checkValue(m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return checkFreeFormMaps(r.Tests, r.Custom)
 }
 
 // Validate checks a ClientGetQueue's bounds: the backend answers one that

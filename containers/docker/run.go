@@ -352,6 +352,9 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 		return ownResult(a.job, messages.StatusCrash, textNoResult), nil
 	}
 	res, err := jobResult(data, a.job.Desc.Debug)
+	if errors.Is(err, errTooManyValues) {
+		return ownResult(a.job, messages.StatusError, textTooManyValues), nil
+	}
 	if err != nil {
 		return ownResult(a.job, messages.StatusCrash, "The grading container gave a result that cannot be read."), nil
 	}

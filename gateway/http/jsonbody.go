@@ -1,25 +1,42 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/ingo-grader/ingo/internal/jsonitems"
+	"github.com/ingo-grader/ingo/messages"
 )
 
-// decodeJSON reads exactly one JSON value, refusing unknown fields, and
-// turns decoding errors into messages that name the field.
+// maxJobValues bounds the JSON values of a job's body: its inputs'
+// (messages.MaxFreeFormItems, as the backend takes them) and the fields
+// around them.
+const maxJobValues = messages.MaxFreeFormItems + 1024
+
+// decodeJSON reads exactly one JSON value (a job), refusing unknown
+// fields, and turns decoding errors into messages that name the field.
+// Its values are counted first: two bytes of JSON make an empty map,
+// which costs the decoder a hundred bytes and more.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	data, err := io.ReadAll(r)
+	if err == nil && jsonitems.Count(data, maxJobValues) > maxJobValues {
+		return errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
+			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+	}
 	if err == nil {
-		if _, extra := dec.Token(); extra != io.EOF {
-			return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(v); err == nil {
+			if _, extra := dec.Token(); extra != io.EOF {
+				return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
+			}
+			return nil
 		}
-		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError

@@ -3,6 +3,8 @@ package bridge
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/ingo-grader/ingo/messages"
 )
 
 // maxContainers bounds the maps and lists of one message, as ingo's own
@@ -11,16 +13,22 @@ import (
 // frame of them cost 2 GiB to decode.
 const maxContainers = 1 << 17
 
+// maxValues bounds every value of one message, keys included: a job's
+// free-form values are bounded (messages.MaxFreeFormItems, a map's keys
+// aside), and a 16 MiB frame of one-byte nils made a list of 16 million,
+// 256 MiB decoded, that the backend would refuse.
+const maxValues = 2*messages.MaxFreeFormItems + 4096
+
 // checkDepth walks a msgpack value without recursion and fails when its
 // containers nest deeper than max, when it holds more than maxContainers
-// maps and lists, or when it is truncated: the decoder recurses, and a
+// maps and lists or more than maxValues values, or when it is truncated: the decoder recurses, and a
 // frame of a few MiB of nested arrays would otherwise exhaust the
 // goroutine's stack, which no recover catches.
 func checkDepth(b []byte, max int) error {
 	// pending[i] is how many values the container at depth i still holds.
 	pending := []int{1}
 	i := 0
-	containers := 0
+	containers, values := 0, 0
 	for len(pending) > 0 {
 		if pending[len(pending)-1] == 0 {
 			pending = pending[:len(pending)-1]
@@ -94,6 +102,9 @@ func checkDepth(b []byte, max int) error {
 			children = 2 * int(n)
 		default:
 			return fmt.Errorf("byte 0x%02x is not msgpack", c)
+		}
+		if values++; values > maxValues {
+			return fmt.Errorf("more than %d values", maxValues)
 		}
 		if (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf) {
 			if containers++; containers > maxContainers {

@@ -24,6 +24,8 @@ func TestCheckDepth(t *testing.T) {
 		{"many empty maps, within the bound", array32(maxContainers-1, []byte{0x80}), ""},
 		{"more empty maps than the bound", array32(maxContainers, []byte{0x80}), "more than"},
 		{"more empty lists than the bound", array32(maxContainers, []byte{0x90}), "more than"},
+		{"many nils, within the bound", array32(maxValues-1, []byte{0xc0}), ""},
+		{"more nils than the bound", array32(maxValues, []byte{0xc0}), "more than"},
 		{"nested past the bound", append(bytes.Repeat([]byte{0x91}, maxNesting+1), 0xc0), "nested deeper"},
 		{"truncated", []byte{0x82, 0xa1, 'k'}, "truncated"},
 		{"bytes after the message", []byte{0xc0, 0xc0}, "after the message"},

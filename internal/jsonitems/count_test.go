@@ -1,0 +1,71 @@
+package jsonitems
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// values counts what encoding/json decodes, the reference.
+func values(v any) int {
+	n := 1
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			n += values(e)
+		}
+	case map[string]any:
+		for _, e := range v {
+			n += values(e)
+		}
+	}
+	return n
+}
+
+func TestCount(t *testing.T) {
+	for _, doc := range []string{
+		`1`, `"a"`, `null`, `true`, `[]`, `{}`, `[1, 2.5e3, -3, "x", null, false]`,
+		`{"a": 1, "b": [1, {"c": "d"}], "e": {}}`,
+		`{"k,[{": "v]}\"", "\\": ["\"", "\\\\"]}`,
+		"[ {\n\t\"a\" : [ [ ] , { } ] } , 7 ]",
+		`{"":{"":{"":[]}}}`,
+		`["é", "\u00e9", {"ü": -0.5E-3}]`,
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(doc), &v); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if got, want := Count([]byte(doc), 1000), values(v); got != want {
+			t.Errorf("Count(%s) = %d, encoding/json decodes %d values", doc, got, want)
+		}
+	}
+}
+
+func TestCountStopsPastMax(t *testing.T) {
+	doc := "[" + strings.Repeat("{},", 1<<20) + "{}]"
+	if got := Count([]byte(doc), 100); got != 101 {
+		t.Errorf("Count = %d, want 101", got)
+	}
+	if got := Count([]byte(doc), 1<<21); got != 1<<20+2 {
+		t.Errorf("Count = %d, want %d", got, 1<<20+2)
+	}
+}
+
+// FuzzCount: on every valid JSON document, Count is at least what
+// encoding/json decodes (more only where an object repeats a key, whose
+// last value encoding/json keeps).
+func FuzzCount(f *testing.F) {
+	for _, s := range []string{`{"a":[1,"b",{"c":null}]}`, `[]`, `"x\"y"`, `[{"k":"v"},[[]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v any
+		if json.Unmarshal(data, &v) != nil {
+			Count(data, 1<<20) // must not panic
+			return
+		}
+		if got, want := Count(data, 1<<30), values(v); got < want {
+			t.Errorf("Count(%q) = %d, encoding/json decodes %d values", data, got, want)
+		}
+	})
+}

@@ -1,0 +1,168 @@
+package messages_test
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/ingo-grader/ingo/messages"
+)
+
+// marker is a text value the free-form cases put where their hand-built
+// CBOR goes (splice).
+const marker = "\x01free-form-here"
+
+// splice replaces the encoded marker in data with value's bytes.
+func splice(t *testing.T, data, value []byte) []byte {
+	t.Helper()
+	m := text(marker)
+	if bytes.Count(data, m) != 1 {
+		t.Fatal("the marker is not in the message once")
+	}
+	return bytes.Replace(data, m, value, 1)
+}
+
+// arrayHead is the CBOR head of an array of n items (n < 2^32).
+func arrayHead(n int) []byte {
+	return []byte{0x9a, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+// rowsOf is an array of rows arrays of per copies of item.
+func rowsOf(rows, per int, item byte) []byte {
+	row := append(arrayHead(per), bytes.Repeat([]byte{item}, per)...)
+	return append(arrayHead(rows), bytes.Repeat(row, rows)...)
+}
+
+// nullsHolding is CBOR for a value holding n values in all, itself
+// included: lists of nulls, none longer than MaxItems.
+func nullsHolding(n int) []byte {
+	if n-1 <= messages.MaxItems {
+		return append(arrayHead(n-1), bytes.Repeat([]byte{0xf6}, n-1)...)
+	}
+	full := append(arrayHead(messages.MaxItems), bytes.Repeat([]byte{0xf6}, messages.MaxItems)...)
+	return cat(arrayHead(2), full, nullsHolding(n-1-(messages.MaxItems+1)))
+}
+
+// valuesHolding is nullsHolding as Go values.
+func valuesHolding(n int) any {
+	if n-1 <= messages.MaxItems {
+		return make([]any, n-1)
+	}
+	return []any{make([]any, messages.MaxItems), valuesHolding(n - 1 - (messages.MaxItems + 1))}
+}
+
+// reflective moves a message's tag to a four-byte head: the same message,
+// which the hand-written decoders leave to the reflective one.
+func reflective(data []byte) []byte {
+	return cat([]byte{0xda, 0, 0, data[1], data[2]}, data[3:])
+}
+
+// TestDecodeBoundsFreeFormItems: one byte of CBOR makes an empty map,
+// which costs a decoder about a hundred bytes, so a job's input data (or a
+// result's custom values) of a few MiB of them took a process gigabytes
+// while it decoded. All of one message's free-form values together hold at
+// most MaxFreeFormItems values, on both decoding paths, and a message over
+// it is refused before its values are built.
+func TestDecodeBoundsFreeFormItems(t *testing.T) {
+	const max = messages.MaxFreeFormItems
+	job := tagged(t, tagClientNewJob, newJob(marker))
+	done := tagged(t, tagBackendJobDone, withField(jobDone(1), "custom", map[string]any{"k": marker}))
+	cases := []struct {
+		name   string
+		data   []byte
+		refuse bool
+	}{
+		{"input data at the bound", splice(t, job, nullsHolding(max)), false},
+		{"input data one over", splice(t, job, nullsHolding(max+1)), true},
+		{"task problems and input data add up", splice(t, tagged(t, tagClientNewJob,
+			withField(newJob(marker), "task_problems", map[string]any{"p": valuesHolding(max / 2)})), nullsHolding(max/2+1)), true},
+		{"custom values at the bound", splice(t, done, nullsHolding(max)), false},
+		{"custom values one over", splice(t, done, nullsHolding(max+1)), true},
+		{"input data of empty maps", splice(t, job, rowsOf(16, messages.MaxItems, 0xa0)), true},
+	}
+	for _, c := range cases {
+		for path, data := range map[string][]byte{"hand-written": c.data, "reflective": reflective(c.data)} {
+			_, err := messages.Decode(data)
+			switch {
+			case c.refuse && (err == nil || !errors.Is(err, messages.ErrMalformed) || !strings.Contains(err.Error(), "free-form")):
+				t.Errorf("%s (%s): err = %v, want a refusal naming the free-form values", c.name, path, err)
+			case !c.refuse && err != nil:
+				t.Errorf("%s (%s): %v", c.name, path, err)
+			}
+		}
+	}
+}
+
+// TestDecodeOfFreeFormFloodAllocatesLittle: the refusal comes once the
+// bound's worth of values is built at most (the hand-written decoder's
+// count), before the rest. 6 MiB of empty maps in a job's input data took
+// 800 MB to decode.
+func TestDecodeOfFreeFormFloodAllocatesLittle(t *testing.T) {
+	job := splice(t, tagged(t, tagClientNewJob, newJob(marker)), rowsOf(48, messages.MaxItems, 0xa0))
+	for path, data := range map[string][]byte{"hand-written": job, "reflective": reflective(job)} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := messages.Decode(data)
+		runtime.ReadMemStats(&after)
+		if err == nil {
+			t.Errorf("%s: %d bytes of empty maps accepted", path, len(data))
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+			t.Errorf("%s: decoding %d bytes allocated %d MiB", path, len(data), alloc>>20)
+		}
+	}
+}
+
+// TestHistoryPageBoundsEachResult: a page of the history holds many
+// results; the bound is each result's, not the page's.
+func TestHistoryPageBoundsEachResult(t *testing.T) {
+	var jobs []messages.JobRecord
+	for _, id := range []string{"a", "b", "c"} {
+		jobs = append(jobs, messages.JobRecord{JobID: id, JobResult: messages.JobResult{
+			Result: messages.Result{Status: messages.StatusSuccess},
+			Custom: map[string]any{"k": valuesHolding(messages.MaxFreeFormItems / 2)}}})
+	}
+	data, err := messages.Encode(&messages.BackendHistory{Jobs: jobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, data := range map[string][]byte{"hand-written": data, "reflective": reflective(data)} {
+		if _, err := messages.Decode(data); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
+}
+
+// TestCheckEncodedBoundsFreeFormItems: an agent checks its result with
+// CheckEncoded before it sends it; what passes must be what the backend
+// takes.
+func TestCheckEncodedBoundsFreeFormItems(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		tests map[string]any
+		ok    bool
+	}{
+		{"at the bound", map[string]any{"k": valuesHolding(messages.MaxFreeFormItems)}, true},
+		{"one over", map[string]any{"k": valuesHolding(messages.MaxFreeFormItems + 1)}, false},
+		{"nested maps", map[string]any{"k": []any{map[string]any{"a": valuesHolding(messages.MaxFreeFormItems - 1)}}}, false},
+	} {
+		m := &messages.AgentJobDone{JobID: "j", Attempt: 1, JobResult: messages.JobResult{
+			Result: messages.Result{Status: messages.StatusSuccess}, Tests: c.tests}}
+		data, err := messages.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = m.JobResult.CheckEncoded(data)
+		if _, derr := messages.Decode(data); (derr == nil) != c.ok {
+			t.Errorf("%s: Decode: %v", c.name, derr)
+		}
+		switch {
+		case c.ok && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case !c.ok && !errors.Is(err, messages.ErrTooManyItems):
+			t.Errorf("%s: CheckEncoded = %v, want ErrTooManyItems", c.name, err)
+		}
+	}
+}
