@@ -186,11 +186,15 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		return "", fmt.Errorf("student spec: %w", err)
 	}
 	cfg := &container.Config{
-		Image:        image,
-		User:         fmt.Sprintf("%d:%d", workerID, workerID),
-		WorkingDir:   contract.StudentDir,
+		Image:      image,
+		User:       fmt.Sprintf("%d:%d", workerID, workerID),
+		WorkingDir: contract.StudentDir,
+		// The spec in the environment, not as an argument: the command
+		// line of PID 1 is readable by the student (an ssh_student
+		// session read the setup and teardown scripts there), the
+		// environment of the helper, not dumpable, is not.
 		Entrypoint:   []string{helperPath, "student"},
-		Cmd:          []string{string(specJSON)},
+		Env:          []string{contract.StudentSpecEnv + "=" + string(specJSON)},
 		OpenStdin:    true,
 		StdinOnce:    true,
 		AttachStdin:  true,
