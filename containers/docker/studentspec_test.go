@@ -61,4 +61,12 @@ func TestCreateStudent_SpecNotOnTheCommandLine(t *testing.T) {
 	if !found {
 		t.Errorf("no %s with the spec in the environment %q", contract.StudentSpecEnv, f.cfg.Env)
 	}
+	// Without scripts, the argument too: helpers of older images read it.
+	plain := &channel.StudentRequest{Argv: []string{"./prog"}}
+	if _, err := c.createStudent("image", plain, c.studentLimits(plain), 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.cfg.Cmd) != 1 || !strings.Contains(f.cfg.Cmd[0], "./prog") {
+		t.Errorf("run_student's command line %q, want its spec for older helpers", f.cfg.Cmd)
+	}
 }

@@ -35,14 +35,14 @@ const exitNotFound = 127
 func studentMain(e *cmdEnv, a *parsed) error {
 	// The spec comes from StudentSpecEnv (the runtime's way: the command
 	// line is readable by the student, the environment of a process that
-	// is not dumpable is not), or as the one argument (tests, older
-	// runtimes).
+	// is not dumpable is not), else as the one argument (tests, and the
+	// runtime's copy for helpers older than StudentSpecEnv).
 	var raw string
 	switch {
+	case e.getenv(StudentSpecEnv) != "" && len(a.rest) <= 1:
+		raw = e.getenv(StudentSpecEnv)
 	case len(a.rest) == 1:
 		raw = a.rest[0]
-	case len(a.rest) == 0 && e.getenv(StudentSpecEnv) != "":
-		raw = e.getenv(StudentSpecEnv)
 	default:
 		return usagef("the student spec as JSON expected: one argument, or %s", StudentSpecEnv)
 	}
