@@ -261,7 +261,9 @@ func WriteLine(w io.Writer, v any) error {
 }
 
 // StudentSpec is what the agent gives the helper of a student container
-// (`ingo-helper student SPEC`, SPEC being this as JSON).
+// (`ingo-helper student`), as JSON in the container's environment
+// (contract.StudentSpecEnv), never on its command line, which the student
+// reads; `ingo-helper student SPEC` takes it as its argument too.
 type StudentSpec struct {
 	Argv    []string `json:"argv,omitempty"`
 	WorkDir string   `json:"workdir,omitempty"`

@@ -58,6 +58,7 @@ type eventsAPI interface {
 type dockerAPI interface {
 	containerAPI
 	volumeAPI
+	networkAPI
 	imageAPI
 	eventsAPI
 	Ping(ctx context.Context) (types.Ping, error)
@@ -207,7 +208,9 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	} else {
 		opts.cgroupV1 = info.CgroupVersion != "2"
 	}
-	return newRuntime(cli, opts), nil
+	r := newRuntime(cli, opts)
+	r.checkNetwork(ctx)
+	return r, nil
 }
 
 func newRuntime(api dockerAPI, opts Options) *Runtime {

@@ -164,7 +164,10 @@
 //     the one named), labelled io.ingo.role=student, user 4242, the same
 //     lock-down, network none or container:<grading> with --share-network,
 //     /task/student mounted, its own 1 MiB /task and /tmp, entrypoint
-//     `ingo-helper student SPEC`; when the course has $common/student, a
+//     `ingo-helper student`, its SPEC in the environment
+//     (INGO_STUDENT_SPEC: the student reads /proc/1/cmdline, not the
+//     environment of a helper that is not dumpable, and ssh_student's
+//     scripts are the task's); when the course has $common/student, a
 //     tmpfs /course too, which its helper fills from a tar the agent
 //     writes first on its stdin (studentcommon.go), with their modes, as
 //     the grading container's /course/common. Limits: 0

@@ -186,11 +186,15 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		return "", fmt.Errorf("student spec: %w", err)
 	}
 	cfg := &container.Config{
-		Image:        image,
-		User:         fmt.Sprintf("%d:%d", workerID, workerID),
-		WorkingDir:   contract.StudentDir,
+		Image:      image,
+		User:       fmt.Sprintf("%d:%d", workerID, workerID),
+		WorkingDir: contract.StudentDir,
+		// The spec in the environment: the command line of PID 1 is
+		// readable by the student (an ssh_student session read the
+		// setup and teardown scripts there), the environment of the
+		// helper, not dumpable, is not.
 		Entrypoint:   []string{helperPath, "student"},
-		Cmd:          []string{string(specJSON)},
+		Env:          []string{contract.StudentSpecEnv + "=" + string(specJSON)},
 		OpenStdin:    true,
 		StdinOnce:    true,
 		AttachStdin:  true,
@@ -203,6 +207,14 @@ func (c *jobChannel) createStudent(image string, req *channel.StudentRequest, li
 		// The course's common student files, which the helper unpacks
 		// there.
 		ms = append(ms, tmpfsMount{path: contract.CourseDir, size: common, mode: "0755", owned: true, exec: true})
+	}
+	if spec.SetupScript == "" && spec.TeardownScript == "" {
+		// And as the argument, which holds nothing the student's code
+		// cannot read of its own process, for the helpers of images
+		// built before the environment: run_student works with them.
+		// With scripts, no argument: such a helper then refuses to
+		// start, rather than serve a session without its scripts.
+		cfg.Cmd = []string{string(specJSON)}
 	}
 	mnts, _ := tmpfs(ms)
 	hc := c.r.hostConfig(pl, c.maxResult, mnts)

@@ -24,6 +24,8 @@ const (
 	FilesDir     = contract.FilesDir
 	InputData    = contract.InputDataFile
 	PassEnv      = contract.PassEnv
+	// StudentSpecEnv: the student container's spec (student.go).
+	StudentSpecEnv = contract.StudentSpecEnv
 
 	DefaultOutputLimit = contract.DefaultOutputLimit
 

@@ -225,7 +225,9 @@
 //     student container and relay stdin, stdout, stderr and signals; the
 //     return code is the command's, or 252 (memory), 253 (time), 254 (could
 //     not launch; also when there is no channel: file mode).
-//   - `ingo-helper student SPEC` is the student container's entrypoint: it
+//   - `ingo-helper student` is the student container's entrypoint, its
+//     SPEC (channel.StudentSpec) as JSON in INGO_STUDENT_SPEC (or as its
+//     argument), never on the command line the student can read: it
 //     first unpacks the course's common student files from the tar that
 //     opens its stdin when SPEC says so (Common; stdin.go, to
 //     /course/common/student, with their modes), then runs the command

@@ -178,7 +178,8 @@ func runEnv(e *cmdEnv, limit int64) []string {
 		"LANG=C.UTF-8",
 		OutputLimitEnv + "=" + strconv.FormatInt(limit, 10),
 	}
-	fixed := map[string]bool{"PATH": true, "HOME": true, "LANG": true, OutputLimitEnv: true}
+	// StudentSpecEnv never: it holds what the student must not read.
+	fixed := map[string]bool{"PATH": true, "HOME": true, "LANG": true, OutputLimitEnv: true, StudentSpecEnv: true}
 	if root := e.getenv(RootEnv); root != "" {
 		env = append(env, RootEnv+"="+root)
 		fixed[RootEnv] = true

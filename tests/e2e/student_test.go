@@ -104,6 +104,25 @@ func exerciseStudentAndSSH(t *testing.T, c *cluster, cl *frontendclient.Client, 
 			t.Fatalf("result %+v", r.Result)
 		}
 	})
+
+	// The setup and teardown scripts are the task's: the student's session
+	// read them in /proc/1/cmdline, where its container's spec was.
+	t.Run("ssh_student scripts hidden", func(t *testing.T) {
+		const secret = "answer-SECRET-1234"
+		req := job("sshscripts-"+agentID, "docker-ssh/default", 0, nil)
+		req.TaskDir = taskDir(t, "#!/bin/bash\n"+
+			"ssh_student --setup-script 'true "+secret+"' --teardown-script 'grep -q "+secret+" /task/student/answer || true' 2>/tmp/e\n"+
+			"feedback-msg -m \"code=$? $(cat /tmp/e)\"\nfeedback-result success\n")
+		j := submit(t, cl, req)
+		creds := sshCreds(t, j)
+		out := sshSession(t, creds, `tr '\0' ' ' </proc/1/cmdline; cat /proc/1/environ; echo; env; echo listed`, "listed")
+		if strings.Contains(out, secret) {
+			t.Errorf("the student's session read its container's scripts:\n%s", out)
+		}
+		if r := result(t, j); r.Result.Status != messages.StatusSuccess || !strings.HasPrefix(r.Result.Text, "code=0") {
+			t.Fatalf("result %+v", r.Result)
+		}
+	})
 }
 
 // sshCreds waits for a job's SSH event.
@@ -127,8 +146,9 @@ func sshCreds(t *testing.T, j *frontendclient.Job) *messages.BackendJobSSHDebug 
 	}
 }
 
-// sshSession logs in, runs cmd, checks its output, and logs out.
-func sshSession(t *testing.T, c *messages.BackendJobSSHDebug, cmd, want string) {
+// sshSession logs in, runs cmd, checks its output, logs out, and returns
+// the output.
+func sshSession(t *testing.T, c *messages.BackendJobSSHDebug, cmd, want string) string {
 	t.Helper()
 	cfg := &ssh.ClientConfig{User: c.User, Auth: []ssh.AuthMethod{ssh.Password("not-" + c.Password)},
 		HostKeyCallback: ssh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second}
@@ -150,4 +170,5 @@ func sshSession(t *testing.T, c *messages.BackendJobSSHDebug, cmd, want string) 
 	if err != nil || !strings.Contains(string(out), want) {
 		t.Fatalf("%s: %q, %v", cmd, out, err)
 	}
+	return string(out)
 }

@@ -35,6 +35,17 @@ const (
 	// that reach the run file besides the fixed ones (e.g. "JAVA_HOME").
 	PassEnv = "INGO_PASS_ENV"
 
+	// StudentSpecEnv carries a student container's spec (channel.StudentSpec
+	// as JSON) when `ingo-helper student` has no argument: the runtime puts
+	// it in the container's environment, not its command line, because
+	// /proc/1/cmdline is readable by every process of the container, the
+	// student's code and SSH session included, and the spec holds
+	// ssh_student's setup and teardown scripts, which INGInious never
+	// shows the student. /proc/1/environ of the helper, which is not
+	// dumpable, is not readable by them; the command gets a clean
+	// environment without it.
+	StudentSpecEnv = "INGO_STUDENT_SPEC"
+
 	// DefaultOutputLimit is used when input.json gives no limits.output.
 	DefaultOutputLimit = 1 << 20
 )
