@@ -16,10 +16,11 @@ import (
 // default and from each other's neighbours: for the file, the INGO_*
 // variable and --set, in that order. Validated strings get their own.
 var stageValues = map[string][3]string{
-	"nats.url":      {"nats://file:4222", "nats://env:4222", "nats://set:4222"},
-	"log.level":     {"debug", "warn", "error"},
-	"log.format":    {"json", "text", "json"},
-	"agent.runtime": {"noop", "fake", "noop"},
+	"nats.url":             {"nats://file:4222", "nats://env:4222", "nats://set:4222"},
+	"log.level":            {"debug", "warn", "error"},
+	"log.format":           {"json", "text", "json"},
+	"agent.runtime":        {"noop", "fake", "noop"},
+	"agent.docker.seccomp": {"daemon", "ingo", "daemon"},
 	// Odd replica counts only.
 	"backend.replicas":       {"3", "5", "3"},
 	"backend.course-weights": {"algo=2", "algo=3,java=1", "java=0.5"},

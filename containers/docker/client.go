@@ -85,6 +85,9 @@ type Options struct {
 	// Network is the network a job with network_grading joins. Default
 	// "bridge".
 	Network string `key:"network" check:"nonempty" help:"Docker network of jobs whose task allows network (network_grading); the others get none"`
+	// Seccomp is the seccomp profile of every container: SeccompIngo
+	// (the default) or SeccompDaemon.
+	Seccomp string `key:"seccomp" check:"oneof=ingo|daemon" help:"seccomp profile of grading and student containers: ingo (Docker's current default, which refuses io_uring, given to the daemon whatever its release) or daemon (the daemon's own)"`
 	// CPUPoll is how often CPU time is measured. Default 100 ms.
 	CPUPoll time.Duration `key:"-"`
 	// SSH configures SSH debug and ssh_student; off without ports.
@@ -124,6 +127,9 @@ func (o *Options) defaults() {
 	}
 	if o.Network == "" {
 		o.Network = DefaultNetwork
+	}
+	if o.Seccomp == "" {
+		o.Seccomp = DefaultSeccomp
 	}
 	if o.CPUPoll <= 0 {
 		o.CPUPoll = 100 * time.Millisecond

@@ -11,7 +11,7 @@ import (
 
 // hostConfig is what grading and student containers share: network
 // "none", a read-only rootfs with the tmpfs mounts mnts, no capabilities,
-// no new privileges, no log (stdout is the channel; the runtime keeps
+// no new privileges, the seccomp profile of Options.Seccomp, no log (stdout is the channel; the runtime keeps
 // stderr), CPUs, open files, file size and process bounds. Memory is the
 // caller's. maxResult is the grading job's attempt.maxResult.
 func (r *Runtime) hostConfig(l messages.Limits, maxResult int64, mnts map[string]string) *container.HostConfig {
@@ -21,7 +21,7 @@ func (r *Runtime) hostConfig(l messages.Limits, maxResult int64, mnts map[string
 		ReadonlyRootfs: true,
 		Tmpfs:          mnts,
 		CapDrop:        []string{"ALL"},
-		SecurityOpt:    []string{"no-new-privileges"},
+		SecurityOpt:    r.securityOpt(),
 		LogConfig:      container.LogConfig{Type: "none"},
 		Resources: container.Resources{
 			NanoCPUs: int64(r.opts.CPUs * 1e9),

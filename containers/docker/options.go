@@ -51,6 +51,7 @@ func DefaultOptions() Options {
 		APITimeout: DefaultAPITimeout,
 		CPUs:       DefaultCPUs,
 		Network:    DefaultNetwork,
+		Seccomp:    DefaultSeccomp,
 		Aliases:    aliases,
 		SSH:        DefaultSSHOptions(),
 		Pool: PoolOptions{
