@@ -21,6 +21,17 @@
 // the order it decided to send it; the heartbeat and resubmission rules
 // below depend on that order.
 //
+// # Connecting
+//
+// The caller makes the connection. Against an ingo installation (NATS
+// in operator mode, docs/security.md) each identity receives replies
+// only under its own inbox, so a frontend with credentials of NAME
+// connects with nats.CustomInboxPrefix("_INBOX.frontend.NAME") and
+// uses ClientID NAME (an admin: "_INBOX.admin.NAME" and Admin). With
+// the default inbox the server refuses the connection's reply
+// subscription, and task uploads (TaskDir, UploadTask) end with a
+// timeout, not a permissions error.
+//
 // # Delivery rules
 //
 //   - A Job ends exactly once: with one result (BackendJobDone), or without

@@ -262,7 +262,11 @@ func (a *app) newBackend(nc *nats.Conn, bc backend.Config, bm *metrics.Backend) 
 // lease is lost (then it returns an error wrapping backend.ErrDeposed).
 // bm (nil: none) follows the backend while it runs.
 func (a *app) serveBackend(ctx context.Context, nc *nats.Conn, b *backend.Backend, lease *leader.Lease, bm *metrics.Backend) error {
-	bm.Follow(b)
+	var leased <-chan struct{}
+	if lease != nil {
+		leased = lease.Done()
+	}
+	bm.FollowLeased(b, leased)
 	defer bm.Follow(nil)
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -153,12 +153,18 @@ func (st *store) startLocked(r *record, m *messages.BackendJobStarted, now time.
 }
 
 // adoptedStarted is the start of a job this process did not submit: an
-// adopted job's (Server.adopt) if it was waiting, else nothing (the job
-// is adopted as running from the snapshot when it is).
+// adopted job's (Server.adopt) if it was waiting, or a later attempt of
+// one adopted as running (its agent was lost and another runs it now:
+// without it, GET kept naming the lost agent and attempt); else nothing
+// (the job is adopted as running from the snapshot when it is).
 func (st *store) adoptedStarted(m *messages.BackendJobStarted, now time.Time) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if r := st.jobs[m.JobID]; r != nil && r.adopted && r.status == statusQueued {
+	r := st.jobs[m.JobID]
+	if r == nil || !r.adopted {
+		return
+	}
+	if r.status == statusQueued || (r.status == statusRunning && m.Attempt > r.attempt) {
 		st.startLocked(r, m, now)
 	}
 }

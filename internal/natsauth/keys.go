@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -34,7 +35,10 @@ type Keys struct {
 	// operatorJWT is the operator's JWT as first issued, kept with the
 	// keys: nats-server reloads a new account JWT (a revocation) but
 	// refuses a reload whose operator JWT changed, and a JWT signed
-	// anew differs (its issue time), so it is signed once.
+	// anew differs (its issue time), so it is signed once. Guarded by
+	// opMu: servers started at once from the same keys (tests' shared
+	// keys) sign it concurrently on first use.
+	opMu        sync.Mutex
 	operatorJWT string
 }
 
@@ -123,12 +127,16 @@ func Load(dir string) (*Keys, error) {
 // KeptOperatorJWT is the operator's JWT kept with the keys ("" until one
 // is issued or adopted): a caller that wrote a server configuration
 // saves the keys when it changed.
-func (k *Keys) KeptOperatorJWT() string { return k.operatorJWT }
+func (k *Keys) KeptOperatorJWT() string {
+	k.opMu.Lock()
+	defer k.opMu.Unlock()
+	return k.operatorJWT
+}
 
 // Save writes the keys to dir/KeysFile, readable by the owner only (the
 // file's owner, when it exists).
 func (k *Keys) Save(dir string) error {
-	f := keysFile{Revoked: k.revoked, OperatorJWT: k.operatorJWT}
+	f := keysFile{Revoked: k.revoked, OperatorJWT: k.KeptOperatorJWT()}
 	for _, s := range []struct {
 		kp  nkeys.KeyPair
 		out *string

@@ -54,6 +54,8 @@ func (k *Keys) jwts() (jwts, error) {
 // operatorToken is the operator's JWT: the one kept with the keys when it
 // is theirs, else a new one, kept from now on (Save writes it).
 func (k *Keys) operatorToken() (string, error) {
+	k.opMu.Lock()
+	defer k.opMu.Unlock()
 	if k.operatorJWT != "" {
 		op, err := jwt.DecodeOperatorClaims(k.operatorJWT)
 		if err == nil && op.Subject == pub(k.operator) && op.Issuer == pub(k.operator) && op.SystemAccount == pub(k.system) {
@@ -121,6 +123,8 @@ func (k *Keys) ServerConfig() (string, error) {
 // names it, and the servers reload it. A token that is not these keys'
 // operator's is ignored when the block is made.
 func (k *Keys) AdoptOperatorJWT(token string) {
+	k.opMu.Lock()
+	defer k.opMu.Unlock()
 	if k.operatorJWT == "" {
 		k.operatorJWT = token
 	}
@@ -136,7 +140,8 @@ func (k *Keys) AdoptOperatorJWT(token string) {
 // (deferred). An error says that s does not know these keys' account (the
 // keys were replaced: only a restart takes that).
 func (k *Keys) ApplyTo(s *server.Server, started *Keys) (deferred bool, err error) {
-	live := *k
+	live := &Keys{operator: k.operator, system: k.system, account: k.account, signing: k.signing,
+		operatorJWT: k.KeptOperatorJWT()}
 	live.revoked = maps.Clone(k.revoked)
 	delete(live.revoked, jwt.All)
 	if at, ok := started.revoked[jwt.All]; ok {

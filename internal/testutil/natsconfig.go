@@ -44,6 +44,7 @@ var siteEdits = []siteEdit{
 	{regexp.MustCompile(`(?m)^server_name: nats\d$`), 1, func(s nodeSite) string { return "server_name: " + s.Name }},
 	{regexp.MustCompile(`(?m)^listen: 0\.0\.0\.0:4222$`), 1, func(s nodeSite) string { return "listen: 127.0.0.1:" + s.Port }},
 	{regexp.MustCompile(`(?m)^  listen: 0\.0\.0\.0:6222$`), 1, func(s nodeSite) string { return "  listen: 127.0.0.1:" + s.CPort }},
+	{regexp.MustCompile(`(?m)^  advertise: nats\d:6222$`), 1, func(s nodeSite) string { return "  advertise: 127.0.0.1:" + s.CPort }},
 	{regexp.MustCompile(`(?m)^  store_dir: "/var/lib/nats/jetstream"$`), 1, func(s nodeSite) string { return "  store_dir: " + quoted(s.Store) }},
 	{regexp.MustCompile(`"/etc/nats/tls-nats\d\.pem"`), 1, func(s nodeSite) string { return quoted(s.Cert) }},
 	{regexp.MustCompile(`"/etc/nats/tls-nats\d\.key"`), 1, func(s nodeSite) string { return quoted(s.Key) }},

@@ -17,6 +17,12 @@ import (
 type Backend struct {
 	mu sync.Mutex
 	b  *backend.Backend
+	// lease, when not nil, is closed when b lost the leadership lease:
+	// b is then no longer followed, though its Run may take a while to
+	// return (a deposed backend cut off from NATS waited 23 s for its
+	// journal), so that /readyz and ingo_backend_active never show two
+	// active backends.
+	lease <-chan struct{}
 
 	// Read from the followed backend at scrape time.
 	stats          []backendValue
@@ -105,12 +111,17 @@ func (m *Backend) Observer() backend.Observer {
 // Follow makes the metrics read b (nil: none, e.g. while standing by).
 // Counters start again from 0 with a new backend, which Prometheus takes
 // as a counter reset. On a nil m it does nothing.
-func (m *Backend) Follow(b *backend.Backend) {
+func (m *Backend) Follow(b *backend.Backend) { m.FollowLeased(b, nil) }
+
+// FollowLeased is Follow for a backend that serves while it holds a
+// lease: once lease (leader.Lease.Done) is closed, b counts as not
+// followed any more, at once. A nil lease is Follow.
+func (m *Backend) FollowLeased(b *backend.Backend, lease <-chan struct{}) {
 	if m == nil {
 		return
 	}
 	m.mu.Lock()
-	m.b = b
+	m.b, m.lease = b, lease
 	m.mu.Unlock()
 }
 
@@ -120,6 +131,13 @@ func (m *Backend) Active() bool { return m != nil && m.followed() != nil }
 func (m *Backend) followed() *backend.Backend {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.lease != nil {
+		select {
+		case <-m.lease:
+			return nil // deposed, though its Run has not returned yet
+		default:
+		}
+	}
 	return m.b
 }
 
