@@ -70,11 +70,6 @@ func NewKeys() (*Keys, error) {
 		return nil, fmt.Errorf("natsauth: signing key: %w", err)
 	}
 	k.revoked = map[string]int64{}
-	// Signed now rather than at the first Configure: keys shared by
-	// servers started at once (a test binary's) are then only read.
-	if _, err := k.operatorToken(); err != nil {
-		return nil, err
-	}
 	return &k, nil
 }
 

@@ -3,11 +3,8 @@ package natsauth
 import (
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 // TestSave_KeepsTheFilesOwner: keys saved by root into a file of another
@@ -39,25 +36,4 @@ func TestSave_KeepsTheFilesOwner(t *testing.T) {
 	if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 4242 || sys.Gid != 4242 || st.Mode().Perm() != 0o600 {
 		t.Errorf("owner %d:%d mode %v after Save, want 4242:4242 0600", sys.Uid, sys.Gid, st.Mode().Perm())
 	}
-}
-
-// TestNewKeys_ConfigureConcurrently: a test binary shares one set of keys
-// between the servers its parallel tests start; configuring them at once
-// raced on the operator JWT, signed at the first Configure (go test -race
-// caught it in the agent's tests).
-func TestNewKeys_ConfigureConcurrently(t *testing.T) {
-	k, err := NewKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			var o server.Options
-			if err := k.Configure(&o); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
 }
