@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,23 +19,19 @@ const maxJobValues = messages.MaxFreeFormItems + 1024
 
 // decodeJSON reads exactly one JSON value (a job), refusing unknown
 // fields, and turns decoding errors into messages that name the field.
-// Its values are counted first: two bytes of JSON make an empty map,
-// which costs the decoder a hundred bytes and more.
+// Its values are counted as they are read: encoding/json reads a whole
+// value before it decodes it, so one of too many values is refused
+// before anything is built (two bytes of JSON make an empty map, which
+// costs the decoder a hundred bytes and more).
 func decodeJSON(r io.Reader, v any) error {
-	data, err := io.ReadAll(r)
-	if err == nil && jsonitems.Count(data, maxJobValues) > maxJobValues {
-		return errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
-			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
-	}
+	dec := json.NewDecoder(&countingReader{r: r, c: jsonitems.NewCounter(maxJobValues)})
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
 	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err = dec.Decode(v); err == nil {
-			if _, extra := dec.Token(); extra != io.EOF {
-				return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
-			}
-			return nil
+		if _, extra := dec.Token(); extra != io.EOF {
+			return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
 		}
+		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -58,6 +53,25 @@ func decodeJSON(r io.Reader, v any) error {
 		return errf(http.StatusBadRequest, "unknown_field", strings.TrimPrefix(err.Error(), "json: ")+"; see docs/api.md for the fields")
 	}
 	return errf(http.StatusBadRequest, "invalid_json", err.Error())
+}
+
+// errTooManyValues refuses a job body over maxJobValues.
+var errTooManyValues = errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
+	"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+
+// countingReader counts the JSON values of what it reads, and fails once
+// they are over the counter's bound.
+type countingReader struct {
+	r io.Reader
+	c *jsonitems.Counter
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if cr.c.Feed(p[:n]) {
+		return n, errTooManyValues
+	}
+	return n, err
 }
 
 // jsonKind names the JSON a Go kind takes, with its article.

@@ -69,3 +69,19 @@ func FuzzCount(f *testing.F) {
 		}
 	})
 }
+
+// TestCounterInPieces: a stream fed in pieces of any size counts as the
+// whole.
+func TestCounterInPieces(t *testing.T) {
+	doc := []byte(`{"k,[{": "v]}\"", "\\": ["\"", "\\\\", 12.5e-3, true, null], "e": {"x": [{}, []]}}`)
+	want := Count(doc, 1000)
+	for size := 1; size <= len(doc); size++ {
+		c := NewCounter(1000)
+		for p := doc; len(p) > 0; p = p[min(size, len(p)):] {
+			c.Feed(p[:min(size, len(p))])
+		}
+		if c.Count() != want {
+			t.Errorf("in pieces of %d: %d, want %d", size, c.Count(), want)
+		}
+	}
+}
