@@ -166,3 +166,47 @@ func TestCheckEncodedBoundsFreeFormItems(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeOfKeyFloodAllocatesLittle: the reflective decoder builds what
+// it cannot match a field by (a map key that is not text: a list of empty
+// maps as a key is built in full), and reads on past a key that is not
+// valid UTF-8; the count before it must not stop there, nor leave keys
+// out. 2 MiB of empty maps took about 300 MB each way.
+func TestDecodeOfKeyFloodAllocatesLittle(t *testing.T) {
+	flood := rowsOf(16, messages.MaxItems, 0xa0)
+	job := tagged(t, tagClientNewJob, newJob(marker))
+	if job[3] != 0xa5 {
+		t.Fatalf("ClientNewJob's map head is %#x, want 0xa5", job[3])
+	}
+	// withPair adds a pair before the job's own fields.
+	withPair := func(job, k, v []byte) []byte { return cat(job[:3], []byte{0xa6}, k, v, job[4:]) }
+	plain := splice(t, job, []byte{0})
+	history, err := messages.Encode(&messages.BackendHistory{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{
+		{"a key not UTF-8, then input data of empty maps", withPair(splice(t, job, flood), []byte{0x61, 0xff}, []byte{0})},
+		{"a list key of empty maps", withPair(plain, flood, []byte{0})},
+		{"a list key in a tag", withPair(plain, cat([]byte{0xd9, 0x01, 0x00}, flood), []byte{0})},
+		{"a list key in the environment's parameters", withPair(plain, text("environment_parameters"),
+			cat([]byte{0xa1}, flood, []byte{0}))},
+		{"a list key in a history record", cat(history[:3], []byte{0xa1}, text("jobs"), []byte{0x81, 0xa1}, flood, []byte{0})},
+	} {
+		for path, data := range map[string][]byte{"hand-written": c.data, "reflective": reflective(c.data)} {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := messages.Decode(data)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, messages.ErrMalformed) {
+				t.Errorf("%s (%s): err = %v", c.name, path, err)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+				t.Errorf("%s (%s): decoding %d KiB allocated %d MiB", c.name, path, len(data)>>10, alloc>>20)
+			}
+		}
+	}
+}
