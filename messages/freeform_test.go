@@ -84,6 +84,12 @@ func TestDecodeBoundsFreeFormItems(t *testing.T) {
 	}
 	for _, c := range cases {
 		for path, data := range map[string][]byte{"hand-written": c.data, "reflective": reflective(c.data)} {
+			// FuzzDecode's first check, which no fuzzed input reaches.
+			fast, ferr := messages.DecodeTagged(data)
+			slow, serr := messages.DecodeAnyCounted(data)
+			if (ferr != nil || fast == nil) != (serr != nil || slow == nil) {
+				t.Errorf("%s (%s): the typed decode says %v; the decoder's own %v", c.name, path, ferr, serr)
+			}
 			_, err := messages.Decode(data)
 			switch {
 			case c.refuse && (err == nil || !errors.Is(err, messages.ErrMalformed) || !strings.Contains(err.Error(), "free-form")):
