@@ -24,6 +24,9 @@ func splice(t *testing.T, data, value []byte) []byte {
 	return bytes.Replace(data, m, value, 1)
 }
 
+// selfDescribed is the head of tag 55799, "self-described CBOR".
+var selfDescribed = []byte{0xd9, 0xd9, 0xf7}
+
 // arrayHead is the CBOR head of an array of n items (n < 2^32).
 func arrayHead(n int) []byte {
 	return []byte{0x9a, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
@@ -81,6 +84,13 @@ func TestDecodeBoundsFreeFormItems(t *testing.T) {
 		{"custom values at the bound", splice(t, done, nullsHolding(max)), false},
 		{"custom values one over", splice(t, done, nullsHolding(max+1)), true},
 		{"input data of empty maps", splice(t, job, rowsOf(16, messages.MaxItems, 0xa0)), true},
+		// A self-described CBOR tag (55799) is dropped by the reflective
+		// decoder, and the hand-written one leaves it to it: it is not a
+		// value of its own.
+		{"a tag around input data at the bound", splice(t, job, cat(selfDescribed, nullsHolding(max))), false},
+		{"a tag around input data one over", splice(t, job, cat(selfDescribed, nullsHolding(max+1))), true},
+		{"a tag inside input data at the bound", splice(t, job, cat(arrayHead(2), selfDescribed, []byte{0xf6}, nullsHolding(max-2))), false},
+		{"a tag inside input data one over", splice(t, job, cat(arrayHead(2), selfDescribed, []byte{0xf6}, nullsHolding(max-1))), true},
 	}
 	for _, c := range cases {
 		for path, data := range map[string][]byte{"hand-written": c.data, "reflective": reflective(c.data)} {
