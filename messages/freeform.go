@@ -14,8 +14,9 @@ import (
 // costs a decoder a hundred bytes and more: a job of 6 MiB of them took a
 // process 800 MB to decode, and a few at once took its memory. Real
 // submissions and feedback hold a few hundred values; one list may hold
-// the decoder's bound of a list's items. A page of the history bounds
-// each of its results so.
+// the decoder's bound of a list's items. A page of the history is not
+// bounded so, nor are its results: the backend wrote them, each bounded
+// when it came, and those of a version before the bound must still read.
 const MaxFreeFormItems = 2 * maxItems
 
 // ErrTooManyItems is wrapped by the refusal of free-form values holding

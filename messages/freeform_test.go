@@ -131,22 +131,31 @@ func TestDecodeOfFreeFormFloodAllocatesLittle(t *testing.T) {
 	}
 }
 
-// TestHistoryPageBoundsEachResult: a page of the history holds many
-// results; the bound is each result's, not the page's.
-func TestHistoryPageBoundsEachResult(t *testing.T) {
-	var jobs []messages.JobRecord
-	for _, id := range []string{"a", "b", "c"} {
-		jobs = append(jobs, messages.JobRecord{JobID: id, JobResult: messages.JobResult{
+// TestHistoryPageNotBounded: a page of the history holds many results,
+// more free-form values than one job may; and a result recorded before
+// the bound may hold more than it. The backend wrote them all: a page
+// decodes on both paths, the hand-written one giving up on a result over
+// the bound.
+func TestHistoryPageNotBounded(t *testing.T) {
+	record := func(id string, n int) messages.JobRecord {
+		return messages.JobRecord{JobID: id, JobResult: messages.JobResult{
 			Result: messages.Result{Status: messages.StatusSuccess},
-			Custom: map[string]any{"k": valuesHolding(messages.MaxFreeFormItems / 2)}}})
+			Custom: map[string]any{"k": valuesHolding(n)}}}
 	}
-	data, err := messages.Encode(&messages.BackendHistory{Jobs: jobs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for path, data := range map[string][]byte{"hand-written": data, "reflective": reflective(data)} {
-		if _, err := messages.Decode(data); err != nil {
-			t.Errorf("%s: %v", path, err)
+	half := messages.MaxFreeFormItems / 2
+	for name, jobs := range map[string][]messages.JobRecord{
+		"results under the bound":              {record("a", half), record("b", half), record("c", half)},
+		"a result from before the bound":       {record("a", messages.MaxFreeFormItems+1)},
+		"a result over the bound after others": {record("a", half), record("b", messages.MaxFreeFormItems+1)},
+	} {
+		data, err := messages.Encode(&messages.BackendHistory{Jobs: jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for path, data := range map[string][]byte{"hand-written": data, "reflective": reflective(data)} {
+			if _, err := messages.Decode(data); err != nil {
+				t.Errorf("%s (%s): %v", name, path, err)
+			}
 		}
 	}
 }
