@@ -48,8 +48,6 @@ var errNoResult = errors.New("no result over the channel")
 // agent a hundred times the result's size.
 var errTooManyValues = errors.New("result.json: too many tests and custom values")
 
-// textTooManyValues is what the student reads for errTooManyValues.
-var textTooManyValues = fmt.Sprintf("The feedback holds too many values in its tests and custom values to be sent back (the limit is %d).", messages.MaxFreeFormItems)
 
 // jobResult maps the helper's result.json onto the wire result.
 func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error) {
