@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,23 +19,19 @@ const maxJobValues = messages.MaxFreeFormItems + 1024
 
 // decodeJSON reads exactly one JSON value (a job), refusing unknown
 // fields, and turns decoding errors into messages that name the field.
-// Its values are counted first: two bytes of JSON make an empty map,
-// which costs the decoder a hundred bytes and more.
+// Its values are counted as the decoder reads them (countingReader),
+// which it does to the value's end before it decodes any: two bytes of
+// JSON make an empty map, which costs the decoder a hundred bytes and
+// more.
 func decodeJSON(r io.Reader, v any) error {
-	data, err := io.ReadAll(r)
-	if err == nil && jsonitems.Count(data, maxJobValues) > maxJobValues {
-		return errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
-			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
-	}
+	dec := json.NewDecoder(&countingReader{r: r, c: jsonitems.Counter{Max: maxJobValues}})
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
 	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err = dec.Decode(v); err == nil {
-			if _, extra := dec.Token(); extra != io.EOF {
-				return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
-			}
-			return nil
+		if _, extra := dec.Token(); extra != io.EOF {
+			return errf(http.StatusBadRequest, "invalid_json", "the body holds more than one JSON value")
 		}
+		return nil
 	}
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -80,4 +75,20 @@ func withArticle(jsonValue string) string {
 		return "an " + jsonValue
 	}
 	return "a " + jsonValue
+}
+
+// countingReader counts the JSON values of what it reads, and fails once
+// they are more than maxJobValues.
+type countingReader struct {
+	r io.Reader
+	c jsonitems.Counter
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if !cr.c.Write(p[:n]) {
+		return 0, errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
+			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+	}
+	return n, err
 }
