@@ -22,7 +22,7 @@ const MaxFreeFormItems = 2 * maxItems
 // ErrTooManyItems is wrapped by the refusal of free-form values holding
 // more than MaxFreeFormItems values (CheckEncoded's too): the grader's
 // doing, or the student's, not a fault of the platform.
-var ErrTooManyItems = fmt.Errorf("free-form values hold more than %d items", MaxFreeFormItems)
+var ErrTooManyItems = fmt.Errorf("the free-form values (a job's inputs and task problems, or its result's tests and custom values) hold more than %d values, every value at any depth counting one", MaxFreeFormItems)
 
 // isFreeFormKey says whether a message's field of key k holds free-form
 // values (JobDescription's and JobResult's).
