@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -87,7 +88,7 @@ func (a *Agent) encodeResult(k messages.JobAttempt, res messages.JobResult, prev
 		// The grader's doing (or the student's, whose output it passed
 		// on), as feedback over max_payload is: an error, not a crash.
 		a.log.Warn("result with too many free-form values; replaced by an error", "job", k.JobID, "attempt", k.Attempt)
-		m.JobResult = messages.NewJobResult(messages.StatusError, fmt.Sprintf("%s (the limit is %d).", textTooManyValues, messages.MaxFreeFormItems), prevState)
+		m.JobResult = messages.NewJobResult(messages.StatusError, containers.TextTooManyValues, prevState)
 	case err != nil:
 		a.log.Error("result cannot be sent as it is; replaced by a crash", "job", k.JobID, "attempt", k.Attempt, "err", err)
 		m.JobResult = messages.NewJobResult(messages.StatusCrash, textUnsendable, prevState)

@@ -45,7 +45,7 @@ func TestAgent_Job_BadResultsReplaced(t *testing.T) {
 		{"NaN in custom values", success(func(r *messages.JobResult) { r.Custom = map[string]any{"x": math.NaN()} }), messages.StatusCrash, textUnsendable},
 		{"too many custom values", success(func(r *messages.JobResult) {
 			r.Custom = map[string]any{"x": []any{make([]any, 100_000), make([]any, 100_000), make([]any, 100_000)}}
-		}), messages.StatusError, textTooManyValues},
+		}), messages.StatusError, containers.TextTooManyValues},
 		{"NaN grade", success(func(r *messages.JobResult) { r.Grade = math.NaN() }), messages.StatusCrash, textBadGrade},
 		{"sloppy runtime ignores the cause", func(ctx context.Context) (messages.JobResult, error) {
 			<-ctx.Done()

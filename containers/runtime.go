@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/ingo-grader/ingo/messages"
@@ -185,6 +186,13 @@ var (
 	// ErrShutdown: the agent is stopping and will not wait for the job.
 	ErrShutdown = errors.New("agent shutting down")
 )
+
+// TextTooManyValues is the text of the error result that replaces a
+// result whose tests and custom values hold more than
+// messages.MaxFreeFormItems values, which the backend would refuse: a
+// runtime's that counts them before it decodes them (docker), and the
+// agent's for any other.
+var TextTooManyValues = fmt.Sprintf("The feedback holds too many values in its tests and custom values to be sent back (the limit is %d).", messages.MaxFreeFormItems)
 
 // Failure is an error of the runtime with a text fit for the job's result:
 // it helps the operator and leaks nothing of the host.

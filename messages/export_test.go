@@ -27,6 +27,15 @@ var (
 	DecodeAny    = decodeAny
 )
 
+// DecodeAnyCounted is DecodeAny after the count of free-form values that
+// decodeTagged makes first, whatever the lookup of the type.
+func DecodeAnyCounted(data []byte) (Message, error) {
+	if err := checkFreeFormItems(data); err != nil {
+		return nil, err
+	}
+	return decodeAny(data)
+}
+
 // FastDecode is the hand-written decoder of data's message type, if it
 // has one and takes data.
 func FastDecode(data []byte) (Message, bool) {

@@ -14,14 +14,15 @@ import (
 // costs a decoder a hundred bytes and more: a job of 6 MiB of them took a
 // process 800 MB to decode, and a few at once took its memory. Real
 // submissions and feedback hold a few hundred values; one list may hold
-// the decoder's bound of a list's items. A page of the history bounds
-// each of its results so.
+// the decoder's bound of a list's items. A page of the history is not
+// bounded so, nor are its results: the backend wrote them, each bounded
+// when it came, and those of a version before the bound must still read.
 const MaxFreeFormItems = 2 * maxItems
 
 // ErrTooManyItems is wrapped by the refusal of free-form values holding
 // more than MaxFreeFormItems values (CheckEncoded's too): the grader's
 // doing, or the student's, not a fault of the platform.
-var ErrTooManyItems = fmt.Errorf("free-form values hold more than %d items", MaxFreeFormItems)
+var ErrTooManyItems = fmt.Errorf("the free-form values (a job's inputs and task problems, or its result's tests and custom values) hold more than %d values, every value at any depth counting one", MaxFreeFormItems)
 
 // isFreeFormKey says whether a message's field of key k holds free-form
 // values (JobDescription's and JobResult's).
@@ -33,20 +34,28 @@ func isFreeFormKey(k []byte) bool {
 	return false
 }
 
+// errContainerKey refuses a map key that holds a list or a map: no field
+// name or free-form key is one, and the reflective decoder builds such a
+// key in full (a struct's key that is not text) before it refuses it.
+var errContainerKey = errors.New("a map key is a list or a map")
+
 // checkFreeFormItems is the bound of MaxFreeFormItems for the reflective
 // decoder, which builds every value before anything could count them: it
 // counts them in data without building anything, as the hand-written
 // decoders count what they read (fastReader.free). What it cannot read it
-// leaves to the decoder, which refuses it. Only a message's own fields
-// count: a history page's results are each bounded by their writer.
+// leaves to the decoder, which refuses it before it builds anything (it
+// checks the whole item is well-formed first); what the decoder refuses
+// only after it has built it, or reads on past, it reads on past too, or
+// refuses itself (itemScan.key). Only a message's own fields count: a
+// history page's results are each bounded by their writer.
 func checkFreeFormItems(data []byte) error {
-	r := fastReader{b: data}
-	for len(r.b) > 0 && r.b[0]>>5 == 6 { // the tag, or tags around it
-		if _, _, _, ok := r.head(); !ok {
+	s := itemScan{fastReader: fastReader{b: data}}
+	for len(s.b) > 0 && s.b[0]>>5 == 6 { // the tag, or tags around it
+		if _, _, _, ok := s.head(); !ok {
 			return nil
 		}
 	}
-	major, _, n, ok := r.head()
+	major, _, n, ok := s.head()
 	if !ok || major != 5 {
 		return nil
 	}
@@ -54,60 +63,96 @@ func checkFreeFormItems(data []byte) error {
 	for range n {
 		var key []byte
 		uncounted := math.MaxInt // what is not a free-form value
-		if len(r.b) > 0 && r.b[0]>>5 == 3 {
-			if key, ok = r.key(); !ok {
+		if len(s.b) > 0 && s.b[0]>>5 == 3 {
+			// Not s.fastReader.key, which gives up on a name that is
+			// not valid UTF-8: the decoder reads on past it.
+			k, ok := s.length(3)
+			if !ok {
 				return nil
 			}
-		} else if !r.skip(0, &uncounted) {
-			return nil
+			key, s.b = s.b[:k], s.b[k:]
+		} else if !s.key() || !s.skip(0, &uncounted) {
+			return s.refused
 		}
 		if !isFreeFormKey(key) {
-			if !r.skip(0, &uncounted) {
-				return nil
+			if !s.skip(0, &uncounted) {
+				return s.refused
 			}
 			continue
 		}
 		// The field's own map is not one of its values.
 		left++
-		ok := r.skip(0, &left)
+		ok := s.skip(0, &left)
 		switch {
 		case left < 0:
 			return ErrTooManyItems
 		case !ok:
-			return nil
+			return s.refused
 		}
 	}
 	return nil
 }
 
+// itemScan reads items without building them (checkFreeFormItems).
+type itemScan struct {
+	fastReader
+	// refused is why the message is refused once skip or key stops on
+	// it; nil where they stop on what the decoder refuses itself.
+	refused error
+}
+
 // skip reads one item and what it holds without building it, taking one
 // from *left for it and for each value inside (a map's keys are not
-// values). It gives up past the decoder's nesting bound, and once *left
-// is below zero.
-func (r *fastReader) skip(depth int, left *int) bool {
+// values). It stops past the decoder's nesting bound, on what is not
+// well-formed, once *left is below zero, and on a map key that key
+// refuses.
+func (s *itemScan) skip(depth int, left *int) bool {
 	if depth > maxNesting {
 		return false
 	}
 	*left--
-	major, _, n, ok := r.head()
+	major, _, n, ok := s.head()
 	switch {
 	case !ok:
 		return false
 	case major == 2 || major == 3:
-		if n > uint64(len(r.b)) {
+		if n > uint64(len(s.b)) {
 			return false
 		}
-		r.b = r.b[n:]
+		s.b = s.b[n:]
 	case major == 4 || major == 5:
 		uncounted := math.MaxInt // keys
 		for range n {
-			if *left < 0 || major == 5 && !r.skip(depth+1, &uncounted) || !r.skip(depth+1, left) {
+			if *left < 0 {
+				return false
+			}
+			if major == 5 && (!s.key() || !s.skip(depth+1, &uncounted)) {
+				return false
+			}
+			if !s.skip(depth+1, left) {
 				return false
 			}
 		}
 	case major == 6:
 		*left++ // a tag is not a value of its own
-		return r.skip(depth+1, left)
+		return s.skip(depth+1, left)
+	}
+	return true
+}
+
+// key says whether the map key that s is at may be read on: a list or a
+// map, under tags or not, is refused (errContainerKey), as the decoder
+// would refuse it after building it.
+func (s *itemScan) key() bool {
+	r := s.fastReader
+	for len(r.b) > 0 && r.b[0]>>5 == 6 {
+		if _, _, _, ok := r.head(); !ok {
+			return true // the decoder's to refuse
+		}
+	}
+	if len(r.b) > 0 && (r.b[0]>>5 == 4 || r.b[0]>>5 == 5) {
+		s.refused = errContainerKey
+		return false
 	}
 	return true
 }

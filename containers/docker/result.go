@@ -8,7 +8,6 @@ import (
 
 	"github.com/ingo-grader/ingo/containers"
 	"github.com/ingo-grader/ingo/containers/helper/contract"
-	"github.com/ingo-grader/ingo/internal/jsonitems"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -48,23 +47,16 @@ var errNoResult = errors.New("no result over the channel")
 // agent a hundred times the result's size.
 var errTooManyValues = errors.New("result.json: too many tests and custom values")
 
-// textTooManyValues is what the student reads for errTooManyValues.
-var textTooManyValues = fmt.Sprintf("The feedback holds too many values in its tests and custom values to be sent back (the limit is %d).", messages.MaxFreeFormItems)
-
 // jobResult maps the helper's result.json onto the wire result.
 func jobResult(data []byte, debug messages.DebugMode) (messages.JobResult, error) {
+	// Counted before they are decoded: decoding Result builds the keys
+	// of tests and custom values, and their raw values, first.
+	if n, err := contract.FreeValues(data, messages.MaxFreeFormItems); err == nil && n > messages.MaxFreeFormItems {
+		return messages.JobResult{}, errTooManyValues
+	}
 	var hr contract.Result
 	if err := json.Unmarshal(data, &hr); err != nil {
 		return messages.JobResult{}, fmt.Errorf("decode result.json: %w", err)
-	}
-	// Counted before they are decoded (they are still raw JSON here).
-	left := messages.MaxFreeFormItems
-	for _, values := range []map[string]json.RawMessage{hr.Tests, hr.Custom} {
-		for _, raw := range values {
-			if left -= jsonitems.Count(raw, left); left < 0 {
-				return messages.JobResult{}, errTooManyValues
-			}
-		}
 	}
 	st := messages.Status(hr.Result)
 	text := hr.Text

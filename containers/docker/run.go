@@ -353,7 +353,7 @@ func (r *Runtime) collect(ctx context.Context, a *attempt, c *running, st stoppe
 	}
 	res, err := jobResult(data, a.job.Desc.Debug)
 	if errors.Is(err, errTooManyValues) {
-		return ownResult(a.job, messages.StatusError, textTooManyValues), nil
+		return ownResult(a.job, messages.StatusError, containers.TextTooManyValues), nil
 	}
 	if err != nil {
 		return ownResult(a.job, messages.StatusCrash, "The grading container gave a result that cannot be read."), nil

@@ -19,12 +19,12 @@ const maxJobValues = messages.MaxFreeFormItems + 1024
 
 // decodeJSON reads exactly one JSON value (a job), refusing unknown
 // fields, and turns decoding errors into messages that name the field.
-// Its values are counted as they are read: encoding/json reads a whole
-// value before it decodes it, so one of too many values is refused
-// before anything is built (two bytes of JSON make an empty map, which
-// costs the decoder a hundred bytes and more).
+// Its values are counted as the decoder reads them (countingReader),
+// which it does to the value's end before it decodes any: two bytes of
+// JSON make an empty map, which costs the decoder a hundred bytes and
+// more.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(&countingReader{r: r, c: jsonitems.NewCounter(maxJobValues)})
+	dec := json.NewDecoder(&countingReader{r: r, c: jsonitems.Counter{Max: maxJobValues}})
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -55,25 +55,6 @@ func decodeJSON(r io.Reader, v any) error {
 	return errf(http.StatusBadRequest, "invalid_json", err.Error())
 }
 
-// errTooManyValues refuses a job body over maxJobValues.
-var errTooManyValues = errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
-	"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
-
-// countingReader counts the JSON values of what it reads, and fails once
-// they are over the counter's bound.
-type countingReader struct {
-	r io.Reader
-	c *jsonitems.Counter
-}
-
-func (cr *countingReader) Read(p []byte) (int, error) {
-	n, err := cr.r.Read(p)
-	if cr.c.Feed(p[:n]) {
-		return n, errTooManyValues
-	}
-	return n, err
-}
-
 // jsonKind names the JSON a Go kind takes, with its article.
 func jsonKind(goKind string) string {
 	switch goKind {
@@ -94,4 +75,20 @@ func withArticle(jsonValue string) string {
 		return "an " + jsonValue
 	}
 	return "a " + jsonValue
+}
+
+// countingReader counts the JSON values of what it reads, and fails once
+// they are more than maxJobValues.
+type countingReader struct {
+	r io.Reader
+	c jsonitems.Counter
+}
+
+func (cr *countingReader) Read(p []byte) (int, error) {
+	n, err := cr.r.Read(p)
+	if !cr.c.Write(p[:n]) {
+		return 0, errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
+			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+	}
+	return n, err
 }

@@ -6,90 +6,77 @@ package jsonitems
 // max, and then returns max+1. It does not validate: what is not JSON is
 // counted roughly, and left to the decoder that runs next to refuse.
 func Count(data []byte, max int) int {
-	c := NewCounter(max)
-	c.Feed(data)
-	return c.Count()
+	c := Counter{Max: max}
+	c.Write(data)
+	return c.N()
 }
 
-// Counter is Count over a stream, fed as it is read: a decoder reading
-// through it (encoding/json reads a whole value before it decodes it)
-// can be stopped before it builds anything.
+// Counter is Count for a document that comes in pieces (Write each in
+// turn), so that a decoder reading a stream can be stopped before it has
+// the whole, without a copy of it first.
 type Counter struct {
-	max, n int
+	// Max is the count past which Write fails.
+	Max int
+	n   int
 	// objects[d] says whether the container at depth d is an object; a
 	// string in an object after '{' or ',' is a key.
 	objects []bool
-	key     bool // the next string is a key
-	str     bool // inside a string
-	esc     bool // after a backslash in a string
-	scalar  bool // inside a number, true, false or null
+	key     bool
+	// Where the last piece ended: inside a string (after a backslash),
+	// or inside a number, true, false or null.
+	inString, escaped, inScalar bool
 }
 
-// NewCounter counts up to max+1 values.
-func NewCounter(max int) *Counter { return &Counter{max: max} }
-
-// Count is how many values were fed, max+1 at most.
-func (c *Counter) Count() int { return min(c.n, c.max+1) }
-
-// Over says whether more than max values were fed.
-func (c *Counter) Over() bool { return c.n > c.max }
-
-// Feed counts the values that start in p, the next bytes of the stream,
-// and says whether the count is over max (then it stops counting).
-func (c *Counter) Feed(p []byte) (over bool) {
-	for _, b := range p {
-		if c.n > c.max {
-			return true
-		}
-		c.feed(b)
-	}
-	return c.n > c.max
-}
-
-func (c *Counter) feed(b byte) {
-	if c.str {
+// Write counts the values of the next piece of the document. It returns
+// false, and counts no further, once they are more than Max.
+func (c *Counter) Write(p []byte) bool {
+	for i := 0; i < len(p) && c.n <= c.Max; i++ {
+		b := p[i]
 		switch {
-		case c.esc:
-			c.esc = false
-		case b == '\\':
-			c.esc = true
-		case b == '"':
-			c.str = false
+		case c.escaped:
+			c.escaped = false
+			continue
+		case c.inString:
+			c.escaped = b == '\\'
+			c.inString = b != '"'
+			continue
+		case c.inScalar:
+			if !delimiter(b) {
+				continue
+			}
+			c.inScalar = false
 		}
-		return
-	}
-	if c.scalar {
-		if !delimiter(b) {
-			return
-		}
-		c.scalar = false
-	}
-	switch b {
-	case ' ', '\t', '\n', '\r', ':':
-		return
-	case ',':
-		c.key = len(c.objects) > 0 && c.objects[len(c.objects)-1]
-		return
-	case ']', '}':
-		if len(c.objects) > 0 {
-			c.objects = c.objects[:len(c.objects)-1]
-		}
-		c.key = false
-		return
-	case '"':
-		c.str = true
-		if c.key {
+		switch b {
+		case ' ', '\t', '\n', '\r', ':':
+			continue
+		case ',':
+			c.key = len(c.objects) > 0 && c.objects[len(c.objects)-1]
+			continue
+		case ']', '}':
+			if len(c.objects) > 0 {
+				c.objects = c.objects[:len(c.objects)-1]
+			}
 			c.key = false
-			return
+			continue
+		case '"':
+			c.inString = true
+			if c.key {
+				c.key = false
+				continue
+			}
+		case '[', '{':
+			c.objects = append(c.objects, b == '{')
+			c.key = b == '{'
+		default: // a number, true, false or null: up to the next delimiter
+			c.inScalar = true
 		}
-	case '[', '{':
-		c.objects = append(c.objects, b == '{')
-		c.key = b == '{'
-	default:
-		c.scalar = true
+		c.n++
 	}
-	c.n++
+	return c.n <= c.Max
 }
+
+// N is the count so far: at most Max+1.
+func (c *Counter) N() int { return min(c.n, c.Max+1) }
 
 func delimiter(c byte) bool {
 	switch c {
