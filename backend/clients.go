@@ -31,14 +31,16 @@ func (b *Backend) handleClient(ev event) {
 		b.resendResults(c.id)
 		return
 	case *messages.Ping:
+		// The Session is echoed: the client tells by it which ping is
+		// answered, and so which were lost (frontendclient's heartbeat).
 		if c == nil {
 			// We restarted, or never heard of it: it must say hello so it
 			// learns the environments and resubmits what it waits for.
-			b.toClient(ev.sender, &messages.Unknown{})
+			b.toClient(ev.sender, &messages.Unknown{Session: m.Session})
 			return
 		}
 		c.lastSeen = b.now()
-		b.toClient(c.id, &messages.Pong{})
+		b.toClient(c.id, &messages.Pong{Session: m.Session})
 		return
 	}
 	// Other requests are served without a hello: the reply subject is the
