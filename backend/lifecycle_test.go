@@ -406,4 +406,9 @@ func TestClientPingAnswerEchoesSession(t *testing.T) {
 	if p := next[*messages.Pong](c); p.Session != "tag.2" {
 		t.Errorf("Pong.Session %q, want tag.2", p.Session)
 	}
+	// Not an overlong one: the answer stays small.
+	c.send(&messages.Ping{Session: strings.Repeat("x", messages.MaxIDLength+1)})
+	if p := next[*messages.Pong](c); p.Session != "" {
+		t.Errorf("Pong.Session of %d bytes, want none", len(p.Session))
+	}
 }
