@@ -69,3 +69,20 @@ func TestSecondOutageResubmitsAtOnce(t *testing.T) {
 		t.Fatalf("NewJob: %v", err)
 	}
 }
+
+// A backend older than the ping tags answers without them: the client
+// matches each answer with its oldest unanswered ping, as it did, and
+// still resubmits to a backend that restarted.
+func TestBackendWithoutPingEcho(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.fb.set(func(fb *fakeBackend) { fb.noEcho = true })
+	ready(t, e.c)
+	j := submit(t, e.c, jobRequest(""))
+	expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+	e.fb.set(func(fb *fakeBackend) { fb.restartLocked() })
+	expect(t, e.fb, func(c string, _ *messages.ClientHello) bool { return c == e.c.ID() })
+	expect(t, e.fb, func(_ string, m *messages.ClientNewJob) bool { return m.JobID == j.ID() })
+	e.fb.finish(j.ID(), messages.StatusSuccess)
+	wait(t, j)
+	roundTrip(t, e.c)
+}

@@ -37,6 +37,7 @@ type fakeBackend struct {
 	doneBy     map[string]string
 	queue      *messages.BackendGetQueue
 	pings      int             // pings answered so far
+	noEcho     bool            // answers pings without their Session, as older backends
 	mute       bool            // answers nothing at all
 	mutedPings int             // pings left unanswered while mute
 	dropQueued int             // BackendJobQueued answers to leave out
@@ -143,10 +144,14 @@ func (fb *fakeBackend) receiveOne(m *nats.Msg, data []byte) {
 	}
 	if p, ok := msg.(*messages.Ping); ok {
 		fb.pings++
+		tag := p.Session
+		if fb.noEcho {
+			tag = ""
+		}
 		if fb.clients[client] {
-			fb.sendLocked(client, &messages.Pong{Session: p.Session})
+			fb.sendLocked(client, &messages.Pong{Session: tag})
 		} else {
-			fb.sendLocked(client, &messages.Unknown{Session: p.Session})
+			fb.sendLocked(client, &messages.Unknown{Session: tag})
 		}
 		return
 	}
