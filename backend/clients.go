@@ -31,14 +31,22 @@ func (b *Backend) handleClient(ev event) {
 		b.resendResults(c.id)
 		return
 	case *messages.Ping:
+		// The Session is echoed: the client tells by it which ping is
+		// answered, and so which were lost (frontendclient's heartbeat).
+		// Not an overlong one: a ping would have the backend queue and
+		// send a copy of whatever it carries.
+		tag := m.Session
+		if len(tag) > messages.MaxIDLength {
+			tag = ""
+		}
 		if c == nil {
 			// We restarted, or never heard of it: it must say hello so it
 			// learns the environments and resubmits what it waits for.
-			b.toClient(ev.sender, &messages.Unknown{})
+			b.toClient(ev.sender, &messages.Unknown{Session: tag})
 			return
 		}
 		c.lastSeen = b.now()
-		b.toClient(c.id, &messages.Pong{})
+		b.toClient(c.id, &messages.Pong{Session: tag})
 		return
 	}
 	// Other requests are served without a hello: the reply subject is the

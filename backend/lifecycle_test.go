@@ -389,3 +389,26 @@ func TestMalformedSubmissionNamesItsJob(t *testing.T) {
 		t.Fatalf("got %+v, want a malformed refusal of %s", e, j.JobID)
 	}
 }
+
+// A client's ping is answered with its Session, Pong or Unknown: the client
+// matches each answer with the ping it answers (frontendclient), not with
+// the oldest it has not heard of, which may have been lost in an outage.
+func TestClientPingAnswerEchoesSession(t *testing.T) {
+	r := newRig(t, nil)
+	c := r.client("echo")
+	c.send(&messages.Ping{Session: "tag.1"})
+	if u := next[*messages.Unknown](c); u.Session != "tag.1" {
+		t.Errorf("Unknown.Session %q, want tag.1", u.Session)
+	}
+	c.send(&messages.ClientHello{Name: "echo", ProtocolVersion: messages.ProtocolVersion})
+	next[*messages.BackendUpdateEnvironments](c)
+	c.send(&messages.Ping{Session: "tag.2"})
+	if p := next[*messages.Pong](c); p.Session != "tag.2" {
+		t.Errorf("Pong.Session %q, want tag.2", p.Session)
+	}
+	// Not an overlong one: the answer stays small.
+	c.send(&messages.Ping{Session: strings.Repeat("x", messages.MaxIDLength+1)})
+	if p := next[*messages.Pong](c); p.Session != "" {
+		t.Errorf("Pong.Session of %d bytes, want none", len(p.Session))
+	}
+}

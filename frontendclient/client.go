@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 
 	"github.com/ingo-grader/ingo/internal/logging"
@@ -106,6 +107,7 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 		finished:    newIDSet(rememberedIDs),
 		forgotten:   newIDSet(rememberedIDs),
 		killWait:    make(map[string][]*killWaiter),
+		hb:          heartbeatState{tag: uuid.NewString()[:8]},
 	}
 	if opts.Admin {
 		c.to = subj.BackendAdmin(opts.ClientID)

@@ -53,9 +53,11 @@
 // in that order (its single event loop), so, as long as nothing is lost on
 // the way, the answer to ping n proves that everything sent before ping n
 // reached the backend and was answered. The client keeps its unanswered
-// pings in order and matches each Pong or Unknown with the oldest; a ping
-// unanswered for RequestTimeout is taken as lost and forgotten, and a NATS
-// reconnect forgets them all.
+// pings in order and tags each (Ping.Session), which the backend echoes:
+// an answer is matched with its ping, and older unanswered pings are taken
+// as lost (an answer without a tag, from an older backend, is matched with
+// the oldest). A ping unanswered for RequestTimeout is taken as lost and
+// forgotten, and a NATS reconnect forgets them all.
 //
 // NATS delivers at most once: a message sent while no backend is
 // subscribed is bounced (a "no responders" notice on our subject) and one

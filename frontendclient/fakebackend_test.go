@@ -36,6 +36,8 @@ type fakeBackend struct {
 	done       map[string]*messages.BackendJobDone // finished, with the client
 	doneBy     map[string]string
 	queue      *messages.BackendGetQueue
+	pings      int             // pings answered so far
+	noEcho     bool            // answers pings without their Session, as older backends
 	mute       bool            // answers nothing at all
 	mutedPings int             // pings left unanswered while mute
 	dropQueued int             // BackendJobQueued answers to leave out
@@ -49,6 +51,7 @@ type fakeBackend struct {
 type received struct {
 	client string
 	msg    messages.Message
+	pings  int // pings the backend had answered before this message
 }
 
 func startFakeBackend(t *testing.T, url string) *fakeBackend {
@@ -139,16 +142,21 @@ func (fb *fakeBackend) receiveOne(m *nats.Msg, data []byte) {
 		}
 		return
 	}
-	if _, ok := msg.(*messages.Ping); ok {
+	if p, ok := msg.(*messages.Ping); ok {
+		fb.pings++
+		tag := p.Session
+		if fb.noEcho {
+			tag = ""
+		}
 		if fb.clients[client] {
-			fb.sendLocked(client, &messages.Pong{})
+			fb.sendLocked(client, &messages.Pong{Session: tag})
 		} else {
-			fb.sendLocked(client, &messages.Unknown{})
+			fb.sendLocked(client, &messages.Unknown{Session: tag})
 		}
 		return
 	}
 	select {
-	case fb.got <- received{client, msg}:
+	case fb.got <- received{client, msg, fb.pings}:
 	default:
 		fb.errs = append(fb.errs, fmt.Errorf("too many messages unread by the test"))
 	}
@@ -284,13 +292,20 @@ func (fb *fakeBackend) setEnvs(envs map[string][]string) {
 // match holds, skipping the others.
 func expect[T messages.Message](t *testing.T, fb *fakeBackend, match func(client string, m T) bool) (string, T) {
 	t.Helper()
+	r := expectReceived(t, fb, match)
+	return r.client, r.msg.(T)
+}
+
+// expectReceived is expect, with when the message came.
+func expectReceived[T messages.Message](t *testing.T, fb *fakeBackend, match func(client string, m T) bool) received {
+	t.Helper()
 	timer := time.NewTimer(guard)
 	defer timer.Stop()
 	for {
 		select {
 		case r := <-fb.got:
 			if m, ok := r.msg.(T); ok && (match == nil || match(r.client, m)) {
-				return r.client, m
+				return r
 			}
 		case <-timer.C:
 			var zero T

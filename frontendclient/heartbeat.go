@@ -2,6 +2,8 @@ package frontendclient
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,6 +16,10 @@ import (
 type heartbeatState struct {
 	sent     uint64     // pings sent so far; ping n is the n-th
 	inflight []sentPing // unanswered pings, oldest first
+	// tag starts every ping's Session, which the backend echoes in its
+	// answer: "tag.n" for ping n. Random per Client, so that answers to an
+	// earlier process of our ClientID (an API restarted) are not ours.
+	tag string
 }
 
 type sentPing struct {
@@ -62,7 +68,7 @@ func (c *Client) heartbeat() {
 // ping sends one Ping. Called with mu held.
 func (c *Client) ping() {
 	c.hb.sent++
-	if err := c.send(&messages.Ping{}); err != nil {
+	if err := c.send(&messages.Ping{Session: c.hb.tag + "." + strconv.FormatUint(c.hb.sent, 10)}); err != nil {
 		c.log.Debug("ping not sent", "err", err)
 		return
 	}
@@ -90,9 +96,9 @@ func (c *Client) lossMark() uint64 {
 	return c.losses + c.nc.Stats().Reconnects
 }
 
-// onPingAnswer handles Pong, or Unknown when the backend does not know us.
-// Called with mu held.
-func (c *Client) onPingAnswer(unknown bool) {
+// onPingAnswer handles Pong, or Unknown when the backend does not know us,
+// with the Session it echoes. Called with mu held.
+func (c *Client) onPingAnswer(unknown bool, session string) {
 	c.stats.lastPong.Store(time.Now().UnixNano())
 	if unknown {
 		c.losses++
@@ -100,7 +106,8 @@ func (c *Client) onPingAnswer(unknown bool) {
 	// A backend that refused our hello for good (protocol version) would
 	// refuse it again: do not say it on every ping.
 	rehello := unknown && c.readyErr == nil
-	if len(c.hb.inflight) == 0 {
+	s, ok := c.answered(session)
+	if !ok {
 		// Unsolicited, or the answer to a ping we took as lost: it proves
 		// nothing about order. Unknown after the backend answered our
 		// latest hello still means it lost us since.
@@ -109,8 +116,6 @@ func (c *Client) onPingAnswer(unknown bool) {
 		}
 		return
 	}
-	s := c.hb.inflight[0].seq
-	c.hb.inflight = slices.Delete(c.hb.inflight, 0, 1)
 	if rehello && c.helloSeq < s {
 		c.backendForgotUs(s)
 	}
@@ -121,6 +126,40 @@ func (c *Client) onPingAnswer(unknown bool) {
 	c.resendLost(s)
 	c.releaseKills(s)
 	c.requeryQueue(s)
+}
+
+// answered finds the ping an answer is to, by the Session the backend
+// echoed, and forgets it and the older unanswered ones: the backend answers
+// in order, so those were lost (bounced while no backend listened, or sent
+// to one that died). Matching with the oldest instead took every answer
+// after an outage for one to a bounced ping, sent up to RequestTimeout
+// earlier, for as long as the client ran: what was sent during the next
+// outage was resent only that much later. An answer without a Session
+// (a backend older than the echo) is matched with the oldest, as before.
+// Called with mu held.
+func (c *Client) answered(session string) (uint64, bool) {
+	if len(c.hb.inflight) == 0 {
+		return 0, false
+	}
+	if session == "" {
+		s := c.hb.inflight[0].seq
+		c.hb.inflight = slices.Delete(c.hb.inflight, 0, 1)
+		return s, true
+	}
+	n, ok := strings.CutPrefix(session, c.hb.tag+".")
+	if !ok {
+		return 0, false // another process's ping
+	}
+	s, err := strconv.ParseUint(n, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	i := slices.IndexFunc(c.hb.inflight, func(p sentPing) bool { return p.seq == s })
+	if i < 0 {
+		return 0, false // taken as lost already
+	}
+	c.hb.inflight = slices.Delete(c.hb.inflight, 0, i+1)
+	return s, true
 }
 
 // backendForgotUs handles a backend that lost track of us (it restarted):
@@ -154,8 +193,10 @@ func (c *Client) reconnected() {
 	}
 	c.log.Info("NATS reconnected: saying hello and resubmitting", "jobs", len(c.jobs))
 	// Pings sent before are lost, or answered late by a backend that
-	// buffered its pongs: either way they would misnumber the next answers.
-	// (A stale answer now may cost a needless resend, never a lost one.)
+	// buffered its pongs: a late answer is then unsolicited (its tag is
+	// not in flight any more), or, from an older backend that does not
+	// echo tags, misnumbers the next answers (a needless resend at worst,
+	// never a lost one).
 	c.hb.inflight = nil
 	c.sayHello()
 	for _, j := range c.jobs {

@@ -86,9 +86,9 @@ func (c *Client) handleOne(data []byte) {
 	case *messages.BackendGetQueue:
 		c.answerQueue(m)
 	case *messages.Pong:
-		c.onPingAnswer(false)
+		c.onPingAnswer(false, m.Session)
 	case *messages.Unknown:
-		c.onPingAnswer(true)
+		c.onPingAnswer(true, m.Session)
 	case *messages.Error:
 		c.onError(m)
 	default:

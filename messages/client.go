@@ -95,7 +95,9 @@ type ClientGetQueue struct {
 // a registered peer and Unknown to any other, which then says hello again.
 type Ping struct {
 	// Session is an agent's AgentHello.Session: only the registered process
-	// of an agent id keeps it alive (addition to INGInious).
+	// of an agent id keeps it alive (addition to INGInious). A client's is
+	// the ping's own tag, echoed in the answer so that the client knows
+	// which ping is answered.
 	Session string `cbor:"session,omitempty"`
 }
 
@@ -158,15 +160,16 @@ type BackendGetQueue struct {
 
 // Pong answers Ping from a registered peer.
 type Pong struct {
-	// Session echoes the Ping's session to an agent: this process is the
-	// registered one (addition to INGInious).
+	// Session echoes the Ping's session: to an agent, this process is the
+	// registered one (addition to INGInious); to a client, its ping's tag.
 	Session string `cbor:"session,omitempty"`
 }
 
 // Unknown tells a peer that the backend does not know it (it restarted, or
 // the peer was dropped for silence): the peer must say hello again.
 type Unknown struct {
-	// Session echoes the Ping's session to an agent, so that only the
-	// process that is unknown says hello again (addition to INGInious).
+	// Session echoes the Ping's session: to an agent, so that only the
+	// process that is unknown says hello again (addition to INGInious); to
+	// a client, its ping's tag.
 	Session string `cbor:"session,omitempty"`
 }
