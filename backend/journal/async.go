@@ -19,6 +19,12 @@ const (
 	// maxInFlight bounds the transitions appended and not stored yet:
 	// Append refuses beyond it.
 	maxInFlight = 8192
+	// maxInFlightBytes bounds the bytes of those transitions (a job's
+	// record holds its description until it is stored): when NATS cut the
+	// backend's connection under a flood of 7 MiB submissions, 8,192
+	// records waiting took the backend to 6 GB of live heap. One record
+	// alone is always taken.
+	maxInFlightBytes = 128 << 20
 	// batchesInFlight is how many batches may wait for their ack at once.
 	// Few on purpose: what is appended while they are stored waits and
 	// goes in the next batch, so batches grow with the load (a group
@@ -36,7 +42,8 @@ const (
 
 var _ backend.AsyncJournal = (*Journal)(nil)
 
-// errBehind refuses a transition while maxInFlight are not stored yet.
+// errBehind refuses a transition while maxInFlight, or maxInFlightBytes,
+// are not stored yet.
 var errBehind = errors.New("journal: too many transitions not stored yet; try again")
 
 // asyncState is the group commit's: Append queues a record, the writer
@@ -45,6 +52,9 @@ var errBehind = errors.New("journal: too many transitions not stored yet; try ag
 type asyncState struct {
 	appended atomic.Uint64 // positions given by Append
 	stored   atomic.Uint64 // every position up to this one is stored
+	// unstoredBytes is the size of the records appended and not stored
+	// yet (recordBytes).
+	unstoredBytes atomic.Int64
 	progress chan struct{} // coalesced signal of stored or err changing
 
 	mu       sync.Mutex
@@ -100,11 +110,14 @@ func (j *Journal) Append(t backend.Transition) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if j.async.appended.Load()-j.async.stored.Load() >= maxInFlight {
+	size := recordBytes(batchRecord{data: data, job: job})
+	if j.async.appended.Load()-j.async.stored.Load() >= maxInFlight ||
+		j.async.unstoredBytes.Load() > 0 && j.async.unstoredBytes.Load()+size > maxInFlightBytes {
 		// Refused at once rather than after a stall: the event loop must
 		// not wait while the journal is behind (a leader election).
 		return 0, errBehind
 	}
+	j.async.unstoredBytes.Add(size)
 	j.startWriter()
 	id := backend.TransitionJobID(t)
 	a := &j.async
@@ -121,6 +134,9 @@ func (j *Journal) Append(t backend.Transition) (uint64, error) {
 	j.wakeWriter()
 	return n, nil
 }
+
+// recordBytes is what a record holds in memory until it is stored.
+func recordBytes(r batchRecord) int64 { return int64(len(r.data) + len(r.job)) }
 
 // Record stores t and returns once it is stored, through the same batches
 // as Append, so that the two keep their order.
@@ -329,6 +345,7 @@ func (j *Journal) ackWorker() {
 				if a.unstored[r.id]--; a.unstored[r.id] <= 0 {
 					delete(a.unstored, r.id)
 				}
+				a.unstoredBytes.Add(-recordBytes(r))
 			}
 			a.mu.Unlock()
 			if err == nil {

@@ -2,6 +2,8 @@ package journal
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -60,4 +62,52 @@ func TestRefusedStoreIsLoggedAndRecovers(t *testing.T) {
 	if err := j.Err(); err != nil {
 		t.Fatalf("journal failed: %v", err)
 	}
+}
+
+// TestAppendBoundsUnstoredBytes: while JetStream does not store (here
+// it refuses; in the flood that found it, NATS cut the backend's
+// connection under 7 MiB submissions), the records appended hold their
+// descriptions until stored. 8,192 of them were taken whatever their
+// size, and the backend grew to 6 GB of live heap; Append now refuses
+// past maxInFlightBytes of them (the backend answers "try again").
+func TestAppendBoundsUnstoredBytes(t *testing.T) {
+	s := testutil.StartNATS(t)
+	j := openJournal(t, s, nil)
+	ctx := context.Background()
+	info, err := j.inputs.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.Config
+	c.MaxBytes, c.Discard = 64, jetstream.DiscardNew
+	js, err := jetstream.New(j.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.UpdateStream(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const size = 256 << 10
+	taken := 0
+	for i := range maxInFlight {
+		job := sampleJob(fmt.Sprintf("big-%d", i), 0)
+		job.InputData["q"] = strings.Repeat("x", size)
+		if _, err := j.Append(&backend.JobQueued{Job: job, ClientID: "c", Seq: uint64(i + 1), At: time.Now()}); err != nil {
+			if !errors.Is(err, errBehind) {
+				t.Fatal(err)
+			}
+			break
+		}
+		taken++
+	}
+	if max := maxInFlightBytes/size + 1; taken > max || taken == 0 {
+		t.Errorf("%d records of %d KiB taken while none is stored, want at most %d", taken, size>>10, max)
+	}
+	// Stored once the stream takes them again, so that Close need not
+	// wait out its retries.
+	c.MaxBytes = -1
+	if _, err := js.UpdateStream(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, func() bool { return j.Stored() >= uint64(taken) }, "not stored once the stream takes them")
 }
