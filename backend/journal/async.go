@@ -55,7 +55,7 @@ type asyncState struct {
 	// unstoredBytes is the size of the records appended and not stored
 	// yet (recordBytes).
 	unstoredBytes atomic.Int64
-	progress chan struct{} // coalesced signal of stored or err changing
+	progress      chan struct{} // coalesced signal of stored or err changing
 
 	mu       sync.Mutex
 	queued   []queuedRecord // appended, in no batch yet
