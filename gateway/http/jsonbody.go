@@ -22,11 +22,23 @@ const maxJobValues = messages.MaxFreeFormItems + 1024
 // fields, and turns decoding errors into messages that name the field.
 // Its values are counted first: two bytes of JSON make an empty map,
 // which costs the decoder a hundred bytes and more.
-func decodeJSON(r io.Reader, v any) error {
+//
+// admit, when not nil, is given the count before anything is decoded:
+// the values then cost the decoder far more than their bytes, which the
+// upload budget counts (Server.admitValues).
+func decodeJSON(r io.Reader, v any, admit func(values int) error) error {
 	data, err := io.ReadAll(r)
-	if err == nil && jsonitems.Count(data, maxJobValues) > maxJobValues {
-		return errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
-			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+	if err == nil {
+		n := jsonitems.Count(data, maxJobValues)
+		if n > maxJobValues {
+			return errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
+				"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+		}
+		if admit != nil {
+			if err := admit(n); err != nil {
+				return err
+			}
+		}
 	}
 	if err == nil {
 		dec := json.NewDecoder(bytes.NewReader(data))

@@ -56,7 +56,7 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 			sawJob = true
 			lim := s.jsonLimit()
 			body := limitReader(part, lim, tooLarge(`the "job" part`, lim, "send files as file parts or in the task folder"))
-			if err := decodeJSON(body, &sub.req); err != nil {
+			if err := decodeJSON(body, &sub.req, s.admitValues(r, &cleanup)); err != nil {
 				return sub, cleanup, err
 			}
 		case name == "task":

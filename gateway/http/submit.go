@@ -230,7 +230,7 @@ func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(
 	case "application/json", "":
 		body := limitReader(r.Body, s.jsonLimit(), tooLarge("the JSON body", s.jsonLimit(),
 			"that is one job's message with base64 files; send large files as multipart file parts or in the task folder"))
-		err = decodeJSON(body, &sub.req)
+		err = decodeJSON(body, &sub.req, s.admitValues(r, &cleanup))
 		return sub, cleanup, err
 	case "multipart/form-data":
 		return s.parseMultipart(r)
