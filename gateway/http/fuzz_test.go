@@ -37,7 +37,7 @@ func FuzzMultipart(f *testing.F) {
 	seed([3]string{"file:q", "f", "x"}, [3]string{"unknown", "", "x"})
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"job\"\r\n\r\n{\"inputs\": {\"q\": \"" + strings.Repeat("x", 100) + "\"}}"))
 
-	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget), taskParses: semaphore.NewWeighted(maxTaskParses), specs: newTaskSpecs(maxSpecBytesPerOwner)}
+	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget), taskParses: semaphore.NewWeighted(maxTaskParses), values: newUploadBudget(valuesBudget, maxJobValues), specs: newTaskSpecs(maxSpecBytesPerOwner)}
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/api/v1/jobs", bytes.NewReader(body))
