@@ -226,7 +226,12 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 	case *clientNewJob:
 		// Counted here, before a goroutine holds it: the webapp may send
 		// jobs much faster than ingo takes them.
-		charge := max(int64(len(body)), minJobCharge)
+		// Its decoded values count too, until they are sent: a job's
+		// goroutine holds them while it waits for its task to be
+		// packed, and a frame of {"":{}} holds a hundred times its
+		// bytes decoded (forty of 200 KB took the bridge to 2 GB).
+		kept := max(int64(len(body)), minJobCharge)
+		charge := max(kept, decodedBytes(m.InputData)+decodedBytes(m.TaskProblems)+decodedBytes(m.EnvironmentParameters))
 		if held, ok := b.charge(charge); !ok {
 			b.refuseJob(id, m.JobID, fmt.Sprintf("The INGInious bridge follows jobs not finished yet of %d bytes, and this one (%d bytes) would pass its bound of %d (inginious.max-unfinished-bytes): submit it again once some have run.",
 				held, charge, b.maxUnfinished()))
@@ -235,8 +240,8 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			defer b.uncharge(charge)
-			b.newJob(ctx, id, m)
+			defer b.uncharge(kept)
+			b.newJob(ctx, id, m, func() { b.uncharge(charge - kept) })
 		}()
 	case *clientKillJob:
 		b.wg.Add(1)
