@@ -59,7 +59,7 @@ type Options struct {
 	// they ran (a queue of 18 jobs of 4 MiB made ingo up 650 MiB) could
 	// take every byte of the machine's memory, and with it NATS, the
 	// backend and the agent of ingo up.
-	MaxUnfinishedBytes int64 `key:"max-unfinished-bytes" unit:"bytes" check:"min=1048576" help:"most bytes the INGInious jobs the bridge follows and that have not finished may hold (their message's size, at least 2 KiB each); a job over it is refused at once with a crash result naming this setting: each is held in memory by the bridge, the backend and NATS until it ends"`
+	MaxUnfinishedBytes int64 `key:"max-unfinished-bytes" unit:"bytes" check:"min=1048576" help:"most bytes the INGInious jobs the bridge follows and that have not finished may hold (their message's size, at least 2 KiB each, and their values decoded until they are submitted); a job over it is refused at once with a crash result naming this setting: each is held in memory by the bridge, the backend and NATS until it ends"`
 }
 
 // DefaultMaxUnfinishedBytes is Options.MaxUnfinishedBytes's default, the
