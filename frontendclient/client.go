@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/internal/natsconn"
@@ -114,6 +115,7 @@ func New(ctx context.Context, nc *nats.Conn, opts Options) (*Client, error) {
 	}
 	c.results = newResultState(c.handler())
 	c.uploads.c = c
+	c.uploads.packs = semaphore.NewWeighted(maxPacks)
 	// SUB and the hello travel on one connection, in order: the server
 	// knows the subscription before the backend can answer the hello.
 	c.sub, err = nc.Subscribe(c.self, c.handle)

@@ -5,14 +5,28 @@ import (
 	"fmt"
 	"sync"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/ingo-grader/ingo/internal/bundle"
 )
+
+// maxPacks bounds the task folders one client packs at once. Packing
+// reads and gzips the whole folder (and a course's $common) into memory,
+// up to bundle.DefaultMaxBytes, for every job of a TaskDir: the INGInious
+// bridge packs for each job a webapp sends, in a goroutine of its own,
+// and forty job messages of 350 bytes naming a course with 30 MB in its
+// $common took the bridge from 24 MB to 1.9 GB and 18 s of CPU. Jobs
+// wait for their turn instead (their context bounds the wait), until the
+// bundle before them is stored.
+const maxPacks = 2
 
 // uploader opens the task bundle store on first use and keeps it.
 type uploader struct {
 	c     *Client
 	mu    sync.Mutex // held while opening: the first callers wait for one open
 	store *bundle.Store
+	// packs bounds the folders packed at once (maxPacks).
+	packs *semaphore.Weighted
 }
 
 // UploadTask packs the task folder dir into a bundle and puts it in the
@@ -40,6 +54,11 @@ func (c *Client) uploadedMeta(digest string) uint64 {
 // uploadCourseTask is UploadTask with a course's common folder (see
 // JobRequest.CommonDir).
 func (c *Client) uploadCourseTask(ctx context.Context, dir, common string) (digest string, err error) {
+	if err := c.uploads.packs.Acquire(ctx, 1); err != nil {
+		return "", fmt.Errorf("pack task %s: waiting for other tasks to be packed: %w", dir, err)
+	}
+	// Held until the bundle, in memory, is stored.
+	defer c.uploads.packs.Release(1)
 	b, err := bundle.PackCourse(dir, common, bundle.PackLimits{})
 	if err != nil {
 		return "", fmt.Errorf("pack task %s: %w", dir, err)

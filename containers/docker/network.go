@@ -33,9 +33,25 @@ func (r *Runtime) checkNetwork(ctx context.Context) {
 		r.log.Warn("docker runtime: the network of network_grading jobs cannot be inspected; such jobs may fail to start", "network", r.opts.Network, "err", err)
 		return
 	}
-	if n.Driver == "bridge" && n.Options[iccOption] != "false" {
-		r.log.Warn("docker runtime: on this network the containers of network_grading jobs reach each other: one job's code reaches the servers another job's grader or student runs. "+
-			"Give these jobs a network of their own without it: docker network create -o "+iccOption+"=false NAME, then agent.docker.network=NAME (docs/security.md)",
+	const remedy = "Give these jobs a network of their own without it: docker network create -o " + iccOption + "=false NAME, then agent.docker.network=NAME (docs/security.md)"
+	switch n.Driver {
+	case "bridge":
+		if n.Options[iccOption] != "false" {
+			r.log.Warn("docker runtime: on this network the containers of network_grading jobs reach each other: one job's code reaches the servers another job's grader or student runs. "+remedy,
+				"network", r.opts.Network)
+		}
+	case "host":
+		// Silent before, as for any driver but bridge: yet these jobs
+		// then share the host's network namespace, and reach each other
+		// and every service of the host on its loopback, ingo's own.
+		r.log.Warn("docker runtime: network_grading jobs share this host's network: their code reaches each other's servers and every service of this host, on its loopback too (ingo's NATS, HTTP API and metrics). "+remedy,
 			"network", r.opts.Network)
+	case "null":
+	default:
+		// overlay, macvlan, ipvlan, plugins: their containers reach each
+		// other unless the driver isolates them, which the agent cannot
+		// tell (enable_icc is the bridge driver's).
+		r.log.Warn("docker runtime: the containers of network_grading jobs may reach each other on this network: the agent can tell only of bridge networks. "+remedy,
+			"network", r.opts.Network, "driver", n.Driver)
 	}
 }

@@ -39,7 +39,9 @@ func TestCheckNetwork_WarnsWhenJobsReachEachOther(t *testing.T) {
 		{"default bridge", network.Inspect{Name: "bridge", Driver: "bridge", Options: map[string]string{iccOption: "true"}}, nil, "reach each other"},
 		{"bridge network made without the option", network.Inspect{Name: "jobs", Driver: "bridge"}, nil, "reach each other"},
 		{"bridge network without icc", network.Inspect{Name: "jobs", Driver: "bridge", Options: map[string]string{iccOption: "false"}}, nil, ""},
-		{"another driver", network.Inspect{Name: "mv", Driver: "macvlan"}, nil, ""},
+		{"another driver", network.Inspect{Name: "mv", Driver: "macvlan"}, nil, "may reach each other"},
+		{"the host's network", network.Inspect{Name: "host", Driver: "host"}, nil, "share this host's network"},
+		{"none", network.Inspect{Name: "none", Driver: "null"}, nil, ""},
 		{"missing", network.Inspect{}, errors.New("network jobs not found"), "cannot be inspected"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

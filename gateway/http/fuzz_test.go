@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -36,7 +37,7 @@ func FuzzMultipart(f *testing.F) {
 	seed([3]string{"file:q", "f", "x"}, [3]string{"unknown", "", "x"})
 	f.Add([]byte("--" + boundary + "\r\nContent-Disposition: form-data; name=\"job\"\r\n\r\n{\"inputs\": {\"q\": \"" + strings.Repeat("x", 100) + "\"}}"))
 
-	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget), specs: newTaskSpecs(maxSpecBytesPerOwner)}
+	s := &Server{opts: Options{MaxBody: 1 << 20}.withDefaults(), taskDisk: semaphore.NewWeighted(taskDiskBudget), taskParses: semaphore.NewWeighted(maxTaskParses), values: newUploadBudget(valuesBudget, maxJobValues), specs: newTaskSpecs(maxSpecBytesPerOwner)}
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest("POST", "/api/v1/jobs", bytes.NewReader(body))
@@ -55,7 +56,7 @@ func FuzzMultipart(f *testing.F) {
 		if files > s.jobLimit() {
 			t.Fatalf("%d bytes of files kept, over the limit of %d", files, s.jobLimit())
 		}
-		m, _, err := s.buildJob(&sub, principal{role: apitoken.RoleAdmin, name: adminName}, now)
+		m, _, err := s.buildJob(context.Background(), &sub, principal{role: apitoken.RoleAdmin, name: adminName}, now)
 		if err != nil {
 			checkAnswered(t, err)
 			return

@@ -23,8 +23,12 @@ const maxJobValues = messages.MaxFreeFormItems + 1024
 // which it does to the value's end before it decodes any: two bytes of
 // JSON make an empty map, which costs the decoder a hundred bytes and
 // more.
-func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(&countingReader{r: r, c: jsonitems.Counter{Max: maxJobValues}})
+//
+// admit, when not nil, is given the count once the value is read, before
+// anything is decoded: the values then cost the decoder far more than
+// their bytes, which the upload budget counts (Server.admitValues).
+func decodeJSON(r io.Reader, v any, admit func(values int) error) error {
+	dec := json.NewDecoder(&countingReader{r: r, c: jsonitems.Counter{Max: maxJobValues}, admit: admit})
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -80,8 +84,10 @@ func withArticle(jsonValue string) string {
 // countingReader counts the JSON values of what it reads, and fails once
 // they are more than maxJobValues.
 type countingReader struct {
-	r io.Reader
-	c jsonitems.Counter
+	r        io.Reader
+	c        jsonitems.Counter
+	admit    func(values int) error
+	admitted bool
 }
 
 func (cr *countingReader) Read(p []byte) (int, error) {
@@ -89,6 +95,15 @@ func (cr *countingReader) Read(p []byte) (int, error) {
 	if !cr.c.Write(p[:n]) {
 		return 0, errf(http.StatusBadRequest, "invalid_job", fmt.Sprintf(
 			"the job holds more than %d JSON values; its inputs may hold %d; see docs/api.md", maxJobValues, messages.MaxFreeFormItems))
+	}
+	// The read that ends the body's value is the decoder's last before
+	// it decodes: admitted here, the values are paid for before they
+	// are built.
+	if cr.admit != nil && !cr.admitted && (cr.c.Closed() || err == io.EOF) {
+		cr.admitted = true
+		if aerr := cr.admit(cr.c.N()); aerr != nil {
+			return 0, aerr
+		}
 	}
 	return n, err
 }

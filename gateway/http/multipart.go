@@ -15,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ingo-grader/ingo/internal/bundle"
-	"github.com/ingo-grader/ingo/internal/taskfile"
 )
 
 // maxFileParts bounds the file parts of one submission (each is one
@@ -57,7 +56,7 @@ func (s *Server) parseMultipart(r *http.Request) (sub submission, cleanup func()
 			sawJob = true
 			lim := s.jsonLimit()
 			body := limitReader(part, lim, tooLarge(`the "job" part`, lim, "send files as file parts or in the task folder"))
-			if err := decodeJSON(body, &sub.req); err != nil {
+			if err := decodeJSON(body, &sub.req, s.admitValues(r, &cleanup)); err != nil {
 				return sub, cleanup, err
 			}
 		case name == "task":
@@ -213,9 +212,9 @@ func (s *Server) postTask(w http.ResponseWriter, r *http.Request) {
 	}
 	// Read now, as for a job's task part: jobs naming the bundle take
 	// their environment and limits from it (taskSpecs).
-	spec, err := taskfile.ReadDir(taskDir)
+	spec, err := s.readTaskSpec(r.Context(), taskDir)
 	if err != nil {
-		fail(w, errf(http.StatusBadRequest, "bad_task", "the task archive's task.yaml: "+err.Error()))
+		fail(w, err)
 		return
 	}
 	cost := specCost(taskDir, spec)

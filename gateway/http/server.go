@@ -183,9 +183,15 @@ type Server struct {
 	// taskDisk bounds the bytes of the task folders unpacked at once in
 	// the temporary directory (taskDiskBudget).
 	taskDisk *semaphore.Weighted
-	store    *store
-	tasks    *taskOwners
-	specs    *taskSpecs
+	// taskParses bounds the task.yaml files parsed at once
+	// (maxTaskParses).
+	taskParses *semaphore.Weighted
+	// values shares the JSON values of the job bodies being decoded at
+	// once (admitValues).
+	values *uploadBudget
+	store  *store
+	tasks  *taskOwners
+	specs  *taskSpecs
 	// snaps is the queue snapshot every token's views share (snapshot.go).
 	snaps snapshots
 	// paged bounds each token name's paged queue requests (pagedqueue.go).
@@ -213,7 +219,9 @@ type Server struct {
 func New(ctx context.Context, nc *nats.Conn, o Options) (*Server, error) {
 	o = o.withDefaults()
 	s := &Server{opts: o, log: o.Log, nc: nc, store: newStore(o.JobMemory), tasks: newTaskOwners(maxTasksPerOwner), specs: newTaskSpecs(maxSpecBytesPerOwner), abandoned: newAbandonedJobs(maxAbandoned), lookups: pagedBudget{budget: jobLookups, refusal: errLookupsThrottled}, stats: newCounters(),
-		uploads: newUploadBudget(o.UploadMemory, o.UploadMemory/2), taskDisk: semaphore.NewWeighted(taskDiskBudget)}
+		uploads: newUploadBudget(o.UploadMemory, o.UploadMemory/2), taskDisk: semaphore.NewWeighted(taskDiskBudget),
+		taskParses: semaphore.NewWeighted(maxTaskParses),
+		values:     newUploadBudget(valuesBudget, maxJobValues)}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	c, err := frontendclient.New(ctx, nc, frontendclient.Options{
 		Name:     "ingo-api",

@@ -65,7 +65,7 @@ func (s *Server) postJob(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	m, specKnown, err := s.buildJob(&sub, who(r), time.Now())
+	m, specKnown, err := s.buildJob(r.Context(), &sub, who(r), time.Now())
 	if err != nil {
 		fail(w, err)
 		return
@@ -230,7 +230,7 @@ func (s *Server) parseSubmission(r *http.Request) (sub submission, cleanup func(
 	case "application/json", "":
 		body := limitReader(r.Body, s.jsonLimit(), tooLarge("the JSON body", s.jsonLimit(),
 			"that is one job's message with base64 files; send large files as multipart file parts or in the task folder"))
-		err = decodeJSON(body, &sub.req)
+		err = decodeJSON(body, &sub.req, s.admitValues(r, &cleanup))
 		return sub, cleanup, err
 	case "multipart/form-data":
 		return s.parseMultipart(r)
@@ -274,7 +274,7 @@ var placeholderDigest = "sha256:" + strings.Repeat("0", 64)
 // specKnown is false for a task_bundle whose task.yaml this process does
 // not know for p (taskSpecs): the job then has the default environment and the
 // agents' default limits, unless the request gives them.
-func (s *Server) buildJob(sub *submission, p principal, now time.Time) (m messages.ClientNewJob, specKnown bool, err error) {
+func (s *Server) buildJob(ctx context.Context, sub *submission, p principal, now time.Time) (m messages.ClientNewJob, specKnown bool, err error) {
 	q := sub.req
 	bad := func(code, msg string) (messages.ClientNewJob, bool, error) {
 		return messages.ClientNewJob{}, false, errf(http.StatusBadRequest, code, msg)
@@ -302,8 +302,8 @@ func (s *Server) buildJob(sub *submission, p principal, now time.Time) (m messag
 	specKnown = true
 	switch {
 	case sub.taskDir != "":
-		if spec, err = taskfile.ReadDir(sub.taskDir); err != nil {
-			return bad("bad_task", "the task archive's task.yaml: "+err.Error())
+		if spec, err = s.readTaskSpec(ctx, sub.taskDir); err != nil {
+			return messages.ClientNewJob{}, false, err
 		}
 		sub.spec = spec // kept with the bundle once stored
 	case q.TaskBundle != "":

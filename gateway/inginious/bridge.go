@@ -59,7 +59,7 @@ type Options struct {
 	// they ran (a queue of 18 jobs of 4 MiB made ingo up 650 MiB) could
 	// take every byte of the machine's memory, and with it NATS, the
 	// backend and the agent of ingo up.
-	MaxUnfinishedBytes int64 `key:"max-unfinished-bytes" unit:"bytes" check:"min=1048576" help:"most bytes the INGInious jobs the bridge follows and that have not finished may hold (their message's size, at least 2 KiB each); a job over it is refused at once with a crash result naming this setting: each is held in memory by the bridge, the backend and NATS until it ends"`
+	MaxUnfinishedBytes int64 `key:"max-unfinished-bytes" unit:"bytes" check:"min=1048576" help:"most bytes the INGInious jobs the bridge follows and that have not finished may hold (their message's size, at least 2 KiB each, and their values decoded until they are submitted); a job over it is refused at once with a crash result naming this setting: each is held in memory by the bridge, the backend and NATS until it ends"`
 }
 
 // DefaultMaxUnfinishedBytes is Options.MaxUnfinishedBytes's default, the
@@ -226,7 +226,12 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 	case *clientNewJob:
 		// Counted here, before a goroutine holds it: the webapp may send
 		// jobs much faster than ingo takes them.
-		charge := max(int64(len(body)), minJobCharge)
+		// Its decoded values count too, until they are sent: a job's
+		// goroutine holds them while it waits for its task to be
+		// packed, and a frame of {"":{}} holds a hundred times its
+		// bytes decoded (forty of 200 KB took the bridge to 2 GB).
+		kept := max(int64(len(body)), minJobCharge)
+		charge := max(kept, decodedBytes(m.InputData)+decodedBytes(m.TaskProblems)+decodedBytes(m.EnvironmentParameters))
 		if held, ok := b.charge(charge); !ok {
 			b.refuseJob(id, m.JobID, fmt.Sprintf("The INGInious bridge follows jobs not finished yet of %d bytes, and this one (%d bytes) would pass its bound of %d (inginious.max-unfinished-bytes): submit it again once some have run.",
 				held, charge, b.maxUnfinished()))
@@ -235,8 +240,8 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			defer b.uncharge(charge)
-			b.newJob(ctx, id, m)
+			defer b.uncharge(kept)
+			b.newJob(ctx, id, m, func() { b.uncharge(charge - kept) })
 		}()
 	case *clientKillJob:
 		b.wg.Add(1)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,8 +19,11 @@ import (
 
 // newJob submits an INGInious job to ingo and follows it, sending
 // BackendJobStarted and BackendJobSSHDebug to the webapp; the result
-// comes through OnResult.
-func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
+// comes through OnResult. sent is called once the job's decoded values
+// are no longer held (submitted or refused).
+func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob, sent func()) {
+	sent = sync.OnceFunc(sent)
+	defer sent()
 	fail := func(text string) { b.refuseJob(id, m.JobID, text) }
 	req, err := b.request(m)
 	if err != nil {
@@ -44,6 +48,7 @@ func (b *Bridge) newJob(ctx context.Context, id string, m *clientNewJob) {
 	sctx, cancel := context.WithTimeout(ctx, time.Minute)
 	j, err := b.cl.NewJob(sctx, req)
 	cancel()
+	sent()
 	if err != nil {
 		b.mu.Lock()
 		delete(b.jobs, m.JobID)

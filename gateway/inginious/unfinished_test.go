@@ -94,3 +94,46 @@ func TestBridgeRefusesWhatTheBackendCannotRead(t *testing.T) {
 		}
 	}
 }
+
+// TestBridgeChargesDecodedValues: a job's decoded values count against
+// Options.MaxUnfinishedBytes until they are sent, not its frame's bytes
+// alone: three bytes of msgpack make a map of one key holding a map, some
+// 300 bytes decoded, and a job's goroutine holds them while its task is
+// packed; forty frames of 200 KB took a live bridge to 2 GB. Once sent,
+// the job counts its bytes again.
+func TestBridgeChargesDecodedValues(t *testing.T) {
+	r := newRigWith(t, 1, 1, nil, false)
+	r.stopBridge()
+	r.bridgeOpts = func(o *Options) { o.MaxUnfinishedBytes = 1 << 20 }
+	r.startBridge(t)
+	c := r.dial(t)
+	c.send("ClientHello", map[string]any{"name": "me"})
+	c.recv()
+	maps := make([]any, 20_000) // 60 KB of msgpack, 6 MB and more decoded
+	for i := range maps {
+		maps[i] = map[string]any{"": map[string]any{}}
+	}
+	f := newJobFields("00000000-0000-0000-0000-000000000001", "algo", map[string]any{})
+	f["inputdata"].(map[string]any)["@maps"] = maps
+	c.send("ClientNewJob", f)
+	m := c.recv("BackendUpdateEnvironments", "BackendJobStarted")
+	if res, _ := m["result"].([]any); m["@type"] != "BackendJobDone" || len(res) != 2 || res[0] != "crash" ||
+		!strings.Contains(fmt.Sprint(res[1]), "inginious.max-unfinished-bytes") {
+		t.Fatalf("a job of 6 MB decoded within a bound of 1 MiB: %.300s", fmt.Sprint(m))
+	}
+	f = newJobFields("00000000-0000-0000-0000-000000000002", "algo", map[string]any{"sleep": "2s"})
+	f["inputdata"].(map[string]any)["@maps"] = maps[:1000]
+	c.send("ClientNewJob", f)
+	if m := c.recv("BackendUpdateEnvironments"); m["@type"] != "BackendJobStarted" {
+		t.Fatalf("a job within the bound: %.300v", m)
+	}
+	r.bridge.mu.Lock()
+	held := r.bridge.unfinished
+	r.bridge.mu.Unlock()
+	if held > 64<<10 {
+		t.Errorf("a running job holds %d bytes of the bound, not its message's", held)
+	}
+	if m := c.recv("BackendUpdateEnvironments", "BackendJobStarted"); m["@type"] != "BackendJobDone" {
+		t.Fatalf("the job within the bound: %.300v", m)
+	}
+}

@@ -25,6 +25,8 @@ type Counter struct {
 	// Where the last piece ended: inside a string (after a backslash),
 	// or inside a number, true, false or null.
 	inString, escaped, inScalar bool
+	// closed: a top-level object or array has ended.
+	closed bool
 }
 
 // Write counts the values of the next piece of the document. It returns
@@ -55,6 +57,7 @@ func (c *Counter) Write(p []byte) bool {
 		case ']', '}':
 			if len(c.objects) > 0 {
 				c.objects = c.objects[:len(c.objects)-1]
+				c.closed = c.closed || len(c.objects) == 0
 			}
 			c.key = false
 			continue
@@ -74,6 +77,10 @@ func (c *Counter) Write(p []byte) bool {
 	}
 	return c.n <= c.Max
 }
+
+// Closed says whether a top-level object or array has ended: a decoder
+// that reads one value has all of it.
+func (c *Counter) Closed() bool { return c.closed }
 
 // N is the count so far: at most Max+1.
 func (c *Counter) N() int { return min(c.n, c.Max+1) }

@@ -88,3 +88,21 @@ func FuzzCount(f *testing.F) {
 		}
 	})
 }
+
+// TestCounterClosed: Closed says when a top-level object or array has
+// ended, not before, whatever its strings hold.
+func TestCounterClosed(t *testing.T) {
+	doc := `{"a": ["}", {"b": "]"}], "c": {}}`
+	for i := range len(doc) {
+		c := Counter{Max: 100}
+		c.Write([]byte(doc[:i]))
+		if c.Closed() {
+			t.Errorf("closed after %q", doc[:i])
+		}
+	}
+	c := Counter{Max: 100}
+	c.Write([]byte(doc))
+	if !c.Closed() {
+		t.Error("not closed after the whole document")
+	}
+}

@@ -22,6 +22,15 @@ const (
 	// problem's fields, a choice's...). Under it, decoding costs at most
 	// MaxMappingKeys comparisons per key of the file.
 	MaxMappingKeys = 1000
+	// MaxIndicators bounds a task.yaml's ',', ':', '-', '?', '[' and '{',
+	// counted anywhere in its bytes (in quotes, statements and comments
+	// too) before it is parsed: no more than three YAML nodes come with
+	// each (see nodesBound). The parser builds every node for a few
+	// hundred bytes, so MaxBytes alone let 1 MB of "0," (1.2 KB as the
+	// .tar.gz of a task uploaded to the HTTP API) take 140 MB, and a dozen
+	// such uploads at once took the API 1.5 GB. Under it a task.yaml costs
+	// at most some tens of MB to parse; real ones hold a few thousand.
+	MaxIndicators = 1 << 15
 )
 
 // ErrTooLarge is wrapped when a task.yaml is over its bounds.
@@ -55,6 +64,9 @@ func checkBounds(data []byte, doc *yaml.Node) error {
 	if len(data) > MaxBytes {
 		return tooLarge()
 	}
+	if n := indicators(data, MaxIndicators); n > MaxIndicators {
+		return fmt.Errorf("%w: it holds more than %d of the characters , : - ? [ { that make YAML values (INGInious' task files hold a few thousand)", ErrTooLarge, MaxIndicators)
+	}
 	if err := yaml.Unmarshal(data, doc); err != nil {
 		return fmt.Errorf("not a valid task.yaml: %w", err)
 	}
@@ -70,5 +82,66 @@ func checkBounds(data []byte, doc *yaml.Node) error {
 		}
 		return nil
 	}
-	return walk(doc)
+	if err := walk(doc); err != nil {
+		return err
+	}
+	if n := expanded(doc, map[*yaml.Node]int{}); n > maxExpanded {
+		return fmt.Errorf("%w: its aliases expand it to more than %d values", ErrTooLarge, maxExpanded)
+	}
+	return nil
+}
+
+// maxExpanded bounds the nodes a task.yaml decodes to, its aliases
+// expanded: what its bytes could hold without aliases (MaxIndicators).
+// The YAML decoder's own bound on aliasing lets a document decode to
+// ten times its nodes and more (it gives up at a ratio of aliases, past
+// 400,000 values), which for a task.yaml within MaxIndicators was 30 MB.
+const maxExpanded = 3*MaxIndicators + 2
+
+// expanded counts the nodes n decodes to, an alias as what it stands for,
+// up to past maxExpanded; memo holds those counted (-1 while counting,
+// so that an alias within its own anchor counts as over the bound: the
+// decoder refuses it anyway).
+func expanded(n *yaml.Node, memo map[*yaml.Node]int) int {
+	if c, ok := memo[n]; ok {
+		if c < 0 {
+			return maxExpanded + 1
+		}
+		return c
+	}
+	memo[n] = -1
+	c := 1
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		c = expanded(n.Alias, memo)
+	}
+	for _, e := range n.Content {
+		if c += expanded(e, memo); c > maxExpanded {
+			break
+		}
+	}
+	c = min(c, maxExpanded+1)
+	memo[n] = c
+	return c
+}
+
+// indicators counts the bytes of data that may begin or separate a YAML
+// node (',', ':', '-', '?', '[' and '{'), wherever they are, up to max+1.
+// Every node past the document's first needs one of them: a flow
+// collection's items are separated by commas and begin with a bracket, a
+// block sequence's with '-', a mapping's entries hold a ':' (or '?', or
+// a comma or brace in flow), and each of these brings at most three
+// nodes (a block mapping, its key and its value). So the parser builds
+// at most 3*indicators+2 nodes: counting them bounds its memory before
+// it runs, where counting its nodes would come after.
+func indicators(data []byte, max int) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case ',', ':', '-', '?', '[', '{':
+			if n++; n > max {
+				return n
+			}
+		}
+	}
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,48 @@ func TestTaskYAMLBounds(t *testing.T) {
 				t.Errorf("Check: %v, want a finding %v", r.Findings, tt.refused)
 			}
 		})
+	}
+}
+
+// TestTaskYAMLNodeBounds: the YAML parser builds every node for a few
+// hundred bytes, so a task.yaml within MaxBytes of tiny values (1 MB of
+// "0,", 1.2 KB as a .tar.gz uploaded to the HTTP API) took 140 MB to
+// parse, and a dozen such uploads at once took the API 1.5 GB. Nodes are
+// bounded before the parser runs (MaxIndicators), and so are aliases
+// expanded, before anything decodes them.
+func TestTaskYAMLNodeBounds(t *testing.T) {
+	list := func(item string, n int) string {
+		return "problems:\n  p: [" + strings.Repeat(item+",", n-1) + item + "]\n"
+	}
+	aliases := func(k, m int) string {
+		return "problems:\n  a: &a [" + strings.Repeat("0,", k) + "0]\n  b: [" + strings.Repeat("*a,", m) + "*a]\n"
+	}
+	tests := []struct {
+		name    string
+		doc     string
+		refused bool
+	}{
+		{name: "a long list within the bound", doc: list("0", MaxIndicators-100)},
+		{name: "1 MB of tiny values", doc: list("0", MaxBytes/2-100), refused: true},
+		{name: "empty maps", doc: list("{}", MaxIndicators), refused: true},
+		{name: "a prose statement of 1 MB", doc: "context: |\n  " + strings.Repeat("Write a function that returns the sum of its arguments. ", MaxBytes/60) + "\n"},
+		{name: "aliases within the bound", doc: aliases(100, 100)},
+		{name: "aliases expanding past it", doc: aliases(1000, 1000), refused: true},
+		{name: "an anchor holding its alias", doc: "problems:\n  a: &a [*a]\n", refused: true},
+	}
+	for _, tt := range tests {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := Parse([]byte(tt.doc))
+		runtime.ReadMemStats(&after)
+		switch {
+		case tt.refused && !errors.Is(err, ErrTooLarge) && !strings.Contains(fmt.Sprint(err), "contains itself"):
+			t.Errorf("%s: %v, want refused", tt.name, err)
+		case !tt.refused && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 48<<20 {
+			t.Errorf("%s: parsing %d KiB allocated %d MiB", tt.name, len(tt.doc)>>10, alloc>>20)
+		}
 	}
 }
