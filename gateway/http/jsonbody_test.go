@@ -19,7 +19,7 @@ func TestDecodeJSON_ReadsTheBodyOnce(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	err := decodeJSON(bytes.NewReader(body), &req)
+	err := decodeJSON(bytes.NewReader(body), &req, nil)
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
