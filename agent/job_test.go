@@ -52,7 +52,11 @@ func TestAgent_Job_Results(t *testing.T) {
 			}
 		})
 	}
-	testutil.Eventually(t, wait, func() bool { return e.agent.Stats().PendingResults == 0 }, "results not forgotten after Ack")
+	// An Ack forgets its result, then counts it: both are awaited.
+	testutil.Eventually(t, wait, func() bool {
+		s := e.agent.Stats()
+		return s.PendingResults == 0 && s.ResultsAcked == uint64(len(tests))
+	}, "results not forgotten after Ack")
 	if s := e.agent.Stats(); s.Results != uint64(len(tests)) || s.ResultsAcked != uint64(len(tests)) {
 		t.Errorf("stats %+v", s)
 	}
