@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/ingo-grader/ingo/internal/heapsize"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -138,45 +139,5 @@ func (b *Backend) previousState(j *job) string {
 // (long texts, files) to a hundred times more (small maps and lists, 3
 // bytes of CBOR each). O(values), bounded by one message's items.
 func heldBytes(d *messages.JobDescription) int64 {
-	return valueBytes(d.InputData) + valueBytes(d.TaskProblems)
-}
-
-// valueBytes estimates what a decoded value holds: its interface's box
-// and what it points to. A map counts its table of groups of 8 slots (Go's
-// maps keep at most 7/8 of their slots full).
-func valueBytes(v any) int64 {
-	switch x := v.(type) {
-	case nil, bool:
-		return 0
-	case string:
-		return 16 + int64(len(x))
-	case []byte:
-		return 24 + int64(len(x))
-	case []any:
-		n := 24 + 16*int64(cap(x))
-		for _, e := range x {
-			n += valueBytes(e)
-		}
-		return n
-	case map[string]any:
-		n := mapBytes(len(x), 32)
-		for k, e := range x {
-			n += int64(len(k)) + valueBytes(e)
-		}
-		return n
-	case map[any]any:
-		n := mapBytes(len(x), 32)
-		for k, e := range x {
-			n += valueBytes(k) + valueBytes(e)
-		}
-		return n
-	default:
-		return 16 // a number, boxed
-	}
-}
-
-// mapBytes is a map's header and table of n entries of slot bytes each.
-func mapBytes(n int, slot int64) int64 {
-	groups := max((int64(n)*8/7+7)/8, 1)
-	return 48 + groups*(8+8*slot)
+	return heapsize.Of(d.InputData) + heapsize.Of(d.TaskProblems)
 }

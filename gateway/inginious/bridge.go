@@ -12,6 +12,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 
 	"github.com/ingo-grader/ingo/frontendclient"
+	"github.com/ingo-grader/ingo/internal/heapsize"
 	"github.com/ingo-grader/ingo/internal/logging"
 	"github.com/ingo-grader/ingo/messages"
 )
@@ -231,7 +232,7 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 		// packed, and a frame of {"":{}} holds a hundred times its
 		// bytes decoded (forty of 200 KB took the bridge to 2 GB).
 		kept := max(int64(len(body)), minJobCharge)
-		charge := max(kept, decodedBytes(m.InputData)+decodedBytes(m.TaskProblems)+decodedBytes(m.EnvironmentParameters))
+		charge := max(kept, heapsize.Of(m.InputData)+heapsize.Of(m.TaskProblems)+heapsize.Of(m.EnvironmentParameters))
 		if held, ok := b.charge(charge); !ok {
 			b.refuseJob(id, m.JobID, fmt.Sprintf("The INGInious bridge follows jobs not finished yet of %d bytes, and this one (%d bytes) would pass its bound of %d (inginious.max-unfinished-bytes): submit it again once some have run.",
 				held, charge, b.maxUnfinished()))

@@ -1,11 +1,9 @@
-package bridge
+package heapsize
 
-// decodedBytes estimates what v, a value msgpack decoded, holds in
-// memory: its interface's box and what it points to, a map its table of
-// groups of 8 slots (Go's maps keep at most 7/8 of them full), as the
-// backend reckons a job's description (backend.heldBytes). Three bytes of
-// msgpack make a map of one key holding a map, some 300 bytes decoded.
-func decodedBytes(v any) int64 {
+// Of estimates what v holds: its interface's box and what it points to.
+// A map counts its table of groups of 8 slots (Go's maps keep at most 7/8
+// of them full).
+func Of(v any) int64 {
 	switch x := v.(type) {
 	case nil, bool:
 		return 0
@@ -16,19 +14,19 @@ func decodedBytes(v any) int64 {
 	case []any:
 		n := 24 + 16*int64(cap(x))
 		for _, e := range x {
-			n += decodedBytes(e)
+			n += Of(e)
 		}
 		return n
 	case map[string]any:
 		n := mapBytes(len(x))
 		for k, e := range x {
-			n += int64(len(k)) + decodedBytes(e)
+			n += int64(len(k)) + Of(e)
 		}
 		return n
 	case map[any]any:
 		n := mapBytes(len(x))
 		for k, e := range x {
-			n += decodedBytes(k) + decodedBytes(e)
+			n += Of(k) + Of(e)
 		}
 		return n
 	}
