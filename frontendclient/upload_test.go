@@ -6,15 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ingo-grader/ingo/internal/bundle"
+	"github.com/ingo-grader/ingo/internal/testutil"
 	"github.com/ingo-grader/ingo/messages"
 )
 
@@ -161,44 +158,21 @@ func TestUploadTaskPacksFewAtOnce(t *testing.T) {
 	dir := taskDir(t, map[string]string{"run": "#!/bin/sh\n", "big.bin": string(noise)})
 	noise = nil
 
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	runtime.GC()
-	metrics.Read(heap)
-	base := heap[0].Value.Uint64()
-	var peak atomic.Uint64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		s := []metrics.Sample{{Name: heap[0].Name}}
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.Gosched()
-			}
+	base, peak := testutil.HeapGrowth(func() {
+		var wg sync.WaitGroup
+		for range 12 {
+			wg.Go(func() {
+				// Gzip under -race takes its time: the turns may be long.
+				ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+				defer cancel()
+				if _, err := e.c.UploadTask(ctx, dir); err != nil {
+					t.Error(err)
+				}
+			})
 		}
-	}()
-	var wg sync.WaitGroup
-	for range 12 {
-		wg.Go(func() {
-			// Gzip under -race takes its time: the turns may be long.
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
-			defer cancel()
-			if _, err := e.c.UploadTask(ctx, dir); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	<-sampled
-	grew := int64(peak.Load()) - int64(base)
+		wg.Wait()
+	})
+	grew := int64(peak) - int64(base)
 	t.Logf("heap: peak +%d MiB while packing a 4 MiB folder twelve times at once", grew>>20)
 	if grew > 80<<20 {
 		t.Errorf("the heap grew by %d MiB, over 80 MiB", grew>>20)

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ingo-grader/ingo/internal/taskfile"
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // TestConcurrentTaskYAMLMemory: a task.yaml within taskfile's bounds of
@@ -27,52 +24,29 @@ func TestConcurrentTaskYAMLMemory(t *testing.T) {
 	yaml := "problems:\n  p:\n" + strings.Repeat("  - a:\n     b:\n      c:\n", taskfile.MaxIndicators/4-10)
 	archive := tarGz(t, map[string]string{"task.yaml": yaml, "run": "#!/bin/sh\n"}, nil)
 
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	runtime.GC()
-	metrics.Read(heap)
-	base := heap[0].Value.Uint64()
-	var peak atomic.Uint64
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		s := []metrics.Sample{{Name: heap[0].Name}}
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.Gosched()
-			}
+	base, peak := testutil.HeapGrowth(func() {
+		var wg sync.WaitGroup
+		for i := range 12 {
+			wg.Go(func() {
+				req, _ := http.NewRequest("POST", e.url+"/api/v1/tasks", bytes.NewReader(archive))
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				req.Header.Set("Content-Type", "application/gzip")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Errorf("upload %d: %v", i, err)
+					return
+				}
+				defer resp.Body.Close()
+				data, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != http.StatusCreated {
+					t.Errorf("upload %d: %d %.300s", i, resp.StatusCode, data)
+				}
+			})
 		}
-	}()
-	var wg sync.WaitGroup
-	for i := range 12 {
-		wg.Go(func() {
-			req, _ := http.NewRequest("POST", e.url+"/api/v1/tasks", bytes.NewReader(archive))
-			req.Header.Set("Authorization", "Bearer "+testToken)
-			req.Header.Set("Content-Type", "application/gzip")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Errorf("upload %d: %v", i, err)
-				return
-			}
-			defer resp.Body.Close()
-			data, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != http.StatusCreated {
-				t.Errorf("upload %d: %d %.300s", i, resp.StatusCode, data)
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	<-sampled
-	grew := int64(peak.Load()) - int64(base)
-	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) during twelve uploads of a %d-byte task archive", base>>20, peak.Load()>>20, grew>>20, len(archive))
+		wg.Wait()
+	})
+	grew := int64(peak) - int64(base)
+	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) during twelve uploads of a %d-byte task archive", base>>20, peak>>20, grew>>20, len(archive))
 	if grew > 100<<20 {
 		t.Errorf("the heap grew by %d MiB, over 100 MiB", grew>>20)
 	}

@@ -7,14 +7,12 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
 // TestOversizeInputs: inputs over a bound are refused before anything is
@@ -116,61 +114,34 @@ func TestConcurrentUploadsMemory(t *testing.T) {
 			}})
 	}
 
-	// The heap's objects include garbage up to GOGC's headroom, a
-	// proportion of what is live: what earlier tests of the package left
-	// live (60 to 80 MiB here) moved the measure by 20 MiB. A low GOGC
-	// keeps the measure near what the requests hold.
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	runtime.GC()
-	metrics.Read(heap)
-	base := heap[0].Value.Uint64()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		s := []metrics.Sample{{Name: heap[0].Name}}
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			default:
-				runtime.Gosched()
-			}
+	// HeapGrowth's low GOGC: what earlier tests of the package left live
+	// (60 to 80 MiB here) moved the measure by 20 MiB at the default.
+	base, peak := testutil.HeapGrowth(func() {
+		var wg sync.WaitGroup
+		for i, u := range uploads {
+			wg.Go(func() {
+				pr, pw := io.Pipe()
+				go func() { u.write(pw); pw.Close() }()
+				req, _ := http.NewRequest("POST", e.url+"/api/v1/jobs", pr)
+				req.Header.Set("Authorization", "Bearer "+testToken)
+				req.Header.Set("Content-Type", u.contentType)
+				resp, err := http.DefaultClient.Do(req)
+				pr.CloseWithError(io.ErrClosedPipe) // the server may hang up before the end: unblock the writer
+				if err != nil {
+					t.Errorf("upload %d: %v", i, err)
+					return
+				}
+				defer resp.Body.Close()
+				data, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 413 || !strings.Contains(string(data), "too_large") {
+					t.Errorf("upload %d: %d %.300s, want 413 too_large", i, resp.StatusCode, data)
+				}
+			})
 		}
-	}()
-
-	var wg sync.WaitGroup
-	for i, u := range uploads {
-		wg.Go(func() {
-			pr, pw := io.Pipe()
-			go func() { u.write(pw); pw.Close() }()
-			req, _ := http.NewRequest("POST", e.url+"/api/v1/jobs", pr)
-			req.Header.Set("Authorization", "Bearer "+testToken)
-			req.Header.Set("Content-Type", u.contentType)
-			resp, err := http.DefaultClient.Do(req)
-			pr.CloseWithError(io.ErrClosedPipe) // the server may hang up before the end: unblock the writer
-			if err != nil {
-				t.Errorf("upload %d: %v", i, err)
-				return
-			}
-			defer resp.Body.Close()
-			data, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 413 || !strings.Contains(string(data), "too_large") {
-				t.Errorf("upload %d: %d %.300s, want 413 too_large", i, resp.StatusCode, data)
-			}
-		})
-	}
-	wg.Wait()
-	close(stop)
-	<-sampled
-	grew := int64(peak.Load()) - int64(base)
-	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) during twelve 60 MB uploads", base>>20, peak.Load()>>20, grew>>20)
+		wg.Wait()
+	})
+	grew := int64(peak) - int64(base)
+	t.Logf("heap: %d MiB before, peak %d MiB (+%d MiB) during twelve 60 MB uploads", base>>20, peak>>20, grew>>20)
 	if grew > uploadMemoryBound {
 		t.Errorf("the heap grew by %d MiB, over the bound of %d MiB", grew>>20, uploadMemoryBound>>20)
 	}
