@@ -29,6 +29,9 @@ type Stats struct {
 	// BundlesUploaded counts task bundles this client put in the store
 	// (those already there are not uploaded again).
 	BundlesUploaded int64
+	// BundlesReused counts task folders not packed again: their stamp
+	// was that of their last packing, whose bundle is in the store.
+	BundlesReused int64
 	// OrphanResults counts arrivals of results of jobs an earlier process
 	// with this ClientID submitted (not yet stored); HandlerErrors the times
 	// OnResult returned an error (the result comes again later).
@@ -43,11 +46,11 @@ type Stats struct {
 }
 
 type counters struct {
-	malformed, unexpected, duplicateResults, unknownResults atomic.Int64
-	droppedEvents, hellos, resubmissions, bundlesUploaded   atomic.Int64
-	noResponders, orphanResults, handlerErrors              atomic.Int64
-	sendErrors                                              atomic.Int64
-	lastPong                                                atomic.Int64 // Unix ns
+	malformed, unexpected, duplicateResults, unknownResults              atomic.Int64
+	droppedEvents, hellos, resubmissions, bundlesUploaded, bundlesReused atomic.Int64
+	noResponders, orphanResults, handlerErrors                           atomic.Int64
+	sendErrors                                                           atomic.Int64
+	lastPong                                                             atomic.Int64 // Unix ns
 }
 
 // Stats returns the counters; safe from any goroutine.
@@ -57,7 +60,7 @@ func (c *Client) Stats() Stats {
 		Malformed: s.malformed.Load(), Unexpected: s.unexpected.Load(),
 		DuplicateResults: s.duplicateResults.Load(), UnknownResults: s.unknownResults.Load(),
 		DroppedEvents: s.droppedEvents.Load(), Hellos: s.hellos.Load(),
-		Resubmissions: s.resubmissions.Load(), BundlesUploaded: s.bundlesUploaded.Load(),
+		Resubmissions: s.resubmissions.Load(), BundlesUploaded: s.bundlesUploaded.Load(), BundlesReused: s.bundlesReused.Load(),
 		NoResponders:  s.noResponders.Load(),
 		OrphanResults: s.orphanResults.Load(), HandlerErrors: s.handlerErrors.Load(),
 		SendErrors: s.sendErrors.Load(),

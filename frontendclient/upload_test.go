@@ -178,3 +178,54 @@ func TestUploadTaskPacksFewAtOnce(t *testing.T) {
 		t.Errorf("the heap grew by %d MiB, over 80 MiB", grew>>20)
 	}
 }
+
+// TestUploadTaskReusesAnUnchangedFolder: a folder packed before is not
+// read again while its stamp (bundle.StampCourse) is the same, and is
+// packed again once a file changed, even one rewritten with its size and
+// modification time kept; a folder changed within the last seconds is
+// always packed (its stamp may not show a change made in the clock's
+// same step).
+func TestUploadTaskReusesAnUnchangedFolder(t *testing.T) {
+	e := newEnv(t, Options{})
+	ready(t, e.c)
+	dir := taskDir(t, map[string]string{"run": "#!/bin/sh\necho 1\n", "task.yaml": "name: A\n"})
+	old := time.Now().Add(-time.Hour)
+	age := func() {
+		t.Helper()
+		for _, name := range []string{"run", "task.yaml"} {
+			if err := os.Chtimes(filepath.Join(dir, name), old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	upload := func() string {
+		t.Helper()
+		ctx, cancel := contextWithGuard(t)
+		defer cancel()
+		d, err := e.c.UploadTask(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	age()
+	first := upload()
+	if again := upload(); again != first || e.c.Stats().BundlesReused != 1 {
+		t.Fatalf("unchanged folder: digest %s (was %s), %d reused, want the same and 1", again, first, e.c.Stats().BundlesReused)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\necho 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	age()
+	changed := upload()
+	if changed == first || e.c.Stats().BundlesReused != 1 {
+		t.Errorf("a file rewritten, size and time kept: digest %s (was %s), %d reused, want another and 1", changed, first, e.c.Stats().BundlesReused)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "task.yaml"), []byte("name: B\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := upload()
+	if again := upload(); again != fresh || e.c.Stats().BundlesReused != 1 {
+		t.Errorf("a folder changed just now: %d reused, want it packed each time (still 1)", e.c.Stats().BundlesReused)
+	}
+}

@@ -23,6 +23,9 @@ type entry struct {
 	dir  bool
 	exec bool
 	size int64
+	// stamp says which version of the file the entry is (stamp.go):
+	// StampCourse's, for a packer to know it has packed it already.
+	stamp fileStamp
 }
 
 // CommonDir is the top-level folder of a bundle that holds the course's
@@ -43,46 +46,11 @@ func Pack(dir string, limits PackLimits) (*Bundle, error) {
 // folder under CommonDir (a task folder with its own CommonDir is
 // refused then). The limits bound both folders together.
 func PackCourse(dir, common string, limits PackLimits) (*Bundle, error) {
-	limits = limits.withDefaults()
-	root, err := os.OpenRoot(dir)
+	entries, closeRoots, err := scanCourse(dir, common, limits)
 	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", dir, err)
+		return nil, err
 	}
-	defer root.Close()
-
-	entries, err := scan(root, "", limits)
-	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", dir, err)
-	}
-	if common != "" {
-		for _, e := range entries {
-			if e.name == CommonDir {
-				return nil, fmt.Errorf("pack %s: %w: the task folder has its own %s", dir, ErrUnsupportedFile, CommonDir)
-			}
-		}
-		croot, err := os.OpenRoot(common)
-		if err != nil {
-			return nil, fmt.Errorf("pack %s: %w", common, err)
-		}
-		defer croot.Close()
-		more, err := scan(croot, CommonDir+"/", limits)
-		if err != nil {
-			return nil, fmt.Errorf("pack %s: %w", common, err)
-		}
-		entries = append(entries, entry{name: CommonDir, dir: true})
-		entries = append(entries, more...)
-		if len(entries) > limits.MaxFiles {
-			return nil, fmt.Errorf("pack %s: %w", dir, tooManyFiles("the task and common folders", limits.MaxFiles))
-		}
-		var total int64
-		for _, e := range entries {
-			total += e.size
-		}
-		if total > limits.MaxBytes {
-			return nil, fmt.Errorf("pack %s: %w", dir, tooManyBytes("the task and common folders", limits.MaxBytes))
-		}
-		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
-	}
+	defer closeRoots()
 	data, err := write(entries)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: %w", dir, err)
@@ -91,6 +59,62 @@ func PackCourse(dir, common string, limits PackLimits) (*Bundle, error) {
 		return nil, fmt.Errorf("pack %s: %w: the archive is %d bytes, over the limit of %d", dir, ErrTooLarge, len(data), MaxArchiveSize)
 	}
 	return &Bundle{digest: digestOf(data), data: data}, nil
+}
+
+// scanCourse lists the task folder dir and the common folder (when not
+// "") as PackCourse packs them, and checks them (scan). closeRoots closes
+// the folders the entries read from.
+func scanCourse(dir, common string, limits PackLimits) (entries []entry, closeRoots func(), err error) {
+	limits = limits.withDefaults()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	roots := []*os.Root{root}
+	closeAll := func() {
+		for _, r := range roots {
+			r.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	if entries, err = scan(root, "", limits); err != nil {
+		return nil, nil, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	if common == "" {
+		return entries, closeAll, nil
+	}
+	for _, e := range entries {
+		if e.name == CommonDir {
+			return nil, nil, fmt.Errorf("pack %s: %w: the task folder has its own %s", dir, ErrUnsupportedFile, CommonDir)
+		}
+	}
+	croot, err := os.OpenRoot(common)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack %s: %w", common, err)
+	}
+	roots = append(roots, croot)
+	more, err := scan(croot, CommonDir+"/", limits)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pack %s: %w", common, err)
+	}
+	entries = append(entries, entry{name: CommonDir, dir: true})
+	entries = append(entries, more...)
+	if len(entries) > limits.MaxFiles {
+		return nil, nil, fmt.Errorf("pack %s: %w", dir, tooManyFiles("the task and common folders", limits.MaxFiles))
+	}
+	var total int64
+	for _, e := range entries {
+		total += e.size
+	}
+	if total > limits.MaxBytes {
+		return nil, nil, fmt.Errorf("pack %s: %w", dir, tooManyBytes("the task and common folders", limits.MaxBytes))
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.name, b.name) })
+	return entries, closeAll, nil
 }
 
 // scan lists the folder and checks everything that can be checked before
@@ -130,6 +154,7 @@ func scan(root *os.Root, prefix string, limits PackLimits) ([]entry, error) {
 			case mode.IsRegular():
 				e.exec = mode&0o111 != 0
 				e.size = info.Size()
+				e.stamp = stampOf(info)
 				total += e.size
 			case mode&fs.ModeSymlink != 0:
 				// A link to a regular file of the folder is packed as a
@@ -141,6 +166,7 @@ func scan(root *os.Root, prefix string, limits PackLimits) ([]entry, error) {
 				}
 				e.exec = target.Mode()&0o111 != 0
 				e.size = target.Size()
+				e.stamp = stampOf(target)
 				total += e.size
 			default:
 				return fmt.Errorf("%w: %s is a %s, not a regular file or a directory", ErrUnsupportedFile, name, kind(mode))

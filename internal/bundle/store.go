@@ -192,9 +192,9 @@ func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool
 	}
 	key := fileName(owner, b.digest)
 	s.mu.Lock()
-	last, have := s.uploaded[key]
+	_, have := s.uploaded[key]
 	s.mu.Unlock()
-	if have && time.Since(last.at) < s.refreshAfter {
+	if s.Fresh(owner, b.digest) {
 		return false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, putTimeout(len(b.data)))
@@ -219,6 +219,16 @@ func (s *Store) Put(ctx context.Context, owner string, b *Bundle) (uploaded bool
 	s.lastSeq = meta
 	s.uploaded[key] = upload{at: time.Now(), meta: meta}
 	return true, nil
+}
+
+// Fresh says whether Put of owner's bundle digest would upload nothing:
+// this Store uploaded it, less than a day ago. A client that knows a
+// folder's bundle (StampCourse) need not pack it again then.
+func (s *Store) Fresh(owner, digest string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, have := s.uploaded[fileName(owner, digest)]
+	return have && time.Since(last.at) < s.refreshAfter
 }
 
 // forgetAll forgets every upload, so that Put uploads again.
