@@ -81,8 +81,11 @@ func (a *Agent) handleOne(msg *nats.Msg, data []byte) {
 		}
 	case *messages.Unknown:
 		a.stats.unknowns.Add(1)
-		a.unregistered()
-		a.log.Info("the backend does not know this agent; saying hello again")
+		if a.unregistered() {
+			a.log.Info("the backend does not know this agent; saying hello again")
+		} else {
+			a.log.Debug("the backend does not know this agent (again); a hello is on its way")
+		}
 		a.requestHello()
 	default:
 		a.stats.unexpected.Add(1)

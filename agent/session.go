@@ -54,10 +54,16 @@ func (a *Agent) heardAsRegistered() bool {
 
 // unregistered: the backend does not hold this session now (it answered
 // Unknown, or holds another process).
-func (a *Agent) unregistered() {
+//
+// It says whether the agent counted itself registered until then: the
+// answers to a burst of pings (a reconnection delivers them together)
+// are news once.
+func (a *Agent) unregistered() (was bool) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
+	was = !a.confirmed.IsZero()
 	a.confirmed = time.Time{}
-	a.mu.Unlock()
+	return was
 }
 
 // registered says whether the backend recently named this session the

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -151,5 +152,24 @@ func TestAgent_RefusedWhileAnotherIsLive(t *testing.T) {
 				t.Errorf("conflicts %d, want %d", s.Conflicts, tc.refusals)
 			}
 		})
+	}
+}
+
+// TestAgent_UnknownBurstLoggedOnce: the answers to the pings an agent
+// cut off from NATS sent meanwhile come together once it is back; a
+// production rehearsal's agent logged "saying hello again" 20 times in
+// one millisecond. The first answer of a burst is news, the rest not.
+func TestAgent_UnknownBurstLoggedOnce(t *testing.T) {
+	t.Parallel()
+	var buf testutil.SyncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := start(t, options{log: log})
+	testutil.Eventually(t, wait, func() bool { return e.agent.registered() }, "the agent never counted itself registered")
+	for range 20 {
+		e.backend.toAgent(e.cfg.ID, &messages.Unknown{})
+	}
+	testutil.Eventually(t, wait, func() bool { return e.agent.Stats().Unknowns >= 20 }, "the Unknowns never arrived")
+	if n := strings.Count(buf.String(), "saying hello again"); n != 1 {
+		t.Errorf("%d lines say the agent says hello again, want 1:\n%s", n, buf.String())
 	}
 }
