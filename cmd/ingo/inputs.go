@@ -13,11 +13,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/ingo-grader/ingo/internal/taskfile"
+	"github.com/ingo-grader/ingo/messages"
 )
 
-// maxInputFile bounds one -f or -i @ file: a job travels in one NATS
-// message.
-const maxInputFile = 4 << 20
+// maxInputFile bounds one -f or -i @ file before it is read: a job
+// travels in one message, of at most this. The server's own max_payload
+// (8 MiB for ingo up's) is checked when the job is sent, with a message
+// that names it; a lower bound here refused files the server (and the
+// HTTP API) takes.
+const maxInputFile = messages.MaxMessageSize
 
 // inputData builds INGInious' inputdata from -i PID=VALUE, -i PID=@FILE and
 // -f PID=FILE, with the types INGInious' webapp gives a run file. A problem

@@ -138,10 +138,8 @@ func (a *app) agentMetrics(ctx context.Context, nc *nats.Conn, rt containers.Run
 	if m, err = metrics.NewAgent(reg); err != nil {
 		return nil, nil, err
 	}
-	if d, ok := rt.(*docker.Runtime); ok {
-		if err := metrics.RegisterPool(reg, func() metrics.PoolStats { return poolStats(d.PoolStats()) }); err != nil {
-			return nil, nil, err
-		}
+	if err := registerPool(reg, rt); err != nil {
+		return nil, nil, err
 	}
 	if err := metrics.RegisterNATS(reg, "agent", nc); err != nil {
 		return nil, nil, err
@@ -151,6 +149,23 @@ func (a *app) agentMetrics(ctx context.Context, nc *nats.Conn, rt containers.Run
 	}
 	stop, err = startMetrics(ctx, a.log.With("component", "metrics"), addr, metricsMux(reg, func() string { return natsReady(nc) }))
 	return m, stop, err
+}
+
+// registerPool registers the warm pool's metrics when rt is a Docker
+// runtime, also wrapped (by mcq, which agent.mcq puts around it by
+// default).
+func registerPool(reg *prometheus.Registry, rt containers.Runtime) error {
+	for {
+		w, ok := rt.(interface{ Unwrap() containers.Runtime })
+		if !ok {
+			break
+		}
+		rt = w.Unwrap()
+	}
+	if d, ok := rt.(*docker.Runtime); ok {
+		return metrics.RegisterPool(reg, func() metrics.PoolStats { return poolStats(d.PoolStats()) })
+	}
+	return nil
 }
 
 // metricsHandler serves the Prometheus metrics of `ingo api`: the HTTP

@@ -25,6 +25,10 @@ var _ containers.Runtime = (*Runtime)(nil)
 // Wrap returns inner with MCQ tasks graded beside it.
 func Wrap(inner containers.Runtime) *Runtime { return &Runtime{Runtime: inner} }
 
+// Unwrap returns the inner runtime (for what only it has: the Docker
+// runtime's warm pool statistics).
+func (r *Runtime) Unwrap() containers.Runtime { return r.Runtime }
+
 // Environments are the inner runtime's and mcq/mcq.
 func (r *Runtime) Environments(ctx context.Context) (map[string]map[string]messages.EnvironmentInfo, error) {
 	envs, err := r.Runtime.Environments(ctx)

@@ -203,27 +203,17 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 		return
 	}
 	if w == nil && typ != tClientHello {
-		// INGInious' backend answers any message of an unknown client so:
-		// the client says hello again.
-		_ = b.send(id, empty{Type: tUnknown})
-		return
+		// INGInious' backend answers Unknown here: it lost every job in
+		// its restart, and its client, told so, aborts every job it waits
+		// for ("Backend unavailable, retry later"). This bridge lost none
+		// (ingo keeps them): a webapp it does not know is one whose socket
+		// reconnected after the bridge restarted, and goes on without a
+		// hello. Taken as having said one, it gets its jobs' results.
+		b.register(id, "")
 	}
 	switch m := v.(type) {
 	case *clientHello:
-		b.mu.Lock()
-		for other, w := range b.clients {
-			// Webapps long gone are forgotten (each connection may carry
-			// an identity of its own).
-			if time.Since(w.lastSeen) > forgetAfter {
-				delete(b.clients, other)
-			}
-		}
-		// A webapp's name is for logs: one of a few MiB, kept for
-		// forgetAfter per connection, would only cost memory.
-		b.clients[id] = &webapp{name: cutName(m.Name), lastSeen: time.Now()}
-		b.mu.Unlock()
-		b.log.Info("INGInious client connected", "peer", id, "name", cutName(m.Name))
-		_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: b.cl.Environments(), Type: tUpdateEnvs})
+		b.register(id, m.Name)
 	case *clientNewJob:
 		// Counted here, before a goroutine holds it: the webapp may send
 		// jobs much faster than ingo takes them.
@@ -269,6 +259,25 @@ func (b *Bridge) handle(ctx context.Context, id string, body []byte) {
 			_ = b.send(id, empty{Type: tUnknown})
 		}
 	}
+}
+
+// register records the webapp at routing identity id and sends it the
+// environments, as INGInious' backend answers a hello.
+func (b *Bridge) register(id, name string) {
+	b.mu.Lock()
+	for other, w := range b.clients {
+		// Webapps long gone are forgotten (each connection may carry
+		// an identity of its own).
+		if time.Since(w.lastSeen) > forgetAfter {
+			delete(b.clients, other)
+		}
+	}
+	// A webapp's name is for logs: one of a few MiB, kept for
+	// forgetAfter per connection, would only cost memory.
+	b.clients[id] = &webapp{name: cutName(name), lastSeen: time.Now()}
+	b.mu.Unlock()
+	b.log.Info("INGInious client connected", "peer", id, "name", cutName(name))
+	_ = b.send(id, backendUpdateEnvironments{AvailableEnvironments: b.cl.Environments(), Type: tUpdateEnvs})
 }
 
 func (b *Bridge) maxUnfinished() int64 {

@@ -276,10 +276,14 @@ func TestBridgeIdentityIsNotTheClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	thief := &webappClient{t: t, sck: sck}
-	// Its ping is an unknown client's, not the webapp's.
+	// Its ping is a new client's, not the webapp's: it is told the
+	// environments, as a webapp that said hello.
 	thief.send("Ping", nil)
-	if m := thief.recv(); m["@type"] != "Unknown" {
+	if m := thief.recv(); m["@type"] != "BackendUpdateEnvironments" {
 		t.Fatalf("the thief's ping was answered %v, as the webapp's", m)
+	}
+	if m := thief.recv(); m["@type"] != "Pong" {
+		t.Fatalf("the thief's ping: %v", m)
 	}
 	const id = "44444444-4444-4444-4444-444444444444"
 	victim.send("ClientNewJob", newJobFields(id, "algo", map[string]any{"grade": 77.0, "text": "secret feedback"}))
@@ -289,7 +293,7 @@ func TestBridgeIdentityIsNotTheClients(t *testing.T) {
 	// Whatever the thief got before the answer to this ping was sent to
 	// the victim's identity.
 	thief.send("Ping", nil)
-	if m := thief.recv(); m["@type"] != "Unknown" {
+	if m := thief.recv(); m["@type"] != "Pong" {
 		t.Fatalf("the thief got %v", m)
 	}
 }
