@@ -80,7 +80,7 @@ func (j *Journal) replay(parent context.Context, from uint64, apply func(backend
 	work := make(chan *decodedMessage, 4*workers)    // for the decoders
 	stop := make(chan struct{})
 	defer close(stop)
-	go j.readMessages(it, state.LastSeq, ordered, work, stop)
+	go j.readMessages(it, max(from, 1)-1, state.LastSeq, ordered, work, stop)
 	for range workers {
 		go j.decodeMessages(work)
 	}
@@ -112,10 +112,16 @@ func (j *Journal) replay(parent context.Context, from uint64, apply func(backend
 	return state, nil
 }
 
-// readMessages hands the stream's messages, up to last, to the decoders
-// and, in order, to apply. It ends at last, at the end of what the stream
-// holds, on an error (as a message with err) or when stop is closed.
-func (j *Journal) readMessages(it jetstream.MessagesContext, last uint64, ordered, work chan<- *decodedMessage, stop <-chan struct{}) {
+// replayIdle is how long the reader of a replay waits for the next
+// message before it asks the stream whether anything up to the replay's
+// end is left to read (a variable for the tests).
+var replayIdle = 2 * time.Second
+
+// readMessages hands the stream's messages after read, up to last, to the
+// decoders and, in order, to apply. It ends at last, at the end of what
+// the stream holds, on an error (as a message with err) or when stop is
+// closed.
+func (j *Journal) readMessages(it jetstream.MessagesContext, read, last uint64, ordered, work chan<- *decodedMessage, stop <-chan struct{}) {
 	defer close(ordered)
 	defer close(work)
 	send := func(m *decodedMessage) bool {
@@ -136,9 +142,24 @@ func (j *Journal) readMessages(it jetstream.MessagesContext, last uint64, ordere
 		}
 	}
 	for {
-		m, err := it.Next(jetstream.NextMaxWait(2 * time.Second))
+		m, err := it.Next(jetstream.NextMaxWait(replayIdle))
 		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			return // records below last were purged meanwhile: nothing more
+			// Silence is not the end: a server slow to answer (a standby
+			// preloading while the cluster reacts to the active backend's
+			// loss took over 2 s for the first message) would otherwise
+			// leave the queue empty, every job of the journal forgotten by
+			// the backend that takes over. The end is only what the stream
+			// no longer holds (a compaction purged records below last).
+			more, err := j.unreadUpTo(read, last)
+			if err != nil {
+				send(&decodedMessage{err: err, done: make(chan struct{})})
+				return
+			}
+			if !more {
+				return
+			}
+			j.opts.Log.Warn("journal: the replay waits for the stream's next message", "read", read, "up_to", last, "waited", replayIdle)
+			continue
 		}
 		if err != nil {
 			send(&decodedMessage{err: fmt.Errorf("journal: read: %w", err), done: make(chan struct{})})
@@ -159,10 +180,27 @@ func (j *Journal) readMessages(it jetstream.MessagesContext, last uint64, ordere
 		} else if !send(&decodedMessage{seq: meta.Sequence.Stream, subject: m.Subject(), data: m.Data(), done: make(chan struct{})}) {
 			return
 		}
-		if meta.Sequence.Stream >= last || meta.NumPending == 0 {
+		read = meta.Sequence.Stream
+		if read >= last || meta.NumPending == 0 {
 			return
 		}
 	}
+}
+
+// unreadUpTo says whether the stream still holds a message after read and
+// no later than last. Records are only removed from the stream's front
+// (the compactor purges up to a sequence; MaxAge and the byte bound take
+// the oldest), so what lies between its first sequence and its last is
+// all there.
+func (j *Journal) unreadUpTo(read, last uint64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), j.opts.Timeout)
+	defer cancel()
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("journal: replay: stream info: %w", err)
+	}
+	next := max(read+1, info.State.FirstSeq)
+	return info.State.Msgs > 0 && next <= last && next <= info.State.LastSeq, nil
 }
 
 // decodeMessages decodes the messages of work until it is closed.
