@@ -9,11 +9,9 @@ import (
 	"github.com/ingo-grader/ingo/internal/testutil"
 )
 
-// TestBridgeBoundsUnfinishedJobs: a webapp that sends jobs faster than
-// they run is refused past Options.MaxUnfinishedBytes, at once and saying
-// so, and is served again once its jobs end. Without the bound the jobs
-// piled up in the memory of the bridge, the backend and NATS.
-func TestBridgeBoundsUnfinishedJobs(t *testing.T) {
+// boundedWebapp is a rig of one agent of one slot whose bridge bounds
+// unfinished jobs at 1 MiB, and a webapp that said hello to it.
+func boundedWebapp(t *testing.T) (*rig, *webappClient) {
 	r := newRigWith(t, 1, 1, nil, false)
 	r.stopBridge()
 	r.bridgeOpts = func(o *Options) { o.MaxUnfinishedBytes = 1 << 20 }
@@ -21,6 +19,15 @@ func TestBridgeBoundsUnfinishedJobs(t *testing.T) {
 	c := r.dial(t)
 	c.send("ClientHello", map[string]any{"name": "me"})
 	c.recv()
+	return r, c
+}
+
+// TestBridgeBoundsUnfinishedJobs: a webapp that sends jobs faster than
+// they run is refused past Options.MaxUnfinishedBytes, at once and saying
+// so, and is served again once its jobs end. Without the bound the jobs
+// piled up in the memory of the bridge, the backend and NATS.
+func TestBridgeBoundsUnfinishedJobs(t *testing.T) {
+	r, c := boundedWebapp(t)
 	big := strings.Repeat("x", 300<<10)
 	job := func(i int, sleep string) string {
 		id := fmt.Sprintf("00000000-0000-0000-0000-%012d", i)
@@ -102,13 +109,7 @@ func TestBridgeRefusesWhatTheBackendCannotRead(t *testing.T) {
 // packed; forty frames of 200 KB took a live bridge to 2 GB. Once sent,
 // the job counts its bytes again.
 func TestBridgeChargesDecodedValues(t *testing.T) {
-	r := newRigWith(t, 1, 1, nil, false)
-	r.stopBridge()
-	r.bridgeOpts = func(o *Options) { o.MaxUnfinishedBytes = 1 << 20 }
-	r.startBridge(t)
-	c := r.dial(t)
-	c.send("ClientHello", map[string]any{"name": "me"})
-	c.recv()
+	r, c := boundedWebapp(t)
 	maps := make([]any, 20_000) // 60 KB of msgpack, 6 MB and more decoded
 	for i := range maps {
 		maps[i] = map[string]any{"": map[string]any{}}
