@@ -23,9 +23,7 @@ func (s *Server) readTaskSpec(ctx context.Context, dir string) (taskfile.Spec, e
 	ctx, cancel := context.WithTimeout(ctx, s.opts.UploadWait)
 	defer cancel()
 	if err := s.taskParses.Acquire(ctx, 1); err != nil {
-		e := errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other task.yaml files to be read: "+err.Error()+"; try again later")
-		e.retryAfter = s.opts.UploadWait
-		return taskfile.Spec{}, e
+		return taskfile.Spec{}, gaveUpWaiting("task.yaml files to be read", err, s.opts.UploadWait)
 	}
 	defer s.taskParses.Release(1)
 	spec, err := taskfile.ReadDir(dir)

@@ -67,12 +67,19 @@ func (s *Server) reserveUpload(w http.ResponseWriter, r *http.Request) (release 
 	if err != nil {
 		// The client gave up, the server stops, or others hold the
 		// memory: not an internal error, and worth a retry.
-		e := errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other uploads to finish: "+err.Error()+"; try again later")
-		e.retryAfter = s.opts.UploadWait
-		return release, e
+		return release, gaveUpWaiting("uploads to finish", err, s.opts.UploadWait)
 	}
 	r.Body = &bodyGuard{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), rate: s.opts.UploadMinRate}
 	return release, nil
+}
+
+// gaveUpWaiting is the 503 busy of a request that waited its turn for
+// others (uploads, decoding, task.yaml parses) until err: not an internal
+// error, and worth a retry after retryAfter.
+func gaveUpWaiting(others string, err error, retryAfter time.Duration) *httpError {
+	e := errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other "+others+": "+err.Error()+"; try again later")
+	e.retryAfter = retryAfter
+	return e
 }
 
 // bodyGuard sets the connection's read deadline before each read of the

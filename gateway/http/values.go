@@ -23,9 +23,7 @@ func (s *Server) admitValues(r *http.Request, cleanup *func()) func(int) error {
 	return func(n int) error {
 		release, err := s.values.reserve(r.Context(), who(r).owner(), int64(n), s.opts.UploadWait)
 		if err != nil {
-			e := errf(http.StatusServiceUnavailable, "busy", "gave up waiting for other submissions to be decoded: "+err.Error()+"; try again later")
-			e.retryAfter = max(s.opts.UploadWait, time.Second)
-			return e
+			return gaveUpWaiting("submissions to be decoded", err, max(s.opts.UploadWait, time.Second))
 		}
 		prev := *cleanup
 		*cleanup = func() { prev(); release() }
